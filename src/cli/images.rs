@@ -1,0 +1,154 @@
+//! `hutch images` / `hutch image ls`.
+
+use clap::Args;
+
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::{ImageRecord, Store};
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show only image ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show full image ids
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show manifest digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Show all images (there are no intermediate images; accepted for compatibility)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Output format: table (default) or json
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+/// Lists the store's images.
+pub fn run(paths: &Paths, args: ImagesArgs) -> Result<i32, Error> {
+    let store = Store::open(&paths.root)?;
+    let images = store.list_images()?;
+    if args.quiet {
+        for img in &images {
+            println!("{}", if args.no_trunc { img.id.to_string() } else { img.id.short().to_string() });
+        }
+        return Ok(0);
+    }
+    match args.format.as_deref() {
+        None | Some("table") => print!("{}", table(&images, args.no_trunc, args.digests)),
+        Some("json") => println!("{}", serde_json::to_string_pretty(&json(&images)).unwrap_or_default()),
+        Some(other) => return Err(Error::Usage(format!("unknown --format {other:?}: use table or json"))),
+    }
+    Ok(0)
+}
+
+/// One row per name (an image without a name gets `<none>`).
+fn rows(images: &[ImageRecord]) -> Vec<(String, String, &ImageRecord)> {
+    let mut out = Vec::new();
+    for img in images {
+        if img.names.is_empty() {
+            out.push(("<none>".to_string(), "<none>".to_string(), img));
+        }
+        for n in &img.names {
+            let (repo, tag) = split_name(n);
+            out.push((repo, tag, img));
+        }
+    }
+    out
+}
+
+fn split_name(name: &str) -> (String, String) {
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].rfind(':') {
+        Some(i) => (name[..slash + i].to_string(), name[slash + i + 1..].to_string()),
+        None => (name.to_string(), "<none>".to_string()),
+    }
+}
+
+fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
+    let rows = rows(images);
+    let mut cells: Vec<Vec<String>> = vec![];
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    cells.push(header.into_iter().map(String::from).collect());
+    for (repo, tag, img) in rows {
+        let mut row = vec![repo, tag];
+        if digests {
+            row.push(img.manifest_digest.to_string());
+        }
+        row.push(if no_trunc { img.id.to_string() } else { img.id.short().to_string() });
+        row.push(img.created.clone().unwrap_or_default().chars().take(19).collect::<String>().replace('T', " "));
+        row.push(human_size(img.size));
+        cells.push(row);
+    }
+    let widths: Vec<usize> = (0..cells[0].len())
+        .map(|c| cells.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &cells {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn json(images: &[ImageRecord]) -> serde_json::Value {
+    serde_json::Value::Array(
+        images
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "Id": i.id.hex(),
+                    "Digest": i.manifest_digest.to_string(),
+                    "Names": i.names,
+                    "Created": i.created,
+                    "Size": i.size,
+                    "Os": i.os,
+                    "Architecture": i.architecture,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Sizes as Podman shows them: decimal units, three significant digits.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{:.3} {}", v, UNITS[u]).replace(".000 ", " ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_name_handles_ports_and_missing_tags() {
+        assert_eq!(split_name("127.0.0.1:5000/busybox:latest"), ("127.0.0.1:5000/busybox".into(), "latest".into()));
+        assert_eq!(split_name("127.0.0.1:5000/busybox"), ("127.0.0.1:5000/busybox".into(), "<none>".into()));
+    }
+
+    #[test]
+    fn human_size_uses_decimal_units() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_234_567), "1.235 MB");
+    }
+}

@@ -1,0 +1,198 @@
+//! The command line: clap types per subcommand, dispatch and output.
+//!
+//! Each command file builds a request, calls one function below `cli`, and
+//! formats the result. This is the only module that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod images;
+mod info;
+mod inspect;
+mod pull;
+mod rmi;
+mod run;
+mod version;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{render_chain, Error, EXIT_TOOL};
+use crate::paths::Paths;
+
+/// Rootless, daemonless containers.
+#[derive(Debug, Parser)]
+#[command(name = "hutch", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Store directory for images, layers and containers
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Directory for volatile run state
+    #[arg(long, global = true, value_name = "PATH")]
+    pub runroot: Option<PathBuf>,
+    /// Log messages at and above this level: error, warn, info, debug
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: LogLevel,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--log-level` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull an image from a registry
+    Pull(pull::PullArgs),
+    /// List images in local storage
+    #[command(alias = "list")]
+    Images(images::ImagesArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Run a command in a new container
+    Run(run::RunArgs),
+    /// Show hutch's version
+    Version(version::VersionArgs),
+    /// Show how hutch sees this host
+    Info(info::InfoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images in local storage
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Remove one or more images
+    Rm(rmi::RmiArgs),
+    /// Show an image's details as JSON
+    Inspect(inspect::InspectArgs),
+    /// Pull an image from a registry
+    Pull(pull::PullArgs),
+}
+
+/// Parses the command line, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_TOOL } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.log_level);
+    let paths = Paths::new(cli.root.clone(), cli.runroot.clone());
+    let result = match cli.command {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&paths, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&paths, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&paths, a),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::run(&paths, a),
+        Command::Run(a) => run::run(&paths, a),
+        Command::Version(a) => version::run(a),
+        Command::Info(a) => info::run(&paths, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// Prints the one `Error:` line and the optional `Hint:` line.
+pub fn report_error(e: &Error) {
+    eprintln!("Error: {}", render_chain(e));
+    if let Some(h) = e.hint() {
+        eprintln!("Hint: {h}");
+    }
+}
+
+/// Prints a degraded-host warning line.
+pub fn warn(line: &str) {
+    eprintln!("Warning: {line}");
+}
+
+struct StderrLogger {
+    level: log::LevelFilter,
+}
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= self.level
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("{}[{}] {}", r.level().as_str().to_lowercase(), r.target(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn init_logging(level: LogLevel) {
+    let level = match level {
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+    };
+    if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// Whether stderr is a terminal (progress bars go there).
+pub fn stderr_is_tty() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// Prints pull notices to stderr unless quiet.
+pub struct StderrReporter {
+    /// Suppress everything.
+    pub quiet: bool,
+}
+
+impl crate::image::Reporter for StderrReporter {
+    fn notice(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_passes_flags_after_image_to_the_command() {
+        let cli = Cli::try_parse_from(["hutch", "run", "--rm", "-e", "A=1", "img", "ls", "-la", "--rm"]).unwrap();
+        let Command::Run(r) = cli.command else { panic!("not run") };
+        assert!(r.rm);
+        assert_eq!(r.image, "img");
+        assert_eq!(r.command, vec!["ls", "-la", "--rm"]);
+    }
+
+    #[test]
+    fn run_accepts_short_hostname_flag() {
+        let cli = Cli::try_parse_from(["hutch", "run", "-h", "box", "-it", "img"]).unwrap();
+        let Command::Run(r) = cli.command else { panic!("not run") };
+        assert_eq!(r.hostname.as_deref(), Some("box"));
+        assert!(r.interactive && r.tty);
+    }
+}

@@ -1,0 +1,218 @@
+//! `hutch run`: foreground containers.
+
+use clap::Args;
+
+use super::StderrReporter;
+use crate::container::{self, Plan, RunOptions};
+use crate::error::Error;
+use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
+use crate::paths::Paths;
+use crate::storage::{ContainerRecord, Store};
+use crate::userns;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set an environment variable (NAME=VALUE, or NAME to copy it from the host)
+    #[arg(short, long = "env", value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (NAME=VALUE lines)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as this user[:group] (names or numeric ids)
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Override the image's entrypoint ("" clears it)
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Container name
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Use the image for this platform (os/arch[/variant])
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// When to pull: always, missing (default) or never
+    #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
+    pub pull: String,
+    /// Suppress pull progress
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Require HTTPS and verify certificates when pulling
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Image to run
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Command and arguments (default: the image's entrypoint and cmd)
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Runs the container in the foreground and returns its exit code.
+pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+    let policy = match args.pull.as_str() {
+        "always" | "newer" => PullPolicy::Always,
+        "missing" => PullPolicy::Missing,
+        "never" => PullPolicy::Never,
+        other => {
+            return Err(Error::Usage(format!(
+                "invalid --pull {other:?}: use always, missing or never"
+            )))
+        }
+    };
+    let env_files = read_env_files(&args.env_file)?;
+    let maps = userns::current_user_maps(paths.etc())?;
+    if let Some(reason) = &maps.fallback_reason {
+        super::warn(&format!(
+            "{reason}: running with a single-id map (only root inside the container is mapped)"
+        ));
+    }
+    let store = Store::open(&paths.root)?;
+    let local = match policy {
+        PullPolicy::Always => None,
+        _ => image::find_local(paths, &store, &args.image)?,
+    };
+    let rec = match local {
+        Some(rec) => rec,
+        None if policy == PullPolicy::Never => {
+            return Err(Error::Usage(format!(
+                "{}: image not known locally and --pull=never",
+                args.image
+            )))
+        }
+        None => {
+            let platform = match &args.platform {
+                Some(p) => Platform::parse(p)?,
+                None => Platform::host(),
+            };
+            let opts = PullOptions {
+                platform,
+                quiet: args.quiet,
+                tls_verify: args.tls_verify,
+            };
+            let reporter = StderrReporter { quiet: args.quiet };
+            image::pull(paths, &store, &args.image, &opts, &maps, &reporter)?
+        }
+    };
+    let config = RuntimeConfig::parse(&rec.config)?;
+    let id = new_id();
+    let name = args.name.clone().unwrap_or_else(|| format!("hutch-{}", &id[..12]));
+    let record = ContainerRecord {
+        id: id.clone(),
+        name,
+        image_id: rec.id.clone(),
+        image_name: args.image.clone(),
+        created: now_rfc3339(),
+    };
+    let dirs = store.create_container(&record)?;
+    let lowers = rec.layers.iter().rev().map(|l| store.layer_path(&l.diff_id)).collect();
+    let opts = RunOptions {
+        command: args.command,
+        entrypoint: args.entrypoint,
+        env: args.env,
+        env_files,
+        workdir: args.workdir,
+        user: args.user,
+        hostname: args.hostname,
+        interactive: args.interactive,
+        tty: args.tty,
+    };
+    let result = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts)
+        .and_then(|plan| container::run(&plan));
+    if args.rm {
+        if let Err(e) = store.remove_container(&id, &maps) {
+            super::report_error(&e.into());
+        }
+    }
+    Ok(result?)
+}
+
+fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::Usage(format!("reading --env-file {}: {e}", f.display())))?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
+/// A new random container id: 64 hex characters.
+fn new_id() -> String {
+    let mut buf = [0u8; 32];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
+    if filled.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let seed = format!("{t}-{}", std::process::id());
+        return crate::storage::Digest::of(seed.as_bytes()).hex().to_string();
+    }
+    hex::encode(buf)
+}
+
+/// The current time as RFC 3339 (UTC, seconds).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil-from-days, after Howard Hinnant's public-domain algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_798_416_000), "2026-12-28T00:00:00Z");
+    }
+}

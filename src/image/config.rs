@@ -1,0 +1,73 @@
+//! The parts of an image config (OCI image spec, config.md) that decide how
+//! a container's process runs.
+
+use serde::Deserialize;
+
+/// How the image says its process runs; empty when unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// `User`, as `user[:group]` (names or numbers).
+    pub user: String,
+    /// `Env`, `NAME=VALUE` entries.
+    pub env: Vec<String>,
+    /// `Entrypoint`.
+    pub entrypoint: Vec<String>,
+    /// `Cmd`.
+    pub cmd: Vec<String>,
+    /// `WorkingDir`.
+    pub working_dir: String,
+    /// `StopSignal`.
+    pub stop_signal: String,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    config: Option<RawConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawConfig {
+    user: Option<String>,
+    env: Option<Vec<String>>,
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+    working_dir: Option<String>,
+    stop_signal: Option<String>,
+}
+
+impl RuntimeConfig {
+    /// Reads the runtime part of a raw image config.
+    pub fn parse(raw: &[u8]) -> Result<RuntimeConfig, super::Error> {
+        let raw: Raw = serde_json::from_slice(raw).map_err(super::Error::Config)?;
+        let Some(c) = raw.config else {
+            return Ok(RuntimeConfig::default());
+        };
+        Ok(RuntimeConfig {
+            user: c.user.unwrap_or_default(),
+            env: c.env.unwrap_or_default(),
+            entrypoint: c.entrypoint.unwrap_or_default(),
+            cmd: c.cmd.unwrap_or_default(),
+            working_dir: c.working_dir.unwrap_or_default(),
+            stop_signal: c.stop_signal.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reads_process_fields_and_tolerates_nulls() {
+        let c = RuntimeConfig::parse(
+            br#"{"architecture":"amd64","os":"linux","config":{"User":"1000:1000","Env":["A=1"],"Entrypoint":null,"Cmd":["sh"],"WorkingDir":"/w"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.user, "1000:1000");
+        assert_eq!(c.entrypoint, Vec::<String>::new());
+        assert_eq!(c.cmd, vec!["sh"]);
+        assert_eq!(c.working_dir, "/w");
+        assert_eq!(RuntimeConfig::parse(br#"{"os":"linux"}"#).unwrap(), RuntimeConfig::default());
+    }
+}

@@ -1,0 +1,25 @@
+//! hutch: rootless, daemonless containers.
+//!
+//! `main` parses the command line, dispatches to `cli`, prints the one error
+//! line (and hint) on failure and exits with the code `error` maps it to.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod cgroup;
+mod cli;
+mod container;
+mod error;
+mod image;
+mod net;
+mod paths;
+mod storage;
+mod sys;
+mod userns;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let code = cli::main();
+    ExitCode::from(u8::try_from(code).unwrap_or(error::EXIT_TOOL as u8))
+}

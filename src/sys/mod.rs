@@ -1,0 +1,9 @@
+//! Raw system calls: the only module allowed `unsafe`.
+//!
+//! Exposes safe, typed wrappers (`OwnedFd`, `Pid`, flags) over syscalls
+//! that nix does not cover. It must not contain policy: no paths, no
+//! container logic, no printing.
+#![allow(unsafe_code)]
+
+pub mod fs;
+pub mod process;

@@ -1,0 +1,66 @@
+//! Process creation: clone(2) with namespace flags, and the single-thread check.
+
+use std::io;
+
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+
+/// Which side of a fork this process is on.
+pub enum Forked {
+    /// In the parent, with the child's pid.
+    Parent(Pid),
+    /// In the child.
+    Child,
+}
+
+/// Like fork(2), but the child starts in the new namespaces `flags` asks for
+/// (with a new pid namespace the child is its pid 1).
+///
+/// The caller must be single-threaded: the child gets a copy of only the
+/// calling thread, so any lock held by another thread would stay locked.
+pub fn clone_into(flags: CloneFlags) -> io::Result<Forked> {
+    debug_assert_single_threaded();
+    // SAFETY: clone with a NULL stack behaves like fork: the child continues
+    // on a copy of the caller's stack. The process is single-threaded (checked
+    // above in debug builds), so no other thread's locks are copied held.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags.bits() as libc::c_long) | libc::SIGCHLD as libc::c_long,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_long,
+        )
+    };
+    match ret {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Ends the process at once, without running destructors or atexit
+/// handlers: the only way a forked child may leave besides exec.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Counts the threads of this process from /proc/self/status.
+pub fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Panics in debug builds when the process has more than one thread.
+pub fn debug_assert_single_threaded() {
+    if cfg!(debug_assertions) {
+        if let Some(n) = thread_count() {
+            assert!(n == 1, "clone/fork from a process with {n} threads");
+        }
+    }
+}

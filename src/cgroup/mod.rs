@@ -37,7 +37,9 @@ pub fn detect(mountinfo: &str) -> Layout {
     let mut v2_root = false;
     let mut v2_any = false;
     for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let fstype = right.split_whitespace().next().unwrap_or("");
         let mount_point = left.split_whitespace().nth(4).unwrap_or("");
         match fstype {

@@ -31,14 +31,28 @@ pub fn run(paths: &Paths, args: ImagesArgs) -> Result<i32, Error> {
     let images = store.list_images()?;
     if args.quiet {
         for img in &images {
-            println!("{}", if args.no_trunc { img.id.to_string() } else { img.id.short().to_string() });
+            println!(
+                "{}",
+                if args.no_trunc {
+                    img.id.to_string()
+                } else {
+                    img.id.short().to_string()
+                }
+            );
         }
         return Ok(0);
     }
     match args.format.as_deref() {
         None | Some("table") => print!("{}", table(&images, args.no_trunc, args.digests)),
-        Some("json") => println!("{}", serde_json::to_string_pretty(&json(&images)).unwrap_or_default()),
-        Some(other) => return Err(Error::Usage(format!("unknown --format {other:?}: use table or json"))),
+        Some("json") => println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
+        ),
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "unknown --format {other:?}: use table or json"
+            )))
+        }
     }
     Ok(0)
 }
@@ -61,7 +75,10 @@ fn rows(images: &[ImageRecord]) -> Vec<(String, String, &ImageRecord)> {
 fn split_name(name: &str) -> (String, String) {
     let slash = name.rfind('/').map_or(0, |i| i + 1);
     match name[slash..].rfind(':') {
-        Some(i) => (name[..slash + i].to_string(), name[slash + i + 1..].to_string()),
+        Some(i) => (
+            name[..slash + i].to_string(),
+            name[slash + i + 1..].to_string(),
+        ),
         None => (name.to_string(), "<none>".to_string()),
     }
 }
@@ -80,8 +97,20 @@ fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
         if digests {
             row.push(img.manifest_digest.to_string());
         }
-        row.push(if no_trunc { img.id.to_string() } else { img.id.short().to_string() });
-        row.push(img.created.clone().unwrap_or_default().chars().take(19).collect::<String>().replace('T', " "));
+        row.push(if no_trunc {
+            img.id.to_string()
+        } else {
+            img.id.short().to_string()
+        });
+        row.push(
+            img.created
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(19)
+                .collect::<String>()
+                .replace('T', " "),
+        );
         row.push(human_size(img.size));
         cells.push(row);
     }
@@ -142,8 +171,14 @@ mod tests {
 
     #[test]
     fn split_name_handles_ports_and_missing_tags() {
-        assert_eq!(split_name("127.0.0.1:5000/busybox:latest"), ("127.0.0.1:5000/busybox".into(), "latest".into()));
-        assert_eq!(split_name("127.0.0.1:5000/busybox"), ("127.0.0.1:5000/busybox".into(), "<none>".into()));
+        assert_eq!(
+            split_name("127.0.0.1:5000/busybox:latest"),
+            ("127.0.0.1:5000/busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_name("127.0.0.1:5000/busybox"),
+            ("127.0.0.1:5000/busybox".into(), "<none>".into())
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
         "version": env!("CARGO_PKG_VERSION"),
     });
     match args.format.as_deref() {
-        Some("json") => println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default()),
+        Some("json") => println!(
+            "{}",
+            serde_json::to_string_pretty(&info).unwrap_or_default()
+        ),
         None => print_yaml(&info, 0),
         Some(f) => return Err(Error::Usage(format!("unknown --format {f:?}: use json"))),
     }

@@ -21,7 +21,9 @@ pub struct InspectArgs {
 pub fn run(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
     if let Some(f) = args.format.as_deref() {
         if f != "json" {
-            return Err(Error::Usage(format!("unknown --format {f:?}: only json is supported")));
+            return Err(Error::Usage(format!(
+                "unknown --format {f:?}: only json is supported"
+            )));
         }
     }
     let store = Store::open(&paths.root)?;

@@ -50,7 +50,6 @@ pub enum Command {
     /// Pull an image from a registry
     Pull(pull::PullArgs),
     /// List images in local storage
-    #[command(alias = "list")]
     Images(images::ImagesArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
@@ -131,7 +130,12 @@ impl log::Log for StderrLogger {
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
-            eprintln!("{}[{}] {}", r.level().as_str().to_lowercase(), r.target(), r.args());
+            eprintln!(
+                "{}[{}] {}",
+                r.level().as_str().to_lowercase(),
+                r.target(),
+                r.args()
+            );
         }
     }
     fn flush(&self) {}
@@ -181,8 +185,13 @@ mod tests {
 
     #[test]
     fn run_passes_flags_after_image_to_the_command() {
-        let cli = Cli::try_parse_from(["hutch", "run", "--rm", "-e", "A=1", "img", "ls", "-la", "--rm"]).unwrap();
-        let Command::Run(r) = cli.command else { panic!("not run") };
+        let cli = Cli::try_parse_from([
+            "hutch", "run", "--rm", "-e", "A=1", "img", "ls", "-la", "--rm",
+        ])
+        .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
         assert!(r.rm);
         assert_eq!(r.image, "img");
         assert_eq!(r.command, vec!["ls", "-la", "--rm"]);
@@ -191,7 +200,9 @@ mod tests {
     #[test]
     fn run_accepts_short_hostname_flag() {
         let cli = Cli::try_parse_from(["hutch", "run", "-h", "box", "-it", "img"]).unwrap();
-        let Command::Run(r) = cli.command else { panic!("not run") };
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(r.hostname.as_deref(), Some("box"));
         assert!(r.interactive && r.tty);
     }

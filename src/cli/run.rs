@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// When to pull: always, missing (default) or never
-    #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: String,
     /// Suppress pull progress
     #[arg(short, long)]
@@ -62,7 +62,11 @@ pub struct RunArgs {
     #[arg(value_name = "IMAGE")]
     pub image: String,
     /// Command and arguments (default: the image's entrypoint and cmd)
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -114,7 +118,10 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
     };
     let config = RuntimeConfig::parse(&rec.config)?;
     let id = new_id();
-    let name = args.name.clone().unwrap_or_else(|| format!("hutch-{}", &id[..12]));
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("hutch-{}", &id[..12]));
     let record = ContainerRecord {
         id: id.clone(),
         name,
@@ -123,7 +130,12 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         created: now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
-    let lowers = rec.layers.iter().rev().map(|l| store.layer_path(&l.diff_id)).collect();
+    let lowers = rec
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_path(&l.diff_id))
+        .collect();
     let opts = RunOptions {
         command: args.command,
         entrypoint: args.entrypoint,
@@ -171,7 +183,9 @@ fn new_id() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let seed = format!("{t}-{}", std::process::id());
-        return crate::storage::Digest::of(seed.as_bytes()).hex().to_string();
+        return crate::storage::Digest::of(seed.as_bytes())
+            .hex()
+            .to_string();
     }
     hex::encode(buf)
 }

@@ -19,9 +19,7 @@ pub struct Helper {
 pub fn find_helpers(path_var: &str) -> Vec<Helper> {
     ["pasta", "slirp4netns"]
         .into_iter()
-        .filter_map(|name| {
-            find_in_path(path_var, name).map(|path| Helper { name, path })
-        })
+        .filter_map(|name| find_in_path(path_var, name).map(|path| Helper { name, path }))
         .collect()
 }
 

@@ -123,7 +123,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<Store, Error> {
-        Ok(Store { root: root.to_path_buf() })
+        Ok(Store {
+            root: root.to_path_buf(),
+        })
     }
 
     /// The store's root directory.
@@ -198,7 +200,12 @@ impl Store {
     /// Removes a name; when `name_or_id` is an id, or the last name of an
     /// image goes, removes the image and the layers and blobs no other image
     /// uses. Refuses while a container uses the image unless `force`.
-    pub fn remove_image(&self, name_or_id: &str, force: bool, maps: &IdMaps) -> Result<Removed, Error> {
+    pub fn remove_image(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        maps: &IdMaps,
+    ) -> Result<Removed, Error> {
         let _ = (name_or_id, force, maps);
         Err(Error::Todo("remove_image"))
     }

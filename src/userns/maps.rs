@@ -29,7 +29,12 @@ const MAX_LINES: usize = 340;
 impl IdMaps {
     /// Maps container 0 to the user and container 1.. to the subordinate
     /// ranges, in order; with no uid or no gid range, maps only the user.
-    pub fn plan(uid: u32, gid: u32, uid_ranges: &[(u32, u32)], gid_ranges: &[(u32, u32)]) -> IdMaps {
+    pub fn plan(
+        uid: u32,
+        gid: u32,
+        uid_ranges: &[(u32, u32)],
+        gid_ranges: &[(u32, u32)],
+    ) -> IdMaps {
         let reason = match (uid_ranges.is_empty(), gid_ranges.is_empty()) {
             (true, true) => Some("no range in /etc/subuid and /etc/subgid"),
             (true, false) => Some("no range in /etc/subuid"),
@@ -38,8 +43,16 @@ impl IdMaps {
         };
         if let Some(reason) = reason {
             return IdMaps {
-                uids: vec![IdMap { container: 0, host: uid, size: 1 }],
-                gids: vec![IdMap { container: 0, host: gid, size: 1 }],
+                uids: vec![IdMap {
+                    container: 0,
+                    host: uid,
+                    size: 1,
+                }],
+                gids: vec![IdMap {
+                    container: 0,
+                    host: gid,
+                    size: 1,
+                }],
                 fallback_reason: Some(reason.to_string()),
             };
         }
@@ -78,7 +91,11 @@ fn lookup(map: &[IdMap], id: u32) -> Option<u32> {
 }
 
 fn stack(own: u32, ranges: &[(u32, u32)]) -> Vec<IdMap> {
-    let mut out = vec![IdMap { container: 0, host: own, size: 1 }];
+    let mut out = vec![IdMap {
+        container: 0,
+        host: own,
+        size: 1,
+    }];
     let mut next: u32 = 1;
     for &(start, count) in ranges {
         if out.len() == MAX_LINES {
@@ -88,8 +105,14 @@ fn stack(own: u32, ranges: &[(u32, u32)]) -> Vec<IdMap> {
         if own >= start && u64::from(own) < u64::from(start) + u64::from(count) {
             continue;
         }
-        let Some(after) = next.checked_add(count) else { break };
-        out.push(IdMap { container: next, host: start, size: count });
+        let Some(after) = next.checked_add(count) else {
+            break;
+        };
+        out.push(IdMap {
+            container: next,
+            host: start,
+            size: count,
+        });
         next = after;
     }
     out
@@ -112,8 +135,16 @@ mod tests {
         assert_eq!(
             m.uids,
             vec![
-                IdMap { container: 0, host: 1000, size: 1 },
-                IdMap { container: 1, host: 100000, size: 65536 }
+                IdMap {
+                    container: 0,
+                    host: 1000,
+                    size: 1
+                },
+                IdMap {
+                    container: 1,
+                    host: 100000,
+                    size: 65536
+                }
             ]
         );
         assert!(!m.is_single());
@@ -127,14 +158,31 @@ mod tests {
     fn plan_falls_back_to_single_id_without_range() {
         let m = IdMaps::plan(1001, 1002, &[], &[(5, 5)]);
         assert!(m.is_single());
-        assert_eq!(m.fallback_reason.as_deref(), Some("no range in /etc/subuid"));
-        assert_eq!(m.gids, vec![IdMap { container: 0, host: 1002, size: 1 }]);
+        assert_eq!(
+            m.fallback_reason.as_deref(),
+            Some("no range in /etc/subuid")
+        );
+        assert_eq!(
+            m.gids,
+            vec![IdMap {
+                container: 0,
+                host: 1002,
+                size: 1
+            }]
+        );
     }
 
     #[test]
     fn plan_stacks_several_ranges() {
         let m = IdMaps::plan(1000, 1000, &[(100000, 10), (200000, 5)], &[(100000, 10)]);
-        assert_eq!(m.uids[2], IdMap { container: 11, host: 200000, size: 5 });
+        assert_eq!(
+            m.uids[2],
+            IdMap {
+                container: 11,
+                host: 200000,
+                size: 5
+            }
+        );
         assert_eq!(map_lines(&m.uids[..1]), "0 1000 1\n");
     }
 }

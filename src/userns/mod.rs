@@ -103,7 +103,12 @@ pub fn current_user_maps(etc: &Path) -> Result<IdMaps, Error> {
     let subgid = subid::parse(&read("subgid")?);
     let uid_ranges = subid::ranges_for(&subuid, name.as_deref(), uid.as_raw());
     let gid_ranges = subid::ranges_for(&subgid, name.as_deref(), uid.as_raw());
-    Ok(IdMaps::plan(uid.as_raw(), gid.as_raw(), &uid_ranges, &gid_ranges))
+    Ok(IdMaps::plan(
+        uid.as_raw(),
+        gid.as_raw(),
+        &uid_ranges,
+        &gid_ranges,
+    ))
 }
 
 /// Writes `maps` for the process `pid`, which must have just entered a new
@@ -160,16 +165,14 @@ fn spawn_helper(
         })
 }
 
-fn finish_helper(
-    helper: &'static str,
-    pid: Pid,
-    child: std::process::Child,
-) -> Result<(), Error> {
-    let out = child.wait_with_output().map_err(|source| Error::SpawnHelper {
-        helper,
-        pid,
-        source,
-    })?;
+fn finish_helper(helper: &'static str, pid: Pid, child: std::process::Child) -> Result<(), Error> {
+    let out = child
+        .wait_with_output()
+        .map_err(|source| Error::SpawnHelper {
+            helper,
+            pid,
+            source,
+        })?;
     if out.status.success() {
         Ok(())
     } else {
@@ -196,7 +199,9 @@ where
         Forked::Child => {
             drop(go_w);
             drop(err_r);
-            let result = wait_for_maps(go_r).and_then(|()| become_root()).and_then(|()| job());
+            let result = wait_for_maps(go_r)
+                .and_then(|()| become_root())
+                .and_then(|()| job());
             let code = match result {
                 Ok(()) => 0,
                 Err(msg) => {
@@ -230,7 +235,9 @@ where
             match status {
                 WaitStatus::Exited(_, 0) => Ok(()),
                 _ if !msg.is_empty() => Err(Error::Child(msg)),
-                other => Err(Error::Child(format!("namespace process ended with {other:?}"))),
+                other => Err(Error::Child(format!(
+                    "namespace process ended with {other:?}"
+                ))),
             }
         }
     }

@@ -26,7 +26,11 @@ pub fn parse(text: &str) -> Vec<Entry> {
             if parts.next().is_some() || owner.is_empty() || count == 0 {
                 return None;
             }
-            Some(Entry { owner, start, count })
+            Some(Entry {
+                owner,
+                start,
+                count,
+            })
         })
         .collect()
 }
@@ -51,8 +55,16 @@ mod tests {
         assert_eq!(
             e,
             vec![
-                Entry { owner: "alice".into(), start: 100000, count: 65536 },
-                Entry { owner: "1001".into(), start: 200000, count: 10 },
+                Entry {
+                    owner: "alice".into(),
+                    start: 100000,
+                    count: 65536
+                },
+                Entry {
+                    owner: "1001".into(),
+                    start: 200000,
+                    count: 10
+                },
             ]
         );
     }
@@ -60,7 +72,10 @@ mod tests {
     #[test]
     fn ranges_match_name_or_uid() {
         let e = parse("alice:100000:65536\n1001:200000:10\nbob:300000:5\n");
-        assert_eq!(ranges_for(&e, Some("alice"), 1001), vec![(100000, 65536), (200000, 10)]);
+        assert_eq!(
+            ranges_for(&e, Some("alice"), 1001),
+            vec![(100000, 65536), (200000, 10)]
+        );
         assert_eq!(ranges_for(&e, Some("zed"), 7), vec![]);
     }
 }

@@ -68,6 +68,9 @@ mod tests {
         assert_eq!(c.entrypoint, Vec::<String>::new());
         assert_eq!(c.cmd, vec!["sh"]);
         assert_eq!(c.working_dir, "/w");
-        assert_eq!(RuntimeConfig::parse(br#"{"os":"linux"}"#).unwrap(), RuntimeConfig::default());
+        assert_eq!(
+            RuntimeConfig::parse(br#"{"os":"linux"}"#).unwrap(),
+            RuntimeConfig::default()
+        );
     }
 }

@@ -71,8 +71,14 @@ mod tests {
 
     #[test]
     fn parse_accepts_two_or_three_parts() {
-        assert_eq!(Platform::parse("linux/arm64").unwrap().to_string(), "linux/arm64");
-        assert_eq!(Platform::parse("linux/arm/v7").unwrap().variant.as_deref(), Some("v7"));
+        assert_eq!(
+            Platform::parse("linux/arm64").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().variant.as_deref(),
+            Some("v7")
+        );
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("linux//v7").is_err());
     }

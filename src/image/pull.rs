@@ -279,7 +279,7 @@ fn download_layers(
         for n in 1..PARALLEL_DOWNLOADS.min(jobs.len()) {
             let spawned = std::thread::Builder::new()
                 .name(format!("hutch-pull-{n}"))
-                .spawn_scoped(s, &work);
+                .spawn_scoped(s, work);
             if let Err(e) = spawned {
                 log::debug!("starting download thread {n}: {e}; continuing with fewer");
                 break;

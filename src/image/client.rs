@@ -353,8 +353,18 @@ fn challenges(headers: &HeaderMap) -> Vec<Challenge> {
         .collect()
 }
 
-/// Whether a transport error may go away on retry.
+/// Whether a transport error may go away on retry: not when TLS failed
+/// (rustls reports its errors as `InvalidData`), which retrying only delays.
 pub fn is_transient(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return false;
+            }
+        }
+        cur = err.source();
+    }
     e.is_connect() || e.is_timeout() || e.is_body() || e.is_request()
 }
 

@@ -51,7 +51,7 @@ pub enum Error {
     ParseRegistriesConf {
         path: PathBuf,
         #[source]
-        source: Box<toml::de::Error>,
+        source: registries::TomlError,
     },
     #[error("{path}: [[registry]] table {index} has neither location nor prefix")]
     RegistriesConfEntry { path: PathBuf, index: usize },

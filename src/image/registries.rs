@@ -47,6 +47,35 @@ pub struct Endpoint {
     pub is_insecure: bool,
 }
 
+/// A TOML syntax or type error on one line, as `line L, column C: message`
+/// (the toml crate's own text spans several lines).
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct TomlError {
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+impl TomlError {
+    fn new(text: &str, e: &toml::de::Error) -> TomlError {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let before = &text.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        TomlError {
+            line,
+            column,
+            message: e.message().trim().replace('\n', " "),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct RawConf {
@@ -86,9 +115,9 @@ impl Registries {
 
     /// Parses the text of the file at `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Registries, Error> {
-        let raw: RawConf = toml::from_str(text).map_err(|source| Error::ParseRegistriesConf {
+        let raw: RawConf = toml::from_str(text).map_err(|e| Error::ParseRegistriesConf {
             path: path.to_path_buf(),
-            source: Box::new(source),
+            source: TomlError::new(text, &e),
         })?;
         let mut entries = Vec::new();
         for (i, e) in raw.registry.into_iter().enumerate() {
@@ -270,6 +299,17 @@ mod tests {
             let e = Registries::parse(text, Path::new("/test/registries.conf")).unwrap_err();
             assert!(e.to_string().contains("/test/registries.conf"), "{e}");
         }
+    }
+
+    #[test]
+    fn toml_errors_are_one_line_with_position() {
+        let e = Registries::parse("a = 1\n[[registry]\n", Path::new("/r.conf")).unwrap_err();
+        let Error::ParseRegistriesConf { source, .. } = e else {
+            panic!("{e}")
+        };
+        let text = source.to_string();
+        assert!(text.starts_with("line 2, column "), "{text}");
+        assert!(!text.contains('\n'), "{text}");
     }
 
     #[test]

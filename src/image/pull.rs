@@ -271,7 +271,7 @@ fn download_layers(
         });
         if result.is_err() {
             has_failed.store(true, Ordering::SeqCst);
-            bar.abandon();
+            bar.finish_and_clear();
         }
         *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
     };
@@ -315,7 +315,9 @@ fn download_layer(
 ) -> Result<(), Error> {
     download_to(client, &layer.blob, layer.size, &mut writer, bar)?;
     writer.commit().map_err(Error::CommitBlob)?;
-    bar.finish();
+    // Cleared rather than left behind: what follows on stderr or a shared
+    // terminal (the image id, an error) then starts on a fresh line.
+    bar.finish_and_clear();
     Ok(())
 }
 

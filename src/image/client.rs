@@ -27,6 +27,9 @@ const BACKOFF: Duration = Duration::from_millis(300);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long any single read or write may stall.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the HTTPS attempt at an insecure registry may take before
+/// plain HTTP is tried: a plain-HTTP server may sit silently on a TLS hello.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most of an error body that is read.
 const MAX_ERROR_BODY: u64 = 64 << 10;
 
@@ -100,7 +103,12 @@ impl RegistryClient {
         for (i, scheme) in schemes.iter().enumerate() {
             client.base = format!("{scheme}://{}", ep.host);
             let has_fallback = i + 1 < schemes.len();
-            match client.ping(if has_fallback { 0 } else { RETRIES }) {
+            let ping = if has_fallback {
+                client.ping(0, Some(PROBE_TIMEOUT))
+            } else {
+                client.ping(RETRIES, None)
+            };
+            match ping {
                 Ok(()) => return Ok(client),
                 Err(e @ Error::Request { .. }) if has_fallback => {
                     log::debug!(
@@ -115,9 +123,9 @@ impl RegistryClient {
     }
 
     /// `GET /v2/`: 200 needs no auth; 401 carries the challenge to answer.
-    fn ping(&self, retries: u32) -> Result<(), Error> {
+    fn ping(&self, retries: u32, timeout: Option<Duration>) -> Result<(), Error> {
         let url = format!("{}/v2/", self.base);
-        let resp = self.send_raw(&url, "application/json", 0, retries)?;
+        let resp = self.send_raw(&url, "application/json", 0, retries, timeout)?;
         match resp.status() {
             StatusCode::UNAUTHORIZED => {
                 let challenges = challenges(resp.headers());
@@ -202,10 +210,14 @@ impl RegistryClient {
         accept: &str,
         from: u64,
         retries: u32,
+        timeout: Option<Duration>,
     ) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
             let mut req = self.http.get(url).header(ACCEPT, accept);
+            if let Some(t) = timeout {
+                req = req.timeout(t);
+            }
             if from > 0 {
                 req = req.header(RANGE, format!("bytes={from}-"));
             }
@@ -242,7 +254,7 @@ impl RegistryClient {
     fn send(&self, url: &str, accept: &str, from: u64, kind: Kind) -> Result<Response, Error> {
         let mut has_reauthenticated = false;
         loop {
-            let resp = self.send_raw(url, accept, from, RETRIES)?;
+            let resp = self.send_raw(url, accept, from, RETRIES, None)?;
             let status = resp.status();
             if status.is_success() {
                 return Ok(resp);

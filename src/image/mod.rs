@@ -6,35 +6,234 @@
 //! verified blobs to `storage`. It must not unpack layers itself or run
 //! anything in a container.
 
+mod auth;
+mod client;
 mod config;
+mod manifest;
 mod platform;
+mod pull;
 mod reference;
+mod registries;
 
 pub use config::RuntimeConfig;
 pub use platform::Platform;
 pub use reference::Reference;
 
+use std::path::PathBuf;
+
 use crate::paths::Paths;
-use crate::storage::{ImageRecord, Store};
+use crate::storage::{Digest, ImageRecord, Store};
 use crate::userns::IdMaps;
+
+use reference::{ImageName, DOCKER_HUB};
+use registries::Registries;
+
+/// How long `pull` waits for the HTTP client's threads to end before it
+/// forks.
+const THREAD_EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What went wrong with an image.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Todo(&'static str),
     #[error("invalid image config")]
     Config(#[source] serde_json::Error),
     #[error("invalid platform {0:?}: expected os/arch[/variant]")]
     Platform(String),
-    #[error("invalid image reference {0:?}")]
-    Reference(String),
+    #[error("invalid image reference {input:?}: {reason}")]
+    Reference { input: String, reason: &'static str },
+    #[error("reading {path}")]
+    ReadRegistriesConf {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("parsing {path}")]
+    ParseRegistriesConf {
+        path: PathBuf,
+        #[source]
+        source: registries::TomlError,
+    },
+    #[error("{path}: [[registry]] table {index} has neither location nor prefix")]
+    RegistriesConfEntry { path: PathBuf, index: usize },
+    #[error("registry {prefix} is blocked in {path}")]
+    Blocked { prefix: String, path: PathBuf },
+    #[error("pulling {reference}")]
+    Pull {
+        reference: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("pulling {name:?}: not found in any search registry: {tried}")]
+    ShortName { name: String, tried: String },
+    #[error("creating the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("requesting {url}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("reading the response from {url}")]
+    ReadBody {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unexpected HTTP status {status} from {url}{}", if message.is_empty() { String::new() } else { format!(" ({message})") })]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("manifest unknown")]
+    ManifestUnknown,
+    #[error("repository name unknown")]
+    NameUnknown,
+    #[error("blob unknown")]
+    BlobUnknown,
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("access denied")]
+    Denied,
+    #[error("too many requests")]
+    TooManyRequests,
+    #[error("registry {0} requires credentials")]
+    NeedsCredentials(String),
+    #[error("registry {0} sent an unusable authentication challenge")]
+    BadChallenge(String),
+    #[error("invalid token realm {0:?}")]
+    BadRealm(String),
+    #[error("requesting a token from {realm}")]
+    TokenRequest {
+        realm: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("token request to {realm} failed with HTTP status {status}")]
+    TokenStatus { realm: String, status: u16 },
+    #[error("invalid token response from {realm}")]
+    TokenParse {
+        realm: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("token response from {0} has no token")]
+    TokenMissing(String),
+    #[error("response larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch { expected: String, actual: Digest },
+    #[error("invalid manifest")]
+    ParseManifest(#[source] serde_json::Error),
+    #[error("docker schema 1 manifests are not supported")]
+    Schema1,
+    #[error("unsupported manifest type {0:?}")]
+    ManifestMediaType(String),
+    #[error("an index points at another index")]
+    NestedIndex,
+    #[error("no image for platform {wanted} (available: {available})")]
+    NoPlatform { wanted: String, available: String },
+    #[error("invalid descriptor digest {0:?}")]
+    DescriptorDigest(String),
+    #[error("invalid diff_id {0:?} in the image config")]
+    DiffId(String),
+    #[error("not a container image: config type {0:?}")]
+    ConfigMediaType(String),
+    #[error("unsupported layer type {0:?}")]
+    LayerMediaType(String),
+    #[error("non-distributable layer type {0:?} cannot be pulled")]
+    NonDistributable(String),
+    #[error("manifest lists {layers} layers but the config lists {diff_ids} diff_ids")]
+    LayerCount { layers: usize, diff_ids: usize },
+    #[error("layer {digest}")]
+    Layer {
+        digest: Digest,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("config {digest}")]
+    ConfigBlob {
+        digest: Digest,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("unexpected Content-Range {0:?}")]
+    BadRange(String),
+    #[error("reading the blob")]
+    ReadBlob(#[source] std::io::Error),
+    #[error("body truncated at {got} of {expected} bytes")]
+    Truncated { expected: u64, got: u64 },
+    #[error("body longer than the expected {expected} bytes")]
+    Oversized { expected: u64 },
+    #[error("locking the blob")]
+    LockBlob(#[source] crate::storage::Error),
+    #[error("creating the blob")]
+    CreateBlob(#[source] crate::storage::Error),
+    #[error("writing the blob")]
+    WriteBlob(#[source] std::io::Error),
+    #[error("storing the blob")]
+    CommitBlob(#[source] crate::storage::Error),
+    #[error("reading the stored blob")]
+    ReadStoredBlob(#[source] crate::storage::Error),
+    #[error("looking up {name}")]
+    FindImage {
+        name: String,
+        #[source]
+        source: crate::storage::Error,
+    },
+    #[error("listing images")]
+    ListImages(#[source] crate::storage::Error),
+    #[error("unpacking layers")]
+    Unpack(#[source] crate::storage::Error),
+    #[error("recording the image")]
+    PutImage(#[source] crate::storage::Error),
+    #[error("{0} threads still running after the downloads")]
+    ThreadsLeft(usize),
 }
 
 impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
-        None
+        let s = |t: &str| Some(t.to_string());
+        match self {
+            Error::Pull { source, .. } | Error::Layer { source, .. } | Error::ConfigBlob { source, .. } => {
+                source.hint()
+            }
+            Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
+            Error::Request { .. } => s("check that the registry is reachable; for a plain-HTTP registry set insecure = true in its [[registry]] table in registries.conf, or pass --tls-verify=false"),
+            Error::ManifestUnknown | Error::NameUnknown => s("check the image name and tag"),
+            Error::Unauthorized | Error::Denied | Error::NeedsCredentials(_) => {
+                s("the repository may not exist, or it needs credentials, which hutch does not support yet")
+            }
+            Error::TooManyRequests => s("the registry is limiting requests; wait and retry"),
+            Error::NoPlatform { .. } => s("choose one of the available platforms with --platform"),
+            Error::DigestMismatch { .. } | Error::Truncated { .. } | Error::Oversized { .. } => {
+                s("the registry sent corrupt data; retry or check the registry")
+            }
+            Error::Schema1 => s("the image uses an obsolete format; push it again with a current tool"),
+            Error::Blocked { .. } => s("remove blocked = true from that registry's table to allow pulls"),
+            Error::ParseRegistriesConf { .. } | Error::RegistriesConfEntry { .. } => {
+                s("fix the file (see containers-registries.conf(5)) or point CONTAINERS_REGISTRIES_CONF elsewhere")
+            }
+            Error::LockBlob(e)
+            | Error::CreateBlob(e)
+            | Error::CommitBlob(e)
+            | Error::ReadStoredBlob(e)
+            | Error::FindImage { source: e, .. }
+            | Error::ListImages(e)
+            | Error::Unpack(e)
+            | Error::PutImage(e) => e.hint(),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same request may succeed.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::ReadBody { .. } | Error::ReadBlob(_) | Error::Truncated { .. } => true,
+            Error::Request { source, .. } => client::is_transient(source),
+            _ => false,
+        }
     }
 }
 
@@ -79,14 +278,195 @@ pub fn pull(
     maps: &IdMaps,
     reporter: &dyn Reporter,
 ) -> Result<ImageRecord, Error> {
-    let _ = (paths, store, name, opts, maps, reporter);
-    Err(Error::Todo("pull"))
+    let regs = Registries::load(&paths.registries_conf_candidates())?;
+    let parsed = ImageName::parse(name)?;
+    let outcome = if parsed.is_short() {
+        fetch_short(&regs, store, name, &parsed, opts, reporter)?
+    } else {
+        let r = parsed.qualify(DOCKER_HUB);
+        reporter.notice(&format!("Trying to pull {r}..."));
+        pull::fetch(&regs, store, &r, opts).map_err(|e| e.while_pulling(&r))?
+    };
+    let mut rec = match outcome {
+        pull::Outcome::Unchanged(rec) => return Ok(rec),
+        pull::Outcome::Fetched(rec) => rec,
+    };
+    wait_single_threaded()?;
+    store
+        .unpack_layers(&rec.layers, maps)
+        .map_err(Error::Unpack)?;
+    store.put_image(&rec).map_err(Error::PutImage)?;
+    // The store may know the image under more names than this pull added.
+    if let Ok(Some(stored)) = store.find_image(&rec.id.to_string()) {
+        rec = stored;
+    }
+    Ok(rec)
+}
+
+/// Tries a short name at each search registry in order.
+fn fetch_short(
+    regs: &Registries,
+    store: &Store,
+    name: &str,
+    parsed: &ImageName,
+    opts: &PullOptions,
+    reporter: &dyn Reporter,
+) -> Result<pull::Outcome, Error> {
+    let mut failures = Vec::new();
+    for registry in regs.search_registries() {
+        let r = parsed.qualify(&registry);
+        reporter.notice(&format!("Trying to pull {r}..."));
+        match pull::fetch(regs, store, &r, opts) {
+            Ok(outcome) => {
+                reporter.notice(&format!("Resolved {name:?} to {r}"));
+                return Ok(outcome);
+            }
+            Err(e) => {
+                log::debug!("pulling {r}: {}", chain_text(&e));
+                failures.push((r, e));
+            }
+        }
+    }
+    if failures.len() == 1 {
+        let (r, e) = failures.remove(0);
+        return Err(e.while_pulling(&r));
+    }
+    let tried = failures
+        .iter()
+        .map(|(r, e)| format!("{r} ({})", chain_text(e)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::ShortName {
+        name: name.to_string(),
+        tried,
+    })
+}
+
+impl Error {
+    fn while_pulling(self, r: &Reference) -> Error {
+        Error::Pull {
+            reference: r.to_string(),
+            source: Box::new(self),
+        }
+    }
+}
+
+/// An error and its sources joined by `: `, for folding several failures
+/// into one message.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// Waits until the HTTP client's threads have ended: the kernel may still
+/// count a thread for a moment after it was joined.
+fn wait_single_threaded() -> Result<(), Error> {
+    let deadline = std::time::Instant::now() + THREAD_EXIT_WAIT;
+    loop {
+        match crate::sys::process::thread_count() {
+            None | Some(1) => return Ok(()),
+            Some(n) if std::time::Instant::now() >= deadline => return Err(Error::ThreadsLeft(n)),
+            Some(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+        }
+    }
 }
 
 /// Finds a local image for `name`: an id or id prefix, a qualified name, or
 /// a short name qualified through each search registry in order (then
 /// `localhost/`).
 pub fn find_local(paths: &Paths, store: &Store, name: &str) -> Result<Option<ImageRecord>, Error> {
-    let _ = (paths, store, name);
-    Err(Error::Todo("find_local"))
+    let find = |n: &str| {
+        store.find_image(n).map_err(|source| Error::FindImage {
+            name: n.to_string(),
+            source,
+        })
+    };
+    if looks_like_id(name) {
+        if let Some(rec) = find(name)? {
+            return Ok(Some(rec));
+        }
+    }
+    let parsed = match ImageName::parse(name) {
+        Ok(p) => p,
+        Err(_) if looks_like_id(name) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let candidates: Vec<Reference> = if parsed.is_short() {
+        let regs = Registries::load(&paths.registries_conf_candidates())?;
+        let mut regs = regs.search_registries();
+        regs.push("localhost".to_string());
+        regs.iter().map(|reg| parsed.qualify(reg)).collect()
+    } else {
+        vec![parsed.qualify(DOCKER_HUB)]
+    };
+    for r in &candidates {
+        if let Some(found) = find_reference(store, r)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The stored image `r` names: by tag, or (for a digest) an image pulled
+/// from that manifest.
+fn find_reference(store: &Store, r: &Reference) -> Result<Option<ImageRecord>, Error> {
+    match &r.digest {
+        None => {
+            let name = r.to_string();
+            store
+                .find_image(&name)
+                .map_err(|source| Error::FindImage { name, source })
+        }
+        Some(d) => {
+            let all = store.list_images().map_err(Error::ListImages)?;
+            Ok(all.into_iter().find(|i| i.manifest_digest == *d))
+        }
+    }
+}
+
+/// Whether `s` could be an image id or id prefix.
+fn looks_like_id(s: &str) -> bool {
+    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+    (3..=64).contains(&hex.len())
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_like_id_accepts_hex_prefixes_only() {
+        for (s, want) in [
+            ("abc", true),
+            ("sha256:0123456789abcdef", true),
+            ("ab", false),
+            ("busybox", false),
+            ("ABC123", false),
+            (&"a".repeat(65), false),
+        ] {
+            assert_eq!(looks_like_id(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn pull_errors_render_image_then_cause() {
+        let r = ImageName::parse("127.0.0.1:5000/nope")
+            .unwrap()
+            .qualify(DOCKER_HUB);
+        let e = Error::ManifestUnknown.while_pulling(&r);
+        assert_eq!(
+            chain_text(&e),
+            "pulling 127.0.0.1:5000/nope:latest: manifest unknown"
+        );
+        assert_eq!(e.hint().as_deref(), Some("check the image name and tag"));
+    }
 }

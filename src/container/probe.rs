@@ -22,7 +22,10 @@ pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Er
     let lower = base.join("lower");
     let result = create_dirs(&[&lower, &dirs.upper, &dirs.work, &dirs.merged])
         .and_then(|()| mount_probe(&lower, &dirs, maps));
-    // The kernel leaves an empty work/work behind; it is ours to remove.
+    // The kernel leaves an empty work/work with mode 000 behind; it is ours,
+    // but must be readable for remove_dir_all to list it.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dirs.work.join("work"), std::fs::Permissions::from_mode(0o700));
     let _ = std::fs::remove_dir_all(&base);
     result
 }

@@ -87,7 +87,6 @@ enum Never {}
 
 /// The numbered setup sequence; returns only on failure.
 fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<Never, Failure> {
-
     // 1. Wait for the parent to write our uid/gid maps: until then no id is
     //    mapped, so files we create would belong to the overflow id and
     //    setresuid(0) below would fail.
@@ -108,8 +107,14 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     // 3. Make every mount a slave before mounting anything: our mount
     //    namespace is a copy of the host's, and through shared propagation
     //    the mounts below would otherwise appear on the host.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
-        .map_err(|e| Failure::step("making / a recursive slave mount", e))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| Failure::step("making / a recursive slave mount", e))?;
 
     // 4. Mount the overlay root, inside the namespaces so that it is owned
     //    by the user namespace and disappears with the mount namespace.
@@ -131,7 +136,8 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
 
     // 6. Set the host name in our UTS namespace.
-    nix::unistd::sethostname(&plan.hostname).map_err(|e| Failure::step("setting the host name", e))?;
+    nix::unistd::sethostname(&plan.hostname)
+        .map_err(|e| Failure::step("setting the host name", e))?;
 
     // 7. Set up stdio. With -t the pty comes from the container's own devpts
     //    (mounted in step 5), so its slave is valid inside the container;
@@ -150,9 +156,11 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
 
     // 8. Switch to the new root. pivot_root(".", ".") stacks the old root
     //    on top of the new one; detaching it leaves no path to the host.
-    nix::unistd::fchdir(root.as_fd()).map_err(|e| Failure::step("entering the root filesystem", e))?;
+    nix::unistd::fchdir(root.as_fd())
+        .map_err(|e| Failure::step("entering the root filesystem", e))?;
     drop(root);
-    nix::unistd::pivot_root(".", ".").map_err(|e| Failure::step("pivoting to the root filesystem", e))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(|e| Failure::step("pivoting to the root filesystem", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| Failure::step("detaching the old root", e))?;
     nix::unistd::chdir("/").map_err(|e| Failure::step("entering /", e))?;
 
@@ -167,8 +175,16 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     let passwd = read_in_root(root.as_fd(), "etc/passwd")?;
     let group = read_in_root(root.as_fd(), "etc/group")?;
     let user = user::resolve(&plan.user, &passwd, &group).map_err(|u| match u {
-        Unresolved::User(name) => Failure { kind: Kind::UnknownUser, errno: 0, text: name },
-        Unresolved::Group(name) => Failure { kind: Kind::UnknownGroup, errno: 0, text: name },
+        Unresolved::User(name) => Failure {
+            kind: Kind::UnknownUser,
+            errno: 0,
+            text: name,
+        },
+        Unresolved::Group(name) => Failure {
+            kind: Kind::UnknownGroup,
+            errno: 0,
+            text: name,
+        },
     })?;
     let unmapped = || Failure {
         kind: Kind::UnmappedUser,
@@ -195,12 +211,15 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
             .filter(|g| plan.maps.host_gid(**g).is_some())
             .map(|g| Gid::from_raw(*g))
             .collect();
-        nix::unistd::setgroups(&groups).map_err(|e| Failure::step("setting supplementary groups", e))?;
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| Failure::step("setting supplementary groups", e))?;
     }
     let gid = Gid::from_raw(user.gid);
-    nix::unistd::setresgid(gid, gid, gid).map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;
     let uid = Uid::from_raw(user.uid);
-    nix::unistd::setresuid(uid, uid, uid).map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))?;
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))?;
     // TODO(#6): drop capabilities, apply the seccomp filter and mask /proc
     // paths here, after the last privileged step and before exec.
 
@@ -229,7 +248,8 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| Failure::step("resetting the signal mask", e))?;
     let err_raw = err.as_raw_fd() as u32;
-    close_range(3, err_raw.saturating_sub(1)).map_err(|e| Failure::io("closing inherited fds", &e))?;
+    close_range(3, err_raw.saturating_sub(1))
+        .map_err(|e| Failure::io("closing inherited fds", &e))?;
     close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))?;
 
     // 15. Exec; the error pipe closes on success, which tells the parent.
@@ -238,14 +258,19 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
 
 /// Opens a pty in the container's devpts beneath `root`, sends its master
 /// to the parent and returns the slave.
-fn open_pty(root: BorrowedFd<'_>, sock: &OwnedFd, winsize: Option<&Winsize>) -> Result<OwnedFd, Failure> {
+fn open_pty(
+    root: BorrowedFd<'_>,
+    sock: &OwnedFd,
+    winsize: Option<&Winsize>,
+) -> Result<OwnedFd, Failure> {
     let master = mounts::open_ptmx(root)?;
     pty::unlock(master.as_fd()).map_err(|e| Failure::io("unlocking the pty", &e))?;
     let slave = pty::open_peer(master.as_fd(), libc::O_RDWR | libc::O_NOCTTY)
         .map_err(|e| Failure::io("opening the pty slave", &e))?;
     if let Some(ws) = winsize {
         // Before exec, so the first `stty size` already sees it.
-        pty::set_window_size(slave.as_fd(), ws).map_err(|e| Failure::io("setting the pty size", &e))?;
+        pty::set_window_size(slave.as_fd(), ws)
+            .map_err(|e| Failure::io("setting the pty size", &e))?;
     }
     super::pty::send_master(sock.as_fd(), master.as_fd())
         .map_err(|e| Failure::io("sending the pty to hutch", &e))?;
@@ -263,7 +288,13 @@ fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Failure> {
 
 /// Reads a small file beneath the (new) root; a missing file reads empty.
 fn read_in_root(root: BorrowedFd<'_>, path: &str) -> Result<String, Failure> {
-    let fd = match openat2(root, Path::new(path), libc::O_RDONLY, 0, Resolve::IN_ROOT | Resolve::NO_MAGICLINKS) {
+    let fd = match openat2(
+        root,
+        Path::new(path),
+        libc::O_RDONLY,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    ) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(String::new()),
         Err(e) => return Err(Failure::io(format!("opening /{path}"), &e)),
@@ -294,7 +325,9 @@ fn exec(args: &[CString], env: &[CString], path_var: &str) -> Failure {
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = format!("{dir}/{prog}");
-        let Ok(c) = CString::new(candidate.as_bytes()) else { continue };
+        let Ok(c) = CString::new(candidate.as_bytes()) else {
+            continue;
+        };
         let Err(e) = nix::unistd::execve(&c, args, env);
         match e {
             Errno::ENOENT | Errno::ENOTDIR => continue,

@@ -66,7 +66,10 @@ pub fn mount_rootfs(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<Mounted,
     match mount_fuse_overlay(lowers, &dirs.upper, &dirs.work, &dirs.merged) {
         Ok(()) => Ok(Mounted::Fuse),
         // Without the helper, the kernel's refusal is the interesting error.
-        Err(FuseError::Missing) => Err(Failure::io("mounting the root filesystem with overlayfs", &kernel)),
+        Err(FuseError::Missing) => Err(Failure::io(
+            "mounting the root filesystem with overlayfs",
+            &kernel,
+        )),
         Err(FuseError::Failed(e)) => Err(e),
     }
 }
@@ -87,7 +90,13 @@ pub fn mount_kernel_overlay(
         // The relative paths are resolved against the working directory at
         // mount time; the process is single-threaded, so changing it is safe.
         nix::unistd::chdir(&base)?;
-        mount(Some("overlay"), merged, Some("overlay"), MsFlags::empty(), Some(data.as_str()))?;
+        mount(
+            Some("overlay"),
+            merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(data.as_str()),
+        )?;
         return Ok(());
     }
     mount_overlay_fsconfig(lowers, upper, work, merged)
@@ -99,8 +108,14 @@ fn mount_overlay_fsconfig(
     work: &Path,
     merged: &Path,
 ) -> std::io::Result<()> {
-    use crate::sys::mount::{fsconfig_create, fsconfig_flag, fsconfig_string, fsmount, fsopen, move_mount_onto};
-    let text = |p: &Path| p.to_str().map(str::to_string).ok_or(std::io::ErrorKind::InvalidInput);
+    use crate::sys::mount::{
+        fsconfig_create, fsconfig_flag, fsconfig_string, fsmount, fsopen, move_mount_onto,
+    };
+    let text = |p: &Path| {
+        p.to_str()
+            .map(str::to_string)
+            .ok_or(std::io::ErrorKind::InvalidInput)
+    };
     let ctx = fsopen("overlay")?;
     for lower in lowers {
         fsconfig_string(ctx.as_fd(), "lowerdir+", &text(lower)?)?;
@@ -110,7 +125,11 @@ fn mount_overlay_fsconfig(
     fsconfig_flag(ctx.as_fd(), "userxattr")?;
     fsconfig_create(ctx.as_fd())?;
     let mnt = fsmount(ctx.as_fd(), 0)?;
-    let target = nix::fcntl::open(merged, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())?;
+    let target = nix::fcntl::open(
+        merged,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     move_mount_onto(mnt.as_fd(), target.as_fd())
 }
 
@@ -151,7 +170,13 @@ fn mount_fuse_overlay(
 }
 
 /// The overlay option string with paths relative to `base`.
-fn overlay_options(lowers: &[PathBuf], upper: &Path, work: &Path, base: &Path, userxattr: bool) -> String {
+fn overlay_options(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    base: &Path,
+    userxattr: bool,
+) -> String {
     let rel = |p: &Path| -> String {
         match p.strip_prefix(base) {
             Ok(r) if !r.as_os_str().is_empty() => r.display().to_string(),
@@ -159,7 +184,12 @@ fn overlay_options(lowers: &[PathBuf], upper: &Path, work: &Path, base: &Path, u
         }
     };
     let lower: Vec<String> = lowers.iter().map(|l| rel(l)).collect();
-    let mut data = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), rel(upper), rel(work));
+    let mut data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        rel(upper),
+        rel(work)
+    );
     if userxattr {
         data.push_str(",userxattr");
     }
@@ -173,7 +203,12 @@ fn common_dir<'a>(paths: impl Iterator<Item = &'a Path>) -> PathBuf {
         let parent: Vec<Component<'a>> = p.parent().unwrap_or(p).components().collect();
         common = Some(match common {
             None => parent,
-            Some(c) => c.into_iter().zip(parent).take_while(|(a, b)| a == b).map(|(a, _)| a).collect(),
+            Some(c) => c
+                .into_iter()
+                .zip(parent)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
         });
     }
     let dir: PathBuf = common.unwrap_or_default().into_iter().collect();
@@ -189,7 +224,15 @@ fn common_dir<'a>(paths: impl Iterator<Item = &'a Path>) -> PathBuf {
 /// absolute symlinks in the image (`/var/run -> /run`) mean the container's
 /// root, and a new directory is made beneath its resolved parent.
 pub fn ensure_dir(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
-    let open = |p: &str| openat2(root, Path::new(p), libc::O_PATH | libc::O_DIRECTORY, 0, in_root());
+    let open = |p: &str| {
+        openat2(
+            root,
+            Path::new(p),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            in_root(),
+        )
+    };
     match open(path) {
         Ok(fd) => return Ok(fd),
         Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
@@ -209,19 +252,36 @@ pub fn ensure_dir(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> 
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && comp != ".." => {
                 match nix::sys::stat::mkdirat(dir.as_fd(), comp, Mode::from_bits_truncate(0o755)) {
                     Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(e) => return Err(Failure::step(format!("creating /{prefix} in the container"), e)),
+                    Err(e) => {
+                        return Err(Failure::step(
+                            format!("creating /{prefix} in the container"),
+                            e,
+                        ))
+                    }
                 }
-                open(&prefix).map_err(|e| Failure::io(format!("opening /{prefix} in the container"), &e))?
+                open(&prefix)
+                    .map_err(|e| Failure::io(format!("opening /{prefix} in the container"), &e))?
             }
-            Err(e) => return Err(Failure::io(format!("opening /{prefix} in the container"), &e)),
+            Err(e) => {
+                return Err(Failure::io(
+                    format!("opening /{prefix} in the container"),
+                    &e,
+                ))
+            }
         };
     }
     Ok(dir)
 }
 
 fn open_path(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
-    openat2(root, Path::new(path), libc::O_PATH | libc::O_DIRECTORY, 0, in_root())
-        .map_err(|e| Failure::io(format!("opening /{path} in the container"), &e))
+    openat2(
+        root,
+        Path::new(path),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        in_root(),
+    )
+    .map_err(|e| Failure::io(format!("opening /{path} in the container"), &e))
 }
 
 /// Opens the file `path` beneath `root` (O_PATH), creating it empty when
@@ -236,8 +296,14 @@ fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
     }
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
     let dir = ensure_dir(root, parent)?;
-    openat2(dir.as_fd(), Path::new(name), libc::O_CREAT | libc::O_WRONLY, 0o644, in_root())
-        .map_err(|e| Failure::io(format!("creating /{path} in the container"), &e))
+    openat2(
+        dir.as_fd(),
+        Path::new(name),
+        libc::O_CREAT | libc::O_WRONLY,
+        0o644,
+        in_root(),
+    )
+    .map_err(|e| Failure::io(format!("creating /{path} in the container"), &e))
 }
 
 /// mount(2) onto the directory or file `target` is open on.
@@ -261,22 +327,51 @@ pub struct Special<'a> {
 
 /// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
 /// /etc files inside the root filesystem open as `root`.
-pub fn mount_kernel_filesystems(root: BorrowedFd<'_>, special: &Special<'_>) -> Result<(), Failure> {
+pub fn mount_kernel_filesystems(
+    root: BorrowedFd<'_>,
+    special: &Special<'_>,
+) -> Result<(), Failure> {
     let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
 
     // proc belongs to the new pid namespace: the process sees only its own tree.
     let proc = ensure_dir(root, "proc")?;
-    mount_on(Some(Path::new("proc")), proc.as_fd(), Some("proc"), nosuid_noexec, None)
-        .map_err(|e| Failure::step("mounting /proc", e))?;
+    mount_on(
+        Some(Path::new("proc")),
+        proc.as_fd(),
+        Some("proc"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /proc", e))?;
 
     // sysfs needs the new network namespace; some hosts refuse it in a user
     // namespace, then a read-only bind of the host's /sys stands in.
     let sys = ensure_dir(root, "sys")?;
-    if mount_on(Some(Path::new("sysfs")), sys.as_fd(), Some("sysfs"), nosuid_noexec | MsFlags::MS_RDONLY, None).is_err() {
-        mount_on(Some(Path::new("/sys")), sys.as_fd(), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-            .map_err(|e| Failure::step("bind-mounting /sys", e))?;
-        mount_on(None, sys.as_fd(), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nosuid_noexec, None)
-            .map_err(|e| Failure::step("making /sys read-only", e))?;
+    if mount_on(
+        Some(Path::new("sysfs")),
+        sys.as_fd(),
+        Some("sysfs"),
+        nosuid_noexec | MsFlags::MS_RDONLY,
+        None,
+    )
+    .is_err()
+    {
+        mount_on(
+            Some(Path::new("/sys")),
+            sys.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(|e| Failure::step("bind-mounting /sys", e))?;
+        mount_on(
+            None,
+            sys.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nosuid_noexec,
+            None,
+        )
+        .map_err(|e| Failure::step("making /sys read-only", e))?;
     }
 
     let dev = ensure_dir(root, "dev")?;
@@ -291,8 +386,14 @@ pub fn mount_kernel_filesystems(root: BorrowedFd<'_>, special: &Special<'_>) -> 
     // The old fd names the directory under the tmpfs; reopen to get the tmpfs.
     let dev = ensure_dir(root, "dev")?;
     for name in DEVICES {
-        let node = openat2(dev.as_fd(), Path::new(name), libc::O_CREAT | libc::O_WRONLY | libc::O_EXCL, 0o666, Resolve::BENEATH)
-            .map_err(|e| Failure::io(format!("creating /dev/{name}"), &e))?;
+        let node = openat2(
+            dev.as_fd(),
+            Path::new(name),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_EXCL,
+            0o666,
+            Resolve::BENEATH,
+        )
+        .map_err(|e| Failure::io(format!("creating /dev/{name}"), &e))?;
         let host = Path::new("/dev").join(name);
         mount_on(Some(&host), node.as_fd(), None, MsFlags::MS_BIND, None)
             .map_err(|e| Failure::step(format!("bind-mounting /dev/{name}"), e))?;
@@ -309,15 +410,33 @@ pub fn mount_kernel_filesystems(root: BorrowedFd<'_>, special: &Special<'_>) -> 
     } else {
         "newinstance,ptmxmode=0666,mode=0620"
     };
-    mount_on(Some(Path::new("devpts")), pts.as_fd(), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some(pts_data))
-        .map_err(|e| Failure::step("mounting /dev/pts", e))?;
+    mount_on(
+        Some(Path::new("devpts")),
+        pts.as_fd(),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some(pts_data),
+    )
+    .map_err(|e| Failure::step("mounting /dev/pts", e))?;
     let shm = ensure_dir(dev.as_fd(), "shm")?;
-    mount_on(Some(Path::new("shm")), shm.as_fd(), Some("tmpfs"), nosuid_noexec, Some("mode=1777,size=65536k"))
-        .map_err(|e| Failure::step("mounting /dev/shm", e))?;
+    mount_on(
+        Some(Path::new("shm")),
+        shm.as_fd(),
+        Some("tmpfs"),
+        nosuid_noexec,
+        Some("mode=1777,size=65536k"),
+    )
+    .map_err(|e| Failure::step("mounting /dev/shm", e))?;
     // mqueue needs the new ipc namespace.
     let mqueue = ensure_dir(dev.as_fd(), "mqueue")?;
-    mount_on(Some(Path::new("mqueue")), mqueue.as_fd(), Some("mqueue"), nosuid_noexec, None)
-        .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
+    mount_on(
+        Some(Path::new("mqueue")),
+        mqueue.as_fd(),
+        Some("mqueue"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
 
     for (name, target) in ETC_FILES {
         let file = ensure_file(root, target)?;
@@ -330,8 +449,14 @@ pub fn mount_kernel_filesystems(root: BorrowedFd<'_>, special: &Special<'_>) -> 
 
 /// Opens the pty multiplexer of the container's devpts beneath `root`.
 pub fn open_ptmx(root: BorrowedFd<'_>) -> Result<OwnedFd, Failure> {
-    openat2(root, Path::new("dev/pts/ptmx"), libc::O_RDWR | libc::O_NOCTTY, 0, in_root())
-        .map_err(|e| Failure::io("opening /dev/pts/ptmx", &e))
+    openat2(
+        root,
+        Path::new("dev/pts/ptmx"),
+        libc::O_RDWR | libc::O_NOCTTY,
+        0,
+        in_root(),
+    )
+    .map_err(|e| Failure::io("opening /dev/pts/ptmx", &e))
 }
 
 #[cfg(test)]
@@ -360,7 +485,12 @@ mod tests {
     #[test]
     fn ensure_dir_creates_beneath_and_clamps_symlinks() {
         let tmp = tempfile::tempdir().unwrap();
-        let root = nix::fcntl::open(tmp.path(), nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        let root = nix::fcntl::open(
+            tmp.path(),
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
         std::fs::create_dir(tmp.path().join("etc")).unwrap();
         std::os::unix::fs::symlink("/../../etc", tmp.path().join("escape")).unwrap();
         std::fs::create_dir(tmp.path().join("var")).unwrap();

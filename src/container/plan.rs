@@ -219,7 +219,10 @@ impl EnvList {
     }
 
     fn into_entries(self) -> Vec<String> {
-        self.0.into_iter().map(|(n, v)| format!("{n}={v}")).collect()
+        self.0
+            .into_iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect()
     }
 }
 
@@ -260,13 +263,55 @@ mod tests {
             want: &'static [&'static str],
         }
         let cases = [
-            Case { entrypoint: &[], cmd: &["sh"], flag: None, command: &[], want: &["sh"] },
-            Case { entrypoint: &[], cmd: &["sh"], flag: None, command: &["echo", "hi"], want: &["echo", "hi"] },
-            Case { entrypoint: &["/ep", "-x"], cmd: &["a"], flag: None, command: &[], want: &["/ep", "-x", "a"] },
-            Case { entrypoint: &["/ep"], cmd: &["a"], flag: None, command: &["b", "c"], want: &["/ep", "b", "c"] },
-            Case { entrypoint: &["/ep"], cmd: &["a"], flag: Some("/other"), command: &[], want: &["/other"] },
-            Case { entrypoint: &["/ep"], cmd: &["a"], flag: Some("/other"), command: &["b"], want: &["/other", "b"] },
-            Case { entrypoint: &["/ep"], cmd: &["a"], flag: Some(""), command: &["ls"], want: &["ls"] },
+            Case {
+                entrypoint: &[],
+                cmd: &["sh"],
+                flag: None,
+                command: &[],
+                want: &["sh"],
+            },
+            Case {
+                entrypoint: &[],
+                cmd: &["sh"],
+                flag: None,
+                command: &["echo", "hi"],
+                want: &["echo", "hi"],
+            },
+            Case {
+                entrypoint: &["/ep", "-x"],
+                cmd: &["a"],
+                flag: None,
+                command: &[],
+                want: &["/ep", "-x", "a"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: None,
+                command: &["b", "c"],
+                want: &["/ep", "b", "c"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("/other"),
+                command: &[],
+                want: &["/other"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("/other"),
+                command: &["b"],
+                want: &["/other", "b"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some(""),
+                command: &["ls"],
+                want: &["ls"],
+            },
         ];
         for c in cases {
             let opts = RunOptions {
@@ -275,15 +320,32 @@ mod tests {
                 ..RunOptions::default()
             };
             let got = process(&image(c.entrypoint, c.cmd), &opts).unwrap().args;
-            assert_eq!(got, strings(c.want), "entrypoint {:?} cmd {:?} flag {:?} command {:?}", c.entrypoint, c.cmd, c.flag, c.command);
+            assert_eq!(
+                got,
+                strings(c.want),
+                "entrypoint {:?} cmd {:?} flag {:?} command {:?}",
+                c.entrypoint,
+                c.cmd,
+                c.flag,
+                c.command
+            );
         }
     }
 
     #[test]
     fn plan_fails_without_any_command() {
-        let opts = RunOptions { entrypoint: Some(String::new()), ..RunOptions::default() };
-        assert!(matches!(process(&image(&["/ep"], &["a"]), &opts), Err(Error::NoCommand)));
-        assert!(matches!(process(&image(&[], &[]), &RunOptions::default()), Err(Error::NoCommand)));
+        let opts = RunOptions {
+            entrypoint: Some(String::new()),
+            ..RunOptions::default()
+        };
+        assert!(matches!(
+            process(&image(&["/ep"], &["a"]), &opts),
+            Err(Error::NoCommand)
+        ));
+        assert!(matches!(
+            process(&image(&[], &[]), &RunOptions::default()),
+            Err(Error::NoCommand)
+        ));
     }
 
     #[test]
@@ -324,15 +386,28 @@ mod tests {
         let got = process(&image(&[], &["sh"]), &opts).unwrap().env;
         assert_eq!(
             got,
-            strings(&["HOSTNAME=mine", "container=other", &format!("PATH={DEFAULT_PATH}")])
+            strings(&[
+                "HOSTNAME=mine",
+                "container=other",
+                &format!("PATH={DEFAULT_PATH}")
+            ])
         );
     }
 
     #[test]
     fn env_rejects_empty_names() {
         for bad in ["=x", ""] {
-            let opts = RunOptions { env: strings(&[bad]), ..RunOptions::default() };
-            assert!(matches!(process(&image(&[], &["sh"]), &opts), Err(Error::InvalidEnv(_))), "{bad:?}");
+            let opts = RunOptions {
+                env: strings(&[bad]),
+                ..RunOptions::default()
+            };
+            assert!(
+                matches!(
+                    process(&image(&[], &["sh"]), &opts),
+                    Err(Error::InvalidEnv(_))
+                ),
+                "{bad:?}"
+            );
         }
     }
 
@@ -340,8 +415,14 @@ mod tests {
     fn hostname_defaults_to_short_id() {
         let p = process(&image(&[], &["sh"]), &RunOptions::default()).unwrap();
         assert_eq!(p.hostname, "0123456789ab");
-        let opts = RunOptions { hostname: Some("box".into()), ..RunOptions::default() };
-        assert_eq!(process(&image(&[], &["sh"]), &opts).unwrap().hostname, "box");
+        let opts = RunOptions {
+            hostname: Some("box".into()),
+            ..RunOptions::default()
+        };
+        assert_eq!(
+            process(&image(&[], &["sh"]), &opts).unwrap().hostname,
+            "box"
+        );
     }
 
     #[test]
@@ -349,16 +430,28 @@ mod tests {
         let mut config = image(&[], &["sh"]);
         assert_eq!(process(&config, &RunOptions::default()).unwrap().cwd, "/");
         config.working_dir = "/srv".into();
-        assert_eq!(process(&config, &RunOptions::default()).unwrap().cwd, "/srv");
-        let opts = RunOptions { workdir: Some("/tmp/x".into()), ..RunOptions::default() };
+        assert_eq!(
+            process(&config, &RunOptions::default()).unwrap().cwd,
+            "/srv"
+        );
+        let opts = RunOptions {
+            workdir: Some("/tmp/x".into()),
+            ..RunOptions::default()
+        };
         assert_eq!(process(&config, &opts).unwrap().cwd, "/tmp/x");
         config.working_dir = "app".into();
-        assert_eq!(process(&config, &RunOptions::default()).unwrap().cwd, "/app");
+        assert_eq!(
+            process(&config, &RunOptions::default()).unwrap().cwd,
+            "/app"
+        );
     }
 
     #[test]
     fn workdir_flag_must_be_absolute() {
-        let opts = RunOptions { workdir: Some("rel".into()), ..RunOptions::default() };
+        let opts = RunOptions {
+            workdir: Some("rel".into()),
+            ..RunOptions::default()
+        };
         let err = process(&image(&[], &["sh"]), &opts).unwrap_err();
         assert!(matches!(err, Error::RelativeWorkdir(ref w) if w == "rel"));
         assert_eq!(err.exit_code(), crate::error::EXIT_TOOL);
@@ -367,10 +460,19 @@ mod tests {
     #[test]
     fn user_prefers_flag_then_image_then_root() {
         let mut config = image(&[], &["sh"]);
-        assert_eq!(process(&config, &RunOptions::default()).unwrap().user, DEFAULT_USER);
+        assert_eq!(
+            process(&config, &RunOptions::default()).unwrap().user,
+            DEFAULT_USER
+        );
         config.user = "nobody".into();
-        assert_eq!(process(&config, &RunOptions::default()).unwrap().user, "nobody");
-        let opts = RunOptions { user: Some("1000:1000".into()), ..RunOptions::default() };
+        assert_eq!(
+            process(&config, &RunOptions::default()).unwrap().user,
+            "nobody"
+        );
+        let opts = RunOptions {
+            user: Some("1000:1000".into()),
+            ..RunOptions::default()
+        };
         assert_eq!(process(&config, &opts).unwrap().user, "1000:1000");
     }
 }

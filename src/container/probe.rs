@@ -12,7 +12,9 @@ use crate::userns::IdMaps;
 
 /// See `container::probe_overlay`.
 pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Error> {
-    let base = store_root.join("tmp").join(format!("overlay-probe-{}", std::process::id()));
+    let base = store_root
+        .join("tmp")
+        .join(format!("overlay-probe-{}", std::process::id()));
     let dirs = ContainerDirs {
         dir: base.clone(),
         upper: base.join("upper"),
@@ -25,7 +27,10 @@ pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Er
     // The kernel leaves an empty work/work with mode 000 behind; it is ours,
     // but must be readable for remove_dir_all to list it.
     use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dirs.work.join("work"), std::fs::Permissions::from_mode(0o700));
+    let _ = std::fs::set_permissions(
+        dirs.work.join("work"),
+        std::fs::Permissions::from_mode(0o700),
+    );
     let _ = std::fs::remove_dir_all(&base);
     result
 }
@@ -46,8 +51,14 @@ fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<Over
     let lowers = vec![lower.to_path_buf()];
     let mut kind = OverlayKind::Kernel;
     let kernel = crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
-            .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
         mounts::mount_kernel_overlay(&lowers, &dirs.upper, &dirs.work, &dirs.merged)
             .map_err(|e| format!("mounting overlayfs: {e}"))
     });
@@ -56,8 +67,14 @@ fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<Over
     }
     kind = OverlayKind::Fuse;
     crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
-            .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
         match mounts::mount_rootfs(&lowers, dirs) {
             Ok(Mounted::Fuse) => {
                 // Unmounting ends the fuse-overlayfs daemon.

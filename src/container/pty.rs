@@ -56,4 +56,3 @@ pub fn copy_window_size(outer: &[BorrowedFd<'_>], master: BorrowedFd<'_>) {
         let _ = pty::set_window_size(master, &ws);
     }
 }
-

@@ -74,7 +74,10 @@ pub fn relay(pid: Pid, signals: &SignalFd, terminal: Option<Terminal>) -> Result
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::Relay(e)),
         }
-        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
+        let ready: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
         drop(fds);
         if let Some(c) = &mut copier {
             c.on_ready(&ready[1..], stdin.as_fd(), stdout.as_fd());
@@ -98,7 +101,9 @@ fn handle_signals(
     outer: &[BorrowedFd<'_>],
 ) -> Result<Option<i32>, Error> {
     while let Some(info) = signals.read_signal().map_err(Error::Relay)? {
-        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
         match (sig, copier) {
             (Signal::SIGCHLD, _) => {}
             // With a pty the kernel tells the container about size changes.
@@ -135,8 +140,11 @@ const BUF: usize = 64 * 1024;
 impl Copier {
     fn new(t: Terminal) -> Result<Copier, Error> {
         let flags = fcntl(&t.master, FcntlArg::F_GETFL).map_err(Error::Relay)?;
-        fcntl(&t.master, FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK))
-            .map_err(Error::Relay)?;
+        fcntl(
+            &t.master,
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(Error::Relay)?;
         Ok(Copier {
             master: t.master,
             is_stdin_open: t.is_interactive,

@@ -49,8 +49,13 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let (err_r, err_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let sockets = if plan.tty {
-        let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(Error::Socket)?;
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(Error::Socket)?;
         Some((a, b))
     } else {
         None
@@ -98,6 +103,7 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
         }
         Forked::Parent(pid) => pid,
     };
+    log::debug!("container {}: init is pid {pid}", plan.id);
     drop((go_r, err_w, child_sock, null_stdin));
 
     // 6. Write the child's id maps, then release it. Closing `go_w`
@@ -145,7 +151,10 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
     };
 
     // 9. Relay signals (and the terminal) until the container exits.
-    relay::relay(pid, &signals, terminal)
+    log::debug!("container {}: running {:?}", plan.id, plan.args);
+    let code = relay::relay(pid, &signals, terminal)?;
+    log::debug!("container {}: exited with {code}", plan.id);
+    Ok(code)
 }
 
 /// Kills and waits for an init that failed or was abandoned.
@@ -224,7 +233,10 @@ mod tests {
         write_etc_files(tmp.path(), "box", &resolv).unwrap();
         let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
         assert_eq!(read("hostname"), "box\n");
-        assert_eq!(read("hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n");
+        assert_eq!(
+            read("hosts"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n"
+        );
         assert_eq!(read("resolv.conf"), "nameserver 192.0.2.1\n");
     }
 
@@ -232,6 +244,9 @@ mod tests {
     fn missing_host_resolv_conf_gives_an_empty_one() {
         let tmp = tempfile::tempdir().unwrap();
         write_etc_files(tmp.path(), "box", &tmp.path().join("absent")).unwrap();
-        assert_eq!(std::fs::read_to_string(tmp.path().join("resolv.conf")).unwrap(), "");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("resolv.conf")).unwrap(),
+            ""
+        );
     }
 }

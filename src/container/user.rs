@@ -69,7 +69,11 @@ fn parse_group(text: &str) -> Vec<GroupEntry<'_>> {
             Some(GroupEntry {
                 name: f[0],
                 gid: f[2].parse().ok()?,
-                members: f[3].split(',').map(str::trim).filter(|m| !m.is_empty()).collect(),
+                members: f[3]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .collect(),
             })
         })
         .collect()
@@ -172,14 +176,23 @@ mod tests {
 
     #[test]
     fn unknown_names_fail() {
-        assert_eq!(resolve("ghost", PASSWD, GROUP), Err(Unresolved::User("ghost".into())));
-        assert_eq!(resolve("app:ghosts", PASSWD, GROUP), Err(Unresolved::Group("ghosts".into())));
+        assert_eq!(
+            resolve("ghost", PASSWD, GROUP),
+            Err(Unresolved::User("ghost".into()))
+        );
+        assert_eq!(
+            resolve("app:ghosts", PASSWD, GROUP),
+            Err(Unresolved::Group("ghosts".into()))
+        );
     }
 
     #[test]
     fn numeric_ids_work_without_files() {
         assert_eq!(resolve("0", "", ""), Ok(user(0, 0, &[], "/")));
         assert_eq!(resolve("7:8", "", ""), Ok(user(7, 8, &[], "/")));
-        assert_eq!(resolve("root", "", ""), Err(Unresolved::User("root".into())));
+        assert_eq!(
+            resolve("root", "", ""),
+            Err(Unresolved::User("root".into()))
+        );
     }
 }

@@ -6,25 +6,103 @@
 //! pivot_root, exec; relay the terminal and signals; return the exit code.
 //! It must not pull images or print.
 
+mod init;
+mod mounts;
 mod plan;
+mod probe;
+mod pty;
+mod relay;
+mod report;
+mod run;
+mod user;
 
 pub use plan::{Plan, RunOptions};
+
+use std::path::PathBuf;
 
 use crate::error::{EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, EXIT_TOOL};
 
 /// What went wrong running a container.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Todo(&'static str),
     /// The container's command was not found (exit 127).
     #[error("executable file {0:?} not found in $PATH")]
     NotFound(String),
     /// The container's command could not be invoked (exit 126).
     #[error("cannot invoke {path:?}: {reason}")]
     CannotInvoke { path: String, reason: String },
+    /// Neither the image nor the command line gives a command.
     #[error("no command: the image has no Entrypoint or Cmd and none was given")]
     NoCommand,
+    /// `-w` is not an absolute path.
+    #[error("invalid working directory {0:?}: must be an absolute path")]
+    RelativeWorkdir(String),
+    /// A `-e` or `--env-file` entry has no name.
+    #[error("invalid environment variable {0:?}: empty name")]
+    InvalidEnv(String),
+    /// The user name is not in the container's /etc/passwd (exit 126).
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    UnknownUser(String),
+    /// The group name is not in the container's /etc/group (exit 126).
+    #[error("unable to find group {0}: no matching entries in group file")]
+    UnknownGroup(String),
+    /// The user resolves to ids the container's maps do not cover.
+    #[error("user {0:?} is not mapped into the container")]
+    UnmappedUser(String),
+    /// `run` was called from a multi-threaded process.
+    #[error("cannot start a container from a process with {0} threads")]
+    MultiThreaded(usize),
+    /// Writing hosts, hostname or resolv.conf for the container.
+    #[error("writing {path}")]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Opening /dev/null for the container's stdin.
+    #[error("opening /dev/null")]
+    OpenNull(#[source] std::io::Error),
+    /// Creating the socketpair the pty goes over.
+    #[error("creating the pty socket")]
+    Socket(#[source] nix::Error),
+    /// Blocking signals or creating the signalfd.
+    #[error("setting up signal forwarding")]
+    Signals(#[source] nix::Error),
+    /// clone(2) into the new namespaces.
+    #[error("creating the container's namespaces")]
+    Clone(#[source] std::io::Error),
+    /// Writing the id maps (or creating the sync pipes).
+    #[error("setting up the container's user namespace")]
+    Maps(#[source] crate::userns::Error),
+    /// Receiving the pty master from init.
+    #[error("receiving the container's pty")]
+    ReceivePty(#[source] std::io::Error),
+    /// A step of the container's init failed.
+    #[error("{step}")]
+    Setup {
+        step: String,
+        #[source]
+        source: Option<std::io::Error>,
+    },
+    /// Init ended without exec and without saying why.
+    #[error("container init exited during setup")]
+    InitVanished,
+    /// Relaying signals or the terminal.
+    #[error("relaying to the container")]
+    Relay(#[source] nix::Error),
+    /// Waiting for the container's init.
+    #[error("waiting for the container")]
+    Wait(#[source] nix::Error),
+    /// Preparing the overlay probe's directories.
+    #[error("preparing the overlay probe in {path}")]
+    ProbeDirs {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither kernel overlayfs nor fuse-overlayfs could mount.
+    #[error("no usable overlay: kernel overlayfs refused and fuse-overlayfs failed")]
+    NoOverlay(#[source] crate::userns::Error),
 }
 
 impl Error {
@@ -32,7 +110,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => EXIT_NOT_FOUND,
-            Error::CannotInvoke { .. } => EXIT_CANNOT_INVOKE,
+            Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
+                EXIT_CANNOT_INVOKE
+            }
             _ => EXIT_TOOL,
         }
     }
@@ -41,6 +121,14 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::UnmappedUser(_) => Some(
+                "give this user a range in /etc/subuid and /etc/subgid, or run as root in the container".into(),
+            ),
+            Error::Maps(e) => e.hint(),
+            Error::Clone(_) => Some(
+                "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
+            ),
+            Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             _ => None,
         }
     }
@@ -49,8 +137,7 @@ impl Error {
 /// Runs a planned container in the foreground and returns its exit code
 /// (128+N when killed by signal N). Must be called single-threaded.
 pub fn run(plan: &Plan) -> Result<i32, Error> {
-    let _ = plan;
-    Err(Error::Todo("run"))
+    run::run(plan)
 }
 
 /// Which overlay implementation mounts container roots on this host.
@@ -68,6 +155,5 @@ pub fn probe_overlay(
     store_root: &std::path::Path,
     maps: &crate::userns::IdMaps,
 ) -> Result<OverlayKind, Error> {
-    let _ = (store_root, maps);
-    Err(Error::Todo("probe_overlay"))
+    probe::probe_overlay(store_root, maps)
 }

@@ -6,4 +6,7 @@
 #![allow(unsafe_code)]
 
 pub mod fs;
+pub mod mount;
 pub mod process;
+pub mod pty;
+pub mod socket;

@@ -64,3 +64,35 @@ pub fn debug_assert_single_threaded() {
         }
     }
 }
+
+/// Closes every open fd from `first` to `last` inclusive (close_range(2)).
+pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+    if first > last {
+        return Ok(());
+    }
+    // SAFETY: close_range only closes descriptors; the caller owns every fd
+    // in the range and does not use them afterwards (OwnedFds in the range
+    // must be forgotten, not dropped).
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Resets every catchable signal to its default action, so that what the
+/// Rust runtime or our caller ignored (SIGPIPE, SIGHUP under nohup…) is not
+/// inherited ignored across exec.
+pub fn reset_signal_dispositions() {
+    for sig in 1..libc::SIGRTMIN() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL runs no handler code; invalid signal
+        // numbers only make signal() fail, which is harmless here.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+}

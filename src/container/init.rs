@@ -1,0 +1,370 @@
+//! The child side of `run`: the container's init, from clone to exec.
+//!
+//! Runs in the new namespaces as the future pid 1. It never returns,
+//! unwinds or prints: a failed step is sent to the parent over the error
+//! pipe (see `report`) and the process `_exit`s.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+use nix::unistd::{Gid, Uid};
+
+use super::mounts::{self, Special};
+use super::report::{Failure, Kind};
+use super::user::{self, Unresolved};
+use super::Plan;
+use crate::sys::fs::{openat2, Resolve};
+use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
+use crate::sys::pty::{self, Winsize};
+
+/// Exit code of an init that failed before exec (the parent reads the
+/// reason from the error pipe, not from this code).
+const EXIT_SETUP_FAILED: i32 = 125;
+
+/// What init gets from the parent, prepared before the clone.
+pub struct Init<'a> {
+    /// The container to start.
+    pub plan: &'a Plan,
+    /// Read end of the sync pipe: one byte once the id maps are written.
+    pub go: OwnedFd,
+    /// Write end of the error pipe (close-on-exec).
+    pub err: OwnedFd,
+    /// With `-t`: our end of the socketpair the pty master goes over.
+    pub pty_socket: Option<OwnedFd>,
+    /// Without `-i` and `-t`: /dev/null for stdin.
+    pub null_stdin: Option<OwnedFd>,
+    /// With `-t`: the outer terminal's size, for the new pty.
+    pub winsize: Option<Winsize>,
+}
+
+/// Sets up the container and execs its process; on failure reports over
+/// the error pipe and exits. Never returns.
+pub fn start(init: Init<'_>) -> ! {
+    // A panic must neither print nor unwind into the parent's code.
+    std::panic::set_hook(Box::new(|_| {}));
+    let Init {
+        plan,
+        go,
+        err,
+        pty_socket,
+        null_stdin,
+        winsize,
+    } = init;
+    let stdio = Stdio {
+        pty_socket,
+        null_stdin,
+        winsize,
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        setup(plan, go, stdio, err.as_fd())
+    }));
+    let failure = match result {
+        Ok(Err(f)) => f,
+        Ok(Ok(never)) => match never {},
+        Err(_) => Failure {
+            kind: Kind::Setup,
+            errno: 0,
+            text: "container init panicked".into(),
+        },
+    };
+    let _ = nix::unistd::write(&err, &failure.encode());
+    exit_now(EXIT_SETUP_FAILED)
+}
+
+/// The stdio part of `Init`.
+struct Stdio {
+    pty_socket: Option<OwnedFd>,
+    null_stdin: Option<OwnedFd>,
+    winsize: Option<Winsize>,
+}
+
+enum Never {}
+
+/// The numbered setup sequence; returns only on failure.
+fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<Never, Failure> {
+    // 1. Wait for the parent to write our uid/gid maps: until then no id is
+    //    mapped, so files we create would belong to the overflow id and
+    //    setresuid(0) below would fail.
+    crate::userns::wait_for_maps(go).map_err(|text| Failure {
+        kind: Kind::Setup,
+        errno: 0,
+        text,
+    })?;
+
+    // 2. Become uid/gid 0 in the namespace, so that the mounts and files
+    //    below belong to the container's root (the invoking user outside).
+    crate::userns::become_root().map_err(|text| Failure {
+        kind: Kind::Setup,
+        errno: 0,
+        text,
+    })?;
+
+    // 3. Make every mount a slave before mounting anything: our mount
+    //    namespace is a copy of the host's, and through shared propagation
+    //    the mounts below would otherwise appear on the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| Failure::step("making / a recursive slave mount", e))?;
+
+    // 4. Mount the overlay root, inside the namespaces so that it is owned
+    //    by the user namespace and disappears with the mount namespace.
+    mounts::mount_rootfs(&plan.lowers, &plan.dirs)?;
+
+    // 5. Open the root once and mount /proc, /sys, /dev and the /etc files
+    //    beneath that fd. /proc needs step 4's root and our new pid
+    //    namespace; /sys our network namespace; /dev/mqueue our ipc one.
+    let root = nix::fcntl::open(
+        &plan.dirs.merged,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Failure::step("opening the root filesystem", e))?;
+    let special = Special {
+        dir: &plan.dirs.dir,
+        is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
+    };
+    mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
+
+    // 6. Set the host name in our UTS namespace.
+    nix::unistd::sethostname(&plan.hostname)
+        .map_err(|e| Failure::step("setting the host name", e))?;
+
+    // 7. Set up stdio. With -t the pty comes from the container's own devpts
+    //    (mounted in step 5), so its slave is valid inside the container;
+    //    setsid makes us a session leader, which TIOCSCTTY requires.
+    if let Some(sock) = stdio.pty_socket {
+        let slave = open_pty(root.as_fd(), &sock, stdio.winsize.as_ref())?;
+        nix::unistd::setsid().map_err(|e| Failure::step("starting a session", e))?;
+        pty::set_controlling_terminal(slave.as_fd())
+            .map_err(|e| Failure::io("setting the controlling terminal", &e))?;
+        for target in 0..=2 {
+            dup_onto(slave.as_fd(), target)?;
+        }
+    } else if let Some(null) = stdio.null_stdin {
+        dup_onto(null.as_fd(), 0)?;
+    }
+
+    // 8. Switch to the new root. pivot_root(".", ".") stacks the old root
+    //    on top of the new one; detaching it leaves no path to the host.
+    nix::unistd::fchdir(root.as_fd())
+        .map_err(|e| Failure::step("entering the root filesystem", e))?;
+    drop(root);
+    nix::unistd::pivot_root(".", ".")
+        .map_err(|e| Failure::step("pivoting to the root filesystem", e))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| Failure::step("detaching the old root", e))?;
+    nix::unistd::chdir("/").map_err(|e| Failure::step("entering /", e))?;
+
+    // 9. Resolve the user now that / is the container's, so its own
+    //    /etc/passwd and /etc/group decide.
+    let root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Failure::step("opening /", e))?;
+    let passwd = read_in_root(root.as_fd(), "etc/passwd")?;
+    let group = read_in_root(root.as_fd(), "etc/group")?;
+    let user = user::resolve(&plan.user, &passwd, &group).map_err(|u| match u {
+        Unresolved::User(name) => Failure {
+            kind: Kind::UnknownUser,
+            errno: 0,
+            text: name,
+        },
+        Unresolved::Group(name) => Failure {
+            kind: Kind::UnknownGroup,
+            errno: 0,
+            text: name,
+        },
+    })?;
+    let unmapped = || Failure {
+        kind: Kind::UnmappedUser,
+        errno: 0,
+        text: plan.user.clone(),
+    };
+    if plan.maps.host_uid(user.uid).is_none() || plan.maps.host_gid(user.gid).is_none() {
+        return Err(unmapped());
+    }
+
+    // 10. Create the working directory while still root, as Docker does, so
+    //     it exists whoever the user is.
+    let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
+    drop(workdir);
+    drop(root);
+
+    // 11. Drop to the user: groups first, since changing them needs the
+    //     privilege that setresuid gives up. A single-id map has setgroups
+    //     denied (user_namespaces(7)) and only group 0.
+    if !plan.maps.is_single() {
+        let groups: Vec<Gid> = user
+            .groups
+            .iter()
+            .filter(|g| plan.maps.host_gid(**g).is_some())
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| Failure::step("setting supplementary groups", e))?;
+    }
+    let gid = Gid::from_raw(user.gid);
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;
+    let uid = Uid::from_raw(user.uid);
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))?;
+    // TODO(#6): drop capabilities, apply the seccomp filter and mask /proc
+    // paths here, after the last privileged step and before exec.
+
+    // 12. Enter the working directory as the user, so its permissions apply.
+    nix::unistd::chdir(plan.cwd.as_str())
+        .map_err(|e| Failure::step(format!("entering the working directory {}", plan.cwd), e))?;
+
+    // 13. Build argv and the environment (HOME from passwd when unset).
+    let mut env = plan.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    let path_var = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(super::plan::DEFAULT_PATH)
+        .to_string();
+    let args = cstrings(&plan.args, "the command line")?;
+    let env = cstrings(&env, "the environment")?;
+
+    // 14. Restore default signal handling (the parent blocked the signals
+    //    it forwards, and the mask survives exec), then close every fd but
+    //    stdio and the close-on-exec error pipe.
+    reset_signal_dispositions();
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .map_err(|e| Failure::step("resetting the signal mask", e))?;
+    let err_raw = err.as_raw_fd() as u32;
+    close_range(3, err_raw.saturating_sub(1))
+        .map_err(|e| Failure::io("closing inherited fds", &e))?;
+    close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))?;
+
+    // 15. Exec; the error pipe closes on success, which tells the parent.
+    Err(exec(&args, &env, &path_var))
+}
+
+/// Opens a pty in the container's devpts beneath `root`, sends its master
+/// to the parent and returns the slave.
+fn open_pty(
+    root: BorrowedFd<'_>,
+    sock: &OwnedFd,
+    winsize: Option<&Winsize>,
+) -> Result<OwnedFd, Failure> {
+    let master = mounts::open_ptmx(root)?;
+    pty::unlock(master.as_fd()).map_err(|e| Failure::io("unlocking the pty", &e))?;
+    let slave = pty::open_peer(master.as_fd(), libc::O_RDWR | libc::O_NOCTTY)
+        .map_err(|e| Failure::io("opening the pty slave", &e))?;
+    if let Some(ws) = winsize {
+        // Before exec, so the first `stty size` already sees it.
+        pty::set_window_size(slave.as_fd(), ws)
+            .map_err(|e| Failure::io("setting the pty size", &e))?;
+    }
+    super::pty::send_master(sock.as_fd(), master.as_fd())
+        .map_err(|e| Failure::io("sending the pty to hutch", &e))?;
+    Ok(slave)
+}
+
+fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Failure> {
+    let ret = match target {
+        0 => nix::unistd::dup2_stdin(fd),
+        1 => nix::unistd::dup2_stdout(fd),
+        _ => nix::unistd::dup2_stderr(fd),
+    };
+    ret.map_err(|e| Failure::step(format!("setting up fd {target}"), e))
+}
+
+/// Reads a small file beneath the (new) root; a missing file reads empty.
+fn read_in_root(root: BorrowedFd<'_>, path: &str) -> Result<String, Failure> {
+    let fd = match openat2(
+        root,
+        Path::new(path),
+        libc::O_RDONLY,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(String::new()),
+        Err(e) => return Err(Failure::io(format!("opening /{path}"), &e)),
+    };
+    let mut text = String::new();
+    std::fs::File::from(fd)
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::io(format!("reading /{path}"), &e))?;
+    Ok(text)
+}
+
+fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, Failure> {
+    v.iter()
+        .map(|s| CString::new(s.as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| Failure::step(format!("{what} contains a NUL byte"), Errno::EINVAL))
+}
+
+/// execve like execvp(3): a name without `/` is searched in `path_var`.
+/// Returns only on failure: not found (127) or cannot invoke (126).
+fn exec(args: &[CString], env: &[CString], path_var: &str) -> Failure {
+    let prog = args[0].to_string_lossy().into_owned();
+    if prog.contains('/') {
+        let Err(e) = nix::unistd::execve(&args[0], args, env);
+        return exec_failure(&prog, e);
+    }
+    let mut denied = None;
+    for dir in path_var.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = format!("{dir}/{prog}");
+        let Ok(c) = CString::new(candidate.as_bytes()) else {
+            continue;
+        };
+        let Err(e) = nix::unistd::execve(&c, args, env);
+        match e {
+            Errno::ENOENT | Errno::ENOTDIR => continue,
+            // Like execvp: remember, keep looking, and report it if nothing runs.
+            Errno::EACCES => {
+                denied.get_or_insert((candidate, e));
+            }
+            _ => return exec_failure(&candidate, e),
+        }
+    }
+    match denied {
+        Some((path, e)) => exec_failure(&path, e),
+        None => Failure {
+            kind: Kind::NotFound,
+            errno: 0,
+            text: prog,
+        },
+    }
+}
+
+fn exec_failure(path: &str, e: Errno) -> Failure {
+    if e == Errno::ENOENT || e == Errno::ENOTDIR {
+        return Failure {
+            kind: Kind::NotFound,
+            errno: 0,
+            text: path.to_string(),
+        };
+    }
+    // execve says EACCES for a directory; name the real reason.
+    let errno = if e == Errno::EACCES && Path::new(path).is_dir() {
+        Errno::EISDIR
+    } else {
+        e
+    };
+    Failure {
+        kind: Kind::CannotInvoke,
+        errno: errno as i32,
+        text: path.to_string(),
+    }
+}

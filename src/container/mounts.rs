@@ -1,0 +1,509 @@
+//! Mounts made by the container's init: the overlay root filesystem and
+//! the kernel filesystems and files inside it.
+//!
+//! Every target inside the root filesystem is resolved beneath the root's
+//! directory fd with openat2 (image paths are hostile: a symlink must not
+//! send a mount outside), created beneath it when missing, and mounted onto
+//! through `/proc/self/fd/N`. Only store paths, which hutch controls, are
+//! used as plain paths.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
+
+use super::report::Failure;
+use crate::storage::ContainerDirs;
+use crate::sys::fs::{openat2, proc_fd_path, Resolve};
+
+/// The page size bounds mount(2)'s option string.
+const MAX_MOUNT_DATA: usize = 4095;
+
+/// How a path inside the container's root is resolved: `..` and absolute
+/// symlinks are clamped to the root, /proc magic links refused.
+fn in_root() -> Resolve {
+    Resolve::IN_ROOT | Resolve::NO_MAGICLINKS
+}
+
+/// Host device nodes bind-mounted into the container's /dev.
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Symlinks in the container's /dev, as (name, target).
+const DEV_LINKS: [(&str, &str); 5] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+];
+
+/// Files the parent writes into the container directory and init
+/// bind-mounts over /etc, as (name in the container directory, target).
+pub const ETC_FILES: [(&str, &str); 3] = [
+    ("hosts", "etc/hosts"),
+    ("hostname", "etc/hostname"),
+    ("resolv.conf", "etc/resolv.conf"),
+];
+
+/// Which overlay implementation mounted the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounted {
+    /// Kernel overlayfs.
+    Kernel,
+    /// fuse-overlayfs.
+    Fuse,
+}
+
+/// Mounts the overlay of `lowers` (top first) with `dirs`' upper and work
+/// directories at `dirs.merged`: kernel overlayfs, else fuse-overlayfs.
+pub fn mount_rootfs(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<Mounted, Failure> {
+    let kernel = match mount_kernel_overlay(lowers, &dirs.upper, &dirs.work, &dirs.merged) {
+        Ok(()) => return Ok(Mounted::Kernel),
+        Err(e) => e,
+    };
+    match mount_fuse_overlay(lowers, &dirs.upper, &dirs.work, &dirs.merged) {
+        Ok(()) => Ok(Mounted::Fuse),
+        // Without the helper, the kernel's refusal is the interesting error.
+        Err(FuseError::Missing) => Err(Failure::io(
+            "mounting the root filesystem with overlayfs",
+            &kernel,
+        )),
+        Err(FuseError::Failed(e)) => Err(e),
+    }
+}
+
+/// Mounts a kernel overlay. The option string uses paths relative to the
+/// directory the store paths share (so it stays under the page size for
+/// dozens of layers); past that, the new mount API takes each lower
+/// separately with `lowerdir+`.
+pub fn mount_kernel_overlay(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+) -> std::io::Result<()> {
+    let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
+    let data = overlay_options(lowers, upper, work, &base, true);
+    if data.len() <= MAX_MOUNT_DATA {
+        // The relative paths are resolved against the working directory at
+        // mount time; the process is single-threaded, so changing it is safe.
+        nix::unistd::chdir(&base)?;
+        mount(
+            Some("overlay"),
+            merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(data.as_str()),
+        )?;
+        return Ok(());
+    }
+    mount_overlay_fsconfig(lowers, upper, work, merged)
+}
+
+fn mount_overlay_fsconfig(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+) -> std::io::Result<()> {
+    use crate::sys::mount::{
+        fsconfig_create, fsconfig_flag, fsconfig_string, fsmount, fsopen, move_mount_onto,
+    };
+    let text = |p: &Path| {
+        p.to_str()
+            .map(str::to_string)
+            .ok_or(std::io::ErrorKind::InvalidInput)
+    };
+    let ctx = fsopen("overlay")?;
+    for lower in lowers {
+        fsconfig_string(ctx.as_fd(), "lowerdir+", &text(lower)?)?;
+    }
+    fsconfig_string(ctx.as_fd(), "upperdir", &text(upper)?)?;
+    fsconfig_string(ctx.as_fd(), "workdir", &text(work)?)?;
+    fsconfig_flag(ctx.as_fd(), "userxattr")?;
+    fsconfig_create(ctx.as_fd())?;
+    let mnt = fsmount(ctx.as_fd(), 0)?;
+    let target = nix::fcntl::open(
+        merged,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    move_mount_onto(mnt.as_fd(), target.as_fd())
+}
+
+enum FuseError {
+    Missing,
+    Failed(Failure),
+}
+
+/// Mounts with fuse-overlayfs, which daemonizes once the mount is up; the
+/// daemon lives in the container's pid namespace and ends with it.
+fn mount_fuse_overlay(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+) -> Result<(), FuseError> {
+    let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
+    let data = overlay_options(lowers, upper, work, &base, false);
+    let status = std::process::Command::new("fuse-overlayfs")
+        .arg("-o")
+        .arg(&data)
+        .arg(merged)
+        .current_dir(&base)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match status {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FuseError::Missing),
+        Err(e) => Err(FuseError::Failed(Failure::io("running fuse-overlayfs", &e))),
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(FuseError::Failed(Failure {
+            kind: super::report::Kind::Setup,
+            errno: 0,
+            text: format!("mounting the root filesystem: kernel overlayfs refused and fuse-overlayfs failed ({s})"),
+        })),
+    }
+}
+
+/// The overlay option string with paths relative to `base`.
+fn overlay_options(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    base: &Path,
+    userxattr: bool,
+) -> String {
+    let rel = |p: &Path| -> String {
+        match p.strip_prefix(base) {
+            Ok(r) if !r.as_os_str().is_empty() => r.display().to_string(),
+            _ => p.display().to_string(),
+        }
+    };
+    let lower: Vec<String> = lowers.iter().map(|l| rel(l)).collect();
+    let mut data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        rel(upper),
+        rel(work)
+    );
+    if userxattr {
+        data.push_str(",userxattr");
+    }
+    data
+}
+
+/// The deepest directory containing all `paths`.
+fn common_dir<'a>(paths: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let mut common: Option<Vec<Component<'a>>> = None;
+    for p in paths {
+        let parent: Vec<Component<'a>> = p.parent().unwrap_or(p).components().collect();
+        common = Some(match common {
+            None => parent,
+            Some(c) => c
+                .into_iter()
+                .zip(parent)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    let dir: PathBuf = common.unwrap_or_default().into_iter().collect();
+    if dir.as_os_str().is_empty() {
+        PathBuf::from("/")
+    } else {
+        dir
+    }
+}
+
+/// Opens the directory `path` beneath `root` (O_PATH), creating missing
+/// components one at a time. Each prefix is resolved from `root` itself, so
+/// absolute symlinks in the image (`/var/run -> /run`) mean the container's
+/// root, and a new directory is made beneath its resolved parent.
+pub fn ensure_dir(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
+    let open = |p: &str| {
+        openat2(
+            root,
+            Path::new(p),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            in_root(),
+        )
+    };
+    match open(path) {
+        Ok(fd) => return Ok(fd),
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+            return Err(Failure::io(format!("opening /{path} in the container"), &e))
+        }
+        Err(_) => {}
+    }
+    let mut dir = open_path(root, ".")?;
+    let mut prefix = String::new();
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(comp);
+        dir = match open(&prefix) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && comp != ".." => {
+                match nix::sys::stat::mkdirat(dir.as_fd(), comp, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(Failure::step(
+                            format!("creating /{prefix} in the container"),
+                            e,
+                        ))
+                    }
+                }
+                open(&prefix)
+                    .map_err(|e| Failure::io(format!("opening /{prefix} in the container"), &e))?
+            }
+            Err(e) => {
+                return Err(Failure::io(
+                    format!("opening /{prefix} in the container"),
+                    &e,
+                ))
+            }
+        };
+    }
+    Ok(dir)
+}
+
+fn open_path(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
+    openat2(
+        root,
+        Path::new(path),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        in_root(),
+    )
+    .map_err(|e| Failure::io(format!("opening /{path} in the container"), &e))
+}
+
+/// Opens the file `path` beneath `root` (O_PATH), creating it empty when
+/// missing (as its parent directories).
+fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
+    match openat2(root, Path::new(path), libc::O_PATH, 0, in_root()) {
+        Ok(fd) => return Ok(fd),
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+            return Err(Failure::io(format!("opening /{path} in the container"), &e))
+        }
+        Err(_) => {}
+    }
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let dir = ensure_dir(root, parent)?;
+    openat2(
+        dir.as_fd(),
+        Path::new(name),
+        libc::O_CREAT | libc::O_WRONLY,
+        0o644,
+        in_root(),
+    )
+    .map_err(|e| Failure::io(format!("creating /{path} in the container"), &e))
+}
+
+/// mount(2) onto the directory or file `target` is open on.
+fn mount_on(
+    source: Option<&Path>,
+    target: BorrowedFd<'_>,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> nix::Result<()> {
+    mount(source, &proc_fd_path(target), fstype, flags, data)
+}
+
+/// What `mount_kernel_filesystems` needs to know.
+pub struct Special<'a> {
+    /// The container directory holding hosts, hostname and resolv.conf.
+    pub dir: &'a Path,
+    /// Whether gid 5 (tty) is mapped, so devpts may use it.
+    pub is_tty_gid_mapped: bool,
+}
+
+/// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
+/// /etc files inside the root filesystem open as `root`.
+pub fn mount_kernel_filesystems(
+    root: BorrowedFd<'_>,
+    special: &Special<'_>,
+) -> Result<(), Failure> {
+    let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+
+    // proc belongs to the new pid namespace: the process sees only its own tree.
+    let proc = ensure_dir(root, "proc")?;
+    mount_on(
+        Some(Path::new("proc")),
+        proc.as_fd(),
+        Some("proc"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /proc", e))?;
+
+    // sysfs needs the new network namespace; some hosts refuse it in a user
+    // namespace, then a read-only bind of the host's /sys stands in.
+    let sys = ensure_dir(root, "sys")?;
+    if mount_on(
+        Some(Path::new("sysfs")),
+        sys.as_fd(),
+        Some("sysfs"),
+        nosuid_noexec | MsFlags::MS_RDONLY,
+        None,
+    )
+    .is_err()
+    {
+        mount_on(
+            Some(Path::new("/sys")),
+            sys.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(|e| Failure::step("bind-mounting /sys", e))?;
+        mount_on(
+            None,
+            sys.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | nosuid_noexec,
+            None,
+        )
+        .map_err(|e| Failure::step("making /sys read-only", e))?;
+    }
+
+    let dev = ensure_dir(root, "dev")?;
+    mount_on(
+        Some(Path::new("tmpfs")),
+        dev.as_fd(),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )
+    .map_err(|e| Failure::step("mounting /dev", e))?;
+    // The old fd names the directory under the tmpfs; reopen to get the tmpfs.
+    let dev = ensure_dir(root, "dev")?;
+    for name in DEVICES {
+        let node = openat2(
+            dev.as_fd(),
+            Path::new(name),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_EXCL,
+            0o666,
+            Resolve::BENEATH,
+        )
+        .map_err(|e| Failure::io(format!("creating /dev/{name}"), &e))?;
+        let host = Path::new("/dev").join(name);
+        mount_on(Some(&host), node.as_fd(), None, MsFlags::MS_BIND, None)
+            .map_err(|e| Failure::step(format!("bind-mounting /dev/{name}"), e))?;
+    }
+    for (name, target) in DEV_LINKS {
+        nix::unistd::symlinkat(target, dev.as_fd(), name)
+            .map_err(|e| Failure::step(format!("creating the /dev/{name} link"), e))?;
+    }
+    let pts = ensure_dir(dev.as_fd(), "pts")?;
+    // A new devpts instance: the container's ptys are its own. gid=5 names
+    // the tty group, which exists only when the maps cover it.
+    let pts_data = if special.is_tty_gid_mapped {
+        "newinstance,ptmxmode=0666,mode=0620,gid=5"
+    } else {
+        "newinstance,ptmxmode=0666,mode=0620"
+    };
+    mount_on(
+        Some(Path::new("devpts")),
+        pts.as_fd(),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some(pts_data),
+    )
+    .map_err(|e| Failure::step("mounting /dev/pts", e))?;
+    let shm = ensure_dir(dev.as_fd(), "shm")?;
+    mount_on(
+        Some(Path::new("shm")),
+        shm.as_fd(),
+        Some("tmpfs"),
+        nosuid_noexec,
+        Some("mode=1777,size=65536k"),
+    )
+    .map_err(|e| Failure::step("mounting /dev/shm", e))?;
+    // mqueue needs the new ipc namespace.
+    let mqueue = ensure_dir(dev.as_fd(), "mqueue")?;
+    mount_on(
+        Some(Path::new("mqueue")),
+        mqueue.as_fd(),
+        Some("mqueue"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
+
+    for (name, target) in ETC_FILES {
+        let file = ensure_file(root, target)?;
+        let source = special.dir.join(name);
+        mount_on(Some(&source), file.as_fd(), None, MsFlags::MS_BIND, None)
+            .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))?;
+    }
+    Ok(())
+}
+
+/// Opens the pty multiplexer of the container's devpts beneath `root`.
+pub fn open_ptmx(root: BorrowedFd<'_>) -> Result<OwnedFd, Failure> {
+    openat2(
+        root,
+        Path::new("dev/pts/ptmx"),
+        libc::O_RDWR | libc::O_NOCTTY,
+        0,
+        in_root(),
+    )
+    .map_err(|e| Failure::io("opening /dev/pts/ptmx", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_options_are_relative_to_the_common_dir() {
+        let lowers = vec![PathBuf::from("/s/layers/b"), PathBuf::from("/s/layers/a")];
+        let upper = Path::new("/s/containers/c/upper");
+        let work = Path::new("/s/containers/c/work");
+        let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
+        assert_eq!(base, Path::new("/s"));
+        assert_eq!(
+            overlay_options(&lowers, upper, work, &base, true),
+            "lowerdir=layers/b:layers/a,upperdir=containers/c/upper,workdir=containers/c/work,userxattr"
+        );
+    }
+
+    #[test]
+    fn common_dir_of_unrelated_paths_is_root() {
+        let paths = [Path::new("/a/x"), Path::new("/b/y")];
+        assert_eq!(common_dir(paths.into_iter()), Path::new("/"));
+    }
+
+    #[test]
+    fn ensure_dir_creates_beneath_and_clamps_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = nix::fcntl::open(
+            tmp.path(),
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        std::fs::create_dir(tmp.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/../../etc", tmp.path().join("escape")).unwrap();
+        std::fs::create_dir(tmp.path().join("var")).unwrap();
+        std::fs::create_dir(tmp.path().join("run")).unwrap();
+        std::os::unix::fs::symlink("/run", tmp.path().join("var/run")).unwrap();
+        ensure_dir(root.as_fd(), "a/b/c").unwrap();
+        ensure_dir(root.as_fd(), "var/run/x").unwrap();
+        assert!(tmp.path().join("run/x").is_dir());
+        assert!(tmp.path().join("a/b/c").is_dir());
+        ensure_dir(root.as_fd(), "escape/inside").unwrap();
+        assert!(tmp.path().join("etc/inside").is_dir());
+        let f = ensure_file(root.as_fd(), "escape/hosts").unwrap();
+        drop(f);
+        assert!(tmp.path().join("etc/hosts").is_file());
+    }
+}

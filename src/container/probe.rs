@@ -1,0 +1,90 @@
+//! Probing which overlay implementation works, for `hutch info`.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+
+use super::mounts::{self, Mounted};
+use super::{Error, OverlayKind};
+use crate::storage::ContainerDirs;
+use crate::userns::IdMaps;
+
+/// See `container::probe_overlay`.
+pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Error> {
+    let base = store_root
+        .join("tmp")
+        .join(format!("overlay-probe-{}", std::process::id()));
+    let dirs = ContainerDirs {
+        dir: base.clone(),
+        upper: base.join("upper"),
+        work: base.join("work"),
+        merged: base.join("merged"),
+    };
+    let lower = base.join("lower");
+    let result = create_dirs(&[&lower, &dirs.upper, &dirs.work, &dirs.merged])
+        .and_then(|()| mount_probe(&lower, &dirs, maps));
+    // The kernel leaves an empty work/work with mode 000 behind; it is ours,
+    // but must be readable for remove_dir_all to list it.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(
+        dirs.work.join("work"),
+        std::fs::Permissions::from_mode(0o700),
+    );
+    let _ = std::fs::remove_dir_all(&base);
+    result
+}
+
+fn create_dirs(dirs: &[&PathBuf]) -> Result<(), Error> {
+    for d in dirs {
+        std::fs::create_dir_all(d).map_err(|source| Error::ProbeDirs {
+            path: d.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<OverlayKind, Error> {
+    // The mount lives in a throwaway mount namespace, gone when the child
+    // exits; the exit code carries which overlay worked.
+    let lowers = vec![lower.to_path_buf()];
+    let mut kind = OverlayKind::Kernel;
+    let kernel = crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        mounts::mount_kernel_overlay(&lowers, &dirs.upper, &dirs.work, &dirs.merged)
+            .map_err(|e| format!("mounting overlayfs: {e}"))
+    });
+    if kernel.is_ok() {
+        return Ok(kind);
+    }
+    kind = OverlayKind::Fuse;
+    crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        match mounts::mount_rootfs(&lowers, dirs) {
+            Ok(Mounted::Fuse) => {
+                // Unmounting ends the fuse-overlayfs daemon.
+                let _ = umount2(&dirs.merged, MntFlags::MNT_DETACH);
+                Ok(())
+            }
+            Ok(Mounted::Kernel) => Ok(()),
+            Err(f) => Err(f.text),
+        }
+    })
+    .map_err(Error::NoOverlay)?;
+    Ok(kind)
+}

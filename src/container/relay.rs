@@ -1,0 +1,245 @@
+//! The parent's loop while the container runs: forward signals, with `-t`
+//! copy bytes between the outer terminal and the pty master, and reap the
+//! container's init.
+//!
+//! Single-threaded: one poll(2) over a signalfd (the signals are blocked
+//! before the clone, so none is lost), stdin and the master.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::pty;
+use super::Error;
+
+/// Signals hutch passes on to the container rather than acting on.
+pub const FORWARDED: [Signal; 8] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGALRM,
+];
+
+/// ^D: what the pty's line discipline reads as end of input.
+const VEOF: u8 = 0x04;
+
+/// The signals the relay reads from its signalfd: the forwarded ones plus
+/// SIGCHLD, which says the container may have exited.
+pub fn signal_set() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// The `-t` part of the relay.
+pub struct Terminal {
+    /// The pty master received from init.
+    pub master: OwnedFd,
+    /// Whether to copy our stdin to the container (`-i`).
+    pub is_interactive: bool,
+}
+
+/// Runs until the container's init `pid` exits; returns its exit code
+/// (128+N when killed by signal N).
+pub fn relay(pid: Pid, signals: &SignalFd, terminal: Option<Terminal>) -> Result<i32, Error> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let outer = [stdin.as_fd(), stdout.as_fd()];
+    // Raw mode only when our stdin is a terminal: keys then reach the
+    // container unprocessed (^C as a byte, which its pty turns into SIGINT).
+    let _raw = match &terminal {
+        Some(t) if t.is_interactive => pty::RawMode::enter(stdin.as_fd()),
+        _ => None,
+    };
+    let mut copier = terminal.map(Copier::new).transpose()?;
+    loop {
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        if let Some(c) = &copier {
+            c.add_poll_fds(&mut fds, stdin.as_fd());
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::Relay(e)),
+        }
+        let ready: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
+        if let Some(c) = &mut copier {
+            c.on_ready(&ready[1..], stdin.as_fd(), stdout.as_fd());
+        }
+        if !ready[0].is_empty() {
+            if let Some(code) = handle_signals(pid, signals, copier.as_ref(), &outer)? {
+                if let Some(c) = &mut copier {
+                    c.drain(stdout.as_fd());
+                }
+                return Ok(code);
+            }
+        }
+    }
+}
+
+/// Reads pending signals: forwards them, or on SIGCHLD reaps `pid`.
+fn handle_signals(
+    pid: Pid,
+    signals: &SignalFd,
+    copier: Option<&Copier>,
+    outer: &[BorrowedFd<'_>],
+) -> Result<Option<i32>, Error> {
+    while let Some(info) = signals.read_signal().map_err(Error::Relay)? {
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
+        match (sig, copier) {
+            (Signal::SIGCHLD, _) => {}
+            // With a pty the kernel tells the container about size changes.
+            (Signal::SIGWINCH, Some(c)) => pty::copy_window_size(outer, c.master.as_fd()),
+            // ESRCH: it is exiting already; SIGCHLD follows.
+            _ => {
+                let _ = kill(pid, sig);
+            }
+        }
+    }
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(128 + sig as i32)),
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::Wait(e)),
+        }
+    }
+}
+
+/// Copies stdin → master and master → stdout without blocking on the master.
+struct Copier {
+    master: OwnedFd,
+    is_stdin_open: bool,
+    is_master_open: bool,
+    to_master: Vec<u8>,
+}
+
+/// How much stdin we buffer for the master before we stop reading it.
+const BUF: usize = 64 * 1024;
+
+impl Copier {
+    fn new(t: Terminal) -> Result<Copier, Error> {
+        let flags = fcntl(&t.master, FcntlArg::F_GETFL).map_err(Error::Relay)?;
+        fcntl(
+            &t.master,
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(Error::Relay)?;
+        Ok(Copier {
+            master: t.master,
+            is_stdin_open: t.is_interactive,
+            is_master_open: true,
+            to_master: Vec::new(),
+        })
+    }
+
+    /// Adds the master (always at index 1) and stdin (index 2, if read).
+    fn add_poll_fds<'a>(&'a self, fds: &mut Vec<PollFd<'a>>, stdin: BorrowedFd<'a>) {
+        let mut want = PollFlags::empty();
+        if self.is_master_open {
+            want |= PollFlags::POLLIN;
+            if !self.to_master.is_empty() {
+                want |= PollFlags::POLLOUT;
+            }
+        }
+        fds.push(PollFd::new(self.master.as_fd(), want));
+        if self.is_stdin_open && self.to_master.len() < BUF {
+            fds.push(PollFd::new(stdin, PollFlags::POLLIN));
+        }
+    }
+
+    fn on_ready(&mut self, ready: &[PollFlags], stdin: BorrowedFd<'_>, stdout: BorrowedFd<'_>) {
+        let master_ready = ready.first().copied().unwrap_or(PollFlags::empty());
+        if master_ready.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+            self.copy_out(stdout);
+        }
+        if master_ready.contains(PollFlags::POLLOUT) {
+            self.flush_in();
+        }
+        let stdin_ready = ready.get(1).copied().unwrap_or(PollFlags::empty());
+        if !stdin_ready.is_empty() {
+            let mut buf = [0u8; 8192];
+            match nix::unistd::read(stdin, &mut buf) {
+                Ok(n) if n > 0 => self.to_master.extend_from_slice(&buf[..n]),
+                Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Ok(_) | Err(_) => {
+                    // End of our input: the container reads end of input too.
+                    self.is_stdin_open = false;
+                    self.to_master.push(VEOF);
+                }
+            }
+            self.flush_in();
+        }
+    }
+
+    /// Master → stdout until the master would block or is closed.
+    fn copy_out(&mut self, stdout: BorrowedFd<'_>) {
+        let mut buf = [0u8; 16384];
+        while self.is_master_open {
+            match nix::unistd::read(&self.master, &mut buf) {
+                Ok(0) | Err(Errno::EIO) => self.is_master_open = false,
+                Ok(n) => write_all(stdout, &buf[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn flush_in(&mut self) {
+        while !self.to_master.is_empty() && self.is_master_open {
+            match nix::unistd::write(&self.master, &self.to_master) {
+                Ok(n) => {
+                    self.to_master.drain(..n);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    self.to_master.clear();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// After init exits: copy what the pty still holds.
+    fn drain(&mut self, stdout: BorrowedFd<'_>) {
+        self.copy_out(stdout);
+    }
+}
+
+/// Writes all of `data` to a (blocking) fd, giving up on errors: the
+/// reader went away and the container's exit code still matters.
+fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(0) => return,
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
+                let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+                let _ = poll(&mut fds, PollTimeout::NONE);
+            }
+            Err(_) => return,
+        }
+    }
+}

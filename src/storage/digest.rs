@@ -23,7 +23,9 @@ impl Digest {
 
     /// Wraps a finished sha256 hash.
     pub fn from_sha256(bytes: &[u8]) -> Digest {
-        Digest { hex: hex::encode(bytes) }
+        Digest {
+            hex: hex::encode(bytes),
+        }
     }
 
     /// `sha256`.
@@ -48,8 +50,14 @@ impl FromStr for Digest {
         let hex = s
             .strip_prefix("sha256:")
             .ok_or_else(|| InvalidDigest(s.to_string()))?;
-        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            Ok(Digest { hex: hex.to_string() })
+        if hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Digest {
+                hex: hex.to_string(),
+            })
         } else {
             Err(InvalidDigest(s.to_string()))
         }

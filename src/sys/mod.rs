@@ -7,3 +7,4 @@
 
 pub mod fs;
 pub mod process;
+pub mod xattr;

@@ -116,3 +116,79 @@ impl Store {
         remove_tree(&self.container_dirs(&found).dir, maps)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Digest;
+
+    fn record(id: char, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.to_string().repeat(64),
+            name: name.into(),
+            image_id: Digest::of(b"config"),
+            image_name: "localhost/busybox".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn maps() -> IdMaps {
+        IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        )
+    }
+
+    #[test]
+    fn create_makes_the_overlay_dirs_and_remove_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let dirs = store.create_container(&record('a', "one")).unwrap();
+        assert_eq!(dirs.dir, dir.path().join("containers").join("a".repeat(64)));
+        for d in [&dirs.upper, &dirs.work, &dirs.merged] {
+            assert!(d.is_dir(), "{}", d.display());
+        }
+        std::fs::write(dirs.upper.join("file"), b"x").unwrap();
+        store.remove_container(&"a".repeat(64), &maps()).unwrap();
+        assert!(!dirs.dir.exists());
+        // The name is free again.
+        store.create_container(&record('b', "one")).unwrap();
+        store.remove_container("one", &maps()).unwrap();
+    }
+
+    #[test]
+    fn a_taken_name_names_its_container() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_container(&record('a', "web")).unwrap();
+        let err = store.create_container(&record('b', "web")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "container name \"web\" is already used by container aaaaaaaaaaaa"
+        );
+        assert!(err.hint().unwrap().contains("--name"));
+        assert!(!dir.path().join("containers").join("b".repeat(64)).exists());
+    }
+
+    #[test]
+    fn ids_must_be_hex() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut c = record('a', "x");
+        c.id = "../../etc".into();
+        assert!(matches!(
+            store.create_container(&c),
+            Err(Error::InvalidContainerId { .. })
+        ));
+    }
+
+    #[test]
+    fn removing_an_unknown_container_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let err = store.remove_container("nope", &maps()).unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }));
+    }
+}

@@ -483,3 +483,214 @@ fn delete_image(
         blobs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::storage::ContainerRecord;
+
+    fn digest(prefix: &str) -> Digest {
+        format!("sha256:{prefix:0<64}").parse().unwrap()
+    }
+
+    fn maps() -> IdMaps {
+        IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        )
+    }
+
+    /// Stores blobs and layer directories for an image and returns it.
+    fn image(store: &Store, id: &str, names: &[&str], layers: &[&str]) -> ImageRecord {
+        let layers: Vec<LayerRef> = layers
+            .iter()
+            .map(|l| {
+                let blob = Digest::of(format!("blob {l}").as_bytes());
+                let mut w = store.blob_writer(&blob).unwrap();
+                w.write_all(format!("blob {l}").as_bytes()).unwrap();
+                w.commit().unwrap();
+                let diff_id = digest(l);
+                std::fs::create_dir_all(store.layer_path(&diff_id).join("etc")).unwrap();
+                LayerRef {
+                    diff_id,
+                    blob,
+                    compression: Compression::Gzip,
+                    size: 10,
+                }
+            })
+            .collect();
+        ImageRecord {
+            id: digest(id),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            manifest_digest: digest(&format!("ee{id}")),
+            config: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+            layers,
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+            created: Some("2024-01-01T00:00:00Z".into()),
+            size: 20,
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn put_then_find_by_name_id_and_prefix() {
+        let (_d, store) = open();
+        let img = image(
+            &store,
+            "abc1",
+            &["localhost:5000/busybox:latest"],
+            &["11", "12"],
+        );
+        store.put_image(&img).unwrap();
+        let hex = img.id.hex().to_string();
+        for key in [
+            "localhost:5000/busybox:latest".to_string(),
+            img.id.to_string(),
+            hex.clone(),
+            hex[..3].to_string(),
+            format!("sha256:{}", &hex[..12]),
+        ] {
+            let found = store
+                .find_image(&key)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{key}"));
+            assert_eq!(found, img, "{key}");
+        }
+        assert_eq!(store.find_image(&hex[..2]).unwrap(), None);
+        assert_eq!(store.find_image("busybox").unwrap(), None);
+        assert_eq!(store.find_image("abd").unwrap(), None);
+    }
+
+    #[test]
+    fn put_refuses_an_image_whose_layers_are_not_unpacked() {
+        let (_d, store) = open();
+        let mut img = image(&store, "abc1", &["r/x:1"], &["11"]);
+        img.layers[0].diff_id = digest("99");
+        let err = store.put_image(&img).unwrap_err();
+        assert!(matches!(err, Error::LayerNotUnpacked { .. }), "{err}");
+        assert_eq!(store.find_image("r/x:1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_ambiguous_prefix_is_an_error() {
+        let (_d, store) = open();
+        store
+            .put_image(&image(&store, "abc1", &["r/a:1"], &["11"]))
+            .unwrap();
+        store
+            .put_image(&image(&store, "abc2", &["r/b:1"], &["11"]))
+            .unwrap();
+        let err = store.find_image("abc").unwrap_err();
+        assert!(matches!(err, Error::AmbiguousId { count: 2, .. }), "{err}");
+        assert!(err.hint().is_some());
+        assert_eq!(
+            store.find_image("abc2").unwrap().unwrap().names,
+            vec!["r/b:1"]
+        );
+    }
+
+    #[test]
+    fn a_name_moves_to_the_newer_image_and_lists_newest_first() {
+        let (_d, store) = open();
+        store
+            .put_image(&image(&store, "aa", &["r/x:1", "r/x:old"], &["11"]))
+            .unwrap();
+        store
+            .put_image(&image(&store, "bb", &["r/x:1"], &["11", "12"]))
+            .unwrap();
+        let list = store.list_images().unwrap();
+        let ids: Vec<_> = list.iter().map(|i| i.id.clone()).collect();
+        assert_eq!(ids, vec![digest("bb"), digest("aa")]);
+        assert_eq!(list[0].names, vec!["r/x:1"]);
+        assert_eq!(list[1].names, vec!["r/x:old"]);
+        assert_eq!(list[0].layers.len(), 2);
+    }
+
+    #[test]
+    fn removing_a_name_untags_until_the_last_one() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1", "r/x:2"], &["11"]);
+        store.put_image(&img).unwrap();
+        assert_eq!(
+            store.remove_image("r/x:1", false, &maps()).unwrap(),
+            Removed::Untagged("r/x:1".into())
+        );
+        assert_eq!(
+            store.find_image("r/x:2").unwrap().unwrap().names,
+            vec!["r/x:2"]
+        );
+        assert_eq!(
+            store.remove_image("r/x:2", false, &maps()).unwrap(),
+            Removed::Deleted(img.id.clone())
+        );
+        assert!(store.list_images().unwrap().is_empty());
+        assert!(!store.layer_path(&img.layers[0].diff_id).exists());
+        assert!(!store.has_blob(&img.layers[0].blob));
+        let err = store.remove_image("r/x:2", false, &maps()).unwrap_err();
+        assert!(matches!(err, Error::ImageNotKnown { .. }), "{err}");
+    }
+
+    #[test]
+    fn removing_an_image_keeps_what_others_use() {
+        let (_d, store) = open();
+        let a = image(&store, "aa", &["r/a:1"], &["11", "12"]);
+        let b = image(&store, "bb", &["r/b:1"], &["11"]);
+        store.put_image(&a).unwrap();
+        store.put_image(&b).unwrap();
+        store.remove_image(a.id.hex(), false, &maps()).unwrap();
+        assert!(store.layer_path(&digest("11")).is_dir());
+        assert!(store.has_blob(&b.layers[0].blob));
+        assert!(!store.layer_path(&digest("12")).exists());
+        assert!(!store.has_blob(&a.layers[1].blob));
+        assert_eq!(store.find_image("r/b:1").unwrap().unwrap(), b);
+    }
+
+    #[test]
+    fn removing_by_id_refuses_several_names_without_force() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1", "r/x:2"], &["11"]);
+        store.put_image(&img).unwrap();
+        let err = store.remove_image("aa0", false, &maps()).unwrap_err();
+        assert!(matches!(err, Error::ImageHasNames { .. }), "{err}");
+        assert_eq!(store.list_images().unwrap().len(), 1);
+        assert_eq!(
+            store.remove_image("aa0", true, &maps()).unwrap(),
+            Removed::Deleted(img.id)
+        );
+        assert_eq!(store.find_image("r/x:1").unwrap(), None);
+    }
+
+    #[test]
+    fn removing_an_image_in_use_needs_force_and_takes_the_container() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1"], &["11"]);
+        store.put_image(&img).unwrap();
+        let c = ContainerRecord {
+            id: "c".repeat(64),
+            name: "web".into(),
+            image_id: img.id.clone(),
+            image_name: "r/x:1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        };
+        let dirs = store.create_container(&c).unwrap();
+        let err = store.remove_image("r/x:1", false, &maps()).unwrap_err();
+        assert!(err.to_string().contains("cccccccccccc"), "{err}");
+        assert!(err.hint().is_some());
+        assert!(dirs.upper.is_dir());
+        store.remove_image("r/x:1", true, &maps()).unwrap();
+        assert!(!dirs.dir.exists());
+        let err = store.remove_container("web", &maps()).unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }), "{err}");
+    }
+}

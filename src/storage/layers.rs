@@ -236,7 +236,8 @@ fn discard_empty(jobs: &[Job]) {
 /// that layer's temp directory (as root here, files owned by any mapped id
 /// can go) and report `INDEX, CORRUPT, MESSAGE`.
 fn unpack_all(jobs: Vec<Job>, opts: Options) -> Result<(), String> {
-    let first_dir = jobs.first().and_then(|j| j.dir.try_clone().ok());
+    // syncfs needs a real fd, not an O_PATH one; any unpacked dir will do.
+    let sync_dir = jobs.first().map(|j| j.tmp.clone());
     for (i, job) in jobs.into_iter().enumerate() {
         let res = unpack::unpack_blob(
             job.blob,
@@ -258,8 +259,10 @@ fn unpack_all(jobs: Vec<Job>, opts: Options) -> Result<(), String> {
         }
     }
     // Layers must be on disk before their records: one syncfs covers all.
-    if let Some(dir) = first_dir {
-        nix::unistd::syncfs(dir.as_fd()).map_err(|e| format!("syncing unpacked layers: {e}"))?;
+    if let Some(dir) = sync_dir {
+        File::open(&dir)
+            .and_then(|d| nix::unistd::syncfs(d.as_fd()).map_err(std::io::Error::from))
+            .map_err(|e| format!("syncing unpacked layers: {e}"))?;
     }
     Ok(())
 }

@@ -113,7 +113,18 @@ impl Store {
         };
         // The record goes first: a crash now leaves an unrecorded directory,
         // never a record without one.
-        remove_tree(&self.container_dirs(&found).dir, maps)
+        let dirs = self.container_dirs(&found);
+        // overlayfs leaves `work/work` with mode 000; it belongs to the user,
+        // so opening it up keeps the common `--rm` case a plain, fast
+        // removal instead of a trip through the user namespace.
+        let workwork = dirs.work.join("work");
+        if std::fs::symlink_metadata(&workwork).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::set_permissions(
+                &workwork,
+                std::os::unix::fs::PermissionsExt::from_mode(0o700),
+            );
+        }
+        remove_tree(&dirs.dir, maps)
     }
 }
 

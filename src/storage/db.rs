@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::Error;
@@ -77,6 +78,12 @@ pub(super) fn open(root: &Path) -> Result<Connection, Error> {
         Err(e) => return Err(open_err(e)),
     };
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Without this the last process to close checkpoints, fsyncs and
+    // deletes the WAL, and the next one recreates it (and fsyncs again):
+    // milliseconds on every `hutch run`. Checkpoints still happen
+    // automatically as the WAL grows.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(open_err)?;
     // In WAL mode NORMAL still survives a killed process; only a power cut
     // may lose the last commits, never consistency (sqlite.org/wal.html).
     conn.pragma_update(None, "synchronous", "NORMAL")

@@ -219,9 +219,7 @@ impl Error {
             Error::ImageInUse { .. } => Some(
                 "remove the container first, or use --force to remove it with the image".into(),
             ),
-            Error::ContainerNameInUse { name, .. } => Some(format!(
-                "choose another name with --name, or remove that container with `hutch rm {name}`"
-            )),
+            Error::ContainerNameInUse { .. } => Some("choose another name with --name".into()),
             Error::EnterUserns { source, .. } | Error::RemoveDirInUserns { source, .. } => {
                 source.hint()
             }

@@ -16,27 +16,222 @@
 //! ROOT/locks/                     lock files
 //! ```
 
+mod blobs;
+mod containers;
+mod db;
 mod digest;
+mod entry;
+mod images;
+mod layers;
+mod lock;
+mod remove;
+mod tarpath;
+mod unpack;
 
+pub use blobs::BlobWriter;
 pub use digest::Digest;
+pub use lock::LockGuard;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
-use crate::userns::IdMaps;
+const DIGEST_HINT: &str = "the registry sent corrupt data; retry or check the registry";
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Todo(&'static str),
+    #[error("opening the metadata database {path}")]
+    OpenDb {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("initializing the metadata database {path}")]
+    InitDb {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("metadata database {path} has schema version {found}, newer than the {known} this hutch knows")]
+    DbTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("listing images")]
+    ListImages(#[source] rusqlite::Error),
+    #[error("looking up image {name:?}")]
+    FindImage {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("recording image {id}")]
+    SaveImage {
+        id: Digest,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("removing image {name:?}")]
+    DeleteImage {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("reading the record of image {id}")]
+    CorruptRecord {
+        id: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("recording unpacked layers")]
+    RecordLayers(#[source] rusqlite::Error),
+    #[error("looking up layers")]
+    FindLayers(#[source] rusqlite::Error),
+    #[error("recording container {name:?}")]
+    SaveContainer {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("looking up container {id:?}")]
+    FindContainer {
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("removing the record of container {id}")]
+    DeleteContainer {
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("creating {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("creating temporary file {path}")]
+    CreateTemp {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing blob {digest}")]
+    WriteBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("blob digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch { expected: Digest, actual: Digest },
+    #[error("moving blob {digest} into place")]
+    CommitBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading blob {digest}")]
+    ReadBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("locking {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("layer blob {digest} is not in the store")]
+    BlobMissing { digest: Digest },
+    #[error("layer {layer} is not unpacked")]
+    LayerNotUnpacked { layer: Digest },
+    #[error("preparing to unpack layer {layer}")]
+    PrepareUnpack {
+        layer: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("layer {layer}")]
+    Unpack {
+        layer: Digest,
+        /// Whether the layer's content did not match its digest.
+        is_corrupt: bool,
+        #[source]
+        source: ChildError,
+    },
+    #[error("{step}")]
+    EnterUserns {
+        step: &'static str,
+        #[source]
+        source: crate::userns::Error,
+    },
+    #[error("moving layer {layer} into place")]
+    InstallLayer {
+        layer: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("image {name:?} not known")]
+    ImageNotKnown { name: String },
+    #[error("image id prefix {prefix:?} matches {count} images")]
+    AmbiguousId { prefix: String, count: usize },
+    #[error("image {} has several names ({})", id.short(), names.join(", "))]
+    ImageHasNames { id: Digest, names: Vec<String> },
+    #[error("image {} is used by container {}", id.short(), &container[..container.len().min(12)])]
+    ImageInUse { id: Digest, container: String },
+    #[error("invalid container id {id:?}: expected 64 hex characters")]
+    InvalidContainerId { id: String },
+    #[error("container name {name:?} is already used by container {}", &id[..id.len().min(12)])]
+    ContainerNameInUse { name: String, id: String },
+    #[error("container {id:?} not known")]
+    ContainerNotKnown { id: String },
+    #[error("removing {path}")]
+    RemoveDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("removing {path} as root in the user namespace")]
+    RemoveDirInUserns {
+        path: PathBuf,
+        #[source]
+        source: crate::userns::Error,
+    },
 }
 
 impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
-        None
+        match self {
+            Error::DigestMismatch { .. }
+            | Error::Unpack {
+                is_corrupt: true, ..
+            } => Some(DIGEST_HINT.into()),
+            Error::DbTooNew { .. } => Some("upgrade hutch, or use another --root".into()),
+            Error::AmbiguousId { .. } => Some("give more characters of the image id".into()),
+            Error::ImageNotKnown { .. } => Some("`hutch images` lists the local images".into()),
+            Error::ImageHasNames { .. } => {
+                Some("remove the names one by one, or use --force to remove them all".into())
+            }
+            Error::ImageInUse { .. } => Some(
+                "remove the container first, or use --force to remove it with the image".into(),
+            ),
+            Error::ContainerNameInUse { .. } => Some("choose another name with --name".into()),
+            Error::EnterUserns { source, .. } | Error::RemoveDirInUserns { source, .. } => {
+                source.hint()
+            }
+            _ => None,
+        }
     }
 }
+
+/// The error text a namespace child reported, carried as a source.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ChildError(pub String);
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,13 +313,18 @@ pub struct ContainerDirs {
 /// An open store.
 pub struct Store {
     root: PathBuf,
+    // A mutex rather than a bare connection so that `Store` is `Sync`
+    // (callers may share it between download threads).
+    db: Mutex<rusqlite::Connection>,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<Store, Error> {
+        let conn = db::open(root)?;
         Ok(Store {
             root: root.to_path_buf(),
+            db: Mutex::new(conn),
         })
     }
 
@@ -133,95 +333,19 @@ impl Store {
         &self.root
     }
 
-    /// Where the blob with digest `d` lives once stored.
-    pub fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs").join(d.algorithm()).join(d.hex())
+    /// The database connection; a panic elsewhere cannot leave it
+    /// half-updated (transactions roll back on drop), so poisoning is ignored.
+    fn db(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the verified blob `d` is present.
-    pub fn has_blob(&self, d: &Digest) -> bool {
-        self.blob_path(d).is_file()
-    }
-
-    /// Starts writing blob `expected`: bytes go to a temp file and are
-    /// hashed as they arrive; `BlobWriter::commit` verifies and renames into
-    /// place. Dropping the writer without commit removes the temp file.
-    pub fn blob_writer(&self, expected: &Digest) -> Result<BlobWriter, Error> {
-        let _ = expected;
-        Err(Error::Todo("blob_writer"))
-    }
-
-    /// Takes an exclusive lock named after `d` (held until the guard drops),
-    /// so that concurrent pulls download each blob once.
-    pub fn lock_blob(&self, d: &Digest) -> Result<LockGuard, Error> {
-        let _ = d;
-        Err(Error::Todo("lock_blob"))
-    }
-
-    /// Reads a whole (small) blob: manifests and configs.
-    pub fn read_blob(&self, d: &Digest) -> Result<Vec<u8>, Error> {
-        let _ = d;
-        Err(Error::Todo("read_blob"))
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
     }
 
     /// Where the unpacked layer with `diff_id` lives once unpacked.
     pub fn layer_path(&self, diff_id: &Digest) -> PathBuf {
         self.root.join("layers").join(diff_id.hex())
-    }
-
-    /// Unpacks every layer in `layers` that is not present yet, in a child
-    /// process that is root in a user namespace with `maps` (so image
-    /// ownership lands on the mapped ids). Verifies each diff_id, writes
-    /// atomically and locks per layer. The caller must be single-threaded.
-    pub fn unpack_layers(&self, layers: &[LayerRef], maps: &IdMaps) -> Result<(), Error> {
-        let _ = (layers, maps);
-        Err(Error::Todo("unpack_layers"))
-    }
-
-    /// Records `image` and points each of its names at it (a name moves
-    /// from whatever image had it before).
-    pub fn put_image(&self, image: &ImageRecord) -> Result<(), Error> {
-        let _ = image;
-        Err(Error::Todo("put_image"))
-    }
-
-    /// Finds an image by full name, by id (`sha256:HEX` or `HEX`) or by an
-    /// unambiguous id prefix of at least 3 hex characters.
-    pub fn find_image(&self, name_or_id: &str) -> Result<Option<ImageRecord>, Error> {
-        let _ = name_or_id;
-        Err(Error::Todo("find_image"))
-    }
-
-    /// All images, newest first.
-    pub fn list_images(&self) -> Result<Vec<ImageRecord>, Error> {
-        Err(Error::Todo("list_images"))
-    }
-
-    /// Removes a name; when `name_or_id` is an id, or the last name of an
-    /// image goes, removes the image and the layers and blobs no other image
-    /// uses. Refuses while a container uses the image unless `force`.
-    pub fn remove_image(
-        &self,
-        name_or_id: &str,
-        force: bool,
-        maps: &IdMaps,
-    ) -> Result<Removed, Error> {
-        let _ = (name_or_id, force, maps);
-        Err(Error::Todo("remove_image"))
-    }
-
-    /// Records a container and creates its directories; fails if the name
-    /// is taken.
-    pub fn create_container(&self, c: &ContainerRecord) -> Result<ContainerDirs, Error> {
-        let _ = c;
-        Err(Error::Todo("create_container"))
-    }
-
-    /// Removes a container's record and directories (entering the user
-    /// namespace when files owned by subordinate ids are in the way).
-    pub fn remove_container(&self, id: &str, maps: &IdMaps) -> Result<(), Error> {
-        let _ = (id, maps);
-        Err(Error::Todo("remove_container"))
     }
 }
 
@@ -232,31 +356,4 @@ pub enum Removed {
     Untagged(String),
     /// The image with this id is gone.
     Deleted(Digest),
-}
-
-/// A blob being written; see `Store::blob_writer`.
-pub struct BlobWriter {
-    _private: (),
-}
-
-impl std::io::Write for BlobWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl BlobWriter {
-    /// Verifies the digest of everything written and moves the blob into
-    /// place; on mismatch removes it and fails.
-    pub fn commit(self) -> Result<(), Error> {
-        Err(Error::Todo("commit"))
-    }
-}
-
-/// An exclusive lock; released on drop.
-pub struct LockGuard {
-    _file: std::fs::File,
 }

@@ -10,3 +10,4 @@ pub mod mount;
 pub mod process;
 pub mod pty;
 pub mod socket;
+pub mod xattr;

@@ -1,0 +1,205 @@
+//! Container records and directories (`ROOT/containers/ID/{upper,work,merged}`).
+//!
+//! Creation and removal sit on the `hutch run --rm` hot path: a few
+//! mkdirs, one insert, one delete, and a plain `remove_dir_all` unless
+//! files owned by subordinate ids are in the way.
+
+use rusqlite::{params, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use super::remove::remove_tree;
+use super::{ContainerDirs, ContainerRecord, Error, Store};
+use crate::userns::IdMaps;
+
+impl Store {
+    /// The directories of container `id` (64 hex characters).
+    pub fn container_dirs(&self, id: &str) -> ContainerDirs {
+        let dir = self.root.join("containers").join(id);
+        ContainerDirs {
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            dir,
+        }
+    }
+
+    /// Records a container and creates its directories; fails if the name
+    /// is taken.
+    pub fn create_container(&self, c: &ContainerRecord) -> Result<ContainerDirs, Error> {
+        if c.id.len() != 64 || !c.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::InvalidContainerId { id: c.id.clone() });
+        }
+        let err = |source| Error::SaveContainer {
+            name: c.name.clone(),
+            source,
+        };
+        let dirs = self.container_dirs(&c.id);
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let inserted = tx.execute(
+            "INSERT INTO containers (id, name, image_id, image_name, created)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                c.id,
+                c.name,
+                c.image_id.to_string(),
+                c.image_name,
+                c.created
+            ],
+        );
+        if let Err(e) = inserted {
+            if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                let owner: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM containers WHERE name = ?1",
+                        [&c.name],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(err)?;
+                if let Some(id) = owner {
+                    return Err(Error::ContainerNameInUse {
+                        name: c.name.clone(),
+                        id,
+                    });
+                }
+            }
+            return Err(err(e));
+        }
+        // The directories exist before the row commits; a crash in between
+        // leaves only an unrecorded directory.
+        for d in [&dirs.upper, &dirs.work, &dirs.merged] {
+            std::fs::create_dir_all(d).map_err(|source| Error::CreateDir {
+                path: d.clone(),
+                source,
+            })?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(dirs)
+    }
+
+    /// Removes a container's record and directories (entering the user
+    /// namespace when files owned by subordinate ids are in the way).
+    /// `id` may also be the container's name. The caller must be
+    /// single-threaded.
+    pub fn remove_container(&self, id: &str, maps: &IdMaps) -> Result<(), Error> {
+        let found: Option<String> = {
+            let mut db = self.db();
+            let err = |source| Error::DeleteContainer {
+                id: id.to_string(),
+                source,
+            };
+            let tx = db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let found = tx
+                .query_row(
+                    "SELECT id FROM containers WHERE id = ?1 OR name = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if let Some(found) = &found {
+                tx.execute("DELETE FROM containers WHERE id = ?1", [found])
+                    .map_err(err)?;
+                tx.commit().map_err(err)?;
+            }
+            found
+        };
+        let Some(found) = found else {
+            return Err(Error::ContainerNotKnown { id: id.to_string() });
+        };
+        // The record goes first: a crash now leaves an unrecorded directory,
+        // never a record without one.
+        let dirs = self.container_dirs(&found);
+        // overlayfs leaves `work/work` with mode 000; it belongs to the user,
+        // so opening it up keeps the common `--rm` case a plain, fast
+        // removal instead of a trip through the user namespace.
+        let workwork = dirs.work.join("work");
+        if std::fs::symlink_metadata(&workwork).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::set_permissions(
+                &workwork,
+                std::os::unix::fs::PermissionsExt::from_mode(0o700),
+            );
+        }
+        remove_tree(&dirs.dir, maps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Digest;
+
+    fn record(id: char, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.to_string().repeat(64),
+            name: name.into(),
+            image_id: Digest::of(b"config"),
+            image_name: "localhost/busybox".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn maps() -> IdMaps {
+        IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        )
+    }
+
+    #[test]
+    fn create_makes_the_overlay_dirs_and_remove_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let dirs = store.create_container(&record('a', "one")).unwrap();
+        assert_eq!(dirs.dir, dir.path().join("containers").join("a".repeat(64)));
+        for d in [&dirs.upper, &dirs.work, &dirs.merged] {
+            assert!(d.is_dir(), "{}", d.display());
+        }
+        std::fs::write(dirs.upper.join("file"), b"x").unwrap();
+        store.remove_container(&"a".repeat(64), &maps()).unwrap();
+        assert!(!dirs.dir.exists());
+        // The name is free again.
+        store.create_container(&record('b', "one")).unwrap();
+        store.remove_container("one", &maps()).unwrap();
+    }
+
+    #[test]
+    fn a_taken_name_names_its_container() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_container(&record('a', "web")).unwrap();
+        let err = store.create_container(&record('b', "web")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "container name \"web\" is already used by container aaaaaaaaaaaa"
+        );
+        assert!(err.hint().unwrap().contains("--name"));
+        assert!(!dir.path().join("containers").join("b".repeat(64)).exists());
+    }
+
+    #[test]
+    fn ids_must_be_hex() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut c = record('a', "x");
+        c.id = "../../etc".into();
+        assert!(matches!(
+            store.create_container(&c),
+            Err(Error::InvalidContainerId { .. })
+        ));
+    }
+
+    #[test]
+    fn removing_an_unknown_container_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let err = store.remove_container("nope", &maps()).unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }));
+    }
+}

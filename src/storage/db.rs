@@ -1,0 +1,184 @@
+//! The metadata database `ROOT/db.sqlite`: opening and the schema.
+//!
+//! Opening is on the `hutch run` hot path, so an up-to-date database costs
+//! one open and one `PRAGMA user_version` read; the schema is created (and
+//! later migrated) only when that version is behind. The database is in
+//! WAL mode, so readers never block the single writer; writers take the
+//! write lock up front (`BEGIN IMMEDIATE`) and wait up to `BUSY_TIMEOUT`.
+//!
+//! Crash safety: rows are written only after the files they point at are
+//! in place, and removed before those files go, so after a kill -9 the
+//! database never names a missing blob, layer or container directory.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::Error;
+
+/// The schema this code reads and writes (`PRAGMA user_version`).
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
+/// How long a writer waits for another hutch process's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The store's subdirectories, created with the database.
+pub(super) const SUBDIRS: [&str; 5] = ["blobs/sha256", "layers", "containers", "tmp", "locks"];
+
+const SCHEMA: &str = "
+CREATE TABLE images (
+    id TEXT PRIMARY KEY,
+    manifest_digest TEXT NOT NULL,
+    config BLOB NOT NULL,
+    layers TEXT NOT NULL,
+    os TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    variant TEXT,
+    created TEXT,
+    size INTEGER NOT NULL,
+    added INTEGER NOT NULL
+);
+CREATE TABLE names (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
+);
+CREATE INDEX names_by_image ON names(image_id);
+CREATE TABLE layers (
+    diff_id TEXT PRIMARY KEY,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX containers_by_image ON containers(image_id);
+";
+
+/// Opens the database under `root`, creating the store on first use.
+pub(super) fn open(root: &Path) -> Result<Connection, Error> {
+    let path = root.join("db.sqlite");
+    let open_err = |source| Error::OpenDb {
+        path: path.clone(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(&path, flags) {
+        Ok(c) => c,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+            create_dirs(root)?;
+            Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_CREATE)
+                .map_err(open_err)?
+        }
+        Err(e) => return Err(open_err(e)),
+    };
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Without this the last process to close checkpoints, fsyncs and
+    // deletes the WAL, and the next one recreates it (and fsyncs again):
+    // milliseconds on every `hutch run`. Checkpoints still happen
+    // automatically as the WAL grows.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(open_err)?;
+    // In WAL mode NORMAL still survives a killed process; only a power cut
+    // may lose the last commits, never consistency (sqlite.org/wal.html).
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if version == SCHEMA_VERSION {
+        Ok(conn)
+    } else {
+        migrate(root, conn)
+    }
+}
+
+/// Brings the schema up to `SCHEMA_VERSION` under the write lock, so two
+/// processes creating the store at once do it once.
+fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
+    let path = root.join("db.sqlite");
+    let init_err = |source| Error::InitDb {
+        path: path.clone(),
+        source,
+    };
+    // journal_mode cannot change inside a transaction; it persists in the file.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(init_err)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(init_err)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(init_err)?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::DbTooNew {
+            path,
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        tx.execute_batch(SCHEMA).map_err(init_err)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(init_err)?;
+    tx.commit().map_err(init_err)?;
+    create_dirs(root)?;
+    Ok(conn)
+}
+
+fn create_dirs(root: &Path) -> Result<(), Error> {
+    for sub in SUBDIRS {
+        let path = root.join(sub);
+        std::fs::create_dir_all(&path).map_err(|source| Error::CreateDir { path, source })?;
+    }
+    Ok(())
+}
+
+/// Nanoseconds since the epoch, for ordering images by when they were added.
+pub(super) fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_the_store_once_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        drop(open(&root).unwrap());
+        for sub in SUBDIRS {
+            assert!(root.join(sub).is_dir(), "{sub}");
+        }
+        let conn = open(&root).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn open_refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path()).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::DbTooNew { found, .. } if found == SCHEMA_VERSION + 1));
+    }
+}

@@ -1,0 +1,696 @@
+//! Image records: names, lookup by name or id, listing and removal.
+//!
+//! An image row holds its config and its layer list (JSON); `names` maps
+//! each fully qualified name to one image. Removing an image deletes, in
+//! the same transaction, the layer records no other image uses; their
+//! directories and blobs go after the commit, so the database never names
+//! a missing file.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::remove::remove_tree;
+use super::{lock, Compression, Digest, Error, ImageRecord, LayerRef, Removed, Store};
+use crate::userns::IdMaps;
+
+/// A layer as stored in the `images.layers` JSON column.
+#[derive(Serialize, Deserialize)]
+struct StoredLayer {
+    diff_id: String,
+    blob: String,
+    compression: String,
+    size: u64,
+}
+
+const IMAGE_COLUMNS: &str =
+    "id, manifest_digest, config, layers, os, architecture, variant, created, size";
+
+fn layers_to_json(layers: &[LayerRef]) -> String {
+    let stored: Vec<StoredLayer> = layers
+        .iter()
+        .map(|l| StoredLayer {
+            diff_id: l.diff_id.to_string(),
+            blob: l.blob.to_string(),
+            compression: match l.compression {
+                Compression::None => "none",
+                Compression::Gzip => "gzip",
+                Compression::Zstd => "zstd",
+            }
+            .to_string(),
+            size: l.size,
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("serializing plain structs cannot fail")
+}
+
+fn corrupt(id: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::CorruptRecord {
+        id: id.to_string(),
+        source: source.into(),
+    }
+}
+
+fn layers_from_json(id: &str, json: &str) -> Result<Vec<LayerRef>, Error> {
+    let stored: Vec<StoredLayer> = serde_json::from_str(json).map_err(|e| corrupt(id, e))?;
+    stored
+        .into_iter()
+        .map(|s| {
+            Ok(LayerRef {
+                diff_id: s.diff_id.parse().map_err(|e| corrupt(id, e))?,
+                blob: s.blob.parse().map_err(|e| corrupt(id, e))?,
+                compression: match s.compression.as_str() {
+                    "none" => Compression::None,
+                    "gzip" => Compression::Gzip,
+                    "zstd" => Compression::Zstd,
+                    other => return Err(corrupt(id, format!("unknown compression {other:?}"))),
+                },
+                size: s.size,
+            })
+        })
+        .collect()
+}
+
+/// A row of `images` before its JSON and digests are checked.
+struct Row {
+    id: String,
+    manifest_digest: String,
+    config: Vec<u8>,
+    layers: String,
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+    created: Option<String>,
+    size: i64,
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        id: r.get(0)?,
+        manifest_digest: r.get(1)?,
+        config: r.get(2)?,
+        layers: r.get(3)?,
+        os: r.get(4)?,
+        architecture: r.get(5)?,
+        variant: r.get(6)?,
+        created: r.get(7)?,
+        size: r.get(8)?,
+    })
+}
+
+impl Row {
+    fn into_record(self, names: Vec<String>) -> Result<ImageRecord, Error> {
+        Ok(ImageRecord {
+            id: self.id.parse().map_err(|e| corrupt(&self.id, e))?,
+            manifest_digest: self
+                .manifest_digest
+                .parse()
+                .map_err(|e| corrupt(&self.id, e))?,
+            layers: layers_from_json(&self.id, &self.layers)?,
+            names,
+            config: self.config,
+            os: self.os,
+            architecture: self.architecture,
+            variant: self.variant,
+            created: self.created,
+            size: u64::try_from(self.size).unwrap_or(0),
+        })
+    }
+}
+
+/// Whether `s` is lowercase hex.
+fn is_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Finds the image id a name, id or id prefix refers to.
+fn resolve(conn: &rusqlite::Connection, name_or_id: &str) -> Result<Option<String>, Error> {
+    let err = |source| Error::FindImage {
+        name: name_or_id.to_string(),
+        source,
+    };
+    let by_name: Option<String> = conn
+        .prepare_cached("SELECT image_id FROM names WHERE name = ?1")
+        .and_then(|mut st| st.query_row([name_or_id], |r| r.get(0)).optional())
+        .map_err(err)?;
+    if by_name.is_some() {
+        return Ok(by_name);
+    }
+    let hex = name_or_id.strip_prefix("sha256:").unwrap_or(name_or_id);
+    if hex.len() < 3 || hex.len() > 64 || !is_hex(hex) {
+        return Ok(None);
+    }
+    // Ids are stored as `sha256:HEX`; a range scan finds the prefix on the
+    // primary key index ('g' sorts right after the hex digits).
+    let lo = format!("sha256:{hex}");
+    let hi = format!("sha256:{hex}g");
+    let ids: Vec<String> = conn
+        .prepare_cached("SELECT id FROM images WHERE id >= ?1 AND id < ?2 LIMIT 2")
+        .and_then(|mut st| {
+            st.query_map([&lo, &hi], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(err)?;
+    match ids.len() {
+        0 | 1 => Ok(ids.into_iter().next()),
+        _ => {
+            let count: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM images WHERE id >= ?1 AND id < ?2",
+                    [&lo, &hi],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            Err(Error::AmbiguousId {
+                prefix: name_or_id.to_string(),
+                count: usize::try_from(count).unwrap_or(usize::MAX),
+            })
+        }
+    }
+}
+
+fn names_of(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached("SELECT name FROM names WHERE image_id = ?1 ORDER BY name")?
+        .query_map([id], |r| r.get(0))?
+        .collect()
+}
+
+fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<ImageRecord>, Error> {
+    let err = |source| Error::FindImage {
+        name: id.to_string(),
+        source,
+    };
+    let row = conn
+        .prepare_cached(&format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?1"))
+        .and_then(|mut st| st.query_row([id], read_row).optional())
+        .map_err(err)?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let names = names_of(conn, id).map_err(err)?;
+            row.into_record(names).map(Some)
+        }
+    }
+}
+
+/// Files to delete once the transaction that dropped their records commits.
+struct Garbage {
+    containers: Vec<String>,
+    layers: Vec<Digest>,
+    blobs: Vec<Digest>,
+}
+
+impl Store {
+    /// Records `image` and points each of its names at it (a name moves
+    /// from whatever image had it before).
+    ///
+    /// Every layer must already be unpacked (`unpack_layers`), so the
+    /// record never names a missing directory.
+    pub fn put_image(&self, image: &ImageRecord) -> Result<(), Error> {
+        for l in &image.layers {
+            if !self.layer_path(&l.diff_id).is_dir() {
+                return Err(Error::LayerNotUnpacked {
+                    layer: l.diff_id.clone(),
+                });
+            }
+        }
+        let id = image.id.to_string();
+        let err = |source| Error::SaveImage {
+            id: image.id.clone(),
+            source,
+        };
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute(
+            &format!(
+                "INSERT OR IGNORE INTO images ({IMAGE_COLUMNS}, added)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                id,
+                image.manifest_digest.to_string(),
+                image.config,
+                layers_to_json(&image.layers),
+                image.os,
+                image.architecture,
+                image.variant,
+                image.created,
+                i64::try_from(image.size).unwrap_or(i64::MAX),
+                super::db::now_nanos(),
+            ],
+        )
+        .map_err(err)?;
+        for l in &image.layers {
+            tx.execute(
+                "INSERT OR IGNORE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
+                params![
+                    l.diff_id.to_string(),
+                    l.blob.to_string(),
+                    i64::try_from(l.size).unwrap_or(i64::MAX)
+                ],
+            )
+            .map_err(err)?;
+        }
+        for name in &image.names {
+            tx.execute(
+                "INSERT INTO names (name, image_id) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+                params![name, id],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Finds an image by full name, by id (`sha256:HEX` or `HEX`) or by an
+    /// unambiguous id prefix of at least 3 hex characters.
+    pub fn find_image(&self, name_or_id: &str) -> Result<Option<ImageRecord>, Error> {
+        let db = self.db();
+        match resolve(&db, name_or_id)? {
+            Some(id) => load(&db, &id),
+            None => Ok(None),
+        }
+    }
+
+    /// All images, newest first.
+    pub fn list_images(&self) -> Result<Vec<ImageRecord>, Error> {
+        let db = self.db();
+        let mut names: HashMap<String, Vec<String>> = HashMap::new();
+        let rows: Vec<(String, String)> = db
+            .prepare_cached("SELECT image_id, name FROM names ORDER BY name")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(Error::ListImages)?;
+        for (id, name) in rows {
+            names.entry(id).or_default().push(name);
+        }
+        let rows: Vec<Row> = db
+            .prepare_cached(&format!(
+                "SELECT {IMAGE_COLUMNS} FROM images ORDER BY added DESC, id"
+            ))
+            .and_then(|mut st| st.query_map([], read_row)?.collect::<rusqlite::Result<_>>())
+            .map_err(Error::ListImages)?;
+        rows.into_iter()
+            .map(|row| {
+                let n = names.remove(&row.id).unwrap_or_default();
+                row.into_record(n)
+            })
+            .collect()
+    }
+
+    /// Removes a name; when `name_or_id` is an id, or the last name of an
+    /// image goes, removes the image and the layers and blobs no other image
+    /// uses. Refuses while a container uses the image unless `force` (which
+    /// then removes those containers too). An id with several names is
+    /// refused unless `force`, as in Podman. The caller must be
+    /// single-threaded (removal may enter the user namespace).
+    pub fn remove_image(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        maps: &IdMaps,
+    ) -> Result<Removed, Error> {
+        let err = |source| Error::DeleteImage {
+            name: name_or_id.to_string(),
+            source,
+        };
+        let (removed, garbage) = {
+            let mut db = self.db();
+            let tx = db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let by_name: Option<String> = tx
+                .query_row(
+                    "SELECT image_id FROM names WHERE name = ?1",
+                    [name_or_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            let id = match &by_name {
+                Some(id) => id.clone(),
+                None => resolve(&tx, name_or_id)?.ok_or_else(|| Error::ImageNotKnown {
+                    name: name_or_id.to_string(),
+                })?,
+            };
+            let image = load(&tx, &id)?.ok_or_else(|| Error::ImageNotKnown {
+                name: name_or_id.to_string(),
+            })?;
+            if by_name.is_some() && image.names.len() > 1 {
+                tx.execute("DELETE FROM names WHERE name = ?1", [name_or_id])
+                    .map_err(err)?;
+                tx.commit().map_err(err)?;
+                return Ok(Removed::Untagged(name_or_id.to_string()));
+            }
+            if by_name.is_none() && image.names.len() > 1 && !force {
+                return Err(Error::ImageHasNames {
+                    id: image.id,
+                    names: image.names,
+                });
+            }
+            let garbage = delete_image(&tx, &image, force, &err)?;
+            tx.commit().map_err(err)?;
+            (Removed::Deleted(image.id), garbage)
+        };
+        self.collect(garbage, maps)?;
+        Ok(removed)
+    }
+
+    /// Deletes the files whose records are gone, each under its lock and
+    /// only if nothing recorded it again meanwhile.
+    fn collect(&self, garbage: Garbage, maps: &IdMaps) -> Result<(), Error> {
+        for id in &garbage.containers {
+            remove_tree(&self.root.join("containers").join(id), maps)?;
+        }
+        for diff_id in &garbage.layers {
+            let _guard = lock::lock(&self.root, &format!("layer-{}", diff_id.hex()))?;
+            let recorded = self
+                .db()
+                .prepare_cached("SELECT 1 FROM layers WHERE diff_id = ?1")
+                .and_then(|mut st| st.exists([diff_id.to_string()]))
+                .map_err(Error::FindLayers)?;
+            if recorded {
+                continue;
+            }
+            let path = self.layer_path(diff_id);
+            // Move it out of `layers/` at once, then delete at leisure: an
+            // interrupted delete leaves debris only under `tmp/`.
+            let doomed = super::blobs::temp_path(&self.tmp_dir(), "rm", diff_id.hex());
+            match std::fs::rename(&path, &doomed) {
+                Ok(()) => remove_tree(&doomed, maps)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::RemoveDir { path, source }),
+            }
+        }
+        for blob in &garbage.blobs {
+            let _guard = self.lock_blob(blob)?;
+            let hex = blob.hex().to_string();
+            let used = self
+                .db()
+                .prepare_cached(
+                    "SELECT 1 FROM images WHERE id = ?1 OR manifest_digest = ?1
+                     OR instr(layers, ?2) > 0",
+                )
+                .and_then(|mut st| st.exists(params![blob.to_string(), hex]))
+                .map_err(Error::FindLayers)?;
+            if used {
+                continue;
+            }
+            let path = self.blob_path(blob);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::RemoveDir { path, source }),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Deletes `image`'s rows (names, containers when `force`, the image and
+/// the layer records no other image uses) and returns what to delete on disk.
+fn delete_image(
+    tx: &Transaction<'_>,
+    image: &ImageRecord,
+    force: bool,
+    err: &dyn Fn(rusqlite::Error) -> Error,
+) -> Result<Garbage, Error> {
+    let id = image.id.to_string();
+    let containers: Vec<String> = tx
+        .prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY id")
+        .and_then(|mut st| {
+            st.query_map([&id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(err)?;
+    if let Some(first) = containers.first() {
+        if !force {
+            return Err(Error::ImageInUse {
+                id: image.id.clone(),
+                container: first.clone(),
+            });
+        }
+        tx.execute("DELETE FROM containers WHERE image_id = ?1", [&id])
+            .map_err(err)?;
+    }
+    tx.execute("DELETE FROM names WHERE image_id = ?1", [&id])
+        .map_err(err)?;
+    tx.execute("DELETE FROM images WHERE id = ?1", [&id])
+        .map_err(err)?;
+    // What the remaining images still use.
+    let others: Vec<(String, String, String)> = tx
+        .prepare_cached("SELECT id, manifest_digest, layers FROM images")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(err)?;
+    let mut used_layers = HashSet::new();
+    let mut used_blobs = HashSet::new();
+    for (oid, manifest, json) in others {
+        for l in layers_from_json(&oid, &json)? {
+            used_blobs.insert(l.blob);
+            used_layers.insert(l.diff_id);
+        }
+        used_blobs.insert(manifest.parse().map_err(|e| corrupt(&oid, e))?);
+        used_blobs.insert(oid.parse().map_err(|e| corrupt(&oid, e))?);
+    }
+    let mut layers = Vec::new();
+    let mut blobs = vec![image.id.clone(), image.manifest_digest.clone()];
+    for l in &image.layers {
+        if !used_layers.contains(&l.diff_id) && !layers.contains(&l.diff_id) {
+            tx.execute(
+                "DELETE FROM layers WHERE diff_id = ?1",
+                [l.diff_id.to_string()],
+            )
+            .map_err(err)?;
+            layers.push(l.diff_id.clone());
+        }
+        blobs.push(l.blob.clone());
+    }
+    blobs.retain(|b| !used_blobs.contains(b));
+    blobs.sort();
+    blobs.dedup();
+    Ok(Garbage {
+        containers,
+        layers,
+        blobs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::storage::ContainerRecord;
+
+    fn digest(prefix: &str) -> Digest {
+        format!("sha256:{prefix:0<64}").parse().unwrap()
+    }
+
+    fn maps() -> IdMaps {
+        IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        )
+    }
+
+    /// Stores blobs and layer directories for an image and returns it.
+    fn image(store: &Store, id: &str, names: &[&str], layers: &[&str]) -> ImageRecord {
+        let layers: Vec<LayerRef> = layers
+            .iter()
+            .map(|l| {
+                let blob = Digest::of(format!("blob {l}").as_bytes());
+                let mut w = store.blob_writer(&blob).unwrap();
+                w.write_all(format!("blob {l}").as_bytes()).unwrap();
+                w.commit().unwrap();
+                let diff_id = digest(l);
+                std::fs::create_dir_all(store.layer_path(&diff_id).join("etc")).unwrap();
+                LayerRef {
+                    diff_id,
+                    blob,
+                    compression: Compression::Gzip,
+                    size: 10,
+                }
+            })
+            .collect();
+        ImageRecord {
+            id: digest(id),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            manifest_digest: digest(&format!("ee{id}")),
+            config: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+            layers,
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+            created: Some("2024-01-01T00:00:00Z".into()),
+            size: 20,
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn put_then_find_by_name_id_and_prefix() {
+        let (_d, store) = open();
+        let img = image(
+            &store,
+            "abc1",
+            &["localhost:5000/busybox:latest"],
+            &["11", "12"],
+        );
+        store.put_image(&img).unwrap();
+        let hex = img.id.hex().to_string();
+        for key in [
+            "localhost:5000/busybox:latest".to_string(),
+            img.id.to_string(),
+            hex.clone(),
+            hex[..3].to_string(),
+            format!("sha256:{}", &hex[..12]),
+        ] {
+            let found = store
+                .find_image(&key)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{key}"));
+            assert_eq!(found, img, "{key}");
+        }
+        assert_eq!(store.find_image(&hex[..2]).unwrap(), None);
+        assert_eq!(store.find_image("busybox").unwrap(), None);
+        assert_eq!(store.find_image("abd").unwrap(), None);
+    }
+
+    #[test]
+    fn put_refuses_an_image_whose_layers_are_not_unpacked() {
+        let (_d, store) = open();
+        let mut img = image(&store, "abc1", &["r/x:1"], &["11"]);
+        img.layers[0].diff_id = digest("99");
+        let err = store.put_image(&img).unwrap_err();
+        assert!(matches!(err, Error::LayerNotUnpacked { .. }), "{err}");
+        assert_eq!(store.find_image("r/x:1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_ambiguous_prefix_is_an_error() {
+        let (_d, store) = open();
+        store
+            .put_image(&image(&store, "abc1", &["r/a:1"], &["11"]))
+            .unwrap();
+        store
+            .put_image(&image(&store, "abc2", &["r/b:1"], &["11"]))
+            .unwrap();
+        let err = store.find_image("abc").unwrap_err();
+        assert!(matches!(err, Error::AmbiguousId { count: 2, .. }), "{err}");
+        assert!(err.hint().is_some());
+        assert_eq!(
+            store.find_image("abc2").unwrap().unwrap().names,
+            vec!["r/b:1"]
+        );
+    }
+
+    #[test]
+    fn a_name_moves_to_the_newer_image_and_lists_newest_first() {
+        let (_d, store) = open();
+        store
+            .put_image(&image(&store, "aa", &["r/x:1", "r/x:old"], &["11"]))
+            .unwrap();
+        store
+            .put_image(&image(&store, "bb", &["r/x:1"], &["11", "12"]))
+            .unwrap();
+        let list = store.list_images().unwrap();
+        let ids: Vec<_> = list.iter().map(|i| i.id.clone()).collect();
+        assert_eq!(ids, vec![digest("bb"), digest("aa")]);
+        assert_eq!(list[0].names, vec!["r/x:1"]);
+        assert_eq!(list[1].names, vec!["r/x:old"]);
+        assert_eq!(list[0].layers.len(), 2);
+    }
+
+    #[test]
+    fn removing_a_name_untags_until_the_last_one() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1", "r/x:2"], &["11"]);
+        store.put_image(&img).unwrap();
+        assert_eq!(
+            store.remove_image("r/x:1", false, &maps()).unwrap(),
+            Removed::Untagged("r/x:1".into())
+        );
+        assert_eq!(
+            store.find_image("r/x:2").unwrap().unwrap().names,
+            vec!["r/x:2"]
+        );
+        assert_eq!(
+            store.remove_image("r/x:2", false, &maps()).unwrap(),
+            Removed::Deleted(img.id.clone())
+        );
+        assert!(store.list_images().unwrap().is_empty());
+        assert!(!store.layer_path(&img.layers[0].diff_id).exists());
+        assert!(!store.has_blob(&img.layers[0].blob));
+        let err = store.remove_image("r/x:2", false, &maps()).unwrap_err();
+        assert!(matches!(err, Error::ImageNotKnown { .. }), "{err}");
+    }
+
+    #[test]
+    fn removing_an_image_keeps_what_others_use() {
+        let (_d, store) = open();
+        let a = image(&store, "aa", &["r/a:1"], &["11", "12"]);
+        let b = image(&store, "bb", &["r/b:1"], &["11"]);
+        store.put_image(&a).unwrap();
+        store.put_image(&b).unwrap();
+        store.remove_image(a.id.hex(), false, &maps()).unwrap();
+        assert!(store.layer_path(&digest("11")).is_dir());
+        assert!(store.has_blob(&b.layers[0].blob));
+        assert!(!store.layer_path(&digest("12")).exists());
+        assert!(!store.has_blob(&a.layers[1].blob));
+        assert_eq!(store.find_image("r/b:1").unwrap().unwrap(), b);
+    }
+
+    #[test]
+    fn removing_by_id_refuses_several_names_without_force() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1", "r/x:2"], &["11"]);
+        store.put_image(&img).unwrap();
+        let err = store.remove_image("aa0", false, &maps()).unwrap_err();
+        assert!(matches!(err, Error::ImageHasNames { .. }), "{err}");
+        assert_eq!(store.list_images().unwrap().len(), 1);
+        assert_eq!(
+            store.remove_image("aa0", true, &maps()).unwrap(),
+            Removed::Deleted(img.id)
+        );
+        assert_eq!(store.find_image("r/x:1").unwrap(), None);
+    }
+
+    #[test]
+    fn removing_an_image_in_use_needs_force_and_takes_the_container() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1"], &["11"]);
+        store.put_image(&img).unwrap();
+        let c = ContainerRecord {
+            id: "c".repeat(64),
+            name: "web".into(),
+            image_id: img.id.clone(),
+            image_name: "r/x:1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        };
+        let dirs = store.create_container(&c).unwrap();
+        let err = store.remove_image("r/x:1", false, &maps()).unwrap_err();
+        assert!(err.to_string().contains("cccccccccccc"), "{err}");
+        assert!(err.hint().is_some());
+        assert!(dirs.upper.is_dir());
+        store.remove_image("r/x:1", true, &maps()).unwrap();
+        assert!(!dirs.dir.exists());
+        let err = store.remove_container("web", &maps()).unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }), "{err}");
+    }
+}

@@ -1,0 +1,291 @@
+//! Unpacked layers at `ROOT/layers/HEX` (HEX = the diff_id's hex), each
+//! used directly as an overlay lowerdir.
+//!
+//! For each missing layer the parent takes the layer's lock, re-checks,
+//! and creates a temp directory under `ROOT/tmp`; one child that is root
+//! in the user namespace unpacks all of them (so ownership lands on the
+//! mapped ids) and verifies each diff_id; the parent then renames the
+//! finished directories into place and records them, in that order.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use rusqlite::params;
+
+use super::blobs::temp_path;
+use super::remove::remove_tree;
+use super::unpack::{self, Options};
+use super::{lock, ChildError, Compression, Digest, Error, LayerRef, LockGuard, Store};
+use crate::sys::fs::{openat2, Resolve};
+use crate::userns::{self, IdMaps};
+
+/// Separates the fields of a child's failure report.
+const FIELD_SEP: char = '\u{1f}';
+
+/// One layer the child unpacks: everything opened before the fork.
+struct Job {
+    blob: File,
+    compression: Compression,
+    diff_id: Digest,
+    dir: OwnedFd,
+    tmp: PathBuf,
+}
+
+impl Store {
+    /// Unpacks every layer in `layers` that is not present yet, in a child
+    /// process that is root in a user namespace with `maps` (so image
+    /// ownership lands on the mapped ids). Verifies each diff_id, writes
+    /// atomically and locks per layer. The caller must be single-threaded.
+    pub fn unpack_layers(&self, layers: &[LayerRef], maps: &IdMaps) -> Result<(), Error> {
+        // Sorted and deduplicated, so two processes take locks in one order.
+        let wanted: BTreeMap<&Digest, &LayerRef> = layers.iter().map(|l| (&l.diff_id, l)).collect();
+        let mut missing = Vec::new();
+        for (diff_id, layer) in &wanted {
+            if !self.is_layer_present(diff_id)? {
+                missing.push(*layer);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut guards: Vec<LockGuard> = Vec::new();
+        let mut jobs = Vec::new();
+        let mut todo: Vec<&LayerRef> = Vec::new();
+        for layer in missing {
+            guards.push(lock::lock(
+                &self.root,
+                &format!("layer-{}", layer.diff_id.hex()),
+            )?);
+            // Another process may have finished it while we waited.
+            if self.is_layer_present(&layer.diff_id)? {
+                continue;
+            }
+            match self.prepare_job(layer) {
+                Ok(job) => {
+                    jobs.push(job);
+                    todo.push(layer);
+                }
+                Err(e) => {
+                    discard_empty(&jobs);
+                    return Err(e);
+                }
+            }
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let temps: Vec<PathBuf> = jobs.iter().map(|j| j.tmp.clone()).collect();
+        let preserve_owner = !maps.is_single();
+        let result = userns::run_as_root(maps, CloneFlags::empty(), move || {
+            unpack_all(jobs, Options { preserve_owner })
+        });
+        // Layers before the failed one are complete: keep them.
+        let (done, failure) = match result {
+            Ok(()) => (todo.len(), None),
+            Err(userns::Error::Child(msg)) => match parse_failure(&msg) {
+                Some((index, is_corrupt, text)) if index < todo.len() => (
+                    index,
+                    Some(Error::Unpack {
+                        layer: todo[index].diff_id.clone(),
+                        is_corrupt,
+                        source: ChildError(text),
+                    }),
+                ),
+                _ => (0, Some(enter_err(userns::Error::Child(msg)))),
+            },
+            Err(e) => (0, Some(enter_err(e))),
+        };
+        let mut installed = Vec::new();
+        let mut install_err = None;
+        for (i, tmp) in temps.iter().enumerate() {
+            if i < done && install_err.is_none() {
+                match self.install(tmp, &todo[i].diff_id, maps) {
+                    Ok(()) => installed.push(todo[i]),
+                    Err(e) => install_err = Some(e),
+                }
+            }
+            if tmp.exists() {
+                // Not unpacked, or a failed install; the child already
+                // removed the temp dir of the layer that failed.
+                let _ = remove_tree(tmp, maps);
+            }
+        }
+        self.record_layers(&installed)?;
+        drop(guards);
+        match failure.or(install_err) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `diff_id` is recorded and its directory is there (a record
+    /// without a directory, from an interrupted removal, counts as missing).
+    fn is_layer_present(&self, diff_id: &Digest) -> Result<bool, Error> {
+        let recorded = self
+            .db()
+            .prepare_cached("SELECT 1 FROM layers WHERE diff_id = ?1")
+            .and_then(|mut st| st.exists([diff_id.to_string()]))
+            .map_err(Error::FindLayers)?;
+        Ok(recorded && self.layer_path(diff_id).is_dir())
+    }
+
+    /// Opens the blob and makes the temp directory for one layer.
+    fn prepare_job(&self, layer: &LayerRef) -> Result<Job, Error> {
+        let blob_path = self.blob_path(&layer.blob);
+        let blob = match File::open(&blob_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::BlobMissing {
+                    digest: layer.blob.clone(),
+                })
+            }
+            Err(source) => {
+                return Err(Error::ReadBlob {
+                    digest: layer.blob.clone(),
+                    source,
+                })
+            }
+        };
+        let prep_err = |source| Error::PrepareUnpack {
+            layer: layer.diff_id.clone(),
+            source,
+        };
+        let tmp_dir = self.tmp_dir();
+        std::fs::create_dir_all(&tmp_dir).map_err(prep_err)?;
+        let tmp = temp_path(&tmp_dir, "layer", layer.diff_id.hex());
+        std::fs::create_dir(&tmp).map_err(prep_err)?;
+        let dir = openat2(
+            nix::fcntl::AT_FDCWD,
+            &tmp,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+            Resolve::NO_SYMLINKS,
+        )
+        .map_err(prep_err)?;
+        Ok(Job {
+            blob,
+            compression: layer.compression,
+            diff_id: layer.diff_id.clone(),
+            dir,
+            tmp,
+        })
+    }
+
+    /// Renames a finished temp directory to `ROOT/layers/HEX`. A stale
+    /// unrecorded directory there (from an interrupted run) is moved aside
+    /// and removed.
+    fn install(&self, tmp: &Path, diff_id: &Digest, maps: &IdMaps) -> Result<(), Error> {
+        let dest = self.layer_path(diff_id);
+        let err = |source| Error::InstallLayer {
+            layer: diff_id.clone(),
+            source,
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        match std::fs::rename(tmp, &dest) {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
+                let stale = temp_path(&self.tmp_dir(), "stale", diff_id.hex());
+                std::fs::rename(&dest, &stale).map_err(err)?;
+                std::fs::rename(tmp, &dest).map_err(err)?;
+                remove_tree(&stale, maps)
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Records installed layers in one transaction.
+    fn record_layers(&self, layers: &[&LayerRef]) -> Result<(), Error> {
+        if layers.is_empty() {
+            return Ok(());
+        }
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::RecordLayers)?;
+        for l in layers {
+            tx.execute(
+                "INSERT OR REPLACE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
+                params![l.diff_id.to_string(), l.blob.to_string(), l.size as i64],
+            )
+            .map_err(Error::RecordLayers)?;
+        }
+        tx.commit().map_err(Error::RecordLayers)
+    }
+}
+
+fn enter_err(source: userns::Error) -> Error {
+    Error::EnterUserns {
+        step: "unpacking layers in the user namespace",
+        source,
+    }
+}
+
+/// Removes the (still empty) temp directories of jobs that never ran.
+fn discard_empty(jobs: &[Job]) {
+    for j in jobs {
+        let _ = std::fs::remove_dir(&j.tmp);
+    }
+}
+
+/// The child's work: unpack each job in order; on the first failure remove
+/// that layer's temp directory (as root here, files owned by any mapped id
+/// can go) and report `INDEX, CORRUPT, MESSAGE`.
+fn unpack_all(jobs: Vec<Job>, opts: Options) -> Result<(), String> {
+    // syncfs needs a real fd, not an O_PATH one; any unpacked dir will do.
+    let sync_dir = jobs.first().map(|j| j.tmp.clone());
+    for (i, job) in jobs.into_iter().enumerate() {
+        let res = unpack::unpack_blob(
+            job.blob,
+            job.compression,
+            &job.diff_id,
+            job.dir.as_fd(),
+            opts,
+        );
+        // The report only lists skipped xattrs; a forked child must not
+        // print, so it is dropped here.
+        if let Err(e) = res {
+            let _ = std::fs::remove_dir_all(&job.tmp);
+            let is_corrupt = matches!(e, unpack::Error::DiffIdMismatch { .. });
+            return Err(format!(
+                "{i}{FIELD_SEP}{}{FIELD_SEP}{}",
+                u8::from(is_corrupt),
+                crate::error::render_chain(&e)
+            ));
+        }
+    }
+    // Layers must be on disk before their records: one syncfs covers all.
+    if let Some(dir) = sync_dir {
+        File::open(&dir)
+            .and_then(|d| nix::unistd::syncfs(d.as_fd()).map_err(std::io::Error::from))
+            .map_err(|e| format!("syncing unpacked layers: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Parses the child's `INDEX, CORRUPT, MESSAGE` report.
+fn parse_failure(msg: &str) -> Option<(usize, bool, String)> {
+    let mut parts = msg.splitn(3, FIELD_SEP);
+    let index = parts.next()?.parse().ok()?;
+    let is_corrupt = parts.next()? == "1";
+    Some((index, is_corrupt, parts.next()?.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_reports_round_trip() {
+        let msg = format!("2{FIELD_SEP}1{FIELD_SEP}entry \"a\": path escapes the layer");
+        assert_eq!(
+            parse_failure(&msg),
+            Some((2, true, "entry \"a\": path escapes the layer".to_string()))
+        );
+        assert_eq!(parse_failure("id maps were not written"), None);
+    }
+}

@@ -113,11 +113,21 @@ impl Env {
         let reg = registry();
         let mut conf = format!("unqualified-search-registries = [\"{reg}\"]\n");
         for r in std::iter::once(&reg).chain(extra) {
-            conf.push_str(&format!("\n[[registry]]\nlocation = \"{r}\"\ninsecure = true\n"));
+            conf.push_str(&format!(
+                "\n[[registry]]\nlocation = \"{r}\"\ninsecure = true\n"
+            ));
         }
         let conf_path = config_home.join("containers/registries.conf");
-        std::fs::write(&conf_path, conf).unwrap_or_else(|e| panic!("writing {}: {e}", conf_path.display()));
-        Env { dir, home, config_home, data_home, runtime_dir, extra_env: Vec::new() }
+        std::fs::write(&conf_path, conf)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", conf_path.display()));
+        Env {
+            dir,
+            home,
+            config_home,
+            data_home,
+            runtime_dir,
+            extra_env: Vec::new(),
+        }
     }
 
     /// The store hutch uses by default in this environment.
@@ -137,7 +147,10 @@ impl Env {
             ("XDG_CONFIG_HOME".into(), self.config_home.clone().into()),
             ("XDG_DATA_HOME".into(), self.data_home.clone().into()),
             ("XDG_RUNTIME_DIR".into(), self.runtime_dir.clone().into()),
-            ("PATH".into(), std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into())),
+            (
+                "PATH".into(),
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            ),
             ("LANG".into(), "C.UTF-8".into()),
             ("TMPDIR".into(), std::env::temp_dir().into()),
         ];
@@ -175,9 +188,17 @@ impl Env {
     /// Starts hutch with `args` without waiting (stdin null, output piped).
     pub fn spawn<S: AsRef<str>>(&self, args: &[S]) -> Pending {
         let mut c = self.command(args);
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = c.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", hutch_bin().display()));
-        Pending { child, what: self.describe(args), started: Instant::now() }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", hutch_bin().display()));
+        Pending {
+            child,
+            what: self.describe(args),
+            started: Instant::now(),
+        }
     }
 
     /// The command line and environment, for failure messages.
@@ -190,7 +211,10 @@ impl Env {
         format!(
             "command: {} {}\nenv: {}",
             hutch_bin().display(),
-            args.iter().map(|a| shell_quote(a.as_ref())).collect::<Vec<_>>().join(" "),
+            args.iter()
+                .map(|a| shell_quote(a.as_ref()))
+                .collect::<Vec<_>>()
+                .join(" "),
             env.join(" ")
         )
     }
@@ -231,7 +255,10 @@ impl Drop for Env {
 /// Sorted entry names of `dir` (empty if it does not exist).
 pub fn list_dir(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     };
     v.sort();
@@ -246,7 +273,10 @@ pub fn set_mode(p: &Path, mode: u32) {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -263,14 +293,20 @@ pub struct Pending {
 impl Pending {
     /// Waits for it (with the default timeout) and collects its output.
     pub fn wait(self) -> Run {
-        finish(self.child, self.what, TIMEOUT.saturating_sub(self.started.elapsed()))
+        finish(
+            self.child,
+            self.what,
+            TIMEOUT.saturating_sub(self.started.elapsed()),
+        )
     }
 }
 
 /// Runs `c` with piped output and a timeout.
 pub fn run_command(mut c: Command, what: String, timeout: Duration) -> Run {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = c.spawn().unwrap_or_else(|e| panic!("starting command failed: {e}\n{what}"));
+    let child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting command failed: {e}\n{what}"));
     finish(child, what, timeout)
 }
 
@@ -304,9 +340,15 @@ fn finish(mut child: Child, what: String, timeout: Duration) -> Run {
     // A container process that outlives hutch could keep the pipes open;
     // after a timeout do not wait for it.
     let (stdout, stderr) = if timed_out {
-        (Vec::new(), b"(output not collected after the timeout)".to_vec())
+        (
+            Vec::new(),
+            b"(output not collected after the timeout)".to_vec(),
+        )
     } else {
-        (t_out.join().unwrap_or_default(), t_err.join().unwrap_or_default())
+        (
+            t_out.join().unwrap_or_default(),
+            t_err.join().unwrap_or_default(),
+        )
     };
     use std::os::unix::process::ExitStatusExt;
     Run {
@@ -338,7 +380,11 @@ impl fmt::Display for Run {
             (_, None, s) => writeln!(f, "exit: killed by signal {}", s.unwrap_or(0))?,
         }
         writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
-        write!(f, "--- stderr ---\n{}\n--------------", self.stderr.trim_end())
+        write!(
+            f,
+            "--- stderr ---\n{}\n--------------",
+            self.stderr.trim_end()
+        )
     }
 }
 
@@ -402,7 +448,10 @@ impl Run {
 
     /// Lines of stderr starting with `prefix`.
     pub fn stderr_lines(&self, prefix: &str) -> Vec<&str> {
-        self.stderr.lines().filter(|l| l.starts_with(prefix)).collect()
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect()
     }
 
     /// Asserts a hutch failure: exit 125 and exactly one `Error:` line that
@@ -412,7 +461,10 @@ impl Run {
         let me = self.code(125);
         let errs = me.stderr_lines("Error:");
         if errs.len() != 1 {
-            me.fail(&format!("expected exactly one \"Error:\" line, got {}", errs.len()));
+            me.fail(&format!(
+                "expected exactly one \"Error:\" line, got {}",
+                errs.len()
+            ));
         }
         for p in parts {
             if !errs[0].contains(p) {
@@ -425,7 +477,8 @@ impl Run {
     /// Parses stdout as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| self.fail(&format!("stdout is not JSON: {e}")))
     }
 }
 
@@ -463,10 +516,18 @@ pub fn check_table(env: &Env, cases: &[Case]) {
             Out::Any => true,
         };
         if r.code != Some(c.code) || !out_ok {
-            failures.push(format!("expected exit {} and stdout {:?}\n{r}", c.code, c.out));
+            failures.push(format!(
+                "expected exit {} and stdout {:?}\n{r}",
+                c.code, c.out
+            ));
         }
     }
     if !failures.is_empty() {
-        panic!("{} of {} rows failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+        panic!(
+            "{} of {} rows failed:\n\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n\n")
+        );
     }
 }

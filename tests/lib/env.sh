@@ -113,8 +113,10 @@ pick_port() {
 
 # Starts `docker-registry serve` on 127.0.0.1:$2 with its storage and
 # config under $1; sets HUTCH_REGISTRY_PID. Waits until /v2/ answers.
+# With a third argument "detach" it runs in its own session, to outlive
+# the calling script.
 start_registry() {
-    local dir=$1 port=$2 bin
+    local dir=$1 port=$2 detach=${3:-} bin
     bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
     [ -x "$bin" ] || die "docker-registry not found (install the docker-registry package)"
     mkdir -p "$dir/storage"
@@ -133,7 +135,11 @@ http:
   addr: 127.0.0.1:$port
 EOF
     say "starting registry on 127.0.0.1:$port (storage $dir/storage)"
-    "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    if [ "$detach" = detach ]; then
+        setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    else
+        "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    fi
     HUTCH_REGISTRY_PID=$!
     local i
     for i in $(seq 1 100); do

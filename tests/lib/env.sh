@@ -1,0 +1,223 @@
+# shellcheck shell=bash
+# Shared setup for tests/run.sh, install.sh and bench/run.sh: packages, test
+# users, the local plain-HTTP registry and the fixture images.
+#
+# Source it; every function is idempotent and reports what it does on
+# stderr with a "==> " prefix. Functions that need root say so.
+
+HUTCH_TEST_USER=${HUTCH_TEST_USER:-hutch-test}
+HUTCH_NORANGE_USER=${HUTCH_NORANGE_USER:-hutch-norange}
+
+# Packages the suite needs on Debian 12.
+HUTCH_PACKAGES=(
+    uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static
+    skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
+    build-essential pkg-config
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Installs the missing packages among "$@" (root). Runs apt-get update at
+# most once per process, and only when something is missing.
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    is_root || die "missing packages: ${missing[*]} (run as root: sudo $0)"
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "${_HUTCH_APT_UPDATED:-}" ]; then
+        apt-get -o DPkg::Lock::Timeout=120 update -q >&2 || die "apt-get update failed"
+        _HUTCH_APT_UPDATED=1
+    fi
+    apt-get -o DPkg::Lock::Timeout=120 install -y -q --no-install-recommends "${missing[@]}" >&2 \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# Makes /dev/fuse and /dev/net/tun usable by unprivileged users, as a normal
+# distribution does (root).
+ensure_devices() {
+    if [ ! -e /dev/net/tun ]; then
+        mkdir -p /dev/net && mknod /dev/net/tun c 10 200 2>/dev/null || say "cannot create /dev/net/tun"
+    fi
+    if [ ! -e /dev/fuse ]; then
+        mknod /dev/fuse c 10 229 2>/dev/null || say "cannot create /dev/fuse"
+    fi
+    chmod 0666 /dev/net/tun /dev/fuse 2>/dev/null || true
+}
+
+# Prints the first free subordinate id start at or above 100000 that does
+# not overlap any range in /etc/subuid or /etc/subgid.
+_free_subid_start() {
+    local start=100000
+    while awk -F: -v s="$start" '$2 < s + 65536 && s < $2 + $3 { hit = 1 } END { exit !hit }' \
+        /etc/subuid /etc/subgid 2>/dev/null; do
+        start=$((start + 65536))
+    done
+    echo "$start"
+}
+
+# Creates the ranged test user and the no-range user (root).
+ensure_users() {
+    local u
+    for u in "$HUTCH_TEST_USER" "$HUTCH_NORANGE_USER"; do
+        if ! id "$u" >/dev/null 2>&1; then
+            say "creating user $u"
+            useradd --create-home --shell /bin/bash "$u" || die "useradd $u failed"
+        fi
+        mkdir -p "$(user_home "$u")"
+    done
+    touch /etc/subuid /etc/subgid
+    # The no-range user must have no subordinate ids at all.
+    sed -i "/^$HUTCH_NORANGE_USER:/d; /^$(id -u "$HUTCH_NORANGE_USER"):/d" /etc/subuid /etc/subgid
+    if ! grep -q "^$HUTCH_TEST_USER:" /etc/subuid || ! grep -q "^$HUTCH_TEST_USER:" /etc/subgid; then
+        sed -i "/^$HUTCH_TEST_USER:/d" /etc/subuid /etc/subgid
+        local start
+        start=$(_free_subid_start)
+        say "giving $HUTCH_TEST_USER subordinate ids $start:65536"
+        echo "$HUTCH_TEST_USER:$start:65536" >>/etc/subuid
+        echo "$HUTCH_TEST_USER:$start:65536" >>/etc/subgid
+    fi
+}
+
+user_home() { getent passwd "$1" | cut -d: -f6; }
+
+# Whether the named user (default: current) has a range in /etc/subuid.
+has_subuid_range() {
+    local u=${1:-$(id -un)} uid
+    uid=$(id -u "$u")
+    grep -qE "^($u|$uid):" /etc/subuid 2>/dev/null
+}
+
+# Whether something accepts TCP connections on 127.0.0.1:$1.
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Whether a Distribution API registry answers on 127.0.0.1:$1.
+registry_answers() {
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/v2/" 2>/dev/null
+}
+
+# Prints the first free port from $1 (default 5000) upwards.
+pick_port() {
+    local p=${1:-5000}
+    while port_in_use "$p"; do p=$((p + 1)); done
+    echo "$p"
+}
+
+# Starts `docker-registry serve` on 127.0.0.1:$2 with its storage and
+# config under $1; sets HUTCH_REGISTRY_PID. Waits until /v2/ answers.
+# With a third argument "detach" it runs in its own session, to outlive
+# the calling script.
+start_registry() {
+    local dir=$1 port=$2 detach=${3:-} bin
+    bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
+    [ -x "$bin" ] || die "docker-registry not found (install the docker-registry package)"
+    mkdir -p "$dir/storage"
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+    say "starting registry on 127.0.0.1:$port (storage $dir/storage)"
+    if [ "$detach" = detach ]; then
+        setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    else
+        "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    fi
+    HUTCH_REGISTRY_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if registry_answers "$port"; then return 0; fi
+        if ! kill -0 "$HUTCH_REGISTRY_PID" 2>/dev/null; then
+            cat "$dir/registry.log" >&2
+            die "docker-registry exited before answering on port $port"
+        fi
+        sleep 0.1
+    done
+    cat "$dir/registry.log" >&2
+    die "registry on port $port did not answer /v2/ within 10s"
+}
+
+# Stops the registry started by start_registry.
+stop_registry() {
+    if [ -n "${HUTCH_REGISTRY_PID:-}" ]; then
+        kill "$HUTCH_REGISTRY_PID" 2>/dev/null || true
+        wait "$HUTCH_REGISTRY_PID" 2>/dev/null || true
+        HUTCH_REGISTRY_PID=
+    fi
+}
+
+# Builds the fixture OCI layouts into $2 and pushes them to the registry
+# at 127.0.0.1:$1; verifies each by manifest digest.
+push_fixtures() {
+    local port=$1 out=$2 here name
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    rm -rf "$out" && mkdir -p "$out"
+    say "building fixture images in $out"
+    /usr/bin/python3 "$here/fixtures/build.py" "$out" /bin/busybox >/dev/null \
+        || die "tests/fixtures/build.py failed"
+    for name in busybox layers config zstd multi; do
+        say "pushing 127.0.0.1:$port/$name:latest"
+        skopeo copy --quiet --all --preserve-digests --dest-tls-verify=false \
+            "oci:$out/$name:latest" "docker://127.0.0.1:$port/$name:latest" >&2 \
+            || die "skopeo copy of $name to 127.0.0.1:$port failed"
+        local want got
+        want=$(jq -r '.manifests[0].digest' "$out/$name/index.json")
+        got=$(skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$port/$name:latest" | sha256sum | cut -d' ' -f1)
+        [ "sha256:$got" = "$want" ] || die "$name on 127.0.0.1:$port has manifest sha256:$got, expected $want"
+    done
+}
+
+# Finds cargo for root or the invoking sudo user; prints its path.
+find_cargo() {
+    local c
+    for c in "$(command -v cargo 2>/dev/null)" "$HOME/.cargo/bin/cargo" \
+        "${SUDO_USER:+$(user_home "${SUDO_USER}")/.cargo/bin/cargo}" /root/.cargo/bin/cargo /usr/local/cargo/bin/cargo; do
+        if [ -n "$c" ] && [ -x "$c" ]; then
+            echo "$c"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Writes a registries.conf trusting the plain-HTTP registry on $2 for the
+# user $1 (root; leaves an existing file alone if it already names it).
+write_user_registries_conf() {
+    local u=$1 port=$2 home conf
+    home=$(user_home "$u")
+    conf="$home/.config/containers/registries.conf"
+    if [ -f "$conf" ] && grep -q "127.0.0.1:$port" "$conf"; then return 0; fi
+    install -d -o "$u" -g "$(id -g "$u")" "$home/.config" "$home/.config/containers"
+    if [ -f "$conf" ]; then
+        printf '\n[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" >>"$conf"
+    else
+        printf 'unqualified-search-registries = ["127.0.0.1:%s"]\n\n[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' \
+            "$port" "$port" >"$conf"
+    fi
+    chown "$u:$(id -g "$u")" "$conf"
+}
+
+# Copies the hutch binary $2 into ~$1/.local/bin/hutch (root).
+install_for_user() {
+    local u=$1 bin=$2 home
+    home=$(user_home "$u")
+    install -d -o "$u" -g "$(id -g "$u")" "$home/.local" "$home/.local/bin"
+    install -m 0755 -o "$u" -g "$(id -g "$u")" "$bin" "$home/.local/bin/hutch"
+}

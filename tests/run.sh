@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Runs hutch's whole test suite: unit tests, then the end-to-end, hostile and
+# no-range integration tests against a throwaway local registry.
+#
+#   sudo ./tests/run.sh [TESTNAME-FILTER]
+#
+# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
+# the users hutch-test and hutch-norange) and runs the integration tests as
+# those users. As a normal user it needs the packages already installed and
+# runs the ranged-user tests as itself; the no-range tests then only run if
+# the current user has no /etc/subuid range (otherwise they are reported as
+# failed: they need `sudo ./tests/run.sh`).
+#
+# Ends with "N passed, N failed" and exits non-zero on any failure.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=tests/lib/env.sh
+source "$repo/tests/lib/env.sh"
+
+filter=("$@")
+started=$(date +%s)
+
+# --- host preparation ---------------------------------------------------
+if is_root; then
+    ensure_packages "${HUTCH_PACKAGES[@]}"
+    ensure_devices
+    ensure_users
+else
+    ensure_packages "${HUTCH_PACKAGES[@]}" # only checks, and names what is missing
+fi
+
+work=$(mktemp -d /tmp/hutch-tests.XXXXXX)
+chmod 0755 "$work"
+cleanup() {
+    stop_registry
+    # Test stores hold files owned by subordinate ids: only root, or the
+    # user inside a user namespace, can remove them.
+    if is_root; then
+        rm -rf "$work"
+    else
+        rm -rf "$work" 2>/dev/null || unshare --map-auto --map-root-user rm -rf "$work" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- registry and fixtures ------------------------------------------------
+port=$(pick_port 5000)
+start_registry "$work/registry" "$port"
+push_fixtures "$port" "$work/fixtures"
+registry="127.0.0.1:$port"
+
+# --- build ----------------------------------------------------------------
+cargo=$(find_cargo) || die "cargo not found (install Rust >= 1.85 with rustup)"
+export CARGO_TERM_COLOR=never
+say "building hutch (release)"
+"$cargo" build --release --locked --quiet || die "cargo build --release failed"
+say "building the tests"
+"$cargo" test --locked --no-run --message-format=json >"$work/build.json" || die "cargo test --no-run failed"
+target_dir=$("$cargo" metadata --format-version 1 --no-deps | jq -r .target_directory)
+hutch_release="$target_dir/release/hutch"
+[ -x "$hutch_release" ] || die "no release binary at $hutch_release"
+
+# Stage the binaries where the unprivileged users can read them.
+mkdir -p "$work/bin" "$work/tmp"
+chmod 1777 "$work/tmp" # per-test HOMEs; removed with $work even if a test leaks one
+install -m 0755 "$hutch_release" "$work/bin/hutch"
+for suite in e2e hostile norange; do
+    exe=$(jq -r --arg n "$suite" \
+        'select(.reason == "compiler-artifact" and .profile.test and .target.name == $n and (.target.kind | index("test"))) | .executable' \
+        "$work/build.json" | tail -n1)
+    [ -n "$exe" ] && [ -x "$exe" ] || die "no test binary for tests/$suite in cargo's output"
+    install -m 0755 "$exe" "$work/bin/test-$suite"
+done
+
+# --- running --------------------------------------------------------------
+passed=0
+failed=0
+problems=()
+
+# Adds the counts from libtest's "test result:" lines in $2 to the totals;
+# a suite that ended without one (crash, timeout) counts as one failure.
+count() {
+    local name=$1 log=$2 rc=$3 p f
+    p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+    f=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        failed=$((failed + 1))
+        problems+=("$name exited with status $rc without a test result (see above)")
+    elif [ "$f" -ne 0 ]; then
+        problems+=("$name: $f failed")
+    fi
+}
+
+say "unit tests"
+set +e
+"$cargo" test --locked --bins -- "${filter[@]}" 2>&1 | tee "$work/unit.log"
+rc=${PIPESTATUS[0]}
+set -e
+count "unit tests" "$work/unit.log" "$rc"
+
+# Other integration tests (for example the man-page check) are pure: they
+# run as the invoking user from the checkout.
+while IFS=$'\t' read -r name exe; do
+    case "$name" in e2e | hostile | norange) continue ;; esac
+    say "tests/$name"
+    set +e
+    (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${filter[@]}") 2>&1 | tee "$work/$name.log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    count "tests/$name" "$work/$name.log" "$rc"
+done < <(jq -r 'select(.reason == "compiler-artifact" and .profile.test and (.target.kind | index("test"))) | "\(.target.name)\t\(.executable)"' "$work/build.json" | sort -u)
+
+# run_suite NAME USER : runs $work/bin/test-NAME as USER ("" = myself).
+run_suite() {
+    local name=$1 user=$2 bin hutch_bin log="$work/$1.log" rc
+    # The tests use this run's staged copy, so that concurrent runs from
+    # other checkouts cannot swap the binary under them; the user's
+    # ~/.local/bin/hutch is refreshed for manual use.
+    hutch_bin="$work/bin/hutch"
+    [ -n "$user" ] && install_for_user "$user" "$work/bin/hutch"
+    bin="$work/bin/test-$name"
+    local envs=(
+        HOME="$(user_home "${user:-$(id -un)}")"
+        PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
+        TMPDIR="$work/tmp"
+        LANG=C.UTF-8
+        RUST_BACKTRACE=1
+        HUTCH_BIN="$hutch_bin"
+        HUTCH_TEST_REGISTRY="$registry"
+    )
+    say "tests/$name as ${user:-$(id -un)}"
+    set +e
+    if [ -n "$user" ]; then
+        (cd "$work" && timeout 1200 runuser -u "$user" -- env -i "${envs[@]}" "$bin" --test-threads=2 "${filter[@]}") 2>&1 | tee "$log"
+    else
+        (cd "$work" && timeout 1200 env -i "${envs[@]}" "$bin" --test-threads=2 "${filter[@]}") 2>&1 | tee "$log"
+    fi
+    rc=${PIPESTATUS[0]}
+    set -e
+    count "tests/$name" "$log" "$rc"
+}
+
+if is_root; then
+    run_suite e2e "$HUTCH_TEST_USER"
+    run_suite hostile "$HUTCH_TEST_USER"
+    run_suite norange "$HUTCH_NORANGE_USER"
+else
+    run_suite e2e ""
+    run_suite hostile ""
+    if has_subuid_range; then
+        failed=$((failed + 1))
+        problems+=("tests/norange not run: $(id -un) has an /etc/subuid range; the no-range user tests need sudo ./tests/run.sh")
+        say "${problems[-1]}"
+    else
+        run_suite norange ""
+    fi
+fi
+
+echo
+for p in "${problems[@]}"; do echo "FAILED: $p"; done
+echo "took $(($(date +%s) - started))s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -294,7 +294,14 @@ pub fn pull(
     wait_single_threaded()?;
     store
         .unpack_layers(&rec.layers, maps)
-        .map_err(Error::Unpack)?;
+        .map_err(|e| Error::Pull {
+            reference: rec
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| name.to_string()),
+            source: Box::new(Error::Unpack(e)),
+        })?;
     store.put_image(&rec).map_err(Error::PutImage)?;
     // The store may know the image under more names than this pull added.
     if let Ok(Some(stored)) = store.find_image(&rec.id.to_string()) {

@@ -45,6 +45,8 @@ pub enum LogLevel {
     Debug,
 }
 
+// One value per process, parsed once: boxing `run`'s arguments buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Pull an image from a registry
@@ -151,12 +153,6 @@ fn init_logging(level: LogLevel) {
     if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
         log::set_max_level(level);
     }
-}
-
-/// Whether stderr is a terminal (progress bars go there).
-pub fn stderr_is_tty() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
 }
 
 /// Prints pull notices to stderr unless quiet.

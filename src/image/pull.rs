@@ -349,6 +349,8 @@ fn download_to(
 
 /// One attempt of `download_to`, starting at byte `offset`; on failure
 /// also says how many new bytes were written.
+// The error path is the rare one and is not hot: no need to box it.
+#[allow(clippy::result_large_err)]
 fn download_from(
     client: &RegistryClient,
     digest: &Digest,

@@ -94,12 +94,6 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("looking up container {id:?}")]
-    FindContainer {
-        id: String,
-        #[source]
-        source: rusqlite::Error,
-    },
     #[error("removing the record of container {id}")]
     DeleteContainer {
         id: String,
@@ -326,11 +320,6 @@ impl Store {
             root: root.to_path_buf(),
             db: Mutex::new(conn),
         })
-    }
-
-    /// The store's root directory.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The database connection; a panic elsewhere cannot leave it

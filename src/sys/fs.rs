@@ -19,8 +19,6 @@ impl Resolve {
     pub const NO_SYMLINKS: Resolve = Resolve(libc::RESOLVE_NO_SYMLINKS);
     /// Refuse /proc magic links (`RESOLVE_NO_MAGICLINKS`).
     pub const NO_MAGICLINKS: Resolve = Resolve(libc::RESOLVE_NO_MAGICLINKS);
-    /// Refuse to cross mount points (`RESOLVE_NO_XDEV`).
-    pub const NO_XDEV: Resolve = Resolve(libc::RESOLVE_NO_XDEV);
 }
 
 impl std::ops::BitOr for Resolve {

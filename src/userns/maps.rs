@@ -68,11 +68,6 @@ impl IdMaps {
         self.fallback_reason.is_some()
     }
 
-    /// The number of uids mapped (container ids 0..n).
-    pub fn uid_count(&self) -> u64 {
-        self.uids.iter().map(|m| u64::from(m.size)).sum()
-    }
-
     /// The host uid that container uid `id` maps to, if mapped.
     pub fn host_uid(&self, id: u32) -> Option<u32> {
         lookup(&self.uids, id)
@@ -151,7 +146,6 @@ mod tests {
         assert_eq!(m.host_uid(0), Some(1000));
         assert_eq!(m.host_uid(1234), Some(101233));
         assert_eq!(m.host_uid(65537), None);
-        assert_eq!(m.uid_count(), 65537);
     }
 
     #[test]

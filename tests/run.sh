@@ -96,6 +96,22 @@ count() {
     fi
 }
 
+# Style gates (STYLE.md): formatting and clippy with warnings as errors.
+# Each counts as one check.
+lint() {
+    local name=$1
+    shift
+    say "$name"
+    if "$@" 2>&1 | tee "$work/lint.log" | tail -n 40; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        problems+=("$name")
+    fi
+}
+lint "cargo fmt --check" "$cargo" fmt --all -- --check
+lint "cargo clippy -D warnings" "$cargo" clippy --locked --all-targets --quiet -- -D warnings
+
 say "unit tests"
 set +e
 "$cargo" test --locked --bins -- "${filter[@]}" 2>&1 | tee "$work/unit.log"

@@ -4,6 +4,8 @@
 //! mkdirs, one insert, one delete, and a plain `remove_dir_all` unless
 //! files owned by subordinate ids are in the way.
 
+use std::os::unix::fs::PermissionsExt;
+
 use rusqlite::{params, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::remove::remove_tree;
@@ -75,6 +77,14 @@ impl Store {
                 source,
             })?;
         }
+        // The upper directory is the container's `/`: 0755 whatever the
+        // user's umask, or non-root users inside could not reach anything.
+        std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o755)).map_err(
+            |source| Error::CreateDir {
+                path: dirs.upper.clone(),
+                source,
+            },
+        )?;
         tx.commit().map_err(err)?;
         Ok(dirs)
     }
@@ -119,10 +129,7 @@ impl Store {
         // removal instead of a trip through the user namespace.
         let workwork = dirs.work.join("work");
         if std::fs::symlink_metadata(&workwork).is_ok_and(|m| m.is_dir()) {
-            let _ = std::fs::set_permissions(
-                &workwork,
-                std::os::unix::fs::PermissionsExt::from_mode(0o700),
-            );
+            let _ = std::fs::set_permissions(&workwork, PermissionsExt::from_mode(0o700));
         }
         remove_tree(&dirs.dir, maps)
     }
@@ -161,6 +168,8 @@ mod tests {
         for d in [&dirs.upper, &dirs.work, &dirs.merged] {
             assert!(d.is_dir(), "{}", d.display());
         }
+        let upper = std::fs::metadata(&dirs.upper).unwrap();
+        assert_eq!(std::os::unix::fs::MetadataExt::mode(&upper) & 0o777, 0o755);
         std::fs::write(dirs.upper.join("file"), b"x").unwrap();
         store.remove_container(&"a".repeat(64), &maps()).unwrap();
         assert!(!dirs.dir.exists());

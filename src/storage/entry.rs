@@ -275,14 +275,35 @@ impl<'a> LayerDir<'a> {
             let next = match open_beneath(self.root, &prefix, flags, beneath()) {
                 Ok(fd) => fd,
                 Err(Err(e)) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    match mkdirat(cur.as_fd(), name, Mode::from_bits_truncate(0o755)) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => {
-                            return Err(EntryError::CreateParent {
-                                path: prefix,
-                                source: io_err(e),
-                            })
-                        }
+                    // Implied parents are 0755 whatever the umask, as the
+                    // image would have them if it listed them.
+                    let created = match mkdirat(cur.as_fd(), name, Mode::from_bits_truncate(0o755))
+                    {
+                        Ok(()) => fchmodat(
+                            cur.as_fd(),
+                            name,
+                            Mode::from_bits_truncate(0o755),
+                            FchmodatFlags::NoFollowSymlink,
+                        )
+                        .or_else(|e| match e {
+                            // glibc cannot chmod without following on old
+                            // kernels; the name is a directory just made.
+                            Errno::EOPNOTSUPP => fchmodat(
+                                cur.as_fd(),
+                                name,
+                                Mode::from_bits_truncate(0o755),
+                                FchmodatFlags::FollowSymlink,
+                            ),
+                            other => Err(other),
+                        }),
+                        Err(Errno::EEXIST) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = created {
+                        return Err(EntryError::CreateParent {
+                            path: prefix,
+                            source: io_err(e),
+                        });
                     }
                     match open_beneath(self.root, &prefix, flags, beneath()) {
                         Ok(fd) => fd,

@@ -5,7 +5,9 @@
 //! and creates a temp directory under `ROOT/tmp`; one child that is root
 //! in the user namespace unpacks all of them (so ownership lands on the
 //! mapped ids) and verifies each diff_id; the parent then renames the
-//! finished directories into place and records them, in that order.
+//! finished directories into place and records them, in that order. A
+//! layer whose content is refused (hostile paths, wrong diff_id) leaves
+//! nothing behind: neither its temp directory nor its blob.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -121,6 +123,15 @@ impl Store {
             }
         }
         self.record_layers(&installed)?;
+        if let Some(Error::Unpack { layer, .. }) = &failure {
+            // The blob matched its digest but its content was refused: keep
+            // no hostile bytes around (a retry would refuse them again).
+            // No blob lock: a concurrent user of this blob would fail the
+            // same way.
+            if let Some(l) = todo.iter().find(|l| &l.diff_id == layer) {
+                let _ = std::fs::remove_file(self.blob_path(&l.blob));
+            }
+        }
         drop(guards);
         match failure.or(install_err) {
             Some(e) => Err(e),

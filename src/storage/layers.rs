@@ -100,13 +100,6 @@ impl Store {
             },
             Err(e) => (0, Some(enter_err(e))),
         };
-        if let Some(Error::Unpack { layer, .. }) = &failure {
-            // The blob verified but its content was refused or corrupt:
-            // keeping it would only let the next pull fail the same way.
-            if let Some(bad) = todo.iter().find(|l| &l.diff_id == layer) {
-                let _ = std::fs::remove_file(self.blob_path(&bad.blob));
-            }
-        }
         let mut installed = Vec::new();
         let mut install_err = None;
         for (i, tmp) in temps.iter().enumerate() {

@@ -7,6 +7,9 @@
 mod images;
 mod info;
 mod inspect;
+mod lifecycle;
+mod logs;
+mod ps;
 mod pull;
 mod rmi;
 mod run;
@@ -64,6 +67,21 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Show how hutch sees this host
     Info(info::InfoArgs),
+    /// List containers
+    Ps(ps::PsArgs),
+    /// Show a container's output
+    Logs(logs::LogsArgs),
+    /// Stop running containers
+    Stop(lifecycle::StopArgs),
+    /// Send a signal to running containers
+    Kill(lifecycle::KillArgs),
+    /// Remove containers
+    Rm(lifecycle::RmArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Internal: the monitor of a detached container
+    #[command(name = "container-monitor", hide = true)]
+    Monitor(lifecycle::MonitorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +117,13 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(&paths, a),
         Command::Version(a) => version::run(a),
         Command::Info(a) => info::run(&paths, a),
+        Command::Ps(a) => ps::run(&paths, a),
+        Command::Logs(a) => logs::run(&paths, a),
+        Command::Stop(a) => lifecycle::stop(&paths, a),
+        Command::Kill(a) => lifecycle::kill(&paths, a),
+        Command::Rm(a) => lifecycle::rm(&paths, a),
+        Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {
         Ok(code) => code,

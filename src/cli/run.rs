@@ -19,6 +19,9 @@ pub struct RunArgs {
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Run in the background and print the container id
+    #[arg(short, long)]
+    pub detach: bool,
     /// Keep stdin open
     #[arg(short, long)]
     pub interactive: bool,

@@ -25,6 +25,7 @@ mod images;
 mod layers;
 mod lock;
 mod remove;
+mod state;
 mod tarpath;
 mod unpack;
 
@@ -289,6 +290,52 @@ pub struct ContainerRecord {
     pub image_name: String,
     /// Creation time, RFC 3339.
     pub created: String,
+}
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainerStatus {
+    /// Recorded, never started (or being set up).
+    #[default]
+    Created,
+    /// Its process runs (as far as the record knows; see `container::observe`).
+    Running,
+    /// Its process ended; `exit_code` says how.
+    Exited,
+}
+
+/// A container's recorded state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerState {
+    /// Created, running or exited.
+    pub status: ContainerStatus,
+    /// The container's pid 1, as the host sees it.
+    pub pid: Option<i32>,
+    /// `starttime` of `pid` from /proc/PID/stat, so a reused pid is not mistaken for it.
+    pub pid_start: Option<u64>,
+    /// The process that waits for the container (the monitor, or the foreground hutch).
+    pub monitor_pid: Option<i32>,
+    /// `starttime` of `monitor_pid`.
+    pub monitor_start: Option<u64>,
+    /// When the process started, RFC 3339.
+    pub started_at: Option<String>,
+    /// When it ended, RFC 3339.
+    pub finished_at: Option<String>,
+    /// Its exit code (128+N for signal N).
+    pub exit_code: Option<i32>,
+    /// Why it ended when not on its own (e.g. `monitor died`).
+    pub exit_reason: Option<String>,
+}
+
+/// A container with its state and the spec to start it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// What it is.
+    pub record: ContainerRecord,
+    /// Where it is in its life.
+    pub state: ContainerState,
+    /// How to start it: the serialised plan (JSON), once planned.
+    pub spec: Option<String>,
 }
 
 /// The directories of one container.

@@ -7,6 +7,7 @@
 //! It must not pull images or print.
 
 mod init;
+pub mod logread;
 mod mounts;
 mod plan;
 mod probe;

@@ -12,6 +12,7 @@ mod logs;
 mod ps;
 mod pull;
 mod rmi;
+mod template;
 mod run;
 mod version;
 

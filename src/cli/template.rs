@@ -26,11 +26,20 @@ pub enum Error {
     UnknownField { field: String },
 }
 
+impl From<Error> for crate::error::Error {
+    fn from(e: Error) -> Self {
+        crate::error::Error::Usage(format!("invalid --format: {e}"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
     /// A path of keys below the object (empty for `.`).
-    Field { path: Vec<String>, is_json: bool },
+    Field {
+        path: Vec<String>,
+        is_json: bool,
+    },
 }
 
 /// A parsed `--format` template.
@@ -143,7 +152,9 @@ fn parse_action(action: &str) -> Result<Part, Error> {
     }
     let path: Vec<String> = path.split('.').map(String::from).collect();
     let is_name = |k: &String| {
-        k.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        k.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && k.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if !path.iter().all(is_name) {
@@ -263,7 +274,10 @@ mod tests {
             render("{{.ID}} {{ .Names }}\\t{{.ExitCode}}\\n").unwrap(),
             "0123456789ab web\t137\n"
         );
-        assert_eq!(render("{{.State.Status}}/{{.State.Pid}}").unwrap(), "exited/0");
+        assert_eq!(
+            render("{{.State.Status}}/{{.State.Pid}}").unwrap(),
+            "exited/0"
+        );
         assert_eq!(render("{{.Running}} {{.Ports}}").unwrap(), "false []");
         assert_eq!(render("{{.Env}}").unwrap(), "[A=1 B=2]");
         assert_eq!(render("{{.State}}").unwrap(), "map[Pid:0 Status:exited]");

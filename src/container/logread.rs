@@ -108,8 +108,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut rest = &s[19..];
@@ -469,7 +468,10 @@ mod tests {
         assert_eq!(format_utc(T0_NANOS, 'T'), "2026-11-27T19:00:00");
         assert_eq!(format_utc(0, ' '), "1970-01-01 00:00:00");
         assert_eq!(
-            parse_timestamp(&format!("{}Z", format_utc(951_782_400 * NANOS_PER_SEC, 'T'))),
+            parse_timestamp(&format!(
+                "{}Z",
+                format_utc(951_782_400 * NANOS_PER_SEC, 'T')
+            )),
             Some(951_782_400 * NANOS_PER_SEC)
         );
     }
@@ -495,7 +497,10 @@ mod tests {
         let now = T0_NANOS;
         assert_eq!(parse_time_arg(T0, 0), Some(T0_NANOS));
         assert_eq!(parse_time_arg("10m", now), Some(now - 600 * NANOS_PER_SEC));
-        assert_eq!(parse_time_arg("1700000000", now), Some(1_700_000_000 * NANOS_PER_SEC));
+        assert_eq!(
+            parse_time_arg("1700000000", now),
+            Some(1_700_000_000 * NANOS_PER_SEC)
+        );
         assert_eq!(
             parse_time_arg("1700000000.25", now),
             Some(1_700_000_000 * NANOS_PER_SEC + 250_000_000)
@@ -562,7 +567,10 @@ mod tests {
         assert!(recs[0].is_partial && !recs[1].is_partial);
         assert_eq!(recs[2].stream, Stream::Stderr);
         // The monitor finishes the line: it is read on the next call.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         std::io::Write::write_all(&mut f, b"ished\n").unwrap();
         assert_eq!(contents(&read_all(&mut r)), ["unfinished"]);
         assert_eq!(r.finish(), None);

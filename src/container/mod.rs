@@ -12,6 +12,7 @@ mod clock;
 mod init;
 mod lifecycle;
 mod logfile;
+pub mod logread;
 mod monitor;
 mod mounts;
 mod plan;

@@ -27,6 +27,8 @@ pub enum Error {
     Container(#[from] crate::container::Error),
     #[error(transparent)]
     Userns(#[from] crate::userns::Error),
+    #[error(transparent)]
+    Logs(#[from] crate::container::logread::Error),
 }
 
 impl Error {
@@ -46,6 +48,7 @@ impl Error {
             Error::Storage(e) => e.hint(),
             Error::Container(e) => e.hint(),
             Error::Userns(e) => e.hint(),
+            Error::Logs(_) => None,
         }
     }
 }

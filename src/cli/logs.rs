@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::container;
 use crate::container::logread::{self, LogReader, Record, Stream, Window};
-use crate::error::{render_chain, Error};
+use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{ContainerStatus, Store};
 
@@ -79,7 +79,7 @@ pub fn run(paths: &Paths, args: LogsArgs) -> Result<i32, Error> {
         // The reader went away (`hutch logs x | head`): not our failure.
         Err(Failure::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
         Err(Failure::Write(e)) => Err(Error::Usage(format!("writing the log: {e}"))),
-        Err(Failure::Read(e)) => Err(Error::Usage(render_chain(&e))),
+        Err(Failure::Read(e)) => Err(Error::Logs(e)),
         Err(Failure::Hutch(e)) => Err(e),
     }
 }

@@ -1,31 +1,58 @@
-//! `hutch image inspect`.
+//! `hutch inspect` (containers, then images) and `hutch image inspect`.
+//!
+//! Builds Podman's inspect objects as JSON and prints them as an array or
+//! through a `--format` template.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
 
+use super::template::{align, Template};
+use crate::container;
 use crate::error::Error;
 use crate::image;
 use crate::paths::Paths;
-use crate::storage::{ImageRecord, Store};
+use crate::storage::{ContainerDirs, ContainerInfo, ContainerStatus, ImageRecord, Store};
+
+/// How Podman shows a time that has not happened.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Images to inspect, by name or id
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
-    /// Output format: json (default)
+    /// Output format: json (default) or a Go template such as '{{.Id}}'
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+/// What `hutch inspect --type` looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ObjectType {
+    /// Containers only.
+    Container,
+    /// Images only.
+    Image,
+    /// A container, else an image.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectObjectArgs {
+    /// Containers or images, by name or id
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// What to look for
+    #[arg(short, long = "type", value_name = "TYPE", default_value = "all")]
+    pub object_type: ObjectType,
+    /// Output format: json (default) or a Go template such as '{{.State.Status}}'
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<String>,
 }
 
 /// Prints a JSON array with one object per image.
 pub fn run(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
-    if let Some(f) = args.format.as_deref() {
-        if f != "json" {
-            return Err(Error::Usage(format!(
-                "unknown --format {f:?}: only json is supported"
-            )));
-        }
-    }
+    let template = parse_format(args.format.as_deref())?;
     let store = Store::open(&paths.root)?;
     let mut out = Vec::new();
     for name in &args.images {
@@ -36,8 +63,139 @@ pub fn run(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    print_objects(&out, template.as_ref())
+}
+
+/// Prints containers or images: for each name a container if one matches
+/// (unless `--type image`), else an image (unless `--type container`).
+pub fn run_object(paths: &Paths, args: InspectObjectArgs) -> Result<i32, Error> {
+    let template = parse_format(args.format.as_deref())?;
+    let store = Store::open(&paths.root)?;
+    let mut out = Vec::new();
+    for name in &args.names {
+        if args.object_type != ObjectType::Image {
+            if let Some(info) = store.find_container(name)? {
+                let info = container::observe(&store, info)?;
+                let dirs = store.container_dirs(&info.record.id);
+                let log = store.container_log_path(&info.record.id);
+                out.push(container_json(&info, &dirs, &log.display().to_string()));
+                continue;
+            }
+        }
+        if args.object_type != ObjectType::Container {
+            if let Some(rec) = image::find_local(paths, &store, name)? {
+                out.push(to_json(&rec));
+                continue;
+            }
+        }
+        let what = match args.object_type {
+            ObjectType::Container => "container",
+            ObjectType::Image => "image",
+            ObjectType::All => "object",
+        };
+        return Err(Error::Usage(format!("no such {what} {name}")));
+    }
+    print_objects(&out, template.as_ref())
+}
+
+/// `None` for JSON, else the parsed template.
+fn parse_format(format: Option<&str>) -> Result<Option<Template>, Error> {
+    match format {
+        None | Some("json") => Ok(None),
+        Some(t) => Ok(Some(Template::parse(t)?)),
+    }
+}
+
+fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, Error> {
+    let Some(t) = template else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&objects).unwrap_or_default()
+        );
+        return Ok(0);
+    };
+    let mut lines = Vec::new();
+    if t.is_table {
+        lines.push(t.header(&|path| path.join(".").to_uppercase()));
+    }
+    for v in objects {
+        lines.push(t.render(v)?);
+    }
+    if t.is_table {
+        print!("{}", align(&lines));
+    } else {
+        for l in lines {
+            println!("{l}");
+        }
+    }
     Ok(0)
+}
+
+/// The container's recorded plan as JSON (`Null` when it has none yet).
+pub(super) fn plan_json(info: &ContainerInfo) -> Value {
+    info.spec
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The inspect object for one container (Podman's field names).
+pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) -> Value {
+    let rec = &info.record;
+    let st = &info.state;
+    let plan = plan_json(info);
+    let text = |key: &str| plan.get(key).and_then(Value::as_str).unwrap_or_default();
+    let flag = |key: &str| plan.get(key).and_then(Value::as_bool).unwrap_or_default();
+    let list = |key: &str| -> Vec<Value> {
+        plan.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let argv = list("args");
+    let is_running = st.status == ContainerStatus::Running;
+    json!({
+        "Id": rec.id,
+        "Created": rec.created,
+        "Path": argv.first().cloned().unwrap_or_else(|| json!("")),
+        "Args": argv.iter().skip(1).cloned().collect::<Vec<_>>(),
+        "State": {
+            "Status": super::ps::state_name(st.status),
+            "Running": is_running,
+            "Paused": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if is_running { st.pid.unwrap_or(0) } else { 0 },
+            "ExitCode": st.exit_code.unwrap_or(0),
+            "Error": st.exit_reason.clone().unwrap_or_default(),
+            "StartedAt": st.started_at.as_deref().unwrap_or(ZERO_TIME),
+            "FinishedAt": st.finished_at.as_deref().unwrap_or(ZERO_TIME),
+        },
+        "Image": rec.image_id.hex(),
+        "ImageName": rec.image_name,
+        "Name": rec.name,
+        "RestartCount": 0,
+        "Config": {
+            "Hostname": text("hostname"),
+            "User": text("user"),
+            "Env": list("env"),
+            "Cmd": argv,
+            "WorkingDir": text("cwd"),
+            "Tty": flag("tty"),
+            "OpenStdin": flag("interactive"),
+        },
+        "Mounts": [],
+        "NetworkSettings": {},
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "UpperDir": dirs.upper,
+                "WorkDir": dirs.work,
+                "MergedDir": dirs.merged,
+            },
+        },
+        "LogPath": log_path,
+    })
 }
 
 /// The inspect object for one image (Podman's field names).
@@ -71,4 +229,87 @@ pub fn to_json(rec: &ImageRecord) -> serde_json::Value {
             "Layers": rec.layers.iter().map(|l| l.diff_id.to_string()).collect::<Vec<_>>(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{ContainerRecord, ContainerState, Digest};
+    use std::path::PathBuf;
+
+    fn info(status: ContainerStatus, spec: Option<&str>) -> ContainerInfo {
+        ContainerInfo {
+            record: ContainerRecord {
+                id: "ab".repeat(32),
+                name: "web".into(),
+                image_id: Digest::of(b"config"),
+                image_name: "busybox".into(),
+                created: "2026-11-27T18:59:50Z".into(),
+            },
+            state: ContainerState {
+                status,
+                pid: Some(77),
+                started_at: Some("2026-11-27T18:59:55Z".into()),
+                exit_reason: Some("monitor died".into()),
+                ..ContainerState::default()
+            },
+            spec: spec.map(String::from),
+        }
+    }
+
+    fn dirs() -> ContainerDirs {
+        let dir = PathBuf::from("/s/containers/x");
+        ContainerDirs {
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            dir,
+        }
+    }
+
+    const SPEC: &str = r#"{"args":["sleep","100"],"env":["PATH=/bin","HOSTNAME=box"],
+        "cwd":"/tmp","user":"0","hostname":"box","tty":true,"interactive":false,
+        "id":"x","dirs":{},"lowers":[],"maps":{}}"#;
+
+    #[test]
+    fn container_json_has_podmans_keys() {
+        let v = container_json(
+            &info(ContainerStatus::Running, Some(SPEC)),
+            &dirs(),
+            "/s/ctr.log",
+        );
+        assert_eq!(v["Path"], "sleep");
+        assert_eq!(v["Args"], json!(["100"]));
+        assert_eq!(v["State"]["Status"], "running");
+        assert_eq!(v["State"]["Running"], true);
+        assert_eq!(v["State"]["Pid"], 77);
+        assert_eq!(v["State"]["Error"], "monitor died");
+        assert_eq!(v["State"]["FinishedAt"], ZERO_TIME);
+        assert_eq!(v["Config"]["Cmd"], json!(["sleep", "100"]));
+        assert_eq!(v["Config"]["Hostname"], "box");
+        assert_eq!(v["Config"]["WorkingDir"], "/tmp");
+        assert_eq!(v["Config"]["Tty"], true);
+        assert_eq!(v["Config"]["OpenStdin"], false);
+        assert_eq!(
+            v["GraphDriver"]["Data"]["UpperDir"],
+            "/s/containers/x/upper"
+        );
+        assert_eq!(v["NetworkSettings"], json!({}));
+        assert_eq!(v["LogPath"], "/s/ctr.log");
+        let t = Template::parse("{{.State.Status}} {{.Name}} {{.Config.Env}}").unwrap();
+        assert_eq!(
+            t.render(&v).unwrap(),
+            "running web [PATH=/bin HOSTNAME=box]"
+        );
+    }
+
+    #[test]
+    fn container_json_without_a_plan_is_still_complete() {
+        let v = container_json(&info(ContainerStatus::Exited, None), &dirs(), "");
+        assert_eq!(v["Path"], "");
+        assert_eq!(v["Args"], json!([]));
+        assert_eq!(v["State"]["Pid"], 0);
+        assert_eq!(v["State"]["Status"], "exited");
+        assert_eq!(v["Config"]["Env"], json!([]));
+    }
 }

@@ -1,9 +1,20 @@
-//! `hutch logs`. TODO(#8): implemented by the observation work.
+//! `hutch logs`: prints the records of containers' log files, stdout
+//! records to stdout and stderr records to stderr, optionally following
+//! them until the containers stop.
+
+use std::io::{BufWriter, ErrorKind, StderrLock, StdoutLock, Write};
+use std::time::Duration;
 
 use clap::Args;
 
-use crate::error::Error;
+use crate::container;
+use crate::container::logread::{self, LogReader, Record, Stream, Window};
+use crate::error::{render_chain, Error};
 use crate::paths::Paths;
+use crate::storage::{ContainerStatus, Store};
+
+/// How often `--follow` looks for new records and checks the containers.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -27,8 +38,288 @@ pub struct LogsArgs {
     pub timestamps: bool,
 }
 
+/// One container being printed.
+struct Target {
+    id: String,
+    path: std::path::PathBuf,
+    reader: Option<LogReader>,
+    is_done: bool,
+}
+
 /// Prints container logs.
 pub fn run(paths: &Paths, args: LogsArgs) -> Result<i32, Error> {
-    let _ = (paths, args);
-    Err(Error::Usage("logs: not implemented yet".into()))
+    let now = super::ps::now_nanos();
+    let window = Window {
+        since: parse_time("--since", args.since.as_deref(), now)?,
+        until: parse_time("--until", args.until.as_deref(), now)?,
+    };
+    let store = Store::open(&paths.root)?;
+    let mut targets = Vec::new();
+    for name in &args.containers {
+        let info = store
+            .find_container(name)?
+            .ok_or_else(|| Error::Usage(format!("no such container {name}")))?;
+        targets.push(Target {
+            path: store.container_log_path(&info.record.id),
+            id: info.record.id,
+            reader: None,
+            is_done: false,
+        });
+    }
+    let mut out = Printer::new(args.timestamps, window);
+    let result = if args.follow {
+        follow(&store, &mut targets, args.tail, &mut out)
+    } else {
+        targets
+            .iter_mut()
+            .try_for_each(|t| print_all(t, args.tail, &mut out))
+    };
+    match result.and_then(|()| out.flush().map_err(Failure::Write)) {
+        Ok(()) => Ok(0),
+        // The reader went away (`hutch logs x | head`): not our failure.
+        Err(Failure::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
+        Err(Failure::Write(e)) => Err(Error::Usage(format!("writing the log: {e}"))),
+        Err(Failure::Read(e)) => Err(Error::Usage(render_chain(&e))),
+        Err(Failure::Hutch(e)) => Err(e),
+    }
+}
+
+/// Why printing stopped.
+enum Failure {
+    Read(logread::Error),
+    Write(std::io::Error),
+    Hutch(Error),
+}
+
+impl From<logread::Error> for Failure {
+    fn from(e: logread::Error) -> Self {
+        Failure::Read(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Write(e)
+    }
+}
+
+impl From<crate::storage::Error> for Failure {
+    fn from(e: crate::storage::Error) -> Self {
+        Failure::Hutch(e.into())
+    }
+}
+
+fn parse_time(flag: &str, value: Option<&str>, now: i64) -> Result<Option<i64>, Error> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    logread::parse_time_arg(value, now).map(Some).ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid {flag} {value:?}: expected an RFC 3339 time, a duration such as 10m, or Unix seconds"
+        ))
+    })
+}
+
+/// Opens the target's log if it exists by now, positioned for `--tail`.
+fn open(t: &mut Target, tail: Option<usize>) -> Result<(), Failure> {
+    if t.reader.is_none() {
+        t.reader = LogReader::open(&t.path)?;
+        if let (Some(r), Some(n)) = (t.reader.as_mut(), tail) {
+            r.seek_tail(n)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints what the target's log holds now.
+fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
+    let Some(r) = t.reader.as_mut() else {
+        return Ok(());
+    };
+    loop {
+        let (records, is_at_end) = r.read_chunk()?;
+        for rec in &records {
+            out.print(rec)?;
+        }
+        if is_at_end {
+            return Ok(());
+        }
+    }
+}
+
+/// Prints the rest of the log, including an unfinished last line.
+fn finish(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
+    drain(t, out)?;
+    if let Some(rec) = t.reader.as_mut().and_then(LogReader::finish) {
+        out.print(&rec)?;
+    }
+    t.is_done = true;
+    Ok(())
+}
+
+fn print_all(t: &mut Target, tail: Option<usize>, out: &mut Printer) -> Result<(), Failure> {
+    open(t, tail)?;
+    finish(t, out)
+}
+
+/// Prints new records of every target until none is running; a stopped
+/// container's log is drained after its state says it stopped, so its
+/// last lines are not lost.
+fn follow(
+    store: &Store,
+    targets: &mut [Target],
+    tail: Option<usize>,
+    out: &mut Printer,
+) -> Result<(), Failure> {
+    loop {
+        let mut is_any_running = false;
+        for t in targets.iter_mut().filter(|t| !t.is_done) {
+            let is_running = match store.find_container(&t.id)? {
+                Some(info) => {
+                    container::observe(store, info)?.state.status == ContainerStatus::Running
+                }
+                None => false,
+            };
+            open(t, tail)?;
+            if is_running {
+                drain(t, out)?;
+                is_any_running = true;
+            } else {
+                finish(t, out)?;
+            }
+        }
+        out.flush()?;
+        if !is_any_running {
+            return Ok(());
+        }
+        std::thread::sleep(FOLLOW_INTERVAL);
+    }
+}
+
+/// Writes records to stdout or stderr, buffered, flushing one stream
+/// before writing to the other so that their order survives on a shared
+/// terminal.
+struct Printer<O: Write = BufWriter<StdoutLock<'static>>, E: Write = BufWriter<StderrLock<'static>>>
+{
+    is_timestamped: bool,
+    window: Window,
+    stdout: O,
+    stderr: E,
+    last: Option<Stream>,
+    /// Per stream (stdout, stderr): whether the next record starts a line.
+    is_line_start: [bool; 2],
+}
+
+impl Printer {
+    fn new(is_timestamped: bool, window: Window) -> Printer {
+        Printer::with(
+            is_timestamped,
+            window,
+            BufWriter::new(std::io::stdout().lock()),
+            BufWriter::new(std::io::stderr().lock()),
+        )
+    }
+}
+
+impl<O: Write, E: Write> Printer<O, E> {
+    fn with(is_timestamped: bool, window: Window, stdout: O, stderr: E) -> Printer<O, E> {
+        Printer {
+            is_timestamped,
+            window,
+            stdout,
+            stderr,
+            last: None,
+            is_line_start: [true, true],
+        }
+    }
+
+    fn print(&mut self, rec: &Record) -> std::io::Result<()> {
+        if !self.window.contains(rec.time) {
+            return Ok(());
+        }
+        if self.last.is_some_and(|s| s != rec.stream) {
+            self.flush()?;
+        }
+        self.last = Some(rec.stream);
+        let (w, idx): (&mut dyn Write, usize) = match rec.stream {
+            Stream::Stdout => (&mut self.stdout, 0),
+            Stream::Stderr => (&mut self.stderr, 1),
+        };
+        if self.is_timestamped && self.is_line_start[idx] {
+            w.write_all(rec.timestamp.as_bytes())?;
+            w.write_all(b" ")?;
+        }
+        w.write_all(&rec.content)?;
+        if !rec.is_partial {
+            w.write_all(b"\n")?;
+        }
+        self.is_line_start[idx] = !rec.is_partial;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stdout.flush()?;
+        self.stderr.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn print(lines: &[&str], is_timestamped: bool, window: Window) -> (String, String) {
+        let mut p = Printer::with(is_timestamped, window, Vec::new(), Vec::new());
+        for l in lines {
+            p.print(&logread::parse_record(l.as_bytes()).unwrap())
+                .unwrap();
+        }
+        (
+            String::from_utf8(p.stdout).unwrap(),
+            String::from_utf8(p.stderr).unwrap(),
+        )
+    }
+
+    const LOG: [&str; 4] = [
+        "2026-11-27T19:00:01Z stdout P hel",
+        "2026-11-27T19:00:02Z stderr F oops",
+        "2026-11-27T19:00:03Z stdout F lo",
+        "2026-11-27T19:00:04Z stdout F",
+    ];
+
+    #[test]
+    fn records_go_to_their_stream_and_partials_join() {
+        let (out, err) = print(&LOG, false, Window::default());
+        assert_eq!(out, "hello\n\n");
+        assert_eq!(err, "oops\n");
+    }
+
+    #[test]
+    fn timestamps_prefix_only_line_starts() {
+        let (out, err) = print(&LOG, true, Window::default());
+        assert_eq!(out, "2026-11-27T19:00:01Z hello\n2026-11-27T19:00:04Z \n");
+        assert_eq!(err, "2026-11-27T19:00:02Z oops\n");
+    }
+
+    #[test]
+    fn the_window_filters_by_record_time() {
+        let at = |s: &str| logread::parse_timestamp(s);
+        let window = Window {
+            since: at("2026-11-27T19:00:02Z"),
+            until: at("2026-11-27T19:00:03Z"),
+        };
+        let (out, err) = print(&LOG, false, window);
+        assert_eq!(out, "lo\n");
+        assert_eq!(err, "oops\n");
+    }
+
+    #[test]
+    fn bad_times_name_their_flag() {
+        let err = parse_time("--since", Some("yesterday"), 0).unwrap_err();
+        assert!(err.to_string().starts_with("invalid --since \"yesterday\""));
+        assert_eq!(parse_time("--until", None, 0).unwrap(), None);
+        assert_eq!(
+            parse_time("--until", Some("1s"), 5_000_000_000).unwrap(),
+            Some(4_000_000_000)
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod ps;
 mod pull;
 mod rmi;
 mod run;
+mod template;
 mod version;
 
 use std::path::PathBuf;
@@ -71,6 +72,8 @@ pub enum Command {
     Ps(ps::PsArgs),
     /// Show a container's output
     Logs(logs::LogsArgs),
+    /// Show details of containers or images
+    Inspect(inspect::InspectObjectArgs),
     /// Stop running containers
     Stop(lifecycle::StopArgs),
     /// Send a signal to running containers
@@ -119,6 +122,7 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(&paths, a),
         Command::Ps(a) => ps::run(&paths, a),
         Command::Logs(a) => logs::run(&paths, a),
+        Command::Inspect(a) => inspect::run_object(&paths, a),
         Command::Stop(a) => lifecycle::stop(&paths, a),
         Command::Kill(a) => lifecycle::kill(&paths, a),
         Command::Rm(a) => lifecycle::rm(&paths, a),

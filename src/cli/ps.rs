@@ -1,9 +1,42 @@
-//! `hutch ps`. TODO(#8): implemented by the observation work.
+//! `hutch ps`: lists containers as a table, JSON or a Go template.
+//!
+//! One query lists every container; `container::observe` corrects the
+//! state of running ones. Nothing here reads per-container files, so the
+//! listing stays fast with hundreds of containers.
 
 use clap::Args;
+use serde_json::{json, Value};
 
+use super::inspect::plan_json;
+use super::template::{align, Template};
+use crate::container::{self, logread};
 use crate::error::Error;
 use crate::paths::Paths;
+use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
+
+/// How many characters of an id are shown unless `--no-trunc`.
+const SHORT_ID: usize = 12;
+/// Longest COMMAND shown unless `--no-trunc`.
+const COMMAND_WIDTH: usize = 20;
+
+/// The fields a `--format` template may use.
+const FIELDS: &[&str] = &[
+    "ID",
+    "Image",
+    "Command",
+    "CreatedAt",
+    "RunningFor",
+    "Status",
+    "State",
+    "Names",
+    "Ports",
+    "ExitCode",
+    "Pid",
+];
+
+/// The default table, as Podman prints it.
+const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t\
+                             {{.Status}}\\t{{.Ports}}\\t{{.Names}}";
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -27,8 +60,371 @@ pub struct PsArgs {
     pub format: Option<String>,
 }
 
+/// How to print the list.
+enum Format {
+    Json,
+    Template(Template),
+}
+
 /// Lists containers.
 pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
-    let _ = (paths, args);
-    Err(Error::Usage("ps: not implemented yet".into()))
+    let format = parse_format(args.format.as_deref())?;
+    let store = Store::open(&paths.root)?;
+    let mut list = store.list_containers()?;
+    let limit = if args.latest { Some(1) } else { args.last };
+    if let Some(n) = limit {
+        list.truncate(n);
+    }
+    let is_all = args.all || limit.is_some();
+    let mut shown = Vec::new();
+    for info in list {
+        let info = container::observe(&store, info)?;
+        if is_all || info.state.status == ContainerStatus::Running {
+            shown.push(info);
+        }
+    }
+    let now = now_nanos();
+    if args.quiet {
+        for info in &shown {
+            println!("{}", shorten(&info.record.id, args.no_trunc));
+        }
+        return Ok(0);
+    }
+    match format {
+        Format::Json => {
+            let out: Vec<Value> = shown.iter().map(|i| json_object(i, now)).collect();
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Template(t) => {
+            let mut lines = Vec::new();
+            if t.is_table {
+                lines.push(t.header(&|path| header_name(path)));
+            }
+            for info in &shown {
+                lines.push(t.render(&template_object(info, now, args.no_trunc))?);
+            }
+            if t.is_table {
+                print!("{}", align(&lines));
+            } else {
+                for l in lines {
+                    println!("{l}");
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn parse_format(format: Option<&str>) -> Result<Format, Error> {
+    let text = match format {
+        Some("json") => return Ok(Format::Json),
+        None | Some("table") => DEFAULT_TABLE,
+        Some(t) => t,
+    };
+    let t = Template::parse(text)?;
+    t.check_fields(FIELDS)?;
+    Ok(Format::Template(t))
+}
+
+/// The column title of a template field in a `table` format.
+fn header_name(path: &[String]) -> String {
+    match path.join(".").as_str() {
+        "ID" => "CONTAINER ID".into(),
+        "RunningFor" => "CREATED".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        "ExitCode" => "EXIT CODE".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub(super) fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+fn shorten(id: &str, no_trunc: bool) -> &str {
+    if no_trunc {
+        id
+    } else {
+        &id[..id.len().min(SHORT_ID)]
+    }
+}
+
+/// The container's command line from its recorded plan.
+fn command_args(info: &ContainerInfo) -> Vec<String> {
+    plan_json(info)
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `running`, `exited` or `created`.
+pub(super) fn state_name(status: ContainerStatus) -> &'static str {
+    match status {
+        ContainerStatus::Created => "created",
+        ContainerStatus::Running => "running",
+        ContainerStatus::Exited => "exited",
+    }
+}
+
+fn parse_time(t: Option<&str>) -> Option<i64> {
+    t.and_then(logread::parse_timestamp)
+}
+
+/// The STATUS text: `Up 5 seconds`, `Exited (137) 3 seconds ago`, `Created`.
+fn status_text(state: &ContainerState, now: i64) -> String {
+    match state.status {
+        ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Running => match parse_time(state.started_at.as_deref()) {
+            Some(t) => format!("Up {}", human_duration(now - t)),
+            None => "Up".into(),
+        },
+        ContainerStatus::Exited => {
+            let code = state.exit_code.unwrap_or(0);
+            match parse_time(state.finished_at.as_deref()) {
+                Some(t) => format!("Exited ({code}) {} ago", human_duration(now - t)),
+                None => format!("Exited ({code})"),
+            }
+        }
+    }
+}
+
+/// A duration in nanoseconds in words, rounded as Podman (Docker's
+/// `HumanDuration`) does: `5 seconds`, `About a minute`, `3 hours`.
+fn human_duration(nanos: i64) -> String {
+    let secs = nanos.max(0) / 1_000_000_000;
+    let minutes = secs / 60;
+    // Hours round to the nearest.
+    let hours = (secs + 1800) / 3600;
+    match () {
+        _ if secs < 1 => "Less than a second".into(),
+        _ if secs == 1 => "1 second".into(),
+        _ if secs < 60 => format!("{secs} seconds"),
+        _ if minutes == 1 => "About a minute".into(),
+        _ if minutes < 60 => format!("{minutes} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", secs / 3600 / 24 / 365),
+    }
+}
+
+/// `2026-11-27 19:00:00 +0000 UTC`, as Go prints a time.
+fn go_time(t: Option<i64>, raw: &str) -> String {
+    match t {
+        Some(t) => format!("{} +0000 UTC", logread::format_utc(t, ' ')),
+        None => raw.to_string(),
+    }
+}
+
+/// The object `--format` templates see.
+fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool) -> Value {
+    let rec = &info.record;
+    let created = parse_time(Some(&rec.created));
+    let mut command = command_args(info).join(" ");
+    if !no_trunc && command.chars().count() > COMMAND_WIDTH {
+        command = command.chars().take(COMMAND_WIDTH - 3).collect::<String>() + "...";
+    }
+    json!({
+        "ID": shorten(&rec.id, no_trunc),
+        "Image": rec.image_name,
+        "Command": command,
+        "CreatedAt": go_time(created, &rec.created),
+        "RunningFor": created.map_or_else(String::new, |t| format!("{} ago", human_duration(now - t))),
+        "Status": status_text(&info.state, now),
+        "State": state_name(info.state.status),
+        "Names": rec.name,
+        "Ports": "",
+        "ExitCode": info.state.exit_code.unwrap_or(0),
+        "Pid": running_pid(&info.state),
+    })
+}
+
+fn running_pid(state: &ContainerState) -> i32 {
+    match state.status {
+        ContainerStatus::Running => state.pid.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn unix_secs(t: Option<i64>) -> i64 {
+    t.map_or(0, |t| t.div_euclid(1_000_000_000))
+}
+
+/// The object `--format json` prints (Podman's keys).
+fn json_object(info: &ContainerInfo, now: i64) -> Value {
+    let rec = &info.record;
+    let st = &info.state;
+    let created = parse_time(Some(&rec.created));
+    json!({
+        "Id": rec.id,
+        "Names": [rec.name],
+        "Image": rec.image_name,
+        "ImageID": rec.image_id.hex(),
+        "Command": command_args(info),
+        "Created": unix_secs(created),
+        "CreatedAt": go_time(created, &rec.created),
+        "State": state_name(st.status),
+        "Status": status_text(st, now),
+        "ExitCode": st.exit_code.unwrap_or(0),
+        "Exited": st.status == ContainerStatus::Exited,
+        "ExitedAt": unix_secs(parse_time(st.finished_at.as_deref())),
+        "StartedAt": unix_secs(parse_time(st.started_at.as_deref())),
+        "Pid": running_pid(st),
+        "Ports": [],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{ContainerRecord, Digest};
+
+    const SEC: i64 = 1_000_000_000;
+    /// 2026-11-27T19:00:00Z.
+    const NOW: i64 = 1_795_806_000 * SEC;
+
+    fn info(status: ContainerStatus) -> ContainerInfo {
+        ContainerInfo {
+            record: ContainerRecord {
+                id: "0123456789abcdef".repeat(4),
+                name: "web".into(),
+                image_id: Digest::of(b"config"),
+                image_name: "127.0.0.1:5000/busybox".into(),
+                created: "2026-11-27T18:59:50Z".into(),
+            },
+            state: ContainerState {
+                status,
+                pid: Some(4242),
+                started_at: Some("2026-11-27T18:59:55.5Z".into()),
+                finished_at: Some("2026-11-27T18:59:57Z".into()),
+                exit_code: (status == ContainerStatus::Exited).then_some(137),
+                ..ContainerState::default()
+            },
+            spec: Some(r#"{"args":["sh","-c","while true; do date; sleep 1; done"]}"#.into()),
+        }
+    }
+
+    #[test]
+    fn status_text_reads_like_podman() {
+        let cases = [
+            (ContainerStatus::Created, "Created"),
+            (ContainerStatus::Running, "Up 4 seconds"),
+            (ContainerStatus::Exited, "Exited (137) 3 seconds ago"),
+        ];
+        for (status, want) in cases {
+            assert_eq!(status_text(&info(status).state, NOW), want);
+        }
+        let mut st = info(ContainerStatus::Running).state;
+        st.started_at = None;
+        assert_eq!(status_text(&st, NOW), "Up");
+    }
+
+    #[test]
+    fn human_duration_rounds_like_podman() {
+        let cases = [
+            (0, "Less than a second"),
+            (1, "1 second"),
+            (59, "59 seconds"),
+            (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"),
+            (3599, "59 minutes"),
+            (3600, "About an hour"),
+            (5399, "About an hour"),
+            (5400, "2 hours"),
+            (47 * 3600, "47 hours"),
+            (48 * 3600, "2 days"),
+            (14 * 86400, "2 weeks"),
+            (60 * 86400, "2 months"),
+            (800 * 86400, "2 years"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs * SEC), want, "{secs}s");
+        }
+        assert_eq!(human_duration(-5 * SEC), "Less than a second");
+    }
+
+    #[test]
+    fn template_object_truncates_unless_asked() {
+        let i = info(ContainerStatus::Running);
+        let v = template_object(&i, NOW, false);
+        assert_eq!(v["ID"], "0123456789ab");
+        assert_eq!(v["Command"], "sh -c while true;...");
+        assert_eq!(v["RunningFor"], "10 seconds ago");
+        assert_eq!(v["CreatedAt"], "2026-11-27 18:59:50 +0000 UTC");
+        assert_eq!(v["Pid"], 4242);
+        let v = template_object(&i, NOW, true);
+        assert_eq!(v["ID"].as_str().unwrap().len(), 64);
+        assert_eq!(v["Command"], "sh -c while true; do date; sleep 1; done");
+        // Every field a template may use is in the object, and no other.
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut fields = FIELDS.to_vec();
+        fields.sort_unstable();
+        assert_eq!(keys, fields);
+    }
+
+    #[test]
+    fn json_object_has_podmans_keys() {
+        let v = json_object(&info(ContainerStatus::Exited), NOW);
+        assert_eq!(v["Names"], json!(["web"]));
+        assert_eq!(v["Command"][0], "sh");
+        assert_eq!(v["State"], "exited");
+        assert_eq!(v["Exited"], true);
+        assert_eq!(v["ExitCode"], 137);
+        assert_eq!(v["Pid"], 0);
+        assert_eq!(v["Created"], 1_795_805_990);
+        assert_eq!(v["ExitedAt"], 1_795_805_997);
+        assert_eq!(v["Ports"], json!([]));
+        assert_eq!(v["ImageID"].as_str().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn default_table_has_podmans_columns() {
+        let Format::Template(t) = parse_format(None).unwrap() else {
+            panic!("not a template")
+        };
+        let row = t
+            .render(&template_object(
+                &info(ContainerStatus::Created),
+                NOW,
+                false,
+            ))
+            .unwrap();
+        let out = align(&[t.header(&|p| header_name(p)), row]);
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+            [
+                "CONTAINER",
+                "ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES"
+            ]
+        );
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("0123456789ab  127.0.0.1:5000/busybox  "));
+    }
+
+    #[test]
+    fn unknown_template_fields_are_refused() {
+        let err = parse_format(Some("{{.ID}} {{.Nope}}")).err().unwrap();
+        assert!(err.to_string().contains("\"Nope\""), "{err}");
+        assert!(matches!(parse_format(Some("json")), Ok(Format::Json)));
+    }
 }

@@ -1,4 +1,4 @@
-//! `hutch run`: foreground containers.
+//! `hutch run`: foreground and detached (`-d`) containers.
 
 use clap::Args;
 
@@ -130,7 +130,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         name,
         image_id: rec.id.clone(),
         image_name: args.image.clone(),
-        created: now_rfc3339(),
+        created: container::now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
     let lowers = rec
@@ -149,9 +149,32 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         hostname: args.hostname,
         interactive: args.interactive,
         tty: args.tty,
+        remove: args.rm,
     };
-    let result = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts)
-        .and_then(|plan| container::run(&plan));
+    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts);
+    if args.detach {
+        // From here on the monitor owns the container, `--rm` included.
+        let started = plan
+            .and_then(|plan| container::save_spec(&store, &plan))
+            .and_then(|()| container::run_detached(&paths.root, &paths.runroot, &id));
+        return match started {
+            Ok(_) => {
+                println!("{id}");
+                Ok(0)
+            }
+            Err(e) => {
+                // A monitor that reported has applied `--rm` itself.
+                let is_reported = matches!(e, container::Error::MonitorFailed { .. });
+                if args.rm && !is_reported {
+                    if let Err(e) = store.remove_container(&id, &maps) {
+                        super::report_error(&e.into());
+                    }
+                }
+                Err(e.into())
+            }
+        };
+    }
+    let result = plan.and_then(|plan| container::run(&plan, &store));
     if args.rm {
         if let Err(e) = store.remove_container(&id, &maps) {
             super::report_error(&e.into());
@@ -191,45 +214,4 @@ fn new_id() -> String {
             .to_string();
     }
     hex::encode(buf)
-}
-
-/// The current time as RFC 3339 (UTC, seconds).
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339(secs)
-}
-
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    // Civil-from-days, after Howard Hinnant's public-domain algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_798_416_000), "2026-12-28T00:00:00Z");
-    }
 }

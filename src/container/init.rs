@@ -36,8 +36,10 @@ pub struct Init<'a> {
     pub err: OwnedFd,
     /// With `-t`: our end of the socketpair the pty master goes over.
     pub pty_socket: Option<OwnedFd>,
-    /// Without `-i` and `-t`: /dev/null for stdin.
+    /// Without `-i` and `-t`, or detached: /dev/null for stdin.
     pub null_stdin: Option<OwnedFd>,
+    /// Detached without `-t`: write ends of the stdout and stderr pipes.
+    pub outputs: Option<(OwnedFd, OwnedFd)>,
     /// With `-t`: the outer terminal's size, for the new pty.
     pub winsize: Option<Winsize>,
 }
@@ -53,11 +55,13 @@ pub fn start(init: Init<'_>) -> ! {
         err,
         pty_socket,
         null_stdin,
+        outputs,
         winsize,
     } = init;
     let stdio = Stdio {
         pty_socket,
         null_stdin,
+        outputs,
         winsize,
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -80,6 +84,7 @@ pub fn start(init: Init<'_>) -> ! {
 struct Stdio {
     pty_socket: Option<OwnedFd>,
     null_stdin: Option<OwnedFd>,
+    outputs: Option<(OwnedFd, OwnedFd)>,
     winsize: Option<Winsize>,
 }
 
@@ -152,6 +157,10 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         }
     } else if let Some(null) = stdio.null_stdin {
         dup_onto(null.as_fd(), 0)?;
+    }
+    if let Some((out, err_out)) = stdio.outputs {
+        dup_onto(out.as_fd(), 1)?;
+        dup_onto(err_out.as_fd(), 2)?;
     }
 
     // 8. Switch to the new root. pivot_root(".", ".") stacks the old root
@@ -252,8 +261,30 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         .map_err(|e| Failure::io("closing inherited fds", &e))?;
     close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))?;
 
-    // 15. Exec; the error pipe closes on success, which tells the parent.
+    // 15. Die with whatever waits for us (the foreground hutch or the
+    //     monitor), so the container never outlives it. This comes after
+    //     the last credential change in step 11, which clears the setting.
+    //     If the parent is already gone the signal never comes, but then no
+    //     one reads the error pipe either: poll reports POLLERR on a pipe
+    //     without readers.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| Failure::step("setting the parent death signal", e))?;
+    if is_parent_gone(err) {
+        exit_now(EXIT_SETUP_FAILED);
+    }
+
+    // 16. Exec; the error pipe closes on success, which tells the parent.
     Err(exec(&args, &env, &path_var))
+}
+
+/// Whether the read end of the error pipe `err` is closed: the parent,
+/// the only reader, has exited.
+fn is_parent_gone(err: BorrowedFd<'_>) -> bool {
+    let mut fds = [nix::poll::PollFd::new(err, nix::poll::PollFlags::POLLOUT)];
+    matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(nix::poll::PollFlags::POLLERR))
 }
 
 /// Opens a pty in the container's devpts beneath `root`, sends its master

@@ -4,18 +4,29 @@
 //! data: id maps, namespaces, mounts, process), and executing a plan:
 //! clone into new namespaces, write id maps, mount the root filesystem,
 //! pivot_root, exec; relay the terminal and signals; return the exit code.
+//! Also the container's life after that: the detached monitor and its log,
+//! the recorded state, stop, kill, wait and removal.
 //! It must not pull images or print.
 
+mod clock;
 mod init;
+mod lifecycle;
+mod logfile;
+mod monitor;
+pub mod logread;
 mod mounts;
 mod plan;
 mod probe;
+mod procfs;
 mod pty;
 mod relay;
 mod report;
 mod run;
 mod user;
 
+pub use clock::now_rfc3339;
+pub use lifecycle::parse_signal;
+pub use monitor::{format_report, Detached};
 pub use plan::{Plan, RunOptions};
 
 use std::path::PathBuf;
@@ -103,6 +114,62 @@ pub enum Error {
     /// Neither kernel overlayfs nor fuse-overlayfs could mount.
     #[error("no usable overlay: kernel overlayfs refused and fuse-overlayfs failed")]
     NoOverlay(#[source] crate::userns::Error),
+    /// Reading or writing the container's record.
+    #[error(transparent)]
+    Store(crate::storage::Error),
+    /// No container has this name, id or id prefix.
+    #[error("no such container {0}")]
+    NoSuchContainer(String),
+    /// `rm` without `-f` of a running container.
+    #[error("cannot remove container {0} as it is running: stop it first or use -f")]
+    IsRunning(String),
+    /// Signalling a container that is not running.
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    /// A signal name or number that does not exist.
+    #[error("invalid signal {0:?}")]
+    InvalidSignal(String),
+    /// kill(2) on the container's init.
+    #[error("sending {signal} to container {name}")]
+    SendSignal {
+        name: String,
+        signal: nix::sys::signal::Signal,
+        #[source]
+        source: nix::Error,
+    },
+    /// The record has no spec to start the container from.
+    #[error("container {0} has no start spec")]
+    SpecMissing(String),
+    /// The recorded spec does not parse.
+    #[error("reading the start spec of container {id}")]
+    SpecCorrupt {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Writing the spec to the record.
+    #[error("serialising the start spec of container {id}")]
+    SerializeSpec {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Opening the container's log file.
+    #[error("opening the container log {path}")]
+    OpenLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Starting or hearing from the monitor process.
+    #[error("starting the container monitor")]
+    SpawnMonitor(#[source] std::io::Error),
+    /// The monitor ended without its report line.
+    #[error("the container monitor exited without reporting")]
+    MonitorVanished,
+    /// The monitor could not start the container (its report).
+    #[error("{message}")]
+    MonitorFailed { code: i32, message: String },
 }
 
 impl Error {
@@ -110,6 +177,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => EXIT_NOT_FOUND,
+            Error::MonitorFailed { code, .. } => *code,
             Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
                 EXIT_CANNOT_INVOKE
             }
@@ -129,15 +197,88 @@ impl Error {
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
             ),
             Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
+            Error::Store(e) => e.hint(),
             _ => None,
         }
     }
 }
 
+/// The proc root the lifecycle reads processes from.
+const PROC: &str = "/proc";
+
 /// Runs a planned container in the foreground and returns its exit code
-/// (128+N when killed by signal N). Must be called single-threaded.
-pub fn run(plan: &Plan) -> Result<i32, Error> {
-    run::run(plan)
+/// (128+N when killed by signal N), recording it running (with this
+/// process as its monitor) and then exited. Must be called single-threaded.
+pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
+    run::run(plan, store, std::path::Path::new(PROC))
+}
+
+/// Records `plan` as container `plan.id`'s start spec.
+pub fn save_spec(store: &crate::storage::Store, plan: &Plan) -> Result<(), Error> {
+    let spec = serde_json::to_string(plan).map_err(|source| Error::SerializeSpec {
+        id: plan.id.clone(),
+        source,
+    })?;
+    store
+        .set_container_spec(&plan.id, &spec)
+        .map_err(Error::Store)
+}
+
+/// Starts the detached container `id` (its spec recorded) through a new
+/// monitor process and returns the container's pid once it runs.
+pub fn run_detached(
+    root: &std::path::Path,
+    runroot: &std::path::Path,
+    id: &str,
+) -> Result<i32, Error> {
+    monitor::spawn(root, runroot, id)
+}
+
+/// In the monitor process: starts container `id` from its spec and records
+/// it running. Must be called single-threaded.
+pub fn start_monitored(store: &crate::storage::Store, id: &str) -> Result<Detached, Error> {
+    monitor::start(store, id, std::path::Path::new(PROC))
+}
+
+/// In the monitor process, after reporting the start: logs the container's
+/// output, records its exit and applies `--rm`.
+pub fn watch(store: &crate::storage::Store, detached: Detached) -> Result<(), Error> {
+    monitor::watch(store, detached)
+}
+
+/// Sends `sig` to the running container `name`.
+pub fn kill(
+    store: &crate::storage::Store,
+    name: &str,
+    sig: nix::sys::signal::Signal,
+) -> Result<(), Error> {
+    lifecycle::kill(store, name, sig, std::path::Path::new(PROC))
+}
+
+/// Stops container `name` (stop signal, SIGKILL after `timeout`) and
+/// returns once it has exited.
+pub fn stop(
+    store: &crate::storage::Store,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<(), Error> {
+    lifecycle::stop(store, name, timeout, std::path::Path::new(PROC))
+}
+
+/// Waits for container `name` to exit and returns its exit code.
+pub fn wait(store: &crate::storage::Store, name: &str) -> Result<i32, Error> {
+    lifecycle::wait(store, name, std::path::Path::new(PROC))
+}
+
+/// Removes container `name`, killing it first when `is_forced`; `maps`
+/// serve containers without a spec. Must be called single-threaded.
+pub fn remove(
+    store: &crate::storage::Store,
+    name: &str,
+    is_forced: bool,
+    maps: &crate::userns::IdMaps,
+) -> Result<(), Error> {
+    lifecycle::remove(store, name, is_forced, maps, std::path::Path::new(PROC))
 }
 
 /// Which overlay implementation mounts container roots on this host.
@@ -159,12 +300,13 @@ pub fn probe_overlay(
 }
 
 /// The state of container `info` as it really is now: a record that says
-/// running whose monitor is gone is reported (and recorded) as exited.
-/// TODO(#8): implemented by the lifecycle work.
+/// running whose monitor is gone is reported (and recorded) as exited,
+/// with code 255 and reason `monitor died` unless the monitor left others.
+// The entry point for `ps` and `inspect`, which are built on other branches.
+#[allow(dead_code)]
 pub fn observe(
     store: &crate::storage::Store,
     info: crate::storage::ContainerInfo,
 ) -> Result<crate::storage::ContainerInfo, crate::storage::Error> {
-    let _ = store;
-    Ok(info)
+    lifecycle::observe(store, info, std::path::Path::new(PROC))
 }

@@ -40,10 +40,13 @@ pub struct RunOptions {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+    /// `--rm`: remove the container when it exits.
+    pub remove: bool,
 }
 
-/// Everything needed to start one container.
-#[derive(Debug, Clone)]
+/// Everything needed to start one container; stored as JSON (the
+/// container's spec) so that a detached monitor can start it later.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     /// Container id (64 hex).
     pub id: String,
@@ -67,6 +70,12 @@ pub struct Plan {
     pub tty: bool,
     /// Keep stdin open (else the process gets /dev/null).
     pub interactive: bool,
+    /// Remove the container when it exits (`--rm`).
+    #[serde(default)]
+    pub auto_remove: bool,
+    /// The image's StopSignal (`SIGTERM`, `15`…), if it sets one.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
 }
 
 impl Plan {
@@ -92,6 +101,8 @@ impl Plan {
             user: process.user,
             tty: opts.tty,
             interactive: opts.interactive,
+            auto_remove: opts.remove,
+            stop_signal: Some(config.stop_signal.clone()).filter(|s| !s.is_empty()),
         })
     }
 }

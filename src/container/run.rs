@@ -16,7 +16,8 @@ use super::init::{self, Init};
 use super::mounts::ETC_FILES;
 use super::relay::{self, Terminal};
 use super::report::Failure;
-use super::{pty, Error, Plan};
+use super::{clock, procfs, pty, Error, Plan};
+use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
 
 /// The host's resolver configuration, the source of the container's.
@@ -33,8 +34,34 @@ fn namespaces() -> CloneFlags {
         | CloneFlags::CLONE_NEWNET
 }
 
-/// Runs `plan` in the foreground; see `container::run`.
-pub fn run(plan: &Plan) -> Result<i32, Error> {
+/// Where the container's stdio goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// The foreground: the container shares our stdio (or, with `-t`, a pty
+    /// relayed to it).
+    Inherit,
+    /// Detached: stdin is /dev/null, stdout and stderr are pipes (with `-t`
+    /// a pty) that the caller reads.
+    Pipes,
+}
+
+/// A container whose process has exec'd.
+pub struct Started {
+    /// The container's init as the host sees it.
+    pub pid: Pid,
+    /// The signals blocked for the relay (forwarded ones and SIGCHLD).
+    pub signals: SignalFd,
+    /// With `-t`: the pty master.
+    pub master: Option<OwnedFd>,
+    /// With `Stdio::Pipes` and no `-t`: the read ends of stdout and stderr.
+    pub outputs: Option<(OwnedFd, OwnedFd)>,
+    /// Restores the signal mask when the caller is done.
+    _restore: RestoreMask,
+}
+
+/// Starts `plan` and returns once its process has exec'd; see
+/// `container::start`.
+pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     // 1. Refuse to clone from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.
     if let Some(n) = thread_count().filter(|n| *n > 1) {
@@ -48,6 +75,7 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
     // 3. Open everything init needs before it exists (pass fds, not paths).
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let (err_r, err_w) = crate::userns::pipe().map_err(Error::Maps)?;
+    let is_detached = stdio == Stdio::Pipes;
     let sockets = if plan.tty {
         let (a, b) = socketpair(
             AddressFamily::Unix,
@@ -60,14 +88,21 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
     } else {
         None
     };
-    let null_stdin = if plan.interactive || plan.tty {
-        None
-    } else {
+    let null_stdin = if is_detached || !(plan.interactive || plan.tty) {
         Some(OwnedFd::from(
             std::fs::File::open("/dev/null").map_err(Error::OpenNull)?,
         ))
+    } else {
+        None
     };
-    let winsize = if plan.tty {
+    let (outputs, child_outputs) = if is_detached && !plan.tty {
+        let (out_r, out_w) = crate::userns::pipe().map_err(Error::Maps)?;
+        let (err_out_r, err_out_w) = crate::userns::pipe().map_err(Error::Maps)?;
+        (Some((out_r, err_out_r)), Some((out_w, err_out_w)))
+    } else {
+        (None, None)
+    };
+    let winsize = if plan.tty && !is_detached {
         pty::outer_window_size(&[std::io::stdin().as_fd(), std::io::stdout().as_fd()])
     } else {
         None
@@ -75,11 +110,11 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
 
     // 4. Block the signals we forward before the child exists, so none
     //    arrives between the clone and the relay loop; they queue for the
-    //    signalfd. The mask is restored however `run` ends.
+    //    signalfd. The mask is restored when `Started` is dropped.
     let set = relay::signal_set();
     let mut old = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).map_err(Error::Signals)?;
-    let _restore = RestoreMask(old);
+    let restore = RestoreMask(old);
     let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(Error::Signals)?;
 
@@ -91,20 +126,21 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
     };
     let pid = match clone_into(namespaces()).map_err(Error::Clone)? {
         Forked::Child => {
-            drop((go_w, err_r, parent_sock, signals));
+            drop((go_w, err_r, parent_sock, signals, outputs));
             init::start(Init {
                 plan,
                 go: go_r,
                 err: err_w,
                 pty_socket: child_sock,
                 null_stdin,
+                outputs: child_outputs,
                 winsize,
             })
         }
         Forked::Parent(pid) => pid,
     };
     log::debug!("container {}: init is pid {pid}", plan.id);
-    drop((go_r, err_w, child_sock, null_stdin));
+    drop((go_r, err_w, child_sock, null_stdin, child_outputs));
 
     // 6. Write the child's id maps, then release it. Closing `go_w`
     //    without the byte makes init give up on its own.
@@ -138,23 +174,88 @@ pub fn run(plan: &Plan) -> Result<i32, Error> {
             None => Error::InitVanished,
         });
     }
-    let terminal = match (plan.tty, master) {
-        (true, Some(master)) => Some(Terminal {
-            master,
-            is_interactive: plan.interactive,
-        }),
-        (true, None) => {
-            reap(pid);
-            return Err(Error::InitVanished);
-        }
-        (false, _) => None,
-    };
-
-    // 9. Relay signals (and the terminal) until the container exits.
+    if plan.tty && master.is_none() {
+        reap(pid);
+        return Err(Error::InitVanished);
+    }
     log::debug!("container {}: running {:?}", plan.id, plan.args);
+    Ok(Started {
+        pid,
+        signals,
+        master,
+        outputs,
+        _restore: restore,
+    })
+}
+
+/// Runs `plan` in the foreground; see `container::run`.
+pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
+    let started = match start(plan, Stdio::Inherit) {
+        Ok(s) => s,
+        Err(e) => {
+            record_failure(store, plan, &e);
+            return Err(e);
+        }
+    };
+    // This process waits for the container, so it is the monitor.
+    let running = running_state(started.pid, proc);
+    if let Err(e) = store.set_container_state(&plan.id, &running) {
+        reap(started.pid);
+        return Err(Error::Store(e));
+    }
+    let Started {
+        pid,
+        signals,
+        master,
+        _restore,
+        ..
+    } = started;
+    let terminal = master.map(|master| Terminal {
+        master,
+        is_interactive: plan.interactive,
+    });
+
+    // Relay signals (and the terminal) until the container exits.
     let code = relay::relay(pid, &signals, terminal)?;
     log::debug!("container {}: exited with {code}", plan.id);
+    store
+        .set_container_state(&plan.id, &exited_state(running, code, None))
+        .map_err(Error::Store)?;
     Ok(code)
+}
+
+/// The state of a container whose init is `pid` and whose monitor is this
+/// process, as of now.
+pub fn running_state(pid: Pid, proc: &Path) -> ContainerState {
+    let me = nix::unistd::getpid().as_raw();
+    ContainerState {
+        status: ContainerStatus::Running,
+        pid: Some(pid.as_raw()),
+        pid_start: procfs::start_time(proc, pid.as_raw()),
+        monitor_pid: Some(me),
+        monitor_start: procfs::start_time(proc, me),
+        started_at: Some(clock::now_rfc3339()),
+        ..ContainerState::default()
+    }
+}
+
+/// `state` after the container ended with `code`.
+pub fn exited_state(state: ContainerState, code: i32, reason: Option<String>) -> ContainerState {
+    ContainerState {
+        status: ContainerStatus::Exited,
+        finished_at: Some(clock::now_rfc3339()),
+        exit_code: Some(code),
+        exit_reason: reason,
+        ..state
+    }
+}
+
+/// Records that the container could not start; a failure to record is
+/// dropped, since the start failure is what the user needs to see.
+pub fn record_failure(store: &Store, plan: &Plan, e: &Error) {
+    let reason = crate::error::render_chain(e);
+    let state = exited_state(ContainerState::default(), e.exit_code(), Some(reason));
+    let _ = store.set_container_state(&plan.id, &state);
 }
 
 /// Kills and waits for an init that failed or was abandoned.

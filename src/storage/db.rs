@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +58,21 @@ CREATE TABLE containers (
     created TEXT NOT NULL
 );
 CREATE INDEX containers_by_image ON containers(image_id);
+";
+
+/// Version 2: container state (issue #8). `created` is RFC 3339 UTC, so
+/// ordering by it (then by rowid) lists the newest first.
+const MIGRATE_V2: &str = "
+ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT 'created';
+ALTER TABLE containers ADD COLUMN spec TEXT;
+ALTER TABLE containers ADD COLUMN pid INTEGER;
+ALTER TABLE containers ADD COLUMN pid_start INTEGER;
+ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;
+ALTER TABLE containers ADD COLUMN monitor_start INTEGER;
+ALTER TABLE containers ADD COLUMN started_at TEXT;
+ALTER TABLE containers ADD COLUMN finished_at TEXT;
+ALTER TABLE containers ADD COLUMN exit_code INTEGER;
+ALTER TABLE containers ADD COLUMN exit_reason TEXT;
 ";
 
 /// Opens the database under `root`, creating the store on first use.
@@ -122,8 +137,13 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
             known: SCHEMA_VERSION,
         });
     }
-    if version == 0 {
+    // Each step brings the schema from one version to the next, so a fresh
+    // store and an upgraded one end up with the same tables.
+    if version < 1 {
         tx.execute_batch(SCHEMA).map_err(init_err)?;
+    }
+    if version < 2 {
+        tx.execute_batch(MIGRATE_V2).map_err(init_err)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;
@@ -169,6 +189,37 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn open_migrates_a_version_1_store_keeping_its_containers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, created)
+                 VALUES ('a', 'old', 'sha256:x', 'busybox', '2024-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let conn = open(dir.path()).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let (state, spec): (String, Option<String>) = conn
+            .query_row(
+                "SELECT state, spec FROM containers WHERE name = 'old'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(state, "created");
+        assert_eq!(spec, None);
     }
 
     #[test]

@@ -183,6 +183,22 @@ pub enum Error {
     ContainerNameInUse { name: String, id: String },
     #[error("container {id:?} not known")]
     ContainerNotKnown { id: String },
+    #[error("looking up container {name:?}")]
+    FindContainer {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("container id prefix {prefix:?} matches {count} containers")]
+    AmbiguousContainerId { prefix: String, count: usize },
+    #[error("listing containers")]
+    ListContainers(#[source] rusqlite::Error),
+    #[error("recording the state of container {id}")]
+    SaveContainerState {
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("removing {path}")]
     RemoveDir {
         path: PathBuf,
@@ -207,6 +223,9 @@ impl Error {
             } => Some(DIGEST_HINT.into()),
             Error::DbTooNew { .. } => Some("upgrade hutch, or use another --root".into()),
             Error::AmbiguousId { .. } => Some("give more characters of the image id".into()),
+            Error::AmbiguousContainerId { .. } => {
+                Some("give more characters of the container id, or its name".into())
+            }
             Error::ImageNotKnown { .. } => Some("`hutch images` lists the local images".into()),
             Error::ImageHasNames { .. } => {
                 Some("remove the names one by one, or use --force to remove them all".into())
@@ -339,7 +358,7 @@ pub struct ContainerInfo {
 }
 
 /// The directories of one container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContainerDirs {
     /// `ROOT/containers/ID`.
     pub dir: PathBuf,

@@ -1,38 +1,316 @@
 //! Container state: status, pids, exit codes and the start spec.
 //!
-//! TODO(#8): implemented by the lifecycle work; these are the signatures
-//! the rest of the crate codes against.
+//! The state lives in the `containers` table beside the record (schema
+//! version 2), so listing every container with its state is one query and
+//! a state change is one transaction.
 
 use std::path::PathBuf;
 
-use super::{ContainerInfo, ContainerState, Error, Store};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-impl Store {
-    /// Finds a container by exact name, full id or unambiguous id prefix.
-    pub fn find_container(&self, name_or_id: &str) -> Result<Option<ContainerInfo>, Error> {
-        let _ = name_or_id;
-        Ok(None)
+use super::{ContainerInfo, ContainerRecord, ContainerState, ContainerStatus, Digest, Error, Store};
+
+/// The shortest id prefix `find_container` accepts, as in Podman.
+const MIN_PREFIX: usize = 3;
+
+/// The columns `info_from_row` reads, in its order.
+const COLUMNS: &str = "id, name, image_id, image_name, created, state, spec, pid, pid_start,
+     monitor_pid, monitor_start, started_at, finished_at, exit_code, exit_reason";
+
+impl ContainerStatus {
+    /// The status as stored and shown: `created`, `running` or `exited`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ContainerStatus::Created => "created",
+            ContainerStatus::Running => "running",
+            ContainerStatus::Exited => "exited",
+        }
     }
 
-    /// All containers, newest first.
+    /// Parses a stored status; anything unknown reads as created.
+    fn parse(s: &str) -> ContainerStatus {
+        match s {
+            "running" => ContainerStatus::Running,
+            "exited" => ContainerStatus::Exited,
+            _ => ContainerStatus::Created,
+        }
+    }
+}
+
+fn info_from_row(r: &Row<'_>) -> rusqlite::Result<(ContainerInfo, String)> {
+    let image_id: String = r.get(2)?;
+    let record = ContainerRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        // A malformed id cannot come from this code; keep the row listable.
+        image_id: image_id.parse().unwrap_or_else(|_| Digest::of(b"")),
+        image_name: r.get(3)?,
+        created: r.get(4)?,
+    };
+    let status: String = r.get(5)?;
+    let state = ContainerState {
+        status: ContainerStatus::parse(&status),
+        pid: r.get(7)?,
+        pid_start: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        monitor_pid: r.get(9)?,
+        monitor_start: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+        started_at: r.get(11)?,
+        finished_at: r.get(12)?,
+        exit_code: r.get(13)?,
+        exit_reason: r.get(14)?,
+    };
+    let info = ContainerInfo {
+        record,
+        state,
+        spec: r.get(6)?,
+    };
+    Ok((info, image_id))
+}
+
+impl Store {
+    /// Finds a container by exact name, full id or unambiguous id prefix
+    /// (at least 3 characters); a prefix matching several is an error.
+    pub fn find_container(&self, name_or_id: &str) -> Result<Option<ContainerInfo>, Error> {
+        let err = |source| Error::FindContainer {
+            name: name_or_id.to_string(),
+            source,
+        };
+        let db = self.db();
+        let exact = db
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM containers WHERE name = ?1 OR id = ?1"),
+                [name_or_id],
+                info_from_row,
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some((info, _)) = exact {
+            return Ok(Some(info));
+        }
+        let is_prefix = name_or_id.len() >= MIN_PREFIX
+            && name_or_id.len() < 64
+            && name_or_id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_prefix {
+            return Ok(None);
+        }
+        let pattern = format!("{}%", name_or_id.to_ascii_lowercase());
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM containers WHERE id LIKE ?1 LIMIT 2"
+            ))
+            .map_err(err)?;
+        let found = stmt
+            .query_map([pattern], info_from_row)
+            .map_err(err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.into_iter().next().map(|(info, _)| info)),
+            _ => {
+                let count: i64 = db
+                    .query_row(
+                        "SELECT count(*) FROM containers WHERE id LIKE ?1",
+                        [format!("{}%", name_or_id.to_ascii_lowercase())],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                Err(Error::AmbiguousContainerId {
+                    prefix: name_or_id.to_string(),
+                    count: count as usize,
+                })
+            }
+        }
+    }
+
+    /// All containers with their state, newest first, in one query.
     pub fn list_containers(&self) -> Result<Vec<ContainerInfo>, Error> {
-        Ok(Vec::new())
+        let db = self.db();
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM containers ORDER BY created DESC, rowid DESC"
+            ))
+            .map_err(Error::ListContainers)?;
+        let rows = stmt
+            .query_map([], info_from_row)
+            .map_err(Error::ListContainers)?;
+        rows.map(|r| r.map(|(info, _)| info))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::ListContainers)
     }
 
     /// Records how to start container `id` (the serialised plan).
     pub fn set_container_spec(&self, id: &str, spec: &str) -> Result<(), Error> {
-        let _ = (id, spec);
+        let err = |source| Error::SaveContainerState {
+            id: id.to_string(),
+            source,
+        };
+        let changed = self
+            .db()
+            .execute(
+                "UPDATE containers SET spec = ?2 WHERE id = ?1",
+                params![id, spec],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(Error::ContainerNotKnown { id: id.to_string() });
+        }
         Ok(())
     }
 
     /// Replaces container `id`'s recorded state in one transaction.
     pub fn set_container_state(&self, id: &str, state: &ContainerState) -> Result<(), Error> {
-        let _ = (id, state);
-        Ok(())
+        let err = |source| Error::SaveContainerState {
+            id: id.to_string(),
+            source,
+        };
+        let mut db = self.db();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE containers SET state = ?2, pid = ?3, pid_start = ?4,
+                    monitor_pid = ?5, monitor_start = ?6, started_at = ?7,
+                    finished_at = ?8, exit_code = ?9, exit_reason = ?10
+                 WHERE id = ?1",
+                params![
+                    id,
+                    state.status.as_str(),
+                    state.pid,
+                    state.pid_start.map(|v| v as i64),
+                    state.monitor_pid,
+                    state.monitor_start.map(|v| v as i64),
+                    state.started_at,
+                    state.finished_at,
+                    state.exit_code,
+                    state.exit_reason,
+                ],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(Error::ContainerNotKnown { id: id.to_string() });
+        }
+        tx.commit().map_err(err)
     }
 
     /// The container's log file (k8s-file format).
     pub fn container_log_path(&self, id: &str) -> PathBuf {
         self.container_dirs(id).dir.join("ctr.log")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, name: &str, created: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.to_string(),
+            name: name.into(),
+            image_id: Digest::of(b"config"),
+            image_name: "localhost/busybox".into(),
+            created: created.into(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_container_is_created_without_spec() {
+        let (_dir, store) = store();
+        let id = "ab".repeat(32);
+        store
+            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .unwrap();
+        let info = store.find_container("web").unwrap().unwrap();
+        assert_eq!(info.record.id, id);
+        assert_eq!(info.record.image_id, Digest::of(b"config"));
+        assert_eq!(info.state, ContainerState::default());
+        assert_eq!(info.spec, None);
+    }
+
+    #[test]
+    fn state_and_spec_round_trip() {
+        let (_dir, store) = store();
+        let id = "ab".repeat(32);
+        store
+            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .unwrap();
+        store.set_container_spec(&id, "{\"x\":1}").unwrap();
+        let state = ContainerState {
+            status: ContainerStatus::Exited,
+            pid: Some(42),
+            pid_start: Some(u64::from(u32::MAX) + 7),
+            monitor_pid: Some(41),
+            monitor_start: Some(9),
+            started_at: Some("2024-01-01T00:00:01Z".into()),
+            finished_at: Some("2024-01-01T00:00:02Z".into()),
+            exit_code: Some(137),
+            exit_reason: Some("monitor died".into()),
+        };
+        store.set_container_state(&id, &state).unwrap();
+        let info = store.find_container(&id).unwrap().unwrap();
+        assert_eq!(info.state, state);
+        assert_eq!(info.spec.as_deref(), Some("{\"x\":1}"));
+    }
+
+    #[test]
+    fn setting_the_state_of_a_missing_container_fails() {
+        let (_dir, store) = store();
+        let err = store
+            .set_container_state(&"c".repeat(64), &ContainerState::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }));
+        let err = store.set_container_spec(&"c".repeat(64), "{}").unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }));
+    }
+
+    #[test]
+    fn find_accepts_unique_prefixes_and_names_ambiguous_ones() {
+        let (_dir, store) = store();
+        let a = format!("abc1{}", "0".repeat(60));
+        let b = format!("abc2{}", "0".repeat(60));
+        store
+            .create_container(&record(&a, "one", "2024-01-01T00:00:00Z"))
+            .unwrap();
+        store
+            .create_container(&record(&b, "two", "2024-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(store.find_container("abc1").unwrap().unwrap().record.id, a);
+        assert_eq!(store.find_container("ABC2").unwrap().unwrap().record.id, b);
+        assert!(store.find_container("ab").unwrap().is_none());
+        assert!(store.find_container("fff").unwrap().is_none());
+        assert!(store.find_container("nope").unwrap().is_none());
+        let err = store.find_container("abc").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "container id prefix \"abc\" matches 2 containers"
+        );
+    }
+
+    #[test]
+    fn list_is_newest_first() {
+        let (_dir, store) = store();
+        for (i, created) in ["2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z", "2024-01-01T00:00:00Z"]
+            .iter()
+            .enumerate()
+        {
+            let id = format!("{i}").repeat(64);
+            store
+                .create_container(&record(&id, &format!("c{i}"), created))
+                .unwrap();
+        }
+        let names: Vec<String> = store
+            .list_containers()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.record.name)
+            .collect();
+        assert_eq!(names, ["c1", "c0", "c2"]);
     }
 }

@@ -2,7 +2,7 @@
 
 /// One line of a uid_map or gid_map: `size` ids from `container` on map to
 /// `host` on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdMap {
     /// First id inside the namespace.
     pub container: u32,
@@ -13,7 +13,7 @@ pub struct IdMap {
 }
 
 /// The uid and gid maps of a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdMaps {
     /// uid_map lines.
     pub uids: Vec<IdMap>,

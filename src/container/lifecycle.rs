@@ -1,0 +1,351 @@
+//! Acting on recorded containers: observing their real state, signalling,
+//! stopping, waiting for and removing them.
+//!
+//! Everything works from the record plus /proc: the (pid, starttime) pairs
+//! of the container's init and its monitor say whether they still run.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::{clock, procfs, Error, Plan};
+use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
+use crate::userns::IdMaps;
+
+/// How often a waiter re-reads the record.
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// The exit code recorded when the monitor vanished without recording one.
+const EXIT_MONITOR_DIED: i32 = 255;
+
+/// The reason recorded then.
+const REASON_MONITOR_DIED: &str = "monitor died";
+
+/// The start plan recorded for container `info`.
+pub fn plan_of(info: &ContainerInfo) -> Result<Plan, Error> {
+    let spec = info
+        .spec
+        .as_deref()
+        .ok_or_else(|| Error::SpecMissing(info.record.id.clone()))?;
+    serde_json::from_str(spec).map_err(|source| Error::SpecCorrupt {
+        id: info.record.id.clone(),
+        source,
+    })
+}
+
+/// See `container::observe`; `proc` is the proc root.
+pub fn observe(
+    store: &Store,
+    info: ContainerInfo,
+    proc: &Path,
+) -> Result<ContainerInfo, crate::storage::Error> {
+    if info.state.status != ContainerStatus::Running || is_monitor_alive(&info.state, proc) {
+        return Ok(info);
+    }
+    // The monitor may have recorded the exit just before it went: re-read
+    // so that its exit code wins over ours.
+    let Some(mut info) = store.find_container(&info.record.id)? else {
+        return Ok(info);
+    };
+    if info.state.status != ContainerStatus::Running || is_monitor_alive(&info.state, proc) {
+        return Ok(info);
+    }
+    info.state = ContainerState {
+        status: ContainerStatus::Exited,
+        finished_at: Some(clock::now_rfc3339()),
+        exit_code: Some(info.state.exit_code.unwrap_or(EXIT_MONITOR_DIED)),
+        exit_reason: Some(
+            info.state
+                .exit_reason
+                .clone()
+                .unwrap_or_else(|| REASON_MONITOR_DIED.to_string()),
+        ),
+        ..info.state
+    };
+    match store.set_container_state(&info.record.id, &info.state) {
+        Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(info),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_monitor_alive(state: &ContainerState, proc: &Path) -> bool {
+    match (state.monitor_pid, state.monitor_start) {
+        (Some(pid), Some(start)) => procfs::is_alive(proc, pid, start),
+        // Without a start time the pid alone must do.
+        (Some(pid), None) => procfs::start_time(proc, pid).is_some(),
+        _ => false,
+    }
+}
+
+/// Finds container `name` (name, id or id prefix) and observes it.
+pub fn find(store: &Store, name: &str, proc: &Path) -> Result<ContainerInfo, Error> {
+    let info = store
+        .find_container(name)
+        .map_err(Error::Store)?
+        .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
+    observe(store, info, proc).map_err(Error::Store)
+}
+
+/// Parses a signal as `kill -s` takes it: `TERM`, `SIGTERM`, `term` or `15`.
+pub fn parse_signal(s: &str) -> Result<Signal, Error> {
+    let invalid = || Error::InvalidSignal(s.to_string());
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| invalid());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    Signal::from_str(&name).map_err(|_| invalid())
+}
+
+/// Sends `sig` to the init of the running container `info` (named `name`
+/// for errors).
+///
+/// The pid is checked against its recorded start time first, so a pid the
+/// kernel gave to another process after the container ended is not hit.
+/// The user owns the container's user namespace and so holds CAP_KILL in
+/// it (user_namespaces(7)): even a process running as a subordinate uid
+/// can be signalled directly.
+fn send_signal(info: &ContainerInfo, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
+    let not_running = || Error::NotRunning(name.to_string());
+    if info.state.status != ContainerStatus::Running {
+        return Err(not_running());
+    }
+    let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) else {
+        return Err(not_running());
+    };
+    if !procfs::is_alive(proc, pid, start) {
+        return Err(not_running());
+    }
+    match nix::sys::signal::kill(Pid::from_raw(pid), sig) {
+        Ok(()) => Ok(()),
+        Err(Errno::ESRCH) => Err(not_running()),
+        Err(source) => Err(Error::SendSignal {
+            name: name.to_string(),
+            signal: sig,
+            source,
+        }),
+    }
+}
+
+/// Sends `sig` to container `name`, which must be running.
+pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
+    let info = find(store, name, proc)?;
+    send_signal(&info, name, sig, proc)
+}
+
+/// How a wait for a container's exit ended.
+pub enum Waited {
+    /// It exited; the record says how.
+    Exited(ContainerInfo),
+    /// Its record is gone (`--rm`, or removed by someone else).
+    Removed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// Waits until container `id` (a full id) has exited, re-reading the
+/// record every `POLL_INTERVAL`, until `deadline` if given.
+pub fn wait_exit(
+    store: &Store,
+    id: &str,
+    deadline: Option<Instant>,
+    proc: &Path,
+) -> Result<Waited, Error> {
+    loop {
+        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
+            return Ok(Waited::Removed);
+        };
+        let info = observe(store, info, proc).map_err(Error::Store)?;
+        if info.state.status == ContainerStatus::Exited {
+            return Ok(Waited::Exited(info));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Waited::TimedOut);
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Stops container `name`: its stop signal (the image's StopSignal, else
+/// SIGTERM), then SIGKILL after `timeout`; returns once it has exited.
+pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result<(), Error> {
+    let info = find(store, name, proc)?;
+    if info.state.status != ContainerStatus::Running {
+        return Ok(());
+    }
+    let sig = match plan_of(&info).ok().and_then(|p| p.stop_signal) {
+        Some(s) => parse_signal(&s)?,
+        None => Signal::SIGTERM,
+    };
+    let id = info.record.id.clone();
+    if !timeout.is_zero() {
+        match send_signal(&info, name, sig, proc) {
+            Ok(()) | Err(Error::NotRunning(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match wait_exit(store, &id, Some(Instant::now() + timeout), proc)? {
+            Waited::Exited(_) | Waited::Removed => return Ok(()),
+            Waited::TimedOut => {}
+        }
+    }
+    match send_signal(&info, name, Signal::SIGKILL, proc) {
+        Ok(()) | Err(Error::NotRunning(_)) => {}
+        Err(e) => return Err(e),
+    }
+    wait_exit(store, &id, None, proc)?;
+    Ok(())
+}
+
+/// Waits for container `name` to exit and returns its exit code.
+pub fn wait(store: &Store, name: &str, proc: &Path) -> Result<i32, Error> {
+    let info = find(store, name, proc)?;
+    match wait_exit(store, &info.record.id, None, proc)? {
+        Waited::Exited(info) => Ok(info.state.exit_code.unwrap_or(0)),
+        Waited::Removed | Waited::TimedOut => Err(Error::NoSuchContainer(name.to_string())),
+    }
+}
+
+/// Removes container `name`; a running one only with `force` (it is
+/// killed and waited for first). `maps` removes files of containers
+/// without a spec. The caller must be single-threaded.
+pub fn remove(
+    store: &Store,
+    name: &str,
+    is_forced: bool,
+    maps: &IdMaps,
+    proc: &Path,
+) -> Result<(), Error> {
+    let info = find(store, name, proc)?;
+    if info.state.status == ContainerStatus::Running {
+        if !is_forced {
+            return Err(Error::IsRunning(name.to_string()));
+        }
+        match send_signal(&info, name, Signal::SIGKILL, proc) {
+            Ok(()) | Err(Error::NotRunning(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if let Waited::Removed = wait_exit(store, &info.record.id, None, proc)? {
+            // Its own `--rm` was quicker.
+            return Ok(());
+        }
+    }
+    let plan_maps = plan_of(&info).ok().map(|p| p.maps);
+    match store.remove_container(&info.record.id, plan_maps.as_ref().unwrap_or(maps)) {
+        Ok(()) => Ok(()),
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => {
+            Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) => Err(Error::Store(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{ContainerRecord, Digest};
+
+    #[test]
+    fn signals_parse_by_name_with_or_without_sig_or_by_number() {
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
+        assert_eq!(parse_signal("sigusr1").unwrap(), Signal::SIGUSR1);
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        assert!(matches!(parse_signal("NOPE"), Err(Error::InvalidSignal(_))));
+        assert!(matches!(parse_signal("0"), Err(Error::InvalidSignal(_))));
+        assert!(matches!(parse_signal("99"), Err(Error::InvalidSignal(_))));
+        assert_eq!(
+            parse_signal("BOGUS").unwrap_err().to_string(),
+            "invalid signal \"BOGUS\""
+        );
+    }
+
+    fn running(store: &Store, monitor_pid: i32, monitor_start: u64) -> String {
+        let id = "ab".repeat(32);
+        store
+            .create_container(&ContainerRecord {
+                id: id.clone(),
+                name: "web".into(),
+                image_id: Digest::of(b"config"),
+                image_name: "busybox".into(),
+                created: "2024-01-01T00:00:00Z".into(),
+            })
+            .unwrap();
+        let state = ContainerState {
+            status: ContainerStatus::Running,
+            pid: Some(monitor_pid + 1),
+            pid_start: Some(monitor_start + 1),
+            monitor_pid: Some(monitor_pid),
+            monitor_start: Some(monitor_start),
+            started_at: Some("2024-01-01T00:00:01Z".into()),
+            ..ContainerState::default()
+        };
+        store.set_container_state(&id, &state).unwrap();
+        id
+    }
+
+    fn fake_proc(pid: i32, start: u64) -> tempfile::TempDir {
+        let proc = tempfile::tempdir().unwrap();
+        let dir = proc.path().join(pid.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        let stat = format!("{pid} (hutch) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0");
+        std::fs::write(dir.join("stat"), stat).unwrap();
+        proc
+    }
+
+    #[test]
+    fn observe_keeps_a_container_whose_monitor_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = running(&store, 100, 5000);
+        let proc = fake_proc(100, 5000);
+        let info = find(&store, "web", proc.path()).unwrap();
+        assert_eq!(info.record.id, id);
+        assert_eq!(info.state.status, ContainerStatus::Running);
+    }
+
+    #[test]
+    fn observe_records_exited_when_the_monitor_is_gone_or_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        running(&store, 100, 5000);
+        // Pid 100 now belongs to a process that started later.
+        let proc = fake_proc(100, 7000);
+        let info = find(&store, "web", proc.path()).unwrap();
+        assert_eq!(info.state.status, ContainerStatus::Exited);
+        assert_eq!(info.state.exit_code, Some(EXIT_MONITOR_DIED));
+        assert_eq!(info.state.exit_reason.as_deref(), Some(REASON_MONITOR_DIED));
+        assert!(info.state.finished_at.is_some());
+        let stored = store.find_container("web").unwrap().unwrap();
+        assert_eq!(stored.state, info.state);
+    }
+
+    #[test]
+    fn removing_needs_force_for_a_running_container() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        running(&store, 100, 5000);
+        let proc = fake_proc(100, 5000);
+        let maps = IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        );
+        let err = remove(&store, "web", false, &maps, proc.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot remove container web as it is running: stop it first or use -f"
+        );
+        let err = remove(&store, "nope", false, &maps, proc.path()).unwrap_err();
+        assert_eq!(err.to_string(), "no such container nope");
+    }
+}

@@ -1,0 +1,306 @@
+//! The detached monitor: a re-executed hutch (`container-monitor ID`) that
+//! starts the container from its spec, reports to the `run -d` that
+//! spawned it, then relays the container's output into its log and
+//! records how it ended.
+//!
+//! It stays lean and single-threaded: one poll(2) over a signalfd and the
+//! output pipes (or the pty master), no threads, no network.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio as ProcessStdio};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+
+use super::logfile::{Pending, Stream};
+use super::run::{self, Started, Stdio};
+use super::{clock, Error, Plan};
+use crate::storage::{ContainerState, Store};
+
+/// The hidden subcommand the monitor runs as.
+const MONITOR_COMMAND: &str = "container-monitor";
+
+/// How long the monitor keeps reading output after the container's init
+/// exited: the kernel kills the rest of its pid namespace, and their pipe
+/// ends close as they go.
+const DRAIN_TIMEOUT_MS: u16 = 500;
+
+/// A container the monitor has started and now watches.
+pub struct Detached {
+    plan: Plan,
+    started: Started,
+    state: ContainerState,
+    log: std::fs::File,
+}
+
+impl Detached {
+    /// The container's init as the host sees it.
+    pub fn pid(&self) -> i32 {
+        self.started.pid.as_raw()
+    }
+}
+
+/// Spawns the monitor for container `id` (whose spec is recorded) and
+/// waits for its one-line report; returns the container's pid.
+pub fn spawn(root: &Path, runroot: &Path, id: &str) -> Result<i32, Error> {
+    let mut child = Command::new("/proc/self/exe")
+        .arg("--root")
+        .arg(root)
+        .arg("--runroot")
+        .arg(runroot)
+        .arg(MONITOR_COMMAND)
+        .arg(id)
+        .stdin(ProcessStdio::null())
+        .stderr(ProcessStdio::null())
+        .stdout(ProcessStdio::piped())
+        .spawn()
+        .map_err(Error::SpawnMonitor)?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(Error::SpawnMonitor)?;
+    }
+    // The monitor outlives us by design; it is not waited for.
+    drop(child);
+    parse_report(&line)
+}
+
+/// The monitor's report line: `ok PID` or `err CODE MESSAGE`.
+pub fn format_report(result: &Result<i32, (i32, String)>) -> String {
+    match result {
+        Ok(pid) => format!("ok {pid}\n"),
+        Err((code, message)) => format!("err {code} {}\n", message.replace('\n', " ")),
+    }
+}
+
+fn parse_report(line: &str) -> Result<i32, Error> {
+    let line = line.trim_end_matches('\n');
+    if let Some(pid) = line.strip_prefix("ok ").and_then(|p| p.parse().ok()) {
+        return Ok(pid);
+    }
+    if let Some(rest) = line.strip_prefix("err ") {
+        let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
+        if let Ok(code) = code.parse() {
+            return Err(Error::MonitorFailed {
+                code,
+                message: message.to_string(),
+            });
+        }
+    }
+    Err(Error::MonitorVanished)
+}
+
+/// In the monitor: starts container `id` from its recorded spec with its
+/// output on pipes, and records it running. Must be called single-threaded.
+pub fn start(store: &Store, id: &str, proc: &Path) -> Result<Detached, Error> {
+    // A session of our own: the terminal `run -d` was typed in may close,
+    // and its hangup must not reach us.
+    let _ = nix::unistd::setsid();
+    let info = store
+        .find_container(id)
+        .map_err(Error::Store)?
+        .ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
+    let plan = super::lifecycle::plan_of(&info)?;
+    let log_path = store.container_log_path(&info.record.id);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(&log_path)
+        .map_err(|source| Error::OpenLog {
+            path: log_path,
+            source,
+        })?;
+    let started = match run::start(&plan, Stdio::Pipes) {
+        Ok(s) => s,
+        Err(e) => {
+            run::record_failure(store, &plan, &e);
+            if plan.auto_remove {
+                let _ = store.remove_container(&plan.id, &plan.maps);
+            }
+            return Err(e);
+        }
+    };
+    let state = run::running_state(started.pid, proc);
+    if let Err(e) = store.set_container_state(&plan.id, &state) {
+        let _ = nix::sys::signal::kill(started.pid, nix::sys::signal::Signal::SIGKILL);
+        return Err(Error::Store(e));
+    }
+    Ok(Detached {
+        plan,
+        started,
+        state,
+        log,
+    })
+}
+
+/// In the monitor, after reporting: stops writing to `run -d`, relays the
+/// container's output into its log until it exits, records the exit and
+/// applies `--rm`.
+pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
+    let Detached {
+        plan,
+        started,
+        state,
+        mut log,
+    } = detached;
+    // `run -d` has read its line and may be gone; nothing more goes there.
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2_stdout(null.as_fd());
+    }
+    let mut sources: Vec<(OwnedFd, Pending)> = Vec::new();
+    if let Some(master) = started.master {
+        sources.push((master, Pending::new(Stream::Stdout)));
+    }
+    if let Some((out, err)) = started.outputs {
+        sources.push((out, Pending::new(Stream::Stdout)));
+        sources.push((err, Pending::new(Stream::Stderr)));
+    }
+    for (fd, _) in &sources {
+        set_nonblocking(fd)?;
+    }
+    let pid = started.pid;
+    let mut code = None;
+    let mut out = Vec::new();
+    loop {
+        if code.is_some() && sources.is_empty() {
+            break;
+        }
+        let mut fds = vec![PollFd::new(started.signals.as_fd(), PollFlags::POLLIN)];
+        fds.extend(
+            sources
+                .iter()
+                .map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
+        );
+        let timeout = match code {
+            Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
+            None => PollTimeout::NONE,
+        };
+        let ready = match poll(&mut fds, timeout) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::Relay(e)),
+        };
+        if ready == 0 {
+            // Drained long enough after the exit: whatever still holds a
+            // pipe end is not the container's.
+            break;
+        }
+        let revents: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let now = clock::now_rfc3339_nanos();
+        let mut closed = Vec::new();
+        for (i, (fd, pending)) in sources.iter_mut().enumerate() {
+            if revents[i + 1] && !read_into(fd, pending, &now, &mut out) {
+                pending.flush(&now, &mut out);
+                closed.push(i);
+            }
+        }
+        for i in closed.into_iter().rev() {
+            sources.remove(i);
+        }
+        if !out.is_empty() {
+            // A full disk loses log lines, never the exit code.
+            let _ = log.write_all(&out);
+            out.clear();
+        }
+        if revents[0] {
+            while let Ok(Some(_)) = started.signals.read_signal() {}
+            if code.is_none() {
+                code = reap(pid)?;
+            }
+        }
+    }
+    let now = clock::now_rfc3339_nanos();
+    for (_, pending) in &mut sources {
+        pending.flush(&now, &mut out);
+    }
+    let _ = log.write_all(&out);
+    drop(log);
+    // Reaped already unless the drain broke off first.
+    let code = match code {
+        Some(c) => c,
+        None => loop {
+            match waitpid(pid, None) {
+                Ok(WaitStatus::Exited(_, c)) => break c,
+                Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::Wait(e)),
+            }
+        },
+    };
+    match store.set_container_state(&plan.id, &run::exited_state(state, code, None)) {
+        // Removed while it ran (`rm -f`): nothing left to record.
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => return Ok(()),
+        Err(e) => return Err(Error::Store(e)),
+        Ok(()) => {}
+    }
+    if plan.auto_remove {
+        match store.remove_container(&plan.id, &plan.maps) {
+            Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
+            Err(e) => return Err(Error::Store(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads what `fd` has into `pending`; false at end of file.
+fn read_into(fd: &OwnedFd, pending: &mut Pending, now: &str, out: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 16384];
+    loop {
+        match nix::unistd::read(fd, &mut buf) {
+            // EIO: the pty's last slave is closed.
+            Ok(0) | Err(Errno::EIO) => return false,
+            Ok(n) => pending.feed(&buf[..n], now, out),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Reaps the container's init if it exited: its code, 128+N for signal N.
+fn reap(pid: nix::unistd::Pid) -> Result<Option<i32>, Error> {
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(128 + sig as i32)),
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::Wait(e)),
+        }
+    }
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> Result<(), Error> {
+    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(Error::Relay)?;
+    fcntl(
+        fd,
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    )
+    .map_err(Error::Relay)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_round_trip() {
+        assert_eq!(parse_report(&format_report(&Ok(4242))).unwrap(), 4242);
+        let err = parse_report(&format_report(&Err((127, "not\nfound".into())))).unwrap_err();
+        assert!(matches!(err, Error::MonitorFailed { code: 127, ref message } if message == "not found"));
+        assert!(matches!(parse_report(""), Err(Error::MonitorVanished)));
+        assert!(matches!(parse_report("ok x"), Err(Error::MonitorVanished)));
+    }
+}

@@ -713,10 +713,30 @@ fn concurrent_forced_rm_of_one_container_has_exactly_one_winner() {
         .filter(|r| r.code != Some(0))
         .all(|r| r.code == Some(125) && r.stderr.contains("no such container"));
     if winners != 1 || !losers_ok {
-        let all: Vec<String> = runs.iter().map(|r| r.to_string()).collect();
+        let summary: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:?} {}", r.code, r.stderr.lines().next().unwrap_or("")))
+            .collect();
+        // The first runs that broke the rule, in full (the rest are alike).
+        let mut seen_winner = false;
+        let wrong: Vec<String> = runs
+            .iter()
+            .filter(|r| {
+                if r.code == Some(0) {
+                    let extra = seen_winner;
+                    seen_winner = true;
+                    extra
+                } else {
+                    r.code != Some(125) || !r.stderr.contains("no such container")
+                }
+            })
+            .take(3)
+            .map(|r| r.to_string())
+            .collect();
         panic!(
-            "expected exactly one rm -f to exit 0 and the other 19 to exit 125 with \"no such container\"; {winners} won:\n\n{}",
-            all.join("\n\n")
+            "expected exactly one rm -f to exit 0 and the other 19 to exit 125 with \"no such container\"; {winners} exited 0.\nexit codes and first stderr lines:\n{}\n\nthe first wrong ones:\n\n{}",
+            summary.join("\n"),
+            wrong.join("\n\n")
         );
     }
     let r = ps_names_status(&env);

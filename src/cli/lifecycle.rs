@@ -21,7 +21,12 @@ pub struct StopArgs {
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
     /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(short = 't', long = "time", value_name = "SECONDS", default_value_t = 10)]
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
     pub time: u64,
 }
 

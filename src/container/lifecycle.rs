@@ -144,7 +144,7 @@ pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), E
 /// How a wait for a container's exit ended.
 pub enum Waited {
     /// It exited; the record says how.
-    Exited(ContainerInfo),
+    Exited(Box<ContainerInfo>),
     /// Its record is gone (`--rm`, or removed by someone else).
     Removed,
     /// The deadline passed first.
@@ -165,7 +165,7 @@ pub fn wait_exit(
         };
         let info = observe(store, info, proc).map_err(Error::Store)?;
         if info.state.status == ContainerStatus::Exited {
-            return Ok(Waited::Exited(info));
+            return Ok(Waited::Exited(Box::new(info)));
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Waited::TimedOut);

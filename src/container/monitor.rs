@@ -299,7 +299,9 @@ mod tests {
     fn reports_round_trip() {
         assert_eq!(parse_report(&format_report(&Ok(4242))).unwrap(), 4242);
         let err = parse_report(&format_report(&Err((127, "not\nfound".into())))).unwrap_err();
-        assert!(matches!(err, Error::MonitorFailed { code: 127, ref message } if message == "not found"));
+        assert!(
+            matches!(err, Error::MonitorFailed { code: 127, ref message } if message == "not found")
+        );
         assert!(matches!(parse_report(""), Err(Error::MonitorVanished)));
         assert!(matches!(parse_report("ok x"), Err(Error::MonitorVanished)));
     }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-use super::{ContainerInfo, ContainerRecord, ContainerState, ContainerStatus, Digest, Error, Store};
+use super::{
+    ContainerInfo, ContainerRecord, ContainerState, ContainerStatus, Digest, Error, Store,
+};
 
 /// The shortest id prefix `find_container` accepts, as in Podman.
 const MIN_PREFIX: usize = 3;
@@ -296,9 +298,13 @@ mod tests {
     #[test]
     fn list_is_newest_first() {
         let (_dir, store) = store();
-        for (i, created) in ["2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z", "2024-01-01T00:00:00Z"]
-            .iter()
-            .enumerate()
+        for (i, created) in [
+            "2024-01-02T00:00:00Z",
+            "2024-01-03T00:00:00Z",
+            "2024-01-01T00:00:00Z",
+        ]
+        .iter()
+        .enumerate()
         {
             let id = format!("{i}").repeat(64);
             store

@@ -1,8 +1,14 @@
 //! Environment variable names and default locations, defined once.
 //!
 //! Every path hutch uses by default is computed here; nothing else reads
-//! `HOME` or `XDG_*` directly.
+//! `HOME` or `XDG_*` directly. This module also owns the run directory's
+//! safety checks: a shared `/tmp` fallback is created private and verified,
+//! never followed through a planted symlink. It must not print or know
+//! about the store's layout.
 
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Overrides the registries.conf path, as in Podman.
@@ -11,22 +17,114 @@ pub const ENV_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 pub const ENV_ROOT: &str = "HUTCH_ROOT";
 /// Overrides the run directory (same as `--runroot`).
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
+/// The per-user runtime directory of the XDG base directory specification.
+pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+
+/// Where logind-style hosts keep per-user runtime directories.
+const RUN_USER_BASE: &str = "/run/user";
+/// The shared directory the last-resort run directory goes in. Fixed rather
+/// than `TMPDIR` so that every hutch process of a user agrees on it.
+const TMP_BASE: &str = "/tmp";
+/// The name of hutch's directory inside a per-user runtime directory.
+const RUNROOT_NAME: &str = "hutch";
+/// Owner-only access, required of the run directory in the shared `/tmp`.
+const PRIVATE_MODE: u32 = 0o700;
+
+/// What went wrong while preparing a default path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("creating run directory {path}")]
+    CreateRunRoot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("checking run directory {path}")]
+    StatRunRoot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("run directory {path} is a symbolic link; refusing to follow it")]
+    RunRootIsSymlink { path: PathBuf },
+    #[error("run directory {path} is not a directory")]
+    RunRootNotDir { path: PathBuf },
+    #[error("run directory {path} belongs to uid {owner}, not to uid {uid}")]
+    RunRootForeign { path: PathBuf, owner: u32, uid: u32 },
+    #[error("run directory {path} has mode {mode:04o}, not 0700")]
+    RunRootNotPrivate { path: PathBuf, mode: u32 },
+}
+
+impl Error {
+    /// An optional line telling the user what to do about it.
+    // TODO(#8): unused until `crate::error::Error` gains a `Paths` variant
+    // that forwards it; `info` reports the error as a usage error meanwhile.
+    #[allow(dead_code)]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::RunRootIsSymlink { path }
+            | Error::RunRootNotDir { path }
+            | Error::RunRootForeign { path, .. }
+            | Error::RunRootNotPrivate { path, .. } => Some(format!(
+                "something else holds {}: remove it if it is yours, or set {ENV_XDG_RUNTIME_DIR} or --runroot to a private directory",
+                path.display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Where the run directory's location came from, as `info` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunRootSource {
+    /// The `--runroot` option.
+    Option,
+    /// The `HUTCH_RUNROOT` environment variable.
+    Env,
+    /// `$XDG_RUNTIME_DIR/hutch`.
+    Xdg,
+    /// `/run/user/UID/hutch`.
+    RunUser,
+    /// `/tmp/hutch-UID`, a private directory hutch creates itself.
+    Tmp,
+}
+
+impl RunRootSource {
+    /// The short name `info` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunRootSource::Option => "--runroot",
+            RunRootSource::Env => ENV_RUNROOT,
+            RunRootSource::Xdg => "xdg",
+            RunRootSource::RunUser => "/run/user",
+            RunRootSource::Tmp => "tmp",
+        }
+    }
+}
 
 /// Where hutch keeps and reads its state.
 #[derive(Debug, Clone)]
 pub struct Paths {
     /// The store: blobs, layers, containers and the metadata database.
     pub root: PathBuf,
-    /// Volatile per-boot state.
+    /// Volatile per-boot state. Chosen but not yet created or verified:
+    /// call [`Paths::ensure_runroot`] before putting anything in it.
     pub runroot: PathBuf,
+    /// Where `runroot` came from.
+    pub runroot_source: RunRootSource,
     /// The user's config directory (`~/.config`).
     pub config_home: PathBuf,
     /// The system configuration directory, `/etc`.
     pub etc: PathBuf,
+    /// The user the run directory must belong to.
+    uid: u32,
 }
 
 impl Paths {
     /// Computes the default paths for the current user, with overrides.
+    ///
+    /// Choosing the run directory costs at most two `lstat`s; creating and
+    /// verifying it waits for [`Paths::ensure_runroot`].
     pub fn new(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Paths {
         let base = directories::BaseDirs::new();
         let home = base
@@ -44,15 +142,32 @@ impl Paths {
         let root = root
             .or_else(|| std::env::var_os(ENV_ROOT).map(PathBuf::from))
             .unwrap_or_else(|| data_home.join("hutch"));
-        let runroot = runroot
-            .or_else(|| std::env::var_os(ENV_RUNROOT).map(PathBuf::from))
-            .unwrap_or_else(default_runroot);
+        let uid = nix::unistd::getuid().as_raw();
+        let (runroot, runroot_source) = match (runroot, std::env::var_os(ENV_RUNROOT)) {
+            (Some(p), _) => (p, RunRootSource::Option),
+            (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), RunRootSource::Env),
+            _ => choose_runroot(
+                std::env::var_os(ENV_XDG_RUNTIME_DIR).as_deref(),
+                Path::new(RUN_USER_BASE),
+                Path::new(TMP_BASE),
+                uid,
+            ),
+        };
         Paths {
             root,
             runroot,
+            runroot_source,
             config_home,
             etc: PathBuf::from("/etc"),
+            uid,
         }
+    }
+
+    /// Creates the run directory if needed, checks it is safe to use and
+    /// returns it.
+    pub fn ensure_runroot(&self) -> Result<&Path, Error> {
+        ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
+        Ok(&self.runroot)
     }
 
     /// The registries.conf files to consult, in order: the env override,
@@ -73,10 +188,306 @@ impl Paths {
     }
 }
 
-fn default_runroot() -> PathBuf {
-    let uid = nix::unistd::getuid();
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("hutch"),
-        _ => PathBuf::from(format!("/tmp/hutch-run-{uid}")),
+/// Picks the default run directory: `$XDG_RUNTIME_DIR/hutch` when `xdg`
+/// names a usable runtime directory, else `RUN_USER/UID/hutch` when that is
+/// usable, else `TMP/hutch-UID`.
+///
+/// A runtime directory is usable when it is an absolute path to a real
+/// directory (not a symlink) owned by `uid`; anything else is passed over,
+/// since another user could have pointed it somewhere they control.
+pub fn choose_runroot(
+    xdg: Option<&OsStr>,
+    run_user: &Path,
+    tmp: &Path,
+    uid: u32,
+) -> (PathBuf, RunRootSource) {
+    if let Some(dir) = xdg.filter(|d| !d.is_empty()).map(Path::new) {
+        if dir.is_absolute() && is_users_dir(dir, uid) {
+            return (dir.join(RUNROOT_NAME), RunRootSource::Xdg);
+        }
+        log::debug!(
+            "{ENV_XDG_RUNTIME_DIR}={} is not a directory of uid {uid}; not using it",
+            dir.display()
+        );
+    }
+    let dir = run_user.join(uid.to_string());
+    if is_users_dir(&dir, uid) {
+        return (dir.join(RUNROOT_NAME), RunRootSource::RunUser);
+    }
+    (tmp.join(format!("hutch-{uid}")), RunRootSource::Tmp)
+}
+
+/// Whether `dir` is a real directory (not a symlink to one) owned by `uid`.
+fn is_users_dir(dir: &Path, uid: u32) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir() && m.uid() == uid)
+}
+
+/// Creates `path` as chosen from `source` if it is missing and verifies it.
+///
+/// An explicit `--runroot` or `HUTCH_RUNROOT` is the user's choice and only
+/// needs to be a directory. Below a verified per-user runtime directory the
+/// `hutch` directory must be a real directory owned by `uid`. In the shared
+/// `/tmp` it must also have mode 0700, because anyone could have made it.
+pub fn ensure_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<(), Error> {
+    match source {
+        RunRootSource::Option | RunRootSource::Env => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(PRIVATE_MODE)
+                .create(path)
+                .map_err(|source| Error::CreateRunRoot {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            let meta = std::fs::metadata(path).map_err(|source| Error::StatRunRoot {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            if !meta.is_dir() {
+                return Err(Error::RunRootNotDir {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(())
+        }
+        RunRootSource::Xdg | RunRootSource::RunUser => ensure_private_dir(path, uid, false),
+        RunRootSource::Tmp => ensure_private_dir(path, uid, true),
+    }
+}
+
+/// Makes `path` with mode 0700 unless something is there, then checks,
+/// without following a symlink, that it is a directory owned by `uid` (and
+/// with `is_mode_checked`, that nobody else may enter it).
+///
+/// `mkdir` never follows a symlink in the last component, so a planted link
+/// makes it fail with `EEXIST` and the check below refuses the link.
+fn ensure_private_dir(path: &Path, uid: u32, is_mode_checked: bool) -> Result<(), Error> {
+    match std::fs::DirBuilder::new().mode(PRIVATE_MODE).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(Error::CreateRunRoot {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(|source| Error::StatRunRoot {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let path = path.to_path_buf();
+    if meta.file_type().is_symlink() {
+        return Err(Error::RunRootIsSymlink { path });
+    }
+    if !meta.file_type().is_dir() {
+        return Err(Error::RunRootNotDir { path });
+    }
+    if meta.uid() != uid {
+        return Err(Error::RunRootForeign {
+            path,
+            owner: meta.uid(),
+            uid,
+        });
+    }
+    let mode = meta.mode() & 0o7777;
+    if is_mode_checked && mode != PRIVATE_MODE {
+        return Err(Error::RunRootNotPrivate { path, mode });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A temp dir and the uid that owns it (whoever runs the tests).
+    fn temp() -> (tempfile::TempDir, u32) {
+        let t = tempfile::tempdir().unwrap();
+        let uid = std::fs::metadata(t.path()).unwrap().uid();
+        (t, uid)
+    }
+
+    fn chmod(p: &Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn choose_runroot_prefers_a_valid_xdg_runtime_dir() {
+        let (t, uid) = temp();
+        let xdg = t.path().join("xdg");
+        std::fs::create_dir(&xdg).unwrap();
+        let got = choose_runroot(
+            Some(xdg.as_os_str()),
+            &t.path().join("run-user"),
+            t.path(),
+            uid,
+        );
+        assert_eq!(got, (xdg.join("hutch"), RunRootSource::Xdg));
+    }
+
+    #[test]
+    fn choose_runroot_passes_over_unusable_xdg_values() {
+        let (t, uid) = temp();
+        let real = t.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let file = t.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let tmp = t.path().join("tmp");
+        let want = (tmp.join(format!("hutch-{uid}")), RunRootSource::Tmp);
+        for (what, xdg) in [
+            ("empty", PathBuf::new()),
+            ("relative", PathBuf::from("real")),
+            ("missing", t.path().join("missing")),
+            ("symlink", link),
+            ("file", file),
+        ] {
+            let got = choose_runroot(Some(xdg.as_os_str()), &t.path().join("run-user"), &tmp, uid);
+            assert_eq!(got, want, "XDG_RUNTIME_DIR {what}");
+        }
+        // A directory of another user.
+        let got = choose_runroot(
+            Some(real.as_os_str()),
+            &t.path().join("run-user"),
+            &tmp,
+            uid + 1,
+        );
+        assert_eq!(got.1, RunRootSource::Tmp);
+    }
+
+    #[test]
+    fn choose_runroot_uses_run_user_when_it_belongs_to_the_user() {
+        let (t, uid) = temp();
+        let run_user = t.path().join("run-user");
+        std::fs::create_dir_all(run_user.join(uid.to_string())).unwrap();
+        let got = choose_runroot(None, &run_user, t.path(), uid);
+        assert_eq!(
+            got,
+            (
+                run_user.join(uid.to_string()).join("hutch"),
+                RunRootSource::RunUser
+            )
+        );
+    }
+
+    #[test]
+    fn choose_runroot_falls_back_to_tmp_for_foreign_or_linked_run_user() {
+        let (t, uid) = temp();
+        let run_user = t.path().join("run-user");
+        // Owned by the test user, so it is foreign to uid + 1.
+        std::fs::create_dir_all(run_user.join((uid + 1).to_string())).unwrap();
+        let got = choose_runroot(None, &run_user, t.path(), uid + 1);
+        assert_eq!(got.1, RunRootSource::Tmp);
+        // A symlink to a directory of the user is not used either.
+        let real = t.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, run_user.join(uid.to_string())).unwrap();
+        let got = choose_runroot(None, &run_user, t.path(), uid);
+        assert_eq!(
+            got,
+            (t.path().join(format!("hutch-{uid}")), RunRootSource::Tmp)
+        );
+    }
+
+    #[test]
+    fn ensure_runroot_creates_a_private_tmp_dir() {
+        let (t, uid) = temp();
+        let p = t.path().join(format!("hutch-{uid}"));
+        ensure_runroot(&p, RunRootSource::Tmp, uid).unwrap();
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        assert!(m.is_dir());
+        assert_eq!(m.mode() & 0o7777, 0o700);
+        // A second call accepts what the first made.
+        ensure_runroot(&p, RunRootSource::Tmp, uid).unwrap();
+    }
+
+    #[test]
+    fn ensure_runroot_refuses_a_planted_symlink_without_following_it() {
+        let (t, uid) = temp();
+        let victim = t.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        chmod(&victim, 0o755);
+        let p = t.path().join("hutch-x");
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        let err = ensure_runroot(&p, RunRootSource::Tmp, uid).unwrap_err();
+        assert!(matches!(err, Error::RunRootIsSymlink { .. }), "got {err:?}");
+        assert!(err.hint().is_some());
+        // The victim kept its mode and stayed empty.
+        let m = std::fs::metadata(&victim).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o755);
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
+        // A dangling link is refused too, and not created through.
+        let dangling = t.path().join("hutch-y");
+        std::os::unix::fs::symlink(t.path().join("nowhere"), &dangling).unwrap();
+        let err = ensure_runroot(&dangling, RunRootSource::Tmp, uid).unwrap_err();
+        assert!(matches!(err, Error::RunRootIsSymlink { .. }), "got {err:?}");
+        assert!(!t.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn ensure_runroot_refuses_foreign_open_or_non_directories() {
+        let (t, uid) = temp();
+        let p = t.path().join("dir");
+        std::fs::create_dir(&p).unwrap();
+        chmod(&p, 0o700);
+        let err = ensure_runroot(&p, RunRootSource::Tmp, uid + 1).unwrap_err();
+        assert!(
+            matches!(err, Error::RunRootForeign { owner, .. } if owner == uid),
+            "got {err:?}"
+        );
+        chmod(&p, 0o755);
+        let err = ensure_runroot(&p, RunRootSource::Tmp, uid).unwrap_err();
+        assert!(
+            matches!(err, Error::RunRootNotPrivate { mode: 0o755, .. }),
+            "got {err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("run directory {} has mode 0755, not 0700", p.display())
+        );
+        let f = t.path().join("file");
+        std::fs::write(&f, "").unwrap();
+        let err = ensure_runroot(&f, RunRootSource::Tmp, uid).unwrap_err();
+        assert!(matches!(err, Error::RunRootNotDir { .. }), "got {err:?}");
+    }
+
+    #[test]
+    fn ensure_runroot_below_a_runtime_dir_checks_owner_not_mode() {
+        let (t, uid) = temp();
+        let p = t.path().join("hutch");
+        ensure_runroot(&p, RunRootSource::Xdg, uid).unwrap();
+        chmod(&p, 0o755);
+        ensure_runroot(&p, RunRootSource::RunUser, uid).unwrap();
+        let err = ensure_runroot(&p, RunRootSource::Xdg, uid + 1).unwrap_err();
+        assert!(matches!(err, Error::RunRootForeign { .. }), "got {err:?}");
+    }
+
+    #[test]
+    fn ensure_runroot_creates_an_explicit_path_with_parents() {
+        let (t, uid) = temp();
+        let p = t.path().join("a/b/run");
+        ensure_runroot(&p, RunRootSource::Option, uid).unwrap();
+        assert!(p.is_dir());
+        let f = t.path().join("file");
+        std::fs::write(&f, "").unwrap();
+        let err = ensure_runroot(&f, RunRootSource::Env, uid).unwrap_err();
+        assert!(matches!(err, Error::CreateRunRoot { .. }), "got {err:?}");
+    }
+
+    #[test]
+    fn runroot_sources_have_distinct_names() {
+        let all = [
+            RunRootSource::Option,
+            RunRootSource::Env,
+            RunRootSource::Xdg,
+            RunRootSource::RunUser,
+            RunRootSource::Tmp,
+        ];
+        let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names.len(), all.len());
+        assert_eq!(RunRootSource::Tmp.as_str(), "tmp");
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs hutch's whole test suite: unit tests, then the end-to-end, hostile and
-# no-range integration tests against a throwaway local registry.
+# Runs hutch's whole test suite: unit tests, then the end-to-end, detached
+# container lifecycle, hostile and no-range integration tests against a
+# throwaway local registry.
 #
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
@@ -67,7 +68,7 @@ hutch_release="$target_dir/release/hutch"
 mkdir -p "$work/bin" "$work/tmp"
 chmod 1777 "$work/tmp" # per-test HOMEs; removed with $work even if a test leaks one
 install -m 0755 "$hutch_release" "$work/bin/hutch"
-for suite in e2e hostile norange; do
+for suite in e2e lifecycle hostile norange; do
     exe=$(jq -r --arg n "$suite" \
         'select(.reason == "compiler-artifact" and .profile.test and .target.name == $n and (.target.kind | index("test"))) | .executable' \
         "$work/build.json" | tail -n1)
@@ -122,7 +123,7 @@ count "unit tests" "$work/unit.log" "$rc"
 # Other integration tests (for example the man-page check) are pure: they
 # run as the invoking user from the checkout.
 while IFS=$'\t' read -r name exe; do
-    case "$name" in e2e | hostile | norange) continue ;; esac
+    case "$name" in e2e | lifecycle | hostile | norange) continue ;; esac
     say "tests/$name"
     set +e
     (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${filter[@]}") 2>&1 | tee "$work/$name.log"
@@ -163,10 +164,12 @@ run_suite() {
 
 if is_root; then
     run_suite e2e "$HUTCH_TEST_USER"
+    run_suite lifecycle "$HUTCH_TEST_USER"
     run_suite hostile "$HUTCH_TEST_USER"
     run_suite norange "$HUTCH_NORANGE_USER"
 else
     run_suite e2e ""
+    run_suite lifecycle ""
     run_suite hostile ""
     if has_subuid_range; then
         failed=$((failed + 1))

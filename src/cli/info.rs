@@ -15,6 +15,11 @@ pub struct InfoArgs {
 
 /// Prints what hutch found on this host.
 pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
+    // TODO(#8): a `paths` variant of `crate::error::Error` would keep the
+    // hint; until then the rendered chain travels as a usage error (125).
+    let runroot = paths
+        .ensure_runroot()
+        .map_err(|e| Error::Usage(crate::error::render_chain(&e)))?;
     let maps = userns::current_user_maps(paths.etc())?;
     let layout = cgroup::detect_host(std::path::Path::new("/proc"));
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
@@ -44,7 +49,8 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
         },
         "store": {
             "graphRoot": paths.root,
-            "runRoot": paths.runroot,
+            "runRoot": runroot,
+            "runRootSource": paths.runroot_source.as_str(),
             "overlay": overlay,
         },
         "version": env!("CARGO_PKG_VERSION"),

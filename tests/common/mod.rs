@@ -85,6 +85,7 @@ pub struct Env {
     pub data_home: PathBuf,
     pub runtime_dir: PathBuf,
     extra_env: Vec<(String, String)>,
+    unset_env: Vec<String>,
 }
 
 impl Env {
@@ -127,6 +128,7 @@ impl Env {
             data_home,
             runtime_dir,
             extra_env: Vec::new(),
+            unset_env: Vec::new(),
         }
     }
 
@@ -138,6 +140,12 @@ impl Env {
     /// Adds an environment variable to every command.
     pub fn set_env(&mut self, k: &str, v: &str) {
         self.extra_env.push((k.into(), v.into()));
+    }
+
+    /// Leaves an environment variable out of every command, including one
+    /// the harness would set (such as `XDG_RUNTIME_DIR`).
+    pub fn unset_env(&mut self, k: &str) {
+        self.unset_env.push(k.into());
     }
 
     /// The environment hutch runs with.
@@ -160,6 +168,7 @@ impl Env {
         for (k, val) in &self.extra_env {
             v.push((k.clone(), val.into()));
         }
+        v.retain(|(k, _)| !self.unset_env.contains(k));
         v
     }
 
@@ -217,6 +226,22 @@ impl Env {
                 .join(" "),
             env.join(" ")
         )
+    }
+
+    /// Runs hutch like `hutch`, and also fails the test if its stdout or
+    /// stderr is still open `PIPE_GRACE` after it exited: a process it left
+    /// behind (a detached container's monitor) must not hold the caller's
+    /// terminal or pipes.
+    pub fn hutch_closing<S: AsRef<str>>(&self, args: &[S]) -> Run {
+        let mut c = self.command(args);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let what = self.describe(args);
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting command failed: {e}\n{what}"));
+        finish_closing(child, what, TIMEOUT)
     }
 
     /// Pulls `img`, failing the test if the pull fails.
@@ -358,6 +383,80 @@ fn finish(mut child: Child, what: String, timeout: Duration) -> Run {
         timed_out,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// How long a finished command's stdout and stderr may stay open.
+pub const PIPE_GRACE: Duration = Duration::from_secs(5);
+
+/// Like `finish`, but never blocks on pipes that a leftover process holds:
+/// fails the test naming the pipe instead.
+fn finish_closing(mut child: Child, what: String, timeout: Duration) -> Run {
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = pipe.read_to_end(&mut b);
+            let _ = tx.send(b);
+        });
+        rx
+    };
+    let rx_out = reader(Box::new(child.stdout.take().expect("stdout is piped")));
+    let rx_err = reader(Box::new(child.stderr.take().expect("stderr is piped")));
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if Instant::now() >= deadline => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("waiting for a killed child");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("waiting for the command: {e}\n{what}"),
+        }
+    };
+    let grace = Instant::now() + PIPE_GRACE;
+    let stdout = rx_out.recv_timeout(grace.saturating_duration_since(Instant::now()));
+    let stderr = rx_err.recv_timeout(grace.saturating_duration_since(Instant::now()));
+    use std::os::unix::process::ExitStatusExt;
+    let run = Run {
+        what,
+        code: status.code(),
+        signal: status.signal(),
+        timed_out,
+        stdout: String::from_utf8_lossy(stdout.as_deref().unwrap_or(b"(still open)")).into_owned(),
+        stderr: String::from_utf8_lossy(stderr.as_deref().unwrap_or(b"(still open)")).into_owned(),
+    };
+    if !timed_out && (stdout.is_err() || stderr.is_err()) {
+        run.fail(&format!(
+            "the command exited but its stdout or stderr was still open {}s later: a process it started kept them",
+            PIPE_GRACE.as_secs()
+        ));
+    }
+    run
+}
+
+/// Calls `probe` every 100 ms until it returns `Ok`, and fails the test
+/// after `timeout` with `what` and the last `Err` (which should say what
+/// was seen, e.g. a `Run`).
+#[track_caller]
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() >= deadline => panic!(
+                "timed out after {}s waiting for {what}; last seen:\n{last}",
+                timeout.as_secs_f32()
+            ),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Error {
     Userns(#[from] crate::userns::Error),
     #[error(transparent)]
     Logs(#[from] crate::container::logread::Error),
+    #[error(transparent)]
+    Paths(#[from] crate::paths::Error),
 }
 
 impl Error {
@@ -49,6 +51,7 @@ impl Error {
             Error::Container(e) => e.hint(),
             Error::Userns(e) => e.hint(),
             Error::Logs(_) => None,
+            Error::Paths(e) => e.hint(),
         }
     }
 }

@@ -57,9 +57,6 @@ pub enum Error {
 
 impl Error {
     /// An optional line telling the user what to do about it.
-    // TODO(#8): unused until `crate::error::Error` gains a `Paths` variant
-    // that forwards it; `info` reports the error as a usage error meanwhile.
-    #[allow(dead_code)]
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::RunRootIsSymlink { path }

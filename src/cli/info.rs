@@ -15,11 +15,7 @@ pub struct InfoArgs {
 
 /// Prints what hutch found on this host.
 pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
-    // TODO(#8): a `paths` variant of `crate::error::Error` would keep the
-    // hint; until then the rendered chain travels as a usage error (125).
-    let runroot = paths
-        .ensure_runroot()
-        .map_err(|e| Error::Usage(crate::error::render_chain(&e)))?;
+    let runroot = paths.ensure_runroot()?;
     let maps = userns::current_user_maps(paths.etc())?;
     let layout = cgroup::detect_host(std::path::Path::new("/proc"));
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());

@@ -233,8 +233,14 @@ pub fn remove(
             Err(e) => return Err(e),
         }
         if let Waited::Removed = wait_exit(store, &info.record.id, None, proc)? {
-            // Its own `--rm` was quicker.
-            return Ok(());
+            // Gone while we waited: its own `--rm` was quicker (this removal
+            // did its job), or another `rm` won the race (this one did not).
+            let is_auto_remove = plan_of(&info).is_ok_and(|p| p.auto_remove);
+            return if is_auto_remove {
+                Ok(())
+            } else {
+                Err(Error::NoSuchContainer(name.to_string()))
+            };
         }
     }
     let plan_maps = plan_of(&info).ok().map(|p| p.maps);

@@ -4,6 +4,7 @@
 //! Everything works from the record plus /proc: the (pid, starttime) pairs
 //! of the container's init and its monitor say whether they still run.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -121,10 +122,16 @@ fn send_signal(info: &ContainerInfo, name: &str, sig: Signal, proc: &Path) -> Re
     let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) else {
         return Err(not_running());
     };
+    // The pidfd pins the process; checking the start time after opening it
+    // proves it is the container's, so a reused pid is never signalled.
+    let pidfd = match crate::sys::process::pidfd_open(Pid::from_raw(pid)) {
+        Ok(fd) => fd,
+        Err(_) => return Err(not_running()),
+    };
     if !procfs::is_alive(proc, pid, start) {
         return Err(not_running());
     }
-    match nix::sys::signal::kill(Pid::from_raw(pid), sig) {
+    match crate::sys::process::pidfd_send_signal(pidfd.as_fd(), sig) {
         Ok(()) => Ok(()),
         Err(Errno::ESRCH) => Err(not_running()),
         Err(source) => Err(Error::SendSignal {

@@ -96,3 +96,39 @@ pub fn reset_signal_dispositions() {
         }
     }
 }
+
+/// Opens a pidfd for `pid` (pidfd_open(2)): a handle that keeps naming this
+/// very process even after its pid is reused.
+pub fn pidfd_open(pid: Pid) -> io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a fresh fd that nothing else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret as i32) })
+}
+
+/// Sends `sig` to the process behind `pidfd` (pidfd_send_signal(2)).
+pub fn pidfd_send_signal(
+    pidfd: std::os::fd::BorrowedFd<'_>,
+    sig: nix::sys::signal::Signal,
+) -> Result<(), nix::Error> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the fd is a valid pidfd borrowed for the call; a NULL siginfo
+    // makes the kernel fill it in as kill(2) would; flags are 0.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig as libc::c_int,
+            std::ptr::null_mut::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret < 0 {
+        Err(nix::Error::last())
+    } else {
+        Ok(())
+    }
+}

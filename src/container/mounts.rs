@@ -56,6 +56,19 @@ pub enum Mounted {
     Fuse,
 }
 
+/// Makes every mount of this (new) mount namespace a recursive slave, so
+/// that nothing mounted afterwards propagates back to the host's namespace,
+/// which the new one copied with shared propagation.
+pub fn make_root_rslave() -> Result<(), Errno> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+}
+
 /// Mounts the overlay of `lowers` (top first) with `dirs`' upper and work
 /// directories at `dirs.merged`: kernel overlayfs, else fuse-overlayfs.
 pub fn mount_rootfs(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<Mounted, Failure> {

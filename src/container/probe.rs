@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{umount2, MntFlags};
 use nix::sched::CloneFlags;
 
 use super::mounts::{self, Mounted};
@@ -51,14 +51,7 @@ fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<Over
     let lowers = vec![lower.to_path_buf()];
     let mut kind = OverlayKind::Kernel;
     let kernel = crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_SLAVE,
-            None::<&str>,
-        )
-        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        mounts::make_root_rslave().map_err(|e| format!("making / a recursive slave mount: {e}"))?;
         mounts::mount_kernel_overlay(&lowers, &dirs.upper, &dirs.work, &dirs.merged)
             .map_err(|e| format!("mounting overlayfs: {e}"))
     });
@@ -67,14 +60,7 @@ fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<Over
     }
     kind = OverlayKind::Fuse;
     crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_SLAVE,
-            None::<&str>,
-        )
-        .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+        mounts::make_root_rslave().map_err(|e| format!("making / a recursive slave mount: {e}"))?;
         match mounts::mount_rootfs(&lowers, dirs) {
             Ok(Mounted::Fuse) => {
                 // Unmounting ends the fuse-overlayfs daemon.

@@ -24,18 +24,8 @@ fn now() -> (u64, u32) {
 /// Formats `secs` since the epoch, with nine fraction digits when `nanos`
 /// is given.
 pub fn format_rfc3339(secs: u64, nanos: Option<u32>) -> String {
-    let days = (secs / 86400) as i64;
+    let (y, m, d) = civil_from_days((secs / 86400) as i64);
     let rem = secs % 86400;
-    // Civil-from-days, after Howard Hinnant's public-domain algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     let fraction = match nanos {
         Some(n) => format!(".{n:09}"),
         None => String::new(),
@@ -46,6 +36,20 @@ pub fn format_rfc3339(secs: u64, nanos: Option<u32>) -> String {
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// The date (year, month, day) of a day count since 1970-01-01, after
+/// Howard Hinnant's public-domain `civil_from_days`.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

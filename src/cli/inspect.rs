@@ -6,7 +6,7 @@
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
-use super::template::{align, Template};
+use super::template::Template;
 use crate::container;
 use crate::error::Error;
 use crate::image;
@@ -114,20 +114,10 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
         );
         return Ok(0);
     };
-    let mut lines = Vec::new();
-    if t.is_table {
-        lines.push(t.header(&|path| path.join(".").to_uppercase()));
-    }
-    for v in objects {
-        lines.push(t.render(v)?);
-    }
-    if t.is_table {
-        print!("{}", align(&lines));
-    } else {
-        for l in lines {
-            println!("{l}");
-        }
-    }
+    print!(
+        "{}",
+        t.render_all(objects, &|path| path.join(".").to_uppercase())?
+    );
     Ok(0)
 }
 

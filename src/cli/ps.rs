@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::inspect::plan_json;
-use super::template::{align, Template};
+use super::template::Template;
 use crate::container::{self, logread};
 use crate::error::Error;
 use crate::paths::Paths;
@@ -96,20 +96,11 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Template(t) => {
-            let mut lines = Vec::new();
-            if t.is_table {
-                lines.push(t.header(&|path| header_name(path)));
-            }
-            for info in &shown {
-                lines.push(t.render(&template_object(info, now, args.no_trunc))?);
-            }
-            if t.is_table {
-                print!("{}", align(&lines));
-            } else {
-                for l in lines {
-                    println!("{l}");
-                }
-            }
+            let objects: Vec<Value> = shown
+                .iter()
+                .map(|i| template_object(i, now, args.no_trunc))
+                .collect();
+            print!("{}", t.render_all(&objects, &|path| header_name(path))?);
         }
     }
     Ok(0)
@@ -393,14 +384,8 @@ mod tests {
         let Format::Template(t) = parse_format(None).unwrap() else {
             panic!("not a template")
         };
-        let row = t
-            .render(&template_object(
-                &info(ContainerStatus::Created),
-                NOW,
-                false,
-            ))
-            .unwrap();
-        let out = align(&[t.header(&|p| header_name(p)), row]);
+        let object = template_object(&info(ContainerStatus::Created), NOW, false);
+        let out = t.render_all(&[object], &|p| header_name(p)).unwrap();
         let mut lines = out.lines();
         assert_eq!(
             lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),

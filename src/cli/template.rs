@@ -110,6 +110,26 @@ impl Template {
             .collect()
     }
 
+    /// Renders the template for every object, one line each; a `table`
+    /// template gets the header row `name` makes and aligned columns.
+    pub fn render_all(
+        &self,
+        values: &[Value],
+        name: &dyn Fn(&[String]) -> String,
+    ) -> Result<String, Error> {
+        let mut lines = Vec::with_capacity(values.len() + 1);
+        if self.is_table {
+            lines.push(self.header(name));
+        }
+        for v in values {
+            lines.push(self.render(v)?);
+        }
+        if self.is_table {
+            return Ok(align(&lines));
+        }
+        Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
     /// Renders the template for one object.
     pub fn render(&self, value: &Value) -> Result<String, Error> {
         let mut out = String::new();

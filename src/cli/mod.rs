@@ -4,16 +4,20 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod container;
 mod images;
 mod info;
 mod inspect;
 mod lifecycle;
 mod logs;
+mod prune;
 mod ps;
 mod pull;
+mod rename;
 mod rmi;
 mod run;
 mod template;
+mod top;
 mod version;
 
 use std::path::PathBuf;
@@ -82,6 +86,13 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Show the processes of a running container
+    Top(top::TopArgs),
+    /// Give a container a new name
+    Rename(rename::RenameArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -127,6 +138,9 @@ pub fn main() -> i32 {
         Command::Kill(a) => lifecycle::kill(&paths, a),
         Command::Rm(a) => lifecycle::rm(&paths, a),
         Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Top(a) => top::run(&paths, a),
+        Command::Rename(a) => rename::run(&paths, a),
+        Command::Container(c) => container::run(&paths, c),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

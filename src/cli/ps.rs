@@ -2,17 +2,25 @@
 //!
 //! One query lists every container; `container::observe` corrects the
 //! state of running ones. Nothing here reads per-container files, so the
-//! listing stays fast with hundreds of containers.
+//! listing stays fast with hundreds of containers; only `--size` walks
+//! each container's writable layer.
+//!
+//! `--filter KEY=VALUE` works as in Podman: values of one key are ORed,
+//! different keys ANDed.
+
+use std::collections::HashMap;
 
 use clap::Args;
 use serde_json::{json, Value};
 
+use super::images::human_size;
 use super::inspect::plan_json;
 use super::template::Template;
 use crate::container::{self, logread};
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
+use crate::userns::{self, IdMaps};
 
 /// How many characters of an id are shown unless `--no-trunc`.
 const SHORT_ID: usize = 12;
@@ -32,7 +40,11 @@ const FIELDS: &[&str] = &[
     "Ports",
     "ExitCode",
     "Pid",
+    "Size",
 ];
+
+/// The keys `--filter` knows.
+const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited"];
 
 /// The default table, as Podman prints it.
 const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t\
@@ -58,6 +70,31 @@ pub struct PsArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Names}} {{.Status}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited (repeatable)
+    #[arg(short, long = "filter", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Add a SIZE column: the writable layer's size and, in parentheses, with the image's
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+/// A container's sizes for `--size`, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sizes {
+    /// The writable layer.
+    rw: u64,
+    /// The writable layer plus the image.
+    root_fs: u64,
+}
+
+/// Parsed `--filter` values; an empty list does not filter.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Filters {
+    ids: Vec<String>,
+    names: Vec<String>,
+    statuses: Vec<ContainerStatus>,
+    ancestors: Vec<String>,
+    exit_codes: Vec<i32>,
 }
 
 /// How to print the list.
@@ -68,20 +105,25 @@ enum Format {
 
 /// Lists containers.
 pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
-    let format = parse_format(args.format.as_deref())?;
+    let format = parse_format(args.format.as_deref(), args.size)?;
+    let filters = parse_filters(&args.filter)?;
     let store = Store::open(&paths.root)?;
     let mut list = store.list_containers()?;
     let limit = if args.latest { Some(1) } else { args.last };
-    if let Some(n) = limit {
+    if let Some(n) = limit.filter(|_| filters.is_empty()) {
         list.truncate(n);
     }
-    let is_all = args.all || limit.is_some();
+    // As in Docker, asking for a status shows containers in that status.
+    let is_all = args.all || limit.is_some() || !filters.statuses.is_empty();
     let mut shown = Vec::new();
     for info in list {
         let info = container::observe(&store, info)?;
-        if is_all || info.state.status == ContainerStatus::Running {
+        if (is_all || info.state.status == ContainerStatus::Running) && filters.matches(&info) {
             shown.push(info);
         }
+    }
+    if let Some(n) = limit {
+        shown.truncate(n);
     }
     let now = now_nanos();
     if args.quiet {
@@ -90,15 +132,25 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    let sizes = if args.size {
+        measure(paths, &store, &shown)?
+    } else {
+        vec![None; shown.len()]
+    };
     match format {
         Format::Json => {
-            let out: Vec<Value> = shown.iter().map(|i| json_object(i, now)).collect();
+            let out: Vec<Value> = shown
+                .iter()
+                .zip(&sizes)
+                .map(|(i, size)| json_object(i, now, *size))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Template(t) => {
             let objects: Vec<Value> = shown
                 .iter()
-                .map(|i| template_object(i, now, args.no_trunc))
+                .zip(&sizes)
+                .map(|(i, size)| template_object(i, now, args.no_trunc, *size))
                 .collect();
             print!("{}", t.render_all(&objects, &|path| header_name(path))?);
         }
@@ -106,15 +158,155 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn parse_format(format: Option<&str>) -> Result<Format, Error> {
+fn parse_format(format: Option<&str>, is_sized: bool) -> Result<Format, Error> {
+    let sized_table = format!("{DEFAULT_TABLE}\\t{{{{.Size}}}}");
     let text = match format {
         Some("json") => return Ok(Format::Json),
+        None | Some("table") if is_sized => &sized_table,
         None | Some("table") => DEFAULT_TABLE,
         Some(t) => t,
     };
     let t = Template::parse(text)?;
     t.check_fields(FIELDS)?;
     Ok(Format::Template(t))
+}
+
+/// Parses `--filter` values (`KEY=VALUE`).
+fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
+    let mut f = Filters::default();
+    for item in raw {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "invalid filter {item:?}: expected KEY=VALUE"
+            )));
+        };
+        let invalid = |what: &str| Error::Usage(format!("invalid filter {item:?}: {what}"));
+        match key {
+            "id" => f.ids.push(value.to_ascii_lowercase()),
+            "name" => f.names.push(value.to_string()),
+            "status" => f.statuses.push(match value {
+                "created" => ContainerStatus::Created,
+                "running" => ContainerStatus::Running,
+                "exited" => ContainerStatus::Exited,
+                _ => return Err(invalid("status must be created, running or exited")),
+            }),
+            "ancestor" => f.ancestors.push(value.to_string()),
+            "exited" => f.exit_codes.push(
+                value
+                    .parse()
+                    .map_err(|_| invalid("the exit code must be a number"))?,
+            ),
+            _ => {
+                return Err(invalid(&format!(
+                    "unknown key, use one of {}",
+                    FILTER_KEYS.join(", ")
+                )))
+            }
+        }
+    }
+    Ok(f)
+}
+
+impl Filters {
+    fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Whether `info` passes: for each key given, one of its values matches.
+    fn matches(&self, info: &ContainerInfo) -> bool {
+        let rec = &info.record;
+        let st = &info.state;
+        let any = |values: &[String], f: &dyn Fn(&str) -> bool| {
+            values.is_empty() || values.iter().any(|v| f(v))
+        };
+        any(&self.ids, &|v| rec.id.starts_with(v))
+            && any(&self.names, &|v| rec.name.contains(v))
+            && (self.statuses.is_empty() || self.statuses.contains(&st.status))
+            && any(&self.ancestors, &|v| is_ancestor(info, v))
+            && (self.exit_codes.is_empty()
+                || (st.status == ContainerStatus::Exited
+                    && st.exit_code.is_some_and(|c| self.exit_codes.contains(&c))))
+    }
+}
+
+/// Whether `wanted` names the image of `info`: its id or an id prefix
+/// (with or without `sha256:`), or its name, where a missing tag means
+/// `latest` and the registry and path before a `/` may be left out.
+fn is_ancestor(info: &ContainerInfo, wanted: &str) -> bool {
+    let hex = wanted.strip_prefix("sha256:").unwrap_or(wanted);
+    if !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && info
+            .record
+            .image_id
+            .hex()
+            .starts_with(&hex.to_ascii_lowercase())
+    {
+        return true;
+    }
+    let have = with_tag(&info.record.image_name);
+    let wanted = with_tag(wanted);
+    have == wanted || have.ends_with(&format!("/{wanted}"))
+}
+
+/// `name` with `:latest` added when it has neither tag nor digest.
+fn with_tag(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || last.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// The sizes of `containers`, in order; the image sizes are looked up once
+/// per image. Forks when a writable layer is not readable as the user.
+fn measure(
+    paths: &Paths,
+    store: &Store,
+    containers: &[ContainerInfo],
+) -> Result<Vec<Option<Sizes>>, Error> {
+    let mut user_maps: Option<IdMaps> = None;
+    let mut image_sizes: HashMap<String, u64> = HashMap::new();
+    let mut out = Vec::with_capacity(containers.len());
+    for info in containers {
+        let planned = plan_json(info)
+            .get("maps")
+            .and_then(|m| serde_json::from_value::<IdMaps>(m.clone()).ok());
+        let maps = match planned {
+            Some(m) => m,
+            None => match &user_maps {
+                Some(m) => m.clone(),
+                None => {
+                    let m = userns::current_user_maps(paths.etc())?;
+                    user_maps = Some(m.clone());
+                    m
+                }
+            },
+        };
+        let rw = store.container_upper_size(&info.record.id, &maps)?;
+        let image_id = info.record.image_id.hex().to_string();
+        let image = match image_sizes.get(&image_id) {
+            Some(n) => *n,
+            None => {
+                let n = store.find_image(&image_id)?.map_or(0, |i| i.size);
+                image_sizes.insert(image_id, n);
+                n
+            }
+        };
+        out.push(Some(Sizes {
+            rw,
+            root_fs: rw.saturating_add(image),
+        }));
+    }
+    Ok(out)
+}
+
+/// The SIZE cell: `12 B (virtual 1.235 MB)`.
+fn size_text(size: Option<Sizes>) -> String {
+    size.map_or_else(String::new, |s| {
+        format!("{} (virtual {})", human_size(s.rw), human_size(s.root_fs))
+    })
 }
 
 /// The column title of a template field in a `table` format.
@@ -218,7 +410,7 @@ fn go_time(t: Option<i64>, raw: &str) -> String {
 }
 
 /// The object `--format` templates see.
-fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool) -> Value {
+fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let created = parse_time(Some(&rec.created));
     let mut command = command_args(info).join(" ");
@@ -237,6 +429,7 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool) -> Value {
         "Ports": "",
         "ExitCode": info.state.exit_code.unwrap_or(0),
         "Pid": running_pid(&info.state),
+        "Size": size_text(size),
     })
 }
 
@@ -252,11 +445,11 @@ fn unix_secs(t: Option<i64>) -> i64 {
 }
 
 /// The object `--format json` prints (Podman's keys).
-fn json_object(info: &ContainerInfo, now: i64) -> Value {
+fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let st = &info.state;
     let created = parse_time(Some(&rec.created));
-    json!({
+    let mut v = json!({
         "Id": rec.id,
         "Names": [rec.name],
         "Image": rec.image_name,
@@ -272,7 +465,11 @@ fn json_object(info: &ContainerInfo, now: i64) -> Value {
         "StartedAt": unix_secs(parse_time(st.started_at.as_deref())),
         "Pid": running_pid(st),
         "Ports": [],
-    })
+    });
+    if let Some(s) = size {
+        v["Size"] = json!({ "rwSize": s.rw, "rootFsSize": s.root_fs });
+    }
+    v
 }
 
 #[cfg(test)]
@@ -348,13 +545,13 @@ mod tests {
     #[test]
     fn template_object_truncates_unless_asked() {
         let i = info(ContainerStatus::Running);
-        let v = template_object(&i, NOW, false);
+        let v = template_object(&i, NOW, false, None);
         assert_eq!(v["ID"], "0123456789ab");
         assert_eq!(v["Command"], "sh -c while true;...");
         assert_eq!(v["RunningFor"], "10 seconds ago");
         assert_eq!(v["CreatedAt"], "2026-11-27 18:59:50 +0000 UTC");
         assert_eq!(v["Pid"], 4242);
-        let v = template_object(&i, NOW, true);
+        let v = template_object(&i, NOW, true, None);
         assert_eq!(v["ID"].as_str().unwrap().len(), 64);
         assert_eq!(v["Command"], "sh -c while true; do date; sleep 1; done");
         // Every field a template may use is in the object, and no other.
@@ -366,7 +563,7 @@ mod tests {
 
     #[test]
     fn json_object_has_podmans_keys() {
-        let v = json_object(&info(ContainerStatus::Exited), NOW);
+        let v = json_object(&info(ContainerStatus::Exited), NOW, None);
         assert_eq!(v["Names"], json!(["web"]));
         assert_eq!(v["Command"][0], "sh");
         assert_eq!(v["State"], "exited");
@@ -381,10 +578,10 @@ mod tests {
 
     #[test]
     fn default_table_has_podmans_columns() {
-        let Format::Template(t) = parse_format(None).unwrap() else {
+        let Format::Template(t) = parse_format(None, false).unwrap() else {
             panic!("not a template")
         };
-        let object = template_object(&info(ContainerStatus::Created), NOW, false);
+        let object = template_object(&info(ContainerStatus::Created), NOW, false, None);
         let out = t.render_all(&[object], &|p| header_name(p)).unwrap();
         let mut lines = out.lines();
         assert_eq!(
@@ -408,8 +605,111 @@ mod tests {
 
     #[test]
     fn unknown_template_fields_are_refused() {
-        let err = parse_format(Some("{{.ID}} {{.Nope}}")).err().unwrap();
+        let err = parse_format(Some("{{.ID}} {{.Nope}}"), false)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("\"Nope\""), "{err}");
-        assert!(matches!(parse_format(Some("json")), Ok(Format::Json)));
+        assert!(matches!(parse_format(Some("json"), true), Ok(Format::Json)));
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn filters_parse_by_key() {
+        let f = parse_filters(&strings(&[
+            "id=ABC",
+            "name=web",
+            "status=exited",
+            "status=created",
+            "ancestor=busybox",
+            "exited=137",
+        ]))
+        .unwrap();
+        assert_eq!(
+            f,
+            Filters {
+                ids: strings(&["abc"]),
+                names: strings(&["web"]),
+                statuses: vec![ContainerStatus::Exited, ContainerStatus::Created],
+                ancestors: strings(&["busybox"]),
+                exit_codes: vec![137],
+            }
+        );
+        assert!(parse_filters(&[]).unwrap().is_empty());
+        let cases = [
+            ("label=a=b", "invalid filter \"label=a=b\": unknown key, use one of id, name, status, ancestor, exited"),
+            ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
+            ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
+            ("name", "invalid filter \"name\": expected KEY=VALUE"),
+        ];
+        for (raw, want) in cases {
+            let err = parse_filters(&strings(&[raw])).unwrap_err();
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn filters_or_within_a_key_and_across_keys() {
+        let exited = info(ContainerStatus::Exited);
+        let running = info(ContainerStatus::Running);
+        let check =
+            |raw: &[&str], i: &ContainerInfo| parse_filters(&strings(raw)).unwrap().matches(i);
+        assert!(check(&["name=we"], &exited));
+        assert!(!check(&["name=db"], &exited));
+        assert!(check(&["name=db", "name=eb"], &exited));
+        assert!(check(&["status=exited"], &exited));
+        assert!(!check(&["status=exited"], &running));
+        assert!(check(&["status=exited", "status=running"], &running));
+        assert!(!check(&["status=exited", "name=db"], &exited));
+        assert!(check(&["id=0123"], &exited));
+        assert!(!check(&["id=123"], &exited));
+        assert!(check(&["exited=137"], &exited));
+        assert!(!check(&["exited=0"], &exited));
+        assert!(!check(&["exited=137"], &running));
+    }
+
+    #[test]
+    fn ancestor_matches_names_and_ids() {
+        let i = info(ContainerStatus::Running);
+        let id = i.record.image_id.hex();
+        for yes in [
+            "busybox",
+            "busybox:latest",
+            "127.0.0.1:5000/busybox",
+            "127.0.0.1:5000/busybox:latest",
+            &id[..6],
+            &format!("sha256:{}", &id[..8]),
+        ] {
+            assert!(is_ancestor(&i, yes), "{yes}");
+        }
+        for no in ["box", "busybox:1.36", "alpine", "other/busybox", "zzz"] {
+            assert!(!is_ancestor(&i, no), "{no}");
+        }
+    }
+
+    #[test]
+    fn size_adds_a_column_and_a_json_object() {
+        let size = Some(Sizes {
+            rw: 12,
+            root_fs: 1_234_579,
+        });
+        let Format::Template(t) = parse_format(None, true).unwrap() else {
+            panic!("not a template")
+        };
+        let object = template_object(&info(ContainerStatus::Created), NOW, false, size);
+        let out = t.render_all(&[object], &|p| header_name(p)).unwrap();
+        let mut lines = out.lines();
+        let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+        assert_eq!(header[header.len() - 2..], ["NAMES", "SIZE"]);
+        assert!(lines
+            .next()
+            .unwrap()
+            .ends_with("web         12 B (virtual 1.235 MB)"));
+        let v = json_object(&info(ContainerStatus::Created), NOW, size);
+        assert_eq!(v["Size"], json!({"rwSize": 12, "rootFsSize": 1_234_579}));
+        let v = json_object(&info(ContainerStatus::Created), NOW, None);
+        assert!(v.get("Size").is_none());
     }
 }

@@ -22,6 +22,7 @@ mod pty;
 mod relay;
 mod report;
 mod run;
+pub mod top;
 mod user;
 
 pub use clock::now_rfc3339;

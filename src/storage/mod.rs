@@ -25,6 +25,8 @@ mod images;
 mod layers;
 mod lock;
 mod remove;
+mod rename;
+mod size;
 mod state;
 mod tarpath;
 mod unpack;
@@ -32,6 +34,7 @@ mod unpack;
 pub use blobs::BlobWriter;
 pub use digest::Digest;
 pub use lock::LockGuard;
+pub use rename::is_valid_container_name;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

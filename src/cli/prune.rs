@@ -1,0 +1,85 @@
+//! `hutch container prune`: removes every container that is not running.
+//!
+//! Each container goes through the same removal as `hutch rm`; one that
+//! starts, or is removed by someone else, meanwhile is left alone.
+
+use std::io::{BufRead, Write};
+
+use clap::Args;
+
+use crate::container;
+use crate::error::{Error, EXIT_TOOL};
+use crate::paths::Paths;
+use crate::storage::{ContainerStatus, Store};
+use crate::userns;
+
+/// The question asked before pruning without `--force`, as Podman asks it.
+const PROMPT: &str = "WARNING! This will remove all non-running containers.\n\
+                      Are you sure you want to continue? [y/N] ";
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Removes all non-running containers and prints their ids.
+pub fn run(paths: &Paths, args: PruneArgs) -> Result<i32, Error> {
+    if !args.force && !confirm()? {
+        return Ok(0);
+    }
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    let mut code = 0;
+    for info in store.list_containers()? {
+        let info = container::observe(&store, info)?;
+        if info.state.status == ContainerStatus::Running {
+            continue;
+        }
+        let id = info.record.id;
+        match container::remove(&store, &id, false, &maps) {
+            Ok(()) => println!("{id}"),
+            // Started or removed since the listing: not ours to prune.
+            Err(container::Error::IsRunning(_) | container::Error::NoSuchContainer(_)) => {}
+            Err(e) => {
+                super::report_error(&e.into());
+                code = EXIT_TOOL;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Asks on stdout and reads one line from stdin (a terminal or not);
+/// only `y` or `yes` confirm, end of input does not.
+fn confirm() -> Result<bool, Error> {
+    let mut out = std::io::stdout();
+    let _ = out.write_all(PROMPT.as_bytes());
+    let _ = out.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Usage(format!("reading the answer from standard input: {e}")))?;
+    Ok(is_yes(&line))
+}
+
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_y_or_yes_confirm() {
+        for yes in ["y\n", "Y", " yes \n", "YES"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "n", "no", "yep", "y y"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
+}

@@ -398,7 +398,7 @@ mod tests {
 
     #[test]
     fn command_lines_join_with_spaces() {
-        assert_eq!(join_cmdline(b"sleep\01000\0"), "sleep 1000");
+        assert_eq!(join_cmdline(b"sleep\x001000\0"), "sleep 1000");
         assert_eq!(join_cmdline(b""), "");
     }
 
@@ -413,7 +413,7 @@ mod tests {
             "Uid:\t1001\t1001\t1001\t1001\nNSpid:\t4242\t1\n",
         )
         .unwrap();
-        std::fs::write(dir.join("cmdline"), b"sleep\01000\0").unwrap();
+        std::fs::write(dir.join("cmdline"), b"sleep\x001000\0").unwrap();
         let p = read_process(&dir, 4242).unwrap();
         assert_eq!((p.host_pid, p.ns_pid, p.uid), (4242, 1, 1001));
         assert_eq!(p.cmdline, "sleep 1000");

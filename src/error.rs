@@ -31,6 +31,8 @@ pub enum Error {
     Logs(#[from] crate::container::logread::Error),
     #[error(transparent)]
     Paths(#[from] crate::paths::Error),
+    #[error(transparent)]
+    Top(#[from] crate::container::top::Error),
 }
 
 impl Error {
@@ -38,6 +40,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Container(e) => e.exit_code(),
+            Error::Top(e) => e.exit_code(),
             _ => EXIT_TOOL,
         }
     }
@@ -52,6 +55,7 @@ impl Error {
             Error::Userns(e) => e.hint(),
             Error::Logs(_) => None,
             Error::Paths(e) => e.hint(),
+            Error::Top(e) => e.hint(),
         }
     }
 }

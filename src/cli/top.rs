@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::template::align;
 use crate::container::top::{self, Process};
-use crate::error::{render_chain, Error};
+use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::Store;
 
@@ -98,18 +98,7 @@ impl Column {
 pub fn run(paths: &Paths, args: TopArgs) -> Result<i32, Error> {
     let columns = parse_descriptors(&args.descriptors)?;
     let store = Store::open(&paths.root)?;
-    let processes = match top::list_processes(&store, &args.container) {
-        Ok(p) => p,
-        Err(top::Error::Container(e)) => return Err(e.into()),
-        // `crate::error::Error` has no variant for these yet: say it here.
-        Err(e) => {
-            eprintln!("Error: {}", render_chain(&e));
-            if let Some(h) = e.hint() {
-                eprintln!("Hint: {h}");
-            }
-            return Ok(e.exit_code());
-        }
-    };
+    let processes = top::list_processes(&store, &args.container)?;
     print!("{}", table(&columns, &processes));
     Ok(0)
 }

@@ -236,7 +236,9 @@ impl Error {
             Error::ImageInUse { .. } => Some(
                 "remove the container first, or use --force to remove it with the image".into(),
             ),
-            Error::ContainerNameInUse { .. } => Some("choose another name with --name".into()),
+            Error::ContainerNameInUse { .. } => {
+                Some("choose another name, or remove that container first".into())
+            }
             Error::EnterUserns { source, .. } | Error::RemoveDirInUserns { source, .. } => {
                 source.hint()
             }

@@ -82,6 +82,13 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Create a container without starting it
+    #[command(mut_arg("detach", |a| a.hide(true)))]
+    Create(run::RunArgs),
+    /// Start created or exited containers
+    Start(lifecycle::StartArgs),
+    /// Stop and start containers again
+    Restart(lifecycle::RestartArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -127,6 +134,9 @@ pub fn main() -> i32 {
         Command::Kill(a) => lifecycle::kill(&paths, a),
         Command::Rm(a) => lifecycle::rm(&paths, a),
         Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Create(a) => run::create(&paths, a),
+        Command::Start(a) => lifecycle::start(&paths, a),
+        Command::Restart(a) => lifecycle::restart(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -32,6 +32,7 @@ mod unpack;
 pub use blobs::BlobWriter;
 pub use digest::Digest;
 pub use lock::LockGuard;
+pub use state::RestartSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -344,6 +345,9 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     /// Why it ended when not on its own (e.g. `monitor died`).
     pub exit_reason: Option<String>,
+    /// How often its restart policy has started it again since the user
+    /// last started it.
+    pub restart_count: u32,
 }
 
 /// A container with its state and the spec to start it with.

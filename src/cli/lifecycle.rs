@@ -247,9 +247,7 @@ fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error
     let mut err = std::io::stderr().lock();
     loop {
         let is_running = match store.find_container(&id)? {
-            Some(info) => {
-                container::observe(store, info)?.state.status == ContainerStatus::Running
-            }
+            Some(info) => container::observe(store, info)?.state.status == ContainerStatus::Running,
             None => false,
         };
         if reader.is_none() {

@@ -242,8 +242,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
     } = create_container(paths, &args)?;
     if args.detach {
         // From here on the monitor owns the container, `--rm` included.
-        let started =
-            plan.and_then(|_| container::run_detached(&paths.root, &paths.runroot, &id));
+        let started = plan.and_then(|_| container::run_detached(&paths.root, &paths.runroot, &id));
         return match started {
             Ok(_) => {
                 println!("{id}");

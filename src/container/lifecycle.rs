@@ -7,9 +7,9 @@
 //! before they signal it, so its monitor does not apply a restart policy.
 
 use std::os::fd::AsFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::os::unix::fs::DirBuilderExt;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;

@@ -105,12 +105,7 @@ fn parse_report(line: &str) -> Result<i32, Error> {
 /// In the monitor: starts container `id` from its recorded spec with its
 /// output on pipes, and records it running after `restart_count` restarts.
 /// Must be called single-threaded.
-pub fn start(
-    store: &Store,
-    id: &str,
-    restart_count: u32,
-    proc: &Path,
-) -> Result<Detached, Error> {
+pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result<Detached, Error> {
     // A session of our own: the terminal `run -d` was typed in may close,
     // and its hangup must not reach us.
     let _ = nix::unistd::setsid();
@@ -159,7 +154,12 @@ pub fn start(
 /// In the monitor, after reporting: watches the container until it exits,
 /// starts it again while its restart policy says so, then applies `--rm`
 /// (leaving the exit code in `exits` first, for `wait`).
-pub fn supervise(store: &Store, detached: Detached, exits: &Path, proc: &Path) -> Result<(), Error> {
+pub fn supervise(
+    store: &Store,
+    detached: Detached,
+    exits: &Path,
+    proc: &Path,
+) -> Result<(), Error> {
     let mut detached = detached;
     let mut backoff = Backoff::default();
     loop {

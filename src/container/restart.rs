@@ -135,10 +135,7 @@ mod tests {
             ("", RestartPolicy::No),
             ("always", RestartPolicy::Always),
             ("unless-stopped", RestartPolicy::UnlessStopped),
-            (
-                "on-failure",
-                RestartPolicy::OnFailure { max_retries: None },
-            ),
+            ("on-failure", RestartPolicy::OnFailure { max_retries: None }),
             (
                 "on-failure:3",
                 RestartPolicy::OnFailure {
@@ -149,7 +146,13 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(text.parse::<RestartPolicy>().unwrap(), want, "{text:?}");
         }
-        for bad in ["sometimes", "always:3", "on-failure:", "on-failure:-1", "no:1"] {
+        for bad in [
+            "sometimes",
+            "always:3",
+            "on-failure:",
+            "on-failure:-1",
+            "no:1",
+        ] {
             let err = bad.parse::<RestartPolicy>().unwrap_err();
             assert_eq!(
                 err.to_string(),
@@ -162,7 +165,13 @@ mod tests {
 
     #[test]
     fn policies_print_back_to_what_parses() {
-        for text in ["no", "on-failure", "on-failure:5", "always", "unless-stopped"] {
+        for text in [
+            "no",
+            "on-failure",
+            "on-failure:5",
+            "always",
+            "unless-stopped",
+        ] {
             assert_eq!(text.parse::<RestartPolicy>().unwrap().to_string(), text);
         }
         assert_eq!(RestartPolicy::from_record(None), RestartPolicy::No);

@@ -368,9 +368,17 @@ mod tests {
         };
         assert_eq!(store.restart_settings(&id).unwrap(), Some(want));
         store.set_stopped_by_user(&id, false).unwrap();
-        assert!(!store.restart_settings(&id).unwrap().unwrap().is_stopped_by_user);
+        assert!(
+            !store
+                .restart_settings(&id)
+                .unwrap()
+                .unwrap()
+                .is_stopped_by_user
+        );
         assert_eq!(store.restart_settings(&"c".repeat(64)).unwrap(), None);
-        let err = store.set_stopped_by_user(&"c".repeat(64), true).unwrap_err();
+        let err = store
+            .set_stopped_by_user(&"c".repeat(64), true)
+            .unwrap_err();
         assert!(matches!(err, Error::ContainerNotKnown { .. }));
     }
 

@@ -276,8 +276,7 @@ fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error
         std::thread::sleep(FOLLOW_INTERVAL);
     }
     let exits = container::exits_dir(&paths.runroot);
-    let code = container::wait_for(store, &id, &[WaitCondition::Stopped], &exits)?;
-    Ok(code.unwrap_or(0))
+    Ok(container::wait_started(store, &id, &exits)?)
 }
 
 /// Writes one log record to the stream it came from; a closed stream is

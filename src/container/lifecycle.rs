@@ -296,10 +296,23 @@ pub fn wait_for(
     proc: &Path,
 ) -> Result<Option<i32>, Error> {
     let id = find(store, name, proc)?.record.id;
+    wait_for_id(store, &id, name, conditions, exits, proc)
+}
+
+/// `wait_for` on container `id` (called `name`), which the caller has seen:
+/// if its record is gone, the exit code its monitor left counts.
+pub fn wait_for_id(
+    store: &Store,
+    id: &str,
+    name: &str,
+    conditions: &[WaitCondition],
+    exits: &Path,
+    proc: &Path,
+) -> Result<Option<i32>, Error> {
     let wants = |c| conditions.contains(&c);
     loop {
-        let Some(info) = store.find_container(&id).map_err(Error::Store)? else {
-            return match read_exit_code(exits, &id) {
+        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
+            return match read_exit_code(exits, id) {
                 Some(code) if wants(WaitCondition::Stopped) => Ok(Some(code)),
                 _ => Err(Error::NoSuchContainer(name.to_string())),
             };

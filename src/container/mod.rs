@@ -275,6 +275,18 @@ pub fn wait_for(
     lifecycle::wait_for(store, name, conditions, exits, std::path::Path::new(PROC))
 }
 
+/// Waits until container `id`, which the caller started, has stopped and
+/// returns its exit code, also when it has removed itself (`--rm`).
+pub fn wait_started(
+    store: &crate::storage::Store,
+    id: &str,
+    exits: &std::path::Path,
+) -> Result<i32, Error> {
+    let stopped = [WaitCondition::Stopped];
+    let code = lifecycle::wait_for_id(store, id, id, &stopped, exits, std::path::Path::new(PROC))?;
+    Ok(code.unwrap_or(0))
+}
+
 /// Sends `sig` to the running container `name`.
 pub fn kill(
     store: &crate::storage::Store,

@@ -212,6 +212,12 @@ fn start_attach_prints_the_output_and_exits_with_the_code() {
         .code(3);
     assert_eq!(r.stdout, "out\n", "{r}");
     assert_eq!(r.stderr, "err\n", "{r}");
+    // A --rm container removes itself; its exit code still arrives.
+    create(&env, "gone", &["--rm"], &["sh", "-c", "echo bye; exit 4"]);
+    let r = env
+        .hutch_timeout(&["start", "-a", "gone"], WAIT_LIMIT)
+        .code(4);
+    assert_eq!(r.stdout, "bye\n", "{r}");
     // With -t the terminal's output is printed.
     create(&env, "tty", &["-t"], &["echo", "on-a-tty"]);
     let r = env

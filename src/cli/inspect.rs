@@ -164,7 +164,7 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
         "Image": rec.image_id.hex(),
         "ImageName": rec.image_name,
         "Name": rec.name,
-        "RestartCount": 0,
+        "RestartCount": st.restart_count,
         "Config": {
             "Hostname": text("hostname"),
             "User": text("user"),

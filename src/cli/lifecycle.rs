@@ -1,4 +1,5 @@
-//! `hutch stop`, `kill`, `rm`, `wait` and the hidden monitor entry point.
+//! `hutch start`, `restart`, `stop`, `kill`, `rm`, `wait` and the hidden
+//! monitor entry point.
 //!
 //! Commands taking several containers act on each in turn; a failure is
 //! reported and the rest still run, and the exit code is 125 if any failed
@@ -9,10 +10,11 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::container;
+use crate::container::logread::{LogReader, Record, Stream};
+use crate::container::{self, WaitCondition};
 use crate::error::{render_chain, Error, EXIT_TOOL};
 use crate::paths::Paths;
-use crate::storage::Store;
+use crate::storage::{ContainerStatus, Store};
 use crate::userns;
 
 #[derive(Debug, Args)]
@@ -61,9 +63,37 @@ pub struct WaitArgs {
     /// Containers, by name or id
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
-    /// Condition to wait for: stopped (default) or exited
+    /// Condition to wait for: stopped (default), exited, running or created; repeat for any of several
     #[arg(long, value_name = "CONDITION", default_value = "stopped")]
-    pub condition: String,
+    pub condition: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Containers, by name or id
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+    /// Print the container's output until it exits, and exit with its code
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Keep stdin open (with --attach; stdin is not forwarded yet)
+    #[arg(short, long)]
+    pub interactive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Containers, by name or id
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+    /// Seconds to wait after the stop signal before SIGKILL
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub time: u64,
 }
 
 #[derive(Debug, Args)]
@@ -132,21 +162,27 @@ pub fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
     })
 }
 
-/// Waits for containers and prints their exit codes.
+/// Waits for containers to meet a condition; prints each one's exit code
+/// when waiting for it to stop.
 pub fn wait(paths: &Paths, args: WaitArgs) -> Result<i32, Error> {
-    match args.condition.as_str() {
-        "stopped" | "exited" => {}
-        other => {
-            return Err(Error::Usage(format!(
-                "invalid --condition {other:?}: use stopped or exited"
-            )))
-        }
-    }
+    let conditions = args
+        .condition
+        .iter()
+        .map(|c| {
+            c.parse::<WaitCondition>().map_err(|()| {
+                Error::Usage(format!(
+                    "invalid --condition {c:?}: use stopped, exited, running or created"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let store = Store::open(&paths.root)?;
+    let exits = container::exits_dir(&paths.runroot);
     let mut code = 0;
     for name in &args.containers {
-        match container::wait(&store, name) {
-            Ok(exit) => println!("{exit}"),
+        match container::wait_for(&store, name, &conditions, &exits) {
+            Ok(Some(exit)) => println!("{exit}"),
+            Ok(None) => {}
             Err(e) if args.containers.len() == 1 => return Err(e.into()),
             Err(e) => {
                 super::report_error(&e.into());
@@ -155,6 +191,109 @@ pub fn wait(paths: &Paths, args: WaitArgs) -> Result<i32, Error> {
         }
     }
     Ok(code)
+}
+
+/// Starts containers; with `--attach`, follows the one container's output
+/// until it exits and returns its exit code.
+pub fn start(paths: &Paths, args: StartArgs) -> Result<i32, Error> {
+    // TODO(#8): attach: forward stdin for `-i`.
+    let _ = args.interactive;
+    let store = Store::open(&paths.root)?;
+    if args.attach {
+        let [name] = args.containers.as_slice() else {
+            return Err(Error::Usage(
+                "start --attach takes exactly one container".into(),
+            ));
+        };
+        return start_attached(paths, &store, name);
+    }
+    for_each(&args.containers, |name| {
+        container::start(&store, name, &paths.root, &paths.runroot)?;
+        Ok(())
+    })
+}
+
+/// Stops containers, then starts them again.
+pub fn restart(paths: &Paths, args: RestartArgs) -> Result<i32, Error> {
+    let store = Store::open(&paths.root)?;
+    let timeout = Duration::from_secs(args.time);
+    for_each(&args.containers, |name| {
+        container::stop(&store, name, timeout)?;
+        container::start(&store, name, &paths.root, &paths.runroot)?;
+        Ok(())
+    })
+}
+
+/// How often `start --attach` looks for new output.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `start --attach`: starts `name`, prints what it writes from now on
+/// (stdout records to stdout, stderr to stderr) until it stops, and
+/// returns its exit code.
+fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error> {
+    let id = store
+        .find_container(name)?
+        .ok_or_else(|| container::Error::NoSuchContainer(name.to_string()))?
+        .record
+        .id;
+    let log_path = store.container_log_path(&id);
+    // Output of earlier runs is not this run's: start from the end.
+    let mut reader = LogReader::open(&log_path)?;
+    if let Some(r) = reader.as_mut() {
+        r.seek_tail(0)?;
+    }
+    container::start(store, name, &paths.root, &paths.runroot)?;
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    loop {
+        let is_running = match store.find_container(&id)? {
+            Some(info) => container::observe(store, info)?.state.status == ContainerStatus::Running,
+            None => false,
+        };
+        if reader.is_none() {
+            reader = LogReader::open(&log_path)?;
+        }
+        if let Some(r) = reader.as_mut() {
+            loop {
+                let (records, is_at_end) = r.read_chunk()?;
+                for rec in &records {
+                    print_record(rec, &mut out, &mut err);
+                }
+                if is_at_end {
+                    break;
+                }
+            }
+            if !is_running {
+                if let Some(rec) = r.finish() {
+                    print_record(&rec, &mut out, &mut err);
+                }
+            }
+        }
+        let _ = out.flush();
+        if !is_running {
+            break;
+        }
+        std::thread::sleep(FOLLOW_INTERVAL);
+    }
+    let exits = container::exits_dir(&paths.runroot);
+    Ok(container::wait_started(store, &id, &exits)?)
+}
+
+/// Writes one log record to the stream it came from; a closed stream is
+/// ignored, since the container's exit code still matters.
+fn print_record(rec: &Record, out: &mut impl Write, err: &mut impl Write) {
+    let w: &mut dyn Write = match rec.stream {
+        Stream::Stdout => out,
+        Stream::Stderr => {
+            let _ = out.flush();
+            err
+        }
+    };
+    let _ = w.write_all(&rec.content);
+    if !rec.is_partial {
+        let _ = w.write_all(b"\n");
+    }
+    let _ = w.flush();
 }
 
 /// The detached monitor: starts the container, reports one line on stdout
@@ -178,7 +317,8 @@ pub fn monitor(paths: &Paths, args: MonitorArgs) -> Result<i32, Error> {
     let _ = out.flush();
     match started {
         Ok((store, detached)) => {
-            container::watch(&store, detached)?;
+            let exits = container::exits_dir(&paths.runroot);
+            container::watch(&store, detached, &exits)?;
             Ok(0)
         }
         Err(e) => Ok(e.exit_code()),

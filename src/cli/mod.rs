@@ -93,6 +93,13 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
+    /// Create a container without starting it
+    #[command(mut_arg("detach", |a| a.hide(true)))]
+    Create(run::RunArgs),
+    /// Start created or exited containers
+    Start(lifecycle::StartArgs),
+    /// Stop and start containers again
+    Restart(lifecycle::RestartArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -141,6 +148,9 @@ pub fn main() -> i32 {
         Command::Top(a) => top::run(&paths, a),
         Command::Rename(a) => rename::run(&paths, a),
         Command::Container(c) => container::run(&paths, c),
+        Command::Create(a) => run::create(&paths, a),
+        Command::Start(a) => lifecycle::start(&paths, a),
+        Command::Restart(a) => lifecycle::restart(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

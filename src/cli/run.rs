@@ -1,9 +1,13 @@
-//! `hutch run`: foreground and detached (`-d`) containers.
+//! `hutch run` and `hutch create`: one argument set and one code path.
+//!
+//! `create` records the container, its directories and its start spec;
+//! `run` does the same, then starts it in the foreground or, with `-d`,
+//! through a monitor (as `hutch start` does).
 
 use clap::Args;
 
 use super::StderrReporter;
-use crate::container::{self, Plan, RunOptions};
+use crate::container::{self, Plan, RestartPolicy, RunOptions};
 use crate::error::Error;
 use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
 use crate::paths::Paths;
@@ -52,6 +56,9 @@ pub struct RunArgs {
     /// Use the image for this platform (os/arch[/variant])
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// Restart policy: no, on-failure[:N], always or unless-stopped (applied by a detached container's monitor)
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
     /// When to pull: always, missing (default) or never
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: String,
@@ -73,8 +80,42 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-/// Runs the container in the foreground and returns its exit code.
-pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+/// A recorded container and what starting it needs.
+struct Created {
+    store: Store,
+    id: String,
+    maps: userns::IdMaps,
+    /// The plan, recorded as the container's spec; an error leaves the
+    /// record without one.
+    plan: Result<Plan, container::Error>,
+}
+
+/// Checks `--restart` (and that `--rm` does not contradict it).
+fn parse_restart(args: &RunArgs) -> Result<RestartPolicy, Error> {
+    let policy = match &args.restart {
+        Some(p) => p
+            .parse::<RestartPolicy>()
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        None => RestartPolicy::No,
+    };
+    if args.rm && policy != RestartPolicy::No {
+        return Err(Error::Usage(format!(
+            "--rm cannot be combined with --restart={policy}: a restarted container must outlive its exit"
+        )));
+    }
+    Ok(policy)
+}
+
+/// Finds or pulls the image, records the container and its start spec.
+fn create_container(paths: &Paths, args: &RunArgs) -> Result<Created, Error> {
+    let restart = parse_restart(args)?;
+    if let Some(name) = &args.name {
+        if !crate::storage::is_valid_container_name(name) {
+            return Err(Error::Usage(format!(
+                "invalid container name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+            )));
+        }
+    }
     let policy = match args.pull.as_str() {
         "always" | "newer" => PullPolicy::Always,
         "missing" => PullPolicy::Missing,
@@ -140,23 +181,75 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         .map(|l| store.layer_path(&l.diff_id))
         .collect();
     let opts = RunOptions {
-        command: args.command,
-        entrypoint: args.entrypoint,
-        env: args.env,
+        command: args.command.clone(),
+        entrypoint: args.entrypoint.clone(),
+        env: args.env.clone(),
         env_files,
-        workdir: args.workdir,
-        user: args.user,
-        hostname: args.hostname,
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
         interactive: args.interactive,
         tty: args.tty,
         remove: args.rm,
     };
-    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts);
+    let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
+    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {
+        if let Some(policy) = &restart {
+            store
+                .set_restart_policy(&id, Some(policy))
+                .map_err(container::Error::Store)?;
+        }
+        container::save_spec(&store, &plan)?;
+        Ok(plan)
+    });
+    Ok(Created {
+        store,
+        id,
+        maps,
+        plan,
+    })
+}
+
+/// Creates a container without starting it and prints its id.
+pub fn create(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+    if args.detach {
+        return Err(Error::Usage(
+            "create does not take --detach: start the container with hutch start".into(),
+        ));
+    }
+    let Created {
+        store,
+        id,
+        maps,
+        plan,
+    } = create_container(paths, &args)?;
+    match plan {
+        Ok(_) => {
+            println!("{id}");
+            Ok(0)
+        }
+        Err(e) => {
+            // A container that cannot be planned can never start.
+            if let Err(e) = store.remove_container(&id, &maps) {
+                super::report_error(&e.into());
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Runs the container in the foreground and returns its exit code, or
+/// with `-d` starts it through a monitor and prints its id.
+pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+    let Created {
+        store,
+        id,
+        maps,
+        plan,
+    } = create_container(paths, &args)?;
     if args.detach {
         // From here on the monitor owns the container, `--rm` included.
-        let started = plan
-            .and_then(|plan| container::save_spec(&store, &plan))
-            .and_then(|()| container::run_detached(&paths.root, &paths.runroot, &id));
+        let started = plan.and_then(|_| container::run_detached(&paths.root, &paths.runroot, &id));
         return match started {
             Ok(_) => {
                 println!("{id}");

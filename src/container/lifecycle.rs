@@ -1,11 +1,14 @@
-//! Acting on recorded containers: observing their real state, signalling,
-//! stopping, waiting for and removing them.
+//! Acting on recorded containers: observing their real state, starting,
+//! signalling, stopping, waiting for and removing them.
 //!
 //! Everything works from the record plus /proc: the (pid, starttime) pairs
 //! of the container's init and its monitor say whether they still run.
+//! `stop`, `kill` and `rm -f` mark the container stopped by the user
+//! before they signal it, so its monitor does not apply a restart policy.
 
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,59 @@ const EXIT_MONITOR_DIED: i32 = 255;
 
 /// The reason recorded then.
 const REASON_MONITOR_DIED: &str = "monitor died";
+
+/// The directory below the run directory where a monitor leaves the exit
+/// code of a `--rm` container before removing it, for `wait`.
+const EXITS_DIR: &str = "exits";
+
+/// What `wait --condition` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// The container is created and not started.
+    Created,
+    /// The container runs.
+    Running,
+    /// The container has exited and its monitor will not restart it
+    /// (`stopped` and `exited` alike).
+    Stopped,
+}
+
+impl FromStr for WaitCondition {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<WaitCondition, ()> {
+        match s {
+            "created" => Ok(WaitCondition::Created),
+            "running" => Ok(WaitCondition::Running),
+            "stopped" | "exited" => Ok(WaitCondition::Stopped),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Where exit codes of removed containers are left under `runroot`.
+pub fn exits_dir(runroot: &Path) -> PathBuf {
+    runroot.join(EXITS_DIR)
+}
+
+/// Leaves `code` as container `id`'s exit code in `exits` (temp + rename,
+/// so a reader never sees half a number).
+pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(exits)?;
+    let tmp = exits.join(format!(".{id}.tmp"));
+    std::fs::write(&tmp, format!("{code}\n"))?;
+    std::fs::rename(&tmp, exits.join(id))
+}
+
+/// The exit code a monitor left for container `id` in `exits`, if any.
+pub fn read_exit_code(exits: &Path, id: &str) -> Option<i32> {
+    std::fs::read_to_string(exits.join(id))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
 
 /// The start plan recorded for container `info`.
 pub fn plan_of(info: &ContainerInfo) -> Result<Plan, Error> {
@@ -142,16 +198,31 @@ fn send_signal(info: &ContainerInfo, name: &str, sig: Signal, proc: &Path) -> Re
     }
 }
 
+/// Marks container `info` as ended by the user, so its monitor does not
+/// restart it; before any signal, since the monitor decides on exit.
+fn mark_stopped_by_user(store: &Store, info: &ContainerInfo, name: &str) -> Result<(), Error> {
+    match store.set_stopped_by_user(&info.record.id, true) {
+        Ok(()) => Ok(()),
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => {
+            Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) => Err(Error::Store(e)),
+    }
+}
+
 /// Sends `sig` to container `name`, which must be running.
 pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
     let info = find(store, name, proc)?;
+    if info.state.status == ContainerStatus::Running {
+        mark_stopped_by_user(store, &info, name)?;
+    }
     send_signal(&info, name, sig, proc)
 }
 
 /// How a wait for a container's exit ended.
 pub enum Waited {
     /// It exited; the record says how.
-    Exited(Box<ContainerInfo>),
+    Exited,
     /// Its record is gone (`--rm`, or removed by someone else).
     Removed,
     /// The deadline passed first.
@@ -172,7 +243,7 @@ pub fn wait_exit(
         };
         let info = observe(store, info, proc).map_err(Error::Store)?;
         if info.state.status == ContainerStatus::Exited {
-            return Ok(Waited::Exited(Box::new(info)));
+            return Ok(Waited::Exited);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Waited::TimedOut);
@@ -185,6 +256,9 @@ pub fn wait_exit(
 /// SIGTERM), then SIGKILL after `timeout`; returns once it has exited.
 pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result<(), Error> {
     let info = find(store, name, proc)?;
+    // Marked even when it is not running: a monitor pausing before a
+    // restart must not start it again.
+    mark_stopped_by_user(store, &info, name)?;
     if info.state.status != ContainerStatus::Running {
         return Ok(());
     }
@@ -199,7 +273,7 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
             Err(e) => return Err(e),
         }
         match wait_exit(store, &id, Some(Instant::now() + timeout), proc)? {
-            Waited::Exited(_) | Waited::Removed => return Ok(()),
+            Waited::Exited | Waited::Removed => return Ok(()),
             Waited::TimedOut => {}
         }
     }
@@ -211,13 +285,89 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
     Ok(())
 }
 
-/// Waits for container `name` to exit and returns its exit code.
-pub fn wait(store: &Store, name: &str, proc: &Path) -> Result<i32, Error> {
-    let info = find(store, name, proc)?;
-    match wait_exit(store, &info.record.id, None, proc)? {
-        Waited::Exited(info) => Ok(info.state.exit_code.unwrap_or(0)),
-        Waited::Removed | Waited::TimedOut => Err(Error::NoSuchContainer(name.to_string())),
+/// Waits for container `name` to meet any of `conditions`; returns its
+/// exit code when it stopped. A `--rm` container that removed itself while
+/// waited for gives the exit code its monitor left in `exits`.
+pub fn wait_for(
+    store: &Store,
+    name: &str,
+    conditions: &[WaitCondition],
+    exits: &Path,
+    proc: &Path,
+) -> Result<Option<i32>, Error> {
+    let id = find(store, name, proc)?.record.id;
+    wait_for_id(store, &id, name, conditions, exits, proc)
+}
+
+/// `wait_for` on container `id` (called `name`), which the caller has seen:
+/// if its record is gone, the exit code its monitor left counts.
+pub fn wait_for_id(
+    store: &Store,
+    id: &str,
+    name: &str,
+    conditions: &[WaitCondition],
+    exits: &Path,
+    proc: &Path,
+) -> Result<Option<i32>, Error> {
+    let wants = |c| conditions.contains(&c);
+    loop {
+        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
+            return match read_exit_code(exits, id) {
+                Some(code) if wants(WaitCondition::Stopped) => Ok(Some(code)),
+                _ => Err(Error::NoSuchContainer(name.to_string())),
+            };
+        };
+        let info = observe(store, info, proc).map_err(Error::Store)?;
+        let state = &info.state;
+        match state.status {
+            ContainerStatus::Created if wants(WaitCondition::Created) => return Ok(None),
+            ContainerStatus::Running if wants(WaitCondition::Running) => return Ok(None),
+            // A live monitor may still restart it or remove it.
+            ContainerStatus::Exited
+                if wants(WaitCondition::Stopped) && !is_monitor_alive(state, proc) =>
+            {
+                return Ok(Some(state.exit_code.unwrap_or(0)));
+            }
+            _ => {}
+        }
+        std::thread::sleep(POLL_INTERVAL);
     }
+}
+
+/// Starts the created or exited container `name` through a new monitor
+/// (`root` and `runroot` are passed on to it); a running one is left
+/// alone. Returns the container's full id.
+pub fn start(
+    store: &Store,
+    name: &str,
+    root: &Path,
+    runroot: &Path,
+    proc: &Path,
+) -> Result<String, Error> {
+    let _lock = store.lock_container_start().map_err(Error::Store)?;
+    let mut info = find(store, name, proc)?;
+    // The monitor of an exited container may still be pausing before a
+    // restart, or removing it: let it finish, then look again.
+    while info.state.status == ContainerStatus::Exited && is_monitor_alive(&info.state, proc) {
+        std::thread::sleep(POLL_INTERVAL);
+        info = find(store, name, proc)?;
+    }
+    let id = info.record.id.clone();
+    if info.state.status == ContainerStatus::Running {
+        return Ok(id);
+    }
+    if info.spec.is_none() {
+        return Err(Error::SpecMissing(id));
+    }
+    match store.set_stopped_by_user(&id, false) {
+        Ok(()) => {}
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => {
+            return Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) => return Err(Error::Store(e)),
+    }
+    super::monitor::spawn(root, runroot, &id)?;
+    Ok(id)
 }
 
 /// Removes container `name`; a running one only with `force` (it is
@@ -235,6 +385,7 @@ pub fn remove(
         if !is_forced {
             return Err(Error::IsRunning(name.to_string()));
         }
+        mark_stopped_by_user(store, &info, name)?;
         match send_signal(&info, name, Signal::SIGKILL, proc) {
             Ok(()) | Err(Error::NotRunning(_)) => {}
             Err(e) => return Err(e),

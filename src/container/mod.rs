@@ -21,14 +21,16 @@ mod procfs;
 mod pty;
 mod relay;
 mod report;
+mod restart;
 mod run;
 pub mod top;
 mod user;
 
 pub use clock::now_rfc3339;
-pub use lifecycle::parse_signal;
+pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use plan::{Plan, RunOptions};
+pub use restart::RestartPolicy;
 
 use std::path::PathBuf;
 
@@ -238,13 +240,52 @@ pub fn run_detached(
 /// In the monitor process: starts container `id` from its spec and records
 /// it running. Must be called single-threaded.
 pub fn start_monitored(store: &crate::storage::Store, id: &str) -> Result<Detached, Error> {
-    monitor::start(store, id, std::path::Path::new(PROC))
+    monitor::start(store, id, 0, std::path::Path::new(PROC))
 }
 
 /// In the monitor process, after reporting the start: logs the container's
-/// output, records its exit and applies `--rm`.
-pub fn watch(store: &crate::storage::Store, detached: Detached) -> Result<(), Error> {
-    monitor::watch(store, detached)
+/// output, records its exits, restarts it as its policy says and applies
+/// `--rm`, leaving the exit code in `exits` (see `exits_dir`) for `wait`.
+pub fn watch(
+    store: &crate::storage::Store,
+    detached: Detached,
+    exits: &std::path::Path,
+) -> Result<(), Error> {
+    monitor::supervise(store, detached, exits, std::path::Path::new(PROC))
+}
+
+/// Starts the created or exited container `name` through a new monitor;
+/// a running one is left alone. Returns its full id.
+pub fn start(
+    store: &crate::storage::Store,
+    name: &str,
+    root: &std::path::Path,
+    runroot: &std::path::Path,
+) -> Result<String, Error> {
+    lifecycle::start(store, name, root, runroot, std::path::Path::new(PROC))
+}
+
+/// Waits for container `name` to meet any of `conditions`; returns its
+/// exit code once it has stopped (see `lifecycle::wait_for`).
+pub fn wait_for(
+    store: &crate::storage::Store,
+    name: &str,
+    conditions: &[WaitCondition],
+    exits: &std::path::Path,
+) -> Result<Option<i32>, Error> {
+    lifecycle::wait_for(store, name, conditions, exits, std::path::Path::new(PROC))
+}
+
+/// Waits until container `id`, which the caller started, has stopped and
+/// returns its exit code, also when it has removed itself (`--rm`).
+pub fn wait_started(
+    store: &crate::storage::Store,
+    id: &str,
+    exits: &std::path::Path,
+) -> Result<i32, Error> {
+    let stopped = [WaitCondition::Stopped];
+    let code = lifecycle::wait_for_id(store, id, id, &stopped, exits, std::path::Path::new(PROC))?;
+    Ok(code.unwrap_or(0))
 }
 
 /// Sends `sig` to the running container `name`.
@@ -264,11 +305,6 @@ pub fn stop(
     timeout: std::time::Duration,
 ) -> Result<(), Error> {
     lifecycle::stop(store, name, timeout, std::path::Path::new(PROC))
-}
-
-/// Waits for container `name` to exit and returns its exit code.
-pub fn wait(store: &crate::storage::Store, name: &str) -> Result<i32, Error> {
-    lifecycle::wait(store, name, std::path::Path::new(PROC))
 }
 
 /// Removes container `name`, killing it first when `is_forced`; `maps`

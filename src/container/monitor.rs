@@ -1,7 +1,9 @@
 //! The detached monitor: a re-executed hutch (`container-monitor ID`) that
 //! starts the container from its spec, reports to the `run -d` that
 //! spawned it, then relays the container's output into its log and
-//! records how it ended.
+//! records how it ended. While it lives it applies the container's restart
+//! policy: each restart is a fresh clone from the same plan, on the same
+//! upper directory and log.
 //!
 //! It stays lean and single-threaded: one poll(2) over a signalfd and the
 //! output pipes (or the pty master), no threads, no network.
@@ -11,6 +13,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio as ProcessStdio};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -18,9 +21,10 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
 use super::logfile::{Pending, Stream};
+use super::restart::{Backoff, RestartPolicy};
 use super::run::{self, Started, Stdio};
-use super::{clock, Error, Plan};
-use crate::storage::{ContainerState, Store};
+use super::{clock, lifecycle, Error, Plan};
+use crate::storage::{ContainerState, RestartSettings, Store};
 
 /// The hidden subcommand the monitor runs as.
 const MONITOR_COMMAND: &str = "container-monitor";
@@ -36,6 +40,8 @@ pub struct Detached {
     started: Started,
     state: ContainerState,
     log: std::fs::File,
+    /// When this run of the container began, for the restart back-off.
+    since: Instant,
 }
 
 impl Detached {
@@ -97,8 +103,9 @@ fn parse_report(line: &str) -> Result<i32, Error> {
 }
 
 /// In the monitor: starts container `id` from its recorded spec with its
-/// output on pipes, and records it running. Must be called single-threaded.
-pub fn start(store: &Store, id: &str, proc: &Path) -> Result<Detached, Error> {
+/// output on pipes, and records it running after `restart_count` restarts.
+/// Must be called single-threaded.
+pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result<Detached, Error> {
     // A session of our own: the terminal `run -d` was typed in may close,
     // and its hangup must not reach us.
     let _ = nix::unistd::setsid();
@@ -127,7 +134,10 @@ pub fn start(store: &Store, id: &str, proc: &Path) -> Result<Detached, Error> {
             return Err(e);
         }
     };
-    let state = run::running_state(started.pid, proc);
+    let state = ContainerState {
+        restart_count,
+        ..run::running_state(started.pid, proc)
+    };
     if let Err(e) = store.set_container_state(&plan.id, &state) {
         let _ = nix::sys::signal::kill(started.pid, nix::sys::signal::Signal::SIGKILL);
         return Err(Error::Store(e));
@@ -137,18 +147,76 @@ pub fn start(store: &Store, id: &str, proc: &Path) -> Result<Detached, Error> {
         started,
         state,
         log,
+        since: Instant::now(),
     })
 }
 
-/// In the monitor, after reporting: stops writing to `run -d`, relays the
-/// container's output into its log until it exits, records the exit and
-/// applies `--rm`.
-pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
+/// In the monitor, after reporting: watches the container until it exits,
+/// starts it again while its restart policy says so, then applies `--rm`
+/// (leaving the exit code in `exits` first, for `wait`).
+pub fn supervise(
+    store: &Store,
+    detached: Detached,
+    exits: &Path,
+    proc: &Path,
+) -> Result<(), Error> {
+    let mut detached = detached;
+    let mut backoff = Backoff::default();
+    loop {
+        let plan = detached.plan.clone();
+        let restarts = detached.state.restart_count;
+        let ran_for = detached.since.elapsed();
+        let Some(code) = watch(store, detached)? else {
+            // Removed while it ran (`rm -f`): nothing left to record.
+            return Ok(());
+        };
+        if is_restart_due(store, &plan.id, code, restarts)? {
+            std::thread::sleep(backoff.pause(ran_for));
+            // The user may have stopped or removed it during the pause.
+            if is_restart_due(store, &plan.id, code, restarts)? {
+                match start(store, &plan.id, restarts + 1, proc) {
+                    Ok(d) => {
+                        detached = d;
+                        continue;
+                    }
+                    // Recorded as exited with the reason by `start`.
+                    Err(_) => return Ok(()),
+                }
+            }
+        }
+        if plan.auto_remove {
+            // Best effort: without it, `wait` says the container is gone.
+            let _ = lifecycle::write_exit_code(exits, &plan.id, code);
+            match store.remove_container(&plan.id, &plan.maps) {
+                Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+        return Ok(());
+    }
+}
+
+/// Whether container `id`, having exited with `code` after `restarts`
+/// restarts, is to be started again, as its policy and the stopped-by-user
+/// mark say now.
+fn is_restart_due(store: &Store, id: &str, code: i32, restarts: u32) -> Result<bool, Error> {
+    let settings: Option<RestartSettings> = store.restart_settings(id).map_err(Error::Store)?;
+    let Some(settings) = settings else {
+        return Ok(false);
+    };
+    let policy = RestartPolicy::from_record(settings.policy.as_deref());
+    Ok(policy.should_restart(code, restarts, settings.is_stopped_by_user))
+}
+
+/// Relays the container's output into its log until it exits and records
+/// the exit; returns its code, or `None` when its record is gone.
+fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
     let Detached {
         plan,
         started,
         state,
         mut log,
+        ..
     } = detached;
     // `run -d` has read its line and may be gone; nothing more goes there.
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
@@ -239,18 +307,10 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
         },
     };
     match store.set_container_state(&plan.id, &run::exited_state(state, code, None)) {
-        // Removed while it ran (`rm -f`): nothing left to record.
-        Err(crate::storage::Error::ContainerNotKnown { .. }) => return Ok(()),
-        Err(e) => return Err(Error::Store(e)),
-        Ok(()) => {}
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
+        Err(e) => Err(Error::Store(e)),
+        Ok(()) => Ok(Some(code)),
     }
-    if plan.auto_remove {
-        match store.remove_container(&plan.id, &plan.maps) {
-            Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
-            Err(e) => return Err(Error::Store(e)),
-        }
-    }
-    Ok(())
 }
 
 /// Reads what `fd` has into `pending`; false at end of file.

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,6 +73,16 @@ ALTER TABLE containers ADD COLUMN started_at TEXT;
 ALTER TABLE containers ADD COLUMN finished_at TEXT;
 ALTER TABLE containers ADD COLUMN exit_code INTEGER;
 ALTER TABLE containers ADD COLUMN exit_reason TEXT;
+";
+
+/// Version 3: restart policies (issue #8). `restart_policy` is the
+/// `--restart` value as given (NULL: `no`); `stopped_by_user` is set by
+/// `stop`, `kill` and `rm -f` before they signal, so that the monitor does
+/// not restart what the user ended, and cleared by `start`.
+const MIGRATE_V3: &str = "
+ALTER TABLE containers ADD COLUMN restart_policy TEXT;
+ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;
 ";
 
 /// Opens the database under `root`, creating the store on first use.
@@ -145,6 +155,9 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     if version < 2 {
         tx.execute_batch(MIGRATE_V2).map_err(init_err)?;
     }
+    if version < 3 {
+        tx.execute_batch(MIGRATE_V3).map_err(init_err)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;
     tx.commit().map_err(init_err)?;
@@ -210,16 +223,19 @@ mod tests {
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
-        let (state, spec): (String, Option<String>) = conn
+        assert_eq!(v, SCHEMA_VERSION);
+        let (state, spec, count, stopped): (String, Option<String>, i64, bool) = conn
             .query_row(
-                "SELECT state, spec FROM containers WHERE name = 'old'",
+                "SELECT state, spec, restart_count, stopped_by_user FROM containers
+                 WHERE name = 'old'",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
         assert_eq!(state, "created");
         assert_eq!(spec, None);
+        assert_eq!(count, 0);
+        assert!(!stopped);
     }
 
     #[test]

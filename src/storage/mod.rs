@@ -35,6 +35,7 @@ pub use blobs::BlobWriter;
 pub use digest::Digest;
 pub use lock::LockGuard;
 pub use rename::is_valid_container_name;
+pub use state::RestartSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -349,6 +350,9 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     /// Why it ended when not on its own (e.g. `monitor died`).
     pub exit_reason: Option<String>,
+    /// How often its restart policy has started it again since the user
+    /// last started it.
+    pub restart_count: u32,
 }
 
 /// A container with its state and the spec to start it with.

@@ -1,8 +1,12 @@
 //! Container state: status, pids, exit codes and the start spec.
 //!
 //! The state lives in the `containers` table beside the record (schema
-//! version 2), so listing every container with its state is one query and
-//! a state change is one transaction.
+//! version 2, restart columns since 3), so listing every container with its
+//! state is one query and a state change is one transaction.
+//!
+//! The restart policy and the stopped-by-user mark are kept apart from the
+//! state: the monitor rewrites the state from its own copy, and must not
+//! undo a mark another process set meanwhile.
 
 use std::path::PathBuf;
 
@@ -17,7 +21,17 @@ const MIN_PREFIX: usize = 3;
 
 /// The columns `info_from_row` reads, in its order.
 const COLUMNS: &str = "id, name, image_id, image_name, created, state, spec, pid, pid_start,
-     monitor_pid, monitor_start, started_at, finished_at, exit_code, exit_reason";
+     monitor_pid, monitor_start, started_at, finished_at, exit_code, exit_reason,
+     restart_count";
+
+/// How a container restarts, as recorded beside its state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RestartSettings {
+    /// The `--restart` value as given; `None` means `no`.
+    pub policy: Option<String>,
+    /// Whether `stop`, `kill` or `rm -f` ended it since it was last started.
+    pub is_stopped_by_user: bool,
+}
 
 impl ContainerStatus {
     /// The status as stored and shown: `created`, `running` or `exited`.
@@ -60,6 +74,7 @@ fn info_from_row(r: &Row<'_>) -> rusqlite::Result<(ContainerInfo, String)> {
         finished_at: r.get(12)?,
         exit_code: r.get(13)?,
         exit_reason: r.get(14)?,
+        restart_count: r.get::<_, i64>(15)?.try_into().unwrap_or(0),
     };
     let info = ContainerInfo {
         record,
@@ -174,7 +189,8 @@ impl Store {
             .execute(
                 "UPDATE containers SET state = ?2, pid = ?3, pid_start = ?4,
                     monitor_pid = ?5, monitor_start = ?6, started_at = ?7,
-                    finished_at = ?8, exit_code = ?9, exit_reason = ?10
+                    finished_at = ?8, exit_code = ?9, exit_reason = ?10,
+                    restart_count = ?11
                  WHERE id = ?1",
                 params![
                     id,
@@ -187,6 +203,7 @@ impl Store {
                     state.finished_at,
                     state.exit_code,
                     state.exit_reason,
+                    i64::from(state.restart_count),
                 ],
             )
             .map_err(err)?;
@@ -194,6 +211,72 @@ impl Store {
             return Err(Error::ContainerNotKnown { id: id.to_string() });
         }
         tx.commit().map_err(err)
+    }
+
+    /// Records container `id`'s restart policy (`None`: `no`).
+    pub fn set_restart_policy(&self, id: &str, policy: Option<&str>) -> Result<(), Error> {
+        self.update_container(
+            id,
+            "UPDATE containers SET restart_policy = ?2 WHERE id = ?1",
+            policy,
+        )
+    }
+
+    /// Sets or clears the mark that the user ended container `id`, which
+    /// keeps its monitor from restarting it.
+    pub fn set_stopped_by_user(&self, id: &str, is_stopped: bool) -> Result<(), Error> {
+        self.update_container(
+            id,
+            "UPDATE containers SET stopped_by_user = ?2 WHERE id = ?1",
+            is_stopped,
+        )
+    }
+
+    /// Container `id`'s restart policy and stopped-by-user mark, as they
+    /// are now; `None` when the container is gone.
+    pub fn restart_settings(&self, id: &str) -> Result<Option<RestartSettings>, Error> {
+        self.db()
+            .query_row(
+                "SELECT restart_policy, stopped_by_user FROM containers WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(RestartSettings {
+                        policy: r.get(0)?,
+                        is_stopped_by_user: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|source| Error::FindContainer {
+                name: id.to_string(),
+                source,
+            })
+    }
+
+    /// Serialises `hutch start`s, so that two of them never spawn two
+    /// monitors for one container: the second finds it running.
+    pub fn lock_container_start(&self) -> Result<super::LockGuard, Error> {
+        super::lock::lock(&self.root, "container-start")
+    }
+
+    /// Runs one `UPDATE` of container `id` taking `?1` = id, `?2` = value.
+    fn update_container(
+        &self,
+        id: &str,
+        sql: &str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<(), Error> {
+        let changed = self
+            .db()
+            .execute(sql, params![id, value])
+            .map_err(|source| Error::SaveContainerState {
+                id: id.to_string(),
+                source,
+            })?;
+        if changed == 0 {
+            return Err(Error::ContainerNotKnown { id: id.to_string() });
+        }
+        Ok(())
     }
 
     /// The container's log file (k8s-file format).
@@ -254,11 +337,49 @@ mod tests {
             finished_at: Some("2024-01-01T00:00:02Z".into()),
             exit_code: Some(137),
             exit_reason: Some("monitor died".into()),
+            restart_count: 3,
         };
         store.set_container_state(&id, &state).unwrap();
         let info = store.find_container(&id).unwrap().unwrap();
         assert_eq!(info.state, state);
         assert_eq!(info.spec.as_deref(), Some("{\"x\":1}"));
+    }
+
+    #[test]
+    fn restart_settings_survive_state_changes() {
+        let (_dir, store) = store();
+        let id = "ab".repeat(32);
+        store
+            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            store.restart_settings(&id).unwrap(),
+            Some(RestartSettings::default())
+        );
+        store.set_restart_policy(&id, Some("always")).unwrap();
+        store.set_stopped_by_user(&id, true).unwrap();
+        // A monitor writing its copy of the state keeps the mark.
+        store
+            .set_container_state(&id, &ContainerState::default())
+            .unwrap();
+        let want = RestartSettings {
+            policy: Some("always".into()),
+            is_stopped_by_user: true,
+        };
+        assert_eq!(store.restart_settings(&id).unwrap(), Some(want));
+        store.set_stopped_by_user(&id, false).unwrap();
+        assert!(
+            !store
+                .restart_settings(&id)
+                .unwrap()
+                .unwrap()
+                .is_stopped_by_user
+        );
+        assert_eq!(store.restart_settings(&"c".repeat(64)).unwrap(), None);
+        let err = store
+            .set_stopped_by_user(&"c".repeat(64), true)
+            .unwrap_err();
+        assert!(matches!(err, Error::ContainerNotKnown { .. }));
     }
 
     #[test]

@@ -653,6 +653,11 @@ fn usage_errors_exit_125() {
                 out: Out::Is(""),
             },
             Case {
+                args: &["run", "--rm", "--name", "bad/name", "{REG}/busybox", "true"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
                 args: &["pull", "UPPER/Case:bad tag"],
                 code: 125,
                 out: Out::Is(""),

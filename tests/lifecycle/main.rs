@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod misc;
+mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};

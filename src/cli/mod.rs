@@ -4,6 +4,7 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod exec;
 mod images;
 mod info;
 mod inspect;
@@ -82,6 +83,8 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Run a command in a running container
+    Exec(exec::ExecArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -127,6 +130,7 @@ pub fn main() -> i32 {
         Command::Kill(a) => lifecycle::kill(&paths, a),
         Command::Rm(a) => lifecycle::rm(&paths, a),
         Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Exec(a) => exec::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {
@@ -220,6 +224,23 @@ mod tests {
         assert!(r.rm);
         assert_eq!(r.image, "img");
         assert_eq!(r.command, vec!["ls", "-la", "--rm"]);
+    }
+
+    #[test]
+    fn exec_passes_flags_after_the_container_to_the_command() {
+        let cli = Cli::try_parse_from([
+            "hutch", "exec", "-it", "-e", "A=1", "-u", "1000", "web", "ls", "-la", "-u",
+        ])
+        .unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("not exec")
+        };
+        assert!(e.interactive && e.tty && !e.detach);
+        assert_eq!(e.env, vec!["A=1"]);
+        assert_eq!(e.user.as_deref(), Some("1000"));
+        assert_eq!(e.container, "web");
+        assert_eq!(e.command, vec!["ls", "-la", "-u"]);
+        assert!(Cli::try_parse_from(["hutch", "exec", "web"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod container;
+mod exec;
 mod images;
 mod info;
 mod inspect;
@@ -100,6 +101,8 @@ pub enum Command {
     Start(lifecycle::StartArgs),
     /// Stop and start containers again
     Restart(lifecycle::RestartArgs),
+    /// Run a command in a running container
+    Exec(exec::ExecArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -151,6 +154,7 @@ pub fn main() -> i32 {
         Command::Create(a) => run::create(&paths, a),
         Command::Start(a) => lifecycle::start(&paths, a),
         Command::Restart(a) => lifecycle::restart(&paths, a),
+        Command::Exec(a) => exec::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {
@@ -244,6 +248,23 @@ mod tests {
         assert!(r.rm);
         assert_eq!(r.image, "img");
         assert_eq!(r.command, vec!["ls", "-la", "--rm"]);
+    }
+
+    #[test]
+    fn exec_passes_flags_after_the_container_to_the_command() {
+        let cli = Cli::try_parse_from([
+            "hutch", "exec", "-it", "-e", "A=1", "-u", "1000", "web", "ls", "-la", "-u",
+        ])
+        .unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("not exec")
+        };
+        assert!(e.interactive && e.tty && !e.detach);
+        assert_eq!(e.env, vec!["A=1"]);
+        assert_eq!(e.user.as_deref(), Some("1000"));
+        assert_eq!(e.container, "web");
+        assert_eq!(e.command, vec!["ls", "-la", "-u"]);
+        assert!(Cli::try_parse_from(["hutch", "exec", "web"]).is_err());
     }
 
     #[test]

@@ -276,7 +276,8 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
     Ok(result?)
 }
 
-fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Error> {
+/// Reads the `--env-file`s: their non-empty lines that are not comments.
+pub(super) fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f)

@@ -16,11 +16,12 @@ use nix::unistd::{Gid, Uid};
 
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
-use super::user::{self, Unresolved};
+use super::user::{self, ExecUser, Unresolved};
 use super::Plan;
 use crate::sys::fs::{openat2, Resolve};
 use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
 use crate::sys::pty::{self, Winsize};
+use crate::userns::IdMaps;
 
 /// Exit code of an init that failed before exec (the parent reads the
 /// reason from the error pipe, not from this code).
@@ -47,8 +48,6 @@ pub struct Init<'a> {
 /// Sets up the container and execs its process; on failure reports over
 /// the error pipe and exits. Never returns.
 pub fn start(init: Init<'_>) -> ! {
-    // A panic must neither print nor unwind into the parent's code.
-    std::panic::set_hook(Box::new(|_| {}));
     let Init {
         plan,
         go,
@@ -64,9 +63,15 @@ pub fn start(init: Init<'_>) -> ! {
         outputs,
         winsize,
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        setup(plan, go, stdio, err.as_fd())
-    }));
+    run_child(err.as_fd(), || setup(plan, go, stdio, err.as_fd()))
+}
+
+/// Runs a forked child's `body`, which returns only on failure; sends that
+/// failure (or a panic) over the error pipe `err` and exits. Never returns.
+pub fn run_child(err: BorrowedFd<'_>, body: impl FnOnce() -> Result<Never, Failure>) -> ! {
+    // A panic must neither print nor unwind into the parent's code.
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
     let failure = match result {
         Ok(Err(f)) => f,
         Ok(Ok(never)) => match never {},
@@ -76,7 +81,7 @@ pub fn start(init: Init<'_>) -> ! {
             text: "container init panicked".into(),
         },
     };
-    let _ = nix::unistd::write(&err, &failure.encode());
+    let _ = nix::unistd::write(err, &failure.encode());
     exit_now(EXIT_SETUP_FAILED)
 }
 
@@ -88,7 +93,8 @@ struct Stdio {
     winsize: Option<Winsize>,
 }
 
-enum Never {}
+/// What a child's setup returns on success: nothing, since it ends in exec.
+pub enum Never {}
 
 /// The numbered setup sequence; returns only on failure.
 fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<Never, Failure> {
@@ -174,9 +180,43 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Failure::step("opening /", e))?;
-    let passwd = read_in_root(root.as_fd(), "etc/passwd")?;
-    let group = read_in_root(root.as_fd(), "etc/group")?;
-    let user = user::resolve(&plan.user, &passwd, &group).map_err(|u| match u {
+    let user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+
+    // 10. Create the working directory while still root, as Docker does, so
+    //     it exists whoever the user is.
+    let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
+    drop(workdir);
+    drop(root);
+
+    // 11. Drop to the user (see `switch_user`).
+    switch_user(&user, &plan.maps)?;
+    // TODO(#6): drop capabilities, apply the seccomp filter and mask /proc
+    // paths here, after the last privileged step and before exec.
+
+    // 12. Enter the working directory as the user, so its permissions apply.
+    enter_workdir(&plan.cwd)?;
+
+    // 13. Build argv and the environment (HOME from passwd when unset).
+    let command = prepare_command(&plan.args, &plan.env, &user.home)?;
+
+    // 14. Restore default signal handling and close inherited fds.
+    reset_for_exec(err)?;
+
+    // 15. Die with whatever waits for us (the foreground hutch or the
+    //     monitor), so the container never outlives it. This comes after
+    //     the last credential change in step 11, which clears the setting.
+    die_with_parent(err)?;
+
+    // 16. Exec; the error pipe closes on success, which tells the parent.
+    Err(exec(&command))
+}
+
+/// Reads /etc/passwd and /etc/group beneath `root` (the container's `/`)
+/// and resolves `spec` against them; the ids must be mapped by `maps`.
+pub fn resolve_user(root: BorrowedFd<'_>, spec: &str, maps: &IdMaps) -> Result<ExecUser, Failure> {
+    let passwd = read_in_root(root, "etc/passwd")?;
+    let group = read_in_root(root, "etc/group")?;
+    let user = user::resolve(spec, &passwd, &group).map_err(|u| match u {
         Unresolved::User(name) => Failure {
             kind: Kind::UnknownUser,
             errno: 0,
@@ -188,29 +228,25 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
             text: name,
         },
     })?;
-    let unmapped = || Failure {
-        kind: Kind::UnmappedUser,
-        errno: 0,
-        text: plan.user.clone(),
-    };
-    if plan.maps.host_uid(user.uid).is_none() || plan.maps.host_gid(user.gid).is_none() {
-        return Err(unmapped());
+    if maps.host_uid(user.uid).is_none() || maps.host_gid(user.gid).is_none() {
+        return Err(Failure {
+            kind: Kind::UnmappedUser,
+            errno: 0,
+            text: spec.to_string(),
+        });
     }
+    Ok(user)
+}
 
-    // 10. Create the working directory while still root, as Docker does, so
-    //     it exists whoever the user is.
-    let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
-    drop(workdir);
-    drop(root);
-
-    // 11. Drop to the user: groups first, since changing them needs the
-    //     privilege that setresuid gives up. A single-id map has setgroups
-    //     denied (user_namespaces(7)) and only group 0.
-    if !plan.maps.is_single() {
+/// Drops from root in the user namespace to `user`: groups first, since
+/// changing them needs the privilege that setresuid gives up. A single-id
+/// map has setgroups denied (user_namespaces(7)) and only group 0.
+pub fn switch_user(user: &ExecUser, maps: &IdMaps) -> Result<(), Failure> {
+    if !maps.is_single() {
         let groups: Vec<Gid> = user
             .groups
             .iter()
-            .filter(|g| plan.maps.host_gid(**g).is_some())
+            .filter(|g| maps.host_gid(**g).is_some())
             .map(|g| Gid::from_raw(*g))
             .collect();
         nix::unistd::setgroups(&groups)
@@ -221,18 +257,28 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         .map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;
     let uid = Uid::from_raw(user.uid);
     nix::unistd::setresuid(uid, uid, uid)
-        .map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))?;
-    // TODO(#6): drop capabilities, apply the seccomp filter and mask /proc
-    // paths here, after the last privileged step and before exec.
+        .map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))
+}
 
-    // 12. Enter the working directory as the user, so its permissions apply.
-    nix::unistd::chdir(plan.cwd.as_str())
-        .map_err(|e| Failure::step(format!("entering the working directory {}", plan.cwd), e))?;
+/// Changes to the working directory `cwd`.
+pub fn enter_workdir(cwd: &str) -> Result<(), Failure> {
+    nix::unistd::chdir(cwd)
+        .map_err(|e| Failure::step(format!("entering the working directory {cwd}"), e))
+}
 
-    // 13. Build argv and the environment (HOME from passwd when unset).
-    let mut env = plan.env.clone();
+/// A process to exec: argv, environment and the PATH to search.
+pub struct Command {
+    args: Vec<CString>,
+    env: Vec<CString>,
+    path_var: String,
+}
+
+/// Builds the `Command` for `args` with `env`, adding `HOME=home` when the
+/// environment has no HOME.
+pub fn prepare_command(args: &[String], env: &[String], home: &str) -> Result<Command, Failure> {
+    let mut env = env.to_vec();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user.home));
+        env.push(format!("HOME={home}"));
     }
     let path_var = env
         .iter()
@@ -240,34 +286,37 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(super::plan::DEFAULT_PATH)
         .to_string();
-    let args = cstrings(&plan.args, "the command line")?;
-    let env = cstrings(&env, "the environment")?;
+    Ok(Command {
+        args: cstrings(args, "the command line")?,
+        env: cstrings(&env, "the environment")?,
+        path_var,
+    })
+}
 
-    // 14. Restore default signal handling (the parent blocked the signals
-    //    it forwards, and the mask survives exec), then close every fd but
-    //    stdio and the close-on-exec error pipe.
+/// Restores default signal handling (the parent blocked the signals it
+/// forwards, and the mask survives exec), then closes every fd but stdio
+/// and the close-on-exec error pipe `err`.
+pub fn reset_for_exec(err: BorrowedFd<'_>) -> Result<(), Failure> {
     reset_signal_dispositions();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| Failure::step("resetting the signal mask", e))?;
     let err_raw = err.as_raw_fd() as u32;
     close_range(3, err_raw.saturating_sub(1))
         .map_err(|e| Failure::io("closing inherited fds", &e))?;
-    close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))?;
+    close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))
+}
 
-    // 15. Die with whatever waits for us (the foreground hutch or the
-    //     monitor), so the container never outlives it. This comes after
-    //     the last credential change in step 11, which clears the setting.
-    //     If the parent is already gone the signal never comes, but then no
-    //     one reads the error pipe either: poll reports POLLERR on a pipe
-    //     without readers.
+/// Sets the parent death signal to SIGKILL; must come after the last
+/// credential change, which clears it. If the parent is already gone the
+/// signal never comes, but then no one reads the error pipe `err` either:
+/// poll reports POLLERR on a pipe without readers, and we exit.
+pub fn die_with_parent(err: BorrowedFd<'_>) -> Result<(), Failure> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .map_err(|e| Failure::step("setting the parent death signal", e))?;
     if is_parent_gone(err) {
         exit_now(EXIT_SETUP_FAILED);
     }
-
-    // 16. Exec; the error pipe closes on success, which tells the parent.
-    Err(exec(&args, &env, &path_var))
+    Ok(())
 }
 
 /// Whether the read end of the error pipe `err` is closed: the parent,
@@ -282,7 +331,7 @@ fn is_parent_gone(err: BorrowedFd<'_>) -> bool {
 
 /// Opens a pty in the container's devpts beneath `root`, sends its master
 /// to the parent and returns the slave.
-fn open_pty(
+pub fn open_pty(
     root: BorrowedFd<'_>,
     sock: &OwnedFd,
     winsize: Option<&Winsize>,
@@ -301,7 +350,8 @@ fn open_pty(
     Ok(slave)
 }
 
-fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Failure> {
+/// Duplicates `fd` onto stdio fd `target` (0, 1 or 2).
+pub fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Failure> {
     let ret = match target {
         0 => nix::unistd::dup2_stdin(fd),
         1 => nix::unistd::dup2_stdout(fd),
@@ -337,9 +387,14 @@ fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, Failure> {
         .map_err(|_| Failure::step(format!("{what} contains a NUL byte"), Errno::EINVAL))
 }
 
-/// execve like execvp(3): a name without `/` is searched in `path_var`.
-/// Returns only on failure: not found (127) or cannot invoke (126).
-fn exec(args: &[CString], env: &[CString], path_var: &str) -> Failure {
+/// execve like execvp(3): a name without `/` is searched in the command's
+/// PATH. Returns only on failure: not found (127) or cannot invoke (126).
+pub fn exec(command: &Command) -> Failure {
+    let Command {
+        args,
+        env,
+        path_var,
+    } = command;
     let prog = args[0].to_string_lossy().into_owned();
     if prog.contains('/') {
         let Err(e) = nix::unistd::execve(&args[0], args, env);

@@ -9,7 +9,9 @@
 //! It must not pull images or print.
 
 mod clock;
+pub mod exec;
 mod init;
+mod join;
 mod lifecycle;
 mod logfile;
 pub mod logread;

@@ -190,7 +190,47 @@ fn plan_env(
             env.set(name, value);
         }
     }
-    for entry in opts.env_files.iter().chain(&opts.env) {
+    set_entries(&mut env, opts.env_files.iter().chain(&opts.env), host_env)?;
+    env.set_default("PATH", DEFAULT_PATH);
+    env.set_default("HOSTNAME", hostname);
+    if opts.tty {
+        env.set_default("TERM", "xterm");
+    }
+    env.set_default("container", "hutch");
+    Ok(env.into_entries())
+}
+
+/// The environment of a process started in a running container whose
+/// process has `base`: then `env_files` lines and `-e` entries (later
+/// wins), and `TERM` with a tty when still unset.
+pub fn exec_env(
+    base: &[String],
+    env_files: &[String],
+    entries: &[String],
+    tty: bool,
+    host_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, super::Error> {
+    let mut env = EnvList::default();
+    for entry in base {
+        if let Some((name, value)) = entry.split_once('=') {
+            env.set(name, value);
+        }
+    }
+    set_entries(&mut env, env_files.iter().chain(entries), host_env)?;
+    if tty {
+        env.set_default("TERM", "xterm");
+    }
+    Ok(env.into_entries())
+}
+
+/// Sets `-e` style `entries` (`NAME=VALUE`, or `NAME` to copy it from
+/// `host_env` when set there) in `env`.
+fn set_entries<'a>(
+    env: &mut EnvList,
+    entries: impl IntoIterator<Item = &'a String>,
+    host_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), super::Error> {
+    for entry in entries {
         match entry.split_once('=') {
             Some(("", _)) => return Err(super::Error::InvalidEnv(entry.clone())),
             Some((name, value)) => env.set(name, value),
@@ -202,13 +242,7 @@ fn plan_env(
             }
         }
     }
-    env.set_default("PATH", DEFAULT_PATH);
-    env.set_default("HOSTNAME", hostname);
-    if opts.tty {
-        env.set_default("TERM", "xterm");
-    }
-    env.set_default("container", "hutch");
-    Ok(env.into_entries())
+    Ok(())
 }
 
 /// An ordered environment where setting a name again replaces its value in place.
@@ -403,6 +437,45 @@ mod tests {
                 &format!("PATH={DEFAULT_PATH}")
             ])
         );
+    }
+
+    #[test]
+    fn exec_env_layers_files_and_flags_over_the_container_env() {
+        let base = strings(&["PATH=/bin", "A=run", "B=run", "HOSTNAME=box"]);
+        let host = |name: &str| (name == "FROM_HOST").then(|| "h".to_string());
+        let got = exec_env(
+            &base,
+            &strings(&["B=file", "C=file"]),
+            &strings(&["C=flag", "A=flag", "FROM_HOST", "MISSING"]),
+            true,
+            &host,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            strings(&[
+                "PATH=/bin",
+                "A=flag",
+                "B=file",
+                "HOSTNAME=box",
+                "C=flag",
+                "FROM_HOST=h",
+                "TERM=xterm",
+            ])
+        );
+        let with_term = strings(&["TERM=vt100"]);
+        assert_eq!(
+            exec_env(&with_term, &[], &[], true, &no_host_env).unwrap(),
+            with_term
+        );
+        assert_eq!(
+            exec_env(&base, &[], &[], false, &no_host_env).unwrap(),
+            base
+        );
+        assert!(matches!(
+            exec_env(&base, &[], &strings(&["=x"]), false, &no_host_env),
+            Err(Error::InvalidEnv(_))
+        ));
     }
 
     #[test]

@@ -111,12 +111,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     // 4. Block the signals we forward before the child exists, so none
     //    arrives between the clone and the relay loop; they queue for the
     //    signalfd. The mask is restored when `Started` is dropped.
-    let set = relay::signal_set();
-    let mut old = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).map_err(Error::Signals)?;
-    let restore = RestoreMask(old);
-    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(Error::Signals)?;
+    let (signals, restore) = block_relayed_signals()?;
 
     // 5. Clone into the new namespaces; the child becomes the container's
     //    pid 1 and never comes back here.
@@ -258,14 +253,26 @@ pub fn record_failure(store: &Store, plan: &Plan, e: &Error) {
     let _ = store.set_container_state(&plan.id, &state);
 }
 
-/// Kills and waits for an init that failed or was abandoned.
-fn reap(pid: Pid) {
+/// Blocks the signals the relay handles and returns the signalfd that
+/// reads them, with the guard that restores the old mask when dropped.
+pub fn block_relayed_signals() -> Result<(SignalFd, RestoreMask), Error> {
+    let set = relay::signal_set();
+    let mut old = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).map_err(Error::Signals)?;
+    let restore = RestoreMask(old);
+    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(Error::Signals)?;
+    Ok((signals, restore))
+}
+
+/// Kills and waits for a child that failed or was abandoned.
+pub fn reap(pid: Pid) {
     let _ = kill(pid, Signal::SIGKILL);
     while let Err(nix::Error::EINTR) = waitpid(pid, None) {}
 }
 
 /// Restores the signal mask when dropped.
-struct RestoreMask(SigSet);
+pub struct RestoreMask(SigSet);
 
 impl Drop for RestoreMask {
     fn drop(&mut self) {

@@ -1,0 +1,67 @@
+//! `hutch exec`: run a command in a running container.
+
+use clap::Args;
+
+use crate::container::exec::{self, ExecOptions};
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::Store;
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Start the command in the background and return at once
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set an environment variable (NAME=VALUE, or NAME to copy it from the host)
+    #[arg(short, long = "env", value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (NAME=VALUE lines)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Run as this user[:group] (names or numeric ids)
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Accepted for compatibility; changes nothing until capabilities exist
+    #[arg(long)]
+    pub privileged: bool,
+    /// Container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Command and arguments
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// Runs the command and returns its exit code (0 at once with `-d`).
+pub fn run(paths: &Paths, args: ExecArgs) -> Result<i32, Error> {
+    // TODO(#6): grant the full capability set with --privileged.
+    let _ = args.privileged;
+    let env_files = super::run::read_env_files(&args.env_file)?;
+    let store = Store::open(&paths.root)?;
+    let opts = ExecOptions {
+        container: args.container,
+        command: args.command,
+        env: args.env,
+        env_files,
+        user: args.user,
+        workdir: args.workdir,
+        interactive: args.interactive,
+        tty: args.tty,
+        detach: args.detach,
+    };
+    Ok(exec::exec(&store, &opts)?)
+}

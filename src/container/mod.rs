@@ -22,6 +22,7 @@ mod pty;
 mod relay;
 mod report;
 mod run;
+mod trim;
 mod user;
 
 pub use clock::now_rfc3339;

@@ -165,6 +165,9 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
     for (fd, _) in &sources {
         set_nonblocking(fd)?;
     }
+    // Start-up is over: what it faulted in need not stay resident.
+    let trimmed = super::trim::release_idle_memory(Path::new("/proc/self/exe"));
+    log::debug!("monitor released memory: {trimmed:?}");
     let pid = started.pid;
     let mut code = None;
     let mut out = Vec::new();

@@ -6,9 +6,8 @@
 //! It stays lean and single-threaded: one poll(2) over a signalfd and the
 //! output pipes (or the pty master), no threads, no network.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio as ProcessStdio};
 
@@ -17,7 +16,8 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::logfile::{Pending, Stream};
+use super::logfile::{LogFile, Pending, Stream};
+use super::logread::{self, LogDriver};
 use super::run::{self, Started, Stdio};
 use super::{clock, Error, Plan};
 use crate::storage::{ContainerState, Store};
@@ -35,7 +35,7 @@ pub struct Detached {
     plan: Plan,
     started: Started,
     state: ContainerState,
-    log: std::fs::File,
+    log: LogFile,
 }
 
 impl Detached {
@@ -107,16 +107,14 @@ pub fn start(store: &Store, id: &str, proc: &Path) -> Result<Detached, Error> {
         .map_err(Error::Store)?
         .ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
     let plan = super::lifecycle::plan_of(&info)?;
-    let log_path = store.container_log_path(&info.record.id);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(&log_path)
-        .map_err(|source| Error::OpenLog {
-            path: log_path,
-            source,
-        })?;
+    let log = match plan.log_driver {
+        LogDriver::K8sFile => {
+            let path = logread::log_path(store, &info.record.id, plan.log_path.as_deref());
+            LogFile::open(&path, plan.log_max_size)
+                .map_err(|source| Error::OpenLog { path, source })?
+        }
+        LogDriver::None | LogDriver::Passthrough => LogFile::discard(),
+    };
     let started = match run::start(&plan, Stdio::Pipes) {
         Ok(s) => s,
         Err(e) => {
@@ -213,7 +211,7 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
         }
         if !out.is_empty() {
             // A full disk loses log lines, never the exit code.
-            let _ = log.write_all(&out);
+            let _ = log.write(&out);
             out.clear();
         }
         if revents[0] {
@@ -227,7 +225,7 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
     for (_, pending) in &mut sources {
         pending.flush(&now, &mut out);
     }
-    let _ = log.write_all(&out);
+    let _ = log.write(&out);
     drop(log);
     // Reaped already unless the drain broke off first.
     let code = match code {

@@ -163,12 +163,10 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
     for (fd, _) in &sources {
         set_nonblocking(fd)?;
     }
-    // Start-up is over: what it faulted in need not stay resident.
-    let trimmed = super::trim::release_idle_memory(Path::new("/proc/self/exe"));
-    log::debug!("monitor released memory: {trimmed:?}");
     let pid = started.pid;
     let mut code = None;
     let mut out = Vec::new();
+    let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
             break;
@@ -183,6 +181,13 @@ pub fn watch(store: &Store, detached: Detached) -> Result<(), Error> {
             Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
             None => PollTimeout::NONE,
         };
+        if !is_trimmed {
+            // Start-up is over: what it faulted in need not stay resident.
+            // Done right before blocking, so that little code runs (and
+            // faults back in) between the release and the idle wait.
+            super::trim::release_idle_memory(Path::new("/proc/self/exe"));
+            is_trimmed = true;
+        }
         let ready = match poll(&mut fds, timeout) {
             Ok(n) => n,
             Err(Errno::EINTR) => continue,

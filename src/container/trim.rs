@@ -1,11 +1,11 @@
 //! Shrinking an idle monitor: after start-up it gives freed heap back to
-//! the kernel and drops its resident pages of hutch's own program text,
-//! which the idle loop does not need and which fault back in from the
-//! binary when it runs again.
+//! the kernel and drops its resident pages of hutch's own program text and
+//! constants, which the idle loop does not need and which fault back in
+//! from the binary when it runs again.
 //!
-//! Only private read-only executable mappings of the hutch binary are
-//! dropped, never writable or RELRO data: those hold relocations and
-//! state that exist nowhere else.
+//! Only read-only private mappings of the hutch binary without a single
+//! copied-on-write page are dropped, never writable or RELRO data: those
+//! hold relocations and state that exist nowhere else.
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use crate::sys::mem;
 pub struct Trimmed {
     /// Whether malloc_trim returned memory.
     pub is_heap_trimmed: bool,
-    /// Bytes of text mappings whose resident pages were dropped.
+    /// Bytes of clean read-only mappings whose resident pages were dropped.
     pub text_bytes: usize,
 }
 
@@ -27,7 +27,7 @@ pub fn release_idle_memory(exe: &Path) -> Trimmed {
     let is_heap_trimmed = mem::trim_heap();
     let text_bytes = std::fs::read_link(exe)
         .ok()
-        .and_then(|file| mem::drop_text_pages(&file).ok())
+        .and_then(|file| mem::drop_clean_file_pages(&file).ok())
         .unwrap_or(0);
     Trimmed {
         is_heap_trimmed,

@@ -1,5 +1,5 @@
 //! Giving memory back to the kernel: malloc_trim(3) and dropping the
-//! resident pages of read-only executable file mappings (madvise(2)).
+//! resident pages of clean read-only file mappings (madvise(2)).
 
 use std::io;
 use std::path::Path;
@@ -17,20 +17,43 @@ pub struct Mapping {
     pub inode: u64,
     /// The mapped file, or a pseudo name such as `[heap]`; empty when anonymous.
     pub path: String,
+    /// Its `Anonymous:` size in kB from smaps (copy-on-write copies of the
+    /// file's pages, such as relocated RELRO data); `None` from maps.
+    pub anonymous_kb: Option<u64>,
 }
 
 impl Mapping {
-    /// Whether this is private, read-only, executable and backed by a file:
-    /// its pages can only ever hold the file's bytes, so dropping them
-    /// loses nothing (they fault back in from the file).
-    pub fn is_file_text(&self) -> bool {
-        self.perms == "r-xp" && self.inode != 0 && self.path.starts_with('/')
+    /// Whether this is a private, read-only file mapping none of whose
+    /// pages was ever copied on write (smaps says `Anonymous: 0 kB`): its
+    /// pages are all the file's, so dropping them loses nothing. RELRO
+    /// data, written by the dynamic loader before it was made read-only,
+    /// has anonymous pages and is never clean.
+    pub fn is_clean_read_only_file(&self) -> bool {
+        let p = self.perms.as_bytes();
+        p.len() == 4
+            && p[0] == b'r'
+            && p[1] == b'-'
+            && p[3] == b'p'
+            && self.inode != 0
+            && self.path.starts_with('/')
+            && self.anonymous_kb == Some(0)
     }
 }
 
-/// Parses the text of /proc/PID/maps; malformed lines are skipped.
-pub fn parse_maps(text: &str) -> Vec<Mapping> {
-    text.lines().filter_map(parse_maps_line).collect()
+/// Parses the text of /proc/PID/smaps (or maps): each mapping's header
+/// line with its `Anonymous:` size; malformed lines are skipped.
+pub fn parse_smaps(text: &str) -> Vec<Mapping> {
+    let mut out: Vec<Mapping> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Anonymous:") {
+            if let Some(m) = out.last_mut() {
+                m.anonymous_kb = rest.trim().trim_end_matches("kB").trim().parse().ok();
+            }
+        } else if let Some(m) = parse_maps_line(line) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 fn parse_maps_line(line: &str) -> Option<Mapping> {
@@ -48,6 +71,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
         perms,
         inode,
         path,
+        anonymous_kb: None,
     })
 }
 
@@ -59,24 +83,30 @@ pub fn trim_heap() -> bool {
     unsafe { libc::malloc_trim(0) != 0 }
 }
 
-/// Drops this process's resident pages of every private read-only
-/// executable mapping of `file` (as /proc/self/maps names it); returns
-/// how many bytes of mappings were advised. They fault back in on use.
-pub fn drop_text_pages(file: &Path) -> io::Result<usize> {
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
+/// Drops this process's resident pages of every clean read-only private
+/// mapping of `file` (its name in /proc/self/maps): program text and
+/// constants, never writable or RELRO data. Returns how many bytes of
+/// mappings were advised; the pages fault back in from the file on use.
+pub fn drop_clean_file_pages(file: &Path) -> io::Result<usize> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let ranges: Vec<(usize, usize)> = parse_smaps(&smaps)
+        .into_iter()
+        .filter(|m| m.is_clean_read_only_file() && Path::new(&m.path) == file)
+        .map(|m| (m.start, m.end - m.start))
+        .collect();
+    drop(smaps);
+    // Nothing but these calls between here and the return: every page of
+    // code run after the first call faults back in.
     let mut advised = 0;
-    for m in parse_maps(&maps) {
-        if !m.is_file_text() || Path::new(&m.path) != file {
-            continue;
-        }
-        let len = m.end - m.start;
-        // SAFETY: the range is exactly one mapping that /proc/self/maps,
+    for &(start, len) in &ranges {
+        // SAFETY: the range is exactly one mapping that /proc/self/smaps,
         // read just now in this process, shows as private, read-only,
-        // executable and file-backed. Nothing can have written to it, so
-        // MADV_DONTNEED only unmaps clean copies of the file's pages,
-        // which the next access faults back in unchanged. No other thread
-        // can remap it meanwhile: the callers are single-threaded.
-        let ret = unsafe { libc::madvise(m.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        // file-backed and without a single copied-on-write page: every
+        // resident page is an unmodified page of the file, and
+        // MADV_DONTNEED only unmaps them; the next access faults the same
+        // bytes back in. Nothing can remap or write it meanwhile: it is
+        // read-only and the callers are single-threaded.
+        let ret = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
         if ret != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -101,8 +131,8 @@ garbage
 ";
 
     #[test]
-    fn parse_maps_reads_ranges_perms_inodes_and_paths() {
-        let maps = parse_maps(MAPS);
+    fn map_lines_give_ranges_perms_inodes_and_paths() {
+        let maps = parse_smaps(MAPS);
         assert_eq!(maps.len(), 7);
         assert_eq!(maps[1].start, 0x55d0c8b00000);
         assert_eq!(maps[1].end, 0x55d0c9000000);
@@ -114,18 +144,35 @@ garbage
     }
 
     #[test]
-    fn only_private_read_only_executable_file_mappings_are_text() {
-        let text: Vec<String> = parse_maps(MAPS)
-            .into_iter()
-            .filter(Mapping::is_file_text)
-            .map(|m| format!("{:x} {}", m.start, m.path))
+    fn smaps_gives_anonymous_sizes_and_only_untouched_mappings_are_clean() {
+        let smaps = "\
+55d0c8a00000-55d0c8b00000 r--p 00000000 08:01 1234 /usr/bin/hutch
+Size:               1024 kB
+Anonymous:             0 kB
+55d0c8b00000-55d0c9000000 r-xp 00100000 08:01 1234 /usr/bin/hutch
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me
+55d0c9000000-55d0c9100000 r--p 00600000 08:01 1234 /usr/bin/hutch
+Anonymous:           140 kB
+55d0c9100000-55d0c9101000 rw-p 00700000 08:01 1234 /usr/bin/hutch
+Anonymous:             4 kB
+55d0ca000000-55d0ca021000 rw-p 00000000 00:00 0                          [heap]
+Anonymous:           132 kB
+";
+        let maps = parse_smaps(smaps);
+        assert_eq!(maps.len(), 5);
+        let anon: Vec<Option<u64>> = maps.iter().map(|m| m.anonymous_kb).collect();
+        assert_eq!(anon, [Some(0), Some(0), Some(140), Some(4), Some(132)]);
+        let clean: Vec<&str> = maps
+            .iter()
+            .filter(|m| m.is_clean_read_only_file())
+            .map(|m| m.perms.as_str())
             .collect();
-        assert_eq!(
-            text,
-            [
-                "55d0c8b00000 /usr/bin/hutch",
-                "7f0000000000 /tmp/a file with spaces"
-            ]
-        );
+        // Constants and text; not RELRO (copied on write), data or heap.
+        assert_eq!(clean, ["r--p", "r-xp"]);
+        // Without smaps nothing is known to be clean.
+        assert!(!parse_smaps(MAPS)
+            .iter()
+            .any(Mapping::is_clean_read_only_file));
     }
 }

@@ -240,7 +240,7 @@ fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error
     // Output of earlier runs is not this run's: start from the end.
     let mut reader = LogReader::open(&log_path)?;
     if let Some(r) = reader.as_mut() {
-        r.seek_tail(0)?;
+        r.seek_tail(0, true)?;
     }
     container::start(store, name, &paths.root, &paths.runroot)?;
     let mut out = std::io::stdout().lock();

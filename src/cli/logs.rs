@@ -1,6 +1,7 @@
-//! `hutch logs`: prints the records of containers' log files, stdout
-//! records to stdout and stderr records to stderr, optionally following
-//! them until the containers stop.
+//! `hutch logs`: prints the records of containers' log files (the rotated
+//! file first, then the current one), stdout records to stdout and stderr
+//! records to stderr, optionally following them across rotations until the
+//! containers stop.
 
 use std::io::{BufWriter, ErrorKind, StderrLock, StdoutLock, Write};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::container;
-use crate::container::logread::{self, LogReader, Record, Stream, Window};
+use crate::container::logread::{self, LogDriver, Record, RotatingLog, Stream, Window};
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{ContainerStatus, Store};
@@ -42,7 +43,7 @@ pub struct LogsArgs {
 struct Target {
     id: String,
     path: std::path::PathBuf,
-    reader: Option<LogReader>,
+    reader: Option<RotatingLog>,
     is_done: bool,
 }
 
@@ -59,8 +60,16 @@ pub fn run(paths: &Paths, args: LogsArgs) -> Result<i32, Error> {
         let info = store
             .find_container(name)?
             .ok_or_else(|| Error::Usage(format!("no such container {name}")))?;
+        let (driver, path) = logread::log_of(&store, &info);
+        if driver != LogDriver::K8sFile {
+            return Err(logread::Error::NoLogs {
+                name: name.clone(),
+                driver: driver.as_str(),
+            }
+            .into());
+        }
         targets.push(Target {
-            path: store.container_log_path(&info.record.id),
+            path,
             id: info.record.id,
             reader: None,
             is_done: false,
@@ -123,7 +132,7 @@ fn parse_time(flag: &str, value: Option<&str>, now: i64) -> Result<Option<i64>, 
 /// Opens the target's log if it exists by now, positioned for `--tail`.
 fn open(t: &mut Target, tail: Option<usize>) -> Result<(), Failure> {
     if t.reader.is_none() {
-        t.reader = LogReader::open(&t.path)?;
+        t.reader = RotatingLog::open(&t.path)?;
         if let (Some(r), Some(n)) = (t.reader.as_mut(), tail) {
             r.seek_tail(n)?;
         }
@@ -131,7 +140,7 @@ fn open(t: &mut Target, tail: Option<usize>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Prints what the target's log holds now.
+/// Prints what the target's log holds now, following rotations.
 fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
     let Some(r) = t.reader.as_mut() else {
         return Ok(());
@@ -141,7 +150,7 @@ fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
         for rec in &records {
             out.print(rec)?;
         }
-        if is_at_end {
+        if is_at_end && !r.follow_rotation()? {
             return Ok(());
         }
     }
@@ -150,7 +159,7 @@ fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
 /// Prints the rest of the log, including an unfinished last line.
 fn finish(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
     drain(t, out)?;
-    if let Some(rec) = t.reader.as_mut().and_then(LogReader::finish) {
+    if let Some(rec) = t.reader.as_mut().and_then(RotatingLog::finish) {
         out.print(&rec)?;
     }
     t.is_done = true;

@@ -68,6 +68,12 @@ pub struct RunArgs {
     /// Require HTTPS and verify certificates when pulling
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
+    /// Where the container's output goes: k8s-file (default), none, or passthrough (foreground only)
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Log driver option: max-size=SIZE (rotate past it), path=FILE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -126,6 +132,11 @@ fn create_container(paths: &Paths, args: &RunArgs) -> Result<Created, Error> {
             )))
         }
     };
+    let log = container::logread::parse_log_config(
+        args.log_driver.as_deref(),
+        &args.log_opt,
+        args.detach,
+    )?;
     let env_files = read_env_files(&args.env_file)?;
     let maps = userns::current_user_maps(paths.etc())?;
     if let Some(reason) = &maps.fallback_reason {
@@ -191,6 +202,7 @@ fn create_container(paths: &Paths, args: &RunArgs) -> Result<Created, Error> {
         interactive: args.interactive,
         tty: args.tty,
         remove: args.rm,
+        log,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {

@@ -3,7 +3,16 @@
 //! newline dropped) and `P` for a partial one (a chunk without newline).
 //!
 //! The splitting is pure (bytes in, records out) so it is tested without
-//! a container; the monitor feeds it what it reads from the pipes.
+//! a container; the monitor feeds it what it reads from the pipes and
+//! hands the records to a `LogFile`, which appends them and rotates the
+//! file at a record boundary once it would grow past `--log-opt max-size`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use super::logread::rotated_path;
 
 /// The longest partial record: a line longer than this is cut into `P`
 /// records of this size, so a container printing without newlines cannot
@@ -89,6 +98,122 @@ fn write_record(out: &mut Vec<u8>, timestamp: &str, stream: Stream, tag: char, c
     out.push(b'\n');
 }
 
+/// Where the monitor writes records: an open log file, or nowhere
+/// (`--log-driver none`).
+#[derive(Debug)]
+pub struct LogFile {
+    /// The log and its size, unless records are dropped.
+    target: Option<Target>,
+}
+
+#[derive(Debug)]
+struct Target {
+    path: PathBuf,
+    /// `None` after a rotation whose new file could not be created yet.
+    file: Option<File>,
+    size: u64,
+    max_size: Option<u64>,
+}
+
+impl LogFile {
+    /// Opens (creating) the log at `path` for appending; with `max_size`,
+    /// it is rotated to `PATH.1` before it would grow past that.
+    pub fn open(path: &Path, max_size: Option<u64>) -> std::io::Result<LogFile> {
+        let file = open_append(path)?;
+        let size = file.metadata()?.len();
+        Ok(LogFile {
+            target: Some(Target {
+                path: path.to_path_buf(),
+                file: Some(file),
+                size,
+                max_size,
+            }),
+        })
+    }
+
+    /// A log that drops every record.
+    pub fn discard() -> LogFile {
+        LogFile { target: None }
+    }
+
+    /// Appends whole records (each ending in a newline), rotating between
+    /// two records when the next would take the file past its maximum. A
+    /// single record larger than the maximum gets a file of its own.
+    pub fn write(&mut self, records: &[u8]) -> std::io::Result<()> {
+        let Some(t) = self.target.as_mut() else {
+            return Ok(());
+        };
+        let mut rest = records;
+        while !rest.is_empty() {
+            let take = match t.max_size {
+                Some(max) => fitting_prefix(rest, max.saturating_sub(t.size)),
+                None => rest.len(),
+            };
+            if take == 0 {
+                if t.size > 0 {
+                    t.rotate()?;
+                    continue;
+                }
+                // Empty file, record too big: it goes in anyway.
+                let one = rest
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(rest.len(), |i| i + 1);
+                t.append(&rest[..one])?;
+                rest = &rest[one..];
+                continue;
+            }
+            t.append(&rest[..take])?;
+            rest = &rest[take..];
+        }
+        Ok(())
+    }
+}
+
+impl Target {
+    fn append(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(open_append(&self.path)?);
+            self.size = 0;
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(data)?;
+            self.size += data.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Renames the log to `PATH.1`, replacing an older one, and starts a
+    /// new file. Readers notice by the inode at the path changing.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.path, rotated_path(&self.path))?;
+        self.file = None;
+        self.size = 0;
+        self.file = Some(open_append(&self.path)?);
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+}
+
+/// How many bytes of whole records (each ending in a newline) at the
+/// start of `records` fit in `room` bytes.
+fn fitting_prefix(records: &[u8], room: u64) -> usize {
+    let room = usize::try_from(room)
+        .unwrap_or(usize::MAX)
+        .min(records.len());
+    records[..room]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +271,65 @@ mod tests {
         let mut out = Vec::new();
         p.feed(&long[..MAX_PARTIAL + 1], TS, &mut out);
         assert_eq!(out.len(), TS.len() + 11 + MAX_PARTIAL);
+    }
+
+    fn records(range: std::ops::Range<usize>) -> String {
+        range
+            .map(|i| format!("{TS} stdout F line {i:03}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn fitting_prefix_stops_at_a_record_boundary() {
+        assert_eq!(fitting_prefix(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(fitting_prefix(b"ab\ncd\n", 100), 6);
+        assert_eq!(fitting_prefix(b"abcdef\n", 3), 0);
+    }
+
+    #[test]
+    fn the_log_rotates_at_record_boundaries_and_keeps_one_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let one = records(0..1).len() as u64;
+        let mut log = LogFile::open(&path, Some(one * 3)).unwrap();
+        // Batches of uneven size, as reads from the pipes come.
+        log.write(records(0..2).as_bytes()).unwrap();
+        log.write(records(2..7).as_bytes()).unwrap();
+        log.write(records(7..11).as_bytes()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["ctr.log", "ctr.log.1"]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), records(9..11));
+        assert_eq!(
+            std::fs::read_to_string(rotated_path(&path)).unwrap(),
+            records(6..9)
+        );
+    }
+
+    #[test]
+    fn a_record_bigger_than_the_maximum_gets_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut log = LogFile::open(&path, Some(10)).unwrap();
+        log.write(b"a long record\nshort\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "short\n");
+        assert_eq!(
+            std::fs::read_to_string(rotated_path(&path)).unwrap(),
+            "a long record\n"
+        );
+    }
+
+    #[test]
+    fn without_a_maximum_or_with_discard_nothing_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut log = LogFile::open(&path, None).unwrap();
+        log.write(records(0..50).as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), records(0..50));
+        assert!(!rotated_path(&path).exists());
+        LogFile::discard().write(b"x\n").unwrap();
     }
 }

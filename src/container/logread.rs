@@ -5,12 +5,20 @@
 //! `F` (a full line) or `P` (a partial line the next record continues).
 //! This module parses records, times and durations, finds where the last N
 //! lines start without reading the whole file, and reads what the monitor
-//! appended since the last call. It never prints and never writes the log.
+//! appended since the last call, across rotations (`rotating`). It also
+//! owns the log settings both the monitor and `logs` read (`config`). It
+//! never prints and never writes the log.
+
+mod config;
+mod rotating;
 
 use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+
+pub use config::{log_of, log_path, parse_log_config, rotated_path, LogConfig, LogDriver};
+pub use rotating::RotatingLog;
 
 use super::clock::civil_from_days;
 
@@ -36,6 +44,30 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `logs` of a container whose driver keeps no log file.
+    #[error("container {name} has no logs: it uses the {driver} log driver")]
+    NoLogs { name: String, driver: &'static str },
+    /// A `--log-driver` hutch does not know.
+    #[error("unknown log driver {0:?}: use k8s-file, none or passthrough")]
+    UnknownDriver(String),
+    /// A `--log-driver` hutch knows but does not implement.
+    #[error("log driver {0} is not supported yet: use k8s-file, none or passthrough")]
+    UnsupportedDriver(String),
+    /// `--log-driver passthrough` with `-d`.
+    #[error("log driver passthrough needs a foreground container: it cannot be used with -d")]
+    PassthroughDetached,
+    /// A `--log-opt` without `=`.
+    #[error("invalid --log-opt {0:?}: expected KEY=VALUE")]
+    InvalidLogOpt(String),
+    /// A `--log-opt` key hutch does not know.
+    #[error("unknown --log-opt {0:?}: use max-size or path")]
+    UnknownLogOpt(String),
+    /// `--log-opt max-size` that is not a positive size.
+    #[error("invalid --log-opt max-size {0:?}: expected a size such as 10k or 1mb")]
+    InvalidSize(String),
+    /// `--log-opt path` that is not absolute.
+    #[error("invalid --log-opt path {0:?}: must be an absolute path")]
+    RelativeLogPath(String),
 }
 
 /// Which output of the container a record came from.
@@ -274,6 +306,8 @@ impl Window {
 pub struct LogReader {
     path: PathBuf,
     file: File,
+    /// Device and inode of the open file, to notice a rotation.
+    identity: (u64, u64),
     /// Where the next read starts.
     offset: u64,
     /// The start of a line whose newline has not been read yet.
@@ -285,12 +319,19 @@ impl LogReader {
     /// container never wrote one).
     pub fn open(path: &Path) -> Result<Option<LogReader>, Error> {
         match File::open(path) {
-            Ok(file) => Ok(Some(LogReader {
-                path: path.to_path_buf(),
-                file,
-                offset: 0,
-                pending: Vec::new(),
-            })),
+            Ok(file) => {
+                let meta = file.metadata().map_err(|source| Error::OpenLog {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Ok(Some(LogReader {
+                    path: path.to_path_buf(),
+                    file,
+                    identity: (meta.dev(), meta.ino()),
+                    offset: 0,
+                    pending: Vec::new(),
+                }))
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::OpenLog {
                 path: path.to_path_buf(),
@@ -307,23 +348,30 @@ impl LogReader {
     }
 
     /// Moves the reader to the start of the last `lines` lines, reading
-    /// backwards from the end in chunks. A line is a run of partial records
-    /// ended by a full one (or by the end of the file); malformed lines do
-    /// not count.
-    pub fn seek_tail(&mut self, lines: usize) -> Result<(), Error> {
+    /// backwards from the end in chunks, and returns how many it found
+    /// (fewer when the file is shorter). A line is a run of partial records
+    /// ended by a full one, or by the end of the file when `is_end_open`
+    /// (a newer file may finish it otherwise); malformed lines do not count.
+    pub fn seek_tail(&mut self, lines: usize, is_end_open: bool) -> Result<usize, Error> {
         let end = self.file.metadata().map_err(|e| self.read_err(e))?.len();
         self.pending.clear();
-        self.offset = self.find_tail_start(end, lines)?;
-        Ok(())
+        let (offset, found) = self.find_tail_start(end, lines, is_end_open)?;
+        self.offset = offset;
+        Ok(found)
     }
 
-    fn find_tail_start(&self, end: u64, lines: usize) -> Result<u64, Error> {
+    fn find_tail_start(
+        &self,
+        end: u64,
+        lines: usize,
+        is_end_open: bool,
+    ) -> Result<(u64, usize), Error> {
         let mut pos = end;
         // The beginning of the earliest line read so far, whose start lies
         // in a chunk not read yet.
         let mut carry: Vec<u8> = Vec::new();
         let mut line_ends = 0usize;
-        let mut is_last = true;
+        let mut is_last = is_end_open;
         let mut buf = vec![0u8; CHUNK];
         loop {
             let start = pos.saturating_sub(CHUNK as u64);
@@ -345,18 +393,18 @@ impl LogReader {
                 };
                 if let Some(rec) = parse_record(&joined[seg_start..seg_end]) {
                     if is_last || !rec.is_partial {
-                        is_last = false;
                         line_ends += 1;
                         if line_ends > lines {
                             // Everything after this record's newline.
                             let after = start + seg_end as u64 + 1;
-                            return Ok(after.min(end));
+                            return Ok((after.min(end), lines));
                         }
                     }
+                    is_last = false;
                 }
                 match nl {
                     Some(i) => seg_end = i,
-                    None => return Ok(0),
+                    None => return Ok((0, line_ends)),
                 }
             }
             carry = joined[..seg_end].to_vec();
@@ -598,7 +646,7 @@ mod tests {
             (10, &["one", "tw", "o", "three", "four-in-progress"]),
         ];
         for (n, want) in cases {
-            r.seek_tail(n).unwrap();
+            assert_eq!(r.seek_tail(n, true).unwrap(), n.min(4), "tail {n}");
             assert_eq!(contents(&read_all(&mut r)), want, "tail {n}");
         }
     }
@@ -616,17 +664,17 @@ mod tests {
         text.push_str(&line(0, "stdout", "F", "end"));
         std::fs::write(&path, &text).unwrap();
         let mut r = LogReader::open(&path).unwrap().unwrap();
-        r.seek_tail(3).unwrap();
+        r.seek_tail(3, true).unwrap();
         let got = contents(&read_all(&mut r));
         assert_eq!(got.len(), 3);
         assert_eq!(got[0], "line 4999");
         assert_eq!(got[1], long);
         assert_eq!(got[2], "end");
-        r.seek_tail(4000).unwrap();
+        r.seek_tail(4000, true).unwrap();
         let got = contents(&read_all(&mut r));
         assert_eq!(got.len(), 4000);
         assert_eq!(got[0], "line 1002");
-        r.seek_tail(usize::MAX).unwrap();
+        assert_eq!(r.seek_tail(usize::MAX, true).unwrap(), 5002);
         assert_eq!(read_all(&mut r).len(), 5002);
     }
 }

@@ -26,6 +26,7 @@ mod report;
 mod restart;
 mod run;
 pub mod top;
+mod trim;
 mod user;
 
 pub use clock::now_rfc3339;

@@ -8,9 +8,8 @@
 //! It stays lean and single-threaded: one poll(2) over a signalfd and the
 //! output pipes (or the pty master), no threads, no network.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio as ProcessStdio};
 use std::time::Instant;
@@ -20,7 +19,8 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::logfile::{Pending, Stream};
+use super::logfile::{LogFile, Pending, Stream};
+use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
 use super::run::{self, Started, Stdio};
 use super::{clock, lifecycle, Error, Plan};
@@ -39,7 +39,7 @@ pub struct Detached {
     plan: Plan,
     started: Started,
     state: ContainerState,
-    log: std::fs::File,
+    log: LogFile,
     /// When this run of the container began, for the restart back-off.
     since: Instant,
 }
@@ -114,16 +114,14 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         .map_err(Error::Store)?
         .ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
     let plan = super::lifecycle::plan_of(&info)?;
-    let log_path = store.container_log_path(&info.record.id);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(&log_path)
-        .map_err(|source| Error::OpenLog {
-            path: log_path,
-            source,
-        })?;
+    let log = match plan.log_driver {
+        LogDriver::K8sFile => {
+            let path = logread::log_path(store, &info.record.id, plan.log_path.as_deref());
+            LogFile::open(&path, plan.log_max_size)
+                .map_err(|source| Error::OpenLog { path, source })?
+        }
+        LogDriver::None | LogDriver::Passthrough => LogFile::discard(),
+    };
     let started = match run::start(&plan, Stdio::Pipes) {
         Ok(s) => s,
         Err(e) => {
@@ -236,6 +234,7 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
     let pid = started.pid;
     let mut code = None;
     let mut out = Vec::new();
+    let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
             break;
@@ -250,6 +249,13 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
             Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
             None => PollTimeout::NONE,
         };
+        if !is_trimmed {
+            // Start-up is over: what it faulted in need not stay resident.
+            // Done right before blocking, so that little code runs (and
+            // faults back in) between the release and the idle wait.
+            super::trim::release_idle_memory(Path::new("/proc/self/exe"));
+            is_trimmed = true;
+        }
         let ready = match poll(&mut fds, timeout) {
             Ok(n) => n,
             Err(Errno::EINTR) => continue,
@@ -278,7 +284,7 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
         }
         if !out.is_empty() {
             // A full disk loses log lines, never the exit code.
-            let _ = log.write_all(&out);
+            let _ = log.write(&out);
             out.clear();
         }
         if revents[0] {
@@ -292,7 +298,7 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
     for (_, pending) in &mut sources {
         pending.flush(&now, &mut out);
     }
-    let _ = log.write_all(&out);
+    let _ = log.write(&out);
     drop(log);
     // Reaped already unless the drain broke off first.
     let code = match code {

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::logread::{LogConfig, LogDriver};
 use crate::image::RuntimeConfig;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub tty: bool,
     /// `--rm`: remove the container when it exits.
     pub remove: bool,
+    /// `--log-driver` and `--log-opt`, already checked.
+    pub log: LogConfig,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -76,6 +79,15 @@ pub struct Plan {
     /// The image's StopSignal (`SIGTERM`, `15`…), if it sets one.
     #[serde(default)]
     pub stop_signal: Option<String>,
+    /// Where the container's output goes (`--log-driver`).
+    #[serde(default)]
+    pub log_driver: LogDriver,
+    /// Rotate the log once it would grow past this many bytes (`--log-opt max-size`).
+    #[serde(default)]
+    pub log_max_size: Option<u64>,
+    /// The log file, when `--log-opt path` moved it out of the container directory.
+    #[serde(default)]
+    pub log_path: Option<PathBuf>,
 }
 
 impl Plan {
@@ -103,6 +115,9 @@ impl Plan {
             interactive: opts.interactive,
             auto_remove: opts.remove,
             stop_signal: Some(config.stop_signal.clone()).filter(|s| !s.is_empty()),
+            log_driver: opts.log.driver,
+            log_max_size: opts.log.max_size,
+            log_path: opts.log.path.clone(),
         })
     }
 }
@@ -558,5 +573,26 @@ mod tests {
             ..RunOptions::default()
         };
         assert_eq!(process(&config, &opts).unwrap().user, "1000:1000");
+    }
+
+    #[test]
+    fn specs_from_before_log_options_parse_with_the_default_driver() {
+        let old = serde_json::json!({
+            "id": ID,
+            "dirs": {"dir": "/s/c", "upper": "/s/c/upper", "work": "/s/c/work", "merged": "/s/c/merged"},
+            "lowers": [],
+            "maps": {"uids": [], "gids": [], "fallback_reason": null},
+            "hostname": "h",
+            "args": ["sh"],
+            "env": [],
+            "cwd": "/",
+            "user": "0",
+            "tty": false,
+            "interactive": false
+        });
+        let plan: Plan = serde_json::from_value(old).unwrap();
+        assert_eq!(plan.log_driver, LogDriver::K8sFile);
+        assert_eq!(plan.log_max_size, None);
+        assert_eq!(plan.log_path, None);
     }
 }

@@ -188,7 +188,7 @@ mod tests {
             err.to_string(),
             "container name \"web\" is already used by container aaaaaaaaaaaa"
         );
-        assert!(err.hint().unwrap().contains("--name"));
+        assert!(err.hint().unwrap().contains("another name"));
         assert!(!dir.path().join("containers").join("b".repeat(64)).exists());
     }
 

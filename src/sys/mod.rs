@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 pub mod fs;
+pub mod mem;
 pub mod mount;
 pub mod process;
 pub mod pty;

@@ -330,6 +330,9 @@ mod tests {
             interactive: false,
             auto_remove: false,
             stop_signal: None,
+            log_driver: Default::default(),
+            log_max_size: None,
+            log_path: None,
         }
     }
 

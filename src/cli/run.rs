@@ -113,7 +113,9 @@ fn parse_restart(args: &RunArgs) -> Result<RestartPolicy, Error> {
 }
 
 /// Finds or pulls the image, records the container and its start spec.
-fn create_container(paths: &Paths, args: &RunArgs) -> Result<Created, Error> {
+/// `is_monitored`: a monitor will start it (`run -d`, `create`), so the
+/// passthrough log driver, which needs hutch's own stdio, is refused.
+fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result<Created, Error> {
     let restart = parse_restart(args)?;
     if let Some(name) = &args.name {
         if !crate::storage::is_valid_container_name(name) {
@@ -135,7 +137,7 @@ fn create_container(paths: &Paths, args: &RunArgs) -> Result<Created, Error> {
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
-        args.detach,
+        is_monitored,
     )?;
     let env_files = read_env_files(&args.env_file)?;
     let maps = userns::current_user_maps(paths.etc())?;
@@ -234,7 +236,7 @@ pub fn create(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         id,
         maps,
         plan,
-    } = create_container(paths, &args)?;
+    } = create_container(paths, &args, true)?;
     match plan {
         Ok(_) => {
             println!("{id}");
@@ -258,7 +260,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
         id,
         maps,
         plan,
-    } = create_container(paths, &args)?;
+    } = create_container(paths, &args, args.detach)?;
     if args.detach {
         // From here on the monitor owns the container, `--rm` included.
         let started = plan.and_then(|_| container::run_detached(&paths.root, &paths.runroot, &id));

@@ -53,8 +53,10 @@ pub enum Error {
     /// A `--log-driver` hutch knows but does not implement.
     #[error("log driver {0} is not supported yet: use k8s-file, none or passthrough")]
     UnsupportedDriver(String),
-    /// `--log-driver passthrough` with `-d`.
-    #[error("log driver passthrough needs a foreground container: it cannot be used with -d")]
+    /// `--log-driver passthrough` for a container a monitor starts.
+    #[error(
+        "log driver passthrough needs a foreground run: it cannot be used with run -d or create"
+    )]
     PassthroughDetached,
     /// A `--log-opt` without `=`.
     #[error("invalid --log-opt {0:?}: expected KEY=VALUE")]

@@ -4,6 +4,9 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod commit;
+mod cp;
+mod diff;
 mod images;
 mod info;
 mod inspect;
@@ -82,6 +85,12 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Copy files between the host and a container
+    Cp(cp::CpArgs),
+    /// Show what a container changed compared with its image
+    Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -127,6 +136,9 @@ pub fn main() -> i32 {
         Command::Kill(a) => lifecycle::kill(&paths, a),
         Command::Rm(a) => lifecycle::rm(&paths, a),
         Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Cp(a) => cp::run(&paths, a),
+        Command::Diff(a) => diff::run(&paths, a),
+        Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -9,6 +9,7 @@
 //! It must not pull images or print.
 
 mod clock;
+pub mod fs;
 mod init;
 mod lifecycle;
 mod logfile;

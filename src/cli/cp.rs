@@ -1,0 +1,42 @@
+//! `hutch cp`: copy files between the host and a container.
+
+use clap::Args;
+
+use crate::container::fs::{self, Location};
+use crate::error::{render_chain, Error};
+use crate::paths::Paths;
+use crate::storage::Store;
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Keep the container's ownership on the host (files then belong to subordinate ids)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// What to copy: a host path or CONTAINER:PATH
+    #[arg(value_name = "SRC")]
+    pub src: String,
+    /// Where to copy it: a host path or CONTAINER:PATH
+    #[arg(value_name = "DST")]
+    pub dst: String,
+}
+
+/// Copies between the host and a container.
+pub fn run(paths: &Paths, args: CpArgs) -> Result<i32, Error> {
+    let src = Location::parse(&args.src);
+    let dst = Location::parse(&args.dst);
+    let store = Store::open(&paths.root)?;
+    fs::copy(&store, &src, &dst, args.archive).map_err(fs_error)?;
+    Ok(0)
+}
+
+/// Maps a `container::fs` error onto the command error: container and
+/// store failures keep their variants (and hints); the rest keep their
+/// full text.
+// TODO(#8): a `crate::error::Error::Fs` variant would keep the rest's hints too.
+pub(super) fn fs_error(e: fs::Error) -> Error {
+    match e {
+        fs::Error::Container(c) => Error::Container(*c),
+        fs::Error::Store(s) => Error::Storage(s),
+        other => Error::Usage(render_chain(&other)),
+    }
+}

@@ -77,6 +77,7 @@ pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<Digest,
     let helper = super::enter::spawn_in_userns(
         &plan.maps,
         "archiving the container's changes",
+        &[rx.as_fd()],
         move || {
             let opts = Options {
                 is_upper: true,

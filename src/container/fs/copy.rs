@@ -175,7 +175,8 @@ fn copy_in(root: &Root, src: &Path, dst: &str) -> Result<(), Error> {
     let (data_r, data_w) = userns::pipe().map_err(Error::Pipe)?;
     let (back_r, back_w) = userns::pipe().map_err(Error::Pipe)?;
     let dst = dst.to_string();
-    let helper = enter::spawn_in_root(root, "copying into the container", move |croot| {
+    let ends = [data_w.as_fd(), back_r.as_fd()];
+    let helper = enter::spawn_in_root(root, "copying into the container", &ends, move |croot| {
         let mut data = BufReader::with_capacity(1 << 16, File::from(data_r));
         let mut back = File::from(back_w);
         let ann = read_announce(&mut data).map_err(|e| format!("reading the request: {e}"))?;
@@ -244,7 +245,8 @@ fn copy_out(
     let (back_r, back_w) = userns::pipe().map_err(Error::Pipe)?;
     let src = src.to_string();
     let keep_xattrs = archive_maps.is_some();
-    let helper = enter::spawn_in_root(root, "copying from the container", move |croot| {
+    let ends = [data_r.as_fd(), back_w.as_fd()];
+    let helper = enter::spawn_in_root(root, "copying from the container", &ends, move |croot| {
         let sp = split(src.as_bytes());
         let parent = open_dir(croot, &sp.parent, in_root())
             .map_err(|e| format!("opening {:?}: {e}", sp.parent))?;

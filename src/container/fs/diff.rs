@@ -85,7 +85,8 @@ pub fn diff(store: &Store, name: &str) -> Result<Vec<Change>, Error> {
         .map(|l| open(l))
         .collect::<Result<Vec<_>, _>>()?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
-    let helper = super::enter::spawn_in_userns(&plan.maps, "reading the container's changes", move || {
+    let ends = [rx.as_fd()];
+    let helper = super::enter::spawn_in_userns(&plan.maps, "reading the container's changes", &ends, move || {
         let changes = walk_upper(upper.as_fd(), &lowers)
             .map_err(|e| format!("reading the upper directory: {e}"))?;
         let mut out = std::io::BufWriter::new(std::fs::File::from(tx));

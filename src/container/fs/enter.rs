@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -100,8 +100,14 @@ impl Helper {
 
 /// Forks a helper that runs `job` with the container's root directory fd,
 /// as root in the container's user namespace. `step` names the job in
-/// errors.
-pub fn spawn_in_root<F>(root: &Root, step: &'static str, job: F) -> Result<Helper, Error>
+/// errors; `parent_ends` are this process's ends of pipes to the helper,
+/// closed in the helper so that each side sees EOF when the other is done.
+pub fn spawn_in_root<F>(
+    root: &Root,
+    step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
+    job: F,
+) -> Result<Helper, Error>
 where
     F: FnOnce(BorrowedFd<'_>) -> Result<(), String>,
 {
@@ -110,12 +116,13 @@ where
             CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS,
             Some(maps),
             step,
+            parent_ends,
             move || {
                 let root = mount_root(lowers, dirs)?;
                 job(root.as_fd())
             },
         ),
-        Root::Running { user, mnt } => spawn(CloneFlags::empty(), None, step, move || {
+        Root::Running { user, mnt } => spawn(CloneFlags::empty(), None, step, parent_ends, move || {
             let root = join_root(user.as_fd(), mnt.as_fd())?;
             job(root.as_fd())
         }),
@@ -123,12 +130,18 @@ where
 }
 
 /// Forks a helper that runs `job` as root in a fresh user namespace with
-/// `maps` (it sees files owned by subordinate ids as the container does).
-pub fn spawn_in_userns<F>(maps: &IdMaps, step: &'static str, job: F) -> Result<Helper, Error>
+/// `maps` (it sees files owned by subordinate ids as the container does);
+/// `parent_ends` as for `spawn_in_root`.
+pub fn spawn_in_userns<F>(
+    maps: &IdMaps,
+    step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
+    job: F,
+) -> Result<Helper, Error>
 where
     F: FnOnce() -> Result<(), String>,
 {
-    spawn(CloneFlags::CLONE_NEWUSER, Some(maps), step, job)
+    spawn(CloneFlags::CLONE_NEWUSER, Some(maps), step, parent_ends, job)
 }
 
 /// In a stopped container's helper: mounts its overlay in the helper's own
@@ -178,6 +191,7 @@ fn spawn<F>(
     flags: CloneFlags,
     maps: Option<&IdMaps>,
     step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
     job: F,
 ) -> Result<Helper, Error>
 where
@@ -189,6 +203,12 @@ where
         Forked::Child => {
             drop(go_w);
             drop(err_r);
+            // The fork copied the parent's ends too; while open here, a
+            // read in this helper would never see EOF. Their owners live on
+            // the parent's stack and are never dropped in this process.
+            for fd in parent_ends {
+                let _ = nix::unistd::close(fd.as_raw_fd());
+            }
             let ready = match maps {
                 Some(_) => userns::wait_for_maps(go_r).and_then(|()| userns::become_root()),
                 None => Ok(()),

@@ -276,7 +276,11 @@ mod tests {
         );
         assert_eq!(
             parse("entrypoint echo hi there"),
-            Ok(Instruction::Entrypoint(s(&["/bin/sh", "-c", "echo hi there"])))
+            Ok(Instruction::Entrypoint(s(&[
+                "/bin/sh",
+                "-c",
+                "echo hi there"
+            ])))
         );
         // Not a JSON array of strings: the shell form, as Docker does.
         assert_eq!(
@@ -304,7 +308,10 @@ mod tests {
         );
         assert_eq!(
             parse("LABEL 'com.example.x'='y z'"),
-            Ok(Instruction::Label(vec![("com.example.x".into(), "y z".into())]))
+            Ok(Instruction::Label(vec![(
+                "com.example.x".into(),
+                "y z".into()
+            )]))
         );
     }
 
@@ -320,7 +327,11 @@ mod tests {
         );
         assert_eq!(
             parse("EXPOSE 80 53/UDP 8000-8010"),
-            Ok(Instruction::Expose(s(&["80/tcp", "53/udp", "8000-8010/tcp"])))
+            Ok(Instruction::Expose(s(&[
+                "80/tcp",
+                "53/udp",
+                "8000-8010/tcp"
+            ])))
         );
     }
 

@@ -280,9 +280,7 @@ pub fn normalize_name(name: &str) -> Option<String> {
         }
     }
     let (registry, repo) = match path.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
-            (first, rest)
-        }
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
         _ => ("localhost", path),
     };
     let is_component = |c: &str| {
@@ -311,10 +309,7 @@ mod tests {
             ("snap:v1", Some("localhost/snap:v1")),
             ("me/snap", Some("localhost/me/snap:latest")),
             ("localhost/snap", Some("localhost/snap:latest")),
-            (
-                "127.0.0.1:5000/a/b:t",
-                Some("127.0.0.1:5000/a/b:t"),
-            ),
+            ("127.0.0.1:5000/a/b:t", Some("127.0.0.1:5000/a/b:t")),
             ("Snap", None),
             ("snap@sha256:00", None),
             ("snap:", None),

@@ -55,12 +55,10 @@ impl Location {
     /// any slash (write `./a:b` for a host file with a colon), else a host path.
     pub fn parse(arg: &str) -> Location {
         match arg.split_once(':') {
-            Some((name, path)) if !name.is_empty() && !name.contains('/') => {
-                Location::Container {
-                    name: name.to_string(),
-                    path: path.to_string(),
-                }
-            }
+            Some((name, path)) if !name.is_empty() && !name.contains('/') => Location::Container {
+                name: name.to_string(),
+                path: path.to_string(),
+            },
             _ => Location::Host(PathBuf::from(arg)),
         }
     }

@@ -86,18 +86,23 @@ pub fn diff(store: &Store, name: &str) -> Result<Vec<Change>, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
     let ends = [rx.as_fd()];
-    let helper = super::enter::spawn_in_userns(&plan.maps, "reading the container's changes", &ends, move || {
-        let changes = walk_upper(upper.as_fd(), &lowers)
-            .map_err(|e| format!("reading the upper directory: {e}"))?;
-        let mut out = std::io::BufWriter::new(std::fs::File::from(tx));
-        for c in &changes {
-            out.write_all(&[c.kind.letter() as u8])
-                .and_then(|()| out.write_all(c.path.as_os_str().as_bytes()))
-                .and_then(|()| out.write_all(b"\0"))
-                .map_err(|e| format!("sending the changes: {e}"))?;
-        }
-        out.flush().map_err(|e| format!("sending the changes: {e}"))
-    })?;
+    let helper = super::enter::spawn_in_userns(
+        &plan.maps,
+        "reading the container's changes",
+        &ends,
+        move || {
+            let changes = walk_upper(upper.as_fd(), &lowers)
+                .map_err(|e| format!("reading the upper directory: {e}"))?;
+            let mut out = std::io::BufWriter::new(std::fs::File::from(tx));
+            for c in &changes {
+                out.write_all(&[c.kind.letter() as u8])
+                    .and_then(|()| out.write_all(c.path.as_os_str().as_bytes()))
+                    .and_then(|()| out.write_all(b"\0"))
+                    .map_err(|e| format!("sending the changes: {e}"))?;
+            }
+            out.flush().map_err(|e| format!("sending the changes: {e}"))
+        },
+    )?;
     let mut raw = Vec::new();
     let read = std::fs::File::from(rx).read_to_end(&mut raw);
     helper.wait()?;

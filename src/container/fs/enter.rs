@@ -122,10 +122,12 @@ where
                 job(root.as_fd())
             },
         ),
-        Root::Running { user, mnt } => spawn(CloneFlags::empty(), None, step, parent_ends, move || {
-            let root = join_root(user.as_fd(), mnt.as_fd())?;
-            job(root.as_fd())
-        }),
+        Root::Running { user, mnt } => {
+            spawn(CloneFlags::empty(), None, step, parent_ends, move || {
+                let root = join_root(user.as_fd(), mnt.as_fd())?;
+                job(root.as_fd())
+            })
+        }
     }
 }
 
@@ -141,7 +143,13 @@ pub fn spawn_in_userns<F>(
 where
     F: FnOnce() -> Result<(), String>,
 {
-    spawn(CloneFlags::CLONE_NEWUSER, Some(maps), step, parent_ends, job)
+    spawn(
+        CloneFlags::CLONE_NEWUSER,
+        Some(maps),
+        step,
+        parent_ends,
+        job,
+    )
 }
 
 /// In a stopped container's helper: mounts its overlay in the helper's own

@@ -164,12 +164,7 @@ impl From<crate::storage::Error> for Error {
 /// Copies between the host and a container (`hutch cp`); `is_archive`
 /// keeps the container's ownership on the host (`-a`). Must be called
 /// single-threaded.
-pub fn copy(
-    store: &Store,
-    src: &Location,
-    dst: &Location,
-    is_archive: bool,
-) -> Result<(), Error> {
+pub fn copy(store: &Store, src: &Location, dst: &Location, is_archive: bool) -> Result<(), Error> {
     copy::copy(store, src, dst, is_archive)
 }
 

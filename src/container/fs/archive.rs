@@ -372,3 +372,130 @@ fn get_xattr(dir: BorrowedFd<'_>, name: Option<&OsStr>, attr: &[u8]) -> Option<V
     let path = name.map_or(Path::new("."), Path::new);
     xattr::lget(path, attr).ok().flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+    use crate::sys::fs::{openat2, Resolve};
+
+    fn open(p: &Path) -> OwnedFd {
+        openat2(
+            nix::fcntl::AT_FDCWD,
+            p,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            Resolve::NO_SYMLINKS,
+        )
+        .unwrap()
+    }
+
+    /// (name, type, link target) of every entry, PAX records applied.
+    fn entries(tar: &[u8]) -> Vec<(String, EntryType, Option<String>)> {
+        let mut a = tar::Archive::new(tar);
+        a.entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+                let link = e
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8_lossy(&l).into_owned());
+                (name, e.header().entry_type(), link)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn archives_a_tree_under_the_top_name_without_following_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("sub")).unwrap();
+        std::fs::write(src.join("sub/f"), b"data").unwrap();
+        std::fs::hard_link(src.join("sub/f"), src.join("h")).unwrap();
+        symlink("/etc", src.join("evil")).unwrap();
+        let long = "n".repeat(150);
+        symlink(&long, src.join("long")).unwrap();
+        let parent = open(dir.path());
+        let opts = Options::default();
+        let tar = write_tree(
+            Vec::new(),
+            parent.as_fd(),
+            Some(OsStr::new("src")),
+            Some(Path::new("top")),
+            opts,
+        )
+        .unwrap();
+        let got = entries(&tar);
+        assert_eq!(
+            got,
+            vec![
+                ("top/".into(), EntryType::Directory, None),
+                ("top/evil".into(), EntryType::Symlink, Some("/etc".into())),
+                ("top/h".into(), EntryType::Regular, None),
+                ("top/long".into(), EntryType::Symlink, Some(long)),
+                ("top/sub/".into(), EntryType::Directory, None),
+                ("top/sub/f".into(), EntryType::Link, Some("top/h".into())),
+            ]
+        );
+        // Contents only: no top entry, names relative.
+        let src_fd = open(&src);
+        let tar = write_tree(Vec::new(), src_fd.as_fd(), None, None, opts).unwrap();
+        let names: Vec<String> = entries(&tar).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, vec!["evil", "h", "long", "sub/", "sub/f"]);
+    }
+
+    #[test]
+    fn refuses_whiteout_names_outside_an_upper_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".wh.x"), b"").unwrap();
+        let fd = open(dir.path());
+        let err = write_tree(Vec::new(), fd.as_fd(), None, None, Options::default()).unwrap_err();
+        assert_eq!(err.path, Path::new(".wh.x"));
+    }
+
+    #[test]
+    fn upper_dir_whiteouts_and_opaque_dirs_become_oci_markers() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path();
+        std::fs::create_dir(upper.join("opq")).unwrap();
+        std::fs::write(upper.join("opq/new"), b"n").unwrap();
+        let opq = File::open(upper.join("opq")).unwrap();
+        let has_xattrs = xattr::fset(opq.as_fd(), b"user.overlay.opaque", b"y").is_ok();
+        // A whiteout is a 0/0 character device; making one needs root
+        // (or a user namespace), so without it only the opaque part runs.
+        let has_whiteout = nix::sys::stat::mknod(
+            &upper.join("gone"),
+            SFlag::S_IFCHR,
+            Mode::empty(),
+            nix::sys::stat::makedev(0, 0),
+        )
+        .is_ok();
+        let fd = open(upper);
+        let opts = Options {
+            is_upper: true,
+            ..Options::default()
+        };
+        let tar = write_tree(Vec::new(), fd.as_fd(), None, None, opts).unwrap();
+        let names: Vec<String> = entries(&tar).into_iter().map(|e| e.0).collect();
+        let mut want = Vec::new();
+        if has_whiteout {
+            want.push(".wh.gone");
+        }
+        want.push("opq/");
+        if has_xattrs {
+            want.push("opq/.wh..wh..opq");
+        }
+        want.push("opq/new");
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn pax_records_count_their_own_length() {
+        let body = pax_body(&[(b"path".to_vec(), b"x".repeat(95))]);
+        let text = String::from_utf8(body.clone()).unwrap();
+        let (len, _) = text.split_once(' ').unwrap();
+        assert_eq!(len.parse::<usize>().unwrap(), body.len());
+    }
+}

@@ -269,3 +269,100 @@ fn lookup(layer: BorrowedFd<'_>, parents: &[&OsStr], leaf: &OsStr) -> Lookup {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::xattr;
+
+    fn open(p: &Path) -> OwnedFd {
+        openat2(
+            nix::fcntl::AT_FDCWD,
+            p,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            Resolve::NO_SYMLINKS,
+        )
+        .unwrap()
+    }
+
+    fn lines(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{} {}", c.kind.letter(), c.path.display()))
+            .collect()
+    }
+
+    #[test]
+    fn classifies_upper_entries_against_the_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lower, upper) = (dir.path().join("lower"), dir.path().join("upper"));
+        for d in ["bin", "etc/app", "var"] {
+            std::fs::create_dir_all(lower.join(d)).unwrap();
+        }
+        std::fs::write(lower.join("bin/sh"), b"").unwrap();
+        std::fs::write(lower.join("etc/app/conf"), b"").unwrap();
+        for d in ["bin", "etc/app", "new/deep"] {
+            std::fs::create_dir_all(upper.join(d)).unwrap();
+        }
+        std::fs::write(upper.join("bin/sh"), b"changed").unwrap();
+        std::fs::write(upper.join("new/deep/f"), b"").unwrap();
+        // fuse-overlayfs's file form of a whiteout.
+        std::fs::write(upper.join("etc/app/.wh.conf"), b"").unwrap();
+        let changes = walk_upper(open(&upper).as_fd(), &[open(&lower)]).unwrap();
+        assert_eq!(
+            lines(&changes),
+            vec![
+                "C /bin",
+                "C /bin/sh",
+                "C /etc",
+                "C /etc/app",
+                "D /etc/app/conf",
+                "A /new",
+                "A /new/deep",
+                "A /new/deep/f",
+            ]
+        );
+    }
+
+    #[test]
+    fn everything_in_an_opaque_dir_is_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lower, upper) = (dir.path().join("lower"), dir.path().join("upper"));
+        std::fs::create_dir_all(lower.join("var/cache")).unwrap();
+        std::fs::write(lower.join("var/cache/old"), b"").unwrap();
+        std::fs::create_dir_all(upper.join("var/cache")).unwrap();
+        std::fs::write(upper.join("var/cache/old"), b"").unwrap();
+        let f = std::fs::File::open(upper.join("var/cache")).unwrap();
+        if xattr::fset(f.as_fd(), b"user.overlay.opaque", b"y").is_err() {
+            // No user xattrs here: mark it the way layers do.
+            std::fs::write(upper.join("var/cache/.wh..wh..opq"), b"").unwrap();
+        }
+        let changes = walk_upper(open(&upper).as_fd(), &[open(&lower)]).unwrap();
+        assert_eq!(
+            lines(&changes),
+            vec!["C /var", "C /var/cache", "A /var/cache/old"]
+        );
+    }
+
+    #[test]
+    fn lookups_honour_whiteouts_and_opaque_dirs_among_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (top, bottom) = (dir.path().join("top"), dir.path().join("bottom"));
+        std::fs::create_dir_all(bottom.join("a")).unwrap();
+        std::fs::write(bottom.join("a/f"), b"").unwrap();
+        std::fs::write(bottom.join("g"), b"").unwrap();
+        std::fs::create_dir_all(top.join("a")).unwrap();
+        // A non-directory above hides everything below its path.
+        std::fs::write(top.join("g2"), b"").unwrap();
+        let lowers = [open(&top), open(&bottom)];
+        assert!(exists_below(&lowers, Path::new("/a/f")));
+        assert!(exists_below(&lowers, Path::new("/g")));
+        assert!(!exists_below(&lowers, Path::new("/nope")));
+        assert!(!exists_below(&lowers, Path::new("/g2/x")));
+        let f = std::fs::File::open(top.join("a")).unwrap();
+        if xattr::fset(f.as_fd(), b"user.overlay.opaque", b"y").is_ok() {
+            assert!(!exists_below(&lowers, Path::new("/a/f")));
+        }
+    }
+}

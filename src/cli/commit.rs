@@ -6,6 +6,7 @@ use crate::container::fs::{self, CommitOptions};
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::Store;
+use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct CommitArgs {
@@ -41,8 +42,9 @@ pub fn run(paths: &Paths, args: CommitArgs) -> Result<i32, Error> {
         message: args.message,
         author: args.author,
     };
+    let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    let id = fs::commit(&store, &args.container, &opts).map_err(super::cp::fs_error)?;
+    let id = fs::commit(&store, &args.container, &opts, &maps).map_err(super::cp::fs_error)?;
     println!("{}", id.hex());
     Ok(0)
 }

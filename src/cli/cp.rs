@@ -6,6 +6,7 @@ use crate::container::fs::{self, Location};
 use crate::error::{render_chain, Error};
 use crate::paths::Paths;
 use crate::storage::Store;
+use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
@@ -24,8 +25,9 @@ pub struct CpArgs {
 pub fn run(paths: &Paths, args: CpArgs) -> Result<i32, Error> {
     let src = Location::parse(&args.src);
     let dst = Location::parse(&args.dst);
+    let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    fs::copy(&store, &src, &dst, args.archive).map_err(fs_error)?;
+    fs::copy(&store, &src, &dst, args.archive, &maps).map_err(fs_error)?;
     Ok(0)
 }
 

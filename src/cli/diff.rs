@@ -6,6 +6,7 @@ use crate::container::fs;
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::Store;
+use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -16,8 +17,9 @@ pub struct DiffArgs {
 
 /// Prints one `A`, `C` or `D` line per changed path, sorted by path.
 pub fn run(paths: &Paths, args: DiffArgs) -> Result<i32, Error> {
+    let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    let changes = fs::diff(&store, &args.container).map_err(super::cp::fs_error)?;
+    let changes = fs::diff(&store, &args.container, &maps).map_err(super::cp::fs_error)?;
     let mut out = String::new();
     for c in changes {
         out.push(c.kind.letter());

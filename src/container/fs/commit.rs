@@ -10,17 +10,15 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 
 use super::archive::{self, Options};
 use super::{change, Error};
-use crate::container::{lifecycle, PROC};
 use crate::storage::{Compression, Digest, ImageRecord, LayerRef, Store};
 use crate::sys::fs::{openat2, Resolve};
-use crate::userns;
+use crate::userns::{self, IdMaps};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
@@ -39,7 +37,12 @@ pub struct CommitOptions {
 }
 
 /// See `fs::commit`.
-pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<Digest, Error> {
+pub fn commit(
+    store: &Store,
+    name: &str,
+    opts: &CommitOptions,
+    maps: &IdMaps,
+) -> Result<Digest, Error> {
     let instructions = opts
         .changes
         .iter()
@@ -54,8 +57,8 @@ pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<Digest,
         Some(n) => vec![normalize_name(n).ok_or_else(|| Error::InvalidImageName(n.clone()))?],
         None => Vec::new(),
     };
-    let info = lifecycle::find(store, name, Path::new(PROC))?;
-    let plan = lifecycle::plan_of(&info)?;
+    let plan = super::layout(store, name, maps)?;
+    let info = &plan.info;
     let image = store
         .find_image(&info.record.image_id.to_string())?
         .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;

@@ -29,7 +29,7 @@ use nix::sys::stat::{fstat, fstatat, SFlag};
 use super::archive::{self, Options};
 use super::enter::{self, Root};
 use super::Error;
-use crate::container::{lifecycle, PROC};
+use crate::container::PROC;
 use crate::error::render_chain;
 use crate::storage::commit::unpack_archive;
 use crate::storage::Store;
@@ -124,14 +124,20 @@ fn split(path: &[u8]) -> Split {
 }
 
 /// See `fs::copy`.
-pub fn copy(store: &Store, src: &Location, dst: &Location, is_archive: bool) -> Result<(), Error> {
+pub fn copy(
+    store: &Store,
+    src: &Location,
+    dst: &Location,
+    is_archive: bool,
+    maps: &userns::IdMaps,
+) -> Result<(), Error> {
     match (src, dst) {
         (Location::Host(s), Location::Container { name, path }) => {
-            let (root, _) = container_root(store, name)?;
+            let (root, _) = container_root(store, name, maps)?;
             copy_in(&root, s, path)
         }
         (Location::Container { name, path }, Location::Host(d)) => {
-            let (root, maps) = container_root(store, name)?;
+            let (root, maps) = container_root(store, name, maps)?;
             copy_out(&root, path, d, is_archive.then_some(&maps))
         }
         (Location::Host(_), Location::Host(_)) => Err(Error::NoContainerSide),
@@ -139,11 +145,14 @@ pub fn copy(store: &Store, src: &Location, dst: &Location, is_archive: bool) -> 
     }
 }
 
-fn container_root(store: &Store, name: &str) -> Result<(Root, userns::IdMaps), Error> {
-    let info = lifecycle::find(store, name, Path::new(PROC))?;
-    let plan = lifecycle::plan_of(&info)?;
-    let maps = plan.maps.clone();
-    let root = Root::of(&info, plan.lowers, plan.dirs, plan.maps, Path::new(PROC))?;
+fn container_root(
+    store: &Store,
+    name: &str,
+    maps: &userns::IdMaps,
+) -> Result<(Root, userns::IdMaps), Error> {
+    let l = super::layout(store, name, maps)?;
+    let maps = l.maps.clone();
+    let root = Root::of(&l.info, l.lowers, l.dirs, l.maps, Path::new(PROC))?;
     Ok((root, maps))
 }
 

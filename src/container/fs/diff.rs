@@ -19,7 +19,7 @@ use super::archive::{is_opaque, list_dir, OPAQUE_MARKER, WHITEOUT_PREFIX};
 use super::Error;
 use crate::storage::Store;
 use crate::sys::fs::{openat2, Resolve};
-use crate::userns;
+use crate::userns::{self, IdMaps};
 
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,9 +62,8 @@ pub struct Change {
 }
 
 /// See `fs::diff`.
-pub fn diff(store: &Store, name: &str) -> Result<Vec<Change>, Error> {
-    let info = crate::container::lifecycle::find(store, name, Path::new(crate::container::PROC))?;
-    let plan = crate::container::lifecycle::plan_of(&info)?;
+pub fn diff(store: &Store, name: &str, maps: &IdMaps) -> Result<Vec<Change>, Error> {
+    let plan = super::layout(store, name, maps)?;
     let open = |p: &Path| {
         openat2(
             nix::fcntl::AT_FDCWD,

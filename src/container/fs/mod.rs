@@ -25,7 +25,8 @@ pub use diff::Change;
 
 use std::path::PathBuf;
 
-use crate::storage::{ChildError, Digest, Store};
+use crate::storage::{ChildError, ContainerDirs, ContainerInfo, Digest, Store};
+use crate::userns::IdMaps;
 
 /// What went wrong copying, diffing or committing.
 #[derive(Debug, thiserror::Error)]
@@ -162,20 +163,74 @@ impl From<crate::storage::Error> for Error {
 }
 
 /// Copies between the host and a container (`hutch cp`); `is_archive`
-/// keeps the container's ownership on the host (`-a`). Must be called
-/// single-threaded.
-pub fn copy(store: &Store, src: &Location, dst: &Location, is_archive: bool) -> Result<(), Error> {
-    copy::copy(store, src, dst, is_archive)
+/// keeps the container's ownership on the host (`-a`); `maps` serve
+/// containers without a start spec. Must be called single-threaded.
+pub fn copy(
+    store: &Store,
+    src: &Location,
+    dst: &Location,
+    is_archive: bool,
+    maps: &IdMaps,
+) -> Result<(), Error> {
+    copy::copy(store, src, dst, is_archive, maps)
 }
 
 /// Lists what container `name` changed compared with its image, sorted by
-/// path. Must be called single-threaded.
-pub fn diff(store: &Store, name: &str) -> Result<Vec<Change>, Error> {
-    diff::diff(store, name)
+/// path; `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn diff(store: &Store, name: &str, maps: &IdMaps) -> Result<Vec<Change>, Error> {
+    diff::diff(store, name, maps)
 }
 
-/// Commits container `name`'s changes as a new image and returns its id.
-/// Must be called single-threaded.
-pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<Digest, Error> {
-    commit::commit(store, name, opts)
+/// Commits container `name`'s changes as a new image and returns its id;
+/// `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn commit(
+    store: &Store,
+    name: &str,
+    opts: &CommitOptions,
+    maps: &IdMaps,
+) -> Result<Digest, Error> {
+    commit::commit(store, name, opts, maps)
+}
+
+/// Where a container's files are: its record, overlay lowers (top first),
+/// directories and id maps.
+struct Layout {
+    info: ContainerInfo,
+    lowers: Vec<PathBuf>,
+    dirs: ContainerDirs,
+    maps: IdMaps,
+}
+
+/// Finds container `name` and its layout: from its start spec, or, for a
+/// container run in the foreground (no spec), from its image's layers and
+/// `maps`.
+fn layout(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
+    let proc = std::path::Path::new(super::PROC);
+    let info = super::lifecycle::find(store, name, proc)?;
+    if info.spec.is_some() {
+        let plan = super::lifecycle::plan_of(&info)?;
+        return Ok(Layout {
+            info,
+            lowers: plan.lowers,
+            dirs: plan.dirs,
+            maps: plan.maps,
+        });
+    }
+    let image = store
+        .find_image(&info.record.image_id.to_string())?
+        .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;
+    let lowers = image
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_path(&l.diff_id))
+        .collect();
+    Ok(Layout {
+        dirs: store.container_dirs(&info.record.id),
+        lowers,
+        maps: maps.clone(),
+        info,
+    })
 }

@@ -49,8 +49,7 @@ pub struct Options {
     /// An overlay upper directory: whiteout devices become `.wh.NAME`
     /// entries and opaque directories get a `.wh..wh..opq` entry.
     pub is_upper: bool,
-    /// Archive `security.capability` (reading it changes the working
-    /// directory: helpers only).
+    /// Archive `security.capability`.
     pub keep_xattrs: bool,
     /// Write every entry with this owner instead of the file's.
     pub owner: Option<(u32, u32)>,
@@ -365,12 +364,13 @@ pub fn is_opaque(dir: BorrowedFd<'_>) -> bool {
 }
 
 /// Reads xattr `attr` of `name` in `dir` (or of `dir`), without following
-/// symlinks. lgetxattr takes a path only, so this changes the working
-/// directory to `dir`: call it only in a single-threaded helper.
+/// a symlink at `name`. lgetxattr takes only paths, so the directory is
+/// named through `/proc/self/fd/N` (followed, as it is not the last
+/// component); where /proc does not show this process (a running
+/// container's /proc belongs to its pid namespace) nothing is read.
 fn get_xattr(dir: BorrowedFd<'_>, name: Option<&OsStr>, attr: &[u8]) -> Option<Vec<u8>> {
-    nix::unistd::fchdir(dir).ok()?;
-    let path = name.map_or(Path::new("."), Path::new);
-    xattr::lget(path, attr).ok().flatten()
+    let path = crate::sys::fs::proc_fd_path(dir).join(name.unwrap_or(OsStr::new(".")));
+    xattr::lget(&path, attr).ok().flatten()
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub enum Error {
     Paths(#[from] crate::paths::Error),
     #[error(transparent)]
     Top(#[from] crate::container::top::Error),
+    #[error(transparent)]
+    Fs(#[from] crate::container::fs::Error),
 }
 
 impl Error {
@@ -56,6 +58,7 @@ impl Error {
             Error::Logs(_) => None,
             Error::Paths(e) => e.hint(),
             Error::Top(e) => e.hint(),
+            Error::Fs(e) => e.hint(),
         }
     }
 }

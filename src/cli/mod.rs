@@ -4,7 +4,10 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod commit;
 mod container;
+mod cp;
+mod diff;
 mod exec;
 mod images;
 mod info;
@@ -103,6 +106,12 @@ pub enum Command {
     Restart(lifecycle::RestartArgs),
     /// Run a command in a running container
     Exec(exec::ExecArgs),
+    /// Copy files between the host and a container
+    Cp(cp::CpArgs),
+    /// Show what a container changed compared with its image
+    Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -155,6 +164,9 @@ pub fn main() -> i32 {
         Command::Start(a) => lifecycle::start(&paths, a),
         Command::Restart(a) => lifecycle::restart(&paths, a),
         Command::Exec(a) => exec::run(&paths, a),
+        Command::Cp(a) => cp::run(&paths, a),
+        Command::Diff(a) => diff::run(&paths, a),
+        Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -10,6 +10,7 @@
 
 mod clock;
 pub mod exec;
+pub mod fs;
 mod init;
 mod join;
 mod lifecycle;

@@ -17,6 +17,7 @@
 //! ```
 
 mod blobs;
+pub mod commit;
 mod containers;
 mod db;
 mod digest;

@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod cp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

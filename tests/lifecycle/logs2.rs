@@ -151,7 +151,7 @@ fn passthrough_is_refused_detached_and_works_in_the_foreground() {
     let img = image("busybox");
     env.hutch(&["run", "-d", "--log-driver=passthrough", &img, "true"])
         .code(125)
-        .stderr_has("log driver passthrough needs a foreground container");
+        .stderr_has("log driver passthrough needs a foreground run");
     env.hutch(&[
         "run",
         "--rm",

@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod cpdiff;
 mod exec;
 mod logs2;
 mod misc;

@@ -1,0 +1,50 @@
+//! `hutch commit`: make a new image from a container's changes.
+
+use clap::Args;
+
+use crate::container::fs::{self, CommitOptions};
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::Store;
+use crate::userns;
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Comment recorded in the image history
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Author recorded in the image
+    #[arg(short, long, value_name = "AUTHOR")]
+    pub author: Option<String>,
+    /// Pause the container while committing (accepted; hutch does not pause)
+    #[arg(short, long)]
+    pub pause: bool,
+    /// Print nothing but the image id (the default output already is only the id)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Name for the new image (`localhost/NAME:latest` for a bare name)
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+}
+
+/// Commits the container and prints the new image id.
+pub fn run(paths: &Paths, args: CommitArgs) -> Result<i32, Error> {
+    let _ = (args.pause, args.quiet);
+    let opts = CommitOptions {
+        image: args.image,
+        changes: args.change,
+        message: args.message,
+        author: args.author,
+    };
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    let id = fs::commit(&store, &args.container, &opts, &maps)?;
+    println!("{}", id.hex());
+    Ok(0)
+}

@@ -1,0 +1,32 @@
+//! `hutch diff`: what a container changed compared with its image.
+
+use clap::Args;
+
+use crate::container::fs;
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::Store;
+use crate::userns;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// Prints one `A`, `C` or `D` line per changed path, sorted by path.
+pub fn run(paths: &Paths, args: DiffArgs) -> Result<i32, Error> {
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    let changes = fs::diff(&store, &args.container, &maps)?;
+    let mut out = String::new();
+    for c in changes {
+        out.push(c.kind.letter());
+        out.push(' ');
+        out.push_str(&c.path.to_string_lossy());
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(0)
+}

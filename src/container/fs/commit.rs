@@ -1,0 +1,350 @@
+//! `commit`: a container's upper directory becomes a new layer on top of
+//! its image.
+//!
+//! A helper that is root in the container's id maps archives the upper
+//! directory (whiteouts as `.wh.NAME`, opaque directories with
+//! `.wh..wh..opq`, ownership as the container sees it); this process hashes
+//! the tar (the diff_id), gzips it into a temp file, stores it as a blob,
+//! unpacks it like a pulled layer, and records a new config and manifest.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+
+use serde_json::{json, Map, Value};
+use sha2::Digest as _;
+
+use super::archive::{self, Options};
+use super::{change, Error};
+use crate::storage::{Compression, Digest, ImageRecord, LayerRef, Store};
+use crate::sys::fs::{openat2, Resolve};
+use crate::userns::{self, IdMaps};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// What `commit` should record besides the layer.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// The name to give the image (`IMAGE[:TAG]`), if any.
+    pub image: Option<String>,
+    /// `--change` instructions, in order.
+    pub changes: Vec<String>,
+    /// `-m`: the history entry's comment.
+    pub message: Option<String>,
+    /// `-a`: the image's author.
+    pub author: Option<String>,
+}
+
+/// See `fs::commit`.
+pub fn commit(
+    store: &Store,
+    name: &str,
+    opts: &CommitOptions,
+    maps: &IdMaps,
+) -> Result<Digest, Error> {
+    let instructions = opts
+        .changes
+        .iter()
+        .map(|c| {
+            change::parse(c).map_err(|source| Error::InvalidChange {
+                change: c.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let names = match &opts.image {
+        Some(n) => vec![normalize_name(n).ok_or_else(|| Error::InvalidImageName(n.clone()))?],
+        None => Vec::new(),
+    };
+    let plan = super::layout(store, name, maps)?;
+    let info = &plan.info;
+    let image = store
+        .find_image(&info.record.image_id.to_string())?
+        .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;
+
+    // 1. Archive the upper directory in a helper, compress it here.
+    let upper = openat2(
+        nix::fcntl::AT_FDCWD,
+        &plan.dirs.upper,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        Resolve::NO_SYMLINKS,
+    )
+    .map_err(|source| Error::OpenHost {
+        path: plan.dirs.upper.clone(),
+        source,
+    })?;
+    let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
+    let mut tmp = store.temp_file()?;
+    let helper = super::enter::spawn_in_userns(
+        &plan.maps,
+        "archiving the container's changes",
+        &[rx.as_fd()],
+        move || {
+            let opts = Options {
+                is_upper: true,
+                keep_xattrs: true,
+                ..Options::default()
+            };
+            let out = std::io::BufWriter::with_capacity(1 << 16, File::from(tx));
+            archive::write_tree(out, upper.as_fd(), None, None, opts)
+                .and_then(|mut w| {
+                    w.flush().map_err(|source| archive::WalkError {
+                        path: Default::default(),
+                        source,
+                    })
+                })
+                .map_err(|e| e.to_string())
+        },
+    )?;
+    let compressed = compress(File::from(rx), &mut tmp);
+    helper.wait()?;
+    let diff_id = compressed?;
+
+    // 2. Store the blob and unpack it like any pulled layer.
+    let (blob, size) = store.put_blob_file(&mut tmp)?;
+    drop(tmp);
+    let layer = LayerRef {
+        diff_id: diff_id.clone(),
+        blob,
+        compression: Compression::Gzip,
+        size,
+    };
+    store.unpack_layers(std::slice::from_ref(&layer), &plan.maps)?;
+
+    // 3. Config, manifest, record.
+    let created = crate::container::now_rfc3339();
+    let mut config: Value =
+        serde_json::from_slice(&image.config).map_err(|source| Error::ConfigCorrupt {
+            id: image.id.clone(),
+            source,
+        })?;
+    let history = HistoryEntry {
+        created: &created,
+        author: opts.author.as_deref(),
+        comment: opts.message.as_deref(),
+    };
+    edit_config(&mut config, &instructions, &diff_id, &history).ok_or_else(|| {
+        Error::ConfigCorrupt {
+            id: image.id.clone(),
+            source: serde::de::Error::custom("not a JSON object"),
+        }
+    })?;
+    let config_bytes = serde_json::to_vec(&config).map_err(|source| Error::ConfigCorrupt {
+        id: image.id.clone(),
+        source,
+    })?;
+    let id = store.put_blob_bytes(&config_bytes)?;
+    let mut layers = image.layers.clone();
+    layers.push(layer);
+    let manifest = manifest(&id, config_bytes.len(), &layers);
+    let manifest_digest = store.put_blob_bytes(manifest.to_string().as_bytes())?;
+    let record = ImageRecord {
+        id: id.clone(),
+        names,
+        manifest_digest,
+        config: config_bytes,
+        size: layers.iter().map(|l| l.size).sum(),
+        layers,
+        os: image.os.clone(),
+        architecture: image.architecture.clone(),
+        variant: image.variant.clone(),
+        created: Some(created),
+    };
+    store.put_image(&record)?;
+    Ok(id)
+}
+
+/// Reads the tar from `tar`, gzips it into `out`, and returns its
+/// digest (the layer's diff_id).
+fn compress(mut tar: File, out: &mut File) -> Result<Digest, Error> {
+    let mut hasher = sha2::Sha256::new();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::io::BufWriter::with_capacity(1 << 16, out),
+        flate2::Compression::default(),
+    );
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match tar.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Stream(e)),
+        };
+        hasher.update(&buf[..n]);
+        gz.write_all(&buf[..n]).map_err(Error::Compress)?;
+    }
+    gz.finish()
+        .and_then(|mut w| w.flush())
+        .map_err(Error::Compress)?;
+    Ok(Digest::from_sha256(hasher.finalize().as_slice()))
+}
+
+/// The history entry `commit` appends.
+pub struct HistoryEntry<'a> {
+    /// RFC 3339.
+    pub created: &'a str,
+    /// `-a`.
+    pub author: Option<&'a str>,
+    /// `-m`.
+    pub comment: Option<&'a str>,
+}
+
+/// Applies the changes, appends the diff_id and the history entry, and
+/// sets `created` (and `author`); `None` when the config is not an object.
+pub fn edit_config(
+    config: &mut Value,
+    changes: &[change::Instruction],
+    diff_id: &Digest,
+    history: &HistoryEntry<'_>,
+) -> Option<()> {
+    let root = config.as_object_mut()?;
+    let inner = root
+        .entry("config")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !inner.is_object() {
+        *inner = Value::Object(Map::new());
+    }
+    let inner = inner.as_object_mut()?;
+    for c in changes {
+        change::apply(inner, c);
+    }
+    let rootfs = root
+        .entry("rootfs")
+        .or_insert_with(|| json!({"type": "layers", "diff_ids": []}));
+    let diff_ids = rootfs
+        .as_object_mut()?
+        .entry("diff_ids")
+        .or_insert_with(|| json!([]));
+    diff_ids.as_array_mut()?.push(json!(diff_id.to_string()));
+    let mut entry = Map::new();
+    entry.insert("created".into(), json!(history.created));
+    entry.insert("created_by".into(), json!("hutch commit"));
+    if let Some(a) = history.author {
+        entry.insert("author".into(), json!(a));
+    }
+    if let Some(c) = history.comment {
+        entry.insert("comment".into(), json!(c));
+    }
+    let hist = root.entry("history").or_insert_with(|| json!([]));
+    if !hist.is_array() {
+        *hist = json!([]);
+    }
+    hist.as_array_mut()?.push(Value::Object(entry));
+    root.insert("created".into(), json!(history.created));
+    if let Some(a) = history.author {
+        root.insert("author".into(), json!(a));
+    }
+    Some(())
+}
+
+/// An OCI image manifest for config `id` and `layers`.
+fn manifest(id: &Digest, config_size: usize, layers: &[LayerRef]) -> Value {
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let media_type = match l.compression {
+                Compression::None => "application/vnd.oci.image.layer.v1.tar",
+                Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+                Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+            };
+            json!({"mediaType": media_type, "digest": l.blob.to_string(), "size": l.size})
+        })
+        .collect();
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": id.to_string(), "size": config_size},
+        "layers": layers,
+    })
+}
+
+/// Qualifies an image name as Podman does for commit: a name without a
+/// registry goes under `localhost/`, one without a tag gets `:latest`.
+/// `None` for a name that is not a valid reference or carries a digest.
+pub fn normalize_name(name: &str) -> Option<String> {
+    if name.is_empty() || name.contains('@') {
+        return None;
+    }
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    if let Some(t) = tag {
+        let is_tag = !t.is_empty()
+            && t.len() <= 128
+            && !t.starts_with(['.', '-'])
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !is_tag {
+            return None;
+        }
+    }
+    let (registry, repo) = match path.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
+        _ => ("localhost", path),
+    };
+    let is_component = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && c.as_bytes()[0].is_ascii_alphanumeric()
+    };
+    let is_registry = registry
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+    if !is_registry || !repo.split('/').all(is_component) {
+        return None;
+    }
+    Some(format!("{registry}/{repo}:{}", tag.unwrap_or("latest")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised_like_podman() {
+        for (given, want) in [
+            ("snap", Some("localhost/snap:latest")),
+            ("snap:v1", Some("localhost/snap:v1")),
+            ("me/snap", Some("localhost/me/snap:latest")),
+            ("localhost/snap", Some("localhost/snap:latest")),
+            ("127.0.0.1:5000/a/b:t", Some("127.0.0.1:5000/a/b:t")),
+            ("Snap", None),
+            ("snap@sha256:00", None),
+            ("snap:", None),
+            ("a//b", None),
+            ("", None),
+        ] {
+            assert_eq!(normalize_name(given).as_deref(), want, "{given}");
+        }
+    }
+
+    #[test]
+    fn edit_config_appends_layer_and_history() {
+        let mut c = json!({
+            "architecture": "amd64",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:aa"]},
+            "history": [{"created_by": "base"}],
+        });
+        let d = Digest::of(b"layer");
+        let changes = vec![change::parse(r#"CMD ["cat","/data.txt"]"#).unwrap()];
+        let h = HistoryEntry {
+            created: "2024-01-01T00:00:00Z",
+            author: Some("me"),
+            comment: Some("snapshot"),
+        };
+        edit_config(&mut c, &changes, &d, &h).unwrap();
+        assert_eq!(c["config"]["Cmd"], json!(["cat", "/data.txt"]));
+        assert_eq!(c["rootfs"]["diff_ids"][1], json!(d.to_string()));
+        assert_eq!(c["history"][1]["comment"], json!("snapshot"));
+        assert_eq!(c["history"][1]["author"], json!("me"));
+        assert_eq!(c["author"], json!("me"));
+        assert_eq!(c["created"], json!("2024-01-01T00:00:00Z"));
+        assert!(edit_config(&mut json!([]), &[], &d, &h).is_none());
+    }
+}

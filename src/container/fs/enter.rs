@@ -1,0 +1,261 @@
+//! Helper processes that act on a container's files as its root.
+//!
+//! A helper is forked (the caller is single-threaded), does one job, sends
+//! any failure text over a close-on-exec pipe and ends with `_exit`. Unlike
+//! `userns::run_as_root` the parent gets the helper back at once, so it can
+//! stream a tar to or from it over a pipe while it runs, then `wait`s.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use super::Error;
+use crate::container::mounts;
+use crate::storage::{ChildError, ContainerDirs, ContainerInfo, ContainerStatus};
+use crate::sys::fs::{openat2, Resolve};
+use crate::sys::process::{clone_into, exit_now, Forked};
+use crate::userns::{self, IdMaps};
+
+/// Where a container's root filesystem is reached.
+pub enum Root {
+    /// Not running: mount its overlay in a private mount namespace.
+    Stopped {
+        lowers: Vec<PathBuf>,
+        dirs: ContainerDirs,
+        maps: IdMaps,
+    },
+    /// Running: join its user and mount namespaces (opened beforehand, so
+    /// a reused pid cannot swap them afterwards).
+    Running { user: OwnedFd, mnt: OwnedFd },
+}
+
+impl Root {
+    /// How to reach the root of container `info`, whose plan gave
+    /// `lowers`, `dirs` and `maps`; `proc` is the proc root.
+    pub fn of(
+        info: &ContainerInfo,
+        lowers: Vec<PathBuf>,
+        dirs: ContainerDirs,
+        maps: IdMaps,
+        proc: &Path,
+    ) -> Result<Root, Error> {
+        let pid = match (info.state.status, info.state.pid) {
+            (ContainerStatus::Running, Some(pid)) => pid,
+            _ => return Ok(Root::Stopped { lowers, dirs, maps }),
+        };
+        let open = |ns: &str| {
+            let path = proc.join(pid.to_string()).join("ns").join(ns);
+            File::open(&path)
+                .map(OwnedFd::from)
+                .map_err(|source| Error::OpenNamespace { path, source })
+        };
+        let user = open("user")?;
+        let mnt = open("mnt")?;
+        // The pid may have been reused between the record and the opens.
+        if let Some(start) = info.state.pid_start {
+            if !crate::container::procfs::is_alive(proc, pid, start) {
+                return Ok(Root::Stopped { lowers, dirs, maps });
+            }
+        }
+        Ok(Root::Running { user, mnt })
+    }
+}
+
+/// A forked helper, to be waited for.
+pub struct Helper {
+    pid: Pid,
+    err: File,
+    step: &'static str,
+}
+
+impl Helper {
+    /// Waits for the helper; its failure text becomes the source of an
+    /// error naming `step`.
+    pub fn wait(self) -> Result<(), Error> {
+        let mut msg = String::new();
+        let mut err = self.err;
+        let _ = err.read_to_string(&mut msg);
+        let status = loop {
+            match waitpid(self.pid, None) {
+                Err(nix::Error::EINTR) => continue,
+                other => break other.map_err(Error::Wait)?,
+            }
+        };
+        let fail = |text: String| Error::Child {
+            step: self.step,
+            source: ChildError(text),
+        };
+        match status {
+            WaitStatus::Exited(_, 0) => Ok(()),
+            _ if !msg.is_empty() => Err(fail(msg)),
+            other => Err(fail(format!("helper process ended with {other:?}"))),
+        }
+    }
+}
+
+/// Forks a helper that runs `job` with the container's root directory fd,
+/// as root in the container's user namespace. `step` names the job in
+/// errors; `parent_ends` are this process's ends of pipes to the helper,
+/// closed in the helper so that each side sees EOF when the other is done.
+pub fn spawn_in_root<F>(
+    root: &Root,
+    step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
+    job: F,
+) -> Result<Helper, Error>
+where
+    F: FnOnce(BorrowedFd<'_>) -> Result<(), String>,
+{
+    match root {
+        Root::Stopped { lowers, dirs, maps } => spawn(
+            CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS,
+            Some(maps),
+            step,
+            parent_ends,
+            move || {
+                let root = mount_root(lowers, dirs)?;
+                job(root.as_fd())
+            },
+        ),
+        Root::Running { user, mnt } => {
+            spawn(CloneFlags::empty(), None, step, parent_ends, move || {
+                let root = join_root(user.as_fd(), mnt.as_fd())?;
+                job(root.as_fd())
+            })
+        }
+    }
+}
+
+/// Forks a helper that runs `job` as root in a fresh user namespace with
+/// `maps` (it sees files owned by subordinate ids as the container does);
+/// `parent_ends` as for `spawn_in_root`.
+pub fn spawn_in_userns<F>(
+    maps: &IdMaps,
+    step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
+    job: F,
+) -> Result<Helper, Error>
+where
+    F: FnOnce() -> Result<(), String>,
+{
+    spawn(
+        CloneFlags::CLONE_NEWUSER,
+        Some(maps),
+        step,
+        parent_ends,
+        job,
+    )
+}
+
+/// In a stopped container's helper: mounts its overlay in the helper's own
+/// mount namespace and opens the root.
+fn mount_root(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<OwnedFd, String> {
+    // 1. Slave first: the overlay must not propagate to the host's namespace.
+    mounts::make_root_rslave().map_err(|e| format!("making / a slave mount: {e}"))?;
+    // 2. Mount the overlay on `merged`, visible only in this namespace.
+    mounts::mount_rootfs(lowers, dirs).map_err(|f| {
+        let cause = nix::errno::Errno::from_raw(f.errno);
+        format!("{}: {cause}", f.text)
+    })?;
+    // 3. Open the mounted root; everything after resolves beneath it.
+    openat2(
+        nix::fcntl::AT_FDCWD,
+        &dirs.merged,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        Resolve::NO_SYMLINKS,
+    )
+    .map_err(|e| format!("opening the container's root: {e}"))
+}
+
+/// In a running container's helper: joins its user namespace, then its
+/// mount namespace, and opens its root.
+fn join_root(user: BorrowedFd<'_>, mnt: BorrowedFd<'_>) -> Result<OwnedFd, String> {
+    // 1. User first: joining the mount namespace needs CAP_SYS_ADMIN in
+    //    the user namespace that owns it, which only membership gives.
+    nix::sched::setns(user, CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| format!("joining the container's user namespace: {e}"))?;
+    userns::become_root()?;
+    // 2. Then the mount namespace; setns(2) moves root and cwd to its root,
+    //    the container's pivoted root.
+    nix::sched::setns(mnt, CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("joining the container's mount namespace: {e}"))?;
+    openat2(
+        nix::fcntl::AT_FDCWD,
+        Path::new("/"),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        Resolve::NO_SYMLINKS,
+    )
+    .map_err(|e| format!("opening the container's root: {e}"))
+}
+
+fn spawn<F>(
+    flags: CloneFlags,
+    maps: Option<&IdMaps>,
+    step: &'static str,
+    parent_ends: &[BorrowedFd<'_>],
+    job: F,
+) -> Result<Helper, Error>
+where
+    F: FnOnce() -> Result<(), String>,
+{
+    let (go_r, go_w) = userns::pipe().map_err(Error::Pipe)?;
+    let (err_r, err_w) = userns::pipe().map_err(Error::Pipe)?;
+    match clone_into(flags).map_err(Error::Spawn)? {
+        Forked::Child => {
+            drop(go_w);
+            drop(err_r);
+            // The fork copied the parent's ends too; while open here, a
+            // read in this helper would never see EOF. Their owners live on
+            // the parent's stack and are never dropped in this process.
+            for fd in parent_ends {
+                let _ = nix::unistd::close(fd.as_raw_fd());
+            }
+            let ready = match maps {
+                Some(_) => userns::wait_for_maps(go_r).and_then(|()| userns::become_root()),
+                None => Ok(()),
+            };
+            let code = match ready.and_then(|()| job()) {
+                Ok(()) => 0,
+                Err(msg) => {
+                    let mut f = File::from(err_w);
+                    let _ = f.write_all(msg.as_bytes());
+                    1
+                }
+            };
+            exit_now(code)
+        }
+        Forked::Parent(pid) => {
+            // The job's captured fds (pipe ends meant for the helper) close
+            // here, so the parent holds only its own ends.
+            drop(job);
+            drop(go_r);
+            drop(err_w);
+            let helper = Helper {
+                pid,
+                err: File::from(err_r),
+                step,
+            };
+            if let Some(maps) = maps {
+                let mapped = userns::write_id_maps(pid, maps);
+                let mut go = File::from(go_w);
+                if mapped.is_ok() {
+                    let _ = go.write_all(b"1");
+                }
+                drop(go);
+                if let Err(e) = mapped {
+                    // Without maps the helper fails on its own; reap it.
+                    let _ = helper.wait();
+                    return Err(Error::Maps(e));
+                }
+            }
+            Ok(helper)
+        }
+    }
+}

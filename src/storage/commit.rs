@@ -1,0 +1,125 @@
+//! Adding content made locally (by `commit` and `cp`) rather than pulled:
+//! anonymous temp files, blobs whose digest is learned by hashing them, and
+//! unpacking a tar stream beneath an arbitrary directory fd.
+//!
+//! Blobs still go through `blob_writer`, so they land verified and
+//! atomically like pulled ones.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::BorrowedFd;
+
+use sha2::Digest as _;
+
+use super::unpack::{self, Options};
+use super::{Digest, Error, Store};
+use crate::sys::fs::{openat2, Resolve};
+
+/// Why a tar stream could not be unpacked (see `unpack_archive`).
+pub use super::unpack::Error as UnpackError;
+
+impl Store {
+    /// An unnamed read-write file under `ROOT/tmp` (O_TMPFILE): it vanishes
+    /// when closed, so an interrupted command leaves nothing behind.
+    pub fn temp_file(&self) -> Result<File, Error> {
+        let dir = self.tmp_dir();
+        let err = |source| Error::CreateTemp {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(err)?;
+        let fd = openat2(
+            nix::fcntl::AT_FDCWD,
+            &dir,
+            libc::O_TMPFILE | libc::O_RDWR,
+            0o600,
+            Resolve::NO_MAGICLINKS,
+        )
+        .map_err(err)?;
+        Ok(File::from(fd))
+    }
+
+    /// Stores the whole of `file` (from its start) as a blob and returns
+    /// its digest and size. The file is hashed first, then copied through
+    /// `blob_writer`, which checks the digest again.
+    pub fn put_blob_file(&self, file: &mut File) -> Result<(Digest, u64), Error> {
+        let read_err = |source| Error::CreateTemp {
+            path: self.tmp_dir(),
+            source,
+        };
+        file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut size = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_err(e)),
+            };
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let digest = Digest::from_sha256(hasher.finalize().as_slice());
+        file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+        self.put_blob_from(&digest, file)?;
+        Ok((digest, size))
+    }
+
+    /// Stores `bytes` (a config or manifest) as a blob and returns its digest.
+    pub fn put_blob_bytes(&self, bytes: &[u8]) -> Result<Digest, Error> {
+        let digest = Digest::of(bytes);
+        self.put_blob_from(&digest, &mut &bytes[..])?;
+        Ok(digest)
+    }
+
+    /// Copies `reader` into blob `digest` under its lock, unless present.
+    fn put_blob_from(&self, digest: &Digest, reader: &mut dyn Read) -> Result<(), Error> {
+        let _guard = self.lock_blob(digest)?;
+        if self.has_blob(digest) {
+            return Ok(());
+        }
+        let mut w = self.blob_writer(digest)?;
+        io::copy(reader, &mut w).map_err(|source| Error::WriteBlob {
+            digest: digest.clone(),
+            source,
+        })?;
+        w.flush().map_err(|source| Error::WriteBlob {
+            digest: digest.clone(),
+            source,
+        })?;
+        w.commit()
+    }
+}
+
+/// Unpacks the tar stream `reader` beneath the directory `dest` with the
+/// layer rules: names normalised and refused when they climb out, every
+/// path resolved beneath `dest`, no device nodes. With `preserve_owner`
+/// entries keep the tar's ids (root in a user namespace that maps them).
+pub fn unpack_archive<R: Read>(
+    reader: R,
+    dest: BorrowedFd<'_>,
+    preserve_owner: bool,
+) -> Result<(), UnpackError> {
+    unpack::unpack_tar(reader, dest, Options { preserve_owner }).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_blob_file_stores_what_it_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut f = store.temp_file().unwrap();
+        f.write_all(b"layer bytes").unwrap();
+        let (d, size) = store.put_blob_file(&mut f).unwrap();
+        assert_eq!(d, Digest::of(b"layer bytes"));
+        assert_eq!(size, 11);
+        assert_eq!(store.read_blob(&d).unwrap(), b"layer bytes");
+        let again = store.put_blob_bytes(b"layer bytes").unwrap();
+        assert_eq!(again, d);
+    }
+}

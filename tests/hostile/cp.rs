@@ -1,0 +1,91 @@
+//! Hostile `cp` (issue #8): a container plants symlinks that point at a
+//! victim directory on the host (absolutely, through `../../..`, through
+//! /proc magic links). Copying into or out of the container must never
+//! write through them onto the host: a write either lands inside the
+//! container or fails with exit 125, and the victim stays byte-identical.
+//! The containers are stopped first, so the overlay is mounted by hutch's
+//! own helper, whose mount namespace still holds the host's files.
+
+use std::path::Path;
+
+use super::common::{image, Env};
+use super::snapshot;
+
+/// A stopped busybox container `w` whose command planted the symlinks
+/// `links(VICTIM)` gives (`(target, name)` pairs), and a victim directory
+/// with one file.
+fn scene(links: impl Fn(&str) -> Vec<(String, String)>) -> (Env, std::path::PathBuf) {
+    let env = Env::new();
+    let img = image("busybox");
+    env.pull(&img);
+    let victim = env.dir.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("f"), b"precious").unwrap();
+    let mut script = String::from("true; ");
+    for (target, name) in links(&victim.display().to_string()) {
+        script.push_str(&format!("ln -s '{target}' '{name}'; "));
+    }
+    env.hutch(&["run", "--name", "w", &img, "sh", "-c", &script])
+        .success();
+    (env, victim)
+}
+
+fn host_file(env: &Env, name: &str) -> String {
+    let p = env.dir.join(name);
+    std::fs::write(&p, b"evil").unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn cp_into_symlinks_to_the_host_never_writes_the_victim() {
+    let (env, victim) = scene(|v| {
+        vec![
+            (v.to_string(), "/abs".into()),
+            ("../../../../../../../..".into(), "/up".into()),
+            (format!("{v}/f"), "/file".into()),
+        ]
+    });
+    let v = victim.display().to_string();
+    let before = snapshot(&victim);
+    let x = host_file(&env, "x");
+    // Resolved in the container, where the victim's path does not exist.
+    for dst in [
+        "w:/abs/x".to_string(),
+        format!("w:/up{v}/x"),
+        "w:/proc/self/root/x".to_string(),
+    ] {
+        env.hutch(&["cp", &x, &dst]).code(125);
+    }
+    // A symlink to a file is replaced inside the container, not followed.
+    env.hutch(&["cp", &x, "w:/file"]).success();
+    assert_eq!(snapshot(&victim), before, "victim changed");
+    let back = env.dir.join("back");
+    env.hutch(&["cp", "w:/file", back.to_str().unwrap()])
+        .success();
+    assert_eq!(std::fs::read(&back).unwrap(), b"evil");
+    env.hutch(&["images"]).success();
+}
+
+#[test]
+fn cp_out_of_symlinks_copies_the_links_not_the_host_files() {
+    let (env, victim) = scene(|v| {
+        vec![
+            (v.to_string(), "/tmp/abs".into()),
+            ("../../../../../..".into(), "/tmp/up".into()),
+        ]
+    });
+    let v = victim.display().to_string();
+    let before = snapshot(&victim);
+    let out = env.dir.join("out");
+    env.hutch(&["cp", "w:/tmp", out.to_str().unwrap()])
+        .success();
+    assert_eq!(std::fs::read_link(out.join("abs")).unwrap(), Path::new(&v));
+    // A path through the symlink resolves in the container, where the
+    // victim does not exist.
+    env.hutch(&["cp", "w:/tmp/abs/f", out.to_str().unwrap()])
+        .code(125);
+    env.hutch(&["cp", &format!("w:/tmp/up{v}/f"), out.to_str().unwrap()])
+        .code(125);
+    assert!(!out.join("f").exists(), "the victim's file was copied out");
+    assert_eq!(snapshot(&victim), before, "victim changed");
+}

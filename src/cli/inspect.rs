@@ -77,8 +77,10 @@ pub fn run_object(paths: &Paths, args: InspectObjectArgs) -> Result<i32, Error> 
             if let Some(info) = store.find_container(name)? {
                 let info = container::observe(&store, info)?;
                 let dirs = store.container_dirs(&info.record.id);
-                let log = store.container_log_path(&info.record.id);
-                out.push(container_json(&info, &dirs, &log.display().to_string()));
+                let (driver, log) = container::logread::log_of(&store, &info);
+                let mut v = container_json(&info, &dirs, &log.display().to_string());
+                v["HostConfig"] = serde_json::json!({"LogConfig": {"Type": driver.as_str()}});
+                out.push(v);
                 continue;
             }
         }

@@ -142,6 +142,9 @@ fn log_driver_none_writes_no_log_and_logs_refuses() {
     env.hutch(&["logs", "none"])
         .code(125)
         .stderr_has("container none has no logs: it uses the none log driver");
+    env.hutch(&["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "none"])
+        .success()
+        .stdout_is("none\n");
 }
 
 #[test]

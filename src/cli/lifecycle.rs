@@ -304,7 +304,12 @@ pub fn monitor(paths: &Paths, args: MonitorArgs) -> Result<i32, Error> {
     let started = Store::open(&paths.root)
         .map_err(Error::from)
         .and_then(|store| {
-            let detached = container::start_monitored(&store, &args.id)?;
+            let mut detached = container::start_monitored(&store, &args.id)?;
+            // Before the report, so `attach` works once `run -d` returns;
+            // without it the container still runs and logs.
+            if let Err(e) = detached.listen(&container::attach::attach_dir(&paths.runroot)) {
+                log::debug!("no attach socket: {}", render_chain(&e));
+            }
             Ok((store, detached))
         });
     let report = match &started {

@@ -87,24 +87,6 @@ impl From<super::Error> for Error {
     }
 }
 
-impl Error {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Container(e) => e.exit_code(),
-            _ => crate::error::EXIT_TOOL,
-        }
-    }
-
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Container(e) => e.hint(),
-            _ => None,
-        }
-    }
-}
-
 // --- frames ------------------------------------------------------------------
 
 /// The kinds of frame on an attach socket.
@@ -435,11 +417,6 @@ impl Server {
         }
     }
 
-    /// How many fds `add_poll_fds` adds.
-    pub fn poll_fd_count(&self) -> usize {
-        1 + self.clients.len()
-    }
-
     /// Acts on poll's results for the fds `add_poll_fds` added: accepts
     /// clients, passes their input on, resizes `master`, sends output.
     pub fn on_ready(
@@ -608,15 +585,6 @@ pub enum Outcome {
     Exited(i32),
     /// The user typed the detach sequence; the container runs on.
     Detached,
-}
-
-/// Whether container `name` runs, and its full id.
-pub fn find_running(store: &Store, name: &str) -> Result<String, Error> {
-    let info = lifecycle::find(store, name, Path::new(PROC))?;
-    if info.state.status != ContainerStatus::Running {
-        return Err(super::Error::NotRunning(name.to_string()).into());
-    }
-    Ok(info.record.id)
 }
 
 /// Attaches to the running container `name` until it exits or the user

@@ -36,7 +36,12 @@ pub fn run(paths: &Paths, args: AttachArgs) -> Result<i32, Error> {
         is_replayed: false,
     };
     let store = Store::open(&paths.root)?;
-    outcome_code(attach::attach(&store, &args.container, &paths.runroot, &opts))
+    outcome_code(attach::attach(
+        &store,
+        &args.container,
+        &paths.runroot,
+        &opts,
+    ))
 }
 
 /// The exit code of an attach: the container's, or 0 after detaching.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::container::logread::{LogReader, Record, Stream};
 use crate::container::attach;
+use crate::container::logread::{LogReader, Record, Stream};
 use crate::container::{self, WaitCondition};
 use crate::error::{render_chain, Error, EXIT_TOOL};
 use crate::paths::Paths;

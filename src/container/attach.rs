@@ -74,7 +74,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A `--detach-keys` value that does not parse.
-    #[error("invalid detach keys {0:?}: use ctrl-<letter> or single characters separated by commas")]
+    #[error(
+        "invalid detach keys {0:?}: use ctrl-<letter> or single characters separated by commas"
+    )]
     InvalidDetachKeys(String),
     /// Looking up, signalling or waiting for the container.
     #[error(transparent)]
@@ -622,15 +624,7 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
         source,
     };
     let is_stdin_sent = opts.is_stdin_sent && plan.interactive;
-    let outcome = relay(
-        &stream,
-        store,
-        &id,
-        plan.tty,
-        is_stdin_sent,
-        opts,
-    )
-    .map_err(relay_err)?;
+    let outcome = relay(&stream, store, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?;
     if outcome == Outcome::Detached {
         return Ok(outcome);
     }
@@ -848,9 +842,15 @@ mod tests {
 
     #[test]
     fn detach_keys_parse_as_podman_writes_them() {
-        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![0x10, 0x11]);
+        assert_eq!(
+            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
+            vec![0x10, 0x11]
+        );
         assert_eq!(parse_detach_keys("").unwrap(), Vec::<u8>::new());
-        assert_eq!(parse_detach_keys("a,ctrl-A,ctrl-@,ctrl-[").unwrap(), vec![b'a', 1, 0, 0x1b]);
+        assert_eq!(
+            parse_detach_keys("a,ctrl-A,ctrl-@,ctrl-[").unwrap(),
+            vec![b'a', 1, 0, 0x1b]
+        );
         for bad in ["ctrl-", "ctrl-pq", "ab", "ctrl-1", ",", "é"] {
             assert!(parse_detach_keys(bad).is_err(), "{bad}");
         }

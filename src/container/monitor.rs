@@ -186,7 +186,8 @@ fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
     let (err_r, err_w) = pipe()?;
     // Close-on-exec copies (std dups with F_DUPFD_CLOEXEC), so they do
     // not leak into the container.
-    let save = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().map_err(Error::SpawnMonitor);
+    let save =
+        |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().map_err(Error::SpawnMonitor);
     let saved = [
         save(std::io::stdin().as_fd())?,
         save(std::io::stdout().as_fd())?,
@@ -360,7 +361,15 @@ fn watch(
         let now = clock::now_rfc3339_nanos();
         let mut closed = Vec::new();
         for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
-            if revents[i + 1] && !read_into(fd, (pending, *stream), &now, &mut out, server.as_deref_mut()) {
+            if revents[i + 1]
+                && !read_into(
+                    fd,
+                    (pending, *stream),
+                    &now,
+                    &mut out,
+                    server.as_deref_mut(),
+                )
+            {
                 pending.flush(&now, &mut out);
                 closed.push(i);
             }

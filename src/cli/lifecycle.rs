@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::container::attach;
 use crate::container::logread::{LogReader, Record, Stream};
 use crate::container::{self, WaitCondition};
 use crate::error::{render_chain, Error, EXIT_TOOL};
 use crate::paths::Paths;
-use crate::storage::{ContainerStatus, Store};
+use crate::storage::Store;
 use crate::userns;
 
 #[derive(Debug, Args)]
@@ -73,10 +74,10 @@ pub struct StartArgs {
     /// Containers, by name or id
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
-    /// Print the container's output until it exits, and exit with its code
+    /// Attach to the container's output until it exits, and exit with its code
     #[arg(short, long)]
     pub attach: bool,
-    /// Keep stdin open (with --attach; stdin is not forwarded yet)
+    /// Send stdin to the container (with --attach, if it was created with -i)
     #[arg(short, long)]
     pub interactive: bool,
 }
@@ -193,11 +194,10 @@ pub fn wait(paths: &Paths, args: WaitArgs) -> Result<i32, Error> {
     Ok(code)
 }
 
-/// Starts containers; with `--attach`, follows the one container's output
-/// until it exits and returns its exit code.
+/// Starts containers; with `--attach`, attaches to the one container
+/// (sending it our stdin with `--interactive`) until it exits and returns
+/// its exit code.
 pub fn start(paths: &Paths, args: StartArgs) -> Result<i32, Error> {
-    // TODO(#8): attach: forward stdin for `-i`.
-    let _ = args.interactive;
     let store = Store::open(&paths.root)?;
     if args.attach {
         let [name] = args.containers.as_slice() else {
@@ -205,7 +205,7 @@ pub fn start(paths: &Paths, args: StartArgs) -> Result<i32, Error> {
                 "start --attach takes exactly one container".into(),
             ));
         };
-        return start_attached(paths, &store, name);
+        return start_attached(paths, &store, name, args.interactive);
     }
     for_each(&args.containers, |name| {
         container::start(&store, name, &paths.root, &paths.runroot)?;
@@ -224,13 +224,16 @@ pub fn restart(paths: &Paths, args: RestartArgs) -> Result<i32, Error> {
     })
 }
 
-/// How often `start --attach` looks for new output.
-const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
-
-/// `start --attach`: starts `name`, prints what it writes from now on
-/// (stdout records to stdout, stderr to stderr) until it stops, and
-/// returns its exit code.
-fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error> {
+/// `start --attach`: starts `name` and attaches to it, asking its monitor
+/// for the output written before we connected; with `interactive` the end
+/// of our stdin closes the container's (as `docker start -ai` does). A
+/// container that is gone before we connect has its output in the log.
+fn start_attached(
+    paths: &Paths,
+    store: &Store,
+    name: &str,
+    interactive: bool,
+) -> Result<i32, Error> {
     let id = store
         .find_container(name)?
         .ok_or_else(|| container::Error::NoSuchContainer(name.to_string()))?
@@ -243,40 +246,42 @@ fn start_attached(paths: &Paths, store: &Store, name: &str) -> Result<i32, Error
         r.seek_tail(0, true)?;
     }
     container::start(store, name, &paths.root, &paths.runroot)?;
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    loop {
-        let is_running = match store.find_container(&id)? {
-            Some(info) => container::observe(store, info)?.state.status == ContainerStatus::Running,
-            None => false,
-        };
-        if reader.is_none() {
-            reader = LogReader::open(&log_path)?;
+    let opts = attach::Options {
+        detach_keys: attach::parse_detach_keys(attach::DEFAULT_DETACH_KEYS)
+            .map_err(super::attach::from_attach)?,
+        is_stdin_sent: interactive,
+        is_stdin_closed_at_eof: true,
+        is_sig_proxied: true,
+        is_replayed: true,
+    };
+    match attach::attach(store, &id, &paths.runroot, &opts) {
+        Err(attach::Error::Container(e)) if matches!(*e, container::Error::NotRunning(_)) => {}
+        other => return super::attach::outcome_code(other),
+    }
+    // It ended before we connected: wait for its exit, then print the log.
+    let exits = container::exits_dir(&paths.runroot);
+    let code = container::wait_started(store, &id, &exits)?;
+    if reader.is_none() {
+        reader = LogReader::open(&log_path)?;
+    }
+    if let Some(r) = reader.as_mut() {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        loop {
+            let (records, is_at_end) = r.read_chunk()?;
+            for rec in &records {
+                print_record(rec, &mut out, &mut err);
+            }
+            if is_at_end {
+                break;
+            }
         }
-        if let Some(r) = reader.as_mut() {
-            loop {
-                let (records, is_at_end) = r.read_chunk()?;
-                for rec in &records {
-                    print_record(rec, &mut out, &mut err);
-                }
-                if is_at_end {
-                    break;
-                }
-            }
-            if !is_running {
-                if let Some(rec) = r.finish() {
-                    print_record(&rec, &mut out, &mut err);
-                }
-            }
+        if let Some(rec) = r.finish() {
+            print_record(&rec, &mut out, &mut err);
         }
         let _ = out.flush();
-        if !is_running {
-            break;
-        }
-        std::thread::sleep(FOLLOW_INTERVAL);
     }
-    let exits = container::exits_dir(&paths.runroot);
-    Ok(container::wait_started(store, &id, &exits)?)
+    Ok(code)
 }
 
 /// Writes one log record to the stream it came from; a closed stream is
@@ -304,7 +309,12 @@ pub fn monitor(paths: &Paths, args: MonitorArgs) -> Result<i32, Error> {
     let started = Store::open(&paths.root)
         .map_err(Error::from)
         .and_then(|store| {
-            let detached = container::start_monitored(&store, &args.id)?;
+            let mut detached = container::start_monitored(&store, &args.id)?;
+            // Before the report, so `attach` works once `run -d` returns;
+            // without it the container still runs and logs.
+            if let Err(e) = detached.listen(&container::attach::attach_dir(&paths.runroot)) {
+                log::debug!("no attach socket: {}", render_chain(&e));
+            }
             Ok((store, detached))
         });
     let report = match &started {

@@ -4,6 +4,7 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod attach;
 mod commit;
 mod container;
 mod cp;
@@ -106,6 +107,8 @@ pub enum Command {
     Restart(lifecycle::RestartArgs),
     /// Run a command in a running container
     Exec(exec::ExecArgs),
+    /// Attach to a running container's input and output
+    Attach(attach::AttachArgs),
     /// Copy files between the host and a container
     Cp(cp::CpArgs),
     /// Show what a container changed compared with its image
@@ -164,6 +167,7 @@ pub fn main() -> i32 {
         Command::Start(a) => lifecycle::start(&paths, a),
         Command::Restart(a) => lifecycle::restart(&paths, a),
         Command::Exec(a) => exec::run(&paths, a),
+        Command::Attach(a) => attach::run(&paths, a),
         Command::Cp(a) => cp::run(&paths, a),
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),

@@ -8,6 +8,7 @@
 //! the recorded state, stop, kill, wait and removal.
 //! It must not pull images or print.
 
+pub mod attach;
 mod clock;
 pub mod exec;
 pub mod fs;

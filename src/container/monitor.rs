@@ -19,6 +19,7 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
+use super::attach::{Input, Server};
 use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
@@ -42,12 +43,23 @@ pub struct Detached {
     log: LogFile,
     /// When this run of the container began, for the restart back-off.
     since: Instant,
+    /// The container's stdin with `-i`.
+    input: Input,
+    /// The attach socket, once `listen` bound it; kept across restarts.
+    server: Option<Server>,
 }
 
 impl Detached {
     /// The container's init as the host sees it.
     pub fn pid(&self) -> i32 {
         self.started.pid.as_raw()
+    }
+
+    /// Opens the container's attach socket in `dir` (see
+    /// `attach::attach_dir`), so clients can attach from now on.
+    pub fn listen(&mut self, dir: &Path) -> Result<(), super::attach::Error> {
+        self.server = Some(Server::bind(dir, &self.plan.id)?);
+        Ok(())
     }
 }
 
@@ -122,7 +134,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         }
         LogDriver::None | LogDriver::Passthrough => LogFile::discard(),
     };
-    let started = match run::start(&plan, Stdio::Pipes) {
+    let (started, input) = match start_process(&plan) {
         Ok(s) => s,
         Err(e) => {
             run::record_failure(store, &plan, &e);
@@ -146,7 +158,57 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         state,
         log,
         since: Instant::now(),
+        input,
+        server: None,
     })
+}
+
+/// Starts the container's process with its output on pipes (or a pty),
+/// and with `-i` keeps its stdin for attach clients.
+fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
+    if !plan.interactive {
+        return Ok((run::start(plan, Stdio::Pipes)?, Input::none()));
+    }
+    if plan.tty {
+        let started = run::start(plan, Stdio::Pipes)?;
+        let input = match &started.master {
+            Some(m) => Input::new(m.try_clone().map_err(Error::ReceivePty)?, true),
+            None => Input::none(),
+        };
+        return Ok((started, input));
+    }
+    // `Stdio::Pipes` gives the container /dev/null as stdin; `Inherit`
+    // gives it ours. So ours become the container's pipes for the start,
+    // and are put back afterwards (stdout still carries our report).
+    let pipe = || crate::userns::pipe().map_err(Error::Maps);
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    // Close-on-exec copies (std dups with F_DUPFD_CLOEXEC), so they do
+    // not leak into the container.
+    let save =
+        |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().map_err(Error::SpawnMonitor);
+    let saved = [
+        save(std::io::stdin().as_fd())?,
+        save(std::io::stdout().as_fd())?,
+        save(std::io::stderr().as_fd())?,
+    ];
+    let restore = |started: Result<Started, Error>| {
+        let _ = nix::unistd::dup2_stdin(&saved[0]);
+        let _ = nix::unistd::dup2_stdout(&saved[1]);
+        let _ = nix::unistd::dup2_stderr(&saved[2]);
+        started
+    };
+    let swapped = nix::unistd::dup2_stdin(&in_r)
+        .and_then(|_| nix::unistd::dup2_stdout(&out_w))
+        .and_then(|_| nix::unistd::dup2_stderr(&err_w));
+    if let Err(e) = swapped {
+        restore(Err(Error::Relay(e)))?;
+    }
+    let mut started = restore(run::start(plan, Stdio::Inherit))?;
+    drop((in_r, out_w, err_w));
+    started.outputs = Some((out_r, err_r));
+    Ok((started, Input::new(in_w, false)))
 }
 
 /// In the monitor, after reporting: watches the container until it exits,
@@ -159,12 +221,18 @@ pub fn supervise(
     proc: &Path,
 ) -> Result<(), Error> {
     let mut detached = detached;
+    // Dropped (and its socket removed) when the monitor is done.
+    let mut server = detached.server.take();
     let mut backoff = Backoff::default();
     loop {
         let plan = detached.plan.clone();
         let restarts = detached.state.restart_count;
         let ran_for = detached.since.elapsed();
-        let Some(code) = watch(store, detached)? else {
+        let watched = watch(store, detached, server.as_mut());
+        if let Some(s) = server.as_mut() {
+            s.end_run();
+        }
+        let Some(code) = watched? else {
             // Removed while it ran (`rm -f`): nothing left to record.
             return Ok(());
         };
@@ -208,27 +276,37 @@ fn is_restart_due(store: &Store, id: &str, code: i32, restarts: u32) -> Result<b
 
 /// Relays the container's output into its log until it exits and records
 /// the exit; returns its code, or `None` when its record is gone.
-fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
+fn watch(
+    store: &Store,
+    detached: Detached,
+    mut server: Option<&mut Server>,
+) -> Result<Option<i32>, Error> {
     let Detached {
         plan,
         started,
         state,
         mut log,
+        mut input,
         ..
     } = detached;
+    // Clients' window sizes go to the pty.
+    let master_for_resize = match &started.master {
+        Some(m) => Some(m.try_clone().map_err(Error::ReceivePty)?),
+        None => None,
+    };
     // `run -d` has read its line and may be gone; nothing more goes there.
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(null.as_fd());
     }
-    let mut sources: Vec<(OwnedFd, Pending)> = Vec::new();
+    let mut sources: Vec<(OwnedFd, Pending, Stream)> = Vec::new();
     if let Some(master) = started.master {
-        sources.push((master, Pending::new(Stream::Stdout)));
+        sources.push((master, Pending::new(Stream::Stdout), Stream::Stdout));
     }
     if let Some((out, err)) = started.outputs {
-        sources.push((out, Pending::new(Stream::Stdout)));
-        sources.push((err, Pending::new(Stream::Stderr)));
+        sources.push((out, Pending::new(Stream::Stdout), Stream::Stdout));
+        sources.push((err, Pending::new(Stream::Stderr), Stream::Stderr));
     }
-    for (fd, _) in &sources {
+    for (fd, _, _) in &sources {
         set_nonblocking(fd)?;
     }
     let pid = started.pid;
@@ -243,8 +321,12 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
         fds.extend(
             sources
                 .iter()
-                .map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
+                .map(|(fd, _, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
         );
+        let server_at = fds.len();
+        if let Some(s) = server.as_deref() {
+            s.add_poll_fds(&mut fds, &input);
+        }
         let timeout = match code {
             Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
             None => PollTimeout::NONE,
@@ -266,15 +348,28 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
             // pipe end is not the container's.
             break;
         }
-        let revents: Vec<bool> = fds
+        let flags: Vec<PollFlags> = fds
             .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
             .collect();
         drop(fds);
+        let revents: Vec<bool> = flags.iter().map(|r| !r.is_empty()).collect();
+        if let Some(s) = server.as_deref_mut() {
+            let master = master_for_resize.as_ref().map(|m| m.as_fd());
+            s.on_ready(&flags[server_at..], &mut input, master);
+        }
         let now = clock::now_rfc3339_nanos();
         let mut closed = Vec::new();
-        for (i, (fd, pending)) in sources.iter_mut().enumerate() {
-            if revents[i + 1] && !read_into(fd, pending, &now, &mut out) {
+        for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
+            if revents[i + 1]
+                && !read_into(
+                    fd,
+                    (pending, *stream),
+                    &now,
+                    &mut out,
+                    server.as_deref_mut(),
+                )
+            {
                 pending.flush(&now, &mut out);
                 closed.push(i);
             }
@@ -295,7 +390,7 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
         }
     }
     let now = clock::now_rfc3339_nanos();
-    for (_, pending) in &mut sources {
+    for (_, pending, _) in &mut sources {
         pending.flush(&now, &mut out);
     }
     let _ = log.write(&out);
@@ -320,13 +415,25 @@ fn watch(store: &Store, detached: Detached) -> Result<Option<i32>, Error> {
 }
 
 /// Reads what `fd` has into `pending`; false at end of file.
-fn read_into(fd: &OwnedFd, pending: &mut Pending, now: &str, out: &mut Vec<u8>) -> bool {
+/// Attached clients get a copy.
+fn read_into(
+    fd: &OwnedFd,
+    (pending, stream): (&mut Pending, Stream),
+    now: &str,
+    out: &mut Vec<u8>,
+    mut server: Option<&mut Server>,
+) -> bool {
     let mut buf = [0u8; 16384];
     loop {
         match nix::unistd::read(fd, &mut buf) {
             // EIO: the pty's last slave is closed.
             Ok(0) | Err(Errno::EIO) => return false,
-            Ok(n) => pending.feed(&buf[..n], now, out),
+            Ok(n) => {
+                if let Some(s) = server.as_deref_mut() {
+                    s.broadcast(stream, &buf[..n]);
+                }
+                pending.feed(&buf[..n], now, out)
+            }
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => return true,
             Err(_) => return false,

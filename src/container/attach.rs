@@ -1,0 +1,874 @@
+//! Attaching to a detached container: the monitor's side (a Unix socket
+//! in the run directory that any number of clients connect to, getting the
+//! container's output as it is written and feeding its stdin when it was
+//! started with `-i`) and the client's side (`hutch attach`, `start -a`).
+//!
+//! Both sides are single-threaded poll(2) loops; the monitor never blocks
+//! on a client: writes to clients are non-blocking, and a client whose
+//! unsent output passes `MAX_BACKLOG` is dropped.
+//!
+//! Wire format: frames of a 1-byte kind, a 4-byte big-endian length and
+//! the payload. With `-t` all output is one stream (stdout).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::logfile::Stream;
+use super::{lifecycle, pty, WaitCondition};
+use crate::storage::{ContainerStatus, Store};
+use crate::sys::pty::Winsize;
+
+/// The directory under the run directory holding the attach sockets.
+const ATTACH_DIR: &str = "attach";
+
+/// Unsent output a client may have before the monitor drops it.
+const MAX_BACKLOG: usize = 1 << 20;
+
+/// Input for the container the monitor buffers before it stops reading
+/// clients.
+const MAX_INPUT: usize = 64 * 1024;
+
+/// The largest frame payload accepted; anything larger is a broken peer.
+const MAX_FRAME: usize = 1 << 20;
+
+/// Output of a run kept for a client that connects later and asks for it
+/// (`start -a`, which can only connect once the container runs).
+const REPLAY_LIMIT: usize = 8 * 1024;
+
+/// ^D: what a pty's line discipline reads as end of input.
+const VEOF: u8 = 0x04;
+
+/// The proc root for lifecycle look-ups.
+const PROC: &str = "/proc";
+
+/// What went wrong attaching.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Creating the attach directory or socket in the monitor.
+    #[error("creating the attach socket in {path}")]
+    Bind {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connecting to a container's attach socket.
+    #[error("connecting to container {name}")]
+    Connect {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Copying between the terminal and the container.
+    #[error("relaying to container {name}")]
+    Relay {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `--detach-keys` value that does not parse.
+    #[error(
+        "invalid detach keys {0:?}: use ctrl-<letter> or single characters separated by commas"
+    )]
+    InvalidDetachKeys(String),
+    /// Looking up, signalling or waiting for the container.
+    #[error(transparent)]
+    Container(Box<super::Error>),
+}
+
+impl From<super::Error> for Error {
+    fn from(e: super::Error) -> Error {
+        Error::Container(Box::new(e))
+    }
+}
+
+// --- frames ------------------------------------------------------------------
+
+/// The kinds of frame on an attach socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Client → monitor: bytes for the container's stdin.
+    Stdin = 0,
+    /// Monitor → client: the container's stdout (or its pty).
+    Stdout = 1,
+    /// Monitor → client: the container's stderr.
+    Stderr = 2,
+    /// Client → monitor: close the container's stdin.
+    CloseStdin = 3,
+    /// Client → monitor: the window size (rows, columns; u16 big-endian).
+    Resize = 4,
+    /// Client → monitor: send this run's early output first.
+    Replay = 5,
+}
+
+impl Kind {
+    fn from_byte(b: u8) -> Option<Kind> {
+        Some(match b {
+            0 => Kind::Stdin,
+            1 => Kind::Stdout,
+            2 => Kind::Stderr,
+            3 => Kind::CloseStdin,
+            4 => Kind::Resize,
+            5 => Kind::Replay,
+            _ => return None,
+        })
+    }
+}
+
+/// Appends one frame of `kind` carrying `payload` to `out`.
+pub fn encode(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
+    out.push(kind as u8);
+    // Callers never pass more than MAX_FRAME, far below u32::MAX.
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Reassembles frames from a byte stream.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+}
+
+/// A frame the peer sent that breaks the protocol.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadFrame;
+
+impl Decoder {
+    /// Adds bytes read from the peer.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete frame, `Ok(None)` until one is.
+    pub fn next_frame(&mut self) -> Result<Option<(Kind, Vec<u8>)>, BadFrame> {
+        if self.buf.len() < 5 {
+            return Ok(None);
+        }
+        let kind = Kind::from_byte(self.buf[0]).ok_or(BadFrame)?;
+        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if len > MAX_FRAME {
+            return Err(BadFrame);
+        }
+        if self.buf.len() < 5 + len {
+            return Ok(None);
+        }
+        let payload = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
+        Ok(Some((kind, payload)))
+    }
+}
+
+fn encode_winsize(ws: &Winsize) -> [u8; 4] {
+    let r = ws.ws_row.to_be_bytes();
+    let c = ws.ws_col.to_be_bytes();
+    [r[0], r[1], c[0], c[1]]
+}
+
+fn decode_winsize(p: &[u8]) -> Option<Winsize> {
+    let [r0, r1, c0, c1] = <[u8; 4]>::try_from(p).ok()?;
+    Some(Winsize {
+        ws_row: u16::from_be_bytes([r0, r1]),
+        ws_col: u16::from_be_bytes([c0, c1]),
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    })
+}
+
+// --- detach keys ----------------------------------------------------------------
+
+/// The default detach sequence, as in Podman.
+pub const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
+
+/// Parses Podman's detach-key syntax (`ctrl-<key>` or single characters,
+/// separated by commas) into bytes; an empty string disables detaching.
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, Error> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad = || Error::InvalidDetachKeys(s.to_string());
+    s.split(',')
+        .map(|key| {
+            if let Some(rest) = key.strip_prefix("ctrl-") {
+                let [c] = rest.as_bytes() else {
+                    return Err(bad());
+                };
+                match c.to_ascii_lowercase() {
+                    c @ b'a'..=b'z' => Ok(c - b'a' + 1),
+                    b'@' => Ok(0),
+                    c @ (b'[' | b'\\' | b']' | b'^' | b'_') => Ok(c - b'@'),
+                    _ => Err(bad()),
+                }
+            } else {
+                match key.as_bytes() {
+                    [c] if c.is_ascii() => Ok(*c),
+                    _ => Err(bad()),
+                }
+            }
+        })
+        .collect()
+}
+
+/// Watches typed bytes for the detach sequence, holding back a partial
+/// match until it completes or fails.
+#[derive(Debug)]
+pub struct DetachMatcher {
+    keys: Vec<u8>,
+    matched: usize,
+}
+
+impl DetachMatcher {
+    /// A matcher for `keys` (empty: never detaches).
+    pub fn new(keys: Vec<u8>) -> DetachMatcher {
+        DetachMatcher { keys, matched: 0 }
+    }
+
+    /// Feeds typed bytes; appends those to pass on to `out` and returns
+    /// true once the whole sequence was typed.
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) -> bool {
+        for &b in data {
+            if self.keys.is_empty() {
+                out.push(b);
+                continue;
+            }
+            if b == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    return true;
+                }
+                continue;
+            }
+            // The held-back prefix was input after all.
+            out.extend_from_slice(&self.keys[..self.matched]);
+            self.matched = 0;
+            if b == self.keys[0] {
+                self.matched = 1;
+                if self.keys.len() == 1 {
+                    return true;
+                }
+            } else {
+                out.push(b);
+            }
+        }
+        false
+    }
+}
+
+// --- the monitor's side -------------------------------------------------------------
+
+/// The directory holding attach sockets under the run directory `runroot`.
+pub fn attach_dir(runroot: &Path) -> PathBuf {
+    runroot.join(ATTACH_DIR)
+}
+
+/// The container's stdin as the monitor holds it (`-i`): the write end of
+/// its stdin pipe, or a copy of the pty master.
+pub struct Input {
+    fd: Option<OwnedFd>,
+    is_tty: bool,
+    pending: Vec<u8>,
+    is_closing: bool,
+}
+
+impl Input {
+    /// Input through `fd` (made non-blocking); `is_tty` when it is the
+    /// pty master, where end of input is a ^D rather than a close.
+    pub fn new(fd: OwnedFd, is_tty: bool) -> Input {
+        let _ = set_nonblocking(fd.as_fd());
+        Input {
+            fd: Some(fd),
+            is_tty,
+            pending: Vec::new(),
+            is_closing: false,
+        }
+    }
+
+    /// No stdin: what clients send is dropped.
+    pub fn none() -> Input {
+        Input {
+            fd: None,
+            is_tty: false,
+            pending: Vec::new(),
+            is_closing: false,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.pending.len() >= MAX_INPUT
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        if self.fd.is_some() && !self.is_closing {
+            self.pending.extend_from_slice(data);
+        }
+    }
+
+    fn close(&mut self) {
+        if self.is_tty {
+            self.push(&[VEOF]);
+        } else {
+            self.is_closing = true;
+        }
+        self.flush();
+    }
+
+    /// Writes what is pending without blocking.
+    fn flush(&mut self) {
+        let Some(fd) = &self.fd else {
+            self.pending.clear();
+            return;
+        };
+        while !self.pending.is_empty() {
+            match nix::unistd::write(fd, &self.pending) {
+                Ok(n) => {
+                    self.pending.drain(..n);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return,
+                // EPIPE: the container closed its stdin; nothing more goes.
+                Err(_) => {
+                    self.pending.clear();
+                    self.fd = None;
+                    return;
+                }
+            }
+        }
+        if self.is_closing {
+            self.fd = None;
+        }
+    }
+}
+
+struct Client {
+    stream: UnixStream,
+    out: Vec<u8>,
+    decoder: Decoder,
+    /// This run's early output, until the client asks for it or sends
+    /// anything else.
+    held: Option<Vec<u8>>,
+}
+
+/// The monitor's attach socket and its clients.
+pub struct Server {
+    listener: UnixListener,
+    dir: OwnedFd,
+    name: String,
+    clients: Vec<Client>,
+    replay: Option<Vec<u8>>,
+}
+
+/// A path naming `name` inside the open directory `dir`, short enough for
+/// sun_path (108 bytes) however deep the run directory is.
+fn path_in(dir: BorrowedFd<'_>, name: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd()))
+}
+
+fn socket_name(id: &str) -> String {
+    format!("{id}.sock")
+}
+
+impl Server {
+    /// Binds container `id`'s attach socket in `dir` (created 0700),
+    /// replacing a stale one; it is removed again when dropped.
+    pub fn bind(dir: &Path, id: &str) -> Result<Server, Error> {
+        let err = |source| Error::Bind {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err)?;
+        let dir_fd: OwnedFd = std::fs::File::open(dir).map_err(err)?.into();
+        let name = socket_name(id);
+        let path = path_in(dir_fd.as_fd(), &name);
+        let _ = std::fs::remove_file(&path);
+        // The directory is private; 0600 keeps the socket so if it moves.
+        let listener = UnixListener::bind(&path).map_err(err)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        listener.set_nonblocking(true).map_err(err)?;
+        Ok(Server {
+            listener,
+            dir: dir_fd,
+            name,
+            clients: Vec::new(),
+            replay: Some(Vec::new()),
+        })
+    }
+
+    /// Adds the listener and the clients to `fds`; clients are read only
+    /// while `input` has room.
+    pub fn add_poll_fds<'a>(&'a self, fds: &mut Vec<PollFd<'a>>, input: &Input) {
+        fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
+        for c in &self.clients {
+            let mut want = PollFlags::empty();
+            if !input.is_full() {
+                want |= PollFlags::POLLIN;
+            }
+            if !c.out.is_empty() {
+                want |= PollFlags::POLLOUT;
+            }
+            fds.push(PollFd::new(c.stream.as_fd(), want));
+        }
+    }
+
+    /// Acts on poll's results for the fds `add_poll_fds` added: accepts
+    /// clients, passes their input on, resizes `master`, sends output.
+    pub fn on_ready(
+        &mut self,
+        ready: &[PollFlags],
+        input: &mut Input,
+        master: Option<BorrowedFd<'_>>,
+    ) {
+        let mut is_dead = vec![false; self.clients.len()];
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            let r = ready.get(i + 1).copied().unwrap_or(PollFlags::empty());
+            if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+                is_dead[i] = !read_client(c, input, master);
+            }
+            if !is_dead[i] && !c.out.is_empty() {
+                is_dead[i] = !write_client(c);
+            }
+        }
+        let mut i = 0;
+        self.clients.retain(|_| {
+            i += 1;
+            !is_dead[i - 1]
+        });
+        input.flush();
+        if ready.first().is_some_and(|r| !r.is_empty()) {
+            while let Ok((stream, _)) = self.listener.accept() {
+                if stream.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                // The first client after the start may ask for its output.
+                let held = self.replay.take();
+                self.clients.push(Client {
+                    stream,
+                    out: Vec::new(),
+                    decoder: Decoder::default(),
+                    held,
+                });
+            }
+        }
+    }
+
+    /// Sends output of `stream` to every client.
+    pub fn broadcast(&mut self, stream: Stream, data: &[u8]) {
+        let kind = match stream {
+            Stream::Stdout => Kind::Stdout,
+            Stream::Stderr => Kind::Stderr,
+        };
+        if let Some(replay) = &mut self.replay {
+            if replay.len() + data.len() + 5 <= REPLAY_LIMIT {
+                encode(kind, data, replay);
+            }
+        }
+        self.clients.retain_mut(|c| {
+            encode(kind, data, &mut c.out);
+            write_client(c) && c.out.len() <= MAX_BACKLOG
+        });
+    }
+
+    /// The container's run ended: send what is left (as far as clients
+    /// take it now) and disconnect everyone, who then read the exit code
+    /// from the record.
+    pub fn end_run(&mut self) {
+        for mut c in self.clients.drain(..) {
+            let _ = write_client(&mut c);
+        }
+        self.replay = Some(Vec::new());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(path_in(self.dir.as_fd(), &self.name));
+    }
+}
+
+/// Reads a client's frames; false when it is gone or broke the protocol.
+fn read_client(c: &mut Client, input: &mut Input, master: Option<BorrowedFd<'_>>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match c.stream.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => c.decoder.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => return false,
+        }
+        if input.is_full() {
+            break;
+        }
+    }
+    loop {
+        match c.decoder.next_frame() {
+            Ok(None) => return true,
+            Err(BadFrame) => return false,
+            Ok(Some((kind, payload))) => {
+                let held = c.held.take();
+                match kind {
+                    Kind::Replay => {
+                        if let Some(mut early) = held {
+                            early.append(&mut c.out);
+                            c.out = early;
+                        }
+                    }
+                    Kind::Stdin => input.push(&payload),
+                    Kind::CloseStdin => input.close(),
+                    Kind::Resize => {
+                        if let (Some(m), Some(ws)) = (master, decode_winsize(&payload)) {
+                            let _ = crate::sys::pty::set_window_size(m, &ws);
+                        }
+                    }
+                    Kind::Stdout | Kind::Stderr => return false,
+                }
+            }
+        }
+    }
+}
+
+/// Writes what a client can take now; false when it is gone.
+fn write_client(c: &mut Client) -> bool {
+    while !c.out.is_empty() {
+        match c.stream.write(&c.out) {
+            Ok(0) => return false,
+            Ok(n) => {
+                c.out.drain(..n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+fn set_nonblocking(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd, FcntlArg::F_GETFL)?;
+    fcntl(
+        fd,
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    )?;
+    Ok(())
+}
+
+// --- the client's side --------------------------------------------------------------
+
+/// How a client attaches.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The detach sequence (empty: none).
+    pub detach_keys: Vec<u8>,
+    /// Whether to send our stdin (when the container has one).
+    pub is_stdin_sent: bool,
+    /// Whether the end of our stdin closes the container's (`start -a -i`).
+    pub is_stdin_closed_at_eof: bool,
+    /// Whether to pass signals we get on to the container.
+    pub is_sig_proxied: bool,
+    /// Whether to ask for the output the container wrote before we
+    /// connected (`start -a`, connecting right after the start).
+    pub is_replayed: bool,
+}
+
+/// How an attach ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The container exited with this code.
+    Exited(i32),
+    /// The user typed the detach sequence; the container runs on.
+    Detached,
+}
+
+/// Attaches to the running container `name` until it exits or the user
+/// detaches; `runroot` is the run directory. Must be called single-threaded
+/// (it blocks signals for a signalfd).
+pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Result<Outcome, Error> {
+    let info = lifecycle::find(store, name, Path::new(PROC))?;
+    if info.state.status != ContainerStatus::Running {
+        return Err(super::Error::NotRunning(name.to_string()).into());
+    }
+    let id = info.record.id.clone();
+    let plan = lifecycle::plan_of(&info)?;
+    let dir = attach_dir(runroot);
+    let connect_err = |source| Error::Connect {
+        name: name.to_string(),
+        source,
+    };
+    let dir_fd: OwnedFd = std::fs::File::open(&dir).map_err(connect_err)?.into();
+    let stream = match UnixStream::connect(path_in(dir_fd.as_fd(), &socket_name(&id))) {
+        Ok(s) => s,
+        // No socket: the monitor is gone or the container stopped meanwhile.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(super::Error::NotRunning(name.to_string()).into());
+        }
+        Err(e) => return Err(connect_err(e)),
+    };
+    drop(dir_fd);
+    let relay_err = |source| Error::Relay {
+        name: name.to_string(),
+        source,
+    };
+    let is_stdin_sent = opts.is_stdin_sent && plan.interactive;
+    let outcome = relay(&stream, store, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?;
+    if outcome == Outcome::Detached {
+        return Ok(outcome);
+    }
+    let exits = lifecycle::exits_dir(runroot);
+    let code = lifecycle::wait_for_id(
+        store,
+        &id,
+        name,
+        &[WaitCondition::Stopped],
+        &exits,
+        Path::new(PROC),
+    )?;
+    Ok(Outcome::Exited(code.unwrap_or(0)))
+}
+
+/// Signals `attach` handles: the proxied ones and SIGWINCH.
+fn client_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in super::relay::FORWARDED {
+        set.add(s);
+    }
+    set
+}
+
+/// Copies frames to our stdout/stderr and stdin to the socket until the
+/// socket closes or the user detaches.
+fn relay(
+    stream: &UnixStream,
+    store: &Store,
+    id: &str,
+    is_tty: bool,
+    is_stdin_sent: bool,
+    opts: &Options,
+) -> std::io::Result<Outcome> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let set = client_signals();
+    let mut old = SigSet::empty();
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))?;
+    let _restore = RestoreMask(old);
+    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+    let _raw = if is_tty && is_stdin_sent {
+        pty::RawMode::enter(stdin.as_fd())
+    } else {
+        None
+    };
+    let mut to_send = Vec::new();
+    if opts.is_replayed {
+        encode(Kind::Replay, &[], &mut to_send);
+    }
+    let outer = [stdin.as_fd(), stdout.as_fd()];
+    if is_tty {
+        if let Some(ws) = pty::outer_window_size(&outer) {
+            encode(Kind::Resize, &encode_winsize(&ws), &mut to_send);
+        }
+    }
+    let mut writer = stream;
+    writer.write_all(&to_send)?;
+    to_send.clear();
+    let mut matcher = DetachMatcher::new(opts.detach_keys.clone());
+    let mut decoder = Decoder::default();
+    let mut is_stdin_open = is_stdin_sent;
+    let mut reader = stream;
+    loop {
+        let mut fds = vec![
+            PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        if is_stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let ready: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
+        if !ready[1].is_empty() {
+            while let Ok(Some(info)) = signals.read_signal() {
+                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                    continue;
+                };
+                if sig == Signal::SIGWINCH {
+                    if is_tty {
+                        if let Some(ws) = pty::outer_window_size(&outer) {
+                            encode(Kind::Resize, &encode_winsize(&ws), &mut to_send);
+                        }
+                    }
+                } else if opts.is_sig_proxied {
+                    // It may be exiting already; the socket says when.
+                    let _ = lifecycle::kill(store, id, sig, Path::new(PROC));
+                }
+            }
+        }
+        if ready.get(2).is_some_and(|r| !r.is_empty()) {
+            let mut buf = [0u8; 8192];
+            match nix::unistd::read(stdin.as_fd(), &mut buf) {
+                Ok(n) if n > 0 => {
+                    let mut typed = Vec::new();
+                    let is_detached = matcher.feed(&buf[..n], &mut typed);
+                    if !typed.is_empty() {
+                        encode(Kind::Stdin, &typed, &mut to_send);
+                    }
+                    if is_detached {
+                        writer.write_all(&to_send)?;
+                        return Ok(Outcome::Detached);
+                    }
+                }
+                Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Ok(_) | Err(_) => {
+                    is_stdin_open = false;
+                    if opts.is_stdin_closed_at_eof {
+                        encode(Kind::CloseStdin, &[], &mut to_send);
+                    }
+                }
+            }
+        }
+        if !to_send.is_empty() {
+            // The monitor reads without blocking on us, so this is short;
+            // a monitor gone away shows as end of file below.
+            let _ = writer.write_all(&to_send);
+            to_send.clear();
+        }
+        if !ready[0].is_empty() {
+            let mut buf = [0u8; 16384];
+            let n = match reader.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => 0,
+            };
+            if n == 0 {
+                return Ok(Outcome::Exited(0));
+            }
+            decoder.feed(&buf[..n]);
+            while let Ok(Some((kind, payload))) = decoder.next_frame() {
+                let out: BorrowedFd<'_> = match kind {
+                    Kind::Stderr => stderr.as_fd(),
+                    _ => stdout.as_fd(),
+                };
+                write_all(out, &payload);
+            }
+        }
+    }
+}
+
+/// Restores the signal mask when dropped.
+struct RestoreMask(SigSet);
+
+impl Drop for RestoreMask {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.0), None);
+    }
+}
+
+/// Writes all of `data` to `fd`, giving up on errors: the container's exit
+/// code still matters when our output is gone.
+fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(0) => return,
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
+                let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+                let _ = poll(&mut fds, PollTimeout::NONE);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_in_pieces() {
+        let mut wire = Vec::new();
+        encode(Kind::Stdout, b"hello", &mut wire);
+        encode(Kind::Stderr, b"", &mut wire);
+        encode(Kind::Resize, &[0, 24, 0, 80], &mut wire);
+        let mut d = Decoder::default();
+        let mut got = Vec::new();
+        for b in &wire {
+            d.feed(std::slice::from_ref(b));
+            while let Some(f) = d.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Stdout, b"hello".to_vec()),
+                (Kind::Stderr, Vec::new()),
+                (Kind::Resize, vec![0, 24, 0, 80]),
+            ]
+        );
+        let ws = decode_winsize(&got[2].1).unwrap();
+        assert_eq!((ws.ws_row, ws.ws_col), (24, 80));
+    }
+
+    #[test]
+    fn decoder_refuses_unknown_kinds_and_huge_frames() {
+        let mut d = Decoder::default();
+        d.feed(&[9, 0, 0, 0, 0]);
+        assert_eq!(d.next_frame(), Err(BadFrame));
+        let mut d = Decoder::default();
+        d.feed(&[0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(d.next_frame(), Err(BadFrame));
+    }
+
+    #[test]
+    fn detach_keys_parse_as_podman_writes_them() {
+        assert_eq!(
+            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
+            vec![0x10, 0x11]
+        );
+        assert_eq!(parse_detach_keys("").unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            parse_detach_keys("a,ctrl-A,ctrl-@,ctrl-[").unwrap(),
+            vec![b'a', 1, 0, 0x1b]
+        );
+        for bad in ["ctrl-", "ctrl-pq", "ab", "ctrl-1", ",", "é"] {
+            assert!(parse_detach_keys(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn detach_matcher_holds_back_only_a_partial_sequence() {
+        let mut m = DetachMatcher::new(vec![0x10, 0x11]);
+        let mut out = Vec::new();
+        assert!(!m.feed(b"ab\x10", &mut out));
+        assert_eq!(out, b"ab");
+        assert!(!m.feed(b"c\x10\x10", &mut out));
+        assert_eq!(out, b"ab\x10c\x10");
+        assert!(m.feed(b"\x11", &mut out));
+        assert_eq!(out, b"ab\x10c\x10");
+        let mut none = DetachMatcher::new(Vec::new());
+        let mut out = Vec::new();
+        assert!(!none.feed(b"\x10\x11", &mut out));
+        assert_eq!(out, b"\x10\x11");
+    }
+}

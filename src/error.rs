@@ -35,6 +35,8 @@ pub enum Error {
     Top(#[from] crate::container::top::Error),
     #[error(transparent)]
     Fs(#[from] crate::container::fs::Error),
+    #[error(transparent)]
+    Attach(crate::container::attach::Error),
 }
 
 impl Error {
@@ -59,6 +61,7 @@ impl Error {
             Error::Paths(e) => e.hint(),
             Error::Top(e) => e.hint(),
             Error::Fs(e) => e.hint(),
+            Error::Attach(_) => None,
         }
     }
 }

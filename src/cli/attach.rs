@@ -52,18 +52,11 @@ pub fn outcome_code(outcome: Result<Outcome, attach::Error>) -> Result<i32, Erro
     }
 }
 
-/// Carries an attach error in the top-level error.
-// TODO(#8): a `Error::Attach` variant in error.rs would keep its own type.
+/// Carries an attach error in the top-level error; container errors keep
+/// their own variant (and exit code).
 pub fn from_attach(e: attach::Error) -> Error {
-    use crate::container::Error as C;
     match e {
         attach::Error::Container(c) => Error::Container(*c),
-        attach::Error::InvalidDetachKeys(_) => Error::Usage(e.to_string()),
-        attach::Error::Bind { ref source, .. }
-        | attach::Error::Connect { ref source, .. }
-        | attach::Error::Relay { ref source, .. } => Error::Container(C::Setup {
-            step: e.to_string(),
-            source: Some(std::io::Error::new(source.kind(), source.to_string())),
-        }),
+        other => Error::Attach(other),
     }
 }

@@ -2,12 +2,12 @@
 //!
 //! Each subcommand reuses the top-level command's arguments and handler;
 //! only `prune` exists here alone.
-// TODO(#8): add create, start, restart, exec, cp, diff and commit once
-// they exist as top-level commands.
 
 use clap::Subcommand;
 
-use super::{inspect, lifecycle, logs, prune, ps, rename, top};
+use super::{
+    attach, commit, cp, diff, exec, inspect, lifecycle, logs, prune, ps, rename, run, top,
+};
 use crate::error::Error;
 use crate::paths::Paths;
 
@@ -34,6 +34,23 @@ pub enum ContainerCommand {
     Rename(rename::RenameArgs),
     /// Remove all containers that are not running
     Prune(prune::PruneArgs),
+    /// Create a container without starting it
+    #[command(mut_arg("detach", |a| a.hide(true)))]
+    Create(run::RunArgs),
+    /// Start created or exited containers
+    Start(lifecycle::StartArgs),
+    /// Stop and start containers again
+    Restart(lifecycle::RestartArgs),
+    /// Run a command in a running container
+    Exec(exec::ExecArgs),
+    /// Attach to a running container's input and output
+    Attach(attach::AttachArgs),
+    /// Copy files between the host and a container
+    Cp(cp::CpArgs),
+    /// Show what a container changed compared with its image
+    Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
 }
 
 /// Runs one `container` subcommand.
@@ -53,5 +70,13 @@ pub fn run(paths: &Paths, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Top(a) => top::run(paths, a),
         ContainerCommand::Rename(a) => rename::run(paths, a),
         ContainerCommand::Prune(a) => prune::run(paths, a),
+        ContainerCommand::Create(a) => run::create(paths, a),
+        ContainerCommand::Start(a) => lifecycle::start(paths, a),
+        ContainerCommand::Restart(a) => lifecycle::restart(paths, a),
+        ContainerCommand::Exec(a) => exec::run(paths, a),
+        ContainerCommand::Attach(a) => attach::run(paths, a),
+        ContainerCommand::Cp(a) => cp::run(paths, a),
+        ContainerCommand::Diff(a) => diff::run(paths, a),
+        ContainerCommand::Commit(a) => commit::run(paths, a),
     }
 }

@@ -275,3 +275,41 @@ fn ps_size_shows_the_writable_layer() {
         r.fail("expected no Size without --size");
     }
 }
+
+#[test]
+fn container_group_runs_the_lifecycle_commands() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let img = image("busybox");
+    let id = env
+        .hutch(&[
+            "container",
+            "create",
+            "--name",
+            "grp",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    if id.len() != 64 {
+        env.hutch(&["ps", "-a"])
+            .fail("expected `container create` to print a 64-hex id");
+    }
+    env.hutch(&["container", "start", "grp"])
+        .success()
+        .stdout_is("grp\n");
+    wait_for_status(&env, "grp", "running");
+    env.hutch(&["container", "exec", "grp", "sh", "-c", "echo made > /made"])
+        .success();
+    env.hutch(&["container", "diff", "grp"])
+        .success()
+        .stdout_has("A /made");
+    env.hutch(&["container", "exec", "grp", "cat", "/made"])
+        .success()
+        .stdout_is("made\n");
+    env.hutch(&["container", "rm", "-f", "grp"]).success();
+}

@@ -630,3 +630,77 @@ pub fn check_table(env: &Env, cases: &[Case]) {
         );
     }
 }
+
+/// A pseudo-terminal whose output a thread collects.
+pub struct Pty {
+    /// The master side, for writing keystrokes.
+    pub master: std::fs::File,
+    /// The slave side, for the program's stdio.
+    pub slave: std::os::fd::OwnedFd,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    /// Opens a pty of `rows` x `cols` and starts collecting its output.
+    pub fn open(rows: u16, cols: u16) -> Pty {
+        let ws = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let p = nix::pty::openpty(Some(&ws), None).expect("openpty");
+        let master = std::fs::File::from(p.master);
+        let mut reader = master.try_clone().expect("dup pty master");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("pty buffer")
+                    .extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            master,
+            slave: p.slave,
+            output,
+        }
+    }
+
+    /// Everything the program wrote so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().expect("pty buffer")).into_owned()
+    }
+
+    /// Waits until the output after byte `from` contains `want`.
+    pub fn wait_for(&self, from: usize, want: &str, timeout: Duration) -> Result<usize, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let t = self.text();
+            if t.len() >= from && t[from..].contains(want) {
+                return Ok(t.len());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no {want:?} within {}s; terminal output so far:\n{t:?}",
+                    timeout.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The terminal settings of `fd`, as text to compare before and after.
+pub fn termios_key(fd: &std::os::fd::OwnedFd) -> String {
+    let t = nix::sys::termios::tcgetattr(fd).expect("tcgetattr");
+    format!(
+        "{:?} {:?} {:?} {:?} {:?}",
+        t.input_flags, t.output_flags, t.control_flags, t.local_flags, t.control_chars
+    )
+}

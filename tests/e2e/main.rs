@@ -6,12 +6,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use common::{
-    check_table, current_user, image, registry, require_tool, subid_range, Case, Env, Out,
+    check_table, current_user, image, registry, require_tool, subid_range, termios_key, Case, Env,
+    Out, Pty,
 };
 
 /// The host architecture as OCI names it.
@@ -669,75 +669,6 @@ fn usage_errors_exit_125() {
             },
         ],
     );
-}
-
-/// A pseudo-terminal whose output a thread collects.
-struct Pty {
-    master: std::fs::File,
-    slave: std::os::fd::OwnedFd,
-    output: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Pty {
-    fn open(rows: u16, cols: u16) -> Pty {
-        let ws = nix::pty::Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let p = nix::pty::openpty(Some(&ws), None).expect("openpty");
-        let master = std::fs::File::from(p.master);
-        let mut reader = master.try_clone().expect("dup pty master");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("pty buffer")
-                    .extend_from_slice(&buf[..n]);
-            }
-        });
-        Pty {
-            master,
-            slave: p.slave,
-            output,
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().expect("pty buffer")).into_owned()
-    }
-
-    /// Waits until the output after byte `from` contains `want`.
-    fn wait_for(&self, from: usize, want: &str, timeout: Duration) -> Result<usize, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let t = self.text();
-            if t.len() >= from && t[from..].contains(want) {
-                return Ok(t.len());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "no {want:?} within {}s; terminal output so far:\n{t:?}",
-                    timeout.as_secs()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn termios_key(fd: &std::os::fd::OwnedFd) -> String {
-    let t = nix::sys::termios::tcgetattr(fd).expect("tcgetattr");
-    format!(
-        "{:?} {:?} {:?} {:?} {:?}",
-        t.input_flags, t.output_flags, t.control_flags, t.local_flags, t.control_chars
-    )
 }
 
 #[test]

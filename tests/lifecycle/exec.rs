@@ -2,13 +2,12 @@
 //! its namespaces, see its processes and files, and report their own exit
 //! codes.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::common::{self, check_table, require_tool, wait_for, Case, Env, Out};
+use super::common::{self, check_table, require_tool, termios_key, wait_for, Case, Env, Out, Pty};
 use super::{run_d, setup, wait_for_status, Cleanup, SETTLE};
 
 /// Starts the long-running container every test execs into.
@@ -248,75 +247,6 @@ fn exec_command_dies_with_a_killed_hutch() {
     );
 }
 
-/// A pseudo-terminal whose output a thread collects.
-struct Pty {
-    master: std::fs::File,
-    slave: OwnedFd,
-    output: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Pty {
-    fn open(rows: u16, cols: u16) -> Pty {
-        let ws = nix::pty::Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let p = nix::pty::openpty(Some(&ws), None).expect("openpty");
-        let master = std::fs::File::from(p.master);
-        let mut reader = master.try_clone().expect("dup pty master");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("pty buffer")
-                    .extend_from_slice(&buf[..n]);
-            }
-        });
-        Pty {
-            master,
-            slave: p.slave,
-            output,
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().expect("pty buffer")).into_owned()
-    }
-
-    /// Waits until the output after byte `from` contains `want`; returns
-    /// the output's length then.
-    fn wait_for(&self, from: usize, want: &str) -> Result<usize, String> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let t = self.text();
-            if t.len() >= from && t[from..].contains(want) {
-                return Ok(t.len());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "no {want:?} within 60s; terminal output so far:\n{t:?}"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn termios_key(fd: &OwnedFd) -> String {
-    let t = nix::sys::termios::tcgetattr(fd).expect("tcgetattr");
-    format!(
-        "{:?} {:?} {:?} {:?} {:?}",
-        t.input_flags, t.output_flags, t.control_flags, t.local_flags, t.control_chars
-    )
-}
-
 #[test]
 fn exec_it_gives_a_shell_on_a_terminal_in_the_container() {
     let setsid = require_tool("setsid");
@@ -358,7 +288,7 @@ fn exec_it_gives_a_shell_on_a_terminal_in_the_container() {
                 .write_all(input.as_bytes())
                 .expect("writing to the pty");
         }
-        match pty.wait_for(at, want) {
+        match pty.wait_for(at, want, Duration::from_secs(60)) {
             Ok(n) => at = n,
             Err(e) => {
                 let _ = child.kill();

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::container::exec::{self, ExecOptions};
+use crate::container::security;
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::Store;
@@ -30,9 +31,15 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short, long, value_name = "DIR")]
     pub workdir: Option<String>,
-    /// Accepted for compatibility; changes nothing until capabilities exist
+    /// Give the command every capability
     #[arg(long)]
     pub privileged: bool,
+    /// Add a capability (CHOWN, CAP_NET_RAW, all…)
+    #[arg(long, value_name = "CAPABILITY")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (CHOWN, CAP_NET_RAW, all…)
+    #[arg(long, value_name = "CAPABILITY")]
+    pub cap_drop: Vec<String>,
     /// Container, by name or id
     #[arg(value_name = "CONTAINER")]
     pub container: String,
@@ -46,10 +53,13 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// The mask of the capabilities `names` name, or a usage error.
+fn parse_caps(names: &[String]) -> Result<u64, Error> {
+    security::parse_caps(names).map_err(|e| Error::Usage(e.to_string()))
+}
+
 /// Runs the command and returns its exit code (0 at once with `-d`).
 pub fn run(paths: &Paths, args: ExecArgs) -> Result<i32, Error> {
-    // TODO(#6): grant the full capability set with --privileged.
-    let _ = args.privileged;
     let env_files = super::run::read_env_files(&args.env_file)?;
     let store = Store::open(&paths.root)?;
     let opts = ExecOptions {
@@ -62,6 +72,9 @@ pub fn run(paths: &Paths, args: ExecArgs) -> Result<i32, Error> {
         interactive: args.interactive,
         tty: args.tty,
         detach: args.detach,
+        privileged: args.privileged,
+        cap_add: parse_caps(&args.cap_add)?,
+        cap_drop: parse_caps(&args.cap_drop)?,
     };
     Ok(exec::exec(&store, &opts)?)
 }

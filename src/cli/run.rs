@@ -7,6 +7,7 @@
 use clap::Args;
 
 use super::StderrReporter;
+use crate::container::security::{self, Security, SecurityRequest};
 use crate::container::{self, Plan, RestartPolicy, RunOptions};
 use crate::error::Error;
 use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
@@ -74,6 +75,24 @@ pub struct RunArgs {
     /// Log driver option: max-size=SIZE (rotate past it), path=FILE
     #[arg(long, value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    /// Add a capability (CHOWN, CAP_NET_RAW, all…)
+    #[arg(long, value_name = "CAPABILITY")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (CHOWN, CAP_NET_RAW, all…)
+    #[arg(long, value_name = "CAPABILITY")]
+    pub cap_drop: Vec<String>,
+    /// Give the container every capability and mask no paths
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security option: no-new-privileges[=BOOL], mask=PATH[:PATH…], unmask=ALL|PATH[:PATH…]
+    #[arg(long, value_name = "OPTION")]
+    pub security_opt: Vec<String>,
+    /// Mount the container's root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// With --read-only, mount writable tmpfs on /tmp, /run and /var/tmp
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value = "true", default_missing_value = "true", require_equals = true)]
+    pub read_only_tmpfs: bool,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -112,6 +131,19 @@ fn parse_restart(args: &RunArgs) -> Result<RestartPolicy, Error> {
     Ok(policy)
 }
 
+/// Checks the capability and security flags and plans the confinement.
+fn plan_security(args: &RunArgs) -> Result<Security, Error> {
+    let req = SecurityRequest {
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        privileged: args.privileged,
+        security_opt: args.security_opt.clone(),
+        read_only: args.read_only,
+        read_only_tmpfs: args.read_only_tmpfs,
+    };
+    security::plan_security(&req).map_err(|e| Error::Usage(e.to_string()))
+}
+
 /// Finds or pulls the image, records the container and its start spec.
 /// `is_monitored`: a monitor will start it (`run -d`, `create`), so the
 /// passthrough log driver, which needs hutch's own stdio, is refused.
@@ -134,6 +166,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
             )))
         }
     };
+    let security = plan_security(args)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -205,6 +238,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         tty: args.tty,
         remove: args.rm,
         log,
+        security,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {

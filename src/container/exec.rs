@@ -21,7 +21,7 @@ use super::join::{self, Join};
 use super::relay::{self, Terminal};
 use super::report::Failure;
 use super::run::{block_relayed_signals, reap};
-use super::{lifecycle, plan, procfs, pty, Error, Plan};
+use super::{lifecycle, plan, procfs, pty, security, Error, Plan};
 use crate::storage::{ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
 
@@ -59,6 +59,12 @@ pub struct ExecOptions {
     pub tty: bool,
     /// `-d`: start the command and return without waiting for it.
     pub detach: bool,
+    /// `--privileged`: every capability.
+    pub privileged: bool,
+    /// `--cap-add`, as a mask (bit N = capability N).
+    pub cap_add: u64,
+    /// `--cap-drop`, as a mask.
+    pub cap_drop: u64,
 }
 
 /// The process an exec starts, computed before the fork.
@@ -78,6 +84,10 @@ pub struct Process {
     pub interactive: bool,
     /// Detached: stdio on /dev/null, a session of its own.
     pub detach: bool,
+    /// Capabilities kept (bit N = capability N).
+    pub caps: u64,
+    /// Set no_new_privs before exec (inherited from the container).
+    pub no_new_privileges: bool,
 }
 
 /// Computes the process from the container's `plan` and `opts`; `host_env`
@@ -110,6 +120,13 @@ fn plan_process(
         tty,
         interactive: opts.interactive && !opts.detach,
         detach: opts.detach,
+        caps: security::exec_caps(
+            plan.security.caps,
+            opts.privileged,
+            opts.cap_add,
+            opts.cap_drop,
+        ),
+        no_new_privileges: plan.security.no_new_privileges,
     })
 }
 

@@ -16,8 +16,10 @@ use nix::unistd::{Gid, Uid};
 
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
+use super::security;
 use super::user::{self, ExecUser, Unresolved};
 use super::Plan;
+use crate::sys::caps;
 use crate::sys::fs::{openat2, Resolve};
 use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
 use crate::sys::pty::{self, Winsize};
@@ -188,26 +190,32 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     drop(workdir);
     drop(root);
 
-    // 11. Drop to the user (see `switch_user`).
-    switch_user(&user, &plan.maps)?;
-    // TODO(#6): drop capabilities, apply the seccomp filter and mask /proc
-    // paths here, after the last privileged step and before exec.
+    // 11. Shrink the bounding set while we still hold CAP_SETPCAP, which
+    //     the user switch below may take away (capabilities(7)).
+    // TODO(#6): apply the seccomp filter here too.
+    drop_bounding_set(plan.security.caps)?;
 
-    // 12. Enter the working directory as the user, so its permissions apply.
+    // 12. Drop to the user (see `switch_user`), then keep only the planned
+    //     capabilities (a non-root user has none left) and set
+    //     no_new_privs, the last steps before exec that need privilege.
+    switch_user(&user, &plan.maps)?;
+    restrict_capabilities(plan.security.caps, plan.security.no_new_privileges)?;
+
+    // 13. Enter the working directory as the user, so its permissions apply.
     enter_workdir(&plan.cwd)?;
 
-    // 13. Build argv and the environment (HOME from passwd when unset).
+    // 14. Build argv and the environment (HOME from passwd when unset).
     let command = prepare_command(&plan.args, &plan.env, &user.home)?;
 
-    // 14. Restore default signal handling and close inherited fds.
+    // 15. Restore default signal handling and close inherited fds.
     reset_for_exec(err)?;
 
-    // 15. Die with whatever waits for us (the foreground hutch or the
+    // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
-    //     the last credential change in step 11, which clears the setting.
+    //     the last credential change in step 12, which clears the setting.
     die_with_parent(err)?;
 
-    // 16. Exec; the error pipe closes on success, which tells the parent.
+    // 17. Exec; the error pipe closes on success, which tells the parent.
     Err(exec(&command))
 }
 
@@ -258,6 +266,41 @@ pub fn switch_user(user: &ExecUser, maps: &IdMaps) -> Result<(), Failure> {
     let uid = Uid::from_raw(user.uid);
     nix::unistd::setresuid(uid, uid, uid)
         .map_err(|e| Failure::step(format!("setting uid {}", user.uid), e))
+}
+
+/// Drops from the bounding set every capability `keep` lacks; needs
+/// CAP_SETPCAP, so it must precede the switch to a non-root user.
+pub fn drop_bounding_set(keep: u64) -> Result<(), Failure> {
+    let last = caps::last_cap();
+    for cap in security::caps_to_drop(keep, last) {
+        caps::drop_from_bounding_set(cap).map_err(|e| {
+            Failure::io(
+                format!("dropping capability {cap} from the bounding set"),
+                &e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Sets the effective and permitted sets to `keep` (clipped to what the
+/// kernel knows), empties the inheritable and ambient sets, and sets
+/// no_new_privs when `is_no_new_privs`. Run after the user switch: a
+/// non-root user already lost every capability, and asking for them back
+/// would fail, so only uid 0 sets them.
+pub fn restrict_capabilities(keep: u64, is_no_new_privs: bool) -> Result<(), Failure> {
+    caps::clear_ambient_set().map_err(|e| Failure::io("clearing the ambient capabilities", &e))?;
+    let keep = if nix::unistd::geteuid().is_root() {
+        security::clip_caps(keep, caps::last_cap())
+    } else {
+        0
+    };
+    caps::set_capabilities(keep, keep, 0)
+        .map_err(|e| Failure::io("setting the capabilities", &e))?;
+    if is_no_new_privs {
+        caps::set_no_new_privs().map_err(|e| Failure::io("setting no_new_privs", &e))?;
+    }
+    Ok(())
 }
 
 /// Changes to the working directory `cwd`.

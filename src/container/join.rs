@@ -133,10 +133,13 @@ fn enter(
     }
     drop(root);
 
-    // 5. Drop to the user.
+    // 5. Shrink the bounding set while we still hold CAP_SETPCAP, drop to
+    //    the user, then keep only the planned capabilities, as the
+    //    container's init does.
+    // TODO(#6): apply the seccomp filter here too.
+    init::drop_bounding_set(process.caps)?;
     init::switch_user(&user, maps)?;
-    // TODO(#6): drop capabilities and apply the seccomp filter here, as
-    // the container's init does.
+    init::restrict_capabilities(process.caps, process.no_new_privileges)?;
 
     // 6. Enter the working directory as the user, so its permissions apply.
     init::enter_workdir(&process.cwd)?;

@@ -27,6 +27,7 @@ mod relay;
 mod report;
 mod restart;
 mod run;
+pub mod security;
 pub mod top;
 mod trim;
 mod user;

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::logread::{LogConfig, LogDriver};
+use super::security::Security;
 use crate::image::RuntimeConfig;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
@@ -45,6 +46,8 @@ pub struct RunOptions {
     pub remove: bool,
     /// `--log-driver` and `--log-opt`, already checked.
     pub log: LogConfig,
+    /// Capabilities, no_new_privs, masked paths, read-only root.
+    pub security: Security,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -88,6 +91,9 @@ pub struct Plan {
     /// The log file, when `--log-opt path` moved it out of the container directory.
     #[serde(default)]
     pub log_path: Option<PathBuf>,
+    /// How the process is confined; plans stored before #6 get the defaults.
+    #[serde(default)]
+    pub security: Security,
 }
 
 impl Plan {
@@ -118,6 +124,7 @@ impl Plan {
             log_driver: opts.log.driver,
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
+            security: opts.security.clone(),
         })
     }
 }

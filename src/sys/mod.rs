@@ -5,6 +5,7 @@
 //! container logic, no printing.
 #![allow(unsafe_code)]
 
+pub mod caps;
 pub mod fs;
 pub mod mem;
 pub mod mount;

@@ -75,6 +75,25 @@ pub struct RunArgs {
     /// Log driver option: max-size=SIZE (rotate past it), path=FILE
     #[arg(long, value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    /// Capabilities, security options and the read-only root (boxed: they
+    /// would make `RunArgs` the largest variant of the command enums)
+    #[command(flatten)]
+    pub security: Box<SecurityArgs>,
+    /// Image to run
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Command and arguments (default: the image's entrypoint and cmd)
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// The confinement flags of `run` and `create`.
+#[derive(Debug, Args)]
+pub struct SecurityArgs {
     /// Add a capability (CHOWN, CAP_NET_RAW, all…)
     #[arg(long, value_name = "CAPABILITY")]
     pub cap_add: Vec<String>,
@@ -93,16 +112,6 @@ pub struct RunArgs {
     /// With --read-only, mount writable tmpfs on /tmp, /run and /var/tmp
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value = "true", default_missing_value = "true", require_equals = true)]
     pub read_only_tmpfs: bool,
-    /// Image to run
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    /// Command and arguments (default: the image's entrypoint and cmd)
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub command: Vec<String>,
 }
 
 /// A recorded container and what starting it needs.
@@ -133,13 +142,14 @@ fn parse_restart(args: &RunArgs) -> Result<RestartPolicy, Error> {
 
 /// Checks the capability and security flags and plans the confinement.
 fn plan_security(args: &RunArgs) -> Result<Security, Error> {
+    let sec = &args.security;
     let req = SecurityRequest {
-        cap_add: args.cap_add.clone(),
-        cap_drop: args.cap_drop.clone(),
-        privileged: args.privileged,
-        security_opt: args.security_opt.clone(),
-        read_only: args.read_only,
-        read_only_tmpfs: args.read_only_tmpfs,
+        cap_add: sec.cap_add.clone(),
+        cap_drop: sec.cap_drop.clone(),
+        privileged: sec.privileged,
+        security_opt: sec.security_opt.clone(),
+        read_only: sec.read_only,
+        read_only_tmpfs: sec.read_only_tmpfs,
     };
     security::plan_security(&req).map_err(|e| Error::Usage(e.to_string()))
 }

@@ -350,6 +350,7 @@ mod tests {
             log_driver: Default::default(),
             log_max_size: None,
             log_path: None,
+            security: Default::default(),
         }
     }
 
@@ -378,6 +379,8 @@ mod tests {
                 tty: false,
                 interactive: false,
                 detach: false,
+                caps: security::default_caps(),
+                no_new_privileges: false,
             }
         );
     }

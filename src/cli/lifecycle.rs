@@ -82,20 +82,8 @@ pub struct StartArgs {
     pub interactive: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct RestartArgs {
-    /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
-    pub containers: Vec<String>,
-    /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(
-        short = 't',
-        long = "time",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub time: u64,
-}
+/// `restart` takes exactly `stop`'s arguments.
+pub type RestartArgs = StopArgs;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {

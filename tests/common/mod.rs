@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -703,4 +703,47 @@ pub fn termios_key(fd: &std::os::fd::OwnedFd) -> String {
         "{:?} {:?} {:?} {:?} {:?}",
         t.input_flags, t.output_flags, t.control_flags, t.local_flags, t.control_chars
     )
+}
+
+impl Pty {
+    /// Types each input (an empty one types nothing) and waits up to 60 s
+    /// for its expected output; kills `child` and fails, naming `what`, on
+    /// a miss.
+    pub fn converse(&self, child: &mut Child, what: &str, steps: &[(&str, &str)]) {
+        let mut master = self.master.try_clone().expect("dup pty master");
+        let mut at = 0;
+        for (input, want) in steps {
+            if !input.is_empty() {
+                master
+                    .write_all(input.as_bytes())
+                    .expect("writing to the pty");
+            }
+            match self.wait_for(at, want, Duration::from_secs(60)) {
+                Ok(n) => at = n,
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("{what}\nafter typing {input:?}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Waits up to 30 s for `child` to exit; kills it and fails, naming
+    /// `what`, when it does not.
+    pub fn wait_exit(&self, child: &mut Child, what: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = child.try_wait().expect("waiting for hutch") {
+                return s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "{what}\nhutch did not exit after `exit 3`; terminal output:\n{:?}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }

@@ -2,7 +2,6 @@
 //! its namespaces, see its processes and files, and report their own exit
 //! codes.
 
-use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -274,43 +273,18 @@ fn exec_it_gives_a_shell_on_a_terminal_in_the_container() {
         "{}\n(under a 29x101 pseudo-terminal via setsid -w -c)",
         env.describe(&args)
     );
-    let mut master = pty.master.try_clone().expect("dup pty master");
-    let mut at = 0;
-    for (input, want) in [
-        ("", "# "),
-        ("stty size\n", "29 101"),
-        ("cat /proc/1/cmdline | tr '\\0' ' '; echo\n", "sleep 1000"),
-        ("tty\n", "/dev/pts/"),
-        ("exit 3\n", "exit 3"),
-    ] {
-        if !input.is_empty() {
-            master
-                .write_all(input.as_bytes())
-                .expect("writing to the pty");
-        }
-        match pty.wait_for(at, want, Duration::from_secs(60)) {
-            Ok(n) => at = n,
-            Err(e) => {
-                let _ = child.kill();
-                panic!("{what}\nafter typing {input:?}: {e}");
-            }
-        }
-    }
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("waiting for hutch") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "{what}\nhutch did not exit after `exit 3`; terminal output:\n{:?}",
-                pty.text()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    pty.converse(
+        &mut child,
+        &what,
+        &[
+            ("", "# "),
+            ("stty size\n", "29 101"),
+            ("cat /proc/1/cmdline | tr '\\0' ' '; echo\n", "sleep 1000"),
+            ("tty\n", "/dev/pts/"),
+            ("exit 3\n", "exit 3"),
+        ],
+    );
+    let status = pty.wait_exit(&mut child, &what);
     assert_eq!(
         status.code(),
         Some(3),

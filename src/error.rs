@@ -37,6 +37,10 @@ pub enum Error {
     Fs(#[from] crate::container::fs::Error),
     #[error(transparent)]
     Attach(crate::container::attach::Error),
+    #[error(transparent)]
+    Archive(#[from] crate::image::archive::Error),
+    #[error(transparent)]
+    Import(#[from] crate::image::import::Error),
 }
 
 impl Error {
@@ -62,6 +66,8 @@ impl Error {
             Error::Top(e) => e.hint(),
             Error::Fs(e) => e.hint(),
             Error::Attach(_) => None,
+            Error::Archive(e) => e.hint(),
+            Error::Import(e) => e.hint(),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! verified blobs to `storage`. It must not unpack layers itself or run
 //! anything in a container.
 
+pub mod archive;
 mod auth;
 mod client;
 mod config;
+pub mod import;
 mod manifest;
 mod platform;
 mod pull;

@@ -62,9 +62,9 @@ fn fetch_with(
     opts: &PullOptions,
 ) -> Result<Outcome, Error> {
     let top = client.manifest(&r.manifest_ref())?;
-    let (manifest_digest, manifest) = match parse_manifest(top.content_type.as_deref(), &top.body)?
-    {
-        Manifest::Image(m) => (top.digest, m),
+    let (manifest_digest, manifest, manifest_body) =
+        match parse_manifest(top.content_type.as_deref(), &top.body)? {
+        Manifest::Image(m) => (top.digest, m, top.body),
         Manifest::Index(index) => {
             let chosen = select_platform(&index, &opts.platform)?;
             let digest = descriptor_digest(chosen)?;
@@ -73,7 +73,7 @@ fn fetch_with(
             }
             let m = client.manifest(&digest.to_string())?;
             match parse_manifest(m.content_type.as_deref(), &m.body)? {
-                Manifest::Image(m) => (digest, m),
+                Manifest::Image(parsed) => (digest, parsed, m.body),
                 Manifest::Index(_) => return Err(Error::NestedIndex),
             }
         }
@@ -93,6 +93,10 @@ fn fetch_with(
     }
     let layers = layer_refs(&manifest, &parsed)?;
     download_layers(client, store, &layers, opts.quiet)?;
+    // Kept so that `save` writes the very manifest the registry served.
+    store
+        .put_blob_bytes(&manifest_body)
+        .map_err(Error::CommitBlob)?;
     Ok(Outcome::Fetched(ImageRecord {
         id: config_digest,
         names: r

@@ -25,16 +25,19 @@ mod entry;
 mod images;
 mod layers;
 mod lock;
+mod prune;
 mod remove;
 mod rename;
 mod size;
 mod state;
+mod tags;
 mod tarpath;
 mod unpack;
 
 pub use blobs::BlobWriter;
 pub use digest::Digest;
 pub use lock::LockGuard;
+pub use prune::wipe;
 pub use rename::is_valid_container_name;
 pub use state::RestartSettings;
 

@@ -17,6 +17,7 @@ mod commit;
 mod copy;
 mod diff;
 mod enter;
+mod export;
 
 pub use change::ChangeError;
 pub use commit::CommitOptions;
@@ -190,6 +191,34 @@ pub fn commit(
     maps: &IdMaps,
 ) -> Result<Digest, Error> {
     commit::commit(store, name, opts, maps)
+}
+
+/// Writes container `name`'s root filesystem to `out` as a tar (`hutch
+/// export`); `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn export(
+    store: &Store,
+    name: &str,
+    out: &mut dyn std::io::Write,
+    maps: &IdMaps,
+) -> Result<(), Error> {
+    export::export(store, name, out, maps)
+}
+
+/// Applies `--change` instructions to the `config` object of an image
+/// config (`hutch import`).
+pub fn apply_changes(
+    config: &mut serde_json::Map<String, serde_json::Value>,
+    changes: &[String],
+) -> Result<(), Error> {
+    for c in changes {
+        let ins = change::parse(c).map_err(|source| Error::InvalidChange {
+            change: c.clone(),
+            source,
+        })?;
+        change::apply(config, &ins);
+    }
+    Ok(())
 }
 
 /// Where a container's files are: its record, overlay lowers (top first),

@@ -4,6 +4,7 @@
 //! formats the result. This is the only module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod archive;
 mod attach;
 mod commit;
 mod container;
@@ -11,6 +12,7 @@ mod cp;
 mod diff;
 mod exec;
 mod images;
+mod import;
 mod info;
 mod inspect;
 mod lifecycle;
@@ -21,6 +23,7 @@ mod pull;
 mod rename;
 mod rmi;
 mod run;
+mod tag;
 mod template;
 mod top;
 mod version;
@@ -115,6 +118,18 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Save images to an archive
+    Save(archive::SaveArgs),
+    /// Load images from an archive
+    Load(archive::LoadArgs),
+    /// Add names to an image
+    Tag(tag::TagArgs),
+    /// Remove names from an image
+    Untag(tag::UntagArgs),
+    /// Create an image from a root filesystem tarball
+    Import(import::ImportArgs),
+    /// Export a container's filesystem as a tarball
+    Export(import::ExportArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -131,6 +146,16 @@ pub enum ImageCommand {
     Inspect(inspect::InspectArgs),
     /// Pull an image from a registry
     Pull(pull::PullArgs),
+    /// Save images to an archive
+    Save(archive::SaveArgs),
+    /// Load images from an archive
+    Load(archive::LoadArgs),
+    /// Add names to an image
+    Tag(tag::TagArgs),
+    /// Remove names from an image
+    Untag(tag::UntagArgs),
+    /// Create an image from a root filesystem tarball
+    Import(import::ImportArgs),
 }
 
 /// Parses the command line, runs the command and returns the exit code.
@@ -171,6 +196,12 @@ pub fn main() -> i32 {
         Command::Cp(a) => cp::run(&paths, a),
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&paths, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&paths, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(&paths, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(&paths, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::import(&paths, a),
+        Command::Export(a) => import::export(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -65,7 +65,11 @@ pub fn qualify_name(name: &str) -> Result<String, Error> {
     if parsed.digest.is_some() {
         return Err(Error::Name(name.to_string()));
     }
-    let registry = if parsed.is_short() { "localhost" } else { DOCKER_HUB };
+    let registry = if parsed.is_short() {
+        "localhost"
+    } else {
+        DOCKER_HUB
+    };
     parsed
         .qualify(registry)
         .tagged_name()

@@ -64,20 +64,20 @@ fn fetch_with(
     let top = client.manifest(&r.manifest_ref())?;
     let (manifest_digest, manifest, manifest_body) =
         match parse_manifest(top.content_type.as_deref(), &top.body)? {
-        Manifest::Image(m) => (top.digest, m, top.body),
-        Manifest::Index(index) => {
-            let chosen = select_platform(&index, &opts.platform)?;
-            let digest = descriptor_digest(chosen)?;
-            if let Some(rec) = unchanged(store, r, &digest)? {
-                return Ok(Outcome::Unchanged(rec));
+            Manifest::Image(m) => (top.digest, m, top.body),
+            Manifest::Index(index) => {
+                let chosen = select_platform(&index, &opts.platform)?;
+                let digest = descriptor_digest(chosen)?;
+                if let Some(rec) = unchanged(store, r, &digest)? {
+                    return Ok(Outcome::Unchanged(rec));
+                }
+                let m = client.manifest(&digest.to_string())?;
+                match parse_manifest(m.content_type.as_deref(), &m.body)? {
+                    Manifest::Image(parsed) => (digest, parsed, m.body),
+                    Manifest::Index(_) => return Err(Error::NestedIndex),
+                }
             }
-            let m = client.manifest(&digest.to_string())?;
-            match parse_manifest(m.content_type.as_deref(), &m.body)? {
-                Manifest::Image(parsed) => (digest, parsed, m.body),
-                Manifest::Index(_) => return Err(Error::NestedIndex),
-            }
-        }
-    };
+        };
     if let Some(rec) = unchanged(store, r, &manifest_digest)? {
         return Ok(Outcome::Unchanged(rec));
     }

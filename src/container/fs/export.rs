@@ -17,7 +17,13 @@ use crate::userns::{self, IdMaps};
 /// See `fs::export`.
 pub fn export(store: &Store, name: &str, out: &mut dyn Write, maps: &IdMaps) -> Result<(), Error> {
     let l = super::layout(store, name, maps)?;
-    let root = Root::of(&l.info, l.lowers, l.dirs, l.maps, Path::new(super::super::PROC))?;
+    let root = Root::of(
+        &l.info,
+        l.lowers,
+        l.dirs,
+        l.maps,
+        Path::new(super::super::PROC),
+    )?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
     let helper = enter::spawn_in_root(
         &root,
@@ -29,7 +35,8 @@ pub fn export(store: &Store, name: &str, out: &mut dyn Write, maps: &IdMaps) -> 
                 ..Options::default()
             };
             let w = BufWriter::with_capacity(1 << 16, File::from(tx));
-            let mut w = archive::write_tree(w, croot, None, None, opts).map_err(|e| e.to_string())?;
+            let mut w =
+                archive::write_tree(w, croot, None, None, opts).map_err(|e| e.to_string())?;
             w.flush().map_err(|e| format!("sending the archive: {e}"))
         },
     )?;

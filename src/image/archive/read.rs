@@ -10,8 +10,8 @@ use sha2::Digest as _;
 
 use super::{blob_member, Error, DOCKER_MANIFEST_FILE, OCI_INDEX_FILE, OCI_LAYOUT, REF_NAME};
 use crate::image::manifest::{
-    check_config_media_type, descriptor_digest, layer_compression, parse_manifest,
-    select_platform, ImageConfig, Manifest, DOCKER_MANIFEST, MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE,
+    check_config_media_type, descriptor_digest, layer_compression, parse_manifest, select_platform,
+    ImageConfig, Manifest, DOCKER_MANIFEST, MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE,
 };
 use crate::image::reference::{ImageName, DOCKER_HUB};
 use crate::image::Platform;
@@ -82,7 +82,9 @@ impl Archive {
         let mut reader: Box<dyn Read + '_> = if head.starts_with(&GZIP_MAGIC) {
             Box::new(flate2::read::MultiGzDecoder::new(buffered))
         } else if head.starts_with(&ZSTD_MAGIC) {
-            Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(Error::ReadArchive)?)
+            Box::new(
+                zstd::stream::read::Decoder::with_buffer(buffered).map_err(Error::ReadArchive)?,
+            )
         } else {
             Box::new(buffered)
         };
@@ -146,10 +148,11 @@ impl Archive {
             });
         }
         let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        r.read_to_end(&mut buf).map_err(|source| Error::ReadMember {
-            member: name.to_string(),
-            source,
-        })?;
+        r.read_to_end(&mut buf)
+            .map_err(|source| Error::ReadMember {
+                member: name.to_string(),
+                source,
+            })?;
         Ok(buf)
     }
 
@@ -238,7 +241,10 @@ fn full_name(name: &str, is_oci: bool) -> Option<String> {
 }
 
 fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
-    let index = parse_json(OCI_INDEX_FILE, &a.read_small(OCI_INDEX_FILE, MAX_MANIFEST_SIZE)?)?;
+    let index = parse_json(
+        OCI_INDEX_FILE,
+        &a.read_small(OCI_INDEX_FILE, MAX_MANIFEST_SIZE)?,
+    )?;
     let entries = index["manifests"]
         .as_array()
         .ok_or_else(|| bad(OCI_INDEX_FILE, "no manifests list"))?;
@@ -263,8 +269,13 @@ fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
     for (digest, media_type, names) in order {
         let member = blob_member(&digest);
         let body = a.read_blob_checked(&digest, MAX_MANIFEST_SIZE)?;
-        let (body, manifest) = match parse_manifest(Some(&media_type).filter(|m| !m.is_empty()).map(String::as_str), &body)
-            .map_err(invalid(&member))?
+        let (body, manifest) = match parse_manifest(
+            Some(&media_type)
+                .filter(|m| !m.is_empty())
+                .map(String::as_str),
+            &body,
+        )
+        .map_err(invalid(&member))?
         {
             Manifest::Image(m) => (body, m),
             Manifest::Index(idx) => {
@@ -272,8 +283,13 @@ fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
                 let d = descriptor_digest(chosen).map_err(invalid(&member))?;
                 let inner_member = blob_member(&d);
                 let inner = a.read_blob_checked(&d, MAX_MANIFEST_SIZE)?;
-                match parse_manifest(Some(&chosen.media_type).filter(|m| !m.is_empty()).map(String::as_str), &inner)
-                    .map_err(invalid(&inner_member))?
+                match parse_manifest(
+                    Some(&chosen.media_type)
+                        .filter(|m| !m.is_empty())
+                        .map(String::as_str),
+                    &inner,
+                )
+                .map_err(invalid(&inner_member))?
                 {
                     Manifest::Image(m) => (inner, m),
                     Manifest::Index(_) => {
@@ -326,7 +342,10 @@ fn digest_in_name(member: &str) -> Option<Digest> {
         .strip_suffix(".json")
         .or_else(|| base.strip_suffix(".tar"))
         .unwrap_or(base);
-    format!("sha256:{hex}").parse().ok().filter(|_| hex.len() == 64)
+    format!("sha256:{hex}")
+        .parse()
+        .ok()
+        .filter(|_| hex.len() == 64)
 }
 
 fn read_docker(a: &Archive) -> Result<Vec<Pending>, Error> {
@@ -355,10 +374,12 @@ fn read_docker(a: &Archive) -> Result<Vec<Pending>, Error> {
             .map(|l| l.iter().filter_map(|x| x.as_str()).map(normalize).collect())
             .unwrap_or_default();
         if layer_members.len() != parsed.diff_ids.len() {
-            return Err(invalid(DOCKER_MANIFEST_FILE)(crate::image::Error::LayerCount {
-                layers: layer_members.len(),
-                diff_ids: parsed.diff_ids.len(),
-            }));
+            return Err(invalid(DOCKER_MANIFEST_FILE)(
+                crate::image::Error::LayerCount {
+                    layers: layer_members.len(),
+                    diff_ids: parsed.diff_ids.len(),
+                },
+            ));
         }
         let mut layers = Vec::new();
         for (member, diff_id) in layer_members.into_iter().zip(&parsed.diff_ids) {
@@ -518,10 +539,12 @@ fn store_all(
     for bytes in [&p.config, &p.manifest] {
         let d = Digest::of(bytes);
         let had = store.has_blob(&d);
-        store.put_blob_bytes(bytes).map_err(|source| Error::StoreMember {
-            member: blob_member(&d),
-            source,
-        })?;
+        store
+            .put_blob_bytes(bytes)
+            .map_err(|source| Error::StoreMember {
+                member: blob_member(&d),
+                source,
+            })?;
         if !had {
             added.push(d);
         }

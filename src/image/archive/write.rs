@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::{blob_member, Error, CONTAINERD_NAME, DOCKER_MANIFEST_FILE, OCI_INDEX_FILE, OCI_LAYOUT, REF_NAME};
+use super::{
+    blob_member, Error, CONTAINERD_NAME, DOCKER_MANIFEST_FILE, OCI_INDEX_FILE, OCI_LAYOUT, REF_NAME,
+};
 use crate::image::manifest::{OCI_INDEX, OCI_MANIFEST};
 use crate::storage::{Compression, Digest, ImageRecord, LayerRef, Store};
 
@@ -193,11 +195,7 @@ fn oci_layer_type(l: &LayerRef) -> &'static str {
     }
 }
 
-fn write_oci<W: Write>(
-    store: &Store,
-    items: &[SaveItem],
-    sink: &mut Sink<W>,
-) -> Result<(), Error> {
+fn write_oci<W: Write>(store: &Store, items: &[SaveItem], sink: &mut Sink<W>) -> Result<(), Error> {
     sink.add_bytes(OCI_LAYOUT, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let mut written: HashSet<Digest> = HashSet::new();
     let mut entries = Vec::new();
@@ -286,7 +284,10 @@ fn write_docker<W: Write>(
             "Layers": layers,
         }));
     }
-    sink.add_bytes(DOCKER_MANIFEST_FILE, Value::Array(manifest).to_string().as_bytes())
+    sink.add_bytes(
+        DOCKER_MANIFEST_FILE,
+        Value::Array(manifest).to_string().as_bytes(),
+    )
 }
 
 /// Writes layer `l` as a plain tar (docker-archive layers are not
@@ -304,12 +305,14 @@ fn write_plain_layer<W: Write>(
             return sink.add(member, len, &mut f);
         }
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(f))),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(f).map_err(|source| Error::Decompress {
-                digest: l.blob.clone(),
-                source,
-            })?,
-        ),
+        Compression::Zstd => {
+            Box::new(
+                zstd::stream::read::Decoder::new(f).map_err(|source| Error::Decompress {
+                    digest: l.blob.clone(),
+                    source,
+                })?,
+            )
+        }
     };
     // The tar header needs the size first: decompress into a temp file.
     let mut tmp = store.temp_file().map_err(Error::Temp)?;

@@ -1,0 +1,112 @@
+//! `hutch import` and `hutch export`: a root filesystem tarball to an
+//! image, and a container's filesystem to a tarball.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::container::fs;
+use crate::error::Error;
+use crate::image::import::{self, ImportOptions};
+use crate::paths::Paths;
+use crate::storage::Store;
+use crate::userns;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Comment recorded in the image history
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Print nothing but the image id (the default output already is only the id)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The tarball, or - for standard input
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Name for the new image (`localhost/NAME:latest` for a bare name)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// Imports the tarball and prints the new image's id.
+pub fn import(paths: &Paths, args: ImportArgs) -> Result<i32, Error> {
+    let _ = args.quiet;
+    let mut config = serde_json::Map::new();
+    fs::apply_changes(&mut config, &args.change)?;
+    let opts = ImportOptions {
+        name: args.name.as_deref().map(import::qualify_name).transpose()?,
+        config,
+        message: args.message,
+        created: crate::container::now_rfc3339(),
+    };
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    let mut input: Box<dyn Read> = if args.file == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            File::open(&args.file)
+                .map_err(|e| Error::Usage(format!("opening {}: {e}", args.file)))?,
+        )
+    };
+    let id = import::import(&store, &mut input, opts, &maps)?;
+    println!("{}", id.hex());
+    Ok(0)
+}
+
+/// Writes the container's filesystem as a tar.
+pub fn export(paths: &Paths, args: ExportArgs) -> Result<i32, Error> {
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    match &args.output {
+        Some(path) => {
+            let tmp = path.with_file_name(format!(
+                ".{}.hutch-tmp",
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            let file = File::create(&tmp)
+                .map_err(|e| Error::Usage(format!("creating {}: {e}", tmp.display())))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            if let Err(e) = fs::export(&store, &args.container, &mut out, &maps) {
+                drop(out);
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            drop(out);
+            std::fs::rename(&tmp, path).map_err(|e| {
+                Error::Usage(format!(
+                    "renaming {} to {}: {e}",
+                    tmp.display(),
+                    path.display()
+                ))
+            })?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                return Err(Error::Usage(
+                    "refusing to write a tar to a terminal: use --output FILE or redirect standard output".into(),
+                ));
+            }
+            fs::export(&store, &args.container, &mut stdout.lock(), &maps)?;
+        }
+    }
+    Ok(0)
+}

@@ -41,6 +41,8 @@ pub enum Error {
     Archive(#[from] crate::image::archive::Error),
     #[error(transparent)]
     Import(#[from] crate::image::import::Error),
+    #[error(transparent)]
+    ImageMount(#[from] crate::container::imagemount::Error),
 }
 
 impl Error {
@@ -68,6 +70,7 @@ impl Error {
             Error::Attach(_) => None,
             Error::Archive(e) => e.hint(),
             Error::Import(e) => e.hint(),
+            Error::ImageMount(e) => e.hint(),
         }
     }
 }

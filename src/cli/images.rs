@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use super::image_filter as filter;
+use super::template::Template;
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{ImageRecord, Store};
@@ -20,15 +22,25 @@ pub struct ImagesArgs {
     /// Show all images (there are no intermediate images; accepted for compatibility)
     #[arg(short, long)]
     pub all: bool,
-    /// Output format: table (default) or json
+    /// Output format: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}} {{.ID}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE]
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 /// Lists the store's images.
 pub fn run(paths: &Paths, args: ImagesArgs) -> Result<i32, Error> {
     let store = Store::open(&paths.root)?;
-    let images = store.list_images()?;
+    let all = store.list_images()?;
+    let filters = filter::parse(&args.filter)?;
+    let images = filter::apply(&filters, &all, &|name| {
+        crate::image::find_local(paths, &store, name)
+            .ok()
+            .flatten()
+            .map(|r| r.id)
+    })?;
     if args.quiet {
         for img in &images {
             println!(
@@ -48,13 +60,58 @@ pub fn run(paths: &Paths, args: ImagesArgs) -> Result<i32, Error> {
             "{}",
             serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
         ),
-        Some(other) => {
-            return Err(Error::Usage(format!(
-                "unknown --format {other:?}: use table or json"
-            )))
+        Some(text) => {
+            let t = Template::parse(text)?;
+            t.check_fields(FIELDS)?;
+            let objects: Vec<serde_json::Value> = rows(&images)
+                .into_iter()
+                .map(|(repo, tag, img)| template_object(&repo, &tag, img, args.no_trunc))
+                .collect();
+            print!("{}", t.render_all(&objects, &|p| header_name(p))?);
         }
     }
     Ok(0)
+}
+
+/// The fields a `--format` template may use.
+const FIELDS: &[&str] = &[
+    "ID",
+    "Id",
+    "Repository",
+    "Tag",
+    "Digest",
+    "Created",
+    "CreatedAt",
+    "Size",
+    "Names",
+    "Labels",
+    "Dangling",
+];
+
+/// The column title of a template field in a `table` format.
+fn header_name(path: &[String]) -> String {
+    match path.join(".").as_str() {
+        "ID" | "Id" => "IMAGE ID".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+/// The object a `--format` template sees for one row.
+fn template_object(repo: &str, tag: &str, img: &ImageRecord, no_trunc: bool) -> serde_json::Value {
+    serde_json::json!({
+        "ID": if no_trunc { img.id.to_string() } else { img.id.short().to_string() },
+        "Id": img.id.hex(),
+        "Repository": repo,
+        "Tag": tag,
+        "Digest": img.manifest_digest.to_string(),
+        "Created": img.created.clone().unwrap_or_default(),
+        "CreatedAt": img.created.clone().unwrap_or_default(),
+        "Size": human_size(img.size),
+        "Names": img.names,
+        "Labels": filter::labels(img),
+        "Dangling": img.names.is_empty(),
+    })
 }
 
 /// One row per name (an image without a name gets `<none>`).

@@ -11,6 +11,8 @@ mod container;
 mod cp;
 mod diff;
 mod exec;
+mod history;
+mod image_filter;
 mod images;
 mod import;
 mod info;
@@ -23,6 +25,7 @@ mod pull;
 mod rename;
 mod rmi;
 mod run;
+mod system;
 mod tag;
 mod template;
 mod top;
@@ -130,6 +133,11 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Export a container's filesystem as a tarball
     Export(import::ExportArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Manage the user's hutch storage
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -156,6 +164,17 @@ pub enum ImageCommand {
     Untag(tag::UntagArgs),
     /// Create an image from a root filesystem tarball
     Import(import::ImportArgs),
+    /// Remove unused images
+    Prune(system::ImagePruneArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Show the layers of an image as a tree
+    Tree(history::TreeArgs),
+    /// Mount an image read-only (inside a user namespace) and print where
+    Mount(system::MountArgs),
+    /// Unmount images mounted with image mount
+    #[command(visible_alias = "umount")]
+    Unmount(system::MountArgs),
 }
 
 /// Parses the command line, runs the command and returns the exit code.
@@ -202,6 +221,16 @@ pub fn main() -> i32 {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(&paths, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::import(&paths, a),
         Command::Export(a) => import::export(&paths, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            history::history(&paths, a)
+        }
+        Command::Image(ImageCommand::Tree(a)) => history::tree(&paths, a),
+        Command::Image(ImageCommand::Prune(a)) => system::image_prune(&paths, a),
+        Command::Image(ImageCommand::Mount(a)) => system::mount(&paths, a),
+        Command::Image(ImageCommand::Unmount(a)) => system::unmount(&paths, a),
+        Command::System(system::SystemCommand::Df(a)) => system::df(&paths, a),
+        Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&paths, a),
+        Command::System(system::SystemCommand::Reset(a)) => system::reset(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -36,6 +36,9 @@ pub fn run(paths: &Paths, args: RmiArgs) -> Result<i32, Error> {
                         .unwrap_or_else(|| name.clone()),
                     _ => name.clone(),
                 };
+                if let (true, Some(rec)) = (args.force, &found) {
+                    remove_containers_of(&store, &rec.id, &maps)?;
+                }
                 Ok(store.remove_image(&target, args.force, &maps)?)
             });
         match res {
@@ -59,4 +62,22 @@ pub fn run(paths: &Paths, args: RmiArgs) -> Result<i32, Error> {
 fn is_id_like(name: &str, rec: &crate::storage::ImageRecord) -> bool {
     let n = name.strip_prefix("sha256:").unwrap_or(name);
     n.len() >= 3 && rec.id.hex().starts_with(n)
+}
+
+/// With `--force`: removes the containers that use image `id`, stopping
+/// running ones first (the store alone would only drop their records).
+fn remove_containers_of(
+    store: &Store,
+    id: &crate::storage::Digest,
+    maps: &userns::IdMaps,
+) -> Result<(), Error> {
+    for info in store.list_containers()? {
+        if &info.record.image_id == id {
+            match crate::container::remove(store, &info.record.id, true, maps) {
+                Ok(()) | Err(crate::container::Error::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod attach;
 mod clock;
 pub mod exec;
 pub mod fs;
+pub mod imagemount;
 mod init;
 mod join;
 mod lifecycle;

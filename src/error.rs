@@ -38,11 +38,17 @@ pub enum Error {
     #[error(transparent)]
     Attach(crate::container::attach::Error),
     #[error(transparent)]
-    Archive(#[from] crate::image::archive::Error),
+    Archive(Box<crate::image::archive::Error>),
     #[error(transparent)]
     Import(#[from] crate::image::import::Error),
     #[error(transparent)]
     ImageMount(#[from] crate::container::imagemount::Error),
+}
+
+impl From<crate::image::archive::Error> for Error {
+    fn from(e: crate::image::archive::Error) -> Error {
+        Error::Archive(Box::new(e))
+    }
 }
 
 impl Error {

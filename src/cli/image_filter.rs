@@ -44,9 +44,11 @@ pub fn parse(raw: &[String]) -> Result<Vec<Filter>, Error> {
                     Some((k, v)) => Filter::Label(k.to_string(), Some(v.to_string())),
                     None => Filter::Label(v.to_string(), None),
                 },
-                _ => return Err(Error::Usage(format!(
+                _ => {
+                    return Err(Error::Usage(format!(
                     "unknown --filter key {k:?}: use reference, dangling, before, since or label"
-                ))),
+                )))
+                }
             })
         })
         .collect()

@@ -99,7 +99,9 @@ mod tests {
             &[],
             &[],
         );
-        store.discard_unused(&[], &[d.clone()], &maps).unwrap();
+        store
+            .discard_unused(&[], std::slice::from_ref(&d), &maps)
+            .unwrap();
         assert!(!store.has_blob(&d));
     }
 }

@@ -143,7 +143,14 @@ pub fn apply(
                 continue 'next;
             }
         }
-        out.push(img.clone());
+        let mut img = img.clone();
+        // As Docker does, a reference filter shows only the names it matched.
+        for f in filters {
+            if let Filter::Reference(p) = f {
+                img.names.retain(|n| reference_matches(p, n));
+            }
+        }
+        out.push(img);
     }
     Ok(out)
 }

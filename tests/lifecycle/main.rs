@@ -6,6 +6,7 @@
 //! Every test removes the containers it started (see `Cleanup`), so no
 //! monitor or container process outlives the suite, even when a test fails.
 
+mod archive;
 mod attach;
 #[path = "../common/mod.rs"]
 mod common;

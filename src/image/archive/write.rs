@@ -77,6 +77,29 @@ impl<W: Write> Sink<W> {
         }
     }
 
+    /// A directory entry. Readers that create missing parents themselves
+    /// may try to give them an owner (containers/image, unprivileged, fails
+    /// there), so the layout's directories are written explicitly.
+    fn add_dir(&mut self, member: &str) -> Result<(), Error> {
+        let err = |source| Error::Write {
+            member: member.to_string(),
+            source,
+        };
+        match self {
+            Sink::Tar(b) => {
+                let mut h = tar::Header::new_ustar();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_mtime(0);
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_size(0);
+                b.append_data(&mut h, member, io::empty()).map_err(err)
+            }
+            Sink::Dir(root) => std::fs::create_dir_all(root.join(member)).map_err(err),
+        }
+    }
+
     fn add_bytes(&mut self, member: &str, bytes: &[u8]) -> Result<(), Error> {
         self.add(member, bytes.len() as u64, &mut &bytes[..])
     }
@@ -197,6 +220,8 @@ fn oci_layer_type(l: &LayerRef) -> &'static str {
 
 fn write_oci<W: Write>(store: &Store, items: &[SaveItem], sink: &mut Sink<W>) -> Result<(), Error> {
     sink.add_bytes(OCI_LAYOUT, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    sink.add_dir("blobs/")?;
+    sink.add_dir("blobs/sha256/")?;
     let mut written: HashSet<Digest> = HashSet::new();
     let mut entries = Vec::new();
     for item in items {

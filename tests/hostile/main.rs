@@ -5,6 +5,7 @@
 //! the victim directories beside the store byte-identical, keep nothing of
 //! the bad layer under blobs/ or layers/, and leave a store that still lists.
 
+mod archive;
 #[path = "../common/mod.rs"]
 mod common;
 mod cp;

@@ -105,9 +105,10 @@ pub enum Error {
         #[source]
         source: crate::storage::Error,
     },
-    #[error("unpacking the layers of image {}", id.short())]
+    #[error("image {}: member {member:?}", id.short())]
     Unpack {
         id: Digest,
+        member: String,
         #[source]
         source: crate::storage::Error,
     },

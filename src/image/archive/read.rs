@@ -550,12 +550,22 @@ fn store_all(
         }
     }
     let layers: Vec<LayerRef> = p.layers.iter().map(|(l, _)| l.clone()).collect();
-    store
-        .unpack_layers(&layers, maps)
-        .map_err(|source| Error::Unpack {
+    store.unpack_layers(&layers, maps).map_err(|source| {
+        // Name the member that holds the refused layer.
+        let member = match &source {
+            crate::storage::Error::Unpack { layer, .. } => p
+                .layers
+                .iter()
+                .find(|(l, _)| &l.diff_id == layer)
+                .map(|(_, m)| m.clone()),
+            _ => None,
+        };
+        Error::Unpack {
             id: id.clone(),
+            member: member.unwrap_or_else(|| "(layers)".into()),
             source,
-        })?;
+        }
+    })?;
     let parsed = ImageConfig::parse(&p.config).map_err(invalid("config"))?;
     let record = ImageRecord {
         id: id.clone(),

@@ -51,7 +51,7 @@ pub enum Error {
     ReadBlob {
         digest: Digest,
         #[source]
-        source: crate::storage::Error,
+        source: Box<crate::storage::Error>,
     },
     #[error("decompressing layer {digest}")]
     Decompress {
@@ -62,7 +62,7 @@ pub enum Error {
     #[error("a docker-archive holds one image unless --multi-image-archive is given")]
     SeveralImages,
     #[error("preparing a temporary file")]
-    Temp(#[source] crate::storage::Error),
+    Temp(#[source] Box<crate::storage::Error>),
     #[error("reading the archive")]
     ReadArchive(#[source] std::io::Error),
     #[error("not an image archive: no {OCI_INDEX_FILE} with {OCI_LAYOUT} (oci-archive) and no {DOCKER_MANIFEST_FILE} (docker-archive)")]
@@ -103,20 +103,20 @@ pub enum Error {
     StoreMember {
         member: String,
         #[source]
-        source: crate::storage::Error,
+        source: Box<crate::storage::Error>,
     },
     #[error("image {}: member {member:?}", id.short())]
     Unpack {
         id: Digest,
         member: String,
         #[source]
-        source: crate::storage::Error,
+        source: Box<crate::storage::Error>,
     },
     #[error("recording image {}", id.short())]
     Record {
         id: Digest,
         #[source]
-        source: crate::storage::Error,
+        source: Box<crate::storage::Error>,
     },
 }
 

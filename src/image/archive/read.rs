@@ -76,7 +76,7 @@ impl Archive {
     /// Copies `input` (decompressing gzip or zstd) into a temp file of the
     /// store and indexes its regular members.
     fn spool(store: &Store, input: &mut dyn Read) -> Result<Archive, Error> {
-        let mut file = store.temp_file().map_err(Error::Temp)?;
+        let mut file = store.temp_file().map_err(|e| Error::Temp(Box::new(e)))?;
         let mut buffered = BufReader::with_capacity(1 << 16, input);
         let head = buffered.fill_buf().map_err(Error::ReadArchive)?.to_vec();
         let mut reader: Box<dyn Read + '_> = if head.starts_with(&GZIP_MAGIC) {
@@ -512,7 +512,7 @@ fn store_all(
     for (l, member) in &p.layers {
         let store_err = |source| Error::StoreMember {
             member: member.clone(),
-            source,
+            source: Box::new(source),
         };
         let _guard = store.lock_blob(&l.blob).map_err(store_err)?;
         if store.has_blob(&l.blob) {
@@ -543,7 +543,7 @@ fn store_all(
             .put_blob_bytes(bytes)
             .map_err(|source| Error::StoreMember {
                 member: blob_member(&d),
-                source,
+                source: Box::new(source),
             })?;
         if !had {
             added.push(d);
@@ -563,7 +563,7 @@ fn store_all(
         Error::Unpack {
             id: id.clone(),
             member: member.unwrap_or_else(|| "(layers)".into()),
-            source,
+            source: Box::new(source),
         }
     })?;
     let parsed = ImageConfig::parse(&p.config).map_err(invalid("config"))?;
@@ -579,9 +579,10 @@ fn store_all(
         variant: parsed.variant,
         created: parsed.created,
     };
-    store
-        .put_image(&record)
-        .map_err(|source| Error::Record { id, source })
+    store.put_image(&record).map_err(|source| Error::Record {
+        id,
+        source: Box::new(source),
+    })
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ pub fn save<W: Write>(
 fn read_blob(store: &Store, d: &Digest) -> Result<Vec<u8>, Error> {
     store.read_blob(d).map_err(|source| Error::ReadBlob {
         digest: d.clone(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -168,19 +168,19 @@ fn open_blob(store: &Store, d: &Digest) -> Result<(File, u64), Error> {
     let path = store.blob_path(d);
     let f = File::open(&path).map_err(|e| Error::ReadBlob {
         digest: d.clone(),
-        source: crate::storage::Error::ReadBlob {
+        source: Box::new(crate::storage::Error::ReadBlob {
             digest: d.clone(),
             source: e,
-        },
+        }),
     })?;
     let len = f
         .metadata()
         .map_err(|e| Error::ReadBlob {
             digest: d.clone(),
-            source: crate::storage::Error::ReadBlob {
+            source: Box::new(crate::storage::Error::ReadBlob {
                 digest: d.clone(),
                 source: e,
-            },
+            }),
         })?
         .len();
     Ok((f, len))
@@ -340,7 +340,7 @@ fn write_plain_layer<W: Write>(
         }
     };
     // The tar header needs the size first: decompress into a temp file.
-    let mut tmp = store.temp_file().map_err(Error::Temp)?;
+    let mut tmp = store.temp_file().map_err(|e| Error::Temp(Box::new(e)))?;
     let decompress_err = |source| Error::Decompress {
         digest: l.blob.clone(),
         source,

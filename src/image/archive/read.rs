@@ -256,10 +256,12 @@ fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
             .and_then(|d| d.parse().ok())
             .ok_or_else(|| bad(OCI_INDEX_FILE, format!("invalid digest in {e}")))?;
         let media_type = e["mediaType"].as_str().unwrap_or_default().to_string();
-        let name = e["annotations"][REF_NAME]
-            .as_str()
-            .or_else(|| e["annotations"][super::CONTAINERD_NAME].as_str())
-            .and_then(|n| full_name(n, true));
+        // Docker writes a bare tag as the ref name and the full name for
+        // containerd: take the first that is a whole image name.
+        let name = [REF_NAME, super::CONTAINERD_NAME]
+            .iter()
+            .filter_map(|k| e["annotations"][*k].as_str())
+            .find_map(|n| full_name(n, true));
         match order.iter_mut().find(|(d, ..)| *d == digest) {
             Some((_, _, names)) => names.extend(name),
             None => order.push((digest, media_type, name.into_iter().collect())),

@@ -160,7 +160,7 @@ run_suite() {
         HUTCH_TEST_AUTH_REGISTRY="127.0.0.1:$auth_port"
         HUTCH_TEST_AUTH_USER="$auth_user"
         HUTCH_TEST_AUTH_PASSWORD="$auth_pass"
-        HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca.crt"
+        HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca/ca.crt"
         HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
     )
     say "tests/$name as ${user:-$(id -un)}"

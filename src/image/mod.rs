@@ -259,6 +259,7 @@ impl Error {
                 source.hint()
             }
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
+            Error::Request { source, .. } if is_certificate_error(source) => s("trust the registry's CA: put it in ~/.config/containers/certs.d/HOST:PORT/ca.crt or pass --cert-dir DIR; --tls-verify=false skips the check"),
             Error::Request { .. } => s("check that the registry is reachable; for a plain-HTTP registry set insecure = true in its [[registry]] table in registries.conf, or pass --tls-verify=false"),
             Error::ManifestUnknown | Error::NameUnknown => s("check the image name and tag"),
             Error::Unauthorized | Error::Denied => {
@@ -298,6 +299,18 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Whether a transport error is a rejected server certificate.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains("certificate") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// When `run` pulls, as `--pull` says.

@@ -175,7 +175,13 @@ fn push_to(
         .iter()
         .map(|l| sources::mount_source(&paths.root, &l.digest, &ep.host, &ep.repository))
         .collect();
-    conn.mount_sources = mounts.iter().flatten().cloned().collect();
+    let config_mount = sources::mount_source(&paths.root, &rec.id, &ep.host, &ep.repository);
+    conn.mount_sources = mounts
+        .iter()
+        .chain([&config_mount])
+        .flatten()
+        .cloned()
+        .collect();
     conn.mount_sources.sort();
     conn.mount_sources.dedup();
     let client = RegistryClient::connect(&ep, &conn)?;
@@ -206,7 +212,13 @@ fn push_to(
         }
     }
     let config_digest = rec.id.clone();
-    let how = push_config(&client, &config_digest, &rec.config).map_err(|e| Error::ConfigBlob {
+    let how = push_config(
+        &client,
+        &config_digest,
+        &rec.config,
+        config_mount.as_deref(),
+    )
+    .map_err(|e| Error::ConfigBlob {
         digest: config_digest.clone(),
         source: Box::new(e),
     })?;
@@ -401,12 +413,19 @@ fn push_config(
     client: &RegistryClient,
     digest: &Digest,
     config: &[u8],
+    mount_from: Option<&str>,
 ) -> Result<&'static str, Error> {
     if client.has_blob(digest)? {
         return Ok("skipped: already exists");
     }
-    let loc = client.start_upload()?;
-    let body = || Ok(Body::from(config.to_vec()));
+    let loc = match mount_from {
+        Some(from) => match client.mount_blob(digest, from)? {
+            Mounted::Yes => return Ok("mounted"),
+            Mounted::Upload(loc) => loc,
+        },
+        None => client.start_upload()?,
+    };
+    let body = || -> Result<Body, Error> { Ok(Body::from(config.to_vec())) };
     client.put_upload(&loc, digest, config.len() as u64, &body)?;
     Ok("done")
 }

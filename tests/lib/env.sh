@@ -164,27 +164,30 @@ stop_registry() {
 }
 
 # Makes a throwaway CA and a server certificate for 127.0.0.1 and
-# localhost in $1: ca.crt (world-readable), server.crt, server.key.
+# localhost: keys and the server certificate in $1/private (root only), the
+# CA certificate alone in $1/ca/ca.crt (world-readable, usable as a
+# --cert-dir or certs.d directory).
 make_test_ca() {
-    local dir=$1
-    mkdir -p "$dir"
+    local dir=$1 priv=$1/private
+    mkdir -p "$priv" "$dir/ca"
+    chmod 0700 "$priv"
+    chmod 0755 "$dir" "$dir/ca"
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=hutch test CA" \
-        -keyout "$dir/ca.key" -out "$dir/ca.crt" \
+        -keyout "$priv/ca.key" -out "$dir/ca/ca.crt" \
         -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
         >/dev/null 2>&1 || die "openssl could not make the test CA"
     openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1 \
+        -keyout "$priv/server.key" -out "$priv/server.csr" >/dev/null 2>&1 \
         || die "openssl could not make the server key"
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
-        -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1 \
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$priv/server.ext"
+    openssl x509 -req -in "$priv/server.csr" -CA "$dir/ca/ca.crt" -CAkey "$priv/ca.key" -CAcreateserial \
+        -days 2 -extfile "$priv/server.ext" -out "$priv/server.crt" >/dev/null 2>&1 \
         || die "openssl could not sign the server certificate"
-    chmod 0755 "$dir"
-    chmod 0644 "$dir/ca.crt"
+    chmod 0644 "$dir/ca/ca.crt"
 }
 
 # Starts a second registry on 127.0.0.1:$2 with TLS (a fresh self-signed
-# CA, $1/certs/ca.crt) and htpasswd basic auth for user $3 with password
+# CA, $1/certs/ca/ca.crt) and htpasswd basic auth for user $3 with password
 # $4, logging every request to $1/registry.log (readable by the test
 # users); sets HUTCH_AUTH_REGISTRY_PID. Waits until /v2/ answers 401.
 start_auth_registry() {
@@ -215,8 +218,8 @@ auth:
 http:
   addr: 127.0.0.1:$port
   tls:
-    certificate: $dir/certs/server.crt
-    key: $dir/certs/server.key
+    certificate: $dir/certs/private/server.crt
+    key: $dir/certs/private/server.key
 EOF
     say "starting TLS+auth registry on 127.0.0.1:$port (storage $dir/storage)"
     "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
@@ -224,7 +227,7 @@ EOF
     chmod 0644 "$dir/registry.log"
     local i code
     for i in $(seq 1 100); do
-        code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$dir/certs/ca.crt" \
+        code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$dir/certs/ca/ca.crt" \
             "https://127.0.0.1:$port/v2/" 2>/dev/null || true)
         [ "$code" = 401 ] && return 0
         if ! kill -0 "$HUTCH_AUTH_REGISTRY_PID" 2>/dev/null; then

@@ -111,11 +111,16 @@ mod tests {
         assert_eq!(cas, [b"CA1".as_slice(), b"CA2".as_slice()]);
         assert_eq!(got.identity.unwrap().1, b"C\nK");
         assert_eq!(
-            load(&[user.clone()], None, "other:1").unwrap(),
+            load(std::slice::from_ref(&user), None, "other:1").unwrap(),
             TlsFiles::default()
         );
         // --cert-dir names the directory itself.
-        let only = load(&[user.clone()], Some(&sys.join("reg:5000")), "x").unwrap();
+        let only = load(
+            std::slice::from_ref(&user),
+            Some(&sys.join("reg:5000")),
+            "x",
+        )
+        .unwrap();
         assert_eq!(only.cas.len(), 1);
         std::fs::remove_file(user.join("reg:5000/client.key")).unwrap();
         assert!(matches!(

@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(doc["auths"]["127.0.0.1:5001"]["auth"], "bWU6cDpzcw==");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let got = lookup(&[path.clone()], "127.0.0.1:5001").unwrap();
+        let got = lookup(std::slice::from_ref(&path), "127.0.0.1:5001").unwrap();
         assert_eq!(got, Some(creds("me", "p:ss")));
         assert_eq!(lookup(&[path], "127.0.0.1:5002").unwrap(), None);
     }
@@ -333,7 +333,7 @@ mod tests {
         );
         std::fs::write(&a, r#"{"auths":{"r:1":{"auth":"!!"}}}"#).unwrap();
         assert!(matches!(
-            lookup(&[a.clone()], "r:1"),
+            lookup(std::slice::from_ref(&a), "r:1"),
             Err(Error::BadEntry { .. })
         ));
         std::fs::write(&a, "[1]").unwrap();

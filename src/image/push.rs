@@ -397,7 +397,12 @@ fn push_blob(
         Ok(Body::sized(bar.wrap_read(f), size))
     };
     let result = match client.put_upload(&location, digest, size, &body) {
-        Err(e @ Error::Status { status, .. }) if matches!(status, 400 | 404 | 405 | 416) => {
+        Err(
+            e @ Error::Status {
+                status: 400 | 404 | 405 | 416,
+                ..
+            },
+        ) => {
             // Some registries only take chunks: start over with a PATCH.
             log::debug!("monolithic upload of {digest} refused ({e}); trying PATCH");
             let loc = client.start_upload()?;

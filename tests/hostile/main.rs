@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod cp;
+mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

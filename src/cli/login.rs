@@ -123,8 +123,8 @@ fn read_credentials(args: &LoginArgs) -> Result<Credentials, Error> {
 fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let stdin = std::io::stdin();
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
+    // Echo goes off before the prompt shows, so nothing typed after the
+    // prompt can appear.
     let saved = if is_echoed {
         None
     } else {
@@ -135,6 +135,8 @@ fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
         quiet.local_flags.remove(LocalFlags::ECHO);
         let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
     }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     if let Some(t) = &saved {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{image, registry, require_tool, run_command, Env, Run};
+use crate::common::{image, registry, require_tool, run_command, termios_key, Env, Pty, Run};
 
 fn var(name: &str) -> String {
     match std::env::var(name) {
@@ -391,4 +391,38 @@ fn push_to_the_plain_http_registry_round_trips() {
         .hutch(&["run", "--rm", &dest, "echo", "plain"])
         .success()
         .stdout_is("plain");
+}
+
+#[test]
+fn login_prompts_on_a_terminal_without_echoing_the_password() {
+    let env = trusting_env();
+    let pty = Pty::open(24, 80);
+    let before = termios_key(&pty.slave);
+    let mut c = env.command(&["login", &auth_registry()]);
+    let fd = |f: &std::os::fd::OwnedFd| Stdio::from(f.try_clone().expect("dup pty slave"));
+    c.stdin(fd(&pty.slave))
+        .stdout(fd(&pty.slave))
+        .stderr(fd(&pty.slave));
+    let mut child = c.spawn().expect("starting hutch login");
+    let what = env.describe(&["login", &auth_registry()]);
+    pty.converse(
+        &mut child,
+        &what,
+        &[
+            ("", "Username: "),
+            (&format!("{}\n", user()), "Password: "),
+            (&format!("{}\n", password()), "Login Succeeded!"),
+        ],
+    );
+    let status = pty.wait_exit(&mut child, &what);
+    assert!(status.success(), "{what}\n{status}: {:?}", pty.text());
+    assert!(
+        !pty.text().contains(&password()),
+        "the password was echoed: {:?}",
+        pty.text()
+    );
+    assert_eq!(termios_key(&pty.slave), before, "terminal settings changed");
+    env.hutch(&["login", "--get-login", &auth_registry()])
+        .success()
+        .stdout_is(&user());
 }

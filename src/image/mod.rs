@@ -269,6 +269,9 @@ impl Error {
             Error::BadCredentials(host) => Some(format!("check the user name and password, then run hutch login {host} again")),
             Error::BadCert { .. } => s("the file must hold PEM certificates (a client .cert needs its PEM .key beside it)"),
             Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
+            Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
+            Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
+            Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
             Error::TooManyRequests => s("the registry is limiting requests; wait and retry"),
             Error::NoPlatform { .. } => s("choose one of the available platforms with --platform"),
             Error::DigestMismatch { .. } | Error::Truncated { .. } | Error::Oversized { .. } => {

@@ -222,9 +222,12 @@ http:
     key: $dir/certs/private/server.key
 EOF
     say "starting TLS+auth registry on 127.0.0.1:$port (storage $dir/storage)"
+    # Made before the registry starts (the redirection below keeps its
+    # mode), so that the test users can read it from the first line on.
+    : >"$dir/registry.log"
+    chmod 0644 "$dir/registry.log"
     "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
     HUTCH_AUTH_REGISTRY_PID=$!
-    chmod 0644 "$dir/registry.log"
     local i code
     for i in $(seq 1 100); do
         code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$dir/certs/ca/ca.crt" \

@@ -19,6 +19,8 @@ pub const ENV_ROOT: &str = "HUTCH_ROOT";
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
 /// The per-user runtime directory of the XDG base directory specification.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// Overrides the registry credentials file, as in Podman.
+pub const ENV_REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 
 /// Where logind-style hosts keep per-user runtime directories.
 const RUN_USER_BASE: &str = "/run/user";
@@ -176,6 +178,42 @@ impl Paths {
         vec![
             self.config_home.join("containers/registries.conf"),
             self.etc.join("containers/registries.conf"),
+        ]
+    }
+
+    /// Where `login` writes credentials: `$REGISTRY_AUTH_FILE`, else
+    /// `${XDG_RUNTIME_DIR}/containers/auth.json` (Podman's file), else
+    /// `/run/user/UID/containers/auth.json` when that directory is the
+    /// user's, else `~/.config/containers/auth.json`.
+    pub fn auth_file(&self) -> PathBuf {
+        if let Some(p) = std::env::var_os(ENV_REGISTRY_AUTH_FILE).filter(|p| !p.is_empty()) {
+            return PathBuf::from(p);
+        }
+        let xdg = std::env::var_os(ENV_XDG_RUNTIME_DIR).filter(|d| !d.is_empty());
+        if let Some(dir) = xdg.map(PathBuf::from).filter(|d| d.is_absolute()) {
+            return dir.join("containers/auth.json");
+        }
+        let run_user = Path::new(RUN_USER_BASE).join(self.uid.to_string());
+        if is_users_dir(&run_user, self.uid) {
+            return run_user.join("containers/auth.json");
+        }
+        self.config_home.join("containers/auth.json")
+    }
+
+    /// Credential files read after `auth_file`, in order: Docker's
+    /// `~/.docker/config.json`.
+    pub fn fallback_auth_files(&self) -> Vec<PathBuf> {
+        directories::BaseDirs::new()
+            .map(|b| vec![b.home_dir().join(".docker/config.json")])
+            .unwrap_or_default()
+    }
+
+    /// The `certs.d` directories holding per-registry CAs and client
+    /// certificates (containers-certs.d(5)), the user's first.
+    pub fn certs_dirs(&self) -> Vec<PathBuf> {
+        vec![
+            self.config_home.join("containers/certs.d"),
+            self.etc.join("containers/certs.d"),
         ]
     }
 

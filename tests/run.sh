@@ -36,6 +36,7 @@ work=$(mktemp -d /tmp/hutch-tests.XXXXXX)
 chmod 0755 "$work"
 cleanup() {
     stop_registry
+    stop_auth_registry
     # Test stores hold files owned by subordinate ids: only root, or the
     # user inside a user namespace, can remove them.
     if is_root; then
@@ -52,6 +53,13 @@ port=$(pick_port 5000)
 start_registry "$work/registry" "$port"
 push_fixtures "$port" "$work/fixtures"
 registry="127.0.0.1:$port"
+
+# A second registry with TLS (self-signed CA) and htpasswd basic auth, for
+# login and push; its access log lets the tests count uploads.
+auth_port=$(pick_port $((port + 1)))
+auth_user=hutch
+auth_pass="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+start_auth_registry "$work/auth-registry" "$auth_port" "$auth_user" "$auth_pass"
 
 # --- build ----------------------------------------------------------------
 cargo=$(find_cargo) || die "cargo not found (install Rust >= 1.85 with rustup)"
@@ -149,6 +157,11 @@ run_suite() {
         RUST_BACKTRACE=1
         HUTCH_BIN="$hutch_bin"
         HUTCH_TEST_REGISTRY="$registry"
+        HUTCH_TEST_AUTH_REGISTRY="127.0.0.1:$auth_port"
+        HUTCH_TEST_AUTH_USER="$auth_user"
+        HUTCH_TEST_AUTH_PASSWORD="$auth_pass"
+        HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca/ca.crt"
+        HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
     )
     say "tests/$name as ${user:-$(id -un)}"
     set +e

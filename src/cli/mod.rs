@@ -18,10 +18,12 @@ mod import;
 mod info;
 mod inspect;
 mod lifecycle;
+mod login;
 mod logs;
 mod prune;
 mod ps;
 mod pull;
+mod push;
 mod rename;
 mod rmi;
 mod run;
@@ -70,6 +72,12 @@ pub enum LogLevel {
 pub enum Command {
     /// Pull an image from a registry
     Pull(pull::PullArgs),
+    /// Push an image to a registry
+    Push(push::PushArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out of a registry
+    Logout(login::LogoutArgs),
     /// List images in local storage
     Images(images::ImagesArgs),
     /// Remove one or more images
@@ -175,6 +183,8 @@ pub enum ImageCommand {
     /// Unmount images mounted with image mount
     #[command(visible_alias = "umount")]
     Unmount(system::MountArgs),
+    /// Push an image to a registry
+    Push(push::PushArgs),
 }
 
 /// Parses the command line, runs the command and returns the exit code.
@@ -191,6 +201,9 @@ pub fn main() -> i32 {
     let paths = Paths::new(cli.root.clone(), cli.runroot.clone());
     let result = match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&paths, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&paths, a),
+        Command::Login(a) => login::login(&paths, a),
+        Command::Logout(a) => login::logout(&paths, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&paths, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&paths, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::run(&paths, a),

@@ -1,6 +1,7 @@
 //! A client for one repository at one registry, speaking the OCI
-//! Distribution API v2: the `/v2/` ping, anonymous bearer tokens, manifests
-//! and blobs, with retries for transient failures.
+//! Distribution API v2: the `/v2/` ping, basic auth and bearer tokens (with
+//! or without credentials), extra trusted CAs and client certificates,
+//! manifests and blobs both ways, with retries for transient failures.
 //!
 //! The blocking reqwest client runs its own runtime thread; dropping the
 //! `RegistryClient` (and every response it returned) joins it.
@@ -9,12 +10,17 @@ use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::blocking::{Client, Response};
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_RANGE, CONTENT_TYPE, RANGE, WWW_AUTHENTICATE};
-use reqwest::StatusCode;
+use reqwest::blocking::{Body, Client, RequestBuilder, Response};
+use reqwest::header::{
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE,
+    WWW_AUTHENTICATE,
+};
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
 use super::auth::{parse_challenges, Challenge, TokenResponse};
+use super::certs::TlsFiles;
+use super::credentials::{encode_auth, Credentials};
 use super::registries::Endpoint;
 use super::Error;
 use crate::storage::Digest;
@@ -44,6 +50,82 @@ pub struct FetchedManifest {
     pub digest: Digest,
 }
 
+/// How to connect: transport security, credentials and what access to ask
+/// for.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Allow plain HTTP and unverified TLS.
+    pub is_insecure: bool,
+    /// Extra CAs and a client certificate.
+    pub tls: TlsFiles,
+    /// Credentials for basic auth or the token endpoint.
+    pub credentials: Option<Credentials>,
+    /// Ask for `pull,push` on the repository instead of `pull`.
+    pub is_push: bool,
+    /// Other repositories of the registry to ask `pull` access to (the
+    /// sources of cross-repository mounts).
+    pub mount_sources: Vec<String>,
+}
+
+/// Where credentials and TLS material are looked up, for any registry.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Credential files, first match wins (`--authfile` alone when given).
+    pub auth_files: Vec<std::path::PathBuf>,
+    /// `certs.d` directories holding `HOST:PORT/` subdirectories.
+    pub certs_dirs: Vec<std::path::PathBuf>,
+    /// `--cert-dir`: one directory used for every registry instead.
+    pub cert_dir: Option<std::path::PathBuf>,
+}
+
+impl Access {
+    /// The options to reach `ep`: insecure when `tls_verify` is
+    /// `Some(false)` or registries.conf says so (unless `Some(true)`), with
+    /// the credentials and TLS files found for its host.
+    pub fn options(
+        &self,
+        ep: &Endpoint,
+        tls_verify: Option<bool>,
+    ) -> Result<ConnectOptions, Error> {
+        let is_insecure = match tls_verify {
+            Some(verify) => !verify,
+            None => ep.is_insecure,
+        };
+        // Docker Hub's API host is not the name its credentials are kept under.
+        let key = match ep.host.as_str() {
+            "registry-1.docker.io" => "docker.io",
+            h => h,
+        };
+        let credentials =
+            super::credentials::lookup(&self.auth_files, key).map_err(Error::Credentials)?;
+        let tls = super::certs::load(&self.certs_dirs, self.cert_dir.as_deref(), &ep.host)
+            .map_err(Error::Certs)?;
+        Ok(ConnectOptions {
+            is_insecure,
+            tls,
+            credentials,
+            ..ConnectOptions::default()
+        })
+    }
+}
+
+/// The `Authorization` a request carries.
+#[derive(Clone)]
+enum Auth {
+    None,
+    Bearer(String),
+    Basic(String),
+}
+
+/// What a mount request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mounted {
+    /// The registry linked the blob from the other repository.
+    Yes,
+    /// The registry opened an ordinary upload instead, at this URL.
+    Upload(String),
+}
+
 /// A connected client for one repository.
 pub struct RegistryClient {
     http: Client,
@@ -52,7 +134,8 @@ pub struct RegistryClient {
     /// `host[:port]`, for messages.
     host: String,
     repository: String,
-    token: Mutex<Option<String>>,
+    auth: Mutex<Auth>,
+    opts: ConnectOptions,
 }
 
 #[derive(Deserialize)]
@@ -78,17 +161,33 @@ enum Kind {
 
 impl RegistryClient {
     /// Connects to `ep`: pings `/v2/` over HTTPS (without certificate checks
-    /// when `is_insecure`), falling back to plain HTTP when insecure, and
-    /// gets an anonymous token if the registry asks for one.
-    pub fn connect(ep: &Endpoint, is_insecure: bool) -> Result<RegistryClient, Error> {
-        let http = Client::builder()
+    /// when insecure), falling back to plain HTTP when insecure, and answers
+    /// the registry's challenge with the credentials, if any.
+    pub fn connect(ep: &Endpoint, opts: &ConnectOptions) -> Result<RegistryClient, Error> {
+        let mut builder = Client::builder()
             .user_agent(concat!("hutch/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(IO_TIMEOUT)
-            .danger_accept_invalid_certs(is_insecure)
-            .build()
-            .map_err(Error::HttpClient)?;
-        let schemes: &[&str] = if is_insecure {
+            .danger_accept_invalid_certs(opts.is_insecure);
+        for (path, pem) in &opts.tls.cas {
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|source| Error::BadCert {
+                    path: path.clone(),
+                    source,
+                })?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        if let Some((path, pem)) = &opts.tls.identity {
+            let id = reqwest::Identity::from_pem(pem).map_err(|source| Error::BadCert {
+                path: path.clone(),
+                source,
+            })?;
+            builder = builder.identity(id);
+        }
+        let http = builder.build().map_err(Error::HttpClient)?;
+        let schemes: &[&str] = if opts.is_insecure {
             &["https", "http"]
         } else {
             &["https"]
@@ -98,7 +197,8 @@ impl RegistryClient {
             base: String::new(),
             host: ep.host.clone(),
             repository: ep.repository.clone(),
-            token: Mutex::new(None),
+            auth: Mutex::new(Auth::None),
+            opts: opts.clone(),
         };
         for (i, scheme) in schemes.iter().enumerate() {
             client.base = format!("{scheme}://{}", ep.host);
@@ -123,26 +223,67 @@ impl RegistryClient {
     }
 
     /// `GET /v2/`: 200 needs no auth; 401 carries the challenge to answer.
+    /// With credentials, a basic-auth answer is checked by a second ping.
     fn ping(&self, retries: u32, timeout: Option<Duration>) -> Result<(), Error> {
         let url = format!("{}/v2/", self.base);
         let resp = self.send_raw(&url, "application/json", 0, retries, timeout)?;
-        match resp.status() {
-            StatusCode::UNAUTHORIZED => {
-                let challenges = challenges(resp.headers());
-                drop(resp);
-                self.authenticate(&challenges)
-            }
+        if resp.status() != StatusCode::UNAUTHORIZED {
             // Some registries do not implement the ping; the real requests
             // will say what is wrong.
-            _ => Ok(()),
+            return Ok(());
         }
+        let challenges = challenges(resp.headers());
+        drop(resp);
+        self.authenticate(&challenges)?;
+        if matches!(self.current_auth(), Auth::Basic(_)) {
+            let resp = self.send_raw(&url, "application/json", 0, retries, timeout)?;
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                return Err(Error::BadCredentials(self.host.clone()));
+            }
+        }
+        Ok(())
     }
 
-    /// Answers a 401: fetches an anonymous bearer token for pulling.
+    fn current_auth(&self) -> Auth {
+        self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_auth(&self, a: Auth) {
+        *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = a;
+    }
+
+    /// The token scopes this client needs.
+    fn scopes(&self) -> Vec<String> {
+        if self.repository.is_empty() {
+            // A login check: no repository to ask access to.
+            return Vec::new();
+        }
+        let actions = if self.opts.is_push {
+            "pull,push"
+        } else {
+            "pull"
+        };
+        let mut out = vec![format!("repository:{}:{actions}", self.repository)];
+        for other in &self.opts.mount_sources {
+            if *other != self.repository {
+                out.push(format!("repository:{other}:pull"));
+            }
+        }
+        out
+    }
+
+    /// Answers a 401: basic auth with the credentials, or a bearer token
+    /// from the challenge's realm (with the credentials when there are some).
     fn authenticate(&self, challenges: &[Challenge]) -> Result<(), Error> {
         let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") else {
             return if challenges.iter().any(|c| c.scheme == "basic") {
-                Err(Error::NeedsCredentials(self.host.clone()))
+                match &self.opts.credentials {
+                    Some(c) => {
+                        self.set_auth(Auth::Basic(encode_auth(c)));
+                        Ok(())
+                    }
+                    None => Err(Error::NeedsCredentials(self.host.clone())),
+                }
             } else {
                 Err(Error::BadChallenge(self.host.clone()))
             };
@@ -154,17 +295,27 @@ impl RegistryClient {
         if !matches!(url.scheme(), "https" | "http") {
             return Err(Error::BadRealm(realm.to_string()));
         }
-        let scope = format!("repository:{}:pull", self.repository);
         {
             let mut q = url.query_pairs_mut();
             if let Some(s) = bearer.param("service") {
                 q.append_pair("service", s);
             }
-            q.append_pair("scope", bearer.param("scope").unwrap_or(&scope));
+            for scope in self.scopes() {
+                q.append_pair("scope", &scope);
+            }
+            if let Some(extra) = bearer.param("scope") {
+                if !self.scopes().iter().any(|s| s == extra) {
+                    q.append_pair("scope", extra);
+                }
+            }
         }
         let mut attempt = 0;
         let resp = loop {
-            match self.http.get(url.clone()).send() {
+            let mut req = self.http.get(url.clone());
+            if let Some(c) = &self.opts.credentials {
+                req = req.basic_auth(&c.username, Some(&c.password));
+            }
+            match req.send() {
                 Ok(r) if is_retryable_status(r.status()) && attempt < RETRIES => {}
                 Ok(r) => break r,
                 Err(e) if is_transient(&e) && attempt < RETRIES => {}
@@ -178,6 +329,9 @@ impl RegistryClient {
             backoff(attempt);
             attempt += 1;
         };
+        if resp.status() == StatusCode::UNAUTHORIZED && self.opts.credentials.is_some() {
+            return Err(Error::BadCredentials(self.host.clone()));
+        }
         if !resp.status().is_success() {
             return Err(Error::TokenStatus {
                 realm: realm.to_string(),
@@ -199,8 +353,17 @@ impl RegistryClient {
         let token = token
             .into_token()
             .ok_or_else(|| Error::TokenMissing(realm.to_string()))?;
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        self.set_auth(Auth::Bearer(token));
         Ok(())
+    }
+
+    /// Adds the current `Authorization` header to `req`.
+    fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
+        match self.current_auth() {
+            Auth::None => req,
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::Basic(b) => req.header(AUTHORIZATION, format!("Basic {b}")),
+        }
     }
 
     /// Sends a GET, retrying transport failures; any HTTP status is returned.
@@ -221,14 +384,7 @@ impl RegistryClient {
             if from > 0 {
                 req = req.header(RANGE, format!("bytes={from}-"));
             }
-            if let Some(t) = self
-                .token
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_deref()
-            {
-                req = req.bearer_auth(t);
-            }
+            req = self.authorize(req);
             match req.send() {
                 Ok(r) if is_retryable_status(r.status()) && attempt < retries => {
                     log::debug!("GET {url}: status {}, retrying", r.status());
@@ -270,6 +426,175 @@ impl RegistryClient {
             }
             return Err(status_error(url, resp, kind));
         }
+    }
+
+    /// Sends any request built by `build` (called again for each attempt),
+    /// retrying transport failures and server errors, and answering one
+    /// bearer 401 with a fresh token. Returns whatever status came back.
+    fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        build: &dyn Fn(RequestBuilder) -> Result<RequestBuilder, Error>,
+    ) -> Result<Response, Error> {
+        let mut has_reauthenticated = false;
+        let mut attempt = 0;
+        loop {
+            let req = build(self.authorize(self.http.request(method.clone(), url)))?;
+            match req.send() {
+                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !has_reauthenticated => {
+                    let ch = challenges(r.headers());
+                    if !ch.iter().any(|c| c.scheme == "bearer") {
+                        return Ok(r);
+                    }
+                    drop(r);
+                    self.authenticate(&ch)?;
+                    has_reauthenticated = true;
+                    continue;
+                }
+                Ok(r) if is_retryable_status(r.status()) && attempt < RETRIES => {
+                    log::debug!("{method} {url}: status {}, retrying", r.status());
+                }
+                Ok(r) => return Ok(r),
+                Err(e) if is_transient(&e) && attempt < RETRIES => {
+                    log::debug!("{method} {url}: {e}, retrying");
+                }
+                Err(e) => {
+                    return Err(Error::Request {
+                        url: url.to_string(),
+                        source: e.without_url(),
+                    })
+                }
+            }
+            backoff(attempt);
+            attempt += 1;
+        }
+    }
+
+    /// `HEAD` blob `digest`: whether the repository has it.
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool, Error> {
+        let url = format!("{}/v2/{}/blobs/{digest}", self.base, self.repository);
+        let resp = self.send_with(Method::HEAD, &url, &Ok)?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(status_error(&url, resp, Kind::Blob)),
+        }
+    }
+
+    /// Asks the registry to link blob `digest` from repository `from`
+    /// (`POST .../blobs/uploads/?mount=D&from=R`).
+    pub fn mount_blob(&self, digest: &Digest, from: &str) -> Result<Mounted, Error> {
+        let mut url = reqwest::Url::parse(&format!(
+            "{}/v2/{}/blobs/uploads/",
+            self.base, self.repository
+        ))
+        .map_err(|_| Error::BadLocation(self.base.clone()))?;
+        url.query_pairs_mut()
+            .append_pair("mount", &digest.to_string())
+            .append_pair("from", from);
+        let url = url.to_string();
+        let resp = self.send_with(Method::POST, &url, &|r| Ok(r.header(CONTENT_LENGTH, "0")))?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(Mounted::Yes),
+            StatusCode::ACCEPTED => Ok(Mounted::Upload(self.location(&resp)?)),
+            _ => Err(status_error(&url, resp, Kind::Blob)),
+        }
+    }
+
+    /// Opens an upload session; returns its URL.
+    pub fn start_upload(&self) -> Result<String, Error> {
+        let url = format!("{}/v2/{}/blobs/uploads/", self.base, self.repository);
+        let resp = self.send_with(Method::POST, &url, &|r| Ok(r.header(CONTENT_LENGTH, "0")))?;
+        match resp.status() {
+            StatusCode::ACCEPTED => self.location(&resp),
+            _ => Err(status_error(&url, resp, Kind::Blob)),
+        }
+    }
+
+    /// Finishes upload `location` in one request: `PUT ?digest=D` with the
+    /// whole blob, which `body` makes (once per attempt).
+    pub fn put_upload(
+        &self,
+        location: &str,
+        digest: &Digest,
+        size: u64,
+        body: &dyn Fn() -> Result<Body, Error>,
+    ) -> Result<(), Error> {
+        let url = with_digest(location, digest)?;
+        let resp = self.send_with(Method::PUT, &url, &|r| {
+            Ok(r.header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, size.to_string())
+                .body(body()?))
+        })?;
+        match resp.status() {
+            StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
+            _ => Err(status_error(&url, resp, Kind::Blob)),
+        }
+    }
+
+    /// Uploads in two steps, for registries that refuse a monolithic PUT:
+    /// one `PATCH` with all the bytes, then a `PUT ?digest=D` without body.
+    pub fn patch_upload(
+        &self,
+        location: &str,
+        digest: &Digest,
+        size: u64,
+        body: &dyn Fn() -> Result<Body, Error>,
+    ) -> Result<(), Error> {
+        let resp = self.send_with(Method::PATCH, location, &|r| {
+            let r = r
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, size.to_string());
+            let r = if size > 0 {
+                r.header(CONTENT_RANGE, format!("0-{}", size - 1))
+            } else {
+                r
+            };
+            Ok(r.body(body()?))
+        })?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(status_error(location, resp, Kind::Blob));
+        }
+        let next = self.location(&resp)?;
+        let url = with_digest(&next, digest)?;
+        let resp = self.send_with(Method::PUT, &url, &|r| Ok(r.header(CONTENT_LENGTH, "0")))?;
+        match resp.status() {
+            StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
+            _ => Err(status_error(&url, resp, Kind::Blob)),
+        }
+    }
+
+    /// `PUT` manifest `body` of type `media_type` under `reference`.
+    pub fn put_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
+        let resp = self.send_with(Method::PUT, &url, &|r| {
+            Ok(r.header(CONTENT_TYPE, media_type).body(body.to_vec()))
+        })?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            _ => Err(status_error(&url, resp, Kind::Manifest)),
+        }
+    }
+
+    /// The absolute URL in a response's `Location` header.
+    fn location(&self, resp: &Response) -> Result<String, Error> {
+        let loc =
+            header(resp, LOCATION.as_str()).ok_or_else(|| Error::BadLocation(String::new()))?;
+        let base = reqwest::Url::parse(&self.base).map_err(|_| Error::BadLocation(loc.clone()))?;
+        let url = base
+            .join(&loc)
+            .map_err(|_| Error::BadLocation(loc.clone()))?;
+        if url.origin() != base.origin() {
+            // Uploads must not carry credentials to another host.
+            return Err(Error::BadLocation(loc));
+        }
+        Ok(url.to_string())
     }
 
     /// Fetches manifest `reference` (tag or digest) and verifies its digest
@@ -330,6 +655,15 @@ impl RegistryClient {
         }
         Ok(resp)
     }
+}
+
+/// `location` with `digest=D` added to its query.
+fn with_digest(location: &str, digest: &Digest) -> Result<String, Error> {
+    let mut url =
+        reqwest::Url::parse(location).map_err(|_| Error::BadLocation(location.to_string()))?;
+    url.query_pairs_mut()
+        .append_pair("digest", &digest.to_string());
+    Ok(url.to_string())
 }
 
 /// Reads at most `limit` bytes of `resp`; more is an error.

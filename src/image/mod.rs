@@ -8,17 +8,24 @@
 
 pub mod archive;
 mod auth;
+mod certs;
 mod client;
 mod config;
 pub mod import;
+pub mod credentials;
+mod login;
 mod manifest;
 mod platform;
 mod pull;
+mod push;
 mod reference;
 mod registries;
+mod sources;
 
 pub use config::RuntimeConfig;
+pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutTarget};
 pub use platform::Platform;
+pub use push::{parse_compression, push, ManifestFormat, PushOptions};
 pub use reference::Reference;
 
 use std::path::PathBuf;
@@ -121,6 +128,58 @@ pub enum Error {
     },
     #[error("token response from {0} has no token")]
     TokenMissing(String),
+    #[error("{0}: unauthorized: the registry refused the user name or password")]
+    BadCredentials(String),
+    #[error("loading certificate {path}")]
+    BadCert {
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("registry credentials")]
+    Credentials(#[source] credentials::Error),
+    #[error("registry certificates")]
+    Certs(#[source] certs::Error),
+    #[error("invalid upload location {0:?} from the registry")]
+    BadLocation(String),
+    #[error("pushing {reference}")]
+    Push {
+        reference: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("no local image {0:?}")]
+    NoSuchImage(String),
+    #[error("{0:?} names no registry to push to")]
+    NoDestination(String),
+    #[error("cannot push to a digest reference {0:?}")]
+    PushDigest(String),
+    #[error("the docker manifest format cannot carry zstd layers")]
+    DockerZstd,
+    #[error("recompressing layer {digest}")]
+    Recompress {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("storing the recompressed layer")]
+    StoreRecompressed(#[source] crate::storage::Error),
+    #[error("opening blob {digest}")]
+    OpenBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not logged in to {0}")]
+    NotLoggedIn(String),
+    #[error("logging in to {registry}")]
+    Login {
+        registry: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("unknown {what} {value:?}")]
+    BadChoice { what: &'static str, value: String },
     #[error("response larger than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("digest mismatch: expected {expected}, got {actual}")]
@@ -202,11 +261,19 @@ impl Error {
                 source.hint()
             }
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
+            Error::Request { source, .. } if is_certificate_error(source) => s("trust the registry's CA: put it in ~/.config/containers/certs.d/HOST:PORT/ca.crt or pass --cert-dir DIR; --tls-verify=false skips the check"),
             Error::Request { .. } => s("check that the registry is reachable; for a plain-HTTP registry set insecure = true in its [[registry]] table in registries.conf, or pass --tls-verify=false"),
             Error::ManifestUnknown | Error::NameUnknown => s("check the image name and tag"),
-            Error::Unauthorized | Error::Denied | Error::NeedsCredentials(_) => {
-                s("the repository may not exist, or it needs credentials, which hutch does not support yet")
+            Error::Unauthorized | Error::Denied => {
+                s("the repository may not exist, or it needs credentials: log in with hutch login REGISTRY")
             }
+            Error::NeedsCredentials(host) => Some(format!("log in first: hutch login {host}")),
+            Error::BadCredentials(host) => Some(format!("check the user name and password, then run hutch login {host} again")),
+            Error::BadCert { .. } => s("the file must hold PEM certificates (a client .cert needs its PEM .key beside it)"),
+            Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
+            Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
+            Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
+            Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
             Error::TooManyRequests => s("the registry is limiting requests; wait and retry"),
             Error::NoPlatform { .. } => s("choose one of the available platforms with --platform"),
             Error::DigestMismatch { .. } | Error::Truncated { .. } | Error::Oversized { .. } => {
@@ -237,6 +304,18 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Whether a transport error is a rejected server certificate.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains("certificate") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// When `run` pulls, as `--pull` says.
@@ -283,11 +362,12 @@ pub fn pull(
     let regs = Registries::load(&paths.registries_conf_candidates())?;
     let parsed = ImageName::parse(name)?;
     let outcome = if parsed.is_short() {
-        fetch_short(&regs, store, name, &parsed, opts, reporter)?
+        fetch_short(paths, &regs, store, name, &parsed, opts, reporter)?
     } else {
         let r = parsed.qualify(DOCKER_HUB);
         reporter.notice(&format!("Trying to pull {r}..."));
-        pull::fetch(&regs, store, &r, opts).map_err(|e| e.while_pulling(&r))?
+        pull::fetch(&regs, &access(paths), &paths.root, store, &r, opts)
+            .map_err(|e| e.while_pulling(&r))?
     };
     let mut rec = match outcome {
         pull::Outcome::Unchanged(rec) => return Ok(rec),
@@ -312,8 +392,21 @@ pub fn pull(
     Ok(rec)
 }
 
+/// Where pulls look for credentials and TLS files: the user's credential
+/// files and certs.d directories.
+fn access(paths: &Paths) -> client::Access {
+    let mut auth_files = vec![paths.auth_file()];
+    auth_files.extend(paths.fallback_auth_files());
+    client::Access {
+        auth_files,
+        certs_dirs: paths.certs_dirs(),
+        cert_dir: None,
+    }
+}
+
 /// Tries a short name at each search registry in order.
 fn fetch_short(
+    paths: &Paths,
     regs: &Registries,
     store: &Store,
     name: &str,
@@ -325,7 +418,7 @@ fn fetch_short(
     for registry in regs.search_registries() {
         let r = parsed.qualify(&registry);
         reporter.notice(&format!("Trying to pull {r}..."));
-        match pull::fetch(regs, store, &r, opts) {
+        match pull::fetch(regs, &access(paths), &paths.root, store, &r, opts) {
             Ok(outcome) => {
                 reporter.notice(&format!("Resolved {name:?} to {r}"));
                 return Ok(outcome);

@@ -13,13 +13,16 @@ use std::sync::Mutex;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::StatusCode;
 
-use super::client::{backoff, RegistryClient, RETRIES};
+use std::path::Path;
+
+use super::client::{backoff, Access, RegistryClient, RETRIES};
 use super::manifest::{
     check_config_media_type, descriptor_digest, layer_compression, parse_manifest, select_platform,
     ImageConfig, ImageManifest, Manifest, MAX_CONFIG_SIZE,
 };
 use super::reference::Reference;
 use super::registries::Registries;
+use super::sources::{self, Source};
 use super::{Error, PullOptions};
 use crate::storage::{BlobWriter, Digest, ImageRecord, LayerRef, Store};
 
@@ -37,21 +40,32 @@ pub enum Outcome {
     Fetched(ImageRecord),
 }
 
-/// Fetches `r` into `store`'s blobs; returns with the HTTP client dropped.
+/// Fetches `r` into `store`'s blobs (at `root`), with the credentials and
+/// TLS files `access` finds; records where the blobs came from; returns
+/// with the HTTP client dropped.
 pub fn fetch(
     regs: &Registries,
+    access: &Access,
+    root: &Path,
     store: &Store,
     r: &Reference,
     opts: &PullOptions,
 ) -> Result<Outcome, Error> {
     let ep = regs.endpoint(r)?;
-    let is_insecure = match opts.tls_verify {
-        Some(verify) => !verify,
-        None => ep.is_insecure,
-    };
-    let client = RegistryClient::connect(&ep, is_insecure)?;
+    let client = RegistryClient::connect(&ep, &access.options(&ep, opts.tls_verify)?)?;
     let outcome = fetch_with(&client, store, r, opts);
     drop(client);
+    if let Ok(Outcome::Fetched(rec) | Outcome::Unchanged(rec)) = &outcome {
+        let here = Source {
+            registry: ep.host.clone(),
+            repository: ep.repository.clone(),
+        };
+        for blob in rec.layers.iter().map(|l| &l.blob).chain([&rec.id]) {
+            if let Err(e) = sources::record(root, blob, &here) {
+                log::debug!("recording where {blob} came from: {e}");
+            }
+        }
+    }
     outcome
 }
 

@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod push;
 
 use std::collections::BTreeSet;
 

@@ -9,6 +9,7 @@ mod archive;
 #[path = "../common/mod.rs"]
 mod common;
 mod cp;
+mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

@@ -12,7 +12,7 @@ HUTCH_NORANGE_USER=${HUTCH_NORANGE_USER:-hutch-norange}
 HUTCH_PACKAGES=(
     uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
-    build-essential pkg-config
+    build-essential pkg-config apache2-utils openssl
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -160,6 +160,95 @@ stop_registry() {
         kill "$HUTCH_REGISTRY_PID" 2>/dev/null || true
         wait "$HUTCH_REGISTRY_PID" 2>/dev/null || true
         HUTCH_REGISTRY_PID=
+    fi
+}
+
+# Makes a throwaway CA and a server certificate for 127.0.0.1 and
+# localhost: keys and the server certificate in $1/private (root only), the
+# CA certificate alone in $1/ca/ca.crt (world-readable, usable as a
+# --cert-dir or certs.d directory).
+make_test_ca() {
+    local dir=$1 priv=$1/private
+    mkdir -p "$priv" "$dir/ca"
+    chmod 0700 "$priv"
+    chmod 0755 "$dir" "$dir/ca"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=hutch test CA" \
+        -keyout "$priv/ca.key" -out "$dir/ca/ca.crt" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        >/dev/null 2>&1 || die "openssl could not make the test CA"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$priv/server.key" -out "$priv/server.csr" >/dev/null 2>&1 \
+        || die "openssl could not make the server key"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$priv/server.ext"
+    openssl x509 -req -in "$priv/server.csr" -CA "$dir/ca/ca.crt" -CAkey "$priv/ca.key" -CAcreateserial \
+        -days 2 -extfile "$priv/server.ext" -out "$priv/server.crt" >/dev/null 2>&1 \
+        || die "openssl could not sign the server certificate"
+    chmod 0644 "$dir/ca/ca.crt"
+}
+
+# Starts a second registry on 127.0.0.1:$2 with TLS (a fresh self-signed
+# CA, $1/certs/ca/ca.crt) and htpasswd basic auth for user $3 with password
+# $4, logging every request to $1/registry.log (readable by the test
+# users); sets HUTCH_AUTH_REGISTRY_PID. Waits until /v2/ answers 401.
+start_auth_registry() {
+    local dir=$1 port=$2 user=$3 pass=$4 bin
+    bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
+    [ -x "$bin" ] || die "docker-registry not found (install the docker-registry package)"
+    command -v htpasswd >/dev/null || die "htpasswd not found (install apache2-utils)"
+    command -v openssl >/dev/null || die "openssl not found (install openssl)"
+    mkdir -p "$dir/storage"
+    chmod 0755 "$dir"
+    make_test_ca "$dir/certs"
+    htpasswd -Bbn "$user" "$pass" >"$dir/htpasswd" || die "htpasswd failed"
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+auth:
+  htpasswd:
+    realm: hutch-test
+    path: $dir/htpasswd
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $dir/certs/private/server.crt
+    key: $dir/certs/private/server.key
+EOF
+    say "starting TLS+auth registry on 127.0.0.1:$port (storage $dir/storage)"
+    # Made before the registry starts (the redirection below keeps its
+    # mode), so that the test users can read it from the first line on.
+    : >"$dir/registry.log"
+    chmod 0644 "$dir/registry.log"
+    "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+    HUTCH_AUTH_REGISTRY_PID=$!
+    local i code
+    for i in $(seq 1 100); do
+        code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$dir/certs/ca/ca.crt" \
+            "https://127.0.0.1:$port/v2/" 2>/dev/null || true)
+        [ "$code" = 401 ] && return 0
+        if ! kill -0 "$HUTCH_AUTH_REGISTRY_PID" 2>/dev/null; then
+            cat "$dir/registry.log" >&2
+            die "docker-registry (TLS+auth) exited before answering on port $port"
+        fi
+        sleep 0.1
+    done
+    cat "$dir/registry.log" >&2
+    die "TLS+auth registry on port $port did not answer /v2/ with 401 within 10s"
+}
+
+# Stops the registry started by start_auth_registry.
+stop_auth_registry() {
+    if [ -n "${HUTCH_AUTH_REGISTRY_PID:-}" ]; then
+        kill "$HUTCH_AUTH_REGISTRY_PID" 2>/dev/null || true
+        wait "$HUTCH_AUTH_REGISTRY_PID" 2>/dev/null || true
+        HUTCH_AUTH_REGISTRY_PID=
     fi
 }
 

@@ -5,6 +5,7 @@
 //! never touches the filesystem here. `entry::LayerDir` creates everything
 //! beneath the layer's directory fd.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::fd::BorrowedFd;
@@ -15,6 +16,28 @@ use tar::EntryType;
 
 use super::entry::{EntryError, Kind, LayerDir, Meta};
 use super::{tarpath, Compression, Digest};
+
+/// Sets the expansion threshold in bytes: a layer that expands beyond it at
+/// a compression ratio above `MAX_RATIO` is refused.
+pub const ENV_LAYER_MAX_EXPANSION: &str = "HUTCH_LAYER_MAX_EXPANSION";
+/// The default expansion threshold: 1 GiB.
+pub const DEFAULT_EXPANSION_THRESHOLD: u64 = 1 << 30;
+/// The compression ratio above which a big layer is a bomb. Real layers
+/// compress text and binaries at well under 20:1.
+pub const MAX_RATIO: u64 = 100;
+/// The most any one layer may expand to, whatever its ratio: 256 GiB.
+pub const HARD_CAP: u64 = 256 << 30;
+/// The most header bytes (GNU long names, PAX records, sparse maps) one
+/// entry may carry. The tar crate buffers them whole; GNU tar and Go's
+/// archive/tar cap PAX records near 1 MiB.
+pub const MAX_HEADER_BYTES: u64 = 2 << 20;
+/// The most entries one layer may hold.
+pub const MAX_ENTRIES: u64 = 4 << 20;
+/// The longest entry or link name accepted (Linux's `PATH_MAX`).
+pub const MAX_NAME_LEN: usize = 4096;
+/// The most bytes of directory names one layer may hold: directory
+/// metadata is applied at the end, so their names are kept in memory.
+pub const MAX_DIR_NAME_BYTES: u64 = 64 << 20;
 
 /// Why a layer archive could not be unpacked.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +54,16 @@ pub enum Error {
     },
     #[error("uncompressed digest mismatch: expected {expected}, got {actual}")]
     DiffIdMismatch { expected: Digest, actual: Digest },
+    #[error("expands to more than {limit} bytes (ratio over {ratio}:1)")]
+    Expands { limit: u64, ratio: u64 },
+    #[error("tar headers of one entry exceed {limit} bytes")]
+    HeaderTooLarge { limit: u64 },
+    #[error("more than {limit} entries")]
+    TooManyEntries { limit: u64 },
+    #[error("entry name longer than {limit} bytes")]
+    NameTooLong { limit: usize },
+    #[error("directory names exceed {limit} bytes")]
+    TooManyDirNames { limit: u64 },
 }
 
 /// How to unpack.
@@ -41,6 +74,39 @@ pub struct Options {
     pub preserve_owner: bool,
 }
 
+/// How far a compressed layer may expand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expansion {
+    /// Beyond this many bytes a layer must not exceed `MAX_RATIO`.
+    pub threshold: u64,
+}
+
+impl Default for Expansion {
+    fn default() -> Expansion {
+        Expansion {
+            threshold: DEFAULT_EXPANSION_THRESHOLD,
+        }
+    }
+}
+
+impl Expansion {
+    /// Reads `ENV_LAYER_MAX_EXPANSION` from `value` (the variable's value, if
+    /// set); an unparsable value keeps the default.
+    pub fn from_env_value(value: Option<&str>) -> Expansion {
+        value
+            .and_then(|v| v.trim().parse().ok())
+            .map_or_else(Expansion::default, |threshold| Expansion { threshold })
+    }
+
+    /// The most bytes a blob of `compressed` bytes may expand to: refused
+    /// when over the threshold and over `MAX_RATIO`, or over `HARD_CAP`.
+    pub fn limit_for(self, compressed: u64) -> u64 {
+        self.threshold
+            .max(compressed.saturating_mul(MAX_RATIO))
+            .min(HARD_CAP)
+    }
+}
+
 /// What unpacking left out on purpose.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -49,29 +115,77 @@ pub struct Report {
     pub skipped_xattrs: Vec<(String, String)>,
 }
 
-/// A reader that hashes everything read through it.
+/// A reader that hashes and counts everything read through it and fails
+/// once more than `limit` bytes came out.
 struct Hashing<R> {
     inner: R,
     hasher: sha2::Sha256,
+    count: u64,
+    limit: u64,
+    is_over: bool,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        if self.count > self.limit {
+            self.is_over = true;
+            return Err(io::Error::other("expansion limit reached"));
+        }
+        Ok(n)
+    }
+}
+
+/// Counts the bytes the tar crate reads while it parses headers, so that a
+/// huge long name or PAX record fails before it is buffered whole.
+#[derive(Default)]
+struct HeaderMeter {
+    is_parsing: Cell<bool>,
+    used: Cell<u64>,
+    is_over: Cell<bool>,
+}
+
+struct Metered<'m, R> {
+    inner: R,
+    meter: &'m HeaderMeter,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.meter.is_parsing.get() {
+            return self.inner.read(buf);
+        }
+        let left = MAX_HEADER_BYTES.saturating_sub(self.meter.used.get());
+        if left == 0 {
+            self.meter.is_over.set(true);
+            return Err(io::Error::other("header limit reached"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.meter.used.set(self.meter.used.get() + n as u64);
         Ok(n)
     }
 }
 
 /// Unpacks the layer blob `blob` into the directory `dest`, checking that
-/// the uncompressed stream hashes to `diff_id`.
+/// the uncompressed stream hashes to `diff_id` and expands no further than
+/// `expansion` allows.
 pub fn unpack_blob(
     blob: File,
     compression: Compression,
     diff_id: &Digest,
     dest: BorrowedFd<'_>,
     opts: Options,
+    expansion: Expansion,
 ) -> Result<Report, Error> {
+    let compressed = blob.metadata().map(|m| m.len()).unwrap_or(0);
+    let limit = expansion.limit_for(compressed);
+    let bomb = Error::Expands {
+        limit,
+        ratio: limit / compressed.max(1),
+    };
     let reader: Box<dyn Read> = match compression {
         Compression::None => Box::new(BufReader::with_capacity(1 << 16, blob)),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
@@ -79,17 +193,35 @@ pub fn unpack_blob(
             blob,
         ))),
         Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::new(blob).map_err(Error::Decompress)?)
+            let mut d = zstd::stream::read::Decoder::new(blob).map_err(Error::Decompress)?;
+            // zstd's own default, stated: a frame asking for a window
+            // beyond 128 MiB is refused rather than allocated.
+            d.window_log_max(27).map_err(Error::Decompress)?;
+            Box::new(d)
         }
     };
     let mut hashing = Hashing {
         inner: reader,
         hasher: sha2::Sha256::new(),
+        count: 0,
+        limit,
+        is_over: false,
     };
-    let report = unpack_tar(&mut hashing, dest, opts)?;
+    let result = unpack_entries(&mut hashing, dest, opts, limit);
+    if hashing.is_over {
+        return Err(bomb);
+    }
+    let report = match result {
+        Err(Error::Expands { .. }) => return Err(bomb),
+        other => other?,
+    };
     // The diff_id covers the whole tar, end-of-archive blocks and any
     // trailing padding included.
-    io::copy(&mut hashing, &mut io::sink()).map_err(Error::ReadArchive)?;
+    let drained = io::copy(&mut hashing, &mut io::sink());
+    if hashing.is_over {
+        return Err(bomb);
+    }
+    drained.map_err(Error::ReadArchive)?;
     let actual = Digest::from_sha256(hashing.hasher.finalize().as_slice());
     if &actual != diff_id {
         return Err(Error::DiffIdMismatch {
@@ -100,62 +232,141 @@ pub fn unpack_blob(
     Ok(report)
 }
 
-/// Unpacks the tar stream `reader` into the directory `dest`.
+/// Unpacks the tar stream `reader` into the directory `dest`; its files may
+/// hold at most `HARD_CAP` bytes in all.
 pub fn unpack_tar<R: Read>(
     reader: R,
     dest: BorrowedFd<'_>,
     opts: Options,
 ) -> Result<Report, Error> {
-    let mut archive = tar::Archive::new(reader);
+    unpack_entries(reader, dest, opts, HARD_CAP)
+}
+
+/// Unpacks the tar stream `reader` into `dest`, refusing once its files'
+/// sizes (sparse files at their full size) add up to more than `limit`.
+fn unpack_entries<R: Read>(
+    reader: R,
+    dest: BorrowedFd<'_>,
+    opts: Options,
+    limit: u64,
+) -> Result<Report, Error> {
+    let meter = HeaderMeter::default();
+    let mut archive = tar::Archive::new(Metered {
+        inner: reader,
+        meter: &meter,
+    });
     let mut layer = LayerDir::new(dest, opts.preserve_owner);
     let mut report = Report::default();
-    for entry in archive.entries().map_err(Error::ReadArchive)? {
-        let mut entry = entry.map_err(Error::ReadArchive)?;
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        let wrap = |source| Error::Entry {
-            entry: name.clone(),
-            source,
-        };
-        let Some(path) = tarpath::normalize(&raw).map_err(|e| wrap(e.into()))? else {
-            // The layer root itself: its metadata comes from the container's
-            // upper directory, not from layers.
-            continue;
-        };
-        let meta = read_meta(&mut entry, &name, &mut report).map_err(wrap)?;
-        let header_type = entry.header().entry_type();
-        let link = entry.link_name_bytes().map(|l| l.into_owned());
-        let kind = match header_type {
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                Kind::File(&mut entry)
+    let mut totals = Totals::default();
+    let mut entries = archive.entries().map_err(Error::ReadArchive)?;
+    loop {
+        meter.used.set(0);
+        meter.is_parsing.set(true);
+        let next = entries.next();
+        meter.is_parsing.set(false);
+        let Some(entry) = next else { break };
+        let mut entry = entry.map_err(|e| {
+            if meter.is_over.get() {
+                Error::HeaderTooLarge {
+                    limit: MAX_HEADER_BYTES,
+                }
+            } else {
+                Error::ReadArchive(e)
             }
-            EntryType::Directory => Kind::Dir,
-            EntryType::Symlink => {
-                Kind::Symlink(link.ok_or_else(|| wrap(EntryError::MissingLinkTarget))?)
-            }
-            EntryType::Link => {
-                let target = link.ok_or_else(|| wrap(EntryError::MissingLinkTarget))?;
-                let target = tarpath::normalize_link_target(&target)
-                    .map_err(|e| wrap(e.into()))?
-                    .ok_or_else(|| wrap(EntryError::MissingLinkTarget))?;
-                Kind::HardLink(target)
-            }
-            EntryType::Fifo => Kind::Fifo,
-            EntryType::Char => return Err(wrap(EntryError::DeviceNode { kind: "character" })),
-            EntryType::Block => return Err(wrap(EntryError::DeviceNode { kind: "block" })),
-            other => {
-                return Err(wrap(EntryError::UnsupportedType(char::from(
-                    other.as_byte(),
-                ))))
-            }
-        };
-        layer.create(&path, kind, &meta).map_err(wrap)?;
+        })?;
+        unpack_entry(&mut entry, &mut layer, &mut report, &mut totals, limit)?;
+        // Whatever the entry did not use (data on a directory, say) is read
+        // here rather than inside the next header's metered parse.
+        io::copy(&mut entry, &mut io::sink()).map_err(Error::ReadArchive)?;
     }
     layer.finish().map_err(|(path, source)| Error::Entry {
         entry: path.display().to_string(),
         source,
     })?;
     Ok(report)
+}
+
+/// Running counts checked against the layer limits.
+#[derive(Default)]
+struct Totals {
+    entries: u64,
+    file_bytes: u64,
+    dir_name_bytes: u64,
+}
+
+/// Checks and creates one entry.
+fn unpack_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    layer: &mut LayerDir<'_>,
+    report: &mut Report,
+    totals: &mut Totals,
+    limit: u64,
+) -> Result<(), Error> {
+    totals.entries += 1;
+    if totals.entries > MAX_ENTRIES {
+        return Err(Error::TooManyEntries { limit: MAX_ENTRIES });
+    }
+    let raw = entry.path_bytes().into_owned();
+    let link = entry.link_name_bytes().map(|l| l.into_owned());
+    if raw.len() > MAX_NAME_LEN || link.as_ref().is_some_and(|l| l.len() > MAX_NAME_LEN) {
+        return Err(Error::NameTooLong {
+            limit: MAX_NAME_LEN,
+        });
+    }
+    let header_type = entry.header().entry_type();
+    if header_type == EntryType::XGlobalHeader {
+        // Global PAX records (git archive writes a commit id there) carry
+        // nothing a layer needs.
+        return Ok(());
+    }
+    let name = String::from_utf8_lossy(&raw).into_owned();
+    let wrap = |source| Error::Entry {
+        entry: name.clone(),
+        source,
+    };
+    let Some(path) = tarpath::normalize(&raw).map_err(|e| wrap(e.into()))? else {
+        // The layer root itself: its metadata comes from the container's
+        // upper directory, not from layers.
+        return Ok(());
+    };
+    let meta = read_meta(entry, &name, report).map_err(wrap)?;
+    let kind = match header_type {
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+            totals.file_bytes = totals.file_bytes.saturating_add(entry.size());
+            if totals.file_bytes > limit {
+                return Err(Error::Expands { limit, ratio: 1 });
+            }
+            Kind::File(entry)
+        }
+        EntryType::Directory => {
+            totals.dir_name_bytes += raw.len() as u64;
+            if totals.dir_name_bytes > MAX_DIR_NAME_BYTES {
+                return Err(Error::TooManyDirNames {
+                    limit: MAX_DIR_NAME_BYTES,
+                });
+            }
+            Kind::Dir
+        }
+        EntryType::Symlink => {
+            Kind::Symlink(link.ok_or_else(|| wrap(EntryError::MissingLinkTarget))?)
+        }
+        EntryType::Link => {
+            let target = link.ok_or_else(|| wrap(EntryError::MissingLinkTarget))?;
+            let target = tarpath::normalize_link_target(&target)
+                .map_err(|e| wrap(e.into()))?
+                .ok_or_else(|| wrap(EntryError::MissingLinkTarget))?;
+            Kind::HardLink(target)
+        }
+        EntryType::Fifo => Kind::Fifo,
+        EntryType::Char => return Err(wrap(EntryError::DeviceNode { kind: "character" })),
+        EntryType::Block => return Err(wrap(EntryError::DeviceNode { kind: "block" })),
+        other => {
+            return Err(wrap(EntryError::UnsupportedType(char::from(
+                other.as_byte(),
+            ))))
+        }
+    };
+    layer.create(&path, kind, &meta).map_err(wrap)
 }
 
 /// Collects an entry's ownership, mode, mtime and xattrs.
@@ -215,6 +426,10 @@ fn parse_pax_time(v: &str) -> Option<(u64, i64)> {
     };
     Some((secs, nanos))
 }
+
+#[cfg(test)]
+#[path = "unpack_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
@@ -581,16 +796,161 @@ mod tests {
             let opts = Options {
                 preserve_owner: false,
             };
-            unpack_blob(open(), compression, &diff_id, s.target.as_fd(), opts).unwrap();
+            unpack_blob(
+                open(),
+                compression,
+                &diff_id,
+                s.target.as_fd(),
+                opts,
+                Expansion::default(),
+            )
+            .unwrap();
             assert_eq!(fs::read(s.path("hello")).unwrap(), b"hi");
 
             let wrong = Digest::of(b"not this");
-            let err = unpack_blob(open(), compression, &wrong, s.target.as_fd(), opts).unwrap_err();
+            let err = unpack_blob(
+                open(),
+                compression,
+                &wrong,
+                s.target.as_fd(),
+                opts,
+                Expansion::default(),
+            )
+            .unwrap_err();
             assert!(
                 matches!(&err, Error::DiffIdMismatch { expected, actual }
                     if *expected == wrong && *actual == diff_id),
                 "{compression:?}: {err}"
             );
         }
+    }
+
+    fn compress(compression: Compression, tar: &[u8]) -> Vec<u8> {
+        match compression {
+            Compression::None => tar.to_vec(),
+            Compression::Gzip => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(tar).unwrap();
+                gz.finish().unwrap()
+            }
+            Compression::Zstd => zstd::encode_all(tar, 3).unwrap(),
+        }
+    }
+
+    #[test]
+    fn refuses_a_decompression_bomb_of_each_compression() {
+        // 8 MiB of zeros: gzip and zstd shrink it far beyond 100:1.
+        let tar = Tar::default()
+            .file("zeros", 0o644, &vec![0u8; 8 << 20])
+            .finish();
+        let diff_id = Digest::of(&tar);
+        let small = Expansion { threshold: 1 << 20 };
+        let opts = Options {
+            preserve_owner: false,
+        };
+        for compression in [Compression::Gzip, Compression::Zstd] {
+            let bytes = compress(compression, &tar);
+            let s = Scene::new();
+            let path = s.dir.path().join("blob");
+            fs::write(&path, &bytes).unwrap();
+            let open = || fs::File::open(&path).unwrap();
+            let err = unpack_blob(open(), compression, &diff_id, s.target.as_fd(), opts, small)
+                .unwrap_err();
+            let limit = small.limit_for(bytes.len() as u64);
+            assert_eq!(
+                render_chain(&err),
+                format!(
+                    "expands to more than {limit} bytes (ratio over {}:1)",
+                    limit / bytes.len() as u64
+                ),
+                "{compression:?}"
+            );
+            assert!(limit < 8 << 20, "{compression:?}: limit {limit}");
+            s.assert_victim_untouched();
+            // The same blob is fine under the default threshold.
+            let s = Scene::new();
+            unpack_blob(
+                open(),
+                compression,
+                &diff_id,
+                s.target.as_fd(),
+                opts,
+                Expansion::default(),
+            )
+            .unwrap();
+            assert_eq!(fs::metadata(s.path("zeros")).unwrap().len(), 8 << 20);
+        }
+    }
+
+    #[test]
+    fn an_uncompressed_layer_is_never_a_bomb() {
+        let tar = Tar::default()
+            .file("zeros", 0o644, &vec![0u8; 3 << 20])
+            .finish();
+        let s = Scene::new();
+        let path = s.dir.path().join("blob");
+        fs::write(&path, &tar).unwrap();
+        let small = Expansion { threshold: 1 << 20 };
+        let opts = Options {
+            preserve_owner: false,
+        };
+        let blob = fs::File::open(&path).unwrap();
+        unpack_blob(
+            blob,
+            Compression::None,
+            &Digest::of(&tar),
+            s.target.as_fd(),
+            opts,
+            small,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn expansion_limit_combines_threshold_ratio_and_cap() {
+        let e = Expansion::default();
+        assert_eq!(e.limit_for(1000), DEFAULT_EXPANSION_THRESHOLD);
+        assert_eq!(e.limit_for(100 << 20), 100 * (100 << 20));
+        assert_eq!(e.limit_for(u64::MAX), HARD_CAP);
+        assert_eq!(Expansion::from_env_value(Some(" 4096 ")).threshold, 4096);
+        assert_eq!(Expansion::from_env_value(Some("lots")), e);
+        assert_eq!(Expansion::from_env_value(None), e);
+    }
+
+    #[test]
+    fn refuses_oversized_headers_and_names() {
+        let s = Scene::new();
+        let big = vec![b'a'; 3 << 20];
+        let tar = Tar::default()
+            .pax(&[("comment", &big)])
+            .file("x", 0o644, b"")
+            .finish();
+        s.assert_refused(&tar, "tar headers of one entry exceed 2097152 bytes");
+        let mut long = vec![b'l'; 3 << 20];
+        long.push(0);
+        let tar = Tar::default()
+            .raw("././@LongLink", b'L', 0o644, "", &long, (0, 0))
+            .file("x", 0o644, b"")
+            .finish();
+        s.assert_refused(&tar, "tar headers of one entry exceed 2097152 bytes");
+        let mut name = "d/".repeat(2100).into_bytes();
+        name.push(0);
+        let tar = Tar::default()
+            .raw("././@LongLink", b'L', 0o644, "", &name, (0, 0))
+            .file("x", 0o644, b"")
+            .finish();
+        s.assert_refused(&tar, "entry name longer than 4096 bytes");
+    }
+
+    #[test]
+    fn skips_global_pax_headers() {
+        let s = Scene::new();
+        let mut t = Tar::default();
+        let body = b"52 comment=3f2a0c6d0b1e8e4b2d3c5f7a9e1b2c4d6f8a0b1c\n";
+        t.raw("pax_global_header", b'g', 0o644, "", body, (0, 0))
+            .file("x", 0o644, b"x");
+        s.unpack(&t.finish()).unwrap();
+        assert_eq!(fs::read(s.path("x")).unwrap(), b"x");
     }
 }

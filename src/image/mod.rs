@@ -119,8 +119,8 @@ pub enum Error {
     },
     #[error("token response from {0} has no token")]
     TokenMissing(String),
-    #[error("response larger than {limit} bytes")]
-    TooLarge { limit: u64 },
+    #[error("{what} larger than {limit} bytes")]
+    TooLarge { what: &'static str, limit: u64 },
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch { expected: String, actual: Digest },
     #[error("invalid manifest")]

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod cp;
+mod images;
 mod limits;
 
 use std::collections::{BTreeMap, HashMap};

@@ -383,3 +383,38 @@ proptest! {
         check(&members, flip.as_slice())?;
     }
 }
+
+#[test]
+fn a_sparse_file_counts_at_its_full_size() {
+    // 512 stored bytes describing a 4 GiB file: refused before any write,
+    // rather than filling the disk with zeros.
+    let dir = scene();
+    let mut b = Builder {
+        buf: Vec::new(),
+        sentinel: String::new(),
+    };
+    b.add(&Member::Sparse(
+        "big".into(),
+        1 << 32,
+        vec![(0, 512), (1 << 32, 0)],
+    ));
+    let mut tar = b.buf;
+    tar.extend(std::iter::repeat_n(0u8, 1024));
+    let target = openat2(
+        nix::fcntl::AT_FDCWD,
+        &dir.path().join("target"),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        Resolve::NO_SYMLINKS,
+    )
+    .expect("opening target");
+    let opts = Options {
+        preserve_owner: false,
+    };
+    let err = unpack_entries(&tar[..], target.as_fd(), opts, 1 << 20).unwrap_err();
+    assert_eq!(
+        crate::error::render_chain(&err),
+        "expands to more than 1048576 bytes (ratio over 1:1)"
+    );
+    assert!(!dir.path().join("target/big").exists());
+}

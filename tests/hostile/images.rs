@@ -20,6 +20,11 @@ const APPLETS: [&str; 10] = [
 /// A layer with a static busybox in /bin, /etc and /tmp, and then
 /// whatever `extra` adds.
 fn busybox_layer(extra: impl FnOnce(&mut RawTar)) -> Vec<u8> {
+    busybox_layer_with(true, extra)
+}
+
+/// Like `busybox_layer`, with or without /etc.
+fn busybox_layer_with(has_etc: bool, extra: impl FnOnce(&mut RawTar)) -> Vec<u8> {
     let busybox = std::fs::read("/bin/busybox")
         .expect("reading /bin/busybox (package busybox-static; tests/run.sh installs it)");
     let mut t = RawTar::default();
@@ -27,7 +32,10 @@ fn busybox_layer(extra: impl FnOnce(&mut RawTar)) -> Vec<u8> {
     for a in APPLETS {
         t.symlink(&format!("bin/{a}"), "busybox");
     }
-    t.dir("etc").dir("tmp");
+    if has_etc {
+        t.dir("etc");
+    }
+    t.dir("tmp");
     extra(&mut t);
     t.finish()
 }
@@ -158,13 +166,15 @@ fn swapping_etc_for_a_symlink_during_restarts_never_reaches_the_victim() {
         ],
     );
     let before = snapshot(&v);
-    let img = pull(&a, "swapper", &busybox_layer(|_| {}));
-    // /etc itself holds the mount points of hosts, hostname and
-    // resolv.conf, so it is what a container can swap: mostly a real
+    // Without /etc in the image, hutch makes it in the container's upper
+    // directory, where (unlike a directory of the image) overlayfs lets the
+    // container rename it. It holds the mount points of hosts, hostname
+    // and resolv.conf, so it is what a container can swap: mostly a real
     // directory, briefly a symlink (absolute or climbing) to the victim.
+    let img = pull(&a, "swapper", &busybox_layer_with(false, |_| {}));
     let script = format!(
         "while :; do \
-           mv /etc /etc.real && ln -s '{abs}' /etc && usleep 300; \
+           mv /etc /etc.real && ln -s '{abs}' /etc && echo swapped && usleep 300; \
            rm -f /etc; mv /etc.real /etc; usleep 3000; \
            mv /etc /etc.real && ln -s '{rel}' /etc && usleep 300; \
            rm -f /etc; mv /etc.real /etc; usleep 3000; \
@@ -172,9 +182,25 @@ fn swapping_etc_for_a_symlink_during_restarts_never_reaches_the_victim() {
         abs = v.display(),
         rel = climb(&v)
     );
-    a.env
-        .hutch(&["run", "-d", "--name", "swap", &img, "sh", "-c", &script])
-        .success();
+    // A swapper that has swapped at least once (so the race is real).
+    let start_swapper = || {
+        a.env
+            .hutch(&["run", "-d", "--name", "swap", &img, "sh", "-c", &script])
+            .success();
+        super::common::wait_for(
+            "the container swapping /etc",
+            Duration::from_secs(20),
+            || {
+                let logs = a.env.hutch(&["logs", "swap"]).success();
+                if logs.stdout.contains("swapped") {
+                    Ok(())
+                } else {
+                    Err(logs.to_string())
+                }
+            },
+        );
+    };
+    start_swapper();
     let started = Instant::now();
     let (mut ok, mut refused) = (0, 0);
     while started.elapsed() < Duration::from_secs(10) {
@@ -182,13 +208,18 @@ fn swapping_etc_for_a_symlink_during_restarts_never_reaches_the_victim() {
         match r.code {
             Some(0) => ok += 1,
             Some(125) => {
-                r.tool_error(&["swap"]);
+                // Killed while /etc was a symlink: the start was refused.
+                // A fresh container keeps the race going.
+                r.tool_error(&[]);
                 refused += 1;
+                a.env.hutch(&["rm", "-f", "swap"]).success();
+                start_swapper();
             }
             _ => r.fail("restart must succeed or fail with exit 125"),
         }
         assert_eq!(snapshot(&v), before, "victim changed during restart {ok}");
     }
+    eprintln!("restarts in 10 s: {ok} succeeded, {refused} refused");
     a.env.hutch(&["rm", "-f", "swap"]).success();
     assert!(
         ok >= 1,

@@ -38,6 +38,8 @@ const IO_TIMEOUT: Duration = Duration::from_secs(60);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most of an error body that is read.
 const MAX_ERROR_BODY: u64 = 64 << 10;
+/// The largest token response accepted; real ones are a few KiB.
+const MAX_TOKEN_BODY: u64 = 64 << 10;
 
 /// A manifest as the registry sent it, verified against its digest.
 #[derive(Debug)]
@@ -338,13 +340,7 @@ impl RegistryClient {
                 status: resp.status().as_u16(),
             });
         }
-        let mut body = Vec::new();
-        resp.take(MAX_ERROR_BODY)
-            .read_to_end(&mut body)
-            .map_err(|source| Error::ReadBody {
-                url: realm.to_string(),
-                source,
-            })?;
+        let (_, body) = read_limited(resp, "token response", MAX_TOKEN_BODY, realm)?;
         let token: TokenResponse =
             serde_json::from_slice(&body).map_err(|source| Error::TokenParse {
                 realm: realm.to_string(),
@@ -606,7 +602,7 @@ impl RegistryClient {
         let mut attempt = 0;
         let (resp, body) = loop {
             let resp = self.send(&url, &accept, 0, Kind::Manifest)?;
-            match read_limited(resp, super::manifest::MAX_MANIFEST_SIZE, &url) {
+            match read_limited(resp, "manifest", super::manifest::MAX_MANIFEST_SIZE, &url) {
                 Ok(ok) => break ok,
                 Err(e @ Error::ReadBody { .. }) if attempt < RETRIES => {
                     log::debug!("{e}, retrying");
@@ -666,8 +662,18 @@ fn with_digest(location: &str, digest: &Digest) -> Result<String, Error> {
     Ok(url.to_string())
 }
 
-/// Reads at most `limit` bytes of `resp`; more is an error.
-fn read_limited(resp: Response, limit: u64, url: &str) -> Result<(Response, Vec<u8>), Error> {
+/// Reads at most `limit` bytes of `resp` (a `what`); more is an error, found from the
+/// Content-Length before reading or else after `limit + 1` bytes, so a
+/// huge body is never buffered.
+fn read_limited(
+    resp: Response,
+    what: &'static str,
+    limit: u64,
+    url: &str,
+) -> Result<(Response, Vec<u8>), Error> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge { what, limit });
+    }
     let mut body = Vec::new();
     let mut resp = resp;
     (&mut resp)
@@ -678,7 +684,7 @@ fn read_limited(resp: Response, limit: u64, url: &str) -> Result<(Response, Vec<
             source,
         })?;
     if body.len() as u64 > limit {
-        return Err(Error::TooLarge { limit });
+        return Err(Error::TooLarge { what, limit });
     }
     Ok((resp, body))
 }

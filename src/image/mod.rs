@@ -180,8 +180,8 @@ pub enum Error {
     },
     #[error("unknown {what} {value:?}")]
     BadChoice { what: &'static str, value: String },
-    #[error("response larger than {limit} bytes")]
-    TooLarge { limit: u64 },
+    #[error("{what} larger than {limit} bytes")]
+    TooLarge { what: &'static str, limit: u64 },
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch { expected: String, actual: Digest },
     #[error("invalid manifest")]

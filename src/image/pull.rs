@@ -189,6 +189,7 @@ fn fetch_config(
     check_config_media_type(&manifest.config.media_type).map_err(wrap)?;
     if manifest.config.size > MAX_CONFIG_SIZE {
         return Err(wrap(Error::TooLarge {
+            what: "declared size",
             limit: MAX_CONFIG_SIZE,
         }));
     }

@@ -352,7 +352,13 @@ impl<'a> LayerDir<'a> {
                 xattr::fset(fd.as_fd(), name, value).map_err(|source| xattr_err(name, source))?;
             }
         }
-        self.deferred.push((path.to_path_buf(), meta.clone()));
+        // The xattrs are set above; keeping them out of the deferred list
+        // bounds its memory to a path and a few numbers per directory.
+        let deferred = Meta {
+            xattrs: Vec::new(),
+            ..meta.clone()
+        };
+        self.deferred.push((path.to_path_buf(), deferred));
         Ok(())
     }
 

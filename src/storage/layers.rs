@@ -19,7 +19,7 @@ use rusqlite::params;
 
 use super::blobs::temp_path;
 use super::remove::remove_tree;
-use super::unpack::{self, Options};
+use super::unpack::{self, Expansion, Options};
 use super::{lock, ChildError, Compression, Digest, Error, LayerRef, LockGuard, Store};
 use crate::sys::fs::{openat2, Resolve};
 use crate::userns::{self, IdMaps};
@@ -81,8 +81,13 @@ impl Store {
         }
         let temps: Vec<PathBuf> = jobs.iter().map(|j| j.tmp.clone()).collect();
         let preserve_owner = !maps.is_single();
+        let expansion = Expansion::from_env_value(
+            std::env::var(unpack::ENV_LAYER_MAX_EXPANSION)
+                .ok()
+                .as_deref(),
+        );
         let result = userns::run_as_root(maps, CloneFlags::empty(), move || {
-            unpack_all(jobs, Options { preserve_owner })
+            unpack_all(jobs, Options { preserve_owner }, expansion)
         });
         // Layers before the failed one are complete: keep them.
         let (done, failure) = match result {
@@ -246,7 +251,7 @@ fn discard_empty(jobs: &[Job]) {
 /// The child's work: unpack each job in order; on the first failure remove
 /// that layer's temp directory (as root here, files owned by any mapped id
 /// can go) and report `INDEX, CORRUPT, MESSAGE`.
-fn unpack_all(jobs: Vec<Job>, opts: Options) -> Result<(), String> {
+fn unpack_all(jobs: Vec<Job>, opts: Options, expansion: Expansion) -> Result<(), String> {
     // syncfs needs a real fd, not an O_PATH one; any unpacked dir will do.
     let sync_dir = jobs.first().map(|j| j.tmp.clone());
     for (i, job) in jobs.into_iter().enumerate() {
@@ -256,6 +261,7 @@ fn unpack_all(jobs: Vec<Job>, opts: Options) -> Result<(), String> {
             &job.diff_id,
             job.dir.as_fd(),
             opts,
+            expansion,
         );
         // The report only lists skipped xattrs; a forked child must not
         // print, so it is dropped here.

@@ -89,3 +89,61 @@ fn cp_out_of_symlinks_copies_the_links_not_the_host_files() {
     assert!(!out.join("f").exists(), "the victim's file was copied out");
     assert_eq!(snapshot(&victim), before, "victim changed");
 }
+
+#[test]
+fn cp_through_symlinks_to_root_and_dotdot_stays_in_the_container() {
+    let (env, victim) = scene(|v| {
+        vec![
+            ("/".into(), "/rootlink".into()),
+            ("..".into(), "/tmp/dotdot".into()),
+            (v.to_string(), "/tmp/abs".into()),
+        ]
+    });
+    let before = snapshot(&victim);
+    let x = host_file(&env, "x");
+    // Into: `/` and `..` are the container's, so the copies land there.
+    env.hutch(&["cp", &x, "w:/rootlink/from-rootlink"])
+        .success();
+    env.hutch(&["cp", &x, "w:/tmp/dotdot/from-dotdot"])
+        .success();
+    // A directory copied onto a symlink to a host path: the link resolves
+    // in the container, where that path does not exist.
+    let dir = env.dir.join("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f"), b"evil").unwrap();
+    let r = env.hutch(&["cp", dir.to_str().unwrap(), "w:/tmp/abs"]);
+    let is_created_inside = r.code == Some(0);
+    if !is_created_inside {
+        r.tool_error(&[]);
+    }
+    assert_eq!(snapshot(&victim), before, "victim changed");
+    // Out: the copies are found at the container's root.
+    let out = env.dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["from-rootlink", "from-dotdot"] {
+        let dst = out.join(name);
+        env.hutch(&["cp", &format!("w:/{name}"), dst.to_str().unwrap()])
+            .success();
+        assert_eq!(std::fs::read(&dst).unwrap(), b"evil", "{name}");
+    }
+    // Out through the links: the container's files, never the host's.
+    let through = out.join("through");
+    env.hutch(&["cp", "w:/rootlink/from-rootlink", through.to_str().unwrap()])
+        .success();
+    assert_eq!(std::fs::read(&through).unwrap(), b"evil");
+    let link = out.join("rootlink");
+    env.hutch(&["cp", "w:/rootlink", link.to_str().unwrap()])
+        .success();
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/"));
+    // Through both links to the victim's path: only what the copy above
+    // made inside the container is there, never the host's file.
+    let r = env.hutch(&["cp", "w:/tmp/dotdot/tmp/abs/f", out.to_str().unwrap()]);
+    if is_created_inside {
+        r.success();
+        assert_eq!(std::fs::read(out.join("f")).unwrap(), b"evil");
+    } else {
+        r.code(125);
+        assert!(!out.join("f").exists(), "the victim's file was copied out");
+    }
+    assert_eq!(snapshot(&victim), before, "victim changed");
+}

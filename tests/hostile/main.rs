@@ -10,6 +10,8 @@ mod archive;
 mod common;
 mod cp;
 mod push;
+mod images;
+mod limits;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -118,12 +120,59 @@ enum Serve {
     Truncated(usize),
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Response {
+    status: u16,
     content_type: String,
     body: Vec<u8>,
     digest: Option<String>,
     send_only: Option<usize>,
+    /// Extra headers.
+    headers: Vec<(String, String)>,
+    /// This many spaces after `body`, streamed (never held in memory).
+    filler: u64,
+    /// Leave out Content-Length: the body ends when the connection closes.
+    is_unsized: bool,
+}
+
+impl Response {
+    fn ok(content_type: &str, body: &[u8]) -> Response {
+        Response {
+            status: 200,
+            content_type: content_type.into(),
+            body: body.to_vec(),
+            ..Response::default()
+        }
+    }
+}
+
+/// The layer and config of an image to publish, with what the manifest
+/// declares about them.
+struct Image {
+    layer: Vec<u8>,
+    media_type: String,
+    diff_id: String,
+    /// The layer size the manifest declares.
+    layer_size: u64,
+    /// The config size the manifest declares (its real size if `None`).
+    config_size: Option<u64>,
+    /// Spaces streamed after the config's JSON.
+    config_filler: u64,
+}
+
+impl Image {
+    /// A gzip layer made of `tar`, declared honestly.
+    fn gzip(tar: &[u8]) -> Image {
+        let layer = gzip(tar);
+        Image {
+            layer_size: layer.len() as u64,
+            layer,
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            diff_id: sha256(tar),
+            config_size: None,
+            config_filler: 0,
+        }
+    }
 }
 
 /// A single-image-per-repository registry speaking just enough of the
@@ -159,31 +208,33 @@ impl FakeRegistry {
 
     /// Publishes `repo:latest` with one gzip layer made of `tar`.
     fn publish(&self, repo: &str, tar: &[u8], how: Serve) -> Served {
-        let layer = gzip(tar);
-        let layer_blob = sha256(&layer);
-        let diff_id = sha256(tar);
+        self.publish_image(repo, Image::gzip(tar), how)
+    }
+
+    /// Publishes `repo:latest` as `img` describes.
+    fn publish_image(&self, repo: &str, img: Image, how: Serve) -> Served {
+        let layer_blob = sha256(&img.layer);
         let config = serde_json::json!({
             "architecture": match std::env::consts::ARCH { "aarch64" => "arm64", "x86_64" => "amd64", a => a },
             "os": "linux",
             "config": {"Cmd": ["sh"]},
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            "rootfs": {"type": "layers", "diff_ids": [img.diff_id]},
         })
         .to_string()
         .into_bytes();
+        let config_digest = sha256(&config);
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_blob, "size": layer.len()}],
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": img.config_size.unwrap_or(config.len() as u64)},
+            "layers": [{"mediaType": img.media_type, "digest": layer_blob, "size": img.layer_size}],
         })
         .to_string()
         .into_bytes();
         let mdigest = sha256(&manifest);
         let resp = |ct: &str, body: &[u8], d: &str| Response {
-            content_type: ct.into(),
-            body: body.to_vec(),
             digest: Some(d.into()),
-            send_only: None,
+            ..Response::ok(ct, body)
         };
         let mt = "application/vnd.oci.image.manifest.v1+json";
         let mut routes = self.routes.lock().expect("routes");
@@ -195,11 +246,10 @@ impl FakeRegistry {
             format!("/v2/{repo}/manifests/{mdigest}"),
             resp(mt, &manifest, &mdigest),
         );
-        routes.insert(
-            format!("/v2/{repo}/blobs/{}", sha256(&config)),
-            resp("application/octet-stream", &config, &sha256(&config)),
-        );
-        let mut layer_resp = resp("application/octet-stream", &layer, &layer_blob);
+        let mut config_resp = resp("application/octet-stream", &config, &config_digest);
+        config_resp.filler = img.config_filler;
+        routes.insert(format!("/v2/{repo}/blobs/{config_digest}"), config_resp);
+        let mut layer_resp = resp("application/octet-stream", &img.layer, &layer_blob);
         match how {
             Serve::Honest => {}
             Serve::Corrupt(other) => layer_resp.body = other,
@@ -208,8 +258,16 @@ impl FakeRegistry {
         routes.insert(format!("/v2/{repo}/blobs/{layer_blob}"), layer_resp);
         Served {
             layer_blob,
-            diff_id,
+            diff_id: img.diff_id,
         }
+    }
+
+    /// Serves `resp` at `path`, replacing what was there (`/v2/` included).
+    fn route(&self, path: &str, resp: Response) {
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_string(), resp);
     }
 
     fn requests(&self) -> Vec<String> {
@@ -232,50 +290,59 @@ fn serve(mut conn: TcpStream, routes: &Mutex<HashMap<String, Response>>, log: &M
     let (method, target) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
     log.lock().expect("log").push(format!("{method} {path}"));
-    let found = if path == "/v2/" || path == "/v2" {
-        Some(Response {
-            content_type: "application/json".into(),
-            body: b"{}".to_vec(),
-            digest: None,
-            send_only: None,
-        })
-    } else {
-        routes.lock().expect("routes").get(path).cloned()
+    let routed = routes.lock().expect("routes").get(path).cloned();
+    let found = match routed {
+        Some(r) => Some(r),
+        None if path == "/v2/" || path == "/v2" => Some(Response::ok("application/json", b"{}")),
+        None => None,
     };
-    let mut out = Vec::new();
-    match found {
-        Some(r) => {
-            out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-            out.extend_from_slice(
-                format!(
-                    "Content-Type: {}\r\nContent-Length: {}\r\n",
-                    r.content_type,
-                    r.body.len()
-                )
-                .as_bytes(),
-            );
-            if let Some(d) = &r.digest {
-                out.extend_from_slice(format!("Docker-Content-Digest: {d}\r\n").as_bytes());
+    let r = found.unwrap_or_else(|| Response {
+        status: 404,
+        ..Response::ok(
+            "application/json",
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        )
+    });
+    let reason = match r.status {
+        200 => "OK",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        _ => "Other",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\n",
+        r.status, r.content_type
+    );
+    if !r.is_unsized {
+        head.push_str(&format!(
+            "Content-Length: {}\r\n",
+            r.body.len() as u64 + r.filler
+        ));
+    }
+    if let Some(d) = &r.digest {
+        head.push_str(&format!("Docker-Content-Digest: {d}\r\n"));
+    }
+    for (k, v) in &r.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("Docker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\n\r\n");
+    let mut out = head.into_bytes();
+    if method != "HEAD" {
+        let n = r.send_only.unwrap_or(r.body.len());
+        out.extend_from_slice(&r.body[..n]);
+    }
+    if conn.write_all(&out).is_ok() && method != "HEAD" {
+        // Streamed until done or until the client hangs up.
+        let chunk = vec![b' '; 64 << 10];
+        let mut left = r.filler;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            if conn.write_all(&chunk[..n]).is_err() {
+                break;
             }
-            out.extend_from_slice(
-                b"Docker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\n\r\n",
-            );
-            if method != "HEAD" {
-                let n = r.send_only.unwrap_or(r.body.len());
-                out.extend_from_slice(&r.body[..n]);
-            }
-        }
-        None => {
-            let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
-            out.extend_from_slice(
-                format!("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nDocker-Distribution-API-Version: registry/2.0\r\nConnection: close\r\n\r\n", body.len()).as_bytes(),
-            );
-            if method != "HEAD" {
-                out.extend_from_slice(body);
-            }
+            left -= n as u64;
         }
     }
-    let _ = conn.write_all(&out);
     let _ = conn.flush();
     let _ = conn.shutdown(std::net::Shutdown::Both);
 }
@@ -322,6 +389,10 @@ fn find_payload(dir: &Path, skip: &Path) -> Vec<PathBuf> {
 
 const PAYLOAD: &[u8] = b"pwned by a hostile layer\n";
 
+/// The most a refused pull may hold resident: the bodies it refuses are
+/// far bigger, so staying under this shows they were streamed.
+const MAX_RSS_KIB: u64 = 200 << 10;
+
 /// One attack: a fake registry serving `repo`, victims beside the store.
 struct Attack {
     reg: FakeRegistry,
@@ -351,16 +422,23 @@ impl Attack {
 
     /// Pulls `repo` and checks every promise about a refused image.
     fn assert_refused(&self, repo: &str, served: &Served) {
+        self.assert_refused_with(repo, served, &[]);
+    }
+
+    /// Like `assert_refused`, and the one `Error:` line also holds `parts`.
+    fn assert_refused_with(&self, repo: &str, served: &Served, parts: &[&str]) {
         let before: Vec<_> = self.victims.iter().map(|v| snapshot(v)).collect();
         let img = format!("{}/{repo}", self.reg.addr);
-        let r = self.env.hutch(&["pull", "--tls-verify=false", &img]);
+        let r = self.pull_measured(&img);
         let requests = self.reg.requests();
         if !requests.iter().any(|q| q.ends_with(&served.layer_blob)) {
             r.fail(&format!(
                 "hutch never asked the fake registry for the layer blob; requests: {requests:?}"
             ));
         }
-        let r = r.tool_error(&[repo]);
+        let mut want = vec![repo];
+        want.extend_from_slice(parts);
+        let r = r.tool_error(&want);
         for (v, b) in self.victims.iter().zip(before) {
             let after = snapshot(v);
             if after != b {
@@ -394,6 +472,50 @@ impl Attack {
                 "layers/ should be empty after the refused image, holds {layers:?} (diff_id {})",
                 served.diff_id
             ));
+        }
+        self.assert_store_clean(repo, &r);
+    }
+
+    /// `hutch pull --tls-verify=false IMG` under `/usr/bin/time`, failing
+    /// when its peak RSS (children included) passes `MAX_RSS_KIB`.
+    fn pull_measured(&self, img: &str) -> common::Run {
+        let time = common::require_tool("time");
+        let out = self.env.dir.join("time.out");
+        let args = ["pull", "--tls-verify=false", img];
+        let mut c = std::process::Command::new(time);
+        c.arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&out)
+            .arg(common::hutch_bin())
+            .args(args)
+            .env_clear()
+            .envs(self.env.vars())
+            .current_dir(&self.env.home)
+            .stdin(std::process::Stdio::null());
+        let r = common::run_command(c, self.env.describe(&args), common::TIMEOUT);
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let Some(kib) = text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+        else {
+            r.fail(&format!("no peak RSS from /usr/bin/time: {text:?}"));
+        };
+        if kib > MAX_RSS_KIB {
+            r.fail(&format!(
+                "hutch peaked at {kib} KiB resident, over {MAX_RSS_KIB} KiB"
+            ));
+        }
+        r
+    }
+
+    /// The store holds no trace of `repo`: not listed, no temp files, and
+    /// it still lists as JSON.
+    fn assert_store_clean(&self, repo: &str, r: &common::Run) {
+        let tmp = common::list_dir(&self.env.store().join("tmp"));
+        if !tmp.is_empty() {
+            r.fail(&format!("temp files left in the store: {tmp:?}"));
         }
         let imgs = self.env.hutch(&["images"]).success();
         if imgs.stdout.contains(repo) {

@@ -37,6 +37,8 @@ pub enum Error {
     Fs(#[from] crate::container::fs::Error),
     #[error(transparent)]
     Attach(crate::container::attach::Error),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::Error),
 }
 
 impl Error {
@@ -62,6 +64,7 @@ impl Error {
             Error::Top(e) => e.hint(),
             Error::Fs(e) => e.hint(),
             Error::Attach(_) => None,
+            Error::Cgroup(e) => e.hint(),
         }
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod attach;
+mod cgroups;
 mod commit;
 mod container;
 mod cp;
@@ -19,6 +20,7 @@ mod prune;
 mod ps;
 mod pull;
 mod rename;
+mod resources;
 mod rmi;
 mod run;
 mod template;
@@ -115,6 +117,14 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Pause the processes of running containers
+    Pause(cgroups::PauseArgs),
+    /// Resume paused containers
+    Unpause(cgroups::PauseArgs),
+    /// Change the resource limits of a container
+    Update(cgroups::UpdateArgs),
+    /// Show resource usage of running containers
+    Stats(cgroups::StatsArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -171,6 +181,10 @@ pub fn main() -> i32 {
         Command::Cp(a) => cp::run(&paths, a),
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
+        Command::Pause(a) => cgroups::pause(&paths, a, true),
+        Command::Unpause(a) => cgroups::pause(&paths, a, false),
+        Command::Update(a) => cgroups::update(&paths, a),
+        Command::Stats(a) => cgroups::stats(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -7,6 +7,7 @@
 //! monitor or container process outlives the suite, even when a test fails.
 
 mod attach;
+mod cgroups;
 #[path = "../common/mod.rs"]
 mod common;
 mod cpdiff;

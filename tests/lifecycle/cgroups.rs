@@ -3,7 +3,7 @@
 //! warning and limit flags are refused. The cgroup v2 tier runs in a guest
 //! (tests/vm/guest-cgroups.sh).
 
-use super::common::{image, Env, CGROUP_WARNING};
+use super::common::{image, CGROUP_WARNING};
 use super::{run_d, setup, Cleanup};
 
 /// Fails unless this host is the hybrid (or v1) kind the tier is about.

@@ -43,6 +43,8 @@ pub enum Error {
     Import(#[from] crate::image::import::Error),
     #[error(transparent)]
     ImageMount(#[from] crate::container::imagemount::Error),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::Error),
 }
 
 impl From<crate::image::archive::Error> for Error {
@@ -77,6 +79,7 @@ impl Error {
             Error::Archive(e) => e.hint(),
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
+            Error::Cgroup(e) => e.hint(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub const ENV_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 pub const ENV_ROOT: &str = "HUTCH_ROOT";
 /// Overrides the run directory (same as `--runroot`).
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
+/// The session bus address D-Bus clients use.
+pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// The per-user runtime directory of the XDG base directory specification.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Overrides the registry credentials file, as in Podman.
@@ -221,6 +223,24 @@ impl Paths {
     pub fn etc(&self) -> &Path {
         &self.etc
     }
+}
+
+/// The address of the user's D-Bus session bus, where the systemd user
+/// manager listens: `DBUS_SESSION_BUS_ADDRESS`, else the `bus` socket in
+/// the runtime directory (`XDG_RUNTIME_DIR`, else /run/user/UID) when it
+/// exists.
+pub fn session_bus() -> Option<String> {
+    if let Some(a) = std::env::var_os(ENV_DBUS_SESSION_BUS_ADDRESS).filter(|a| !a.is_empty()) {
+        return Some(a.to_string_lossy().into_owned());
+    }
+    let runtime = std::env::var_os(ENV_XDG_RUNTIME_DIR)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(RUN_USER_BASE).join(nix::unistd::getuid().to_string()));
+    let socket = runtime.join("bus");
+    socket
+        .exists()
+        .then(|| format!("unix:path={}", socket.display()))
 }
 
 /// Picks the default run directory: `$XDG_RUNTIME_DIR/hutch` when `xdg`

@@ -1,10 +1,97 @@
-//! Cgroups: detecting which hierarchy the host has.
+//! Cgroups: where a container's processes go and what limits they get.
 //!
-//! Resource limits are a later issue; for now this module only tells `info`
-//! and `run` whether the host has cgroup v2, v1 or a hybrid layout. It must
-//! not write to any cgroup file yet.
+//! On a pure cgroup v2 host with a systemd user manager each container gets
+//! a transient scope (`hutch-ID.scope`, `Delegate=yes`) started over D-Bus;
+//! hutch creates a `container` leaf inside it, enables the controllers the
+//! limits need and writes the limits there. `--cgroup-manager=cgroupfs`
+//! uses a delegated cgroup the process is already in instead. On v1 or
+//! hybrid hosts nothing is placed: runs without limits go ahead (the caller
+//! warns once), runs that ask for limits are refused.
+//!
+//! The cgroup filesystem is the kernel's, not an image's: its paths are
+//! joined as strings.
 
-use std::path::Path;
+mod control;
+mod place;
+pub mod resources;
+mod systemd;
+
+use std::path::{Path, PathBuf};
+
+pub use control::{freeze, is_frozen, oom_kills, read_stats, update, Stats};
+pub use place::{decide, place, release, Decision, Host, Manager, Options, Placement};
+pub use resources::{Request, Resources};
+
+/// Where the cgroup2 filesystem is mounted on a unified host.
+pub const MOUNT: &str = "/sys/fs/cgroup";
+
+/// Errors of this module; each names the step and what it was acting on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {flag} {value:?}: {why}")]
+    Flag {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("resource limits need cgroup v2, and this host has cgroup {layout}")]
+    NoUnified { layout: &'static str },
+    #[error("--cgroups=disabled and resource limits contradict each other")]
+    DisabledWithLimits,
+    #[error("no systemd user manager to ask for a scope ({why})")]
+    NoUserManager { why: String },
+    #[error("the current cgroup {} is not delegated to this user", path.display())]
+    NotDelegated { path: PathBuf },
+    #[error("asking systemd for scope {unit}")]
+    StartScope {
+        unit: String,
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    #[error("systemd did not move the container into {unit}")]
+    ScopeTimeout { unit: String },
+    #[error("the {controller} controller is not delegated to {}", path.display())]
+    ControllerMissing { controller: String, path: PathBuf },
+    #[error("{step} {}", path.display())]
+    Io {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting up the D-Bus client")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl Error {
+    /// What the user can do about it, if anything.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoUnified { .. } => Some(
+                "boot with systemd.unified_cgroup_hierarchy=1 for limits, or run without them (drop the limit flags or add --cgroups=disabled)".into(),
+            ),
+            Error::DisabledWithLimits => Some("drop --cgroups=disabled or the limit flags".into()),
+            Error::NoUserManager { .. } => Some(
+                "log in through a session (or `loginctl enable-linger $USER`) so a systemd user manager runs, or use --cgroup-manager=cgroupfs inside a delegated cgroup".into(),
+            ),
+            Error::NotDelegated { .. } => Some(
+                "run hutch inside a Delegate=yes unit (systemd-run --user --scope -p Delegate=yes ...) or use the systemd manager".into(),
+            ),
+            Error::ControllerMissing { controller, .. } => Some(format!(
+                "delegate it to users with a drop-in for user@.service: [Service] Delegate=cpu cpuset io memory pids (it lacks {controller}), then log in again"
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn io_err<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        step,
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// The host's cgroup layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +144,23 @@ pub fn detect(mountinfo: &str) -> Layout {
         (false, true, _) => Layout::Unified,
         (true, _, true) => Layout::Hybrid,
         (true, _, false) => Layout::Legacy,
+        _ => Layout::None,
+    }
+}
+
+/// The host's layout from one `statfs` of /sys/fs/cgroup, cheap enough for
+/// every `run`.
+pub fn host_layout() -> Layout {
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
+    match statfs(MOUNT) {
+        Ok(s) if s.filesystem_type() == CGROUP2_SUPER_MAGIC => Layout::Unified,
+        Ok(s) if s.filesystem_type() == TMPFS_MAGIC => {
+            if Path::new(MOUNT).join("unified").is_dir() {
+                Layout::Hybrid
+            } else {
+                Layout::Legacy
+            }
+        }
         _ => Layout::None,
     }
 }

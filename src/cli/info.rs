@@ -18,6 +18,29 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
     let runroot = paths.ensure_runroot()?;
     let maps = userns::current_user_maps(paths.etc())?;
     let layout = cgroup::detect_host(std::path::Path::new("/proc"));
+    let host = super::resources::host();
+    let (manager, why) = match cgroup::decide(&host, &cgroup::Options::default()) {
+        Ok(cgroup::Decision::Systemd { .. }) => ("systemd", String::new()),
+        Ok(cgroup::Decision::Cgroupfs { .. }) => ("cgroupfs", String::new()),
+        Ok(cgroup::Decision::Skip { warning }) => ("none", warning.unwrap_or_default()),
+        Err(e) => ("none", e.to_string()),
+    };
+    let controllers = host
+        .own
+        .as_ref()
+        .and_then(|own| {
+            // What a scope of the user manager gets: the controllers of
+            // user@UID.service, else those of our own cgroup.
+            let service = own
+                .ancestors()
+                .find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("user@"))
+                })
+                .unwrap_or(own);
+            std::fs::read_to_string(service.join("cgroup.controllers")).ok()
+        })
+        .unwrap_or_default();
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
     std::fs::create_dir_all(&paths.root)
         .map_err(|e| Error::Usage(format!("creating {}: {e}", paths.root.display())))?;
@@ -36,6 +59,9 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
             "arch": crate::image::Platform::host().architecture,
             "kernel": nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
             "cgroupVersion": layout.version(),
+            "cgroupManager": manager,
+            "cgroupManagerReason": why,
+            "cgroupControllers": controllers.split_whitespace().collect::<Vec<_>>(),
             "idMappings": {
                 "uidmap": map_json(&maps.uids),
                 "gidmap": map_json(&maps.gids),

@@ -146,6 +146,11 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
     };
     let argv = list("args");
     let is_running = st.status == ContainerStatus::Running;
+    let placement = is_running
+        .then(|| crate::container::limits::placement(&dirs.dir))
+        .flatten();
+    let is_paused = is_running && crate::container::limits::is_paused(&dirs.dir);
+    let is_oom = st.exit_reason.as_deref() == Some(crate::container::OOM_REASON);
     json!({
         "Id": rec.id,
         "Created": rec.created,
@@ -154,8 +159,8 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
         "State": {
             "Status": super::ps::state_name(st.status),
             "Running": is_running,
-            "Paused": false,
-            "OOMKilled": false,
+            "Paused": is_paused,
+            "OOMKilled": is_oom,
             "Dead": false,
             "Pid": if is_running { st.pid.unwrap_or(0) } else { 0 },
             "ExitCode": st.exit_code.unwrap_or(0),
@@ -176,6 +181,9 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
             "Tty": flag("tty"),
             "OpenStdin": flag("interactive"),
         },
+        "HostConfig": host_config(&plan),
+        "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
+        "CgroupUnit": placement.and_then(|p| p.unit).unwrap_or_default(),
         "Mounts": [],
         "NetworkSettings": {},
         "GraphDriver": {
@@ -187,6 +195,45 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
             },
         },
         "LogPath": log_path,
+    })
+}
+
+/// The resource part of `HostConfig` (Docker's names) from a plan's JSON.
+fn host_config(plan: &Value) -> Value {
+    let cg = &plan["cgroups"];
+    let r = &cg["resources"];
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let (quota, period) = match r["cpu_max"].as_array() {
+        Some(a) => (a[0].as_u64().map_or(-1, |q| q as i64), n(&a[1])),
+        None => (0, 0),
+    };
+    let pids = match &r["pids_max"] {
+        Value::Object(o) => o.get("Max").and_then(Value::as_i64).unwrap_or(-1),
+        Value::String(_) => -1,
+        _ => 0,
+    };
+    let swap = match &r["swap_max"] {
+        Value::Object(o) => {
+            o.get("Bytes").and_then(Value::as_i64).unwrap_or(0) + n(&r["memory_max"]) as i64
+        }
+        Value::String(_) => -1,
+        _ => 0,
+    };
+    json!({
+        "Memory": n(&r["memory_max"]),
+        "MemoryReservation": n(&r["memory_low"]),
+        "MemorySwap": swap,
+        "NanoCpus": if quota > 0 && period > 0 { quota as u64 * 1_000_000_000 / period } else { 0 },
+        "CpuQuota": quota,
+        "CpuPeriod": period,
+        "CpuWeight": n(&r["cpu_weight"]),
+        "CpusetCpus": r["cpuset_cpus"].as_str().unwrap_or_default(),
+        "CpusetMems": r["cpuset_mems"].as_str().unwrap_or_default(),
+        "PidsLimit": pids,
+        "BlkioWeight": n(&r["io_weight"]),
+        "CgroupParent": cg["parent"].as_str().unwrap_or_default(),
+        "CgroupManager": cg["manager"].as_str().map(str::to_lowercase).unwrap_or_default(),
+        "Cgroups": if cg["is_disabled"].as_bool().unwrap_or(false) { "disabled" } else { "enabled" },
     })
 }
 

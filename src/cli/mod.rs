@@ -6,6 +6,7 @@
 
 mod archive;
 mod attach;
+mod cgroups;
 mod commit;
 mod container;
 mod cp;
@@ -25,6 +26,7 @@ mod ps;
 mod pull;
 mod push;
 mod rename;
+mod resources;
 mod rmi;
 mod run;
 mod system;
@@ -146,6 +148,14 @@ pub enum Command {
     /// Manage the user's hutch storage
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Pause the processes of running containers
+    Pause(cgroups::PauseArgs),
+    /// Resume paused containers
+    Unpause(cgroups::PauseArgs),
+    /// Change the resource limits of a container
+    Update(cgroups::UpdateArgs),
+    /// Show resource usage of running containers
+    Stats(cgroups::StatsArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -244,6 +254,10 @@ pub fn main() -> i32 {
         Command::System(system::SystemCommand::Df(a)) => system::df(&paths, a),
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&paths, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&paths, a),
+        Command::Pause(a) => cgroups::pause(&paths, a, true),
+        Command::Unpause(a) => cgroups::pause(&paths, a, false),
+        Command::Update(a) => cgroups::update(&paths, a),
+        Command::Stats(a) => cgroups::stats(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -46,6 +46,9 @@ pub struct Init<'a> {
     pub outputs: Option<(OwnedFd, OwnedFd)>,
     /// With `-t`: the outer terminal's size, for the new pty.
     pub winsize: Option<Winsize>,
+    /// The parent put us in our own cgroup: make it our cgroup namespace's
+    /// root and mount it at /sys/fs/cgroup.
+    pub has_cgroup_ns: bool,
 }
 
 /// Sets up the container and execs its process; on failure reports over
@@ -59,6 +62,7 @@ pub fn start(init: Init<'_>) -> ! {
         null_stdin,
         outputs,
         winsize,
+        has_cgroup_ns,
     } = init;
     let stdio = Stdio {
         pty_socket,
@@ -66,7 +70,9 @@ pub fn start(init: Init<'_>) -> ! {
         outputs,
         winsize,
     };
-    run_child(err.as_fd(), || setup(plan, go, stdio, err.as_fd()))
+    run_child(err.as_fd(), || {
+        setup(plan, go, stdio, has_cgroup_ns, err.as_fd())
+    })
 }
 
 /// Runs a forked child's `body`, which returns only on failure; sends that
@@ -100,7 +106,13 @@ struct Stdio {
 pub enum Never {}
 
 /// The numbered setup sequence; returns only on failure.
-fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<Never, Failure> {
+fn setup(
+    plan: &Plan,
+    go: OwnedFd,
+    stdio: Stdio,
+    has_cgroup_ns: bool,
+    err: BorrowedFd<'_>,
+) -> Result<Never, Failure> {
     // 1. Wait for the parent to write our uid/gid maps: until then no id is
     //    mapped, so files we create would belong to the overflow id and
     //    setresuid(0) below would fail.
@@ -117,6 +129,12 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         errno: 0,
         text,
     })?;
+
+    // 2b. The parent has put us in our own cgroup: root a cgroup namespace
+    //     there (see `cgroupns`).
+    if has_cgroup_ns {
+        super::cgroupns::enter()?;
+    }
 
     // 3. Make every mount a slave before mounting anything: our mount
     //    namespace is a copy of the host's, and through shared propagation
@@ -141,6 +159,10 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
     };
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
+    if has_cgroup_ns {
+        let has_sys_admin = plan.security.caps & (1 << super::cgroupns::CAP_SYS_ADMIN) != 0;
+        super::cgroupns::mount_cgroupfs(root.as_fd(), has_sys_admin)?;
+    }
 
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and

@@ -9,6 +9,7 @@
 //! It must not pull images or print.
 
 pub mod attach;
+mod cgroupns;
 mod clock;
 pub mod exec;
 pub mod fs;
@@ -16,6 +17,7 @@ pub mod imagemount;
 mod init;
 mod join;
 mod lifecycle;
+pub mod limits;
 mod logfile;
 pub mod logread;
 mod monitor;
@@ -38,6 +40,7 @@ pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use plan::{Plan, RunOptions};
 pub use restart::RestartPolicy;
+pub use run::OOM_REASON;
 
 use std::path::PathBuf;
 
@@ -46,6 +49,9 @@ use crate::error::{EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, EXIT_TOOL};
 /// What went wrong running a container.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Placing the container in its cgroup.
+    #[error("placing the container in a cgroup")]
+    Cgroup(#[source] crate::cgroup::Error),
     /// The container's command was not found (exit 127).
     #[error("executable file {0:?} not found in $PATH")]
     NotFound(String),
@@ -136,6 +142,9 @@ pub enum Error {
     /// Signalling a container that is not running.
     #[error("container {0} is not running")]
     NotRunning(String),
+    /// `pause`, `update` or `stats` of a container without its own cgroup.
+    #[error("container {0} has no cgroup of its own")]
+    NoCgroup(String),
     /// A signal name or number that does not exist.
     #[error("invalid signal {0:?}")]
     InvalidSignal(String),
@@ -203,6 +212,10 @@ impl Error {
                 "give this user a range in /etc/subuid and /etc/subgid, or run as root in the container".into(),
             ),
             Error::Maps(e) => e.hint(),
+            Error::Cgroup(e) => e.hint(),
+            Error::NoCgroup(_) => Some(
+                "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),
+            ),
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
             ),

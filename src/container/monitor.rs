@@ -407,7 +407,9 @@ fn watch(
             }
         },
     };
-    match store.set_container_state(&plan.id, &run::exited_state(state, code, None)) {
+    let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref())
+        .then(|| run::OOM_REASON.to_string());
+    match store.set_container_state(&plan.id, &run::exited_state(state, code, reason)) {
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),
         Ok(()) => Ok(Some(code)),

@@ -320,7 +320,7 @@ fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
 }
 
 /// mount(2) onto the directory or file `target` is open on.
-fn mount_on(
+pub(super) fn mount_on(
     source: Option<&Path>,
     target: BorrowedFd<'_>,
     fstype: Option<&str>,

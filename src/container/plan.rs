@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub log: LogConfig,
     /// Capabilities, no_new_privs, masked paths, read-only root.
     pub security: Security,
+    /// Cgroup placement and limits.
+    pub cgroups: crate::cgroup::Options,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -94,6 +96,9 @@ pub struct Plan {
     /// How the process is confined; plans stored before #6 get the defaults.
     #[serde(default)]
     pub security: Security,
+    /// Where the container's cgroup goes and its resource limits.
+    #[serde(default)]
+    pub cgroups: crate::cgroup::Options,
 }
 
 impl Plan {
@@ -125,6 +130,7 @@ impl Plan {
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
+            cgroups: opts.cgroups.clone(),
         })
     }
 }

@@ -17,6 +17,7 @@ use super::mounts::ETC_FILES;
 use super::relay::{self, Terminal};
 use super::report::Failure;
 use super::{clock, procfs, pty, Error, Plan};
+use crate::cgroup;
 use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
 
@@ -55,6 +56,8 @@ pub struct Started {
     pub master: Option<OwnedFd>,
     /// With `Stdio::Pipes` and no `-t`: the read ends of stdout and stderr.
     pub outputs: Option<(OwnedFd, OwnedFd)>,
+    /// The container's own cgroup, when it has one.
+    pub placement: Option<cgroup::Placement>,
     /// Restores the signal mask when the caller is done.
     _restore: RestoreMask,
 }
@@ -67,6 +70,12 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     if let Some(n) = thread_count().filter(|n| *n > 1) {
         return Err(Error::MultiThreaded(n));
     }
+
+    // 1b. Decide where the container's cgroup goes: one statfs on hosts
+    //     without cgroup v2, where the answer is "nowhere".
+    let host = cgroup::Host::probe(crate::paths::session_bus, Path::new("/proc"));
+    let decision = cgroup::decide(&host, &plan.cgroups).map_err(Error::Cgroup)?;
+    let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. });
 
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
@@ -130,6 +139,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
                 null_stdin,
                 outputs: child_outputs,
                 winsize,
+                has_cgroup_ns,
             })
         }
         Forked::Parent(pid) => pid,
@@ -137,17 +147,35 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     log::debug!("container {}: init is pid {pid}", plan.id);
     drop((go_r, err_w, child_sock, null_stdin, child_outputs));
 
-    // 6. Write the child's id maps, then release it. Closing `go_w`
+    // 6. Write the child's id maps and put it in its cgroup (before it
+    //    makes its cgroup namespace), then release it. Closing `go_w`
     //    without the byte makes init give up on its own.
-    let mapped = crate::userns::write_id_maps(pid, &plan.maps);
+    let prepared = crate::userns::write_id_maps(pid, &plan.maps)
+        .map_err(Error::Maps)
+        .and_then(|()| {
+            cgroup::place(
+                &decision,
+                &plan.id,
+                pid.as_raw(),
+                &plan.cgroups.resources,
+                Path::new("/proc"),
+            )
+            .map_err(Error::Cgroup)
+        });
     let mut go = std::fs::File::from(go_w);
-    if mapped.is_ok() {
+    if prepared.is_ok() {
         let _ = go.write_all(b"1");
     }
     drop(go);
-    if let Err(e) = mapped {
-        reap(pid);
-        return Err(Error::Maps(e));
+    let placement = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            reap(pid);
+            return Err(e);
+        }
+    };
+    if let Some(p) = &placement {
+        save_placement(&plan.dirs.dir, p);
     }
 
     // 7. With -t, receive the pty master init opened in its devpts. EOF
@@ -179,9 +207,47 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         signals,
         master,
         outputs,
+        placement,
         _restore: restore,
     })
 }
+
+/// The file in the container directory naming its cgroup while it runs.
+const PLACEMENT_FILE: &str = "cgroup.json";
+
+/// Records where the container's cgroup is, for `stats`, `pause` and
+/// `update`. Losing it only costs those commands.
+fn save_placement(dir: &Path, placement: &cgroup::Placement) {
+    let tmp = dir.join(".cgroup.json.tmp");
+    if let Ok(json) = serde_json::to_vec(placement) {
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(PLACEMENT_FILE));
+        }
+    }
+}
+
+/// Where a running container's cgroup is, if it has one.
+pub fn load_placement(dir: &Path) -> Option<cgroup::Placement> {
+    let bytes = std::fs::read(dir.join(PLACEMENT_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// After the container's init was reaped: whether the OOM killer struck,
+/// then the cgroup goes away (and with it a systemd scope).
+pub fn finish_cgroup(dir: &Path, placement: Option<&cgroup::Placement>) -> bool {
+    let Some(p) = placement else {
+        return false;
+    };
+    let is_oom = cgroup::oom_kills(&p.path) > 0;
+    if let Err(e) = cgroup::release(p) {
+        log::warn!("{e}");
+    }
+    let _ = std::fs::remove_file(dir.join(PLACEMENT_FILE));
+    is_oom
+}
+
+/// The exit reason recorded when the OOM killer ended a container.
+pub const OOM_REASON: &str = "OOMKilled";
 
 /// Runs `plan` in the foreground; see `container::run`.
 pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
@@ -202,6 +268,7 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
         pid,
         signals,
         master,
+        placement,
         _restore,
         ..
     } = started;
@@ -213,8 +280,9 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
     // Relay signals (and the terminal) until the container exits.
     let code = relay::relay(pid, &signals, terminal)?;
     log::debug!("container {}: exited with {code}", plan.id);
+    let reason = finish_cgroup(&plan.dirs.dir, placement.as_ref()).then(|| OOM_REASON.to_string());
     store
-        .set_container_state(&plan.id, &exited_state(running, code, None))
+        .set_container_state(&plan.id, &exited_state(running, code, reason))
         .map_err(Error::Store)?;
     Ok(code)
 }

@@ -9,9 +9,9 @@ mod archive;
 #[path = "../common/mod.rs"]
 mod common;
 mod cp;
-mod push;
 mod images;
 mod limits;
+mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

@@ -8,6 +8,7 @@
 
 mod archive;
 mod attach;
+mod cgroups;
 #[path = "../common/mod.rs"]
 mod common;
 mod cpdiff;

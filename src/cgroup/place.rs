@@ -1,0 +1,444 @@
+//! Deciding where a container goes, putting it there, and cleaning up.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{io_err, systemd, Error, Layout, Resources, MOUNT};
+
+/// Name of the leaf cgroup inside a container's scope.
+const LEAF: &str = "container";
+/// Name of the leaf that holds hutch's own processes in a cgroup whose
+/// children have controllers.
+const SUPERVISOR: &str = "hutch";
+/// How long systemd may take to move the container into its scope.
+const SCOPE_WAIT: Duration = Duration::from_secs(5);
+
+/// `--cgroup-manager`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Manager {
+    Systemd,
+    Cgroupfs,
+}
+
+impl Manager {
+    /// Parses the flag's value.
+    pub fn parse(s: &str) -> Result<Manager, Error> {
+        match s {
+            "systemd" => Ok(Manager::Systemd),
+            "cgroupfs" => Ok(Manager::Cgroupfs),
+            _ => Err(Error::Flag {
+                flag: "--cgroup-manager",
+                value: s.into(),
+                why: "use systemd or cgroupfs".into(),
+            }),
+        }
+    }
+}
+
+/// The cgroup part of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// `--cgroup-manager`; None picks one.
+    pub manager: Option<Manager>,
+    /// `--cgroups=disabled`.
+    pub is_disabled: bool,
+    /// `--cgroup-parent`: a slice for systemd, a cgroup path for cgroupfs.
+    pub parent: Option<String>,
+    /// The limits.
+    pub resources: Resources,
+}
+
+/// What the host offers, looked up once per run.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub layout: Layout,
+    /// The session bus address, if one is reachable.
+    pub bus: Option<String>,
+    /// This process's own cgroup (absolute under /sys/fs/cgroup).
+    pub own: Option<PathBuf>,
+}
+
+impl Host {
+    /// Looks at the real host: the layout, then on cgroup v2 the session
+    /// bus address `bus` (see `paths::session_bus`) and our own cgroup.
+    pub fn probe(bus: impl FnOnce() -> Option<String>, proc: &Path) -> Host {
+        let layout = super::host_layout();
+        if layout != Layout::Unified {
+            return Host {
+                layout,
+                bus: None,
+                own: None,
+            };
+        }
+        Host {
+            layout,
+            bus: bus(),
+            own: own_cgroup(proc, "self"),
+        }
+    }
+}
+
+/// Where a container's processes will go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nowhere special; `warning` is why, when the user should know.
+    Skip { warning: Option<String> },
+    /// A transient scope from the systemd user manager at `bus`.
+    Systemd { bus: String, slice: Option<String> },
+    /// A child of the delegated cgroup `base`.
+    Cgroupfs { base: PathBuf },
+}
+
+/// Decides, before the clone, where the container goes.
+pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
+    let has_limits = !opts.resources.is_empty();
+    if opts.is_disabled {
+        return if has_limits {
+            Err(Error::DisabledWithLimits)
+        } else {
+            Ok(Decision::Skip { warning: None })
+        };
+    }
+    if host.layout != Layout::Unified {
+        if has_limits {
+            return Err(Error::NoUnified {
+                layout: host.layout.version(),
+            });
+        }
+        return Ok(Decision::Skip {
+            warning: Some(format!(
+                "this host has cgroup {}: containers run without resource limits (cgroup v2 is needed for them)",
+                host.layout.version()
+            )),
+        });
+    }
+    let systemd = || match &host.bus {
+        Some(bus) => Ok(Decision::Systemd {
+            bus: bus.clone(),
+            slice: opts.parent.clone(),
+        }),
+        None => Err(Error::NoUserManager {
+            why: "no DBUS_SESSION_BUS_ADDRESS and no bus socket in XDG_RUNTIME_DIR".into(),
+        }),
+    };
+    let cgroupfs = || {
+        let base = match &opts.parent {
+            Some(p) => Path::new(MOUNT).join(p.trim_start_matches('/')),
+            None => host.own.clone().ok_or_else(|| Error::NotDelegated {
+                path: PathBuf::from(MOUNT),
+            })?,
+        };
+        if is_writable(&base) {
+            Ok(Decision::Cgroupfs { base })
+        } else {
+            Err(Error::NotDelegated { path: base })
+        }
+    };
+    match opts.manager {
+        Some(Manager::Systemd) => systemd(),
+        Some(Manager::Cgroupfs) => cgroupfs(),
+        None => systemd()
+            .or_else(|e| cgroupfs().map_err(|_| e))
+            .or_else(|e| {
+                if has_limits {
+                    Err(e)
+                } else {
+                    Ok(Decision::Skip {
+                        warning: Some(format!("{e}: containers run without resource limits")),
+                    })
+                }
+            }),
+    }
+}
+
+/// Where a container was put.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The container's own cgroup (absolute, under /sys/fs/cgroup).
+    pub path: PathBuf,
+    /// The systemd unit holding it, if any.
+    pub unit: Option<String>,
+}
+
+/// Moves `pid` (waiting, not yet running anything) where `decision` says
+/// and writes the limits. Call before releasing the process, so that its
+/// cgroup namespace is rooted at its own cgroup.
+pub fn place(
+    decision: &Decision,
+    id: &str,
+    pid: i32,
+    resources: &Resources,
+    proc: &Path,
+) -> Result<Option<Placement>, Error> {
+    let (parent, unit) = match decision {
+        Decision::Skip { .. } => return Ok(None),
+        Decision::Systemd { bus, slice } => {
+            let unit = format!("hutch-{id}.scope");
+            // We (the monitor, or the foreground hutch) join the scope as
+            // well, in its `hutch` leaf: the scope then outlives the
+            // container until we have read its OOM count, and goes away
+            // when we exit. A restart finds us there already.
+            let me = std::process::id();
+            let mine = own_cgroup(proc, "self");
+            let reuse = mine.as_deref().and_then(|p| {
+                (p.ends_with(SUPERVISOR) && p.parent()?.ends_with(&unit))
+                    .then(|| p.parent().map(Path::to_path_buf))?
+            });
+            let scope = match reuse {
+                Some(scope) => scope,
+                None => {
+                    systemd::start_scope(bus, &unit, &[pid as u32, me], slice.as_deref())?;
+                    let deadline = Instant::now() + SCOPE_WAIT;
+                    loop {
+                        match own_cgroup(proc, &pid.to_string()) {
+                            Some(p) if p.ends_with(&unit) => break p,
+                            _ if Instant::now() > deadline => {
+                                return Err(Error::ScopeTimeout { unit })
+                            }
+                            _ => std::thread::sleep(Duration::from_millis(1)),
+                        }
+                    }
+                }
+            };
+            (scope, Some(unit))
+        }
+        Decision::Cgroupfs { base } => (base.clone(), None),
+    };
+    let leaf = match &unit {
+        Some(_) => parent.join(LEAF),
+        None => parent.join(format!("hutch-{id}")),
+    };
+    match std::fs::create_dir(&leaf) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err("creating the cgroup", &leaf)(e)),
+    }
+    let placement = Placement { path: leaf, unit };
+    let result = (|| {
+        let procs = placement.path.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string())
+            .map_err(io_err("moving the container into", &procs))?;
+        if placement.unit.is_some() {
+            // Out of the scope's root, so that its children may have
+            // controllers (the kernel's no-internal-processes rule).
+            evacuate(&parent)?;
+        }
+        enable_controllers(&parent, &resources.controllers())?;
+        write_limits(&placement.path, resources)
+    })();
+    match result {
+        Ok(()) => Ok(Some(placement)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the container's cgroup after its processes are gone; the
+/// systemd scope then has nothing left and stops by itself. Waits briefly
+/// for exiting processes to leave.
+pub fn release(placement: &Placement) -> Result<(), Error> {
+    let deadline = Instant::now() + Duration::from_millis(500);
+    loop {
+        match std::fs::remove_dir(&placement.path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(io_err("removing the cgroup", &placement.path)(e)),
+        }
+    }
+}
+
+/// Writes every limit file of `resources` into `dir`.
+pub(super) fn write_limits(dir: &Path, resources: &Resources) -> Result<(), Error> {
+    for (file, value) in resources.files() {
+        let path = dir.join(file);
+        std::fs::write(&path, value).map_err(io_err("writing", &path))?;
+    }
+    Ok(())
+}
+
+/// Enables `controllers` for the children of `parent`. A cgroup with
+/// processes of its own cannot (the kernel's no-internal-processes rule),
+/// so those move to a `hutch` leaf first; that happens only in a delegated
+/// cgroup of the user's own (cgroupfs manager).
+fn enable_controllers(parent: &Path, controllers: &[&str]) -> Result<(), Error> {
+    if controllers.is_empty() {
+        return Ok(());
+    }
+    let available_path = parent.join("cgroup.controllers");
+    let available =
+        std::fs::read_to_string(&available_path).map_err(io_err("reading", &available_path))?;
+    let enabled_path = parent.join("cgroup.subtree_control");
+    let enabled =
+        std::fs::read_to_string(&enabled_path).map_err(io_err("reading", &enabled_path))?;
+    let mut wanted = String::new();
+    for c in controllers {
+        if enabled.split_whitespace().any(|e| e == *c) {
+            continue;
+        }
+        if !available.split_whitespace().any(|a| a == *c) {
+            return Err(Error::ControllerMissing {
+                controller: (*c).to_string(),
+                path: parent.to_path_buf(),
+            });
+        }
+        wanted.push_str(&format!("+{c} "));
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    match std::fs::write(&enabled_path, wanted.trim_end()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+            evacuate(parent)?;
+            std::fs::write(&enabled_path, wanted.trim_end())
+                .map_err(io_err("enabling controllers in", &enabled_path))
+        }
+        Err(e) => Err(io_err("enabling controllers in", &enabled_path)(e)),
+    }
+}
+
+/// Moves the processes of `parent` itself into `parent/hutch`.
+fn evacuate(parent: &Path) -> Result<(), Error> {
+    let leaf = parent.join(SUPERVISOR);
+    match std::fs::create_dir(&leaf) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err("creating the cgroup", &leaf)(e)),
+    }
+    let procs_path = parent.join("cgroup.procs");
+    let procs = std::fs::read_to_string(&procs_path).map_err(io_err("reading", &procs_path))?;
+    let target = leaf.join("cgroup.procs");
+    for pid in procs.lines() {
+        match std::fs::write(&target, pid) {
+            Ok(()) => {}
+            // A process that exited meanwhile.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(e) => return Err(io_err("moving a process into", &target)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// The cgroup v2 path of process `pid` ("self" or a number), absolute.
+fn own_cgroup(proc: &Path, pid: &str) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(proc.join(pid).join("cgroup")).ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(Path::new(MOUNT).join(rel.trim_start_matches('/')))
+}
+
+/// Whether we may create children in `dir` and move processes there.
+fn is_writable(dir: &Path) -> bool {
+    nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+        && nix::unistd::access(&dir.join("cgroup.procs"), nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::resources::PidsLimit;
+
+    fn host(layout: Layout, bus: bool) -> Host {
+        Host {
+            layout,
+            bus: bus.then(|| "unix:path=/run/user/1000/bus".to_string()),
+            own: None,
+        }
+    }
+
+    fn limited() -> Options {
+        Options {
+            resources: Resources {
+                pids_max: Some(PidsLimit::Max(20)),
+                ..Resources::default()
+            },
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn hybrid_hosts_warn_without_limits_and_refuse_with_them() {
+        let d = decide(&host(Layout::Hybrid, false), &Options::default()).unwrap();
+        assert!(matches!(d, Decision::Skip { warning: Some(w) } if w.contains("v1 (hybrid)")));
+        let e = decide(&host(Layout::Hybrid, false), &limited()).unwrap_err();
+        assert!(matches!(e, Error::NoUnified { .. }));
+        assert!(e.hint().unwrap().contains("--cgroups=disabled"));
+    }
+
+    #[test]
+    fn disabled_skips_silently_and_contradicts_limits() {
+        let off = Options {
+            is_disabled: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            decide(&host(Layout::Unified, true), &off).unwrap(),
+            Decision::Skip { warning: None }
+        );
+        let both = Options {
+            is_disabled: true,
+            ..limited()
+        };
+        assert!(matches!(
+            decide(&host(Layout::Hybrid, false), &both),
+            Err(Error::DisabledWithLimits)
+        ));
+    }
+
+    #[test]
+    fn unified_prefers_systemd_and_needs_a_bus_for_it() {
+        let d = decide(&host(Layout::Unified, true), &limited()).unwrap();
+        assert!(matches!(d, Decision::Systemd { .. }));
+        let forced = Options {
+            manager: Some(Manager::Systemd),
+            ..Options::default()
+        };
+        assert!(matches!(
+            decide(&host(Layout::Unified, false), &forced),
+            Err(Error::NoUserManager { .. })
+        ));
+        // No bus, no delegated cgroup, no limits: run, with a warning.
+        let d = decide(&host(Layout::Unified, false), &Options::default()).unwrap();
+        assert!(matches!(d, Decision::Skip { warning: Some(_) }));
+        assert!(decide(&host(Layout::Unified, false), &limited()).is_err());
+    }
+
+    #[test]
+    fn cgroupfs_uses_a_writable_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.procs"), "").unwrap();
+        let h = Host {
+            own: Some(dir.path().to_path_buf()),
+            ..host(Layout::Unified, false)
+        };
+        let opts = Options {
+            manager: Some(Manager::Cgroupfs),
+            ..Options::default()
+        };
+        assert_eq!(
+            decide(&h, &opts).unwrap(),
+            Decision::Cgroupfs {
+                base: dir.path().to_path_buf()
+            }
+        );
+    }
+
+    #[test]
+    fn controllers_are_enabled_once_and_missing_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        std::fs::write(dir.path().join("cgroup.subtree_control"), "cpu\n").unwrap();
+        enable_controllers(dir.path(), &["cpu", "memory"]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cgroup.subtree_control")).unwrap(),
+            "+memory"
+        );
+        let e = enable_controllers(dir.path(), &["io"]).unwrap_err();
+        assert!(matches!(e, Error::ControllerMissing { controller, .. } if controller == "io"));
+    }
+}

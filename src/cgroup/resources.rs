@@ -1,0 +1,510 @@
+//! Resource limits: parsing the run flags and turning them into cgroup v2
+//! interface files. Pure: no I/O except `stat` of a device for io limits.
+
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+
+/// The default CFS period, in microseconds, as Docker and Podman use.
+pub const DEFAULT_CPU_PERIOD: u64 = 100_000;
+
+/// What the user asked the flags for, as typed; `Resources::parse` checks it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub memory: Option<String>,
+    pub memory_reservation: Option<String>,
+    pub memory_swap: Option<String>,
+    pub cpus: Option<String>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_weight: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u64>,
+    pub device_read_bps: Vec<String>,
+    pub device_write_bps: Vec<String>,
+    pub device_read_iops: Vec<String>,
+    pub device_write_iops: Vec<String>,
+    pub oom_kill_disable: bool,
+}
+
+/// Checked limits. Every field is a cgroup v2 value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// memory.max in bytes.
+    pub memory_max: Option<u64>,
+    /// memory.low in bytes.
+    pub memory_low: Option<u64>,
+    /// memory.swap.max: bytes, or None for "max" when set.
+    pub swap_max: Option<SwapLimit>,
+    /// cpu.max: quota (None = max) and period.
+    pub cpu_max: Option<(Option<u64>, u64)>,
+    /// cpu.weight, 1..=10000.
+    pub cpu_weight: Option<u64>,
+    /// cpuset.cpus.
+    pub cpuset_cpus: Option<String>,
+    /// cpuset.mems.
+    pub cpuset_mems: Option<String>,
+    /// pids.max (None inside = "max").
+    pub pids_max: Option<PidsLimit>,
+    /// io.weight, 1..=10000.
+    pub io_weight: Option<u64>,
+    /// io.max lines: "MAJ:MIN key=value".
+    pub io_max: Vec<String>,
+    /// --oom-kill-disable was asked for; cgroup v2 has no such switch.
+    pub oom_kill_disable: bool,
+}
+
+/// A memory.swap.max value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SwapLimit {
+    Bytes(u64),
+    Unlimited,
+}
+
+/// A pids.max value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PidsLimit {
+    Max(u64),
+    Unlimited,
+}
+
+impl Resources {
+    /// Checks `req`; `stat_device` gives a device node's (major, minor).
+    pub fn parse(
+        req: &Request,
+        stat_device: &dyn Fn(&str) -> Option<(u64, u64)>,
+    ) -> Result<Resources, Error> {
+        let mut r = Resources {
+            memory_max: req
+                .memory
+                .as_deref()
+                .map(|s| size("--memory", s))
+                .transpose()?,
+            memory_low: req
+                .memory_reservation
+                .as_deref()
+                .map(|s| size("--memory-reservation", s))
+                .transpose()?,
+            ..Resources::default()
+        };
+        if let Some(swap) = &req.memory_swap {
+            r.swap_max = Some(if swap == "-1" {
+                SwapLimit::Unlimited
+            } else {
+                let total = size("--memory-swap", swap)?;
+                let Some(mem) = r.memory_max else {
+                    return Err(Error::Flag {
+                        flag: "--memory-swap",
+                        value: swap.clone(),
+                        why: "it needs --memory: it is memory plus swap".into(),
+                    });
+                };
+                if total < mem {
+                    return Err(Error::Flag {
+                        flag: "--memory-swap",
+                        value: swap.clone(),
+                        why: "it is memory plus swap, so it must be at least --memory".into(),
+                    });
+                }
+                SwapLimit::Bytes(total - mem)
+            });
+        }
+        let period = req.cpu_period.unwrap_or(DEFAULT_CPU_PERIOD);
+        if !(1000..=1_000_000).contains(&period) {
+            return Err(Error::Flag {
+                flag: "--cpu-period",
+                value: period.to_string(),
+                why: "use 1000 to 1000000 microseconds".into(),
+            });
+        }
+        if let Some(cpus) = &req.cpus {
+            if req.cpu_quota.is_some() {
+                return Err(Error::Flag {
+                    flag: "--cpus",
+                    value: cpus.clone(),
+                    why: "it conflicts with --cpu-quota; use one of them".into(),
+                });
+            }
+            let n: f64 = cpus
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| Error::Flag {
+                    flag: "--cpus",
+                    value: cpus.clone(),
+                    why: "use a number of CPUs such as 0.5 or 2".into(),
+                })?;
+            if n > 0.0 {
+                let quota = (n * period as f64).round() as u64;
+                r.cpu_max = Some((Some(quota.max(1000)), period));
+            }
+        } else if let Some(q) = req.cpu_quota {
+            r.cpu_max = Some(match q {
+                q if q < 0 => (None, period),
+                q if q < 1000 => {
+                    return Err(Error::Flag {
+                        flag: "--cpu-quota",
+                        value: q.to_string(),
+                        why: "use at least 1000 microseconds, or -1 for no limit".into(),
+                    })
+                }
+                q => (Some(q as u64), period),
+            });
+        } else if req.cpu_period.is_some() {
+            r.cpu_max = Some((None, period));
+        }
+        match (req.cpu_shares, req.cpu_weight) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Flag {
+                    flag: "--cpu-weight",
+                    value: String::new(),
+                    why: "it conflicts with --cpu-shares; use one of them".into(),
+                })
+            }
+            (Some(shares), None) => r.cpu_weight = Some(shares_to_weight(shares)),
+            (None, Some(w)) if (1..=10_000).contains(&w) => r.cpu_weight = Some(w),
+            (None, Some(w)) => {
+                return Err(Error::Flag {
+                    flag: "--cpu-weight",
+                    value: w.to_string(),
+                    why: "use 1 to 10000".into(),
+                })
+            }
+            (None, None) => {}
+        }
+        r.cpuset_cpus = req
+            .cpuset_cpus
+            .as_deref()
+            .map(|s| cpu_list("--cpuset-cpus", s))
+            .transpose()?;
+        r.cpuset_mems = req
+            .cpuset_mems
+            .as_deref()
+            .map(|s| cpu_list("--cpuset-mems", s))
+            .transpose()?;
+        r.pids_max = match req.pids_limit {
+            None => None,
+            Some(n) if n <= 0 => Some(PidsLimit::Unlimited),
+            Some(n) => Some(PidsLimit::Max(n as u64)),
+        };
+        if let Some(w) = req.blkio_weight {
+            if !(10..=1000).contains(&w) {
+                return Err(Error::Flag {
+                    flag: "--blkio-weight",
+                    value: w.to_string(),
+                    why: "use 10 to 1000".into(),
+                });
+            }
+            // The blkio range 10..=1000 onto io.weight's 1..=10000.
+            r.io_weight = Some(1 + (w - 10) * 9999 / 990);
+        }
+        for (flag, key, list, is_bytes) in [
+            ("--device-read-bps", "rbps", &req.device_read_bps, true),
+            ("--device-write-bps", "wbps", &req.device_write_bps, true),
+            ("--device-read-iops", "riops", &req.device_read_iops, false),
+            (
+                "--device-write-iops",
+                "wiops",
+                &req.device_write_iops,
+                false,
+            ),
+        ] {
+            for spec in list {
+                let (path, rate) = spec.rsplit_once(':').ok_or_else(|| Error::Flag {
+                    flag,
+                    value: spec.clone(),
+                    why: "use DEVICE:RATE, for example /dev/sda:1mb".into(),
+                })?;
+                let rate = if is_bytes {
+                    size(flag, rate)?
+                } else {
+                    rate.parse().map_err(|_| Error::Flag {
+                        flag,
+                        value: spec.clone(),
+                        why: "the rate is a number of operations per second".into(),
+                    })?
+                };
+                let (major, minor) = stat_device(path).ok_or_else(|| Error::Flag {
+                    flag,
+                    value: spec.clone(),
+                    why: format!("{path} is not a block device"),
+                })?;
+                r.io_max.push(format!("{major}:{minor} {key}={rate}"));
+            }
+        }
+        r.oom_kill_disable = req.oom_kill_disable;
+        Ok(r)
+    }
+
+    /// Whether any limit was asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == Resources::default()
+    }
+
+    /// The controllers these limits need.
+    pub fn controllers(&self) -> Vec<&'static str> {
+        let mut c = Vec::new();
+        if self.memory_max.is_some() || self.memory_low.is_some() || self.swap_max.is_some() {
+            c.push("memory");
+        }
+        if self.cpu_max.is_some() || self.cpu_weight.is_some() {
+            c.push("cpu");
+        }
+        if self.cpuset_cpus.is_some() || self.cpuset_mems.is_some() {
+            c.push("cpuset");
+        }
+        if self.pids_max.is_some() {
+            c.push("pids");
+        }
+        if self.io_weight.is_some() || !self.io_max.is_empty() {
+            c.push("io");
+        }
+        c
+    }
+
+    /// The interface files and values to write, in a working order.
+    pub fn files(&self) -> Vec<(&'static str, String)> {
+        let mut f = Vec::new();
+        if let Some(v) = self.memory_low {
+            f.push(("memory.low", v.to_string()));
+        }
+        if let Some(v) = self.memory_max {
+            f.push(("memory.max", v.to_string()));
+        }
+        match self.swap_max {
+            Some(SwapLimit::Bytes(v)) => f.push(("memory.swap.max", v.to_string())),
+            Some(SwapLimit::Unlimited) => f.push(("memory.swap.max", "max".into())),
+            None => {}
+        }
+        if let Some((quota, period)) = self.cpu_max {
+            let q = quota.map_or("max".to_string(), |q| q.to_string());
+            f.push(("cpu.max", format!("{q} {period}")));
+        }
+        if let Some(w) = self.cpu_weight {
+            f.push(("cpu.weight", w.to_string()));
+        }
+        if let Some(v) = &self.cpuset_cpus {
+            f.push(("cpuset.cpus", v.clone()));
+        }
+        if let Some(v) = &self.cpuset_mems {
+            f.push(("cpuset.mems", v.clone()));
+        }
+        match self.pids_max {
+            Some(PidsLimit::Max(n)) => f.push(("pids.max", n.to_string())),
+            Some(PidsLimit::Unlimited) => f.push(("pids.max", "max".into())),
+            None => {}
+        }
+        if let Some(w) = self.io_weight {
+            f.push(("io.weight", format!("default {w}")));
+        }
+        for line in &self.io_max {
+            f.push(("io.max", line.clone()));
+        }
+        f
+    }
+
+    /// `self` with the limits of `newer` laid over it (for `update`).
+    pub fn merged(&self, newer: &Resources) -> Resources {
+        Resources {
+            memory_max: newer.memory_max.or(self.memory_max),
+            memory_low: newer.memory_low.or(self.memory_low),
+            swap_max: newer.swap_max.or(self.swap_max),
+            cpu_max: newer.cpu_max.or(self.cpu_max),
+            cpu_weight: newer.cpu_weight.or(self.cpu_weight),
+            cpuset_cpus: newer
+                .cpuset_cpus
+                .clone()
+                .or_else(|| self.cpuset_cpus.clone()),
+            cpuset_mems: newer
+                .cpuset_mems
+                .clone()
+                .or_else(|| self.cpuset_mems.clone()),
+            pids_max: newer.pids_max.or(self.pids_max),
+            io_weight: newer.io_weight.or(self.io_weight),
+            io_max: if newer.io_max.is_empty() {
+                self.io_max.clone()
+            } else {
+                newer.io_max.clone()
+            },
+            oom_kill_disable: newer.oom_kill_disable || self.oom_kill_disable,
+        }
+    }
+}
+
+/// cgroup v1 cpu.shares (2..=262144, default 1024) onto cgroup v2
+/// cpu.weight (1..=10000, default 100), the conversion runtimes agree on.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    let s = shares.clamp(2, 262_144);
+    1 + ((s - 2) * 9999) / 262_142
+}
+
+/// Parses a size such as `32m`, `1g`, `512k`, `1048576` or `2GiB` (binary
+/// units, as Docker reads them).
+pub fn size(flag: &'static str, s: &str) -> Result<u64, Error> {
+    let bad = || Error::Flag {
+        flag,
+        value: s.to_string(),
+        why: "use a size such as 512k, 32m or 1g".into(),
+    };
+    let t = s.trim().to_ascii_lowercase();
+    let digits = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let v = (n * mult as f64) as u64;
+    if v == 0 {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
+/// Checks a cpuset list such as `0-2,4`.
+fn cpu_list(flag: &'static str, s: &str) -> Result<String, Error> {
+    let ok = !s.is_empty()
+        && s.split(',').all(|part| {
+            let mut ends = part.splitn(2, '-');
+            let a = ends.next().and_then(|x| x.parse::<u32>().ok());
+            match (a, ends.next()) {
+                (Some(_), None) => true,
+                (Some(a), Some(b)) => b.parse::<u32>().is_ok_and(|b| b >= a),
+                _ => false,
+            }
+        });
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Error::Flag {
+            flag,
+            value: s.to_string(),
+            why: "use a list such as 0-2,4".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(req: Request) -> Result<Resources, Error> {
+        Resources::parse(&req, &|p| (p == "/dev/vda").then_some((254, 0)))
+    }
+
+    #[test]
+    fn sizes_use_binary_units() {
+        assert_eq!(size("--memory", "32m").unwrap(), 33_554_432);
+        assert_eq!(size("--memory", "1g").unwrap(), 1 << 30);
+        assert_eq!(size("--memory", "2GiB").unwrap(), 2 << 30);
+        assert_eq!(size("--memory", "512k").unwrap(), 524_288);
+        assert_eq!(size("--memory", "4096").unwrap(), 4096);
+        for bad in ["", "m", "12q", "0", "-1m"] {
+            assert!(size("--memory", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_cpu_and_pids_become_files() {
+        let r = parse(Request {
+            memory: Some("32m".into()),
+            memory_swap: Some("64m".into()),
+            cpus: Some("0.5".into()),
+            pids_limit: Some(20),
+            ..Request::default()
+        })
+        .unwrap();
+        let files = r.files();
+        assert!(files.contains(&("memory.max", "33554432".into())));
+        assert!(files.contains(&("memory.swap.max", "33554432".into())));
+        assert!(files.contains(&("cpu.max", "50000 100000".into())));
+        assert!(files.contains(&("pids.max", "20".into())));
+        assert_eq!(r.controllers(), ["memory", "cpu", "pids"]);
+        assert!(!r.is_empty());
+        assert!(parse(Request::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn cpu_flags_convert_and_conflict() {
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        let r = parse(Request {
+            cpu_quota: Some(20_000),
+            cpu_period: Some(50_000),
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(r.cpu_max, Some((Some(20_000), 50_000)));
+        assert!(parse(Request {
+            cpus: Some("1".into()),
+            cpu_quota: Some(1000),
+            ..Request::default()
+        })
+        .is_err());
+        assert!(parse(Request {
+            cpus: Some("lots".into()),
+            ..Request::default()
+        })
+        .is_err());
+        assert!(parse(Request {
+            cpu_weight: Some(0),
+            ..Request::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn swap_needs_memory_and_io_needs_a_device() {
+        assert!(parse(Request {
+            memory_swap: Some("1g".into()),
+            ..Request::default()
+        })
+        .is_err());
+        let r = parse(Request {
+            device_read_bps: vec!["/dev/vda:1mb".into()],
+            device_write_iops: vec!["/dev/vda:100".into()],
+            blkio_weight: Some(500),
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(r.io_max, ["254:0 rbps=1048576", "254:0 wiops=100"]);
+        assert_eq!(r.io_weight, Some(4950));
+        assert!(parse(Request {
+            device_read_bps: vec!["/dev/nothing:1mb".into()],
+            ..Request::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn cpusets_are_checked_and_update_merges() {
+        assert!(cpu_list("--cpuset-cpus", "0-2,4").is_ok());
+        assert!(cpu_list("--cpuset-cpus", "2-1").is_err());
+        assert!(cpu_list("--cpuset-cpus", "a").is_err());
+        let old = parse(Request {
+            memory: Some("32m".into()),
+            pids_limit: Some(5),
+            ..Request::default()
+        })
+        .unwrap();
+        let new = parse(Request {
+            memory: Some("64m".into()),
+            ..Request::default()
+        })
+        .unwrap();
+        let m = old.merged(&new);
+        assert_eq!(m.memory_max, Some(64 << 20));
+        assert_eq!(m.pids_max, Some(PidsLimit::Max(5)));
+    }
+}

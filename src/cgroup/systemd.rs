@@ -1,0 +1,57 @@
+//! The systemd user manager over D-Bus: starting a container's scope.
+//!
+//! zbus runs on a current-thread tokio runtime that lives only for the call
+//! and is dropped with its connection afterwards, so no thread outlives it:
+//! the monitor clones again for restarts, which needs a single thread.
+
+use zbus::zvariant::{OwnedObjectPath, Value};
+
+use super::Error;
+
+const DESTINATION: &str = "org.freedesktop.systemd1";
+const PATH: &str = "/org/freedesktop/systemd1";
+const MANAGER: &str = "org.freedesktop.systemd1.Manager";
+
+/// Starts transient scope `unit` with `pids` in it and `Delegate=yes`,
+/// under `slice` when given. Returns once systemd accepted the job.
+pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(Error::Runtime)?;
+    let fail = |source| Error::StartScope {
+        unit: unit.to_string(),
+        source: Box::new(source),
+    };
+    runtime.block_on(async {
+        let conn = zbus::connection::Builder::address(bus)
+            .map_err(fail)?
+            .build()
+            .await
+            .map_err(fail)?;
+        let description = format!("hutch container {}", unit.trim_end_matches(".scope"));
+        let mut props: Vec<(&str, Value<'_>)> = vec![
+            ("Description", Value::from(description.as_str())),
+            ("PIDs", Value::from(pids.to_vec())),
+            ("Delegate", Value::from(true)),
+            ("CollectMode", Value::from("inactive-or-failed")),
+        ];
+        if let Some(s) = slice {
+            props.push(("Slice", Value::from(s)));
+        }
+        let aux: Vec<(&str, Vec<(&str, Value<'_>)>)> = Vec::new();
+        let reply = conn
+            .call_method(
+                Some(DESTINATION),
+                PATH,
+                Some(MANAGER),
+                "StartTransientUnit",
+                &(unit, "fail", props, aux),
+            )
+            .await
+            .map_err(fail)?;
+        let _job: OwnedObjectPath = reply.body().deserialize().map_err(fail)?;
+        Ok(())
+    })
+}

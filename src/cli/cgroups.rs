@@ -1,0 +1,255 @@
+//! `pause`, `unpause`, `update` and `stats`: the commands that work on a
+//! running container's cgroup.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::resources::LimitArgs;
+use super::template::Template;
+use crate::container::{self, limits};
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::Store;
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The containers, by name or id
+    #[arg(value_name = "CONTAINER", required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print one reading and exit
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Output format: table (default), json, or a Go template such as '{{.Name}} {{.CPUPerc}}'
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Do not truncate ids
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Seconds between readings
+    #[arg(short, long, value_name = "SECONDS", default_value = "1")]
+    pub interval: u64,
+    /// The containers, by name or id
+    #[arg(value_name = "CONTAINER", required = true)]
+    pub containers: Vec<String>,
+}
+
+const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}";
+const FIELDS: &[&str] = &[
+    "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs",
+];
+
+/// `pause` (`frozen`) and `unpause`: prints each container's name as given.
+pub fn pause(paths: &Paths, args: PauseArgs, frozen: bool) -> Result<i32, Error> {
+    let store = Store::open(&paths.root)?;
+    let mut code = 0;
+    for name in &args.containers {
+        match limits::pause(&store, name, frozen, Path::new("/proc")) {
+            Ok(_) => println!("{name}"),
+            Err(e) => {
+                super::report_error(&e.into());
+                code = crate::error::EXIT_TOOL;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `update`: changes the limits of a container.
+pub fn update(paths: &Paths, args: UpdateArgs) -> Result<i32, Error> {
+    let newer = args.limits.resources()?;
+    if newer.is_empty() {
+        return Err(Error::Usage(
+            "update needs at least one limit, for example --memory 64m".into(),
+        ));
+    }
+    let store = Store::open(&paths.root)?;
+    let id = limits::update(&store, &args.container, &newer, Path::new("/proc"))?;
+    println!("{id}");
+    Ok(0)
+}
+
+/// `stats`: CPU, memory, network, block io and pids of running containers.
+pub fn stats(paths: &Paths, args: StatsArgs) -> Result<i32, Error> {
+    let format = match args.format.as_deref() {
+        Some("json") => None,
+        None | Some("table") => Some(Template::parse(DEFAULT_TABLE)?),
+        Some(t) => Some(Template::parse(t)?),
+    };
+    if let Some(t) = &format {
+        t.check_fields(FIELDS)?;
+    }
+    let store = Store::open(&paths.root)?;
+    let proc = Path::new("/proc");
+    let interval = Duration::from_secs(args.interval.max(1));
+    let mut before = read_all(&store, &args.containers, proc)?;
+    loop {
+        // CPU % needs two readings: the first waits one interval.
+        let started = Instant::now();
+        std::thread::sleep(interval);
+        let after = read_all(&store, &args.containers, proc)?;
+        let elapsed = started.elapsed().as_micros().max(1) as f64;
+        let rows: Vec<Value> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| row(b, a, elapsed, args.no_trunc))
+            .collect();
+        match &format {
+            None => println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            ),
+            Some(t) => {
+                if !args.no_stream && t.is_table {
+                    // Redraw in place, as a terminal dashboard.
+                    print!("\x1b[2J\x1b[H");
+                }
+                print!("{}", t.render_all(&rows, &|path| header(path))?);
+            }
+        }
+        if args.no_stream {
+            return Ok(0);
+        }
+        before = after;
+    }
+}
+
+/// One reading of one container.
+struct Reading {
+    id: String,
+    name: String,
+    stats: crate::cgroup::Stats,
+    net: (u64, u64),
+}
+
+fn read_all(store: &Store, names: &[String], proc: &Path) -> Result<Vec<Reading>, Error> {
+    names
+        .iter()
+        .map(|n| {
+            let (info, stats, net) = limits::stats(store, n, proc)?;
+            Ok(Reading {
+                id: info.record.id,
+                name: info.record.name,
+                stats,
+                net,
+            })
+        })
+        .collect::<Result<_, container::Error>>()
+        .map_err(Error::from)
+}
+
+fn row(before: &Reading, after: &Reading, elapsed_usec: f64, no_trunc: bool) -> Value {
+    let s = &after.stats;
+    let cpu =
+        after.stats.cpu_usec.saturating_sub(before.stats.cpu_usec) as f64 * 100.0 / elapsed_usec;
+    let limit = s.memory_limit.unwrap_or_else(host_memory);
+    let mem_perc = if limit > 0 {
+        s.memory_bytes as f64 * 100.0 / limit as f64
+    } else {
+        0.0
+    };
+    let id = if no_trunc {
+        after.id.clone()
+    } else {
+        after.id.chars().take(12).collect()
+    };
+    json!({
+        "ID": id,
+        "Name": after.name,
+        "CPUPerc": format!("{cpu:.2}%"),
+        "CPU": cpu,
+        "MemUsage": format!("{} / {}", bytes(s.memory_bytes), bytes(limit)),
+        "MemUsageBytes": s.memory_bytes,
+        "MemLimit": limit,
+        "MemPerc": format!("{mem_perc:.2}%"),
+        "NetIO": format!("{} / {}", bytes(after.net.0), bytes(after.net.1)),
+        "BlockIO": format!("{} / {}", bytes(s.io_read_bytes), bytes(s.io_write_bytes)),
+        "PIDs": s.pids,
+        "CPUTimeUsec": s.cpu_usec,
+    })
+}
+
+fn header(path: &[String]) -> String {
+    match path.join(".").as_str() {
+        "ID" => "ID".into(),
+        "Name" => "NAME".into(),
+        "CPUPerc" => "CPU %".into(),
+        "MemUsage" => "MEM USAGE / LIMIT".into(),
+        "MemPerc" => "MEM %".into(),
+        "NetIO" => "NET IO".into(),
+        "BlockIO" => "BLOCK IO".into(),
+        "PIDs" => "PIDS".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+/// The host's memory, the limit of a container without one.
+fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Sizes as Docker's stats prints them: 1.5MiB, 512kB-style binary units.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.2}{}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_rows() {
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(33_554_432), "32.00MiB");
+        let r = |cpu| Reading {
+            id: "a".repeat(64),
+            name: "n".into(),
+            stats: crate::cgroup::Stats {
+                cpu_usec: cpu,
+                memory_bytes: 1 << 20,
+                memory_limit: Some(4 << 20),
+                pids: 2,
+                ..Default::default()
+            },
+            net: (0, 0),
+        };
+        let v = row(&r(0), &r(500_000), 1_000_000.0, false);
+        assert_eq!(v["CPUPerc"], "50.00%");
+        assert_eq!(v["MemPerc"], "25.00%");
+        assert_eq!(v["ID"], "a".repeat(12));
+        assert_eq!(v["PIDs"], 2);
+    }
+}

@@ -1,0 +1,177 @@
+//! The resource-limit and cgroup flags of `run`, `create` and `update`.
+
+use clap::Args;
+
+use crate::cgroup::{self, Manager, Request, Resources};
+use crate::error::Error;
+use crate::paths::Paths;
+
+/// Resource limits and cgroup placement.
+#[derive(Debug, Args, Default)]
+pub struct ResourceArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Cgroup manager: systemd (a transient scope per container) or cgroupfs (the current delegated cgroup)
+    #[arg(long, value_name = "MANAGER")]
+    pub cgroup_manager: Option<String>,
+    /// enabled, or disabled to leave the container in hutch's cgroup without limits
+    #[arg(long, value_name = "MODE", default_value = "enabled")]
+    pub cgroups: String,
+    /// Slice (systemd) or cgroup path (cgroupfs) to put the container under
+    #[arg(long, value_name = "PARENT")]
+    pub cgroup_parent: Option<String>,
+}
+
+/// The limits themselves, shared with `update`.
+#[derive(Debug, Args, Default)]
+pub struct LimitArgs {
+    /// Memory limit (for example 512m or 2g)
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Memory soft limit (memory.low)
+    #[arg(long, value_name = "SIZE")]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs (for example 0.5)
+    #[arg(long, value_name = "NUMBER")]
+    pub cpus: Option<String>,
+    /// CPU shares, relative weight (cgroup v1 scale, 2 to 262144)
+    #[arg(short = 'c', long, value_name = "SHARES")]
+    pub cpu_shares: Option<u64>,
+    /// CPU weight (cgroup v2 scale, 1 to 10000)
+    #[arg(long, value_name = "WEIGHT")]
+    pub cpu_weight: Option<u64>,
+    /// CPU CFS quota in microseconds per period; -1 for none
+    #[arg(long, value_name = "MICROSECONDS", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_period: Option<u64>,
+    /// CPUs to run on (for example 0-2,4)
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use (for example 0)
+    #[arg(long, value_name = "NODES")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of processes; 0 or -1 for unlimited
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight, 10 to 1000
+    #[arg(long, value_name = "WEIGHT")]
+    pub blkio_weight: Option<u64>,
+    /// Read rate limit of a device (DEVICE:RATE, for example /dev/sda:1mb)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_read_bps: Vec<String>,
+    /// Write rate limit of a device (DEVICE:RATE)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_write_bps: Vec<String>,
+    /// Read operations per second limit of a device (DEVICE:RATE)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_read_iops: Vec<String>,
+    /// Write operations per second limit of a device (DEVICE:RATE)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_write_iops: Vec<String>,
+    /// Ask not to OOM-kill the container (cgroup v2 cannot; refused there)
+    #[arg(long)]
+    pub oom_kill_disable: bool,
+}
+
+impl LimitArgs {
+    /// Checks the limit flags.
+    pub fn resources(&self) -> Result<Resources, Error> {
+        let req = Request {
+            memory: self.memory.clone(),
+            memory_reservation: self.memory_reservation.clone(),
+            memory_swap: self.memory_swap.clone(),
+            cpus: self.cpus.clone(),
+            cpu_shares: self.cpu_shares,
+            cpu_weight: self.cpu_weight,
+            cpu_quota: self.cpu_quota,
+            cpu_period: self.cpu_period,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            cpuset_mems: self.cpuset_mems.clone(),
+            pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight,
+            device_read_bps: self.device_read_bps.clone(),
+            device_write_bps: self.device_write_bps.clone(),
+            device_read_iops: self.device_read_iops.clone(),
+            device_write_iops: self.device_write_iops.clone(),
+            oom_kill_disable: self.oom_kill_disable,
+        };
+        let r = Resources::parse(&req, &block_device)?;
+        if r.oom_kill_disable {
+            return Err(Error::Usage(
+                "--oom-kill-disable: cgroup v2 has no switch to disable the OOM killer; use a larger --memory instead".into(),
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// The (major, minor) of block device `path`.
+fn block_device(path: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
+    }
+    let rdev = meta.rdev();
+    Some((libc::major(rdev) as u64, libc::minor(rdev) as u64))
+}
+
+impl ResourceArgs {
+    /// Checks the flags against each other and against this host: refuses
+    /// limits the host cannot apply, and warns (once per boot) when it
+    /// places containers nowhere.
+    pub fn plan(&self, paths: &Paths) -> Result<cgroup::Options, Error> {
+        let is_disabled = match self.cgroups.as_str() {
+            "enabled" | "no-conmon" | "split" => false,
+            "disabled" => true,
+            other => {
+                return Err(Error::Usage(format!(
+                    "invalid --cgroups {other:?}: use enabled or disabled"
+                )))
+            }
+        };
+        let opts = cgroup::Options {
+            manager: self
+                .cgroup_manager
+                .as_deref()
+                .map(Manager::parse)
+                .transpose()?,
+            is_disabled,
+            parent: self.cgroup_parent.clone(),
+            resources: self.limits.resources()?,
+        };
+        let host = host();
+        if let cgroup::Decision::Skip { warning: Some(w) } = cgroup::decide(&host, &opts)? {
+            warn_once(paths, &w);
+        }
+        Ok(opts)
+    }
+}
+
+/// What this host offers for placing containers.
+pub fn host() -> cgroup::Host {
+    cgroup::Host::probe(crate::paths::session_bus, std::path::Path::new("/proc"))
+}
+
+/// Prints `warning` unless it was printed since the run directory was
+/// made (that is, since boot): a host without cgroup v2 stays that way.
+fn warn_once(paths: &Paths, warning: &str) {
+    let Ok(runroot) = paths.ensure_runroot() else {
+        super::warn(warning);
+        return;
+    };
+    let marker = runroot.join("cgroup-warning");
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_ok()
+    {
+        super::warn(warning);
+    }
+}

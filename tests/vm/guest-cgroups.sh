@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The cgroup v2 tier: runs inside the guest (tests/vm/boot.sh) as the
+# unprivileged user, in a logind session with a systemd user manager.
+#
+#   guest-cgroups.sh HUTCH REGISTRY_TREE [FILTER]
+#
+# HUTCH is the hutch binary; REGISTRY_TREE a directory laid out as the
+# registry API paths (v2/busybox/manifests/latest, v2/busybox/blobs/...),
+# which busybox httpd serves on 127.0.0.1 as a read-only registry. Prints
+# "ok NAME" or "FAILED NAME: why" per check and ends with
+# "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+
+hutch=$1
+tree=$2
+filter=${3:-}
+passed=0
+failed=0
+port=8765
+reg=127.0.0.1:$port
+img=$reg/busybox
+
+pass() { echo "ok $1"; passed=$((passed + 1)); }
+fail() { echo "FAILED $1: $2"; failed=$((failed + 1)); }
+wanted() { [ -z "$filter" ] || [[ $1 == *"$filter"* ]]; }
+
+# --- setup ------------------------------------------------------------------
+export HOME=${HOME:-/home/hutch}
+mkdir -p "$HOME/.config/containers"
+printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$reg" >"$HOME/.config/containers/registries.conf"
+busybox httpd -p "127.0.0.1:$port" -h "$tree" || { echo "FAILED setup: httpd"; exit 1; }
+if ! out=$("$hutch" pull -q "$img" 2>&1); then
+    echo "FAILED setup: pull: $out"
+    exit 1
+fi
+
+# check NAME COMMAND... : runs the check when it matches the filter.
+check() {
+    local name=$1
+    shift
+    wanted "$name" || return 0
+    local why
+    if why=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$why" | tail -n 5 | tr '\n' ' ')"; fi
+}
+
+scopes() { systemctl --user list-units --all --no-legend 'hutch-*' | wc -l; }
+
+memory_max() {
+    local out
+    out=$("$hutch" run --rm --memory 32m "$img" cat /sys/fs/cgroup/memory.max) || return 1
+    [ "$out" = 33554432 ] || { echo "memory.max is $out"; return 1; }
+    # The container sees its own cgroup as the root of its namespace.
+    out=$("$hutch" run --rm --memory 32m "$img" cat /proc/self/cgroup) || return 1
+    [ "$out" = "0::/" ] || { echo "/proc/self/cgroup is $out"; return 1; }
+}
+
+oom_kill() {
+    "$hutch" run --name oom --memory 32m --memory-swap 32m "$img" \
+        sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null 2>&1
+    local code=$?
+    [ "$code" = 137 ] || { echo "exit code $code, not 137"; return 1; }
+    local state
+    state=$("$hutch" inspect --format '{{.State.OOMKilled}} {{.State.ExitCode}}' oom) || return 1
+    "$hutch" rm oom >/dev/null
+    [ "$state" = "true 137" ] || { echo "inspect says $state"; return 1; }
+}
+
+cpu_quota() {
+    local out
+    out=$("$hutch" run --rm --cpus 0.5 "$img" cat /sys/fs/cgroup/cpu.max) || return 1
+    [ "$out" = "50000 100000" ] || { echo "cpu.max is $out"; return 1; }
+    "$hutch" run -d --name busy --cpus 0.5 "$img" sh -c 'while :; do :; done' >/dev/null || return 1
+    sleep 2
+    local perc
+    perc=$("$hutch" stats --no-stream --interval 3 --format '{{.CPUPerc}}' busy) || return 1
+    "$hutch" rm -f busy >/dev/null
+    perc=${perc%\%}
+    # About half a core: generous bounds, the guest is emulated.
+    awk -v p="$perc" 'BEGIN { exit !(p > 30 && p < 70) }' || { echo "busy loop used $perc% of a CPU"; return 1; }
+}
+
+pids_limit() {
+    local out
+    # The shell gives up at the first fork that fails; a subshell takes
+    # that, and the sleeps it started stay.
+    out=$("$hutch" run --rm --pids-limit 20 "$img" sh -c '
+        (for i in $(seq 40); do sleep 30 & done) 2>/dev/null
+        cat /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids.max') || return 1
+    set -- $out
+    [ "$2" = 20 ] || { echo "pids.max is $2"; return 1; }
+    [ "$1" -le 20 ] || { echo "$1 tasks under a limit of 20"; return 1; }
+}
+
+pause_unpause() {
+    "$hutch" run -d --name counter "$img" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null || return 1
+    sleep 1
+    "$hutch" pause counter >/dev/null || return 1
+    local status a b c
+    status=$("$hutch" inspect --format '{{.State.Paused}}' counter)
+    a=$("$hutch" exec counter cat /tmp/n 2>/dev/null || "$hutch" cp counter:/tmp/n - 2>/dev/null)
+    sleep 1
+    b=$("$hutch" exec counter cat /tmp/n 2>/dev/null || true)
+    "$hutch" unpause counter >/dev/null || return 1
+    sleep 1
+    c=$("$hutch" exec counter cat /tmp/n) || return 1
+    "$hutch" rm -f counter >/dev/null
+    [ "$status" = true ] || { echo "inspect Paused is $status"; return 1; }
+    [ -n "$a" ] && [ "$a" = "$b" ] || { echo "the counter moved while paused: $a then $b"; return 1; }
+    [ "$c" -gt "$b" ] || { echo "the counter did not resume: $b then $c"; return 1; }
+}
+
+update_memory() {
+    "$hutch" run -d --name upd --memory 32m "$img" sleep 60 >/dev/null || return 1
+    "$hutch" update --memory 64m upd >/dev/null || return 1
+    local out
+    out=$("$hutch" exec upd cat /sys/fs/cgroup/memory.max) || return 1
+    "$hutch" rm -f upd >/dev/null
+    [ "$out" = 67108864 ] || { echo "memory.max after update is $out"; return 1; }
+}
+
+no_scopes_left() {
+    "$hutch" run -d --name left "$img" sleep 60 >/dev/null || return 1
+    local during
+    during=$(scopes)
+    "$hutch" rm -f left >/dev/null || return 1
+    sleep 0.5
+    [ "$during" = 1 ] || { echo "$during hutch scopes while one container ran"; return 1; }
+    [ "$(scopes)" = 0 ] || { echo "scopes left after rm:"; systemctl --user list-units --all 'hutch-*'; return 1; }
+}
+
+cgroupfs_manager() {
+    local out
+    out=$(systemd-run --user --scope -q -p Delegate=yes \
+        "$hutch" run --rm --cgroup-manager=cgroupfs --memory 32m "$img" cat /sys/fs/cgroup/memory.max) || return 1
+    [ "$out" = 33554432 ] || { echo "memory.max is $out"; return 1; }
+}
+
+no_warning_on_v2() {
+    local err
+    err=$("$hutch" run --rm "$img" true 2>&1 >/dev/null) || return 1
+    [ -z "$err" ] || { echo "stderr: $err"; return 1; }
+}
+
+check memory_max memory_max
+check oom_kill oom_kill
+check cpu_quota cpu_quota
+check pids_limit pids_limit
+check pause_unpause pause_unpause
+check update_memory update_memory
+check no_scopes_left no_scopes_left
+check cgroupfs_manager cgroupfs_manager
+check no_warning_on_v2 no_warning_on_v2
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

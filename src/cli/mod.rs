@@ -10,6 +10,7 @@ mod container;
 mod cp;
 mod diff;
 mod exec;
+mod hardening;
 mod images;
 mod info;
 mod inspect;
@@ -118,6 +119,9 @@ pub enum Command {
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
+    /// Internal: the minimal init `run --init` starts as pid 1
+    #[command(name = "container-init", hide = true)]
+    ContainerInit(hardening::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +176,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
+        Command::ContainerInit(a) => hardening::run_init(a),
     };
     match result {
         Ok(code) => code,

@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// would make `RunArgs` the largest variant of the command enums)
     #[command(flatten)]
     pub security: Box<SecurityArgs>,
+    /// Resource limits, OOM score and --init (boxed, as `security`)
+    #[command(flatten)]
+    pub hardening: Box<super::hardening::HardeningArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -177,6 +180,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         }
     };
     let security = plan_security(args)?;
+    let hardening = super::hardening::plan_hardening(&args.hardening)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -249,6 +253,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         remove: args.rm,
         log,
         security,
+        hardening,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {

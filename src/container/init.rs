@@ -19,7 +19,7 @@ use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::security::{self, Security};
 use super::user::{self, ExecUser, Unresolved};
-use super::Plan;
+use super::{hardening, initproc, Plan};
 use crate::sys::caps;
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
@@ -110,6 +110,21 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         text,
     })?;
 
+    // 1b. Become non-dumpable until exec: from here on nothing but root on
+    //     the host may ptrace us or open our /proc files, /proc/PID/exe (the
+    //     hutch binary) included. Not earlier: newuidmap checks that it may
+    //     access our /proc entry, and a direct map write needs it too;
+    //     until the maps exist no other process shares our namespaces.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Failure::step("making the container's init non-dumpable", e))?;
+
+    // 1c. --oom-score-adj, through the host's /proc (checked to be procfs)
+    //     while our mount namespace still shows it.
+    if let Some(adj) = plan.hardening.oom_score_adj {
+        let proc = hardening::open_proc(Path::new(super::PROC))?;
+        hardening::set_oom_score_adj(proc.as_fd(), adj)?;
+    }
+
     // 2. Become uid/gid 0 in the namespace, so that the mounts and files
     //    below belong to the container's root (the invoking user outside).
     crate::userns::become_root().map_err(|text| Failure {
@@ -140,7 +155,16 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         dir: &plan.dirs.dir,
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
     };
+    // An image whose /proc, /sys or /dev is a symlink is refused rather
+    // than having the kernel filesystems mounted wherever the link points.
+    hardening::check_kernel_mountpoints(root.as_fd())?;
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
+    // Everything below that touches /proc (masks, read-only binds) must
+    // land on the procfs just mounted.
+    let proc = open_confined(root.as_fd(), "/proc")?
+        .ok_or_else(|| Failure::step("reopening /proc", Errno::ENOENT))?;
+    hardening::ensure_procfs(proc.as_fd(), "the container's /proc")?;
+    drop(proc);
 
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
@@ -171,6 +195,15 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         dup_onto(err_out.as_fd(), 2)?;
     }
 
+    // 7b. With --init, copy hutch into a sealed memfd while the host's
+    //     /proc/self/exe is still reachable: the container's pid 1 runs
+    //     that copy, so nothing inside ever maps or sees the host binary.
+    let init_exe = if plan.hardening.init {
+        Some(sealed_self_copy()?)
+    } else {
+        None
+    };
+
     // 8. Switch to the new root. pivot_root(".", ".") stacks the old root
     //    on top of the new one; detaching it leaves no path to the host.
     nix::unistd::fchdir(root.as_fd())
@@ -195,7 +228,11 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     //     it exists whoever the user is.
     let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
     drop(workdir);
-    drop(root);
+
+    // 10b. Resource limits (--ulimit, --pids-limit), inherited by the
+    //      command; before the user switch, as lowering needs no privilege
+    //      but an NPROC limit is checked at that switch.
+    hardening::apply_ulimits(&plan.hardening.ulimits)?;
 
     // 11. Shrink the bounding set while we still hold CAP_SETPCAP, which
     //     the user switch below may take away (capabilities(7)).
@@ -208,14 +245,17 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     switch_user(&user, &plan.maps)?;
     restrict_capabilities(plan.security.caps, plan.security.no_new_privileges)?;
 
-    // 13. Enter the working directory as the user, so its permissions apply.
-    enter_workdir(&plan.cwd)?;
+    // 13. Enter the working directory as the user, so its permissions
+    //     apply, resolved beneath the root (no magic links) and checked.
+    hardening::enter_workdir(root.as_fd(), &plan.cwd)?;
+    drop(root);
 
     // 14. Build argv and the environment (HOME from passwd when unset).
     let command = prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and close inherited fds.
-    reset_for_exec(err)?;
+    let keep: Vec<BorrowedFd<'_>> = init_exe.iter().map(|fd| fd.as_fd()).collect();
+    reset_for_exec(err, &keep)?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
@@ -223,7 +263,63 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     die_with_parent(err)?;
 
     // 17. Exec; the error pipe closes on success, which tells the parent.
-    Err(exec(&command))
+    //     With --init the sealed hutch runs as pid 1 and keeps the pipe
+    //     open until the command it forks has exec'd.
+    match init_exe {
+        Some(exe) => Err(exec_init(exe.as_fd(), err, &command)),
+        None => Err(exec(&command)),
+    }
+}
+
+/// A sealed in-memory copy of the running hutch binary, read through the
+/// host's /proc (checked to be procfs) before the pivot.
+fn sealed_self_copy() -> Result<OwnedFd, Failure> {
+    let proc = hardening::open_proc(Path::new(super::PROC))?;
+    let exe = openat2(
+        proc.as_fd(),
+        Path::new("self/exe"),
+        libc::O_RDONLY,
+        0,
+        Resolve::BENEATH,
+    )
+    .or_else(|_| {
+        // The exe magic link is refused under RESOLVE_BENEATH on some
+        // kernels; /proc was just checked to be procfs.
+        nix::fcntl::open(
+            "/proc/self/exe",
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(std::io::Error::from)
+    })
+    .map_err(|e| Failure::io("opening the hutch binary for --init", &e))?;
+    crate::sys::reexec::sealed_copy(exe.as_fd(), initproc::PROCESS_NAME)
+        .map_err(|e| Failure::io("copying hutch into a sealed memfd for --init", &e))
+}
+
+/// Execs the sealed hutch copy `exe` as the container's init for
+/// `command`, handing it the error pipe `err`. Returns only on failure.
+fn exec_init(exe: BorrowedFd<'_>, err: BorrowedFd<'_>, command: &Command) -> Failure {
+    // The pipe must survive this exec; the init marks it close-on-exec
+    // again in the child that runs the command.
+    if let Err(e) = nix::fcntl::fcntl(
+        err,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    ) {
+        return Failure::step("passing the error pipe to the init", e);
+    }
+    let args: Vec<String> = command
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = initproc::init_argv(err.as_raw_fd(), &args);
+    let argv = match cstrings(&argv, "the command line") {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let e = crate::sys::reexec::exec_fd(exe, &argv, &command.env);
+    Failure::step("starting the container's init", e)
 }
 
 /// Reads /etc/passwd and /etc/group beneath `root` (the container's `/`)
@@ -443,12 +539,6 @@ pub fn restrict_capabilities(keep: u64, is_no_new_privs: bool) -> Result<(), Fai
     Ok(())
 }
 
-/// Changes to the working directory `cwd`.
-pub fn enter_workdir(cwd: &str) -> Result<(), Failure> {
-    nix::unistd::chdir(cwd)
-        .map_err(|e| Failure::step(format!("entering the working directory {cwd}"), e))
-}
-
 /// A process to exec: argv, environment and the PATH to search.
 pub struct Command {
     args: Vec<CString>,
@@ -477,16 +567,28 @@ pub fn prepare_command(args: &[String], env: &[String], home: &str) -> Result<Co
 }
 
 /// Restores default signal handling (the parent blocked the signals it
-/// forwards, and the mask survives exec), then closes every fd but stdio
-/// and the close-on-exec error pipe `err`.
-pub fn reset_for_exec(err: BorrowedFd<'_>) -> Result<(), Failure> {
+/// forwards, and the mask survives exec), then closes every fd but stdio,
+/// the close-on-exec error pipe `err` and `keep`: no fd of hutch or the
+/// host leaks into the container (CVE-2024-21626 class).
+pub fn reset_for_exec(err: BorrowedFd<'_>, keep: &[BorrowedFd<'_>]) -> Result<(), Failure> {
     reset_signal_dispositions();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| Failure::step("resetting the signal mask", e))?;
-    let err_raw = err.as_raw_fd() as u32;
-    close_range(3, err_raw.saturating_sub(1))
-        .map_err(|e| Failure::io("closing inherited fds", &e))?;
-    close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .chain([&err])
+        .map(|fd| fd.as_raw_fd() as u32)
+        .filter(|fd| *fd >= 3)
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut first = 3u32;
+    for fd in kept {
+        close_range(first, fd.saturating_sub(1))
+            .map_err(|e| Failure::io("closing inherited fds", &e))?;
+        first = fd + 1;
+    }
+    close_range(first, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))
 }
 
 /// Sets the parent death signal to SIGKILL; must come after the last
@@ -571,26 +673,36 @@ fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, Failure> {
 }
 
 /// execve like execvp(3): a name without `/` is searched in the command's
-/// PATH. Returns only on failure: not found (127) or cannot invoke (126).
+/// PATH. Every candidate is resolved beneath `/` (the container's root)
+/// with /proc magic links refused, so neither `/proc/self/exe` nor a
+/// link to it can make the kernel run the process's own executable (the
+/// hutch binary before this exec, CVE-2019-5736 class); an ELF file is
+/// then executed through the very fd that was checked. Returns only on
+/// failure: not found (127) or cannot invoke (126).
 pub fn exec(command: &Command) -> Failure {
     let Command {
         args,
         env,
         path_var,
     } = command;
+    let root = match nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return Failure::step("opening / to resolve the command", e),
+    };
     let prog = args[0].to_string_lossy().into_owned();
     if prog.contains('/') {
-        let Err(e) = nix::unistd::execve(&args[0], args, env);
+        let e = exec_in_root(root.as_fd(), &absolute(&prog), args, env);
         return exec_failure(&prog, e);
     }
     let mut denied = None;
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = format!("{dir}/{prog}");
-        let Ok(c) = CString::new(candidate.as_bytes()) else {
-            continue;
-        };
-        let Err(e) = nix::unistd::execve(&c, args, env);
+        let e = exec_in_root(root.as_fd(), &absolute(&candidate), args, env);
         match e {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             // Like execvp: remember, keep looking, and report it if nothing runs.
@@ -608,6 +720,100 @@ pub fn exec(command: &Command) -> Failure {
             text: prog,
         },
     }
+}
+
+/// `path` made absolute against the working directory (already checked
+/// to lie inside the root).
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    match nix::unistd::getcwd() {
+        Ok(cwd) => format!("{}/{path}", cwd.display()),
+        Err(_) => format!("/{path}"),
+    }
+}
+
+/// How many `#!` interpreters deep the kernel follows (binfmt_script).
+const MAX_INTERPRETER_DEPTH: usize = 5;
+
+/// Resolves the absolute `path` beneath `root` without magic links and
+/// executes it: an ELF file through its fd, a script by path once every
+/// interpreter of its `#!` chain resolved the same way (the kernel
+/// resolves those itself, so each is checked first). Returns the errno of
+/// the failure.
+fn exec_in_root(root: BorrowedFd<'_>, path: &str, args: &[CString], env: &[CString]) -> Errno {
+    let fd = match open_program(root, path) {
+        Ok(fd) => fd,
+        Err(e) => return e,
+    };
+    match check_interpreters(root, path, 0) {
+        Ok(false) => crate::sys::reexec::exec_fd(fd.as_fd(), args, env),
+        Ok(true) => {
+            let Ok(c) = CString::new(path) else {
+                return Errno::EINVAL;
+            };
+            let Err(e) = nix::unistd::execve(&c, args, env);
+            e
+        }
+        Err(e) => e,
+    }
+}
+
+/// Opens `path` (absolute in the container) beneath `root` for exec.
+fn open_program(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
+    let rel = path.trim_start_matches('/');
+    openat2(
+        root,
+        Path::new(if rel.is_empty() { "." } else { rel }),
+        libc::O_PATH,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    )
+    .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// Whether `path` is a `#!` script; each interpreter on its chain must
+/// resolve beneath `root` without magic links (ELOOP otherwise). A file
+/// we may not read is left to the kernel, which then decides as usual.
+fn check_interpreters(root: BorrowedFd<'_>, path: &str, depth: usize) -> Result<bool, Errno> {
+    let rel = path.trim_start_matches('/');
+    let Ok(fd) = openat2(
+        root,
+        Path::new(rel),
+        libc::O_RDONLY,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    ) else {
+        return Ok(false);
+    };
+    let mut head = [0u8; 256];
+    let n = nix::unistd::read(&fd, &mut head).unwrap_or(0);
+    let Some(interpreter) = shebang_interpreter(&head[..n]) else {
+        return Ok(false);
+    };
+    if depth >= MAX_INTERPRETER_DEPTH {
+        return Err(Errno::ELOOP);
+    }
+    let interpreter = absolute(&interpreter);
+    match open_program(root, &interpreter) {
+        Ok(_) => {
+            check_interpreters(root, &interpreter, depth + 1)?;
+            Ok(true)
+        }
+        Err(Errno::ELOOP) => Err(Errno::ELOOP),
+        // Missing and the like: the kernel reports it when it tries.
+        Err(_) => Ok(true),
+    }
+}
+
+/// The interpreter path of a `#!` line at the start of `head`.
+fn shebang_interpreter(head: &[u8]) -> Option<String> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|b| *b == b'\n').next()?;
+    let text = String::from_utf8_lossy(line);
+    let name = text.split([' ', '\t']).find(|w| !w.is_empty())?;
+    Some(name.to_string())
 }
 
 fn exec_failure(path: &str, e: Errno) -> Failure {
@@ -628,5 +834,24 @@ fn exec_failure(path: &str, e: Errno) -> Failure {
         kind: Kind::CannotInvoke,
         errno: errno as i32,
         text: path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_interpreters_are_read_like_the_kernel_does() {
+        let cases: [(&[u8], Option<&str>); 5] = [
+            (b"#!/bin/sh\necho", Some("/bin/sh")),
+            (b"#! /proc/self/exe -x\n", Some("/proc/self/exe")),
+            (b"#!\t/usr/bin/env python3", Some("/usr/bin/env")),
+            (b"\x7fELF...", None),
+            (b"#!\n", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(shebang_interpreter(head).as_deref(), want, "{head:?}");
+        }
     }
 }

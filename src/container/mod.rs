@@ -12,7 +12,9 @@ pub mod attach;
 mod clock;
 pub mod exec;
 pub mod fs;
+pub mod hardening;
 mod init;
+pub mod initproc;
 mod join;
 mod lifecycle;
 mod logfile;
@@ -213,7 +215,7 @@ impl Error {
 }
 
 /// The proc root the lifecycle reads processes from.
-const PROC: &str = "/proc";
+pub(crate) const PROC: &str = "/proc";
 
 /// Runs a planned container in the foreground and returns its exit code
 /// (128+N when killed by signal N), recording it running (with this

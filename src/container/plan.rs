@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub log: LogConfig,
     /// Capabilities, no_new_privs, masked paths, read-only root.
     pub security: Security,
+    /// Resource limits, OOM score adjustment and `--init`.
+    pub hardening: super::hardening::Hardening,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -94,6 +96,10 @@ pub struct Plan {
     /// How the process is confined; plans stored before #6 get the defaults.
     #[serde(default)]
     pub security: Security,
+    /// Resource limits, OOM score adjustment and `--init` (#6); plans
+    /// stored before them get none.
+    #[serde(default)]
+    pub hardening: super::hardening::Hardening,
 }
 
 impl Plan {
@@ -125,6 +131,7 @@ impl Plan {
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
+            hardening: opts.hardening.clone(),
         })
     }
 }

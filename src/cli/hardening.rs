@@ -1,0 +1,59 @@
+//! The process hardening flags of `run` and `create` (`--ulimit`,
+//! `--pids-limit`, `--oom-score-adj`, `--init`) and the hidden
+//! `container-init` command that `--init` runs as the container's pid 1.
+
+use clap::Args;
+
+use crate::container::hardening::{self, Hardening, HardeningRequest};
+use crate::container::initproc;
+use crate::error::Error;
+
+/// The hardening flags of `run` and `create`.
+#[derive(Debug, Args)]
+pub struct HardeningArgs {
+    /// Set a resource limit: TYPE=SOFT[:HARD] (nofile, nproc, core, stack…; -1 or unlimited for none)
+    #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Limit the processes of the container's user (as RLIMIT_NPROC; 0 or -1 for no limit)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub pids_limit: Option<String>,
+    /// Adjust the container's OOM score (-1000 to 1000; rootless may only raise it)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Run a minimal init as pid 1 that forwards signals and reaps zombies
+    #[arg(long)]
+    pub init: bool,
+}
+
+/// Checks the hardening flags against this process's limits and plans them.
+pub fn plan_hardening(args: &HardeningArgs) -> Result<Hardening, Error> {
+    let req = HardeningRequest {
+        ulimit: args.ulimit.clone(),
+        pids_limit: args.pids_limit.clone(),
+        oom_score_adj: args.oom_score_adj,
+        init: args.init,
+    };
+    let current_oom = hardening::current_oom_score_adj(std::path::Path::new("/proc"));
+    hardening::plan_hardening(&req, &hardening::current_hard_limit, current_oom)
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// The arguments of the hidden `container-init` command.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The pipe to report a failure to start the command over
+    #[arg(long, value_name = "FD")]
+    pub error_fd: Option<i32>,
+    /// The container's command
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// Runs as the container's pid 1 and returns the command's exit code.
+pub fn run_init(args: InitArgs) -> Result<i32, Error> {
+    Ok(initproc::run_init(args.error_fd, &args.command))
+}

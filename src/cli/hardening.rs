@@ -1,11 +1,9 @@
-//! The process hardening flags of `run` and `create` (`--ulimit`,
-//! `--pids-limit`, `--oom-score-adj`, `--init`) and the hidden
-//! `container-init` command that `--init` runs as the container's pid 1.
+//! The process hardening flags of `run` and `create`: `--ulimit`,
+//! `--pids-limit`, `--oom-score-adj` and `--init`.
 
 use clap::Args;
 
 use crate::container::hardening::{self, Hardening, HardeningRequest};
-use crate::container::initproc;
 use crate::error::Error;
 
 /// The hardening flags of `run` and `create`.
@@ -36,24 +34,4 @@ pub fn plan_hardening(args: &HardeningArgs) -> Result<Hardening, Error> {
     let current_oom = hardening::current_oom_score_adj(std::path::Path::new("/proc"));
     hardening::plan_hardening(&req, &hardening::current_hard_limit, current_oom)
         .map_err(|e| Error::Usage(e.to_string()))
-}
-
-/// The arguments of the hidden `container-init` command.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// The pipe to report a failure to start the command over
-    #[arg(long, value_name = "FD")]
-    pub error_fd: Option<i32>,
-    /// The container's command
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub command: Vec<String>,
-}
-
-/// Runs as the container's pid 1 and returns the command's exit code.
-pub fn run_init(args: InitArgs) -> Result<i32, Error> {
-    Ok(initproc::run_init(args.error_fd, &args.command))
 }

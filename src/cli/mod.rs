@@ -119,9 +119,6 @@ pub enum Command {
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
-    /// Internal: the minimal init `run --init` starts as pid 1
-    #[command(name = "container-init", hide = true)]
-    ContainerInit(hardening::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,7 +173,6 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
-        Command::ContainerInit(a) => hardening::run_init(a),
     };
     match result {
         Ok(code) => code,

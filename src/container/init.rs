@@ -110,20 +110,21 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         text,
     })?;
 
-    // 1b. Become non-dumpable until exec: from here on nothing but root on
+    // 1b. --oom-score-adj, through the host's /proc (checked to be procfs)
+    //     while our mount namespace still shows it, and while we may still
+    //     open our own /proc files for writing (step 1c takes that away).
+    if let Some(adj) = plan.hardening.oom_score_adj {
+        let proc = hardening::open_proc(Path::new(super::PROC))?;
+        hardening::set_oom_score_adj(proc.as_fd(), adj)?;
+    }
+
+    // 1c. Become non-dumpable until exec: from here on nothing but root on
     //     the host may ptrace us or open our /proc files, /proc/PID/exe (the
     //     hutch binary) included. Not earlier: newuidmap checks that it may
     //     access our /proc entry, and a direct map write needs it too;
     //     until the maps exist no other process shares our namespaces.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| Failure::step("making the container's init non-dumpable", e))?;
-
-    // 1c. --oom-score-adj, through the host's /proc (checked to be procfs)
-    //     while our mount namespace still shows it.
-    if let Some(adj) = plan.hardening.oom_score_adj {
-        let proc = hardening::open_proc(Path::new(super::PROC))?;
-        hardening::set_oom_score_adj(proc.as_fd(), adj)?;
-    }
 
     // 2. Become uid/gid 0 in the namespace, so that the mounts and files
     //    below belong to the container's root (the invoking user outside).
@@ -195,15 +196,6 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         dup_onto(err_out.as_fd(), 2)?;
     }
 
-    // 7b. With --init, copy hutch into a sealed memfd while the host's
-    //     /proc/self/exe is still reachable: the container's pid 1 runs
-    //     that copy, so nothing inside ever maps or sees the host binary.
-    let init_exe = if plan.hardening.init {
-        Some(sealed_self_copy()?)
-    } else {
-        None
-    };
-
     // 8. Switch to the new root. pivot_root(".", ".") stacks the old root
     //    on top of the new one; detaching it leaves no path to the host.
     nix::unistd::fchdir(root.as_fd())
@@ -254,72 +246,21 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     let command = prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and close inherited fds.
-    let keep: Vec<BorrowedFd<'_>> = init_exe.iter().map(|fd| fd.as_fd()).collect();
-    reset_for_exec(err, &keep)?;
+    reset_for_exec(err, &[])?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
     //     the last credential change in step 12, which clears the setting.
     die_with_parent(err)?;
 
-    // 17. Exec; the error pipe closes on success, which tells the parent.
-    //     With --init the sealed hutch runs as pid 1 and keeps the pipe
-    //     open until the command it forks has exec'd.
-    match init_exe {
-        Some(exe) => Err(exec_init(exe.as_fd(), err, &command)),
-        None => Err(exec(&command)),
+    // 17. With --init, stay as the container's pid 1 and fork the command
+    //     (see `initproc`); only the child goes on.
+    if plan.hardening.init {
+        initproc::fork_init(err)?;
     }
-}
 
-/// A sealed in-memory copy of the running hutch binary, read through the
-/// host's /proc (checked to be procfs) before the pivot.
-fn sealed_self_copy() -> Result<OwnedFd, Failure> {
-    let proc = hardening::open_proc(Path::new(super::PROC))?;
-    let exe = openat2(
-        proc.as_fd(),
-        Path::new("self/exe"),
-        libc::O_RDONLY,
-        0,
-        Resolve::BENEATH,
-    )
-    .or_else(|_| {
-        // The exe magic link is refused under RESOLVE_BENEATH on some
-        // kernels; /proc was just checked to be procfs.
-        nix::fcntl::open(
-            "/proc/self/exe",
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .map_err(std::io::Error::from)
-    })
-    .map_err(|e| Failure::io("opening the hutch binary for --init", &e))?;
-    crate::sys::reexec::sealed_copy(exe.as_fd(), initproc::PROCESS_NAME)
-        .map_err(|e| Failure::io("copying hutch into a sealed memfd for --init", &e))
-}
-
-/// Execs the sealed hutch copy `exe` as the container's init for
-/// `command`, handing it the error pipe `err`. Returns only on failure.
-fn exec_init(exe: BorrowedFd<'_>, err: BorrowedFd<'_>, command: &Command) -> Failure {
-    // The pipe must survive this exec; the init marks it close-on-exec
-    // again in the child that runs the command.
-    if let Err(e) = nix::fcntl::fcntl(
-        err,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-    ) {
-        return Failure::step("passing the error pipe to the init", e);
-    }
-    let args: Vec<String> = command
-        .args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let argv = initproc::init_argv(err.as_raw_fd(), &args);
-    let argv = match cstrings(&argv, "the command line") {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    let e = crate::sys::reexec::exec_fd(exe, &argv, &command.env);
-    Failure::step("starting the container's init", e)
+    // 18. Exec; the error pipe closes on success, which tells the parent.
+    Err(exec(&command))
 }
 
 /// Reads /etc/passwd and /etc/group beneath `root` (the container's `/`)

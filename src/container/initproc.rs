@@ -1,126 +1,62 @@
-//! `--init`: the minimal pid 1 a container gets when asked. hutch
-//! re-executes itself as `container-init` from a sealed in-memory copy
-//! (see `init`), forks the container's command, forwards every signal it
-//! receives to it, reaps every orphan the kernel hands to pid 1, and
-//! exits with the command's exit code (128+N when signal N killed it).
+//! `--init`: the minimal pid 1 a container gets when asked. The
+//! container's init, at the end of its setup, forks the command instead
+//! of becoming it, then forwards every signal it receives to the command,
+//! reaps every orphan the kernel hands to pid 1, and exits with the
+//! command's exit code (128+N when signal N killed it).
 //!
-//! It runs inside the container as the container's user with the
-//! container's capabilities, so it trusts nothing there and holds nothing
-//! of the host: its executable is a sealed memfd, its only extra fd the
-//! error pipe to hutch, closed once the command is forked.
+//! It stays the process hutch cloned and never execs: hutch is linked
+//! against the host's C library, which an image need not have, so a copy
+//! of hutch could not run inside most containers. Instead it stays
+//! non-dumpable for life (set in `init` right after the id maps), so no
+//! process in the container, whatever its capabilities there, may ptrace
+//! it, read its memory or open its `/proc/1/exe` (the hutch binary):
+//! access to a non-dumpable process needs CAP_SYS_PTRACE in the initial
+//! user namespace, where the container has nothing. It holds no fd but
+//! stdio.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
-use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::init;
-use super::report::{Failure, Kind};
-use crate::sys::process::{clone_into, exit_now, reset_signal_dispositions, Forked};
+use super::report::Failure;
+use crate::sys::process::{clone_into, close_range, exit_now, Forked};
 
-/// The name of the hidden subcommand and the process name `ps` shows.
-pub const SUBCOMMAND: &str = "container-init";
-
-/// The process name of the init (comm, at most 15 bytes).
+/// The process name `ps` shows for the init (comm, at most 15 bytes).
 pub const PROCESS_NAME: &str = "hutch-init";
 
-/// Exit code when the init itself cannot start the command.
-const EXIT_INIT_FAILED: i32 = 125;
-
-/// The argv that makes the sealed copy of hutch run as the init with
-/// error pipe `error_fd` and the container's command `args`.
-pub fn init_argv(error_fd: i32, args: &[String]) -> Vec<String> {
-    let mut argv = vec![
-        PROCESS_NAME.to_string(),
-        SUBCOMMAND.to_string(),
-        "--error-fd".to_string(),
-        error_fd.to_string(),
-        "--".to_string(),
-    ];
-    argv.extend_from_slice(args);
-    argv
-}
-
-/// Runs as the container's pid 1: starts `args` with this process's
-/// environment, relays signals, reaps, and returns the command's exit
-/// code. `error_fd` is the pipe to hutch, where a failure to start the
-/// command is reported as `init` would.
-pub fn run_init(error_fd: Option<i32>, args: &[String]) -> i32 {
-    // Non-dumpable: nothing in the container may read our memory or fds.
-    let _ = nix::sys::prctl::set_dumpable(false);
-    if let Ok(name) = std::ffi::CString::new(PROCESS_NAME) {
-        let _ = nix::sys::prctl::set_name(&name);
-    }
-    let err = error_fd.and_then(crate::sys::reexec::adopt_inherited_fd);
-    if args.is_empty() {
-        report(
-            err.as_ref().map(|f| f.as_fd()),
-            Failure::step("--init needs a command", nix::Error::EINVAL),
-        );
-        return EXIT_INIT_FAILED;
-    }
+/// Forks the container's command. In the child, returns so that the
+/// caller execs the command; this process becomes the init: it closes the
+/// error pipe `err` (the child's copy tells hutch whether exec worked),
+/// relays signals and reaps until the command exits, then exits with its
+/// code. Must be the last step before exec, after the user switch, the
+/// capability drop and the parent death signal, which the init keeps.
+pub fn fork_init(err: BorrowedFd<'_>) -> Result<(), Failure> {
     // Block everything before the fork: signals queue for sigwait below
     // and none is lost between the fork and the loop.
     let all = SigSet::all();
-    if sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None).is_err() {
-        return EXIT_INIT_FAILED;
-    }
-    let child = match clone_into(CloneFlags::empty()) {
-        Ok(Forked::Child) => start_command(err.as_ref().map(|f| f.as_fd()), args),
-        Ok(Forked::Parent(pid)) => pid,
-        Err(e) => {
-            report(
-                err.as_ref().map(|f| f.as_fd()),
-                Failure::io("forking the container's command", &e),
-            );
-            return EXIT_INIT_FAILED;
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None)
+        .map_err(|e| Failure::step("blocking signals in the init", e))?;
+    let child = match clone_into(CloneFlags::empty())
+        .map_err(|e| Failure::io("forking the container's command", &e))?
+    {
+        Forked::Child => {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(|e| Failure::step("resetting the signal mask", e))?;
+            return Ok(());
         }
+        Forked::Parent(pid) => pid,
     };
-    // hutch learns the command runs when every copy of the pipe is closed:
-    // ours now, the child's at its exec.
-    drop(err);
-    relay(child, &all)
-}
-
-/// Sends `failure` over the error pipe, if there is one.
-fn report(err: Option<BorrowedFd<'_>>, failure: Failure) {
-    if let Some(fd) = err {
-        let _ = nix::unistd::write(fd, &failure.encode());
+    if let Ok(name) = std::ffi::CString::new(PROCESS_NAME) {
+        let _ = nix::sys::prctl::set_name(&name);
     }
-}
-
-/// The forked child: restores signals and execs the command; reports a
-/// failure over the error pipe and exits with 127, 126 or 125.
-fn start_command(err: Option<BorrowedFd<'_>>, args: &[String]) -> ! {
-    if let Some(fd) = err {
-        // Closed by exec, which is how hutch learns the command started.
-        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
-    }
-    reset_signal_dispositions();
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    let env: Vec<String> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            Some(format!(
-                "{}={}",
-                k.into_string().ok()?,
-                v.into_string().ok()?
-            ))
-        })
-        .collect();
-    let failure = match init::prepare_command(args, &env, "/") {
-        Ok(command) => init::exec(&command),
-        Err(f) => f,
-    };
-    let code = match failure.kind {
-        Kind::NotFound => crate::error::EXIT_NOT_FOUND,
-        Kind::CannotInvoke => crate::error::EXIT_CANNOT_INVOKE,
-        _ => EXIT_INIT_FAILED,
-    };
-    report(err, failure);
-    exit_now(code)
+    // This process never returns or uses the pipe again: closing the raw
+    // fd leaves the owner above (never dropped here) nothing to misuse.
+    let raw = err.as_raw_fd() as u32;
+    let _ = close_range(raw, raw);
+    exit_now(relay(child, &all))
 }
 
 /// Forwards every signal but SIGCHLD to `child`, reaps whatever exits,
@@ -146,11 +82,16 @@ fn reap_all(child: Pid) -> Option<i32> {
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, c)) if pid == child => code = Some(c),
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => code = Some(128 + sig as i32),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => code = Some(exit_code_of(sig)),
             Ok(WaitStatus::StillAlive) | Err(_) => return code,
             Ok(_) => {}
         }
     }
+}
+
+/// The exit code of a command killed by `sig`, as a shell reports it.
+fn exit_code_of(sig: Signal) -> i32 {
+    128 + sig as i32
 }
 
 #[cfg(test)]
@@ -158,20 +99,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn init_argv_passes_the_command_after_a_separator() {
-        let args = vec!["sh".to_string(), "-c".to_string(), "--x".to_string()];
-        assert_eq!(
-            init_argv(7, &args),
-            [
-                "hutch-init",
-                "container-init",
-                "--error-fd",
-                "7",
-                "--",
-                "sh",
-                "-c",
-                "--x"
-            ]
-        );
+    fn a_signalled_command_exits_128_plus_the_signal() {
+        assert_eq!(exit_code_of(Signal::SIGKILL), 137);
+        assert_eq!(exit_code_of(Signal::SIGTERM), 143);
+    }
+
+    #[test]
+    fn the_process_name_fits_comm() {
+        assert!(PROCESS_NAME.len() <= 15);
     }
 }

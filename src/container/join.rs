@@ -76,18 +76,20 @@ fn enter(
     stdio: Stdio,
     err: BorrowedFd<'_>,
 ) -> Result<Never, Failure> {
-    // 0. Become non-dumpable before anything else, and stay so until
+    // 0. Become non-dumpable before entering anything, and stay so until
     //    exec: we run the hutch binary and are about to enter the
     //    container, whose processes must not ptrace us or open our /proc
     //    files (/proc/PID/exe above all, CVE-2019-5736 class). The fork in
-    //    step 2 inherits it. Then --oom-score-adj, through the host's
-    //    /proc (checked to be procfs) before the container's replaces it.
-    nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| Failure::step("making the exec process non-dumpable", e))?;
+    //    step 2 inherits it. Just before: --oom-score-adj, through the
+    //    host's /proc (checked to be procfs), which a non-dumpable process
+    //    may no longer open for writing; no container process can see us
+    //    yet.
     if let Some(adj) = process.hardening.oom_score_adj {
         let proc = hardening::open_proc(std::path::Path::new(super::PROC))?;
         hardening::set_oom_score_adj(proc.as_fd(), adj)?;
     }
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Failure::step("making the exec process non-dumpable", e))?;
 
     // 1. Join the user namespace first, then the others: as the owner of
     //    the user namespace we get every capability in it, which joining

@@ -1,10 +1,10 @@
 //! Re-executing hutch safely: sealed in-memory copies of executables
-//! (memfd_create(2) with file seals, fcntl(2)), executing a file by fd
-//! (execveat(2)), and adopting an fd inherited across exec by number.
+//! (memfd_create(2) with file seals, fcntl(2)) and executing a file by fd
+//! (execveat(2)).
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
@@ -55,24 +55,6 @@ pub fn exec_fd(fd: BorrowedFd<'_>, args: &[CString], env: &[CString]) -> nix::Er
     let empty = c"";
     let Err(e) = nix::unistd::execveat(fd, empty, args, env, nix::fcntl::AtFlags::AT_EMPTY_PATH);
     e
-}
-
-/// Takes ownership of fd `raw`, which an exec handed down by number (it
-/// is named on our command line); `None` unless it is open and above
-/// stdio.
-pub fn adopt_inherited_fd(raw: i32) -> Option<OwnedFd> {
-    if raw < 3 {
-        return None;
-    }
-    // SAFETY: F_GETFD only reads the flags of the fd number, if open.
-    let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
-    if flags < 0 {
-        return None;
-    }
-    // SAFETY: `raw` is open (F_GETFD succeeded) and was inherited for this
-    // purpose alone; the caller adopts it once, at startup, before
-    // anything else in the process could refer to it.
-    Some(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 #[cfg(test)]

@@ -168,6 +168,8 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
         return Err(not_running());
     };
     let plan = lifecycle::plan_of(&info)?;
+    let (pid, start) = super::hardening::entry_process(proc, pid, start, plan.hardening.init)
+        .ok_or_else(not_running)?;
     let process = plan_process(&plan, opts, &|name| std::env::var(name).ok())?;
 
     // 2. Open the init's namespaces before anything else, then check that

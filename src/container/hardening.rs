@@ -328,10 +328,13 @@ pub fn check_kernel_mountpoints(root: BorrowedFd<'_>) -> Result<(), Failure> {
 }
 
 fn symlinked_mountpoint(dir: &str) -> Failure {
-    Failure::step(
-        format!("the image's /{dir} is a symbolic link, refusing to mount over it (fix the image)"),
-        Errno::ELOOP,
-    )
+    Failure {
+        kind: super::report::Kind::Setup,
+        errno: 0,
+        text: format!(
+            "the image's /{dir} is a symbolic link: refusing to mount over it; rebuild the image with a real /{dir} directory"
+        ),
+    }
 }
 
 /// Changes to `cwd`, resolved beneath `root` (the container's `/`) with
@@ -370,6 +373,51 @@ pub fn check_cwd_reachable(cwd: &str) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The process whose namespaces `exec`, `cp` and `top` enter: the
+/// container's init `pid` (started at `start`), or with `--init`
+/// (`is_init`) its first child, the container's command. The init stays
+/// non-dumpable for life, so even its owner may not open its /proc
+/// files; it has no namespaces of its own. `None` when there is no child.
+pub fn entry_process(proc: &Path, pid: i32, start: u64, is_init: bool) -> Option<(i32, u64)> {
+    if !is_init {
+        return Some((pid, start));
+    }
+    let mut best: Option<(i32, u64)> = None;
+    for entry in std::fs::read_dir(proc).ok()?.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After `)`: state, ppid, … starttime (field 22, the 20th here).
+        let (Some(state), Some(ppid), Some(started)) = (
+            fields.first(),
+            fields.get(1).and_then(|p| p.parse::<i32>().ok()),
+            fields.get(19).and_then(|s| s.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        if ppid != pid || *state == "Z" {
+            continue;
+        }
+        // The command is the oldest child: orphans reparented to the init
+        // descend from it, so they started later.
+        if best.is_none_or(|(_, t)| started < t) {
+            best = Some((child, started));
+        }
+    }
+    best
 }
 
 /// Set in the environment of hutch re-executed from its sealed copy, so a
@@ -594,6 +642,27 @@ mod tests {
             plan_hardening(&req(1001), &unlimited, 0),
             Err(Error::OomRange(1001))
         );
+    }
+
+    #[test]
+    fn exec_enters_the_oldest_child_of_an_init() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stat = |pid: i32, ppid: i32, state: &str, start: u64| {
+            let dir = tmp.path().join(pid.to_string());
+            std::fs::create_dir(&dir).unwrap();
+            let line = format!(
+                "{pid} (a b) {state} {ppid} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 1 1"
+            );
+            std::fs::write(dir.join("stat"), line).unwrap();
+        };
+        stat(10, 1, "S", 100);
+        stat(12, 10, "S", 105);
+        stat(11, 10, "S", 101);
+        stat(13, 10, "Z", 99);
+        stat(14, 12, "S", 98);
+        assert_eq!(entry_process(tmp.path(), 10, 100, false), Some((10, 100)));
+        assert_eq!(entry_process(tmp.path(), 10, 100, true), Some((11, 101)));
+        assert_eq!(entry_process(tmp.path(), 11, 101, true), None);
     }
 
     #[test]

@@ -218,7 +218,13 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
 
     // 10. Create the working directory while still root, as Docker does, so
     //     it exists whoever the user is.
-    let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
+    let workdir =
+        mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/')).map_err(|f| {
+            Failure {
+                text: format!("creating the working directory {}", plan.cwd),
+                ..f
+            }
+        })?;
     drop(workdir);
 
     // 10b. Resource limits (--ulimit, --pids-limit), inherited by the

@@ -11,6 +11,7 @@ mod attach;
 mod common;
 mod cpdiff;
 mod exec;
+mod hardening;
 mod logs2;
 mod misc;
 mod security;

@@ -43,6 +43,15 @@ pub fn fork_init(err: BorrowedFd<'_>) -> Result<(), Failure> {
         .map_err(|e| Failure::io("forking the container's command", &e))?
     {
         Forked::Child => {
+            // A process group of its own that owns the terminal (with -t),
+            // so the terminal's signals (^C) reach the command once, not
+            // again through the init's forwarding. SIGTTOU is still
+            // blocked, so taking the terminal cannot stop us.
+            let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+            let stdin = std::io::stdin();
+            if nix::unistd::isatty(&stdin).unwrap_or(false) {
+                let _ = nix::unistd::tcsetpgrp(&stdin, nix::unistd::getpgrp());
+            }
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
                 .map_err(|e| Failure::step("resetting the signal mask", e))?;
             return Ok(());

@@ -146,6 +146,16 @@ fn init_is_pid_1_reaps_zombies_and_passes_exit_codes_on() {
             r.fail(&format!("expected a zombie: {want_zombie}"));
         }
     }
+    // exec, top and cp reach an --init container through its command
+    // (its pid 1 is non-dumpable).
+    let r = env.hutch(&["top", "reaped"]).success();
+    if !r.stdout.contains("sleep 1000") {
+        r.fail("expected top to list the container's command");
+    }
+    let dest = env.dir.join("hostname-copy");
+    env.hutch(&["cp", "reaped:/etc/hostname", &dest.to_string_lossy()])
+        .success();
+    assert!(dest.is_file(), "cp out of an --init container made no file");
     run(&env, &["--init"], &["sh", "-c", "exit 7"]).code(7);
     run(&env, &["--init"], &["sh", "-c", "kill -9 $$"]).code(137);
     run(&env, &["--init"], &["no-such-command"])

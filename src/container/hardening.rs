@@ -471,7 +471,7 @@ pub fn ensure_sealed_exe(proc: &Path) -> Result<(), super::Error> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(failed("re-executing hutch"))?;
-    env.push(c"_HUTCH_SEALED_REEXEC=1".to_owned());
+    env.push(to_c(format!("{ENV_SEALED}=1").into()).map_err(failed("re-executing hutch"))?);
     let e = crate::sys::reexec::exec_fd(copy.as_fd(), &args, &env);
     Err(failed("re-executing hutch from a sealed copy")(e.into()))
 }

@@ -252,7 +252,7 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     let command = prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and close inherited fds.
-    reset_for_exec(err, &[])?;
+    reset_for_exec(err)?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
@@ -514,28 +514,17 @@ pub fn prepare_command(args: &[String], env: &[String], home: &str) -> Result<Co
 }
 
 /// Restores default signal handling (the parent blocked the signals it
-/// forwards, and the mask survives exec), then closes every fd but stdio,
-/// the close-on-exec error pipe `err` and `keep`: no fd of hutch or the
-/// host leaks into the container (CVE-2024-21626 class).
-pub fn reset_for_exec(err: BorrowedFd<'_>, keep: &[BorrowedFd<'_>]) -> Result<(), Failure> {
+/// forwards, and the mask survives exec), then closes every fd but stdio
+/// and the close-on-exec error pipe `err`: no fd of hutch or the host
+/// leaks into the container (CVE-2024-21626 class).
+pub fn reset_for_exec(err: BorrowedFd<'_>) -> Result<(), Failure> {
     reset_signal_dispositions();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| Failure::step("resetting the signal mask", e))?;
-    let mut kept: Vec<u32> = keep
-        .iter()
-        .chain([&err])
-        .map(|fd| fd.as_raw_fd() as u32)
-        .filter(|fd| *fd >= 3)
-        .collect();
-    kept.sort_unstable();
-    kept.dedup();
-    let mut first = 3u32;
-    for fd in kept {
-        close_range(first, fd.saturating_sub(1))
-            .map_err(|e| Failure::io("closing inherited fds", &e))?;
-        first = fd + 1;
-    }
-    close_range(first, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))
+    let err_raw = err.as_raw_fd() as u32;
+    close_range(3, err_raw.saturating_sub(1))
+        .map_err(|e| Failure::io("closing inherited fds", &e))?;
+    close_range(err_raw + 1, u32::MAX).map_err(|e| Failure::io("closing inherited fds", &e))
 }
 
 /// Sets the parent death signal to SIGKILL; must come after the last

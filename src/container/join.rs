@@ -169,7 +169,7 @@ fn enter(
     // 7. Build argv and the environment (HOME from passwd when unset),
     //    restore default signal handling and close inherited fds.
     let command = init::prepare_command(&process.args, &process.env, &user.home)?;
-    init::reset_for_exec(err, &[])?;
+    init::reset_for_exec(err)?;
 
     // 8. In the foreground, die with hutch, so the command never outlives
     //    it (after step 5, whose credential change clears the setting).

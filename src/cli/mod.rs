@@ -14,6 +14,7 @@ mod diff;
 mod exec;
 mod history;
 mod image_filter;
+mod hardening;
 mod images;
 mod import;
 mod info;

@@ -124,8 +124,9 @@ fn block_device(path: &str) -> Option<(u64, u64)> {
 impl ResourceArgs {
     /// Checks the flags against each other and against this host: refuses
     /// limits the host cannot apply, and warns (once per boot) when it
-    /// places containers nowhere.
-    pub fn plan(&self, paths: &Paths) -> Result<cgroup::Options, Error> {
+    /// places containers nowhere. Where no cgroup can take `--pids-limit`
+    /// it is returned for the RLIMIT_NPROC fallback instead.
+    pub fn plan(&self, paths: &Paths) -> Result<(cgroup::Options, Option<i64>), Error> {
         let is_disabled = match self.cgroups.as_str() {
             "enabled" | "no-conmon" | "split" => false,
             "disabled" => true,
@@ -135,7 +136,7 @@ impl ResourceArgs {
                 )))
             }
         };
-        let opts = cgroup::Options {
+        let mut opts = cgroup::Options {
             manager: self
                 .cgroup_manager
                 .as_deref()
@@ -146,10 +147,23 @@ impl ResourceArgs {
             resources: self.limits.resources()?,
         };
         let host = host();
+        let mut rlimit_pids = None;
+        if opts.resources.pids_max.is_some() {
+            let mut without = opts.clone();
+            without.resources.pids_max = None;
+            let is_placed = matches!(
+                cgroup::decide(&host, &without),
+                Ok(cgroup::Decision::Systemd { .. } | cgroup::Decision::Cgroupfs { .. })
+            );
+            if !is_placed {
+                rlimit_pids = self.limits.pids_limit;
+                opts = without;
+            }
+        }
         if let cgroup::Decision::Skip { warning: Some(w) } = cgroup::decide(&host, &opts)? {
             warn_once(paths, &w);
         }
-        Ok(opts)
+        Ok((opts, rlimit_pids))
     }
 }
 

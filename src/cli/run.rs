@@ -81,6 +81,9 @@ pub struct RunArgs {
     pub security: Box<SecurityArgs>,
     #[command(flatten)]
     pub resources: Box<super::resources::ResourceArgs>,
+    /// Resource limits, OOM score and --init (boxed, as `security`)
+    #[command(flatten)]
+    pub hardening: Box<super::hardening::HardeningArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -179,7 +182,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         }
     };
     let security = plan_security(args)?;
-    let cgroups = args.resources.plan(paths)?;
+    let (cgroups, rlimit_pids) = args.resources.plan(paths)?;
+    let hardening = super::hardening::plan_hardening(&args.hardening, rlimit_pids)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -253,6 +257,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         log,
         security,
         cgroups,
+        hardening,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {

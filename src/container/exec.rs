@@ -88,6 +88,8 @@ pub struct Process {
     pub caps: u64,
     /// Set no_new_privs before exec (inherited from the container).
     pub no_new_privileges: bool,
+    /// The container's resource limits and OOM score adjustment.
+    pub hardening: super::hardening::Hardening,
 }
 
 /// Computes the process from the container's `plan` and `opts`; `host_env`
@@ -127,6 +129,10 @@ fn plan_process(
             opts.cap_drop,
         ),
         no_new_privileges: plan.security.no_new_privileges,
+        hardening: super::hardening::Hardening {
+            init: false,
+            ..plan.hardening.clone()
+        },
     })
 }
 
@@ -148,6 +154,10 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<i32, Error> {
 
 /// `exec` with the proc root `proc`.
 fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error> {
+    // 0. Run from a sealed copy of hutch: the processes forked below enter
+    //    the container and must never map the host binary.
+    super::hardening::ensure_sealed_exe(proc)?;
+
     // 1. Find the container and compute the process (pure data).
     let info = lifecycle::find(store, &opts.container, proc)?;
     let not_running = || Error::NotRunning(opts.container.clone());
@@ -158,6 +168,8 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
         return Err(not_running());
     };
     let plan = lifecycle::plan_of(&info)?;
+    let (pid, start) = super::hardening::entry_process(proc, pid, start, plan.hardening.init)
+        .ok_or_else(not_running)?;
     let process = plan_process(&plan, opts, &|name| std::env::var(name).ok())?;
 
     // 2. Open the init's namespaces before anything else, then check that
@@ -352,6 +364,7 @@ mod tests {
             log_path: None,
             security: Default::default(),
             cgroups: Default::default(),
+            hardening: Default::default(),
         }
     }
 
@@ -382,6 +395,7 @@ mod tests {
                 detach: false,
                 caps: security::default_caps(),
                 no_new_privileges: false,
+                hardening: Default::default(),
             }
         );
     }

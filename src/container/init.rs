@@ -19,7 +19,7 @@ use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::security::{self, Security};
 use super::user::{self, ExecUser, Unresolved};
-use super::Plan;
+use super::{hardening, initproc, Plan};
 use crate::sys::caps;
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
@@ -122,6 +122,22 @@ fn setup(
         text,
     })?;
 
+    // 1b. --oom-score-adj, through the host's /proc (checked to be procfs)
+    //     while our mount namespace still shows it, and while we may still
+    //     open our own /proc files for writing (step 1c takes that away).
+    if let Some(adj) = plan.hardening.oom_score_adj {
+        let proc = hardening::open_proc(Path::new(super::PROC))?;
+        hardening::set_oom_score_adj(proc.as_fd(), adj)?;
+    }
+
+    // 1c. Become non-dumpable until exec: from here on nothing but root on
+    //     the host may ptrace us or open our /proc files, /proc/PID/exe (the
+    //     hutch binary) included. Not earlier: newuidmap checks that it may
+    //     access our /proc entry, and a direct map write needs it too;
+    //     until the maps exist no other process shares our namespaces.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Failure::step("making the container's init non-dumpable", e))?;
+
     // 2. Become uid/gid 0 in the namespace, so that the mounts and files
     //    below belong to the container's root (the invoking user outside).
     crate::userns::become_root().map_err(|text| Failure {
@@ -158,11 +174,20 @@ fn setup(
         dir: &plan.dirs.dir,
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
     };
+    // An image whose /proc, /sys or /dev is a symlink is refused rather
+    // than having the kernel filesystems mounted wherever the link points.
+    hardening::check_kernel_mountpoints(root.as_fd())?;
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
     if has_cgroup_ns {
         let has_sys_admin = plan.security.caps & (1 << super::cgroupns::CAP_SYS_ADMIN) != 0;
         super::cgroupns::mount_cgroupfs(root.as_fd(), has_sys_admin)?;
     }
+    // Everything below that touches /proc (masks, read-only binds) must
+    // land on the procfs just mounted.
+    let proc = open_confined(root.as_fd(), "/proc")?
+        .ok_or_else(|| Failure::step("reopening /proc", Errno::ENOENT))?;
+    hardening::ensure_procfs(proc.as_fd(), "the container's /proc")?;
+    drop(proc);
 
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
@@ -215,9 +240,19 @@ fn setup(
 
     // 10. Create the working directory while still root, as Docker does, so
     //     it exists whoever the user is.
-    let workdir = mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/'))?;
+    let workdir =
+        mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/')).map_err(|f| {
+            Failure {
+                text: format!("creating the working directory {}", plan.cwd),
+                ..f
+            }
+        })?;
     drop(workdir);
-    drop(root);
+
+    // 10b. Resource limits (--ulimit, --pids-limit), inherited by the
+    //      command; before the user switch, as lowering needs no privilege
+    //      but an NPROC limit is checked at that switch.
+    hardening::apply_ulimits(&plan.hardening.ulimits)?;
 
     // 11. Shrink the bounding set while we still hold CAP_SETPCAP, which
     //     the user switch below may take away (capabilities(7)).
@@ -230,8 +265,10 @@ fn setup(
     switch_user(&user, &plan.maps)?;
     restrict_capabilities(plan.security.caps, plan.security.no_new_privileges)?;
 
-    // 13. Enter the working directory as the user, so its permissions apply.
-    enter_workdir(&plan.cwd)?;
+    // 13. Enter the working directory as the user, so its permissions
+    //     apply, resolved beneath the root (no magic links) and checked.
+    hardening::enter_workdir(root.as_fd(), &plan.cwd)?;
+    drop(root);
 
     // 14. Build argv and the environment (HOME from passwd when unset).
     let command = prepare_command(&plan.args, &plan.env, &user.home)?;
@@ -244,7 +281,13 @@ fn setup(
     //     the last credential change in step 12, which clears the setting.
     die_with_parent(err)?;
 
-    // 17. Exec; the error pipe closes on success, which tells the parent.
+    // 17. With --init, stay as the container's pid 1 and fork the command
+    //     (see `initproc`); only the child goes on.
+    if plan.hardening.init {
+        initproc::fork_init(err)?;
+    }
+
+    // 18. Exec; the error pipe closes on success, which tells the parent.
     Err(exec(&command))
 }
 
@@ -465,12 +508,6 @@ pub fn restrict_capabilities(keep: u64, is_no_new_privs: bool) -> Result<(), Fai
     Ok(())
 }
 
-/// Changes to the working directory `cwd`.
-pub fn enter_workdir(cwd: &str) -> Result<(), Failure> {
-    nix::unistd::chdir(cwd)
-        .map_err(|e| Failure::step(format!("entering the working directory {cwd}"), e))
-}
-
 /// A process to exec: argv, environment and the PATH to search.
 pub struct Command {
     args: Vec<CString>,
@@ -500,7 +537,8 @@ pub fn prepare_command(args: &[String], env: &[String], home: &str) -> Result<Co
 
 /// Restores default signal handling (the parent blocked the signals it
 /// forwards, and the mask survives exec), then closes every fd but stdio
-/// and the close-on-exec error pipe `err`.
+/// and the close-on-exec error pipe `err`: no fd of hutch or the host
+/// leaks into the container (CVE-2024-21626 class).
 pub fn reset_for_exec(err: BorrowedFd<'_>) -> Result<(), Failure> {
     reset_signal_dispositions();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
@@ -593,26 +631,36 @@ fn cstrings(v: &[String], what: &str) -> Result<Vec<CString>, Failure> {
 }
 
 /// execve like execvp(3): a name without `/` is searched in the command's
-/// PATH. Returns only on failure: not found (127) or cannot invoke (126).
+/// PATH. Every candidate is resolved beneath `/` (the container's root)
+/// with /proc magic links refused, so neither `/proc/self/exe` nor a
+/// link to it can make the kernel run the process's own executable (the
+/// hutch binary before this exec, CVE-2019-5736 class); an ELF file is
+/// then executed through the very fd that was checked. Returns only on
+/// failure: not found (127) or cannot invoke (126).
 pub fn exec(command: &Command) -> Failure {
     let Command {
         args,
         env,
         path_var,
     } = command;
+    let root = match nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return Failure::step("opening / to resolve the command", e),
+    };
     let prog = args[0].to_string_lossy().into_owned();
     if prog.contains('/') {
-        let Err(e) = nix::unistd::execve(&args[0], args, env);
+        let e = exec_in_root(root.as_fd(), &absolute(&prog), args, env);
         return exec_failure(&prog, e);
     }
     let mut denied = None;
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = format!("{dir}/{prog}");
-        let Ok(c) = CString::new(candidate.as_bytes()) else {
-            continue;
-        };
-        let Err(e) = nix::unistd::execve(&c, args, env);
+        let e = exec_in_root(root.as_fd(), &absolute(&candidate), args, env);
         match e {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             // Like execvp: remember, keep looking, and report it if nothing runs.
@@ -630,6 +678,100 @@ pub fn exec(command: &Command) -> Failure {
             text: prog,
         },
     }
+}
+
+/// `path` made absolute against the working directory (already checked
+/// to lie inside the root).
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    match nix::unistd::getcwd() {
+        Ok(cwd) => format!("{}/{path}", cwd.display()),
+        Err(_) => format!("/{path}"),
+    }
+}
+
+/// How many `#!` interpreters deep the kernel follows (binfmt_script).
+const MAX_INTERPRETER_DEPTH: usize = 5;
+
+/// Resolves the absolute `path` beneath `root` without magic links and
+/// executes it: an ELF file through its fd, a script by path once every
+/// interpreter of its `#!` chain resolved the same way (the kernel
+/// resolves those itself, so each is checked first). Returns the errno of
+/// the failure.
+fn exec_in_root(root: BorrowedFd<'_>, path: &str, args: &[CString], env: &[CString]) -> Errno {
+    let fd = match open_program(root, path) {
+        Ok(fd) => fd,
+        Err(e) => return e,
+    };
+    match check_interpreters(root, path, 0) {
+        Ok(false) => crate::sys::reexec::exec_fd(fd.as_fd(), args, env),
+        Ok(true) => {
+            let Ok(c) = CString::new(path) else {
+                return Errno::EINVAL;
+            };
+            let Err(e) = nix::unistd::execve(&c, args, env);
+            e
+        }
+        Err(e) => e,
+    }
+}
+
+/// Opens `path` (absolute in the container) beneath `root` for exec.
+fn open_program(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
+    let rel = path.trim_start_matches('/');
+    openat2(
+        root,
+        Path::new(if rel.is_empty() { "." } else { rel }),
+        libc::O_PATH,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    )
+    .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// Whether `path` is a `#!` script; each interpreter on its chain must
+/// resolve beneath `root` without magic links (ELOOP otherwise). A file
+/// we may not read is left to the kernel, which then decides as usual.
+fn check_interpreters(root: BorrowedFd<'_>, path: &str, depth: usize) -> Result<bool, Errno> {
+    let rel = path.trim_start_matches('/');
+    let Ok(fd) = openat2(
+        root,
+        Path::new(rel),
+        libc::O_RDONLY,
+        0,
+        Resolve::IN_ROOT | Resolve::NO_MAGICLINKS,
+    ) else {
+        return Ok(false);
+    };
+    let mut head = [0u8; 256];
+    let n = nix::unistd::read(&fd, &mut head).unwrap_or(0);
+    let Some(interpreter) = shebang_interpreter(&head[..n]) else {
+        return Ok(false);
+    };
+    if depth >= MAX_INTERPRETER_DEPTH {
+        return Err(Errno::ELOOP);
+    }
+    let interpreter = absolute(&interpreter);
+    match open_program(root, &interpreter) {
+        Ok(_) => {
+            check_interpreters(root, &interpreter, depth + 1)?;
+            Ok(true)
+        }
+        Err(Errno::ELOOP) => Err(Errno::ELOOP),
+        // Missing and the like: the kernel reports it when it tries.
+        Err(_) => Ok(true),
+    }
+}
+
+/// The interpreter path of a `#!` line at the start of `head`.
+fn shebang_interpreter(head: &[u8]) -> Option<String> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|b| *b == b'\n').next()?;
+    let text = String::from_utf8_lossy(line);
+    let name = text.split([' ', '\t']).find(|w| !w.is_empty())?;
+    Some(name.to_string())
 }
 
 fn exec_failure(path: &str, e: Errno) -> Failure {
@@ -650,5 +792,24 @@ fn exec_failure(path: &str, e: Errno) -> Failure {
         kind: Kind::CannotInvoke,
         errno: errno as i32,
         text: path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_interpreters_are_read_like_the_kernel_does() {
+        let cases: [(&[u8], Option<&str>); 5] = [
+            (b"#!/bin/sh\necho", Some("/bin/sh")),
+            (b"#! /proc/self/exe -x\n", Some("/proc/self/exe")),
+            (b"#!\t/usr/bin/env python3", Some("/usr/bin/env")),
+            (b"\x7fELF...", None),
+            (b"#!\n", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(shebang_interpreter(head).as_deref(), want, "{head:?}");
+        }
     }
 }

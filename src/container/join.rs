@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use nix::sched::CloneFlags;
 
 use super::exec::Process;
+use super::hardening;
 use super::init::{self, Never};
 use super::report::Failure;
 use crate::sys::process::{clone_into, exit_now, Forked};
@@ -75,6 +76,21 @@ fn enter(
     stdio: Stdio,
     err: BorrowedFd<'_>,
 ) -> Result<Never, Failure> {
+    // 0. Become non-dumpable before entering anything, and stay so until
+    //    exec: we run the hutch binary and are about to enter the
+    //    container, whose processes must not ptrace us or open our /proc
+    //    files (/proc/PID/exe above all, CVE-2019-5736 class). The fork in
+    //    step 2 inherits it. Just before: --oom-score-adj, through the
+    //    host's /proc (checked to be procfs), which a non-dumpable process
+    //    may no longer open for writing; no container process can see us
+    //    yet.
+    if let Some(adj) = process.hardening.oom_score_adj {
+        let proc = hardening::open_proc(std::path::Path::new(super::PROC))?;
+        hardening::set_oom_score_adj(proc.as_fd(), adj)?;
+    }
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Failure::step("making the exec process non-dumpable", e))?;
+
     // 1. Join the user namespace first, then the others: as the owner of
     //    the user namespace we get every capability in it, which joining
     //    the namespaces it owns requires. Joining the mount namespace makes
@@ -131,7 +147,10 @@ fn enter(
     if process.detach {
         nix::unistd::setsid().map_err(|e| Failure::step("starting a session", e))?;
     }
-    drop(root);
+
+    // 4b. The container's resource limits, before the user switch (an
+    //     NPROC limit is checked there).
+    hardening::apply_ulimits(&process.hardening.ulimits)?;
 
     // 5. Shrink the bounding set while we still hold CAP_SETPCAP, drop to
     //    the user, then keep only the planned capabilities, as the
@@ -141,8 +160,11 @@ fn enter(
     init::switch_user(&user, maps)?;
     init::restrict_capabilities(process.caps, process.no_new_privileges)?;
 
-    // 6. Enter the working directory as the user, so its permissions apply.
-    init::enter_workdir(&process.cwd)?;
+    // 6. Enter the working directory as the user, so its permissions
+    //    apply, resolved beneath the container's root without magic links
+    //    (`-w /proc/self/fd/N` cannot reach a leaked fd) and checked.
+    hardening::enter_workdir(root.as_fd(), &process.cwd)?;
+    drop(root);
 
     // 7. Build argv and the environment (HOME from passwd when unset),
     //    restore default signal handling and close inherited fds.

@@ -14,7 +14,9 @@ mod clock;
 pub mod exec;
 pub mod fs;
 pub mod imagemount;
+pub mod hardening;
 mod init;
+pub mod initproc;
 mod join;
 mod lifecycle;
 pub mod limits;
@@ -227,7 +229,7 @@ impl Error {
 }
 
 /// The proc root the lifecycle reads processes from.
-const PROC: &str = "/proc";
+pub(crate) const PROC: &str = "/proc";
 
 /// Runs a planned container in the foreground and returns its exit code
 /// (128+N when killed by signal N), recording it running (with this

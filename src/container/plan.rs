@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub security: Security,
     /// Cgroup placement and limits.
     pub cgroups: crate::cgroup::Options,
+    /// Resource limits, OOM score adjustment and `--init`.
+    pub hardening: super::hardening::Hardening,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -99,6 +101,10 @@ pub struct Plan {
     /// Where the container's cgroup goes and its resource limits.
     #[serde(default)]
     pub cgroups: crate::cgroup::Options,
+    /// Resource limits, OOM score adjustment and `--init` (#6); plans
+    /// stored before them get none.
+    #[serde(default)]
+    pub hardening: super::hardening::Hardening,
 }
 
 impl Plan {
@@ -131,6 +137,7 @@ impl Plan {
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
             cgroups: opts.cgroups.clone(),
+            hardening: opts.hardening.clone(),
         })
     }
 }

@@ -113,6 +113,10 @@ fn list(store: &Store, name: &str, proc: &Path) -> Result<Vec<Process>, Error> {
     let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) else {
         return Err(not_running().into());
     };
+    // An --init container's pid 1 is non-dumpable: read its command's.
+    let is_init = lifecycle::plan_of(&info).is_ok_and(|p| p.hardening.init);
+    let (pid, start) = super::hardening::entry_process(proc, pid, start, is_init)
+        .ok_or_else(|| Error::from(not_running()))?;
     let ns = match std::fs::read_link(proc.join(pid.to_string()).join("ns/pid")) {
         Ok(ns) => ns,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running().into()),

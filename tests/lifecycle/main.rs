@@ -13,6 +13,7 @@ mod cgroups;
 mod common;
 mod cpdiff;
 mod exec;
+mod hardening;
 mod logs2;
 mod misc;
 mod security;

@@ -48,6 +48,14 @@ impl Root {
             (ContainerStatus::Running, Some(pid)) => pid,
             _ => return Ok(Root::Stopped { lowers, dirs, maps }),
         };
+        // An --init container's pid 1 is non-dumpable: enter its command.
+        let is_init = crate::container::lifecycle::plan_of(info).is_ok_and(|p| p.hardening.init);
+        let start = info.state.pid_start.unwrap_or(0);
+        let Some((pid, start)) =
+            crate::container::hardening::entry_process(proc, pid, start, is_init)
+        else {
+            return Ok(Root::Stopped { lowers, dirs, maps });
+        };
         let open = |ns: &str| {
             let path = proc.join(pid.to_string()).join("ns").join(ns);
             File::open(&path)
@@ -57,10 +65,8 @@ impl Root {
         let user = open("user")?;
         let mnt = open("mnt")?;
         // The pid may have been reused between the record and the opens.
-        if let Some(start) = info.state.pid_start {
-            if !crate::container::procfs::is_alive(proc, pid, start) {
-                return Ok(Root::Stopped { lowers, dirs, maps });
-            }
+        if info.state.pid_start.is_some() && !crate::container::procfs::is_alive(proc, pid, start) {
+            return Ok(Root::Stopped { lowers, dirs, maps });
         }
         Ok(Root::Running { user, mnt })
     }

@@ -57,7 +57,7 @@ pub struct LimitArgs {
     pub cpuset_mems: Option<String>,
     /// Maximum number of processes; 0 or -1 for unlimited
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    pub pids_limit: Option<String>,
     /// Block IO weight, 10 to 1000
     #[arg(long, value_name = "WEIGHT")]
     pub blkio_weight: Option<u64>,
@@ -79,6 +79,20 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
+    /// `--pids-limit` as a number.
+    pub fn pids_limit(&self) -> Result<Option<i64>, Error> {
+        self.pids_limit
+            .as_deref()
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    Error::Usage(format!(
+                        "invalid --pids-limit {s:?}: use a positive number, or 0 or -1 for no limit"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     /// Checks the limit flags.
     pub fn resources(&self) -> Result<Resources, Error> {
         let req = Request {
@@ -92,7 +106,7 @@ impl LimitArgs {
             cpu_period: self.cpu_period,
             cpuset_cpus: self.cpuset_cpus.clone(),
             cpuset_mems: self.cpuset_mems.clone(),
-            pids_limit: self.pids_limit,
+            pids_limit: self.pids_limit()?,
             blkio_weight: self.blkio_weight,
             device_read_bps: self.device_read_bps.clone(),
             device_write_bps: self.device_write_bps.clone(),
@@ -156,7 +170,7 @@ impl ResourceArgs {
                 Ok(cgroup::Decision::Systemd { .. } | cgroup::Decision::Cgroupfs { .. })
             );
             if !is_placed {
-                rlimit_pids = self.limits.pids_limit;
+                rlimit_pids = self.limits.pids_limit()?;
                 opts = without;
             }
         }

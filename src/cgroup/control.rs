@@ -26,12 +26,15 @@ pub fn is_frozen(dir: &Path) -> Result<bool, Error> {
     Ok(key_value(&events, "frozen") == Some(1))
 }
 
-/// How many processes the kernel's OOM killer killed in `dir`.
-pub fn oom_kills(dir: &Path) -> u64 {
-    std::fs::read_to_string(dir.join("memory.events"))
-        .ok()
-        .and_then(|e| key_value(&e, "oom_kill"))
-        .unwrap_or(0)
+/// Whether the kernel's OOM killer ended a container whose cgroup is
+/// `dir` and whose init ended with `code`. The kernel counts `oom_kill`
+/// only after its SIGKILL is sent, so a quickly reaped victim may not be
+/// counted yet: `oom` (the cgroup hit its limit, counted before the kill)
+/// together with death by SIGKILL counts too.
+pub fn oom_killed(dir: &Path, code: i32) -> bool {
+    let events = std::fs::read_to_string(dir.join("memory.events")).unwrap_or_default();
+    let count = |key| key_value(&events, key).unwrap_or(0);
+    count("oom_kill") > 0 || (code == 128 + libc::SIGKILL && count("oom") > 0)
 }
 
 /// Writes changed limits into a running container's cgroup.
@@ -108,7 +111,10 @@ mod tests {
         assert_eq!(s.memory_limit, None);
         assert_eq!(s.pids, 3);
         assert_eq!((s.io_read_bytes, s.io_write_bytes), (15, 20));
-        assert_eq!(oom_kills(d), 2);
+        assert!(oom_killed(d, 0));
+        std::fs::write(d.join("memory.events"), "oom 1\noom_kill 0\n").unwrap();
+        assert!(oom_killed(d, 137));
+        assert!(!oom_killed(d, 1));
         std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
         assert!(is_frozen(d).unwrap());
     }

@@ -18,7 +18,7 @@ mod systemd;
 
 use std::path::{Path, PathBuf};
 
-pub use control::{freeze, is_frozen, oom_kills, read_stats, update, Stats};
+pub use control::{freeze, is_frozen, oom_killed, read_stats, update, Stats};
 pub use place::{decide, place, release, Decision, Host, Manager, Options, Placement};
 pub use resources::{Request, Resources};
 

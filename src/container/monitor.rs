@@ -407,7 +407,7 @@ fn watch(
             }
         },
     };
-    let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref())
+    let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref(), code)
         .then(|| run::OOM_REASON.to_string());
     match store.set_container_state(&plan.id, &run::exited_state(state, code, reason)) {
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),

@@ -234,11 +234,11 @@ pub fn load_placement(dir: &Path) -> Option<cgroup::Placement> {
 
 /// After the container's init was reaped: whether the OOM killer struck,
 /// then the cgroup goes away (and with it a systemd scope).
-pub fn finish_cgroup(dir: &Path, placement: Option<&cgroup::Placement>) -> bool {
+pub fn finish_cgroup(dir: &Path, placement: Option<&cgroup::Placement>, code: i32) -> bool {
     let Some(p) = placement else {
         return false;
     };
-    let is_oom = cgroup::oom_kills(&p.path) > 0;
+    let is_oom = cgroup::oom_killed(&p.path, code);
     if let Err(e) = cgroup::release(p) {
         log::warn!("{e}");
     }
@@ -280,7 +280,8 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
     // Relay signals (and the terminal) until the container exits.
     let code = relay::relay(pid, &signals, terminal)?;
     log::debug!("container {}: exited with {code}", plan.id);
-    let reason = finish_cgroup(&plan.dirs.dir, placement.as_ref()).then(|| OOM_REASON.to_string());
+    let reason =
+        finish_cgroup(&plan.dirs.dir, placement.as_ref(), code).then(|| OOM_REASON.to_string());
     store
         .set_container_state(&plan.id, &exited_state(running, code, reason))
         .map_err(Error::Store)?;

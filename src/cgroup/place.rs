@@ -128,9 +128,18 @@ pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
     let cgroupfs = || {
         let base = match &opts.parent {
             Some(p) => Path::new(MOUNT).join(p.trim_start_matches('/')),
-            None => host.own.clone().ok_or_else(|| Error::NotDelegated {
-                path: PathBuf::from(MOUNT),
-            })?,
+            // Once hutch moved the processes of the delegated cgroup into
+            // its `hutch` leaf (see `evacuate`), later runs start there:
+            // their containers belong beside it, not below it.
+            None => match &host.own {
+                Some(own) if own.ends_with(SUPERVISOR) => own.parent().unwrap_or(own).to_path_buf(),
+                Some(own) => own.clone(),
+                None => {
+                    return Err(Error::NotDelegated {
+                        path: PathBuf::from(MOUNT),
+                    })
+                }
+            },
         };
         if is_writable(&base) {
             Ok(Decision::Cgroupfs { base })

@@ -6,7 +6,8 @@
 use clap::Subcommand;
 
 use super::{
-    attach, commit, cp, diff, exec, inspect, lifecycle, logs, prune, ps, rename, run, top,
+    attach, cgroups, commit, cp, diff, exec, import, inspect, lifecycle, logs, prune, ps, rename,
+    run, top,
 };
 use crate::error::Error;
 use crate::paths::Paths;
@@ -51,6 +52,16 @@ pub enum ContainerCommand {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Pause the processes of running containers
+    Pause(cgroups::PauseArgs),
+    /// Resume paused containers
+    Unpause(cgroups::PauseArgs),
+    /// Change the resource limits of a container
+    Update(cgroups::UpdateArgs),
+    /// Show resource usage of running containers
+    Stats(cgroups::StatsArgs),
+    /// Export a container's filesystem as a tarball
+    Export(import::ExportArgs),
 }
 
 /// Runs one `container` subcommand.
@@ -78,5 +89,10 @@ pub fn run(paths: &Paths, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Cp(a) => cp::run(paths, a),
         ContainerCommand::Diff(a) => diff::run(paths, a),
         ContainerCommand::Commit(a) => commit::run(paths, a),
+        ContainerCommand::Pause(a) => cgroups::pause(paths, a, true),
+        ContainerCommand::Unpause(a) => cgroups::pause(paths, a, false),
+        ContainerCommand::Update(a) => cgroups::update(paths, a),
+        ContainerCommand::Stats(a) => cgroups::stats(paths, a),
+        ContainerCommand::Export(a) => import::export(paths, a),
     }
 }

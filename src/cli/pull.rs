@@ -23,6 +23,12 @@ pub struct PullArgs {
     /// Require HTTPS and verify certificates (false allows plain HTTP)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
+    /// Read registry credentials from this file only
+    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
+    pub authfile: Option<std::path::PathBuf>,
+    /// Use the CA and client certificates in this directory for every registry
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<std::path::PathBuf>,
 }
 
 /// Pulls each image and prints its id.
@@ -35,6 +41,8 @@ pub fn run(paths: &Paths, args: PullArgs) -> Result<i32, Error> {
         platform,
         quiet: args.quiet,
         tls_verify: args.tls_verify,
+        authfile: args.authfile.clone(),
+        cert_dir: args.cert_dir.clone(),
     };
     let maps = userns::current_user_maps(paths.etc())?;
     if let Some(reason) = &maps.fallback_reason {

@@ -218,6 +218,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
                 platform,
                 quiet: args.quiet,
                 tls_verify: args.tls_verify,
+                authfile: None,
+                cert_dir: None,
             };
             let reporter = StderrReporter { quiet: args.quiet };
             image::pull(paths, &store, &args.image, &opts, &maps, &reporter)?

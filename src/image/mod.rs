@@ -339,6 +339,10 @@ pub struct PullOptions {
     pub quiet: bool,
     /// `Some(false)` allows plain HTTP and unverified TLS for every registry.
     pub tls_verify: Option<bool>,
+    /// `--authfile`: the only credential file to read.
+    pub authfile: Option<std::path::PathBuf>,
+    /// `--cert-dir`: the TLS files for every registry.
+    pub cert_dir: Option<std::path::PathBuf>,
 }
 
 /// A progress or notice line for the user; `cli` decides where it goes.
@@ -366,7 +370,7 @@ pub fn pull(
     } else {
         let r = parsed.qualify(DOCKER_HUB);
         reporter.notice(&format!("Trying to pull {r}..."));
-        pull::fetch(&regs, &access(paths), &paths.root, store, &r, opts)
+        pull::fetch(&regs, &access(paths, opts), &paths.root, store, &r, opts)
             .map_err(|e| e.while_pulling(&r))?
     };
     let mut rec = match outcome {
@@ -394,13 +398,19 @@ pub fn pull(
 
 /// Where pulls look for credentials and TLS files: the user's credential
 /// files and certs.d directories.
-fn access(paths: &Paths) -> client::Access {
-    let mut auth_files = vec![paths.auth_file()];
-    auth_files.extend(paths.fallback_auth_files());
+fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
+    let auth_files = match &opts.authfile {
+        Some(f) => vec![f.clone()],
+        None => {
+            let mut files = vec![paths.auth_file()];
+            files.extend(paths.fallback_auth_files());
+            files
+        }
+    };
     client::Access {
         auth_files,
         certs_dirs: paths.certs_dirs(),
-        cert_dir: None,
+        cert_dir: opts.cert_dir.clone(),
     }
 }
 
@@ -418,7 +428,7 @@ fn fetch_short(
     for registry in regs.search_registries() {
         let r = parsed.qualify(&registry);
         reporter.notice(&format!("Trying to pull {r}..."));
-        match pull::fetch(regs, &access(paths), &paths.root, store, &r, opts) {
+        match pull::fetch(regs, &access(paths, opts), &paths.root, store, &r, opts) {
             Ok(outcome) => {
                 reporter.notice(&format!("Resolved {name:?} to {r}"));
                 return Ok(outcome);

@@ -129,10 +129,23 @@ no_scopes_left() {
 }
 
 cgroupfs_manager() {
+    # Twice in one delegated scope: the second run starts in the `hutch`
+    # leaf the first moved the scope's processes to, and its container
+    # must land beside that leaf, not below it.
     local out
-    out=$(systemd-run --user --scope -q -p Delegate=yes \
-        "$hutch" run --rm --cgroup-manager=cgroupfs --memory 32m "$img" cat /sys/fs/cgroup/memory.max) || return 1
-    [ "$out" = 33554432 ] || { echo "memory.max is $out"; return 1; }
+    out=$(systemd-run --user --scope -q -p Delegate=yes sh -c '
+        "$1" run --rm --cgroup-manager=cgroupfs --memory 32m "$2" cat /sys/fs/cgroup/memory.max &&
+        "$1" run --rm --cgroup-manager=cgroupfs --memory 16m "$2" cat /sys/fs/cgroup/memory.max &&
+        cat /proc/self/cgroup && ls /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/..' sh "$hutch" "$img") || { echo "$out"; return 1; }
+    set -- $out
+    [ "$1" = 33554432 ] && [ "$2" = 16777216 ] || { echo "memory.max read $1 and $2"; return 1; }
+    case $3 in
+    0::/*.scope/hutch) ;;
+    *) echo "the shell ended in $3"; return 1 ;;
+    esac
+    # Nothing of the two containers is left, only the leaf with the shell.
+    echo "$out" | grep -q 'hutch-' && { echo "a container cgroup was left: $out"; return 1; }
+    return 0
 }
 
 no_warning_on_v2() {

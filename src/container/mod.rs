@@ -27,6 +27,7 @@ mod relay;
 mod report;
 mod restart;
 mod run;
+pub mod seccomp;
 pub mod security;
 pub mod top;
 mod trim;
@@ -179,6 +180,9 @@ pub enum Error {
     /// The monitor could not start the container (its report).
     #[error("{message}")]
     MonitorFailed { code: i32, message: String },
+    /// The seccomp profile cannot be read, compiled or cached.
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::Error),
 }
 
 impl Error {

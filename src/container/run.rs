@@ -68,6 +68,13 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         return Err(Error::MultiThreaded(n));
     }
 
+    // 1b. Compile the seccomp filter (or take it from the cache) here: the
+    //     child only installs it, and never runs libseccomp.
+    let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;
+    if let Some(f) = &filter {
+        log::debug!("seccomp filter: {} instructions", f.instruction_count());
+    }
+
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
     write_etc_files(&plan.dirs.dir, &plan.hostname, Path::new(HOST_RESOLV_CONF))?;
@@ -130,6 +137,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
                 null_stdin,
                 outputs: child_outputs,
                 winsize,
+                seccomp: filter.as_ref(),
             })
         }
         Forked::Parent(pid) => pid,

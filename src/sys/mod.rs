@@ -11,5 +11,6 @@ pub mod mem;
 pub mod mount;
 pub mod process;
 pub mod pty;
+pub mod seccomp;
 pub mod socket;
 pub mod xattr;

@@ -176,7 +176,15 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
             )))
         }
     };
-    let security = plan_security(args)?;
+    let mut security = plan_security(args)?;
+    // Read and compile the seccomp profile now, so a bad one fails before
+    // anything is pulled or created.
+    container::seccomp::resolve(
+        &mut security.seccomp,
+        security.caps,
+        paths.ensure_runroot()?,
+    )
+    .map_err(container::Error::from)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,

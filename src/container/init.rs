@@ -442,7 +442,9 @@ pub fn drop_bounding_set(keep: u64) -> Result<(), Failure> {
 /// it comes after the bounding set and before the user switch.
 pub fn install_seccomp(filter: Option<&Program>) -> Result<(), Failure> {
     match filter {
-        Some(p) => seccomp::install(p).map_err(|e| Failure::io("installing the seccomp filter", &e)),
+        Some(p) => {
+            seccomp::install(p).map_err(|e| Failure::io("installing the seccomp filter", &e))
+        }
         None => Ok(()),
     }
 }

@@ -476,7 +476,10 @@ mod tests {
             seccomp::Source::File("/p/x.json".into())
         );
         assert_eq!(plan(&[], true), seccomp::Source::Unconfined);
-        assert_eq!(plan(&["seccomp=/p/x.json"], true), seccomp::Source::Unconfined);
+        assert_eq!(
+            plan(&["seccomp=/p/x.json"], true),
+            seccomp::Source::Unconfined
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::io::{Read, Seek};
 use std::str::FromStr;
 
 use libseccomp::error::SeccompError;
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use thiserror::Error;
 
 use super::profile::{Action, Arg, Op, Profile, Target};
@@ -45,8 +47,7 @@ pub fn compile(profile: &Profile, target: &Target) -> Result<Vec<u8>, CompileErr
     let default = scmp_action(profile.default_action)?;
     let mut ctx = ScmpFilterContext::new(default).map_err(CompileError::Context)?;
     for name in &profile.architectures {
-        let arch =
-            ScmpArch::from_str(name).map_err(|_| CompileError::UnknownArch(name.clone()))?;
+        let arch = ScmpArch::from_str(name).map_err(|_| CompileError::UnknownArch(name.clone()))?;
         let is_present = ctx.is_arch_present(arch).map_err(CompileError::Context)?;
         if !is_present {
             ctx.add_arch(arch).map_err(CompileError::Context)?;
@@ -135,16 +136,15 @@ fn scmp_action(action: Action) -> Result<ScmpAction, CompileError> {
 /// The filter's BPF, exported through a memfd (libseccomp 2.5 writes only
 /// to an fd).
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>, CompileError> {
-    let fd = nix::sys::memfd::memfd_create(
-        c"hutch-seccomp",
-        nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
-    )
-    .map_err(|e| CompileError::ReadBack(e.into()))?;
+    let fd =
+        nix::sys::memfd::memfd_create(c"hutch-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .map_err(|e| CompileError::ReadBack(e.into()))?;
     let mut file = std::fs::File::from(fd);
     ctx.export_bpf(&file).map_err(CompileError::Export)?;
     let mut bytes = Vec::new();
     file.rewind().map_err(CompileError::ReadBack)?;
-    file.read_to_end(&mut bytes).map_err(CompileError::ReadBack)?;
+    file.read_to_end(&mut bytes)
+        .map_err(CompileError::ReadBack)?;
     Ok(bytes)
 }
 
@@ -165,7 +165,8 @@ mod tests {
         )
         .unwrap();
         let with = compile(&p, &target()).unwrap();
-        let p2 = parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, &target().scmp_arch).unwrap();
+        let p2 =
+            parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, &target().scmp_arch).unwrap();
         let without = compile(&p2, &target()).unwrap();
         assert!(with.len() > without.len());
     }

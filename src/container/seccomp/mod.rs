@@ -182,7 +182,11 @@ mod tests {
         for caps in [security::default_caps(), security::ALL_CAPS, 0] {
             let seccomp = Seccomp::default();
             let p = program(&seccomp, caps).unwrap().unwrap();
-            assert!(p.instruction_count() > 100, "{} instructions", p.instruction_count());
+            assert!(
+                p.instruction_count() > 100,
+                "{} instructions",
+                p.instruction_count()
+            );
         }
     }
 
@@ -222,7 +226,12 @@ mod tests {
         resolve(&mut seccomp, 0, dir.path()).unwrap();
         assert!(matches!(&seccomp.source, Source::Inline { path, .. } if *path == good));
         assert_eq!(seccomp.cache_dir, Some(dir.path().join("seccomp")));
-        assert_eq!(std::fs::read_dir(dir.path().join("seccomp")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("seccomp"))
+                .unwrap()
+                .count(),
+            1
+        );
 
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, r#"{"defaultAction":"SCMP_ACT_SOMETIMES"}"#).unwrap();

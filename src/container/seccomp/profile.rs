@@ -478,10 +478,7 @@ mod tests {
         };
         assert_eq!(applying(0), ["clone", "notarm", "old"]);
         assert_eq!(applying(admin), ["mount", "notarm", "old"]);
-        assert_eq!(
-            applying(admin | 1),
-            ["mount", "both", "notarm", "old"]
-        );
+        assert_eq!(applying(admin | 1), ["mount", "both", "notarm", "old"]);
         assert_eq!(applying(u64::MAX), ["mount", "both", "notarm", "old"]);
     }
 

@@ -9,6 +9,7 @@ mod cache;
 mod compile;
 mod profile;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -110,17 +111,21 @@ impl Seccomp {
 /// profile and warms the cache.
 pub fn resolve(seccomp: &mut Seccomp, caps: u64, runroot: &Path) -> Result<(), Error> {
     if let Source::File(path) = &seccomp.source {
-        let json = std::fs::read_to_string(path).map_err(|source| Error::ReadProfile {
-            path: path.clone(),
-            source,
-        })?;
         seccomp.source = Source::Inline {
             path: path.clone(),
-            json,
+            json: read_profile(path)?,
         };
     }
     seccomp.cache_dir = Some(runroot.join(CACHE_DIR));
     program(seccomp, caps).map(drop)
+}
+
+/// Reads the profile file `path`.
+fn read_profile(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::ReadProfile {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The filter to install for a container with `caps`, from the cache or
@@ -128,16 +133,12 @@ pub fn resolve(seccomp: &mut Seccomp, caps: u64, runroot: &Path) -> Result<(), E
 pub fn program(seccomp: &Seccomp, caps: u64) -> Result<Option<Program>, Error> {
     let json = match &seccomp.source {
         Source::Unconfined => return Ok(None),
-        Source::Default => DEFAULT_PROFILE,
-        Source::Inline { json, .. } => json.as_str(),
+        Source::Default => Cow::Borrowed(DEFAULT_PROFILE),
+        Source::Inline { json, .. } => Cow::Borrowed(json.as_str()),
         // Only `resolve` sees a file; read it now if it did not run.
-        Source::File(_) => {
-            let mut resolved = seccomp.clone();
-            resolve(&mut resolved, caps, Path::new(""))?;
-            resolved.cache_dir = seccomp.cache_dir.clone();
-            return program(&resolved, caps);
-        }
+        Source::File(path) => Cow::Owned(read_profile(path)?),
     };
+    let json = json.as_ref();
     let release = nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -219,10 +220,12 @@ mod tests {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat","no_such_call"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
         )
         .unwrap();
-        let mut seccomp = Seccomp {
+        let unresolved = Seccomp {
             source: Source::File(good.clone()),
             cache_dir: None,
         };
+        assert!(program(&unresolved, 0).unwrap().is_some());
+        let mut seccomp = unresolved.clone();
         resolve(&mut seccomp, 0, dir.path()).unwrap();
         assert!(matches!(&seccomp.source, Source::Inline { path, .. } if *path == good));
         assert_eq!(seccomp.cache_dir, Some(dir.path().join("seccomp")));

@@ -11,11 +11,16 @@ use sha2::{Digest, Sha256};
 use super::profile::Target;
 use super::Error;
 
+/// Changes whenever the compiler's output for the same inputs would, so
+/// development builds of one version do not share stale entries.
+const COMPILER_REVISION: &str = "libseccomp-optimize-2";
+
 /// The cache key of `profile` (its JSON text) compiled for `target` on
 /// kernel `release` by hutch `version`: hex SHA-256.
 pub fn key(profile: &str, target: &Target, release: &str, version: &str) -> String {
     let mut h = Sha256::new();
     for part in [
+        COMPILER_REVISION,
         version,
         &target.scmp_arch,
         release,

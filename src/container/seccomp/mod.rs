@@ -10,6 +10,8 @@ mod compile;
 mod profile;
 
 use std::borrow::Cow;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -22,6 +24,9 @@ use profile::Target;
 
 /// The built-in profile: an allowlist in the OCI/Docker JSON format.
 pub const DEFAULT_PROFILE: &str = include_str!("default.json");
+
+/// The largest profile file we read; Docker's default profile is 20 KiB.
+const MAX_PROFILE_SIZE: u64 = 1 << 20;
 
 /// The directory under the run directory that holds compiled filters.
 const CACHE_DIR: &str = "seccomp";
@@ -36,6 +41,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `seccomp=PATH` names a directory, FIFO or device.
+    #[error("seccomp profile {path} is not a regular file")]
+    NotAFile { path: PathBuf },
+    /// `seccomp=PATH` names a file larger than any real profile.
+    #[error("seccomp profile {path} is larger than 1 MiB")]
+    ProfileTooLarge { path: PathBuf },
     /// The profile is not a valid profile.
     #[error("{what}")]
     Profile {
@@ -120,12 +131,35 @@ pub fn resolve(seccomp: &mut Seccomp, caps: u64, runroot: &Path) -> Result<(), E
     program(seccomp, caps).map(drop)
 }
 
-/// Reads the profile file `path`.
+/// Reads the profile file `path`: a regular file of at most
+/// `MAX_PROFILE_SIZE` bytes (opened without blocking, so a FIFO or device
+/// cannot hang or flood us).
 fn read_profile(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::ReadProfile {
+    let read_err = |source| Error::ReadProfile {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut json = String::new();
+    file.take(MAX_PROFILE_SIZE + 1)
+        .read_to_string(&mut json)
+        .map_err(read_err)?;
+    if json.len() as u64 > MAX_PROFILE_SIZE {
+        return Err(Error::ProfileTooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(json)
 }
 
 /// The filter to install for a container with `caps`, from the cache or
@@ -252,5 +286,25 @@ mod tests {
         };
         let e = resolve(&mut seccomp, 0, dir.path()).unwrap_err();
         assert!(matches!(e, Error::ReadProfile { .. }), "{e:?}");
+
+        for (path, want) in [
+            ("/dev/zero", "is not a regular file"),
+            ("/", "is not a regular file"),
+        ] {
+            let mut seccomp = Seccomp {
+                source: Source::File(path.into()),
+                cache_dir: None,
+            };
+            let e = resolve(&mut seccomp, 0, dir.path()).unwrap_err();
+            assert_eq!(e.to_string(), format!("seccomp profile {path} {want}"));
+        }
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; (MAX_PROFILE_SIZE + 1) as usize]).unwrap();
+        let mut seccomp = Seccomp {
+            source: Source::File(big.clone()),
+            cache_dir: None,
+        };
+        let e = resolve(&mut seccomp, 0, dir.path()).unwrap_err();
+        assert!(matches!(e, Error::ProfileTooLarge { .. }), "{e:?}");
     }
 }

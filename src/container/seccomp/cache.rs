@@ -13,7 +13,7 @@ use super::Error;
 
 /// Changes whenever the compiler's output for the same inputs would, so
 /// development builds of one version do not share stale entries.
-const COMPILER_REVISION: &str = "libseccomp-optimize-2";
+const COMPILER_REVISION: &str = "libseccomp-optimize-2+enosys-stub";
 
 /// The cache key of `profile` (its JSON text) compiled for `target` on
 /// kernel `release` by hutch `version`: hex SHA-256.

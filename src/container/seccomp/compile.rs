@@ -74,7 +74,74 @@ pub fn compile(profile: &Profile, target: &Target) -> Result<Vec<u8>, CompileErr
             })?;
         }
     }
-    export(&ctx)
+    let program = export(&ctx)?;
+    // Syscalls newer than anything the profile names (and than this
+    // libseccomp knows) would get the default errno; libc falls back to
+    // older calls only on ENOSYS (fchmodat2, clone3…), so say that, as
+    // runc and crun do.
+    let newest = profile
+        .rules
+        .iter()
+        .flat_map(|r| &r.names)
+        .filter_map(|n| ScmpSyscall::from_name(n).ok())
+        .map(|s| s.as_raw_syscall())
+        .max();
+    match (profile.default_action, newest, native_audit_arch()) {
+        (Action::Errno(_), Some(newest), Some(arch)) if newest >= 0 => {
+            Ok(prepend_enosys_stub(&program, arch, newest as u32))
+        }
+        _ => Ok(program),
+    }
+}
+
+/// `AUDIT_ARCH_*` of the native architecture, where the ENOSYS stub
+/// knows how its syscall numbers look.
+fn native_audit_arch() -> Option<u32> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(0xc000_003e),
+        "aarch64" => Some(0xc000_00b7),
+        _ => None,
+    }
+}
+
+/// Bit 30 of a syscall number marks the x32 ABI on x86_64; those numbers
+/// are left to libseccomp's program.
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// `SECCOMP_RET_ERRNO | ENOSYS`.
+const RET_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
+
+/// One classic BPF instruction as the kernel reads it.
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[..2].copy_from_slice(&code.to_ne_bytes());
+    b[2] = jt;
+    b[3] = jf;
+    b[4..].copy_from_slice(&k.to_ne_bytes());
+    b
+}
+
+/// Puts in front of `program` a check that fails native syscalls numbered
+/// above `newest` with ENOSYS; everything else jumps to `program`, which
+/// loads what it needs itself.
+fn prepend_enosys_stub(program: &[u8], arch: u32, newest: u32) -> Vec<u8> {
+    const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JGE: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const JGT: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+                           // struct seccomp_data: nr at offset 0, arch at 4.
+    let stub = [
+        insn(LD_ABS, 0, 0, 4),
+        insn(JEQ, 0, 4, arch),
+        insn(LD_ABS, 0, 0, 0),
+        insn(JGE, 2, 0, X32_SYSCALL_BIT),
+        insn(JGT, 0, 1, newest),
+        insn(RET, 0, 0, RET_ENOSYS),
+    ];
+    let mut out = stub.concat();
+    out.extend_from_slice(program);
+    out
 }
 
 /// Adds one rule; several conditions on the same argument cannot be
@@ -172,6 +239,32 @@ mod tests {
             parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, &target().scmp_arch).unwrap();
         let without = compile(&p2, &target()).unwrap();
         assert!(with.len() > without.len());
+    }
+
+    #[test]
+    fn errno_default_gets_an_enosys_stub_for_newer_syscalls() {
+        let p = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","openat2"],"action":"SCMP_ACT_ALLOW"}]}"#,
+            &target().scmp_arch,
+        )
+        .unwrap();
+        let bytes = compile(&p, &target()).unwrap();
+        let Some(arch) = native_audit_arch() else {
+            return;
+        };
+        let openat2 = ScmpSyscall::from_name("openat2").unwrap().as_raw_syscall() as u32;
+        assert_eq!(&bytes[..8], &insn(0x20, 0, 0, 4));
+        assert_eq!(&bytes[8..16], &insn(0x15, 0, 4, arch));
+        assert_eq!(&bytes[32..40], &insn(0x25, 0, 1, openat2));
+        assert_eq!(&bytes[40..48], &insn(0x06, 0, 0, 0x0005_0000 | 38));
+        // An allowing default needs no stub.
+        let p = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["openat2"],"action":"SCMP_ACT_ERRNO"}]}"#,
+            &target().scmp_arch,
+        )
+        .unwrap();
+        let bytes = compile(&p, &target()).unwrap();
+        assert_ne!(&bytes[8..16], &insn(0x15, 0, 4, arch));
     }
 
     #[test]

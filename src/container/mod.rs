@@ -211,6 +211,7 @@ impl Error {
             ),
             Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             Error::Store(e) => e.hint(),
+            Error::Seccomp(e) => e.hint(),
             _ => None,
         }
     }

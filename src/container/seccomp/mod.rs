@@ -73,6 +73,22 @@ pub enum Error {
     TooLarge { what: String },
 }
 
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::ReadProfile { .. }
+            | Error::NotAFile { .. }
+            | Error::ProfileTooLarge { .. }
+            | Error::Profile { .. } => Some(
+                "give the path of a JSON seccomp profile in the OCI/Docker format, or --security-opt seccomp=unconfined".into(),
+            ),
+            Error::Cache { .. } => Some("check that the run directory is writable (--runroot)".into()),
+            Error::Compile { .. } | Error::TooLarge { .. } => None,
+        }
+    }
+}
+
 /// Where a container's seccomp profile comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

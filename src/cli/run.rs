@@ -181,7 +181,15 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
             )))
         }
     };
-    let security = plan_security(args)?;
+    let mut security = plan_security(args)?;
+    // Read and compile the seccomp profile now, so a bad one fails before
+    // anything is pulled or created.
+    container::seccomp::resolve(
+        &mut security.seccomp,
+        security.caps,
+        paths.ensure_runroot()?,
+    )
+    .map_err(container::Error::from)?;
     let (cgroups, rlimit_pids) = args.resources.plan(paths)?;
     let hardening = super::hardening::plan_hardening(&args.hardening, rlimit_pids)?;
     let log = container::logread::parse_log_config(

@@ -171,6 +171,10 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
     let (pid, start) = super::hardening::entry_process(proc, pid, start, plan.hardening.init)
         .ok_or_else(not_running)?;
     let process = plan_process(&plan, opts, &|name| std::env::var(name).ok())?;
+    // The container's own filter, compiled for its capabilities (as Docker
+    // does, whatever `--privileged` or `--cap-add` give the exec), before
+    // the fork: the child only installs it.
+    let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;
 
     // 2. Open the init's namespaces before anything else, then check that
     //    the pid still is the container's init: the open fds pin the
@@ -239,6 +243,7 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
                 pty_socket: child_sock,
                 null,
                 winsize,
+                seccomp: filter.as_ref(),
             })
         }
         Forked::Parent(p) => p,

@@ -17,6 +17,7 @@ use nix::unistd::{Gid, Uid};
 
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
+use super::seccomp;
 use super::security::{self, Security};
 use super::user::{self, ExecUser, Unresolved};
 use super::{hardening, initproc, Plan};
@@ -24,6 +25,7 @@ use crate::sys::caps;
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 use crate::sys::process::{close_range, exit_now, reset_signal_dispositions};
 use crate::sys::pty::{self, Winsize};
+use crate::sys::seccomp::Program;
 use crate::userns::IdMaps;
 
 /// Exit code of an init that failed before exec (the parent reads the
@@ -49,6 +51,8 @@ pub struct Init<'a> {
     /// The parent put us in our own cgroup: make it our cgroup namespace's
     /// root and mount it at /sys/fs/cgroup.
     pub has_cgroup_ns: bool,
+    /// The compiled seccomp filter, unless unconfined.
+    pub seccomp: Option<&'a Program>,
 }
 
 /// Sets up the container and execs its process; on failure reports over
@@ -63,6 +67,7 @@ pub fn start(init: Init<'_>) -> ! {
         outputs,
         winsize,
         has_cgroup_ns,
+        seccomp,
     } = init;
     let stdio = Stdio {
         pty_socket,
@@ -71,7 +76,7 @@ pub fn start(init: Init<'_>) -> ! {
         winsize,
     };
     run_child(err.as_fd(), || {
-        setup(plan, go, stdio, has_cgroup_ns, err.as_fd())
+        setup(plan, go, stdio, has_cgroup_ns, seccomp, err.as_fd())
     })
 }
 
@@ -111,6 +116,7 @@ fn setup(
     go: OwnedFd,
     stdio: Stdio,
     has_cgroup_ns: bool,
+    filter: Option<&Program>,
     err: BorrowedFd<'_>,
 ) -> Result<Never, Failure> {
     // 1. Wait for the parent to write our uid/gid maps: until then no id is
@@ -255,9 +261,13 @@ fn setup(
     hardening::apply_ulimits(&plan.hardening.ulimits)?;
 
     // 11. Shrink the bounding set while we still hold CAP_SETPCAP, which
-    //     the user switch below may take away (capabilities(7)).
-    // TODO(#6): apply the seccomp filter here too.
+    //     the user switch below may take away (capabilities(7)). Then
+    //     install the seccomp filter while we still hold CAP_SYS_ADMIN in
+    //     our namespace, which lets us do so without no_new_privs; what
+    //     follows (setgroups, setresuid, capset, prctl, chdir, execve) must
+    //     be allowed by the filter.
     drop_bounding_set(plan.security.caps)?;
+    install_seccomp(filter)?;
 
     // 12. Drop to the user (see `switch_user`), then keep only the planned
     //     capabilities (a non-root user has none left) and set
@@ -486,6 +496,17 @@ pub fn drop_bounding_set(keep: u64) -> Result<(), Failure> {
         })?;
     }
     Ok(())
+}
+
+/// Installs the seccomp `filter`, if any; see step 11 of `setup` for why
+/// it comes after the bounding set and before the user switch.
+pub fn install_seccomp(filter: Option<&Program>) -> Result<(), Failure> {
+    match filter {
+        Some(p) => {
+            seccomp::install(p).map_err(|e| Failure::io("installing the seccomp filter", &e))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Sets the effective and permitted sets to `keep` (clipped to what the

@@ -15,6 +15,7 @@ use super::init::{self, Never};
 use super::report::Failure;
 use crate::sys::process::{clone_into, exit_now, Forked};
 use crate::sys::pty::{self, Winsize};
+use crate::sys::seccomp::Program;
 use crate::userns::IdMaps;
 
 /// What the joining child gets from hutch, prepared before the fork.
@@ -35,6 +36,8 @@ pub struct Join<'a> {
     pub null: Option<OwnedFd>,
     /// With `-t`: the outer terminal's size, for the new pty.
     pub winsize: Option<Winsize>,
+    /// The container's compiled seccomp filter, unless unconfined.
+    pub seccomp: Option<&'a Program>,
 }
 
 /// Joins the namespaces, forks the command and execs it; on failure
@@ -49,22 +52,25 @@ pub fn start(join: Join<'_>) -> ! {
         pty_socket,
         null,
         winsize,
+        seccomp,
     } = join;
     let stdio = Stdio {
         pty_socket,
         null,
         winsize,
+        seccomp,
     };
     init::run_child(err.as_fd(), || {
         enter(namespaces, pid_pipe, process, maps, stdio, err.as_fd())
     })
 }
 
-/// The stdio part of `Join`.
-struct Stdio {
+/// The stdio part of `Join`, and the seccomp filter.
+struct Stdio<'a> {
     pty_socket: Option<OwnedFd>,
     null: Option<OwnedFd>,
     winsize: Option<Winsize>,
+    seccomp: Option<&'a Program>,
 }
 
 /// The numbered join sequence; returns only on failure.
@@ -73,7 +79,7 @@ fn enter(
     pid_pipe: OwnedFd,
     process: &Process,
     maps: &IdMaps,
-    stdio: Stdio,
+    stdio: Stdio<'_>,
     err: BorrowedFd<'_>,
 ) -> Result<Never, Failure> {
     // 0. Become non-dumpable before entering anything, and stay so until
@@ -152,11 +158,12 @@ fn enter(
     //     NPROC limit is checked there).
     hardening::apply_ulimits(&process.hardening.ulimits)?;
 
-    // 5. Shrink the bounding set while we still hold CAP_SETPCAP, drop to
-    //    the user, then keep only the planned capabilities, as the
+    // 5. Shrink the bounding set while we still hold CAP_SETPCAP, install
+    //    the container's seccomp filter while we still hold CAP_SYS_ADMIN,
+    //    drop to the user, then keep only the planned capabilities, as the
     //    container's init does.
-    // TODO(#6): apply the seccomp filter here too.
     init::drop_bounding_set(process.caps)?;
+    init::install_seccomp(stdio.seccomp)?;
     init::switch_user(&user, maps)?;
     init::restrict_capabilities(process.caps, process.no_new_privileges)?;
 

@@ -32,6 +32,7 @@ mod relay;
 mod report;
 mod restart;
 mod run;
+pub mod seccomp;
 pub mod security;
 pub mod top;
 mod trim;
@@ -191,6 +192,9 @@ pub enum Error {
     /// The monitor could not start the container (its report).
     #[error("{message}")]
     MonitorFailed { code: i32, message: String },
+    /// The seccomp profile cannot be read, compiled or cached.
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::Error),
 }
 
 impl Error {
@@ -223,6 +227,7 @@ impl Error {
             ),
             Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             Error::Store(e) => e.hint(),
+            Error::Seccomp(e) => e.hint(),
             _ => None,
         }
     }

@@ -76,6 +76,12 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     let host = cgroup::Host::probe(crate::paths::session_bus, Path::new("/proc"));
     let decision = cgroup::decide(&host, &plan.cgroups).map_err(Error::Cgroup)?;
     let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. });
+    // 1b. Compile the seccomp filter (or take it from the cache) here: the
+    //     child only installs it, and never runs libseccomp.
+    let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;
+    if let Some(f) = &filter {
+        log::debug!("seccomp filter: {} instructions", f.instruction_count());
+    }
 
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
@@ -140,6 +146,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
                 outputs: child_outputs,
                 winsize,
                 has_cgroup_ns,
+                seccomp: filter.as_ref(),
             })
         }
         Forked::Parent(pid) => pid,

@@ -1,10 +1,12 @@
 //! What confines a container's process, planned as data: the capabilities
-//! it keeps, no_new_privs, the masked and read-only kernel paths, and a
-//! read-only root.
+//! it keeps, no_new_privs, the masked and read-only kernel paths, a
+//! read-only root, and which seccomp profile applies (see `seccomp`).
 //!
 //! Pure: it parses flags and computes sets; `init` and `join` apply them.
 
 use thiserror::Error;
+
+use super::seccomp::{self, Seccomp};
 
 /// Capability names by number (capability.h), without the `CAP_` prefix.
 const CAP_NAMES: [&str; 41] = [
@@ -160,6 +162,8 @@ pub struct Security {
     pub read_only: bool,
     /// With `read_only`: writable tmpfs on /tmp, /run and /var/tmp.
     pub read_only_tmpfs: bool,
+    /// The seccomp profile (`seccomp=`; none with `--privileged`).
+    pub seccomp: Seccomp,
 }
 
 impl Default for Security {
@@ -171,6 +175,7 @@ impl Default for Security {
             readonly_paths: READONLY_PATHS.iter().map(|p| p.to_string()).collect(),
             read_only: false,
             read_only_tmpfs: true,
+            seccomp: Seccomp::default(),
         }
     }
 }
@@ -233,6 +238,9 @@ pub fn plan_security(req: &SecurityRequest) -> Result<Security, Error> {
     for opt in &req.security_opt {
         apply_option(&mut sec, opt)?;
     }
+    if req.privileged {
+        sec.seccomp.source = seccomp::Source::Unconfined;
+    }
     Ok(sec)
 }
 
@@ -251,6 +259,10 @@ fn apply_option(sec: &mut Security, opt: &str) -> Result<(), Error> {
                     sec.masked_paths.push(p);
                 }
             }
+        }
+        ("seccomp", Some("unconfined")) => sec.seccomp.source = seccomp::Source::Unconfined,
+        ("seccomp", Some(path)) if !path.is_empty() => {
+            sec.seccomp.source = seccomp::Source::File(path.into());
         }
         ("unmask", Some("ALL")) => {
             sec.masked_paths.clear();
@@ -435,13 +447,39 @@ mod tests {
 
     #[test]
     fn bad_security_opts_are_errors() {
-        for opt in ["seccomp=x.json", "mask=relative", "label=disable"] {
+        for opt in ["seccomp=", "mask=relative", "label=disable"] {
             let req = SecurityRequest {
                 security_opt: s(&[opt]),
                 ..SecurityRequest::default()
             };
             assert!(plan_security(&req).is_err(), "{opt}");
         }
+    }
+
+    #[test]
+    fn seccomp_options_choose_the_profile() {
+        let plan = |opts: &[&str], privileged| {
+            let req = SecurityRequest {
+                security_opt: s(opts),
+                privileged,
+                ..SecurityRequest::default()
+            };
+            plan_security(&req).unwrap().seccomp.source
+        };
+        assert_eq!(plan(&[], false), seccomp::Source::Default);
+        assert_eq!(
+            plan(&["seccomp=unconfined"], false),
+            seccomp::Source::Unconfined
+        );
+        assert_eq!(
+            plan(&["seccomp=/p/x.json"], false),
+            seccomp::Source::File("/p/x.json".into())
+        );
+        assert_eq!(plan(&[], true), seccomp::Source::Unconfined);
+        assert_eq!(
+            plan(&["seccomp=/p/x.json"], true),
+            seccomp::Source::Unconfined
+        );
     }
 
     #[test]

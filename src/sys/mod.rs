@@ -12,5 +12,6 @@ pub mod mount;
 pub mod process;
 pub mod pty;
 pub mod reexec;
+pub mod seccomp;
 pub mod socket;
 pub mod xattr;

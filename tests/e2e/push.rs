@@ -435,15 +435,19 @@ fn pull_reads_credentials_and_certificates_from_the_files_it_is_given() {
     login(&pusher);
     pusher.pull(&image("busybox"));
     let dest = format!("{}/{}/busybox:1", auth_registry(), repo("pullfiles"));
-    pusher.hutch(&["push", "-q", &image("busybox"), &dest]).success();
+    pusher
+        .hutch(&["push", "-q", &image("busybox"), &dest])
+        .success();
 
     let env = Env::new();
-    env.hutch(&["pull", "-q", &dest]).tool_error(&["certificate"]);
+    env.hutch(&["pull", "-q", &dest])
+        .tool_error(&["certificate"]);
     let cert_dir = format!("--cert-dir={}", ca_dir().display());
     env.hutch(&["pull", "-q", &cert_dir, &dest])
         .tool_error(&["unauthorized"]);
     let authfile = format!("--authfile={}", auth_json(&pusher).display());
-    env.hutch(&["pull", "-q", &cert_dir, &authfile, &dest]).success();
+    env.hutch(&["pull", "-q", &cert_dir, &authfile, &dest])
+        .success();
     env.hutch(&["images", "--format", "{{.Repository}}"])
         .success()
         .stdout_has(&repo("pullfiles"));

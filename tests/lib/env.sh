@@ -12,7 +12,7 @@ HUTCH_NORANGE_USER=${HUTCH_NORANGE_USER:-hutch-norange}
 HUTCH_PACKAGES=(
     uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
-    build-essential pkg-config apache2-utils openssl time
+    build-essential pkg-config apache2-utils openssl time libseccomp-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

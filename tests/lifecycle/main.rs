@@ -16,6 +16,7 @@ mod exec;
 mod hardening;
 mod logs2;
 mod misc;
+mod seccomp;
 mod security;
 mod start;
 

@@ -176,7 +176,7 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
             "Tty": flag("tty"),
             "OpenStdin": flag("interactive"),
         },
-        "Mounts": [],
+        "Mounts": super::volume::mounts_json(&plan),
         "NetworkSettings": {},
         "GraphDriver": {
             "Name": "overlay",

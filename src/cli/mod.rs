@@ -24,6 +24,7 @@ mod run;
 mod template;
 mod top;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -115,6 +116,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -171,6 +175,7 @@ pub fn main() -> i32 {
         Command::Cp(a) => cp::run(&paths, a),
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
+        Command::Volume(c) => volume::run(&paths, c),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

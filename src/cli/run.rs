@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// would make `RunArgs` the largest variant of the command enums)
     #[command(flatten)]
     pub security: Box<SecurityArgs>,
+    /// Bind mounts, volumes and tmpfs mounts
+    #[command(flatten)]
+    pub volumes: Box<super::volume::VolumeArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -177,6 +180,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         }
     };
     let security = plan_security(args)?;
+    let own_mounts = super::volume::parse_mounts(&args.volumes)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -251,15 +255,25 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         security,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
-    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {
-        if let Some(policy) = &restart {
-            store
-                .set_restart_policy(&id, Some(policy))
-                .map_err(container::Error::Store)?;
-        }
-        container::save_spec(&store, &plan)?;
-        Ok(plan)
-    });
+    let plan =
+        Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|mut plan| {
+            plan.volumes = super::volume::plan_mounts(
+                &store,
+                &id,
+                &args.volumes,
+                own_mounts,
+                &config.volumes,
+                &opts,
+                &record.created,
+            )?;
+            if let Some(policy) = &restart {
+                store
+                    .set_restart_policy(&id, Some(policy))
+                    .map_err(container::Error::Store)?;
+            }
+            container::save_spec(&store, &plan)?;
+            Ok(plan)
+        });
     Ok(Created {
         store,
         id,

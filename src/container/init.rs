@@ -15,6 +15,7 @@ use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use nix::sys::statvfs::FsFlags;
 use nix::unistd::{Gid, Uid};
 
+use super::binds;
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::security::{self, Security};
@@ -142,6 +143,11 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     };
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
 
+    // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
+    //     /dev and friends so a user mount may cover them, before 5b so a
+    //     --read-only root still lets their targets be created.
+    binds::mount_volumes(root.as_fd(), &plan.volumes, &plan.dirs.dir)?;
+
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
@@ -190,6 +196,10 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     )
     .map_err(|e| Failure::step("opening /", e))?;
     let user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+
+    // 9b. `:U` mounts now belong to that user, as Podman does it: root in
+    //     the namespace may chown to any mapped id.
+    binds::chown_volumes(root.as_fd(), &plan.volumes, user.uid, user.gid)?;
 
     // 10. Create the working directory while still root, as Docker does, so
     //     it exists whoever the user is.

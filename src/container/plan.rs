@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::logread::{LogConfig, LogDriver};
 use super::security::Security;
+use super::volumes::Volumes;
 use crate::image::RuntimeConfig;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
@@ -94,6 +95,9 @@ pub struct Plan {
     /// How the process is confined; plans stored before #6 get the defaults.
     #[serde(default)]
     pub security: Security,
+    /// Bind mounts, volumes and tmpfs mounts (#7); none in older plans.
+    #[serde(default)]
+    pub volumes: Volumes,
 }
 
 impl Plan {
@@ -125,6 +129,7 @@ impl Plan {
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
+            volumes: Volumes::default(),
         })
     }
 }

@@ -47,7 +47,7 @@ impl VolumeArgs {
 /// typo costs nothing.
 pub(super) fn parse_mounts(args: &VolumeArgs) -> Result<Vec<Mount>, Error> {
     let req = args.request();
-    let usage = |e: volumes::Error| Error::Container(container::Error::Volumes(e));
+    let usage = |e: volumes::Error| Error::Container(plan_error(e));
     let mut out = Vec::new();
     for v in &req.volume {
         out.push(volumes::parse_volume(v).map_err(usage)?);
@@ -62,6 +62,10 @@ pub(super) fn parse_mounts(args: &VolumeArgs) -> Result<Vec<Mount>, Error> {
         volumes::parse_volumes_from(f).map_err(usage)?;
     }
     Ok(out)
+}
+
+fn plan_error(e: volumes::Error) -> container::Error {
+    container::Error::Volumes(Box::new(e))
 }
 
 /// Plans the mounts of the new container `id`: inherited ones, the
@@ -81,11 +85,11 @@ pub(super) fn plan_mounts(
     }
     let mut inherited = Vec::new();
     for f in &args.volumes_from {
-        inherited.extend(volumes::mounts_from(store, f).map_err(container::Error::Volumes)?);
+        inherited.extend(volumes::mounts_from(store, f).map_err(plan_error)?);
     }
     let mounts =
-        volumes::combine(inherited, image_volumes, own).map_err(container::Error::Volumes)?;
-    volumes::resolve(store, id, mounts, opts.remove, created).map_err(container::Error::Volumes)
+        volumes::combine(inherited, image_volumes, own).map_err(plan_error)?;
+    volumes::resolve(store, id, mounts, opts.remove, created).map_err(plan_error)
 }
 
 /// Docker's `Mounts` of `inspect`, from a container's recorded plan.

@@ -55,7 +55,7 @@ pub enum Error {
     CannotInvoke { path: String, reason: String },
     /// `-v`, `--mount`, `--tmpfs` or `--volumes-from` could not be planned.
     #[error("planning the mounts")]
-    Volumes(#[source] volumes::Error),
+    Volumes(#[source] Box<volumes::Error>),
     /// Neither the image nor the command line gives a command.
     #[error("no command: the image has no Entrypoint or Cmd and none was given")]
     NoCommand,

@@ -87,8 +87,7 @@ pub(super) fn plan_mounts(
     for f in &args.volumes_from {
         inherited.extend(volumes::mounts_from(store, f).map_err(plan_error)?);
     }
-    let mounts =
-        volumes::combine(inherited, image_volumes, own).map_err(plan_error)?;
+    let mounts = volumes::combine(inherited, image_volumes, own).map_err(plan_error)?;
     volumes::resolve(store, id, mounts, opts.remove, created).map_err(plan_error)
 }
 

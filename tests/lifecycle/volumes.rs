@@ -528,3 +528,19 @@ fn bind_source_swapped_for_a_symlink_never_exposes_the_victim() {
     assert_eq!(list_dir(&victim), ["VICTIM-SECRET"]);
     assert!(ok > 0, "no start succeeded while the source was swapped");
 }
+
+#[test]
+fn idmap_option_mounts_or_fails_with_a_clear_error() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let work = work_dir(&env, "work");
+    let spec = format!("{}:/work:idmap", work.display());
+    let r = run(&env, &["-v", &spec], &["cat", "/work/hello"]);
+    // Kernels allow idmapped mounts only for filesystems mounted in a user
+    // namespace the container owns; for host paths that is a clear error.
+    if r.code == Some(0) {
+        r.stdout_is("hello from the host");
+    } else {
+        r.tool_error(&["idmapping /work", "drop idmap or use U"]);
+    }
+}

@@ -279,6 +279,45 @@ mod tests {
     }
 
     #[test]
+    fn open_migrates_a_version_3_store_to_volumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(MIGRATE_V2).unwrap();
+            conn.execute_batch(MIGRATE_V3).unwrap();
+            conn.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, created)
+                 VALUES ('a', 'old', 'sha256:x', 'busybox', '2024-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let conn = open(dir.path()).unwrap();
+        assert!(dir.path().join("volumes").is_dir());
+        conn.execute(
+            "INSERT INTO volumes (name, driver, labels, options, created)
+             VALUES ('v', 'local', '{}', '{}', 'now')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO volume_users (volume, container) VALUES ('v', 'a')",
+            [],
+        )
+        .unwrap();
+        // Removing the container releases its volumes.
+        conn.execute("DELETE FROM containers WHERE id = 'a'", [])
+            .unwrap();
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM volume_users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(users, 0);
+    }
+
+    #[test]
     fn open_refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(dir.path()).unwrap();

@@ -184,7 +184,7 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
         "HostConfig": host_config(&plan),
         "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
         "CgroupUnit": placement.and_then(|p| p.unit).unwrap_or_default(),
-        "Mounts": [],
+        "Mounts": super::volume::mounts_json(&plan),
         "NetworkSettings": {},
         "GraphDriver": {
             "Name": "overlay",

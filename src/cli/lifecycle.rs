@@ -54,7 +54,7 @@ pub struct RmArgs {
     /// Remove all containers
     #[arg(short, long)]
     pub all: bool,
-    /// Also remove anonymous volumes (there are none yet; accepted for compatibility)
+    /// Also remove the containers' anonymous volumes
     #[arg(short, long)]
     pub volumes: bool,
 }
@@ -131,7 +131,6 @@ pub fn kill(paths: &Paths, args: KillArgs) -> Result<i32, Error> {
 
 /// Removes containers.
 pub fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
-    let _ = args.volumes;
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let names = if args.all {
@@ -147,7 +146,23 @@ pub fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     for_each(&names, |name| {
-        Ok(container::remove(&store, name, args.force, &maps)?)
+        // Looked up first: the links go with the container's record.
+        let anonymous = match args.volumes {
+            true => match store.find_container(name)? {
+                Some(info) => store.anonymous_volumes_of(&info.record.id)?,
+                None => Vec::new(),
+            },
+            false => Vec::new(),
+        };
+        container::remove(&store, name, args.force, &maps)?;
+        for v in &anonymous {
+            match store.remove_volume(v, &maps) {
+                // Still mounted by another container (--volumes-from): kept.
+                Ok(()) | Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     })
 }
 

@@ -35,6 +35,7 @@ mod tag;
 mod template;
 mod top;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -157,6 +158,9 @@ pub enum Command {
     Update(cgroups::UpdateArgs),
     /// Show resource usage of running containers
     Stats(cgroups::StatsArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -259,6 +263,7 @@ pub fn main() -> i32 {
         Command::Unpause(a) => cgroups::pause(&paths, a, false),
         Command::Update(a) => cgroups::update(&paths, a),
         Command::Stats(a) => cgroups::stats(&paths, a),
+        Command::Volume(c) => volume::run(&paths, c),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
     };
     match result {

@@ -84,6 +84,9 @@ pub struct RunArgs {
     /// Resource limits, OOM score and --init (boxed, as `security`)
     #[command(flatten)]
     pub hardening: Box<super::hardening::HardeningArgs>,
+    /// Bind mounts, volumes and tmpfs mounts
+    #[command(flatten)]
+    pub volumes: Box<super::volume::VolumeArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -192,6 +195,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     .map_err(container::Error::from)?;
     let (cgroups, rlimit_pids) = args.resources.plan(paths)?;
     let hardening = super::hardening::plan_hardening(&args.hardening, rlimit_pids)?;
+    let own_mounts = super::volume::parse_mounts(&args.volumes)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -270,15 +274,25 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         hardening,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
-    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {
-        if let Some(policy) = &restart {
-            store
-                .set_restart_policy(&id, Some(policy))
-                .map_err(container::Error::Store)?;
-        }
-        container::save_spec(&store, &plan)?;
-        Ok(plan)
-    });
+    let plan =
+        Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|mut plan| {
+            plan.volumes = super::volume::plan_mounts(
+                &store,
+                &id,
+                &args.volumes,
+                own_mounts,
+                &config.volumes,
+                &opts,
+                &record.created,
+            )?;
+            if let Some(policy) = &restart {
+                store
+                    .set_restart_policy(&id, Some(policy))
+                    .map_err(container::Error::Store)?;
+            }
+            container::save_spec(&store, &plan)?;
+            Ok(plan)
+        });
     Ok(Created {
         store,
         id,

@@ -370,6 +370,7 @@ mod tests {
             security: Default::default(),
             cgroups: Default::default(),
             hardening: Default::default(),
+            volumes: Default::default(),
         }
     }
 

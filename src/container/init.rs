@@ -15,6 +15,7 @@ use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use nix::sys::statvfs::FsFlags;
 use nix::unistd::{Gid, Uid};
 
+use super::binds;
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::seccomp;
@@ -195,6 +196,11 @@ fn setup(
     hardening::ensure_procfs(proc.as_fd(), "the container's /proc")?;
     drop(proc);
 
+    // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
+    //     /dev and friends so a user mount may cover them, before 5b so a
+    //     --read-only root still lets their targets be created.
+    binds::mount_volumes(root.as_fd(), &plan.volumes, &plan.dirs.dir)?;
+
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
@@ -243,6 +249,10 @@ fn setup(
     )
     .map_err(|e| Failure::step("opening /", e))?;
     let user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+
+    // 9b. `:U` mounts now belong to that user, as Podman does it: root in
+    //     the namespace may chown to any mapped id.
+    binds::chown_volumes(root.as_fd(), &plan.volumes, user.uid, user.gid)?;
 
     // 10. Create the working directory while still root, as Docker does, so
     //     it exists whoever the user is.

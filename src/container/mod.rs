@@ -9,6 +9,7 @@
 //! It must not pull images or print.
 
 pub mod attach;
+mod binds;
 mod cgroupns;
 mod clock;
 pub mod exec;
@@ -37,6 +38,7 @@ pub mod security;
 pub mod top;
 mod trim;
 mod user;
+pub mod volumes;
 
 pub use clock::now_rfc3339;
 pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
@@ -61,6 +63,9 @@ pub enum Error {
     /// The container's command could not be invoked (exit 126).
     #[error("cannot invoke {path:?}: {reason}")]
     CannotInvoke { path: String, reason: String },
+    /// `-v`, `--mount`, `--tmpfs` or `--volumes-from` could not be planned.
+    #[error("planning the mounts")]
+    Volumes(#[source] Box<volumes::Error>),
     /// Neither the image nor the command line gives a command.
     #[error("no command: the image has no Entrypoint or Cmd and none was given")]
     NoCommand,
@@ -228,6 +233,7 @@ impl Error {
             Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             Error::Store(e) => e.hint(),
             Error::Seccomp(e) => e.hint(),
+            Error::Volumes(e) => e.hint(),
             _ => None,
         }
     }

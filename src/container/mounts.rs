@@ -299,7 +299,7 @@ fn open_path(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
 
 /// Opens the file `path` beneath `root` (O_PATH), creating it empty when
 /// missing (as its parent directories).
-fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
+pub fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
     match openat2(root, Path::new(path), libc::O_PATH, 0, in_root()) {
         Ok(fd) => return Ok(fd),
         Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {

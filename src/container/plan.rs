@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::logread::{LogConfig, LogDriver};
 use super::security::Security;
+use super::volumes::Volumes;
 use crate::image::RuntimeConfig;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
@@ -105,6 +106,9 @@ pub struct Plan {
     /// stored before them get none.
     #[serde(default)]
     pub hardening: super::hardening::Hardening,
+    /// Bind mounts, volumes and tmpfs mounts (#7); none in older plans.
+    #[serde(default)]
+    pub volumes: Volumes,
 }
 
 impl Plan {
@@ -138,6 +142,7 @@ impl Plan {
             security: opts.security.clone(),
             cgroups: opts.cgroups.clone(),
             hardening: opts.hardening.clone(),
+            volumes: Volumes::default(),
         })
     }
 }

@@ -18,6 +18,8 @@ pub struct RuntimeConfig {
     pub working_dir: String,
     /// `StopSignal`.
     pub stop_signal: String,
+    /// `Volumes`: the paths that get an anonymous volume, sorted.
+    pub volumes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +36,7 @@ struct RawConfig {
     cmd: Option<Vec<String>>,
     working_dir: Option<String>,
     stop_signal: Option<String>,
+    volumes: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
 }
 
 impl RuntimeConfig {
@@ -50,6 +53,7 @@ impl RuntimeConfig {
             cmd: c.cmd.unwrap_or_default(),
             working_dir: c.working_dir.unwrap_or_default(),
             stop_signal: c.stop_signal.unwrap_or_default(),
+            volumes: c.volumes.unwrap_or_default().into_keys().collect(),
         })
     }
 }
@@ -68,6 +72,10 @@ mod tests {
         assert_eq!(c.entrypoint, Vec::<String>::new());
         assert_eq!(c.cmd, vec!["sh"]);
         assert_eq!(c.working_dir, "/w");
+        assert!(c.volumes.is_empty());
+        let c =
+            RuntimeConfig::parse(br#"{"config":{"Volumes":{"/data":{},"/cache":{}}}}"#).unwrap();
+        assert_eq!(c.volumes, vec!["/cache", "/data"]);
         assert_eq!(
             RuntimeConfig::parse(br#"{"os":"linux"}"#).unwrap(),
             RuntimeConfig::default()

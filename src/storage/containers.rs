@@ -94,7 +94,7 @@ impl Store {
     /// `id` may also be the container's name. The caller must be
     /// single-threaded.
     pub fn remove_container(&self, id: &str, maps: &IdMaps) -> Result<(), Error> {
-        let found: Option<String> = {
+        let found: Option<(String, Vec<String>)> = {
             let mut db = self.db();
             let err = |source| Error::DeleteContainer {
                 id: id.to_string(),
@@ -103,7 +103,7 @@ impl Store {
             let tx = db
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
-            let found = tx
+            let found: Option<String> = tx
                 .query_row(
                     "SELECT id FROM containers WHERE id = ?1 OR name = ?1",
                     [id],
@@ -111,14 +111,16 @@ impl Store {
                 )
                 .optional()
                 .map_err(err)?;
+            let mut volumes = Vec::new();
             if let Some(found) = &found {
+                volumes = super::volumes::take_removed_with(&tx, found).map_err(err)?;
                 tx.execute("DELETE FROM containers WHERE id = ?1", [found])
                     .map_err(err)?;
                 tx.commit().map_err(err)?;
             }
-            found
+            found.map(|f| (f, volumes))
         };
-        let Some(found) = found else {
+        let Some((found, volumes)) = found else {
             return Err(Error::ContainerNotKnown { id: id.to_string() });
         };
         // The record goes first: a crash now leaves an unrecorded directory,
@@ -131,7 +133,9 @@ impl Store {
         if std::fs::symlink_metadata(&workwork).is_ok_and(|m| m.is_dir()) {
             let _ = std::fs::set_permissions(&workwork, PermissionsExt::from_mode(0o700));
         }
-        remove_tree(&dirs.dir, maps)
+        remove_tree(&dirs.dir, maps)?;
+        // Anonymous volumes of a `--rm` container follow it.
+        self.remove_volume_dirs(&volumes, maps)
     }
 }
 

@@ -19,13 +19,20 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The store's subdirectories, created with the database.
-pub(super) const SUBDIRS: [&str; 5] = ["blobs/sha256", "layers", "containers", "tmp", "locks"];
+pub(super) const SUBDIRS: [&str; 6] = [
+    "blobs/sha256",
+    "layers",
+    "containers",
+    "tmp",
+    "locks",
+    "volumes",
+];
 
 const SCHEMA: &str = "
 CREATE TABLE images (
@@ -83,6 +90,36 @@ const MIGRATE_V3: &str = "
 ALTER TABLE containers ADD COLUMN restart_policy TEXT;
 ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;
+";
+
+/// Version 4: named volumes (issue #7). `labels` and `options` are JSON
+/// objects; `needs_copy_up` is cleared by the first container that mounts
+/// the volume (it fills the volume from the image, once); `volume_users`
+/// links volumes to the containers whose mounts name them, and goes with
+/// the container row, so a volume is in use exactly while a row names it.
+/// `remove_with` marks an anonymous volume of a `--rm` container, removed
+/// with that container.
+const MIGRATE_V4: &str = "
+CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created TEXT NOT NULL,
+    is_anonymous INTEGER NOT NULL DEFAULT 0,
+    needs_copy_up INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE volume_users (
+    volume TEXT NOT NULL,
+    container TEXT NOT NULL,
+    remove_with INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (volume, container)
+);
+CREATE INDEX volume_users_by_container ON volume_users(container);
+CREATE TRIGGER containers_release_volumes AFTER DELETE ON containers
+BEGIN
+    DELETE FROM volume_users WHERE container = OLD.id;
+END;
 ";
 
 /// Opens the database under `root`, creating the store on first use.
@@ -157,6 +194,9 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     }
     if version < 3 {
         tx.execute_batch(MIGRATE_V3).map_err(init_err)?;
+    }
+    if version < 4 {
+        tx.execute_batch(MIGRATE_V4).map_err(init_err)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;
@@ -236,6 +276,45 @@ mod tests {
         assert_eq!(spec, None);
         assert_eq!(count, 0);
         assert!(!stopped);
+    }
+
+    #[test]
+    fn open_migrates_a_version_3_store_to_volumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(MIGRATE_V2).unwrap();
+            conn.execute_batch(MIGRATE_V3).unwrap();
+            conn.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, created)
+                 VALUES ('a', 'old', 'sha256:x', 'busybox', '2024-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let conn = open(dir.path()).unwrap();
+        assert!(dir.path().join("volumes").is_dir());
+        conn.execute(
+            "INSERT INTO volumes (name, driver, labels, options, created)
+             VALUES ('v', 'local', '{}', '{}', 'now')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO volume_users (volume, container) VALUES ('v', 'a')",
+            [],
+        )
+        .unwrap();
+        // Removing the container releases its volumes.
+        conn.execute("DELETE FROM containers WHERE id = 'a'", [])
+            .unwrap();
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM volume_users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(users, 0);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! ROOT/containers/ID/{upper,work,merged,...}
 //! ROOT/tmp/                       in-progress downloads and unpacks
 //! ROOT/locks/                     lock files
+//! ROOT/volumes/NAME/_data          named volumes
 //! ```
 
 mod blobs;
@@ -33,6 +34,7 @@ mod state;
 mod tags;
 mod tarpath;
 mod unpack;
+mod volumes;
 
 pub use blobs::BlobWriter;
 pub use digest::Digest;
@@ -40,6 +42,7 @@ pub use lock::LockGuard;
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
 pub use state::RestartSettings;
+pub use volumes::{is_valid_volume_name, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -213,6 +216,45 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid volume name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    InvalidVolumeName { name: String },
+    #[error("volume {name:?} already exists")]
+    VolumeExists { name: String },
+    #[error("volume {name:?} not known")]
+    VolumeNotKnown { name: String },
+    #[error("volume {name:?} is used by container {}", containers.join(", "))]
+    VolumeInUse {
+        name: String,
+        containers: Vec<String>,
+    },
+    #[error("recording volume {name:?}")]
+    SaveVolume {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("looking up volume {name:?}")]
+    FindVolume {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("listing volumes")]
+    ListVolumes(#[source] rusqlite::Error),
+    #[error("recording the volumes of container {id}")]
+    LinkVolumes {
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("removing the record of volume {name:?}")]
+    DeleteVolume {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("pruning volumes")]
+    PruneVolumes(#[source] rusqlite::Error),
     #[error("removing {path} as root in the user namespace")]
     RemoveDirInUserns {
         path: PathBuf,
@@ -240,6 +282,14 @@ impl Error {
             }
             Error::ImageInUse { .. } => Some(
                 "remove the container first, or use --force to remove it with the image".into(),
+            ),
+            Error::VolumeExists { .. } => {
+                Some("choose another name, or use the existing volume".into())
+            }
+            Error::VolumeNotKnown { .. } => Some("`hutch volume ls` lists the volumes".into()),
+            Error::VolumeInUse { .. } => Some(
+                "remove those containers first, or use --force to remove them with the volume"
+                    .into(),
             ),
             Error::ContainerNameInUse { .. } => {
                 Some("choose another name, or remove that container first".into())

@@ -19,6 +19,7 @@ mod misc;
 mod seccomp;
 mod security;
 mod start;
+mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};

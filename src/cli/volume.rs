@@ -1,0 +1,522 @@
+//! `hutch volume create|ls|inspect|rm|prune|exists`, the mount flags of
+//! `run` and `create` (`-v`, `--mount`, `--tmpfs`, `--volumes-from`) and
+//! the `Mounts` of `inspect`.
+
+use std::collections::BTreeMap;
+
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use super::template::Template;
+use crate::container::volumes::{self, Kind, Mount, VolumeRequest, Volumes};
+use crate::container::{self, RunOptions};
+use crate::error::Error;
+use crate::paths::Paths;
+use crate::storage::{Store, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
+use crate::userns;
+
+/// The mount flags of `run` and `create`.
+#[derive(Debug, Args)]
+pub struct VolumeArgs {
+    /// Bind-mount a host path or mount a volume: SOURCE:DESTINATION[:OPTIONS] (ro, rw, z, Z, U, O, idmap, nosuid, nodev, noexec, rprivate, rslave, rshared…), or DESTINATION for an anonymous volume
+    #[arg(short, long, value_name = "[SOURCE:]DESTINATION[:OPTIONS]")]
+    pub volume: Vec<String>,
+    /// Attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,tmpfs-size=…][,tmpfs-mode=…][,volume-opt=…]
+    #[arg(long, value_name = "KEY=VALUE[,…]")]
+    pub mount: Vec<String>,
+    /// Mount a fresh tmpfs: DESTINATION[:size=…,mode=…,uid=…,gid=…,ro,exec…]
+    #[arg(long, value_name = "DESTINATION[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
+    /// Mount the volumes and bind mounts of another container: CONTAINER[:ro|rw]
+    #[arg(long, value_name = "CONTAINER[:ro|rw]")]
+    pub volumes_from: Vec<String>,
+}
+
+impl VolumeArgs {
+    fn request(&self) -> VolumeRequest {
+        VolumeRequest {
+            volume: self.volume.clone(),
+            mount: self.mount.clone(),
+            tmpfs: self.tmpfs.clone(),
+            volumes_from: self.volumes_from.clone(),
+        }
+    }
+}
+
+/// The user's mounts, parsed: done before anything is created, so a
+/// typo costs nothing.
+pub(super) fn parse_mounts(args: &VolumeArgs) -> Result<Vec<Mount>, Error> {
+    let req = args.request();
+    let usage = |e: volumes::Error| Error::Container(plan_error(e));
+    let mut out = Vec::new();
+    for v in &req.volume {
+        out.push(volumes::parse_volume(v).map_err(usage)?);
+    }
+    for m in &req.mount {
+        out.push(volumes::parse_mount(m).map_err(usage)?);
+    }
+    for t in &req.tmpfs {
+        out.push(volumes::parse_tmpfs(t).map_err(usage)?);
+    }
+    for f in &req.volumes_from {
+        volumes::parse_volumes_from(f).map_err(usage)?;
+    }
+    Ok(out)
+}
+
+fn plan_error(e: volumes::Error) -> container::Error {
+    container::Error::Volumes(Box::new(e))
+}
+
+/// Plans the mounts of the new container `id`: inherited ones, the
+/// image's `VOLUME`s and the user's, resolved against the host and the
+/// store. Nothing touches the database when there is nothing to mount.
+pub(super) fn plan_mounts(
+    store: &Store,
+    id: &str,
+    args: &VolumeArgs,
+    own: Vec<Mount>,
+    image_volumes: &[String],
+    opts: &RunOptions,
+    created: &str,
+) -> Result<Volumes, container::Error> {
+    if own.is_empty() && image_volumes.is_empty() && args.volumes_from.is_empty() {
+        return Ok(Volumes::default());
+    }
+    let mut inherited = Vec::new();
+    for f in &args.volumes_from {
+        inherited.extend(volumes::mounts_from(store, f).map_err(plan_error)?);
+    }
+    let mounts = volumes::combine(inherited, image_volumes, own).map_err(plan_error)?;
+    volumes::resolve(store, id, mounts, opts.remove, created).map_err(plan_error)
+}
+
+/// Docker's `Mounts` of `inspect`, from a container's recorded plan.
+pub(super) fn mounts_json(plan: &Value) -> Value {
+    let Some(v) = plan.get("volumes") else {
+        return json!([]);
+    };
+    let Ok(volumes) = serde_json::from_value::<Volumes>(v.clone()) else {
+        return json!([]);
+    };
+    let list: Vec<Value> = volumes
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind {
+                Kind::Tmpfs => String::new(),
+                _ => m
+                    .host_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| m.source.clone()),
+            };
+            let mut o = json!({
+                "Type": m.kind.as_str(),
+                "Source": source,
+                "Destination": m.destination,
+                "Mode": m.mode(),
+                "RW": !m.read_only,
+                "Propagation": if m.kind == Kind::Tmpfs { "" } else { m.propagation.as_str() },
+            });
+            if m.kind == Kind::Volume {
+                o["Name"] = json!(m.source);
+                o["Driver"] = json!(LOCAL_DRIVER);
+            }
+            o
+        })
+        .collect();
+    Value::Array(list)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(CreateArgs),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Show volumes' details as JSON
+    Inspect(InspectArgs),
+    /// Remove volumes
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove every volume no container uses
+    Prune(PruneArgs),
+    /// Exit 0 when a volume exists, 1 when it does not
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Volume name (default: a random id)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Volume driver (only local)
+    #[arg(short, long, value_name = "DRIVER", default_value = LOCAL_DRIVER)]
+    pub driver: String,
+    /// Set a label (KEY=VALUE)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Driver option: type=tmpfs, o=size=…,mode=… (a tmpfs mounted on each use)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub opt: Vec<String>,
+    /// Do nothing when the volume exists already
+    #[arg(long)]
+    pub ignore: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print only the names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Go template for each volume, such as '{{.Name}}'
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Show only volumes matching: name=…, driver=…, label=KEY[=VALUE], dangling=true|false
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Volumes to inspect
+    #[arg(value_name = "NAME", required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Inspect every volume
+    #[arg(short, long)]
+    pub all: bool,
+    /// Go template for each volume, such as '{{.Mountpoint}}'
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Volumes to remove
+    #[arg(value_name = "NAME", required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Remove every volume
+    #[arg(short, long)]
+    pub all: bool,
+    /// Also remove the containers using the volume (running ones are killed)
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (hutch never asks; accepted for compatibility)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune only volumes matching: label=KEY[=VALUE]
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    /// Volume name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Runs a `volume` subcommand.
+pub fn run(paths: &Paths, cmd: VolumeCommand) -> Result<i32, Error> {
+    match cmd {
+        VolumeCommand::Create(a) => create(paths, a),
+        VolumeCommand::Ls(a) => ls(paths, a),
+        VolumeCommand::Inspect(a) => inspect(paths, a),
+        VolumeCommand::Rm(a) => rm(paths, a),
+        VolumeCommand::Prune(a) => prune(paths, a),
+        VolumeCommand::Exists(a) => {
+            let store = Store::open(&paths.root)?;
+            Ok(if store.find_volume(&a.name)?.is_some() {
+                0
+            } else {
+                1
+            })
+        }
+    }
+}
+
+fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        if k.is_empty() {
+            return Err(Error::Usage(format!(
+                "invalid {flag} {item:?}: expected KEY=VALUE"
+            )));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+fn create(paths: &Paths, args: CreateArgs) -> Result<i32, Error> {
+    if args.driver != LOCAL_DRIVER {
+        return Err(Error::Usage(format!(
+            "volume driver {:?} is not supported: use local",
+            args.driver
+        )));
+    }
+    let options = pairs("--opt", &args.opt)?;
+    for (k, v) in &options {
+        match (k.as_str(), v.as_str()) {
+            ("type", "tmpfs") | ("o", _) => {}
+            ("type", other) => {
+                return Err(Error::Usage(format!(
+                    "volume type {other:?} is not supported: use type=tmpfs or no type"
+                )))
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown volume option {k:?}: use type=tmpfs and o=…"
+                )))
+            }
+        }
+    }
+    if options.contains_key("o") && !options.contains_key("type") {
+        return Err(Error::Usage(
+            "volume option o=… needs type=tmpfs".to_string(),
+        ));
+    }
+    let is_anonymous = args.name.is_none();
+    let name = match args.name {
+        Some(n) => n,
+        None => random_hex(),
+    };
+    let record = VolumeRecord {
+        name: name.clone(),
+        driver: LOCAL_DRIVER.into(),
+        labels: pairs("--label", &args.label)?,
+        options,
+        created: container::now_rfc3339(),
+        is_anonymous,
+    };
+    let store = Store::open(&paths.root)?;
+    store.create_volume(&record, args.ignore)?;
+    println!("{name}");
+    Ok(0)
+}
+
+fn random_hex() -> String {
+    let mut buf = [0u8; 32];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
+    hex::encode(buf)
+}
+
+/// Podman's inspect object for a volume.
+fn volume_json(v: &VolumeInfo) -> Value {
+    json!({
+        "Name": v.record.name,
+        "Driver": v.record.driver,
+        "Mountpoint": v.mountpoint,
+        "CreatedAt": v.record.created,
+        "Labels": v.record.labels,
+        "Scope": "local",
+        "Options": v.record.options,
+        "Anonymous": v.record.is_anonymous,
+        "Containers": v.users,
+    })
+}
+
+/// Whether `v` passes every `--filter` (Podman's keys).
+fn matches(v: &VolumeInfo, filters: &[(String, String)]) -> Result<bool, Error> {
+    for (key, value) in filters {
+        let ok = match key.as_str() {
+            "name" => v.record.name.contains(value.as_str()),
+            "driver" => v.record.driver == *value,
+            "label" => {
+                let (k, want) = match value.split_once('=') {
+                    Some((k, w)) => (k, Some(w)),
+                    None => (value.as_str(), None),
+                };
+                match (v.record.labels.get(k), want) {
+                    (Some(_), None) => true,
+                    (Some(have), Some(w)) => have == w,
+                    (None, _) => false,
+                }
+            }
+            "dangling" => match value.as_str() {
+                "true" | "1" => v.users.is_empty(),
+                "false" | "0" => !v.users.is_empty(),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "invalid --filter dangling={value}: use true or false"
+                    )))
+                }
+            },
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown --filter {key:?}: use name, driver, label or dangling"
+                )))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn parse_filters(items: &[String]) -> Result<Vec<(String, String)>, Error> {
+    items
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::Usage(format!("invalid --filter {f:?}: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
+fn ls(paths: &Paths, args: LsArgs) -> Result<i32, Error> {
+    let filters = parse_filters(&args.filter)?;
+    let store = Store::open(&paths.root)?;
+    let mut shown = Vec::new();
+    for v in store.list_volumes()? {
+        if matches(&v, &filters)? {
+            shown.push(v);
+        }
+    }
+    if args.quiet {
+        for v in &shown {
+            println!("{}", v.record.name);
+        }
+        return Ok(0);
+    }
+    let format = args
+        .format
+        .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".to_string());
+    let template = Template::parse(&format)?;
+    let values: Vec<Value> = shown.iter().map(volume_json).collect();
+    print!(
+        "{}",
+        template.render_all(&values, &|path| {
+            match path.join(".").as_str() {
+                "Name" => "VOLUME NAME".to_string(),
+                other => other.to_uppercase(),
+            }
+        })?
+    );
+    Ok(0)
+}
+
+fn inspect(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
+    let store = Store::open(&paths.root)?;
+    let found: Vec<VolumeInfo> = if args.all {
+        store.list_volumes()?
+    } else {
+        let mut out = Vec::new();
+        for n in &args.names {
+            match store.find_volume(n)? {
+                Some(v) => out.push(v),
+                None => {
+                    return Err(crate::storage::Error::VolumeNotKnown { name: n.clone() }.into())
+                }
+            }
+        }
+        out
+    };
+    let values: Vec<Value> = found.iter().map(volume_json).collect();
+    match args.format.as_deref() {
+        None | Some("json") => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&values).unwrap_or_default()
+            );
+        }
+        Some(t) => {
+            let template = Template::parse(t)?;
+            print!(
+                "{}",
+                template.render_all(&values, &|p| p.join(".").to_uppercase())?
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    let names: Vec<String> = if args.all {
+        store
+            .list_volumes()?
+            .into_iter()
+            .map(|v| v.record.name)
+            .collect()
+    } else {
+        args.names.clone()
+    };
+    let mut first_err = None;
+    for name in &names {
+        let result = remove_one(&store, name, args.force, &maps);
+        match result {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                if first_err.is_some() {
+                    super::report_error(&e);
+                } else {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
+}
+
+/// Removes one volume; with `is_forced` first the containers using it,
+/// as Podman does.
+fn remove_one(
+    store: &Store,
+    name: &str,
+    is_forced: bool,
+    maps: &userns::IdMaps,
+) -> Result<(), Error> {
+    if is_forced {
+        if let Some(v) = store.find_volume(name)? {
+            for user in &v.users {
+                container::remove(store, user, true, maps)?;
+            }
+        }
+    }
+    store.remove_volume(name, maps)?;
+    Ok(())
+}
+
+fn prune(paths: &Paths, args: PruneArgs) -> Result<i32, Error> {
+    let _ = args.force;
+    let filters = parse_filters(&args.filter)?;
+    if filters.iter().any(|(k, _)| k != "label") {
+        return Err(Error::Usage(
+            "volume prune takes only label=… filters".to_string(),
+        ));
+    }
+    let maps = userns::current_user_maps(paths.etc())?;
+    let store = Store::open(&paths.root)?;
+    if filters.is_empty() {
+        for name in store.prune_volumes(&maps)? {
+            println!("{name}");
+        }
+        return Ok(0);
+    }
+    for v in store.list_volumes()? {
+        if v.users.is_empty() && matches(&v, &filters)? {
+            match store.remove_volume(&v.record.name, &maps) {
+                Ok(()) => println!("{}", v.record.name),
+                // Taken into use since the listing: not unused any more.
+                Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(0)
+}

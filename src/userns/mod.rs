@@ -7,6 +7,7 @@
 //! namespace. It must not mount anything or know about images.
 
 mod maps;
+pub mod mode;
 mod subid;
 
 pub use maps::{IdMap, IdMaps};

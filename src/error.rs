@@ -37,6 +37,8 @@ pub enum Error {
     Fs(#[from] crate::container::fs::Error),
     #[error(transparent)]
     Attach(crate::container::attach::Error),
+    #[error(transparent)]
+    Device(#[from] crate::container::devices::DeviceError),
 }
 
 impl Error {
@@ -62,6 +64,7 @@ impl Error {
             Error::Top(e) => e.hint(),
             Error::Fs(e) => e.hint(),
             Error::Attach(_) => None,
+            Error::Device(e) => e.hint(),
         }
     }
 }

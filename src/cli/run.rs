@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// would make `RunArgs` the largest variant of the command enums)
     #[command(flatten)]
     pub security: Box<SecurityArgs>,
+    /// User namespace, groups and devices (#7)
+    #[command(flatten)]
+    pub userns: Box<super::userns::UsernsArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -189,6 +192,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
             "{reason}: running with a single-id map (only root inside the container is mapped)"
         ));
     }
+    let ids = super::userns::plan(&args.userns, &maps)?;
     let store = Store::open(&paths.root)?;
     let local = match policy {
         PullPolicy::Always => None,
@@ -230,19 +234,25 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         created: container::now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
-    let lowers = rec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_path(&l.diff_id))
-        .collect();
+    let lowers = match &ids.shift {
+        None => rec
+            .layers
+            .iter()
+            .rev()
+            .map(|l| store.layer_path(&l.diff_id))
+            .collect(),
+        Some(shift) => {
+            let diff_ids: Vec<_> = rec.layers.iter().rev().map(|l| l.diff_id.clone()).collect();
+            store.shifted_layers(&diff_ids, &maps, &shift.inter_uids, &shift.inter_gids)?
+        }
+    };
     let opts = RunOptions {
         command: args.command.clone(),
         entrypoint: args.entrypoint.clone(),
         env: args.env.clone(),
         env_files,
         workdir: args.workdir.clone(),
-        user: args.user.clone(),
+        user: args.user.clone().or(ids.default_user),
         hostname: args.hostname.clone(),
         interactive: args.interactive,
         tty: args.tty,
@@ -251,7 +261,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         security,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
-    let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {
+    let plan = Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
+        plan.identity = ids.identity;
         if let Some(policy) = &restart {
             store
                 .set_restart_policy(&id, Some(policy))

@@ -15,6 +15,8 @@ use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use nix::sys::statvfs::FsFlags;
 use nix::unistd::{Gid, Uid};
 
+use super::devices;
+use super::identity;
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::security::{self, Security};
@@ -142,6 +144,12 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
     };
     mounts::mount_kernel_filesystems(root.as_fd(), &special)?;
 
+    // 5a. Bind the --device nodes into the /dev just mounted, and add the
+    //     keep-id user to /etc/passwd and /etc/group, before 5b may make
+    //     the root read-only.
+    devices::mount_devices(root.as_fd(), &plan.identity.devices)?;
+    identity::add_keep_id_user(root.as_fd(), &plan.identity)?;
+
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
@@ -189,7 +197,8 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Failure::step("opening /", e))?;
-    let user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    let mut user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    identity::add_groups(root.as_fd(), &mut user, &plan.identity)?;
 
     // 10. Create the working directory while still root, as Docker does, so
     //     it exists whoever the user is.
@@ -254,19 +263,10 @@ pub fn resolve_user(root: BorrowedFd<'_>, spec: &str, maps: &IdMaps) -> Result<E
 }
 
 /// Drops from root in the user namespace to `user`: groups first, since
-/// changing them needs the privilege that setresuid gives up. A single-id
-/// map has setgroups denied (user_namespaces(7)) and only group 0.
+/// changing them needs the privilege that setresuid gives up (see
+/// `identity::set_groups`).
 pub fn switch_user(user: &ExecUser, maps: &IdMaps) -> Result<(), Failure> {
-    if !maps.is_single() {
-        let groups: Vec<Gid> = user
-            .groups
-            .iter()
-            .filter(|g| maps.host_gid(**g).is_some())
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| Failure::step("setting supplementary groups", e))?;
-    }
+    identity::set_groups(user, maps)?;
     let gid = Gid::from_raw(user.gid);
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;

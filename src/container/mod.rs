@@ -10,8 +10,10 @@
 
 pub mod attach;
 mod clock;
+pub mod devices;
 pub mod exec;
 pub mod fs;
+pub mod identity;
 mod init;
 mod join;
 mod lifecycle;

@@ -94,6 +94,9 @@ pub struct Plan {
     /// How the process is confined; plans stored before #6 get the defaults.
     #[serde(default)]
     pub security: Security,
+    /// keep-id user, --group-add and --device (#7).
+    #[serde(default)]
+    pub identity: super::identity::Identity,
 }
 
 impl Plan {
@@ -125,6 +128,7 @@ impl Plan {
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
+            identity: Default::default(),
         })
     }
 }

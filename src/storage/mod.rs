@@ -26,6 +26,7 @@ mod images;
 mod layers;
 mod lock;
 mod remove;
+mod shift;
 mod rename;
 mod size;
 mod state;
@@ -210,6 +211,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("copying the image's layers for the container's id mapping")]
+    ShiftLayer {
+        #[source]
+        source: crate::userns::Error,
+    },
     #[error("removing {path} as root in the user namespace")]
     RemoveDirInUserns {
         path: PathBuf,
@@ -241,7 +247,9 @@ impl Error {
             Error::ContainerNameInUse { .. } => {
                 Some("choose another name, or remove that container first".into())
             }
-            Error::EnterUserns { source, .. } | Error::RemoveDirInUserns { source, .. } => {
+            Error::EnterUserns { source, .. }
+            | Error::RemoveDirInUserns { source, .. }
+            | Error::ShiftLayer { source } => {
                 source.hint()
             }
             _ => None,

@@ -9,8 +9,9 @@
 mod maps;
 pub mod mode;
 mod subid;
+pub mod unshare;
 
-pub use maps::{IdMap, IdMaps};
+pub use maps::{map_lines, IdMap, IdMaps};
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -62,6 +63,8 @@ pub enum Error {
     Wait(#[source] nix::Error),
     #[error("{0}")]
     Child(String),
+    #[error(transparent)]
+    Mode(#[from] mode::ModeError),
 }
 
 impl Error {
@@ -77,6 +80,7 @@ impl Error {
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces (and kernel.unprivileged_userns_clone where it exists)".into(),
             ),
+            Error::Mode(e) => e.hint(),
             _ => None,
         }
     }

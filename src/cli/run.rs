@@ -234,6 +234,19 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         created: container::now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
+    if let Some(shift) = &ids.shift {
+        // Without the user in the new maps, init cannot take its upper
+        // and work directories itself (see `identity::claim_upper`).
+        let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
+            && shift.inter_gids.iter().any(|m| m.host == 0);
+        let root = (
+            userns::mode::map_id(&shift.inter_uids, 0),
+            userns::mode::map_id(&shift.inter_gids, 0),
+        );
+        if let (false, (Some(uid), Some(gid))) = (is_user_mapped, root) {
+            store.give_container_dirs(&dirs, &maps, uid, gid)?;
+        }
+    }
     let lowers = match &ids.shift {
         None => rec
             .layers
@@ -261,16 +274,17 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         security,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
-    let plan = Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
-        plan.identity = ids.identity;
-        if let Some(policy) = &restart {
-            store
-                .set_restart_policy(&id, Some(policy))
-                .map_err(container::Error::Store)?;
-        }
-        container::save_spec(&store, &plan)?;
-        Ok(plan)
-    });
+    let plan =
+        Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
+            plan.identity = ids.identity;
+            if let Some(policy) = &restart {
+                store
+                    .set_restart_policy(&id, Some(policy))
+                    .map_err(container::Error::Store)?;
+            }
+            container::save_spec(&store, &plan)?;
+            Ok(plan)
+        });
     Ok(Created {
         store,
         id,

@@ -37,7 +37,10 @@ pub fn run(paths: &Paths, args: UnshareArgs) -> Result<i32, Error> {
     };
     // Hints for scripts: where the store is, as `podman unshare` does.
     let env = [
-        (ENV_ROOT.to_string(), paths.root.to_string_lossy().into_owned()),
+        (
+            ENV_ROOT.to_string(),
+            paths.root.to_string_lossy().into_owned(),
+        ),
         (
             ENV_RUNROOT.to_string(),
             paths.runroot.to_string_lossy().into_owned(),
@@ -50,7 +53,10 @@ pub fn run(paths: &Paths, args: UnshareArgs) -> Result<i32, Error> {
             Ok(EXIT_NOT_FOUND)
         }
         Outcome::CannotInvoke(name, errno) => {
-            super::report_error(&Error::Usage(format!("{name}: cannot run it: {}", errno.desc())));
+            super::report_error(&Error::Usage(format!(
+                "{name}: cannot run it: {}",
+                errno.desc()
+            )));
             Ok(EXIT_CANNOT_INVOKE)
         }
     }

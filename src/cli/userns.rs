@@ -58,7 +58,8 @@ pub fn plan(args: &UsernsArgs, default: &IdMaps) -> Result<UsernsPlan, Error> {
     };
     let uid = nix::unistd::getuid();
     let gid = nix::unistd::getgid();
-    let shift = mode::plan(&req, uid.as_raw(), gid.as_raw(), default).map_err(userns::Error::from)?;
+    let shift =
+        mode::plan(&req, uid.as_raw(), gid.as_raw(), default).map_err(userns::Error::from)?;
     let mut identity = Identity::default();
     let mut default_user = None;
     if let Some(Mode::KeepId { uid: u, gid: g }) = &req.mode {
@@ -104,7 +105,9 @@ pub fn plan(args: &UsernsArgs, default: &IdMaps) -> Result<UsernsPlan, Error> {
         devices::check(&dev)?;
         identity.devices.push(dev);
     }
-    let maps = shift.as_ref().map_or_else(|| default.clone(), |p| p.host.clone());
+    let maps = shift
+        .as_ref()
+        .map_or_else(|| default.clone(), |p| p.host.clone());
     Ok(UsernsPlan {
         maps,
         shift,

@@ -66,7 +66,10 @@ pub fn parse(value: &str) -> Result<Device, DeviceError> {
         [h, c, p] if is_perms(p) => (h, c, p),
         _ => return Err(bad()),
     };
-    if !host.starts_with('/') || !container.starts_with('/') || container.trim_matches('/').is_empty() {
+    if !host.starts_with('/')
+        || !container.starts_with('/')
+        || container.trim_matches('/').is_empty()
+    {
         return Err(bad());
     }
     if container.split('/').any(|c| c == "..") {
@@ -159,8 +162,14 @@ mod tests {
 
     #[test]
     fn parses_docker_forms() {
-        assert_eq!(parse("/dev/zero").unwrap(), dev("/dev/zero", "/dev/zero", "rwm"));
-        assert_eq!(parse("/dev/zero:r").unwrap(), dev("/dev/zero", "/dev/zero", "r"));
+        assert_eq!(
+            parse("/dev/zero").unwrap(),
+            dev("/dev/zero", "/dev/zero", "rwm")
+        );
+        assert_eq!(
+            parse("/dev/zero:r").unwrap(),
+            dev("/dev/zero", "/dev/zero", "r")
+        );
         assert_eq!(
             parse("/dev/zero:/dev/myzero").unwrap(),
             dev("/dev/zero", "/dev/myzero", "rwm")
@@ -169,7 +178,14 @@ mod tests {
             parse("/dev/zero:/dev/myzero:rw").unwrap(),
             dev("/dev/zero", "/dev/myzero", "rw")
         );
-        for bad in ["zero", "/dev/zero:rel", "/dev/zero:/dev/x:q", "/dev/zero:/", "/a:/b:/c:r", "/dev/zero:/dev/../x"] {
+        for bad in [
+            "zero",
+            "/dev/zero:rel",
+            "/dev/zero:/dev/x:q",
+            "/dev/zero:/",
+            "/a:/b:/c:r",
+            "/dev/zero:/dev/../x",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

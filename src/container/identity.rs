@@ -55,6 +55,32 @@ pub struct KeepIdUser {
     pub home: String,
 }
 
+/// Gives the overlay's upper and work directories to the container's root
+/// when another id owns them (a mode other than the default maps the user
+/// elsewhere): the upper's owner is the owner of `/`, and overlayfs mounts
+/// read-only when root cannot write the work directory. A no-op (two
+/// stats) under the default maps.
+pub fn claim_upper(dirs: &crate::storage::ContainerDirs) -> Result<(), Failure> {
+    for dir in [&dirs.upper, &dirs.work] {
+        let st = nix::sys::stat::lstat(dir.as_path())
+            .map_err(|e| Failure::step(format!("inspecting {}", dir.display()), e))?;
+        if st.st_uid != 0 || st.st_gid != 0 {
+            nix::unistd::chown(
+                dir.as_path(),
+                Some(Uid::from_raw(0)),
+                Some(Gid::from_raw(0)),
+            )
+            .map_err(|e| {
+                Failure::step(
+                    format!("giving {} to the container's root", dir.display()),
+                    e,
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Adds the keep-id user's passwd and group lines when the image lacks
 /// its ids, and creates its home directory; runs as root in the
 /// container's namespaces, before the root may become read-only.
@@ -64,7 +90,10 @@ pub fn add_keep_id_user(root: BorrowedFd<'_>, identity: &Identity) -> Result<(),
     };
     let passwd = read_in_root(root, "etc/passwd")?;
     if !has_id(&passwd, 7, k.uid) {
-        let line = format!("{}:*:{}:{}:{}:{}:/bin/sh\n", k.name, k.uid, k.gid, k.name, k.home);
+        let line = format!(
+            "{}:*:{}:{}:{}:{}:/bin/sh\n",
+            k.name, k.uid, k.gid, k.name, k.home
+        );
         append_in_root(root, "passwd", &line)?;
     }
     let group = read_in_root(root, "etc/group")?;
@@ -88,7 +117,10 @@ pub fn add_keep_id_user(root: BorrowedFd<'_>, identity: &Identity) -> Result<(),
             )
             .map_err(|e| Failure::step(format!("giving {} to the user", k.home), e))
         }
-        Err(e) => Err(Failure::io(format!("opening {} in the container", k.home), &e)),
+        Err(e) => Err(Failure::io(
+            format!("opening {} in the container", k.home),
+            &e,
+        )),
     }
 }
 

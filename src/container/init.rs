@@ -127,6 +127,9 @@ fn setup(plan: &Plan, go: OwnedFd, stdio: Stdio, err: BorrowedFd<'_>) -> Result<
 
     // 4. Mount the overlay root, inside the namespaces so that it is owned
     //    by the user namespace and disappears with the mount namespace.
+    //    With --userns modes the upper and work directories first go to
+    //    the container's root (see `identity::claim_upper`).
+    identity::claim_upper(&plan.dirs)?;
     mounts::mount_rootfs(&plan.lowers, &plan.dirs)?;
 
     // 5. Open the root once and mount /proc, /sys, /dev and the /etc files

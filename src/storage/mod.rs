@@ -26,8 +26,8 @@ mod images;
 mod layers;
 mod lock;
 mod remove;
-mod shift;
 mod rename;
+mod shift;
 mod size;
 mod state;
 mod tarpath;
@@ -249,9 +249,7 @@ impl Error {
             }
             Error::EnterUserns { source, .. }
             | Error::RemoveDirInUserns { source, .. }
-            | Error::ShiftLayer { source } => {
-                source.hint()
-            }
+            | Error::ShiftLayer { source } => source.hint(),
             _ => None,
         }
     }

@@ -33,7 +33,7 @@ use nix::unistd::{fchownat, linkat, symlinkat, Gid, Uid};
 
 use super::blobs::temp_path;
 use super::remove::remove_tree;
-use super::{lock, Digest, Error, LockGuard, Store};
+use super::{lock, ContainerDirs, Digest, Error, LockGuard, Store};
 use crate::sys::{fxattr, xattr};
 use crate::userns::mode::map_id;
 use crate::userns::{self, IdMap, IdMaps};
@@ -83,13 +83,17 @@ impl Store {
                 source,
             })?;
         }
-        let pairs: Vec<(PathBuf, PathBuf)> =
-            jobs.iter().map(|(s, t, _)| (s.clone(), t.clone())).collect();
+        let todo = jobs.clone();
         let (uids, gids) = (inter_uids.to_vec(), inter_gids.to_vec());
+        // The rename happens in the child too: moving a directory to
+        // another parent updates its `..`, which needs write access to it,
+        // and the copy's top now belongs to a subordinate id.
         let copied = userns::run_as_root(default, nix::sched::CloneFlags::empty(), move || {
-            for (src, tmp) in &pairs {
+            for (src, tmp, dest) in &todo {
                 copy_layer(src, tmp, &uids, &gids)
                     .map_err(|e| format!("{}: {e}", src.display()))?;
+                std::fs::rename(tmp, dest)
+                    .map_err(|e| format!("renaming {} into place: {e}", tmp.display()))?;
             }
             Ok(())
         });
@@ -99,24 +103,43 @@ impl Store {
             }
             return Err(Error::ShiftLayer { source });
         }
-        for (_, tmp, dest) in &jobs {
-            std::fs::rename(tmp, dest).map_err(|source| Error::CreateDir {
-                path: dest.clone(),
-                source,
-            })?;
-        }
         drop(guards);
         Ok(out)
     }
 }
 
+impl Store {
+    /// Gives a new container's upper and work directories to the
+    /// intermediate ids `uid`/`gid` (its root under a mapping that leaves
+    /// the user unmapped, so its init could not take them itself), as root
+    /// in a user namespace with the `default` maps. The caller must be
+    /// single-threaded.
+    pub fn give_container_dirs(
+        &self,
+        dirs: &ContainerDirs,
+        default: &IdMaps,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), Error> {
+        let paths = [dirs.upper.clone(), dirs.work.clone()];
+        userns::run_as_root(default, nix::sched::CloneFlags::empty(), move || {
+            for p in &paths {
+                nix::unistd::chown(
+                    p.as_path(),
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                )
+                .map_err(|e| format!("changing the owner of {}: {e}", p.display()))?;
+            }
+            Ok(())
+        })
+        .map_err(|source| Error::ShiftLayer { source })
+    }
+}
+
 /// A short name for a mapping: the digest of its intermediate map lines.
 fn mapping_key(uids: &[IdMap], gids: &[IdMap]) -> String {
-    let text = format!(
-        "u{}g{}",
-        userns::map_lines(uids),
-        userns::map_lines(gids)
-    );
+    let text = format!("u{}g{}", userns::map_lines(uids), userns::map_lines(gids));
     Digest::of(text.as_bytes()).hex()[..16].to_string()
 }
 
@@ -133,8 +156,12 @@ struct Shift<'a> {
 impl Shift<'_> {
     fn owner(&self, st: &FileStat) -> (Option<Uid>, Option<Gid>) {
         (
-            Some(Uid::from_raw(map_id(self.uids, st.st_uid).unwrap_or(st.st_uid))),
-            Some(Gid::from_raw(map_id(self.gids, st.st_gid).unwrap_or(st.st_gid))),
+            Some(Uid::from_raw(
+                map_id(self.uids, st.st_uid).unwrap_or(st.st_uid),
+            )),
+            Some(Gid::from_raw(
+                map_id(self.gids, st.st_gid).unwrap_or(st.st_gid),
+            )),
         )
     }
 }
@@ -145,7 +172,8 @@ fn copy_layer(src: &Path, dest: &Path, uids: &[IdMap], gids: &[IdMap]) -> Result
     let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let src_fd = nix::fcntl::open(src, dir_flags, Mode::empty())
         .map_err(|e| format!("opening the layer: {e}"))?;
-    let st = nix::sys::stat::fstat(src_fd.as_fd()).map_err(|e| format!("reading the layer: {e}"))?;
+    let st =
+        nix::sys::stat::fstat(src_fd.as_fd()).map_err(|e| format!("reading the layer: {e}"))?;
     nix::unistd::mkdir(dest, Mode::from_bits_truncate(0o700))
         .map_err(|e| format!("creating {}: {e}", dest.display()))?;
     let dest_fd = nix::fcntl::open(dest, dir_flags, Mode::empty())
@@ -155,7 +183,13 @@ fn copy_layer(src: &Path, dest: &Path, uids: &[IdMap], gids: &[IdMap]) -> Result
         gids,
         links: HashMap::new(),
     };
-    copy_dir_contents(&mut shift, src_fd.as_fd(), dest_fd.as_fd(), dest_fd.as_fd(), Path::new(""))?;
+    copy_dir_contents(
+        &mut shift,
+        src_fd.as_fd(),
+        dest_fd.as_fd(),
+        dest_fd.as_fd(),
+        Path::new(""),
+    )?;
     finish_dir(&shift, src_fd.as_fd(), dest_fd.as_fd(), &st).map_err(|e| format!("/: {e}"))
 }
 
@@ -166,9 +200,7 @@ fn copy_dir_contents(
     dest_root: BorrowedFd<'_>,
     rel: &Path,
 ) -> Result<(), String> {
-    for name in list_dir(src)
-        .map_err(|e| format!("/{}: listing: {e}", rel.display()))?
-    {
+    for name in list_dir(src).map_err(|e| format!("/{}: listing: {e}", rel.display()))? {
         let path = rel.join(&name);
         copy_entry(shift, src, dest, dest_root, &name, &path)
             .map_err(|e| format!("/{}: {e}", path.display()))?;
@@ -206,12 +238,21 @@ fn copy_entry(
                 }
                 shift.links.insert(id, path.to_path_buf());
             }
-            let s = openat(src, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| e.to_string())?;
+            let s = openat(
+                src,
+                name,
+                OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| e.to_string())?;
             let d = openat(
                 dest,
                 name,
-                OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
                 Mode::from_bits_truncate(0o600),
             )
             .map_err(|e| e.to_string())?;
@@ -225,8 +266,14 @@ fn copy_entry(
             symlinkat(target.as_os_str(), dest, name).map_err(|e| e.to_string())?;
             fchownat(dest, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)
                 .map_err(|e| format!("changing the owner: {e}"))?;
-            utimensat(dest, name, &atime(&st), &mtime(&st), UtimensatFlags::NoFollowSymlink)
-                .map_err(|e| e.to_string())
+            utimensat(
+                dest,
+                name,
+                &atime(&st),
+                &mtime(&st),
+                UtimensatFlags::NoFollowSymlink,
+            )
+            .map_err(|e| e.to_string())
         }
         SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO => {
             // Character device 0/0 is an overlay whiteout, which a user
@@ -234,8 +281,7 @@ fn copy_entry(
             mknodat(dest, name, kind, perm, st.st_rdev).map_err(|e| e.to_string())?;
             fchownat(dest, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)
                 .map_err(|e| format!("changing the owner: {e}"))?;
-            fchmodat(dest, name, perm, FchmodatFlags::FollowSymlink)
-                .map_err(|e| e.to_string())
+            fchmodat(dest, name, perm, FchmodatFlags::FollowSymlink).map_err(|e| e.to_string())
         }
         _ => Ok(()),
     }
@@ -251,7 +297,13 @@ fn finish_dir(
 ) -> Result<(), String> {
     copy_xattrs(src, dest)?;
     let (uid, gid) = shift.owner(st);
-    finish_fd(dest, st, uid, gid, Mode::from_bits_truncate(st.st_mode & 0o7777))
+    finish_fd(
+        dest,
+        st,
+        uid,
+        gid,
+        Mode::from_bits_truncate(st.st_mode & 0o7777),
+    )
 }
 
 /// Owner first (chown clears set-id bits), then mode, then times.
@@ -277,7 +329,9 @@ fn copy_xattrs(src: BorrowedFd<'_>, dest: BorrowedFd<'_>) -> Result<(), String> 
         };
         match xattr::fset(dest, &name, &value) {
             Ok(()) => {}
-            Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied) || e.raw_os_error() == Some(libc::ENOTSUP) => {}
+            Err(e)
+                if matches!(e.kind(), ErrorKind::PermissionDenied)
+                    || e.raw_os_error() == Some(libc::ENOTSUP) => {}
             Err(e) => {
                 return Err(format!(
                     "setting xattr {}: {e}",
@@ -348,7 +402,11 @@ mod tests {
         std::fs::write(src.join("d/f"), b"hello").unwrap();
         std::fs::hard_link(src.join("d/f"), src.join("g")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", src.join("d/link")).unwrap();
-        std::fs::set_permissions(src.join("d/f"), std::os::unix::fs::PermissionsExt::from_mode(0o751)).unwrap();
+        std::fs::set_permissions(
+            src.join("d/f"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o751),
+        )
+        .unwrap();
         let me = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
         // A map that keeps the caller's ids: chown to oneself always works.
@@ -365,12 +423,14 @@ mod tests {
         let dest = tmp.join("dest");
         copy_layer(&src, &dest, &uids, &gids).unwrap();
         assert_eq!(std::fs::read(dest.join("d/f")).unwrap(), b"hello");
-        assert_eq!(std::fs::read_link(dest.join("d/link")).unwrap(), Path::new("/etc/passwd"));
+        assert_eq!(
+            std::fs::read_link(dest.join("d/link")).unwrap(),
+            Path::new("/etc/passwd")
+        );
         use std::os::unix::fs::MetadataExt;
         let f = std::fs::metadata(dest.join("d/f")).unwrap();
         assert_eq!(f.mode() & 0o7777, 0o751);
         assert_eq!(f.ino(), std::fs::metadata(dest.join("g")).unwrap().ino());
         assert!(dest.join("d/e").is_dir());
     }
-
 }

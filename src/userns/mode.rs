@@ -159,7 +159,9 @@ pub struct Request {
 impl Request {
     /// Whether the default maps apply unchanged.
     pub fn is_default(&self) -> bool {
-        matches!(self.mode, None | Some(Mode::Host)) && self.uidmap.is_empty() && self.gidmap.is_empty()
+        matches!(self.mode, None | Some(Mode::Host))
+            && self.uidmap.is_empty()
+            && self.gidmap.is_empty()
     }
 }
 
@@ -333,16 +335,12 @@ fn overlaps(a: u32, a_size: u32, b: u32, b_size: u32) -> bool {
 fn compose(inter: &[IdMap], default: &[IdMap]) -> Vec<IdMap> {
     let mut out = Vec::new();
     for m in inter {
-        let (mut c, mut i, mut left) = (
-            u64::from(m.container),
-            u64::from(m.host),
-            u64::from(m.size),
-        );
+        let (mut c, mut i, mut left) =
+            (u64::from(m.container), u64::from(m.host), u64::from(m.size));
         while left > 0 {
-            let Some(d) = default
-                .iter()
-                .find(|d| i >= u64::from(d.container) && i < u64::from(d.container) + u64::from(d.size))
-            else {
+            let Some(d) = default.iter().find(|d| {
+                i >= u64::from(d.container) && i < u64::from(d.container) + u64::from(d.size)
+            }) else {
                 break;
             };
             let in_d = u64::from(d.container) + u64::from(d.size) - i;
@@ -442,7 +440,10 @@ mod tests {
             p.host.uids,
             vec![m(0, 100000, 1001), m(1001, 1001, 1), m(1002, 101001, 64535)]
         );
-        assert_eq!(p.inter_uids, vec![m(0, 1, 1001), m(1001, 0, 1), m(1002, 1002, 64535)]);
+        assert_eq!(
+            p.inter_uids,
+            vec![m(0, 1, 1001), m(1001, 0, 1), m(1002, 1002, 64535)]
+        );
         assert_eq!(p.host.host_uid(0), Some(100000));
         assert_eq!(p.host.host_uid(1001), Some(1001));
         assert!(!p.host.is_single());
@@ -482,7 +483,10 @@ mod tests {
 
     #[test]
     fn host_and_empty_are_the_default() {
-        assert_eq!(plan(&req(Some(Mode::Host), &[], &[]), 1001, 1001, &default()), Ok(None));
+        assert_eq!(
+            plan(&req(Some(Mode::Host), &[], &[]), 1001, 1001, &default()),
+            Ok(None)
+        );
         assert_eq!(plan(&req(None, &[], &[]), 1001, 1001, &default()), Ok(None));
     }
 
@@ -528,7 +532,10 @@ mod tests {
             vec![m(0, 1, 10), m(100, 5, 10)],
         ];
         for map in cases {
-            assert!(plan(&req(None, &map, &[]), 1001, 1001, &d).is_err(), "{map:?}");
+            assert!(
+                plan(&req(None, &map, &[]), 1001, 1001, &d).is_err(),
+                "{map:?}"
+            );
         }
         assert_eq!(
             plan(&req(Some(Mode::NoMap), &[m(0, 1, 1)], &[]), 1001, 1001, &d),

@@ -27,10 +27,41 @@ pub enum Outcome {
 /// command runs, they are the command's to handle, not ours.
 const FORWARDED: [Signal; 3] = [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP];
 
+/// execv of `args[0]`, searched in PATH when it has no `/`; returns only
+/// on failure. Unlike execvp(3), a PATH directory we may not search does
+/// not turn "not found" into EACCES: only a file that exists does.
+fn exec_searching(args: &[CString]) -> Errno {
+    let prog = args[0].as_bytes();
+    if prog.contains(&b'/') {
+        let Err(e) = nix::unistd::execv(&args[0], args);
+        return e;
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut found = Errno::ENOENT;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let mut candidate = dir.as_bytes().to_vec();
+        candidate.push(b'/');
+        candidate.extend_from_slice(prog);
+        let Ok(c) = CString::new(candidate) else {
+            continue;
+        };
+        let Err(e) = nix::unistd::execv(&c, args);
+        if e != Errno::ENOENT && e != Errno::ENOTDIR && nix::sys::stat::stat(c.as_c_str()).is_ok() {
+            found = e;
+        }
+    }
+    found
+}
+
 /// Runs `argv` (searched in PATH) with `env` added to the environment, as
 /// root in new user and mount namespaces with `maps`, and waits for it.
 /// The caller must be single-threaded.
-pub fn run_command(maps: &IdMaps, argv: &[String], env: &[(String, String)]) -> Result<Outcome, Error> {
+pub fn run_command(
+    maps: &IdMaps,
+    argv: &[String],
+    env: &[(String, String)],
+) -> Result<Outcome, Error> {
     let args: Vec<CString> = argv
         .iter()
         .map(|a| CString::new(a.as_bytes()))
@@ -48,7 +79,7 @@ pub fn run_command(maps: &IdMaps, argv: &[String], env: &[(String, String)]) -> 
             for (k, v) in env {
                 std::env::set_var(k, v);
             }
-            let Err(e) = nix::unistd::execvp(&args[0], &args);
+            let e = exec_searching(&args);
             let _ = std::fs::File::from(err_w).write_all(&(e as i32).to_ne_bytes());
             exit_now(127)
         }
@@ -60,7 +91,8 @@ pub fn run_command(maps: &IdMaps, argv: &[String], env: &[(String, String)]) -> 
                 block.add(s);
             }
             let mut old = SigSet::empty();
-            let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
+            let _ =
+                nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
             let mapped = write_id_maps(pid, maps);
             let mut go = std::fs::File::from(go_w);
             if mapped.is_ok() {

@@ -15,6 +15,7 @@ mod logs2;
 mod misc;
 mod security;
 mod start;
+mod userns;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};

@@ -210,14 +210,24 @@ fn read_in_root(root: BorrowedFd<'_>, path: &str) -> Result<String, Failure> {
 /// Appends `line` to /etc/`name` beneath `root`, creating it when missing.
 fn append_in_root(root: BorrowedFd<'_>, name: &str, line: &str) -> Result<(), Failure> {
     let etc = mounts::ensure_dir(root, "etc")?;
-    let fd = openat2(
+    let fd = match openat2(
         root,
         Path::new(&format!("etc/{name}")),
         libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK,
         0o644,
         in_root(),
-    )
-    .map_err(|e| Failure::io(format!("opening /etc/{name} for the keep-id user"), &e))?;
+    ) {
+        Ok(fd) => fd,
+        // A dangling symlink (resolved inside the root): there is no file
+        // to add to, and numeric ids work without one.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => {
+            return Err(Failure::io(
+                format!("opening /etc/{name} for the keep-id user"),
+                &e,
+            ))
+        }
+    };
     drop(etc);
     check_regular(&fd, &format!("etc/{name}"))?;
     std::fs::File::from(fd)

@@ -311,3 +311,36 @@ fn unshare_rm_removes_a_tree_owned_by_subordinate_ids() {
     env.hutch(&["unshare", "rm", "-rf", "d"]).success();
     assert!(!d.exists(), "hutch unshare rm -rf d left {d:?}");
 }
+
+#[test]
+fn keep_id_never_writes_through_a_passwd_symlink_out_of_the_root() {
+    let env = setup();
+    let victim = env.home.join("victim");
+    std::fs::write(&victim, "victim\n").unwrap();
+    let victim_s = victim.to_string_lossy().into_owned();
+    let name = "keepid-symlink";
+    // The first start adds the entry, then swaps /etc/passwd for an
+    // absolute symlink to the victim's host path.
+    env.hutch(&[
+        "create",
+        "--name",
+        name,
+        "--userns=keep-id",
+        "-u",
+        "0",
+        &image("busybox"),
+        "sh",
+        "-c",
+        &format!("rm /etc/passwd && ln -s {victim_s} /etc/passwd"),
+    ])
+    .success();
+    env.hutch(&["start", "-a", name]).success();
+    // The second start resolves the link inside the root.
+    env.hutch(&["start", "-a", name]).success();
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "victim\n",
+        "the victim outside the root was written"
+    );
+    env.hutch(&["rm", name]).success();
+}

@@ -8,10 +8,12 @@
 
 mod maps;
 pub mod mode;
+mod reuse;
 mod subid;
 pub mod unshare;
 
 pub use maps::{map_lines, IdMap, IdMaps};
+pub use reuse::{remember_namespace, run_with_caps};
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;

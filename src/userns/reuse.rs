@@ -26,12 +26,16 @@ static REMEMBERED: Mutex<Option<(IdMaps, OwnedFd)>> = Mutex::new(None);
 /// silently does nothing when it cannot be opened.
 pub fn remember_namespace(pid: Pid, maps: &IdMaps) {
     let path = format!("/proc/{pid}/ns/user");
-    let Ok(fd) = nix::fcntl::open(
+    let fd = match nix::fcntl::open(
         path.as_str(),
         nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
-    ) else {
-        return;
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            log::debug!("cannot keep {path}: {e}");
+            return;
+        }
     };
     let mut slot = REMEMBERED.lock().unwrap_or_else(|e| e.into_inner());
     *slot = Some((maps.clone(), fd));
@@ -52,8 +56,10 @@ where
             .and_then(|(_, fd)| fd.try_clone().ok())
     };
     let Some(fd) = fd else {
+        log::debug!("no remembered user namespace with these ids: creating one");
         return run_as_root(maps, CloneFlags::empty(), job);
     };
+    log::debug!("reusing a remembered user namespace");
     let (err_r, err_w) = super::pipe()?;
     match clone_into(CloneFlags::empty()).map_err(Error::Clone)? {
         Forked::Child => {

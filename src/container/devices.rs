@@ -7,7 +7,7 @@
 //! for Podman compatibility and `r` alone is checked as read-only access.
 
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -107,8 +107,6 @@ pub fn check(dev: &Device) -> Result<(), DeviceError> {
             source,
         })
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 /// Bind-mounts each device onto an empty file created beneath `root`
 /// (after /dev is mounted, so /dev targets land in the container's tmpfs).

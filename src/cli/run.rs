@@ -234,31 +234,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         created: container::now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
-    if let Some(shift) = &ids.shift {
-        // Without the user in the new maps, init cannot take its upper
-        // and work directories itself (see `identity::claim_upper`).
-        let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
-            && shift.inter_gids.iter().any(|m| m.host == 0);
-        let root = (
-            userns::mode::map_id(&shift.inter_uids, 0),
-            userns::mode::map_id(&shift.inter_gids, 0),
-        );
-        if let (false, (Some(uid), Some(gid))) = (is_user_mapped, root) {
-            store.give_container_dirs(&dirs, &maps, uid, gid)?;
-        }
-    }
-    let lowers = match &ids.shift {
-        None => rec
-            .layers
-            .iter()
-            .rev()
-            .map(|l| store.layer_path(&l.diff_id))
-            .collect(),
-        Some(shift) => {
-            let diff_ids: Vec<_> = rec.layers.iter().rev().map(|l| l.diff_id.clone()).collect();
-            store.shifted_layers(&diff_ids, &maps, &shift.inter_uids, &shift.inter_gids)?
-        }
-    };
+    let lowers = super::userns::prepare_lowers(&store, &rec.layers, &dirs, &maps, &ids)?;
     let opts = RunOptions {
         command: args.command.clone(),
         entrypoint: args.entrypoint.clone(),

@@ -2,11 +2,14 @@
 //! (`--userns`, `--uidmap`, `--gidmap`, `--group-add`, `--device`), turned
 //! into final id maps and the plan's `Identity`.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::container::devices;
 use crate::container::identity::{Identity, KeepIdUser, KEEP_GROUPS};
 use crate::error::Error;
+use crate::storage::{ContainerDirs, LayerRef, Store};
 use crate::userns::mode::{self, Mode, Planned, Request};
 use crate::userns::{self, IdMaps};
 
@@ -41,6 +44,38 @@ pub struct UsernsPlan {
     pub identity: Identity,
     /// `uid:gid` to run as when `-u` is not given (keep-id).
     pub default_user: Option<String>,
+}
+
+/// The overlay lower directories (top first) for `layers` as the planned
+/// maps need them: the unpacked layers for the default maps, else their
+/// shifted copies (made now when missing). Without the user in the new
+/// maps, the container's upper and work directories are first given to
+/// its root, which its init could not do itself (`identity::claim_upper`).
+pub fn prepare_lowers(
+    store: &Store,
+    layers: &[LayerRef],
+    dirs: &ContainerDirs,
+    default: &IdMaps,
+    ids: &UsernsPlan,
+) -> Result<Vec<PathBuf>, Error> {
+    let Some(shift) = &ids.shift else {
+        return Ok(layers
+            .iter()
+            .rev()
+            .map(|l| store.layer_path(&l.diff_id))
+            .collect());
+    };
+    let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
+        && shift.inter_gids.iter().any(|m| m.host == 0);
+    let root = (
+        mode::map_id(&shift.inter_uids, 0),
+        mode::map_id(&shift.inter_gids, 0),
+    );
+    if let (false, (Some(uid), Some(gid))) = (is_user_mapped, root) {
+        store.give_container_dirs(dirs, default, uid, gid)?;
+    }
+    let diff_ids: Vec<_> = layers.iter().rev().map(|l| l.diff_id.clone()).collect();
+    Ok(store.shifted_layers(&diff_ids, default, &shift.inter_uids, &shift.inter_gids)?)
 }
 
 /// Checks the flags against the user's `default` maps; everything is

@@ -45,6 +45,8 @@ pub enum Error {
     ImageMount(#[from] crate::container::imagemount::Error),
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::Error),
+    #[error(transparent)]
+    Device(#[from] crate::container::devices::DeviceError),
 }
 
 impl From<crate::image::archive::Error> for Error {
@@ -80,6 +82,7 @@ impl Error {
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
             Error::Cgroup(e) => e.hint(),
+            Error::Device(e) => e.hint(),
         }
     }
 }

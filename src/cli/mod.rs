@@ -34,6 +34,8 @@ mod system;
 mod tag;
 mod template;
 mod top;
+mod unshare;
+mod userns;
 mod version;
 mod volume;
 
@@ -113,6 +115,8 @@ pub enum Command {
     Top(top::TopArgs),
     /// Give a container a new name
     Rename(rename::RenameArgs),
+    /// Run a command as root in the user namespace with your subordinate ids
+    Unshare(unshare::UnshareArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
@@ -234,6 +238,7 @@ pub fn main() -> i32 {
         Command::Wait(a) => lifecycle::wait(&paths, a),
         Command::Top(a) => top::run(&paths, a),
         Command::Rename(a) => rename::run(&paths, a),
+        Command::Unshare(a) => unshare::run(&paths, a),
         Command::Container(c) => container::run(&paths, c),
         Command::Create(a) => run::create(&paths, a),
         Command::Start(a) => lifecycle::start(&paths, a),

@@ -87,6 +87,9 @@ pub struct RunArgs {
     /// Bind mounts, volumes and tmpfs mounts
     #[command(flatten)]
     pub volumes: Box<super::volume::VolumeArgs>,
+    /// User namespace, groups and devices (#7)
+    #[command(flatten)]
+    pub userns: Box<super::userns::UsernsArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -208,6 +211,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
             "{reason}: running with a single-id map (only root inside the container is mapped)"
         ));
     }
+    let ids = super::userns::plan(&args.userns, &maps)?;
     let store = Store::open(&paths.root)?;
     let local = match policy {
         PullPolicy::Always => None,
@@ -251,19 +255,14 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         created: container::now_rfc3339(),
     };
     let dirs = store.create_container(&record)?;
-    let lowers = rec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_path(&l.diff_id))
-        .collect();
+    let lowers = super::userns::prepare_lowers(&store, &rec.layers, &dirs, &maps, &ids)?;
     let opts = RunOptions {
         command: args.command.clone(),
         entrypoint: args.entrypoint.clone(),
         env: args.env.clone(),
         env_files,
         workdir: args.workdir.clone(),
-        user: args.user.clone(),
+        user: args.user.clone().or(ids.default_user),
         hostname: args.hostname.clone(),
         interactive: args.interactive,
         tty: args.tty,
@@ -275,7 +274,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan =
-        Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|mut plan| {
+        Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
+            plan.identity = ids.identity;
             plan.volumes = super::volume::plan_mounts(
                 &store,
                 &id,

@@ -371,6 +371,7 @@ mod tests {
             cgroups: Default::default(),
             hardening: Default::default(),
             volumes: Default::default(),
+            identity: Default::default(),
         }
     }
 

@@ -16,6 +16,8 @@ use nix::sys::statvfs::FsFlags;
 use nix::unistd::{Gid, Uid};
 
 use super::binds;
+use super::devices;
+use super::identity;
 use super::mounts::{self, Special};
 use super::report::{Failure, Kind};
 use super::seccomp;
@@ -166,6 +168,9 @@ fn setup(
 
     // 4. Mount the overlay root, inside the namespaces so that it is owned
     //    by the user namespace and disappears with the mount namespace.
+    //    With --userns modes the upper and work directories first go to
+    //    the container's root (see `identity::claim_upper`).
+    identity::claim_upper(&plan.dirs)?;
     mounts::mount_rootfs(&plan.lowers, &plan.dirs)?;
 
     // 5. Open the root once and mount /proc, /sys, /dev and the /etc files
@@ -200,6 +205,12 @@ fn setup(
     //     /dev and friends so a user mount may cover them, before 5b so a
     //     --read-only root still lets their targets be created.
     binds::mount_volumes(root.as_fd(), &plan.volumes, &plan.dirs.dir)?;
+
+    // 5a. Bind the --device nodes into the /dev just mounted, and add the
+    //     keep-id user to /etc/passwd and /etc/group, before 5b may make
+    //     the root read-only.
+    devices::mount_devices(root.as_fd(), &plan.identity.devices)?;
+    identity::add_keep_id_user(root.as_fd(), &plan.identity)?;
 
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
     //     then, with --read-only, give the scratch directories a tmpfs and
@@ -248,7 +259,8 @@ fn setup(
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Failure::step("opening /", e))?;
-    let user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    let mut user = resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    identity::add_groups(root.as_fd(), &mut user, &plan.identity)?;
 
     // 9b. `:U` mounts now belong to that user, as Podman does it: root in
     //     the namespace may chown to any mapped id.
@@ -339,19 +351,10 @@ pub fn resolve_user(root: BorrowedFd<'_>, spec: &str, maps: &IdMaps) -> Result<E
 }
 
 /// Drops from root in the user namespace to `user`: groups first, since
-/// changing them needs the privilege that setresuid gives up. A single-id
-/// map has setgroups denied (user_namespaces(7)) and only group 0.
+/// changing them needs the privilege that setresuid gives up (see
+/// `identity::set_groups`).
 pub fn switch_user(user: &ExecUser, maps: &IdMaps) -> Result<(), Failure> {
-    if !maps.is_single() {
-        let groups: Vec<Gid> = user
-            .groups
-            .iter()
-            .filter(|g| maps.host_gid(**g).is_some())
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| Failure::step("setting supplementary groups", e))?;
-    }
+    identity::set_groups(user, maps)?;
     let gid = Gid::from_raw(user.gid);
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| Failure::step(format!("setting gid {}", user.gid), e))?;

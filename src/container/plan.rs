@@ -109,6 +109,9 @@ pub struct Plan {
     /// Bind mounts, volumes and tmpfs mounts (#7); none in older plans.
     #[serde(default)]
     pub volumes: Volumes,
+    /// keep-id user, --group-add and --device (#7).
+    #[serde(default)]
+    pub identity: super::identity::Identity,
 }
 
 impl Plan {
@@ -143,6 +146,7 @@ impl Plan {
             cgroups: opts.cgroups.clone(),
             hardening: opts.hardening.clone(),
             volumes: Volumes::default(),
+            identity: Default::default(),
         })
     }
 }

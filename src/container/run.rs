@@ -171,6 +171,9 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         });
     let mut go = std::fs::File::from(go_w);
     if prepared.is_ok() {
+        // While init surely lives (it waits for the byte): keep its user
+        // namespace, so cleaning up files of its ids needs no new one.
+        crate::userns::remember_namespace(pid, &plan.maps);
         let _ = go.write_all(b"1");
     }
     drop(go);

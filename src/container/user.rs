@@ -16,6 +16,8 @@ pub struct ExecUser {
     pub groups: Vec<u32>,
     /// Home directory from passwd, `/` when unknown.
     pub home: String,
+    /// Keep the caller's supplementary groups instead of setting `groups`.
+    pub keep_groups: bool,
 }
 
 /// Why a user spec did not resolve.
@@ -128,6 +130,7 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, Unreso
         gid,
         groups: supplementary,
         home,
+        keep_groups: false,
     })
 }
 
@@ -152,6 +155,7 @@ mod tests {
             gid,
             groups: groups.to_vec(),
             home: home.to_string(),
+            keep_groups: false,
         }
     }
 

@@ -29,6 +29,7 @@ mod lock;
 mod prune;
 mod remove;
 mod rename;
+mod shift;
 mod size;
 mod state;
 mod tags;
@@ -255,6 +256,11 @@ pub enum Error {
     },
     #[error("pruning volumes")]
     PruneVolumes(#[source] rusqlite::Error),
+    #[error("copying the image's layers for the container's id mapping")]
+    ShiftLayer {
+        #[source]
+        source: crate::userns::Error,
+    },
     #[error("removing {path} as root in the user namespace")]
     RemoveDirInUserns {
         path: PathBuf,
@@ -294,9 +300,9 @@ impl Error {
             Error::ContainerNameInUse { .. } => {
                 Some("choose another name, or remove that container first".into())
             }
-            Error::EnterUserns { source, .. } | Error::RemoveDirInUserns { source, .. } => {
-                source.hint()
-            }
+            Error::EnterUserns { source, .. }
+            | Error::RemoveDirInUserns { source, .. }
+            | Error::ShiftLayer { source } => source.hint(),
             _ => None,
         }
     }

@@ -8,8 +8,6 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use nix::sched::CloneFlags;
-
 use super::Error;
 use crate::userns::{self, IdMaps};
 
@@ -29,15 +27,11 @@ pub(super) fn remove_tree(path: &Path, maps: &IdMaps) -> Result<(), Error> {
 
 fn remove_in_userns(path: &Path, maps: &IdMaps) -> Result<(), Error> {
     let target: PathBuf = path.to_path_buf();
-    userns::run_as_root(
-        maps,
-        CloneFlags::empty(),
-        move || match std::fs::remove_dir_all(&target) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.to_string()),
-        },
-    )
+    userns::run_with_caps(maps, move || match std::fs::remove_dir_all(&target) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.to_string()),
+    })
     .map_err(|source| Error::RemoveDirInUserns {
         path: path.to_path_buf(),
         source,

@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod fs;
+pub mod fxattr;
 pub mod idmap;
 pub mod mem;
 pub mod mount;

@@ -24,7 +24,7 @@ pub struct IdMaps {
 }
 
 /// The kernel accepts at most this many lines per map (user_namespaces(7)).
-const MAX_LINES: usize = 340;
+pub(super) const MAX_LINES: usize = 340;
 
 impl IdMaps {
     /// Maps container 0 to the user and container 1.. to the subordinate

@@ -7,9 +7,13 @@
 //! namespace. It must not mount anything or know about images.
 
 mod maps;
+pub mod mode;
+mod reuse;
 mod subid;
+pub mod unshare;
 
-pub use maps::{IdMap, IdMaps};
+pub use maps::{map_lines, IdMap, IdMaps};
+pub use reuse::{remember_namespace, run_with_caps};
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -61,6 +65,8 @@ pub enum Error {
     Wait(#[source] nix::Error),
     #[error("{0}")]
     Child(String),
+    #[error(transparent)]
+    Mode(#[from] mode::ModeError),
 }
 
 impl Error {
@@ -76,6 +82,7 @@ impl Error {
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces (and kernel.unprivileged_userns_clone where it exists)".into(),
             ),
+            Error::Mode(e) => e.hint(),
             _ => None,
         }
     }

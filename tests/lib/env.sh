@@ -7,6 +7,7 @@
 
 HUTCH_TEST_USER=${HUTCH_TEST_USER:-hutch-test}
 HUTCH_NORANGE_USER=${HUTCH_NORANGE_USER:-hutch-norange}
+HUTCH_TEST_GROUP=${HUTCH_TEST_GROUP:-hutch-extra}
 
 # Packages the suite needs on Debian 12.
 HUTCH_PACKAGES=(
@@ -82,6 +83,12 @@ ensure_users() {
         say "giving $HUTCH_TEST_USER subordinate ids $start:65536"
         echo "$HUTCH_TEST_USER:$start:65536" >>/etc/subuid
         echo "$HUTCH_TEST_USER:$start:65536" >>/etc/subgid
+    fi
+    # A supplementary group for --group-add keep-groups (tests/lifecycle/userns.rs).
+    getent group "$HUTCH_TEST_GROUP" >/dev/null || groupadd "$HUTCH_TEST_GROUP" || die "groupadd $HUTCH_TEST_GROUP failed"
+    if ! id -nG "$HUTCH_TEST_USER" | tr ' ' '\n' | grep -qx "$HUTCH_TEST_GROUP"; then
+        say "adding $HUTCH_TEST_USER to group $HUTCH_TEST_GROUP"
+        usermod -aG "$HUTCH_TEST_GROUP" "$HUTCH_TEST_USER" || die "usermod -aG $HUTCH_TEST_GROUP failed"
     fi
 }
 

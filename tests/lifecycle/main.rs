@@ -19,6 +19,7 @@ mod misc;
 mod seccomp;
 mod security;
 mod start;
+mod userns;
 mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};

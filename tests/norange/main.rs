@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod userns;
 mod volumes;
 
 use common::{current_user, image, subid_range, Env};

@@ -59,7 +59,7 @@ pub struct SystemPruneArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub force: bool,
-    /// Prune volumes too (hutch has no volumes yet: nothing to do)
+    /// Remove every volume no container uses too
     #[arg(long)]
     pub volumes: bool,
 }
@@ -185,21 +185,37 @@ pub fn system_prune(paths: &Paths, args: SystemPruneArgs) -> Result<i32, Error> 
     } else {
         "all dangling images"
     };
+    let volumes = if args.volumes {
+        "\t- all volumes not used by at least one container\n"
+    } else {
+        ""
+    };
     let prompt = format!(
-        "WARNING! This command removes:\n\t- all stopped containers\n\t- {images}\n\nAre you sure you want to continue? [y/N] "
+        "WARNING! This command removes:\n\t- all stopped containers\n{volumes}\t- {images}\n\nAre you sure you want to continue? [y/N] "
     );
     if !args.force && !confirm(&prompt)? {
         return Ok(0);
     }
-    let _ = args.volumes;
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let (containers, ctr_bytes, c1) = prune_containers(&store, &maps)?;
+    // After the containers: volumes of removed containers are unused now.
+    let volumes = if args.volumes {
+        store.prune_volumes(&maps)?
+    } else {
+        Vec::new()
+    };
     let (images, c2) = prune_images(&store, args.all, &maps)?;
     if !containers.is_empty() {
         println!("Deleted Containers");
         for id in &containers {
             println!("{id}");
+        }
+    }
+    if !volumes.is_empty() {
+        println!("Deleted Volumes");
+        for name in &volumes {
+            println!("{name}");
         }
     }
     if !images.is_empty() {

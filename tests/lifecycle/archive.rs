@@ -506,3 +506,36 @@ fn system_df_prune_and_reset() {
     );
     env.hutch(&["images", "-q"]).success().stdout_is("");
 }
+
+#[test]
+fn system_prune_with_volumes_removes_only_unused_volumes() {
+    let env = setup();
+    let _c = Cleanup(&env);
+    let img = image("busybox");
+    env.hutch(&["volume", "create", "kept"]).success();
+    env.hutch(&["volume", "create", "loose"]).success();
+    env.hutch(&["run", "--name", "user", "-v", "kept:/k", &img, "true"])
+        .success();
+    // Without --volumes no volume goes; the stopped container does.
+    env.hutch(&["system", "prune", "-f"]).success();
+    let names = |env: &Env| -> Vec<String> {
+        let mut v: Vec<String> = env
+            .hutch(&["volume", "ls", "-q"])
+            .success()
+            .stdout
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&env), ["kept", "loose"]);
+    // A running container keeps its volume through --volumes.
+    env.hutch(&[
+        "run", "-d", "--name", "busy", "-v", "kept:/k", &img, "sleep", "1000",
+    ])
+    .success();
+    let p = env.hutch(&["system", "prune", "-f", "--volumes"]).success();
+    assert!(p.stdout.contains("Deleted Volumes\nloose\n"), "{p}");
+    assert_eq!(names(&env), ["kept"]);
+}

@@ -267,3 +267,76 @@ fn exec_and_detached_containers_get_the_containers_filter() {
         .success();
     assert_seccomp(&r, "0");
 }
+
+/// A Python program that makes raw syscalls and prints `NAME RESULT ERRNO`
+/// for each; run with the host's python3 and libraries bound read-only
+/// into the container, since busybox has no applet for these calls.
+const SYSCALLS: &str = r#"
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+calls = [
+    ("keyctl", 250, (0, -3, 1)),        # KEYCTL_GET_KEYRING_ID, session, create
+    ("add_key", 248, (b"user", b"k", b"v", 1, -3)),
+    ("unshare_user", 272, (0x10000000,)),  # CLONE_NEWUSER
+    ("clone3", 435, (0, 0)),
+    ("kexec_load", 246, (0, 0, 0, 0)),
+]
+for name, nr, args in calls:
+    ctypes.set_errno(0)
+    r = libc.syscall(nr, *args)
+    print(name, r, ctypes.get_errno() if r < 0 else 0)
+"#;
+
+/// Runs `SYSCALLS` in a container with `flags`; (name → (result, errno)).
+#[track_caller]
+fn raw_syscalls(env: &Env, flags: &[&str]) -> std::collections::BTreeMap<String, (i64, i32)> {
+    assert!(
+        Path::new("/usr/bin/python3").exists(),
+        "this test needs the host's /usr/bin/python3 (Debian package python3)"
+    );
+    let mut all = vec![
+        "-v",
+        "/usr:/usr:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+    ];
+    all.extend_from_slice(flags);
+    let r = run(env, &all, &["/usr/bin/python3", "-c", SYSCALLS]).success();
+    r.stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let parse = |s: &str| {
+                s.parse::<i64>()
+                    .unwrap_or_else(|_| r.fail(&format!("bad line {l:?}")))
+            };
+            (f[0].to_string(), (parse(f[1]), parse(f[2]) as i32))
+        })
+        .collect()
+}
+
+#[test]
+fn default_profile_denies_keyrings_new_user_namespaces_and_kexec() {
+    const EPERM: i32 = 1;
+    const ENOSYS: i32 = 38;
+    let env = setup();
+    let got = raw_syscalls(&env, &[]);
+    for name in ["keyctl", "add_key", "unshare_user", "kexec_load"] {
+        assert_eq!(
+            got[name],
+            (-1, EPERM),
+            "{name} in a default container: {got:?}"
+        );
+    }
+    // clone3 answers "not implemented", so libc falls back to clone.
+    assert_eq!(got["clone3"], (-1, ENOSYS), "clone3: {got:?}");
+    // Unconfined, the kernel itself answers: the keyring calls work and
+    // only capabilities stand in the way of the rest.
+    let free = raw_syscalls(&env, &["--security-opt", "seccomp=unconfined"]);
+    assert!(free["keyctl"].0 > 0, "keyctl unconfined: {free:?}");
+    assert!(free["add_key"].0 > 0, "add_key unconfined: {free:?}");
+    assert_ne!(free["clone3"].1, ENOSYS, "clone3 unconfined: {free:?}");
+}

@@ -20,6 +20,8 @@ pub enum ChangeError {
     NotAssignment(&'static str),
     #[error("invalid port {0:?}")]
     InvalidPort(String),
+    #[error("invalid volume {0:?}: use absolute paths, as VOLUME /data or VOLUME [\"/data\"]")]
+    InvalidVolume(String),
 }
 
 /// One parsed instruction.
@@ -39,6 +41,8 @@ pub enum Instruction {
     User(String),
     /// `ExposedPorts` keys, `PORT/PROTO`.
     Expose(Vec<String>),
+    /// `Volumes` keys: absolute paths.
+    Volume(Vec<String>),
 }
 
 /// Parses one `--change` value.
@@ -88,6 +92,19 @@ pub fn parse(change: &str) -> Result<Instruction, ChangeError> {
                 .map(|p| port(&p))
                 .collect::<Result<_, _>>()?;
             Ok(Instruction::Expose(ports))
+        }
+        "VOLUME" => {
+            need("VOLUME")?;
+            let paths = if rest.starts_with('[') {
+                serde_json::from_str::<Vec<String>>(rest)
+                    .map_err(|_| ChangeError::InvalidVolume(rest.to_string()))?
+            } else {
+                words(rest)?
+            };
+            match paths.iter().find(|p| !p.starts_with('/')) {
+                Some(p) => Err(ChangeError::InvalidVolume(p.clone())),
+                None => Ok(Instruction::Volume(paths)),
+            }
         }
         _ => Err(ChangeError::Unknown(word.to_string())),
     }
@@ -242,6 +259,12 @@ pub fn apply(config: &mut Map<String, Value>, ins: &Instruction) {
                 exposed.insert(p.clone(), Value::Object(Map::new()));
             }
         }
+        Instruction::Volume(paths) => {
+            let volumes = object(config, "Volumes");
+            for p in paths {
+                volumes.insert(p.clone(), Value::Object(Map::new()));
+            }
+        }
     }
 }
 
@@ -333,6 +356,25 @@ mod tests {
                 "8000-8010/tcp"
             ])))
         );
+    }
+
+    #[test]
+    fn parses_and_applies_volumes() {
+        assert_eq!(
+            parse("VOLUME /data /cache"),
+            Ok(Instruction::Volume(s(&["/data", "/cache"])))
+        );
+        assert_eq!(
+            parse(r#"VOLUME ["/data"]"#),
+            Ok(Instruction::Volume(s(&["/data"])))
+        );
+        assert_eq!(
+            parse("VOLUME data"),
+            Err(ChangeError::InvalidVolume("data".into()))
+        );
+        let mut config = Map::new();
+        apply(&mut config, &parse("VOLUME /data").unwrap());
+        assert_eq!(config["Volumes"], serde_json::json!({"/data": {}}));
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub enum Kind {
     Resize = 4,
     /// Client → monitor: send this run's early output first.
     Replay = 5,
+    /// Monitor → client, first: the monitor serves this connection. A
+    /// connection that ends without it reached a monitor that was already
+    /// leaving, and the output is in the log instead.
+    Hello = 6,
 }
 
 impl Kind {
@@ -117,6 +121,7 @@ impl Kind {
             3 => Kind::CloseStdin,
             4 => Kind::Resize,
             5 => Kind::Replay,
+            6 => Kind::Hello,
             _ => return None,
         })
     }
@@ -450,9 +455,11 @@ impl Server {
                 }
                 // The first client after the start may ask for its output.
                 let held = self.replay.take();
+                let mut out = Vec::new();
+                encode(Kind::Hello, &[], &mut out);
                 self.clients.push(Client {
                     stream,
-                    out: Vec::new(),
+                    out,
                     decoder: Decoder::default(),
                     held,
                 });
@@ -529,7 +536,7 @@ fn read_client(c: &mut Client, input: &mut Input, master: Option<BorrowedFd<'_>>
                             let _ = crate::sys::pty::set_window_size(m, &ws);
                         }
                     }
-                    Kind::Stdout | Kind::Stderr => return false,
+                    Kind::Stdout | Kind::Stderr | Kind::Hello => return false,
                 }
             }
         }
@@ -624,7 +631,12 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
         source,
     };
     let is_stdin_sent = opts.is_stdin_sent && plan.interactive;
-    let outcome = relay(&stream, store, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?;
+    let Some(outcome) =
+        relay(&stream, store, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?
+    else {
+        // The monitor was leaving as we connected: the container ended.
+        return Err(super::Error::NotRunning(name.to_string()).into());
+    };
     if outcome == Outcome::Detached {
         return Ok(outcome);
     }
@@ -650,7 +662,8 @@ fn client_signals() -> SigSet {
 }
 
 /// Copies frames to our stdout/stderr and stdin to the socket until the
-/// socket closes or the user detaches.
+/// socket closes or the user detaches; `None` when the monitor closed the
+/// connection without serving it (no `Hello`).
 fn relay(
     stream: &UnixStream,
     store: &Store,
@@ -658,7 +671,7 @@ fn relay(
     is_tty: bool,
     is_stdin_sent: bool,
     opts: &Options,
-) -> std::io::Result<Outcome> {
+) -> std::io::Result<Option<Outcome>> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -687,6 +700,7 @@ fn relay(
     to_send.clear();
     let mut matcher = DetachMatcher::new(opts.detach_keys.clone());
     let mut decoder = Decoder::default();
+    let mut is_served = false;
     let mut is_stdin_open = is_stdin_sent;
     let mut reader = stream;
     loop {
@@ -734,7 +748,7 @@ fn relay(
                     }
                     if is_detached {
                         writer.write_all(&to_send)?;
-                        return Ok(Outcome::Detached);
+                        return Ok(Some(Outcome::Detached));
                     }
                 }
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
@@ -760,11 +774,15 @@ fn relay(
                 Err(_) => 0,
             };
             if n == 0 {
-                return Ok(Outcome::Exited(0));
+                return Ok(is_served.then_some(Outcome::Exited(0)));
             }
             decoder.feed(&buf[..n]);
             while let Ok(Some((kind, payload))) = decoder.next_frame() {
                 let out: BorrowedFd<'_> = match kind {
+                    Kind::Hello => {
+                        is_served = true;
+                        continue;
+                    }
                     Kind::Stderr => stderr.as_fd(),
                     _ => stdout.as_fd(),
                 };

@@ -444,7 +444,7 @@ fn pull_reads_credentials_and_certificates_from_the_files_it_is_given() {
         .tool_error(&["certificate"]);
     let cert_dir = format!("--cert-dir={}", ca_dir().display());
     env.hutch(&["pull", "-q", &cert_dir, &dest])
-        .tool_error(&["unauthorized"]);
+        .tool_error(&["requires credentials"]);
     let authfile = format!("--authfile={}", auth_json(&pusher).display());
     env.hutch(&["pull", "-q", &cert_dir, &authfile, &dest])
         .success();

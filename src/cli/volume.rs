@@ -21,7 +21,7 @@ pub struct VolumeArgs {
     /// Bind-mount a host path or mount a volume: SOURCE:DESTINATION[:OPTIONS] (ro, rw, z, Z, U, O, idmap, nosuid, nodev, noexec, rprivate, rslave, rshared…), or DESTINATION for an anonymous volume
     #[arg(short, long, value_name = "[SOURCE:]DESTINATION[:OPTIONS]")]
     pub volume: Vec<String>,
-    /// Attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,tmpfs-size=…][,tmpfs-mode=…][,volume-opt=…]
+    /// Attach a mount: type=bind|volume|tmpfs|image|devpts,source=…,target=…[,readonly][,bind-propagation=…][,tmpfs-size=…][,tmpfs-mode=…][,volume-opt=…]
     #[arg(long, value_name = "KEY=VALUE[,…]")]
     pub mount: Vec<String>,
     /// Mount a fresh tmpfs: DESTINATION[:size=…,mode=…,uid=…,gid=…,ro,exec…]
@@ -104,7 +104,8 @@ pub(super) fn mounts_json(plan: &Value) -> Value {
         .iter()
         .map(|m| {
             let source = match m.kind {
-                Kind::Tmpfs => String::new(),
+                Kind::Tmpfs | Kind::Devpts => String::new(),
+                Kind::Image => m.source.clone(),
                 _ => m
                     .host_path
                     .as_ref()

@@ -36,6 +36,23 @@ fn in_root() -> Resolve {
 pub fn mount_volumes(root: BorrowedFd<'_>, volumes: &Volumes, dir: &Path) -> Result<(), Failure> {
     for (index, m) in volumes.mounts.iter().enumerate() {
         let rel = m.destination.trim_start_matches('/');
+        if m.kind == Kind::Devpts {
+            let target = ensure_dir(root, rel)?;
+            // A new instance: the container's own ptys, none of the host's.
+            mount(
+                Some("devpts"),
+                &proc_fd_path(target.as_fd()),
+                Some("devpts"),
+                flags_of(m),
+                Some("newinstance,ptmxmode=0666,mode=0620"),
+            )
+            .map_err(|e| Failure::step(format!("mounting a devpts on {}", m.destination), e))?;
+            continue;
+        }
+        if m.kind == Kind::Image {
+            mount_image(root, rel, m)?;
+            continue;
+        }
         if m.kind == Kind::Tmpfs || m.is_tmpfs_volume {
             let target = ensure_dir(root, rel)?;
             let data = (!m.tmpfs_data.is_empty()).then_some(m.tmpfs_data.as_str());
@@ -196,6 +213,46 @@ fn set_propagation(target: BorrowedFd<'_>, m: &Mount) -> Result<(), Failure> {
             e,
         )
     })
+}
+
+/// `--mount type=image`: the image's layers as a read-only overlay (one
+/// layer alone is bound), mounted on the directory `rel` beneath `root`.
+fn mount_image(root: BorrowedFd<'_>, rel: &str, m: &Mount) -> Result<(), Failure> {
+    let target = ensure_dir(root, rel)?;
+    let failed = |e| {
+        Failure::step(
+            format!("mounting image {} on {}", m.source, m.destination),
+            e,
+        )
+    };
+    match m.layers.as_slice() {
+        [] => return Err(failed(Errno::ENOENT)),
+        [only] => {
+            let source = open_source(only)?;
+            mount(
+                Some(&proc_fd_path(source.as_fd())),
+                &proc_fd_path(target.as_fd()),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(failed)?;
+        }
+        layers => {
+            let lower: Vec<String> = layers.iter().map(|l| l.display().to_string()).collect();
+            let data = format!("lowerdir={},userxattr", lower.join(":"));
+            mount(
+                Some("overlay"),
+                &proc_fd_path(target.as_fd()),
+                Some("overlay"),
+                MsFlags::MS_RDONLY,
+                Some(data.as_str()),
+            )
+            .map_err(failed)?;
+        }
+    }
+    let mounted = reopen(root, rel, &m.destination)?;
+    apply_flags(mounted.as_fd(), m)
 }
 
 /// `:O`: an overlay whose lower layer is the source and whose upper and

@@ -28,6 +28,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("--mount type=image: no image {image:?} in local storage")]
+    ImageUnknown { image: String },
     #[error("--volumes-from {container:?}: container not known")]
     VolumesFromUnknown { container: String },
     #[error("--volumes-from {container:?}: reading its mounts")]
@@ -52,6 +54,7 @@ impl Error {
                 "use SOURCE:DESTINATION[:OPTIONS] with an absolute SOURCE path or a volume name"
                     .into(),
             ),
+            Error::ImageUnknown { image } => Some(format!("pull it first: hutch pull {image}")),
             Error::BindSource { .. } => {
                 Some("create the host path first; a bind source must exist".into())
             }
@@ -71,6 +74,10 @@ pub enum Kind {
     Volume,
     /// A fresh tmpfs.
     Tmpfs,
+    /// A local image's root filesystem, read-only.
+    Image,
+    /// A new devpts instance.
+    Devpts,
 }
 
 impl Kind {
@@ -80,6 +87,8 @@ impl Kind {
             Kind::Bind => "bind",
             Kind::Volume => "volume",
             Kind::Tmpfs => "tmpfs",
+            Kind::Image => "image",
+            Kind::Devpts => "devpts",
         }
     }
 }
@@ -170,6 +179,8 @@ pub struct Mount {
     pub host_path: Option<PathBuf>,
     /// Fill the (new, empty) volume from the image's directory first.
     pub copy_up: bool,
+    /// Image: its unpacked layers, top first; set by `resolve`.
+    pub layers: Vec<PathBuf>,
 }
 
 impl Mount {
@@ -329,8 +340,14 @@ fn check(flag: &'static str, spec: &str, m: &Mount) -> Result<(), Error> {
     if m.overlay && (m.chown || m.idmap) {
         return Err(syntax(flag, spec, "O cannot be combined with U or idmap"));
     }
-    if m.kind == Kind::Tmpfs && (m.chown || m.overlay || m.idmap) {
-        return Err(syntax(flag, spec, "U, O and idmap do not apply to a tmpfs"));
+    if matches!(m.kind, Kind::Tmpfs | Kind::Image | Kind::Devpts)
+        && (m.chown || m.overlay || m.idmap)
+    {
+        return Err(syntax(
+            flag,
+            spec,
+            "U, O and idmap apply to binds and volumes only",
+        ));
     }
     Ok(())
 }
@@ -414,11 +431,15 @@ pub fn parse_mount(spec: &str) -> Result<Mount, Error> {
         Some("bind") => Kind::Bind,
         Some("volume") => Kind::Volume,
         Some("tmpfs") => Kind::Tmpfs,
+        Some("image") => Kind::Image,
+        Some("devpts") => Kind::Devpts,
         Some(other) => {
             return Err(syntax(
                 FLAG,
                 spec,
-                format!("type {other:?} is not supported: use bind, volume or tmpfs"),
+                format!(
+                    "type {other:?} is not supported: use bind, volume, tmpfs, image or devpts"
+                ),
             ))
         }
         None => Kind::Volume,
@@ -436,6 +457,31 @@ pub fn parse_mount(spec: &str) -> Result<Mount, Error> {
         }
         Kind::Tmpfs if !m.source.is_empty() => {
             return Err(syntax(FLAG, spec, "a tmpfs takes no source"))
+        }
+        Kind::Devpts if !m.source.is_empty() => {
+            return Err(syntax(FLAG, spec, "a devpts takes no source"))
+        }
+        Kind::Image if m.source.is_empty() => {
+            return Err(syntax(FLAG, spec, "an image mount needs source=IMAGE"))
+        }
+        Kind::Image
+            if spec.split(',').any(|f| {
+                f == "rw" || f == "rw=true" || f == "readonly=false" || f == "ro=false"
+            }) =>
+        {
+            return Err(syntax(FLAG, spec, "image mounts are read-only"))
+        }
+        Kind::Image | Kind::Devpts if !tmpfs.is_empty() => {
+            return Err(syntax(
+                FLAG,
+                spec,
+                "tmpfs-size and tmpfs-mode need type=tmpfs",
+            ))
+        }
+        Kind::Image => m.read_only = true,
+        Kind::Devpts => {
+            m.nosuid = true;
+            m.noexec = true;
         }
         Kind::Tmpfs => {
             m.nosuid = true;
@@ -623,7 +669,25 @@ pub fn resolve(
                 m.host_path = Some(info.mountpoint);
                 names.push(m.source.clone());
             }
-            Kind::Tmpfs => {}
+            Kind::Tmpfs | Kind::Devpts => {}
+            Kind::Image => {
+                let image_err = |source| Error::Store {
+                    name: m.source.clone(),
+                    source,
+                };
+                let record = store
+                    .find_image(&m.source)
+                    .map_err(image_err)?
+                    .ok_or_else(|| Error::ImageUnknown {
+                        image: m.source.clone(),
+                    })?;
+                m.layers = record
+                    .layers
+                    .iter()
+                    .rev()
+                    .map(|l| store.layer_path(&l.diff_id))
+                    .collect();
+            }
         }
     }
     if !names.is_empty() {
@@ -673,7 +737,7 @@ pub fn mounts_from(store: &Store, spec: &str) -> Result<Vec<Mount>, Error> {
         .volumes
         .mounts
         .into_iter()
-        .filter(|m| m.kind != Kind::Tmpfs)
+        .filter(|m| matches!(m.kind, Kind::Bind | Kind::Volume))
         .map(|mut m| {
             if let Some(ro) = read_only {
                 m.read_only = ro;
@@ -778,7 +842,9 @@ mod tests {
         for bad in [
             "type=bind,src=rel,dst=/c",
             "type=bind,src=/h",
-            "type=image,src=x,dst=/c",
+            "type=image,dst=/c",
+            "type=image,src=x,dst=/c,rw",
+            "type=devpts,src=x,dst=/c",
             "type=tmpfs,src=/x,dst=/c",
             "type=bind,src=/h,dst=/c,tmpfs-size=1m",
             "type=bind,src=/h,dst=/c,bogus=1",

@@ -544,3 +544,67 @@ fn idmap_option_mounts_or_fails_with_a_clear_error() {
         r.tool_error(&["idmapping /work", "drop idmap or use U"]);
     }
 }
+
+#[test]
+fn mount_type_image_shows_another_image_read_only_and_devpts_is_new() {
+    let env = setup();
+    let layers = image("layers");
+    env.pull(&layers);
+    let img = image("busybox");
+    // Three layers: whiteouts and opaque directories apply as in a root.
+    let spec = format!("type=image,source={layers},target=/other");
+    env.hutch(&[
+        "run", "--rm", "--mount", &spec, &img, "sh", "-c",
+        "ls /other/data | sort | tr '\\n' ' '; cat /other/data/modify; ls /other/data/opq; touch /other/x 2>&1 && echo WROTE",
+    ])
+    .success()
+    .stdout_has("keep layer3 link modify")
+    .stdout_has("v2\nnew\n")
+    .stdout_has("Read-only file system");
+    let r = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "--mount",
+            &spec,
+            &img,
+            "sh",
+            "-c",
+            "ls /other/data",
+        ])
+        .success();
+    if r.stdout.contains("gone") || r.stdout.contains("WROTE") {
+        r.fail("whited-out files showed, or the image mount was writable");
+    }
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=image,source=nosuch/image,target=/o",
+        &img,
+        "true",
+    ])
+    .tool_error(&["no image", "nosuch/image"])
+    .stderr_has("hutch pull");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("{spec},rw"),
+        &img,
+        "true",
+    ])
+    .tool_error(&["read-only"]);
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=devpts,target=/dev/pts2",
+        &img,
+        "sh",
+        "-c",
+        "grep ' /dev/pts2 ' /proc/mounts",
+    ])
+    .success()
+    .stdout_has("devpts /dev/pts2 devpts");
+}

@@ -198,7 +198,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     .map_err(container::Error::from)?;
     let (cgroups, rlimit_pids) = args.resources.plan(paths)?;
     let hardening = super::hardening::plan_hardening(&args.hardening, rlimit_pids)?;
-    let own_mounts = super::volume::parse_mounts(&args.volumes)?;
+    let mut own_mounts = super::volume::parse_mounts(&args.volumes)?;
     let log = container::logread::parse_log_config(
         args.log_driver.as_deref(),
         &args.log_opt,
@@ -213,6 +213,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     }
     let ids = super::userns::plan(&args.userns, &maps)?;
     let store = Store::open(&paths.root)?;
+    super::volume::find_mounted_images(paths, &store, &mut own_mounts)?;
     let local = match policy {
         PullPolicy::Always => None,
         _ => image::find_local(paths, &store, &args.image)?,

@@ -64,6 +64,29 @@ pub(super) fn parse_mounts(args: &VolumeArgs) -> Result<Vec<Mount>, Error> {
     Ok(out)
 }
 
+/// Resolves the images of `--mount type=image` as other image names
+/// resolve (tags, short names, ids) to their unpacked layers, top first.
+pub(super) fn find_mounted_images(
+    paths: &crate::paths::Paths,
+    store: &Store,
+    mounts: &mut [Mount],
+) -> Result<(), Error> {
+    for m in mounts.iter_mut().filter(|m| m.kind == Kind::Image) {
+        let rec = crate::image::find_local(paths, store, &m.source)?.ok_or_else(|| {
+            plan_error(volumes::Error::ImageUnknown {
+                image: m.source.clone(),
+            })
+        })?;
+        m.layers = rec
+            .layers
+            .iter()
+            .rev()
+            .map(|l| store.layer_path(&l.diff_id))
+            .collect();
+    }
+    Ok(())
+}
+
 fn plan_error(e: volumes::Error) -> container::Error {
     container::Error::Volumes(Box::new(e))
 }

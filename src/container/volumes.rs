@@ -670,23 +670,12 @@ pub fn resolve(
                 names.push(m.source.clone());
             }
             Kind::Tmpfs | Kind::Devpts => {}
+            // Resolved by the caller, which knows how image names resolve.
+            Kind::Image if !m.layers.is_empty() => {}
             Kind::Image => {
-                let image_err = |source| Error::Store {
-                    name: m.source.clone(),
-                    source,
-                };
-                let record = store
-                    .find_image(&m.source)
-                    .map_err(image_err)?
-                    .ok_or_else(|| Error::ImageUnknown {
-                        image: m.source.clone(),
-                    })?;
-                m.layers = record
-                    .layers
-                    .iter()
-                    .rev()
-                    .map(|l| store.layer_path(&l.diff_id))
-                    .collect();
+                return Err(Error::ImageUnknown {
+                    image: m.source.clone(),
+                })
             }
         }
     }

@@ -439,7 +439,10 @@ fn image_mount_needs_the_user_namespace_and_mounts_read_only_inside_it() {
         .success()
         .stdout_is("root:x:0:\nunmounted");
     // hutch's own unshare, as with `podman unshare`.
-    let hutch_sh = script.replace("\"$HUTCH\"", &super::common::hutch_bin().display().to_string());
+    let hutch_sh = script.replace(
+        "\"$HUTCH\"",
+        &super::common::hutch_bin().display().to_string(),
+    );
     env.hutch(&["unshare", "sh", "-c", &hutch_sh])
         .success()
         .stdout_is("root:x:0:\nunmounted");

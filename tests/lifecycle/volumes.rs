@@ -555,7 +555,7 @@ fn mount_type_image_shows_another_image_read_only_and_devpts_is_new() {
     let spec = format!("type=image,source={layers},target=/other");
     env.hutch(&[
         "run", "--rm", "--mount", &spec, &img, "sh", "-c",
-        "ls /other/data | sort | tr '\\n' ' '; cat /other/data/modify; ls /other/data/opq; touch /other/x 2>&1 && echo WROTE",
+        "ls /other/data | sort | tr '\\n' ' '; cat /other/data/modify; ls /other/data/opq; touch /other/x 2>&1 && echo WROTE; exit 0",
     ])
     .success()
     .stdout_has("keep layer3 link modify")

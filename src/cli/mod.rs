@@ -15,6 +15,7 @@ mod info;
 mod inspect;
 mod lifecycle;
 mod logs;
+mod network;
 mod prune;
 mod ps;
 mod pull;

@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// would make `RunArgs` the largest variant of the command enums)
     #[command(flatten)]
     pub security: Box<SecurityArgs>,
+    /// Network mode, published ports, DNS and hosts (boxed like `security`)
+    #[command(flatten)]
+    pub network: Box<super::network::NetworkArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -229,6 +232,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         image_name: args.image.clone(),
         created: container::now_rfc3339(),
     };
+    let network = super::network::plan_network(&args.network, &rec.config)?;
     let dirs = store.create_container(&record)?;
     let lowers = rec
         .layers
@@ -249,6 +253,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         remove: args.rm,
         log,
         security,
+        network,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan = Plan::new(id.clone(), dirs, lowers, maps.clone(), &config, &opts).and_then(|plan| {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::logread::{LogConfig, LogDriver};
 use super::security::Security;
 use crate::image::RuntimeConfig;
+use crate::net::NetworkPlan;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
 
@@ -48,6 +49,8 @@ pub struct RunOptions {
     pub log: LogConfig,
     /// Capabilities, no_new_privs, masked paths, read-only root.
     pub security: Security,
+    /// Network mode, published ports, DNS and hosts entries.
+    pub network: NetworkPlan,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -94,6 +97,10 @@ pub struct Plan {
     /// How the process is confined; plans stored before #6 get the defaults.
     #[serde(default)]
     pub security: Security,
+    /// How the container is connected; plans stored before #4 get
+    /// loopback only, as they had.
+    #[serde(default)]
+    pub network: NetworkPlan,
 }
 
 impl Plan {
@@ -125,6 +132,7 @@ impl Plan {
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
             security: opts.security.clone(),
+            network: opts.network.clone(),
         })
     }
 }

@@ -16,6 +16,7 @@ mod inspect;
 mod lifecycle;
 mod logs;
 mod network;
+mod port;
 mod prune;
 mod ps;
 mod pull;
@@ -96,6 +97,8 @@ pub enum Command {
     Top(top::TopArgs),
     /// Give a container a new name
     Rename(rename::RenameArgs),
+    /// List a container's published ports
+    Port(port::PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
@@ -163,6 +166,7 @@ pub fn main() -> i32 {
         Command::Wait(a) => lifecycle::wait(&paths, a),
         Command::Top(a) => top::run(&paths, a),
         Command::Rename(a) => rename::run(&paths, a),
+        Command::Port(a) => port::run(&paths, a),
         Command::Container(c) => container::run(&paths, c),
         Command::Create(a) => run::create(&paths, a),
         Command::Start(a) => lifecycle::start(&paths, a),

@@ -58,6 +58,11 @@ pub fn plan_network(args: &NetworkArgs, config: &[u8]) -> Result<NetworkPlan, Er
         mac_address: args.mac_address.clone(),
     };
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
-    let host = net::host_route(std::path::Path::new("/proc"));
-    net::plan_network(&req, &helpers, host).map_err(|e| Error::Usage(e.to_string()))
+    let proc = std::path::Path::new("/proc");
+    let plan = net::plan_network(&req, &helpers, net::host_route(proc))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    // Fail before the container is recorded; start checks again.
+    net::check_ports(&plan.ports, net::unprivileged_port_start(proc))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(plan)
 }

@@ -407,6 +407,9 @@ fn watch(
             }
         },
     };
+    // Stop the network helper before recording the exit, so whoever waits
+    // for it (`rm -f`, `stop`) finds the published ports free.
+    drop(started.network);
     match store.set_container_state(&plan.id, &run::exited_state(state, code, None)) {
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),

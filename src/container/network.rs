@@ -65,12 +65,6 @@ pub fn published_ports(dir: &Path) -> Vec<PublishedPort> {
     HelperRecord::read(dir).map(|r| r.ports).unwrap_or_default()
 }
 
-/// The recorded helper of container directory `dir`: its name and pid.
-pub fn recorded_helper(dir: &Path) -> Option<(String, i32)> {
-    let r = HelperRecord::read(dir)?;
-    Some((r.helper, r.pid?))
-}
-
 /// In init: brings up `lo` when the container has a network namespace of
 /// its own (`--network none` included, as Podman does).
 pub fn bring_up_loopback(plan: &Plan) -> Result<(), super::report::Failure> {

@@ -226,7 +226,7 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
         pid,
         signals,
         master,
-        network: _network,
+        network,
         _restore,
         ..
     } = started;
@@ -237,6 +237,7 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
 
     // Relay signals (and the terminal) until the container exits.
     let code = relay::relay(pid, &signals, terminal)?;
+    drop(network);
     log::debug!("container {}: exited with {code}", plan.id);
     store
         .set_container_state(&plan.id, &exited_state(running, code, None))

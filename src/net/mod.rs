@@ -13,7 +13,7 @@ mod ports;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub use etc::{hosts_file, resolv_conf};
+pub use etc::{container_address, hosts_file, resolv_conf};
 pub use helper::{start_helper, HelperRecord, RunningHelper};
 pub use ports::{
     check_ports, exposed_ports, format_port, parse_publish, resolve_ports, unprivileged_port_start,

@@ -351,6 +351,7 @@ mod tests {
             log_max_size: None,
             log_path: None,
             security: Default::default(),
+            network: Default::default(),
         }
     }
 

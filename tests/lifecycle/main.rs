@@ -13,6 +13,7 @@ mod cpdiff;
 mod exec;
 mod logs2;
 mod misc;
+mod network;
 mod security;
 mod start;
 

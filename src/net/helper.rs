@@ -181,12 +181,14 @@ fn start_pasta(
         source,
     })?;
     let mut helper = RunningHelper { child, _exit: None };
-    // pasta writes its pid file once the namespace is configured and the
-    // ports are bound.
+    // pasta writes its pid into the file once the namespace is configured
+    // and the ports are bound; it creates the file earlier, empty, so
+    // only a complete line counts.
     let deadline = Instant::now() + READY_TIMEOUT;
     let mut pause = Duration::from_micros(200);
     loop {
-        if pid_file.exists() {
+        let written = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if written.ends_with('\n') {
             let _ = std::fs::remove_file(&pid_file);
             return Ok(helper);
         }

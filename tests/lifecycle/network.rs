@@ -73,10 +73,11 @@ fn helper_of(env: &Env, id: &str) -> (i32, String, String) {
     let helper = v["helper"].as_str().unwrap_or_default().to_string();
     let stat = proc_stat(pid).unwrap_or_else(|| panic!("helper {pid} is not running"));
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    assert_eq!(
-        comm.trim(),
-        helper,
-        "the recorded helper pid {pid} should be a {helper} process"
+    // pasta re-executes itself as an optimised passt binary.
+    let is_helper = comm.trim() == helper || (helper == "pasta" && comm.starts_with("passt"));
+    assert!(
+        is_helper,
+        "the recorded helper pid {pid} should be a {helper} process, not {comm:?}"
     );
     (pid, stat[19].clone(), helper)
 }
@@ -303,33 +304,35 @@ fn container_reaches_a_host_service_by_name() {
     let port = listener.local_addr().expect("local addr").port();
     let served = std::thread::spawn(move || {
         let mut n = 0;
-        for conn in listener.incoming().take(2) {
-            if let Ok(mut c) = conn {
-                let _ = c.write_all(b"hello from the host\n");
-                n += 1;
-            }
+        for mut c in listener.incoming().take(2).flatten() {
+            let _ = c.write_all(b"hello from the host\n");
+            n += 1;
         }
         n
     });
-    let script = format!("nc svc {port} </dev/null; cat /etc/hosts");
     let cases = [
         // slirp4netns maps 10.0.2.2 to the host's loopback when allowed.
         (
             "slirp4netns:allow_host_loopback=true",
             vec!["--add-host", "svc:10.0.2.2"],
+            "svc",
             "10.0.2.2\tsvc",
         ),
         // pasta maps the default gateway to the host; host.containers.internal names it.
-        ("pasta", vec![], "\thost.containers.internal"),
+        (
+            "pasta",
+            vec![],
+            "host.containers.internal",
+            "\thost.containers.internal",
+        ),
     ];
-    for (network, extra, want_line) in cases {
+    for (network, extra, host, want_line) in cases {
         let mut flags = vec!["--network", network];
         flags.extend(extra.iter().copied());
-        let cmd = if network == "pasta" {
-            format!("nc host.containers.internal {port} </dev/null; cat /etc/hosts")
-        } else {
-            script.clone()
-        };
+        // nc's stdin stays open until the host has closed: pasta (2023-03)
+        // may lose the host's FIN on the gateway mapping when the
+        // container half-closed first, and nc would wait forever.
+        let cmd = format!("sleep 2 | nc {host} {port}; cat /etc/hosts");
         let r = run(&env, &flags, &["sh", "-c", &cmd]).success();
         if !r.stdout.lines().any(|l| l == "hello from the host") {
             r.fail(&format!(

@@ -19,6 +19,7 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
     let maps = userns::current_user_maps(paths.etc())?;
     let layout = cgroup::detect_host(std::path::Path::new("/proc"));
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
+    let default_net = net::default_mode(&helpers);
     std::fs::create_dir_all(&paths.root)
         .map_err(|e| Error::Usage(format!("creating {}: {e}", paths.root.display())))?;
     let overlay = match container::probe_overlay(&paths.root, &maps) {
@@ -42,6 +43,7 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
                 "singleIdFallback": maps.fallback_reason,
             },
             "networkHelpers": helpers.iter().map(|h| serde_json::json!({"name": h.name, "path": h.path})).collect::<Vec<_>>(),
+            "defaultNetwork": {"mode": default_net.0.name(), "reason": default_net.1},
         },
         "store": {
             "graphRoot": paths.root,

@@ -122,6 +122,9 @@ pub enum Command {
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
+    /// Internal: the TCP port forwarder of a slirp4netns container
+    #[command(name = "container-portfwd", hide = true)]
+    PortForward(port::ForwardArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +180,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
+        Command::PortForward(a) => Ok(crate::net::run_forwarder(a.pid, &a.forwards)),
     };
     match result {
         Ok(code) => code,

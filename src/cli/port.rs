@@ -20,6 +20,15 @@ pub struct PortArgs {
     pub private: Option<String>,
 }
 
+/// The hidden forwarder's arguments (see `net::run_forwarder`).
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    /// The container's init, whose namespaces the forwarder enters
+    pub pid: i32,
+    /// HOSTADDR:HOSTPORT=CONTAINERPORT
+    pub forwards: Vec<String>,
+}
+
 /// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a
 /// private port only `127.0.0.1:8080`.
 pub fn run(paths: &Paths, args: PortArgs) -> Result<i32, Error> {

@@ -31,6 +31,8 @@ const RECORD_FILE: &str = "net.json";
 /// A helper serving a running container; killed and reaped when dropped.
 pub struct RunningHelper {
     child: Child,
+    /// hutch's own port forwarder, with slirp4netns.
+    forwarder: Option<Child>,
     /// slirp4netns's exit pipe: closing it tells slirp4netns to exit.
     _exit: Option<OwnedFd>,
 }
@@ -44,6 +46,10 @@ impl RunningHelper {
 
 impl Drop for RunningHelper {
     fn drop(&mut self) {
+        if let Some(f) = &mut self.forwarder {
+            let _ = f.kill();
+            let _ = f.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -180,7 +186,11 @@ fn start_pasta(
         helper: NAME,
         source,
     })?;
-    let mut helper = RunningHelper { child, _exit: None };
+    let mut helper = RunningHelper {
+        child,
+        forwarder: None,
+        _exit: None,
+    };
     // pasta writes its pid into the file once the namespace is configured
     // and the ports are bound; it creates the file earlier, empty, so
     // only a complete line counts.
@@ -237,7 +247,13 @@ fn start_slirp(
     let (exit_r, exit_w) = pipe()?;
     inheritable(&ready_w, NAME)?;
     inheritable(&exit_r, NAME)?;
-    let socket = (!ports.is_empty()).then(|| api_socket_path(dir, pid));
+    // TCP goes through hutch's forwarder unless port_handler=slirp4netns;
+    // UDP always through slirp4netns.
+    let (own, slirp): (Vec<PublishedPort>, Vec<PublishedPort>) = ports
+        .iter()
+        .cloned()
+        .partition(|p| p.proto == Protocol::Tcp && !opts.is_slirp_port_handler);
+    let socket = (!slirp.is_empty()).then(|| api_socket_path(dir, pid));
     if let Some(s) = &socket {
         let _ = std::fs::remove_file(s);
     }
@@ -275,6 +291,7 @@ fn start_slirp(
     })?;
     let mut helper = RunningHelper {
         child,
+        forwarder: None,
         _exit: Some(exit_w),
     };
     // slirp4netns writes "1" to the ready fd once tap0 is configured and
@@ -302,9 +319,12 @@ fn start_slirp(
         });
     }
     if let Some(s) = &socket {
-        let forwarded = ports.iter().try_for_each(|p| add_hostfwd(s, p));
+        let forwarded = slirp.iter().try_for_each(|p| add_hostfwd(s, p));
         let _ = std::fs::remove_file(s);
         forwarded?;
+    }
+    if !own.is_empty() {
+        helper.forwarder = Some(super::forward::spawn_forwarder(pid, &own)?);
     }
     Ok(helper)
 }

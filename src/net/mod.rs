@@ -7,6 +7,7 @@
 //! namespaces, know about images or print.
 
 mod etc;
+mod forward;
 mod helper;
 mod ports;
 
@@ -14,6 +15,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use etc::{container_address, hosts_file, resolv_conf};
+pub use forward::run_forwarder;
 pub use helper::{start_helper, HelperRecord, RunningHelper};
 pub use ports::{
     check_ports, exposed_ports, format_port, parse_publish, resolve_ports, unprivileged_port_start,
@@ -30,7 +32,7 @@ pub enum Error {
     #[error("--network {mode} is not supported: {reason}")]
     UnsupportedMode { mode: String, reason: String },
     /// A slirp4netns option is unknown or has a bad value.
-    #[error("invalid slirp4netns option {0:?}: use allow_host_loopback=BOOL, mtu=N, cidr=A.B.C.D/N, enable_ipv6=BOOL, port_handler=slirp4netns")]
+    #[error("invalid slirp4netns option {0:?}: use allow_host_loopback=BOOL, mtu=N, cidr=A.B.C.D/N, enable_ipv6=BOOL, port_handler=rootlesskit|slirp4netns")]
     InvalidSlirpOption(String),
     /// `-p` does not parse.
     #[error("invalid -p {spec:?}: {reason}")]
@@ -187,7 +189,11 @@ impl Mode {
 
 /// Podman's slirp4netns options that hutch implements.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SlirpOptions {
+    /// `port_handler=slirp4netns`: forward TCP through slirp4netns's
+    /// `add_hostfwd` instead of hutch's own forwarder.
+    pub is_slirp_port_handler: bool,
     /// Let the container reach the host's 127.0.0.1 through 10.0.2.2.
     pub allow_host_loopback: bool,
     /// MTU of tap0.
@@ -201,6 +207,7 @@ pub struct SlirpOptions {
 impl Default for SlirpOptions {
     fn default() -> Self {
         SlirpOptions {
+            is_slirp_port_handler: false,
             allow_host_loopback: false,
             mtu: 65520,
             cidr: None,
@@ -437,13 +444,9 @@ fn parse_slirp_options(opts: &str) -> Result<SlirpOptions, Error> {
                 }
                 out.cidr = Some(value.to_string());
             }
-            "port_handler" if value == "slirp4netns" => {}
-            "port_handler" if value == "rootlesskit" => return Err(Error::UnsupportedMode {
-                mode: format!("slirp4netns:{opt}"),
-                reason:
-                    "hutch forwards ports through slirp4netns itself; use port_handler=slirp4netns"
-                        .into(),
-            }),
+            "port_handler" if value == "slirp4netns" => out.is_slirp_port_handler = true,
+            // hutch's own forwarder stands in for rootlesskit's.
+            "port_handler" if value == "rootlesskit" => out.is_slirp_port_handler = false,
             _ => return Err(bad(opt)),
         }
     }
@@ -544,13 +547,14 @@ mod tests {
             panic!("not slirp4netns");
         };
         assert!(o.allow_host_loopback);
+        assert!(o.is_slirp_port_handler);
         assert_eq!(o.mtu, 1500);
         assert_eq!(o.container_addr(), "10.5.0.100".parse::<IpAddr>().unwrap());
         assert_eq!(o.dns(), "10.5.0.3".parse::<IpAddr>().unwrap());
         for bad in [
             "bridge",
             "slirp4netns:mtu=9",
-            "slirp4netns:port_handler=rootlesskit",
+            "slirp4netns:port_handler=x",
             "container:x",
             "ns:/x",
             "wat",

@@ -180,7 +180,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(&paths, a),
         Command::Commit(a) => commit::run(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
-        Command::PortForward(a) => Ok(crate::net::run_forwarder(a.pid, &a.forwards)),
+        Command::PortForward(a) => port::forward(a),
     };
     match result {
         Ok(code) => code,

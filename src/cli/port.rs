@@ -1,6 +1,8 @@
 //! `hutch port`: the published ports of a running container; also the
 //! ports `ps` and `inspect` show.
 
+use std::io::Write;
+
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -27,6 +29,17 @@ pub struct ForwardArgs {
     pub pid: i32,
     /// HOSTADDR:HOSTPORT=CONTAINERPORT
     pub forwards: Vec<String>,
+}
+
+/// Runs the hidden forwarder; its one report line goes to stdout, which
+/// is the spawner's pipe.
+pub fn forward(args: ForwardArgs) -> Result<i32, Error> {
+    let mut report = |line: &str| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    Ok(net::run_forwarder(args.pid, &args.forwards, &mut report))
 }
 
 /// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a

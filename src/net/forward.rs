@@ -70,14 +70,14 @@ fn parse_forward(arg: &str) -> Option<(SocketAddr, u16)> {
     Some((host.parse().ok()?, port.parse().ok()?))
 }
 
-/// The forwarder's body: listen, enter the namespaces of `pid`, report
-/// `ok` (or `err REASON`) on stdout, then forward until killed. Must run
-/// single-threaded until it reports (setns into a user namespace refuses
-/// threaded callers).
-pub fn run_forwarder(pid: i32, forwards: &[String]) -> i32 {
+/// The forwarder's body: listen, enter the namespaces of `pid`, hand
+/// `report` the line for the spawner (`ok` or `err REASON`; the caller
+/// prints it), then forward until killed. Must run single-threaded until
+/// it reports (setns into a user namespace refuses threaded callers).
+pub fn run_forwarder(pid: i32, forwards: &[String], report: &mut dyn FnMut(&str)) -> i32 {
     match prepare(pid, forwards) {
         Ok(listeners) => {
-            println_report("ok");
+            report("ok");
             let handles: Vec<_> = listeners
                 .into_iter()
                 .map(|(l, port)| std::thread::spawn(move || serve(l, port)))
@@ -88,17 +88,10 @@ pub fn run_forwarder(pid: i32, forwards: &[String]) -> i32 {
             0
         }
         Err(reason) => {
-            println_report(&format!("err {reason}"));
+            report(&format!("err {reason}"));
             1
         }
     }
-}
-
-#[allow(clippy::print_stdout)]
-fn println_report(line: &str) {
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }
 
 fn prepare(pid: i32, forwards: &[String]) -> Result<Vec<(TcpListener, u16)>, String> {

@@ -33,6 +33,8 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Give a container a new name
     Rename(rename::RenameArgs),
+    /// List a container's published ports
+    Port(super::port::PortArgs),
     /// Remove all containers that are not running
     Prune(prune::PruneArgs),
     /// Create a container without starting it
@@ -80,6 +82,7 @@ pub fn run(paths: &Paths, command: ContainerCommand) -> Result<i32, Error> {
         }
         ContainerCommand::Top(a) => top::run(paths, a),
         ContainerCommand::Rename(a) => rename::run(paths, a),
+        ContainerCommand::Port(a) => super::port::run(paths, a),
         ContainerCommand::Prune(a) => prune::run(paths, a),
         ContainerCommand::Create(a) => run::create(paths, a),
         ContainerCommand::Start(a) => lifecycle::start(paths, a),

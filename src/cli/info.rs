@@ -42,6 +42,7 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
         })
         .unwrap_or_default();
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
+    let default_net = net::default_mode(&helpers);
     std::fs::create_dir_all(&paths.root)
         .map_err(|e| Error::Usage(format!("creating {}: {e}", paths.root.display())))?;
     let overlay = match container::probe_overlay(&paths.root, &maps) {
@@ -68,6 +69,7 @@ pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
                 "singleIdFallback": maps.fallback_reason,
             },
             "networkHelpers": helpers.iter().map(|h| serde_json::json!({"name": h.name, "path": h.path})).collect::<Vec<_>>(),
+            "defaultNetwork": {"mode": default_net.0.name(), "reason": default_net.1},
         },
         "store": {
             "graphRoot": paths.root,

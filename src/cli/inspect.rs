@@ -80,6 +80,7 @@ pub fn run_object(paths: &Paths, args: InspectObjectArgs) -> Result<i32, Error> 
                 let (driver, log) = container::logread::log_of(&store, &info);
                 let mut v = container_json(&info, &dirs, &log.display().to_string());
                 v["HostConfig"] = serde_json::json!({"LogConfig": {"Type": driver.as_str()}});
+                v["NetworkSettings"] = super::port::network_settings(&store, &info);
                 out.push(v);
                 continue;
             }

@@ -22,6 +22,8 @@ mod inspect;
 mod lifecycle;
 mod login;
 mod logs;
+mod network;
+mod port;
 mod prune;
 mod ps;
 mod pull;
@@ -117,6 +119,8 @@ pub enum Command {
     Rename(rename::RenameArgs),
     /// Run a command as root in the user namespace with your subordinate ids
     Unshare(unshare::UnshareArgs),
+    /// List a container's published ports
+    Port(port::PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
@@ -168,6 +172,9 @@ pub enum Command {
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
+    /// Internal: the TCP port forwarder of a slirp4netns container
+    #[command(name = "container-portfwd", hide = true)]
+    PortForward(port::ForwardArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +246,7 @@ pub fn main() -> i32 {
         Command::Top(a) => top::run(&paths, a),
         Command::Rename(a) => rename::run(&paths, a),
         Command::Unshare(a) => unshare::run(&paths, a),
+        Command::Port(a) => port::run(&paths, a),
         Command::Container(c) => container::run(&paths, c),
         Command::Create(a) => run::create(&paths, a),
         Command::Start(a) => lifecycle::start(&paths, a),
@@ -270,6 +278,7 @@ pub fn main() -> i32 {
         Command::Stats(a) => cgroups::stats(&paths, a),
         Command::Volume(c) => volume::run(&paths, c),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
+        Command::PortForward(a) => port::forward(a),
     };
     match result {
         Ok(code) => code,

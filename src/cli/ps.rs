@@ -142,7 +142,11 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
             let out: Vec<Value> = shown
                 .iter()
                 .zip(&sizes)
-                .map(|(i, size)| json_object(i, now, *size))
+                .map(|(i, size)| {
+                    let mut v = json_object(i, now, *size);
+                    v["Ports"] = super::port::ports_json(&super::port::ports_of(&store, i));
+                    v
+                })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
@@ -150,7 +154,11 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
             let objects: Vec<Value> = shown
                 .iter()
                 .zip(&sizes)
-                .map(|(i, size)| template_object(i, now, args.no_trunc, *size))
+                .map(|(i, size)| {
+                    let mut v = template_object(i, now, args.no_trunc, *size);
+                    v["Ports"] = super::port::ports_text(&super::port::ports_of(&store, i)).into();
+                    v
+                })
                 .collect();
             print!("{}", t.render_all(&objects, &|path| header_name(path))?);
         }

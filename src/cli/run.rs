@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// User namespace, groups and devices (#7)
     #[command(flatten)]
     pub userns: Box<super::userns::UsernsArgs>,
+    /// Network mode, published ports, DNS and hosts (boxed like `security`)
+    #[command(flatten)]
+    pub network: Box<super::network::NetworkArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -255,6 +258,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         image_name: args.image.clone(),
         created: container::now_rfc3339(),
     };
+    let network = super::network::plan_network(&args.network, &rec.config)?;
     let dirs = store.create_container(&record)?;
     let lowers = super::userns::prepare_lowers(&store, &rec.layers, &dirs, &maps, &ids)?;
     let opts = RunOptions {
@@ -272,6 +276,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         security,
         cgroups,
         hardening,
+        network,
     };
     let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
     let plan =

@@ -372,6 +372,7 @@ mod tests {
             hardening: Default::default(),
             volumes: Default::default(),
             identity: Default::default(),
+            network: Default::default(),
         }
     }
 

@@ -218,6 +218,11 @@ fn setup(
     //     its target created in a writable root.
     confine_paths(root.as_fd(), &plan.security)?;
 
+    // 5c. Bring up loopback in our own network namespace: a helper, if
+    //     any, was started and configured its interface before we were
+    //     released; loopback is ours, with or without one.
+    super::network::bring_up_loopback(plan)?;
+
     // 6. Set the host name in our UTS namespace.
     nix::unistd::sethostname(&plan.hostname)
         .map_err(|e| Failure::step("setting the host name", e))?;

@@ -401,6 +401,7 @@ pub fn remove(
             };
         }
     }
+    super::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
     let plan_maps = plan_of(&info).ok().map(|p| p.maps);
     match store.remove_container(&info.record.id, plan_maps.as_ref().unwrap_or(maps)) {
         Ok(()) => Ok(()),

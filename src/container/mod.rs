@@ -27,6 +27,7 @@ mod logfile;
 pub mod logread;
 mod monitor;
 mod mounts;
+pub mod network;
 mod plan;
 mod probe;
 mod procfs;
@@ -196,6 +197,9 @@ pub enum Error {
     /// The monitor ended without its report line.
     #[error("the container monitor exited without reporting")]
     MonitorVanished,
+    /// Checking ports or starting the network helper.
+    #[error("connecting the container's network")]
+    Network(#[source] crate::net::Error),
     /// The monitor could not start the container (its report).
     #[error("{message}")]
     MonitorFailed { code: i32, message: String },

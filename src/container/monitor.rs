@@ -407,6 +407,9 @@ fn watch(
             }
         },
     };
+    // Stop the network helper before recording the exit, so whoever waits
+    // for it (`rm -f`, `stop`) finds the published ports free.
+    drop(started.network);
     let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref(), code)
         .then(|| run::OOM_REASON.to_string());
     match store.set_container_state(&plan.id, &run::exited_state(state, code, reason)) {

@@ -377,6 +377,9 @@ pub fn mount_kernel_filesystems(
             None,
         )
         .map_err(|e| Failure::step("bind-mounting /sys", e))?;
+        // Reopened: the fd from before the bind names the directory
+        // underneath, and a remount needs the mount itself.
+        let sys = ensure_dir(root, "sys")?;
         mount_on(
             None,
             sys.as_fd(),
@@ -452,8 +455,12 @@ pub fn mount_kernel_filesystems(
     .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
 
     for (name, target) in ETC_FILES {
-        let file = ensure_file(root, target)?;
         let source = special.dir.join(name);
+        // A file the parent did not write (hosts with --no-hosts) stays the image's.
+        if !source.exists() {
+            continue;
+        }
+        let file = ensure_file(root, target)?;
         mount_on(Some(&source), file.as_fd(), None, MsFlags::MS_BIND, None)
             .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))?;
     }

@@ -9,6 +9,7 @@ use super::logread::{LogConfig, LogDriver};
 use super::security::Security;
 use super::volumes::Volumes;
 use crate::image::RuntimeConfig;
+use crate::net::NetworkPlan;
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
 
@@ -53,6 +54,8 @@ pub struct RunOptions {
     pub cgroups: crate::cgroup::Options,
     /// Resource limits, OOM score adjustment and `--init`.
     pub hardening: super::hardening::Hardening,
+    /// Network mode, published ports, DNS and hosts entries.
+    pub network: NetworkPlan,
 }
 
 /// Everything needed to start one container; stored as JSON (the
@@ -112,6 +115,10 @@ pub struct Plan {
     /// keep-id user, --group-add and --device (#7).
     #[serde(default)]
     pub identity: super::identity::Identity,
+    /// How the container is connected; plans stored before #4 get
+    /// loopback only, as they had.
+    #[serde(default)]
+    pub network: NetworkPlan,
 }
 
 impl Plan {
@@ -147,6 +154,7 @@ impl Plan {
             hardening: opts.hardening.clone(),
             volumes: Volumes::default(),
             identity: Default::default(),
+            network: opts.network.clone(),
         })
     }
 }

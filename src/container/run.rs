@@ -16,7 +16,7 @@ use super::init::{self, Init};
 use super::mounts::ETC_FILES;
 use super::relay::{self, Terminal};
 use super::report::Failure;
-use super::{clock, procfs, pty, Error, Plan};
+use super::{clock, network, procfs, pty, Error, Plan};
 use crate::cgroup;
 use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
@@ -26,13 +26,18 @@ const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// The namespaces every container gets. The user namespace comes first in
 /// the kernel's order, so it owns all the others.
-fn namespaces() -> CloneFlags {
-    CloneFlags::CLONE_NEWUSER
+/// With `--network host` the container stays in the host's network namespace.
+fn namespaces(plan: &Plan) -> CloneFlags {
+    let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWIPC;
+    if plan.network.mode.is_private() {
+        flags | CloneFlags::CLONE_NEWNET
+    } else {
+        flags
+    }
 }
 
 /// Where the container's stdio goes.
@@ -58,6 +63,8 @@ pub struct Started {
     pub outputs: Option<(OwnedFd, OwnedFd)>,
     /// The container's own cgroup, when it has one.
     pub placement: Option<cgroup::Placement>,
+    /// The network helper; stopped when this is dropped.
+    pub network: Option<crate::net::RunningHelper>,
     /// Restores the signal mask when the caller is done.
     _restore: RestoreMask,
 }
@@ -85,7 +92,15 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
 
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
-    write_etc_files(&plan.dirs.dir, &plan.hostname, Path::new(HOST_RESOLV_CONF))?;
+    write_etc_files(
+        &plan.dirs.dir,
+        &plan.hostname,
+        &plan.network,
+        Path::new(HOST_RESOLV_CONF),
+    )?;
+    // 2b. Check and pick the published host ports: a privileged or busy
+    //     port fails here, before any namespace exists.
+    let ports = network::prepare_ports(plan, Path::new(super::PROC))?;
 
     // 3. Open everything init needs before it exists (pass fds, not paths).
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
@@ -134,7 +149,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         Some((a, b)) => (Some(a), Some(b)),
         None => (None, None),
     };
-    let pid = match clone_into(namespaces()).map_err(Error::Clone)? {
+    let pid = match clone_into(namespaces(plan)).map_err(Error::Clone)? {
         Forked::Child => {
             drop((go_w, err_r, parent_sock, signals, outputs));
             init::start(Init {
@@ -154,9 +169,12 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     log::debug!("container {}: init is pid {pid}", plan.id);
     drop((go_r, err_w, child_sock, null_stdin, child_outputs));
 
-    // 6. Write the child's id maps and put it in its cgroup (before it
-    //    makes its cgroup namespace), then release it. Closing `go_w`
-    //    without the byte makes init give up on its own.
+    // 6. Write the child's id maps, put it in its cgroup (before it makes
+    //    its cgroup namespace), then connect its network namespace: the
+    //    helper joins the child's user namespace, which needs the maps, and
+    //    the interface must be up before the user's command runs. Only then
+    //    is init released; closing `go_w` without the byte makes it give up
+    //    on its own.
     let prepared = crate::userns::write_id_maps(pid, &plan.maps)
         .map_err(Error::Maps)
         .and_then(|()| {
@@ -168,6 +186,9 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
                 Path::new("/proc"),
             )
             .map_err(Error::Cgroup)
+        })
+        .and_then(|placement| {
+            network::connect(plan, pid, &ports, Path::new(super::PROC)).map(|h| (placement, h))
         });
     let mut go = std::fs::File::from(go_w);
     if prepared.is_ok() {
@@ -177,7 +198,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         let _ = go.write_all(b"1");
     }
     drop(go);
-    let placement = match prepared {
+    let (placement, helper) = match prepared {
         Ok(p) => p,
         Err(e) => {
             reap(pid);
@@ -218,6 +239,7 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         master,
         outputs,
         placement,
+        network: helper,
         _restore: restore,
     })
 }
@@ -279,6 +301,7 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
         signals,
         master,
         placement,
+        network,
         _restore,
         ..
     } = started;
@@ -289,6 +312,7 @@ pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
 
     // Relay signals (and the terminal) until the container exits.
     let code = relay::relay(pid, &signals, terminal)?;
+    drop(network);
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =
         finish_cgroup(&plan.dirs.dir, placement.as_ref(), code).then(|| OOM_REASON.to_string());
@@ -360,15 +384,30 @@ impl Drop for RestoreMask {
 }
 
 /// Writes hosts, hostname and resolv.conf into the container directory
-/// `dir`; resolv.conf is `host_resolv` without loopback name servers, which
-/// mean nothing in the container's own network namespace.
-pub fn write_etc_files(dir: &Path, hostname: &str, host_resolv: &Path) -> Result<(), Error> {
+/// `dir`, as the network plan `net` says (see `net::hosts_file` and
+/// `net::resolv_conf`); with `--no-hosts` no hosts file is written, so the
+/// image's stays.
+pub fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    net: &crate::net::NetworkPlan,
+    host_resolv: &Path,
+) -> Result<(), Error> {
     let host_resolv = std::fs::read_to_string(host_resolv).unwrap_or_default();
     for (name, _) in ETC_FILES {
         let text = match name {
-            "hosts" => hosts_file(hostname),
+            "hosts" if net.no_hosts => {
+                let path = dir.join(name);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::WriteFile { path, source: e })
+                    }
+                    _ => continue,
+                }
+            }
+            "hosts" => crate::net::hosts_file(net, hostname),
             "hostname" => format!("{hostname}\n"),
-            _ => resolv_conf_without_loopback(&host_resolv),
+            _ => crate::net::resolv_conf(net, &host_resolv),
         };
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })?;
@@ -376,48 +415,17 @@ pub fn write_etc_files(dir: &Path, hostname: &str, host_resolv: &Path) -> Result
     Ok(())
 }
 
-fn hosts_file(hostname: &str) -> String {
-    format!("127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{hostname}\n")
-}
-
-fn resolv_conf_without_loopback(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        if words.next() == Some("nameserver") {
-            let is_loopback = words
-                .next()
-                .and_then(|a| a.parse::<std::net::IpAddr>().ok())
-                .is_some_and(|a| a.is_loopback());
-            if is_loopback {
-                continue;
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolv_conf_drops_loopback_nameservers() {
-        let host = "# generated\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n";
-        assert_eq!(
-            resolv_conf_without_loopback(host),
-            "# generated\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n"
-        );
-    }
+    use crate::net::NetworkPlan;
 
     #[test]
     fn etc_files_are_written_into_the_container_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let resolv = tmp.path().join("host-resolv.conf");
         std::fs::write(&resolv, "nameserver 127.0.0.1\nnameserver 192.0.2.1\n").unwrap();
-        write_etc_files(tmp.path(), "box", &resolv).unwrap();
+        write_etc_files(tmp.path(), "box", &NetworkPlan::default(), &resolv).unwrap();
         let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
         assert_eq!(read("hostname"), "box\n");
         assert_eq!(
@@ -425,12 +433,24 @@ mod tests {
             "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n"
         );
         assert_eq!(read("resolv.conf"), "nameserver 192.0.2.1\n");
+        let no_hosts = NetworkPlan {
+            no_hosts: true,
+            ..NetworkPlan::default()
+        };
+        write_etc_files(tmp.path(), "box", &no_hosts, &resolv).unwrap();
+        assert!(!tmp.path().join("hosts").exists());
     }
 
     #[test]
     fn missing_host_resolv_conf_gives_an_empty_one() {
         let tmp = tempfile::tempdir().unwrap();
-        write_etc_files(tmp.path(), "box", &tmp.path().join("absent")).unwrap();
+        write_etc_files(
+            tmp.path(),
+            "box",
+            &NetworkPlan::default(),
+            &tmp.path().join("absent"),
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(tmp.path().join("resolv.conf")).unwrap(),
             ""

@@ -16,6 +16,7 @@ mod exec;
 mod hardening;
 mod logs2;
 mod misc;
+mod network;
 mod seccomp;
 mod security;
 mod start;

@@ -1,0 +1,197 @@
+//! `hutch port`: the published ports of a running container; also the
+//! ports `ps` and `inspect` show.
+
+use std::io::Write;
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::container;
+use crate::error::Error;
+use crate::net::{self, PublishedPort};
+use crate::paths::Paths;
+use crate::storage::{ContainerInfo, ContainerStatus, Store};
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Show only this container port (PORT[/PROTO])
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub private: Option<String>,
+}
+
+/// The hidden forwarder's arguments (see `net::run_forwarder`).
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    /// The container's init, whose namespaces the forwarder enters
+    pub pid: i32,
+    /// HOSTADDR:HOSTPORT=CONTAINERPORT
+    pub forwards: Vec<String>,
+}
+
+/// Runs the hidden forwarder; its one report line goes to stdout, which
+/// is the spawner's pipe.
+pub fn forward(args: ForwardArgs) -> Result<i32, Error> {
+    let mut report = |line: &str| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    Ok(net::run_forwarder(args.pid, &args.forwards, &mut report))
+}
+
+/// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a
+/// private port only `127.0.0.1:8080`.
+pub fn run(paths: &Paths, args: PortArgs) -> Result<i32, Error> {
+    let store = Store::open(&paths.root)?;
+    let info = store
+        .find_container(&args.container)?
+        .ok_or_else(|| container::Error::NoSuchContainer(args.container.clone()))?;
+    let info = container::observe(&store, info)?;
+    let ports = ports_of(&store, &info);
+    let Some(private) = &args.private else {
+        for p in &ports {
+            println!("{}", net::format_port(p));
+        }
+        return Ok(0);
+    };
+    let (port, proto) = private.split_once('/').unwrap_or((private, "tcp"));
+    let port: u16 = port
+        .parse()
+        .map_err(|_| Error::Usage(format!("invalid port {private:?}: use PORT[/tcp|/udp]")))?;
+    let matching: Vec<&PublishedPort> = ports
+        .iter()
+        .filter(|p| p.container_port == port && p.proto.name() == proto)
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::Usage(format!(
+            "no public port {port}/{proto} published for {}",
+            args.container
+        )));
+    }
+    for p in matching {
+        let line = net::format_port(p);
+        println!(
+            "{}",
+            line.split_once(" -> ").map_or(line.as_str(), |(_, a)| a)
+        );
+    }
+    Ok(0)
+}
+
+/// The ports a running container publishes; none for a stopped one, whose
+/// helper, should it still run, is stopped here.
+pub(super) fn ports_of(store: &Store, info: &ContainerInfo) -> Vec<PublishedPort> {
+    let dir = store.container_dirs(&info.record.id).dir;
+    if info.state.status == ContainerStatus::Running {
+        return container::network::published_ports(&dir);
+    }
+    container::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
+    Vec::new()
+}
+
+/// `127.0.0.1:8080->80/tcp, …` for the PORTS column.
+pub(super) fn ports_text(ports: &[PublishedPort]) -> String {
+    ports
+        .iter()
+        .map(|p| {
+            let line = net::format_port(p);
+            match line.split_once(" -> ") {
+                Some((private, public)) => format!("{public}->{private}"),
+                None => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Podman's `ps --format json` port objects.
+pub(super) fn ports_json(ports: &[PublishedPort]) -> Value {
+    Value::Array(
+        ports
+            .iter()
+            .map(|p| {
+                json!({
+                    "host_ip": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                    "container_port": p.container_port,
+                    "host_port": p.host_port,
+                    "range": 1,
+                    "protocol": p.proto.name(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `inspect`'s NetworkSettings.Ports: `{"80/tcp": [{"HostIp", "HostPort"}]}`.
+pub(super) fn ports_inspect(ports: &[PublishedPort]) -> Value {
+    let mut map = serde_json::Map::new();
+    for p in ports {
+        let key = format!("{}/{}", p.container_port, p.proto.name());
+        let entry = json!({
+            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+            "HostPort": p.host_port.to_string(),
+        });
+        match map.get_mut(&key) {
+            Some(Value::Array(a)) => a.push(entry),
+            _ => {
+                map.insert(key, json!([entry]));
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// `inspect`'s NetworkSettings: the ports, and the container's address
+/// as its mode gives it.
+pub(super) fn network_settings(store: &Store, info: &ContainerInfo) -> Value {
+    let plan = super::inspect::plan_json(info);
+    let net_plan: net::NetworkPlan = plan
+        .get("network")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let address = net::container_address(&net_plan)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    json!({
+        "Mode": net_plan.mode.name(),
+        "IPAddress": address,
+        "Ports": ports_inspect(&ports_of(store, info)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Protocol;
+
+    #[test]
+    fn ports_render_like_podman() {
+        let ports = vec![
+            PublishedPort {
+                host_ip: Some("127.0.0.1".parse().unwrap()),
+                host_port: 8080,
+                container_port: 80,
+                proto: Protocol::Tcp,
+            },
+            PublishedPort {
+                host_ip: None,
+                host_port: 5353,
+                container_port: 53,
+                proto: Protocol::Udp,
+            },
+        ];
+        assert_eq!(
+            ports_text(&ports),
+            "127.0.0.1:8080->80/tcp, 0.0.0.0:5353->53/udp"
+        );
+        assert_eq!(
+            ports_inspect(&ports)["80/tcp"],
+            json!([{"HostIp": "127.0.0.1", "HostPort": "8080"}])
+        );
+        assert_eq!(ports_json(&ports)[1]["protocol"], json!("udp"));
+    }
+}

@@ -1,0 +1,76 @@
+//! The container's side of networking: checking ports before the clone,
+//! starting the helper for the new network namespace, recording it, and
+//! cleaning up after containers whose helper outlived them.
+
+use std::path::Path;
+
+use nix::unistd::Pid;
+
+use super::{procfs, Error, Plan};
+use crate::net::{self, HelperRecord, PublishedPort, RunningHelper};
+
+/// Checks the planned host ports against the unprivileged port start
+/// (under the proc root `proc`) and that each is free, picking free ones
+/// where none was given. Fails in well under a second, before any clone.
+pub fn prepare_ports(plan: &Plan, proc: &Path) -> Result<Vec<PublishedPort>, Error> {
+    let ports = &plan.network.ports;
+    if ports.is_empty() {
+        return Ok(Vec::new());
+    }
+    net::check_ports(ports, net::unprivileged_port_start(proc)).map_err(Error::Network)?;
+    net::resolve_ports(ports).map_err(Error::Network)
+}
+
+/// Starts the network helper for init `pid` (its id maps written) and
+/// records it with `ports` in the container directory; `None` when the
+/// mode has no helper.
+pub fn connect(
+    plan: &Plan,
+    pid: Pid,
+    ports: &[PublishedPort],
+    proc: &Path,
+) -> Result<Option<RunningHelper>, Error> {
+    let dir = &plan.dirs.dir;
+    // A previous run's helper, if its monitor died uncleanly, goes first.
+    stop_stale_helper(dir, proc);
+    let helper = net::start_helper(&plan.network, pid, dir, ports).map_err(Error::Network)?;
+    let record = HelperRecord {
+        helper: plan.network.mode.helper().unwrap_or_default().to_string(),
+        pid: helper.as_ref().map(RunningHelper::pid),
+        start: helper
+            .as_ref()
+            .and_then(|h| procfs::start_time(proc, h.pid())),
+        ports: ports.to_vec(),
+    };
+    record.write(dir).map_err(Error::Network)?;
+    Ok(helper)
+}
+
+/// Kills the recorded helper of the container directory `dir` if that
+/// process still runs (same pid and start time), and forgets it.
+pub fn stop_stale_helper(dir: &Path, proc: &Path) {
+    let Some(record) = HelperRecord::read(dir) else {
+        return;
+    };
+    if let (Some(pid), Some(start)) = (record.pid, record.start) {
+        if procfs::is_alive(proc, pid, start) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    let _ = std::fs::remove_file(dir.join("net.json"));
+}
+
+/// The ports container directory `dir` publishes while it runs.
+pub fn published_ports(dir: &Path) -> Vec<PublishedPort> {
+    HelperRecord::read(dir).map(|r| r.ports).unwrap_or_default()
+}
+
+/// In init: brings up `lo` when the container has a network namespace of
+/// its own (`--network none` included, as Podman does).
+pub fn bring_up_loopback(plan: &Plan) -> Result<(), super::report::Failure> {
+    if !plan.network.mode.is_private() {
+        return Ok(());
+    }
+    crate::sys::netif::set_interface_up("lo")
+        .map_err(|e| super::report::Failure::io("bringing up the loopback interface", &e))
+}

@@ -1,0 +1,165 @@
+//! The container's /etc/hosts and /etc/resolv.conf, as text.
+
+use std::net::IpAddr;
+
+use super::{Mode, NetworkPlan, PASTA_DNS};
+
+/// The name that points at the host from inside a container (Podman's).
+pub const HOST_NAME_INTERNAL: &str = "host.containers.internal";
+
+/// The container's own address as its network mode gives it, if it has one.
+pub fn container_address(plan: &NetworkPlan) -> Option<IpAddr> {
+    match &plan.mode {
+        Mode::Slirp4netns(o) => Some(o.container_addr()),
+        // pasta copies the host's address into the namespace.
+        Mode::Pasta(_) | Mode::Host => plan.host_addr,
+        Mode::None => None,
+    }
+}
+
+/// The address that reaches the host from inside the container.
+pub fn host_internal_address(plan: &NetworkPlan) -> Option<IpAddr> {
+    match &plan.mode {
+        // 10.0.2.2 is the host's loopback only with allow_host_loopback;
+        // without it the host's own address goes out through slirp's NAT.
+        Mode::Slirp4netns(o) if o.allow_host_loopback => Some(o.gateway()),
+        Mode::Slirp4netns(_) => plan.host_addr,
+        // pasta sends connections to the default gateway to the host.
+        Mode::Pasta(_) => plan.host_gateway,
+        Mode::Host => Some(IpAddr::from([127, 0, 0, 1])),
+        Mode::None => None,
+    }
+}
+
+/// /etc/hosts: localhost, the container's host name with its address,
+/// `host.containers.internal`, then the `--add-host` entries.
+pub fn hosts_file(plan: &NetworkPlan, hostname: &str) -> String {
+    let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+    let own = container_address(plan)
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "127.0.1.1".to_string());
+    out.push_str(&format!("{own}\t{hostname}\n"));
+    if let Some(host) = host_internal_address(plan) {
+        out.push_str(&format!("{host}\t{HOST_NAME_INTERNAL}\n"));
+    }
+    for (name, addr) in &plan.add_hosts {
+        out.push_str(&format!("{addr}\t{name}\n"));
+    }
+    out
+}
+
+/// /etc/resolv.conf: the helper's DNS forwarder (or `--dns`), the host's
+/// search domains and options (or `--dns-search`, `--dns-option`).
+/// `host_resolv` is the host's resolv.conf; its loopback servers mean
+/// nothing in the container's namespace and are dropped.
+pub fn resolv_conf(plan: &NetworkPlan, host_resolv: &str) -> String {
+    let mut servers: Vec<String> = Vec::new();
+    let mut search: Vec<String> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    for line in host_resolv.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(a) = words.next() {
+                    let is_loopback = a.parse::<IpAddr>().is_ok_and(|a| a.is_loopback());
+                    // In the host's namespace loopback servers are reachable.
+                    if !is_loopback || plan.mode == Mode::Host {
+                        servers.push(a.to_string());
+                    }
+                }
+            }
+            Some("search") | Some("domain") => search.extend(words.map(String::from)),
+            Some("options") => options.extend(words.map(String::from)),
+            _ => {}
+        }
+    }
+    let forwarder = match &plan.mode {
+        Mode::Slirp4netns(o) => Some(o.dns().to_string()),
+        Mode::Pasta(_) => Some(PASTA_DNS.to_string()),
+        Mode::None | Mode::Host => None,
+    };
+    if !plan.dns.is_empty() {
+        servers = plan.dns.clone();
+    } else if let Some(f) = forwarder {
+        servers = vec![f];
+    }
+    if !plan.dns_search.is_empty() {
+        search = plan
+            .dns_search
+            .iter()
+            .filter(|s| *s != ".")
+            .cloned()
+            .collect();
+    }
+    if !plan.dns_options.is_empty() {
+        options = plan.dns_options.clone();
+    }
+    let mut out = String::new();
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::SlirpOptions;
+
+    const HOST: &str = "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n";
+
+    fn plan(mode: Mode) -> NetworkPlan {
+        NetworkPlan {
+            mode,
+            host_addr: Some("192.0.2.2".parse().unwrap()),
+            host_gateway: Some("192.0.2.1".parse().unwrap()),
+            ..NetworkPlan::default()
+        }
+    }
+
+    #[test]
+    fn resolv_conf_points_at_the_helper_or_the_flags() {
+        assert_eq!(
+            resolv_conf(&plan(Mode::Slirp4netns(SlirpOptions::default())), HOST),
+            "search example.org\nnameserver 10.0.2.3\noptions edns0\n"
+        );
+        assert_eq!(
+            resolv_conf(&plan(Mode::Pasta(vec![])), HOST),
+            "search example.org\nnameserver 169.254.1.1\noptions edns0\n"
+        );
+        assert_eq!(
+            resolv_conf(&plan(Mode::None), HOST),
+            "search example.org\nnameserver 10.0.0.2\noptions edns0\n"
+        );
+        let mut p = plan(Mode::Pasta(vec![]));
+        p.dns = vec!["192.0.2.53".into()];
+        p.dns_search = vec!["corp.example".into()];
+        p.dns_options = vec!["ndots:2".into()];
+        assert_eq!(
+            resolv_conf(&p, HOST),
+            "search corp.example\nnameserver 192.0.2.53\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn hosts_name_the_container_the_host_and_added_hosts() {
+        let mut p = plan(Mode::Slirp4netns(SlirpOptions::default()));
+        p.add_hosts = vec![("db".into(), "192.0.2.9".into())];
+        assert_eq!(
+            hosts_file(&p, "box"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.2.100\tbox\n192.0.2.2\thost.containers.internal\n192.0.2.9\tdb\n"
+        );
+        assert_eq!(
+            hosts_file(&plan(Mode::None), "box"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n"
+        );
+        assert!(hosts_file(&plan(Mode::Pasta(vec![])), "box")
+            .contains("192.0.2.2\tbox\n192.0.2.1\thost.containers.internal\n"));
+    }
+}

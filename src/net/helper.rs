@@ -1,0 +1,396 @@
+//! Starting pasta or slirp4netns for a container's network namespace and
+//! stopping it with the container.
+//!
+//! The helper is our direct child with `PR_SET_PDEATHSIG`, so it dies with
+//! the process that started it (the CLI in the foreground, the monitor
+//! when detached) even when that one is SIGKILLed; pasta would otherwise
+//! keep the namespace alive. slirp4netns also watches an exit pipe.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::{Error, Mode, NetworkPlan, Protocol, PublishedPort, SlirpOptions, PASTA_DNS};
+
+/// How long a helper may take to configure the namespace.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The helper's stderr, kept in the container directory for errors.
+const LOG_FILE: &str = "net.log";
+
+/// Where the helper's pid and the published ports are recorded.
+const RECORD_FILE: &str = "net.json";
+
+/// A helper serving a running container; killed and reaped when dropped.
+pub struct RunningHelper {
+    child: Child,
+    /// hutch's own port forwarder, with slirp4netns.
+    forwarder: Option<Child>,
+    /// slirp4netns's exit pipe: closing it tells slirp4netns to exit.
+    _exit: Option<OwnedFd>,
+}
+
+impl RunningHelper {
+    /// The helper's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for RunningHelper {
+    fn drop(&mut self) {
+        if let Some(f) = &mut self.forwarder {
+            let _ = f.kill();
+            let _ = f.wait();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What `ps`, `port`, `inspect` and cleanup need to know about a running
+/// container's network, stored in its directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HelperRecord {
+    /// `pasta` or `slirp4netns`; empty without a helper.
+    pub helper: String,
+    /// The helper's pid.
+    pub pid: Option<i32>,
+    /// The helper's start time (`/proc/PID/stat` field 22).
+    pub start: Option<u64>,
+    /// The ports published.
+    pub ports: Vec<PublishedPort>,
+}
+
+impl HelperRecord {
+    /// Writes the record into the container directory `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), Error> {
+        let path = dir.join(RECORD_FILE);
+        let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
+        let text = serde_json::to_vec(self).unwrap_or_default();
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|source| Error::WriteRecord { path, source })
+    }
+
+    /// Reads the record of the container directory `dir`, if there is one.
+    pub fn read(dir: &Path) -> Option<HelperRecord> {
+        let text = std::fs::read(dir.join(RECORD_FILE)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+}
+
+/// Starts the helper of `plan` for the network namespace of process `pid`
+/// (whose user namespace it joins, which needs its id maps written) and
+/// returns once the interface is configured and `ports` are forwarded.
+/// `dir` is the container directory. `None` when the mode has no helper.
+/// Must be called single-threaded (see `sys::spawn::die_with_parent`).
+pub fn start_helper(
+    plan: &NetworkPlan,
+    pid: Pid,
+    dir: &Path,
+    ports: &[PublishedPort],
+) -> Result<Option<RunningHelper>, Error> {
+    match &plan.mode {
+        Mode::Pasta(extra) => start_pasta(plan, extra, pid, dir, ports).map(Some),
+        Mode::Slirp4netns(opts) => start_slirp(plan, opts, pid, dir, ports).map(Some),
+        Mode::None | Mode::Host => Ok(None),
+    }
+}
+
+fn log_file(dir: &Path, helper: &'static str) -> Result<std::fs::File, Error> {
+    std::fs::File::create(dir.join(LOG_FILE))
+        .map_err(|source| Error::SpawnHelper { helper, source })
+}
+
+/// The last non-empty line the helper wrote to its log.
+fn last_log_line(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join(LOG_FILE)).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| "it exited without saying why".to_string())
+}
+
+/// pasta's `-t`/`-u` value for one published port.
+fn pasta_spec(p: &PublishedPort) -> String {
+    match p.host_ip {
+        Some(ip) => format!("{ip}/{}:{}", p.host_port, p.container_port),
+        None => format!("{}:{}", p.host_port, p.container_port),
+    }
+}
+
+/// pasta's arguments: configure the namespace, forward only the published
+/// ports, map `PASTA_DNS` to the host's resolver, stay in the foreground.
+fn pasta_args(plan: &NetworkPlan, extra: &[String], pid: Pid, pid_file: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--config-net",
+        "--foreground",
+        "--quiet",
+        "--dns-forward",
+        PASTA_DNS,
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    args.push("--pid".into());
+    args.push(pid_file.to_string_lossy().into_owned());
+    if let Some(mac) = &plan.mac_address {
+        args.push("--ns-mac-addr".into());
+        args.push(mac.clone());
+    }
+    args.extend(extra.iter().cloned());
+    args.push(pid.as_raw().to_string());
+    args
+}
+
+fn start_pasta(
+    plan: &NetworkPlan,
+    extra: &[String],
+    pid: Pid,
+    dir: &Path,
+    ports: &[PublishedPort],
+) -> Result<RunningHelper, Error> {
+    const NAME: &str = "pasta";
+    let pid_file = dir.join("pasta.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let mut args = Vec::new();
+    // Forward exactly the published ports; pasta's default would forward
+    // every port the container binds, and the host's to the container.
+    for (flag, proto) in [("-t", Protocol::Tcp), ("-u", Protocol::Udp)] {
+        let mine: Vec<&PublishedPort> = ports.iter().filter(|p| p.proto == proto).collect();
+        if mine.is_empty() {
+            args.extend([flag.to_string(), "none".to_string()]);
+        }
+        for p in mine {
+            args.extend([flag.to_string(), pasta_spec(p)]);
+        }
+    }
+    args.extend(["-T", "none", "-U", "none"].map(String::from));
+    args.extend(pasta_args(plan, extra, pid, &pid_file));
+    let mut cmd = Command::new(NAME);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file(dir, NAME)?);
+    crate::sys::spawn::die_with_parent(&mut cmd, Signal::SIGKILL);
+    let child = cmd.spawn().map_err(|source| Error::SpawnHelper {
+        helper: NAME,
+        source,
+    })?;
+    let mut helper = RunningHelper {
+        child,
+        forwarder: None,
+        _exit: None,
+    };
+    // pasta writes its pid into the file once the namespace is configured
+    // and the ports are bound; it creates the file earlier, empty, so
+    // only a complete line counts.
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let written = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if written.ends_with('\n') {
+            let _ = std::fs::remove_file(&pid_file);
+            return Ok(helper);
+        }
+        if let Ok(Some(_)) = helper.child.try_wait() {
+            return Err(Error::HelperFailed {
+                helper: NAME,
+                message: last_log_line(dir),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(Error::HelperTimeout(NAME));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// Clears close-on-exec on `fd` so a spawned helper inherits it.
+fn inheritable(fd: &OwnedFd, helper: &'static str) -> Result<(), Error> {
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(|e| Error::Pipe(helper, e))?;
+    Ok(())
+}
+
+/// A path for slirp4netns's API socket: in `dir` when short enough for
+/// sun_path, else in the temporary directory.
+fn api_socket_path(dir: &Path, pid: Pid) -> PathBuf {
+    let p = dir.join("slirp.sock");
+    if p.as_os_str().len() < 100 {
+        p
+    } else {
+        std::env::temp_dir().join(format!("hutch-slirp-{}-{}.sock", std::process::id(), pid))
+    }
+}
+
+fn start_slirp(
+    plan: &NetworkPlan,
+    opts: &SlirpOptions,
+    pid: Pid,
+    dir: &Path,
+    ports: &[PublishedPort],
+) -> Result<RunningHelper, Error> {
+    const NAME: &str = "slirp4netns";
+    let pipe =
+        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Pipe(NAME, e));
+    let (ready_r, ready_w) = pipe()?;
+    let (exit_r, exit_w) = pipe()?;
+    inheritable(&ready_w, NAME)?;
+    inheritable(&exit_r, NAME)?;
+    // TCP goes through hutch's forwarder unless port_handler=slirp4netns;
+    // UDP always through slirp4netns.
+    let (own, slirp): (Vec<PublishedPort>, Vec<PublishedPort>) = ports
+        .iter()
+        .cloned()
+        .partition(|p| p.proto == Protocol::Tcp && !opts.is_slirp_port_handler);
+    let socket = (!slirp.is_empty()).then(|| api_socket_path(dir, pid));
+    if let Some(s) = &socket {
+        let _ = std::fs::remove_file(s);
+    }
+    let mut cmd = Command::new(NAME);
+    cmd.arg("--configure")
+        .arg(format!("--mtu={}", opts.mtu))
+        .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))
+        .arg(format!("--exit-fd={}", exit_r.as_raw_fd()));
+    if !opts.allow_host_loopback {
+        cmd.arg("--disable-host-loopback");
+    }
+    if let Some(c) = &opts.cidr {
+        cmd.arg(format!("--cidr={c}"));
+    }
+    if opts.enable_ipv6 {
+        cmd.arg("--enable-ipv6");
+    }
+    if let Some(m) = &plan.mac_address {
+        cmd.arg(format!("--macaddress={m}"));
+    }
+    if let Some(s) = &socket {
+        cmd.arg(format!("--api-socket={}", s.display()));
+    }
+    cmd.arg(pid.as_raw().to_string())
+        .arg("tap0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file(dir, NAME)?);
+    crate::sys::spawn::die_with_parent(&mut cmd, Signal::SIGKILL);
+    let spawned = cmd.spawn();
+    drop((ready_w, exit_r));
+    let child = spawned.map_err(|source| Error::SpawnHelper {
+        helper: NAME,
+        source,
+    })?;
+    let mut helper = RunningHelper {
+        child,
+        forwarder: None,
+        _exit: Some(exit_w),
+    };
+    // slirp4netns writes "1" to the ready fd once tap0 is configured and
+    // the API socket listens, then closes it.
+    let mut fds = [nix::poll::PollFd::new(
+        ready_r.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let timeout = nix::poll::PollTimeout::try_from(READY_TIMEOUT.as_millis() as i32)
+        .unwrap_or(nix::poll::PollTimeout::MAX);
+    let polled = nix::poll::poll(&mut fds, timeout);
+    let mut byte = [0u8; 1];
+    let is_ready = matches!(polled, Ok(n) if n > 0)
+        && matches!(std::fs::File::from(ready_r).read(&mut byte), Ok(1))
+        && byte[0] == b'1';
+    if !is_ready {
+        if matches!(polled, Ok(0)) {
+            return Err(Error::HelperTimeout(NAME));
+        }
+        let _ = helper.child.kill();
+        let _ = helper.child.wait();
+        return Err(Error::HelperFailed {
+            helper: NAME,
+            message: last_log_line(dir),
+        });
+    }
+    if let Some(s) = &socket {
+        let forwarded = slirp.iter().try_for_each(|p| add_hostfwd(s, p));
+        let _ = std::fs::remove_file(s);
+        forwarded?;
+    }
+    if !own.is_empty() {
+        helper.forwarder = Some(super::forward::spawn_forwarder(pid, &own)?);
+    }
+    Ok(helper)
+}
+
+/// Asks slirp4netns on its API socket `socket` to forward `p`.
+fn add_hostfwd(socket: &Path, p: &PublishedPort) -> Result<(), Error> {
+    let port = super::format_port(p);
+    let host_addr = p
+        .host_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "0.0.0.0".into());
+    let request = serde_json::json!({
+        "execute": "add_hostfwd",
+        "arguments": {
+            "proto": p.proto.name(),
+            "host_addr": host_addr,
+            "host_port": p.host_port,
+            "guest_port": p.container_port,
+        }
+    });
+    let api = |e| Error::SlirpApi {
+        port: port.clone(),
+        source: e,
+    };
+    let mut conn = UnixStream::connect(socket).map_err(api)?;
+    conn.write_all(request.to_string().as_bytes())
+        .map_err(api)?;
+    conn.shutdown(std::net::Shutdown::Write).map_err(api)?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).map_err(api)?;
+    if reply.contains("\"error\"") || !reply.contains("\"return\"") {
+        return Err(Error::SlirpRefused {
+            port,
+            reply: reply.trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasta_specs_bind_the_host_address() {
+        let p = PublishedPort {
+            host_ip: Some("127.0.0.1".parse().unwrap()),
+            host_port: 8080,
+            container_port: 80,
+            proto: Protocol::Tcp,
+        };
+        assert_eq!(pasta_spec(&p), "127.0.0.1/8080:80");
+        assert_eq!(pasta_spec(&PublishedPort { host_ip: None, ..p }), "8080:80");
+    }
+
+    #[test]
+    fn records_round_trip_through_the_container_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(HelperRecord::read(tmp.path()), None);
+        let rec = HelperRecord {
+            helper: "pasta".into(),
+            pid: Some(42),
+            start: Some(7),
+            ports: vec![],
+        };
+        rec.write(tmp.path()).unwrap();
+        assert_eq!(HelperRecord::read(tmp.path()), Some(rec));
+    }
+}

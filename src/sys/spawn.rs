@@ -1,0 +1,29 @@
+//! Spawning helper processes that must not outlive their parent.
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::sys::signal::Signal;
+
+/// Makes the process `cmd` spawns receive `sig` when the thread that
+/// spawned it exits (`PR_SET_PDEATHSIG`, kept across exec for a binary
+/// that is not set-id). Spawn from a single-threaded process, so the
+/// spawning thread lives as long as the process.
+pub fn die_with_parent(cmd: &mut Command, sig: Signal) {
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only prctl(2) and getppid(2), both async-signal-safe; it allocates
+    // nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl: then the signal never
+            // comes, and init (pid 1 or a subreaper) is our parent.
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Times whole `hutch run --rm REG/busybox true` processes, and the same
-# with podman when it is installed, as the unprivileged test user; prints
-# the medians side by side. Not part of the test suite.
+# Times whole `hutch run --rm REG/busybox true` processes, with the default
+# network and with --network none, and the same with podman when it is
+# installed, as the unprivileged test user; prints the medians side by
+# side. Not part of the test suite.
 #
 #   sudo bench/run.sh [RUNS]        (as root: runs as hutch-test)
 #   bench/run.sh [RUNS]             (as a user with an /etc/subuid range)
@@ -75,13 +76,15 @@ as_user() {
 say "pulling $reg/busybox"
 as_user "$hutch" pull -q "$reg/busybox" >/dev/null || die "hutch pull failed"
 as_user "$hutch" run --rm "$reg/busybox" true || die "hutch run --rm $reg/busybox true failed"
-cmds=("$hutch run --rm $reg/busybox true")
-names=(hutch)
+# Each tool with its default network (hutch: pasta when installed;
+# podman 4: slirp4netns) and with --network none (no helper process).
+cmds=("$hutch run --rm $reg/busybox true" "$hutch run --rm --network none $reg/busybox true")
+names=(hutch hutch-none)
 if command -v podman >/dev/null; then
     as_user podman pull -q --tls-verify=false "$reg/busybox" >/dev/null || die "podman pull failed"
     if as_user podman run --rm "$reg/busybox" true; then
-        cmds+=("podman run --rm $reg/busybox true")
-        names+=(podman)
+        cmds+=("podman run --rm $reg/busybox true" "podman run --rm --network none $reg/busybox true")
+        names+=(podman podman-none)
     else
         say "podman run failed; timing hutch only"
     fi
@@ -91,9 +94,9 @@ say "timing ${#cmds[@]} command(s), $runs runs each, as $user"
 as_user hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/out/result.json" "${cmds[@]}" >&2
 
 echo
-printf '%-8s %12s %12s %12s\n' tool median_ms mean_ms stddev_ms
+printf '%-12s %12s %12s %12s\n' tool median_ms mean_ms stddev_ms
 for i in "${!names[@]}"; do
     jq -r --argjson i "$i" --arg n "${names[$i]}" \
         '.results[$i] | [$n, (.median * 1000), (.mean * 1000), (.stddev * 1000)] | "\(.[0]) \(.[1]) \(.[2]) \(.[3])"' \
-        "$work/out/result.json" | awk '{ printf "%-8s %12.1f %12.1f %12.1f\n", $1, $2, $3, $4 }'
+        "$work/out/result.json" | awk '{ printf "%-12s %12.1f %12.1f %12.1f\n", $1, $2, $3, $4 }'
 done

@@ -14,64 +14,14 @@
 # target/release/hutch.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=tests/lib/env.sh
-source "$repo/tests/lib/env.sh"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 runs=${1:-50}
 command -v hyperfine >/dev/null || die "hyperfine is not installed (apt-get install hyperfine)"
 
-user=$(id -un)
-is_root && user=$HUTCH_TEST_USER
-home=$(user_home "$user")
-
-work=$(mktemp -d /tmp/hutch-bench.XXXXXX)
-chmod 0755 "$work"
-cleanup() {
-    stop_registry
-    # The stores hold files owned by subordinate ids.
-    if is_root; then rm -rf "$work"; else unshare --map-auto --map-root-user rm -rf "$work" 2>/dev/null || rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-if [ -n "${HUTCH_BENCH_REGISTRY:-}" ]; then
-    reg=$HUTCH_BENCH_REGISTRY
-elif registry_answers 5000 && curl -fsS "http://127.0.0.1:5000/v2/busybox/tags/list" >/dev/null 2>&1; then
-    reg=127.0.0.1:5000
-else
-    port=$(pick_port 5000)
-    start_registry "$work/registry" "$port"
-    push_fixtures "$port" "$work/fixtures"
-    reg=127.0.0.1:$port
-fi
-
-hutch=${HUTCH_BIN:-}
-[ -z "$hutch" ] && [ -x "$home/.local/bin/hutch" ] && hutch=$home/.local/bin/hutch
-[ -z "$hutch" ] && hutch=$repo/target/release/hutch
-[ -x "$hutch" ] || die "no hutch binary: build with cargo build --release or set HUTCH_BIN"
-if is_root; then
-    install -m 0755 "$hutch" "$work/hutch"
-    hutch=$work/hutch
-fi
-
-# A private HOME: registries.conf trusting REG; podman needs runc on this
-# kind of host (hybrid cgroups, no systemd).
-bhome=$work/home
-mkdir -p "$bhome/.config/containers" "$work/run" "$work/out"
-chmod 0700 "$work/run"
-printf 'unqualified-search-registries = ["%s"]\n\n[[registry]]\nlocation = "%s"\ninsecure = true\n' "$reg" "$reg" \
-    >"$bhome/.config/containers/registries.conf"
-is_root && chown -R "$user:$(id -g "$user")" "$bhome" "$work/run" "$work/out"
-
-as_user() {
-    local envs=(HOME="$bhome" XDG_CONFIG_HOME="$bhome/.config" XDG_DATA_HOME="$bhome/.local/share"
-        XDG_RUNTIME_DIR="$work/run" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8)
-    if is_root; then
-        (cd "$work" && runuser -u "$user" -- env -i "${envs[@]}" "$@")
-    else
-        (cd "$work" && env -i "${envs[@]}" "$@")
-    fi
-}
+trap bench_remove_work EXIT
+bench_setup hutch-bench
 
 say "pulling $reg/busybox"
 as_user "$hutch" pull -q "$reg/busybox" >/dev/null || die "hutch pull failed"

@@ -10,18 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::common::{hutch_bin, image, list_dir, run_command, Env, Run, TIMEOUT};
-use super::{run_d, setup, wait_for_log_line, Cleanup};
-
-/// `run --rm FLAGS busybox CMD…`.
-#[track_caller]
-fn run(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
-    let img = image("busybox");
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(flags);
-    args.push(img.as_str());
-    args.extend_from_slice(cmd);
-    env.hutch(&args)
-}
+use super::{run_d, run_rm as run, setup, wait_for_log_line, Cleanup};
 
 /// The non-empty lines of stdout.
 fn lines(r: &Run) -> Vec<&str> {

@@ -115,6 +115,17 @@ fn run_d(env: &Env, name: &str, cmd: &[&str]) -> String {
     expect_id(&r)
 }
 
+/// `run --rm FLAGS busybox CMD…`.
+#[track_caller]
+fn run_rm(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
+    let img = image("busybox");
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.push(img.as_str());
+    args.extend_from_slice(cmd);
+    env.hutch(&args)
+}
+
 /// `inspect -f TEMPLATE name`, which must succeed; its trimmed stdout.
 #[track_caller]
 fn inspect_field(env: &Env, name: &str, template: &str) -> String {

@@ -8,22 +8,11 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::common::{image, require_tool, wait_for, Env, Run};
-use super::{expect_id, is_alive, proc_stat, setup, Cleanup, SETTLE};
+use super::common::{image, require_tool, wait_for, Env};
+use super::{expect_id, is_alive, proc_stat, run_rm as run, setup, Cleanup, SETTLE};
 
 /// The helpers every test covers, as `--network` names them.
 const HELPERS: [&str; 2] = ["pasta", "slirp4netns"];
-
-/// `run --rm FLAGS busybox CMD…`.
-#[track_caller]
-fn run(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
-    let img = image("busybox");
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(flags);
-    args.push(img.as_str());
-    args.extend_from_slice(cmd);
-    env.hutch(&args)
-}
 
 /// Fails unless both helpers are installed: the tests need them.
 fn require_helpers() {

@@ -6,18 +6,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::common::{image, list_dir, Env, Run};
-use super::{run_d, setup, Cleanup};
-
-/// `run --rm FLAGS busybox CMD…`.
-#[track_caller]
-fn run(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
-    let img = image("busybox");
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(flags);
-    args.push(img.as_str());
-    args.extend_from_slice(cmd);
-    env.hutch(&args)
-}
+use super::{run_d, run_rm as run, setup, Cleanup};
 
 /// The value of `field` in the /proc/PID/status the command printed.
 #[track_caller]

@@ -1,8 +1,8 @@
 //! End-to-end tests of capabilities, no-new-privileges, masked and
 //! read-only paths and the read-only root (issue #6).
 
-use super::common::{image, Env, Run};
-use super::{run_d, setup, Cleanup};
+use super::common::Run;
+use super::{run_d, run_rm as run, setup, Cleanup};
 
 /// Podman's rootless default capabilities, by number (capability.h):
 /// CHOWN 0, DAC_OVERRIDE 1, FOWNER 3, FSETID 4, KILL 5, SETGID 6,
@@ -24,17 +24,6 @@ fn full_mask() -> u64 {
         .parse()
         .expect("parsing cap_last_cap");
     (1u64 << (last + 1)) - 1
-}
-
-/// `run --rm FLAGS busybox CMD…`.
-#[track_caller]
-fn run(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
-    let img = image("busybox");
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(flags);
-    args.push(img.as_str());
-    args.extend_from_slice(cmd);
-    env.hutch(&args)
 }
 
 /// The value of `field` (`CapEff`, `NoNewPrivs`…) in a /proc/PID/status.

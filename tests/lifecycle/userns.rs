@@ -5,19 +5,9 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use super::common::{current_user, image, subid_range, Env, Run};
+use super::common::{current_user, image, subid_range};
+use super::run_rm as run;
 use super::setup;
-
-/// `run --rm FLAGS busybox CMD…`.
-#[track_caller]
-fn run(env: &Env, flags: &[&str], cmd: &[&str]) -> Run {
-    let img = image("busybox");
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(flags);
-    args.push(img.as_str());
-    args.extend_from_slice(cmd);
-    env.hutch(&args)
-}
 
 /// The first subordinate uid and gid; fails when the user has no range.
 fn sub_starts() -> (u64, u64) {

@@ -32,27 +32,16 @@ pub fn flist(fd: BorrowedFd<'_>) -> io::Result<Vec<Vec<u8>>> {
 /// The value of attribute `name` of the open file `fd`; `None` when unset.
 pub fn fget(fd: BorrowedFd<'_>, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
     let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut buf = vec![0u8; 256];
-    loop {
+    super::xattr::read_value(|buf| {
         // SAFETY: `name` is NUL-terminated; `buf` is writable for the
         // length passed.
-        let ret = unsafe {
+        unsafe {
             libc::fgetxattr(
                 fd.as_raw_fd(),
                 name.as_ptr(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
             )
-        };
-        if ret >= 0 {
-            buf.truncate(ret as usize);
-            return Ok(Some(buf));
         }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::ENODATA) => return Ok(None),
-            Some(libc::ERANGE) if buf.len() < 1 << 16 => buf.resize(buf.len() * 4, 0),
-            _ => return Err(err),
-        }
-    }
+    })
 }

@@ -64,18 +64,26 @@ pub fn lset(path: &Path, name: &[u8], value: &[u8]) -> io::Result<()> {
 pub fn lget(path: &Path, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
     let path = c_string(path.as_os_str().as_bytes())?;
     let name = c_string(name)?;
-    let mut buf = vec![0u8; 256];
-    loop {
+    read_value(|buf| {
         // SAFETY: both strings are NUL-terminated; `buf` is writable for
         // the length passed.
-        let ret = unsafe {
+        unsafe {
             libc::lgetxattr(
                 path.as_ptr(),
                 name.as_ptr(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
             )
-        };
+        }
+    })
+}
+
+/// Runs a getxattr-like `call` with a buffer that grows while the kernel
+/// says ERANGE; `None` when the attribute is not set.
+pub(super) fn read_value(mut call: impl FnMut(&mut [u8]) -> isize) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        let ret = call(&mut buf);
         if ret >= 0 {
             buf.truncate(ret as usize);
             return Ok(Some(buf));

@@ -154,6 +154,34 @@ no_warning_on_v2() {
     [ -z "$err" ] || { echo "stderr: $err"; return 1; }
 }
 
+more_limits() {
+    # The other limit flags land in their interface files; the guest's
+    # disk is /dev/vda.
+    local out
+    out=$("$hutch" run --rm --memory 64m --memory-reservation 16m --memory-swap 96m \
+        --cpu-quota 20000 --cpu-period 50000 --cpu-shares 2048 --cpuset-cpus 0 \
+        --blkio-weight 500 --device-read-bps /dev/vda:1mb --device-write-iops /dev/vda:100 \
+        "$img" sh -c 'cd /sys/fs/cgroup && for f in memory.low memory.swap.max cpu.max cpu.weight cpuset.cpus io.weight; do echo "$f=$(cat $f)"; done; cat io.max') || { echo "$out"; return 1; }
+    local want
+    for want in "memory.low=16777216" "memory.swap.max=33554432" "cpu.max=20000 50000" \
+        "cpu.weight=79" "cpuset.cpus=0" "io.weight=default 4950" "rbps=1048576" "wiops=100"; do
+        echo "$out" | grep -qF -- "$want" || { echo "missing $want in: $out"; return 1; }
+    done
+    # --cpus and --cpu-weight, and a systemd slice as --cgroup-parent.
+    out=$("$hutch" run --rm --cpu-weight 300 --cgroup-parent hutch-test.slice "$img" \
+        sh -c 'cat /sys/fs/cgroup/cpu.weight') || { echo "$out"; return 1; }
+    [ "$out" = 300 ] || { echo "cpu.weight is $out"; return 1; }
+}
+
+stats_json() {
+    "$hutch" run -d --name js --memory 48m "$img" sleep 60 >/dev/null || return 1
+    local out
+    out=$("$hutch" stats --no-stream --format json js) || return 1
+    "$hutch" rm -f js >/dev/null
+    echo "$out" | grep -q '"MemLimit": 50331648' || { echo "$out"; return 1; }
+    echo "$out" | grep -q '"Name": "js"' || { echo "$out"; return 1; }
+}
+
 check memory_max memory_max
 check oom_kill oom_kill
 check cpu_quota cpu_quota
@@ -163,6 +191,8 @@ check update_memory update_memory
 check no_scopes_left no_scopes_left
 check cgroupfs_manager cgroupfs_manager
 check no_warning_on_v2 no_warning_on_v2
+check more_limits more_limits
+check stats_json stats_json
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -28,13 +28,33 @@ pub fn is_frozen(dir: &Path) -> Result<bool, Error> {
 
 /// Whether the kernel's OOM killer ended a container whose cgroup is
 /// `dir` and whose init ended with `code`. The kernel counts `oom_kill`
-/// only after its SIGKILL is sent, so a quickly reaped victim may not be
-/// counted yet: `oom` (the cgroup hit its limit, counted before the kill)
-/// together with death by SIGKILL counts too.
+/// only after its SIGKILL went out, so the victim can be reaped before the
+/// count shows: after a death by SIGKILL, `oom` (the cgroup hit its limit)
+/// also counts, and the counters get a few milliseconds to appear.
 pub fn oom_killed(dir: &Path, code: i32) -> bool {
-    let events = std::fs::read_to_string(dir.join("memory.events")).unwrap_or_default();
-    let count = |key| key_value(&events, key).unwrap_or(0);
-    count("oom_kill") > 0 || (code == 128 + libc::SIGKILL && count("oom") > 0)
+    let is_sigkill = code == 128 + libc::SIGKILL;
+    let deadline = std::time::Instant::now() + Duration::from_millis(50);
+    loop {
+        let events = match std::fs::read_to_string(dir.join("memory.events")) {
+            Ok(e) => e,
+            Err(e) => {
+                log::debug!("reading {}/memory.events: {e}", dir.display());
+                return false;
+            }
+        };
+        let count = |key| key_value(&events, key).unwrap_or(0);
+        if count("oom_kill") > 0 || (is_sigkill && count("oom") > 0) {
+            return true;
+        }
+        if !is_sigkill || std::time::Instant::now() > deadline {
+            log::debug!(
+                "{}/memory.events after exit {code}: {events:?}",
+                dir.display()
+            );
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Writes changed limits into a running container's cgroup.

@@ -201,10 +201,19 @@ pub fn place(
                 Some(scope) => scope,
                 None => {
                     systemd::start_scope(bus, &unit, &[pid as u32, me], slice.as_deref())?;
+                    // Both must have arrived before controllers are enabled
+                    // below: afterwards the kernel would refuse to move us
+                    // into the scope's root, and the scope would end (and
+                    // take the container's cgroup with it) when the
+                    // container does.
                     let deadline = Instant::now() + SCOPE_WAIT;
                     loop {
-                        match own_cgroup(proc, &pid.to_string()) {
-                            Some(p) if p.ends_with(&unit) => break p,
+                        let theirs = own_cgroup(proc, &pid.to_string());
+                        let ours = own_cgroup(proc, "self");
+                        match (theirs, ours) {
+                            (Some(t), Some(o)) if t.ends_with(&unit) && o.starts_with(&t) => {
+                                break t
+                            }
                             _ if Instant::now() > deadline => {
                                 return Err(Error::ScopeTimeout { unit })
                             }

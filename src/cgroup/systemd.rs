@@ -36,6 +36,10 @@ pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> 
             ("PIDs", Value::from(pids.to_vec())),
             ("Delegate", Value::from(true)),
             ("CollectMode", Value::from("inactive-or-failed")),
+            // An OOM kill ends the container, not the scope: hutch still
+            // has to read the count, and systemd's default would stop the
+            // unit and trim its cgroups first.
+            ("OOMPolicy", Value::from("continue")),
         ];
         if let Some(s) = slice {
             props.push(("Slice", Value::from(s)));

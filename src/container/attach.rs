@@ -104,11 +104,13 @@ pub enum Kind {
     CloseStdin = 3,
     /// Client → monitor: the window size (rows, columns; u16 big-endian).
     Resize = 4,
-    /// Client → monitor: send this run's early output first.
+    /// Client → monitor, first: payload `1` asks for this run's early
+    /// output, `0` not.
     Replay = 5,
-    /// Monitor → client, first: the monitor serves this connection. A
-    /// connection that ends without it reached a monitor that was already
-    /// leaving, and the output is in the log instead.
+    /// Monitor → client, in answer to `Replay` and before the early output:
+    /// the monitor serves this connection. A connection that ends without
+    /// it reached a monitor that was already leaving; the output is in the
+    /// log instead.
     Hello = 6,
 }
 
@@ -455,11 +457,9 @@ impl Server {
                 }
                 // The first client after the start may ask for its output.
                 let held = self.replay.take();
-                let mut out = Vec::new();
-                encode(Kind::Hello, &[], &mut out);
                 self.clients.push(Client {
                     stream,
-                    out,
+                    out: Vec::new(),
                     decoder: Decoder::default(),
                     held,
                 });
@@ -524,10 +524,13 @@ fn read_client(c: &mut Client, input: &mut Input, master: Option<BorrowedFd<'_>>
                 let held = c.held.take();
                 match kind {
                     Kind::Replay => {
-                        if let Some(mut early) = held {
-                            early.append(&mut c.out);
-                            c.out = early;
+                        let mut first = Vec::new();
+                        encode(Kind::Hello, &[], &mut first);
+                        if let Some(mut early) = held.filter(|_| payload.as_slice() != [0]) {
+                            first.append(&mut early);
                         }
+                        first.append(&mut c.out);
+                        c.out = first;
                     }
                     Kind::Stdin => input.push(&payload),
                     Kind::CloseStdin => input.close(),
@@ -686,9 +689,8 @@ fn relay(
         None
     };
     let mut to_send = Vec::new();
-    if opts.is_replayed {
-        encode(Kind::Replay, &[], &mut to_send);
-    }
+    // Always first: the monitor answers it with Hello.
+    encode(Kind::Replay, &[u8::from(opts.is_replayed)], &mut to_send);
     let outer = [stdin.as_fd(), stdout.as_fd()];
     if is_tty {
         if let Some(ws) = pty::outer_window_size(&outer) {

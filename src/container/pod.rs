@@ -224,6 +224,10 @@ pub fn list(root: &Path) -> Result<Vec<Pod>, Error> {
     };
     let mut pods = Vec::new();
     for entry in entries.flatten() {
+        // The lock file and temporary files are not pods.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path().join(RECORD_FILE);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -242,7 +246,10 @@ pub fn list(root: &Path) -> Result<Vec<Pod>, Error> {
 /// The pod named `name_or_id` (a name, a full id or a unique id prefix).
 pub fn find(root: &Path, name_or_id: &str) -> Result<Pod, Error> {
     let pods = list(root)?;
-    if let Some(p) = pods.iter().find(|p| p.name == name_or_id || p.id == name_or_id) {
+    if let Some(p) = pods
+        .iter()
+        .find(|p| p.name == name_or_id || p.id == name_or_id)
+    {
         return Ok(p.clone());
     }
     let mut prefixed = pods
@@ -266,9 +273,10 @@ pub fn create(root: &Path, pod: &Pod) -> Result<(), Error> {
 pub fn delete(root: &Path, id: &str) -> Result<(), Error> {
     let dir = pod_dir(root, id);
     match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::Write { path: dir, source: e })
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Write {
+            path: dir,
+            source: e,
+        }),
         _ => Ok(()),
     }
 }
@@ -345,12 +353,16 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     };
     // Signals first, so a stop request between clone and wait queues.
     let mut set = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ] {
         set.add(s);
     }
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(Error::Signals)?;
-    let signals =
-        SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(Error::Signals)?;
+    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(Error::Signals)?;
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNET
@@ -571,7 +583,10 @@ pub fn clone_member(pod: &str, namespaces: Vec<(CloneFlags, OwnedFd)>) -> Result
             drop(namespaces);
             if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
             {
-                report_join(&pid_w, &format!("unsharing the mount and pid namespaces: {e}"));
+                report_join(
+                    &pid_w,
+                    &format!("unsharing the mount and pid namespaces: {e}"),
+                );
             }
             match clone_into(CloneFlags::CLONE_PARENT) {
                 Ok(Forked::Child) => {
@@ -629,6 +644,7 @@ mod tests {
     #[test]
     fn records_are_found_by_name_id_and_prefix() {
         let tmp = tempfile::tempdir().unwrap();
+        let _lock = lock(tmp.path()).unwrap();
         create(tmp.path(), &pod("abc123", "web")).unwrap();
         create(tmp.path(), &pod("abd456", "db")).unwrap();
         assert_eq!(find(tmp.path(), "web").unwrap().id, "abc123");

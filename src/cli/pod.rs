@@ -282,8 +282,8 @@ fn ps(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "{:<14}{:<24}{:<10}{:<22}{}",
-                "POD ID", "NAME", "STATUS", "CREATED", "# OF CONTAINERS"
+                "{:<14}{:<24}{:<10}{:<22}# OF CONTAINERS",
+                "POD ID", "NAME", "STATUS", "CREATED"
             );
             for (p, n) in rows {
                 let _ = writeln!(

@@ -446,11 +446,7 @@ pub fn watch_infra(root: &Path, id: &str, infra: RunningInfra) -> Result<(), Err
         signals,
         _helper,
     } = infra;
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => {}
-            _ => break,
-        }
+    while let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
         match signals.read_signal() {
             Ok(Some(info)) if info.ssi_signo != Signal::SIGCHLD as u32 => {
                 let _ = kill(pid, Signal::SIGKILL);

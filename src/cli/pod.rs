@@ -406,3 +406,37 @@ pub fn bind_plan(plan: &mut Plan, p: &Pod) -> Result<(), container::Error> {
     plan.pod = Some(p.id.clone());
     Ok(())
 }
+
+/// Pod ids to names, for `ps --pod`.
+pub fn names(paths: &Paths) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let pods = pod::list(&paths.root).map_err(pod_err)?;
+    Ok(pods.into_iter().map(|p| (p.id, p.name)).collect())
+}
+
+/// The pod id (12 characters unless `is_full`) and name of container
+/// `info`, empty when it is in no pod.
+pub fn pod_of(
+    info: &ContainerInfo,
+    names: &std::collections::BTreeMap<String, String>,
+    is_full: bool,
+) -> (String, String) {
+    /// Only the pod field of a stored plan.
+    #[derive(serde::Deserialize)]
+    struct PodField {
+        #[serde(default)]
+        pod: Option<String>,
+    }
+    let id = info
+        .spec
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<PodField>(s).ok())
+        .and_then(|f| f.pod)
+        .unwrap_or_default();
+    let name = names.get(&id).cloned().unwrap_or_default();
+    let short = if is_full {
+        id
+    } else {
+        id.chars().take(12).collect()
+    };
+    (short, name)
+}

@@ -214,6 +214,14 @@ fn pod_publishes_ports_and_rm_force_leaves_no_process() {
     }
 }
 
+/// A detached container in no pod, named `solo`.
+#[track_caller]
+fn run_d_solo(env: &Env) {
+    let img = image("busybox");
+    let r = env.hutch_closing(&["run", "-d", "--name", "solo", &img, "sleep", "600"]);
+    expect_id(&r.success());
+}
+
 #[test]
 fn pod_stop_and_start_cycle_members_and_infra() {
     require_tool("pasta");
@@ -226,6 +234,26 @@ fn pod_stop_and_start_cycle_members_and_infra() {
     let row = r.stdout.lines().nth(1).unwrap_or_default().to_string();
     if !row.contains("cycle") || !row.contains("Running") || !row.trim_end().ends_with('1') {
         r.fail("pod ps should show the pod Running with 1 container");
+    }
+    // `ps` names the pod of each container.
+    run_d_solo(&env);
+    let r = env
+        .hutch(&["ps", "--format", "{{.Names}}={{.PodName}}"])
+        .success();
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    if lines != ["sleeper=cycle", "solo="] {
+        r.fail("ps should show the pod name of the member and none for the other");
+    }
+    let r = env.hutch(&["ps", "--pod"]).success();
+    if !r
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .ends_with("POD ID        PODNAME")
+    {
+        r.fail("ps --pod should add the POD ID and PODNAME columns");
     }
     env.hutch(&["pod", "stop", "cycle"]).success();
     let v = env.hutch(&["pod", "inspect", "cycle"]).success().json();

@@ -149,21 +149,36 @@ fn pod_members_reach_each_other_on_localhost() {
 #[test]
 fn pod_publishes_ports_and_rm_force_leaves_no_process() {
     require_tool("pasta");
+    require_tool("slirp4netns");
     let env = setup();
     let _cleanup = Cleanup(&env);
     let _pods = PodCleanup(&env);
+    for network in ["pasta", "slirp4netns"] {
+        publish_and_remove(&env, network);
+    }
+}
+
+/// A pod on `network` publishes a member's httpd; `pod rm -f` ends every
+/// process of it and closes the port.
+#[track_caller]
+fn publish_and_remove(env: &Env, network: &str) {
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
-    let pod_id = pod_create(&env, &["--name", "web", "-p", &publish]);
+    let pod_id = pod_create(
+        env,
+        &["--name", "web", "--network", network, "-p", &publish],
+    );
     let id = run_in_pod(
-        &env,
+        env,
         "web",
         "httpd",
         "mkdir /www && echo hi from the pod > /www/index.html && exec httpd -f -p 80 -h /www",
     );
-    let body = wait_for("the pod's published port to serve", SETTLE, || {
-        http_get(port)
-    });
+    let body = wait_for(
+        &format!("{network}: the pod's published port to serve"),
+        SETTLE,
+        || http_get(port),
+    );
     assert_eq!(body.trim(), "hi from the pod");
 
     // Every process of the pod, from its record and the container's.
@@ -210,7 +225,7 @@ fn pod_publishes_ports_and_rm_force_leaves_no_process() {
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
     env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
     if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        panic!("port {port} should be closed after pod rm -f");
+        panic!("{network}: port {port} should be closed after pod rm -f");
     }
 }
 

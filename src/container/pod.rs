@@ -329,7 +329,7 @@ pub fn format_report(result: &Result<(), String>) -> String {
 pub struct RunningInfra {
     pid: Pid,
     signals: SignalFd,
-    _helper: Option<RunningHelper>,
+    helper: Option<RunningHelper>,
 }
 
 /// In the infra monitor: clones the infra into new user, network, UTS and
@@ -416,7 +416,7 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     Ok(RunningInfra {
         pid,
         signals,
-        _helper: helper,
+        helper,
     })
 }
 
@@ -444,7 +444,7 @@ pub fn watch_infra(root: &Path, id: &str, infra: RunningInfra) -> Result<(), Err
     let RunningInfra {
         pid,
         signals,
-        _helper,
+        helper,
     } = infra;
     while let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
         match signals.read_signal() {
@@ -460,7 +460,8 @@ pub fn watch_infra(root: &Path, id: &str, infra: RunningInfra) -> Result<(), Err
             }
         }
     }
-    drop(_helper);
+    // The helper stops with the infra it served.
+    drop(helper);
     let _lock = lock(root)?;
     if let Ok(mut pod) = find(root, id) {
         pod.infra = None;

@@ -440,3 +440,20 @@ pub fn pod_of(
     };
     (short, name)
 }
+
+/// For `system reset`: stops the infra of every pod (their members are
+/// gone already), warning about any that will not stop.
+pub fn stop_all(paths: &Paths) {
+    let pods = match pod::list(&paths.root) {
+        Ok(p) => p,
+        Err(e) => {
+            super::warn(&format!("listing pods: {}", render_chain(&e)));
+            return;
+        }
+    };
+    for p in pods {
+        if let Err(e) = pod::stop_infra(&paths.root, &p, Path::new(PROC)) {
+            super::warn(&format!("stopping pod {}: {}", p.name, render_chain(&e)));
+        }
+    }
+}

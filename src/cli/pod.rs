@@ -140,6 +140,14 @@ fn pod_err(e: pod::Error) -> Error {
 }
 
 fn create(paths: &Paths, args: CreateArgs) -> Result<i32, Error> {
+    if let Some(name) = &args.name {
+        // The same rule as container names: the name is also the host name.
+        if !crate::storage::is_valid_container_name(name) {
+            return Err(Error::Usage(format!(
+                "invalid pod name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+            )));
+        }
+    }
     let req = NetworkRequest {
         network: args.network.clone(),
         publish: args.publish.clone(),

@@ -295,6 +295,8 @@ fn pod_names_conflict_and_unknown_pods_fail_with_125() {
     pod_create(&env, &["--name", "one", "--network", "none"]);
     env.hutch(&["pod", "create", "--name", "one"])
         .tool_error(&["pod name one is already in use"]);
+    env.hutch(&["pod", "create", "--name", "../bad"])
+        .tool_error(&["invalid pod name"]);
     env.hutch(&["pod", "exists", "one"]).code(0);
     env.hutch(&["pod", "exists", "nope"]).code(1);
     for args in [

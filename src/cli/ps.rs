@@ -115,7 +115,8 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
         None | Some("table") if args.pod => parse_format(Some(&pod_table), false)?,
         other => parse_format(other, args.size)?,
     };
-    let pods = super::pod::names(paths)?;
+    // A pod record that cannot be read only costs the pod columns.
+    let pods = super::pod::names(paths).unwrap_or_default();
     let filters = parse_filters(&args.filter)?;
     let store = Store::open(&paths.root)?;
     let mut list = store.list_containers()?;
@@ -461,6 +462,8 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "ExitCode": info.state.exit_code.unwrap_or(0),
         "Pid": running_pid(&info.state),
         "Size": size_text(size),
+        "Pod": "",
+        "PodName": "",
     })
 }
 
@@ -496,6 +499,8 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
         "StartedAt": unix_secs(parse_time(st.started_at.as_deref())),
         "Pid": running_pid(st),
         "Ports": [],
+        "Pod": "",
+        "PodName": "",
     });
     if let Some(s) = size {
         v["Size"] = json!({ "rwSize": s.rw, "rootFsSize": s.root_fs });

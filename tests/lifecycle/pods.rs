@@ -140,6 +140,15 @@ fn pod_members_reach_each_other_on_localhost() {
     if r.stdout.contains("again") {
         r.fail("a container outside the pod should not reach the pod's localhost");
     }
+    let pod_id = env
+        .hutch(&["pod", "ps", "-q"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    env.hutch(&["inspect", "-f", "{{.Pod}}", "server"])
+        .success()
+        .stdout_is(&pod_id);
     let v = env.hutch(&["pod", "inspect", "duo"]).success().json();
     if v[0]["NumContainers"] != 2 || v[0]["State"] != "Running" {
         panic!("pod inspect should list 2 containers and Running: {v}");

@@ -172,6 +172,7 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
         "Image": rec.image_id.hex(),
         "ImageName": rec.image_name,
         "Name": rec.name,
+        "Pod": text("pod"),
         "RestartCount": st.restart_count,
         "Config": {
             "Hostname": text("hostname"),

@@ -23,6 +23,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod network;
+mod pod;
 mod port;
 mod prune;
 mod ps;
@@ -169,6 +170,12 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
+    /// Internal: the monitor of a pod's infra process
+    #[command(name = "pod-infra", hide = true)]
+    PodInfra(pod::InfraArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
@@ -277,6 +284,8 @@ pub fn main() -> i32 {
         Command::Update(a) => cgroups::update(&paths, a),
         Command::Stats(a) => cgroups::stats(&paths, a),
         Command::Volume(c) => volume::run(&paths, c),
+        Command::Pod(c) => pod::run(&paths, c),
+        Command::PodInfra(a) => pod::infra(&paths, a),
         Command::Monitor(a) => lifecycle::monitor(&paths, a),
         Command::PortForward(a) => port::forward(a),
     };

@@ -41,6 +41,8 @@ const FIELDS: &[&str] = &[
     "ExitCode",
     "Pid",
     "Size",
+    "Pod",
+    "PodName",
 ];
 
 /// The keys `--filter` knows.
@@ -76,6 +78,9 @@ pub struct PsArgs {
     /// Add a SIZE column: the writable layer's size and, in parentheses, with the image's
     #[arg(short, long)]
     pub size: bool,
+    /// Add POD ID and PODNAME columns: the pod each container is in
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 /// A container's sizes for `--size`, in bytes.
@@ -105,7 +110,13 @@ enum Format {
 
 /// Lists containers.
 pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
-    let format = parse_format(args.format.as_deref(), args.size)?;
+    let pod_table = pod_table(args.size);
+    let format = match args.format.as_deref() {
+        None | Some("table") if args.pod => parse_format(Some(&pod_table), false)?,
+        other => parse_format(other, args.size)?,
+    };
+    // A pod record that cannot be read only costs the pod columns.
+    let pods = super::pod::names(paths).unwrap_or_default();
     let filters = parse_filters(&args.filter)?;
     let store = Store::open(&paths.root)?;
     let mut list = store.list_containers()?;
@@ -145,6 +156,9 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
                 .map(|(i, size)| {
                     let mut v = json_object(i, now, *size);
                     v["Ports"] = super::port::ports_json(&super::port::ports_of(&store, i));
+                    let (pod, name) = super::pod::pod_of(i, &pods, true);
+                    v["Pod"] = pod.into();
+                    v["PodName"] = name.into();
                     v
                 })
                 .collect();
@@ -157,6 +171,9 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
                 .map(|(i, size)| {
                     let mut v = template_object(i, now, args.no_trunc, *size);
                     v["Ports"] = super::port::ports_text(&super::port::ports_of(&store, i)).into();
+                    let (pod, name) = super::pod::pod_of(i, &pods, args.no_trunc);
+                    v["Pod"] = pod.into();
+                    v["PodName"] = name.into();
                     v
                 })
                 .collect();
@@ -164,6 +181,12 @@ pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+/// The default table with the pod columns (and `--size`'s).
+fn pod_table(is_sized: bool) -> String {
+    let size = if is_sized { "\\t{{.Size}}" } else { "" };
+    format!("{DEFAULT_TABLE}{size}\\t{{{{.Pod}}}}\\t{{{{.PodName}}}}")
 }
 
 fn parse_format(format: Option<&str>, is_sized: bool) -> Result<Format, Error> {
@@ -324,6 +347,7 @@ fn header_name(path: &[String]) -> String {
         "RunningFor" => "CREATED".into(),
         "CreatedAt" => "CREATED AT".into(),
         "ExitCode" => "EXIT CODE".into(),
+        "Pod" => "POD ID".into(),
         other => other.to_uppercase(),
     }
 }
@@ -438,6 +462,8 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "ExitCode": info.state.exit_code.unwrap_or(0),
         "Pid": running_pid(&info.state),
         "Size": size_text(size),
+        "Pod": "",
+        "PodName": "",
     })
 }
 
@@ -473,6 +499,8 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
         "StartedAt": unix_secs(parse_time(st.started_at.as_deref())),
         "Pid": running_pid(st),
         "Ports": [],
+        "Pod": "",
+        "PodName": "",
     });
     if let Some(s) = size {
         v["Size"] = json!({ "rwSize": s.rw, "rootFsSize": s.root_fs });

@@ -93,6 +93,9 @@ pub struct RunArgs {
     /// Network mode, published ports, DNS and hosts (boxed like `security`)
     #[command(flatten)]
     pub network: Box<super::network::NetworkArgs>,
+    /// The pod to join (#4)
+    #[command(flatten)]
+    pub pod: Box<super::pod::PodArgs>,
     /// Image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -258,7 +261,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         image_name: args.image.clone(),
         created: container::now_rfc3339(),
     };
-    let network = super::network::plan_network(&args.network, &rec.config)?;
+    let mut network = super::network::plan_network(&args.network, &rec.config)?;
+    let pod = super::pod::join_pod(paths, &args.pod, &args.network, &mut network)?;
     let dirs = store.create_container(&record)?;
     let lowers = super::userns::prepare_lowers(&store, &rec.layers, &dirs, &maps, &ids)?;
     let opts = RunOptions {
@@ -268,7 +272,10 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
         env_files,
         workdir: args.workdir.clone(),
         user: args.user.clone().or(ids.default_user),
-        hostname: args.hostname.clone(),
+        hostname: args
+            .hostname
+            .clone()
+            .or_else(|| pod.as_ref().map(|p| p.name.clone())),
         interactive: args.interactive,
         tty: args.tty,
         remove: args.rm,
@@ -282,6 +289,9 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     let plan =
         Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
             plan.identity = ids.identity;
+            if let Some(p) = &pod {
+                super::pod::bind_plan(&mut plan, p)?;
+            }
             plan.volumes = super::volume::plan_mounts(
                 &store,
                 &id,
@@ -390,7 +400,7 @@ pub(super) fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>
 }
 
 /// A new random container id: 64 hex characters.
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     let mut buf = [0u8; 32];
     let filled = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));

@@ -358,6 +358,7 @@ pub fn reset(paths: &Paths, args: ResetArgs) -> Result<i32, Error> {
             }
         }
     }
+    super::pod::stop_all(paths);
     crate::storage::wipe(&paths.root, &paths.runroot, &maps)?;
     Ok(0)
 }

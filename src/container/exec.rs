@@ -373,6 +373,7 @@ mod tests {
             volumes: Default::default(),
             identity: Default::default(),
             network: Default::default(),
+            pod: None,
         }
     }
 

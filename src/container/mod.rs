@@ -29,6 +29,7 @@ mod monitor;
 mod mounts;
 pub mod network;
 mod plan;
+pub mod pod;
 mod probe;
 mod procfs;
 mod pty;
@@ -206,6 +207,9 @@ pub enum Error {
     /// The seccomp profile cannot be read, compiled or cached.
     #[error(transparent)]
     Seccomp(#[from] seccomp::Error),
+    /// Pod records, the infra process, joining a pod.
+    #[error(transparent)]
+    Pod(#[from] pod::Error),
 }
 
 impl Error {

@@ -119,6 +119,9 @@ pub struct Plan {
     /// loopback only, as they had.
     #[serde(default)]
     pub network: NetworkPlan,
+    /// The pod whose namespaces the container joins (its id), if any.
+    #[serde(default)]
+    pub pod: Option<String>,
 }
 
 impl Plan {
@@ -155,6 +158,7 @@ impl Plan {
             volumes: Volumes::default(),
             identity: Default::default(),
             network: opts.network.clone(),
+            pod: None,
         })
     }
 }

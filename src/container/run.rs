@@ -149,7 +149,18 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
         Some((a, b)) => (Some(a), Some(b)),
         None => (None, None),
     };
-    let pid = match clone_into(namespaces(plan)).map_err(Error::Clone)? {
+    //    A pod member instead joins the pod's namespaces through an
+    //    intermediate process (see `pod::clone_member`).
+    let forked = match &plan.pod {
+        None => clone_into(namespaces(plan)).map_err(Error::Clone)?,
+        Some(id) => {
+            let root = plan.dirs.dir.parent().and_then(Path::parent);
+            let root = root.unwrap_or(Path::new("/"));
+            let ns = super::pod::open_namespaces(root, id, Path::new(super::PROC))?;
+            super::pod::clone_member(id, ns)?
+        }
+    };
+    let pid = match forked {
         Forked::Child => {
             drop((go_w, err_r, parent_sock, signals, outputs));
             init::start(Init {
@@ -175,8 +186,14 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     //    the interface must be up before the user's command runs. Only then
     //    is init released; closing `go_w` without the byte makes it give up
     //    on its own.
-    let prepared = crate::userns::write_id_maps(pid, &plan.maps)
-        .map_err(Error::Maps)
+    //    A pod member's maps and network are the pod's, already set up.
+    let is_member = plan.pod.is_some();
+    let maps = if is_member {
+        Ok(())
+    } else {
+        crate::userns::write_id_maps(pid, &plan.maps).map_err(Error::Maps)
+    };
+    let prepared = maps
         .and_then(|()| {
             cgroup::place(
                 &decision,
@@ -188,13 +205,18 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
             .map_err(Error::Cgroup)
         })
         .and_then(|placement| {
+            if is_member {
+                return Ok((placement, None));
+            }
             network::connect(plan, pid, &ports, Path::new(super::PROC)).map(|h| (placement, h))
         });
     let mut go = std::fs::File::from(go_w);
     if prepared.is_ok() {
         // While init surely lives (it waits for the byte): keep its user
         // namespace, so cleaning up files of its ids needs no new one.
-        crate::userns::remember_namespace(pid, &plan.maps);
+        if !is_member {
+            crate::userns::remember_namespace(pid, &plan.maps);
+        }
         let _ = go.write_all(b"1");
     }
     drop(go);

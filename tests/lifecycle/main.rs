@@ -17,6 +17,7 @@ mod hardening;
 mod logs2;
 mod misc;
 mod network;
+mod pods;
 mod seccomp;
 mod security;
 mod start;

@@ -359,6 +359,10 @@ struct Client {
     /// This run's early output, until the client asks for it or sends
     /// anything else.
     held: Option<Vec<u8>>,
+    /// Whether its first frame was answered with `Hello`; until then
+    /// nothing is sent, so a client the run ends before greeting gets
+    /// nothing and reads the log instead (none of it twice).
+    is_greeted: bool,
 }
 
 /// The monitor's attach socket and its clients.
@@ -459,6 +463,7 @@ impl Server {
                 let held = self.replay.take();
                 self.clients.push(Client {
                     stream,
+                    is_greeted: false,
                     out: Vec::new(),
                     decoder: Decoder::default(),
                     held,
@@ -531,6 +536,7 @@ fn read_client(c: &mut Client, input: &mut Input, master: Option<BorrowedFd<'_>>
                         }
                         first.append(&mut c.out);
                         c.out = first;
+                        c.is_greeted = true;
                     }
                     Kind::Stdin => input.push(&payload),
                     Kind::CloseStdin => input.close(),
@@ -548,7 +554,7 @@ fn read_client(c: &mut Client, input: &mut Input, master: Option<BorrowedFd<'_>>
 
 /// Writes what a client can take now; false when it is gone.
 fn write_client(c: &mut Client) -> bool {
-    while !c.out.is_empty() {
+    while c.is_greeted && !c.out.is_empty() {
         match c.stream.write(&c.out) {
             Ok(0) => return false,
             Ok(n) => {

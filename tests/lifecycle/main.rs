@@ -70,6 +70,12 @@ impl Drop for Cleanup<'_> {
 
 /// SIGKILLs every `container-monitor` process started with `--root store`.
 fn kill_leftover_monitors(store: &Path) {
+    kill_leftover(store, "container-monitor");
+}
+
+/// SIGKILLs every hutch process running the hidden subcommand `which`
+/// with `--root store`.
+fn kill_leftover(store: &Path, which: &str) {
     let store = store.to_string_lossy().into_owned();
     for entry in list_dir(Path::new("/proc")) {
         let Ok(pid) = entry.parse::<i32>() else {
@@ -82,7 +88,7 @@ fn kill_leftover_monitors(store: &Path) {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        if args.iter().any(|a| a == "container-monitor") && args.contains(&store) {
+        if args.iter().any(|a| a == which) && args.contains(&store) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,

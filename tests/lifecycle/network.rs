@@ -22,7 +22,7 @@ fn require_helpers() {
 }
 
 /// A host port that is free right now.
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -30,7 +30,7 @@ fn free_port() -> u16 {
 }
 
 /// The body of `GET /` from 127.0.0.1:`port`, or why not.
-fn http_get(port: u16) -> Result<String, String> {
+pub(super) fn http_get(port: u16) -> Result<String, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;

@@ -3,12 +3,11 @@
 //! pod, `pod rm -f` leaves no process behind, and names and unknown pods
 //! fail clearly.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::net::TcpStream;
 use std::time::Duration;
 
-use super::common::{image, list_dir, require_tool, wait_for, Env};
+use super::common::{image, require_tool, wait_for, Env};
+use super::network::{free_port, http_get};
 use super::{expect_id, is_alive, proc_stat, setup, Cleanup, SETTLE};
 
 /// Removes every pod of an environment when dropped (declare it after the
@@ -24,51 +23,7 @@ impl Drop for PodCleanup<'_> {
         for id in left.stdout.lines().filter(|l| !l.trim().is_empty()) {
             let _ = env.hutch_timeout(&["pod", "rm", "-f", id.trim()], limit);
         }
-        let store = env.store().to_string_lossy().into_owned();
-        for entry in list_dir(Path::new("/proc")) {
-            let Ok(pid) = entry.parse::<i32>() else {
-                continue;
-            };
-            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                continue;
-            };
-            let args: Vec<String> = cmdline
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            if args.iter().any(|a| a == "pod-infra") && args.contains(&store) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
-    }
-}
-
-/// A host port that is free right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding a free port")
-}
-
-/// The body of `GET /` from 127.0.0.1:`port`, or why not.
-fn http_get(port: u16) -> Result<String, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply)
-        .map_err(|e| format!("read: {e}"))?;
-    match reply.split_once("\r\n\r\n") {
-        Some((head, body)) if head.starts_with("HTTP/1.") && head.contains(" 200 ") => {
-            Ok(body.to_string())
-        }
-        _ => Err(format!("unexpected reply {reply:?}")),
+        super::kill_leftover(&env.store(), "pod-infra");
     }
 }
 

@@ -109,43 +109,10 @@ pub fn save(paths: &Paths, args: SaveArgs) -> Result<i32, Error> {
         )?;
         return Ok(0);
     }
-    match &args.output {
-        Some(path) => {
-            // Written beside the target and renamed, so a failed save
-            // leaves no half archive under the name.
-            let tmp = path.with_file_name(format!(
-                ".{}.hutch-tmp",
-                path.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default()
-            ));
-            let file = File::create(&tmp)
-                .map_err(|e| Error::Usage(format!("creating {}: {e}", tmp.display())))?;
-            let out = std::io::BufWriter::with_capacity(1 << 16, file);
-            let saved = archive::save(&store, &items, format, args.multi_image_archive, out, None);
-            if let Err(e) = saved {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e.into());
-            }
-            std::fs::rename(&tmp, path).map_err(|e| {
-                Error::Usage(format!(
-                    "renaming {} to {}: {e}",
-                    tmp.display(),
-                    path.display()
-                ))
-            })?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            if stdout.is_terminal() {
-                return Err(Error::Usage(
-                    "refusing to write an archive to a terminal: use --output FILE or redirect standard output".into(),
-                ));
-            }
-            let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            archive::save(&store, &items, format, args.multi_image_archive, out, None)?;
-        }
-    }
+    super::output::write_to(args.output.as_deref(), "an archive", |out| {
+        archive::save(&store, &items, format, args.multi_image_archive, out, None)?;
+        Ok(())
+    })?;
     Ok(0)
 }
 

@@ -2,7 +2,7 @@
 //! image, and a container's filesystem to a tarball.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -73,40 +73,9 @@ pub fn import(paths: &Paths, args: ImportArgs) -> Result<i32, Error> {
 pub fn export(paths: &Paths, args: ExportArgs) -> Result<i32, Error> {
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    match &args.output {
-        Some(path) => {
-            let tmp = path.with_file_name(format!(
-                ".{}.hutch-tmp",
-                path.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default()
-            ));
-            let file = File::create(&tmp)
-                .map_err(|e| Error::Usage(format!("creating {}: {e}", tmp.display())))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-            if let Err(e) = fs::export(&store, &args.container, &mut out, &maps) {
-                drop(out);
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e.into());
-            }
-            drop(out);
-            std::fs::rename(&tmp, path).map_err(|e| {
-                Error::Usage(format!(
-                    "renaming {} to {}: {e}",
-                    tmp.display(),
-                    path.display()
-                ))
-            })?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            if stdout.is_terminal() {
-                return Err(Error::Usage(
-                    "refusing to write a tar to a terminal: use --output FILE or redirect standard output".into(),
-                ));
-            }
-            fs::export(&store, &args.container, &mut stdout.lock(), &maps)?;
-        }
-    }
+    super::output::write_to(args.output.as_deref(), "a tar", |out| {
+        fs::export(&store, &args.container, out, &maps)?;
+        Ok(())
+    })?;
     Ok(0)
 }

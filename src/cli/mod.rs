@@ -23,6 +23,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod network;
+mod output;
 mod pod;
 mod port;
 mod prune;

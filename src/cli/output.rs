@@ -1,0 +1,58 @@
+//! Where `save` and `export` write a stream: a file named by `--output`,
+//! written beside it and renamed into place so a failure leaves no half
+//! file under the name, or standard output, which must not be a terminal.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Runs `write` on the output: `path`, or standard output when `None`.
+/// `what` names the stream for the terminal refusal ("an archive").
+pub fn write_to(
+    path: Option<&Path>,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Some(path) = path else {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            return Err(Error::Usage(format!(
+                "refusing to write {what} to a terminal: use --output FILE or redirect standard output"
+            )));
+        }
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        write(&mut out)?;
+        return out
+            .flush()
+            .map_err(|e| Error::Usage(format!("writing standard output: {e}")));
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.hutch-tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let file =
+        File::create(&tmp).map_err(|e| Error::Usage(format!("creating {}: {e}", tmp.display())))?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    // The last buffered bytes count too: a full disk at the final flush
+    // must not rename a short file into place.
+    let written = write(&mut out).and_then(|()| {
+        out.flush()
+            .map_err(|e| Error::Usage(format!("writing {}: {e}", tmp.display())))
+    });
+    drop(out);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        Error::Usage(format!(
+            "renaming {} to {}: {e}",
+            tmp.display(),
+            path.display()
+        ))
+    })
+}

@@ -112,6 +112,9 @@ fn bad_limit_values_name_the_flag() {
     }
     env.hutch(&["run", "--rm", "--memory-swap", "1g", &img, "true"])
         .tool_error(&["--memory-swap", "--memory"]);
+    env.hutch(&["run", "--rm", "--oom-kill-disable", &img, "true"])
+        .tool_error(&["--oom-kill-disable", "cgroup v2"])
+        .stderr_has("--memory");
 }
 
 #[test]

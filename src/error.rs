@@ -34,7 +34,7 @@ pub enum Error {
     #[error(transparent)]
     Top(#[from] crate::container::top::Error),
     #[error(transparent)]
-    Fs(#[from] crate::container::fs::Error),
+    Fs(#[from] crate::files::Error),
     #[error(transparent)]
     Attach(crate::container::attach::Error),
     #[error(transparent)]
@@ -46,7 +46,7 @@ pub enum Error {
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::Error),
     #[error(transparent)]
-    Device(#[from] crate::container::devices::DeviceError),
+    Device(#[from] crate::runtime::devices::DeviceError),
 }
 
 impl From<crate::image::archive::Error> for Error {

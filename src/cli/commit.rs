@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use crate::container::fs::{self, CommitOptions};
 use crate::error::Error;
+use crate::files::CommitOptions;
 use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
@@ -44,7 +44,7 @@ pub fn run(paths: &Paths, args: CommitArgs) -> Result<i32, Error> {
     };
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    let id = fs::commit(&store, &args.container, &opts, &maps)?;
+    let id = crate::container::files::commit(&store, &args.container, &opts, &maps)?;
     println!("{}", id.hex());
     Ok(0)
 }

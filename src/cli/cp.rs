@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use crate::container::fs::{self, Location};
 use crate::error::Error;
+use crate::files::Location;
 use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
@@ -27,6 +27,6 @@ pub fn run(paths: &Paths, args: CpArgs) -> Result<i32, Error> {
     let dst = Location::parse(&args.dst);
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    fs::copy(&store, &src, &dst, args.archive, &maps)?;
+    crate::container::files::copy(&store, &src, &dst, args.archive, &maps)?;
     Ok(0)
 }

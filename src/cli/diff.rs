@@ -2,7 +2,6 @@
 
 use clap::Args;
 
-use crate::container::fs;
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::Store;
@@ -19,7 +18,7 @@ pub struct DiffArgs {
 pub fn run(paths: &Paths, args: DiffArgs) -> Result<i32, Error> {
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
-    let changes = fs::diff(&store, &args.container, &maps)?;
+    let changes = crate::container::files::diff(&store, &args.container, &maps)?;
     let mut out = String::new();
     for c in changes {
         out.push(c.kind.letter());

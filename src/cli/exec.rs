@@ -3,9 +3,9 @@
 use clap::Args;
 
 use crate::container::exec::{self, ExecOptions};
-use crate::container::security;
 use crate::error::Error;
 use crate::paths::Paths;
+use crate::runtime::security;
 use crate::storage::Store;
 
 #[derive(Debug, Args)]

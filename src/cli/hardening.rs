@@ -3,8 +3,8 @@
 
 use clap::Args;
 
-use crate::container::hardening::{self, Hardening, HardeningRequest};
 use crate::error::Error;
+use crate::runtime::hardening::{self, Hardening, HardeningRequest};
 
 /// The hardening flags of `run` and `create`.
 #[derive(Debug, Args)]

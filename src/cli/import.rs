@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::container::fs;
 use crate::error::Error;
+use crate::files;
 use crate::image::import::{self, ImportOptions};
 use crate::paths::Paths;
 use crate::storage::Store;
@@ -47,7 +47,7 @@ pub struct ExportArgs {
 pub fn import(paths: &Paths, args: ImportArgs) -> Result<i32, Error> {
     let _ = args.quiet;
     let mut config = serde_json::Map::new();
-    fs::apply_changes(&mut config, &args.change)?;
+    files::apply_changes(&mut config, &args.change)?;
     let opts = ImportOptions {
         name: args.name.as_deref().map(import::qualify_name).transpose()?,
         config,
@@ -74,7 +74,7 @@ pub fn export(paths: &Paths, args: ExportArgs) -> Result<i32, Error> {
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     super::output::write_to(args.output.as_deref(), "a tar", |out| {
-        fs::export(&store, &args.container, out, &maps)?;
+        crate::container::files::export(&store, &args.container, out, &maps)?;
         Ok(())
     })?;
     Ok(0)

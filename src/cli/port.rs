@@ -86,9 +86,9 @@ pub fn run(paths: &Paths, args: PortArgs) -> Result<i32, Error> {
 pub(super) fn ports_of(store: &Store, info: &ContainerInfo) -> Vec<PublishedPort> {
     let dir = store.container_dirs(&info.record.id).dir;
     if info.state.status == ContainerStatus::Running {
-        return container::network::published_ports(&dir);
+        return crate::runtime::network::published_ports(&dir);
     }
-    container::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
+    crate::runtime::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
     Vec::new()
 }
 

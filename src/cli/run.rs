@@ -7,11 +7,11 @@
 use clap::Args;
 
 use super::StderrReporter;
-use crate::container::security::{self, Security, SecurityRequest};
 use crate::container::{self, Plan, RestartPolicy, RunOptions};
 use crate::error::Error;
 use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
 use crate::paths::Paths;
+use crate::runtime::security::{self, Security, SecurityRequest};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns;
 
@@ -196,7 +196,7 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
     let mut security = plan_security(args)?;
     // Read and compile the seccomp profile now, so a bad one fails before
     // anything is pulled or created.
-    container::seccomp::resolve(
+    crate::runtime::seccomp::resolve(
         &mut security.seccomp,
         security.caps,
         paths.ensure_runroot()?,

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::container::devices;
-use crate::container::identity::{Identity, KeepIdUser, KEEP_GROUPS};
 use crate::error::Error;
+use crate::runtime::devices;
+use crate::runtime::identity::{Identity, KeepIdUser, KEEP_GROUPS};
 use crate::storage::{ContainerDirs, LayerRef, Store};
 use crate::userns::mode::{self, Mode, Planned, Request};
 use crate::userns::{self, IdMaps};

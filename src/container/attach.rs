@@ -22,7 +22,8 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::logfile::Stream;
-use super::{lifecycle, pty, WaitCondition};
+use super::{lifecycle, WaitCondition};
+use crate::runtime::pty;
 use crate::storage::{ContainerStatus, Store};
 use crate::sys::pty::Winsize;
 
@@ -664,7 +665,7 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
 /// Signals `attach` handles: the proxied ones and SIGWINCH.
 fn client_signals() -> SigSet {
     let mut set = SigSet::empty();
-    for s in super::relay::FORWARDED {
+    for s in crate::runtime::relay::FORWARDED {
         set.add(s);
     }
     set

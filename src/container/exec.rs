@@ -1,42 +1,12 @@
-//! `hutch exec`: starting another process in a running container by
-//! joining its namespaces.
-//!
-//! The calling (single-threaded) hutch finds the container, opens its
-//! init's namespace files and checks that the pid still names that init,
-//! then forks a child that joins the namespaces (see `join`) and forks the
-//! command as hutch's own child inside them. hutch then relays signals and
-//! the terminal exactly as a foreground `run` does, and returns the
-//! command's exit code; with `-d` it returns as soon as the command runs.
+//! `hutch exec`: finding the running container and computing the process
+//! to start in it; joining its namespaces is `runtime::exec`'s job.
 
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use nix::sched::CloneFlags;
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::sys::wait::waitpid;
-use nix::unistd::Pid;
-
-use super::join::{self, Join};
-use super::relay::{self, Terminal};
-use super::report::Failure;
-use super::run::{block_relayed_signals, reap};
-use super::{lifecycle, plan, procfs, pty, security, Error, Plan};
+use super::{lifecycle, Error};
+use crate::runtime::exec::Process;
+use crate::runtime::{plan, security, Plan};
 use crate::storage::{ContainerStatus, Store};
-use crate::sys::process::{clone_into, thread_count, Forked};
-
-/// The namespaces an exec joins, as (name under `/proc/PID/ns`, type), in
-/// the order they are joined. The user namespace comes first: its owner
-/// gains every capability in it (user_namespaces(7)), and joining the
-/// others needs CAP_SYS_ADMIN in the user namespace that owns them.
-const NAMESPACES: [(&str, CloneFlags); 6] = [
-    ("user", CloneFlags::CLONE_NEWUSER),
-    ("mnt", CloneFlags::CLONE_NEWNS),
-    ("pid", CloneFlags::CLONE_NEWPID),
-    ("uts", CloneFlags::CLONE_NEWUTS),
-    ("ipc", CloneFlags::CLONE_NEWIPC),
-    ("net", CloneFlags::CLONE_NEWNET),
-];
 
 /// What the user asked for on the `exec` command line.
 #[derive(Debug, Clone, Default)]
@@ -67,31 +37,6 @@ pub struct ExecOptions {
     pub cap_drop: u64,
 }
 
-/// The process an exec starts, computed before the fork.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    /// argv.
-    pub args: Vec<String>,
-    /// Environment, `NAME=VALUE`.
-    pub env: Vec<String>,
-    /// Working directory inside the container.
-    pub cwd: String,
-    /// `user[:group]` to resolve against the container's files.
-    pub user: String,
-    /// Allocate a pseudo-terminal (never when detached).
-    pub tty: bool,
-    /// Keep stdin open (never when detached).
-    pub interactive: bool,
-    /// Detached: stdio on /dev/null, a session of its own.
-    pub detach: bool,
-    /// Capabilities kept (bit N = capability N).
-    pub caps: u64,
-    /// Set no_new_privs before exec (inherited from the container).
-    pub no_new_privileges: bool,
-    /// The container's resource limits and OOM score adjustment.
-    pub hardening: super::hardening::Hardening,
-}
-
 /// Computes the process from the container's `plan` and `opts`; `host_env`
 /// looks up the host's variables for `-e NAME`.
 fn plan_process(
@@ -113,7 +58,8 @@ fn plan_process(
     };
     // A detached command has no one to talk to: its stdio is /dev/null.
     let tty = opts.tty && !opts.detach;
-    let env = plan::exec_env(&plan.env, &opts.env_files, &opts.env, tty, host_env)?;
+    let env = plan::exec_env(&plan.env, &opts.env_files, &opts.env, tty, host_env)
+        .map_err(Error::Runtime)?;
     Ok(Process {
         args: opts.command.clone(),
         env,
@@ -129,20 +75,11 @@ fn plan_process(
             opts.cap_drop,
         ),
         no_new_privileges: plan.security.no_new_privileges,
-        hardening: super::hardening::Hardening {
+        hardening: crate::runtime::hardening::Hardening {
             init: false,
             ..plan.hardening.clone()
         },
     })
-}
-
-/// A step of the exec that failed with an OS error.
-fn failed(step: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
-    let step = step.into();
-    move |e| Error::Setup {
-        step,
-        source: Some(e),
-    }
 }
 
 /// Runs `opts.command` in the running container `opts.container` and
@@ -156,7 +93,7 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<i32, Error> {
 fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error> {
     // 0. Run from a sealed copy of hutch: the processes forked below enter
     //    the container and must never map the host binary.
-    super::hardening::ensure_sealed_exe(proc)?;
+    crate::runtime::hardening::ensure_sealed_exe(proc)?;
 
     // 1. Find the container and compute the process (pure data).
     let info = lifecycle::find(store, &opts.container, proc)?;
@@ -168,169 +105,17 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
         return Err(not_running());
     };
     let plan = lifecycle::plan_of(&info)?;
-    let (pid, start) = super::hardening::entry_process(proc, pid, start, plan.hardening.init)
-        .ok_or_else(not_running)?;
+    let (pid, start) =
+        crate::runtime::hardening::entry_process(proc, pid, start, plan.hardening.init)
+            .ok_or_else(not_running)?;
     let process = plan_process(&plan, opts, &|name| std::env::var(name).ok())?;
-    // The container's own filter, compiled for its capabilities (as Docker
-    // does, whatever `--privileged` or `--cap-add` give the exec), before
-    // the fork: the child only installs it.
-    let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;
-
-    // 2. Open the init's namespaces before anything else, then check that
-    //    the pid still is the container's init: the open fds pin the
-    //    namespaces, so a pid reused after the check cannot swap them.
-    let namespaces = open_namespaces(proc, pid).map_err(|e| match e {
-        Some(e) => e,
-        None => not_running(),
-    })?;
-    if !procfs::is_alive(proc, pid, start) {
-        return Err(not_running());
-    }
-
-    // 3. Refuse to fork from a multi-threaded process: the child would
-    //    inherit locks held by threads that do not exist in it.
-    if let Some(n) = thread_count().filter(|n| *n > 1) {
-        return Err(Error::MultiThreaded(n));
-    }
-
-    // 4. Open everything the child needs before it exists.
-    let (pid_r, pid_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    let (parent_sock, child_sock) = if process.tty {
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(Error::Socket)?;
-        (Some(a), Some(b))
-    } else {
-        (None, None)
-    };
-    let null = if process.detach || !(process.interactive || process.tty) {
-        Some(OwnedFd::from(
-            std::fs::File::open("/dev/null").map_err(Error::OpenNull)?,
-        ))
-    } else {
-        None
-    };
-    let winsize = if process.tty {
-        pty::outer_window_size(&[std::io::stdin().as_fd(), std::io::stdout().as_fd()])
-    } else {
-        None
-    };
-
-    // 5. Block the signals we forward before the command exists, so none
-    //    arrives between the fork and the relay loop.
-    let signals = if process.detach {
-        None
-    } else {
-        Some(block_relayed_signals()?)
-    };
-
-    // 6. Fork the child that joins the namespaces; it forks the command
-    //    and exits, and never comes back here.
-    let joiner = match clone_into(CloneFlags::empty()).map_err(failed("forking the exec child"))? {
-        Forked::Child => {
-            drop((pid_r, err_r, parent_sock, signals));
-            join::start(Join {
-                namespaces,
-                process: &process,
-                maps: &plan.maps,
-                pid_pipe: pid_w,
-                err: err_w,
-                pty_socket: child_sock,
-                null,
-                winsize,
-                seccomp: filter.as_ref(),
-            })
-        }
-        Forked::Parent(p) => p,
-    };
-    drop((namespaces, pid_w, err_w, child_sock, null));
-
-    // 7. With -t, receive the pty master; EOF means the child failed and
-    //    the error pipe says why.
-    let master = match &parent_sock {
-        Some(sock) => pty::recv_master(sock.as_fd()).map_err(Error::ReceivePty)?,
-        None => None,
-    };
-    drop(parent_sock);
-
-    // 8. Learn the command's pid and reap the joining child, which exits
-    //    right after forking it.
-    let command = read_pid(pid_r);
-    while let Err(nix::Error::EINTR) = waitpid(joiner, None) {}
-
-    // 9. Wait for exec: the error pipe is close-on-exec, so EOF without a
-    //    message means the command is running.
-    let mut msg = Vec::new();
-    let read = std::fs::File::from(err_r).read_to_end(&mut msg);
-    let vanished = || Error::Setup {
-        step: "the exec child exited during setup".into(),
-        source: None,
-    };
-    if !msg.is_empty() || read.is_err() {
-        if let Some(p) = command {
-            reap(p);
-        }
-        return Err(Failure::decode(&msg).map_or_else(vanished, Failure::into_error));
-    }
-    let Some(command) = command else {
-        return Err(vanished());
-    };
-    if process.tty && master.is_none() {
-        reap(command);
-        return Err(vanished());
-    }
-    log::debug!(
-        "container {}: exec {:?} is pid {command}",
-        plan.id,
-        process.args
-    );
-    let Some((signals, _restore)) = signals else {
-        // Detached: the command is on its own; hutch's exit reparents it.
-        return Ok(0);
-    };
-
-    // 10. Relay signals (and the terminal) until the command exits.
-    let terminal = master.map(|master| Terminal {
-        master,
-        is_interactive: process.interactive,
-    });
-    relay::relay(command, &signals, terminal)
-}
-
-/// Opens `/proc/PID/ns/*` in `NAMESPACES` order; `Err(None)` when the
-/// process is gone.
-fn open_namespaces(proc: &Path, pid: i32) -> Result<Vec<(CloneFlags, OwnedFd)>, Option<Error>> {
-    let dir = proc.join(pid.to_string()).join("ns");
-    NAMESPACES
-        .iter()
-        .map(|(name, kind)| {
-            let path = dir.join(name);
-            match std::fs::File::open(&path) {
-                Ok(f) => Ok((*kind, OwnedFd::from(f))),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => Err(None),
-                Err(e) => Err(Some(failed(format!("opening {}", path.display()))(e))),
-            }
-        })
-        .collect()
-}
-
-/// A close-on-exec pipe.
-fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| failed("creating the exec pipes")(e.into()))
-}
-
-/// Reads the command's pid the joining child writes (4 bytes, native
-/// endian); `None` when it exited before forking the command.
-fn read_pid(pipe: OwnedFd) -> Option<Pid> {
-    let mut buf = [0u8; 4];
-    std::fs::File::from(pipe).read_exact(&mut buf).ok()?;
-    Some(Pid::from_raw(i32::from_ne_bytes(buf)))
+    Ok(crate::runtime::exec::exec_process(
+        &plan,
+        &process,
+        &opts.container,
+        (pid, start),
+        proc,
+    )?)
 }
 
 #[cfg(test)]
@@ -472,20 +257,5 @@ mod tests {
             assert!(err.to_string().starts_with(want), "{o:?}: {err}");
             assert_eq!(err.exit_code(), crate::error::EXIT_TOOL);
         }
-    }
-
-    #[test]
-    fn namespaces_of_a_vanished_process_mean_not_running() {
-        let proc = tempfile::tempdir().unwrap();
-        assert!(matches!(open_namespaces(proc.path(), 4242), Err(None)));
-    }
-
-    #[test]
-    fn namespaces_open_in_join_order_with_user_first() {
-        let me = std::process::id() as i32;
-        let got = open_namespaces(Path::new("/proc"), me).unwrap();
-        let kinds: Vec<CloneFlags> = got.iter().map(|(k, _)| *k).collect();
-        assert_eq!(kinds[0], CloneFlags::CLONE_NEWUSER);
-        assert_eq!(kinds.len(), NAMESPACES.len());
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use super::mounts;
+use crate::runtime::mounts;
 use crate::storage::{ContainerDirs, ImageRecord, Store};
 
 /// What went wrong mounting or unmounting an image.

@@ -16,7 +16,8 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::{clock, procfs, Error, Plan};
+use super::{Error, Plan};
+use crate::runtime::{clock, procfs};
 use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
 use crate::userns::IdMaps;
 
@@ -401,7 +402,7 @@ pub fn remove(
             };
         }
     }
-    super::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
+    crate::runtime::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
     let plan_maps = plan_of(&info).ok().map(|p| p.maps);
     match store.remove_container(&info.record.id, plan_maps.as_ref().unwrap_or(maps)) {
         Ok(()) => Ok(()),

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::lifecycle::{find, plan_of};
-use super::{run, save_spec, Error};
+use super::{save_spec, Error};
 use crate::cgroup::{self, Resources, Stats};
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
@@ -18,7 +18,7 @@ pub fn pause(store: &Store, name: &str, frozen: bool, proc: &Path) -> Result<Str
 
 /// The cgroup of the container whose directory is `dir`, while it runs.
 pub fn placement(dir: &Path) -> Option<cgroup::Placement> {
-    run::load_placement(dir)
+    crate::runtime::run::load_placement(dir)
 }
 
 /// Whether the container whose directory is `dir` is frozen.
@@ -64,7 +64,7 @@ fn running_placement(store: &Store, info: &ContainerInfo) -> Result<cgroup::Plac
     if info.state.status != ContainerStatus::Running {
         return Err(Error::NotRunning(info.record.name.clone()));
     }
-    run::load_placement(&store.container_dirs(&info.record.id).dir)
+    crate::runtime::run::load_placement(&store.container_dirs(&info.record.id).dir)
         .ok_or_else(|| Error::NoCgroup(info.record.name.clone()))
 }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use config::{log_of, log_path, parse_log_config, rotated_path, LogConfig, LogDriver};
 pub use rotating::RotatingLog;
 
-use super::clock::civil_from_days;
+use crate::runtime::clock::civil_from_days;
 
 /// How many bytes one read takes, backwards for `--tail` and forwards.
 const CHUNK: usize = 64 * 1024;

@@ -9,64 +9,42 @@
 //! It must not pull images or print.
 
 pub mod attach;
-mod binds;
-mod cgroupns;
-mod clock;
-pub mod devices;
+
 pub mod exec;
-pub mod fs;
-pub mod hardening;
-pub mod identity;
+pub mod files;
 pub mod imagemount;
-mod init;
-pub mod initproc;
-mod join;
 mod lifecycle;
 pub mod limits;
 mod logfile;
 pub mod logread;
 mod monitor;
-mod mounts;
-pub mod network;
 mod plan;
 pub mod pod;
-mod probe;
-mod procfs;
-mod pty;
-mod relay;
-mod report;
 mod restart;
-mod run;
-pub mod seccomp;
-pub mod security;
 pub mod top;
 mod trim;
-mod user;
 pub mod volumes;
 
-pub use clock::now_rfc3339;
+pub use crate::runtime::clock::now_rfc3339;
+pub use crate::runtime::{Plan, OOM_REASON};
 pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
-pub use plan::{Plan, RunOptions};
+pub use plan::RunOptions;
 pub use restart::RestartPolicy;
-pub use run::OOM_REASON;
 
 use std::path::PathBuf;
 
-use crate::error::{EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, EXIT_TOOL};
+use crate::error::EXIT_TOOL;
 
-/// What went wrong running a container.
+/// What went wrong managing a container.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Placing the container in its cgroup.
-    #[error("placing the container in a cgroup")]
-    Cgroup(#[source] crate::cgroup::Error),
-    /// The container's command was not found (exit 127).
-    #[error("executable file {0:?} not found in $PATH")]
-    NotFound(String),
-    /// The container's command could not be invoked (exit 126).
-    #[error("cannot invoke {path:?}: {reason}")]
-    CannotInvoke { path: String, reason: String },
+    /// Starting, running or joining the container's processes.
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::Error),
+    /// Copying, diffing, committing or exporting the container's files.
+    #[error(transparent)]
+    Files(#[from] crate::files::Error),
     /// `-v`, `--mount`, `--tmpfs` or `--volumes-from` could not be planned.
     #[error("planning the mounts")]
     Volumes(#[source] Box<volumes::Error>),
@@ -76,72 +54,6 @@ pub enum Error {
     /// `-w` is not an absolute path.
     #[error("invalid working directory {0:?}: must be an absolute path")]
     RelativeWorkdir(String),
-    /// A `-e` or `--env-file` entry has no name.
-    #[error("invalid environment variable {0:?}: empty name")]
-    InvalidEnv(String),
-    /// The user name is not in the container's /etc/passwd (exit 126).
-    #[error("unable to find user {0}: no matching entries in passwd file")]
-    UnknownUser(String),
-    /// The group name is not in the container's /etc/group (exit 126).
-    #[error("unable to find group {0}: no matching entries in group file")]
-    UnknownGroup(String),
-    /// The user resolves to ids the container's maps do not cover.
-    #[error("user {0:?} is not mapped into the container")]
-    UnmappedUser(String),
-    /// `run` was called from a multi-threaded process.
-    #[error("cannot start a container from a process with {0} threads")]
-    MultiThreaded(usize),
-    /// Writing hosts, hostname or resolv.conf for the container.
-    #[error("writing {path}")]
-    WriteFile {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Opening /dev/null for the container's stdin.
-    #[error("opening /dev/null")]
-    OpenNull(#[source] std::io::Error),
-    /// Creating the socketpair the pty goes over.
-    #[error("creating the pty socket")]
-    Socket(#[source] nix::Error),
-    /// Blocking signals or creating the signalfd.
-    #[error("setting up signal forwarding")]
-    Signals(#[source] nix::Error),
-    /// clone(2) into the new namespaces.
-    #[error("creating the container's namespaces")]
-    Clone(#[source] std::io::Error),
-    /// Writing the id maps (or creating the sync pipes).
-    #[error("setting up the container's user namespace")]
-    Maps(#[source] crate::userns::Error),
-    /// Receiving the pty master from init.
-    #[error("receiving the container's pty")]
-    ReceivePty(#[source] std::io::Error),
-    /// A step of the container's init failed.
-    #[error("{step}")]
-    Setup {
-        step: String,
-        #[source]
-        source: Option<std::io::Error>,
-    },
-    /// Init ended without exec and without saying why.
-    #[error("container init exited during setup")]
-    InitVanished,
-    /// Relaying signals or the terminal.
-    #[error("relaying to the container")]
-    Relay(#[source] nix::Error),
-    /// Waiting for the container's init.
-    #[error("waiting for the container")]
-    Wait(#[source] nix::Error),
-    /// Preparing the overlay probe's directories.
-    #[error("preparing the overlay probe in {path}")]
-    ProbeDirs {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Neither kernel overlayfs nor fuse-overlayfs could mount.
-    #[error("no usable overlay: kernel overlayfs refused and fuse-overlayfs failed")]
-    NoOverlay(#[source] crate::userns::Error),
     /// Reading or writing the container's record.
     #[error(transparent)]
     Store(crate::storage::Error),
@@ -198,29 +110,26 @@ pub enum Error {
     /// The monitor ended without its report line.
     #[error("the container monitor exited without reporting")]
     MonitorVanished,
-    /// Checking ports or starting the network helper.
-    #[error("connecting the container's network")]
-    Network(#[source] crate::net::Error),
     /// The monitor could not start the container (its report).
     #[error("{message}")]
     MonitorFailed { code: i32, message: String },
-    /// The seccomp profile cannot be read, compiled or cached.
-    #[error(transparent)]
-    Seccomp(#[from] seccomp::Error),
     /// Pod records, the infra process, joining a pod.
     #[error(transparent)]
     Pod(#[from] pod::Error),
+    /// Placing the container in its cgroup.
+    #[error("placing the container in a cgroup")]
+    Cgroup(#[source] crate::cgroup::Error),
+    /// The seccomp profile cannot be read, compiled or cached.
+    #[error(transparent)]
+    Seccomp(#[from] crate::runtime::seccomp::Error),
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NotFound(_) => EXIT_NOT_FOUND,
+            Error::Runtime(e) => e.exit_code(),
             Error::MonitorFailed { code, .. } => *code,
-            Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
-                EXIT_CANNOT_INVOKE
-            }
             _ => EXIT_TOOL,
         }
     }
@@ -228,19 +137,13 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Runtime(e) => e.hint(),
+            Error::Files(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
-            Error::UnmappedUser(_) => Some(
-                "give this user a range in /etc/subuid and /etc/subgid, or run as root in the container".into(),
-            ),
-            Error::Maps(e) => e.hint(),
             Error::Cgroup(e) => e.hint(),
             Error::NoCgroup(_) => Some(
                 "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),
             ),
-            Error::Clone(_) => Some(
-                "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
-            ),
-            Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             Error::Store(e) => e.hint(),
             Error::Seccomp(e) => e.hint(),
             Error::Volumes(e) => e.hint(),
@@ -256,7 +159,9 @@ pub(crate) const PROC: &str = "/proc";
 /// (128+N when killed by signal N), recording it running (with this
 /// process as its monitor) and then exited. Must be called single-threaded.
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
-    run::run(plan, store, std::path::Path::new(PROC))
+    let proc = std::path::Path::new(PROC);
+    let join = pod::member_join(plan, proc)?;
+    Ok(crate::runtime::run::run(plan, join, store, proc)?)
 }
 
 /// Records `plan` as container `plan.id`'s start spec.
@@ -361,14 +266,7 @@ pub fn remove(
     lifecycle::remove(store, name, is_forced, maps, std::path::Path::new(PROC))
 }
 
-/// Which overlay implementation mounts container roots on this host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverlayKind {
-    /// Kernel overlayfs, mounted inside the user namespace.
-    Kernel,
-    /// `fuse-overlayfs`, where the kernel refuses.
-    Fuse,
-}
+pub use crate::runtime::OverlayKind;
 
 /// Finds out which overlay works for a store at `store_root`, by mounting a
 /// throwaway one in a user namespace. Must be called single-threaded.
@@ -376,7 +274,7 @@ pub fn probe_overlay(
     store_root: &std::path::Path,
     maps: &crate::userns::IdMaps,
 ) -> Result<OverlayKind, Error> {
-    probe::probe_overlay(store_root, maps)
+    Ok(crate::runtime::probe_overlay(store_root, maps)?)
 }
 
 /// The state of container `info` as it really is now: a record that says

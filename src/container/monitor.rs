@@ -23,8 +23,10 @@ use super::attach::{Input, Server};
 use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
-use super::run::{self, Started, Stdio};
-use super::{clock, lifecycle, Error, Plan};
+use super::{lifecycle, Error, Plan};
+use crate::runtime::clock;
+use crate::runtime::run::{self, Started, Stdio};
+use crate::runtime::Error as RtError;
 use crate::storage::{ContainerState, RestartSettings, Store};
 
 /// The hidden subcommand the monitor runs as.
@@ -137,7 +139,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
     let (started, input) = match start_process(&plan) {
         Ok(s) => s,
         Err(e) => {
-            run::record_failure(store, &plan, &e);
+            run::record_failure(store, &plan, e.exit_code(), &e);
             if plan.auto_remove {
                 let _ = store.remove_container(&plan.id, &plan.maps);
             }
@@ -163,16 +165,26 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
     })
 }
 
+/// Starts `plan` in the runtime, joining its pod's namespaces if it has one.
+fn start_runtime(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
+    let join = super::pod::member_join(plan, std::path::Path::new(super::PROC))?;
+    Ok(run::start(plan, stdio, join)?)
+}
+
 /// Starts the container's process with its output on pipes (or a pty),
 /// and with `-i` keeps its stdin for attach clients.
 fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
     if !plan.interactive {
-        return Ok((run::start(plan, Stdio::Pipes)?, Input::none()));
+        return Ok((start_runtime(plan, Stdio::Pipes)?, Input::none()));
     }
     if plan.tty {
-        let started = run::start(plan, Stdio::Pipes)?;
+        let started = start_runtime(plan, Stdio::Pipes)?;
         let input = match &started.master {
-            Some(m) => Input::new(m.try_clone().map_err(Error::ReceivePty)?, true),
+            Some(m) => Input::new(
+                m.try_clone()
+                    .map_err(|e| Error::from(RtError::ReceivePty(e)))?,
+                true,
+            ),
             None => Input::none(),
         };
         return Ok((started, input));
@@ -180,7 +192,7 @@ fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
     // `Stdio::Pipes` gives the container /dev/null as stdin; `Inherit`
     // gives it ours. So ours become the container's pipes for the start,
     // and are put back afterwards (stdout still carries our report).
-    let pipe = || crate::userns::pipe().map_err(Error::Maps);
+    let pipe = || crate::userns::pipe().map_err(|e| Error::from(RtError::Maps(e)));
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -203,9 +215,9 @@ fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
         .and_then(|_| nix::unistd::dup2_stdout(&out_w))
         .and_then(|_| nix::unistd::dup2_stderr(&err_w));
     if let Err(e) = swapped {
-        restore(Err(Error::Relay(e)))?;
+        restore(Err(RtError::Relay(e).into()))?;
     }
-    let mut started = restore(run::start(plan, Stdio::Inherit))?;
+    let mut started = restore(start_runtime(plan, Stdio::Inherit))?;
     drop((in_r, out_w, err_w));
     started.outputs = Some((out_r, err_r));
     Ok((started, Input::new(in_w, false)))
@@ -291,7 +303,10 @@ fn watch(
     } = detached;
     // Clients' window sizes go to the pty.
     let master_for_resize = match &started.master {
-        Some(m) => Some(m.try_clone().map_err(Error::ReceivePty)?),
+        Some(m) => Some(
+            m.try_clone()
+                .map_err(|e| Error::from(RtError::ReceivePty(e)))?,
+        ),
         None => None,
     };
     // `run -d` has read its line and may be gone; nothing more goes there.
@@ -341,7 +356,7 @@ fn watch(
         let ready = match poll(&mut fds, timeout) {
             Ok(n) => n,
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::Relay(e)),
+            Err(e) => return Err(RtError::Relay(e).into()),
         };
         if ready == 0 {
             // Drained long enough after the exit: whatever still holds a
@@ -403,7 +418,7 @@ fn watch(
                 Ok(WaitStatus::Exited(_, c)) => break c,
                 Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
                 Ok(_) | Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::Wait(e)),
+                Err(e) => return Err(RtError::Wait(e).into()),
             }
         },
     };
@@ -454,18 +469,18 @@ fn reap(pid: nix::unistd::Pid) -> Result<Option<i32>, Error> {
             Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(128 + sig as i32)),
             Ok(WaitStatus::StillAlive) => return Ok(None),
             Ok(_) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::Wait(e)),
+            Err(e) => return Err(RtError::Wait(e).into()),
         }
     }
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> Result<(), Error> {
-    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(Error::Relay)?;
+    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| Error::from(RtError::Relay(e)))?;
     fcntl(
         fd,
         FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
     )
-    .map_err(Error::Relay)?;
+    .map_err(|e| Error::from(RtError::Relay(e)))?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,8 +20,9 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::procfs;
 use crate::net::{NetworkPlan, PublishedPort, RunningHelper};
+use crate::runtime::pod::PodJoin;
+use crate::runtime::procfs;
 use crate::sys::process::{clone_into, exit_now, Forked};
 use crate::userns::IdMaps;
 
@@ -103,9 +104,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The process that joins the pod's namespaces failed.
-    #[error("joining the namespaces of pod {pod}: {step}")]
-    Join { pod: String, step: String },
     /// `--userns`/`--uidmap` on a member: the pod's maps are fixed.
     #[error("a container in pod {0} must use the pod's user namespace: drop --userns, --uidmap and --gidmap")]
     OwnUserns(String),
@@ -530,11 +528,7 @@ const MEMBER_NAMESPACES: [(CloneFlags, &str); 4] = [
 ];
 
 /// The open namespaces of pod `id`'s running infra, in join order.
-pub fn open_namespaces(
-    root: &Path,
-    id: &str,
-    proc: &Path,
-) -> Result<Vec<(CloneFlags, OwnedFd)>, Error> {
+pub fn open_namespaces(root: &Path, id: &str, proc: &Path) -> Result<PodJoin, Error> {
     let pod = find(root, id)?;
     let infra = match &pod.infra {
         Some(i) if pod.is_running(proc) => i,
@@ -555,72 +549,22 @@ pub fn open_namespaces(
     if !pod.is_running(proc) {
         return Err(Error::NotRunning(pod.name));
     }
-    Ok(out)
+    Ok(PodJoin {
+        pod: pod.name,
+        namespaces: out,
+    })
 }
 
-/// Like `clone_into` for a pod member: an intermediate process joins the
-/// pod's namespaces (user first: as its owner we may join the rest), makes
-/// new mount and PID namespaces, and forks the member's init as our child
-/// (CLONE_PARENT), which returns `Forked::Child`; the intermediate reports
-/// the init's pid and exits. Must be called single-threaded.
-pub fn clone_member(pod: &str, namespaces: Vec<(CloneFlags, OwnedFd)>) -> Result<Forked, Error> {
-    let (pid_r, pid_w) = crate::userns::pipe().map_err(Error::Maps)?;
-    let failed = |step: String| Error::Join {
-        pod: pod.to_string(),
-        step,
+/// The namespaces a member of `plan`'s pod joins, opened now; `None` for a
+/// container outside pods.
+pub fn member_join(plan: &crate::runtime::Plan, proc: &Path) -> Result<Option<PodJoin>, Error> {
+    let Some(id) = &plan.pod else {
+        return Ok(None);
     };
-    match clone_into(CloneFlags::empty()).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(pid_r);
-            for (kind, fd) in &namespaces {
-                if let Err(e) = nix::sched::setns(fd, *kind) {
-                    report_join(&pid_w, &format!("setns {kind:?}: {e}"));
-                }
-            }
-            drop(namespaces);
-            if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
-            {
-                report_join(
-                    &pid_w,
-                    &format!("unsharing the mount and pid namespaces: {e}"),
-                );
-            }
-            match clone_into(CloneFlags::CLONE_PARENT) {
-                Ok(Forked::Child) => {
-                    drop(pid_w);
-                    Ok(Forked::Child)
-                }
-                Ok(Forked::Parent(pid)) => {
-                    let _ = nix::unistd::write(&pid_w, format!("ok {pid}").as_bytes());
-                    exit_now(0)
-                }
-                Err(e) => report_join(&pid_w, &format!("forking the container's init: {e}")),
-            }
-        }
-        Forked::Parent(middle) => {
-            drop((pid_w, namespaces));
-            let mut text = String::new();
-            let read = File::from(pid_r).read_to_string(&mut text);
-            while let Err(nix::Error::EINTR) = waitpid(middle, None) {}
-            if let Err(e) = read {
-                return Err(failed(e.to_string()));
-            }
-            match text.strip_prefix("ok ").and_then(|p| p.parse::<i32>().ok()) {
-                Some(pid) => Ok(Forked::Parent(Pid::from_raw(pid))),
-                None => Err(failed(
-                    text.strip_prefix("err ")
-                        .unwrap_or("the joining process exited without reporting")
-                        .to_string(),
-                )),
-            }
-        }
-    }
-}
-
-/// In the intermediate process: reports a failed step and exits.
-fn report_join(pipe: &OwnedFd, message: &str) -> ! {
-    let _ = nix::unistd::write(pipe.as_fd(), format!("err {message}").as_bytes());
-    exit_now(1)
+    // The store root is two levels above the container's directory.
+    let root = plan.dirs.dir.parent().and_then(Path::parent);
+    let root = root.unwrap_or(Path::new("/"));
+    open_namespaces(root, id, proc).map(Some)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{lifecycle, procfs};
+use super::lifecycle;
+use crate::runtime::procfs;
 use crate::storage::{ContainerStatus, Store};
 use crate::sys::fs::{openat2, Resolve};
 use crate::userns::IdMap;
@@ -115,7 +116,7 @@ fn list(store: &Store, name: &str, proc: &Path) -> Result<Vec<Process>, Error> {
     };
     // An --init container's pid 1 is non-dumpable: read its command's.
     let is_init = lifecycle::plan_of(&info).is_ok_and(|p| p.hardening.init);
-    let (pid, start) = super::hardening::entry_process(proc, pid, start, is_init)
+    let (pid, start) = crate::runtime::hardening::entry_process(proc, pid, start, is_init)
         .ok_or_else(|| Error::from(not_running()))?;
     let ns = match std::fs::read_link(proc.join(pid.to_string()).join("ns/pid")) {
         Ok(ns) => ns,

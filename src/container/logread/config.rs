@@ -8,29 +8,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use crate::storage::{ContainerInfo, Store};
 
-/// What the monitor does with the container's output (`--log-driver`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LogDriver {
-    /// Records in Podman's k8s-file format, in `ctr.log` (the default).
-    #[default]
-    K8sFile,
-    /// Output is read and dropped; no log file.
-    None,
-    /// The container's stdio is hutch's own: foreground runs only.
-    Passthrough,
-}
-
-impl LogDriver {
-    /// The driver's name as `--log-driver` spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogDriver::K8sFile => "k8s-file",
-            LogDriver::None => "none",
-            LogDriver::Passthrough => "passthrough",
-        }
-    }
-}
+pub use crate::runtime::plan::LogDriver;
 
 /// The log settings of one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 
 use super::archive::{self, Options};
-use super::{change, Error};
+use super::{change, Error, Layout};
 use crate::storage::{Compression, Digest, ImageRecord, LayerRef, Store};
 use crate::sys::fs::{openat2, Resolve};
-use crate::userns::{self, IdMaps};
+use crate::userns::{self};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
@@ -36,13 +36,8 @@ pub struct CommitOptions {
     pub author: Option<String>,
 }
 
-/// See `fs::commit`.
-pub fn commit(
-    store: &Store,
-    name: &str,
-    opts: &CommitOptions,
-    maps: &IdMaps,
-) -> Result<Digest, Error> {
+/// See `files::commit`.
+pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Digest, Error> {
     let instructions = opts
         .changes
         .iter()
@@ -57,7 +52,6 @@ pub fn commit(
         Some(n) => vec![normalize_name(n).ok_or_else(|| Error::InvalidImageName(n.clone()))?],
         None => Vec::new(),
     };
-    let plan = super::layout(store, name, maps)?;
     let info = &plan.info;
     let image = store
         .find_image(&info.record.image_id.to_string())?

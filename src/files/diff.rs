@@ -16,10 +16,9 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, FileStat, Mode, SFlag};
 
 use super::archive::{is_opaque, list_dir, OPAQUE_MARKER, WHITEOUT_PREFIX};
-use super::Error;
-use crate::storage::Store;
+use super::{Error, Layout};
 use crate::sys::fs::{openat2, Resolve};
-use crate::userns::{self, IdMaps};
+use crate::userns::{self};
 
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,9 +60,8 @@ pub struct Change {
     pub kind: ChangeKind,
 }
 
-/// See `fs::diff`.
-pub fn diff(store: &Store, name: &str, maps: &IdMaps) -> Result<Vec<Change>, Error> {
-    let plan = super::layout(store, name, maps)?;
+/// See `files::diff`.
+pub fn diff(plan: &Layout) -> Result<Vec<Change>, Error> {
     let open = |p: &Path| {
         openat2(
             nix::fcntl::AT_FDCWD,

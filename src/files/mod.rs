@@ -32,9 +32,6 @@ use crate::userns::IdMaps;
 /// What went wrong copying, diffing or committing.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Finding or reading the container.
-    #[error(transparent)]
-    Container(Box<super::Error>),
     /// The store failed.
     #[error(transparent)]
     Store(crate::storage::Error),
@@ -136,7 +133,6 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Container(e) => e.hint(),
             Error::Store(e) => e.hint(),
             Error::NoContainerSide => Some("write the container side as CONTAINER:PATH".into()),
             Error::Maps(e) | Error::UnpackInUserns { source: e, .. } => e.hint(),
@@ -149,60 +145,46 @@ impl Error {
     }
 }
 
-impl From<super::Error> for Error {
-    fn from(e: super::Error) -> Error {
-        Error::Container(Box::new(e))
-    }
-}
-
 impl From<crate::storage::Error> for Error {
     fn from(e: crate::storage::Error) -> Error {
         Error::Store(e)
     }
 }
 
-/// Copies between the host and a container (`hutch cp`); `is_archive`
-/// keeps the container's ownership on the host (`-a`); `maps` serve
-/// containers without a start spec. Must be called single-threaded.
-pub fn copy(
-    store: &Store,
-    src: &Location,
-    dst: &Location,
+/// Copies `src` on the host into container `layout` at `dst` (`hutch cp
+/// SRC CONTAINER:DST`). Must be called single-threaded.
+pub fn copy_in(layout: Layout, src: &std::path::Path, dst: &str) -> Result<(), Error> {
+    copy::copy_in_container(layout, src, dst)
+}
+
+/// Copies `src` in container `layout` to `dst` on the host (`hutch cp
+/// CONTAINER:SRC DST`); `is_archive` keeps the container's ownership on
+/// the host (`-a`). Must be called single-threaded.
+pub fn copy_out(
+    layout: Layout,
+    src: &str,
+    dst: &std::path::Path,
     is_archive: bool,
-    maps: &IdMaps,
 ) -> Result<(), Error> {
-    copy::copy(store, src, dst, is_archive, maps)
+    copy::copy_out_of_container(layout, src, dst, is_archive)
 }
 
-/// Lists what container `name` changed compared with its image, sorted by
-/// path; `maps` serve containers without a start spec. Must be called
-/// single-threaded.
-pub fn diff(store: &Store, name: &str, maps: &IdMaps) -> Result<Vec<Change>, Error> {
-    diff::diff(store, name, maps)
+/// Lists what container `layout` changed compared with its image, sorted
+/// by path. Must be called single-threaded.
+pub fn diff(layout: &Layout) -> Result<Vec<Change>, Error> {
+    diff::diff(layout)
 }
 
-/// Commits container `name`'s changes as a new image and returns its id;
-/// `maps` serve containers without a start spec. Must be called
-/// single-threaded.
-pub fn commit(
-    store: &Store,
-    name: &str,
-    opts: &CommitOptions,
-    maps: &IdMaps,
-) -> Result<Digest, Error> {
-    commit::commit(store, name, opts, maps)
+/// Commits container `layout`'s changes as a new image and returns its
+/// id. Must be called single-threaded.
+pub fn commit(store: &Store, layout: &Layout, opts: &CommitOptions) -> Result<Digest, Error> {
+    commit::commit(store, layout, opts)
 }
 
-/// Writes container `name`'s root filesystem to `out` as a tar (`hutch
-/// export`); `maps` serve containers without a start spec. Must be called
-/// single-threaded.
-pub fn export(
-    store: &Store,
-    name: &str,
-    out: &mut dyn std::io::Write,
-    maps: &IdMaps,
-) -> Result<(), Error> {
-    export::export(store, name, out, maps)
+/// Writes container `layout`'s root filesystem to `out` as a tar (`hutch
+/// export`). Must be called single-threaded.
+pub fn export(layout: Layout, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    export::export(layout, out)
 }
 
 /// Applies `--change` instructions to the `config` object of an image
@@ -222,42 +204,18 @@ pub fn apply_changes(
 }
 
 /// Where a container's files are: its record, overlay lowers (top first),
-/// directories and id maps.
-struct Layout {
-    info: ContainerInfo,
-    lowers: Vec<PathBuf>,
-    dirs: ContainerDirs,
-    maps: IdMaps,
-}
-
-/// Finds container `name` and its layout: from its start spec, or, for a
-/// container run in the foreground (no spec), from its image's layers and
-/// `maps`.
-fn layout(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
-    let proc = std::path::Path::new(super::PROC);
-    let info = super::lifecycle::find(store, name, proc)?;
-    if info.spec.is_some() {
-        let plan = super::lifecycle::plan_of(&info)?;
-        return Ok(Layout {
-            info,
-            lowers: plan.lowers,
-            dirs: plan.dirs,
-            maps: plan.maps,
-        });
-    }
-    let image = store
-        .find_image(&info.record.image_id.to_string())?
-        .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;
-    let lowers = image
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_path(&l.diff_id))
-        .collect();
-    Ok(Layout {
-        dirs: store.container_dirs(&info.record.id),
-        lowers,
-        maps: maps.clone(),
-        info,
-    })
+/// directories and id maps; the engine finds them (`container::files`).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The container's record and state.
+    pub info: ContainerInfo,
+    /// Unpacked image layers, top first.
+    pub lowers: Vec<PathBuf>,
+    /// The container's directories.
+    pub dirs: ContainerDirs,
+    /// The container's id maps.
+    pub maps: IdMaps,
+    /// Whether the container runs `--init` (its pid 1 is then not the
+    /// process to enter).
+    pub has_init: bool,
 }

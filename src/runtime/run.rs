@@ -12,11 +12,13 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
+use super::clock;
 use super::init::{self, Init};
 use super::mounts::ETC_FILES;
+use super::pod::PodJoin;
 use super::relay::{self, Terminal};
 use super::report::Failure;
-use super::{clock, network, procfs, pty, Error, Plan};
+use super::{network, procfs, pty, Error, Plan};
 use crate::cgroup;
 use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
@@ -71,7 +73,7 @@ pub struct Started {
 
 /// Starts `plan` and returns once its process has exec'd; see
 /// `container::start`.
-pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
+pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started, Error> {
     // 1. Refuse to clone from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.
     if let Some(n) = thread_count().filter(|n| *n > 1) {
@@ -151,14 +153,9 @@ pub fn start(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
     };
     //    A pod member instead joins the pod's namespaces through an
     //    intermediate process (see `pod::clone_member`).
-    let forked = match &plan.pod {
+    let forked = match pod {
         None => clone_into(namespaces(plan)).map_err(Error::Clone)?,
-        Some(id) => {
-            let root = plan.dirs.dir.parent().and_then(Path::parent);
-            let root = root.unwrap_or(Path::new("/"));
-            let ns = super::pod::open_namespaces(root, id, Path::new(super::PROC))?;
-            super::pod::clone_member(id, ns)?
-        }
+        Some(join) => super::pod::clone_member(join)?,
     };
     let pid = match forked {
         Forked::Child => {
@@ -304,11 +301,11 @@ pub fn finish_cgroup(dir: &Path, placement: Option<&cgroup::Placement>, code: i3
 pub const OOM_REASON: &str = "OOMKilled";
 
 /// Runs `plan` in the foreground; see `container::run`.
-pub fn run(plan: &Plan, store: &Store, proc: &Path) -> Result<i32, Error> {
-    let started = match start(plan, Stdio::Inherit) {
+pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Result<i32, Error> {
+    let started = match start(plan, Stdio::Inherit, pod) {
         Ok(s) => s,
         Err(e) => {
-            record_failure(store, plan, &e);
+            record_failure(store, plan, e.exit_code(), &e);
             return Err(e);
         }
     };
@@ -372,9 +369,14 @@ pub fn exited_state(state: ContainerState, code: i32, reason: Option<String>) ->
 
 /// Records that the container could not start; a failure to record is
 /// dropped, since the start failure is what the user needs to see.
-pub fn record_failure(store: &Store, plan: &Plan, e: &Error) {
+pub fn record_failure(
+    store: &Store,
+    plan: &Plan,
+    code: i32,
+    e: &(dyn std::error::Error + 'static),
+) {
     let reason = crate::error::render_chain(e);
-    let state = exited_state(ContainerState::default(), e.exit_code(), Some(reason));
+    let state = exited_state(ContainerState::default(), code, Some(reason));
     let _ = store.set_container_state(&plan.id, &state);
 }
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::container::security;
+use crate::runtime::security;
 
 /// EPERM, the errno of `SCMP_ACT_ERRNO` without `errnoRet`.
 const EPERM: u32 = 1;

@@ -15,8 +15,8 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
 use super::Error;
-use crate::container::mounts;
-use crate::storage::{ChildError, ContainerDirs, ContainerInfo, ContainerStatus};
+use crate::runtime::mounts;
+use crate::storage::{ChildError, ContainerDirs, ContainerStatus};
 use crate::sys::fs::{openat2, Resolve};
 use crate::sys::process::{clone_into, exit_now, Forked};
 use crate::userns::{self, IdMaps};
@@ -35,24 +35,24 @@ pub enum Root {
 }
 
 impl Root {
-    /// How to reach the root of container `info`, whose plan gave
-    /// `lowers`, `dirs` and `maps`; `proc` is the proc root.
-    pub fn of(
-        info: &ContainerInfo,
-        lowers: Vec<PathBuf>,
-        dirs: ContainerDirs,
-        maps: IdMaps,
-        proc: &Path,
-    ) -> Result<Root, Error> {
+    /// How to reach the root of container `layout`; `proc` is the proc
+    /// root.
+    pub fn of(layout: super::Layout, proc: &Path) -> Result<Root, Error> {
+        let super::Layout {
+            info,
+            lowers,
+            dirs,
+            maps,
+            has_init,
+        } = layout;
         let pid = match (info.state.status, info.state.pid) {
             (ContainerStatus::Running, Some(pid)) => pid,
             _ => return Ok(Root::Stopped { lowers, dirs, maps }),
         };
         // An --init container's pid 1 is non-dumpable: enter its command.
-        let is_init = crate::container::lifecycle::plan_of(info).is_ok_and(|p| p.hardening.init);
         let start = info.state.pid_start.unwrap_or(0);
         let Some((pid, start)) =
-            crate::container::hardening::entry_process(proc, pid, start, is_init)
+            crate::runtime::hardening::entry_process(proc, pid, start, has_init)
         else {
             return Ok(Root::Stopped { lowers, dirs, maps });
         };
@@ -65,7 +65,7 @@ impl Root {
         let user = open("user")?;
         let mnt = open("mnt")?;
         // The pid may have been reused between the record and the opens.
-        if info.state.pid_start.is_some() && !crate::container::procfs::is_alive(proc, pid, start) {
+        if info.state.pid_start.is_some() && !crate::runtime::procfs::is_alive(proc, pid, start) {
             return Ok(Root::Stopped { lowers, dirs, maps });
         }
         Ok(Root::Running { user, mnt })

@@ -11,19 +11,12 @@ use std::path::Path;
 use super::archive::{self, Options};
 use super::enter::{self, Root};
 use super::Error;
-use crate::storage::Store;
-use crate::userns::{self, IdMaps};
+use super::Layout;
+use crate::userns;
 
-/// See `fs::export`.
-pub fn export(store: &Store, name: &str, out: &mut dyn Write, maps: &IdMaps) -> Result<(), Error> {
-    let l = super::layout(store, name, maps)?;
-    let root = Root::of(
-        &l.info,
-        l.lowers,
-        l.dirs,
-        l.maps,
-        Path::new(super::super::PROC),
-    )?;
+/// See `files::export`.
+pub fn export(layout: Layout, out: &mut dyn Write) -> Result<(), Error> {
+    let root = Root::of(layout, Path::new(crate::runtime::PROC))?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
     let helper = enter::spawn_in_root(
         &root,

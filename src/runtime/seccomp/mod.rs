@@ -226,7 +226,7 @@ pub fn install(program: &Program) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::security;
+    use crate::runtime::security;
 
     #[test]
     fn default_profile_compiles_for_default_and_all_caps() {

@@ -29,10 +29,10 @@ use nix::sys::stat::{fstat, fstatat, SFlag};
 use super::archive::{self, Options};
 use super::enter::{self, Root};
 use super::Error;
-use crate::container::PROC;
+use super::Layout;
 use crate::error::render_chain;
+use crate::runtime::PROC;
 use crate::storage::commit::unpack_archive;
-use crate::storage::Store;
 use crate::sys::fs::{openat2, Resolve};
 use crate::userns;
 
@@ -123,37 +123,22 @@ fn split(path: &[u8]) -> Split {
     }
 }
 
-/// See `fs::copy`.
-pub fn copy(
-    store: &Store,
-    src: &Location,
-    dst: &Location,
-    is_archive: bool,
-    maps: &userns::IdMaps,
-) -> Result<(), Error> {
-    match (src, dst) {
-        (Location::Host(s), Location::Container { name, path }) => {
-            let (root, _) = container_root(store, name, maps)?;
-            copy_in(&root, s, path)
-        }
-        (Location::Container { name, path }, Location::Host(d)) => {
-            let (root, maps) = container_root(store, name, maps)?;
-            copy_out(&root, path, d, is_archive.then_some(&maps))
-        }
-        (Location::Host(_), Location::Host(_)) => Err(Error::NoContainerSide),
-        _ => Err(Error::BothContainers),
-    }
+/// See `files::copy_in`.
+pub fn copy_in_container(layout: Layout, src: &Path, dst: &str) -> Result<(), Error> {
+    let root = Root::of(layout, Path::new(PROC))?;
+    copy_in(&root, src, dst)
 }
 
-fn container_root(
-    store: &Store,
-    name: &str,
-    maps: &userns::IdMaps,
-) -> Result<(Root, userns::IdMaps), Error> {
-    let l = super::layout(store, name, maps)?;
-    let maps = l.maps.clone();
-    let root = Root::of(&l.info, l.lowers, l.dirs, l.maps, Path::new(PROC))?;
-    Ok((root, maps))
+/// See `files::copy_out`.
+pub fn copy_out_of_container(
+    layout: Layout,
+    src: &str,
+    dst: &Path,
+    is_archive: bool,
+) -> Result<(), Error> {
+    let maps = layout.maps.clone();
+    let root = Root::of(layout, Path::new(PROC))?;
+    copy_out(&root, src, dst, is_archive.then_some(&maps))
 }
 
 /// How paths inside the container resolve: clamped to its root.

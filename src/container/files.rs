@@ -1,0 +1,99 @@
+//! The engine's side of `cp`, `diff`, `commit` and `export`: finding the
+//! container and where its files are, then handing the work to `files`.
+
+use std::path::Path;
+
+use super::{lifecycle, Error, PROC};
+use crate::files::{self, Change, CommitOptions, Layout, Location};
+use crate::storage::{Digest, Store};
+use crate::userns::IdMaps;
+
+/// Finds container `name` and its layout: from its start spec, or, for a
+/// container run in the foreground (no spec), from its image's layers and
+/// `maps`.
+fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
+    let info = lifecycle::find(store, name, Path::new(PROC))?;
+    if info.spec.is_some() {
+        let plan = lifecycle::plan_of(&info)?;
+        return Ok(Layout {
+            info,
+            lowers: plan.lowers,
+            dirs: plan.dirs,
+            maps: plan.maps,
+            has_init: plan.hardening.init,
+        });
+    }
+    let image = store
+        .find_image(&info.record.image_id.to_string())
+        .map_err(Error::Store)?
+        .ok_or_else(|| files::Error::ImageMissing(info.record.image_id.clone()))?;
+    let lowers = image
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_path(&l.diff_id))
+        .collect();
+    Ok(Layout {
+        dirs: store.container_dirs(&info.record.id),
+        lowers,
+        maps: maps.clone(),
+        info,
+        has_init: false,
+    })
+}
+
+/// Copies between the host and a container (`hutch cp`); `is_archive`
+/// keeps the container's ownership on the host (`-a`); `maps` serve
+/// containers without a start spec. Must be called single-threaded.
+pub fn copy(
+    store: &Store,
+    src: &Location,
+    dst: &Location,
+    is_archive: bool,
+    maps: &IdMaps,
+) -> Result<(), Error> {
+    match (src, dst) {
+        (Location::Host(s), Location::Container { name, path }) => {
+            Ok(files::copy_in(layout_of(store, name, maps)?, s, path)?)
+        }
+        (Location::Container { name, path }, Location::Host(d)) => Ok(files::copy_out(
+            layout_of(store, name, maps)?,
+            path,
+            d,
+            is_archive,
+        )?),
+        (Location::Host(_), Location::Host(_)) => Err(files::Error::NoContainerSide.into()),
+        _ => Err(files::Error::BothContainers.into()),
+    }
+}
+
+/// Lists what container `name` changed compared with its image, sorted by
+/// path; `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn diff(store: &Store, name: &str, maps: &IdMaps) -> Result<Vec<Change>, Error> {
+    Ok(files::diff(&layout_of(store, name, maps)?)?)
+}
+
+/// Commits container `name`'s changes as a new image and returns its id;
+/// `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn commit(
+    store: &Store,
+    name: &str,
+    opts: &CommitOptions,
+    maps: &IdMaps,
+) -> Result<Digest, Error> {
+    Ok(files::commit(store, &layout_of(store, name, maps)?, opts)?)
+}
+
+/// Writes container `name`'s root filesystem to `out` as a tar (`hutch
+/// export`); `maps` serve containers without a start spec. Must be called
+/// single-threaded.
+pub fn export(
+    store: &Store,
+    name: &str,
+    out: &mut dyn std::io::Write,
+    maps: &IdMaps,
+) -> Result<(), Error> {
+    Ok(files::export(layout_of(store, name, maps)?, out)?)
+}

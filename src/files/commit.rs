@@ -108,7 +108,7 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
     store.unpack_layers(std::slice::from_ref(&layer), &plan.maps)?;
 
     // 3. Config, manifest, record.
-    let created = crate::container::now_rfc3339();
+    let created = crate::runtime::clock::now_rfc3339();
     let mut config: Value =
         serde_json::from_slice(&image.config).map_err(|source| Error::ConfigCorrupt {
             id: image.id.clone(),

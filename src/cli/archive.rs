@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image::archive::{self, Format, SaveItem};
-use crate::paths::Paths;
 use crate::storage::{ImageRecord, Store};
 use crate::{image, userns};
 
@@ -78,7 +78,8 @@ fn names_for(arg: &str, rec: &ImageRecord) -> Vec<String> {
 }
 
 /// Writes the images to the archive.
-pub fn save(paths: &Paths, args: SaveArgs) -> Result<i32, Error> {
+pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let _ = args.quiet;
     let store = Store::open(&paths.root)?;
     let mut items = Vec::new();
@@ -117,7 +118,8 @@ pub fn save(paths: &Paths, args: SaveArgs) -> Result<i32, Error> {
 }
 
 /// Loads every image in the archive and prints what it loaded.
-pub fn load(paths: &Paths, args: LoadArgs) -> Result<i32, Error> {
+pub fn load(engine: &Engine, args: LoadArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let loaded = match &args.input {

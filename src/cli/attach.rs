@@ -4,8 +4,8 @@
 use clap::{ArgAction, Args};
 
 use crate::container::attach::{self, Options, Outcome};
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::Store;
 
 #[derive(Debug, Args)]
@@ -25,7 +25,8 @@ pub struct AttachArgs {
 }
 
 /// Attaches to a container; returns its exit code, or 0 after detaching.
-pub fn run(paths: &Paths, args: AttachArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: AttachArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let opts = Options {
         detach_keys: attach::parse_detach_keys(&args.detach_keys).map_err(from_attach)?,
         is_stdin_sent: !args.no_stdin,

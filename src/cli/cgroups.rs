@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::resources::LimitArgs;
 use super::template::Template;
+use crate::container::Engine;
 use crate::container::{self, limits};
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::Store;
 
 #[derive(Debug, Args)]
@@ -55,7 +55,8 @@ const FIELDS: &[&str] = &[
 ];
 
 /// `pause` (`frozen`) and `unpause`: prints each container's name as given.
-pub fn pause(paths: &Paths, args: PauseArgs, frozen: bool) -> Result<i32, Error> {
+pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let mut code = 0;
     for name in &args.containers {
@@ -71,7 +72,8 @@ pub fn pause(paths: &Paths, args: PauseArgs, frozen: bool) -> Result<i32, Error>
 }
 
 /// `update`: changes the limits of a container.
-pub fn update(paths: &Paths, args: UpdateArgs) -> Result<i32, Error> {
+pub fn update(engine: &Engine, args: UpdateArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let newer = args.limits.resources()?;
     if newer.is_empty() {
         return Err(Error::Usage(
@@ -85,7 +87,8 @@ pub fn update(paths: &Paths, args: UpdateArgs) -> Result<i32, Error> {
 }
 
 /// `stats`: CPU, memory, network, block io and pids of running containers.
-pub fn stats(paths: &Paths, args: StatsArgs) -> Result<i32, Error> {
+pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let format = match args.format.as_deref() {
         Some("json") => None,
         None | Some("table") => Some(Template::parse(DEFAULT_TABLE)?),

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::files::CommitOptions;
-use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
 
@@ -34,7 +34,8 @@ pub struct CommitArgs {
 }
 
 /// Commits the container and prints the new image id.
-pub fn run(paths: &Paths, args: CommitArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: CommitArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let _ = (args.pause, args.quiet);
     let opts = CommitOptions {
         image: args.image,

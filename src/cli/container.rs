@@ -9,8 +9,8 @@ use super::{
     attach, cgroups, commit, cp, diff, exec, import, inspect, lifecycle, logs, prune, ps, rename,
     run, top,
 };
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
@@ -67,35 +67,35 @@ pub enum ContainerCommand {
 }
 
 /// Runs one `container` subcommand.
-pub fn run(paths: &Paths, command: ContainerCommand) -> Result<i32, Error> {
+pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
     match command {
-        ContainerCommand::Ls(a) => ps::run(paths, a),
-        ContainerCommand::Rm(a) => lifecycle::rm(paths, a),
-        ContainerCommand::Stop(a) => lifecycle::stop(paths, a),
-        ContainerCommand::Kill(a) => lifecycle::kill(paths, a),
-        ContainerCommand::Wait(a) => lifecycle::wait(paths, a),
-        ContainerCommand::Logs(a) => logs::run(paths, a),
+        ContainerCommand::Ls(a) => ps::run(engine, a),
+        ContainerCommand::Rm(a) => lifecycle::rm(engine, a),
+        ContainerCommand::Stop(a) => lifecycle::stop(engine, a),
+        ContainerCommand::Kill(a) => lifecycle::kill(engine, a),
+        ContainerCommand::Wait(a) => lifecycle::wait(engine, a),
+        ContainerCommand::Logs(a) => logs::run(engine, a),
         ContainerCommand::Inspect(mut a) => {
             // `container inspect` looks at containers only, whatever --type says.
             a.object_type = inspect::ObjectType::Container;
-            inspect::run_object(paths, a)
+            inspect::run_object(engine, a)
         }
-        ContainerCommand::Top(a) => top::run(paths, a),
-        ContainerCommand::Rename(a) => rename::run(paths, a),
-        ContainerCommand::Port(a) => super::port::run(paths, a),
-        ContainerCommand::Prune(a) => prune::run(paths, a),
-        ContainerCommand::Create(a) => run::create(paths, a),
-        ContainerCommand::Start(a) => lifecycle::start(paths, a),
-        ContainerCommand::Restart(a) => lifecycle::restart(paths, a),
-        ContainerCommand::Exec(a) => exec::run(paths, a),
-        ContainerCommand::Attach(a) => attach::run(paths, a),
-        ContainerCommand::Cp(a) => cp::run(paths, a),
-        ContainerCommand::Diff(a) => diff::run(paths, a),
-        ContainerCommand::Commit(a) => commit::run(paths, a),
-        ContainerCommand::Pause(a) => cgroups::pause(paths, a, true),
-        ContainerCommand::Unpause(a) => cgroups::pause(paths, a, false),
-        ContainerCommand::Update(a) => cgroups::update(paths, a),
-        ContainerCommand::Stats(a) => cgroups::stats(paths, a),
-        ContainerCommand::Export(a) => import::export(paths, a),
+        ContainerCommand::Top(a) => top::run(engine, a),
+        ContainerCommand::Rename(a) => rename::run(engine, a),
+        ContainerCommand::Port(a) => super::port::run(engine, a),
+        ContainerCommand::Prune(a) => prune::run(engine, a),
+        ContainerCommand::Create(a) => run::create(engine, a),
+        ContainerCommand::Start(a) => lifecycle::start(engine, a),
+        ContainerCommand::Restart(a) => lifecycle::restart(engine, a),
+        ContainerCommand::Exec(a) => exec::run(engine, a),
+        ContainerCommand::Attach(a) => attach::run(engine, a),
+        ContainerCommand::Cp(a) => cp::run(engine, a),
+        ContainerCommand::Diff(a) => diff::run(engine, a),
+        ContainerCommand::Commit(a) => commit::run(engine, a),
+        ContainerCommand::Pause(a) => cgroups::pause(engine, a, true),
+        ContainerCommand::Unpause(a) => cgroups::pause(engine, a, false),
+        ContainerCommand::Update(a) => cgroups::update(engine, a),
+        ContainerCommand::Stats(a) => cgroups::stats(engine, a),
+        ContainerCommand::Export(a) => import::export(engine, a),
     }
 }

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::files::Location;
-use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
 
@@ -22,7 +22,8 @@ pub struct CpArgs {
 }
 
 /// Copies between the host and a container.
-pub fn run(paths: &Paths, args: CpArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: CpArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let src = Location::parse(&args.src);
     let dst = Location::parse(&args.dst);
     let maps = userns::current_user_maps(paths.etc())?;

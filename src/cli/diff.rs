@@ -2,8 +2,8 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
 
@@ -15,7 +15,8 @@ pub struct DiffArgs {
 }
 
 /// Prints one `A`, `C` or `D` line per changed path, sorted by path.
-pub fn run(paths: &Paths, args: DiffArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: DiffArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let changes = crate::container::files::diff(&store, &args.container, &maps)?;

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use crate::container::exec::{self, ExecOptions};
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::runtime::security;
 use crate::storage::Store;
 
@@ -59,7 +59,8 @@ fn parse_caps(names: &[String]) -> Result<u64, Error> {
 }
 
 /// Runs the command and returns its exit code (0 at once with `-d`).
-pub fn run(paths: &Paths, args: ExecArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let env_files = super::run::read_env_files(&args.env_file)?;
     let store = Store::open(&paths.root)?;
     let opts = ExecOptions {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::images::human_size;
 use super::template::Template;
+use crate::container::Engine;
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{ImageRecord, Store};
@@ -100,7 +101,8 @@ fn steps(img: &ImageRecord) -> Vec<Step> {
 }
 
 /// Prints the image's history.
-pub fn history(paths: &Paths, args: HistoryArgs) -> Result<i32, Error> {
+pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let img = find(paths, &store, &args.image)?;
     let rows = steps(&img);
@@ -198,7 +200,8 @@ fn tree_text(img: &ImageRecord) -> String {
 }
 
 /// Prints the image's layers as a tree.
-pub fn tree(paths: &Paths, args: TreeArgs) -> Result<i32, Error> {
+pub fn tree(engine: &Engine, args: TreeArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let img = find(paths, &store, &args.image)?;
     print!("{}", tree_text(&img));

@@ -4,8 +4,8 @@ use clap::Args;
 
 use super::image_filter as filter;
 use super::template::Template;
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::{ImageRecord, Store};
 
 #[derive(Debug, Args)]
@@ -31,7 +31,8 @@ pub struct ImagesArgs {
 }
 
 /// Lists the store's images.
-pub fn run(paths: &Paths, args: ImagesArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let all = store.list_images()?;
     let filters = filter::parse(&args.filter)?;

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::files;
 use crate::image::import::{self, ImportOptions};
-use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
 
@@ -44,7 +44,8 @@ pub struct ExportArgs {
 }
 
 /// Imports the tarball and prints the new image's id.
-pub fn import(paths: &Paths, args: ImportArgs) -> Result<i32, Error> {
+pub fn import(engine: &Engine, args: ImportArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let _ = args.quiet;
     let mut config = serde_json::Map::new();
     files::apply_changes(&mut config, &args.change)?;
@@ -70,7 +71,8 @@ pub fn import(paths: &Paths, args: ImportArgs) -> Result<i32, Error> {
 }
 
 /// Writes the container's filesystem as a tar.
-pub fn export(paths: &Paths, args: ExportArgs) -> Result<i32, Error> {
+pub fn export(engine: &Engine, args: ExportArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     super::output::write_to(args.output.as_deref(), "a tar", |out| {

@@ -2,8 +2,8 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::{cgroup, container, net, userns};
 
 #[derive(Debug, Args)]
@@ -14,7 +14,8 @@ pub struct InfoArgs {
 }
 
 /// Prints what hutch found on this host.
-pub fn run(paths: &Paths, args: InfoArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: InfoArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let runroot = paths.ensure_runroot()?;
     let maps = userns::current_user_maps(paths.etc())?;
     let layout = cgroup::detect_host(std::path::Path::new("/proc"));

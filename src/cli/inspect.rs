@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 
 use super::template::Template;
 use crate::container;
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image;
-use crate::paths::Paths;
 use crate::storage::{ContainerDirs, ContainerInfo, ContainerStatus, ImageRecord, Store};
 
 /// How Podman shows a time that has not happened.
@@ -51,7 +51,8 @@ pub struct InspectObjectArgs {
 }
 
 /// Prints a JSON array with one object per image.
-pub fn run(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let template = parse_format(args.format.as_deref())?;
     let store = Store::open(&paths.root)?;
     let mut out = Vec::new();
@@ -68,7 +69,8 @@ pub fn run(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
 
 /// Prints containers or images: for each name a container if one matches
 /// (unless `--type image`), else an image (unless `--type container`).
-pub fn run_object(paths: &Paths, args: InspectObjectArgs) -> Result<i32, Error> {
+pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let template = parse_format(args.format.as_deref())?;
     let store = Store::open(&paths.root)?;
     let mut out = Vec::new();

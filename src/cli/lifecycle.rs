@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::container::attach;
 use crate::container::logread::{LogReader, Record, Stream};
+use crate::container::Engine;
 use crate::container::{self, WaitCondition};
 use crate::error::{render_chain, Error, EXIT_TOOL};
 use crate::paths::Paths;
@@ -112,7 +113,8 @@ fn for_each(
 }
 
 /// Stops containers.
-pub fn stop(paths: &Paths, args: StopArgs) -> Result<i32, Error> {
+pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let timeout = Duration::from_secs(args.time);
     for_each(&args.containers, |name| {
@@ -121,7 +123,8 @@ pub fn stop(paths: &Paths, args: StopArgs) -> Result<i32, Error> {
 }
 
 /// Sends a signal to containers.
-pub fn kill(paths: &Paths, args: KillArgs) -> Result<i32, Error> {
+pub fn kill(engine: &Engine, args: KillArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let sig = container::parse_signal(&args.signal)?;
     let store = Store::open(&paths.root)?;
     for_each(&args.containers, |name| {
@@ -130,7 +133,8 @@ pub fn kill(paths: &Paths, args: KillArgs) -> Result<i32, Error> {
 }
 
 /// Removes containers.
-pub fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
+pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let names = if args.all {
@@ -168,7 +172,8 @@ pub fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
 
 /// Waits for containers to meet a condition; prints each one's exit code
 /// when waiting for it to stop.
-pub fn wait(paths: &Paths, args: WaitArgs) -> Result<i32, Error> {
+pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let conditions = args
         .condition
         .iter()
@@ -200,7 +205,8 @@ pub fn wait(paths: &Paths, args: WaitArgs) -> Result<i32, Error> {
 /// Starts containers; with `--attach`, attaches to the one container
 /// (sending it our stdin with `--interactive`) until it exits and returns
 /// its exit code.
-pub fn start(paths: &Paths, args: StartArgs) -> Result<i32, Error> {
+pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     if args.attach {
         let [name] = args.containers.as_slice() else {
@@ -217,7 +223,8 @@ pub fn start(paths: &Paths, args: StartArgs) -> Result<i32, Error> {
 }
 
 /// Stops containers, then starts them again.
-pub fn restart(paths: &Paths, args: RestartArgs) -> Result<i32, Error> {
+pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let timeout = Duration::from_secs(args.time);
     for_each(&args.containers, |name| {
@@ -308,7 +315,8 @@ fn print_record(rec: &Record, out: &mut impl Write, err: &mut impl Write) {
 /// (`ok PID` or `err CODE MESSAGE`) to the `run -d` reading it, then
 /// watches the container until it exits. Its stderr is /dev/null: what
 /// goes wrong after the report is recorded, not printed.
-pub fn monitor(paths: &Paths, args: MonitorArgs) -> Result<i32, Error> {
+pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let started = Store::open(&paths.root)
         .map_err(Error::from)
         .and_then(|store| {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image::{self, credentials::Credentials, LoginOptions, LogoutTarget};
-use crate::paths::Paths;
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -55,7 +55,8 @@ pub struct LogoutArgs {
 }
 
 /// Checks the credentials with the registry and saves them.
-pub fn login(paths: &Paths, args: LoginArgs) -> Result<i32, Error> {
+pub fn login(engine: &Engine, args: LoginArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if args.get_login {
         return match image::stored_login(paths, &args.registry, args.authfile.as_ref())? {
             Some(user) => {
@@ -148,7 +149,8 @@ fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
 }
 
 /// Removes stored credentials.
-pub fn logout(paths: &Paths, args: LogoutArgs) -> Result<i32, Error> {
+pub fn logout(engine: &Engine, args: LogoutArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let target = match &args.registry {
         Some(r) if !args.all => LogoutTarget::One(r.clone()),
         _ => LogoutTarget::All,

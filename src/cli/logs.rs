@@ -10,8 +10,8 @@ use clap::Args;
 
 use crate::container;
 use crate::container::logread::{self, LogDriver, Record, RotatingLog, Stream, Window};
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::{ContainerStatus, Store};
 
 /// How often `--follow` looks for new records and checks the containers.
@@ -48,7 +48,8 @@ struct Target {
 }
 
 /// Prints container logs.
-pub fn run(paths: &Paths, args: LogsArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let now = super::ps::now_nanos();
     let window = Window {
         since: parse_time("--since", args.since.as_deref(), now)?,

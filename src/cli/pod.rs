@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::container::pod::{self, Pod};
+use crate::container::Engine;
 use crate::container::{self, Plan};
 use crate::error::{render_chain, Error};
 use crate::net::{self, NetworkPlan, NetworkRequest};
@@ -102,7 +103,8 @@ pub struct InfraArgs {
 }
 
 /// Dispatches `hutch pod …`.
-pub fn run(paths: &Paths, cmd: PodCommand) -> Result<i32, Error> {
+pub fn run(engine: &Engine, cmd: PodCommand) -> Result<i32, Error> {
+    let paths = engine.paths();
     match cmd {
         PodCommand::Create(a) => create(paths, a),
         PodCommand::Ps(a) => ps(paths, a),
@@ -354,7 +356,8 @@ fn inspect(paths: &Paths, args: NamesArgs) -> Result<i32, Error> {
 
 /// The hidden `pod-infra ID`: starts the infra, reports on stdout, then
 /// waits for it until the pod is stopped.
-pub fn infra(paths: &Paths, args: InfraArgs) -> Result<i32, Error> {
+pub fn infra(engine: &Engine, args: InfraArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let started = pod::start_infra(&paths.root, &args.id, Path::new(PROC));
     let report = match &started {
         Ok(_) => Ok(()),

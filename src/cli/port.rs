@@ -7,9 +7,9 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::container;
+use crate::container::Engine;
 use crate::error::Error;
 use crate::net::{self, PublishedPort};
-use crate::paths::Paths;
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
 #[derive(Debug, Args)]
@@ -44,7 +44,8 @@ pub fn forward(args: ForwardArgs) -> Result<i32, Error> {
 
 /// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a
 /// private port only `127.0.0.1:8080`.
-pub fn run(paths: &Paths, args: PortArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let info = store
         .find_container(&args.container)?

@@ -8,8 +8,8 @@ use std::io::{BufRead, Write};
 use clap::Args;
 
 use crate::container;
+use crate::container::Engine;
 use crate::error::{Error, EXIT_TOOL};
-use crate::paths::Paths;
 use crate::storage::{ContainerStatus, Store};
 use crate::userns;
 
@@ -25,7 +25,8 @@ pub struct PruneArgs {
 }
 
 /// Removes all non-running containers and prints their ids.
-pub fn run(paths: &Paths, args: PruneArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if !args.force && !confirm()? {
         return Ok(0);
     }

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::images::human_size;
 use super::inspect::plan_json;
 use super::template::Template;
+use crate::container::Engine;
 use crate::container::{self, logread};
 use crate::error::Error;
 use crate::paths::Paths;
@@ -109,7 +110,8 @@ enum Format {
 }
 
 /// Lists containers.
-pub fn run(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let pod_table = pod_table(args.size);
     let format = match args.format.as_deref() {
         None | Some("table") if args.pod => parse_format(Some(&pod_table), false)?,

@@ -3,9 +3,9 @@
 use clap::Args;
 
 use super::StderrReporter;
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image::{self, Platform, PullOptions};
-use crate::paths::Paths;
 use crate::storage::Store;
 use crate::userns;
 
@@ -32,7 +32,8 @@ pub struct PullArgs {
 }
 
 /// Pulls each image and prints its id.
-pub fn run(paths: &Paths, args: PullArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: PullArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let platform = match &args.platform {
         Some(p) => Platform::parse(p)?,
         None => Platform::host(),

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::StderrReporter;
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image::{self, ManifestFormat, PushOptions};
-use crate::paths::Paths;
 use crate::storage::Store;
 
 #[derive(Debug, Args)]
@@ -42,7 +42,8 @@ pub struct PushArgs {
 }
 
 /// Pushes the image and optionally records the manifest digest.
-pub fn run(paths: &Paths, args: PushArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: PushArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let opts = PushOptions {
         format: match &args.format {
             Some(f) => ManifestFormat::parse(f)?,

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use crate::container;
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::{self, Store};
 
 #[derive(Debug, Args)]
@@ -18,7 +18,8 @@ pub struct RenameArgs {
 }
 
 /// Renames a container.
-pub fn run(paths: &Paths, args: RenameArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: RenameArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if !storage::is_valid_container_name(&args.new_name) {
         return Err(Error::Usage(format!(
             "invalid container name {:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",

@@ -2,8 +2,8 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::{Removed, Store};
 use crate::{image, userns};
 
@@ -18,7 +18,8 @@ pub struct RmiArgs {
 }
 
 /// Removes each image; keeps going after a failure and reports the first.
-pub fn run(paths: &Paths, args: RmiArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: RmiArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let maps = userns::current_user_maps(paths.etc())?;
     let mut first_err = None;

@@ -7,6 +7,7 @@
 use clap::Args;
 
 use super::StderrReporter;
+use crate::container::Engine;
 use crate::container::{self, Plan, RestartPolicy, RunOptions};
 use crate::error::Error;
 use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
@@ -318,7 +319,8 @@ fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result
 }
 
 /// Creates a container without starting it and prints its id.
-pub fn create(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if args.detach {
         return Err(Error::Usage(
             "create does not take --detach: start the container with hutch start".into(),
@@ -347,7 +349,8 @@ pub fn create(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
 
 /// Runs the container in the foreground and returns its exit code, or
 /// with `-d` starts it through a monitor and prints its id.
-pub fn run(paths: &Paths, args: RunArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let Created {
         store,
         id,

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use super::images::human_size;
 use crate::container;
 use crate::container::imagemount;
+use crate::container::Engine;
 use crate::error::{Error, EXIT_TOOL};
 use crate::paths::Paths;
 use crate::storage::{ContainerStatus, Digest, Removed, Store};
@@ -132,7 +133,8 @@ fn prune_images(
 }
 
 /// `image prune`.
-pub fn image_prune(paths: &Paths, args: ImagePruneArgs) -> Result<i32, Error> {
+pub fn image_prune(engine: &Engine, args: ImagePruneArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let prompt = if args.all {
         "WARNING! This command removes all images without at least one container associated with them.\nAre you sure you want to continue? [y/N] "
     } else {
@@ -179,7 +181,8 @@ fn prune_containers(store: &Store, maps: &IdMaps) -> Result<(Vec<String>, u64, i
 }
 
 /// `system prune`.
-pub fn system_prune(paths: &Paths, args: SystemPruneArgs) -> Result<i32, Error> {
+pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let images = if args.all {
         "all images without at least one container associated with them"
     } else {
@@ -239,7 +242,8 @@ struct Usage {
 }
 
 /// `system df`.
-pub fn df(paths: &Paths, args: DfArgs) -> Result<i32, Error> {
+pub fn df(engine: &Engine, args: DfArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     let store = Store::open(&paths.root)?;
     let containers: Vec<_> = store
@@ -336,7 +340,8 @@ pub fn df(paths: &Paths, args: DfArgs) -> Result<i32, Error> {
 }
 
 /// `system reset`.
-pub fn reset(paths: &Paths, args: ResetArgs) -> Result<i32, Error> {
+pub fn reset(engine: &Engine, args: ResetArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let prompt = format!(
         "WARNING! This will remove:\n\t- all containers\n\t- all images\n\t- the store directory: {:?}\n\t- the run directory: {:?}\nAre you sure you want to continue? [y/N] ",
         paths.root, paths.runroot
@@ -364,7 +369,8 @@ pub fn reset(paths: &Paths, args: ResetArgs) -> Result<i32, Error> {
 }
 
 /// `image mount`: prints each image's mount point.
-pub fn mount(paths: &Paths, args: MountArgs) -> Result<i32, Error> {
+pub fn mount(engine: &Engine, args: MountArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if !imagemount::is_root_in_userns(Path::new(PROC)) {
         return Err(imagemount::Error::NotInUserns.into());
     }
@@ -378,7 +384,8 @@ pub fn mount(paths: &Paths, args: MountArgs) -> Result<i32, Error> {
 }
 
 /// `image unmount`: prints each image's id.
-pub fn unmount(paths: &Paths, args: MountArgs) -> Result<i32, Error> {
+pub fn unmount(engine: &Engine, args: MountArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     if !imagemount::is_root_in_userns(Path::new(PROC)) {
         return Err(imagemount::Error::NotInUserns.into());
     }

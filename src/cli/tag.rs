@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::Error;
 use crate::image::{self, import::qualify_name};
 use crate::paths::Paths;
@@ -37,7 +38,8 @@ fn find(paths: &Paths, store: &Store, name: &str) -> Result<ImageRecord, Error> 
 }
 
 /// Adds the names.
-pub fn tag(paths: &Paths, args: TagArgs) -> Result<i32, Error> {
+pub fn tag(engine: &Engine, args: TagArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let rec = find(paths, &store, &args.image)?;
     let names = args
@@ -52,7 +54,8 @@ pub fn tag(paths: &Paths, args: TagArgs) -> Result<i32, Error> {
 }
 
 /// Removes the names (all of them without arguments); the image stays.
-pub fn untag(paths: &Paths, args: UntagArgs) -> Result<i32, Error> {
+pub fn untag(engine: &Engine, args: UntagArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let store = Store::open(&paths.root)?;
     let rec = find(paths, &store, &args.image)?;
     let names = if args.names.is_empty() {

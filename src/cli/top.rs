@@ -11,8 +11,8 @@ use clap::Args;
 
 use super::template::align;
 use crate::container::top::{self, Process};
+use crate::container::Engine;
 use crate::error::Error;
-use crate::paths::Paths;
 use crate::storage::Store;
 
 #[derive(Debug, Args)]
@@ -95,7 +95,8 @@ impl Column {
 }
 
 /// Lists a container's processes.
-pub fn run(paths: &Paths, args: TopArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: TopArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let columns = parse_descriptors(&args.descriptors)?;
     let store = Store::open(&paths.root)?;
     let processes = top::list_processes(&store, &args.container)?;

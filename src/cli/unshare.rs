@@ -4,8 +4,9 @@
 
 use clap::Args;
 
+use crate::container::Engine;
 use crate::error::{Error, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
-use crate::paths::{Paths, ENV_ROOT, ENV_RUNROOT};
+use crate::paths::{ENV_ROOT, ENV_RUNROOT};
 use crate::userns::{self, unshare::Outcome};
 
 #[derive(Debug, Args)]
@@ -20,7 +21,8 @@ pub struct UnshareArgs {
 }
 
 /// Runs the command and returns its exit code.
-pub fn run(paths: &Paths, args: UnshareArgs) -> Result<i32, Error> {
+pub fn run(engine: &Engine, args: UnshareArgs) -> Result<i32, Error> {
+    let paths = engine.paths();
     let maps = userns::current_user_maps(paths.etc())?;
     if let Some(reason) = &maps.fallback_reason {
         super::warn(&format!(

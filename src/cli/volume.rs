@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::template::Template;
 use crate::container::volumes::{self, Kind, Mount, VolumeRequest, Volumes};
+use crate::container::Engine;
 use crate::container::{self, RunOptions};
 use crate::error::Error;
 use crate::paths::Paths;
@@ -247,7 +248,8 @@ pub struct ExistsArgs {
 }
 
 /// Runs a `volume` subcommand.
-pub fn run(paths: &Paths, cmd: VolumeCommand) -> Result<i32, Error> {
+pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
+    let paths = engine.paths();
     match cmd {
         VolumeCommand::Create(a) => create(paths, a),
         VolumeCommand::Ls(a) => ls(paths, a),

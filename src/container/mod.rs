@@ -10,6 +10,7 @@
 
 pub mod attach;
 
+mod engine;
 pub mod exec;
 pub mod files;
 pub mod imagemount;
@@ -27,6 +28,7 @@ pub mod volumes;
 
 pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::{Plan, OOM_REASON};
+pub use engine::Engine;
 pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use plan::RunOptions;
@@ -45,6 +47,15 @@ pub enum Error {
     /// Copying, diffing, committing or exporting the container's files.
     #[error(transparent)]
     Files(#[from] crate::files::Error),
+    /// Finding, pulling or reading an image.
+    #[error(transparent)]
+    Image(Box<crate::image::Error>),
+    /// Reading the user's subordinate id ranges.
+    #[error(transparent)]
+    Userns(#[from] crate::userns::Error),
+    /// Choosing or creating the store and run directories.
+    #[error(transparent)]
+    Paths(#[from] crate::paths::Error),
     /// `-v`, `--mount`, `--tmpfs` or `--volumes-from` could not be planned.
     #[error("planning the mounts")]
     Volumes(#[source] Box<volumes::Error>),
@@ -124,6 +135,12 @@ pub enum Error {
     Seccomp(#[from] crate::runtime::seccomp::Error),
 }
 
+impl From<crate::image::Error> for Error {
+    fn from(e: crate::image::Error) -> Error {
+        Error::Image(Box::new(e))
+    }
+}
+
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
@@ -139,6 +156,9 @@ impl Error {
         match self {
             Error::Runtime(e) => e.hint(),
             Error::Files(e) => e.hint(),
+            Error::Image(e) => e.hint(),
+            Error::Userns(e) => e.hint(),
+            Error::Paths(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::Cgroup(e) => e.hint(),
             Error::NoCgroup(_) => Some(

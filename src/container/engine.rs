@@ -1,0 +1,65 @@
+//! The engine handle every front end holds: the CLI today, the REST API,
+//! `kube play`, systemd units and `build` later.
+//!
+//! An `Engine` knows the paths and opens the store and reads the user's id
+//! maps only when an operation first needs them. Its operations live in the
+//! engine's modules as `impl Engine` blocks; the store itself is visible
+//! only inside `container`, so a front end cannot bypass them.
+
+use std::cell::OnceCell;
+
+use super::Error;
+use crate::paths::Paths;
+use crate::storage::Store;
+use crate::userns::{self, IdMaps};
+
+/// The engine: paths, and the store and id maps once opened.
+// TODO(#12): the allow goes once every command runs through engine operations.
+#[allow(dead_code)]
+pub struct Engine {
+    paths: Paths,
+    store: OnceCell<Store>,
+    maps: OnceCell<IdMaps>,
+}
+
+#[allow(dead_code)]
+impl Engine {
+    /// An engine over `paths`; nothing is opened yet.
+    pub fn new(paths: Paths) -> Engine {
+        Engine {
+            paths,
+            store: OnceCell::new(),
+            maps: OnceCell::new(),
+        }
+    }
+
+    /// The paths the engine works in.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// The store, opened on first use.
+    pub(in crate::container) fn store(&self) -> Result<&Store, Error> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let store = Store::open(&self.paths.root).map_err(Error::Store)?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    /// The current user's id maps (from /etc/subuid and /etc/subgid, or
+    /// the single-id fallback), read on first use.
+    pub fn user_maps(&self) -> Result<&IdMaps, Error> {
+        if let Some(m) = self.maps.get() {
+            return Ok(m);
+        }
+        let maps = userns::current_user_maps(self.paths.etc()).map_err(Error::Userns)?;
+        Ok(self.maps.get_or_init(|| maps))
+    }
+
+    /// Why the user's maps are a single-id fallback, if they are: a front
+    /// end shows it as a warning.
+    pub fn fallback_reason(&self) -> Result<Option<&str>, Error> {
+        Ok(self.user_maps()?.fallback_reason.as_deref())
+    }
+}

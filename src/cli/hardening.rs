@@ -3,8 +3,7 @@
 
 use clap::Args;
 
-use crate::error::Error;
-use crate::runtime::hardening::{self, Hardening, HardeningRequest};
+use crate::container::HardeningRequest;
 
 /// The hardening flags of `run` and `create`.
 #[derive(Debug, Args)]
@@ -20,17 +19,15 @@ pub struct HardeningArgs {
     pub init: bool,
 }
 
-/// Checks the hardening flags against this process's limits and plans
-/// them; `pids_limit` is `--pids-limit` when no cgroup can take it (see
-/// `ResourceArgs::plan`), applied as RLIMIT_NPROC.
-pub fn plan_hardening(args: &HardeningArgs, pids_limit: Option<i64>) -> Result<Hardening, Error> {
-    let req = HardeningRequest {
-        ulimit: args.ulimit.clone(),
-        pids_limit: pids_limit.map(|n| n.to_string()),
-        oom_score_adj: args.oom_score_adj,
-        init: args.init,
-    };
-    let current_oom = hardening::current_oom_score_adj(std::path::Path::new("/proc"));
-    hardening::plan_hardening(&req, &hardening::current_hard_limit, current_oom)
-        .map_err(|e| Error::Usage(e.to_string()))
+impl HardeningArgs {
+    /// The engine's request for these flags (`--pids-limit` is a limit
+    /// flag; the engine moves it here where no cgroup takes it).
+    pub fn request(&self) -> HardeningRequest {
+        HardeningRequest {
+            ulimit: self.ulimit.clone(),
+            pids_limit: None,
+            oom_score_adj: self.oom_score_adj,
+            init: self.init,
+        }
+    }
 }

@@ -359,6 +359,19 @@ impl crate::image::Reporter for StderrReporter {
     }
 }
 
+impl crate::container::Progress for StderrReporter {
+    fn warn(&self, line: &str) {
+        warn(line);
+    }
+
+    fn cleanup_failed(&self, error: &crate::container::Error) {
+        eprintln!("Error: {}", render_chain(error));
+        if let Some(h) = error.hint() {
+            eprintln!("Hint: {h}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

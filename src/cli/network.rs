@@ -2,8 +2,7 @@
 
 use clap::Args;
 
-use crate::error::Error;
-use crate::net::{self, NetworkPlan, NetworkRequest};
+use crate::container::NetworkRequest;
 
 /// How the container is connected: mode, published ports, DNS and hosts.
 #[derive(Debug, Args)]
@@ -37,32 +36,19 @@ pub struct NetworkArgs {
     pub mac_address: Option<String>,
 }
 
-/// Checks the network flags and plans the network of a container whose
-/// image config document is `config`.
-pub fn plan_network(args: &NetworkArgs, config: &[u8]) -> Result<NetworkPlan, Error> {
-    if args.no_hosts && !args.add_host.is_empty() {
-        return Err(Error::Usage(
-            "--no-hosts and --add-host conflict: --add-host writes /etc/hosts".into(),
-        ));
+impl NetworkArgs {
+    /// The engine's request for these flags.
+    pub fn request(&self) -> NetworkRequest {
+        NetworkRequest {
+            network: self.network.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
+            add_hosts: self.add_host.clone(),
+            no_hosts: self.no_hosts,
+            mac_address: self.mac_address.clone(),
+        }
     }
-    let req = NetworkRequest {
-        network: args.network.clone(),
-        publish: args.publish.clone(),
-        publish_all: args.publish_all,
-        exposed: net::exposed_ports(config),
-        dns: args.dns.clone(),
-        dns_search: args.dns_search.clone(),
-        dns_options: args.dns_option.clone(),
-        add_hosts: args.add_host.clone(),
-        no_hosts: args.no_hosts,
-        mac_address: args.mac_address.clone(),
-    };
-    let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
-    let proc = std::path::Path::new("/proc");
-    let plan = net::plan_network(&req, &helpers, net::host_route(proc))
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    // Fail before the container is recorded; start checks again.
-    net::check_ports(&plan.ports, net::unprivileged_port_start(proc))
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    Ok(plan)
 }

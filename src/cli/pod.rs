@@ -12,7 +12,7 @@ use crate::container::pod::{self, Pod};
 use crate::container::Engine;
 use crate::container::{self, Plan};
 use crate::error::{render_chain, Error};
-use crate::net::{self, NetworkPlan, NetworkRequest};
+use crate::net::{self, NetworkRequest};
 use crate::paths::Paths;
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
@@ -373,49 +373,6 @@ pub fn infra(engine: &Engine, args: InfraArgs) -> Result<i32, Error> {
         }
         Err(e) => Ok(pod_err(e).exit_code()),
     }
-}
-
-/// For `run --pod` and `create --pod`: checks the flags, makes `network`
-/// the pod's (without its ports, which the pod publishes) and returns the
-/// pod's id, name and maps.
-pub fn join_pod(
-    paths: &Paths,
-    args: &PodArgs,
-    net_args: &super::network::NetworkArgs,
-    network: &mut NetworkPlan,
-) -> Result<Option<Pod>, Error> {
-    let Some(name) = &args.pod else {
-        return Ok(None);
-    };
-    if !net_args.publish.is_empty() || net_args.publish_all {
-        return Err(Error::Usage(format!(
-            "a container in pod {name} cannot publish ports: publish them on the pod (hutch pod create -p …)"
-        )));
-    }
-    if net_args.network.is_some() {
-        return Err(Error::Usage(format!(
-            "a container in pod {name} uses the pod's network: drop --network"
-        )));
-    }
-    let p = pod::find(&paths.root, name).map_err(pod_err)?;
-    let mut joined = p.network.clone();
-    joined.ports.clear();
-    joined.dns = network.dns.clone();
-    joined.dns_search = network.dns_search.clone();
-    joined.dns_options = network.dns_options.clone();
-    joined.add_hosts = network.add_hosts.clone();
-    joined.no_hosts = network.no_hosts;
-    *network = joined;
-    Ok(Some(p))
-}
-
-/// Marks `plan` as a member of `p`, whose user namespace it must share.
-pub fn bind_plan(plan: &mut Plan, p: &Pod) -> Result<(), container::Error> {
-    if plan.maps.uids != p.maps.uids || plan.maps.gids != p.maps.gids {
-        return Err(pod::Error::OwnUserns(p.name.clone()).into());
-    }
-    plan.pod = Some(p.id.clone());
-    Ok(())
 }
 
 /// Pod ids to names, for `ps --pod`.

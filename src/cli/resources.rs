@@ -2,9 +2,8 @@
 
 use clap::Args;
 
-use crate::cgroup::{self, Manager, Request, Resources};
+use crate::container::{self, CgroupRequest, LimitsRequest, Resources};
 use crate::error::Error;
-use crate::paths::Paths;
 
 /// Resource limits and cgroup placement.
 #[derive(Debug, Args, Default)]
@@ -93,9 +92,9 @@ impl LimitArgs {
             .transpose()
     }
 
-    /// Checks the limit flags.
-    pub fn resources(&self) -> Result<Resources, Error> {
-        let req = Request {
+    /// The engine's request for the limit flags.
+    pub fn request(&self) -> Result<LimitsRequest, Error> {
+        Ok(LimitsRequest {
             memory: self.memory.clone(),
             memory_reservation: self.memory_reservation.clone(),
             memory_swap: self.memory_swap.clone(),
@@ -113,93 +112,28 @@ impl LimitArgs {
             device_read_iops: self.device_read_iops.clone(),
             device_write_iops: self.device_write_iops.clone(),
             oom_kill_disable: self.oom_kill_disable,
-        };
-        let r = Resources::parse(&req, &block_device)?;
-        if r.oom_kill_disable {
-            return Err(Error::Usage(
-                "--oom-kill-disable: cgroup v2 has no switch to disable the OOM killer; use a larger --memory instead".into(),
-            ));
-        }
-        Ok(r)
+        })
     }
-}
 
-/// The (major, minor) of block device `path`.
-fn block_device(path: &str) -> Option<(u64, u64)> {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.file_type().is_block_device() {
-        return None;
+    /// Checks the limit flags.
+    pub fn resources(&self) -> Result<Resources, Error> {
+        Ok(container::parse_limits(&self.request()?)?)
     }
-    let rdev = meta.rdev();
-    Some((libc::major(rdev) as u64, libc::minor(rdev) as u64))
 }
 
 impl ResourceArgs {
-    /// Checks the flags against each other and against this host: refuses
-    /// limits the host cannot apply, and warns (once per boot) when it
-    /// places containers nowhere. Where no cgroup can take `--pids-limit`
-    /// it is returned for the RLIMIT_NPROC fallback instead.
-    pub fn plan(&self, paths: &Paths) -> Result<(cgroup::Options, Option<i64>), Error> {
-        let is_disabled = match self.cgroups.as_str() {
-            "enabled" | "no-conmon" | "split" => false,
-            "disabled" => true,
-            other => {
-                return Err(Error::Usage(format!(
-                    "invalid --cgroups {other:?}: use enabled or disabled"
-                )))
-            }
-        };
-        let mut opts = cgroup::Options {
-            manager: self
-                .cgroup_manager
-                .as_deref()
-                .map(Manager::parse)
-                .transpose()?,
-            is_disabled,
+    /// The engine's request for the cgroup and limit flags.
+    pub fn request(&self) -> Result<CgroupRequest, Error> {
+        Ok(CgroupRequest {
+            manager: self.cgroup_manager.clone(),
+            mode: Some(self.cgroups.clone()),
             parent: self.cgroup_parent.clone(),
-            resources: self.limits.resources()?,
-        };
-        let host = host();
-        let mut rlimit_pids = None;
-        if opts.resources.pids_max.is_some() {
-            let mut without = opts.clone();
-            without.resources.pids_max = None;
-            let is_placed = matches!(
-                cgroup::decide(&host, &without),
-                Ok(cgroup::Decision::Systemd { .. } | cgroup::Decision::Cgroupfs { .. })
-            );
-            if !is_placed {
-                rlimit_pids = self.limits.pids_limit()?;
-                opts = without;
-            }
-        }
-        if let cgroup::Decision::Skip { warning: Some(w) } = cgroup::decide(&host, &opts)? {
-            warn_once(paths, &w);
-        }
-        Ok((opts, rlimit_pids))
+            limits: self.limits.request()?,
+        })
     }
 }
 
 /// What this host offers for placing containers.
-pub fn host() -> cgroup::Host {
-    cgroup::Host::probe(crate::paths::session_bus, std::path::Path::new("/proc"))
-}
-
-/// Prints `warning` unless it was printed since the run directory was
-/// made (that is, since boot): a host without cgroup v2 stays that way.
-fn warn_once(paths: &Paths, warning: &str) {
-    let Ok(runroot) = paths.ensure_runroot() else {
-        super::warn(warning);
-        return;
-    };
-    let marker = runroot.join("cgroup-warning");
-    if std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&marker)
-        .is_ok()
-    {
-        super::warn(warning);
-    }
+pub fn host() -> crate::cgroup::Host {
+    crate::cgroup::Host::probe(crate::paths::session_bus, std::path::Path::new("/proc"))
 }

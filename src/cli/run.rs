@@ -7,14 +7,11 @@
 use clap::Args;
 
 use super::StderrReporter;
-use crate::container::Engine;
-use crate::container::{self, Plan, RestartPolicy, RunOptions};
+use crate::container::{
+    self, CreateRequest, Engine, LogRequest, ProcessRequest, PullPolicy, Ran, RegistryOptions,
+    RestartPolicy, SecurityRequest,
+};
 use crate::error::Error;
-use crate::image::{self, Platform, PullOptions, PullPolicy, RuntimeConfig};
-use crate::paths::Paths;
-use crate::runtime::security::{self, Security, SecurityRequest};
-use crate::storage::{ContainerRecord, Store};
-use crate::userns;
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -59,11 +56,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Restart policy: no, on-failure[:N], always or unless-stopped (applied by a detached container's monitor)
-    #[arg(long, value_name = "POLICY")]
-    pub restart: Option<String>,
-    /// When to pull: always, missing (default) or never
-    #[arg(long, value_name = "POLICY", default_value = "missing")]
-    pub pull: String,
+    #[arg(long, value_name = "POLICY", value_parser = clap::value_parser!(RestartPolicy))]
+    pub restart: Option<RestartPolicy>,
+    /// When to pull: always, missing (default), never or newer
+    #[arg(long, value_name = "POLICY", value_enum, default_value = "missing")]
+    pub pull: PullFlag,
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
@@ -132,258 +129,96 @@ pub struct SecurityArgs {
     pub read_only_tmpfs: bool,
 }
 
-/// A recorded container and what starting it needs.
-struct Created {
-    store: Store,
-    id: String,
-    maps: userns::IdMaps,
-    /// The plan, recorded as the container's spec; an error leaves the
-    /// record without one.
-    plan: Result<Plan, container::Error>,
+/// `--pull` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullFlag {
+    /// Always pull.
+    Always,
+    /// Pull when no local image matches (the default).
+    Missing,
+    /// Never pull.
+    Never,
+    /// Pull when the registry has a newer image (pulls always for now).
+    Newer,
 }
 
-/// Checks `--restart` (and that `--rm` does not contradict it).
-fn parse_restart(args: &RunArgs) -> Result<RestartPolicy, Error> {
-    let policy = match &args.restart {
-        Some(p) => p
-            .parse::<RestartPolicy>()
-            .map_err(|e| Error::Usage(e.to_string()))?,
-        None => RestartPolicy::No,
-    };
-    if args.rm && policy != RestartPolicy::No {
-        return Err(Error::Usage(format!(
-            "--rm cannot be combined with --restart={policy}: a restarted container must outlive its exit"
-        )));
+impl RunArgs {
+    /// The engine's request for these flags.
+    fn request(&self) -> Result<CreateRequest, Error> {
+        let sec = &self.security;
+        Ok(CreateRequest {
+            image: self.image.clone(),
+            pull: match self.pull {
+                PullFlag::Always | PullFlag::Newer => PullPolicy::Always,
+                PullFlag::Missing => PullPolicy::Missing,
+                PullFlag::Never => PullPolicy::Never,
+            },
+            platform: self.platform.clone(),
+            registry: RegistryOptions {
+                tls_verify: self.tls_verify,
+                ..RegistryOptions::default()
+            },
+            quiet: self.quiet,
+            name: self.name.clone(),
+            process: ProcessRequest {
+                command: self.command.clone(),
+                entrypoint: self.entrypoint.clone(),
+                env: self.env.clone(),
+                env_files: self.env_file.clone(),
+                workdir: self.workdir.clone(),
+                user: self.user.clone(),
+                hostname: self.hostname.clone(),
+                interactive: self.interactive,
+                tty: self.tty,
+            },
+            remove: self.rm,
+            restart: self.restart.unwrap_or(RestartPolicy::No),
+            log: LogRequest {
+                driver: self.log_driver.clone(),
+                opts: self.log_opt.clone(),
+            },
+            security: SecurityRequest {
+                cap_add: sec.cap_add.clone(),
+                cap_drop: sec.cap_drop.clone(),
+                privileged: sec.privileged,
+                security_opt: sec.security_opt.clone(),
+                read_only: sec.read_only,
+                read_only_tmpfs: sec.read_only_tmpfs,
+            },
+            cgroups: self.resources.request()?,
+            hardening: self.hardening.request(),
+            mounts: self.volumes.request(),
+            userns: self.userns.request(),
+            network: self.network.request(),
+            pod: self.pod.pod.clone(),
+        })
     }
-    Ok(policy)
-}
-
-/// Checks the capability and security flags and plans the confinement.
-fn plan_security(args: &RunArgs) -> Result<Security, Error> {
-    let sec = &args.security;
-    let req = SecurityRequest {
-        cap_add: sec.cap_add.clone(),
-        cap_drop: sec.cap_drop.clone(),
-        privileged: sec.privileged,
-        security_opt: sec.security_opt.clone(),
-        read_only: sec.read_only,
-        read_only_tmpfs: sec.read_only_tmpfs,
-    };
-    security::plan_security(&req).map_err(|e| Error::Usage(e.to_string()))
-}
-
-/// Finds or pulls the image, records the container and its start spec.
-/// `is_monitored`: a monitor will start it (`run -d`, `create`), so the
-/// passthrough log driver, which needs hutch's own stdio, is refused.
-fn create_container(paths: &Paths, args: &RunArgs, is_monitored: bool) -> Result<Created, Error> {
-    let restart = parse_restart(args)?;
-    if let Some(name) = &args.name {
-        if !crate::storage::is_valid_container_name(name) {
-            return Err(Error::Usage(format!(
-                "invalid container name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
-            )));
-        }
-    }
-    let policy = match args.pull.as_str() {
-        "always" | "newer" => PullPolicy::Always,
-        "missing" => PullPolicy::Missing,
-        "never" => PullPolicy::Never,
-        other => {
-            return Err(Error::Usage(format!(
-                "invalid --pull {other:?}: use always, missing or never"
-            )))
-        }
-    };
-    let mut security = plan_security(args)?;
-    // Read and compile the seccomp profile now, so a bad one fails before
-    // anything is pulled or created.
-    crate::runtime::seccomp::resolve(
-        &mut security.seccomp,
-        security.caps,
-        paths.ensure_runroot()?,
-    )
-    .map_err(container::Error::from)?;
-    let (cgroups, rlimit_pids) = args.resources.plan(paths)?;
-    let hardening = super::hardening::plan_hardening(&args.hardening, rlimit_pids)?;
-    let mut own_mounts = super::volume::parse_mounts(&args.volumes)?;
-    let log = container::logread::parse_log_config(
-        args.log_driver.as_deref(),
-        &args.log_opt,
-        is_monitored,
-    )?;
-    let env_files = read_env_files(&args.env_file)?;
-    let maps = userns::current_user_maps(paths.etc())?;
-    if let Some(reason) = &maps.fallback_reason {
-        super::warn(&format!(
-            "{reason}: running with a single-id map (only root inside the container is mapped)"
-        ));
-    }
-    let ids = super::userns::plan(&args.userns, &maps)?;
-    let store = Store::open(&paths.root)?;
-    super::volume::find_mounted_images(paths, &store, &mut own_mounts)?;
-    let local = match policy {
-        PullPolicy::Always => None,
-        _ => image::find_local(paths, &store, &args.image)?,
-    };
-    let rec = match local {
-        Some(rec) => rec,
-        None if policy == PullPolicy::Never => {
-            return Err(Error::Usage(format!(
-                "{}: image not known locally and --pull=never",
-                args.image
-            )))
-        }
-        None => {
-            let platform = match &args.platform {
-                Some(p) => Platform::parse(p)?,
-                None => Platform::host(),
-            };
-            let opts = PullOptions {
-                platform,
-                quiet: args.quiet,
-                tls_verify: args.tls_verify,
-                authfile: None,
-                cert_dir: None,
-            };
-            let reporter = StderrReporter { quiet: args.quiet };
-            image::pull(paths, &store, &args.image, &opts, &maps, &reporter)?
-        }
-    };
-    let config = RuntimeConfig::parse(&rec.config)?;
-    let id = new_id();
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("hutch-{}", &id[..12]));
-    let record = ContainerRecord {
-        id: id.clone(),
-        name,
-        image_id: rec.id.clone(),
-        image_name: args.image.clone(),
-        created: container::now_rfc3339(),
-    };
-    let mut network = super::network::plan_network(&args.network, &rec.config)?;
-    let pod = super::pod::join_pod(paths, &args.pod, &args.network, &mut network)?;
-    let dirs = store.create_container(&record)?;
-    let lowers = super::userns::prepare_lowers(&store, &rec.layers, &dirs, &maps, &ids)?;
-    let opts = RunOptions {
-        command: args.command.clone(),
-        entrypoint: args.entrypoint.clone(),
-        env: args.env.clone(),
-        env_files,
-        workdir: args.workdir.clone(),
-        user: args.user.clone().or(ids.default_user),
-        hostname: args
-            .hostname
-            .clone()
-            .or_else(|| pod.as_ref().map(|p| p.name.clone())),
-        interactive: args.interactive,
-        tty: args.tty,
-        remove: args.rm,
-        log,
-        security,
-        cgroups,
-        hardening,
-        network,
-    };
-    let restart = (restart != RestartPolicy::No).then(|| restart.to_string());
-    let plan =
-        Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
-            plan.identity = ids.identity;
-            if let Some(p) = &pod {
-                super::pod::bind_plan(&mut plan, p)?;
-            }
-            plan.volumes = super::volume::plan_mounts(
-                &store,
-                &id,
-                &args.volumes,
-                own_mounts,
-                &config.volumes,
-                &opts,
-                &record.created,
-            )?;
-            if let Some(policy) = &restart {
-                store
-                    .set_restart_policy(&id, Some(policy))
-                    .map_err(container::Error::Store)?;
-            }
-            container::save_spec(&store, &plan)?;
-            Ok(plan)
-        });
-    Ok(Created {
-        store,
-        id,
-        maps,
-        plan,
-    })
 }
 
 /// Creates a container without starting it and prints its id.
 pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     if args.detach {
         return Err(Error::Usage(
             "create does not take --detach: start the container with hutch start".into(),
         ));
     }
-    let Created {
-        store,
-        id,
-        maps,
-        plan,
-    } = create_container(paths, &args, true)?;
-    match plan {
-        Ok(_) => {
-            println!("{id}");
-            Ok(0)
-        }
-        Err(e) => {
-            // A container that cannot be planned can never start.
-            if let Err(e) = store.remove_container(&id, &maps) {
-                super::report_error(&e.into());
-            }
-            Err(e.into())
-        }
-    }
+    let reporter = StderrReporter { quiet: args.quiet };
+    let id = engine.create(&args.request()?, &reporter)?;
+    println!("{id}");
+    Ok(0)
 }
 
 /// Runs the container in the foreground and returns its exit code, or
 /// with `-d` starts it through a monitor and prints its id.
 pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let Created {
-        store,
-        id,
-        maps,
-        plan,
-    } = create_container(paths, &args, args.detach)?;
-    if args.detach {
-        // From here on the monitor owns the container, `--rm` included.
-        let started = plan.and_then(|_| container::run_detached(&paths.root, &paths.runroot, &id));
-        return match started {
-            Ok(_) => {
-                println!("{id}");
-                Ok(0)
-            }
-            Err(e) => {
-                // A monitor that reported has applied `--rm` itself.
-                let is_reported = matches!(e, container::Error::MonitorFailed { .. });
-                if args.rm && !is_reported {
-                    if let Err(e) = store.remove_container(&id, &maps) {
-                        super::report_error(&e.into());
-                    }
-                }
-                Err(e.into())
-            }
-        };
-    }
-    let result = plan.and_then(|plan| container::run(&plan, &store));
-    if args.rm {
-        if let Err(e) = store.remove_container(&id, &maps) {
-            super::report_error(&e.into());
+    let reporter = StderrReporter { quiet: args.quiet };
+    match engine.run(&args.request()?, args.detach, &reporter)? {
+        Ran::Detached(id) => {
+            println!("{id}");
+            Ok(0)
         }
+        Ran::Exited(code) => Ok(code),
     }
-    Ok(result?)
 }
 
 /// Reads the `--env-file`s: their non-empty lines that are not comments.
@@ -404,18 +239,5 @@ pub(super) fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>
 
 /// A new random container id: 64 hex characters.
 pub(super) fn new_id() -> String {
-    let mut buf = [0u8; 32];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
-    if filled.is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let seed = format!("{t}-{}", std::process::id());
-        return crate::storage::Digest::of(seed.as_bytes())
-            .hex()
-            .to_string();
-    }
-    hex::encode(buf)
+    container::new_id()
 }

@@ -2,16 +2,9 @@
 //! (`--userns`, `--uidmap`, `--gidmap`, `--group-add`, `--device`), turned
 //! into final id maps and the plan's `Identity`.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use crate::error::Error;
-use crate::runtime::devices;
-use crate::runtime::identity::{Identity, KeepIdUser, KEEP_GROUPS};
-use crate::storage::{ContainerDirs, LayerRef, Store};
-use crate::userns::mode::{self, Mode, Planned, Request};
-use crate::userns::{self, IdMaps};
+use crate::container::UsernsRequest;
 
 /// The user-namespace flags of `run` and `create`.
 #[derive(Debug, Args)]
@@ -33,120 +26,15 @@ pub struct UsernsArgs {
     pub device: Vec<String>,
 }
 
-/// What the flags plan: the container's maps, how layers must be
-/// shifted for them, and the identity part of the plan.
-pub struct UsernsPlan {
-    /// The maps to write for the container.
-    pub maps: IdMaps,
-    /// Set when the maps differ from the default ones.
-    pub shift: Option<Planned>,
-    /// keep-id user, groups, devices.
-    pub identity: Identity,
-    /// `uid:gid` to run as when `-u` is not given (keep-id).
-    pub default_user: Option<String>,
-}
-
-/// The overlay lower directories (top first) for `layers` as the planned
-/// maps need them: the unpacked layers for the default maps, else their
-/// shifted copies (made now when missing). Without the user in the new
-/// maps, the container's upper and work directories are first given to
-/// its root, which its init could not do itself (`identity::claim_upper`).
-pub fn prepare_lowers(
-    store: &Store,
-    layers: &[LayerRef],
-    dirs: &ContainerDirs,
-    default: &IdMaps,
-    ids: &UsernsPlan,
-) -> Result<Vec<PathBuf>, Error> {
-    let Some(shift) = &ids.shift else {
-        return Ok(layers
-            .iter()
-            .rev()
-            .map(|l| store.layer_path(&l.diff_id))
-            .collect());
-    };
-    let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
-        && shift.inter_gids.iter().any(|m| m.host == 0);
-    let root = (
-        mode::map_id(&shift.inter_uids, 0),
-        mode::map_id(&shift.inter_gids, 0),
-    );
-    if let (false, (Some(uid), Some(gid))) = (is_user_mapped, root) {
-        store.give_container_dirs(dirs, default, uid, gid)?;
-    }
-    let diff_ids: Vec<_> = layers.iter().rev().map(|l| l.diff_id.clone()).collect();
-    Ok(store.shifted_layers(&diff_ids, default, &shift.inter_uids, &shift.inter_gids)?)
-}
-
-/// Checks the flags against the user's `default` maps; everything is
-/// refused here, before any container exists (exit 125).
-pub fn plan(args: &UsernsArgs, default: &IdMaps) -> Result<UsernsPlan, Error> {
-    let req = Request {
-        mode: args
-            .userns
-            .as_deref()
-            .map(mode::parse_mode)
-            .transpose()
-            .map_err(userns::Error::from)?,
-        uidmap: mode::parse_maps("--uidmap", &args.uidmap).map_err(userns::Error::from)?,
-        gidmap: mode::parse_maps("--gidmap", &args.gidmap).map_err(userns::Error::from)?,
-    };
-    let uid = nix::unistd::getuid();
-    let gid = nix::unistd::getgid();
-    let shift =
-        mode::plan(&req, uid.as_raw(), gid.as_raw(), default).map_err(userns::Error::from)?;
-    let mut identity = Identity::default();
-    let mut default_user = None;
-    if let Some(Mode::KeepId { uid: u, gid: g }) = &req.mode {
-        let (cuid, cgid) = (u.unwrap_or(uid.as_raw()), g.unwrap_or(gid.as_raw()));
-        let user = nix::unistd::User::from_uid(uid).ok().flatten();
-        let name = user
-            .as_ref()
-            .map_or_else(|| format!("user{}", uid.as_raw()), |u| u.name.clone());
-        let home = user
-            .as_ref()
-            .map_or_else(|| "/".to_string(), |u| u.dir.to_string_lossy().into_owned());
-        let group = nix::unistd::Group::from_gid(gid)
-            .ok()
-            .flatten()
-            .map_or_else(|| name.clone(), |g| g.name);
-        identity.keep_id = Some(KeepIdUser {
-            name,
-            uid: cuid,
-            gid: cgid,
-            group,
-            home,
-        });
-        default_user = Some(format!("{cuid}:{cgid}"));
-    }
-    for g in &args.group_add {
-        if g == KEEP_GROUPS {
-            identity.keep_groups = true;
-        } else if g.is_empty() || g.contains(':') {
-            return Err(Error::Usage(format!(
-                "invalid --group-add {g:?}: use a group name, a gid or keep-groups"
-            )));
-        } else {
-            identity.group_add.push(g.clone());
+impl UsernsArgs {
+    /// The engine's request for these flags.
+    pub fn request(&self) -> UsernsRequest {
+        UsernsRequest {
+            mode: self.userns.clone(),
+            uidmap: self.uidmap.clone(),
+            gidmap: self.gidmap.clone(),
+            group_add: self.group_add.clone(),
+            device: self.device.clone(),
         }
     }
-    if identity.keep_groups && !identity.group_add.is_empty() {
-        return Err(Error::Usage(
-            "--group-add keep-groups cannot be combined with other groups".into(),
-        ));
-    }
-    for d in &args.device {
-        let dev = devices::parse(d)?;
-        devices::check(&dev)?;
-        identity.devices.push(dev);
-    }
-    let maps = shift
-        .as_ref()
-        .map_or_else(|| default.clone(), |p| p.host.clone());
-    Ok(UsernsPlan {
-        maps,
-        shift,
-        identity,
-        default_user,
-    })
 }

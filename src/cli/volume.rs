@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::template::Template;
-use crate::container::volumes::{self, Kind, Mount, VolumeRequest, Volumes};
+use crate::container::volumes::{Kind, VolumeRequest, Volumes};
 use crate::container::Engine;
-use crate::container::{self, RunOptions};
+use crate::container::{self};
 use crate::error::Error;
 use crate::paths::Paths;
 use crate::storage::{Store, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
@@ -34,7 +34,8 @@ pub struct VolumeArgs {
 }
 
 impl VolumeArgs {
-    fn request(&self) -> VolumeRequest {
+    /// The engine's request for these flags.
+    pub fn request(&self) -> VolumeRequest {
         VolumeRequest {
             volume: self.volume.clone(),
             mount: self.mount.clone(),
@@ -42,77 +43,6 @@ impl VolumeArgs {
             volumes_from: self.volumes_from.clone(),
         }
     }
-}
-
-/// The user's mounts, parsed: done before anything is created, so a
-/// typo costs nothing.
-pub(super) fn parse_mounts(args: &VolumeArgs) -> Result<Vec<Mount>, Error> {
-    let req = args.request();
-    let usage = |e: volumes::Error| Error::Container(plan_error(e));
-    let mut out = Vec::new();
-    for v in &req.volume {
-        out.push(volumes::parse_volume(v).map_err(usage)?);
-    }
-    for m in &req.mount {
-        out.push(volumes::parse_mount(m).map_err(usage)?);
-    }
-    for t in &req.tmpfs {
-        out.push(volumes::parse_tmpfs(t).map_err(usage)?);
-    }
-    for f in &req.volumes_from {
-        volumes::parse_volumes_from(f).map_err(usage)?;
-    }
-    Ok(out)
-}
-
-/// Resolves the images of `--mount type=image` as other image names
-/// resolve (tags, short names, ids) to their unpacked layers, top first.
-pub(super) fn find_mounted_images(
-    paths: &crate::paths::Paths,
-    store: &Store,
-    mounts: &mut [Mount],
-) -> Result<(), Error> {
-    for m in mounts.iter_mut().filter(|m| m.kind == Kind::Image) {
-        let rec = crate::image::find_local(paths, store, &m.source)?.ok_or_else(|| {
-            plan_error(volumes::Error::ImageUnknown {
-                image: m.source.clone(),
-            })
-        })?;
-        m.layers = rec
-            .layers
-            .iter()
-            .rev()
-            .map(|l| store.layer_path(&l.diff_id))
-            .collect();
-    }
-    Ok(())
-}
-
-fn plan_error(e: volumes::Error) -> container::Error {
-    container::Error::Volumes(Box::new(e))
-}
-
-/// Plans the mounts of the new container `id`: inherited ones, the
-/// image's `VOLUME`s and the user's, resolved against the host and the
-/// store. Nothing touches the database when there is nothing to mount.
-pub(super) fn plan_mounts(
-    store: &Store,
-    id: &str,
-    args: &VolumeArgs,
-    own: Vec<Mount>,
-    image_volumes: &[String],
-    opts: &RunOptions,
-    created: &str,
-) -> Result<Volumes, container::Error> {
-    if own.is_empty() && image_volumes.is_empty() && args.volumes_from.is_empty() {
-        return Ok(Volumes::default());
-    }
-    let mut inherited = Vec::new();
-    for f in &args.volumes_from {
-        inherited.extend(volumes::mounts_from(store, f).map_err(plan_error)?);
-    }
-    let mounts = volumes::combine(inherited, image_volumes, own).map_err(plan_error)?;
-    volumes::resolve(store, id, mounts, opts.remove, created).map_err(plan_error)
 }
 
 /// Docker's `Mounts` of `inspect`, from a container's recorded plan.

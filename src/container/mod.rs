@@ -9,10 +9,12 @@
 //! It must not pull images or print.
 
 pub mod attach;
+mod create;
 
 mod engine;
 pub mod exec;
 pub mod files;
+mod ids;
 pub mod imagemount;
 mod lifecycle;
 pub mod limits;
@@ -21,17 +23,24 @@ pub mod logread;
 mod monitor;
 mod plan;
 pub mod pod;
+mod resources;
 mod restart;
 pub mod top;
 mod trim;
 pub mod volumes;
 
 pub use crate::runtime::clock::now_rfc3339;
+pub use crate::runtime::hardening::HardeningRequest;
+pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
+pub use create::{
+    new_id, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
+    ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
+};
 pub use engine::Engine;
 pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
-pub use plan::RunOptions;
+pub use resources::parse_limits;
 pub use restart::RestartPolicy;
 
 use std::path::PathBuf;
@@ -50,6 +59,60 @@ pub enum Error {
     /// Finding, pulling or reading an image.
     #[error(transparent)]
     Image(Box<crate::image::Error>),
+    /// `--rm` with a restart policy.
+    #[error(
+        "--rm cannot be combined with --restart={0}: a restarted container must outlive its exit"
+    )]
+    RemoveRestarted(String),
+    /// `--name` that is not a valid container name.
+    #[error("invalid container name {0:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    InvalidName(String),
+    /// `--pull=never` and no local image.
+    #[error("{0}: image not known locally and --pull=never")]
+    ImageNotLocal(String),
+    /// Capabilities or security options that do not parse.
+    #[error("{0}")]
+    Security(crate::runtime::security::Error),
+    /// `--ulimit`, `--oom-score-adj` or `--pids-limit` that cannot apply.
+    #[error("{0}")]
+    Hardening(crate::runtime::hardening::Error),
+    /// Network flags that do not parse or ports that cannot be published.
+    #[error("{0}")]
+    NetworkRequest(crate::net::Error),
+    /// `--no-hosts` with `--add-host`.
+    #[error("--no-hosts and --add-host conflict: --add-host writes /etc/hosts")]
+    NoHostsWithAddHost,
+    /// `--pod` with published ports.
+    #[error("a container in pod {0} cannot publish ports: publish them on the pod (hutch pod create -p …)")]
+    PodPublishes(String),
+    /// `--pod` with `--network`.
+    #[error("a container in pod {0} uses the pod's network: drop --network")]
+    PodNetwork(String),
+    /// A `--group-add` entry that is not a group.
+    #[error("invalid --group-add {0:?}: use a group name, a gid or keep-groups")]
+    InvalidGroupAdd(String),
+    /// `--group-add keep-groups` with other groups.
+    #[error("--group-add keep-groups cannot be combined with other groups")]
+    KeepGroupsWithOthers,
+    /// A `--device` that does not parse or cannot be used.
+    #[error(transparent)]
+    Device(crate::runtime::devices::DeviceError),
+    /// `--cgroups` other than enabled or disabled.
+    #[error("invalid --cgroups {0:?}: use enabled or disabled")]
+    CgroupsMode(String),
+    /// `--oom-kill-disable`, which cgroup v2 cannot do.
+    #[error("--oom-kill-disable: cgroup v2 has no switch to disable the OOM killer; use a larger --memory instead")]
+    OomKillDisable,
+    /// Reading an `--env-file`.
+    #[error("reading --env-file {path}")]
+    ReadEnvFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--log-driver` or `--log-opt` that does not parse, or reading a log.
+    #[error(transparent)]
+    Logs(#[from] logread::Error),
     /// Reading the user's subordinate id ranges.
     #[error(transparent)]
     Userns(#[from] crate::userns::Error),
@@ -159,6 +222,7 @@ impl Error {
             Error::Image(e) => e.hint(),
             Error::Userns(e) => e.hint(),
             Error::Paths(e) => e.hint(),
+            Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::Cgroup(e) => e.hint(),
             Error::NoCgroup(_) => Some(

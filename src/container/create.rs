@@ -1,0 +1,607 @@
+//! `create`: the one way a container comes to exist. Every front end (the
+//! CLI's `run` and `create` today; the REST API, `kube play`, systemd units
+//! and `build`'s RUN steps later) fills a `CreateRequest` and calls
+//! `Engine::create`, `Engine::run` or `Engine::create_planned`.
+//!
+//! The request is checked as a whole before anything is pulled or recorded,
+//! so a typo costs nothing; then the image is found or pulled, the container
+//! is recorded with its directories, and its `Plan` is computed and stored
+//! as the container's spec.
+
+use std::path::PathBuf;
+
+use super::engine::Engine;
+use super::logread::LogConfig;
+use super::plan::RunOptions;
+use super::pod::Pod;
+use super::restart::RestartPolicy;
+use super::volumes::{self, Kind, Mount, VolumeRequest, Volumes};
+use super::{Error, Plan};
+use crate::cgroup;
+use crate::image::{self, Platform, PullOptions, RuntimeConfig};
+use crate::net::{self, NetworkPlan};
+use crate::runtime::hardening::{self, Hardening, HardeningRequest};
+use crate::runtime::security::{self, Security, SecurityRequest};
+use crate::storage::{ContainerRecord, Store};
+use crate::userns::IdMaps;
+
+pub use crate::cgroup::Request as LimitsRequest;
+pub use crate::cgroup::Resources;
+pub use crate::image::PullPolicy;
+
+/// Where the engine reports what happens while it works; a front end
+/// shows these lines (the CLI on stderr).
+pub trait Progress: image::Reporter {
+    /// A degraded host or an ignored option: one `Warning:` line.
+    fn warn(&self, line: &str);
+    /// A cleanup that failed after the operation's own outcome was decided.
+    fn cleanup_failed(&self, error: &Error);
+}
+
+/// How to reach registries when the image has to be pulled.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// `--authfile`: the only credential file to read.
+    pub authfile: Option<PathBuf>,
+    /// `--cert-dir`: the TLS files for every registry.
+    pub cert_dir: Option<PathBuf>,
+    /// `--tls-verify`: `Some(false)` allows plain HTTP and unverified TLS.
+    pub tls_verify: Option<bool>,
+}
+
+/// The container's process.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessRequest {
+    /// Command and arguments (default: the image's entrypoint and cmd).
+    pub command: Vec<String>,
+    /// `--entrypoint`: `Some("")` clears the image's entrypoint.
+    pub entrypoint: Option<String>,
+    /// `-e`, in order (`NAME=VALUE`, or `NAME` to copy it from the host).
+    pub env: Vec<String>,
+    /// `--env-file`s, read in order before `env`.
+    pub env_files: Vec<PathBuf>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u user[:group]`.
+    pub user: Option<String>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `-i`.
+    pub interactive: bool,
+    /// `-t`.
+    pub tty: bool,
+}
+
+/// The user namespace, groups and devices.
+#[derive(Debug, Clone, Default)]
+pub struct UsernsRequest {
+    /// `--userns`.
+    pub mode: Option<String>,
+    /// `--uidmap`.
+    pub uidmap: Vec<String>,
+    /// `--gidmap`.
+    pub gidmap: Vec<String>,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--device`.
+    pub device: Vec<String>,
+}
+
+/// Cgroup placement and limits.
+#[derive(Debug, Clone, Default)]
+pub struct CgroupRequest {
+    /// `--cgroup-manager`.
+    pub manager: Option<String>,
+    /// `--cgroups`: enabled (the default when `None`) or disabled.
+    pub mode: Option<String>,
+    /// `--cgroup-parent`.
+    pub parent: Option<String>,
+    /// The limit flags.
+    pub limits: LimitsRequest,
+}
+
+/// The network: mode, published ports, DNS and hosts entries. The image's
+/// exposed ports come from the image.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkRequest {
+    /// `--network`.
+    pub network: Option<String>,
+    /// `-p`.
+    pub publish: Vec<String>,
+    /// `-P`.
+    pub publish_all: bool,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
+    /// `--add-host`.
+    pub add_hosts: Vec<String>,
+    /// `--no-hosts`.
+    pub no_hosts: bool,
+    /// `--mac-address`.
+    pub mac_address: Option<String>,
+}
+
+/// Where the container's output goes.
+#[derive(Debug, Clone, Default)]
+pub struct LogRequest {
+    /// `--log-driver` (default k8s-file).
+    pub driver: Option<String>,
+    /// `--log-opt KEY=VALUE`.
+    pub opts: Vec<String>,
+}
+
+/// Everything a new container needs, as one typed request.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// The image, by name, short name or id.
+    pub image: String,
+    /// When to pull it.
+    pub pull: PullPolicy,
+    /// `--platform` (os/arch[/variant]); the host's when `None`.
+    pub platform: Option<String>,
+    /// Registry access for a pull.
+    pub registry: RegistryOptions,
+    /// Suppress pull progress.
+    pub quiet: bool,
+    /// `--name`; `hutch-` and 12 characters of the id when `None`.
+    pub name: Option<String>,
+    /// The process.
+    pub process: ProcessRequest,
+    /// `--rm`.
+    pub remove: bool,
+    /// `--restart`.
+    pub restart: RestartPolicy,
+    /// `--log-driver`, `--log-opt`.
+    pub log: LogRequest,
+    /// Capabilities, security options, the read-only root.
+    pub security: SecurityRequest,
+    /// Cgroup placement and limits.
+    pub cgroups: CgroupRequest,
+    /// `--ulimit`, `--oom-score-adj`, `--init`.
+    pub hardening: HardeningRequest,
+    /// `-v`, `--mount`, `--tmpfs`, `--volumes-from`.
+    pub mounts: VolumeRequest,
+    /// `--userns`, `--uidmap`, `--gidmap`, `--group-add`, `--device`.
+    pub userns: UsernsRequest,
+    /// `--network` and friends.
+    pub network: NetworkRequest,
+    /// `--pod`.
+    pub pod: Option<String>,
+}
+
+/// A recorded container.
+pub struct Created {
+    /// The full id.
+    pub id: String,
+    /// Its maps, for removing it when the spec cannot be made.
+    maps: IdMaps,
+    /// The plan, recorded as the container's spec; an error leaves the
+    /// record without one.
+    plan: Result<Plan, Error>,
+}
+
+/// How `Engine::run` ended.
+pub enum Ran {
+    /// Detached: a monitor runs the container with this id.
+    Detached(String),
+    /// In the foreground: the container exited with this code.
+    Exited(i32),
+}
+
+/// The parts of a request checked before anything is pulled or recorded.
+struct Checked {
+    security: Security,
+    cgroups: cgroup::Options,
+    hardening: Hardening,
+    own_mounts: Vec<Mount>,
+    log: LogConfig,
+    env_files: Vec<String>,
+}
+
+impl Engine {
+    /// Records a container from `req` without starting it (`hutch create`)
+    /// and returns its id. A container whose spec cannot be made is
+    /// removed again.
+    pub fn create(&self, req: &CreateRequest, progress: &dyn Progress) -> Result<String, Error> {
+        let created = self.create_planned(req, true, progress)?;
+        match created.plan {
+            Ok(_) => Ok(created.id),
+            Err(e) => {
+                // A container that cannot be planned can never start.
+                self.discard(&created.id, &created.maps, progress);
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a container from `req` and runs it: in the foreground until
+    /// it exits, or with `detach` through a monitor (as `start` does).
+    /// Must be called single-threaded.
+    pub fn run(
+        &self,
+        req: &CreateRequest,
+        detach: bool,
+        progress: &dyn Progress,
+    ) -> Result<Ran, Error> {
+        let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
+        if detach {
+            // From here on the monitor owns the container, `--rm` included.
+            let paths = self.paths();
+            let started = plan.and_then(|_| super::run_detached(&paths.root, &paths.runroot, &id));
+            return match started {
+                Ok(_) => Ok(Ran::Detached(id)),
+                Err(e) => {
+                    // A monitor that reported has applied `--rm` itself.
+                    let is_reported = matches!(e, Error::MonitorFailed { .. });
+                    if req.remove && !is_reported {
+                        self.discard(&id, &maps, progress);
+                    }
+                    Err(e)
+                }
+            };
+        }
+        let store = self.store()?;
+        let result = plan.and_then(|plan| super::run(&plan, store));
+        if req.remove {
+            self.discard(&id, &maps, progress);
+        }
+        result.map(Ran::Exited)
+    }
+
+    /// Removes container `id` after a failed or finished start; a failure
+    /// is reported, not returned.
+    fn discard(&self, id: &str, maps: &IdMaps, progress: &dyn Progress) {
+        let removed = self
+            .store()
+            .and_then(|s| s.remove_container(id, maps).map_err(Error::Store));
+        if let Err(e) = removed {
+            progress.cleanup_failed(&e);
+        }
+    }
+
+    /// Checks `req`, finds or pulls its image, records the container and
+    /// its start spec. `is_monitored`: a monitor will start it (`run -d`,
+    /// `create`), so the passthrough log driver, which needs the caller's
+    /// own stdio, is refused.
+    pub fn create_planned(
+        &self,
+        req: &CreateRequest,
+        is_monitored: bool,
+        progress: &dyn Progress,
+    ) -> Result<Created, Error> {
+        let checked = self.check(req, is_monitored, progress)?;
+        let maps = self.user_maps()?.clone();
+        if let Some(reason) = &maps.fallback_reason {
+            progress.warn(&format!(
+                "{reason}: running with a single-id map (only root inside the container is mapped)"
+            ));
+        }
+        let ids = super::ids::plan(&req.userns, &maps)?;
+        let store = self.store()?;
+        let mut own_mounts = checked.own_mounts.clone();
+        self.find_mounted_images(store, &mut own_mounts)?;
+        let rec = self.image_for(store, req, &maps, progress)?;
+        let config = RuntimeConfig::parse(&rec.config)?;
+        let id = new_id();
+        let name = req
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("hutch-{}", &id[..12]));
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            image_id: rec.id.clone(),
+            image_name: req.image.clone(),
+            created: super::now_rfc3339(),
+        };
+        let mut network = plan_network(&req.network, &rec.config)?;
+        let pod = self.join_pod(req, &mut network)?;
+        let dirs = store.create_container(&record).map_err(Error::Store)?;
+        let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
+        let p = &req.process;
+        let opts = RunOptions {
+            command: p.command.clone(),
+            entrypoint: p.entrypoint.clone(),
+            env: p.env.clone(),
+            env_files: checked.env_files,
+            workdir: p.workdir.clone(),
+            user: p.user.clone().or(ids.default_user),
+            hostname: p
+                .hostname
+                .clone()
+                .or_else(|| pod.as_ref().map(|p| p.name.clone())),
+            interactive: p.interactive,
+            tty: p.tty,
+            remove: req.remove,
+            log: checked.log,
+            security: checked.security,
+            cgroups: checked.cgroups,
+            hardening: checked.hardening,
+            network,
+        };
+        let plan =
+            Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
+                plan.identity = ids.identity;
+                if let Some(p) = &pod {
+                    bind_pod(&mut plan, p)?;
+                }
+                plan.volumes = plan_mounts(
+                    store,
+                    &id,
+                    &req.mounts,
+                    own_mounts,
+                    &config.volumes,
+                    req.remove,
+                    &record.created,
+                )?;
+                if req.restart != RestartPolicy::No {
+                    store
+                        .set_restart_policy(&id, Some(&req.restart.to_string()))
+                        .map_err(Error::Store)?;
+                }
+                super::save_spec(store, &plan)?;
+                Ok(plan)
+            });
+        Ok(Created { id, maps, plan })
+    }
+
+    /// The checks that need no image: flags against each other and
+    /// against this host.
+    fn check(
+        &self,
+        req: &CreateRequest,
+        is_monitored: bool,
+        progress: &dyn Progress,
+    ) -> Result<Checked, Error> {
+        if req.remove && req.restart != RestartPolicy::No {
+            return Err(Error::RemoveRestarted(req.restart.to_string()));
+        }
+        if let Some(name) = &req.name {
+            if !crate::storage::is_valid_container_name(name) {
+                return Err(Error::InvalidName(name.clone()));
+            }
+        }
+        let mut security = security::plan_security(&req.security).map_err(Error::Security)?;
+        // Read and compile the seccomp profile now, so a bad one fails
+        // before anything is pulled or created.
+        crate::runtime::seccomp::resolve(
+            &mut security.seccomp,
+            security.caps,
+            self.paths().ensure_runroot()?,
+        )?;
+        let (cgroups, rlimit_pids) = self.plan_cgroups(&req.cgroups, progress)?;
+        let hardening = plan_hardening(&req.hardening, rlimit_pids)?;
+        let own_mounts = parse_mounts(&req.mounts)?;
+        let log = super::logread::parse_log_config(
+            req.log.driver.as_deref(),
+            &req.log.opts,
+            is_monitored,
+        )?;
+        let env_files = read_env_files(&req.process.env_files)?;
+        Ok(Checked {
+            security,
+            cgroups,
+            hardening,
+            own_mounts,
+            log,
+            env_files,
+        })
+    }
+
+    /// The local image `req` names, or the one pulled for it as its pull
+    /// policy says.
+    fn image_for(
+        &self,
+        store: &Store,
+        req: &CreateRequest,
+        maps: &IdMaps,
+        progress: &dyn Progress,
+    ) -> Result<crate::storage::ImageRecord, Error> {
+        let paths = self.paths();
+        let local = match req.pull {
+            PullPolicy::Always => None,
+            _ => image::find_local(paths, store, &req.image)?,
+        };
+        if let Some(rec) = local {
+            return Ok(rec);
+        }
+        if req.pull == PullPolicy::Never {
+            return Err(Error::ImageNotLocal(req.image.clone()));
+        }
+        let platform = match &req.platform {
+            Some(p) => Platform::parse(p)?,
+            None => Platform::host(),
+        };
+        let opts = PullOptions {
+            platform,
+            quiet: req.quiet,
+            tls_verify: req.registry.tls_verify,
+            authfile: req.registry.authfile.clone(),
+            cert_dir: req.registry.cert_dir.clone(),
+        };
+        Ok(image::pull(
+            paths, store, &req.image, &opts, maps, progress,
+        )?)
+    }
+
+    /// Resolves the images of `--mount type=image` as other image names
+    /// resolve (tags, short names, ids) to their unpacked layers, top first.
+    fn find_mounted_images(&self, store: &Store, mounts: &mut [Mount]) -> Result<(), Error> {
+        for m in mounts.iter_mut().filter(|m| m.kind == Kind::Image) {
+            let rec = image::find_local(self.paths(), store, &m.source)?.ok_or_else(|| {
+                volumes_error(volumes::Error::ImageUnknown {
+                    image: m.source.clone(),
+                })
+            })?;
+            m.layers = rec
+                .layers
+                .iter()
+                .rev()
+                .map(|l| store.layer_path(&l.diff_id))
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// For `--pod`: checks the flags, makes `network` the pod's (without
+    /// its ports, which the pod publishes) and returns the pod.
+    fn join_pod(
+        &self,
+        req: &CreateRequest,
+        network: &mut NetworkPlan,
+    ) -> Result<Option<Pod>, Error> {
+        let Some(name) = &req.pod else {
+            return Ok(None);
+        };
+        if !req.network.publish.is_empty() || req.network.publish_all {
+            return Err(Error::PodPublishes(name.clone()));
+        }
+        if req.network.network.is_some() {
+            return Err(Error::PodNetwork(name.clone()));
+        }
+        let p = super::pod::find(&self.paths().root, name)?;
+        let mut joined = p.network.clone();
+        joined.ports.clear();
+        joined.dns = network.dns.clone();
+        joined.dns_search = network.dns_search.clone();
+        joined.dns_options = network.dns_options.clone();
+        joined.add_hosts = network.add_hosts.clone();
+        joined.no_hosts = network.no_hosts;
+        *network = joined;
+        Ok(Some(p))
+    }
+}
+
+/// Marks `plan` as a member of `p`, whose user namespace it must share.
+fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
+    if plan.maps.uids != p.maps.uids || plan.maps.gids != p.maps.gids {
+        return Err(super::pod::Error::OwnUserns(p.name.clone()).into());
+    }
+    plan.pod = Some(p.id.clone());
+    Ok(())
+}
+
+/// Plans the network from the request and the image's exposed ports; the
+/// published host ports are checked now and again at start.
+fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Error> {
+    if req.no_hosts && !req.add_hosts.is_empty() {
+        return Err(Error::NoHostsWithAddHost);
+    }
+    let full = net::NetworkRequest {
+        network: req.network.clone(),
+        publish: req.publish.clone(),
+        publish_all: req.publish_all,
+        exposed: net::exposed_ports(config),
+        dns: req.dns.clone(),
+        dns_search: req.dns_search.clone(),
+        dns_options: req.dns_options.clone(),
+        add_hosts: req.add_hosts.clone(),
+        no_hosts: req.no_hosts,
+        mac_address: req.mac_address.clone(),
+    };
+    let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
+    let proc = std::path::Path::new(super::PROC);
+    let plan =
+        net::plan_network(&full, &helpers, net::host_route(proc)).map_err(Error::NetworkRequest)?;
+    // Fail before the container is recorded; start checks again.
+    net::check_ports(&plan.ports, net::unprivileged_port_start(proc))
+        .map_err(Error::NetworkRequest)?;
+    Ok(plan)
+}
+
+/// Checks `--ulimit`, `--oom-score-adj` and `--init`; `pids_limit` is the
+/// `--pids-limit` no cgroup can take (RLIMIT_NPROC instead).
+fn plan_hardening(req: &HardeningRequest, pids_limit: Option<i64>) -> Result<Hardening, Error> {
+    let req = HardeningRequest {
+        pids_limit: pids_limit.map(|n| n.to_string()),
+        ..req.clone()
+    };
+    let current_oom = hardening::current_oom_score_adj(std::path::Path::new(crate::runtime::PROC));
+    hardening::plan_hardening(&req, &hardening::current_hard_limit, current_oom)
+        .map_err(Error::Hardening)
+}
+
+/// The user's mounts, parsed: done before anything is created, so a typo
+/// costs nothing.
+fn parse_mounts(req: &VolumeRequest) -> Result<Vec<Mount>, Error> {
+    let mut out = Vec::new();
+    for v in &req.volume {
+        out.push(volumes::parse_volume(v).map_err(volumes_error)?);
+    }
+    for m in &req.mount {
+        out.push(volumes::parse_mount(m).map_err(volumes_error)?);
+    }
+    for t in &req.tmpfs {
+        out.push(volumes::parse_tmpfs(t).map_err(volumes_error)?);
+    }
+    for f in &req.volumes_from {
+        volumes::parse_volumes_from(f).map_err(volumes_error)?;
+    }
+    Ok(out)
+}
+
+/// Plans the mounts of the new container `id`: inherited ones, the
+/// image's `VOLUME`s and the user's, resolved against the host and the
+/// store. Nothing touches the database when there is nothing to mount.
+fn plan_mounts(
+    store: &Store,
+    id: &str,
+    req: &VolumeRequest,
+    own: Vec<Mount>,
+    image_volumes: &[String],
+    is_removed: bool,
+    created: &str,
+) -> Result<Volumes, Error> {
+    if own.is_empty() && image_volumes.is_empty() && req.volumes_from.is_empty() {
+        return Ok(Volumes::default());
+    }
+    let mut inherited = Vec::new();
+    for f in &req.volumes_from {
+        inherited.extend(volumes::mounts_from(store, f).map_err(volumes_error)?);
+    }
+    let mounts = volumes::combine(inherited, image_volumes, own).map_err(volumes_error)?;
+    volumes::resolve(store, id, mounts, is_removed, created).map_err(volumes_error)
+}
+
+fn volumes_error(e: volumes::Error) -> Error {
+    Error::Volumes(Box::new(e))
+}
+
+/// Reads the `--env-file`s: their non-empty lines that are not comments.
+fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|source| Error::ReadEnvFile {
+            path: f.clone(),
+            source,
+        })?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
+/// A new random container id: 64 hex characters.
+pub fn new_id() -> String {
+    let mut buf = [0u8; 32];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
+    if filled.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let seed = format!("{t}-{}", std::process::id());
+        return crate::storage::Digest::of(seed.as_bytes())
+            .hex()
+            .to_string();
+    }
+    hex::encode(buf)
+}

@@ -1,0 +1,103 @@
+//! Resource limits and cgroup placement of a new or updated container:
+//! the limit flags parsed against this host's block devices, the manager
+//! and mode checked, and the decision where the container's cgroup goes.
+
+use super::create::{CgroupRequest, LimitsRequest, Progress, Resources};
+use super::engine::Engine;
+use super::Error;
+use crate::cgroup::{self, Manager};
+
+/// Parses and checks the limit flags (`--memory`, `--cpus`, …).
+pub fn parse_limits(req: &LimitsRequest) -> Result<Resources, Error> {
+    let r = Resources::parse(req, &block_device).map_err(Error::Cgroup)?;
+    if r.oom_kill_disable {
+        return Err(Error::OomKillDisable);
+    }
+    Ok(r)
+}
+
+/// The (major, minor) of block device `path`.
+fn block_device(path: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
+    }
+    let rdev = meta.rdev();
+    Some((libc::major(rdev) as u64, libc::minor(rdev) as u64))
+}
+
+/// What this host offers for placing containers.
+pub fn host() -> cgroup::Host {
+    cgroup::Host::probe(crate::paths::session_bus, std::path::Path::new(super::PROC))
+}
+
+impl Engine {
+    /// Checks the cgroup flags against each other and against this host:
+    /// refuses limits the host cannot apply, and warns (once per boot) when
+    /// it places containers nowhere. Where no cgroup can take
+    /// `--pids-limit` it is returned for the RLIMIT_NPROC fallback instead.
+    pub(super) fn plan_cgroups(
+        &self,
+        req: &CgroupRequest,
+        progress: &dyn Progress,
+    ) -> Result<(cgroup::Options, Option<i64>), Error> {
+        let is_disabled = match req.mode.as_deref().unwrap_or("enabled") {
+            "enabled" | "no-conmon" | "split" => false,
+            "disabled" => true,
+            other => return Err(Error::CgroupsMode(other.to_string())),
+        };
+        let mut opts = cgroup::Options {
+            manager: req
+                .manager
+                .as_deref()
+                .map(Manager::parse)
+                .transpose()
+                .map_err(Error::Cgroup)?,
+            is_disabled,
+            parent: req.parent.clone(),
+            resources: parse_limits(&req.limits)?,
+        };
+        let host = host();
+        let mut rlimit_pids = None;
+        if opts.resources.pids_max.is_some() {
+            let mut without = opts.clone();
+            without.resources.pids_max = None;
+            let is_placed = matches!(
+                cgroup::decide(&host, &without),
+                Ok(cgroup::Decision::Systemd { .. } | cgroup::Decision::Cgroupfs { .. })
+            );
+            if !is_placed {
+                rlimit_pids = req.limits.pids_limit;
+                opts = without;
+            }
+        }
+        if let cgroup::Decision::Skip { warning: Some(w) } =
+            cgroup::decide(&host, &opts).map_err(Error::Cgroup)?
+        {
+            self.warn_once(&w, progress);
+        }
+        Ok((opts, rlimit_pids))
+    }
+
+    /// Reports `warning` unless it was reported since the run directory
+    /// was made (that is, since boot): a host without cgroup v2 stays
+    /// that way.
+    fn warn_once(&self, warning: &str, progress: &dyn Progress) {
+        let Ok(runroot) = self.paths().ensure_runroot() else {
+            progress.warn(warning);
+            return;
+        };
+        let marker = runroot.join("cgroup-warning");
+        // create_new is the test and the mark in one step: of concurrent
+        // invocations exactly one warns.
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .is_ok()
+        {
+            progress.warn(warning);
+        }
+    }
+}

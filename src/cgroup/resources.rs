@@ -78,104 +78,9 @@ impl Resources {
         req: &Request,
         stat_device: &dyn Fn(&str) -> Option<(u64, u64)>,
     ) -> Result<Resources, Error> {
-        let mut r = Resources {
-            memory_max: req
-                .memory
-                .as_deref()
-                .map(|s| size("--memory", s))
-                .transpose()?,
-            memory_low: req
-                .memory_reservation
-                .as_deref()
-                .map(|s| size("--memory-reservation", s))
-                .transpose()?,
-            ..Resources::default()
-        };
-        if let Some(swap) = &req.memory_swap {
-            r.swap_max = Some(if swap == "-1" {
-                SwapLimit::Unlimited
-            } else {
-                let total = size("--memory-swap", swap)?;
-                let Some(mem) = r.memory_max else {
-                    return Err(Error::Flag {
-                        flag: "--memory-swap",
-                        value: swap.clone(),
-                        why: "it needs --memory: it is memory plus swap".into(),
-                    });
-                };
-                if total < mem {
-                    return Err(Error::Flag {
-                        flag: "--memory-swap",
-                        value: swap.clone(),
-                        why: "it is memory plus swap, so it must be at least --memory".into(),
-                    });
-                }
-                SwapLimit::Bytes(total - mem)
-            });
-        }
-        let period = req.cpu_period.unwrap_or(DEFAULT_CPU_PERIOD);
-        if !(1000..=1_000_000).contains(&period) {
-            return Err(Error::Flag {
-                flag: "--cpu-period",
-                value: period.to_string(),
-                why: "use 1000 to 1000000 microseconds".into(),
-            });
-        }
-        if let Some(cpus) = &req.cpus {
-            if req.cpu_quota.is_some() {
-                return Err(Error::Flag {
-                    flag: "--cpus",
-                    value: cpus.clone(),
-                    why: "it conflicts with --cpu-quota; use one of them".into(),
-                });
-            }
-            let n: f64 = cpus
-                .parse()
-                .ok()
-                .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| Error::Flag {
-                    flag: "--cpus",
-                    value: cpus.clone(),
-                    why: "use a number of CPUs such as 0.5 or 2".into(),
-                })?;
-            if n > 0.0 {
-                let quota = (n * period as f64).round() as u64;
-                r.cpu_max = Some((Some(quota.max(1000)), period));
-            }
-        } else if let Some(q) = req.cpu_quota {
-            r.cpu_max = Some(match q {
-                q if q < 0 => (None, period),
-                q if q < 1000 => {
-                    return Err(Error::Flag {
-                        flag: "--cpu-quota",
-                        value: q.to_string(),
-                        why: "use at least 1000 microseconds, or -1 for no limit".into(),
-                    })
-                }
-                q => (Some(q as u64), period),
-            });
-        } else if req.cpu_period.is_some() {
-            r.cpu_max = Some((None, period));
-        }
-        match (req.cpu_shares, req.cpu_weight) {
-            (Some(_), Some(_)) => {
-                return Err(Error::Flag {
-                    flag: "--cpu-weight",
-                    value: String::new(),
-                    why: "it conflicts with --cpu-shares; use one of them".into(),
-                })
-            }
-            (Some(shares), None) => r.cpu_weight = Some(shares_to_weight(shares)),
-            (None, Some(w)) if (1..=10_000).contains(&w) => r.cpu_weight = Some(w),
-            (None, Some(w)) => {
-                return Err(Error::Flag {
-                    flag: "--cpu-weight",
-                    value: w.to_string(),
-                    why: "use 1 to 10000".into(),
-                })
-            }
-            (None, None) => {}
-        }
+        let mut r = parse_memory(req)?;
+        parse_cpu(req, &mut r)?;
+        parse_cpu_weight(req, &mut r)?;
         r.cpuset_cpus = req
             .cpuset_cpus
             .as_deref()
@@ -202,40 +107,7 @@ impl Resources {
             // The blkio range 10..=1000 onto io.weight's 1..=10000.
             r.io_weight = Some(1 + (w - 10) * 9999 / 990);
         }
-        for (flag, key, list, is_bytes) in [
-            ("--device-read-bps", "rbps", &req.device_read_bps, true),
-            ("--device-write-bps", "wbps", &req.device_write_bps, true),
-            ("--device-read-iops", "riops", &req.device_read_iops, false),
-            (
-                "--device-write-iops",
-                "wiops",
-                &req.device_write_iops,
-                false,
-            ),
-        ] {
-            for spec in list {
-                let (path, rate) = spec.rsplit_once(':').ok_or_else(|| Error::Flag {
-                    flag,
-                    value: spec.clone(),
-                    why: "use DEVICE:RATE, for example /dev/sda:1mb".into(),
-                })?;
-                let rate = if is_bytes {
-                    size(flag, rate)?
-                } else {
-                    rate.parse().map_err(|_| Error::Flag {
-                        flag,
-                        value: spec.clone(),
-                        why: "the rate is a number of operations per second".into(),
-                    })?
-                };
-                let (major, minor) = stat_device(path).ok_or_else(|| Error::Flag {
-                    flag,
-                    value: spec.clone(),
-                    why: format!("{path} is not a block device"),
-                })?;
-                r.io_max.push(format!("{major}:{minor} {key}={rate}"));
-            }
-        }
+        r.io_max = parse_io_max(req, stat_device)?;
         r.oom_kill_disable = req.oom_kill_disable;
         Ok(r)
     }
@@ -333,6 +205,162 @@ impl Resources {
             oom_kill_disable: newer.oom_kill_disable || self.oom_kill_disable,
         }
     }
+}
+
+/// `--memory`, `--memory-reservation` and `--memory-swap`.
+fn parse_memory(req: &Request) -> Result<Resources, Error> {
+    let mut r = Resources {
+        memory_max: req
+            .memory
+            .as_deref()
+            .map(|s| size("--memory", s))
+            .transpose()?,
+        memory_low: req
+            .memory_reservation
+            .as_deref()
+            .map(|s| size("--memory-reservation", s))
+            .transpose()?,
+        ..Resources::default()
+    };
+    if let Some(swap) = &req.memory_swap {
+        r.swap_max = Some(if swap == "-1" {
+            SwapLimit::Unlimited
+        } else {
+            let total = size("--memory-swap", swap)?;
+            let Some(mem) = r.memory_max else {
+                return Err(Error::Flag {
+                    flag: "--memory-swap",
+                    value: swap.clone(),
+                    why: "it needs --memory: it is memory plus swap".into(),
+                });
+            };
+            if total < mem {
+                return Err(Error::Flag {
+                    flag: "--memory-swap",
+                    value: swap.clone(),
+                    why: "it is memory plus swap, so it must be at least --memory".into(),
+                });
+            }
+            SwapLimit::Bytes(total - mem)
+        });
+    }
+    Ok(r)
+}
+
+/// `--cpus`, or `--cpu-quota` and `--cpu-period`, into `cpu.max`.
+fn parse_cpu(req: &Request, r: &mut Resources) -> Result<(), Error> {
+    let period = req.cpu_period.unwrap_or(DEFAULT_CPU_PERIOD);
+    if !(1000..=1_000_000).contains(&period) {
+        return Err(Error::Flag {
+            flag: "--cpu-period",
+            value: period.to_string(),
+            why: "use 1000 to 1000000 microseconds".into(),
+        });
+    }
+    if let Some(cpus) = &req.cpus {
+        if req.cpu_quota.is_some() {
+            return Err(Error::Flag {
+                flag: "--cpus",
+                value: cpus.clone(),
+                why: "it conflicts with --cpu-quota; use one of them".into(),
+            });
+        }
+        let n: f64 = cpus
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| Error::Flag {
+                flag: "--cpus",
+                value: cpus.clone(),
+                why: "use a number of CPUs such as 0.5 or 2".into(),
+            })?;
+        if n > 0.0 {
+            let quota = (n * period as f64).round() as u64;
+            r.cpu_max = Some((Some(quota.max(1000)), period));
+        }
+    } else if let Some(q) = req.cpu_quota {
+        r.cpu_max = Some(match q {
+            q if q < 0 => (None, period),
+            q if q < 1000 => {
+                return Err(Error::Flag {
+                    flag: "--cpu-quota",
+                    value: q.to_string(),
+                    why: "use at least 1000 microseconds, or -1 for no limit".into(),
+                })
+            }
+            q => (Some(q as u64), period),
+        });
+    } else if req.cpu_period.is_some() {
+        r.cpu_max = Some((None, period));
+    }
+    Ok(())
+}
+
+/// `--cpu-shares` or `--cpu-weight`, into `cpu.weight`.
+fn parse_cpu_weight(req: &Request, r: &mut Resources) -> Result<(), Error> {
+    match (req.cpu_shares, req.cpu_weight) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Flag {
+                flag: "--cpu-weight",
+                value: String::new(),
+                why: "it conflicts with --cpu-shares; use one of them".into(),
+            })
+        }
+        (Some(shares), None) => r.cpu_weight = Some(shares_to_weight(shares)),
+        (None, Some(w)) if (1..=10_000).contains(&w) => r.cpu_weight = Some(w),
+        (None, Some(w)) => {
+            return Err(Error::Flag {
+                flag: "--cpu-weight",
+                value: w.to_string(),
+                why: "use 1 to 10000".into(),
+            })
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// The `--device-{read,write}-{bps,iops}` entries, as `io.max` lines.
+fn parse_io_max(
+    req: &Request,
+    stat_device: &dyn Fn(&str) -> Option<(u64, u64)>,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for (flag, key, list, is_bytes) in [
+        ("--device-read-bps", "rbps", &req.device_read_bps, true),
+        ("--device-write-bps", "wbps", &req.device_write_bps, true),
+        ("--device-read-iops", "riops", &req.device_read_iops, false),
+        (
+            "--device-write-iops",
+            "wiops",
+            &req.device_write_iops,
+            false,
+        ),
+    ] {
+        for spec in list {
+            let (path, rate) = spec.rsplit_once(':').ok_or_else(|| Error::Flag {
+                flag,
+                value: spec.clone(),
+                why: "use DEVICE:RATE, for example /dev/sda:1mb".into(),
+            })?;
+            let rate = if is_bytes {
+                size(flag, rate)?
+            } else {
+                rate.parse().map_err(|_| Error::Flag {
+                    flag,
+                    value: spec.clone(),
+                    why: "the rate is a number of operations per second".into(),
+                })?
+            };
+            let (major, minor) = stat_device(path).ok_or_else(|| Error::Flag {
+                flag,
+                value: spec.clone(),
+                why: format!("{path} is not a block device"),
+            })?;
+            out.push(format!("{major}:{minor} {key}={rate}"));
+        }
+    }
+    Ok(out)
 }
 
 /// cgroup v1 cpu.shares (2..=262144, default 1024) onto cgroup v2

@@ -1,10 +1,14 @@
-//! Exit codes and the rendering of errors for the user.
+//! Exit codes, the `Diagnose` trait and the rendering of errors for the
+//! user.
 //!
-//! Owns the mapping from error to exit code (125 hutch failed, 126 the
-//! command cannot be invoked, 127 it was not found) and the one-line
-//! `Error:` text plus optional `Hint:`. Printing itself happens in `cli`.
+//! A leaf: every module's error type implements `Diagnose` (its exit code
+//! and an optional hint), and `Error`, what a command ends with, holds any
+//! of them behind the trait, so this module names no other. The one-line
+//! `Error:` text plus optional `Hint:` is rendered here; printing itself
+//! happens in `cli`.
 
 use std::error::Error as StdError;
+use std::fmt;
 
 /// hutch itself failed.
 pub const EXIT_TOOL: i32 = 125;
@@ -13,45 +17,50 @@ pub const EXIT_CANNOT_INVOKE: i32 = 126;
 /// The container command was not found.
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-/// Any failure a command can end with.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Bad command-line input that clap could not catch.
-    #[error("{0}")]
-    Usage(String),
-    #[error(transparent)]
-    Image(#[from] crate::image::Error),
-    #[error(transparent)]
-    Storage(#[from] crate::storage::Error),
-    #[error(transparent)]
-    Container(#[from] crate::container::Error),
-    #[error(transparent)]
-    Userns(#[from] crate::userns::Error),
-    #[error(transparent)]
-    Logs(#[from] crate::container::logread::Error),
-    #[error(transparent)]
-    Paths(#[from] crate::paths::Error),
-    #[error(transparent)]
-    Top(#[from] crate::container::top::Error),
-    #[error(transparent)]
-    Fs(#[from] crate::files::Error),
-    #[error(transparent)]
-    Attach(crate::container::attach::Error),
-    #[error(transparent)]
-    Archive(Box<crate::image::archive::Error>),
-    #[error(transparent)]
-    Import(#[from] crate::image::import::Error),
-    #[error(transparent)]
-    ImageMount(#[from] crate::container::imagemount::Error),
-    #[error(transparent)]
-    Cgroup(#[from] crate::cgroup::Error),
-    #[error(transparent)]
-    Device(#[from] crate::runtime::devices::DeviceError),
+/// What a front end needs to know about an error besides its text.
+pub trait Diagnose: StdError + Send + Sync + 'static {
+    /// The process exit code for this error (125 unless it says otherwise).
+    fn exit_code(&self) -> i32 {
+        EXIT_TOOL
+    }
+
+    /// An optional line telling the user what to do about it.
+    fn hint(&self) -> Option<String> {
+        None
+    }
 }
 
-impl From<crate::image::archive::Error> for Error {
-    fn from(e: crate::image::archive::Error) -> Error {
-        Error::Archive(Box::new(e))
+/// Any failure a command can end with.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad command-line input that clap could not catch.
+    Usage(String),
+    /// A failure of one of hutch's modules.
+    Failed(Box<dyn Diagnose>),
+}
+
+impl<E: Diagnose> From<E> for Error {
+    fn from(e: E) -> Error {
+        Error::Failed(Box::new(e))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m) => f.write_str(m),
+            // Transparent: the module's error speaks for itself.
+            Error::Failed(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Usage(_) => None,
+            Error::Failed(e) => e.source(),
+        }
     }
 }
 
@@ -59,9 +68,8 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Container(e) => e.exit_code(),
-            Error::Top(e) => e.exit_code(),
-            _ => EXIT_TOOL,
+            Error::Usage(_) => EXIT_TOOL,
+            Error::Failed(e) => e.exit_code(),
         }
     }
 
@@ -69,20 +77,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Usage(_) => None,
-            Error::Image(e) => e.hint(),
-            Error::Storage(e) => e.hint(),
-            Error::Container(e) => e.hint(),
-            Error::Userns(e) => e.hint(),
-            Error::Logs(_) => None,
-            Error::Paths(e) => e.hint(),
-            Error::Top(e) => e.hint(),
-            Error::Fs(e) => e.hint(),
-            Error::Attach(_) => None,
-            Error::Archive(e) => e.hint(),
-            Error::Import(e) => e.hint(),
-            Error::ImageMount(e) => e.hint(),
-            Error::Cgroup(e) => e.hint(),
-            Error::Device(e) => e.hint(),
+            Error::Failed(e) => e.hint(),
         }
     }
 }
@@ -114,11 +109,40 @@ mod tests {
         source: std::io::Error,
     }
 
+    impl Diagnose for Outer {
+        fn exit_code(&self) -> i32 {
+            EXIT_NOT_FOUND
+        }
+
+        fn hint(&self) -> Option<String> {
+            Some("look elsewhere".into())
+        }
+    }
+
+    fn outer() -> Outer {
+        Outer {
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such thing"),
+        }
+    }
+
     #[test]
     fn render_chain_joins_outermost_first() {
-        let e = Outer {
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such thing"),
-        };
+        assert_eq!(render_chain(&outer()), "outer step: no such thing");
+    }
+
+    #[test]
+    fn a_wrapped_error_keeps_its_text_sources_code_and_hint() {
+        let e = Error::from(outer());
         assert_eq!(render_chain(&e), "outer step: no such thing");
+        assert_eq!(e.exit_code(), EXIT_NOT_FOUND);
+        assert_eq!(e.hint().as_deref(), Some("look elsewhere"));
+    }
+
+    #[test]
+    fn usage_errors_exit_125_without_a_hint() {
+        let e = Error::Usage("bad flag".into());
+        assert_eq!(render_chain(&e), "bad flag");
+        assert_eq!(e.exit_code(), EXIT_TOOL);
+        assert_eq!(e.hint(), None);
     }
 }

@@ -59,9 +59,9 @@ pub enum Error {
     RunRootNotPrivate { path: PathBuf, mode: u32 },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// An optional line telling the user what to do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::RunRootIsSymlink { path }
             | Error::RunRootNotDir { path }
@@ -355,6 +355,7 @@ fn ensure_private_dir(path: &Path, uid: u32, is_mode_checked: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
     use std::os::unix::fs::PermissionsExt;
 
     /// A temp dir and the uid that owns it (whoever runs the tests).

@@ -63,9 +63,9 @@ pub enum Error {
     Runtime(#[source] std::io::Error),
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it, if anything.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NoUnified { .. } => Some(
                 "boot with systemd.unified_cgroup_hierarchy=1 for limits, or run without them (drop the limit flags or add --cgroups=disabled)".into(),

@@ -360,6 +360,7 @@ fn is_writable(dir: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::cgroup::resources::PidsLimit;
+    use crate::error::Diagnose;
 
     fn host(layout: Layout, bus: bool) -> Host {
         Host {

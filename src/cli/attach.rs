@@ -57,7 +57,7 @@ pub fn outcome_code(outcome: Result<Outcome, attach::Error>) -> Result<i32, Erro
 /// their own variant (and exit code).
 pub fn from_attach(e: attach::Error) -> Error {
     match e {
-        attach::Error::Container(c) => Error::Container(*c),
-        other => Error::Attach(other),
+        attach::Error::Container(c) => Error::from(*c),
+        other => Error::from(other),
     }
 }

@@ -89,7 +89,7 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
         // The reader went away (`hutch logs x | head`): not our failure.
         Err(Failure::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
         Err(Failure::Write(e)) => Err(Error::Usage(format!("writing the log: {e}"))),
-        Err(Failure::Read(e)) => Err(Error::Logs(e)),
+        Err(Failure::Read(e)) => Err(e.into()),
         Err(Failure::Hutch(e)) => Err(e),
     }
 }

@@ -47,6 +47,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::error::Diagnose;
 use crate::error::{render_chain, Error, EXIT_TOOL};
 use crate::paths::Paths;
 

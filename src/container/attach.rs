@@ -84,6 +84,8 @@ pub enum Error {
     Container(Box<super::Error>),
 }
 
+impl crate::error::Diagnose for Error {}
+
 impl From<super::Error> for Error {
     fn from(e: super::Error) -> Error {
         Error::Container(Box::new(e))

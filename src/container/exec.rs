@@ -121,6 +121,7 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
     use crate::storage::ContainerDirs;
     use crate::userns::IdMaps;
 

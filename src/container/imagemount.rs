@@ -41,9 +41,9 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NotInUserns => Some(
                 "run it in a shell started with `unshare --map-auto --map-root-user --mount`, as Podman needs `podman unshare`; the mount lasts as long as that shell"

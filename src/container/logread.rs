@@ -72,6 +72,8 @@ pub enum Error {
     RelativeLogPath(String),
 }
 
+impl crate::error::Diagnose for Error {}
+
 /// Which output of the container a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {

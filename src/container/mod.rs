@@ -204,9 +204,9 @@ impl From<crate::image::Error> for Error {
     }
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             Error::Runtime(e) => e.exit_code(),
             Error::MonitorFailed { code, .. } => *code,
@@ -215,7 +215,7 @@ impl Error {
     }
 
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Runtime(e) => e.hint(),
             Error::Files(e) => e.hint(),

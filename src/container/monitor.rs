@@ -24,6 +24,7 @@ use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
 use super::{lifecycle, Error, Plan};
+use crate::error::Diagnose;
 use crate::runtime::clock;
 use crate::runtime::run::{self, Started, Stdio};
 use crate::runtime::Error as RtError;

@@ -189,6 +189,7 @@ fn plan_env(
 mod tests {
     use super::*;
     use crate::container::Error;
+    use crate::error::Diagnose;
 
     const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

@@ -59,9 +59,9 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             Error::Container(e) => e.exit_code(),
             _ => crate::error::EXIT_TOOL,
@@ -69,7 +69,7 @@ impl Error {
     }
 
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Container(e) => e.hint(),
             _ => None,

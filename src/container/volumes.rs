@@ -47,9 +47,9 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Syntax { .. } => Some(
                 "use SOURCE:DESTINATION[:OPTIONS] with an absolute SOURCE path or a volume name"

@@ -129,9 +129,9 @@ pub enum Error {
     Compress(#[source] std::io::Error),
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Store(e) => e.hint(),
             Error::NoContainerSide => Some("write the container side as CONTAINER:PATH".into()),

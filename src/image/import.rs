@@ -34,9 +34,9 @@ pub enum Error {
     Name(String),
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Unpack(e) => e.hint(),
             Error::Name(_) => Some("use NAME[:TAG] in lowercase, e.g. myimage:1".into()),

@@ -253,8 +253,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether retrying the same request may succeed.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::ReadBody { .. } | Error::ReadBlob(_) | Error::Truncated { .. } => true,
+            Error::Request { source, .. } => client::is_transient(source),
+            _ => false,
+        }
+    }
+}
+
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         let s = |t: &str| Some(t.to_string());
         match self {
             Error::Pull { source, .. } | Error::Layer { source, .. } | Error::ConfigBlob { source, .. } => {
@@ -293,15 +304,6 @@ impl Error {
             | Error::Unpack(e)
             | Error::PutImage(e) => e.hint(),
             _ => None,
-        }
-    }
-
-    /// Whether retrying the same request may succeed.
-    fn is_transient(&self) -> bool {
-        match self {
-            Error::ReadBody { .. } | Error::ReadBlob(_) | Error::Truncated { .. } => true,
-            Error::Request { source, .. } => client::is_transient(source),
-            _ => false,
         }
     }
 }
@@ -554,6 +556,7 @@ fn looks_like_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
 
     #[test]
     fn looks_like_id_accepts_hex_prefixes_only() {

@@ -42,9 +42,9 @@ pub enum DeviceError {
     },
 }
 
-impl DeviceError {
+impl crate::error::Diagnose for DeviceError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             DeviceError::Open { .. } => Some(
                 "rootless containers get only devices the user can open: check the node's mode and your groups (ls -l), or ask the administrator".into(),

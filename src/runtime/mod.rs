@@ -133,9 +133,9 @@ pub enum Error {
     PodJoin(#[from] pod::Error),
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => EXIT_NOT_FOUND,
             Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
@@ -146,7 +146,7 @@ impl Error {
     }
 
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::UnmappedUser(_) => Some(
                 "give this user a range in /etc/subuid and /etc/subgid, or run as root in the container".into(),

@@ -116,6 +116,7 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
 
     #[test]
     fn failures_round_trip() {

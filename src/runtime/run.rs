@@ -20,6 +20,7 @@ use super::relay::{self, Terminal};
 use super::report::Failure;
 use super::{network, procfs, pty, Error, Plan};
 use crate::cgroup;
+use crate::error::Diagnose;
 use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::process::{clone_into, thread_count, Forked};
 

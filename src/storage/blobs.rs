@@ -175,6 +175,7 @@ pub(super) fn temp_path(dir: &Path, kind: &str, hex: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
 
     fn entries(dir: &Path) -> Vec<String> {
         match std::fs::read_dir(dir) {

@@ -142,6 +142,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
     use crate::storage::Digest;
 
     fn record(id: char, name: &str) -> ContainerRecord {

@@ -489,6 +489,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::error::Diagnose;
     use crate::storage::ContainerRecord;
 
     fn digest(prefix: &str) -> Digest {

@@ -269,9 +269,9 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::DigestMismatch { .. }
             | Error::Unpack {

@@ -69,9 +69,9 @@ pub enum Error {
     Mode(#[from] mode::ModeError),
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::SpawnHelper { .. } => Some(
                 "install the uidmap package (newuidmap/newgidmap), or remove the user's /etc/subuid entry to use a single-id map".into(),

@@ -61,9 +61,9 @@ pub enum ModeError {
     KeepIdOutside(u32),
 }
 
-impl ModeError {
+impl crate::error::Diagnose for ModeError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ModeError::NeedsRange(_) => Some(
                 "ask the administrator for a range (usermod --add-subuids/--add-subgids), or run without --userns".into(),

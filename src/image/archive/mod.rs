@@ -120,9 +120,9 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::SeveralImages => Some(
                 "add --multi-image-archive (-m), or save as --format oci-archive".into(),

@@ -73,9 +73,9 @@ pub enum Error {
     TooLarge { what: String },
 }
 
-impl Error {
+impl crate::error::Diagnose for Error {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::ReadProfile { .. }
             | Error::NotAFile { .. }

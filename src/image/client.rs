@@ -23,6 +23,7 @@ use super::certs::TlsFiles;
 use super::credentials::{encode_auth, Credentials};
 use super::registries::Endpoint;
 use super::Error;
+use super::RegistryError;
 use crate::storage::Digest;
 
 /// How often a transient failure is retried.
@@ -172,23 +173,24 @@ impl RegistryClient {
             .timeout(IO_TIMEOUT)
             .danger_accept_invalid_certs(opts.is_insecure);
         for (path, pem) in &opts.tls.cas {
-            let certs =
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|source| Error::BadCert {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|source| {
+                RegistryError::BadCert {
                     path: path.clone(),
                     source,
-                })?;
+                }
+            })?;
             for c in certs {
                 builder = builder.add_root_certificate(c);
             }
         }
         if let Some((path, pem)) = &opts.tls.identity {
-            let id = reqwest::Identity::from_pem(pem).map_err(|source| Error::BadCert {
+            let id = reqwest::Identity::from_pem(pem).map_err(|source| RegistryError::BadCert {
                 path: path.clone(),
                 source,
             })?;
             builder = builder.identity(id);
         }
-        let http = builder.build().map_err(Error::HttpClient)?;
+        let http = builder.build().map_err(RegistryError::HttpClient)?;
         let schemes: &[&str] = if opts.is_insecure {
             &["https", "http"]
         } else {
@@ -212,7 +214,7 @@ impl RegistryClient {
             };
             match ping {
                 Ok(()) => return Ok(client),
-                Err(e @ Error::Request { .. }) if has_fallback => {
+                Err(e @ Error::Registry(RegistryError::Request { .. })) if has_fallback => {
                     log::debug!(
                         "{} over {scheme} failed, trying the next scheme: {e}",
                         ep.host
@@ -240,7 +242,7 @@ impl RegistryClient {
         if matches!(self.current_auth(), Auth::Basic(_)) {
             let resp = self.send_raw(&url, "application/json", 0, retries, timeout)?;
             if resp.status() == StatusCode::UNAUTHORIZED {
-                return Err(Error::BadCredentials(self.host.clone()));
+                return Err(RegistryError::BadCredentials(self.host.clone()).into());
             }
         }
         Ok(())
@@ -284,18 +286,19 @@ impl RegistryClient {
                         self.set_auth(Auth::Basic(encode_auth(c)));
                         Ok(())
                     }
-                    None => Err(Error::NeedsCredentials(self.host.clone())),
+                    None => Err(RegistryError::NeedsCredentials(self.host.clone()).into()),
                 }
             } else {
-                Err(Error::BadChallenge(self.host.clone()))
+                Err(RegistryError::BadChallenge(self.host.clone()).into())
             };
         };
         let realm = bearer
             .param("realm")
-            .ok_or_else(|| Error::BadChallenge(self.host.clone()))?;
-        let mut url = reqwest::Url::parse(realm).map_err(|_| Error::BadRealm(realm.to_string()))?;
+            .ok_or_else(|| RegistryError::BadChallenge(self.host.clone()))?;
+        let mut url =
+            reqwest::Url::parse(realm).map_err(|_| RegistryError::BadRealm(realm.to_string()))?;
         if !matches!(url.scheme(), "https" | "http") {
-            return Err(Error::BadRealm(realm.to_string()));
+            return Err(RegistryError::BadRealm(realm.to_string()).into());
         }
         {
             let mut q = url.query_pairs_mut();
@@ -322,33 +325,35 @@ impl RegistryClient {
                 Ok(r) => break r,
                 Err(e) if is_transient(&e) && attempt < RETRIES => {}
                 Err(e) => {
-                    return Err(Error::TokenRequest {
+                    return Err(RegistryError::TokenRequest {
                         realm: realm.to_string(),
                         source: e.without_url(),
-                    })
+                    }
+                    .into())
                 }
             }
             backoff(attempt);
             attempt += 1;
         };
         if resp.status() == StatusCode::UNAUTHORIZED && self.opts.credentials.is_some() {
-            return Err(Error::BadCredentials(self.host.clone()));
+            return Err(RegistryError::BadCredentials(self.host.clone()).into());
         }
         if !resp.status().is_success() {
-            return Err(Error::TokenStatus {
+            return Err(RegistryError::TokenStatus {
                 realm: realm.to_string(),
                 status: resp.status().as_u16(),
-            });
+            }
+            .into());
         }
         let (_, body) = read_limited(resp, "token response", MAX_TOKEN_BODY, realm)?;
         let token: TokenResponse =
-            serde_json::from_slice(&body).map_err(|source| Error::TokenParse {
+            serde_json::from_slice(&body).map_err(|source| RegistryError::TokenParse {
                 realm: realm.to_string(),
                 source,
             })?;
         let token = token
             .into_token()
-            .ok_or_else(|| Error::TokenMissing(realm.to_string()))?;
+            .ok_or_else(|| RegistryError::TokenMissing(realm.to_string()))?;
         self.set_auth(Auth::Bearer(token));
         Ok(())
     }
@@ -390,10 +395,11 @@ impl RegistryClient {
                     log::debug!("GET {url}: {e}, retrying");
                 }
                 Err(e) => {
-                    return Err(Error::Request {
+                    return Err(RegistryError::Request {
                         url: url.to_string(),
                         source: e.without_url(),
-                    })
+                    }
+                    .into())
                 }
             }
             backoff(attempt);
@@ -456,10 +462,11 @@ impl RegistryClient {
                     log::debug!("{method} {url}: {e}, retrying");
                 }
                 Err(e) => {
-                    return Err(Error::Request {
+                    return Err(RegistryError::Request {
                         url: url.to_string(),
                         source: e.without_url(),
-                    })
+                    }
+                    .into())
                 }
             }
             backoff(attempt);
@@ -485,7 +492,7 @@ impl RegistryClient {
             "{}/v2/{}/blobs/uploads/",
             self.base, self.repository
         ))
-        .map_err(|_| Error::BadLocation(self.base.clone()))?;
+        .map_err(|_| RegistryError::BadLocation(self.base.clone()))?;
         url.query_pairs_mut()
             .append_pair("mount", &digest.to_string())
             .append_pair("from", from);
@@ -580,15 +587,16 @@ impl RegistryClient {
 
     /// The absolute URL in a response's `Location` header.
     fn location(&self, resp: &Response) -> Result<String, Error> {
-        let loc =
-            header(resp, LOCATION.as_str()).ok_or_else(|| Error::BadLocation(String::new()))?;
-        let base = reqwest::Url::parse(&self.base).map_err(|_| Error::BadLocation(loc.clone()))?;
+        let loc = header(resp, LOCATION.as_str())
+            .ok_or_else(|| RegistryError::BadLocation(String::new()))?;
+        let base =
+            reqwest::Url::parse(&self.base).map_err(|_| RegistryError::BadLocation(loc.clone()))?;
         let url = base
             .join(&loc)
-            .map_err(|_| Error::BadLocation(loc.clone()))?;
+            .map_err(|_| RegistryError::BadLocation(loc.clone()))?;
         if url.origin() != base.origin() {
             // Uploads must not carry credentials to another host.
-            return Err(Error::BadLocation(loc));
+            return Err(RegistryError::BadLocation(loc).into());
         }
         Ok(url.to_string())
     }
@@ -604,7 +612,7 @@ impl RegistryClient {
             let resp = self.send(&url, &accept, 0, Kind::Manifest)?;
             match read_limited(resp, "manifest", super::manifest::MAX_MANIFEST_SIZE, &url) {
                 Ok(ok) => break ok,
-                Err(e @ Error::ReadBody { .. }) if attempt < RETRIES => {
+                Err(e @ Error::Registry(RegistryError::ReadBody { .. })) if attempt < RETRIES => {
                     log::debug!("{e}, retrying");
                 }
                 Err(e) => return Err(e),
@@ -655,8 +663,8 @@ impl RegistryClient {
 
 /// `location` with `digest=D` added to its query.
 fn with_digest(location: &str, digest: &Digest) -> Result<String, Error> {
-    let mut url =
-        reqwest::Url::parse(location).map_err(|_| Error::BadLocation(location.to_string()))?;
+    let mut url = reqwest::Url::parse(location)
+        .map_err(|_| RegistryError::BadLocation(location.to_string()))?;
     url.query_pairs_mut()
         .append_pair("digest", &digest.to_string());
     Ok(url.to_string())
@@ -679,7 +687,7 @@ fn read_limited(
     (&mut resp)
         .take(limit + 1)
         .read_to_end(&mut body)
-        .map_err(|source| Error::ReadBody {
+        .map_err(|source| RegistryError::ReadBody {
             url: url.to_string(),
             source,
         })?;
@@ -731,6 +739,12 @@ pub fn backoff(attempt: u32) {
 
 /// Turns a failure response into the error its status and body describe.
 fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
+    registry_status_error(url, resp, kind).into()
+}
+
+/// The registry error for an unsuccessful response: the Distribution
+/// API's error code when the body has one, else the HTTP status.
+fn registry_status_error(url: &str, resp: Response, kind: Kind) -> RegistryError {
     let status = resp.status();
     let mut body = Vec::new();
     let _ = resp.take(MAX_ERROR_BODY).read_to_end(&mut body);
@@ -739,14 +753,18 @@ fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
     let code = first.map(|e| e.code.as_str()).unwrap_or("");
     match (code, status, kind) {
         ("MANIFEST_UNKNOWN", ..) | ("", StatusCode::NOT_FOUND, Kind::Manifest) => {
-            Error::ManifestUnknown
+            RegistryError::ManifestUnknown
         }
-        ("NAME_UNKNOWN", ..) => Error::NameUnknown,
-        ("BLOB_UNKNOWN", ..) | ("", StatusCode::NOT_FOUND, Kind::Blob) => Error::BlobUnknown,
-        ("UNAUTHORIZED", ..) | (_, StatusCode::UNAUTHORIZED, _) => Error::Unauthorized,
-        ("DENIED", ..) | (_, StatusCode::FORBIDDEN, _) => Error::Denied,
-        ("TOOMANYREQUESTS", ..) | (_, StatusCode::TOO_MANY_REQUESTS, _) => Error::TooManyRequests,
-        _ => Error::Status {
+        ("NAME_UNKNOWN", ..) => RegistryError::NameUnknown,
+        ("BLOB_UNKNOWN", ..) | ("", StatusCode::NOT_FOUND, Kind::Blob) => {
+            RegistryError::BlobUnknown
+        }
+        ("UNAUTHORIZED", ..) | (_, StatusCode::UNAUTHORIZED, _) => RegistryError::Unauthorized,
+        ("DENIED", ..) | (_, StatusCode::FORBIDDEN, _) => RegistryError::Denied,
+        ("TOOMANYREQUESTS", ..) | (_, StatusCode::TOO_MANY_REQUESTS, _) => {
+            RegistryError::TooManyRequests
+        }
+        _ => RegistryError::Status {
             url: url.to_string(),
             status: status.as_u16(),
             message: first

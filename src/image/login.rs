@@ -9,6 +9,7 @@ use super::credentials::{self, normalize_key, AuthFile, Credentials};
 use super::reference::Reference;
 use super::registries::Registries;
 use super::Error;
+use super::RegistryError;
 use crate::paths::Paths;
 
 /// How to log in.
@@ -76,7 +77,7 @@ pub fn login(paths: &Paths, registry: &str, opts: &LoginOptions) -> Result<PathB
     let creds = opts
         .credentials
         .clone()
-        .ok_or_else(|| Error::NeedsCredentials(key.clone()))?;
+        .ok_or_else(|| RegistryError::NeedsCredentials(key.clone()))?;
     let regs = Registries::load(&paths.registries_conf_candidates())?;
     let r = Reference {
         registry: key.clone(),
@@ -128,7 +129,7 @@ impl Error {
     fn while_logging_in(self, registry: &str) -> Error {
         match self {
             // Already names the registry and says "unauthorized".
-            e @ Error::BadCredentials(_) => e,
+            e @ Error::Registry(RegistryError::BadCredentials(_)) => e,
             e => Error::Login {
                 registry: registry.to_string(),
                 source: Box::new(e),

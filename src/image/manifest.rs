@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::ManifestError;
 use super::{Error, Platform};
 use crate::storage::{Compression, Digest};
 
@@ -107,7 +108,7 @@ struct Probe {
 /// Parses a manifest body; `content_type` is the response's Content-Type,
 /// used unless it is generic (then the body's `mediaType` decides).
 pub fn parse_manifest(content_type: Option<&str>, body: &[u8]) -> Result<Manifest, Error> {
-    let probe: Probe = serde_json::from_slice(body).map_err(Error::ParseManifest)?;
+    let probe: Probe = serde_json::from_slice(body).map_err(ManifestError::ParseManifest)?;
     let header = content_type
         .map(|c| {
             c.split(';')
@@ -138,14 +139,14 @@ pub fn parse_manifest(content_type: Option<&str>, body: &[u8]) -> Result<Manifes
     });
     match media_type.as_str() {
         OCI_INDEX | DOCKER_LIST => Ok(Manifest::Index(
-            serde_json::from_slice(body).map_err(Error::ParseManifest)?,
+            serde_json::from_slice(body).map_err(ManifestError::ParseManifest)?,
         )),
         OCI_MANIFEST | DOCKER_MANIFEST => Ok(Manifest::Image(
-            serde_json::from_slice(body).map_err(Error::ParseManifest)?,
+            serde_json::from_slice(body).map_err(ManifestError::ParseManifest)?,
         )),
-        DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => Err(Error::Schema1),
-        _ if probe.schema_version == Some(1) => Err(Error::Schema1),
-        other => Err(Error::ManifestMediaType(other.to_string())),
+        DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => Err(ManifestError::Schema1.into()),
+        _ if probe.schema_version == Some(1) => Err(ManifestError::Schema1.into()),
+        other => Err(ManifestError::ManifestMediaType(other.to_string()).into()),
     }
 }
 
@@ -183,10 +184,11 @@ pub fn select_platform<'a>(index: &'a Index, wanted: &Platform) -> Result<&'a De
         .map(DescriptorPlatform::display)
         .collect();
     available.dedup();
-    Err(Error::NoPlatform {
+    Err(ManifestError::NoPlatform {
         wanted: wanted.to_string(),
         available: available.join(", "),
-    })
+    }
+    .into())
 }
 
 /// How a layer with `media_type` is compressed; refuses non-distributable
@@ -199,9 +201,9 @@ pub fn layer_compression(media_type: &str) -> Result<Compression, Error> {
         | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Ok(Compression::Gzip),
         "application/vnd.oci.image.layer.v1.tar+zstd" => Ok(Compression::Zstd),
         m if m.contains("nondistributable") || m.contains("foreign") => {
-            Err(Error::NonDistributable(m.to_string()))
+            Err(ManifestError::NonDistributable(m.to_string()).into())
         }
-        m => Err(Error::LayerMediaType(m.to_string())),
+        m => Err(ManifestError::LayerMediaType(m.to_string()).into()),
     }
 }
 
@@ -209,7 +211,7 @@ pub fn layer_compression(media_type: &str) -> Result<Compression, Error> {
 pub fn check_config_media_type(media_type: &str) -> Result<(), Error> {
     match media_type {
         OCI_CONFIG | DOCKER_CONFIG | "" => Ok(()),
-        other => Err(Error::ConfigMediaType(other.to_string())),
+        other => Err(ManifestError::ConfigMediaType(other.to_string()).into()),
     }
 }
 
@@ -253,7 +255,10 @@ impl ImageConfig {
             .rootfs
             .diff_ids
             .iter()
-            .map(|d| d.parse::<Digest>().map_err(|_| Error::DiffId(d.clone())))
+            .map(|d| {
+                d.parse::<Digest>()
+                    .map_err(|_| ManifestError::DiffId(d.clone()))
+            })
             .collect::<Result<_, _>>()?;
         Ok(ImageConfig {
             os: c.os,
@@ -269,7 +274,7 @@ impl ImageConfig {
 pub fn descriptor_digest(d: &Descriptor) -> Result<Digest, Error> {
     d.digest
         .parse()
-        .map_err(|_| Error::DescriptorDigest(d.digest.clone()))
+        .map_err(|_| ManifestError::DescriptorDigest(d.digest.clone()).into())
 }
 
 #[cfg(test)]
@@ -368,19 +373,19 @@ mod tests {
                 Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
                 br#"{"schemaVersion":1}"#
             ),
-            Err(Error::Schema1)
+            Err(Error::Manifest(ManifestError::Schema1))
         ));
         assert!(matches!(
             parse_manifest(None, br#"{"schemaVersion":1,"fsLayers":[]}"#),
-            Err(Error::Schema1)
+            Err(Error::Manifest(ManifestError::Schema1))
         ));
         assert!(matches!(
             parse_manifest(Some("application/vnd.example+json"), br#"{}"#),
-            Err(Error::ManifestMediaType(_))
+            Err(Error::Manifest(ManifestError::ManifestMediaType(_)))
         ));
         assert!(matches!(
             parse_manifest(None, b"not json"),
-            Err(Error::ParseManifest(_))
+            Err(Error::Manifest(ManifestError::ParseManifest(_)))
         ));
     }
 
@@ -416,9 +421,9 @@ mod tests {
         for (m, want) in cases {
             match (layer_compression(m), want) {
                 (Ok(c), Some(w)) => assert_eq!(c, *w, "{m}"),
-                (Err(Error::NonDistributable(_)), None)
+                (Err(Error::Manifest(ManifestError::NonDistributable(_))), None)
                     if m.contains("foreign") || m.contains("nondistributable") => {}
-                (Err(Error::LayerMediaType(_)), None) => {}
+                (Err(Error::Manifest(ManifestError::LayerMediaType(_))), None) => {}
                 (got, _) => panic!("{m}: {got:?}"),
             }
         }

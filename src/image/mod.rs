@@ -74,6 +74,108 @@ pub enum Error {
     },
     #[error("pulling {name:?}: not found in any search registry: {tried}")]
     ShortName { name: String, tried: String },
+    #[error("registry credentials")]
+    Credentials(#[source] credentials::Error),
+    #[error("registry certificates")]
+    Certs(#[source] certs::Error),
+    #[error("pushing {reference}")]
+    Push {
+        reference: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("no local image {0:?}")]
+    NoSuchImage(String),
+    #[error("{0:?} names no registry to push to")]
+    NoDestination(String),
+    #[error("cannot push to a digest reference {0:?}")]
+    PushDigest(String),
+    #[error("the docker manifest format cannot carry zstd layers")]
+    DockerZstd,
+    #[error("recompressing layer {digest}")]
+    Recompress {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("storing the recompressed layer")]
+    StoreRecompressed(#[source] crate::storage::Error),
+    #[error("opening blob {digest}")]
+    OpenBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not logged in to {0}")]
+    NotLoggedIn(String),
+    #[error("logging in to {registry}")]
+    Login {
+        registry: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("unknown {what} {value:?}")]
+    BadChoice { what: &'static str, value: String },
+    #[error("{what} larger than {limit} bytes")]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch { expected: String, actual: Digest },
+    #[error("layer {digest}")]
+    Layer {
+        digest: Digest,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("config {digest}")]
+    ConfigBlob {
+        digest: Digest,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("unexpected Content-Range {0:?}")]
+    BadRange(String),
+    #[error("reading the blob")]
+    ReadBlob(#[source] std::io::Error),
+    #[error("body truncated at {got} of {expected} bytes")]
+    Truncated { expected: u64, got: u64 },
+    #[error("body longer than the expected {expected} bytes")]
+    Oversized { expected: u64 },
+    #[error("locking the blob")]
+    LockBlob(#[source] crate::storage::Error),
+    #[error("creating the blob")]
+    CreateBlob(#[source] crate::storage::Error),
+    #[error("writing the blob")]
+    WriteBlob(#[source] std::io::Error),
+    #[error("storing the blob")]
+    CommitBlob(#[source] crate::storage::Error),
+    #[error("reading the stored blob")]
+    ReadStoredBlob(#[source] crate::storage::Error),
+    #[error("looking up {name}")]
+    FindImage {
+        name: String,
+        #[source]
+        source: crate::storage::Error,
+    },
+    #[error("listing images")]
+    ListImages(#[source] crate::storage::Error),
+    #[error("unpacking layers")]
+    Unpack(#[source] crate::storage::Error),
+    #[error("recording the image")]
+    PutImage(#[source] crate::storage::Error),
+    #[error("{0} threads still running after the downloads")]
+    ThreadsLeft(usize),
+    /// The registry's answer (HTTP, authentication, status codes).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A manifest, index or config that this hutch cannot use.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// What went wrong talking to a registry: the transport, authentication
+/// and the status codes of the Distribution API.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
     #[error("creating the HTTP client")]
     HttpClient(#[source] reqwest::Error),
     #[error("requesting {url}")]
@@ -136,54 +238,14 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    #[error("registry credentials")]
-    Credentials(#[source] credentials::Error),
-    #[error("registry certificates")]
-    Certs(#[source] certs::Error),
     #[error("invalid upload location {0:?} from the registry")]
     BadLocation(String),
-    #[error("pushing {reference}")]
-    Push {
-        reference: String,
-        #[source]
-        source: Box<Error>,
-    },
-    #[error("no local image {0:?}")]
-    NoSuchImage(String),
-    #[error("{0:?} names no registry to push to")]
-    NoDestination(String),
-    #[error("cannot push to a digest reference {0:?}")]
-    PushDigest(String),
-    #[error("the docker manifest format cannot carry zstd layers")]
-    DockerZstd,
-    #[error("recompressing layer {digest}")]
-    Recompress {
-        digest: Digest,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("storing the recompressed layer")]
-    StoreRecompressed(#[source] crate::storage::Error),
-    #[error("opening blob {digest}")]
-    OpenBlob {
-        digest: Digest,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("not logged in to {0}")]
-    NotLoggedIn(String),
-    #[error("logging in to {registry}")]
-    Login {
-        registry: String,
-        #[source]
-        source: Box<Error>,
-    },
-    #[error("unknown {what} {value:?}")]
-    BadChoice { what: &'static str, value: String },
-    #[error("{what} larger than {limit} bytes")]
-    TooLarge { what: &'static str, limit: u64 },
-    #[error("digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch { expected: String, actual: Digest },
+}
+
+/// A manifest, index or image config that cannot be used: its format, its
+/// media types, or what it describes.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
     #[error("invalid manifest")]
     ParseManifest(#[source] serde_json::Error),
     #[error("docker schema 1 manifests are not supported")]
@@ -206,58 +268,16 @@ pub enum Error {
     NonDistributable(String),
     #[error("manifest lists {layers} layers but the config lists {diff_ids} diff_ids")]
     LayerCount { layers: usize, diff_ids: usize },
-    #[error("layer {digest}")]
-    Layer {
-        digest: Digest,
-        #[source]
-        source: Box<Error>,
-    },
-    #[error("config {digest}")]
-    ConfigBlob {
-        digest: Digest,
-        #[source]
-        source: Box<Error>,
-    },
-    #[error("unexpected Content-Range {0:?}")]
-    BadRange(String),
-    #[error("reading the blob")]
-    ReadBlob(#[source] std::io::Error),
-    #[error("body truncated at {got} of {expected} bytes")]
-    Truncated { expected: u64, got: u64 },
-    #[error("body longer than the expected {expected} bytes")]
-    Oversized { expected: u64 },
-    #[error("locking the blob")]
-    LockBlob(#[source] crate::storage::Error),
-    #[error("creating the blob")]
-    CreateBlob(#[source] crate::storage::Error),
-    #[error("writing the blob")]
-    WriteBlob(#[source] std::io::Error),
-    #[error("storing the blob")]
-    CommitBlob(#[source] crate::storage::Error),
-    #[error("reading the stored blob")]
-    ReadStoredBlob(#[source] crate::storage::Error),
-    #[error("looking up {name}")]
-    FindImage {
-        name: String,
-        #[source]
-        source: crate::storage::Error,
-    },
-    #[error("listing images")]
-    ListImages(#[source] crate::storage::Error),
-    #[error("unpacking layers")]
-    Unpack(#[source] crate::storage::Error),
-    #[error("recording the image")]
-    PutImage(#[source] crate::storage::Error),
-    #[error("{0} threads still running after the downloads")]
-    ThreadsLeft(usize),
 }
 
 impl Error {
     /// Whether retrying the same request may succeed.
     fn is_transient(&self) -> bool {
         match self {
-            Error::ReadBody { .. } | Error::ReadBlob(_) | Error::Truncated { .. } => true,
-            Error::Request { source, .. } => client::is_transient(source),
+            Error::Registry(RegistryError::ReadBody { .. })
+            | Error::ReadBlob(_)
+            | Error::Truncated { .. } => true,
+            Error::Registry(RegistryError::Request { source, .. }) => client::is_transient(source),
             _ => false,
         }
     }
@@ -271,26 +291,16 @@ impl crate::error::Diagnose for Error {
             Error::Pull { source, .. } | Error::Layer { source, .. } | Error::ConfigBlob { source, .. } => {
                 source.hint()
             }
+            Error::Registry(e) => e.hint(),
+            Error::Manifest(e) => e.hint(),
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
-            Error::Request { source, .. } if is_certificate_error(source) => s("trust the registry's CA: put it in ~/.config/containers/certs.d/HOST:PORT/ca.crt or pass --cert-dir DIR; --tls-verify=false skips the check"),
-            Error::Request { .. } => s("check that the registry is reachable; for a plain-HTTP registry set insecure = true in its [[registry]] table in registries.conf, or pass --tls-verify=false"),
-            Error::ManifestUnknown | Error::NameUnknown => s("check the image name and tag"),
-            Error::Unauthorized | Error::Denied => {
-                s("the repository may not exist, or it needs credentials: log in with hutch login REGISTRY")
-            }
-            Error::NeedsCredentials(host) => Some(format!("log in first: hutch login {host}")),
-            Error::BadCredentials(host) => Some(format!("check the user name and password, then run hutch login {host} again")),
-            Error::BadCert { .. } => s("the file must hold PEM certificates (a client .cert needs its PEM .key beside it)"),
             Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
             Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
             Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
-            Error::TooManyRequests => s("the registry is limiting requests; wait and retry"),
-            Error::NoPlatform { .. } => s("choose one of the available platforms with --platform"),
             Error::DigestMismatch { .. } | Error::Truncated { .. } | Error::Oversized { .. } => {
                 s("the registry sent corrupt data; retry or check the registry")
             }
-            Error::Schema1 => s("the image uses an obsolete format; push it again with a current tool"),
             Error::Blocked { .. } => s("remove blocked = true from that registry's table to allow pulls"),
             Error::ParseRegistriesConf { .. } | Error::RegistriesConfEntry { .. } => {
                 s("fix the file (see containers-registries.conf(5)) or point CONTAINERS_REGISTRIES_CONF elsewhere")
@@ -303,6 +313,40 @@ impl crate::error::Diagnose for Error {
             | Error::ListImages(e)
             | Error::Unpack(e)
             | Error::PutImage(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::error::Diagnose for RegistryError {
+    fn hint(&self) -> Option<String> {
+        let s = |t: &str| Some(t.to_string());
+        match self {
+            RegistryError::Request { source, .. } if is_certificate_error(source) => s("trust the registry's CA: put it in ~/.config/containers/certs.d/HOST:PORT/ca.crt or pass --cert-dir DIR; --tls-verify=false skips the check"),
+            RegistryError::Request { .. } => s("check that the registry is reachable; for a plain-HTTP registry set insecure = true in its [[registry]] table in registries.conf, or pass --tls-verify=false"),
+            RegistryError::ManifestUnknown | RegistryError::NameUnknown => s("check the image name and tag"),
+            RegistryError::Unauthorized | RegistryError::Denied => {
+                s("the repository may not exist, or it needs credentials: log in with hutch login REGISTRY")
+            }
+            RegistryError::NeedsCredentials(host) => Some(format!("log in first: hutch login {host}")),
+            RegistryError::BadCredentials(host) => Some(format!("check the user name and password, then run hutch login {host} again")),
+            RegistryError::BadCert { .. } => s("the file must hold PEM certificates (a client .cert needs its PEM .key beside it)"),
+            RegistryError::TooManyRequests => s("the registry is limiting requests; wait and retry"),
+            _ => None,
+        }
+    }
+}
+
+impl crate::error::Diagnose for ManifestError {
+    fn hint(&self) -> Option<String> {
+        let s = |t: &str| Some(t.to_string());
+        match self {
+            ManifestError::NoPlatform { .. } => {
+                s("choose one of the available platforms with --platform")
+            }
+            ManifestError::Schema1 => {
+                s("the image uses an obsolete format; push it again with a current tool")
+            }
             _ => None,
         }
     }
@@ -577,7 +621,7 @@ mod tests {
         let r = ImageName::parse("127.0.0.1:5000/nope")
             .unwrap()
             .qualify(DOCKER_HUB);
-        let e = Error::ManifestUnknown.while_pulling(&r);
+        let e = Error::from(RegistryError::ManifestUnknown).while_pulling(&r);
         assert_eq!(
             chain_text(&e),
             "pulling 127.0.0.1:5000/nope:latest: manifest unknown"

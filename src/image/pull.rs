@@ -23,6 +23,7 @@ use super::manifest::{
 use super::reference::Reference;
 use super::registries::Registries;
 use super::sources::{self, Source};
+use super::ManifestError;
 use super::{Error, PullOptions};
 use crate::storage::{BlobWriter, Digest, ImageRecord, LayerRef, Store};
 
@@ -88,7 +89,7 @@ fn fetch_with(
                 let m = client.manifest(&digest.to_string())?;
                 match parse_manifest(m.content_type.as_deref(), &m.body)? {
                     Manifest::Image(parsed) => (digest, parsed, m.body),
-                    Manifest::Index(_) => return Err(Error::NestedIndex),
+                    Manifest::Index(_) => return Err(ManifestError::NestedIndex.into()),
                 }
             }
         };
@@ -149,10 +150,11 @@ fn unchanged(store: &Store, r: &Reference, digest: &Digest) -> Result<Option<Ima
 /// Pairs each layer descriptor with its diff_id and compression.
 fn layer_refs(manifest: &ImageManifest, config: &ImageConfig) -> Result<Vec<LayerRef>, Error> {
     if manifest.layers.len() != config.diff_ids.len() {
-        return Err(Error::LayerCount {
+        return Err(ManifestError::LayerCount {
             layers: manifest.layers.len(),
             diff_ids: config.diff_ids.len(),
-        });
+        }
+        .into());
     }
     manifest
         .layers

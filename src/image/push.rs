@@ -21,6 +21,7 @@ use super::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
 use super::reference::{ImageName, Reference, DOCKER_HUB};
 use super::registries::Registries;
 use super::sources::{self, Source};
+use super::RegistryError;
 use super::{find_local, Error, Reporter};
 use crate::paths::Paths;
 use crate::storage::{Compression, Digest, ImageRecord, Store};
@@ -398,10 +399,10 @@ fn push_blob(
     };
     let result = match client.put_upload(&location, digest, size, &body) {
         Err(
-            e @ Error::Status {
+            e @ Error::Registry(RegistryError::Status {
                 status: 400 | 404 | 405 | 416,
                 ..
-            },
+            }),
         ) => {
             // Some registries only take chunks: start over with a PATCH.
             log::debug!("monolithic upload of {digest} refused ({e}); trying PATCH");

@@ -295,7 +295,9 @@ fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
                 {
                     Manifest::Image(m) => (inner, m),
                     Manifest::Index(_) => {
-                        return Err(invalid(&inner_member)(crate::image::Error::NestedIndex))
+                        return Err(invalid(&inner_member)(
+                            crate::image::ManifestError::NestedIndex.into(),
+                        ))
                     }
                 }
             }
@@ -305,10 +307,13 @@ fn read_oci(a: &Archive) -> Result<Vec<Pending>, Error> {
         let config = a.read_blob_checked(&config_digest, MAX_CONFIG_SIZE)?;
         let parsed = ImageConfig::parse(&config).map_err(invalid(&blob_member(&config_digest)))?;
         if parsed.diff_ids.len() != manifest.layers.len() {
-            return Err(invalid(&member)(crate::image::Error::LayerCount {
-                layers: manifest.layers.len(),
-                diff_ids: parsed.diff_ids.len(),
-            }));
+            return Err(invalid(&member)(
+                crate::image::ManifestError::LayerCount {
+                    layers: manifest.layers.len(),
+                    diff_ids: parsed.diff_ids.len(),
+                }
+                .into(),
+            ));
         }
         let mut layers = Vec::new();
         for (d, diff_id) in manifest.layers.iter().zip(&parsed.diff_ids) {
@@ -377,10 +382,11 @@ fn read_docker(a: &Archive) -> Result<Vec<Pending>, Error> {
             .unwrap_or_default();
         if layer_members.len() != parsed.diff_ids.len() {
             return Err(invalid(DOCKER_MANIFEST_FILE)(
-                crate::image::Error::LayerCount {
+                crate::image::ManifestError::LayerCount {
                     layers: layer_members.len(),
                     diff_ids: parsed.diff_ids.len(),
-                },
+                }
+                .into(),
             ));
         }
         let mut layers = Vec::new();

@@ -10,7 +10,9 @@
 # REG is HUTCH_BENCH_REGISTRY, else 127.0.0.1:5000 if a registry answers
 # there (install.sh sets one up), else a throwaway registry started here.
 # The hutch binary is HUTCH_BIN, else ~USER/.local/bin/hutch, else
-# target/release/hutch.
+# target/release/hutch. HUTCH_BASE_BIN names a second hutch (for example a
+# build of the previous release) timed in the same run as "base", so a
+# change is measured against its baseline under the same load.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -29,6 +31,14 @@ as_user "$hutch" run --rm "$reg/busybox" true || die "hutch run --rm $reg/busybo
 # podman 4: slirp4netns) and with --network none (no helper process).
 cmds=("$hutch run --rm $reg/busybox true" "$hutch run --rm --network none $reg/busybox true")
 names=(hutch hutch-none)
+if [ -n "${HUTCH_BASE_BIN:-}" ]; then
+    [ -x "$HUTCH_BASE_BIN" ] || die "HUTCH_BASE_BIN=$HUTCH_BASE_BIN is not an executable"
+    base=$work/hutch-base
+    install -m 0755 "$HUTCH_BASE_BIN" "$base"
+    as_user "$base" pull -q "$reg/busybox" >/dev/null || die "base hutch pull failed"
+    cmds+=("$base run --rm $reg/busybox true" "$base run --rm --network none $reg/busybox true")
+    names+=(base base-none)
+fi
 if command -v podman >/dev/null; then
     as_user podman pull -q --tls-verify=false "$reg/busybox" >/dev/null || die "podman pull failed"
     if as_user podman run --rm "$reg/busybox" true; then

@@ -1,5 +1,5 @@
 //! The engine's image operations: pull, push, list and filter, remove,
-//! tag and untag, history, save and load, import and export.
+//! tag and untag, history, save and load, import, export and prune.
 //!
 //! Each is an `impl Engine` method that opens the store and reads the id
 //! maps through the engine; front ends only build the request and format
@@ -69,6 +69,9 @@ pub struct HistoryStep {
     /// The image's names on the newest step.
     pub tags: Vec<String>,
 }
+
+/// What `image prune` removed: each image's id and size.
+pub type PrunedImages = Vec<(Digest, u64)>;
 
 impl Engine {
     /// Pulls `name` (short or qualified) and returns the stored image.
@@ -307,6 +310,49 @@ impl Engine {
         let maps = self.user_maps()?;
         let store = self.store()?;
         super::files::export(store, name, out, maps)
+    }
+
+    /// Removes the images no container uses: those without names, or with
+    /// `all` every one. A failure goes to `on_error` and the others go on.
+    pub fn prune_images(
+        &self,
+        all: bool,
+        on_error: &mut dyn FnMut(Error),
+    ) -> Result<PrunedImages, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        let used: std::collections::HashSet<Digest> = store
+            .list_containers()
+            .map_err(Error::Store)?
+            .into_iter()
+            .map(|c| c.record.image_id)
+            .collect();
+        let mut removed = Vec::new();
+        for img in store.list_images().map_err(Error::Store)? {
+            if used.contains(&img.id) || (!all && !img.names.is_empty()) {
+                continue;
+            }
+            // Name by name: the last one removes the image, and a container
+            // created meanwhile still makes it refuse.
+            let targets = if img.names.is_empty() {
+                vec![img.id.to_string()]
+            } else {
+                img.names.clone()
+            };
+            for t in targets {
+                match store.remove_image(&t, false, maps) {
+                    Ok(Removed::Deleted(id)) => removed.push((id, img.size)),
+                    Ok(Removed::Untagged(_)) => {}
+                    Err(crate::storage::Error::ImageInUse { .. })
+                    | Err(crate::storage::Error::ImageNotKnown { .. }) => break,
+                    Err(e) => {
+                        on_error(Error::Store(e));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

@@ -23,6 +23,7 @@ mod monitor;
 mod plan;
 pub mod pod;
 mod restart;
+pub mod system;
 pub mod top;
 mod trim;
 pub mod volumes;
@@ -153,6 +154,13 @@ pub enum Error {
     /// `push --digestfile`.
     #[error("writing the digest to {path}")]
     WriteDigestFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Making the store directory for `info`'s overlay probe.
+    #[error("creating {path}")]
+    CreateStoreRoot {
         path: PathBuf,
         #[source]
         source: std::io::Error,

@@ -1,17 +1,15 @@
 //! `hutch save` and `hutch load` (also `image save`/`image load`): images
 //! to and from docker-archive and oci-archive files.
 
-use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::container::images::Input;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::image::archive::{self, Format, SaveItem};
-use crate::storage::{ImageRecord, Store};
-use crate::{image, userns};
+use crate::image::archive::Format;
 
 /// `--format` values of `save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,39 +56,10 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
-/// The name of `rec` the user meant by `arg`: none for an id, else the
-/// stored full name `arg` resolved to.
-fn names_for(arg: &str, rec: &ImageRecord) -> Vec<String> {
-    let hex = arg.strip_prefix("sha256:").unwrap_or(arg);
-    if hex.len() >= 3 && rec.id.hex().starts_with(hex) {
-        return Vec::new();
-    }
-    let with_tag = if arg.rsplit('/').next().is_some_and(|l| l.contains(':')) {
-        arg.to_string()
-    } else {
-        format!("{arg}:latest")
-    };
-    let found = rec
-        .names
-        .iter()
-        .find(|n| *n == arg || n.ends_with(&format!("/{with_tag}")) || **n == with_tag);
-    found.or(rec.names.first()).cloned().into_iter().collect()
-}
-
 /// Writes the images to the archive.
 pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let _ = args.quiet;
-    let store = Store::open(&paths.root)?;
-    let mut items = Vec::new();
-    for arg in &args.images {
-        let rec = image::find_local(paths, &store, arg)?
-            .ok_or_else(|| crate::storage::Error::ImageNotKnown { name: arg.clone() })?;
-        items.push(SaveItem {
-            names: names_for(arg, &rec),
-            image: rec,
-        });
-    }
+    let items = engine.images_to_save(&args.images)?;
     let format = match args.format {
         SaveFormat::DockerArchive => Format::DockerArchive,
         SaveFormat::OciArchive => Format::OciArchive,
@@ -100,18 +69,17 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
         let dir = args
             .output
             .ok_or_else(|| Error::Usage("--format oci-dir needs --output DIRECTORY".into()))?;
-        archive::save(
-            &store,
+        engine.save_images(
             &items,
             format,
             args.multi_image_archive,
-            std::io::sink(),
+            &mut std::io::sink(),
             Some(&dir),
         )?;
         return Ok(0);
     }
     super::output::write_to(args.output.as_deref(), "an archive", |out| {
-        archive::save(&store, &items, format, args.multi_image_archive, out, None)?;
+        engine.save_images(&items, format, args.multi_image_archive, out, None)?;
         Ok(())
     })?;
     Ok(0)
@@ -119,15 +87,8 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
 
 /// Loads every image in the archive and prints what it loaded.
 pub fn load(engine: &Engine, args: LoadArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
     let loaded = match &args.input {
-        Some(path) => {
-            let mut f = File::open(path)
-                .map_err(|e| Error::Usage(format!("opening {}: {e}", path.display())))?;
-            archive::load(&store, &mut f, &maps)?
-        }
+        Some(path) => engine.load_images(Input::File(path))?,
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
@@ -136,7 +97,7 @@ pub fn load(engine: &Engine, args: LoadArgs) -> Result<i32, Error> {
                         .into(),
                 ));
             }
-            archive::load(&store, &mut stdin.lock(), &maps)?
+            engine.load_images(Input::Reader(&mut stdin.lock()))?
         }
     };
     if !args.quiet {

@@ -4,9 +4,9 @@ use clap::Args;
 
 use super::image_filter as filter;
 use super::template::Template;
+use crate::container::images::{image_labels, ImageRecord};
 use crate::container::Engine;
 use crate::error::Error;
-use crate::storage::{ImageRecord, Store};
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -32,16 +32,8 @@ pub struct ImagesArgs {
 
 /// Lists the store's images.
 pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
-    let all = store.list_images()?;
     let filters = filter::parse(&args.filter)?;
-    let images = filter::apply(&filters, &all, &|name| {
-        crate::image::find_local(paths, &store, name)
-            .ok()
-            .flatten()
-            .map(|r| r.id)
-    })?;
+    let images = engine.list_images(&filters)?;
     if args.quiet {
         for img in &images {
             println!(
@@ -110,7 +102,7 @@ fn template_object(repo: &str, tag: &str, img: &ImageRecord, no_trunc: bool) -> 
         "CreatedAt": img.created.clone().unwrap_or_default(),
         "Size": human_size(img.size),
         "Names": img.names,
-        "Labels": filter::labels(img),
+        "Labels": image_labels(img),
         "Dangling": img.names.is_empty(),
     })
 }

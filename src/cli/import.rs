@@ -1,18 +1,13 @@
 //! `hutch import` and `hutch export`: a root filesystem tarball to an
 //! image, and a container's filesystem to a tarball.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::container::images::{ImportRequest, Input};
 use crate::container::Engine;
 use crate::error::Error;
-use crate::files;
-use crate::image::import::{self, ImportOptions};
-use crate::storage::Store;
-use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -45,38 +40,25 @@ pub struct ExportArgs {
 
 /// Imports the tarball and prints the new image's id.
 pub fn import(engine: &Engine, args: ImportArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let _ = args.quiet;
-    let mut config = serde_json::Map::new();
-    files::apply_changes(&mut config, &args.change)?;
-    let opts = ImportOptions {
-        name: args.name.as_deref().map(import::qualify_name).transpose()?,
-        config,
+    let req = ImportRequest {
+        changes: args.change,
         message: args.message,
-        created: crate::container::now_rfc3339(),
+        name: args.name,
     };
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    let mut input: Box<dyn Read> = if args.file == "-" {
-        Box::new(std::io::stdin().lock())
+    let id = if args.file == "-" {
+        engine.import_image(Input::Reader(&mut std::io::stdin().lock()), req)?
     } else {
-        Box::new(
-            File::open(&args.file)
-                .map_err(|e| Error::Usage(format!("opening {}: {e}", args.file)))?,
-        )
+        engine.import_image(Input::File(Path::new(&args.file)), req)?
     };
-    let id = import::import(&store, &mut input, opts, &maps)?;
     println!("{}", id.hex());
     Ok(0)
 }
 
 /// Writes the container's filesystem as a tar.
 pub fn export(engine: &Engine, args: ExportArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
     super::output::write_to(args.output.as_deref(), "a tar", |out| {
-        crate::container::files::export(&store, &args.container, out, &maps)?;
+        engine.export_container(&args.container, out)?;
         Ok(())
     })?;
     Ok(0)

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
-use crate::container::Engine;
+use crate::container::system::IdMap;
+use crate::container::{Engine, OverlayKind};
 use crate::error::Error;
-use crate::{cgroup, container, net, userns};
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
@@ -16,65 +16,36 @@ pub struct InfoArgs {
 /// Prints what hutch found on this host.
 pub fn run(engine: &Engine, args: InfoArgs) -> Result<i32, Error> {
     let paths = engine.paths();
-    let runroot = paths.ensure_runroot()?;
-    let maps = userns::current_user_maps(paths.etc())?;
-    let layout = cgroup::detect_host(std::path::Path::new("/proc"));
-    let host = super::resources::host();
-    let (manager, why) = match cgroup::decide(&host, &cgroup::Options::default()) {
-        Ok(cgroup::Decision::Systemd { .. }) => ("systemd", String::new()),
-        Ok(cgroup::Decision::Cgroupfs { .. }) => ("cgroupfs", String::new()),
-        Ok(cgroup::Decision::Skip { warning }) => ("none", warning.unwrap_or_default()),
-        Err(e) => ("none", e.to_string()),
+    let facts = engine.host_info()?;
+    let overlay = match &facts.overlay {
+        Ok(OverlayKind::Kernel) => "overlay (kernel)".to_string(),
+        Ok(OverlayKind::Fuse) => "fuse-overlayfs".to_string(),
+        Err(e) => format!("none ({})", crate::error::render_chain(e)),
     };
-    let controllers = host
-        .own
-        .as_ref()
-        .and_then(|own| {
-            // What a scope of the user manager gets: the controllers of
-            // user@UID.service, else those of our own cgroup.
-            let service = own
-                .ancestors()
-                .find(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("user@"))
-                })
-                .unwrap_or(own);
-            std::fs::read_to_string(service.join("cgroup.controllers")).ok()
-        })
-        .unwrap_or_default();
-    let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
-    let default_net = net::default_mode(&helpers);
-    std::fs::create_dir_all(&paths.root)
-        .map_err(|e| Error::Usage(format!("creating {}: {e}", paths.root.display())))?;
-    let overlay = match container::probe_overlay(&paths.root, &maps) {
-        Ok(container::OverlayKind::Kernel) => "overlay (kernel)".to_string(),
-        Ok(container::OverlayKind::Fuse) => "fuse-overlayfs".to_string(),
-        Err(e) => format!("none ({})", crate::error::render_chain(&e)),
-    };
-    let map_json = |m: &[userns::IdMap]| {
+    let map_json = |m: &[IdMap]| {
         m.iter()
             .map(|m| serde_json::json!({"container_id": m.container, "host_id": m.host, "size": m.size}))
             .collect::<Vec<_>>()
     };
     let info = serde_json::json!({
         "host": {
-            "arch": crate::image::Platform::host().architecture,
-            "kernel": nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
-            "cgroupVersion": layout.version(),
-            "cgroupManager": manager,
-            "cgroupManagerReason": why,
-            "cgroupControllers": controllers.split_whitespace().collect::<Vec<_>>(),
+            "arch": facts.arch,
+            "kernel": facts.kernel,
+            "cgroupVersion": facts.cgroup_version,
+            "cgroupManager": facts.cgroup_manager,
+            "cgroupManagerReason": facts.cgroup_manager_reason,
+            "cgroupControllers": facts.cgroup_controllers,
             "idMappings": {
-                "uidmap": map_json(&maps.uids),
-                "gidmap": map_json(&maps.gids),
-                "singleIdFallback": maps.fallback_reason,
+                "uidmap": map_json(&facts.maps.uids),
+                "gidmap": map_json(&facts.maps.gids),
+                "singleIdFallback": facts.maps.fallback_reason,
             },
-            "networkHelpers": helpers.iter().map(|h| serde_json::json!({"name": h.name, "path": h.path})).collect::<Vec<_>>(),
-            "defaultNetwork": {"mode": default_net.0.name(), "reason": default_net.1},
+            "networkHelpers": facts.network_helpers.iter().map(|h| serde_json::json!({"name": h.name, "path": h.path})).collect::<Vec<_>>(),
+            "defaultNetwork": {"mode": facts.default_network, "reason": facts.default_network_reason},
         },
         "store": {
             "graphRoot": paths.root,
-            "runRoot": runroot,
+            "runRoot": facts.runroot,
             "runRootSource": paths.runroot_source.as_str(),
             "overlay": overlay,
         },

@@ -5,11 +5,15 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::registry::RegistryArgs;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::image::{self, credentials::Credentials, LoginOptions, LogoutTarget};
+use crate::image::{self, credentials::Credentials, LogoutTarget};
 
 #[derive(Debug, Args)]
+#[command(mut_arg("authfile", |a| {
+    a.help("Credentials file to write instead of ${XDG_RUNTIME_DIR}/containers/auth.json")
+}))]
 pub struct LoginArgs {
     /// Registry to log in to (host[:port])
     #[arg(value_name = "REGISTRY")]
@@ -26,15 +30,8 @@ pub struct LoginArgs {
     /// Print the user name stored for the registry and exit
     #[arg(long, conflicts_with_all = ["username", "password", "password_stdin"])]
     pub get_login: bool,
-    /// Require HTTPS and verify certificates (false allows plain HTTP)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub tls_verify: Option<bool>,
-    /// Directory with the registry's CA (*.crt) and client certificate (*.cert, *.key)
-    #[arg(long, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// Credentials file to write instead of ${XDG_RUNTIME_DIR}/containers/auth.json
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
-    pub authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub access: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -58,7 +55,8 @@ pub struct LogoutArgs {
 pub fn login(engine: &Engine, args: LoginArgs) -> Result<i32, Error> {
     let paths = engine.paths();
     if args.get_login {
-        return match image::stored_login(paths, &args.registry, args.authfile.as_ref())? {
+        let authfile = args.access.authfile.as_ref();
+        return match image::stored_login(paths, &args.registry, authfile)? {
             Some(user) => {
                 println!("{user}");
                 Ok(0)
@@ -67,12 +65,7 @@ pub fn login(engine: &Engine, args: LoginArgs) -> Result<i32, Error> {
         };
     }
     let credentials = read_credentials(&args)?;
-    let opts = LoginOptions {
-        credentials: Some(credentials),
-        tls_verify: args.tls_verify,
-        cert_dir: args.cert_dir,
-        authfile: args.authfile,
-    };
+    let opts = args.access.login_options(credentials);
     image::login(paths, &args.registry, &opts)?;
     println!("Login Succeeded!");
     Ok(0)

@@ -30,6 +30,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod registry;
 mod rename;
 mod resources;
 mod rmi;

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::registry::RegistryArgs;
 use super::StderrReporter;
 use crate::container::Engine;
 use crate::error::Error;
 use crate::image::{self, ManifestFormat, PushOptions};
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -24,15 +24,8 @@ pub struct PushArgs {
     /// Compress layers with gzip or zstd (default: keep each layer's compression)
     #[arg(long, value_name = "FORMAT")]
     pub compression_format: Option<String>,
-    /// Require HTTPS and verify certificates (false allows plain HTTP)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub tls_verify: Option<bool>,
-    /// Directory with the registry's CA (*.crt) and client certificate (*.cert, *.key)
-    #[arg(long, value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// Credentials file to read instead of ${XDG_RUNTIME_DIR}/containers/auth.json
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
-    pub authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub access: RegistryArgs,
     /// Write the digest of the pushed manifest to this file
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<PathBuf>,
@@ -43,8 +36,7 @@ pub struct PushArgs {
 
 /// Pushes the image and optionally records the manifest digest.
 pub fn run(engine: &Engine, args: PushArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let opts = PushOptions {
+    let opts = args.access.push_options(PushOptions {
         format: match &args.format {
             Some(f) => ManifestFormat::parse(f)?,
             None => ManifestFormat::default(),
@@ -54,24 +46,16 @@ pub fn run(engine: &Engine, args: PushArgs) -> Result<i32, Error> {
             .as_deref()
             .map(image::parse_compression)
             .transpose()?,
-        tls_verify: args.tls_verify,
-        cert_dir: args.cert_dir,
-        authfile: args.authfile,
         quiet: args.quiet,
-    };
-    let store = Store::open(&paths.root)?;
+        ..PushOptions::default()
+    });
     let reporter = StderrReporter { quiet: args.quiet };
-    let pushed = image::push(
-        paths,
-        &store,
+    engine.push(
         &args.image,
         args.destination.as_deref(),
         &opts,
         &reporter,
+        args.digestfile.as_deref(),
     )?;
-    if let Some(f) = &args.digestfile {
-        std::fs::write(f, pushed.digest.to_string())
-            .map_err(|e| Error::Usage(format!("writing the digest to {}: {e}", f.display())))?;
-    }
     Ok(0)
 }

@@ -4,10 +4,9 @@
 
 use clap::Args;
 
+use crate::container::system::UnshareOutcome as Outcome;
 use crate::container::Engine;
 use crate::error::{Error, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
-use crate::paths::{ENV_ROOT, ENV_RUNROOT};
-use crate::userns::{self, unshare::Outcome};
 
 #[derive(Debug, Args)]
 pub struct UnshareArgs {
@@ -22,9 +21,7 @@ pub struct UnshareArgs {
 
 /// Runs the command and returns its exit code.
 pub fn run(engine: &Engine, args: UnshareArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let maps = userns::current_user_maps(paths.etc())?;
-    if let Some(reason) = &maps.fallback_reason {
+    if let Some(reason) = engine.fallback_reason()? {
         super::warn(&format!(
             "{reason}: only your own uid is mapped (as root); files of other ids stay out of reach"
         ));
@@ -37,18 +34,7 @@ pub fn run(engine: &Engine, args: UnshareArgs) -> Result<i32, Error> {
     } else {
         args.command
     };
-    // Hints for scripts: where the store is, as `podman unshare` does.
-    let env = [
-        (
-            ENV_ROOT.to_string(),
-            paths.root.to_string_lossy().into_owned(),
-        ),
-        (
-            ENV_RUNROOT.to_string(),
-            paths.runroot.to_string_lossy().into_owned(),
-        ),
-    ];
-    match userns::unshare::run_command(&maps, &command, &env)? {
+    match engine.unshare(&command)? {
         Outcome::Exited(code) => Ok(code),
         Outcome::NotFound(name) => {
             super::report_error(&Error::Usage(format!("{name}: command not found")));

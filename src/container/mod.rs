@@ -16,6 +16,7 @@ pub mod exec;
 pub mod files;
 mod ids;
 pub mod imagemount;
+pub mod images;
 mod lifecycle;
 pub mod limits;
 mod logfile;
@@ -25,6 +26,7 @@ mod plan;
 pub mod pod;
 mod resources;
 mod restart;
+pub mod system;
 pub mod top;
 mod trim;
 pub mod volumes;
@@ -196,6 +198,48 @@ pub enum Error {
     /// The seccomp profile cannot be read, compiled or cached.
     #[error(transparent)]
     Seccomp(#[from] crate::runtime::seccomp::Error),
+    /// Saving or loading an image archive.
+    #[error(transparent)]
+    Archive(Box<crate::image::archive::Error>),
+    /// Importing a root filesystem tarball.
+    #[error(transparent)]
+    Import(#[from] crate::image::import::Error),
+    /// `image mount` or `image unmount`.
+    #[error(transparent)]
+    ImageMount(#[from] imagemount::Error),
+    /// Opening the archive or tarball to read.
+    #[error("opening {path}")]
+    OpenInput {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `push --digestfile`.
+    #[error("writing the digest to {path}")]
+    WriteDigestFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Making the store directory for `info`'s overlay probe.
+    #[error("creating {path}")]
+    CreateStoreRoot {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `untag` of a name the image does not have.
+    #[error("{name:?} is not a name of image {image}")]
+    NotAName { name: String, image: String },
+    /// `images --filter before=`/`since=` of an unknown image.
+    #[error("--filter: image {0:?} not known")]
+    FilterImageUnknown(String),
+}
+
+impl From<crate::image::archive::Error> for Error {
+    fn from(e: crate::image::archive::Error) -> Error {
+        Error::Archive(Box::new(e))
+    }
 }
 
 impl From<crate::image::Error> for Error {
@@ -231,6 +275,9 @@ impl crate::error::Diagnose for Error {
             Error::Store(e) => e.hint(),
             Error::Seccomp(e) => e.hint(),
             Error::Volumes(e) => e.hint(),
+            Error::Archive(e) => e.hint(),
+            Error::Import(e) => e.hint(),
+            Error::ImageMount(e) => e.hint(),
             _ => None,
         }
     }

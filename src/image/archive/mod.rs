@@ -13,7 +13,7 @@
 mod read;
 mod write;
 
-pub use read::load;
+pub use read::{load, Loaded};
 pub use write::{save, Format, SaveItem};
 
 use crate::storage::Digest;

@@ -1,0 +1,624 @@
+//! The engine's image operations: pull, push, list and filter, remove,
+//! tag and untag, history, save and load, import, export and prune.
+//!
+//! Each is an `impl Engine` method that opens the store and reads the id
+//! maps through the engine; front ends only build the request and format
+//! the result. Nothing here prints.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{Engine, Error};
+use crate::image::archive::{self, Format, SaveItem};
+use crate::image::import::{self, ImportOptions};
+use crate::image::{self, PullOptions, PushOptions, Reporter};
+
+pub use crate::image::archive::Loaded;
+pub use crate::storage::{Digest, ImageRecord, Removed};
+
+/// One parsed `images --filter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageFilter {
+    /// `reference=PATTERN`, `*` matching any run of characters.
+    Reference(String),
+    /// `dangling=true|false`: without names or not.
+    Dangling(bool),
+    /// `before=IMAGE`: added before it.
+    Before(String),
+    /// `since=IMAGE`: added after it.
+    Since(String),
+    /// `label=KEY` or `label=KEY=VALUE`.
+    Label(String, Option<String>),
+}
+
+/// Where an archive or a tarball is read from.
+pub enum Input<'a> {
+    /// A file the engine opens.
+    File(&'a Path),
+    /// An open stream, such as standard input.
+    Reader(&'a mut dyn Read),
+}
+
+/// What `import` makes of a tarball besides its layer.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRequest {
+    /// `--change` instructions for the image config.
+    pub changes: Vec<String>,
+    /// `-m`: the history entry's comment.
+    pub message: Option<String>,
+    /// The name to give the image, as the user typed it.
+    pub name: Option<String>,
+}
+
+/// One row of an image's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryStep {
+    /// The image id on the newest step, else `<missing>`.
+    pub id: String,
+    /// When the step ran, RFC 3339 (empty when unknown).
+    pub created: String,
+    /// The instruction that made it.
+    pub created_by: String,
+    /// The size of the layer it made (0 for an empty layer).
+    pub size: u64,
+    /// The step's comment.
+    pub comment: String,
+    /// The image's names on the newest step.
+    pub tags: Vec<String>,
+}
+
+/// What `image prune` removed: each image's id and size.
+pub type PrunedImages = Vec<(Digest, u64)>;
+
+impl Engine {
+    /// Pulls `name` (short or qualified) and returns the stored image.
+    pub fn pull(
+        &self,
+        name: &str,
+        opts: &PullOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<ImageRecord, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        Ok(image::pull(
+            self.paths(),
+            store,
+            name,
+            opts,
+            maps,
+            reporter,
+        )?)
+    }
+
+    /// Pushes stored image `name` to `destination` (default: its own
+    /// name); returns the manifest digest, also written to `digestfile`.
+    pub fn push(
+        &self,
+        name: &str,
+        destination: Option<&str>,
+        opts: &PushOptions,
+        reporter: &dyn Reporter,
+        digestfile: Option<&Path>,
+    ) -> Result<Digest, Error> {
+        let store = self.store()?;
+        let pushed = image::push(self.paths(), store, name, destination, opts, reporter)?;
+        if let Some(path) = digestfile {
+            std::fs::write(path, pushed.digest.to_string()).map_err(|source| {
+                Error::WriteDigestFile {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
+        Ok(pushed.digest)
+    }
+
+    /// The stored image `name` names: an id or id prefix, a qualified name,
+    /// or a short name through the search registries.
+    pub fn find_image(&self, name: &str) -> Result<ImageRecord, Error> {
+        let store = self.store()?;
+        find(self, store, name)
+    }
+
+    /// The stored images, newest first, that pass every filter.
+    pub fn list_images(&self, filters: &[ImageFilter]) -> Result<Vec<ImageRecord>, Error> {
+        let store = self.store()?;
+        let all = store.list_images().map_err(Error::Store)?;
+        filter_images(filters, &all, &|name| {
+            image::find_local(self.paths(), store, name)
+                .ok()
+                .flatten()
+                .map(|r| r.id)
+        })
+    }
+
+    /// Removes each image (a name only untags while others remain); with
+    /// `force`, also the containers that use it. One result per name, in
+    /// order; a failure does not stop the others.
+    pub fn remove_images(
+        &self,
+        names: &[String],
+        force: bool,
+    ) -> Result<Vec<Result<Removed, Error>>, Error> {
+        let store = self.store()?;
+        let maps = self.user_maps()?;
+        Ok(names
+            .iter()
+            .map(|name| {
+                let found = image::find_local(self.paths(), store, name)?;
+                // A short name resolves to the stored full name; ids stay ids.
+                let target = match &found {
+                    Some(rec) if !is_id_like(name, rec) => rec
+                        .names
+                        .iter()
+                        .find(|n| n.ends_with(name.as_str()) || n.contains(name.as_str()))
+                        .cloned()
+                        .unwrap_or_else(|| name.clone()),
+                    _ => name.clone(),
+                };
+                if let (true, Some(rec)) = (force, &found) {
+                    self.remove_containers_of(&rec.id)?;
+                }
+                store
+                    .remove_image(&target, force, maps)
+                    .map_err(Error::Store)
+            })
+            .collect())
+    }
+
+    /// With `rmi --force`: removes the containers that use image `id`,
+    /// stopping running ones first (the store alone would only drop their
+    /// records).
+    fn remove_containers_of(&self, id: &Digest) -> Result<(), Error> {
+        let store = self.store()?;
+        let maps = self.user_maps()?;
+        for info in store.list_containers().map_err(Error::Store)? {
+            if &info.record.image_id == id {
+                match super::remove(store, &info.record.id, true, maps) {
+                    Ok(()) | Err(Error::NoSuchContainer(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `names` (qualified as `localhost/NAME:latest` when bare) to
+    /// image `name`.
+    pub fn tag_image(&self, name: &str, names: &[String]) -> Result<(), Error> {
+        let store = self.store()?;
+        let rec = find(self, store, name)?;
+        let names = names
+            .iter()
+            .map(|n| import::qualify_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        for n in &names {
+            store.add_name(&rec.id, n).map_err(Error::Store)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `names` (all of them when empty) from image `name`; the
+    /// image stays.
+    pub fn untag_image(&self, name: &str, names: &[String]) -> Result<(), Error> {
+        let store = self.store()?;
+        let rec = find(self, store, name)?;
+        let names = if names.is_empty() {
+            rec.names.clone()
+        } else {
+            let mut out = Vec::new();
+            for n in names {
+                // As given, else qualified the way `tag` qualified it, else
+                // through the search registries.
+                let q = import::qualify_name(n)?;
+                let hit = [n.clone(), q]
+                    .into_iter()
+                    .find(|c| rec.names.contains(c))
+                    .or_else(|| {
+                        image::find_local(self.paths(), store, n)
+                            .ok()
+                            .flatten()
+                            .filter(|r| r.id == rec.id)
+                            .and_then(|r| r.names.iter().find(|x| x.ends_with(n.as_str())).cloned())
+                    });
+                match hit {
+                    Some(h) => out.push(h),
+                    None => {
+                        return Err(Error::NotAName {
+                            name: n.clone(),
+                            image: rec.id.short().to_string(),
+                        })
+                    }
+                }
+            }
+            out
+        };
+        for n in &names {
+            store.remove_name(&rec.id, n).map_err(Error::Store)?;
+        }
+        Ok(())
+    }
+
+    /// The build steps of image `name`, newest first.
+    pub fn image_history(&self, name: &str) -> Result<Vec<HistoryStep>, Error> {
+        Ok(history_steps(&self.find_image(name)?))
+    }
+
+    /// The images `names` stand for, each with the name the user meant
+    /// (none for an id), ready for `save_images`.
+    pub fn images_to_save(&self, names: &[String]) -> Result<Vec<SaveItem>, Error> {
+        let store = self.store()?;
+        let mut items = Vec::new();
+        for arg in names {
+            let rec = find(self, store, arg)?;
+            items.push(SaveItem {
+                names: names_for(arg, &rec),
+                image: rec,
+            });
+        }
+        Ok(items)
+    }
+
+    /// Writes `items` as an archive of `format` to `out`, or for an OCI
+    /// directory into `dir`.
+    pub fn save_images(
+        &self,
+        items: &[SaveItem],
+        format: Format,
+        is_multi: bool,
+        out: &mut dyn Write,
+        dir: Option<&Path>,
+    ) -> Result<(), Error> {
+        let store = self.store()?;
+        archive::save(store, items, format, is_multi, out, dir).map_err(Error::from)
+    }
+
+    /// Loads every image of the archive and returns what it recorded.
+    pub fn load_images(&self, input: Input<'_>) -> Result<Vec<Loaded>, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        Ok(match input {
+            Input::File(path) => archive::load(store, &mut open(path)?, maps)?,
+            Input::Reader(r) => archive::load(store, r, maps)?,
+        })
+    }
+
+    /// Imports a root filesystem tarball as a one-layer image and returns
+    /// its id.
+    pub fn import_image(&self, input: Input<'_>, req: ImportRequest) -> Result<Digest, Error> {
+        let mut config = serde_json::Map::new();
+        crate::files::apply_changes(&mut config, &req.changes)?;
+        let opts = ImportOptions {
+            name: req.name.as_deref().map(import::qualify_name).transpose()?,
+            config,
+            message: req.message,
+            created: super::now_rfc3339(),
+        };
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        Ok(match input {
+            Input::File(path) => import::import(store, &mut open(path)?, opts, maps)?,
+            Input::Reader(r) => import::import(store, r, opts, maps)?,
+        })
+    }
+
+    /// Writes container `name`'s filesystem as a tar to `out`.
+    pub fn export_container(&self, name: &str, out: &mut dyn Write) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        super::files::export(store, name, out, maps)
+    }
+
+    /// Removes the images no container uses: those without names, or with
+    /// `all` every one. A failure goes to `on_error` and the others go on.
+    pub fn prune_images(
+        &self,
+        all: bool,
+        on_error: &mut dyn FnMut(Error),
+    ) -> Result<PrunedImages, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        let used: std::collections::HashSet<Digest> = store
+            .list_containers()
+            .map_err(Error::Store)?
+            .into_iter()
+            .map(|c| c.record.image_id)
+            .collect();
+        let mut removed = Vec::new();
+        for img in store.list_images().map_err(Error::Store)? {
+            if used.contains(&img.id) || (!all && !img.names.is_empty()) {
+                continue;
+            }
+            // Name by name: the last one removes the image, and a container
+            // created meanwhile still makes it refuse.
+            let targets = if img.names.is_empty() {
+                vec![img.id.to_string()]
+            } else {
+                img.names.clone()
+            };
+            for t in targets {
+                match store.remove_image(&t, false, maps) {
+                    Ok(Removed::Deleted(id)) => removed.push((id, img.size)),
+                    Ok(Removed::Untagged(_)) => {}
+                    Err(crate::storage::Error::ImageInUse { .. })
+                    | Err(crate::storage::Error::ImageNotKnown { .. }) => break,
+                    Err(e) => {
+                        on_error(Error::Store(e));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The stored image `name` names, or `ImageNotKnown`.
+fn find(engine: &Engine, store: &crate::storage::Store, name: &str) -> Result<ImageRecord, Error> {
+    image::find_local(engine.paths(), store, name)?.ok_or_else(|| {
+        Error::Store(crate::storage::Error::ImageNotKnown {
+            name: name.to_string(),
+        })
+    })
+}
+
+/// Opens an archive or tarball the user named.
+fn open(path: &Path) -> Result<File, Error> {
+    File::open(path).map_err(|source| Error::OpenInput {
+        path: PathBuf::from(path),
+        source,
+    })
+}
+
+fn is_id_like(name: &str, rec: &ImageRecord) -> bool {
+    let n = name.strip_prefix("sha256:").unwrap_or(name);
+    n.len() >= 3 && rec.id.hex().starts_with(n)
+}
+
+/// The name of `rec` the user meant by `arg`: none for an id, else the
+/// stored full name `arg` resolved to.
+fn names_for(arg: &str, rec: &ImageRecord) -> Vec<String> {
+    let hex = arg.strip_prefix("sha256:").unwrap_or(arg);
+    if hex.len() >= 3 && rec.id.hex().starts_with(hex) {
+        return Vec::new();
+    }
+    let with_tag = if arg.rsplit('/').next().is_some_and(|l| l.contains(':')) {
+        arg.to_string()
+    } else {
+        format!("{arg}:latest")
+    };
+    let found = rec
+        .names
+        .iter()
+        .find(|n| *n == arg || n.ends_with(&format!("/{with_tag}")) || **n == with_tag);
+    found.or(rec.names.first()).cloned().into_iter().collect()
+}
+
+/// The steps of `img`, newest first: each history entry, those that made a
+/// layer paired with the layers in order (the image id on the newest).
+fn history_steps(img: &ImageRecord) -> Vec<HistoryStep> {
+    let config: Value = serde_json::from_slice(&img.config).unwrap_or(Value::Null);
+    let history = config["history"].as_array().cloned().unwrap_or_default();
+    let mut layers = img.layers.iter();
+    let mut out = Vec::new();
+    for h in &history {
+        let is_empty = h["empty_layer"].as_bool().unwrap_or(false);
+        let size = if is_empty {
+            0
+        } else {
+            layers.next().map_or(0, |l| l.size)
+        };
+        out.push(HistoryStep {
+            id: "<missing>".into(),
+            created: h["created"].as_str().unwrap_or_default().to_string(),
+            created_by: h["created_by"].as_str().unwrap_or_default().to_string(),
+            size,
+            comment: h["comment"].as_str().unwrap_or_default().to_string(),
+            tags: Vec::new(),
+        });
+    }
+    // Layers the history does not describe.
+    for l in layers {
+        out.push(HistoryStep {
+            id: "<missing>".into(),
+            created: String::new(),
+            created_by: String::new(),
+            size: l.size,
+            comment: String::new(),
+            tags: Vec::new(),
+        });
+    }
+    out.reverse();
+    if let Some(top) = out.first_mut() {
+        top.id = img.id.hex().to_string();
+        top.tags = img.names.clone();
+    }
+    out
+}
+
+/// The `config.Labels` of an image.
+pub fn image_labels(img: &ImageRecord) -> Value {
+    serde_json::from_slice::<Value>(&img.config)
+        .ok()
+        .map(|c| c["config"]["Labels"].clone())
+        .filter(Value::is_object)
+        .unwrap_or(Value::Null)
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, p) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(p) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(p);
+        } else {
+            match rest.find(p) {
+                Some(at) => rest = &rest[at + p.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Whether a name matches a reference pattern: the full name, the name
+/// without its registry, or either without the tag.
+fn reference_matches(pattern: &str, name: &str) -> bool {
+    let short = name.split_once('/').map_or(name, |(_, rest)| rest);
+    let untagged = |n: &str| -> String {
+        let slash = n.rfind('/').map_or(0, |i| i + 1);
+        match n[slash..].rfind(':') {
+            Some(i) => n[..slash + i].to_string(),
+            None => n.to_string(),
+        }
+    };
+    [
+        name.to_string(),
+        short.to_string(),
+        untagged(name),
+        untagged(short),
+    ]
+    .iter()
+    .any(|c| glob(pattern, c))
+}
+
+/// The images (newest first) that pass every filter; `resolve` finds the
+/// id of an image named in before=/since=.
+fn filter_images(
+    filters: &[ImageFilter],
+    images: &[ImageRecord],
+    resolve: &dyn Fn(&str) -> Option<Digest>,
+) -> Result<Vec<ImageRecord>, Error> {
+    let position = |name: &str| -> Result<usize, Error> {
+        let id = resolve(name).ok_or_else(|| Error::FilterImageUnknown(name.to_string()))?;
+        Ok(images.iter().position(|i| i.id == id).unwrap_or(0))
+    };
+    let mut out = Vec::new();
+    'next: for (pos, img) in images.iter().enumerate() {
+        for f in filters {
+            let ok = match f {
+                ImageFilter::Reference(p) => img.names.iter().any(|n| reference_matches(p, n)),
+                ImageFilter::Dangling(want) => img.names.is_empty() == *want,
+                // Newest first: older images come later in the list.
+                ImageFilter::Before(name) => pos > position(name)?,
+                ImageFilter::Since(name) => pos < position(name)?,
+                ImageFilter::Label(k, v) => {
+                    let l = image_labels(img);
+                    match (l.get(k), v) {
+                        (Some(_), None) => true,
+                        (Some(got), Some(want)) => got.as_str() == Some(want.as_str()),
+                        (None, _) => false,
+                    }
+                }
+            };
+            if !ok {
+                continue 'next;
+            }
+        }
+        let mut img = img.clone();
+        // As Docker does, a reference filter shows only the names it matched.
+        for f in filters {
+            if let ImageFilter::Reference(p) = f {
+                img.names.retain(|n| reference_matches(p, n));
+            }
+        }
+        out.push(img);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::storage::{Compression, LayerRef};
+    use serde_json::json;
+
+    /// An image named `r/x:1` with `history` in its config and `layers`
+    /// layers of 100, 200, … bytes; front ends' tests use it too.
+    pub(crate) fn image(history: Value, layers: usize) -> ImageRecord {
+        let config = json!({"history": history}).to_string().into_bytes();
+        ImageRecord {
+            id: Digest::of(&config),
+            names: vec!["r/x:1".into()],
+            manifest_digest: Digest::of(b"m"),
+            layers: (0..layers)
+                .map(|i| LayerRef {
+                    diff_id: Digest::of(format!("d{i}").as_bytes()),
+                    blob: Digest::of(format!("b{i}").as_bytes()),
+                    compression: Compression::Gzip,
+                    size: 100 * (i as u64 + 1),
+                })
+                .collect(),
+            config,
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+            created: None,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn history_steps_pair_history_with_layers_newest_first() {
+        let img = image(
+            json!([
+                {"created_by": "add base"},
+                {"created_by": "set cmd", "empty_layer": true},
+                {"created_by": "add app", "comment": "c"}
+            ]),
+            2,
+        );
+        let s = history_steps(&img);
+        let by: Vec<&str> = s.iter().map(|s| s.created_by.as_str()).collect();
+        assert_eq!(by, vec!["add app", "set cmd", "add base"]);
+        let sizes: Vec<u64> = s.iter().map(|s| s.size).collect();
+        assert_eq!(sizes, vec![200, 0, 100]);
+        assert_eq!(s[0].id, img.id.hex());
+        assert_eq!(s[1].id, "<missing>");
+    }
+
+    #[test]
+    fn glob_matches_stars() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("*box", "busybox"));
+        assert!(glob("b*y*x", "busybox"));
+        assert!(!glob("busy", "busybox"));
+        assert!(glob("busybox", "busybox"));
+    }
+
+    #[test]
+    fn references_match_short_and_untagged_names() {
+        let n = "127.0.0.1:5000/busybox:latest";
+        assert!(reference_matches("busybox", n));
+        assert!(reference_matches("busybox:latest", n));
+        assert!(reference_matches("127.0.0.1:5000/busybox", n));
+        assert!(reference_matches("*box*", n));
+        assert!(!reference_matches("alpine", n));
+    }
+
+    #[test]
+    fn filter_images_keeps_only_the_matched_names() {
+        let mut img = image(json!([]), 0);
+        img.names = vec!["r/a:1".into(), "r/b:1".into()];
+        let out = filter_images(
+            &[ImageFilter::Reference("a".into())],
+            std::slice::from_ref(&img),
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(out[0].names, vec!["r/a:1"]);
+        assert!(filter_images(&[ImageFilter::Before("x".into())], &[img], &|_| None).is_err());
+    }
+}

@@ -132,8 +132,3 @@ impl ResourceArgs {
         })
     }
 }
-
-/// What this host offers for placing containers.
-pub fn host() -> crate::cgroup::Host {
-    crate::cgroup::Host::probe(crate::paths::session_bus, std::path::Path::new("/proc"))
-}

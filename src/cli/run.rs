@@ -64,9 +64,9 @@ pub struct RunArgs {
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
-    /// Require HTTPS and verify certificates when pulling
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub tls_verify: Option<bool>,
+    /// Registry access for a pull: --tls-verify, --cert-dir, --authfile
+    #[command(flatten)]
+    pub access: super::registry::RegistryArgs,
     /// Where the container's output goes: k8s-file (default), none, or passthrough (foreground only)
     #[arg(long, value_name = "DRIVER")]
     pub log_driver: Option<String>,
@@ -155,8 +155,9 @@ impl RunArgs {
             },
             platform: self.platform.clone(),
             registry: RegistryOptions {
-                tls_verify: self.tls_verify,
-                ..RegistryOptions::default()
+                tls_verify: self.access.tls_verify,
+                cert_dir: self.access.cert_dir.clone(),
+                authfile: self.access.authfile.clone(),
             },
             quiet: self.quiet,
             name: self.name.clone(),

@@ -452,3 +452,36 @@ fn pull_reads_credentials_and_certificates_from_the_files_it_is_given() {
         .success()
         .stdout_has(&repo("pullfiles"));
 }
+
+#[test]
+fn run_pulls_with_the_credentials_and_certificates_it_is_given() {
+    // #12: `run` and `create` share pull's registry flags.
+    let pusher = trusting_env();
+    login(&pusher);
+    pusher.pull(&image("busybox"));
+    let dest = format!("{}/{}/busybox:1", auth_registry(), repo("runfiles"));
+    pusher
+        .hutch(&["push", "-q", &image("busybox"), &dest])
+        .success();
+
+    let env = Env::new();
+    let cert_dir = format!("--cert-dir={}", ca_dir().display());
+    env.hutch(&["run", "--rm", "-q", &cert_dir, &dest, "true"])
+        .tool_error(&["requires credentials"]);
+    let authfile = format!("--authfile={}", auth_json(&pusher).display());
+    env.hutch(&["create", "-q", &cert_dir, &authfile, "--name", "c", &dest])
+        .success();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-q",
+        "--pull=always",
+        &cert_dir,
+        &authfile,
+        &dest,
+        "echo",
+        "ran",
+    ])
+    .success()
+    .stdout_is("ran");
+}

@@ -8,6 +8,7 @@
 //! the recorded state, stop, kill, wait and removal.
 //! It must not pull images or print.
 
+pub mod access;
 pub mod attach;
 
 mod engine;
@@ -18,9 +19,11 @@ mod lifecycle;
 pub mod limits;
 mod logfile;
 pub mod logread;
+pub mod manage;
 mod monitor;
 mod plan;
 pub mod pod;
+pub mod query;
 mod restart;
 pub mod top;
 mod trim;
@@ -29,7 +32,7 @@ pub mod volumes;
 pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use engine::Engine;
-pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
+pub use lifecycle::{parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use plan::RunOptions;
 pub use restart::RestartPolicy;

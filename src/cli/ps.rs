@@ -97,7 +97,7 @@ pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
         other => parse_format(other, args.size)?,
     };
     // A pod record that cannot be read only costs the pod columns.
-    let pods = super::pod::names(engine.paths()).unwrap_or_default();
+    let pods = engine.pod_names().unwrap_or_default();
     let req = ListRequest {
         is_all: args.all,
         limit: if args.latest { Some(1) } else { args.last },

@@ -23,10 +23,12 @@ pub mod manage;
 mod monitor;
 mod plan;
 pub mod pod;
+pub mod pod_ops;
 pub mod query;
 mod restart;
 pub mod top;
 mod trim;
+pub mod volume_ops;
 pub mod volumes;
 
 pub use crate::runtime::clock::now_rfc3339;
@@ -130,6 +132,9 @@ pub enum Error {
     /// Pod records, the infra process, joining a pod.
     #[error(transparent)]
     Pod(#[from] pod::Error),
+    /// A pod's `--network` or `-p` does not plan, or a host port is not free.
+    #[error(transparent)]
+    Network(crate::net::Error),
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),

@@ -6,7 +6,6 @@ use clap::{ArgAction, Args};
 use crate::container::attach::{self, Options, Outcome};
 use crate::container::Engine;
 use crate::error::Error;
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
@@ -26,7 +25,6 @@ pub struct AttachArgs {
 
 /// Attaches to a container; returns its exit code, or 0 after detaching.
 pub fn run(engine: &Engine, args: AttachArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let opts = Options {
         detach_keys: attach::parse_detach_keys(&args.detach_keys).map_err(from_attach)?,
         is_stdin_sent: !args.no_stdin,
@@ -36,13 +34,7 @@ pub fn run(engine: &Engine, args: AttachArgs) -> Result<i32, Error> {
         is_sig_proxied: args.sig_proxy,
         is_replayed: false,
     };
-    let store = Store::open(&paths.root)?;
-    outcome_code(attach::attach(
-        &store,
-        &args.container,
-        &paths.runroot,
-        &opts,
-    ))
+    outcome_code(engine.attach(&args.container, &opts))
 }
 
 /// The exit code of an attach: the container's, or 0 after detaching.

@@ -1,7 +1,6 @@
 //! `pause`, `unpause`, `update` and `stats`: the commands that work on a
 //! running container's cgroup.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -9,10 +8,9 @@ use serde_json::{json, Value};
 
 use super::resources::LimitArgs;
 use super::template::Template;
+use crate::container::query::Reading;
 use crate::container::Engine;
-use crate::container::{self, limits};
 use crate::error::Error;
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
@@ -56,11 +54,9 @@ const FIELDS: &[&str] = &[
 
 /// `pause` (`frozen`) and `unpause`: prints each container's name as given.
 pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
     let mut code = 0;
     for name in &args.containers {
-        match limits::pause(&store, name, frozen, Path::new("/proc")) {
+        match engine.pause(name, frozen) {
             Ok(_) => println!("{name}"),
             Err(e) => {
                 super::report_error(&e.into());
@@ -73,22 +69,19 @@ pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Erro
 
 /// `update`: changes the limits of a container.
 pub fn update(engine: &Engine, args: UpdateArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let newer = args.limits.resources()?;
     if newer.is_empty() {
         return Err(Error::Usage(
             "update needs at least one limit, for example --memory 64m".into(),
         ));
     }
-    let store = Store::open(&paths.root)?;
-    let id = limits::update(&store, &args.container, &newer, Path::new("/proc"))?;
+    let id = engine.update(&args.container, &newer)?;
     println!("{id}");
     Ok(0)
 }
 
 /// `stats`: CPU, memory, network, block io and pids of running containers.
 pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let format = match args.format.as_deref() {
         Some("json") => None,
         None | Some("table") => Some(Template::parse(DEFAULT_TABLE)?),
@@ -97,15 +90,13 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
     if let Some(t) = &format {
         t.check_fields(FIELDS)?;
     }
-    let store = Store::open(&paths.root)?;
-    let proc = Path::new("/proc");
     let interval = Duration::from_secs(args.interval.max(1));
-    let mut before = read_all(&store, &args.containers, proc)?;
+    let mut before = engine.read_stats(&args.containers)?;
     loop {
         // CPU % needs two readings: the first waits one interval.
         let started = Instant::now();
         std::thread::sleep(interval);
-        let after = read_all(&store, &args.containers, proc)?;
+        let after = engine.read_stats(&args.containers)?;
         let elapsed = started.elapsed().as_micros().max(1) as f64;
         let rows: Vec<Value> = before
             .iter()
@@ -132,35 +123,11 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
     }
 }
 
-/// One reading of one container.
-struct Reading {
-    id: String,
-    name: String,
-    stats: crate::cgroup::Stats,
-    net: (u64, u64),
-}
-
-fn read_all(store: &Store, names: &[String], proc: &Path) -> Result<Vec<Reading>, Error> {
-    names
-        .iter()
-        .map(|n| {
-            let (info, stats, net) = limits::stats(store, n, proc)?;
-            Ok(Reading {
-                id: info.record.id,
-                name: info.record.name,
-                stats,
-                net,
-            })
-        })
-        .collect::<Result<_, container::Error>>()
-        .map_err(Error::from)
-}
-
 fn row(before: &Reading, after: &Reading, elapsed_usec: f64, no_trunc: bool) -> Value {
     let s = &after.stats;
     let cpu =
         after.stats.cpu_usec.saturating_sub(before.stats.cpu_usec) as f64 * 100.0 / elapsed_usec;
-    let limit = s.memory_limit.unwrap_or_else(host_memory);
+    let limit = after.memory_limit;
     let mem_perc = if limit > 0 {
         s.memory_bytes as f64 * 100.0 / limit as f64
     } else {
@@ -201,18 +168,6 @@ fn header(path: &[String]) -> String {
     }
 }
 
-/// The host's memory, the limit of a container without one.
-fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// Sizes as Docker's stats prints them: 1.5MiB, 512kB-style binary units.
 fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -232,6 +187,7 @@ fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::query::Stats;
 
     #[test]
     fn sizes_and_rows() {
@@ -240,7 +196,7 @@ mod tests {
         let r = |cpu| Reading {
             id: "a".repeat(64),
             name: "n".into(),
-            stats: crate::cgroup::Stats {
+            stats: Stats {
                 cpu_usec: cpu,
                 memory_bytes: 1 << 20,
                 memory_limit: Some(4 << 20),
@@ -248,6 +204,7 @@ mod tests {
                 ..Default::default()
             },
             net: (0, 0),
+            memory_limit: 4 << 20,
         };
         let v = row(&r(0), &r(500_000), 1_000_000.0, false);
         assert_eq!(v["CPUPerc"], "50.00%");

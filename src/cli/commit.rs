@@ -5,8 +5,6 @@ use clap::Args;
 use crate::container::Engine;
 use crate::error::Error;
 use crate::files::CommitOptions;
-use crate::storage::Store;
-use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct CommitArgs {
@@ -35,7 +33,6 @@ pub struct CommitArgs {
 
 /// Commits the container and prints the new image id.
 pub fn run(engine: &Engine, args: CommitArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let _ = (args.pause, args.quiet);
     let opts = CommitOptions {
         image: args.image,
@@ -43,9 +40,7 @@ pub fn run(engine: &Engine, args: CommitArgs) -> Result<i32, Error> {
         message: args.message,
         author: args.author,
     };
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    let id = crate::container::files::commit(&store, &args.container, &opts, &maps)?;
+    let id = engine.commit(&args.container, &opts)?;
     println!("{}", id.hex());
     Ok(0)
 }

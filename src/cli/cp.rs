@@ -5,8 +5,6 @@ use clap::Args;
 use crate::container::Engine;
 use crate::error::Error;
 use crate::files::Location;
-use crate::storage::Store;
-use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
@@ -23,11 +21,8 @@ pub struct CpArgs {
 
 /// Copies between the host and a container.
 pub fn run(engine: &Engine, args: CpArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let src = Location::parse(&args.src);
     let dst = Location::parse(&args.dst);
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    crate::container::files::copy(&store, &src, &dst, args.archive, &maps)?;
+    engine.copy(&src, &dst, args.archive)?;
     Ok(0)
 }

@@ -4,8 +4,6 @@ use clap::Args;
 
 use crate::container::Engine;
 use crate::error::Error;
-use crate::storage::Store;
-use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -16,10 +14,7 @@ pub struct DiffArgs {
 
 /// Prints one `A`, `C` or `D` line per changed path, sorted by path.
 pub fn run(engine: &Engine, args: DiffArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    let changes = crate::container::files::diff(&store, &args.container, &maps)?;
+    let changes = engine.diff(&args.container)?;
     let mut out = String::new();
     for c in changes {
         out.push(c.kind.letter());

@@ -2,11 +2,10 @@
 
 use clap::Args;
 
-use crate::container::exec::{self, ExecOptions};
+use crate::container::access;
+use crate::container::exec::ExecOptions;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::runtime::security;
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -55,14 +54,12 @@ pub struct ExecArgs {
 
 /// The mask of the capabilities `names` name, or a usage error.
 fn parse_caps(names: &[String]) -> Result<u64, Error> {
-    security::parse_caps(names).map_err(|e| Error::Usage(e.to_string()))
+    access::parse_caps(names).map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// Runs the command and returns its exit code (0 at once with `-d`).
 pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let env_files = super::run::read_env_files(&args.env_file)?;
-    let store = Store::open(&paths.root)?;
+    let env_files = crate::container::read_env_files(&args.env_file)?;
     let opts = ExecOptions {
         container: args.container,
         command: args.command,
@@ -77,5 +74,5 @@ pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
         cap_add: parse_caps(&args.cap_add)?,
         cap_drop: parse_caps(&args.cap_drop)?,
     };
-    Ok(exec::exec(&store, &opts)?)
+    Ok(engine.exec(&opts)?)
 }

@@ -14,10 +14,8 @@ use crate::container::attach;
 use crate::container::logread::{LogReader, Record, Stream};
 use crate::container::Engine;
 use crate::container::{self, WaitCondition};
+use crate::error::Diagnose;
 use crate::error::{render_chain, Error, EXIT_TOOL};
-use crate::paths::Paths;
-use crate::storage::Store;
-use crate::userns;
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
@@ -114,66 +112,30 @@ fn for_each(
 
 /// Stops containers.
 pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
     let timeout = Duration::from_secs(args.time);
-    for_each(&args.containers, |name| {
-        Ok(container::stop(&store, name, timeout)?)
-    })
+    for_each(&args.containers, |name| Ok(engine.stop(name, timeout)?))
 }
 
 /// Sends a signal to containers.
 pub fn kill(engine: &Engine, args: KillArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let sig = container::parse_signal(&args.signal)?;
-    let store = Store::open(&paths.root)?;
-    for_each(&args.containers, |name| {
-        Ok(container::kill(&store, name, sig)?)
-    })
+    for_each(&args.containers, |name| Ok(engine.kill(name, sig)?))
 }
 
 /// Removes containers.
 pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    let names = if args.all {
-        store
-            .list_containers()?
-            .into_iter()
-            .map(|c| c.record.id)
-            .collect()
-    } else {
-        args.containers
-    };
+    let names = engine.removal_targets(args.all, args.containers)?;
     if names.is_empty() {
         return Ok(0);
     }
     for_each(&names, |name| {
-        // Looked up first: the links go with the container's record.
-        let anonymous = match args.volumes {
-            true => match store.find_container(name)? {
-                Some(info) => store.anonymous_volumes_of(&info.record.id)?,
-                None => Vec::new(),
-            },
-            false => Vec::new(),
-        };
-        container::remove(&store, name, args.force, &maps)?;
-        for v in &anonymous {
-            match store.remove_volume(v, &maps) {
-                // Still mounted by another container (--volumes-from): kept.
-                Ok(()) | Err(crate::storage::Error::VolumeInUse { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        Ok(engine.remove(name, args.force, args.volumes)?)
     })
 }
 
 /// Waits for containers to meet a condition; prints each one's exit code
 /// when waiting for it to stop.
 pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let conditions = args
         .condition
         .iter()
@@ -185,11 +147,9 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let store = Store::open(&paths.root)?;
-    let exits = container::exits_dir(&paths.runroot);
     let mut code = 0;
     for name in &args.containers {
-        match container::wait_for(&store, name, &conditions, &exits) {
+        match engine.wait_for(name, &conditions) {
             Ok(Some(exit)) => println!("{exit}"),
             Ok(None) => {}
             Err(e) if args.containers.len() == 1 => return Err(e.into()),
@@ -206,56 +166,39 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
 /// (sending it our stdin with `--interactive`) until it exits and returns
 /// its exit code.
 pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
     if args.attach {
         let [name] = args.containers.as_slice() else {
             return Err(Error::Usage(
                 "start --attach takes exactly one container".into(),
             ));
         };
-        return start_attached(paths, &store, name, args.interactive);
+        return start_attached(engine, name, args.interactive);
     }
     for_each(&args.containers, |name| {
-        container::start(&store, name, &paths.root, &paths.runroot)?;
+        engine.start(name)?;
         Ok(())
     })
 }
 
 /// Stops containers, then starts them again.
 pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
     let timeout = Duration::from_secs(args.time);
-    for_each(&args.containers, |name| {
-        container::stop(&store, name, timeout)?;
-        container::start(&store, name, &paths.root, &paths.runroot)?;
-        Ok(())
-    })
+    for_each(&args.containers, |name| Ok(engine.restart(name, timeout)?))
 }
 
 /// `start --attach`: starts `name` and attaches to it, asking its monitor
 /// for the output written before we connected; with `interactive` the end
 /// of our stdin closes the container's (as `docker start -ai` does). A
 /// container that is gone before we connect has its output in the log.
-fn start_attached(
-    paths: &Paths,
-    store: &Store,
-    name: &str,
-    interactive: bool,
-) -> Result<i32, Error> {
-    let id = store
-        .find_container(name)?
-        .ok_or_else(|| container::Error::NoSuchContainer(name.to_string()))?
-        .record
-        .id;
-    let log_path = store.container_log_path(&id);
+fn start_attached(engine: &Engine, name: &str, interactive: bool) -> Result<i32, Error> {
+    let id = engine.container_id(name)?;
+    let log_path = engine.default_log_path(&id)?;
     // Output of earlier runs is not this run's: start from the end.
     let mut reader = LogReader::open(&log_path)?;
     if let Some(r) = reader.as_mut() {
         r.seek_tail(0, true)?;
     }
-    container::start(store, name, &paths.root, &paths.runroot)?;
+    engine.start(name)?;
     let opts = attach::Options {
         detach_keys: attach::parse_detach_keys(attach::DEFAULT_DETACH_KEYS)
             .map_err(super::attach::from_attach)?,
@@ -264,13 +207,12 @@ fn start_attached(
         is_sig_proxied: true,
         is_replayed: true,
     };
-    match attach::attach(store, &id, &paths.runroot, &opts) {
+    match engine.attach(&id, &opts) {
         Err(attach::Error::Container(e)) if matches!(*e, container::Error::NotRunning(_)) => {}
         other => return super::attach::outcome_code(other),
     }
     // It ended before we connected: wait for its exit, then print the log.
-    let exits = container::exits_dir(&paths.runroot);
-    let code = container::wait_started(store, &id, &exits)?;
+    let code = engine.wait_started(&id)?;
     if reader.is_none() {
         reader = LogReader::open(&log_path)?;
     }
@@ -316,20 +258,9 @@ fn print_record(rec: &Record, out: &mut impl Write, err: &mut impl Write) {
 /// watches the container until it exits. Its stderr is /dev/null: what
 /// goes wrong after the report is recorded, not printed.
 pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let started = Store::open(&paths.root)
-        .map_err(Error::from)
-        .and_then(|store| {
-            let mut detached = container::start_monitored(&store, &args.id)?;
-            // Before the report, so `attach` works once `run -d` returns;
-            // without it the container still runs and logs.
-            if let Err(e) = detached.listen(&container::attach::attach_dir(&paths.runroot)) {
-                log::debug!("no attach socket: {}", render_chain(&e));
-            }
-            Ok((store, detached))
-        });
+    let started = engine.start_monitored(&args.id);
     let report = match &started {
-        Ok((_, d)) => Ok(d.pid()),
+        Ok(d) => Ok(d.pid()),
         Err(e) => Err((e.exit_code(), render_chain(e))),
     };
     // `run -d` may have been killed meanwhile; the container runs anyway.
@@ -337,9 +268,8 @@ pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
     let _ = out.write_all(container::format_report(&report).as_bytes());
     let _ = out.flush();
     match started {
-        Ok((store, detached)) => {
-            let exits = container::exits_dir(&paths.runroot);
-            container::watch(&store, detached, &exits)?;
+        Ok(detached) => {
+            engine.watch(detached)?;
             Ok(0)
         }
         Err(e) => Ok(e.exit_code()),

@@ -12,7 +12,6 @@ use crate::container;
 use crate::container::logread::{self, LogDriver, Record, RotatingLog, Stream, Window};
 use crate::container::Engine;
 use crate::error::Error;
-use crate::storage::{ContainerStatus, Store};
 
 /// How often `--follow` looks for new records and checks the containers.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
@@ -49,19 +48,15 @@ struct Target {
 
 /// Prints container logs.
 pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let now = super::ps::now_nanos();
     let window = Window {
         since: parse_time("--since", args.since.as_deref(), now)?,
         until: parse_time("--until", args.until.as_deref(), now)?,
     };
-    let store = Store::open(&paths.root)?;
     let mut targets = Vec::new();
     for name in &args.containers {
-        let info = store
-            .find_container(name)?
-            .ok_or_else(|| Error::Usage(format!("no such container {name}")))?;
-        let (driver, path) = logread::log_of(&store, &info);
+        let source = engine.log_source(name)?;
+        let driver = source.driver;
         if driver != LogDriver::K8sFile {
             return Err(logread::Error::NoLogs {
                 name: name.clone(),
@@ -70,15 +65,15 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
             .into());
         }
         targets.push(Target {
-            path,
-            id: info.record.id,
+            path: source.path,
+            id: source.id,
             reader: None,
             is_done: false,
         });
     }
     let mut out = Printer::new(args.timestamps, window);
     let result = if args.follow {
-        follow(&store, &mut targets, args.tail, &mut out)
+        follow(engine, &mut targets, args.tail, &mut out)
     } else {
         targets
             .iter_mut()
@@ -88,7 +83,7 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
         Ok(()) => Ok(0),
         // The reader went away (`hutch logs x | head`): not our failure.
         Err(Failure::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
-        Err(Failure::Write(e)) => Err(Error::Usage(format!("writing the log: {e}"))),
+        Err(Failure::Write(e)) => Err(logread::Error::WriteLog(e).into()),
         Err(Failure::Read(e)) => Err(e.into()),
         Err(Failure::Hutch(e)) => Err(e),
     }
@@ -113,8 +108,8 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-impl From<crate::storage::Error> for Failure {
-    fn from(e: crate::storage::Error) -> Self {
+impl From<container::Error> for Failure {
+    fn from(e: container::Error) -> Self {
         Failure::Hutch(e.into())
     }
 }
@@ -176,7 +171,7 @@ fn print_all(t: &mut Target, tail: Option<usize>, out: &mut Printer) -> Result<(
 /// container's log is drained after its state says it stopped, so its
 /// last lines are not lost.
 fn follow(
-    store: &Store,
+    engine: &Engine,
     targets: &mut [Target],
     tail: Option<usize>,
     out: &mut Printer,
@@ -184,12 +179,7 @@ fn follow(
     loop {
         let mut is_any_running = false;
         for t in targets.iter_mut().filter(|t| !t.is_done) {
-            let is_running = match store.find_container(&t.id)? {
-                Some(info) => {
-                    container::observe(store, info)?.state.status == ContainerStatus::Running
-                }
-                None => false,
-            };
+            let is_running = engine.is_running(&t.id)?;
             open(t, tail)?;
             if is_running {
                 drain(t, out)?;

@@ -3,21 +3,18 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::container::pod::{self, Pod};
+use crate::container::manage::is_valid_container_name;
+use crate::container::pod::{self};
+use crate::container::pod_ops::{NewPod, PodState};
+use crate::container::query::{format_port, ContainerInfo};
 use crate::container::Engine;
-use crate::container::{self, Plan};
+use crate::container::{self};
 use crate::error::{render_chain, Error};
-use crate::net::{self, NetworkRequest};
 use crate::paths::Paths;
-use crate::storage::{ContainerInfo, ContainerStatus, Store};
-
-/// How long `pod stop` gives each member before SIGKILL.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The proc root.
 const PROC: &str = "/proc";
@@ -104,19 +101,14 @@ pub struct InfraArgs {
 
 /// Dispatches `hutch pod …`.
 pub fn run(engine: &Engine, cmd: PodCommand) -> Result<i32, Error> {
-    let paths = engine.paths();
     match cmd {
-        PodCommand::Create(a) => create(paths, a),
-        PodCommand::Ps(a) => ps(paths, a),
-        PodCommand::Start(a) => for_each(&a.pods, |n| start(paths, n)),
-        PodCommand::Stop(a) => for_each(&a.pods, |n| stop(paths, n)),
-        PodCommand::Rm(a) => for_each(&a.pods, |n| rm(paths, n, a.force)),
-        PodCommand::Inspect(a) => inspect(paths, a),
-        PodCommand::Exists(a) => match pod::find(&paths.root, &a.pod) {
-            Ok(_) => Ok(0),
-            Err(pod::Error::NoSuchPod(_)) => Ok(1),
-            Err(e) => Err(container::Error::from(e).into()),
-        },
+        PodCommand::Create(a) => create(engine, a),
+        PodCommand::Ps(a) => ps(engine, a),
+        PodCommand::Start(a) => for_each(&a.pods, |n| Ok(engine.start_pod(n)?)),
+        PodCommand::Stop(a) => for_each(&a.pods, |n| Ok(engine.stop_pod(n)?)),
+        PodCommand::Rm(a) => for_each(&a.pods, |n| Ok(engine.remove_pod(n, a.force)?)),
+        PodCommand::Inspect(a) => inspect(engine, a),
+        PodCommand::Exists(a) => Ok(if engine.pod_exists(&a.pod)? { 0 } else { 1 }),
     }
 }
 
@@ -141,133 +133,37 @@ fn pod_err(e: pod::Error) -> Error {
     container::Error::from(e).into()
 }
 
-fn create(paths: &Paths, args: CreateArgs) -> Result<i32, Error> {
+fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
     if let Some(name) = &args.name {
         // The same rule as container names: the name is also the host name.
-        if !crate::storage::is_valid_container_name(name) {
+        if !is_valid_container_name(name) {
             return Err(Error::Usage(format!(
                 "invalid pod name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
             )));
         }
     }
-    let req = NetworkRequest {
-        network: args.network.clone(),
-        publish: args.publish.clone(),
-        ..NetworkRequest::default()
-    };
-    let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
-    let proc = Path::new(PROC);
-    let network = net::plan_network(&req, &helpers, net::host_route(proc))
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    net::check_ports(&network.ports, net::unprivileged_port_start(proc))
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let maps = crate::userns::current_user_maps(paths.etc())?;
-    let id = super::run::new_id();
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("pod-{}", &id[..12]));
-    let record = Pod {
-        id: id.clone(),
-        name,
-        created: container::now_rfc3339(),
-        network,
-        maps,
-        infra: None,
-    };
-    {
-        let _lock = pod::lock(&paths.root).map_err(pod_err)?;
-        pod::create(&paths.root, &record).map_err(pod_err)?;
-    }
-    let runroot = paths.ensure_runroot()?;
-    if let Err(e) = pod::spawn_infra(&paths.root, runroot, &id) {
-        // A pod whose infra cannot start is of no use; leave nothing.
-        let _ = pod::delete(&paths.root, &id);
-        return Err(pod_err(e));
-    }
+    let id = engine.create_pod(&NewPod {
+        name: args.name,
+        network: args.network,
+        publish: args.publish,
+    })?;
     println!("{id}");
     Ok(0)
 }
 
-/// The containers recorded as members of pod `id`, with their observed state.
-fn members(store: &Store, id: &str) -> Result<Vec<ContainerInfo>, Error> {
-    let mut out = Vec::new();
-    for info in store.list_containers()? {
-        let Some(Ok(plan)) = info.spec.as_deref().map(serde_json::from_str::<Plan>) else {
-            continue;
-        };
-        if plan.pod.as_deref() == Some(id) {
-            out.push(container::observe(store, info)?);
-        }
-    }
-    Ok(out)
-}
-
-fn start(paths: &Paths, name: &str) -> Result<String, Error> {
-    let p = pod::find(&paths.root, name).map_err(pod_err)?;
-    let runroot = paths.ensure_runroot()?.to_path_buf();
-    if !p.is_running(Path::new(PROC)) {
-        pod::spawn_infra(&paths.root, &runroot, &p.id).map_err(pod_err)?;
-    }
-    let store = Store::open(&paths.root)?;
-    for m in members(&store, &p.id)? {
-        if m.state.status != ContainerStatus::Running {
-            container::start(&store, &m.record.id, &paths.root, &runroot)?;
-        }
-    }
-    Ok(p.id)
-}
-
-fn stop(paths: &Paths, name: &str) -> Result<String, Error> {
-    let p = pod::find(&paths.root, name).map_err(pod_err)?;
-    let store = Store::open(&paths.root)?;
-    for m in members(&store, &p.id)? {
-        if m.state.status == ContainerStatus::Running {
-            container::stop(&store, &m.record.id, STOP_TIMEOUT)?;
-        }
-    }
-    pod::stop_infra(&paths.root, &p, Path::new(PROC)).map_err(pod_err)?;
-    Ok(p.id)
-}
-
-fn rm(paths: &Paths, name: &str, is_forced: bool) -> Result<String, Error> {
-    let p = pod::find(&paths.root, name).map_err(pod_err)?;
-    let store = Store::open(&paths.root)?;
-    let members = members(&store, &p.id)?;
-    let is_running = members
-        .iter()
-        .any(|m| m.state.status == ContainerStatus::Running);
-    if is_running && !is_forced {
-        return Err(pod_err(pod::Error::HasRunningMembers(p.name)));
-    }
-    for m in &members {
-        container::remove(&store, &m.record.id, is_forced, &p.maps)?;
-    }
-    pod::stop_infra(&paths.root, &p, Path::new(PROC)).map_err(pod_err)?;
-    let _lock = pod::lock(&paths.root).map_err(pod_err)?;
-    pod::delete(&paths.root, &p.id).map_err(pod_err)?;
-    Ok(p.id)
-}
-
-fn status(p: &Pod) -> &'static str {
-    if p.is_running(Path::new(PROC)) {
+fn status(p: &PodState) -> &'static str {
+    if p.is_running {
         "Running"
     } else {
         "Exited"
     }
 }
 
-fn ps(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
-    let pods = pod::list(&paths.root).map_err(pod_err)?;
-    let store = Store::open(&paths.root)?;
-    let mut rows = Vec::new();
-    for p in &pods {
-        let n = members(&store, &p.id)?.len();
-        rows.push((p, n));
-    }
+fn ps(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
+    let rows = engine.pods()?;
     if args.quiet {
-        for (p, _) in rows {
-            println!("{}", p.id);
+        for s in rows {
+            println!("{}", s.pod.id);
         }
         return Ok(0);
     }
@@ -275,13 +171,13 @@ fn ps(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
         "json" => {
             let v: Vec<Value> = rows
                 .iter()
-                .map(|(p, n)| {
+                .map(|s| {
                     json!({
-                        "Id": p.id,
-                        "Name": p.name,
-                        "Status": status(p),
-                        "Created": p.created,
-                        "NumberOfContainers": n,
+                        "Id": s.pod.id,
+                        "Name": s.pod.name,
+                        "Status": status(s),
+                        "Created": s.pod.created,
+                        "NumberOfContainers": s.members.len(),
                     })
                 })
                 .collect();
@@ -295,15 +191,16 @@ fn ps(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
                 "{:<14}{:<24}{:<10}{:<22}# OF CONTAINERS",
                 "POD ID", "NAME", "STATUS", "CREATED"
             );
-            for (p, n) in rows {
+            for s in &rows {
+                let p = &s.pod;
                 let _ = writeln!(
                     out,
                     "{:<14}{:<24}{:<10}{:<22}{}",
                     &p.id[..12.min(p.id.len())],
                     p.name,
-                    status(p),
+                    status(s),
                     p.created,
-                    n
+                    s.members.len()
                 );
             }
         }
@@ -316,12 +213,13 @@ fn ps(paths: &Paths, args: PsArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn inspect(paths: &Paths, args: NamesArgs) -> Result<i32, Error> {
-    let store = Store::open(&paths.root)?;
+fn inspect(engine: &Engine, args: NamesArgs) -> Result<i32, Error> {
     let mut out = Vec::new();
     for name in &args.pods {
-        let p = pod::find(&paths.root, name).map_err(pod_err)?;
-        let members: Vec<Value> = members(&store, &p.id)?
+        let state = engine.pod(name)?;
+        let p = &state.pod;
+        let members: Vec<Value> = state
+            .members
             .iter()
             .map(|m| {
                 json!({
@@ -334,15 +232,15 @@ fn inspect(paths: &Paths, args: NamesArgs) -> Result<i32, Error> {
         let ports: Vec<String> = p
             .infra
             .as_ref()
-            .map(|i| i.ports.iter().map(net::format_port).collect())
+            .map(|i| i.ports.iter().map(format_port).collect())
             .unwrap_or_default();
         out.push(json!({
             "Id": p.id,
             "Name": p.name,
             "Created": p.created,
-            "State": status(&p),
+            "State": status(&state),
             "Hostname": p.name,
-            "InfraPid": p.infra.as_ref().filter(|_| p.is_running(Path::new(PROC))).map(|i| i.pid),
+            "InfraPid": p.infra.as_ref().filter(|_| state.is_running).map(|i| i.pid),
             "NetworkMode": p.network.mode.name(),
             "Ports": ports,
             "NumContainers": members.len(),
@@ -357,8 +255,7 @@ fn inspect(paths: &Paths, args: NamesArgs) -> Result<i32, Error> {
 /// The hidden `pod-infra ID`: starts the infra, reports on stdout, then
 /// waits for it until the pod is stopped.
 pub fn infra(engine: &Engine, args: InfraArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let started = pod::start_infra(&paths.root, &args.id, Path::new(PROC));
+    let started = engine.start_pod_infra(&args.id);
     let report = match &started {
         Ok(_) => Ok(()),
         Err(e) => Err(render_chain(e)),
@@ -368,17 +265,11 @@ pub fn infra(engine: &Engine, args: InfraArgs) -> Result<i32, Error> {
     let _ = out.flush();
     match started {
         Ok(running) => {
-            pod::watch_infra(&paths.root, &args.id, running).map_err(pod_err)?;
+            engine.watch_pod_infra(&args.id, running)?;
             Ok(0)
         }
         Err(e) => Ok(pod_err(e).exit_code()),
     }
-}
-
-/// Pod ids to names, for `ps --pod`.
-pub fn names(paths: &Paths) -> Result<std::collections::BTreeMap<String, String>, Error> {
-    let pods = pod::list(&paths.root).map_err(pod_err)?;
-    Ok(pods.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
 /// The pod id (12 characters unless `is_full`) and name of container

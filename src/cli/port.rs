@@ -6,11 +6,13 @@ use std::io::Write;
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::container;
+use crate::container::access;
+use crate::container::query::{format_port, ContainerInfo, PublishedPort};
 use crate::container::Engine;
 use crate::error::Error;
-use crate::net::{self, PublishedPort};
-use crate::storage::{ContainerInfo, ContainerStatus, Store};
+// TODO(#12): goes with `network_settings` once `inspect` asks the engine.
+use crate::net;
+use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct PortArgs {
@@ -39,22 +41,21 @@ pub fn forward(args: ForwardArgs) -> Result<i32, Error> {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     };
-    Ok(net::run_forwarder(args.pid, &args.forwards, &mut report))
+    Ok(access::run_port_forwarder(
+        args.pid,
+        &args.forwards,
+        &mut report,
+    ))
 }
 
 /// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a
 /// private port only `127.0.0.1:8080`.
 pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
-    let store = Store::open(&paths.root)?;
-    let info = store
-        .find_container(&args.container)?
-        .ok_or_else(|| container::Error::NoSuchContainer(args.container.clone()))?;
-    let info = container::observe(&store, info)?;
-    let ports = ports_of(&store, &info);
+    let info = engine.container(&args.container)?;
+    let ports = engine.published_ports(&info)?;
     let Some(private) = &args.private else {
         for p in &ports {
-            println!("{}", net::format_port(p));
+            println!("{}", format_port(p));
         }
         return Ok(0);
     };
@@ -73,7 +74,7 @@ pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
         )));
     }
     for p in matching {
-        let line = net::format_port(p);
+        let line = format_port(p);
         println!(
             "{}",
             line.split_once(" -> ").map_or(line.as_str(), |(_, a)| a)
@@ -82,23 +83,12 @@ pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// The ports a running container publishes; none for a stopped one, whose
-/// helper, should it still run, is stopped here.
-pub(super) fn ports_of(store: &Store, info: &ContainerInfo) -> Vec<PublishedPort> {
-    let dir = store.container_dirs(&info.record.id).dir;
-    if info.state.status == ContainerStatus::Running {
-        return crate::runtime::network::published_ports(&dir);
-    }
-    crate::runtime::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
-    Vec::new()
-}
-
 /// `127.0.0.1:8080->80/tcp, …` for the PORTS column.
 pub(super) fn ports_text(ports: &[PublishedPort]) -> String {
     ports
         .iter()
         .map(|p| {
-            let line = net::format_port(p);
+            let line = format_port(p);
             match line.split_once(" -> ") {
                 Some((private, public)) => format!("{public}->{private}"),
                 None => line,
@@ -147,6 +137,8 @@ pub(super) fn ports_inspect(ports: &[PublishedPort]) -> Value {
 
 /// `inspect`'s NetworkSettings: the ports, and the container's address
 /// as its mode gives it.
+// TODO(#12): `inspect` still holds the store; this and `ports_of` go once
+// it asks the engine (`Engine::published_ports`).
 pub(super) fn network_settings(store: &Store, info: &ContainerInfo) -> Value {
     let plan = super::inspect::plan_json(info);
     let net_plan: net::NetworkPlan = plan
@@ -164,10 +156,21 @@ pub(super) fn network_settings(store: &Store, info: &ContainerInfo) -> Value {
     })
 }
 
+/// The ports a running container publishes; none for a stopped one, whose
+/// helper, should it still run, is stopped here.
+fn ports_of(store: &Store, info: &ContainerInfo) -> Vec<PublishedPort> {
+    let dir = store.container_dirs(&info.record.id).dir;
+    if info.state.status == crate::container::query::ContainerStatus::Running {
+        return crate::runtime::network::published_ports(&dir);
+    }
+    crate::runtime::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::Protocol;
+    use crate::container::query::Protocol;
 
     #[test]
     fn ports_render_like_podman() {

@@ -7,11 +7,8 @@ use std::io::{BufRead, Write};
 
 use clap::Args;
 
-use crate::container;
 use crate::container::Engine;
 use crate::error::{Error, EXIT_TOOL};
-use crate::storage::{ContainerStatus, Store};
-use crate::userns;
 
 /// The question asked before pruning without `--force`, as Podman asks it.
 const PROMPT: &str = "WARNING! This will remove all non-running containers.\n\
@@ -26,29 +23,17 @@ pub struct PruneArgs {
 
 /// Removes all non-running containers and prints their ids.
 pub fn run(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     if !args.force && !confirm()? {
         return Ok(0);
     }
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
     let mut code = 0;
-    for info in store.list_containers()? {
-        let info = container::observe(&store, info)?;
-        if info.state.status == ContainerStatus::Running {
-            continue;
+    engine.prune_containers(&mut |removed| match removed {
+        Ok(id) => println!("{id}"),
+        Err(e) => {
+            super::report_error(&e.into());
+            code = EXIT_TOOL;
         }
-        let id = info.record.id;
-        match container::remove(&store, &id, false, &maps) {
-            Ok(()) => println!("{id}"),
-            // Started or removed since the listing: not ours to prune.
-            Err(container::Error::IsRunning(_) | container::Error::NoSuchContainer(_)) => {}
-            Err(e) => {
-                super::report_error(&e.into());
-                code = EXIT_TOOL;
-            }
-        }
-    }
+    })?;
     Ok(code)
 }
 

@@ -1,14 +1,13 @@
 //! `hutch ps`: lists containers as a table, JSON or a Go template.
 //!
-//! One query lists every container; `container::observe` corrects the
-//! state of running ones. Nothing here reads per-container files, so the
-//! listing stays fast with hundreds of containers; only `--size` walks
-//! each container's writable layer.
+//! The engine lists the containers (`Engine::list_containers`, one query,
+//! the state of running ones corrected); nothing reads per-container files,
+//! so the listing stays fast with hundreds of containers; only `--size`
+//! walks each container's writable layer. This file turns the flags into
+//! the request and formats the answer.
 //!
 //! `--filter KEY=VALUE` works as in Podman: values of one key are ORed,
 //! different keys ANDed.
-
-use std::collections::HashMap;
 
 use clap::Args;
 use serde_json::{json, Value};
@@ -16,12 +15,12 @@ use serde_json::{json, Value};
 use super::images::human_size;
 use super::inspect::plan_json;
 use super::template::Template;
+use crate::container::logread;
+use crate::container::query::{
+    ContainerInfo, ContainerState, ContainerStatus, Filters, ListRequest, Sizes,
+};
 use crate::container::Engine;
-use crate::container::{self, logread};
 use crate::error::Error;
-use crate::paths::Paths;
-use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
-use crate::userns::{self, IdMaps};
 
 /// How many characters of an id are shown unless `--no-trunc`.
 const SHORT_ID: usize = 12;
@@ -84,25 +83,6 @@ pub struct PsArgs {
     pub pod: bool,
 }
 
-/// A container's sizes for `--size`, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Sizes {
-    /// The writable layer.
-    rw: u64,
-    /// The writable layer plus the image.
-    root_fs: u64,
-}
-
-/// Parsed `--filter` values; an empty list does not filter.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Filters {
-    ids: Vec<String>,
-    names: Vec<String>,
-    statuses: Vec<ContainerStatus>,
-    ancestors: Vec<String>,
-    exit_codes: Vec<i32>,
-}
-
 /// How to print the list.
 enum Format {
     Json,
@@ -111,54 +91,36 @@ enum Format {
 
 /// Lists containers.
 pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let pod_table = pod_table(args.size);
     let format = match args.format.as_deref() {
         None | Some("table") if args.pod => parse_format(Some(&pod_table), false)?,
         other => parse_format(other, args.size)?,
     };
     // A pod record that cannot be read only costs the pod columns.
-    let pods = super::pod::names(paths).unwrap_or_default();
-    let filters = parse_filters(&args.filter)?;
-    let store = Store::open(&paths.root)?;
-    let mut list = store.list_containers()?;
-    let limit = if args.latest { Some(1) } else { args.last };
-    if let Some(n) = limit.filter(|_| filters.is_empty()) {
-        list.truncate(n);
-    }
-    // As in Docker, asking for a status shows containers in that status.
-    let is_all = args.all || limit.is_some() || !filters.statuses.is_empty();
-    let mut shown = Vec::new();
-    for info in list {
-        let info = container::observe(&store, info)?;
-        if (is_all || info.state.status == ContainerStatus::Running) && filters.matches(&info) {
-            shown.push(info);
-        }
-    }
-    if let Some(n) = limit {
-        shown.truncate(n);
-    }
+    let pods = engine.pod_names().unwrap_or_default();
+    let req = ListRequest {
+        is_all: args.all,
+        limit: if args.latest { Some(1) } else { args.last },
+        filters: parse_filters(&args.filter)?,
+        with_ports: !args.quiet,
+        with_sizes: args.size && !args.quiet,
+    };
+    let shown = engine.list_containers(&req)?;
     let now = now_nanos();
     if args.quiet {
-        for info in &shown {
-            println!("{}", shorten(&info.record.id, args.no_trunc));
+        for c in &shown {
+            println!("{}", shorten(&c.info.record.id, args.no_trunc));
         }
         return Ok(0);
     }
-    let sizes = if args.size {
-        measure(paths, &store, &shown)?
-    } else {
-        vec![None; shown.len()]
-    };
     match format {
         Format::Json => {
             let out: Vec<Value> = shown
                 .iter()
-                .zip(&sizes)
-                .map(|(i, size)| {
-                    let mut v = json_object(i, now, *size);
-                    v["Ports"] = super::port::ports_json(&super::port::ports_of(&store, i));
-                    let (pod, name) = super::pod::pod_of(i, &pods, true);
+                .map(|c| {
+                    let mut v = json_object(&c.info, now, c.sizes);
+                    v["Ports"] = super::port::ports_json(&c.ports);
+                    let (pod, name) = super::pod::pod_of(&c.info, &pods, true);
                     v["Pod"] = pod.into();
                     v["PodName"] = name.into();
                     v
@@ -169,11 +131,10 @@ pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
         Format::Template(t) => {
             let objects: Vec<Value> = shown
                 .iter()
-                .zip(&sizes)
-                .map(|(i, size)| {
-                    let mut v = template_object(i, now, args.no_trunc, *size);
-                    v["Ports"] = super::port::ports_text(&super::port::ports_of(&store, i)).into();
-                    let (pod, name) = super::pod::pod_of(i, &pods, args.no_trunc);
+                .map(|c| {
+                    let mut v = template_object(&c.info, now, args.no_trunc, c.sizes);
+                    v["Ports"] = super::port::ports_text(&c.ports).into();
+                    let (pod, name) = super::pod::pod_of(&c.info, &pods, args.no_trunc);
                     v["Pod"] = pod.into();
                     v["PodName"] = name.into();
                     v
@@ -238,101 +199,6 @@ fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
         }
     }
     Ok(f)
-}
-
-impl Filters {
-    fn is_empty(&self) -> bool {
-        *self == Filters::default()
-    }
-
-    /// Whether `info` passes: for each key given, one of its values matches.
-    fn matches(&self, info: &ContainerInfo) -> bool {
-        let rec = &info.record;
-        let st = &info.state;
-        let any = |values: &[String], f: &dyn Fn(&str) -> bool| {
-            values.is_empty() || values.iter().any(|v| f(v))
-        };
-        any(&self.ids, &|v| rec.id.starts_with(v))
-            && any(&self.names, &|v| rec.name.contains(v))
-            && (self.statuses.is_empty() || self.statuses.contains(&st.status))
-            && any(&self.ancestors, &|v| is_ancestor(info, v))
-            && (self.exit_codes.is_empty()
-                || (st.status == ContainerStatus::Exited
-                    && st.exit_code.is_some_and(|c| self.exit_codes.contains(&c))))
-    }
-}
-
-/// Whether `wanted` names the image of `info`: its id or an id prefix
-/// (with or without `sha256:`), or its name, where a missing tag means
-/// `latest` and the registry and path before a `/` may be left out.
-fn is_ancestor(info: &ContainerInfo, wanted: &str) -> bool {
-    let hex = wanted.strip_prefix("sha256:").unwrap_or(wanted);
-    if !hex.is_empty()
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        && info
-            .record
-            .image_id
-            .hex()
-            .starts_with(&hex.to_ascii_lowercase())
-    {
-        return true;
-    }
-    let have = with_tag(&info.record.image_name);
-    let wanted = with_tag(wanted);
-    have == wanted || have.ends_with(&format!("/{wanted}"))
-}
-
-/// `name` with `:latest` added when it has neither tag nor digest.
-fn with_tag(name: &str) -> String {
-    let last = name.rsplit('/').next().unwrap_or(name);
-    if last.contains(':') || last.contains('@') {
-        name.to_string()
-    } else {
-        format!("{name}:latest")
-    }
-}
-
-/// The sizes of `containers`, in order; the image sizes are looked up once
-/// per image. Forks when a writable layer is not readable as the user.
-fn measure(
-    paths: &Paths,
-    store: &Store,
-    containers: &[ContainerInfo],
-) -> Result<Vec<Option<Sizes>>, Error> {
-    let mut user_maps: Option<IdMaps> = None;
-    let mut image_sizes: HashMap<String, u64> = HashMap::new();
-    let mut out = Vec::with_capacity(containers.len());
-    for info in containers {
-        let planned = plan_json(info)
-            .get("maps")
-            .and_then(|m| serde_json::from_value::<IdMaps>(m.clone()).ok());
-        let maps = match planned {
-            Some(m) => m,
-            None => match &user_maps {
-                Some(m) => m.clone(),
-                None => {
-                    let m = userns::current_user_maps(paths.etc())?;
-                    user_maps = Some(m.clone());
-                    m
-                }
-            },
-        };
-        let rw = store.container_upper_size(&info.record.id, &maps)?;
-        let image_id = info.record.image_id.hex().to_string();
-        let image = match image_sizes.get(&image_id) {
-            Some(n) => *n,
-            None => {
-                let n = store.find_image(&image_id)?.map_or(0, |i| i.size);
-                image_sizes.insert(image_id, n);
-                n
-            }
-        };
-        out.push(Some(Sizes {
-            rw,
-            root_fs: rw.saturating_add(image),
-        }));
-    }
-    Ok(out)
 }
 
 /// The SIZE cell: `12 B (virtual 1.235 MB)`.
@@ -513,7 +379,7 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{ContainerRecord, Digest};
+    use crate::container::query::{ContainerRecord, Digest};
 
     const SEC: i64 = 1_000_000_000;
     /// 2026-11-27T19:00:00Z.
@@ -706,25 +572,6 @@ mod tests {
         assert!(check(&["exited=137"], &exited));
         assert!(!check(&["exited=0"], &exited));
         assert!(!check(&["exited=137"], &running));
-    }
-
-    #[test]
-    fn ancestor_matches_names_and_ids() {
-        let i = info(ContainerStatus::Running);
-        let id = i.record.image_id.hex();
-        for yes in [
-            "busybox",
-            "busybox:latest",
-            "127.0.0.1:5000/busybox",
-            "127.0.0.1:5000/busybox:latest",
-            &id[..6],
-            &format!("sha256:{}", &id[..8]),
-        ] {
-            assert!(is_ancestor(&i, yes), "{yes}");
-        }
-        for no in ["box", "busybox:1.36", "alpine", "other/busybox", "zzz"] {
-            assert!(!is_ancestor(&i, no), "{no}");
-        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::StderrReporter;
 use crate::container::{
-    self, CreateRequest, Engine, LogRequest, ProcessRequest, PullPolicy, Ran, RegistryOptions,
+    CreateRequest, Engine, LogRequest, ProcessRequest, PullPolicy, Ran, RegistryOptions,
     RestartPolicy, SecurityRequest,
 };
 use crate::error::Error;
@@ -220,25 +220,4 @@ pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
         }
         Ran::Exited(code) => Ok(code),
     }
-}
-
-/// Reads the `--env-file`s: their non-empty lines that are not comments.
-pub(super) fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Error> {
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| Error::Usage(format!("reading --env-file {}: {e}", f.display())))?;
-        out.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
-    }
-    Ok(out)
-}
-
-/// A new random container id: 64 hex characters.
-pub(super) fn new_id() -> String {
-    container::new_id()
 }

@@ -125,10 +125,10 @@ pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error
         super::report_error(&e.into());
         code = EXIT_TOOL;
     };
-    let containers = engine.prune_containers(&mut report)?;
+    let containers = engine.prune_containers_sized(&mut report)?;
     // After the containers: volumes of removed containers are unused now.
     let volumes = if args.volumes {
-        engine.prune_volumes()?
+        engine.prune_unused_volumes()?
     } else {
         Vec::new()
     };

@@ -10,10 +10,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::template::align;
-use crate::container::top::{self, Process};
+use crate::container::top::Process;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct TopArgs {
@@ -96,10 +95,8 @@ impl Column {
 
 /// Lists a container's processes.
 pub fn run(engine: &Engine, args: TopArgs) -> Result<i32, Error> {
-    let paths = engine.paths();
     let columns = parse_descriptors(&args.descriptors)?;
-    let store = Store::open(&paths.root)?;
-    let processes = top::list_processes(&store, &args.container)?;
+    let processes = engine.list_processes(&args.container)?;
     print!("{}", table(&columns, &processes));
     Ok(0)
 }

@@ -8,13 +8,10 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::template::Template;
+use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
 use crate::container::volumes::{Kind, VolumeRequest, Volumes};
 use crate::container::Engine;
-use crate::container::{self};
 use crate::error::Error;
-use crate::paths::Paths;
-use crate::storage::{Store, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
-use crate::userns;
 
 /// The mount flags of `run` and `create`.
 #[derive(Debug, Args)]
@@ -179,21 +176,13 @@ pub struct ExistsArgs {
 
 /// Runs a `volume` subcommand.
 pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
-    let paths = engine.paths();
     match cmd {
-        VolumeCommand::Create(a) => create(paths, a),
-        VolumeCommand::Ls(a) => ls(paths, a),
-        VolumeCommand::Inspect(a) => inspect(paths, a),
-        VolumeCommand::Rm(a) => rm(paths, a),
-        VolumeCommand::Prune(a) => prune(paths, a),
-        VolumeCommand::Exists(a) => {
-            let store = Store::open(&paths.root)?;
-            Ok(if store.find_volume(&a.name)?.is_some() {
-                0
-            } else {
-                1
-            })
-        }
+        VolumeCommand::Create(a) => create(engine, a),
+        VolumeCommand::Ls(a) => ls(engine, a),
+        VolumeCommand::Inspect(a) => inspect(engine, a),
+        VolumeCommand::Rm(a) => rm(engine, a),
+        VolumeCommand::Prune(a) => prune(engine, a),
+        VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name)? { 0 } else { 1 }),
     }
 }
 
@@ -211,7 +200,7 @@ fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error
     Ok(out)
 }
 
-fn create(paths: &Paths, args: CreateArgs) -> Result<i32, Error> {
+fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
     if args.driver != LOCAL_DRIVER {
         return Err(Error::Usage(format!(
             "volume driver {:?} is not supported: use local",
@@ -239,30 +228,14 @@ fn create(paths: &Paths, args: CreateArgs) -> Result<i32, Error> {
             "volume option o=… needs type=tmpfs".to_string(),
         ));
     }
-    let is_anonymous = args.name.is_none();
-    let name = match args.name {
-        Some(n) => n,
-        None => random_hex(),
-    };
-    let record = VolumeRecord {
-        name: name.clone(),
-        driver: LOCAL_DRIVER.into(),
+    let name = engine.create_volume(NewVolume {
+        name: args.name,
         labels: pairs("--label", &args.label)?,
         options,
-        created: container::now_rfc3339(),
-        is_anonymous,
-    };
-    let store = Store::open(&paths.root)?;
-    store.create_volume(&record, args.ignore)?;
+        is_existing_ok: args.ignore,
+    })?;
     println!("{name}");
     Ok(0)
-}
-
-fn random_hex() -> String {
-    let mut buf = [0u8; 32];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
-    hex::encode(buf)
 }
 
 /// Podman's inspect object for a volume.
@@ -330,11 +303,10 @@ fn parse_filters(items: &[String]) -> Result<Vec<(String, String)>, Error> {
         .collect()
 }
 
-fn ls(paths: &Paths, args: LsArgs) -> Result<i32, Error> {
+fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
     let filters = parse_filters(&args.filter)?;
-    let store = Store::open(&paths.root)?;
     let mut shown = Vec::new();
-    for v in store.list_volumes()? {
+    for v in engine.volumes()? {
         if matches(&v, &filters)? {
             shown.push(v);
         }
@@ -362,19 +334,13 @@ fn ls(paths: &Paths, args: LsArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn inspect(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
-    let store = Store::open(&paths.root)?;
+fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
     let found: Vec<VolumeInfo> = if args.all {
-        store.list_volumes()?
+        engine.volumes()?
     } else {
         let mut out = Vec::new();
         for n in &args.names {
-            match store.find_volume(n)? {
-                Some(v) => out.push(v),
-                None => {
-                    return Err(crate::storage::Error::VolumeNotKnown { name: n.clone() }.into())
-                }
-            }
+            out.push(engine.volume(n)?);
         }
         out
     };
@@ -397,24 +363,15 @@ fn inspect(paths: &Paths, args: InspectArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    let names: Vec<String> = if args.all {
-        store
-            .list_volumes()?
-            .into_iter()
-            .map(|v| v.record.name)
-            .collect()
-    } else {
-        args.names.clone()
-    };
+fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
+    let names = engine.volume_removal_targets(args.all, args.names)?;
     let mut first_err = None;
     for name in &names {
-        let result = remove_one(&store, name, args.force, &maps);
+        let result = engine.remove_volume(name, args.force);
         match result {
             Ok(()) => println!("{name}"),
             Err(e) => {
+                let e = Error::from(e);
                 if first_err.is_some() {
                     super::report_error(&e);
                 } else {
@@ -429,26 +386,7 @@ fn rm(paths: &Paths, args: RmArgs) -> Result<i32, Error> {
     }
 }
 
-/// Removes one volume; with `is_forced` first the containers using it,
-/// as Podman does.
-fn remove_one(
-    store: &Store,
-    name: &str,
-    is_forced: bool,
-    maps: &userns::IdMaps,
-) -> Result<(), Error> {
-    if is_forced {
-        if let Some(v) = store.find_volume(name)? {
-            for user in &v.users {
-                container::remove(store, user, true, maps)?;
-            }
-        }
-    }
-    store.remove_volume(name, maps)?;
-    Ok(())
-}
-
-fn prune(paths: &Paths, args: PruneArgs) -> Result<i32, Error> {
+fn prune(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
     let _ = args.force;
     let filters = parse_filters(&args.filter)?;
     if filters.iter().any(|(k, _)| k != "label") {
@@ -456,23 +394,12 @@ fn prune(paths: &Paths, args: PruneArgs) -> Result<i32, Error> {
             "volume prune takes only label=… filters".to_string(),
         ));
     }
-    let maps = userns::current_user_maps(paths.etc())?;
-    let store = Store::open(&paths.root)?;
-    if filters.is_empty() {
-        for name in store.prune_volumes(&maps)? {
-            println!("{name}");
-        }
-        return Ok(0);
-    }
-    for v in store.list_volumes()? {
-        if v.users.is_empty() && matches(&v, &filters)? {
-            match store.remove_volume(&v.record.name, &maps) {
-                Ok(()) => println!("{}", v.record.name),
-                // Taken into use since the listing: not unused any more.
-                Err(crate::storage::Error::VolumeInUse { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+    // Only label filters are left, and they cannot fail to match.
+    let by_label = |v: &VolumeInfo| matches(v, &filters).unwrap_or(false);
+    let filter: Option<&dyn Fn(&VolumeInfo) -> bool> = match filters.is_empty() {
+        true => None,
+        false => Some(&by_label),
+    };
+    engine.prune_volumes(filter, &mut |name| println!("{name}"))?;
     Ok(0)
 }

@@ -571,7 +571,7 @@ fn volumes_error(e: volumes::Error) -> Error {
 }
 
 /// Reads the `--env-file`s: their non-empty lines that are not comments.
-fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
+pub fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|source| Error::ReadEnvFile {
@@ -589,7 +589,7 @@ fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
 }
 
 /// A new random container id: 64 hex characters.
-pub fn new_id() -> String {
+pub(super) fn new_id() -> String {
     let mut buf = [0u8; 32];
     let filled = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));

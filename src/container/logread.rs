@@ -44,6 +44,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing the records out (`logs` to its standard output or error).
+    #[error("writing the log")]
+    WriteLog(#[source] std::io::Error),
     /// `logs` of a container whose driver keeps no log file.
     #[error("container {name} has no logs: it uses the {driver} log driver")]
     NoLogs { name: String, driver: &'static str },

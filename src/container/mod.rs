@@ -8,6 +8,7 @@
 //! the recorded state, stop, kill, wait and removal.
 //! It must not pull images or print.
 
+pub mod access;
 pub mod attach;
 mod create;
 
@@ -21,14 +22,18 @@ mod lifecycle;
 pub mod limits;
 mod logfile;
 pub mod logread;
+pub mod manage;
 mod monitor;
 mod plan;
 pub mod pod;
+pub mod pod_ops;
+pub mod query;
 mod resources;
 mod restart;
 pub mod system;
 pub mod top;
 mod trim;
+pub mod volume_ops;
 pub mod volumes;
 
 pub use crate::runtime::clock::now_rfc3339;
@@ -36,11 +41,11 @@ pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
-    new_id, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
+    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
     ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
 };
 pub use engine::Engine;
-pub use lifecycle::{exits_dir, parse_signal, WaitCondition};
+pub use lifecycle::{parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;
@@ -192,6 +197,9 @@ pub enum Error {
     /// Pod records, the infra process, joining a pod.
     #[error(transparent)]
     Pod(#[from] pod::Error),
+    /// A pod's `--network` or `-p` does not plan, or a host port is not free.
+    #[error(transparent)]
+    Network(crate::net::Error),
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),

@@ -140,9 +140,10 @@ impl Engine {
         })
     }
 
-    /// Removes the containers that are not running. A failure goes to
-    /// `on_error` and the others go on.
-    pub fn prune_containers(
+    /// For `system prune`: removes the containers that are not running and
+    /// counts the bytes freed. A failure goes to `on_error` and the others
+    /// go on.
+    pub fn prune_containers_sized(
         &self,
         on_error: &mut dyn FnMut(Error),
     ) -> Result<PrunedContainers, Error> {
@@ -169,7 +170,7 @@ impl Engine {
     }
 
     /// Removes the volumes no container uses; returns their names.
-    pub fn prune_volumes(&self) -> Result<Vec<String>, Error> {
+    pub fn prune_unused_volumes(&self) -> Result<Vec<String>, Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
         store.prune_volumes(maps).map_err(Error::Store)

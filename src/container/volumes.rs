@@ -593,7 +593,7 @@ pub fn mounts_from(store: &Store, spec: &str) -> Result<Vec<Mount>, Error> {
 }
 
 /// A random 64-hex name for an anonymous volume.
-fn random_name() -> String {
+pub(super) fn random_name() -> String {
     let mut buf = [0u8; 32];
     if std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))

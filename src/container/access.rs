@@ -1,0 +1,92 @@
+//! Reaching into a container through the engine: `exec`, `attach`, its
+//! log, and its files (`cp`, `diff`, `commit`).
+//!
+//! Each operation opens the store (and reads the user's id maps) through
+//! the `Engine`, so no front end holds either.
+
+use std::path::PathBuf;
+
+use super::attach::{self, Options, Outcome};
+use super::exec::ExecOptions;
+use super::logread::LogDriver;
+use super::{Engine, Error};
+use crate::files::{Change, CommitOptions, Location};
+use crate::storage::Digest;
+
+pub use crate::runtime::security::parse_caps;
+
+/// The hidden TCP forwarder of a slirp4netns container: enters the
+/// namespaces of `pid`, forwards `HOSTADDR:HOSTPORT=CONTAINERPORT` each,
+/// tells `report` its one status line and returns its exit code.
+pub fn run_port_forwarder(pid: i32, forwards: &[String], report: &mut dyn FnMut(&str)) -> i32 {
+    crate::net::run_forwarder(pid, forwards, report)
+}
+
+/// Where a container's log is, and in which format.
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    /// The container's full id.
+    pub id: String,
+    /// Its log driver: only `k8s-file` logs can be read back.
+    pub driver: LogDriver,
+    /// The log file.
+    pub path: PathBuf,
+}
+
+impl Engine {
+    /// Runs a command in a running container and returns its exit code (0
+    /// at once when detached).
+    pub fn exec(&self, opts: &ExecOptions) -> Result<i32, Error> {
+        super::exec::exec(self.store()?, opts)
+    }
+
+    /// Attaches to running container `name` through its monitor until it
+    /// exits or the user detaches.
+    pub fn attach(&self, name: &str, opts: &Options) -> Result<Outcome, attach::Error> {
+        attach::attach(self.store()?, name, &self.paths().runroot, opts)
+    }
+
+    /// The log of container `name` (name, id or id prefix), as its plan
+    /// configures it.
+    pub fn log_source(&self, name: &str) -> Result<LogSource, Error> {
+        let store = self.store()?;
+        let info = store
+            .find_container(name)
+            .map_err(Error::Store)?
+            .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
+        let (driver, path) = super::logread::log_of(store, &info);
+        Ok(LogSource {
+            id: info.record.id,
+            driver,
+            path,
+        })
+    }
+
+    /// The default log file of container `id`, where a started monitor
+    /// writes its output.
+    pub fn default_log_path(&self, id: &str) -> Result<PathBuf, Error> {
+        Ok(self.store()?.container_log_path(id))
+    }
+
+    /// Copies between the host and a container (`cp`); `is_archive` keeps
+    /// the container's ownership on the host. Must be called
+    /// single-threaded.
+    pub fn copy(&self, src: &Location, dst: &Location, is_archive: bool) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        super::files::copy(self.store()?, src, dst, is_archive, maps)
+    }
+
+    /// What container `name` changed compared with its image, sorted by
+    /// path. Must be called single-threaded.
+    pub fn diff(&self, name: &str) -> Result<Vec<Change>, Error> {
+        let maps = self.user_maps()?;
+        super::files::diff(self.store()?, name, maps)
+    }
+
+    /// Commits container `name`'s changes as a new image and returns its
+    /// id. Must be called single-threaded.
+    pub fn commit(&self, name: &str, opts: &CommitOptions) -> Result<Digest, Error> {
+        let maps = self.user_maps()?;
+        super::files::commit(self.store()?, name, opts, maps)
+    }
+}

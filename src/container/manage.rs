@@ -1,0 +1,173 @@
+//! Changing recorded containers through the engine: start, stop, kill,
+//! restart, wait, rename, remove and prune them, freeze and update their
+//! cgroups, and the detached monitor's side of a start.
+//!
+//! Each operation opens the store (and reads the user's id maps) through
+//! the `Engine` and calls the lifecycle, so no front end holds either.
+
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::{lifecycle, limits, Detached, Engine, Error, WaitCondition, PROC};
+use crate::cgroup::Resources;
+use crate::error::render_chain;
+use crate::storage::ContainerStatus;
+
+pub use crate::storage::is_valid_container_name;
+
+impl Engine {
+    /// Starts the created or exited container `name` through a new
+    /// monitor; a running one is left alone. Returns its full id.
+    pub fn start(&self, name: &str) -> Result<String, Error> {
+        let paths = self.paths();
+        super::start(self.store()?, name, &paths.root, &paths.runroot)
+    }
+
+    /// Stops container `name` (its stop signal, SIGKILL after `timeout`)
+    /// and returns once it has exited.
+    pub fn stop(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+        super::stop(self.store()?, name, timeout)
+    }
+
+    /// Stops container `name`, then starts it again.
+    pub fn restart(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+        self.stop(name, timeout)?;
+        self.start(name)?;
+        Ok(())
+    }
+
+    /// Sends `sig` to the running container `name`.
+    pub fn kill(&self, name: &str, sig: Signal) -> Result<(), Error> {
+        super::kill(self.store()?, name, sig)
+    }
+
+    /// Waits for container `name` to meet any of `conditions`; returns its
+    /// exit code once it has stopped.
+    pub fn wait_for(&self, name: &str, conditions: &[WaitCondition]) -> Result<Option<i32>, Error> {
+        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        super::wait_for(self.store()?, name, conditions, &exits)
+    }
+
+    /// Waits until container `id`, which the caller started, has stopped
+    /// and returns its exit code, also when it has removed itself (`--rm`).
+    pub fn wait_started(&self, id: &str) -> Result<i32, Error> {
+        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        super::wait_started(self.store()?, id, &exits)
+    }
+
+    /// The containers `rm` works on: every container with `is_all`, else
+    /// `names`. Reads the id maps first, so a broken subordinate id range
+    /// stops `rm` before anything is removed.
+    pub fn removal_targets(&self, is_all: bool, names: Vec<String>) -> Result<Vec<String>, Error> {
+        self.user_maps()?;
+        let store = self.store()?;
+        if !is_all {
+            return Ok(names);
+        }
+        let list = store.list_containers().map_err(Error::Store)?;
+        Ok(list.into_iter().map(|c| c.record.id).collect())
+    }
+
+    /// Removes container `name`, killing it first when `is_forced`; with
+    /// `with_volumes` also its anonymous volumes, except those another
+    /// container still mounts. Must be called single-threaded.
+    pub fn remove(&self, name: &str, is_forced: bool, with_volumes: bool) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        // Looked up first: the links go with the container's record.
+        let anonymous = match with_volumes {
+            true => match store.find_container(name).map_err(Error::Store)? {
+                Some(info) => store
+                    .anonymous_volumes_of(&info.record.id)
+                    .map_err(Error::Store)?,
+                None => Vec::new(),
+            },
+            false => Vec::new(),
+        };
+        super::remove(store, name, is_forced, maps)?;
+        for v in &anonymous {
+            match store.remove_volume(v, maps) {
+                // Still mounted by another container (--volumes-from): kept.
+                Ok(()) | Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every container that is not running, telling `removed`
+    /// each id removed and each failure; one that starts, or is removed by
+    /// someone else, meanwhile is left alone. Must be called
+    /// single-threaded.
+    pub fn prune_containers(
+        &self,
+        removed: &mut dyn FnMut(Result<String, Error>),
+    ) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        for info in store.list_containers().map_err(Error::Store)? {
+            let info = self.observe(info)?;
+            if info.state.status == ContainerStatus::Running {
+                continue;
+            }
+            let id = info.record.id;
+            match super::remove(store, &id, false, maps) {
+                Ok(()) => removed(Ok(id)),
+                // Started or removed since the listing: not ours to prune.
+                Err(Error::IsRunning(_) | Error::NoSuchContainer(_)) => {}
+                Err(e) => removed(Err(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives container `name` the (valid) name `new_name`.
+    pub fn rename(&self, name: &str, new_name: &str) -> Result<(), Error> {
+        let store = self.store()?;
+        let no_such = || Error::NoSuchContainer(name.to_string());
+        let info = store
+            .find_container(name)
+            .map_err(Error::Store)?
+            .ok_or_else(no_such)?;
+        match store.rename_container(&info.record.id, new_name) {
+            Ok(()) => Ok(()),
+            Err(crate::storage::Error::ContainerNotKnown { .. }) => Err(no_such()),
+            Err(e) => Err(Error::Store(e)),
+        }
+    }
+
+    /// Freezes (`frozen`) or thaws running container `name`; returns its id.
+    pub fn pause(&self, name: &str, frozen: bool) -> Result<String, Error> {
+        limits::pause(self.store()?, name, frozen, Path::new(PROC))
+    }
+
+    /// Lays `newer` over container `name`'s limits: written into its
+    /// cgroup when it runs, and into its spec for later starts. Returns its
+    /// id.
+    pub fn update(&self, name: &str, newer: &Resources) -> Result<String, Error> {
+        limits::update(self.store()?, name, newer, Path::new(PROC))
+    }
+
+    /// In the detached monitor: starts container `id` from its spec,
+    /// records it running and opens its attach socket (without which it
+    /// still runs and logs). Must be called single-threaded.
+    pub fn start_monitored(&self, id: &str) -> Result<Detached, Error> {
+        let mut detached = super::start_monitored(self.store()?, id)?;
+        // Before the report, so `attach` works once `run -d` returns.
+        let dir = super::attach::attach_dir(&self.paths().runroot);
+        if let Err(e) = detached.listen(&dir) {
+            log::debug!("no attach socket: {}", render_chain(&e));
+        }
+        Ok(detached)
+    }
+
+    /// In the monitor, after its report: logs the container's output,
+    /// records its exits, restarts it as its policy says and applies
+    /// `--rm`, leaving the exit code for `wait`.
+    pub fn watch(&self, detached: Detached) -> Result<(), Error> {
+        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        super::watch(self.store()?, detached, &exits)
+    }
+}

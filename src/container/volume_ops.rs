@@ -1,0 +1,126 @@
+//! Named volumes through the engine: create, list, find, remove and prune
+//! them (`hutch volume …`).
+//!
+//! The records and directories live in the store; removing a volume's
+//! files may need the user's id maps, which the engine reads.
+
+use std::collections::BTreeMap;
+
+use super::{Engine, Error};
+
+pub use crate::storage::{VolumeInfo, VolumeRecord, LOCAL_DRIVER};
+
+/// A volume to create (`volume create`), its flags checked.
+#[derive(Debug, Clone, Default)]
+pub struct NewVolume {
+    /// Its name; a random one when none is given (then it is anonymous).
+    pub name: Option<String>,
+    /// `--label` pairs.
+    pub labels: BTreeMap<String, String>,
+    /// `--opt` pairs (`type=tmpfs`, `o=…`).
+    pub options: BTreeMap<String, String>,
+    /// `--ignore`: an existing volume of that name is not an error.
+    pub is_existing_ok: bool,
+}
+
+impl Engine {
+    /// Creates a volume and returns its name.
+    pub fn create_volume(&self, req: NewVolume) -> Result<String, Error> {
+        let is_anonymous = req.name.is_none();
+        let name = req.name.unwrap_or_else(super::volumes::random_name);
+        let record = VolumeRecord {
+            name: name.clone(),
+            driver: LOCAL_DRIVER.into(),
+            labels: req.labels,
+            options: req.options,
+            created: super::now_rfc3339(),
+            is_anonymous,
+        };
+        self.store()?
+            .create_volume(&record, req.is_existing_ok)
+            .map_err(Error::Store)?;
+        Ok(name)
+    }
+
+    /// Every volume, with the containers using it.
+    pub fn volumes(&self) -> Result<Vec<VolumeInfo>, Error> {
+        self.store()?.list_volumes().map_err(Error::Store)
+    }
+
+    /// Volume `name`, which must exist.
+    pub fn volume(&self, name: &str) -> Result<VolumeInfo, Error> {
+        match self.store()?.find_volume(name).map_err(Error::Store)? {
+            Some(v) => Ok(v),
+            None => Err(Error::Store(crate::storage::Error::VolumeNotKnown {
+                name: name.to_string(),
+            })),
+        }
+    }
+
+    /// Whether volume `name` exists.
+    pub fn volume_exists(&self, name: &str) -> Result<bool, Error> {
+        let found = self.store()?.find_volume(name).map_err(Error::Store)?;
+        Ok(found.is_some())
+    }
+
+    /// The volumes `volume rm` works on: every volume with `is_all`, else
+    /// `names`. Reads the id maps first, so a broken subordinate id range
+    /// stops before anything is removed.
+    pub fn volume_removal_targets(
+        &self,
+        is_all: bool,
+        names: Vec<String>,
+    ) -> Result<Vec<String>, Error> {
+        self.user_maps()?;
+        let store = self.store()?;
+        if !is_all {
+            return Ok(names);
+        }
+        let list = store.list_volumes().map_err(Error::Store)?;
+        Ok(list.into_iter().map(|v| v.record.name).collect())
+    }
+
+    /// Removes volume `name`; with `is_forced` first the containers using
+    /// it (running ones are killed), as Podman does. Must be called
+    /// single-threaded.
+    pub fn remove_volume(&self, name: &str, is_forced: bool) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        if is_forced {
+            if let Some(v) = store.find_volume(name).map_err(Error::Store)? {
+                for user in &v.users {
+                    super::remove(store, user, true, maps)?;
+                }
+            }
+        }
+        store.remove_volume(name, maps).map_err(Error::Store)
+    }
+
+    /// Removes every volume no container uses (only those `filter`
+    /// accepts, when given), telling `removed` each name. One taken into
+    /// use meanwhile is kept.
+    pub fn prune_volumes(
+        &self,
+        filter: Option<&dyn Fn(&VolumeInfo) -> bool>,
+        removed: &mut dyn FnMut(&str),
+    ) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        let Some(filter) = filter else {
+            for name in store.prune_volumes(maps).map_err(Error::Store)? {
+                removed(&name);
+            }
+            return Ok(());
+        };
+        for v in store.list_volumes().map_err(Error::Store)? {
+            if v.users.is_empty() && filter(&v) {
+                match store.remove_volume(&v.record.name, maps) {
+                    Ok(()) => removed(&v.record.name),
+                    Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                    Err(e) => return Err(Error::Store(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}

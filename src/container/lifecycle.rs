@@ -64,16 +64,14 @@ pub fn exits_dir(runroot: &Path) -> PathBuf {
     runroot.join(EXITS_DIR)
 }
 
-/// Leaves `code` as container `id`'s exit code in `exits` (temp + rename,
-/// so a reader never sees half a number).
+/// Leaves `code` as container `id`'s exit code in `exits` (atomically, so
+/// a reader never sees half a number).
 pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(exits)?;
-    let tmp = exits.join(format!(".{id}.tmp"));
-    std::fs::write(&tmp, format!("{code}\n"))?;
-    std::fs::rename(&tmp, exits.join(id))
+    crate::storage::atomic::write_file(&exits.join(id), format!("{code}\n").as_bytes(), 0o644)
 }
 
 /// The exit code a monitor left for container `id` in `exits`, if any.

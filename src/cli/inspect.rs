@@ -126,11 +126,12 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
     Ok(0)
 }
 
-/// The container's recorded plan as JSON (`Null` when it has none yet).
+/// The container's recorded plan as JSON, upgraded to the current spec
+/// version (`Null` when it has none yet, or one this hutch cannot read).
 pub(super) fn plan_json(info: &ContainerInfo) -> Value {
     info.spec
         .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
+        .and_then(|s| crate::runtime::plan::stored_json(s).ok())
         .unwrap_or(Value::Null)
 }
 
@@ -138,16 +139,9 @@ pub(super) fn plan_json(info: &ContainerInfo) -> Value {
 pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) -> Value {
     let rec = &info.record;
     let st = &info.state;
-    let plan = plan_json(info);
-    let text = |key: &str| plan.get(key).and_then(Value::as_str).unwrap_or_default();
-    let flag = |key: &str| plan.get(key).and_then(Value::as_bool).unwrap_or_default();
-    let list = |key: &str| -> Vec<Value> {
-        plan.get(key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let argv = list("args");
+    // A container without a readable plan still shows its record.
+    let plan = container::load_spec(info).ok();
+    let argv = plan.as_ref().map(|p| p.args.clone()).unwrap_or_default();
     let is_running = st.status == ContainerStatus::Running;
     let placement = is_running
         .then(|| crate::container::limits::placement(&dirs.dir))
@@ -157,8 +151,8 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
     json!({
         "Id": rec.id,
         "Created": rec.created,
-        "Path": argv.first().cloned().unwrap_or_else(|| json!("")),
-        "Args": argv.iter().skip(1).cloned().collect::<Vec<_>>(),
+        "Path": argv.first().cloned().unwrap_or_default(),
+        "Args": argv.iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": super::ps::state_name(st.status),
             "Running": is_running,
@@ -174,21 +168,21 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
         "Image": rec.image_id.hex(),
         "ImageName": rec.image_name,
         "Name": rec.name,
-        "Pod": text("pod"),
+        "Pod": plan.as_ref().and_then(|p| p.pod.as_deref()).unwrap_or_default(),
         "RestartCount": st.restart_count,
         "Config": {
-            "Hostname": text("hostname"),
-            "User": text("user"),
-            "Env": list("env"),
+            "Hostname": plan.as_ref().map_or("", |p| &p.hostname),
+            "User": plan.as_ref().map_or("", |p| &p.user),
+            "Env": plan.as_ref().map_or(&[][..], |p| &p.env),
             "Cmd": argv,
-            "WorkingDir": text("cwd"),
-            "Tty": flag("tty"),
-            "OpenStdin": flag("interactive"),
+            "WorkingDir": plan.as_ref().map_or("", |p| &p.cwd),
+            "Tty": plan.as_ref().is_some_and(|p| p.tty),
+            "OpenStdin": plan.as_ref().is_some_and(|p| p.interactive),
         },
-        "HostConfig": host_config(&plan),
+        "HostConfig": host_config(plan.as_ref().map(|p| &p.cgroups)),
         "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
         "CgroupUnit": placement.and_then(|p| p.unit).unwrap_or_default(),
-        "Mounts": super::volume::mounts_json(&plan),
+        "Mounts": super::volume::mounts_json(&plan_json(info)),
         "NetworkSettings": {},
         "GraphDriver": {
             "Name": "overlay",
@@ -202,42 +196,48 @@ pub fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str
     })
 }
 
-/// The resource part of `HostConfig` (Docker's names) from a plan's JSON.
-fn host_config(plan: &Value) -> Value {
-    let cg = &plan["cgroups"];
-    let r = &cg["resources"];
-    let n = |v: &Value| v.as_u64().unwrap_or(0);
-    let (quota, period) = match r["cpu_max"].as_array() {
-        Some(a) => (a[0].as_u64().map_or(-1, |q| q as i64), n(&a[1])),
+/// The resource part of `HostConfig` (Docker's names) from a plan's
+/// cgroup options (all zero without a plan).
+fn host_config(cgroups: Option<&crate::cgroup::Options>) -> Value {
+    use crate::cgroup::resources::{PidsLimit, SwapLimit};
+    use crate::cgroup::Manager;
+    let default = crate::cgroup::Options::default();
+    let cg = cgroups.unwrap_or(&default);
+    let r = &cg.resources;
+    let (quota, period) = match r.cpu_max {
+        Some((quota, period)) => (quota.map_or(-1, |q| q as i64), period),
         None => (0, 0),
     };
-    let pids = match &r["pids_max"] {
-        Value::Object(o) => o.get("Max").and_then(Value::as_i64).unwrap_or(-1),
-        Value::String(_) => -1,
-        _ => 0,
+    let pids = match r.pids_max {
+        Some(PidsLimit::Max(n)) => n as i64,
+        Some(PidsLimit::Unlimited) => -1,
+        None => 0,
     };
-    let swap = match &r["swap_max"] {
-        Value::Object(o) => {
-            o.get("Bytes").and_then(Value::as_i64).unwrap_or(0) + n(&r["memory_max"]) as i64
-        }
-        Value::String(_) => -1,
-        _ => 0,
+    let memory = r.memory_max.unwrap_or(0);
+    let swap = match r.swap_max {
+        Some(SwapLimit::Bytes(n)) => n as i64 + memory as i64,
+        Some(SwapLimit::Unlimited) => -1,
+        None => 0,
     };
     json!({
-        "Memory": n(&r["memory_max"]),
-        "MemoryReservation": n(&r["memory_low"]),
+        "Memory": memory,
+        "MemoryReservation": r.memory_low.unwrap_or(0),
         "MemorySwap": swap,
         "NanoCpus": if quota > 0 && period > 0 { quota as u64 * 1_000_000_000 / period } else { 0 },
         "CpuQuota": quota,
         "CpuPeriod": period,
-        "CpuWeight": n(&r["cpu_weight"]),
-        "CpusetCpus": r["cpuset_cpus"].as_str().unwrap_or_default(),
-        "CpusetMems": r["cpuset_mems"].as_str().unwrap_or_default(),
+        "CpuWeight": r.cpu_weight.unwrap_or(0),
+        "CpusetCpus": r.cpuset_cpus.as_deref().unwrap_or_default(),
+        "CpusetMems": r.cpuset_mems.as_deref().unwrap_or_default(),
         "PidsLimit": pids,
-        "BlkioWeight": n(&r["io_weight"]),
-        "CgroupParent": cg["parent"].as_str().unwrap_or_default(),
-        "CgroupManager": cg["manager"].as_str().map(str::to_lowercase).unwrap_or_default(),
-        "Cgroups": if cg["is_disabled"].as_bool().unwrap_or(false) { "disabled" } else { "enabled" },
+        "BlkioWeight": r.io_weight.unwrap_or(0),
+        "CgroupParent": cg.parent.as_deref().unwrap_or_default(),
+        "CgroupManager": match cg.manager {
+            Some(Manager::Systemd) => "systemd",
+            Some(Manager::Cgroupfs) => "cgroupfs",
+            None => "",
+        },
+        "Cgroups": if cg.is_disabled { "disabled" } else { "enabled" },
     })
 }
 
@@ -310,9 +310,11 @@ mod tests {
         }
     }
 
+    /// A spec as stored before specs had a version.
     const SPEC: &str = r#"{"args":["sleep","100"],"env":["PATH=/bin","HOSTNAME=box"],
         "cwd":"/tmp","user":"0","hostname":"box","tty":true,"interactive":false,
-        "id":"x","dirs":{},"lowers":[],"maps":{}}"#;
+        "id":"x","dirs":{"dir":"/s/c","upper":"/s/c/u","work":"/s/c/w","merged":"/s/c/m"},
+        "lowers":[],"maps":{"uids":[],"gids":[],"fallback_reason":null}}"#;
 
     #[test]
     fn container_json_has_podmans_keys() {
@@ -343,6 +345,48 @@ mod tests {
         assert_eq!(
             t.render(&v).unwrap(),
             "running web [PATH=/bin HOSTNAME=box]"
+        );
+    }
+
+    #[test]
+    fn container_json_shows_the_planned_resources() {
+        use crate::cgroup::resources::{PidsLimit, SwapLimit};
+        let mut plan = crate::runtime::Plan::from_stored(SPEC).unwrap();
+        plan.pod = Some("p0d".into());
+        let cg = &mut plan.cgroups;
+        cg.parent = Some("user.slice".into());
+        cg.manager = Some(crate::cgroup::Manager::Cgroupfs);
+        cg.resources.memory_max = Some(1000);
+        cg.resources.swap_max = Some(SwapLimit::Bytes(24));
+        cg.resources.cpu_max = Some((Some(50_000), 100_000));
+        cg.resources.pids_max = Some(PidsLimit::Unlimited);
+        cg.resources.cpuset_cpus = Some("0-1".into());
+        let spec = plan.to_stored().unwrap();
+        let v = container_json(&info(ContainerStatus::Created, Some(&spec)), &dirs(), "");
+        assert_eq!(v["Pod"], "p0d");
+        let h = &v["HostConfig"];
+        assert_eq!(h["Memory"], 1000);
+        assert_eq!(h["MemorySwap"], 1024);
+        assert_eq!(h["CpuQuota"], 50_000);
+        assert_eq!(h["CpuPeriod"], 100_000);
+        assert_eq!(h["NanoCpus"], 500_000_000);
+        assert_eq!(h["PidsLimit"], -1);
+        assert_eq!(h["CpusetCpus"], "0-1");
+        assert_eq!(h["CgroupParent"], "user.slice");
+        assert_eq!(h["CgroupManager"], "cgroupfs");
+        assert_eq!(h["Cgroups"], "enabled");
+    }
+
+    #[test]
+    fn container_json_of_a_newer_hutchs_container_shows_the_record() {
+        let newer = SPEC.replacen('{', r#"{"version":999,"#, 1);
+        let v = container_json(&info(ContainerStatus::Exited, Some(&newer)), &dirs(), "");
+        assert_eq!(v["Name"], "web");
+        assert_eq!(v["Path"], "");
+        assert_eq!(v["Config"]["Hostname"], "");
+        assert_eq!(
+            plan_json(&info(ContainerStatus::Exited, Some(&newer))),
+            Value::Null
         );
     }
 

@@ -104,7 +104,7 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
     let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) else {
         return Err(not_running());
     };
-    let plan = lifecycle::plan_of(&info)?;
+    let plan = super::load_spec(&info)?;
     let (pid, start) =
         crate::runtime::hardening::entry_process(proc, pid, start, plan.hardening.init)
             .ok_or_else(not_running)?;
@@ -132,6 +132,7 @@ mod tests {
     fn container_plan() -> Plan {
         let dir = std::path::PathBuf::from("/s/containers/c");
         Plan {
+            version: crate::runtime::plan::SPEC_VERSION,
             id: "c".repeat(64),
             dirs: ContainerDirs {
                 upper: dir.join("upper"),

@@ -14,7 +14,7 @@ use crate::userns::IdMaps;
 fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
     let info = lifecycle::find(store, name, Path::new(PROC))?;
     if info.spec.is_some() {
-        let plan = lifecycle::plan_of(&info)?;
+        let plan = super::load_spec(&info)?;
         return Ok(Layout {
             info,
             lowers: plan.lowers,

@@ -16,7 +16,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::{Error, Plan};
+use super::{load_spec, Error};
 use crate::runtime::{clock, procfs};
 use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
 use crate::userns::IdMaps;
@@ -64,16 +64,14 @@ pub fn exits_dir(runroot: &Path) -> PathBuf {
     runroot.join(EXITS_DIR)
 }
 
-/// Leaves `code` as container `id`'s exit code in `exits` (temp + rename,
-/// so a reader never sees half a number).
+/// Leaves `code` as container `id`'s exit code in `exits` (atomically, so
+/// a reader never sees half a number).
 pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(exits)?;
-    let tmp = exits.join(format!(".{id}.tmp"));
-    std::fs::write(&tmp, format!("{code}\n"))?;
-    std::fs::rename(&tmp, exits.join(id))
+    crate::storage::atomic::write_file(&exits.join(id), format!("{code}\n").as_bytes(), 0o644)
 }
 
 /// The exit code a monitor left for container `id` in `exits`, if any.
@@ -81,18 +79,6 @@ pub fn read_exit_code(exits: &Path, id: &str) -> Option<i32> {
     std::fs::read_to_string(exits.join(id))
         .ok()
         .and_then(|s| s.trim().parse().ok())
-}
-
-/// The start plan recorded for container `info`.
-pub fn plan_of(info: &ContainerInfo) -> Result<Plan, Error> {
-    let spec = info
-        .spec
-        .as_deref()
-        .ok_or_else(|| Error::SpecMissing(info.record.id.clone()))?;
-    serde_json::from_str(spec).map_err(|source| Error::SpecCorrupt {
-        id: info.record.id.clone(),
-        source,
-    })
 }
 
 /// See `container::observe`; `proc` is the proc root.
@@ -263,7 +249,7 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
     if info.state.status != ContainerStatus::Running {
         return Ok(());
     }
-    let sig = match plan_of(&info).ok().and_then(|p| p.stop_signal) {
+    let sig = match load_spec(&info).ok().and_then(|p| p.stop_signal) {
         Some(s) => parse_signal(&s)?,
         None => Signal::SIGTERM,
     };
@@ -394,7 +380,7 @@ pub fn remove(
         if let Waited::Removed = wait_exit(store, &info.record.id, None, proc)? {
             // Gone while we waited: its own `--rm` was quicker (this removal
             // did its job), or another `rm` won the race (this one did not).
-            let is_auto_remove = plan_of(&info).is_ok_and(|p| p.auto_remove);
+            let is_auto_remove = load_spec(&info).is_ok_and(|p| p.auto_remove);
             return if is_auto_remove {
                 Ok(())
             } else {
@@ -403,7 +389,7 @@ pub fn remove(
         }
     }
     crate::runtime::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
-    let plan_maps = plan_of(&info).ok().map(|p| p.maps);
+    let plan_maps = load_spec(&info).ok().map(|p| p.maps);
     match store.remove_container(&info.record.id, plan_maps.as_ref().unwrap_or(maps)) {
         Ok(()) => Ok(()),
         Err(crate::storage::Error::ContainerNotKnown { .. }) => {
@@ -416,6 +402,7 @@ pub fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Diagnose;
     use crate::storage::{ContainerRecord, Digest};
 
     #[test]
@@ -432,6 +419,55 @@ mod tests {
             parse_signal("BOGUS").unwrap_err().to_string(),
             "invalid signal \"BOGUS\""
         );
+    }
+
+    #[test]
+    fn exit_codes_round_trip_through_the_exits_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exits = exits_dir(tmp.path());
+        assert_eq!(read_exit_code(&exits, "c1"), None);
+        write_exit_code(&exits, "c1", 137).unwrap();
+        write_exit_code(&exits, "c1", 3).unwrap();
+        assert_eq!(read_exit_code(&exits, "c1"), Some(3));
+        let names: Vec<_> = std::fs::read_dir(&exits).unwrap().collect();
+        assert_eq!(names.len(), 1, "a temp file was left: {names:?}");
+    }
+
+    fn info_with_spec(spec: Option<String>) -> ContainerInfo {
+        ContainerInfo {
+            record: ContainerRecord {
+                id: "cd".repeat(32),
+                name: "web".into(),
+                image_id: Digest::of(b"config"),
+                image_name: "busybox".into(),
+                created: "2026-11-27T18:59:50Z".into(),
+            },
+            state: ContainerState::default(),
+            spec,
+        }
+    }
+
+    #[test]
+    fn load_spec_names_the_container_in_every_failure() {
+        let id = "cd".repeat(32);
+        let e = load_spec(&info_with_spec(None)).unwrap_err();
+        assert_eq!(e.to_string(), format!("container {id} has no start spec"));
+        let e = load_spec(&info_with_spec(Some("[]".into()))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("reading the start spec of container {id}")
+        );
+        let known = crate::runtime::plan::SPEC_VERSION;
+        let newer = format!(r#"{{"version":{}}}"#, known + 1);
+        let e = load_spec(&info_with_spec(Some(newer))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "container {id} was created by a newer hutch (spec version {}, this hutch knows up to {known})",
+                known + 1
+            )
+        );
+        assert!(e.hint().is_some());
     }
 
     fn running(store: &Store, monitor_pid: i32, monitor_start: u64) -> String {

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::lifecycle::{find, plan_of};
-use super::{save_spec, Error};
+use super::lifecycle::find;
+use super::{load_spec, save_spec, Error};
 use crate::cgroup::{self, Resources, Stats};
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
@@ -30,7 +30,7 @@ pub fn is_paused(dir: &Path) -> bool {
 /// when it runs, and into its spec for later starts. Returns its id.
 pub fn update(store: &Store, name: &str, newer: &Resources, proc: &Path) -> Result<String, Error> {
     let info = find(store, name, proc)?;
-    let mut plan = plan_of(&info)?;
+    let mut plan = load_spec(&info)?;
     let merged = plan.cgroups.resources.merged(newer);
     if info.state.status == ContainerStatus::Running {
         let placement = running_placement(store, &info)?;

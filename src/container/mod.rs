@@ -53,6 +53,7 @@ pub use restart::RestartPolicy;
 use std::path::PathBuf;
 
 use crate::error::EXIT_TOOL;
+use crate::runtime::plan::SpecError;
 
 /// What went wrong managing a container.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +172,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The recorded spec has a schema version newer than this hutch's.
+    #[error("container {id} was created by a newer hutch (spec version {found}, this hutch knows up to {known})")]
+    SpecTooNew { id: String, found: u64, known: u32 },
     /// Writing the spec to the record.
     #[error("serialising the start spec of container {id}")]
     SerializeSpec {
@@ -276,6 +280,9 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::SpecTooNew { .. } => {
+                Some("manage this container with the hutch that created it".into())
+            }
             Error::Cgroup(e) => e.hint(),
             Error::NoCgroup(_) => Some(
                 "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),
@@ -305,13 +312,34 @@ pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
 
 /// Records `plan` as container `plan.id`'s start spec.
 pub fn save_spec(store: &crate::storage::Store, plan: &Plan) -> Result<(), Error> {
-    let spec = serde_json::to_string(plan).map_err(|source| Error::SerializeSpec {
+    let spec = plan.to_stored().map_err(|source| Error::SerializeSpec {
         id: plan.id.clone(),
         source,
     })?;
     store
         .set_container_spec(&plan.id, &spec)
         .map_err(Error::Store)
+}
+
+/// The start spec recorded for container `info`, upgraded from an older
+/// hutch's; the one way the engine reads it back.
+pub fn load_spec(info: &crate::storage::ContainerInfo) -> Result<Plan, Error> {
+    let id = &info.record.id;
+    let spec = info
+        .spec
+        .as_deref()
+        .ok_or_else(|| Error::SpecMissing(id.clone()))?;
+    Plan::from_stored(spec).map_err(|e| match e {
+        SpecError::TooNew { found, known } => Error::SpecTooNew {
+            id: id.clone(),
+            found,
+            known,
+        },
+        SpecError::Parse(source) => Error::SpecCorrupt {
+            id: id.clone(),
+            source,
+        },
+    })
 }
 
 /// Starts the detached container `id` (its spec recorded) through a new

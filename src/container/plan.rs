@@ -65,6 +65,7 @@ impl Plan {
     ) -> Result<Plan, super::Error> {
         let process = plan_process(&id, config, opts, &|name| std::env::var(name).ok())?;
         Ok(Plan {
+            version: crate::runtime::plan::SPEC_VERSION,
             id,
             dirs,
             lowers,

@@ -195,21 +195,20 @@ pub fn lock(root: &Path) -> Result<PodLock, Error> {
     Ok(PodLock { _file: file })
 }
 
-/// Writes `pod`'s record atomically (temporary file, then rename).
+/// Writes `pod`'s record atomically (see `storage::atomic`).
 pub fn save(root: &Path, pod: &Pod) -> Result<(), Error> {
     let dir = pod_dir(root, &pod.id);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
         path: dir.clone(),
         source,
     })?;
-    let tmp = dir.join(".pod.json.tmp");
+    let path = dir.join(RECORD_FILE);
     let json = serde_json::to_vec_pretty(pod).map_err(|source| Error::Corrupt {
-        path: tmp.clone(),
+        path: path.clone(),
         source,
     })?;
-    std::fs::write(&tmp, json)
-        .and_then(|()| std::fs::rename(&tmp, dir.join(RECORD_FILE)))
-        .map_err(|source| Error::Write { path: tmp, source })
+    crate::storage::atomic::write_file(&path, &json, 0o644)
+        .map_err(|source| Error::Write { path, source })
 }
 
 /// Every recorded pod, oldest first.

@@ -115,7 +115,7 @@ fn list(store: &Store, name: &str, proc: &Path) -> Result<Vec<Process>, Error> {
         return Err(not_running().into());
     };
     // An --init container's pid 1 is non-dumpable: read its command's.
-    let is_init = lifecycle::plan_of(&info).is_ok_and(|p| p.hardening.init);
+    let is_init = super::load_spec(&info).is_ok_and(|p| p.hardening.init);
     let (pid, start) = crate::runtime::hardening::entry_process(proc, pid, start, is_init)
         .ok_or_else(|| Error::from(not_running()))?;
     let ns = match std::fs::read_link(proc.join(pid.to_string()).join("ns/pid")) {
@@ -127,7 +127,7 @@ fn list(store: &Store, name: &str, proc: &Path) -> Result<Vec<Process>, Error> {
     if !procfs::is_alive(proc, pid, start) {
         return Err(not_running().into());
     }
-    let uids = lifecycle::plan_of(&info).map(|p| p.maps.uids).ok();
+    let uids = super::load_spec(&info).map(|p| p.maps.uids).ok();
     let passwd = read_container_passwd(proc, pid).unwrap_or_default();
     let uptime = read_uptime(proc)?;
     let entries = std::fs::read_dir(proc).map_err(|source| Error::ListProc {

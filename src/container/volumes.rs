@@ -37,7 +37,7 @@ pub enum Error {
     VolumesFromSpec {
         container: String,
         #[source]
-        source: serde_json::Error,
+        source: Box<super::Error>,
     },
     #[error("volume {name:?}")]
     Store {
@@ -60,6 +60,7 @@ impl crate::error::Diagnose for Error {
                 Some("create the host path first; a bind source must exist".into())
             }
             Error::Store { source, .. } => source.hint(),
+            Error::VolumesFromSpec { source, .. } => source.hint(),
             _ => None,
         }
     }
@@ -562,19 +563,17 @@ pub fn mounts_from(store: &Store, spec: &str) -> Result<Vec<Mount>, Error> {
         .ok_or_else(|| Error::VolumesFromUnknown {
             container: name.clone(),
         })?;
-    let Some(spec) = info.spec else {
-        return Ok(Vec::new());
+    let plan = match super::load_spec(&info) {
+        Ok(plan) => plan,
+        // Run in the foreground only: no spec, no mounts to share.
+        Err(super::Error::SpecMissing(_)) => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::VolumesFromSpec {
+                container: name.clone(),
+                source: Box::new(e),
+            })
+        }
     };
-    #[derive(serde::Deserialize)]
-    struct WithVolumes {
-        #[serde(default)]
-        volumes: Volumes,
-    }
-    let plan: WithVolumes =
-        serde_json::from_str(&spec).map_err(|source| Error::VolumesFromSpec {
-            container: name.clone(),
-            source,
-        })?;
     Ok(plan
         .volumes
         .mounts

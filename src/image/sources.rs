@@ -3,10 +3,9 @@
 //! same registry can ask for a cross-repository mount instead of uploading.
 //!
 //! One small JSON file per blob at `ROOT/blob-sources/HEX.json`, replaced
-//! atomically. These are hints: a lost or stale entry only costs an
+//! atomically (`storage::atomic`). These are hints: a lost or stale entry only costs an
 //! upload, so readers ignore files they cannot parse.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -53,21 +52,8 @@ pub fn record(root: &Path, digest: &Digest, source: &Source) -> std::io::Result<
     sources.retain(|s| s != source);
     sources.insert(0, source.clone());
     sources.truncate(MAX_SOURCES);
-    let dest = path(root, digest);
-    let dir = root.join("blob-sources");
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", digest.hex(), std::process::id()));
-    let text = serde_json::to_vec(&File { sources }).map_err(std::io::Error::other)?;
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &dest)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    std::fs::create_dir_all(root.join("blob-sources"))?;
+    crate::storage::atomic::write_json(&path(root, digest), &File { sources }, 0o644)
 }
 
 /// Another repository of `registry` that holds blob `digest`, if known.

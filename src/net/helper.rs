@@ -70,19 +70,15 @@ pub struct HelperRecord {
 }
 
 impl HelperRecord {
-    /// Writes the record into the container directory `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), Error> {
-        let path = dir.join(RECORD_FILE);
-        let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
-        let text = serde_json::to_vec(self).unwrap_or_default();
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|source| Error::WriteRecord { path, source })
+    /// Where the record of the container directory `dir` is; the caller
+    /// writes it through `storage`, which owns the files there.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(RECORD_FILE)
     }
 
     /// Reads the record of the container directory `dir`, if there is one.
     pub fn read(dir: &Path) -> Option<HelperRecord> {
-        let text = std::fs::read(dir.join(RECORD_FILE)).ok()?;
+        let text = std::fs::read(Self::path(dir)).ok()?;
         serde_json::from_slice(&text).ok()
     }
 }
@@ -378,19 +374,5 @@ mod tests {
         };
         assert_eq!(pasta_spec(&p), "127.0.0.1/8080:80");
         assert_eq!(pasta_spec(&PublishedPort { host_ip: None, ..p }), "8080:80");
-    }
-
-    #[test]
-    fn records_round_trip_through_the_container_dir() {
-        let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(HelperRecord::read(tmp.path()), None);
-        let rec = HelperRecord {
-            helper: "pasta".into(),
-            pid: Some(42),
-            start: Some(7),
-            ports: vec![],
-        };
-        rec.write(tmp.path()).unwrap();
-        assert_eq!(HelperRecord::read(tmp.path()), Some(rec));
     }
 }

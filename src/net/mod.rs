@@ -91,13 +91,6 @@ pub enum Error {
     /// slirp4netns refused a forward.
     #[error("slirp4netns refused to forward {port}: {reply}")]
     SlirpRefused { port: String, reply: String },
-    /// The helper record could not be written.
-    #[error("writing {path}")]
-    WriteRecord {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// A network helper found on `PATH`.

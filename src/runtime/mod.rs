@@ -65,7 +65,8 @@ pub enum Error {
     /// `run` was called from a multi-threaded process.
     #[error("cannot start a container from a process with {0} threads")]
     MultiThreaded(usize),
-    /// Writing hosts, hostname or resolv.conf for the container.
+    /// Writing a file into the container directory: hosts, hostname,
+    /// resolv.conf, the network helper record or the cgroup placement.
     #[error("writing {path}")]
     WriteFile {
         path: PathBuf,

@@ -42,8 +42,15 @@ pub fn connect(
             .and_then(|h| procfs::start_time(proc, h.pid())),
         ports: ports.to_vec(),
     };
-    record.write(dir).map_err(Error::Network)?;
+    write_helper_record(dir, &record)?;
     Ok(helper)
+}
+
+/// Records the helper of the container directory `dir` (net.json).
+fn write_helper_record(dir: &Path, record: &HelperRecord) -> Result<(), Error> {
+    let path = HelperRecord::path(dir);
+    crate::storage::atomic::write_json(&path, record, 0o644)
+        .map_err(|source| Error::WriteFile { path, source })
 }
 
 /// Kills the recorded helper of the container directory `dir` if that
@@ -57,7 +64,7 @@ pub fn stop_stale_helper(dir: &Path, proc: &Path) {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
-    let _ = std::fs::remove_file(dir.join("net.json"));
+    let _ = std::fs::remove_file(HelperRecord::path(dir));
 }
 
 /// The ports container directory `dir` publishes while it runs.
@@ -73,4 +80,24 @@ pub fn bring_up_loopback(plan: &Plan) -> Result<(), super::report::Failure> {
     }
     crate::sys::netif::set_interface_up("lo")
         .map_err(|e| super::report::Failure::io("bringing up the loopback interface", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helper_records_round_trip_through_the_container_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(HelperRecord::read(tmp.path()), None);
+        let rec = HelperRecord {
+            helper: "pasta".into(),
+            pid: Some(42),
+            start: Some(7),
+            ports: vec![],
+        };
+        write_helper_record(tmp.path(), &rec).unwrap();
+        assert_eq!(HelperRecord::read(tmp.path()), Some(rec));
+        assert_eq!(published_ports(tmp.path()), []);
+    }
 }

@@ -45,10 +45,34 @@ impl LogDriver {
     }
 }
 
+/// The schema version of the stored spec this hutch writes and the newest
+/// it reads. Bump it, with a step in `migrate`, whenever a change to `Plan`
+/// is not covered by a serde default: a renamed or retyped field, or one
+/// whose absence means something else than its default.
+pub const SPEC_VERSION: u32 = 2;
+
+/// The version of specs stored before they carried one.
+const UNVERSIONED: u32 = 1;
+
+/// Why a stored spec cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// A newer hutch wrote it; its meaning may have changed.
+    #[error("spec version {found}, this hutch knows up to {known}")]
+    TooNew { found: u64, known: u32 },
+    /// It is not a spec of any version.
+    #[error("parsing the stored spec")]
+    Parse(#[source] serde_json::Error),
+}
+
 /// Everything needed to start one container; stored as JSON (the
-/// container's spec) so that a detached monitor can start it later.
+/// container's spec) so that a detached monitor can start it later. Read
+/// it back only with `Plan::from_stored`, which upgrades older versions.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
+    /// The schema version (`SPEC_VERSION` once built or read back).
+    #[serde(default = "unversioned")]
+    pub version: u32,
     /// Container id (64 hex).
     pub id: String,
     /// The container's directories in the store.
@@ -109,6 +133,64 @@ pub struct Plan {
     /// The pod whose namespaces the container joins (its id), if any.
     #[serde(default)]
     pub pod: Option<String>,
+}
+
+fn unversioned() -> u32 {
+    UNVERSIONED
+}
+
+impl Plan {
+    /// Reads a spec as stored by `to_stored` of this or an older hutch,
+    /// upgraded to `SPEC_VERSION`; a newer one is refused.
+    pub fn from_stored(text: &str) -> Result<Plan, SpecError> {
+        serde_json::from_value(stored_json(text)?).map_err(SpecError::Parse)
+    }
+
+    /// The spec as stored in the container's record.
+    pub fn to_stored(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+/// A stored spec as JSON, upgraded to `SPEC_VERSION` (see `migrate`), for
+/// readers that tolerate specs missing fields.
+pub fn stored_json(text: &str) -> Result<serde_json::Value, SpecError> {
+    migrate(serde_json::from_str(text).map_err(SpecError::Parse)?)
+}
+
+/// Brings stored spec `spec` of any version this hutch knows up to
+/// `SPEC_VERSION`, one step per version.
+pub fn migrate(mut spec: serde_json::Value) -> Result<serde_json::Value, SpecError> {
+    use serde::de::Error as _;
+    let invalid = |what: &str| SpecError::Parse(serde_json::Error::custom(what));
+    let fields = spec
+        .as_object_mut()
+        .ok_or_else(|| invalid("a stored spec is a JSON object"))?;
+    let found = match fields.get("version") {
+        None => u64::from(UNVERSIONED),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n >= u64::from(UNVERSIONED))
+            .ok_or_else(|| invalid("the spec version is not a positive integer"))?,
+    };
+    if found > u64::from(SPEC_VERSION) {
+        return Err(SpecError::TooNew {
+            found,
+            known: SPEC_VERSION,
+        });
+    }
+    for from in found..u64::from(SPEC_VERSION) {
+        match from {
+            // 1 -> 2: only the version is new. The fields added before it
+            // (log options, security, cgroups, hardening, volumes,
+            // identity, network, pod) keep their serde defaults for the
+            // version 1 specs that lack them.
+            1 => {}
+            _ => unreachable!("every version below SPEC_VERSION has a step"),
+        }
+    }
+    fields.insert("version".into(), SPEC_VERSION.into());
+    Ok(spec)
 }
 
 /// The environment of a process started in a running container whose
@@ -235,9 +317,10 @@ mod tests {
 
     const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-    #[test]
-    fn specs_from_before_log_options_parse_with_the_default_driver() {
-        let old = serde_json::json!({
+    /// A spec as hutch stored it before specs had a version (and before
+    /// the log options and everything after them).
+    fn unversioned_spec() -> serde_json::Value {
+        serde_json::json!({
             "id": ID,
             "dirs": {"dir": "/s/c", "upper": "/s/c/upper", "work": "/s/c/work", "merged": "/s/c/merged"},
             "lowers": [],
@@ -249,10 +332,84 @@ mod tests {
             "user": "0",
             "tty": false,
             "interactive": false
-        });
-        let plan: Plan = serde_json::from_value(old).unwrap();
+        })
+    }
+
+    #[test]
+    fn unversioned_specs_are_version_1_and_read_back_as_the_current_version() {
+        let plan = Plan::from_stored(&unversioned_spec().to_string()).unwrap();
+        assert_eq!(plan.version, SPEC_VERSION);
+        assert_eq!(plan.id, ID);
+        assert_eq!(plan.args, ["sh"]);
         assert_eq!(plan.log_driver, LogDriver::K8sFile);
         assert_eq!(plan.log_max_size, None);
         assert_eq!(plan.log_path, None);
+        assert!(!plan.auto_remove);
+        assert_eq!(plan.pod, None);
+        let raw: Plan = serde_json::from_value(unversioned_spec()).unwrap();
+        assert_eq!(raw.version, 1);
+        let mut v1 = unversioned_spec();
+        v1["version"] = 1.into();
+        assert_eq!(
+            Plan::from_stored(&v1.to_string()).unwrap().version,
+            SPEC_VERSION
+        );
+    }
+
+    #[test]
+    fn specs_from_a_newer_hutch_are_refused() {
+        let mut newer = unversioned_spec();
+        newer["version"] = (SPEC_VERSION + 1).into();
+        let e = Plan::from_stored(&newer.to_string()).unwrap_err();
+        assert!(
+            matches!(e, SpecError::TooNew { found, known: SPEC_VERSION } if found == u64::from(SPEC_VERSION) + 1),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "spec version {}, this hutch knows up to {SPEC_VERSION}",
+                SPEC_VERSION + 1
+            )
+        );
+        assert!(matches!(
+            stored_json(&newer.to_string()),
+            Err(SpecError::TooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn specs_that_are_no_version_of_a_plan_do_not_parse() {
+        for bad in ["[]", "not json", r#"{"version": 0}"#, r#"{"version": "2"}"#] {
+            assert!(
+                matches!(Plan::from_stored(bad), Err(SpecError::Parse(_))),
+                "{bad}"
+            );
+        }
+        let mut no_args = unversioned_spec();
+        no_args.as_object_mut().unwrap().remove("args");
+        assert!(matches!(
+            Plan::from_stored(&no_args.to_string()),
+            Err(SpecError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn stored_plans_round_trip_at_the_current_version() {
+        let plan = Plan::from_stored(&unversioned_spec().to_string()).unwrap();
+        let stored = plan.to_stored().unwrap();
+        let raw: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(raw["version"], SPEC_VERSION);
+        let again = Plan::from_stored(&stored).unwrap();
+        assert_eq!(again.to_stored().unwrap(), stored);
+    }
+
+    #[test]
+    fn stored_json_keeps_what_it_does_not_know_and_sets_the_version() {
+        let v = stored_json(r#"{"args":["sh"]}"#).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"args": ["sh"], "version": SPEC_VERSION})
+        );
     }
 }

@@ -226,7 +226,10 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
         }
     };
     if let Some(p) = &placement {
-        save_placement(&plan.dirs.dir, p);
+        if let Err(e) = save_placement(&plan.dirs.dir, p) {
+            reap(pid);
+            return Err(e);
+        }
     }
 
     // 7. With -t, receive the pty master init opened in its devpts. EOF
@@ -268,14 +271,11 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
 const PLACEMENT_FILE: &str = "cgroup.json";
 
 /// Records where the container's cgroup is, for `stats`, `pause` and
-/// `update`. Losing it only costs those commands.
-fn save_placement(dir: &Path, placement: &cgroup::Placement) {
-    let tmp = dir.join(".cgroup.json.tmp");
-    if let Ok(json) = serde_json::to_vec(placement) {
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, dir.join(PLACEMENT_FILE));
-        }
-    }
+/// `update`, in the container directory `dir`.
+fn save_placement(dir: &Path, placement: &cgroup::Placement) -> Result<(), Error> {
+    let path = dir.join(PLACEMENT_FILE);
+    crate::storage::atomic::write_json(&path, placement, 0o644)
+        .map_err(|source| Error::WriteFile { path, source })
 }
 
 /// Where a running container's cgroup is, if it has one.
@@ -435,7 +435,8 @@ pub fn write_etc_files(
             _ => crate::net::resolv_conf(net, &host_resolv),
         };
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| Error::WriteFile { path, source })?;
+        crate::storage::atomic::write_file(&path, text.as_bytes(), 0o644)
+            .map_err(|source| Error::WriteFile { path, source })?;
     }
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! The content store: blobs by digest, unpacked layers, container
 //! directories and the metadata database.
 //!
-//! Owns everything under the store root (`Paths::root`): atomic writes
-//! (temp + rename), locks between concurrent hutch processes, and layer
-//! unpacking beneath a directory fd. It must not talk to registries or
+//! Owns everything under the store root (`Paths::root`) and the files
+//! hutch keeps in the run directory: atomic writes (`atomic`: temp file,
+//! fsync, rename, fsync the directory) for every small file there, locks
+//! between concurrent hutch processes, and layer unpacking beneath a
+//! directory fd. It must not talk to registries or
 //! decide how a container runs.
 //!
 //! Layout:
@@ -17,6 +19,7 @@
 //! ROOT/volumes/NAME/_data          named volumes
 //! ```
 
+pub mod atomic;
 mod blobs;
 pub mod commit;
 mod containers;

@@ -445,7 +445,7 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
         return Err(super::Error::NotRunning(name.to_string()).into());
     }
     let id = info.record.id.clone();
-    let plan = lifecycle::plan_of(&info)?;
+    let plan = super::load_spec(&info)?;
     let dir = attach_dir(runroot);
     let connect_err = |source| Error::Connect {
         name: name.to_string(),

@@ -108,7 +108,7 @@ pub fn log_path(store: &Store, id: &str, path: Option<&Path>) -> PathBuf {
 /// The driver and log file of container `info`, from its recorded plan; a
 /// container without a readable plan has the defaults.
 pub fn log_of(store: &Store, info: &ContainerInfo) -> (LogDriver, PathBuf) {
-    match super::super::lifecycle::plan_of(info) {
+    match super::super::load_spec(info) {
         Ok(plan) => (
             plan.log_driver,
             log_path(store, &info.record.id, plan.log_path.as_deref()),

@@ -1,9 +1,8 @@
 //! The cache of compiled filters: `RUNROOT/seccomp/<key>.bpf`, where the
 //! key is a digest of everything the program depends on, written
-//! atomically (temp file, then rename) so readers never see half a file.
+//! atomically (`storage::atomic`) so readers never see half a file.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -56,19 +55,7 @@ pub fn get_or_build(
         .mode(0o700)
         .create(dir)
         .map_err(cache_err)?;
-    let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(&bytes))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(cache_err(e));
-    }
+    crate::storage::atomic::write_file(&path, &bytes, 0o600).map_err(cache_err)?;
     Ok(bytes)
 }
 

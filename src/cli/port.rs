@@ -7,12 +7,9 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::container::access;
-use crate::container::query::{format_port, ContainerInfo, PublishedPort};
+use crate::container::query::{format_port, PublishedPort};
 use crate::container::Engine;
 use crate::error::Error;
-// TODO(#12): goes with `network_settings` once `inspect` asks the engine.
-use crate::net;
-use crate::storage::Store;
 
 #[derive(Debug, Args)]
 pub struct PortArgs {
@@ -116,57 +113,6 @@ pub(super) fn ports_json(ports: &[PublishedPort]) -> Value {
     )
 }
 
-/// `inspect`'s NetworkSettings.Ports: `{"80/tcp": [{"HostIp", "HostPort"}]}`.
-pub(super) fn ports_inspect(ports: &[PublishedPort]) -> Value {
-    let mut map = serde_json::Map::new();
-    for p in ports {
-        let key = format!("{}/{}", p.container_port, p.proto.name());
-        let entry = json!({
-            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
-            "HostPort": p.host_port.to_string(),
-        });
-        match map.get_mut(&key) {
-            Some(Value::Array(a)) => a.push(entry),
-            _ => {
-                map.insert(key, json!([entry]));
-            }
-        }
-    }
-    Value::Object(map)
-}
-
-/// `inspect`'s NetworkSettings: the ports, and the container's address
-/// as its mode gives it.
-// TODO(#12): `inspect` still holds the store; this and `ports_of` go once
-// it asks the engine (`Engine::published_ports`).
-pub(super) fn network_settings(store: &Store, info: &ContainerInfo) -> Value {
-    let plan = super::inspect::plan_json(info);
-    let net_plan: net::NetworkPlan = plan
-        .get("network")
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    let address = net::container_address(&net_plan)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    json!({
-        "Mode": net_plan.mode.name(),
-        "IPAddress": address,
-        "Ports": ports_inspect(&ports_of(store, info)),
-    })
-}
-
-/// The ports a running container publishes; none for a stopped one, whose
-/// helper, should it still run, is stopped here.
-fn ports_of(store: &Store, info: &ContainerInfo) -> Vec<PublishedPort> {
-    let dir = store.container_dirs(&info.record.id).dir;
-    if info.state.status == crate::container::query::ContainerStatus::Running {
-        return crate::runtime::network::published_ports(&dir);
-    }
-    crate::runtime::network::stop_stale_helper(&dir, std::path::Path::new("/proc"));
-    Vec::new()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,10 +137,6 @@ mod tests {
         assert_eq!(
             ports_text(&ports),
             "127.0.0.1:8080->80/tcp, 0.0.0.0:5353->53/udp"
-        );
-        assert_eq!(
-            ports_inspect(&ports)["80/tcp"],
-            json!([{"HostIp": "127.0.0.1", "HostPort": "8080"}])
         );
         assert_eq!(ports_json(&ports)[1]["protocol"], json!("udp"));
     }

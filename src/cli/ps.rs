@@ -13,7 +13,6 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::images::human_size;
-use super::inspect::plan_json;
 use super::template::Template;
 use crate::container::logread;
 use crate::container::query::{
@@ -237,25 +236,12 @@ fn shorten(id: &str, no_trunc: bool) -> &str {
 
 /// The container's command line from its recorded plan.
 fn command_args(info: &ContainerInfo) -> Vec<String> {
-    plan_json(info)
-        .get("args")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
+    crate::container::load_spec(info)
+        .map(|p| p.args)
         .unwrap_or_default()
 }
 
-/// `running`, `exited` or `created`.
-pub(super) fn state_name(status: ContainerStatus) -> &'static str {
-    match status {
-        ContainerStatus::Created => "created",
-        ContainerStatus::Running => "running",
-        ContainerStatus::Exited => "exited",
-    }
-}
+use crate::container::state_name;
 
 fn parse_time(t: Option<&str>) -> Option<i64> {
     t.and_then(logread::parse_timestamp)
@@ -402,7 +388,13 @@ mod tests {
                 exit_code: (status == ContainerStatus::Exited).then_some(137),
                 ..ContainerState::default()
             },
-            spec: Some(r#"{"args":["sh","-c","while true; do date; sleep 1; done"]}"#.into()),
+            spec: Some(
+                r#"{"args":["sh","-c","while true; do date; sleep 1; done"],"env":[],
+                "cwd":"/","user":"0","hostname":"h","tty":false,"interactive":false,"id":"x",
+                "dirs":{"dir":"/s/c","upper":"/s/c/u","work":"/s/c/w","merged":"/s/c/m"},
+                "lowers":[],"maps":{"uids":[],"gids":[],"fallback_reason":null}}"#
+                    .into(),
+            ),
         }
     }
 

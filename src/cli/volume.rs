@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::template::Template;
 use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
-use crate::container::volumes::{Kind, VolumeRequest, Volumes};
+use crate::container::volumes::VolumeRequest;
 use crate::container::Engine;
 use crate::error::Error;
 
@@ -40,45 +40,6 @@ impl VolumeArgs {
             volumes_from: self.volumes_from.clone(),
         }
     }
-}
-
-/// Docker's `Mounts` of `inspect`, from a container's recorded plan.
-pub(super) fn mounts_json(plan: &Value) -> Value {
-    let Some(v) = plan.get("volumes") else {
-        return json!([]);
-    };
-    let Ok(volumes) = serde_json::from_value::<Volumes>(v.clone()) else {
-        return json!([]);
-    };
-    let list: Vec<Value> = volumes
-        .mounts
-        .iter()
-        .map(|m| {
-            let source = match m.kind {
-                Kind::Tmpfs | Kind::Devpts => String::new(),
-                Kind::Image => m.source.clone(),
-                _ => m
-                    .host_path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| m.source.clone()),
-            };
-            let mut o = json!({
-                "Type": m.kind.as_str(),
-                "Source": source,
-                "Destination": m.destination,
-                "Mode": m.mode(),
-                "RW": !m.read_only,
-                "Propagation": if m.kind == Kind::Tmpfs { "" } else { m.propagation.as_str() },
-            });
-            if m.kind == Kind::Volume {
-                o["Name"] = json!(m.source);
-                o["Driver"] = json!(LOCAL_DRIVER);
-            }
-            o
-        })
-        .collect();
-    Value::Array(list)
 }
 
 #[derive(Debug, Subcommand)]

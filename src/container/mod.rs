@@ -18,6 +18,7 @@ pub mod files;
 mod ids;
 pub mod imagemount;
 pub mod images;
+mod inspect;
 mod lifecycle;
 pub mod limits;
 mod logfile;
@@ -45,6 +46,7 @@ pub use create::{
     ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
 };
 pub use engine::Engine;
+pub use inspect::state_name;
 pub use lifecycle::{parse_signal, WaitCondition};
 pub use monitor::{format_report, Detached};
 pub use resources::parse_limits;

@@ -145,6 +145,15 @@ fn log_driver_none_writes_no_log_and_logs_refuses() {
     env.hutch(&["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "none"])
         .success()
         .stdout_is("none\n");
+    // #12: the log driver joins the resource fields instead of replacing them.
+    env.hutch(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.Cgroups}} {{.HostConfig.PidsLimit}} {{.HostConfig.LogConfig.Type}}",
+        "none",
+    ])
+    .success()
+    .stdout_is("enabled 0 none\n");
 }
 
 #[test]

@@ -1,0 +1,403 @@
+//! `inspect`: the objects Podman shows for a container or an image, built
+//! from the record, the typed stored spec and the container's state, as
+//! JSON with Podman's field names. Front ends print them (the CLI as an
+//! array or through a template) or send them (the REST API).
+
+use serde_json::{json, Value};
+
+use super::engine::Engine;
+use super::volumes::{Kind, Volumes};
+use super::Error;
+use crate::image;
+use crate::net::{self, NetworkPlan, PublishedPort};
+use crate::storage::{ContainerDirs, ContainerInfo, ContainerStatus, ImageRecord, LOCAL_DRIVER};
+
+/// How Podman shows a time that has not happened.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+impl Engine {
+    /// The inspect object of container `name`, if one has that name, id or
+    /// id prefix.
+    pub fn inspect_container(&self, name: &str) -> Result<Option<Value>, Error> {
+        let store = self.store()?;
+        let Some(info) = store.find_container(name).map_err(Error::Store)? else {
+            return Ok(None);
+        };
+        let info = super::observe(store, info).map_err(Error::Store)?;
+        let dirs = store.container_dirs(&info.record.id);
+        let (driver, log) = super::logread::log_of(store, &info);
+        let mut v = container_json(&info, &dirs, &log.display().to_string());
+        v["HostConfig"]["LogConfig"] = json!({"Type": driver.as_str()});
+        let network = super::load_spec(&info)
+            .map(|p| p.network)
+            .unwrap_or_default();
+        let ports = self.published_ports(&info)?;
+        v["NetworkSettings"] = network_settings(&network, &ports);
+        Ok(Some(v))
+    }
+
+    /// The inspect object of image `name`, if a local image has that name
+    /// or id.
+    pub fn inspect_image(&self, name: &str) -> Result<Option<Value>, Error> {
+        let store = self.store()?;
+        Ok(image::find_local(self.paths(), store, name)?.map(|rec| image_json(&rec)))
+    }
+}
+
+/// `running`, `exited` or `created`.
+pub fn state_name(status: ContainerStatus) -> &'static str {
+    match status {
+        ContainerStatus::Created => "created",
+        ContainerStatus::Running => "running",
+        ContainerStatus::Exited => "exited",
+    }
+}
+
+/// `inspect`'s NetworkSettings: the mode, the container's address as its
+/// mode gives it, and the published ports.
+fn network_settings(plan: &NetworkPlan, ports: &[PublishedPort]) -> Value {
+    let address = net::container_address(plan)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    json!({
+        "Mode": plan.mode.name(),
+        "IPAddress": address,
+        "Ports": ports_map(ports),
+    })
+}
+
+/// Docker's `Ports` map: `"80/tcp": [{"HostIp", "HostPort"}]`.
+fn ports_map(ports: &[PublishedPort]) -> Value {
+    let mut map = serde_json::Map::new();
+    for p in ports {
+        let key = format!("{}/{}", p.container_port, p.proto.name());
+        let entry = json!({
+            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+            "HostPort": p.host_port.to_string(),
+        });
+        match map.get_mut(&key) {
+            Some(Value::Array(a)) => a.push(entry),
+            _ => {
+                map.insert(key, json!([entry]));
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Docker's `Mounts` of `inspect`, from a container's planned mounts.
+fn mounts_json(volumes: &Volumes) -> Value {
+    let list: Vec<Value> = volumes
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind {
+                Kind::Tmpfs | Kind::Devpts => String::new(),
+                Kind::Image => m.source.clone(),
+                _ => m
+                    .host_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| m.source.clone()),
+            };
+            let mut o = json!({
+                "Type": m.kind.as_str(),
+                "Source": source,
+                "Destination": m.destination,
+                "Mode": m.mode(),
+                "RW": !m.read_only,
+                "Propagation": if m.kind == Kind::Tmpfs { "" } else { m.propagation.as_str() },
+            });
+            if m.kind == Kind::Volume {
+                o["Name"] = json!(m.source);
+                o["Driver"] = json!(LOCAL_DRIVER);
+            }
+            o
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The inspect object for one container (Podman's field names).
+fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) -> Value {
+    let rec = &info.record;
+    let st = &info.state;
+    // A container without a readable plan still shows its record.
+    let plan = super::load_spec(info).ok();
+    let argv = plan.as_ref().map(|p| p.args.clone()).unwrap_or_default();
+    let is_running = st.status == ContainerStatus::Running;
+    let placement = is_running
+        .then(|| super::limits::placement(&dirs.dir))
+        .flatten();
+    let is_paused = is_running && super::limits::is_paused(&dirs.dir);
+    let is_oom = st.exit_reason.as_deref() == Some(super::OOM_REASON);
+    json!({
+        "Id": rec.id,
+        "Created": rec.created,
+        "Path": argv.first().cloned().unwrap_or_default(),
+        "Args": argv.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": state_name(st.status),
+            "Running": is_running,
+            "Paused": is_paused,
+            "OOMKilled": is_oom,
+            "Dead": false,
+            "Pid": if is_running { st.pid.unwrap_or(0) } else { 0 },
+            "ExitCode": st.exit_code.unwrap_or(0),
+            "Error": st.exit_reason.clone().unwrap_or_default(),
+            "StartedAt": st.started_at.as_deref().unwrap_or(ZERO_TIME),
+            "FinishedAt": st.finished_at.as_deref().unwrap_or(ZERO_TIME),
+        },
+        "Image": rec.image_id.hex(),
+        "ImageName": rec.image_name,
+        "Name": rec.name,
+        "Pod": plan.as_ref().and_then(|p| p.pod.as_deref()).unwrap_or_default(),
+        "RestartCount": st.restart_count,
+        "Config": {
+            "Hostname": plan.as_ref().map_or("", |p| &p.hostname),
+            "User": plan.as_ref().map_or("", |p| &p.user),
+            "Env": plan.as_ref().map_or(&[][..], |p| &p.env),
+            "Cmd": argv,
+            "WorkingDir": plan.as_ref().map_or("", |p| &p.cwd),
+            "Tty": plan.as_ref().is_some_and(|p| p.tty),
+            "OpenStdin": plan.as_ref().is_some_and(|p| p.interactive),
+        },
+        "HostConfig": host_config(plan.as_ref().map(|p| &p.cgroups)),
+        "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
+        "CgroupUnit": placement.and_then(|p| p.unit).unwrap_or_default(),
+        "Mounts": plan.as_ref().map_or_else(|| json!([]), |p| mounts_json(&p.volumes)),
+        "NetworkSettings": {},
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "UpperDir": dirs.upper,
+                "WorkDir": dirs.work,
+                "MergedDir": dirs.merged,
+            },
+        },
+        "LogPath": log_path,
+    })
+}
+
+/// The resource part of `HostConfig` (Docker's names) from a plan's
+/// cgroup options (all zero without a plan).
+fn host_config(cgroups: Option<&crate::cgroup::Options>) -> Value {
+    use crate::cgroup::resources::{PidsLimit, SwapLimit};
+    use crate::cgroup::Manager;
+    let default = crate::cgroup::Options::default();
+    let cg = cgroups.unwrap_or(&default);
+    let r = &cg.resources;
+    let (quota, period) = match r.cpu_max {
+        Some((quota, period)) => (quota.map_or(-1, |q| q as i64), period),
+        None => (0, 0),
+    };
+    let pids = match r.pids_max {
+        Some(PidsLimit::Max(n)) => n as i64,
+        Some(PidsLimit::Unlimited) => -1,
+        None => 0,
+    };
+    let memory = r.memory_max.unwrap_or(0);
+    let swap = match r.swap_max {
+        Some(SwapLimit::Bytes(n)) => n as i64 + memory as i64,
+        Some(SwapLimit::Unlimited) => -1,
+        None => 0,
+    };
+    json!({
+        "Memory": memory,
+        "MemoryReservation": r.memory_low.unwrap_or(0),
+        "MemorySwap": swap,
+        "NanoCpus": if quota > 0 && period > 0 { quota as u64 * 1_000_000_000 / period } else { 0 },
+        "CpuQuota": quota,
+        "CpuPeriod": period,
+        "CpuWeight": r.cpu_weight.unwrap_or(0),
+        "CpusetCpus": r.cpuset_cpus.as_deref().unwrap_or_default(),
+        "CpusetMems": r.cpuset_mems.as_deref().unwrap_or_default(),
+        "PidsLimit": pids,
+        "BlkioWeight": r.io_weight.unwrap_or(0),
+        "CgroupParent": cg.parent.as_deref().unwrap_or_default(),
+        "CgroupManager": match cg.manager {
+            Some(Manager::Systemd) => "systemd",
+            Some(Manager::Cgroupfs) => "cgroupfs",
+            None => "",
+        },
+        "Cgroups": if cg.is_disabled { "disabled" } else { "enabled" },
+    })
+}
+
+/// The inspect object for one image (Podman's field names).
+fn image_json(rec: &ImageRecord) -> serde_json::Value {
+    let config: serde_json::Value = serde_json::from_slice(&rec.config).unwrap_or_default();
+    let repo_digests: Vec<String> = rec
+        .names
+        .iter()
+        .map(|n| {
+            let slash = n.rfind('/').map_or(0, |i| i + 1);
+            let repo = match n[slash..].find(':') {
+                Some(i) => &n[..slash + i],
+                None => n.as_str(),
+            };
+            format!("{repo}@{}", rec.manifest_digest)
+        })
+        .collect();
+    serde_json::json!({
+        "Id": rec.id.hex(),
+        "Digest": rec.manifest_digest.to_string(),
+        "RepoTags": rec.names,
+        "RepoDigests": repo_digests,
+        "Created": rec.created,
+        "Architecture": rec.architecture,
+        "Os": rec.os,
+        "Variant": rec.variant,
+        "Size": rec.size,
+        "Config": config.get("config").cloned().unwrap_or(serde_json::Value::Null),
+        "RootFS": {
+            "Type": "layers",
+            "Layers": rec.layers.iter().map(|l| l.diff_id.to_string()).collect::<Vec<_>>(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{ContainerRecord, ContainerState, Digest};
+    use std::path::PathBuf;
+
+    fn info(status: ContainerStatus, spec: Option<&str>) -> ContainerInfo {
+        ContainerInfo {
+            record: ContainerRecord {
+                id: "ab".repeat(32),
+                name: "web".into(),
+                image_id: Digest::of(b"config"),
+                image_name: "busybox".into(),
+                created: "2026-11-27T18:59:50Z".into(),
+            },
+            state: ContainerState {
+                status,
+                pid: Some(77),
+                started_at: Some("2026-11-27T18:59:55Z".into()),
+                exit_reason: Some("monitor died".into()),
+                ..ContainerState::default()
+            },
+            spec: spec.map(String::from),
+        }
+    }
+
+    fn dirs() -> ContainerDirs {
+        let dir = PathBuf::from("/s/containers/x");
+        ContainerDirs {
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            dir,
+        }
+    }
+
+    /// A spec as stored before specs had a version.
+    const SPEC: &str = r#"{"args":["sleep","100"],"env":["PATH=/bin","HOSTNAME=box"],
+        "cwd":"/tmp","user":"0","hostname":"box","tty":true,"interactive":false,
+        "id":"x","dirs":{"dir":"/s/c","upper":"/s/c/u","work":"/s/c/w","merged":"/s/c/m"},
+        "lowers":[],"maps":{"uids":[],"gids":[],"fallback_reason":null}}"#;
+
+    #[test]
+    fn container_json_has_podmans_keys() {
+        let v = container_json(
+            &info(ContainerStatus::Running, Some(SPEC)),
+            &dirs(),
+            "/s/ctr.log",
+        );
+        assert_eq!(v["Path"], "sleep");
+        assert_eq!(v["Args"], json!(["100"]));
+        assert_eq!(v["State"]["Status"], "running");
+        assert_eq!(v["State"]["Running"], true);
+        assert_eq!(v["State"]["Pid"], 77);
+        assert_eq!(v["State"]["Error"], "monitor died");
+        assert_eq!(v["State"]["FinishedAt"], ZERO_TIME);
+        assert_eq!(v["Config"]["Cmd"], json!(["sleep", "100"]));
+        assert_eq!(v["Config"]["Hostname"], "box");
+        assert_eq!(v["Config"]["WorkingDir"], "/tmp");
+        assert_eq!(v["Config"]["Tty"], true);
+        assert_eq!(v["Config"]["OpenStdin"], false);
+        assert_eq!(
+            v["GraphDriver"]["Data"]["UpperDir"],
+            "/s/containers/x/upper"
+        );
+        assert_eq!(v["NetworkSettings"], json!({}));
+        assert_eq!(v["LogPath"], "/s/ctr.log");
+        assert_eq!(v["Config"]["Env"], json!(["PATH=/bin", "HOSTNAME=box"]));
+    }
+
+    #[test]
+    fn container_json_shows_the_planned_resources() {
+        use crate::cgroup::resources::{PidsLimit, SwapLimit};
+        let mut plan = crate::runtime::Plan::from_stored(SPEC).unwrap();
+        plan.pod = Some("p0d".into());
+        let cg = &mut plan.cgroups;
+        cg.parent = Some("user.slice".into());
+        cg.manager = Some(crate::cgroup::Manager::Cgroupfs);
+        cg.resources.memory_max = Some(1000);
+        cg.resources.swap_max = Some(SwapLimit::Bytes(24));
+        cg.resources.cpu_max = Some((Some(50_000), 100_000));
+        cg.resources.pids_max = Some(PidsLimit::Unlimited);
+        cg.resources.cpuset_cpus = Some("0-1".into());
+        let spec = plan.to_stored().unwrap();
+        let v = container_json(&info(ContainerStatus::Created, Some(&spec)), &dirs(), "");
+        assert_eq!(v["Pod"], "p0d");
+        let h = &v["HostConfig"];
+        assert_eq!(h["Memory"], 1000);
+        assert_eq!(h["MemorySwap"], 1024);
+        assert_eq!(h["CpuQuota"], 50_000);
+        assert_eq!(h["CpuPeriod"], 100_000);
+        assert_eq!(h["NanoCpus"], 500_000_000);
+        assert_eq!(h["PidsLimit"], -1);
+        assert_eq!(h["CpusetCpus"], "0-1");
+        assert_eq!(h["CgroupParent"], "user.slice");
+        assert_eq!(h["CgroupManager"], "cgroupfs");
+        assert_eq!(h["Cgroups"], "enabled");
+    }
+
+    #[test]
+    fn container_json_of_a_newer_hutchs_container_shows_the_record() {
+        let newer = SPEC.replacen('{', r#"{"version":999,"#, 1);
+        let v = container_json(&info(ContainerStatus::Exited, Some(&newer)), &dirs(), "");
+        assert_eq!(v["Name"], "web");
+        assert_eq!(v["Path"], "");
+        assert_eq!(v["Config"]["Hostname"], "");
+    }
+
+    #[test]
+    fn container_json_without_a_plan_is_still_complete() {
+        let v = container_json(&info(ContainerStatus::Exited, None), &dirs(), "");
+        assert_eq!(v["Path"], "");
+        assert_eq!(v["Args"], json!([]));
+        assert_eq!(v["State"]["Pid"], 0);
+        assert_eq!(v["State"]["Status"], "exited");
+        assert_eq!(v["Config"]["Env"], json!([]));
+    }
+
+    #[test]
+    fn ports_map_groups_host_bindings_by_container_port() {
+        use crate::net::Protocol;
+        let ports = [
+            PublishedPort {
+                host_ip: Some("127.0.0.1".parse().unwrap()),
+                host_port: 8080,
+                container_port: 80,
+                proto: Protocol::Tcp,
+            },
+            PublishedPort {
+                host_ip: None,
+                host_port: 8081,
+                container_port: 80,
+                proto: Protocol::Tcp,
+            },
+        ];
+        assert_eq!(
+            ports_map(&ports)["80/tcp"],
+            json!([
+                {"HostIp": "127.0.0.1", "HostPort": "8080"},
+                {"HostIp": "", "HostPort": "8081"}
+            ])
+        );
+    }
+}

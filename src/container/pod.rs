@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use nix::unistd::Pid;
 use crate::net::{NetworkPlan, PublishedPort, RunningHelper};
 use crate::runtime::pod::PodJoin;
 use crate::runtime::procfs;
-use crate::sys::process::{clone_into, exit_now, Forked};
+use crate::sys::child::{spawn, Failure, Never};
 use crate::userns::IdMaps;
 
 /// The hidden subcommand that runs a pod's infra monitor.
@@ -371,14 +371,15 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     } else {
         flags - CloneFlags::CLONE_NEWNET
     };
-    let pid = match clone_into(flags).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(go_w);
-            infra_child(go_r, &pod.name, private)
-        }
-        Forked::Parent(pid) => pid,
-    };
-    drop(go_r);
+    let name = pod.name.clone();
+    let infra = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| {
+        infra_child(go_r, &name, private)
+    })
+    .map_err(Error::Clone)?;
+    // The infra never execs and reports only a failure to start, which
+    // the steps below notice on their own.
+    let pid = infra.pid();
+    drop(infra);
     // The id maps before the helper: it joins the user namespace.
     let helper = crate::userns::write_id_maps(pid, &pod.maps)
         .map_err(Error::Maps)
@@ -419,12 +420,12 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
 
 /// The infra process: waits for its id maps and network, brings up
 /// loopback, names the host after the pod, then sleeps until killed or
-/// its monitor dies. Never returns.
-fn infra_child(go: OwnedFd, name: &str, private: bool) -> ! {
+/// its monitor dies. Returns only when the maps never came.
+fn infra_child(go: OwnedFd, name: &str, private: bool) -> Result<Never, Failure> {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     let mut byte = [0u8; 1];
     if !matches!(File::from(go).read(&mut byte), Ok(1)) {
-        exit_now(1);
+        return Err(Failure::text("id maps were not written"));
     }
     if private {
         let _ = crate::sys::netif::set_interface_up("lo");

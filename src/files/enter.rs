@@ -1,24 +1,25 @@
 //! Helper processes that act on a container's files as its root.
 //!
-//! A helper is forked (the caller is single-threaded), does one job, sends
-//! any failure text over a close-on-exec pipe and ends with `_exit`. Unlike
+//! A helper is forked through `sys::child::spawn` (the caller is
+//! single-threaded), does one job, sends any failure over its report pipe
+//! and ends with `_exit`. Unlike
 //! `userns::run_as_root` the parent gets the helper back at once, so it can
 //! stream a tar to or from it over a pipe while it runs, then `wait`s.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::Pid;
+use nix::sys::wait::WaitStatus;
 
 use super::Error;
 use crate::runtime::mounts;
 use crate::storage::{ChildError, ContainerDirs, ContainerStatus};
+use crate::sys::child::{self, Child, Failure, Kind};
 use crate::sys::fs::{openat2, Resolve};
-use crate::sys::process::{clone_into, exit_now, Forked};
+use crate::sys::process::exit_now;
 use crate::userns::{self, IdMaps};
 
 /// Where a container's root filesystem is reached.
@@ -74,32 +75,27 @@ impl Root {
 
 /// A forked helper, to be waited for.
 pub struct Helper {
-    pid: Pid,
-    err: File,
+    child: Child,
     step: &'static str,
 }
 
 impl Helper {
     /// Waits for the helper; its failure text becomes the source of an
     /// error naming `step`.
-    pub fn wait(self) -> Result<(), Error> {
-        let mut msg = String::new();
-        let mut err = self.err;
-        let _ = err.read_to_string(&mut msg);
-        let status = loop {
-            match waitpid(self.pid, None) {
-                Err(nix::Error::EINTR) => continue,
-                other => break other.map_err(Error::Wait)?,
-            }
-        };
+    pub fn wait(mut self) -> Result<(), Error> {
+        let failure = self.child.read_failure();
+        let status = self.child.wait().map_err(Error::Wait)?;
         let fail = |text: String| Error::Child {
             step: self.step,
             source: ChildError(text),
         };
-        match status {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            _ if !msg.is_empty() => Err(fail(msg)),
-            other => Err(fail(format!("helper process ended with {other:?}"))),
+        match (status, failure) {
+            (WaitStatus::Exited(_, 0), _) => Ok(()),
+            (_, Ok(Some(f))) if f.kind == Kind::Panicked => {
+                Err(fail(format!("helper process panicked at {}", f.text)))
+            }
+            (_, Ok(Some(f))) => Err(fail(f.text)),
+            (other, _) => Err(fail(format!("helper process ended with {other:?}"))),
         }
     }
 }
@@ -201,6 +197,8 @@ fn join_root(user: BorrowedFd<'_>, mnt: BorrowedFd<'_>) -> Result<OwnedFd, Strin
     .map_err(|e| format!("opening the container's root: {e}"))
 }
 
+/// Forks the helper (see `sys::child::spawn`): with `maps`, it waits for
+/// them and becomes root in its new user namespace before `job`.
 fn spawn<F>(
     flags: CloneFlags,
     maps: Option<&IdMaps>,
@@ -212,56 +210,33 @@ where
     F: FnOnce() -> Result<(), String>,
 {
     let (go_r, go_w) = userns::pipe().map_err(Error::Pipe)?;
-    let (err_r, err_w) = userns::pipe().map_err(Error::Pipe)?;
-    match clone_into(flags).map_err(Error::Spawn)? {
-        Forked::Child => {
-            drop(go_w);
-            drop(err_r);
-            // The fork copied the parent's ends too; while open here, a
-            // read in this helper would never see EOF. Their owners live on
-            // the parent's stack and are never dropped in this process.
-            for fd in parent_ends {
-                let _ = nix::unistd::close(fd.as_raw_fd());
-            }
-            let ready = match maps {
-                Some(_) => userns::wait_for_maps(go_r).and_then(|()| userns::become_root()),
-                None => Ok(()),
-            };
-            let code = match ready.and_then(|()| job()) {
-                Ok(()) => 0,
-                Err(msg) => {
-                    let mut f = File::from(err_w);
-                    let _ = f.write_all(msg.as_bytes());
-                    1
-                }
-            };
-            exit_now(code)
-        }
-        Forked::Parent(pid) => {
-            // The job's captured fds (pipe ends meant for the helper) close
-            // here, so the parent holds only its own ends.
-            drop(job);
+    let ends: Vec<BorrowedFd<'_>> = parent_ends.iter().copied().chain([go_w.as_fd()]).collect();
+    let is_mapped = maps.is_some();
+    let child = child::spawn(flags, &ends, move |_| {
+        let ready = if is_mapped {
+            userns::wait_for_maps(go_r).and_then(|()| userns::become_root())
+        } else {
             drop(go_r);
-            drop(err_w);
-            let helper = Helper {
-                pid,
-                err: File::from(err_r),
-                step,
-            };
-            if let Some(maps) = maps {
-                let mapped = userns::write_id_maps(pid, maps);
-                let mut go = File::from(go_w);
-                if mapped.is_ok() {
-                    let _ = go.write_all(b"1");
-                }
-                drop(go);
-                if let Err(e) = mapped {
-                    // Without maps the helper fails on its own; reap it.
-                    let _ = helper.wait();
-                    return Err(Error::Maps(e));
-                }
-            }
-            Ok(helper)
+            Ok(())
+        };
+        ready.and_then(|()| job()).map_err(Failure::text)?;
+        exit_now(0)
+    })
+    .map_err(Error::Spawn)?;
+    drop(ends);
+    let helper = Helper { child, step };
+    if let Some(maps) = maps {
+        let mapped = userns::write_id_maps(helper.child.pid(), maps);
+        let mut go = File::from(go_w);
+        if mapped.is_ok() {
+            let _ = go.write_all(b"1");
+        }
+        drop(go);
+        if let Err(e) = mapped {
+            // Without maps the helper fails on its own; reap it.
+            let _ = helper.wait();
+            return Err(Error::Maps(e));
         }
     }
+    Ok(helper)
 }

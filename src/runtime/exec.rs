@@ -8,21 +8,20 @@
 //! the terminal exactly as a foreground `run` does, and returns the
 //! command's exit code; with `-d` it returns as soon as the command runs.
 
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::sched::CloneFlags;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use super::join::{self, Join};
 use super::relay::{self, Terminal};
-use super::report::Failure;
+use super::report;
 use super::run::{block_relayed_signals, reap};
 use super::{procfs, pty, Error, Plan};
-use crate::sys::process::{clone_into, thread_count, Forked};
+use crate::sys::child::{self, Child, Message};
+use crate::sys::process::thread_count;
 
 /// The namespaces an exec joins, as (name under `/proc/PID/ns`, type), in
 /// the order they are joined. The user namespace comes first: its owner
@@ -107,8 +106,6 @@ pub fn exec_process(
     }
 
     // 4. Open everything the child needs before it exists.
-    let (pid_r, pid_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
     let (parent_sock, child_sock) = if process.tty {
         let (a, b) = socketpair(
             AddressFamily::Unix,
@@ -144,55 +141,39 @@ pub fn exec_process(
 
     // 6. Fork the child that joins the namespaces; it forks the command
     //    and exits, and never comes back here.
-    let joiner = match clone_into(CloneFlags::empty()).map_err(failed("forking the exec child"))? {
-        Forked::Child => {
-            drop((pid_r, err_r, parent_sock, signals));
-            join::start(Join {
+    let parent_ends: Vec<BorrowedFd<'_>> = parent_sock
+        .iter()
+        .map(AsFd::as_fd)
+        .chain(signals.iter().map(|(s, _)| s.as_fd()))
+        .collect();
+    let mut joiner = child::spawn(CloneFlags::empty(), &parent_ends, |reporter| {
+        join::start(
+            Join {
                 namespaces,
                 process,
                 maps: &plan.maps,
-                pid_pipe: pid_w,
-                err: err_w,
                 pty_socket: child_sock,
                 null,
                 winsize,
                 seccomp: filter.as_ref(),
-            })
-        }
-        Forked::Parent(p) => p,
-    };
-    drop((namespaces, pid_w, err_w, child_sock, null));
+            },
+            reporter,
+        )
+    })
+    .map_err(failed("forking the exec child"))?;
+    drop(parent_ends);
 
     // 7. With -t, receive the pty master; EOF means the child failed and
-    //    the error pipe says why.
+    //    the report pipe says why.
     let master = match &parent_sock {
         Some(sock) => pty::recv_master(sock.as_fd()).map_err(Error::ReceivePty)?,
         None => None,
     };
     drop(parent_sock);
 
-    // 8. Learn the command's pid and reap the joining child, which exits
-    //    right after forking it.
-    let command = read_pid(pid_r);
-    while let Err(nix::Error::EINTR) = waitpid(joiner, None) {}
-
-    // 9. Wait for exec: the error pipe is close-on-exec, so EOF without a
-    //    message means the command is running.
-    let mut msg = Vec::new();
-    let read = std::fs::File::from(err_r).read_to_end(&mut msg);
-    let vanished = || Error::Setup {
-        step: "the exec child exited during setup".into(),
-        source: None,
-    };
-    if !msg.is_empty() || read.is_err() {
-        if let Some(p) = command {
-            reap(p);
-        }
-        return Err(Failure::decode(&msg).map_or_else(vanished, Failure::into_error));
-    }
-    let Some(command) = command else {
-        return Err(vanished());
-    };
+    // 8–9. Learn the command's pid, reap the joining child, which exits
+    //    right after forking it, and wait for exec.
+    let command = wait_for_exec(&mut joiner)?;
     if process.tty && master.is_none() {
         reap(command);
         return Err(vanished());
@@ -215,9 +196,45 @@ pub fn exec_process(
     relay::relay(command, &signals, terminal)
 }
 
+/// The error for an exec child that ended without exec and without saying
+/// why.
+fn vanished() -> Error {
+    Error::Setup {
+        step: "the exec child exited during setup".into(),
+        source: None,
+    }
+}
+
+/// Steps 8–9 of `exec_process`: the joining child reports the command's
+/// pid (`Message::Forked`) and exits; it is reaped. The report pipe then
+/// stays open until the command execs (close-on-exec), so end of file
+/// without a message means it runs. Returns the command's pid.
+fn wait_for_exec(joiner: &mut Child) -> Result<Pid, Error> {
+    let first = joiner.read_message();
+    let _ = joiner.wait();
+    let (command, outcome) = match first {
+        Ok(Some(Message::Forked(pid))) => (Some(pid), joiner.read_failure()),
+        Ok(Some(Message::Failed(f))) => (None, Ok(Some(f))),
+        Ok(None) => (None, Ok(None)),
+        Err(e) => (None, Err(e)),
+    };
+    let failure = match outcome {
+        Ok(None) => return command.ok_or_else(vanished),
+        Ok(Some(f)) => report::into_error(f),
+        Err(_) => vanished(),
+    };
+    if let Some(p) = command {
+        reap(p);
+    }
+    Err(failure)
+}
+
 /// Opens `/proc/PID/ns/*` in `NAMESPACES` order; `Err(None)` when the
 /// process is gone.
-fn open_namespaces(proc: &Path, pid: i32) -> Result<Vec<(CloneFlags, OwnedFd)>, Option<Error>> {
+pub(super) fn open_namespaces(
+    proc: &Path,
+    pid: i32,
+) -> Result<Vec<(CloneFlags, OwnedFd)>, Option<Error>> {
     let dir = proc.join(pid.to_string()).join("ns");
     NAMESPACES
         .iter()
@@ -230,20 +247,6 @@ fn open_namespaces(proc: &Path, pid: i32) -> Result<Vec<(CloneFlags, OwnedFd)>, 
             }
         })
         .collect()
-}
-
-/// A close-on-exec pipe.
-fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| failed("creating the exec pipes")(e.into()))
-}
-
-/// Reads the command's pid the joining child writes (4 bytes, native
-/// endian); `None` when it exited before forking the command.
-fn read_pid(pipe: OwnedFd) -> Option<Pid> {
-    let mut buf = [0u8; 4];
-    std::fs::File::from(pipe).read_exact(&mut buf).ok()?;
-    Some(Pid::from_raw(i32::from_ne_bytes(buf)))
 }
 
 #[cfg(test)]

@@ -14,35 +14,36 @@
 //! user namespace, where the container has nothing. It holds no fd but
 //! stdio.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
-
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::report::Failure;
-use crate::sys::process::{clone_into, close_range, exit_now, Forked};
+use crate::sys::child::{Never, Reporter};
+use crate::sys::process::close_fds_then_exit;
 
 /// The process name `ps` shows for the init (comm, at most 15 bytes).
 pub const PROCESS_NAME: &str = "hutch-init";
 
-/// Forks the container's command. In the child, returns so that the
-/// caller execs the command; this process becomes the init: it closes the
-/// error pipe `err` (the child's copy tells hutch whether exec worked),
+/// Forks the container's command, which runs `command` (it execs, sharing
+/// `reporter`, whose copy tells hutch whether exec worked). This process
+/// becomes the init: it closes every fd but stdio (the report pipe too),
 /// relays signals and reaps until the command exits, then exits with its
-/// code. Must be the last step before exec, after the user switch, the
-/// capability drop and the parent death signal, which the init keeps.
-pub fn fork_init(err: BorrowedFd<'_>) -> Result<(), Failure> {
+/// code. Returns only when the fork fails. Must be the last step before
+/// exec, after the user switch, the capability drop and the parent death
+/// signal, which the init keeps.
+pub fn fork_init<F>(reporter: &Reporter, command: F) -> Result<Never, Failure>
+where
+    F: FnOnce() -> Result<Never, Failure>,
+{
     // Block everything before the fork: signals queue for sigwait below
     // and none is lost between the fork and the loop.
     let all = SigSet::all();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None)
         .map_err(|e| Failure::step("blocking signals in the init", e))?;
-    let child = match clone_into(CloneFlags::empty())
-        .map_err(|e| Failure::io("forking the container's command", &e))?
-    {
-        Forked::Child => {
+    let child = reporter
+        .fork(CloneFlags::empty(), |_| {
             // A process group of its own that owns the terminal (with -t),
             // so the terminal's signals (^C) reach the command once, not
             // again through the init's forwarding. SIGTTOU is still
@@ -54,18 +55,19 @@ pub fn fork_init(err: BorrowedFd<'_>) -> Result<(), Failure> {
             }
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
                 .map_err(|e| Failure::step("resetting the signal mask", e))?;
-            return Ok(());
-        }
-        Forked::Parent(pid) => pid,
-    };
+            command()
+        })
+        .map_err(|e| Failure::io("forking the container's command", &e))?;
     if let Ok(name) = std::ffi::CString::new(PROCESS_NAME) {
         let _ = nix::sys::prctl::set_name(&name);
     }
-    // This process never returns or uses the pipe again: closing the raw
-    // fd leaves the owner above (never dropped here) nothing to misuse.
-    let raw = err.as_raw_fd() as u32;
-    let _ = close_range(raw, raw);
-    exit_now(relay(child, &all))
+    // From here on this process holds no fd but stdio.
+    close_fds_then_exit(3, relay_until_exit, (child, all))
+}
+
+/// `relay` in the shape `close_fds_then_exit` runs.
+fn relay_until_exit((child, set): (Pid, SigSet)) -> i32 {
+    relay(child, &set)
 }
 
 /// Forwards every signal but SIGCHLD to `child`, reaps whatever exits,

@@ -1,19 +1,21 @@
 //! The child side of `exec`: join a running container's namespaces, fork
 //! the command inside them, and exec it.
 //!
-//! Like the container's init it never returns, unwinds or prints: a failed
-//! step is sent to hutch over the error pipe (see `report`) and the
-//! process `_exit`s.
+//! Like the container's init it runs as the body of a `sys::child::spawn`
+//! and returns only on failure, which `sys::child` reports to hutch before
+//! the process `_exit`s; it never unwinds or prints.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::sched::CloneFlags;
 
 use super::exec::Process;
 use super::hardening;
-use super::init::{self, Never};
+use super::launch::{self, dup_onto, open_pty};
+use super::privileges::{self, Privileges};
 use super::report::Failure;
-use crate::sys::process::{clone_into, exit_now, Forked};
+use super::syscall::{Kernel, Syscall};
+use crate::sys::child::{Never, Reporter};
 use crate::sys::pty::{self, Winsize};
 use crate::sys::seccomp::Program;
 use crate::userns::IdMaps;
@@ -26,10 +28,6 @@ pub struct Join<'a> {
     pub process: &'a Process,
     /// The container's id maps, for checking the user is mapped.
     pub maps: &'a IdMaps,
-    /// Write end of the pipe that tells hutch the command's pid.
-    pub pid_pipe: OwnedFd,
-    /// Write end of the error pipe (close-on-exec).
-    pub err: OwnedFd,
     /// With `-t`: our end of the socketpair the pty master goes over.
     pub pty_socket: Option<OwnedFd>,
     /// /dev/null for stdin (and all of stdio when detached), if needed.
@@ -40,48 +38,18 @@ pub struct Join<'a> {
     pub seccomp: Option<&'a Program>,
 }
 
-/// Joins the namespaces, forks the command and execs it; on failure
-/// reports over the error pipe and exits. Never returns.
-pub fn start(join: Join<'_>) -> ! {
+/// Joins the namespaces and hands over to the command, forked inside them
+/// as hutch's child, which execs; returns only on failure.
+pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     let Join {
         namespaces,
         process,
         maps,
-        pid_pipe,
-        err,
         pty_socket,
         null,
         winsize,
         seccomp,
     } = join;
-    let stdio = Stdio {
-        pty_socket,
-        null,
-        winsize,
-        seccomp,
-    };
-    init::run_child(err.as_fd(), || {
-        enter(namespaces, pid_pipe, process, maps, stdio, err.as_fd())
-    })
-}
-
-/// The stdio part of `Join`, and the seccomp filter.
-struct Stdio<'a> {
-    pty_socket: Option<OwnedFd>,
-    null: Option<OwnedFd>,
-    winsize: Option<Winsize>,
-    seccomp: Option<&'a Program>,
-}
-
-/// The numbered join sequence; returns only on failure.
-fn enter(
-    namespaces: Vec<(CloneFlags, OwnedFd)>,
-    pid_pipe: OwnedFd,
-    process: &Process,
-    maps: &IdMaps,
-    stdio: Stdio<'_>,
-    err: BorrowedFd<'_>,
-) -> Result<Never, Failure> {
     // 0. Become non-dumpable before entering anything, and stay so until
     //    exec: we run the hutch binary and are about to enter the
     //    container, whose processes must not ptrace us or open our /proc
@@ -97,75 +65,103 @@ fn enter(
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| Failure::step("making the exec process non-dumpable", e))?;
 
-    // 1. Join the user namespace first, then the others: as the owner of
-    //    the user namespace we get every capability in it, which joining
-    //    the namespaces it owns requires. Joining the mount namespace makes
-    //    our root and working directory the container's root; joining the
-    //    pid namespace only places our future children in it.
-    for (kind, fd) in namespaces {
-        nix::sched::setns(&fd, kind)
-            .map_err(|e| Failure::step(format!("joining the {} namespace", name_of(kind)), e))?;
-    }
+    // 1. Join the namespaces, user first (see `join_namespaces`).
+    join_namespaces(&mut Kernel, &namespaces)?;
+    drop(namespaces);
 
     // 2. Fork, so the command really is in the container's pid namespace.
     //    CLONE_PARENT makes it hutch's child rather than ours: hutch waits
     //    for it, and its parent death signal (step 8) follows hutch. We
-    //    only report its pid and leave.
-    match clone_into(CloneFlags::CLONE_PARENT)
-        .map_err(|e| Failure::io("forking into the pid namespace", &e))?
-    {
-        Forked::Parent(pid) => {
-            let _ = nix::unistd::write(&pid_pipe, &pid.as_raw().to_ne_bytes());
-            exit_now(0)
-        }
-        Forked::Child => drop(pid_pipe),
-    }
+    //    only report its pid and leave; it starts once the pid is sent.
+    let stdio = Stdio {
+        pty_socket,
+        null,
+        winsize,
+    };
+    let privileges = Privileges {
+        ulimits: &process.hardening.ulimits,
+        caps: process.caps,
+        is_no_new_privs: process.no_new_privileges,
+        seccomp,
+    };
+    reporter
+        .hand_over(CloneFlags::CLONE_PARENT, move |reporter| {
+            run_command(process, maps, stdio, &privileges, reporter)
+        })
+        .map_err(|e| Failure::io("forking into the pid namespace", &e))
+}
 
+/// Step 1: join the user namespace first, then the others in `namespaces`
+/// order: as the owner of the user namespace we get every capability in
+/// it, which joining the namespaces it owns requires. Joining the mount
+/// namespace makes our root and working directory the container's root;
+/// joining the pid namespace only places our future children in it.
+pub fn join_namespaces(
+    sys: &mut impl Syscall,
+    namespaces: &[(CloneFlags, OwnedFd)],
+) -> Result<(), Failure> {
+    let user = namespaces
+        .iter()
+        .filter(|(kind, _)| *kind == CloneFlags::CLONE_NEWUSER);
+    let others = namespaces
+        .iter()
+        .filter(|(kind, _)| *kind != CloneFlags::CLONE_NEWUSER);
+    for (kind, fd) in user.chain(others) {
+        sys.setns(fd.as_fd(), *kind)
+            .map_err(|e| Failure::step(format!("joining the {} namespace", name_of(*kind)), e))?;
+    }
+    Ok(())
+}
+
+/// The stdio part of `Join`.
+struct Stdio {
+    pty_socket: Option<OwnedFd>,
+    null: Option<OwnedFd>,
+    winsize: Option<Winsize>,
+}
+
+/// Steps 3–9, in the command's process: resolve the user, set up stdio,
+/// drop privileges and exec; returns only on failure.
+fn run_command(
+    process: &Process,
+    maps: &IdMaps,
+    stdio: Stdio,
+    privileges: &Privileges<'_>,
+    reporter: &Reporter,
+) -> Result<Never, Failure> {
     // 3. Resolve the user against the container's own /etc/passwd and
     //    /etc/group, while still root in its user namespace.
-    let root = nix::fcntl::open(
-        "/",
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| Failure::step("opening /", e))?;
-    let user = init::resolve_user(root.as_fd(), &process.user, maps)?;
+    let root = Kernel.open_dir(std::path::Path::new("/"), "/")?;
+    let user = privileges::resolve_user(root.as_fd(), &process.user, maps)?;
 
     // 4. Set up stdio. With -t the pty comes from the container's devpts,
     //    opened while still root; setsid makes us a session leader, which
     //    taking a controlling terminal requires. Detached, a session of our
     //    own keeps the caller's terminal and its hangup away.
     if let Some(sock) = stdio.pty_socket {
-        let slave = init::open_pty(root.as_fd(), &sock, stdio.winsize.as_ref())?;
+        let slave = open_pty(root.as_fd(), &sock, stdio.winsize.as_ref())?;
         drop(sock);
         nix::unistd::setsid().map_err(|e| Failure::step("starting a session", e))?;
         pty::set_controlling_terminal(slave.as_fd())
             .map_err(|e| Failure::io("setting the controlling terminal", &e))?;
         for target in 0..=2 {
-            init::dup_onto(slave.as_fd(), target)?;
+            dup_onto(slave.as_fd(), target)?;
         }
     } else if let Some(null) = stdio.null {
         let targets = if process.detach { 0..=2 } else { 0..=0 };
         for target in targets {
-            init::dup_onto(null.as_fd(), target)?;
+            dup_onto(null.as_fd(), target)?;
         }
     }
     if process.detach {
         nix::unistd::setsid().map_err(|e| Failure::step("starting a session", e))?;
     }
 
-    // 4b. The container's resource limits, before the user switch (an
-    //     NPROC limit is checked there).
-    hardening::apply_ulimits(&process.hardening.ulimits)?;
-
-    // 5. Shrink the bounding set while we still hold CAP_SETPCAP, install
-    //    the container's seccomp filter while we still hold CAP_SYS_ADMIN,
-    //    drop to the user, then keep only the planned capabilities, as the
-    //    container's init does.
-    init::drop_bounding_set(process.caps)?;
-    init::install_seccomp(stdio.seccomp)?;
-    init::switch_user(&user, maps)?;
-    init::restrict_capabilities(process.caps, process.no_new_privileges)?;
+    // 4b–5. The container's resource limits, then shrink the bounding set,
+    //     install the container's seccomp filter, drop to the user and keep
+    //     only the planned capabilities, as the container's init does (see
+    //     `privileges::drop_privileges`).
+    privileges::drop_privileges(&mut Kernel, &user, maps, privileges)?;
 
     // 6. Enter the working directory as the user, so its permissions
     //    apply, resolved beneath the container's root without magic links
@@ -174,18 +170,19 @@ fn enter(
     drop(root);
 
     // 7. Build argv and the environment (HOME from passwd when unset),
-    //    restore default signal handling and close inherited fds.
-    let command = init::prepare_command(&process.args, &process.env, &user.home)?;
-    init::reset_for_exec(err)?;
+    //    restore default signal handling and mark inherited fds
+    //    close-on-exec.
+    let command = launch::prepare_command(&process.args, &process.env, &user.home)?;
+    launch::reset_for_exec()?;
 
     // 8. In the foreground, die with hutch, so the command never outlives
     //    it (after step 5, whose credential change clears the setting).
     if !process.detach {
-        init::die_with_parent(err)?;
+        launch::die_with_parent(reporter.as_fd())?;
     }
 
-    // 9. Exec; the error pipe closes on success, which tells hutch.
-    Err(init::exec(&command))
+    // 9. Exec; the report pipe closes on success, which tells hutch.
+    Err(launch::exec(&command))
 }
 
 /// The name of a namespace type, for messages.
@@ -198,5 +195,48 @@ fn name_of(kind: CloneFlags) -> &'static str {
         k if k == CloneFlags::CLONE_NEWIPC => "ipc",
         k if k == CloneFlags::CLONE_NEWNET => "network",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::syscall::Recorder;
+
+    fn open(kind: CloneFlags) -> (CloneFlags, OwnedFd) {
+        let fd = std::fs::File::open("/proc/self/ns/user").unwrap();
+        (kind, OwnedFd::from(fd))
+    }
+
+    #[test]
+    fn the_user_namespace_is_joined_first_then_the_rest_in_order() {
+        let namespaces = vec![
+            open(CloneFlags::CLONE_NEWNS),
+            open(CloneFlags::CLONE_NEWPID),
+            open(CloneFlags::CLONE_NEWUSER),
+            open(CloneFlags::CLONE_NEWNET),
+        ];
+        let mut sys = Recorder::default();
+        join_namespaces(&mut sys, &namespaces).unwrap();
+        assert_eq!(
+            sys.calls,
+            [
+                "setns CLONE_NEWUSER",
+                "setns CLONE_NEWNS",
+                "setns CLONE_NEWPID",
+                "setns CLONE_NEWNET",
+            ]
+        );
+    }
+
+    #[test]
+    fn exec_opens_and_joins_the_user_namespace_first() {
+        let me = std::process::id() as i32;
+        let namespaces = super::super::exec::open_namespaces(std::path::Path::new("/proc"), me)
+            .unwrap_or_else(|_| panic!("cannot open our own namespaces"));
+        let mut sys = Recorder::default();
+        join_namespaces(&mut sys, &namespaces).unwrap();
+        assert_eq!(sys.calls[0], "setns CLONE_NEWUSER");
+        assert_eq!(sys.calls.len(), namespaces.len());
     }
 }

@@ -9,6 +9,7 @@
 mod binds;
 mod cgroupns;
 pub mod clock;
+mod confine;
 pub mod devices;
 pub mod exec;
 pub mod hardening;
@@ -16,10 +17,12 @@ pub mod identity;
 mod init;
 pub mod initproc;
 mod join;
+mod launch;
 pub mod mounts;
 pub mod network;
 pub mod plan;
 pub mod pod;
+mod privileges;
 mod probe;
 pub mod procfs;
 pub mod pty;
@@ -28,6 +31,7 @@ mod report;
 pub mod run;
 pub mod seccomp;
 pub mod security;
+mod syscall;
 mod user;
 pub mod volumes;
 

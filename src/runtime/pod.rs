@@ -2,22 +2,18 @@
 //! forks a member's init there. Finding the pod and its infra is the
 //! engine's job (`container::pod`); this module gets the open namespaces.
 
-use std::fs::File;
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::sched::CloneFlags;
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use crate::sys::process::{clone_into, exit_now, Forked};
+use super::report::Failure;
+use super::syscall::{Kernel, Syscall};
+use crate::sys::child::{self, Child, Message, Never, Reporter};
 
 /// What went wrong joining a pod.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Creating the report pipe.
-    #[error("creating the pod join pipe")]
-    Pipe(#[source] crate::userns::Error),
     /// Forking the joining process.
     #[error("forking the process that joins the pod")]
     Clone(#[source] std::io::Error),
@@ -35,68 +31,84 @@ pub struct PodJoin {
     pub namespaces: Vec<(CloneFlags, OwnedFd)>,
 }
 
-/// Like `clone_into` for a pod member: an intermediate process joins the
-/// pod's namespaces (user first: as its owner we may join the rest), makes
-/// new mount and PID namespaces, and forks the member's init as our child
-/// (CLONE_PARENT), which returns `Forked::Child`; the intermediate reports
-/// the init's pid and exits. Must be called single-threaded.
-pub fn clone_member(join: PodJoin) -> Result<Forked, Error> {
+/// Like `sys::child::spawn` for a pod member: an intermediate process
+/// joins the pod's namespaces (see `enter_pod`) and hands over to the
+/// member's init, forked as our child (`CLONE_PARENT`), which runs `body`
+/// and reports over the same pipe. Returns the handle on that pipe and the
+/// init's pid; the intermediate is reaped. `parent_ends` as for `spawn`.
+/// Must be called single-threaded.
+pub fn clone_member<F>(
+    join: PodJoin,
+    parent_ends: &[BorrowedFd<'_>],
+    body: F,
+) -> Result<(Child, Pid), Error>
+where
+    F: FnOnce(&Reporter) -> Result<Never, Failure>,
+{
     let PodJoin { pod, namespaces } = join;
-    let (pid_r, pid_w) = crate::userns::pipe().map_err(Error::Pipe)?;
+    let mut middle = child::spawn(CloneFlags::empty(), parent_ends, move |reporter| {
+        enter_pod(&mut Kernel, &namespaces)?;
+        drop(namespaces);
+        reporter
+            .hand_over(CloneFlags::CLONE_PARENT, body)
+            .map_err(|e| Failure::text(format!("forking the container's init: {e}")))
+    })
+    .map_err(Error::Clone)?;
+    let first = middle.read_message();
+    let _ = middle.wait();
     let failed = |step: String| Error::Join {
         pod: pod.clone(),
         step,
     };
-    match clone_into(CloneFlags::empty()).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(pid_r);
-            for (kind, fd) in &namespaces {
-                if let Err(e) = nix::sched::setns(fd, *kind) {
-                    report_join(&pid_w, &format!("setns {kind:?}: {e}"));
-                }
-            }
-            drop(namespaces);
-            if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
-            {
-                report_join(
-                    &pid_w,
-                    &format!("unsharing the mount and pid namespaces: {e}"),
-                );
-            }
-            match clone_into(CloneFlags::CLONE_PARENT) {
-                Ok(Forked::Child) => {
-                    drop(pid_w);
-                    Ok(Forked::Child)
-                }
-                Ok(Forked::Parent(pid)) => {
-                    let _ = nix::unistd::write(&pid_w, format!("ok {pid}").as_bytes());
-                    exit_now(0)
-                }
-                Err(e) => report_join(&pid_w, &format!("forking the container's init: {e}")),
-            }
-        }
-        Forked::Parent(middle) => {
-            drop((pid_w, namespaces));
-            let mut text = String::new();
-            let read = File::from(pid_r).read_to_string(&mut text);
-            while let Err(nix::Error::EINTR) = waitpid(middle, None) {}
-            if let Err(e) = read {
-                return Err(failed(e.to_string()));
-            }
-            match text.strip_prefix("ok ").and_then(|p| p.parse::<i32>().ok()) {
-                Some(pid) => Ok(Forked::Parent(Pid::from_raw(pid))),
-                None => Err(failed(
-                    text.strip_prefix("err ")
-                        .unwrap_or("the joining process exited without reporting")
-                        .to_string(),
-                )),
-            }
-        }
+    match first {
+        Ok(Some(Message::Forked(pid))) => Ok((middle, pid)),
+        Ok(Some(Message::Failed(f))) => Err(failed(f.text)),
+        Ok(None) => Err(failed(
+            "the joining process exited without reporting".into(),
+        )),
+        Err(e) => Err(failed(e.to_string())),
     }
 }
 
-/// In the intermediate process: reports a failed step and exits.
-fn report_join(pipe: &OwnedFd, message: &str) -> ! {
-    let _ = nix::unistd::write(pipe.as_fd(), format!("err {message}").as_bytes());
-    exit_now(1)
+/// In the intermediate process: joins the pod's namespaces in order (user
+/// first: as its owner we may join the rest), then makes new mount and PID
+/// namespaces for the member: its mounts are its own, and its init is pid
+/// 1 of a namespace of its own.
+fn enter_pod(sys: &mut impl Syscall, namespaces: &[(CloneFlags, OwnedFd)]) -> Result<(), Failure> {
+    for (kind, fd) in namespaces {
+        sys.setns(fd.as_fd(), *kind)
+            .map_err(|e| Failure::text(format!("setns {kind:?}: {e}")))?;
+    }
+    sys.unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
+        .map_err(|e| Failure::text(format!("unsharing the mount and pid namespaces: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::syscall::Recorder;
+
+    #[test]
+    fn a_member_joins_every_pod_namespace_before_unsharing_its_own() {
+        let open = |kind| {
+            let fd = std::fs::File::open("/proc/self/ns/user").unwrap();
+            (kind, OwnedFd::from(fd))
+        };
+        let namespaces = vec![
+            open(CloneFlags::CLONE_NEWUSER),
+            open(CloneFlags::CLONE_NEWNET),
+            open(CloneFlags::CLONE_NEWUTS),
+        ];
+        let mut sys = Recorder::default();
+        enter_pod(&mut sys, &namespaces).unwrap();
+        assert_eq!(
+            sys.calls,
+            [
+                "setns CLONE_NEWUSER",
+                "setns CLONE_NEWNET",
+                "setns CLONE_NEWUTS",
+                "unshare CLONE_NEWNS | CLONE_NEWPID",
+            ]
+        );
+    }
 }

@@ -1,8 +1,8 @@
 //! The parent's side of `run`: prepare, clone, write id maps, learn whether
 //! exec worked, then relay until the container exits.
 
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -17,12 +17,15 @@ use super::init::{self, Init};
 use super::mounts::ETC_FILES;
 use super::pod::PodJoin;
 use super::relay::{self, Terminal};
-use super::report::Failure;
-use super::{network, procfs, pty, Error, Plan};
+use super::{network, procfs, pty, report, Error, Plan};
 use crate::cgroup;
 use crate::error::Diagnose;
+use crate::net::PublishedPort;
 use crate::storage::{ContainerState, ContainerStatus, Store};
-use crate::sys::process::{clone_into, thread_count, Forked};
+use crate::sys::child::{spawn, Reporter};
+use crate::sys::process::thread_count;
+use crate::sys::pty::Winsize;
+use crate::sys::seccomp::Program;
 
 /// The host's resolver configuration, the source of the container's.
 const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -75,6 +78,117 @@ pub struct Started {
 /// Starts `plan` and returns once its process has exec'd; see
 /// `container::start`.
 pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started, Error> {
+    // 1–2b. Check, decide and write everything the host must provide
+    //    before any namespace exists.
+    let prepared = prepare(plan)?;
+
+    // 3. Open everything init needs before it exists (pass fds, not paths).
+    let fds = open_child_fds(plan, stdio)?;
+
+    // 4. Block the signals we forward before the child exists, so none
+    //    arrives between the clone and the relay loop; they queue for the
+    //    signalfd. The mask is restored when `Started` is dropped.
+    let (signals, restore) = block_relayed_signals()?;
+
+    // 5. Clone into the new namespaces; the child becomes the container's
+    //    pid 1 and never comes back here.
+    let ChildFds {
+        go_r,
+        go_w,
+        sockets,
+        null_stdin,
+        outputs,
+        child_outputs,
+        winsize,
+    } = fds;
+    let (parent_sock, child_sock) = match sockets {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    };
+    let parent_ends: Vec<BorrowedFd<'_>> = [Some(go_w.as_fd()), Some(signals.as_fd())]
+        .into_iter()
+        .chain([parent_sock.as_ref().map(AsFd::as_fd)])
+        .flatten()
+        .chain(outputs.iter().flat_map(|(o, e)| [o.as_fd(), e.as_fd()]))
+        .collect();
+    let body = |reporter: &Reporter| {
+        init::start(
+            Init {
+                plan,
+                go: go_r,
+                pty_socket: child_sock,
+                null_stdin,
+                outputs: child_outputs,
+                winsize,
+                has_cgroup_ns: prepared.has_cgroup_ns,
+                seccomp: prepared.filter.as_ref(),
+            },
+            reporter,
+        )
+    };
+    //    A pod member instead joins the pod's namespaces through an
+    //    intermediate process (see `pod::clone_member`).
+    let (mut child, pid) = match pod {
+        None => {
+            let child = spawn(namespaces(plan), &parent_ends, body).map_err(Error::Clone)?;
+            let pid = child.pid();
+            (child, pid)
+        }
+        Some(join) => super::pod::clone_member(join, &parent_ends, body)?,
+    };
+    drop(parent_ends);
+    log::debug!("container {}: init is pid {pid}", plan.id);
+
+    // 6. Maps, cgroup and network, then release init (see `release`).
+    let (placement, helper) = release(plan, pid, &prepared, go_w)?;
+
+    // 7. With -t, receive the pty master init opened in its devpts. EOF
+    //    instead means init failed; the report pipe says why.
+    let master = match &parent_sock {
+        Some(sock) => pty::recv_master(sock.as_fd()).map_err(Error::ReceivePty)?,
+        None => None,
+    };
+    drop(parent_sock);
+
+    // 8. Wait for exec: the report pipe is close-on-exec, so EOF without a
+    //    message means the container's process is running.
+    match child.read_failure() {
+        Ok(None) => {}
+        Ok(Some(f)) => {
+            reap(pid);
+            return Err(report::into_error(f));
+        }
+        Err(_) => {
+            reap(pid);
+            return Err(Error::InitVanished);
+        }
+    }
+    if plan.tty && master.is_none() {
+        reap(pid);
+        return Err(Error::InitVanished);
+    }
+    log::debug!("container {}: running {:?}", plan.id, plan.args);
+    Ok(Started {
+        pid,
+        signals,
+        master,
+        outputs,
+        placement,
+        network: helper,
+        _restore: restore,
+    })
+}
+
+/// What `prepare` decided before the clone.
+struct Prepared {
+    decision: cgroup::Decision,
+    has_cgroup_ns: bool,
+    filter: Option<Program>,
+    ports: Vec<PublishedPort>,
+}
+
+/// Steps 1–2b of `start`.
+fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     // 1. Refuse to clone from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.
     if let Some(n) = thread_count().filter(|n| *n > 1) {
@@ -104,10 +218,34 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     // 2b. Check and pick the published host ports: a privileged or busy
     //     port fails here, before any namespace exists.
     let ports = network::prepare_ports(plan, Path::new(super::PROC))?;
+    Ok(Prepared {
+        decision,
+        has_cgroup_ns,
+        filter,
+        ports,
+    })
+}
 
-    // 3. Open everything init needs before it exists (pass fds, not paths).
+/// The fds of step 3 of `start`.
+struct ChildFds {
+    /// The sync pipe: init waits for one byte once its maps are written.
+    go_r: OwnedFd,
+    go_w: OwnedFd,
+    /// With `-t`: the socketpair the pty master goes over (ours, init's).
+    sockets: Option<(OwnedFd, OwnedFd)>,
+    /// /dev/null for init's stdin, when it gets no terminal input.
+    null_stdin: Option<OwnedFd>,
+    /// Detached without `-t`: the read ends of stdout and stderr...
+    outputs: Option<(OwnedFd, OwnedFd)>,
+    /// ...and their write ends, for init.
+    child_outputs: Option<(OwnedFd, OwnedFd)>,
+    /// With `-t` in the foreground: the outer terminal's size.
+    winsize: Option<Winsize>,
+}
+
+/// Step 3 of `start`.
+fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
-    let (err_r, err_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let is_detached = stdio == Stdio::Pipes;
     let sockets = if plan.tty {
         let (a, b) = socketpair(
@@ -140,61 +278,40 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     } else {
         None
     };
+    Ok(ChildFds {
+        go_r,
+        go_w,
+        sockets,
+        null_stdin,
+        outputs,
+        child_outputs,
+        winsize,
+    })
+}
 
-    // 4. Block the signals we forward before the child exists, so none
-    //    arrives between the clone and the relay loop; they queue for the
-    //    signalfd. The mask is restored when `Started` is dropped.
-    let (signals, restore) = block_relayed_signals()?;
-
-    // 5. Clone into the new namespaces; the child becomes the container's
-    //    pid 1 and never comes back here.
-    let (parent_sock, child_sock) = match sockets {
-        Some((a, b)) => (Some(a), Some(b)),
-        None => (None, None),
-    };
-    //    A pod member instead joins the pod's namespaces through an
-    //    intermediate process (see `pod::clone_member`).
-    let forked = match pod {
-        None => clone_into(namespaces(plan)).map_err(Error::Clone)?,
-        Some(join) => super::pod::clone_member(join)?,
-    };
-    let pid = match forked {
-        Forked::Child => {
-            drop((go_w, err_r, parent_sock, signals, outputs));
-            init::start(Init {
-                plan,
-                go: go_r,
-                err: err_w,
-                pty_socket: child_sock,
-                null_stdin,
-                outputs: child_outputs,
-                winsize,
-                has_cgroup_ns,
-                seccomp: filter.as_ref(),
-            })
-        }
-        Forked::Parent(pid) => pid,
-    };
-    log::debug!("container {}: init is pid {pid}", plan.id);
-    drop((go_r, err_w, child_sock, null_stdin, child_outputs));
-
-    // 6. Write the child's id maps, put it in its cgroup (before it makes
-    //    its cgroup namespace), then connect its network namespace: the
-    //    helper joins the child's user namespace, which needs the maps, and
-    //    the interface must be up before the user's command runs. Only then
-    //    is init released; closing `go_w` without the byte makes it give up
-    //    on its own.
-    //    A pod member's maps and network are the pod's, already set up.
+/// Step 6 of `start`: write the child's id maps, put it in its cgroup
+/// (before it makes its cgroup namespace), then connect its network
+/// namespace: the helper joins the child's user namespace, which needs the
+/// maps, and the interface must be up before the user's command runs. Only
+/// then is init released; closing `go_w` without the byte makes it give up
+/// on its own. A pod member's maps and network are the pod's, already set
+/// up.
+fn release(
+    plan: &Plan,
+    pid: Pid,
+    prepared: &Prepared,
+    go_w: OwnedFd,
+) -> Result<(Option<cgroup::Placement>, Option<crate::net::RunningHelper>), Error> {
     let is_member = plan.pod.is_some();
     let maps = if is_member {
         Ok(())
     } else {
         crate::userns::write_id_maps(pid, &plan.maps).map_err(Error::Maps)
     };
-    let prepared = maps
+    let ready = maps
         .and_then(|()| {
             cgroup::place(
-                &decision,
+                &prepared.decision,
                 &plan.id,
                 pid.as_raw(),
                 &plan.cgroups.resources,
@@ -206,10 +323,11 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
             if is_member {
                 return Ok((placement, None));
             }
-            network::connect(plan, pid, &ports, Path::new(super::PROC)).map(|h| (placement, h))
+            network::connect(plan, pid, &prepared.ports, Path::new(super::PROC))
+                .map(|h| (placement, h))
         });
     let mut go = std::fs::File::from(go_w);
-    if prepared.is_ok() {
+    if ready.is_ok() {
         // While init surely lives (it waits for the byte): keep its user
         // namespace, so cleaning up files of its ids needs no new one.
         if !is_member {
@@ -218,7 +336,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
         let _ = go.write_all(b"1");
     }
     drop(go);
-    let (placement, helper) = match prepared {
+    let (placement, helper) = match ready {
         Ok(p) => p,
         Err(e) => {
             reap(pid);
@@ -231,40 +349,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
             return Err(e);
         }
     }
-
-    // 7. With -t, receive the pty master init opened in its devpts. EOF
-    //    instead means init failed; the error pipe says why.
-    let master = match &parent_sock {
-        Some(sock) => pty::recv_master(sock.as_fd()).map_err(Error::ReceivePty)?,
-        None => None,
-    };
-    drop(parent_sock);
-
-    // 8. Wait for exec: the error pipe is close-on-exec, so EOF without a
-    //    message means the container's process is running.
-    let mut msg = Vec::new();
-    let read = std::fs::File::from(err_r).read_to_end(&mut msg);
-    if !msg.is_empty() || read.is_err() {
-        reap(pid);
-        return Err(match Failure::decode(&msg) {
-            Some(f) => f.into_error(),
-            None => Error::InitVanished,
-        });
-    }
-    if plan.tty && master.is_none() {
-        reap(pid);
-        return Err(Error::InitVanished);
-    }
-    log::debug!("container {}: running {:?}", plan.id, plan.args);
-    Ok(Started {
-        pid,
-        signals,
-        master,
-        outputs,
-        placement,
-        network: helper,
-        _restore: restore,
-    })
+    Ok((placement, helper))
 }
 
 /// The file in the container directory naming its cgroup while it runs.

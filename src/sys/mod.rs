@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 pub mod caps;
+pub mod child;
 pub mod fs;
 pub mod fxattr;
 pub mod idmap;

@@ -14,15 +14,19 @@ pub enum Forked {
 }
 
 /// Like fork(2), but the child starts in the new namespaces `flags` asks for
-/// (with a new pid namespace the child is its pid 1).
+/// (with a new pid namespace the child is its pid 1). Use `child::spawn`,
+/// which checks the precondition and reports back.
 ///
-/// The caller must be single-threaded: the child gets a copy of only the
-/// calling thread, so any lock held by another thread would stay locked.
-pub fn clone_into(flags: CloneFlags) -> io::Result<Forked> {
+/// # Safety
+///
+/// The calling process must be single-threaded: the child gets a copy of
+/// only the calling thread, so a lock another thread held (the allocator's,
+/// stdio's) would stay locked, or its data half-written, in the child.
+pub(super) unsafe fn clone_into(flags: CloneFlags) -> io::Result<Forked> {
     debug_assert_single_threaded();
     // SAFETY: clone with a NULL stack behaves like fork: the child continues
-    // on a copy of the caller's stack. The process is single-threaded (checked
-    // above in debug builds), so no other thread's locks are copied held.
+    // on a copy of the caller's stack. The caller guarantees the process is
+    // single-threaded (debug builds check), so no lock is copied held.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -66,19 +70,73 @@ pub fn debug_assert_single_threaded() {
 }
 
 /// Closes every open fd from `first` to `last` inclusive (close_range(2)).
-pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+///
+/// # Safety
+///
+/// No fd in the range may be used or closed again by this process: an
+/// owner (`OwnedFd`, `File`) of one must never be dropped, or its number
+/// could name an fd opened later by then, which the drop would close.
+pub unsafe fn close_range(first: u32, last: u32) -> io::Result<()> {
     if first > last {
         return Ok(());
     }
-    // SAFETY: close_range only closes descriptors; the caller owns every fd
-    // in the range and does not use them afterwards (OwnedFds in the range
-    // must be forgotten, not dropped).
+    // SAFETY: close_range only closes descriptors; the caller guarantees no
+    // owner of one in the range acts on it again.
     let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint) };
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
         Ok(())
     }
+}
+
+/// Marks every fd from `first` up close-on-exec (close_range(2) with
+/// CLOSE_RANGE_CLOEXEC, Linux 5.11): none of them survives the next exec,
+/// yet every owner stays valid until then.
+pub fn close_on_exec_from(first: u32) -> io::Result<()> {
+    // SAFETY: with CLOSE_RANGE_CLOEXEC the call closes nothing now; it only
+    // sets a flag on the descriptors, so no owner is invalidated.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::EINVAL) {
+        return Err(e);
+    }
+    // Before Linux 5.11: flag each open fd, as /proc/self/fd lists them.
+    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in listed
+        .into_iter()
+        .filter(|fd| *fd >= 0 && *fd as u32 >= first)
+    {
+        // SAFETY: fcntl(F_SETFD) only sets a flag; on an fd that closed
+        // since the listing (read_dir's own) it fails with EBADF, ignored.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    Ok(())
+}
+
+/// Closes every fd from `first` up, then runs `run(arg)` and exits with
+/// the code it returns. Never returns, so no frame that owns one of those
+/// fds resumes or drops it; `run` gets only `Copy` data, which owns no fd.
+pub fn close_fds_then_exit<A: Copy + 'static>(first: u32, run: fn(A) -> i32, arg: A) -> ! {
+    // SAFETY: this function never returns and ends in _exit, which runs no
+    // destructor: the owners of the closed fds, all in the caller's frames,
+    // never act on them again; `run` receives only Copy data, no owner.
+    let _ = unsafe { close_range(first, u32::MAX) };
+    exit_now(run(arg))
 }
 
 /// Resets every catchable signal to its default action, so that what the

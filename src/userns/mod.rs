@@ -16,15 +16,16 @@ pub use maps::{map_lines, IdMap, IdMaps};
 pub use reuse::{remember_namespace, run_with_caps};
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nix::sched::CloneFlags;
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{Gid, Pid, Uid};
 
-use crate::sys::process::{clone_into, exit_now, Forked};
+use crate::sys::child::{spawn, Child, Failure, Kind};
+use crate::sys::process::exit_now;
 
 /// What went wrong while setting up a user namespace.
 #[derive(Debug, thiserror::Error)]
@@ -201,52 +202,42 @@ where
     F: FnOnce() -> Result<(), String>,
 {
     let (go_r, go_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    match clone_into(CloneFlags::CLONE_NEWUSER | extra).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(go_w);
-            drop(err_r);
-            let result = wait_for_maps(go_r)
-                .and_then(|()| become_root())
-                .and_then(|()| job());
-            let code = match result {
-                Ok(()) => 0,
-                Err(msg) => {
-                    let mut f = std::fs::File::from(err_w);
-                    let _ = f.write_all(msg.as_bytes());
-                    1
-                }
-            };
-            exit_now(code)
-        }
-        Forked::Parent(pid) => {
-            drop(go_r);
-            drop(err_w);
-            let mapped = write_id_maps(pid, maps);
-            // Closing `go_w` releases the child either way; without maps it
-            // fails on its own (setresuid to 0 is impossible) and exits.
-            let mut go = std::fs::File::from(go_w);
-            if mapped.is_ok() {
-                let _ = go.write_all(b"1");
-            }
-            drop(go);
-            let mut msg = String::new();
-            let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
-            let status = loop {
-                match waitpid(pid, None) {
-                    Err(nix::Error::EINTR) => continue,
-                    other => break other.map_err(Error::Wait)?,
-                }
-            };
-            mapped?;
-            match status {
-                WaitStatus::Exited(_, 0) => Ok(()),
-                _ if !msg.is_empty() => Err(Error::Child(msg)),
-                other => Err(Error::Child(format!(
-                    "namespace process ended with {other:?}"
-                ))),
-            }
-        }
+    let mut child = spawn(CloneFlags::CLONE_NEWUSER | extra, &[go_w.as_fd()], |_| {
+        wait_for_maps(go_r)
+            .and_then(|()| become_root())
+            .and_then(|()| job())
+            .map_err(Failure::text)?;
+        exit_now(0)
+    })
+    .map_err(Error::Clone)?;
+    let mapped = write_id_maps(child.pid(), maps);
+    // Closing `go_w` releases the child either way; without maps it
+    // fails on its own (setresuid to 0 is impossible) and exits.
+    let mut go = std::fs::File::from(go_w);
+    if mapped.is_ok() {
+        let _ = go.write_all(b"1");
+    }
+    drop(go);
+    let result = finish_job(&mut child);
+    mapped?;
+    result
+}
+
+/// Reads a job child's report and waits for it: success when it exited 0,
+/// else its failure (or how it ended) as `Error::Child`.
+fn finish_job(child: &mut Child) -> Result<(), Error> {
+    let failure = child.read_failure();
+    let status = child.wait().map_err(Error::Wait)?;
+    match (status, failure) {
+        (WaitStatus::Exited(_, 0), _) => Ok(()),
+        (_, Ok(Some(f))) if f.kind == Kind::Panicked => Err(Error::Child(format!(
+            "namespace process panicked at {}",
+            f.text
+        ))),
+        (_, Ok(Some(f))) => Err(Error::Child(f.text)),
+        (other, _) => Err(Error::Child(format!(
+            "namespace process ended with {other:?}"
+        ))),
     }
 }
 

@@ -13,11 +13,11 @@ use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
 use nix::sched::CloneFlags;
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::{run_as_root, Error, IdMap, IdMaps};
-use crate::sys::process::{clone_into, exit_now, Forked};
+use super::{finish_job, run_as_root, Error, IdMap, IdMaps};
+use crate::sys::child::{spawn, Failure};
+use crate::sys::process::exit_now;
 
 /// The last user namespace remembered, with its maps.
 static REMEMBERED: Mutex<Option<(IdMaps, OwnedFd)>> = Mutex::new(None);
@@ -60,42 +60,15 @@ where
         return run_as_root(maps, CloneFlags::empty(), job);
     };
     log::debug!("reusing a remembered user namespace");
-    let (err_r, err_w) = super::pipe()?;
-    match clone_into(CloneFlags::empty()).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(err_r);
-            let result = nix::sched::setns(&fd, CloneFlags::CLONE_NEWUSER)
-                .map_err(|e| format!("entering the container's user namespace: {e}"))
-                .and_then(|()| job());
-            let code = match result {
-                Ok(()) => 0,
-                Err(msg) => {
-                    use std::io::Write;
-                    let _ = std::fs::File::from(err_w).write_all(msg.as_bytes());
-                    1
-                }
-            };
-            exit_now(code)
-        }
-        Forked::Parent(pid) => {
-            drop(err_w);
-            let mut msg = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::fs::File::from(err_r), &mut msg);
-            let status = loop {
-                match waitpid(pid, None) {
-                    Err(nix::Error::EINTR) => continue,
-                    other => break other.map_err(Error::Wait)?,
-                }
-            };
-            match status {
-                WaitStatus::Exited(_, 0) => Ok(()),
-                _ if !msg.is_empty() => Err(Error::Child(msg)),
-                other => Err(Error::Child(format!(
-                    "namespace process ended with {other:?}"
-                ))),
-            }
-        }
-    }
+    let mut child = spawn(CloneFlags::empty(), &[], |_| {
+        nix::sched::setns(&fd, CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| format!("entering the container's user namespace: {e}"))
+            .and_then(|()| job())
+            .map_err(Failure::text)?;
+        exit_now(0)
+    })
+    .map_err(Error::Clone)?;
+    finish_job(&mut child)
 }
 
 /// Whether both maps cover exactly the same host uids and gids.

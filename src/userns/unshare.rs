@@ -2,15 +2,16 @@
 //! (`hutch unshare`), and reporting how it ended.
 
 use std::ffi::CString;
-use std::io::{Read, Write};
+use std::io::Write;
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::WaitStatus;
 
 use super::{become_root, pipe, wait_for_maps, write_id_maps, Error, IdMaps};
-use crate::sys::process::{clone_into, exit_now, Forked};
+use crate::sys::child::{spawn, Failure, Kind};
 
 /// How the command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,65 +69,58 @@ pub fn run_command(
         .collect::<Result<_, _>>()
         .map_err(|_| Error::Child("the command line contains a NUL byte".into()))?;
     let (go_r, go_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    match clone_into(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS).map_err(Error::Clone)? {
-        Forked::Child => {
-            drop(go_w);
-            drop(err_r);
-            if wait_for_maps(go_r).and_then(|()| become_root()).is_err() {
-                exit_now(125);
-            }
+    let mut child = spawn(
+        CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS,
+        &[go_w.as_fd()],
+        |_| {
+            wait_for_maps(go_r)
+                .and_then(|()| become_root())
+                .map_err(Failure::text)?;
             for (k, v) in env {
                 std::env::set_var(k, v);
             }
             let e = exec_searching(&args);
-            let _ = std::fs::File::from(err_w).write_all(&(e as i32).to_ne_bytes());
-            exit_now(127)
-        }
-        Forked::Parent(pid) => {
-            drop(go_r);
-            drop(err_w);
-            let mut block = SigSet::empty();
-            for s in FORWARDED {
-                block.add(s);
-            }
-            let mut old = SigSet::empty();
-            let _ =
-                nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
-            let mapped = write_id_maps(pid, maps);
-            let mut go = std::fs::File::from(go_w);
-            if mapped.is_ok() {
-                let _ = go.write_all(b"1");
-            }
-            drop(go);
-            let mut errno = Vec::new();
-            let _ = std::fs::File::from(err_r).read_to_end(&mut errno);
-            let status = loop {
-                match waitpid(pid, None) {
-                    Err(Errno::EINTR) => continue,
-                    other => break other.map_err(Error::Wait)?,
-                }
+            let kind = match e {
+                Errno::ENOENT | Errno::ENOTDIR => Kind::NotFound,
+                _ => Kind::CannotInvoke,
             };
-            let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-            mapped?;
-            if let Ok(bytes) = <[u8; 4]>::try_from(errno.as_slice()) {
-                let e = Errno::from_raw(i32::from_ne_bytes(bytes));
-                let name = argv[0].clone();
-                return Ok(match e {
-                    Errno::ENOENT | Errno::ENOTDIR => Outcome::NotFound(name),
-                    e => Outcome::CannotInvoke(name, e),
-                });
-            }
-            match status {
-                WaitStatus::Exited(_, 125) if errno.is_empty() => {
-                    // Setup failed before exec; exit 125 from the command
-                    // itself would have sent nothing either, so check how.
-                    Ok(Outcome::Exited(125))
-                }
-                WaitStatus::Exited(_, code) => Ok(Outcome::Exited(code)),
-                WaitStatus::Signaled(_, sig, _) => Ok(Outcome::Exited(128 + sig as i32)),
-                other => Err(Error::Child(format!("command ended with {other:?}"))),
-            }
+            Err(Failure {
+                kind,
+                errno: e as i32,
+                text: argv[0].clone(),
+            })
+        },
+    )
+    .map_err(Error::Clone)?;
+    let mut block = SigSet::empty();
+    for s in FORWARDED {
+        block.add(s);
+    }
+    let mut old = SigSet::empty();
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
+    let mapped = write_id_maps(child.pid(), maps);
+    let mut go = std::fs::File::from(go_w);
+    if mapped.is_ok() {
+        let _ = go.write_all(b"1");
+    }
+    drop(go);
+    let failure = child.read_failure();
+    let status = child.wait().map_err(Error::Wait)?;
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    mapped?;
+    let name = argv[0].clone();
+    match failure {
+        Ok(Some(f)) if f.kind == Kind::NotFound => return Ok(Outcome::NotFound(name)),
+        Ok(Some(f)) if f.kind == Kind::CannotInvoke => {
+            return Ok(Outcome::CannotInvoke(name, Errno::from_raw(f.errno)))
         }
+        // A failed setup step exits 125, as the command itself might:
+        // both read as that exit code.
+        _ => {}
+    }
+    match status {
+        WaitStatus::Exited(_, code) => Ok(Outcome::Exited(code)),
+        WaitStatus::Signaled(_, sig, _) => Ok(Outcome::Exited(128 + sig as i32)),
+        other => Err(Error::Child(format!("command ended with {other:?}"))),
     }
 }

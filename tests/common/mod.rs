@@ -4,7 +4,9 @@
 //! every failed expectation into a message with the command, environment,
 //! stdout and stderr.
 //!
-//! Nothing here skips: a missing prerequisite fails the test and names it.
+//! Nothing here skips: a missing prerequisite fails the test and names it,
+//! and a missing variable of tests/run.sh ends the whole suite with one
+//! message naming every such variable (`require_vars`).
 #![allow(dead_code)]
 
 use std::ffi::OsString;
@@ -17,21 +19,128 @@ use std::time::{Duration, Instant};
 /// How long one hutch invocation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A variable tests/run.sh sets for the integration suites.
+pub struct SuiteVar {
+    pub name: &'static str,
+    /// What it holds, for the message when it is missing.
+    pub what: &'static str,
+    /// A value to show in the example command line.
+    pub example: &'static str,
+    /// The suites that read it; empty means all of them.
+    pub suites: &'static [&'static str],
+}
+
+/// Every variable the integration suites read, as tests/run.sh sets them.
+pub const SUITE_VARS: &[SuiteVar] = &[
+    SuiteVar {
+        name: "HUTCH_BIN",
+        what: "the hutch binary under test",
+        example: "$PWD/target/debug/hutch",
+        suites: &[],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_REGISTRY",
+        what: "host:port of the plain-HTTP registry holding the fixture images",
+        example: "127.0.0.1:5000",
+        suites: &[],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_AUTH_REGISTRY",
+        what: "host:port of the TLS registry with basic auth",
+        example: "127.0.0.1:5443",
+        suites: &["e2e"],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_AUTH_USER",
+        what: "its user",
+        example: "USER",
+        suites: &["e2e"],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_AUTH_PASSWORD",
+        what: "its password",
+        example: "PASSWORD",
+        suites: &["e2e"],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_AUTH_CA",
+        what: "the CA certificate (ca.crt) it serves with",
+        example: "/path/to/ca.crt",
+        suites: &["e2e"],
+    },
+    SuiteVar {
+        name: "HUTCH_TEST_AUTH_LOG",
+        what: "its access log",
+        example: "/path/to/registry.log",
+        suites: &["e2e"],
+    },
+];
+
+/// The suite this copy of the harness is compiled into (`e2e`, `lifecycle`…).
+const SUITE: &str = env!("CARGO_CRATE_NAME");
+
+/// What is wrong with variable `name`, or `None` when it is usable.
+fn var_problem(name: &str) -> Option<String> {
+    match std::env::var_os(name) {
+        None => Some("not set".into()),
+        Some(v) if v.is_empty() => Some("empty".into()),
+        Some(v) if name == "HUTCH_BIN" && !Path::new(&v).is_file() => {
+            Some(format!("{} is not a file", Path::new(&v).display()))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Ends the test binary with status 2 unless every variable in `names` is
+/// usable. The one message names every unusable variable this suite reads
+/// (not only `names`) and how to set them; it is written straight to stderr
+/// because the test harness would swallow a captured `eprintln!` when the
+/// process exits. A missing prerequisite fails the run: nothing skips.
+pub fn require_vars(names: &[&str]) {
+    if names.iter().all(|n| var_problem(n).is_none()) {
+        return;
+    }
+    static REPORT: std::sync::Once = std::sync::Once::new();
+    // Other tests calling in meanwhile wait here until the process exits.
+    REPORT.call_once(|| {
+        let suite_vars: Vec<&SuiteVar> = SUITE_VARS
+            .iter()
+            .filter(|v| v.suites.is_empty() || v.suites.contains(&SUITE))
+            .collect();
+        let width = suite_vars.iter().map(|v| v.name.len()).max().unwrap_or(0);
+        let mut msg = format!(
+            "\ntests/{SUITE} cannot run: it needs variables that tests/run.sh sets\n"
+        );
+        let mut example = String::new();
+        for v in &suite_vars {
+            if let Some(problem) = var_problem(v.name) {
+                msg.push_str(&format!(
+                    "  {:width$}  {}: {problem}\n",
+                    v.name, v.what
+                ));
+                example.push_str(&format!("{}={} ", v.name, v.example));
+            }
+        }
+        msg.push_str(&format!(
+            "Run the suites with `sudo ./tests/run.sh` (it installs packages, creates the test users and starts the registries), \
+             or against registries you started yourself set the variables, for example:\n  \
+             {example}cargo test --test {SUITE}\n"
+        ));
+        let _ = std::io::stderr().write_all(msg.as_bytes());
+        std::process::exit(2);
+    });
+}
+
 /// The hutch binary under test, from `HUTCH_BIN`.
 pub fn hutch_bin() -> PathBuf {
-    match std::env::var_os("HUTCH_BIN") {
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
-        Some(p) => panic!("HUTCH_BIN={} is not a file; build hutch and point HUTCH_BIN at it (tests/run.sh does)", Path::new(&p).display()),
-        None => panic!("HUTCH_BIN is not set: run the integration tests through tests/run.sh, or set HUTCH_BIN to a built hutch binary"),
-    }
+    require_vars(&["HUTCH_BIN"]);
+    PathBuf::from(std::env::var_os("HUTCH_BIN").expect("require_vars checked HUTCH_BIN"))
 }
 
 /// The test registry's `host:port`, from `HUTCH_TEST_REGISTRY`.
 pub fn registry() -> String {
-    match std::env::var("HUTCH_TEST_REGISTRY") {
-        Ok(r) if !r.is_empty() => r,
-        _ => panic!("HUTCH_TEST_REGISTRY is not set: it must name the plain-HTTP registry holding the fixture images (tests/run.sh starts one and sets it)"),
-    }
+    require_vars(&["HUTCH_TEST_REGISTRY"]);
+    std::env::var("HUTCH_TEST_REGISTRY").expect("require_vars checked HUTCH_TEST_REGISTRY")
 }
 
 /// A fully qualified fixture image name: `REG/name`.

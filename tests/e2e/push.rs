@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{image, registry, require_tool, run_command, termios_key, Env, Pty, Run};
+use crate::common::{
+    image, registry, require_tool, require_vars, run_command, termios_key, Env, Pty, Run,
+};
 
+/// Variable `name`, one of `common::SUITE_VARS`; its absence ends the run
+/// with the harness's message.
 fn var(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!("{name} is not set: tests/run.sh starts the TLS+auth registry and sets it"),
-    }
+    require_vars(&[name]);
+    std::env::var(name).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The TLS+auth registry's `host:port`.

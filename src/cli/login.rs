@@ -93,8 +93,11 @@ fn read_credentials(args: &LoginArgs) -> Result<Credentials, Error> {
         Some(p) => p.clone(),
         None if args.password_stdin => {
             let mut line = String::new();
-            stdin.lock().read_line(&mut line).map_err(|e| {
-                Error::Usage(format!("reading the password from standard input: {e}"))
+            stdin.lock().read_line(&mut line).map_err(|source| {
+                super::ioerr::IoError::ReadStdin {
+                    what: "the password",
+                    source,
+                }
             })?;
             line.trim_end_matches(['\n', '\r']).to_string()
         }
@@ -137,7 +140,10 @@ fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
         let _ = tcsetattr(&stdin, SetArg::TCSANOW, t);
         eprintln!();
     }
-    read.map_err(|e| Error::Usage(format!("reading the answer: {e}")))?;
+    read.map_err(|source| super::ioerr::IoError::ReadStdin {
+        what: "the answer",
+        source,
+    })?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 

@@ -19,6 +19,7 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod ioerr;
 mod lifecycle;
 mod login;
 mod logs;

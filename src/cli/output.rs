@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
+use super::ioerr::IoError;
 use crate::error::Error;
 
 /// Runs `write` on the output: `path`, or standard output when `None`.
@@ -24,9 +25,7 @@ pub fn write_to(
         }
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         write(&mut out)?;
-        return out
-            .flush()
-            .map_err(|e| Error::Usage(format!("writing standard output: {e}")));
+        return out.flush().map_err(|e| IoError::WriteStdout(e).into());
     };
     let tmp = path.with_file_name(format!(
         ".{}.hutch-tmp",
@@ -34,25 +33,33 @@ pub fn write_to(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
-    let file =
-        File::create(&tmp).map_err(|e| Error::Usage(format!("creating {}: {e}", tmp.display())))?;
+    let file = File::create(&tmp).map_err(|source| IoError::CreateOutput {
+        path: tmp.clone(),
+        source,
+    })?;
     let mut out = BufWriter::with_capacity(1 << 16, file);
     // The last buffered bytes count too: a full disk at the final flush
     // must not rename a short file into place.
     let written = write(&mut out).and_then(|()| {
-        out.flush()
-            .map_err(|e| Error::Usage(format!("writing {}: {e}", tmp.display())))
+        out.flush().map_err(|source| {
+            IoError::WriteOutput {
+                path: tmp.clone(),
+                source,
+            }
+            .into()
+        })
     });
     drop(out);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        Error::Usage(format!(
-            "renaming {} to {}: {e}",
-            tmp.display(),
-            path.display()
-        ))
+    std::fs::rename(&tmp, path).map_err(|source| {
+        IoError::RenameOutput {
+            from: tmp.clone(),
+            to: path.to_path_buf(),
+            source,
+        }
+        .into()
     })
 }

@@ -47,7 +47,10 @@ fn confirm() -> Result<bool, Error> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Error::Usage(format!("reading the answer from standard input: {e}")))?;
+        .map_err(|source| super::ioerr::IoError::ReadStdin {
+            what: "the answer",
+            source,
+        })?;
     Ok(is_yes(&line))
 }
 

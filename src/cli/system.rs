@@ -74,7 +74,10 @@ fn confirm(prompt: &str) -> Result<bool, Error> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Error::Usage(format!("reading the answer from standard input: {e}")))?;
+        .map_err(|source| super::ioerr::IoError::ReadStdin {
+            what: "the answer",
+            source,
+        })?;
     Ok(matches!(
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"

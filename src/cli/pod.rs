@@ -279,17 +279,9 @@ pub fn pod_of(
     names: &std::collections::BTreeMap<String, String>,
     is_full: bool,
 ) -> (String, String) {
-    /// Only the pod field of a stored plan.
-    #[derive(serde::Deserialize)]
-    struct PodField {
-        #[serde(default)]
-        pod: Option<String>,
-    }
-    let id = info
-        .spec
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<PodField>(s).ok())
-        .and_then(|f| f.pod)
+    let id = crate::container::load_spec(info)
+        .ok()
+        .and_then(|p| p.pod)
         .unwrap_or_default();
     let name = names.get(&id).cloned().unwrap_or_default();
     let short = if is_full {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::pod::{self, Pod, RunningInfra};
-use super::{Engine, Error, Plan, PROC};
+use super::{Engine, Error, PROC};
 use crate::net::{self, NetworkRequest};
 use crate::storage::{ContainerInfo, ContainerStatus};
 
@@ -194,7 +194,7 @@ impl Engine {
     fn members(&self, id: &str) -> Result<Vec<ContainerInfo>, Error> {
         let mut out = Vec::new();
         for info in self.store()?.list_containers().map_err(Error::Store)? {
-            let Some(Ok(plan)) = info.spec.as_deref().map(serde_json::from_str::<Plan>) else {
+            let Ok(plan) = super::load_spec(&info) else {
                 continue;
             };
             if plan.pod.as_deref() == Some(id) {

@@ -263,8 +263,7 @@ fn host_memory(proc: &Path) -> u64 {
 
 /// The id maps recorded in `info`'s plan, if it has one that parses.
 fn planned_maps(info: &ContainerInfo) -> Option<IdMaps> {
-    let plan: serde_json::Value = serde_json::from_str(info.spec.as_deref()?).ok()?;
-    serde_json::from_value(plan.get("maps")?.clone()).ok()
+    super::load_spec(info).ok().map(|p| p.maps)
 }
 
 /// Whether `wanted` names the image of `info`: its id or an id prefix

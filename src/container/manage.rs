@@ -90,7 +90,10 @@ impl Engine {
         for v in &anonymous {
             match store.remove_volume(v, maps) {
                 // Still mounted by another container (--volumes-from): kept.
-                Ok(()) | Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                Ok(())
+                | Err(crate::storage::Error::Volume(crate::storage::VolumeError::InUse {
+                    ..
+                })) => {}
                 Err(e) => return Err(Error::Store(e)),
             }
         }

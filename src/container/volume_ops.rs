@@ -51,9 +51,12 @@ impl Engine {
     pub fn volume(&self, name: &str) -> Result<VolumeInfo, Error> {
         match self.store()?.find_volume(name).map_err(Error::Store)? {
             Some(v) => Ok(v),
-            None => Err(Error::Store(crate::storage::Error::VolumeNotKnown {
-                name: name.to_string(),
-            })),
+            None => Err(Error::Store(
+                crate::storage::VolumeError::NotKnown {
+                    name: name.to_string(),
+                }
+                .into(),
+            )),
         }
     }
 
@@ -116,7 +119,9 @@ impl Engine {
             if v.users.is_empty() && filter(&v) {
                 match store.remove_volume(&v.record.name, maps) {
                     Ok(()) => removed(&v.record.name),
-                    Err(crate::storage::Error::VolumeInUse { .. }) => {}
+                    Err(crate::storage::Error::Volume(crate::storage::VolumeError::InUse {
+                        ..
+                    })) => {}
                     Err(e) => return Err(Error::Store(e)),
                 }
             }

@@ -512,9 +512,10 @@ pub fn resolve(
                     .map_err(store_err)?
                     .ok_or_else(|| Error::Store {
                         name: m.source.clone(),
-                        source: storage::Error::VolumeNotKnown {
+                        source: storage::VolumeError::NotKnown {
                             name: m.source.clone(),
-                        },
+                        }
+                        .into(),
                     })?;
                 if info.record.options.get("type").map(String::as_str) == Some("tmpfs") {
                     m.is_tmpfs_volume = true;

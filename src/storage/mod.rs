@@ -46,7 +46,7 @@ pub use lock::LockGuard;
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
 pub use state::RestartSettings;
-pub use volumes::{is_valid_volume_name, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
+pub use volumes::{is_valid_volume_name, VolumeError, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -220,45 +220,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid volume name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
-    InvalidVolumeName { name: String },
-    #[error("volume {name:?} already exists")]
-    VolumeExists { name: String },
-    #[error("volume {name:?} not known")]
-    VolumeNotKnown { name: String },
-    #[error("volume {name:?} is used by container {}", containers.join(", "))]
-    VolumeInUse {
-        name: String,
-        containers: Vec<String>,
-    },
-    #[error("recording volume {name:?}")]
-    SaveVolume {
-        name: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("looking up volume {name:?}")]
-    FindVolume {
-        name: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("listing volumes")]
-    ListVolumes(#[source] rusqlite::Error),
-    #[error("recording the volumes of container {id}")]
-    LinkVolumes {
-        id: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("removing the record of volume {name:?}")]
-    DeleteVolume {
-        name: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("pruning volumes")]
-    PruneVolumes(#[source] rusqlite::Error),
     #[error("copying the image's layers for the container's id mapping")]
     ShiftLayer {
         #[source]
@@ -270,6 +231,9 @@ pub enum Error {
         #[source]
         source: crate::userns::Error,
     },
+    /// Creating, finding, linking or removing a volume.
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
 }
 
 impl crate::error::Diagnose for Error {
@@ -292,14 +256,7 @@ impl crate::error::Diagnose for Error {
             Error::ImageInUse { .. } => Some(
                 "remove the container first, or use --force to remove it with the image".into(),
             ),
-            Error::VolumeExists { .. } => {
-                Some("choose another name, or use the existing volume".into())
-            }
-            Error::VolumeNotKnown { .. } => Some("`hutch volume ls` lists the volumes".into()),
-            Error::VolumeInUse { .. } => Some(
-                "remove those containers first, or use --force to remove them with the volume"
-                    .into(),
-            ),
+            Error::Volume(e) => e.hint(),
             Error::ContainerNameInUse { .. } => {
                 Some("choose another name, or remove that container first".into())
             }

@@ -15,6 +15,66 @@ use super::remove::remove_tree;
 use super::{Error, Store};
 use crate::userns::IdMaps;
 
+/// What went wrong with a named or anonymous volume.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("invalid volume name {name:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    InvalidName { name: String },
+    #[error("volume {name:?} already exists")]
+    Exists { name: String },
+    #[error("volume {name:?} not known")]
+    NotKnown { name: String },
+    #[error("volume {name:?} is used by container {}", containers.join(", "))]
+    InUse {
+        name: String,
+        containers: Vec<String>,
+    },
+    #[error("recording volume {name:?}")]
+    Save {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("looking up volume {name:?}")]
+    Find {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("listing volumes")]
+    List(#[source] rusqlite::Error),
+    #[error("recording the volumes of container {id}")]
+    Link {
+        id: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("removing the record of volume {name:?}")]
+    Delete {
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("pruning volumes")]
+    Prune(#[source] rusqlite::Error),
+}
+
+impl crate::error::Diagnose for VolumeError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            VolumeError::Exists { .. } => {
+                Some("choose another name, or use the existing volume".into())
+            }
+            VolumeError::NotKnown { .. } => Some("`hutch volume ls` lists the volumes".into()),
+            VolumeError::InUse { .. } => Some(
+                "remove those containers first, or use --force to remove them with the volume"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// The only volume driver: directories in the store.
 pub const LOCAL_DRIVER: &str = "local";
 
@@ -91,11 +151,12 @@ impl Store {
     /// an error (`volume create`). Returns whether this call created it.
     pub fn create_volume(&self, v: &VolumeRecord, is_existing_ok: bool) -> Result<bool, Error> {
         if !is_valid_volume_name(&v.name) {
-            return Err(Error::InvalidVolumeName {
+            return Err(VolumeError::InvalidName {
                 name: v.name.clone(),
-            });
+            }
+            .into());
         }
-        let err = |source| Error::SaveVolume {
+        let err = |source| VolumeError::Save {
             name: v.name.clone(),
             source,
         };
@@ -113,9 +174,10 @@ impl Store {
             return if is_existing_ok {
                 Ok(false)
             } else {
-                Err(Error::VolumeExists {
+                Err(VolumeError::Exists {
                     name: v.name.clone(),
-                })
+                }
+                .into())
             };
         }
         let data = self.volume_path(&v.name);
@@ -144,7 +206,7 @@ impl Store {
 
     /// Finds volume `name`.
     pub fn find_volume(&self, name: &str) -> Result<Option<VolumeInfo>, Error> {
-        let err = |source| Error::FindVolume {
+        let err = |source| VolumeError::Find {
             name: name.to_string(),
             source,
         };
@@ -173,16 +235,16 @@ impl Store {
         let db = self.db();
         let mut stmt = db
             .prepare(&format!("SELECT {COLUMNS} FROM volumes ORDER BY name"))
-            .map_err(Error::ListVolumes)?;
+            .map_err(VolumeError::List)?;
         let records = stmt
             .query_map([], record_from_row)
-            .map_err(Error::ListVolumes)?
+            .map_err(VolumeError::List)?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::ListVolumes)?;
+            .map_err(VolumeError::List)?;
         records
             .into_iter()
             .map(|record| {
-                let users = users_of(&db, &record.name).map_err(Error::ListVolumes)?;
+                let users = users_of(&db, &record.name).map_err(VolumeError::List)?;
                 Ok(VolumeInfo {
                     mountpoint: self.volume_path(&record.name),
                     record,
@@ -202,7 +264,7 @@ impl Store {
         names: &[String],
         remove_with: bool,
     ) -> Result<Vec<String>, Error> {
-        let err = |source| Error::LinkVolumes {
+        let err = |source| VolumeError::Link {
             id: id.to_string(),
             source,
         };
@@ -257,7 +319,7 @@ impl Store {
     /// must be single-threaded (removal may enter the user namespace).
     pub fn remove_volume(&self, name: &str, maps: &IdMaps) -> Result<(), Error> {
         {
-            let err = |source| Error::DeleteVolume {
+            let err = |source| VolumeError::Delete {
                 name: name.to_string(),
                 source,
             };
@@ -267,18 +329,20 @@ impl Store {
                 .map_err(err)?;
             let users = users_of(&tx, name).map_err(err)?;
             if !users.is_empty() {
-                return Err(Error::VolumeInUse {
+                return Err(VolumeError::InUse {
                     name: name.to_string(),
                     containers: users,
-                });
+                }
+                .into());
             }
             let deleted = tx
                 .execute("DELETE FROM volumes WHERE name = ?1", [name])
                 .map_err(err)?;
             if deleted == 0 {
-                return Err(Error::VolumeNotKnown {
+                return Err(VolumeError::NotKnown {
                     name: name.to_string(),
-                });
+                }
+                .into());
             }
             tx.commit().map_err(err)?;
         }
@@ -291,13 +355,13 @@ impl Store {
             let mut db = self.db();
             let tx = db
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(Error::PruneVolumes)?;
-            let names = unused_volumes(&tx).map_err(Error::PruneVolumes)?;
+                .map_err(VolumeError::Prune)?;
+            let names = unused_volumes(&tx).map_err(VolumeError::Prune)?;
             for n in &names {
                 tx.execute("DELETE FROM volumes WHERE name = ?1", [n])
-                    .map_err(Error::PruneVolumes)?;
+                    .map_err(VolumeError::Prune)?;
             }
-            tx.commit().map_err(Error::PruneVolumes)?;
+            tx.commit().map_err(VolumeError::Prune)?;
             names
         };
         for n in &names {
@@ -404,11 +468,11 @@ mod tests {
         assert!(!store.create_volume(&volume("data", false), true).unwrap());
         assert!(matches!(
             store.create_volume(&volume("data", false), false),
-            Err(Error::VolumeExists { .. })
+            Err(Error::Volume(VolumeError::Exists { .. }))
         ));
         assert!(matches!(
             store.create_volume(&volume("../x", false), true),
-            Err(Error::InvalidVolumeName { .. })
+            Err(Error::Volume(VolumeError::InvalidName { .. }))
         ));
     }
 
@@ -429,7 +493,7 @@ mod tests {
             .is_empty());
         let err = store.remove_volume("used", &maps()).unwrap_err();
         assert!(
-            matches!(err, Error::VolumeInUse { ref containers, .. } if containers == &["db", "web"])
+            matches!(err, Error::Volume(VolumeError::InUse { ref containers, .. }) if containers == &["db", "web"])
         );
         assert_eq!(store.prune_volumes(&maps()).unwrap(), vec!["free"]);
         assert!(!dir.path().join("volumes/free").exists());
@@ -439,7 +503,7 @@ mod tests {
         assert!(!dir.path().join("volumes/used").exists());
         assert!(matches!(
             store.remove_volume("used", &maps()),
-            Err(Error::VolumeNotKnown { .. })
+            Err(Error::Volume(VolumeError::NotKnown { .. }))
         ));
     }
 

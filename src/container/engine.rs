@@ -14,15 +14,12 @@ use crate::storage::Store;
 use crate::userns::{self, IdMaps};
 
 /// The engine: paths, and the store and id maps once opened.
-// TODO(#12): the allow goes once every command runs through engine operations.
-#[allow(dead_code)]
 pub struct Engine {
     paths: Paths,
     store: OnceCell<Store>,
     maps: OnceCell<IdMaps>,
 }
 
-#[allow(dead_code)]
 impl Engine {
     /// An engine over `paths`; nothing is opened yet.
     pub fn new(paths: Paths) -> Engine {

@@ -1,12 +1,16 @@
-//! Containers: planning a container as data, then running it.
+//! The engine: every front end (the CLI, later the REST API, `kube play`,
+//! systemd units and `build`) holds an `Engine` and calls its operations.
 //!
-//! Owns turning an image and the user's run options into a `Plan` (pure
-//! data: id maps, namespaces, mounts, process), and executing a plan:
-//! clone into new namespaces, write id maps, mount the root filesystem,
-//! pivot_root, exec; relay the terminal and signals; return the exit code.
-//! Also the container's life after that: the detached monitor and its log,
-//! the recorded state, stop, kill, wait and removal.
-//! It must not pull images or print.
+//! Owns creating a container from one typed `CreateRequest` (checking it,
+//! finding or pulling the image, recording the container, planning its
+//! identity, mounts, network, cgroups and process as a `runtime::Plan`
+//! stored as its spec), and the container's life after that: start through
+//! the runtime in the foreground or through the detached monitor and its
+//! log and attach socket, the recorded state, stop, kill, wait, restart
+//! policies and removal; pods, volumes, images and system operations as the
+//! front ends see them; `inspect` objects.
+//! It must not run code inside a container's namespaces itself (that is
+//! `runtime`'s), talk HTTP or clap, or print.
 
 pub mod access;
 pub mod attach;
@@ -449,8 +453,6 @@ pub fn probe_overlay(
 /// The state of container `info` as it really is now: a record that says
 /// running whose monitor is gone is reported (and recorded) as exited,
 /// with code 255 and reason `monitor died` unless the monitor left others.
-// The entry point for `ps` and `inspect`, which are built on other branches.
-#[allow(dead_code)]
 pub fn observe(
     store: &crate::storage::Store,
     info: crate::storage::ContainerInfo,

@@ -21,6 +21,7 @@ use super::{network, procfs, pty, report, Error, Plan};
 use crate::cgroup;
 use crate::error::Diagnose;
 use crate::net::PublishedPort;
+use crate::storage::atomic::Durability;
 use crate::storage::{ContainerState, ContainerStatus, Store};
 use crate::sys::child::{spawn, Reporter};
 use crate::sys::process::thread_count;
@@ -520,7 +521,8 @@ pub fn write_etc_files(
             _ => crate::net::resolv_conf(net, &host_resolv),
         };
         let path = dir.join(name);
-        crate::storage::atomic::write_file(&path, text.as_bytes(), 0o644)
+        // Rewritten at every start: atomic, but not worth an fsync.
+        crate::storage::atomic::replace(&path, text.as_bytes(), 0o644, Durability::Rewritten)
             .map_err(|source| Error::WriteFile { path, source })?;
     }
     Ok(())

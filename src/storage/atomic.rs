@@ -14,16 +14,44 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Whether a replaced file must survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Records and state: fsync the file before the rename and the
+    /// directory after it.
+    Durable,
+    /// Files every start writes anew from the plan (the container's
+    /// /etc files): still replaced atomically, so a reader sees old or new
+    /// content, but not fsynced; a crash can only cost content the next
+    /// start rewrites, and the fsyncs would cost every `run` milliseconds.
+    Rewritten,
+}
+
 /// Replaces `path` with `bytes`, its mode exactly `mode` (whatever the
-/// umask). On failure `path` is unchanged and no temporary file is left.
+/// umask), durably. On failure `path` is unchanged and no temporary file
+/// is left.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    replace(path, bytes, mode, Durability::Durable)
+}
+
+/// Replaces `path` with `bytes` as `write_file` does, as durably as
+/// `durability` says.
+pub fn replace(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> std::io::Result<()> {
     let dir = parent(path);
     let (tmp, file) = create_temp(dir, path, mode)?;
-    if let Err(e) = fill_and_rename(file, &tmp, path, bytes, mode) {
+    if let Err(e) = fill_and_rename(file, &tmp, path, bytes, mode, durability) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(dir)
+    match durability {
+        Durability::Durable => sync_dir(dir),
+        Durability::Rewritten => Ok(()),
+    }
 }
 
 /// Replaces `path` with `value` as compact JSON; see `write_file`.
@@ -47,11 +75,14 @@ fn fill_and_rename(
     path: &Path,
     bytes: &[u8],
     mode: u32,
+    durability: Durability,
 ) -> std::io::Result<()> {
     // open(2) applied the umask; the caller's mode is meant exactly.
     file.set_permissions(Permissions::from_mode(mode))?;
     file.write_all(bytes)?;
-    file.sync_all()?;
+    if durability == Durability::Durable {
+        file.sync_all()?;
+    }
     drop(file);
     std::fs::rename(tmp, path)
 }
@@ -118,6 +149,21 @@ mod tests {
         write_file(&path, b"", 0o644).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"");
         assert_eq!(names(dir.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_rewritten_file_is_replaced_the_same_way_without_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        replace(&path, b"127.0.0.1 one\n", 0o644, Durability::Rewritten).unwrap();
+        replace(&path, b"127.0.0.1 two\n", 0o640, Durability::Rewritten).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"127.0.0.1 two\n");
+        assert_eq!(mode_of(&path), 0o640);
+        assert_eq!(names(dir.path()), ["hosts"]);
+        let target = dir.path().join("taken");
+        std::fs::create_dir_all(target.join("inside")).unwrap();
+        assert!(replace(&target, b"x", 0o644, Durability::Rewritten).is_err());
+        assert_eq!(names(dir.path()), ["hosts", "taken"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ pub const ENV_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 pub const ENV_ROOT: &str = "HUTCH_ROOT";
 /// Overrides the run directory (same as `--runroot`).
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
+/// How many seconds to wait for a store lock before giving up.
+pub const ENV_LOCK_TIMEOUT: &str = "HUTCH_LOCK_TIMEOUT";
 /// The session bus address D-Bus clients use.
 pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// The per-user runtime directory of the XDG base directory specification.
@@ -349,6 +352,21 @@ fn ensure_private_dir(path: &Path, uid: u32, is_mode_checked: bool) -> Result<()
     if is_mode_checked && mode != PRIVATE_MODE {
         return Err(Error::RunRootNotPrivate { path, mode });
     }
+    if mode & 0o077 != 0 {
+        // Below the user's own runtime directory: ours, but opened up (by
+        // an older hutch's umask or by hand). Attach sockets, exit codes
+        // and network records live here; close it again.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700)).map_err(
+            |source| Error::CreateRunRoot {
+                path: path.clone(),
+                source,
+            },
+        )?;
+        log::warn!(
+            "the run directory {} was open to other users (mode {mode:o}): made it private",
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -511,12 +529,15 @@ mod tests {
     }
 
     #[test]
-    fn ensure_runroot_below_a_runtime_dir_checks_owner_not_mode() {
+    fn ensure_runroot_below_a_runtime_dir_checks_the_owner_and_closes_the_mode() {
         let (t, uid) = temp();
         let p = t.path().join("hutch");
         ensure_runroot(&p, RunRootSource::Xdg, uid).unwrap();
         chmod(&p, 0o755);
         ensure_runroot(&p, RunRootSource::RunUser, uid).unwrap();
+        // #21: opened up, it is made private again.
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
         let err = ensure_runroot(&p, RunRootSource::Xdg, uid + 1).unwrap_err();
         assert!(matches!(err, Error::RunRootForeign { .. }), "got {err:?}");
     }

@@ -235,7 +235,8 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.log_level);
-    let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()));
+    let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
+        .on_warning(warn);
     let result = match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&engine, a),

@@ -18,6 +18,9 @@ pub struct Engine {
     paths: Paths,
     store: OnceCell<Store>,
     maps: OnceCell<IdMaps>,
+    /// Where warnings about the host or the store go (the CLI prints
+    /// them as `Warning:` lines).
+    warn: Box<dyn Fn(&str)>,
 }
 
 impl Engine {
@@ -27,7 +30,14 @@ impl Engine {
             paths,
             store: OnceCell::new(),
             maps: OnceCell::new(),
+            warn: Box::new(|line| log::warn!("{line}")),
         }
+    }
+
+    /// The same engine, reporting warnings to `warn` instead of the log.
+    pub fn on_warning(mut self, warn: impl Fn(&str) + 'static) -> Engine {
+        self.warn = Box::new(warn);
+        self
     }
 
     /// The paths the engine works in.
@@ -41,6 +51,12 @@ impl Engine {
             return Ok(s);
         }
         let store = Store::open(&self.paths.root).map_err(Error::Store)?;
+        if !store.repaired().is_empty() {
+            (self.warn)(&format!(
+                "the store {} was open to other users: made it private (0700 directories, 0600 database and lock files)",
+                self.paths.root.display()
+            ));
+        }
         Ok(self.store.get_or_init(|| store))
     }
 

@@ -13,6 +13,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use std::os::unix::fs::PermissionsExt;
+
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -134,8 +136,19 @@ pub(super) fn open(root: &Path) -> Result<Connection, Error> {
         Ok(c) => c,
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
             create_dirs(root)?;
-            Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_CREATE)
-                .map_err(open_err)?
+            let conn = Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_CREATE)
+                .map_err(open_err)?;
+            // SQLite creates the file with the umask, and its WAL and
+            // shared-memory files later with the database's mode.
+            std::fs::set_permissions(
+                &path,
+                std::fs::Permissions::from_mode(super::private::FILE_MODE),
+            )
+            .map_err(|source| Error::Secure {
+                path: path.clone(),
+                source,
+            })?;
+            conn
         }
         Err(e) => return Err(open_err(e)),
     };

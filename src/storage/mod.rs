@@ -29,6 +29,7 @@ mod entry;
 mod images;
 mod layers;
 mod lock;
+mod private;
 mod prune;
 mod remove;
 mod rename;
@@ -154,6 +155,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The store root is not a directory.
+    #[error("the store {path} is not a directory")]
+    RootNotDir { path: PathBuf },
+    /// The store root belongs to someone else.
+    #[error("the store {path} belongs to uid {owner}, not to uid {uid}")]
+    RootForeign { path: PathBuf, owner: u32, uid: u32 },
+    /// Making the store private.
+    #[error("making {path} private to its user")]
+    Secure {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process held a lock longer than the wait allows.
+    #[error("waited {}s for the lock {path}, held by {}", waited.as_secs(), holder.as_ref().map_or_else(|| "another process".to_string(), |h| h.to_string()))]
+    LockTimeout {
+        path: PathBuf,
+        waited: std::time::Duration,
+        holder: Option<lock::Holder>,
+    },
     #[error("layer blob {digest} is not in the store")]
     BlobMissing { digest: Digest },
     #[error("layer {layer} is not unpacked")]
@@ -245,6 +266,16 @@ impl crate::error::Diagnose for Error {
                 is_corrupt: true, ..
             } => Some(DIGEST_HINT.into()),
             Error::DbTooNew { .. } => Some("upgrade hutch, or use another --root".into()),
+            Error::RootForeign { .. } | Error::RootNotDir { .. } => {
+                Some("use a store of your own with --root DIR".into())
+            }
+            Error::LockTimeout {
+                holder: Some(h), ..
+            } => Some(format!(
+                "if process {} is stuck, stop it; {} sets how many seconds to wait",
+                h.pid,
+                crate::paths::ENV_LOCK_TIMEOUT
+            )),
             Error::AmbiguousId { .. } => Some("give more characters of the image id".into()),
             Error::AmbiguousContainerId { .. } => {
                 Some("give more characters of the container id, or its name".into())
@@ -405,16 +436,26 @@ pub struct Store {
     // A mutex rather than a bare connection so that `Store` is `Sync`
     // (callers may share it between download threads).
     db: Mutex<rusqlite::Connection>,
+    /// What `open` made private.
+    repaired: Vec<PathBuf>,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<Store, Error> {
+        let repaired = private::secure(root, nix::unistd::getuid().as_raw())?;
         let conn = db::open(root)?;
         Ok(Store {
             root: root.to_path_buf(),
             db: Mutex::new(conn),
+            repaired,
         })
+    }
+
+    /// The paths whose modes `open` took group and other access away from
+    /// (a store made by an older hutch, or opened up by hand).
+    pub fn repaired(&self) -> &[PathBuf] {
+        &self.repaired
     }
 
     /// The database connection; a panic elsewhere cannot leave it

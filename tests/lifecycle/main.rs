@@ -18,6 +18,7 @@ mod logs2;
 mod misc;
 mod network;
 mod pods;
+mod private;
 mod seccomp;
 mod security;
 mod start;

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -221,7 +221,12 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
 fn create_dirs(root: &Path) -> Result<(), Error> {
     for sub in SUBDIRS {
         let path = root.join(sub);
-        std::fs::create_dir_all(&path).map_err(|source| Error::CreateDir { path, source })?;
+        // The store root is private already; its directories are too.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(super::private::DIR_MODE)
+            .create(&path)
+            .map_err(|source| Error::CreateDir { path, source })?;
     }
     Ok(())
 }

@@ -65,8 +65,11 @@ fn a_held_lock_fails_after_the_wait_naming_the_lock_and_its_holder() {
     env.hutch(&["create", "--name", "c", &image("busybox"), "true"])
         .success();
     let lock = env.store().join("locks/container-start.lock");
-    // Another process of the same user holds the lock that `start` takes.
+    // Another process of the same user holds the lock that `start` takes
+    // (`-o`: the sleeping child does not inherit it, so killing flock
+    // frees it).
     let mut holder = Command::new("flock")
+        .arg("-o")
         .arg(&lock)
         .args(["sleep", "60"])
         .stdin(Stdio::null())

@@ -53,7 +53,7 @@ impl Engine {
         let store = Store::open(&self.paths.root).map_err(Error::Store)?;
         if !store.repaired().is_empty() {
             (self.warn)(&format!(
-                "the store {} was open to other users: made it private (0700 directories, 0600 database and lock files)",
+                "the database and locks of the store {} were open to other users: made them private (0600 files, 0700 locks directory)",
                 self.paths.root.display()
             ));
         }

@@ -221,10 +221,16 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
 fn create_dirs(root: &Path) -> Result<(), Error> {
     for sub in SUBDIRS {
         let path = root.join(sub);
-        // The store root is private already; its directories are too.
+        // Only the locks are private: containers with a subordinate root
+        // reach their directories and layers through the others.
+        let mode = if sub == "locks" {
+            super::private::DIR_MODE
+        } else {
+            0o755
+        };
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(super::private::DIR_MODE)
+            .mode(mode)
             .create(&path)
             .map_err(|source| Error::CreateDir { path, source })?;
     }

@@ -1,7 +1,12 @@
-//! Keeping the store private to its user: the root is 0700 and the
-//! database and lock files 0600, as Podman keeps its store. The values
-//! given to `run -e`, container files and volume data live there, and a
-//! lock another user could take would stall the owner's commands.
+//! Keeping what other users must not touch private: the database (0600;
+//! it holds every value given to `run -e`) and the locks (a 0700
+//! directory of 0600 files; a lock another user could take would stall
+//! the owner's commands).
+//!
+//! The store root itself stays traversable: a container whose root is a
+//! subordinate id (`--uidmap`, `--userns=nomap`) reaches its upper
+//! directory and layers through it. TODO(#21): make the root 0700 once
+//! container roots are mounted from the user's own namespace.
 //!
 //! Checked at every open with a few stats (the root, the database files,
 //! the locks directory); a store made by an older hutch, or opened up by
@@ -13,17 +18,19 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 
-/// The mode of the store root and its directories that hold metadata.
+/// The mode of the locks directory.
 pub const DIR_MODE: u32 = 0o700;
+/// The mode of a new store root (see the module's comment).
+const ROOT_MODE: u32 = 0o755;
 /// The mode of the database and lock files.
 pub const FILE_MODE: u32 = 0o600;
 
 /// The database files, which hold every value passed with `-e`.
 const DB_FILES: [&str; 3] = ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"];
 
-/// Creates the store root `root` (0700) if it is missing, else checks it
-/// is a directory of `uid` and takes away what other users may do there.
-/// Returns the paths whose mode it changed.
+/// Creates the store root `root` if it is missing, else checks it is a
+/// directory of `uid` and takes away what other users may do with its
+/// database and locks. Returns the paths whose mode it changed.
 pub fn secure(root: &Path, uid: u32) -> Result<Vec<PathBuf>, Error> {
     if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| Error::CreateDir {
@@ -31,7 +38,7 @@ pub fn secure(root: &Path, uid: u32) -> Result<Vec<PathBuf>, Error> {
             source,
         })?;
     }
-    match DirBuilder::new().mode(DIR_MODE).create(root) {
+    match DirBuilder::new().mode(ROOT_MODE).create(root) {
         Ok(()) => return Ok(Vec::new()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(source) => {
@@ -58,7 +65,6 @@ pub fn secure(root: &Path, uid: u32) -> Result<Vec<PathBuf>, Error> {
         });
     }
     let mut repaired = Vec::new();
-    restrict(root, DIR_MODE, &mut repaired)?;
     for name in DB_FILES {
         restrict(&root.join(name), FILE_MODE, &mut repaired)?;
     }
@@ -118,11 +124,11 @@ mod tests {
     }
 
     #[test]
-    fn a_new_store_root_is_private() {
+    fn a_new_store_root_is_made_with_its_parents() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("share/hutch");
         assert_eq!(secure(&root, me()).unwrap(), Vec::<PathBuf>::new());
-        assert_eq!(mode(&root), 0o700);
+        assert!(root.is_dir());
     }
 
     #[test]
@@ -142,8 +148,8 @@ mod tests {
             std::fs::set_permissions(&p, Permissions::from_mode(m)).unwrap();
         }
         let repaired = secure(&root, me()).unwrap();
-        assert_eq!(repaired.len(), 4, "{repaired:?}");
-        assert_eq!(mode(&root), 0o700);
+        assert_eq!(repaired.len(), 3, "{repaired:?}");
+        assert_eq!(mode(&root), 0o755);
         assert_eq!(mode(&root.join("locks")), 0o700);
         assert_eq!(mode(&root.join("db.sqlite")), 0o600);
         assert_eq!(mode(&root.join("locks/blob-a.lock")), 0o600);

@@ -43,6 +43,7 @@ impl NetworkArgs {
             network: self.network.clone(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,
+            exposed: Vec::new(),
             dns: self.dns.clone(),
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_option.clone(),

@@ -28,6 +28,7 @@ use crate::userns::IdMaps;
 pub use crate::cgroup::Request as LimitsRequest;
 pub use crate::cgroup::Resources;
 pub use crate::image::PullPolicy;
+pub use crate::net::NetworkRequest;
 
 /// Where the engine reports what happens while it works; a front end
 /// shows these lines (the CLI on stderr).
@@ -98,30 +99,6 @@ pub struct CgroupRequest {
     pub parent: Option<String>,
     /// The limit flags.
     pub limits: LimitsRequest,
-}
-
-/// The network: mode, published ports, DNS and hosts entries. The image's
-/// exposed ports come from the image.
-#[derive(Debug, Clone, Default)]
-pub struct NetworkRequest {
-    /// `--network`.
-    pub network: Option<String>,
-    /// `-p`.
-    pub publish: Vec<String>,
-    /// `-P`.
-    pub publish_all: bool,
-    /// `--dns`.
-    pub dns: Vec<String>,
-    /// `--dns-search`.
-    pub dns_search: Vec<String>,
-    /// `--dns-option`.
-    pub dns_options: Vec<String>,
-    /// `--add-host`.
-    pub add_hosts: Vec<String>,
-    /// `--no-hosts`.
-    pub no_hosts: bool,
-    /// `--mac-address`.
-    pub mac_address: Option<String>,
 }
 
 /// Where the container's output goes.
@@ -272,7 +249,14 @@ impl Engine {
         is_monitored: bool,
         progress: &dyn Progress,
     ) -> Result<Created, Error> {
-        let checked = self.check(req, is_monitored, progress)?;
+        let Checked {
+            security,
+            cgroups,
+            hardening,
+            mut own_mounts,
+            log,
+            env_files,
+        } = self.check(req, is_monitored, progress)?;
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
             progress.warn(&format!(
@@ -281,7 +265,6 @@ impl Engine {
         }
         let ids = super::ids::plan(&req.userns, &maps)?;
         let store = self.store()?;
-        let mut own_mounts = checked.own_mounts.clone();
         self.find_mounted_images(store, &mut own_mounts)?;
         let rec = self.image_for(store, req, &maps, progress)?;
         let config = RuntimeConfig::parse(&rec.config)?;
@@ -306,7 +289,7 @@ impl Engine {
             command: p.command.clone(),
             entrypoint: p.entrypoint.clone(),
             env: p.env.clone(),
-            env_files: checked.env_files,
+            env_files,
             workdir: p.workdir.clone(),
             user: p.user.clone().or(ids.default_user),
             hostname: p
@@ -316,10 +299,10 @@ impl Engine {
             interactive: p.interactive,
             tty: p.tty,
             remove: req.remove,
-            log: checked.log,
-            security: checked.security,
-            cgroups: checked.cgroups,
-            hardening: checked.hardening,
+            log,
+            security,
+            cgroups,
+            hardening,
             network,
         };
         let plan =
@@ -490,18 +473,12 @@ fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Erro
     if req.no_hosts && !req.add_hosts.is_empty() {
         return Err(Error::NoHostsWithAddHost);
     }
-    let full = net::NetworkRequest {
-        network: req.network.clone(),
-        publish: req.publish.clone(),
-        publish_all: req.publish_all,
-        exposed: net::exposed_ports(config),
-        dns: req.dns.clone(),
-        dns_search: req.dns_search.clone(),
-        dns_options: req.dns_options.clone(),
-        add_hosts: req.add_hosts.clone(),
-        no_hosts: req.no_hosts,
-        mac_address: req.mac_address.clone(),
-    };
+    let mut full = req.clone();
+    for port in net::exposed_ports(config) {
+        if !full.exposed.contains(&port) {
+            full.exposed.push(port);
+        }
+    }
     let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
     let proc = std::path::Path::new(super::PROC);
     let plan =

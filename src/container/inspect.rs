@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::engine::Engine;
 use super::volumes::{Kind, Volumes};
-use super::Error;
+use super::{Error, Plan};
 use crate::image;
 use crate::net::{self, NetworkPlan, PublishedPort};
 use crate::storage::{ContainerDirs, ContainerInfo, ContainerStatus, ImageRecord, LOCAL_DRIVER};
@@ -26,11 +26,11 @@ impl Engine {
         let info = super::observe(store, info).map_err(Error::Store)?;
         let dirs = store.container_dirs(&info.record.id);
         let (driver, log) = super::logread::log_of(store, &info);
-        let mut v = container_json(&info, &dirs, &log.display().to_string());
+        // A container without a readable plan still shows its record.
+        let plan = super::load_spec(&info).ok();
+        let mut v = container_json(&info, plan.as_ref(), &dirs, &log.display().to_string());
         v["HostConfig"]["LogConfig"] = json!({"Type": driver.as_str()});
-        let network = super::load_spec(&info)
-            .map(|p| p.network)
-            .unwrap_or_default();
+        let network = plan.map(|p| p.network).unwrap_or_default();
         let ports = self.published_ports(&info)?;
         v["NetworkSettings"] = network_settings(&network, &ports);
         Ok(Some(v))
@@ -119,12 +119,15 @@ fn mounts_json(volumes: &Volumes) -> Value {
 }
 
 /// The inspect object for one container (Podman's field names).
-fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) -> Value {
+fn container_json(
+    info: &ContainerInfo,
+    plan: Option<&Plan>,
+    dirs: &ContainerDirs,
+    log_path: &str,
+) -> Value {
     let rec = &info.record;
     let st = &info.state;
-    // A container without a readable plan still shows its record.
-    let plan = super::load_spec(info).ok();
-    let argv = plan.as_ref().map(|p| p.args.clone()).unwrap_or_default();
+    let argv = plan.map(|p| p.args.clone()).unwrap_or_default();
     let is_running = st.status == ContainerStatus::Running;
     let placement = is_running
         .then(|| super::limits::placement(&dirs.dir))
@@ -151,21 +154,21 @@ fn container_json(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) ->
         "Image": rec.image_id.hex(),
         "ImageName": rec.image_name,
         "Name": rec.name,
-        "Pod": plan.as_ref().and_then(|p| p.pod.as_deref()).unwrap_or_default(),
+        "Pod": plan.and_then(|p| p.pod.as_deref()).unwrap_or_default(),
         "RestartCount": st.restart_count,
         "Config": {
-            "Hostname": plan.as_ref().map_or("", |p| &p.hostname),
-            "User": plan.as_ref().map_or("", |p| &p.user),
-            "Env": plan.as_ref().map_or(&[][..], |p| &p.env),
+            "Hostname": plan.map_or("", |p| &p.hostname),
+            "User": plan.map_or("", |p| &p.user),
+            "Env": plan.map_or(&[][..], |p| &p.env),
             "Cmd": argv,
-            "WorkingDir": plan.as_ref().map_or("", |p| &p.cwd),
-            "Tty": plan.as_ref().is_some_and(|p| p.tty),
-            "OpenStdin": plan.as_ref().is_some_and(|p| p.interactive),
+            "WorkingDir": plan.map_or("", |p| &p.cwd),
+            "Tty": plan.is_some_and(|p| p.tty),
+            "OpenStdin": plan.is_some_and(|p| p.interactive),
         },
-        "HostConfig": host_config(plan.as_ref().map(|p| &p.cgroups)),
+        "HostConfig": host_config(plan.map(|p| &p.cgroups)),
         "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
         "CgroupUnit": placement.and_then(|p| p.unit).unwrap_or_default(),
-        "Mounts": plan.as_ref().map_or_else(|| json!([]), |p| mounts_json(&p.volumes)),
+        "Mounts": plan.map_or_else(|| json!([]), |p| mounts_json(&p.volumes)),
         "NetworkSettings": {},
         "GraphDriver": {
             "Name": "overlay",
@@ -260,6 +263,13 @@ fn image_json(rec: &ImageRecord) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `container_json` with the plan read from `info`'s spec, as
+    /// `inspect_container` reads it.
+    fn json_of(info: &ContainerInfo, dirs: &ContainerDirs, log_path: &str) -> Value {
+        let plan = super::super::load_spec(info).ok();
+        container_json(info, plan.as_ref(), dirs, log_path)
+    }
     use crate::storage::{ContainerRecord, ContainerState, Digest};
     use std::path::PathBuf;
 
@@ -301,7 +311,7 @@ mod tests {
 
     #[test]
     fn container_json_has_podmans_keys() {
-        let v = container_json(
+        let v = json_of(
             &info(ContainerStatus::Running, Some(SPEC)),
             &dirs(),
             "/s/ctr.log",
@@ -341,7 +351,7 @@ mod tests {
         cg.resources.pids_max = Some(PidsLimit::Unlimited);
         cg.resources.cpuset_cpus = Some("0-1".into());
         let spec = plan.to_stored().unwrap();
-        let v = container_json(&info(ContainerStatus::Created, Some(&spec)), &dirs(), "");
+        let v = json_of(&info(ContainerStatus::Created, Some(&spec)), &dirs(), "");
         assert_eq!(v["Pod"], "p0d");
         let h = &v["HostConfig"];
         assert_eq!(h["Memory"], 1000);
@@ -359,7 +369,7 @@ mod tests {
     #[test]
     fn container_json_of_a_newer_hutchs_container_shows_the_record() {
         let newer = SPEC.replacen('{', r#"{"version":999,"#, 1);
-        let v = container_json(&info(ContainerStatus::Exited, Some(&newer)), &dirs(), "");
+        let v = json_of(&info(ContainerStatus::Exited, Some(&newer)), &dirs(), "");
         assert_eq!(v["Name"], "web");
         assert_eq!(v["Path"], "");
         assert_eq!(v["Config"]["Hostname"], "");
@@ -367,7 +377,7 @@ mod tests {
 
     #[test]
     fn container_json_without_a_plan_is_still_complete() {
-        let v = container_json(&info(ContainerStatus::Exited, None), &dirs(), "");
+        let v = json_of(&info(ContainerStatus::Exited, None), &dirs(), "");
         assert_eq!(v["Path"], "");
         assert_eq!(v["Args"], json!([]));
         assert_eq!(v["State"]["Pid"], 0);

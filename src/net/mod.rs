@@ -283,7 +283,8 @@ pub struct NetworkRequest {
     pub publish: Vec<String>,
     /// `-P`: publish the image's exposed ports.
     pub publish_all: bool,
-    /// The image's ExposedPorts keys (`80/tcp`).
+    /// Exposed ports (`80/tcp`): the front end's own; `create` adds the
+    /// image's ExposedPorts keys.
     pub exposed: Vec<String>,
     /// `--dns`.
     pub dns: Vec<String>,

@@ -227,9 +227,10 @@ impl Copier {
     }
 }
 
-/// Writes all of `data` to a (blocking) fd, giving up on errors: the
-/// reader went away and the container's exit code still matters.
-fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
+/// Writes all of `data` to `fd` (waiting in poll(2) when it is
+/// non-blocking and full), giving up on errors: the reader went away and
+/// the container's exit code still matters.
+pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
     while !data.is_empty() {
         match nix::unistd::write(fd, data) {
             Ok(0) => return,

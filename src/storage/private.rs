@@ -32,26 +32,20 @@ const DB_FILES: [&str; 3] = ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"];
 /// directory of `uid` and takes away what other users may do with its
 /// database and locks. Returns the paths whose mode it changed.
 pub fn secure(root: &Path, uid: u32) -> Result<Vec<PathBuf>, Error> {
-    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| Error::CreateDir {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
-    match DirBuilder::new().mode(ROOT_MODE).create(root) {
-        Ok(()) => return Ok(Vec::new()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+    // One stat on every open; creating is for the first.
+    let meta = match std::fs::metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            create_root(root)?;
+            return Ok(Vec::new());
+        }
         Err(source) => {
             return Err(Error::CreateDir {
                 path: root.to_path_buf(),
                 source,
             })
         }
-    }
-    let meta = std::fs::metadata(root).map_err(|source| Error::CreateDir {
-        path: root.to_path_buf(),
-        source,
-    })?;
+    };
     if !meta.is_dir() {
         return Err(Error::RootNotDir {
             path: root.to_path_buf(),
@@ -79,6 +73,24 @@ pub fn secure(root: &Path, uid: u32) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(repaired)
+}
+
+/// Creates the store root and its parents.
+fn create_root(root: &Path) -> Result<(), Error> {
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    match DirBuilder::new().mode(ROOT_MODE).create(root) {
+        // Another hutch may have made it meanwhile.
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(Error::CreateDir {
+            path: root.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Clears the bits of `path`'s mode that `mode` does not have (group and

@@ -26,6 +26,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use super::logfile::Stream;
 use super::{lifecycle, WaitCondition};
 use crate::runtime::pty;
+use crate::runtime::relay::write_all;
 use crate::storage::{ContainerStatus, Store};
 
 /// The directory under the run directory holding the attach sockets.
@@ -637,23 +638,6 @@ struct RestoreMask(SigSet);
 impl Drop for RestoreMask {
     fn drop(&mut self) {
         let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.0), None);
-    }
-}
-
-/// Writes all of `data` to `fd`, giving up on errors: the container's exit
-/// code still matters when our output is gone.
-fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
-    while !data.is_empty() {
-        match nix::unistd::write(fd, data) {
-            Ok(0) => return,
-            Ok(n) => data = &data[n..],
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => {
-                let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
-                let _ = poll(&mut fds, PollTimeout::NONE);
-            }
-            Err(_) => return,
-        }
     }
 }
 

@@ -347,6 +347,7 @@ impl Engine {
                 return Err(Error::InvalidName(name.clone()));
             }
         }
+        image::check_authfile(req.registry.authfile.as_deref())?;
         let mut security = security::plan_security(&req.security).map_err(Error::Security)?;
         // Read and compile the seccomp profile now, so a bad one fails
         // before anything is pulled or created.

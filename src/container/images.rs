@@ -81,6 +81,7 @@ impl Engine {
         opts: &PullOptions,
         reporter: &dyn Reporter,
     ) -> Result<ImageRecord, Error> {
+        image::check_authfile(opts.authfile.as_deref())?;
         let maps = self.user_maps()?;
         let store = self.store()?;
         Ok(image::pull(
@@ -103,6 +104,7 @@ impl Engine {
         reporter: &dyn Reporter,
         digestfile: Option<&Path>,
     ) -> Result<Digest, Error> {
+        image::check_authfile(opts.authfile.as_deref())?;
         let store = self.store()?;
         let pushed = image::push(self.paths(), store, name, destination, opts, reporter)?;
         if let Some(path) = digestfile {

@@ -86,6 +86,12 @@ pub enum Error {
     },
     #[error("no local image {0:?}")]
     NoSuchImage(String),
+    #[error("checking the authfile {path}")]
+    AuthFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0:?} names no registry to push to")]
     NoDestination(String),
     #[error("cannot push to a digest reference {0:?}")]
@@ -296,6 +302,7 @@ impl crate::error::Diagnose for Error {
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
             Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
+            Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),
             Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
             Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
             Error::DigestMismatch { .. } | Error::Truncated { .. } | Error::Oversized { .. } => {
@@ -395,6 +402,18 @@ pub struct PullOptions {
 pub trait Reporter: Sync {
     /// A line such as `Trying to pull REG/busybox:latest...`.
     fn notice(&self, line: &str);
+}
+
+/// Checks that an `--authfile` given for a pull or push exists, before
+/// anything else is done (as Podman does); `login` creates it instead.
+pub fn check_authfile(path: Option<&std::path::Path>) -> Result<(), Error> {
+    match path.map(std::fs::metadata) {
+        Some(Err(source)) => Err(Error::AuthFile {
+            path: path.unwrap_or(std::path::Path::new("")).to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Pulls `name` (short or qualified) and records it in `store`; returns the

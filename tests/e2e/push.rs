@@ -487,3 +487,25 @@ fn run_pulls_with_the_credentials_and_certificates_it_is_given() {
     .success()
     .stdout_is("ran");
 }
+
+#[test]
+fn a_missing_authfile_fails_pull_push_run_and_create_before_anything_else() {
+    // As Podman checks it: at once, even when nothing would be pulled.
+    let env = Env::new();
+    let img = image("busybox");
+    env.pull(&img);
+    let missing = "--authfile=/nonexistent/auth.json";
+    for args in [
+        vec!["pull", "-q", missing, img.as_str()],
+        vec!["run", "--rm", missing, img.as_str(), "true"],
+        vec!["create", missing, img.as_str(), "true"],
+    ] {
+        env.hutch(&args)
+            .tool_error(&["checking the authfile", "/nonexistent/auth.json"])
+            .stderr_has("Hint: name an existing file");
+    }
+    let dest = format!("{}/{}/busybox:1", auth_registry(), repo("noauthfile"));
+    env.hutch(&["push", "-q", missing, &img, &dest])
+        .tool_error(&["checking the authfile"]);
+    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
+}

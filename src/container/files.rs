@@ -21,6 +21,8 @@ fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> 
             dirs: plan.dirs,
             maps: plan.maps,
             has_init: plan.hardening.init,
+            volumes: plan.volumes,
+            workdir: plan.cwd,
         });
     }
     let image = store
@@ -39,7 +41,20 @@ fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> 
         maps: maps.clone(),
         info,
         has_init: false,
+        volumes: Default::default(),
+        workdir: image_workdir(&image.config),
     })
+}
+
+/// The working directory an image's config names (`/` when none).
+fn image_workdir(config: &[u8]) -> String {
+    let config: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    match config["config"]["WorkingDir"].as_str() {
+        Some(dir) if dir.starts_with('/') => dir.to_string(),
+        // Docker resolves a relative WorkingDir against `/`.
+        Some(dir) if !dir.is_empty() => format!("/{dir}"),
+        _ => "/".to_string(),
+    }
 }
 
 /// Copies between the host and a container (`hutch cp`); `is_archive`

@@ -123,10 +123,24 @@ fn split(path: &[u8]) -> Split {
     }
 }
 
+/// `path` in the container as an absolute path: a relative one is taken
+/// from the container's working directory `workdir`, as in Podman.
+fn in_workdir(workdir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let dir = workdir.trim_end_matches('/');
+    match path {
+        "" => format!("{dir}/"),
+        _ => format!("{dir}/{path}"),
+    }
+}
+
 /// See `files::copy_in`.
 pub fn copy_in_container(layout: Layout, src: &Path, dst: &str) -> Result<(), Error> {
-    let root = Root::of(layout, Path::new(PROC))?;
-    copy_in(&root, src, dst)
+    let dst = in_workdir(&layout.workdir, dst);
+    let root = Root::of(layout, Path::new(PROC), true)?;
+    copy_in(&root, src, &dst)
 }
 
 /// See `files::copy_out`.
@@ -137,8 +151,9 @@ pub fn copy_out_of_container(
     is_archive: bool,
 ) -> Result<(), Error> {
     let maps = layout.maps.clone();
-    let root = Root::of(layout, Path::new(PROC))?;
-    copy_out(&root, src, dst, is_archive.then_some(&maps))
+    let src = in_workdir(&layout.workdir, src);
+    let root = Root::of(layout, Path::new(PROC), true)?;
+    copy_out(&root, &src, dst, is_archive.then_some(&maps))
 }
 
 /// How paths inside the container resolve: clamped to its root.
@@ -446,4 +461,19 @@ fn read_bytes(r: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len as usize];
     r.read_exact(&mut buf)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_container_paths_start_at_the_working_directory() {
+        assert_eq!(in_workdir("/data", "x"), "/data/x");
+        assert_eq!(in_workdir("/data/", "a/b"), "/data/a/b");
+        assert_eq!(in_workdir("/", "x"), "/x");
+        assert_eq!(in_workdir("/data", "."), "/data/.");
+        assert_eq!(in_workdir("/data", ""), "/data/");
+        assert_eq!(in_workdir("/data", "/etc/passwd"), "/etc/passwd");
+    }
 }

@@ -16,6 +16,7 @@ use nix::sys::wait::WaitStatus;
 
 use super::Error;
 use crate::runtime::mounts;
+use crate::runtime::volumes::{self, Volumes};
 use crate::storage::{ChildError, ContainerDirs, ContainerStatus};
 use crate::sys::child::{self, Child, Failure, Kind};
 use crate::sys::fs::{openat2, Resolve};
@@ -24,11 +25,13 @@ use crate::userns::{self, IdMaps};
 
 /// Where a container's root filesystem is reached.
 pub enum Root {
-    /// Not running: mount its overlay in a private mount namespace.
+    /// Not running: mount its overlay in a private mount namespace, with
+    /// `volumes` (for `cp`: its bind mounts and volumes) over it.
     Stopped {
         lowers: Vec<PathBuf>,
-        dirs: ContainerDirs,
+        dirs: Box<ContainerDirs>,
         maps: IdMaps,
+        volumes: Option<Volumes>,
     },
     /// Running: join its user and mount namespaces (opened beforehand, so
     /// a reused pid cannot swap them afterwards).
@@ -37,25 +40,35 @@ pub enum Root {
 
 impl Root {
     /// How to reach the root of container `layout`; `proc` is the proc
-    /// root.
-    pub fn of(layout: super::Layout, proc: &Path) -> Result<Root, Error> {
+    /// root. With `is_mounted`, a stopped container's root gets its bind
+    /// mounts and volumes (a running one has them anyway).
+    pub fn of(layout: super::Layout, proc: &Path, is_mounted: bool) -> Result<Root, Error> {
         let super::Layout {
             info,
             lowers,
             dirs,
             maps,
             has_init,
+            volumes,
+            workdir: _,
         } = layout;
+        let volumes = is_mounted.then(|| copy_mounts(volumes));
+        let stopped = move || Root::Stopped {
+            lowers,
+            dirs: Box::new(dirs),
+            maps,
+            volumes,
+        };
         let pid = match (info.state.status, info.state.pid) {
             (ContainerStatus::Running, Some(pid)) => pid,
-            _ => return Ok(Root::Stopped { lowers, dirs, maps }),
+            _ => return Ok(stopped()),
         };
         // An --init container's pid 1 is non-dumpable: enter its command.
         let start = info.state.pid_start.unwrap_or(0);
         let Some((pid, start)) =
             crate::runtime::hardening::entry_process(proc, pid, start, has_init)
         else {
-            return Ok(Root::Stopped { lowers, dirs, maps });
+            return Ok(stopped());
         };
         let open = |ns: &str| {
             let path = proc.join(pid.to_string()).join("ns").join(ns);
@@ -67,7 +80,7 @@ impl Root {
         let mnt = open("mnt")?;
         // The pid may have been reused between the record and the opens.
         if info.state.pid_start.is_some() && !crate::runtime::procfs::is_alive(proc, pid, start) {
-            return Ok(Root::Stopped { lowers, dirs, maps });
+            return Ok(stopped());
         }
         Ok(Root::Running { user, mnt })
     }
@@ -114,13 +127,18 @@ where
     F: FnOnce(BorrowedFd<'_>) -> Result<(), String>,
 {
     match root {
-        Root::Stopped { lowers, dirs, maps } => spawn(
+        Root::Stopped {
+            lowers,
+            dirs,
+            maps,
+            volumes,
+        } => spawn(
             CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS,
             Some(maps),
             step,
             parent_ends,
             move || {
-                let root = mount_root(lowers, dirs)?;
+                let root = mount_root(lowers, dirs, volumes.as_ref())?;
                 job(root.as_fd())
             },
         ),
@@ -154,25 +172,54 @@ where
     )
 }
 
+/// The mounts `cp` sees in a stopped container: the bind mounts and
+/// volumes whose files outlive it. Tmpfs mounts hold nothing while it is
+/// stopped and a `:O` overlay's changes are thrown away, so files copied
+/// there go into the container's own tree, as with Podman.
+fn copy_mounts(volumes: Volumes) -> Volumes {
+    let mounts = volumes
+        .mounts
+        .into_iter()
+        .filter(|m| {
+            matches!(
+                m.kind,
+                volumes::Kind::Bind | volumes::Kind::Volume | volumes::Kind::Image
+            )
+        })
+        .filter(|m| !m.is_tmpfs_volume && !m.overlay)
+        .collect();
+    Volumes { mounts }
+}
+
 /// In a stopped container's helper: mounts its overlay in the helper's own
-/// mount namespace and opens the root.
-fn mount_root(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<OwnedFd, String> {
+/// mount namespace, then `volumes` over it, and opens the root.
+fn mount_root(
+    lowers: &[PathBuf],
+    dirs: &ContainerDirs,
+    volumes: Option<&Volumes>,
+) -> Result<OwnedFd, String> {
+    let failed = |f: Failure| {
+        let cause = nix::errno::Errno::from_raw(f.errno);
+        format!("{}: {cause}", f.text)
+    };
     // 1. Slave first: the overlay must not propagate to the host's namespace.
     mounts::make_root_rslave().map_err(|e| format!("making / a slave mount: {e}"))?;
     // 2. Mount the overlay on `merged`, visible only in this namespace.
-    mounts::mount_rootfs(lowers, dirs).map_err(|f| {
-        let cause = nix::errno::Errno::from_raw(f.errno);
-        format!("{}: {cause}", f.text)
-    })?;
+    mounts::mount_rootfs(lowers, dirs).map_err(failed)?;
     // 3. Open the mounted root; everything after resolves beneath it.
-    openat2(
+    let root = openat2(
         nix::fcntl::AT_FDCWD,
         &dirs.merged,
         libc::O_PATH | libc::O_DIRECTORY,
         0,
         Resolve::NO_SYMLINKS,
     )
-    .map_err(|e| format!("opening the container's root: {e}"))
+    .map_err(|e| format!("opening the container's root: {e}"))?;
+    // 4. The container's mounts, as its init makes them at start.
+    if let Some(volumes) = volumes {
+        crate::runtime::mount_volumes(root.as_fd(), volumes, &dirs.dir).map_err(failed)?;
+    }
+    Ok(root)
 }
 
 /// In a running container's helper: joins its user namespace, then its

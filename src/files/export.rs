@@ -16,7 +16,7 @@ use crate::userns;
 
 /// See `files::export`.
 pub fn export(layout: Layout, out: &mut dyn Write) -> Result<(), Error> {
-    let root = Root::of(layout, Path::new(crate::runtime::PROC))?;
+    let root = Root::of(layout, Path::new(crate::runtime::PROC), false)?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
     let helper = enter::spawn_in_root(
         &root,

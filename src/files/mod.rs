@@ -218,4 +218,10 @@ pub struct Layout {
     /// Whether the container runs `--init` (its pid 1 is then not the
     /// process to enter).
     pub has_init: bool,
+    /// The container's extra mounts: `cp` of a stopped container sees
+    /// its bind mounts and volumes as a started one would.
+    pub volumes: crate::runtime::volumes::Volumes,
+    /// The container's working directory, against which `cp` resolves
+    /// relative container paths.
+    pub workdir: String,
 }

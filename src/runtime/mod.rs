@@ -35,6 +35,7 @@ mod syscall;
 mod user;
 pub mod volumes;
 
+pub use binds::mount_volumes;
 pub use plan::Plan;
 pub use run::OOM_REASON;
 
@@ -48,6 +49,9 @@ pub enum Error {
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),
+    /// Moving an exec'd process into the container's cgroup.
+    #[error("joining the container's cgroup")]
+    JoinCgroup(#[source] crate::cgroup::Error),
     /// The container's command was not found (exit 127).
     #[error("executable file {0:?} not found in $PATH")]
     NotFound(String),
@@ -157,7 +161,7 @@ impl crate::error::Diagnose for Error {
                 "give this user a range in /etc/subuid and /etc/subgid, or run as root in the container".into(),
             ),
             Error::Maps(e) => e.hint(),
-            Error::Cgroup(e) => e.hint(),
+            Error::Cgroup(e) | Error::JoinCgroup(e) => e.hint(),
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
             ),

@@ -12,6 +12,7 @@ mod cgroups;
 #[path = "../common/mod.rs"]
 mod common;
 mod cpdiff;
+mod cpmounts;
 mod exec;
 mod hardening;
 mod logs2;

@@ -19,7 +19,7 @@ mod systemd;
 use std::path::{Path, PathBuf};
 
 pub use control::{freeze, is_frozen, oom_killed, read_stats, update, Stats};
-pub use place::{decide, place, release, Decision, Host, Manager, Options, Placement};
+pub use place::{attach, decide, place, release, Decision, Host, Manager, Options, Placement};
 pub use resources::{Request, Resources};
 
 /// Where the cgroup2 filesystem is mounted on a unified host.
@@ -44,6 +44,12 @@ pub enum Error {
     NotDelegated { path: PathBuf },
     #[error("asking systemd for scope {unit}")]
     StartScope {
+        unit: String,
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    #[error("asking systemd to move the process into {unit}")]
+    AttachToScope {
         unit: String,
         #[source]
         source: Box<zbus::Error>,

@@ -246,6 +246,9 @@ pub fn place(
             evacuate(&parent)?;
         }
         enable_controllers(&parent, &resources.controllers())?;
+        // Every other delegated controller too, so that `stats` and a live
+        // `update` work for a container started without limits.
+        enable_delegated(&parent);
         write_limits(&placement.path, resources)
     })();
     match result {
@@ -322,6 +325,43 @@ fn enable_controllers(parent: &Path, controllers: &[&str]) -> Result<(), Error> 
 }
 
 /// Moves the processes of `parent` itself into `parent/hutch`.
+/// Enables, one by one, each controller `parent` has that its children do
+/// not have yet; one the kernel refuses (a threaded subtree, a controller
+/// busy elsewhere) is left off, since no limit asked for it.
+fn enable_delegated(parent: &Path) {
+    let read = |name: &str| std::fs::read_to_string(parent.join(name)).unwrap_or_default();
+    let available = read("cgroup.controllers");
+    let enabled = read("cgroup.subtree_control");
+    let control = parent.join("cgroup.subtree_control");
+    for c in available.split_whitespace() {
+        if enabled.split_whitespace().any(|e| e == c) {
+            continue;
+        }
+        if let Err(e) = std::fs::write(&control, format!("+{c}")) {
+            log::debug!("enabling the {c} controller in {}: {e}", control.display());
+        }
+    }
+}
+
+/// Moves process `pid` into the running container's cgroup `placement`
+/// (`exec`): directly when this user may (a delegated subtree holding
+/// both), else through the systemd user manager over `bus`, which may
+/// move a process from a login session into the container's scope.
+pub fn attach(placement: &Placement, pid: i32, bus: Option<&str>) -> Result<(), Error> {
+    let procs = placement.path.join("cgroup.procs");
+    let direct = std::fs::write(&procs, pid.to_string());
+    match (direct, &placement.unit, bus) {
+        (Ok(()), _, _) => Ok(()),
+        (Err(e), Some(unit), Some(bus))
+            if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) =>
+        {
+            let sub = format!("/{LEAF}");
+            systemd::attach_processes(bus, unit, &sub, &[pid as u32])
+        }
+        (Err(e), _, _) => Err(io_err("moving the process into", &procs)(e)),
+    }
+}
+
 fn evacuate(parent: &Path) -> Result<(), Error> {
     let leaf = parent.join(SUPERVISOR);
     match std::fs::create_dir(&leaf) {

@@ -12,14 +12,47 @@ const DESTINATION: &str = "org.freedesktop.systemd1";
 const PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 
-/// Starts transient scope `unit` with `pids` in it and `Delegate=yes`,
-/// under `slice` when given. Returns once systemd accepted the job.
-pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// A tokio runtime on the calling thread, for one call.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
-        .map_err(Error::Runtime)?;
+        .map_err(Error::Runtime)
+}
+
+/// Moves `pids` into the cgroup `sub` (`/container`) of running unit
+/// `unit` (`AttachProcessesToUnit`); the manager asks the system manager
+/// when the processes come from outside its own tree, such as a login
+/// session.
+pub fn attach_processes(bus: &str, unit: &str, sub: &str, pids: &[u32]) -> Result<(), Error> {
+    let fail = |source| Error::AttachToScope {
+        unit: unit.to_string(),
+        source: Box::new(source),
+    };
+    runtime()?.block_on(async {
+        let conn = zbus::connection::Builder::address(bus)
+            .map_err(fail)?
+            .build()
+            .await
+            .map_err(fail)?;
+        conn.call_method(
+            Some(DESTINATION),
+            PATH,
+            Some(MANAGER),
+            "AttachProcessesToUnit",
+            &(unit, sub, pids.to_vec()),
+        )
+        .await
+        .map_err(fail)?;
+        Ok(())
+    })
+}
+
+/// Starts transient scope `unit` with `pids` in it and `Delegate=yes`,
+/// under `slice` when given. Returns once systemd accepted the job.
+pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> Result<(), Error> {
+    let runtime = runtime()?;
     let fail = |source| Error::StartScope {
         unit: unit.to_string(),
         source: Box::new(source),

@@ -9,6 +9,7 @@
 //! command's exit code; with `-d` it returns as soon as the command runs.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -27,13 +28,14 @@ use crate::sys::process::thread_count;
 /// the order they are joined. The user namespace comes first: its owner
 /// gains every capability in it (user_namespaces(7)), and joining the
 /// others needs CAP_SYS_ADMIN in the user namespace that owns them.
-const NAMESPACES: [(&str, CloneFlags); 6] = [
+const NAMESPACES: [(&str, CloneFlags); 7] = [
     ("user", CloneFlags::CLONE_NEWUSER),
     ("mnt", CloneFlags::CLONE_NEWNS),
     ("pid", CloneFlags::CLONE_NEWPID),
     ("uts", CloneFlags::CLONE_NEWUTS),
     ("ipc", CloneFlags::CLONE_NEWIPC),
     ("net", CloneFlags::CLONE_NEWNET),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
 ];
 
 /// The process an exec starts, computed before the fork.
@@ -125,6 +127,18 @@ pub fn exec_process(
     } else {
         None
     };
+    // The container's cgroup, which the child joins before the command
+    // exists (step 7).
+    let placement = super::run::load_placement(&plan.dirs.dir);
+    let (gate_r, gate_w) = match &placement {
+        Some(_) => {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
+                failed("creating the exec child's cgroup pipe")(std::io::Error::from(e))
+            })?;
+            (Some(r), Some(w))
+        }
+        None => (None, None),
+    };
     let winsize = if process.tty {
         pty::outer_window_size(&[std::io::stdin().as_fd(), std::io::stdout().as_fd()])
     } else {
@@ -145,6 +159,7 @@ pub fn exec_process(
         .iter()
         .map(AsFd::as_fd)
         .chain(signals.iter().map(|(s, _)| s.as_fd()))
+        .chain(gate_w.iter().map(AsFd::as_fd))
         .collect();
     let mut joiner = child::spawn(CloneFlags::empty(), &parent_ends, |reporter| {
         join::start(
@@ -156,6 +171,7 @@ pub fn exec_process(
                 null,
                 winsize,
                 seccomp: filter.as_ref(),
+                cgroup_gate: gate_r,
             },
             reporter,
         )
@@ -163,7 +179,22 @@ pub fn exec_process(
     .map_err(failed("forking the exec child"))?;
     drop(parent_ends);
 
-    // 7. With -t, receive the pty master; EOF means the child failed and
+    // 7. Put the child in the container's cgroup, then let it go on; if
+    //    that fails, closing the gate makes it give up.
+    if let (Some(placement), Some(gate_w)) = (&placement, gate_w) {
+        let bus = crate::paths::session_bus();
+        let attached = crate::cgroup::attach(placement, joiner.pid().as_raw(), bus.as_deref());
+        let mut gate = std::fs::File::from(gate_w);
+        if let Err(e) = attached {
+            drop(gate);
+            let _ = joiner.wait();
+            return Err(Error::JoinCgroup(e));
+        }
+        use std::io::Write as _;
+        let _ = gate.write_all(b"1");
+    }
+
+    // 8. With -t, receive the pty master; EOF means the child failed and
     //    the report pipe says why.
     let master = match &parent_sock {
         Some(sock) => pty::recv_master(sock.as_fd()).map_err(Error::ReceivePty)?,
@@ -171,7 +202,7 @@ pub fn exec_process(
     };
     drop(parent_sock);
 
-    // 8–9. Learn the command's pid, reap the joining child, which exits
+    // 9–10. Learn the command's pid, reap the joining child, which exits
     //    right after forking it, and wait for exec.
     let command = wait_for_exec(&mut joiner)?;
     if process.tty && master.is_none() {
@@ -188,7 +219,7 @@ pub fn exec_process(
         return Ok(0);
     };
 
-    // 10. Relay signals (and the terminal) until the command exits.
+    // 11. Relay signals (and the terminal) until the command exits.
     let terminal = master.map(|master| Terminal {
         master,
         is_interactive: process.interactive,
@@ -236,17 +267,31 @@ pub(super) fn open_namespaces(
     pid: i32,
 ) -> Result<Vec<(CloneFlags, OwnedFd)>, Option<Error>> {
     let dir = proc.join(pid.to_string()).join("ns");
-    NAMESPACES
-        .iter()
-        .map(|(name, kind)| {
-            let path = dir.join(name);
-            match std::fs::File::open(&path) {
-                Ok(f) => Ok((*kind, OwnedFd::from(f))),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => Err(None),
-                Err(e) => Err(Some(failed(format!("opening {}", path.display()))(e))),
+    // A container sharing the host's cgroup namespace (--cgroupns=host)
+    // has nothing to join there, and joining it from inside the
+    // container's user namespace would be refused.
+    let own_cgroupns = std::fs::metadata(proc.join("self/ns/cgroup"))
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
+    let mut opened = Vec::with_capacity(NAMESPACES.len());
+    for (name, kind) in NAMESPACES {
+        let path = dir.join(name);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {
+                return Err(None)
             }
-        })
-        .collect()
+            Err(e) => return Err(Some(failed(format!("opening {}", path.display()))(e))),
+        };
+        if kind == CloneFlags::CLONE_NEWCGROUP {
+            let theirs = file.metadata().ok().map(|m| (m.dev(), m.ino()));
+            if theirs.is_some() && theirs == own_cgroupns {
+                continue;
+            }
+        }
+        opened.push((kind, OwnedFd::from(file)));
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -265,6 +310,8 @@ mod tests {
         let got = open_namespaces(Path::new("/proc"), me).unwrap();
         let kinds: Vec<CloneFlags> = got.iter().map(|(k, _)| *k).collect();
         assert_eq!(kinds[0], CloneFlags::CLONE_NEWUSER);
-        assert_eq!(kinds.len(), NAMESPACES.len());
+        // Our own cgroup namespace is the one namespace left out.
+        assert_eq!(kinds.len(), NAMESPACES.len() - 1);
+        assert!(!kinds.contains(&CloneFlags::CLONE_NEWCGROUP));
     }
 }

@@ -36,6 +36,9 @@ pub struct Join<'a> {
     pub winsize: Option<Winsize>,
     /// The container's compiled seccomp filter, unless unconfined.
     pub seccomp: Option<&'a Program>,
+    /// When the container has a cgroup: the read end of a pipe on which
+    /// hutch sends one byte once it moved us into that cgroup.
+    pub cgroup_gate: Option<OwnedFd>,
 }
 
 /// Joins the namespaces and hands over to the command, forked inside them
@@ -49,8 +52,26 @@ pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
         null,
         winsize,
         seccomp,
+        cgroup_gate,
     } = join;
-    // 0. Become non-dumpable before entering anything, and stay so until
+    // 0. Wait until hutch has put us in the container's cgroup, so that
+    //    the command, forked in step 2, counts against the container's
+    //    limits and not the caller's session. EOF without the byte: hutch
+    //    could not, and says why itself.
+    if let Some(gate) = cgroup_gate {
+        let mut byte = [0u8; 1];
+        match nix::unistd::read(gate.as_fd(), &mut byte) {
+            Ok(1) => {}
+            Ok(_) => {
+                return Err(Failure::step(
+                    "waiting to join the container's cgroup",
+                    nix::errno::Errno::ECANCELED,
+                ))
+            }
+            Err(e) => return Err(Failure::step("waiting to join the container's cgroup", e)),
+        }
+    }
+    // Then become non-dumpable before entering anything, and stay so until
     //    exec: we run the hutch binary and are about to enter the
     //    container, whose processes must not ptrace us or open our /proc
     //    files (/proc/PID/exe above all, CVE-2019-5736 class). The fork in
@@ -194,6 +215,7 @@ fn name_of(kind: CloneFlags) -> &'static str {
         k if k == CloneFlags::CLONE_NEWUTS => "uts",
         k if k == CloneFlags::CLONE_NEWIPC => "ipc",
         k if k == CloneFlags::CLONE_NEWNET => "network",
+        k if k == CloneFlags::CLONE_NEWCGROUP => "cgroup",
         _ => "unknown",
     }
 }

@@ -188,6 +188,45 @@ stats_json() {
     echo "$out" | grep -q '"Name": "js"' || { echo "$out"; return 1; }
 }
 
+exec_joins_cgroup() {
+    # Issue #20 item 2: an exec'd process is in the container's cgroup (and
+    # its cgroup namespace), so it counts against the container's limits;
+    # for a pod member too.
+    "$hutch" run -d --name ex --memory 64m "$img" sleep 60 >/dev/null || return 1
+    local out
+    out=$("$hutch" exec ex sh -c 'cat /proc/self/cgroup; grep -qx $$ /sys/fs/cgroup/cgroup.procs && echo member') || { echo "$out"; return 1; }
+    [ "$out" = "0::/
+member" ] || { echo "exec saw: $out"; return 1; }
+    # Over the container's memory limit, the exec'd process is OOM-killed.
+    "$hutch" exec ex sh -c 'dd if=/dev/zero of=/dev/null bs=128M count=1' >/dev/null 2>&1
+    local code=$?
+    "$hutch" rm -f ex >/dev/null
+    [ "$code" = 137 ] || { echo "exec over the limit exited $code"; return 1; }
+    "$hutch" pod create expod >/dev/null || return 1
+    "$hutch" run -d --pod expod --name expm "$img" sleep 60 >/dev/null || return 1
+    out=$("$hutch" exec expm sh -c 'cat /proc/self/cgroup; grep -qx $$ /sys/fs/cgroup/cgroup.procs && echo member') || { echo "$out"; return 1; }
+    "$hutch" pod rm -f expod >/dev/null
+    [ "$out" = "0::/
+member" ] || { echo "exec in a pod member saw: $out"; return 1; }
+}
+
+controllers_without_limits() {
+    # Issue #20 item 3: a container started without limits still has its
+    # controllers, so stats show its memory and a live update works.
+    "$hutch" run -d --name nl "$img" sleep 60 >/dev/null || return 1
+    local files out
+    files=$("$hutch" exec nl ls /sys/fs/cgroup) || return 1
+    for f in memory.max memory.current cpu.max pids.max; do
+        echo "$files" | grep -qx "$f" || { "$hutch" rm -f nl >/dev/null; echo "no $f in: $files"; return 1; }
+    done
+    out=$("$hutch" stats --no-stream --format json nl) || { "$hutch" rm -f nl >/dev/null; echo "$out"; return 1; }
+    echo "$out" | grep -q '"MemUsageBytes": 0,' && { "$hutch" rm -f nl >/dev/null; echo "no memory usage: $out"; return 1; }
+    "$hutch" update --memory 48m nl >/dev/null || { "$hutch" rm -f nl >/dev/null; return 1; }
+    out=$("$hutch" exec nl cat /sys/fs/cgroup/memory.max)
+    "$hutch" rm -f nl >/dev/null
+    [ "$out" = 50331648 ] || { echo "memory.max after update is $out"; return 1; }
+}
+
 check memory_max memory_max
 check oom_kill oom_kill
 check cpu_quota cpu_quota
@@ -199,6 +238,8 @@ check cgroupfs_manager cgroupfs_manager
 check no_warning_on_v2 no_warning_on_v2
 check more_limits more_limits
 check stats_json stats_json
+check exec_joins_cgroup exec_joins_cgroup
+check controllers_without_limits controllers_without_limits
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -105,6 +105,10 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
         return Err(not_running());
     };
     let plan = super::load_spec(&info)?;
+    // Joining a frozen cgroup would freeze the command; Podman refuses too.
+    if super::limits::is_paused(&plan.dirs.dir) {
+        return Err(Error::IsPaused(opts.container.clone()));
+    }
     let (pid, start) =
         crate::runtime::hardening::entry_process(proc, pid, start, plan.hardening.init)
             .ok_or_else(not_running)?;

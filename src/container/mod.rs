@@ -154,6 +154,9 @@ pub enum Error {
     /// Signalling a container that is not running.
     #[error("container {0} is not running")]
     NotRunning(String),
+    /// `exec` in a paused container: its command would freeze with it.
+    #[error("cannot exec in container {0}: it is paused")]
+    IsPaused(String),
     /// `pause`, `update` or `stats` of a container without its own cgroup.
     #[error("container {0} has no cgroup of its own")]
     NoCgroup(String),
@@ -286,6 +289,7 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::IsPaused(name) => Some(format!("unpause it first: hutch unpause {name}")),
             Error::SpecTooNew { .. } => {
                 Some("manage this container with the hutch that created it".into())
             }

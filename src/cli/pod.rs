@@ -51,6 +51,9 @@ pub struct CreateArgs {
     /// Pod name (default: a generated one)
     #[arg(long)]
     pub name: Option<String>,
+    /// Pod name, as an argument instead of --name
+    #[arg(value_name = "NAME")]
+    pub positional_name: Option<String>,
     /// Publish a port of the pod on the host: [hostIP:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long, value_name = "PORT")]
     pub publish: Vec<String>,
@@ -133,7 +136,15 @@ fn pod_err(e: pod::Error) -> Error {
     container::Error::from(e).into()
 }
 
-fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
+fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
+    if let Some(name) = args.positional_name.take() {
+        if args.name.is_some() {
+            return Err(Error::Usage(
+                "cannot specify --name and NAME at the same time".into(),
+            ));
+        }
+        args.name = Some(name);
+    }
     if let Some(name) = &args.name {
         // The same rule as container names: the name is also the host name.
         if !is_valid_container_name(name) {

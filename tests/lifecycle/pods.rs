@@ -263,6 +263,11 @@ fn pod_names_conflict_and_unknown_pods_fail_with_125() {
         .tool_error(&["invalid pod name"]);
     env.hutch(&["pod", "exists", "one"]).code(0);
     env.hutch(&["pod", "exists", "nope"]).code(1);
+    // The name may come as an argument, as with Podman, but not twice.
+    env.hutch(&["pod", "create", "--name", "a", "b"])
+        .tool_error(&["cannot specify --name and NAME"]);
+    env.hutch(&["pod", "create", "one"])
+        .tool_error(&["pod name one is already in use"]);
     for args in [
         vec!["pod", "rm", "nope"],
         vec!["pod", "stop", "nope"],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs hutch's whole test suite: unit tests, then the end-to-end, detached
-# container lifecycle, hostile and no-range integration tests against a
-# throwaway local registry.
+# container lifecycle, hostile, no-range and Podman-comparison integration
+# tests against a throwaway local registry.
 #
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
@@ -28,6 +28,7 @@ if is_root; then
     ensure_packages "${HUTCH_PACKAGES[@]}"
     ensure_devices
     ensure_users
+    ensure_podman_config
 else
     ensure_packages "${HUTCH_PACKAGES[@]}" # only checks, and names what is missing
 fi
@@ -76,7 +77,7 @@ hutch_release="$target_dir/release/hutch"
 mkdir -p "$work/bin" "$work/tmp"
 chmod 1777 "$work/tmp" # per-test HOMEs; removed with $work even if a test leaks one
 install -m 0755 "$hutch_release" "$work/bin/hutch"
-for suite in e2e lifecycle hostile norange; do
+for suite in e2e lifecycle hostile norange compat; do
     exe=$(jq -r --arg n "$suite" \
         'select(.reason == "compiler-artifact" and .profile.test and .target.name == $n and (.target.kind | index("test"))) | .executable' \
         "$work/build.json" | tail -n1)
@@ -131,7 +132,7 @@ count "unit tests" "$work/unit.log" "$rc"
 # Other integration tests (for example the man-page check) are pure: they
 # run as the invoking user from the checkout.
 while IFS=$'\t' read -r name exe; do
-    case "$name" in e2e | lifecycle | hostile | norange) continue ;; esac
+    case "$name" in e2e | lifecycle | hostile | norange | compat) continue ;; esac
     say "tests/$name"
     set +e
     (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${filter[@]}") 2>&1 | tee "$work/$name.log"
@@ -180,6 +181,7 @@ if is_root; then
     run_suite lifecycle "$HUTCH_TEST_USER"
     run_suite hostile "$HUTCH_TEST_USER"
     run_suite norange "$HUTCH_NORANGE_USER"
+    run_suite compat "$HUTCH_TEST_USER"
 else
     run_suite e2e ""
     run_suite lifecycle ""
@@ -191,6 +193,7 @@ else
     else
         run_suite norange ""
     fi
+    run_suite compat ""
 fi
 
 # The cgroup v2 tier (issue #5) runs in a guest with systemd as PID 1 and

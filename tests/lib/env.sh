@@ -14,6 +14,7 @@ HUTCH_PACKAGES=(
     uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
+    podman runc
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -50,6 +51,17 @@ ensure_devices() {
         mknod /dev/fuse c 10 229 2>/dev/null || say "cannot create /dev/fuse"
     fi
     chmod 0666 /dev/net/tun /dev/fuse 2>/dev/null || true
+}
+
+# Podman is the oracle of tests/compat. On this kind of host (cgroup v1 or
+# hybrid, PID 1 not systemd) it runs with runc, the cgroupfs manager and
+# file events, set in a drop-in that leaves the rest of its defaults (root).
+ensure_podman_config() {
+    local d=/etc/containers/containers.conf.d
+    mkdir -p "$d"
+    printf '%s\n' '# Written by hutch tests/lib/env.sh for tests/compat.' \
+        '[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
+        >"$d/50-hutch-tests.conf"
 }
 
 # Prints the first free subordinate id start at or above 100000 that does

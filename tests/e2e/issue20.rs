@@ -1,10 +1,12 @@
 //! Issue #20 (defects found running real images): images whose layers hold
-//! device nodes (item 1).
+//! device nodes (item 1) and short names of images stored under
+//! `docker.io/` (item 6).
 
+use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::{image, list_dir, Env, Run};
+use crate::common::{image, list_dir, registry, Env, Run};
 
 /// The single unpacked layer directory of the store (the test pulled one
 /// one-layer image into a fresh store).
@@ -142,4 +144,106 @@ fn issue20_import_skips_device_nodes() {
         }
     }
     assert!(layer.join("dev").is_dir(), "dev/ itself is kept");
+}
+
+/// `archive` (a docker-archive) rewritten so that its one image is tagged
+/// `tags`, as another tool would have saved it.
+fn retag_docker_archive(archive: &Path, tags: &[&str]) {
+    let mut input = tar::Archive::new(std::fs::File::open(archive).unwrap());
+    let mut out = tar::Builder::new(Vec::new());
+    for e in input.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        if name == "manifest.json" {
+            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            m[0]["RepoTags"] = serde_json::json!(tags);
+            data = m.to_string().into_bytes();
+        }
+        let mut h = e.header().clone();
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        out.append_data(&mut h, &name, &data[..]).unwrap();
+    }
+    std::fs::write(archive, out.into_inner().unwrap()).unwrap();
+}
+
+#[test]
+fn issue20_short_names_find_images_loaded_under_docker_io() {
+    // issue #20 item 6: `load` stores `hold/sk:v1` as docker.io/hold/sk:v1;
+    // the short name must find it before anything is pulled (the test
+    // registry, the only search registry, has no hold/sk).
+    let env = Env::new();
+    let bb = image("busybox");
+    env.pull(&bb).success();
+    let archive = env.dir.join("sk.tar");
+    let archive_arg = archive.to_str().unwrap();
+    env.hutch(&["save", "-o", archive_arg, &bb]).success();
+    retag_docker_archive(&archive, &["hold/sk:v1", "single:v2"]);
+    env.hutch(&["rmi", &bb]).success();
+    env.hutch(&["load", "-i", archive_arg])
+        .success()
+        .stdout_has("docker.io/hold/sk:v1");
+    let id = env
+        .hutch(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "docker.io/hold/sk:v1",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    for name in ["hold/sk:v1", "sk:v1", "single:v2", "docker.io/single:v2"] {
+        env.hutch(&["image", "inspect", "--format", "{{.Id}}", name])
+            .success()
+            .stdout_is(&id);
+    }
+    let r = env
+        .hutch(&["run", "--rm", "hold/sk:v1", "echo", "found"])
+        .success()
+        .stdout_is("found");
+    if r.stderr.contains("Trying to pull") {
+        r.fail("run tried the registries for a local image");
+    }
+    env.hutch(&["create", "--name", "c", "sk:v1", "true"])
+        .success();
+    env.hutch(&["history", "-q", "hold/sk:v1"])
+        .success()
+        .stdout_has(&id[..12]);
+    env.hutch(&["tag", "hold/sk:v1", "again:v3"]).success();
+    let saved = env.dir.join("again.tar");
+    env.hutch(&["save", "-o", saved.to_str().unwrap(), "sk:v1"])
+        .success();
+    // rmi of a short name removes the name it matched, not another one.
+    env.hutch(&["rm", "c"]).success();
+    env.hutch(&["rmi", "hold/sk:v1"])
+        .success()
+        .stdout_is("Untagged: docker.io/hold/sk:v1");
+    env.hutch(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .success()
+        .stdout_is("docker.io/library/single:v2\nlocalhost/again:v3");
+    // Not a suffix at a `/`: no match, and the registry is asked.
+    env.hutch(&["image", "inspect", "ingle:v2"]).code(125);
+}
+
+#[test]
+fn issue20_localhost_comes_before_the_search_registries() {
+    // issue #20 item 6: Podman tries localhost/NAME first.
+    let env = Env::new();
+    env.pull(&image("busybox")).success();
+    env.pull(&image("config")).success();
+    env.hutch(&["tag", &image("busybox"), "both:1"]).success();
+    env.hutch(&["tag", &image("config"), &format!("{}/both:1", registry())])
+        .success();
+    let want = env
+        .hutch(&["image", "inspect", "--format", "{{.Id}}", &image("busybox")])
+        .success()
+        .stdout;
+    env.hutch(&["image", "inspect", "--format", "{{.Id}}", "both:1"])
+        .success()
+        .stdout_is(want.trim());
 }

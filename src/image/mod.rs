@@ -78,6 +78,8 @@ pub enum Error {
     ShortName { name: String, tried: String },
     #[error("registry credentials")]
     Credentials(#[source] credentials::Error),
+    #[error("preparing the credentials directory")]
+    AuthDir(#[source] crate::paths::Error),
     #[error("registry certificates")]
     Certs(#[source] certs::Error),
     #[error("pushing {reference}")]
@@ -304,6 +306,7 @@ impl crate::error::Diagnose for Error {
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
             Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
+            Error::AuthDir(e) => e.hint(),
             Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),
             Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
             Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
@@ -466,16 +469,8 @@ pub fn pull(
 /// Where pulls look for credentials and TLS files: the user's credential
 /// files and certs.d directories.
 fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
-    let auth_files = match &opts.authfile {
-        Some(f) => vec![f.clone()],
-        None => {
-            let mut files = vec![paths.auth_file()];
-            files.extend(paths.fallback_auth_files());
-            files
-        }
-    };
     client::Access {
-        auth_files,
+        auth_files: login::auth_files(paths, opts.authfile.as_ref()),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
     }

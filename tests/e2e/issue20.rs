@@ -1,12 +1,12 @@
 //! Issue #20 (defects found running real images): images whose layers hold
-//! device nodes (item 1) and short names of images stored under
-//! `docker.io/` (item 6).
+//! device nodes (item 1), short names of images stored under `docker.io/`
+//! (item 6) and credentials where Podman keeps them (item 14).
 
 use std::io::Read;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::common::{image, list_dir, registry, Env, Run};
+use crate::common::{current_user, image, list_dir, registry, set_mode, Env, Run};
 
 /// The single unpacked layer directory of the store (the test pulled one
 /// one-layer image into a fresh store).
@@ -246,4 +246,104 @@ fn issue20_localhost_comes_before_the_search_registries() {
     env.hutch(&["image", "inspect", "--format", "{{.Id}}", "both:1"])
         .success()
         .stdout_is(want.trim());
+}
+
+/// Credentials for the plain test registry, as auth.json holds them
+/// (that registry takes any, but lookups only need to find them).
+fn auth_json_for(user: &str) -> String {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:secret"));
+    format!(
+        "{{\"auths\":{{\"{}\":{{\"auth\":\"{auth}\"}}}}}}",
+        registry()
+    )
+}
+
+/// Writes `text` to `path` as `login` would: private directories, mode 0600.
+fn write_private(path: &Path, text: &str) {
+    let dir = path.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    set_mode(dir, 0o700);
+    std::fs::write(path, text).unwrap();
+    set_mode(path, 0o600);
+}
+
+#[test]
+fn issue20_credentials_are_found_where_podman_keeps_them_without_xdg_runtime_dir() {
+    // issue #20 item 14: without XDG_RUNTIME_DIR, Podman keeps credentials
+    // in $TMPDIR/podman-run-UID/containers/auth.json (when /run/user/UID is
+    // not the user's); hutch must read and write that file.
+    let (_, uid, _) = current_user();
+    let run_user = PathBuf::from(format!("/run/user/{uid}"));
+    assert!(
+        !run_user.exists(),
+        "this test needs a host without {} (Podman would use it instead of $TMPDIR)",
+        run_user.display()
+    );
+    let mut env = Env::new();
+    let tmp = env.dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    env.unset_env("XDG_RUNTIME_DIR");
+    env.set_env("TMPDIR", tmp.to_str().unwrap());
+    env.set_env("HUTCH_RUNROOT", env.dir.join("runroot").to_str().unwrap());
+    let podman_file = tmp.join(format!("podman-run-{uid}/containers/auth.json"));
+    write_private(&podman_file, &auth_json_for("from-podman"));
+    env.hutch(&["login", "--get-login", &registry()])
+        .success()
+        .stdout_is("from-podman");
+
+    // login writes there too, creating Podman's directory privately.
+    std::fs::remove_dir_all(tmp.join(format!("podman-run-{uid}"))).unwrap();
+    env.hutch(&["login", "-u", "from-hutch", "-p", "pw", &registry()])
+        .success();
+    let dir = tmp.join(format!("podman-run-{uid}"));
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{} mode", dir.display());
+    let text = std::fs::read_to_string(&podman_file)
+        .unwrap_or_else(|e| panic!("login did not write {}: {e}", podman_file.display()));
+    assert!(text.contains(&registry()), "{text}");
+    env.hutch(&["login", "--get-login", &registry()])
+        .success()
+        .stdout_is("from-hutch");
+}
+
+#[test]
+fn issue20_credentials_are_read_in_podmans_order() {
+    // issue #20 item 14: after the runtime auth.json (or $REGISTRY_AUTH_FILE)
+    // come ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else
+    // ~/.docker/config.json) and ~/.dockercfg.
+    let mut env = Env::new();
+    let get = |env: &Env| env.hutch(&["login", "--get-login", &registry()]);
+    get(&env).code(125);
+    let legacy = env.home.join(".dockercfg");
+    let legacy_text = auth_json_for("legacy");
+    let inner = &legacy_text["{\"auths\":".len()..legacy_text.len() - 1];
+    write_private(&legacy, inner);
+    get(&env).success().stdout_is("legacy");
+    write_private(
+        &env.home.join(".docker/config.json"),
+        &auth_json_for("docker"),
+    );
+    get(&env).success().stdout_is("docker");
+    let docker_config = env.dir.join("docker-config");
+    write_private(
+        &docker_config.join("config.json"),
+        &auth_json_for("docker-config"),
+    );
+    env.set_env("DOCKER_CONFIG", docker_config.to_str().unwrap());
+    get(&env).success().stdout_is("docker-config");
+    write_private(
+        &env.config_home.join("containers/auth.json"),
+        &auth_json_for("config-home"),
+    );
+    get(&env).success().stdout_is("config-home");
+    let named = env.dir.join("named.json");
+    write_private(&named, &auth_json_for("named"));
+    env.set_env("REGISTRY_AUTH_FILE", named.to_str().unwrap());
+    get(&env).success().stdout_is("named");
+    write_private(
+        &env.runtime_dir.join("containers/auth.json"),
+        &auth_json_for("runtime"),
+    );
+    get(&env).success().stdout_is("named");
 }

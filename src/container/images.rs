@@ -245,7 +245,15 @@ impl Engine {
 
     /// The build steps of image `name`, newest first.
     pub fn image_history(&self, name: &str) -> Result<Vec<HistoryStep>, Error> {
-        Ok(history_steps(&self.find_image(name)?))
+        let img = self.find_image(name)?;
+        let sizes = self.layer_sizes(&img)?;
+        Ok(history_steps(&img, &sizes))
+    }
+
+    /// The uncompressed size of each of `img`'s layers, bottom first.
+    pub fn layer_sizes(&self, img: &ImageRecord) -> Result<Vec<u64>, Error> {
+        let store = self.store()?;
+        store.layer_sizes(&img.layers).map_err(Error::Store)
     }
 
     /// The images `names` stand for, each with the name the user meant
@@ -379,17 +387,18 @@ fn open(path: &Path) -> Result<File, Error> {
 
 /// The steps of `img`, newest first: each history entry, those that made a
 /// layer paired with the layers in order (the image id on the newest).
-fn history_steps(img: &ImageRecord) -> Vec<HistoryStep> {
+/// `sizes` are the layers' uncompressed sizes, bottom first.
+fn history_steps(img: &ImageRecord, sizes: &[u64]) -> Vec<HistoryStep> {
     let config: Value = serde_json::from_slice(&img.config).unwrap_or(Value::Null);
     let history = config["history"].as_array().cloned().unwrap_or_default();
-    let mut layers = img.layers.iter();
+    let mut layers = sizes.iter().copied();
     let mut out = Vec::new();
     for h in &history {
         let is_empty = h["empty_layer"].as_bool().unwrap_or(false);
         let size = if is_empty {
             0
         } else {
-            layers.next().map_or(0, |l| l.size)
+            layers.next().unwrap_or(0)
         };
         out.push(HistoryStep {
             id: "<missing>".into(),
@@ -401,12 +410,12 @@ fn history_steps(img: &ImageRecord) -> Vec<HistoryStep> {
         });
     }
     // Layers the history does not describe.
-    for l in layers {
+    for size in layers {
         out.push(HistoryStep {
             id: "<missing>".into(),
             created: String::new(),
             created_by: String::new(),
-            size: l.size,
+            size,
             comment: String::new(),
             tags: Vec::new(),
         });
@@ -560,7 +569,8 @@ pub(crate) mod tests {
             ]),
             2,
         );
-        let s = history_steps(&img);
+        let sizes: Vec<u64> = img.layers.iter().map(|l| l.size).collect();
+        let s = history_steps(&img, &sizes);
         let by: Vec<&str> = s.iter().map(|s| s.created_by.as_str()).collect();
         assert_eq!(by, vec!["add app", "set cmd", "add base"]);
         let sizes: Vec<u64> = s.iter().map(|s| s.size).collect();

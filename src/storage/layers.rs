@@ -9,8 +9,9 @@
 //! layer whose content is refused (hostile paths, wrong diff_id) leaves
 //! nothing behind: neither its temp directory nor its blob.
 //!
-//! The child tells the parent, through an unnamed temp file, the entries
-//! it skipped in each layer (noted at debug level).
+//! The child tells the parent, through an unnamed temp file, each layer's
+//! uncompressed size (recorded with the layer: it is what `images` shows)
+//! and the entries it skipped (noted at debug level).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -35,6 +36,8 @@ const FIELD_SEP: char = '\u{1f}';
 /// What the child learned about one layer it unpacked.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Unpacked {
+    /// The uncompressed tar's size in bytes.
+    tar_size: u64,
     /// Entries left out (device nodes and the like), as named in the tar.
     skipped: Vec<String>,
     /// How many entries were left out (`skipped` may name fewer).
@@ -135,7 +138,7 @@ impl Store {
             if i < done && install_err.is_none() {
                 let note = learned.get(i);
                 match self.install(tmp, &todo[i].diff_id, maps) {
-                    Ok(()) => installed.push(todo[i]),
+                    Ok(()) => installed.push((todo[i], note.map(|n| n.tar_size))),
                     Err(e) => install_err = Some(e),
                 }
                 if let Some(n) = note {
@@ -242,8 +245,9 @@ impl Store {
         }
     }
 
-    /// Records installed layers in one transaction.
-    fn record_layers(&self, layers: &[&LayerRef]) -> Result<(), Error> {
+    /// Records installed layers, each with its uncompressed size when the
+    /// child reported one, in one transaction.
+    fn record_layers(&self, layers: &[(&LayerRef, Option<u64>)]) -> Result<(), Error> {
         if layers.is_empty() {
             return Ok(());
         }
@@ -251,10 +255,16 @@ impl Store {
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(Error::RecordLayers)?;
-        for l in layers {
+        for (l, tar_size) in layers {
             tx.execute(
-                "INSERT OR REPLACE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
-                params![l.diff_id.to_string(), l.blob.to_string(), l.size as i64],
+                "INSERT OR REPLACE INTO layers (diff_id, blob, size, unpacked_size)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    l.diff_id.to_string(),
+                    l.blob.to_string(),
+                    l.size as i64,
+                    tar_size.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+                ],
             )
             .map_err(Error::RecordLayers)?;
         }
@@ -339,6 +349,7 @@ fn unpack_all(
             // A forked child must not print: the parent logs the notes.
             Ok(report) => {
                 let note = Unpacked {
+                    tar_size: report.tar_size,
                     skipped: report.skipped_names,
                     skipped_count: report.skipped_nodes,
                     skipped_xattrs: report.skipped_xattrs,
@@ -346,7 +357,7 @@ fn unpack_all(
                 let mut line =
                     serde_json::to_vec(&note).expect("serializing plain structs cannot fail");
                 line.push(b'\n');
-                // Notes only inform.
+                // Notes only inform: a size not recorded is computed later.
                 let _ = notes.write_all(&line);
             }
             Err(e) => {

@@ -113,7 +113,7 @@ impl Expansion {
     }
 }
 
-/// What unpacking left out on purpose.
+/// What unpacking left out on purpose, and how big the layer was.
 #[derive(Debug, Default)]
 pub struct Report {
     /// (entry, xattr name) pairs skipped: `trusted.*` and `security.selinux`
@@ -126,6 +126,10 @@ pub struct Report {
     pub skipped_names: Vec<String>,
     /// How many entries were skipped for that reason.
     pub skipped_nodes: u64,
+    /// The bytes of the uncompressed tar stream, trailing padding included
+    /// (what Podman records as a layer's uncompressed size); set by
+    /// `unpack_blob` only.
+    pub tar_size: u64,
 }
 
 /// A reader that hashes and counts everything read through it and fails
@@ -224,7 +228,7 @@ pub fn unpack_blob(
     if hashing.is_over {
         return Err(bomb);
     }
-    let report = match result {
+    let mut report = match result {
         Err(Error::Expands { .. }) => return Err(bomb),
         other => other?,
     };
@@ -235,6 +239,7 @@ pub fn unpack_blob(
         return Err(bomb);
     }
     drained.map_err(Error::ReadArchive)?;
+    report.tar_size = hashing.count;
     let actual = Digest::from_sha256(hashing.hasher.finalize().as_slice());
     if &actual != diff_id {
         return Err(Error::DiffIdMismatch {

@@ -1,6 +1,7 @@
 //! Issue #20 (defects found running real images): images whose layers hold
 //! device nodes (item 1), short names of images stored under `docker.io/`
-//! (item 6) and credentials where Podman keeps them (item 14).
+//! (item 6), credentials where Podman keeps them (item 14) and image sizes
+//! as Podman shows them (item 16).
 
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -346,4 +347,91 @@ fn issue20_credentials_are_read_in_podmans_order() {
         &auth_json_for("runtime"),
     );
     get(&env).success().stdout_is("named");
+}
+
+/// The size Podman shows for a stored image: its layers' uncompressed
+/// sizes, its config, and its manifest twice.
+fn podman_size(env: &Env, name: &str) -> u64 {
+    let v = env.hutch(&["image", "inspect", name]).success().json();
+    let img = &v[0];
+    let blob = |d: &str| {
+        env.store()
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(img["Digest"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let mut total = manifest["config"]["size"].as_u64().unwrap();
+    total += 2 * std::fs::metadata(blob(img["Digest"].as_str().unwrap()))
+        .unwrap()
+        .len();
+    for l in manifest["layers"].as_array().unwrap() {
+        let gz = std::fs::File::open(blob(l["digest"].as_str().unwrap())).unwrap();
+        total +=
+            std::io::copy(&mut flate2::read::GzDecoder::new(gz), &mut std::io::sink()).unwrap();
+    }
+    total
+}
+
+/// `n` bytes as Podman prints sizes between 1 and 10 MB.
+fn megabytes(n: u64) -> String {
+    let mb = n as f64 / 1e6;
+    assert!((1.0..10.0).contains(&mb), "{n} bytes is outside 1..10 MB");
+    let s = format!("{mb:.2}");
+    format!("{} MB", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+#[test]
+fn issue20_images_show_the_unpacked_size() {
+    // issue #20 item 16: `images` showed the compressed size of pulled
+    // images; Podman shows the unpacked one.
+    let env = Env::new();
+    let bb = image("busybox");
+    env.pull(&bb).success();
+    let want = podman_size(&env, &bb);
+    env.hutch(&["image", "inspect", "--format", "{{.Size}}", &bb])
+        .success()
+        .stdout_is(&want.to_string());
+    env.hutch(&["images", "--format", "{{.Size}}"])
+        .success()
+        .stdout_is(&megabytes(want));
+    let v = env.hutch(&["images", "--format", "json"]).success().json();
+    assert_eq!(v[0]["Size"].as_u64(), Some(want), "{v}");
+}
+
+#[test]
+fn issue20_sizes_of_a_store_from_an_older_hutch_are_recomputed() {
+    // issue #20 item 16: a store written before schema 5 holds compressed
+    // sizes and no layer sizes; the first read computes and records them.
+    let env = Env::new();
+    let bb = image("busybox");
+    env.pull(&bb).success();
+    let want = podman_size(&env, &bb);
+    let db_path = env.store().join("db.sqlite");
+    {
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.execute_batch(
+            "UPDATE images SET size = 1088000;
+             ALTER TABLE layers DROP COLUMN unpacked_size;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+    env.hutch(&["images", "--format", "{{.Size}}"])
+        .success()
+        .stdout_is(&megabytes(want));
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    let (size, unpacked): (i64, Option<i64>) = db
+        .query_row(
+            "SELECT images.size, (SELECT unpacked_size FROM layers) FROM images",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(size, want as i64, "the image's size was not recorded");
+    assert!(
+        unpacked.is_some_and(|n| n > 1_000_000),
+        "layer size {unpacked:?}"
+    );
 }

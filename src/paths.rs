@@ -26,6 +26,11 @@ pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Overrides the registry credentials file, as in Podman.
 pub const ENV_REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+/// The directory of Docker's `config.json`, as in Docker and Podman.
+pub const ENV_DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// The temporary directory (Go's `os.TempDir`): Podman's runtime directory
+/// goes there when there is no other.
+pub const ENV_TMPDIR: &str = "TMPDIR";
 
 /// Where logind-style hosts keep per-user runtime directories.
 const RUN_USER_BASE: &str = "/run/user";
@@ -36,6 +41,18 @@ const TMP_BASE: &str = "/tmp";
 const RUNROOT_NAME: &str = "hutch";
 /// Owner-only access, required of the run directory in the shared `/tmp`.
 const PRIVATE_MODE: u32 = 0o700;
+/// Podman's runtime directory below the temporary one: `podman-run-UID`.
+const PODMAN_RUN_PREFIX: &str = "podman-run-";
+/// Podman's last-resort runtime directory, below `HOME`.
+const PODMAN_HOME_RUNDIR: &str = "rundir";
+/// The credentials file below a runtime or config directory.
+const AUTH_JSON: &str = "containers/auth.json";
+/// Docker's credentials, below `HOME` (or `config.json` in `DOCKER_CONFIG`).
+const DOCKER_CONFIG_JSON: &str = ".docker/config.json";
+/// The file name in `DOCKER_CONFIG`.
+const DOCKER_CONFIG_NAME: &str = "config.json";
+/// Docker's legacy credentials file, below `HOME`.
+const DOCKER_LEGACY_CFG: &str = ".dockercfg";
 
 /// What went wrong while preparing a default path.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +123,25 @@ impl RunRootSource {
     }
 }
 
+/// A credentials file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSource {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Docker's legacy `~/.dockercfg` layout: registries at the top level,
+    /// without the `auths` object.
+    pub is_legacy: bool,
+}
+
+impl AuthSource {
+    fn new(path: PathBuf) -> AuthSource {
+        AuthSource {
+            path,
+            is_legacy: false,
+        }
+    }
+}
+
 /// Where hutch keeps and reads its state.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -122,6 +158,8 @@ pub struct Paths {
     pub etc: PathBuf,
     /// The user the run directory must belong to.
     uid: u32,
+    /// The user's home directory.
+    home: PathBuf,
 }
 
 impl Paths {
@@ -164,6 +202,7 @@ impl Paths {
             config_home,
             etc: PathBuf::from("/etc"),
             uid,
+            home,
         }
     }
 
@@ -186,31 +225,66 @@ impl Paths {
         ]
     }
 
-    /// Where `login` writes credentials: `$REGISTRY_AUTH_FILE`, else
-    /// `${XDG_RUNTIME_DIR}/containers/auth.json` (Podman's file), else
-    /// `/run/user/UID/containers/auth.json` when that directory is the
-    /// user's, else `~/.config/containers/auth.json`.
+    /// Where `login` writes credentials and lookups read first, as in
+    /// Podman: `$REGISTRY_AUTH_FILE`, else `containers/auth.json` in
+    /// Podman's runtime directory (`podman_runtime_dir`: usually
+    /// `$XDG_RUNTIME_DIR`, without it `/run/user/UID` or
+    /// `$TMPDIR/podman-run-UID`).
     pub fn auth_file(&self) -> PathBuf {
         if let Some(p) = std::env::var_os(ENV_REGISTRY_AUTH_FILE).filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
-        let xdg = std::env::var_os(ENV_XDG_RUNTIME_DIR).filter(|d| !d.is_empty());
-        if let Some(dir) = xdg.map(PathBuf::from).filter(|d| d.is_absolute()) {
-            return dir.join("containers/auth.json");
-        }
-        let run_user = Path::new(RUN_USER_BASE).join(self.uid.to_string());
-        if is_users_dir(&run_user, self.uid) {
-            return run_user.join("containers/auth.json");
-        }
-        self.config_home.join("containers/auth.json")
+        self.podman_runtime_dir().join(AUTH_JSON)
     }
 
-    /// Credential files read after `auth_file`, in order: Docker's
-    /// `~/.docker/config.json`.
-    pub fn fallback_auth_files(&self) -> Vec<PathBuf> {
-        directories::BaseDirs::new()
-            .map(|b| vec![b.home_dir().join(".docker/config.json")])
-            .unwrap_or_default()
+    /// The credentials files to read, in Podman's order (containers/image
+    /// `getAuthFilePaths`): `authfile` (`--authfile`) or `auth_file`, then
+    /// `~/.config/containers/auth.json`, Docker's
+    /// `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`) and
+    /// Docker's legacy `~/.dockercfg`.
+    pub fn auth_sources(&self, authfile: Option<&Path>) -> Vec<AuthSource> {
+        let first = authfile.map_or_else(|| self.auth_file(), Path::to_path_buf);
+        let docker = match std::env::var_os(ENV_DOCKER_CONFIG).filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir).join(DOCKER_CONFIG_NAME),
+            None => self.home.join(DOCKER_CONFIG_JSON),
+        };
+        let mut out: Vec<AuthSource> = Vec::new();
+        for path in [first, self.config_home.join(AUTH_JSON), docker] {
+            if !out.iter().any(|s| s.path == path) {
+                out.push(AuthSource::new(path));
+            }
+        }
+        out.push(AuthSource {
+            path: self.home.join(DOCKER_LEGACY_CFG),
+            is_legacy: true,
+        });
+        out
+    }
+
+    /// The file `login` writes: `authfile`, else `auth_file`. When that
+    /// lies in Podman's runtime directory below `$TMPDIR`, the directory is
+    /// made (mode 0700, as Podman makes it) and checked to be the user's.
+    pub fn login_auth_file(&self, authfile: Option<&Path>) -> Result<PathBuf, Error> {
+        if let Some(f) = authfile {
+            return Ok(f.to_path_buf());
+        }
+        let file = self.auth_file();
+        let tmp_run = podman_tmp_run_dir(&tmp_dir(), self.uid);
+        if file.parent().and_then(Path::parent) == Some(tmp_run.as_path()) {
+            ensure_private_dir(&tmp_run, self.uid, false)?;
+        }
+        Ok(file)
+    }
+
+    /// Podman's runtime directory for this user (see `podman_runtime_dir`).
+    fn podman_runtime_dir(&self) -> PathBuf {
+        podman_runtime_dir(
+            std::env::var_os(ENV_XDG_RUNTIME_DIR).as_deref(),
+            Path::new(RUN_USER_BASE),
+            &tmp_dir(),
+            &self.home,
+            self.uid,
+        )
     }
 
     /// The `certs.d` directories holding per-registry CAs and client
@@ -244,6 +318,48 @@ pub fn session_bus() -> Option<String> {
     socket
         .exists()
         .then(|| format!("unix:path={}", socket.display()))
+}
+
+/// `$TMPDIR`, else `/tmp`, as Go's `os.TempDir` reads it.
+fn tmp_dir() -> PathBuf {
+    std::env::var_os(ENV_TMPDIR)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(TMP_BASE), PathBuf::from)
+}
+
+/// `TMP/podman-run-UID`.
+fn podman_tmp_run_dir(tmp: &Path, uid: u32) -> PathBuf {
+    tmp.join(format!("{PODMAN_RUN_PREFIX}{uid}"))
+}
+
+/// The runtime directory Podman uses (its `util.GetRuntimeDir`, which it
+/// also exports as `XDG_RUNTIME_DIR`): `xdg` when set; else `RUN_USER/UID`
+/// when it is the user's and they may enter it; else `TMP/podman-run-UID`
+/// unless someone else holds it (Podman creates it when missing); else
+/// `HOME/rundir`.
+pub fn podman_runtime_dir(
+    xdg: Option<&OsStr>,
+    run_user: &Path,
+    tmp: &Path,
+    home: &Path,
+    uid: u32,
+) -> PathBuf {
+    if let Some(dir) = xdg.filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let is_usable = |dir: &Path| {
+        std::fs::symlink_metadata(dir)
+            .is_ok_and(|m| m.file_type().is_dir() && m.uid() == uid && m.mode() & 0o700 == 0o700)
+    };
+    let dir = run_user.join(uid.to_string());
+    if is_usable(&dir) {
+        return dir;
+    }
+    let dir = podman_tmp_run_dir(tmp, uid);
+    if std::fs::symlink_metadata(&dir).is_err() || is_usable(&dir) {
+        return dir;
+    }
+    home.join(PODMAN_HOME_RUNDIR)
 }
 
 /// Picks the default run directory: `$XDG_RUNTIME_DIR/hutch` when `xdg`
@@ -385,6 +501,34 @@ mod tests {
 
     fn chmod(p: &Path, mode: u32) {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn podman_runtime_dir_follows_podmans_fallbacks() {
+        // issue #20 item 14: where Podman keeps auth.json without
+        // XDG_RUNTIME_DIR.
+        let (t, uid) = temp();
+        let run_user = t.path().join("run-user");
+        let tmp = t.path().join("tmp");
+        let home = t.path().join("home");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let dir = |xdg: Option<&str>| {
+            podman_runtime_dir(xdg.map(OsStr::new), &run_user, &tmp, &home, uid)
+        };
+        assert_eq!(dir(Some("/xdg/here")), PathBuf::from("/xdg/here"));
+        let podman_run = tmp.join(format!("podman-run-{uid}"));
+        // Missing: Podman would create it, so it is the one.
+        assert_eq!(dir(None), podman_run);
+        assert_eq!(dir(Some("")), podman_run);
+        std::fs::create_dir(&podman_run).unwrap();
+        chmod(&podman_run, 0o700);
+        assert_eq!(dir(None), podman_run);
+        // Not enterable by its owner: Podman passes over it.
+        chmod(&podman_run, 0o600);
+        assert_eq!(dir(None), home.join("rundir"));
+        chmod(&podman_run, 0o700);
+        std::fs::create_dir_all(run_user.join(uid.to_string())).unwrap();
+        assert_eq!(dir(None), run_user.join(uid.to_string()));
     }
 
     #[test]

@@ -108,8 +108,8 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
 }
 
 /// The tree text for `img`: its id, names and size, then its layers
-/// bottom first.
-fn tree_text(img: &ImageRecord) -> String {
+/// bottom first with their uncompressed `sizes`.
+fn tree_text(img: &ImageRecord, sizes: &[u64]) -> String {
     let mut out = format!(
         "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
         img.id.short(),
@@ -122,7 +122,7 @@ fn tree_text(img: &ImageRecord) -> String {
         out.push_str(&format!(
             "{branch} ID: {} Size: {}",
             l.diff_id.short(),
-            human_size(l.size)
+            human_size(sizes.get(i).copied().unwrap_or(l.size))
         ));
         if i + 1 == n && !img.names.is_empty() {
             out.push_str(&format!(" Top Layer of: [{}]", img.names.join(" ")));
@@ -135,7 +135,8 @@ fn tree_text(img: &ImageRecord) -> String {
 /// Prints the image's layers as a tree.
 pub fn tree(engine: &Engine, args: TreeArgs) -> Result<i32, Error> {
     let img = engine.find_image(&args.image)?;
-    print!("{}", tree_text(&img));
+    let sizes = engine.layer_sizes(&img)?;
+    print!("{}", tree_text(&img, &sizes));
     Ok(0)
 }
 
@@ -147,7 +148,7 @@ mod tests {
     #[test]
     fn tree_lists_layers_bottom_first() {
         let img = image(json!([]), 2);
-        let t = tree_text(&img);
+        let t = tree_text(&img, &[100, 200]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[3], "Image Layers");
         assert!(lines[4].starts_with("├── ID: "), "{t}");

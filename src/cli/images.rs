@@ -191,6 +191,7 @@ fn json(images: &[ImageRecord]) -> serde_json::Value {
                     "Names": i.names,
                     "Created": i.created,
                     "Size": i.size,
+                    "VirtualSize": i.size,
                     "Os": i.os,
                     "Architecture": i.architecture,
                 })
@@ -209,10 +210,24 @@ pub fn human_size(n: u64) -> String {
         u += 1;
     }
     if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{:.3} {}", v, UNITS[u]).replace(".000 ", " ")
+        return format!("{n} B");
     }
+    // Go's `%.3g` (go-units' HumanSizeWithPrecision(size, 3)): three
+    // significant digits, trailing zeros dropped.
+    let int_digits = if v >= 100.0 {
+        3
+    } else if v >= 10.0 {
+        2
+    } else {
+        1
+    };
+    let text = format!("{:.*}", 3 - int_digits, v);
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text} {}", UNITS[u])
 }
 
 #[cfg(test)]
@@ -234,6 +249,12 @@ mod tests {
     #[test]
     fn human_size_uses_decimal_units() {
         assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(1_234_567), "1.235 MB");
+        assert_eq!(human_size(1_234_567), "1.23 MB");
+        // issue #20 item 16: Podman's numbers for the busybox fixture.
+        assert_eq!(human_size(2_018_460), "2.02 MB");
+        assert_eq!(human_size(10_240), "10.2 kB");
+        assert_eq!(human_size(100_000), "100 kB");
+        assert_eq!(human_size(1_000_000), "1 MB");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
     }
 }

@@ -200,7 +200,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
     Ok(f)
 }
 
-/// The SIZE cell: `12 B (virtual 1.235 MB)`.
+/// The SIZE cell: `12 B (virtual 1.23 MB)`.
 fn size_text(size: Option<Sizes>) -> String {
     size.map_or_else(String::new, |s| {
         format!("{} (virtual {})", human_size(s.rw), human_size(s.root_fs))
@@ -583,7 +583,7 @@ mod tests {
         assert!(lines
             .next()
             .unwrap()
-            .ends_with("web         12 B (virtual 1.235 MB)"));
+            .ends_with("web         12 B (virtual 1.23 MB)"));
         let v = json_object(&info(ContainerStatus::Created), NOW, size);
         assert_eq!(v["Size"], json!({"rwSize": 12, "rootFsSize": 1_234_579}));
         let v = json_object(&info(ContainerStatus::Created), NOW, None);

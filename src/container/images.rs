@@ -150,19 +150,18 @@ impl Engine {
         Ok(names
             .iter()
             .map(|name| {
-                let found = image::find_local(self.paths(), store, name)?;
-                // A short name resolves to the stored full name; ids stay ids.
+                let found = image::lookup_local(self.paths(), store, name)?;
+                // A name resolves to the stored full name it matched; ids
+                // stay ids.
                 let target = match &found {
-                    Some(rec) if !is_id_like(name, rec) => rec
-                        .names
-                        .iter()
-                        .find(|n| n.ends_with(name.as_str()) || n.contains(name.as_str()))
-                        .cloned()
-                        .unwrap_or_else(|| name.clone()),
-                    _ => name.clone(),
+                    Some(image::Found {
+                        name: Some(full), ..
+                    }) => full.clone(),
+                    Some(f) => f.image.id.to_string(),
+                    None => name.clone(),
                 };
-                if let (true, Some(rec)) = (force, &found) {
-                    self.remove_containers_of(&rec.id)?;
+                if let (true, Some(f)) = (force, &found) {
+                    self.remove_containers_of(&f.image.id)?;
                 }
                 store
                     .remove_image(&target, force, maps)
@@ -220,11 +219,11 @@ impl Engine {
                     .into_iter()
                     .find(|c| rec.names.contains(c))
                     .or_else(|| {
-                        image::find_local(self.paths(), store, n)
+                        image::lookup_local(self.paths(), store, n)
                             .ok()
                             .flatten()
-                            .filter(|r| r.id == rec.id)
-                            .and_then(|r| r.names.iter().find(|x| x.ends_with(n.as_str())).cloned())
+                            .filter(|f| f.image.id == rec.id)
+                            .and_then(|f| f.name)
                     });
                 match hit {
                     Some(h) => out.push(h),
@@ -246,7 +245,15 @@ impl Engine {
 
     /// The build steps of image `name`, newest first.
     pub fn image_history(&self, name: &str) -> Result<Vec<HistoryStep>, Error> {
-        Ok(history_steps(&self.find_image(name)?))
+        let img = self.find_image(name)?;
+        let sizes = self.layer_sizes(&img)?;
+        Ok(history_steps(&img, &sizes))
+    }
+
+    /// The uncompressed size of each of `img`'s layers, bottom first.
+    pub fn layer_sizes(&self, img: &ImageRecord) -> Result<Vec<u64>, Error> {
+        let store = self.store()?;
+        store.layer_sizes(&img.layers).map_err(Error::Store)
     }
 
     /// The images `names` stand for, each with the name the user meant
@@ -255,10 +262,13 @@ impl Engine {
         let store = self.store()?;
         let mut items = Vec::new();
         for arg in names {
-            let rec = find(self, store, arg)?;
+            let found = image::lookup_local(self.paths(), store, arg)?.ok_or_else(|| {
+                Error::Store(crate::storage::Error::ImageNotKnown { name: arg.clone() })
+            })?;
             items.push(SaveItem {
-                names: names_for(arg, &rec),
-                image: rec,
+                // The name the user meant (none for an id).
+                names: found.name.into_iter().collect(),
+                image: found.image,
             });
         }
         Ok(items)
@@ -375,43 +385,20 @@ fn open(path: &Path) -> Result<File, Error> {
     })
 }
 
-fn is_id_like(name: &str, rec: &ImageRecord) -> bool {
-    let n = name.strip_prefix("sha256:").unwrap_or(name);
-    n.len() >= 3 && rec.id.hex().starts_with(n)
-}
-
-/// The name of `rec` the user meant by `arg`: none for an id, else the
-/// stored full name `arg` resolved to.
-fn names_for(arg: &str, rec: &ImageRecord) -> Vec<String> {
-    let hex = arg.strip_prefix("sha256:").unwrap_or(arg);
-    if hex.len() >= 3 && rec.id.hex().starts_with(hex) {
-        return Vec::new();
-    }
-    let with_tag = if arg.rsplit('/').next().is_some_and(|l| l.contains(':')) {
-        arg.to_string()
-    } else {
-        format!("{arg}:latest")
-    };
-    let found = rec
-        .names
-        .iter()
-        .find(|n| *n == arg || n.ends_with(&format!("/{with_tag}")) || **n == with_tag);
-    found.or(rec.names.first()).cloned().into_iter().collect()
-}
-
 /// The steps of `img`, newest first: each history entry, those that made a
 /// layer paired with the layers in order (the image id on the newest).
-fn history_steps(img: &ImageRecord) -> Vec<HistoryStep> {
+/// `sizes` are the layers' uncompressed sizes, bottom first.
+fn history_steps(img: &ImageRecord, sizes: &[u64]) -> Vec<HistoryStep> {
     let config: Value = serde_json::from_slice(&img.config).unwrap_or(Value::Null);
     let history = config["history"].as_array().cloned().unwrap_or_default();
-    let mut layers = img.layers.iter();
+    let mut layers = sizes.iter().copied();
     let mut out = Vec::new();
     for h in &history {
         let is_empty = h["empty_layer"].as_bool().unwrap_or(false);
         let size = if is_empty {
             0
         } else {
-            layers.next().map_or(0, |l| l.size)
+            layers.next().unwrap_or(0)
         };
         out.push(HistoryStep {
             id: "<missing>".into(),
@@ -423,12 +410,12 @@ fn history_steps(img: &ImageRecord) -> Vec<HistoryStep> {
         });
     }
     // Layers the history does not describe.
-    for l in layers {
+    for size in layers {
         out.push(HistoryStep {
             id: "<missing>".into(),
             created: String::new(),
             created_by: String::new(),
-            size: l.size,
+            size,
             comment: String::new(),
             tags: Vec::new(),
         });
@@ -582,7 +569,8 @@ pub(crate) mod tests {
             ]),
             2,
         );
-        let s = history_steps(&img);
+        let sizes: Vec<u64> = img.layers.iter().map(|l| l.size).collect();
+        let s = history_steps(&img, &sizes);
         let by: Vec<&str> = s.iter().map(|s| s.created_by.as_str()).collect();
         assert_eq!(by, vec!["add app", "set cmd", "add base"]);
         let sizes: Vec<u64> = s.iter().map(|s| s.size).collect();

@@ -252,6 +252,7 @@ fn image_json(rec: &ImageRecord) -> serde_json::Value {
         "Os": rec.os,
         "Variant": rec.variant,
         "Size": rec.size,
+        "VirtualSize": rec.size,
         "Config": config.get("config").cloned().unwrap_or(serde_json::Value::Null),
         "RootFS": {
             "Type": "layers",

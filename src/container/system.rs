@@ -98,16 +98,18 @@ impl Engine {
             .map_err(Error::Store)?;
         let used: HashSet<&Digest> = containers.iter().map(|c| &c.record.image_id).collect();
         let images = store.list_images().map_err(Error::Store)?;
-        // Shared layers count once.
+        // Shared layers count once, at their unpacked size (as `images`
+        // shows them).
         let mut seen = HashSet::new();
         let mut img_size = 0;
         let mut img_reclaim = 0;
         for img in &images {
-            for l in &img.layers {
+            let sizes = store.layer_sizes(&img.layers).map_err(Error::Store)?;
+            for (l, size) in img.layers.iter().zip(sizes) {
                 if seen.insert(l.diff_id.clone()) {
-                    img_size += l.size;
+                    img_size += size;
                     if !used.contains(&img.id) {
-                        img_reclaim += l.size;
+                        img_reclaim += size;
                     }
                 }
             }

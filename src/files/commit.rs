@@ -139,7 +139,8 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
         names,
         manifest_digest,
         config: config_bytes,
-        size: layers.iter().map(|l| l.size).sum(),
+        // Computed by `Store::put_image`.
+        size: 0,
         layers,
         os: image.os.clone(),
         architecture: image.architecture.clone(),

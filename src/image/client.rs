@@ -73,8 +73,8 @@ pub struct ConnectOptions {
 /// Where credentials and TLS material are looked up, for any registry.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
-    /// Credential files, first match wins (`--authfile` alone when given).
-    pub auth_files: Vec<std::path::PathBuf>,
+    /// Credential files, first match wins (`Paths::auth_sources`).
+    pub auth_files: Vec<crate::paths::AuthSource>,
     /// `certs.d` directories holding `HOST:PORT/` subdirectories.
     pub certs_dirs: Vec<std::path::PathBuf>,
     /// `--cert-dir`: one directory used for every registry instead.

@@ -3,7 +3,8 @@
 //! base64(user:password)}}}`.
 //!
 //! `login` writes one file, atomically and with mode 0600; lookups read
-//! that file first and Docker's `~/.docker/config.json` after it. Keys
+//! the files `Paths::auth_sources` lists, in Podman's order, Docker's
+//! legacy `~/.dockercfg` (registries at the top level) among them. Keys
 //! other tools write (`https://host/v1/`, extra fields) are read and kept.
 //! This module does no network work.
 
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
+
+use crate::paths::AuthSource;
 
 /// The key Docker uses for Docker Hub.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -74,6 +77,8 @@ pub struct AuthFile {
     /// Where it lives.
     pub path: PathBuf,
     doc: Map<String, Value>,
+    /// Docker's legacy layout: the registries are the top level.
+    is_legacy: bool,
 }
 
 impl AuthFile {
@@ -106,10 +111,22 @@ impl AuthFile {
         Ok(AuthFile {
             path: path.to_path_buf(),
             doc,
+            is_legacy: false,
         })
     }
 
+    /// Reads the credentials file `source` describes (read only: `login`
+    /// writes the current layout).
+    pub fn load_source(source: &AuthSource) -> Result<AuthFile, Error> {
+        let mut f = AuthFile::load(&source.path)?;
+        f.is_legacy = source.is_legacy;
+        Ok(f)
+    }
+
     fn auths(&self) -> Option<&Map<String, Value>> {
+        if self.is_legacy {
+            return Some(&self.doc);
+        }
         self.doc.get("auths").and_then(Value::as_object)
     }
 
@@ -222,10 +239,10 @@ impl AuthFile {
 }
 
 /// Finds credentials for `registry` in `files`, first match wins.
-pub fn lookup(files: &[PathBuf], registry: &str) -> Result<Option<Credentials>, Error> {
+pub fn lookup(files: &[AuthSource], registry: &str) -> Result<Option<Credentials>, Error> {
     for f in files {
-        if let Some(c) = AuthFile::load(f)?.get(registry)? {
-            log::debug!("credentials for {registry} from {}", f.display());
+        if let Some(c) = AuthFile::load_source(f)?.get(registry)? {
+            log::debug!("credentials for {registry} from {}", f.path.display());
             return Ok(Some(c));
         }
     }
@@ -272,6 +289,13 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    fn src(p: &Path) -> AuthSource {
+        AuthSource {
+            path: p.to_path_buf(),
+            is_legacy: false,
+        }
+    }
+
     fn creds(u: &str, p: &str) -> Credentials {
         Credentials {
             username: u.into(),
@@ -290,9 +314,9 @@ mod tests {
         assert_eq!(doc["auths"]["127.0.0.1:5001"]["auth"], "bWU6cDpzcw==");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let got = lookup(std::slice::from_ref(&path), "127.0.0.1:5001").unwrap();
+        let got = lookup(&[src(&path)], "127.0.0.1:5001").unwrap();
         assert_eq!(got, Some(creds("me", "p:ss")));
-        assert_eq!(lookup(&[path], "127.0.0.1:5002").unwrap(), None);
+        assert_eq!(lookup(&[src(&path)], "127.0.0.1:5002").unwrap(), None);
     }
 
     #[test]
@@ -323,17 +347,17 @@ mod tests {
         let b = t.path().join("b.json");
         std::fs::write(&b, r#"{"auths":{"r:1":{"auth":"YjpC"}}}"#).unwrap();
         assert_eq!(
-            lookup(&[a.clone(), b.clone()], "r:1").unwrap(),
+            lookup(&[src(&a), src(&b)], "r:1").unwrap(),
             Some(creds("b", "B"))
         );
         std::fs::write(&a, r#"{"auths":{"r:1":{"auth":"YTpB"}}}"#).unwrap();
         assert_eq!(
-            lookup(&[a.clone(), b], "r:1").unwrap(),
+            lookup(&[src(&a), src(&b)], "r:1").unwrap(),
             Some(creds("a", "A"))
         );
         std::fs::write(&a, r#"{"auths":{"r:1":{"auth":"!!"}}}"#).unwrap();
         assert!(matches!(
-            lookup(std::slice::from_ref(&a), "r:1"),
+            lookup(&[src(&a)], "r:1"),
             Err(Error::BadEntry { .. })
         ));
         std::fs::write(&a, "[1]").unwrap();
@@ -344,5 +368,19 @@ mod tests {
     fn debug_output_hides_the_password() {
         let text = format!("{:?}", creds("me", "secret"));
         assert!(text.contains("me") && !text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn reads_dockers_legacy_layout() {
+        // issue #20 item 14: ~/.dockercfg holds registries at the top level.
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join(".dockercfg");
+        std::fs::write(&path, r#"{"https://r:1/v1/":{"auth":"YTpi","email":"x"}}"#).unwrap();
+        let legacy = AuthSource {
+            path: path.clone(),
+            is_legacy: true,
+        };
+        assert_eq!(lookup(&[legacy], "r:1").unwrap(), Some(creds("a", "b")));
+        assert_eq!(lookup(&[src(&path)], "r:1").unwrap(), None);
     }
 }

@@ -154,7 +154,8 @@ pub fn import(
         names: opts.name.into_iter().collect(),
         manifest_digest,
         config: config_bytes,
-        size,
+        // Computed by `Store::put_image`.
+        size: 0,
         layers: vec![layer],
         os: platform.os.clone(),
         architecture: platform.architecture.clone(),

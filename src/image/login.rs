@@ -10,7 +10,7 @@ use super::reference::Reference;
 use super::registries::Registries;
 use super::Error;
 use super::RegistryError;
-use crate::paths::Paths;
+use crate::paths::{AuthSource, Paths};
 
 /// How to log in.
 #[derive(Debug, Clone, Default)]
@@ -44,15 +44,8 @@ pub fn registry_key(input: &str) -> String {
 }
 
 /// The credential files to read for a command with `authfile`.
-pub fn auth_files(paths: &Paths, authfile: Option<&PathBuf>) -> Vec<PathBuf> {
-    match authfile {
-        Some(f) => vec![f.clone()],
-        None => {
-            let mut v = vec![paths.auth_file()];
-            v.extend(paths.fallback_auth_files());
-            v
-        }
-    }
+pub fn auth_files(paths: &Paths, authfile: Option<&PathBuf>) -> Vec<AuthSource> {
+    paths.auth_sources(authfile.map(PathBuf::as_path))
 }
 
 /// The user name stored for `registry` (`login --get-login`).
@@ -95,7 +88,9 @@ pub fn login(paths: &Paths, registry: &str, opts: &LoginOptions) -> Result<PathB
     conn.credentials = Some(creds.clone());
     let client = RegistryClient::connect(&ep, &conn).map_err(|e| e.while_logging_in(&key))?;
     drop(client);
-    let path = opts.authfile.clone().unwrap_or_else(|| paths.auth_file());
+    let path = paths
+        .login_auth_file(opts.authfile.as_deref())
+        .map_err(Error::AuthDir)?;
     let mut file = AuthFile::load(&path).map_err(Error::Credentials)?;
     file.set(&key, &creds);
     file.save().map_err(Error::Credentials)?;

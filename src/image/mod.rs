@@ -13,6 +13,7 @@ mod client;
 mod config;
 pub mod credentials;
 pub mod import;
+mod local;
 mod login;
 mod manifest;
 mod platform;
@@ -23,6 +24,7 @@ mod registries;
 mod sources;
 
 pub use config::RuntimeConfig;
+pub use local::{lookup_local, Found};
 pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutTarget};
 pub use platform::Platform;
 pub use push::{parse_compression, push, ManifestFormat, PushOptions};
@@ -76,6 +78,8 @@ pub enum Error {
     ShortName { name: String, tried: String },
     #[error("registry credentials")]
     Credentials(#[source] credentials::Error),
+    #[error("preparing the credentials directory")]
+    AuthDir(#[source] crate::paths::Error),
     #[error("registry certificates")]
     Certs(#[source] certs::Error),
     #[error("pushing {reference}")]
@@ -302,6 +306,7 @@ impl crate::error::Diagnose for Error {
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
             Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
+            Error::AuthDir(e) => e.hint(),
             Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),
             Error::NoDestination(_) => s("name the destination: hutch push IMAGE REGISTRY/REPOSITORY[:TAG]"),
             Error::DockerZstd => s("use --compression-format gzip, or --format oci"),
@@ -464,16 +469,8 @@ pub fn pull(
 /// Where pulls look for credentials and TLS files: the user's credential
 /// files and certs.d directories.
 fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
-    let auth_files = match &opts.authfile {
-        Some(f) => vec![f.clone()],
-        None => {
-            let mut files = vec![paths.auth_file()];
-            files.extend(paths.fallback_auth_files());
-            files
-        }
-    };
     client::Access {
-        auth_files,
+        auth_files: login::auth_files(paths, opts.authfile.as_ref()),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
     }
@@ -554,86 +551,17 @@ fn wait_single_threaded() -> Result<(), Error> {
     }
 }
 
-/// Finds a local image for `name`: an id or id prefix, a qualified name, or
-/// a short name qualified through each search registry in order (then
-/// `localhost/`).
+/// Finds a local image for `name` as Podman does (see `local`): an id, the
+/// name's candidates (`localhost/`, the search registries, Docker Hub), an
+/// id prefix, then a repository-suffix match.
 pub fn find_local(paths: &Paths, store: &Store, name: &str) -> Result<Option<ImageRecord>, Error> {
-    let find = |n: &str| {
-        store.find_image(n).map_err(|source| Error::FindImage {
-            name: n.to_string(),
-            source,
-        })
-    };
-    if looks_like_id(name) {
-        if let Some(rec) = find(name)? {
-            return Ok(Some(rec));
-        }
-    }
-    let parsed = match ImageName::parse(name) {
-        Ok(p) => p,
-        Err(_) if looks_like_id(name) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let candidates: Vec<Reference> = if parsed.is_short() {
-        let regs = Registries::load(&paths.registries_conf_candidates())?;
-        let mut regs = regs.search_registries();
-        regs.push("localhost".to_string());
-        regs.iter().map(|reg| parsed.qualify(reg)).collect()
-    } else {
-        vec![parsed.qualify(DOCKER_HUB)]
-    };
-    for r in &candidates {
-        if let Some(found) = find_reference(store, r)? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
-}
-
-/// The stored image `r` names: by tag, or (for a digest) an image pulled
-/// from that manifest.
-fn find_reference(store: &Store, r: &Reference) -> Result<Option<ImageRecord>, Error> {
-    match &r.digest {
-        None => {
-            let name = r.to_string();
-            store
-                .find_image(&name)
-                .map_err(|source| Error::FindImage { name, source })
-        }
-        Some(d) => {
-            let all = store.list_images().map_err(Error::ListImages)?;
-            Ok(all.into_iter().find(|i| i.manifest_digest == *d))
-        }
-    }
-}
-
-/// Whether `s` could be an image id or id prefix.
-fn looks_like_id(s: &str) -> bool {
-    let hex = s.strip_prefix("sha256:").unwrap_or(s);
-    (3..=64).contains(&hex.len())
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    Ok(lookup_local(paths, store, name)?.map(|f| f.image))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Diagnose;
-
-    #[test]
-    fn looks_like_id_accepts_hex_prefixes_only() {
-        for (s, want) in [
-            ("abc", true),
-            ("sha256:0123456789abcdef", true),
-            ("ab", false),
-            ("busybox", false),
-            ("ABC123", false),
-            (&"a".repeat(65), false),
-        ] {
-            assert_eq!(looks_like_id(s), want, "{s}");
-        }
-    }
 
     #[test]
     fn pull_errors_render_image_then_cause() {

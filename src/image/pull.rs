@@ -123,7 +123,8 @@ fn fetch_with(
             .collect(),
         manifest_digest,
         config,
-        size: layers.iter().map(|l| l.size).sum(),
+        // Computed by `Store::put_image`.
+        size: 0,
         layers,
         os: parsed.os,
         architecture: parsed.architecture,

@@ -95,7 +95,7 @@ impl Store {
 
 /// Unpacks the tar stream `reader` beneath the directory `dest` with the
 /// layer rules: names normalised and refused when they climb out, every
-/// path resolved beneath `dest`, no device nodes. With `preserve_owner`
+/// path resolved beneath `dest`, device nodes skipped. With `preserve_owner`
 /// entries keep the tar's ids (root in a user namespace that maps them).
 pub fn unpack_archive<R: Read>(
     reader: R,

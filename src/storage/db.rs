@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -124,6 +124,17 @@ BEGIN
 END;
 ";
 
+/// Version 5: image sizes as Podman shows them (issue #20 item 16).
+/// `layers.unpacked_size` is the uncompressed tar's size, recorded when the
+/// layer is unpacked (NULL: unpacked by an older hutch, measured from its
+/// blob when first needed); `images.size` becomes the unpacked size, and
+/// -1 marks the rows of older hutch versions (which held the compressed
+/// size) for recomputing when next read.
+const MIGRATE_V5: &str = "
+ALTER TABLE layers ADD COLUMN unpacked_size INTEGER;
+UPDATE images SET size = -1;
+";
+
 /// Opens the database under `root`, creating the store on first use.
 pub(super) fn open(root: &Path) -> Result<Connection, Error> {
     let path = root.join("db.sqlite");
@@ -210,6 +221,9 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     }
     if version < 4 {
         tx.execute_batch(MIGRATE_V4).map_err(init_err)?;
+    }
+    if version < 5 {
+        tx.execute_batch(MIGRATE_V5).map_err(init_err)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;

@@ -39,8 +39,6 @@ const OPAQUE_XATTR: &[u8] = b"user.overlay.opaque";
 pub enum EntryError {
     #[error(transparent)]
     Path(#[from] PathError),
-    #[error("{kind} device nodes are not allowed in layers")]
-    DeviceNode { kind: &'static str },
     #[error("unsupported entry type {0:?}")]
     UnsupportedType(char),
     #[error("invalid whiteout name")]

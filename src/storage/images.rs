@@ -100,8 +100,11 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 impl Row {
-    fn into_record(self, names: Vec<String>) -> Result<ImageRecord, Error> {
-        Ok(ImageRecord {
+    /// The record, and whether its size predates schema 5 (stored as -1)
+    /// and must be computed (`Store::refresh_image_size`).
+    fn into_record(self, names: Vec<String>) -> Result<(ImageRecord, bool), Error> {
+        let is_size_stale = self.size < 0;
+        let rec = ImageRecord {
             id: self.id.parse().map_err(|e| corrupt(&self.id, e))?,
             manifest_digest: self
                 .manifest_digest
@@ -115,7 +118,8 @@ impl Row {
             variant: self.variant,
             created: self.created,
             size: u64::try_from(self.size).unwrap_or(0),
-        })
+        };
+        Ok((rec, is_size_stale))
     }
 }
 
@@ -177,7 +181,7 @@ fn names_of(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Vec<Strin
         .collect()
 }
 
-fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<ImageRecord>, Error> {
+fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<(ImageRecord, bool)>, Error> {
     let err = |source| Error::FindImage {
         name: id.to_string(),
         source,
@@ -204,7 +208,8 @@ struct Garbage {
 
 impl Store {
     /// Records `image` and points each of its names at it (a name moves
-    /// from whatever image had it before).
+    /// from whatever image had it before). Its size is computed here from
+    /// its layers and metadata (`image.size` is not read).
     ///
     /// Every layer must already be unpacked (`unpack_layers`), so the
     /// record never names a missing directory.
@@ -216,6 +221,7 @@ impl Store {
                 });
             }
         }
+        let size = self.image_size(&image.layers, image.config.len(), &image.manifest_digest)?;
         let id = image.id.to_string();
         let err = |source| Error::SaveImage {
             id: image.id.clone(),
@@ -239,7 +245,7 @@ impl Store {
                 image.architecture,
                 image.variant,
                 image.created,
-                i64::try_from(image.size).unwrap_or(i64::MAX),
+                i64::try_from(size).unwrap_or(i64::MAX),
                 super::db::now_nanos(),
             ],
         )
@@ -269,15 +275,38 @@ impl Store {
     /// Finds an image by full name, by id (`sha256:HEX` or `HEX`) or by an
     /// unambiguous id prefix of at least 3 hex characters.
     pub fn find_image(&self, name_or_id: &str) -> Result<Option<ImageRecord>, Error> {
-        let db = self.db();
-        match resolve(&db, name_or_id)? {
-            Some(id) => load(&db, &id),
+        let found = {
+            let db = self.db();
+            match resolve(&db, name_or_id)? {
+                Some(id) => load(&db, &id)?,
+                None => None,
+            }
+        };
+        match found {
+            Some((mut rec, true)) => {
+                self.refresh_image_size(&mut rec)?;
+                Ok(Some(rec))
+            }
+            Some((rec, false)) => Ok(Some(rec)),
             None => Ok(None),
         }
     }
 
     /// All images, newest first.
     pub fn list_images(&self) -> Result<Vec<ImageRecord>, Error> {
+        let records = self.list_image_rows()?;
+        let mut out = Vec::with_capacity(records.len());
+        for (mut rec, is_size_stale) in records {
+            if is_size_stale {
+                self.refresh_image_size(&mut rec)?;
+            }
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    /// Every image row, newest first, with whether its size is stale.
+    fn list_image_rows(&self) -> Result<Vec<(ImageRecord, bool)>, Error> {
         let db = self.db();
         let mut names: HashMap<String, Vec<String>> = HashMap::new();
         let rows: Vec<(String, String)> = db
@@ -339,7 +368,7 @@ impl Store {
                     name: name_or_id.to_string(),
                 })?,
             };
-            let image = load(&tx, &id)?.ok_or_else(|| Error::ImageNotKnown {
+            let (image, _) = load(&tx, &id)?.ok_or_else(|| Error::ImageNotKnown {
                 name: name_or_id.to_string(),
             })?;
             if by_name.is_some() && image.names.len() > 1 {
@@ -505,14 +534,17 @@ mod tests {
         )
     }
 
-    /// Stores blobs and layer directories for an image and returns it.
+    /// Stores blobs (gzipped `layer NAME` tars, in effect) and layer
+    /// directories for an image and returns it, with the size the store
+    /// computes for it (no manifest blob: only layers and config count).
     fn image(store: &Store, id: &str, names: &[&str], layers: &[&str]) -> ImageRecord {
         let layers: Vec<LayerRef> = layers
             .iter()
             .map(|l| {
-                let blob = Digest::of(format!("blob {l}").as_bytes());
+                let bytes = gzip(format!("layer {l}").as_bytes());
+                let blob = Digest::of(&bytes);
                 let mut w = store.blob_writer(&blob).unwrap();
-                w.write_all(format!("blob {l}").as_bytes()).unwrap();
+                w.write_all(&bytes).unwrap();
                 w.commit().unwrap();
                 let diff_id = digest(l);
                 std::fs::create_dir_all(store.layer_path(&diff_id).join("etc")).unwrap();
@@ -524,18 +556,54 @@ mod tests {
                 }
             })
             .collect();
+        let config = format!("{{\"id\":\"{id}\"}}").into_bytes();
+        let size = layers.len() as u64 * 8 + config.len() as u64;
         ImageRecord {
             id: digest(id),
             names: names.iter().map(|n| n.to_string()).collect(),
             manifest_digest: digest(&format!("ee{id}")),
-            config: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+            config,
             layers,
             os: "linux".into(),
             architecture: "amd64".into(),
             variant: None,
             created: Some("2024-01-01T00:00:00Z".into()),
-            size: 20,
+            size,
         }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn image_sizes_count_unpacked_layers_config_and_the_manifest_twice() {
+        // issue #20 item 16: Podman's size, not the compressed one.
+        let (_d, store) = open();
+        let mut img = image(&store, "cc", &["r/c:1"], &["11", "12"]);
+        let manifest = b"{\"schemaVersion\":2}";
+        img.manifest_digest = store.put_blob_bytes(manifest).unwrap();
+        store.put_image(&img).unwrap();
+        let want = 2 * 8 + img.config.len() as u64 + 2 * manifest.len() as u64;
+        assert_eq!(store.find_image("r/c:1").unwrap().unwrap().size, want);
+        assert_eq!(store.layer_sizes(&img.layers).unwrap(), vec![8, 8]);
+        // A row from before schema 5 (-1) is recomputed when read.
+        store
+            .db()
+            .execute("UPDATE images SET size = -1", [])
+            .unwrap();
+        store
+            .db()
+            .execute("UPDATE layers SET unpacked_size = NULL", [])
+            .unwrap();
+        assert_eq!(store.list_images().unwrap()[0].size, want);
+        let stored: i64 = store
+            .db()
+            .query_row("SELECT size FROM images", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, want as i64);
     }
 
     fn open() -> (tempfile::TempDir, Store) {

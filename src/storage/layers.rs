@@ -8,14 +8,20 @@
 //! finished directories into place and records them, in that order. A
 //! layer whose content is refused (hostile paths, wrong diff_id) leaves
 //! nothing behind: neither its temp directory nor its blob.
+//!
+//! The child tells the parent, through an unnamed temp file, each layer's
+//! uncompressed size (recorded with the layer: it is what `images` shows)
+//! and the entries it skipped (noted at debug level).
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
 use rusqlite::params;
+use serde::{Deserialize, Serialize};
 
 use super::blobs::temp_path;
 use super::remove::remove_tree;
@@ -26,6 +32,19 @@ use crate::userns::{self, IdMaps};
 
 /// Separates the fields of a child's failure report.
 const FIELD_SEP: char = '\u{1f}';
+
+/// What the child learned about one layer it unpacked.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Unpacked {
+    /// The uncompressed tar's size in bytes.
+    tar_size: u64,
+    /// Entries left out (device nodes and the like), as named in the tar.
+    skipped: Vec<String>,
+    /// How many entries were left out (`skipped` may name fewer).
+    skipped_count: u64,
+    /// (entry, xattr) pairs that could not be set.
+    skipped_xattrs: Vec<(String, String)>,
+}
 
 /// One layer the child unpacks: everything opened before the fork.
 struct Job {
@@ -86,9 +105,17 @@ impl Store {
                 .ok()
                 .as_deref(),
         );
+        let (mut notes, child_notes) = match self.notes_file() {
+            Ok(pair) => pair,
+            Err(e) => {
+                discard_empty(&jobs);
+                return Err(e);
+            }
+        };
         let result = userns::run_as_root(maps, CloneFlags::empty(), move || {
-            unpack_all(jobs, Options { preserve_owner }, expansion)
+            unpack_all(jobs, Options { preserve_owner }, expansion, child_notes)
         });
+        let learned = read_notes(&mut notes);
         // Layers before the failed one are complete: keep them.
         let (done, failure) = match result {
             Ok(()) => (todo.len(), None),
@@ -109,9 +136,13 @@ impl Store {
         let mut install_err = None;
         for (i, tmp) in temps.iter().enumerate() {
             if i < done && install_err.is_none() {
+                let note = learned.get(i);
                 match self.install(tmp, &todo[i].diff_id, maps) {
-                    Ok(()) => installed.push(todo[i]),
+                    Ok(()) => installed.push((todo[i], note.map(|n| n.tar_size))),
                     Err(e) => install_err = Some(e),
+                }
+                if let Some(n) = note {
+                    log_skipped(&todo[i].diff_id, n);
                 }
             }
             if tmp.exists() {
@@ -214,8 +245,9 @@ impl Store {
         }
     }
 
-    /// Records installed layers in one transaction.
-    fn record_layers(&self, layers: &[&LayerRef]) -> Result<(), Error> {
+    /// Records installed layers, each with its uncompressed size when the
+    /// child reported one, in one transaction.
+    fn record_layers(&self, layers: &[(&LayerRef, Option<u64>)]) -> Result<(), Error> {
         if layers.is_empty() {
             return Ok(());
         }
@@ -223,14 +255,58 @@ impl Store {
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(Error::RecordLayers)?;
-        for l in layers {
+        for (l, tar_size) in layers {
             tx.execute(
-                "INSERT OR REPLACE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
-                params![l.diff_id.to_string(), l.blob.to_string(), l.size as i64],
+                "INSERT OR REPLACE INTO layers (diff_id, blob, size, unpacked_size)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    l.diff_id.to_string(),
+                    l.blob.to_string(),
+                    l.size as i64,
+                    tar_size.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+                ],
             )
             .map_err(Error::RecordLayers)?;
         }
         tx.commit().map_err(Error::RecordLayers)
+    }
+
+    /// An unnamed temp file the child writes its notes to, and the
+    /// child's own handle on it (the parent's is dropped in the parent).
+    fn notes_file(&self) -> Result<(File, File), Error> {
+        let file = self.temp_file()?;
+        let child = file.try_clone().map_err(|source| Error::CreateTemp {
+            path: self.tmp_dir(),
+            source,
+        })?;
+        Ok((file, child))
+    }
+}
+
+/// The child's notes, one per layer it finished, in order; unreadable
+/// notes count as none (they only inform).
+fn read_notes(file: &mut File) -> Vec<Unpacked> {
+    if file.seek(SeekFrom::Start(0)).is_err() {
+        return Vec::new();
+    }
+    BufReader::new(file)
+        .lines()
+        .map_while(|l| l.ok().and_then(|l| serde_json::from_str(&l).ok()))
+        .collect()
+}
+
+/// Notes at debug level what unpacking `diff_id` left out.
+fn log_skipped(diff_id: &Digest, n: &Unpacked) {
+    if n.skipped_count > 0 {
+        log::debug!(
+            "layer {diff_id}: skipped {} entries an unprivileged user cannot create (device nodes): {}{}",
+            n.skipped_count,
+            n.skipped.join(", "),
+            if (n.skipped.len() as u64) < n.skipped_count { ", ..." } else { "" }
+        );
+    }
+    for (entry, name) in &n.skipped_xattrs {
+        log::debug!("layer {diff_id}: entry {entry:?}: skipped xattr {name}");
     }
 }
 
@@ -248,10 +324,16 @@ fn discard_empty(jobs: &[Job]) {
     }
 }
 
-/// The child's work: unpack each job in order; on the first failure remove
-/// that layer's temp directory (as root here, files owned by any mapped id
-/// can go) and report `INDEX, CORRUPT, MESSAGE`.
-fn unpack_all(jobs: Vec<Job>, opts: Options, expansion: Expansion) -> Result<(), String> {
+/// The child's work: unpack each job in order, writing one JSON line of
+/// notes per finished layer to `notes`; on the first failure remove that
+/// layer's temp directory (as root here, files owned by any mapped id can
+/// go) and report `INDEX, CORRUPT, MESSAGE`.
+fn unpack_all(
+    jobs: Vec<Job>,
+    opts: Options,
+    expansion: Expansion,
+    mut notes: File,
+) -> Result<(), String> {
     // syncfs needs a real fd, not an O_PATH one; any unpacked dir will do.
     let sync_dir = jobs.first().map(|j| j.tmp.clone());
     for (i, job) in jobs.into_iter().enumerate() {
@@ -263,16 +345,30 @@ fn unpack_all(jobs: Vec<Job>, opts: Options, expansion: Expansion) -> Result<(),
             opts,
             expansion,
         );
-        // The report only lists skipped xattrs; a forked child must not
-        // print, so it is dropped here.
-        if let Err(e) = res {
-            let _ = std::fs::remove_dir_all(&job.tmp);
-            let is_corrupt = matches!(e, unpack::Error::DiffIdMismatch { .. });
-            return Err(format!(
-                "{i}{FIELD_SEP}{}{FIELD_SEP}{}",
-                u8::from(is_corrupt),
-                crate::error::render_chain(&e)
-            ));
+        match res {
+            // A forked child must not print: the parent logs the notes.
+            Ok(report) => {
+                let note = Unpacked {
+                    tar_size: report.tar_size,
+                    skipped: report.skipped_names,
+                    skipped_count: report.skipped_nodes,
+                    skipped_xattrs: report.skipped_xattrs,
+                };
+                let mut line =
+                    serde_json::to_vec(&note).expect("serializing plain structs cannot fail");
+                line.push(b'\n');
+                // Notes only inform: a size not recorded is computed later.
+                let _ = notes.write_all(&line);
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&job.tmp);
+                let is_corrupt = matches!(e, unpack::Error::DiffIdMismatch { .. });
+                return Err(format!(
+                    "{i}{FIELD_SEP}{}{FIELD_SEP}{}",
+                    u8::from(is_corrupt),
+                    crate::error::render_chain(&e)
+                ));
+            }
         }
     }
     // Layers must be on disk before their records: one syncfs covers all.

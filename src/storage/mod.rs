@@ -27,6 +27,7 @@ mod db;
 mod digest;
 mod entry;
 mod images;
+mod imagesize;
 mod layers;
 mod lock;
 mod private;
@@ -349,7 +350,9 @@ pub struct ImageRecord {
     pub variant: Option<String>,
     /// `created` from the config (RFC 3339), if any.
     pub created: Option<String>,
-    /// Sum of the layer blob sizes.
+    /// The unpacked size, as Podman counts it: the layers' uncompressed
+    /// sizes plus the config and manifest. `Store::put_image` computes it;
+    /// what a caller sets is not read.
     pub size: u64,
 }
 

@@ -6,9 +6,11 @@
 //! beneath the layer's directory fd.
 
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::fd::BorrowedFd;
+use std::path::PathBuf;
 
 use nix::sys::time::TimeSpec;
 use sha2::Digest as _;
@@ -38,6 +40,10 @@ pub const MAX_NAME_LEN: usize = 4096;
 /// The most bytes of directory names one layer may hold: directory
 /// metadata is applied at the end, so their names are kept in memory.
 pub const MAX_DIR_NAME_BYTES: u64 = 64 << 20;
+/// The most bytes of skipped entries' names one layer remembers (for the
+/// report, and to skip hard links to them); past it they are still
+/// skipped, only no longer named.
+pub const MAX_SKIPPED_NAME_BYTES: u64 = 1 << 20;
 
 /// Why a layer archive could not be unpacked.
 #[derive(Debug, thiserror::Error)]
@@ -107,12 +113,23 @@ impl Expansion {
     }
 }
 
-/// What unpacking left out on purpose.
+/// What unpacking left out on purpose, and how big the layer was.
 #[derive(Debug, Default)]
 pub struct Report {
     /// (entry, xattr name) pairs skipped: `trusted.*` and `security.selinux`
     /// cannot be set (or mean nothing) in a user namespace.
     pub skipped_xattrs: Vec<(String, String)>,
+    /// Entries skipped because an unprivileged user cannot make them:
+    /// device nodes (mknod(2) needs `CAP_MKNOD` in the initial user
+    /// namespace), FIFOs the filesystem refuses, and hard links to either.
+    /// Named until `MAX_SKIPPED_NAME_BYTES`; `skipped_nodes` counts all.
+    pub skipped_names: Vec<String>,
+    /// How many entries were skipped for that reason.
+    pub skipped_nodes: u64,
+    /// The bytes of the uncompressed tar stream, trailing padding included
+    /// (what Podman records as a layer's uncompressed size); set by
+    /// `unpack_blob` only.
+    pub tar_size: u64,
 }
 
 /// A reader that hashes and counts everything read through it and fails
@@ -211,7 +228,7 @@ pub fn unpack_blob(
     if hashing.is_over {
         return Err(bomb);
     }
-    let report = match result {
+    let mut report = match result {
         Err(Error::Expands { .. }) => return Err(bomb),
         other => other?,
     };
@@ -222,6 +239,7 @@ pub fn unpack_blob(
         return Err(bomb);
     }
     drained.map_err(Error::ReadArchive)?;
+    report.tar_size = hashing.count;
     let actual = Digest::from_sha256(hashing.hasher.finalize().as_slice());
     if &actual != diff_id {
         return Err(Error::DiffIdMismatch {
@@ -286,12 +304,37 @@ fn unpack_entries<R: Read>(
     Ok(report)
 }
 
-/// Running counts checked against the layer limits.
+/// Running counts checked against the layer limits, and the entries
+/// skipped so far.
 #[derive(Default)]
 struct Totals {
     entries: u64,
     file_bytes: u64,
     dir_name_bytes: u64,
+    /// Normalised paths of skipped entries, so that hard links to them are
+    /// skipped too (at most `MAX_SKIPPED_NAME_BYTES` of names).
+    skipped: HashSet<PathBuf>,
+    skipped_name_bytes: u64,
+}
+
+impl Totals {
+    /// Notes that the entry `name` (normalised: `path`) was skipped.
+    fn skip(&mut self, report: &mut Report, name: &str, path: PathBuf) {
+        report.skipped_nodes += 1;
+        let cost = name.len() as u64 + path.as_os_str().len() as u64;
+        if self.skipped_name_bytes + cost <= MAX_SKIPPED_NAME_BYTES {
+            self.skipped_name_bytes += cost;
+            report.skipped_names.push(name.to_string());
+            self.skipped.insert(path);
+        }
+    }
+}
+
+/// Whether creating a FIFO failed because this filesystem or namespace
+/// does not allow one, rather than because of the layer.
+fn is_fifo_refused(e: &EntryError) -> bool {
+    matches!(e, EntryError::Create { source, .. }
+        if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP)))
 }
 
 /// Checks and creates one entry.
@@ -355,18 +398,41 @@ fn unpack_entry<R: Read>(
             let target = tarpath::normalize_link_target(&target)
                 .map_err(|e| wrap(e.into()))?
                 .ok_or_else(|| wrap(EntryError::MissingLinkTarget))?;
+            if totals.skipped.contains(&target) {
+                totals.skip(report, &name, path);
+                return Ok(());
+            }
             Kind::HardLink(target)
         }
         EntryType::Fifo => Kind::Fifo,
-        EntryType::Char => return Err(wrap(EntryError::DeviceNode { kind: "character" })),
-        EntryType::Block => return Err(wrap(EntryError::DeviceNode { kind: "block" })),
+        // A user namespace cannot make device nodes, and a container gets
+        // a fresh /dev anyway: skipped, as Podman does rootless (its
+        // pkg/archive skips them when running in a user namespace).
+        EntryType::Char | EntryType::Block => {
+            totals.skip(report, &name, path);
+            return Ok(());
+        }
         other => {
             return Err(wrap(EntryError::UnsupportedType(char::from(
                 other.as_byte(),
             ))))
         }
     };
-    layer.create(&path, kind, &meta).map_err(wrap)
+    let is_fifo = matches!(kind, Kind::Fifo);
+    match layer.create(&path, kind, &meta) {
+        Err(e) if is_fifo && is_fifo_refused(&e) => {
+            totals.skip(report, &name, path);
+            Ok(())
+        }
+        Err(e) => Err(wrap(e)),
+        Ok(()) => {
+            // Something real replaced a skipped entry of the same name.
+            if !totals.skipped.is_empty() {
+                totals.skipped.remove(&path);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Collects an entry's ownership, mode, mtime and xattrs.

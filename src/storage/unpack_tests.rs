@@ -326,23 +326,66 @@ fn refuses_hard_links_out_of_the_layer() {
 }
 
 #[test]
-fn refuses_device_nodes() {
+fn skips_device_nodes_and_links_to_them() {
+    // issue #20 item 1: a debootstrap root has /dev/null and friends; an
+    // unprivileged user cannot make them, so they are left out and the
+    // rest of the layer (the FIFO included) is unpacked.
     let s = Scene::new();
     let tar = Tar::default()
+        .dir("dev", 0o755)
         .raw("dev/null", b'3', 0o666, "", b"", (1, 3))
+        .raw("./dev/full", b'3', 0o666, "", b"", (1, 7))
+        .raw("dev/loop0", b'4', 0o660, "", b"", (7, 0))
+        .hardlink("dev/null-again", "dev/null")
+        .raw("dev/somefifo", b'6', 0o600, "", b"", (0, 0))
+        .file("after", 0o644, b"still here")
         .finish();
-    s.assert_refused(
-        &tar,
-        "entry \"dev/null\": character device nodes are not allowed",
+    let report = s.unpack(&tar).unwrap();
+    for gone in ["dev/null", "dev/full", "dev/loop0", "dev/null-again"] {
+        assert!(
+            fs::symlink_metadata(s.path(gone)).is_err(),
+            "{gone} was created"
+        );
+    }
+    assert!(fs::symlink_metadata(s.path("dev/somefifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(fs::read(s.path("after")).unwrap(), b"still here");
+    assert_eq!(report.skipped_nodes, 4);
+    assert_eq!(
+        report.skipped_names,
+        ["dev/null", "./dev/full", "dev/loop0", "dev/null-again"]
     );
+    s.assert_victim_untouched();
+}
+
+#[test]
+fn a_skipped_device_name_may_be_reused() {
+    // A later entry at a skipped node's path is real: links to it work.
+    let s = Scene::new();
     let tar = Tar::default()
-        .raw("dev/sda", b'4', 0o660, "", b"", (8, 0))
+        .raw("null", b'3', 0o666, "", b"", (1, 3))
+        .file("null", 0o644, b"a file now")
+        .hardlink("link", "null")
         .finish();
-    s.assert_refused(
-        &tar,
-        "entry \"dev/sda\": block device nodes are not allowed",
-    );
-    assert!(!s.path("dev/null").exists());
+    let report = s.unpack(&tar).unwrap();
+    assert_eq!(fs::read(s.path("link")).unwrap(), b"a file now");
+    assert_eq!(report.skipped_nodes, 1);
+}
+
+#[test]
+fn device_nodes_that_climb_out_are_still_refused() {
+    let s = Scene::new();
+    let tar = Tar::default()
+        .raw("../victim/null", b'3', 0o666, "", b"", (1, 3))
+        .finish();
+    s.assert_refused(&tar, "entry \"../victim/null\": path escapes the layer");
+    let s = Scene::new();
+    let tar = Tar::default()
+        .raw("/abs/sda", b'4', 0o660, "", b"", (8, 0))
+        .finish();
+    s.assert_refused(&tar, "entry \"/abs/sda\": absolute path");
 }
 
 #[test]

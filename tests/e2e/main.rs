@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod issue20;
 mod push;
 
 use std::collections::BTreeSet;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::common::{self, Env};
-use super::{gzip, sha256, snapshot, RawTar, PAYLOAD};
+use super::{assert_devices_skipped, gzip, layer_with_devices, sha256, snapshot, RawTar, PAYLOAD};
 
 fn hex(digest: &str) -> &str {
     digest.trim_start_matches("sha256:")
@@ -236,4 +236,43 @@ fn load_of_garbage_says_what_it_expected() {
     let s = Scene::new();
     let p = s.write("junk.tar", &outer(&[("hello.txt".into(), b"hi".to_vec())]));
     s.assert_refused(&p, &["not an image archive"]);
+}
+
+#[test]
+fn issue20_load_skips_device_nodes_in_both_formats() {
+    // issue #20 item 1: `load` skips device nodes as `pull` does.
+    let s = Scene::new();
+    let layer = layer_with_devices();
+    let layer_dir = s.env.store().join("layers").join(hex(&sha256(&layer)));
+    let docker = s.write("d.tar", &docker_archive("dev/docker:1", &layer));
+    let r = s
+        .env
+        .hutch(&["load", "-i", docker.to_str().unwrap()])
+        .success()
+        .stdout_is("Loaded image: docker.io/dev/docker:1");
+    assert_devices_skipped(&layer_dir, &r);
+    s.env.hutch(&["rmi", "docker.io/dev/docker:1"]).success();
+    let (oci, _) = oci_archive("localhost/dev/oci:1", &layer, None);
+    let oci = s.write("o.tar", &oci);
+    let r = s
+        .env
+        .hutch(&["load", "-i", oci.to_str().unwrap()])
+        .success()
+        .stdout_is("Loaded image: localhost/dev/oci:1");
+    assert_devices_skipped(&layer_dir, &r);
+    for v in &s.victims {
+        assert_eq!(std::fs::read(v.join("x")).unwrap(), b"original\n");
+    }
+}
+
+#[test]
+fn issue20_load_refuses_device_nodes_that_climb_out() {
+    let s = Scene::new();
+    let layer = RawTar::default()
+        .device("dev/null", b'3', 1, 3)
+        .device("../../victim/x", b'4', 8, 0)
+        .file("../../victim/x", PAYLOAD)
+        .finish();
+    let docker = s.write("d.tar", &docker_archive("evil/dev:1", &layer));
+    s.assert_refused(&docker, &["layer.tar", "escapes"]);
 }

@@ -43,6 +43,19 @@ struct RawTar {
 
 impl RawTar {
     fn entry(&mut self, name: &str, kind: u8, mode: u32, link: &str, data: &[u8]) -> &mut Self {
+        self.entry_dev(name, kind, mode, link, data, (0, 0))
+    }
+
+    /// An entry with device numbers (for character and block devices).
+    fn entry_dev(
+        &mut self,
+        name: &str,
+        kind: u8,
+        mode: u32,
+        link: &str,
+        data: &[u8],
+        dev: (u32, u32),
+    ) -> &mut Self {
         let mut h = [0u8; 512];
         let (prefix, base) = split_ustar_name(name);
         put(&mut h, 0, 100, base.as_bytes());
@@ -55,6 +68,8 @@ impl RawTar {
         put(&mut h, 157, 100, link.as_bytes());
         put(&mut h, 257, 6, b"ustar\0");
         put(&mut h, 263, 2, b"00");
+        put(&mut h, 329, 8, format!("{:07o}", dev.0).as_bytes());
+        put(&mut h, 337, 8, format!("{:07o}", dev.1).as_bytes());
         put(&mut h, 345, 155, prefix.as_bytes());
         h[148..156].copy_from_slice(b"        ");
         let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
@@ -80,6 +95,11 @@ impl RawTar {
 
     fn hardlink(&mut self, name: &str, target: &str) -> &mut Self {
         self.entry(name, b'1', 0o644, target, b"")
+    }
+
+    /// A character (`b'3'`) or block (`b'4'`) device node.
+    fn device(&mut self, name: &str, kind: u8, major: u32, minor: u32) -> &mut Self {
+        self.entry_dev(name, kind, 0o666, "", b"", (major, minor))
     }
 
     fn finish(&mut self) -> Vec<u8> {
@@ -631,4 +651,78 @@ fn fake_registry_serves_an_honest_image() {
         .unwrap_or_else(|e| panic!("reading {}: {e}", layer.display()));
     assert_eq!(got, "hello\n");
     a.env.hutch(&["images"]).success().stdout_has("honest");
+}
+
+/// A debootstrap-style /dev: character and block nodes and a FIFO.
+fn layer_with_devices() -> Vec<u8> {
+    RawTar::default()
+        .dir("dev")
+        .device("dev/null", b'3', 1, 3)
+        .device("dev/full", b'3', 1, 7)
+        .device("dev/sda", b'4', 8, 0)
+        .entry("dev/somefifo", b'6', 0o600, "", b"")
+        .hardlink("dev/null2", "dev/null")
+        .dir("etc")
+        .file("etc/hello", b"hello\n")
+        .finish()
+}
+
+/// Fails `r` unless `layer` holds the layer of `layer_with_devices` minus
+/// its device nodes.
+fn assert_devices_skipped(layer: &Path, r: &common::Run) {
+    for node in ["dev/null", "dev/full", "dev/sda", "dev/null2"] {
+        if std::fs::symlink_metadata(layer.join(node)).is_ok() {
+            r.fail(&format!("{node} was created in {}", layer.display()));
+        }
+    }
+    let fifo = std::fs::symlink_metadata(layer.join("dev/somefifo"))
+        .unwrap_or_else(|e| r.fail(&format!("the FIFO is missing: {e}")));
+    if !std::os::unix::fs::FileTypeExt::is_fifo(&fifo.file_type()) {
+        r.fail("dev/somefifo is not a FIFO");
+    }
+    match std::fs::read(layer.join("etc/hello")) {
+        Ok(b) if b == b"hello\n" => {}
+        other => r.fail(&format!("etc/hello: {other:?}")),
+    }
+}
+
+#[test]
+fn issue20_pull_skips_device_nodes() {
+    // issue #20 item 1: device nodes used to refuse the whole image; an
+    // unprivileged user cannot make them, so they are skipped (as Podman
+    // does rootless) and nothing else changes.
+    let a = Attack::new();
+    let s = a
+        .reg
+        .publish("devices", &layer_with_devices(), Serve::Honest);
+    let before: Vec<_> = a.victims.iter().map(|v| snapshot(v)).collect();
+    let img = format!("{}/devices", a.reg.addr);
+    let r = a.env.hutch(&["pull", "--tls-verify=false", &img]).success();
+    let layer = a
+        .env
+        .store()
+        .join("layers")
+        .join(s.diff_id.trim_start_matches("sha256:"));
+    assert_devices_skipped(&layer, &r);
+    for (v, b) in a.victims.iter().zip(before) {
+        if snapshot(v) != b {
+            r.fail(&format!("victim directory {} changed", v.display()));
+        }
+    }
+    a.env
+        .hutch(&["run", "--rm", "--tls-verify=false", &img, "true"])
+        .code(127);
+}
+
+#[test]
+fn issue20_device_nodes_that_climb_out_are_still_refused() {
+    // issue #20 item 1: skipping device nodes does not relax the path rules.
+    let a = Attack::new();
+    let tar = RawTar::default()
+        .device("dev/null", b'3', 1, 3)
+        .device("../../victim/x", b'3', 1, 3)
+        .file("../../victim/f", PAYLOAD)
+        .finish();
+    let s = a.reg.publish("devescape", &tar, Serve::Honest);
+    a.assert_refused_with("devescape", &s, &["../../victim/x", "escapes"]);
 }

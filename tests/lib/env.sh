@@ -280,7 +280,7 @@ push_fixtures() {
     say "building fixture images in $out"
     /usr/bin/python3 "$here/fixtures/build.py" "$out" /bin/busybox >/dev/null \
         || die "tests/fixtures/build.py failed"
-    for name in busybox layers config zstd multi volume; do
+    for name in busybox layers config zstd multi volume devices; do
         say "pushing 127.0.0.1:$port/$name:latest"
         skopeo copy --quiet --all --preserve-digests --dest-tls-verify=false \
             "oci:$out/$name:latest" "docker://127.0.0.1:$port/$name:latest" >&2 \

@@ -580,7 +580,8 @@ fn store_all(
         names: p.names.clone(),
         manifest_digest: Digest::of(&p.manifest),
         config: p.config.clone(),
-        size: layers.iter().map(|l| l.size).sum(),
+        // Computed by `Store::put_image`.
+        size: 0,
         layers,
         os: parsed.os,
         architecture: parsed.architecture,

@@ -235,6 +235,11 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
     //    /etc/passwd and /etc/group decide.
     let root = Kernel.open_dir(Path::new("/"), "/")?;
     let mut user = privileges::resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    // 9a. Podman lists the primary gid among the groups when the user was
+    //     given (`-u` or the image's USER), then adds --group-add's.
+    if plan.user != super::plan::DEFAULT_USER {
+        super::user::add_primary_group(&mut user);
+    }
     identity::add_groups(root.as_fd(), &mut user, &plan.identity)?;
 
     // 9b. `:U` mounts now belong to that user, as Podman does it: root in

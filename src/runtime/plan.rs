@@ -17,9 +17,12 @@ use crate::userns::IdMaps;
 /// `PATH` when neither the image nor the user sets one (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The user a container runs as when neither `-u` nor the image says: uid 0,
-/// numeric so that images without /etc/passwd still work.
-pub const DEFAULT_USER: &str = "0";
+/// The user a container runs as when neither `-u` nor the image says:
+/// empty, which resolves to uid and gid 0 with or without /etc/passwd,
+/// and is what Podman records. Unlike `-u 0`, it does not put gid 0 among
+/// the supplementary groups (Podman adds the primary gid only for a user
+/// that was given).
+pub const DEFAULT_USER: &str = "";
 
 /// What the monitor does with the container's output (`--log-driver`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -287,7 +287,9 @@ fn launch_process(
     // 17. With --init, stay as the container's pid 1 and fork the command
     //     (see `initproc`); only the child goes on to exec.
     if plan.hardening.init {
-        return initproc::fork_init(reporter, move || Err(launch::exec(&command)));
+        return initproc::fork_init(reporter, &plan.args, Path::new(super::PROC), move || {
+            Err(launch::exec(&command))
+        });
     }
 
     // 18. Exec; the report pipe closes on success, which tells the parent.

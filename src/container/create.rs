@@ -21,6 +21,7 @@ use crate::cgroup;
 use crate::image::{self, Platform, PullOptions, RuntimeConfig};
 use crate::net::{self, NetworkPlan};
 use crate::runtime::hardening::{self, Hardening, HardeningRequest};
+use crate::runtime::plan::Origin;
 use crate::runtime::security::{self, Security, SecurityRequest};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns::IdMaps;
@@ -308,6 +309,11 @@ impl Engine {
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                plan.origin = Origin {
+                    name: record.name.clone(),
+                    image: record.image_name.clone(),
+                    image_id: record.image_id.hex().to_string(),
+                };
                 if let Some(p) = &pod {
                     bind_pod(&mut plan, p)?;
                 }

@@ -161,6 +161,7 @@ mod tests {
             identity: Default::default(),
             network: Default::default(),
             pod: None,
+            origin: Default::default(),
         }
     }
 

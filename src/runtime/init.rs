@@ -202,7 +202,7 @@ fn mount_root(
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
     //     its target created in a writable root.
-    sys.confine_paths(root.as_fd(), &plan.security)?;
+    sys.confine_paths(root.as_fd(), &plan.security, &plan.dirs.dir)?;
     Ok(root)
 }
 

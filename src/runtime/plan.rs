@@ -136,6 +136,25 @@ pub struct Plan {
     /// The pod whose namespaces the container joins (its id), if any.
     #[serde(default)]
     pub pod: Option<String>,
+    /// The container's name and image, for /etc/hosts and
+    /// /run/.containerenv (#20); empty in older plans.
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// Who the container is, as its /etc/hosts and /run/.containerenv say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// The container's name (refreshed from its record at every start,
+    /// so a rename shows).
+    #[serde(default)]
+    pub name: String,
+    /// The image as the user named it.
+    #[serde(default)]
+    pub image: String,
+    /// The image's id (64 hex).
+    #[serde(default)]
+    pub image_id: String,
 }
 
 fn unversioned() -> u32 {

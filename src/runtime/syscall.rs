@@ -67,7 +67,12 @@ pub trait Syscall {
         identity: &Identity,
     ) -> Result<(), Failure>;
     /// Masks and freezes kernel paths; with `--read-only` freezes the root.
-    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure>;
+    fn confine_paths(
+        &mut self,
+        root: BorrowedFd<'_>,
+        security: &Security,
+        dir: &Path,
+    ) -> Result<(), Failure>;
     /// Brings up loopback in a network namespace of the container's own.
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure>;
     /// sethostname(2).
@@ -166,8 +171,13 @@ impl Syscall for Kernel {
         identity::add_keep_id_user(root, identity)
     }
 
-    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure> {
-        confine::confine_paths(root, security)
+    fn confine_paths(
+        &mut self,
+        root: BorrowedFd<'_>,
+        security: &Security,
+        dir: &Path,
+    ) -> Result<(), Failure> {
+        confine::confine_paths(root, security, dir)
     }
 
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure> {
@@ -325,7 +335,7 @@ impl Syscall for Recorder {
     fn add_keep_id_user(&mut self, _: BorrowedFd<'_>, _: &Identity) -> Result<(), Failure> {
         self.log("add_keep_id_user")
     }
-    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security) -> Result<(), Failure> {
+    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security, _: &Path) -> Result<(), Failure> {
         self.log("confine_paths")
     }
     fn bring_up_loopback(&mut self, _: &Plan) -> Result<(), Failure> {

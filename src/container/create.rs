@@ -284,6 +284,12 @@ impl Engine {
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
         let dirs = store.create_container(&record).map_err(Error::Store)?;
+        // `/` gets the image's root mode and times now, while the upper
+        // directory is still ours (prepare_lowers may give it away).
+        let root_entry = store.image_root(&rec.layers);
+        store
+            .set_upper_root(&dirs, root_entry.as_ref())
+            .map_err(Error::Store)?;
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
         let p = &req.process;
         let opts = RunOptions {
@@ -309,6 +315,7 @@ impl Engine {
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                plan.root_entry = root_entry;
                 plan.origin = Origin {
                     name: record.name.clone(),
                     image: record.image_name.clone(),

@@ -162,6 +162,7 @@ mod tests {
             network: Default::default(),
             pod: None,
             origin: Default::default(),
+            root_entry: None,
         }
     }
 

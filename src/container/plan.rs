@@ -90,6 +90,7 @@ impl Plan {
             network: opts.network.clone(),
             pod: None,
             origin: Default::default(),
+            root_entry: None,
         })
     }
 }

@@ -166,8 +166,10 @@ fn mount_root(
     // 4. Mount the overlay root, inside the namespaces so that it is owned
     //    by the user namespace and disappears with the mount namespace.
     //    With --userns modes the upper and work directories first go to
-    //    the container's root (see `identity::claim_upper`).
-    sys.claim_upper(&plan.dirs)?;
+    //    the container's root, and the upper to the owner of the image's
+    //    `/` (see `identity::claim_upper`).
+    let root_owner = identity::root_owner(plan.root_entry.as_ref(), &plan.maps);
+    sys.claim_upper(&plan.dirs, root_owner)?;
     sys.mount_rootfs(&plan.lowers, &plan.dirs)?;
 
     // 5. Open the root once and mount /proc, /sys, /dev and the /etc files

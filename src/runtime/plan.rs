@@ -140,6 +140,10 @@ pub struct Plan {
     /// /run/.containerenv (#20); empty in older plans.
     #[serde(default)]
     pub origin: Origin,
+    /// The image's root directory entry, whose owner the container's `/`
+    /// gets (#20); `None`: root's.
+    #[serde(default)]
+    pub root_entry: Option<crate::storage::RootEntry>,
 }
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.

@@ -263,8 +263,13 @@ fn unpack_all(jobs: Vec<Job>, opts: Options, expansion: Expansion) -> Result<(),
             opts,
             expansion,
         );
-        // The report only lists skipped xattrs; a forked child must not
-        // print, so it is dropped here.
+        // The skipped xattrs in the report are dropped here: a forked
+        // child must not print. The `./` entry is kept on the directory.
+        if let Ok(report) = &res {
+            if let Some(root) = &report.root {
+                super::rootentry::record(&job.tmp, root);
+            }
+        }
         if let Err(e) = res {
             let _ = std::fs::remove_dir_all(&job.tmp);
             let is_corrupt = matches!(e, unpack::Error::DiffIdMismatch { .. });

@@ -33,6 +33,7 @@ mod private;
 mod prune;
 mod remove;
 mod rename;
+mod rootentry;
 mod shift;
 mod size;
 mod state;
@@ -46,6 +47,7 @@ pub use digest::Digest;
 pub use lock::LockGuard;
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
+pub use rootentry::RootEntry;
 pub use state::RestartSettings;
 pub use volumes::{is_valid_volume_name, VolumeError, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
 
@@ -119,6 +121,12 @@ pub enum Error {
     },
     #[error("creating {path}")]
     CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("giving {path} the mode and times of the image's root")]
+    SetRoot {
         path: PathBuf,
         #[source]
         source: std::io::Error,

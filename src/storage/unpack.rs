@@ -113,6 +113,8 @@ pub struct Report {
     /// (entry, xattr name) pairs skipped: `trusted.*` and `security.selinux`
     /// cannot be set (or mean nothing) in a user namespace.
     pub skipped_xattrs: Vec<(String, String)>,
+    /// The layer's `./` entry, if it has one (see `rootentry`).
+    pub root: Option<super::RootEntry>,
 }
 
 /// A reader that hashes and counts everything read through it and fails
@@ -325,8 +327,13 @@ fn unpack_entry<R: Read>(
         source,
     };
     let Some(path) = tarpath::normalize(&raw).map_err(|e| wrap(e.into()))? else {
-        // The layer root itself: its metadata comes from the container's
-        // upper directory, not from layers.
+        // The layer root itself: the layer's directory keeps the store's
+        // attributes; the entry's are reported, for the upper directory of
+        // containers, which gives the merged root its own.
+        if header_type == EntryType::Directory {
+            let meta = read_meta(entry, &name, report).map_err(wrap)?;
+            report.root = Some(super::RootEntry::from_meta(&meta));
+        }
         return Ok(());
     };
     let meta = read_meta(entry, &name, report).map_err(wrap)?;

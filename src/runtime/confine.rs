@@ -17,8 +17,8 @@ use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 
 /// Masks and freezes `sec`'s paths beneath `root`, and with
 /// `sec.read_only` mounts the scratch tmpfs and remounts the root
-/// read-only; `container_dir` is the container directory, whose .containerenv goes
-/// into the new /run.
+/// read-only; `container_dir` is the container directory, whose
+/// .containerenv goes into the new /run.
 pub fn confine_paths(
     root: BorrowedFd<'_>,
     sec: &Security,

@@ -120,6 +120,68 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// A tar of a `./` entry (`mode`, owned by the caller's ids so no
+    /// user namespace is needed) and one file.
+    fn layer(mode: u32) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_mtime(1_700_000_000);
+        h.set_size(0);
+        h.set_path("./").unwrap();
+        h.set_cksum();
+        b.append(&h, std::io::empty()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_size(2);
+        h.set_path("f").unwrap();
+        h.set_cksum();
+        b.append(&h, &b"x\n"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn unpacking_reports_the_root_entry_and_leaves_the_directory_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = std::fs::File::open(dir.path()).unwrap();
+        let before = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        let opts = super::super::unpack::Options {
+            preserve_owner: false,
+        };
+        let report =
+            super::super::unpack::unpack_tar(&layer(0o751)[..], dest.as_fd(), opts).unwrap();
+        let root = report.root.unwrap();
+        assert_eq!((root.mode, root.mtime), (0o751, (1_700_000_000, 0)));
+        assert_eq!(
+            std::fs::metadata(dir.path()).unwrap().permissions().mode(),
+            before
+        );
+        assert!(dir.path().join("f").is_file());
+    }
+
+    #[test]
+    fn the_upper_directory_gets_the_entry_or_the_default_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let dirs = store.container_dirs(&"c".repeat(64));
+        std::fs::create_dir_all(&dirs.upper).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        store.set_upper_root(&dirs, None).unwrap();
+        assert_eq!(mode(&dirs.upper), DEFAULT_MODE);
+        let r = RootEntry {
+            mode: 0o751,
+            uid: 0,
+            gid: 0,
+            mtime: (1_700_000_000, 7),
+        };
+        store.set_upper_root(&dirs, Some(&r)).unwrap();
+        assert_eq!(mode(&dirs.upper), 0o751);
+        let m = std::fs::metadata(&dirs.upper).unwrap();
+        assert_eq!((m.mtime(), m.mtime_nsec()), (1_700_000_000, 7));
+    }
 
     #[test]
     fn entries_round_trip_through_their_text() {

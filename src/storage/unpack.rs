@@ -329,10 +329,12 @@ fn unpack_entry<R: Read>(
     let Some(path) = tarpath::normalize(&raw).map_err(|e| wrap(e.into()))? else {
         // The layer root itself: the layer's directory keeps the store's
         // attributes; the entry's are reported, for the upper directory of
-        // containers, which gives the merged root its own.
+        // containers, which gives the merged root its own. One whose
+        // header makes no sense is ignored, as every root entry was before.
         if header_type == EntryType::Directory {
-            let meta = read_meta(entry, &name, report).map_err(wrap)?;
-            report.root = Some(super::RootEntry::from_meta(&meta));
+            if let Ok(meta) = read_meta(entry, &name, report) {
+                report.root = Some(super::RootEntry::from_meta(&meta));
+            }
         }
         return Ok(());
     };

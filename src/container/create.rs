@@ -21,6 +21,7 @@ use crate::cgroup;
 use crate::image::{self, Platform, PullOptions, RuntimeConfig};
 use crate::net::{self, NetworkPlan};
 use crate::runtime::hardening::{self, Hardening, HardeningRequest};
+use crate::runtime::plan::Origin;
 use crate::runtime::security::{self, Security, SecurityRequest};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns::IdMaps;
@@ -283,6 +284,12 @@ impl Engine {
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
         let dirs = store.create_container(&record).map_err(Error::Store)?;
+        // `/` gets the image's root mode and times now, while the upper
+        // directory is still ours (prepare_lowers may give it away).
+        let root_entry = store.image_root(&rec.layers);
+        store
+            .set_upper_root(&dirs, root_entry.as_ref())
+            .map_err(Error::Store)?;
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
         let p = &req.process;
         let opts = RunOptions {
@@ -308,6 +315,12 @@ impl Engine {
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                plan.root_entry = root_entry;
+                plan.origin = Origin {
+                    name: record.name.clone(),
+                    image: record.image_name.clone(),
+                    image_id: record.image_id.hex().to_string(),
+                };
                 if let Some(p) = &pod {
                     bind_pod(&mut plan, p)?;
                 }

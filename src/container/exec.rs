@@ -165,6 +165,8 @@ mod tests {
             identity: Default::default(),
             network: Default::default(),
             pod: None,
+            origin: Default::default(),
+            root_entry: None,
         }
     }
 

@@ -128,7 +128,9 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         .find_container(id)
         .map_err(Error::Store)?
         .ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
-    let plan = super::load_spec(&info)?;
+    let mut plan = super::load_spec(&info)?;
+    // The name may have changed since the spec was stored (`rename`).
+    plan.origin.name = info.record.name.clone();
     let log = match plan.log_driver {
         LogDriver::K8sFile => {
             let path = logread::log_path(store, &info.record.id, plan.log_path.as_deref());

@@ -89,6 +89,8 @@ impl Plan {
             identity: Default::default(),
             network: opts.network.clone(),
             pod: None,
+            origin: Default::default(),
+            root_entry: None,
         })
     }
 }
@@ -179,10 +181,12 @@ fn plan_env(
     set_entries(&mut env, opts.env_files.iter().chain(&opts.env), host_env)?;
     env.set_default("PATH", DEFAULT_PATH);
     env.set_default("HOSTNAME", hostname);
-    if opts.tty {
-        env.set_default("TERM", "xterm");
-    }
-    env.set_default("container", "hutch");
+    // Podman sets TERM with or without -t; shells and curses programs
+    // expect one.
+    env.set_default("TERM", "xterm");
+    // Podman's value: scripts written for Podman test for it, and
+    // systemd's detection accepts any (docs/compat.md).
+    env.set_default("container", "podman");
     Ok(env.into_entries())
 }
 
@@ -332,7 +336,7 @@ mod tests {
                 "D=x=y",
                 "HOSTNAME=0123456789ab",
                 "TERM=xterm",
-                "container=hutch",
+                "container=podman",
             ])
         );
     }
@@ -340,7 +344,7 @@ mod tests {
     #[test]
     fn env_defaults_path_and_lets_flags_override_defaults() {
         let opts = RunOptions {
-            env: strings(&["HOSTNAME=mine", "container=other"]),
+            env: strings(&["HOSTNAME=mine", "container=other", "TERM=vt100"]),
             hostname: Some("box".into()),
             ..RunOptions::default()
         };
@@ -350,9 +354,20 @@ mod tests {
             strings(&[
                 "HOSTNAME=mine",
                 "container=other",
+                "TERM=vt100",
                 &format!("PATH={DEFAULT_PATH}")
             ])
         );
+        // Without -t too, as in Podman; the image's TERM wins.
+        let got = process(&image(&[], &["sh"]), &RunOptions::default())
+            .unwrap()
+            .env;
+        assert!(got.contains(&"TERM=xterm".to_string()), "{got:?}");
+        let mut config = image(&[], &["sh"]);
+        config.env = strings(&["TERM=dumb"]);
+        let got = process(&config, &RunOptions::default()).unwrap().env;
+        assert_eq!(got.iter().filter(|e| e.starts_with("TERM=")).count(), 1);
+        assert!(got.contains(&"TERM=dumb".to_string()), "{got:?}");
     }
 
     #[test]

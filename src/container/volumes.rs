@@ -52,7 +52,7 @@ impl crate::error::Diagnose for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Syntax { .. } => Some(
-                "use SOURCE:DESTINATION[:OPTIONS] with an absolute SOURCE path or a volume name"
+                "use SOURCE:DESTINATION[:OPTIONS] with a SOURCE path (absolute, or relative starting with `.`) or a volume name"
                     .into(),
             ),
             Error::ImageUnknown { image } => Some(format!("pull it first: hutch pull {image}")),
@@ -164,7 +164,10 @@ pub fn parse_volume(spec: &str) -> Result<Mount, Error> {
             return Err(syntax(FLAG, spec, "empty source"));
         }
         m.kind = Kind::Volume;
-    } else if source.starts_with('/') {
+    } else if is_path(source) {
+        // As in Podman: a source starting with `/` or `.` is a host path
+        // (`./data`, `../x`, `.`), resolved against the current directory
+        // by `resolve`; anything else names a volume.
         m.kind = Kind::Bind;
         m.source = source.to_string();
     } else if storage::is_valid_volume_name(source) {
@@ -174,7 +177,7 @@ pub fn parse_volume(spec: &str) -> Result<Mount, Error> {
         return Err(syntax(
             FLAG,
             spec,
-            format!("source {source:?} is neither an absolute path nor a volume name"),
+            format!("source {source:?} is neither a path nor a volume name"),
         ));
     }
     for opt in opts.split(',').filter(|o| !o.is_empty()) {
@@ -184,6 +187,29 @@ pub fn parse_volume(spec: &str) -> Result<Mount, Error> {
     }
     check(FLAG, spec, &m)?;
     Ok(m)
+}
+
+/// Whether a `-v` source names a host path rather than a volume: it
+/// starts with `/` or `.` (volume names start with a letter or digit).
+fn is_path(source: &str) -> bool {
+    source.starts_with('/') || source.starts_with('.')
+}
+
+/// `source` as an absolute path: a relative one joined to `cwd`, then `.`
+/// and `..` applied lexically (symlinks are left to the caller), as
+/// Podman's `filepath.Abs` does.
+fn absolute(source: &Path, cwd: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in cwd.join(source).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 /// Rejects option combinations that mean nothing.
@@ -299,8 +325,9 @@ pub fn parse_mount(spec: &str) -> Result<Mount, Error> {
         None => Kind::Volume,
     };
     match m.kind {
-        Kind::Bind if !m.source.starts_with('/') => {
-            return Err(syntax(FLAG, spec, "a bind source must be an absolute path"))
+        // A relative bind source is a path, resolved like `-v ./x`'s.
+        Kind::Bind if m.source.is_empty() => {
+            return Err(syntax(FLAG, spec, "a bind mount needs source=PATH"))
         }
         Kind::Volume if !m.source.is_empty() && !storage::is_valid_volume_name(&m.source) => {
             return Err(syntax(
@@ -465,8 +492,9 @@ pub fn combine(
 }
 
 /// Resolves the planned `mounts` of container `id` against the host and
-/// the store: a bind source becomes the path it names now (a symlink is
-/// followed once, here, as Docker does; the init then opens that path
+/// the store: a relative bind source is made absolute against the current
+/// directory, then a bind source becomes the path it names now (a symlink
+/// is followed once, here, as Docker does; the init then opens that path
 /// refusing any symlink, so a later swap cannot redirect the mount);
 /// volumes are created when missing (anonymous ones get a random name) and
 /// linked to the container; `remove_with` ties anonymous ones to its
@@ -482,7 +510,15 @@ pub fn resolve(
     for m in &mut mounts {
         match m.kind {
             Kind::Bind => {
-                let given = PathBuf::from(&m.source);
+                let mut given = PathBuf::from(&m.source);
+                if given.is_relative() {
+                    let cwd = std::env::current_dir().map_err(|source| Error::BindSource {
+                        path: given.clone(),
+                        source,
+                    })?;
+                    given = absolute(&given, &cwd);
+                    m.source = given.to_string_lossy().into_owned();
+                }
                 let path = std::fs::canonicalize(&given).map_err(|source| Error::BindSource {
                     path: given.clone(),
                     source,
@@ -639,9 +675,33 @@ mod tests {
     }
 
     #[test]
-    fn volume_flag_rejects_relative_sources_and_bad_options() {
+    fn volume_flag_takes_sources_starting_with_a_dot_as_paths() {
+        // Podman: `/` or `.` first is a path, anything else a volume name.
+        for (spec, source) in [
+            ("./work:/w", "./work"),
+            ("../up:/w", "../up"),
+            (".:/w", "."),
+            (".hidden:/w", ".hidden"),
+        ] {
+            let m = parse_volume(spec).unwrap();
+            assert_eq!((m.kind, m.source.as_str()), (Kind::Bind, source), "{spec}");
+        }
+        let cwd = Path::new("/home/u/proj");
+        assert_eq!(
+            absolute(Path::new("./data"), cwd),
+            Path::new("/home/u/proj/data")
+        );
+        assert_eq!(
+            absolute(Path::new("../x/./y"), cwd),
+            Path::new("/home/u/x/y")
+        );
+        assert_eq!(absolute(Path::new("."), cwd), Path::new("/home/u/proj"));
+        assert_eq!(absolute(Path::new("../../../.."), cwd), Path::new("/"));
+    }
+
+    #[test]
+    fn volume_flag_rejects_other_relative_sources_and_bad_options() {
         for bad in [
-            "./work:/work",
             "work/sub:/work",
             "/a:relative",
             "/a:/",
@@ -681,8 +741,12 @@ mod tests {
         assert_eq!(m.kind, Kind::Tmpfs);
         assert_eq!(m.tmpfs_data, "size=1m,mode=1770");
 
+        // A relative bind source is a path, as in Podman.
+        let m = parse_mount("type=bind,src=rel,dst=/c").unwrap();
+        assert_eq!((m.kind, m.source.as_str()), (Kind::Bind, "rel"));
+
         for bad in [
-            "type=bind,src=rel,dst=/c",
+            "type=bind,dst=/c",
             "type=bind,src=/h",
             "type=image,dst=/c",
             "type=image,src=x,dst=/c,rw",

@@ -6,7 +6,7 @@
 //! here byte for byte (names and link targets kept exactly, long ones in
 //! PAX records) so the stream is the same whoever runs it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -90,11 +90,25 @@ pub fn write_tree<W: Write>(
     top: Option<&Path>,
     opts: Options,
 ) -> Result<W, WalkError> {
+    write_tree_skipping(out, parent, leaf, top, opts, HashSet::new())
+}
+
+/// `write_tree`, leaving out the entries (and what is below them) whose
+/// archive names are in `skip`.
+pub fn write_tree_skipping<W: Write>(
+    out: W,
+    parent: BorrowedFd<'_>,
+    leaf: Option<&OsStr>,
+    top: Option<&Path>,
+    opts: Options,
+    skip: HashSet<PathBuf>,
+) -> Result<W, WalkError> {
     let mut w = Walker {
         builder: tar::Builder::new(out),
         opts,
         links: HashMap::new(),
         top_dev: None,
+        skip,
     };
     let err = |source| WalkError {
         path: top.map(Path::to_path_buf).unwrap_or_default(),
@@ -112,6 +126,8 @@ struct Walker<W: Write> {
     /// (dev, ino) of files with several links → their first archive name.
     links: HashMap<(u64, u64), PathBuf>,
     top_dev: Option<u64>,
+    /// Archive names left out.
+    skip: HashSet<PathBuf>,
 }
 
 /// File type bits of a stat.
@@ -133,6 +149,9 @@ impl<W: Write> Walker<W> {
             path: arc.to_path_buf(),
             source,
         };
+        if self.skip.contains(arc) {
+            return Ok(());
+        }
         let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| err(e.into()))?;
         let top_dev = *self.top_dev.get_or_insert(st.st_dev as u64);
         let k = kind(&st);

@@ -9,7 +9,8 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use sha2::Digest as _;
@@ -58,17 +59,12 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
         .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;
 
     // 1. Archive the upper directory in a helper, compress it here.
-    let upper = openat2(
-        nix::fcntl::AT_FDCWD,
-        &plan.dirs.upper,
-        libc::O_PATH | libc::O_DIRECTORY,
-        0,
-        Resolve::NO_SYMLINKS,
-    )
-    .map_err(|source| Error::OpenHost {
-        path: plan.dirs.upper.clone(),
-        source,
-    })?;
+    let upper = open_dir(&plan.dirs.upper)?;
+    let lowers = plan
+        .lowers
+        .iter()
+        .map(|l| open_dir(l))
+        .collect::<Result<Vec<_>, _>>()?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
     let mut tmp = store.temp_file()?;
     let helper = super::enter::spawn_in_userns(
@@ -81,8 +77,14 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
                 keep_xattrs: true,
                 ..Options::default()
             };
+            // hutch's own mount points do not go into the image.
+            let skip = super::mountpoints::own_entries(upper.as_fd(), &lowers)
+                .map_err(|e| format!("reading the upper directory: {e}"))?
+                .into_iter()
+                .filter_map(|p| p.strip_prefix("/").ok().map(Path::to_path_buf))
+                .collect();
             let out = std::io::BufWriter::with_capacity(1 << 16, File::from(tx));
-            archive::write_tree(out, upper.as_fd(), None, None, opts)
+            archive::write_tree_skipping(out, upper.as_fd(), None, None, opts, skip)
                 .and_then(|mut w| {
                     w.flush().map_err(|source| archive::WalkError {
                         path: Default::default(),
@@ -149,6 +151,21 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
     };
     store.put_image(&record)?;
     Ok(id)
+}
+
+/// Opens a store directory of the container (`O_PATH`) for the helper.
+fn open_dir(path: &Path) -> Result<OwnedFd, Error> {
+    openat2(
+        nix::fcntl::AT_FDCWD,
+        path,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        Resolve::NO_SYMLINKS,
+    )
+    .map_err(|source| Error::OpenHost {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads the tar from `tar`, gzips it into `out`, and returns its

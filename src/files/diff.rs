@@ -88,8 +88,12 @@ pub fn diff(plan: &Layout) -> Result<Vec<Change>, Error> {
         "reading the container's changes",
         &ends,
         move || {
-            let changes = walk_upper(upper.as_fd(), &lowers)
+            let mut changes = walk_upper(upper.as_fd(), &lowers)
                 .map_err(|e| format!("reading the upper directory: {e}"))?;
+            // hutch's own mount points are no change of the container's.
+            let own = super::mountpoints::own_entries(upper.as_fd(), &lowers)
+                .map_err(|e| format!("reading the upper directory: {e}"))?;
+            changes.retain(|c| !own.contains(&c.path));
             let mut out = std::io::BufWriter::new(std::fs::File::from(tx));
             for c in &changes {
                 out.write_all(&[c.kind.letter() as u8])

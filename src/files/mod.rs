@@ -18,6 +18,7 @@ mod copy;
 mod diff;
 mod enter;
 mod export;
+mod mountpoints;
 
 pub use change::ChangeError;
 pub use commit::CommitOptions;

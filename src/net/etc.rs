@@ -31,14 +31,21 @@ pub fn host_internal_address(plan: &NetworkPlan) -> Option<IpAddr> {
     }
 }
 
-/// /etc/hosts: localhost, the container's host name with its address,
+/// /etc/hosts: localhost, the container's host name and its name (when
+/// not empty) with its address (127.0.0.1 without one, as in Podman),
 /// `host.containers.internal`, then the `--add-host` entries.
-pub fn hosts_file(plan: &NetworkPlan, hostname: &str) -> String {
+pub fn hosts_file(plan: &NetworkPlan, hostname: &str, name: &str) -> String {
     let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
     let own = container_address(plan)
         .map(|a| a.to_string())
-        .unwrap_or_else(|| "127.0.1.1".to_string());
-    out.push_str(&format!("{own}\t{hostname}\n"));
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    // Podman's line: `ADDRESS HOSTNAME NAME`, so services that look
+    // themselves up by the container's name find it.
+    if name.is_empty() || name == hostname {
+        out.push_str(&format!("{own}\t{hostname}\n"));
+    } else {
+        out.push_str(&format!("{own}\t{hostname} {name}\n"));
+    }
     if let Some(host) = host_internal_address(plan) {
         out.push_str(&format!("{host}\t{HOST_NAME_INTERNAL}\n"));
     }
@@ -151,15 +158,21 @@ mod tests {
     fn hosts_name_the_container_the_host_and_added_hosts() {
         let mut p = plan(Mode::Slirp4netns(SlirpOptions::default()));
         p.add_hosts = vec![("db".into(), "192.0.2.9".into())];
+        // Podman 4.3 with slirp4netns: `10.0.2.100 9adf56bdb7dc web`.
         assert_eq!(
-            hosts_file(&p, "box"),
-            "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.2.100\tbox\n192.0.2.2\thost.containers.internal\n192.0.2.9\tdb\n"
+            hosts_file(&p, "box", "web"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.0.2.100\tbox web\n192.0.2.2\thost.containers.internal\n192.0.2.9\tdb\n"
         );
+        // Podman with --network none: `127.0.0.1 702f5f334242 web`.
         assert_eq!(
-            hosts_file(&plan(Mode::None), "box"),
-            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n"
+            hosts_file(&plan(Mode::None), "box", "web"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\tbox web\n"
         );
-        assert!(hosts_file(&plan(Mode::Pasta(vec![])), "box")
-            .contains("192.0.2.2\tbox\n192.0.2.1\thost.containers.internal\n"));
+        assert!(hosts_file(&plan(Mode::Pasta(vec![])), "box", "web")
+            .contains("192.0.2.2\tbox web\n192.0.2.1\thost.containers.internal\n"));
+        // A plan stored before names were kept, or a name equal to the host name.
+        for name in ["", "box"] {
+            assert!(hosts_file(&plan(Mode::None), "box", name).contains("127.0.0.1\tbox\n"));
+        }
     }
 }

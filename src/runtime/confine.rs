@@ -16,8 +16,14 @@ use super::security::{self, Security};
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 
 /// Masks and freezes `sec`'s paths beneath `root`, and with
-/// `sec.read_only` mounts the scratch tmpfs and remounts the root read-only.
-pub fn confine_paths(root: BorrowedFd<'_>, sec: &Security) -> Result<(), Failure> {
+/// `sec.read_only` mounts the scratch tmpfs and remounts the root
+/// read-only; `container_dir` is the container directory, whose
+/// .containerenv goes into the new /run.
+pub fn confine_paths(
+    root: BorrowedFd<'_>,
+    sec: &Security,
+    container_dir: &Path,
+) -> Result<(), Failure> {
     for path in &sec.masked_paths {
         if let Some(target) = open_confined(root, path)? {
             mask_path(target.as_fd(), path)?;
@@ -46,6 +52,9 @@ pub fn confine_paths(root: BorrowedFd<'_>, sec: &Security) -> Result<(), Failure
                 )
                 .map_err(|e| Failure::step(format!("mounting a tmpfs on {dir}"), e))?;
             }
+            // The tmpfs on /run covers /run/.containerenv: bind it again.
+            let (name, target) = mounts::CONTAINER_ENV;
+            mounts::bind_etc_file(root, container_dir, name, target)?;
         }
         remount_read_only(root, "/")?;
     }

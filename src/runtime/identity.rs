@@ -55,30 +55,43 @@ pub struct KeepIdUser {
     pub home: String,
 }
 
-/// Gives the overlay's upper and work directories to the container's root
-/// when another id owns them (a mode other than the default maps the user
-/// elsewhere): the upper's owner is the owner of `/`, and overlayfs mounts
-/// read-only when root cannot write the work directory. A no-op (two
-/// stats) under the default maps.
-pub fn claim_upper(dirs: &crate::storage::ContainerDirs) -> Result<(), Failure> {
-    for dir in [&dirs.upper, &dirs.work] {
+/// Gives the overlay's upper directory to `root_owner` (the owner of the
+/// image's `/`, root's for most images) and the work directory to the
+/// container's root when other ids own them (a mode other than the
+/// default maps the user elsewhere): the upper's owner is the owner of
+/// `/`, and overlayfs mounts read-only when root cannot write the work
+/// directory. A no-op (two stats) under the default maps.
+pub fn claim_upper(
+    dirs: &crate::storage::ContainerDirs,
+    root_owner: (u32, u32),
+) -> Result<(), Failure> {
+    for (dir, (uid, gid)) in [(&dirs.upper, root_owner), (&dirs.work, (0, 0))] {
         let st = nix::sys::stat::lstat(dir.as_path())
             .map_err(|e| Failure::step(format!("inspecting {}", dir.display()), e))?;
-        if st.st_uid != 0 || st.st_gid != 0 {
+        if st.st_uid != uid || st.st_gid != gid {
             nix::unistd::chown(
                 dir.as_path(),
-                Some(Uid::from_raw(0)),
-                Some(Gid::from_raw(0)),
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
             )
             .map_err(|e| {
                 Failure::step(
-                    format!("giving {} to the container's root", dir.display()),
+                    format!("giving {} to the owner of the container's /", dir.display()),
                     e,
                 )
             })?;
         }
     }
     Ok(())
+}
+
+/// The owner the container's `/` gets: the image root entry's when its
+/// ids are mapped, else root.
+pub fn root_owner(root_entry: Option<&crate::storage::RootEntry>, maps: &IdMaps) -> (u32, u32) {
+    root_entry
+        .map(|r| (r.uid, r.gid))
+        .filter(|(u, g)| maps.host_uid(*u).is_some() && maps.host_gid(*g).is_some())
+        .unwrap_or((0, 0))
 }
 
 /// Adds the keep-id user's passwd and group lines when the image lacks

@@ -166,8 +166,10 @@ fn mount_root(
     // 4. Mount the overlay root, inside the namespaces so that it is owned
     //    by the user namespace and disappears with the mount namespace.
     //    With --userns modes the upper and work directories first go to
-    //    the container's root (see `identity::claim_upper`).
-    sys.claim_upper(&plan.dirs)?;
+    //    the container's root, and the upper to the owner of the image's
+    //    `/` (see `identity::claim_upper`).
+    let root_owner = identity::root_owner(plan.root_entry.as_ref(), &plan.maps);
+    sys.claim_upper(&plan.dirs, root_owner)?;
     sys.mount_rootfs(&plan.lowers, &plan.dirs)?;
 
     // 5. Open the root once and mount /proc, /sys, /dev and the /etc files
@@ -202,7 +204,7 @@ fn mount_root(
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
     //     its target created in a writable root.
-    sys.confine_paths(root.as_fd(), &plan.security)?;
+    sys.confine_paths(root.as_fd(), &plan.security, &plan.dirs.dir)?;
     Ok(root)
 }
 
@@ -235,6 +237,11 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
     //    /etc/passwd and /etc/group decide.
     let root = Kernel.open_dir(Path::new("/"), "/")?;
     let mut user = privileges::resolve_user(root.as_fd(), &plan.user, &plan.maps)?;
+    // 9a. Podman lists the primary gid among the groups when the user was
+    //     given (`-u` or the image's USER), then adds --group-add's.
+    if plan.user != super::plan::DEFAULT_USER {
+        super::user::add_primary_group(&mut user);
+    }
     identity::add_groups(root.as_fd(), &mut user, &plan.identity)?;
 
     // 9b. `:U` mounts now belong to that user, as Podman does it: root in
@@ -282,7 +289,9 @@ fn launch_process(
     // 17. With --init, stay as the container's pid 1 and fork the command
     //     (see `initproc`); only the child goes on to exec.
     if plan.hardening.init {
-        return initproc::fork_init(reporter, move || Err(launch::exec(&command)));
+        return initproc::fork_init(reporter, &plan.args, Path::new(super::PROC), move || {
+            Err(launch::exec(&command))
+        });
     }
 
     // 18. Exec; the report pipe closes on success, which tells the parent.

@@ -26,17 +26,38 @@ use crate::sys::process::close_fds_then_exit;
 /// The process name `ps` shows for the init (comm, at most 15 bytes).
 pub const PROCESS_NAME: &str = "hutch-init";
 
-/// Forks the container's command, which runs `command` (it execs, sharing
-/// `reporter`, whose copy tells hutch whether exec worked). This process
-/// becomes the init: it closes every fd but stdio (the report pipe too),
-/// relays signals and reaps until the command exits, then exits with its
-/// code. Returns only when the fork fails. Must be the last step before
-/// exec, after the user switch, the capability drop and the parent death
-/// signal, which the init keeps.
-pub fn fork_init<F>(reporter: &Reporter, command: F) -> Result<Never, Failure>
+/// The init's argv[0] as the container sees it (Podman's init shows as
+/// `/run/podman-init -- CMD…`). No such file exists: the init is the
+/// process hutch cloned, and its own command line would be hutch's on the
+/// host, so it is replaced.
+pub const INIT_PATH: &str = "/run/hutch-init";
+
+/// Forks the container's command `args`, which runs `command` (it execs,
+/// sharing `reporter`, whose copy tells hutch whether exec worked). This
+/// process becomes the init, shown as `/run/hutch-init -- ARGS…`: it
+/// closes every fd but stdio (the report pipe too), relays signals and
+/// reaps until the command exits, then exits with its code. Returns only
+/// when renaming or the fork fails. Must be the last step before exec,
+/// after the user switch, the capability drop and the parent death
+/// signal, which the init keeps, and after pivot_root: `proc` is the
+/// container's /proc.
+pub fn fork_init<F>(
+    reporter: &Reporter,
+    args: &[String],
+    proc: &std::path::Path,
+    command: F,
+) -> Result<Never, Failure>
 where
     F: FnOnce() -> Result<Never, Failure>,
 {
+    // Before the fork, so that a failure is reported: the command line
+    // hutch was started with on the host is not the container's business.
+    let argv: Vec<&str> = [INIT_PATH, "--"]
+        .into_iter()
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    crate::sys::cmdline::set_cmdline(&argv, proc)
+        .map_err(|e| Failure::io("setting the init's command line", &e))?;
     // Block everything before the fork: signals queue for sigwait below
     // and none is lost between the fork and the loop.
     let all = SigSet::all();

@@ -40,12 +40,18 @@ const DEV_LINKS: [(&str, &str); 5] = [
 ];
 
 /// Files the parent writes into the container directory and init
-/// bind-mounts over /etc, as (name in the container directory, target).
-pub const ETC_FILES: [(&str, &str); 3] = [
+/// bind-mounts over /etc and /run, as (name in the container directory,
+/// target).
+pub const ETC_FILES: [(&str, &str); 4] = [
     ("hosts", "etc/hosts"),
     ("hostname", "etc/hostname"),
     ("resolv.conf", "etc/resolv.conf"),
+    (CONTAINER_ENV.0, CONTAINER_ENV.1),
 ];
+
+/// /run/.containerenv, which tells programs they run in a container and
+/// which one (Podman's file), as (name in the container directory, target).
+pub const CONTAINER_ENV: (&str, &str) = ("containerenv", "run/.containerenv");
 
 /// Which overlay implementation mounted the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,16 +461,27 @@ pub fn mount_kernel_filesystems(
     .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
 
     for (name, target) in ETC_FILES {
-        let source = special.dir.join(name);
-        // A file the parent did not write (hosts with --no-hosts) stays the image's.
-        if !source.exists() {
-            continue;
-        }
-        let file = ensure_file(root, target)?;
-        mount_on(Some(&source), file.as_fd(), None, MsFlags::MS_BIND, None)
-            .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))?;
+        bind_etc_file(root, special.dir, name, target)?;
     }
     Ok(())
+}
+
+/// Bind-mounts the file `name` of the container directory `dir` on
+/// `target` beneath `root`, creating the target when missing. A file the
+/// parent did not write (hosts with --no-hosts) leaves the image's.
+pub fn bind_etc_file(
+    root: BorrowedFd<'_>,
+    dir: &Path,
+    name: &str,
+    target: &str,
+) -> Result<(), Failure> {
+    let source = dir.join(name);
+    if !source.exists() {
+        return Ok(());
+    }
+    let file = ensure_file(root, target)?;
+    mount_on(Some(&source), file.as_fd(), None, MsFlags::MS_BIND, None)
+        .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))
 }
 
 /// Opens the pty multiplexer of the container's devpts beneath `root`.

@@ -17,9 +17,12 @@ use crate::userns::IdMaps;
 /// `PATH` when neither the image nor the user sets one (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The user a container runs as when neither `-u` nor the image says: uid 0,
-/// numeric so that images without /etc/passwd still work.
-pub const DEFAULT_USER: &str = "0";
+/// The user a container runs as when neither `-u` nor the image says:
+/// empty, which resolves to uid and gid 0 with or without /etc/passwd,
+/// and is what Podman records. Unlike `-u 0`, it does not put gid 0 among
+/// the supplementary groups (Podman adds the primary gid only for a user
+/// that was given).
+pub const DEFAULT_USER: &str = "";
 
 /// What the monitor does with the container's output (`--log-driver`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -133,6 +136,29 @@ pub struct Plan {
     /// The pod whose namespaces the container joins (its id), if any.
     #[serde(default)]
     pub pod: Option<String>,
+    /// The container's name and image, for /etc/hosts and
+    /// /run/.containerenv (#20); empty in older plans.
+    #[serde(default)]
+    pub origin: Origin,
+    /// The image's root directory entry, whose owner the container's `/`
+    /// gets (#20); `None`: root's.
+    #[serde(default)]
+    pub root_entry: Option<crate::storage::RootEntry>,
+}
+
+/// Who the container is, as its /etc/hosts and /run/.containerenv say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// The container's name (refreshed from its record at every start,
+    /// so a rename shows).
+    #[serde(default)]
+    pub name: String,
+    /// The image as the user named it.
+    #[serde(default)]
+    pub image: String,
+    /// The image's id (64 hex).
+    #[serde(default)]
+    pub image_id: String,
 }
 
 fn unversioned() -> u32 {

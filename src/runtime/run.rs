@@ -210,12 +210,7 @@ fn prepare(plan: &Plan) -> Result<Prepared, Error> {
 
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
-    write_etc_files(
-        &plan.dirs.dir,
-        &plan.hostname,
-        &plan.network,
-        Path::new(HOST_RESOLV_CONF),
-    )?;
+    write_etc_files(plan, Path::new(HOST_RESOLV_CONF))?;
     // 2b. Check and pick the published host ports: a privileged or busy
     //     port fails here, before any namespace exists.
     let ports = network::prepare_ports(plan, Path::new(super::PROC))?;
@@ -494,16 +489,12 @@ impl Drop for RestoreMask {
     }
 }
 
-/// Writes hosts, hostname and resolv.conf into the container directory
-/// `dir`, as the network plan `net` says (see `net::hosts_file` and
-/// `net::resolv_conf`); with `--no-hosts` no hosts file is written, so the
-/// image's stays.
-pub fn write_etc_files(
-    dir: &Path,
-    hostname: &str,
-    net: &crate::net::NetworkPlan,
-    host_resolv: &Path,
-) -> Result<(), Error> {
+/// Writes hosts, hostname, resolv.conf and .containerenv into `plan`'s
+/// container directory, as its network plan says (see `net::hosts_file`
+/// and `net::resolv_conf`); with `--no-hosts` no hosts file is written, so
+/// the image's stays.
+pub fn write_etc_files(plan: &Plan, host_resolv: &Path) -> Result<(), Error> {
+    let (dir, hostname, net) = (&plan.dirs.dir, &plan.hostname, &plan.network);
     let host_resolv = std::fs::read_to_string(host_resolv).unwrap_or_default();
     for (name, _) in ETC_FILES {
         let text = match name {
@@ -516,9 +507,10 @@ pub fn write_etc_files(
                     _ => continue,
                 }
             }
-            "hosts" => crate::net::hosts_file(net, hostname),
+            "hosts" => crate::net::hosts_file(net, hostname, &plan.origin.name),
             "hostname" => format!("{hostname}\n"),
-            _ => crate::net::resolv_conf(net, &host_resolv),
+            "resolv.conf" => crate::net::resolv_conf(net, &host_resolv),
+            _ => container_env(plan, nix::unistd::geteuid().is_root()),
         };
         let path = dir.join(name);
         // Rewritten at every start: atomic, but not worth an fsync.
@@ -528,39 +520,94 @@ pub fn write_etc_files(
     Ok(())
 }
 
+/// /run/.containerenv in Podman's format (`engine`, `name`, `id`,
+/// `image`, `imageid`, `rootless`, values quoted), which Podman fills only
+/// for `--privileged` containers and hutch always (docs/compat.md).
+fn container_env(plan: &Plan, is_host_root: bool) -> String {
+    let o = &plan.origin;
+    format!(
+        "engine={:?}\nname={:?}\nid={:?}\nimage={:?}\nimageid={:?}\nrootless={}\n",
+        concat!("hutch-", env!("CARGO_PKG_VERSION")),
+        o.name,
+        plan.id,
+        o.image,
+        o.image_id,
+        u8::from(!is_host_root),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::net::NetworkPlan;
+    use crate::runtime::plan::Origin;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// A plan whose container directory is `dir`.
+    fn plan(dir: &Path, network: NetworkPlan) -> Plan {
+        let json = serde_json::json!({
+            "id": ID,
+            "dirs": {"dir": dir, "upper": dir.join("upper"), "work": dir.join("work"), "merged": dir.join("merged")},
+            "lowers": [],
+            "maps": {"uids": [], "gids": [], "fallback_reason": null},
+            "hostname": "box",
+            "args": ["sh"],
+            "env": [],
+            "cwd": "/",
+            "user": "0",
+            "tty": false,
+            "interactive": false
+        });
+        let mut plan: Plan = serde_json::from_value(json).unwrap();
+        plan.network = network;
+        plan.origin = Origin {
+            name: "web".into(),
+            image: "localhost/app:1".into(),
+            image_id: "ab".repeat(32),
+        };
+        plan
+    }
 
     #[test]
     fn etc_files_are_written_into_the_container_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let resolv = tmp.path().join("host-resolv.conf");
         std::fs::write(&resolv, "nameserver 127.0.0.1\nnameserver 192.0.2.1\n").unwrap();
-        write_etc_files(tmp.path(), "box", &NetworkPlan::default(), &resolv).unwrap();
+        write_etc_files(&plan(tmp.path(), NetworkPlan::default()), &resolv).unwrap();
         let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
         assert_eq!(read("hostname"), "box\n");
         assert_eq!(
             read("hosts"),
-            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tbox\n"
+            "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\tbox web\n"
         );
         assert_eq!(read("resolv.conf"), "nameserver 192.0.2.1\n");
+        assert!(read("containerenv").starts_with("engine=\"hutch-"));
         let no_hosts = NetworkPlan {
             no_hosts: true,
             ..NetworkPlan::default()
         };
-        write_etc_files(tmp.path(), "box", &no_hosts, &resolv).unwrap();
+        write_etc_files(&plan(tmp.path(), no_hosts), &resolv).unwrap();
         assert!(!tmp.path().join("hosts").exists());
+    }
+
+    #[test]
+    fn containerenv_has_podmans_keys() {
+        let p = plan(Path::new("/s/c"), NetworkPlan::default());
+        let want = format!(
+            "engine=\"hutch-{}\"\nname=\"web\"\nid=\"{ID}\"\nimage=\"localhost/app:1\"\nimageid=\"{}\"\nrootless=1\n",
+            env!("CARGO_PKG_VERSION"),
+            "ab".repeat(32)
+        );
+        assert_eq!(container_env(&p, false), want);
+        assert!(container_env(&p, true).ends_with("rootless=0\n"));
     }
 
     #[test]
     fn missing_host_resolv_conf_gives_an_empty_one() {
         let tmp = tempfile::tempdir().unwrap();
         write_etc_files(
-            tmp.path(),
-            "box",
-            &NetworkPlan::default(),
+            &plan(tmp.path(), NetworkPlan::default()),
             &tmp.path().join("absent"),
         )
         .unwrap();

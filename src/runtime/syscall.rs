@@ -35,7 +35,7 @@ pub trait Syscall {
     /// Makes every mount a recursive slave (mount(2) `MS_REC|MS_SLAVE` on /).
     fn make_root_rslave(&mut self) -> Result<(), Failure>;
     /// Gives the overlay's upper and work directories to the container's root.
-    fn claim_upper(&mut self, dirs: &ContainerDirs) -> Result<(), Failure>;
+    fn claim_upper(&mut self, dirs: &ContainerDirs, root_owner: (u32, u32)) -> Result<(), Failure>;
     /// Mounts the overlay (kernel or fuse) on `dirs.merged`.
     fn mount_rootfs(&mut self, lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<(), Failure>;
     /// Opens the directory `path` (`O_PATH`); `what` names it in errors.
@@ -67,7 +67,12 @@ pub trait Syscall {
         identity: &Identity,
     ) -> Result<(), Failure>;
     /// Masks and freezes kernel paths; with `--read-only` freezes the root.
-    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure>;
+    fn confine_paths(
+        &mut self,
+        root: BorrowedFd<'_>,
+        security: &Security,
+        dir: &Path,
+    ) -> Result<(), Failure>;
     /// Brings up loopback in a network namespace of the container's own.
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure>;
     /// sethostname(2).
@@ -105,8 +110,8 @@ impl Syscall for Kernel {
         mounts::make_root_rslave().map_err(|e| Failure::step("making / a recursive slave mount", e))
     }
 
-    fn claim_upper(&mut self, dirs: &ContainerDirs) -> Result<(), Failure> {
-        identity::claim_upper(dirs)
+    fn claim_upper(&mut self, dirs: &ContainerDirs, root_owner: (u32, u32)) -> Result<(), Failure> {
+        identity::claim_upper(dirs, root_owner)
     }
 
     fn mount_rootfs(&mut self, lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<(), Failure> {
@@ -166,8 +171,13 @@ impl Syscall for Kernel {
         identity::add_keep_id_user(root, identity)
     }
 
-    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure> {
-        confine::confine_paths(root, security)
+    fn confine_paths(
+        &mut self,
+        root: BorrowedFd<'_>,
+        security: &Security,
+        dir: &Path,
+    ) -> Result<(), Failure> {
+        confine::confine_paths(root, security, dir)
     }
 
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure> {
@@ -292,7 +302,7 @@ impl Syscall for Recorder {
     fn make_root_rslave(&mut self) -> Result<(), Failure> {
         self.log("make_root_rslave")
     }
-    fn claim_upper(&mut self, _: &ContainerDirs) -> Result<(), Failure> {
+    fn claim_upper(&mut self, _: &ContainerDirs, _: (u32, u32)) -> Result<(), Failure> {
         self.log("claim_upper")
     }
     fn mount_rootfs(&mut self, _: &[PathBuf], _: &ContainerDirs) -> Result<(), Failure> {
@@ -325,7 +335,7 @@ impl Syscall for Recorder {
     fn add_keep_id_user(&mut self, _: BorrowedFd<'_>, _: &Identity) -> Result<(), Failure> {
         self.log("add_keep_id_user")
     }
-    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security) -> Result<(), Failure> {
+    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security, _: &Path) -> Result<(), Failure> {
         self.log("confine_paths")
     }
     fn bring_up_loopback(&mut self, _: &Plan) -> Result<(), Failure> {

@@ -1,9 +1,11 @@
 //! Resolving `user[:group]` against a container's /etc/passwd and /etc/group
 //! (pure: the caller reads the files).
 //!
-//! Follows Docker: names or numbers; a numeric user that passwd does not
-//! know still runs (gid 0, HOME `/`); supplementary groups are the groups
-//! whose member list names the user.
+//! Follows Docker and Podman: names or numbers; a numeric user that passwd
+//! does not know still runs (gid 0, HOME `/`); without an explicit group
+//! the supplementary groups are the groups whose member list names the
+//! user, with one (`user:group`) there are none (Podman looks them up only
+//! when the spec has no group).
 
 /// Who the container's process runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,8 +115,9 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, Unreso
         },
         _ => entry.map_or(0, |e| e.gid),
     };
+    let is_group_given = group_part.is_some_and(|g| !g.is_empty());
     let mut supplementary = Vec::new();
-    if let Some(e) = entry {
+    if let Some(e) = entry.filter(|_| !is_group_given) {
         for g in &groups {
             if g.members.contains(&e.name) && g.gid != gid && !supplementary.contains(&g.gid) {
                 supplementary.push(g.gid);
@@ -132,6 +135,15 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, Unreso
         home,
         keep_groups: false,
     })
+}
+
+/// Puts the user's primary gid among its supplementary groups, as Podman
+/// does when the user was given (`-u` or the image's USER): `id` then
+/// lists it under `groups=`.
+pub fn add_primary_group(user: &mut ExecUser) {
+    if !user.groups.contains(&user.gid) {
+        user.groups.insert(0, user.gid);
+    }
 }
 
 #[cfg(test)]
@@ -166,8 +178,10 @@ mod tests {
             ("0", user(0, 0, &[10], "/root")),
             ("app", user(1000, 1000, &[10, 100, 29], "/home/app")),
             ("1000", user(1000, 1000, &[10, 100, 29], "/home/app")),
-            ("app:users", user(1000, 100, &[10, 29], "/home/app")),
-            ("app:5", user(1000, 5, &[10, 100, 29], "/home/app")),
+            // An explicit group: no lookup of the user's groups (Podman).
+            ("app:users", user(1000, 100, &[], "/home/app")),
+            ("app:5", user(1000, 5, &[], "/home/app")),
+            ("1000:1000", user(1000, 1000, &[], "/home/app")),
             ("4242", user(4242, 0, &[], "/")),
             ("4242:4243", user(4242, 4243, &[], "/")),
             ("nohome", user(1001, 100, &[], "/")),
@@ -176,6 +190,18 @@ mod tests {
         for (spec, want) in cases {
             assert_eq!(&resolve(spec, PASSWD, GROUP).unwrap(), want, "{spec}");
         }
+    }
+
+    #[test]
+    fn the_primary_group_joins_the_supplementary_ones_once() {
+        let mut u = resolve("app", PASSWD, GROUP).unwrap();
+        add_primary_group(&mut u);
+        assert_eq!(u.groups, [1000, 10, 100, 29]);
+        add_primary_group(&mut u);
+        assert_eq!(u.groups, [1000, 10, 100, 29]);
+        let mut u = resolve("1000:1000", PASSWD, GROUP).unwrap();
+        add_primary_group(&mut u);
+        assert_eq!(u.groups, [1000]);
     }
 
     #[test]
@@ -193,6 +219,9 @@ mod tests {
     #[test]
     fn numeric_ids_work_without_files() {
         assert_eq!(resolve("0", "", ""), Ok(user(0, 0, &[], "/")));
+        // The default user (no -u, no USER).
+        assert_eq!(resolve("", "", ""), Ok(user(0, 0, &[], "/")));
+        assert_eq!(resolve("", PASSWD, GROUP), Ok(user(0, 0, &[10], "/root")));
         assert_eq!(resolve("7:8", "", ""), Ok(user(7, 8, &[], "/")));
         assert_eq!(
             resolve("root", "", ""),

@@ -133,6 +133,11 @@ impl Store {
         if std::fs::symlink_metadata(&workwork).is_ok_and(|m| m.is_dir()) {
             let _ = std::fs::set_permissions(&workwork, PermissionsExt::from_mode(0o700));
         }
+        // Likewise the upper directory, which has the mode of the image's
+        // `/` (0555 for most images).
+        if std::fs::symlink_metadata(&dirs.upper).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o700));
+        }
         remove_tree(&dirs.dir, maps)?;
         // Anonymous volumes of a `--rm` container follow it.
         self.remove_volume_dirs(&volumes, maps)

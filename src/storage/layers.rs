@@ -348,6 +348,10 @@ fn unpack_all(
         match res {
             // A forked child must not print: the parent logs the notes.
             Ok(report) => {
+                // The `./` entry is kept on the directory.
+                if let Some(root) = &report.root {
+                    super::rootentry::record(&job.tmp, root);
+                }
                 let note = Unpacked {
                     tar_size: report.tar_size,
                     skipped: report.skipped_names,

@@ -34,6 +34,7 @@ mod private;
 mod prune;
 mod remove;
 mod rename;
+mod rootentry;
 mod shift;
 mod size;
 mod state;
@@ -47,6 +48,7 @@ pub use digest::Digest;
 pub use lock::LockGuard;
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
+pub use rootentry::RootEntry;
 pub use state::RestartSettings;
 pub use volumes::{is_valid_volume_name, VolumeError, VolumeInfo, VolumeRecord, LOCAL_DRIVER};
 
@@ -120,6 +122,12 @@ pub enum Error {
     },
     #[error("creating {path}")]
     CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("giving {path} the mode and times of the image's root")]
+    SetRoot {
         path: PathBuf,
         #[source]
         source: std::io::Error,

@@ -130,6 +130,8 @@ pub struct Report {
     /// (what Podman records as a layer's uncompressed size); set by
     /// `unpack_blob` only.
     pub tar_size: u64,
+    /// The layer's `./` entry, if it has one (see `rootentry`).
+    pub root: Option<super::RootEntry>,
 }
 
 /// A reader that hashes and counts everything read through it and fails
@@ -368,8 +370,15 @@ fn unpack_entry<R: Read>(
         source,
     };
     let Some(path) = tarpath::normalize(&raw).map_err(|e| wrap(e.into()))? else {
-        // The layer root itself: its metadata comes from the container's
-        // upper directory, not from layers.
+        // The layer root itself: the layer's directory keeps the store's
+        // attributes; the entry's are reported, for the upper directory of
+        // containers, which gives the merged root its own. One whose
+        // header makes no sense is ignored, as every root entry was before.
+        if header_type == EntryType::Directory {
+            if let Ok(meta) = read_meta(entry, &name, report) {
+                report.root = Some(super::RootEntry::from_meta(&meta));
+            }
+        }
         return Ok(());
     };
     let meta = read_meta(entry, &name, report).map_err(wrap)?;

@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod child;
+pub mod cmdline;
 pub mod fs;
 pub mod fxattr;
 pub mod idmap;

@@ -59,8 +59,6 @@ pub fn lset(path: &Path, name: &[u8], value: &[u8]) -> io::Result<()> {
 
 /// Reads the attribute `name` of `path` without following a trailing
 /// symlink (lgetxattr(2)); `None` when it is not set.
-// Only tests read attributes back so far.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn lget(path: &Path, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
     let path = c_string(path.as_os_str().as_bytes())?;
     let name = c_string(name)?;

@@ -113,7 +113,8 @@ fn exec_env_is_the_containers_then_env_files_then_flags() {
         script,
     ])
     .success()
-    .stdout_is("file flag hutch /root");
+    // container=podman, as Podman sets it (issue #20 item 7).
+    .stdout_is("file flag podman /root");
 }
 
 #[test]

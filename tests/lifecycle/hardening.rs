@@ -381,6 +381,10 @@ fn images_whose_proc_or_dev_is_a_symlink_are_refused() {
         // The container's upper layer gets /DIR as a symlink to the victim;
         // commit turns it into an image layer.
         let upper = env.store().join("containers").join(&id).join("upper");
+        // It has the mode of the image's `/`, 0555 for the fixture (issue
+        // #20 item 8); the test writes into it from the host.
+        std::fs::set_permissions(&upper, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("making {} writable: {e}", upper.display()));
         std::os::unix::fs::symlink(&victim, upper.join(dir))
             .unwrap_or_else(|e| panic!("planting {dir} in {}: {e}", upper.display()));
         let evil = format!("evil-{dir}");

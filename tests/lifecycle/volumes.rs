@@ -109,7 +109,9 @@ fn read_only_binds_refuse_writes_and_bad_specs_are_usage_errors() {
         std::fs::read_to_string(work.join("hello")).unwrap_or_default(),
         "hello from the host\n"
     );
-    run(&env, &["-v", "./work:/work"], &["true"]).tool_error(&["--volume", "./work"]);
+    // `./x` is a path relative to the current directory (issue #20 item
+    // 13); `x/y` is neither a path nor a volume name, as in Podman.
+    run(&env, &["-v", "work/sub:/work"], &["true"]).tool_error(&["--volume", "work/sub"]);
     run(&env, &["-v", "/nonexistent-dir:/x"], &["true"]).tool_error(&["/nonexistent-dir"]);
     run(&env, &["-v", "/tmp:/x:bogus"], &["true"]).tool_error(&["unknown option"]);
     run(&env, &["--mount", "type=bind,target=/x"], &["true"]).tool_error(&["--mount"]);

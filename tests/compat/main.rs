@@ -10,6 +10,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod etc;
 mod files;
 mod lifecycle;
 

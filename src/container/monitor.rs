@@ -23,7 +23,7 @@ use super::attach::{Input, Server};
 use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
-use super::{lifecycle, Error, Plan};
+use super::{Error, Plan};
 use crate::error::Diagnose;
 use crate::runtime::clock;
 use crate::runtime::run::{self, Started, Stdio};
@@ -265,7 +265,7 @@ pub fn supervise(
         }
         if plan.auto_remove {
             // Best effort: without it, `wait` says the container is gone.
-            let _ = lifecycle::write_exit_code(exits, &plan.id, code);
+            let _ = super::wait::write_exit_code(exits, &plan.id, code);
             match store.remove_container(&plan.id, &plan.maps) {
                 Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
                 Err(e) => return Err(Error::Store(e)),

@@ -14,6 +14,7 @@ mod common;
 mod cpdiff;
 mod exec;
 mod hardening;
+mod issue20_lifecycle;
 mod logs2;
 mod misc;
 mod network;

@@ -481,15 +481,10 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
     if outcome == Outcome::Detached {
         return Ok(outcome);
     }
-    let exits = lifecycle::exits_dir(runroot);
-    let code = lifecycle::wait_for_id(
-        store,
-        &id,
-        name,
-        &[WaitCondition::Stopped],
-        &exits,
-        Path::new(PROC),
-    )?;
+    let exits = super::wait::exits_dir(runroot);
+    let stopped = [WaitCondition::Stopped];
+    let interval = super::wait::DEFAULT_INTERVAL;
+    let code = super::wait_for(store, &id, name, &stopped, interval, &exits)?;
     Ok(Outcome::Exited(code.unwrap_or(0)))
 }
 

@@ -38,6 +38,18 @@ const MONITOR_COMMAND: &str = "container-monitor";
 /// ends close as they go.
 const DRAIN_TIMEOUT_MS: u16 = 500;
 
+/// The most the monitor reads from one output at a time: one read per
+/// ready output and poll round, so a container writing without pause can
+/// neither starve the rest of the loop nor make the monitor buffer; what
+/// the monitor has not read waits in the pipe, and the container's writes
+/// block once it is full.
+const READ_SIZE: usize = 64 * 1024;
+
+/// How much of a read is turned into log records before they are written:
+/// records of short lines are several times the size of their text, and
+/// this bounds the record buffer.
+const FEED_SIZE: usize = 16 * 1024;
+
 /// A container the monitor has started and now watches.
 pub struct Detached {
     plan: Plan,
@@ -328,16 +340,24 @@ fn watch(
     let pid = started.pid;
     let mut code = None;
     let mut out = Vec::new();
+    let mut buf = vec![0u8; READ_SIZE];
     let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
             break;
         }
+        // A slow attach client holds the container's output back, until
+        // the container has exited: then its pipes are drained regardless.
+        let is_held = code.is_none() && server.as_deref().is_some_and(Server::is_backlogged);
+        let wanted = match is_held {
+            true => PollFlags::empty(),
+            false => PollFlags::POLLIN,
+        };
         let mut fds = vec![PollFd::new(started.signals.as_fd(), PollFlags::POLLIN)];
         fds.extend(
             sources
                 .iter()
-                .map(|(fd, _, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
+                .map(|(fd, _, _)| PollFd::new(fd.as_fd(), wanted)),
         );
         let server_at = fds.len();
         if let Some(s) = server.as_deref() {
@@ -377,26 +397,26 @@ fn watch(
         let now = clock::now_rfc3339_nanos();
         let mut closed = Vec::new();
         for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
-            if revents[i + 1]
-                && !read_into(
-                    fd,
-                    (pending, *stream),
-                    &now,
-                    &mut out,
-                    server.as_deref_mut(),
-                )
-            {
+            if !revents[i + 1] {
+                continue;
+            }
+            let is_open = read_once(fd, &mut buf, |data| {
+                if let Some(s) = server.as_deref_mut() {
+                    s.broadcast(*stream, data);
+                }
+                for part in data.chunks(FEED_SIZE) {
+                    pending.feed(part, &now, &mut out);
+                    write_records(&mut log, &mut out);
+                }
+            });
+            if !is_open {
                 pending.flush(&now, &mut out);
+                write_records(&mut log, &mut out);
                 closed.push(i);
             }
         }
         for i in closed.into_iter().rev() {
             sources.remove(i);
-        }
-        if !out.is_empty() {
-            // A full disk loses log lines, never the exit code.
-            let _ = log.write(&out);
-            out.clear();
         }
         if revents[0] {
             while let Ok(Some(_)) = started.signals.read_signal() {}
@@ -409,7 +429,7 @@ fn watch(
     for (_, pending, _) in &mut sources {
         pending.flush(&now, &mut out);
     }
-    let _ = log.write(&out);
+    write_records(&mut log, &mut out);
     drop(log);
     // Reaped already unless the drain broke off first.
     let code = match code {
@@ -435,30 +455,31 @@ fn watch(
     }
 }
 
-/// Reads what `fd` has into `pending`; false at end of file.
-/// Attached clients get a copy.
-fn read_into(
-    fd: &OwnedFd,
-    (pending, stream): (&mut Pending, Stream),
-    now: &str,
-    out: &mut Vec<u8>,
-    mut server: Option<&mut Server>,
-) -> bool {
-    let mut buf = [0u8; 16384];
+/// Reads once from `fd` into `buf` and hands what came to `take`; false
+/// at end of file (or when the output is gone), true otherwise.
+fn read_once(fd: &OwnedFd, buf: &mut [u8], mut take: impl FnMut(&[u8])) -> bool {
     loop {
-        match nix::unistd::read(fd, &mut buf) {
+        match nix::unistd::read(fd, buf) {
             // EIO: the pty's last slave is closed.
             Ok(0) | Err(Errno::EIO) => return false,
             Ok(n) => {
-                if let Some(s) = server.as_deref_mut() {
-                    s.broadcast(stream, &buf[..n]);
-                }
-                pending.feed(&buf[..n], now, out)
+                take(&buf[..n]);
+                return true;
             }
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => return true,
             Err(_) => return false,
         }
+    }
+}
+
+/// Appends the records in `out` to the log and empties `out`, keeping its
+/// capacity (bounded by `FEED_SIZE`) for the next ones. A full disk loses
+/// log lines, never the exit code.
+fn write_records(log: &mut LogFile, out: &mut Vec<u8>) {
+    if !out.is_empty() {
+        let _ = log.write(out);
+        out.clear();
     }
 }
 

@@ -1,7 +1,14 @@
-//! Issue #20, items 4 and 12: `wait` for every state as Podman 4.3 does,
-//! and `kill` that returns only once the exit is recorded.
+//! Issue #20, items 4, 11 and 12: `wait` for every state as Podman 4.3
+//! does, a monitor whose memory stays bounded however fast its container
+//! writes, and `kill` that returns only once the exit is recorded.
+
+use std::process::ChildStdout;
 
 use super::*;
+
+/// The most resident memory a monitor may use while its container writes
+/// without pause (Podman's conmon stays near 2.5 MB).
+const MAX_MONITOR_RSS_KIB: u64 = 8 * 1024;
 
 /// `create --name NAME busybox CMD`, which must succeed.
 #[track_caller]
@@ -10,6 +17,59 @@ fn create(env: &Env, name: &str, cmd: &[&str]) {
     let mut all = vec!["create", "--name", name, img.as_str()];
     all.extend_from_slice(cmd);
     env.hutch(&all).success();
+}
+
+/// The pid of container `name`'s monitor: the parent of its init.
+#[track_caller]
+fn monitor_pid(env: &Env, name: &str) -> i32 {
+    let pid: i32 = inspect_field(env, name, "{{.State.Pid}}")
+        .parse()
+        .expect("inspect prints a numeric pid");
+    let stat = proc_stat(pid).unwrap_or_else(|| panic!("container process {pid} should exist"));
+    let monitor: i32 = stat[1].parse().expect("ppid is numeric");
+    let cmdline = std::fs::read(format!("/proc/{monitor}/cmdline")).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("container-monitor"),
+        "the parent {monitor} of container {name} should be its monitor"
+    );
+    monitor
+}
+
+/// VmRSS of process `pid` in KiB, or `None` once it is gone.
+fn rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Samples the RSS of `pid` every 50 ms until it exits or `limit` passes;
+/// returns the largest sample and how many there were.
+fn peak_rss_until_exit(pid: i32, limit: Duration) -> (u64, usize) {
+    let deadline = Instant::now() + limit;
+    let (mut peak, mut samples) = (0, 0);
+    while let Some(kib) = rss_kib(pid) {
+        peak = peak.max(kib);
+        samples += 1;
+        if Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (peak, samples)
+}
+
+/// The size of container `id`'s current log file.
+fn log_size(env: &Env, id: &str) -> u64 {
+    let path = env.store().join("containers").join(id).join("ctr.log");
+    std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("reading the size of {}: {e}", path.display()))
+        .len()
 }
 
 // --- item 4: wait -----------------------------------------------------------
@@ -184,4 +244,133 @@ fn issue20_kill_of_a_signal_the_container_ignores_returns_at_once() {
         started.elapsed()
     );
     assert_eq!(inspect_field(&env, "deaf", "{{.State.Status}}"), "running");
+}
+
+// --- item 11: the monitor's memory -----------------------------------------
+
+/// Runs `cmd` detached with `flags` and returns the peak RSS of its
+/// monitor while the container runs (at most `limit`), and its id.
+fn monitor_peak(
+    env: &Env,
+    name: &str,
+    flags: &[&str],
+    cmd: &str,
+    limit: Duration,
+) -> (u64, String) {
+    let img = image("busybox");
+    let mut args = vec!["run", "-d", "--name", name];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[img.as_str(), "sh", "-c", cmd]);
+    let id = expect_id(&env.hutch_closing(&args).success());
+    let monitor = monitor_pid(env, name);
+    let (peak, samples) = peak_rss_until_exit(monitor, limit);
+    assert!(
+        samples > 3,
+        "only {samples} RSS samples of the monitor of {name}"
+    );
+    (peak, id)
+}
+
+#[test]
+fn issue20_monitor_memory_stays_bounded_while_a_container_logs_1g() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    // `y` lines are 2 bytes and 42 in the log: 1 GiB of records, written
+    // faster than the monitor can write them.
+    let cmd = "yes | head -c 51200000";
+    let limit = Duration::from_secs(240);
+    let (peak, id) = monitor_peak(&env, "big", &[], cmd, limit);
+    let size = log_size(&env, &id);
+    assert!(size >= 1 << 30, "the log holds {size} bytes, not 1 GiB");
+    assert!(
+        peak < MAX_MONITOR_RSS_KIB,
+        "the monitor peaked at {peak} KiB while its container wrote 1 GiB of log"
+    );
+    env.hutch(&["logs", "--tail", "1", "big"])
+        .success()
+        .stdout_is("y");
+    env.hutch(&["rm", "big"]).success();
+
+    let (peak, id) = monitor_peak(&env, "rot", &["--log-opt", "max-size=16m"], cmd, limit);
+    let dir = env.store().join("containers").join(&id);
+    assert!(dir.join("ctr.log.1").exists(), "the log was not rotated");
+    assert!(
+        peak < MAX_MONITOR_RSS_KIB,
+        "the monitor with max-size=16m peaked at {peak} KiB while its container wrote 1 GiB of log"
+    );
+    env.hutch(&["rm", "rot"]).success();
+}
+
+#[test]
+fn issue20_monitor_memory_stays_bounded_for_a_yes_container() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    for (name, flags) in [("yes", &[][..]), ("yesrot", &["--log-opt", "max-size=1m"])] {
+        let img = image("busybox");
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[img.as_str(), "yes"]);
+        env.hutch_closing(&args).success();
+        let monitor = monitor_pid(&env, name);
+        let (peak, samples) = peak_rss_until_exit(monitor, Duration::from_secs(3));
+        assert!(samples > 3, "only {samples} RSS samples");
+        assert!(
+            peak < MAX_MONITOR_RSS_KIB,
+            "the monitor of `yes` ({flags:?}) peaked at {peak} KiB within 3 s"
+        );
+        env.hutch(&["rm", "-f", name]).success();
+    }
+}
+
+/// Spawns `hutch attach --no-stdin name` with a stdout nobody reads.
+fn stuck_attach(env: &Env, name: &str) -> (std::process::Child, ChildStdout) {
+    let args = ["attach", "--no-stdin", name];
+    let mut c = env.command(&args);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("starting hutch attach");
+    let out = child.stdout.take().expect("stdout is piped");
+    (child, out)
+}
+
+#[test]
+fn issue20_a_stuck_attach_client_holds_the_container_back_not_the_monitor() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let id = run_d(&env, "fast", &["yes"]);
+    let monitor = monitor_pid(&env, "fast");
+    let (mut client, unread) = stuck_attach(&env, "fast");
+    // The client's pipe, its socket and its backlog fill within moments;
+    // from then on the container waits for it.
+    std::thread::sleep(Duration::from_secs(1));
+    let held = log_size(&env, &id);
+    let (peak, _) = peak_rss_until_exit(monitor, Duration::from_secs(1));
+    let after = log_size(&env, &id);
+    assert!(
+        client.try_wait().expect("polling attach").is_none(),
+        "the slow attach client was dropped"
+    );
+    assert!(
+        after - held < 1 << 20,
+        "the log grew by {} bytes in 1 s while an attach client took nothing",
+        after - held
+    );
+    assert!(
+        peak < MAX_MONITOR_RSS_KIB,
+        "the monitor peaked at {peak} KiB"
+    );
+    // Gone, it holds nothing back.
+    let _ = client.kill();
+    let _ = client.wait();
+    drop(unread);
+    wait_for("the log to grow again", SETTLE, || {
+        let now = log_size(&env, &id);
+        if now > after + (1 << 20) {
+            Ok(())
+        } else {
+            Err(format!("{now} bytes, {after} before"))
+        }
+    });
+    env.hutch(&["rm", "-f", "fast"]).success();
 }

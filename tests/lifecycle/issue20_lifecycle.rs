@@ -1,6 +1,7 @@
-//! Issue #20, items 4, 11 and 12: `wait` for every state as Podman 4.3
-//! does, a monitor whose memory stays bounded however fast its container
-//! writes, and `kill` that returns only once the exit is recorded.
+//! Issue #20, items 4, 10, 11 and 12: `wait` for every state as Podman
+//! 4.3 does, `logs -f` of exited and of several containers, a monitor
+//! whose memory stays bounded however fast its container writes, and
+//! `kill` that returns only once the exit is recorded.
 
 use std::process::ChildStdout;
 
@@ -244,6 +245,73 @@ fn issue20_kill_of_a_signal_the_container_ignores_returns_at_once() {
         started.elapsed()
     );
     assert_eq!(inspect_field(&env, "deaf", "{{.State.Status}}"), "running");
+}
+
+// --- item 10: logs -f -------------------------------------------------------
+
+#[test]
+fn issue20_logs_follow_of_exited_and_several_containers_prints_all_and_returns() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let a = run_d(&env, "a", &["sh", "-c", "echo a1; echo a2 >&2; echo a3"]);
+    let b = run_d(&env, "b", &["sh", "-c", "echo b1; echo b2"]);
+    for name in ["a", "b"] {
+        env.hutch_timeout(&["wait", name], WAIT_LIMIT).success();
+    }
+    let limit = Duration::from_secs(10);
+    env.hutch_timeout(&["logs", "-f", "a"], limit)
+        .success()
+        .stdout_is("a1\na3");
+    // One container: --names adds nothing, as in Podman.
+    env.hutch_timeout(&["logs", "-f", "-n", "b"], limit)
+        .success()
+        .stdout_is("b1\nb2");
+    let (sa, sb) = (&a[..12], &b[..12]);
+    let r = env
+        .hutch_timeout(&["logs", "-f", "a", "b"], limit)
+        .success();
+    assert_eq!(
+        r.stdout,
+        format!("{sa} a1\n{sa} a3\n{sb} b1\n{sb} b2\n"),
+        "{r}"
+    );
+    assert!(r.stderr.contains(&format!("{sa} a2\n")), "{r}");
+    let r = env.hutch_timeout(&["logs", "a", "b"], limit).success();
+    assert_eq!(
+        r.stdout,
+        format!("{sa} a1\n{sa} a3\n{sb} b1\n{sb} b2\n"),
+        "{r}"
+    );
+    let r = env
+        .hutch_timeout(&["logs", "-f", "--names", "a", "b"], limit)
+        .success();
+    assert_eq!(r.stdout, "a a1\na a3\nb b1\nb b2\n", "{r}");
+    assert!(r.stderr.contains("a a2\n"), "{r}");
+    let r = env
+        .hutch_timeout(&["logs", "-n", "-t", "a", "b"], limit)
+        .success();
+    for l in r.stdout.lines() {
+        let mut f = l.splitn(3, ' ');
+        let (name, ts) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+        assert!(
+            ["a", "b"].contains(&name) && ts.ends_with('Z'),
+            "expected `NAME TIMESTAMP TEXT`, got {l:?}: {r}"
+        );
+    }
+
+    // One still running: follow them all until the last has exited.
+    run_d(&env, "r", &["sh", "-c", "echo r1; sleep 2; echo r2"]);
+    wait_for_log_line(&env, "r", "r1");
+    let r = env
+        .hutch_timeout(&["logs", "-f", "-n", "a", "r", "b"], WAIT_LIMIT)
+        .success();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    for want in ["a a1", "a a3", "b b1", "b b2", "r r1", "r r2"] {
+        assert!(lines.contains(&want), "missing {want:?}: {r}");
+    }
+    assert_eq!(lines.last(), Some(&"r r2"), "{r}");
+    env.hutch(&["logs", "-f", "a", "nope"])
+        .tool_error(&["no such container nope"]);
 }
 
 // --- item 11: the monitor's memory -----------------------------------------

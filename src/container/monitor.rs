@@ -310,7 +310,7 @@ fn watch(
         plan,
         started,
         state,
-        mut log,
+        log,
         mut input,
         ..
     } = detached;
@@ -326,7 +326,7 @@ fn watch(
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(null.as_fd());
     }
-    let mut sources: Vec<(OwnedFd, Pending, Stream)> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
     if let Some(master) = started.master {
         sources.push((master, Pending::new(Stream::Stdout), Stream::Stdout));
     }
@@ -339,8 +339,7 @@ fn watch(
     }
     let pid = started.pid;
     let mut code = None;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; READ_SIZE];
+    let mut copier = Copier::new(log);
     let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
@@ -394,30 +393,7 @@ fn watch(
             let master = master_for_resize.as_ref().map(|m| m.as_fd());
             s.on_ready(&flags[server_at..], &mut input, master);
         }
-        let now = clock::now_rfc3339_nanos();
-        let mut closed = Vec::new();
-        for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
-            if !revents[i + 1] {
-                continue;
-            }
-            let is_open = read_once(fd, &mut buf, |data| {
-                if let Some(s) = server.as_deref_mut() {
-                    s.broadcast(*stream, data);
-                }
-                for part in data.chunks(FEED_SIZE) {
-                    pending.feed(part, &now, &mut out);
-                    write_records(&mut log, &mut out);
-                }
-            });
-            if !is_open {
-                pending.flush(&now, &mut out);
-                write_records(&mut log, &mut out);
-                closed.push(i);
-            }
-        }
-        for i in closed.into_iter().rev() {
-            sources.remove(i);
-        }
+        copier.copy_ready(&mut sources, &revents[1..], server.as_deref_mut());
         if revents[0] {
             while let Ok(Some(_)) = started.signals.read_signal() {}
             if code.is_none() {
@@ -425,12 +401,8 @@ fn watch(
             }
         }
     }
-    let now = clock::now_rfc3339_nanos();
-    for (_, pending, _) in &mut sources {
-        pending.flush(&now, &mut out);
-    }
-    write_records(&mut log, &mut out);
-    drop(log);
+    copier.flush(&mut sources);
+    drop(copier);
     // Reaped already unless the drain broke off first.
     let code = match code {
         Some(c) => c,
@@ -452,6 +424,72 @@ fn watch(
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),
         Ok(()) => Ok(Some(code)),
+    }
+}
+
+/// One of the container's outputs: its pipe (or the pty master), the
+/// start of a line not yet logged, and which stream it is.
+type Source = (OwnedFd, Pending, Stream);
+
+/// The container's output on its way to the log and the attach clients:
+/// a fixed read buffer and the records of at most `FEED_SIZE` of it.
+struct Copier {
+    log: LogFile,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Copier {
+    fn new(log: LogFile) -> Copier {
+        Copier {
+            log,
+            buf: vec![0u8; READ_SIZE],
+            out: Vec::new(),
+        }
+    }
+
+    /// Reads once from each of `sources` that `ready` marks, logs it and
+    /// passes it to the attach clients; removes sources at their end.
+    fn copy_ready(
+        &mut self,
+        sources: &mut Vec<Source>,
+        ready: &[bool],
+        mut server: Option<&mut Server>,
+    ) {
+        let now = clock::now_rfc3339_nanos();
+        let Copier { log, buf, out } = self;
+        let mut closed = Vec::new();
+        for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
+            if !ready.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let is_open = read_once(fd, buf, |data| {
+                if let Some(s) = server.as_deref_mut() {
+                    s.broadcast(*stream, data);
+                }
+                for part in data.chunks(FEED_SIZE) {
+                    pending.feed(part, &now, out);
+                    write_records(log, out);
+                }
+            });
+            if !is_open {
+                pending.flush(&now, out);
+                write_records(log, out);
+                closed.push(i);
+            }
+        }
+        for i in closed.into_iter().rev() {
+            sources.remove(i);
+        }
+    }
+
+    /// Logs what is left of each source's last line as a partial record.
+    fn flush(&mut self, sources: &mut [Source]) {
+        let now = clock::now_rfc3339_nanos();
+        for (_, pending, _) in sources {
+            pending.flush(&now, &mut self.out);
+        }
+        write_records(&mut self.log, &mut self.out);
     }
 }
 

@@ -170,16 +170,15 @@ pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), E
     if info.state.status == ContainerStatus::Running {
         mark_stopped_by_user(store, &info, name)?;
     }
+    // Read before the signal: a process it ends may be gone right after.
+    let disposition = info
+        .state
+        .pid
+        .and_then(|pid| procfs::signal_disposition(proc, pid));
     let pidfd = send_signal(&info, name, sig, proc)?;
     let is_ending = match sig {
         Signal::SIGKILL => true,
-        _ => {
-            let disposition = info
-                .state
-                .pid
-                .and_then(|pid| procfs::signal_disposition(proc, pid));
-            may_end(sig, disposition) && has_exited_within(pidfd.as_fd(), SIGNAL_GRACE)
-        }
+        _ => may_end(sig, disposition) && has_exited_within(pidfd.as_fd(), SIGNAL_GRACE),
     };
     if is_ending {
         wait_exit(

@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::container::attach;
-use crate::container::logread::{LogReader, Record, Stream};
+use crate::container::logread::{self, LogReader, Record, Stream};
 use crate::container::Engine;
 use crate::container::{self, WaitCondition};
 use crate::error::Diagnose;
@@ -63,9 +63,20 @@ pub struct WaitArgs {
     /// Containers, by name or id
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
-    /// Condition to wait for: stopped (default), exited, running or created; repeat for any of several
-    #[arg(long, value_name = "CONDITION", default_value = "stopped")]
+    /// Condition to wait for: stopped (default), exited, created, running, paused, initialized, removing or unknown; repeat or separate by commas for any of several
+    #[arg(
+        long,
+        value_name = "CONDITION",
+        default_value = "stopped",
+        value_delimiter = ','
+    )]
     pub condition: Vec<String>,
+    /// Time between looks at the containers (a duration such as 250ms or 1s; a bare number is milliseconds)
+    #[arg(short, long, value_name = "DURATION", default_value = "25ms")]
+    pub interval: String,
+    /// Print -1 for a container that does not exist instead of failing
+    #[arg(long)]
+    pub ignore: bool,
 }
 
 #[derive(Debug, Args)]
@@ -134,7 +145,9 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
 }
 
 /// Waits for containers to meet a condition; prints each one's exit code
-/// when waiting for it to stop.
+/// when it stopped, -1 for another condition (as Podman does). Every name
+/// is looked up first: one that does not exist fails the command before
+/// any waiting, or with `--ignore` prints -1.
 pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
     let conditions = args
         .condition
@@ -142,16 +155,34 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
         .map(|c| {
             c.parse::<WaitCondition>().map_err(|()| {
                 Error::Usage(format!(
-                    "invalid --condition {c:?}: use stopped, exited, running or created"
+                    "invalid --condition {c:?}: use stopped, exited, created, running, paused, initialized, removing or unknown"
                 ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut code = 0;
+    let interval = parse_interval(&args.interval).ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid --interval {:?}: use a positive duration such as 250ms or 1s",
+            args.interval
+        ))
+    })?;
+    let mut ids = Vec::new();
     for name in &args.containers {
-        match engine.wait_for(name, &conditions) {
-            Ok(Some(exit)) => println!("{exit}"),
-            Ok(None) => {}
+        match engine.container_id(name) {
+            Ok(id) => ids.push(Some(id)),
+            Err(container::Error::NoSuchContainer(_)) if args.ignore => ids.push(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut code = 0;
+    for (name, id) in args.containers.iter().zip(ids) {
+        let waited = match id {
+            Some(id) => engine.wait_for(&id, name, &conditions, interval),
+            None => Ok(None),
+        };
+        match waited {
+            Ok(exit) => println!("{}", exit.unwrap_or(-1)),
+            Err(container::Error::NoSuchContainer(_)) if args.ignore => println!("-1"),
             Err(e) if args.containers.len() == 1 => return Err(e.into()),
             Err(e) => {
                 super::report_error(&e.into());
@@ -160,6 +191,17 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
         }
     }
     Ok(code)
+}
+
+/// `--interval` as Podman reads it: a Go duration, or a bare number of
+/// milliseconds; it must be positive.
+fn parse_interval(s: &str) -> Option<Duration> {
+    let nanos =
+        logread::parse_duration(s).or_else(|| logread::parse_duration(&format!("{s}ms")))?;
+    u64::try_from(nanos)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(Duration::from_nanos)
 }
 
 /// Starts containers; with `--attach`, attaches to the one container
@@ -273,5 +315,21 @@ pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
             Ok(0)
         }
         Err(e) => Ok(e.exit_code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_durations_or_milliseconds() {
+        assert_eq!(parse_interval("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_interval("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_interval("100"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_interval("1.5"), Some(Duration::from_micros(1500)));
+        for bad in ["0", "-1s", "", "fast", "-5"] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `hutch logs`: prints the records of containers' log files (the rotated
 //! file first, then the current one), stdout records to stdout and stderr
 //! records to stderr, optionally following them across rotations until the
-//! containers stop.
+//! containers stop. With several containers each line starts with its
+//! container's short id, or its name with `--names`, as in Podman.
 
 use std::io::{BufWriter, ErrorKind, StderrLock, StdoutLock, Write};
 use std::time::Duration;
@@ -36,7 +37,13 @@ pub struct LogsArgs {
     /// Prefix each line with its timestamp
     #[arg(short, long)]
     pub timestamps: bool,
+    /// With several containers, start each line with the container's name instead of its short id
+    #[arg(short, long)]
+    pub names: bool,
 }
+
+/// How many characters of the id start lines of several containers.
+const SHORT_ID: usize = 12;
 
 /// One container being printed.
 struct Target {
@@ -44,6 +51,27 @@ struct Target {
     path: std::path::PathBuf,
     reader: Option<RotatingLog>,
     is_done: bool,
+    /// What starts each of its lines.
+    label: Label,
+}
+
+/// What starts a container's lines, and where its lines start.
+#[derive(Debug, Default)]
+struct Label {
+    /// The container's short id or name and a space, with several
+    /// containers; empty otherwise.
+    prefix: String,
+    /// Per stream (stdout, stderr): whether the next record starts a line.
+    is_line_start: [bool; 2],
+}
+
+impl Label {
+    fn new(prefix: String) -> Label {
+        Label {
+            prefix,
+            is_line_start: [true, true],
+        }
+    }
 }
 
 /// Prints container logs.
@@ -54,8 +82,14 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
         until: parse_time("--until", args.until.as_deref(), now)?,
     };
     let mut targets = Vec::new();
+    let is_several = args.containers.len() > 1;
     for name in &args.containers {
         let source = engine.log_source(name)?;
+        let prefix = match (is_several, args.names) {
+            (false, _) => String::new(),
+            (true, true) => format!("{} ", source.name),
+            (true, false) => format!("{} ", &source.id[..SHORT_ID.min(source.id.len())]),
+        };
         let driver = source.driver;
         if driver != LogDriver::K8sFile {
             return Err(logread::Error::NoLogs {
@@ -69,6 +103,7 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
             id: source.id,
             reader: None,
             is_done: false,
+            label: Label::new(prefix),
         });
     }
     let mut out = Printer::new(args.timestamps, window);
@@ -144,7 +179,7 @@ fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
     loop {
         let (records, is_at_end) = r.read_chunk()?;
         for rec in &records {
-            out.print(rec)?;
+            out.print(rec, &mut t.label)?;
         }
         if is_at_end && !r.follow_rotation()? {
             return Ok(());
@@ -156,7 +191,7 @@ fn drain(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
 fn finish(t: &mut Target, out: &mut Printer) -> Result<(), Failure> {
     drain(t, out)?;
     if let Some(rec) = t.reader.as_mut().and_then(RotatingLog::finish) {
-        out.print(&rec)?;
+        out.print(&rec, &mut t.label)?;
     }
     t.is_done = true;
     Ok(())
@@ -206,8 +241,6 @@ struct Printer<O: Write = BufWriter<StdoutLock<'static>>, E: Write = BufWriter<S
     stdout: O,
     stderr: E,
     last: Option<Stream>,
-    /// Per stream (stdout, stderr): whether the next record starts a line.
-    is_line_start: [bool; 2],
 }
 
 impl Printer {
@@ -229,11 +262,13 @@ impl<O: Write, E: Write> Printer<O, E> {
             stdout,
             stderr,
             last: None,
-            is_line_start: [true, true],
         }
     }
 
-    fn print(&mut self, rec: &Record) -> std::io::Result<()> {
+    /// Prints `rec`, starting a line with `label`'s prefix and (with
+    /// `--timestamps`) the record's time; a line split into partial
+    /// records gets them once.
+    fn print(&mut self, rec: &Record, label: &mut Label) -> std::io::Result<()> {
         if !self.window.contains(rec.time) {
             return Ok(());
         }
@@ -245,15 +280,18 @@ impl<O: Write, E: Write> Printer<O, E> {
             Stream::Stdout => (&mut self.stdout, 0),
             Stream::Stderr => (&mut self.stderr, 1),
         };
-        if self.is_timestamped && self.is_line_start[idx] {
-            w.write_all(rec.timestamp.as_bytes())?;
-            w.write_all(b" ")?;
+        if label.is_line_start[idx] {
+            w.write_all(label.prefix.as_bytes())?;
+            if self.is_timestamped {
+                w.write_all(rec.timestamp.as_bytes())?;
+                w.write_all(b" ")?;
+            }
         }
         w.write_all(&rec.content)?;
         if !rec.is_partial {
             w.write_all(b"\n")?;
         }
-        self.is_line_start[idx] = !rec.is_partial;
+        label.is_line_start[idx] = !rec.is_partial;
         Ok(())
     }
 
@@ -268,9 +306,19 @@ mod tests {
     use super::*;
 
     fn print(lines: &[&str], is_timestamped: bool, window: Window) -> (String, String) {
+        print_labelled(lines, is_timestamped, window, "")
+    }
+
+    fn print_labelled(
+        lines: &[&str],
+        is_timestamped: bool,
+        window: Window,
+        prefix: &str,
+    ) -> (String, String) {
         let mut p = Printer::with(is_timestamped, window, Vec::new(), Vec::new());
+        let mut label = Label::new(prefix.to_string());
         for l in lines {
-            p.print(&logread::parse_record(l.as_bytes()).unwrap())
+            p.print(&logread::parse_record(l.as_bytes()).unwrap(), &mut label)
                 .unwrap();
         }
         (
@@ -298,6 +346,18 @@ mod tests {
         let (out, err) = print(&LOG, true, Window::default());
         assert_eq!(out, "2026-11-27T19:00:01Z hello\n2026-11-27T19:00:04Z \n");
         assert_eq!(err, "2026-11-27T19:00:02Z oops\n");
+    }
+
+    #[test]
+    fn a_prefix_comes_before_the_timestamp_once_per_line() {
+        let (out, err) = print_labelled(&LOG, true, Window::default(), "web ");
+        assert_eq!(
+            out,
+            "web 2026-11-27T19:00:01Z hello\nweb 2026-11-27T19:00:04Z \n"
+        );
+        assert_eq!(err, "web 2026-11-27T19:00:02Z oops\n");
+        let (out, _) = print_labelled(&LOG, false, Window::default(), "0123456789ab ");
+        assert_eq!(out, "0123456789ab hello\n0123456789ab \n");
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub fn run_port_forwarder(pid: i32, forwards: &[String], report: &mut dyn FnMut(
 pub struct LogSource {
     /// The container's full id.
     pub id: String,
+    /// Its name.
+    pub name: String,
     /// Its log driver: only `k8s-file` logs can be read back.
     pub driver: LogDriver,
     /// The log file.
@@ -56,6 +58,7 @@ impl Engine {
             .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
         let (driver, path) = super::logread::log_of(store, &info);
         Ok(LogSource {
+            name: info.record.name,
             id: info.record.id,
             driver,
             path,

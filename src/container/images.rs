@@ -178,7 +178,7 @@ impl Engine {
         let maps = self.user_maps()?;
         for info in store.list_containers().map_err(Error::Store)? {
             if &info.record.image_id == id {
-                match super::remove(store, &info.record.id, true, maps) {
+                match super::remove(store, &info.record.id, true, maps, &self.exits_dir()) {
                     Ok(()) | Err(Error::NoSuchContainer(_)) => {}
                     Err(e) => return Err(e),
                 }

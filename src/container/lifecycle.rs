@@ -6,80 +6,38 @@
 //! `stop`, `kill` and `rm -f` mark the container stopped by the user
 //! before they signal it, so its monitor does not apply a restart policy.
 
-use std::os::fd::AsFd;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::{load_spec, Error};
-use crate::runtime::{clock, procfs};
+use super::{load_spec, wait, Error};
+use crate::runtime::clock;
+use crate::runtime::procfs::{self, SignalDisposition};
 use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
 use crate::userns::IdMaps;
 
 /// How often a waiter re-reads the record.
-const POLL_INTERVAL: Duration = Duration::from_millis(25);
+const POLL_INTERVAL: Duration = super::wait::DEFAULT_INTERVAL;
+
+/// How long `kill`, and `rm` of a container whose process has ended, wait
+/// for its monitor to record the exit.
+const RECORD_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long `kill` with a signal that may end the container (one it
+/// catches) waits for it to exit before returning.
+const SIGNAL_GRACE: Duration = Duration::from_millis(250);
 
 /// The exit code recorded when the monitor vanished without recording one.
 const EXIT_MONITOR_DIED: i32 = 255;
 
 /// The reason recorded then.
 const REASON_MONITOR_DIED: &str = "monitor died";
-
-/// The directory below the run directory where a monitor leaves the exit
-/// code of a `--rm` container before removing it, for `wait`.
-const EXITS_DIR: &str = "exits";
-
-/// What `wait --condition` waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitCondition {
-    /// The container is created and not started.
-    Created,
-    /// The container runs.
-    Running,
-    /// The container has exited and its monitor will not restart it
-    /// (`stopped` and `exited` alike).
-    Stopped,
-}
-
-impl FromStr for WaitCondition {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<WaitCondition, ()> {
-        match s {
-            "created" => Ok(WaitCondition::Created),
-            "running" => Ok(WaitCondition::Running),
-            "stopped" | "exited" => Ok(WaitCondition::Stopped),
-            _ => Err(()),
-        }
-    }
-}
-
-/// Where exit codes of removed containers are left under `runroot`.
-pub fn exits_dir(runroot: &Path) -> PathBuf {
-    runroot.join(EXITS_DIR)
-}
-
-/// Leaves `code` as container `id`'s exit code in `exits` (atomically, so
-/// a reader never sees half a number).
-pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(exits)?;
-    crate::storage::atomic::write_file(&exits.join(id), format!("{code}\n").as_bytes(), 0o644)
-}
-
-/// The exit code a monitor left for container `id` in `exits`, if any.
-pub fn read_exit_code(exits: &Path, id: &str) -> Option<i32> {
-    std::fs::read_to_string(exits.join(id))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-}
 
 /// See `container::observe`; `proc` is the proc root.
 pub fn observe(
@@ -116,7 +74,7 @@ pub fn observe(
     }
 }
 
-fn is_monitor_alive(state: &ContainerState, proc: &Path) -> bool {
+pub(super) fn is_monitor_alive(state: &ContainerState, proc: &Path) -> bool {
     match (state.monitor_pid, state.monitor_start) {
         (Some(pid), Some(start)) => procfs::is_alive(proc, pid, start),
         // Without a start time the pid alone must do.
@@ -150,14 +108,19 @@ pub fn parse_signal(s: &str) -> Result<Signal, Error> {
 }
 
 /// Sends `sig` to the init of the running container `info` (named `name`
-/// for errors).
+/// for errors); returns a pidfd of that process.
 ///
 /// The pid is checked against its recorded start time first, so a pid the
 /// kernel gave to another process after the container ended is not hit.
 /// The user owns the container's user namespace and so holds CAP_KILL in
 /// it (user_namespaces(7)): even a process running as a subordinate uid
 /// can be signalled directly.
-fn send_signal(info: &ContainerInfo, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
+fn send_signal(
+    info: &ContainerInfo,
+    name: &str,
+    sig: Signal,
+    proc: &Path,
+) -> Result<OwnedFd, Error> {
     let not_running = || Error::NotRunning(name.to_string());
     if info.state.status != ContainerStatus::Running {
         return Err(not_running());
@@ -175,7 +138,7 @@ fn send_signal(info: &ContainerInfo, name: &str, sig: Signal, proc: &Path) -> Re
         return Err(not_running());
     }
     match crate::sys::process::pidfd_send_signal(pidfd.as_fd(), sig) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(pidfd),
         Err(Errno::ESRCH) => Err(not_running()),
         Err(source) => Err(Error::SendSignal {
             name: name.to_string(),
@@ -197,13 +160,89 @@ fn mark_stopped_by_user(store: &Store, info: &ContainerInfo, name: &str) -> Resu
     }
 }
 
-/// Sends `sig` to container `name`, which must be running.
+/// Sends `sig` to container `name`, which must be running. After SIGKILL
+/// it returns once the monitor has recorded the exit (within
+/// `RECORD_LIMIT`), so `kill; rm` never finds it running; after a signal
+/// the container catches it waits `SIGNAL_GRACE` for it to exit, and if
+/// it does, for the record too.
 pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
     let info = find(store, name, proc)?;
     if info.state.status == ContainerStatus::Running {
         mark_stopped_by_user(store, &info, name)?;
     }
-    send_signal(&info, name, sig, proc)
+    // Read before the signal: a process it ends may be gone right after.
+    let disposition = info
+        .state
+        .pid
+        .and_then(|pid| procfs::signal_disposition(proc, pid));
+    let pidfd = send_signal(&info, name, sig, proc)?;
+    let is_ending = match sig {
+        Signal::SIGKILL => true,
+        _ => may_end(sig, disposition) && has_exited_within(pidfd.as_fd(), SIGNAL_GRACE),
+    };
+    if is_ending {
+        wait_exit(
+            store,
+            &info.record.id,
+            Some(Instant::now() + RECORD_LIMIT),
+            proc,
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether `sig` may end a process with `disposition` (`None`: it is gone
+/// already). A namespace's init only gets the signals it catches.
+fn may_end(sig: Signal, disposition: Option<SignalDisposition>) -> bool {
+    let Some(d) = disposition else {
+        return true;
+    };
+    let bit = 1u64 << (sig as i32 - 1);
+    if d.caught & bit != 0 {
+        return true;
+    }
+    if d.ignored & bit != 0 || d.is_namespace_init {
+        return false;
+    }
+    // Those whose default action does not terminate (signal(7)).
+    !matches!(
+        sig,
+        Signal::SIGCHLD
+            | Signal::SIGCONT
+            | Signal::SIGURG
+            | Signal::SIGWINCH
+            | Signal::SIGSTOP
+            | Signal::SIGTSTP
+            | Signal::SIGTTIN
+            | Signal::SIGTTOU
+    )
+}
+
+/// Whether the process behind `pidfd` exits within `limit` (a pidfd
+/// becomes readable when its process has ended, pidfd_open(2)).
+fn has_exited_within(pidfd: BorrowedFd<'_>, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(pidfd, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(Errno::EINTR) if !left.is_zero() => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Whether the init of the container recorded as running in `state` has
+/// ended (a zombie, gone, or its pid reused), so its monitor is about to
+/// record the exit.
+fn has_init_ended(state: &ContainerState, proc: &Path) -> bool {
+    match (state.pid, state.pid_start) {
+        (Some(pid), Some(start)) => !procfs::is_alive(proc, pid, start),
+        _ => false,
+    }
 }
 
 /// How a wait for a container's exit ended.
@@ -256,7 +295,7 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
     let id = info.record.id.clone();
     if !timeout.is_zero() {
         match send_signal(&info, name, sig, proc) {
-            Ok(()) | Err(Error::NotRunning(_)) => {}
+            Ok(_) | Err(Error::NotRunning(_)) => {}
             Err(e) => return Err(e),
         }
         match wait_exit(store, &id, Some(Instant::now() + timeout), proc)? {
@@ -265,60 +304,11 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
         }
     }
     match send_signal(&info, name, Signal::SIGKILL, proc) {
-        Ok(()) | Err(Error::NotRunning(_)) => {}
+        Ok(_) | Err(Error::NotRunning(_)) => {}
         Err(e) => return Err(e),
     }
     wait_exit(store, &id, None, proc)?;
     Ok(())
-}
-
-/// Waits for container `name` to meet any of `conditions`; returns its
-/// exit code when it stopped. A `--rm` container that removed itself while
-/// waited for gives the exit code its monitor left in `exits`.
-pub fn wait_for(
-    store: &Store,
-    name: &str,
-    conditions: &[WaitCondition],
-    exits: &Path,
-    proc: &Path,
-) -> Result<Option<i32>, Error> {
-    let id = find(store, name, proc)?.record.id;
-    wait_for_id(store, &id, name, conditions, exits, proc)
-}
-
-/// `wait_for` on container `id` (called `name`), which the caller has seen:
-/// if its record is gone, the exit code its monitor left counts.
-pub fn wait_for_id(
-    store: &Store,
-    id: &str,
-    name: &str,
-    conditions: &[WaitCondition],
-    exits: &Path,
-    proc: &Path,
-) -> Result<Option<i32>, Error> {
-    let wants = |c| conditions.contains(&c);
-    loop {
-        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
-            return match read_exit_code(exits, id) {
-                Some(code) if wants(WaitCondition::Stopped) => Ok(Some(code)),
-                _ => Err(Error::NoSuchContainer(name.to_string())),
-            };
-        };
-        let info = observe(store, info, proc).map_err(Error::Store)?;
-        let state = &info.state;
-        match state.status {
-            ContainerStatus::Created if wants(WaitCondition::Created) => return Ok(None),
-            ContainerStatus::Running if wants(WaitCondition::Running) => return Ok(None),
-            // A live monitor may still restart it or remove it.
-            ContainerStatus::Exited
-                if wants(WaitCondition::Stopped) && !is_monitor_alive(state, proc) =>
-            {
-                return Ok(Some(state.exit_code.unwrap_or(0)));
-            }
-            _ => {}
-        }
-        std::thread::sleep(POLL_INTERVAL);
-    }
 }
 
 /// Starts the created or exited container `name` through a new monitor
@@ -358,35 +348,55 @@ pub fn start(
 }
 
 /// Removes container `name`; a running one only with `force` (it is
-/// killed and waited for first). `maps` removes files of containers
-/// without a spec. The caller must be single-threaded.
+/// killed and waited for first). One whose process has ended but whose
+/// exit is not recorded yet is waited for (within `RECORD_LIMIT`). The
+/// exit code is left in `exits` for those waiting for it. `maps` removes
+/// files of containers without a spec. The caller must be single-threaded.
 pub fn remove(
     store: &Store,
     name: &str,
     is_forced: bool,
     maps: &IdMaps,
+    exits: &Path,
     proc: &Path,
 ) -> Result<(), Error> {
-    let info = find(store, name, proc)?;
+    let mut info = find(store, name, proc)?;
     if info.state.status == ContainerStatus::Running {
-        if !is_forced {
+        let deadline = if is_forced {
+            mark_stopped_by_user(store, &info, name)?;
+            match send_signal(&info, name, Signal::SIGKILL, proc) {
+                Ok(_) | Err(Error::NotRunning(_)) => {}
+                Err(e) => return Err(e),
+            }
+            None
+        } else if has_init_ended(&info.state, proc) {
+            Some(Instant::now() + RECORD_LIMIT)
+        } else {
             return Err(Error::IsRunning(name.to_string()));
+        };
+        match wait_exit(store, &info.record.id, deadline, proc)? {
+            Waited::Exited => {}
+            Waited::TimedOut => return Err(Error::IsRunning(name.to_string())),
+            Waited::Removed => {
+                // Gone while we waited: its own `--rm` was quicker (this
+                // removal did its job), or another `rm` won the race (this
+                // one did not).
+                let is_auto_remove = load_spec(&info).is_ok_and(|p| p.auto_remove);
+                return if is_auto_remove {
+                    Ok(())
+                } else {
+                    Err(Error::NoSuchContainer(name.to_string()))
+                };
+            }
         }
-        mark_stopped_by_user(store, &info, name)?;
-        match send_signal(&info, name, Signal::SIGKILL, proc) {
-            Ok(()) | Err(Error::NotRunning(_)) => {}
-            Err(e) => return Err(e),
-        }
-        if let Waited::Removed = wait_exit(store, &info.record.id, None, proc)? {
-            // Gone while we waited: its own `--rm` was quicker (this removal
-            // did its job), or another `rm` won the race (this one did not).
-            let is_auto_remove = load_spec(&info).is_ok_and(|p| p.auto_remove);
-            return if is_auto_remove {
-                Ok(())
-            } else {
-                Err(Error::NoSuchContainer(name.to_string()))
-            };
-        }
+        info = store
+            .find_container(&info.record.id)
+            .map_err(Error::Store)?
+            .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
+    }
+    if let (ContainerStatus::Exited, Some(code)) = (info.state.status, info.state.exit_code) {
+        // Best effort: without it, a waiter says the container is gone.
+        let _ = wait::write_exit_code(exits, &info.record.id, code);
     }
     crate::runtime::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
     let plan_maps = load_spec(&info).ok().map(|p| p.maps);
@@ -419,18 +429,6 @@ mod tests {
             parse_signal("BOGUS").unwrap_err().to_string(),
             "invalid signal \"BOGUS\""
         );
-    }
-
-    #[test]
-    fn exit_codes_round_trip_through_the_exits_dir() {
-        let tmp = tempfile::tempdir().unwrap();
-        let exits = exits_dir(tmp.path());
-        assert_eq!(read_exit_code(&exits, "c1"), None);
-        write_exit_code(&exits, "c1", 137).unwrap();
-        write_exit_code(&exits, "c1", 3).unwrap();
-        assert_eq!(read_exit_code(&exits, "c1"), Some(3));
-        let names: Vec<_> = std::fs::read_dir(&exits).unwrap().collect();
-        assert_eq!(names.len(), 1, "a temp file was left: {names:?}");
     }
 
     fn info_with_spec(spec: Option<String>) -> ContainerInfo {
@@ -496,11 +494,16 @@ mod tests {
 
     fn fake_proc(pid: i32, start: u64) -> tempfile::TempDir {
         let proc = tempfile::tempdir().unwrap();
-        let dir = proc.path().join(pid.to_string());
-        std::fs::create_dir(&dir).unwrap();
-        let stat = format!("{pid} (hutch) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0");
-        std::fs::write(dir.join("stat"), stat).unwrap();
+        add_process(proc.path(), pid, start, 'S');
         proc
+    }
+
+    fn add_process(proc: &Path, pid: i32, start: u64, state: char) {
+        let dir = proc.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let stat =
+            format!("{pid} (hutch) {state} 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0");
+        std::fs::write(dir.join("stat"), stat).unwrap();
     }
 
     #[test]
@@ -535,19 +538,80 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         running(&store, 100, 5000);
+        // The monitor and the container's init both run.
         let proc = fake_proc(100, 5000);
+        add_process(proc.path(), 101, 5001, 'S');
         let maps = IdMaps::plan(
             nix::unistd::getuid().as_raw(),
             nix::unistd::getgid().as_raw(),
             &[],
             &[],
         );
-        let err = remove(&store, "web", false, &maps, proc.path()).unwrap_err();
+        let exits = dir.path().join("exits");
+        let err = remove(&store, "web", false, &maps, &exits, proc.path()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "cannot remove container web as it is running: stop it first or use -f"
         );
-        let err = remove(&store, "nope", false, &maps, proc.path()).unwrap_err();
+        let err = remove(&store, "nope", false, &maps, &exits, proc.path()).unwrap_err();
         assert_eq!(err.to_string(), "no such container nope");
+    }
+
+    #[test]
+    fn removing_waits_for_the_record_of_a_container_whose_init_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = running(&store, 100, 5000);
+        // The init is a zombie its monitor has not reaped yet.
+        let proc = fake_proc(100, 5000);
+        add_process(proc.path(), 101, 5001, 'Z');
+        let maps = IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        );
+        let exits = dir.path().join("exits");
+        let recorder = {
+            let root = dir.path().to_path_buf();
+            let id = id.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                let store = Store::open(&root).unwrap();
+                let mut info = store.find_container(&id).unwrap().unwrap();
+                info.state.status = ContainerStatus::Exited;
+                info.state.exit_code = Some(137);
+                store.set_container_state(&id, &info.state).unwrap();
+            })
+        };
+        remove(&store, "web", false, &maps, &exits, proc.path()).unwrap();
+        recorder.join().unwrap();
+        assert!(store.find_container(&id).unwrap().is_none());
+        assert_eq!(wait::read_exit_code(&exits, &id), Some(137));
+    }
+
+    #[test]
+    fn only_signals_that_can_end_the_init_are_waited_for() {
+        let term = Signal::SIGTERM;
+        let init = |caught: u64, ignored: u64| {
+            Some(SignalDisposition {
+                caught,
+                ignored,
+                is_namespace_init: true,
+            })
+        };
+        let bit = |s: Signal| 1u64 << (s as i32 - 1);
+        assert!(may_end(term, None));
+        assert!(!may_end(term, init(0, 0)));
+        assert!(may_end(term, init(bit(term), 0)));
+        assert!(!may_end(term, init(0, bit(term))));
+        let plain = Some(SignalDisposition {
+            caught: 0,
+            ignored: 0,
+            is_namespace_init: false,
+        });
+        assert!(may_end(Signal::SIGHUP, plain));
+        assert!(!may_end(Signal::SIGWINCH, plain));
+        assert!(!may_end(Signal::SIGCONT, plain));
     }
 }

@@ -5,12 +5,12 @@
 //! Each operation opens the store (and reads the user's id maps) through
 //! the `Engine` and calls the lifecycle, so no front end holds either.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::{lifecycle, limits, Detached, Engine, Error, WaitCondition, PROC};
+use super::{limits, Detached, Engine, Error, WaitCondition, PROC};
 use crate::cgroup::Resources;
 use crate::error::render_chain;
 use crate::storage::ContainerStatus;
@@ -18,6 +18,11 @@ use crate::storage::ContainerStatus;
 pub use crate::storage::is_valid_container_name;
 
 impl Engine {
+    /// Where removed containers leave their exit codes for `wait`.
+    pub(super) fn exits_dir(&self) -> PathBuf {
+        super::wait::exits_dir(&self.paths().runroot)
+    }
+
     /// Starts the created or exited container `name` through a new
     /// monitor; a running one is left alone. Returns its full id.
     pub fn start(&self, name: &str) -> Result<String, Error> {
@@ -43,17 +48,25 @@ impl Engine {
         super::kill(self.store()?, name, sig)
     }
 
-    /// Waits for container `name` to meet any of `conditions`; returns its
-    /// exit code once it has stopped.
-    pub fn wait_for(&self, name: &str, conditions: &[WaitCondition]) -> Result<Option<i32>, Error> {
-        let exits = lifecycle::exits_dir(&self.paths().runroot);
-        super::wait_for(self.store()?, name, conditions, &exits)
+    /// Waits for container `id` (called `name` in errors) to meet any of
+    /// `conditions`, looking every `interval`; returns its exit code once
+    /// it has stopped (also when it was removed meanwhile), `None` when
+    /// another condition was met.
+    pub fn wait_for(
+        &self,
+        id: &str,
+        name: &str,
+        conditions: &[WaitCondition],
+        interval: Duration,
+    ) -> Result<Option<i32>, Error> {
+        let exits = self.exits_dir();
+        super::wait_for(self.store()?, id, name, conditions, interval, &exits)
     }
 
     /// Waits until container `id`, which the caller started, has stopped
     /// and returns its exit code, also when it has removed itself (`--rm`).
     pub fn wait_started(&self, id: &str) -> Result<i32, Error> {
-        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        let exits = self.exits_dir();
         super::wait_started(self.store()?, id, &exits)
     }
 
@@ -86,7 +99,8 @@ impl Engine {
             },
             false => Vec::new(),
         };
-        super::remove(store, name, is_forced, maps)?;
+        let exits = self.exits_dir();
+        super::remove(store, name, is_forced, maps, &exits)?;
         for v in &anonymous {
             match store.remove_volume(v, maps) {
                 // Still mounted by another container (--volumes-from): kept.
@@ -110,13 +124,14 @@ impl Engine {
     ) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        let exits = self.exits_dir();
         for info in store.list_containers().map_err(Error::Store)? {
             let info = self.observe(info)?;
             if info.state.status == ContainerStatus::Running {
                 continue;
             }
             let id = info.record.id;
-            match super::remove(store, &id, false, maps) {
+            match super::remove(store, &id, false, maps, &exits) {
                 Ok(()) => removed(Ok(id)),
                 // Started or removed since the listing: not ours to prune.
                 Err(Error::IsRunning(_) | Error::NoSuchContainer(_)) => {}
@@ -170,7 +185,7 @@ impl Engine {
     /// records its exits, restarts it as its policy says and applies
     /// `--rm`, leaving the exit code for `wait`.
     pub fn watch(&self, detached: Detached) -> Result<(), Error> {
-        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        let exits = self.exits_dir();
         super::watch(self.store()?, detached, &exits)
     }
 }

@@ -40,6 +40,7 @@ pub mod top;
 mod trim;
 pub mod volume_ops;
 pub mod volumes;
+mod wait;
 
 pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::hardening::HardeningRequest;
@@ -51,10 +52,11 @@ pub use create::{
 };
 pub use engine::Engine;
 pub use inspect::state_name;
-pub use lifecycle::{parse_signal, WaitCondition};
+pub use lifecycle::parse_signal;
 pub use monitor::{format_report, Detached};
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;
+pub use wait::WaitCondition;
 
 use std::path::PathBuf;
 
@@ -390,15 +392,19 @@ pub fn start(
     lifecycle::start(store, name, root, runroot, std::path::Path::new(PROC))
 }
 
-/// Waits for container `name` to meet any of `conditions`; returns its
-/// exit code once it has stopped (see `lifecycle::wait_for`).
+/// Waits for container `id` (called `name` in errors) to meet any of
+/// `conditions`, looking every `interval`; returns its exit code once it
+/// has stopped, `None` for another condition (see `wait::wait_for_id`).
 pub fn wait_for(
     store: &crate::storage::Store,
+    id: &str,
     name: &str,
     conditions: &[WaitCondition],
+    interval: std::time::Duration,
     exits: &std::path::Path,
 ) -> Result<Option<i32>, Error> {
-    lifecycle::wait_for(store, name, conditions, exits, std::path::Path::new(PROC))
+    let proc = std::path::Path::new(PROC);
+    wait::wait_for_id(store, id, name, conditions, interval, exits, proc)
 }
 
 /// Waits until container `id`, which the caller started, has stopped and
@@ -409,7 +415,7 @@ pub fn wait_started(
     exits: &std::path::Path,
 ) -> Result<i32, Error> {
     let stopped = [WaitCondition::Stopped];
-    let code = lifecycle::wait_for_id(store, id, id, &stopped, exits, std::path::Path::new(PROC))?;
+    let code = wait_for(store, id, id, &stopped, wait::DEFAULT_INTERVAL, exits)?;
     Ok(code.unwrap_or(0))
 }
 
@@ -432,15 +438,18 @@ pub fn stop(
     lifecycle::stop(store, name, timeout, std::path::Path::new(PROC))
 }
 
-/// Removes container `name`, killing it first when `is_forced`; `maps`
-/// serve containers without a spec. Must be called single-threaded.
+/// Removes container `name`, killing it first when `is_forced`, and
+/// leaves its exit code in `exits` for waiters; `maps` serve containers
+/// without a spec. Must be called single-threaded.
 pub fn remove(
     store: &crate::storage::Store,
     name: &str,
     is_forced: bool,
     maps: &crate::userns::IdMaps,
+    exits: &std::path::Path,
 ) -> Result<(), Error> {
-    lifecycle::remove(store, name, is_forced, maps, std::path::Path::new(PROC))
+    let proc = std::path::Path::new(PROC);
+    lifecycle::remove(store, name, is_forced, maps, exits, proc)
 }
 
 pub use crate::runtime::OverlayKind;

@@ -23,7 +23,7 @@ use super::attach::{Input, Server};
 use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
-use super::{lifecycle, Error, Plan};
+use super::{Error, Plan};
 use crate::error::Diagnose;
 use crate::runtime::clock;
 use crate::runtime::run::{self, Started, Stdio};
@@ -37,6 +37,18 @@ const MONITOR_COMMAND: &str = "container-monitor";
 /// exited: the kernel kills the rest of its pid namespace, and their pipe
 /// ends close as they go.
 const DRAIN_TIMEOUT_MS: u16 = 500;
+
+/// The most the monitor reads from one output at a time: one read per
+/// ready output and poll round, so a container writing without pause can
+/// neither starve the rest of the loop nor make the monitor buffer; what
+/// the monitor has not read waits in the pipe, and the container's writes
+/// block once it is full.
+const READ_SIZE: usize = 64 * 1024;
+
+/// How much of a read is turned into log records before they are written:
+/// records of short lines are several times the size of their text, and
+/// this bounds the record buffer.
+const FEED_SIZE: usize = 16 * 1024;
 
 /// A container the monitor has started and now watches.
 pub struct Detached {
@@ -267,7 +279,7 @@ pub fn supervise(
         }
         if plan.auto_remove {
             // Best effort: without it, `wait` says the container is gone.
-            let _ = lifecycle::write_exit_code(exits, &plan.id, code);
+            let _ = super::wait::write_exit_code(exits, &plan.id, code);
             match store.remove_container(&plan.id, &plan.maps) {
                 Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
                 Err(e) => return Err(Error::Store(e)),
@@ -300,7 +312,7 @@ fn watch(
         plan,
         started,
         state,
-        mut log,
+        log,
         mut input,
         ..
     } = detached;
@@ -316,7 +328,7 @@ fn watch(
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(null.as_fd());
     }
-    let mut sources: Vec<(OwnedFd, Pending, Stream)> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
     if let Some(master) = started.master {
         sources.push((master, Pending::new(Stream::Stdout), Stream::Stdout));
     }
@@ -329,17 +341,24 @@ fn watch(
     }
     let pid = started.pid;
     let mut code = None;
-    let mut out = Vec::new();
+    let mut copier = Copier::new(log);
     let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
             break;
         }
+        // A slow attach client holds the container's output back, until
+        // the container has exited: then its pipes are drained regardless.
+        let is_held = code.is_none() && server.as_deref().is_some_and(Server::is_backlogged);
+        let wanted = match is_held {
+            true => PollFlags::empty(),
+            false => PollFlags::POLLIN,
+        };
         let mut fds = vec![PollFd::new(started.signals.as_fd(), PollFlags::POLLIN)];
         fds.extend(
             sources
                 .iter()
-                .map(|(fd, _, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)),
+                .map(|(fd, _, _)| PollFd::new(fd.as_fd(), wanted)),
         );
         let server_at = fds.len();
         if let Some(s) = server.as_deref() {
@@ -376,30 +395,7 @@ fn watch(
             let master = master_for_resize.as_ref().map(|m| m.as_fd());
             s.on_ready(&flags[server_at..], &mut input, master);
         }
-        let now = clock::now_rfc3339_nanos();
-        let mut closed = Vec::new();
-        for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
-            if revents[i + 1]
-                && !read_into(
-                    fd,
-                    (pending, *stream),
-                    &now,
-                    &mut out,
-                    server.as_deref_mut(),
-                )
-            {
-                pending.flush(&now, &mut out);
-                closed.push(i);
-            }
-        }
-        for i in closed.into_iter().rev() {
-            sources.remove(i);
-        }
-        if !out.is_empty() {
-            // A full disk loses log lines, never the exit code.
-            let _ = log.write(&out);
-            out.clear();
-        }
+        copier.copy_ready(&mut sources, &revents[1..], server.as_deref_mut());
         if revents[0] {
             while let Ok(Some(_)) = started.signals.read_signal() {}
             if code.is_none() {
@@ -407,12 +403,8 @@ fn watch(
             }
         }
     }
-    let now = clock::now_rfc3339_nanos();
-    for (_, pending, _) in &mut sources {
-        pending.flush(&now, &mut out);
-    }
-    let _ = log.write(&out);
-    drop(log);
+    copier.flush(&mut sources);
+    drop(copier);
     // Reaped already unless the drain broke off first.
     let code = match code {
         Some(c) => c,
@@ -437,30 +429,97 @@ fn watch(
     }
 }
 
-/// Reads what `fd` has into `pending`; false at end of file.
-/// Attached clients get a copy.
-fn read_into(
-    fd: &OwnedFd,
-    (pending, stream): (&mut Pending, Stream),
-    now: &str,
-    out: &mut Vec<u8>,
-    mut server: Option<&mut Server>,
-) -> bool {
-    let mut buf = [0u8; 16384];
+/// One of the container's outputs: its pipe (or the pty master), the
+/// start of a line not yet logged, and which stream it is.
+type Source = (OwnedFd, Pending, Stream);
+
+/// The container's output on its way to the log and the attach clients:
+/// a fixed read buffer and the records of at most `FEED_SIZE` of it.
+struct Copier {
+    log: LogFile,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Copier {
+    fn new(log: LogFile) -> Copier {
+        Copier {
+            log,
+            buf: vec![0u8; READ_SIZE],
+            out: Vec::new(),
+        }
+    }
+
+    /// Reads once from each of `sources` that `ready` marks, logs it and
+    /// passes it to the attach clients; removes sources at their end.
+    fn copy_ready(
+        &mut self,
+        sources: &mut Vec<Source>,
+        ready: &[bool],
+        mut server: Option<&mut Server>,
+    ) {
+        let now = clock::now_rfc3339_nanos();
+        let Copier { log, buf, out } = self;
+        let mut closed = Vec::new();
+        for (i, (fd, pending, stream)) in sources.iter_mut().enumerate() {
+            if !ready.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let is_open = read_once(fd, buf, |data| {
+                if let Some(s) = server.as_deref_mut() {
+                    s.broadcast(*stream, data);
+                }
+                for part in data.chunks(FEED_SIZE) {
+                    pending.feed(part, &now, out);
+                    write_records(log, out);
+                }
+            });
+            if !is_open {
+                pending.flush(&now, out);
+                write_records(log, out);
+                closed.push(i);
+            }
+        }
+        for i in closed.into_iter().rev() {
+            sources.remove(i);
+        }
+    }
+
+    /// Logs what is left of each source's last line as a partial record.
+    fn flush(&mut self, sources: &mut [Source]) {
+        let now = clock::now_rfc3339_nanos();
+        for (_, pending, _) in sources {
+            pending.flush(&now, &mut self.out);
+        }
+        write_records(&mut self.log, &mut self.out);
+    }
+}
+
+/// Reads once from `fd` into `buf` and hands what came to `take`; false
+/// at end of file (or when the output is gone), true otherwise.
+fn read_once(fd: &OwnedFd, buf: &mut [u8], mut take: impl FnMut(&[u8])) -> bool {
     loop {
-        match nix::unistd::read(fd, &mut buf) {
+        match nix::unistd::read(fd, buf) {
             // EIO: the pty's last slave is closed.
             Ok(0) | Err(Errno::EIO) => return false,
             Ok(n) => {
-                if let Some(s) = server.as_deref_mut() {
-                    s.broadcast(stream, &buf[..n]);
-                }
-                pending.feed(&buf[..n], now, out)
+                take(&buf[..n]);
+                return true;
             }
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => return true,
             Err(_) => return false,
         }
+    }
+}
+
+/// Appends the records in `out` to the log and empties `out`, keeping its
+/// capacity (bounded by `FEED_SIZE`) for the next ones. A full disk loses
+/// log lines, never the exit code.
+fn write_records(log: &mut LogFile, out: &mut Vec<u8>) {
+    if !out.is_empty() {
+        let _ = log.write(out);
+        out.clear();
     }
 }
 

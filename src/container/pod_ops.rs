@@ -139,7 +139,7 @@ impl Engine {
             return Err(pod::Error::HasRunningMembers(p.name).into());
         }
         for m in &members {
-            super::remove(store, &m.record.id, is_forced, &p.maps)?;
+            super::remove(store, &m.record.id, is_forced, &p.maps, &self.exits_dir())?;
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
         let _lock = pod::lock(root)?;

@@ -159,7 +159,7 @@ impl Engine {
             }
             let id = info.record.id;
             let size = store.container_upper_size(&id, maps).unwrap_or(0);
-            match super::remove(store, &id, false, maps) {
+            match super::remove(store, &id, false, maps, &self.exits_dir()) {
                 Ok(()) => {
                     out.ids.push(id);
                     out.bytes += size;
@@ -191,7 +191,7 @@ impl Engine {
         }
         let store = self.store()?;
         for info in store.list_containers().map_err(Error::Store)? {
-            if let Err(e) = super::remove(store, &info.record.id, true, maps) {
+            if let Err(e) = super::remove(store, &info.record.id, true, maps, &self.exits_dir()) {
                 on_warning(&info.record.id[..12], e);
             }
         }

@@ -92,7 +92,7 @@ impl Engine {
         if is_forced {
             if let Some(v) = store.find_volume(name).map_err(Error::Store)? {
                 for user in &v.users {
-                    super::remove(store, user, true, maps)?;
+                    super::remove(store, user, true, maps, &self.exits_dir())?;
                 }
             }
         }

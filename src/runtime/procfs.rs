@@ -21,6 +21,43 @@ pub fn is_alive(proc: &Path, pid: i32, start: u64) -> bool {
     parse_start_time(&stat) == Some(start) && parse_state(&stat) != Some('Z')
 }
 
+/// How a process treats signals, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalDisposition {
+    /// Signals with a handler (`SigCgt`), bit N-1 for signal N.
+    pub caught: u64,
+    /// Signals ignored (`SigIgn`).
+    pub ignored: u64,
+    /// Whether it is the init (pid 1) of its innermost pid namespace
+    /// (`NSpid`), which the kernel spares every signal it does not catch
+    /// except SIGKILL and SIGSTOP (pid_namespaces(7)).
+    pub is_namespace_init: bool,
+}
+
+/// The signal disposition of process `pid` under the proc root `proc`, or
+/// `None` when it is gone.
+pub fn signal_disposition(proc: &Path, pid: i32) -> Option<SignalDisposition> {
+    let status = std::fs::read_to_string(proc.join(pid.to_string()).join("status")).ok()?;
+    parse_signal_disposition(&status)
+}
+
+fn parse_signal_disposition(status: &str) -> Option<SignalDisposition> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    let mask = |name: &str| u64::from_str_radix(field(name)?, 16).ok();
+    Some(SignalDisposition {
+        caught: mask("SigCgt")?,
+        ignored: mask("SigIgn")?,
+        is_namespace_init: field("NSpid")
+            .and_then(|ids| ids.split_whitespace().last())
+            .is_some_and(|innermost| innermost == "1"),
+    })
+}
+
 /// Field 22 of a stat line. The command (field 2) is in parentheses and
 /// may itself contain spaces and `)`, so fields are counted after the last `)`.
 fn parse_start_time(stat: &str) -> Option<u64> {
@@ -45,6 +82,22 @@ mod tests {
         assert_eq!(parse_start_time(STAT), Some(987_654));
         assert_eq!(parse_state(STAT), Some('S'));
         assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn signal_dispositions_are_read_from_status() {
+        let status = "Name:\tsh\nNSpid:\t4242\t1\nSigQ:\t0/63\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000014002\n";
+        let d = parse_signal_disposition(status).unwrap();
+        assert_eq!(d.caught, 0x14002);
+        assert_eq!(d.ignored, 0x4);
+        assert!(d.is_namespace_init);
+        let not_init = status.replace("4242\t1", "4242\t7");
+        assert!(
+            !parse_signal_disposition(&not_init)
+                .unwrap()
+                .is_namespace_init
+        );
+        assert_eq!(parse_signal_disposition("Name:\tsh\n"), None);
     }
 
     #[test]

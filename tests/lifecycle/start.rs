@@ -250,15 +250,16 @@ fn wait_condition_running_returns_once_started() {
     let env = setup();
     let _cleanup = Cleanup(&env);
     create(&env, "slow", &[], &["sleep", "1000"]);
+    // Conditions other than stopped print -1, as in Podman (issue #20).
     let r = env
         .hutch(&["wait", "--condition", "created", "slow"])
         .success();
-    assert_eq!(r.stdout, "", "{r}");
+    assert_eq!(r.stdout, "-1\n", "{r}");
     let waiter = env.spawn(&["wait", "--condition", "running", "slow"]);
     std::thread::sleep(Duration::from_millis(500));
     env.hutch_closing(&["start", "slow"]).success();
     let r = waiter.wait().success();
-    assert_eq!(r.stdout, "", "{r}");
+    assert_eq!(r.stdout, "-1\n", "{r}");
     assert_eq!(inspect_field(&env, "slow", "{{.State.Status}}"), "running");
     let r = env
         .hutch(&["wait", "--condition", "bogus", "slow"])

@@ -4,8 +4,14 @@
 //! started with `-i`) and the client's side (`hutch attach`, `start -a`).
 //!
 //! Both sides are single-threaded poll(2) loops; the monitor never blocks
-//! on a client: writes to clients are non-blocking, and a client whose
-//! unsent output passes `MAX_BACKLOG` is dropped.
+//! on a client: writes to clients are non-blocking. A client slower than
+//! the container holds the container back instead (as conmon's blocking
+//! writes to its attach clients do): while any client has `HIGH_WATER`
+//! bytes unsent, the monitor stops reading the container's output, whose
+//! writes then block on the full pipe. So the monitor's memory stays
+//! bounded and neither the log nor a client loses output. Only after the
+//! container has exited, when what is left in its pipes is read regardless,
+//! is a client whose unsent output passes `MAX_BACKLOG` dropped.
 //!
 //! Wire format: frames of a 1-byte kind, a 4-byte big-endian length and
 //! the payload. With `-t` all output is one stream (stdout).
@@ -32,7 +38,12 @@ use crate::storage::{ContainerStatus, Store};
 /// The directory under the run directory holding the attach sockets.
 const ATTACH_DIR: &str = "attach";
 
-/// Unsent output a client may have before the monitor drops it.
+/// Unsent output of a client at which the monitor stops reading the
+/// container's output until the client has taken it.
+const HIGH_WATER: usize = 64 * 1024;
+
+/// Unsent output a client may have before the monitor drops it (reached
+/// only while draining the pipes of an exited container).
 const MAX_BACKLOG: usize = 1 << 20;
 
 /// Input for the container the monitor buffers before it stops reading
@@ -304,6 +315,12 @@ impl Server {
         }
     }
 
+    /// Whether a client has so much output unsent that the container's
+    /// output must wait (see the module comment).
+    pub fn is_backlogged(&self) -> bool {
+        self.clients.iter().any(|c| c.out.len() >= HIGH_WATER)
+    }
+
     /// Sends output of `stream` to every client.
     pub fn broadcast(&mut self, stream: Stream, data: &[u8]) {
         let kind = match stream {
@@ -481,15 +498,10 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
     if outcome == Outcome::Detached {
         return Ok(outcome);
     }
-    let exits = lifecycle::exits_dir(runroot);
-    let code = lifecycle::wait_for_id(
-        store,
-        &id,
-        name,
-        &[WaitCondition::Stopped],
-        &exits,
-        Path::new(PROC),
-    )?;
+    let exits = super::wait::exits_dir(runroot);
+    let stopped = [WaitCondition::Stopped];
+    let interval = super::wait::DEFAULT_INTERVAL;
+    let code = super::wait_for(store, &id, name, &stopped, interval, &exits)?;
     Ok(Outcome::Exited(code.unwrap_or(0)))
 }
 

@@ -398,20 +398,36 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<crate::storage::ImageRecord, Error> {
         let paths = self.paths();
+        // Checked first: a malformed --platform fails even for a local image.
+        let wanted = req.platform.as_deref().map(Platform::parse).transpose()?;
         let local = match req.pull {
             PullPolicy::Always => None,
             _ => image::find_local(paths, store, &req.image)?,
         };
         if let Some(rec) = local {
-            return Ok(rec);
-        }
-        if req.pull == PullPolicy::Never {
+            let have = Platform {
+                os: rec.os.clone(),
+                architecture: rec.architecture.clone(),
+                variant: rec.variant.clone(),
+            };
+            match &wanted {
+                // Another platform than the local image's: pull that one,
+                // as Podman does, unless --pull=never.
+                Some(want) if !want.is_met_by(&have) => {
+                    if req.pull == PullPolicy::Never {
+                        return Err(Error::PlatformMismatch {
+                            image: req.image.clone(),
+                            have: have.to_string(),
+                            want: want.to_string(),
+                        });
+                    }
+                }
+                _ => return Ok(rec),
+            }
+        } else if req.pull == PullPolicy::Never {
             return Err(Error::ImageNotLocal(req.image.clone()));
         }
-        let platform = match &req.platform {
-            Some(p) => Platform::parse(p)?,
-            None => Platform::host(),
-        };
+        let platform = wanted.unwrap_or_else(Platform::host);
         let opts = PullOptions {
             platform,
             quiet: req.quiet,

@@ -86,6 +86,14 @@ pub enum Error {
     /// `--pull=never` and no local image.
     #[error("{0}: image not known locally and --pull=never")]
     ImageNotLocal(String),
+    /// `--platform` names another platform than the local image's, and
+    /// `--pull=never` forbids pulling the right one.
+    #[error("{image}: the local image is for {have}, not {want}, and --pull=never")]
+    PlatformMismatch {
+        image: String,
+        have: String,
+        want: String,
+    },
     /// Capabilities or security options that do not parse.
     #[error("{0}")]
     Security(crate::runtime::security::Error),
@@ -291,6 +299,9 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::PlatformMismatch { want, .. } => Some(format!(
+                "drop --pull=never to pull the {want} image, or drop --platform"
+            )),
             Error::IsPaused(name) => Some(format!("unpause it first: hutch unpause {name}")),
             Error::SpecTooNew { .. } => {
                 Some("manage this container with the hutch that created it".into())

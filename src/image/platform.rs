@@ -55,6 +55,32 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Whether an image built for `have` serves a request for this
+    /// platform: same OS and architecture (in GOARCH spelling, so
+    /// `x86_64` is `amd64`), and the same variant when one is asked for
+    /// (an arm64 image without one is `v8`).
+    pub fn is_met_by(&self, have: &Platform) -> bool {
+        let arch = |a: &str| -> String {
+            match a {
+                "x86_64" | "x86-64" => "amd64".into(),
+                "aarch64" => "arm64".into(),
+                other => other.to_string(),
+            }
+        };
+        let (want_arch, have_arch) = (arch(&self.architecture), arch(&have.architecture));
+        let variant = |v: Option<&str>, arch: &str| match (v, arch) {
+            (None, "arm64") => Some("v8".to_string()),
+            (v, _) => v.map(String::from),
+        };
+        self.os == have.os
+            && want_arch == have_arch
+            && (self.variant.is_none()
+                || variant(self.variant.as_deref(), &want_arch)
+                    == variant(have.variant.as_deref(), &have_arch))
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;
@@ -80,6 +106,21 @@ mod tests {
             Some("v7")
         );
         assert!(Platform::parse("linux").is_err());
+        assert!(Platform::parse("x/y/z/w").is_err());
         assert!(Platform::parse("linux//v7").is_err());
+    }
+
+    #[test]
+    fn a_platform_is_met_by_the_same_os_arch_and_asked_variant() {
+        let p = |s: &str| Platform::parse(s).unwrap();
+        assert!(p("linux/amd64").is_met_by(&p("linux/amd64")));
+        assert!(p("linux/x86_64").is_met_by(&p("linux/amd64")));
+        assert!(!p("linux/arm64").is_met_by(&p("linux/amd64")));
+        assert!(!p("windows/amd64").is_met_by(&p("linux/amd64")));
+        assert!(p("linux/arm64").is_met_by(&p("linux/arm64/v8")));
+        assert!(p("linux/arm64/v8").is_met_by(&p("linux/arm64")));
+        assert!(p("linux/arm/v7").is_met_by(&p("linux/arm/v7")));
+        assert!(!p("linux/arm/v7").is_met_by(&p("linux/arm/v6")));
+        assert!(p("linux/arm").is_met_by(&p("linux/arm/v6")));
     }
 }

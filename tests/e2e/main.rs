@@ -717,3 +717,48 @@ fn run_it_gives_a_shell_on_a_terminal_and_restores_it() {
         "{what}\nterminal settings differ after hutch exited"
     );
 }
+
+/// Issue #21 item 11: `--platform` of `run`/`create` is checked and honoured
+/// for a local image, not silently ignored.
+#[test]
+fn issue21_run_platform_is_checked_and_pulls_another_platform() {
+    let other = if host_arch() == "arm64" {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    let img = image("multi");
+    let env = Env::new();
+    env.pull(&img);
+    // Malformed values fail before anything runs, local image or not.
+    for bad in ["x/y/z/w", "linux", "linux//v7"] {
+        env.hutch(&["run", "--rm", "--platform", bad, &img, "true"])
+            .tool_error(&["invalid platform", bad]);
+    }
+    // The local image is the host's: with --pull=never another platform
+    // is refused, naming both.
+    let want = format!("linux/{other}");
+    env.hutch(&["create", "--pull=never", "--platform", &want, &img, "true"])
+        .tool_error(&[&format!("linux/{}", host_arch()), &want, "--pull=never"]);
+    assert_eq!(inspect(&env, &img)["Architecture"], host_arch());
+    // Otherwise the other platform's image is pulled, as Podman does.
+    env.hutch(&["create", "--name", "c", "--platform", &want, &img, "true"])
+        .success();
+    assert_eq!(
+        inspect(&env, &img)["Architecture"],
+        other,
+        "create --platform {want} did not pull the {other} image"
+    );
+    // The host's platform matches the stored image again only after a pull.
+    env.hutch(&[
+        "create",
+        "--platform",
+        &format!("linux/{}", host_arch()),
+        &img,
+        "true",
+    ])
+    .success();
+    env.hutch(&["run", "--rm", &img, "cat", "/arch"])
+        .success()
+        .stdout_is(host_arch());
+}

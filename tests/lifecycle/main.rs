@@ -16,6 +16,7 @@ mod cpmounts;
 mod exec;
 mod hardening;
 mod issue20_runtime;
+mod issue21_small;
 mod logs2;
 mod misc;
 mod network;

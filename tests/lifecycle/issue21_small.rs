@@ -1,6 +1,7 @@
 //! Regression tests of issue #21 ("Reliability and local security"):
 //! item 2, the host's loopback is closed to containers unless a network
-//! option opens it.
+//! option opens it; item 3, a killed `volume rm` never brings its data
+//! back in the next volume of that name.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -8,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::require_tool;
-use super::{run_rm as run, setup};
+use super::common::{list_dir, require_tool, wait_for};
+use super::{run_rm as run, setup, SETTLE};
 
 /// A service on the host's 127.0.0.1 that greets and counts connections
 /// until dropped.
@@ -109,5 +110,85 @@ fn issue21_host_loopback_is_closed_unless_the_network_option_opens_it() {
                 "--network {network:?}: the host's loopback service accepted {got} connections from the container"
             ));
         }
+    }
+}
+
+/// Fills volume `name` from a container: 3000 files of the user's own
+/// and a tree (the data directory included) owned by subordinate id 1000.
+#[track_caller]
+fn fill_volume(env: &super::common::Env, name: &str) {
+    let mount = format!("{name}:/data");
+    run(
+        env,
+        &["-v", &mount],
+        &[
+            "sh",
+            "-c",
+            "mkdir /data/mine /data/sub && i=0 && while [ $i -lt 3000 ]; do \
+               echo $i > /data/mine/f$i; i=$((i+1)); done && \
+             for j in 1 2 3 4 5 6 7 8 9; do echo $j > /data/sub/g$j; done && \
+             chown -R 1000:1000 /data/sub /data",
+        ],
+    )
+    .success();
+}
+
+/// issue #21 item 3: `volume rm` SIGKILLed at any moment leaves either the
+/// volume (when it had not committed) or nothing: `volume create` of the
+/// same name then succeeds with an empty volume, even when the old data
+/// was owned by a subordinate id, and no trash outlives the next command.
+#[test]
+fn issue21_killed_volume_rm_never_brings_old_data_into_a_new_volume() {
+    let env = setup();
+    let volumes = env.store().join("volumes");
+    env.hutch(&["volume", "create", "v"]).success();
+    for delay_ms in [0u64, 10, 30, 60, 120, 250] {
+        fill_volume(&env, "v");
+        let mut child = env
+            .command(&["volume", "rm", "v"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting volume rm");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if env.hutch(&["volume", "exists", "v"]).code == Some(0) {
+            // Killed before its record went: the volume is whole.
+            env.hutch(&["volume", "rm", "v"]).success();
+        }
+        let r = env.hutch(&["volume", "create", "v"]);
+        if r.code != Some(0) {
+            r.fail(&format!(
+                "after `volume rm v` was killed at {delay_ms} ms, `volume create v` should succeed"
+            ));
+        }
+        let data = volumes.join("v").join("_data");
+        let left = list_dir(&data);
+        if !left.is_empty() {
+            r.fail(&format!(
+                "after `volume rm v` was killed at {delay_ms} ms, the new volume holds {} old entries: {:?}",
+                left.len(),
+                &left[..left.len().min(5)]
+            ));
+        }
+        let r = run(&env, &["-v", "v:/data"], &["ls", "-A", "/data"]).success();
+        if !r.stdout.trim().is_empty() {
+            r.fail("the new volume should be empty inside a container");
+        }
+        // A removal the kill orphaned may still be finishing; nothing else
+        // may stay.
+        wait_for(
+            &format!("the trash of the removal killed at {delay_ms} ms to go"),
+            SETTLE,
+            || {
+                let entries = list_dir(&volumes);
+                if entries == ["v"] {
+                    Ok(())
+                } else {
+                    Err(format!("{} holds {entries:?}", volumes.display()))
+                }
+            },
+        );
     }
 }

@@ -64,6 +64,36 @@ pub fn exits_dir(runroot: &Path) -> PathBuf {
     runroot.join(EXITS_DIR)
 }
 
+/// How long the exit code of a removed container stays for `wait` (as
+/// long as Podman keeps its exit codes).
+const EXIT_CODE_KEEP: Duration = Duration::from_secs(300);
+
+/// Removes container `id`'s exit code from `exits`, if there is one.
+pub fn remove_exit_code(exits: &Path, id: &str) {
+    let _ = std::fs::remove_file(exits.join(id));
+}
+
+/// Removes the exit codes in `exits` older than `EXIT_CODE_KEEP` whose
+/// containers `store` no longer knows. Best effort: a file left now is
+/// swept next time.
+pub fn sweep_exit_codes(store: &Store, exits: &Path) {
+    let Ok(entries) = std::fs::read_dir(exits) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > EXIT_CODE_KEEP);
+        if is_old && matches!(store.find_container(&name), Ok(None)) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Leaves `code` as container `id`'s exit code in `exits` (atomically, so
 /// a reader never sees half a number).
 pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()> {

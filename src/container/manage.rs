@@ -77,16 +77,20 @@ impl Engine {
         let maps = self.user_maps()?;
         let store = self.store()?;
         // Looked up first: the links go with the container's record.
-        let anonymous = match with_volumes {
-            true => match store.find_container(name).map_err(Error::Store)? {
-                Some(info) => store
-                    .anonymous_volumes_of(&info.record.id)
-                    .map_err(Error::Store)?,
-                None => Vec::new(),
-            },
-            false => Vec::new(),
+        let id = store
+            .find_container(name)
+            .map_err(Error::Store)?
+            .map(|info| info.record.id);
+        let anonymous = match (&id, with_volumes) {
+            (Some(id), true) => store.anonymous_volumes_of(id).map_err(Error::Store)?,
+            _ => Vec::new(),
         };
         super::remove(store, name, is_forced, maps)?;
+        let exits = lifecycle::exits_dir(&self.paths().runroot);
+        if let Some(id) = &id {
+            lifecycle::remove_exit_code(&exits, id);
+        }
+        lifecycle::sweep_exit_codes(store, &exits);
         for v in &anonymous {
             match store.remove_volume(v, maps) {
                 // Still mounted by another container (--volumes-from): kept.
@@ -110,6 +114,7 @@ impl Engine {
     ) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        self.sweep_container_leftovers()?;
         for info in store.list_containers().map_err(Error::Store)? {
             let info = self.observe(info)?;
             if info.state.status == ContainerStatus::Running {
@@ -123,6 +128,19 @@ impl Engine {
                 Err(e) => removed(Err(e)),
             }
         }
+        Ok(())
+    }
+
+    /// Removes what killed creates and removals left: directories of
+    /// containers without a record, and exit codes of removed containers
+    /// older than `wait` needs them. Must be called single-threaded.
+    pub(super) fn sweep_container_leftovers(&self) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        store
+            .remove_orphan_container_dirs(maps)
+            .map_err(Error::Store)?;
+        lifecycle::sweep_exit_codes(store, &lifecycle::exits_dir(&self.paths().runroot));
         Ok(())
     }
 

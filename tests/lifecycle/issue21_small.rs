@@ -1,7 +1,8 @@
 //! Regression tests of issue #21 ("Reliability and local security"):
 //! item 2, the host's loopback is closed to containers unless a network
 //! option opens it; item 3, a killed `volume rm` never brings its data
-//! back in the next volume of that name.
+//! back in the next volume of that name; item 12, prune sweeps what
+//! killed creates and removals leave.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -9,8 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::{list_dir, require_tool, wait_for};
-use super::{run_rm as run, setup, SETTLE};
+use super::common::{image, list_dir, require_tool, wait_for};
+use super::{
+    expect_id, info_runroot, run_d, run_rm as run, setup, wait_for_status, Cleanup, SETTLE,
+};
 
 /// A service on the host's 127.0.0.1 that greets and counts connections
 /// until dropped.
@@ -190,5 +193,75 @@ fn issue21_killed_volume_rm_never_brings_old_data_into_a_new_volume() {
                 }
             },
         );
+    }
+}
+
+/// issue #21 item 12: `container prune` removes container directories no
+/// record owns (what a kill between the record and the directory leaves)
+/// and the exit codes removed `--rm` containers left once `wait` no longer
+/// needs them, and `rm` removes its container's exit code; a running
+/// container's directory stays.
+#[test]
+fn issue21_prune_sweeps_orphan_container_dirs_and_old_exit_codes() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let containers = env.store().join("containers");
+    let keep = run_d(&env, "keeper", &["sleep", "300"]);
+    // A directory no record owns, as a killed removal leaves it.
+    let orphan = "0123456789abcdef".repeat(4);
+    let upper = containers.join(&orphan).join("upper");
+    std::fs::create_dir_all(upper.join("etc")).expect("planting an orphan directory");
+    std::fs::write(upper.join("etc/leak"), "x").expect("planting a file");
+    // A `--rm` container's monitor leaves its exit code behind for `wait`.
+    let r = env
+        .hutch_closing(&["run", "--rm", "-d", &image("busybox"), "sh", "-c", "exit 7"])
+        .success();
+    let gone = expect_id(&r);
+    let runroot = info_runroot(&env).0;
+    let exits = std::path::Path::new(&runroot).join("exits");
+    wait_for("the --rm container's exit code", SETTLE, || {
+        let listed = env.hutch(&["ps", "-a", "-q", "--no-trunc"]);
+        if exits.join(&gone).is_file() && !listed.stdout.contains(&gone) {
+            Ok(())
+        } else {
+            Err(format!("{}: {:?}", exits.display(), list_dir(&exits)))
+        }
+    });
+    // One older than `wait` needs, one fresh, and the exit code of a
+    // container `rm` removes.
+    let stale = "fedcba9876543210".repeat(4);
+    for (id, age) in [(&gone, "-10 minutes"), (&stale, "-1 hour")] {
+        std::fs::write(exits.join(id), "7\n").expect("writing an exit code");
+        let ok = std::process::Command::new("touch")
+            .args(["-d", age])
+            .arg(exits.join(id))
+            .status()
+            .expect("running touch");
+        assert!(ok.success(), "touch -d {age} failed");
+    }
+    let fresh = "00112233445566778899aabbccddeeff".repeat(2);
+    std::fs::write(exits.join(&fresh), "3\n").expect("writing an exit code");
+    env.hutch(&["container", "prune", "-f"]).success();
+    let left = list_dir(&containers);
+    if left.contains(&orphan) || !left.contains(&keep) {
+        panic!(
+            "after container prune, {} should hold {keep} and not {orphan}: {left:?}",
+            containers.display()
+        );
+    }
+    let left = list_dir(&exits);
+    assert_eq!(
+        left,
+        vec![fresh.clone()],
+        "after container prune, only the fresh exit code should stay in {}",
+        exits.display()
+    );
+    // `rm` takes its container's exit code with it.
+    let id = run_d(&env, "short", &["true"]);
+    wait_for_status(&env, "short", "exited");
+    std::fs::write(exits.join(&id), "0\n").expect("writing an exit code");
+    env.hutch(&["rm", "short"]).success();
+    if exits.join(&id).exists() {
+        panic!("rm should remove {}", exits.join(&id).display());
     }
 }

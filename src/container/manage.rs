@@ -90,17 +90,19 @@ impl Engine {
         let maps = self.user_maps()?;
         let store = self.store()?;
         // Looked up first: the links go with the container's record.
-        let anonymous = match with_volumes {
-            true => match store.find_container(name).map_err(Error::Store)? {
-                Some(info) => store
-                    .anonymous_volumes_of(&info.record.id)
-                    .map_err(Error::Store)?,
-                None => Vec::new(),
-            },
-            false => Vec::new(),
+        let id = store
+            .find_container(name)
+            .map_err(Error::Store)?
+            .map(|info| info.record.id);
+        let anonymous = match (&id, with_volumes) {
+            (Some(id), true) => store.anonymous_volumes_of(id).map_err(Error::Store)?,
+            _ => Vec::new(),
         };
+        // The container's exit code stays a while for `wait` (see
+        // `wait::write_exit_code`); older ones go now.
         let exits = self.exits_dir();
         super::remove(store, name, is_forced, maps, &exits)?;
+        super::wait::prune_exit_codes(&exits, std::time::SystemTime::now());
         for v in &anonymous {
             match store.remove_volume(v, maps) {
                 // Still mounted by another container (--volumes-from): kept.
@@ -125,6 +127,7 @@ impl Engine {
         let maps = self.user_maps()?;
         let store = self.store()?;
         let exits = self.exits_dir();
+        self.sweep_container_leftovers()?;
         for info in store.list_containers().map_err(Error::Store)? {
             let info = self.observe(info)?;
             if info.state.status == ContainerStatus::Running {
@@ -138,6 +141,19 @@ impl Engine {
                 Err(e) => removed(Err(e)),
             }
         }
+        Ok(())
+    }
+
+    /// Removes what killed creates and removals left: directories of
+    /// containers without a record, and exit codes of removed containers
+    /// older than `wait` needs them. Must be called single-threaded.
+    pub(super) fn sweep_container_leftovers(&self) -> Result<(), Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        store
+            .remove_orphan_container_dirs(maps)
+            .map_err(Error::Store)?;
+        super::wait::prune_exit_codes(&self.exits_dir(), std::time::SystemTime::now());
         Ok(())
     }
 

@@ -151,6 +151,7 @@ impl Engine {
     ) -> Result<PrunedContainers, Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        self.sweep_container_leftovers()?;
         let mut out = PrunedContainers::default();
         for info in store.list_containers().map_err(Error::Store)? {
             let info = super::observe(store, info).map_err(Error::Store)?;
@@ -175,6 +176,7 @@ impl Engine {
     pub fn prune_unused_volumes(&self) -> Result<Vec<String>, Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        store.sweep_volume_dirs(maps).map_err(Error::Store)?;
         store.prune_volumes(maps).map_err(Error::Store)
     }
 

@@ -24,7 +24,8 @@ pub struct NewVolume {
 }
 
 impl Engine {
-    /// Creates a volume and returns its name.
+    /// Creates a volume and returns its name, after clearing what killed
+    /// removals left behind. Must be called single-threaded.
     pub fn create_volume(&self, req: NewVolume) -> Result<String, Error> {
         let is_anonymous = req.name.is_none();
         let name = req.name.unwrap_or_else(super::volumes::random_name);
@@ -36,7 +37,10 @@ impl Engine {
             created: super::now_rfc3339(),
             is_anonymous,
         };
-        self.store()?
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        store.sweep_volume_dirs(maps).map_err(Error::Store)?;
+        store
             .create_volume(&record, req.is_existing_ok)
             .map_err(Error::Store)?;
         Ok(name)
@@ -89,6 +93,7 @@ impl Engine {
     pub fn remove_volume(&self, name: &str, is_forced: bool) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        store.sweep_volume_dirs(maps).map_err(Error::Store)?;
         if is_forced {
             if let Some(v) = store.find_volume(name).map_err(Error::Store)? {
                 for user in &v.users {
@@ -109,6 +114,7 @@ impl Engine {
     ) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        store.sweep_volume_dirs(maps).map_err(Error::Store)?;
         let Some(filter) = filter else {
             for name in store.prune_volumes(maps).map_err(Error::Store)? {
                 removed(&name);

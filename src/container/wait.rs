@@ -88,7 +88,7 @@ pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()>
 
 /// Removes exit codes in `exits` written more than `EXIT_CODE_KEEP`
 /// before `now`. Best effort: a leftover file is only a few bytes.
-fn prune_exit_codes(exits: &Path, now: SystemTime) {
+pub(super) fn prune_exit_codes(exits: &Path, now: SystemTime) {
     let Ok(entries) = std::fs::read_dir(exits) else {
         return;
     };

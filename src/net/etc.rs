@@ -24,8 +24,11 @@ pub fn host_internal_address(plan: &NetworkPlan) -> Option<IpAddr> {
         // without it the host's own address goes out through slirp's NAT.
         Mode::Slirp4netns(o) if o.allow_host_loopback => Some(o.gateway()),
         Mode::Slirp4netns(_) => plan.host_addr,
-        // pasta sends connections to the default gateway to the host.
-        Mode::Pasta(_) => plan.host_gateway,
+        // With `--map-gw` pasta sends connections to the default gateway
+        // to the host's loopback; without it nothing reaches the host, and
+        // Podman names the host's address, which pasta copies inside.
+        Mode::Pasta(extra) if super::is_pasta_gateway_mapped(extra) => plan.host_gateway,
+        Mode::Pasta(_) => plan.host_addr,
         Mode::Host => Some(IpAddr::from([127, 0, 0, 1])),
         Mode::None => None,
     }
@@ -169,7 +172,12 @@ mod tests {
             "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\tbox web\n"
         );
         assert!(hosts_file(&plan(Mode::Pasta(vec![])), "box", "web")
-            .contains("192.0.2.2\tbox web\n192.0.2.1\thost.containers.internal\n"));
+            .contains("192.0.2.2\tbox web\n192.0.2.2\thost.containers.internal\n"));
+        // Only with --map-gw does the gateway reach the host (issue #21 item 2).
+        assert!(
+            hosts_file(&plan(Mode::Pasta(vec!["--map-gw".into()])), "box", "web")
+                .contains("192.0.2.2\tbox web\n192.0.2.1\thost.containers.internal\n")
+        );
         // A plan stored before names were kept, or a name equal to the host name.
         for name in ["", "box"] {
             assert!(hosts_file(&plan(Mode::None), "box", name).contains("127.0.0.1\tbox\n"));

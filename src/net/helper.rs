@@ -143,7 +143,14 @@ fn pasta_args(plan: &NetworkPlan, extra: &[String], pid: Pid, pid_file: &Path) -
         args.push("--ns-mac-addr".into());
         args.push(mac.clone());
     }
-    args.extend(extra.iter().cloned());
+    // The gateway address reaches the host's loopback only when asked
+    // (`pasta:--map-gw`, Podman's option, which pasta itself does not
+    // take): otherwise every service bound to 127.0.0.1 on the host would
+    // be open to the container.
+    if !super::is_pasta_gateway_mapped(extra) {
+        args.push("--no-map-gw".into());
+    }
+    args.extend(extra.iter().filter(|a| *a != super::PASTA_MAP_GW).cloned());
     args.push(pid.as_raw().to_string());
     args
 }
@@ -374,5 +381,19 @@ mod tests {
         };
         assert_eq!(pasta_spec(&p), "127.0.0.1/8080:80");
         assert_eq!(pasta_spec(&PublishedPort { host_ip: None, ..p }), "8080:80");
+    }
+
+    #[test]
+    fn pasta_maps_the_gateway_to_the_host_only_when_asked() {
+        let plan = NetworkPlan::default();
+        let pid = Pid::from_raw(42);
+        let file = Path::new("/run/p");
+        let args = pasta_args(&plan, &[], pid, file);
+        assert!(args.iter().any(|a| a == "--no-map-gw"), "{args:?}");
+        // `--map-gw` is Podman's option; pasta gets neither flag then.
+        let args = pasta_args(&plan, &["--map-gw".into(), "-4".into()], pid, file);
+        assert!(!args.iter().any(|a| a.contains("map-gw")), "{args:?}");
+        assert!(args.iter().any(|a| a == "-4"));
+        assert_eq!(args.last().map(String::as_str), Some("42"));
     }
 }

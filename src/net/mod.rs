@@ -246,6 +246,16 @@ impl SlirpOptions {
 /// (link-local, so it never clashes with a real network; Podman's choice).
 pub const PASTA_DNS: &str = "169.254.1.1";
 
+/// The `pasta:` option that makes the gateway address reach the host's
+/// loopback (Podman's; hutch passes `--no-map-gw` to pasta without it).
+pub const PASTA_MAP_GW: &str = "--map-gw";
+
+/// Whether pasta's options `extra` ask for the gateway to reach the host's
+/// loopback.
+pub fn is_pasta_gateway_mapped(extra: &[String]) -> bool {
+    extra.iter().any(|a| a == PASTA_MAP_GW) && !extra.iter().any(|a| a == "--no-map-gw")
+}
+
 /// The network part of a container's plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]

@@ -142,6 +142,50 @@ impl Store {
         // Anonymous volumes of a `--rm` container follow it.
         self.remove_volume_dirs(&volumes, maps)
     }
+
+    /// Removes the directories under `containers/` that no record owns
+    /// (what a create or removal killed halfway leaves) and returns their
+    /// ids. The listing is taken under the write lock, which
+    /// `create_container` holds from its mkdirs to its commit, so a
+    /// container being created is never taken for one. A directory that
+    /// cannot go now (another process is removing it) is left for the
+    /// next sweep. The caller must be single-threaded.
+    pub fn remove_orphan_container_dirs(&self, maps: &IdMaps) -> Result<Vec<String>, Error> {
+        let dir = self.root.join("containers");
+        let orphans: Vec<String> = {
+            let mut db = self.db();
+            let tx = db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::ListContainers)?;
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(source) => return Err(Error::RemoveDir { path: dir, source }),
+            };
+            let mut stmt = tx
+                .prepare("SELECT id FROM containers")
+                .map_err(Error::ListContainers)?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(Error::ListContainers)?
+                .collect::<Result<std::collections::HashSet<String>, _>>()
+                .map_err(Error::ListContainers)?;
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+                .filter(|n| !ids.contains(n))
+                .collect()
+        };
+        let mut removed = Vec::new();
+        for id in orphans {
+            match remove_tree(&dir.join(&id), maps) {
+                Ok(()) => removed.push(id),
+                Err(e) => log::debug!("leaving the unrecorded directory of {id} for later: {e}"),
+            }
+        }
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,18 @@
 //! row is deleted, so the database never names a missing directory. All
 //! writes take the write lock up front (`BEGIN IMMEDIATE`), so two
 //! containers asking for the same new volume at once create it once.
+//!
+//! Removal deletes the row, then moves the directory aside in one rename
+//! (to `.trash.UNIQUE.NAME`, a name no volume can have) and deletes it
+//! there. A removal killed halfway leaves either a directory no row owns
+//! or trash: `create` moves the first aside instead of adopting it, and
+//! `sweep_volume_dirs` (run by the volume commands) clears both.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
+use nix::fcntl::{Flock, FlockArg};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::remove::remove_tree;
@@ -57,6 +65,18 @@ pub enum VolumeError {
     },
     #[error("pruning volumes")]
     Prune(#[source] rusqlite::Error),
+    #[error("moving {path} aside for removal")]
+    MoveAside {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("listing {path}")]
+    ListDirs {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl crate::error::Diagnose for VolumeError {
@@ -180,6 +200,9 @@ impl Store {
                 .into())
             };
         }
+        // A directory no row owns is what a killed removal left: its data
+        // must never show up in the new volume.
+        self.move_volume_aside(&v.name)?;
         let data = self.volume_path(&v.name);
         std::fs::create_dir_all(&data).map_err(|source| Error::CreateDir {
             path: data.clone(),
@@ -346,7 +369,7 @@ impl Store {
             }
             tx.commit().map_err(err)?;
         }
-        remove_tree(&self.root.join("volumes").join(name), maps)
+        self.remove_volume_dirs(&[name.to_string()], maps)
     }
 
     /// Removes every volume no container uses; returns their names.
@@ -364,9 +387,7 @@ impl Store {
             tx.commit().map_err(VolumeError::Prune)?;
             names
         };
-        for n in &names {
-            remove_tree(&self.root.join("volumes").join(n), maps)?;
-        }
+        self.remove_volume_dirs(&names, maps)?;
         Ok(names)
     }
 }
@@ -400,14 +421,137 @@ pub(super) fn take_removed_with(tx: &Transaction<'_>, id: &str) -> rusqlite::Res
     Ok(names)
 }
 
+/// The prefix of a volume directory moved aside for removal; volume names
+/// start with a letter or digit, so none is ever taken for a volume.
+const TRASH_PREFIX: &str = ".trash.";
+
+/// Whether to wait for another process removing the same trash.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Block,
+    Skip,
+}
+
 impl Store {
+    fn volumes_dir(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+
     /// Removes the directories of volumes whose rows are already gone.
+    /// The caller must be single-threaded.
     pub(super) fn remove_volume_dirs(&self, names: &[String], maps: &IdMaps) -> Result<(), Error> {
         for n in names {
-            remove_tree(&self.root.join("volumes").join(n), maps)?;
+            if let Some(trash) = self.move_volume_aside(n)? {
+                remove_trash(&trash, maps, Wait::Block)?;
+            }
         }
         Ok(())
     }
+
+    /// Renames `volumes/NAME` to a trash name in one step; `None` when
+    /// there is no such directory.
+    fn move_volume_aside(&self, name: &str) -> Result<Option<PathBuf>, Error> {
+        let from = self.volumes_dir().join(name);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let unique = format!("{}-{nanos}", std::process::id());
+        let to = self
+            .volumes_dir()
+            .join(format!("{TRASH_PREFIX}{unique}.{name}"));
+        match std::fs::rename(&from, &to) {
+            Ok(()) => Ok(Some(to)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(VolumeError::MoveAside { path: from, source }.into()),
+        }
+    }
+
+    /// Clears what killed removals left under `volumes/`: directories no
+    /// row owns are moved aside, and trash no other process is removing
+    /// is removed. The caller must be single-threaded.
+    pub fn sweep_volume_dirs(&self, maps: &IdMaps) -> Result<(), Error> {
+        let dir = self.volumes_dir();
+        let list = || -> Result<Vec<String>, Error> {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(source) => {
+                    return Err(VolumeError::ListDirs {
+                        path: dir.clone(),
+                        source,
+                    }
+                    .into())
+                }
+            };
+            Ok(entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect())
+        };
+        {
+            // Under the write lock: a `create` holds it from making its
+            // directory until its row commits, so no directory seen here
+            // without a row is one being created.
+            let mut db = self.db();
+            let tx = db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(VolumeError::List)?;
+            let names: BTreeSet<String> = {
+                let mut stmt = tx
+                    .prepare("SELECT name FROM volumes")
+                    .map_err(VolumeError::List)?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))
+                    .map_err(VolumeError::List)?
+                    .collect::<Result<BTreeSet<String>, _>>()
+                    .map_err(VolumeError::List)?;
+                rows
+            };
+            for n in list()? {
+                if !n.starts_with(TRASH_PREFIX) && !names.contains(&n) {
+                    self.move_volume_aside(&n)?;
+                }
+            }
+        }
+        for n in list()? {
+            if n.starts_with(TRASH_PREFIX) {
+                remove_trash(&dir.join(n), maps, Wait::Skip)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes the trash directory `path`, holding a lock on it so that two
+/// processes never remove one tree at once; with `Wait::Skip` trash
+/// another process is removing is left to it.
+fn remove_trash(path: &Path, maps: &IdMaps, wait: Wait) -> Result<(), Error> {
+    let dir = match std::fs::File::open(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::RemoveDir {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let arg = match wait {
+        Wait::Block => FlockArg::LockExclusive,
+        Wait::Skip => FlockArg::LockExclusiveNonblock,
+    };
+    let _held = match Flock::lock(dir, arg) {
+        Ok(l) => l,
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) if wait == Wait::Skip => return Ok(()),
+        Err((_, e)) => {
+            return Err(Error::RemoveDir {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })
+        }
+    };
+    remove_tree(path, maps)
 }
 
 #[cfg(test)]

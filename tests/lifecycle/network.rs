@@ -318,9 +318,10 @@ fn container_reaches_a_host_service_by_name() {
             "svc",
             "10.0.2.2\tsvc",
         ),
-        // pasta maps the default gateway to the host; host.containers.internal names it.
+        // pasta:--map-gw maps the default gateway to the host's loopback
+        // (issue #21 item 2: only when asked); host.containers.internal names it.
         (
-            "pasta",
+            "pasta:--map-gw",
             vec![],
             "host.containers.internal",
             "\thost.containers.internal",

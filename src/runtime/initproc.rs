@@ -58,6 +58,11 @@ where
         .collect();
     crate::sys::cmdline::set_cmdline(&argv, proc)
         .map_err(|e| Failure::io("setting the init's command line", &e))?;
+    // The name too, before the fork: the command may look (`ps`) before
+    // this process would otherwise get to it; its own exec renames it.
+    if let Ok(name) = std::ffi::CString::new(PROCESS_NAME) {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
     // Block everything before the fork: signals queue for sigwait below
     // and none is lost between the fork and the loop.
     let all = SigSet::all();
@@ -79,9 +84,6 @@ where
             command()
         })
         .map_err(|e| Failure::io("forking the container's command", &e))?;
-    if let Ok(name) = std::ffi::CString::new(PROCESS_NAME) {
-        let _ = nix::sys::prctl::set_name(&name);
-    }
     // From here on this process holds no fd but stdio.
     close_fds_then_exit(3, relay_until_exit, (child, all))
 }

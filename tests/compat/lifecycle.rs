@@ -1,6 +1,6 @@
 //! Container and pod lifecycle next to Podman.
 
-use super::{as_is, run_rm, same, setup, Cleanup};
+use super::{as_is, run_rm, same, setup, sorted_lines, Cleanup};
 
 #[test]
 fn compat_pod_create_refuses_a_name_given_twice() {
@@ -70,6 +70,6 @@ fn compat_relative_bind_source_and_diff() {
         &["run", "--name", "d", &img, "sh", "-c", "echo x > /tmp/x"],
         as_is,
     );
-    let (_, h) = same(&env, &["diff", "d"], as_is);
+    let (_, h) = same(&env, &["diff", "d"], sorted_lines);
     h.stdout_has("A /tmp/x");
 }

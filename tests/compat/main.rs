@@ -65,6 +65,14 @@ fn as_is(s: &str) -> String {
     s.trim_end().to_string()
 }
 
+/// The lines of the output in sorted order, for output whose order
+/// Podman leaves to chance (`diff` walks the tree; hutch sorts by path).
+fn sorted_lines(s: &str) -> String {
+    let mut lines: Vec<&str> = s.lines().collect();
+    lines.sort_unstable();
+    lines.join("\n")
+}
+
 /// `run --rm FLAGS IMAGE CMD…` as arguments, for `same`.
 fn run_rm<'a>(img: &'a str, flags: &[&'a str], cmd: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["run", "--rm"];

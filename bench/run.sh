@@ -35,7 +35,9 @@ if [ -n "${HUTCH_BASE_BIN:-}" ]; then
     [ -x "$HUTCH_BASE_BIN" ] || die "HUTCH_BASE_BIN=$HUTCH_BASE_BIN is not an executable"
     base=$work/hutch-base
     install -m 0755 "$HUTCH_BASE_BIN" "$base"
-    as_user "$base" pull -q "$reg/busybox" >/dev/null || die "base hutch pull failed"
+    # A store of its own: an older build may not open a newer schema.
+    base="$base --root $bhome/.local/share/hutch-base"
+    as_user $base pull -q "$reg/busybox" >/dev/null || die "base hutch pull failed"
     cmds+=("$base run --rm $reg/busybox true" "$base run --rm --network none $reg/busybox true")
     names+=(base base-none)
 fi

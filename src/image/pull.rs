@@ -133,8 +133,8 @@ fn fetch_with(
     }))
 }
 
-/// The stored image `r` names, when pulled by tag and its platform
-/// manifest is still `digest`.
+/// The stored image `r` names, when pulled by tag, its platform manifest
+/// is still `digest` and its layers are all on disk.
 fn unchanged(store: &Store, r: &Reference, digest: &Digest) -> Result<Option<ImageRecord>, Error> {
     if r.digest.is_some() {
         return Ok(None);
@@ -145,7 +145,15 @@ fn unchanged(store: &Store, r: &Reference, digest: &Digest) -> Result<Option<Ima
     let found = store
         .find_image(&name)
         .map_err(|source| Error::FindImage { name, source })?;
-    Ok(found.filter(|rec| rec.manifest_digest == *digest))
+    // An image whose unpacked layers are gone from the store is pulled
+    // again, which restores them (its blobs are fetched only if missing).
+    Ok(found.filter(|rec| {
+        rec.manifest_digest == *digest
+            && rec
+                .layers
+                .iter()
+                .all(|l| store.layer_path(&l.diff_id).is_dir())
+    }))
 }
 
 /// Pairs each layer descriptor with its diff_id and compression.

@@ -49,6 +49,9 @@ pub enum Error {
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),
+    /// An unpacked layer of the container's image is gone from the store.
+    #[error("layer {} of the container's image is missing from the store", layer_name(.0))]
+    LayerMissing(PathBuf),
     /// Moving an exec'd process into the container's cgroup.
     #[error("joining the container's cgroup")]
     JoinCgroup(#[source] crate::cgroup::Error),
@@ -162,6 +165,9 @@ impl crate::error::Diagnose for Error {
             ),
             Error::Maps(e) => e.hint(),
             Error::Cgroup(e) | Error::JoinCgroup(e) => e.hint(),
+            Error::LayerMissing(_) => Some(
+                "pull the container's image again (hutch pull IMAGE) to restore its layers".into(),
+            ),
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
             ),
@@ -192,4 +198,11 @@ pub fn probe_overlay(
     maps: &crate::userns::IdMaps,
 ) -> Result<OverlayKind, Error> {
     probe::probe_overlay(store_root, maps)
+}
+
+/// A layer directory's name, the hex of its diff id, for messages.
+fn layer_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| format!("sha256:{}", n.to_string_lossy()))
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -190,6 +190,13 @@ struct Prepared {
 
 /// Steps 1–2b of `start`.
 fn prepare(plan: &Plan) -> Result<Prepared, Error> {
+    // 0. Every image layer must be on disk: without this check a layer
+    //    removed from the store shows only as an overlay that will not
+    //    mount.
+    if let Some(missing) = plan.lowers.iter().find(|l| !l.is_dir()) {
+        return Err(Error::LayerMissing(missing.clone()));
+    }
+
     // 1. Refuse to clone from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.
     if let Some(n) = thread_count().filter(|n| *n > 1) {

@@ -762,3 +762,30 @@ fn issue21_run_platform_is_checked_and_pulls_another_platform() {
         .success()
         .stdout_is(host_arch());
 }
+
+/// Issue #21 item 9: a layer gone from the store is named when a container
+/// starts, and `pull` puts it back instead of calling the image up to date.
+#[test]
+fn issue21_a_missing_layer_is_named_and_pull_restores_it() {
+    let env = Env::new();
+    let img = image("busybox");
+    env.pull(&img);
+    let layers = env.store().join("layers");
+    let names = common::list_dir(&layers);
+    assert_eq!(names.len(), 1, "busybox has one layer: {names:?}");
+    std::fs::remove_dir_all(layers.join(&names[0])).expect("removing the layer");
+    env.hutch(&["run", "--rm", &img, "true"])
+        .tool_error(&[
+            &format!("layer sha256:{}", names[0]),
+            "missing from the store",
+        ])
+        .stderr_has("hutch pull");
+    env.pull(&img);
+    assert!(
+        layers.join(&names[0]).is_dir(),
+        "pull did not restore the layer"
+    );
+    env.hutch(&["run", "--rm", &img, "cat", "/etc/hostname"])
+        .success()
+        .stdout_is("fixture");
+}

@@ -235,8 +235,10 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
 fn start_attached(engine: &Engine, name: &str, interactive: bool) -> Result<i32, Error> {
     let id = engine.container_id(name)?;
     let log_path = engine.default_log_path(&id)?;
-    // Output of earlier runs is not this run's: start from the end.
-    let mut reader = LogReader::open(&log_path)?;
+    // Output of earlier runs is not this run's: start from the end. Open
+    // (or create) the log before the start, so that a `--rm` container
+    // removed before we connect still leaves us its output.
+    let mut reader = Some(LogReader::open_or_create(&log_path)?);
     if let Some(r) = reader.as_mut() {
         r.seek_tail(0, true)?;
     }

@@ -14,7 +14,7 @@ mod rotating;
 
 use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub use config::{log_of, log_path, parse_log_config, rotated_path, LogConfig, LogDriver};
@@ -322,8 +322,29 @@ pub struct LogReader {
 }
 
 impl LogReader {
-    /// Opens the log at `path`; `None` when it does not exist (the
-    /// container never wrote one).
+    /// Opens the log at `path` for reading, creating it empty when it does
+    /// not exist yet (the monitor appends to it, never truncates): a reader
+    /// opened before the container starts keeps reading it even when a
+    /// `--rm` removal unlinks it before the reader gets to it.
+    pub fn open_or_create(path: &Path) -> Result<LogReader, Error> {
+        let created = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(path);
+        if let Err(source) = created {
+            return Err(Error::OpenLog {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        LogReader::open(path)?.ok_or_else(|| Error::OpenLog {
+            path: path.to_path_buf(),
+            source: ErrorKind::NotFound.into(),
+        })
+    }
+
+    /// Opens the log at `path`; `None` when there is none (yet).
     pub fn open(path: &Path) -> Result<Option<LogReader>, Error> {
         match File::open(path) {
             Ok(file) => {

@@ -163,32 +163,9 @@ fn apply_flags(target: BorrowedFd<'_>, m: &Mount) -> Result<(), Failure> {
     if wanted.is_empty() {
         return Ok(());
     }
-    use nix::sys::statvfs::FsFlags;
-    let current = nix::sys::statvfs::fstatvfs(target)
-        .map_err(|e| Failure::step(format!("reading the mount flags of {}", m.destination), e))?
-        .flags();
-    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | wanted;
-    for (st, ms) in [
-        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ] {
-        if current.contains(st) {
-            flags |= ms;
-        }
-    }
-    mount(
-        None::<&str>,
-        &proc_fd_path(target),
-        None::<&str>,
-        flags,
-        None::<&str>,
-    )
-    .map_err(|e| Failure::step(format!("remounting {} with its options", m.destination), e))
+    super::mounts::remount_adding(target, wanted, &m.destination, || {
+        format!("remounting {} with its options", m.destination)
+    })
 }
 
 fn set_propagation(target: BorrowedFd<'_>, m: &Mount) -> Result<(), Failure> {

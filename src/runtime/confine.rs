@@ -8,7 +8,6 @@ use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
-use nix::sys::statvfs::FsFlags;
 
 use super::mounts;
 use super::report::Failure;
@@ -131,28 +130,7 @@ fn remount_read_only(root: BorrowedFd<'_>, path: &str) -> Result<(), Failure> {
         open_confined(root, path)?
             .ok_or_else(|| Failure::step(format!("reopening {path}"), Errno::ENOENT))?
     };
-    let flags = nix::sys::statvfs::fstatvfs(target.as_fd())
-        .map_err(|e| Failure::step(format!("reading the mount flags of {path}"), e))?
-        .flags();
-    let mut ms = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
-    for (st, m) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ] {
-        if flags.contains(st) {
-            ms |= m;
-        }
-    }
-    nix::mount::mount(
-        None::<&str>,
-        &proc_fd_path(target.as_fd()),
-        None::<&str>,
-        ms,
-        None::<&str>,
-    )
-    .map_err(|e| Failure::step(format!("making {path} read-only"), e))
+    mounts::remount_adding(target.as_fd(), MsFlags::MS_RDONLY, path, || {
+        format!("making {path} read-only")
+    })
 }

@@ -303,6 +303,43 @@ fn open_path(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {
     .map_err(|e| Failure::io(format!("opening /{path} in the container"), &e))
 }
 
+/// Remounts the bind mount `target` (named `what` in errors) with `wanted`
+/// added to the flags it already has: a user namespace may not clear the
+/// flags a more privileged mount locked. `step` names the remount itself.
+pub fn remount_adding(
+    target: BorrowedFd<'_>,
+    wanted: MsFlags,
+    what: &str,
+    step: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    use nix::sys::statvfs::FsFlags;
+    let current = nix::sys::statvfs::fstatvfs(target)
+        .map_err(|e| Failure::step(format!("reading the mount flags of {what}"), e))?
+        .flags();
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | wanted;
+    for (st, ms) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if current.contains(st) {
+            flags |= ms;
+        }
+    }
+    mount(
+        None::<&str>,
+        &proc_fd_path(target),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .map_err(|e| Failure::step(step(), e))
+}
+
 /// Opens the file `path` beneath `root` (O_PATH), creating it empty when
 /// missing (as its parent directories).
 pub fn ensure_file(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Failure> {

@@ -142,18 +142,27 @@ fn unchanged(store: &Store, r: &Reference, digest: &Digest) -> Result<Option<Ima
     let Some(name) = r.tagged_name() else {
         return Ok(None);
     };
-    let found = store
-        .find_image(&name)
-        .map_err(|source| Error::FindImage { name, source })?;
+    let found = store.find_image(&name).map_err(|source| Error::FindImage {
+        name: name.clone(),
+        source,
+    })?;
     // An image whose unpacked layers are gone from the store is pulled
     // again, which restores them (its blobs are fetched only if missing).
-    Ok(found.filter(|rec| {
-        rec.manifest_digest == *digest
-            && rec
-                .layers
-                .iter()
-                .all(|l| store.layer_path(&l.diff_id).is_dir())
-    }))
+    let Some(rec) = found.filter(|rec| rec.manifest_digest == *digest) else {
+        return Ok(None);
+    };
+    for l in &rec.layers {
+        let is_present = store
+            .is_layer_present(&l.diff_id)
+            .map_err(|source| Error::FindImage {
+                name: name.clone(),
+                source,
+            })?;
+        if !is_present {
+            return Ok(None);
+        }
+    }
+    Ok(Some(rec))
 }
 
 /// Pairs each layer descriptor with its diff_id and compression.

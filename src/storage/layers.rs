@@ -170,7 +170,7 @@ impl Store {
 
     /// Whether `diff_id` is recorded and its directory is there (a record
     /// without a directory, from an interrupted removal, counts as missing).
-    fn is_layer_present(&self, diff_id: &Digest) -> Result<bool, Error> {
+    pub fn is_layer_present(&self, diff_id: &Digest) -> Result<bool, Error> {
         let recorded = self
             .db()
             .prepare_cached("SELECT 1 FROM layers WHERE diff_id = ?1")

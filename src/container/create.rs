@@ -283,7 +283,8 @@ impl Engine {
         };
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
-        let dirs = store.create_container(&record).map_err(Error::Store)?;
+        // Held until the spec is saved: a racing removal waits for it.
+        let (dirs, _creation) = store.create_container_held(&record).map_err(Error::Store)?;
         // `/` gets the image's root mode and times now, while the upper
         // directory is still ours (prepare_lowers may give it away).
         let root_entry = store.image_root(&rec.layers);

@@ -160,12 +160,22 @@ impl Engine {
                     Some(f) => f.image.id.to_string(),
                     None => name.clone(),
                 };
-                if let (true, Some(f)) = (force, &found) {
+                let Some(f) = found.filter(|_| force) else {
+                    return store
+                        .remove_image(&target, force, maps)
+                        .map_err(Error::Store);
+                };
+                // The store refuses while any container uses the image: one
+                // created since the containers were removed is removed too,
+                // and the image tried again.
+                let mut tries = 0;
+                loop {
                     self.remove_containers_of(&f.image.id)?;
+                    match store.remove_image(&target, force, maps) {
+                        Err(crate::storage::Error::ImageInUse { .. }) if tries < 10 => tries += 1,
+                        other => return other.map_err(Error::Store),
+                    }
                 }
-                store
-                    .remove_image(&target, force, maps)
-                    .map_err(Error::Store)
             })
             .collect())
     }

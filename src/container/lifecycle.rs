@@ -360,8 +360,15 @@ pub fn remove(
     exits: &Path,
     proc: &Path,
 ) -> Result<(), Error> {
+    // Held while the state is read and the files go, so that a creation
+    // or start in progress finishes first; let go while a running one is
+    // stopped (its monitor may need to record the exit).
+    let mut hold = store
+        .hold_container(&find(store, name, proc)?.record.id)
+        .map_err(Error::Store)?;
     let mut info = find(store, name, proc)?;
     if info.state.status == ContainerStatus::Running {
+        drop(hold.take());
         let deadline = if is_forced {
             mark_stopped_by_user(store, &info, name)?;
             match send_signal(&info, name, Signal::SIGKILL, proc) {
@@ -389,11 +396,15 @@ pub fn remove(
                 };
             }
         }
+        hold = store
+            .hold_container(&info.record.id)
+            .map_err(Error::Store)?;
         info = store
             .find_container(&info.record.id)
             .map_err(Error::Store)?
             .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
     }
+    let _hold = hold;
     if let (ContainerStatus::Exited, Some(code)) = (info.state.status, info.state.exit_code) {
         // Best effort: without it, a waiter says the container is gone.
         let _ = wait::write_exit_code(exits, &info.record.id, code);
@@ -471,7 +482,7 @@ mod tests {
     fn running(store: &Store, monitor_pid: i32, monitor_start: u64) -> String {
         let id = "ab".repeat(32);
         store
-            .create_container(&ContainerRecord {
+            .create_test_container(&ContainerRecord {
                 id: id.clone(),
                 name: "web".into(),
                 image_id: Digest::of(b"config"),

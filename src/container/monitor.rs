@@ -136,6 +136,8 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
     // A session of our own: the terminal `run -d` was typed in may close,
     // and its hangup must not reach us.
     let _ = nix::unistd::setsid();
+    // Until it is recorded running: a removal waits, then stops it.
+    let hold = store.hold_container(id).map_err(Error::Store)?;
     let info = store
         .find_container(id)
         .map_err(Error::Store)?
@@ -155,6 +157,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         Ok(s) => s,
         Err(e) => {
             run::record_failure(store, &plan, e.exit_code(), &e);
+            drop(hold);
             if plan.auto_remove {
                 let _ = store.remove_container(&plan.id, &plan.maps);
             }
@@ -169,6 +172,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         let _ = nix::sys::signal::kill(started.pid, nix::sys::signal::Signal::SIGKILL);
         return Err(Error::Store(e));
     }
+    drop(hold);
     Ok(Detached {
         plan,
         started,

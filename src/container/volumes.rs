@@ -825,7 +825,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
         let id = "a".repeat(64);
         store
-            .create_container(&storage::ContainerRecord {
+            .create_test_container(&storage::ContainerRecord {
                 id: id.clone(),
                 name: "c".into(),
                 image_id: storage::Digest::of(b"x"),

@@ -214,7 +214,7 @@ mod tests {
     fn record(store: &Store, state: ContainerState) -> String {
         let id = "ef".repeat(32);
         store
-            .create_container(&ContainerRecord {
+            .create_test_container(&ContainerRecord {
                 id: id.clone(),
                 name: "w".into(),
                 image_id: Digest::of(b"config"),

@@ -391,6 +391,8 @@ pub const OOM_REASON: &str = "OOMKilled";
 
 /// Runs `plan` in the foreground; see `container::run`.
 pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Result<i32, Error> {
+    // Until it is recorded running: a removal waits, then stops it.
+    let hold = store.hold_container(&plan.id).map_err(Error::Store)?;
     let started = match start(plan, Stdio::Inherit, pod) {
         Ok(s) => s,
         Err(e) => {
@@ -404,6 +406,7 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
         reap(started.pid);
         return Err(Error::Store(e));
     }
+    drop(hold);
     let Started {
         pid,
         signals,

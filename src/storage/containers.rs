@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use rusqlite::{params, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::remove::remove_tree;
-use super::{ContainerDirs, ContainerRecord, Error, Store};
+use super::{lock, ContainerDirs, ContainerRecord, Error, LockGuard, Store};
 use crate::userns::IdMaps;
 
 impl Store {
@@ -25,8 +25,18 @@ impl Store {
     }
 
     /// Records a container and creates its directories; fails if the name
-    /// is taken.
-    pub fn create_container(&self, c: &ContainerRecord) -> Result<ContainerDirs, Error> {
+    /// is taken or its image is no longer recorded.
+    #[cfg(test)]
+    pub(crate) fn create_container(&self, c: &ContainerRecord) -> Result<ContainerDirs, Error> {
+        self.create_container_held(c).map(|(dirs, _)| dirs)
+    }
+
+    /// `create_container`, returning with the container's directory held
+    /// (see `hold_container`), taken before the record commits.
+    pub fn create_container_held(
+        &self,
+        c: &ContainerRecord,
+    ) -> Result<(ContainerDirs, LockGuard), Error> {
         if c.id.len() != 64 || !c.id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::InvalidContainerId { id: c.id.clone() });
         }
@@ -39,6 +49,18 @@ impl Store {
         let tx = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
+        // Checked in the same transaction as the insert, which `rmi` also
+        // takes: either the removal sees this container and refuses, or
+        // this sees the image gone.
+        let has_image = tx
+            .prepare_cached("SELECT 1 FROM images WHERE id = ?1")
+            .and_then(|mut st| st.exists([c.image_id.to_string()]))
+            .map_err(err)?;
+        if !has_image {
+            return Err(Error::ImageGone {
+                id: c.image_id.clone(),
+            });
+        }
         let inserted = tx.execute(
             "INSERT INTO containers (id, name, image_id, image_name, created)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -85,14 +107,47 @@ impl Store {
                 source,
             },
         )?;
+        let guard = lock::lock_dir(&dirs.dir)?.ok_or_else(|| Error::CreateDir {
+            path: dirs.dir.clone(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
         tx.commit().map_err(err)?;
-        Ok(dirs)
+        Ok((dirs, guard))
+    }
+
+    /// `create_container` for unit tests whose containers have no real
+    /// image: records a bare image row for the record's image first.
+    #[cfg(test)]
+    pub(crate) fn create_test_container(
+        &self,
+        c: &ContainerRecord,
+    ) -> Result<ContainerDirs, Error> {
+        self.db()
+            .execute(
+                "INSERT OR IGNORE INTO images
+                 (id, manifest_digest, config, layers, os, architecture, size, added)
+                 VALUES (?1, ?1, x'7b7d', '[]', 'linux', 'amd64', 0, 0)",
+                [c.image_id.to_string()],
+            )
+            .expect("recording a bare image");
+        self.create_container(c)
+    }
+
+    /// Locks container `id`'s directory, waiting at most the lock limit;
+    /// `None` when it is gone. Held by whatever writes there while the
+    /// record says `created` (the rest of a creation, a start until it is
+    /// recorded running), and taken by removal before it reads the state,
+    /// so that a removal never deletes files a creation or start is still
+    /// writing.
+    pub fn hold_container(&self, id: &str) -> Result<Option<LockGuard>, Error> {
+        lock::lock_dir(&self.container_dirs(id).dir)
     }
 
     /// Removes a container's record and directories (entering the user
     /// namespace when files owned by subordinate ids are in the way).
-    /// `id` may also be the container's name. The caller must be
-    /// single-threaded.
+    /// `id` may also be the container's name. The caller holds the
+    /// container (`hold_container`) unless it knows nothing else can be
+    /// writing there, and must be single-threaded.
     pub fn remove_container(&self, id: &str, maps: &IdMaps) -> Result<(), Error> {
         let found: Option<(String, Vec<String>)> = {
             let mut db = self.db();
@@ -217,7 +272,7 @@ mod tests {
     fn create_makes_the_overlay_dirs_and_remove_takes_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let dirs = store.create_container(&record('a', "one")).unwrap();
+        let dirs = store.create_test_container(&record('a', "one")).unwrap();
         assert_eq!(dirs.dir, dir.path().join("containers").join("a".repeat(64)));
         for d in [&dirs.upper, &dirs.work, &dirs.merged] {
             assert!(d.is_dir(), "{}", d.display());
@@ -228,16 +283,29 @@ mod tests {
         store.remove_container(&"a".repeat(64), &maps()).unwrap();
         assert!(!dirs.dir.exists());
         // The name is free again.
-        store.create_container(&record('b', "one")).unwrap();
+        store.create_test_container(&record('b', "one")).unwrap();
         store.remove_container("one", &maps()).unwrap();
+    }
+
+    #[test]
+    fn a_container_of_an_image_no_longer_recorded_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let c = record('a', "one");
+        let err = store.create_container(&c).unwrap_err();
+        assert!(matches!(err, Error::ImageGone { .. }), "{err}");
+        assert!(!store.container_dirs(&c.id).dir.exists());
+        assert!(store.list_containers().unwrap().is_empty());
     }
 
     #[test]
     fn a_taken_name_names_its_container() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.create_container(&record('a', "web")).unwrap();
-        let err = store.create_container(&record('b', "web")).unwrap_err();
+        store.create_test_container(&record('a', "web")).unwrap();
+        let err = store
+            .create_test_container(&record('b', "web"))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "container name \"web\" is already used by container aaaaaaaaaaaa"
@@ -253,7 +321,7 @@ mod tests {
         let mut c = record('a', "x");
         c.id = "../../etc".into();
         assert!(matches!(
-            store.create_container(&c),
+            store.create_test_container(&c),
             Err(Error::InvalidContainerId { .. })
         ));
     }

@@ -201,7 +201,6 @@ fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<(ImageRecord, bo
 
 /// Files to delete once the transaction that dropped their records commits.
 struct Garbage {
-    containers: Vec<String>,
     layers: Vec<Digest>,
     blobs: Vec<Digest>,
 }
@@ -335,9 +334,9 @@ impl Store {
 
     /// Removes a name; when `name_or_id` is an id, or the last name of an
     /// image goes, removes the image and the layers and blobs no other image
-    /// uses. Refuses while a container uses the image unless `force` (which
-    /// then removes those containers too). An id with several names is
-    /// refused unless `force`, as in Podman. The caller must be
+    /// uses. Refuses while a container uses the image, even with `force`:
+    /// the engine removes those containers first. An id with several names
+    /// is refused unless `force`, as in Podman. The caller must be
     /// single-threaded (removal may enter the user namespace).
     pub fn remove_image(
         &self,
@@ -383,7 +382,7 @@ impl Store {
                     names: image.names,
                 });
             }
-            let garbage = delete_image(&tx, &image, force, &err)?;
+            let garbage = delete_image(&tx, &image, &err)?;
             tx.commit().map_err(err)?;
             (Removed::Deleted(image.id), garbage)
         };
@@ -394,9 +393,6 @@ impl Store {
     /// Deletes the files whose records are gone, each under its lock and
     /// only if nothing recorded it again meanwhile.
     fn collect(&self, garbage: Garbage, maps: &IdMaps) -> Result<(), Error> {
-        for id in &garbage.containers {
-            remove_tree(&self.root.join("containers").join(id), maps)?;
-        }
         for diff_id in &garbage.layers {
             let _guard = lock::lock(&self.root, &format!("layer-{}", diff_id.hex()))?;
             let recorded = self
@@ -442,31 +438,27 @@ impl Store {
     }
 }
 
-/// Deletes `image`'s rows (names, containers when `force`, the image and
+/// Deletes `image`'s rows (names, the image and
 /// the layer records no other image uses) and returns what to delete on disk.
 fn delete_image(
     tx: &Transaction<'_>,
     image: &ImageRecord,
-    force: bool,
     err: &dyn Fn(rusqlite::Error) -> Error,
 ) -> Result<Garbage, Error> {
     let id = image.id.to_string();
-    let containers: Vec<String> = tx
-        .prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY id")
-        .and_then(|mut st| {
-            st.query_map([&id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()
-        })
+    let user: Option<String> = tx
+        .prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY id LIMIT 1")
+        .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
         .map_err(err)?;
-    if let Some(first) = containers.first() {
-        if !force {
-            return Err(Error::ImageInUse {
-                id: image.id.clone(),
-                container: first.clone(),
-            });
-        }
-        tx.execute("DELETE FROM containers WHERE image_id = ?1", [&id])
-            .map_err(err)?;
+    // Even with `force`: the engine stops and removes the containers
+    // first (a record dropped here would leave a running process or a
+    // container being created without one), and tries again when one was
+    // created meanwhile.
+    if let Some(container) = user {
+        return Err(Error::ImageInUse {
+            id: image.id.clone(),
+            container,
+        });
     }
     tx.execute("DELETE FROM names WHERE image_id = ?1", [&id])
         .map_err(err)?;
@@ -506,11 +498,7 @@ fn delete_image(
     blobs.retain(|b| !used_blobs.contains(b));
     blobs.sort();
     blobs.dedup();
-    Ok(Garbage {
-        containers,
-        layers,
-        blobs,
-    })
+    Ok(Garbage { layers, blobs })
 }
 
 #[cfg(test)]
@@ -741,7 +729,7 @@ mod tests {
     }
 
     #[test]
-    fn removing_an_image_in_use_needs_force_and_takes_the_container() {
+    fn removing_an_image_in_use_is_refused_even_with_force() {
         let (_d, store) = open();
         let img = image(&store, "aa", &["r/x:1"], &["11"]);
         store.put_image(&img).unwrap();
@@ -753,13 +741,14 @@ mod tests {
             created: "2024-01-01T00:00:00Z".into(),
         };
         let dirs = store.create_container(&c).unwrap();
-        let err = store.remove_image("r/x:1", false, &maps()).unwrap_err();
-        assert!(err.to_string().contains("cccccccccccc"), "{err}");
-        assert!(err.hint().is_some());
-        assert!(dirs.upper.is_dir());
-        store.remove_image("r/x:1", true, &maps()).unwrap();
-        assert!(!dirs.dir.exists());
-        let err = store.remove_container("web", &maps()).unwrap_err();
-        assert!(matches!(err, Error::ContainerNotKnown { .. }), "{err}");
+        for force in [false, true] {
+            let err = store.remove_image("r/x:1", force, &maps()).unwrap_err();
+            assert!(err.to_string().contains("cccccccccccc"), "{err}");
+            assert!(err.hint().is_some());
+            assert!(dirs.upper.is_dir());
+        }
+        store.remove_container("web", &maps()).unwrap();
+        store.remove_image("r/x:1", false, &maps()).unwrap();
+        assert_eq!(store.find_image("r/x:1").unwrap(), None);
     }
 }

@@ -11,7 +11,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -79,7 +79,7 @@ pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<Lo
             .mode(0o600)
             .open(&path)
     };
-    let mut file = match open() {
+    let file = match open() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -97,6 +97,25 @@ pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<Lo
         path: path.clone(),
         source,
     })?;
+    wait_for(file, path, limit)
+}
+
+/// Locks directory `dir` itself (no lock file to leave behind), waiting at
+/// most `wait_limit()`; `None` when the directory is gone.
+pub(super) fn lock_dir(dir: &Path) -> Result<Option<LockGuard>, Error> {
+    match File::open(dir) {
+        Ok(file) => wait_for(file, dir.to_path_buf(), wait_limit()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Lock {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Takes an exclusive lock on `file` (at `path`), polling with a growing
+/// pause for at most `limit`; the error names the holder.
+fn wait_for(mut file: File, path: PathBuf, limit: Duration) -> Result<LockGuard, Error> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {

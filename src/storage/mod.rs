@@ -226,6 +226,8 @@ pub enum Error {
     InvalidContainerId { id: String },
     #[error("container name {name:?} is already used by container {}", &id[..id.len().min(12)])]
     ContainerNameInUse { name: String, id: String },
+    #[error("image {id} was removed while the container was being created")]
+    ImageGone { id: Digest },
     #[error("container {id:?} not known")]
     ContainerNotKnown { id: String },
     #[error("looking up container {name:?}")]
@@ -297,6 +299,9 @@ impl crate::error::Diagnose for Error {
                 "remove the container first, or use --force to remove it with the image".into(),
             ),
             Error::Volume(e) => e.hint(),
+            Error::ImageGone { .. } => {
+                Some("pull the image again (or let `run` pull it), then retry".into())
+            }
             Error::ContainerNameInUse { .. } => {
                 Some("choose another name, or remove that container first".into())
             }

@@ -71,7 +71,7 @@ mod tests {
     fn create(store: &Store, id: char, name: &str) -> String {
         let id = id.to_string().repeat(64);
         store
-            .create_container(&ContainerRecord {
+            .create_test_container(&ContainerRecord {
                 id: id.clone(),
                 name: name.into(),
                 image_id: Digest::of(b"config"),

@@ -310,7 +310,7 @@ mod tests {
         let (_dir, store) = store();
         let id = "ab".repeat(32);
         store
-            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .create_test_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
             .unwrap();
         let info = store.find_container("web").unwrap().unwrap();
         assert_eq!(info.record.id, id);
@@ -324,7 +324,7 @@ mod tests {
         let (_dir, store) = store();
         let id = "ab".repeat(32);
         store
-            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .create_test_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
             .unwrap();
         store.set_container_spec(&id, "{\"x\":1}").unwrap();
         let state = ContainerState {
@@ -350,7 +350,7 @@ mod tests {
         let (_dir, store) = store();
         let id = "ab".repeat(32);
         store
-            .create_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
+            .create_test_container(&record(&id, "web", "2024-01-01T00:00:00Z"))
             .unwrap();
         assert_eq!(
             store.restart_settings(&id).unwrap(),
@@ -399,10 +399,10 @@ mod tests {
         let a = format!("abc1{}", "0".repeat(60));
         let b = format!("abc2{}", "0".repeat(60));
         store
-            .create_container(&record(&a, "one", "2024-01-01T00:00:00Z"))
+            .create_test_container(&record(&a, "one", "2024-01-01T00:00:00Z"))
             .unwrap();
         store
-            .create_container(&record(&b, "two", "2024-01-01T00:00:00Z"))
+            .create_test_container(&record(&b, "two", "2024-01-01T00:00:00Z"))
             .unwrap();
         assert_eq!(store.find_container("abc1").unwrap().unwrap().record.id, a);
         assert_eq!(store.find_container("ABC2").unwrap().unwrap().record.id, b);
@@ -429,7 +429,7 @@ mod tests {
         {
             let id = format!("{i}").repeat(64);
             store
-                .create_container(&record(&id, &format!("c{i}"), created))
+                .create_test_container(&record(&id, &format!("c{i}"), created))
                 .unwrap();
         }
         let names: Vec<String> = store

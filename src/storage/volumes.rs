@@ -573,7 +573,7 @@ mod tests {
     fn container(store: &Store, c: char, name: &str) -> String {
         let id = c.to_string().repeat(64);
         store
-            .create_container(&ContainerRecord {
+            .create_test_container(&ContainerRecord {
                 id: id.clone(),
                 name: name.into(),
                 image_id: Digest::of(b"config"),

@@ -7,6 +7,7 @@
 mod archive;
 mod attach;
 mod cgroups;
+mod check;
 mod commit;
 mod container;
 mod cp;
@@ -281,6 +282,7 @@ pub fn main() -> i32 {
         Command::Image(ImageCommand::Prune(a)) => system::image_prune(&engine, a),
         Command::Image(ImageCommand::Mount(a)) => system::mount(&engine, a),
         Command::Image(ImageCommand::Unmount(a)) => system::unmount(&engine, a),
+        Command::System(system::SystemCommand::Check(a)) => check::check(&engine, a),
         Command::System(system::SystemCommand::Df(a)) => system::df(&engine, a),
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),

@@ -29,6 +29,8 @@ pub struct MountArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Check the store: database against files; --repair fixes what is safe
+    Check(super::check::CheckArgs),
     /// Show disk usage of images and containers
     Df(DfArgs),
     /// Remove stopped containers and unused images

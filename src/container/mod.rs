@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod attach;
+pub mod check;
 mod create;
 
 mod engine;

@@ -72,6 +72,11 @@ fn layers_from_json(id: &str, json: &str) -> Result<Vec<LayerRef>, Error> {
         .collect()
 }
 
+/// The layers of an image row's `layers` column.
+pub(super) fn stored_layers(json: &str) -> Result<Vec<LayerRef>, Error> {
+    layers_from_json("", json)
+}
+
 /// A row of `images` before its JSON and digests are checked.
 struct Row {
     id: String,

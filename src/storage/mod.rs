@@ -21,6 +21,7 @@
 
 pub mod atomic;
 mod blobs;
+mod check;
 pub mod commit;
 mod containers;
 mod db;
@@ -44,6 +45,7 @@ mod unpack;
 mod volumes;
 
 pub use blobs::BlobWriter;
+pub use check::{CheckOptions, Fix, Problem};
 pub use digest::Digest;
 pub use lock::LockGuard;
 pub use prune::wipe;

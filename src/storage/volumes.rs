@@ -423,7 +423,7 @@ pub(super) fn take_removed_with(tx: &Transaction<'_>, id: &str) -> rusqlite::Res
 
 /// The prefix of a volume directory moved aside for removal; volume names
 /// start with a letter or digit, so none is ever taken for a volume.
-const TRASH_PREFIX: &str = ".trash.";
+pub(super) const TRASH_PREFIX: &str = ".trash.";
 
 /// Whether to wait for another process removing the same trash.
 #[derive(Clone, Copy, PartialEq, Eq)]

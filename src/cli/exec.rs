@@ -39,17 +39,17 @@ pub struct ExecArgs {
     /// Drop a capability (CHOWN, CAP_NET_RAW, all…)
     #[arg(long, value_name = "CAPABILITY")]
     pub cap_drop: Vec<String>,
-    /// Container, by name or id
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
-    /// Command and arguments
+    /// The container (by name or id), then the command and its
+    /// arguments; everything after CONTAINER is the command's, dashes
+    /// included
     #[arg(
-        value_name = "COMMAND",
+        value_name = "CONTAINER COMMAND [ARG...]",
         required = true,
+        num_args = 2..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    pub command: Vec<String>,
+    pub target: Vec<String>,
 }
 
 /// The mask of the capabilities `names` name, or a usage error.
@@ -59,10 +59,14 @@ fn parse_caps(names: &[String]) -> Result<u64, Error> {
 
 /// Runs the command and returns its exit code (0 at once with `-d`).
 pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
+    // Flags stop at the container, so an unknown one before it lands here.
+    if let Some(flag) = args.target.first().filter(|t| t.starts_with('-')) {
+        return Err(Error::Usage(format!("unknown flag: {flag}")));
+    }
     let env_files = crate::container::read_env_files(&args.env_file)?;
     let opts = ExecOptions {
-        container: args.container,
-        command: args.command,
+        container: args.target[0].clone(),
+        command: args.target[1..].to_vec(),
         env: args.env,
         env_files,
         user: args.user,

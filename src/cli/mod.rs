@@ -26,6 +26,7 @@ mod login;
 mod logs;
 mod network;
 mod output;
+mod parse;
 mod pod;
 mod port;
 mod prune;
@@ -227,7 +228,7 @@ pub enum ImageCommand {
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse::parse_from(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_TOOL } else { 0 };
@@ -389,22 +390,31 @@ mod tests {
     }
 
     #[test]
-    fn run_passes_flags_after_image_to_the_command() {
-        let cli = Cli::try_parse_from([
-            "hutch", "run", "--rm", "-e", "A=1", "img", "ls", "-la", "--rm",
-        ])
-        .unwrap();
-        let Command::Run(r) = cli.command else {
-            panic!("not run")
-        };
-        assert!(r.rm);
-        assert_eq!(r.image, "img");
-        assert_eq!(r.command, vec!["ls", "-la", "--rm"]);
+    fn run_passes_everything_after_the_image_to_the_command() {
+        for (args, cmd) in [
+            (
+                &["img", "ls", "-la", "--rm"][..],
+                &["ls", "-la", "--rm"][..],
+            ),
+            (&["img", "-c", "echo hi"][..], &["-c", "echo hi"][..]),
+            (&["img", "--name", "x"][..], &["--name", "x"][..]),
+            (&["img"][..], &[][..]),
+        ] {
+            let mut argv = vec!["hutch", "run", "--rm", "-e", "A=1"];
+            argv.extend_from_slice(args);
+            let cli = parse::parse_from(argv).unwrap();
+            let Command::Run(r) = cli.command else {
+                panic!("not run")
+            };
+            assert!(r.rm);
+            assert_eq!(r.image(), "img");
+            assert_eq!(r.command(), cmd);
+        }
     }
 
     #[test]
-    fn exec_passes_flags_after_the_container_to_the_command() {
-        let cli = Cli::try_parse_from([
+    fn exec_passes_everything_after_the_container_to_the_command() {
+        let cli = parse::parse_from([
             "hutch", "exec", "-it", "-e", "A=1", "-u", "1000", "web", "ls", "-la", "-u",
         ])
         .unwrap();
@@ -414,14 +424,46 @@ mod tests {
         assert!(e.interactive && e.tty && !e.detach);
         assert_eq!(e.env, vec!["A=1"]);
         assert_eq!(e.user.as_deref(), Some("1000"));
-        assert_eq!(e.container, "web");
-        assert_eq!(e.command, vec!["ls", "-la", "-u"]);
-        assert!(Cli::try_parse_from(["hutch", "exec", "web"]).is_err());
+        assert_eq!(e.target, vec!["web", "ls", "-la", "-u"]);
+        let cli = parse::parse_from(["hutch", "exec", "web", "-e", "X"]).unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("not exec")
+        };
+        assert!(e.env.is_empty());
+        assert_eq!(e.target, vec!["web", "-e", "X"]);
+        assert!(parse::parse_from(["hutch", "exec", "web"]).is_err());
+    }
+
+    #[test]
+    fn repeated_flags_take_the_last_value_and_booleans_take_values() {
+        let cli = parse::parse_from([
+            "hutch",
+            "run",
+            "--name",
+            "a",
+            "--name",
+            "b",
+            "--rm=true",
+            "-i=false",
+            "-t",
+            "img",
+        ])
+        .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(r.name.as_deref(), Some("b"));
+        assert!(r.rm && !r.interactive && r.tty);
+        let cli = parse::parse_from(["hutch", "run", "--rm", "--rm=false", "-it", "img"]).unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        assert!(!r.rm && r.interactive && r.tty);
     }
 
     #[test]
     fn run_accepts_short_hostname_flag() {
-        let cli = Cli::try_parse_from(["hutch", "run", "-h", "box", "-it", "img"]).unwrap();
+        let cli = parse::parse_from(["hutch", "run", "-h", "box", "-it", "img"]).unwrap();
         let Command::Run(r) = cli.command else {
             panic!("not run")
         };

@@ -94,16 +94,17 @@ pub struct RunArgs {
     /// The pod to join (#4)
     #[command(flatten)]
     pub pod: Box<super::pod::PodArgs>,
-    /// Image to run
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    /// Command and arguments (default: the image's entrypoint and cmd)
+    /// The image, then the command and its arguments (default: the
+    /// image's entrypoint and cmd); everything after IMAGE is the
+    /// container's, dashes included
     #[arg(
-        value_name = "COMMAND",
+        value_name = "IMAGE [COMMAND [ARG...]]",
+        required = true,
+        num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    pub command: Vec<String>,
+    pub target: Vec<String>,
 }
 
 /// The confinement flags of `run` and `create`.
@@ -143,11 +144,25 @@ pub enum PullFlag {
 }
 
 impl RunArgs {
+    /// The image named on the command line.
+    pub fn image(&self) -> &str {
+        self.target.first().map_or("", String::as_str)
+    }
+
+    /// The command given after the image (empty: the image's own).
+    pub fn command(&self) -> &[String] {
+        self.target.get(1..).unwrap_or_default()
+    }
+
     /// The engine's request for these flags.
     fn request(&self) -> Result<CreateRequest, Error> {
+        // Flags stop at the image, so an unknown one before it lands here.
+        if let Some(flag) = self.target.first().filter(|t| t.starts_with('-')) {
+            return Err(Error::Usage(format!("unknown flag: {flag}")));
+        }
         let sec = &self.security;
         Ok(CreateRequest {
-            image: self.image.clone(),
+            image: self.image().to_string(),
             pull: match self.pull {
                 PullFlag::Always | PullFlag::Newer => PullPolicy::Always,
                 PullFlag::Missing => PullPolicy::Missing,
@@ -162,7 +177,7 @@ impl RunArgs {
             quiet: self.quiet,
             name: self.name.clone(),
             process: ProcessRequest {
-                command: self.command.clone(),
+                command: self.command().to_vec(),
                 entrypoint: self.entrypoint.clone(),
                 env: self.env.clone(),
                 env_files: self.env_file.clone(),

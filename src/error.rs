@@ -37,6 +37,9 @@ pub enum Error {
     Usage(String),
     /// A failure of one of hutch's modules.
     Failed(Box<dyn Diagnose>),
+    /// An error that exits with another code than its own, where Podman
+    /// does (`rm` of a missing container exits 1, of a running one 2).
+    Coded(i32, Box<Error>),
 }
 
 impl<E: Diagnose> From<E> for Error {
@@ -51,6 +54,7 @@ impl fmt::Display for Error {
             Error::Usage(m) => f.write_str(m),
             // Transparent: the module's error speaks for itself.
             Error::Failed(e) => fmt::Display::fmt(e, f),
+            Error::Coded(_, e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -60,6 +64,7 @@ impl StdError for Error {
         match self {
             Error::Usage(_) => None,
             Error::Failed(e) => e.source(),
+            Error::Coded(_, e) => e.source(),
         }
     }
 }
@@ -70,6 +75,7 @@ impl Error {
         match self {
             Error::Usage(_) => EXIT_TOOL,
             Error::Failed(e) => e.exit_code(),
+            Error::Coded(code, _) => *code,
         }
     }
 
@@ -78,7 +84,13 @@ impl Error {
         match self {
             Error::Usage(_) => None,
             Error::Failed(e) => e.hint(),
+            Error::Coded(_, e) => e.hint(),
         }
+    }
+
+    /// This error, exiting with `code`.
+    pub fn with_code(self, code: i32) -> Error {
+        Error::Coded(code, Box::new(self))
     }
 }
 

@@ -45,9 +45,9 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Containers, by name or id
-    #[arg(value_name = "CONTAINER", required_unless_present = "all")]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
     pub containers: Vec<String>,
-    /// Kill running containers first
+    /// Stop running containers first (killed at once unless --time)
     #[arg(short, long)]
     pub force: bool,
     /// Remove all containers
@@ -56,6 +56,19 @@ pub struct RmArgs {
     /// Also remove the containers' anonymous volumes
     #[arg(short, long)]
     pub volumes: bool,
+    /// With --force: seconds to wait after SIGTERM before SIGKILL (0: kill at once, -1: wait for ever)
+    #[arg(short, long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub time: Option<i64>,
+    /// Ignore containers that do not exist (--force does too)
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Also remove the containers that depend on these (hutch containers
+    /// have no dependencies: only the named ones go)
+    #[arg(long)]
+    pub depend: bool,
+    /// Read the container's id from FILE (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -134,14 +147,81 @@ pub fn kill(engine: &Engine, args: KillArgs) -> Result<i32, Error> {
 }
 
 /// Removes containers.
+/// Every name is looked up first, as Podman does: one that does not exist
+/// fails the command (exit 1) before anything is removed, unless
+/// `--ignore` or `--force`. A running container without `--force` exits 2.
 pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
-    let names = engine.removal_targets(args.all, args.containers)?;
-    if names.is_empty() {
-        return Ok(0);
+    let ignore = args.ignore || args.force;
+    let mut given = args.containers;
+    for file in &args.cidfile {
+        match std::fs::read_to_string(file) {
+            Ok(id) => given.push(id.trim().to_string()),
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "reading the container id from {}: {e}",
+                    file.display()
+                )))
+            }
+        }
     }
-    for_each(&names, |name| {
-        Ok(engine.remove(name, args.force, args.volumes)?)
-    })
+    let mut names = Vec::new();
+    for name in engine.removal_targets(args.all, given)? {
+        match engine.container_id(&name) {
+            Ok(_) => names.push(name),
+            Err(container::Error::NoSuchContainer(_)) if ignore => {}
+            Err(e @ container::Error::NoSuchContainer(_)) => {
+                return Err(Error::from(e).with_code(1))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut code = 0;
+    for name in &names {
+        let removed = stop_for_rm(engine, name, args.force, args.time)
+            .and_then(|()| engine.remove(name, args.force, args.volumes));
+        let e = match removed {
+            Ok(()) => {
+                println!("{name}");
+                continue;
+            }
+            // Gone meanwhile (its own --rm, another rm).
+            Err(container::Error::NoSuchContainer(_)) if ignore => continue,
+            Err(e) => e,
+        };
+        let e = match e {
+            container::Error::NoSuchContainer(_) => Error::from(e).with_code(1),
+            container::Error::IsRunning(_) => Error::from(e).with_code(2),
+            e => Error::from(e),
+        };
+        if names.len() == 1 {
+            return Err(e);
+        }
+        super::report_error(&e);
+        code = e.exit_code();
+    }
+    Ok(code)
+}
+
+/// With `--force --time N`, stops a running container with that grace
+/// period first (`rm -f` alone kills at once).
+fn stop_for_rm(
+    engine: &Engine,
+    name: &str,
+    force: bool,
+    time: Option<i64>,
+) -> Result<(), container::Error> {
+    let Some(t) = time.filter(|&t| force && t != 0) else {
+        return Ok(());
+    };
+    let grace = u64::try_from(t).map_or(
+        Duration::from_secs(u64::from(u32::MAX)),
+        Duration::from_secs,
+    );
+    match engine.stop(name, grace) {
+        Ok(()) | Err(container::Error::NotRunning(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Waits for containers to meet a condition; prints each one's exit code

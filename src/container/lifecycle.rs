@@ -565,7 +565,10 @@ mod tests {
             "cannot remove container web as it is running: stop it first or use -f"
         );
         let err = remove(&store, "nope", false, &maps, &exits, proc.path()).unwrap_err();
-        assert_eq!(err.to_string(), "no such container nope");
+        assert_eq!(
+            err.to_string(),
+            "no container with name or ID \"nope\" found: no such container"
+        );
     }
 
     #[test]

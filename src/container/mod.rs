@@ -157,7 +157,7 @@ pub enum Error {
     #[error(transparent)]
     Store(crate::storage::Error),
     /// No container has this name, id or id prefix.
-    #[error("no such container {0}")]
+    #[error("no container with name or ID {0:?} found: no such container")]
     NoSuchContainer(String),
     /// `rm` without `-f` of a running container.
     #[error("cannot remove container {0} as it is running: stop it first or use -f")]

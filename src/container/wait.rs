@@ -285,13 +285,19 @@ mod tests {
         );
         store.remove_container(&id, &maps).unwrap();
         let err = wait(&store, &id, &[WaitCondition::Stopped], &exits).unwrap_err();
-        assert_eq!(err.to_string(), "no such container w");
+        assert_eq!(
+            err.to_string(),
+            "no container with name or ID \"w\" found: no such container"
+        );
         write_exit_code(&exits, &id, 137).unwrap();
         assert_eq!(
             wait(&store, &id, &[WaitCondition::Stopped], &exits).unwrap(),
             Some(137)
         );
         let err = wait(&store, &id, &[WaitCondition::Running], &exits).unwrap_err();
-        assert_eq!(err.to_string(), "no such container w");
+        assert_eq!(
+            err.to_string(),
+            "no container with name or ID \"w\" found: no such container"
+        );
     }
 }

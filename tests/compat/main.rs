@@ -8,6 +8,7 @@
 //! Podman (Debian's, with runc, configured by tests/lib/env.sh) is a
 //! prerequisite: without it every test fails and names it.
 
+mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 mod etc;

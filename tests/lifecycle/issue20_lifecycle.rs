@@ -143,11 +143,11 @@ fn issue20_wait_checks_every_name_first_and_ignore_prints_minus_1() {
         .success()
         .stdout_is("3");
     env.hutch(&["wait", "nope"])
-        .tool_error(&["no such container nope"]);
+        .tool_error(&["no container with name or ID \"nope\" found: no such container"]);
     // A missing name fails before any waiting: nothing is printed.
     let r = env
         .hutch(&["wait", "three", "nope"])
-        .tool_error(&["no such container nope"]);
+        .tool_error(&["no container with name or ID \"nope\" found: no such container"]);
     assert_eq!(r.stdout, "", "{r}");
     env.hutch(&["wait", "--ignore", "nope"])
         .success()
@@ -311,7 +311,7 @@ fn issue20_logs_follow_of_exited_and_several_containers_prints_all_and_returns()
     }
     assert_eq!(lines.last(), Some(&"r r2"), "{r}");
     env.hutch(&["logs", "-f", "a", "nope"])
-        .tool_error(&["no such container nope"]);
+        .tool_error(&["no container with name or ID \"nope\" found: no such container"]);
 }
 
 // --- item 11: the monitor's memory -----------------------------------------

@@ -93,7 +93,7 @@ fn top_lists_the_containers_processes_as_it_sees_them() {
     env.hutch(&["top", "web", "rss"])
         .tool_error(&["unknown format descriptor \"rss\""]);
     env.hutch(&["top", "nope"])
-        .tool_error(&["no such container nope"]);
+        .tool_error(&["no container with name or ID \"nope\" found: no such container"]);
 
     env.hutch(&["stop", "-t", "0", "web"]).success();
     env.hutch(&["top", "web"])
@@ -121,7 +121,7 @@ fn rename_moves_the_name_of_a_running_container_and_refuses_a_taken_one() {
     env.hutch(&["rename", "web2", "bad/name"])
         .tool_error(&["invalid container name \"bad/name\""]);
     env.hutch(&["rename", "web", "x"])
-        .tool_error(&["no such container web"]);
+        .tool_error(&["no container with name or ID \"web\" found: no such container"]);
     assert_eq!(names(&env, &fmt), set(&["web2", "db"]));
 
     // By id prefix, through the group; the old name is free again.

@@ -1,0 +1,99 @@
+//! How the command line is read, and `rm`'s exit codes, next to Podman
+//! (issue #13).
+
+use super::{as_is, same, setup, sorted_lines, Cleanup};
+
+/// Stderr's `Error:` line, which scripts match.
+fn error_line(r: &super::common::Run) -> String {
+    r.stderr_lines("Error:").join("\n")
+}
+
+#[test]
+fn compat_command_line_rules_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    for args in [
+        // Everything after the image is the command's, dashes included.
+        vec!["run", "--rm", "--entrypoint", "sh", &img, "-c", "echo hi"],
+        vec!["run", "--rm", &img, "echo", "--name", "-e", "x"],
+        // The last of a repeated flag wins; booleans take =false.
+        vec![
+            "run",
+            "--rm",
+            "--hostname",
+            "a",
+            "--hostname",
+            "b",
+            &img,
+            "hostname",
+        ],
+        vec![
+            "run",
+            "--rm=true",
+            "-e",
+            "A=1",
+            "-e",
+            "A=2",
+            &img,
+            "sh",
+            "-c",
+            "echo $A",
+        ],
+        vec![
+            "run",
+            "--rm",
+            "-i=false",
+            "-t=false",
+            &img,
+            "sh",
+            "-c",
+            "[ -t 0 ] || echo notty",
+        ],
+        vec!["run", "--rm", "--privileged=false", &img, "true"],
+    ] {
+        same(&env, &args, as_is);
+    }
+    // An unknown flag before the image, and a bad boolean: 125 both.
+    for args in [
+        vec!["run", "--rm", "--bogus", &img, "true"],
+        vec!["run", "--rm=maybe", &img, "true"],
+    ] {
+        let (_, h) = same(&env, &args, as_is);
+        h.code(125);
+    }
+}
+
+#[test]
+fn compat_rm_exit_codes_and_ignore_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    // The last --name wins.
+    for n in ["a", "b"] {
+        let args = ["create", "--name", "x", "--name", n, &img, "true"];
+        same(&env, &args, |_| String::new());
+    }
+    // A missing name: exit 1 with Podman's words, and nothing removed.
+    let (p, h) = same(&env, &["rm", "a", "nosuch", "b"], as_is);
+    let h = h.code(1);
+    assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    same(&env, &["ps", "-a", "--format", "{{.Names}}"], sorted_lines);
+    // -i and -f ignore it.
+    for flags in [&["-i"][..], &["-f"][..], &["--ignore", "--force"][..]] {
+        let mut args = vec!["rm"];
+        args.extend_from_slice(flags);
+        args.push("nosuch");
+        let (_, h) = same(&env, &args, as_is);
+        h.code(0);
+    }
+    // A running container: exit 2 without -f; -f -t 0 kills it at once.
+    same(
+        &env,
+        &["run", "-d", "--name", "r", &img, "sleep", "100"],
+        |_| String::new(),
+    );
+    let (_, h) = same(&env, &["rm", "r"], as_is);
+    h.code(2);
+    let (_, h) = same(&env, &["rm", "-f", "-t", "0", "r", "a", "b"], sorted_lines);
+    h.code(0);
+    same(&env, &["ps", "-a", "--format", "{{.Names}}"], as_is);
+}

@@ -170,35 +170,22 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
         match engine.container_id(&name) {
             Ok(_) => names.push(name),
             Err(container::Error::NoSuchContainer(_)) if ignore => {}
-            Err(e @ container::Error::NoSuchContainer(_)) => {
-                return Err(Error::from(e).with_code(1))
+            Err(e) => {
+                let code = e.removal_exit_code();
+                return Err(Error::from(e).with_code(code));
             }
-            Err(e) => return Err(e.into()),
         }
     }
     let mut code = 0;
     for name in &names {
         let removed = stop_for_rm(engine, name, args.force, args.time)
             .and_then(|()| engine.remove(name, args.force, args.volumes));
-        let e = match removed {
-            Ok(()) => {
-                println!("{name}");
-                continue;
-            }
+        match removed {
+            Ok(()) => println!("{name}"),
             // Gone meanwhile (its own --rm, another rm).
-            Err(container::Error::NoSuchContainer(_)) if ignore => continue,
-            Err(e) => e,
-        };
-        let e = match e {
-            container::Error::NoSuchContainer(_) => Error::from(e).with_code(1),
-            container::Error::IsRunning(_) => Error::from(e).with_code(2),
-            e => Error::from(e),
-        };
-        if names.len() == 1 {
-            return Err(e);
+            Err(e) if ignore && e.is_missing() => {}
+            Err(e) => super::report_removal(e, &mut code),
         }
-        super::report_error(&e);
-        code = e.exit_code();
     }
     Ok(code)
 }

@@ -314,6 +314,23 @@ pub fn report_error(e: &Error) {
     }
 }
 
+/// Reports a failed removal (`rm`, `rmi`, `volume rm`) and folds its exit
+/// code into `code` as Podman does: 1 for something missing, 2 for
+/// something in use, 125 for anything else, the worst one winning.
+pub fn report_removal(e: crate::container::Error, code: &mut i32) {
+    let this = e.removal_exit_code();
+    report_error(&Error::from(e));
+    let rank = |c: i32| match c {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        _ => 3,
+    };
+    if rank(this) > rank(*code) {
+        *code = this;
+    }
+}
+
 /// Prints a degraded-host warning line.
 pub fn warn(line: &str) {
     eprintln!("Warning: {line}");

@@ -9,32 +9,39 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct RmiArgs {
     /// Images to remove, by name or id
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(value_name = "IMAGE", required_unless_present = "all")]
     pub images: Vec<String>,
-    /// Remove even if a container uses the image
+    /// Remove even if a container uses the image (the container goes too)
     #[arg(short, long)]
     pub force: bool,
+    /// Remove every image
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore images that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
 }
 
-/// Removes each image; keeps going after a failure and reports the first.
+/// Removes each image, going on after a failure; exits as Podman does:
+/// 1 when an image does not exist, 2 when one is in use, 125 otherwise.
 pub fn run(engine: &Engine, args: RmiArgs) -> Result<i32, Error> {
-    let mut first_err = None;
-    for res in engine.remove_images(&args.images, args.force)? {
+    let names = if args.all {
+        engine
+            .list_images(&[])?
+            .into_iter()
+            .map(|i| i.id.to_string())
+            .collect()
+    } else {
+        args.images
+    };
+    let mut code = 0;
+    for res in engine.remove_images(&names, args.force)? {
         match res {
             Ok(Removed::Untagged(n)) => println!("Untagged: {n}"),
             Ok(Removed::Deleted(id)) => println!("Deleted: {}", id.hex()),
-            Err(e) => {
-                let e = Error::from(e);
-                if first_err.is_some() {
-                    super::report_error(&e);
-                } else {
-                    first_err = Some(e);
-                }
-            }
+            Err(e) if args.ignore && e.is_missing() => {}
+            Err(e) => super::report_removal(e, &mut code),
         }
     }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(0),
-    }
+    Ok(code)
 }

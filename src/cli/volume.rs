@@ -326,25 +326,14 @@ fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
 
 fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     let names = engine.volume_removal_targets(args.all, args.names)?;
-    let mut first_err = None;
+    let mut code = 0;
     for name in &names {
-        let result = engine.remove_volume(name, args.force);
-        match result {
+        match engine.remove_volume(name, args.force) {
             Ok(()) => println!("{name}"),
-            Err(e) => {
-                let e = Error::from(e);
-                if first_err.is_some() {
-                    super::report_error(&e);
-                } else {
-                    first_err = Some(e);
-                }
-            }
+            Err(e) => super::report_removal(e, &mut code),
         }
     }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(0),
-    }
+    Ok(code)
 }
 
 fn prune(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {

@@ -280,6 +280,41 @@ impl From<crate::image::Error> for Error {
     }
 }
 
+impl Error {
+    /// Whether what was asked for (container, image, volume) does not
+    /// exist: the removal commands exit 1 for it, as Podman does.
+    pub fn is_missing(&self) -> bool {
+        match self {
+            Error::NoSuchContainer(_) => true,
+            Error::Store(e) => e.is_missing(),
+            _ => false,
+        }
+    }
+
+    /// Whether it is running or used by a container: the removal commands
+    /// exit 2 for it, as Podman does.
+    pub fn is_in_use(&self) -> bool {
+        match self {
+            Error::IsRunning(_) => true,
+            Error::Store(e) => e.is_in_use(),
+            _ => false,
+        }
+    }
+
+    /// The exit code of a removal command (`rm`, `rmi`, `volume rm`) for
+    /// this error: 1 missing, 2 in use, else the usual.
+    pub fn removal_exit_code(&self) -> i32 {
+        use crate::error::Diagnose;
+        if self.is_missing() {
+            1
+        } else if self.is_in_use() {
+            2
+        } else {
+            self.exit_code()
+        }
+    }
+}
+
 impl crate::error::Diagnose for Error {
     /// The process exit code for this error.
     fn exit_code(&self) -> i32 {

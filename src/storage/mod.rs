@@ -216,7 +216,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("image {name:?} not known")]
+    #[error("{name}: image not known")]
     ImageNotKnown { name: String },
     #[error("image id prefix {prefix:?} matches {count} images")]
     AmbiguousId { prefix: String, count: usize },
@@ -489,6 +489,28 @@ impl Store {
     /// Where the unpacked layer with `diff_id` lives once unpacked.
     pub fn layer_path(&self, diff_id: &Digest) -> PathBuf {
         self.root.join("layers").join(diff_id.hex())
+    }
+}
+
+impl Error {
+    /// Whether the image, container or volume asked for does not exist
+    /// (Podman's "no such …", exit 1 for the removal commands).
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            Error::ImageNotKnown { .. }
+                | Error::ContainerNotKnown { .. }
+                | Error::Volume(VolumeError::NotKnown { .. })
+        )
+    }
+
+    /// Whether it is in use by a container (Podman's exit 2 for the
+    /// removal commands).
+    pub fn is_in_use(&self) -> bool {
+        matches!(
+            self,
+            Error::ImageInUse { .. } | Error::Volume(VolumeError::InUse { .. })
+        )
     }
 }
 

@@ -30,7 +30,7 @@ pub enum VolumeError {
     InvalidName { name: String },
     #[error("volume {name:?} already exists")]
     Exists { name: String },
-    #[error("volume {name:?} not known")]
+    #[error("no volume with name {name:?} found: no such volume")]
     NotKnown { name: String },
     #[error("volume {name:?} is used by container {}", containers.join(", "))]
     InUse {

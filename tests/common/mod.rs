@@ -676,7 +676,15 @@ impl Run {
     /// contains each of `parts`.
     #[track_caller]
     pub fn tool_error(self, parts: &[&str]) -> Run {
-        let me = self.code(125);
+        self.error_exit(125, parts)
+    }
+
+    /// Asserts exit code `code` and exactly one `Error:` line on stderr
+    /// that mentions every one of `parts` (Podman's 1 for something
+    /// missing, 2 for something in use, …).
+    #[track_caller]
+    pub fn error_exit(self, code: i32, parts: &[&str]) -> Run {
+        let me = self.code(code);
         let errs = me.stderr_lines("Error:");
         if errs.len() != 1 {
             me.fail(&format!(

@@ -97,3 +97,30 @@ fn compat_rm_exit_codes_and_ignore_match() {
     h.code(0);
     same(&env, &["ps", "-a", "--format", "{{.Names}}"], as_is);
 }
+
+#[test]
+fn compat_rmi_and_volume_rm_exit_codes_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    // Missing: exit 1, Podman's words; --ignore: 0.
+    for args in [&["rmi", "nosuch"][..], &["volume", "rm", "nosuch"][..]] {
+        let (p, h) = same(&env, args, as_is);
+        let h = h.code(1);
+        assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    }
+    let (_, h) = same(&env, &["rmi", "-i", "nosuch"], as_is);
+    h.code(0);
+    // In use: exit 2.
+    same(&env, &["volume", "create", "vv"], as_is);
+    same(
+        &env,
+        &["create", "--name", "u", "-v", "vv:/d", &img, "true"],
+        |_| String::new(),
+    );
+    let (_, h) = same(&env, &["volume", "rm", "vv"], |_| String::new());
+    h.code(2);
+    let (_, h) = same(&env, &["rmi", &img], |_| String::new());
+    h.code(2);
+    same(&env, &["rm", "u"], as_is);
+    same(&env, &["volume", "rm", "vv"], as_is);
+}

@@ -593,7 +593,8 @@ fn images_rmi_and_inspect_manage_the_store() {
     env.hutch(&["image", "inspect", &image("busybox")])
         .code(125);
     env.hutch(&["rmi", &image("busybox")])
-        .tool_error(&["busybox"]);
+        .error_exit(1, &["busybox", "image not known"]);
+    env.hutch(&["rmi", "-i", &image("busybox")]).success();
     env.hutch(&["image", "rm", &image("config")]).success();
     env.hutch(&["images", "-q"]).success().stdout_is("");
     let left = env.store_entries("layers");

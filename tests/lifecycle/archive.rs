@@ -359,7 +359,8 @@ fn rmi_refuses_an_image_in_use_unless_forced_which_removes_its_containers() {
     let _c = Cleanup(&env);
     let bb = image("busybox");
     super::run_d(&env, "user1", &["sleep", "1000"]);
-    env.hutch(&["rmi", &bb]).tool_error(&["used by container"]);
+    env.hutch(&["rmi", &bb])
+        .error_exit(2, &["used by container"]);
     env.hutch(&["image", "prune", "-a", "-f"])
         .success()
         .stdout_is("");

@@ -258,7 +258,7 @@ fn named_volume_keeps_data_and_is_shared_by_running_containers() {
 
     // In use: refused, with the users named.
     env.hutch(&["volume", "rm", "shared"])
-        .tool_error(&["shared", "one", "two"]);
+        .error_exit(2, &["shared", "one", "two"]);
     env.hutch(&["volume", "create", "unused"])
         .success()
         .stdout_is("unused");

@@ -278,11 +278,19 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    let values: Vec<Value> = shown.iter().map(volume_json).collect();
+    if args.format.as_deref() == Some("json") {
+        // One JSON array, as Podman prints (and `volume inspect` does).
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&values).unwrap_or_default()
+        );
+        return Ok(0);
+    }
     let format = args
         .format
         .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".to_string());
     let template = Template::parse(&format)?;
-    let values: Vec<Value> = shown.iter().map(volume_json).collect();
     print!(
         "{}",
         template.render_all(&values, &|path| {

@@ -124,3 +124,35 @@ fn compat_rmi_and_volume_rm_exit_codes_match() {
     same(&env, &["rm", "u"], as_is);
     same(&env, &["volume", "rm", "vv"], as_is);
 }
+
+#[test]
+fn compat_every_format_json_is_one_json_document() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    same(&env, &["volume", "create", "j1"], as_is);
+    same(&env, &["create", "--name", "jc", &img, "true"], |_| {
+        String::new()
+    });
+    for args in [
+        &["volume", "ls", "--format", "json"][..],
+        &["images", "--format", "json"][..],
+        &["ps", "-a", "--format", "json"][..],
+        &["history", "--format", "json", &img][..],
+        &["volume", "inspect", "j1"][..],
+        &["inspect", "jc"][..],
+    ] {
+        let (p, h) = same(&env, args, |_| String::new());
+        let parse = |r: &super::common::Run| -> serde_json::Value {
+            serde_json::from_str(&r.stdout)
+                .unwrap_or_else(|e| r.fail(&format!("{args:?} printed no JSON document: {e}")))
+        };
+        let (pj, hj) = (parse(&p), parse(&h));
+        let len = |v: &serde_json::Value| v.as_array().map(Vec::len);
+        assert_eq!(
+            len(&hj),
+            len(&pj),
+            "{args:?}: hutch and podman list different counts"
+        );
+    }
+    same(&env, &["rm", "jc"], as_is);
+}

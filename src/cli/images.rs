@@ -28,11 +28,18 @@ pub struct ImagesArgs {
     /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE]
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Show only images whose name matches (as --filter reference=IMAGE)
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 /// Lists the store's images.
 pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
-    let filters = filter::parse(&args.filter)?;
+    let mut given = args.filter.clone();
+    if let Some(image) = &args.image {
+        given.push(format!("reference={image}"));
+    }
+    let filters = filter::parse(&given)?;
     let images = engine.list_images(&filters)?;
     if args.quiet {
         for img in &images {

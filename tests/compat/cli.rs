@@ -156,3 +156,19 @@ fn compat_every_format_json_is_one_json_document() {
     }
     same(&env, &["rm", "jc"], as_is);
 }
+
+#[test]
+fn compat_images_takes_a_name_to_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    let repo = |s: &str| {
+        s.lines()
+            .map(|l| l.split(':').next().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for name in [img.as_str(), "busybox", "nosuchimage"] {
+        let (_, h) = same(&env, &["images", "--format", "{{.Repository}}", name], repo);
+        h.code(0);
+    }
+}

@@ -38,6 +38,7 @@ chmod 0755 "$work"
 cleanup() {
     stop_registry
     stop_auth_registry
+    [ -n "${small_fs:-}" ] && unmount_small_fs "$small_fs"
     # Test stores hold files owned by subordinate ids: only root, or the
     # user inside a user namespace, can remove them.
     if is_root; then
@@ -84,6 +85,15 @@ for suite in e2e lifecycle hostile norange compat; do
     [ -n "$exe" ] && [ -x "$exe" ] || die "no test binary for tests/$suite in cargo's output"
     install -m 0755 "$exe" "$work/bin/test-$suite"
 done
+
+# A small filesystem the test user owns, for the full-disk tests (issue
+# #21 item 4); without root there is none, and those tests fail naming
+# HUTCH_TEST_SMALL_FS.
+small_fs=""
+if is_root; then
+    small_fs="$work/small"
+    mount_small_fs "$small_fs" "$HUTCH_TEST_USER" 64m
+fi
 
 # --- running --------------------------------------------------------------
 passed=0
@@ -163,6 +173,7 @@ run_suite() {
         HUTCH_TEST_AUTH_PASSWORD="$auth_pass"
         HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca/ca.crt"
         HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
+        HUTCH_TEST_SMALL_FS="$small_fs"
     )
     say "tests/$name as ${user:-$(id -un)}"
     set +e

@@ -230,11 +230,15 @@ impl Engine {
     }
 
     /// Removes container `id` after a failed or finished start; a failure
-    /// is reported, not returned.
+    /// is reported, not returned. One removed meanwhile (a command that
+    /// found it exited with no live monitor applied its `--rm`) is done.
     fn discard(&self, id: &str, maps: &IdMaps, progress: &dyn Progress) {
         let removed = self
             .store()
-            .and_then(|s| s.remove_container(id, maps).map_err(Error::Store));
+            .and_then(|s| match s.remove_container(id, maps) {
+                Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(()),
+                Err(e) => Err(Error::Store(e)),
+            });
         if let Err(e) = removed {
             progress.cleanup_failed(&e);
         }

@@ -96,7 +96,7 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
     crate::runtime::hardening::ensure_sealed_exe(proc)?;
 
     // 1. Find the container and compute the process (pure data).
-    let info = lifecycle::find(store, &opts.container, proc)?;
+    let info = lifecycle::find(store, &opts.container, proc, None)?;
     let not_running = || Error::NotRunning(opts.container.clone());
     if info.state.status != ContainerStatus::Running {
         return Err(not_running());

@@ -12,7 +12,7 @@ use crate::userns::IdMaps;
 /// container run in the foreground (no spec), from its image's layers and
 /// `maps`.
 fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
-    let info = lifecycle::find(store, name, Path::new(PROC))?;
+    let info = lifecycle::find(store, name, Path::new(PROC), None)?;
     if info.spec.is_some() {
         let plan = super::load_spec(&info)?;
         return Ok(Layout {

@@ -23,7 +23,9 @@ impl Engine {
         let Some(info) = store.find_container(name).map_err(Error::Store)? else {
             return Ok(None);
         };
-        let info = super::observe(store, info).map_err(Error::Store)?;
+        let Some(info) = self.observe(info)? else {
+            return Ok(None);
+        };
         let dirs = store.container_dirs(&info.record.id);
         let (driver, log) = super::logread::log_of(store, &info);
         // A container without a readable plan still shows its record.

@@ -17,8 +17,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::{load_spec, wait, Error};
-use crate::runtime::clock;
 use crate::runtime::procfs::{self, SignalDisposition};
+use crate::runtime::{clock, exitfile};
 use crate::storage::{ContainerInfo, ContainerState, ContainerStatus, Store};
 use crate::userns::IdMaps;
 
@@ -39,38 +39,126 @@ const EXIT_MONITOR_DIED: i32 = 255;
 /// The reason recorded then.
 const REASON_MONITOR_DIED: &str = "monitor died";
 
-/// See `container::observe`; `proc` is the proc root.
+/// See `container::observe`; `proc` is the proc root, and `exits` where
+/// a `--rm` container removed here leaves its exit code for waiters
+/// (`None`: nowhere). `None` when the container is gone: removed
+/// meanwhile, or now.
 pub fn observe(
     store: &Store,
     info: ContainerInfo,
     proc: &Path,
-) -> Result<ContainerInfo, crate::storage::Error> {
-    if info.state.status != ContainerStatus::Running || is_monitor_alive(&info.state, proc) {
-        return Ok(info);
-    }
-    // The monitor may have recorded the exit just before it went: re-read
-    // so that its exit code wins over ours.
-    let Some(mut info) = store.find_container(&info.record.id)? else {
-        return Ok(info);
+    exits: Option<&Path>,
+) -> Result<Option<ContainerInfo>, crate::storage::Error> {
+    let is_settled = match info.state.status {
+        ContainerStatus::Created => true,
+        ContainerStatus::Running => is_monitor_alive(&info.state, proc),
+        // A `--rm` container whose monitor is gone missed its removal.
+        ContainerStatus::Exited => !is_auto_remove(&info) || is_monitor_alive(&info.state, proc),
     };
-    if info.state.status != ContainerStatus::Running || is_monitor_alive(&info.state, proc) {
-        return Ok(info);
+    if is_settled {
+        return Ok(Some(info));
     }
-    info.state = ContainerState {
+    // The monitor may have recorded the exit (or removed the container)
+    // just before it went: re-read so that what it recorded wins.
+    let Some(mut info) = store.find_container(&info.record.id)? else {
+        return Ok(None);
+    };
+    if is_monitor_alive(&info.state, proc) || info.state.status == ContainerStatus::Created {
+        return Ok(Some(info));
+    }
+    if info.state.status == ContainerStatus::Running {
+        let dir = store.container_dirs(&info.record.id).dir;
+        info.state = ended_state(info.state, exitfile::read(&dir));
+    }
+    if is_auto_remove(&info) {
+        return remove_dead(store, info, proc, exits);
+    }
+    // Best effort: a reader must work on a full disk (issue #21 item 4),
+    // and the next one records it.
+    match store.set_container_state(&info.record.id, &info.state) {
+        Ok(()) => {}
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => return Ok(None),
+        Err(e) => log::debug!("leaving the exit of {} unrecorded: {e}", info.record.id),
+    }
+    Ok(Some(info))
+}
+
+/// The state of a container recorded as running whose monitor is gone:
+/// exited with the code its exit code file holds, or, when the monitor
+/// went before the container's end, with `EXIT_MONITOR_DIED`.
+fn ended_state(state: ContainerState, exit: Option<exitfile::Exit>) -> ContainerState {
+    if let Some(exit) = exit {
+        return ContainerState {
+            status: ContainerStatus::Exited,
+            finished_at: exit.finished_at.or_else(|| Some(clock::now_rfc3339())),
+            exit_code: Some(exit.code),
+            exit_reason: exit.reason,
+            ..state
+        };
+    }
+    ContainerState {
         status: ContainerStatus::Exited,
         finished_at: Some(clock::now_rfc3339()),
-        exit_code: Some(info.state.exit_code.unwrap_or(EXIT_MONITOR_DIED)),
+        exit_code: Some(state.exit_code.unwrap_or(EXIT_MONITOR_DIED)),
         exit_reason: Some(
-            info.state
+            state
                 .exit_reason
                 .clone()
                 .unwrap_or_else(|| REASON_MONITOR_DIED.to_string()),
         ),
-        ..info.state
+        ..state
+    }
+}
+
+/// Whether container `info` was created with `--rm`.
+fn is_auto_remove(info: &ContainerInfo) -> bool {
+    // Most specs are not: a look for the field spares parsing them.
+    info.spec
+        .as_deref()
+        .is_some_and(|s| s.contains("\"auto_remove\":true"))
+        && load_spec(info).is_ok_and(|p| p.auto_remove)
+}
+
+/// Applies `--rm` to the exited container `info`, whose monitor died
+/// before it could (issue #21 item 6), as Podman's cleanup does; its exit
+/// code goes to `exits` for waiters. Concurrent observers do not collide:
+/// the record goes in one transaction, and whoever finds it gone has
+/// nothing left to do. A removal that fails leaves the container listed
+/// (reported at debug level: a reader must not fail for it).
+fn remove_dead(
+    store: &Store,
+    info: ContainerInfo,
+    proc: &Path,
+    exits: Option<&Path>,
+) -> Result<Option<ContainerInfo>, crate::storage::Error> {
+    let Ok(plan) = load_spec(&info) else {
+        return Ok(Some(info));
     };
-    match store.set_container_state(&info.record.id, &info.state) {
-        Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(info),
-        Err(e) => Err(e),
+    // Its init dies with the monitor (PR_SET_PDEATHSIG); until it has,
+    // its files stay.
+    if let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) {
+        if procfs::is_alive(proc, pid, start) {
+            return Ok(Some(info));
+        }
+    }
+    // Not held (`hold_container`): nothing writes there any more, since
+    // a start never proceeds on an exited `--rm` container (it observes
+    // it first), and `remove`, which calls this holding it, would wait
+    // for itself.
+    let id = &info.record.id;
+    crate::runtime::network::stop_stale_helper(&store.container_dirs(id).dir, proc);
+    let removed = match exits {
+        Some(exits) => {
+            wait::remove_leaving_code(store, id, &plan.maps, exits, info.state.exit_code)
+        }
+        None => store.remove_container(id, &plan.maps),
+    };
+    match removed {
+        Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
+        Err(e) => {
+            log::debug!("leaving --rm container {id} for later: {e}");
+            Ok(Some(info))
+        }
     }
 }
 
@@ -83,13 +171,22 @@ pub(super) fn is_monitor_alive(state: &ContainerState, proc: &Path) -> bool {
     }
 }
 
-/// Finds container `name` (name, id or id prefix) and observes it.
-pub fn find(store: &Store, name: &str, proc: &Path) -> Result<ContainerInfo, Error> {
+/// Finds container `name` (name, id or id prefix) and observes it (see
+/// `observe` for `exits`).
+pub fn find(
+    store: &Store,
+    name: &str,
+    proc: &Path,
+    exits: Option<&Path>,
+) -> Result<ContainerInfo, Error> {
+    let no_such = || Error::NoSuchContainer(name.to_string());
     let info = store
         .find_container(name)
         .map_err(Error::Store)?
-        .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
-    observe(store, info, proc).map_err(Error::Store)
+        .ok_or_else(no_such)?;
+    observe(store, info, proc, exits)
+        .map_err(Error::Store)?
+        .ok_or_else(no_such)
 }
 
 /// Parses a signal as `kill -s` takes it: `TERM`, `SIGTERM`, `term` or `15`.
@@ -149,12 +246,18 @@ fn send_signal(
 }
 
 /// Marks container `info` as ended by the user, so its monitor does not
-/// restart it; before any signal, since the monitor decides on exit.
+/// restart it; before any signal, since the monitor decides on exit. On
+/// a full disk the mark is left out (issue #21 item 4): ending the
+/// container comes first, and a restart could not start it there anyway.
 fn mark_stopped_by_user(store: &Store, info: &ContainerInfo, name: &str) -> Result<(), Error> {
     match store.set_stopped_by_user(&info.record.id, true) {
         Ok(()) => Ok(()),
         Err(crate::storage::Error::ContainerNotKnown { .. }) => {
             Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) if crate::storage::is_disk_full(&e) => {
+            log::debug!("not marking {name} stopped by the user: {e}");
+            Ok(())
         }
         Err(e) => Err(Error::Store(e)),
     }
@@ -165,8 +268,14 @@ fn mark_stopped_by_user(store: &Store, info: &ContainerInfo, name: &str) -> Resu
 /// `RECORD_LIMIT`), so `kill; rm` never finds it running; after a signal
 /// the container catches it waits `SIGNAL_GRACE` for it to exit, and if
 /// it does, for the record too.
-pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), Error> {
-    let info = find(store, name, proc)?;
+pub fn kill(
+    store: &Store,
+    name: &str,
+    sig: Signal,
+    proc: &Path,
+    exits: &Path,
+) -> Result<(), Error> {
+    let info = find(store, name, proc, Some(exits))?;
     if info.state.status == ContainerStatus::Running {
         mark_stopped_by_user(store, &info, name)?;
     }
@@ -181,12 +290,8 @@ pub fn kill(store: &Store, name: &str, sig: Signal, proc: &Path) -> Result<(), E
         _ => may_end(sig, disposition) && has_exited_within(pidfd.as_fd(), SIGNAL_GRACE),
     };
     if is_ending {
-        wait_exit(
-            store,
-            &info.record.id,
-            Some(Instant::now() + RECORD_LIMIT),
-            proc,
-        )?;
+        let deadline = Some(Instant::now() + RECORD_LIMIT);
+        wait_exit(store, &info.record.id, deadline, proc, exits)?;
     }
     Ok(())
 }
@@ -247,8 +352,8 @@ fn has_init_ended(state: &ContainerState, proc: &Path) -> bool {
 
 /// How a wait for a container's exit ended.
 pub enum Waited {
-    /// It exited; the record says how.
-    Exited,
+    /// It exited; its observed record says how.
+    Exited(Box<ContainerInfo>),
     /// Its record is gone (`--rm`, or removed by someone else).
     Removed,
     /// The deadline passed first.
@@ -262,14 +367,19 @@ pub fn wait_exit(
     id: &str,
     deadline: Option<Instant>,
     proc: &Path,
+    exits: &Path,
 ) -> Result<Waited, Error> {
     loop {
-        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
+        let found = store.find_container(id).map_err(Error::Store)?;
+        let observed = match found {
+            Some(info) => observe(store, info, proc, Some(exits)).map_err(Error::Store)?,
+            None => None,
+        };
+        let Some(info) = observed else {
             return Ok(Waited::Removed);
         };
-        let info = observe(store, info, proc).map_err(Error::Store)?;
         if info.state.status == ContainerStatus::Exited {
-            return Ok(Waited::Exited);
+            return Ok(Waited::Exited(Box::new(info)));
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Waited::TimedOut);
@@ -280,8 +390,14 @@ pub fn wait_exit(
 
 /// Stops container `name`: its stop signal (the image's StopSignal, else
 /// SIGTERM), then SIGKILL after `timeout`; returns once it has exited.
-pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result<(), Error> {
-    let info = find(store, name, proc)?;
+pub fn stop(
+    store: &Store,
+    name: &str,
+    timeout: Duration,
+    proc: &Path,
+    exits: &Path,
+) -> Result<(), Error> {
+    let info = find(store, name, proc, Some(exits))?;
     // Marked even when it is not running: a monitor pausing before a
     // restart must not start it again.
     mark_stopped_by_user(store, &info, name)?;
@@ -298,8 +414,8 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
             Ok(_) | Err(Error::NotRunning(_)) => {}
             Err(e) => return Err(e),
         }
-        match wait_exit(store, &id, Some(Instant::now() + timeout), proc)? {
-            Waited::Exited | Waited::Removed => return Ok(()),
+        match wait_exit(store, &id, Some(Instant::now() + timeout), proc, exits)? {
+            Waited::Exited(_) | Waited::Removed => return Ok(()),
             Waited::TimedOut => {}
         }
     }
@@ -307,27 +423,29 @@ pub fn stop(store: &Store, name: &str, timeout: Duration, proc: &Path) -> Result
         Ok(_) | Err(Error::NotRunning(_)) => {}
         Err(e) => return Err(e),
     }
-    wait_exit(store, &id, None, proc)?;
+    wait_exit(store, &id, None, proc, exits)?;
     Ok(())
 }
 
 /// Starts the created or exited container `name` through a new monitor
-/// (`root` and `runroot` are passed on to it); a running one is left
-/// alone. Returns the container's full id.
+/// (`root` and `runroot` are passed on to it; `exits` is as for
+/// `observe`); a running one is left alone. Returns the container's full
+/// id.
 pub fn start(
     store: &Store,
     name: &str,
     root: &Path,
     runroot: &Path,
     proc: &Path,
+    exits: &Path,
 ) -> Result<String, Error> {
     let _lock = store.lock_container_start().map_err(Error::Store)?;
-    let mut info = find(store, name, proc)?;
+    let mut info = find(store, name, proc, Some(exits))?;
     // The monitor of an exited container may still be pausing before a
     // restart, or removing it: let it finish, then look again.
     while info.state.status == ContainerStatus::Exited && is_monitor_alive(&info.state, proc) {
         std::thread::sleep(POLL_INTERVAL);
-        info = find(store, name, proc)?;
+        info = find(store, name, proc, Some(exits))?;
     }
     let id = info.record.id.clone();
     if info.state.status == ContainerStatus::Running {
@@ -352,6 +470,11 @@ pub fn start(
 /// exit is not recorded yet is waited for (within `RECORD_LIMIT`). The
 /// exit code is left in `exits` for those waiting for it. `maps` removes
 /// files of containers without a spec. The caller must be single-threaded.
+///
+/// Nothing is written before the files go unless there is room for it
+/// (issue #21 item 4): the stopped mark and the exit code are best
+/// effort, and the store removes the files first when the record cannot
+/// go without the space they free.
 pub fn remove(
     store: &Store,
     name: &str,
@@ -360,13 +483,27 @@ pub fn remove(
     exits: &Path,
     proc: &Path,
 ) -> Result<(), Error> {
+    let no_such = || Error::NoSuchContainer(name.to_string());
+    let recorded = store
+        .find_container(name)
+        .map_err(Error::Store)?
+        .ok_or_else(no_such)?;
+    // Gone while we looked or waited: its own `--rm` was quicker (this
+    // removal did its job), or another `rm` won the race (this one did
+    // not).
+    let gone = |info: &ContainerInfo| match is_auto_remove(info) {
+        true => Ok(()),
+        false => Err(no_such()),
+    };
     // Held while the state is read and the files go, so that a creation
     // or start in progress finishes first; let go while a running one is
     // stopped (its monitor may need to record the exit).
     let mut hold = store
-        .hold_container(&find(store, name, proc)?.record.id)
+        .hold_container(&recorded.record.id)
         .map_err(Error::Store)?;
-    let mut info = find(store, name, proc)?;
+    let Some(mut info) = observe_again(store, &recorded, proc, exits)? else {
+        return gone(&recorded);
+    };
     if info.state.status == ContainerStatus::Running {
         drop(hold.take());
         let deadline = if is_forced {
@@ -381,42 +518,51 @@ pub fn remove(
         } else {
             return Err(Error::IsRunning(name.to_string()));
         };
-        match wait_exit(store, &info.record.id, deadline, proc)? {
-            Waited::Exited => {}
+        // The observed record, not the stored one: on a full disk the
+        // exit may be known only from the exit code file.
+        info = match wait_exit(store, &info.record.id, deadline, proc, exits)? {
+            Waited::Exited(observed) => *observed,
             Waited::TimedOut => return Err(Error::IsRunning(name.to_string())),
-            Waited::Removed => {
-                // Gone while we waited: its own `--rm` was quicker (this
-                // removal did its job), or another `rm` won the race (this
-                // one did not).
-                let is_auto_remove = load_spec(&info).is_ok_and(|p| p.auto_remove);
-                return if is_auto_remove {
-                    Ok(())
-                } else {
-                    Err(Error::NoSuchContainer(name.to_string()))
-                };
-            }
-        }
+            Waited::Removed => return gone(&info),
+        };
         hold = store
             .hold_container(&info.record.id)
             .map_err(Error::Store)?;
-        info = store
-            .find_container(&info.record.id)
-            .map_err(Error::Store)?
-            .ok_or_else(|| Error::NoSuchContainer(name.to_string()))?;
+        let Some(again) = observe_again(store, &info, proc, exits)? else {
+            return gone(&info);
+        };
+        info = again;
     }
     let _hold = hold;
-    if let (ContainerStatus::Exited, Some(code)) = (info.state.status, info.state.exit_code) {
-        // Best effort: without it, a waiter says the container is gone.
-        let _ = wait::write_exit_code(exits, &info.record.id, code);
-    }
-    crate::runtime::network::stop_stale_helper(&store.container_dirs(&info.record.id).dir, proc);
+    let id = &info.record.id;
+    crate::runtime::network::stop_stale_helper(&store.container_dirs(id).dir, proc);
     let plan_maps = load_spec(&info).ok().map(|p| p.maps);
-    match store.remove_container(&info.record.id, plan_maps.as_ref().unwrap_or(maps)) {
+    let code = match info.state.status {
+        ContainerStatus::Exited => info.state.exit_code,
+        _ => None,
+    };
+    let maps = plan_maps.as_ref().unwrap_or(maps);
+    match wait::remove_leaving_code(store, id, maps, exits, code) {
         Ok(()) => Ok(()),
-        Err(crate::storage::Error::ContainerNotKnown { .. }) => {
-            Err(Error::NoSuchContainer(name.to_string()))
-        }
+        Err(crate::storage::Error::ContainerNotKnown { .. }) => Err(no_such()),
         Err(e) => Err(Error::Store(e)),
+    }
+}
+
+/// Container `info` as its record says now, observed (see `observe`);
+/// `None` when it is gone.
+fn observe_again(
+    store: &Store,
+    info: &ContainerInfo,
+    proc: &Path,
+    exits: &Path,
+) -> Result<Option<ContainerInfo>, Error> {
+    match store
+        .find_container(&info.record.id)
+        .map_err(Error::Store)?
+    {
+        Some(now) => observe(store, now, proc, Some(exits)).map_err(Error::Store),
+        None => Ok(None),
     }
 }
 
@@ -523,7 +669,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let id = running(&store, 100, 5000);
         let proc = fake_proc(100, 5000);
-        let info = find(&store, "web", proc.path()).unwrap();
+        let info = find(&store, "web", proc.path(), None).unwrap();
         assert_eq!(info.record.id, id);
         assert_eq!(info.state.status, ContainerStatus::Running);
     }
@@ -535,13 +681,140 @@ mod tests {
         running(&store, 100, 5000);
         // Pid 100 now belongs to a process that started later.
         let proc = fake_proc(100, 7000);
-        let info = find(&store, "web", proc.path()).unwrap();
+        let info = find(&store, "web", proc.path(), None).unwrap();
         assert_eq!(info.state.status, ContainerStatus::Exited);
         assert_eq!(info.state.exit_code, Some(EXIT_MONITOR_DIED));
         assert_eq!(info.state.exit_reason.as_deref(), Some(REASON_MONITOR_DIED));
         assert!(info.state.finished_at.is_some());
         let stored = store.find_container("web").unwrap().unwrap();
         assert_eq!(stored.state, info.state);
+    }
+
+    #[test]
+    fn observe_takes_the_exit_code_the_file_kept_when_the_record_could_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = running(&store, 100, 5000);
+        let ctr = store.container_dirs(&id).dir;
+        exitfile::clear(&ctr).unwrap();
+        // A monitor gone before its init ended left the blanks.
+        let proc = fake_proc(100, 5000);
+        let info = find(&store, "web", proc.path(), None).unwrap();
+        assert_eq!(info.state.status, ContainerStatus::Running);
+        exitfile::write(&ctr, 3, None).unwrap();
+        let gone = tempfile::tempdir().unwrap();
+        let info = find(&store, "web", gone.path(), None).unwrap();
+        assert_eq!(info.state.status, ContainerStatus::Exited);
+        assert_eq!(info.state.exit_code, Some(3));
+        assert_eq!(info.state.exit_reason, None);
+        assert!(info.state.finished_at.is_some());
+        assert_eq!(
+            store.find_container("web").unwrap().unwrap().state,
+            info.state
+        );
+    }
+
+    /// A stored spec of container `id` with `--rm` as `auto_remove`.
+    fn spec(store: &Store, id: &str, auto_remove: bool) -> String {
+        let dirs = store.container_dirs(id);
+        serde_json::json!({
+            "id": id,
+            "dirs": dirs,
+            "lowers": [],
+            "maps": {"uids": [], "gids": [], "fallback_reason": null},
+            "hostname": "box",
+            "args": ["sh"],
+            "env": [],
+            "cwd": "/",
+            "user": "0",
+            "tty": false,
+            "interactive": false,
+            "auto_remove": auto_remove,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn observe_applies_the_rm_a_dead_monitor_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let exits = dir.path().join("exits");
+        let id = running(&store, 100, 5000);
+        store
+            .set_container_spec(&id, &spec(&store, &id, true))
+            .unwrap();
+        let ctr = store.container_dirs(&id).dir;
+        exitfile::clear(&ctr).unwrap();
+        exitfile::write(&ctr, 7, None).unwrap();
+        // Its monitor runs: nothing happens.
+        let proc = fake_proc(100, 5000);
+        let info = store.find_container(&id).unwrap().unwrap();
+        let seen = observe(&store, info.clone(), proc.path(), Some(&exits)).unwrap();
+        assert_eq!(seen.unwrap().state.status, ContainerStatus::Running);
+        // Its monitor is gone: removed, the exit code left for waiters.
+        let gone = tempfile::tempdir().unwrap();
+        let seen = observe(&store, info.clone(), gone.path(), Some(&exits)).unwrap();
+        assert!(seen.is_none());
+        assert!(store.find_container(&id).unwrap().is_none());
+        assert!(!ctr.exists());
+        assert_eq!(wait::read_exit_code(&exits, &id), Some(7));
+        // A second observer of the same listing finds nothing to do.
+        assert!(observe(&store, info, gone.path(), Some(&exits))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn observe_removes_an_exited_rm_container_only_once_its_monitor_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let exits = dir.path().join("exits");
+        let id = running(&store, 100, 5000);
+        store
+            .set_container_spec(&id, &spec(&store, &id, true))
+            .unwrap();
+        let mut state = store.find_container(&id).unwrap().unwrap().state;
+        state.status = ContainerStatus::Exited;
+        state.exit_code = Some(0);
+        store.set_container_state(&id, &state).unwrap();
+        // The monitor recorded the exit and is about to remove it.
+        let proc = fake_proc(100, 5000);
+        let rm = rm_or_find(&store, &id, proc.path(), &exits);
+        assert_eq!(rm.unwrap().state.status, ContainerStatus::Exited);
+        let gone = tempfile::tempdir().unwrap();
+        assert!(rm_or_find(&store, &id, gone.path(), &exits).is_none());
+        assert_eq!(wait::read_exit_code(&exits, &id), Some(0));
+    }
+
+    fn rm_or_find(store: &Store, id: &str, proc: &Path, exits: &Path) -> Option<ContainerInfo> {
+        let info = store.find_container(id).unwrap()?;
+        observe(store, info, proc, Some(exits)).unwrap()
+    }
+
+    #[test]
+    fn a_dead_container_without_rm_stays_and_an_rm_of_a_dead_rm_one_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let exits = dir.path().join("exits");
+        let id = running(&store, 100, 5000);
+        store
+            .set_container_spec(&id, &spec(&store, &id, false))
+            .unwrap();
+        let gone = tempfile::tempdir().unwrap();
+        let info = find(&store, "web", gone.path(), Some(&exits)).unwrap();
+        assert_eq!(info.state.exit_code, Some(EXIT_MONITOR_DIED));
+        assert!(store.container_dirs(&id).dir.exists());
+        store
+            .set_container_spec(&id, &spec(&store, &id, true))
+            .unwrap();
+        let maps = IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        );
+        remove(&store, "web", false, &maps, &exits, gone.path()).unwrap();
+        assert!(store.find_container(&id).unwrap().is_none());
     }
 
     #[test]

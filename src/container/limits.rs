@@ -10,7 +10,7 @@ use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
 /// Freezes (`true`) or thaws running container `name`; returns its id.
 pub fn pause(store: &Store, name: &str, frozen: bool, proc: &Path) -> Result<String, Error> {
-    let info = find(store, name, proc)?;
+    let info = find(store, name, proc, None)?;
     let placement = running_placement(store, &info)?;
     cgroup::freeze(&placement.path, frozen).map_err(Error::Cgroup)?;
     Ok(info.record.id)
@@ -29,7 +29,7 @@ pub fn is_paused(dir: &Path) -> bool {
 /// Lays `newer` over container `name`'s limits: written into its cgroup
 /// when it runs, and into its spec for later starts. Returns its id.
 pub fn update(store: &Store, name: &str, newer: &Resources, proc: &Path) -> Result<String, Error> {
-    let info = find(store, name, proc)?;
+    let info = find(store, name, proc, None)?;
     let mut plan = load_spec(&info)?;
     let merged = plan.cgroups.resources.merged(newer);
     if info.state.status == ContainerStatus::Running {
@@ -48,7 +48,7 @@ pub fn stats(
     name: &str,
     proc: &Path,
 ) -> Result<(ContainerInfo, Stats, (u64, u64)), Error> {
-    let info = find(store, name, proc)?;
+    let info = find(store, name, proc, None)?;
     let placement = running_placement(store, &info)?;
     let stats = cgroup::read_stats(&placement.path);
     let net = info

@@ -33,7 +33,7 @@ impl Engine {
     /// Stops container `name` (its stop signal, SIGKILL after `timeout`)
     /// and returns once it has exited.
     pub fn stop(&self, name: &str, timeout: Duration) -> Result<(), Error> {
-        super::stop(self.store()?, name, timeout)
+        super::stop(self.store()?, name, timeout, &self.exits_dir())
     }
 
     /// Stops container `name`, then starts it again.
@@ -45,7 +45,7 @@ impl Engine {
 
     /// Sends `sig` to the running container `name`.
     pub fn kill(&self, name: &str, sig: Signal) -> Result<(), Error> {
-        super::kill(self.store()?, name, sig)
+        super::kill(self.store()?, name, sig, &self.exits_dir())
     }
 
     /// Waits for container `id` (called `name` in errors) to meet any of
@@ -129,7 +129,9 @@ impl Engine {
         let exits = self.exits_dir();
         self.sweep_container_leftovers()?;
         for info in store.list_containers().map_err(Error::Store)? {
-            let info = self.observe(info)?;
+            let Some(info) = self.observe(info)? else {
+                continue;
+            };
             if info.state.status == ContainerStatus::Running {
                 continue;
             }

@@ -436,7 +436,15 @@ pub fn start(
     root: &std::path::Path,
     runroot: &std::path::Path,
 ) -> Result<String, Error> {
-    lifecycle::start(store, name, root, runroot, std::path::Path::new(PROC))
+    let exits = wait::exits_dir(runroot);
+    lifecycle::start(
+        store,
+        name,
+        root,
+        runroot,
+        std::path::Path::new(PROC),
+        &exits,
+    )
 }
 
 /// Waits for container `id` (called `name` in errors) to meet any of
@@ -466,23 +474,26 @@ pub fn wait_started(
     Ok(code.unwrap_or(0))
 }
 
-/// Sends `sig` to the running container `name`.
+/// Sends `sig` to the running container `name`; `exits` is as for
+/// `remove`.
 pub fn kill(
     store: &crate::storage::Store,
     name: &str,
     sig: nix::sys::signal::Signal,
+    exits: &std::path::Path,
 ) -> Result<(), Error> {
-    lifecycle::kill(store, name, sig, std::path::Path::new(PROC))
+    lifecycle::kill(store, name, sig, std::path::Path::new(PROC), exits)
 }
 
 /// Stops container `name` (stop signal, SIGKILL after `timeout`) and
-/// returns once it has exited.
+/// returns once it has exited; `exits` is as for `remove`.
 pub fn stop(
     store: &crate::storage::Store,
     name: &str,
     timeout: std::time::Duration,
+    exits: &std::path::Path,
 ) -> Result<(), Error> {
-    lifecycle::stop(store, name, timeout, std::path::Path::new(PROC))
+    lifecycle::stop(store, name, timeout, std::path::Path::new(PROC), exits)
 }
 
 /// Removes container `name`, killing it first when `is_forced`, and
@@ -511,11 +522,16 @@ pub fn probe_overlay(
 }
 
 /// The state of container `info` as it really is now: a record that says
-/// running whose monitor is gone is reported (and recorded) as exited,
-/// with code 255 and reason `monitor died` unless the monitor left others.
+/// running whose monitor is gone is reported as exited (and recorded so,
+/// when there is room on the disk), with the code from the container's
+/// exit code file, else 255 and reason `monitor died`. A `--rm`
+/// container whose monitor died before removing it is removed now, its
+/// exit code left in `exits` for waiters: `None` then, as when it was
+/// removed meanwhile (issue #21 items 4 and 6).
 pub fn observe(
     store: &crate::storage::Store,
     info: crate::storage::ContainerInfo,
-) -> Result<crate::storage::ContainerInfo, crate::storage::Error> {
-    lifecycle::observe(store, info, std::path::Path::new(PROC))
+    exits: &std::path::Path,
+) -> Result<Option<crate::storage::ContainerInfo>, crate::storage::Error> {
+    lifecycle::observe(store, info, std::path::Path::new(PROC), Some(exits))
 }

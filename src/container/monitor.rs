@@ -282,9 +282,7 @@ pub fn supervise(
             }
         }
         if plan.auto_remove {
-            // Best effort: without it, `wait` says the container is gone.
-            let _ = super::wait::write_exit_code(exits, &plan.id, code);
-            match store.remove_container(&plan.id, &plan.maps) {
+            match super::wait::remove_leaving_code(store, &plan.id, &plan.maps, exits, Some(code)) {
                 Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
                 Err(e) => return Err(Error::Store(e)),
             }
@@ -426,7 +424,7 @@ fn watch(
     drop(started.network);
     let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref(), code)
         .then(|| run::OOM_REASON.to_string());
-    match store.set_container_state(&plan.id, &run::exited_state(state, code, reason)) {
+    match run::record_exit(store, &plan, state, code, reason) {
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),
         Ok(()) => Ok(Some(code)),

@@ -117,7 +117,7 @@ impl Engine {
         let store = self.store()?;
         for m in self.members(&p.id)? {
             if m.state.status == ContainerStatus::Running {
-                super::stop(store, &m.record.id, STOP_TIMEOUT)?;
+                super::stop(store, &m.record.id, STOP_TIMEOUT, &self.exits_dir())?;
             }
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
@@ -198,7 +198,7 @@ impl Engine {
                 continue;
             };
             if plan.pod.as_deref() == Some(id) {
-                out.push(self.observe(info)?);
+                out.extend(self.observe(info)?);
             }
         }
         Ok(out)

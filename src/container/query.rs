@@ -125,7 +125,11 @@ impl Engine {
         let is_all = req.is_all || req.limit.is_some() || !req.filters.statuses.is_empty();
         let mut shown = Vec::new();
         for info in list {
-            let info = self.observe(info)?;
+            // Removed meanwhile, or now (a `--rm` container whose
+            // monitor died): not listed.
+            let Some(info) = self.observe(info)? else {
+                continue;
+            };
             if (is_all || info.state.status == ContainerStatus::Running)
                 && req.filters.matches(&info)
             {
@@ -153,7 +157,8 @@ impl Engine {
 
     /// Container `name` (name, id or id prefix), its state observed now.
     pub fn container(&self, name: &str) -> Result<ContainerInfo, Error> {
-        lifecycle::find(self.store()?, name, Path::new(PROC))
+        let exits = self.exits_dir();
+        lifecycle::find(self.store()?, name, Path::new(PROC), Some(&exits))
     }
 
     /// The full id of container `name` (name, id or id prefix), as
@@ -164,16 +169,19 @@ impl Engine {
         Ok(info.record.id)
     }
 
-    /// `info` with its state as it really is now (see `container::observe`).
-    pub fn observe(&self, info: ContainerInfo) -> Result<ContainerInfo, Error> {
-        super::observe(self.store()?, info).map_err(Error::Store)
+    /// `info` with its state as it really is now (see
+    /// `container::observe`); `None` when it is gone.
+    pub fn observe(&self, info: ContainerInfo) -> Result<Option<ContainerInfo>, Error> {
+        super::observe(self.store()?, info, &self.exits_dir()).map_err(Error::Store)
     }
 
     /// Whether container `id` still runs; false once its record is gone.
     pub fn is_running(&self, id: &str) -> Result<bool, Error> {
         let store = self.store()?;
         Ok(match store.find_container(id).map_err(Error::Store)? {
-            Some(info) => self.observe(info)?.state.status == ContainerStatus::Running,
+            Some(info) => self
+                .observe(info)?
+                .is_some_and(|i| i.state.status == ContainerStatus::Running),
             None => false,
         })
     }

@@ -93,9 +93,11 @@ impl Engine {
             .list_containers()
             .map_err(Error::Store)?
             .into_iter()
-            .map(|c| super::observe(store, c))
-            .collect::<Result<_, _>>()
-            .map_err(Error::Store)?;
+            .map(|c| self.observe(c))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         let used: HashSet<&Digest> = containers.iter().map(|c| &c.record.image_id).collect();
         let images = store.list_images().map_err(Error::Store)?;
         // Shared layers count once, at their unpacked size (as `images`
@@ -154,7 +156,9 @@ impl Engine {
         self.sweep_container_leftovers()?;
         let mut out = PrunedContainers::default();
         for info in store.list_containers().map_err(Error::Store)? {
-            let info = super::observe(store, info).map_err(Error::Store)?;
+            let Some(info) = self.observe(info)? else {
+                continue;
+            };
             if info.state.status == ContainerStatus::Running {
                 continue;
             }

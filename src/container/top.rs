@@ -107,7 +107,7 @@ pub fn list_processes(store: &Store, name: &str) -> Result<Vec<Process>, Error> 
 /// See `list_processes`; `proc` is the proc root.
 fn list(store: &Store, name: &str, proc: &Path) -> Result<Vec<Process>, Error> {
     let not_running = || super::Error::NotRunning(name.to_string());
-    let info = lifecycle::find(store, name, proc)?;
+    let info = lifecycle::find(store, name, proc, None)?;
     if info.state.status != ContainerStatus::Running {
         return Err(not_running().into());
     }

@@ -26,6 +26,10 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(25);
 /// containers are left for `wait`.
 const EXITS_DIR: &str = "exits";
 
+/// How long a waiter looks for the exit code of a container that is gone
+/// before it says there is none.
+const LEFT_CODE_GRACE: Duration = Duration::from_millis(500);
+
 /// How long an exit code is kept after its container was removed: a
 /// waiter polls far more often, and the directory stays small (Podman
 /// keeps exit codes of removed containers as long).
@@ -86,6 +90,29 @@ pub fn write_exit_code(exits: &Path, id: &str, code: i32) -> std::io::Result<()>
     crate::storage::atomic::write_file(&exits.join(id), format!("{code}\n").as_bytes(), 0o644)
 }
 
+/// Removes container `id` (with `maps`), leaving its exit `code` in
+/// `exits` for waiters: before the record goes, so that a waiter never
+/// finds neither, or, when a full disk has no room for it then, after the
+/// removal freed some. Best effort: without it, `wait` says the container
+/// is gone. The caller must be single-threaded.
+pub(super) fn remove_leaving_code(
+    store: &Store,
+    id: &str,
+    maps: &crate::userns::IdMaps,
+    exits: &Path,
+    code: Option<i32>,
+) -> Result<(), crate::storage::Error> {
+    let Some(code) = code else {
+        return store.remove_container(id, maps);
+    };
+    let is_left = write_exit_code(exits, id, code).is_ok();
+    store.remove_container(id, maps)?;
+    if !is_left {
+        let _ = write_exit_code(exits, id, code);
+    }
+    Ok(())
+}
+
 /// Removes exit codes in `exits` written more than `EXIT_CODE_KEEP`
 /// before `now`. Best effort: a leftover file is only a few bytes.
 pub(super) fn prune_exit_codes(exits: &Path, now: SystemTime) {
@@ -112,6 +139,23 @@ pub fn read_exit_code(exits: &Path, id: &str) -> Option<i32> {
         .and_then(|s| s.trim().parse().ok())
 }
 
+/// The exit code a removed container `id` left in `exits`. A removal on
+/// a full disk leaves it only once the removal freed space (see
+/// `remove_leaving_code`), so a missing one is looked for again a few
+/// times over `LEFT_CODE_GRACE`.
+fn left_code(exits: &Path, id: &str) -> Option<i32> {
+    let deadline = std::time::Instant::now() + LEFT_CODE_GRACE;
+    loop {
+        if let Some(code) = read_exit_code(exits, id) {
+            return Some(code);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(DEFAULT_INTERVAL);
+    }
+}
+
 /// Waits for container `id` (called `name` in errors), which the caller
 /// has seen, to meet any of `conditions`, re-reading its record every
 /// `interval`. Returns its exit code when it stopped, `None` when another
@@ -127,14 +171,22 @@ pub fn wait_for_id(
     proc: &Path,
 ) -> Result<Option<i32>, Error> {
     let wants = |c| conditions.contains(&c);
+    let removed = || match wants(WaitCondition::Stopped) {
+        true => left_code(exits, id).map(Some),
+        false => None,
+    };
     loop {
-        let Some(info) = store.find_container(id).map_err(Error::Store)? else {
-            return match read_exit_code(exits, id) {
-                Some(code) if wants(WaitCondition::Stopped) => Ok(Some(code)),
-                _ => Err(Error::NoSuchContainer(name.to_string())),
-            };
+        let found = store.find_container(id).map_err(Error::Store)?;
+        // Gone already, or now (a `--rm` container whose monitor died).
+        let observed = match found {
+            Some(info) => {
+                lifecycle::observe(store, info, proc, Some(exits)).map_err(Error::Store)?
+            }
+            None => None,
         };
-        let info = lifecycle::observe(store, info, proc).map_err(Error::Store)?;
+        let Some(info) = observed else {
+            return removed().ok_or_else(|| Error::NoSuchContainer(name.to_string()));
+        };
         let state = &info.state;
         match state.status {
             ContainerStatus::Created if wants(WaitCondition::Created) => return Ok(None),

@@ -12,6 +12,7 @@ pub mod clock;
 mod confine;
 pub mod devices;
 pub mod exec;
+pub mod exitfile;
 pub mod hardening;
 pub mod identity;
 mod init;

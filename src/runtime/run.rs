@@ -218,6 +218,13 @@ fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     // 2. Write /etc/hosts, /etc/hostname and /etc/resolv.conf for init to
     //    bind-mount: the host's files are readable only before the clone.
     write_etc_files(plan, Path::new(HOST_RESOLV_CONF))?;
+    // 2a. Blank the exit code file, at its full size, while there is
+    //     room: the exit code is written over it in place, so that it
+    //     survives a container that fills the disk. Without it the code
+    //     only goes to the record.
+    if let Err(e) = super::exitfile::clear(&plan.dirs.dir) {
+        log::debug!("container {}: no exit code file: {e}", plan.id);
+    }
     // 2b. Check and pick the published host ports: a privileged or busy
     //     port fails here, before any namespace exists.
     let ports = network::prepare_ports(plan, Path::new(super::PROC))?;
@@ -427,10 +434,33 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =
         finish_cgroup(&plan.dirs.dir, placement.as_ref(), code).then(|| OOM_REASON.to_string());
-    store
-        .set_container_state(&plan.id, &exited_state(running, code, reason))
-        .map_err(Error::Store)?;
+    record_exit(store, plan, running, code, reason).map_err(Error::Store)?;
     Ok(code)
+}
+
+/// Records that `plan`'s container, last recorded as `state`, exited with
+/// `code`: first in its exit code file, in place, then in its record. A
+/// record that finds no space on the disk is left for whoever next
+/// observes the container, which reads the code from the file (issue #21
+/// item 4); that is no error here when the file holds it.
+pub fn record_exit(
+    store: &Store,
+    plan: &Plan,
+    state: ContainerState,
+    code: i32,
+    reason: Option<String>,
+) -> Result<(), crate::storage::Error> {
+    let is_kept = super::exitfile::write(&plan.dirs.dir, code, reason.as_deref()).is_ok();
+    match store.set_container_state(&plan.id, &exited_state(state, code, reason)) {
+        Err(e) if is_kept && crate::storage::is_disk_full(&e) => {
+            log::debug!(
+                "container {}: exit {code} kept in its exit code file: {e}",
+                plan.id
+            );
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 /// The state of a container whose init is `pid` and whose monitor is this

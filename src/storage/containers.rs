@@ -92,27 +92,23 @@ impl Store {
             return Err(err(e));
         }
         // The directories exist before the row commits; a crash in between
-        // leaves only an unrecorded directory.
-        for d in [&dirs.upper, &dirs.work, &dirs.merged] {
-            std::fs::create_dir_all(d).map_err(|source| Error::CreateDir {
-                path: d.clone(),
-                source,
+        // leaves only an unrecorded directory, and a failure (a full disk
+        // refusing the commit) none.
+        let made = make_dirs(&dirs).and_then(|()| {
+            let guard = lock::lock_dir(&dirs.dir)?.ok_or_else(|| Error::CreateDir {
+                path: dirs.dir.clone(),
+                source: std::io::ErrorKind::NotFound.into(),
             })?;
+            tx.commit().map_err(err)?;
+            Ok(guard)
+        });
+        match made {
+            Ok(guard) => Ok((dirs, guard)),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dirs.dir);
+                Err(e)
+            }
         }
-        // The upper directory is the container's `/`: 0755 whatever the
-        // user's umask, or non-root users inside could not reach anything.
-        std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o755)).map_err(
-            |source| Error::CreateDir {
-                path: dirs.upper.clone(),
-                source,
-            },
-        )?;
-        let guard = lock::lock_dir(&dirs.dir)?.ok_or_else(|| Error::CreateDir {
-            path: dirs.dir.clone(),
-            source: std::io::ErrorKind::NotFound.into(),
-        })?;
-        tx.commit().map_err(err)?;
-        Ok((dirs, guard))
     }
 
     /// `create_container` for unit tests whose containers have no real
@@ -148,39 +144,77 @@ impl Store {
     /// `id` may also be the container's name. The caller holds the
     /// container (`hold_container`) unless it knows nothing else can be
     /// writing there, and must be single-threaded.
+    ///
+    /// The record goes first, so that of concurrent removals exactly one
+    /// wins and a crash leaves an unrecorded directory, never a record
+    /// without one. On a full disk (issue #21 item 4) the record cannot
+    /// go before space is freed: then the directory goes first, and the
+    /// record after it.
     pub fn remove_container(&self, id: &str, maps: &IdMaps) -> Result<(), Error> {
-        let found: Option<(String, Vec<String>)> = {
-            let mut db = self.db();
-            let err = |source| Error::DeleteContainer {
-                id: id.to_string(),
-                source,
-            };
-            let tx = db
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let found: Option<String> = tx
-                .query_row(
-                    "SELECT id FROM containers WHERE id = ?1 OR name = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
-            let mut volumes = Vec::new();
-            if let Some(found) = &found {
-                volumes = super::volumes::take_removed_with(&tx, found).map_err(err)?;
-                tx.execute("DELETE FROM containers WHERE id = ?1", [found])
-                    .map_err(err)?;
-                tx.commit().map_err(err)?;
+        let (found, volumes) = match self.delete_container_record(id) {
+            Err(e) if super::full::is_disk_full(&e) => {
+                let Some(found) = self.container_id(id)? else {
+                    return Err(Error::ContainerNotKnown { id: id.to_string() });
+                };
+                log::debug!("no space to remove the record of {found}: its files go first");
+                self.remove_container_dirs(&found, maps)?;
+                self.delete_container_record(id)?
             }
-            found.map(|f| (f, volumes))
+            r => r?,
         };
-        let Some((found, volumes)) = found else {
+        self.remove_container_dirs(&found, maps)?;
+        // Anonymous volumes of a `--rm` container follow it.
+        self.remove_volume_dirs(&volumes, maps)
+    }
+
+    /// The full id of container `id` (an id or a name), if recorded.
+    fn container_id(&self, id: &str) -> Result<Option<String>, Error> {
+        self.db()
+            .query_row(
+                "SELECT id FROM containers WHERE id = ?1 OR name = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|source| Error::FindContainer {
+                name: id.to_string(),
+                source,
+            })
+    }
+
+    /// Deletes container `id`'s record (and takes the anonymous volumes
+    /// that go with it) in one transaction; returns its full id and those
+    /// volumes.
+    fn delete_container_record(&self, id: &str) -> Result<(String, Vec<String>), Error> {
+        let mut db = self.db();
+        let err = |source| Error::DeleteContainer {
+            id: id.to_string(),
+            source,
+        };
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let found: Option<String> = tx
+            .query_row(
+                "SELECT id FROM containers WHERE id = ?1 OR name = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some(found) = found else {
             return Err(Error::ContainerNotKnown { id: id.to_string() });
         };
-        // The record goes first: a crash now leaves an unrecorded directory,
-        // never a record without one.
-        let dirs = self.container_dirs(&found);
+        let volumes = super::volumes::take_removed_with(&tx, &found).map_err(err)?;
+        tx.execute("DELETE FROM containers WHERE id = ?1", [&found])
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok((found, volumes))
+    }
+
+    /// Removes the directory of container `found` (a full id).
+    fn remove_container_dirs(&self, found: &str, maps: &IdMaps) -> Result<(), Error> {
+        let dirs = self.container_dirs(found);
         // overlayfs leaves `work/work` with mode 000; it belongs to the user,
         // so opening it up keeps the common `--rm` case a plain, fast
         // removal instead of a trip through the user namespace.
@@ -193,9 +227,7 @@ impl Store {
         if std::fs::symlink_metadata(&dirs.upper).is_ok_and(|m| m.is_dir()) {
             let _ = std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o700));
         }
-        remove_tree(&dirs.dir, maps)?;
-        // Anonymous volumes of a `--rm` container follow it.
-        self.remove_volume_dirs(&volumes, maps)
+        remove_tree(&dirs.dir, maps)
     }
 
     /// Removes the directories under `containers/` that no record owns
@@ -241,6 +273,24 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// Makes the overlay directories of a new container.
+fn make_dirs(dirs: &ContainerDirs) -> Result<(), Error> {
+    for d in [&dirs.upper, &dirs.work, &dirs.merged] {
+        std::fs::create_dir_all(d).map_err(|source| Error::CreateDir {
+            path: d.clone(),
+            source,
+        })?;
+    }
+    // The upper directory is the container's `/`: 0755 whatever the
+    // user's umask, or non-root users inside could not reach anything.
+    std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o755)).map_err(|source| {
+        Error::CreateDir {
+            path: dirs.upper.clone(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ mod containers;
 mod db;
 mod digest;
 mod entry;
+mod full;
 mod images;
 mod imagesize;
 mod layers;
@@ -47,6 +48,7 @@ mod volumes;
 pub use blobs::BlobWriter;
 pub use check::{CheckOptions, Fix, Problem};
 pub use digest::Digest;
+pub use full::is_disk_full;
 pub use lock::LockGuard;
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
@@ -58,6 +60,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 const DIGEST_HINT: &str = "the registry sent corrupt data; retry or check the registry";
+const FULL_HINT: &str = "the disk holding the store is full: remove containers (hutch rm -f) or images, or run hutch system prune, to free space";
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -273,6 +276,9 @@ pub enum Error {
 impl crate::error::Diagnose for Error {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {
+        if full::is_disk_full(self) {
+            return Some(FULL_HINT.into());
+        }
         match self {
             Error::DigestMismatch { .. }
             | Error::Unpack {

@@ -74,6 +74,12 @@ pub const SUITE_VARS: &[SuiteVar] = &[
         example: "/path/to/registry.log",
         suites: &["e2e"],
     },
+    SuiteVar {
+        name: "HUTCH_TEST_SMALL_FS",
+        what: "a small filesystem (64 MiB tmpfs) the test user owns, for full-disk tests",
+        example: "/path/to/small-tmpfs",
+        suites: &["lifecycle"],
+    },
 ];
 
 /// The suite this copy of the harness is compiled into (`e2e`, `lifecycle`…).

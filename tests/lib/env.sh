@@ -329,3 +329,23 @@ install_for_user() {
     install -d -o "$u" -g "$(id -g "$u")" "$home/.local" "$home/.local/bin"
     install -m 0755 -o "$u" -g "$(id -g "$u")" "$bin" "$home/.local/bin/hutch"
 }
+
+# Mounts a fresh tmpfs of size $3 (default 64m) at $1, owned by user $2
+# and private to them, for tests of a full disk (root). Whatever was
+# mounted there is unmounted first, so each setup starts empty.
+mount_small_fs() {
+    local dir=$1 u=$2 size=${3:-64m}
+    is_root || die "mounting the small filesystem $dir needs root"
+    unmount_small_fs "$dir"
+    mkdir -p "$dir"
+    say "mounting a $size tmpfs for $u at $dir"
+    mount -t tmpfs -o "size=$size,mode=0700,uid=$(id -u "$u"),gid=$(id -g "$u")" hutch-small "$dir" \
+        || die "mounting a tmpfs at $dir failed"
+}
+
+# Unmounts every mount at $1 that mount_small_fs made (root).
+unmount_small_fs() {
+    while mountpoint -q "$1" 2>/dev/null; do
+        umount "$1" 2>/dev/null || umount -l "$1" || die "unmounting $1 failed"
+    done
+}

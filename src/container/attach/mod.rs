@@ -458,7 +458,7 @@ pub enum Outcome {
 /// detaches; `runroot` is the run directory. Must be called single-threaded
 /// (it blocks signals for a signalfd).
 pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Result<Outcome, Error> {
-    let info = lifecycle::find(store, name, Path::new(PROC))?;
+    let info = lifecycle::find(store, name, Path::new(PROC), None)?;
     if info.state.status != ContainerStatus::Running {
         return Err(super::Error::NotRunning(name.to_string()).into());
     }
@@ -490,7 +490,7 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
     };
     let is_stdin_sent = opts.is_stdin_sent && plan.interactive;
     let Some(outcome) =
-        relay(&stream, store, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?
+        relay(&stream, store, runroot, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?
     else {
         // The monitor was leaving as we connected: the container ended.
         return Err(super::Error::NotRunning(name.to_string()).into());
@@ -516,10 +516,12 @@ fn client_signals() -> SigSet {
 
 /// Copies frames to our stdout/stderr and stdin to the socket until the
 /// socket closes or the user detaches; `None` when the monitor closed the
-/// connection without serving it (no `Hello`).
+/// connection without serving it (no `Hello`). `runroot` is the run
+/// directory.
 fn relay(
     stream: &UnixStream,
     store: &Store,
+    runroot: &Path,
     id: &str,
     is_tty: bool,
     is_stdin_sent: bool,
@@ -585,7 +587,8 @@ fn relay(
                     }
                 } else if opts.is_sig_proxied {
                     // It may be exiting already; the socket says when.
-                    let _ = lifecycle::kill(store, id, sig, Path::new(PROC));
+                    let exits = super::wait::exits_dir(runroot);
+                    let _ = lifecycle::kill(store, id, sig, Path::new(PROC), &exits);
                 }
             }
         }

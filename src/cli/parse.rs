@@ -117,12 +117,17 @@ pub fn podman_rules(cmd: Command) -> Command {
     cmd.mut_subcommands(podman_rules)
 }
 
-/// A `SetTrue` flag made to take an optional `=VALUE` as well.
+/// A `SetTrue` flag made to take an optional `=VALUE` as well; a default
+/// it declares (`--read-only-tmpfs` is true) is kept.
 fn valued_bool(a: Arg) -> Arg {
+    let a = if a.get_default_values().is_empty() {
+        a.default_value("false")
+    } else {
+        a
+    };
     a.action(ArgAction::Set)
         .num_args(0..=1)
         .require_equals(true)
-        .default_value("false")
         .default_missing_value("true")
         .hide_default_value(true)
         .value_name("BOOL")
@@ -174,5 +179,20 @@ mod tests {
             }
         }
         assert!(parse(&["run", "--rm=maybe", "img"]).is_err());
+    }
+
+    #[test]
+    fn a_declared_default_is_kept() {
+        for (args, want) in [
+            (&["run", "--read-only", "img"][..], true),
+            (&["run", "--read-only-tmpfs=false", "img"][..], false),
+            (&["run", "--read-only-tmpfs", "img"][..], true),
+        ] {
+            let cli = parse(args).unwrap();
+            let super::super::Command::Run(r) = cli.command else {
+                panic!("not run")
+            };
+            assert_eq!(r.security.read_only_tmpfs, want, "{args:?}");
+        }
     }
 }

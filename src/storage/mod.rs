@@ -57,6 +57,9 @@ use std::sync::{Mutex, MutexGuard};
 
 const DIGEST_HINT: &str = "the registry sent corrupt data; retry or check the registry";
 
+/// What to do about a lost or damaged database.
+const DB_HINT: &str = "restore the file from a backup, or run `hutch system reset` to start over (it removes every image, container and volume of this store)";
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -68,6 +71,23 @@ pub enum Error {
     },
     #[error("initializing the metadata database {path}")]
     InitDb {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database file is gone while the store holds images,
+    /// containers or volumes.
+    #[error("the metadata database {path} is missing, but the store holds layers, containers or volumes")]
+    DbMissing { path: PathBuf },
+    /// The database is empty while the store holds images, containers or
+    /// volumes.
+    #[error(
+        "the metadata database {path} is empty, but the store holds layers, containers or volumes"
+    )]
+    DbEmpty { path: PathBuf },
+    /// The database file is not a database, or its pages are corrupt.
+    #[error("the metadata database {path} is damaged")]
+    DbDamaged {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
@@ -269,6 +289,9 @@ pub enum Error {
 impl crate::error::Diagnose for Error {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {
+        if self.is_db_damage() {
+            return Some(DB_HINT.into());
+        }
         match self {
             Error::DigestMismatch { .. }
             | Error::Unpack {
@@ -305,6 +328,30 @@ impl crate::error::Diagnose for Error {
             | Error::ShiftLayer { source } => source.hint(),
             _ => None,
         }
+    }
+}
+
+impl Error {
+    /// Whether the database is missing, empty or damaged: this error or
+    /// one of its causes says so (SQLite's `SQLITE_CORRUPT` or
+    /// `SQLITE_NOTADB` on any query).
+    pub fn is_db_damage(&self) -> bool {
+        if matches!(
+            self,
+            Error::DbMissing { .. } | Error::DbEmpty { .. } | Error::DbDamaged { .. }
+        ) {
+            return true;
+        }
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if e.downcast_ref::<rusqlite::Error>()
+                .is_some_and(db::is_damage)
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
     }
 }
 

@@ -12,6 +12,8 @@ use crate::paths::{ENV_ROOT, ENV_RUNROOT};
 use crate::storage::{ContainerStatus, Digest};
 use crate::{cgroup, net, userns};
 
+pub use crate::storage::Debris;
+
 pub use crate::userns::unshare::Outcome as UnshareOutcome;
 pub use crate::userns::{IdMap, IdMaps};
 
@@ -35,6 +37,9 @@ pub struct DiskUsage {
     pub images: Usage,
     /// The containers' writable layers.
     pub containers: Usage,
+    /// What interrupted commands left (see `storage::Debris`), all of it
+    /// reclaimable; nothing while another command writes to the store.
+    pub debris: Usage,
 }
 
 /// The containers `system prune` removed.
@@ -88,7 +93,8 @@ impl Engine {
     /// Disk usage of the images and the containers.
     pub fn disk_usage(&self) -> Result<DiskUsage, Error> {
         let maps = self.user_maps()?;
-        let store = self.store()?;
+        // Not swept on the way: the debris is what this reports.
+        let store = self.store_as_found()?;
         let containers: Vec<_> = store
             .list_containers()
             .map_err(Error::Store)?
@@ -126,7 +132,21 @@ impl Engine {
                 ctr_reclaim += n;
             }
         }
+        let debris = store
+            .list_debris(maps)
+            .map_err(Error::Store)?
+            .unwrap_or_default();
+        for d in &debris {
+            log::debug!("{}: {} ({} bytes)", d.kind.name(), d.path.display(), d.size);
+        }
+        let debris_size = debris.iter().map(|d| d.size).sum();
         Ok(DiskUsage {
+            debris: Usage {
+                total: debris.len(),
+                active: 0,
+                size: debris_size,
+                reclaimable: debris_size,
+            },
             images: Usage {
                 total: images.len(),
                 active: images.iter().filter(|i| used.contains(&i.id)).count(),
@@ -170,6 +190,18 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// For `system prune`: removes the debris interrupted commands left
+    /// (nothing while another command writes to the store); returns what
+    /// it removed, measured.
+    pub fn prune_debris(&self) -> Result<Vec<Debris>, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        Ok(store
+            .sweep_debris(maps, true)
+            .map_err(Error::Store)?
+            .unwrap_or_default())
     }
 
     /// Removes the volumes no container uses; returns their names.

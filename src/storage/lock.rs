@@ -68,6 +68,29 @@ pub(super) fn lock(root: &Path, name: &str) -> Result<LockGuard, Error> {
 
 /// Waits until the lock `ROOT/locks/NAME.lock` is ours, at most `limit`.
 pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<LockGuard, Error> {
+    lock_as(root, name, limit, FlockArg::LockExclusiveNonblock)
+        .map(|file| LockGuard { _file: file })
+}
+
+/// Waits until the lock `ROOT/locks/NAME.lock` is shared with us (no
+/// process holds it exclusively), at most `wait_limit()`.
+pub(super) fn lock_shared(root: &Path, name: &str) -> Result<Flock<File>, Error> {
+    lock_as(root, name, wait_limit(), FlockArg::LockSharedNonblock)
+}
+
+/// Takes the lock `ROOT/locks/NAME.lock` exclusively if no process holds
+/// it (shared or not) right now; `None` when one does.
+pub(super) fn try_lock(root: &Path, name: &str) -> Result<Option<LockGuard>, Error> {
+    match lock_as(root, name, Duration::ZERO, FlockArg::LockExclusiveNonblock) {
+        Ok(file) => Ok(Some(LockGuard { _file: file })),
+        Err(Error::LockTimeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock `ROOT/locks/NAME.lock` as `how` (a non-blocking
+/// flock(2) operation), trying again until `limit` has passed.
+fn lock_as(root: &Path, name: &str, limit: Duration, how: FlockArg) -> Result<Flock<File>, Error> {
     let dir = root.join("locks");
     let path = dir.join(format!("{name}.lock"));
     let open = || {
@@ -100,12 +123,20 @@ pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<Lo
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => return Ok(LockGuard { _file: locked }),
+        match Flock::lock(file, how) {
+            Ok(locked) => return Ok(locked),
             Err((f, Errno::EINTR)) => file = f,
             Err((f, Errno::EWOULDBLOCK)) => {
                 let waited = started.elapsed();
                 if waited >= limit {
+                    if limit.is_zero() {
+                        // A try: who holds it does not matter.
+                        return Err(Error::LockTimeout {
+                            path,
+                            waited,
+                            holder: None,
+                        });
+                    }
                     let holder = f
                         .metadata()
                         .ok()

@@ -13,17 +13,24 @@
 //! ROOT/db.sqlite                  images, names, layers, containers
 //! ROOT/blobs/sha256/HEX           verified blobs (manifests, configs, layers)
 //! ROOT/layers/HEX/                one unpacked layer, keyed by its diff_id
+//! ROOT/layers/.trash.UNIQUE.HEX   a layer moved aside for removal
+//! ROOT/layers-shifted/KEY/HEX/    a layer's copy for another id mapping
 //! ROOT/containers/ID/{upper,work,merged,...}
-//! ROOT/tmp/                       in-progress downloads and unpacks
+//! ROOT/tmp/                       in-progress downloads and unpacks, and
+//!                                 the markers of write sessions (`debris`)
 //! ROOT/locks/                     lock files
 //! ROOT/volumes/NAME/_data          named volumes
 //! ```
+//!
+//! What interrupted commands leave (temporary entries, blobs and layers
+//! no image names, trash) is debris: `debris` finds and sweeps it.
 
 pub mod atomic;
 mod blobs;
 pub mod commit;
 mod containers;
 mod db;
+mod debris;
 mod digest;
 mod entry;
 mod images;
@@ -44,6 +51,7 @@ mod unpack;
 mod volumes;
 
 pub use blobs::BlobWriter;
+pub use debris::{Debris, Session as WriteSession};
 pub use digest::Digest;
 pub use lock::LockGuard;
 pub use prune::wipe;
@@ -118,11 +126,20 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("reading the record of image {id}")]
-    CorruptRecord {
+    /// An image record does not hold together (see `images::Damage`).
+    #[error("image {}{} is damaged", short_id(id), names_note(names))]
+    ImageDamaged {
         id: String,
+        names: Vec<String>,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: images::Damage,
+    },
+    /// Reading a directory while looking for debris.
+    #[error("listing {path}")]
+    ListDebris {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("recording unpacked layers")]
     RecordLayers(#[source] rusqlite::Error),
@@ -293,6 +310,10 @@ impl crate::error::Diagnose for Error {
             return Some(DB_HINT.into());
         }
         match self {
+            Error::ImageDamaged { id, .. } => Some(format!(
+                "remove it with `hutch rmi {}`, or pull it again",
+                short_id(id)
+            )),
             Error::DigestMismatch { .. }
             | Error::Unpack {
                 is_corrupt: true, ..
@@ -353,6 +374,21 @@ impl Error {
         }
         false
     }
+}
+
+/// ` (NAME, NAME)` after an image id, or nothing for an image without names.
+fn names_note(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", names.join(", "))
+    }
+}
+
+/// The first 12 hex digits of an image id as stored (`sha256:HEX`).
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
 }
 
 /// The error text a namespace child reported, carried as a source.
@@ -496,6 +532,8 @@ pub struct Store {
     db: Mutex<rusqlite::Connection>,
     /// What `open` made private.
     repaired: Vec<PathBuf>,
+    /// This process's write session (see `debris`).
+    writes: debris::Writes,
 }
 
 impl Store {
@@ -507,6 +545,7 @@ impl Store {
             root: root.to_path_buf(),
             db: Mutex::new(conn),
             repaired,
+            writes: debris::Writes::default(),
         })
     }
 

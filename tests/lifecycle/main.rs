@@ -17,6 +17,7 @@ mod exec;
 mod hardening;
 mod issue20_lifecycle;
 mod issue20_runtime;
+mod issue21_debris;
 mod issue21_small;
 mod logs2;
 mod misc;

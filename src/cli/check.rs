@@ -15,8 +15,8 @@ pub struct CheckArgs {
     /// With --repair: also remove the containers of damaged or missing images
     #[arg(short, long)]
     pub force: bool,
-    /// A layer no image uses counts as left by a cancelled pull once this old
-    #[arg(short, long, value_name = "DURATION", default_value = "24h", value_parser = parse_max)]
+    /// Leave out debris younger than this (default 0: all of it)
+    #[arg(short, long, value_name = "DURATION", default_value = "0", value_parser = parse_max)]
     pub max: Duration,
     /// Skip the slow checks (blob digests, the database's full check)
     #[arg(short, long)]

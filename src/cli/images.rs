@@ -41,6 +41,12 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
     }
     let filters = filter::parse(&given)?;
     let images = engine.list_images(&filters)?;
+    // A damaged record is flagged, not fatal: the rest are listed.
+    for e in engine.damaged_images()? {
+        let e = Error::from(e);
+        let hint = e.hint().map(|h| format!("; {h}")).unwrap_or_default();
+        super::warn(&format!("{}{hint}", crate::error::render_chain(&e)));
+    }
     if args.quiet {
         for img in &images {
             println!(

@@ -31,9 +31,9 @@ pub struct MountArgs {
 pub enum SystemCommand {
     /// Check the store: database against files; --repair fixes what is safe
     Check(super::check::CheckArgs),
-    /// Show disk usage of images and containers
+    /// Show disk usage of images, containers and debris
     Df(DfArgs),
-    /// Remove stopped containers and unused images
+    /// Remove stopped containers, unused images and debris
     Prune(SystemPruneArgs),
     /// Remove all of the user's images, containers and state
     Reset(ResetArgs),
@@ -120,12 +120,22 @@ pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error
         ""
     };
     let prompt = format!(
-        "WARNING! This command removes:\n\t- all stopped containers\n{volumes}\t- {images}\n\nAre you sure you want to continue? [y/N] "
+        "WARNING! This command removes:\n\t- all stopped containers\n{volumes}\t- {images}\n\t- what interrupted commands left in the store\n\nAre you sure you want to continue? [y/N] "
     );
     if !args.force && !confirm(&prompt)? {
         return Ok(0);
     }
     let mut code = 0;
+    // First, while this process writes nothing: what interrupted commands
+    // left (a write session of its own would make it wait for the next).
+    let debris = match engine.prune_debris() {
+        Ok(d) => d.iter().map(|d| d.size).sum(),
+        Err(e) => {
+            super::report_error(&e.into());
+            code = EXIT_TOOL;
+            0
+        }
+    };
     let mut report = |e: crate::container::Error| {
         super::report_error(&e.into());
         code = EXIT_TOOL;
@@ -156,7 +166,7 @@ pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error
             println!("{}", id.hex());
         }
     }
-    let total: u64 = containers.bytes + images.iter().map(|(_, s)| s).sum::<u64>();
+    let total: u64 = debris + containers.bytes + images.iter().map(|(_, s)| s).sum::<u64>();
     println!("Total reclaimed space: {}", human_size(total));
     Ok(code)
 }
@@ -168,6 +178,9 @@ pub fn df(engine: &Engine, args: DfArgs) -> Result<i32, Error> {
         ("Images", usage.images),
         ("Containers", usage.containers),
         ("Local Volumes", Usage::default()),
+        // What interrupted commands left: temporary files, blobs and
+        // layers no image uses, trash (not in Podman's table).
+        ("Debris", usage.debris),
     ];
     match args.format.as_deref() {
         Some("json") => {

@@ -16,7 +16,7 @@ pub struct CheckRequest {
     pub repair: bool,
     /// With `repair`: also remove containers of damaged or missing images.
     pub force: bool,
-    /// A layer no image uses is debris once it is this old.
+    /// Debris younger than this is left out (0: all of it).
     pub max_age: Duration,
 }
 
@@ -26,7 +26,7 @@ impl Default for CheckRequest {
             quick: false,
             repair: false,
             force: false,
-            max_age: Duration::from_secs(24 * 3600),
+            max_age: Duration::ZERO,
         }
     }
 }
@@ -67,13 +67,11 @@ impl Engine {
     /// namespace).
     pub fn check_system(&self, req: &CheckRequest) -> Result<CheckReport, Error> {
         let store = self.store()?;
-        let opts = CheckOptions {
-            quick: req.quick,
-            max_age: req.max_age,
-        };
+        let opts = CheckOptions { quick: req.quick };
         let mut problems = store.check(&opts).map_err(Error::Store)?;
         if problems.iter().all(|p| p.area != "database") {
             problems.extend(self.spec_problems()?);
+            problems.extend(self.debris_problems(req.max_age)?);
         }
         let mut report = CheckReport::default();
         let mut swept = Vec::new();
@@ -109,6 +107,40 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// What interrupted commands left (none while a write session is
+    /// alive: what it holds is not debris yet), older than `max_age`.
+    fn debris_problems(&self, max_age: Duration) -> Result<Vec<Problem>, Error> {
+        let store = self.store()?;
+        let maps = self.user_maps()?;
+        let found = store.list_debris(maps).map_err(Error::Store)?;
+        let root = &self.paths().root;
+        let is_old = |p: &std::path::Path| {
+            std::fs::symlink_metadata(p)
+                .and_then(|m| m.modified())
+                .map_or(true, |t| t.elapsed().unwrap_or_default() >= max_age)
+        };
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| is_old(&d.path))
+            .map(|d| Problem {
+                area: "debris",
+                object: d
+                    .path
+                    .strip_prefix(root)
+                    .unwrap_or(&d.path)
+                    .display()
+                    .to_string(),
+                detail: format!(
+                    "{} left by an interrupted command ({} bytes)",
+                    d.kind.name(),
+                    d.size
+                ),
+                fix: Fix::SweepDebris,
+            })
+            .collect())
     }
 
     /// Repairs `p`; `swept` remembers the sweeps already done.
@@ -159,10 +191,15 @@ impl Engine {
                 }
                 Ok(())
             }
-            Fix::RemoveLayer { diff_id } => {
-                store.remove_unused_layer(diff_id, maps).map_err(store_err)
+            Fix::SweepDebris => {
+                if once("debris") {
+                    match store.sweep_debris(maps, false).map_err(store_err)? {
+                        Some(_) => {}
+                        None => return Err("a pull or commit is under way; try again".into()),
+                    }
+                }
+                Ok(())
             }
-            Fix::RemoveLayerDir { path } => store.remove_layer_dir(path, maps).map_err(store_err),
             Fix::RemakeVolumeDir { name } => store.remake_volume_dir(name).map_err(store_err),
             Fix::SweepVolumeDirs => {
                 if once("volumes") {

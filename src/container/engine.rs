@@ -45,12 +45,35 @@ impl Engine {
         &self.paths
     }
 
-    /// The store, opened on first use.
+    /// The store, opened on first use. Opening sweeps the debris an
+    /// interrupted command left (see `storage::Store::sweep_debris`), when
+    /// the store shows any and no other command is writing to it.
     pub(in crate::container) fn store(&self) -> Result<&Store, Error> {
+        self.open_store(true)
+    }
+
+    /// The store as it is, debris included: opened on first use without
+    /// sweeping, for commands that report on the store (`system df`).
+    pub(in crate::container) fn store_as_found(&self) -> Result<&Store, Error> {
+        self.open_store(false)
+    }
+
+    fn open_store(&self, is_swept: bool) -> Result<&Store, Error> {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
         let store = Store::open(&self.paths.root).map_err(Error::Store)?;
+        if is_swept && store.may_hold_debris() {
+            // Best effort: what cannot go now goes next time, or with
+            // `system prune`, which reports its errors.
+            let swept = self
+                .user_maps()
+                .map_err(|e| e.to_string())
+                .and_then(|maps| store.sweep_debris(maps, false).map_err(|e| e.to_string()));
+            if let Err(e) = swept {
+                log::debug!("sweeping the store's debris: {e}");
+            }
+        }
         if !store.repaired().is_empty() {
             (self.warn)(&format!(
                 "the database and locks of the store {} were open to other users: made them private (0600 files, 0700 locks directory)",

@@ -137,6 +137,18 @@ impl Engine {
         })
     }
 
+    /// The damaged image records, each as the error that names the image
+    /// and what is wrong with it (`images` flags them and lists the rest).
+    pub fn damaged_images(&self) -> Result<Vec<Error>, Error> {
+        let store = self.store()?;
+        Ok(store
+            .damaged_images()
+            .map_err(Error::Store)?
+            .into_iter()
+            .map(Error::Store)
+            .collect())
+    }
+
     /// Removes each image (a name only untags while others remain); with
     /// `force`, also the containers that use it. One result per name, in
     /// order; a failure does not stop the others.
@@ -150,7 +162,24 @@ impl Engine {
         Ok(names
             .iter()
             .map(|name| {
-                let found = image::lookup_local(self.paths(), store, name)?;
+                let found = match image::lookup_local(self.paths(), store, name) {
+                    // A damaged record is removed by the name or id it
+                    // was found by.
+                    Err(image::Error::FindImage {
+                        name: matched,
+                        source: crate::storage::Error::ImageDamaged { id, .. },
+                    }) => {
+                        if force {
+                            if let Ok(id) = id.parse() {
+                                self.remove_containers_of(&id)?;
+                            }
+                        }
+                        return store
+                            .remove_image(&matched, force, maps)
+                            .map_err(Error::Store);
+                    }
+                    other => other?,
+                };
                 // A name resolves to the stored full name it matched; ids
                 // stay ids.
                 let target = match &found {

@@ -31,7 +31,7 @@ use crate::runtime::Error as RtError;
 use crate::storage::{ContainerState, RestartSettings, Store};
 
 /// The hidden subcommand the monitor runs as.
-const MONITOR_COMMAND: &str = "container-monitor";
+pub(super) const MONITOR_COMMAND: &str = "container-monitor";
 
 /// How long the monitor keeps reading output after the container's init
 /// exited: the kernel kills the rest of its pid namespace, and their pipe

@@ -12,6 +12,8 @@ use crate::paths::{ENV_ROOT, ENV_RUNROOT};
 use crate::storage::{ContainerStatus, Digest};
 use crate::{cgroup, net, userns};
 
+pub use crate::storage::Debris;
+
 pub use crate::userns::unshare::Outcome as UnshareOutcome;
 pub use crate::userns::{IdMap, IdMaps};
 
@@ -35,6 +37,9 @@ pub struct DiskUsage {
     pub images: Usage,
     /// The containers' writable layers.
     pub containers: Usage,
+    /// What interrupted commands left (see `storage::Debris`), all of it
+    /// reclaimable; nothing while another command writes to the store.
+    pub debris: Usage,
 }
 
 /// The containers `system prune` removed.
@@ -88,7 +93,8 @@ impl Engine {
     /// Disk usage of the images and the containers.
     pub fn disk_usage(&self) -> Result<DiskUsage, Error> {
         let maps = self.user_maps()?;
-        let store = self.store()?;
+        // Not swept on the way: the debris is what this reports.
+        let store = self.store_as_found()?;
         let containers: Vec<_> = store
             .list_containers()
             .map_err(Error::Store)?
@@ -128,7 +134,21 @@ impl Engine {
                 ctr_reclaim += n;
             }
         }
+        let debris = store
+            .list_debris(maps)
+            .map_err(Error::Store)?
+            .unwrap_or_default();
+        for d in &debris {
+            log::debug!("{}: {} ({} bytes)", d.kind.name(), d.path.display(), d.size);
+        }
+        let debris_size = debris.iter().map(|d| d.size).sum();
         Ok(DiskUsage {
+            debris: Usage {
+                total: debris.len(),
+                active: 0,
+                size: debris_size,
+                reclaimable: debris_size,
+            },
             images: Usage {
                 total: images.len(),
                 active: images.iter().filter(|i| used.contains(&i.id)).count(),
@@ -176,6 +196,18 @@ impl Engine {
         Ok(out)
     }
 
+    /// For `system prune`: removes the debris interrupted commands left
+    /// (nothing while another command writes to the store); returns what
+    /// it removed, measured.
+    pub fn prune_debris(&self) -> Result<Vec<Debris>, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        Ok(store
+            .sweep_debris(maps, true)
+            .map_err(Error::Store)?
+            .unwrap_or_default())
+    }
+
     /// Removes the volumes no container uses; returns their names.
     pub fn prune_unused_volumes(&self) -> Result<Vec<String>, Error> {
         let maps = self.user_maps()?;
@@ -186,21 +218,38 @@ impl Engine {
 
     /// For `system reset`: removes every container, killing running ones.
     /// A failure goes to `on_warning` with the container's short id, and
-    /// the others go on.
+    /// the others go on. Works without a readable database: then, and
+    /// after the recorded containers, every process still running for the
+    /// store (monitors, and containers found by their overlay mount) is
+    /// killed, from what /proc shows.
     pub fn remove_all_containers(
         &self,
         on_warning: &mut dyn FnMut(&str, Error),
     ) -> Result<(), Error> {
         let maps = self.user_maps()?;
-        if !self.paths().root.exists() {
+        let root = self.paths().root.clone();
+        if !root.exists() {
             return Ok(());
         }
-        let store = self.store()?;
-        for info in store.list_containers().map_err(Error::Store)? {
-            if let Err(e) = super::remove(store, &info.record.id, true, maps, &self.exits_dir()) {
-                on_warning(&info.record.id[..12], e);
+        let listed = self
+            .store()
+            .and_then(|store| Ok((store, store.list_containers().map_err(Error::Store)?)));
+        match listed {
+            Ok((store, containers)) => {
+                for info in containers {
+                    if let Err(e) =
+                        super::remove(store, &info.record.id, true, maps, &self.exits_dir())
+                    {
+                        on_warning(&info.record.id[..12], e);
+                    }
+                }
             }
+            Err(e) => log::debug!(
+                "the store's records cannot be read ({}): stopping its containers from what /proc shows",
+                crate::error::render_chain(&e)
+            ),
         }
+        kill_store_processes(&root, Path::new(PROC));
         Ok(())
     }
 
@@ -313,5 +362,82 @@ impl Engine {
         let img = self.find_image(name)?;
         imagemount::unmount_image(self.store()?, &img, proc)?;
         Ok(img.id)
+    }
+}
+
+/// SIGKILLs every process (other than this one) working for the store at
+/// `root`, as `proc` shows them: a monitor or pod infra started with
+/// `--root ROOT`, and every process whose mounts (a container's overlay)
+/// or command line (fuse-overlayfs) name a directory under
+/// `ROOT/containers/`. A container's processes die with its init (it is
+/// its pid namespace's init) and its monitor's init with the monitor.
+fn kill_store_processes(root: &Path, proc: &Path) {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir(proc) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let dir = e.path();
+        let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+        let mountinfo = std::fs::read_to_string(dir.join("mountinfo")).unwrap_or_default();
+        if is_store_process(&cmdline, &mountinfo, root) {
+            if let Ok(pid) = i32::try_from(pid) {
+                log::debug!("killing process {pid}, which works for the store");
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+/// Whether a process with NUL-separated `cmdline` and `mountinfo` works
+/// for the store at `root` (see `kill_store_processes`).
+fn is_store_process(cmdline: &[u8], mountinfo: &str, root: &Path) -> bool {
+    let root = root.to_string_lossy();
+    let containers = format!("{}/containers/", root.trim_end_matches('/'));
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let is_helper = args.iter().any(|a| {
+        *a == super::monitor::MONITOR_COMMAND.as_bytes()
+            || *a == super::pod::INFRA_COMMAND.as_bytes()
+    });
+    let has_root = args
+        .windows(2)
+        .any(|w| w[0] == b"--root" && w[1] == root.as_bytes());
+    (is_helper && has_root)
+        || String::from_utf8_lossy(cmdline).contains(&containers)
+        || mountinfo.contains(&containers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_processes_are_told_by_command_line_or_mounts() {
+        // issue #21 item 7: `system reset` finds them without the database.
+        let root = Path::new("/home/u/.local/share/hutch");
+        let monitor = b"/usr/bin/hutch\0--root\0/home/u/.local/share/hutch\0--runroot\0/run/user/1/hutch\0container-monitor\0abc\0";
+        assert!(is_store_process(monitor, "", root));
+        let other_store = b"/usr/bin/hutch\0--root\0/elsewhere\0container-monitor\0abc\0";
+        assert!(!is_store_process(other_store, "", root));
+        let init = "22 1 0:50 / / rw - overlay overlay rw,lowerdir=/home/u/.local/share/hutch/layers/aa,upperdir=/home/u/.local/share/hutch/containers/abc/upper,workdir=/home/u/.local/share/hutch/containers/abc/work\n";
+        assert!(is_store_process(b"sleep\x001000\0", init, root));
+        let fuse = b"fuse-overlayfs\0-o\0lowerdir=/x,upperdir=/home/u/.local/share/hutch/containers/abc/upper\0";
+        assert!(is_store_process(fuse, "", root));
+        assert!(!is_store_process(
+            b"bash\0",
+            "1 0 0:1 / / rw - ext4 /dev/sda rw\n",
+            root
+        ));
+        // A `hutch run` in the foreground is the user's, not the store's.
+        assert!(!is_store_process(b"hutch\0run\0busybox\0", "", root));
     }
 }

@@ -142,10 +142,14 @@ fn unchanged(store: &Store, r: &Reference, digest: &Digest) -> Result<Option<Ima
     let Some(name) = r.tagged_name() else {
         return Ok(None);
     };
-    let found = store.find_image(&name).map_err(|source| Error::FindImage {
-        name: name.clone(),
-        source,
-    })?;
+    let found = match store.find_image(&name) {
+        // A damaged record is replaced by pulling the image again.
+        Err(crate::storage::Error::ImageDamaged { .. }) => return Ok(None),
+        other => other.map_err(|source| Error::FindImage {
+            name: name.clone(),
+            source,
+        })?,
+    };
     // An image whose unpacked layers are gone from the store is pulled
     // again, which restores them (its blobs are fetched only if missing).
     let Some(rec) = found.filter(|rec| rec.manifest_digest == *digest) else {
@@ -220,7 +224,11 @@ fn fetch_config(
         let raw = store
             .read_blob(&digest)
             .map_err(|e| wrap(Error::ReadStoredBlob(e)))?;
-        return Ok((digest, raw));
+        // A stored blob that was overwritten is fetched again.
+        if Digest::of(&raw) == digest {
+            return Ok((digest, raw));
+        }
+        log::debug!("stored config blob {digest} does not match its digest: fetching it again");
     }
     let mut raw = Vec::new();
     download_to(

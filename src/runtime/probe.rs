@@ -12,6 +12,11 @@ use crate::userns::IdMaps;
 
 /// See `container::probe_overlay`.
 pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Error> {
+    // A write session keeps the debris sweep of another hutch away from
+    // the probe's directories under `tmp/`.
+    let _session = crate::storage::WriteSession::begin(store_root)
+        .map_err(|e| log::debug!("starting a write session for the overlay probe: {e}"))
+        .ok();
     let base = store_root
         .join("tmp")
         .join(format!("overlay-probe-{}", std::process::id()));

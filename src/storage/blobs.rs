@@ -8,9 +8,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use sha2::Digest as _;
 
+use super::debris::Session;
 use super::{lock, Digest, Error, LockGuard, Store};
 
 impl Store {
@@ -27,7 +29,10 @@ impl Store {
     /// Starts writing blob `expected`: bytes go to a temp file and are
     /// hashed as they arrive; `BlobWriter::commit` verifies and renames into
     /// place. Dropping the writer without commit removes the temp file.
+    /// The writer is part of a write session kept until the image the blob
+    /// belongs to is recorded (see `debris`).
     pub fn blob_writer(&self, expected: &Digest) -> Result<BlobWriter, Error> {
+        let session = self.kept_session()?;
         let tmp = temp_path(&self.tmp_dir(), "blob", expected.hex());
         let file = create_new(&tmp).map_err(|source| Error::CreateTemp {
             path: tmp.clone(),
@@ -39,6 +44,7 @@ impl Store {
             tmp,
             dest: self.blob_path(expected),
             expected: expected.clone(),
+            _session: session,
         })
     }
 
@@ -65,6 +71,8 @@ pub struct BlobWriter {
     tmp: PathBuf,
     dest: PathBuf,
     expected: Digest,
+    /// Keeps the write session alive while the temp file exists.
+    _session: Arc<Session>,
 }
 
 impl Write for BlobWriter {
@@ -159,17 +167,19 @@ fn create_new(path: &Path) -> std::io::Result<File> {
 /// A name under `dir` that no other process or thread uses: kind, a
 /// digest prefix (for debugging), the pid and a per-process counter.
 pub(super) fn temp_path(dir: &Path, kind: &str, hex: &str) -> PathBuf {
+    dir.join(format!("{kind}-{}-{}", &hex[..hex.len().min(16)], unique()))
+}
+
+/// A name part no other process or thread uses: the pid, a per-process
+/// counter and the time's nanoseconds.
+pub(super) fn unique() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    dir.join(format!(
-        "{kind}-{}-{}-{n}-{nanos}",
-        &hex[..hex.len().min(16)],
-        std::process::id()
-    ))
+    format!("{}-{n}-{nanos}", std::process::id())
 }
 
 #[cfg(test)]
@@ -197,6 +207,8 @@ mod tests {
         w.commit().unwrap();
         assert!(store.has_blob(&d));
         assert_eq!(store.read_blob(&d).unwrap(), b"hello blob");
+        // The write session's marker goes with the store.
+        drop(store);
         assert!(entries(&dir.path().join("tmp")).is_empty());
     }
 
@@ -216,6 +228,7 @@ mod tests {
         );
         assert!(err.hint().unwrap().contains("corrupt"));
         assert!(!store.has_blob(&d));
+        drop(store);
         assert!(entries(&dir.path().join("tmp")).is_empty());
         assert!(entries(&dir.path().join("blobs/sha256")).is_empty());
     }
@@ -227,9 +240,15 @@ mod tests {
         let d = Digest::of(b"x");
         let mut w = store.blob_writer(&d).unwrap();
         w.write_all(b"x").unwrap();
-        assert_eq!(entries(&dir.path().join("tmp")).len(), 1);
+        let temps = |dir: &Path| {
+            entries(&dir.join("tmp"))
+                .into_iter()
+                .filter(|n| !n.starts_with("session-"))
+                .count()
+        };
+        assert_eq!(temps(dir.path()), 1);
         drop(w);
-        assert!(entries(&dir.path().join("tmp")).is_empty());
+        assert_eq!(temps(dir.path()), 0);
         assert!(!store.has_blob(&d));
     }
 

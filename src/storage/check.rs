@@ -2,30 +2,25 @@
 //!
 //! Everything is listed in one write transaction, which every creation
 //! holds from making its directory until its row commits, so a directory
-//! seen here without a row is not one being created. Layers are the
-//! exception (a pull unpacks, records the layer, then the image): a layer
-//! directory under its unpack lock is skipped, and a layer no image uses
-//! is reported only once it is older than `CheckOptions::max_age`, as
-//! Podman's `--max` does.
+//! seen here without a row is not one being created. Layers, blobs and
+//! temporary entries no record names are debris, found by
+//! `Store::list_debris` (which knows about write sessions in progress);
+//! the engine adds those.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::Path;
 
 use rusqlite::{Transaction, TransactionBehavior};
 use sha2::Digest as _;
 
-use super::{lock, Digest, Error, Store};
+use super::{Digest, Error, Store};
 
 /// What to check.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// Skip hashing blobs and the database's full integrity check.
     pub quick: bool,
-    /// A layer no image uses counts as left by a cancelled pull once it is
-    /// this old.
-    pub max_age: Duration,
 }
 
 /// How a problem can be repaired.
@@ -41,10 +36,8 @@ pub enum Fix {
     ForgetContainer { id: String },
     /// Remove container directories no record owns.
     SweepContainerDirs,
-    /// Remove a layer's record and directory.
-    RemoveLayer { diff_id: Digest },
-    /// Remove a layer directory no record owns.
-    RemoveLayerDir { path: PathBuf },
+    /// Sweep the debris of interrupted commands (`Store::sweep_debris`).
+    SweepDebris,
     /// Make a volume's missing data directory again (empty).
     RemakeVolumeDir { name: String },
     /// Remove volume directories no record owns, and volume trash.
@@ -54,7 +47,7 @@ pub enum Fix {
 /// One thing wrong in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `database`, `image`, `layer`, `container` or `volume`.
+    /// `database`, `image`, `container`, `volume` or `debris`.
     pub area: &'static str,
     /// The image, layer, container or volume (or path) it is about.
     pub object: String,
@@ -100,23 +93,15 @@ impl Store {
             let volume_dirs = list(&self.root.join("volumes"))?;
             (records, container_dirs, volume_dirs)
         };
-        let used_layers = self.check_images(&records, opts, &mut problems);
-        self.check_layers(&records, &used_layers, opts, &mut problems)?;
+        self.check_images(&records, opts, &mut problems);
         self.check_containers(&records, &container_dirs, &mut problems);
         self.check_volumes(&records, &volume_dirs, &mut problems);
         Ok(problems)
     }
 
     /// Each image: its row parses, its blobs are there (and hash to their
-    /// names unless quick), its layers are recorded and unpacked. Returns
-    /// the layers the images use.
-    fn check_images(
-        &self,
-        records: &Records,
-        opts: &CheckOptions,
-        problems: &mut Vec<Problem>,
-    ) -> BTreeSet<String> {
-        let mut used = BTreeSet::new();
+    /// names unless quick), its layers are recorded and unpacked.
+    fn check_images(&self, records: &Records, opts: &CheckOptions, problems: &mut Vec<Problem>) {
         for row in &records.images {
             let users: Vec<String> = records
                 .containers
@@ -129,7 +114,7 @@ impl Store {
                 Some(n) => format!("{} ({n})", short(&row.id)),
                 None => short(&row.id).to_string(),
             };
-            let damage = self.image_damage(row, records, opts, &mut used);
+            let damage = self.image_damage(row, records, opts);
             if let Some(detail) = damage {
                 let fix = match row.id.parse() {
                     Ok(id) => Fix::RemoveImage { id, users },
@@ -143,24 +128,16 @@ impl Store {
                 });
             }
         }
-        used
     }
 
-    /// What is wrong with image `row`, if anything; adds its layers to
-    /// `used`.
+    /// What is wrong with image `row`, if anything.
     fn image_damage(
         &self,
         row: &ImageRow,
         records: &Records,
         opts: &CheckOptions,
-        used: &mut BTreeSet<String>,
     ) -> Option<String> {
         let layers = super::images::stored_layers(&row.layers);
-        if let Ok(layers) = &layers {
-            for l in layers {
-                used.insert(l.diff_id.to_string());
-            }
-        }
         let id: Digest = match row.id.parse() {
             Ok(d) => d,
             Err(_) => return Some(format!("its id {:?} is not a digest", row.id)),
@@ -209,72 +186,6 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("is missing"),
             Err(_) => Some("cannot be read"),
         }
-    }
-
-    /// Layer records no image uses (old enough) and layer directories no
-    /// record owns (not being unpacked).
-    fn check_layers(
-        &self,
-        records: &Records,
-        used: &BTreeSet<String>,
-        opts: &CheckOptions,
-        problems: &mut Vec<Problem>,
-    ) -> Result<(), Error> {
-        for diff_id in records.layers.keys() {
-            if used.contains(diff_id) {
-                continue;
-            }
-            let Ok(d) = diff_id.parse::<Digest>() else {
-                continue;
-            };
-            let path = self.layer_path(&d);
-            if is_young(&path, opts.max_age) || self.is_unpacking(&d) {
-                continue;
-            }
-            problems.push(Problem {
-                area: "layer",
-                object: short(diff_id).to_string(),
-                detail: "no image uses it (left by a cancelled pull or removal)".into(),
-                fix: Fix::RemoveLayer { diff_id: d },
-            });
-        }
-        let dir = self.root.join("layers");
-        let recorded: BTreeSet<&str> = records
-            .layers
-            .keys()
-            .filter_map(|k| k.strip_prefix("sha256:"))
-            .collect();
-        for name in list(&dir)? {
-            if recorded.contains(name.as_str()) {
-                continue;
-            }
-            let being_unpacked = format!("sha256:{name}")
-                .parse::<Digest>()
-                .is_ok_and(|d| self.is_unpacking(&d));
-            if being_unpacked {
-                continue;
-            }
-            problems.push(Problem {
-                area: "layer",
-                object: short(&name).to_string(),
-                detail: "its directory has no record".into(),
-                fix: Fix::RemoveLayerDir {
-                    path: dir.join(&name),
-                },
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether a pull holds layer `d`'s unpack lock now.
-    fn is_unpacking(&self, d: &Digest) -> bool {
-        let name = format!("layer-{}", d.hex());
-        let exists = self
-            .root
-            .join("locks")
-            .join(format!("{name}.lock"))
-            .exists();
-        exists && lock::lock_within(&self.root, &name, Duration::ZERO).is_err()
     }
 
     /// Container records against `containers/`.
@@ -330,71 +241,17 @@ impl Store {
                 });
             }
         }
-        for d in dirs.iter().filter(|d| !records.volumes.contains(*d)) {
-            let detail = if d.starts_with(super::volumes::TRASH_PREFIX) {
-                "the data of a removed volume is still there"
-            } else {
-                "its directory has no record"
-            };
+        // Trash is debris (`list_debris`).
+        let unrecorded = dirs.iter().filter(|d| {
+            !records.volumes.contains(*d) && !d.starts_with(super::volumes::TRASH_PREFIX)
+        });
+        for d in unrecorded {
             problems.push(Problem {
                 area: "volume",
                 object: d.clone(),
-                detail: detail.into(),
+                detail: "its directory has no record".into(),
                 fix: Fix::SweepVolumeDirs,
             });
-        }
-    }
-
-    /// Removes the record and directory of layer `diff_id`, if no image
-    /// uses it (checked again under its lock). The caller must be
-    /// single-threaded.
-    pub fn remove_unused_layer(
-        &self,
-        diff_id: &Digest,
-        maps: &crate::userns::IdMaps,
-    ) -> Result<(), Error> {
-        let _guard = lock::lock(&self.root, &format!("layer-{}", diff_id.hex()))?;
-        {
-            let mut db = self.db();
-            let tx = db
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(Error::FindLayers)?;
-            let records = read_records(&tx)?;
-            let key = diff_id.to_string();
-            let is_used = records.images.iter().any(|r| {
-                super::images::stored_layers(&r.layers)
-                    .map(|ls| ls.iter().any(|l| l.diff_id == *diff_id))
-                    .unwrap_or(true)
-            });
-            if is_used {
-                return Ok(());
-            }
-            tx.execute("DELETE FROM layers WHERE diff_id = ?1", [&key])
-                .map_err(Error::FindLayers)?;
-            tx.commit().map_err(Error::FindLayers)?;
-        }
-        self.remove_layer_dir(&self.layer_path(diff_id), maps)
-    }
-
-    /// Moves layer directory `path` out of `layers/` (into `tmp/`) and
-    /// removes it. The caller must be single-threaded.
-    pub fn remove_layer_dir(&self, path: &Path, maps: &crate::userns::IdMaps) -> Result<(), Error> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        std::fs::create_dir_all(self.tmp_dir()).map_err(|source| Error::CreateDir {
-            path: self.tmp_dir(),
-            source,
-        })?;
-        let doomed = super::blobs::temp_path(&self.tmp_dir(), "rm", &name);
-        match std::fs::rename(path, &doomed) {
-            Ok(()) => super::remove::remove_tree(&doomed, maps),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(Error::RemoveDir {
-                path: path.to_path_buf(),
-                source,
-            }),
         }
     }
 
@@ -513,15 +370,6 @@ fn list(dir: &Path) -> Result<BTreeSet<String>, Error> {
             source,
         }),
     }
-}
-
-/// Whether `path` was modified less than `max_age` ago (or cannot be
-/// read: then it is left alone).
-fn is_young(path: &Path, max_age: Duration) -> bool {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .map(|t| SystemTime::now().duration_since(t).unwrap_or_default() < max_age)
-        .unwrap_or(false)
 }
 
 /// The hex sha256 of the file at `path`.

@@ -63,21 +63,31 @@ impl Store {
         }
         let digest = Digest::from_sha256(hasher.finalize().as_slice());
         file.seek(SeekFrom::Start(0)).map_err(read_err)?;
-        self.put_blob_from(&digest, file)?;
+        // Layers are big: a present blob is taken as sound.
+        self.put_blob_from(&digest, file, &|_| true)?;
         Ok((digest, size))
     }
 
-    /// Stores `bytes` (a config or manifest) as a blob and returns its digest.
+    /// Stores `bytes` (a config or manifest) as a blob and returns its
+    /// digest. A stored blob of that digest whose content differs (it was
+    /// overwritten) is replaced.
     pub fn put_blob_bytes(&self, bytes: &[u8]) -> Result<Digest, Error> {
         let digest = Digest::of(bytes);
-        self.put_blob_from(&digest, &mut &bytes[..])?;
+        let is_sound = |d: &Digest| self.read_blob(d).is_ok_and(|stored| stored == bytes);
+        self.put_blob_from(&digest, &mut &bytes[..], &is_sound)?;
         Ok(digest)
     }
 
-    /// Copies `reader` into blob `digest` under its lock, unless present.
-    fn put_blob_from(&self, digest: &Digest, reader: &mut dyn Read) -> Result<(), Error> {
+    /// Copies `reader` into blob `digest` under its lock, unless a blob
+    /// `is_sound` finds in order is present.
+    fn put_blob_from(
+        &self,
+        digest: &Digest,
+        reader: &mut dyn Read,
+        is_sound: &dyn Fn(&Digest) -> bool,
+    ) -> Result<(), Error> {
         let _guard = self.lock_blob(digest)?;
-        if self.has_blob(digest) {
+        if self.has_blob(digest) && is_sound(digest) {
             return Ok(());
         }
         let mut w = self.blob_writer(digest)?;

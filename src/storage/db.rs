@@ -9,6 +9,14 @@
 //! Crash safety: rows are written only after the files they point at are
 //! in place, and removed before those files go, so after a kill -9 the
 //! database never names a missing blob, layer or container directory.
+//!
+//! A lost database is refused, not silently recreated: when `db.sqlite` is
+//! missing or empty (no schema) while `layers/`, `blobs/`, `containers/` or
+//! `volumes/` hold entries, opening fails with `DbMissing`/`DbEmpty`, and a
+//! file SQLite finds damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`) fails with
+//! `DbDamaged`; otherwise every file would look unused, and a new volume
+//! would adopt an old one's data. A brand-new store (nothing there) is
+//! created silently.
 
 use std::path::Path;
 use std::time::Duration;
@@ -135,17 +143,53 @@ ALTER TABLE layers ADD COLUMN unpacked_size INTEGER;
 UPDATE images SET size = -1;
 ";
 
+/// The directories whose entries show that the store has been used.
+const CONTENT_DIRS: [&str; 4] = ["layers", "blobs/sha256", "containers", "volumes"];
+
+/// Whether `e` says the database file is damaged or not a database.
+pub(super) fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// Whether the store at `root` holds anything a database should record.
+fn holds_content(root: &Path) -> bool {
+    CONTENT_DIRS
+        .iter()
+        .any(|d| std::fs::read_dir(root.join(d)).is_ok_and(|mut e| e.next().is_some()))
+}
+
 /// Opens the database under `root`, creating the store on first use.
 pub(super) fn open(root: &Path) -> Result<Connection, Error> {
     let path = root.join("db.sqlite");
-    let open_err = |source| Error::OpenDb {
-        path: path.clone(),
-        source,
+    let open_err = |source| {
+        if is_damage(&source) {
+            Error::DbDamaged {
+                path: path.clone(),
+                source,
+            }
+        } else {
+            Error::OpenDb {
+                path: path.clone(),
+                source,
+            }
+        }
     };
+    // SQLite writes a database's first page to the file when it creates
+    // it: an empty file over a used store lost its content, whatever a
+    // write-ahead log beside it still holds.
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) && holds_content(root) {
+        return Err(Error::DbEmpty { path });
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = match Connection::open_with_flags(&path, flags) {
         Ok(c) => c,
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+            if holds_content(root) {
+                return Err(Error::DbMissing { path });
+            }
             create_dirs(root)?;
             let conn = Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_CREATE)
                 .map_err(open_err)?;
@@ -179,6 +223,8 @@ pub(super) fn open(root: &Path) -> Result<Connection, Error> {
         .map_err(open_err)?;
     if version == SCHEMA_VERSION {
         Ok(conn)
+    } else if version == 0 && holds_content(root) {
+        Err(Error::DbEmpty { path })
     } else {
         migrate(root, conn)
     }
@@ -188,9 +234,18 @@ pub(super) fn open(root: &Path) -> Result<Connection, Error> {
 /// processes creating the store at once do it once.
 fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     let path = root.join("db.sqlite");
-    let init_err = |source| Error::InitDb {
-        path: path.clone(),
-        source,
+    let init_err = |source| {
+        if is_damage(&source) {
+            Error::DbDamaged {
+                path: path.clone(),
+                source,
+            }
+        } else {
+            Error::InitDb {
+                path: path.clone(),
+                source,
+            }
+        }
     };
     // journal_mode cannot change inside a transaction; it persists in the file.
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -353,6 +408,46 @@ mod tests {
             .query_row("SELECT count(*) FROM volume_users", [], |r| r.get(0))
             .unwrap();
         assert_eq!(users, 0);
+    }
+
+    #[test]
+    fn a_lost_or_emptied_database_over_a_used_store_is_refused() {
+        // issue #21 item 7.
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        std::fs::create_dir(dir.path().join("volumes/data")).unwrap();
+        let db = dir.path().join("db.sqlite");
+        std::fs::write(&db, b"").unwrap();
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::DbEmpty { .. }), "{err}");
+        assert!(err.is_db_damage());
+        for f in ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(f));
+        }
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::DbMissing { .. }), "{err}");
+        assert!(!db.exists(), "a refused open must not create the database");
+        std::fs::write(&db, [0x5au8; 8192]).unwrap();
+        let err = open(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::DbDamaged { .. }), "{err}");
+        assert!(err.is_db_damage());
+        assert!(crate::error::Diagnose::hint(&err)
+            .unwrap()
+            .contains("hutch system reset"));
+    }
+
+    #[test]
+    fn an_empty_database_over_an_empty_store_is_initialized() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in SUBDIRS {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join("db.sqlite"), b"").unwrap();
+        let conn = open(dir.path()).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
     }
 
     #[test]

@@ -4,13 +4,22 @@
 //! each fully qualified name to one image. Removing an image deletes, in
 //! the same transaction, the layer records no other image uses; their
 //! directories and blobs go after the commit, so the database never names
-//! a missing file.
+//! a missing file. A layer directory is renamed aside (`layers/.trash.*`)
+//! before it is deleted, so a killed removal leaves only trash, which the
+//! debris sweep takes.
+//!
+//! A record that does not hold together (a digest or layer list that does
+//! not parse, a config that is not JSON, a config blob missing or unlike
+//! the record's config) is damaged (`Damage`): lookups report it, listings
+//! leave it out (`damaged_images` names it), a new record of the same id
+//! replaces it, and removing it works from what is left of it.
 
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
+use super::debris::hex_runs;
 use super::remove::remove_tree;
 use super::{lock, Compression, Digest, Error, ImageRecord, LayerRef, Removed, Store};
 use crate::userns::IdMaps;
@@ -45,26 +54,51 @@ fn layers_to_json(layers: &[LayerRef]) -> String {
     serde_json::to_string(&stored).expect("serializing plain structs cannot fail")
 }
 
-fn corrupt(id: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-    Error::CorruptRecord {
-        id: id.to_string(),
-        source: source.into(),
-    }
+/// What is wrong with a damaged image record.
+#[derive(Debug, thiserror::Error)]
+pub enum Damage {
+    /// A digest column does not parse.
+    #[error("its {what} {value:?} is not a digest")]
+    Digest { what: &'static str, value: String },
+    /// The layer list does not parse.
+    #[error("its layer list does not parse")]
+    Layers(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The config kept in the record is not a JSON object.
+    #[error("its config is not JSON")]
+    Config(#[source] serde_json::Error),
+    /// The config blob is gone.
+    #[error("its config blob {0} is missing")]
+    ConfigBlobMissing(Digest),
+    /// The config blob's bytes differ from the config in the record.
+    #[error("its config blob {0} does not match the record")]
+    ConfigBlobDiffers(Digest),
 }
 
-fn layers_from_json(id: &str, json: &str) -> Result<Vec<LayerRef>, Error> {
-    let stored: Vec<StoredLayer> = serde_json::from_str(json).map_err(|e| corrupt(id, e))?;
+fn parse_digest(what: &'static str, value: &str) -> Result<Digest, Damage> {
+    value.parse().map_err(|_| Damage::Digest {
+        what,
+        value: value.chars().take(80).collect(),
+    })
+}
+
+fn layers_from_json(json: &str) -> Result<Vec<LayerRef>, Damage> {
+    let stored: Vec<StoredLayer> =
+        serde_json::from_str(json).map_err(|e| Damage::Layers(e.into()))?;
     stored
         .into_iter()
         .map(|s| {
             Ok(LayerRef {
-                diff_id: s.diff_id.parse().map_err(|e| corrupt(id, e))?,
-                blob: s.blob.parse().map_err(|e| corrupt(id, e))?,
+                diff_id: parse_digest("layer diff_id", &s.diff_id)?,
+                blob: parse_digest("layer blob", &s.blob)?,
                 compression: match s.compression.as_str() {
                     "none" => Compression::None,
                     "gzip" => Compression::Gzip,
                     "zstd" => Compression::Zstd,
-                    other => return Err(corrupt(id, format!("unknown compression {other:?}"))),
+                    other => {
+                        return Err(Damage::Layers(
+                            format!("unknown compression {other:?}").into(),
+                        ))
+                    }
                 },
                 size: s.size,
             })
@@ -73,8 +107,8 @@ fn layers_from_json(id: &str, json: &str) -> Result<Vec<LayerRef>, Error> {
 }
 
 /// The layers of an image row's `layers` column.
-pub(super) fn stored_layers(json: &str) -> Result<Vec<LayerRef>, Error> {
-    layers_from_json("", json)
+pub(super) fn stored_layers(json: &str) -> Result<Vec<LayerRef>, String> {
+    layers_from_json(json).map_err(|e| e.to_string())
 }
 
 /// A row of `images` before its JSON and digests are checked.
@@ -108,14 +142,29 @@ impl Row {
     /// The record, and whether its size predates schema 5 (stored as -1)
     /// and must be computed (`Store::refresh_image_size`).
     fn into_record(self, names: Vec<String>) -> Result<(ImageRecord, bool), Error> {
+        let parsed = (|| -> Result<_, Damage> {
+            let id = parse_digest("id", &self.id)?;
+            let manifest = parse_digest("manifest digest", &self.manifest_digest)?;
+            let layers = layers_from_json(&self.layers)?;
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&self.config)
+                .map_err(Damage::Config)?;
+            Ok((id, manifest, layers))
+        })();
+        let (id, manifest_digest, layers) = match parsed {
+            Ok(p) => p,
+            Err(source) => {
+                return Err(Error::ImageDamaged {
+                    id: self.id,
+                    names,
+                    source,
+                })
+            }
+        };
         let is_size_stale = self.size < 0;
         let rec = ImageRecord {
-            id: self.id.parse().map_err(|e| corrupt(&self.id, e))?,
-            manifest_digest: self
-                .manifest_digest
-                .parse()
-                .map_err(|e| corrupt(&self.id, e))?,
-            layers: layers_from_json(&self.id, &self.layers)?,
+            id,
+            manifest_digest,
+            layers,
             names,
             config: self.config,
             os: self.os,
@@ -210,10 +259,26 @@ struct Garbage {
     blobs: Vec<Digest>,
 }
 
+/// An image row read back: the record with whether its size is stale
+/// (see `Row::into_record`), or the error saying how it is damaged.
+type ReadRow = Result<(ImageRecord, bool), Error>;
+
+/// What a removal knows of an image: all of it, or what a damaged record
+/// still tells.
+struct Doomed {
+    id: String,
+    names: Vec<String>,
+    /// Layers (by diff_id) whose records may go with it.
+    layers: Vec<Digest>,
+    /// Blobs that may go with it.
+    blobs: Vec<Digest>,
+}
+
 impl Store {
     /// Records `image` and points each of its names at it (a name moves
     /// from whatever image had it before). Its size is computed here from
-    /// its layers and metadata (`image.size` is not read).
+    /// its layers and metadata (`image.size` is not read). A damaged
+    /// record of the same id is replaced; a sound one is kept.
     ///
     /// Every layer must already be unpacked (`unpack_layers`), so the
     /// record never names a missing directory.
@@ -231,53 +296,69 @@ impl Store {
             id: image.id.clone(),
             source,
         };
-        let mut db = self.db();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        tx.execute(
-            &format!(
-                "INSERT OR IGNORE INTO images ({IMAGE_COLUMNS}, added)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ),
-            params![
-                id,
-                image.manifest_digest.to_string(),
-                image.config,
-                layers_to_json(&image.layers),
-                image.os,
-                image.architecture,
-                image.variant,
-                image.created,
-                i64::try_from(size).unwrap_or(i64::MAX),
-                super::db::now_nanos(),
-            ],
-        )
-        .map_err(err)?;
-        for l in &image.layers {
+        {
+            let mut db = self.db();
+            let tx = db
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let is_damaged = match load(&tx, &id) {
+                Ok(Some((old, _))) => self.check_blobs(&old).is_err(),
+                Ok(None) => false,
+                Err(Error::ImageDamaged { .. }) => true,
+                Err(e) => return Err(e),
+            };
+            if is_damaged {
+                tx.execute("DELETE FROM images WHERE id = ?1", [&id])
+                    .map_err(err)?;
+            }
             tx.execute(
-                "INSERT OR IGNORE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
+                &format!(
+                    "INSERT OR IGNORE INTO images ({IMAGE_COLUMNS}, added)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ),
                 params![
-                    l.diff_id.to_string(),
-                    l.blob.to_string(),
-                    i64::try_from(l.size).unwrap_or(i64::MAX)
+                    id,
+                    image.manifest_digest.to_string(),
+                    image.config,
+                    layers_to_json(&image.layers),
+                    image.os,
+                    image.architecture,
+                    image.variant,
+                    image.created,
+                    i64::try_from(size).unwrap_or(i64::MAX),
+                    super::db::now_nanos(),
                 ],
             )
             .map_err(err)?;
+            for l in &image.layers {
+                tx.execute(
+                    "INSERT OR IGNORE INTO layers (diff_id, blob, size) VALUES (?1, ?2, ?3)",
+                    params![
+                        l.diff_id.to_string(),
+                        l.blob.to_string(),
+                        i64::try_from(l.size).unwrap_or(i64::MAX)
+                    ],
+                )
+                .map_err(err)?;
+            }
+            for name in &image.names {
+                tx.execute(
+                    "INSERT INTO names (name, image_id) VALUES (?1, ?2)
+                     ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+                    params![name, id],
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)?;
         }
-        for name in &image.names {
-            tx.execute(
-                "INSERT INTO names (name, image_id) VALUES (?1, ?2)
-                 ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
-                params![name, id],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        // What was written for it is named by a record now.
+        self.end_kept_session();
+        Ok(())
     }
 
     /// Finds an image by full name, by id (`sha256:HEX` or `HEX`) or by an
-    /// unambiguous id prefix of at least 3 hex characters.
+    /// unambiguous id prefix of at least 3 hex characters. A damaged
+    /// record is an `ImageDamaged` error.
     pub fn find_image(&self, name_or_id: &str) -> Result<Option<ImageRecord>, Error> {
         let found = {
             let db = self.db();
@@ -286,21 +367,27 @@ impl Store {
                 None => None,
             }
         };
-        match found {
-            Some((mut rec, true)) => {
-                self.refresh_image_size(&mut rec)?;
-                Ok(Some(rec))
-            }
-            Some((rec, false)) => Ok(Some(rec)),
-            None => Ok(None),
+        let Some((mut rec, is_size_stale)) = found else {
+            return Ok(None);
+        };
+        self.checked(&rec)?;
+        if is_size_stale {
+            self.refresh_image_size(&mut rec)?;
         }
+        Ok(Some(rec))
     }
 
-    /// All images, newest first.
+    /// All sound images, newest first (damaged ones are left out; see
+    /// `damaged_images`).
     pub fn list_images(&self) -> Result<Vec<ImageRecord>, Error> {
-        let records = self.list_image_rows()?;
-        let mut out = Vec::with_capacity(records.len());
-        for (mut rec, is_size_stale) in records {
+        let mut out = Vec::new();
+        for row in self.list_image_rows()? {
+            let Ok((mut rec, is_size_stale)) = row else {
+                continue;
+            };
+            if self.checked(&rec).is_err() {
+                continue;
+            }
             if is_size_stale {
                 self.refresh_image_size(&mut rec)?;
             }
@@ -309,8 +396,45 @@ impl Store {
         Ok(out)
     }
 
-    /// Every image row, newest first, with whether its size is stale.
-    fn list_image_rows(&self) -> Result<Vec<(ImageRecord, bool)>, Error> {
+    /// The damaged image records, newest first, each as its
+    /// `ImageDamaged` error (naming the image and what is wrong).
+    pub fn damaged_images(&self) -> Result<Vec<Error>, Error> {
+        Ok(self
+            .list_image_rows()?
+            .into_iter()
+            .filter_map(|row| match row {
+                Ok((rec, _)) => self.checked(&rec).err(),
+                Err(e) => Some(e),
+            })
+            .collect())
+    }
+
+    /// `rec`, unless its config blob is missing or unlike its config: then
+    /// the `ImageDamaged` error naming it.
+    fn checked(&self, rec: &ImageRecord) -> Result<(), Error> {
+        self.check_blobs(rec).map_err(|source| Error::ImageDamaged {
+            id: rec.id.to_string(),
+            names: rec.names.clone(),
+            source,
+        })
+    }
+
+    /// Whether `rec`'s config blob is there and holds the record's config.
+    /// A blob that cannot be read for another reason counts as sound.
+    fn check_blobs(&self, rec: &ImageRecord) -> Result<(), Damage> {
+        match std::fs::read(self.blob_path(&rec.id)) {
+            Ok(bytes) if bytes == rec.config => Ok(()),
+            Ok(_) => Err(Damage::ConfigBlobDiffers(rec.id.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Damage::ConfigBlobMissing(rec.id.clone()))
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Every image row, newest first: the record with whether its size is
+    /// stale, or the error that says how the row is damaged.
+    fn list_image_rows(&self) -> Result<Vec<ReadRow>, Error> {
         let db = self.db();
         let mut names: HashMap<String, Vec<String>> = HashMap::new();
         let rows: Vec<(String, String)> = db
@@ -329,19 +453,21 @@ impl Store {
             ))
             .and_then(|mut st| st.query_map([], read_row)?.collect::<rusqlite::Result<_>>())
             .map_err(Error::ListImages)?;
-        rows.into_iter()
+        Ok(rows
+            .into_iter()
             .map(|row| {
                 let n = names.remove(&row.id).unwrap_or_default();
                 row.into_record(n)
             })
-            .collect()
+            .collect())
     }
 
     /// Removes a name; when `name_or_id` is an id, or the last name of an
     /// image goes, removes the image and the layers and blobs no other image
     /// uses. Refuses while a container uses the image, even with `force`:
     /// the engine removes those containers first. An id with several names
-    /// is refused unless `force`, as in Podman. The caller must be
+    /// is refused unless `force`, as in Podman. A damaged record goes the
+    /// same way, with what it still names. The caller must be
     /// single-threaded (removal may enter the user namespace).
     pub fn remove_image(
         &self,
@@ -353,6 +479,8 @@ impl Store {
             name: name_or_id.to_string(),
             source,
         };
+        // A killed removal leaves its trash to the debris sweep.
+        let _session = self.write_session()?;
         let (removed, garbage) = {
             let mut db = self.db();
             let tx = db
@@ -372,24 +500,29 @@ impl Store {
                     name: name_or_id.to_string(),
                 })?,
             };
-            let (image, _) = load(&tx, &id)?.ok_or_else(|| Error::ImageNotKnown {
+            let doomed = doomed(&tx, &id)?.ok_or_else(|| Error::ImageNotKnown {
                 name: name_or_id.to_string(),
             })?;
-            if by_name.is_some() && image.names.len() > 1 {
+            if by_name.is_some() && doomed.names.len() > 1 {
                 tx.execute("DELETE FROM names WHERE name = ?1", [name_or_id])
                     .map_err(err)?;
                 tx.commit().map_err(err)?;
                 return Ok(Removed::Untagged(name_or_id.to_string()));
             }
-            if by_name.is_none() && image.names.len() > 1 && !force {
+            let digest = parse_digest("id", &doomed.id).map_err(|source| Error::ImageDamaged {
+                id: doomed.id.clone(),
+                names: doomed.names.clone(),
+                source,
+            })?;
+            if by_name.is_none() && doomed.names.len() > 1 && !force {
                 return Err(Error::ImageHasNames {
-                    id: image.id,
-                    names: image.names,
+                    id: digest,
+                    names: doomed.names,
                 });
             }
-            let garbage = delete_image(&tx, &image, &err)?;
+            let garbage = delete_image(&tx, &digest, doomed, &err)?;
             tx.commit().map_err(err)?;
-            (Removed::Deleted(image.id), garbage)
+            (Removed::Deleted(digest), garbage)
         };
         self.collect(garbage, maps)?;
         Ok(removed)
@@ -398,6 +531,7 @@ impl Store {
     /// Deletes the files whose records are gone, each under its lock and
     /// only if nothing recorded it again meanwhile.
     fn collect(&self, garbage: Garbage, maps: &IdMaps) -> Result<(), Error> {
+        let layers = self.root.join("layers");
         for diff_id in &garbage.layers {
             let _guard = lock::lock(&self.root, &format!("layer-{}", diff_id.hex()))?;
             let recorded = self
@@ -408,14 +542,10 @@ impl Store {
             if recorded {
                 continue;
             }
-            let path = self.layer_path(diff_id);
-            // Move it out of `layers/` at once, then delete at leisure: an
-            // interrupted delete leaves debris only under `tmp/`.
-            let doomed = super::blobs::temp_path(&self.tmp_dir(), "rm", diff_id.hex());
-            match std::fs::rename(&path, &doomed) {
-                Ok(()) => remove_tree(&doomed, maps)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(Error::RemoveDir { path, source }),
+            // Moved aside at once, then deleted at leisure: an interrupted
+            // delete leaves only trash, which the debris sweep takes.
+            if let Some(trash) = self.move_aside(&layers, diff_id.hex())? {
+                remove_tree(&trash, maps)?;
             }
         }
         for blob in &garbage.blobs {
@@ -443,17 +573,71 @@ impl Store {
     }
 }
 
-/// Deletes `image`'s rows (names, the image and
-/// the layer records no other image uses) and returns what to delete on disk.
+/// What removing image `id` would take: from its record, or for a damaged
+/// one every digest its columns still hold (those recorded as layers are
+/// its layers).
+fn doomed(tx: &Transaction<'_>, id: &str) -> Result<Option<Doomed>, Error> {
+    match load(tx, id) {
+        Ok(None) => Ok(None),
+        Ok(Some((img, _))) => {
+            let mut blobs = vec![img.id.clone(), img.manifest_digest.clone()];
+            blobs.extend(img.layers.iter().map(|l| l.blob.clone()));
+            Ok(Some(Doomed {
+                id: id.to_string(),
+                names: img.names,
+                layers: img.layers.into_iter().map(|l| l.diff_id).collect(),
+                blobs,
+            }))
+        }
+        Err(Error::ImageDamaged { names, .. }) => {
+            let err = |source| Error::FindImage {
+                name: id.to_string(),
+                source,
+            };
+            let (manifest, layers): (String, String) = tx
+                .query_row(
+                    "SELECT manifest_digest, layers FROM images WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(err)?;
+            let text = format!("{id} {manifest} {layers}");
+            let digests: Vec<Digest> = hex_runs(&text)
+                .filter_map(|h| format!("sha256:{h}").parse().ok())
+                .collect();
+            let mut recorded = Vec::new();
+            for d in &digests {
+                let is_layer = tx
+                    .prepare_cached("SELECT 1 FROM layers WHERE diff_id = ?1")
+                    .and_then(|mut st| st.exists([d.to_string()]))
+                    .map_err(err)?;
+                if is_layer {
+                    recorded.push(d.clone());
+                }
+            }
+            Ok(Some(Doomed {
+                id: id.to_string(),
+                names,
+                layers: recorded,
+                blobs: digests,
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes image `id`'s rows (names, the image and the layer records no
+/// other image names) and returns what to delete on disk.
 fn delete_image(
     tx: &Transaction<'_>,
-    image: &ImageRecord,
+    id: &Digest,
+    doomed: Doomed,
     err: &dyn Fn(rusqlite::Error) -> Error,
 ) -> Result<Garbage, Error> {
-    let id = image.id.to_string();
+    let raw_id = doomed.id.as_str();
     let user: Option<String> = tx
         .prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY id LIMIT 1")
-        .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
+        .and_then(|mut st| st.query_row([raw_id], |r| r.get(0)).optional())
         .map_err(err)?;
     // Even with `force`: the engine stops and removes the containers
     // first (a record dropped here would leave a running process or a
@@ -461,15 +645,16 @@ fn delete_image(
     // created meanwhile.
     if let Some(container) = user {
         return Err(Error::ImageInUse {
-            id: image.id.clone(),
+            id: id.clone(),
             container,
         });
     }
-    tx.execute("DELETE FROM names WHERE image_id = ?1", [&id])
+    tx.execute("DELETE FROM names WHERE image_id = ?1", [raw_id])
         .map_err(err)?;
-    tx.execute("DELETE FROM images WHERE id = ?1", [&id])
+    tx.execute("DELETE FROM images WHERE id = ?1", [raw_id])
         .map_err(err)?;
-    // What the remaining images still use.
+    // What the remaining images still name, read from their raw columns so
+    // that a damaged one keeps what it still names.
     let others: Vec<(String, String, String)> = tx
         .prepare_cached("SELECT id, manifest_digest, layers FROM images")
         .and_then(|mut st| {
@@ -477,30 +662,25 @@ fn delete_image(
                 .collect::<rusqlite::Result<_>>()
         })
         .map_err(err)?;
-    let mut used_layers = HashSet::new();
-    let mut used_blobs = HashSet::new();
-    for (oid, manifest, json) in others {
-        for l in layers_from_json(&oid, &json)? {
-            used_blobs.insert(l.blob);
-            used_layers.insert(l.diff_id);
+    let mut used = HashSet::new();
+    for (oid, manifest, layers) in &others {
+        for text in [oid, manifest, layers] {
+            used.extend(hex_runs(text).map(str::to_string));
         }
-        used_blobs.insert(manifest.parse().map_err(|e| corrupt(&oid, e))?);
-        used_blobs.insert(oid.parse().map_err(|e| corrupt(&oid, e))?);
     }
     let mut layers = Vec::new();
-    let mut blobs = vec![image.id.clone(), image.manifest_digest.clone()];
-    for l in &image.layers {
-        if !used_layers.contains(&l.diff_id) && !layers.contains(&l.diff_id) {
+    for diff_id in doomed.layers {
+        if !used.contains(diff_id.hex()) && !layers.contains(&diff_id) {
             tx.execute(
                 "DELETE FROM layers WHERE diff_id = ?1",
-                [l.diff_id.to_string()],
+                [diff_id.to_string()],
             )
             .map_err(err)?;
-            layers.push(l.diff_id.clone());
+            layers.push(diff_id);
         }
-        blobs.push(l.blob.clone());
     }
-    blobs.retain(|b| !used_blobs.contains(b));
+    let mut blobs = doomed.blobs;
+    blobs.retain(|b| !used.contains(b.hex()));
     blobs.sort();
     blobs.dedup();
     Ok(Garbage { layers, blobs })
@@ -550,6 +730,10 @@ mod tests {
             })
             .collect();
         let config = format!("{{\"id\":\"{id}\"}}").into_bytes();
+        // The config blob, under the test's id rather than its digest.
+        let blob = store.blob_path(&digest(id));
+        std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+        std::fs::write(&blob, &config).unwrap();
         let size = layers.len() as u64 * 8 + config.len() as u64;
         ImageRecord {
             id: digest(id),
@@ -755,5 +939,82 @@ mod tests {
         store.remove_container("web", &maps()).unwrap();
         store.remove_image("r/x:1", false, &maps()).unwrap();
         assert_eq!(store.find_image("r/x:1").unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_record_is_listed_apart_and_can_be_removed() {
+        // issue #21 item 10.
+        let (_d, store) = open();
+        let good = image(&store, "aa", &["r/good:1"], &["11", "12"]);
+        let bad = image(&store, "bb", &["r/bad:1"], &["11", "13"]);
+        store.put_image(&good).unwrap();
+        store.put_image(&bad).unwrap();
+        store
+            .db()
+            .execute(
+                "UPDATE images SET layers = 'garbage' WHERE id = ?1",
+                [bad.id.to_string()],
+            )
+            .unwrap();
+        assert_eq!(store.list_images().unwrap(), vec![good.clone()]);
+        let damaged = store.damaged_images().unwrap();
+        assert_eq!(damaged.len(), 1);
+        let text = crate::error::render_chain(&damaged[0]);
+        assert!(text.contains("bb0000000000 (r/bad:1) is damaged"), "{text}");
+        assert!(text.contains("layer list"), "{text}");
+        assert!(damaged[0]
+            .hint()
+            .unwrap()
+            .contains("hutch rmi bb0000000000"));
+        let err = store.find_image("r/bad:1").unwrap_err();
+        assert!(matches!(err, Error::ImageDamaged { .. }), "{err}");
+        assert_eq!(
+            store.remove_image("r/bad:1", false, &maps()).unwrap(),
+            Removed::Deleted(bad.id.clone())
+        );
+        assert!(store.damaged_images().unwrap().is_empty());
+        // Its layer list named nothing any more: its own layer is left to
+        // the debris sweep, and the good image keeps what it uses.
+        let swept = store.sweep_debris(&maps(), false).unwrap().unwrap();
+        let paths: Vec<_> = swept.iter().map(|d| d.path.clone()).collect();
+        assert!(
+            paths.contains(&store.layer_path(&digest("13"))),
+            "{paths:?}"
+        );
+        assert!(store.layer_path(&digest("11")).is_dir());
+        assert!(store.layer_path(&digest("12")).is_dir());
+        assert_eq!(store.find_image("r/good:1").unwrap().unwrap(), good);
+    }
+
+    #[test]
+    fn an_overwritten_config_blob_damages_the_record_and_a_new_record_replaces_it() {
+        let (_d, store) = open();
+        let img = image(&store, "aa", &["r/x:1"], &["11"]);
+        store.put_image(&img).unwrap();
+        std::fs::write(store.blob_path(&img.id), b"garbage").unwrap();
+        assert!(store.list_images().unwrap().is_empty());
+        let err = store.find_image("r/x:1").unwrap_err();
+        assert!(
+            crate::error::render_chain(&err).contains("does not match the record"),
+            "{err}"
+        );
+        // A pull stores the blob again, then records the image.
+        std::fs::write(store.blob_path(&img.id), &img.config).unwrap();
+        std::fs::remove_file(store.blob_path(&img.id)).unwrap();
+        assert!(matches!(
+            store.find_image("r/x:1"),
+            Err(Error::ImageDamaged {
+                source: Damage::ConfigBlobMissing(_),
+                ..
+            })
+        ));
+        std::fs::write(store.blob_path(&img.id), &img.config).unwrap();
+        store
+            .db()
+            .execute("UPDATE images SET config = X'00'", [])
+            .unwrap();
+        store.put_image(&img).unwrap();
+        assert_eq!(store.find_image("r/x:1").unwrap().unwrap(), img);
+        assert_eq!(store.list_images().unwrap(), vec![img]);
     }
 }

@@ -72,6 +72,8 @@ impl Store {
         if missing.is_empty() {
             return Ok(());
         }
+        // Layers recorded before their image is are not debris meanwhile.
+        let _session = self.kept_session()?;
         let mut guards: Vec<LockGuard> = Vec::new();
         let mut jobs = Vec::new();
         let mut todo: Vec<&LayerRef> = Vec::new();
@@ -223,7 +225,7 @@ impl Store {
 
     /// Renames a finished temp directory to `ROOT/layers/HEX`. A stale
     /// unrecorded directory there (from an interrupted run) is moved aside
-    /// and removed.
+    /// (to trash beside it) and removed.
     fn install(&self, tmp: &Path, diff_id: &Digest, maps: &IdMaps) -> Result<(), Error> {
         let dest = self.layer_path(diff_id);
         let err = |source| Error::InstallLayer {
@@ -236,10 +238,13 @@ impl Store {
         match std::fs::rename(tmp, &dest) {
             Ok(()) => Ok(()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
-                let stale = temp_path(&self.tmp_dir(), "stale", diff_id.hex());
-                std::fs::rename(&dest, &stale).map_err(err)?;
+                let layers = self.root.join("layers");
+                let stale = self.move_aside(&layers, diff_id.hex())?;
                 std::fs::rename(tmp, &dest).map_err(err)?;
-                remove_tree(&stale, maps)
+                match stale {
+                    Some(stale) => remove_tree(&stale, maps),
+                    None => Ok(()),
+                }
             }
             Err(e) => Err(err(e)),
         }

@@ -68,6 +68,29 @@ pub(super) fn lock(root: &Path, name: &str) -> Result<LockGuard, Error> {
 
 /// Waits until the lock `ROOT/locks/NAME.lock` is ours, at most `limit`.
 pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<LockGuard, Error> {
+    lock_as(root, name, limit, FlockArg::LockExclusiveNonblock)
+        .map(|file| LockGuard { _file: file })
+}
+
+/// Waits until the lock `ROOT/locks/NAME.lock` is shared with us (no
+/// process holds it exclusively), at most `wait_limit()`.
+pub(super) fn lock_shared(root: &Path, name: &str) -> Result<Flock<File>, Error> {
+    lock_as(root, name, wait_limit(), FlockArg::LockSharedNonblock)
+}
+
+/// Takes the lock `ROOT/locks/NAME.lock` exclusively if no process holds
+/// it (shared or not) right now; `None` when one does.
+pub(super) fn try_lock(root: &Path, name: &str) -> Result<Option<LockGuard>, Error> {
+    match lock_as(root, name, Duration::ZERO, FlockArg::LockExclusiveNonblock) {
+        Ok(file) => Ok(Some(LockGuard { _file: file })),
+        Err(Error::LockTimeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock `ROOT/locks/NAME.lock` as `how` (a non-blocking
+/// flock(2) operation), trying again until `limit` has passed.
+fn lock_as(root: &Path, name: &str, limit: Duration, how: FlockArg) -> Result<Flock<File>, Error> {
     let dir = root.join("locks");
     let path = dir.join(format!("{name}.lock"));
     let open = || {
@@ -97,14 +120,20 @@ pub(super) fn lock_within(root: &Path, name: &str, limit: Duration) -> Result<Lo
         path: path.clone(),
         source,
     })?;
-    wait_for(file, path, limit)
+    wait_for(file, path, limit, how)
 }
 
 /// Locks directory `dir` itself (no lock file to leave behind), waiting at
 /// most `wait_limit()`; `None` when the directory is gone.
 pub(super) fn lock_dir(dir: &Path) -> Result<Option<LockGuard>, Error> {
     match File::open(dir) {
-        Ok(file) => wait_for(file, dir.to_path_buf(), wait_limit()).map(Some),
+        Ok(file) => wait_for(
+            file,
+            dir.to_path_buf(),
+            wait_limit(),
+            FlockArg::LockExclusiveNonblock,
+        )
+        .map(|file| Some(LockGuard { _file: file })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Lock {
             path: dir.to_path_buf(),
@@ -113,18 +142,32 @@ pub(super) fn lock_dir(dir: &Path) -> Result<Option<LockGuard>, Error> {
     }
 }
 
-/// Takes an exclusive lock on `file` (at `path`), polling with a growing
-/// pause for at most `limit`; the error names the holder.
-fn wait_for(mut file: File, path: PathBuf, limit: Duration) -> Result<LockGuard, Error> {
+/// Locks `file` (at `path`) as `how` (a non-blocking flock(2) operation),
+/// polling with a growing pause for at most `limit`; the error names the
+/// holder.
+fn wait_for(
+    mut file: File,
+    path: PathBuf,
+    limit: Duration,
+    how: FlockArg,
+) -> Result<Flock<File>, Error> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => return Ok(LockGuard { _file: locked }),
+        match Flock::lock(file, how) {
+            Ok(locked) => return Ok(locked),
             Err((f, Errno::EINTR)) => file = f,
             Err((f, Errno::EWOULDBLOCK)) => {
                 let waited = started.elapsed();
                 if waited >= limit {
+                    if limit.is_zero() {
+                        // A try: who holds it does not matter.
+                        return Err(Error::LockTimeout {
+                            path,
+                            waited,
+                            holder: None,
+                        });
+                    }
                     let holder = f
                         .metadata()
                         .ok()

@@ -13,11 +13,17 @@
 //! ROOT/db.sqlite                  images, names, layers, containers
 //! ROOT/blobs/sha256/HEX           verified blobs (manifests, configs, layers)
 //! ROOT/layers/HEX/                one unpacked layer, keyed by its diff_id
+//! ROOT/layers/.trash.UNIQUE.HEX   a layer moved aside for removal
+//! ROOT/layers-shifted/KEY/HEX/    a layer's copy for another id mapping
 //! ROOT/containers/ID/{upper,work,merged,...}
-//! ROOT/tmp/                       in-progress downloads and unpacks
+//! ROOT/tmp/                       in-progress downloads and unpacks, and
+//!                                 the markers of write sessions (`debris`)
 //! ROOT/locks/                     lock files
 //! ROOT/volumes/NAME/_data          named volumes
 //! ```
+//!
+//! What interrupted commands leave (temporary entries, blobs and layers
+//! no image names, trash) is debris: `debris` finds and sweeps it.
 
 pub mod atomic;
 mod blobs;
@@ -25,6 +31,7 @@ mod check;
 pub mod commit;
 mod containers;
 mod db;
+mod debris;
 mod digest;
 mod entry;
 mod full;
@@ -47,6 +54,7 @@ mod volumes;
 
 pub use blobs::BlobWriter;
 pub use check::{CheckOptions, Fix, Problem};
+pub use debris::{Debris, Session as WriteSession};
 pub use digest::Digest;
 pub use full::is_disk_full;
 pub use lock::LockGuard;
@@ -62,6 +70,9 @@ use std::sync::{Mutex, MutexGuard};
 const DIGEST_HINT: &str = "the registry sent corrupt data; retry or check the registry";
 const FULL_HINT: &str = "the disk holding the store is full: remove containers (hutch rm -f) or images, or run hutch system prune, to free space";
 
+/// What to do about a lost or damaged database.
+const DB_HINT: &str = "restore the file from a backup, or run `hutch system reset` to start over (it removes every image, container and volume of this store)";
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -73,6 +84,23 @@ pub enum Error {
     },
     #[error("initializing the metadata database {path}")]
     InitDb {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database file is gone while the store holds images,
+    /// containers or volumes.
+    #[error("the metadata database {path} is missing, but the store holds layers, containers or volumes")]
+    DbMissing { path: PathBuf },
+    /// The database is empty while the store holds images, containers or
+    /// volumes.
+    #[error(
+        "the metadata database {path} is empty, but the store holds layers, containers or volumes"
+    )]
+    DbEmpty { path: PathBuf },
+    /// The database file is not a database, or its pages are corrupt.
+    #[error("the metadata database {path} is damaged")]
+    DbDamaged {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
@@ -103,11 +131,20 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("reading the record of image {id}")]
-    CorruptRecord {
+    /// An image record does not hold together (see `images::Damage`).
+    #[error("image {}{} is damaged", short_id(id), names_note(names))]
+    ImageDamaged {
         id: String,
+        names: Vec<String>,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: images::Damage,
+    },
+    /// Reading a directory while looking for debris.
+    #[error("listing {path}")]
+    ListDebris {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("recording unpacked layers")]
     RecordLayers(#[source] rusqlite::Error),
@@ -279,7 +316,14 @@ impl crate::error::Diagnose for Error {
         if full::is_disk_full(self) {
             return Some(FULL_HINT.into());
         }
+        if self.is_db_damage() {
+            return Some(DB_HINT.into());
+        }
         match self {
+            Error::ImageDamaged { id, .. } => Some(format!(
+                "remove it with `hutch rmi {}`, or pull it again",
+                short_id(id)
+            )),
             Error::DigestMismatch { .. }
             | Error::Unpack {
                 is_corrupt: true, ..
@@ -319,6 +363,45 @@ impl crate::error::Diagnose for Error {
             _ => None,
         }
     }
+}
+
+impl Error {
+    /// Whether the database is missing, empty or damaged: this error or
+    /// one of its causes says so (SQLite's `SQLITE_CORRUPT` or
+    /// `SQLITE_NOTADB` on any query).
+    pub fn is_db_damage(&self) -> bool {
+        if matches!(
+            self,
+            Error::DbMissing { .. } | Error::DbEmpty { .. } | Error::DbDamaged { .. }
+        ) {
+            return true;
+        }
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if e.downcast_ref::<rusqlite::Error>()
+                .is_some_and(db::is_damage)
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+}
+
+/// ` (NAME, NAME)` after an image id, or nothing for an image without names.
+fn names_note(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", names.join(", "))
+    }
+}
+
+/// The first 12 hex digits of an image id as stored (`sha256:HEX`).
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
 }
 
 /// The error text a namespace child reported, carried as a source.
@@ -462,6 +545,8 @@ pub struct Store {
     db: Mutex<rusqlite::Connection>,
     /// What `open` made private.
     repaired: Vec<PathBuf>,
+    /// This process's write session (see `debris`).
+    writes: debris::Writes,
 }
 
 impl Store {
@@ -473,6 +558,7 @@ impl Store {
             root: root.to_path_buf(),
             db: Mutex::new(conn),
             repaired,
+            writes: debris::Writes::default(),
         })
     }
 

@@ -1,7 +1,6 @@
 //! Cleaning up what no image uses: layers and blobs left by an image
 //! that failed to load, and the whole store for `system reset`.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use super::remove::remove_tree;
@@ -18,18 +17,12 @@ impl Store {
         blobs: &[Digest],
         maps: &IdMaps,
     ) -> Result<(), Error> {
-        let mut used_layers = HashSet::new();
-        let mut used_blobs = HashSet::new();
-        for img in self.list_images()? {
-            used_blobs.insert(img.id.clone());
-            used_blobs.insert(img.manifest_digest.clone());
-            for l in img.layers {
-                used_blobs.insert(l.blob);
-                used_layers.insert(l.diff_id);
-            }
-        }
+        let _session = self.write_session()?;
+        // Every digest a record names, damaged records included.
+        let used = self.named_digests()?;
+        let layers_dir = self.root.join("layers");
         for diff_id in layers {
-            if used_layers.contains(diff_id) {
+            if used.contains(diff_id.hex()) {
                 continue;
             }
             let _guard = lock::lock(&self.root, &format!("layer-{}", diff_id.hex()))?;
@@ -39,16 +32,12 @@ impl Store {
                     [diff_id.to_string()],
                 )
                 .map_err(Error::RecordLayers)?;
-            let path = self.layer_path(diff_id);
-            let doomed = super::blobs::temp_path(&self.tmp_dir(), "rm", diff_id.hex());
-            match std::fs::rename(&path, &doomed) {
-                Ok(()) => remove_tree(&doomed, maps)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(Error::RemoveDir { path, source }),
+            if let Some(trash) = self.move_aside(&layers_dir, diff_id.hex())? {
+                remove_tree(&trash, maps)?;
             }
         }
         for blob in blobs {
-            if used_blobs.contains(blob) {
+            if used.contains(blob.hex()) {
                 continue;
             }
             let _guard = self.lock_blob(blob)?;

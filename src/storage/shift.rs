@@ -58,6 +58,8 @@ impl Store {
         if missing.is_empty() {
             return Ok(out);
         }
+        // A killed copy leaves its temp directory to the debris sweep.
+        let _session = self.write_session()?;
         let mut guards: Vec<LockGuard> = Vec::new();
         let mut jobs: Vec<(PathBuf, PathBuf, PathBuf)> = Vec::new();
         let tmp_dir = self.tmp_dir();

@@ -60,6 +60,64 @@ fn tree_size(root: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
+/// The most paths `sizes_of` measures in the user namespace: their sizes
+/// (8 bytes each) must fit the pipe's buffer, as the child writes them all
+/// before the parent reads.
+const MAX_MEASURED_IN_USERNS: usize = 4096;
+
+/// The size of each of `paths`, in order: a file's length, or the files
+/// of a directory tree (as `tree_size` counts them). Those a subordinate
+/// id made unreadable are measured by one child that is root in the user
+/// namespace; what cannot be measured counts as 0 (sizes only inform).
+/// The caller must be single-threaded.
+pub(super) fn sizes_of(paths: &[std::path::PathBuf], maps: &IdMaps) -> Vec<u64> {
+    let mut out = vec![0u64; paths.len()];
+    let mut refused = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        match size_of(p) {
+            Ok(n) => out[i] = n,
+            Err(_) if refused.len() < MAX_MEASURED_IN_USERNS => refused.push(i),
+            Err(_) => {}
+        }
+    }
+    if refused.is_empty() {
+        return out;
+    }
+    let Ok((read, write)) = userns::pipe() else {
+        return out;
+    };
+    let targets: Vec<std::path::PathBuf> = refused.iter().map(|&i| paths[i].clone()).collect();
+    let measured = userns::run_as_root(maps, CloneFlags::empty(), move || {
+        let bytes: Vec<u8> = targets
+            .iter()
+            .flat_map(|p| size_of(p).unwrap_or(0).to_le_bytes())
+            .collect();
+        std::fs::File::from(write)
+            .write_all(&bytes)
+            .map_err(|e| e.to_string())
+    });
+    if let Err(e) = measured {
+        log::debug!("measuring in the user namespace: {e}");
+        return out;
+    }
+    let mut bytes = Vec::new();
+    let _ = std::fs::File::from(read).read_to_end(&mut bytes);
+    for (&i, chunk) in refused.iter().zip(bytes.chunks_exact(8)) {
+        out[i] = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    }
+    out
+}
+
+/// A file's length, or a directory tree's files; a missing path is 0.
+fn size_of(path: &Path) -> std::io::Result<u64> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => tree_size(path),
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
 fn size_in_userns(upper: &Path, maps: &IdMaps) -> Result<u64, Error> {
     let err = |source| Error::EnterUserns { step: STEP, source };
     let (read, write) = userns::pipe().map_err(err)?;
@@ -95,5 +153,22 @@ mod tests {
         let sym_len = std::fs::symlink_metadata(root.join("a/sym")).unwrap().len();
         assert_eq!(tree_size(root).unwrap(), 110 + sym_len);
         assert_eq!(tree_size(&root.join("missing")).unwrap(), 0);
+    }
+
+    #[test]
+    fn sizes_of_measures_files_trees_and_missing_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("t/u")).unwrap();
+        std::fs::write(root.join("t/u/f"), [0u8; 7]).unwrap();
+        std::fs::write(root.join("file"), [0u8; 5]).unwrap();
+        let maps = IdMaps::plan(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+            &[],
+            &[],
+        );
+        let paths = [root.join("t"), root.join("file"), root.join("none")];
+        assert_eq!(sizes_of(&paths, &maps), vec![7, 5, 0]);
     }
 }

@@ -8,6 +8,11 @@
 //! the child exec'd or finished its job; a message is a typed failure (or,
 //! for a child that forked the process that carries on, that process's pid).
 //!
+//! Every child dies with its parent: it gets SIGKILL when the process
+//! that spawned it exits (`PR_SET_PDEATHSIG`, set right after the fork and
+//! again by `rearm_parent_death` after a credential change, which clears
+//! it), so a killed hutch leaves no helper working on the store.
+//!
 //! A panic in the child never unwinds into the parent's code and never
 //! prints: the panic hook sends it as a `Kind::Panicked` failure, and
 //! `catch_unwind` (in builds that unwind; release builds abort) turns it
@@ -22,6 +27,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -40,6 +46,12 @@ pub const EXIT_FAILED: i32 = 125;
 
 /// Longest text sent, keeping the whole message under PIPE_BUF (4096).
 const MAX_TEXT: usize = 3072;
+
+/// In a child of `spawn`: the pid of the process that spawned it, for
+/// `rearm_parent_death`; 0 elsewhere (in what `Reporter::fork` forks
+/// too), or when the child cannot see its parent (a new pid namespace,
+/// `CLONE_PARENT`).
+static PARENT: AtomicI32 = AtomicI32::new(0);
 
 /// What kind of failure a child reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +215,12 @@ impl Reporter {
         // SAFETY: the process is single-threaded (checked above), so the
         // child's copy of memory holds no lock another thread had taken.
         match unsafe { clone_into(flags) }? {
-            Forked::Child => run_body(self, body),
+            Forked::Child => {
+                // Not a child of `spawn`: whoever forks it decides whether
+                // it dies with its parent (`runtime::launch`).
+                PARENT.store(0, Ordering::Relaxed);
+                run_body(self, body)
+            }
             Forked::Parent(pid) => Ok(pid),
         }
     }
@@ -329,10 +346,19 @@ where
 {
     check_single_threaded()?;
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let parent = nix::unistd::getpid();
     // SAFETY: the process is single-threaded (checked above), so the
     // child's copy of memory holds no lock another thread had taken.
     match unsafe { clone_into(flags) }? {
         Forked::Child => {
+            // A pid namespace of its own hides the parent (getppid(2)
+            // gives 0), and CLONE_PARENT gives it our parent instead.
+            let is_parent_visible =
+                !flags.intersects(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_PARENT);
+            if is_parent_visible {
+                PARENT.store(parent.as_raw(), Ordering::Relaxed);
+            }
+            arm_parent_death();
             drop(read);
             for fd in parent_ends {
                 // SAFETY: the owners of these fds live in the parent's frames,
@@ -351,6 +377,29 @@ where
                 reports: File::from(read),
             })
         }
+    }
+}
+
+/// In a child of `spawn`: asks for SIGKILL when the parent exits again
+/// (a change of the process's credentials, as `setresuid` to root in a
+/// user namespace may be, clears the request), and exits at once when the
+/// parent is already gone. Does nothing in a process `spawn` did not fork.
+pub fn rearm_parent_death() {
+    if PARENT.load(Ordering::Relaxed) != 0 {
+        arm_parent_death();
+    }
+}
+
+/// Sets the parent death signal to SIGKILL, then exits when the parent
+/// `spawn` recorded has already exited (the signal would never come: the
+/// child was reparented before it asked).
+fn arm_parent_death() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    let parent = PARENT.load(Ordering::Relaxed);
+    // getppid(2) is 0 once the parent is outside our pid namespace.
+    let ppid = nix::unistd::getppid().as_raw();
+    if parent != 0 && ppid != 0 && ppid != parent {
+        exit_now(EXIT_FAILED);
     }
 }
 

@@ -252,11 +252,14 @@ pub fn wait_for_maps(go: OwnedFd) -> Result<(), String> {
 }
 
 /// Makes the calling process root (uid and gid 0) inside its user namespace.
+/// In a child of `sys::child::spawn` it still dies with its parent: the
+/// credential change may clear the parent death signal, so it is set again.
 pub fn become_root() -> Result<(), String> {
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
         .map_err(|e| format!("setting gid 0 in the user namespace: {e}"))?;
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .map_err(|e| format!("setting uid 0 in the user namespace: {e}"))?;
+    crate::sys::child::rearm_parent_death();
     Ok(())
 }
 

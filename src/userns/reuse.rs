@@ -63,6 +63,7 @@ where
     let mut child = spawn(CloneFlags::empty(), &[], |_| {
         nix::sched::setns(&fd, CloneFlags::CLONE_NEWUSER)
             .map_err(|e| format!("entering the container's user namespace: {e}"))
+            .map(|()| crate::sys::child::rearm_parent_death())
             .and_then(|()| job())
             .map_err(Failure::text)?;
         exit_now(0)

@@ -18,6 +18,7 @@ mod hardening;
 mod issue20_lifecycle;
 mod issue20_runtime;
 mod issue21_check;
+mod issue21_debris;
 mod issue21_disk;
 mod issue21_race;
 mod issue21_small;

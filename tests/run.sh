@@ -78,7 +78,7 @@ hutch_release="$target_dir/release/hutch"
 mkdir -p "$work/bin" "$work/tmp"
 chmod 1777 "$work/tmp" # per-test HOMEs; removed with $work even if a test leaks one
 install -m 0755 "$hutch_release" "$work/bin/hutch"
-for suite in e2e lifecycle hostile norange compat; do
+for suite in e2e lifecycle hostile norange compat soak; do
     exe=$(jq -r --arg n "$suite" \
         'select(.reason == "compiler-artifact" and .profile.test and .target.name == $n and (.target.kind | index("test"))) | .executable' \
         "$work/build.json" | tail -n1)
@@ -142,7 +142,7 @@ count "unit tests" "$work/unit.log" "$rc"
 # Other integration tests (for example the man-page check) are pure: they
 # run as the invoking user from the checkout.
 while IFS=$'\t' read -r name exe; do
-    case "$name" in e2e | lifecycle | hostile | norange | compat) continue ;; esac
+    case "$name" in e2e | lifecycle | hostile | norange | compat | soak) continue ;; esac
     say "tests/$name"
     set +e
     (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${filter[@]}") 2>&1 | tee "$work/$name.log"
@@ -151,9 +151,11 @@ while IFS=$'\t' read -r name exe; do
     count "tests/$name" "$work/$name.log" "$rc"
 done < <(jq -r 'select(.reason == "compiler-artifact" and .profile.test and (.target.kind | index("test"))) | "\(.target.name)\t\(.executable)"' "$work/build.json" | sort -u)
 
-# run_suite NAME USER : runs $work/bin/test-NAME as USER ("" = myself).
+# run_suite NAME USER [ARG...] : runs $work/bin/test-NAME as USER ("" =
+# myself), with the test binary's extra ARGs.
 run_suite() {
     local name=$1 user=$2 bin hutch_bin log="$work/$1.log" rc
+    shift 2
     # The tests use this run's staged copy, so that concurrent runs from
     # other checkouts cannot swap the binary under them; the user's
     # ~/.local/bin/hutch is refreshed for manual use.
@@ -178,9 +180,9 @@ run_suite() {
     say "tests/$name as ${user:-$(id -un)}"
     set +e
     if [ -n "$user" ]; then
-        (cd "$work" && timeout 1200 runuser -u "$user" -- env -i "${envs[@]}" "$bin" --test-threads=2 "${filter[@]}") 2>&1 | tee "$log"
+        (cd "$work" && timeout 1200 runuser -u "$user" -- env -i "${envs[@]}" "$bin" --test-threads=2 "$@" "${filter[@]}") 2>&1 | tee "$log"
     else
-        (cd "$work" && timeout 1200 env -i "${envs[@]}" "$bin" --test-threads=2 "${filter[@]}") 2>&1 | tee "$log"
+        (cd "$work" && timeout 1200 env -i "${envs[@]}" "$bin" --test-threads=2 "$@" "${filter[@]}") 2>&1 | tee "$log"
     fi
     rc=${PIPESTATUS[0]}
     set -e
@@ -193,6 +195,9 @@ if is_root; then
     run_suite hostile "$HUTCH_TEST_USER"
     run_suite norange "$HUTCH_NORANGE_USER"
     run_suite compat "$HUTCH_TEST_USER"
+    # The soak tier (issue #21): random kills, concurrency, a full disk;
+    # --nocapture prints its counts.
+    run_suite soak "$HUTCH_TEST_USER" --nocapture
 else
     run_suite e2e ""
     run_suite lifecycle ""
@@ -205,6 +210,7 @@ else
         run_suite norange ""
     fi
     run_suite compat ""
+    run_suite soak "" --nocapture
 fi
 
 # The cgroup v2 tier (issue #5) runs in a guest with systemd as PID 1 and

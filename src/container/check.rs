@@ -121,7 +121,7 @@ impl Engine {
                 .and_then(|m| m.modified())
                 .map_or(true, |t| t.elapsed().unwrap_or_default() >= max_age)
         };
-        Ok(found
+        let mut problems: Vec<Problem> = found
             .unwrap_or_default()
             .into_iter()
             .filter(|d| is_old(&d.path))
@@ -140,7 +140,24 @@ impl Engine {
                 ),
                 fix: Fix::SweepDebris,
             })
-            .collect())
+            .collect();
+        // Exit codes whose writer was killed mid-write, in the run directory.
+        let exits = self.exits_dir();
+        if let Ok(entries) = std::fs::read_dir(&exits) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if crate::storage::atomic::is_stale_temp(&name, std::path::Path::new(PROC)) {
+                    problems.push(Problem {
+                        area: "debris",
+                        object: e.path().display().to_string(),
+                        detail: "temporary file of an exit code left by an interrupted command"
+                            .into(),
+                        fix: Fix::SweepDebris,
+                    });
+                }
+            }
+        }
+        Ok(problems)
     }
 
     /// Repairs `p`; `swept` remembers the sweeps already done.
@@ -193,6 +210,7 @@ impl Engine {
             }
             Fix::SweepDebris => {
                 if once("debris") {
+                    super::wait::prune_exit_codes(&self.exits_dir(), std::time::SystemTime::now());
                     match store.sweep_debris(maps, false).map_err(store_err)? {
                         Some(_) => {}
                         None => return Err("a pull or commit is under way; try again".into()),

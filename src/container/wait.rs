@@ -114,12 +114,19 @@ pub(super) fn remove_leaving_code(
 }
 
 /// Removes exit codes in `exits` written more than `EXIT_CODE_KEEP`
-/// before `now`. Best effort: a leftover file is only a few bytes.
+/// before `now`, and the temporary files of writers killed mid-write.
+/// Best effort: a leftover file is only a few bytes.
 pub(super) fn prune_exit_codes(exits: &Path, now: SystemTime) {
     let Ok(entries) = std::fs::read_dir(exits) else {
         return;
     };
     for entry in entries.flatten() {
+        let name = entry.file_name();
+        let proc = Path::new(super::PROC);
+        if crate::storage::atomic::is_stale_temp(&name.to_string_lossy(), proc) {
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
         let is_old = entry
             .metadata()
             .and_then(|m| m.modified())

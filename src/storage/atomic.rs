@@ -95,6 +95,23 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Whether `name` is the temporary file of an atomic write whose writer
+/// (the pid in its name, looked up under `proc`) is gone: what a writer
+/// killed between creating and renaming it leaves.
+pub fn is_stale_temp(name: &str, proc: &Path) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((_, tail)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    let Some((pid, n)) = tail.split_once('-') else {
+        return false;
+    };
+    let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    is_number(pid) && is_number(n) && !proc.join(pid).exists()
+}
+
 /// Creates a new file in `dir` for replacing `target`, named after it:
 /// hidden, with the pid and a per-process counter so that concurrent
 /// writers (threads or processes) never share one.
@@ -124,6 +141,24 @@ fn create_temp(dir: &Path, target: &Path, mode: u32) -> std::io::Result<(PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temps_are_those_of_dead_writers() {
+        let proc = tempfile::tempdir().unwrap();
+        std::fs::create_dir(proc.path().join("41")).unwrap();
+        assert!(is_stale_temp(".abc.40-0.tmp", proc.path()));
+        assert!(is_stale_temp(".x.y.40-12.tmp", proc.path()));
+        assert!(!is_stale_temp(".abc.41-0.tmp", proc.path()));
+        for other in [
+            "abc",
+            ".abc.tmp",
+            ".abc.x-1.tmp",
+            "abc.40-0.tmp",
+            ".abc.40-.tmp",
+        ] {
+            assert!(!is_stale_temp(other, proc.path()), "{other}");
+        }
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -78,7 +78,7 @@ pub const SUITE_VARS: &[SuiteVar] = &[
         name: "HUTCH_TEST_SMALL_FS",
         what: "a small filesystem (64 MiB tmpfs) the test user owns, for full-disk tests",
         example: "/path/to/small-tmpfs",
-        suites: &["lifecycle"],
+        suites: &["lifecycle", "soak"],
     },
 ];
 

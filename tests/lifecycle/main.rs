@@ -74,6 +74,15 @@ impl Drop for Cleanup<'_> {
             let _ = env.hutch_timeout(&["rm", "-f", id.trim()], limit);
         }
         kill_leftover_monitors(&env.store());
+        // Issue #21: whatever a test did, `system check` finds its store
+        // clean once its containers are gone (tests that damage the store
+        // on purpose repair it first).
+        if !std::thread::panicking() && env.store().join("db.sqlite").exists() {
+            let r = env.hutch_timeout(&["system", "check", "--quick"], limit);
+            if r.code != Some(0) {
+                r.fail("system check should find the test's store clean after it");
+            }
+        }
     }
 }
 

@@ -40,7 +40,8 @@ check() {
     shift
     wanted "$name" || return 0
     local why
-    if why=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$why" | tail -n 5 | tr '\n' ' ')"; fi
+    # The first lines hold the reason (an Error: line, "missing X in:").
+    if why=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$why" | head -n 12 | tr '\n' ' ')"; fi
 }
 
 scopes() { systemctl --user list-units --all --no-legend 'hutch-*' | wc -l; }

@@ -20,6 +20,9 @@ pub const ENV_ROOT: &str = "HUTCH_ROOT";
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
 /// How many seconds to wait for a store lock before giving up.
 pub const ENV_LOCK_TIMEOUT: &str = "HUTCH_LOCK_TIMEOUT";
+/// `fuse`: mount container roots with fuse-overlayfs without trying
+/// kernel overlayfs first.
+pub const ENV_OVERLAY: &str = "HUTCH_OVERLAY";
 /// The session bus address D-Bus clients use.
 pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// The per-user runtime directory of the XDG base directory specification.

@@ -291,6 +291,7 @@ impl Engine {
             .set_upper_root(&dirs, root_entry.as_ref())
             .map_err(Error::Store)?;
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
+        let volume_owner = super::ids::unmapped_users_root(&ids);
         let p = &req.process;
         let opts = RunOptions {
             command: p.command.clone(),
@@ -333,6 +334,9 @@ impl Engine {
                     req.remove,
                     &record.created,
                 )?;
+                if let Some(root) = volume_owner {
+                    super::ids::give_new_volumes(store, &plan.volumes, &maps, root)?;
+                }
                 if req.restart != RestartPolicy::No {
                     store
                         .set_restart_policy(&id, Some(&req.restart.to_string()))

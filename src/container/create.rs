@@ -368,11 +368,7 @@ impl Engine {
         let mut security = security::plan_security(&req.security).map_err(Error::Security)?;
         // Read and compile the seccomp profile now, so a bad one fails
         // before anything is pulled or created.
-        crate::runtime::seccomp::resolve(
-            &mut security.seccomp,
-            security.caps,
-            self.paths().ensure_runroot()?,
-        )?;
+        crate::runtime::seccomp::resolve(&mut security.seccomp, security.caps, self.runroot()?)?;
         let (cgroups, rlimit_pids) = self.plan_cgroups(&req.cgroups, progress)?;
         let hardening = plan_hardening(&req.hardening, rlimit_pids)?;
         let own_mounts = parse_mounts(&req.mounts)?;

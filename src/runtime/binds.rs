@@ -569,3 +569,46 @@ fn chown_tree(dir: BorrowedFd<'_>, uid: Uid, gid: Gid) -> Result<(), (String, Er
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(kind: Kind, host: Option<PathBuf>) -> Mount {
+        Mount {
+            kind,
+            destination: "/x".into(),
+            host_path: host,
+            ..Mount::default()
+        }
+    }
+
+    #[test]
+    fn sources_are_opened_in_plan_order_and_a_symlink_is_refused() {
+        // issue #21 item 1: sources are opened before init becomes the
+        // container's root, still refusing a source swapped for a link.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        let volumes = Volumes {
+            mounts: vec![
+                mount(Kind::Bind, Some(dir.clone())),
+                mount(Kind::Tmpfs, None),
+                mount(Kind::Volume, None),
+            ],
+        };
+        let sources = Sources::open(&volumes).unwrap();
+        assert!(matches!(sources.get(0), Source::Host(_)));
+        assert!(matches!(sources.get(1), Source::Nothing));
+        assert!(matches!(sources.get(2), Source::Nothing));
+        assert!(matches!(sources.get(3), Source::Nothing));
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let volumes = Volumes {
+            mounts: vec![mount(Kind::Bind, Some(link))],
+        };
+        let err = Sources::open(&volumes).unwrap_err();
+        assert_eq!(err.errno, libc::ELOOP, "{}", err.text);
+    }
+}

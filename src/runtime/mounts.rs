@@ -400,6 +400,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn etc_files_the_parent_did_not_write_are_left_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("hosts"), "127.0.0.1 localhost\n").unwrap();
+        std::fs::write(tmp.path().join(CONTAINER_ENV.0), "").unwrap();
+        let etc = EtcFiles::open(tmp.path()).unwrap();
+        assert!(etc.get("etc/hosts").is_some());
+        assert!(etc.get(CONTAINER_ENV.1).is_some());
+        assert!(etc.get("etc/hostname").is_none());
+        assert!(etc.get("etc/resolv.conf").is_none());
+    }
+
+    #[test]
     fn ensure_dir_creates_beneath_and_clamps_symlinks() {
         let tmp = tempfile::tempdir().unwrap();
         let root = nix::fcntl::open(

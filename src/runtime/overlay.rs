@@ -26,6 +26,7 @@
 //! 0711; what holds them is private).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -101,15 +102,33 @@ impl RootDirs {
 
 impl Scratch {
     /// Opens the directory holding `upper` and `work`, which must be
-    /// siblings.
+    /// siblings, and lets others search it: the store makes container
+    /// directories 0711, but one an older hutch made under a restrictive
+    /// umask is 0700, which a container root that is not the user could
+    /// not enter under fuse-overlayfs.
     fn open(upper: &Path, work: &Path) -> Result<Scratch, Failure> {
         let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
         match (upper.parent(), name(upper), name(work)) {
-            (Some(parent), Some(u), Some(w)) if work.parent() == Some(parent) => Ok(Scratch {
-                dir: open_dir(parent)?,
-                upper: u,
-                work: w,
-            }),
+            (Some(parent), Some(u), Some(w)) if work.parent() == Some(parent) => {
+                let dir = open_dir(parent)?;
+                let st = nix::sys::stat::fstat(dir.as_fd())
+                    .map_err(|e| Failure::step(format!("inspecting {}", parent.display()), e))?;
+                if st.st_mode & 0o011 != 0o011 {
+                    let mode = (st.st_mode & 0o7777) | 0o011;
+                    std::fs::set_permissions(
+                        proc_fd_path(dir.as_fd()),
+                        std::fs::Permissions::from_mode(mode),
+                    )
+                    .map_err(|e| {
+                        Failure::io(format!("letting others search {}", parent.display()), &e)
+                    })?;
+                }
+                Ok(Scratch {
+                    dir,
+                    upper: u,
+                    work: w,
+                })
+            }
             _ => Err(Failure::text(format!(
                 "the overlay's upper and work directories {} and {} are not side by side",
                 upper.display(),
@@ -300,7 +319,13 @@ fn fuse_mount(device: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
 /// Lays a private tmpfs over `STAGE` and binds `dirs`' layers and the
 /// directory holding upper and work (`c`) there.
 fn stage_dirs(dirs: &RootDirs) -> Result<Stage, Failure> {
-    let over = open_dir(Path::new(STAGE))?;
+    // Followed if it is a symlink: the staged paths resolve the same way.
+    let over = nix::fcntl::open(
+        STAGE,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Failure::step(format!("opening {STAGE}"), e))?;
     let ctx = fsopen("tmpfs").map_err(|e| Failure::io("creating a staging tmpfs", &e))?;
     fsconfig_string(ctx.as_fd(), "mode", "0700")
         .and_then(|()| fsconfig_create(ctx.as_fd()))
@@ -370,6 +395,7 @@ mod tests {
     #[test]
     fn root_dirs_are_opened_from_their_paths_and_refuse_a_symlink() {
         let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let dirs = ContainerDirs {
             dir: tmp.path().to_path_buf(),
             upper: tmp.path().join("upper"),
@@ -384,6 +410,9 @@ mod tests {
         assert_eq!(open.lowers.len(), 2);
         let top = std::fs::read_link(proc_fd_path(open.lowers[0].as_fd())).unwrap();
         assert_eq!(top, lowers[0]);
+        // The directory holding upper and work may be searched by others.
+        let m = std::fs::metadata(tmp.path()).unwrap().permissions().mode();
+        assert_eq!(m & 0o011, 0o011);
 
         std::fs::remove_dir(&dirs.upper).unwrap();
         std::os::unix::fs::symlink(&dirs.work, &dirs.upper).unwrap();

@@ -207,6 +207,16 @@ fn issue21_nomap_and_uidmap_containers_work_with_fuse_overlayfs_in_a_private_sto
     env.set_env("HUTCH_OVERLAY", "fuse");
     let _cleanup = Cleanup(&env);
     check_private_containers(&env, "fuse.fuse-overlayfs");
+    // A container directory an older hutch made under umask 077: the
+    // container's root must still reach its upper directory through it.
+    let img = image("busybox");
+    let r = env
+        .hutch(&["create", "--userns=nomap", &img, "touch", "/x"])
+        .success();
+    let id = r.stdout.trim().to_string();
+    chmod(&env.store().join("containers").join(&id), 0o700);
+    env.hutch(&["start", "-a", &id]).success();
+    env.hutch(&["rm", &id]).success();
 }
 
 #[test]

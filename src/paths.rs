@@ -20,6 +20,9 @@ pub const ENV_ROOT: &str = "HUTCH_ROOT";
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
 /// How many seconds to wait for a store lock before giving up.
 pub const ENV_LOCK_TIMEOUT: &str = "HUTCH_LOCK_TIMEOUT";
+/// `fuse`: mount container roots with fuse-overlayfs without trying
+/// kernel overlayfs first.
+pub const ENV_OVERLAY: &str = "HUTCH_OVERLAY";
 /// The session bus address D-Bus clients use.
 pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// The per-user runtime directory of the XDG base directory specification.
@@ -77,6 +80,12 @@ pub enum Error {
     RunRootForeign { path: PathBuf, owner: u32, uid: u32 },
     #[error("run directory {path} has mode {mode:04o}, not 0700")]
     RunRootNotPrivate { path: PathBuf, mode: u32 },
+    #[error("making {path} private")]
+    SecureRunRoot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl crate::error::Diagnose for Error {
@@ -207,10 +216,11 @@ impl Paths {
     }
 
     /// Creates the run directory if needed, checks it is safe to use and
-    /// returns it.
-    pub fn ensure_runroot(&self) -> Result<&Path, Error> {
-        ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
-        Ok(&self.runroot)
+    /// returns it, with the paths it had to make private (see
+    /// `ensure_runroot`).
+    pub fn ensure_runroot(&self) -> Result<(&Path, Vec<PathBuf>), Error> {
+        let repaired = ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
+        Ok((&self.runroot, repaired))
     }
 
     /// The registries.conf files to consult, in order: the env override,
@@ -396,13 +406,50 @@ fn is_users_dir(dir: &Path, uid: u32) -> bool {
     std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir() && m.uid() == uid)
 }
 
-/// Creates `path` as chosen from `source` if it is missing and verifies it.
+/// Creates `path` as chosen from `source` if it is missing and verifies
+/// it; then, when it is `uid`'s, takes away what other users may do with
+/// it and with everything directly below it (attach sockets, exit codes
+/// and the seccomp cache live there), as with the store. Returns the
+/// paths whose mode it changed.
 ///
 /// An explicit `--runroot` or `HUTCH_RUNROOT` is the user's choice and only
 /// needs to be a directory. Below a verified per-user runtime directory the
 /// `hutch` directory must be a real directory owned by `uid`. In the shared
 /// `/tmp` it must also have mode 0700, because anyone could have made it.
-pub fn ensure_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<(), Error> {
+pub fn ensure_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<Vec<PathBuf>, Error> {
+    check_runroot(path, source, uid)?;
+    let mut repaired = Vec::new();
+    close_up(path, uid, &mut repaired)?;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            close_up(&e.path(), uid, &mut repaired)?;
+        }
+    }
+    Ok(repaired)
+}
+
+/// Clears the group and other bits of `path`'s mode when `uid` owns it
+/// (not following a symlink), noting it in `repaired`.
+fn close_up(path: &Path, uid: u32, repaired: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let mode = meta.mode() & 0o7777;
+    if meta.file_type().is_symlink() || meta.uid() != uid || mode & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o077)).map_err(
+        |source| Error::SecureRunRoot {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    repaired.push(path.to_path_buf());
+    Ok(())
+}
+
+/// `ensure_runroot`'s creation and checks.
+fn check_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<(), Error> {
     match source {
         RunRootSource::Option | RunRootSource::Env => {
             std::fs::DirBuilder::new()
@@ -464,24 +511,11 @@ fn ensure_private_dir(path: &Path, uid: u32, is_mode_checked: bool) -> Result<()
             uid,
         });
     }
+    // Below the user's own runtime directory an opened-up one is ours
+    // (an older hutch's umask, or by hand): `ensure_runroot` closes it.
     let mode = meta.mode() & 0o7777;
     if is_mode_checked && mode != PRIVATE_MODE {
         return Err(Error::RunRootNotPrivate { path, mode });
-    }
-    if mode & 0o077 != 0 {
-        // Below the user's own runtime directory: ours, but opened up (by
-        // an older hutch's umask or by hand). Attach sockets, exit codes
-        // and network records live here; close it again.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700)).map_err(
-            |source| Error::CreateRunRoot {
-                path: path.clone(),
-                source,
-            },
-        )?;
-        log::warn!(
-            "the run directory {} was open to other users (mode {mode:o}): made it private",
-            path.display()
-        );
     }
     Ok(())
 }
@@ -676,12 +710,24 @@ mod tests {
     fn ensure_runroot_below_a_runtime_dir_checks_the_owner_and_closes_the_mode() {
         let (t, uid) = temp();
         let p = t.path().join("hutch");
-        ensure_runroot(&p, RunRootSource::Xdg, uid).unwrap();
+        assert!(ensure_runroot(&p, RunRootSource::Xdg, uid)
+            .unwrap()
+            .is_empty());
         chmod(&p, 0o755);
-        ensure_runroot(&p, RunRootSource::RunUser, uid).unwrap();
-        // #21: opened up, it is made private again.
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        std::fs::write(p.join("marker"), "").unwrap();
+        chmod(&p.join("marker"), 0o644);
+        std::fs::create_dir(p.join("exits")).unwrap();
+        chmod(&p.join("exits"), 0o700);
+        // #21 item 1: opened up, it and what is directly below it are made
+        // private again, and named.
+        let repaired = ensure_runroot(&p, RunRootSource::RunUser, uid).unwrap();
+        assert_eq!(repaired, vec![p.clone(), p.join("marker")]);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o700);
+        assert_eq!(mode(&p.join("marker")), 0o600);
+        assert!(ensure_runroot(&p, RunRootSource::Xdg, uid)
+            .unwrap()
+            .is_empty());
         let err = ensure_runroot(&p, RunRootSource::Xdg, uid + 1).unwrap_err();
         assert!(matches!(err, Error::RunRootForeign { .. }), "got {err:?}");
     }

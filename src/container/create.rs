@@ -296,6 +296,7 @@ impl Engine {
             .set_upper_root(&dirs, root_entry.as_ref())
             .map_err(Error::Store)?;
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
+        let volume_owner = super::ids::unmapped_users_root(&ids);
         let p = &req.process;
         let opts = RunOptions {
             command: p.command.clone(),
@@ -338,6 +339,9 @@ impl Engine {
                     req.remove,
                     &record.created,
                 )?;
+                if let Some(root) = volume_owner {
+                    super::ids::give_new_volumes(store, &plan.volumes, &maps, root)?;
+                }
                 if req.restart != RestartPolicy::No {
                     store
                         .set_restart_policy(&id, Some(&req.restart.to_string()))
@@ -369,11 +373,7 @@ impl Engine {
         let mut security = security::plan_security(&req.security).map_err(Error::Security)?;
         // Read and compile the seccomp profile now, so a bad one fails
         // before anything is pulled or created.
-        crate::runtime::seccomp::resolve(
-            &mut security.seccomp,
-            security.caps,
-            self.paths().ensure_runroot()?,
-        )?;
+        crate::runtime::seccomp::resolve(&mut security.seccomp, security.caps, self.runroot()?)?;
         let (cgroups, rlimit_pids) = self.plan_cgroups(&req.cgroups, progress)?;
         let hardening = plan_hardening(&req.hardening, rlimit_pids)?;
         let own_mounts = parse_mounts(&req.mounts)?;

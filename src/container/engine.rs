@@ -7,6 +7,7 @@
 //! only inside `container`, so a front end cannot bypass them.
 
 use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::paths::Paths;
@@ -75,12 +76,24 @@ impl Engine {
             }
         }
         if !store.repaired().is_empty() {
-            (self.warn)(&format!(
-                "the database and locks of the store {} were open to other users: made them private (0600 files, 0700 locks directory)",
-                self.paths.root.display()
+            (self.warn)(&repair_warning(
+                "the store",
+                &self.paths.root,
+                store.repaired(),
             ));
         }
         Ok(self.store.get_or_init(|| store))
+    }
+
+    /// The run directory, created and checked (see
+    /// `Paths::ensure_runroot`); what had to be made private is reported
+    /// as a warning.
+    pub(in crate::container) fn runroot(&self) -> Result<&Path, crate::paths::Error> {
+        let (runroot, repaired) = self.paths.ensure_runroot()?;
+        if !repaired.is_empty() {
+            (self.warn)(&repair_warning("the run directory", runroot, &repaired));
+        }
+        Ok(runroot)
     }
 
     /// The current user's id maps (from /etc/subuid and /etc/subgid, or
@@ -97,5 +110,49 @@ impl Engine {
     /// end shows it as a warning.
     pub fn fallback_reason(&self) -> Result<Option<&str>, Error> {
         Ok(self.user_maps()?.fallback_reason.as_deref())
+    }
+}
+
+/// The warning for `repaired`, the paths in or at `dir` (`what`) whose
+/// modes were opened up: each named relative to `dir`, lock files counted.
+fn repair_warning(what: &str, dir: &Path, repaired: &[PathBuf]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut locks = 0;
+    for p in repaired {
+        match p.strip_prefix(dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => names.push(dir.display().to_string()),
+            Ok(rel) if rel.parent() == Some(Path::new("locks")) => locks += 1,
+            Ok(rel) => names.push(rel.display().to_string()),
+            Err(_) => names.push(p.display().to_string()),
+        }
+    }
+    match locks {
+        0 => {}
+        1 => names.push("1 lock file".into()),
+        n => names.push(format!("{n} lock files")),
+    }
+    format!(
+        "{what} {} was open to other users: made private (0700 directories, 0600 files): {}",
+        dir.display(),
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repair_warning_names_what_was_made_private() {
+        let dir = Path::new("/h/.local/share/hutch");
+        let repaired: Vec<PathBuf> = ["", "db.sqlite", "locks", "locks/a.lock", "locks/b.lock"]
+            .iter()
+            .map(|p| dir.join(p))
+            .collect();
+        assert_eq!(
+            repair_warning("the store", dir, &repaired),
+            "the store /h/.local/share/hutch was open to other users: made private \
+             (0700 directories, 0600 files): /h/.local/share/hutch, db.sqlite, locks, 2 lock files"
+        );
     }
 }

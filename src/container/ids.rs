@@ -44,13 +44,7 @@ pub fn prepare_lowers(
             .map(|l| store.layer_path(&l.diff_id))
             .collect());
     };
-    let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
-        && shift.inter_gids.iter().any(|m| m.host == 0);
-    let root = (
-        mode::map_id(&shift.inter_uids, 0),
-        mode::map_id(&shift.inter_gids, 0),
-    );
-    if let (false, (Some(uid), Some(gid))) = (is_user_mapped, root) {
+    if let Some((uid, gid)) = unmapped_users_root(ids) {
         store
             .give_container_dirs(dirs, default, uid, gid)
             .map_err(Error::Store)?;
@@ -58,6 +52,46 @@ pub fn prepare_lowers(
     let diff_ids: Vec<_> = layers.iter().rev().map(|l| l.diff_id.clone()).collect();
     store
         .shifted_layers(&diff_ids, default, &shift.inter_uids, &shift.inter_gids)
+        .map_err(Error::Store)
+}
+
+/// The container's root as intermediate ids (in the user's `default`
+/// namespace), when the planned maps leave the user out (nomap,
+/// `--uidmap`): what the user's own directories are given to.
+pub fn unmapped_users_root(ids: &UsernsPlan) -> Option<(u32, u32)> {
+    let shift = ids.shift.as_ref()?;
+    let is_user_mapped = shift.inter_uids.iter().any(|m| m.host == 0)
+        && shift.inter_gids.iter().any(|m| m.host == 0);
+    if is_user_mapped {
+        return None;
+    }
+    Some((
+        mode::map_id(&shift.inter_uids, 0)?,
+        mode::map_id(&shift.inter_gids, 0)?,
+    ))
+}
+
+/// Gives the new volumes of `volumes` (those the container fills first:
+/// `copy_up`) to `root` (see `unmapped_users_root`), as Podman gives a new
+/// volume to the container that first uses it: its root could not write
+/// them, nor give them the image directory's owner, otherwise.
+pub fn give_new_volumes(
+    store: &Store,
+    volumes: &crate::runtime::volumes::Volumes,
+    default: &IdMaps,
+    root: (u32, u32),
+) -> Result<(), Error> {
+    let paths: Vec<PathBuf> = volumes
+        .mounts
+        .iter()
+        .filter(|m| m.copy_up)
+        .filter_map(|m| m.host_path.clone())
+        .collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    store
+        .give_volume_dirs(paths, default, root.0, root.1)
         .map_err(Error::Store)
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use crate::runtime::mounts;
+use crate::runtime::overlay::{self, RootDirs};
 use crate::storage::{ContainerDirs, ImageRecord, Store};
 
 /// What went wrong mounting or unmounting an image.
@@ -96,7 +96,8 @@ pub fn mount_image(store: &Store, img: &ImageRecord, proc: &Path) -> Result<Path
         path: dirs.merged.clone(),
         source,
     };
-    mounts::mount_rootfs(&lowers, &dirs)
+    RootDirs::open(&lowers, &dirs)
+        .and_then(|open| overlay::mount_rootfs(&open))
         .map_err(|f| err(std::io::Error::from_raw_os_error(f.errno)))?;
     // Read-only, as `podman image mount` gives it.
     mount(

@@ -73,7 +73,7 @@ impl Engine {
             let _lock = pod::lock(&paths.root)?;
             pod::create(&paths.root, &record)?;
         }
-        let runroot = paths.ensure_runroot()?;
+        let runroot = self.runroot()?;
         if let Err(e) = pod::spawn_infra(&paths.root, runroot, &id) {
             // A pod whose infra cannot start is of no use; leave nothing.
             let _ = pod::delete(&paths.root, &id);
@@ -96,7 +96,7 @@ impl Engine {
     pub fn start_pod(&self, name: &str) -> Result<String, Error> {
         let paths = self.paths();
         let p = pod::find(&paths.root, name)?;
-        let runroot = paths.ensure_runroot()?.to_path_buf();
+        let runroot = self.runroot()?.to_path_buf();
         if !p.is_running(Path::new(PROC)) {
             pod::spawn_infra(&paths.root, &runroot, &p.id)?;
         }

@@ -2,6 +2,8 @@
 //! the limit flags parsed against this host's block devices, the manager
 //! and mode checked, and the decision where the container's cgroup goes.
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use super::create::{CgroupRequest, LimitsRequest, Progress, Resources};
 use super::engine::Engine;
 use super::Error;
@@ -84,7 +86,7 @@ impl Engine {
     /// was made (that is, since boot): a host without cgroup v2 stays
     /// that way.
     fn warn_once(&self, warning: &str, progress: &dyn Progress) {
-        let Ok(runroot) = self.paths().ensure_runroot() else {
+        let Ok(runroot) = self.runroot() else {
             progress.warn(warning);
             return;
         };
@@ -94,6 +96,7 @@ impl Engine {
         if std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&marker)
             .is_ok()
         {

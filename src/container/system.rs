@@ -265,7 +265,7 @@ impl Engine {
     /// called single-threaded (the overlay probe forks).
     pub fn host_info(&self) -> Result<HostInfo, Error> {
         let paths = self.paths();
-        let runroot = paths.ensure_runroot()?;
+        let runroot = self.runroot()?;
         let maps = self.user_maps()?.clone();
         let proc = Path::new(PROC);
         let layout = cgroup::detect_host(proc);

@@ -15,8 +15,9 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::WaitStatus;
 
 use super::Error;
-use crate::runtime::mounts;
+use crate::runtime::overlay::{self, RootDirs};
 use crate::runtime::volumes::{self, Volumes};
+use crate::runtime::{mounts, Sources};
 use crate::storage::{ChildError, ContainerDirs, ContainerStatus};
 use crate::sys::child::{self, Child, Failure, Kind};
 use crate::sys::fs::{openat2, Resolve};
@@ -137,17 +138,23 @@ where
             Some(maps),
             step,
             parent_ends,
-            move || {
-                let root = mount_root(lowers, dirs, volumes.as_ref())?;
+            || open_root(lowers, dirs, volumes.as_ref()),
+            move |held| {
+                let root = mount_root(&held, dirs, volumes.as_ref())?;
                 job(root.as_fd())
             },
         ),
-        Root::Running { user, mnt } => {
-            spawn(CloneFlags::empty(), None, step, parent_ends, move || {
+        Root::Running { user, mnt } => spawn(
+            CloneFlags::empty(),
+            None,
+            step,
+            parent_ends,
+            || Ok(()),
+            move |()| {
                 let root = join_root(user.as_fd(), mnt.as_fd())?;
                 job(root.as_fd())
-            })
-        }
+            },
+        ),
     }
 }
 
@@ -168,7 +175,8 @@ where
         Some(maps),
         step,
         parent_ends,
-        job,
+        || Ok(()),
+        |()| job(),
     )
 }
 
@@ -191,33 +199,48 @@ fn copy_mounts(volumes: Volumes) -> Volumes {
     Volumes { mounts }
 }
 
-/// In a stopped container's helper: mounts its overlay in the helper's own
-/// mount namespace, then `volumes` over it, and opens the root.
-fn mount_root(
+/// A failure of a runtime step as the helper reports it.
+fn failed(f: Failure) -> String {
+    let cause = nix::errno::Errno::from_raw(f.errno);
+    format!("{}: {cause}", f.text)
+}
+
+/// What a stopped container's helper opens before it becomes the
+/// container's root, as the container's init does (the store root is
+/// private to the user, and the container's root may be a subordinate id).
+struct Held {
+    rootfs: RootDirs,
+    sources: Option<Sources>,
+}
+
+/// In a stopped container's helper, still the invoking user: opens the
+/// overlay's directories and the sources of `volumes`.
+fn open_root(
     lowers: &[PathBuf],
     dirs: &ContainerDirs,
     volumes: Option<&Volumes>,
+) -> Result<Held, String> {
+    Ok(Held {
+        rootfs: RootDirs::open(lowers, dirs).map_err(failed)?,
+        sources: volumes.map(Sources::open).transpose().map_err(failed)?,
+    })
+}
+
+/// In a stopped container's helper: mounts its overlay in the helper's own
+/// mount namespace, then `volumes` over it, and returns the root.
+fn mount_root(
+    held: &Held,
+    dirs: &ContainerDirs,
+    volumes: Option<&Volumes>,
 ) -> Result<OwnedFd, String> {
-    let failed = |f: Failure| {
-        let cause = nix::errno::Errno::from_raw(f.errno);
-        format!("{}: {cause}", f.text)
-    };
     // 1. Slave first: the overlay must not propagate to the host's namespace.
     mounts::make_root_rslave().map_err(|e| format!("making / a slave mount: {e}"))?;
-    // 2. Mount the overlay on `merged`, visible only in this namespace.
-    mounts::mount_rootfs(lowers, dirs).map_err(failed)?;
-    // 3. Open the mounted root; everything after resolves beneath it.
-    let root = openat2(
-        nix::fcntl::AT_FDCWD,
-        &dirs.merged,
-        libc::O_PATH | libc::O_DIRECTORY,
-        0,
-        Resolve::NO_SYMLINKS,
-    )
-    .map_err(|e| format!("opening the container's root: {e}"))?;
-    // 4. The container's mounts, as its init makes them at start.
-    if let Some(volumes) = volumes {
-        crate::runtime::mount_volumes(root.as_fd(), volumes, &dirs.dir).map_err(failed)?;
+    // 2. Mount the overlay on `merged`, visible only in this namespace; its
+    //    root is where everything after resolves beneath.
+    let (_, root) = overlay::mount_rootfs(&held.rootfs).map_err(failed)?;
+    // 3. The container's mounts, as its init makes them at start.
+    if let (Some(volumes), Some(sources)) = (volumes, &held.sources) {
+        crate::runtime::mount_volumes(root.as_fd(), volumes, sources, &dirs.dir).map_err(failed)?;
     }
     Ok(root)
 }
@@ -245,28 +268,35 @@ fn join_root(user: BorrowedFd<'_>, mnt: BorrowedFd<'_>) -> Result<OwnedFd, Strin
 }
 
 /// Forks the helper (see `sys::child::spawn`): with `maps`, it waits for
-/// them and becomes root in its new user namespace before `job`.
-fn spawn<F>(
+/// them, runs `prepare` while it still has the invoking user's identity,
+/// and becomes root in its new user namespace before `job`, which gets
+/// what `prepare` returned.
+fn spawn<T, P, F>(
     flags: CloneFlags,
     maps: Option<&IdMaps>,
     step: &'static str,
     parent_ends: &[BorrowedFd<'_>],
+    prepare: P,
     job: F,
 ) -> Result<Helper, Error>
 where
-    F: FnOnce() -> Result<(), String>,
+    P: FnOnce() -> Result<T, String>,
+    F: FnOnce(T) -> Result<(), String>,
 {
     let (go_r, go_w) = userns::pipe().map_err(Error::Pipe)?;
     let ends: Vec<BorrowedFd<'_>> = parent_ends.iter().copied().chain([go_w.as_fd()]).collect();
     let is_mapped = maps.is_some();
     let child = child::spawn(flags, &ends, move |_| {
         let ready = if is_mapped {
-            userns::wait_for_maps(go_r).and_then(|()| userns::become_root())
+            userns::wait_for_maps(go_r).and_then(|()| {
+                let prepared = prepare()?;
+                userns::become_root().map(|()| prepared)
+            })
         } else {
             drop(go_r);
-            Ok(())
+            prepare()
         };
-        ready.and_then(|()| job()).map_err(Failure::text)?;
+        ready.and_then(job).map_err(Failure::text)?;
         exit_now(0)
     })
     .map_err(Error::Spawn)?;

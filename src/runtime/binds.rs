@@ -6,8 +6,12 @@
 //! `pivot_root`. A bind source is opened from the host's `/` refusing every
 //! symlink (`RESOLVE_NO_SYMLINKS`): the CLI already resolved the path the
 //! user named, so a source swapped for a symlink since then fails instead
-//! of mounting what the link points at. The mount is made from that fd.
-//! Targets are resolved beneath the root fd like every other mount.
+//! of mounting what the link points at. Sources are opened (`Sources::open`)
+//! before the init becomes the container's root, with the invoking user's
+//! identity, as Podman's runtime opens them: a volume lies in the private
+//! store and a bind may lie in a private home, which a subordinate id may
+//! not walk. The mount is made from that fd. Targets are resolved beneath
+//! the root fd like every other mount.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -30,10 +34,59 @@ fn in_root() -> Resolve {
     Resolve::IN_ROOT | Resolve::NO_MAGICLINKS
 }
 
+/// What one planned mount is made from, open.
+#[derive(Debug)]
+enum Source {
+    /// A tmpfs or devpts, or a source the plan never resolved.
+    Nothing,
+    /// A bind's or volume's directory or file, or an image's only layer.
+    Host(OwnedFd),
+    /// An image's layers, top first.
+    Layers(Vec<OwnedFd>),
+}
+
+/// The sources of a plan's mounts, in plan order.
+#[derive(Debug, Default)]
+pub struct Sources(Vec<Source>);
+
+impl Sources {
+    /// Opens the source of every mount of `volumes`, as whoever runs this
+    /// (see the module's comment).
+    pub fn open(volumes: &Volumes) -> Result<Sources, Failure> {
+        let mut sources = Vec::with_capacity(volumes.mounts.len());
+        for m in &volumes.mounts {
+            let source = match (m.kind, m.host_path.as_deref(), m.layers.as_slice()) {
+                (Kind::Devpts | Kind::Tmpfs, _, _) => Source::Nothing,
+                (_, _, _) if m.is_tmpfs_volume => Source::Nothing,
+                (Kind::Image, _, [only]) => Source::Host(open_source(only)?),
+                (Kind::Image, _, layers) => Source::Layers(
+                    layers
+                        .iter()
+                        .map(|l| open_source(l))
+                        .collect::<Result<_, _>>()?,
+                ),
+                (Kind::Bind | Kind::Volume, Some(host), _) => Source::Host(open_source(host)?),
+                (Kind::Bind | Kind::Volume, None, _) => Source::Nothing,
+            };
+            sources.push(source);
+        }
+        Ok(Sources(sources))
+    }
+
+    fn get(&self, index: usize) -> &Source {
+        self.0.get(index).unwrap_or(&Source::Nothing)
+    }
+}
+
 /// Mounts every planned mount beneath `root`, in plan order (parents
-/// first); `dir` is the container directory, where `:O` keeps its
-/// throwaway upper layers.
-pub fn mount_volumes(root: BorrowedFd<'_>, volumes: &Volumes, dir: &Path) -> Result<(), Failure> {
+/// first), from `sources` (opened from the same `volumes`); `dir` is the
+/// container directory, where `:O` keeps its throwaway upper layers.
+pub fn mount_volumes(
+    root: BorrowedFd<'_>,
+    volumes: &Volumes,
+    sources: &Sources,
+    dir: &Path,
+) -> Result<(), Failure> {
     for (index, m) in volumes.mounts.iter().enumerate() {
         let rel = m.destination.trim_start_matches('/');
         if m.kind == Kind::Devpts {
@@ -50,7 +103,7 @@ pub fn mount_volumes(root: BorrowedFd<'_>, volumes: &Volumes, dir: &Path) -> Res
             continue;
         }
         if m.kind == Kind::Image {
-            mount_image(root, rel, m)?;
+            mount_image(root, rel, m, sources.get(index))?;
             continue;
         }
         if m.kind == Kind::Tmpfs || m.is_tmpfs_volume {
@@ -66,13 +119,13 @@ pub fn mount_volumes(root: BorrowedFd<'_>, volumes: &Volumes, dir: &Path) -> Res
             .map_err(|e| Failure::step(format!("mounting a tmpfs on {}", m.destination), e))?;
             continue;
         }
-        let host = m.host_path.as_deref().ok_or_else(|| {
-            Failure::step(
+        let (Some(host), Source::Host(source)) = (m.host_path.as_deref(), sources.get(index))
+        else {
+            return Err(Failure::step(
                 format!("mounting {}: the source was never resolved", m.destination),
                 Errno::EINVAL,
-            )
-        })?;
-        let source = open_source(host)?;
+            ));
+        };
         let stat = fstat(source.as_fd())
             .map_err(|e| Failure::step(format!("inspecting {}", host.display()), e))?;
         let is_dir = is_dir(&stat);
@@ -192,9 +245,10 @@ fn set_propagation(target: BorrowedFd<'_>, m: &Mount) -> Result<(), Failure> {
     })
 }
 
-/// `--mount type=image`: the image's layers as a read-only overlay (one
-/// layer alone is bound), mounted on the directory `rel` beneath `root`.
-fn mount_image(root: BorrowedFd<'_>, rel: &str, m: &Mount) -> Result<(), Failure> {
+/// `--mount type=image`: the image's layers (`source`) as a read-only
+/// overlay (one layer alone is bound), mounted on the directory `rel`
+/// beneath `root`.
+fn mount_image(root: BorrowedFd<'_>, rel: &str, m: &Mount, source: &Source) -> Result<(), Failure> {
     let target = ensure_dir(root, rel)?;
     let failed = |e| {
         Failure::step(
@@ -202,12 +256,12 @@ fn mount_image(root: BorrowedFd<'_>, rel: &str, m: &Mount) -> Result<(), Failure
             e,
         )
     };
-    match m.layers.as_slice() {
-        [] => return Err(failed(Errno::ENOENT)),
-        [only] => {
-            let source = open_source(only)?;
+    match source {
+        Source::Nothing => return Err(failed(Errno::ENOENT)),
+        Source::Layers(layers) if layers.is_empty() => return Err(failed(Errno::ENOENT)),
+        Source::Host(only) => {
             mount(
-                Some(&proc_fd_path(source.as_fd())),
+                Some(&proc_fd_path(only.as_fd())),
                 &proc_fd_path(target.as_fd()),
                 None::<&str>,
                 MsFlags::MS_BIND,
@@ -215,8 +269,11 @@ fn mount_image(root: BorrowedFd<'_>, rel: &str, m: &Mount) -> Result<(), Failure
             )
             .map_err(failed)?;
         }
-        layers => {
-            let lower: Vec<String> = layers.iter().map(|l| l.display().to_string()).collect();
+        Source::Layers(layers) => {
+            let lower: Vec<String> = layers
+                .iter()
+                .map(|l| proc_fd_path(l.as_fd()).display().to_string())
+                .collect();
             let data = format!("lowerdir={},userxattr", lower.join(":"));
             mount(
                 Some("overlay"),
@@ -511,4 +568,47 @@ fn chown_tree(dir: BorrowedFd<'_>, uid: Uid, gid: Gid) -> Result<(), (String, Er
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(kind: Kind, host: Option<PathBuf>) -> Mount {
+        Mount {
+            kind,
+            destination: "/x".into(),
+            host_path: host,
+            ..Mount::default()
+        }
+    }
+
+    #[test]
+    fn sources_are_opened_in_plan_order_and_a_symlink_is_refused() {
+        // issue #21 item 1: sources are opened before init becomes the
+        // container's root, still refusing a source swapped for a link.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        let volumes = Volumes {
+            mounts: vec![
+                mount(Kind::Bind, Some(dir.clone())),
+                mount(Kind::Tmpfs, None),
+                mount(Kind::Volume, None),
+            ],
+        };
+        let sources = Sources::open(&volumes).unwrap();
+        assert!(matches!(sources.get(0), Source::Host(_)));
+        assert!(matches!(sources.get(1), Source::Nothing));
+        assert!(matches!(sources.get(2), Source::Nothing));
+        assert!(matches!(sources.get(3), Source::Nothing));
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let volumes = Volumes {
+            mounts: vec![mount(Kind::Bind, Some(link))],
+        };
+        let err = Sources::open(&volumes).unwrap_err();
+        assert_eq!(err.errno, libc::ELOOP, "{}", err.text);
+    }
 }

@@ -16,12 +16,12 @@ use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 
 /// Masks and freezes `sec`'s paths beneath `root`, and with
 /// `sec.read_only` mounts the scratch tmpfs and remounts the root
-/// read-only; `container_dir` is the container directory, whose
-/// .containerenv goes into the new /run.
+/// read-only; `containerenv` is the container's .containerenv (when the
+/// parent wrote one), which goes into the new /run.
 pub fn confine_paths(
     root: BorrowedFd<'_>,
     sec: &Security,
-    container_dir: &Path,
+    containerenv: Option<BorrowedFd<'_>>,
 ) -> Result<(), Failure> {
     for path in &sec.masked_paths {
         if let Some(target) = open_confined(root, path)? {
@@ -52,8 +52,9 @@ pub fn confine_paths(
                 .map_err(|e| Failure::step(format!("mounting a tmpfs on {dir}"), e))?;
             }
             // The tmpfs on /run covers /run/.containerenv: bind it again.
-            let (name, target) = mounts::CONTAINER_ENV;
-            mounts::bind_etc_file(root, container_dir, name, target)?;
+            if let Some(file) = containerenv {
+                mounts::bind_etc_file(root, file, mounts::CONTAINER_ENV.1)?;
+            }
         }
         remount_read_only(root, "/")?;
     }

@@ -61,22 +61,26 @@ pub struct KeepIdUser {
 /// default maps the user elsewhere): the upper's owner is the owner of
 /// `/`, and overlayfs mounts read-only when root cannot write the work
 /// directory. A no-op (two stats) under the default maps.
-pub fn claim_upper(
-    dirs: &crate::storage::ContainerDirs,
-    root_owner: (u32, u32),
-) -> Result<(), Failure> {
-    for (dir, (uid, gid)) in [(&dirs.upper, root_owner), (&dirs.work, (0, 0))] {
-        let st = nix::sys::stat::lstat(dir.as_path())
-            .map_err(|e| Failure::step(format!("inspecting {}", dir.display()), e))?;
+pub fn claim_upper(dirs: &super::overlay::RootDirs, root_owner: (u32, u32)) -> Result<(), Failure> {
+    for (dir, what, (uid, gid)) in [
+        (&dirs.upper, "upper", root_owner),
+        (&dirs.work, "work", (0, 0)),
+    ] {
+        let st = nix::sys::stat::fstat(dir.as_fd()).map_err(|e| {
+            Failure::step(format!("inspecting the container's {what} directory"), e)
+        })?;
         if st.st_uid != uid || st.st_gid != gid {
-            nix::unistd::chown(
-                dir.as_path(),
+            // fchown refuses an O_PATH fd; an empty path with AT_EMPTY_PATH does not.
+            nix::unistd::fchownat(
+                dir.as_fd(),
+                "",
                 Some(Uid::from_raw(uid)),
                 Some(Gid::from_raw(gid)),
+                AtFlags::AT_EMPTY_PATH,
             )
             .map_err(|e| {
                 Failure::step(
-                    format!("giving {} to the owner of the container's /", dir.display()),
+                    format!("giving the container's {what} directory to the owner of its /"),
                     e,
                 )
             })?;

@@ -8,8 +8,10 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
+use super::binds::Sources;
 use super::launch::{self, dup_onto, open_pty};
-use super::mounts::Special;
+use super::mounts::{EtcFiles, Special};
+use super::overlay::RootDirs;
 use super::privileges::{self, Privileges};
 use super::report::Failure;
 use super::syscall::{Kernel, Syscall};
@@ -40,6 +42,28 @@ pub struct Init<'a> {
     pub seccomp: Option<&'a Program>,
 }
 
+/// What init opens while it still has the invoking user's identity (step
+/// 1a): the overlay's directories, the /etc files and the mount sources.
+pub(super) struct Held {
+    /// The layers, upper, work and merged directories.
+    pub rootfs: RootDirs,
+    /// The /etc files and .containerenv the parent wrote.
+    pub etc: EtcFiles,
+    /// The sources of the bind mounts, volumes and image mounts.
+    pub sources: Sources,
+}
+
+impl Held {
+    /// Opens what `plan`'s setup reads from the store and the host.
+    fn open(plan: &Plan) -> Result<Held, Failure> {
+        Ok(Held {
+            rootfs: RootDirs::open(&plan.lowers, &plan.dirs)?,
+            etc: EtcFiles::open(&plan.dirs.dir)?,
+            sources: Sources::open(&plan.volumes)?,
+        })
+    }
+}
+
 /// The stdio part of `Init`.
 struct Stdio {
     pty_socket: Option<OwnedFd>,
@@ -68,10 +92,12 @@ pub fn start(init: Init<'_>, reporter: &Reporter) -> Result<Never, Failure> {
         outputs,
         winsize,
     };
-    // Steps 1–2b: become root in our namespaces once the maps exist.
-    become_root(plan, go, has_cgroup_ns)?;
+    // Steps 1–2b: open what the setup needs from the store, then become
+    // root in our namespaces once the maps exist.
+    let held = become_root(plan, go, has_cgroup_ns)?;
     // Steps 3–8: mount the container's root and pivot into it.
-    set_up_root(&mut Kernel, plan, has_cgroup_ns, stdio)?;
+    set_up_root(&mut Kernel, plan, &held, has_cgroup_ns, stdio)?;
+    drop(held);
     // Steps 9–10: resolve the user while still root.
     let (root, user) = prepare_user(plan)?;
     // Steps 10b–12: drop to the user.
@@ -86,13 +112,24 @@ pub fn start(init: Init<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     launch_process(plan, root, &user, reporter)
 }
 
-/// Steps 1–2b: wait for the id maps, harden, become root in the user
-/// namespace and, when the parent placed us, in a cgroup namespace.
-fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<(), Failure> {
+/// Steps 1–2b: wait for the id maps, open what the setup reads from the
+/// store and the host, harden, become root in the user namespace and,
+/// when the parent placed us, in a cgroup namespace.
+fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<Held, Failure> {
     // 1. Wait for the parent to write our uid/gid maps: until then no id is
     //    mapped, so files we create would belong to the overflow id and
     //    setresuid(0) below would fail.
     crate::userns::wait_for_maps(go).map_err(Failure::text)?;
+
+    // 1a. Open the overlay's directories, the /etc files and the mount
+    //     sources while we still have the invoking user's identity: as the
+    //     container's root, a subordinate id under --userns=nomap or
+    //     --uidmap, we could not walk the private (0700) store root or a
+    //     private home. Mounts reach them through /proc/self/fd, which
+    //     skips the directories above. Opened here rather than by the
+    //     parent: overlayfs and bind mounts take only mounts of the
+    //     caller's mount namespace, and ours is new since the clone.
+    let held = Held::open(plan)?;
 
     // 1b. --oom-score-adj, through the host's /proc (checked to be procfs)
     //     while our mount namespace still shows it, and while we may still
@@ -119,7 +156,7 @@ fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<(), Fail
     if has_cgroup_ns {
         super::cgroupns::enter()?;
     }
-    Ok(())
+    Ok(held)
 }
 
 /// Steps 3–8: mount the root filesystem and everything in it, set up stdio
@@ -127,10 +164,11 @@ fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<(), Fail
 fn set_up_root(
     sys: &mut impl Syscall,
     plan: &Plan,
+    held: &Held,
     has_cgroup_ns: bool,
     stdio: Stdio,
 ) -> Result<(), Failure> {
-    let root = mount_root(sys, plan, has_cgroup_ns)?;
+    let root = mount_root(sys, plan, held, has_cgroup_ns)?;
 
     // 5c. Bring up loopback in our own network namespace: a helper, if
     //     any, was started and configured its interface before we were
@@ -156,6 +194,7 @@ fn set_up_root(
 fn mount_root(
     sys: &mut impl Syscall,
     plan: &Plan,
+    held: &Held,
     has_cgroup_ns: bool,
 ) -> Result<OwnedFd, Failure> {
     // 3. Make every mount a slave before mounting anything: our mount
@@ -169,15 +208,14 @@ fn mount_root(
     //    the container's root, and the upper to the owner of the image's
     //    `/` (see `identity::claim_upper`).
     let root_owner = identity::root_owner(plan.root_entry.as_ref(), &plan.maps);
-    sys.claim_upper(&plan.dirs, root_owner)?;
-    sys.mount_rootfs(&plan.lowers, &plan.dirs)?;
+    sys.claim_upper(&held.rootfs, root_owner)?;
+    let root = sys.mount_rootfs(&held.rootfs)?;
 
-    // 5. Open the root once and mount /proc, /sys, /dev and the /etc files
-    //    beneath that fd. /proc needs step 4's root and our new pid
-    //    namespace; /sys our network namespace; /dev/mqueue our ipc one.
-    let root = sys.open_dir(&plan.dirs.merged, "the root filesystem")?;
+    // 5. Mount /proc, /sys, /dev and the /etc files beneath the root's fd.
+    //    /proc needs step 4's root and our new pid namespace; /sys our
+    //    network namespace; /dev/mqueue our ipc one.
     let special = Special {
-        dir: &plan.dirs.dir,
+        etc: &held.etc,
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
     };
     sys.mount_kernel_filesystems(root.as_fd(), &special)?;
@@ -192,7 +230,7 @@ fn mount_root(
     // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
     //     /dev and friends so a user mount may cover them, before 5b so a
     //     --read-only root still lets their targets be created.
-    sys.mount_volumes(root.as_fd(), &plan.volumes, &plan.dirs.dir)?;
+    sys.mount_volumes(root.as_fd(), &plan.volumes, &held.sources, &plan.dirs.dir)?;
 
     // 5a. Bind the --device nodes into the /dev just mounted, and add the
     //     keep-id user to /etc/passwd and /etc/group, before 5b may make
@@ -204,7 +242,8 @@ fn mount_root(
     //     then, with --read-only, give the scratch directories a tmpfs and
     //     make the root read-only: last, since every mount above needs
     //     its target created in a writable root.
-    sys.confine_paths(root.as_fd(), &plan.security, &plan.dirs.dir)?;
+    let containerenv = held.etc.get(super::mounts::CONTAINER_ENV.1);
+    sys.confine_paths(root.as_fd(), &plan.security, containerenv)?;
     Ok(root)
 }
 
@@ -329,9 +368,30 @@ mod tests {
         }
     }
 
+    /// Fds of `/` stand in for the store's directories: the recorded
+    /// steps never use them.
+    fn held() -> Held {
+        let slash = || crate::runtime::overlay::open_dir(Path::new("/")).unwrap();
+        Held {
+            rootfs: RootDirs {
+                lowers: vec![slash()],
+                upper: slash(),
+                work: slash(),
+                merged: slash(),
+                scratch: crate::runtime::overlay::Scratch {
+                    dir: slash(),
+                    upper: "upper".into(),
+                    work: "work".into(),
+                },
+            },
+            etc: EtcFiles::default(),
+            sources: Sources::default(),
+        }
+    }
+
     fn set_up(has_cgroup_ns: bool) -> Recorder {
         let mut sys = Recorder::default();
-        set_up_root(&mut sys, &plan(), has_cgroup_ns, no_stdio()).unwrap();
+        set_up_root(&mut sys, &plan(), &held(), has_cgroup_ns, no_stdio()).unwrap();
         sys
     }
 
@@ -351,8 +411,7 @@ mod tests {
     fn overlay_is_mounted_before_proc_and_proc_checked_before_masking() {
         let sys = set_up(true);
         assert!(sys.position("claim_upper") < sys.position("mount_rootfs"));
-        assert!(sys.position("mount_rootfs") < sys.position("open_dir /s/c/merged"));
-        assert!(sys.position("open_dir") < sys.position("mount_kernel_filesystems"));
+        assert!(sys.position("mount_rootfs") < sys.position("mount_kernel_filesystems"));
         assert!(sys.position("mount_kernel_filesystems") < sys.position("mount_cgroupfs"));
         assert!(sys.position("mount_cgroupfs") < sys.position("check_procfs"));
         assert!(sys.position("check_procfs") < sys.position("confine_paths"));

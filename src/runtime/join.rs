@@ -90,6 +90,13 @@ pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     join_namespaces(&mut Kernel, &namespaces)?;
     drop(namespaces);
 
+    // 1b. Become root in the container's user namespace, as its init was
+    //     for the same steps: setns(2) leaves us the invoking user's ids,
+    //     which a container root that is a subordinate id (nomap,
+    //     --uidmap) does not map, and fuse-overlayfs refuses requests
+    //     from unmapped ids (EOVERFLOW).
+    crate::userns::become_root().map_err(Failure::text)?;
+
     // 2. Fork, so the command really is in the container's pid namespace.
     //    CLONE_PARENT makes it hutch's child rather than ours: hutch waits
     //    for it, and its parent death signal (step 8) follows hutch. We

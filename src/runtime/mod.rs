@@ -21,6 +21,7 @@ mod join;
 mod launch;
 pub mod mounts;
 pub mod network;
+pub mod overlay;
 pub mod plan;
 pub mod pod;
 mod privileges;
@@ -36,7 +37,7 @@ mod syscall;
 mod user;
 pub mod volumes;
 
-pub use binds::mount_volumes;
+pub use binds::{mount_volumes, Sources};
 pub use plan::Plan;
 pub use run::OOM_REASON;
 

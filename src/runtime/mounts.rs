@@ -1,25 +1,23 @@
-//! Mounts made by the container's init: the overlay root filesystem and
-//! the kernel filesystems and files inside it.
+//! Mounts made by the container's init inside its root filesystem (the
+//! overlay itself is `overlay`'s): the kernel filesystems and the /etc
+//! files.
 //!
 //! Every target inside the root filesystem is resolved beneath the root's
 //! directory fd with openat2 (image paths are hostile: a symlink must not
 //! send a mount outside), created beneath it when missing, and mounted onto
-//! through `/proc/self/fd/N`. Only store paths, which hutch controls, are
-//! used as plain paths.
+//! through `/proc/self/fd/N`. Sources in the store (the /etc files the
+//! parent wrote) were opened before the init became the container's root
+//! (`EtcFiles::open`), since the store's paths may be closed to that id.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::Mode;
 
 use super::report::Failure;
-use crate::storage::ContainerDirs;
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
-
-/// The page size bounds mount(2)'s option string.
-const MAX_MOUNT_DATA: usize = 4095;
 
 /// How a path inside the container's root is resolved: `..` and absolute
 /// symlinks are clamped to the root, /proc magic links refused.
@@ -53,13 +51,40 @@ pub const ETC_FILES: [(&str, &str); 4] = [
 /// which one (Podman's file), as (name in the container directory, target).
 pub const CONTAINER_ENV: (&str, &str) = ("containerenv", "run/.containerenv");
 
-/// Which overlay implementation mounted the root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mounted {
-    /// Kernel overlayfs.
-    Kernel,
-    /// fuse-overlayfs.
-    Fuse,
+/// The `ETC_FILES` the parent wrote, open (`O_PATH`), as (target, file).
+#[derive(Debug, Default)]
+pub struct EtcFiles(Vec<(&'static str, OwnedFd)>);
+
+impl EtcFiles {
+    /// Opens the `ETC_FILES` present in the container directory `dir`; a
+    /// file the parent did not write (hosts with --no-hosts) is left out,
+    /// and the image's stays.
+    pub fn open(dir: &Path) -> Result<EtcFiles, Failure> {
+        let mut files = Vec::new();
+        for (name, target) in ETC_FILES {
+            let path = dir.join(name);
+            match nix::fcntl::open(
+                &path,
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_NOFOLLOW
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => files.push((target, fd)),
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(Failure::step(format!("opening {}", path.display()), e)),
+            }
+        }
+        Ok(EtcFiles(files))
+    }
+
+    /// The file for `target`, if the parent wrote one.
+    pub fn get(&self, target: &str) -> Option<BorrowedFd<'_>> {
+        self.0
+            .iter()
+            .find(|(t, _)| *t == target)
+            .map(|(_, fd)| fd.as_fd())
+    }
 }
 
 /// Makes every mount of this (new) mount namespace a recursive slave, so
@@ -73,169 +98,6 @@ pub fn make_root_rslave() -> Result<(), Errno> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-}
-
-/// Mounts the overlay of `lowers` (top first) with `dirs`' upper and work
-/// directories at `dirs.merged`: kernel overlayfs, else fuse-overlayfs.
-pub fn mount_rootfs(lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<Mounted, Failure> {
-    let kernel = match mount_kernel_overlay(lowers, &dirs.upper, &dirs.work, &dirs.merged) {
-        Ok(()) => return Ok(Mounted::Kernel),
-        Err(e) => e,
-    };
-    match mount_fuse_overlay(lowers, &dirs.upper, &dirs.work, &dirs.merged) {
-        Ok(()) => Ok(Mounted::Fuse),
-        // Without the helper, the kernel's refusal is the interesting error.
-        Err(FuseError::Missing) => Err(Failure::io(
-            "mounting the root filesystem with overlayfs",
-            &kernel,
-        )),
-        Err(FuseError::Failed(e)) => Err(e),
-    }
-}
-
-/// Mounts a kernel overlay. The option string uses paths relative to the
-/// directory the store paths share (so it stays under the page size for
-/// dozens of layers); past that, the new mount API takes each lower
-/// separately with `lowerdir+`.
-pub fn mount_kernel_overlay(
-    lowers: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    merged: &Path,
-) -> std::io::Result<()> {
-    let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
-    let data = overlay_options(lowers, upper, work, &base, true);
-    if data.len() <= MAX_MOUNT_DATA {
-        // The relative paths are resolved against the working directory at
-        // mount time; the process is single-threaded, so changing it is safe.
-        nix::unistd::chdir(&base)?;
-        mount(
-            Some("overlay"),
-            merged,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(data.as_str()),
-        )?;
-        return Ok(());
-    }
-    mount_overlay_fsconfig(lowers, upper, work, merged)
-}
-
-fn mount_overlay_fsconfig(
-    lowers: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    merged: &Path,
-) -> std::io::Result<()> {
-    use crate::sys::mount::{
-        fsconfig_create, fsconfig_flag, fsconfig_string, fsmount, fsopen, move_mount_onto,
-    };
-    let text = |p: &Path| {
-        p.to_str()
-            .map(str::to_string)
-            .ok_or(std::io::ErrorKind::InvalidInput)
-    };
-    let ctx = fsopen("overlay")?;
-    for lower in lowers {
-        fsconfig_string(ctx.as_fd(), "lowerdir+", &text(lower)?)?;
-    }
-    fsconfig_string(ctx.as_fd(), "upperdir", &text(upper)?)?;
-    fsconfig_string(ctx.as_fd(), "workdir", &text(work)?)?;
-    fsconfig_flag(ctx.as_fd(), "userxattr")?;
-    fsconfig_create(ctx.as_fd())?;
-    let mnt = fsmount(ctx.as_fd(), 0)?;
-    let target = nix::fcntl::open(
-        merged,
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    move_mount_onto(mnt.as_fd(), target.as_fd())
-}
-
-enum FuseError {
-    Missing,
-    Failed(Failure),
-}
-
-/// Mounts with fuse-overlayfs, which daemonizes once the mount is up; the
-/// daemon lives in the container's pid namespace and ends with it.
-fn mount_fuse_overlay(
-    lowers: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    merged: &Path,
-) -> Result<(), FuseError> {
-    let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
-    let data = overlay_options(lowers, upper, work, &base, false);
-    let status = std::process::Command::new("fuse-overlayfs")
-        .arg("-o")
-        .arg(&data)
-        .arg(merged)
-        .current_dir(&base)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    match status {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FuseError::Missing),
-        Err(e) => Err(FuseError::Failed(Failure::io("running fuse-overlayfs", &e))),
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(FuseError::Failed(Failure {
-            kind: super::report::Kind::Setup,
-            errno: 0,
-            text: format!("mounting the root filesystem: kernel overlayfs refused and fuse-overlayfs failed ({s})"),
-        })),
-    }
-}
-
-/// The overlay option string with paths relative to `base`.
-fn overlay_options(
-    lowers: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    base: &Path,
-    userxattr: bool,
-) -> String {
-    let rel = |p: &Path| -> String {
-        match p.strip_prefix(base) {
-            Ok(r) if !r.as_os_str().is_empty() => r.display().to_string(),
-            _ => p.display().to_string(),
-        }
-    };
-    let lower: Vec<String> = lowers.iter().map(|l| rel(l)).collect();
-    let mut data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
-        rel(upper),
-        rel(work)
-    );
-    if userxattr {
-        data.push_str(",userxattr");
-    }
-    data
-}
-
-/// The deepest directory containing all `paths`.
-fn common_dir<'a>(paths: impl Iterator<Item = &'a Path>) -> PathBuf {
-    let mut common: Option<Vec<Component<'a>>> = None;
-    for p in paths {
-        let parent: Vec<Component<'a>> = p.parent().unwrap_or(p).components().collect();
-        common = Some(match common {
-            None => parent,
-            Some(c) => c
-                .into_iter()
-                .zip(parent)
-                .take_while(|(a, b)| a == b)
-                .map(|(a, _)| a)
-                .collect(),
-        });
-    }
-    let dir: PathBuf = common.unwrap_or_default().into_iter().collect();
-    if dir.as_os_str().is_empty() {
-        PathBuf::from("/")
-    } else {
-        dir
-    }
 }
 
 /// Opens the directory `path` beneath `root` (O_PATH), creating missing
@@ -375,8 +237,8 @@ pub(super) fn mount_on(
 
 /// What `mount_kernel_filesystems` needs to know.
 pub struct Special<'a> {
-    /// The container directory holding hosts, hostname and resolv.conf.
-    pub dir: &'a Path,
+    /// The /etc files (and .containerenv) the parent wrote.
+    pub etc: &'a EtcFiles,
     /// Whether gid 5 (tty) is mapped, so devpts may use it.
     pub is_tty_gid_mapped: bool,
 }
@@ -497,28 +359,28 @@ pub fn mount_kernel_filesystems(
     )
     .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
 
-    for (name, target) in ETC_FILES {
-        bind_etc_file(root, special.dir, name, target)?;
+    for (target, file) in &special.etc.0 {
+        bind_etc_file(root, file.as_fd(), target)?;
     }
     Ok(())
 }
 
-/// Bind-mounts the file `name` of the container directory `dir` on
-/// `target` beneath `root`, creating the target when missing. A file the
-/// parent did not write (hosts with --no-hosts) leaves the image's.
+/// Bind-mounts the open file `source` on `target` beneath `root`,
+/// creating the target when missing.
 pub fn bind_etc_file(
     root: BorrowedFd<'_>,
-    dir: &Path,
-    name: &str,
+    source: BorrowedFd<'_>,
     target: &str,
 ) -> Result<(), Failure> {
-    let source = dir.join(name);
-    if !source.exists() {
-        return Ok(());
-    }
     let file = ensure_file(root, target)?;
-    mount_on(Some(&source), file.as_fd(), None, MsFlags::MS_BIND, None)
-        .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))
+    mount_on(
+        Some(&proc_fd_path(source)),
+        file.as_fd(),
+        None,
+        MsFlags::MS_BIND,
+        None,
+    )
+    .map_err(|e| Failure::step(format!("bind-mounting /{target}"), e))
 }
 
 /// Opens the pty multiplexer of the container's devpts beneath `root`.
@@ -538,22 +400,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlay_options_are_relative_to_the_common_dir() {
-        let lowers = vec![PathBuf::from("/s/layers/b"), PathBuf::from("/s/layers/a")];
-        let upper = Path::new("/s/containers/c/upper");
-        let work = Path::new("/s/containers/c/work");
-        let base = common_dir(lowers.iter().map(PathBuf::as_path).chain([upper, work]));
-        assert_eq!(base, Path::new("/s"));
-        assert_eq!(
-            overlay_options(&lowers, upper, work, &base, true),
-            "lowerdir=layers/b:layers/a,upperdir=containers/c/upper,workdir=containers/c/work,userxattr"
-        );
-    }
-
-    #[test]
-    fn common_dir_of_unrelated_paths_is_root() {
-        let paths = [Path::new("/a/x"), Path::new("/b/y")];
-        assert_eq!(common_dir(paths.into_iter()), Path::new("/"));
+    fn etc_files_the_parent_did_not_write_are_left_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("hosts"), "127.0.0.1 localhost\n").unwrap();
+        std::fs::write(tmp.path().join(CONTAINER_ENV.0), "").unwrap();
+        let etc = EtcFiles::open(tmp.path()).unwrap();
+        assert!(etc.get("etc/hosts").is_some());
+        assert!(etc.get(CONTAINER_ENV.1).is_some());
+        assert!(etc.get("etc/hostname").is_none());
+        assert!(etc.get("etc/resolv.conf").is_none());
     }
 
     #[test]

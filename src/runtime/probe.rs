@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use nix::mount::{umount2, MntFlags};
 use nix::sched::CloneFlags;
 
-use super::mounts::{self, Mounted};
+use super::mounts;
+use super::overlay::{self, Mounted, RootDirs};
 use super::{Error, OverlayKind};
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
@@ -55,18 +56,23 @@ fn mount_probe(lower: &Path, dirs: &ContainerDirs, maps: &IdMaps) -> Result<Over
     // exits; the exit code carries which overlay worked.
     let lowers = vec![lower.to_path_buf()];
     let mut kind = OverlayKind::Kernel;
-    let kernel = crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
-        mounts::make_root_rslave().map_err(|e| format!("making / a recursive slave mount: {e}"))?;
-        mounts::mount_kernel_overlay(&lowers, &dirs.upper, &dirs.work, &dirs.merged)
-            .map_err(|e| format!("mounting overlayfs: {e}"))
-    });
-    if kernel.is_ok() {
-        return Ok(kind);
+    let open = || RootDirs::open(&lowers, dirs).map_err(|f| f.text);
+    if !overlay::is_fuse_forced() {
+        let kernel = crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
+            mounts::make_root_rslave()
+                .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+            overlay::mount_kernel_overlay(&open()?)
+                .map(drop)
+                .map_err(|e| format!("mounting overlayfs: {e}"))
+        });
+        if kernel.is_ok() {
+            return Ok(kind);
+        }
     }
     kind = OverlayKind::Fuse;
     crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
         mounts::make_root_rslave().map_err(|e| format!("making / a recursive slave mount: {e}"))?;
-        match mounts::mount_rootfs(&lowers, dirs) {
+        match overlay::mount_rootfs(&open()?).map(|(kind, _)| kind) {
             Ok(Mounted::Fuse) => {
                 // Unmounting ends the fuse-overlayfs daemon.
                 let _ = umount2(&dirs.merged, MntFlags::MNT_DETACH);

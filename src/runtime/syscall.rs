@@ -9,22 +9,23 @@
 //! outside.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::mount::{umount2, MntFlags};
 use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 
+use super::binds::Sources;
 use super::devices::{self, Device};
 use super::hardening::{self, Ulimit};
 use super::identity::{self, Identity};
 use super::mounts::{self, Special};
+use super::overlay::{self, RootDirs};
 use super::report::Failure;
 use super::security::{self, Security};
 use super::user::ExecUser;
 use super::volumes::Volumes;
 use super::{binds, cgroupns, confine, seccomp, Plan};
-use crate::storage::ContainerDirs;
 use crate::sys::caps;
 use crate::sys::seccomp::Program;
 use crate::userns::IdMaps;
@@ -35,9 +36,10 @@ pub trait Syscall {
     /// Makes every mount a recursive slave (mount(2) `MS_REC|MS_SLAVE` on /).
     fn make_root_rslave(&mut self) -> Result<(), Failure>;
     /// Gives the overlay's upper and work directories to the container's root.
-    fn claim_upper(&mut self, dirs: &ContainerDirs, root_owner: (u32, u32)) -> Result<(), Failure>;
-    /// Mounts the overlay (kernel or fuse) on `dirs.merged`.
-    fn mount_rootfs(&mut self, lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<(), Failure>;
+    fn claim_upper(&mut self, dirs: &RootDirs, root_owner: (u32, u32)) -> Result<(), Failure>;
+    /// Mounts the overlay (kernel or fuse) on `dirs.merged`; returns its
+    /// root, open.
+    fn mount_rootfs(&mut self, dirs: &RootDirs) -> Result<OwnedFd, Failure>;
     /// Opens the directory `path` (`O_PATH`); `what` names it in errors.
     fn open_dir(&mut self, path: &Path, what: &str) -> Result<OwnedFd, Failure>;
     /// Mounts /proc, /sys, /dev and the /etc files beneath `root`, after
@@ -51,11 +53,13 @@ pub trait Syscall {
     fn mount_cgroupfs(&mut self, root: BorrowedFd<'_>, is_writable: bool) -> Result<(), Failure>;
     /// Checks that /proc beneath `root` is the procfs just mounted.
     fn check_procfs(&mut self, root: BorrowedFd<'_>) -> Result<(), Failure>;
-    /// Mounts the `-v`/`--mount`/`--tmpfs` binds, volumes and tmpfs.
+    /// Mounts the `-v`/`--mount`/`--tmpfs` binds, volumes and tmpfs from
+    /// their open `sources`.
     fn mount_volumes(
         &mut self,
         root: BorrowedFd<'_>,
         volumes: &Volumes,
+        sources: &Sources,
         dir: &Path,
     ) -> Result<(), Failure>;
     /// Binds the `--device` nodes into /dev.
@@ -66,12 +70,13 @@ pub trait Syscall {
         root: BorrowedFd<'_>,
         identity: &Identity,
     ) -> Result<(), Failure>;
-    /// Masks and freezes kernel paths; with `--read-only` freezes the root.
+    /// Masks and freezes kernel paths; with `--read-only` freezes the root
+    /// (and binds `containerenv` into its new /run).
     fn confine_paths(
         &mut self,
         root: BorrowedFd<'_>,
         security: &Security,
-        dir: &Path,
+        containerenv: Option<BorrowedFd<'_>>,
     ) -> Result<(), Failure>;
     /// Brings up loopback in a network namespace of the container's own.
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure>;
@@ -110,12 +115,12 @@ impl Syscall for Kernel {
         mounts::make_root_rslave().map_err(|e| Failure::step("making / a recursive slave mount", e))
     }
 
-    fn claim_upper(&mut self, dirs: &ContainerDirs, root_owner: (u32, u32)) -> Result<(), Failure> {
+    fn claim_upper(&mut self, dirs: &RootDirs, root_owner: (u32, u32)) -> Result<(), Failure> {
         identity::claim_upper(dirs, root_owner)
     }
 
-    fn mount_rootfs(&mut self, lowers: &[PathBuf], dirs: &ContainerDirs) -> Result<(), Failure> {
-        mounts::mount_rootfs(lowers, dirs).map(drop)
+    fn mount_rootfs(&mut self, dirs: &RootDirs) -> Result<OwnedFd, Failure> {
+        overlay::mount_rootfs(dirs).map(|(_, root)| root)
     }
 
     fn open_dir(&mut self, path: &Path, what: &str) -> Result<OwnedFd, Failure> {
@@ -154,9 +159,10 @@ impl Syscall for Kernel {
         &mut self,
         root: BorrowedFd<'_>,
         volumes: &Volumes,
+        sources: &Sources,
         dir: &Path,
     ) -> Result<(), Failure> {
-        binds::mount_volumes(root, volumes, dir)
+        binds::mount_volumes(root, volumes, sources, dir)
     }
 
     fn mount_devices(&mut self, root: BorrowedFd<'_>, devices: &[Device]) -> Result<(), Failure> {
@@ -175,9 +181,9 @@ impl Syscall for Kernel {
         &mut self,
         root: BorrowedFd<'_>,
         security: &Security,
-        dir: &Path,
+        containerenv: Option<BorrowedFd<'_>>,
     ) -> Result<(), Failure> {
-        confine::confine_paths(root, security, dir)
+        confine::confine_paths(root, security, containerenv)
     }
 
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure> {
@@ -302,11 +308,13 @@ impl Syscall for Recorder {
     fn make_root_rslave(&mut self) -> Result<(), Failure> {
         self.log("make_root_rslave")
     }
-    fn claim_upper(&mut self, _: &ContainerDirs, _: (u32, u32)) -> Result<(), Failure> {
+    fn claim_upper(&mut self, _: &RootDirs, _: (u32, u32)) -> Result<(), Failure> {
         self.log("claim_upper")
     }
-    fn mount_rootfs(&mut self, _: &[PathBuf], _: &ContainerDirs) -> Result<(), Failure> {
-        self.log("mount_rootfs")
+    fn mount_rootfs(&mut self, _: &RootDirs) -> Result<OwnedFd, Failure> {
+        self.log("mount_rootfs")?;
+        // Any directory fd will do: the recorded steps never use it.
+        Kernel.open_dir(Path::new("/"), "/")
     }
     fn open_dir(&mut self, path: &Path, _: &str) -> Result<OwnedFd, Failure> {
         self.log(format!("open_dir {}", path.display()))?;
@@ -326,7 +334,13 @@ impl Syscall for Recorder {
     fn check_procfs(&mut self, _: BorrowedFd<'_>) -> Result<(), Failure> {
         self.log("check_procfs")
     }
-    fn mount_volumes(&mut self, _: BorrowedFd<'_>, _: &Volumes, _: &Path) -> Result<(), Failure> {
+    fn mount_volumes(
+        &mut self,
+        _: BorrowedFd<'_>,
+        _: &Volumes,
+        _: &Sources,
+        _: &Path,
+    ) -> Result<(), Failure> {
         self.log("mount_volumes")
     }
     fn mount_devices(&mut self, _: BorrowedFd<'_>, _: &[Device]) -> Result<(), Failure> {
@@ -335,7 +349,12 @@ impl Syscall for Recorder {
     fn add_keep_id_user(&mut self, _: BorrowedFd<'_>, _: &Identity) -> Result<(), Failure> {
         self.log("add_keep_id_user")
     }
-    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security, _: &Path) -> Result<(), Failure> {
+    fn confine_paths(
+        &mut self,
+        _: BorrowedFd<'_>,
+        _: &Security,
+        _: Option<BorrowedFd<'_>>,
+    ) -> Result<(), Failure> {
         self.log("confine_paths")
     }
     fn bring_up_loopback(&mut self, _: &Plan) -> Result<(), Failure> {

@@ -285,12 +285,18 @@ fn make_dirs(dirs: &ContainerDirs) -> Result<(), Error> {
     }
     // The upper directory is the container's `/`: 0755 whatever the
     // user's umask, or non-root users inside could not reach anything.
-    std::fs::set_permissions(&dirs.upper, PermissionsExt::from_mode(0o755)).map_err(|source| {
-        Error::CreateDir {
-            path: dirs.upper.clone(),
-            source,
-        }
-    })
+    // The container directory is 0711: a container root that is not the
+    // user (nomap, --uidmap) reaches its upper and work directories
+    // through it under fuse-overlayfs; `containers/` keeps others out.
+    for (dir, mode) in [(&dirs.upper, 0o755), (&dirs.dir, 0o711)] {
+        std::fs::set_permissions(dir, PermissionsExt::from_mode(mode)).map_err(|source| {
+            Error::CreateDir {
+                path: dir.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

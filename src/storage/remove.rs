@@ -28,7 +28,14 @@ pub(super) fn remove_tree(path: &Path, maps: &IdMaps) -> Result<(), Error> {
 
 fn remove_in_userns(path: &Path, maps: &IdMaps) -> Result<(), Error> {
     let target: PathBuf = path.to_path_buf();
-    userns::run_with_caps(maps, move || match std::fs::remove_dir_all(&target) {
+    // Root there must be the user too: the tree lies in the user's own
+    // directories, which a container root that is a subordinate id
+    // (nomap, --uidmap) may not change.
+    let maps = maps.with_user_as_root(
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    userns::run_with_caps(&maps, move || match std::fs::remove_dir_all(&target) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -123,20 +123,45 @@ impl Store {
         uid: u32,
         gid: u32,
     ) -> Result<(), Error> {
-        let paths = [dirs.upper.clone(), dirs.work.clone()];
-        userns::run_as_root(default, nix::sched::CloneFlags::empty(), move || {
-            for p in &paths {
-                nix::unistd::chown(
-                    p.as_path(),
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                )
-                .map_err(|e| format!("changing the owner of {}: {e}", p.display()))?;
-            }
-            Ok(())
-        })
-        .map_err(|source| Error::ShiftLayer { source })
+        give_dirs(
+            vec![dirs.upper.clone(), dirs.work.clone()],
+            default,
+            uid,
+            gid,
+        )
     }
+
+    /// Gives the data directories of new volumes (`paths`) to a new
+    /// container's root, as `give_container_dirs` gives it its upper
+    /// directory: the container fills them first, and its root must be
+    /// able to write them (Podman gives a new volume to the container
+    /// that first uses it). The caller must be single-threaded.
+    pub fn give_volume_dirs(
+        &self,
+        paths: Vec<PathBuf>,
+        default: &IdMaps,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), Error> {
+        give_dirs(paths, default, uid, gid)
+    }
+}
+
+/// Gives `paths` (not what is below them) to the intermediate ids
+/// `uid`/`gid`, as root in a user namespace with the `default` maps.
+fn give_dirs(paths: Vec<PathBuf>, default: &IdMaps, uid: u32, gid: u32) -> Result<(), Error> {
+    userns::run_as_root(default, nix::sched::CloneFlags::empty(), move || {
+        for p in &paths {
+            nix::unistd::chown(
+                p.as_path(),
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
+            )
+            .map_err(|e| format!("changing the owner of {}: {e}", p.display()))?;
+        }
+        Ok(())
+    })
+    .map_err(|source| Error::ShiftLayer { source })
 }
 
 /// A short name for a mapping: the digest of its intermediate map lines.

@@ -15,6 +15,10 @@ const FSCONFIG_SET_FLAG: libc::c_uint = 0;
 const FSCONFIG_SET_STRING: libc::c_uint = 1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
+/// `MOUNT_ATTR_NODEV`, for `fsmount`.
+pub const MOUNT_ATTR_NODEV: u32 = 0x4;
+/// `MOUNT_ATTR_NOATIME`, for `fsmount`.
+pub const MOUNT_ATTR_NOATIME: u32 = 0x10;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
 

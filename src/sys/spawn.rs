@@ -27,3 +27,20 @@ pub fn die_with_parent(cmd: &mut Command, sig: Signal) {
         });
     }
 }
+
+/// Makes the process `cmd` spawns leave for a mount namespace of its own
+/// (unshare(2) `CLONE_NEWNS`) before it execs: a copy of ours, so that
+/// what we mount or pivot afterwards does not move its root or cwd.
+pub fn in_own_mount_namespace(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only unshare(2), which is async-signal-safe; it allocates nothing
+    // and touches no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -77,6 +77,28 @@ impl IdMaps {
     pub fn host_gid(&self, id: u32) -> Option<u32> {
         lookup(&self.gids, id)
     }
+
+    /// These maps with the user (`uid`, `gid`) as root and every other host
+    /// range after it: a namespace whose root may remove both what a
+    /// container's ids own and the user's own directories holding it
+    /// (under `--userns=nomap` or `--uidmap` the container's maps leave the
+    /// user out). The same maps when the user is root in them already.
+    pub fn with_user_as_root(&self, uid: u32, gid: u32) -> IdMaps {
+        if self.host_uid(0) == Some(uid) && self.host_gid(0) == Some(gid) {
+            return self.clone();
+        }
+        let others = |maps: &[IdMap], own: u32| -> Vec<(u32, u32)> {
+            maps.iter()
+                .filter(|m| m.host != own)
+                .map(|m| (m.host, m.size))
+                .collect()
+        };
+        IdMaps {
+            uids: stack(uid, &others(&self.uids, uid)),
+            gids: stack(gid, &others(&self.gids, gid)),
+            fallback_reason: self.fallback_reason.clone(),
+        }
+    }
 }
 
 fn lookup(map: &[IdMap], id: u32) -> Option<u32> {
@@ -123,6 +145,37 @@ pub fn map_lines(map: &[IdMap]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removal_maps_put_the_user_back_as_root() {
+        let m = |container, host, size| IdMap {
+            container,
+            host,
+            size,
+        };
+        let nomap = IdMaps {
+            uids: vec![m(0, 100000, 65536)],
+            gids: vec![m(0, 200000, 65536)],
+            fallback_reason: None,
+        };
+        let got = nomap.with_user_as_root(1000, 1001);
+        assert_eq!(got.uids, vec![m(0, 1000, 1), m(1, 100000, 65536)]);
+        assert_eq!(got.gids, vec![m(0, 1001, 1), m(1, 200000, 65536)]);
+        // keep-id maps the user at its own id: it moves to root.
+        let keep_id = IdMaps {
+            uids: vec![m(0, 100000, 1000), m(1000, 1000, 1), m(1001, 101000, 64536)],
+            gids: vec![m(0, 1001, 1)],
+            fallback_reason: None,
+        };
+        let got = keep_id.with_user_as_root(1000, 1001);
+        assert_eq!(
+            got.uids,
+            vec![m(0, 1000, 1), m(1, 100000, 1000), m(1001, 101000, 64536)]
+        );
+        assert_eq!(got.gids, vec![m(0, 1001, 1)]);
+        let default = IdMaps::plan(1000, 1001, &[(100000, 65536)], &[(200000, 65536)]);
+        assert_eq!(default.with_user_as_root(1000, 1001), default);
+    }
 
     #[test]
     fn plan_maps_user_to_root_and_range_above() {

@@ -359,17 +359,10 @@ fn read_records(tx: &Transaction<'_>) -> Result<Records, Error> {
 
 /// The names in directory `dir` (none when it is missing).
 fn list(dir: &Path) -> Result<BTreeSet<String>, Error> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => Ok(entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
-        Err(source) => Err(Error::RemoveDir {
-            path: dir.to_path_buf(),
-            source,
-        }),
-    }
+    Ok(super::debris::entries(dir)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// The hex sha256 of the file at `path`.

@@ -358,7 +358,7 @@ fn measure(found: &mut [Debris], maps: &IdMaps) {
 }
 
 /// The entries of `dir` with their names; none when it does not exist.
-fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
+pub(super) fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),

@@ -20,8 +20,17 @@ use crate::error::{render_chain, Error, EXIT_TOOL};
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
     pub containers: Vec<String>,
+    /// Act on every container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Read a container's id from FILE (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
     /// Seconds to wait after the stop signal before SIGKILL
     #[arg(
         short = 't',
@@ -35,8 +44,14 @@ pub struct StopArgs {
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
     pub containers: Vec<String>,
+    /// Signal every running container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Read a container's id from FILE (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
     /// Signal to send (name such as TERM or SIGTERM, or number)
     #[arg(short, long, value_name = "SIGNAL", default_value = "KILL")]
     pub signal: String,
@@ -95,8 +110,11 @@ pub struct WaitArgs {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(value_name = "CONTAINER", required_unless_present = "all")]
     pub containers: Vec<String>,
+    /// Start every container that is not running
+    #[arg(long, conflicts_with = "attach")]
+    pub all: bool,
     /// Attach to the container's output until it exits, and exit with its code
     #[arg(short, long)]
     pub attach: bool,
@@ -137,25 +155,73 @@ fn for_each(
 /// Stops containers.
 pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
     let timeout = Duration::from_secs(args.time);
-    for_each(&args.containers, |name| Ok(engine.stop(name, timeout)?))
+    let names = targets(
+        engine,
+        args.containers,
+        &args.cidfile,
+        args.all.then_some(Which::Every),
+        args.ignore,
+    )?;
+    for_each(&names, |name| Ok(engine.stop(name, timeout)?))
 }
 
 /// Sends a signal to containers.
 pub fn kill(engine: &Engine, args: KillArgs) -> Result<i32, Error> {
     let sig = container::parse_signal(&args.signal)?;
-    for_each(&args.containers, |name| Ok(engine.kill(name, sig)?))
+    let names = targets(
+        engine,
+        args.containers,
+        &args.cidfile,
+        args.all.then_some(Which::Running),
+        false,
+    )?;
+    for_each(&names, |name| Ok(engine.kill(name, sig)?))
 }
 
-/// Removes containers.
-/// Every name is looked up first, as Podman does: one that does not exist
-/// fails the command (exit 1) before anything is removed, unless
-/// `--ignore` or `--force`. A running container without `--force` exits 2.
-pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
-    let ignore = args.ignore || args.force;
-    let mut given = args.containers;
-    for file in &args.cidfile {
+/// Which containers `--all` means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Every,
+    Running,
+    NotRunning,
+}
+
+/// The containers a command acts on: with `all`, those it means (by
+/// full id, as Podman prints them); else the names given and the ids in
+/// the `cidfiles`. With `ignore`, a missing file and a container that does
+/// not exist are left out.
+fn targets(
+    engine: &Engine,
+    mut names: Vec<String>,
+    cidfiles: &[std::path::PathBuf],
+    all: Option<Which>,
+    ignore: bool,
+) -> Result<Vec<String>, Error> {
+    if let Some(which) = all {
+        let req = container::query::ListRequest {
+            is_all: true,
+            limit: None,
+            filters: Default::default(),
+            with_ports: false,
+            with_sizes: false,
+        };
+        let running = |l: &container::query::Listed| {
+            l.info.state.status == container::query::ContainerStatus::Running
+        };
+        return Ok(engine
+            .list_containers(&req)?
+            .into_iter()
+            .filter(|l| match which {
+                Which::Every => true,
+                Which::Running => running(l),
+                Which::NotRunning => !running(l),
+            })
+            .map(|l| l.info.record.id)
+            .collect());
+    }
+    for file in cidfiles {
         match std::fs::read_to_string(file) {
-            Ok(id) => given.push(id.trim().to_string()),
+            Ok(id) => names.push(id.trim().to_string()),
             Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(Error::Usage(format!(
@@ -165,6 +231,24 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
             }
         }
     }
+    if ignore {
+        names.retain(|n| {
+            !matches!(
+                engine.container_id(n),
+                Err(container::Error::NoSuchContainer(_))
+            )
+        });
+    }
+    Ok(names)
+}
+
+/// Removes containers.
+/// Every name is looked up first, as Podman does: one that does not exist
+/// fails the command (exit 1) before anything is removed, unless
+/// `--ignore` or `--force`. A running container without `--force` exits 2.
+pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
+    let ignore = args.ignore || args.force;
+    let given = targets(engine, args.containers, &args.cidfile, None, ignore)?;
     let mut names = Vec::new();
     for name in engine.removal_targets(args.all, given)? {
         match engine.container_id(&name) {
@@ -283,7 +367,14 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
         };
         return start_attached(engine, name, args.interactive);
     }
-    for_each(&args.containers, |name| {
+    let names = targets(
+        engine,
+        args.containers,
+        &[],
+        args.all.then_some(Which::NotRunning),
+        false,
+    )?;
+    for_each(&names, |name| {
         engine.start(name)?;
         Ok(())
     })
@@ -292,7 +383,14 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
 /// Stops containers, then starts them again.
 pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
     let timeout = Duration::from_secs(args.time);
-    for_each(&args.containers, |name| Ok(engine.restart(name, timeout)?))
+    let names = targets(
+        engine,
+        args.containers,
+        &args.cidfile,
+        args.all.then_some(Which::Every),
+        args.ignore,
+    )?;
+    for_each(&names, |name| Ok(engine.restart(name, timeout)?))
 }
 
 /// `start --attach`: starts `name` and attaches to it, asking its monitor

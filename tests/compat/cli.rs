@@ -172,3 +172,45 @@ fn compat_images_takes_a_name_to_match() {
         h.code(0);
     }
 }
+
+#[test]
+fn compat_all_ignore_and_cidfile_of_stop_kill_start_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    let count = |s: &str| {
+        s.lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+            .to_string()
+    };
+    same(&env, &["create", "--name", "c1", &img, "true"], |_| {
+        String::new()
+    });
+    same(
+        &env,
+        &["run", "-d", "--name", "r1", &img, "sleep", "100"],
+        |_| String::new(),
+    );
+    // kill --all signals the running one only; stop --all prints all.
+    let (_, h) = same(&env, &["kill", "--all", "-s", "CONT"], count);
+    assert_eq!(count(&h.stdout), "1", "{h}");
+    let (_, h) = same(&env, &["stop", "-t", "0", "--all"], count);
+    assert_eq!(count(&h.stdout), "2", "{h}");
+    // -i leaves out what does not exist, silently.
+    let (_, h) = same(&env, &["stop", "-i", "nosuch", "c1"], as_is);
+    h.stdout_is("c1");
+    let (_, h) = same(&env, &["stop", "nosuch"], as_is);
+    h.code(125);
+    // --cidfile names a container by the id in a file.
+    let id = env
+        .hutch(&["inspect", "--format", "{{.Id}}", "c1"])
+        .success()
+        .stdout;
+    let file = env.home.join("cid");
+    std::fs::write(&file, id.trim()).unwrap();
+    let r = env
+        .hutch(&["stop", "--cidfile", &file.to_string_lossy()])
+        .success();
+    assert_eq!(r.stdout.trim(), id.trim(), "{r}");
+    same(&env, &["rm", "-a", "-f"], count);
+}

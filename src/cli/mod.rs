@@ -68,8 +68,67 @@ pub struct Cli {
     /// Log messages at and above this level: error, warn, info, debug
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     pub log_level: LogLevel,
+    /// Podman's global flags hutch cannot honour: each is refused with the
+    /// reason (see `Unsupported::check`), never ignored.
+    #[command(flatten)]
+    pub unsupported: Unsupported,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Podman's global flags that hutch refuses, hidden from `--help` and
+/// documented in hutch(1) and docs/compat.md.
+#[derive(Debug, clap::Args)]
+pub struct Unsupported {
+    #[arg(long, global = true, hide = true, value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "OPTION")]
+    pub storage_opt: Vec<String>,
+    #[arg(long, global = true, hide = true, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "FLAG")]
+    pub runtime_flag: Vec<String>,
+    #[arg(long, global = true, hide = true)]
+    pub remote: bool,
+    #[arg(long, global = true, hide = true, value_name = "URL")]
+    pub url: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "NAME")]
+    pub connection: Option<String>,
+    #[arg(long, global = true, hide = true, value_name = "PATH")]
+    pub identity: Option<String>,
+}
+
+impl Unsupported {
+    /// The one-line reason the first flag given cannot be honoured.
+    fn check(&self) -> Result<(), Error> {
+        let refuse = |m: String| Err(Error::Usage(m));
+        if let Some(d) = self.storage_driver.as_deref().filter(|d| *d != "overlay") {
+            return refuse(format!(
+                "--storage-driver {d:?}: hutch stores containers with overlay only"
+            ));
+        }
+        if let Some(o) = self.storage_opt.first() {
+            return refuse(format!(
+                "--storage-opt {o:?}: hutch's store takes no options"
+            ));
+        }
+        if let Some(r) = self
+            .runtime
+            .as_deref()
+            .or(self.runtime_flag.first().map(String::as_str))
+        {
+            return refuse(format!(
+                "--runtime/--runtime-flag {r:?}: hutch runs containers itself, without an OCI runtime"
+            ));
+        }
+        if self.remote || self.url.is_some() || self.connection.is_some() || self.identity.is_some()
+        {
+            return refuse(
+                "--remote/--url/--connection/--identity: hutch has no remote mode; it runs containers itself, without a service".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `--log-level` values.
@@ -237,6 +296,10 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.log_level);
+    if let Err(e) = cli.unsupported.check() {
+        report_error(&e);
+        return e.exit_code();
+    }
     let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
         .on_warning(warn);
     let result = match cli.command {

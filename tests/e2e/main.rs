@@ -792,3 +792,30 @@ fn issue21_a_missing_layer_is_named_and_pull_restores_it() {
         .success()
         .stdout_is("app");
 }
+
+/// issue #13: Podman's global flags hutch cannot honour are refused with
+/// one line saying why (exit 125), never ignored; `--storage-driver
+/// overlay` is what hutch does anyway.
+#[test]
+fn refused_global_flags_say_why() {
+    let env = Env::new();
+    for (args, why) in [
+        (&["--remote", "ps"][..], "no remote mode"),
+        (&["ps", "--url", "unix:///x"][..], "no remote mode"),
+        (&["--connection", "c", "images"][..], "no remote mode"),
+        (&["--runtime", "crun", "ps"][..], "without an OCI runtime"),
+        (
+            &["ps", "--runtime-flag", "debug"][..],
+            "without an OCI runtime",
+        ),
+        (&["--storage-driver", "vfs", "images"][..], "overlay only"),
+        (
+            &["--storage-opt", "overlay.mount_program=/x", "images"][..],
+            "takes no options",
+        ),
+    ] {
+        env.hutch(args).tool_error(&[why]);
+    }
+    env.hutch(&["--storage-driver", "overlay", "images", "-q"])
+        .success();
+}

@@ -154,15 +154,17 @@ fn for_each(
 
 /// Stops containers.
 pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
-    let timeout = Duration::from_secs(args.time);
-    let names = targets(
-        engine,
-        args.containers,
-        &args.cidfile,
-        args.all.then_some(Which::Every),
-        args.ignore,
-    )?;
+    let (names, timeout) = args.resolve(engine)?;
     for_each(&names, |name| Ok(engine.stop(name, timeout)?))
+}
+
+impl StopArgs {
+    /// The containers `stop` or `restart` acts on, and the grace period.
+    fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Duration), Error> {
+        let all = self.all.then_some(Which::Every);
+        let names = targets(engine, self.containers, &self.cidfile, all, self.ignore)?;
+        Ok((names, Duration::from_secs(self.time)))
+    }
 }
 
 /// Sends a signal to containers.
@@ -382,14 +384,7 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
 
 /// Stops containers, then starts them again.
 pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
-    let timeout = Duration::from_secs(args.time);
-    let names = targets(
-        engine,
-        args.containers,
-        &args.cidfile,
-        args.all.then_some(Which::Every),
-        args.ignore,
-    )?;
+    let (names, timeout) = args.resolve(engine)?;
     for_each(&names, |name| Ok(engine.restart(name, timeout)?))
 }
 

@@ -65,9 +65,9 @@ pub struct Cli {
     /// Directory for volatile run state
     #[arg(long, global = true, value_name = "PATH")]
     pub runroot: Option<PathBuf>,
-    /// Log messages at and above this level: error, warn, info, debug
+    /// Log messages at and above this level: error, warn, info, debug, trace
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
-    pub log_level: LogLevel,
+    pub log_level: String,
     /// Podman's global flags hutch cannot honour: each is refused with the
     /// reason (see `Unsupported::check`), never ignored.
     #[command(flatten)]
@@ -131,13 +131,17 @@ impl Unsupported {
     }
 }
 
-/// `--log-level` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
+/// The filter for `--log-level` `name`, with Podman's names: trace,
+/// debug, info, warn or warning, error, and fatal and panic (as error).
+fn log_level_filter(name: &str) -> Option<log::LevelFilter> {
+    Some(match name {
+        "trace" => log::LevelFilter::Trace,
+        "debug" => log::LevelFilter::Debug,
+        "info" => log::LevelFilter::Info,
+        "warn" | "warning" => log::LevelFilter::Warn,
+        "error" | "fatal" | "panic" => log::LevelFilter::Error,
+        _ => return None,
+    })
 }
 
 // One value per process, parsed once: boxing `run`'s arguments buys nothing.
@@ -295,7 +299,15 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    init_logging(cli.log_level);
+    let Some(level) = log_level_filter(&cli.log_level) else {
+        // Podman's words and exit status, which scripts may match.
+        eprintln!(
+            "Log Level {:?} is not supported, choose from: trace, debug, info, warn, warning, error, fatal, panic",
+            cli.log_level
+        );
+        return 1;
+    };
+    init_logging(level);
     if let Err(e) = cli.unsupported.check() {
         report_error(&e);
         return e.exit_code();
@@ -420,13 +432,7 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
-fn init_logging(level: LogLevel) {
-    let level = match level {
-        LogLevel::Error => log::LevelFilter::Error,
-        LogLevel::Warn => log::LevelFilter::Warn,
-        LogLevel::Info => log::LevelFilter::Info,
-        LogLevel::Debug => log::LevelFilter::Debug,
-    };
+fn init_logging(level: log::LevelFilter) {
     if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
         log::set_max_level(level);
     }
@@ -463,6 +469,15 @@ impl crate::container::Progress for StderrReporter {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn log_levels_are_podmans() {
+        assert_eq!(log_level_filter("warning"), Some(log::LevelFilter::Warn));
+        assert_eq!(log_level_filter("panic"), Some(log::LevelFilter::Error));
+        assert_eq!(log_level_filter("trace"), Some(log::LevelFilter::Trace));
+        assert_eq!(log_level_filter("Debug"), None);
+        assert_eq!(log_level_filter("bogus"), None);
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -214,3 +214,16 @@ fn compat_all_ignore_and_cidfile_of_stop_kill_start_match() {
     assert_eq!(r.stdout.trim(), id.trim(), "{r}");
     same(&env, &["rm", "-a", "-f"], count);
 }
+
+#[test]
+fn compat_log_levels_match() {
+    let (env, _) = setup();
+    let _cleanup = Cleanup(&env);
+    for level in ["trace", "warning", "fatal", "panic", "error"] {
+        let (_, h) = same(&env, &["--log-level", level, "volume", "ls", "-q"], as_is);
+        h.code(0);
+    }
+    let (p, h) = same(&env, &["--log-level", "bogus", "volume", "ls"], as_is);
+    let h = h.code(1);
+    assert_eq!(h.stderr.trim(), p.stderr.trim(), "the messages differ");
+}

@@ -162,7 +162,15 @@ impl StopArgs {
     /// The containers `stop` or `restart` acts on, and the grace period.
     fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Duration), Error> {
         let all = self.all.then_some(Which::Every);
-        let names = targets(engine, self.containers, &self.cidfile, all, self.ignore)?;
+        let mut names = targets(engine, self.containers, &self.cidfile, all, self.ignore)?;
+        if self.ignore {
+            names.retain(|n| {
+                !matches!(
+                    engine.container_id(n),
+                    Err(container::Error::NoSuchContainer(_))
+                )
+            });
+        }
         Ok((names, Duration::from_secs(self.time)))
     }
 }
@@ -190,8 +198,7 @@ enum Which {
 
 /// The containers a command acts on: with `all`, those it means (by
 /// full id, as Podman prints them); else the names given and the ids in
-/// the `cidfiles`. With `ignore`, a missing file and a container that does
-/// not exist are left out.
+/// the `cidfiles` (a missing file is left out with `ignore`).
 fn targets(
     engine: &Engine,
     mut names: Vec<String>,
@@ -232,14 +239,6 @@ fn targets(
                 )))
             }
         }
-    }
-    if ignore {
-        names.retain(|n| {
-            !matches!(
-                engine.container_id(n),
-                Err(container::Error::NoSuchContainer(_))
-            )
-        });
     }
     Ok(names)
 }

@@ -78,7 +78,7 @@ pub struct RmArgs {
     #[arg(short, long)]
     pub ignore: bool,
     /// Also remove the containers that depend on these (hutch containers
-    /// have no dependencies: only the named ones go)
+    /// have no dependencies: only the named ones go; printed by full id)
     #[arg(long)]
     pub depend: bool,
     /// Read the container's id from FILE (repeatable)
@@ -253,7 +253,8 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     let mut names = Vec::new();
     for name in engine.removal_targets(args.all, given)? {
         match engine.container_id(&name) {
-            Ok(_) => names.push(name),
+            // With --depend Podman prints full ids, else the names given.
+            Ok(id) => names.push(if args.depend { id } else { name }),
             Err(container::Error::NoSuchContainer(_)) if ignore => {}
             Err(e) => {
                 let code = e.removal_exit_code();

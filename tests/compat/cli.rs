@@ -227,3 +227,48 @@ fn compat_log_levels_match() {
     let h = h.code(1);
     assert_eq!(h.stderr.trim(), p.stderr.trim(), "the messages differ");
 }
+
+#[test]
+fn compat_remaining_lifecycle_flags_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    let count = |s: &str| {
+        s.lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+            .to_string()
+    };
+    for n in ["s1", "s2"] {
+        same(&env, &["create", "--name", n, &img, "sleep", "100"], |_| {
+            String::new()
+        });
+    }
+    // start --all starts what is not running; restart --all restarts all.
+    let (_, h) = same(&env, &["start", "--all"], count);
+    assert_eq!(count(&h.stdout), "2", "{h}");
+    let (_, h) = same(&env, &["restart", "-t", "0", "--all"], count);
+    assert_eq!(count(&h.stdout), "2", "{h}");
+    // kill and rm --cidfile (hutch alone: the ids are its own), rm --depend.
+    let id = |n: &str| {
+        env.hutch(&["inspect", "--format", "{{.Id}}", n])
+            .success()
+            .stdout
+    };
+    let file = env.home.join("cid");
+    std::fs::write(&file, id("s1").trim()).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let r = env.hutch(&["kill", "--cidfile", &file]).success();
+    assert_eq!(r.stdout.trim(), id("s1").trim(), "{r}");
+    env.hutch(&["wait", "s1"]).success();
+    env.hutch(&["rm", "--cidfile", &file]).success();
+    // The same end state on Podman's side.
+    super::podman(&env, &["rm", "-f", "-t", "0", "s1"]);
+    let id_s2 = id("s2");
+    let (_, h) = same(&env, &["rm", "-f", "-t", "0", "--depend", "s2"], count);
+    assert_eq!(h.stdout.trim(), id_s2.trim(), "{h}");
+    // rmi -a removes every image. (Podman also prints an `Untagged:` line
+    // per name before `Deleted:`; hutch does not yet, see #13.)
+    let (_, h) = same(&env, &["rmi", "-a"], |_| String::new());
+    h.code(0).stdout_has("Deleted: ");
+    same(&env, &["images", "-q"], as_is);
+}

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Sections every page must have, in the order `man-pages(7)` suggests.
 const REQUIRED_SECTIONS: [&str; 8] = [
@@ -23,131 +22,12 @@ const REQUIRED_SECTIONS: [&str; 8] = [
     "SEE ALSO",
 ];
 
-/// One command of the tree, as `--help` describes it.
-struct HelpedCommand {
-    /// Subcommand words after `hutch` (empty for `hutch` itself).
-    words: Vec<String>,
-    /// The raw `--help` output, shown when a check fails.
-    help: String,
-}
+mod help;
 
-impl HelpedCommand {
-    /// The man page's file name: `hutch.1`, `hutch-run.1`, `hutch-image-ls.1`.
-    fn page_name(&self) -> String {
-        let mut name = String::from("hutch");
-        for w in &self.words {
-            name.push('-');
-            name.push_str(w);
-        }
-        name.push_str(".1");
-        name
-    }
-
-    /// The command line as a user would type it.
-    fn display(&self) -> String {
-        let mut s = String::from("hutch");
-        for w in &self.words {
-            s.push(' ');
-            s.push_str(w);
-        }
-        s
-    }
-}
+use help::{command_tree, flags_in, long_flags, subcommands, HelpedCommand};
 
 fn man_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("man")
-}
-
-/// Runs `hutch WORDS... --help` and returns its stdout; panics with the
-/// command, stdout and stderr when it does not succeed.
-fn run_help(words: &[String]) -> String {
-    let bin = env!("CARGO_BIN_EXE_hutch");
-    let mut cmd = Command::new(bin);
-    cmd.args(words).arg("--help");
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "command failed: {cmd:?}\nstatus: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    stdout
-}
-
-/// Walks the command tree from `hutch --help` down, depth first.
-fn command_tree() -> Vec<HelpedCommand> {
-    let mut out = Vec::new();
-    let mut todo = vec![Vec::<String>::new()];
-    while let Some(words) = todo.pop() {
-        let help = run_help(&words);
-        for sub in subcommands(&help).into_iter().rev() {
-            let mut child = words.clone();
-            child.push(sub);
-            todo.push(child);
-        }
-        out.push(HelpedCommand { words, help });
-    }
-    out
-}
-
-/// The indented lines of a help section such as `Commands:` or `Options:`,
-/// up to the first blank or unindented line.
-fn help_section<'a>(help: &'a str, header: &str) -> Vec<&'a str> {
-    help.lines()
-        .skip_while(|l| l.trim_end() != header)
-        .skip(1)
-        .take_while(|l| l.starts_with(' '))
-        .collect()
-}
-
-/// Subcommand names listed under `Commands:`, without clap's `help`.
-fn subcommands(help: &str) -> Vec<String> {
-    help_section(help, "Commands:")
-        .into_iter()
-        // Entries are indented by two spaces; wrapped descriptions by more.
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(String::from)
-        .collect()
-}
-
-/// Long flags (`--name`, without the dashes) listed under `Options:`.
-fn long_flags(help: &str) -> BTreeSet<String> {
-    help_section(help, "Options:")
-        .into_iter()
-        // Entries start with `-x, --long` (2 spaces) or `--long` (6 spaces);
-        // wrapped descriptions are indented further and never start a flag.
-        .filter(|l| {
-            let body = l.trim_start();
-            l.len() - body.len() <= 6 && body.starts_with('-')
-        })
-        .filter_map(|l| flags_in(l).into_iter().next())
-        .collect()
-}
-
-/// Every `--name` token in `text`, names only.
-fn flags_in(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("--") {
-        let after = &rest[i + 2..];
-        let before_ok = rest[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '-');
-        let len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-            .unwrap_or(after.len());
-        if before_ok && len > 0 && after.as_bytes()[0].is_ascii_alphanumeric() {
-            out.push(after[..len].to_string());
-        }
-        rest = &after[len..];
-    }
-    out
 }
 
 /// Roff source reduced to plain text per line: `\-` becomes `-`, font
@@ -223,6 +103,28 @@ fn page_problems(page_name: &str, help: &str, roff: &str) -> Vec<String> {
     problems
 }
 
+/// The page at `path` as (file name, roff), following one `.so
+/// man1/OTHER.1` request (an alias's page that is another command's, as
+/// man(1) does) to the page it names.
+fn read_page(path: &Path) -> Result<(String, String), String> {
+    let roff = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let Some(target) = roff.trim_end().strip_prefix(".so ") else {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        return Ok((name.into_owned(), roff));
+    };
+    let name = target.strip_prefix("man1/").unwrap_or(target).to_string();
+    let other = man_dir().join(&name);
+    let roff = std::fs::read_to_string(&other).map_err(|e| {
+        format!(
+            "{} sources {target}: cannot read {}: {e}",
+            path.display(),
+            other.display()
+        )
+    })?;
+    Ok((name, roff))
+}
+
 #[test]
 fn every_subcommand_and_long_flag_has_a_man_page_entry() {
     let tree = command_tree();
@@ -234,9 +136,9 @@ fn every_subcommand_and_long_flag_has_a_man_page_entry() {
     let mut failures = Vec::new();
     for cmd in &tree {
         let path = man_dir().join(cmd.page_name());
-        let problems = match std::fs::read_to_string(&path) {
-            Ok(roff) => page_problems(&cmd.page_name(), &cmd.help, &roff),
-            Err(e) => vec![format!("cannot read {}: {e}", path.display())],
+        let problems = match read_page(&path) {
+            Ok((name, roff)) => page_problems(&name, &cmd.help, &roff),
+            Err(e) => vec![e],
         };
         if !problems.is_empty() {
             failures.push(format!(

@@ -144,8 +144,11 @@ count "unit tests" "$work/unit.log" "$rc"
 while IFS=$'\t' read -r name exe; do
     case "$name" in e2e | lifecycle | hostile | norange | compat | soak) continue ;; esac
     say "tests/$name"
+    # The parity test prints the share of Podman's names implemented.
+    extra=()
+    [ "$name" = parity ] && extra=(--nocapture)
     set +e
-    (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${filter[@]}") 2>&1 | tee "$work/$name.log"
+    (cd "$repo" && timeout 600 "$exe" --test-threads=2 "${extra[@]}" "${filter[@]}") 2>&1 | tee "$work/$name.log"
     rc=${PIPESTATUS[0]}
     set -e
     count "tests/$name" "$work/$name.log" "$rc"

@@ -40,6 +40,8 @@ pub enum ContainerCommand {
     /// Create a container without starting it
     #[command(mut_arg("detach", |a| a.hide(true)))]
     Create(run::RunArgs),
+    /// Run a command in a new container
+    Run(run::RunArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
     /// Stop and start containers again
@@ -85,6 +87,7 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Port(a) => super::port::run(engine, a),
         ContainerCommand::Prune(a) => prune::run(engine, a),
         ContainerCommand::Create(a) => run::create(engine, a),
+        ContainerCommand::Run(a) => run::run(engine, a),
         ContainerCommand::Start(a) => lifecycle::start(engine, a),
         ContainerCommand::Restart(a) => lifecycle::restart(engine, a),
         ContainerCommand::Exec(a) => exec::run(engine, a),

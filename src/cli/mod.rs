@@ -33,6 +33,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod refused;
 mod registry;
 mod rename;
 mod resources;
@@ -68,66 +69,20 @@ pub struct Cli {
     /// Log messages at and above this level: error, warn, info, debug, trace
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     pub log_level: String,
-    /// Podman's global flags hutch cannot honour: each is refused with the
-    /// reason (see `Unsupported::check`), never ignored.
-    #[command(flatten)]
-    pub unsupported: Unsupported,
+    /// Storage driver: overlay, the only one hutch has
+    #[arg(long, global = true, value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Podman's global flags that hutch refuses, hidden from `--help` and
-/// documented in hutch(1) and docs/compat.md.
-#[derive(Debug, clap::Args)]
-pub struct Unsupported {
-    #[arg(long, global = true, hide = true, value_name = "DRIVER")]
-    pub storage_driver: Option<String>,
-    #[arg(long, global = true, hide = true, value_name = "OPTION")]
-    pub storage_opt: Vec<String>,
-    #[arg(long, global = true, hide = true, value_name = "RUNTIME")]
-    pub runtime: Option<String>,
-    #[arg(long, global = true, hide = true, value_name = "FLAG")]
-    pub runtime_flag: Vec<String>,
-    #[arg(long, global = true, hide = true)]
-    pub remote: bool,
-    #[arg(long, global = true, hide = true, value_name = "URL")]
-    pub url: Option<String>,
-    #[arg(long, global = true, hide = true, value_name = "NAME")]
-    pub connection: Option<String>,
-    #[arg(long, global = true, hide = true, value_name = "PATH")]
-    pub identity: Option<String>,
-}
-
-impl Unsupported {
-    /// The one-line reason the first flag given cannot be honoured.
-    fn check(&self) -> Result<(), Error> {
-        let refuse = |m: String| Err(Error::Usage(m));
-        if let Some(d) = self.storage_driver.as_deref().filter(|d| *d != "overlay") {
-            return refuse(format!(
-                "--storage-driver {d:?}: hutch stores containers with overlay only"
-            ));
-        }
-        if let Some(o) = self.storage_opt.first() {
-            return refuse(format!(
-                "--storage-opt {o:?}: hutch's store takes no options"
-            ));
-        }
-        if let Some(r) = self
-            .runtime
-            .as_deref()
-            .or(self.runtime_flag.first().map(String::as_str))
-        {
-            return refuse(format!(
-                "--runtime/--runtime-flag {r:?}: hutch runs containers itself, without an OCI runtime"
-            ));
-        }
-        if self.remote || self.url.is_some() || self.connection.is_some() || self.identity.is_some()
-        {
-            return refuse(
-                "--remote/--url/--connection/--identity: hutch has no remote mode; it runs containers itself, without a service".into(),
-            );
-        }
-        Ok(())
+/// Refuses a `--storage-driver` other than overlay, with the reason.
+fn check_storage_driver(driver: Option<&str>) -> Result<(), Error> {
+    match driver {
+        Some(d) if d != "overlay" => Err(Error::Usage(format!(
+            "--storage-driver {d:?}: hutch stores containers with overlay only"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -293,10 +248,14 @@ pub enum ImageCommand {
 pub fn main() -> i32 {
     let cli = match parse::parse_from(std::env::args_os()) {
         Ok(c) => c,
-        Err(e) => {
+        Err(parse::ParseError::Clap(e)) => {
             let code = if e.use_stderr() { EXIT_TOOL } else { 0 };
             let _ = e.print();
             return code;
+        }
+        Err(parse::ParseError::Refused(r)) => {
+            report_error(&Error::Usage(r.to_string()));
+            return EXIT_TOOL;
         }
     };
     let Some(level) = log_level_filter(&cli.log_level) else {
@@ -308,7 +267,7 @@ pub fn main() -> i32 {
         return 1;
     };
     init_logging(level);
-    if let Err(e) = cli.unsupported.check() {
+    if let Err(e) = check_storage_driver(cli.storage_driver.as_deref()) {
         report_error(&e);
         return e.exit_code();
     }

@@ -6,19 +6,35 @@
 use clap::builder::{ArgAction, TypedValueParser};
 use clap::{Arg, ArgMatches, Command, CommandFactory, FromArgMatches};
 
+use super::refused::{self, Refused};
 use super::Cli;
 
+/// Why a command line did not parse.
+#[derive(Debug)]
+pub enum ParseError {
+    /// clap's own error (or `--help`/`--version`, which it reports so).
+    Clap(clap::Error),
+    /// A command or flag hutch knows from Podman but refuses.
+    Refused(Refused),
+}
+
 /// Parses `args` (with the program name first) by Podman's rules.
-pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+pub fn parse_from<I, T>(args: I) -> Result<Cli, ParseError>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut cmd = podman_rules(Cli::command());
+    let mut cmd = refused::attach(podman_rules(Cli::command()), refused::TABLE);
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let args = spell_out_short_bools(&cmd, args);
-    let mut matches: ArgMatches = cmd.try_get_matches_from_mut(args)?;
-    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+    let mut matches: ArgMatches =
+        cmd.try_get_matches_from_mut(args)
+            .map_err(|e| match refused::refusal_of(&e) {
+                Some(r) => ParseError::Refused(r.clone()),
+                None => ParseError::Clap(e),
+            })?;
+    refused::check(&cmd, &matches).map_err(ParseError::Refused)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| ParseError::Clap(e.format(&mut cmd)))
 }
 
 /// Rewrites `-x=VALUE`, for a boolean flag `x`, as `--long=VALUE` (clap
@@ -147,7 +163,7 @@ fn parse_go_bool(s: String) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    fn parse(args: &[&str]) -> Result<Cli, ParseError> {
         parse_from(std::iter::once("hutch").chain(args.iter().copied()))
     }
 
@@ -175,7 +191,7 @@ mod tests {
             &["rm", "-fa"][..],
         ] {
             if let Err(e) = parse(ok) {
-                panic!("{ok:?} should parse: {e}");
+                panic!("{ok:?} should parse: {e:?}");
             }
         }
         assert!(parse(&["run", "--rm=maybe", "img"]).is_err());

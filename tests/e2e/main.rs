@@ -818,4 +818,6 @@ fn refused_global_flags_say_why() {
     }
     env.hutch(&["--storage-driver", "overlay", "images", "-q"])
         .success();
+    // A refused boolean given false asks for what hutch does anyway.
+    env.hutch(&["--remote=false", "images", "-q"]).success();
 }

@@ -10,8 +10,10 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// The container, by name or id
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// Key sequence that detaches, leaving the container running (ctrl-<key> or characters, comma-separated; empty disables)
     #[arg(long, value_name = "KEYS", default_value = attach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
@@ -34,7 +36,8 @@ pub fn run(engine: &Engine, args: AttachArgs) -> Result<i32, Error> {
         is_sig_proxied: args.sig_proxy,
         is_replayed: false,
     };
-    outcome_code(engine.attach(&args.container, &opts))
+    let name = super::pick::one(engine, args.container, args.latest.latest, None)?;
+    outcome_code(engine.attach(&name, &opts))
 }
 
 /// The exit code of an attach: the container's, or 0 after detaching.

@@ -15,8 +15,19 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct PauseArgs {
     /// The containers, by name or id
-    #[arg(value_name = "CONTAINER", required = true)]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile", "latest", "filter"])]
     pub containers: Vec<String>,
+    /// Every running container (pause) or every paused one (unpause)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Read a container's id from FILE (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
+    /// Act on the containers that pass these filters (ps's keys)
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
 }
 
 #[derive(Debug, Args)]
@@ -42,8 +53,13 @@ pub struct StatsArgs {
     /// Seconds between readings
     #[arg(short, long, value_name = "SECONDS", default_value = "1")]
     pub interval: u64,
-    /// The containers, by name or id
-    #[arg(value_name = "CONTAINER", required = true)]
+    /// Do not clear the screen between readings
+    #[arg(long)]
+    pub no_reset: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    /// The containers, by name or id (default: every running one)
+    #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -54,8 +70,20 @@ const FIELDS: &[&str] = &[
 
 /// `pause` (`frozen`) and `unpause`: prints each container's name as given.
 pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Error> {
+    let names = super::pick::Pick {
+        names: args.containers,
+        cidfiles: &args.cidfile,
+        // A paused container is `running` to ps's filters: `--all` takes
+        // every running one, and pausing or unpausing one that already is
+        // so is not an error.
+        all: args.all.then_some(super::pick::Which::Running),
+        latest: args.latest.latest,
+        filters: &args.filter,
+        ignore: false,
+    }
+    .resolve(engine)?;
     let mut code = 0;
-    for name in &args.containers {
+    for name in &names {
         match engine.pause(name, frozen) {
             Ok(_) => println!("{name}"),
             Err(e) => {
@@ -91,12 +119,24 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
         t.check_fields(FIELDS)?;
     }
     let interval = Duration::from_secs(args.interval.max(1));
-    let mut before = engine.read_stats(&args.containers)?;
+    let containers = match (args.containers.is_empty(), args.latest.latest) {
+        (true, false) => super::pick::Pick {
+            all: Some(super::pick::Which::Running),
+            ..Default::default()
+        },
+        _ => super::pick::Pick {
+            names: args.containers,
+            latest: args.latest.latest,
+            ..Default::default()
+        },
+    }
+    .resolve(engine)?;
+    let mut before = engine.read_stats(&containers)?;
     loop {
         // CPU % needs two readings: the first waits one interval.
         let started = Instant::now();
         std::thread::sleep(interval);
-        let after = engine.read_stats(&args.containers)?;
+        let after = engine.read_stats(&containers)?;
         let elapsed = started.elapsed().as_micros().max(1) as f64;
         let rows: Vec<Value> = before
             .iter()
@@ -109,7 +149,7 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
             ),
             Some(t) => {
-                if !args.no_stream && t.is_table {
+                if !args.no_stream && !args.no_reset && t.is_table {
                     // Redraw in place, as a terminal dashboard.
                     print!("\x1b[2J\x1b[H");
                 }

@@ -66,6 +66,19 @@ pub enum ContainerCommand {
     Stats(cgroups::StatsArgs),
     /// Export a container's filesystem as a tarball
     Export(import::ExportArgs),
+    /// Exit 0 when a container exists, 1 when it does not
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExistsArgs {
+    /// The container, by name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Also count containers other tools made in the store (hutch's store
+    /// holds only its own, so the answer is the same)
+    #[arg(long)]
+    pub external: bool,
 }
 
 /// Runs one `container` subcommand.
@@ -100,5 +113,10 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Update(a) => cgroups::update(engine, a),
         ContainerCommand::Stats(a) => cgroups::stats(engine, a),
         ContainerCommand::Export(a) => import::export(engine, a),
+        ContainerCommand::Exists(a) => match engine.container_id(&a.container) {
+            Ok(_) => Ok(0),
+            Err(e) if e.is_missing() => Ok(1),
+            Err(e) => Err(e.into()),
+        },
     }
 }

@@ -39,13 +39,15 @@ pub struct ExecArgs {
     /// Drop a capability (CHOWN, CAP_NET_RAW, all…)
     #[arg(long, value_name = "CAPABILITY")]
     pub cap_drop: Vec<String>,
-    /// The container (by name or id), then the command and its
-    /// arguments; everything after CONTAINER is the command's, dashes
-    /// included
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    /// The container (by name or id; left out with --latest), then the
+    /// command and its arguments; everything after CONTAINER is the
+    /// command's, dashes included
     #[arg(
         value_name = "CONTAINER COMMAND [ARG...]",
         required = true,
-        num_args = 2..,
+        num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
@@ -63,10 +65,20 @@ pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
     if let Some(flag) = args.target.first().filter(|t| t.starts_with('-')) {
         return Err(Error::Usage(format!("unknown flag: {flag}")));
     }
+    let mut command = args.target;
+    let given = Some(command.remove(0));
+    let container = super::pick::one(engine, given, args.latest.latest, Some(&mut command))?;
+    if command.is_empty() {
+        // Podman looks the container up first, then wants a command.
+        engine.container_id(&container)?;
+        return Err(Error::Usage(
+            "must provide a non-empty command to start an exec session".into(),
+        ));
+    }
     let env_files = crate::container::read_env_files(&args.env_file)?;
     let opts = ExecOptions {
-        container: args.target[0].clone(),
-        command: args.target[1..].to_vec(),
+        container,
+        command,
         env: args.env,
         env_files,
         user: args.user,

@@ -34,8 +34,10 @@ pub enum ObjectType {
 #[derive(Debug, Args)]
 pub struct InspectObjectArgs {
     /// Containers or images, by name or id
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(value_name = "NAME", required_unless_present = "latest")]
     pub names: Vec<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// What to look for
     #[arg(short, long = "type", value_name = "TYPE", default_value = "all")]
     pub object_type: ObjectType,
@@ -63,8 +65,14 @@ pub fn run(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
 /// (unless `--type image`), else an image (unless `--type container`).
 pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error> {
     let template = parse_format(args.format.as_deref())?;
+    let names = super::pick::Pick {
+        names: args.names,
+        latest: args.latest.latest,
+        ..Default::default()
+    }
+    .resolve(engine)?;
     let mut out = Vec::new();
-    for name in &args.names {
+    for name in &names {
         if args.object_type != ObjectType::Image {
             if let Some(v) = engine.inspect_container(name)? {
                 out.push(v);

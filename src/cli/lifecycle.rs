@@ -17,14 +17,21 @@ use crate::container::{self, WaitCondition};
 use crate::error::Diagnose;
 use crate::error::{render_chain, Error, EXIT_TOOL};
 
+use super::pick::{Latest, Pick, Which};
+
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Containers, by name or id
-    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile", "latest", "filter"])]
     pub containers: Vec<String>,
     /// Act on every container
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: Latest,
+    /// Act on the containers that pass these filters (ps's keys)
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
     /// Ignore containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
@@ -44,11 +51,13 @@ pub struct StopArgs {
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Containers, by name or id
-    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile", "latest"])]
     pub containers: Vec<String>,
     /// Signal every running container
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: Latest,
     /// Read a container's id from FILE (repeatable)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Vec<std::path::PathBuf>,
@@ -60,8 +69,13 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Containers, by name or id
-    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile"])]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "cidfile", "latest", "filter"])]
     pub containers: Vec<String>,
+    #[command(flatten)]
+    pub latest: Latest,
+    /// Remove the containers that pass these filters (ps's keys)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
     /// Stop running containers first (killed at once unless --time)
     #[arg(short, long)]
     pub force: bool,
@@ -89,8 +103,10 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
     pub containers: Vec<String>,
+    #[command(flatten)]
+    pub latest: Latest,
     /// Condition to wait for: stopped (default), exited, created, running, paused, initialized, removing or unknown; repeat or separate by commas for any of several
     #[arg(
         long,
@@ -110,11 +126,16 @@ pub struct WaitArgs {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// Containers, by name or id
-    #[arg(value_name = "CONTAINER", required_unless_present = "all")]
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "latest", "filter"])]
     pub containers: Vec<String>,
     /// Start every container that is not running
     #[arg(long, conflicts_with = "attach")]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: Latest,
+    /// Start the containers that pass these filters (ps's keys)
+    #[arg(short, long, value_name = "FILTER", conflicts_with = "attach")]
+    pub filter: Vec<String>,
     /// Attach to the container's output until it exits, and exit with its code
     #[arg(short, long)]
     pub attach: bool,
@@ -123,8 +144,15 @@ pub struct StartArgs {
     pub interactive: bool,
 }
 
-/// `restart` takes exactly `stop`'s arguments.
-pub type RestartArgs = StopArgs;
+/// `restart` takes `stop`'s arguments and `--running`.
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub stop: StopArgs,
+    /// With --all, restart only the running containers
+    #[arg(long)]
+    pub running: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
@@ -161,8 +189,15 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
 impl StopArgs {
     /// The containers `stop` or `restart` acts on, and the grace period.
     fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Duration), Error> {
-        let all = self.all.then_some(Which::Every);
-        let mut names = targets(engine, self.containers, &self.cidfile, all, self.ignore)?;
+        let mut names = Pick {
+            names: self.containers,
+            cidfiles: &self.cidfile,
+            all: self.all.then_some(Which::Every),
+            latest: self.latest.latest,
+            filters: &self.filter,
+            ignore: self.ignore,
+        }
+        .resolve(engine)?;
         if self.ignore {
             names.retain(|n| {
                 !matches!(
@@ -178,69 +213,15 @@ impl StopArgs {
 /// Sends a signal to containers.
 pub fn kill(engine: &Engine, args: KillArgs) -> Result<i32, Error> {
     let sig = container::parse_signal(&args.signal)?;
-    let names = targets(
-        engine,
-        args.containers,
-        &args.cidfile,
-        args.all.then_some(Which::Running),
-        false,
-    )?;
+    let names = Pick {
+        names: args.containers,
+        cidfiles: &args.cidfile,
+        all: args.all.then_some(Which::Running),
+        latest: args.latest.latest,
+        ..Pick::default()
+    }
+    .resolve(engine)?;
     for_each(&names, |name| Ok(engine.kill(name, sig)?))
-}
-
-/// Which containers `--all` means.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Which {
-    Every,
-    Running,
-    NotRunning,
-}
-
-/// The containers a command acts on: with `all`, those it means (by
-/// full id, as Podman prints them); else the names given and the ids in
-/// the `cidfiles` (a missing file is left out with `ignore`).
-fn targets(
-    engine: &Engine,
-    mut names: Vec<String>,
-    cidfiles: &[std::path::PathBuf],
-    all: Option<Which>,
-    ignore: bool,
-) -> Result<Vec<String>, Error> {
-    if let Some(which) = all {
-        let req = container::query::ListRequest {
-            is_all: true,
-            limit: None,
-            filters: Default::default(),
-            with_ports: false,
-            with_sizes: false,
-        };
-        let running = |l: &container::query::Listed| {
-            l.info.state.status == container::query::ContainerStatus::Running
-        };
-        return Ok(engine
-            .list_containers(&req)?
-            .into_iter()
-            .filter(|l| match which {
-                Which::Every => true,
-                Which::Running => running(l),
-                Which::NotRunning => !running(l),
-            })
-            .map(|l| l.info.record.id)
-            .collect());
-    }
-    for file in cidfiles {
-        match std::fs::read_to_string(file) {
-            Ok(id) => names.push(id.trim().to_string()),
-            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "reading the container id from {}: {e}",
-                    file.display()
-                )))
-            }
-        }
-    }
-    Ok(names)
 }
 
 /// Removes containers.
@@ -249,7 +230,31 @@ fn targets(
 /// `--ignore` or `--force`. A running container without `--force` exits 2.
 pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     let ignore = args.ignore || args.force;
-    let given = targets(engine, args.containers, &args.cidfile, None, ignore)?;
+    if args.all && args.latest.latest {
+        return Err(Error::Usage(
+            "--all and --latest cannot be used together".into(),
+        ));
+    }
+    let given = if args.latest.latest && args.containers.is_empty() {
+        // No container at all is "missing" to rm: exit 1, as Podman.
+        match engine.latest_container() {
+            Ok(id) => vec![id],
+            Err(e) => {
+                let code = e.removal_exit_code();
+                return Err(Error::from(e).with_code(code));
+            }
+        }
+    } else {
+        Pick {
+            names: args.containers,
+            cidfiles: &args.cidfile,
+            latest: args.latest.latest,
+            filters: &args.filter,
+            ignore,
+            ..Pick::default()
+        }
+        .resolve(engine)?
+    };
     let mut names = Vec::new();
     for name in engine.removal_targets(args.all, given)? {
         match engine.container_id(&name) {
@@ -319,8 +324,14 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
             args.interval
         ))
     })?;
+    let containers = Pick {
+        names: args.containers,
+        latest: args.latest.latest,
+        ..Pick::default()
+    }
+    .resolve(engine)?;
     let mut ids = Vec::new();
-    for name in &args.containers {
+    for name in &containers {
         match engine.container_id(name) {
             Ok(id) => ids.push(Some(id)),
             Err(container::Error::NoSuchContainer(_)) if args.ignore => ids.push(None),
@@ -328,7 +339,7 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
         }
     }
     let mut code = 0;
-    for (name, id) in args.containers.iter().zip(ids) {
+    for (name, id) in containers.iter().zip(ids) {
         let waited = match id {
             Some(id) => engine.wait_for(&id, name, &conditions, interval),
             None => Ok(None),
@@ -336,7 +347,7 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Result<i32, Error> {
         match waited {
             Ok(exit) => println!("{}", exit.unwrap_or(-1)),
             Err(container::Error::NoSuchContainer(_)) if args.ignore => println!("-1"),
-            Err(e) if args.containers.len() == 1 => return Err(e.into()),
+            Err(e) if containers.len() == 1 => return Err(e.into()),
             Err(e) => {
                 super::report_error(&e.into());
                 code = EXIT_TOOL;
@@ -361,21 +372,22 @@ fn parse_interval(s: &str) -> Option<Duration> {
 /// (sending it our stdin with `--interactive`) until it exits and returns
 /// its exit code.
 pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
+    let names = Pick {
+        names: args.containers,
+        all: args.all.then_some(Which::NotRunning),
+        latest: args.latest.latest,
+        filters: &args.filter,
+        ..Pick::default()
+    }
+    .resolve(engine)?;
     if args.attach {
-        let [name] = args.containers.as_slice() else {
+        let [name] = names.as_slice() else {
             return Err(Error::Usage(
                 "start --attach takes exactly one container".into(),
             ));
         };
         return start_attached(engine, name, args.interactive);
     }
-    let names = targets(
-        engine,
-        args.containers,
-        &[],
-        args.all.then_some(Which::NotRunning),
-        false,
-    )?;
     for_each(&names, |name| {
         engine.start(name)?;
         Ok(())
@@ -384,7 +396,15 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
 
 /// Stops containers, then starts them again.
 pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
-    let (names, timeout) = args.resolve(engine)?;
+    let running_only = args.running && args.stop.all;
+    let (mut names, timeout) = args.stop.resolve(engine)?;
+    if running_only {
+        names.retain(|n| {
+            engine
+                .container(n)
+                .is_ok_and(|c| c.state.status == container::query::ContainerStatus::Running)
+        });
+    }
     for_each(&names, |name| Ok(engine.restart(name, timeout)?))
 }
 

@@ -20,8 +20,10 @@ const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Containers, by name or id
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
     pub containers: Vec<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// Keep printing new lines until the container exits
     #[arg(short, long)]
     pub follow: bool,
@@ -81,9 +83,15 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
         since: parse_time("--since", args.since.as_deref(), now)?,
         until: parse_time("--until", args.until.as_deref(), now)?,
     };
+    let containers = super::pick::Pick {
+        names: args.containers,
+        latest: args.latest.latest,
+        ..Default::default()
+    }
+    .resolve(engine)?;
     let mut targets = Vec::new();
-    let is_several = args.containers.len() > 1;
-    for name in &args.containers {
+    let is_several = containers.len() > 1;
+    for name in &containers {
         let source = engine.log_source(name)?;
         let prefix = match (is_several, args.names) {
             (false, _) => String::new(),

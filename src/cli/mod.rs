@@ -27,6 +27,7 @@ mod logs;
 mod network;
 mod output;
 mod parse;
+mod pick;
 mod pod;
 mod port;
 mod prune;
@@ -242,6 +243,15 @@ pub enum ImageCommand {
     Unmount(system::MountArgs),
     /// Push an image to a registry
     Push(push::PushArgs),
+    /// Exit 0 when an image exists, 1 when it does not
+    Exists(ImageExistsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageExistsArgs {
+    /// The image, by name or id
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
 }
 
 /// Parses the command line, runs the command and returns the exit code.
@@ -281,6 +291,10 @@ pub fn main() -> i32 {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&engine, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::run(&engine, a),
+        Command::Image(ImageCommand::Exists(a)) => engine
+            .inspect_image(&a.image)
+            .map(|found| i32::from(found.is_none()))
+            .map_err(Error::from),
         Command::Run(a) => run::run(&engine, a),
         Command::Version(a) => version::run(a),
         Command::Info(a) => info::run(&engine, a),

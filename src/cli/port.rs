@@ -14,8 +14,13 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// The container, by name or id
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["latest", "all"])]
+    pub container: Option<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    /// Every running container's ports, each line after its short id
+    #[arg(short, long, conflicts_with = "latest")]
+    pub all: bool,
     /// Show only this container port (PORT[/PROTO])
     #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
     pub private: Option<String>,
@@ -48,9 +53,18 @@ pub fn forward(args: ForwardArgs) -> Result<i32, Error> {
 /// Prints `80/tcp -> 127.0.0.1:8080` for each published port, or with a
 /// private port only `127.0.0.1:8080`.
 pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
-    let info = engine.container(&args.container)?;
+    if args.all {
+        return all(engine, args);
+    }
+    let mut rest: Vec<String> = args.private.into_iter().collect();
+    let name = super::pick::one(engine, args.container, args.latest.latest, Some(&mut rest))?;
+    if rest.len() > 1 {
+        return Err(Error::Usage("port takes one private port".into()));
+    }
+    let private = rest.pop();
+    let info = engine.container(&name)?;
     let ports = engine.published_ports(&info)?;
-    let Some(private) = &args.private else {
+    let Some(private) = &private else {
         for p in &ports {
             println!("{}", format_port(p));
         }
@@ -66,8 +80,7 @@ pub fn run(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
         .collect();
     if matching.is_empty() {
         return Err(Error::Usage(format!(
-            "no public port {port}/{proto} published for {}",
-            args.container
+            "no public port {port}/{proto} published for {name}"
         )));
     }
     for p in matching {
@@ -111,6 +124,26 @@ pub(super) fn ports_json(ports: &[PublishedPort]) -> Value {
             })
             .collect(),
     )
+}
+
+/// `port --all`: every running container's ports, after its short id.
+fn all(engine: &Engine, args: PortArgs) -> Result<i32, Error> {
+    if args.container.is_some() || args.private.is_some() {
+        return Err(Error::Usage("no arguments are needed with --all".into()));
+    }
+    let req = crate::container::query::ListRequest {
+        with_ports: true,
+        ..Default::default()
+    };
+    let mut out = String::new();
+    for l in engine.list_containers(&req)? {
+        let short = l.info.record.id.get(..12).unwrap_or(&l.info.record.id);
+        for p in &l.ports {
+            out.push_str(&format!("{short}\t{}\n", format_port(p)));
+        }
+    }
+    print!("{out}");
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ fn parse_format(format: Option<&str>, is_sized: bool) -> Result<Format, Error> {
 }
 
 /// Parses `--filter` values (`KEY=VALUE`).
-fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
+pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
     let mut f = Filters::default();
     for item in raw {
         let Some((key, value)) = item.split_once('=') else {

@@ -17,8 +17,10 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct TopArgs {
     /// The container, by name or id
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// Columns to show: user, pid, ppid, pcpu, etime, tty, time, args, comm
     #[arg(value_name = "FORMAT-DESCRIPTORS")]
     pub descriptors: Vec<String>,
@@ -95,8 +97,15 @@ impl Column {
 
 /// Lists a container's processes.
 pub fn run(engine: &Engine, args: TopArgs) -> Result<i32, Error> {
-    let columns = parse_descriptors(&args.descriptors)?;
-    let processes = engine.list_processes(&args.container)?;
+    let mut descriptors = args.descriptors;
+    let name = super::pick::one(
+        engine,
+        args.container,
+        args.latest.latest,
+        Some(&mut descriptors),
+    )?;
+    let columns = parse_descriptors(&descriptors)?;
+    let processes = engine.list_processes(&name)?;
     print!("{}", table(&columns, &processes));
     Ok(0)
 }

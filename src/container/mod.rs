@@ -159,6 +159,9 @@ pub enum Error {
     /// No container has this name, id or id prefix.
     #[error("no container with name or ID {0:?} found: no such container")]
     NoSuchContainer(String),
+    /// `--latest` in a store without containers (Podman's words).
+    #[error("no such container")]
+    NoLatest,
     /// `rm` without `-f` of a running container.
     #[error("cannot remove container {0} as it is running: stop it first or use -f")]
     IsRunning(String),
@@ -285,7 +288,7 @@ impl Error {
     /// exist: the removal commands exit 1 for it, as Podman does.
     pub fn is_missing(&self) -> bool {
         match self {
-            Error::NoSuchContainer(_) => true,
+            Error::NoSuchContainer(_) | Error::NoLatest => true,
             Error::Store(e) => e.is_missing(),
             _ => false,
         }

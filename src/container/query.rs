@@ -155,6 +155,17 @@ impl Engine {
         Ok(out)
     }
 
+    /// The full id of the container created last (Podman's `--latest`).
+    pub fn latest_container(&self) -> Result<String, Error> {
+        let req = ListRequest {
+            is_all: true,
+            limit: Some(1),
+            ..ListRequest::default()
+        };
+        let latest = self.list_containers(&req)?.into_iter().next();
+        latest.map(|l| l.info.record.id).ok_or(Error::NoLatest)
+    }
+
     /// Container `name` (name, id or id prefix), its state observed now.
     pub fn container(&self, name: &str) -> Result<ContainerInfo, Error> {
         let exits = self.exits_dir();

@@ -272,3 +272,66 @@ fn compat_remaining_lifecycle_flags_match() {
     h.code(0).stdout_has("Deleted: ");
     same(&env, &["images", "-q"], as_is);
 }
+
+/// The number of non-blank lines, for output that holds ids.
+fn line_count(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+        .to_string()
+}
+
+#[test]
+fn compat_latest_filter_and_exists_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    // With no container, --latest fails: 125, but 1 for rm (missing).
+    for (args, code) in [(&["stop", "-l"][..], 125), (&["rm", "-l"][..], 1)] {
+        let (p, h) = same(&env, args, as_is);
+        let h = h.code(code);
+        assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    }
+    // exists: 0 or 1, nothing printed.
+    for (args, code) in [
+        (vec!["container", "exists", "nosuch"], 1),
+        (vec!["image", "exists", "nosuch"], 1),
+        (vec!["image", "exists", &img], 0),
+    ] {
+        let (_, h) = same(&env, &args, as_is);
+        h.code(code).stdout_is("");
+    }
+    for n in ["l1", "l2"] {
+        same(&env, &["create", "--name", n, &img, "sleep", "100"], |_| {
+            String::new()
+        });
+    }
+    same(&env, &["container", "exists", "l1"], as_is);
+    // --latest is the container created last.
+    let (_, h) = same(&env, &["inspect", "-l", "--format", "{{.Name}}"], as_is);
+    h.stdout_is("l2");
+    let (_, h) = same(&env, &["start", "-l"], line_count);
+    h.code(0);
+    same(&env, &["ps", "--format", "{{.Names}}"], as_is);
+    same(&env, &["port", "-l"], as_is);
+    // Misuse: Podman's words, 125.
+    for args in [
+        &["stop", "-l", "l1"][..],
+        &["stop", "-a", "-l"][..],
+        &["stop", "--filter", "name=l1", "l2"][..],
+    ] {
+        let (p, h) = same(&env, args, as_is);
+        let h = h.code(125);
+        assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    }
+    // --filter selects by ps's keys.
+    let (_, h) = same(
+        &env,
+        &["stop", "-t", "0", "--filter", "name=l2"],
+        line_count,
+    );
+    assert_eq!(line_count(&h.stdout), "1", "{h}");
+    same(&env, &["ps", "--format", "{{.Names}}"], as_is);
+    let (_, h) = same(&env, &["rm", "-f", "-l"], line_count);
+    assert_eq!(line_count(&h.stdout), "1", "{h}");
+    same(&env, &["ps", "-a", "--format", "{{.Names}}"], as_is);
+}

@@ -499,7 +499,15 @@ mod tests {
         };
         assert!(e.env.is_empty());
         assert_eq!(e.target, vec!["web", "-e", "X"]);
-        assert!(parse::parse_from(["hutch", "exec", "web"]).is_err());
+        // `exec -l CMD` has no container: the missing command is found
+        // after the container is looked up, as Podman does.
+        assert!(parse::parse_from(["hutch", "exec"]).is_err());
+        let cli = parse::parse_from(["hutch", "exec", "-l", "ls", "-a"]).unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("not exec")
+        };
+        assert!(e.latest.latest);
+        assert_eq!(e.target, vec!["ls", "-a"]);
     }
 
     #[test]

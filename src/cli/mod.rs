@@ -70,6 +70,9 @@ pub struct Cli {
     /// Log messages at and above this level: error, warn, info, debug, trace
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     pub log_level: String,
+    /// Print nothing on standard output (the command's and the container's)
+    #[arg(long, global = true)]
+    pub noout: bool,
     /// Storage driver: overlay, the only one hutch has
     #[arg(long, global = true, value_name = "DRIVER")]
     pub storage_driver: Option<String>,
@@ -277,6 +280,12 @@ pub fn main() -> i32 {
         return 1;
     };
     init_logging(level);
+    if cli.noout {
+        if let Err(e) = crate::sys::process::discard_stdout() {
+            report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
+            return EXIT_TOOL;
+        }
+    }
     if let Err(e) = check_storage_driver(cli.storage_driver.as_deref()) {
         report_error(&e);
         return e.exit_code();

@@ -105,6 +105,24 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch has no libpod namespaces (deprecated in Podman)",
     },
     Refusal {
+        commands: &[""],
+        flag: "tmpdir",
+        takes_value: true,
+        reason: "hutch keeps its temporary state under --runroot: use that",
+    },
+    Refusal {
+        commands: &[""],
+        flag: "volumepath",
+        takes_value: true,
+        reason: "hutch keeps volumes in its store: use --root",
+    },
+    Refusal {
+        commands: &[""],
+        flag: "syslog",
+        takes_value: false,
+        reason: "hutch logs to standard error only",
+    },
+    Refusal {
         commands: RUN_LIKE,
         flag: "init-path",
         takes_value: true,

@@ -190,3 +190,10 @@ pub fn pidfd_send_signal(
         Ok(())
     }
 }
+/// Points this process's standard output at /dev/null (`--noout`), for
+/// everything it and its children print from now on.
+pub fn discard_stdout() -> io::Result<()> {
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    nix::unistd::dup2_stdout(&null).map_err(io::Error::from)
+}
+

@@ -38,6 +38,9 @@ pub struct InspectObjectArgs {
     pub names: Vec<String>,
     #[command(flatten)]
     pub latest: super::pick::Latest,
+    /// Also a container's sizes: SizeRw (its writable layer) and SizeRootFs (with the image)
+    #[arg(short, long)]
+    pub size: bool,
     /// What to look for
     #[arg(short, long = "type", value_name = "TYPE", default_value = "all")]
     pub object_type: ObjectType,
@@ -74,7 +77,10 @@ pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error
     let mut out = Vec::new();
     for name in &names {
         if args.object_type != ObjectType::Image {
-            if let Some(v) = engine.inspect_container(name)? {
+            if let Some(mut v) = engine.inspect_container(name)? {
+                if args.size {
+                    add_sizes(engine, name, &mut v)?;
+                }
                 out.push(v);
                 continue;
             }
@@ -93,6 +99,16 @@ pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error
         return Err(Error::Usage(format!("no such {what} {name}")));
     }
     print_objects(&out, template.as_ref())
+}
+
+/// Adds Podman's `SizeRw` and `SizeRootFs` to container `name`'s object.
+fn add_sizes(engine: &Engine, name: &str, object: &mut Value) -> Result<(), Error> {
+    let sizes = engine.container_sizes(name)?;
+    if let (Some(sizes), Some(map)) = (sizes, object.as_object_mut()) {
+        map.insert("SizeRw".into(), sizes.rw.into());
+        map.insert("SizeRootFs".into(), sizes.root_fs.into());
+    }
+    Ok(())
 }
 
 /// `None` for JSON, else the parsed template.

@@ -24,6 +24,9 @@ pub struct LogsArgs {
     pub containers: Vec<String>,
     #[command(flatten)]
     pub latest: super::pick::Latest,
+    /// With several containers, print each one's prefix in its own colour
+    #[arg(long)]
+    pub color: bool,
     /// Keep printing new lines until the container exits
     #[arg(short, long)]
     pub follow: bool,
@@ -91,12 +94,17 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
     .resolve(engine)?;
     let mut targets = Vec::new();
     let is_several = containers.len() > 1;
-    for name in &containers {
+    for (n, name) in containers.iter().enumerate() {
         let source = engine.log_source(name)?;
-        let prefix = match (is_several, args.names) {
+        let label = match (is_several, args.names) {
             (false, _) => String::new(),
-            (true, true) => format!("{} ", source.name),
-            (true, false) => format!("{} ", &source.id[..SHORT_ID.min(source.id.len())]),
+            (true, true) => source.name.clone(),
+            (true, false) => source.id[..SHORT_ID.min(source.id.len())].to_string(),
+        };
+        let prefix = match (label.is_empty(), args.color) {
+            (true, _) => String::new(),
+            (false, false) => format!("{label} "),
+            (false, true) => format!("{} ", colored(&label, n)),
         };
         let driver = source.driver;
         if driver != LogDriver::K8sFile {
@@ -307,6 +315,11 @@ impl<O: Write, E: Write> Printer<O, E> {
         self.stdout.flush()?;
         self.stderr.flush()
     }
+}
+
+/// `text` in the `n`th of six ANSI colours (red to cyan), cycling.
+fn colored(text: &str, n: usize) -> String {
+    format!("\x1b[{}m{text}\x1b[0m", 31 + n % 6)
 }
 
 #[cfg(test)]

@@ -344,6 +344,10 @@ pub fn main() -> i32 {
         Command::System(system::SystemCommand::Df(a)) => system::df(&engine, a),
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),
+        Command::System(system::SystemCommand::Info(a)) => info::run(&engine, a),
+        Command::System(system::SystemCommand::Migrate(_)) => {
+            engine.migrate_store().map(|()| 0).map_err(Error::from)
+        }
         Command::Pause(a) => cgroups::pause(&engine, a, true),
         Command::Unpause(a) => cgroups::pause(&engine, a, false),
         Command::Update(a) => cgroups::update(&engine, a),

@@ -123,6 +123,19 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch logs to standard error only",
     },
     Refusal {
+        commands: &["system migrate"],
+        flag: "new-runtime",
+        takes_value: true,
+        reason: "hutch runs containers itself, without an OCI runtime",
+    },
+    Refusal {
+        commands: &["system renumber"],
+        flag: "",
+        takes_value: false,
+        reason:
+            "hutch locks each container with its own file: there are no lock numbers to renumber",
+    },
+    Refusal {
         commands: RUN_LIKE,
         flag: "init-path",
         takes_value: true,

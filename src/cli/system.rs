@@ -37,7 +37,14 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Remove all of the user's images, containers and state
     Reset(ResetArgs),
+    /// Show how hutch sees this host
+    Info(super::info::InfoArgs),
+    /// Bring the store up to this version of hutch now (it also happens on first use)
+    Migrate(MigrateArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {}
 
 #[derive(Debug, Args)]
 pub struct DfArgs {

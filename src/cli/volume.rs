@@ -116,6 +116,9 @@ pub struct RmArgs {
     /// Also remove the containers using the volume (running ones are killed)
     #[arg(short, long)]
     pub force: bool,
+    /// With --force: seconds to let running containers stop after SIGTERM before SIGKILL (default: kill at once)
+    #[arg(short, long, value_name = "SECONDS")]
+    pub time: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -336,7 +339,8 @@ fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     let names = engine.volume_removal_targets(args.all, args.names)?;
     let mut code = 0;
     for name in &names {
-        match engine.remove_volume(name, args.force) {
+        let grace = args.time.map(std::time::Duration::from_secs);
+        match engine.remove_volume(name, args.force, grace) {
             Ok(()) => println!("{name}"),
             Err(e) => super::report_removal(e, &mut code),
         }

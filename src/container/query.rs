@@ -155,6 +155,16 @@ impl Engine {
         Ok(out)
     }
 
+    /// Container `name`'s sizes (`inspect --size`); `None` when it does
+    /// not exist.
+    pub fn container_sizes(&self, name: &str) -> Result<Option<Sizes>, Error> {
+        let found = self.store()?.find_container(name).map_err(Error::Store)?;
+        let Some(info) = found else {
+            return Ok(None);
+        };
+        Ok(self.measure(&[info])?.pop().flatten())
+    }
+
     /// The full id of the container created last (Podman's `--latest`).
     pub fn latest_container(&self) -> Result<String, Error> {
         let req = ListRequest {

@@ -90,6 +90,12 @@ pub struct HostInfo {
 }
 
 impl Engine {
+    /// Brings the store's database up to this version's schema now
+    /// (`system migrate`); opening the store does it, so this only opens.
+    pub fn migrate_store(&self) -> Result<(), Error> {
+        self.store().map(|_| ())
+    }
+
     /// Disk usage of the images and the containers.
     pub fn disk_usage(&self) -> Result<DiskUsage, Error> {
         let maps = self.user_maps()?;

@@ -90,13 +90,26 @@ impl Engine {
     /// Removes volume `name`; with `is_forced` first the containers using
     /// it (running ones are killed), as Podman does. Must be called
     /// single-threaded.
-    pub fn remove_volume(&self, name: &str, is_forced: bool) -> Result<(), Error> {
+    pub fn remove_volume(
+        &self,
+        name: &str,
+        is_forced: bool,
+        grace: Option<std::time::Duration>,
+    ) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
         store.sweep_volume_dirs(maps).map_err(Error::Store)?;
         if is_forced {
             if let Some(v) = store.find_volume(name).map_err(Error::Store)? {
                 for user in &v.users {
+                    // With a grace period, stopped first (SIGTERM, then
+                    // SIGKILL after it) rather than killed at once.
+                    if let Some(grace) = grace {
+                        match self.stop(user, grace) {
+                            Ok(()) | Err(Error::NotRunning(_) | Error::NoSuchContainer(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
                     super::remove(store, user, true, maps, &self.exits_dir())?;
                 }
             }

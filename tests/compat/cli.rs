@@ -335,3 +335,39 @@ fn compat_latest_filter_and_exists_match() {
     assert_eq!(line_count(&h.stdout), "1", "{h}");
     same(&env, &["ps", "-a", "--format", "{{.Names}}"], as_is);
 }
+
+#[test]
+fn compat_diff_json_inspect_size_and_logs_color_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    let script = "echo hi && mkdir /x && touch /x/y && rm /bin/ls";
+    for n in ["d1", "d2"] {
+        let (_, h) = same(&env, &["run", "--name", n, &img, "sh", "-c", script], as_is);
+        h.stdout_is("hi");
+    }
+    // Podman's keys and five-space indentation; an empty list left out.
+    let (_, h) = same(&env, &["diff", "--format", "json", "d1"], as_is);
+    h.stdout_has("\n     \"added\": [\n          \"/x\",");
+    let (p, h) = same(&env, &["diff", "--format", "yaml", "d1"], as_is);
+    let h = h.code(125);
+    assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    // --size adds the sizes; without it they are not there.
+    let keys = |s: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(s).expect("inspect prints JSON");
+        let o = v[0].as_object().expect("an object");
+        format!(
+            "{} {}",
+            o.contains_key("SizeRw"),
+            o.contains_key("SizeRootFs")
+        )
+    };
+    let (_, h) = same(&env, &["inspect", "--size", "d1"], keys);
+    assert_eq!(keys(&h.stdout), "true true", "{h}");
+    same(&env, &["inspect", "d1"], keys);
+    // --color paints each container's prefix (hutch alone).
+    let r = env
+        .hutch(&["logs", "--color", "--names", "d1", "d2"])
+        .success();
+    r.stdout_has("\x1b[31md1\x1b[0m hi\n")
+        .stdout_has("\x1b[32md2\x1b[0m hi\n");
+}

@@ -31,6 +31,12 @@ pub struct ImagesArgs {
     /// Show only images whose name matches (as --filter reference=IMAGE)
     #[arg(value_name = "IMAGE")]
     pub image: Option<String>,
+    /// Print no header row
+    #[arg(short, long)]
+    pub noheading: bool,
+    /// Sort by created (default, newest first), id, repository, size or tag
+    #[arg(long, value_name = "KEY", default_value = "created")]
+    pub sort: String,
 }
 
 /// Lists the store's images.
@@ -40,7 +46,8 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
         given.push(format!("reference={image}"));
     }
     let filters = filter::parse(&given)?;
-    let images = engine.list_images(&filters)?;
+    let mut images = engine.list_images(&filters)?;
+    sort(&mut images, &args.sort)?;
     // A damaged record is flagged, not fatal: the rest are listed.
     for e in engine.damaged_images()? {
         let e = Error::from(e);
@@ -60,8 +67,11 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    let print_table = |text: String, is_table: bool| {
+        super::output::print_listing(&text, args.noheading && is_table);
+    };
     match args.format.as_deref() {
-        None | Some("table") => print!("{}", table(&images, args.no_trunc, args.digests)),
+        None | Some("table") => print_table(table(&images, args.no_trunc, args.digests), true),
         Some("json") => println!(
             "{}",
             serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
@@ -73,10 +83,36 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
                 .into_iter()
                 .map(|(repo, tag, img)| template_object(&repo, &tag, img, args.no_trunc))
                 .collect();
-            print!("{}", t.render_all(&objects, &|p| header_name(p))?);
+            print_table(t.render_all(&objects, &|p| header_name(p))?, t.is_table);
         }
     }
     Ok(0)
+}
+
+/// Orders the images by `key` as Podman does: newest first for
+/// `created`, else ascending (by first name for `repository` and `tag`).
+fn sort(images: &mut [ImageRecord], key: &str) -> Result<(), Error> {
+    let first = |i: &ImageRecord| i.names.first().cloned().unwrap_or_default();
+    let tag = |i: &ImageRecord| {
+        let name = first(i);
+        match name.rsplit_once(':') {
+            Some((_, t)) if !t.contains('/') => t.to_string(),
+            _ => String::new(),
+        }
+    };
+    match key {
+        "created" => images.sort_by(|a, b| b.created.cmp(&a.created)),
+        "id" => images.sort_by(|a, b| a.id.hex().cmp(b.id.hex())),
+        "repository" => images.sort_by_cached_key(first),
+        "size" => images.sort_by_key(|i| i.size),
+        "tag" => images.sort_by_cached_key(tag),
+        _ => {
+            return Err(Error::Usage(format!(
+                "{key:?} is not a valid field for sorting. Choose from: created, id, repository, size, tag"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// The fields a `--format` template may use.

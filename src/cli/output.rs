@@ -1,6 +1,7 @@
 //! Where `save` and `export` write a stream: a file named by `--output`,
 //! written beside it and renamed into place so a failure leaves no half
-//! file under the name, or standard output, which must not be a terminal.
+//! file under the name, or standard output, which must not be a terminal;
+//! and how a listing is printed with or without its header row.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -62,4 +63,12 @@ pub fn write_to(
         }
         .into()
     })
+}
+/// Prints a rendered listing; with `skip_header` (`--noheading` on a
+/// table) without its first line.
+pub fn print_listing(text: &str, skip_header: bool) {
+    match text.split_once('\n') {
+        Some((_, rows)) if skip_header => print!("{rows}"),
+        _ => print!("{text}"),
+    }
 }

@@ -16,7 +16,7 @@ use super::images::human_size;
 use super::template::Template;
 use crate::container::logread;
 use crate::container::query::{
-    ContainerInfo, ContainerState, ContainerStatus, Filters, ListRequest, Sizes,
+    ContainerInfo, ContainerState, ContainerStatus, Filters, ListRequest, Listed, Sizes,
 };
 use crate::container::Engine;
 use crate::error::Error;
@@ -42,7 +42,25 @@ const FIELDS: &[&str] = &[
     "Size",
     "Pod",
     "PodName",
+    "Namespaces",
 ];
+
+/// `--sort`'s keys.
+const SORT_KEYS: [&str; 8] = [
+    "command",
+    "created",
+    "id",
+    "image",
+    "names",
+    "runningfor",
+    "size",
+    "status",
+];
+
+/// The table `--ns` prints.
+const NS_TABLE: &str = "table {{.ID}}\\t{{.Names}}\\t{{.Pid}}\\t{{.Namespaces.Cgroup}}\\t\
+                        {{.Namespaces.IPC}}\\t{{.Namespaces.MNT}}\\t{{.Namespaces.NET}}\\t\
+                        {{.Namespaces.PIDNS}}\\t{{.Namespaces.User}}\\t{{.Namespaces.UTS}}";
 
 /// The keys `--filter` knows.
 const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited"];
@@ -80,6 +98,24 @@ pub struct PsArgs {
     /// Add POD ID and PODNAME columns: the pod each container is in
     #[arg(short, long)]
     pub pod: bool,
+    /// Sort by command, created (default, oldest first), id, image, names, runningfor, size or status
+    #[arg(long, value_name = "KEY", default_value = "created", value_parser = SORT_KEYS)]
+    pub sort: String,
+    /// Print no header row
+    #[arg(long)]
+    pub noheading: bool,
+    /// Show the ids of each running container's namespaces instead
+    #[arg(long)]
+    pub ns: bool,
+    /// Also containers other tools made in the store (hutch's store holds only its own, so the list is the same)
+    #[arg(long)]
+    pub external: bool,
+    /// Read each container's state from the system first (hutch always does)
+    #[arg(long)]
+    pub sync: bool,
+    /// Print the list again every SECONDS seconds, until interrupted
+    #[arg(short, long, value_name = "SECONDS")]
+    pub watch: Option<u64>,
 }
 
 /// How to print the list.
@@ -88,10 +124,24 @@ enum Format {
     Template(Template),
 }
 
-/// Lists containers.
+/// Lists containers; with `--watch`, again and again.
 pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
+    let Some(secs) = args.watch.filter(|s| *s > 0) else {
+        return list(engine, &args);
+    };
+    loop {
+        // Redraw in place, as `watch` does.
+        print!("\x1b[2J\x1b[H");
+        list(engine, &args)?;
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+    }
+}
+
+/// Prints the list once.
+fn list(engine: &Engine, args: &PsArgs) -> Result<i32, Error> {
     let pod_table = pod_table(args.size);
     let format = match args.format.as_deref() {
+        None | Some("table") if args.ns => parse_format(Some(NS_TABLE), false)?,
         None | Some("table") if args.pod => parse_format(Some(&pod_table), false)?,
         other => parse_format(other, args.size)?,
     };
@@ -104,7 +154,8 @@ pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
         with_ports: !args.quiet,
         with_sizes: args.size && !args.quiet,
     };
-    let shown = engine.list_containers(&req)?;
+    let mut shown = engine.list_containers(&req)?;
+    sort(&mut shown, &args.sort);
     let now = now_nanos();
     if args.quiet {
         for c in &shown {
@@ -132,6 +183,7 @@ pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
                 .iter()
                 .map(|c| {
                     let mut v = template_object(&c.info, now, args.no_trunc, c.sizes);
+                    v["Namespaces"] = namespaces(&c.info);
                     v["Ports"] = super::port::ports_text(&c.ports).into();
                     let (pod, name) = super::pod::pod_of(&c.info, &pods, args.no_trunc);
                     v["Pod"] = pod.into();
@@ -139,7 +191,8 @@ pub fn run(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
                     v
                 })
                 .collect();
-            print!("{}", t.render_all(&objects, &|path| header_name(path))?);
+            let text = t.render_all(&objects, &|path| header_name(path))?;
+            super::output::print_listing(&text, args.noheading && t.is_table);
         }
     }
     Ok(0)
@@ -207,9 +260,42 @@ fn size_text(size: Option<Sizes>) -> String {
     })
 }
 
+/// Orders the list by `key` (one of `SORT_KEYS`), ascending as Podman
+/// does: oldest first for `created`, most recent first for `runningfor`.
+fn sort(list: &mut [Listed], key: &str) {
+    let created = |l: &Listed| parse_time(Some(&l.info.record.created)).unwrap_or(0);
+    match key {
+        "command" => list.sort_by_cached_key(|l| command_args(&l.info).join(" ")),
+        "id" => list.sort_by(|a, b| a.info.record.id.cmp(&b.info.record.id)),
+        "image" => list.sort_by(|a, b| a.info.record.image_name.cmp(&b.info.record.image_name)),
+        "names" => list.sort_by(|a, b| a.info.record.name.cmp(&b.info.record.name)),
+        "runningfor" => list.sort_by_key(|l| std::cmp::Reverse(created(l))),
+        "size" => list.sort_by_key(|l| l.sizes.map_or(0, |s| s.rw)),
+        "status" => list.sort_by_key(|l| state_name(l.info.state.status)),
+        _ => list.sort_by_key(created),
+    }
+}
+
+/// The `Namespaces` object of a running container (empty strings
+/// otherwise), for `--ns`.
+fn namespaces(info: &ContainerInfo) -> Value {
+    let pid = (info.state.status == ContainerStatus::Running)
+        .then_some(info.state.pid)
+        .flatten();
+    let ids = crate::container::query::namespace_ids(pid);
+    Value::Object(
+        ids.into_iter()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect(),
+    )
+}
+
 /// The column title of a template field in a `table` format.
 fn header_name(path: &[String]) -> String {
     match path.join(".").as_str() {
+        "Namespaces.Cgroup" => "CGROUPNS".into(),
+        "Namespaces.User" => "USERNS".into(),
+        ns if ns.starts_with("Namespaces.") => ns["Namespaces.".len()..].to_uppercase(),
         "ID" => "CONTAINER ID".into(),
         "RunningFor" => "CREATED".into(),
         "CreatedAt" => "CREATED AT".into(),

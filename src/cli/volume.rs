@@ -90,6 +90,9 @@ pub struct LsArgs {
     /// Show only volumes matching: name=…, driver=…, label=KEY[=VALUE], dangling=true|false
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Print no header row
+    #[arg(long)]
+    pub noheading: bool,
 }
 
 #[derive(Debug, Args)]
@@ -294,15 +297,11 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
         .format
         .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".to_string());
     let template = Template::parse(&format)?;
-    print!(
-        "{}",
-        template.render_all(&values, &|path| {
-            match path.join(".").as_str() {
-                "Name" => "VOLUME NAME".to_string(),
-                other => other.to_uppercase(),
-            }
-        })?
-    );
+    let text = template.render_all(&values, &|path| match path.join(".").as_str() {
+        "Name" => "VOLUME NAME".to_string(),
+        other => other.to_uppercase(),
+    })?;
+    super::output::print_listing(&text, args.noheading && template.is_table);
     Ok(0)
 }
 

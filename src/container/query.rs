@@ -111,6 +111,41 @@ pub struct Reading {
     pub memory_limit: u64,
 }
 
+/// The namespaces `ps --ns` shows, in its column order.
+pub const NAMESPACES: [(&str, &str); 7] = [
+    ("Cgroup", "cgroup"),
+    ("IPC", "ipc"),
+    ("MNT", "mnt"),
+    ("NET", "net"),
+    ("PIDNS", "pid"),
+    ("User", "user"),
+    ("UTS", "uts"),
+];
+
+/// The inode numbers of process `pid`'s namespaces, by `NAMESPACES` key;
+/// empty strings for one that cannot be read (the process is gone, or the
+/// container is not running).
+pub fn namespace_ids(pid: Option<i32>) -> Vec<(&'static str, String)> {
+    namespace_ids_in(Path::new(PROC), pid)
+}
+
+fn namespace_ids_in(proc: &Path, pid: Option<i32>) -> Vec<(&'static str, String)> {
+    NAMESPACES
+        .iter()
+        .map(|(key, file)| {
+            let id = pid
+                .and_then(|p| std::fs::read_link(proc.join(format!("{p}/ns/{file}"))).ok())
+                .and_then(|l| {
+                    let l = l.to_string_lossy().into_owned();
+                    l.split_once(":[")
+                        .map(|(_, n)| n.trim_end_matches(']').to_string())
+                })
+                .unwrap_or_default();
+            (*key, id)
+        })
+        .collect()
+}
+
 impl Engine {
     /// Lists containers as `ps` shows them, newest first: running ones (or
     /// all with `is_all`, a limit or a status filter), filtered, at most

@@ -371,3 +371,33 @@ fn compat_diff_json_inspect_size_and_logs_color_match() {
     r.stdout_has("\x1b[31md1\x1b[0m hi\n")
         .stdout_has("\x1b[32md2\x1b[0m hi\n");
 }
+
+#[test]
+fn compat_listing_sort_and_noheading_match() {
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    for n in ["zz1", "aa2"] {
+        same(&env, &["create", "--name", n, &img, "true"], |_| {
+            String::new()
+        });
+        // Created a second apart, so the order by creation is certain.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    for args in [
+        // Podman lists oldest first by default.
+        &["ps", "-a", "--format", "{{.Names}}"][..],
+        &["ps", "-a", "--sort", "names", "--format", "{{.Names}}"][..],
+        &["ps", "-a", "--sort", "runningfor", "--format", "{{.Names}}"][..],
+        &["ps", "-a", "--noheading", "--format", "table {{.Names}}"][..],
+        &["images", "--noheading", "--format", "table {{.Repository}}"][..],
+        &["volume", "ls", "--noheading"][..],
+    ] {
+        same(&env, args, as_is);
+    }
+    let (p, h) = same(&env, &["images", "--sort", "bogus"], as_is);
+    let h = h.code(125);
+    assert_eq!(error_line(&h), error_line(&p), "the Error: lines differ");
+    // --ns shows the namespace columns; a stopped container has none.
+    let (_, h) = same(&env, &["ps", "-a", "--ns", "--noheading"], line_count);
+    assert_eq!(line_count(&h.stdout), "2", "{h}");
+}

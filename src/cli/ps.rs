@@ -154,6 +154,11 @@ fn list(engine: &Engine, args: &PsArgs) -> Result<i32, Error> {
         with_ports: !args.quiet,
         with_sizes: args.size && !args.quiet,
     };
+    let wants_namespaces = args.ns
+        || args
+            .format
+            .as_deref()
+            .is_some_and(|f| f.contains("Namespaces"));
     let mut shown = engine.list_containers(&req)?;
     sort(&mut shown, &args.sort);
     let now = now_nanos();
@@ -183,7 +188,9 @@ fn list(engine: &Engine, args: &PsArgs) -> Result<i32, Error> {
                 .iter()
                 .map(|c| {
                     let mut v = template_object(&c.info, now, args.no_trunc, c.sizes);
-                    v["Namespaces"] = namespaces(&c.info);
+                    if wants_namespaces {
+                        v["Namespaces"] = namespaces(&c.info);
+                    }
                     v["Ports"] = super::port::ports_text(&c.ports).into();
                     let (pod, name) = super::pod::pod_of(&c.info, &pods, args.no_trunc);
                     v["Pod"] = pod.into();
@@ -404,6 +411,8 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "Size": size_text(size),
         "Pod": "",
         "PodName": "",
+        // Filled in only when asked for (`--ns` or a template naming it).
+        "Namespaces": {},
     })
 }
 

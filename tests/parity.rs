@@ -80,17 +80,25 @@ fn implemented() -> BTreeSet<String> {
 }
 
 /// What hutch says to `name` (`podman run --foo`): `Some((shown, reason))`
-/// when it refuses it as a refusal should, else `None`.
+/// when it refuses it as a refusal should, else `None`. A flag or command
+/// below a refused command is refused as that command (`container
+/// checkpoint`, `image trust`).
 fn refusal(name: &str) -> Option<(String, String)> {
     let words: Vec<&str> = name.split_whitespace().skip(1).collect();
     let mut args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    let command = words
+        .iter()
+        .take_while(|w| !w.starts_with("--"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
     let shown = match args.last() {
         Some(last) if last.starts_with("--") => {
             let flag = last.clone();
             *args.last_mut().unwrap() = format!("{flag}=x");
             flag
         }
-        _ => words.join(" "),
+        _ => command.clone(),
     };
     let out = Command::new(env!("CARGO_BIN_EXE_hutch"))
         .args(&args)
@@ -98,12 +106,18 @@ fn refusal(name: &str) -> Option<(String, String)> {
         .output()
         .unwrap_or_else(|e| panic!("running hutch {args:?}: {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let reason = stderr
-        .strip_suffix('\n')
-        .filter(|l| !l.contains('\n'))?
-        .strip_prefix(&format!("Error: {shown}: "))?;
-    (out.status.code() == Some(125) && out.stdout.is_empty())
-        .then(|| (shown.clone(), reason.to_string()))
+    let line = stderr.strip_suffix('\n').filter(|l| !l.contains('\n'))?;
+    // The flag itself, or the command or a group above it.
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let groups = (1..=words.len()).rev().map(|n| words[..n].join(" "));
+    let (shown, reason) = std::iter::once(shown)
+        .chain(groups)
+        .filter(|s| !s.is_empty())
+        .find_map(|s| {
+            let reason = line.strip_prefix(&format!("Error: {s}: "))?.to_string();
+            Some((s, reason))
+        })?;
+    (out.status.code() == Some(125) && out.stdout.is_empty()).then_some((shown, reason))
 }
 
 /// The rows of docs/compat.md's refusal table: `| NAME | COMMANDS | REASON |`.

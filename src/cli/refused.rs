@@ -136,6 +136,48 @@ pub const TABLE: &[Refusal] = &[
             "hutch locks each container with its own file: there are no lock numbers to renumber",
     },
     Refusal {
+        commands: &["container checkpoint", "container restore"],
+        flag: "",
+        takes_value: false,
+        reason: "checkpoints need CRIU running as root: a rootless container cannot be checkpointed (Podman refuses too)",
+    },
+    Refusal {
+        commands: &["container cleanup"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch's monitor cleans each container up as it exits: there is nothing left to clean",
+    },
+    Refusal {
+        commands: &["init", "container init"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch sets a container up as it starts it: there is no separate initialized state; use start",
+    },
+    Refusal {
+        commands: &["image sign"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch neither signs images nor verifies signatures",
+    },
+    Refusal {
+        commands: &["image trust"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch does not verify image signatures, so it keeps no trust policy",
+    },
+    Refusal {
+        commands: &["image scp"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch does not reach other hosts or users: use hutch save | ssh HOST hutch load",
+    },
+    Refusal {
+        commands: &["volume reload"],
+        flag: "",
+        takes_value: false,
+        reason: "hutch has no volume plugins to reload volumes from",
+    },
+    Refusal {
         commands: RUN_LIKE,
         flag: "init-path",
         takes_value: true,

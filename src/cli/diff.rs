@@ -2,8 +2,6 @@
 
 use clap::Args;
 
-use serde::Serialize;
-
 use crate::container::Engine;
 use crate::error::Error;
 use crate::files::Change;
@@ -54,17 +52,21 @@ fn as_json(changes: &[Change]) -> String {
             .map(|c| c.path.to_string_lossy().into_owned())
             .collect()
     };
-    let mut map = serde_json::Map::new();
+    // Written by hand: Podman's key order is not alphabetical.
+    let mut members = Vec::new();
     for (key, letter) in [("changed", 'C'), ("added", 'A'), ("deleted", 'D')] {
         let list = paths(letter);
-        if !list.is_empty() {
-            map.insert(key.into(), list.into());
+        if list.is_empty() {
+            continue;
         }
+        let items: Vec<String> = list
+            .iter()
+            .map(|p| format!("          {}", serde_json::Value::from(p.as_str())))
+            .collect();
+        members.push(format!("     \"{key}\": [\n{}\n     ]", items.join(",\n")));
     }
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"     ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    // Serializing a map of strings into memory cannot fail.
-    let _ = serde_json::Value::Object(map).serialize(&mut ser);
-    String::from_utf8_lossy(&out).into_owned()
+    match members.is_empty() {
+        true => "{}".to_string(),
+        false => format!("{{\n{}\n}}", members.join(",\n")),
+    }
 }

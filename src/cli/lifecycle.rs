@@ -142,6 +142,12 @@ pub struct StartArgs {
     /// Send stdin to the container (with --attach, if it was created with -i)
     #[arg(short, long)]
     pub interactive: bool,
+    /// With --attach: the key sequence that detaches, leaving the container running (ctrl-<key> or characters, comma-separated; empty disables)
+    #[arg(long, value_name = "KEYS", default_value = attach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// With --attach: pass signals hutch receives on to the container
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub sig_proxy: bool,
 }
 
 /// `restart` takes `stop`'s arguments and `--running`.
@@ -386,7 +392,15 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
                 "start --attach takes exactly one container".into(),
             ));
         };
-        return start_attached(engine, name, args.interactive);
+        let opts = attach::Options {
+            detach_keys: attach::parse_detach_keys(&args.detach_keys)
+                .map_err(super::attach::from_attach)?,
+            is_stdin_sent: args.interactive,
+            is_stdin_closed_at_eof: true,
+            is_sig_proxied: args.sig_proxy,
+            is_replayed: true,
+        };
+        return start_attached(engine, name, &opts);
     }
     for_each(&names, |name| {
         engine.start(name)?;
@@ -412,7 +426,7 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
 /// for the output written before we connected; with `interactive` the end
 /// of our stdin closes the container's (as `docker start -ai` does). A
 /// container that is gone before we connect has its output in the log.
-fn start_attached(engine: &Engine, name: &str, interactive: bool) -> Result<i32, Error> {
+fn start_attached(engine: &Engine, name: &str, opts: &attach::Options) -> Result<i32, Error> {
     let id = engine.container_id(name)?;
     let log_path = engine.default_log_path(&id)?;
     // Output of earlier runs is not this run's: start from the end. Open
@@ -423,15 +437,7 @@ fn start_attached(engine: &Engine, name: &str, interactive: bool) -> Result<i32,
         r.seek_tail(0, true)?;
     }
     engine.start(name)?;
-    let opts = attach::Options {
-        detach_keys: attach::parse_detach_keys(attach::DEFAULT_DETACH_KEYS)
-            .map_err(super::attach::from_attach)?,
-        is_stdin_sent: interactive,
-        is_stdin_closed_at_eof: true,
-        is_sig_proxied: true,
-        is_replayed: true,
-    };
-    match engine.attach(&id, &opts) {
+    match engine.attach(&id, opts) {
         Err(attach::Error::Container(e)) if matches!(*e, container::Error::NotRunning(_)) => {}
         other => return super::attach::outcome_code(other),
     }

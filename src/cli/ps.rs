@@ -268,7 +268,8 @@ fn size_text(size: Option<Sizes>) -> String {
 }
 
 /// Orders the list by `key` (one of `SORT_KEYS`), ascending as Podman
-/// does: oldest first for `created`, most recent first for `runningfor`.
+/// does: oldest first for `created` and for `runningfor` (Podman 4.3
+/// orders both by creation).
 fn sort(list: &mut [Listed], key: &str) {
     let created = |l: &Listed| parse_time(Some(&l.info.record.created)).unwrap_or(0);
     match key {
@@ -276,7 +277,6 @@ fn sort(list: &mut [Listed], key: &str) {
         "id" => list.sort_by(|a, b| a.info.record.id.cmp(&b.info.record.id)),
         "image" => list.sort_by(|a, b| a.info.record.image_name.cmp(&b.info.record.image_name)),
         "names" => list.sort_by(|a, b| a.info.record.name.cmp(&b.info.record.name)),
-        "runningfor" => list.sort_by_key(|l| std::cmp::Reverse(created(l))),
         "size" => list.sort_by_key(|l| l.sizes.map_or(0, |s| s.rw)),
         "status" => list.sort_by_key(|l| state_name(l.info.state.status)),
         _ => list.sort_by_key(created),

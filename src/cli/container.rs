@@ -68,6 +68,11 @@ pub enum ContainerCommand {
     Export(import::ExportArgs),
     /// Exit 0 when a container exists, 1 when it does not
     Exists(ExistsArgs),
+    /// Mount containers' root filesystems (under hutch unshare) and print where
+    Mount(super::mount::MountArgs),
+    /// Unmount containers' root filesystems
+    #[command(visible_alias = "umount")]
+    Unmount(super::mount::UnmountArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +118,8 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Update(a) => cgroups::update(engine, a),
         ContainerCommand::Stats(a) => cgroups::stats(engine, a),
         ContainerCommand::Export(a) => import::export(engine, a),
+        ContainerCommand::Mount(a) => super::mount::mount(engine, a),
+        ContainerCommand::Unmount(a) => super::mount::unmount(engine, a),
         ContainerCommand::Exists(a) => match engine.container_id(&a.container) {
             Ok(_) => Ok(0),
             Err(e) if e.is_missing() => Ok(1),

@@ -24,6 +24,7 @@ mod ioerr;
 mod lifecycle;
 mod login;
 mod logs;
+mod mount;
 mod network;
 mod output;
 mod parse;
@@ -191,6 +192,11 @@ pub enum Command {
     Pause(cgroups::PauseArgs),
     /// Resume paused containers
     Unpause(cgroups::PauseArgs),
+    /// Mount containers' root filesystems (under hutch unshare) and print where
+    Mount(mount::MountArgs),
+    /// Unmount containers' root filesystems
+    #[command(visible_alias = "umount")]
+    Unmount(mount::UnmountArgs),
     /// Change the resource limits of a container
     Update(cgroups::UpdateArgs),
     /// Show resource usage of running containers
@@ -240,10 +246,10 @@ pub enum ImageCommand {
     /// Show the layers of an image as a tree
     Tree(history::TreeArgs),
     /// Mount an image read-only (inside a user namespace) and print where
-    Mount(system::MountArgs),
+    Mount(mount::ImageMountArgs),
     /// Unmount images mounted with image mount
     #[command(visible_alias = "umount")]
-    Unmount(system::MountArgs),
+    Unmount(mount::ImageUnmountArgs),
     /// Push an image to a registry
     Push(push::PushArgs),
     /// Exit 0 when an image exists, 1 when it does not
@@ -338,8 +344,10 @@ pub fn main() -> i32 {
         }
         Command::Image(ImageCommand::Tree(a)) => history::tree(&engine, a),
         Command::Image(ImageCommand::Prune(a)) => system::image_prune(&engine, a),
-        Command::Image(ImageCommand::Mount(a)) => system::mount(&engine, a),
-        Command::Image(ImageCommand::Unmount(a)) => system::unmount(&engine, a),
+        Command::Image(ImageCommand::Mount(a)) => mount::image_mount(&engine, a),
+        Command::Mount(a) => mount::mount(&engine, a),
+        Command::Unmount(a) => mount::unmount(&engine, a),
+        Command::Image(ImageCommand::Unmount(a)) => mount::image_unmount(&engine, a),
         Command::System(system::SystemCommand::Check(a)) => check::check(&engine, a),
         Command::System(system::SystemCommand::Df(a)) => system::df(&engine, a),
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),

@@ -20,13 +20,6 @@ pub struct ImagePruneArgs {
     pub force: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct MountArgs {
-    /// The image, by name or id
-    #[arg(required = true, value_name = "IMAGE")]
-    pub images: Vec<String>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
     /// Check the store: database against files; --repair fixes what is safe
@@ -245,23 +238,5 @@ pub fn reset(engine: &Engine, args: ResetArgs) -> Result<i32, Error> {
     })?;
     super::pod::stop_all(paths);
     engine.wipe()?;
-    Ok(0)
-}
-
-/// `image mount`: prints each image's mount point.
-pub fn mount(engine: &Engine, args: MountArgs) -> Result<i32, Error> {
-    for name in &args.images {
-        let path = engine.mount_image(name)?;
-        println!("{}", path.display());
-    }
-    Ok(0)
-}
-
-/// `image unmount`: prints each image's id.
-pub fn unmount(engine: &Engine, args: MountArgs) -> Result<i32, Error> {
-    for name in &args.images {
-        let id = engine.unmount_image(name)?;
-        println!("{}", id.hex());
-    }
     Ok(0)
 }

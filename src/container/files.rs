@@ -11,7 +11,7 @@ use crate::userns::IdMaps;
 /// Finds container `name` and its layout: from its start spec, or, for a
 /// container run in the foreground (no spec), from its image's layers and
 /// `maps`.
-fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
+pub(super) fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layout, Error> {
     let info = lifecycle::find(store, name, Path::new(PROC), None)?;
     if info.spec.is_some() {
         let plan = super::load_spec(&info)?;

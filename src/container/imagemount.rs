@@ -18,7 +18,7 @@ use crate::storage::{ContainerDirs, ImageRecord, Store};
 /// What went wrong mounting or unmounting an image.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("image mount needs to run as root in a user namespace")]
+    #[error("mounting needs to run as root in a user namespace")]
     NotInUserns,
     #[error("creating {path}")]
     CreateDir {
@@ -26,7 +26,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("mounting image {id} on {path}")]
+    #[error("mounting {id} on {path}")]
     Mount {
         id: String,
         path: PathBuf,
@@ -46,7 +46,7 @@ impl crate::error::Diagnose for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::NotInUserns => Some(
-                "run it in a shell started with `unshare --map-auto --map-root-user --mount`, as Podman needs `podman unshare`; the mount lasts as long as that shell"
+                "run it under `hutch unshare` (for example `hutch unshare sh -c 'cd $(hutch mount NAME) && ...'`), as Podman needs `podman unshare`; the mount lasts as long as that command"
                     .into(),
             ),
             _ => None,

@@ -36,6 +36,7 @@ pub mod pod_ops;
 pub mod query;
 mod resources;
 mod restart;
+pub mod rootmount;
 pub mod system;
 pub mod top;
 mod trim;

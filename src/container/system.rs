@@ -348,15 +348,22 @@ impl Engine {
         Ok(userns::unshare::run_command(maps, command, &env)?)
     }
 
-    /// `image mount`: mounts image `name` read-only and returns where. Only
-    /// root in a user namespace (`hutch unshare`) may.
-    pub fn mount_image(&self, name: &str) -> Result<PathBuf, Error> {
+    /// `image mount`: mounts image `name` read-only and returns its id
+    /// and where. Only root in a user namespace (`hutch unshare`) may.
+    pub fn mount_image(&self, name: &str) -> Result<(Digest, PathBuf), Error> {
         let proc = Path::new(PROC);
         if !imagemount::is_root_in_userns(proc) {
             return Err(imagemount::Error::NotInUserns.into());
         }
         let img = self.find_image(name)?;
-        Ok(imagemount::mount_image(self.store()?, &img, proc)?)
+        let path = imagemount::mount_image(self.store()?, &img, proc)?;
+        Ok((img.id, path))
+    }
+
+    /// The full ids of every image in the store (`image mount --all`).
+    pub fn image_ids(&self) -> Result<Vec<String>, Error> {
+        let images = self.store()?.list_images().map_err(Error::Store)?;
+        Ok(images.into_iter().map(|i| i.id.hex().to_string()).collect())
     }
 
     /// `image unmount`: unmounts image `name`; returns its id.

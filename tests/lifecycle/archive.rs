@@ -449,6 +449,30 @@ fn image_mount_needs_the_user_namespace_and_mounts_read_only_inside_it() {
         .stdout_is("root:x:0:\nunmounted");
 }
 
+/// issue #13: `mount` gives a container's root filesystem, read-write,
+/// under `hutch unshare`; writes there are the container's; `mount`
+/// lists it; outside a user namespace it is refused, as by Podman.
+#[test]
+fn issue13_mount_gives_a_container_root_under_unshare() {
+    let env = setup();
+    let bb = image("busybox");
+    env.hutch(&["create", "--name", "m1", &bb, "true"]).success();
+    env.hutch(&["mount", "m1"])
+        .tool_error(&["user namespace"])
+        .stderr_has("Hint: ");
+    let h = super::common::hutch_bin().display().to_string();
+    let script = format!(
+        "set -e; p=$({h} mount m1); head -1 \"$p/etc/group\"; echo hi > \"$p/new\"; \
+         {h} mount --no-trunc | grep -c \"$p\"; {h} container unmount m1; \
+         test ! -e \"$p/new\" && echo unmounted; {h} mount | wc -l"
+    );
+    env.hutch(&["unshare", "sh", "-c", &script])
+        .success()
+        .stdout_is("root:x:0:\n1\nm1\nunmounted\n0");
+    env.hutch(&["diff", "m1"]).success().stdout_has("A /new");
+    env.hutch(&["rm", "m1"]).success();
+}
+
 #[test]
 fn system_df_prune_and_reset() {
     let env = two_images();

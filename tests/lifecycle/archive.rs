@@ -456,7 +456,8 @@ fn image_mount_needs_the_user_namespace_and_mounts_read_only_inside_it() {
 fn issue13_mount_gives_a_container_root_under_unshare() {
     let env = setup();
     let bb = image("busybox");
-    env.hutch(&["create", "--name", "m1", &bb, "true"]).success();
+    env.hutch(&["create", "--name", "m1", &bb, "true"])
+        .success();
     env.hutch(&["mount", "m1"])
         .tool_error(&["user namespace"])
         .stderr_has("Hint: ");

@@ -28,6 +28,8 @@ mod network;
 mod output;
 mod parse;
 mod pod;
+mod pod_create;
+mod pod_ps;
 mod port;
 mod prune;
 mod ps;

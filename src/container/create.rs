@@ -228,12 +228,13 @@ impl Engine {
         }
         let store = self.store()?;
         let pod = plan.as_ref().ok().and_then(|p| p.pod.clone());
+        let joined = pod.as_deref().and_then(|p| self.infra_of(p));
         let result = plan.and_then(|plan| super::run(&plan, store));
         if req.remove {
             self.discard(&id, &maps, progress);
         }
         if let Some(pod) = pod {
-            if let Err(e) = self.apply_exit_policy(&pod) {
+            if let Err(e) = self.apply_exit_policy(&pod, joined) {
                 progress.cleanup_failed(&e);
             }
         }

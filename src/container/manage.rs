@@ -217,9 +217,10 @@ impl Engine {
     pub fn watch(&self, detached: Detached) -> Result<(), Error> {
         let exits = self.exits_dir();
         let pod = detached.pod().map(str::to_string);
+        let joined = pod.as_deref().and_then(|p| self.infra_of(p));
         let watched = super::watch(self.store()?, detached, &exits);
         match pod {
-            Some(pod) => watched.and(self.apply_exit_policy(&pod)),
+            Some(pod) => watched.and(self.apply_exit_policy(&pod, joined)),
             None => watched,
         }
     }

@@ -84,17 +84,31 @@ impl Engine {
         }
     }
 
+    /// The pid and start time of pod `pod_id`'s infra as recorded now, for
+    /// `apply_exit_policy`.
+    pub(super) fn infra_of(&self, pod_id: &str) -> Option<(i32, u64)> {
+        let p = pod::find(&self.paths().root, pod_id).ok()?;
+        p.infra.map(|i| (i.pid, i.start))
+    }
+
     /// After a member of pod `pod_id` exited: with `--exit-policy stop`,
-    /// stops the pod's infra when none of its containers runs any more. A
+    /// stops the pod's infra when none of its containers runs any more.
+    /// Only the infra the member ran with (`joined`, see `infra_of`): one
+    /// started since (`pod restart`) has members of its own to wait for. A
     /// pod removed meanwhile is left alone.
-    pub(super) fn apply_exit_policy(&self, pod_id: &str) -> Result<(), Error> {
+    pub(super) fn apply_exit_policy(
+        &self,
+        pod_id: &str,
+        joined: Option<(i32, u64)>,
+    ) -> Result<(), Error> {
         let root = &self.paths().root;
         let p = match pod::find(root, pod_id) {
             Ok(p) => p,
             Err(pod::Error::NoSuchPod(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        if p.exit_policy != ExitPolicy::Stop || !p.has_infra {
+        let now = p.infra.as_ref().map(|i| (i.pid, i.start));
+        if p.exit_policy != ExitPolicy::Stop || !p.has_infra || now.is_none() || now != joined {
             return Ok(());
         }
         let is_any_running = self

@@ -163,7 +163,7 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
     }
 }
 
-fn row(before: &Reading, after: &Reading, elapsed_usec: f64, no_trunc: bool) -> Value {
+pub(super) fn row(before: &Reading, after: &Reading, elapsed_usec: f64, no_trunc: bool) -> Value {
     let s = &after.stats;
     let cpu =
         after.stats.cpu_usec.saturating_sub(before.stats.cpu_usec) as f64 * 100.0 / elapsed_usec;

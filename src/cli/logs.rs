@@ -24,7 +24,7 @@ pub struct LogsArgs {
     pub containers: Vec<String>,
     #[command(flatten)]
     pub latest: super::pick::Latest,
-    /// With several containers, print each one's prefix in its own colour
+    /// Print each container's lines in a colour of its own
     #[arg(long)]
     pub color: bool,
     /// Keep printing new lines until the container exits
@@ -60,12 +60,22 @@ struct Target {
     label: Label,
 }
 
+/// Podman's colours for `logs --color`, one per container in turn.
+const COLORS: [&str; 7] = [
+    "\x1b[37m", "\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[32m",
+];
+
+/// What ends a coloured line.
+const COLOR_RESET: &str = "\x1b[0m";
+
 /// What starts a container's lines, and where its lines start.
 #[derive(Debug, Default)]
 struct Label {
     /// The container's short id or name and a space, with several
     /// containers; empty otherwise.
     prefix: String,
+    /// The colour of its lines (`pod logs --color`).
+    color: Option<&'static str>,
     /// Per stream (stdout, stderr): whether the next record starts a line.
     is_line_start: [bool; 2],
 }
@@ -74,6 +84,7 @@ impl Label {
     fn new(prefix: String) -> Label {
         Label {
             prefix,
+            color: None,
             is_line_start: [true, true],
         }
     }
@@ -81,6 +92,19 @@ impl Label {
 
 /// Prints container logs.
 pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
+    let is_several = args.containers.len() > 1;
+    show(engine, args, is_several, false)
+}
+
+/// Prints the logs of `args.containers`; with `is_several` each line
+/// starts with its container's short id (or name), and with `is_colored`
+/// each container's lines have a colour of their own (`pod logs`).
+pub(super) fn show(
+    engine: &Engine,
+    args: LogsArgs,
+    is_several: bool,
+    is_colored: bool,
+) -> Result<i32, Error> {
     let now = super::ps::now_nanos();
     let window = Window {
         since: parse_time("--since", args.since.as_deref(), now)?,
@@ -93,18 +117,12 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
     }
     .resolve(engine)?;
     let mut targets = Vec::new();
-    let is_several = containers.len() > 1;
-    for (n, name) in containers.iter().enumerate() {
+    for (i, name) in containers.iter().enumerate() {
         let source = engine.log_source(name)?;
-        let label = match (is_several, args.names) {
+        let prefix = match (is_several, args.names) {
             (false, _) => String::new(),
-            (true, true) => source.name.clone(),
-            (true, false) => source.id[..SHORT_ID.min(source.id.len())].to_string(),
-        };
-        let prefix = match (label.is_empty(), args.color) {
-            (true, _) => String::new(),
-            (false, false) => format!("{label} "),
-            (false, true) => format!("{} ", colored(&label, n)),
+            (true, true) => format!("{} ", source.name),
+            (true, false) => format!("{} ", &source.id[..SHORT_ID.min(source.id.len())]),
         };
         let driver = source.driver;
         if driver != LogDriver::K8sFile {
@@ -119,7 +137,10 @@ pub fn run(engine: &Engine, args: LogsArgs) -> Result<i32, Error> {
             id: source.id,
             reader: None,
             is_done: false,
-            label: Label::new(prefix),
+            label: Label {
+                color: (is_colored || args.color).then_some(COLORS[i % COLORS.len()]),
+                ..Label::new(prefix)
+            },
         });
     }
     let mut out = Printer::new(args.timestamps, window);
@@ -297,6 +318,9 @@ impl<O: Write, E: Write> Printer<O, E> {
             Stream::Stderr => (&mut self.stderr, 1),
         };
         if label.is_line_start[idx] {
+            if let Some(c) = label.color {
+                w.write_all(c.as_bytes())?;
+            }
             w.write_all(label.prefix.as_bytes())?;
             if self.is_timestamped {
                 w.write_all(rec.timestamp.as_bytes())?;
@@ -305,6 +329,9 @@ impl<O: Write, E: Write> Printer<O, E> {
         }
         w.write_all(&rec.content)?;
         if !rec.is_partial {
+            if label.color.is_some() {
+                w.write_all(COLOR_RESET.as_bytes())?;
+            }
             w.write_all(b"\n")?;
         }
         label.is_line_start[idx] = !rec.is_partial;
@@ -315,11 +342,6 @@ impl<O: Write, E: Write> Printer<O, E> {
         self.stdout.flush()?;
         self.stderr.flush()
     }
-}
-
-/// `text` in the `n`th of six ANSI colours (red to cyan), cycling.
-fn colored(text: &str, n: usize) -> String {
-    format!("\x1b[{}m{text}\x1b[0m", 31 + n % 6)
 }
 
 #[cfg(test)]
@@ -379,6 +401,26 @@ mod tests {
         assert_eq!(err, "web 2026-11-27T19:00:02Z oops\n");
         let (out, _) = print_labelled(&LOG, false, Window::default(), "0123456789ab ");
         assert_eq!(out, "0123456789ab hello\n0123456789ab \n");
+    }
+
+    #[test]
+    fn a_coloured_line_is_wrapped_in_its_colour_as_podmans() {
+        let mut p = Printer::with(false, Window::default(), Vec::new(), Vec::new());
+        let mut label = Label {
+            color: Some(COLORS[2]),
+            ..Label::new("0123456789ab ".into())
+        };
+        for l in [
+            "2026-11-27T19:00:01Z stdout P he",
+            "2026-11-27T19:00:02Z stdout F y",
+        ] {
+            p.print(&logread::parse_record(l.as_bytes()).unwrap(), &mut label)
+                .unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(p.stdout).unwrap(),
+            "\x1b[33m0123456789ab hey\x1b[0m\n"
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ mod output;
 mod parse;
 mod pick;
 mod pod;
+mod pod_create;
+mod pod_ps;
 mod port;
 mod prune;
 mod ps;
@@ -287,7 +289,7 @@ pub fn main() -> i32 {
     };
     init_logging(level);
     if cli.noout {
-        if let Err(e) = crate::sys::process::discard_stdout() {
+        if let Err(e) = crate::container::system::discard_stdout() {
             report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
             return EXIT_TOOL;
         }

@@ -23,7 +23,7 @@ pub struct PruneArgs {
 
 /// Removes all non-running containers and prints their ids.
 pub fn run(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
-    if !args.force && !confirm()? {
+    if !args.force && !confirm(PROMPT)? {
         return Ok(0);
     }
     let mut code = 0;
@@ -37,11 +37,11 @@ pub fn run(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
     Ok(code)
 }
 
-/// Asks on stdout and reads one line from stdin (a terminal or not);
-/// only `y` or `yes` confirm, end of input does not.
-fn confirm() -> Result<bool, Error> {
+/// Asks `prompt` on stdout and reads one line from stdin (a terminal or
+/// not); only `y` or `yes` confirm, end of input does not.
+pub(super) fn confirm(prompt: &str) -> Result<bool, Error> {
     let mut out = std::io::stdout();
-    let _ = out.write_all(PROMPT.as_bytes());
+    let _ = out.write_all(prompt.as_bytes());
     let _ = out.flush();
     let mut line = String::new();
     std::io::stdin()

@@ -360,7 +360,7 @@ fn status_text(state: &ContainerState, now: i64) -> String {
 
 /// A duration in nanoseconds in words, rounded as Podman (Docker's
 /// `HumanDuration`) does: `5 seconds`, `About a minute`, `3 hours`.
-fn human_duration(nanos: i64) -> String {
+pub(super) fn human_duration(nanos: i64) -> String {
     let secs = nanos.max(0) / 1_000_000_000;
     let minutes = secs / 60;
     // Hours round to the nearest.

@@ -28,7 +28,7 @@ pub struct TopArgs {
 
 /// One column of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
+pub(super) enum Column {
     User,
     Pid,
     Ppid,
@@ -112,7 +112,7 @@ pub fn run(engine: &Engine, args: TopArgs) -> Result<i32, Error> {
 
 /// The columns named by `descriptors` (each may hold several separated by
 /// commas or spaces); the default columns when there are none.
-fn parse_descriptors(descriptors: &[String]) -> Result<Vec<Column>, Error> {
+pub(super) fn parse_descriptors(descriptors: &[String]) -> Result<Vec<Column>, Error> {
     let mut out = Vec::new();
     for word in descriptors
         .iter()
@@ -135,7 +135,7 @@ fn parse_descriptors(descriptors: &[String]) -> Result<Vec<Column>, Error> {
 }
 
 /// The aligned table with a header row.
-fn table(columns: &[Column], processes: &[Process]) -> String {
+pub(super) fn table(columns: &[Column], processes: &[Process]) -> String {
     let mut lines = vec![columns
         .iter()
         .map(|c| c.header())

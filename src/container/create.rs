@@ -205,6 +205,11 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Ran, Error> {
         let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
+        // A member starts its pod's infra first, as Podman's do.
+        let plan = plan.and_then(|p| match &p.pod {
+            Some(pod) => self.start_infra_for(pod).map(|()| p),
+            None => Ok(p),
+        });
         if detach {
             // From here on the monitor owns the container, `--rm` included.
             let paths = self.paths();
@@ -222,9 +227,16 @@ impl Engine {
             };
         }
         let store = self.store()?;
+        let pod = plan.as_ref().ok().and_then(|p| p.pod.clone());
+        let joined = pod.as_deref().and_then(|p| self.infra_of(p));
         let result = plan.and_then(|plan| super::run(&plan, store));
         if req.remove {
             self.discard(&id, &maps, progress);
+        }
+        if let Some(pod) = pod {
+            if let Err(e) = self.apply_exit_policy(&pod, joined) {
+                progress.cleanup_failed(&e);
+            }
         }
         result.map(Ran::Exited)
     }
@@ -254,6 +266,7 @@ impl Engine {
         is_monitored: bool,
         progress: &dyn Progress,
     ) -> Result<Created, Error> {
+        let req = &*self.with_pod(req)?;
         let Checked {
             security,
             cgroups,
@@ -305,10 +318,11 @@ impl Engine {
             env_files,
             workdir: p.workdir.clone(),
             user: p.user.clone().or(ids.default_user),
-            hostname: p
-                .hostname
-                .clone()
-                .or_else(|| pod.as_ref().map(|p| p.name.clone())),
+            hostname: p.hostname.clone().or_else(|| {
+                pod.as_ref()
+                    .filter(|p| p.has_infra && p.shares("uts"))
+                    .map(|p| p.host_name().to_string())
+            }),
             interactive: p.interactive,
             tty: p.tty,
             remove: req.remove,
@@ -465,7 +479,8 @@ impl Engine {
     }
 
     /// For `--pod`: checks the flags, makes `network` the pod's (without
-    /// its ports, which the pod publishes) and returns the pod.
+    /// its ports, which the pod publishes) and returns the pod. A member
+    /// of a pod without an infra keeps its own network.
     fn join_pod(
         &self,
         req: &CreateRequest,
@@ -474,28 +489,26 @@ impl Engine {
         let Some(name) = &req.pod else {
             return Ok(None);
         };
+        let p = super::pod::find(&self.paths().root, name)?;
+        if !p.has_infra {
+            return Ok(Some(p));
+        }
         if !req.network.publish.is_empty() || req.network.publish_all {
             return Err(Error::PodPublishes(name.clone()));
         }
         if req.network.network.is_some() {
             return Err(Error::PodNetwork(name.clone()));
         }
-        let p = super::pod::find(&self.paths().root, name)?;
-        let mut joined = p.network.clone();
-        joined.ports.clear();
-        joined.dns = network.dns.clone();
-        joined.dns_search = network.dns_search.clone();
-        joined.dns_options = network.dns_options.clone();
-        joined.add_hosts = network.add_hosts.clone();
-        joined.no_hosts = network.no_hosts;
-        *network = joined;
+        *network = super::pod_member::member_network(&p, network);
         Ok(Some(p))
     }
 }
 
-/// Marks `plan` as a member of `p`, whose user namespace it must share.
+/// Marks `plan` as a member of `p`, whose user namespace it must share
+/// when `p` has an infra.
 fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
-    if plan.maps.uids != p.maps.uids || plan.maps.gids != p.maps.gids {
+    let is_own = plan.maps.uids != p.maps.uids || plan.maps.gids != p.maps.gids;
+    if p.has_infra && is_own {
         return Err(super::pod::Error::OwnUserns(p.name.clone()).into());
     }
     plan.pod = Some(p.id.clone());

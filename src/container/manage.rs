@@ -26,6 +26,7 @@ impl Engine {
     /// Starts the created or exited container `name` through a new
     /// monitor; a running one is left alone. Returns its full id.
     pub fn start(&self, name: &str) -> Result<String, Error> {
+        self.start_infra_of(name)?;
         let paths = self.paths();
         super::start(self.store()?, name, &paths.root, &paths.runroot)
     }
@@ -87,7 +88,18 @@ impl Engine {
     /// `with_volumes` also its anonymous volumes, except those another
     /// container still mounts. Must be called single-threaded.
     pub fn remove(&self, name: &str, is_forced: bool, with_volumes: bool) -> Result<(), Error> {
-        let maps = self.user_maps()?;
+        self.remove_with_maps(name, is_forced, with_volumes, self.user_maps()?)
+    }
+
+    /// `remove` of a container whose files are owned through `maps` (a
+    /// pod member's are its pod's).
+    pub(super) fn remove_with_maps(
+        &self,
+        name: &str,
+        is_forced: bool,
+        with_volumes: bool,
+        maps: &crate::userns::IdMaps,
+    ) -> Result<(), Error> {
         let store = self.store()?;
         // Looked up first: the links go with the container's record.
         let id = store
@@ -204,6 +216,12 @@ impl Engine {
     /// `--rm`, leaving the exit code for `wait`.
     pub fn watch(&self, detached: Detached) -> Result<(), Error> {
         let exits = self.exits_dir();
-        super::watch(self.store()?, detached, &exits)
+        let pod = detached.pod().map(str::to_string);
+        let joined = pod.as_deref().and_then(|p| self.infra_of(p));
+        let watched = super::watch(self.store()?, detached, &exits);
+        match pod {
+            Some(pod) => watched.and(self.apply_exit_policy(&pod, joined)),
+            None => watched,
+        }
     }
 }

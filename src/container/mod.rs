@@ -32,6 +32,9 @@ pub mod manage;
 mod monitor;
 mod plan;
 pub mod pod;
+mod pod_infra;
+pub mod pod_life;
+mod pod_member;
 pub mod pod_ops;
 pub mod query;
 mod resources;
@@ -225,6 +228,14 @@ pub enum Error {
     /// Pod records, the infra process, joining a pod.
     #[error(transparent)]
     Pod(#[from] pod::Error),
+    /// A pod command's action on one of the pod's containers.
+    #[error("{action} container {id}")]
+    PodMember {
+        action: &'static str,
+        id: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// A pod's `--network` or `-p` does not plan, or a host port is not free.
     #[error(transparent)]
     Network(crate::net::Error),
@@ -347,6 +358,7 @@ impl crate::error::Diagnose for Error {
                 Some("manage this container with the hutch that created it".into())
             }
             Error::Cgroup(e) => e.hint(),
+            Error::PodMember { source, .. } => source.hint(),
             Error::NoCgroup(_) => Some(
                 "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),
             ),

@@ -70,6 +70,11 @@ impl Detached {
         self.started.pid.as_raw()
     }
 
+    /// The id of the container's pod, if it is in one.
+    pub fn pod(&self) -> Option<&str> {
+        self.plan.pod.as_deref()
+    }
+
     /// Opens the container's attach socket in `dir` (see
     /// `attach::attach_dir`), so clients can attach from now on.
     pub fn listen(&mut self, dir: &Path) -> Result<(), super::attach::Error> {

@@ -2,45 +2,36 @@
 //! namespace, held by a minimal infra process.
 //!
 //! Owns the pod records (`ROOT/pods/ID/pod.json`, written atomically under
-//! a lock), the infra process and its monitor (a re-executed hutch, like a
-//! detached container's), and the clone that puts a member container into
-//! the pod's namespaces. It must not print.
+//! a lock) and the namespaces a member container joins; the infra process
+//! and its monitor are `pod_infra`'s. It must not print.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::sched::CloneFlags;
-use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 
-use crate::net::{NetworkPlan, PublishedPort, RunningHelper};
+pub use super::pod_infra::{
+    ensure_infra, format_report, start_infra, stop_infra, watch_infra, RunningInfra, INFRA_COMMAND,
+};
+use crate::net::{NetworkPlan, PublishedPort};
 use crate::runtime::pod::PodJoin;
 use crate::runtime::procfs;
-use crate::sys::child::{spawn, Failure, Never};
 use crate::userns::IdMaps;
-
-/// The hidden subcommand that runs a pod's infra monitor.
-pub const INFRA_COMMAND: &str = "pod-infra";
 
 /// The record file inside a pod's directory.
 const RECORD_FILE: &str = "pod.json";
 
-/// How long `pod stop` waits for the infra monitor to go.
-const STOP_LIMIT: Duration = Duration::from_secs(10);
-
 /// What went wrong with a pod.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// No pod has this name, id or id prefix.
-    #[error("no such pod {0}")]
+    /// No pod has this name, id or id prefix (Podman's words).
+    #[error("no pod with name or ID {0} found: no such pod")]
     NoSuchPod(String),
+    /// `--latest` with no pod recorded.
+    #[error("no pods to act on: no such pod")]
+    NoPods,
     /// `pod create --name` with a name a pod already has.
     #[error("the pod name {0} is already in use")]
     NameInUse(String),
@@ -104,6 +95,58 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A pod name that is not also a valid host name.
+    #[error("invalid pod name {0:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    InvalidName(String),
+    /// `--replace` without a name to replace.
+    #[error("cannot replace pod without --name being set")]
+    ReplaceWithoutName,
+    /// `--pod-id-file` naming a file that exists.
+    #[error("pod id file exists. Ensure another pod is not using it or delete {0}")]
+    IdFileExists(PathBuf),
+    /// Creating or writing `--pod-id-file`.
+    #[error("writing the pod id to {path}")]
+    IdFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--share` with a namespace Linux does not have.
+    #[error(
+        "invalid kernel namespace to share: {0}. Options are: cgroup, ipc, net, pid, uts or none"
+    )]
+    InvalidShare(String),
+    /// `--share` with a namespace hutch's pods cannot share.
+    #[error("--share {0}: a hutch pod's members can share only its ipc, net and uts namespaces, and always share net")]
+    UnsupportedShare(String),
+    /// An option that needs the infra, on a pod without one.
+    #[error("{0}")]
+    NeedsInfra(&'static str),
+    /// `--share` of namespaces on a pod without an infra.
+    #[error("cannot set share({0}) namespaces without an infra container")]
+    ShareWithoutInfra(String),
+    /// `pod start` of a pod without infra or members.
+    #[error("no containers in pod {0} have no dependencies, cannot start pod: no such container")]
+    NothingToStart(String),
+    /// A `--label` or label file line without a key.
+    #[error("unable to process labels: invalid label format: {0:?}")]
+    BadLabel(String),
+    /// Reading a `--label-file`.
+    #[error("unable to process labels: reading {path}")]
+    LabelFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--exit-policy` other than continue or stop.
+    #[error("running pod create option: invalid pod exit policy: {0:?}")]
+    InvalidExitPolicy(String),
+    /// A `pod ps --filter` Podman would refuse (its message).
+    #[error("{0}")]
+    BadFilter(String),
+    /// `pod logs -c` of a container outside the pod.
+    #[error("container {container} is not in pod {pod}: no such container")]
+    NotAMember { container: String, pod: String },
     /// `--userns`/`--uidmap` on a member: the pod's maps are fixed.
     #[error("a container in pod {0} must use the pod's user namespace: drop --userns, --uidmap and --gidmap")]
     OwnUserns(String),
@@ -128,6 +171,158 @@ pub struct Infra {
     pub ports: Vec<PublishedPort>,
 }
 
+/// What happens to a pod when its last container exits (`--exit-policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitPolicy {
+    /// The pod keeps running (Podman's default).
+    #[default]
+    Continue,
+    /// The infra stops with the last member.
+    Stop,
+}
+
+impl ExitPolicy {
+    /// Podman's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitPolicy::Continue => "continue",
+            ExitPolicy::Stop => "stop",
+        }
+    }
+}
+
+/// `--exit-policy` `text`: continue or stop.
+pub fn parse_exit_policy(text: &str) -> Result<ExitPolicy, Error> {
+    match text {
+        "continue" => Ok(ExitPolicy::Continue),
+        "stop" => Ok(ExitPolicy::Stop),
+        other => Err(Error::InvalidExitPolicy(other.to_string())),
+    }
+}
+
+/// The namespaces members share with the infra besides the user
+/// namespace, which they always share (the pod's id maps are its own).
+pub const SHAREABLE: [&str; 3] = ["ipc", "net", "uts"];
+
+/// What members share when `--share` is not given.
+pub fn default_shared() -> Vec<String> {
+    SHAREABLE.iter().map(|s| s.to_string()).collect()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What members take from their pod unless they set it themselves, as
+/// Podman's members inherit from the infra container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Inherited {
+    /// `-v` of `pod create`: mounted into every member before its own.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// `--volumes-from` of `pod create`.
+    #[serde(default)]
+    pub volumes_from: Vec<String>,
+    /// `--device` of `pod create`.
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// `--security-opt` of `pod create`.
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+    /// `--userns` of `pod create`.
+    #[serde(default)]
+    pub userns: Option<String>,
+    /// `--uidmap` of `pod create`.
+    #[serde(default)]
+    pub uidmap: Vec<String>,
+    /// `--gidmap` of `pod create`.
+    #[serde(default)]
+    pub gidmap: Vec<String>,
+}
+
+impl Inherited {
+    /// The pod's user namespace as a container request.
+    pub fn userns_request(&self) -> super::UsernsRequest {
+        super::UsernsRequest {
+            mode: self.userns.clone(),
+            uidmap: self.uidmap.clone(),
+            gidmap: self.gidmap.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// `--share` as Podman reads it: a comma-separated list of namespaces, or
+/// with a leading `+` added to the default list; `none` or nothing shares
+/// none. Namespaces hutch cannot share are refused.
+pub fn parse_share(text: &str) -> Result<Vec<String>, Error> {
+    let (mut out, rest) = match text.strip_prefix('+') {
+        Some(r) => (default_shared(), r),
+        None => (Vec::new(), text),
+    };
+    let kinds: Vec<&str> = rest.split(',').filter(|k| !k.is_empty()).collect();
+    if let Some(bad) = kinds
+        .iter()
+        .find(|k| !["cgroup", "ipc", "net", "pid", "uts", "none"].contains(k))
+    {
+        return Err(Error::InvalidShare(bad.to_string()));
+    }
+    for kind in kinds {
+        match kind {
+            "none" => {}
+            "cgroup" | "pid" => return Err(Error::UnsupportedShare(kind.to_string())),
+            k => {
+                if !out.iter().any(|o| o == k) {
+                    out.push(k.to_string());
+                }
+            }
+        }
+    }
+    // Members join the infra's network: without it they would have none.
+    if !out.is_empty() && !out.iter().any(|o| o == "net") {
+        return Err(Error::UnsupportedShare(text.to_string()));
+    }
+    Ok(out)
+}
+
+/// The checks Podman makes of a pod without an infra: nothing to share,
+/// no ports to publish, no /etc/hosts to leave alone.
+pub fn check_infra_less(
+    shared: Option<&[String]>,
+    network: &crate::net::NetworkRequest,
+) -> Result<(), Error> {
+    if network.no_hosts {
+        return Err(Error::NeedsInfra(
+            "cannot specify --no-hosts without an infra container",
+        ));
+    }
+    if let Some(s) = shared.filter(|s| !s.is_empty()) {
+        return Err(Error::ShareWithoutInfra(s.join(",")));
+    }
+    if !network.publish.is_empty() {
+        return Err(Error::NeedsInfra(
+            "you must have an infra container to publish port bindings to the host",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates `--pod-id-file` `path`, which must not exist yet.
+pub fn create_id_file(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::IdFileExists(path.to_path_buf()),
+            _ => Error::IdFile {
+                path: path.to_path_buf(),
+                source,
+            },
+        })
+}
+
 /// A pod as recorded.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Pod {
@@ -144,6 +339,42 @@ pub struct Pod {
     /// The infra process while the pod runs.
     #[serde(default)]
     pub infra: Option<Infra>,
+    /// Whether the infra has been started since the pod was created: until
+    /// then the pod is `Created`, as Podman's is. Pods recorded before this
+    /// field started at creation.
+    #[serde(default = "yes")]
+    pub has_started: bool,
+    /// Whether the pod has an infra process (`--infra`); members of a pod
+    /// without one join nothing.
+    #[serde(default = "yes")]
+    pub has_infra: bool,
+    /// `--label`s and `--label-file`s.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `--hostname`: the host name of the pod's UTS namespace (default:
+    /// the pod's name).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `--exit-policy`.
+    #[serde(default)]
+    pub exit_policy: ExitPolicy,
+    /// The namespaces members join besides the user namespace (`--share`).
+    #[serde(default = "default_shared")]
+    pub shared: Vec<String>,
+    /// The command line that created the pod.
+    #[serde(default)]
+    pub create_command: Vec<String>,
+    /// `--infra-conmon-pidfile`: where each start writes the infra
+    /// monitor's pid.
+    #[serde(default)]
+    pub monitor_pidfile: Option<PathBuf>,
+    /// What members inherit.
+    #[serde(default)]
+    pub inherited: Inherited,
+    /// Whether `pod pause` paused it (its infra counts as paused until
+    /// `pod unpause` or a stop).
+    #[serde(default)]
+    pub is_paused: bool,
 }
 
 impl Pod {
@@ -152,6 +383,16 @@ impl Pod {
         self.infra
             .as_ref()
             .is_some_and(|i| procfs::is_alive(proc, i.pid, i.start))
+    }
+
+    /// The pod's host name: `--hostname`, else its name.
+    pub fn host_name(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Whether members join the infra's namespace `kind` (ipc, net, uts).
+    pub fn shares(&self, kind: &str) -> bool {
+        self.shared.iter().any(|s| s == kind)
     }
 }
 
@@ -236,7 +477,8 @@ pub fn list(root: &Path) -> Result<Vec<Pod>, Error> {
             serde_json::from_slice(&bytes).map_err(|source| Error::Corrupt { path, source })?;
         pods.push(pod);
     }
-    pods.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    let at = |p: &Pod| super::logread::parse_timestamp(&p.created).unwrap_or(0);
+    pods.sort_by(|a, b| at(a).cmp(&at(b)).then(a.id.cmp(&b.id)));
     Ok(pods)
 }
 
@@ -266,6 +508,14 @@ pub fn create(root: &Path, pod: &Pod) -> Result<(), Error> {
     save(root, pod)
 }
 
+/// Records pod `id` paused or not.
+pub fn set_paused(root: &Path, id: &str, is_paused: bool) -> Result<(), Error> {
+    let _lock = lock(root)?;
+    let mut p = find(root, id)?;
+    p.is_paused = is_paused;
+    save(root, &p)
+}
+
 /// Deletes pod `id`'s record and directory.
 pub fn delete(root: &Path, id: &str) -> Result<(), Error> {
     let dir = pod_dir(root, id);
@@ -276,247 +526,6 @@ pub fn delete(root: &Path, id: &str) -> Result<(), Error> {
         }),
         _ => Ok(()),
     }
-}
-
-/// Starts pod `id`'s infra through a new monitor (`hutch pod-infra ID`)
-/// and waits for its one-line report.
-pub fn spawn_infra(root: &Path, runroot: &Path, id: &str) -> Result<(), Error> {
-    let mut child = Command::new("/proc/self/exe")
-        .arg("--root")
-        .arg(root)
-        .arg("--runroot")
-        .arg(runroot)
-        .arg(INFRA_COMMAND)
-        .arg(id)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::SpawnInfra(id.to_string(), e))?;
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        BufReader::new(out)
-            .read_line(&mut line)
-            .map_err(|e| Error::SpawnInfra(id.to_string(), e))?;
-    }
-    // The monitor outlives us by design.
-    drop(child);
-    match line.trim_end().strip_prefix("err ") {
-        None if line.starts_with("ok") => Ok(()),
-        Some(message) => Err(Error::InfraFailed {
-            pod: id.to_string(),
-            message: message.to_string(),
-        }),
-        None => Err(Error::InfraFailed {
-            pod: id.to_string(),
-            message: "the infra monitor exited without reporting".into(),
-        }),
-    }
-}
-
-/// The report line an infra monitor writes on stdout.
-pub fn format_report(result: &Result<(), String>) -> String {
-    match result {
-        Ok(()) => "ok\n".into(),
-        Err(m) => format!("err {}\n", m.replace('\n', " ")),
-    }
-}
-
-/// A started infra process and its helper, owned by the monitor.
-pub struct RunningInfra {
-    pid: Pid,
-    signals: SignalFd,
-    helper: Option<RunningHelper>,
-}
-
-/// In the infra monitor: clones the infra into new user, network, UTS and
-/// IPC namespaces, writes its id maps, connects its network and records it.
-/// Must be called single-threaded.
-pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, Error> {
-    // A session of our own: the caller's terminal may close.
-    let _ = nix::unistd::setsid();
-    let mut pod = find(root, id)?;
-    let dir = pod_dir(root, &pod.id);
-    stop_stale(&pod, proc);
-    let ports = if pod.network.ports.is_empty() {
-        Vec::new()
-    } else {
-        crate::net::check_ports(
-            &pod.network.ports,
-            crate::net::unprivileged_port_start(proc),
-        )
-        .and_then(|()| crate::net::resolve_ports(&pod.network.ports))
-        .map_err(Error::Network)?
-    };
-    // Signals first, so a stop request between clone and wait queues.
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGCHLD,
-    ] {
-        set.add(s);
-    }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(Error::Signals)?;
-    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(Error::Signals)?;
-    let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC;
-    let private = pod.network.mode.is_private();
-    let flags = if private {
-        flags
-    } else {
-        flags - CloneFlags::CLONE_NEWNET
-    };
-    let name = pod.name.clone();
-    let infra = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| {
-        infra_child(go_r, &name, private)
-    })
-    .map_err(Error::Clone)?;
-    // The infra never execs and reports only a failure to start, which
-    // the steps below notice on their own.
-    let pid = infra.pid();
-    drop(infra);
-    // The id maps before the helper: it joins the user namespace.
-    let helper = crate::userns::write_id_maps(pid, &pod.maps)
-        .map_err(Error::Maps)
-        .and_then(|()| {
-            crate::net::start_helper(&pod.network, pid, &dir, &ports).map_err(Error::Network)
-        });
-    let helper = match helper {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            return Err(e);
-        }
-    };
-    let _ = File::from(go_w).write_all(b"1");
-    let me = nix::unistd::getpid().as_raw();
-    pod.infra = Some(Infra {
-        pid: pid.as_raw(),
-        start: procfs::start_time(proc, pid.as_raw()).unwrap_or_default(),
-        monitor_pid: me,
-        monitor_start: procfs::start_time(proc, me).unwrap_or_default(),
-        helper_pid: helper.as_ref().map(RunningHelper::pid),
-        helper_start: helper
-            .as_ref()
-            .and_then(|h| procfs::start_time(proc, h.pid())),
-        ports,
-    });
-    {
-        let _lock = lock(root)?;
-        save(root, &pod)?;
-    }
-    Ok(RunningInfra {
-        pid,
-        signals,
-        helper,
-    })
-}
-
-/// The infra process: waits for its id maps and network, brings up
-/// loopback, names the host after the pod, then sleeps until killed or
-/// its monitor dies. Returns only when the maps never came.
-fn infra_child(go: OwnedFd, name: &str, private: bool) -> Result<Never, Failure> {
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    let mut byte = [0u8; 1];
-    if !matches!(File::from(go).read(&mut byte), Ok(1)) {
-        return Err(Failure::text("id maps were not written"));
-    }
-    if private {
-        let _ = crate::sys::netif::set_interface_up("lo");
-    }
-    let _ = nix::unistd::sethostname(name);
-    loop {
-        nix::unistd::pause();
-    }
-}
-
-/// In the infra monitor, after the report: waits until the infra exits or
-/// a stop signal arrives, then stops the helper and records the pod stopped.
-pub fn watch_infra(root: &Path, id: &str, infra: RunningInfra) -> Result<(), Error> {
-    let RunningInfra {
-        pid,
-        signals,
-        helper,
-    } = infra;
-    while let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-        match signals.read_signal() {
-            Ok(Some(info)) if info.ssi_signo != Signal::SIGCHLD as u32 => {
-                let _ = kill(pid, Signal::SIGKILL);
-            }
-            Ok(_) => {}
-            Err(nix::Error::EINTR) => {}
-            Err(e) => {
-                let _ = kill(pid, Signal::SIGKILL);
-                let _ = waitpid(pid, None);
-                return Err(Error::Signals(e));
-            }
-        }
-    }
-    // The helper stops with the infra it served.
-    drop(helper);
-    let _lock = lock(root)?;
-    if let Ok(mut pod) = find(root, id) {
-        pod.infra = None;
-        save(root, &pod)?;
-    }
-    Ok(())
-}
-
-/// Kills what a dead monitor may have left: the infra and the helper.
-fn stop_stale(pod: &Pod, proc: &Path) {
-    let Some(infra) = &pod.infra else {
-        return;
-    };
-    let mut pids = vec![(infra.pid, infra.start)];
-    if let (Some(p), Some(s)) = (infra.helper_pid, infra.helper_start) {
-        pids.push((p, s));
-    }
-    for (pid, start) in pids {
-        if procfs::is_alive(proc, pid, start) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-}
-
-/// Stops pod `pod`'s infra (its members must be stopped already): asks the
-/// monitor, then kills whatever is left, and waits until all of it is gone.
-pub fn stop_infra(root: &Path, pod: &Pod, proc: &Path) -> Result<(), Error> {
-    let Some(infra) = &pod.infra else {
-        return Ok(());
-    };
-    if procfs::is_alive(proc, infra.monitor_pid, infra.monitor_start) {
-        let _ = kill(Pid::from_raw(infra.monitor_pid), Signal::SIGTERM);
-    }
-    let deadline = Instant::now() + STOP_LIMIT;
-    let mut watched = vec![
-        (infra.monitor_pid, infra.monitor_start),
-        (infra.pid, infra.start),
-    ];
-    if let (Some(p), Some(s)) = (infra.helper_pid, infra.helper_start) {
-        watched.push((p, s));
-    }
-    while watched.iter().any(|(p, s)| procfs::is_alive(proc, *p, *s)) {
-        if Instant::now() > deadline {
-            for (p, s) in &watched {
-                if procfs::is_alive(proc, *p, *s) {
-                    let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _lock = lock(root)?;
-    if let Ok(mut p) = find(root, &pod.id) {
-        p.infra = None;
-        save(root, &p)?;
-    }
-    Ok(())
 }
 
 /// The namespaces a member joins, user first (see `clone_member`).
@@ -535,7 +544,13 @@ pub fn open_namespaces(root: &Path, id: &str, proc: &Path) -> Result<PodJoin, Er
         _ => return Err(Error::NotRunning(pod.name.clone())),
     };
     let mut out = Vec::new();
+    let mut own = CloneFlags::empty();
     for (flag, kind) in MEMBER_NAMESPACES {
+        // A namespace the pod does not share is the member's own.
+        if kind != "user" && !pod.shares(kind) {
+            own |= flag;
+            continue;
+        }
         let path = proc.join(infra.pid.to_string()).join("ns").join(kind);
         let file = File::open(&path).map_err(|source| Error::OpenNamespace {
             pod: pod.name.clone(),
@@ -552,6 +567,7 @@ pub fn open_namespaces(root: &Path, id: &str, proc: &Path) -> Result<PodJoin, Er
     Ok(PodJoin {
         pod: pod.name,
         namespaces: out,
+        own,
     })
 }
 
@@ -564,6 +580,9 @@ pub fn member_join(plan: &crate::runtime::Plan, proc: &Path) -> Result<Option<Po
     // The store root is two levels above the container's directory.
     let root = plan.dirs.dir.parent().and_then(Path::parent);
     let root = root.unwrap_or(Path::new("/"));
+    if !find(root, id)?.has_infra {
+        return Ok(None);
+    }
     open_namespaces(root, id, proc).map(Some)
 }
 
@@ -571,15 +590,43 @@ pub fn member_join(plan: &crate::runtime::Plan, proc: &Path) -> Result<Option<Po
 mod tests {
     use super::*;
 
+    /// A record as hutch wrote it before pods had labels, policies and
+    /// shared-namespace lists: the defaults fill them in.
     fn pod(id: &str, name: &str) -> Pod {
-        Pod {
-            id: id.into(),
-            name: name.into(),
-            created: "2026-01-01T00:00:00Z".into(),
-            network: NetworkPlan::default(),
-            maps: IdMaps::plan(1000, 1000, &[], &[]),
-            infra: None,
-        }
+        let old = serde_json::json!({
+            "id": id,
+            "name": name,
+            "created": "2026-01-01T00:00:00Z",
+            "network": NetworkPlan::default(),
+            "maps": IdMaps::plan(1000, 1000, &[], &[]),
+        });
+        serde_json::from_value(old).unwrap()
+    }
+
+    #[test]
+    fn older_records_read_as_started_pods_sharing_the_defaults() {
+        let p = pod("a1", "web");
+        assert!(p.has_started && p.has_infra);
+        assert_eq!(p.shared, ["ipc", "net", "uts"]);
+        assert_eq!(p.exit_policy, ExitPolicy::Continue);
+        assert_eq!(p.host_name(), "web");
+    }
+
+    #[test]
+    fn share_lists_read_as_podmans() {
+        assert_eq!(parse_share("ipc,net,uts").unwrap(), ["ipc", "net", "uts"]);
+        assert_eq!(parse_share("net").unwrap(), ["net"]);
+        assert_eq!(parse_share("+net").unwrap(), ["ipc", "net", "uts"]);
+        assert!(parse_share("none").unwrap().is_empty());
+        assert!(parse_share("").unwrap().is_empty());
+        assert!(matches!(parse_share("pid,bogus"), Err(Error::InvalidShare(k)) if k == "bogus"));
+        assert!(matches!(parse_share("pid,net"), Err(Error::UnsupportedShare(k)) if k == "pid"));
+        assert!(matches!(parse_share("bogus"), Err(Error::InvalidShare(k)) if k == "bogus"));
+        // Without net, members would have no network.
+        assert!(matches!(
+            parse_share("ipc,uts"),
+            Err(Error::UnsupportedShare(_))
+        ));
     }
 
     #[test]

@@ -1,31 +1,142 @@
-//! Pods through the engine: create, start, stop, remove, list and inspect
-//! them, and the infra monitor's side (`hutch pod …`, `pod-infra`).
+//! Pods through the engine: create, select, start, stop, remove, list and
+//! inspect them, and the infra monitor's side (`hutch pod …`, `pod-infra`).
 //!
 //! Pod records and the infra process are `pod`'s; this adds what needs
 //! the store (the member containers), the user's id maps, the network
-//! plan and /proc.
+//! plan and /proc. The other pod commands are in `pod_life`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::pod::{self, Pod, RunningInfra};
+use super::pod::{self, ExitPolicy, Inherited, Pod, RunningInfra};
 use super::{Engine, Error, PROC};
 use crate::net::{self, NetworkRequest};
 use crate::storage::{ContainerInfo, ContainerStatus};
-
-/// How long `pod stop` gives each member before SIGKILL.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A pod to create (`pod create`), its name checked.
 #[derive(Debug, Clone, Default)]
 pub struct NewPod {
     /// Its name; `pod-` and 12 characters of its id when none is given.
     pub name: Option<String>,
-    /// `--network`.
-    pub network: Option<String>,
-    /// `-p`.
-    pub publish: Vec<String>,
+    /// `--network`, `-p`, `--dns*`, `--add-host`, `--no-hosts`.
+    pub network: NetworkRequest,
+    /// `--label KEY[=VALUE]`, over the `label_files`.
+    pub labels: Vec<String>,
+    /// `--label-file`s: `KEY=VALUE` lines.
+    pub label_files: Vec<PathBuf>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--exit-policy`.
+    pub exit_policy: ExitPolicy,
+    /// `--share`, parsed (see `pod::parse_share`); `None` for the default.
+    pub shared: Option<Vec<String>>,
+    /// `--infra`: `None` when not given (then a pod that shares nothing
+    /// has none, as in Podman).
+    pub has_infra: Option<bool>,
+    /// The command line, for `pod inspect`.
+    pub create_command: Vec<String>,
+    /// `--infra-conmon-pidfile`.
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `-v`, `--volumes-from`, `--device`, `--security-opt`, `--userns`,
+    /// `--uidmap`, `--gidmap`: what members inherit.
+    pub inherited: Inherited,
+    /// `--pod-id-file`: created (it must not exist) and given the id.
+    pub id_file: Option<PathBuf>,
+    /// `--replace`: remove a pod of the same name first.
+    pub is_replacing: bool,
+}
+
+/// Which pods a command acts on: Podman's `--all`, `--latest`, names and
+/// `--ignore`.
+#[derive(Debug, Clone, Default)]
+pub struct PodSelection {
+    /// Names, ids or id prefixes; each must exist unless `is_ignoring`.
+    pub names: Vec<String>,
+    /// Every pod.
+    pub is_all: bool,
+    /// The pod created last.
+    pub is_latest: bool,
+    /// Leave out names no pod has.
+    pub is_ignoring: bool,
+}
+
+/// A pod's status, computed from its containers' (the infra counting as
+/// one) as Podman computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodStatus {
+    /// Nothing has run yet, or nothing is in the pod.
+    Created,
+    /// Everything runs.
+    Running,
+    /// Some of it runs.
+    Degraded,
+    /// Everything is paused.
+    Paused,
+    /// Everything has exited.
+    Exited,
+    /// Some of it has exited, none runs.
+    Stopped,
+}
+
+impl PodStatus {
+    /// Podman's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PodStatus::Created => "Created",
+            PodStatus::Running => "Running",
+            PodStatus::Degraded => "Degraded",
+            PodStatus::Paused => "Paused",
+            PodStatus::Exited => "Exited",
+            PodStatus::Stopped => "Stopped",
+        }
+    }
+}
+
+/// The state of one container of a pod, as the status counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Running but frozen.
+    Paused,
+    /// Exited.
+    Exited,
+}
+
+impl MemberState {
+    /// Podman's lowercase word for a container in it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemberState::Created => "created",
+            MemberState::Running => "running",
+            MemberState::Paused => "paused",
+            MemberState::Exited => "exited",
+        }
+    }
+}
+
+/// Podman's `createPodStatusResults`: from the states of a pod's
+/// containers to the pod's status.
+pub fn pod_status(states: &[MemberState]) -> PodStatus {
+    let count = |s: MemberState| states.iter().filter(|m| **m == s).count();
+    let (running, paused, exited) = (
+        count(MemberState::Running),
+        count(MemberState::Paused),
+        count(MemberState::Exited),
+    );
+    match () {
+        _ if states.is_empty() => PodStatus::Created,
+        _ if running == states.len() => PodStatus::Running,
+        _ if running > 0 => PodStatus::Degraded,
+        _ if paused == states.len() => PodStatus::Paused,
+        _ if exited == states.len() => PodStatus::Exited,
+        _ if exited > 0 => PodStatus::Stopped,
+        _ => PodStatus::Created,
+    }
 }
 
 /// A pod as `pod ps` and `pod inspect` show it.
@@ -35,49 +146,106 @@ pub struct PodState {
     pub pod: Pod,
     /// Whether its infra process runs.
     pub is_running: bool,
-    /// Its member containers, their state observed now.
-    pub members: Vec<ContainerInfo>,
+    /// Its status.
+    pub status: PodStatus,
+    /// Its member containers, their state observed now, with the state
+    /// the status counted.
+    pub members: Vec<(ContainerInfo, MemberState)>,
+}
+
+/// What one pod command did to one pod: the pod's id, and the member
+/// containers it failed on (the rest were done).
+#[derive(Debug)]
+pub struct PodOutcome {
+    /// The pod's full id.
+    pub id: String,
+    /// `"starting container ID"`-style failures, one per member.
+    pub failures: Vec<Error>,
+}
+
+impl PodOutcome {
+    fn new(id: &str) -> PodOutcome {
+        PodOutcome {
+            id: id.to_string(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Records the outcome of `action` on member `id`.
+    pub(super) fn note(&mut self, action: &'static str, id: &str, r: Result<(), Error>) {
+        if let Err(e) = r {
+            self.failures.push(Error::PodMember {
+                action,
+                id: id.to_string(),
+                source: Box::new(e),
+            });
+        }
+    }
 }
 
 impl Engine {
-    /// Creates a pod and starts its infra process; returns the pod's id.
-    /// A pod whose infra cannot start is removed again.
+    /// Records a pod (started later, by `pod start` or its first member's
+    /// start, as Podman's); returns the pod's id.
     pub fn create_pod(&self, req: &NewPod) -> Result<String, Error> {
         let paths = self.paths();
-        let net_req = NetworkRequest {
-            network: req.network.clone(),
-            publish: req.publish.clone(),
-            ..NetworkRequest::default()
-        };
+        let shared = req.shared.clone().unwrap_or_else(pod::default_shared);
+        let has_infra = req.has_infra.unwrap_or(!shared.is_empty());
+        if !has_infra {
+            pod::check_infra_less(req.shared.as_deref(), &req.network)?;
+        }
+        let labels = read_labels(&req.label_files, &req.labels)?;
         let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
         let proc = Path::new(PROC);
-        let network =
-            net::plan_network(&net_req, &helpers, net::host_route(proc)).map_err(Error::Network)?;
+        let network = net::plan_network(&req.network, &helpers, net::host_route(proc))
+            .map_err(Error::Network)?;
         net::check_ports(&network.ports, net::unprivileged_port_start(proc))
             .map_err(Error::Network)?;
-        let maps = self.user_maps()?.clone();
+        let maps = super::ids::plan(&req.inherited.userns_request(), self.user_maps()?)?.maps;
+        let mut id_file = req
+            .id_file
+            .as_deref()
+            .map(pod::create_id_file)
+            .transpose()?;
+        if req.is_replacing {
+            let name = req.name.as_deref().ok_or(pod::Error::ReplaceWithoutName)?;
+            match self.remove_pod(name, true, None) {
+                Ok(_) | Err(Error::Pod(pod::Error::NoSuchPod(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let id = super::volumes::random_name();
-        let name = req
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("pod-{}", &id[..12]));
         let record = Pod {
             id: id.clone(),
-            name,
-            created: super::now_rfc3339(),
+            name: req
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("pod-{}", &id[..12])),
+            // With nanoseconds, as Podman's: pods are ordered by it.
+            created: crate::runtime::clock::now_rfc3339_nanos(),
             network,
             maps,
             infra: None,
+            has_started: false,
+            has_infra,
+            labels,
+            hostname: req.hostname.clone(),
+            exit_policy: req.exit_policy,
+            shared: if has_infra { shared } else { Vec::new() },
+            create_command: req.create_command.clone(),
+            monitor_pidfile: req.monitor_pidfile.clone(),
+            inherited: req.inherited.clone(),
+            is_paused: false,
         };
         {
             let _lock = pod::lock(&paths.root)?;
             pod::create(&paths.root, &record)?;
         }
-        let runroot = self.runroot()?;
-        if let Err(e) = pod::spawn_infra(&paths.root, runroot, &id) {
-            // A pod whose infra cannot start is of no use; leave nothing.
-            let _ = pod::delete(&paths.root, &id);
-            return Err(e.into());
+        if let (Some(file), Some(path)) = (id_file.as_mut(), &req.id_file) {
+            file.write_all(id.as_bytes())
+                .map_err(|source| pod::Error::IdFile {
+                    path: path.clone(),
+                    source,
+                })?;
         }
         Ok(id)
     }
@@ -91,46 +259,87 @@ impl Engine {
         }
     }
 
-    /// Starts pod `name`'s infra (unless it runs) and its stopped members;
-    /// returns the pod's id.
-    pub fn start_pod(&self, name: &str) -> Result<String, Error> {
-        let paths = self.paths();
-        let p = pod::find(&paths.root, name)?;
-        let runroot = self.runroot()?.to_path_buf();
-        if !p.is_running(Path::new(PROC)) {
-            pod::spawn_infra(&paths.root, &runroot, &p.id)?;
+    /// The ids of the pods `sel` names, every name looked up before any
+    /// pod is acted on (as Podman does): one that does not exist fails
+    /// the selection unless `is_ignoring`.
+    pub fn select_pods(&self, sel: &PodSelection) -> Result<Vec<String>, Error> {
+        let root = &self.paths().root;
+        if sel.is_all {
+            return Ok(pod::list(root)?.into_iter().map(|p| p.id).collect());
         }
-        let store = self.store()?;
-        for m in self.members(&p.id)? {
-            if m.state.status != ContainerStatus::Running {
-                super::start(store, &m.record.id, &paths.root, &runroot)?;
+        if sel.is_latest {
+            let pods = pod::list(root)?;
+            // Oldest first: the last one is the latest.
+            return match pods.last() {
+                Some(p) => Ok(vec![p.id.clone()]),
+                None => Err(pod::Error::NoPods.into()),
+            };
+        }
+        let mut out = Vec::new();
+        for name in &sel.names {
+            match pod::find(root, name) {
+                Ok(p) => out.push(p.id),
+                Err(pod::Error::NoSuchPod(_)) if sel.is_ignoring => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(p.id)
+        Ok(out)
     }
 
-    /// Stops pod `name`'s running members, then its infra; returns the
-    /// pod's id.
-    pub fn stop_pod(&self, name: &str) -> Result<String, Error> {
-        let root = &self.paths().root;
-        let p = pod::find(root, name)?;
+    /// Starts pod `id`'s infra (unless it runs, or the pod has none) and
+    /// its members that are not running.
+    pub fn start_pod(&self, id: &str) -> Result<PodOutcome, Error> {
+        let paths = self.paths();
+        let p = pod::find(&paths.root, id)?;
+        let members = self.members(&p.id)?;
+        if !p.has_infra && members.is_empty() {
+            return Err(pod::Error::NothingToStart(p.id).into());
+        }
+        let runroot = self.runroot()?.to_path_buf();
+        if p.has_infra {
+            pod::ensure_infra(&paths.root, &runroot, &p.id, Path::new(PROC))?;
+        }
         let store = self.store()?;
+        let mut out = PodOutcome::new(&p.id);
+        for m in members {
+            if m.state.status != ContainerStatus::Running {
+                let r = super::start(store, &m.record.id, &paths.root, &runroot).map(drop);
+                out.note("starting", &m.record.id, r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stops pod `id`'s running members (their stop signal, SIGKILL after
+    /// `timeout`), then its infra.
+    pub fn stop_pod(&self, id: &str, timeout: Duration) -> Result<PodOutcome, Error> {
+        let root = &self.paths().root;
+        let p = pod::find(root, id)?;
+        let mut out = PodOutcome::new(&p.id);
         for m in self.members(&p.id)? {
             if m.state.status == ContainerStatus::Running {
-                super::stop(store, &m.record.id, STOP_TIMEOUT, &self.exits_dir())?;
+                let r = match self.stop(&m.record.id, timeout) {
+                    Err(Error::NotRunning(_)) => Ok(()),
+                    other => other,
+                };
+                out.note("stopping", &m.record.id, r);
             }
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
-        Ok(p.id)
+        Ok(out)
     }
 
-    /// Removes pod `name` with its members; running members only when
-    /// `is_forced` (they are killed). Returns the pod's id. Must be called
-    /// single-threaded.
-    pub fn remove_pod(&self, name: &str, is_forced: bool) -> Result<String, Error> {
+    /// Removes pod `name` with its members and their anonymous volumes;
+    /// running members only when `is_forced` (stopped with `timeout`, else
+    /// killed). Returns the pod's id. Must be called single-threaded.
+    pub fn remove_pod(
+        &self,
+        name: &str,
+        is_forced: bool,
+        timeout: Option<Duration>,
+    ) -> Result<String, Error> {
         let root = &self.paths().root;
         let p = pod::find(root, name)?;
-        let store = self.store()?;
         let members = self.members(&p.id)?;
         let is_running = members
             .iter()
@@ -139,7 +348,13 @@ impl Engine {
             return Err(pod::Error::HasRunningMembers(p.name).into());
         }
         for m in &members {
-            super::remove(store, &m.record.id, is_forced, &p.maps, &self.exits_dir())?;
+            if let (Some(t), ContainerStatus::Running) = (timeout, m.state.status) {
+                match self.stop(&m.record.id, t) {
+                    Ok(()) | Err(Error::NotRunning(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.remove_with_maps(&m.record.id, is_forced, true, &p.maps)?;
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
         let _lock = pod::lock(root)?;
@@ -147,7 +362,7 @@ impl Engine {
         Ok(p.id)
     }
 
-    /// Every pod with its state and members (`pod ps`).
+    /// Every pod with its state and members (`pod ps`), oldest first.
     pub fn pods(&self) -> Result<Vec<PodState>, Error> {
         let pods = pod::list(&self.paths().root)?;
         // Opened before the members are listed, as `pod ps` always did.
@@ -180,18 +395,48 @@ impl Engine {
         Ok(pod::watch_infra(&self.paths().root, id, running)?)
     }
 
-    fn pod_state(&self, p: Pod) -> Result<PodState, Error> {
-        let members = self.members(&p.id)?;
+    pub(super) fn pod_state(&self, p: Pod) -> Result<PodState, Error> {
+        let store = self.store()?;
+        let is_running = p.is_running(Path::new(PROC));
+        let members: Vec<(ContainerInfo, MemberState)> = self
+            .members(&p.id)?
+            .into_iter()
+            .map(|m| {
+                let state = match m.state.status {
+                    ContainerStatus::Created => MemberState::Created,
+                    ContainerStatus::Exited => MemberState::Exited,
+                    ContainerStatus::Running => {
+                        let dir = store.container_dirs(&m.record.id).dir;
+                        if super::limits::is_paused(&dir) {
+                            MemberState::Paused
+                        } else {
+                            MemberState::Running
+                        }
+                    }
+                };
+                (m, state)
+            })
+            .collect();
+        let mut states: Vec<MemberState> = members.iter().map(|(_, s)| *s).collect();
+        if p.has_infra {
+            states.push(match (is_running, p.has_started) {
+                (true, _) if p.is_paused => MemberState::Paused,
+                (true, _) => MemberState::Running,
+                (false, true) => MemberState::Exited,
+                (false, false) => MemberState::Created,
+            });
+        }
         Ok(PodState {
-            is_running: p.is_running(Path::new(PROC)),
+            status: pod_status(&states),
+            is_running,
             pod: p,
             members,
         })
     }
 
     /// The containers recorded as members of pod `id`, with their
-    /// observed state.
-    fn members(&self, id: &str) -> Result<Vec<ContainerInfo>, Error> {
+    /// observed state, by id (Podman's order).
+    pub(super) fn members(&self, id: &str) -> Result<Vec<ContainerInfo>, Error> {
         let mut out = Vec::new();
         for info in self.store()?.list_containers().map_err(Error::Store)? {
             let Ok(plan) = super::load_spec(&info) else {
@@ -201,6 +446,82 @@ impl Engine {
                 out.extend(self.observe(info)?);
             }
         }
+        out.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         Ok(out)
+    }
+}
+
+/// Podman's labels: the `files`' `KEY=VALUE` lines (blank lines and `#`
+/// comments skipped), then `labels`; a label without `=` has an empty
+/// value.
+pub fn read_labels(
+    files: &[PathBuf],
+    labels: &[String],
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    let mut add = |line: &str| {
+        let (key, value) = line.split_once('=').unwrap_or((line, ""));
+        if key.is_empty() {
+            return Err(pod::Error::BadLabel(line.to_string()));
+        }
+        out.insert(key.to_string(), value.to_string());
+        Ok(())
+    };
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|source| pod::Error::LabelFile {
+            path: path.clone(),
+            source,
+        })?;
+        for line in text.lines().map(str::trim_start) {
+            if !line.is_empty() && !line.starts_with('#') {
+                add(line)?;
+            }
+        }
+    }
+    for l in labels {
+        add(l)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MemberState::{Created as C, Exited as E, Paused as P, Running as R};
+
+    #[test]
+    fn the_status_is_podmans() {
+        for (states, want) in [
+            (&[][..], PodStatus::Created),
+            (&[R, R][..], PodStatus::Running),
+            (&[R, E][..], PodStatus::Degraded),
+            (&[R, C][..], PodStatus::Degraded),
+            (&[P, P][..], PodStatus::Paused),
+            (&[P, E][..], PodStatus::Stopped),
+            (&[E, E][..], PodStatus::Exited),
+            (&[E, C][..], PodStatus::Stopped),
+            (&[C, C][..], PodStatus::Created),
+            (&[P, C][..], PodStatus::Created),
+        ] {
+            assert_eq!(pod_status(states), want, "{states:?}");
+        }
+    }
+
+    #[test]
+    fn labels_come_from_files_then_flags() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("labels");
+        std::fs::write(&file, "# comment\n\na=1\nb=from file\n").unwrap();
+        let got = read_labels(&[file], &["b=2".into(), "c".into()]).unwrap();
+        let want: BTreeMap<String, String> = [("a", "1"), ("b", "2"), ("c", "")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(matches!(
+            read_labels(&[], &["=x".into()]),
+            Err(Error::Pod(pod::Error::BadLabel(_)))
+        ));
+        assert!(read_labels(&[tmp.path().join("none")], &[]).is_err());
     }
 }

@@ -89,6 +89,12 @@ pub struct HostInfo {
     pub overlay: Result<OverlayKind, Error>,
 }
 
+/// Points hutch's standard output at /dev/null for the rest of the
+/// command, its children included (`--noout`).
+pub fn discard_stdout() -> std::io::Result<()> {
+    crate::sys::process::discard_stdout()
+}
+
 impl Engine {
     /// Brings the store's database up to this version's schema now
     /// (`system migrate`); opening the store does it, so this only opens.

@@ -29,6 +29,9 @@ pub struct PodJoin {
     pub pod: String,
     /// Each namespace's kind and an fd of it.
     pub namespaces: Vec<(CloneFlags, OwnedFd)>,
+    /// The namespaces the pod does not share (`pod create --share`), which
+    /// the member makes its own.
+    pub own: CloneFlags,
 }
 
 /// Like `sys::child::spawn` for a pod member: an intermediate process
@@ -45,9 +48,13 @@ pub fn clone_member<F>(
 where
     F: FnOnce(&Reporter) -> Result<Never, Failure>,
 {
-    let PodJoin { pod, namespaces } = join;
+    let PodJoin {
+        pod,
+        namespaces,
+        own,
+    } = join;
     let mut middle = child::spawn(CloneFlags::empty(), parent_ends, move |reporter| {
-        enter_pod(&mut Kernel, &namespaces)?;
+        enter_pod(&mut Kernel, &namespaces, own)?;
         drop(namespaces);
         reporter
             .hand_over(CloneFlags::CLONE_PARENT, body)
@@ -73,14 +80,19 @@ where
 /// In the intermediate process: joins the pod's namespaces in order (user
 /// first: as its owner we may join the rest), then makes new mount and PID
 /// namespaces for the member: its mounts are its own, and its init is pid
-/// 1 of a namespace of its own.
-fn enter_pod(sys: &mut impl Syscall, namespaces: &[(CloneFlags, OwnedFd)]) -> Result<(), Failure> {
+/// 1 of a namespace of its own; so are the `own` ones the pod does not
+/// share (made in the pod's user namespace, whose root we now are).
+fn enter_pod(
+    sys: &mut impl Syscall,
+    namespaces: &[(CloneFlags, OwnedFd)],
+    own: CloneFlags,
+) -> Result<(), Failure> {
     for (kind, fd) in namespaces {
         sys.setns(fd.as_fd(), *kind)
             .map_err(|e| Failure::text(format!("setns {kind:?}: {e}")))?;
     }
-    sys.unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
-        .map_err(|e| Failure::text(format!("unsharing the mount and pid namespaces: {e}")))
+    sys.unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | own)
+        .map_err(|e| Failure::text(format!("unsharing the member's own namespaces: {e}")))
 }
 
 #[cfg(test)]
@@ -100,7 +112,7 @@ mod tests {
             open(CloneFlags::CLONE_NEWUTS),
         ];
         let mut sys = Recorder::default();
-        enter_pod(&mut sys, &namespaces).unwrap();
+        enter_pod(&mut sys, &namespaces, CloneFlags::empty()).unwrap();
         assert_eq!(
             sys.calls,
             [
@@ -108,6 +120,16 @@ mod tests {
                 "setns CLONE_NEWNET",
                 "setns CLONE_NEWUTS",
                 "unshare CLONE_NEWNS | CLONE_NEWPID",
+            ]
+        );
+        // A pod that does not share IPC: the member makes its own.
+        let mut sys = Recorder::default();
+        enter_pod(&mut sys, &namespaces[..1], CloneFlags::CLONE_NEWIPC).unwrap();
+        assert_eq!(
+            sys.calls,
+            [
+                "setns CLONE_NEWUSER",
+                "unshare CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID",
             ]
         );
     }

@@ -129,6 +129,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     };
     //    A pod member instead joins the pod's namespaces through an
     //    intermediate process (see `pod::clone_member`).
+    let is_member = pod.is_some();
     let (mut child, pid) = match pod {
         None => {
             let child = spawn(namespaces(plan), &parent_ends, body).map_err(Error::Clone)?;
@@ -141,7 +142,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     log::debug!("container {}: init is pid {pid}", plan.id);
 
     // 6. Maps, cgroup and network, then release init (see `release`).
-    let (placement, helper) = release(plan, pid, &prepared, go_w)?;
+    let (placement, helper) = release(plan, pid, &prepared, go_w, is_member)?;
 
     // 7. With -t, receive the pty master init opened in its devpts. EOF
     //    instead means init failed; the report pipe says why.
@@ -304,15 +305,16 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
 /// namespace: the helper joins the child's user namespace, which needs the
 /// maps, and the interface must be up before the user's command runs. Only
 /// then is init released; closing `go_w` without the byte makes it give up
-/// on its own. A pod member's maps and network are the pod's, already set
-/// up.
+/// on its own. The maps and network of a container that joined its pod's
+/// namespaces (`is_member`) are the pod's, already set up; a member of a
+/// pod without an infra has its own.
 fn release(
     plan: &Plan,
     pid: Pid,
     prepared: &Prepared,
     go_w: OwnedFd,
+    is_member: bool,
 ) -> Result<(Option<cgroup::Placement>, Option<crate::net::RunningHelper>), Error> {
-    let is_member = plan.pod.is_some();
     let maps = if is_member {
         Ok(())
     } else {

@@ -13,6 +13,7 @@ mod cli;
 mod common;
 mod etc;
 mod files;
+mod issue13_pod;
 mod lifecycle;
 
 use std::process::{Command, Stdio};

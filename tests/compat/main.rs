@@ -15,6 +15,7 @@ mod etc;
 mod files;
 mod issue13_pod;
 mod lifecycle;
+mod table;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

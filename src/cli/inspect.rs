@@ -57,7 +57,9 @@ pub fn run(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
         match engine.inspect_image(name)? {
             Some(v) => out.push(v),
             None => {
-                return Err(Error::Usage(format!("{name}: image not known")));
+                return Err(Error::Usage(format!(
+                    "inspecting object: {name}: image not known"
+                )));
             }
         }
     }

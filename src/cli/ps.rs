@@ -279,7 +279,12 @@ fn sort(list: &mut [Listed], key: &str) {
         "names" => list.sort_by(|a, b| a.info.record.name.cmp(&b.info.record.name)),
         "size" => list.sort_by_key(|l| l.sizes.map_or(0, |s| s.rw)),
         "status" => list.sort_by_key(|l| state_name(l.info.state.status)),
-        _ => list.sort_by_key(created),
+        // The store lists newest first: reversed, containers created in
+        // the same instant keep their order of creation too.
+        _ => {
+            list.reverse();
+            list.sort_by_key(created);
+        }
     }
 }
 

@@ -134,6 +134,42 @@ fn table_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/table.txt")
 }
 
+/// Runs `scenario` in a fresh environment; returns a line per row whose
+/// runs differ.
+fn run_scenario(scenario: &Scenario) -> Vec<String> {
+    let started = std::time::Instant::now();
+    let (env, img) = setup();
+    let _cleanup = Cleanup(&env);
+    let mut failures = Vec::new();
+    for row in &scenario.rows {
+        let args: Vec<String> = row.args.iter().map(|a| a.replace("$IMG", &img)).collect();
+        let p = podman(&env, &args);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let h = env.hutch(&refs);
+        let (pc, hc) = (compared(&row.mode, &p), compared(&row.mode, &h));
+        if p.code != h.code || pc != hc {
+            failures.push(format!(
+                "table.txt:{} [{}] {} `{}`: podman exited {:?} ({pc:?}), hutch {:?} ({hc:?})\n  podman stderr: {}\n  hutch stderr: {}",
+                row.line,
+                scenario.name,
+                row.mode,
+                args.join(" "),
+                p.code,
+                h.code,
+                p.stderr.trim(),
+                h.stderr.trim()
+            ));
+        }
+    }
+    eprintln!(
+        "compat table: [{}] {} rows in {:.1?}",
+        scenario.name,
+        scenario.rows.len(),
+        started.elapsed()
+    );
+    failures
+}
+
 #[test]
 fn compat_table_of_invocations_matches_podman() {
     let text = std::fs::read_to_string(table_path()).expect("reading tests/compat/table.txt");
@@ -143,31 +179,26 @@ fn compat_table_of_invocations_matches_podman() {
         total >= 300,
         "the table has {total} rows; issue #13 asks for 300"
     );
-    let mut failures = Vec::new();
-    for scenario in &scenarios {
-        let (env, img) = setup();
-        let _cleanup = Cleanup(&env);
-        for row in &scenario.rows {
-            let args: Vec<String> = row.args.iter().map(|a| a.replace("$IMG", &img)).collect();
-            let p = podman(&env, &args);
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            let h = env.hutch(&refs);
-            let (pc, hc) = (compared(&row.mode, &p), compared(&row.mode, &h));
-            if p.code != h.code || pc != hc {
-                failures.push(format!(
-                    "table.txt:{} [{}] {} `{}`: podman exited {:?} ({pc:?}), hutch {:?} ({hc:?})\n  podman stderr: {}\n  hutch stderr: {}",
-                    row.line,
-                    scenario.name,
-                    row.mode,
-                    args.join(" "),
-                    p.code,
-                    h.code,
-                    p.stderr.trim(),
-                    h.stderr.trim()
-                ));
-            }
+    // Scenarios are independent (each has its own environment): two run
+    // at a time.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(scenario) = scenarios.get(i) else {
+                    break;
+                };
+                let found = run_scenario(scenario);
+                failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(found);
+            });
         }
-    }
+    });
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     eprintln!(
         "compat table: {total} invocations, {} differ",
         failures.len()

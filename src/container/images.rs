@@ -150,8 +150,9 @@ impl Engine {
     }
 
     /// Removes each image (a name only untags while others remain); with
-    /// `force`, also the containers that use it. One result per name, in
-    /// order; a failure does not stop the others.
+    /// `force`, also the containers that use it. In order, as Podman prints
+    /// them: an `Untagged` per name that goes and, when the image goes, a
+    /// `Deleted` after its names; a failure does not stop the others.
     pub fn remove_images(
         &self,
         names: &[String],
@@ -159,52 +160,71 @@ impl Engine {
     ) -> Result<Vec<Result<Removed, Error>>, Error> {
         let store = self.store()?;
         let maps = self.user_maps()?;
-        Ok(names
-            .iter()
-            .map(|name| {
-                let found = match image::lookup_local(self.paths(), store, name) {
-                    // A damaged record is removed by the name or id it
-                    // was found by.
-                    Err(image::Error::FindImage {
-                        name: matched,
-                        source: crate::storage::Error::ImageDamaged { id, .. },
-                    }) => {
-                        if force {
-                            if let Ok(id) = id.parse() {
-                                self.remove_containers_of(&id)?;
-                            }
+        let removed = names.iter().map(|name| -> Result<Vec<Removed>, Error> {
+            let found = match image::lookup_local(self.paths(), store, name) {
+                // A damaged record is removed by the name or id it
+                // was found by.
+                Err(image::Error::FindImage {
+                    name: matched,
+                    source: crate::storage::Error::ImageDamaged { id, .. },
+                }) => {
+                    if force {
+                        if let Ok(id) = id.parse() {
+                            self.remove_containers_of(&id)?;
                         }
-                        return store
-                            .remove_image(&matched, force, maps)
-                            .map_err(Error::Store);
                     }
-                    other => other?,
-                };
-                // A name resolves to the stored full name it matched; ids
-                // stay ids.
-                let target = match &found {
-                    Some(image::Found {
-                        name: Some(full), ..
-                    }) => full.clone(),
-                    Some(f) => f.image.id.to_string(),
-                    None => name.clone(),
-                };
-                let Some(f) = found.filter(|_| force) else {
                     return store
-                        .remove_image(&target, force, maps)
+                        .remove_image(&matched, force, maps)
+                        .map(|r| vec![r])
                         .map_err(Error::Store);
-                };
-                // The store refuses while any container uses the image: one
-                // created since the containers were removed is removed too,
-                // and the image tried again.
-                let mut tries = 0;
-                loop {
-                    self.remove_containers_of(&f.image.id)?;
-                    match store.remove_image(&target, force, maps) {
-                        Err(crate::storage::Error::ImageInUse { .. }) if tries < 10 => tries += 1,
-                        other => return other.map_err(Error::Store),
-                    }
                 }
+                other => other?,
+            };
+            // The names that go with the image when it goes.
+            let names_before = found
+                .as_ref()
+                .map(|f| f.image.names.clone())
+                .unwrap_or_default();
+            let with_names = |r: Removed| match r {
+                Removed::Deleted(id) => names_before
+                    .iter()
+                    .cloned()
+                    .map(Removed::Untagged)
+                    .chain(std::iter::once(Removed::Deleted(id)))
+                    .collect(),
+                other => vec![other],
+            };
+            // A name resolves to the stored full name it matched; ids
+            // stay ids.
+            let target = match &found {
+                Some(image::Found {
+                    name: Some(full), ..
+                }) => full.clone(),
+                Some(f) => f.image.id.to_string(),
+                None => name.clone(),
+            };
+            let Some(f) = found.as_ref().filter(|_| force) else {
+                return store
+                    .remove_image(&target, force, maps)
+                    .map(with_names)
+                    .map_err(Error::Store);
+            };
+            // The store refuses while any container uses the image: one
+            // created since the containers were removed is removed too,
+            // and the image tried again.
+            let mut tries = 0;
+            loop {
+                self.remove_containers_of(&f.image.id)?;
+                match store.remove_image(&target, force, maps) {
+                    Err(crate::storage::Error::ImageInUse { .. }) if tries < 10 => tries += 1,
+                    other => return other.map(with_names).map_err(Error::Store),
+                }
+            }
+        });
+        Ok(removed
+            .flat_map(|r| match r {
+                Ok(list) => list.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
             })
             .collect())
     }

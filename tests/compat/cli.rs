@@ -266,10 +266,10 @@ fn compat_remaining_lifecycle_flags_match() {
     let id_s2 = id("s2");
     let (_, h) = same(&env, &["rm", "-f", "-t", "0", "--depend", "s2"], count);
     assert_eq!(h.stdout.trim(), id_s2.trim(), "{h}");
-    // rmi -a removes every image. (Podman also prints an `Untagged:` line
-    // per name before `Deleted:`; hutch does not yet, see #13.)
-    let (_, h) = same(&env, &["rmi", "-a"], |_| String::new());
-    h.code(0).stdout_has("Deleted: ");
+    // rmi -a removes every image: an `Untagged:` line per name, then
+    // `Deleted:` with the id (the same on both sides).
+    let (_, h) = same(&env, &["rmi", "-a"], sorted_lines);
+    h.code(0).stdout_has("Untagged: ").stdout_has("Deleted: ");
     same(&env, &["images", "-q"], as_is);
 }
 

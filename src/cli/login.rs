@@ -117,7 +117,7 @@ fn read_credentials(args: &LoginArgs) -> Result<Credentials, Error> {
 }
 
 /// Asks on the terminal; the answer is not echoed unless `is_echoed`.
-fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
+pub(super) fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let stdin = std::io::stdin();
     // Echo goes off before the prompt shows, so nothing typed after the

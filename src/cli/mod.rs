@@ -21,6 +21,7 @@ mod import;
 mod info;
 mod inspect;
 mod ioerr;
+mod json;
 mod lifecycle;
 mod login;
 mod logs;
@@ -43,6 +44,7 @@ mod rename;
 mod resources;
 mod rmi;
 mod run;
+mod search;
 mod system;
 mod tag;
 mod template;
@@ -118,6 +120,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out of a registry
     Logout(login::LogoutArgs),
+    /// Search registries for images
+    Search(search::SearchArgs),
     /// List images in local storage
     Images(images::ImagesArgs),
     /// Remove one or more images
@@ -256,6 +260,8 @@ pub enum ImageCommand {
     Push(push::PushArgs),
     /// Exit 0 when an image exists, 1 when it does not
     Exists(ImageExistsArgs),
+    /// Search registries for images
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -305,6 +311,7 @@ pub fn main() -> i32 {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&engine, a),
         Command::Login(a) => login::login(&engine, a),
         Command::Logout(a) => login::logout(&engine, a),
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::run(&engine, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&engine, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::run(&engine, a),

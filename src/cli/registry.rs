@@ -1,5 +1,6 @@
 //! The registry access flags, declared once: `--authfile`, `--cert-dir`
-//! and `--tls-verify`, flattened into `pull`, `push` and `login`.
+//! and `--tls-verify`, flattened into `pull`, `push` and `login`, and
+//! `--creds` for the commands that take it.
 //!
 //! A command whose help says more about a flag rewrites it with
 //! `mut_arg` (`login` writes the credentials file, `pull` reads only it).
@@ -8,6 +9,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use std::io::IsTerminal;
+
+use crate::error::Error;
 use crate::image::credentials::Credentials;
 use crate::image::{LoginOptions, Platform, PullOptions, PushOptions};
 
@@ -23,6 +27,57 @@ pub struct RegistryArgs {
     /// Credentials file to read instead of ${XDG_RUNTIME_DIR}/containers/auth.json
     #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
     pub authfile: Option<PathBuf>,
+}
+
+/// `--creds`: credentials given on the command line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CredsArgs {
+    /// Use USERNAME[:PASSWORD] for the registry instead of stored credentials (a missing part is asked for)
+    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
+    pub creds: Option<String>,
+}
+
+impl CredsArgs {
+    /// The credentials `--creds` gives, asking on the terminal for a
+    /// missing user name or password as Podman does.
+    pub fn credentials(&self) -> Result<Option<Credentials>, Error> {
+        let Some(creds) = &self.creds else {
+            return Ok(None);
+        };
+        let (user, password) = split_creds(creds);
+        let ask = |question: &str, is_echoed: bool, what: &str| -> Result<String, Error> {
+            if !std::io::stdin().is_terminal() {
+                return Err(Error::Usage(format!(
+                    "--creds: no {what} (give USERNAME:PASSWORD; standard input is not a terminal)"
+                )));
+            }
+            super::login::prompt(question, is_echoed)
+        };
+        let username = match user {
+            Some(u) => u,
+            None => ask("Username: ", true, "user name")?,
+        };
+        let password = match password {
+            Some(p) => p,
+            None => ask("Password: ", false, "password")?,
+        };
+        if username.is_empty() {
+            return Err(Error::Usage(
+                "--creds: the user name must not be empty".into(),
+            ));
+        }
+        Ok(Some(Credentials { username, password }))
+    }
+}
+
+/// `USER[:PASSWORD]` as Podman splits it: the parts given, an empty one
+/// as missing.
+fn split_creds(creds: &str) -> (Option<String>, Option<String>) {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    match creds.split_once(':') {
+        Some((u, p)) => (some(u), some(p)),
+        None => (some(creds), None),
+    }
 }
 
 impl RegistryArgs {
@@ -69,6 +124,19 @@ mod tests {
     struct Cmd {
         #[command(flatten)]
         registry: RegistryArgs,
+    }
+
+    #[test]
+    fn creds_split_at_the_first_colon() {
+        let s = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+        assert_eq!(split_creds("u:p:q"), s("u", "p:q"));
+        assert_eq!(split_creds("u"), (Some("u".into()), None));
+        assert_eq!(split_creds(":p"), (None, Some("p".into())));
+        let c = CredsArgs {
+            creds: Some("me:pw".into()),
+        };
+        let got = c.credentials().unwrap().unwrap();
+        assert_eq!((got.username.as_str(), got.password.as_str()), ("me", "pw"));
     }
 
     #[test]

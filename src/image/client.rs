@@ -68,6 +68,8 @@ pub struct ConnectOptions {
     /// Other repositories of the registry to ask `pull` access to (the
     /// sources of cross-repository mounts).
     pub mount_sources: Vec<String>,
+    /// Ask for the registry's catalog (`search`) rather than a repository.
+    pub is_catalog: bool,
 }
 
 /// Where credentials and TLS material are looked up, for any registry.
@@ -160,6 +162,8 @@ struct ErrorEntry {
 enum Kind {
     Manifest,
     Blob,
+    /// Another API endpoint (the catalog, a tag list, v1 search).
+    Api,
 }
 
 impl RegistryClient {
@@ -259,8 +263,11 @@ impl RegistryClient {
     /// The token scopes this client needs.
     fn scopes(&self) -> Vec<String> {
         if self.repository.is_empty() {
-            // A login check: no repository to ask access to.
-            return Vec::new();
+            // A login check or a search: no repository to ask access to.
+            return match self.opts.is_catalog {
+                true => vec!["registry:catalog:*".to_string()],
+                false => Vec::new(),
+            };
         }
         let actions = if self.opts.is_push {
             "pull,push"
@@ -643,6 +650,16 @@ impl RegistryClient {
             content_type: header(&resp, CONTENT_TYPE.as_str()),
             digest,
         })
+    }
+
+    /// `GET` `path` (absolute, with its query) as a JSON document of at
+    /// most `limit` bytes: the body and the `Link` header (pagination).
+    pub fn get_json(&self, path: &str, limit: u64) -> Result<(Vec<u8>, Option<String>), Error> {
+        let url = format!("{}{path}", self.base);
+        let resp = self.send(&url, "application/json", 0, Kind::Api)?;
+        let link = header(&resp, "link");
+        let (_, body) = read_limited(resp, "response", limit, &url)?;
+        Ok((body, link))
     }
 
     /// Starts downloading blob `digest` from byte `from` on; the caller

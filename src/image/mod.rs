@@ -21,6 +21,7 @@ mod pull;
 mod push;
 mod reference;
 mod registries;
+mod search;
 mod sources;
 
 pub use config::RuntimeConfig;
@@ -29,6 +30,7 @@ pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutT
 pub use platform::Platform;
 pub use push::{parse_compression, push, ManifestFormat, PushOptions};
 pub use reference::Reference;
+pub use search::{search, SearchFilter, SearchOptions, SearchResult};
 
 use std::path::PathBuf;
 
@@ -172,6 +174,20 @@ pub enum Error {
     Unpack(#[source] crate::storage::Error),
     #[error("recording the image")]
     PutImage(#[source] crate::storage::Error),
+    #[error("{0}")]
+    SearchFilter(String),
+    #[error("searching {registry}")]
+    Search {
+        registry: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("searching: {0}")]
+    SearchAll(String),
+    #[error("invalid answer from the registry")]
+    SearchAnswer(#[source] serde_json::Error),
+    #[error("reference {0:?} must be a docker reference")]
+    NotDockerReference(String),
     #[error("{0} threads still running after the downloads")]
     ThreadsLeft(usize),
     /// The registry's answer (HTTP, authentication, status codes).
@@ -304,7 +320,7 @@ impl crate::error::Diagnose for Error {
             Error::Registry(e) => e.hint(),
             Error::Manifest(e) => e.hint(),
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
-            Error::Push { source, .. } | Error::Login { source, .. } => source.hint(),
+            Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
             Error::AuthDir(e) => e.hint(),
             Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),

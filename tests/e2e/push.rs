@@ -21,20 +21,20 @@ fn var(name: &str) -> String {
 }
 
 /// The TLS+auth registry's `host:port`.
-fn auth_registry() -> String {
+pub(crate) fn auth_registry() -> String {
     var("HUTCH_TEST_AUTH_REGISTRY")
 }
 
-fn user() -> String {
+pub(crate) fn user() -> String {
     var("HUTCH_TEST_AUTH_USER")
 }
 
-fn password() -> String {
+pub(crate) fn password() -> String {
     var("HUTCH_TEST_AUTH_PASSWORD")
 }
 
 /// The directory holding only the registry's CA certificate (`ca.crt`).
-fn ca_dir() -> PathBuf {
+pub(crate) fn ca_dir() -> PathBuf {
     let ca = PathBuf::from(var("HUTCH_TEST_AUTH_CA"));
     assert!(ca.is_file(), "the test CA {} is missing", ca.display());
     ca.parent()
@@ -43,18 +43,18 @@ fn ca_dir() -> PathBuf {
 }
 
 /// The registry's access log, one request per line.
-fn access_log() -> String {
+pub(crate) fn access_log() -> String {
     let p = var("HUTCH_TEST_AUTH_LOG");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading the registry log {p}: {e}"))
 }
 
 /// A repository name no other test (or earlier run) uses.
-fn repo(what: &str) -> String {
+pub(crate) fn repo(what: &str) -> String {
     format!("hutch-{what}-{}", std::process::id())
 }
 
 /// A fresh environment that trusts the test CA through certs.d.
-fn trusting_env() -> Env {
+pub(crate) fn trusting_env() -> Env {
     let env = Env::new();
     let dir = env
         .config_home
@@ -66,7 +66,7 @@ fn trusting_env() -> Env {
 }
 
 /// Podman's credentials file in `env`.
-fn auth_json(env: &Env) -> PathBuf {
+pub(crate) fn auth_json(env: &Env) -> PathBuf {
     env.runtime_dir.join("containers/auth.json")
 }
 
@@ -81,7 +81,7 @@ fn hutch_stdin(env: &Env, args: &[&str], input: &str) -> Run {
     run_command(c, env.describe(args), crate::common::TIMEOUT)
 }
 
-fn login(env: &Env) -> Run {
+pub(crate) fn login(env: &Env) -> Run {
     hutch_stdin(
         env,
         &["login", "-u", &user(), "--password-stdin", &auth_registry()],

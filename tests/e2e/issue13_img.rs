@@ -1,0 +1,216 @@
+//! Issue #13 (Podman's CLI contract), the image commands: `search`,
+//! `manifest`, and the pull, push, login, rmi, import, save, history and
+//! commit flags, against the test registries, with Podman 4.3's output and
+//! exit codes.
+
+use crate::common::{check_table, image, registry, Case, Env, Out};
+use crate::push::{auth_registry, ca_dir, login, password, repo, trusting_env, user};
+
+/// Issue #13 item 1: `search` of a registry without /v1/search matches the
+/// term against its catalog and prints Podman's table, formats and
+/// filters; `--list-tags` lists the repository's tags.
+#[test]
+fn issue13_img_search_matches_the_catalog_as_podman_does() {
+    let env = Env::new();
+    let reg = registry();
+    let table = format!("NAME{}DESCRIPTION\n{reg}/zstd  ", " ".repeat(reg.len() + 3));
+    env.hutch(&["search", &format!("{reg}/zst")])
+        .success()
+        .stdout_is(&table);
+    // A term without a registry goes to the search registries.
+    env.hutch(&["search", "zst"]).success().stdout_is(&table);
+    env.hutch(&["image", "search", "zst"])
+        .success()
+        .stdout_is(&table);
+    let json = env
+        .hutch(&["search", "--format", "json", "zst"])
+        .success()
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!([{"Index": reg, "Name": format!("{reg}/zstd"), "Description": "",
+            "Stars": 0, "Official": "", "Automated": "", "Tag": ""}])
+    );
+    check_table(
+        &env,
+        &[
+            Case {
+                args: &[
+                    "search",
+                    "--format",
+                    "{{.Name}}|{{.Index}}|{{.Stars}}",
+                    "zst",
+                ],
+                code: 0,
+                out: Out::Has("/zstd|127.0.0.1"),
+            },
+            Case {
+                args: &["search", "--filter", "stars=1", "zst"],
+                code: 0,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--filter", "is-official", "zst"],
+                code: 0,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &[
+                    "search",
+                    "--filter",
+                    "is-automated=false",
+                    "--format",
+                    "{{.Name}}",
+                    "zst",
+                ],
+                code: 0,
+                out: Out::Has("/zstd"),
+            },
+            Case {
+                args: &["search", "--limit", "-1", "zst"],
+                code: 0,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--format", "{{.Name}}", "--limit", "1", "{REG}/"],
+                code: 0,
+                out: Out::Has("/"),
+            },
+            Case {
+                args: &["search", "no-repository-has-this-name"],
+                code: 0,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--filter", "foo=bar", "zst"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--filter", "stars=x", "zst"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--list-tags", "--filter", "stars=0", "{REG}/zstd"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--list-tags", "{REG}/no-such-repository"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["search", "--authfile", "/nonexistent/auth.json", "zst"],
+                code: 125,
+                out: Out::Is(""),
+            },
+        ],
+    );
+    let limited = env
+        .hutch(&[
+            "search",
+            "--format",
+            "{{.Name}}",
+            "--limit",
+            "2",
+            &format!("{reg}/"),
+        ])
+        .success();
+    assert_eq!(limited.stdout.lines().count(), 2, "{limited}");
+    env.hutch(&["search", "--compatible", "zst"])
+        .success()
+        .stdout_is(&format!(
+            "NAME{}DESCRIPTION  STARS       OFFICIAL    AUTOMATED\n{reg}/zstd               0",
+            " ".repeat(reg.len() + 3)
+        ));
+    env.hutch(&["search", "--list-tags", &format!("{reg}/zstd")])
+        .success()
+        .stdout_is(&format!(
+            "NAME{}TAG\n{reg}/zstd  latest",
+            " ".repeat(reg.len() + 3)
+        ));
+    let tags = env
+        .hutch(&[
+            "search",
+            "--list-tags",
+            "--format",
+            "json",
+            &format!("{reg}/zstd"),
+        ])
+        .success()
+        .json();
+    assert_eq!(
+        tags,
+        serde_json::json!([{"Name": format!("{reg}/zstd"), "Tags": ["latest"]}])
+    );
+    env.hutch(&["search", "--filter", "foo=bar", "zst"])
+        .tool_error(&["invalid filter type \"foo=bar\""]);
+}
+
+/// Issue #13 item 1: `search` at the TLS registry with basic auth takes
+/// `--creds`, `--cert-dir`, `--tls-verify` and stored credentials; without
+/// credentials it fails with 125.
+#[test]
+fn issue13_img_search_uses_credentials_and_certificates() {
+    let env = trusting_env();
+    let name = repo("search");
+    let creds = format!("{}:{}", user(), password());
+    let dest = format!("{}/{name}:t1", auth_registry());
+    env.pull(&image("busybox"));
+    login(&env);
+    env.hutch(&["push", "-q", &image("busybox"), &dest])
+        .success();
+    let want = format!("{}/{name}", auth_registry());
+    let plain = Env::new();
+    let ca = ca_dir();
+    plain
+        .hutch(&[
+            "search",
+            "--format",
+            "{{.Name}}",
+            &format!("{}/{name}", auth_registry()),
+        ])
+        .tool_error(&["searching"]);
+    plain
+        .hutch(&[
+            "search",
+            "--cert-dir",
+            ca.to_str().unwrap(),
+            &format!("{}/{name}", auth_registry()),
+        ])
+        .tool_error(&["requires credentials"]);
+    plain
+        .hutch(&[
+            "search",
+            "--format",
+            "{{.Name}}",
+            "--cert-dir",
+            ca.to_str().unwrap(),
+            "--creds",
+            &creds,
+            &format!("{}/{name}", auth_registry()),
+        ])
+        .success()
+        .stdout_is(&want);
+    plain
+        .hutch(&[
+            "search",
+            "--tls-verify=false",
+            "--creds",
+            &creds,
+            "--list-tags",
+            &format!("{}/{name}", auth_registry()),
+        ])
+        .success()
+        .stdout_has(&format!("{want}  t1"));
+    env.hutch(&[
+        "search",
+        "--format",
+        "{{.Name}}",
+        &format!("{}/{name}", auth_registry()),
+    ])
+    .success()
+    .stdout_is(&want);
+}

@@ -30,6 +30,9 @@ pub struct LoginArgs {
     /// Print the user name stored for the registry and exit
     #[arg(long, conflicts_with_all = ["username", "password", "password_stdin"])]
     pub get_login: bool,
+    /// Also print which credentials file was written
+    #[arg(short, long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub access: RegistryArgs,
 }
@@ -66,7 +69,11 @@ pub fn login(engine: &Engine, args: LoginArgs) -> Result<i32, Error> {
     }
     let credentials = read_credentials(&args)?;
     let opts = args.access.login_options(credentials);
-    image::login(paths, &args.registry, &opts)?;
+    let written = image::login(paths, &args.registry, &opts)?;
+    if args.verbose {
+        // Podman's two spaces: Go's Println between "Used: " and the path.
+        println!("Used:  {}", written.display());
+    }
     println!("Login Succeeded!");
     Ok(0)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::registry::RegistryArgs;
+use super::registry::{CredsArgs, RegistryArgs};
 use super::StderrReporter;
 use crate::container::Engine;
 use crate::error::Error;
@@ -24,8 +24,19 @@ pub struct PushArgs {
     /// Compress layers with gzip or zstd (default: keep each layer's compression)
     #[arg(long, value_name = "FORMAT")]
     pub compression_format: Option<String>,
+    /// Accepted as Podman accepts it: layers pushed to a registry are always compressed
+    #[arg(long)]
+    pub compress: bool,
+    /// Accepted for Docker compatibility; does nothing (as in Podman)
+    #[arg(long)]
+    pub disable_content_trust: bool,
+    /// Push no signatures (hutch's images carry none)
+    #[arg(long)]
+    pub remove_signatures: bool,
     #[command(flatten)]
     pub access: RegistryArgs,
+    #[command(flatten)]
+    pub creds: CredsArgs,
     /// Write the digest of the pushed manifest to this file
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<PathBuf>,
@@ -36,6 +47,13 @@ pub struct PushArgs {
 
 /// Pushes the image and optionally records the manifest digest.
 pub fn run(engine: &Engine, args: PushArgs) -> Result<i32, Error> {
+    // A registry gets compressed layers whatever --compress says, and
+    // hutch's images have no signatures to remove.
+    let _ = (
+        args.compress,
+        args.disable_content_trust,
+        args.remove_signatures,
+    );
     let opts = args.access.push_options(PushOptions {
         format: match &args.format {
             Some(f) => ManifestFormat::parse(f)?,
@@ -47,6 +65,7 @@ pub fn run(engine: &Engine, args: PushArgs) -> Result<i32, Error> {
             .map(image::parse_compression)
             .transpose()?,
         quiet: args.quiet,
+        credentials: args.creds.credentials()?,
         ..PushOptions::default()
     });
     let reporter = StderrReporter { quiet: args.quiet };

@@ -89,6 +89,7 @@ impl RegistryArgs {
             tls_verify: self.tls_verify,
             authfile: self.authfile.clone(),
             cert_dir: self.cert_dir.clone(),
+            credentials: None,
         }
     }
 

@@ -453,6 +453,7 @@ impl Engine {
             tls_verify: req.registry.tls_verify,
             authfile: req.registry.authfile.clone(),
             cert_dir: req.registry.cert_dir.clone(),
+            credentials: None,
         };
         Ok(image::pull(
             paths, store, &req.image, &opts, maps, progress,

@@ -81,6 +81,8 @@ pub struct Access {
     pub certs_dirs: Vec<std::path::PathBuf>,
     /// `--cert-dir`: one directory used for every registry instead.
     pub cert_dir: Option<std::path::PathBuf>,
+    /// `--creds`: used instead of any stored credentials.
+    pub credentials: Option<Credentials>,
 }
 
 impl Access {
@@ -101,8 +103,12 @@ impl Access {
             "registry-1.docker.io" => "docker.io",
             h => h,
         };
-        let credentials =
-            super::credentials::lookup(&self.auth_files, key).map_err(Error::Credentials)?;
+        let credentials = match &self.credentials {
+            Some(c) => Some(c.clone()),
+            None => {
+                super::credentials::lookup(&self.auth_files, key).map_err(Error::Credentials)?
+            }
+        };
         let tls = super::certs::load(&self.certs_dirs, self.cert_dir.as_deref(), &ep.host)
             .map_err(Error::Certs)?;
         Ok(ConnectOptions {

@@ -83,6 +83,7 @@ pub fn login(paths: &Paths, registry: &str, opts: &LoginOptions) -> Result<PathB
         auth_files: Vec::new(),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
+        credentials: None,
     };
     let mut conn = access.options(&ep, opts.tls_verify)?;
     conn.credentials = Some(creds.clone());

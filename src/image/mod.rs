@@ -176,6 +176,14 @@ pub enum Error {
     PutImage(#[source] crate::storage::Error),
     #[error("{0}")]
     SearchFilter(String),
+    #[error("listing the tags of {name}")]
+    ListTags {
+        name: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("--all-tags cannot pull the digest reference {0:?}")]
+    AllTagsDigest(String),
     #[error("searching {registry}")]
     Search {
         registry: String,
@@ -320,7 +328,8 @@ impl crate::error::Diagnose for Error {
             Error::Registry(e) => e.hint(),
             Error::Manifest(e) => e.hint(),
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
-            Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. } => source.hint(),
+            Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. }
+            | Error::ListTags { source, .. } => source.hint(),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
             Error::AuthDir(e) => e.hint(),
             Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),
@@ -417,6 +426,8 @@ pub struct PullOptions {
     pub authfile: Option<std::path::PathBuf>,
     /// `--cert-dir`: the TLS files for every registry.
     pub cert_dir: Option<std::path::PathBuf>,
+    /// `--creds`: used instead of stored credentials.
+    pub credentials: Option<credentials::Credentials>,
 }
 
 /// A progress or notice line for the user; `cli` decides where it goes.
@@ -482,6 +493,41 @@ pub fn pull(
     Ok(rec)
 }
 
+/// Every tag of the repository `name` names, as `registry/repository:tag`
+/// names to pull (`pull --all-tags`; a tag in `name` is ignored, as
+/// Podman ignores it). A short name is tried at each search registry in
+/// turn until one lists it.
+pub fn all_tags(paths: &Paths, name: &str, opts: &PullOptions) -> Result<Vec<String>, Error> {
+    let regs = Registries::load(&paths.registries_conf_candidates())?;
+    let parsed = ImageName::parse(name)?;
+    if parsed.digest.is_some() {
+        return Err(Error::AllTagsDigest(name.to_string()));
+    }
+    let registries = match parsed.is_short() {
+        true => regs.search_registries(),
+        false => vec![DOCKER_HUB.to_string()],
+    };
+    let mut failure = None;
+    for registry in registries {
+        let r = parsed.qualify(&registry);
+        let listed = regs.endpoint(&r).and_then(|ep| {
+            let conn = access(paths, opts).options(&ep, opts.tls_verify)?;
+            let client = client::RegistryClient::connect(&ep, &conn)?;
+            search::repository_tags(&client, &ep.repository)
+        });
+        match listed {
+            Ok(tags) => return Ok(tags.iter().map(|t| format!("{}:{t}", r.name())).collect()),
+            Err(e) => {
+                failure = Some(Error::ListTags {
+                    name: r.name(),
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+    Err(failure.unwrap_or_else(|| Error::NoSuchImage(name.to_string())))
+}
+
 /// Where pulls look for credentials and TLS files: the user's credential
 /// files and certs.d directories.
 fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
@@ -489,6 +535,7 @@ fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
         auth_files: login::auth_files(paths, opts.authfile.as_ref()),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
+        credentials: opts.credentials.clone(),
     }
 }
 

@@ -85,6 +85,8 @@ pub struct PushOptions {
     pub cert_dir: Option<PathBuf>,
     /// `--authfile`.
     pub authfile: Option<PathBuf>,
+    /// `--creds`: used instead of stored credentials.
+    pub credentials: Option<super::credentials::Credentials>,
     /// No progress output.
     pub quiet: bool,
 }
@@ -169,6 +171,7 @@ fn push_to(
         auth_files: super::login::auth_files(paths, opts.authfile.as_ref()),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
+        credentials: opts.credentials.clone(),
     };
     let mut conn = access.options(&ep, opts.tls_verify)?;
     conn.is_push = true;

@@ -210,7 +210,7 @@ fn search_registry(
         l if l > 0 => usize::try_from(l).unwrap_or(usize::MAX),
         _ => DEFAULT_LIMIT,
     };
-    let client = connect(paths, regs, registry, "", opts, true)?;
+    let (client, _) = connect(paths, regs, registry, "", opts, true)?;
     let found = if term.is_empty() {
         None
     } else {
@@ -254,7 +254,9 @@ fn search_registry(
 }
 
 /// Connects to `registry` (repository `repository`, or the registry as
-/// a whole when empty) with the options' TLS and credentials.
+/// a whole when empty) with the options' TLS and credentials; returns
+/// the client and the repository's path there (registries.conf may
+/// rewrite it).
 fn connect(
     paths: &Paths,
     regs: &Registries,
@@ -262,7 +264,7 @@ fn connect(
     repository: &str,
     opts: &SearchOptions,
     is_catalog: bool,
-) -> Result<RegistryClient, Error> {
+) -> Result<(RegistryClient, String), Error> {
     let r = Reference {
         registry: registry.to_string(),
         repository: repository.to_string(),
@@ -277,13 +279,11 @@ fn connect(
         auth_files: super::login::auth_files(paths, opts.authfile.as_ref()),
         certs_dirs: paths.certs_dirs(),
         cert_dir: opts.cert_dir.clone(),
+        credentials: opts.credentials.clone(),
     };
     let mut conn = access.options(&ep, opts.tls_verify)?;
-    if opts.credentials.is_some() {
-        conn.credentials = opts.credentials.clone();
-    }
     conn.is_catalog = is_catalog;
-    RegistryClient::connect(&ep, &conn)
+    Ok((RegistryClient::connect(&ep, &conn)?, ep.repository))
 }
 
 /// Docker Hub's search API; `None` when the registry has none.
@@ -378,8 +378,8 @@ fn list_tags(
     }
     let parsed = ImageName::parse(&full).map_err(|_| not_docker())?;
     let r = parsed.qualify(DOCKER_HUB);
-    let client = connect(paths, regs, &r.registry, &r.repository, opts, false)?;
-    let tags = repository_tags(&client, &r)?;
+    let (client, repository) = connect(paths, regs, &r.registry, &r.repository, opts, false)?;
+    let tags = repository_tags(&client, &repository)?;
     drop(client);
     let keep = keep_count(tags.len(), opts.limit);
     Ok(tags
@@ -397,13 +397,14 @@ fn list_tags(
         .collect())
 }
 
-/// Lists every tag of repository `r` (for `pull --all-tags`).
+/// Lists every tag of `repository` at the registry `client` is connected
+/// to (also for `pull --all-tags`).
 pub(super) fn repository_tags(
     client: &RegistryClient,
-    r: &Reference,
+    repository: &str,
 ) -> Result<Vec<String>, Error> {
     let mut tags = Vec::new();
-    let mut path = format!("/v2/{}/tags/list", r.repository);
+    let mut path = format!("/v2/{repository}/tags/list");
     for _ in 0..MAX_PAGES {
         let (body, link) = client.get_json(&path, MAX_PAGE)?;
         let page: TagList = serde_json::from_slice(&body).map_err(Error::SearchAnswer)?;

@@ -214,3 +214,155 @@ fn issue13_img_search_uses_credentials_and_certificates() {
     .success()
     .stdout_is(&want);
 }
+
+/// Issue #13 item 3: `push --creds` and `pull --creds` reach the TLS
+/// registry with basic auth without a login; wrong credentials fail with
+/// 125; `login --verbose` names the file it wrote; `push --compress`,
+/// `--remove-signatures` and `--disable-content-trust` are accepted.
+#[test]
+fn issue13_img_creds_push_and_pull_without_login() {
+    let env = Env::new();
+    let ca = ca_dir();
+    let ca = ca.to_str().unwrap();
+    let creds = format!("{}:{}", user(), password());
+    let dest = format!("{}/{}:c1", auth_registry(), repo("creds"));
+    let id = env.pull(&image("busybox")).stdout.trim().to_string();
+    env.hutch(&[
+        "push",
+        "-q",
+        "--cert-dir",
+        ca,
+        "--creds",
+        "nobody:wrong",
+        &image("busybox"),
+        &dest,
+    ])
+    .tool_error(&["unauthorized"]);
+    env.hutch(&["push", "-q", "--cert-dir", ca, &image("busybox"), &dest])
+        .tool_error(&["requires credentials"]);
+    env.hutch(&[
+        "push",
+        "-q",
+        "--compress",
+        "--remove-signatures",
+        "--disable-content-trust",
+        "--cert-dir",
+        ca,
+        "--creds",
+        &creds,
+        &image("busybox"),
+        &dest,
+    ])
+    .success()
+    .stdout_is("");
+    let other = Env::new();
+    other
+        .hutch(&["pull", "-q", "--cert-dir", ca, &dest])
+        .tool_error(&["requires credentials"]);
+    other
+        .hutch(&[
+            "pull",
+            "-q",
+            "--disable-content-trust",
+            "--cert-dir",
+            ca,
+            "--creds",
+            &creds,
+            &dest,
+        ])
+        .success()
+        .stdout_is(&id);
+    // --creds is not stored anywhere.
+    assert!(
+        !other.runtime_dir.join("containers/auth.json").exists(),
+        "pull --creds wrote credentials"
+    );
+    let t = trusting_env();
+    let authfile = t.dir.join("auth.json");
+    let login = crate::push::hutch_stdin(
+        &t,
+        &[
+            "login",
+            "-v",
+            "--authfile",
+            authfile.to_str().unwrap(),
+            "-u",
+            &user(),
+            "--password-stdin",
+            &auth_registry(),
+        ],
+        &format!("{}\n", password()),
+    );
+    login
+        .success()
+        .stdout_is(&format!("Used:  {}\nLogin Succeeded!", authfile.display()));
+}
+
+/// Issue #13 item 3: `pull --arch/--os/--variant` choose from an index as
+/// `--platform` does, and conflict with it as in Podman; `pull --all-tags`
+/// pulls every tag of the repository and prints each id.
+#[test]
+fn issue13_img_pull_chooses_platform_parts_and_all_tags() {
+    let env = Env::new();
+    env.hutch(&["pull", "-q", "--arch", "arm64", &image("multi")])
+        .success();
+    env.hutch(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Architecture}}",
+        &image("multi"),
+    ])
+    .success()
+    .stdout_is("arm64");
+    env.hutch(&[
+        "pull",
+        "-q",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "--os",
+        "linux",
+        &image("multi"),
+    ])
+    .success();
+    env.hutch(&["pull", "-q", "--arch", "s390x", &image("multi")])
+        .tool_error(&["s390x"]);
+    env.hutch(&["pull", "-q", "--os", "windows", &image("multi")])
+        .tool_error(&["windows"]);
+    env.hutch(&[
+        "pull",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "--arch",
+        "amd64",
+        &image("multi"),
+    ])
+    .tool_error(&["--platform option can not be specified with --arch or --os"]);
+
+    let name = format!("{}/{}", registry(), repo("alltags"));
+    let id = env.pull(&image("busybox")).stdout.trim().to_string();
+    for tag in ["one", "two"] {
+        env.hutch(&["push", "-q", &image("busybox"), &format!("{name}:{tag}")])
+            .success();
+    }
+    let fresh = Env::new();
+    fresh
+        .hutch(&["pull", "-q", "--all-tags", &name])
+        .success()
+        .stdout_is(&format!("{id}\n{id}"));
+    fresh
+        .hutch(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .success()
+        .stdout_is(&format!("{name}:one\n{name}:two"));
+    fresh
+        .hutch(&[
+            "pull",
+            "-q",
+            "-a",
+            &format!("{}/no-such-repository", registry()),
+        ])
+        .tool_error(&["no-such-repository"]);
+}

@@ -71,7 +71,7 @@ pub(crate) fn auth_json(env: &Env) -> PathBuf {
 }
 
 /// Runs hutch with `input` on stdin.
-fn hutch_stdin(env: &Env, args: &[&str], input: &str) -> Run {
+pub(crate) fn hutch_stdin(env: &Env, args: &[&str], input: &str) -> Run {
     let path = env.dir.join("stdin");
     std::fs::File::create(&path)
         .and_then(|mut f| f.write_all(input.as_bytes()))

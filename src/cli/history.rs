@@ -24,6 +24,9 @@ pub struct HistoryArgs {
     /// Output format: table (default), json, or a Go template such as '{{.CreatedBy}} {{.Size}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Show creation times as ages (3 years ago); --human=false shows the time
+    #[arg(short = 'H', long, default_value = "true")]
+    pub human: bool,
     /// The image, by name or id
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -47,6 +50,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
         }
     };
     let size = human_size;
+    let now = super::units::now_nanos();
     if args.quiet {
         for s in &rows {
             println!("{}", id(s));
@@ -64,7 +68,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
             };
             json!({
                 "ID": id(s),
-                "Created": s.created.chars().take(19).collect::<String>().replace('T', " "),
+                "Created": super::units::created(&s.created, args.human, now),
                 "CreatedAt": s.created,
                 "CreatedBy": by,
                 "Size": size(s.size),

@@ -8,6 +8,7 @@ use clap::Args;
 use crate::container::images::{ImportRequest, Input};
 use crate::container::Engine;
 use crate::error::Error;
+use crate::image::Platform;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -20,6 +21,15 @@ pub struct ImportArgs {
     /// Print nothing but the image id (the default output already is only the id)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Record this architecture instead of the host's
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Record this operating system instead of linux
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Record this architecture variant (v7, v8, ...)
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
     /// The tarball, or - for standard input
     #[arg(value_name = "FILE")]
     pub file: String,
@@ -41,10 +51,18 @@ pub struct ExportArgs {
 /// Imports the tarball and prints the new image's id.
 pub fn import(engine: &Engine, args: ImportArgs) -> Result<i32, Error> {
     let _ = args.quiet;
+    let is_platform_given = args.arch.is_some() || args.os.is_some() || args.variant.is_some();
     let req = ImportRequest {
         changes: args.change,
         message: args.message,
         name: args.name,
+        platform: is_platform_given.then(|| {
+            Platform::host().with_parts(
+                args.os.as_deref(),
+                args.arch.as_deref(),
+                args.variant.as_deref(),
+            )
+        }),
     };
     let id = if args.file == "-" {
         engine.import_image(Input::Reader(&mut std::io::stdin().lock()), req)?

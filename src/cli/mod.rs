@@ -49,6 +49,7 @@ mod system;
 mod tag;
 mod template;
 mod top;
+mod units;
 mod unshare;
 mod userns;
 mod version;

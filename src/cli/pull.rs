@@ -52,25 +52,15 @@ fn platform(args: &PullArgs) -> Result<Platform, Error> {
             "--platform option can not be specified with --arch or --os".into(),
         ));
     }
-    if let Some(p) = &args.platform {
-        let mut p = Platform::parse(p)?;
-        if args.variant.is_some() {
-            p.variant = args.variant.clone();
-        }
-        return Ok(p);
-    }
-    let mut p = Platform::host();
-    if let Some(os) = &args.os {
-        p.os = os.clone();
-    }
-    if let Some(arch) = &args.arch {
-        p.architecture = arch.clone();
-        p.variant = None;
-    }
-    if args.variant.is_some() {
-        p.variant = args.variant.clone();
-    }
-    Ok(p)
+    let base = match &args.platform {
+        Some(p) => Platform::parse(p)?,
+        None => Platform::host(),
+    };
+    Ok(base.with_parts(
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+    ))
 }
 
 /// Pulls each image (each tag of its repository with `--all-tags`) and

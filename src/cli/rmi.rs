@@ -20,11 +20,17 @@ pub struct RmiArgs {
     /// Ignore images that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// Keep dangling parent images (hutch's images have no parent images, so nothing changes)
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 /// Removes each image, going on after a failure; exits as Podman does:
 /// 1 when an image does not exist, 2 when one is in use, 125 otherwise.
 pub fn run(engine: &Engine, args: RmiArgs) -> Result<i32, Error> {
+    // Podman prunes the untagged parents a removed image leaves dangling;
+    // hutch records no parent images, so there is never one to keep.
+    let _ = args.no_prune;
     let names = if args.all {
         engine
             .list_images(&[])?

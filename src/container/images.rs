@@ -51,6 +51,8 @@ pub struct ImportRequest {
     pub message: Option<String>,
     /// The name to give the image, as the user typed it.
     pub name: Option<String>,
+    /// The platform to record instead of the host's.
+    pub platform: Option<crate::image::Platform>,
 }
 
 /// One row of an image's history.
@@ -367,6 +369,7 @@ impl Engine {
             config,
             message: req.message,
             created: super::now_rfc3339(),
+            platform: req.platform,
         };
         let maps = self.user_maps()?;
         let store = self.store()?;

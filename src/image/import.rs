@@ -56,6 +56,9 @@ pub struct ImportOptions {
     pub message: Option<String>,
     /// When it was made, RFC 3339.
     pub created: String,
+    /// `--os`/`--arch`/`--variant`: the platform to record instead of
+    /// the host's.
+    pub platform: Option<Platform>,
 }
 
 /// Qualifies a name as Podman does for local images: no registry means
@@ -120,7 +123,7 @@ pub fn import(
         let _ = store.discard_unused(&[], std::slice::from_ref(&layer.blob), maps);
         return Err(Error::Unpack(e));
     }
-    let platform = Platform::host();
+    let platform = opts.platform.clone().unwrap_or_else(Platform::host);
     let mut history = json!({"created": opts.created, "created_by": "hutch import"});
     if let Some(m) = &opts.message {
         history["comment"] = json!(m);

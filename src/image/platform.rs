@@ -56,6 +56,27 @@ impl Platform {
 }
 
 impl Platform {
+    /// This platform with what `--os`, `--arch` and `--variant` give put
+    /// in; a new architecture drops the old variant unless one is given.
+    pub fn with_parts(
+        mut self,
+        os: Option<&str>,
+        arch: Option<&str>,
+        variant: Option<&str>,
+    ) -> Platform {
+        if let Some(os) = os {
+            self.os = os.to_string();
+        }
+        if let Some(arch) = arch {
+            self.architecture = arch.to_string();
+            self.variant = None;
+        }
+        if let Some(v) = variant {
+            self.variant = Some(v.to_string());
+        }
+        self
+    }
+
     /// Whether an image built for `have` serves a request for this
     /// platform: same OS and architecture (in GOARCH spelling, so
     /// `x86_64` is `amd64`), and the same variant when one is asked for
@@ -108,6 +129,22 @@ mod tests {
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("x/y/z/w").is_err());
         assert!(Platform::parse("linux//v7").is_err());
+    }
+
+    #[test]
+    fn parts_replace_and_a_new_arch_drops_the_variant() {
+        let p = Platform::parse("linux/arm64/v8").unwrap();
+        assert_eq!(
+            p.clone().with_parts(None, Some("amd64"), None).to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            p.clone()
+                .with_parts(Some("freebsd"), Some("arm"), Some("v7"))
+                .to_string(),
+            "freebsd/arm/v7"
+        );
+        assert_eq!(p.with_parts(None, None, None).to_string(), "linux/arm64/v8");
     }
 
     #[test]

@@ -366,3 +366,95 @@ fn issue13_img_pull_chooses_platform_parts_and_all_tags() {
         ])
         .tool_error(&["no-such-repository"]);
 }
+
+/// Issue #13 item 3: `history` shows ages by default (`--human`, as in
+/// Podman) and the time itself with `--human=false` (or `-H=false`).
+#[test]
+fn issue13_img_history_human_shows_ages_or_times() {
+    let env = Env::new();
+    env.pull(&image("busybox"));
+    let aged = env
+        .hutch(&["history", "--format", "{{.Created}}", &image("busybox")])
+        .success();
+    assert!(
+        aged.stdout.trim().ends_with(" years ago"),
+        "expected an age in years: {aged}"
+    );
+    for flag in ["--human=false", "-H=false"] {
+        env.hutch(&[
+            "history",
+            flag,
+            "--format",
+            "{{.Created}}",
+            &image("busybox"),
+        ])
+        .success()
+        .stdout_is("2023-11-14T22:13:20Z");
+    }
+    env.hutch(&["image", "history", "--human=false", &image("busybox")])
+        .success()
+        .stdout_has("  2023-11-14T22:13:20Z  tests/fixtures/build.py  ");
+}
+
+/// Issue #13 item 3: `import --arch/--os/--variant` record the platform
+/// given instead of the host's; `rmi --no-prune` removes as `rmi` does
+/// (hutch has no parent images to keep).
+#[test]
+fn issue13_img_import_platform_and_rmi_no_prune() {
+    let env = Env::new();
+    let dir = env.dir.join("rootfs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f"), "hi\n").unwrap();
+    let tar = env.dir.join("rootfs.tar");
+    let status = std::process::Command::new("tar")
+        .args([
+            "-C",
+            dir.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            "f",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar failed");
+    let tar = tar.to_str().unwrap();
+    env.hutch(&[
+        "import",
+        "-q",
+        "--arch",
+        "arm",
+        "--variant",
+        "v7",
+        "--os",
+        "freebsd",
+        tar,
+        "imp:1",
+    ])
+    .success();
+    env.hutch(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}/{{.Variant}}",
+        "imp:1",
+    ])
+    .success()
+    .stdout_is("freebsd/arm/v7");
+    env.hutch(&["image", "import", "-q", "--arch", "s390x", tar, "imp:2"])
+        .success();
+    env.hutch(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}",
+        "imp:2",
+    ])
+    .success()
+    .stdout_is("linux/s390x");
+    env.hutch(&["rmi", "--no-prune", "imp:1"])
+        .success()
+        .stdout_has("Deleted: ");
+    env.hutch(&["image", "rm", "--no-prune", "imp:2"]).success();
+    env.hutch(&["rmi", "--no-prune", "imp:2"])
+        .error_exit(1, &["imp:2"]);
+}

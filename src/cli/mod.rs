@@ -25,6 +25,7 @@ mod json;
 mod lifecycle;
 mod login;
 mod logs;
+mod manifest;
 mod mount;
 mod network;
 mod output;
@@ -123,6 +124,9 @@ pub enum Command {
     Logout(login::LogoutArgs),
     /// Search registries for images
     Search(search::SearchArgs),
+    /// Manage manifest lists (image indexes)
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
     /// List images in local storage
     Images(images::ImagesArgs),
     /// Remove one or more images
@@ -313,6 +317,7 @@ pub fn main() -> i32 {
         Command::Login(a) => login::login(&engine, a),
         Command::Logout(a) => login::logout(&engine, a),
         Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::run(&engine, a),
+        Command::Manifest(c) => manifest::run(&engine, c),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&engine, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::run(&engine, a),

@@ -252,7 +252,7 @@ impl Engine {
     /// image `name`.
     pub fn tag_image(&self, name: &str, names: &[String]) -> Result<(), Error> {
         let store = self.store()?;
-        let rec = find(self, store, name)?;
+        let rec = find_unresolved(self, store, name)?;
         let names = names
             .iter()
             .map(|n| import::qualify_name(n))
@@ -267,7 +267,7 @@ impl Engine {
     /// image stays.
     pub fn untag_image(&self, name: &str, names: &[String]) -> Result<(), Error> {
         let store = self.store()?;
-        let rec = find(self, store, name)?;
+        let rec = find_unresolved(self, store, name)?;
         let names = if names.is_empty() {
             rec.names.clone()
         } else {
@@ -323,9 +323,11 @@ impl Engine {
         let store = self.store()?;
         let mut items = Vec::new();
         for arg in names {
-            let found = image::lookup_local(self.paths(), store, arg)?.ok_or_else(|| {
-                Error::Store(crate::storage::Error::ImageNotKnown { name: arg.clone() })
-            })?;
+            let not_known =
+                || Error::Store(crate::storage::Error::ImageNotKnown { name: arg.clone() });
+            let found = image::lookup_local(self.paths(), store, arg)?.ok_or_else(not_known)?;
+            // A manifest list is saved as its image for this host.
+            let found = image::resolve_list(store, found)?.ok_or_else(not_known)?;
             items.push(SaveItem {
                 // The name the user meant (none for an id).
                 names: found.name.into_iter().collect(),
@@ -437,6 +439,20 @@ fn find(engine: &Engine, store: &crate::storage::Store, name: &str) -> Result<Im
             name: name.to_string(),
         })
     })
+}
+
+/// Like `find`, but a manifest list stays the list (`tag`, `untag`).
+fn find_unresolved(
+    engine: &Engine,
+    store: &crate::storage::Store,
+    name: &str,
+) -> Result<ImageRecord, Error> {
+    match image::lookup_local(engine.paths(), store, name)? {
+        Some(f) => Ok(f.image),
+        None => Err(Error::Store(crate::storage::Error::ImageNotKnown {
+            name: name.to_string(),
+        })),
+    }
 }
 
 /// Opens an archive or tarball the user named.

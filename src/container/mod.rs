@@ -29,6 +29,7 @@ pub mod limits;
 mod logfile;
 pub mod logread;
 pub mod manage;
+mod manifests;
 mod monitor;
 mod plan;
 pub mod pod;

@@ -12,10 +12,18 @@
 //!    `quay.io/hold/sk:v1`).
 //!
 //! No step talks to a registry: this is what runs before any pull.
+//!
+//! A manifest list found so stands, for `find_local` (what `run`,
+//! `inspect`, `history`, `save` and `push` use), for the stored image of
+//! its entry for the host's platform, as Podman 4.3's lookup resolves a
+//! list; `lookup_local` leaves it a list (`rmi`, `tag`, `untag`).
 
+use super::list::{is_list_config, ManifestList};
+use super::manifest::{descriptor_digest, parse_manifest, select_platform, Manifest, OCI_INDEX};
 use super::reference::{ImageName, Reference, DOCKER_HUB};
 use super::registries::Registries;
 use super::Error;
+use super::Platform;
 use crate::paths::Paths;
 use crate::storage::{ImageRecord, Store};
 
@@ -85,6 +93,30 @@ pub fn lookup_local(paths: &Paths, store: &Store, name: &str) -> Result<Option<F
             name: Some(name),
         })
     }))
+}
+
+/// `found` itself, or for a manifest list the stored image of its entry
+/// for the host's platform (`None` when that image is not stored).
+pub fn resolve_list(store: &Store, found: Found) -> Result<Option<Found>, Error> {
+    if !is_list_config(&found.image.config) {
+        return Ok(Some(found));
+    }
+    let raw = store
+        .read_blob(&found.image.manifest_digest)
+        .map_err(Error::ReadStoredBlob)?;
+    let (_, index) = ManifestList::from_bytes(&raw)?.index(false);
+    let Manifest::Index(index) = parse_manifest(Some(OCI_INDEX), &index)? else {
+        return Ok(None);
+    };
+    let Ok(chosen) = select_platform(&index, &Platform::host()) else {
+        return Ok(None);
+    };
+    let digest = descriptor_digest(chosen)?;
+    let all = store.list_images().map_err(Error::ListImages)?;
+    Ok(all
+        .into_iter()
+        .find(|i| i.manifest_digest == digest && !is_list_config(&i.config))
+        .map(|image| Found { image, name: None }))
 }
 
 /// The references a name is tried as, in order, without duplicates:

@@ -13,6 +13,9 @@ mod client;
 mod config;
 pub mod credentials;
 pub mod import;
+mod list;
+mod list_fetch;
+mod list_push;
 mod local;
 mod login;
 mod manifest;
@@ -25,7 +28,12 @@ mod search;
 mod sources;
 
 pub use config::RuntimeConfig;
-pub use local::{lookup_local, Found};
+pub use list::{
+    is_list_config, list_config, parse_instance_digest, Annotate, Entry, InspectList, ManifestList,
+};
+pub use list_fetch::{remote_entries, remote_inspect, store_entry, STORE_TRANSPORT};
+pub use list_push::{push_list, ListPushOptions};
+pub use local::{lookup_local, resolve_list, Found};
 pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutTarget};
 pub use platform::Platform;
 pub use push::{parse_compression, push, ManifestFormat, PushOptions};
@@ -176,6 +184,32 @@ pub enum Error {
     PutImage(#[source] crate::storage::Error),
     #[error("{0}")]
     SearchFilter(String),
+    #[error("{0}")]
+    ListUsage(String),
+    #[error("reading the manifest list")]
+    ListDocument(#[source] serde_json::Error),
+    #[error("reading {image}")]
+    ListImage {
+        image: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("{0}: image is not a manifest list")]
+    NotAList(String),
+    #[error("the manifest is not UTF-8 JSON")]
+    ListManifestText,
+    #[error("image {digest} of the list")]
+    Instance {
+        digest: Digest,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("the store no longer holds the blobs of {digest} (added from image {image})")]
+    InstanceBlobsGone { digest: Digest, image: String },
+    #[error("no instance matching digest {digest:?} found in manifest list {list}")]
+    NoListEntry { list: String, digest: String },
+    #[error("creating manifest list {name}: the name is already in use by image {id}")]
+    ListNameInUse { name: String, id: String },
     #[error("listing the tags of {name}")]
     ListTags {
         name: String,
@@ -329,7 +363,11 @@ impl crate::error::Diagnose for Error {
             Error::Manifest(e) => e.hint(),
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
             Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. }
-            | Error::ListTags { source, .. } => source.hint(),
+            | Error::ListTags { source, .. }
+            | Error::Instance { source, .. }
+            | Error::ListImage { source, .. } => source.hint(),
+            Error::NotAList(_) => s("`hutch manifest create` makes a list; `hutch images` shows which names are lists"),
+            Error::InstanceBlobsGone { .. } => s("pull the image again, or add it to the list from its registry"),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),
             Error::AuthDir(e) => e.hint(),
             Error::AuthFile { .. } => s("name an existing file, or create it with hutch login --authfile PATH REGISTRY"),
@@ -616,9 +654,13 @@ fn wait_single_threaded() -> Result<(), Error> {
 
 /// Finds a local image for `name` as Podman does (see `local`): an id, the
 /// name's candidates (`localhost/`, the search registries, Docker Hub), an
-/// id prefix, then a repository-suffix match.
+/// id prefix, then a repository-suffix match; a manifest list stands for
+/// its stored image for the host's platform.
 pub fn find_local(paths: &Paths, store: &Store, name: &str) -> Result<Option<ImageRecord>, Error> {
-    Ok(lookup_local(paths, store, name)?.map(|f| f.image))
+    match lookup_local(paths, store, name)? {
+        Some(f) => Ok(resolve_list(store, f)?.map(|f| f.image)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

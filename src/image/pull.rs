@@ -200,7 +200,7 @@ fn layer_refs(manifest: &ImageManifest, config: &ImageConfig) -> Result<Vec<Laye
 
 /// Gets the config blob, from the store when present, else from the
 /// registry (verified, then stored).
-fn fetch_config(
+pub(super) fn fetch_config(
     client: &RegistryClient,
     store: &Store,
     manifest: &ImageManifest,
@@ -260,7 +260,7 @@ fn fetch_config(
 /// Locks are taken in digest order (so two pulls sharing blobs cannot
 /// deadlock) and held until every download ends; a blob another process
 /// stored meanwhile is skipped. Only `BlobWriter`s cross threads.
-fn download_layers(
+pub(super) fn download_layers(
     client: &RegistryClient,
     store: &Store,
     layers: &[LayerRef],
@@ -371,7 +371,7 @@ fn download_layer(
 /// Writes exactly `size` bytes of blob `digest` to `out`. A transient
 /// failure re-requests the rest (a `Range` request, or the whole blob with
 /// the part already written skipped) up to `RETRIES` times.
-fn download_to(
+pub(super) fn download_to(
     client: &RegistryClient,
     digest: &Digest,
     size: u64,

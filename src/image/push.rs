@@ -99,7 +99,7 @@ pub struct Pushed {
 }
 
 /// One layer as it is pushed.
-struct Blob {
+pub(super) struct Blob {
     digest: Digest,
     size: u64,
     media_type: &'static str,
@@ -189,18 +189,69 @@ fn push_to(
     conn.mount_sources.sort();
     conn.mount_sources.dedup();
     let client = RegistryClient::connect(&ep, &conn)?;
-    let multi =
-        MultiProgress::with_draw_target(if opts.quiet || !std::io::stderr().is_terminal() {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        });
     if !opts.quiet {
         reporter.notice(&format!("Pushing {r}"));
     }
-    for (layer, mount) in layers.iter().zip(&mounts) {
+    let (media_type, manifest) = upload_image(
+        store,
+        &client,
+        rec,
+        &layers,
+        &mounts,
+        config_mount.as_deref(),
+        opts,
+        reporter,
+    )?;
+    let tag = r.tag.clone().unwrap_or_else(|| "latest".to_string());
+    client.put_manifest(&tag, media_type, &manifest)?;
+    drop(client);
+    if !opts.quiet {
+        reporter.notice("Writing manifest to image destination");
+    }
+    let here = Source {
+        registry: ep.host.clone(),
+        repository: ep.repository.clone(),
+    };
+    for d in layers.iter().map(|l| &l.digest).chain([&rec.id]) {
+        if let Err(e) = sources::record(&paths.root, d, &here) {
+            log::debug!("recording where {d} is: {e}");
+        }
+    }
+    Ok(Pushed {
+        digest: Digest::of(&manifest),
+    })
+}
+
+/// The progress bars of a push: hidden when quiet or not on a terminal.
+pub(super) fn progress(quiet: bool) -> MultiProgress {
+    MultiProgress::with_draw_target(if quiet || !std::io::stderr().is_terminal() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    })
+}
+
+/// Gets `rec`'s `layers` (as `prepare_layers` made them) and its config
+/// into `client`'s repository, each skipped when there, mounted from its
+/// entry of `mounts` (or `config_mount`) when possible, else uploaded;
+/// returns the manifest to put for them (its media type and bytes).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn upload_image(
+    store: &Store,
+    client: &RegistryClient,
+    rec: &ImageRecord,
+    layers: &[Blob],
+    mounts: &[Option<String>],
+    config_mount: Option<&str>,
+    opts: &PushOptions,
+    reporter: &dyn Reporter,
+) -> Result<(&'static str, Vec<u8>), Error> {
+    let multi = progress(opts.quiet);
+    let no_mount = None;
+    for (i, layer) in layers.iter().enumerate() {
+        let mount = mounts.get(i).unwrap_or(&no_mount);
         let how = push_blob(
-            &client,
+            client,
             store,
             &layer.digest,
             layer.size,
@@ -216,47 +267,25 @@ fn push_to(
         }
     }
     let config_digest = rec.id.clone();
-    let how = push_config(
-        &client,
-        &config_digest,
-        &rec.config,
-        config_mount.as_deref(),
-    )
-    .map_err(|e| Error::ConfigBlob {
-        digest: config_digest.clone(),
-        source: Box::new(e),
+    let how = push_config(client, &config_digest, &rec.config, config_mount).map_err(|e| {
+        Error::ConfigBlob {
+            digest: config_digest.clone(),
+            source: Box::new(e),
+        }
     })?;
     if !opts.quiet {
         reporter.notice(&format!("Copying config {} {how}", config_digest.short()));
     }
-    let (media_type, manifest) = build_manifest(
+    Ok(build_manifest(
         opts.format,
         &config_digest,
         rec.config.len() as u64,
-        &layers,
-    );
-    let tag = r.tag.clone().unwrap_or_else(|| "latest".to_string());
-    client.put_manifest(&tag, media_type, &manifest)?;
-    drop(client);
-    if !opts.quiet {
-        reporter.notice("Writing manifest to image destination");
-    }
-    let here = Source {
-        registry: ep.host.clone(),
-        repository: ep.repository.clone(),
-    };
-    for d in layers.iter().map(|l| &l.digest).chain([&config_digest]) {
-        if let Err(e) = sources::record(&paths.root, d, &here) {
-            log::debug!("recording where {d} is: {e}");
-        }
-    }
-    Ok(Pushed {
-        digest: Digest::of(&manifest),
-    })
+        layers,
+    ))
 }
 
 /// The layer blobs to push, recompressing where `opts` asks for it.
-fn prepare_layers(
+pub(super) fn prepare_layers(
     paths: &Paths,
     store: &Store,
     rec: &ImageRecord,
@@ -367,7 +396,7 @@ fn temp_file(dir: &Path) -> std::io::Result<File> {
 /// Gets stored blob `digest` into the repository: skipped when present,
 /// mounted from `mount_from` when the registry agrees, else uploaded.
 /// Says which it was.
-fn push_blob(
+pub(super) fn push_blob(
     client: &RegistryClient,
     store: &Store,
     digest: &Digest,
@@ -375,10 +404,29 @@ fn push_blob(
     mount_from: Option<&str>,
     multi: &MultiProgress,
 ) -> Result<&'static str, Error> {
+    let path = store.blob_path(digest);
+    let open = || {
+        File::open(&path).map_err(|source| Error::OpenBlob {
+            digest: digest.clone(),
+            source,
+        })
+    };
+    push_blob_from(client, digest, size, mount_from, multi, &open)
+}
+
+/// Like `push_blob`, with the bytes from the file `open` gives (opened,
+/// or cloned, once per attempt; read from its start).
+pub(super) fn push_blob_from(
+    client: &RegistryClient,
+    digest: &Digest,
+    size: u64,
+    mount_from: Option<&str>,
+    multi: &MultiProgress,
+    open: &dyn Fn() -> Result<File, Error>,
+) -> Result<&'static str, Error> {
     if client.has_blob(digest)? {
         return Ok("skipped: already exists");
     }
-    let path = store.blob_path(digest);
     let location = match mount_from {
         Some(from) => match client.mount_blob(digest, from)? {
             Mounted::Yes => return Ok("mounted"),
@@ -388,10 +436,7 @@ fn push_blob(
     };
     let bar = multi.add(progress_bar(digest, size));
     let body = || -> Result<Body, Error> {
-        let mut f = File::open(&path).map_err(|source| Error::OpenBlob {
-            digest: digest.clone(),
-            source,
-        })?;
+        let mut f = open()?;
         f.seek(SeekFrom::Start(0))
             .map_err(|source| Error::OpenBlob {
                 digest: digest.clone(),

@@ -38,6 +38,7 @@ mod full;
 mod images;
 mod imagesize;
 mod layers;
+mod lists;
 mod lock;
 mod private;
 mod prune;

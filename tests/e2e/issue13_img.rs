@@ -458,3 +458,399 @@ fn issue13_img_import_platform_and_rmi_no_prune() {
     env.hutch(&["rmi", "--no-prune", "imp:2"])
         .error_exit(1, &["imp:2"]);
 }
+
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The `sha256:` digest of `name`'s manifest at the plain registry.
+fn manifest_digest(env: &Env, name: &str) -> String {
+    let id = env.pull(name).stdout.trim().to_string();
+    let v = env.hutch(&["image", "inspect", &id]).success().json();
+    v[0]["Digest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no Digest in inspect of {name}: {v}"))
+        .to_string()
+}
+
+/// Issue #13 item 2: `manifest create/add/annotate/inspect/exists/remove/rm`
+/// keep a local list as Podman 4.3 does: an image record with the list's
+/// name, Podman's inspect shape, ids printed, and Podman's exit codes.
+#[test]
+fn issue13_img_manifest_lists_are_made_changed_and_removed_locally() {
+    let env = Env::new();
+    let created = env.hutch(&["manifest", "create", "ml:1"]).success();
+    let id = created.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{created}");
+    assert_eq!(
+        env.hutch(&["manifest", "inspect", "ml:1"]).success().json(),
+        serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": null})
+    );
+    env.hutch(&[
+        "manifest",
+        "add",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "--os-version",
+        "1.2",
+        "--annotation",
+        "a=b",
+        "ml:1",
+        &image("busybox"),
+    ])
+    .success()
+    .stdout_is(&id);
+    env.hutch(&[
+        "manifest",
+        "add",
+        "--all",
+        "localhost/ml:1",
+        &format!("docker://{}", image("multi")),
+    ])
+    .success()
+    .stdout_is(&id);
+    let v = env.hutch(&["manifest", "inspect", "ml:1"]).success().json();
+    let m = v["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no manifests: {v}"));
+    assert_eq!(m.len(), 3, "{v}");
+    assert_eq!(
+        m[0]["platform"],
+        serde_json::json!({"architecture": "arm64", "os": "linux", "os.version": "1.2", "variant": "v8"})
+    );
+    assert_eq!(m[0]["annotations"], serde_json::json!({"a": "b"}));
+    assert_eq!(m[1]["platform"]["architecture"], "amd64", "{v}");
+    assert_eq!(
+        m[2]["platform"],
+        serde_json::json!({"architecture": "arm64", "os": "linux", "variant": "v8"})
+    );
+    let busybox = m[0]["digest"].as_str().unwrap().to_string();
+    assert_eq!(busybox, manifest_digest(&env, &image("busybox")));
+
+    env.hutch(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .success()
+        .stdout_has("localhost/ml:1");
+    check_table(
+        &env,
+        &[
+            Case {
+                args: &["manifest", "exists", "ml:1"],
+                code: 0,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "exists", "no-such-list"],
+                code: 1,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "exists", "{REG}/busybox"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "annotate", "ml:1", "busybox"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &[
+                    "manifest",
+                    "remove",
+                    "no-such-list",
+                    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                ],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "create", "ml:1"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "create", "bad//name"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "create", "c2", "{REG}/no-such-repository"],
+                code: 125,
+                out: Out::Is(""),
+            },
+            Case {
+                args: &["manifest", "rm", "{REG}/busybox"],
+                code: 125,
+                out: Out::Is(""),
+            },
+        ],
+    );
+    // A failed create leaves no list behind.
+    env.hutch(&["manifest", "exists", "c2"]).code(1);
+    env.hutch(&[
+        "manifest",
+        "annotate",
+        "--annotation",
+        "novalue",
+        "ml:1",
+        &busybox,
+    ])
+    .tool_error(&["no value given for annotation \"novalue\""]);
+    env.hutch(&[
+        "manifest",
+        "annotate",
+        "--os-features",
+        "w1,w2",
+        "--annotation",
+        "k=v",
+        "--arch",
+        "arm",
+        "--variant",
+        "v7",
+        "ml:1",
+        &busybox,
+    ])
+    .success()
+    .stdout_is(&id);
+    let v = env.hutch(&["manifest", "inspect", "ml:1"]).success().json();
+    assert_eq!(
+        v["manifests"][0]["platform"],
+        serde_json::json!({"architecture": "arm", "os": "linux", "os.version": "1.2",
+            "os.features": ["w1", "w2"], "variant": "v7"})
+    );
+    assert_eq!(
+        v["manifests"][0]["annotations"],
+        serde_json::json!({"a": "b", "k": "v"})
+    );
+    env.hutch(&["manifest", "remove", "ml:1", &busybox])
+        .success()
+        .stdout_is(&id);
+    env.hutch(&["manifest", "remove", "ml:1", &busybox])
+        .tool_error(&["no instance matching digest"]);
+    let v = env.hutch(&["manifest", "inspect", "ml:1"]).success().json();
+    assert_eq!(v["manifests"].as_array().map(Vec::len), Some(2), "{v}");
+    // The documents the changes replaced are gone, not left as debris.
+    env.hutch(&["system", "check"])
+        .success()
+        .stdout_is("No problems found");
+    env.hutch(&["manifest", "create", "--amend", "ml:1", &image("zstd")])
+        .success()
+        .stdout_is(&id);
+    env.hutch(&["manifest", "rm", "ml:1", "no-such-list"])
+        .error_exit(1, &["no-such-list"])
+        .stdout_is(&format!("Untagged: localhost/ml:1\nDeleted: {id}"));
+    env.hutch(&["manifest", "exists", "ml:1"]).code(1);
+    // The images it listed stay.
+    env.hutch(&["image", "exists", &image("busybox")]).success();
+}
+
+/// Issue #13 item 2: where an image is meant, a list's name stands for
+/// its stored image for this host (Podman 4.3's lookup); `tag` and `rmi`
+/// work on the list itself; `manifest inspect` of a name no local list
+/// has reads the registry's list, and refuses a single image.
+#[test]
+fn issue13_img_manifest_list_names_resolve_and_remote_lists_inspect() {
+    let env = Env::new();
+    env.hutch(&["manifest", "create", "l2", &image("multi")])
+        .success();
+    // Its host image is not stored yet.
+    env.hutch(&["image", "exists", "l2"]).code(1);
+    let multi = env.pull(&image("multi")).stdout.trim().to_string();
+    env.hutch(&["image", "inspect", "--format", "{{.Id}}", "l2"])
+        .success()
+        .stdout_is(&multi);
+    env.hutch(&["run", "--rm", "l2", "cat", "/arch"])
+        .success()
+        .stdout_is(crate::host_arch());
+    env.hutch(&["tag", "l2", "l2b"]).success();
+    env.hutch(&["manifest", "exists", "l2b"]).success();
+    env.hutch(&["rmi", "l2b", "l2"]).success();
+    env.hutch(&["manifest", "exists", "l2"]).code(1);
+    env.hutch(&["image", "exists", &image("multi")]).success();
+
+    let v = env
+        .hutch(&["manifest", "inspect", &image("multi")])
+        .success()
+        .json();
+    assert_eq!(v["mediaType"], DOCKER_LIST, "{v}");
+    let m = v["manifests"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(m.len(), 2, "{v}");
+    assert_eq!(
+        m[1]["platform"],
+        serde_json::json!({"architecture": "arm64", "os": "linux", "variant": "v8"})
+    );
+    env.hutch(&["manifest", "inspect", &image("busybox")])
+        .tool_error(&["not a manifest list"]);
+    env.hutch(&[
+        "manifest",
+        "inspect",
+        &format!("{}/no-such-repository", registry()),
+    ])
+    .tool_error(&["no-such-repository"]);
+}
+
+/// Issue #13 item 2: `manifest push` pushes the images of the list (from
+/// the store, or fetched from where they were added) and then the index,
+/// with `--creds`, `--cert-dir`, `--digestfile`, `--format v2s2`,
+/// `--all=false`, `--rm` and `-q`; what it pushed pulls by platform.
+#[test]
+fn issue13_img_manifest_push_sends_images_and_index() {
+    let env = Env::new();
+    let ca = ca_dir();
+    let ca = ca.to_str().unwrap();
+    let creds = format!("{}:{}", user(), password());
+    let dest = format!("{}/{}", auth_registry(), repo("mlist"));
+    // A local-only image, added from the store.
+    let dir = env.dir.join("rootfs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("local"), "only here\n").unwrap();
+    let tar = env.dir.join("rootfs.tar");
+    assert!(std::process::Command::new("tar")
+        .args([
+            "-C",
+            dir.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            "local"
+        ])
+        .status()
+        .unwrap()
+        .success());
+    env.hutch(&[
+        "import",
+        "-q",
+        "--arch",
+        "s390x",
+        tar.to_str().unwrap(),
+        "onlyhere:1",
+    ])
+    .success();
+    env.hutch(&["manifest", "create", "pl", &image("busybox")])
+        .success();
+    env.hutch(&["manifest", "add", "--all", "pl", &image("multi")])
+        .success();
+    env.hutch(&["manifest", "add", "pl", "containers-storage:onlyhere:1"])
+        .success();
+    let digestfile = env.dir.join("digest");
+    env.hutch(&[
+        "manifest",
+        "push",
+        "--cert-dir",
+        ca,
+        "--creds",
+        &creds,
+        "--digestfile",
+        digestfile.to_str().unwrap(),
+        "pl",
+        &format!("{dest}:1"),
+    ])
+    .success()
+    .stdout_is("");
+    let digest = std::fs::read_to_string(&digestfile).unwrap();
+    let raw = crate::push::skopeo_inspect(&env, &format!("{dest}:1"), true);
+    assert_eq!(raw["mediaType"], OCI_INDEX, "{raw}");
+    let m = raw["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{raw}"));
+    assert_eq!(m.len(), 4, "{raw}");
+    assert_eq!(m[3]["platform"]["architecture"], "s390x", "{raw}");
+    let info = crate::push::skopeo_inspect(&env, &format!("{dest}:1"), false);
+    assert!(info["Digest"].is_string(), "{info}");
+    assert!(digest.starts_with("sha256:"), "{digest}");
+
+    let other = Env::new();
+    other
+        .hutch(&[
+            "pull",
+            "-q",
+            "--cert-dir",
+            ca,
+            "--creds",
+            &creds,
+            "--arch",
+            "arm64",
+            &format!("{dest}:1"),
+        ])
+        .success();
+    other
+        .hutch(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Architecture}}",
+            &format!("{dest}:1"),
+        ])
+        .success()
+        .stdout_is("arm64");
+    other
+        .hutch(&[
+            "pull",
+            "-q",
+            "--cert-dir",
+            ca,
+            "--creds",
+            &creds,
+            "--arch",
+            "s390x",
+            &format!("{dest}:1"),
+        ])
+        .success();
+
+    env.hutch(&[
+        "manifest",
+        "push",
+        "-q",
+        "--all=false",
+        "--cert-dir",
+        ca,
+        "--creds",
+        &creds,
+        "pl",
+        &format!("{dest}:2"),
+    ])
+    .success()
+    .stdout_is("");
+    // Blobs fetched from where the images came from went through
+    // temporary files, not into the store.
+    env.hutch(&["system", "check"])
+        .success()
+        .stdout_is("No problems found");
+    env.hutch(&[
+        "manifest",
+        "push",
+        "-q",
+        "--format",
+        "v2s2",
+        "--rm",
+        "--remove-signatures",
+        "--cert-dir",
+        ca,
+        "--creds",
+        &creds,
+        "pl",
+        &format!("{dest}:3"),
+    ])
+    .success()
+    .stdout_is("");
+    let raw = crate::push::skopeo_inspect(&env, &format!("{dest}:3"), true);
+    assert_eq!(raw["mediaType"], DOCKER_LIST, "{raw}");
+    for e in raw["manifests"].as_array().unwrap() {
+        assert_eq!(
+            e["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+            "{raw}"
+        );
+    }
+    env.hutch(&["manifest", "exists", "pl"]).code(1);
+    env.hutch(&[
+        "manifest",
+        "push",
+        "--cert-dir",
+        ca,
+        "--creds",
+        &creds,
+        "pl",
+        &format!("{dest}:4"),
+    ])
+    .tool_error(&["pl"]);
+}

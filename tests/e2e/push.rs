@@ -120,7 +120,7 @@ fn is_upload(line: &str) -> bool {
         && line.contains("/blobs/uploads/")
 }
 
-fn skopeo_inspect(env: &Env, reference: &str, raw: bool) -> serde_json::Value {
+pub(crate) fn skopeo_inspect(env: &Env, reference: &str, raw: bool) -> serde_json::Value {
     require_tool("skopeo");
     let creds = format!("{}:{}", user(), password());
     let ca = ca_dir();

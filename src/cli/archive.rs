@@ -1,5 +1,6 @@
 //! `hutch save` and `hutch load` (also `image save`/`image load`): images
-//! to and from docker-archive and oci-archive files.
+//! to and from docker-archive and oci-archive files (and, for `save`, OCI
+//! layout and docker-dir directories).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use clap::{Args, ValueEnum};
 use crate::container::images::Input;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::image::archive::Format;
+use crate::image::archive::{Format, LayerChoice};
 
 /// `--format` values of `save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,6 +21,8 @@ pub enum SaveFormat {
     OciArchive,
     /// An OCI image layout directory
     OciDir,
+    /// A directory with a Docker schema 2 manifest and the blobs (Podman's dir: layout)
+    DockerDir,
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +44,12 @@ pub struct SaveArgs {
     /// Print nothing (accepted for compatibility; save prints nothing anyway)
     #[arg(short, long)]
     pub quiet: bool,
+    /// With docker-dir: gzip plain layers too (default: keep each layer's compression)
+    #[arg(long)]
+    pub compress: bool,
+    /// With oci-archive or oci-dir: write the layers as plain tars
+    #[arg(long)]
+    pub uncompressed: bool,
     /// Images to save, by name or id
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
@@ -59,27 +68,39 @@ pub struct LoadArgs {
 /// Writes the images to the archive.
 pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
     let _ = args.quiet;
+    if args.compress && args.format != SaveFormat::DockerDir {
+        // Podman's words and check.
+        return Err(Error::Usage(
+            "--compress can only be set when --format is 'docker-dir'".into(),
+        ));
+    }
+    let layers = LayerChoice {
+        is_uncompressed: args.uncompressed,
+        is_compressed: args.compress,
+    };
     let items = engine.images_to_save(&args.images)?;
     let format = match args.format {
         SaveFormat::DockerArchive => Format::DockerArchive,
         SaveFormat::OciArchive => Format::OciArchive,
         SaveFormat::OciDir => Format::OciDir,
+        SaveFormat::DockerDir => Format::DockerDir,
     };
-    if format == Format::OciDir {
+    if matches!(format, Format::OciDir | Format::DockerDir) {
         let dir = args
             .output
-            .ok_or_else(|| Error::Usage("--format oci-dir needs --output DIRECTORY".into()))?;
+            .ok_or_else(|| Error::Usage("a directory format needs --output DIRECTORY".into()))?;
         engine.save_images(
             &items,
             format,
             args.multi_image_archive,
+            layers,
             &mut std::io::sink(),
             Some(&dir),
         )?;
         return Ok(0);
     }
     super::output::write_to(args.output.as_deref(), "an archive", |out| {
-        engine.save_images(&items, format, args.multi_image_archive, out, None)?;
+        engine.save_images(&items, format, args.multi_image_archive, layers, out, None)?;
         Ok(())
     })?;
     Ok(0)

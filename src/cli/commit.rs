@@ -1,5 +1,7 @@
 //! `hutch commit`: make a new image from a container's changes.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::container::Engine;
@@ -23,6 +25,18 @@ pub struct CommitArgs {
     /// Print nothing but the image id (the default output already is only the id)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Format of the image's manifest and config: oci (default) or docker
+    #[arg(short, long, value_name = "FORMAT", default_value = "oci")]
+    pub format: String,
+    /// Write the new image's id to this file
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Record the container's volumes as the image's volumes
+    #[arg(long)]
+    pub include_volumes: bool,
+    /// Make the image's whole file system one layer
+    #[arg(short, long)]
+    pub squash: bool,
     /// The container, by name or id
     #[arg(value_name = "CONTAINER")]
     pub container: String,
@@ -34,13 +48,27 @@ pub struct CommitArgs {
 /// Commits the container and prints the new image id.
 pub fn run(engine: &Engine, args: CommitArgs) -> Result<i32, Error> {
     let _ = (args.pause, args.quiet);
+    let is_docker = match args.format.as_str() {
+        "oci" => false,
+        "docker" => true,
+        other => return Err(Error::Usage(format!("unrecognized image format {other:?}"))),
+    };
     let opts = CommitOptions {
         image: args.image,
         changes: args.change,
         message: args.message,
         author: args.author,
+        is_docker,
+        include_volumes: args.include_volumes,
+        squash: args.squash,
     };
     let id = engine.commit(&args.container, &opts)?;
+    if let Some(path) = &args.iidfile {
+        std::fs::write(path, id.hex()).map_err(|source| super::ioerr::IoError::WriteOutput {
+            path: path.clone(),
+            source,
+        })?;
+    }
     println!("{}", id.hex());
     Ok(0)
 }

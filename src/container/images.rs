@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Engine, Error};
-use crate::image::archive::{self, Format, SaveItem};
+use crate::image::archive::{self, Format, LayerChoice, SaveItem};
 use crate::image::import::{self, ImportOptions};
 use crate::image::{self, PullOptions, PushOptions, Reporter};
 
@@ -344,11 +344,12 @@ impl Engine {
         items: &[SaveItem],
         format: Format,
         is_multi: bool,
+        layers: LayerChoice,
         out: &mut dyn Write,
         dir: Option<&Path>,
     ) -> Result<(), Error> {
         let store = self.store()?;
-        archive::save(store, items, format, is_multi, out, dir).map_err(Error::from)
+        archive::save(store, items, format, is_multi, layers, out, dir).map_err(Error::from)
     }
 
     /// Loads every image of the archive and returns what it recorded.

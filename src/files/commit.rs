@@ -1,5 +1,6 @@
 //! `commit`: a container's upper directory becomes a new layer on top of
-//! its image.
+//! its image (with `--squash`, its whole root file system becomes the
+//! image's only layer).
 //!
 //! A helper that is root in the container's id maps archives the upper
 //! directory (whiteouts as `.wh.NAME`, opaque directories with
@@ -23,6 +24,8 @@ use crate::userns::{self};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// What `commit` should record besides the layer.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +38,12 @@ pub struct CommitOptions {
     pub message: Option<String>,
     /// `-a`: the image's author.
     pub author: Option<String>,
+    /// `--format docker`: a Docker schema 2 manifest instead of OCI's.
+    pub is_docker: bool,
+    /// `--include-volumes`: the container's volumes become the image's.
+    pub include_volumes: bool,
+    /// `--squash`: one layer holding the whole root file system.
+    pub squash: bool,
 }
 
 /// See `files::commit`.
@@ -57,8 +66,99 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
     let image = store
         .find_image(&info.record.image_id.to_string())?
         .ok_or_else(|| Error::ImageMissing(info.record.image_id.clone()))?;
+    if opts.is_docker
+        && !opts.squash
+        && image
+            .layers
+            .iter()
+            .any(|l| l.compression == Compression::Zstd)
+    {
+        return Err(Error::DockerZstd);
+    }
 
-    // 1. Archive the upper directory in a helper, compress it here.
+    // 1. Archive the changes (or everything) in a helper, compress here.
+    let mut tmp = store.temp_file()?;
+    let diff_id = if opts.squash {
+        squash_layer(plan, &mut tmp)?
+    } else {
+        upper_layer(plan, &mut tmp)?
+    };
+
+    // 2. Store the blob and unpack it like any pulled layer.
+    let (blob, size) = store.put_blob_file(&mut tmp)?;
+    drop(tmp);
+    let layer = LayerRef {
+        diff_id: diff_id.clone(),
+        blob,
+        compression: Compression::Gzip,
+        size,
+    };
+    store.unpack_layers(std::slice::from_ref(&layer), &plan.maps)?;
+
+    // 3. Config, manifest, record.
+    let created = crate::runtime::clock::now_rfc3339();
+    let mut config: Value =
+        serde_json::from_slice(&image.config).map_err(|source| Error::ConfigCorrupt {
+            id: image.id.clone(),
+            source,
+        })?;
+    let base = image.names.first().map(String::as_str);
+    let message = match (opts.squash, &opts.message, base) {
+        (true, None, Some(b)) => Some(format!("FROM {b}")),
+        (_, m, _) => m.clone(),
+    };
+    if opts.squash {
+        // The one layer replaces the image's, and its history with them.
+        config["rootfs"] = json!({"type": "layers", "diff_ids": []});
+        config["history"] = json!([]);
+    }
+    let history = HistoryEntry {
+        created: &created,
+        author: opts.author.as_deref(),
+        comment: message.as_deref(),
+    };
+    edit_config(&mut config, &instructions, &diff_id, &history).ok_or_else(|| {
+        Error::ConfigCorrupt {
+            id: image.id.clone(),
+            source: serde::de::Error::custom("not a JSON object"),
+        }
+    })?;
+    if opts.include_volumes {
+        add_volumes(&mut config, &plan.volumes);
+    }
+    let config_bytes = serde_json::to_vec(&config).map_err(|source| Error::ConfigCorrupt {
+        id: image.id.clone(),
+        source,
+    })?;
+    let id = store.put_blob_bytes(&config_bytes)?;
+    let mut layers = if opts.squash {
+        Vec::new()
+    } else {
+        image.layers.clone()
+    };
+    layers.push(layer);
+    let manifest = manifest(&id, config_bytes.len(), &layers, opts.is_docker);
+    let manifest_digest = store.put_blob_bytes(manifest.to_string().as_bytes())?;
+    let record = ImageRecord {
+        id: id.clone(),
+        names,
+        manifest_digest,
+        config: config_bytes,
+        // Computed by `Store::put_image`.
+        size: 0,
+        layers,
+        os: image.os.clone(),
+        architecture: image.architecture.clone(),
+        variant: image.variant.clone(),
+        created: Some(created),
+    };
+    store.put_image(&record)?;
+    Ok(id)
+}
+
+/// Archives the upper directory in a helper that is root in the
+/// container's id maps and gzips it into `tmp`; returns the diff_id.
+fn upper_layer(plan: &Layout, tmp: &mut File) -> Result<Digest, Error> {
     let upper = open_dir(&plan.dirs.upper)?;
     let lowers = plan
         .lowers
@@ -66,7 +166,6 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
         .map(|l| open_dir(l))
         .collect::<Result<Vec<_>, _>>()?;
     let (rx, tx) = userns::pipe().map_err(Error::Pipe)?;
-    let mut tmp = store.temp_file()?;
     let helper = super::enter::spawn_in_userns(
         &plan.maps,
         "archiving the container's changes",
@@ -94,63 +193,72 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
                 .map_err(|e| e.to_string())
         },
     )?;
-    let compressed = compress(File::from(rx), &mut tmp);
+    let compressed = compress(File::from(rx), tmp);
     helper.wait()?;
-    let diff_id = compressed?;
+    compressed
+}
 
-    // 2. Store the blob and unpack it like any pulled layer.
-    let (blob, size) = store.put_blob_file(&mut tmp)?;
-    drop(tmp);
-    let layer = LayerRef {
-        diff_id: diff_id.clone(),
-        blob,
-        compression: Compression::Gzip,
-        size,
+/// Archives the container's whole root file system (as `export` does:
+/// its volumes and bind mounts left out) and gzips it into `tmp`;
+/// returns the diff_id.
+fn squash_layer(plan: &Layout, tmp: &mut File) -> Result<Digest, Error> {
+    let mut w = HashingGz {
+        hasher: sha2::Sha256::new(),
+        gz: flate2::write::GzEncoder::new(
+            std::io::BufWriter::with_capacity(1 << 16, tmp),
+            flate2::Compression::default(),
+        ),
     };
-    store.unpack_layers(std::slice::from_ref(&layer), &plan.maps)?;
+    super::export::export(plan.clone(), &mut w)?;
+    let HashingGz { hasher, gz } = w;
+    gz.finish()
+        .and_then(|mut w| w.flush())
+        .map_err(Error::Compress)?;
+    Ok(Digest::from_sha256(hasher.finalize().as_slice()))
+}
 
-    // 3. Config, manifest, record.
-    let created = crate::runtime::clock::now_rfc3339();
-    let mut config: Value =
-        serde_json::from_slice(&image.config).map_err(|source| Error::ConfigCorrupt {
-            id: image.id.clone(),
-            source,
-        })?;
-    let history = HistoryEntry {
-        created: &created,
-        author: opts.author.as_deref(),
-        comment: opts.message.as_deref(),
+/// A writer that hashes the tar it is given and gzips it on.
+struct HashingGz<W: Write> {
+    hasher: sha2::Sha256,
+    gz: flate2::write::GzEncoder<W>,
+}
+
+impl<W: Write> Write for HashingGz<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.gz.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gz.flush()
+    }
+}
+
+/// `--include-volumes`: each volume the container mounts becomes a
+/// `Volumes` entry of the image config, as Podman records named volumes.
+fn add_volumes(config: &mut Value, volumes: &crate::runtime::volumes::Volumes) {
+    let dests: Vec<&str> = volumes
+        .mounts
+        .iter()
+        .filter(|m| m.kind == crate::runtime::volumes::Kind::Volume)
+        .map(|m| m.destination.as_str())
+        .collect();
+    if dests.is_empty() {
+        return;
+    }
+    let Some(inner) = config.get_mut("config").and_then(Value::as_object_mut) else {
+        return;
     };
-    edit_config(&mut config, &instructions, &diff_id, &history).ok_or_else(|| {
-        Error::ConfigCorrupt {
-            id: image.id.clone(),
-            source: serde::de::Error::custom("not a JSON object"),
+    let vols = inner.entry("Volumes").or_insert_with(|| json!({}));
+    if !vols.is_object() {
+        *vols = json!({});
+    }
+    if let Some(v) = vols.as_object_mut() {
+        for d in dests {
+            v.insert(d.to_string(), json!({}));
         }
-    })?;
-    let config_bytes = serde_json::to_vec(&config).map_err(|source| Error::ConfigCorrupt {
-        id: image.id.clone(),
-        source,
-    })?;
-    let id = store.put_blob_bytes(&config_bytes)?;
-    let mut layers = image.layers.clone();
-    layers.push(layer);
-    let manifest = manifest(&id, config_bytes.len(), &layers);
-    let manifest_digest = store.put_blob_bytes(manifest.to_string().as_bytes())?;
-    let record = ImageRecord {
-        id: id.clone(),
-        names,
-        manifest_digest,
-        config: config_bytes,
-        // Computed by `Store::put_image`.
-        size: 0,
-        layers,
-        os: image.os.clone(),
-        architecture: image.architecture.clone(),
-        variant: image.variant.clone(),
-        created: Some(created),
-    };
-    store.put_image(&record)?;
-    Ok(id)
+    }
 }
 
 /// Opens a store directory of the container (`O_PATH`) for the helper.
@@ -251,23 +359,31 @@ pub fn edit_config(
     Some(())
 }
 
-/// An OCI image manifest for config `id` and `layers`.
-fn manifest(id: &Digest, config_size: usize, layers: &[LayerRef]) -> Value {
+/// An OCI (or with `is_docker` a Docker schema 2) image manifest for
+/// config `id` and `layers` (a Docker one has no zstd layers: refused
+/// before).
+fn manifest(id: &Digest, config_size: usize, layers: &[LayerRef], is_docker: bool) -> Value {
     let layers: Vec<Value> = layers
         .iter()
         .map(|l| {
-            let media_type = match l.compression {
-                Compression::None => "application/vnd.oci.image.layer.v1.tar",
-                Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-                Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+            let media_type = match (is_docker, l.compression) {
+                (false, Compression::None) => "application/vnd.oci.image.layer.v1.tar",
+                (false, Compression::Gzip) => "application/vnd.oci.image.layer.v1.tar+gzip",
+                (false, Compression::Zstd) => "application/vnd.oci.image.layer.v1.tar+zstd",
+                (true, Compression::None) => "application/vnd.docker.image.rootfs.diff.tar",
+                (true, _) => "application/vnd.docker.image.rootfs.diff.tar.gzip",
             };
             json!({"mediaType": media_type, "digest": l.blob.to_string(), "size": l.size})
         })
         .collect();
+    let (media_type, config_type) = match is_docker {
+        true => (DOCKER_MANIFEST, DOCKER_CONFIG),
+        false => (OCI_MANIFEST, OCI_CONFIG),
+    };
     json!({
         "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": id.to_string(), "size": config_size},
+        "mediaType": media_type,
+        "config": {"mediaType": config_type, "digest": id.to_string(), "size": config_size},
         "layers": layers,
     })
 }

@@ -128,6 +128,9 @@ pub enum Error {
     /// Writing the layer blob.
     #[error("compressing the layer")]
     Compress(#[source] std::io::Error),
+    /// `commit --format docker` of an image with zstd layers.
+    #[error("the docker manifest format cannot carry the image's zstd layers")]
+    DockerZstd,
 }
 
 impl crate::error::Diagnose for Error {

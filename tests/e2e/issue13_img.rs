@@ -854,3 +854,195 @@ fn issue13_img_manifest_push_sends_images_and_index() {
     ])
     .tool_error(&["pl"]);
 }
+
+/// Issue #13 item 3: `commit --format docker` stores a Docker schema 2
+/// manifest, `--iidfile` writes the id, `--include-volumes` records the
+/// container's volumes, `--squash` makes one layer of the whole file
+/// system; a format Podman does not know is refused.
+#[test]
+fn issue13_img_commit_format_iidfile_volumes_and_squash() {
+    let env = Env::new();
+    env.hutch(&[
+        "run",
+        "--name",
+        "c",
+        "-v",
+        "vol1:/data",
+        &image("busybox"),
+        "sh",
+        "-c",
+        "echo x > /f",
+    ])
+    .success();
+    let iidfile = env.dir.join("iid");
+    let id = env
+        .hutch(&[
+            "commit",
+            "-q",
+            "--iidfile",
+            iidfile.to_str().unwrap(),
+            "--format",
+            "docker",
+            "--include-volumes",
+            "c",
+            "cimg",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(std::fs::read_to_string(&iidfile).unwrap(), id);
+    let v = env.hutch(&["image", "inspect", "cimg"]).success().json();
+    assert_eq!(
+        v[0]["Config"]["Volumes"],
+        serde_json::json!({"/data": {}}),
+        "{v}"
+    );
+    let dir = env.dir.join("cimg-layout");
+    env.hutch(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "-o",
+        dir.to_str().unwrap(),
+        "cimg",
+    ])
+    .success();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+        "{index}"
+    );
+    env.hutch(&["commit", "-q", "c", "plain"]).success();
+    let v = env.hutch(&["image", "inspect", "plain"]).success().json();
+    assert!(v[0]["Config"]["Volumes"].is_null(), "{v}");
+
+    env.hutch(&["commit", "-q", "--squash", "c", "csq"])
+        .success();
+    let v = env.hutch(&["image", "inspect", "csq"]).success().json();
+    assert_eq!(
+        v[0]["RootFS"]["Layers"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    env.hutch(&["run", "--rm", "csq", "cat", "/f"])
+        .success()
+        .stdout_is("x");
+    env.hutch(&["history", "--format", "{{.Comment}}", "csq"])
+        .success()
+        .stdout_is(&format!("FROM {}:latest", image("busybox")));
+    env.hutch(&["commit", "--format", "v2s2", "c", "x"])
+        .tool_error(&["unrecognized image format \"v2s2\""]);
+    env.hutch(&["run", "--name", "z", &image("zstd"), "true"])
+        .success();
+    env.hutch(&["commit", "--format", "docker", "z", "zimg"])
+        .tool_error(&["zstd"]);
+}
+
+/// Issue #13 item 3: `save --uncompressed` writes an OCI layout's layers
+/// as plain tars; `--format docker-dir` writes Podman's dir: layout, and
+/// `--compress` (only for it, as Podman checks) gzips plain layers.
+#[test]
+fn issue13_img_save_uncompressed_compress_and_docker_dir() {
+    let env = Env::new();
+    env.pull(&image("busybox"));
+    let oci = env.dir.join("oci");
+    env.hutch(&[
+        "save",
+        "--uncompressed",
+        "--format",
+        "oci-dir",
+        "-o",
+        oci.to_str().unwrap(),
+        &image("busybox"),
+    ])
+    .success();
+    let read = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap()
+    };
+    let index = read(oci.join("index.json"));
+    let digest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let manifest = read(oci.join("blobs/sha256").join(&digest["sha256:".len()..]));
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        layer["mediaType"], "application/vnd.oci.image.layer.v1.tar",
+        "{manifest}"
+    );
+    let v = env
+        .hutch(&["image", "inspect", &image("busybox")])
+        .success()
+        .json();
+    assert_eq!(layer["digest"], v[0]["RootFS"]["Layers"][0], "{manifest}");
+    // The layout loads back.
+    let other = Env::new();
+    let archive = env.dir.join("oci.tar");
+    env.hutch(&[
+        "save",
+        "--uncompressed",
+        "--format",
+        "oci-archive",
+        "-o",
+        archive.to_str().unwrap(),
+        &image("busybox"),
+    ])
+    .success();
+    other
+        .hutch(&["load", "-q", "-i", archive.to_str().unwrap()])
+        .success();
+    other
+        .hutch(&["run", "--rm", &image("busybox"), "true"])
+        .success();
+
+    env.hutch(&[
+        "save",
+        "--compress",
+        "-o",
+        env.dir.join("a.tar").to_str().unwrap(),
+        &image("busybox"),
+    ])
+    .tool_error(&["--compress can only be set when --format is 'docker-dir'"]);
+    let dd = env.dir.join("dd");
+    env.hutch(&[
+        "save",
+        "--format",
+        "docker-dir",
+        "--compress",
+        "-o",
+        dd.to_str().unwrap(),
+        &image("busybox"),
+    ])
+    .success();
+    assert_eq!(
+        std::fs::read_to_string(dd.join("version")).unwrap(),
+        "Directory Transport Version: 1.1\n"
+    );
+    let m = read(dd.join("manifest.json"));
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let blob = m["layers"][0]["digest"].as_str().unwrap();
+    assert!(dd.join(&blob["sha256:".len()..]).is_file(), "{m}");
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    // An independent tool reads it.
+    crate::common::require_tool("skopeo");
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", &format!("dir:{}", dd.display())])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect dir: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -14,7 +14,7 @@ mod read;
 mod write;
 
 pub use read::{load, Loaded};
-pub use write::{save, Format, SaveItem};
+pub use write::{save, Format, LayerChoice, SaveItem};
 
 use crate::storage::Digest;
 

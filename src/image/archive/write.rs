@@ -1,5 +1,6 @@
-//! Writing stored images as a docker-archive, an oci-archive or an OCI
-//! layout directory.
+//! Writing stored images as a docker-archive, an oci-archive, an OCI
+//! layout directory or a docker-dir (containers/image's `dir:` layout
+//! with a Docker schema 2 manifest).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -7,6 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use sha2::Digest as _;
 
 use super::{
     blob_member, Error, CONTAINERD_NAME, DOCKER_MANIFEST_FILE, OCI_INDEX_FILE, OCI_LAYOUT, REF_NAME,
@@ -25,7 +27,25 @@ pub enum Format {
     OciArchive,
     /// An OCI image layout as a directory.
     OciDir,
+    /// containers/image's `dir:` layout, Docker schema 2 manifest.
+    DockerDir,
 }
+
+/// How `save` writes layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerChoice {
+    /// `--uncompressed`: OCI layouts get plain tar layers.
+    pub is_uncompressed: bool,
+    /// `--compress`: a docker-dir gets gzip layers even for plain ones.
+    pub is_compressed: bool,
+}
+
+/// What a docker-dir's `version` file says.
+const DIR_VERSION: &str = "Directory Transport Version: 1.1\n";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// One image to save and the names to give it in the archive.
 #[derive(Debug, Clone)]
@@ -119,19 +139,35 @@ impl<W: Write> Sink<W> {
 }
 
 /// Writes `items` in `format`: to `out` for the archive formats, into
-/// directory `dir` for `OciDir`. A docker-archive with more than one
-/// image needs `is_multi`.
+/// directory `dir` for `OciDir` and `DockerDir`. A docker-archive with
+/// more than one image needs `is_multi`; a docker-dir holds one image.
 pub fn save<W: Write>(
     store: &Store,
     items: &[SaveItem],
     format: Format,
     is_multi: bool,
+    layers: LayerChoice,
     out: W,
     dir: Option<&Path>,
 ) -> Result<(), Error> {
+    let ids: HashSet<&Digest> = items.iter().map(|i| &i.image.id).collect();
     match format {
+        Format::DockerDir => {
+            if ids.len() > 1 {
+                return Err(Error::SeveralImages);
+            }
+            let dir = dir.unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateOutput {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let mut sink: Sink<W> = Sink::Dir(dir.to_path_buf());
+            match items.first() {
+                Some(item) => write_docker_dir(store, &item.image, layers.is_compressed, &mut sink),
+                None => Ok(()),
+            }
+        }
         Format::DockerArchive => {
-            let ids: HashSet<&Digest> = items.iter().map(|i| &i.image.id).collect();
             if ids.len() > 1 && !is_multi {
                 return Err(Error::SeveralImages);
             }
@@ -141,7 +177,7 @@ pub fn save<W: Write>(
         }
         Format::OciArchive => {
             let mut sink = Sink::Tar(tar::Builder::new(out));
-            write_oci(store, items, &mut sink)?;
+            write_oci(store, items, layers.is_uncompressed, &mut sink)?;
             sink.finish()
         }
         Format::OciDir => {
@@ -151,7 +187,7 @@ pub fn save<W: Write>(
                 source,
             })?;
             let mut sink: Sink<W> = Sink::Dir(dir.to_path_buf());
-            write_oci(store, items, &mut sink)?;
+            write_oci(store, items, layers.is_uncompressed, &mut sink)?;
             sink.finish()
         }
     }
@@ -218,21 +254,44 @@ fn oci_layer_type(l: &LayerRef) -> &'static str {
     }
 }
 
-fn write_oci<W: Write>(store: &Store, items: &[SaveItem], sink: &mut Sink<W>) -> Result<(), Error> {
+fn write_oci<W: Write>(
+    store: &Store,
+    items: &[SaveItem],
+    is_uncompressed: bool,
+    sink: &mut Sink<W>,
+) -> Result<(), Error> {
     sink.add_bytes(OCI_LAYOUT, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     sink.add_dir("blobs/")?;
     sink.add_dir("blobs/sha256/")?;
     let mut written: HashSet<Digest> = HashSet::new();
     let mut entries = Vec::new();
+    let mut plain_sizes: std::collections::HashMap<Digest, u64> = Default::default();
     for item in items {
         let img = &item.image;
-        let manifest = manifest_of(store, img)?;
+        let is_plain = is_uncompressed
+            && img
+                .layers
+                .iter()
+                .any(|l| l.compression != Compression::None);
+        if is_plain {
+            // The layers as plain tars, named by their diff_ids.
+            for l in &img.layers {
+                if written.insert(l.diff_id.clone()) {
+                    let size = write_plain_layer(store, l, &blob_member(&l.diff_id), sink)?;
+                    plain_sizes.insert(l.diff_id.clone(), size);
+                }
+            }
+        }
+        let manifest = match is_plain {
+            true => plain_manifest(img, &plain_sizes).to_string().into_bytes(),
+            false => manifest_of(store, img)?,
+        };
         let manifest_digest = Digest::of(&manifest);
         let media_type = serde_json::from_slice::<Value>(&manifest)
             .ok()
             .and_then(|v| v["mediaType"].as_str().map(String::from))
             .unwrap_or_else(|| OCI_MANIFEST.to_string());
-        for l in &img.layers {
+        for l in img.layers.iter().filter(|_| !is_plain) {
             if written.insert(l.blob.clone()) {
                 let (mut f, len) = open_blob(store, &l.blob)?;
                 sink.add(&blob_member(&l.blob), len, &mut f)?;
@@ -315,20 +374,120 @@ fn write_docker<W: Write>(
     )
 }
 
-/// Writes layer `l` as a plain tar (docker-archive layers are not
-/// compressed; the diff_id is the digest of exactly these bytes).
-fn write_plain_layer<W: Write>(
+/// An OCI manifest for `img` with its layers as plain tars (`sizes` by
+/// diff_id), for `save --uncompressed`.
+fn plain_manifest(img: &ImageRecord, sizes: &std::collections::HashMap<Digest, u64>) -> Value {
+    let layers: Vec<Value> = img
+        .layers
+        .iter()
+        .map(|l| {
+            json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": l.diff_id.to_string(),
+                "size": sizes.get(&l.diff_id).copied().unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": img.id.to_string(), "size": img.config.len()},
+        "layers": layers,
+    })
+}
+
+/// Writes `img` as a docker-dir into `sink` (a directory): the config and
+/// each layer under its digest's hex, `manifest.json` (Docker schema 2)
+/// and `version`. Layers keep their gzip, or stay plain unless
+/// `is_compressed`; zstd layers, which that format cannot name, are
+/// gzipped.
+fn write_docker_dir<W: Write>(
     store: &Store,
-    l: &LayerRef,
-    member: &str,
+    img: &ImageRecord,
+    is_compressed: bool,
     sink: &mut Sink<W>,
 ) -> Result<(), Error> {
-    let (f, len) = open_blob(store, &l.blob)?;
-    let mut reader: Box<dyn Read> = match l.compression {
-        Compression::None => {
-            let mut f = f;
-            return sink.add(member, len, &mut f);
-        }
+    sink.add_bytes(img.id.hex(), &img.config)?;
+    let mut layers = Vec::new();
+    for l in &img.layers {
+        let (digest, size, media_type) = match (l.compression, is_compressed) {
+            (Compression::Gzip, _) | (Compression::None, false) => {
+                let (mut f, len) = open_blob(store, &l.blob)?;
+                sink.add(l.blob.hex(), len, &mut f)?;
+                let media_type = match l.compression {
+                    Compression::None => DOCKER_LAYER,
+                    _ => DOCKER_LAYER_GZIP,
+                };
+                (l.blob.clone(), len, media_type)
+            }
+            _ => {
+                let (mut f, digest, len) = gzip_layer(store, l)?;
+                sink.add(digest.hex(), len, &mut f)?;
+                (digest, len, DOCKER_LAYER_GZIP)
+            }
+        };
+        layers.push(json!({"mediaType": media_type, "size": size, "digest": digest.to_string()}));
+    }
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": DOCKER_CONFIG, "size": img.config.len(), "digest": img.id.to_string()},
+        "layers": layers,
+    });
+    sink.add_bytes(DOCKER_MANIFEST_FILE, manifest.to_string().as_bytes())?;
+    sink.add_bytes("version", DIR_VERSION.as_bytes())
+}
+
+/// Layer `l` gzipped into a temporary file: the file (at its start), the
+/// digest and size of the gzip stream.
+fn gzip_layer(store: &Store, l: &LayerRef) -> Result<(File, Digest, u64), Error> {
+    let err = |source| Error::Decompress {
+        digest: l.blob.clone(),
+        source,
+    };
+    let mut reader = plain_reader(store, l)?;
+    let mut tmp = store.temp_file().map_err(|e| Error::Temp(Box::new(e)))?;
+    let mut hashing = Hashing {
+        inner: &mut tmp,
+        hasher: sha2::Sha256::new(),
+        len: 0,
+    };
+    let mut gz = flate2::write::GzEncoder::new(&mut hashing, flate2::Compression::default());
+    io::copy(&mut reader, &mut gz).map_err(err)?;
+    gz.finish().map_err(err)?;
+    let (digest, len) = (
+        Digest::from_sha256(hashing.hasher.finalize().as_slice()),
+        hashing.len,
+    );
+    tmp.seek(SeekFrom::Start(0)).map_err(err)?;
+    Ok((tmp, digest, len))
+}
+
+/// A writer that counts and hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Layer `l`'s tar, decompressed as it is read.
+fn plain_reader(store: &Store, l: &LayerRef) -> Result<Box<dyn Read>, Error> {
+    let (f, _) = open_blob(store, &l.blob)?;
+    Ok(match l.compression {
+        Compression::None => Box::new(f),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(f))),
         Compression::Zstd => {
             Box::new(
@@ -338,7 +497,24 @@ fn write_plain_layer<W: Write>(
                 })?,
             )
         }
-    };
+    })
+}
+
+/// Writes layer `l` as a plain tar (docker-archive layers are not
+/// compressed; the diff_id is the digest of exactly these bytes); returns
+/// its size.
+fn write_plain_layer<W: Write>(
+    store: &Store,
+    l: &LayerRef,
+    member: &str,
+    sink: &mut Sink<W>,
+) -> Result<u64, Error> {
+    if l.compression == Compression::None {
+        let (mut f, len) = open_blob(store, &l.blob)?;
+        sink.add(member, len, &mut f)?;
+        return Ok(len);
+    }
+    let mut reader = plain_reader(store, l)?;
     // The tar header needs the size first: decompress into a temp file.
     let mut tmp = store.temp_file().map_err(|e| Error::Temp(Box::new(e)))?;
     let decompress_err = |source| Error::Decompress {
@@ -347,5 +523,6 @@ fn write_plain_layer<W: Write>(
     };
     let size = io::copy(&mut reader, &mut tmp).map_err(decompress_err)?;
     tmp.seek(SeekFrom::Start(0)).map_err(decompress_err)?;
-    sink.add(member, size, &mut tmp)
+    sink.add(member, size, &mut tmp)?;
+    Ok(size)
 }

@@ -88,8 +88,9 @@ impl Engine {
         Ok(id)
     }
 
-    /// Adds the `images` to list `list`, each with `annotate` applied;
-    /// returns the list's id.
+    /// Adds the `images` to list `list`; `annotate` applies to the first
+    /// entry each image adds (with `is_all`, Podman annotates only that
+    /// one of an index's images). Returns the list's id.
     pub fn add_to_manifest_list(
         &self,
         list: &str,
@@ -100,10 +101,16 @@ impl Engine {
     ) -> Result<Digest, Error> {
         let store = self.store()?;
         let named = self.find_list(store, list)?;
-        let entries = self.entries_for(store, images, is_all, access)?;
+        let mut entries = Vec::new();
+        for image in images {
+            let mut added = self.entries_for(store, std::slice::from_ref(image), is_all, access)?;
+            if let Some(first) = added.first_mut() {
+                annotate.apply(first);
+            }
+            entries.extend(added);
+        }
         self.change_list(store, &named, &mut |l| {
-            for mut e in entries.clone() {
-                annotate.apply(&mut e);
+            for e in entries.clone() {
                 l.add(e);
             }
             Ok(())

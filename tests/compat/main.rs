@@ -13,6 +13,7 @@ mod cli;
 mod common;
 mod etc;
 mod files;
+mod issue13_img;
 mod issue13_pod;
 mod lifecycle;
 mod table;

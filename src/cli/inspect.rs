@@ -91,7 +91,7 @@ pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error
 fn parse_format(format: Option<&str>) -> Result<Option<Template>, Error> {
     match format {
         None | Some("json") => Ok(None),
-        Some(t) => Ok(Some(Template::parse(t)?)),
+        Some(t) => Ok(Some(Template::parse_as("inspect", t)?)),
     }
 }
 
@@ -103,9 +103,6 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
         );
         return Ok(0);
     };
-    print!(
-        "{}",
-        t.render_all(objects, &|path| path.join(".").to_uppercase())?
-    );
+    print!("{}", t.render_inspect(objects)?);
     Ok(0)
 }

@@ -53,9 +53,6 @@ impl From<Error> for crate::error::Error {
     }
 }
 
-/// The name errors give a template parsed without one.
-const DEFAULT_NAME: &str = "format";
-
 /// A parsed `--format` template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -73,13 +70,8 @@ impl Template {
     /// added at the end, and the text runs once per object (in
     /// `{{range .}}`, unless it ranges over `.` itself). After `table `,
     /// spaces outside and inside actions become tabs. If that does not
-    /// parse, the text as given is tried, as Podman does.
-    pub fn parse(text: &str) -> Result<Template, Error> {
-        Template::parse_as(DEFAULT_NAME, text)
-    }
-
-    /// [`Template::parse`], naming the template `name` in errors as Podman
-    /// names it after the command (`images`, `inspect`).
+    /// parse, the text as given is tried, as Podman does. Errors name the
+    /// template `name`, as Podman names it after the command (`images`).
     pub fn parse_as(name: &str, text: &str) -> Result<Template, Error> {
         let is_table = text.starts_with("table ");
         let (normal, raw) = if is_table {
@@ -478,7 +470,11 @@ mod tests {
 
     #[test]
     fn check_fields_names_the_unknown_field_before_running() {
-        let t = Template::parse("{{.ID}} {{with .State}}{{.Inner}}{{end}} {{.Nope.X}}").unwrap();
+        let t = Template::parse_as(
+            "format",
+            "{{.ID}} {{with .State}}{{.Inner}}{{end}} {{.Nope.X}}",
+        )
+        .unwrap();
         assert_eq!(
             t.check_fields(&["ID", "State"]).unwrap_err().to_string(),
             "template: format:1:59: executing \"format\" at <.Nope.X>: can't evaluate field Nope in type struct"
@@ -488,11 +484,15 @@ mod tests {
 
     #[test]
     fn table_header_uses_the_titles_without_objects() {
-        let t = Template::parse("table {{.ID}}\\t{{.Names}}").unwrap();
+        let t = Template::parse_as("format", "table {{.ID}}\\t{{.Names}}").unwrap();
         assert!(t.is_table);
         let out = t.render_all(&[], &|p| p[0].to_uppercase()).unwrap();
         assert_eq!(out, "ID          NAMES\n");
-        assert!(!Template::parse("tablet {{.ID}}").unwrap().is_table);
+        assert!(
+            !Template::parse_as("format", "tablet {{.ID}}")
+                .unwrap()
+                .is_table
+        );
     }
 
     const INSPECT: &[(&str, Result<&str, &str>)] = &[

@@ -112,8 +112,8 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Result<i32, Error> {
 pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
     let format = match args.format.as_deref() {
         Some("json") => None,
-        None | Some("table") => Some(Template::parse(DEFAULT_TABLE)?),
-        Some(t) => Some(Template::parse(t)?),
+        None | Some("table") => Some(Template::parse_as("stats", DEFAULT_TABLE)?),
+        Some(t) => Some(Template::parse_as("stats", t)?),
     };
     if let Some(t) = &format {
         t.check_fields(FIELDS)?;

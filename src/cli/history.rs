@@ -90,7 +90,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
         }
         Some(t) => t,
     };
-    let t = Template::parse(text)?;
+    let t = Template::parse_as("history", text)?;
     t.check_fields(&[
         "ID",
         "Created",

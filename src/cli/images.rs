@@ -77,7 +77,7 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
             serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
         ),
         Some(text) => {
-            let t = Template::parse(text)?;
+            let t = Template::parse_as("images", text)?;
             t.check_fields(FIELDS)?;
             let objects: Vec<serde_json::Value> = rows(&images)
                 .into_iter()

@@ -2,13 +2,14 @@
 
 use clap::Args;
 
+use super::template::Template;
 use crate::container::system::IdMap;
 use crate::container::{Engine, OverlayKind};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Output format: json
+    /// Output format: json or a Go template such as '{{.Store.GraphRoot}}'
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<String>,
 }
@@ -57,9 +58,51 @@ pub fn run(engine: &Engine, args: InfoArgs) -> Result<i32, Error> {
             serde_json::to_string_pretty(&info).unwrap_or_default()
         ),
         None => print_yaml(&info, 0),
-        Some(f) => return Err(Error::Usage(format!("unknown --format {f:?}: use json"))),
+        Some(f) => {
+            let t = Template::parse_one("info", f)?;
+            print!("{}", t.render(&go_names(&info))?);
+        }
     }
     Ok(0)
+}
+
+/// Podman's Go field names for the JSON keys that differ from the key with
+/// its first letter capitalised (`graphRoot` is `.Store.GraphRoot`).
+const GO_NAMES: &[(&str, &str)] = &[
+    ("cgroupVersion", "CgroupsVersion"),
+    ("idMappings", "IDMappings"),
+    ("uidmap", "UIDMap"),
+    ("gidmap", "GIDMap"),
+    ("container_id", "ContainerID"),
+    ("host_id", "HostID"),
+];
+
+/// The object `--format` templates see: the JSON with Podman's Go field
+/// names, `.Host.OS` and `.Version.Version` as in `podman info`.
+fn go_names(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, val) in map {
+                let name = match GO_NAMES.iter().find(|(j, _)| j == k) {
+                    Some((_, g)) => (*g).to_string(),
+                    None => k[..1].to_uppercase() + &k[1..],
+                };
+                let val = match (name.as_str(), val) {
+                    ("Version", Value::String(s)) => serde_json::json!({ "Version": s }),
+                    (_, other) => go_names(other),
+                };
+                out.insert(name, val);
+            }
+            if let Some(Value::Object(host)) = out.get_mut("Host") {
+                host.insert("OS".into(), std::env::consts::OS.into());
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(go_names).collect()),
+        other => other.clone(),
+    }
 }
 
 /// A small YAML-like rendering of a JSON value, as `podman info` prints.

@@ -117,7 +117,7 @@ fn add_sizes(engine: &Engine, name: &str, object: &mut Value) -> Result<(), Erro
 fn parse_format(format: Option<&str>) -> Result<Option<Template>, Error> {
     match format {
         None | Some("json") => Ok(None),
-        Some(t) => Ok(Some(Template::parse(t)?)),
+        Some(t) => Ok(Some(Template::parse_as("inspect", t)?)),
     }
 }
 
@@ -129,9 +129,64 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
         );
         return Ok(0);
     };
-    print!(
-        "{}",
-        t.render_all(objects, &|path| path.join(".").to_uppercase())?
-    );
+    let objects: Vec<Value> = objects.iter().map(with_image_fields).collect();
+    print!("{}", t.render_inspect(&objects)?);
     Ok(0)
+}
+
+/// The fields of an OCI image config, which Podman's Go struct always
+/// has, though the JSON leaves out the empty ones.
+const IMAGE_CONFIG_FIELDS: &[&str] = &[
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+];
+
+/// An image's inspect object as a template sees Podman's: every config
+/// field present (null when unset) and the labels at the top too, so
+/// `{{.Config.Labels}}` and `{{.Labels}}` are not unknown fields.
+fn with_image_fields(object: &Value) -> Value {
+    let mut object = object.clone();
+    if object.get("RepoTags").is_none() {
+        return object;
+    }
+    if !object["Config"].is_object() {
+        object["Config"] = serde_json::json!({});
+    }
+    for field in IMAGE_CONFIG_FIELDS {
+        if object["Config"].get(field).is_none() {
+            object["Config"][field] = Value::Null;
+        }
+    }
+    if object.get("Labels").is_none() {
+        object["Labels"] = object["Config"]["Labels"].clone();
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_see_every_image_config_field() {
+        let image = json!({"RepoTags": ["a:1"], "Config": {"Env": ["A=1"]}});
+        let t = Template::parse_as("inspect", "{{.Config.Env}} {{.Config.Labels}} {{.Labels}}")
+            .unwrap();
+        assert_eq!(
+            t.render_inspect(&[with_image_fields(&image)]).unwrap(),
+            "[A=1] <no value> <no value>\n"
+        );
+        let t = Template::parse_as("inspect", "{{.Config.Nope}}").unwrap();
+        assert!(t.render_inspect(&[with_image_fields(&image)]).is_err());
+        let container = json!({"Id": "x"});
+        assert_eq!(with_image_fields(&container), container);
+    }
 }

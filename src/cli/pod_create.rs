@@ -191,7 +191,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
     };
     let template = match args.format.as_deref() {
         None | Some("json") => None,
-        Some(t) => Some(Template::parse(t)?),
+        Some(t) => Some(Template::parse_as("inspect", t)?),
     };
     let mut found = Vec::new();
     let mut failures = Vec::new();

@@ -174,7 +174,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
         None | Some("table") => default_table(&args),
         Some(t) => t.to_string(),
     };
-    let mut t = Template::parse(&text)?;
+    let mut t = Template::parse_as("ps", &text)?;
     t.check_fields(PS_FIELDS)?;
     if args.noheading {
         t.is_table = false;
@@ -371,8 +371,8 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
     })?;
     let format = match args.format.as_deref() {
         Some("json") => None,
-        None | Some("table") => Some(Template::parse(STATS_TABLE)?),
-        Some(t) => Some(Template::parse(t)?),
+        None | Some("table") => Some(Template::parse_as("stats", STATS_TABLE)?),
+        Some(t) => Some(Template::parse_as("stats", t)?),
     };
     if let Some(t) = &format {
         t.check_fields(STATS_FIELDS)?;

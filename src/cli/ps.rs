@@ -219,7 +219,7 @@ fn parse_format(format: Option<&str>, is_sized: bool) -> Result<Format, Error> {
         None | Some("table") => DEFAULT_TABLE,
         Some(t) => t,
     };
-    let t = Template::parse(text)?;
+    let t = Template::parse_as("ps", text)?;
     t.check_fields(FIELDS)?;
     Ok(Format::Template(t))
 }
@@ -604,7 +604,7 @@ mod tests {
         let err = parse_format(Some("{{.ID}} {{.Nope}}"), false)
             .err()
             .unwrap();
-        assert!(err.to_string().contains("\"Nope\""), "{err}");
+        assert!(err.to_string().contains("field Nope"), "{err}");
         assert!(matches!(parse_format(Some("json"), true), Ok(Format::Json)));
     }
 

@@ -109,7 +109,7 @@ fn render(args: &SearchArgs, results: &[SearchResult]) -> Result<String, Error> 
 
 /// `results` through template `text`, with the header row of a `table`.
 fn table(text: &str, results: &[SearchResult]) -> Result<String, Error> {
-    let t = Template::parse(text)?;
+    let t = Template::parse_as("search", text)?;
     t.check_fields(FIELDS)?;
     let objects: Vec<Value> = results
         .iter()

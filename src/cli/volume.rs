@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::template::Template;
+use super::template::{field_header, Template};
 use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
 use crate::container::volumes::VolumeRequest;
 use crate::container::Engine;
@@ -296,10 +296,10 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
     let format = args
         .format
         .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".to_string());
-    let template = Template::parse(&format)?;
+    let template = Template::parse_as("ls", &format)?;
     let text = template.render_all(&values, &|path| match path.join(".").as_str() {
         "Name" => "VOLUME NAME".to_string(),
-        other => other.to_uppercase(),
+        other => field_header(other),
     })?;
     super::output::print_listing(&text, args.noheading && template.is_table);
     Ok(0)
@@ -324,11 +324,8 @@ fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
             );
         }
         Some(t) => {
-            let template = Template::parse(t)?;
-            print!(
-                "{}",
-                template.render_all(&values, &|p| p.join(".").to_uppercase())?
-            );
+            let template = Template::parse_as("inspect", t)?;
+            print!("{}", template.render_inspect(&values)?);
         }
     }
     Ok(0)

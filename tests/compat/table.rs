@@ -179,12 +179,12 @@ fn compat_table_of_invocations_matches_podman() {
         total >= 300,
         "the table has {total} rows; issue #13 asks for 300"
     );
-    // Scenarios are independent (each has its own environment): two run
-    // at a time.
+    // Scenarios are independent (each has its own environment), and a
+    // Podman command spends most of its time waiting: four run at a time.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..2 {
+        for _ in 0..4 {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(scenario) = scenarios.get(i) else {

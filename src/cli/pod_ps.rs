@@ -269,7 +269,7 @@ fn shorten(id: &str, no_trunc: bool) -> String {
 fn template_object(s: &PodState, now: i64, no_trunc: bool) -> Value {
     let p = &s.pod;
     let created = container::logread::parse_timestamp(&p.created)
-        .map(|t| format!("{} ago", super::ps::human_duration(now - t)))
+        .map(|t| format!("{} ago", super::units::human_duration(now - t)))
         .unwrap_or_else(|| p.created.clone());
     let join = |f: &dyn Fn(&(container::query::ContainerInfo, _)) -> String| {
         s.members.iter().map(f).collect::<Vec<_>>().join(",")

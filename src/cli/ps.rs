@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::images::human_size;
 use super::template::Template;
+use super::units::human_duration;
 use crate::container::logread;
 use crate::container::query::{
     ContainerInfo, ContainerState, ContainerStatus, Filters, ListRequest, Listed, Sizes,
@@ -360,28 +361,6 @@ fn status_text(state: &ContainerState, now: i64) -> String {
                 None => format!("Exited ({code})"),
             }
         }
-    }
-}
-
-/// A duration in nanoseconds in words, rounded as Podman (Docker's
-/// `HumanDuration`) does: `5 seconds`, `About a minute`, `3 hours`.
-pub(super) fn human_duration(nanos: i64) -> String {
-    let secs = nanos.max(0) / 1_000_000_000;
-    let minutes = secs / 60;
-    // Hours round to the nearest.
-    let hours = (secs + 1800) / 3600;
-    match () {
-        _ if secs < 1 => "Less than a second".into(),
-        _ if secs == 1 => "1 second".into(),
-        _ if secs < 60 => format!("{secs} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", secs / 3600 / 24 / 365),
     }
 }
 

@@ -174,24 +174,15 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Result<i32, Error> {
         None | Some("table") => default_table(&args),
         Some(t) => t.to_string(),
     };
-    let mut t = Template::parse_as("ps", &text)?;
+    let t = Template::parse_as("ps", &text)?;
     t.check_fields(PS_FIELDS)?;
-    if args.noheading {
-        t.is_table = false;
-    }
     let rows: Vec<Value> = pods
         .iter()
         .map(|s| template_object(s, now, args.no_trunc))
         .collect();
-    if args.noheading && (args.format.is_none() || args.format.as_deref() == Some("table")) {
-        // The default columns stay aligned without their header.
-        let mut lines: Vec<String> = rows.iter().map(|r| t.render(r)).collect::<Result<_, _>>()?;
-        lines.insert(0, String::new());
-        let aligned = super::template::align(&lines);
-        print!("{}", aligned.strip_prefix('\n').unwrap_or(&aligned));
-        return Ok(0);
-    }
-    print!("{}", t.render_all(&rows, &|p| ps_header(p))?);
+    // Without its header a table keeps its columns aligned.
+    let text = t.render_all(&rows, &|p| ps_header(p))?;
+    super::output::print_listing(&text, args.noheading && t.is_table);
     Ok(0)
 }
 

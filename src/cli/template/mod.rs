@@ -185,8 +185,23 @@ impl Template {
         let fields: BTreeMap<String, Val> = keys
             .into_iter()
             .map(|k| {
-                let title = name(std::slice::from_ref(&k));
-                (k, Val::str(&title))
+                // A field holding an object (`.Namespaces.Cgroup`) gets an
+                // object of titles, one per field below it.
+                let inner = values
+                    .iter()
+                    .filter_map(|v| v.get(&k).and_then(Value::as_object))
+                    .next();
+                let title = match inner {
+                    Some(o) if !o.is_empty() => Val::Obj(Rc::new(Obj {
+                        fields: o
+                            .keys()
+                            .map(|k2| (k2.clone(), Val::str(&name(&[k.clone(), k2.clone()]))))
+                            .collect(),
+                        is_struct: false,
+                    })),
+                    _ => Val::str(&name(std::slice::from_ref(&k))),
+                };
+                (k, title)
             })
             .collect();
         let header = Val::Obj(Rc::new(Obj {
@@ -480,6 +495,16 @@ mod tests {
             "template: format:1:59: executing \"format\" at <.Nope.X>: can't evaluate field Nope in type struct"
         );
         t.check_fields(&["ID", "State", "Nope"]).unwrap();
+    }
+
+    #[test]
+    fn table_header_titles_fields_below_an_object() {
+        let t = Template::parse_as("ps", "table {{.Names}}\\t{{.Namespaces.IPC}}").unwrap();
+        let rows = [serde_json::json!({"Names": "c", "Namespaces": {"IPC": "4026"}})];
+        let out = t
+            .render_all(&rows, &|p| p.join("-").to_uppercase())
+            .unwrap();
+        assert_eq!(out, "NAMES       NAMESPACES-IPC\nc           4026\n");
     }
 
     #[test]

@@ -18,14 +18,56 @@ pub enum ParseError {
     Refused(Refused),
 }
 
-/// Parses `args` (with the program name first) by Podman's rules.
+/// Parses `args` (with the program name first) by Podman's rules. The
+/// refused names are added to the tree only when the command line does
+/// not parse without them, so that a good command line pays nothing for
+/// them.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, ParseError>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut cmd = refused::attach(podman_rules(Cli::command()), refused::TABLE);
+    use clap::error::ErrorKind;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // A refused flag before `run`'s IMAGE would otherwise be taken for
+    // the image: a command line naming one is parsed with them at once.
+    if names_refused_flag(&args) {
+        let with_refusals = refused::attach(podman_rules(Cli::command()), refused::TABLE);
+        return parse_with(with_refusals, args);
+    }
+    match parse_with(podman_rules(Cli::command()), args.clone()) {
+        Err(ParseError::Clap(e))
+            if !matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            let with_refusals = refused::attach(podman_rules(Cli::command()), refused::TABLE);
+            match parse_with(with_refusals, args) {
+                // Not a refused name: clap's first word on it stands.
+                Err(ParseError::Clap(_)) => Err(ParseError::Clap(e)),
+                other => other,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether a `--NAME` in `args` (before `--`) is a refused flag's name.
+fn names_refused_flag(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.strip_prefix("--"))
+        .map(|a| a.split('=').next().unwrap_or(a))
+        .any(|name| refused::TABLE.iter().any(|r| r.flag == name))
+}
+
+/// Parses `args` against the tree `cmd`.
+fn parse_with(mut cmd: Command, args: Vec<std::ffi::OsString>) -> Result<Cli, ParseError> {
     let args = spell_out_short_bools(&cmd, args);
     let mut matches: ArgMatches =
         cmd.try_get_matches_from_mut(args)

@@ -185,12 +185,13 @@ impl Template {
         let fields: BTreeMap<String, Val> = keys
             .into_iter()
             .map(|k| {
-                // A field holding an object (`.Namespaces.Cgroup`) gets an
-                // object of titles, one per field below it.
+                // A field holding a struct (`.Namespaces.Cgroup`) gets an
+                // object of titles, one per field below it; one holding a
+                // map (`.Labels.foo`) a title, as in Podman.
                 let inner = values
                     .iter()
                     .filter_map(|v| v.get(&k).and_then(Value::as_object))
-                    .next();
+                    .find(|o| value::looks_like_struct(o));
                 let title = match inner {
                     Some(o) if !o.is_empty() => Val::Obj(Rc::new(Obj {
                         fields: o

@@ -493,31 +493,6 @@ mod tests {
     }
 
     #[test]
-    fn human_duration_rounds_like_podman() {
-        let cases = [
-            (0, "Less than a second"),
-            (1, "1 second"),
-            (59, "59 seconds"),
-            (60, "About a minute"),
-            (119, "About a minute"),
-            (120, "2 minutes"),
-            (3599, "59 minutes"),
-            (3600, "About an hour"),
-            (5399, "About an hour"),
-            (5400, "2 hours"),
-            (47 * 3600, "47 hours"),
-            (48 * 3600, "2 days"),
-            (14 * 86400, "2 weeks"),
-            (60 * 86400, "2 months"),
-            (800 * 86400, "2 years"),
-        ];
-        for (secs, want) in cases {
-            assert_eq!(human_duration(secs * SEC), want, "{secs}s");
-        }
-        assert_eq!(human_duration(-5 * SEC), "Less than a second");
-    }
-
-    #[test]
     fn template_object_truncates_unless_asked() {
         let i = info(ContainerStatus::Running);
         let v = template_object(&i, NOW, false, None);

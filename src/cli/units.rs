@@ -56,8 +56,13 @@ mod tests {
             (1, "1 second"),
             (59, "59 seconds"),
             (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"),
             (3599, "59 minutes"),
+            (3600, "About an hour"),
+            (5399, "About an hour"),
             (5400, "2 hours"),
+            (47 * 3600, "47 hours"),
             (48 * 3600, "2 days"),
             (14 * 86400, "2 weeks"),
             (60 * 86400, "2 months"),
@@ -66,6 +71,7 @@ mod tests {
         for (secs, want) in cases {
             assert_eq!(human_duration(secs * SEC), want, "{secs}s");
         }
+        assert_eq!(human_duration(-5 * SEC), "Less than a second");
     }
 
     #[test]

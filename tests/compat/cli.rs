@@ -177,12 +177,7 @@ fn compat_images_takes_a_name_to_match() {
 fn compat_all_ignore_and_cidfile_of_stop_kill_start_match() {
     let (env, img) = setup();
     let _cleanup = Cleanup(&env);
-    let count = |s: &str| {
-        s.lines()
-            .filter(|l| !l.trim().is_empty())
-            .count()
-            .to_string()
-    };
+    let count = line_count;
     same(&env, &["create", "--name", "c1", &img, "true"], |_| {
         String::new()
     });
@@ -232,12 +227,7 @@ fn compat_log_levels_match() {
 fn compat_remaining_lifecycle_flags_match() {
     let (env, img) = setup();
     let _cleanup = Cleanup(&env);
-    let count = |s: &str| {
-        s.lines()
-            .filter(|l| !l.trim().is_empty())
-            .count()
-            .to_string()
-    };
+    let count = line_count;
     for n in ["s1", "s2"] {
         same(&env, &["create", "--name", n, &img, "sleep", "100"], |_| {
             String::new()

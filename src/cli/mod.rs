@@ -38,6 +38,7 @@ mod rename;
 mod resources;
 mod rmi;
 mod run;
+mod runopts;
 mod system;
 mod tag;
 mod template;

@@ -9,6 +9,8 @@
 //! `--filter KEY=VALUE` works as in Podman: values of one key are ORed,
 //! different keys ANDed.
 
+use std::collections::BTreeMap;
+
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -42,10 +44,11 @@ const FIELDS: &[&str] = &[
     "Size",
     "Pod",
     "PodName",
+    "Labels",
 ];
 
 /// The keys `--filter` knows.
-const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited"];
+const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited", "label"];
 
 /// The default table, as Podman prints it.
 const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t\
@@ -71,7 +74,7 @@ pub struct PsArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Names}} {{.Status}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited (repeatable)
+    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited, label=KEY[=VALUE] (repeatable)
     #[arg(short, long = "filter", value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Add a SIZE column: the writable layer's size and, in parentheses, with the image's
@@ -189,6 +192,7 @@ fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
                     .parse()
                     .map_err(|_| invalid("the exit code must be a number"))?,
             ),
+            "label" => f.labels.push(value.to_string()),
             _ => {
                 return Err(invalid(&format!(
                     "unknown key, use one of {}",
@@ -234,11 +238,19 @@ fn shorten(id: &str, no_trunc: bool) -> &str {
     }
 }
 
-/// The container's command line from its recorded plan.
-fn command_args(info: &ContainerInfo) -> Vec<String> {
+/// The container's command line and labels from its recorded plan.
+fn command_and_labels(info: &ContainerInfo) -> (Vec<String>, BTreeMap<String, String>) {
     crate::container::load_spec(info)
-        .map(|p| p.args)
+        .map(|p| (p.args, p.labels))
         .unwrap_or_default()
+}
+
+/// Labels as Podman's JSON shows them: null when there are none.
+fn labels_json(labels: BTreeMap<String, String>) -> Value {
+    match labels.is_empty() {
+        true => Value::Null,
+        false => json!(labels),
+    }
 }
 
 use crate::container::state_name;
@@ -299,7 +311,8 @@ fn go_time(t: Option<i64>, raw: &str) -> String {
 fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let created = parse_time(Some(&rec.created));
-    let mut command = command_args(info).join(" ");
+    let (args, labels) = command_and_labels(info);
+    let mut command = args.join(" ");
     if !no_trunc && command.chars().count() > COMMAND_WIDTH {
         command = command.chars().take(COMMAND_WIDTH - 3).collect::<String>() + "...";
     }
@@ -318,6 +331,7 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "Size": size_text(size),
         "Pod": "",
         "PodName": "",
+        "Labels": labels,
     })
 }
 
@@ -337,12 +351,13 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let st = &info.state;
     let created = parse_time(Some(&rec.created));
+    let (args, labels) = command_and_labels(info);
     let mut v = json!({
         "Id": rec.id,
         "Names": [rec.name],
         "Image": rec.image_name,
         "ImageID": rec.image_id.hex(),
-        "Command": command_args(info),
+        "Command": args,
         "Created": unix_secs(created),
         "CreatedAt": go_time(created, &rec.created),
         "State": state_name(st.status),
@@ -355,6 +370,7 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
         "Ports": [],
         "Pod": "",
         "PodName": "",
+        "Labels": labels_json(labels),
     });
     if let Some(s) = size {
         v["Size"] = json!({ "rwSize": s.rw, "rootFsSize": s.root_fs });
@@ -521,6 +537,7 @@ mod tests {
             "status=created",
             "ancestor=busybox",
             "exited=137",
+            "label=a=b",
         ]))
         .unwrap();
         assert_eq!(
@@ -531,11 +548,12 @@ mod tests {
                 statuses: vec![ContainerStatus::Exited, ContainerStatus::Created],
                 ancestors: strings(&["busybox"]),
                 exit_codes: vec![137],
+                labels: strings(&["a=b"]),
             }
         );
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
-            ("label=a=b", "invalid filter \"label=a=b\": unknown key, use one of id, name, status, ancestor, exited"),
+            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label"),
             ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),
@@ -564,6 +582,8 @@ mod tests {
         assert!(check(&["exited=137"], &exited));
         assert!(!check(&["exited=0"], &exited));
         assert!(!check(&["exited=137"], &running));
+        // The spec of `info` has no labels.
+        assert!(!check(&["label=a"], &exited));
     }
 
     #[test]

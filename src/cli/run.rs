@@ -94,6 +94,9 @@ pub struct RunArgs {
     /// The pod to join (#4)
     #[command(flatten)]
     pub pod: Box<super::pod::PodArgs>,
+    /// Labels and annotations (#13)
+    #[command(flatten)]
+    pub meta: Box<super::runopts::MetaArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -207,6 +210,7 @@ impl RunArgs {
             userns: self.userns.request(),
             network: self.network.request(),
             pod: self.pod.pod.clone(),
+            metadata: self.meta.request(),
         })
     }
 }

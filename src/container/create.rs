@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::engine::Engine;
+use super::labels::Metadata;
 use super::logread::LogConfig;
 use super::plan::RunOptions;
 use super::pod::Pod;
@@ -111,6 +112,17 @@ pub struct LogRequest {
     pub opts: Vec<String>,
 }
 
+/// The container's labels and annotations, as given.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataRequest {
+    /// `--label KEY[=VALUE]`, in order.
+    pub labels: Vec<String>,
+    /// `--label-file`s, read in order before `labels`.
+    pub label_files: Vec<PathBuf>,
+    /// `--annotation KEY=VALUE`, in order.
+    pub annotations: Vec<String>,
+}
+
 /// Everything a new container needs, as one typed request.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
@@ -148,6 +160,8 @@ pub struct CreateRequest {
     pub network: NetworkRequest,
     /// `--pod`.
     pub pod: Option<String>,
+    /// `--label`, `--label-file`, `--annotation`.
+    pub metadata: MetadataRequest,
 }
 
 /// A recorded container.
@@ -177,6 +191,7 @@ struct Checked {
     own_mounts: Vec<Mount>,
     log: LogConfig,
     env_files: Vec<String>,
+    metadata: Metadata,
 }
 
 impl Engine {
@@ -261,6 +276,7 @@ impl Engine {
             mut own_mounts,
             log,
             env_files,
+            metadata,
         } = self.check(req, is_monitored, progress)?;
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
@@ -317,6 +333,8 @@ impl Engine {
             cgroups,
             hardening,
             network,
+            labels: super::labels::merge(&config.labels, &metadata.labels),
+            annotations: metadata.annotations,
         };
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
@@ -383,6 +401,11 @@ impl Engine {
             is_monitored,
         )?;
         let env_files = read_env_files(&req.process.env_files)?;
+        let m = &req.metadata;
+        let metadata = super::labels::parse(&m.label_files, &m.labels, &m.annotations, &|k| {
+            std::env::var(k).ok()
+        })
+        .map_err(Error::Labels)?;
         Ok(Checked {
             security,
             cgroups,
@@ -390,6 +413,7 @@ impl Engine {
             own_mounts,
             log,
             env_files,
+            metadata,
         })
     }
 

@@ -167,6 +167,8 @@ mod tests {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            labels: Default::default(),
+            annotations: Default::default(),
         }
     }
 

@@ -166,6 +166,9 @@ fn container_json(
             "WorkingDir": plan.map_or("", |p| &p.cwd),
             "Tty": plan.is_some_and(|p| p.tty),
             "OpenStdin": plan.is_some_and(|p| p.interactive),
+            // Podman shows no labels as null.
+            "Labels": plan.map(|p| &p.labels).filter(|l| !l.is_empty()),
+            "Annotations": plan.map(|p| &p.annotations),
         },
         "HostConfig": host_config(plan.map(|p| &p.cgroups)),
         "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),

@@ -24,6 +24,7 @@ mod ids;
 pub mod imagemount;
 pub mod images;
 mod inspect;
+pub mod labels;
 mod lifecycle;
 pub mod limits;
 mod logfile;
@@ -48,8 +49,9 @@ pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
-    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
-    ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
+    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, MetadataRequest,
+    NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources,
+    UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
@@ -128,6 +130,9 @@ pub enum Error {
     /// `--oom-kill-disable`, which cgroup v2 cannot do.
     #[error("--oom-kill-disable: cgroup v2 has no switch to disable the OOM killer; use a larger --memory instead")]
     OomKillDisable,
+    /// `--label`, `--label-file` or `--annotation` that cannot be used.
+    #[error("processing the labels")]
+    Labels(#[source] labels::Error),
     /// Reading an `--env-file`.
     #[error("reading --env-file {path}")]
     ReadEnvFile {

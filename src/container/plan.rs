@@ -3,6 +3,7 @@
 //! The rules follow how Docker applies an image config to `run` flags, so
 //! images behave the same under hutch.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::logread::LogConfig;
@@ -51,6 +52,10 @@ pub struct RunOptions {
     pub hardening: crate::runtime::hardening::Hardening,
     /// Network mode, published ports, DNS and hosts entries.
     pub network: NetworkPlan,
+    /// The labels: the image's, with `--label`'s over them.
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation`.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -91,6 +96,8 @@ impl Plan {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            labels: opts.labels.clone(),
+            annotations: opts.annotations.clone(),
         })
     }
 }

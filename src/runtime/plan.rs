@@ -5,6 +5,7 @@
 //! type lives here, below the engine, so that the runtime never depends on
 //! how a request was made.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::security::Security;
@@ -144,6 +145,12 @@ pub struct Plan {
     /// gets (#20); `None`: root's.
     #[serde(default)]
     pub root_entry: Option<crate::storage::RootEntry>,
+    /// The labels (the image's, `--label`'s over them; #13).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation` (#13).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.

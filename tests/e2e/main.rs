@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod issue13_run;
 mod issue20;
 mod push;
 

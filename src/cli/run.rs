@@ -97,6 +97,9 @@ pub struct RunArgs {
     /// Labels and annotations (#13)
     #[command(flatten)]
     pub meta: Box<super::runopts::MetaArgs>,
+    /// Id and pid files and the other management flags (#13)
+    #[command(flatten)]
+    pub manage: Box<super::runopts::ManageArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -211,6 +214,7 @@ impl RunArgs {
             network: self.network.request(),
             pod: self.pod.pod.clone(),
             metadata: self.meta.request(),
+            manage: self.manage.request(),
         })
     }
 }

@@ -1,10 +1,13 @@
 //! The flags of `run` and `create` that describe and manage the
-//! container rather than its process: labels, annotations (#13).
+//! container rather than its process: labels, annotations, id and pid
+//! files (#13).
 //! Flattened into `RunArgs`; the engine parses and checks them.
 
 use clap::Args;
 
-use crate::container::MetadataRequest;
+use std::path::PathBuf;
+
+use crate::container::{ManageRequest, MetadataRequest};
 
 /// `--label`, `--label-file` and `--annotation`.
 #[derive(Debug, Args)]
@@ -27,6 +30,32 @@ impl MetaArgs {
             labels: self.label.clone(),
             label_files: self.label_file.clone(),
             annotations: self.annotation.clone(),
+        }
+    }
+}
+
+/// `--cidfile`, `--pidfile`, `--conmon-pidfile` and the other flags about
+/// managing the container.
+#[derive(Debug, Args)]
+pub struct ManageArgs {
+    /// Write the container's id to FILE (which must not exist)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Write the container's pid to FILE at every start
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Write the pid of the container's monitor (what conmon is to Podman) to FILE at every start
+    #[arg(long, value_name = "FILE")]
+    pub conmon_pidfile: Option<PathBuf>,
+}
+
+impl ManageArgs {
+    /// The engine's request for these flags.
+    pub fn request(&self) -> ManageRequest {
+        ManageRequest {
+            cidfile: self.cidfile.clone(),
+            pidfile: self.pidfile.clone(),
+            monitor_pidfile: self.conmon_pidfile.clone(),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::cgroup;
 use crate::image::{self, Platform, PullOptions, RuntimeConfig};
 use crate::net::{self, NetworkPlan};
 use crate::runtime::hardening::{self, Hardening, HardeningRequest};
-use crate::runtime::plan::Origin;
+use crate::runtime::plan::{Management, Origin};
 use crate::runtime::security::{self, Security, SecurityRequest};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns::IdMaps;
@@ -123,6 +123,17 @@ pub struct MetadataRequest {
     pub annotations: Vec<String>,
 }
 
+/// What the engine does around the container's process (#13).
+#[derive(Debug, Clone, Default)]
+pub struct ManageRequest {
+    /// `--cidfile`: write the new container's id here; it must not exist.
+    pub cidfile: Option<PathBuf>,
+    /// `--pidfile`: write the container's pid here at every start.
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: write the monitor's pid here at every start.
+    pub monitor_pidfile: Option<PathBuf>,
+}
+
 /// Everything a new container needs, as one typed request.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
@@ -162,6 +173,9 @@ pub struct CreateRequest {
     pub pod: Option<String>,
     /// `--label`, `--label-file`, `--annotation`.
     pub metadata: MetadataRequest,
+    /// `--cidfile`, `--pidfile`, `--conmon-pidfile` and the other flags
+    /// about managing the container.
+    pub manage: ManageRequest,
 }
 
 /// A recorded container.
@@ -192,6 +206,7 @@ struct Checked {
     log: LogConfig,
     env_files: Vec<String>,
     metadata: Metadata,
+    manage: Management,
 }
 
 impl Engine {
@@ -277,6 +292,7 @@ impl Engine {
             log,
             env_files,
             metadata,
+            manage,
         } = self.check(req, is_monitored, progress)?;
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
@@ -335,6 +351,7 @@ impl Engine {
             network,
             labels: super::labels::merge(&config.labels, &metadata.labels),
             annotations: metadata.annotations,
+            manage,
         };
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
@@ -366,6 +383,9 @@ impl Engine {
                         .map_err(Error::Store)?;
                 }
                 super::save_spec(store, &plan)?;
+                if let Some(path) = &req.manage.cidfile {
+                    super::management::write_cidfile(path, &id)?;
+                }
                 Ok(plan)
             });
         Ok(Created { id, maps, plan })
@@ -406,6 +426,7 @@ impl Engine {
             std::env::var(k).ok()
         })
         .map_err(Error::Labels)?;
+        let manage = super::management::plan(&req.manage)?;
         Ok(Checked {
             security,
             cgroups,
@@ -414,6 +435,7 @@ impl Engine {
             log,
             env_files,
             metadata,
+            manage,
         })
     }
 

@@ -169,6 +169,7 @@ mod tests {
             root_entry: None,
             labels: Default::default(),
             annotations: Default::default(),
+            manage: Default::default(),
         }
     }
 

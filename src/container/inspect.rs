@@ -148,6 +148,7 @@ fn container_json(
             "OOMKilled": is_oom,
             "Dead": false,
             "Pid": if is_running { st.pid.unwrap_or(0) } else { 0 },
+            "ConmonPid": if is_running { st.monitor_pid.unwrap_or(0) } else { 0 },
             "ExitCode": st.exit_code.unwrap_or(0),
             "Error": st.exit_reason.clone().unwrap_or_default(),
             "StartedAt": st.started_at.as_deref().unwrap_or(ZERO_TIME),
@@ -184,6 +185,8 @@ fn container_json(
             },
         },
         "LogPath": log_path,
+        "PidFile": plan.and_then(|p| p.manage.pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
+        "ConmonPidFile": plan.and_then(|p| p.manage.monitor_pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
     })
 }
 

@@ -30,6 +30,7 @@ pub mod limits;
 mod logfile;
 pub mod logread;
 pub mod manage;
+mod management;
 mod monitor;
 mod plan;
 pub mod pod;
@@ -49,9 +50,9 @@ pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
-    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, MetadataRequest,
-    NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources,
-    UsernsRequest,
+    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, ManageRequest,
+    MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions,
+    Resources, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
@@ -133,6 +134,16 @@ pub enum Error {
     /// `--label`, `--label-file` or `--annotation` that cannot be used.
     #[error("processing the labels")]
     Labels(#[source] labels::Error),
+    /// `--cidfile` names a file that exists.
+    #[error("container id file {0} exists")]
+    CidfileExists(PathBuf),
+    /// Writing the `--cidfile`, or making a pid file's path absolute.
+    #[error("writing {path}")]
+    WriteIdFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading an `--env-file`.
     #[error("reading --env-file {path}")]
     ReadEnvFile {
@@ -340,6 +351,9 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::CidfileExists(_) => Some(
+                "ensure another container is not using it, or delete it".into(),
+            ),
             Error::PlatformMismatch { want, .. } => Some(format!(
                 "drop --pull=never to pull the {want} image, or drop --platform"
             )),

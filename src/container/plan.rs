@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub labels: BTreeMap<String, String>,
     /// `--annotation`.
     pub annotations: BTreeMap<String, String>,
+    /// Pid files and the other management flags, checked.
+    pub manage: crate::runtime::plan::Management,
 }
 
 impl Plan {
@@ -98,6 +100,7 @@ impl Plan {
             root_entry: None,
             labels: opts.labels.clone(),
             annotations: opts.annotations.clone(),
+            manage: opts.manage.clone(),
         })
     }
 }

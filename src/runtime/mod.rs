@@ -22,6 +22,7 @@ mod launch;
 pub mod mounts;
 pub mod network;
 pub mod overlay;
+mod pidfile;
 pub mod plan;
 pub mod pod;
 mod privileges;

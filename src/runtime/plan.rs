@@ -151,6 +151,24 @@ pub struct Plan {
     /// `--annotation` (#13).
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// How the engine manages the container beyond starting it (#13).
+    #[serde(default)]
+    pub manage: Management,
+}
+
+/// What `run` and `create` ask of the engine around the container's
+/// process (#13); nothing in older plans.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Management {
+    /// `--pidfile`: the container's init pid is written here (absolute)
+    /// at every start.
+    #[serde(default)]
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: the monitor's pid is written here at every
+    /// start (hutch's per-container monitor, or the foreground hutch,
+    /// is what conmon is to Podman).
+    #[serde(default)]
+    pub monitor_pidfile: Option<PathBuf>,
 }
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.

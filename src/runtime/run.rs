@@ -168,6 +168,13 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
         reap(pid);
         return Err(Error::InitVanished);
     }
+
+    // 9. --pidfile and --conmon-pidfile: this process waits for the
+    //    container, so it is the monitor.
+    if let Err(e) = super::pidfile::write(plan, pid, nix::unistd::getpid()) {
+        reap(pid);
+        return Err(e);
+    }
     log::debug!("container {}: running {:?}", plan.id, plan.args);
     Ok(Started {
         pid,

@@ -123,3 +123,85 @@ fn issue13_run_bad_labels_fail_before_anything_is_created() {
     .tool_error(&["white space"]);
     env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
 }
+
+/// The text of `path`, failing `r` when it cannot be read.
+fn read(r: &crate::common::Run, path: &std::path::Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| r.fail(&format!("reading {}: {e}", path.display())))
+}
+
+#[test]
+fn issue13_run_cidfile_pidfile_and_conmon_pidfile_are_written_as_podman_does() {
+    // issue #13 item 2: the id (no newline) in --cidfile, which must not
+    // exist (Podman: exit 125, nothing created); the container's and its
+    // monitor's pids in --pidfile and --conmon-pidfile, left in place.
+    let env = Env::new();
+    let img = image("busybox");
+    let cid = env.dir.join("c.cid");
+    let pid = env.dir.join("c.pid");
+    let mon = env.dir.join("m.pid");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let r = env
+        .hutch(&[
+            "run",
+            "-d",
+            "--name",
+            "ids",
+            "--cidfile",
+            &path(&cid),
+            "--pidfile",
+            &path(&pid),
+            "--conmon-pidfile",
+            &path(&mon),
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .success();
+    let id = r.stdout.trim().to_string();
+    assert_eq!(read(&r, &cid), id);
+    let r = env
+        .hutch(&[
+            "inspect",
+            "ids",
+            "--format",
+            "{{.State.Pid}} {{.State.ConmonPid}} {{.PidFile}} {{.ConmonPidFile}}",
+        ])
+        .success();
+    let want = format!(
+        "{} {} {} {}",
+        read(&r, &pid),
+        read(&r, &mon),
+        path(&pid),
+        path(&mon)
+    );
+    let r = r.stdout_is(&want);
+    // The monitor is hutch, re-executed.
+    let exe = std::fs::read_link(format!("/proc/{}/exe", read(&r, &mon)))
+        .unwrap_or_else(|e| r.fail(&format!("the monitor's exe: {e}")));
+    if !exe.to_string_lossy().contains("hutch") {
+        r.fail(&format!("--conmon-pidfile names {exe:?}, not hutch"));
+    }
+    env.hutch(&["rm", "-f", "ids"]).success();
+    assert!(cid.exists() && pid.exists(), "the files stay, as in Podman");
+
+    env.hutch(&["create", "--cidfile", &path(&cid), &img, "true"])
+        .tool_error(&["container id file", "exists"]);
+    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
+
+    // In the foreground hutch itself is the monitor.
+    let fg = env.dir.join("fg.cid");
+    let r = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "--cidfile",
+            &path(&fg),
+            "--conmon-pidfile",
+            &path(&mon),
+            &img,
+            "true",
+        ])
+        .success();
+    assert_eq!(read(&r, &fg).len(), 64);
+}

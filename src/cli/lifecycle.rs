@@ -31,14 +31,9 @@ pub struct StopArgs {
     /// Read a container's id from FILE (repeatable)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Vec<std::path::PathBuf>,
-    /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(
-        short = 't',
-        long = "time",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub time: u64,
+    /// Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +155,7 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
 
 impl StopArgs {
     /// The containers `stop` or `restart` acts on, and the grace period.
-    fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Duration), Error> {
+    fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Option<Duration>), Error> {
         let all = self.all.then_some(Which::Every);
         let mut names = targets(engine, self.containers, &self.cidfile, all, self.ignore)?;
         if self.ignore {
@@ -171,7 +166,7 @@ impl StopArgs {
                 )
             });
         }
-        Ok((names, Duration::from_secs(self.time)))
+        Ok((names, self.time.map(Duration::from_secs)))
     }
 }
 
@@ -291,7 +286,7 @@ fn stop_for_rm(
         Duration::from_secs(u64::from(u32::MAX)),
         Duration::from_secs,
     );
-    match engine.stop(name, grace) {
+    match engine.stop(name, Some(grace)) {
         Ok(()) | Err(container::Error::NotRunning(_)) => Ok(()),
         Err(e) => Err(e),
     }

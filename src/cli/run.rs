@@ -13,9 +13,31 @@ use crate::container::{
 };
 use crate::error::Error;
 
+/// The flags of `run`: `create`'s, and those only a run has (#13), as
+/// Podman 4.3 splits them.
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Everything `create` takes.
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// `--rmi`, `--sig-proxy` and the other flags `create` does not take.
+    #[command(flatten)]
+    pub run_only: Box<super::runopts::RunOnlyArgs>,
+}
+
+impl std::ops::Deref for RunArgs {
+    type Target = CreateArgs;
+
+    fn deref(&self) -> &CreateArgs {
+        &self.create
+    }
+}
+
+/// The flags of `create`, which `run` takes too.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -149,7 +171,7 @@ pub enum PullFlag {
     Newer,
 }
 
-impl RunArgs {
+impl CreateArgs {
     /// The image named on the command line.
     pub fn image(&self) -> &str {
         self.target.first().map_or("", String::as_str)
@@ -220,7 +242,7 @@ impl RunArgs {
 }
 
 /// Creates a container without starting it and prints its id.
-pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
+pub fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
     if args.detach {
         return Err(Error::Usage(
             "create does not take --detach: start the container with hutch start".into(),
@@ -236,7 +258,9 @@ pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
 /// with `-d` starts it through a monitor and prints its id.
 pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
     let reporter = StderrReporter { quiet: args.quiet };
-    match engine.run(&args.request()?, args.detach, &reporter)? {
+    let mut req = args.request()?;
+    args.run_only.apply(&mut req);
+    match engine.run(&req, args.detach, &reporter)? {
         Ran::Detached(id) => {
             println!("{id}");
             Ok(0)

@@ -7,7 +7,7 @@ use clap::Args;
 
 use std::path::PathBuf;
 
-use crate::container::{ManageRequest, MetadataRequest};
+use crate::container::{CreateRequest, ManageRequest, MetadataRequest};
 
 /// `--label`, `--label-file` and `--annotation`.
 #[derive(Debug, Args)]
@@ -47,6 +47,37 @@ pub struct ManageArgs {
     /// Write the pid of the container's monitor (what conmon is to Podman) to FILE at every start
     #[arg(long, value_name = "FILE")]
     pub conmon_pidfile: Option<PathBuf>,
+    /// Remove a container of the same --name first (stopping it as stop does)
+    #[arg(long)]
+    pub replace: bool,
+    /// Kill the container after SECONDS (0: never); its exit code is then -1 (255 in the foreground)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Signal that stop sends first (default: the image's StopSignal, else SIGTERM)
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Seconds stop waits after the stop signal before SIGKILL, unless told (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
+}
+
+/// The flags only `run` takes, not `create` (as in Podman 4.3).
+#[derive(Debug, Args)]
+pub struct RunOnlyArgs {
+    /// After a foreground run, remove the image unless another container uses it
+    #[arg(long)]
+    pub rmi: bool,
+    /// Pass the signals hutch receives on to the container (default true)
+    #[arg(long, action = clap::ArgAction::SetTrue, default_value = "true")]
+    pub sig_proxy: bool,
+}
+
+impl RunOnlyArgs {
+    /// Adds these flags to `create`'s request.
+    pub fn apply(&self, req: &mut CreateRequest) {
+        req.manage.remove_image = self.rmi;
+        req.manage.sig_proxy = Some(self.sig_proxy);
+    }
 }
 
 impl ManageArgs {
@@ -56,6 +87,12 @@ impl ManageArgs {
             cidfile: self.cidfile.clone(),
             pidfile: self.pidfile.clone(),
             monitor_pidfile: self.conmon_pidfile.clone(),
+            replace: self.replace,
+            remove_image: false,
+            timeout: self.timeout,
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            sig_proxy: None,
         }
     }
 }

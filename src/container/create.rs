@@ -132,6 +132,20 @@ pub struct ManageRequest {
     pub pidfile: Option<PathBuf>,
     /// `--conmon-pidfile`: write the monitor's pid here at every start.
     pub monitor_pidfile: Option<PathBuf>,
+    /// `--replace`: remove a container of the same name first.
+    pub replace: bool,
+    /// `--rmi`: after a foreground run, remove the image (unless another
+    /// container uses it).
+    pub remove_image: bool,
+    /// `--timeout`: seconds the container may run.
+    pub timeout: Option<u64>,
+    /// `--stop-signal`: instead of the image's StopSignal.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout`: seconds `stop` waits by default.
+    pub stop_timeout: Option<u64>,
+    /// `--sig-proxy`: pass the signals the foreground hutch gets on
+    /// (`None`: true).
+    pub sig_proxy: Option<bool>,
 }
 
 /// Everything a new container needs, as one typed request.
@@ -256,6 +270,9 @@ impl Engine {
         if req.remove {
             self.discard(&id, &maps, progress);
         }
+        if req.manage.remove_image {
+            self.remove_image_after(&req.image, progress);
+        }
         result.map(Ran::Exited)
     }
 
@@ -304,6 +321,9 @@ impl Engine {
         let store = self.store()?;
         self.find_mounted_images(store, &mut own_mounts)?;
         let rec = self.image_for(store, req, &maps, progress)?;
+        if let Some(name) = req.name.as_deref().filter(|_| req.manage.replace) {
+            self.replace(name)?;
+        }
         let config = RuntimeConfig::parse(&rec.config)?;
         let id = new_id();
         let name = req
@@ -352,6 +372,7 @@ impl Engine {
             labels: super::labels::merge(&config.labels, &metadata.labels),
             annotations: metadata.annotations,
             manage,
+            manage_stop_signal: req.manage.stop_signal.clone(),
         };
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
@@ -406,6 +427,8 @@ impl Engine {
             if !crate::storage::is_valid_container_name(name) {
                 return Err(Error::InvalidName(name.clone()));
             }
+        } else if req.manage.replace {
+            return Err(Error::ReplaceWithoutName);
         }
         image::check_authfile(req.registry.authfile.as_deref())?;
         let mut security = security::plan_security(&req.security).map_err(Error::Security)?;

@@ -167,6 +167,11 @@ fn container_json(
             "WorkingDir": plan.map_or("", |p| &p.cwd),
             "Tty": plan.is_some_and(|p| p.tty),
             "OpenStdin": plan.is_some_and(|p| p.interactive),
+            "StopSignal": plan.map_or(15, stop_signal_number),
+            "StopTimeout": plan
+                .and_then(|p| p.manage.stop_timeout)
+                .unwrap_or(crate::runtime::plan::DEFAULT_STOP_TIMEOUT),
+            "Timeout": plan.and_then(|p| p.manage.timeout).unwrap_or(0),
             // Podman shows no labels as null.
             "Labels": plan.map(|p| &p.labels).filter(|l| !l.is_empty()),
             "Annotations": plan.map(|p| &p.annotations),
@@ -188,6 +193,15 @@ fn container_json(
         "PidFile": plan.and_then(|p| p.manage.pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
         "ConmonPidFile": plan.and_then(|p| p.manage.monitor_pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
     })
+}
+
+/// The number of the signal `stop` sends first, as Podman shows it.
+fn stop_signal_number(plan: &Plan) -> i32 {
+    let sig = plan.stop_signal.as_deref().map(super::parse_signal);
+    match sig {
+        Some(Ok(s)) => s as i32,
+        _ => nix::sys::signal::Signal::SIGTERM as i32,
+    }
 }
 
 /// The resource part of `HostConfig` (Docker's names) from a plan's

@@ -30,14 +30,15 @@ impl Engine {
         super::start(self.store()?, name, &paths.root, &paths.runroot)
     }
 
-    /// Stops container `name` (its stop signal, SIGKILL after `timeout`)
-    /// and returns once it has exited.
-    pub fn stop(&self, name: &str, timeout: Duration) -> Result<(), Error> {
-        super::stop(self.store()?, name, timeout, &self.exits_dir())
+    /// Stops container `name` (its stop signal, SIGKILL after `timeout`, or
+    /// after its own stop timeout when `None`) and returns once it has
+    /// exited.
+    pub fn stop(&self, name: &str, timeout: Option<Duration>) -> Result<(), Error> {
+        super::stop_within(self.store()?, name, timeout, &self.exits_dir())
     }
 
     /// Stops container `name`, then starts it again.
-    pub fn restart(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+    pub fn restart(&self, name: &str, timeout: Option<Duration>) -> Result<(), Error> {
         self.stop(name, timeout)?;
         self.start(name)?;
         Ok(())

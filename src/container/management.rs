@@ -1,13 +1,14 @@
 //! The flags of `run` and `create` about managing a container rather
-//! than running its process (#13): `--cidfile`, `--pidfile` and
-//! `--conmon-pidfile`, checked before anything is pulled and turned into
-//! the spec's `Management`.
+//! than running its process (#13): `--cidfile`, `--pidfile`,
+//! `--conmon-pidfile`, `--stop-signal`, `--stop-timeout`, `--timeout` and
+//! `--sig-proxy`, checked before anything is pulled and turned into the
+//! spec's `Management`; `--replace` and `--rmi`, done around the run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::create::ManageRequest;
-use super::Error;
+use super::create::{ManageRequest, Progress};
+use super::{Engine, Error};
 use crate::runtime::plan::Management;
 
 /// Checks `req` and plans what the spec keeps of it: a `--cidfile` that
@@ -19,10 +20,54 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
             return Err(Error::CidfileExists(path.clone()));
         }
     }
+    if let Some(sig) = &req.stop_signal {
+        super::parse_signal(sig)?;
+    }
     Ok(Management {
         pidfile: req.pidfile.as_deref().map(absolute).transpose()?,
         monitor_pidfile: req.monitor_pidfile.as_deref().map(absolute).transpose()?,
+        stop_timeout: req.stop_timeout,
+        timeout: req.timeout.filter(|&t| t > 0),
+        is_unproxied: req.sig_proxy == Some(false),
     })
+}
+
+impl Engine {
+    /// `--replace`: stops the container called `name`, if there is one,
+    /// as `stop` does (its stop signal, SIGKILL after its stop timeout),
+    /// and removes it.
+    pub(super) fn replace(&self, name: &str) -> Result<(), Error> {
+        let store = self.store()?;
+        // Only a container with that name: not one whose id it prefixes.
+        let found = store.find_container(name).map_err(Error::Store)?;
+        let Some(info) = found.filter(|i| i.record.name == name) else {
+            return Ok(());
+        };
+        let id = info.record.id;
+        let exits = self.exits_dir();
+        match super::stop_within(store, &id, None, &exits) {
+            Ok(()) | Err(Error::NoSuchContainer(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match super::remove(store, &id, true, self.user_maps()?, &exits) {
+            Ok(()) | Err(Error::NoSuchContainer(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `--rmi`: removes `image` after a foreground run, as Podman 4.3
+    /// does (by the name given; only its name goes while it has others),
+    /// unless a container still uses it; a failure is reported, not
+    /// returned, since the container's exit code is what `run` returns.
+    pub(super) fn remove_image_after(&self, image: &str, progress: &dyn Progress) {
+        let results = match self.remove_images(&[image.to_string()], false) {
+            Ok(r) => r,
+            Err(e) => vec![Err(e)],
+        };
+        for e in results.into_iter().filter_map(Result::err) {
+            progress.cleanup_failed(&e);
+        }
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {

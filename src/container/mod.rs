@@ -134,6 +134,9 @@ pub enum Error {
     /// `--label`, `--label-file` or `--annotation` that cannot be used.
     #[error("processing the labels")]
     Labels(#[source] labels::Error),
+    /// `--replace` without `--name`.
+    #[error("cannot replace container without --name being set")]
+    ReplaceWithoutName,
     /// `--cidfile` names a file that exists.
     #[error("container id file {0} exists")]
     CidfileExists(PathBuf),
@@ -510,6 +513,23 @@ pub fn stop(
     store: &crate::storage::Store,
     name: &str,
     timeout: std::time::Duration,
+    exits: &std::path::Path,
+) -> Result<(), Error> {
+    lifecycle::stop(
+        store,
+        name,
+        Some(timeout),
+        std::path::Path::new(PROC),
+        exits,
+    )
+}
+
+/// Stops container `name` as `stop` does, with its own stop timeout
+/// (`--stop-timeout`, else Podman's 10 s) when `timeout` is `None`.
+pub fn stop_within(
+    store: &crate::storage::Store,
+    name: &str,
+    timeout: Option<std::time::Duration>,
     exits: &std::path::Path,
 ) -> Result<(), Error> {
     lifecycle::stop(store, name, timeout, std::path::Path::new(PROC), exits)

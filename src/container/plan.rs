@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub annotations: BTreeMap<String, String>,
     /// Pid files and the other management flags, checked.
     pub manage: crate::runtime::plan::Management,
+    /// `--stop-signal`, checked: instead of the image's StopSignal.
+    pub manage_stop_signal: Option<String>,
 }
 
 impl Plan {
@@ -85,7 +87,10 @@ impl Plan {
             tty: opts.tty,
             interactive: opts.interactive,
             auto_remove: opts.remove,
-            stop_signal: Some(config.stop_signal.clone()).filter(|s| !s.is_empty()),
+            stop_signal: opts
+                .manage_stop_signal
+                .clone()
+                .or_else(|| Some(config.stop_signal.clone()).filter(|s| !s.is_empty())),
             log_driver: opts.log.driver,
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),

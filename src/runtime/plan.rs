@@ -169,7 +169,26 @@ pub struct Management {
     /// is what conmon is to Podman).
     #[serde(default)]
     pub monitor_pidfile: Option<PathBuf>,
+    /// `--stop-timeout`: seconds `stop` waits after the stop signal before
+    /// SIGKILL when not told (`None`: `DEFAULT_STOP_TIMEOUT`).
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
+    /// `--timeout`: seconds the container may run before it is killed.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// `--sig-proxy=false` stores `true`: the signals the foreground hutch
+    /// gets are not passed on.
+    #[serde(default)]
+    pub is_unproxied: bool,
 }
+
+/// Seconds `stop` waits for a container without `--stop-timeout`, as in
+/// Podman.
+pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
+
+/// The exit code of a container killed by `--timeout`: Podman records -1
+/// (and its foreground `run` exits 255).
+pub const TIMEOUT_EXIT_CODE: i32 = -1;
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -436,7 +436,14 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
     });
 
     // Relay signals (and the terminal) until the container exits.
-    let code = relay::relay(pid, &signals, terminal)?;
+    let policy = relay::Policy {
+        deadline: plan
+            .manage
+            .timeout
+            .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t)),
+        is_proxied: !plan.manage.is_unproxied,
+    };
+    let code = relay::relay(pid, &signals, terminal, policy)?;
     drop(network);
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =

@@ -205,3 +205,208 @@ fn issue13_run_cidfile_pidfile_and_conmon_pidfile_are_written_as_podman_does() {
         .success();
     assert_eq!(read(&r, &fg).len(), 64);
 }
+
+/// `inspect NAME --format FORMAT`, trimmed.
+fn inspect(env: &Env, name: &str, format: &str) -> String {
+    env.hutch(&["inspect", name, "--format", format])
+        .success()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn issue13_run_replace_removes_the_container_of_that_name_first() {
+    // issue #13 item 3: Podman refuses --replace without --name (125),
+    // else stops and removes the old container before creating.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&["create", "--replace", &img, "true"])
+        .tool_error(&["cannot replace container without --name"]);
+    let old = env
+        .hutch(&["run", "-d", "--name", "r", &img, "sleep", "1000"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    // No such container yet under this name: --replace just creates.
+    env.hutch(&["create", "--replace", "--name", "other", &img, "true"])
+        .success();
+    let new = env
+        .hutch(&[
+            "run",
+            "-d",
+            "--replace",
+            "--name",
+            "r",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    assert_ne!(old, new);
+    env.hutch(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"])
+        .success()
+        .stdout_has(&format!("{new} r"));
+    env.hutch(&["inspect", &old]).code(125);
+    env.hutch(&["rm", "-f", "r", "other"]).success();
+}
+
+#[test]
+fn issue13_run_timeout_kills_the_container_with_podmans_exit_code() {
+    // issue #13 item 3: Podman's --timeout kills the container; its
+    // foreground run exits 255 and the recorded exit code is -1.
+    let env = Env::new();
+    let img = image("busybox");
+    let started = std::time::Instant::now();
+    env.hutch(&["run", "--rm", "--timeout", "1", &img, "sleep", "60"])
+        .code(255);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the timeout did not kill it"
+    );
+    env.hutch(&["run", "--rm", "--timeout", "30", &img, "true"])
+        .success();
+    env.hutch(&[
+        "run",
+        "-d",
+        "--name",
+        "t",
+        "--timeout",
+        "1",
+        &img,
+        "sleep",
+        "60",
+    ])
+    .success();
+    env.hutch(&["wait", "t"]).success().stdout_is("-1");
+    assert_eq!(
+        inspect(&env, "t", "{{.State.ExitCode}} {{.Config.Timeout}}"),
+        "-1 1"
+    );
+}
+
+#[test]
+fn issue13_run_stop_signal_and_stop_timeout_are_what_stop_uses() {
+    // issue #13 item 3: stop sends --stop-signal and waits --stop-timeout
+    // seconds when not given -t; inspect shows them as Podman does.
+    let env = Env::new();
+    let img = image("busybox");
+    let script = "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.1; done";
+    env.hutch(&[
+        "run",
+        "-d",
+        "--name",
+        "s",
+        "--stop-signal",
+        "USR1",
+        "--stop-timeout",
+        "1",
+        &img,
+        "sh",
+        "-c",
+        script,
+    ])
+    .success();
+    assert_eq!(
+        inspect(&env, "s", "{{.Config.StopSignal}} {{.Config.StopTimeout}}"),
+        "10 1"
+    );
+    crate::common::wait_for(
+        "the container's ready line",
+        std::time::Duration::from_secs(20),
+        || {
+            let r = env.hutch(&["logs", "s"]);
+            match r.stdout.contains("ready") {
+                true => Ok(()),
+                false => Err(r.to_string()),
+            }
+        },
+    );
+    let started = std::time::Instant::now();
+    env.hutch(&["stop", "s"]).success();
+    // The trap kept it running: SIGKILL after 1 s, not Podman's default 10.
+    assert!(
+        started.elapsed().as_secs() < 8,
+        "stop waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(inspect(&env, "s", "{{.State.ExitCode}}"), "137");
+    env.hutch(&["logs", "s"]).success().stdout_has("got-usr1");
+    env.hutch(&["create", "--name", "d", &img, "true"])
+        .success();
+    assert_eq!(
+        inspect(&env, "d", "{{.Config.StopSignal}} {{.Config.StopTimeout}}"),
+        "15 10"
+    );
+    env.hutch(&["create", "--stop-signal", "NOPE", &img, "true"])
+        .tool_error(&["invalid signal"]);
+}
+
+#[test]
+fn issue13_run_rmi_removes_the_image_after_a_foreground_run() {
+    // issue #13 item 3: --rmi is run's alone (Podman's create does not
+    // take it); the image goes unless a container still uses it, which
+    // is reported without changing the exit code.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&["create", "--name", "base", &img, "true"])
+        .success();
+    env.hutch(&["commit", "-q", "base", "localhost/gone:1"])
+        .success();
+    env.hutch(&["commit", "-q", "base", "localhost/kept:1"])
+        .success();
+    env.hutch(&["create", "--rmi", "localhost/gone:1", "true"])
+        .code(125);
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--rmi",
+        "localhost/gone:1",
+        "sh",
+        "-c",
+        "exit 3",
+    ])
+    .code(3);
+    let names = || {
+        env.hutch(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .success()
+            .stdout
+    };
+    assert!(!names().contains("localhost/gone:1"), "{}", names());
+    env.hutch(&["create", "--name", "user", "localhost/kept:1", "true"])
+        .success();
+    let r = env
+        .hutch(&["run", "--rm", "--rmi", "localhost/kept:1", "true"])
+        .success();
+    if r.stderr_lines("Error:").is_empty() {
+        r.fail("expected an Error: line for the image in use");
+    }
+    assert!(names().contains("localhost/kept:1"), "{}", names());
+}
+
+#[test]
+fn issue13_run_sig_proxy_false_keeps_signals_from_the_container() {
+    // issue #13 item 3: by default a signal to the foreground hutch goes
+    // to the container (its trap runs); --sig-proxy=false keeps it away.
+    let env = Env::new();
+    let img = image("busybox");
+    let script = "trap 'echo got-term; exit 3' TERM; echo ready; sleep 3 & wait; echo done";
+    for (flag, code, out) in [
+        ("--sig-proxy=true", 3, "got-term"),
+        ("--sig-proxy=false", 0, "done"),
+    ] {
+        let p = env.spawn(&["run", "--rm", flag, &img, "sh", "-c", script]);
+        // Give the container time to set its trap.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &p.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(killed.success(), "kill -TERM failed");
+        p.wait().code(code).stdout_has(out);
+    }
+}

@@ -150,6 +150,7 @@ mod tests {
             args: strings(&["sleep", "1000"]),
             env: strings(&["PATH=/bin", "HOSTNAME=box", "A=run"]),
             cwd: "/srv".into(),
+            may_create_workdir: true,
             user: "app".into(),
             tty: false,
             interactive: false,

@@ -83,6 +83,7 @@ impl Plan {
             args: process.args,
             env: process.env,
             cwd: process.cwd,
+            may_create_workdir: opts.workdir.is_none(),
             user: process.user,
             tty: opts.tty,
             interactive: opts.interactive,
@@ -160,10 +161,17 @@ fn plan_process(
 
 /// argv = entrypoint + cmd, where `--entrypoint` replaces the image's
 /// entrypoint and drops its cmd, and command-line args replace the cmd.
+/// An `--entrypoint` that is a JSON array of strings is that argv, as in
+/// Podman (`'["/bin/echo","x"]'`).
 fn plan_args(config: &RuntimeConfig, opts: &RunOptions) -> Result<Vec<String>, super::Error> {
     let (entrypoint, image_cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
-        Some(e) => (vec![e.clone()], Vec::new()),
+        Some(e) => match serde_json::from_str::<Vec<String>>(e) {
+            // Podman keeps the image's cmd only for an empty entrypoint.
+            Ok(argv) if argv.is_empty() => (argv, config.cmd.clone()),
+            Ok(argv) => (argv, Vec::new()),
+            Err(_) => (vec![e.clone()], Vec::new()),
+        },
         None => (config.entrypoint.clone(), config.cmd.clone()),
     };
     let cmd = if opts.command.is_empty() {
@@ -291,6 +299,28 @@ mod tests {
                 flag: Some(""),
                 command: &["ls"],
                 want: &["ls"],
+            },
+            // issue #13 item 4: the JSON form.
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some(r#"["/bin/echo","x"]"#),
+                command: &["y"],
+                want: &["/bin/echo", "x", "y"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("[]"),
+                command: &[],
+                want: &["a"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("[not json"),
+                command: &[],
+                want: &["[not json"],
             },
         ];
         for c in cases {

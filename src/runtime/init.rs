@@ -288,7 +288,11 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
     binds::chown_volumes(root.as_fd(), &plan.volumes, user.uid, user.gid)?;
 
     // 10. Create the working directory while still root, as Docker does, so
-    //     it exists whoever the user is.
+    //     it exists whoever the user is; one that `-w` named must exist
+    //     already (Podman's rule), unless a mount holds it.
+    if !plan.may_create_workdir && !plan.volumes.holds(&plan.cwd) {
+        check_workdir(root.as_fd(), plan)?;
+    }
     let workdir =
         mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/')).map_err(|f| {
             Failure {
@@ -298,6 +302,39 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
         })?;
     drop(workdir);
     Ok((root, user))
+}
+
+/// Fails unless `plan`'s working directory is a directory beneath `root`,
+/// with Podman's words and exit code 126.
+fn check_workdir(root: BorrowedFd<'_>, plan: &Plan) -> Result<(), Failure> {
+    let bad = |what: &str| Failure {
+        kind: crate::sys::child::Kind::BadWorkdir,
+        errno: 0,
+        text: format!("workdir {:?} {what}", plan.cwd),
+    };
+    let missing = format!("does not exist on container {}", plan.id);
+    let path = plan.cwd.trim_start_matches('/');
+    let path = if path.is_empty() { "." } else { path };
+    match mounts::open_beneath(root, path) {
+        Ok(fd) => match nix::sys::stat::fstat(&fd) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(()),
+            Ok(_) => Err(bad(&format!(
+                "exists on container {}, but is not a directory",
+                plan.id
+            ))),
+            Err(e) => Err(Failure::step(
+                format!("checking the working directory {}", plan.cwd),
+                e,
+            )),
+        },
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+            Err(bad(&missing))
+        }
+        Err(e) => Err(Failure::io(
+            format!("checking the working directory {}", plan.cwd),
+            &e,
+        )),
+    }
 }
 
 /// Steps 13–18: enter the working directory as the user and exec the

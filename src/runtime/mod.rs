@@ -73,6 +73,10 @@ pub enum Error {
     /// The group name is not in the container's /etc/group (exit 126).
     #[error("unable to find group {0}: no matching entries in group file")]
     UnknownGroup(String),
+    /// `-w` names a directory the container lacks, or something else
+    /// (exit 126, as in Podman); the text is Podman's.
+    #[error("{0}")]
+    BadWorkdir(String),
     /// The user resolves to ids the container's maps do not cover.
     #[error("user {0:?} is not mapped into the container")]
     UnmappedUser(String),
@@ -153,9 +157,10 @@ impl crate::error::Diagnose for Error {
     fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => EXIT_NOT_FOUND,
-            Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
-                EXIT_CANNOT_INVOKE
-            }
+            Error::CannotInvoke { .. }
+            | Error::UnknownUser(_)
+            | Error::UnknownGroup(_)
+            | Error::BadWorkdir(_) => EXIT_CANNOT_INVOKE,
             _ => EXIT_TOOL,
         }
     }

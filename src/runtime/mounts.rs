@@ -365,6 +365,12 @@ pub fn mount_kernel_filesystems(
     Ok(())
 }
 
+/// Opens `path` (relative) beneath `root` as the container would resolve
+/// it, without creating anything (`O_PATH`).
+pub fn open_beneath(root: BorrowedFd<'_>, path: &str) -> std::io::Result<OwnedFd> {
+    openat2(root, Path::new(path), libc::O_PATH, 0, in_root())
+}
+
 /// Bind-mounts the open file `source` on `target` beneath `root`,
 /// creating the target when missing.
 pub fn bind_etc_file(

@@ -93,6 +93,11 @@ pub struct Plan {
     pub env: Vec<String>,
     /// Working directory inside the container.
     pub cwd: String,
+    /// Whether init may create `cwd`: it came from the image (or from an
+    /// older hutch, which always created it). A `-w` directory must exist,
+    /// as in Podman, unless a mount holds it.
+    #[serde(default = "yes")]
+    pub may_create_workdir: bool,
     /// `user[:group]` to resolve against the container's /etc/passwd and /etc/group.
     pub user: String,
     /// Allocate a pseudo-terminal.
@@ -203,6 +208,10 @@ pub struct Origin {
     /// The image's id (64 hex).
     #[serde(default)]
     pub image_id: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn unversioned() -> u32 {

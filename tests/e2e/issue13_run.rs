@@ -410,3 +410,53 @@ fn issue13_run_sig_proxy_false_keeps_signals_from_the_container() {
         p.wait().code(code).stdout_has(out);
     }
 }
+
+#[test]
+fn issue13_run_workdir_must_exist_and_entrypoint_takes_json() {
+    // issue #13 item 4: Podman exits 126 for a -w directory the image
+    // lacks (its words), creates the image's WorkingDir and one a mount
+    // holds; --entrypoint takes a JSON array.
+    let env = Env::new();
+    let img = image("busybox");
+    let r = env
+        .hutch(&["run", "--rm", "-w", "/does/not/exist", &img, "pwd"])
+        .error_exit(
+            126,
+            &["workdir \"/does/not/exist\" does not exist on container"],
+        );
+    assert_eq!(r.stdout, "");
+    env.hutch(&["run", "--rm", "-w", "/etc/passwd", &img, "pwd"])
+        .error_exit(126, &["exists on container", "but is not a directory"]);
+    env.hutch(&["run", "--rm", "-w", "/etc", &img, "pwd"])
+        .success()
+        .stdout_is("/etc");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/scratch",
+        "-w",
+        "/scratch/new",
+        &img,
+        "pwd",
+    ])
+    .success()
+    .stdout_is("/scratch/new");
+    // The config fixture's WorkingDir /work is not in its layer.
+    env.hutch(&["run", "--rm", "--entrypoint", "pwd", &image("config")])
+        .success()
+        .stdout_is("/work");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        r#"["/bin/echo","x"]"#,
+        &img,
+        "y",
+    ])
+    .success()
+    .stdout_is("x y");
+    env.hutch(&["run", "--rm", "--entrypoint", "[]", &img, "echo", "z"])
+        .success()
+        .stdout_is("z");
+}

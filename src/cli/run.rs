@@ -122,6 +122,12 @@ pub struct CreateArgs {
     /// Id and pid files and the other management flags (#13)
     #[command(flatten)]
     pub manage: Box<super::runopts::ManageArgs>,
+    /// --unsetenv, --env-host and the other environment flags (#13)
+    #[command(flatten)]
+    pub env_flags: Box<super::runopts::EnvArgs>,
+    /// --umask, --tz, --shm-size and --sysctl (#13)
+    #[command(flatten)]
+    pub tuning: Box<super::runopts::TuningArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -214,6 +220,7 @@ impl CreateArgs {
                 hostname: self.hostname.clone(),
                 interactive: self.interactive,
                 tty: self.tty,
+                env_options: self.env_flags.options(),
             },
             remove: self.rm,
             restart: self.restart.unwrap_or(RestartPolicy::No),
@@ -237,6 +244,7 @@ impl CreateArgs {
             pod: self.pod.pod.clone(),
             metadata: self.meta.request(),
             manage: self.manage.request(),
+            tuning: self.tuning.request(),
         })
     }
 }

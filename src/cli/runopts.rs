@@ -1,13 +1,13 @@
 //! The flags of `run` and `create` that describe and manage the
-//! container rather than its process: labels, annotations, id and pid
-//! files (#13).
+//! container rather than its process (labels, annotations, id and pid
+//! files, stop and timeouts) and that shape its environment (#13).
 //! Flattened into `RunArgs`; the engine parses and checks them.
 
 use clap::Args;
 
 use std::path::PathBuf;
 
-use crate::container::{CreateRequest, ManageRequest, MetadataRequest};
+use crate::container::{CreateRequest, EnvOptions, ManageRequest, MetadataRequest, TuningRequest};
 
 /// `--label`, `--label-file` and `--annotation`.
 #[derive(Debug, Args)]
@@ -16,10 +16,10 @@ pub struct MetaArgs {
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub label: Vec<String>,
     /// Read labels from a file of KEY=VALUE lines (repeatable)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_delimiter = ',')]
     pub label_file: Vec<std::path::PathBuf>,
-    /// Add an annotation to the container (KEY=VALUE; repeatable)
-    #[arg(long, value_name = "KEY=VALUE")]
+    /// Add an annotation to the container (KEY=VALUE; repeatable, or comma-separated)
+    #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',')]
     pub annotation: Vec<String>,
 }
 
@@ -93,6 +93,69 @@ impl ManageArgs {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             sig_proxy: None,
+        }
+    }
+}
+
+/// The environment flags besides `-e` and `--env-file`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Do not set this variable from the image or the defaults (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Set none of the image's or the default variables (-e still applies)
+    #[arg(long)]
+    pub unsetenv_all: bool,
+    /// Pass every variable of hutch's environment to the container (under -e)
+    #[arg(long)]
+    pub env_host: bool,
+    /// Give a variable the image or the defaults set a new value, expanding $NAME in it (NAME=VALUE; repeatable)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub env_merge: Vec<String>,
+    /// Pass hutch's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy and their upper-case forms) to the container (default true)
+    #[arg(long, action = clap::ArgAction::SetTrue, default_value = "true")]
+    pub http_proxy: bool,
+}
+
+impl EnvArgs {
+    /// The engine's options for these flags.
+    pub fn options(&self) -> EnvOptions {
+        EnvOptions {
+            unset: self.unsetenv.clone(),
+            is_unset_all: self.unsetenv_all,
+            is_host: self.env_host,
+            host_vars: Vec::new(),
+            merge: self.env_merge.clone(),
+            is_proxied: self.http_proxy,
+        }
+    }
+}
+
+/// `--umask`, `--tz`, `--shm-size` and `--sysctl`.
+#[derive(Debug, Args)]
+pub struct TuningArgs {
+    /// The container process's umask, in octal (default 0022)
+    #[arg(long, value_name = "MASK")]
+    pub umask: Option<String>,
+    /// Time zone of the container: local (the host's) or a zone name such as Asia/Tokyo
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Size of /dev/shm: a number with unit b, k, m or g (default 64m; 0: no limit)
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Set a sysctl of the container's own namespaces: net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm* (KEY=VALUE; repeatable)
+    #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',')]
+    pub sysctl: Vec<String>,
+}
+
+impl TuningArgs {
+    /// The engine's request for these flags.
+    pub fn request(&self) -> TuningRequest {
+        TuningRequest {
+            umask: self.umask.clone(),
+            timezone: self.tz.clone(),
+            shm_size: self.shm_size.clone(),
+            sysctls: self.sysctl.clone(),
         }
     }
 }

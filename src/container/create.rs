@@ -24,6 +24,7 @@ use crate::net::{self, NetworkPlan};
 use crate::runtime::hardening::{self, Hardening, HardeningRequest};
 use crate::runtime::plan::{Management, Origin};
 use crate::runtime::security::{self, Security, SecurityRequest};
+use crate::runtime::tuning::{self, Tuning};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns::IdMaps;
 
@@ -73,7 +74,12 @@ pub struct ProcessRequest {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+    /// `--unsetenv`, `--unsetenv-all`, `--env-host`, `--env-merge` and
+    /// `--http-proxy`.
+    pub env_options: EnvOptions,
 }
+
+pub use super::plan::EnvOptions;
 
 /// The user namespace, groups and devices.
 #[derive(Debug, Clone, Default)]
@@ -148,6 +154,19 @@ pub struct ManageRequest {
     pub sig_proxy: Option<bool>,
 }
 
+/// `--umask`, `--tz`, `--shm-size` and `--sysctl`, as given (#13).
+#[derive(Debug, Clone, Default)]
+pub struct TuningRequest {
+    /// `--umask` (octal).
+    pub umask: Option<String>,
+    /// `--tz`: `local` or a zone name.
+    pub timezone: Option<String>,
+    /// `--shm-size`.
+    pub shm_size: Option<String>,
+    /// `--sysctl KEY=VALUE`, in order.
+    pub sysctls: Vec<String>,
+}
+
 /// Everything a new container needs, as one typed request.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
@@ -190,6 +209,8 @@ pub struct CreateRequest {
     /// `--cidfile`, `--pidfile`, `--conmon-pidfile` and the other flags
     /// about managing the container.
     pub manage: ManageRequest,
+    /// `--umask`, `--tz`, `--shm-size`, `--sysctl`.
+    pub tuning: TuningRequest,
 }
 
 /// A recorded container.
@@ -221,6 +242,7 @@ struct Checked {
     env_files: Vec<String>,
     metadata: Metadata,
     manage: Management,
+    tuning: Tuning,
 }
 
 impl Engine {
@@ -310,6 +332,7 @@ impl Engine {
             env_files,
             metadata,
             manage,
+            mut tuning,
         } = self.check(req, is_monitored, progress)?;
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
@@ -339,6 +362,9 @@ impl Engine {
         };
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
+        let is_host_network = network.mode == net::Mode::Host;
+        tuning.sysctls =
+            tuning::plan_sysctls(&req.tuning.sysctls, is_host_network).map_err(Error::Tuning)?;
         // Held until the spec is saved: a racing removal waits for it.
         let (dirs, _creation) = store.create_container_held(&record).map_err(Error::Store)?;
         // `/` gets the image's root mode and times now, while the upper
@@ -350,6 +376,10 @@ impl Engine {
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
         let volume_owner = super::ids::unmapped_users_root(&ids);
         let p = &req.process;
+        let mut env_options = p.env_options.clone();
+        if env_options.is_host {
+            env_options.host_vars = std::env::vars().collect();
+        }
         let opts = RunOptions {
             command: p.command.clone(),
             entrypoint: p.entrypoint.clone(),
@@ -363,6 +393,7 @@ impl Engine {
                 .or_else(|| pod.as_ref().map(|p| p.name.clone())),
             interactive: p.interactive,
             tty: p.tty,
+            env_options,
             remove: req.remove,
             log,
             security,
@@ -373,6 +404,7 @@ impl Engine {
             annotations: metadata.annotations,
             manage,
             manage_stop_signal: req.manage.stop_signal.clone(),
+            tuning,
         };
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
@@ -450,6 +482,7 @@ impl Engine {
         })
         .map_err(Error::Labels)?;
         let manage = super::management::plan(&req.manage)?;
+        let tuning = check_tuning(&req.tuning).map_err(Error::Tuning)?;
         Ok(Checked {
             security,
             cgroups,
@@ -459,6 +492,7 @@ impl Engine {
             env_files,
             metadata,
             manage,
+            tuning,
         })
     }
 
@@ -562,6 +596,28 @@ impl Engine {
     }
 }
 
+/// Checks `--umask`, `--tz` and `--shm-size`; `--sysctl` waits for the
+/// network plan.
+fn check_tuning(req: &TuningRequest) -> Result<Tuning, tuning::Error> {
+    if let Some(zone) = &req.timezone {
+        tuning::zone_file(
+            zone,
+            std::path::Path::new(tuning::ZONEINFO),
+            std::path::Path::new(tuning::HOST_LOCALTIME),
+        )?;
+    }
+    Ok(Tuning {
+        umask: req.umask.as_deref().map(tuning::parse_umask).transpose()?,
+        timezone: req.timezone.clone(),
+        shm_size: req
+            .shm_size
+            .as_deref()
+            .map(tuning::parse_shm_size)
+            .transpose()?,
+        sysctls: Vec::new(),
+    })
+}
+
 /// Marks `plan` as a member of `p`, whose user namespace it must share.
 fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
     if plan.maps.uids != p.maps.uids || plan.maps.gids != p.maps.gids {
@@ -576,6 +632,11 @@ fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
 fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Error> {
     if req.no_hosts && !req.add_hosts.is_empty() {
         return Err(Error::NoHostsWithAddHost);
+    }
+    for spec in &req.exposed {
+        if spec.contains(':') || net::parse_publish(spec).is_err() {
+            return Err(Error::InvalidExpose(spec.clone()));
+        }
     }
     let mut full = req.clone();
     for port in net::exposed_ports(config) {

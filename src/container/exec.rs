@@ -171,6 +171,7 @@ mod tests {
             labels: Default::default(),
             annotations: Default::default(),
             manage: Default::default(),
+            tuning: Default::default(),
         }
     }
 

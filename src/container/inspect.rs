@@ -32,9 +32,19 @@ impl Engine {
         let plan = super::load_spec(&info).ok();
         let mut v = container_json(&info, plan.as_ref(), &dirs, &log.display().to_string());
         v["HostConfig"]["LogConfig"] = json!({"Type": driver.as_str()});
+        v["HostConfig"]["ShmSize"] = json!(plan
+            .as_ref()
+            .and_then(|p| p.tuning.shm_size)
+            .unwrap_or(crate::runtime::tuning::DEFAULT_SHM_SIZE));
         let network = plan.map(|p| p.network).unwrap_or_default();
         let ports = self.published_ports(&info)?;
         v["NetworkSettings"] = network_settings(&network, &ports);
+        // Exposed ports nothing publishes show as null, as in Podman.
+        if let Some(map) = v["NetworkSettings"]["Ports"].as_object_mut() {
+            for key in &network.exposed {
+                map.entry(key.clone()).or_insert(Value::Null);
+            }
+        }
         Ok(Some(v))
     }
 
@@ -172,6 +182,12 @@ fn container_json(
                 .and_then(|p| p.manage.stop_timeout)
                 .unwrap_or(crate::runtime::plan::DEFAULT_STOP_TIMEOUT),
             "Timeout": plan.and_then(|p| p.manage.timeout).unwrap_or(0),
+            "Timezone": plan.and_then(|p| p.tuning.timezone.as_deref()).unwrap_or_default(),
+            "Umask": format!(
+                "{:04o}",
+                plan.and_then(|p| p.tuning.umask)
+                    .unwrap_or(crate::runtime::tuning::DEFAULT_UMASK)
+            ),
             // Podman shows no labels as null.
             "Labels": plan.map(|p| &p.labels).filter(|l| !l.is_empty()),
             "Annotations": plan.map(|p| &p.annotations),

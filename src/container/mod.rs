@@ -50,9 +50,9 @@ pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
-    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, ManageRequest,
-    MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions,
-    Resources, UsernsRequest,
+    read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
+    ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
+    RegistryOptions, Resources, TuningRequest, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
@@ -134,6 +134,12 @@ pub enum Error {
     /// `--label`, `--label-file` or `--annotation` that cannot be used.
     #[error("processing the labels")]
     Labels(#[source] labels::Error),
+    /// `--umask`, `--tz`, `--shm-size` or `--sysctl` that cannot apply.
+    #[error(transparent)]
+    Tuning(crate::runtime::tuning::Error),
+    /// `--expose` that is not PORT[-END][/PROTO].
+    #[error("invalid range format for --expose: {0}")]
+    InvalidExpose(String),
     /// `--replace` without `--name`.
     #[error("cannot replace container without --name being set")]
     ReplaceWithoutName,

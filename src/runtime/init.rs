@@ -217,6 +217,10 @@ fn mount_root(
     let special = Special {
         etc: &held.etc,
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
+        shm_size: plan
+            .tuning
+            .shm_size
+            .unwrap_or(super::tuning::DEFAULT_SHM_SIZE),
     };
     sys.mount_kernel_filesystems(root.as_fd(), &special)?;
     if has_cgroup_ns {
@@ -226,6 +230,10 @@ fn mount_root(
     // Everything below that touches /proc (masks, read-only binds) must
     // land on the procfs just mounted.
     sys.check_procfs(root.as_fd())?;
+
+    // 5. --sysctl, into the /proc/sys of our own namespaces, while it is
+    //    still writable (5b freezes it).
+    sys.write_sysctls(root.as_fd(), &plan.tuning.sysctls)?;
 
     // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
     //     /dev and friends so a user mount may cover them, before 5b so a
@@ -354,8 +362,9 @@ fn launch_process(
     let command = launch::prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and mark inherited fds
-    //     close-on-exec.
+    //     close-on-exec; the process's umask (--umask, else 0022).
     launch::reset_for_exec()?;
+    super::tuning::apply_umask(&plan.tuning);
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
@@ -451,7 +460,8 @@ mod tests {
         assert!(sys.position("mount_rootfs") < sys.position("mount_kernel_filesystems"));
         assert!(sys.position("mount_kernel_filesystems") < sys.position("mount_cgroupfs"));
         assert!(sys.position("mount_cgroupfs") < sys.position("check_procfs"));
-        assert!(sys.position("check_procfs") < sys.position("confine_paths"));
+        assert!(sys.position("check_procfs") < sys.position("write_sysctls 0"));
+        assert!(sys.position("write_sysctls 0") < sys.position("confine_paths"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod run;
 pub mod seccomp;
 pub mod security;
 mod syscall;
+pub mod tuning;
 mod user;
 pub mod volumes;
 
@@ -91,6 +92,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `--tz` names a zone the host no longer has a file for.
+    #[error(transparent)]
+    Tuning(tuning::Error),
     /// Opening /dev/null for the container's stdin.
     #[error("opening /dev/null")]
     OpenNull(#[source] std::io::Error),

@@ -40,12 +40,17 @@ const DEV_LINKS: [(&str, &str); 5] = [
 /// Files the parent writes into the container directory and init
 /// bind-mounts over /etc and /run, as (name in the container directory,
 /// target).
-pub const ETC_FILES: [(&str, &str); 4] = [
+pub const ETC_FILES: [(&str, &str); 5] = [
     ("hosts", "etc/hosts"),
     ("hostname", "etc/hostname"),
     ("resolv.conf", "etc/resolv.conf"),
     (CONTAINER_ENV.0, CONTAINER_ENV.1),
+    (LOCALTIME, "etc/localtime"),
 ];
+
+/// The copy of the `--tz` zone's file in the container directory, bound
+/// on /etc/localtime (written only with `--tz`).
+pub const LOCALTIME: &str = "localtime";
 
 /// /run/.containerenv, which tells programs they run in a container and
 /// which one (Podman's file), as (name in the container directory, target).
@@ -241,6 +246,8 @@ pub struct Special<'a> {
     pub etc: &'a EtcFiles,
     /// Whether gid 5 (tty) is mapped, so devpts may use it.
     pub is_tty_gid_mapped: bool,
+    /// The size of /dev/shm in bytes (0: no limit).
+    pub shm_size: u64,
 }
 
 /// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
@@ -345,7 +352,7 @@ pub fn mount_kernel_filesystems(
         shm.as_fd(),
         Some("tmpfs"),
         nosuid_noexec,
-        Some("mode=1777,size=65536k"),
+        Some(&format!("mode=1777,size={}", special.shm_size)),
     )
     .map_err(|e| Failure::step("mounting /dev/shm", e))?;
     // mqueue needs the new ipc namespace.

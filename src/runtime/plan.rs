@@ -159,6 +159,9 @@ pub struct Plan {
     /// How the engine manages the container beyond starting it (#13).
     #[serde(default)]
     pub manage: Management,
+    /// `--umask`, `--tz`, `--shm-size` and `--sysctl` (#13).
+    #[serde(default)]
+    pub tuning: super::tuning::Tuning,
 }
 
 /// What `run` and `create` ask of the engine around the container's
@@ -327,6 +330,17 @@ impl EnvList {
             Some(slot) => slot.1 = value.to_string(),
             None => self.0.push((name.to_string(), value.to_string())),
         }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
     }
 
     pub(crate) fn set_default(&mut self, name: &str, value: &str) {

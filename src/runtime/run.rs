@@ -550,8 +550,10 @@ impl Drop for RestoreMask {
 pub fn write_etc_files(plan: &Plan, host_resolv: &Path) -> Result<(), Error> {
     let (dir, hostname, net) = (&plan.dirs.dir, &plan.hostname, &plan.network);
     let host_resolv = std::fs::read_to_string(host_resolv).unwrap_or_default();
+    write_localtime(plan)?;
     for (name, _) in ETC_FILES {
         let text = match name {
+            super::mounts::LOCALTIME => continue,
             "hosts" if net.no_hosts => {
                 let path = dir.join(name);
                 match std::fs::remove_file(&path) {
@@ -572,6 +574,34 @@ pub fn write_etc_files(plan: &Plan, host_resolv: &Path) -> Result<(), Error> {
             .map_err(|source| Error::WriteFile { path, source })?;
     }
     Ok(())
+}
+
+/// With `--tz`, copies the zone's file into the container directory as
+/// `localtime` (bound on /etc/localtime, as Podman does); without, removes
+/// a copy an earlier spec left, so the image's stays.
+fn write_localtime(plan: &Plan) -> Result<(), Error> {
+    let path = plan.dirs.dir.join(super::mounts::LOCALTIME);
+    let write_err = |source| Error::WriteFile {
+        path: path.clone(),
+        source,
+    };
+    let Some(zone) = &plan.tuning.timezone else {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(write_err(e)),
+            _ => Ok(()),
+        };
+    };
+    let source = super::tuning::zone_file(
+        zone,
+        Path::new(super::tuning::ZONEINFO),
+        Path::new(super::tuning::HOST_LOCALTIME),
+    )
+    .map_err(Error::Tuning)?;
+    let data = std::fs::read(&source).map_err(|e| Error::WriteFile {
+        path: source.clone(),
+        source: e,
+    })?;
+    crate::storage::atomic::replace(&path, &data, 0o644, Durability::Rewritten).map_err(write_err)
 }
 
 /// /run/.containerenv in Podman's format (`engine`, `name`, `id`,

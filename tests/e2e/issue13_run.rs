@@ -460,3 +460,131 @@ fn issue13_run_workdir_must_exist_and_entrypoint_takes_json() {
         .success()
         .stdout_is("z");
 }
+
+#[test]
+fn issue13_run_env_flags_shape_the_environment_as_podman_does() {
+    // issue #13 item 3: each case compared with Podman 4.3.
+    let mut env = Env::new();
+    // ftp_proxy: hutch's own registry client would use an http_proxy.
+    env.set_env("ftp_proxy", "ftp://proxy:1");
+    env.set_env("FROM_HOST", "host");
+    let img = image("busybox");
+    let run_env = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend([img.as_str(), "env"]);
+        let r = env.hutch(&args).success();
+        let mut lines: Vec<String> = r.stdout.lines().map(String::from).collect();
+        lines.retain(|l| !l.starts_with("HOSTNAME=") && !l.starts_with("HOME="));
+        lines.sort();
+        lines.join(" ")
+    };
+    let path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    // --http-proxy is on by default.
+    assert_eq!(
+        run_env(&[]),
+        format!("{path} TERM=xterm container=podman ftp_proxy=ftp://proxy:1")
+    );
+    assert_eq!(
+        run_env(&[
+            "--http-proxy=false",
+            "--unsetenv",
+            "TERM",
+            "--unsetenv",
+            "A",
+            "-e",
+            "A=1"
+        ]),
+        format!("A=1 {path} container=podman")
+    );
+    assert_eq!(run_env(&["--unsetenv-all", "-e", "A=1"]), "A=1");
+    assert_eq!(
+        run_env(&[
+            "--http-proxy=false",
+            "--env-merge",
+            "PATH=${PATH}:/extra",
+            "--env-merge",
+            "NOPE=x"
+        ]),
+        format!("{path}:/extra TERM=xterm container=podman")
+    );
+    let host = run_env(&["--env-host", "-e", "FROM_HOST=flag"]);
+    assert!(host.contains("FROM_HOST=flag"), "{host}");
+    assert!(host.contains("XDG_RUNTIME_DIR="), "{host}");
+}
+
+#[test]
+fn issue13_run_tz_umask_shm_size_sysctl_and_expose_apply() {
+    // issue #13 item 3: Podman's checks (exit 125) and effects.
+    let env = Env::new();
+    let img = image("busybox");
+    let sh = |flags: &[&str], script: &str| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend([img.as_str(), "sh", "-c", script]);
+        env.hutch(&args)
+    };
+    sh(&["--tz", "Asia/Tokyo"], "date +%Z; echo \"TZ=$TZ\"")
+        .success()
+        .stdout_is("JST\nTZ=");
+    sh(&["--tz", "Bogus/Zone"], "true").tool_error(&["Bogus/Zone"]);
+    sh(
+        &["--umask", "0077"],
+        "umask; touch /tmp/f; stat -c %a /tmp/f",
+    )
+    .success()
+    .stdout_is("0077\n600");
+    sh(&[], "umask").success().stdout_is("0022");
+    sh(&["--umask", "99999"], "true").tool_error(&["umask"]);
+    sh(
+        &["--shm-size", "1m"],
+        "df -k /dev/shm | tail -1 | awk '{print $2}'",
+    )
+    .success()
+    .stdout_is("1024");
+    sh(&["--shm-size", "1x"], "true").tool_error(&["--shm-size"]);
+    sh(
+        &[
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--sysctl",
+            "kernel.msgmax=12345",
+        ],
+        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax",
+    )
+    .success()
+    .stdout_is("1\n12345");
+    sh(&["--sysctl", "kernel.pid_max=100000"], "true")
+        .tool_error(&["sysctl 'kernel.pid_max' is not allowed"]);
+    sh(
+        &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+        "true",
+    )
+    .tool_error(&["Network Namespace set to host"]);
+    env.hutch(&[
+        "create",
+        "--name",
+        "x",
+        "--expose",
+        "8080",
+        "--expose",
+        "9000-9001/udp",
+        "--tz",
+        "local",
+        "--umask",
+        "027",
+        &img,
+        "true",
+    ])
+    .success();
+    assert_eq!(
+        inspect(
+            &env,
+            "x",
+            "{{json .NetworkSettings.Ports}} {{.Config.Timezone}} {{.Config.Umask}}"
+        ),
+        r#"{"8080/tcp":null,"9000/udp":null,"9001/udp":null} local 0027"#
+    );
+    env.hutch(&["create", "--expose", "80:80", &img, "true"])
+        .tool_error(&["invalid range format for --expose"]);
+}

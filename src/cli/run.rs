@@ -128,6 +128,9 @@ pub struct CreateArgs {
     /// --umask, --tz, --shm-size and --sysctl (#13)
     #[command(flatten)]
     pub tuning: Box<super::runopts::TuningArgs>,
+    /// --arch, --os and --variant (#13)
+    #[command(flatten)]
+    pub platform_parts: Box<super::runopts::PlatformArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -202,7 +205,7 @@ impl CreateArgs {
                 PullFlag::Missing => PullPolicy::Missing,
                 PullFlag::Never => PullPolicy::Never,
             },
-            platform: self.platform.clone(),
+            platform: self.platform_parts.platform(self.platform.as_deref())?,
             registry: RegistryOptions {
                 tls_verify: self.access.tls_verify,
                 cert_dir: self.access.cert_dir.clone(),

@@ -7,6 +7,8 @@ use clap::Args;
 
 use std::path::PathBuf;
 
+use crate::error::Error;
+
 use crate::container::{CreateRequest, EnvOptions, ManageRequest, MetadataRequest, TuningRequest};
 
 /// `--label`, `--label-file` and `--annotation`.
@@ -59,6 +61,12 @@ pub struct ManageArgs {
     /// Seconds stop waits after the stop signal before SIGKILL, unless told (default 10)
     #[arg(long, value_name = "SECONDS")]
     pub stop_timeout: Option<u64>,
+    /// Containers started before this one whenever it starts (repeatable, or comma-separated)
+    #[arg(long, value_name = "CONTAINER", value_delimiter = ',')]
+    pub requires: Vec<String>,
+    /// Join the pod whose id FILE holds (as pod create --pod-id-file writes it)
+    #[arg(long, value_name = "FILE")]
+    pub pod_id_file: Option<PathBuf>,
 }
 
 /// The flags only `run` takes, not `create` (as in Podman 4.3).
@@ -93,6 +101,8 @@ impl ManageArgs {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             sig_proxy: None,
+            requires: self.requires.clone(),
+            pod_id_file: self.pod_id_file.clone(),
         }
     }
 }
@@ -146,6 +156,15 @@ pub struct TuningArgs {
     /// Set a sysctl of the container's own namespaces: net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm* (KEY=VALUE; repeatable)
     #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',')]
     pub sysctl: Vec<String>,
+    /// Execution domain of the container's process: LINUX or LINUX32
+    #[arg(long, value_name = "DOMAIN")]
+    pub personality: Option<String>,
+    /// What the image's VOLUMEs get: bind (a new volume each, the default), tmpfs or ignore
+    #[arg(long, value_name = "MODE")]
+    pub image_volume: Option<String>,
+    /// Memory swappiness, 0 to 100 or -1 (accepted; cgroup v2 has no such setting)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
 }
 
 impl TuningArgs {
@@ -156,6 +175,56 @@ impl TuningArgs {
             timezone: self.tz.clone(),
             shm_size: self.shm_size.clone(),
             sysctls: self.sysctl.clone(),
+            personality: self.personality.clone(),
+            image_volume: self.image_volume.clone(),
+            memory_swappiness: self.memory_swappiness,
         }
+    }
+}
+
+/// `--arch`, `--os` and `--variant`: the platform `--platform` names, in
+/// parts.
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// Use the image for this architecture instead of the host's (amd64, arm64…)
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Use the image for this OS instead of the host's (linux)
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Use the image for this architecture variant (v7, v8…)
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
+    /// Accepted and ignored, as in Podman (a Docker option)
+    #[arg(long)]
+    pub disable_content_trust: bool,
+}
+
+impl PlatformArgs {
+    /// The platform (`os/arch[/variant]`) these flags and `--platform`
+    /// name together, as Podman combines them: `--platform` excludes
+    /// `--arch` and `--os`, and a missing part is the host's.
+    pub fn platform(&self, platform: Option<&str>) -> Result<Option<String>, Error> {
+        if let Some(p) = platform {
+            if self.arch.is_some() || self.os.is_some() {
+                return Err(Error::Usage(
+                    "--platform option can not be specified with --arch or --os".into(),
+                ));
+            }
+            return Ok(Some(match (&self.variant, p.matches('/').count()) {
+                (Some(v), 1) => format!("{p}/{v}"),
+                _ => p.to_string(),
+            }));
+        }
+        if self.arch.is_none() && self.os.is_none() && self.variant.is_none() {
+            return Ok(None);
+        }
+        let host = crate::image::Platform::host();
+        let os = self.os.clone().unwrap_or(host.os);
+        let arch = self.arch.clone().unwrap_or(host.architecture);
+        Ok(Some(match &self.variant {
+            Some(v) => format!("{os}/{arch}/{v}"),
+            None => format!("{os}/{arch}"),
+        }))
     }
 }

@@ -152,6 +152,10 @@ pub struct ManageRequest {
     /// `--sig-proxy`: pass the signals the foreground hutch gets on
     /// (`None`: true).
     pub sig_proxy: Option<bool>,
+    /// `--requires`: containers started before this one, by name or id.
+    pub requires: Vec<String>,
+    /// `--pod-id-file`: the pod to join, by the id in this file.
+    pub pod_id_file: Option<PathBuf>,
 }
 
 /// `--umask`, `--tz`, `--shm-size` and `--sysctl`, as given (#13).
@@ -165,6 +169,12 @@ pub struct TuningRequest {
     pub shm_size: Option<String>,
     /// `--sysctl KEY=VALUE`, in order.
     pub sysctls: Vec<String>,
+    /// `--personality`: LINUX or LINUX32.
+    pub personality: Option<String>,
+    /// `--image-volume`: bind (the default), tmpfs or ignore.
+    pub image_volume: Option<String>,
+    /// `--memory-swappiness` (-1: the system's).
+    pub memory_swappiness: Option<i64>,
 }
 
 /// Everything a new container needs, as one typed request.
@@ -271,6 +281,8 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Ran, Error> {
         let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
+        // --requires: what this container needs runs first.
+        let plan = plan.and_then(|p| self.start_requirements(&p).map(|()| p));
         if detach {
             // From here on the monitor owns the container, `--rm` included.
             let paths = self.paths();
@@ -323,6 +335,8 @@ impl Engine {
         is_monitored: bool,
         progress: &dyn Progress,
     ) -> Result<Created, Error> {
+        // --pod-id-file names the pod --pod would.
+        let req = &super::options::with_pod_id(req)?;
         let Checked {
             security,
             cgroups,
@@ -341,6 +355,10 @@ impl Engine {
             ));
         }
         let ids = super::ids::plan(&req.userns, &maps)?;
+        let manage = Management {
+            requires: self.requirement_ids(&req.manage.requires)?,
+            ..manage
+        };
         let store = self.store()?;
         self.find_mounted_images(store, &mut own_mounts)?;
         let rec = self.image_for(store, req, &maps, progress)?;
@@ -418,12 +436,14 @@ impl Engine {
                 if let Some(p) = &pod {
                     bind_pod(&mut plan, p)?;
                 }
+                let (image_volumes, own_mounts) =
+                    super::options::image_volumes(&req.tuning, &config.volumes, own_mounts)?;
                 plan.volumes = plan_mounts(
                     store,
                     &id,
                     &req.mounts,
                     own_mounts,
-                    &config.volumes,
+                    &image_volumes,
                     req.remove,
                     &record.created,
                 )?;
@@ -482,7 +502,7 @@ impl Engine {
         })
         .map_err(Error::Labels)?;
         let manage = super::management::plan(&req.manage)?;
-        let tuning = check_tuning(&req.tuning).map_err(Error::Tuning)?;
+        let tuning = super::options::check_tuning(&req.tuning, progress)?;
         Ok(Checked {
             security,
             cgroups,
@@ -594,28 +614,6 @@ impl Engine {
         *network = joined;
         Ok(Some(p))
     }
-}
-
-/// Checks `--umask`, `--tz` and `--shm-size`; `--sysctl` waits for the
-/// network plan.
-fn check_tuning(req: &TuningRequest) -> Result<Tuning, tuning::Error> {
-    if let Some(zone) = &req.timezone {
-        tuning::zone_file(
-            zone,
-            std::path::Path::new(tuning::ZONEINFO),
-            std::path::Path::new(tuning::HOST_LOCALTIME),
-        )?;
-    }
-    Ok(Tuning {
-        umask: req.umask.as_deref().map(tuning::parse_umask).transpose()?,
-        timezone: req.timezone.clone(),
-        shm_size: req
-            .shm_size
-            .as_deref()
-            .map(tuning::parse_shm_size)
-            .transpose()?,
-        sysctls: Vec::new(),
-    })
 }
 
 /// Marks `plan` as a member of `p`, whose user namespace it must share.

@@ -26,6 +26,15 @@ impl Engine {
     /// Starts the created or exited container `name` through a new
     /// monitor; a running one is left alone. Returns its full id.
     pub fn start(&self, name: &str) -> Result<String, Error> {
+        // --requires: what it needs runs first.
+        if let Ok(plan) = self.container(name).and_then(|i| super::load_spec(&i)) {
+            self.start_requirements(&plan)?;
+        }
+        self.start_alone(name)
+    }
+
+    /// Starts container `name` as `start` does, without its requirements.
+    pub(super) fn start_alone(&self, name: &str) -> Result<String, Error> {
         let paths = self.paths();
         super::start(self.store()?, name, &paths.root, &paths.runroot)
     }

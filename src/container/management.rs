@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::create::{ManageRequest, Progress};
-use super::{Engine, Error};
+use super::{Engine, Error, Plan};
 use crate::runtime::plan::Management;
 
 /// Checks `req` and plans what the spec keeps of it: a `--cidfile` that
@@ -29,6 +29,7 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
         stop_timeout: req.stop_timeout,
         timeout: req.timeout.filter(|&t| t > 0),
         is_unproxied: req.sig_proxy == Some(false),
+        requires: Vec::new(),
     })
 }
 
@@ -53,6 +54,50 @@ impl Engine {
             Ok(()) | Err(Error::NoSuchContainer(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `--requires`: the full ids of the containers `names` name, each of
+    /// which must exist, as Podman checks them.
+    pub(super) fn requirement_ids(&self, names: &[String]) -> Result<Vec<String>, Error> {
+        let mut ids = Vec::new();
+        for name in names {
+            let id = self.container_id(name).map_err(|e| match e {
+                Error::NoSuchContainer(_) => Error::RequirementMissing(name.clone()),
+                e => e,
+            })?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Starts the containers `plan` requires (`--requires`) that are not
+    /// running, theirs first, as Podman does before starting it.
+    pub(super) fn start_requirements(&self, plan: &Plan) -> Result<(), Error> {
+        let mut seen = vec![plan.id.clone()];
+        self.start_required(&plan.manage.requires, &mut seen)
+    }
+
+    /// Starts `ids` and, before each, what it requires; `seen` breaks
+    /// cycles.
+    fn start_required(&self, ids: &[String], seen: &mut Vec<String>) -> Result<(), Error> {
+        for id in ids {
+            if seen.contains(id) {
+                continue;
+            }
+            seen.push(id.clone());
+            let info = self
+                .container(id)
+                .map_err(|_| Error::RequirementMissing(id.clone()))?;
+            if let Ok(p) = super::load_spec(&info) {
+                self.start_required(&p.manage.requires, seen)?;
+            }
+            if !self.is_running(id)? {
+                self.start_alone(id)?;
+            }
+        }
+        Ok(())
     }
 
     /// `--rmi`: removes `image` after a foreground run, as Podman 4.3

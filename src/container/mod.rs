@@ -32,6 +32,7 @@ pub mod logread;
 pub mod manage;
 mod management;
 mod monitor;
+mod options;
 mod plan;
 pub mod pod;
 pub mod pod_ops;
@@ -140,6 +141,22 @@ pub enum Error {
     /// `--expose` that is not PORT[-END][/PROTO].
     #[error("invalid range format for --expose: {0}")]
     InvalidExpose(String),
+    /// `--requires` names no container.
+    #[error("{0:?} is not a valid container, cannot be used as a dependency: no such container")]
+    RequirementMissing(String),
+    /// `--pod` with `--pod-id-file`.
+    #[error("cannot specify both --pod and --pod-id-file")]
+    PodAndPodIdFile,
+    /// Reading `--pod-id-file`.
+    #[error("reading pod ID file {path}")]
+    ReadPodIdFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--image-volume` other than bind, tmpfs or ignore.
+    #[error("invalid image volume mode {0:?}: use bind, tmpfs or ignore")]
+    ImageVolumeMode(String),
     /// `--replace` without `--name`.
     #[error("cannot replace container without --name being set")]
     ReplaceWithoutName,

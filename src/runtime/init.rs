@@ -362,9 +362,10 @@ fn launch_process(
     let command = launch::prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and mark inherited fds
-    //     close-on-exec; the process's umask (--umask, else 0022).
+    //     close-on-exec; the process's umask (--umask, else 0022) and
+    //     --personality.
     launch::reset_for_exec()?;
-    super::tuning::apply_umask(&plan.tuning);
+    super::tuning::apply_to_process(&plan.tuning)?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after

@@ -188,6 +188,10 @@ pub struct Management {
     /// gets are not passed on.
     #[serde(default)]
     pub is_unproxied: bool,
+    /// `--requires`: the full ids of the containers started before this
+    /// one.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 /// Seconds `stop` waits for a container without `--stop-timeout`, as in

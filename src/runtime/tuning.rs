@@ -57,6 +57,12 @@ pub enum Error {
     /// A `net.` sysctl with the host's network.
     #[error("sysctl {0} can't be set since Network Namespace set to host")]
     SysctlHostNetwork(String),
+    /// `--personality` other than the OCI domains.
+    #[error("invalid --personality {0:?}: use LINUX or LINUX32")]
+    Personality(String),
+    /// `--memory-swappiness` out of range.
+    #[error("invalid value: {0}, valid memory swappiness range is 0-100")]
+    Swappiness(i64),
     /// `--shm-size` that does not parse.
     #[error("invalid --shm-size {0:?}: use a number with an optional unit b, k, m or g")]
     ShmSize(String),
@@ -79,6 +85,9 @@ pub struct Tuning {
     /// `--sysctl`, as (key, value), written below /proc/sys in order.
     #[serde(default)]
     pub sysctls: Vec<(String, String)>,
+    /// `--personality`: the execution domain (`LINUX`, `LINUX32`).
+    #[serde(default)]
+    pub personality: Option<String>,
 }
 
 /// Parses `--umask` as Podman does: 1 to 4 octal digits.
@@ -187,10 +196,36 @@ pub fn write_sysctls(root: BorrowedFd<'_>, sysctls: &[(String, String)]) -> Resu
     Ok(())
 }
 
-/// Sets the process's umask (step 15 of init, just before exec).
-pub fn apply_umask(tuning: &Tuning) {
+/// The personality(2) execution domain of an OCI personality name:
+/// `PER_LINUX` (0) or `PER_LINUX32` (8), in which `uname -m` reports a
+/// 32-bit machine.
+pub fn personality_domain(name: &str) -> Result<u64, Error> {
+    match name {
+        "LINUX" => Ok(0x0000),
+        "LINUX32" => Ok(0x0008),
+        other => Err(Error::Personality(other.to_string())),
+    }
+}
+
+/// Checks `--memory-swappiness`: 0 to 100 (or -1, the system's).
+pub fn check_swappiness(value: i64) -> Result<(), Error> {
+    match value {
+        -1..=100 => Ok(()),
+        v => Err(Error::Swappiness(v)),
+    }
+}
+
+/// Sets the process's umask and `--personality` (step 15 of init, just
+/// before exec).
+pub fn apply_to_process(tuning: &Tuning) -> Result<(), Failure> {
     let mask = tuning.umask.unwrap_or(DEFAULT_UMASK);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    if let Some(name) = &tuning.personality {
+        let domain = personality_domain(name).map_err(|e| Failure::text(e.to_string()))?;
+        crate::sys::process::set_personality(domain)
+            .map_err(|e| Failure::io(format!("setting the personality {name}"), &e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -229,6 +264,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn personalities_and_swappiness_are_checked() {
+        assert_eq!(personality_domain("LINUX32").unwrap(), 8);
+        assert_eq!(personality_domain("LINUX").unwrap(), 0);
+        assert!(personality_domain("FOO").is_err());
+        assert!(check_swappiness(0).is_ok() && check_swappiness(100).is_ok());
+        assert!(check_swappiness(101).is_err() && check_swappiness(-2).is_err());
     }
 
     #[test]

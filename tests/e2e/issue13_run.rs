@@ -588,3 +588,136 @@ fn issue13_run_tz_umask_shm_size_sysctl_and_expose_apply() {
     env.hutch(&["create", "--expose", "80:80", &img, "true"])
         .tool_error(&["invalid range format for --expose"]);
 }
+
+#[test]
+fn issue13_run_personality_platform_parts_and_image_volume_modes() {
+    // issue #13 item 3: Podman's checks (exit 125) and their effects.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--personality",
+        "LINUX32",
+        &img,
+        "uname",
+        "-m",
+    ])
+    .success()
+    .stdout_is(if cfg!(target_arch = "x86_64") {
+        "i686"
+    } else {
+        "armv8l"
+    });
+    env.hutch(&["run", "--rm", "--personality", "FOO", &img, "true"])
+        .tool_error(&["--personality"]);
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--platform",
+        "linux/amd64",
+        "--arch",
+        "amd64",
+        &img,
+        "true",
+    ])
+    .tool_error(&["--platform option can not be specified with --arch or --os"]);
+    let arch = if cfg!(target_arch = "x86_64") {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--os",
+        "linux",
+        "--arch",
+        arch,
+        "--disable-content-trust",
+        &img,
+        "true",
+    ])
+    .success();
+    env.hutch(&["run", "--rm", "--memory-swappiness", "101", &img, "true"])
+        .tool_error(&["memory swappiness"]);
+    // The volume fixture declares VOLUME /data over a seeded file.
+    let vol = image("volume");
+    let data = |mode: &str| {
+        let flag = format!("--image-volume={mode}");
+        let r = env
+            .hutch(&[
+                "run",
+                "--rm",
+                &flag,
+                &vol,
+                "sh",
+                "-c",
+                "ls /data; grep -c ' /data ' /proc/mounts; true",
+            ])
+            .success();
+        r.stdout.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(data("bind"), "seed 1");
+    assert_eq!(data("tmpfs"), "1");
+    assert_eq!(data("ignore"), "seed 0");
+    env.hutch(&["run", "--rm", "--image-volume", "x", &vol, "true"])
+        .tool_error(&["image volume mode"]);
+}
+
+#[test]
+fn issue13_run_requires_starts_the_required_containers_first() {
+    // issue #13 item 3: as in Podman, a missing requirement is refused
+    // and starting the container starts what it requires.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&["create", "--requires", "nope", &img, "true"])
+        .tool_error(&["nope", "cannot be used as a dependency"]);
+    env.hutch(&["create", "--name", "a", &img, "sleep", "1000"])
+        .success();
+    env.hutch(&[
+        "create",
+        "--name",
+        "b",
+        "--requires",
+        "a",
+        &img,
+        "sleep",
+        "1000",
+    ])
+    .success();
+    env.hutch(&["start", "b"]).success();
+    env.hutch(&["ps", "--format", "{{.Names}}"])
+        .success()
+        .stdout_has("a");
+    env.hutch(&["stop", "-t", "0", "a", "b"]).success();
+    env.hutch(&["run", "--rm", "--requires", "a", &img, "true"])
+        .success();
+    env.hutch(&["ps", "--format", "{{.Names}}"])
+        .success()
+        .stdout_is("a");
+    env.hutch(&["rm", "-f", "a", "b"]).success();
+}
+
+#[test]
+fn issue13_run_pod_id_file_names_the_pod() {
+    // issue #13 item 3: --pod-id-file as Podman reads it.
+    let env = Env::new();
+    let img = image("busybox");
+    let id = env
+        .hutch(&["pod", "create", "--name", "p"])
+        .success()
+        .stdout;
+    let file = env.dir.join("pod.id");
+    std::fs::write(&file, &id).unwrap();
+    let file = file.to_str().unwrap();
+    env.hutch(&["create", "--name", "m", "--pod-id-file", file, &img, "true"])
+        .success();
+    assert_eq!(inspect(&env, "m", "{{.Pod}}"), id.trim());
+    env.hutch(&["create", "--pod", "p", "--pod-id-file", file, &img, "true"])
+        .tool_error(&["cannot specify both --pod and --pod-id-file"]);
+    env.hutch(&["create", "--pod-id-file", "/nonexistent", &img, "true"])
+        .tool_error(&["pod ID file"]);
+    env.hutch(&["rm", "m"]).success();
+    env.hutch(&["pod", "rm", "-f", "p"]).success();
+}

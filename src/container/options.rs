@@ -1,0 +1,159 @@
+//! The smaller flags of `run` and `create` (#13) that the engine checks
+//! before anything is created: `--umask`, `--tz`, `--shm-size`,
+//! `--personality`, `--memory-swappiness`, `--image-volume` and
+//! `--pod-id-file`.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use super::create::{CreateRequest, Progress, TuningRequest};
+use super::volumes::{self, Mount};
+use super::Error;
+use crate::runtime::tuning::{self, Tuning};
+
+/// What `--image-volume` does with the image's VOLUMEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageVolumeMode {
+    /// A new anonymous volume each (the default).
+    Bind,
+    /// A tmpfs each.
+    Tmpfs,
+    /// Nothing: the image's directories as they are.
+    Ignore,
+}
+
+fn image_volume_mode(mode: Option<&str>) -> Result<ImageVolumeMode, Error> {
+    match mode {
+        None | Some("bind") => Ok(ImageVolumeMode::Bind),
+        Some("tmpfs") => Ok(ImageVolumeMode::Tmpfs),
+        Some("ignore") => Ok(ImageVolumeMode::Ignore),
+        Some(other) => Err(Error::ImageVolumeMode(other.to_string())),
+    }
+}
+
+/// Checks `--umask`, `--tz`, `--shm-size`, `--personality`,
+/// `--memory-swappiness` and `--image-volume`; `--sysctl` waits for the
+/// network plan. A swappiness has no effect (cgroup v2 has no such knob),
+/// which `progress` is told.
+pub fn check_tuning(req: &TuningRequest, progress: &dyn Progress) -> Result<Tuning, Error> {
+    image_volume_mode(req.image_volume.as_deref())?;
+    let tune = |e| Error::Tuning(e);
+    if let Some(zone) = &req.timezone {
+        tuning::zone_file(
+            zone,
+            Path::new(tuning::ZONEINFO),
+            Path::new(tuning::HOST_LOCALTIME),
+        )
+        .map_err(tune)?;
+    }
+    if let Some(p) = &req.personality {
+        tuning::personality_domain(p).map_err(tune)?;
+    }
+    if let Some(s) = req.memory_swappiness.filter(|&s| s != -1) {
+        tuning::check_swappiness(s).map_err(tune)?;
+        progress.warn("--memory-swappiness has no effect: cgroup v2 has no per-cgroup swappiness");
+    }
+    Ok(Tuning {
+        umask: req
+            .umask
+            .as_deref()
+            .map(tuning::parse_umask)
+            .transpose()
+            .map_err(tune)?,
+        timezone: req.timezone.clone(),
+        shm_size: req
+            .shm_size
+            .as_deref()
+            .map(tuning::parse_shm_size)
+            .transpose()
+            .map_err(tune)?,
+        sysctls: Vec::new(),
+        personality: req.personality.clone(),
+    })
+}
+
+/// The image's VOLUMEs as `--image-volume` wants them: anonymous volumes
+/// (returned to be planned as ever), tmpfs mounts (added to `own`, unless
+/// the user mounts something there), or nothing.
+pub fn image_volumes(
+    req: &TuningRequest,
+    image: &[String],
+    mut own: Vec<Mount>,
+) -> Result<(Vec<String>, Vec<Mount>), Error> {
+    match image_volume_mode(req.image_volume.as_deref())? {
+        ImageVolumeMode::Bind => Ok((image.to_vec(), own)),
+        ImageVolumeMode::Ignore => Ok((Vec::new(), own)),
+        ImageVolumeMode::Tmpfs => {
+            for dest in image {
+                let m = volumes::parse_tmpfs(dest).map_err(|e| Error::Volumes(Box::new(e)))?;
+                if !own.iter().any(|o| o.destination == m.destination) {
+                    own.push(m);
+                }
+            }
+            Ok((Vec::new(), own))
+        }
+    }
+}
+
+/// `req` with the pod `--pod-id-file` names as its `--pod`; both at once
+/// are refused, as in Podman.
+pub fn with_pod_id(req: &CreateRequest) -> Result<Cow<'_, CreateRequest>, Error> {
+    let Some(path) = &req.manage.pod_id_file else {
+        return Ok(Cow::Borrowed(req));
+    };
+    if req.pod.is_some() {
+        return Err(Error::PodAndPodIdFile);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPodIdFile {
+        path: path.clone(),
+        source,
+    })?;
+    let mut owned = req.clone();
+    owned.pod = Some(text.trim().to_string());
+    Ok(Cow::Owned(owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_volumes_become_volumes_tmpfs_or_nothing() {
+        let image = vec!["/data".to_string(), "/cache".to_string()];
+        let own = vec![volumes::parse_tmpfs("/cache:size=1m").unwrap()];
+        let req = |mode: &str| TuningRequest {
+            image_volume: Some(mode.into()),
+            ..TuningRequest::default()
+        };
+        let (vols, mounts) = image_volumes(&req("bind"), &image, own.clone()).unwrap();
+        assert_eq!((vols, mounts.len()), (image.clone(), 1));
+        let (vols, mounts) = image_volumes(&req("ignore"), &image, own.clone()).unwrap();
+        assert_eq!((vols.len(), mounts.len()), (0, 1));
+        let (vols, mounts) = image_volumes(&req("tmpfs"), &image, own).unwrap();
+        assert!(vols.is_empty());
+        let dests: Vec<&str> = mounts.iter().map(|m| m.destination.as_str()).collect();
+        assert_eq!(dests, ["/cache", "/data"]);
+        assert!(matches!(
+            image_volumes(&req("nope"), &image, Vec::new()),
+            Err(Error::ImageVolumeMode(_))
+        ));
+    }
+
+    #[test]
+    fn the_pod_id_file_names_the_pod_unless_pod_is_given_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pod.id");
+        std::fs::write(&file, "abc123\n").unwrap();
+        let mut req = CreateRequest::default();
+        req.manage.pod_id_file = Some(file);
+        assert_eq!(with_pod_id(&req).unwrap().pod.as_deref(), Some("abc123"));
+        req.pod = Some("p".into());
+        assert!(matches!(with_pod_id(&req), Err(Error::PodAndPodIdFile)));
+        req.pod = None;
+        req.manage.pod_id_file = Some(dir.path().join("missing"));
+        assert!(matches!(
+            with_pod_id(&req),
+            Err(Error::ReadPodIdFile { .. })
+        ));
+    }
+}

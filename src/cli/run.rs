@@ -224,6 +224,7 @@ impl CreateArgs {
                 interactive: self.interactive,
                 tty: self.tty,
                 env_options: self.env_flags.options(),
+                passwd: self.env_flags.passwd(),
             },
             remove: self.rm,
             restart: self.restart.unwrap_or(RestartPolicy::No),
@@ -270,7 +271,7 @@ pub fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
 pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
     let reporter = StderrReporter { quiet: args.quiet };
     let mut req = args.request()?;
-    args.run_only.apply(&mut req);
+    args.run_only.apply(&mut req)?;
     match engine.run(&req, args.detach, &reporter)? {
         Ran::Detached(id) => {
             println!("{id}");

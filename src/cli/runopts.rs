@@ -3,13 +3,13 @@
 //! files, stop and timeouts) and that shape its environment (#13).
 //! Flattened into `RunArgs`; the engine parses and checks them.
 
-use clap::Args;
-
 use std::path::PathBuf;
 
-use crate::error::Error;
+use clap::Args;
 
+use crate::container::passwd::PasswdRequest;
 use crate::container::{CreateRequest, EnvOptions, ManageRequest, MetadataRequest, TuningRequest};
+use crate::error::Error;
 
 /// `--label`, `--label-file` and `--annotation`.
 #[derive(Debug, Args)]
@@ -78,13 +78,30 @@ pub struct RunOnlyArgs {
     /// Pass the signals hutch receives on to the container (default true)
     #[arg(long, action = clap::ArgAction::SetTrue, default_value = "true")]
     pub sig_proxy: bool,
+    /// Add an /etc/passwd entry (and /etc/group) for a numeric user the image lacks, as Podman does (default true)
+    #[arg(long, action = clap::ArgAction::SetTrue, default_value = "true")]
+    pub passwd: bool,
+    /// Pass hutch's file descriptors 3 to 3+N-1 on to the container's process
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Keys that would detach from the container (checked; the foreground hutch is the container's monitor and stays)
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
 }
 
 impl RunOnlyArgs {
-    /// Adds these flags to `create`'s request.
-    pub fn apply(&self, req: &mut CreateRequest) {
+    /// Adds these flags to `create`'s request; `--detach-keys` is only
+    /// checked.
+    pub fn apply(&self, req: &mut CreateRequest) -> Result<(), Error> {
+        if let Some(keys) = &self.detach_keys {
+            crate::container::attach::parse_detach_keys(keys)
+                .map_err(super::attach::from_attach)?;
+        }
         req.manage.remove_image = self.rmi;
         req.manage.sig_proxy = Some(self.sig_proxy);
+        req.process.passwd.is_added = Some(self.passwd);
+        req.tuning.preserve_fds = self.preserve_fds;
+        Ok(())
     }
 }
 
@@ -125,6 +142,12 @@ pub struct EnvArgs {
     /// Pass hutch's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy and their upper-case forms) to the container (default true)
     #[arg(long, action = clap::ArgAction::SetTrue, default_value = "true")]
     pub http_proxy: bool,
+    /// Add this host user (name or uid) to the container's /etc/passwd (repeatable, or comma-separated)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub hostuser: Vec<String>,
+    /// The /etc/passwd line added for a numeric user the image lacks ($USERNAME, $UID, $GID, $NAME and $HOME are replaced)
+    #[arg(long, value_name = "ENTRY")]
+    pub passwd_entry: Option<String>,
 }
 
 impl EnvArgs {
@@ -137,6 +160,16 @@ impl EnvArgs {
             host_vars: Vec::new(),
             merge: self.env_merge.clone(),
             is_proxied: self.http_proxy,
+        }
+    }
+
+    /// The engine's request for `--hostuser` and `--passwd-entry`
+    /// (`run` adds `--passwd`).
+    pub fn passwd(&self) -> PasswdRequest {
+        PasswdRequest {
+            is_added: None,
+            entry: self.passwd_entry.clone(),
+            hostusers: self.hostuser.clone(),
         }
     }
 }
@@ -165,6 +198,12 @@ pub struct TuningArgs {
     /// Memory swappiness, 0 to 100 or -1 (accepted; cgroup v2 has no such setting)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub memory_swappiness: Option<i64>,
+    /// Attach to these streams in the foreground: stdin, stdout, stderr (repeatable; default all)
+    #[arg(short = 'a', long, value_name = "STREAM", value_delimiter = ',')]
+    pub attach: Vec<String>,
+    /// Also bind the container's /etc/hosts and /etc/resolv.conf beneath DIR/etc (a chroot inside it; repeatable)
+    #[arg(long, value_name = "DIR", value_delimiter = ',')]
+    pub chrootdirs: Vec<String>,
 }
 
 impl TuningArgs {
@@ -178,6 +217,9 @@ impl TuningArgs {
             personality: self.personality.clone(),
             image_volume: self.image_volume.clone(),
             memory_swappiness: self.memory_swappiness,
+            preserve_fds: 0,
+            attach: self.attach.clone(),
+            chroot_dirs: self.chrootdirs.clone(),
         }
     }
 }

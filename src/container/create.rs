@@ -77,6 +77,8 @@ pub struct ProcessRequest {
     /// `--unsetenv`, `--unsetenv-all`, `--env-host`, `--env-merge` and
     /// `--http-proxy`.
     pub env_options: EnvOptions,
+    /// `--passwd`, `--passwd-entry`, `--hostuser`.
+    pub passwd: super::passwd::PasswdRequest,
 }
 
 pub use super::plan::EnvOptions;
@@ -175,6 +177,12 @@ pub struct TuningRequest {
     pub image_volume: Option<String>,
     /// `--memory-swappiness` (-1: the system's).
     pub memory_swappiness: Option<i64>,
+    /// `--preserve-fds N` (`run` only).
+    pub preserve_fds: u32,
+    /// `-a`: the streams attached in the foreground (all when empty).
+    pub attach: Vec<String>,
+    /// `--chrootdirs`.
+    pub chroot_dirs: Vec<String>,
 }
 
 /// Everything a new container needs, as one typed request.
@@ -280,6 +288,8 @@ impl Engine {
         detach: bool,
         progress: &dyn Progress,
     ) -> Result<Ran, Error> {
+        // First, before this process opens any file of its own.
+        tuning::check_preserved_fds(req.tuning.preserve_fds).map_err(Error::Tuning)?;
         let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
         // --requires: what this container needs runs first.
         let plan = plan.and_then(|p| self.start_requirements(&p).map(|()| p));
@@ -427,6 +437,7 @@ impl Engine {
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                plan.identity.extra_users = self.extra_users(&p.passwd, &plan)?;
                 plan.root_entry = root_entry;
                 plan.origin = Origin {
                     name: record.name.clone(),

@@ -33,6 +33,7 @@ pub mod manage;
 mod management;
 mod monitor;
 mod options;
+pub mod passwd;
 mod plan;
 pub mod pod;
 pub mod pod_ops;
@@ -141,6 +142,15 @@ pub enum Error {
     /// `--expose` that is not PORT[-END][/PROTO].
     #[error("invalid range format for --expose: {0}")]
     InvalidExpose(String),
+    /// `--hostuser` names no host user (exit 126, as in Podman).
+    #[error("creating the container's passwd entries")]
+    Passwd(#[source] passwd::Error),
+    /// Reading the host's /etc/passwd for `--hostuser`.
+    #[error("reading the host's /etc/passwd")]
+    ReadHostPasswd {
+        #[source]
+        source: std::io::Error,
+    },
     /// `--requires` names no container.
     #[error("{0:?} is not a valid container, cannot be used as a dependency: no such container")]
     RequirementMissing(String),
@@ -363,6 +373,7 @@ impl crate::error::Diagnose for Error {
         match self {
             Error::Runtime(e) => e.exit_code(),
             Error::MonitorFailed { code, .. } => *code,
+            Error::Passwd(_) => crate::error::EXIT_CANNOT_INVOKE,
             _ => EXIT_TOOL,
         }
     }

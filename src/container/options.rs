@@ -1,14 +1,16 @@
 //! The smaller flags of `run` and `create` (#13) that the engine checks
 //! before anything is created: `--umask`, `--tz`, `--shm-size`,
-//! `--personality`, `--memory-swappiness`, `--image-volume` and
-//! `--pod-id-file`.
+//! `--personality`, `--memory-swappiness`, `--image-volume`,
+//! `--pod-id-file` and the users of `--passwd` and `--hostuser`.
 
 use std::borrow::Cow;
 use std::path::Path;
 
 use super::create::{CreateRequest, Progress, TuningRequest};
+use super::passwd::{self, PasswdRequest};
 use super::volumes::{self, Mount};
 use super::Error;
+use crate::runtime::identity::ExtraUser;
 use crate::runtime::tuning::{self, Tuning};
 
 /// What `--image-volume` does with the image's VOLUMEs.
@@ -69,6 +71,9 @@ pub fn check_tuning(req: &TuningRequest, progress: &dyn Progress) -> Result<Tuni
             .map_err(tune)?,
         sysctls: Vec::new(),
         personality: req.personality.clone(),
+        preserve_fds: req.preserve_fds,
+        drops: tuning::parse_attach(&req.attach).map_err(tune)?,
+        chroot_dirs: req.chroot_dirs.clone(),
     })
 }
 
@@ -92,6 +97,24 @@ pub fn image_volumes(
             }
             Ok((Vec::new(), own))
         }
+    }
+}
+
+impl super::Engine {
+    /// The users `--passwd`, `--passwd-entry` and `--hostuser` add to the
+    /// container of `plan` (see `passwd::plan_users`), from the host's
+    /// /etc/passwd.
+    pub(super) fn extra_users(
+        &self,
+        req: &PasswdRequest,
+        plan: &super::Plan,
+    ) -> Result<Vec<ExtraUser>, Error> {
+        let host = match req.hostusers.is_empty() {
+            true => String::new(),
+            false => std::fs::read_to_string(self.paths().etc().join("passwd"))
+                .map_err(|source| Error::ReadHostPasswd { source })?,
+        };
+        passwd::plan_users(req, &plan.user, &plan.cwd, &host).map_err(Error::Passwd)
     }
 }
 

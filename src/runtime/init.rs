@@ -221,6 +221,7 @@ fn mount_root(
             .tuning
             .shm_size
             .unwrap_or(super::tuning::DEFAULT_SHM_SIZE),
+        chroot_dirs: &plan.tuning.chroot_dirs,
     };
     sys.mount_kernel_filesystems(root.as_fd(), &special)?;
     if has_cgroup_ns {
@@ -364,7 +365,7 @@ fn launch_process(
     // 15. Restore default signal handling and mark inherited fds
     //     close-on-exec; the process's umask (--umask, else 0022) and
     //     --personality.
-    launch::reset_for_exec()?;
+    launch::reset_for_exec(plan.tuning.preserve_fds)?;
     super::tuning::apply_to_process(&plan.tuning)?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the

@@ -248,6 +248,9 @@ pub struct Special<'a> {
     pub is_tty_gid_mapped: bool,
     /// The size of /dev/shm in bytes (0: no limit).
     pub shm_size: u64,
+    /// `--chrootdirs`: each also gets /etc/hosts and /etc/resolv.conf
+    /// beneath its `etc`.
+    pub chroot_dirs: &'a [String],
 }
 
 /// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
@@ -368,6 +371,19 @@ pub fn mount_kernel_filesystems(
 
     for (target, file) in &special.etc.0 {
         bind_etc_file(root, file.as_fd(), target)?;
+    }
+    // As Podman binds them for --chrootdirs: hosts and resolv.conf only.
+    for dir in special.chroot_dirs {
+        let dir = dir.trim_matches('/');
+        for (target, file) in &special.etc.0 {
+            if matches!(*target, "etc/hosts" | "etc/resolv.conf") {
+                let inside = match dir.is_empty() {
+                    true => target.to_string(),
+                    false => format!("{dir}/{target}"),
+                };
+                bind_etc_file(root, file.as_fd(), &inside)?;
+            }
+        }
     }
     Ok(())
 }

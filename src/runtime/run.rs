@@ -287,6 +287,9 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
         let (out_r, out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         let (err_out_r, err_out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         (Some((out_r, err_out_r)), Some((out_w, err_out_w)))
+    } else if !plan.tty && plan.tuning.drops != (false, false) {
+        // -a without stdout or stderr: that stream goes to /dev/null.
+        (None, Some(attached_outputs(plan.tuning.drops)?))
     } else {
         (None, None)
     };
@@ -304,6 +307,26 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
         child_outputs,
         winsize,
     })
+}
+
+/// Our stdout and stderr for the container, each replaced by /dev/null
+/// when `drops` says (stdout, stderr).
+fn attached_outputs(drops: (bool, bool)) -> Result<(OwnedFd, OwnedFd), Error> {
+    let open = |is_dropped: bool, ours: BorrowedFd<'_>| -> Result<OwnedFd, Error> {
+        match is_dropped {
+            true => Ok(OwnedFd::from(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/null")
+                    .map_err(Error::OpenNull)?,
+            )),
+            false => ours.try_clone_to_owned().map_err(Error::OpenNull),
+        }
+    };
+    Ok((
+        open(drops.0, std::io::stdout().as_fd())?,
+        open(drops.1, std::io::stderr().as_fd())?,
+    ))
 }
 
 /// Step 6 of `start`: write the child's id maps, put it in its cgroup

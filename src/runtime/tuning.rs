@@ -63,6 +63,12 @@ pub enum Error {
     /// `--memory-swappiness` out of range.
     #[error("invalid value: {0}, valid memory swappiness range is 0-100")]
     Swappiness(i64),
+    /// `-a` naming no stream.
+    #[error("invalid stream {0:?} for --attach - must be one of stdin, stdout, or stderr")]
+    AttachStream(String),
+    /// `--preserve-fds` naming an fd that is not open.
+    #[error("file descriptor {0} is not available - the preserve-fds option requires that file descriptors must be passed")]
+    FdNotPassed(u32),
     /// `--shm-size` that does not parse.
     #[error("invalid --shm-size {0:?}: use a number with an optional unit b, k, m or g")]
     ShmSize(String),
@@ -88,6 +94,19 @@ pub struct Tuning {
     /// `--personality`: the execution domain (`LINUX`, `LINUX32`).
     #[serde(default)]
     pub personality: Option<String>,
+    /// `--preserve-fds N`: fds 3 to 3+N-1 of the process that starts the
+    /// container reach its process.
+    #[serde(default)]
+    pub preserve_fds: u32,
+    /// `-a` without `stdout` (`true`) and without `stderr`: in the
+    /// foreground that stream of the container goes to /dev/null.
+    #[serde(default)]
+    pub drops: (bool, bool),
+    /// `--chrootdirs`: directories that also get the container's
+    /// /etc/hosts and /etc/resolv.conf beneath their `etc`, as Podman
+    /// binds them (relative to the root).
+    #[serde(default)]
+    pub chroot_dirs: Vec<String>,
 }
 
 /// Parses `--umask` as Podman does: 1 to 4 octal digits.
@@ -127,6 +146,35 @@ pub fn zone_file(zone: &str, zoneinfo: &Path, localtime: &Path) -> Result<PathBu
             source,
         }),
     }
+}
+
+/// Which streams `-a` (`--attach`) leaves out, as (stdout, stderr);
+/// none without `-a`.
+pub fn parse_attach(streams: &[String]) -> Result<(bool, bool), Error> {
+    if streams.is_empty() {
+        return Ok((false, false));
+    }
+    let (mut out, mut err) = (true, true);
+    for s in streams {
+        match s.to_ascii_lowercase().as_str() {
+            "stdin" => {}
+            "stdout" => out = false,
+            "stderr" => err = false,
+            _ => return Err(Error::AttachStream(s.clone())),
+        }
+    }
+    Ok((out, err))
+}
+
+/// Checks that fds 3 to 3+`count`-1 are open in this process, as Podman
+/// checks `--preserve-fds` before anything else opens files.
+pub fn check_preserved_fds(count: u32) -> Result<(), Error> {
+    for fd in 3..3 + count {
+        if !crate::sys::process::is_fd_open(fd) {
+            return Err(Error::FdNotPassed(fd));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `--shm-size`: a number with an optional unit (b, k, m, g, as
@@ -273,6 +321,25 @@ mod tests {
         assert!(personality_domain("FOO").is_err());
         assert!(check_swappiness(0).is_ok() && check_swappiness(100).is_ok());
         assert!(check_swappiness(101).is_err() && check_swappiness(-2).is_err());
+    }
+
+    #[test]
+    fn attach_leaves_out_the_streams_not_named() {
+        assert_eq!(parse_attach(&[]).unwrap(), (false, false));
+        assert_eq!(parse_attach(&strings(&["stdout"])).unwrap(), (false, true));
+        assert_eq!(
+            parse_attach(&strings(&["STDERR", "stdin"])).unwrap(),
+            (true, false)
+        );
+        assert!(matches!(
+            parse_attach(&strings(&["foo"])),
+            Err(Error::AttachStream(_))
+        ));
+        assert!(check_preserved_fds(0).is_ok());
+        assert!(matches!(
+            check_preserved_fds(100_000),
+            Err(Error::FdNotPassed(_))
+        ));
     }
 
     #[test]

@@ -721,3 +721,141 @@ fn issue13_run_pod_id_file_names_the_pod() {
     env.hutch(&["rm", "m"]).success();
     env.hutch(&["pod", "rm", "-f", "p"]).success();
 }
+
+#[test]
+fn issue13_run_passwd_hostuser_and_passwd_entry_add_users_as_podman_does() {
+    // issue #13 item 3: the lines Podman 4.3 writes, compared with it.
+    let env = Env::new();
+    let img = image("busybox");
+    let (me, uid, gid) = crate::common::current_user();
+    let r = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "-w",
+            "/tmp",
+            "--hostuser",
+            &me,
+            "-u",
+            "4242:4343",
+            &img,
+            "sh",
+            "-c",
+            "tail -2 /etc/passwd; tail -1 /etc/group; echo $HOME; id -un",
+        ])
+        .success();
+    let host_line = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(&format!("{me}:")))
+        .map(|l| l.split(':').nth(4).unwrap_or_default().to_string())
+        .unwrap();
+    r.stdout_is(&format!(
+        "{me}:*:{uid}:{gid}:{host_line}:/tmp:/bin/sh\n\
+         4242:*:4242:4343:container user:/tmp:/bin/sh\n\
+         4343:x:4343:4242\n/tmp\n4242"
+    ));
+    // The fixture's app user (1000) is there already.
+    env.hutch(&["run", "--rm", "-u", "1000", &img, "id", "-un"])
+        .success()
+        .stdout_is("app");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--passwd=false",
+        "-u",
+        "4242",
+        &img,
+        "id",
+        "-un",
+    ])
+    .code(1);
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-u",
+        "4242",
+        "--passwd-entry",
+        "u$USERNAME:x:$UID:$GID:$NAME:$HOME:/bin/sh",
+        &img,
+        "id",
+        "-un",
+    ])
+    .success()
+    .stdout_is("u4242");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--hostuser",
+        "no-such-user-here",
+        &img,
+        "true",
+    ])
+    .error_exit(126, &["unknown user no-such-user-here"]);
+    env.hutch(&["create", "--passwd=false", &img, "true"])
+        .code(125);
+}
+
+#[test]
+fn issue13_run_preserve_fds_attach_and_chrootdirs() {
+    // issue #13 item 3: as Podman does them (its checks exit 125).
+    let env = Env::new();
+    let img = image("busybox");
+    let secret = env.dir.join("secret");
+    std::fs::write(&secret, "passed\n").unwrap();
+    let c = env.command(&[
+        "run",
+        "--rm",
+        "--preserve-fds",
+        "1",
+        &img,
+        "cat",
+        "/proc/self/fd/3",
+    ]);
+    // fd 3 of hutch, as a shell redirect gives it.
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" 3<{}", secret.display()))
+        .arg(c.get_program())
+        .args(c.get_args())
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(&env.home);
+    let r = crate::common::run_command(
+        sh,
+        "hutch run --preserve-fds 1 … 3<secret".into(),
+        crate::common::TIMEOUT,
+    );
+    r.success().stdout_is("passed");
+    env.hutch(&["run", "--rm", "--preserve-fds", "2", &img, "true"])
+        .tool_error(&["file descriptor 3 is not available"]);
+    // Nothing but stdio without the flag.
+    env.hutch(&["run", "--rm", &img, "sh", "-c", "ls /proc/self/fd | wc -l"])
+        .success()
+        .stdout_is("4");
+    let both = "echo out; echo err >&2";
+    let r = env
+        .hutch(&["run", "--rm", "-a", "stdout", &img, "sh", "-c", both])
+        .success();
+    assert_eq!((r.stdout.trim(), r.stderr_lines("err")), ("out", vec![]));
+    let r = env
+        .hutch(&["run", "--rm", "-a", "stderr", &img, "sh", "-c", both])
+        .success();
+    assert_eq!((r.stdout.trim(), r.stderr_lines("err")), ("", vec!["err"]));
+    env.hutch(&["run", "--rm", "-a", "foo", &img, "true"])
+        .tool_error(&["invalid stream \"foo\" for --attach"]);
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--chrootdirs",
+        "/srv/jail",
+        &img,
+        "sh",
+        "-c",
+        "cat /srv/jail/etc/hosts",
+    ])
+    .success()
+    .stdout_has("127.0.0.1");
+    env.hutch(&["run", "--rm", "--detach-keys", "bogus-keys", &img, "true"])
+        .code(125);
+}

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::container::passwd::PasswdRequest;
+use crate::container::NamespaceModes;
 use crate::container::{CreateRequest, EnvOptions, ManageRequest, MetadataRequest, TuningRequest};
 use crate::error::Error;
 
@@ -204,6 +205,18 @@ pub struct TuningArgs {
     /// Also bind the container's /etc/hosts and /etc/resolv.conf beneath DIR/etc (a chroot inside it; repeatable)
     #[arg(long, value_name = "DIR", value_delimiter = ',')]
     pub chrootdirs: Vec<String>,
+    /// UTS namespace: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// PID namespace: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC namespace: private (default), shareable, none (no /dev/shm) or host
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// Cgroup namespace: private or host (default: private when the container has a cgroup of its own)
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
 }
 
 impl TuningArgs {
@@ -220,6 +233,12 @@ impl TuningArgs {
             preserve_fds: 0,
             attach: self.attach.clone(),
             chroot_dirs: self.chrootdirs.clone(),
+            namespaces: NamespaceModes {
+                uts: self.uts.clone(),
+                pid: self.pid.clone(),
+                ipc: self.ipc.clone(),
+                cgroup: self.cgroupns.clone(),
+            },
         }
     }
 }

@@ -183,6 +183,8 @@ pub struct TuningRequest {
     pub attach: Vec<String>,
     /// `--chrootdirs`.
     pub chroot_dirs: Vec<String>,
+    /// `--uts`, `--pid`, `--ipc`, `--cgroupns`.
+    pub namespaces: crate::runtime::tuning::NamespaceModes,
 }
 
 /// Everything a new container needs, as one typed request.
@@ -418,7 +420,8 @@ impl Engine {
             hostname: p
                 .hostname
                 .clone()
-                .or_else(|| pod.as_ref().map(|p| p.name.clone())),
+                .or_else(|| pod.as_ref().map(|p| p.name.clone()))
+                .or_else(|| super::options::host_name(&tuning)),
             interactive: p.interactive,
             tty: p.tty,
             env_options,
@@ -513,7 +516,7 @@ impl Engine {
         })
         .map_err(Error::Labels)?;
         let manage = super::management::plan(&req.manage)?;
-        let tuning = super::options::check_tuning(&req.tuning, progress)?;
+        let tuning = super::options::check_tuning(req, progress)?;
         Ok(Checked {
             security,
             cgroups,

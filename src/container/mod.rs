@@ -50,6 +50,7 @@ mod wait;
 pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
+pub use crate::runtime::tuning::NamespaceModes;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
     read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
@@ -151,6 +152,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `--hostname` with `--uts=host`.
+    #[error("cannot set hostname when running in the host UTS namespace")]
+    HostnameWithHostUts,
+    /// `--pod` with a host namespace: the pod's are shared instead.
+    #[error(
+        "a container in pod {0} shares the pod's namespaces: drop --uts, --pid and --ipc host"
+    )]
+    PodHostNamespace(String),
     /// `--requires` names no container.
     #[error("{0:?} is not a valid container, cannot be used as a dependency: no such container")]
     RequirementMissing(String),

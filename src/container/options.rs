@@ -37,9 +37,18 @@ fn image_volume_mode(mode: Option<&str>) -> Result<ImageVolumeMode, Error> {
 /// `--memory-swappiness` and `--image-volume`; `--sysctl` waits for the
 /// network plan. A swappiness has no effect (cgroup v2 has no such knob),
 /// which `progress` is told.
-pub fn check_tuning(req: &TuningRequest, progress: &dyn Progress) -> Result<Tuning, Error> {
+pub fn check_tuning(create: &CreateRequest, progress: &dyn Progress) -> Result<Tuning, Error> {
+    let req = &create.tuning;
     image_volume_mode(req.image_volume.as_deref())?;
     let tune = |e| Error::Tuning(e);
+    let namespaces = tuning::plan_namespaces(&req.namespaces).map_err(tune)?;
+    if namespaces.is_host_uts && create.process.hostname.is_some() {
+        return Err(Error::HostnameWithHostUts);
+    }
+    let is_host_any = namespaces.is_host_uts || namespaces.is_host_pid || namespaces.is_host_ipc;
+    if let Some(pod) = create.pod.as_ref().filter(|_| is_host_any) {
+        return Err(Error::PodHostNamespace(pod.clone()));
+    }
     if let Some(zone) = &req.timezone {
         tuning::zone_file(
             zone,
@@ -74,7 +83,19 @@ pub fn check_tuning(req: &TuningRequest, progress: &dyn Progress) -> Result<Tuni
         preserve_fds: req.preserve_fds,
         drops: tuning::parse_attach(&req.attach).map_err(tune)?,
         chroot_dirs: req.chroot_dirs.clone(),
+        namespaces,
     })
+}
+
+/// With `--uts=host`, the host's name: the container's host name, as in
+/// Podman (for /etc/hostname and HOSTNAME).
+pub fn host_name(tuning: &Tuning) -> Option<String> {
+    if !tuning.namespaces.is_host_uts {
+        return None;
+    }
+    nix::unistd::gethostname()
+        .ok()
+        .map(|n| n.to_string_lossy().into_owned())
 }
 
 /// The image's VOLUMEs as `--image-volume` wants them: anonymous volumes

@@ -153,7 +153,9 @@ fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<Held, Fa
 
     // 2b. The parent has put us in our own cgroup: root a cgroup namespace
     //     there (see `cgroupns`).
-    if has_cgroup_ns {
+    //     --cgroupns=private asks for one even where hutch placed us
+    //     nowhere (it is then rooted where we are).
+    if has_cgroup_ns || plan.tuning.namespaces.is_host_cgroup == Some(false) {
         super::cgroupns::enter()?;
     }
     Ok(held)
@@ -175,8 +177,11 @@ fn set_up_root(
     //     released; loopback is ours, with or without one.
     sys.bring_up_loopback(plan)?;
 
-    // 6. Set the host name in our UTS namespace.
-    sys.set_hostname(&plan.hostname)?;
+    // 6. Set the host name in our UTS namespace (with --uts=host there is
+    //    none of our own, and the name is the host's).
+    if !plan.tuning.namespaces.is_host_uts {
+        sys.set_hostname(&plan.hostname)?;
+    }
 
     // 7. Set up stdio. With -t the pty comes from the container's own devpts
     //    (mounted in step 5), so its slave is valid inside the container;
@@ -222,6 +227,7 @@ fn mount_root(
             .shm_size
             .unwrap_or(super::tuning::DEFAULT_SHM_SIZE),
         chroot_dirs: &plan.tuning.chroot_dirs,
+        namespaces: &plan.tuning.namespaces,
     };
     sys.mount_kernel_filesystems(root.as_fd(), &special)?;
     if has_cgroup_ns {

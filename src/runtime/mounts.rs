@@ -251,6 +251,9 @@ pub struct Special<'a> {
     /// `--chrootdirs`: each also gets /etc/hosts and /etc/resolv.conf
     /// beneath its `etc`.
     pub chroot_dirs: &'a [String],
+    /// Which namespaces are the host's: their filesystems are the host's,
+    /// bound, since only the owner of a namespace may mount a new one.
+    pub namespaces: &'a super::tuning::Namespaces,
 }
 
 /// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
@@ -261,16 +264,7 @@ pub fn mount_kernel_filesystems(
 ) -> Result<(), Failure> {
     let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
 
-    // proc belongs to the new pid namespace: the process sees only its own tree.
-    let proc = ensure_dir(root, "proc")?;
-    mount_on(
-        Some(Path::new("proc")),
-        proc.as_fd(),
-        Some("proc"),
-        nosuid_noexec,
-        None,
-    )
-    .map_err(|e| Failure::step("mounting /proc", e))?;
+    mount_proc(root, special.namespaces.is_host_pid)?;
 
     // sysfs needs the new network namespace; some hosts refuse it in a user
     // namespace, then a read-only bind of the host's /sys stands in.
@@ -349,25 +343,7 @@ pub fn mount_kernel_filesystems(
         Some(pts_data),
     )
     .map_err(|e| Failure::step("mounting /dev/pts", e))?;
-    let shm = ensure_dir(dev.as_fd(), "shm")?;
-    mount_on(
-        Some(Path::new("shm")),
-        shm.as_fd(),
-        Some("tmpfs"),
-        nosuid_noexec,
-        Some(&format!("mode=1777,size={}", special.shm_size)),
-    )
-    .map_err(|e| Failure::step("mounting /dev/shm", e))?;
-    // mqueue needs the new ipc namespace.
-    let mqueue = ensure_dir(dev.as_fd(), "mqueue")?;
-    mount_on(
-        Some(Path::new("mqueue")),
-        mqueue.as_fd(),
-        Some("mqueue"),
-        nosuid_noexec,
-        None,
-    )
-    .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
+    mount_ipc(dev.as_fd(), special)?;
 
     for (target, file) in &special.etc.0 {
         bind_etc_file(root, file.as_fd(), target)?;
@@ -392,6 +368,79 @@ pub fn mount_kernel_filesystems(
 /// it, without creating anything (`O_PATH`).
 pub fn open_beneath(root: BorrowedFd<'_>, path: &str) -> std::io::Result<OwnedFd> {
     openat2(root, Path::new(path), libc::O_PATH, 0, in_root())
+}
+
+/// Mounts /proc beneath `root`: a procfs of the container's own pid
+/// namespace, which shows only its own tree, or with `--pid=host` the
+/// host's /proc, bound (a new procfs of a pid namespace our user
+/// namespace does not own is refused).
+fn mount_proc(root: BorrowedFd<'_>, is_host_pid: bool) -> Result<(), Failure> {
+    let proc = ensure_dir(root, "proc")?;
+    let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if is_host_pid {
+        return mount_on(
+            Some(Path::new("/proc")),
+            proc.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(|e| Failure::step("bind-mounting the host's /proc", e));
+    }
+    mount_on(
+        Some(Path::new("proc")),
+        proc.as_fd(),
+        Some("proc"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /proc", e))
+}
+
+/// Mounts /dev/shm (a tmpfs of `--shm-size`, none with `--ipc=none`) and
+/// /dev/mqueue (of the new IPC namespace) in `dev`; with `--ipc=host` the
+/// host's, bound, where it has them.
+fn mount_ipc(dev: BorrowedFd<'_>, special: &Special<'_>) -> Result<(), Failure> {
+    let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if special.namespaces.is_host_ipc {
+        for name in ["shm", "mqueue"] {
+            let host = Path::new("/dev").join(name);
+            if !host.is_dir() {
+                continue;
+            }
+            let target = ensure_dir(dev, name)?;
+            mount_on(
+                Some(&host),
+                target.as_fd(),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )
+            .map_err(|e| Failure::step(format!("bind-mounting the host's /dev/{name}"), e))?;
+        }
+        return Ok(());
+    }
+    if !special.namespaces.is_shm_none {
+        let shm = ensure_dir(dev, "shm")?;
+        mount_on(
+            Some(Path::new("shm")),
+            shm.as_fd(),
+            Some("tmpfs"),
+            nosuid_noexec,
+            Some(&format!("mode=1777,size={}", special.shm_size)),
+        )
+        .map_err(|e| Failure::step("mounting /dev/shm", e))?;
+    }
+    // mqueue needs the new ipc namespace.
+    let mqueue = ensure_dir(dev, "mqueue")?;
+    mount_on(
+        Some(Path::new("mqueue")),
+        mqueue.as_fd(),
+        Some("mqueue"),
+        nosuid_noexec,
+        None,
+    )
+    .map_err(|e| Failure::step("mounting /dev/mqueue", e))
 }
 
 /// Bind-mounts the open file `source` on `target` beneath `root`,

@@ -34,17 +34,21 @@ const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 /// The namespaces every container gets. The user namespace comes first in
 /// the kernel's order, so it owns all the others.
 /// With `--network host` the container stays in the host's network namespace.
+/// `--uts`, `--pid` and `--ipc` `host` leave it in the host's.
 fn namespaces(plan: &Plan) -> CloneFlags {
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC;
-    if plan.network.mode.is_private() {
-        flags | CloneFlags::CLONE_NEWNET
-    } else {
-        flags
+    let ns = &plan.tuning.namespaces;
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS;
+    for (is_host, flag) in [
+        (ns.is_host_pid, CloneFlags::CLONE_NEWPID),
+        (ns.is_host_uts, CloneFlags::CLONE_NEWUTS),
+        (ns.is_host_ipc, CloneFlags::CLONE_NEWIPC),
+        (!plan.network.mode.is_private(), CloneFlags::CLONE_NEWNET),
+    ] {
+        if !is_host {
+            flags |= flag;
+        }
     }
+    flags
 }
 
 /// Where the container's stdio goes.
@@ -214,7 +218,10 @@ fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     //     without cgroup v2, where the answer is "nowhere".
     let host = cgroup::Host::probe(crate::paths::session_bus, Path::new("/proc"));
     let decision = cgroup::decide(&host, &plan.cgroups).map_err(Error::Cgroup)?;
-    let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. });
+    //     The container's cgroup namespace is rooted there, unless
+    //     --cgroupns=host.
+    let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. })
+        && plan.tuning.namespaces.is_host_cgroup != Some(true);
     // 1b. Compile the seccomp filter (or take it from the cache) here: the
     //     child only installs it, and never runs libseccomp.
     let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;

@@ -63,6 +63,9 @@ pub enum Error {
     /// `--memory-swappiness` out of range.
     #[error("invalid value: {0}, valid memory swappiness range is 0-100")]
     Swappiness(i64),
+    /// A namespace mode hutch cannot give.
+    #[error("{flag} {mode}: hutch can give the host's namespace (host) or one of the container's own (private); containers share namespaces only in a pod (--pod)")]
+    NamespaceMode { flag: &'static str, mode: String },
     /// `-a` naming no stream.
     #[error("invalid stream {0:?} for --attach - must be one of stdin, stdout, or stderr")]
     AttachStream(String),
@@ -107,6 +110,70 @@ pub struct Tuning {
     /// binds them (relative to the root).
     #[serde(default)]
     pub chroot_dirs: Vec<String>,
+    /// `--uts`, `--pid`, `--ipc` and `--cgroupns`.
+    #[serde(default)]
+    pub namespaces: Namespaces,
+}
+
+/// Which namespaces a container shares with the host (#13); none in
+/// older plans.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Namespaces {
+    /// `--uts=host`: the host's name; no UTS namespace of its own.
+    #[serde(default)]
+    pub is_host_uts: bool,
+    /// `--pid=host`: the host's processes; /proc is the host's, bound.
+    #[serde(default)]
+    pub is_host_pid: bool,
+    /// `--ipc=host`: the host's IPC objects, /dev/shm and /dev/mqueue.
+    #[serde(default)]
+    pub is_host_ipc: bool,
+    /// `--ipc=none`: an IPC namespace of its own without /dev/shm.
+    #[serde(default)]
+    pub is_shm_none: bool,
+    /// `--cgroupns`: `Some(true)` host, `Some(false)` private; `None`: a
+    /// namespace of its own when the container has a cgroup of its own.
+    #[serde(default)]
+    pub is_host_cgroup: Option<bool>,
+}
+
+/// The namespace modes as given (`None`: the default, private).
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceModes {
+    /// `--uts`.
+    pub uts: Option<String>,
+    /// `--pid`.
+    pub pid: Option<String>,
+    /// `--ipc`.
+    pub ipc: Option<String>,
+    /// `--cgroupns`.
+    pub cgroup: Option<String>,
+}
+
+/// Parses the namespace modes: `host` and `private` for each, and
+/// `shareable` and `none` for `--ipc`, as Podman names them. Joining
+/// another container's namespace (`container:ID`) or a path (`ns:PATH`)
+/// is refused: hutch shares namespaces only within a pod.
+pub fn plan_namespaces(m: &NamespaceModes) -> Result<Namespaces, Error> {
+    let host = |flag: &'static str, mode: &Option<String>, extra: &[&str]| match mode.as_deref() {
+        None | Some("" | "private") => Ok(false),
+        Some("host") => Ok(true),
+        Some(x) if extra.contains(&x) => Ok(false),
+        Some(x) => Err(Error::NamespaceMode {
+            flag,
+            mode: x.to_string(),
+        }),
+    };
+    Ok(Namespaces {
+        is_host_uts: host("--uts", &m.uts, &[])?,
+        is_host_pid: host("--pid", &m.pid, &[])?,
+        is_host_ipc: host("--ipc", &m.ipc, &["shareable", "none"])?,
+        is_shm_none: m.ipc.as_deref() == Some("none"),
+        is_host_cgroup: match &m.cgroup {
+            None => None,
+            mode => Some(host("--cgroupns", mode, &[])?),
+        },
+    })
 }
 
 /// Parses `--umask` as Podman does: 1 to 4 octal digits.
@@ -321,6 +388,33 @@ mod tests {
         assert!(personality_domain("FOO").is_err());
         assert!(check_swappiness(0).is_ok() && check_swappiness(100).is_ok());
         assert!(check_swappiness(101).is_err() && check_swappiness(-2).is_err());
+    }
+
+    #[test]
+    fn namespace_modes_are_host_or_private() {
+        let m = NamespaceModes {
+            uts: Some("host".into()),
+            pid: Some("private".into()),
+            ipc: Some("none".into()),
+            cgroup: Some("host".into()),
+        };
+        let n = plan_namespaces(&m).unwrap();
+        assert!(n.is_host_uts && !n.is_host_pid && !n.is_host_ipc && n.is_shm_none);
+        assert_eq!(n.is_host_cgroup, Some(true));
+        assert_eq!(
+            plan_namespaces(&NamespaceModes::default()).unwrap(),
+            Namespaces::default()
+        );
+        for bad in ["container:web", "ns:/proc/1/ns/uts", "bogus"] {
+            let m = NamespaceModes {
+                uts: Some(bad.into()),
+                ..NamespaceModes::default()
+            };
+            assert!(matches!(
+                plan_namespaces(&m),
+                Err(Error::NamespaceMode { flag: "--uts", .. })
+            ));
+        }
     }
 
     #[test]

@@ -859,3 +859,97 @@ fn issue13_run_preserve_fds_attach_and_chrootdirs() {
     env.hutch(&["run", "--rm", "--detach-keys", "bogus-keys", &img, "true"])
         .code(125);
 }
+
+#[test]
+fn issue13_run_uts_pid_ipc_and_cgroupns_modes() {
+    // issue #13 item 3: host and private as in Podman; joining another
+    // container's namespace is refused with the reason (exit 125).
+    let env = Env::new();
+    let img = image("busybox");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--uts",
+        "host",
+        &img,
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; echo $HOSTNAME",
+    ])
+    .success()
+    .stdout_is(&format!("{0}\n{0}\n{0}", host.trim()));
+    env.hutch(&["run", "--rm", "--uts", "host", "-h", "x", &img, "true"])
+        .tool_error(&["cannot set hostname when running in the host UTS namespace"]);
+    // Our own pid, as the host sees it, is in the host's /proc.
+    let me = std::process::id().to_string();
+    let script = format!("test -d /proc/{me} && echo host || echo own; echo $$");
+    let r = env
+        .hutch(&["run", "--rm", "--pid", "host", &img, "sh", "-c", &script])
+        .success();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "host", "{r}");
+    assert_ne!(lines[1], "1", "{r}");
+    env.hutch(&["run", "--rm", "--pid", "private", &img, "sh", "-c", &script])
+        .success()
+        .stdout_is("own\n1");
+    let ipc_ns = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let ipc_ns = ipc_ns.to_str().unwrap();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "host",
+        &img,
+        "readlink",
+        "/proc/self/ns/ipc",
+    ])
+    .success()
+    .stdout_is(ipc_ns);
+    let r = env
+        .hutch(&["run", "--rm", &img, "readlink", "/proc/self/ns/ipc"])
+        .success();
+    assert_ne!(r.stdout.trim(), ipc_ns);
+    env.hutch(&[
+        "run", "--rm", "--ipc", "none", &img, "test", "-e", "/dev/shm",
+    ])
+    .code(1);
+    let cg = std::fs::read_link("/proc/self/ns/cgroup").unwrap();
+    let cg = cg.to_str().unwrap();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--cgroupns",
+        "host",
+        &img,
+        "readlink",
+        "/proc/self/ns/cgroup",
+    ])
+    .success()
+    .stdout_is(cg);
+    let r = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "--cgroupns",
+            "private",
+            &img,
+            "readlink",
+            "/proc/self/ns/cgroup",
+        ])
+        .success();
+    assert_ne!(r.stdout.trim(), cg);
+    for flag in ["--uts", "--pid", "--ipc", "--cgroupns"] {
+        env.hutch(&["run", "--rm", flag, "container:other", &img, "true"])
+            .tool_error(&[flag, "pod"]);
+    }
+    // exec joins what it can: the host's namespaces are ours already.
+    env.hutch(&[
+        "run", "-d", "--name", "h", "--uts", "host", "--pid", "host", &img, "sleep", "1000",
+    ])
+    .success();
+    env.hutch(&["exec", "h", "hostname"])
+        .success()
+        .stdout_is(host.trim());
+    env.hutch(&["rm", "-f", "h"]).success();
+}

@@ -217,6 +217,18 @@ pub struct TuningArgs {
     /// Cgroup namespace: private or host (default: private when the container has a cgroup of its own)
     #[arg(long, value_name = "MODE")]
     pub cgroupns: Option<String>,
+    /// Where the seccomp profile comes from: default, or image (its io.containers.seccomp.profile label)
+    #[arg(long, value_name = "POLICY")]
+    pub seccomp_policy: Option<String>,
+    /// Systemd mode (tmpfs on /run, /run/lock, /tmp, /var/log/journal): true (when the command is init or systemd, the default), false or always
+    #[arg(long, value_name = "MODE")]
+    pub systemd: Option<String>,
+    /// Readiness notification: container (NOTIFY_SOCKET passed in, the default), conmon (sent once it runs) or ignore
+    #[arg(long, value_name = "MODE")]
+    pub sdnotify: Option<String>,
+    /// The init binary --init runs as the container's pid 1 instead of hutch's own
+    #[arg(long, value_name = "PATH")]
+    pub init_path: Option<PathBuf>,
 }
 
 impl TuningArgs {
@@ -239,6 +251,10 @@ impl TuningArgs {
                 ipc: self.ipc.clone(),
                 cgroup: self.cgroupns.clone(),
             },
+            seccomp_policy: self.seccomp_policy.clone(),
+            systemd: self.systemd.clone(),
+            sdnotify: self.sdnotify.clone(),
+            init_path: self.init_path.clone(),
         }
     }
 }

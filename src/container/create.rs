@@ -185,6 +185,15 @@ pub struct TuningRequest {
     pub chroot_dirs: Vec<String>,
     /// `--uts`, `--pid`, `--ipc`, `--cgroupns`.
     pub namespaces: crate::runtime::tuning::NamespaceModes,
+    /// `--seccomp-policy`: default, or image (the image's label).
+    pub seccomp_policy: Option<String>,
+    /// `--systemd`: true (the default: when the command is init or
+    /// systemd), false or always.
+    pub systemd: Option<String>,
+    /// `--sdnotify`: container (the default), conmon or ignore.
+    pub sdnotify: Option<String>,
+    /// `--init-path`: the init binary `--init` runs instead of hutch's own.
+    pub init_path: Option<PathBuf>,
 }
 
 /// Everything a new container needs, as one typed request.
@@ -451,7 +460,7 @@ impl Engine {
                     bind_pod(&mut plan, p)?;
                 }
                 let (image_volumes, own_mounts) =
-                    super::options::image_volumes(&req.tuning, &config.volumes, own_mounts)?;
+                    self.finish_plan(req, &config, &mut plan, own_mounts)?;
                 plan.volumes = plan_mounts(
                     store,
                     &id,

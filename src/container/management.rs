@@ -30,6 +30,7 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
         timeout: req.timeout.filter(|&t| t > 0),
         is_unproxied: req.sig_proxy == Some(false),
         requires: Vec::new(),
+        is_ready_sent: false,
     })
 }
 

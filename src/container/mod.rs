@@ -152,6 +152,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A flag value outside the ones Podman takes.
+    #[error("invalid {flag} {value:?}: use one of {allowed}")]
+    FlagValue {
+        flag: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    /// `--seccomp-policy=image` for an image without a profile label.
+    #[error("no seccomp policy defined by image")]
+    NoImageSeccomp,
     /// `--hostname` with `--uts=host`.
     #[error("cannot set hostname when running in the host UTS namespace")]
     HostnameWithHostUts,

@@ -1,7 +1,9 @@
 //! The smaller flags of `run` and `create` (#13) that the engine checks
 //! before anything is created: `--umask`, `--tz`, `--shm-size`,
 //! `--personality`, `--memory-swappiness`, `--image-volume`,
-//! `--pod-id-file` and the users of `--passwd` and `--hostuser`.
+//! `--pod-id-file`, the users of `--passwd` and `--hostuser`, and what
+//! `--systemd`, `--init-path`, `--sdnotify` and `--seccomp-policy` change
+//! in the plan.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -11,6 +13,7 @@ use super::passwd::{self, PasswdRequest};
 use super::volumes::{self, Mount};
 use super::Error;
 use crate::runtime::identity::ExtraUser;
+use crate::runtime::seccomp::Source;
 use crate::runtime::tuning::{self, Tuning};
 
 /// What `--image-volume` does with the image's VOLUMEs.
@@ -40,6 +43,7 @@ fn image_volume_mode(mode: Option<&str>) -> Result<ImageVolumeMode, Error> {
 pub fn check_tuning(create: &CreateRequest, progress: &dyn Progress) -> Result<Tuning, Error> {
     let req = &create.tuning;
     image_volume_mode(req.image_volume.as_deref())?;
+    check_modes(req)?;
     let tune = |e| Error::Tuning(e);
     let namespaces = tuning::plan_namespaces(&req.namespaces).map_err(tune)?;
     if namespaces.is_host_uts && create.process.hostname.is_some() {
@@ -121,7 +125,129 @@ pub fn image_volumes(
     }
 }
 
+/// The commands whose containers `--systemd=true` runs in systemd mode,
+/// as Podman lists them (and any whose name is `systemd`).
+const SYSTEMD_COMMANDS: [&str; 3] = ["/sbin/init", "/usr/sbin/init", "/usr/local/sbin/init"];
+
+/// The tmpfs mounts of systemd mode, as Podman makes them.
+const SYSTEMD_TMPFS: [&str; 4] = ["/run", "/run/lock", "/tmp", "/var/log/journal"];
+
+/// Where `--init-path`'s binary and `--sdnotify=container`'s socket
+/// appear in the container, as in Podman.
+const INIT_TARGET: &str = "/run/podman-init";
+const NOTIFY_TARGET: &str = "/run/notify/notify.sock";
+
+/// The label an image's own seccomp profile is in (`--seccomp-policy=image`).
+const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
+
+/// Checks the values of `--seccomp-policy`, `--systemd` and `--sdnotify`.
+fn check_modes(req: &TuningRequest) -> Result<(), Error> {
+    let bad = |flag: &'static str, value: &str, allowed: &'static str| Error::FlagValue {
+        flag,
+        value: value.to_string(),
+        allowed,
+    };
+    match req.seccomp_policy.as_deref() {
+        None | Some("default" | "image") => {}
+        Some(v) => return Err(bad("--seccomp-policy", v, "default, image")),
+    }
+    match req.systemd.as_deref() {
+        None | Some("true" | "false" | "always") => {}
+        Some(v) => return Err(bad("--systemd", v, "true, false, always")),
+    }
+    match req.sdnotify.as_deref() {
+        None | Some("container" | "conmon" | "ignore") => Ok(()),
+        Some(v) => Err(bad("--sdnotify", v, "container, conmon, ignore")),
+    }
+}
+
+/// Whether `args` run in systemd mode under `--systemd` `mode`.
+fn is_systemd_mode(mode: Option<&str>, args: &[String]) -> bool {
+    match mode {
+        Some("always") => true,
+        Some("false") => false,
+        _ => {
+            // A shell started as `/bin/sh -c CMD` (build's form) counts CMD.
+            let cmd = match args {
+                [sh, c, rest @ ..] if sh == "/bin/sh" && c == "-c" && !rest.is_empty() => rest,
+                _ => args,
+            };
+            cmd.first().is_some_and(|c| {
+                SYSTEMD_COMMANDS.contains(&c.as_str())
+                    || Path::new(c).file_name().is_some_and(|n| n == "systemd")
+            })
+        }
+    }
+}
+
 impl super::Engine {
+    /// The steps of creation that need the plan's process: the image's
+    /// VOLUMEs as `--image-volume` says (returned, with the user's mounts
+    /// and those added here), systemd mode's tmpfs mounts, `--init-path`,
+    /// `--sdnotify=container`'s socket and `--seccomp-policy=image`.
+    pub(super) fn finish_plan(
+        &self,
+        req: &CreateRequest,
+        config: &crate::image::RuntimeConfig,
+        plan: &mut super::Plan,
+        own: Vec<Mount>,
+    ) -> Result<(Vec<String>, Vec<Mount>), Error> {
+        let t = &req.tuning;
+        let (image_volumes, mut own) = image_volumes(t, &config.volumes, own)?;
+        let vol_err = |e| Error::Volumes(Box::new(e));
+        let add = |m: Mount, own: &mut Vec<Mount>| {
+            if !own.iter().any(|o| o.destination == m.destination) {
+                own.push(m);
+            }
+        };
+        if is_systemd_mode(t.systemd.as_deref(), &plan.args) {
+            for dest in SYSTEMD_TMPFS {
+                add(volumes::parse_tmpfs(dest).map_err(vol_err)?, &mut own);
+            }
+        }
+        if let Some(path) = t.init_path.as_ref().filter(|_| plan.hardening.init) {
+            let spec = format!("{}:{INIT_TARGET}:ro", path.display());
+            add(volumes::parse_volume(&spec).map_err(vol_err)?, &mut own);
+            plan.hardening.init = false;
+            let args = std::mem::take(&mut plan.args);
+            plan.args = [INIT_TARGET.to_string(), "--".to_string()]
+                .into_iter()
+                .chain(args)
+                .collect();
+        }
+        match t.sdnotify.as_deref() {
+            Some("conmon") => plan.manage.is_ready_sent = true,
+            Some("ignore") => {}
+            _ => {
+                // Only a socket in the filesystem can be bound in.
+                let socket = std::env::var("NOTIFY_SOCKET")
+                    .ok()
+                    .filter(|s| s.starts_with('/'));
+                if let Some(socket) = socket {
+                    let spec = format!("{socket}:{NOTIFY_TARGET}");
+                    add(volumes::parse_volume(&spec).map_err(vol_err)?, &mut own);
+                    plan.env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
+                    plan.env.push(format!("NOTIFY_SOCKET={NOTIFY_TARGET}"));
+                }
+            }
+        }
+        if t.seccomp_policy.as_deref() == Some("image")
+            && plan.security.seccomp.source == Source::Default
+        {
+            let json = config
+                .labels
+                .get(SECCOMP_LABEL)
+                .ok_or(Error::NoImageSeccomp)?;
+            plan.security.seccomp.source = Source::Inline {
+                path: format!("the image's {SECCOMP_LABEL} label").into(),
+                json: json.clone(),
+            };
+            let caps = plan.security.caps;
+            crate::runtime::seccomp::resolve(&mut plan.security.seccomp, caps, self.runroot()?)?;
+        }
+        Ok((image_volumes, own))
+    }
+
     /// The users `--passwd`, `--passwd-entry` and `--hostuser` add to the
     /// container of `plan` (see `passwd::plan_users`), from the host's
     /// /etc/passwd.
@@ -181,6 +307,28 @@ mod tests {
             image_volumes(&req("nope"), &image, Vec::new()),
             Err(Error::ImageVolumeMode(_))
         ));
+    }
+
+    #[test]
+    fn systemd_mode_is_podmans() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(is_systemd_mode(None, &s(&["/sbin/init"])));
+        assert!(is_systemd_mode(
+            Some("true"),
+            &s(&["/usr/lib/systemd/systemd", "--x"])
+        ));
+        assert!(is_systemd_mode(
+            None,
+            &s(&["/bin/sh", "-c", "/usr/sbin/init"])
+        ));
+        assert!(!is_systemd_mode(None, &s(&["sh"])));
+        assert!(!is_systemd_mode(Some("false"), &s(&["/sbin/init"])));
+        assert!(is_systemd_mode(Some("always"), &s(&["sh"])));
+        let bad = TuningRequest {
+            systemd: Some("maybe".into()),
+            ..TuningRequest::default()
+        };
+        assert!(matches!(check_modes(&bad), Err(Error::FlagValue { .. })));
     }
 
     #[test]

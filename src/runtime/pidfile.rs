@@ -20,6 +20,27 @@ pub fn write(plan: &Plan, pid: Pid, monitor: Pid) -> Result<(), Error> {
     Ok(())
 }
 
+/// With `--sdnotify=conmon`: tells the `NOTIFY_SOCKET` of our
+/// environment, if any, that the container `pid` is ready, as conmon does;
+/// a failure is logged, as Podman logs it, and does not stop the start.
+pub fn notify_ready(plan: &Plan, pid: Pid) {
+    if !plan.manage.is_ready_sent {
+        return;
+    }
+    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let message = format!("READY=1\nMAINPID={pid}\n");
+    let sent = std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|s| s.send_to(message.as_bytes(), Path::new(&socket)));
+    if let Err(e) = sent {
+        log::warn!(
+            "notifying {} that the container is ready: {e}",
+            socket.to_string_lossy()
+        );
+    }
+}
+
 fn write_one(path: &Path, pid: Pid) -> Result<(), Error> {
     std::fs::write(path, pid.as_raw().to_string()).map_err(|source| Error::WriteFile {
         path: path.to_path_buf(),

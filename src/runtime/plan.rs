@@ -192,6 +192,10 @@ pub struct Management {
     /// one.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// `--sdnotify=conmon`: once the container runs, its monitor sends
+    /// `READY=1` to hutch's `NOTIFY_SOCKET`, as conmon does.
+    #[serde(default)]
+    pub is_ready_sent: bool,
 }
 
 /// Seconds `stop` waits for a container without `--stop-timeout`, as in

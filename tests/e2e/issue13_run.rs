@@ -953,3 +953,114 @@ fn issue13_run_uts_pid_ipc_and_cgroupns_modes() {
         .stdout_is(host.trim());
     env.hutch(&["rm", "-f", "h"]).success();
 }
+
+#[test]
+fn issue13_run_systemd_init_path_seccomp_policy_and_sdnotify() {
+    // issue #13 item 3: as Podman does them; bad values exit 125.
+    let mut env = Env::new();
+    let img = image("busybox");
+    let tmpfs_lines = "grep -E ' (/run|/run/lock|/tmp|/var/log/journal) ' /proc/mounts | \
+                       cut -d' ' -f2,3 | sort | tr '\\n' ' '";
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--systemd",
+        "always",
+        &img,
+        "sh",
+        "-c",
+        tmpfs_lines,
+    ])
+    .success()
+    .stdout_is("/run tmpfs /run/lock tmpfs /tmp tmpfs /var/log/journal tmpfs");
+    env.hutch(&[
+        "run",
+        "--rm",
+        &img,
+        "sh",
+        "-c",
+        &format!("{tmpfs_lines}; true"),
+    ])
+    .success()
+    .stdout_is("");
+    env.hutch(&["run", "--rm", "--systemd", "maybe", &img, "true"])
+        .tool_error(&["--systemd"]);
+    // --init-path: an init started as `INIT -- COMMAND`.
+    let init = env.dir.join("init");
+    std::fs::write(
+        &init,
+        "#!/bin/sh\n[ \"$1\" = -- ] && shift\necho \"pid $$\"\nexec \"$@\"\n",
+    )
+    .unwrap();
+    crate::common::set_mode(&init, 0o755);
+    let init_arg = init.to_str().unwrap();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--init",
+        "--init-path",
+        init_arg,
+        &img,
+        "echo",
+        "hi",
+    ])
+    .success()
+    .stdout_is("pid 1\nhi");
+    // --seccomp-policy=image takes the profile from the image's label.
+    env.hutch(&["run", "--rm", "--seccomp-policy", "image", &img, "true"])
+        .tool_error(&["no seccomp policy defined by image"]);
+    env.hutch(&["create", "--name", "base", &img, "true"])
+        .success();
+    let profile = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let label = format!("LABEL io.containers.seccomp.profile='{profile}'");
+    env.hutch(&["commit", "-q", "-c", &label, "base", "localhost/profiled:1"])
+        .success();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--seccomp-policy",
+        "image",
+        "localhost/profiled:1",
+        "mkdir",
+        "/x",
+    ])
+    .code(1);
+    env.hutch(&["run", "--rm", "localhost/profiled:1", "mkdir", "/x"])
+        .success();
+    env.hutch(&["run", "--rm", "--seccomp-policy", "foo", &img, "true"])
+        .tool_error(&["--seccomp-policy"]);
+    // --sdnotify: conmon sends READY=1; container binds the socket in.
+    let sock_path = env.dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    env.set_env("NOTIFY_SOCKET", sock_path.to_str().unwrap());
+    env.hutch(&["run", "--rm", "--sdnotify", "conmon", &img, "true"])
+        .success();
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("no READY=1 on NOTIFY_SOCKET");
+    let got = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(got.starts_with("READY=1\nMAINPID="), "{got:?}");
+    env.hutch(&[
+        "run",
+        "--rm",
+        &img,
+        "sh",
+        "-c",
+        "echo $NOTIFY_SOCKET; test -S /run/notify/notify.sock && echo socket",
+    ])
+    .success()
+    .stdout_is("/run/notify/notify.sock\nsocket");
+    env.hutch(&[
+        "run",
+        "--rm",
+        "--sdnotify",
+        "ignore",
+        &img,
+        "sh",
+        "-c",
+        "echo ${NOTIFY_SOCKET:-none}",
+    ])
+    .success()
+    .stdout_is("none");
+}

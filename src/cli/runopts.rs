@@ -229,6 +229,12 @@ pub struct TuningArgs {
     /// The init binary --init runs as the container's pid 1 instead of hutch's own
     #[arg(long, value_name = "PATH")]
     pub init_path: Option<PathBuf>,
+    /// Map the container with the /etc/subuid ranges of NAME (your own name or uid: newuidmap allows no other)
+    #[arg(long, value_name = "NAME")]
+    pub subuidname: Option<String>,
+    /// Map the container with the /etc/subgid ranges of NAME (your own name or uid: newgidmap allows no other)
+    #[arg(long, value_name = "NAME")]
+    pub subgidname: Option<String>,
 }
 
 impl TuningArgs {
@@ -255,6 +261,7 @@ impl TuningArgs {
             systemd: self.systemd.clone(),
             sdnotify: self.sdnotify.clone(),
             init_path: self.init_path.clone(),
+            subid_names: (self.subuidname.clone(), self.subgidname.clone()),
         }
     }
 }

@@ -194,6 +194,9 @@ pub struct TuningRequest {
     pub sdnotify: Option<String>,
     /// `--init-path`: the init binary `--init` runs instead of hutch's own.
     pub init_path: Option<PathBuf>,
+    /// `--subuidname` and `--subgidname`: whose /etc/subuid and
+    /// /etc/subgid ranges map the container.
+    pub subid_names: (Option<String>, Option<String>),
 }
 
 /// Everything a new container needs, as one typed request.

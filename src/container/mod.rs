@@ -159,6 +159,9 @@ pub enum Error {
         value: String,
         allowed: &'static str,
     },
+    /// `--subuidname` or `--subgidname` of another user.
+    #[error("{flag} {name}: newuidmap and newgidmap map only the ranges listed for your own name or uid, which hutch uses already")]
+    SubidName { flag: &'static str, name: String },
     /// `--seccomp-policy=image` for an image without a profile label.
     #[error("no seccomp policy defined by image")]
     NoImageSeccomp,

@@ -44,6 +44,7 @@ pub fn check_tuning(create: &CreateRequest, progress: &dyn Progress) -> Result<T
     let req = &create.tuning;
     image_volume_mode(req.image_volume.as_deref())?;
     check_modes(req)?;
+    check_subid_names(&req.subid_names)?;
     let tune = |e| Error::Tuning(e);
     let namespaces = tuning::plan_namespaces(&req.namespaces).map_err(tune)?;
     if namespaces.is_host_uts && create.process.hostname.is_some() {
@@ -159,6 +160,29 @@ fn check_modes(req: &TuningRequest) -> Result<(), Error> {
         None | Some("container" | "conmon" | "ignore") => Ok(()),
         Some(v) => Err(bad("--sdnotify", v, "container, conmon, ignore")),
     }
+}
+
+/// Checks `--subuidname` and `--subgidname`: newuidmap and newgidmap map
+/// only the ranges /etc/subuid and /etc/subgid list for the caller's own
+/// name or uid, which are the maps every container gets; another name's
+/// ranges are refused with that reason (Podman fails on them in
+/// newuidmap).
+fn check_subid_names(names: &(Option<String>, Option<String>)) -> Result<(), Error> {
+    let uid = nix::unistd::Uid::current();
+    let own_name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    for (flag, name) in [("--subuidname", &names.0), ("--subgidname", &names.1)] {
+        let Some(name) = name else { continue };
+        if Some(name) != own_name.as_ref() && *name != uid.to_string() {
+            return Err(Error::SubidName {
+                flag,
+                name: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether `args` run in systemd mode under `--systemd` `mode`.

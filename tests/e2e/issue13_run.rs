@@ -1064,3 +1064,31 @@ fn issue13_run_systemd_init_path_seccomp_policy_and_sdnotify() {
     .success()
     .stdout_is("none");
 }
+
+#[test]
+fn issue13_run_subuidname_takes_only_the_users_own_ranges() {
+    // issue #13 item 3: newuidmap grants only the caller's ranges.
+    let env = Env::new();
+    let img = image("busybox");
+    let (me, uid, _) = crate::common::current_user();
+    let uid = uid.to_string();
+    let r = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "--subuidname",
+            &me,
+            "--subgidname",
+            &uid,
+            &img,
+            "cat",
+            "/proc/self/uid_map",
+        ])
+        .success();
+    let plain = env
+        .hutch(&["run", "--rm", &img, "cat", "/proc/self/uid_map"])
+        .success();
+    assert_eq!(r.stdout, plain.stdout);
+    env.hutch(&["run", "--rm", "--subuidname", "root", &img, "true"])
+        .tool_error(&["--subuidname root", "your own name or uid"]);
+}

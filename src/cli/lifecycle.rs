@@ -72,8 +72,7 @@ pub struct RmArgs {
     /// Ignore containers that do not exist (--force does too)
     #[arg(short, long)]
     pub ignore: bool,
-    /// Also remove the containers that depend on these (hutch containers
-    /// have no dependencies: only the named ones go; printed by full id)
+    /// Also remove the containers that depend on these (--requires), first; printed by full id
     #[arg(long)]
     pub depend: bool,
     /// Read the container's id from FILE (repeatable)
@@ -247,9 +246,21 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     let given = targets(engine, args.containers, &args.cidfile, None, ignore)?;
     let mut names = Vec::new();
     for name in engine.removal_targets(args.all, given)? {
-        match engine.container_id(&name) {
-            // With --depend Podman prints full ids, else the names given.
-            Ok(id) => names.push(if args.depend { id } else { name }),
+        // With --depend Podman prints full ids, else the names given; the
+        // containers that require one go before it (also with --all,
+        // whose order would otherwise refuse them).
+        let found = match args.depend || args.all {
+            true => engine.with_dependents(&name),
+            false => engine.container_id(&name).map(|_| vec![name.clone()]),
+        };
+        match found {
+            Ok(ids) => {
+                for id in ids {
+                    if !names.contains(&id) {
+                        names.push(id);
+                    }
+                }
+            }
             Err(container::Error::NoSuchContainer(_)) if ignore => {}
             Err(e) => {
                 let code = e.removal_exit_code();

@@ -104,6 +104,16 @@ impl Engine {
             .find_container(name)
             .map_err(Error::Store)?
             .map(|info| info.record.id);
+        // As Podman: what others --requires goes only after them.
+        if let Some(id) = &id {
+            let dependents = self.dependents(id)?;
+            if !dependents.is_empty() {
+                return Err(Error::HasDependents {
+                    id: id.clone(),
+                    dependents: dependents.join(", "),
+                });
+            }
+        }
         let anonymous = match (&id, with_volumes) {
             (Some(id), true) => store.anonymous_volumes_of(id).map_err(Error::Store)?,
             _ => Vec::new(),

@@ -101,6 +101,40 @@ impl Engine {
         Ok(())
     }
 
+    /// The full ids of the containers that require container `id`
+    /// (`--requires`), as their specs say.
+    pub fn dependents(&self, id: &str) -> Result<Vec<String>, Error> {
+        let list = self.store()?.list_containers().map_err(Error::Store)?;
+        Ok(list
+            .into_iter()
+            .filter(|info| {
+                super::load_spec(info).is_ok_and(|p| p.manage.requires.iter().any(|r| r == id))
+            })
+            .map(|info| info.record.id)
+            .collect())
+    }
+
+    /// The full id of container `name` after those of every container
+    /// that requires it, theirs before them: the order `rm --depend`
+    /// removes them in, as Podman does.
+    pub fn with_dependents(&self, name: &str) -> Result<Vec<String>, Error> {
+        let id = self.container_id(name)?;
+        let mut out = Vec::new();
+        self.collect_dependents(&id, &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_dependents(&self, id: &str, out: &mut Vec<String>) -> Result<(), Error> {
+        if out.iter().any(|o| o == id) {
+            return Ok(());
+        }
+        for d in self.dependents(id)? {
+            self.collect_dependents(&d, out)?;
+        }
+        out.push(id.to_string());
+        Ok(())
+    }
+
     /// `--rmi`: removes `image` after a foreground run, as Podman 4.3
     /// does (by the name given; only its name goes while it has others),
     /// unless a container still uses it; a failure is reported, not

@@ -159,6 +159,11 @@ pub enum Error {
         value: String,
         allowed: &'static str,
     },
+    /// `rm` of a container others require (`--requires`).
+    #[error(
+        "container {id} has dependent containers which must be removed before it: {dependents}"
+    )]
+    HasDependents { id: String, dependents: String },
     /// `--subuidname` or `--subgidname` of another user.
     #[error("{flag} {name}: newuidmap and newgidmap map only the ranges listed for your own name or uid, which hutch uses already")]
     SubidName { flag: &'static str, name: String },
@@ -410,6 +415,9 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::HasDependents { .. } => {
+                Some("remove those first, or use rm --depend".into())
+            }
             Error::CidfileExists(_) => Some(
                 "ensure another container is not using it, or delete it".into(),
             ),

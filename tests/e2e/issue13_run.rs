@@ -696,7 +696,20 @@ fn issue13_run_requires_starts_the_required_containers_first() {
     env.hutch(&["ps", "--format", "{{.Names}}"])
         .success()
         .stdout_is("a");
-    env.hutch(&["rm", "-f", "a", "b"]).success();
+    // Podman refuses to remove a required container, even with -f, and
+    // removes its dependents first with --depend.
+    env.hutch(&["rm", "-f", "a"])
+        .tool_error(&["has dependent containers which must be removed before it"]);
+    env.hutch(&["create", "--name", "c", "--requires", "b", &img, "true"])
+        .success();
+    let want: Vec<String> = ["c", "b", "a"]
+        .iter()
+        .map(|n| inspect(&env, n, "{{.Id}}"))
+        .collect();
+    env.hutch(&["rm", "-f", "--depend", "a"])
+        .success()
+        .stdout_is(&want.join("\n"));
+    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
 }
 
 #[test]

@@ -23,5 +23,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let code = cli::main();
-    ExitCode::from(u8::try_from(code).unwrap_or(error::EXIT_TOOL as u8))
+    // A container killed by --timeout exited -1, which exit(2) reports as
+    // 255, as Podman's does.
+    let byte = match code {
+        -1 => u8::MAX,
+        c => u8::try_from(c).unwrap_or(error::EXIT_TOOL as u8),
+    };
+    ExitCode::from(byte)
 }

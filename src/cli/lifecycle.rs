@@ -38,14 +38,9 @@ pub struct StopArgs {
     /// Read a container's id from FILE (repeatable)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Vec<std::path::PathBuf>,
-    /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(
-        short = 't',
-        long = "time",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub time: u64,
+    /// Seconds to wait after the stop signal before SIGKILL (default: the container's --stop-timeout, else 10)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -91,8 +86,7 @@ pub struct RmArgs {
     /// Ignore containers that do not exist (--force does too)
     #[arg(short, long)]
     pub ignore: bool,
-    /// Also remove the containers that depend on these (hutch containers
-    /// have no dependencies: only the named ones go; printed by full id)
+    /// Also remove the containers that depend on these (--requires), first; printed by full id
     #[arg(long)]
     pub depend: bool,
     /// Read the container's id from FILE (repeatable)
@@ -194,7 +188,7 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Result<i32, Error> {
 
 impl StopArgs {
     /// The containers `stop` or `restart` acts on, and the grace period.
-    fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Duration), Error> {
+    fn resolve(self, engine: &Engine) -> Result<(Vec<String>, Option<Duration>), Error> {
         let mut names = Pick {
             names: self.containers,
             cidfiles: &self.cidfile,
@@ -212,7 +206,7 @@ impl StopArgs {
                 )
             });
         }
-        Ok((names, Duration::from_secs(self.time)))
+        Ok((names, self.time.map(Duration::from_secs)))
     }
 }
 
@@ -263,9 +257,21 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
     };
     let mut names = Vec::new();
     for name in engine.removal_targets(args.all, given)? {
-        match engine.container_id(&name) {
-            // With --depend Podman prints full ids, else the names given.
-            Ok(id) => names.push(if args.depend { id } else { name }),
+        // With --depend Podman prints full ids, else the names given; the
+        // containers that require one go before it (also with --all,
+        // whose order would otherwise refuse them).
+        let found = match args.depend || args.all {
+            true => engine.with_dependents(&name),
+            false => engine.container_id(&name).map(|_| vec![name.clone()]),
+        };
+        match found {
+            Ok(ids) => {
+                for id in ids {
+                    if !names.contains(&id) {
+                        names.push(id);
+                    }
+                }
+            }
             Err(container::Error::NoSuchContainer(_)) if ignore => {}
             Err(e) => {
                 let code = e.removal_exit_code();
@@ -302,7 +308,7 @@ fn stop_for_rm(
         Duration::from_secs(u64::from(u32::MAX)),
         Duration::from_secs,
     );
-    match engine.stop(name, grace) {
+    match engine.stop(name, Some(grace)) {
         Ok(()) | Err(container::Error::NotRunning(_)) => Ok(()),
         Err(e) => Err(e),
     }

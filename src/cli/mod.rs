@@ -45,6 +45,7 @@ mod rename;
 mod resources;
 mod rmi;
 mod run;
+mod runopts;
 mod search;
 mod system;
 mod tag;
@@ -167,7 +168,7 @@ pub enum Command {
     Container(container::ContainerCommand),
     /// Create a container without starting it
     #[command(mut_arg("detach", |a| a.hide(true)))]
-    Create(run::RunArgs),
+    Create(run::CreateArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
     /// Stop and start containers again

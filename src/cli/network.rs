@@ -34,6 +34,9 @@ pub struct NetworkArgs {
     /// MAC address of the container's interface (pasta and slirp4netns)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
+    /// Expose a port or a range of ports: PORT[-END][/tcp|/udp] (published by -P)
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub expose: Vec<String>,
 }
 
 impl NetworkArgs {
@@ -43,7 +46,7 @@ impl NetworkArgs {
             network: self.network.clone(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,
-            exposed: Vec::new(),
+            exposed: self.expose.clone(),
             dns: self.dns.clone(),
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_option.clone(),

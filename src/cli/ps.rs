@@ -9,6 +9,8 @@
 //! `--filter KEY=VALUE` works as in Podman: values of one key are ORed,
 //! different keys ANDed.
 
+use std::collections::BTreeMap;
+
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -44,6 +46,7 @@ const FIELDS: &[&str] = &[
     "Pod",
     "PodName",
     "Namespaces",
+    "Labels",
 ];
 
 /// `--sort`'s keys.
@@ -64,7 +67,7 @@ const NS_TABLE: &str = "table {{.ID}}\\t{{.Names}}\\t{{.Pid}}\\t{{.Namespaces.Cg
                         {{.Namespaces.PIDNS}}\\t{{.Namespaces.User}}\\t{{.Namespaces.UTS}}";
 
 /// The keys `--filter` knows.
-const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited"];
+const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited", "label"];
 
 /// The default table, as Podman prints it.
 const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t\
@@ -90,7 +93,7 @@ pub struct PsArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Names}} {{.Status}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited (repeatable)
+    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited, label=KEY[=VALUE] (repeatable)
     #[arg(short, long = "filter", value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Add a SIZE column: the writable layer's size and, in parentheses, with the image's
@@ -250,6 +253,7 @@ pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
                     .parse()
                     .map_err(|_| invalid("the exit code must be a number"))?,
             ),
+            "label" => f.labels.push(value.to_string()),
             _ => {
                 return Err(invalid(&format!(
                     "unknown key, use one of {}",
@@ -274,7 +278,7 @@ fn size_text(size: Option<Sizes>) -> String {
 fn sort(list: &mut [Listed], key: &str) {
     let created = |l: &Listed| parse_time(Some(&l.info.record.created)).unwrap_or(0);
     match key {
-        "command" => list.sort_by_cached_key(|l| command_args(&l.info).join(" ")),
+        "command" => list.sort_by_cached_key(|l| command_and_labels(&l.info).0.join(" ")),
         "id" => list.sort_by(|a, b| a.info.record.id.cmp(&b.info.record.id)),
         "image" => list.sort_by(|a, b| a.info.record.image_name.cmp(&b.info.record.image_name)),
         "names" => list.sort_by(|a, b| a.info.record.name.cmp(&b.info.record.name)),
@@ -333,11 +337,19 @@ fn shorten(id: &str, no_trunc: bool) -> &str {
     }
 }
 
-/// The container's command line from its recorded plan.
-fn command_args(info: &ContainerInfo) -> Vec<String> {
+/// The container's command line and labels from its recorded plan.
+fn command_and_labels(info: &ContainerInfo) -> (Vec<String>, BTreeMap<String, String>) {
     crate::container::load_spec(info)
-        .map(|p| p.args)
+        .map(|p| (p.args, p.labels))
         .unwrap_or_default()
+}
+
+/// Labels as Podman's JSON shows them: null when there are none.
+fn labels_json(labels: BTreeMap<String, String>) -> Value {
+    match labels.is_empty() {
+        true => Value::Null,
+        false => json!(labels),
+    }
 }
 
 use crate::container::state_name;
@@ -376,7 +388,8 @@ fn go_time(t: Option<i64>, raw: &str) -> String {
 fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let created = parse_time(Some(&rec.created));
-    let mut command = command_args(info).join(" ");
+    let (args, labels) = command_and_labels(info);
+    let mut command = args.join(" ");
     if !no_trunc && command.chars().count() > COMMAND_WIDTH {
         command = command.chars().take(COMMAND_WIDTH - 3).collect::<String>() + "...";
     }
@@ -397,6 +410,7 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "PodName": "",
         // Filled in only when asked for (`--ns` or a template naming it).
         "Namespaces": {},
+        "Labels": labels,
     })
 }
 
@@ -416,12 +430,13 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
     let rec = &info.record;
     let st = &info.state;
     let created = parse_time(Some(&rec.created));
+    let (args, labels) = command_and_labels(info);
     let mut v = json!({
         "Id": rec.id,
         "Names": [rec.name],
         "Image": rec.image_name,
         "ImageID": rec.image_id.hex(),
-        "Command": command_args(info),
+        "Command": args,
         "Created": unix_secs(created),
         "CreatedAt": go_time(created, &rec.created),
         "State": state_name(st.status),
@@ -434,6 +449,7 @@ fn json_object(info: &ContainerInfo, now: i64, size: Option<Sizes>) -> Value {
         "Ports": [],
         "Pod": "",
         "PodName": "",
+        "Labels": labels_json(labels),
     });
     if let Some(s) = size {
         v["Size"] = json!({ "rwSize": s.rw, "rootFsSize": s.root_fs });
@@ -575,6 +591,7 @@ mod tests {
             "status=created",
             "ancestor=busybox",
             "exited=137",
+            "label=a=b",
         ]))
         .unwrap();
         assert_eq!(
@@ -585,11 +602,12 @@ mod tests {
                 statuses: vec![ContainerStatus::Exited, ContainerStatus::Created],
                 ancestors: strings(&["busybox"]),
                 exit_codes: vec![137],
+                labels: strings(&["a=b"]),
             }
         );
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
-            ("label=a=b", "invalid filter \"label=a=b\": unknown key, use one of id, name, status, ancestor, exited"),
+            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label"),
             ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),
@@ -618,6 +636,8 @@ mod tests {
         assert!(check(&["exited=137"], &exited));
         assert!(!check(&["exited=0"], &exited));
         assert!(!check(&["exited=137"], &running));
+        // The spec of `info` has no labels.
+        assert!(!check(&["label=a"], &exited));
     }
 
     #[test]

@@ -33,7 +33,6 @@ pub struct Refused {
     pub reason: &'static str,
 }
 
-const RUN_LIKE: &[&str] = &["run", "create", "container run", "container create"];
 const REMOTE: &str = "hutch has no remote mode: it runs containers itself, without a service";
 
 /// The refusals, by command.
@@ -176,12 +175,6 @@ pub const TABLE: &[Refusal] = &[
         flag: "",
         takes_value: false,
         reason: "hutch has no volume plugins to reload volumes from",
-    },
-    Refusal {
-        commands: RUN_LIKE,
-        flag: "init-path",
-        takes_value: true,
-        reason: "hutch's init is built in and cannot be replaced",
     },
 ];
 

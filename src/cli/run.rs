@@ -13,9 +13,31 @@ use crate::container::{
 };
 use crate::error::Error;
 
+/// The flags of `run`: `create`'s, and those only a run has (#13), as
+/// Podman 4.3 splits them.
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Everything `create` takes.
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// `--rmi`, `--sig-proxy` and the other flags `create` does not take.
+    #[command(flatten)]
+    pub run_only: Box<super::runopts::RunOnlyArgs>,
+}
+
+impl std::ops::Deref for RunArgs {
+    type Target = CreateArgs;
+
+    fn deref(&self) -> &CreateArgs {
+        &self.create
+    }
+}
+
+/// The flags of `create`, which `run` takes too.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -94,6 +116,21 @@ pub struct RunArgs {
     /// The pod to join (#4)
     #[command(flatten)]
     pub pod: Box<super::pod::PodArgs>,
+    /// Labels and annotations (#13)
+    #[command(flatten)]
+    pub meta: Box<super::runopts::MetaArgs>,
+    /// Id and pid files and the other management flags (#13)
+    #[command(flatten)]
+    pub manage: Box<super::runopts::ManageArgs>,
+    /// --unsetenv, --env-host and the other environment flags (#13)
+    #[command(flatten)]
+    pub env_flags: Box<super::runopts::EnvArgs>,
+    /// --umask, --tz, --shm-size and --sysctl (#13)
+    #[command(flatten)]
+    pub tuning: Box<super::runopts::TuningArgs>,
+    /// --arch, --os and --variant (#13)
+    #[command(flatten)]
+    pub platform_parts: Box<super::runopts::PlatformArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -143,7 +180,7 @@ pub enum PullFlag {
     Newer,
 }
 
-impl RunArgs {
+impl CreateArgs {
     /// The image named on the command line.
     pub fn image(&self) -> &str {
         self.target.first().map_or("", String::as_str)
@@ -168,7 +205,7 @@ impl RunArgs {
                 PullFlag::Missing => PullPolicy::Missing,
                 PullFlag::Never => PullPolicy::Never,
             },
-            platform: self.platform.clone(),
+            platform: self.platform_parts.platform(self.platform.as_deref())?,
             registry: RegistryOptions {
                 tls_verify: self.access.tls_verify,
                 cert_dir: self.access.cert_dir.clone(),
@@ -186,6 +223,8 @@ impl RunArgs {
                 hostname: self.hostname.clone(),
                 interactive: self.interactive,
                 tty: self.tty,
+                env_options: self.env_flags.options(),
+                passwd: self.env_flags.passwd(),
             },
             remove: self.rm,
             restart: self.restart.unwrap_or(RestartPolicy::No),
@@ -207,12 +246,15 @@ impl RunArgs {
             userns: self.userns.request(),
             network: self.network.request(),
             pod: self.pod.pod.clone(),
+            metadata: self.meta.request(),
+            manage: self.manage.request(),
+            tuning: self.tuning.request(),
         })
     }
 }
 
 /// Creates a container without starting it and prints its id.
-pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
+pub fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
     if args.detach {
         return Err(Error::Usage(
             "create does not take --detach: start the container with hutch start".into(),
@@ -228,7 +270,9 @@ pub fn create(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
 /// with `-d` starts it through a monitor and prints its id.
 pub fn run(engine: &Engine, args: RunArgs) -> Result<i32, Error> {
     let reporter = StderrReporter { quiet: args.quiet };
-    match engine.run(&args.request()?, args.detach, &reporter)? {
+    let mut req = args.request()?;
+    args.run_only.apply(&mut req)?;
+    match engine.run(&req, args.detach, &reporter)? {
         Ran::Detached(id) => {
             println!("{id}");
             Ok(0)

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::engine::Engine;
+use super::labels::Metadata;
 use super::logread::LogConfig;
 use super::plan::RunOptions;
 use super::pod::Pod;
@@ -21,8 +22,9 @@ use crate::cgroup;
 use crate::image::{self, Platform, PullOptions, RuntimeConfig};
 use crate::net::{self, NetworkPlan};
 use crate::runtime::hardening::{self, Hardening, HardeningRequest};
-use crate::runtime::plan::Origin;
+use crate::runtime::plan::{Management, Origin};
 use crate::runtime::security::{self, Security, SecurityRequest};
+use crate::runtime::tuning::{self, Tuning};
 use crate::storage::{ContainerRecord, Store};
 use crate::userns::IdMaps;
 
@@ -72,7 +74,14 @@ pub struct ProcessRequest {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+    /// `--unsetenv`, `--unsetenv-all`, `--env-host`, `--env-merge` and
+    /// `--http-proxy`.
+    pub env_options: EnvOptions,
+    /// `--passwd`, `--passwd-entry`, `--hostuser`.
+    pub passwd: super::passwd::PasswdRequest,
 }
+
+pub use super::plan::EnvOptions;
 
 /// The user namespace, groups and devices.
 #[derive(Debug, Clone, Default)]
@@ -109,6 +118,85 @@ pub struct LogRequest {
     pub driver: Option<String>,
     /// `--log-opt KEY=VALUE`.
     pub opts: Vec<String>,
+}
+
+/// The container's labels and annotations, as given.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataRequest {
+    /// `--label KEY[=VALUE]`, in order.
+    pub labels: Vec<String>,
+    /// `--label-file`s, read in order before `labels`.
+    pub label_files: Vec<PathBuf>,
+    /// `--annotation KEY=VALUE`, in order.
+    pub annotations: Vec<String>,
+}
+
+/// What the engine does around the container's process (#13).
+#[derive(Debug, Clone, Default)]
+pub struct ManageRequest {
+    /// `--cidfile`: write the new container's id here; it must not exist.
+    pub cidfile: Option<PathBuf>,
+    /// `--pidfile`: write the container's pid here at every start.
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: write the monitor's pid here at every start.
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `--replace`: remove a container of the same name first.
+    pub replace: bool,
+    /// `--rmi`: after a foreground run, remove the image (unless another
+    /// container uses it).
+    pub remove_image: bool,
+    /// `--timeout`: seconds the container may run.
+    pub timeout: Option<u64>,
+    /// `--stop-signal`: instead of the image's StopSignal.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout`: seconds `stop` waits by default.
+    pub stop_timeout: Option<u64>,
+    /// `--sig-proxy`: pass the signals the foreground hutch gets on
+    /// (`None`: true).
+    pub sig_proxy: Option<bool>,
+    /// `--requires`: containers started before this one, by name or id.
+    pub requires: Vec<String>,
+    /// `--pod-id-file`: the pod to join, by the id in this file.
+    pub pod_id_file: Option<PathBuf>,
+}
+
+/// `--umask`, `--tz`, `--shm-size` and `--sysctl`, as given (#13).
+#[derive(Debug, Clone, Default)]
+pub struct TuningRequest {
+    /// `--umask` (octal).
+    pub umask: Option<String>,
+    /// `--tz`: `local` or a zone name.
+    pub timezone: Option<String>,
+    /// `--shm-size`.
+    pub shm_size: Option<String>,
+    /// `--sysctl KEY=VALUE`, in order.
+    pub sysctls: Vec<String>,
+    /// `--personality`: LINUX or LINUX32.
+    pub personality: Option<String>,
+    /// `--image-volume`: bind (the default), tmpfs or ignore.
+    pub image_volume: Option<String>,
+    /// `--memory-swappiness` (-1: the system's).
+    pub memory_swappiness: Option<i64>,
+    /// `--preserve-fds N` (`run` only).
+    pub preserve_fds: u32,
+    /// `-a`: the streams attached in the foreground (all when empty).
+    pub attach: Vec<String>,
+    /// `--chrootdirs`.
+    pub chroot_dirs: Vec<String>,
+    /// `--uts`, `--pid`, `--ipc`, `--cgroupns`.
+    pub namespaces: crate::runtime::tuning::NamespaceModes,
+    /// `--seccomp-policy`: default, or image (the image's label).
+    pub seccomp_policy: Option<String>,
+    /// `--systemd`: true (the default: when the command is init or
+    /// systemd), false or always.
+    pub systemd: Option<String>,
+    /// `--sdnotify`: container (the default), conmon or ignore.
+    pub sdnotify: Option<String>,
+    /// `--init-path`: the init binary `--init` runs instead of hutch's own.
+    pub init_path: Option<PathBuf>,
+    /// `--subuidname` and `--subgidname`: whose /etc/subuid and
+    /// /etc/subgid ranges map the container.
+    pub subid_names: (Option<String>, Option<String>),
 }
 
 /// Everything a new container needs, as one typed request.
@@ -148,6 +236,13 @@ pub struct CreateRequest {
     pub network: NetworkRequest,
     /// `--pod`.
     pub pod: Option<String>,
+    /// `--label`, `--label-file`, `--annotation`.
+    pub metadata: MetadataRequest,
+    /// `--cidfile`, `--pidfile`, `--conmon-pidfile` and the other flags
+    /// about managing the container.
+    pub manage: ManageRequest,
+    /// `--umask`, `--tz`, `--shm-size`, `--sysctl`.
+    pub tuning: TuningRequest,
 }
 
 /// A recorded container.
@@ -177,6 +272,9 @@ struct Checked {
     own_mounts: Vec<Mount>,
     log: LogConfig,
     env_files: Vec<String>,
+    metadata: Metadata,
+    manage: Management,
+    tuning: Tuning,
 }
 
 impl Engine {
@@ -204,12 +302,16 @@ impl Engine {
         detach: bool,
         progress: &dyn Progress,
     ) -> Result<Ran, Error> {
+        // First, before this process opens any file of its own.
+        tuning::check_preserved_fds(req.tuning.preserve_fds).map_err(Error::Tuning)?;
         let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
-        // A member starts its pod's infra first, as Podman's do.
+        // A member starts its pod's infra first, as Podman's do, and
+        // --requires: what this container needs runs first.
         let plan = plan.and_then(|p| match &p.pod {
             Some(pod) => self.start_infra_for(pod).map(|()| p),
             None => Ok(p),
         });
+        let plan = plan.and_then(|p| self.start_requirements(&p).map(|()| p));
         if detach {
             // From here on the monitor owns the container, `--rm` included.
             let paths = self.paths();
@@ -237,6 +339,9 @@ impl Engine {
             if let Err(e) = self.apply_exit_policy(&pod, joined) {
                 progress.cleanup_failed(&e);
             }
+        }
+        if req.manage.remove_image {
+            self.remove_image_after(&req.image, progress);
         }
         result.map(Ran::Exited)
     }
@@ -266,7 +371,10 @@ impl Engine {
         is_monitored: bool,
         progress: &dyn Progress,
     ) -> Result<Created, Error> {
-        let req = &*self.with_pod(req)?;
+        // --pod-id-file names the pod --pod would.
+        let with_id = super::options::with_pod_id(req)?;
+        let with_pod = self.with_pod(&with_id)?;
+        let req = &*with_pod;
         let Checked {
             security,
             cgroups,
@@ -274,6 +382,9 @@ impl Engine {
             mut own_mounts,
             log,
             env_files,
+            metadata,
+            manage,
+            mut tuning,
         } = self.check(req, is_monitored, progress)?;
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
@@ -282,9 +393,16 @@ impl Engine {
             ));
         }
         let ids = super::ids::plan(&req.userns, &maps)?;
+        let manage = Management {
+            requires: self.requirement_ids(&req.manage.requires)?,
+            ..manage
+        };
         let store = self.store()?;
         self.find_mounted_images(store, &mut own_mounts)?;
         let rec = self.image_for(store, req, &maps, progress)?;
+        if let Some(name) = req.name.as_deref().filter(|_| req.manage.replace) {
+            self.replace(name)?;
+        }
         let config = RuntimeConfig::parse(&rec.config)?;
         let id = new_id();
         let name = req
@@ -300,6 +418,9 @@ impl Engine {
         };
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
+        let is_host_network = network.mode == net::Mode::Host;
+        tuning.sysctls =
+            tuning::plan_sysctls(&req.tuning.sysctls, is_host_network).map_err(Error::Tuning)?;
         // Held until the spec is saved: a racing removal waits for it.
         let (dirs, _creation) = store.create_container_held(&record).map_err(Error::Store)?;
         // `/` gets the image's root mode and times now, while the upper
@@ -311,6 +432,10 @@ impl Engine {
         let lowers = super::ids::prepare_lowers(store, &rec.layers, &dirs, &maps, &ids)?;
         let volume_owner = super::ids::unmapped_users_root(&ids);
         let p = &req.process;
+        let mut env_options = p.env_options.clone();
+        if env_options.is_host {
+            env_options.host_vars = std::env::vars().collect();
+        }
         let opts = RunOptions {
             command: p.command.clone(),
             entrypoint: p.entrypoint.clone(),
@@ -318,23 +443,34 @@ impl Engine {
             env_files,
             workdir: p.workdir.clone(),
             user: p.user.clone().or(ids.default_user),
-            hostname: p.hostname.clone().or_else(|| {
-                pod.as_ref()
-                    .filter(|p| p.has_infra && p.shares("uts"))
-                    .map(|p| p.host_name().to_string())
-            }),
+            hostname: p
+                .hostname
+                .clone()
+                .or_else(|| {
+                    pod.as_ref()
+                        .filter(|p| p.has_infra && p.shares("uts"))
+                        .map(|p| p.host_name().to_string())
+                })
+                .or_else(|| super::options::host_name(&tuning)),
             interactive: p.interactive,
             tty: p.tty,
+            env_options,
             remove: req.remove,
             log,
             security,
             cgroups,
             hardening,
             network,
+            labels: super::labels::merge(&config.labels, &metadata.labels),
+            annotations: metadata.annotations,
+            manage,
+            manage_stop_signal: req.manage.stop_signal.clone(),
+            tuning,
         };
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                plan.identity.extra_users = self.extra_users(&p.passwd, &plan)?;
                 plan.root_entry = root_entry;
                 plan.origin = Origin {
                     name: record.name.clone(),
@@ -344,12 +480,14 @@ impl Engine {
                 if let Some(p) = &pod {
                     bind_pod(&mut plan, p)?;
                 }
+                let (image_volumes, own_mounts) =
+                    self.finish_plan(req, &config, &mut plan, own_mounts)?;
                 plan.volumes = plan_mounts(
                     store,
                     &id,
                     &req.mounts,
                     own_mounts,
-                    &config.volumes,
+                    &image_volumes,
                     req.remove,
                     &record.created,
                 )?;
@@ -362,6 +500,9 @@ impl Engine {
                         .map_err(Error::Store)?;
                 }
                 super::save_spec(store, &plan)?;
+                if let Some(path) = &req.manage.cidfile {
+                    super::management::write_cidfile(path, &id)?;
+                }
                 Ok(plan)
             });
         Ok(Created { id, maps, plan })
@@ -382,6 +523,8 @@ impl Engine {
             if !crate::storage::is_valid_container_name(name) {
                 return Err(Error::InvalidName(name.clone()));
             }
+        } else if req.manage.replace {
+            return Err(Error::ReplaceWithoutName);
         }
         image::check_authfile(req.registry.authfile.as_deref())?;
         let mut security = security::plan_security(&req.security).map_err(Error::Security)?;
@@ -397,6 +540,13 @@ impl Engine {
             is_monitored,
         )?;
         let env_files = read_env_files(&req.process.env_files)?;
+        let m = &req.metadata;
+        let metadata = super::labels::parse(&m.label_files, &m.labels, &m.annotations, &|k| {
+            std::env::var(k).ok()
+        })
+        .map_err(Error::Labels)?;
+        let manage = super::management::plan(&req.manage)?;
+        let tuning = super::options::check_tuning(req, progress)?;
         Ok(Checked {
             security,
             cgroups,
@@ -404,6 +554,9 @@ impl Engine {
             own_mounts,
             log,
             env_files,
+            metadata,
+            manage,
+            tuning,
         })
     }
 
@@ -521,6 +674,11 @@ fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
 fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Error> {
     if req.no_hosts && !req.add_hosts.is_empty() {
         return Err(Error::NoHostsWithAddHost);
+    }
+    for spec in &req.exposed {
+        if spec.contains(':') || net::parse_publish(spec).is_err() {
+            return Err(Error::InvalidExpose(spec.clone()));
+        }
     }
     let mut full = req.clone();
     for port in net::exposed_ports(config) {

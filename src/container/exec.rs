@@ -150,6 +150,7 @@ mod tests {
             args: strings(&["sleep", "1000"]),
             env: strings(&["PATH=/bin", "HOSTNAME=box", "A=run"]),
             cwd: "/srv".into(),
+            may_create_workdir: true,
             user: "app".into(),
             tty: false,
             interactive: false,
@@ -167,6 +168,10 @@ mod tests {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            labels: Default::default(),
+            annotations: Default::default(),
+            manage: Default::default(),
+            tuning: Default::default(),
         }
     }
 

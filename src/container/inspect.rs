@@ -32,9 +32,19 @@ impl Engine {
         let plan = super::load_spec(&info).ok();
         let mut v = container_json(&info, plan.as_ref(), &dirs, &log.display().to_string());
         v["HostConfig"]["LogConfig"] = json!({"Type": driver.as_str()});
+        v["HostConfig"]["ShmSize"] = json!(plan
+            .as_ref()
+            .and_then(|p| p.tuning.shm_size)
+            .unwrap_or(crate::runtime::tuning::DEFAULT_SHM_SIZE));
         let network = plan.map(|p| p.network).unwrap_or_default();
         let ports = self.published_ports(&info)?;
         v["NetworkSettings"] = network_settings(&network, &ports);
+        // Exposed ports nothing publishes show as null, as in Podman.
+        if let Some(map) = v["NetworkSettings"]["Ports"].as_object_mut() {
+            for key in &network.exposed {
+                map.entry(key.clone()).or_insert(Value::Null);
+            }
+        }
         Ok(Some(v))
     }
 
@@ -148,6 +158,7 @@ fn container_json(
             "OOMKilled": is_oom,
             "Dead": false,
             "Pid": if is_running { st.pid.unwrap_or(0) } else { 0 },
+            "ConmonPid": if is_running { st.monitor_pid.unwrap_or(0) } else { 0 },
             "ExitCode": st.exit_code.unwrap_or(0),
             "Error": st.exit_reason.clone().unwrap_or_default(),
             "StartedAt": st.started_at.as_deref().unwrap_or(ZERO_TIME),
@@ -166,6 +177,20 @@ fn container_json(
             "WorkingDir": plan.map_or("", |p| &p.cwd),
             "Tty": plan.is_some_and(|p| p.tty),
             "OpenStdin": plan.is_some_and(|p| p.interactive),
+            "StopSignal": plan.map_or(15, stop_signal_number),
+            "StopTimeout": plan
+                .and_then(|p| p.manage.stop_timeout)
+                .unwrap_or(crate::runtime::plan::DEFAULT_STOP_TIMEOUT),
+            "Timeout": plan.and_then(|p| p.manage.timeout).unwrap_or(0),
+            "Timezone": plan.and_then(|p| p.tuning.timezone.as_deref()).unwrap_or_default(),
+            "Umask": format!(
+                "{:04o}",
+                plan.and_then(|p| p.tuning.umask)
+                    .unwrap_or(crate::runtime::tuning::DEFAULT_UMASK)
+            ),
+            // Podman shows no labels as null.
+            "Labels": plan.map(|p| &p.labels).filter(|l| !l.is_empty()),
+            "Annotations": plan.map(|p| &p.annotations),
         },
         "HostConfig": host_config(plan.map(|p| &p.cgroups)),
         "CgroupPath": placement.as_ref().map(|p| p.path.display().to_string()).unwrap_or_default(),
@@ -181,7 +206,18 @@ fn container_json(
             },
         },
         "LogPath": log_path,
+        "PidFile": plan.and_then(|p| p.manage.pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
+        "ConmonPidFile": plan.and_then(|p| p.manage.monitor_pidfile.as_ref()).map(|p| p.display().to_string()).unwrap_or_default(),
     })
+}
+
+/// The number of the signal `stop` sends first, as Podman shows it.
+fn stop_signal_number(plan: &Plan) -> i32 {
+    let sig = plan.stop_signal.as_deref().map(super::parse_signal);
+    match sig {
+        Some(Ok(s)) => s as i32,
+        _ => nix::sys::signal::Signal::SIGTERM as i32,
+    }
 }
 
 /// The resource part of `HostConfig` (Docker's names) from a plan's

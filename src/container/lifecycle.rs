@@ -388,12 +388,13 @@ pub fn wait_exit(
     }
 }
 
-/// Stops container `name`: its stop signal (the image's StopSignal, else
-/// SIGTERM), then SIGKILL after `timeout`; returns once it has exited.
+/// Stops container `name`: its stop signal (`--stop-signal`, else the
+/// image's StopSignal, else SIGTERM), then SIGKILL after `timeout` (its
+/// `--stop-timeout`, else 10 s, when `None`); returns once it has exited.
 pub fn stop(
     store: &Store,
     name: &str,
-    timeout: Duration,
+    timeout: Option<Duration>,
     proc: &Path,
     exits: &Path,
 ) -> Result<(), Error> {
@@ -404,10 +405,15 @@ pub fn stop(
     if info.state.status != ContainerStatus::Running {
         return Ok(());
     }
-    let sig = match load_spec(&info).ok().and_then(|p| p.stop_signal) {
-        Some(s) => parse_signal(&s)?,
+    let plan = load_spec(&info).ok();
+    let sig = match plan.as_ref().and_then(|p| p.stop_signal.as_deref()) {
+        Some(s) => parse_signal(s)?,
         None => Signal::SIGTERM,
     };
+    let timeout = timeout.unwrap_or_else(|| {
+        let own = plan.as_ref().and_then(|p| p.manage.stop_timeout);
+        Duration::from_secs(own.unwrap_or(crate::runtime::plan::DEFAULT_STOP_TIMEOUT))
+    });
     let id = info.record.id.clone();
     if !timeout.is_zero() {
         match send_signal(&info, name, sig, proc) {

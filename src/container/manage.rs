@@ -26,19 +26,29 @@ impl Engine {
     /// Starts the created or exited container `name` through a new
     /// monitor; a running one is left alone. Returns its full id.
     pub fn start(&self, name: &str) -> Result<String, Error> {
+        // --requires: what it needs runs first.
+        if let Ok(plan) = self.container(name).and_then(|i| super::load_spec(&i)) {
+            self.start_requirements(&plan)?;
+        }
+        self.start_alone(name)
+    }
+
+    /// Starts container `name` as `start` does, without its requirements.
+    pub(super) fn start_alone(&self, name: &str) -> Result<String, Error> {
         self.start_infra_of(name)?;
         let paths = self.paths();
         super::start(self.store()?, name, &paths.root, &paths.runroot)
     }
 
-    /// Stops container `name` (its stop signal, SIGKILL after `timeout`)
-    /// and returns once it has exited.
-    pub fn stop(&self, name: &str, timeout: Duration) -> Result<(), Error> {
-        super::stop(self.store()?, name, timeout, &self.exits_dir())
+    /// Stops container `name` (its stop signal, SIGKILL after `timeout`, or
+    /// after its own stop timeout when `None`) and returns once it has
+    /// exited.
+    pub fn stop(&self, name: &str, timeout: Option<Duration>) -> Result<(), Error> {
+        super::stop_within(self.store()?, name, timeout, &self.exits_dir())
     }
 
     /// Stops container `name`, then starts it again.
-    pub fn restart(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+    pub fn restart(&self, name: &str, timeout: Option<Duration>) -> Result<(), Error> {
         self.stop(name, timeout)?;
         self.start(name)?;
         Ok(())
@@ -106,6 +116,16 @@ impl Engine {
             .find_container(name)
             .map_err(Error::Store)?
             .map(|info| info.record.id);
+        // As Podman: what others --requires goes only after them.
+        if let Some(id) = &id {
+            let dependents = self.dependents(id)?;
+            if !dependents.is_empty() {
+                return Err(Error::HasDependents {
+                    id: id.clone(),
+                    dependents: dependents.join(", "),
+                });
+            }
+        }
         let anonymous = match (&id, with_volumes) {
             (Some(id), true) => store.anonymous_volumes_of(id).map_err(Error::Store)?,
             _ => Vec::new(),

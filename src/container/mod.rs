@@ -24,13 +24,17 @@ mod ids;
 pub mod imagemount;
 pub mod images;
 mod inspect;
+pub mod labels;
 mod lifecycle;
 pub mod limits;
 mod logfile;
 pub mod logread;
 pub mod manage;
+mod management;
 mod manifests;
 mod monitor;
+mod options;
+pub mod passwd;
 mod plan;
 pub mod pod;
 mod pod_infra;
@@ -51,10 +55,12 @@ mod wait;
 pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
+pub use crate::runtime::tuning::NamespaceModes;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use create::{
-    read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
-    ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
+    read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
+    ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
+    RegistryOptions, Resources, TuningRequest, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
@@ -133,6 +139,79 @@ pub enum Error {
     /// `--oom-kill-disable`, which cgroup v2 cannot do.
     #[error("--oom-kill-disable: cgroup v2 has no switch to disable the OOM killer; use a larger --memory instead")]
     OomKillDisable,
+    /// `--label`, `--label-file` or `--annotation` that cannot be used.
+    #[error("processing the labels")]
+    Labels(#[source] labels::Error),
+    /// `--umask`, `--tz`, `--shm-size` or `--sysctl` that cannot apply.
+    #[error(transparent)]
+    Tuning(crate::runtime::tuning::Error),
+    /// `--expose` that is not PORT[-END][/PROTO].
+    #[error("invalid range format for --expose: {0}")]
+    InvalidExpose(String),
+    /// `--hostuser` names no host user (exit 126, as in Podman).
+    #[error("creating the container's passwd entries")]
+    Passwd(#[source] passwd::Error),
+    /// Reading the host's /etc/passwd for `--hostuser`.
+    #[error("reading the host's /etc/passwd")]
+    ReadHostPasswd {
+        #[source]
+        source: std::io::Error,
+    },
+    /// A flag value outside the ones Podman takes.
+    #[error("invalid {flag} {value:?}: use one of {allowed}")]
+    FlagValue {
+        flag: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    /// `rm` of a container others require (`--requires`).
+    #[error(
+        "container {id} has dependent containers which must be removed before it: {dependents}"
+    )]
+    HasDependents { id: String, dependents: String },
+    /// `--subuidname` or `--subgidname` of another user.
+    #[error("{flag} {name}: newuidmap and newgidmap map only the ranges listed for your own name or uid, which hutch uses already")]
+    SubidName { flag: &'static str, name: String },
+    /// `--seccomp-policy=image` for an image without a profile label.
+    #[error("no seccomp policy defined by image")]
+    NoImageSeccomp,
+    /// `--hostname` with `--uts=host`.
+    #[error("cannot set hostname when running in the host UTS namespace")]
+    HostnameWithHostUts,
+    /// `--pod` with a host namespace: the pod's are shared instead.
+    #[error(
+        "a container in pod {0} shares the pod's namespaces: drop --uts, --pid and --ipc host"
+    )]
+    PodHostNamespace(String),
+    /// `--requires` names no container.
+    #[error("{0:?} is not a valid container, cannot be used as a dependency: no such container")]
+    RequirementMissing(String),
+    /// `--pod` with `--pod-id-file`.
+    #[error("cannot specify both --pod and --pod-id-file")]
+    PodAndPodIdFile,
+    /// Reading `--pod-id-file`.
+    #[error("reading pod ID file {path}")]
+    ReadPodIdFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--image-volume` other than bind, tmpfs or ignore.
+    #[error("invalid image volume mode {0:?}: use bind, tmpfs or ignore")]
+    ImageVolumeMode(String),
+    /// `--replace` without `--name`.
+    #[error("cannot replace container without --name being set")]
+    ReplaceWithoutName,
+    /// `--cidfile` names a file that exists.
+    #[error("container id file {0} exists")]
+    CidfileExists(PathBuf),
+    /// Writing the `--cidfile`, or making a pid file's path absolute.
+    #[error("writing {path}")]
+    WriteIdFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading an `--env-file`.
     #[error("reading --env-file {path}")]
     ReadEnvFile {
@@ -337,6 +416,7 @@ impl crate::error::Diagnose for Error {
         match self {
             Error::Runtime(e) => e.exit_code(),
             Error::MonitorFailed { code, .. } => *code,
+            Error::Passwd(_) => crate::error::EXIT_CANNOT_INVOKE,
             _ => EXIT_TOOL,
         }
     }
@@ -351,6 +431,12 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
+            Error::HasDependents { .. } => {
+                Some("remove those first, or use rm --depend".into())
+            }
+            Error::CidfileExists(_) => Some(
+                "ensure another container is not using it, or delete it".into(),
+            ),
             Error::PlatformMismatch { want, .. } => Some(format!(
                 "drop --pull=never to pull the {want} image, or drop --platform"
             )),
@@ -502,12 +588,12 @@ pub fn kill(
     lifecycle::kill(store, name, sig, std::path::Path::new(PROC), exits)
 }
 
-/// Stops container `name` (stop signal, SIGKILL after `timeout`) and
-/// returns once it has exited; `exits` is as for `remove`.
-pub fn stop(
+/// Stops container `name` as `stop` does, with its own stop timeout
+/// (`--stop-timeout`, else Podman's 10 s) when `timeout` is `None`.
+pub fn stop_within(
     store: &crate::storage::Store,
     name: &str,
-    timeout: std::time::Duration,
+    timeout: Option<std::time::Duration>,
     exits: &std::path::Path,
 ) -> Result<(), Error> {
     lifecycle::stop(store, name, timeout, std::path::Path::new(PROC), exits)

@@ -321,8 +321,15 @@ fn watch(
         state,
         log,
         mut input,
+        since,
         ..
     } = detached;
+    // --timeout: each run of the container gets its time.
+    let mut deadline = plan
+        .manage
+        .timeout
+        .map(|t| since + std::time::Duration::from_secs(t));
+    let mut is_timed_out = false;
     // Clients' window sizes go to the pty.
     let master_for_resize = match &started.master {
         Some(m) => Some(
@@ -373,7 +380,7 @@ fn watch(
         }
         let timeout = match code {
             Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
-            None => PollTimeout::NONE,
+            None => crate::runtime::relay::poll_timeout(deadline),
         };
         if !is_trimmed {
             // Start-up is over: what it faulted in need not stay resident.
@@ -387,7 +394,13 @@ fn watch(
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(RtError::Relay(e).into()),
         };
-        if ready == 0 {
+        if code.is_none() && deadline.is_some_and(|d| Instant::now() >= d) {
+            // SIGCHLD follows, and the loop reaps it as any exit.
+            let _ = nix::sys::signal::kill(started.pid, nix::sys::signal::Signal::SIGKILL);
+            deadline = None;
+            is_timed_out = true;
+        }
+        if ready == 0 && code.is_some() {
             // Drained long enough after the exit: whatever still holds a
             // pipe end is not the container's.
             break;
@@ -423,6 +436,10 @@ fn watch(
                 Err(e) => return Err(RtError::Wait(e).into()),
             }
         },
+    };
+    let code = match is_timed_out {
+        true => crate::runtime::plan::TIMEOUT_EXIT_CODE,
+        false => code,
     };
     // Stop the network helper before recording the exit, so whoever waits
     // for it (`rm -f`, `stop`) finds the published ports free.

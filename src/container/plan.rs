@@ -3,6 +3,7 @@
 //! The rules follow how Docker applies an image config to `run` flags, so
 //! images behave the same under hutch.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::logread::LogConfig;
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+    /// What else shapes the environment.
+    pub env_options: EnvOptions,
     /// `--rm`: remove the container when it exits.
     pub remove: bool,
     /// `--log-driver` and `--log-opt`, already checked.
@@ -51,7 +54,62 @@ pub struct RunOptions {
     pub hardening: crate::runtime::hardening::Hardening,
     /// Network mode, published ports, DNS and hosts entries.
     pub network: NetworkPlan,
+    /// The labels: the image's, with `--label`'s over them.
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation`.
+    pub annotations: BTreeMap<String, String>,
+    /// Pid files and the other management flags, checked.
+    pub manage: crate::runtime::plan::Management,
+    /// `--stop-signal`, checked: instead of the image's StopSignal.
+    pub manage_stop_signal: Option<String>,
+    /// `--umask`, `--tz`, `--shm-size` and `--sysctl`, checked.
+    pub tuning: crate::runtime::tuning::Tuning,
 }
+
+/// The environment flags besides `-e` and `--env-file` (#13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvOptions {
+    /// `--unsetenv`: drop these from the image's and the default
+    /// variables (not from `-e`).
+    pub unset: Vec<String>,
+    /// `--unsetenv-all`: none of the image's or the default variables.
+    pub is_unset_all: bool,
+    /// `--env-host`: every variable of hutch's environment, under `-e`.
+    pub is_host: bool,
+    /// The host's variables for `is_host`, filled in by the engine.
+    pub host_vars: Vec<(String, String)>,
+    /// `--env-merge NAME=VALUE`: a new value for a variable the image or
+    /// the defaults set, `$NAME` and `${NAME}` in it expanded.
+    pub merge: Vec<String>,
+    /// `--http-proxy` (default true): the host's proxy variables, under
+    /// the image's.
+    pub is_proxied: bool,
+}
+
+impl Default for EnvOptions {
+    fn default() -> EnvOptions {
+        EnvOptions {
+            unset: Vec::new(),
+            is_unset_all: false,
+            is_host: false,
+            host_vars: Vec::new(),
+            merge: Vec::new(),
+            is_proxied: true,
+        }
+    }
+}
+
+/// The proxy variables `--http-proxy` copies from the host, as Podman.
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "https_proxy",
+    "ftp_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "NO_PROXY",
+];
 
 impl Plan {
     /// Builds the plan for running `config`'s image with `opts`.
@@ -74,11 +132,15 @@ impl Plan {
             args: process.args,
             env: process.env,
             cwd: process.cwd,
+            may_create_workdir: opts.workdir.is_none(),
             user: process.user,
             tty: opts.tty,
             interactive: opts.interactive,
             auto_remove: opts.remove,
-            stop_signal: Some(config.stop_signal.clone()).filter(|s| !s.is_empty()),
+            stop_signal: opts
+                .manage_stop_signal
+                .clone()
+                .or_else(|| Some(config.stop_signal.clone()).filter(|s| !s.is_empty())),
             log_driver: opts.log.driver,
             log_max_size: opts.log.max_size,
             log_path: opts.log.path.clone(),
@@ -91,6 +153,10 @@ impl Plan {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            labels: opts.labels.clone(),
+            annotations: opts.annotations.clone(),
+            manage: opts.manage.clone(),
+            tuning: opts.tuning.clone(),
         })
     }
 }
@@ -145,10 +211,17 @@ fn plan_process(
 
 /// argv = entrypoint + cmd, where `--entrypoint` replaces the image's
 /// entrypoint and drops its cmd, and command-line args replace the cmd.
+/// An `--entrypoint` that is a JSON array of strings is that argv, as in
+/// Podman (`'["/bin/echo","x"]'`).
 fn plan_args(config: &RuntimeConfig, opts: &RunOptions) -> Result<Vec<String>, super::Error> {
     let (entrypoint, image_cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
-        Some(e) => (vec![e.clone()], Vec::new()),
+        Some(e) => match serde_json::from_str::<Vec<String>>(e) {
+            // Podman keeps the image's cmd only for an empty entrypoint.
+            Ok(argv) if argv.is_empty() => (argv, config.cmd.clone()),
+            Ok(argv) => (argv, Vec::new()),
+            Err(_) => (vec![e.clone()], Vec::new()),
+        },
         None => (config.entrypoint.clone(), config.cmd.clone()),
     };
     let cmd = if opts.command.is_empty() {
@@ -163,31 +236,122 @@ fn plan_args(config: &RuntimeConfig, opts: &RunOptions) -> Result<Vec<String>, s
     Ok(args)
 }
 
-/// Image Env, then env-file lines, then `-e` (later wins), then defaults
-/// for what is still unset.
+/// As Podman builds it: the image's Env over the defaults (and the host's
+/// proxy variables), `--env-merge`d and `--unsetenv`'d; then the host's
+/// variables with `--env-host`, env-file lines and `-e` (later wins); then
+/// HOSTNAME unless set.
 fn plan_env(
     config: &RuntimeConfig,
     opts: &RunOptions,
     hostname: &str,
     host_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>, super::Error> {
+    let o = &opts.env_options;
     let mut env = EnvList::default();
-    for entry in &config.env {
-        // The image's entries always carry `=`; a bare name there means nothing.
-        if let Some((name, value)) = entry.split_once('=') {
-            env.set(name, value);
+    if !o.is_unset_all {
+        for entry in &config.env {
+            // The image's entries always carry `=`; a bare name there means nothing.
+            if let Some((name, value)) = entry.split_once('=') {
+                env.set(name, value);
+            }
+        }
+        env.set_default("PATH", DEFAULT_PATH);
+        // Podman sets TERM with or without -t; shells and curses programs
+        // expect one.
+        env.set_default("TERM", "xterm");
+        // Podman's value: scripts written for Podman test for it, and
+        // systemd's detection accepts any (docs/compat.md).
+        env.set_default("container", "podman");
+        if o.is_proxied {
+            for name in PROXY_VARS {
+                if let Some(value) = host_env(name) {
+                    env.set_default(name, &value);
+                }
+            }
+        }
+        for m in &o.merge {
+            merge_entry(&mut env, m)?;
+        }
+        for name in &o.unset {
+            env.remove(name);
         }
     }
+    for (name, value) in &o.host_vars {
+        env.set(name, value);
+    }
     set_entries(&mut env, opts.env_files.iter().chain(&opts.env), host_env)?;
-    env.set_default("PATH", DEFAULT_PATH);
     env.set_default("HOSTNAME", hostname);
-    // Podman sets TERM with or without -t; shells and curses programs
-    // expect one.
-    env.set_default("TERM", "xterm");
-    // Podman's value: scripts written for Podman test for it, and
-    // systemd's detection accepts any (docs/compat.md).
-    env.set_default("container", "podman");
     Ok(env.into_entries())
+}
+
+/// `--env-merge NAME=VALUE`: sets NAME to VALUE with the current
+/// variables expanded in it, when NAME is set at all (Podman ignores the
+/// others).
+fn merge_entry(env: &mut EnvList, entry: &str) -> Result<(), super::Error> {
+    let Some((name, value)) = entry.split_once('=').filter(|(n, _)| !n.is_empty()) else {
+        return Err(crate::runtime::Error::InvalidEnv(entry.to_string()).into());
+    };
+    if env.get(name).is_some() {
+        let expanded = expand_vars(value, &|n| env.get(n).map(str::to_string));
+        env.set(name, &expanded);
+    }
+    Ok(())
+}
+
+/// Expands `$NAME`, `${NAME}`, `${NAME:-WORD}` and `${NAME:+WORD}` in
+/// `text` with `lookup` (unset: empty), as a Dockerfile word is; `\$`
+/// is a literal `$`.
+fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'$') => out.push(chars.next().unwrap_or('$')),
+            '$' if chars.peek() == Some(&'{') => {
+                chars.next();
+                let mut inner = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                    inner.push(c);
+                }
+                out.push_str(&expand_braced(&inner, lookup));
+            }
+            '$' if chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') =>
+            {
+                let mut name = String::new();
+                while let Some(c) = chars
+                    .peek()
+                    .filter(|c| c.is_ascii_alphanumeric() || **c == '_')
+                {
+                    name.push(*c);
+                    chars.next();
+                }
+                out.push_str(&lookup(&name).unwrap_or_default());
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value of `${INNER}`: `NAME`, `NAME:-WORD` or `NAME:+WORD`.
+fn expand_braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    if let Some((name, word)) = inner.split_once(":-") {
+        return lookup(name)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| word.to_string());
+    }
+    if let Some((name, word)) = inner.split_once(":+") {
+        return match lookup(name).filter(|v| !v.is_empty()) {
+            Some(_) => word.to_string(),
+            None => String::new(),
+        };
+    }
+    lookup(inner).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -277,6 +441,28 @@ mod tests {
                 command: &["ls"],
                 want: &["ls"],
             },
+            // issue #13 item 4: the JSON form.
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some(r#"["/bin/echo","x"]"#),
+                command: &["y"],
+                want: &["/bin/echo", "x", "y"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("[]"),
+                command: &[],
+                want: &["a"],
+            },
+            Case {
+                entrypoint: &["/ep"],
+                cmd: &["a"],
+                flag: Some("[not json"),
+                command: &[],
+                want: &["[not json"],
+            },
         ];
         for c in cases {
             let opts = RunOptions {
@@ -331,12 +517,12 @@ mod tests {
                 "PATH=/img/bin",
                 "A=image",
                 "B=file",
+                "TERM=xterm",
+                "container=podman",
                 "C=flag",
                 "FROM_HOST=host value",
                 "D=x=y",
                 "HOSTNAME=0123456789ab",
-                "TERM=xterm",
-                "container=podman",
             ])
         );
     }
@@ -352,10 +538,10 @@ mod tests {
         assert_eq!(
             got,
             strings(&[
-                "HOSTNAME=mine",
-                "container=other",
+                &format!("PATH={DEFAULT_PATH}"),
                 "TERM=vt100",
-                &format!("PATH={DEFAULT_PATH}")
+                "container=other",
+                "HOSTNAME=mine",
             ])
         );
         // Without -t too, as in Podman; the image's TERM wins.
@@ -368,6 +554,108 @@ mod tests {
         let got = process(&config, &RunOptions::default()).unwrap().env;
         assert_eq!(got.iter().filter(|e| e.starts_with("TERM=")).count(), 1);
         assert!(got.contains(&"TERM=dumb".to_string()), "{got:?}");
+    }
+
+    #[test]
+    fn env_flags_unset_merge_and_copy_as_podman_does() {
+        // issue #13 item 3, each compared with Podman 4.3.
+        let mut config = image(&[], &["sh"]);
+        config.env = strings(&["PATH=/img/bin", "A=image", "B=image"]);
+        let host = |name: &str| match name {
+            "http_proxy" => Some("http://p:1".to_string()),
+            "NO_PROXY" => Some("x".to_string()),
+            _ => None,
+        };
+        let env = |o: EnvOptions, e: &[&str]| {
+            let opts = RunOptions {
+                env: strings(e),
+                env_options: o,
+                ..RunOptions::default()
+            };
+            plan_process(ID, &config, &opts, &host).unwrap().env
+        };
+        // --http-proxy (the default) copies the host's proxy variables.
+        assert_eq!(
+            env(EnvOptions::default(), &[]),
+            strings(&[
+                "PATH=/img/bin",
+                "A=image",
+                "B=image",
+                "TERM=xterm",
+                "container=podman",
+                "http_proxy=http://p:1",
+                "NO_PROXY=x",
+                "HOSTNAME=0123456789ab",
+            ])
+        );
+        let no_proxy = EnvOptions {
+            is_proxied: false,
+            ..EnvOptions::default()
+        };
+        // --unsetenv drops the image's and the defaults, not -e's.
+        let got = env(
+            EnvOptions {
+                unset: strings(&["A", "TERM", "C"]),
+                ..no_proxy.clone()
+            },
+            &["C=flag"],
+        );
+        assert_eq!(
+            got,
+            strings(&[
+                "PATH=/img/bin",
+                "B=image",
+                "container=podman",
+                "C=flag",
+                "HOSTNAME=0123456789ab"
+            ])
+        );
+        // --unsetenv-all: only -e, --env-host and HOSTNAME.
+        let got = env(
+            EnvOptions {
+                is_unset_all: true,
+                host_vars: vec![("H".into(), "host".into())],
+                ..EnvOptions::default()
+            },
+            &["C=flag", "H=flag"],
+        );
+        assert_eq!(got, strings(&["H=flag", "C=flag", "HOSTNAME=0123456789ab"]));
+        // --env-merge changes only what is set, expanding the old value.
+        let got = env(
+            EnvOptions {
+                merge: strings(&["PATH=${PATH}:/extra", "X=${NOPE}y", "B=$A-${B}"]),
+                ..no_proxy
+            },
+            &[],
+        );
+        assert!(got.contains(&"PATH=/img/bin:/extra".to_string()), "{got:?}");
+        assert!(got.contains(&"B=image-image".to_string()), "{got:?}");
+        assert!(!got.iter().any(|e| e.starts_with("X=")), "{got:?}");
+    }
+
+    #[test]
+    fn expand_vars_reads_dockerfile_words() {
+        let lookup = |n: &str| match n {
+            "A" => Some("a".to_string()),
+            "E" => Some(String::new()),
+            _ => None,
+        };
+        let cases = [
+            ("$A", "a"),
+            ("${A}b", "ab"),
+            ("x$A_y", "x"),
+            ("${NOPE:-d}", "d"),
+            ("${E:-d}", "d"),
+            ("${A:-d}", "a"),
+            ("${A:+set}", "set"),
+            ("${NOPE:+set}", ""),
+            ("\\$A", "$A"),
+            ("$", "$"),
+            ("a=b", "a=b"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(expand_vars(text, &lookup), want, "{text}");
+        }
     }
 
     #[test]

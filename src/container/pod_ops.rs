@@ -318,7 +318,7 @@ impl Engine {
         let mut out = PodOutcome::new(&p.id);
         for m in self.members(&p.id)? {
             if m.state.status == ContainerStatus::Running {
-                let r = match self.stop(&m.record.id, timeout) {
+                let r = match self.stop(&m.record.id, Some(timeout)) {
                     Err(Error::NotRunning(_)) => Ok(()),
                     other => other,
                 };
@@ -349,7 +349,7 @@ impl Engine {
         }
         for m in &members {
             if let (Some(t), ContainerStatus::Running) = (timeout, m.state.status) {
-                match self.stop(&m.record.id, t) {
+                match self.stop(&m.record.id, Some(t)) {
                     Ok(()) | Err(Error::NotRunning(_)) => {}
                     Err(e) => return Err(e),
                 }

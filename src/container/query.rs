@@ -35,6 +35,8 @@ pub struct Filters {
     pub ancestors: Vec<String>,
     /// Exit codes of exited containers.
     pub exit_codes: Vec<i32>,
+    /// `label=KEY` or `label=KEY=VALUE`: all must match (as in Podman).
+    pub labels: Vec<String>,
 }
 
 impl Filters {
@@ -57,7 +59,14 @@ impl Filters {
             && (self.exit_codes.is_empty()
                 || (st.status == ContainerStatus::Exited
                     && st.exit_code.is_some_and(|c| self.exit_codes.contains(&c))))
+            && (self.labels.is_empty()
+                || super::labels::matches_all(&self.labels, &labels_of(info)))
     }
+}
+
+/// Container `info`'s labels, from its stored spec (none without one).
+pub fn labels_of(info: &ContainerInfo) -> std::collections::BTreeMap<String, String> {
+    super::load_spec(info).map(|p| p.labels).unwrap_or_default()
 }
 
 /// What `ps` asks for.

@@ -105,7 +105,7 @@ impl Engine {
                     // With a grace period, stopped first (SIGTERM, then
                     // SIGKILL after it) rather than killed at once.
                     if let Some(grace) = grace {
-                        match self.stop(user, grace) {
+                        match self.stop(user, Some(grace)) {
                             Ok(()) | Err(Error::NotRunning(_) | Error::NoSuchContainer(_)) => {}
                             Err(e) => return Err(e),
                         }

@@ -20,6 +20,8 @@ pub struct RuntimeConfig {
     pub stop_signal: String,
     /// `Volumes`: the paths that get an anonymous volume, sorted.
     pub volumes: Vec<String>,
+    /// `Labels`, which a container's own labels override.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,7 @@ struct RawConfig {
     working_dir: Option<String>,
     stop_signal: Option<String>,
     volumes: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
+    labels: Option<std::collections::BTreeMap<String, Option<String>>>,
 }
 
 impl RuntimeConfig {
@@ -54,6 +57,12 @@ impl RuntimeConfig {
             working_dir: c.working_dir.unwrap_or_default(),
             stop_signal: c.stop_signal.unwrap_or_default(),
             volumes: c.volumes.unwrap_or_default().into_keys().collect(),
+            labels: c
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
         })
     }
 }
@@ -73,6 +82,10 @@ mod tests {
         assert_eq!(c.cmd, vec!["sh"]);
         assert_eq!(c.working_dir, "/w");
         assert!(c.volumes.is_empty());
+        assert!(c.labels.is_empty());
+        let c = RuntimeConfig::parse(br#"{"config":{"Labels":{"a":"1","b":null}}}"#).unwrap();
+        assert_eq!(c.labels.get("a").map(String::as_str), Some("1"));
+        assert_eq!(c.labels.get("b").map(String::as_str), Some(""));
         let c =
             RuntimeConfig::parse(br#"{"config":{"Volumes":{"/data":{},"/cache":{}}}}"#).unwrap();
         assert_eq!(c.volumes, vec!["/cache", "/data"]);

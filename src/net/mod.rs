@@ -282,6 +282,9 @@ pub struct NetworkPlan {
     pub host_addr: Option<IpAddr>,
     /// The host's default gateway, which pasta maps to the host itself.
     pub host_gateway: Option<IpAddr>,
+    /// The exposed ports (`--expose` and the image's), one `PORT/PROTO`
+    /// per port (#13); none in older plans.
+    pub exposed: Vec<String>,
 }
 
 /// The network flags as given.
@@ -377,7 +380,21 @@ pub fn plan_network(
         mac_address: req.mac_address.clone(),
         host_addr: host.addr,
         host_gateway: host.gateway,
+        exposed: expand_exposed(&req.exposed),
     })
+}
+
+/// `PORT/PROTO` for every port of `specs` (ranges expanded, duplicates
+/// and what does not parse left out).
+fn expand_exposed(specs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in specs.iter().filter_map(|s| parse_publish(s).ok()).flatten() {
+        let key = format!("{}/{}", p.container_port, p.proto.name());
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
 }
 
 fn a_strip(addr: &str) -> String {

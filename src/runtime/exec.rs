@@ -224,7 +224,7 @@ pub fn exec_process(
         master,
         is_interactive: process.interactive,
     });
-    relay::relay(command, &signals, terminal)
+    relay::relay(command, &signals, terminal, relay::Policy::default())
 }
 
 /// The error for an exec child that ended without exec and without saying
@@ -267,12 +267,15 @@ pub(super) fn open_namespaces(
     pid: i32,
 ) -> Result<Vec<(CloneFlags, OwnedFd)>, Option<Error>> {
     let dir = proc.join(pid.to_string()).join("ns");
-    // A container sharing the host's cgroup namespace (--cgroupns=host)
-    // has nothing to join there, and joining it from inside the
-    // container's user namespace would be refused.
-    let own_cgroupns = std::fs::metadata(proc.join("self/ns/cgroup"))
-        .ok()
-        .map(|m| (m.dev(), m.ino()));
+    // A container sharing a namespace of the host's (--cgroupns, --uts,
+    // --pid, --ipc or --network host) has nothing to join there, and
+    // joining it from inside the container's user namespace would be
+    // refused.
+    let own = |name: &str| {
+        std::fs::metadata(proc.join("self/ns").join(name))
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
     let mut opened = Vec::with_capacity(NAMESPACES.len());
     for (name, kind) in NAMESPACES {
         let path = dir.join(name);
@@ -283,9 +286,9 @@ pub(super) fn open_namespaces(
             }
             Err(e) => return Err(Some(failed(format!("opening {}", path.display()))(e))),
         };
-        if kind == CloneFlags::CLONE_NEWCGROUP {
+        if kind != CloneFlags::CLONE_NEWUSER && kind != CloneFlags::CLONE_NEWNS {
             let theirs = file.metadata().ok().map(|m| (m.dev(), m.ino()));
-            if theirs.is_some() && theirs == own_cgroupns {
+            if theirs.is_some() && theirs == own(name) {
                 continue;
             }
         }
@@ -310,8 +313,7 @@ mod tests {
         let got = open_namespaces(Path::new("/proc"), me).unwrap();
         let kinds: Vec<CloneFlags> = got.iter().map(|(k, _)| *k).collect();
         assert_eq!(kinds[0], CloneFlags::CLONE_NEWUSER);
-        // Our own cgroup namespace is the one namespace left out.
-        assert_eq!(kinds.len(), NAMESPACES.len() - 1);
-        assert!(!kinds.contains(&CloneFlags::CLONE_NEWCGROUP));
+        // Our own namespaces are left out, but for user and mount.
+        assert_eq!(kinds, [CloneFlags::CLONE_NEWUSER, CloneFlags::CLONE_NEWNS]);
     }
 }

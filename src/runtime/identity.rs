@@ -38,6 +38,23 @@ pub struct Identity {
     /// `--device` nodes to bind-mount into /dev.
     #[serde(default)]
     pub devices: Vec<super::devices::Device>,
+    /// `--passwd`, `--passwd-entry` and `--hostuser` users to add where
+    /// the image lacks their ids (#13).
+    #[serde(default)]
+    pub extra_users: Vec<ExtraUser>,
+}
+
+/// A user `run` adds to the container's /etc/passwd (and its group to
+/// /etc/group) when the image has none with its id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExtraUser {
+    /// The uid the passwd line gives.
+    pub uid: u32,
+    /// The whole /etc/passwd line, without its newline.
+    pub passwd_line: String,
+    /// The gid and /etc/group line to add when the gid is missing.
+    #[serde(default)]
+    pub group: Option<(u32, String)>,
 }
 
 /// The keep-id user as the container sees it.
@@ -102,6 +119,29 @@ pub fn root_owner(root_entry: Option<&crate::storage::RootEntry>, maps: &IdMaps)
 /// its ids, and creates its home directory; runs as root in the
 /// container's namespaces, before the root may become read-only.
 pub fn add_keep_id_user(root: BorrowedFd<'_>, identity: &Identity) -> Result<(), Failure> {
+    add_keep_id(root, identity)?;
+    add_extra_users(root, &identity.extra_users)
+}
+
+/// Adds each of `users` whose uid /etc/passwd lacks, and its group line
+/// where /etc/group lacks the gid, as Podman does for `--passwd` and
+/// `--hostuser`.
+fn add_extra_users(root: BorrowedFd<'_>, users: &[ExtraUser]) -> Result<(), Failure> {
+    for u in users {
+        if !has_id(&read_in_root(root, "etc/passwd")?, 7, u.uid) {
+            append_in_root(root, "passwd", &format!("{}\n", u.passwd_line))?;
+        }
+        if let Some((gid, line)) = &u.group {
+            if !has_id(&read_in_root(root, "etc/group")?, 4, *gid) {
+                append_in_root(root, "group", &format!("{line}\n"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keep-id part of `add_keep_id_user`.
+fn add_keep_id(root: BorrowedFd<'_>, identity: &Identity) -> Result<(), Failure> {
     let Some(k) = &identity.keep_id else {
         return Ok(());
     };
@@ -240,7 +280,7 @@ fn append_in_root(root: BorrowedFd<'_>, name: &str, line: &str) -> Result<(), Fa
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
         Err(e) => {
             return Err(Failure::io(
-                format!("opening /etc/{name} for the keep-id user"),
+                format!("opening /etc/{name} to add a user"),
                 &e,
             ))
         }
@@ -249,7 +289,7 @@ fn append_in_root(root: BorrowedFd<'_>, name: &str, line: &str) -> Result<(), Fa
     check_regular(&fd, &format!("etc/{name}"))?;
     std::fs::File::from(fd)
         .write_all(line.as_bytes())
-        .map_err(|e| Failure::io(format!("adding the keep-id user to /etc/{name}"), &e))
+        .map_err(|e| Failure::io(format!("adding a user to /etc/{name}"), &e))
 }
 
 /// Refuses anything but a regular file (a FIFO would block, a device

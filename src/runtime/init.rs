@@ -153,7 +153,9 @@ fn become_root(plan: &Plan, go: OwnedFd, has_cgroup_ns: bool) -> Result<Held, Fa
 
     // 2b. The parent has put us in our own cgroup: root a cgroup namespace
     //     there (see `cgroupns`).
-    if has_cgroup_ns {
+    //     --cgroupns=private asks for one even where hutch placed us
+    //     nowhere (it is then rooted where we are).
+    if has_cgroup_ns || plan.tuning.namespaces.is_host_cgroup == Some(false) {
         super::cgroupns::enter()?;
     }
     Ok(held)
@@ -175,8 +177,11 @@ fn set_up_root(
     //     released; loopback is ours, with or without one.
     sys.bring_up_loopback(plan)?;
 
-    // 6. Set the host name in our UTS namespace.
-    sys.set_hostname(&plan.hostname)?;
+    // 6. Set the host name in our UTS namespace (with --uts=host there is
+    //    none of our own, and the name is the host's).
+    if !plan.tuning.namespaces.is_host_uts {
+        sys.set_hostname(&plan.hostname)?;
+    }
 
     // 7. Set up stdio. With -t the pty comes from the container's own devpts
     //    (mounted in step 5), so its slave is valid inside the container;
@@ -217,6 +222,12 @@ fn mount_root(
     let special = Special {
         etc: &held.etc,
         is_tty_gid_mapped: plan.maps.host_gid(5).is_some(),
+        shm_size: plan
+            .tuning
+            .shm_size
+            .unwrap_or(super::tuning::DEFAULT_SHM_SIZE),
+        chroot_dirs: &plan.tuning.chroot_dirs,
+        namespaces: &plan.tuning.namespaces,
     };
     sys.mount_kernel_filesystems(root.as_fd(), &special)?;
     if has_cgroup_ns {
@@ -226,6 +237,10 @@ fn mount_root(
     // Everything below that touches /proc (masks, read-only binds) must
     // land on the procfs just mounted.
     sys.check_procfs(root.as_fd())?;
+
+    // 5. --sysctl, into the /proc/sys of our own namespaces, while it is
+    //    still writable (5b freezes it).
+    sys.write_sysctls(root.as_fd(), &plan.tuning.sysctls)?;
 
     // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
     //     /dev and friends so a user mount may cover them, before 5b so a
@@ -288,7 +303,11 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
     binds::chown_volumes(root.as_fd(), &plan.volumes, user.uid, user.gid)?;
 
     // 10. Create the working directory while still root, as Docker does, so
-    //     it exists whoever the user is.
+    //     it exists whoever the user is; one that `-w` named must exist
+    //     already (Podman's rule), unless a mount holds it.
+    if !plan.may_create_workdir && !plan.volumes.holds(&plan.cwd) {
+        check_workdir(root.as_fd(), plan)?;
+    }
     let workdir =
         mounts::ensure_dir(root.as_fd(), plan.cwd.trim_start_matches('/')).map_err(|f| {
             Failure {
@@ -298,6 +317,39 @@ fn prepare_user(plan: &Plan) -> Result<(OwnedFd, ExecUser), Failure> {
         })?;
     drop(workdir);
     Ok((root, user))
+}
+
+/// Fails unless `plan`'s working directory is a directory beneath `root`,
+/// with Podman's words and exit code 126.
+fn check_workdir(root: BorrowedFd<'_>, plan: &Plan) -> Result<(), Failure> {
+    let bad = |what: &str| Failure {
+        kind: crate::sys::child::Kind::BadWorkdir,
+        errno: 0,
+        text: format!("workdir {:?} {what}", plan.cwd),
+    };
+    let missing = format!("does not exist on container {}", plan.id);
+    let path = plan.cwd.trim_start_matches('/');
+    let path = if path.is_empty() { "." } else { path };
+    match mounts::open_beneath(root, path) {
+        Ok(fd) => match nix::sys::stat::fstat(&fd) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(()),
+            Ok(_) => Err(bad(&format!(
+                "exists on container {}, but is not a directory",
+                plan.id
+            ))),
+            Err(e) => Err(Failure::step(
+                format!("checking the working directory {}", plan.cwd),
+                e,
+            )),
+        },
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+            Err(bad(&missing))
+        }
+        Err(e) => Err(Failure::io(
+            format!("checking the working directory {}", plan.cwd),
+            &e,
+        )),
+    }
 }
 
 /// Steps 13–18: enter the working directory as the user and exec the
@@ -317,8 +369,10 @@ fn launch_process(
     let command = launch::prepare_command(&plan.args, &plan.env, &user.home)?;
 
     // 15. Restore default signal handling and mark inherited fds
-    //     close-on-exec.
-    launch::reset_for_exec()?;
+    //     close-on-exec; the process's umask (--umask, else 0022) and
+    //     --personality.
+    launch::reset_for_exec(plan.tuning.preserve_fds)?;
+    super::tuning::apply_to_process(&plan.tuning)?;
 
     // 16. Die with whatever waits for us (the foreground hutch or the
     //     monitor), so the container never outlives it. This comes after
@@ -414,7 +468,8 @@ mod tests {
         assert!(sys.position("mount_rootfs") < sys.position("mount_kernel_filesystems"));
         assert!(sys.position("mount_kernel_filesystems") < sys.position("mount_cgroupfs"));
         assert!(sys.position("mount_cgroupfs") < sys.position("check_procfs"));
-        assert!(sys.position("check_procfs") < sys.position("confine_paths"));
+        assert!(sys.position("check_procfs") < sys.position("write_sysctls 0"));
+        assert!(sys.position("write_sysctls 0") < sys.position("confine_paths"));
     }
 
     #[test]

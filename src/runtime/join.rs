@@ -201,7 +201,7 @@ fn run_command(
     //    restore default signal handling and mark inherited fds
     //    close-on-exec.
     let command = launch::prepare_command(&process.args, &process.env, &user.home)?;
-    launch::reset_for_exec()?;
+    launch::reset_for_exec(0)?;
 
     // 8. In the foreground, die with hutch, so the command never outlives
     //    it (after step 5, whose credential change clears the setting).

@@ -46,15 +46,16 @@ pub fn prepare_command(args: &[String], env: &[String], home: &str) -> Result<Co
 
 /// Restores default signal handling (the parent blocked the signals it
 /// forwards, and the mask survives exec), then makes every fd but stdio
-/// close-on-exec: no fd of hutch or the host leaks into the container
-/// (CVE-2024-21626 class). They are marked rather than closed, so no owner
+/// (and the `preserved` ones after them, `--preserve-fds`, which the user
+/// passed to hutch) close-on-exec: no fd of hutch or the host leaks into
+/// the container (CVE-2024-21626 class). They are marked rather than closed, so no owner
 /// still on the stack is left naming a closed fd; `--init`'s init, which
 /// never execs, closes them (see `initproc`).
-pub fn reset_for_exec() -> Result<(), Failure> {
+pub fn reset_for_exec(preserved: u32) -> Result<(), Failure> {
     reset_signal_dispositions();
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| Failure::step("resetting the signal mask", e))?;
-    close_on_exec_from(3).map_err(|e| Failure::io("closing inherited fds", &e))
+    close_on_exec_from(3 + preserved).map_err(|e| Failure::io("closing inherited fds", &e))
 }
 
 /// Sets the parent death signal to SIGKILL; must come after the last

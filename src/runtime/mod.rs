@@ -22,6 +22,7 @@ mod launch;
 pub mod mounts;
 pub mod network;
 pub mod overlay;
+mod pidfile;
 pub mod plan;
 pub mod pod;
 mod privileges;
@@ -34,6 +35,7 @@ pub mod run;
 pub mod seccomp;
 pub mod security;
 mod syscall;
+pub mod tuning;
 mod user;
 pub mod volumes;
 
@@ -72,6 +74,10 @@ pub enum Error {
     /// The group name is not in the container's /etc/group (exit 126).
     #[error("unable to find group {0}: no matching entries in group file")]
     UnknownGroup(String),
+    /// `-w` names a directory the container lacks, or something else
+    /// (exit 126, as in Podman); the text is Podman's.
+    #[error("{0}")]
+    BadWorkdir(String),
     /// The user resolves to ids the container's maps do not cover.
     #[error("user {0:?} is not mapped into the container")]
     UnmappedUser(String),
@@ -86,6 +92,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `--tz` names a zone the host no longer has a file for.
+    #[error(transparent)]
+    Tuning(tuning::Error),
     /// Opening /dev/null for the container's stdin.
     #[error("opening /dev/null")]
     OpenNull(#[source] std::io::Error),
@@ -152,9 +161,10 @@ impl crate::error::Diagnose for Error {
     fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => EXIT_NOT_FOUND,
-            Error::CannotInvoke { .. } | Error::UnknownUser(_) | Error::UnknownGroup(_) => {
-                EXIT_CANNOT_INVOKE
-            }
+            Error::CannotInvoke { .. }
+            | Error::UnknownUser(_)
+            | Error::UnknownGroup(_)
+            | Error::BadWorkdir(_) => EXIT_CANNOT_INVOKE,
             _ => EXIT_TOOL,
         }
     }

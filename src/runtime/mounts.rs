@@ -40,12 +40,17 @@ const DEV_LINKS: [(&str, &str); 5] = [
 /// Files the parent writes into the container directory and init
 /// bind-mounts over /etc and /run, as (name in the container directory,
 /// target).
-pub const ETC_FILES: [(&str, &str); 4] = [
+pub const ETC_FILES: [(&str, &str); 5] = [
     ("hosts", "etc/hosts"),
     ("hostname", "etc/hostname"),
     ("resolv.conf", "etc/resolv.conf"),
     (CONTAINER_ENV.0, CONTAINER_ENV.1),
+    (LOCALTIME, "etc/localtime"),
 ];
+
+/// The copy of the `--tz` zone's file in the container directory, bound
+/// on /etc/localtime (written only with `--tz`).
+pub const LOCALTIME: &str = "localtime";
 
 /// /run/.containerenv, which tells programs they run in a container and
 /// which one (Podman's file), as (name in the container directory, target).
@@ -241,6 +246,14 @@ pub struct Special<'a> {
     pub etc: &'a EtcFiles,
     /// Whether gid 5 (tty) is mapped, so devpts may use it.
     pub is_tty_gid_mapped: bool,
+    /// The size of /dev/shm in bytes (0: no limit).
+    pub shm_size: u64,
+    /// `--chrootdirs`: each also gets /etc/hosts and /etc/resolv.conf
+    /// beneath its `etc`.
+    pub chroot_dirs: &'a [String],
+    /// Which namespaces are the host's: their filesystems are the host's,
+    /// bound, since only the owner of a namespace may mount a new one.
+    pub namespaces: &'a super::tuning::Namespaces,
 }
 
 /// Mounts /proc, /sys, /dev (with devices, links, pts, shm, mqueue) and the
@@ -251,16 +264,7 @@ pub fn mount_kernel_filesystems(
 ) -> Result<(), Failure> {
     let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
 
-    // proc belongs to the new pid namespace: the process sees only its own tree.
-    let proc = ensure_dir(root, "proc")?;
-    mount_on(
-        Some(Path::new("proc")),
-        proc.as_fd(),
-        Some("proc"),
-        nosuid_noexec,
-        None,
-    )
-    .map_err(|e| Failure::step("mounting /proc", e))?;
+    mount_proc(root, special.namespaces.is_host_pid)?;
 
     // sysfs needs the new network namespace; some hosts refuse it in a user
     // namespace, then a read-only bind of the host's /sys stands in.
@@ -339,17 +343,96 @@ pub fn mount_kernel_filesystems(
         Some(pts_data),
     )
     .map_err(|e| Failure::step("mounting /dev/pts", e))?;
-    let shm = ensure_dir(dev.as_fd(), "shm")?;
+    mount_ipc(dev.as_fd(), special)?;
+
+    for (target, file) in &special.etc.0 {
+        bind_etc_file(root, file.as_fd(), target)?;
+    }
+    // As Podman binds them for --chrootdirs: hosts and resolv.conf only.
+    for dir in special.chroot_dirs {
+        let dir = dir.trim_matches('/');
+        for (target, file) in &special.etc.0 {
+            if matches!(*target, "etc/hosts" | "etc/resolv.conf") {
+                let inside = match dir.is_empty() {
+                    true => target.to_string(),
+                    false => format!("{dir}/{target}"),
+                };
+                bind_etc_file(root, file.as_fd(), &inside)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` (relative) beneath `root` as the container would resolve
+/// it, without creating anything (`O_PATH`).
+pub fn open_beneath(root: BorrowedFd<'_>, path: &str) -> std::io::Result<OwnedFd> {
+    openat2(root, Path::new(path), libc::O_PATH, 0, in_root())
+}
+
+/// Mounts /proc beneath `root`: a procfs of the container's own pid
+/// namespace, which shows only its own tree, or with `--pid=host` the
+/// host's /proc, bound (a new procfs of a pid namespace our user
+/// namespace does not own is refused).
+fn mount_proc(root: BorrowedFd<'_>, is_host_pid: bool) -> Result<(), Failure> {
+    let proc = ensure_dir(root, "proc")?;
+    let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if is_host_pid {
+        return mount_on(
+            Some(Path::new("/proc")),
+            proc.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(|e| Failure::step("bind-mounting the host's /proc", e));
+    }
     mount_on(
-        Some(Path::new("shm")),
-        shm.as_fd(),
-        Some("tmpfs"),
+        Some(Path::new("proc")),
+        proc.as_fd(),
+        Some("proc"),
         nosuid_noexec,
-        Some("mode=1777,size=65536k"),
+        None,
     )
-    .map_err(|e| Failure::step("mounting /dev/shm", e))?;
+    .map_err(|e| Failure::step("mounting /proc", e))
+}
+
+/// Mounts /dev/shm (a tmpfs of `--shm-size`, none with `--ipc=none`) and
+/// /dev/mqueue (of the new IPC namespace) in `dev`; with `--ipc=host` the
+/// host's, bound, where it has them.
+fn mount_ipc(dev: BorrowedFd<'_>, special: &Special<'_>) -> Result<(), Failure> {
+    let nosuid_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if special.namespaces.is_host_ipc {
+        for name in ["shm", "mqueue"] {
+            let host = Path::new("/dev").join(name);
+            if !host.is_dir() {
+                continue;
+            }
+            let target = ensure_dir(dev, name)?;
+            mount_on(
+                Some(&host),
+                target.as_fd(),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )
+            .map_err(|e| Failure::step(format!("bind-mounting the host's /dev/{name}"), e))?;
+        }
+        return Ok(());
+    }
+    if !special.namespaces.is_shm_none {
+        let shm = ensure_dir(dev, "shm")?;
+        mount_on(
+            Some(Path::new("shm")),
+            shm.as_fd(),
+            Some("tmpfs"),
+            nosuid_noexec,
+            Some(&format!("mode=1777,size={}", special.shm_size)),
+        )
+        .map_err(|e| Failure::step("mounting /dev/shm", e))?;
+    }
     // mqueue needs the new ipc namespace.
-    let mqueue = ensure_dir(dev.as_fd(), "mqueue")?;
+    let mqueue = ensure_dir(dev, "mqueue")?;
     mount_on(
         Some(Path::new("mqueue")),
         mqueue.as_fd(),
@@ -357,12 +440,7 @@ pub fn mount_kernel_filesystems(
         nosuid_noexec,
         None,
     )
-    .map_err(|e| Failure::step("mounting /dev/mqueue", e))?;
-
-    for (target, file) in &special.etc.0 {
-        bind_etc_file(root, file.as_fd(), target)?;
-    }
-    Ok(())
+    .map_err(|e| Failure::step("mounting /dev/mqueue", e))
 }
 
 /// Bind-mounts the open file `source` on `target` beneath `root`,

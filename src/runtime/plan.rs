@@ -5,6 +5,7 @@
 //! type lives here, below the engine, so that the runtime never depends on
 //! how a request was made.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::security::Security;
@@ -92,6 +93,11 @@ pub struct Plan {
     pub env: Vec<String>,
     /// Working directory inside the container.
     pub cwd: String,
+    /// Whether init may create `cwd`: it came from the image (or from an
+    /// older hutch, which always created it). A `-w` directory must exist,
+    /// as in Podman, unless a mount holds it.
+    #[serde(default = "yes")]
+    pub may_create_workdir: bool,
     /// `user[:group]` to resolve against the container's /etc/passwd and /etc/group.
     pub user: String,
     /// Allocate a pseudo-terminal.
@@ -144,7 +150,61 @@ pub struct Plan {
     /// gets (#20); `None`: root's.
     #[serde(default)]
     pub root_entry: Option<crate::storage::RootEntry>,
+    /// The labels (the image's, `--label`'s over them; #13).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation` (#13).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// How the engine manages the container beyond starting it (#13).
+    #[serde(default)]
+    pub manage: Management,
+    /// `--umask`, `--tz`, `--shm-size` and `--sysctl` (#13).
+    #[serde(default)]
+    pub tuning: super::tuning::Tuning,
 }
+
+/// What `run` and `create` ask of the engine around the container's
+/// process (#13); nothing in older plans.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Management {
+    /// `--pidfile`: the container's init pid is written here (absolute)
+    /// at every start.
+    #[serde(default)]
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: the monitor's pid is written here at every
+    /// start (hutch's per-container monitor, or the foreground hutch,
+    /// is what conmon is to Podman).
+    #[serde(default)]
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `--stop-timeout`: seconds `stop` waits after the stop signal before
+    /// SIGKILL when not told (`None`: `DEFAULT_STOP_TIMEOUT`).
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
+    /// `--timeout`: seconds the container may run before it is killed.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// `--sig-proxy=false` stores `true`: the signals the foreground hutch
+    /// gets are not passed on.
+    #[serde(default)]
+    pub is_unproxied: bool,
+    /// `--requires`: the full ids of the containers started before this
+    /// one.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// `--sdnotify=conmon`: once the container runs, its monitor sends
+    /// `READY=1` to hutch's `NOTIFY_SOCKET`, as conmon does.
+    #[serde(default)]
+    pub is_ready_sent: bool,
+}
+
+/// Seconds `stop` waits for a container without `--stop-timeout`, as in
+/// Podman.
+pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
+
+/// The exit code of a container killed by `--timeout`: Podman records -1
+/// (and its foreground `run` exits 255).
+pub const TIMEOUT_EXIT_CODE: i32 = -1;
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -159,6 +219,10 @@ pub struct Origin {
     /// The image's id (64 hex).
     #[serde(default)]
     pub image_id: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn unversioned() -> u32 {
@@ -274,6 +338,17 @@ impl EnvList {
             Some(slot) => slot.1 = value.to_string(),
             None => self.0.push((name.to_string(), value.to_string())),
         }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
     }
 
     pub(crate) fn set_default(&mut self, name: &str, value: &str) {

@@ -6,6 +6,7 @@
 //! before the clone, so none is lost), stdin and the master.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -44,6 +45,37 @@ pub fn signal_set() -> SigSet {
     set
 }
 
+/// What the relay does besides copying and reaping.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// `--timeout`: at this instant the container is killed (SIGKILL) and
+    /// its exit code is `TIMEOUT_EXIT_CODE`.
+    pub deadline: Option<Instant>,
+    /// `--sig-proxy`: pass the forwarded signals on (else they are read
+    /// and dropped, SIGWINCH still resizing the pty).
+    pub is_proxied: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            deadline: None,
+            is_proxied: true,
+        }
+    }
+}
+
+/// The time left until `deadline` as a poll(2) timeout (none without
+/// one), rounded up so that the poll does not wake early.
+pub fn poll_timeout(deadline: Option<Instant>) -> PollTimeout {
+    let Some(d) = deadline else {
+        return PollTimeout::NONE;
+    };
+    let left = d.saturating_duration_since(Instant::now());
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+}
+
 /// The `-t` part of the relay.
 pub struct Terminal {
     /// The pty master received from init.
@@ -53,8 +85,14 @@ pub struct Terminal {
 }
 
 /// Runs until the container's init `pid` exits; returns its exit code
-/// (128+N when killed by signal N).
-pub fn relay(pid: Pid, signals: &SignalFd, terminal: Option<Terminal>) -> Result<i32, Error> {
+/// (128+N when killed by signal N, `TIMEOUT_EXIT_CODE` when `policy`'s
+/// deadline killed it).
+pub fn relay(
+    pid: Pid,
+    signals: &SignalFd,
+    terminal: Option<Terminal>,
+    policy: Policy,
+) -> Result<i32, Error> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let outer = [stdin.as_fd(), stdout.as_fd()];
@@ -65,14 +103,22 @@ pub fn relay(pid: Pid, signals: &SignalFd, terminal: Option<Terminal>) -> Result
         _ => None,
     };
     let mut copier = terminal.map(Copier::new).transpose()?;
+    let mut deadline = policy.deadline;
+    let mut is_timed_out = false;
     loop {
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
         if let Some(c) = &copier {
             c.add_poll_fds(&mut fds, stdin.as_fd());
         }
-        match poll(&mut fds, PollTimeout::NONE) {
+        match poll(&mut fds, poll_timeout(deadline)) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::Relay(e)),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // SIGCHLD follows, and the loop reaps it as any exit.
+            let _ = kill(pid, Signal::SIGKILL);
+            deadline = None;
+            is_timed_out = true;
         }
         let ready: Vec<PollFlags> = fds
             .iter()
@@ -83,22 +129,28 @@ pub fn relay(pid: Pid, signals: &SignalFd, terminal: Option<Terminal>) -> Result
             c.on_ready(&ready[1..], stdin.as_fd(), stdout.as_fd());
         }
         if !ready[0].is_empty() {
-            if let Some(code) = handle_signals(pid, signals, copier.as_ref(), &outer)? {
+            let forward = policy.is_proxied;
+            if let Some(code) = handle_signals(pid, signals, copier.as_ref(), &outer, forward)? {
                 if let Some(c) = &mut copier {
                     c.drain(stdout.as_fd());
                 }
-                return Ok(code);
+                return Ok(match is_timed_out {
+                    true => crate::runtime::plan::TIMEOUT_EXIT_CODE,
+                    false => code,
+                });
             }
         }
     }
 }
 
-/// Reads pending signals: forwards them, or on SIGCHLD reaps `pid`.
+/// Reads pending signals: forwards them (unless not `is_forwarded`), or
+/// on SIGCHLD reaps `pid`.
 fn handle_signals(
     pid: Pid,
     signals: &SignalFd,
     copier: Option<&Copier>,
     outer: &[BorrowedFd<'_>],
+    is_forwarded: bool,
 ) -> Result<Option<i32>, Error> {
     while let Some(info) = signals.read_signal().map_err(Error::Relay)? {
         let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
@@ -108,6 +160,8 @@ fn handle_signals(
             (Signal::SIGCHLD, _) => {}
             // With a pty the kernel tells the container about size changes.
             (Signal::SIGWINCH, Some(c)) => pty::copy_window_size(outer, c.master.as_fd()),
+            // --sig-proxy=false: read, and dropped.
+            _ if !is_forwarded => {}
             // ESRCH: it is exiting already; SIGCHLD follows.
             _ => {
                 let _ = kill(pid, sig);

@@ -27,6 +27,7 @@ pub fn into_error(failure: Failure) -> Error {
         Kind::UnknownUser => Error::UnknownUser(text),
         Kind::UnknownGroup => Error::UnknownGroup(text),
         Kind::UnmappedUser => Error::UnmappedUser(text),
+        Kind::BadWorkdir => Error::BadWorkdir(text),
     }
 }
 
@@ -45,6 +46,7 @@ mod tests {
             (Kind::UnknownUser, 126),
             (Kind::UnknownGroup, 126),
             (Kind::UnmappedUser, 125),
+            (Kind::BadWorkdir, 126),
         ];
         for (kind, code) in cases {
             let f = Failure {

@@ -34,17 +34,21 @@ const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 /// The namespaces every container gets. The user namespace comes first in
 /// the kernel's order, so it owns all the others.
 /// With `--network host` the container stays in the host's network namespace.
+/// `--uts`, `--pid` and `--ipc` `host` leave it in the host's.
 fn namespaces(plan: &Plan) -> CloneFlags {
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC;
-    if plan.network.mode.is_private() {
-        flags | CloneFlags::CLONE_NEWNET
-    } else {
-        flags
+    let ns = &plan.tuning.namespaces;
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS;
+    for (is_host, flag) in [
+        (ns.is_host_pid, CloneFlags::CLONE_NEWPID),
+        (ns.is_host_uts, CloneFlags::CLONE_NEWUTS),
+        (ns.is_host_ipc, CloneFlags::CLONE_NEWIPC),
+        (!plan.network.mode.is_private(), CloneFlags::CLONE_NEWNET),
+    ] {
+        if !is_host {
+            flags |= flag;
+        }
     }
+    flags
 }
 
 /// Where the container's stdio goes.
@@ -169,6 +173,14 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
         reap(pid);
         return Err(Error::InitVanished);
     }
+
+    // 9. --pidfile and --conmon-pidfile: this process waits for the
+    //    container, so it is the monitor.
+    if let Err(e) = super::pidfile::write(plan, pid, nix::unistd::getpid()) {
+        reap(pid);
+        return Err(e);
+    }
+    super::pidfile::notify_ready(plan, pid);
     log::debug!("container {}: running {:?}", plan.id, plan.args);
     Ok(Started {
         pid,
@@ -208,7 +220,10 @@ fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     //     without cgroup v2, where the answer is "nowhere".
     let host = cgroup::Host::probe(crate::paths::session_bus, Path::new("/proc"));
     let decision = cgroup::decide(&host, &plan.cgroups).map_err(Error::Cgroup)?;
-    let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. });
+    //     The container's cgroup namespace is rooted there, unless
+    //     --cgroupns=host.
+    let has_cgroup_ns = !matches!(decision, cgroup::Decision::Skip { .. })
+        && plan.tuning.namespaces.is_host_cgroup != Some(true);
     // 1b. Compile the seccomp filter (or take it from the cache) here: the
     //     child only installs it, and never runs libseccomp.
     let filter = super::seccomp::program(&plan.security.seccomp, plan.security.caps)?;
@@ -281,6 +296,9 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
         let (out_r, out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         let (err_out_r, err_out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         (Some((out_r, err_out_r)), Some((out_w, err_out_w)))
+    } else if !plan.tty && plan.tuning.drops != (false, false) {
+        // -a without stdout or stderr: that stream goes to /dev/null.
+        (None, Some(attached_outputs(plan.tuning.drops)?))
     } else {
         (None, None)
     };
@@ -298,6 +316,26 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
         child_outputs,
         winsize,
     })
+}
+
+/// Our stdout and stderr for the container, each replaced by /dev/null
+/// when `drops` says (stdout, stderr).
+fn attached_outputs(drops: (bool, bool)) -> Result<(OwnedFd, OwnedFd), Error> {
+    let open = |is_dropped: bool, ours: BorrowedFd<'_>| -> Result<OwnedFd, Error> {
+        match is_dropped {
+            true => Ok(OwnedFd::from(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/null")
+                    .map_err(Error::OpenNull)?,
+            )),
+            false => ours.try_clone_to_owned().map_err(Error::OpenNull),
+        }
+    };
+    Ok((
+        open(drops.0, std::io::stdout().as_fd())?,
+        open(drops.1, std::io::stderr().as_fd())?,
+    ))
 }
 
 /// Step 6 of `start`: write the child's id maps, put it in its cgroup
@@ -431,7 +469,14 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
     });
 
     // Relay signals (and the terminal) until the container exits.
-    let code = relay::relay(pid, &signals, terminal)?;
+    let policy = relay::Policy {
+        deadline: plan
+            .manage
+            .timeout
+            .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t)),
+        is_proxied: !plan.manage.is_unproxied,
+    };
+    let code = relay::relay(pid, &signals, terminal, policy)?;
     drop(network);
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =
@@ -538,8 +583,10 @@ impl Drop for RestoreMask {
 pub fn write_etc_files(plan: &Plan, host_resolv: &Path) -> Result<(), Error> {
     let (dir, hostname, net) = (&plan.dirs.dir, &plan.hostname, &plan.network);
     let host_resolv = std::fs::read_to_string(host_resolv).unwrap_or_default();
+    write_localtime(plan)?;
     for (name, _) in ETC_FILES {
         let text = match name {
+            super::mounts::LOCALTIME => continue,
             "hosts" if net.no_hosts => {
                 let path = dir.join(name);
                 match std::fs::remove_file(&path) {
@@ -560,6 +607,34 @@ pub fn write_etc_files(plan: &Plan, host_resolv: &Path) -> Result<(), Error> {
             .map_err(|source| Error::WriteFile { path, source })?;
     }
     Ok(())
+}
+
+/// With `--tz`, copies the zone's file into the container directory as
+/// `localtime` (bound on /etc/localtime, as Podman does); without, removes
+/// a copy an earlier spec left, so the image's stays.
+fn write_localtime(plan: &Plan) -> Result<(), Error> {
+    let path = plan.dirs.dir.join(super::mounts::LOCALTIME);
+    let write_err = |source| Error::WriteFile {
+        path: path.clone(),
+        source,
+    };
+    let Some(zone) = &plan.tuning.timezone else {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(write_err(e)),
+            _ => Ok(()),
+        };
+    };
+    let source = super::tuning::zone_file(
+        zone,
+        Path::new(super::tuning::ZONEINFO),
+        Path::new(super::tuning::HOST_LOCALTIME),
+    )
+    .map_err(Error::Tuning)?;
+    let data = std::fs::read(&source).map_err(|e| Error::WriteFile {
+        path: source.clone(),
+        source: e,
+    })?;
+    crate::storage::atomic::replace(&path, &data, 0o644, Durability::Rewritten).map_err(write_err)
 }
 
 /// /run/.containerenv in Podman's format (`engine`, `name`, `id`,

@@ -70,6 +70,12 @@ pub trait Syscall {
         root: BorrowedFd<'_>,
         identity: &Identity,
     ) -> Result<(), Failure>;
+    /// Writes the `--sysctl` values below /proc/sys.
+    fn write_sysctls(
+        &mut self,
+        root: BorrowedFd<'_>,
+        sysctls: &[(String, String)],
+    ) -> Result<(), Failure>;
     /// Masks and freezes kernel paths; with `--read-only` freezes the root
     /// (and binds `containerenv` into its new /run).
     fn confine_paths(
@@ -175,6 +181,14 @@ impl Syscall for Kernel {
         identity: &Identity,
     ) -> Result<(), Failure> {
         identity::add_keep_id_user(root, identity)
+    }
+
+    fn write_sysctls(
+        &mut self,
+        root: BorrowedFd<'_>,
+        sysctls: &[(String, String)],
+    ) -> Result<(), Failure> {
+        super::tuning::write_sysctls(root, sysctls)
     }
 
     fn confine_paths(
@@ -348,6 +362,9 @@ impl Syscall for Recorder {
     }
     fn add_keep_id_user(&mut self, _: BorrowedFd<'_>, _: &Identity) -> Result<(), Failure> {
         self.log("add_keep_id_user")
+    }
+    fn write_sysctls(&mut self, _: BorrowedFd<'_>, s: &[(String, String)]) -> Result<(), Failure> {
+        self.log(format!("write_sysctls {}", s.len()))
     }
     fn confine_paths(
         &mut self,

@@ -151,3 +151,14 @@ pub struct Volumes {
     /// Every extra mount.
     pub mounts: Vec<Mount>,
 }
+
+impl Volumes {
+    /// Whether the absolute container path `path` is a mount's
+    /// destination or lies beneath one.
+    pub fn holds(&self, path: &str) -> bool {
+        let path = std::path::Path::new(path);
+        self.mounts
+            .iter()
+            .any(|m| path.starts_with(std::path::Path::new(&m.destination)))
+    }
+}

@@ -71,6 +71,9 @@ pub enum Kind {
     UnmappedUser = 5,
     /// The child panicked; the text is where.
     Panicked = 6,
+    /// The working directory the user named is missing or no directory;
+    /// the text says which.
+    BadWorkdir = 7,
 }
 
 impl Kind {
@@ -84,6 +87,7 @@ impl Kind {
             4 => Kind::UnknownGroup,
             5 => Kind::UnmappedUser,
             6 => Kind::Panicked,
+            7 => Kind::BadWorkdir,
             _ => return None,
         })
     }

@@ -139,6 +139,30 @@ pub fn close_fds_then_exit<A: Copy + 'static>(first: u32, run: fn(A) -> i32, arg
     exit_now(run(arg))
 }
 
+/// Whether `fd` is an open file descriptor of this process.
+pub fn is_fd_open(fd: u32) -> bool {
+    let Ok(fd) = i32::try_from(fd) else {
+        return false;
+    };
+    // SAFETY: fcntl(F_GETFD) only reads the descriptor's flags; on a
+    // number that is not open it fails with EBADF and touches nothing.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// personality(2): sets the calling process's execution domain (`domain`,
+/// such as `PER_LINUX32`), which exec keeps.
+pub fn set_personality(domain: u64) -> io::Result<()> {
+    let domain =
+        libc::c_ulong::try_from(domain).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: personality(2) takes a plain integer and touches no memory
+    // of ours; 0xffffffff would only query, and is not passed.
+    let previous = unsafe { libc::personality(domain) };
+    match previous {
+        -1 => Err(io::Error::last_os_error()),
+        _ => Ok(()),
+    }
+}
+
 /// Resets every catchable signal to its default action, so that what the
 /// Rust runtime or our caller ignored (SIGPIPE, SIGHUP under nohup…) is not
 /// inherited ignored across exec.

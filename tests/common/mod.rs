@@ -435,6 +435,11 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Its process id, for signalling it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for it (with the default timeout) and collects its output.
     pub fn wait(self) -> Run {
         finish(

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod issue13_img;
+mod issue13_run;
 mod issue13_tmpl;
 mod issue20;
 mod push;
@@ -335,10 +336,11 @@ fn run_applies_image_config_and_overrides() {
                 code: 0,
                 out: Out::Is("hello from config 1000:1000 /tmp"),
             },
+            // A -w directory must exist, as in Podman (issue #13 item 4).
             Case {
                 args: &["run", "--rm", "--workdir", "/new/dir", "{REG}/config"],
-                code: 0,
-                out: Out::Is("hello from config 1000:1000 /new/dir"),
+                code: 126,
+                out: Out::Is(""),
             },
             Case {
                 args: &["run", "--rm", "-u", "0:0", "{REG}/config"],

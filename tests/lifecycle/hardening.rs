@@ -331,6 +331,11 @@ fn workdirs_through_proc_self_fd_never_leave_the_container() {
                         r.fail("the working directory is outside the container");
                     }
                 }
+                // `run -w` of a directory the container lacks, as Podman
+                // refuses it (issue #13 item 4).
+                Some(126) => {
+                    r.error_exit(126, &["workdir", &dir, "does not exist"]);
+                }
                 _ => {
                     r.tool_error(&["working directory", &dir]);
                 }

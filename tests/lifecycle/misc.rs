@@ -202,8 +202,9 @@ fn ps_filters_or_values_of_one_key_and_and_different_keys() {
         ),
         set(&["ok", "bad"])
     );
-    env.hutch(&["ps", "--filter", "label=a=b"])
-        .tool_error(&["invalid filter \"label=a=b\""]);
+    // label= is a filter since issue #13; Podman 4.3 has no label!=.
+    env.hutch(&["ps", "--filter", "label!=a"])
+        .tool_error(&["invalid filter \"label!=a\""]);
     env.hutch(&["ps", "--filter", "status=paused"])
         .tool_error(&["invalid filter \"status=paused\""]);
 

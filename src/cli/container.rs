@@ -50,7 +50,7 @@ pub enum ContainerCommand {
     Exec(exec::ExecArgs),
     /// Attach to a running container's input and output
     Attach(attach::AttachArgs),
-    /// Copy files between the host and a container
+    /// Copy files between the host, containers and tar streams
     Cp(cp::CpArgs),
     /// Show what a container changed compared with its image
     Diff(diff::DiffArgs),

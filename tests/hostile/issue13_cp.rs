@@ -31,7 +31,7 @@ pub(super) fn victim(env: &Env) -> PathBuf {
 /// The hostile tars, by what they try, aimed at `victim`.
 pub(super) fn hostile_tars(victim: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let v = victim.display().to_string();
-    let up = "../".repeat(16);
+    let up = "../".repeat(8);
     vec![
         (
             "dotdot",

@@ -75,22 +75,29 @@ fn write(env: &Env, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     p
 }
 
-/// Streams in and out of container `c` (its `/data` a volume).
+/// Streams in and out of container `c` (its `/data` a volume), in a
+/// directory named `tag`.
 fn check_streams(env: &Env, tag: &str) {
-    let tar = write(env, "in.tar", &tar_of(&[("d/", ""), ("d/f", tag)], (0, 0)));
+    let d = format!("{tag}/");
+    let f = format!("{tag}/f");
+    let tar = write(env, "in.tar", &tar_of(&[(&d, ""), (&f, tag)], (0, 0)));
     hutch_in(env, &["cp", "-", "c:/data"], &tar).success();
-    let out = env.hutch(&["cp", "c:/data/d", "-"]).success();
-    assert_eq!(names(&out), ["d/", "d/f"], "{out}");
+    let out = env.hutch(&["cp", &format!("c:/data/{tag}"), "-"]).success();
+    assert_eq!(names(&out), [d.as_str(), f.as_str()], "{out}");
     // SRC/. gives only what is inside, as Podman's stream does.
-    let out = env.hutch(&["cp", "c:/data/d/.", "-"]).success();
+    let out = env
+        .hutch(&["cp", &format!("c:/data/{tag}/."), "-"])
+        .success();
     assert_eq!(entries(&out)[0].0, "f", "{out}");
     assert_eq!(entries(&out)[0].3, tag, "{out}");
     // A gzip-compressed stream too.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar_of(&[("z", tag)], (0, 0))).unwrap();
     let gz = write(env, "in.tar.gz", &gz.finish().unwrap());
-    hutch_in(env, &["cp", "-", "c:/data/d"], &gz).success();
-    let out = env.hutch(&["cp", "c:/data/d/z", "-"]).success();
+    hutch_in(env, &["cp", "-", &format!("c:/data/{tag}")], &gz).success();
+    let out = env
+        .hutch(&["cp", &format!("c:/data/{tag}/z"), "-"])
+        .success();
     assert_eq!(entries(&out)[0].3, tag, "{out}");
     // What is not a tar, or a destination that is not a directory, is
     // refused as Podman refuses it.
@@ -98,7 +105,7 @@ fn check_streams(env: &Env, tag: &str) {
     hutch_in(env, &["cp", "-", "c:/data"], &junk)
         .code(125)
         .stderr_has("not a (compressed) tar archive");
-    hutch_in(env, &["cp", "-", "c:/data/d/f"], &tar)
+    hutch_in(env, &["cp", "-", &format!("c:/data/{f}")], &tar)
         .code(125)
         .stderr_has("destination must be a directory when copying from stdin");
     hutch_in(env, &["cp", "-", "c:/nowhere"], &tar)
@@ -125,14 +132,14 @@ fn issue13_cp_streams_tars_in_and_out_of_running_and_stopped_containers() {
     ])
     .success();
     check_streams(&env, "running");
-    env.hutch(&["exec", "c", "cat", "/data/d/f"])
+    env.hutch(&["exec", "c", "cat", "/data/running/f"])
         .success()
         .stdout_is("running");
     env.hutch(&["stop", "-t", "0", "c"]).success();
     wait_for_status(&env, "c", "exited");
     check_streams(&env, "stopped");
     // The stream went into the volume, not the container's own tree.
-    env.hutch(&["run", "--rm", "-v", "vol:/v", &img, "cat", "/v/d/f"])
+    env.hutch(&["run", "--rm", "-v", "vol:/v", &img, "cat", "/v/stopped/f"])
         .success()
         .stdout_is("stopped");
 }

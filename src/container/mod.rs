@@ -281,6 +281,9 @@ pub enum Error {
     /// `images --filter before=`/`since=` of an unknown image.
     #[error("--filter: image {0:?} not known")]
     FilterImageUnknown(String),
+    /// `volume import` into a volume of `type=tmpfs`.
+    #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
+    TmpfsVolumeImport(String),
 }
 
 impl From<crate::image::archive::Error> for Error {

@@ -1,5 +1,6 @@
 //! A container's files: `cp` in and out, `diff` against its image, and
-//! `commit` of its changes as a new image layer.
+//! `commit` of its changes as a new image layer; a volume's files as a
+//! tar (`volume export`, `volume import`).
 //!
 //! Files inside a container belong to subordinate ids and their paths are
 //! hostile, so every look at them happens in a child that is root in the
@@ -20,6 +21,7 @@ mod enter;
 mod export;
 mod mountpoints;
 mod stream;
+mod volume;
 
 pub use change::ChangeError;
 pub use commit::CommitOptions;
@@ -212,6 +214,29 @@ pub fn copy_between(
     opts: CopyOptions,
 ) -> Result<(), Error> {
     stream::copy_between(from, src, to, dst, opts)
+}
+
+/// Writes the files of the volume whose data directory is `data` to `out`
+/// as a tar (`hutch volume export`), read as root in a user namespace with
+/// `maps`. Must be called single-threaded.
+pub fn export_volume(
+    data: &std::path::Path,
+    maps: &IdMaps,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    volume::export_volume(data, maps, out)
+}
+
+/// Extracts the tar stream `input` (plain, gzip or zstd) into the volume
+/// whose data directory is `data` (`hutch volume import`), as root in a
+/// user namespace with `maps`, keeping the archive's owners. Must be
+/// called single-threaded.
+pub fn import_volume(
+    data: &std::path::Path,
+    maps: &IdMaps,
+    input: &mut dyn std::io::Read,
+) -> Result<(), Error> {
+    volume::import_volume(data, maps, input)
 }
 
 /// Lists what container `layout` changed compared with its image, sorted

@@ -111,3 +111,26 @@ fn issue13_cp_stdin_refuses_hostile_tars_and_leaves_the_victim() {
         .success()
         .stdout_has("evil");
 }
+
+#[test]
+fn issue13_cp_volume_import_refuses_hostile_tars_and_leaves_the_victim() {
+    let env = Env::new();
+    let victim = victim(&env);
+    env.hutch(&["volume", "create", "v"]).success();
+    let before = snapshot(&victim);
+    for (what, tar) in hostile_tars(&victim) {
+        let r = hutch_in(&env, &["volume", "import", "v", "-"], &tar, "hostile.tar");
+        if r.code != Some(125) {
+            r.fail(&format!("{what}: a hostile tar must be refused with 125"));
+        }
+        assert_eq!(snapshot(&victim), before, "{what}: the victim changed");
+        let file = env.dir.join("hostile-file.tar");
+        std::fs::write(&file, &tar).unwrap();
+        env.hutch(&["volume", "import", "v", file.to_str().unwrap()])
+            .code(125);
+        assert_eq!(snapshot(&victim), before, "{what}: the victim changed");
+    }
+    // The volume still lists and exports.
+    env.hutch(&["volume", "ls"]).success().stdout_has("v");
+    env.hutch(&["volume", "export", "v"]).success();
+}

@@ -290,3 +290,96 @@ fn issue13_cp_overwrite_lets_directories_and_files_replace_each_other() {
     env.hutch(&["cp", "--overwrite", "c:/tmp/x", &h]).success();
     assert_eq!(std::fs::read_to_string(host.join("x/f")).unwrap(), "in-dir");
 }
+
+#[test]
+fn issue13_cp_volume_export_and_import_keep_the_owners_inside() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let img = image("busybox");
+    env.hutch(&["volume", "create", "v"]).success();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-v",
+        "v:/v",
+        &img,
+        "sh",
+        "-c",
+        "mkdir /v/d && echo data > /v/d/f && chown 1000:1000 /v/d/f && ln -s /etc/passwd /v/l",
+    ])
+    .success();
+    // Podman's stream: names relative to the volume, the ids the
+    // container gave.
+    let out = env.hutch(&["volume", "export", "v"]).success();
+    let got: Vec<(String, u64, u64)> = entries(&out)
+        .into_iter()
+        .map(|(n, u, g, _)| (n, u, g))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("d/".to_string(), 0, 0),
+            ("d/f".to_string(), 1000, 1000),
+            ("l".to_string(), 0, 0)
+        ],
+        "{out}"
+    );
+    let file = env.dir.join("v.tar");
+    env.hutch(&["volume", "export", "--output", file.to_str().unwrap(), "v"])
+        .success()
+        .stdout_is("");
+    assert_eq!(std::fs::read(&file).unwrap(), out.stdout.as_bytes());
+    // Into another volume, from the file and from standard input
+    // (compressed too): owners and links as they were.
+    env.hutch(&["volume", "create", "w"]).success();
+    env.hutch(&["volume", "import", "w", file.to_str().unwrap()])
+        .success();
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-v",
+        "w:/w",
+        &img,
+        "sh",
+        "-c",
+        "stat -c '%u:%g %n' /w/d/f; readlink /w/l; cat /w/d/f",
+    ])
+    .success()
+    .stdout_is("1000:1000 /w/d/f\n/etc/passwd\ndata");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar_of(&[("d/f", "again")], (7, 8))).unwrap();
+    let gz = write(&env, "again.tar.gz", &gz.finish().unwrap());
+    hutch_in(&env, &["volume", "import", "w", "-"], &gz).success();
+    env.hutch(&[
+        "run", "--rm", "-v", "w:/w", &img, "stat", "-c", "%u:%g", "/w/d/f",
+    ])
+    .success()
+    .stdout_is("7:8");
+    // Refusals: no such volume, not a tar, a tmpfs volume, a terminal.
+    env.hutch(&["volume", "export", "nosuch"])
+        .code(125)
+        .stderr_has("no such volume");
+    hutch_in(&env, &["volume", "import", "nosuch", "-"], &gz)
+        .code(125)
+        .stderr_has("no such volume");
+    let junk = write(&env, "junk", b"junk\n");
+    hutch_in(&env, &["volume", "import", "w", "-"], &junk)
+        .code(125)
+        .stderr_has("not a (compressed) tar archive");
+    env.hutch(&["volume", "create", "--opt", "type=tmpfs", "t"])
+        .success();
+    env.hutch(&["volume", "import", "t", file.to_str().unwrap()])
+        .code(125)
+        .stderr_has("tmpfs volume");
+    let pty = super::common::Pty::open(24, 80);
+    let mut c = env.command(&["volume", "export", "v"]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::piped());
+    let done = c.output().expect("running hutch volume export");
+    assert_eq!(done.status.code(), Some(125), "{done:?}");
+    assert!(
+        String::from_utf8_lossy(&done.stderr).contains("refusing to write a tar to a terminal"),
+        "{done:?}"
+    );
+}

@@ -8,6 +8,7 @@ mod archive;
 mod attach;
 mod cgroups;
 mod check;
+mod clone;
 mod commit;
 mod container;
 mod cp;

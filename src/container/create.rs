@@ -41,7 +41,8 @@ pub trait Progress: image::Reporter {
 }
 
 /// How to reach registries when the image has to be pulled.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RegistryOptions {
     /// `--authfile`: the only credential file to read.
     pub authfile: Option<PathBuf>,
@@ -52,7 +53,8 @@ pub struct RegistryOptions {
 }
 
 /// The container's process.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ProcessRequest {
     /// Command and arguments (default: the image's entrypoint and cmd).
     pub command: Vec<String>,
@@ -75,7 +77,8 @@ pub struct ProcessRequest {
 }
 
 /// The user namespace, groups and devices.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct UsernsRequest {
     /// `--userns`.
     pub mode: Option<String>,
@@ -90,7 +93,8 @@ pub struct UsernsRequest {
 }
 
 /// Cgroup placement and limits.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CgroupRequest {
     /// `--cgroup-manager`.
     pub manager: Option<String>,
@@ -103,7 +107,8 @@ pub struct CgroupRequest {
 }
 
 /// Where the container's output goes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LogRequest {
     /// `--log-driver` (default k8s-file).
     pub driver: Option<String>,
@@ -112,7 +117,8 @@ pub struct LogRequest {
 }
 
 /// Everything a new container needs, as one typed request.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CreateRequest {
     /// The image, by name, short name or id.
     pub image: String,
@@ -266,6 +272,7 @@ impl Engine {
         is_monitored: bool,
         progress: &dyn Progress,
     ) -> Result<Created, Error> {
+        let asked = req;
         let req = &*self.with_pod(req)?;
         let Checked {
             security,
@@ -275,6 +282,7 @@ impl Engine {
             log,
             env_files,
         } = self.check(req, is_monitored, progress)?;
+        let recorded = super::clone::recorded(asked, req.pod.as_deref(), &env_files);
         let maps = self.user_maps()?.clone();
         if let Some(reason) = &maps.fallback_reason {
             progress.warn(&format!(
@@ -336,6 +344,7 @@ impl Engine {
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
                 plan.root_entry = root_entry;
+                plan.request = recorded;
                 plan.origin = Origin {
                     name: record.name.clone(),
                     image: record.image_name.clone(),

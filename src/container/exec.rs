@@ -167,6 +167,7 @@ mod tests {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            request: None,
         }
     }
 

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod attach;
 pub mod check;
+mod clone;
 mod create;
 
 mod engine;
@@ -51,6 +52,7 @@ pub use crate::runtime::clock::now_rfc3339;
 pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::{Plan, OOM_REASON};
+pub use clone::CloneRequest;
 pub use create::{
     read_env_files, CgroupRequest, CreateRequest, LimitsRequest, LogRequest, NetworkRequest,
     ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions, Resources, UsernsRequest,
@@ -281,6 +283,19 @@ pub enum Error {
     /// `images --filter before=`/`since=` of an unknown image.
     #[error("--filter: image {0:?} not known")]
     FilterImageUnknown(String),
+    /// `container clone --force` without `--destroy` (Podman's words).
+    #[error("cannot set --force without --destroy")]
+    CloneForceWithoutDestroy,
+    /// `container clone` of a container whose spec records no request.
+    #[error("container {0} records no request to clone: it was created by an older hutch")]
+    CloneNoRequest(String),
+    /// The request a container's spec records does not parse.
+    #[error("reading the request recorded for container {id}")]
+    CloneRequestCorrupt {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),
@@ -371,6 +386,9 @@ impl crate::error::Diagnose for Error {
             Error::Archive(e) => e.hint(),
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
+            Error::CloneNoRequest(_) => {
+                Some("create the container again with run or create, then clone it".into())
+            }
             _ => None,
         }
     }

@@ -91,6 +91,7 @@ impl Plan {
             pod: None,
             origin: Default::default(),
             root_entry: None,
+            request: None,
         })
     }
 }

@@ -144,6 +144,11 @@ pub struct Plan {
     /// gets (#20); `None`: root's.
     #[serde(default)]
     pub root_entry: Option<crate::storage::RootEntry>,
+    /// The request the container was created from, as the engine records
+    /// it for `container clone` (opaque here; the runtime never reads it).
+    /// `None` in plans stored before issue #13.
+    #[serde(default)]
+    pub request: Option<serde_json::Value>,
 }
 
 /// Who the container is, as its /etc/hosts and /run/.containerenv say.

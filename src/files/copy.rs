@@ -1,4 +1,5 @@
-//! `cp` between the host and a container, either direction.
+//! `cp` between the host and a container, either direction, and the two
+//! sides of the protocol that `stream` also runs between two containers.
 //!
 //! The container side runs in a helper that is root in the container
 //! (see `enter`); the host side is this process, as the invoking user. The
@@ -10,7 +11,9 @@
 //!    and replies with the directory to unpack into (kept as an fd) and the
 //!    name the top entry gets (none: contents only);
 //! 3. the source streams a tar named that way, which the destination
-//!    unpacks beneath the directory fd with the layer rules.
+//!    unpacks beneath the directory fd with the copy rules (the layer
+//!    rules for names and links; owners and replacements as `CopyOptions`
+//!    say).
 //!
 //! In the container every path is resolved with `RESOLVE_IN_ROOT`, so its
 //! symlinks stay inside it.

@@ -9,7 +9,8 @@ use super::Error;
 pub const DEFAULT_CPU_PERIOD: u64 = 100_000;
 
 /// What the user asked the flags for, as typed; `Resources::parse` checks it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Request {
     pub memory: Option<String>,
     pub memory_reservation: Option<String>,

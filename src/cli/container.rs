@@ -50,7 +50,7 @@ pub enum ContainerCommand {
     Exec(exec::ExecArgs),
     /// Attach to a running container's input and output
     Attach(attach::AttachArgs),
-    /// Copy files between the host and a container
+    /// Copy files between the host, containers and tar streams
     Cp(cp::CpArgs),
     /// Show what a container changed compared with its image
     Diff(diff::DiffArgs),
@@ -73,6 +73,8 @@ pub enum ContainerCommand {
     /// Unmount containers' root filesystems
     #[command(visible_alias = "umount")]
     Unmount(super::mount::UnmountArgs),
+    /// Create a copy of a container, with another name, image, pod or limits
+    Clone(super::clone::CloneArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +122,7 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Export(a) => import::export(engine, a),
         ContainerCommand::Mount(a) => super::mount::mount(engine, a),
         ContainerCommand::Unmount(a) => super::mount::unmount(engine, a),
+        ContainerCommand::Clone(a) => super::clone::run(engine, a),
         ContainerCommand::Exists(a) => match engine.container_id(&a.container) {
             Ok(_) => Ok(0),
             Err(e) if e.is_missing() => Ok(1),

@@ -14,6 +14,13 @@ pub enum IoError {
         #[source]
         source: io::Error,
     },
+    /// Opening a file to read a stream from (`volume import`).
+    #[error("opening {path}")]
+    OpenInput {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// Writing a stream to standard output.
     #[error("writing standard output")]
     WriteStdout(#[source] io::Error),

@@ -8,6 +8,7 @@ mod archive;
 mod attach;
 mod cgroups;
 mod check;
+mod clone;
 mod commit;
 mod container;
 mod cp;
@@ -177,7 +178,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Attach to a running container's input and output
     Attach(attach::AttachArgs),
-    /// Copy files between the host and a container
+    /// Copy files between the host, containers and tar streams
     Cp(cp::CpArgs),
     /// Show what a container changed compared with its image
     Diff(diff::DiffArgs),

@@ -1,4 +1,4 @@
-//! `hutch volume create|ls|inspect|rm|prune|exists`, the mount flags of
+//! `hutch volume create|ls|inspect|rm|prune|exists|export|import`, the mount flags of
 //! `run` and `create` (`-v`, `--mount`, `--tmpfs`, `--volumes-from`) and
 //! the `Mounts` of `inspect`.
 
@@ -58,6 +58,30 @@ pub enum VolumeCommand {
     Prune(PruneArgs),
     /// Exit 0 when a volume exists, 1 when it does not
     Exists(ExistsArgs),
+    /// Write a volume's files as a tar
+    Export(ExportArgs),
+    /// Extract a tar into a volume
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Volume name
+    #[arg(value_name = "VOLUME")]
+    pub name: String,
+    /// Write to this file instead of standard output (which must not be a terminal)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Volume name
+    #[arg(value_name = "VOLUME")]
+    pub name: String,
+    /// The tar (plain, gzip or zstd), or - for standard input
+    #[arg(value_name = "FILE")]
+    pub file: String,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +174,28 @@ pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Rm(a) => rm(engine, a),
         VolumeCommand::Prune(a) => prune(engine, a),
         VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name)? { 0 } else { 1 }),
+        VolumeCommand::Export(a) => {
+            super::output::write_to(a.output.as_deref(), "a tar", |out| {
+                Ok(engine.export_volume(&a.name, out)?)
+            })?;
+            Ok(0)
+        }
+        VolumeCommand::Import(a) => {
+            // A missing volume is named before the input is read.
+            engine.volume(&a.name)?;
+            if a.file == "-" {
+                engine.import_volume(&a.name, &mut std::io::stdin().lock())?;
+            } else {
+                let mut f = std::fs::File::open(&a.file).map_err(|source| {
+                    super::ioerr::IoError::OpenInput {
+                        path: a.file.clone().into(),
+                        source,
+                    }
+                })?;
+                engine.import_volume(&a.name, &mut f)?;
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use super::attach::{self, Options, Outcome};
 use super::exec::ExecOptions;
 use super::logread::LogDriver;
 use super::{Engine, Error};
-use crate::files::{Change, CommitOptions, Location};
+use crate::files::{Change, CommitOptions, CopyOptions, Location};
 use crate::storage::Digest;
 
 pub use crate::runtime::security::parse_caps;
@@ -71,12 +71,19 @@ impl Engine {
         Ok(self.store()?.container_log_path(id))
     }
 
-    /// Copies between the host and a container (`cp`); `is_archive` keeps
-    /// the container's ownership on the host. Must be called
+    /// Copies between the host, a tar stream (`-`: read from `input`,
+    /// written to `output`) and containers (`cp`). Must be called
     /// single-threaded.
-    pub fn copy(&self, src: &Location, dst: &Location, is_archive: bool) -> Result<(), Error> {
+    pub fn copy(
+        &self,
+        src: &Location,
+        dst: &Location,
+        opts: CopyOptions,
+        input: &mut dyn std::io::Read,
+        output: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
         let maps = self.user_maps()?;
-        super::files::copy(self.store()?, src, dst, is_archive, maps)
+        super::files::copy(self.store()?, src, dst, opts, maps, input, output)
     }
 
     /// What container `name` changed compared with its image, sorted by

@@ -172,6 +172,7 @@ mod tests {
             annotations: Default::default(),
             manage: Default::default(),
             tuning: Default::default(),
+            request: None,
         }
     }
 

@@ -1,10 +1,11 @@
 //! The engine's side of `cp`, `diff`, `commit` and `export`: finding the
 //! container and where its files are, then handing the work to `files`.
 
+use std::io::{Read, Write};
 use std::path::Path;
 
 use super::{lifecycle, Error, PROC};
-use crate::files::{self, Change, CommitOptions, Layout, Location};
+use crate::files::{self, Change, CommitOptions, CopyOptions, Layout, Location};
 use crate::storage::{Digest, Store};
 use crate::userns::IdMaps;
 
@@ -23,6 +24,7 @@ pub(super) fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layo
             has_init: plan.hardening.init,
             volumes: plan.volumes,
             workdir: plan.cwd,
+            user: plan.user,
         });
     }
     let image = store
@@ -43,7 +45,17 @@ pub(super) fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layo
         has_init: false,
         volumes: Default::default(),
         workdir: image_workdir(&image.config),
+        user: image_user(&image.config),
     })
+}
+
+/// The user an image's config names (empty: root).
+fn image_user(config: &[u8]) -> String {
+    let config: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    config["config"]["User"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The working directory an image's config names (`/` when none).
@@ -57,28 +69,44 @@ fn image_workdir(config: &[u8]) -> String {
     }
 }
 
-/// Copies between the host and a container (`hutch cp`); `is_archive`
-/// keeps the container's ownership on the host (`-a`); `maps` serve
+/// Copies between the host, a tar stream (`-`: read from `input`,
+/// written to `output`) and containers (`hutch cp`); `maps` serve
 /// containers without a start spec. Must be called single-threaded.
 pub fn copy(
     store: &Store,
     src: &Location,
     dst: &Location,
-    is_archive: bool,
+    opts: CopyOptions,
     maps: &IdMaps,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
 ) -> Result<(), Error> {
+    let layout = |name: &str| layout_of(store, name, maps);
     match (src, dst) {
         (Location::Host(s), Location::Container { name, path }) => {
-            Ok(files::copy_in(layout_of(store, name, maps)?, s, path)?)
+            Ok(files::copy_in(layout(name)?, s, path, opts)?)
         }
-        (Location::Container { name, path }, Location::Host(d)) => Ok(files::copy_out(
-            layout_of(store, name, maps)?,
-            path,
-            d,
-            is_archive,
-        )?),
-        (Location::Host(_), Location::Host(_)) => Err(files::Error::NoContainerSide.into()),
-        _ => Err(files::Error::BothContainers.into()),
+        (Location::Container { name, path }, Location::Host(d)) => {
+            Ok(files::copy_out(layout(name)?, path, d, opts)?)
+        }
+        (Location::Stdio, Location::Container { name, path }) => {
+            Ok(files::copy_from_stream(layout(name)?, input, path, opts)?)
+        }
+        (Location::Container { name, path }, Location::Stdio) => {
+            Ok(files::copy_to_stream(layout(name)?, path, output)?)
+        }
+        (
+            Location::Container { name, path },
+            Location::Container {
+                name: to,
+                path: dst_path,
+            },
+        ) => {
+            let from = layout(name)?;
+            let to = layout(to)?;
+            Ok(files::copy_between(from, path, to, dst_path, opts)?)
+        }
+        _ => Err(files::Error::NoContainerSide.into()),
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod attach;
 pub mod check;
+mod clone;
 mod create;
 
 mod engine;
@@ -42,6 +43,7 @@ pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
 pub mod query;
+mod request_parts;
 mod resources;
 mod restart;
 pub mod rootmount;
@@ -57,6 +59,7 @@ pub use crate::runtime::hardening::HardeningRequest;
 pub use crate::runtime::security::SecurityRequest;
 pub use crate::runtime::tuning::NamespaceModes;
 pub use crate::runtime::{Plan, OOM_REASON};
+pub use clone::CloneRequest;
 pub use create::{
     read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
     ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
@@ -361,6 +364,22 @@ pub enum Error {
     /// `images --filter before=`/`since=` of an unknown image.
     #[error("--filter: image {0:?} not known")]
     FilterImageUnknown(String),
+    /// `container clone --force` without `--destroy` (Podman's words).
+    #[error("cannot set --force without --destroy")]
+    CloneForceWithoutDestroy,
+    /// `container clone` of a container whose spec records no request.
+    #[error("container {0} records no request to clone: it was created by an older hutch")]
+    CloneNoRequest(String),
+    /// The request a container's spec records does not parse.
+    #[error("reading the request recorded for container {id}")]
+    CloneRequestCorrupt {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `volume import` into a volume of `type=tmpfs`.
+    #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
+    TmpfsVolumeImport(String),
 }
 
 impl From<crate::image::archive::Error> for Error {
@@ -455,6 +474,9 @@ impl crate::error::Diagnose for Error {
             Error::Archive(e) => e.hint(),
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
+            Error::CloneNoRequest(_) => {
+                Some("create the container again with run or create, then clone it".into())
+            }
             _ => None,
         }
     }

@@ -12,7 +12,8 @@ const DEFAULT_ENTRY: &str = "$USERNAME:*:$UID:$GID:$NAME:$HOME:/bin/sh";
 const CONTAINER_USER: &str = "container user";
 
 /// What the passwd flags ask for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PasswdRequest {
     /// `--passwd` (`None`: true): add an entry for a numeric user the
     /// image lacks.

@@ -67,7 +67,8 @@ pub struct RunOptions {
 }
 
 /// The environment flags besides `-e` and `--env-file` (#13).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EnvOptions {
     /// `--unsetenv`: drop these from the image's and the default
     /// variables (not from `-e`).
@@ -157,6 +158,7 @@ impl Plan {
             annotations: opts.annotations.clone(),
             manage: opts.manage.clone(),
             tuning: opts.tuning.clone(),
+            request: None,
         })
     }
 }

@@ -17,7 +17,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// When the monitor starts an exited container again (Podman's policies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RestartPolicy {
     /// Never.
     #[default]

@@ -1,5 +1,5 @@
 //! Named volumes through the engine: create, list, find, remove and prune
-//! them (`hutch volume …`).
+//! them, and their files as a tar (`hutch volume …`).
 //!
 //! The records and directories live in the store; removing a volume's
 //! files may need the user's id maps, which the engine reads.
@@ -146,5 +146,25 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Writes volume `name`'s files to `out` as a tar (`volume export`).
+    /// Must be called single-threaded.
+    pub fn export_volume(&self, name: &str, out: &mut dyn std::io::Write) -> Result<(), Error> {
+        let v = self.volume(name)?;
+        let maps = self.user_maps()?;
+        Ok(crate::files::export_volume(&v.mountpoint, maps, out)?)
+    }
+
+    /// Extracts the tar `input` into volume `name` (`volume import`); a
+    /// tmpfs volume, which keeps no files, is refused. Must be called
+    /// single-threaded.
+    pub fn import_volume(&self, name: &str, input: &mut dyn std::io::Read) -> Result<(), Error> {
+        let v = self.volume(name)?;
+        if v.record.options.get("type").map(String::as_str) == Some("tmpfs") {
+            return Err(Error::TmpfsVolumeImport(v.record.name));
+        }
+        let maps = self.user_maps()?;
+        Ok(crate::files::import_volume(&v.mountpoint, maps, input)?)
     }
 }

@@ -66,7 +66,8 @@ impl crate::error::Diagnose for Error {
     }
 }
 /// The mount flags of `run` and `create`, as given.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct VolumeRequest {
     /// `-v/--volume`.
     pub volume: Vec<String>,

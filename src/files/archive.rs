@@ -56,6 +56,9 @@ pub struct Options {
     /// Do not descend into directories on another filesystem (`/proc` of
     /// a running container).
     pub one_file_system: bool,
+    /// Names are files like any other (`cp`, `volume export`): `.wh.` is
+    /// reserved for whiteouts only in what becomes an image layer.
+    pub is_literal: bool,
 }
 
 /// Where a failure happened: the archive name and the cause.
@@ -164,7 +167,8 @@ impl<W: Write> Walker<W> {
             h.set_mode(0o600);
             return self.append(&mut h, &path, None, &[], io::empty());
         }
-        if emit && is_whiteout_name(name.as_bytes()) && !self.opts.is_upper {
+        if emit && is_whiteout_name(name.as_bytes()) && !self.opts.is_upper && !self.opts.is_literal
+        {
             return Err(err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "names starting with .wh. are reserved for whiteouts",

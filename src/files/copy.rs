@@ -1,4 +1,5 @@
-//! `cp` between the host and a container, either direction.
+//! `cp` between the host and a container, either direction, and the two
+//! sides of the protocol that `stream` also runs between two containers.
 //!
 //! The container side runs in a helper that is root in the container
 //! (see `enter`); the host side is this process, as the invoking user. The
@@ -10,7 +11,9 @@
 //!    and replies with the directory to unpack into (kept as an fd) and the
 //!    name the top entry gets (none: contents only);
 //! 3. the source streams a tar named that way, which the destination
-//!    unpacks beneath the directory fd with the layer rules.
+//!    unpacks beneath the directory fd with the copy rules (the layer
+//!    rules for names and links; owners and replacements as `CopyOptions`
+//!    say).
 //!
 //! In the container every path is resolved with `RESOLVE_IN_ROOT`, so its
 //! symlinks stay inside it.
@@ -23,7 +26,6 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::AtFlags;
-use nix::sched::CloneFlags;
 use nix::sys::stat::{fstat, fstatat, SFlag};
 
 use super::archive::{self, Options};
@@ -32,7 +34,7 @@ use super::Error;
 use super::Layout;
 use crate::error::render_chain;
 use crate::runtime::PROC;
-use crate::storage::commit::unpack_archive;
+use crate::storage::commit::{unpack_copy, CopyRules, Owner};
 use crate::sys::fs::{openat2, Resolve};
 use crate::userns;
 
@@ -41,6 +43,8 @@ use crate::userns;
 pub enum Location {
     /// A path on the host.
     Host(PathBuf),
+    /// `-`: a tar stream on standard input (source) or output (destination).
+    Stdio,
     /// `CONTAINER:PATH`.
     Container {
         /// Name or id.
@@ -51,9 +55,13 @@ pub enum Location {
 }
 
 impl Location {
-    /// Parses a `cp` argument: `CONTAINER:PATH` when a colon comes before
-    /// any slash (write `./a:b` for a host file with a colon), else a host path.
+    /// Parses a `cp` argument: `-` for a tar stream, `CONTAINER:PATH` when
+    /// a colon comes before any slash (write `./a:b` for a host file with a
+    /// colon), else a host path.
     pub fn parse(arg: &str) -> Location {
+        if arg == "-" {
+            return Location::Stdio;
+        }
         match arg.split_once(':') {
             Some((name, path)) if !name.is_empty() && !name.contains('/') => Location::Container {
                 name: name.to_string(),
@@ -64,29 +72,50 @@ impl Location {
     }
 }
 
+/// How `cp` treats what it copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// `--archive` (Podman's default): what lands in a container belongs
+    /// to the container's user (its `--user`); without it the owners the
+    /// copy carries are kept (the host's files: the container's root).
+    pub is_archive: bool,
+    /// `--overwrite`: a directory may replace a non-directory and the
+    /// reverse.
+    pub overwrite: bool,
+}
+
+impl Default for CopyOptions {
+    fn default() -> CopyOptions {
+        CopyOptions {
+            is_archive: true,
+            overwrite: false,
+        }
+    }
+}
+
 /// What the source side copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Announce {
-    is_dir: bool,
+pub(super) struct Announce {
+    pub is_dir: bool,
     /// Only what is inside the directory (`SRC/.`).
-    is_contents: bool,
+    pub is_contents: bool,
     /// The source's own name.
-    leaf: OsString,
+    pub leaf: OsString,
 }
 
 /// A path split for copying: the directory holding it, its last name
 /// (`None`: the directory itself), and what its spelling says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Split {
-    parent: PathBuf,
-    leaf: Option<OsString>,
+pub(super) struct Split {
+    pub parent: PathBuf,
+    pub leaf: Option<OsString>,
     /// Ends in `/.`, or is a root.
-    is_contents: bool,
+    pub is_contents: bool,
     /// Ends in `/`: must be a directory.
-    is_dir_only: bool,
+    pub is_dir_only: bool,
 }
 
-fn split(path: &[u8]) -> Split {
+pub(super) fn split(path: &[u8]) -> Split {
     let mut p = path;
     let mut is_contents = false;
     if p.ends_with(b"/.") || p == b"." {
@@ -125,7 +154,7 @@ fn split(path: &[u8]) -> Split {
 
 /// `path` in the container as an absolute path: a relative one is taken
 /// from the container's working directory `workdir`, as in Podman.
-fn in_workdir(workdir: &str, path: &str) -> String {
+pub(super) fn in_workdir(workdir: &str, path: &str) -> String {
     if path.starts_with('/') {
         return path.to_string();
     }
@@ -136,11 +165,65 @@ fn in_workdir(workdir: &str, path: &str) -> String {
     }
 }
 
+/// What the helper of the receiving side reports when the source sent
+/// no request: the source's own failure says why.
+pub(super) const NO_REQUEST: &str = "no request from the source";
+
+/// What the source side reports when the destination refused.
+pub(super) const REFUSED: &str = "the destination was refused";
+
+/// The container side of a copy into it: where the copy lands and who
+/// owns it there.
+pub(super) struct Receiver {
+    /// The destination, absolute in the container.
+    pub dst: String,
+    /// `--archive` and `--overwrite`.
+    pub opts: CopyOptions,
+    /// The container's `--user`, whose ids `--archive` gives.
+    pub user: String,
+    /// The container's id maps.
+    pub maps: userns::IdMaps,
+}
+
+impl Receiver {
+    /// The receiving side of container `layout` for `dst` (relative to its
+    /// working directory, or absolute).
+    pub(super) fn of(layout: &Layout, dst: &str, opts: CopyOptions) -> Receiver {
+        Receiver {
+            dst: in_workdir(&layout.workdir, dst),
+            opts,
+            user: layout.user.clone(),
+            maps: layout.maps.clone(),
+        }
+    }
+
+    /// In the helper: how the copy unpacks in the container whose root is
+    /// `croot`.
+    pub(super) fn rules(&self, croot: BorrowedFd<'_>) -> Result<CopyRules, String> {
+        let owner = match self.opts.is_archive {
+            true => {
+                let (uid, gid) = crate::runtime::primary_ids(croot, &self.user, &self.maps)?;
+                Owner::Fixed(uid, gid)
+            }
+            false => Owner::Archive,
+        };
+        Ok(CopyRules {
+            owner,
+            overwrite: self.opts.overwrite,
+        })
+    }
+}
+
 /// See `files::copy_in`.
-pub fn copy_in_container(layout: Layout, src: &Path, dst: &str) -> Result<(), Error> {
-    let dst = in_workdir(&layout.workdir, dst);
+pub fn copy_in_container(
+    layout: Layout,
+    src: &Path,
+    dst: &str,
+    opts: CopyOptions,
+) -> Result<(), Error> {
+    let rx = Receiver::of(&layout, dst, opts);
     let root = Root::of(layout, Path::new(PROC), true)?;
-    copy_in(&root, src, &dst)
+    copy_in(&root, src, rx)
 }
 
 /// See `files::copy_out`.
@@ -148,16 +231,15 @@ pub fn copy_out_of_container(
     layout: Layout,
     src: &str,
     dst: &Path,
-    is_archive: bool,
+    opts: CopyOptions,
 ) -> Result<(), Error> {
-    let maps = layout.maps.clone();
     let src = in_workdir(&layout.workdir, src);
     let root = Root::of(layout, Path::new(PROC), true)?;
-    copy_out(&root, &src, dst, is_archive.then_some(&maps))
+    copy_out(&root, &src, dst, opts.overwrite)
 }
 
 /// How paths inside the container resolve: clamped to its root.
-fn in_root() -> Resolve {
+pub(super) fn in_root() -> Resolve {
     Resolve::IN_ROOT | Resolve::NO_MAGICLINKS
 }
 
@@ -166,8 +248,74 @@ fn on_host() -> Resolve {
     Resolve::NO_MAGICLINKS
 }
 
+/// In a helper in the container whose root is `croot`: reads what the
+/// source announces on `data`, replies on `back` where it lands, and
+/// unpacks the tree that follows there.
+pub(super) fn receive_tree(
+    croot: BorrowedFd<'_>,
+    rx: &Receiver,
+    data: OwnedFd,
+    back: OwnedFd,
+) -> Result<(), String> {
+    let mut data = BufReader::with_capacity(1 << 16, File::from(data));
+    let mut back = File::from(back);
+    let ann = read_announce(&mut data).map_err(|e| format!("{NO_REQUEST}: {e}"))?;
+    let rules = rx.rules(croot)?;
+    let (dir, top) =
+        place(croot, in_root(), rx.dst.as_bytes(), &ann).map_err(|e| render_chain(&e))?;
+    write_reply(&mut back, top.as_deref()).map_err(|e| format!("replying: {e}"))?;
+    drop(back);
+    unpack_copy(&mut data, dir.as_fd(), rules)
+        .map_err(|e| format!("unpacking into {:?}: {}", rx.dst, render_chain(&e)))?;
+    let _ = io::copy(&mut data, &mut io::sink());
+    Ok(())
+}
+
+/// In a helper in the container whose root is `croot`: announces `src`
+/// on `data`, waits for the destination's reply on `back`, and sends the
+/// tree named as the reply says.
+pub(super) fn send_tree(
+    croot: BorrowedFd<'_>,
+    src: &str,
+    data: OwnedFd,
+    back: OwnedFd,
+) -> Result<(), String> {
+    let sp = split(src.as_bytes());
+    let parent = open_dir(croot, &sp.parent, in_root())
+        .map_err(|e| format!("opening {:?}: {e}", sp.parent))?;
+    let ann = announce_of(parent.as_fd(), &sp).map_err(|e| format!("opening {src:?}: {e}"))?;
+    let mut data = BufWriter::with_capacity(1 << 16, File::from(data));
+    write_announce(&mut data, &ann)
+        .and_then(|()| data.flush())
+        .map_err(|e| format!("sending the request: {e}"))?;
+    let top = read_reply(&mut File::from(back))
+        .ok()
+        .flatten()
+        .ok_or(REFUSED)?;
+    let mut w = archive::write_tree(
+        data,
+        parent.as_fd(),
+        sp.leaf.as_deref(),
+        top.as_deref().map(Path::new),
+        container_side(),
+    )
+    .map_err(|e| e.to_string())?;
+    w.flush().map_err(|e| format!("sending the archive: {e}"))
+}
+
+/// How a container's files are archived for a copy: as the container
+/// owns them, names literal, without descending into other mounts below
+/// the source (`/proc` of a running container).
+pub(super) fn container_side() -> Options {
+    Options {
+        one_file_system: true,
+        is_literal: true,
+        ..Options::default()
+    }
+}
+
 /// Host → container.
-fn copy_in(root: &Root, src: &Path, dst: &str) -> Result<(), Error> {
+fn copy_in(root: &Root, src: &Path, rx: Receiver) -> Result<(), Error> {
     let sp = split(src.as_os_str().as_bytes());
     let parent = open_dir(nix::fcntl::AT_FDCWD, &sp.parent, on_host()).map_err(|source| {
         Error::OpenHost {
@@ -181,20 +329,9 @@ fn copy_in(root: &Root, src: &Path, dst: &str) -> Result<(), Error> {
     })?;
     let (data_r, data_w) = userns::pipe().map_err(Error::Pipe)?;
     let (back_r, back_w) = userns::pipe().map_err(Error::Pipe)?;
-    let dst = dst.to_string();
     let ends = [data_w.as_fd(), back_r.as_fd()];
     let helper = enter::spawn_in_root(root, "copying into the container", &ends, move |croot| {
-        let mut data = BufReader::with_capacity(1 << 16, File::from(data_r));
-        let mut back = File::from(back_w);
-        let ann = read_announce(&mut data).map_err(|e| format!("reading the request: {e}"))?;
-        let (dir, top) =
-            place(croot, in_root(), dst.as_bytes(), &ann).map_err(|e| render_chain(&e))?;
-        write_reply(&mut back, top.as_deref()).map_err(|e| format!("replying: {e}"))?;
-        drop(back);
-        unpack_archive(&mut data, dir.as_fd(), false)
-            .map_err(|e| format!("unpacking into {dst:?}: {}", render_chain(&e)))?;
-        let _ = io::copy(&mut data, &mut io::sink());
-        Ok(())
+        receive_tree(croot, &rx, data_r, back_w)
     })?;
     let mut data = BufWriter::with_capacity(1 << 16, File::from(data_w));
     let sent = write_announce(&mut data, &ann)
@@ -213,6 +350,7 @@ fn copy_in(root: &Root, src: &Path, dst: &str) -> Result<(), Error> {
     let opts = Options {
         // The user's files belong to the container's root.
         owner: Some((0, 0)),
+        is_literal: true,
         ..Options::default()
     };
     let written = archive::write_tree(
@@ -240,46 +378,15 @@ fn copy_in(root: &Root, src: &Path, dst: &str) -> Result<(), Error> {
     }
 }
 
-/// Container → host; with `archive_maps` the files keep the container's
-/// ownership (unpacked as root in a user namespace with those maps).
-fn copy_out(
-    root: &Root,
-    src: &str,
-    dst: &Path,
-    archive_maps: Option<&userns::IdMaps>,
-) -> Result<(), Error> {
+/// Container → host: the files belong to the invoking user, as Podman's
+/// do rootless; `overwrite` as for `CopyOptions`.
+fn copy_out(root: &Root, src: &str, dst: &Path, overwrite: bool) -> Result<(), Error> {
     let (data_r, data_w) = userns::pipe().map_err(Error::Pipe)?;
     let (back_r, back_w) = userns::pipe().map_err(Error::Pipe)?;
     let src = src.to_string();
-    let keep_xattrs = archive_maps.is_some();
     let ends = [data_r.as_fd(), back_w.as_fd()];
     let helper = enter::spawn_in_root(root, "copying from the container", &ends, move |croot| {
-        let sp = split(src.as_bytes());
-        let parent = open_dir(croot, &sp.parent, in_root())
-            .map_err(|e| format!("opening {:?}: {e}", sp.parent))?;
-        let ann = announce_of(parent.as_fd(), &sp).map_err(|e| format!("opening {src:?}: {e}"))?;
-        let mut data = BufWriter::with_capacity(1 << 16, File::from(data_w));
-        write_announce(&mut data, &ann)
-            .and_then(|()| data.flush())
-            .map_err(|e| format!("sending the request: {e}"))?;
-        let top = read_reply(&mut File::from(back_r))
-            .ok()
-            .flatten()
-            .ok_or("the destination was refused")?;
-        let opts = Options {
-            keep_xattrs,
-            one_file_system: true,
-            ..Options::default()
-        };
-        let mut w = archive::write_tree(
-            data,
-            parent.as_fd(),
-            sp.leaf.as_deref(),
-            top.as_deref().map(Path::new),
-            opts,
-        )
-        .map_err(|e| e.to_string())?;
-        w.flush().map_err(|e| format!("sending the archive: {e}"))
+        send_tree(croot, &src, data_w, back_r)
     })?;
     let mut data = BufReader::with_capacity(1 << 16, File::from(data_r));
     let ann = match read_announce(&mut data) {
@@ -306,19 +413,14 @@ fn copy_out(
         }
     };
     write_reply(&mut File::from(back_w), top.as_deref()).map_err(Error::Stream)?;
-    let unpacked = match archive_maps {
-        None => unpack_archive(&mut data, dir.as_fd(), false).map_err(|source| Error::Unpack {
-            path: dst.to_path_buf(),
-            source,
-        }),
-        Some(maps) => userns::run_as_root(maps, CloneFlags::empty(), move || {
-            unpack_archive(&mut data, dir.as_fd(), true).map_err(|e| render_chain(&e))
-        })
-        .map_err(|source| Error::UnpackInUserns {
-            path: dst.to_path_buf(),
-            source,
-        }),
+    let rules = CopyRules {
+        owner: Owner::Caller,
+        overwrite,
     };
+    let unpacked = unpack_copy(&mut data, dir.as_fd(), rules).map_err(|source| Error::Unpack {
+        path: dst.to_path_buf(),
+        source,
+    });
     let waited = helper.wait();
     match (unpacked, waited) {
         (Ok(()), r) => r,
@@ -330,12 +432,12 @@ fn copy_out(
 }
 
 /// Opens the directory `path` beneath (or, on the host, relative to) `root`.
-fn open_dir(root: BorrowedFd<'_>, path: &Path, resolve: Resolve) -> io::Result<OwnedFd> {
+pub(super) fn open_dir(root: BorrowedFd<'_>, path: &Path, resolve: Resolve) -> io::Result<OwnedFd> {
     openat2(root, path, libc::O_PATH | libc::O_DIRECTORY, 0, resolve)
 }
 
 /// What the source at `sp` (its parent opened as `parent`) is.
-fn announce_of(parent: BorrowedFd<'_>, sp: &Split) -> io::Result<Announce> {
+pub(super) fn announce_of(parent: BorrowedFd<'_>, sp: &Split) -> io::Result<Announce> {
     let is_dir = match &sp.leaf {
         None => true,
         Some(leaf) => {

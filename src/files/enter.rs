@@ -52,6 +52,7 @@ impl Root {
             has_init,
             volumes,
             workdir: _,
+            user: _,
         } = layout;
         let volumes = is_mounted.then(|| copy_mounts(volumes));
         let stopped = move || Root::Stopped {

@@ -1,5 +1,6 @@
 //! A container's files: `cp` in and out, `diff` against its image, and
-//! `commit` of its changes as a new image layer.
+//! `commit` of its changes as a new image layer; a volume's files as a
+//! tar (`volume export`, `volume import`).
 //!
 //! Files inside a container belong to subordinate ids and their paths are
 //! hostile, so every look at them happens in a child that is root in the
@@ -19,10 +20,12 @@ mod diff;
 mod enter;
 mod export;
 mod mountpoints;
+mod stream;
+mod volume;
 
 pub use change::ChangeError;
 pub use commit::CommitOptions;
-pub use copy::Location;
+pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 
 use std::path::PathBuf;
@@ -39,9 +42,15 @@ pub enum Error {
     /// Neither side of `cp` is `CONTAINER:PATH`.
     #[error("one of the source and destination must be CONTAINER:PATH")]
     NoContainerSide,
-    /// Both sides of `cp` are in containers.
-    #[error("copying between containers is not supported")]
-    BothContainers,
+    /// The input of `cp -` or `volume import` is not a tar.
+    #[error("the input is not a (compressed) tar archive")]
+    NotATar,
+    /// The input is compressed in a format hutch cannot read.
+    #[error("{0}-compressed archives are not supported")]
+    UnsupportedCompression(&'static str),
+    /// Reading the input archive.
+    #[error("reading the archive")]
+    ReadInput(#[source] std::io::Error),
     /// Opening a path on the host.
     #[error("opening {path}")]
     OpenHost {
@@ -98,13 +107,6 @@ pub enum Error {
         #[source]
         source: crate::storage::commit::UnpackError,
     },
-    /// Unpacking onto the host as root in a user namespace (`cp -a`).
-    #[error("unpacking into {path} in the user namespace")]
-    UnpackInUserns {
-        path: PathBuf,
-        #[source]
-        source: crate::userns::Error,
-    },
     /// A `--change` instruction.
     #[error("invalid change {change:?}")]
     InvalidChange {
@@ -139,7 +141,11 @@ impl crate::error::Diagnose for Error {
         match self {
             Error::Store(e) => e.hint(),
             Error::NoContainerSide => Some("write the container side as CONTAINER:PATH".into()),
-            Error::Maps(e) | Error::UnpackInUserns { source: e, .. } => e.hint(),
+            Error::Maps(e) => e.hint(),
+            Error::NotATar => Some("give a tar archive, plain or compressed with gzip or zstd".into()),
+            Error::UnsupportedCompression(_) => Some(
+                "decompress it first (xz -d, bzip2 -d) or recompress it with gzip or zstd".into(),
+            ),
             Error::InvalidChange { .. } => Some(
                 "supported: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE in Dockerfile syntax"
                     .into(),
@@ -157,20 +163,83 @@ impl From<crate::storage::Error> for Error {
 
 /// Copies `src` on the host into container `layout` at `dst` (`hutch cp
 /// SRC CONTAINER:DST`). Must be called single-threaded.
-pub fn copy_in(layout: Layout, src: &std::path::Path, dst: &str) -> Result<(), Error> {
-    copy::copy_in_container(layout, src, dst)
+pub fn copy_in(
+    layout: Layout,
+    src: &std::path::Path,
+    dst: &str,
+    opts: CopyOptions,
+) -> Result<(), Error> {
+    copy::copy_in_container(layout, src, dst, opts)
 }
 
 /// Copies `src` in container `layout` to `dst` on the host (`hutch cp
-/// CONTAINER:SRC DST`); `is_archive` keeps the container's ownership on
-/// the host (`-a`). Must be called single-threaded.
+/// CONTAINER:SRC DST`); the copies belong to the invoking user. Must be
+/// called single-threaded.
 pub fn copy_out(
     layout: Layout,
     src: &str,
     dst: &std::path::Path,
-    is_archive: bool,
+    opts: CopyOptions,
 ) -> Result<(), Error> {
-    copy::copy_out_of_container(layout, src, dst, is_archive)
+    copy::copy_out_of_container(layout, src, dst, opts)
+}
+
+/// Extracts the tar stream `input` (plain, gzip or zstd) into the
+/// existing directory `dst` of container `layout` (`hutch cp -
+/// CONTAINER:DST`). Must be called single-threaded.
+pub fn copy_from_stream(
+    layout: Layout,
+    input: &mut dyn std::io::Read,
+    dst: &str,
+    opts: CopyOptions,
+) -> Result<(), Error> {
+    stream::copy_from_stream(layout, input, dst, opts)
+}
+
+/// Writes `src` of container `layout` to `out` as a tar stream (`hutch cp
+/// CONTAINER:SRC -`). Must be called single-threaded.
+pub fn copy_to_stream(
+    layout: Layout,
+    src: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    stream::copy_to_stream(layout, src, out)
+}
+
+/// Copies `src` of container `from` to `dst` of container `to` (`hutch cp
+/// A:SRC B:DST`; the two may be one container). Must be called
+/// single-threaded.
+pub fn copy_between(
+    from: Layout,
+    src: &str,
+    to: Layout,
+    dst: &str,
+    opts: CopyOptions,
+) -> Result<(), Error> {
+    stream::copy_between(from, src, to, dst, opts)
+}
+
+/// Writes the files of the volume whose data directory is `data` to `out`
+/// as a tar (`hutch volume export`), read as root in a user namespace with
+/// `maps`. Must be called single-threaded.
+pub fn export_volume(
+    data: &std::path::Path,
+    maps: &IdMaps,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    volume::export_volume(data, maps, out)
+}
+
+/// Extracts the tar stream `input` (plain, gzip or zstd) into the volume
+/// whose data directory is `data` (`hutch volume import`), as root in a
+/// user namespace with `maps`, keeping the archive's owners. Must be
+/// called single-threaded.
+pub fn import_volume(
+    data: &std::path::Path,
+    maps: &IdMaps,
+    input: &mut dyn std::io::Read,
+) -> Result<(), Error> {
+    volume::import_volume(data, maps, input)
 }
 
 /// Lists what container `layout` changed compared with its image, sorted
@@ -228,4 +297,7 @@ pub struct Layout {
     /// The container's working directory, against which `cp` resolves
     /// relative container paths.
     pub workdir: String,
+    /// The container's `--user` (`user[:group]`, empty for root), whose
+    /// ids `cp --archive` gives what it copies in.
+    pub user: String,
 }

@@ -440,7 +440,7 @@ fn is_certificate_error(e: &reqwest::Error) -> bool {
 }
 
 /// When `run` pulls, as `--pull` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PullPolicy {
     /// Always pull.
     Always,

@@ -288,7 +288,8 @@ pub struct NetworkPlan {
 }
 
 /// The network flags as given.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NetworkRequest {
     /// `--network`, if given.
     pub network: Option<String>,

@@ -74,7 +74,8 @@ pub enum Error {
 }
 
 /// The hardening flags of `run`/`create` as the user gave them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HardeningRequest {
     /// `--ulimit`, in order (a later one for the same resource wins).
     pub ulimit: Vec<String>,

@@ -41,6 +41,7 @@ pub mod volumes;
 
 pub use binds::{mount_volumes, Sources};
 pub use plan::Plan;
+pub use privileges::primary_ids;
 pub use run::OOM_REASON;
 
 use std::path::PathBuf;

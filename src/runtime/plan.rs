@@ -162,6 +162,11 @@ pub struct Plan {
     /// `--umask`, `--tz`, `--shm-size` and `--sysctl` (#13).
     #[serde(default)]
     pub tuning: super::tuning::Tuning,
+    /// The request the container was created from, as the engine records
+    /// it for `container clone` (opaque here; the runtime never reads it).
+    /// `None` in plans stored before issue #13.
+    #[serde(default)]
+    pub request: Option<serde_json::Value>,
 }
 
 /// What `run` and `create` ask of the engine around the container's

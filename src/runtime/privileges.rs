@@ -90,6 +90,22 @@ pub fn resolve_user(root: BorrowedFd<'_>, spec: &str, maps: &IdMaps) -> Result<E
     Ok(user)
 }
 
+/// The uid and gid of `spec` (the container's `--user`) in the container
+/// whose root is `root`, as `cp --archive` gives its copies; a failure is
+/// one line of text.
+pub fn primary_ids(root: BorrowedFd<'_>, spec: &str, maps: &IdMaps) -> Result<(u32, u32), String> {
+    let user = resolve_user(root, spec, maps).map_err(|f| match f.kind {
+        Kind::UnknownUser => format!("user {:?} is not in the container's /etc/passwd", f.text),
+        Kind::UnknownGroup => format!("group {:?} is not in the container's /etc/group", f.text),
+        Kind::UnmappedUser => format!(
+            "user {:?} is not mapped in the container's user namespace",
+            f.text
+        ),
+        _ => format!("{}: {}", f.text, nix::errno::Errno::from_raw(f.errno)),
+    })?;
+    Ok((user.uid, user.gid))
+}
+
 /// Reads a small file beneath the (new) root; a missing file reads empty.
 fn read_in_root(root: BorrowedFd<'_>, path: &str) -> Result<String, Failure> {
     let fd = match openat2(

@@ -116,7 +116,8 @@ pub enum Error {
 }
 
 /// The security flags of `run`/`create` as the user gave them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SecurityRequest {
     /// `--cap-add`, in order.
     pub cap_add: Vec<String>,

@@ -138,7 +138,8 @@ pub struct Namespaces {
 }
 
 /// The namespace modes as given (`None`: the default, private).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NamespaceModes {
     /// `--uts`.
     pub uts: Option<String>,

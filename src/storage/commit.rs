@@ -11,12 +11,15 @@ use std::os::fd::BorrowedFd;
 
 use sha2::Digest as _;
 
-use super::unpack::{self, Options};
+use super::unpack;
 use super::{Digest, Error, Store};
 use crate::sys::fs::{openat2, Resolve};
 
 /// Why a tar stream could not be unpacked (see `unpack_archive`).
 pub use super::unpack::Error as UnpackError;
+
+/// How a copy unpacks (see `unpack_copy`).
+pub use super::entry::{CopyRules, Owner};
 
 impl Store {
     /// An unnamed read-write file under `ROOT/tmp` (O_TMPFILE): it vanishes
@@ -103,16 +106,16 @@ impl Store {
     }
 }
 
-/// Unpacks the tar stream `reader` beneath the directory `dest` with the
-/// layer rules: names normalised and refused when they climb out, every
-/// path resolved beneath `dest`, device nodes skipped. With `preserve_owner`
-/// entries keep the tar's ids (root in a user namespace that maps them).
-pub fn unpack_archive<R: Read>(
+/// Unpacks the tar stream `reader` beneath the directory `dest` as a copy
+/// (`cp`, `volume import`): the layer rules for names and links, but
+/// names taken literally (no whiteouts), owners and replacements as
+/// `rules` say. Device nodes are skipped.
+pub fn unpack_copy<R: Read>(
     reader: R,
     dest: BorrowedFd<'_>,
-    preserve_owner: bool,
+    rules: CopyRules,
 ) -> Result<(), UnpackError> {
-    unpack::unpack_tar(reader, dest, Options { preserve_owner }).map(|_| ())
+    unpack::unpack_copy(reader, dest, rules).map(|_| ())
 }
 
 #[cfg(test)]

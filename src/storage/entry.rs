@@ -98,6 +98,36 @@ pub enum EntryError {
     },
     #[error("marking the directory opaque")]
     Opaque(#[source] io::Error),
+    #[error("would replace a {existing} with a {new} (--overwrite allows it)")]
+    WouldReplace {
+        existing: &'static str,
+        new: &'static str,
+    },
+    #[error("removing the existing directory")]
+    RemoveTree(#[source] io::Error),
+}
+
+/// Who owns what a copy creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The process unpacking (root of its user namespace, or the user).
+    Caller,
+    /// The uid and gid each tar header names.
+    Archive,
+    /// These ids, whatever the archive says (`cp --archive`).
+    Fixed(u32, u32),
+}
+
+/// How a copy (`cp`, `volume import`) differs from a layer: names are
+/// taken literally (`.wh.` means no whiteout), owners as `owner` says,
+/// and an entry never silently changes a directory into a non-directory
+/// or back: that needs `overwrite`, which removes what was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyRules {
+    /// Who owns the new entries.
+    pub owner: Owner,
+    /// Let a directory replace a non-directory and the reverse.
+    pub overwrite: bool,
 }
 
 /// Ownership, mode, times and xattrs of one entry, from its tar header and
@@ -143,6 +173,8 @@ pub enum Kind<'r> {
 pub struct LayerDir<'a> {
     root: BorrowedFd<'a>,
     preserve_owner: bool,
+    /// A copy's rules; `None` for a layer.
+    copy: Option<CopyRules>,
     /// Directories whose owner, mode and times are set at the end, so that
     /// a read-only directory can still be filled and later entries do not
     /// bump its mtime.
@@ -183,6 +215,18 @@ impl<'a> LayerDir<'a> {
         LayerDir {
             root,
             preserve_owner,
+            copy: None,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Starts a copy into the directory `root` with `rules`; owners other
+    /// than the caller need root in a user namespace that maps them.
+    pub fn for_copy(root: BorrowedFd<'a>, rules: CopyRules) -> LayerDir<'a> {
+        LayerDir {
+            root,
+            preserve_owner: rules.owner != Owner::Caller,
+            copy: Some(rules),
             deferred: Vec::new(),
         }
     }
@@ -192,11 +236,31 @@ impl<'a> LayerDir<'a> {
         let leaf = path.file_name().ok_or(PathError::Escapes)?;
         let parent = self.open_parent(path.parent())?;
         let parent = parent.as_fd();
-        match tarpath::whiteout(leaf.as_bytes()) {
-            Whiteout::None => {}
-            Whiteout::Opaque => return mark_opaque(parent),
-            Whiteout::Remove(name) => return make_whiteout(parent, OsStr::from_bytes(name)),
-            Whiteout::Invalid => return Err(EntryError::InvalidWhiteout),
+        if self.copy.is_none() {
+            match tarpath::whiteout(leaf.as_bytes()) {
+                Whiteout::None => {}
+                Whiteout::Opaque => return mark_opaque(parent),
+                Whiteout::Remove(name) => return make_whiteout(parent, OsStr::from_bytes(name)),
+                Whiteout::Invalid => return Err(EntryError::InvalidWhiteout),
+            }
+        }
+        let owned;
+        let meta = match self.copy.map(|c| c.owner) {
+            Some(Owner::Fixed(uid, gid)) => {
+                owned = Meta {
+                    uid,
+                    gid,
+                    ..meta.clone()
+                };
+                &owned
+            }
+            _ => meta,
+        };
+        let is_dir = matches!(kind, Kind::Dir);
+        if let Some(rules) = self.copy {
+            if !matches!(kind, Kind::HardLink(_)) {
+                replace_for_copy(parent, leaf, is_dir, rules.overwrite)?;
+            }
         }
         match kind {
             Kind::Dir => self.create_dir(parent, leaf, path, meta),
@@ -442,7 +506,10 @@ impl<'a> LayerDir<'a> {
                 })
             }
         };
-        remove_existing(parent, leaf)?;
+        match self.copy {
+            Some(rules) => replace_for_copy(parent, leaf, false, rules.overwrite)?,
+            None => remove_existing(parent, leaf)?,
+        }
         // linkat(2) with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH in the
         // initial namespace; following the fd's /proc link does not (open(2),
         // O_TMPFILE example).
@@ -593,6 +660,73 @@ fn remove_existing(parent: BorrowedFd<'_>, leaf: &OsStr) -> Result<(), EntryErro
         UnlinkatFlags::NoRemoveDir
     };
     unlinkat(parent, leaf, how).map_err(|e| EntryError::RemoveExisting(io_err(e)))
+}
+
+/// Before a copy creates `leaf` (a directory when `is_dir`): a directory
+/// replaced by a non-directory, or the reverse, is removed only with
+/// `overwrite` (a directory with all it holds), else refused. What is left
+/// is for the entry's own creation to handle as for a layer.
+fn replace_for_copy(
+    parent: BorrowedFd<'_>,
+    leaf: &OsStr,
+    is_dir: bool,
+    overwrite: bool,
+) -> Result<(), EntryError> {
+    let st = match fstatat(parent, leaf, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(EntryError::RemoveExisting(io_err(e))),
+    };
+    let was_dir = st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFDIR.bits();
+    if was_dir == is_dir {
+        return Ok(());
+    }
+    if !overwrite {
+        let (existing, new) = match was_dir {
+            true => ("directory", "non-directory"),
+            false => ("non-directory", "directory"),
+        };
+        return Err(EntryError::WouldReplace { existing, new });
+    }
+    match was_dir {
+        true => remove_tree_at(parent, leaf).map_err(EntryError::RemoveTree),
+        false => remove_existing(parent, leaf),
+    }
+}
+
+/// Removes the directory `leaf` in `parent` and everything below it,
+/// never following a symlink: each level is opened `O_NOFOLLOW` relative
+/// to its parent's fd and its entries unlinked relative to it.
+fn remove_tree_at(parent: BorrowedFd<'_>, leaf: &OsStr) -> io::Result<()> {
+    let dir = openat(
+        parent,
+        leaf,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err)?;
+    let mut names = Vec::new();
+    {
+        let dup = dir.try_clone()?;
+        let mut d = nix::dir::Dir::from_fd(dup).map_err(io_err)?;
+        for e in d.iter() {
+            let name = e.map_err(io_err)?.file_name().to_bytes().to_vec();
+            if name != b"." && name != b".." {
+                names.push(name);
+            }
+        }
+    }
+    for name in names {
+        let name = OsStr::from_bytes(&name);
+        let st = fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(io_err)?;
+        if st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFDIR.bits() {
+            remove_tree_at(dir.as_fd(), name)?;
+        } else {
+            unlinkat(dir.as_fd(), name, UnlinkatFlags::NoRemoveDir).map_err(io_err)?;
+        }
+    }
+    drop(dir);
+    unlinkat(parent, leaf, UnlinkatFlags::RemoveDir).map_err(io_err)
 }
 
 /// `.wh.NAME`: a 0/0 character device named NAME, overlayfs's whiteout.

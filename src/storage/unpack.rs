@@ -16,7 +16,7 @@ use nix::sys::time::TimeSpec;
 use sha2::Digest as _;
 use tar::EntryType;
 
-use super::entry::{EntryError, Kind, LayerDir, Meta};
+use super::entry::{CopyRules, EntryError, Kind, LayerDir, Meta};
 use super::{tarpath, Compression, Digest};
 
 /// Sets the expansion threshold in bytes: a layer that expands beyond it at
@@ -254,12 +254,24 @@ pub fn unpack_blob(
 
 /// Unpacks the tar stream `reader` into the directory `dest`; its files may
 /// hold at most `HARD_CAP` bytes in all.
+#[cfg(test)]
 pub fn unpack_tar<R: Read>(
     reader: R,
     dest: BorrowedFd<'_>,
     opts: Options,
 ) -> Result<Report, Error> {
     unpack_entries(reader, dest, opts, HARD_CAP)
+}
+
+/// Unpacks the tar stream `reader` into the directory `dest` as a copy
+/// (`cp`, `volume import`) with `rules`; its files may hold at most
+/// `HARD_CAP` bytes in all.
+pub fn unpack_copy<R: Read>(
+    reader: R,
+    dest: BorrowedFd<'_>,
+    rules: CopyRules,
+) -> Result<Report, Error> {
+    unpack_into(reader, LayerDir::for_copy(dest, rules), HARD_CAP)
 }
 
 /// Unpacks the tar stream `reader` into `dest`, refusing once its files'
@@ -270,12 +282,16 @@ fn unpack_entries<R: Read>(
     opts: Options,
     limit: u64,
 ) -> Result<Report, Error> {
+    unpack_into(reader, LayerDir::new(dest, opts.preserve_owner), limit)
+}
+
+/// Unpacks the tar stream `reader` into `layer` (see `unpack_entries`).
+fn unpack_into<R: Read>(reader: R, mut layer: LayerDir<'_>, limit: u64) -> Result<Report, Error> {
     let meter = HeaderMeter::default();
     let mut archive = tar::Archive::new(Metered {
         inner: reader,
         meter: &meter,
     });
-    let mut layer = LayerDir::new(dest, opts.preserve_owner);
     let mut report = Report::default();
     let mut totals = Totals::default();
     let mut entries = archive.entries().map_err(Error::ReadArchive)?;

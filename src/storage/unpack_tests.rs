@@ -563,3 +563,78 @@ fn skips_global_pax_headers() {
     s.unpack(&t.finish()).unwrap();
     assert_eq!(fs::read(s.path("x")).unwrap(), b"x");
 }
+
+#[test]
+fn a_copy_changes_directories_into_files_and_back_only_when_overwriting() {
+    let s = Scene::new();
+    let rules = |overwrite| CopyRules {
+        owner: super::super::entry::Owner::Caller,
+        overwrite,
+    };
+    let copy = |tar: &[u8], overwrite| unpack_copy(tar, s.target.as_fd(), rules(overwrite));
+    let dir = Tar::default()
+        .dir("x", 0o755)
+        .dir("x/sub", 0o755)
+        .file("x/sub/f", 0o644, b"in")
+        .finish();
+    let file = Tar::default().file("x", 0o644, b"file").finish();
+    copy(&dir, false).unwrap();
+    let err = copy(&file, false).expect_err("a file replaced a directory");
+    assert!(
+        render_chain(&err).contains("would replace a directory with a non-directory"),
+        "{}",
+        render_chain(&err)
+    );
+    assert_eq!(fs::read(s.path("x/sub/f")).unwrap(), b"in");
+    // Overwriting removes the directory and all it holds.
+    copy(&file, true).unwrap();
+    assert_eq!(fs::read(s.path("x")).unwrap(), b"file");
+    let err = copy(&dir, false).expect_err("a directory replaced a file");
+    assert!(render_chain(&err).contains("would replace a non-directory with a directory"));
+    copy(&dir, true).unwrap();
+    assert_eq!(fs::read(s.path("x/sub/f")).unwrap(), b"in");
+    // A file replaces a file, and a directory stays a directory.
+    copy(
+        &Tar::default().file("x/sub/f", 0o644, b"new").finish(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(fs::read(s.path("x/sub/f")).unwrap(), b"new");
+    copy(&dir, false).unwrap();
+}
+
+#[test]
+fn a_copy_takes_whiteout_names_literally_and_keeps_the_layer_rules() {
+    let s = Scene::new();
+    let rules = CopyRules {
+        owner: super::super::entry::Owner::Caller,
+        overwrite: true,
+    };
+    let tar = Tar::default()
+        .dir("d", 0o755)
+        .file("d/.wh.gone", 0o644, b"a file")
+        .file("d/.wh..wh..opq", 0o644, b"another")
+        .finish();
+    unpack_copy(&tar[..], s.target.as_fd(), rules).unwrap();
+    assert_eq!(fs::read(s.path("d/.wh.gone")).unwrap(), b"a file");
+    assert_eq!(fs::read(s.path("d/.wh..wh..opq")).unwrap(), b"another");
+    // Escapes are refused as in a layer, overwrite or not.
+    for tar in [
+        Tar::default().file("../victim/x", 0o644, b"evil").finish(),
+        Tar::default()
+            .symlink("l", "../victim")
+            .file("l/x", 0o644, b"evil")
+            .finish(),
+        Tar::default().hardlink("h", "../victim/f").finish(),
+    ] {
+        unpack_copy(&tar[..], s.target.as_fd(), rules).expect_err("an escape was accepted");
+    }
+    assert_eq!(
+        fs::read(s.dir.path().join("victim/f")).unwrap(),
+        b"precious"
+    );
+    assert_eq!(
+        fs::read_dir(s.dir.path().join("victim")).unwrap().count(),
+        1
+    );
+}

@@ -10,6 +10,7 @@ mod archive;
 mod common;
 mod cp;
 mod images;
+mod issue13_cp;
 mod limits;
 mod push;
 

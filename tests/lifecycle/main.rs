@@ -15,6 +15,8 @@ mod cpdiff;
 mod cpmounts;
 mod exec;
 mod hardening;
+mod issue13_clone;
+mod issue13_cp;
 mod issue13_pod;
 mod issue20_lifecycle;
 mod issue20_runtime;

@@ -131,6 +131,19 @@ update_memory() {
     [ "$out" = 67108864 ] || { echo "memory.max after update is $out"; return 1; }
 }
 
+# A clone (issue #13) takes its original's limits, those `update` gave it
+# included, with its own flags over them.
+clone_limits() {
+    "$hutch" create --name cl --memory 32m --cpus 0.5 "$img" \
+        cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max >/dev/null || return 1
+    "$hutch" update --memory 48m cl >/dev/null || { "$hutch" rm -f cl >/dev/null; return 1; }
+    "$hutch" container clone --cpus 1 cl cl2 >/dev/null || { "$hutch" rm -f cl >/dev/null; return 1; }
+    local out
+    out=$("$hutch" start -a cl2 | tr '\n' ' ')
+    "$hutch" rm -f cl cl2 >/dev/null
+    [ "$out" = "50331648 100000 100000 " ] || { echo "the clone's limits are $out"; return 1; }
+}
+
 no_scopes_left() {
     "$hutch" run -d --name left "$img" sleep 60 >/dev/null || return 1
     local during
@@ -240,6 +253,7 @@ check cpu_quota cpu_quota
 check pids_limit pids_limit
 check pause_unpause pause_unpause
 check update_memory update_memory
+check clone_limits clone_limits
 check no_scopes_left no_scopes_left
 check cgroupfs_manager cgroupfs_manager
 check no_warning_on_v2 no_warning_on_v2

@@ -70,22 +70,38 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
     let print_table = |text: String, is_table: bool| {
         super::output::print_listing(&text, args.noheading && is_table);
     };
-    match args.format.as_deref() {
-        None | Some("table") => print_table(table(&images, args.no_trunc, args.digests), true),
-        Some("json") => println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
-        ),
-        Some(text) => {
-            let t = Template::parse_as("images", text)?;
-            t.check_fields(FIELDS)?;
-            let objects: Vec<serde_json::Value> = rows(&images)
-                .into_iter()
-                .map(|(repo, tag, img)| template_object(&repo, &tag, img, args.no_trunc))
-                .collect();
-            print_table(t.render_all(&objects, &|p| header_name(p))?, t.is_table);
+    let text = match args.format.as_deref() {
+        Some("json") => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
+            );
+            return Ok(0);
         }
-    }
+        None | Some("table") if args.digests => DIGESTS_TABLE,
+        None | Some("table") => DEFAULT_TABLE,
+        Some(text) => text,
+    };
+    let t = Template::parse_as("images", text)?;
+    t.check_fields(FIELDS)?;
+    // Counted only when a template asks: it reads every container.
+    let users = match text.contains(".Containers") {
+        true => engine.image_users().unwrap_or_default(),
+        false => Default::default(),
+    };
+    let now = super::units::now_nanos();
+    let objects: Vec<serde_json::Value> = rows(&images)
+        .into_iter()
+        .map(|(repo, tag, img)| {
+            let row = Row {
+                repo: &repo,
+                tag: &tag,
+                containers: users.get(img.id.hex()).copied().unwrap_or(0),
+            };
+            template_object(&row, img, args.no_trunc, now)
+        })
+        .collect();
+    print_table(t.render_all(&objects, &|p| header_name(p))?, t.is_table);
     Ok(0)
 }
 
@@ -124,32 +140,73 @@ const FIELDS: &[&str] = &[
     "Digest",
     "Created",
     "CreatedAt",
+    "CreatedSince",
     "Size",
+    "VirtualSize",
+    "SharedSize",
+    "Containers",
+    "ReadOnly",
+    "IsReadOnly",
     "Names",
     "Labels",
     "Dangling",
 ];
+
+/// Podman's default table, and the one `--digests` prints.
+const DEFAULT_TABLE: &str = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Created}}\\t{{.Size}}";
+const DIGESTS_TABLE: &str =
+    "table {{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t{{.Created}}\\t{{.Size}}";
+
+/// What a row adds to its image: the name it shows and the number of
+/// containers made from the image.
+struct Row<'a> {
+    repo: &'a str,
+    tag: &'a str,
+    containers: usize,
+}
 
 /// The column title of a template field in a `table` format.
 fn header_name(path: &[String]) -> String {
     match path.join(".").as_str() {
         "ID" | "Id" => "IMAGE ID".into(),
         "CreatedAt" => "CREATED AT".into(),
+        "CreatedSince" => "CREATED".into(),
+        "VirtualSize" => "VIRTUAL SIZE".into(),
+        "SharedSize" => "SHARED SIZE".into(),
+        "ReadOnly" | "IsReadOnly" => "R/O".into(),
         other => other.to_uppercase(),
     }
 }
 
-/// The object a `--format` template sees for one row.
-fn template_object(repo: &str, tag: &str, img: &ImageRecord, no_trunc: bool) -> serde_json::Value {
+/// The object a `--format` template sees for one row (`now` in Unix
+/// nanoseconds, for the ages).
+fn template_object(row: &Row, img: &ImageRecord, no_trunc: bool, now: i64) -> serde_json::Value {
+    let raw = img.created.clone().unwrap_or_default();
+    let created = crate::container::logread::parse_timestamp(&raw);
+    let since = created.map_or_else(String::new, |t| {
+        format!("{} ago", super::units::human_duration(now - t))
+    });
+    let at = created.map_or(raw, |t| {
+        format!(
+            "{} +0000 UTC",
+            crate::container::logread::format_utc(t, ' ')
+        )
+    });
     serde_json::json!({
         "ID": if no_trunc { img.id.to_string() } else { img.id.short().to_string() },
         "Id": img.id.hex(),
-        "Repository": repo,
-        "Tag": tag,
+        "Repository": row.repo,
+        "Tag": row.tag,
         "Digest": img.manifest_digest.to_string(),
-        "Created": img.created.clone().unwrap_or_default(),
-        "CreatedAt": img.created.clone().unwrap_or_default(),
+        "Created": since,
+        "CreatedAt": at,
+        "CreatedSince": since,
         "Size": human_size(img.size),
+        "VirtualSize": img.size,
+        "SharedSize": 0,
+        "Containers": row.containers,
+        "ReadOnly": false,
+        "IsReadOnly": false,
         "Names": img.names,
         "Labels": image_labels(img),
         "Dangling": img.names.is_empty(),
@@ -180,53 +237,6 @@ fn split_name(name: &str) -> (String, String) {
         ),
         None => (name.to_string(), "<none>".to_string()),
     }
-}
-
-fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
-    let rows = rows(images);
-    let mut cells: Vec<Vec<String>> = vec![];
-    let mut header = vec!["REPOSITORY", "TAG"];
-    if digests {
-        header.push("DIGEST");
-    }
-    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-    cells.push(header.into_iter().map(String::from).collect());
-    for (repo, tag, img) in rows {
-        let mut row = vec![repo, tag];
-        if digests {
-            row.push(img.manifest_digest.to_string());
-        }
-        row.push(if no_trunc {
-            img.id.to_string()
-        } else {
-            img.id.short().to_string()
-        });
-        row.push(
-            img.created
-                .clone()
-                .unwrap_or_default()
-                .chars()
-                .take(19)
-                .collect::<String>()
-                .replace('T', " "),
-        );
-        row.push(human_size(img.size));
-        cells.push(row);
-    }
-    let widths: Vec<usize> = (0..cells[0].len())
-        .map(|c| cells.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &cells {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn json(images: &[ImageRecord]) -> serde_json::Value {

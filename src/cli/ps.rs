@@ -363,7 +363,7 @@ fn status_text(state: &ContainerState, now: i64) -> String {
     match state.status {
         ContainerStatus::Created => "Created".into(),
         ContainerStatus::Running => match parse_time(state.started_at.as_deref()) {
-            Some(t) => format!("Up {}", human_duration(now - t)),
+            Some(t) => format!("Up {} ago", human_duration(now - t)),
             None => "Up".into(),
         },
         ContainerStatus::Exited => {
@@ -399,8 +399,10 @@ fn template_object(info: &ContainerInfo, now: i64, no_trunc: bool, size: Option<
         "Command": command,
         "CreatedAt": go_time(created, &rec.created),
         "RunningFor": created.map_or_else(String::new, |t| format!("{} ago", human_duration(now - t))),
+        // Podman 4.3's templates read the status text under both names;
+        // only its JSON has the bare state.
         "Status": status_text(&info.state, now),
-        "State": state_name(info.state.status),
+        "State": status_text(&info.state, now),
         "Names": rec.name,
         "Ports": "",
         "ExitCode": info.state.exit_code.unwrap_or(0),
@@ -497,7 +499,7 @@ mod tests {
     fn status_text_reads_like_podman() {
         let cases = [
             (ContainerStatus::Created, "Created"),
-            (ContainerStatus::Running, "Up 4 seconds"),
+            (ContainerStatus::Running, "Up 4 seconds ago"),
             (ContainerStatus::Exited, "Exited (137) 3 seconds ago"),
         ];
         for (status, want) in cases {

@@ -139,6 +139,15 @@ impl Engine {
         })
     }
 
+    /// How many containers each image (by id, hex) is used by.
+    pub fn image_users(&self) -> Result<std::collections::HashMap<String, usize>, Error> {
+        let mut out = std::collections::HashMap::new();
+        for c in self.store()?.list_containers().map_err(Error::Store)? {
+            *out.entry(c.record.image_id.hex().to_string()).or_default() += 1;
+        }
+        Ok(out)
+    }
+
     /// The damaged image records, each as the error that names the image
     /// and what is wrong with it (`images` flags them and lists the rest).
     pub fn damaged_images(&self) -> Result<Vec<Error>, Error> {
@@ -595,14 +604,8 @@ fn filter_images(
                 continue 'next;
             }
         }
-        let mut img = img.clone();
-        // As Docker does, a reference filter shows only the names it matched.
-        for f in filters {
-            if let ImageFilter::Reference(p) = f {
-                img.names.retain(|n| reference_matches(p, n));
-            }
-        }
-        out.push(img);
+        // As in Podman, a matched image is listed with all its names.
+        out.push(img.clone());
     }
     Ok(out)
 }
@@ -678,7 +681,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn filter_images_keeps_only_the_matched_names() {
+    fn filter_images_keeps_every_name_of_a_matched_image() {
         let mut img = image(json!([]), 0);
         img.names = vec!["r/a:1".into(), "r/b:1".into()];
         let out = filter_images(
@@ -687,7 +690,7 @@ pub(crate) mod tests {
             &|_| None,
         )
         .unwrap();
-        assert_eq!(out[0].names, vec!["r/a:1"]);
+        assert_eq!(out[0].names, vec!["r/a:1", "r/b:1"]);
         assert!(filter_images(&[ImageFilter::Before("x".into())], &[img], &|_| None).is_err());
     }
 }

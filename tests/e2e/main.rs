@@ -542,7 +542,7 @@ fn images_rmi_and_inspect_manage_the_store() {
     let reg = registry();
     env.hutch(&["images"])
         .success()
-        .stdout_is("REPOSITORY  TAG  IMAGE ID  CREATED  SIZE");
+        .stdout_is("REPOSITORY  TAG         IMAGE ID    CREATED     SIZE");
     let id = env.pull(&image("busybox")).stdout.trim().to_string();
     assert!(
         id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()),

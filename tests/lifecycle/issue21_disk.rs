@@ -179,7 +179,11 @@ fn issue21_a_full_disk_leaves_readers_rm_stop_kill_and_exit_codes_working() {
         .hutch(&["ps", "--format", "{{.Names}} {{.State}}"])
         .success();
     for name in ["a", "b", "c"] {
-        if !r.stdout.lines().any(|l| l == format!("{name} running")) {
+        if !r
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{name} Up ")))
+        {
             r.fail(&format!("expected {name} to be listed running"));
         }
     }

@@ -53,17 +53,29 @@ pub struct InspectObjectArgs {
 pub fn run(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
     let template = parse_format(args.format.as_deref())?;
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for name in &args.images {
         match engine.inspect_image(name)? {
             Some(v) => out.push(v),
-            None => {
-                return Err(Error::Usage(format!(
-                    "inspecting object: {name}: image not known"
-                )));
-            }
+            None => missing.push(format!("{name}: image not known")),
         }
     }
-    print_objects(&out, template.as_ref())
+    print_objects(&out, template.as_ref())?;
+    finish(missing)
+}
+
+/// Ends an inspect command as Podman does, once the objects found are
+/// printed: each name not found after the first gets an `error inspecting
+/// object: …` line, and the first is the command's error (exit 125).
+pub(super) fn finish(missing: Vec<String>) -> Result<i32, Error> {
+    let mut missing = missing.into_iter();
+    let Some(first) = missing.next() else {
+        return Ok(0);
+    };
+    for m in missing {
+        eprintln!("error inspecting object: {m}");
+    }
+    Err(Error::Usage(format!("inspecting object: {first}")))
 }
 
 /// Prints containers or images: for each name a container if one matches
@@ -77,6 +89,7 @@ pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error
     }
     .resolve(engine)?;
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for name in &names {
         if args.object_type != ObjectType::Image {
             if let Some(mut v) = engine.inspect_container(name)? {
@@ -93,14 +106,15 @@ pub fn run_object(engine: &Engine, args: InspectObjectArgs) -> Result<i32, Error
                 continue;
             }
         }
-        let what = match args.object_type {
-            ObjectType::Container => "container",
-            ObjectType::Image => "image",
-            ObjectType::All => "object",
-        };
-        return Err(Error::Usage(format!("no such {what} {name}")));
+        // Podman's words for each kind.
+        missing.push(match args.object_type {
+            ObjectType::Container => format!("no such container {name}"),
+            ObjectType::Image => format!("{name}: image not known"),
+            ObjectType::All => format!("no such object: {name:?}"),
+        });
     }
-    print_objects(&out, template.as_ref())
+    print_objects(&out, template.as_ref())?;
+    finish(missing)
 }
 
 /// Adds Podman's `SizeRw` and `SizeRootFs` to container `name`'s object.

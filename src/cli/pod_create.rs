@@ -194,11 +194,14 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
         Some(t) => Some(Template::parse_as("inspect", t)?),
     };
     let mut found = Vec::new();
-    let mut failures = Vec::new();
+    let mut missing = Vec::new();
     for name in &names {
         match engine.pod(name) {
             Ok(state) => found.push(inspect_object(&state)),
-            Err(e) => failures.push(Error::from(e)),
+            Err(crate::container::Error::Pod(crate::container::pod::Error::NoSuchPod(_))) => {
+                missing.push(format!("no such pod {name}"));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     match &template {
@@ -212,15 +215,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
             serde_json::to_string_pretty(&found).unwrap_or_default()
         ),
     }
-    match failures.pop() {
-        None => Ok(0),
-        Some(last) => {
-            for e in &failures {
-                super::report_error(e);
-            }
-            Err(last)
-        }
-    }
+    super::inspect::finish(missing)
 }
 
 /// A pod as `pod inspect` shows it: Podman's fields, with empty cgroup and

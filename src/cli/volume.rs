@@ -352,12 +352,16 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
 }
 
 fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
+    let mut missing = Vec::new();
     let found: Vec<VolumeInfo> = if args.all {
         engine.volumes()?
     } else {
         let mut out = Vec::new();
         for n in &args.names {
-            out.push(engine.volume(n)?);
+            match engine.volume_exists(n)? {
+                true => out.push(engine.volume(n)?),
+                false => missing.push(format!("no such volume {n}")),
+            }
         }
         out
     };
@@ -374,7 +378,7 @@ fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
             print!("{}", template.render_inspect(&values)?);
         }
     }
-    Ok(0)
+    super::inspect::finish(missing)
 }
 
 fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {

@@ -275,11 +275,14 @@ fn pod_names_conflict_and_unknown_pods_fail_with_125() {
         vec!["pod", "rm", "nope"],
         vec!["pod", "stop", "nope"],
         vec!["pod", "start", "nope"],
-        vec!["pod", "inspect", "nope"],
     ] {
         env.hutch(&args)
             .error_exit(if args[1] == "rm" { 1 } else { 125 }, &[NO_POD]);
     }
+    // inspect words it as Podman's inspect does, after an empty list.
+    env.hutch(&["pod", "inspect", "nope"])
+        .tool_error(&["inspecting object: no such pod nope"])
+        .stdout_is("[]");
     let img = image("busybox");
     env.hutch(&["run", "--rm", "--pod", "nope", &img, "true"])
         .tool_error(&[NO_POD]);

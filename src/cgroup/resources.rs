@@ -211,19 +211,13 @@ impl Resources {
 /// `--memory`, `--memory-reservation` and `--memory-swap`.
 fn parse_memory(req: &Request) -> Result<Resources, Error> {
     let mut r = Resources {
-        memory_max: req
-            .memory
-            .as_deref()
-            .map(|s| size("--memory", s))
-            .transpose()?,
-        memory_low: req
-            .memory_reservation
-            .as_deref()
-            .map(|s| size("--memory-reservation", s))
-            .transpose()?,
+        memory_max: limit_size("--memory", req.memory.as_deref())?,
+        memory_low: limit_size("--memory-reservation", req.memory_reservation.as_deref())?,
         ..Resources::default()
     };
-    if let Some(swap) = &req.memory_swap {
+    // 0 asks for no swap limit, as in Podman.
+    let swap = req.memory_swap.as_ref().filter(|s| !is_zero(s));
+    if let Some(swap) = swap {
         r.swap_max = Some(if swap == "-1" {
             SwapLimit::Unlimited
         } else {
@@ -299,7 +293,8 @@ fn parse_cpu(req: &Request, r: &mut Resources) -> Result<(), Error> {
 
 /// `--cpu-shares` or `--cpu-weight`, into `cpu.weight`.
 fn parse_cpu_weight(req: &Request, r: &mut Resources) -> Result<(), Error> {
-    match (req.cpu_shares, req.cpu_weight) {
+    // --cpu-shares 0 is the default weight, as in Podman.
+    match (req.cpu_shares.filter(|&s| s > 0), req.cpu_weight) {
         (Some(_), Some(_)) => {
             return Err(Error::Flag {
                 flag: "--cpu-weight",
@@ -369,6 +364,23 @@ fn parse_io_max(
 pub fn shares_to_weight(shares: u64) -> u64 {
     let s = shares.clamp(2, 262_144);
     1 + ((s - 2) * 9999) / 262_142
+}
+
+/// A memory limit flag's size: `None` when not given or 0, which Podman
+/// reads as no limit.
+fn limit_size(flag: &'static str, s: Option<&str>) -> Result<Option<u64>, Error> {
+    match s {
+        Some(s) if !is_zero(s) => size(flag, s).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Whether a size is 0 (`0`, `0m`, `0.0g`).
+fn is_zero(s: &str) -> bool {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.trim_end_matches("ib").trim_end_matches('b');
+    let number = t.strip_suffix(['k', 'm', 'g', 't']).unwrap_or(t);
+    number.parse::<f64>() == Ok(0.0)
 }
 
 /// Parses a size such as `32m`, `1g`, `512k`, `1048576` or `2GiB` (binary
@@ -535,5 +547,25 @@ mod tests {
         let m = old.merged(&new);
         assert_eq!(m.memory_max, Some(64 << 20));
         assert_eq!(m.pids_max, Some(PidsLimit::Max(5)));
+    }
+
+    #[test]
+    fn zero_memory_and_shares_mean_no_limit() {
+        let req = Request {
+            memory: Some("0".into()),
+            memory_reservation: Some("0m".into()),
+            memory_swap: Some("0".into()),
+            cpu_shares: Some(0),
+            ..Request::default()
+        };
+        let r = parse_memory(&req).unwrap();
+        assert_eq!(
+            (r.memory_max, r.memory_low, r.swap_max.is_none()),
+            (None, None, true)
+        );
+        let mut r = Resources::default();
+        parse_cpu_weight(&req, &mut r).unwrap();
+        assert_eq!(r.cpu_weight, None);
+        assert!(limit_size("--memory", Some("0x")).is_err());
     }
 }

@@ -194,6 +194,57 @@ impl Target {
     }
 }
 
+/// The foreground `run`'s log: what the relay copies from the container
+/// is split into records and appended, as the monitor does for a
+/// detached container.
+pub struct ForegroundLog {
+    log: LogFile,
+    out: Pending,
+    err: Pending,
+    records: Vec<u8>,
+}
+
+impl ForegroundLog {
+    /// Logs into `log`.
+    pub fn new(log: LogFile) -> ForegroundLog {
+        ForegroundLog {
+            log,
+            out: Pending::new(Stream::Stdout),
+            err: Pending::new(Stream::Stderr),
+            records: Vec::new(),
+        }
+    }
+
+    fn write(&mut self) {
+        // A full disk loses log lines, never the container's output.
+        if !self.records.is_empty() {
+            let _ = self.log.write(&self.records);
+            self.records.clear();
+        }
+    }
+}
+
+impl crate::runtime::outputs::Sink for ForegroundLog {
+    fn take(&mut self, is_stderr: bool, data: &[u8]) {
+        let now = crate::runtime::clock::now_rfc3339_nanos();
+        let pending = match is_stderr {
+            true => &mut self.err,
+            false => &mut self.out,
+        };
+        for part in data.chunks(MAX_PARTIAL) {
+            pending.feed(part, &now, &mut self.records);
+        }
+        self.write();
+    }
+
+    fn finish(&mut self) {
+        let now = crate::runtime::clock::now_rfc3339_nanos();
+        self.out.flush(&now, &mut self.records);
+        self.err.flush(&now, &mut self.records);
+        self.write();
+    }
+}
+
 fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .create(true)

@@ -491,7 +491,21 @@ pub(crate) const PROC: &str = "/proc";
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
     let proc = std::path::Path::new(PROC);
     let join = pod::member_join(plan, proc)?;
-    Ok(crate::runtime::run::run(plan, join, store, proc)?)
+    // Logged as a detached container's output is, unless `--rm` removes
+    // the log with the container or the driver keeps none.
+    let mut log = match (plan.auto_remove, plan.log_driver) {
+        (false, crate::runtime::plan::LogDriver::K8sFile) => {
+            let path = logread::log_path(store, &plan.id, plan.log_path.as_deref());
+            let file = logfile::LogFile::open(&path, plan.log_max_size)
+                .map_err(|source| Error::OpenLog { path, source })?;
+            Some(logfile::ForegroundLog::new(file))
+        }
+        _ => None,
+    };
+    let sink = log
+        .as_mut()
+        .map(|l| l as &mut dyn crate::runtime::outputs::Sink);
+    Ok(crate::runtime::run::run(plan, join, store, proc, sink)?)
 }
 
 /// Records `plan` as container `plan.id`'s start spec.

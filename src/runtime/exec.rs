@@ -224,7 +224,7 @@ pub fn exec_process(
         master,
         is_interactive: process.interactive,
     });
-    relay::relay(command, &signals, terminal, relay::Policy::default())
+    relay::relay(command, &signals, terminal, relay::Policy::default(), None)
 }
 
 /// The error for an exec child that ended without exec and without saying

@@ -21,6 +21,7 @@ mod join;
 mod launch;
 pub mod mounts;
 pub mod network;
+pub mod outputs;
 pub mod overlay;
 mod pidfile;
 pub mod plan;

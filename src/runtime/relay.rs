@@ -16,6 +16,7 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::outputs::{Outputs, Sink};
 use super::pty;
 use super::Error;
 
@@ -92,6 +93,7 @@ pub fn relay(
     signals: &SignalFd,
     terminal: Option<Terminal>,
     policy: Policy,
+    mut outputs: Option<Outputs<'_>>,
 ) -> Result<i32, Error> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -110,6 +112,10 @@ pub fn relay(
         if let Some(c) = &copier {
             c.add_poll_fds(&mut fds, stdin.as_fd());
         }
+        let pipes_at = fds.len();
+        if let Some(o) = &outputs {
+            o.add_poll_fds(&mut fds);
+        }
         match poll(&mut fds, poll_timeout(deadline)) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::Relay(e)),
@@ -125,14 +131,21 @@ pub fn relay(
             .map(|f| f.revents().unwrap_or(PollFlags::empty()))
             .collect();
         drop(fds);
+        let sink = outputs.as_mut().map(Outputs::sink);
         if let Some(c) = &mut copier {
-            c.on_ready(&ready[1..], stdin.as_fd(), stdout.as_fd());
+            c.on_ready(&ready[1..pipes_at], stdin.as_fd(), stdout.as_fd(), sink);
+        }
+        if let Some(o) = &mut outputs {
+            o.on_ready(&ready[pipes_at..]);
         }
         if !ready[0].is_empty() {
             let forward = policy.is_proxied;
             if let Some(code) = handle_signals(pid, signals, copier.as_ref(), &outer, forward)? {
                 if let Some(c) = &mut copier {
-                    c.drain(stdout.as_fd());
+                    c.drain(stdout.as_fd(), outputs.as_mut().map(Outputs::sink));
+                }
+                if let Some(o) = &mut outputs {
+                    o.drain();
                 }
                 return Ok(match is_timed_out {
                     true => crate::runtime::plan::TIMEOUT_EXIT_CODE,
@@ -222,10 +235,16 @@ impl Copier {
         }
     }
 
-    fn on_ready(&mut self, ready: &[PollFlags], stdin: BorrowedFd<'_>, stdout: BorrowedFd<'_>) {
+    fn on_ready(
+        &mut self,
+        ready: &[PollFlags],
+        stdin: BorrowedFd<'_>,
+        stdout: BorrowedFd<'_>,
+        sink: Option<&mut dyn Sink>,
+    ) {
         let master_ready = ready.first().copied().unwrap_or(PollFlags::empty());
         if master_ready.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
-            self.copy_out(stdout);
+            self.copy_out(stdout, sink);
         }
         if master_ready.contains(PollFlags::POLLOUT) {
             self.flush_in();
@@ -246,13 +265,19 @@ impl Copier {
         }
     }
 
-    /// Master → stdout until the master would block or is closed.
-    fn copy_out(&mut self, stdout: BorrowedFd<'_>) {
+    /// Master → stdout (and `sink`) until the master would block or is
+    /// closed.
+    fn copy_out(&mut self, stdout: BorrowedFd<'_>, mut sink: Option<&mut dyn Sink>) {
         let mut buf = [0u8; 16384];
         while self.is_master_open {
             match nix::unistd::read(&self.master, &mut buf) {
                 Ok(0) | Err(Errno::EIO) => self.is_master_open = false,
-                Ok(n) => write_all(stdout, &buf[..n]),
+                Ok(n) => {
+                    if let Some(s) = sink.as_deref_mut() {
+                        s.take(false, &buf[..n]);
+                    }
+                    write_all(stdout, &buf[..n]);
+                }
                 Err(Errno::EINTR) => continue,
                 Err(_) => break,
             }
@@ -276,25 +301,26 @@ impl Copier {
     }
 
     /// After init exits: copy what the pty still holds.
-    fn drain(&mut self, stdout: BorrowedFd<'_>) {
-        self.copy_out(stdout);
+    fn drain(&mut self, stdout: BorrowedFd<'_>, sink: Option<&mut dyn Sink>) {
+        self.copy_out(stdout, sink);
     }
 }
 
 /// Writes all of `data` to `fd` (waiting in poll(2) when it is
 /// non-blocking and full), giving up on errors: the reader went away and
-/// the container's exit code still matters.
-pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
+/// the container's exit code still matters. False when it gave up.
+pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> bool {
     while !data.is_empty() {
         match nix::unistd::write(fd, data) {
-            Ok(0) => return,
+            Ok(0) => return false,
             Ok(n) => data = &data[n..],
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => {
                 let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
                 let _ = poll(&mut fds, PollTimeout::NONE);
             }
-            Err(_) => return,
+            Err(_) => return false,
         }
     }
+    true
 }

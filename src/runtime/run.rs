@@ -17,7 +17,7 @@ use super::init::{self, Init};
 use super::mounts::ETC_FILES;
 use super::pod::PodJoin;
 use super::relay::{self, Terminal};
-use super::{network, procfs, pty, report, Error, Plan};
+use super::{network, outputs, procfs, pty, report, Error, Plan};
 use crate::cgroup;
 use crate::error::Diagnose;
 use crate::net::PublishedPort;
@@ -60,6 +60,9 @@ pub enum Stdio {
     /// Detached: stdin is /dev/null, stdout and stderr are pipes (with `-t`
     /// a pty) that the caller reads.
     Pipes,
+    /// The foreground with a log: stdin as `Inherit`, stdout and stderr
+    /// pipes (with `-t` the pty) that the relay copies to ours and logs.
+    Logged,
 }
 
 /// A container whose process has exec'd.
@@ -273,6 +276,7 @@ struct ChildFds {
 fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let is_detached = stdio == Stdio::Pipes;
+    let is_piped = stdio != Stdio::Inherit;
     let sockets = if plan.tty {
         let (a, b) = socketpair(
             AddressFamily::Unix,
@@ -292,7 +296,7 @@ fn open_child_fds(plan: &Plan, stdio: Stdio) -> Result<ChildFds, Error> {
     } else {
         None
     };
-    let (outputs, child_outputs) = if is_detached && !plan.tty {
+    let (outputs, child_outputs) = if is_piped && !plan.tty {
         let (out_r, out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         let (err_out_r, err_out_w) = crate::userns::pipe().map_err(Error::Maps)?;
         (Some((out_r, err_out_r)), Some((out_w, err_out_w)))
@@ -436,11 +440,22 @@ pub fn finish_cgroup(dir: &Path, placement: Option<&cgroup::Placement>, code: i3
 /// The exit reason recorded when the OOM killer ended a container.
 pub const OOM_REASON: &str = "OOMKilled";
 
-/// Runs `plan` in the foreground; see `container::run`.
-pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Result<i32, Error> {
+/// Runs `plan` in the foreground; see `container::run`. With `log`, the
+/// container's output also goes there.
+pub fn run(
+    plan: &Plan,
+    pod: Option<PodJoin>,
+    store: &Store,
+    proc: &Path,
+    log: Option<&mut dyn outputs::Sink>,
+) -> Result<i32, Error> {
     // Until it is recorded running: a removal waits, then stops it.
     let hold = store.hold_container(&plan.id).map_err(Error::Store)?;
-    let started = match start(plan, Stdio::Inherit, pod) {
+    let stdio = match log.is_some() {
+        true => Stdio::Logged,
+        false => Stdio::Inherit,
+    };
+    let started = match start(plan, stdio, pod) {
         Ok(s) => s,
         Err(e) => {
             record_failure(store, plan, e.exit_code(), &e);
@@ -458,11 +473,14 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
         pid,
         signals,
         master,
+        outputs,
         placement,
         network,
         _restore,
-        ..
     } = started;
+    let outputs = log
+        .map(|sink| outputs::Outputs::new(outputs, plan.tuning.drops, sink))
+        .transpose()?;
     let terminal = master.map(|master| Terminal {
         master,
         is_interactive: plan.interactive,
@@ -476,7 +494,7 @@ pub fn run(plan: &Plan, pod: Option<PodJoin>, store: &Store, proc: &Path) -> Res
             .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t)),
         is_proxied: !plan.manage.is_unproxied,
     };
-    let code = relay::relay(pid, &signals, terminal, policy)?;
+    let code = relay::relay(pid, &signals, terminal, policy, outputs)?;
     drop(network);
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =

@@ -365,8 +365,7 @@ fn compat_diff_json_inspect_size_and_logs_color_match() {
     let (_, h) = same(&env, &["inspect", "--size", "d1"], keys);
     assert_eq!(keys(&h.stdout), "true true", "{h}");
     same(&env, &["inspect", "d1"], keys);
-    // --color gives each container's lines a colour of its own (a
-    // foreground run keeps no log, so these run detached).
+    // --color gives each container's lines a colour of its own.
     for n in ["c1", "c2"] {
         same(
             &env,

@@ -205,3 +205,77 @@ fn unknown_log_drivers_and_options_are_refused() {
         r.fail("expected no containers after refused runs");
     }
 }
+
+/// Issue #13: a foreground `run` logs what it shows, as Podman's does;
+/// `-a` leaves a stream out of what is shown, not out of the log; with
+/// `--log-driver none` nothing is logged; a `--rm` run leaves nothing.
+#[test]
+fn issue13_foreground_run_logs_what_it_shows() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let img = image("busybox");
+    let script = "echo out; echo err >&2; printf partial";
+    let r = env
+        .hutch(&["run", "--name", "fg", &img, "sh", "-c", script])
+        .success()
+        .stdout_is("out\npartial");
+    if r.stderr.trim() != "err" {
+        r.fail("expected the container's stderr on hutch's stderr");
+    }
+    let logs = env
+        .hutch(&["logs", "fg"])
+        .success()
+        .stdout_is("out\npartial");
+    if logs.stderr.trim() != "err" {
+        logs.fail("expected the logged stderr line on stderr");
+    }
+    env.hutch(&["logs", "--tail", "1", "fg"])
+        .success()
+        .stdout_is("partial");
+    let r = env
+        .hutch(&[
+            "run", "--name", "some", "-a", "stdout", &img, "sh", "-c", script,
+        ])
+        .success()
+        .stdout_is("out\npartial");
+    if !r.stderr.trim().is_empty() {
+        r.fail("-a stdout must not show the container's stderr");
+    }
+    env.hutch(&["logs", "some"])
+        .success()
+        .stdout_is("out\npartial")
+        .stderr_has("err");
+    let r = env
+        .hutch(&["run", "--name", "tty", "-t", &img, "echo", "on-a-pty"])
+        .success();
+    r.stdout_has("on-a-pty");
+    env.hutch(&["logs", "tty"])
+        .success()
+        .stdout_has("on-a-pty\r");
+    env.hutch(&[
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        &img,
+        "echo",
+        "x",
+    ])
+    .success()
+    .stdout_is("x");
+    env.hutch(&["logs", "quiet"])
+        .code(125)
+        .stderr_has("none log driver");
+    // A big output arrives whole, in order, on both sides.
+    let r = env
+        .hutch(&["run", "--name", "big", &img, "sh", "-c", "seq 1 20000"])
+        .success();
+    let want: String = (1..=20000).map(|i| format!("{i}\n")).collect();
+    if r.stdout != want {
+        r.fail("expected 1 to 20000 in order on stdout");
+    }
+    if env.hutch(&["logs", "big"]).success().stdout != want {
+        r.fail("expected 1 to 20000 in order in the log");
+    }
+}

@@ -143,9 +143,52 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
         );
         return Ok(0);
     };
-    let objects: Vec<Value> = objects.iter().map(with_image_fields).collect();
+    let objects: Vec<Value> = objects
+        .iter()
+        .map(|o| with_go_times(with_image_fields(o)))
+        .collect();
     print!("{}", t.render_inspect(&objects)?);
     Ok(0)
+}
+
+/// The times a template prints as Go prints a time, as Podman's do.
+const TIME_FIELDS: [&[&str]; 5] = [
+    &["Created"],
+    &["State", "StartedAt"],
+    &["State", "FinishedAt"],
+    &["State", "CheckpointedAt"],
+    &["State", "RestoredAt"],
+];
+
+/// `object` with its `TIME_FIELDS` in Go's format.
+fn with_go_times(mut object: Value) -> Value {
+    for path in TIME_FIELDS {
+        let at = path.iter().try_fold(&mut object, |at, key| at.get_mut(*key));
+        if let Some(at) = at {
+            if let Some(text) = at.as_str().and_then(go_time) {
+                *at = Value::from(text);
+            }
+        }
+    }
+    object
+}
+
+/// An RFC 3339 UTC time (`2026-12-05T07:00:15.017438Z`) as Go prints it
+/// (`2026-12-05 07:00:15.017438 +0000 UTC`); `None` for anything else.
+fn go_time(rfc: &str) -> Option<String> {
+    let body = rfc.strip_suffix('Z')?;
+    let (date, time) = body.split_once('T')?;
+    let (whole, frac) = time.split_once('.').unwrap_or((time, ""));
+    let is_shaped = date.len() == 10
+        && whole.len() == 8
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && date.bytes().chain(whole.bytes()).all(|b| b.is_ascii_digit() || b == b'-' || b == b':');
+    if !is_shaped {
+        return None;
+    }
+    let frac = frac.trim_end_matches('0');
+    let dot = if frac.is_empty() { "" } else { "." };
+    Some(format!("{date} {whole}{dot}{frac} +0000 UTC"))
 }
 
 /// The fields of an OCI image config, which Podman's Go struct always
@@ -202,5 +245,22 @@ mod tests {
         assert!(t.render_inspect(&[with_image_fields(&image)]).is_err());
         let container = json!({"Id": "x"});
         assert_eq!(with_image_fields(&container), container);
+    }
+
+    #[test]
+    fn times_read_as_go_prints_them() {
+        assert_eq!(
+            go_time("2026-12-05T07:00:15.017438070Z").as_deref(),
+            Some("2026-12-05 07:00:15.01743807 +0000 UTC")
+        );
+        assert_eq!(
+            go_time("0001-01-01T00:00:00Z").as_deref(),
+            Some("0001-01-01 00:00:00 +0000 UTC")
+        );
+        assert_eq!(go_time("2026-12-05T07:00:15+02:00"), None);
+        assert_eq!(go_time("yesterday"), None);
+        let v = with_go_times(serde_json::json!({"State": {"StartedAt": "2026-12-05T07:00:15Z"}}));
+        assert_eq!(v["State"]["StartedAt"], "2026-12-05 07:00:15 +0000 UTC");
+        assert!(v.get("Created").is_none());
     }
 }

@@ -200,6 +200,7 @@ impl CreateArgs {
         let sec = &self.security;
         Ok(CreateRequest {
             image: self.image().to_string(),
+            create_command: std::env::args().collect(),
             pull: match self.pull {
                 PullFlag::Always | PullFlag::Newer => PullPolicy::Always,
                 PullFlag::Missing => PullPolicy::Missing,

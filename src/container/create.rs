@@ -171,6 +171,10 @@ pub struct CreateRequest {
     pub manage: ManageRequest,
     /// `--umask`, `--tz`, `--shm-size`, `--sysctl`.
     pub tuning: TuningRequest,
+    /// The command line that asked for the container, as the front end
+    /// saw it (`inspect` shows it as `Config.CreateCommand`); empty when
+    /// it came from no command line.
+    pub create_command: Vec<String>,
 }
 
 /// A recorded container.

@@ -36,7 +36,7 @@ impl Engine {
             .as_ref()
             .and_then(|p| p.tuning.shm_size)
             .unwrap_or(crate::runtime::tuning::DEFAULT_SHM_SIZE));
-        let network = plan.map(|p| p.network).unwrap_or_default();
+        let network = plan.as_ref().map(|p| p.network.clone()).unwrap_or_default();
         let ports = self.published_ports(&info)?;
         v["NetworkSettings"] = network_settings(&network, &ports);
         // Exposed ports nothing publishes show as null, as in Podman.
@@ -45,6 +45,20 @@ impl Engine {
                 map.entry(key.clone()).or_insert(Value::Null);
             }
         }
+        // The image, if still there, for its digest and config.
+        let image = image::find_local(self.paths(), store, info.record.image_id.hex())
+            .ok()
+            .flatten()
+            .map(|rec| {
+                let config: Value = serde_json::from_slice(&rec.config).unwrap_or_default();
+                (rec.manifest_digest.to_string(), config["config"].clone())
+            });
+        let extras = super::inspect_more::Extras {
+            dirs: &dirs,
+            image,
+            log_path: &log.display().to_string(),
+        };
+        super::inspect_more::add(&mut v, plan.as_ref(), &extras);
         Ok(Some(v))
     }
 
@@ -99,9 +113,11 @@ fn ports_map(ports: &[PublishedPort]) -> Value {
 
 /// Docker's `Mounts` of `inspect`, from a container's planned mounts.
 fn mounts_json(volumes: &Volumes) -> Value {
+    // tmpfs mounts are `HostConfig.Tmpfs`'s, not here, as in Podman.
     let list: Vec<Value> = volumes
         .mounts
         .iter()
+        .filter(|m| !matches!(m.kind, Kind::Tmpfs | Kind::Devpts))
         .map(|m| {
             let source = match m.kind {
                 Kind::Tmpfs | Kind::Devpts => String::new(),
@@ -150,7 +166,11 @@ fn container_json(
         "Id": rec.id,
         "Created": rec.created,
         "Path": argv.first().cloned().unwrap_or_default(),
-        "Args": argv.iter().skip(1).collect::<Vec<_>>(),
+        // Podman shows a lone command word as its own argument.
+        "Args": match argv.len() {
+            0 | 1 => &argv[..],
+            _ => &argv[1..],
+        },
         "State": {
             "Status": state_name(st.status),
             "Running": is_running,
@@ -292,6 +312,16 @@ fn image_json(rec: &ImageRecord) -> serde_json::Value {
         "Size": rec.size,
         "VirtualSize": rec.size,
         "Config": config.get("config").cloned().unwrap_or(serde_json::Value::Null),
+        // Podman's empty values where the config has none.
+        "Author": config.get("author").cloned().unwrap_or_else(|| "".into()),
+        "Comment": config.get("comment").cloned().unwrap_or_else(|| "".into()),
+        "Version": config.get("docker_version").cloned().unwrap_or_else(|| "".into()),
+        "User": config["config"].get("User").cloned().unwrap_or_else(|| "".into()),
+        "Labels": config["config"].get("Labels").cloned().unwrap_or_default(),
+        "History": config.get("history").cloned().unwrap_or_else(|| serde_json::json!([])),
+        "Annotations": {},
+        "Parent": "",
+        "GraphDriver": {"Name": "overlay", "Data": null},
         "RootFS": {
             "Type": "layers",
             "Layers": rec.layers.iter().map(|l| l.diff_id.to_string()).collect::<Vec<_>>(),

@@ -25,6 +25,7 @@ mod ids;
 pub mod imagemount;
 pub mod images;
 mod inspect;
+mod inspect_more;
 pub mod labels;
 mod lifecycle;
 pub mod limits;

@@ -218,11 +218,10 @@ fn plan_process(
 fn plan_args(config: &RuntimeConfig, opts: &RunOptions) -> Result<Vec<String>, super::Error> {
     let (entrypoint, image_cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
-        Some(e) => match serde_json::from_str::<Vec<String>>(e) {
-            // Podman keeps the image's cmd only for an empty entrypoint.
-            Ok(argv) if argv.is_empty() => (argv, config.cmd.clone()),
-            Ok(argv) => (argv, Vec::new()),
-            Err(_) => (vec![e.clone()], Vec::new()),
+        // Podman keeps the image's cmd only for an empty JSON entrypoint.
+        Some(e) => match entrypoint_words(e) {
+            argv if argv.is_empty() => (argv, config.cmd.clone()),
+            argv => (argv, Vec::new()),
         },
         None => (config.entrypoint.clone(), config.cmd.clone()),
     };
@@ -236,6 +235,15 @@ fn plan_args(config: &RuntimeConfig, opts: &RunOptions) -> Result<Vec<String>, s
         return Err(super::Error::NoCommand);
     }
     Ok(args)
+}
+
+/// The words of an `--entrypoint`: none when empty, a JSON array's
+/// strings, else the one word.
+pub(super) fn entrypoint_words(e: &str) -> Vec<String> {
+    match e.is_empty() {
+        true => Vec::new(),
+        false => serde_json::from_str(e).unwrap_or_else(|_| vec![e.to_string()]),
+    }
 }
 
 /// As Podman builds it: the image's Env over the defaults (and the host's

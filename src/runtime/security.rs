@@ -189,6 +189,18 @@ pub fn default_caps() -> u64 {
         .fold(0, |m, n| m | 1 << n)
 }
 
+/// The capabilities in `mask` as Podman lists them: `CAP_` names, sorted.
+pub fn cap_list(mask: u64) -> Vec<String> {
+    let mut names: Vec<String> = CAP_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| mask & (1 << n) != 0)
+        .map(|(_, name)| format!("CAP_{name}"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// The number of capability `name` (`chown`, `CAP_CHOWN`…), if known.
 pub fn cap_number(name: &str) -> Option<u32> {
     let upper = name.trim().to_ascii_uppercase();

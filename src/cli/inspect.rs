@@ -163,7 +163,9 @@ const TIME_FIELDS: [&[&str]; 5] = [
 /// `object` with its `TIME_FIELDS` in Go's format.
 fn with_go_times(mut object: Value) -> Value {
     for path in TIME_FIELDS {
-        let at = path.iter().try_fold(&mut object, |at, key| at.get_mut(*key));
+        let at = path
+            .iter()
+            .try_fold(&mut object, |at, key| at.get_mut(*key));
         if let Some(at) = at {
             if let Some(text) = at.as_str().and_then(go_time) {
                 *at = Value::from(text);
@@ -182,7 +184,10 @@ fn go_time(rfc: &str) -> Option<String> {
     let is_shaped = date.len() == 10
         && whole.len() == 8
         && frac.bytes().all(|b| b.is_ascii_digit())
-        && date.bytes().chain(whole.bytes()).all(|b| b.is_ascii_digit() || b == b'-' || b == b':');
+        && date
+            .bytes()
+            .chain(whole.bytes())
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b':');
     if !is_shaped {
         return None;
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::resources::LimitArgs;
 use super::template::Template;
 use crate::container::query::Reading;
-use crate::container::Engine;
+use crate::container::{Engine, UpdateRequest};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -34,6 +34,9 @@ pub struct PauseArgs {
 pub struct UpdateArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Memory swappiness, 0 to 100 or -1 (accepted; cgroup v2 has no such setting)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
     /// The container, by name or id
     #[arg(value_name = "CONTAINER")]
     pub container: String,
@@ -97,13 +100,17 @@ pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Erro
 
 /// `update`: changes the limits of a container.
 pub fn update(engine: &Engine, args: UpdateArgs) -> Result<i32, Error> {
-    let newer = args.limits.resources()?;
-    if newer.is_empty() {
+    let req = UpdateRequest {
+        container: args.container,
+        limits: args.limits.request()?,
+        memory_swappiness: args.memory_swappiness,
+    };
+    if req.limits.is_empty() && req.memory_swappiness.is_none() {
         return Err(Error::Usage(
             "update needs at least one limit, for example --memory 64m".into(),
         ));
     }
-    let id = engine.update(&args.container, &newer)?;
+    let id = engine.update(&req, &super::StderrReporter { quiet: false })?;
     println!("{id}");
     Ok(0)
 }

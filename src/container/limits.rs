@@ -8,6 +8,17 @@ use super::{load_spec, save_spec, Error};
 use crate::cgroup::{self, Resources, Stats};
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
+/// What `update` changes.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRequest {
+    /// The container (name, id or id prefix).
+    pub container: String,
+    /// The limit flags given; each set one replaces the container's.
+    pub limits: crate::cgroup::Request,
+    /// `--memory-swappiness`: checked, then without effect (cgroup v2).
+    pub memory_swappiness: Option<i64>,
+}
+
 /// Freezes (`true`) or thaws running container `name`; returns its id.
 pub fn pause(store: &Store, name: &str, frozen: bool, proc: &Path) -> Result<String, Error> {
     let info = find(store, name, proc, None)?;

@@ -63,11 +63,12 @@ pub use clone::CloneRequest;
 pub use create::{
     read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
     ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
-    RegistryOptions, Resources, TuningRequest, UsernsRequest,
+    RegistryOptions, TuningRequest, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
 pub use lifecycle::parse_signal;
+pub use limits::UpdateRequest;
 pub use monitor::{format_report, Detached};
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;

@@ -10,9 +10,6 @@ use crate::error::Error;
 pub struct ResourceArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// Cgroup manager: systemd (a transient scope per container) or cgroupfs (the current delegated cgroup)
-    #[arg(long, value_name = "MANAGER")]
-    pub cgroup_manager: Option<String>,
     /// Write an interface file of the container's cgroup: KEY=VALUE, KEY a file of the cpu, cpuset, hugetlb, io, memory, misc, pids or rdma controller (repeatable; cgroup v2)
     #[arg(long, value_name = "KEY=VALUE")]
     pub cgroup_conf: Vec<String>,
@@ -141,7 +138,8 @@ impl ResourceArgs {
         let mut limits = self.limits.request()?;
         limits.cgroup_conf.clone_from(&self.cgroup_conf);
         Ok(CgroupRequest {
-            manager: self.cgroup_manager.clone(),
+            // The global --cgroup-manager, which the engine holds.
+            manager: None,
             mode: Some(self.cgroups.clone()),
             parent: self.cgroup_parent.clone(),
             limits,

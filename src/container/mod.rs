@@ -137,6 +137,9 @@ pub enum Error {
     /// A `--device` that does not parse or cannot be used.
     #[error(transparent)]
     Device(crate::runtime::devices::DeviceError),
+    /// The global `--cgroup-manager` other than systemd or cgroupfs.
+    #[error("invalid --cgroup-manager {0:?}: use systemd or cgroupfs")]
+    CgroupManager(String),
     /// `--cgroups` other than enabled or disabled.
     #[error("invalid --cgroups {0:?}: use enabled or disabled")]
     CgroupsMode(String),

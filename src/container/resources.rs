@@ -87,7 +87,8 @@ impl Engine {
                 .as_deref()
                 .map(Manager::parse)
                 .transpose()
-                .map_err(Error::Cgroup)?,
+                .map_err(Error::Cgroup)?
+                .or(self.cgroup_manager),
             is_disabled,
             parent: req.parent.clone(),
             resources,

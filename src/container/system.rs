@@ -282,7 +282,11 @@ impl Engine {
         let proc = Path::new(PROC);
         let layout = cgroup::detect_host(proc);
         let host = cgroup::Host::probe(crate::paths::session_bus, proc);
-        let (manager, why) = match cgroup::decide(&host, &cgroup::Options::default()) {
+        let opts = cgroup::Options {
+            manager: self.cgroup_manager,
+            ..cgroup::Options::default()
+        };
+        let (manager, why) = match cgroup::decide(&host, &opts) {
             Ok(cgroup::Decision::Systemd { .. }) => ("systemd", String::new()),
             Ok(cgroup::Decision::Cgroupfs { .. }) => ("cgroupfs", String::new()),
             Ok(cgroup::Decision::Skip { warning }) => ("none", warning.unwrap_or_default()),

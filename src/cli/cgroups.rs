@@ -44,6 +44,9 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Every container, those not running as zeros (default: every running one)
+    #[arg(short, long)]
+    pub all: bool,
     /// Print one reading and exit
     #[arg(long)]
     pub no_stream: bool,
@@ -126,9 +129,26 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
         t.check_fields(FIELDS)?;
     }
     let interval = Duration::from_secs(args.interval.max(1));
+    let given = [args.all, args.latest.latest, !args.containers.is_empty()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::Usage(
+            "--all, --latest and containers cannot be used together".into(),
+        ));
+    }
+    let read = |names: &[String]| {
+        if args.all {
+            engine.read_all_stats(names)
+        } else {
+            engine.read_stats(names)
+        }
+    };
     let containers = match (args.containers.is_empty(), args.latest.latest) {
         (true, false) => super::pick::Pick {
-            all: Some(super::pick::Which::Running),
+            all: Some(if args.all {
+                super::pick::Which::Every
+            } else {
+                super::pick::Which::Running
+            }),
             ..Default::default()
         },
         _ => super::pick::Pick {
@@ -138,12 +158,12 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
         },
     }
     .resolve(engine)?;
-    let mut before = engine.read_stats(&containers)?;
+    let mut before = read(&containers)?;
     loop {
         // CPU % needs two readings: the first waits one interval.
         let started = Instant::now();
         std::thread::sleep(interval);
-        let after = engine.read_stats(&containers)?;
+        let after = read(&containers)?;
         let elapsed = started.elapsed().as_micros().max(1) as f64;
         let rows: Vec<Value> = before
             .iter()

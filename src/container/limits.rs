@@ -53,13 +53,19 @@ pub fn update(store: &Store, name: &str, newer: &Resources, proc: &Path) -> Resu
 }
 
 /// One reading of running container `name`'s counters, with its network
-/// bytes received and sent (from its network namespace).
+/// bytes received and sent (from its network namespace). A container
+/// that is not running reads as zeros where `is_any` (`stats --all`),
+/// else is an error.
 pub fn stats(
     store: &Store,
     name: &str,
     proc: &Path,
+    is_any: bool,
 ) -> Result<(ContainerInfo, Stats, (u64, u64)), Error> {
     let info = find(store, name, proc, None)?;
+    if is_any && info.state.status != ContainerStatus::Running {
+        return Ok((info, Stats::default(), (0, 0)));
+    }
     let placement = running_placement(store, &info)?;
     let stats = cgroup::read_stats(&placement.path);
     let net = info

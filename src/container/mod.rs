@@ -17,6 +17,7 @@ pub mod attach;
 pub mod check;
 mod clone;
 mod create;
+mod disk;
 
 mod engine;
 pub mod exec;

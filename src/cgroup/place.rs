@@ -281,16 +281,26 @@ pub fn release(placement: &Placement) -> Result<(), Error> {
 pub(super) fn write_limits(dir: &Path, resources: &Resources) -> Result<(), Error> {
     for (file, value) in resources.files() {
         let path = dir.join(file);
-        std::fs::write(&path, value).map_err(io_err("writing", &path))?;
+        write_file(&path, &value).map_err(io_err("writing", &path))?;
     }
     for device in &resources.weight_devices {
         write_weight_device(dir, device)?;
     }
     for (file, value) in &resources.unified {
         let path = dir.join(file);
-        std::fs::write(&path, value).map_err(io_err("writing", &path))?;
+        write_file(&path, value).map_err(io_err("writing", &path))?;
     }
     Ok(())
+}
+
+/// Writes an interface file that must exist: cgroupfs refuses to create
+/// files (EACCES), so a missing one (a controller not enabled, a
+/// `--cgroup-conf` key the kernel does not have) is opened without
+/// `O_CREAT` to say ENOENT instead.
+fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all(value.as_bytes())
 }
 
 /// Writes one device's weight where its io scheduler takes it, as the
@@ -300,13 +310,15 @@ pub(super) fn write_limits(dir: &Path, resources: &Resources) -> Result<(), Erro
 fn write_weight_device(dir: &Path, device: &WeightDevice) -> Result<(), Error> {
     let unsupported = |e: &std::io::Error| e.raw_os_error() == Some(libc::EOPNOTSUPP);
     let bfq = dir.join("io.bfq.weight");
-    match std::fs::write(&bfq, device.bfq_line()) {
+    match write_file(&bfq, &device.bfq_line()) {
         Ok(()) => return Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound || unsupported(&e) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound || unsupported(&e) => {
+            log::debug!("{}: {e}; trying io.weight", bfq.display());
+        }
         Err(e) => return Err(io_err("writing", &bfq)(e)),
     }
     let path = dir.join("io.weight");
-    match std::fs::write(&path, device.io_weight_line()) {
+    match write_file(&path, &device.io_weight_line()) {
         Ok(()) => Ok(()),
         Err(e) if unsupported(&e) => Err(Error::NoDeviceWeight {
             device: device.path.clone(),

@@ -241,9 +241,11 @@ run_guest_tier() {
         bash "$repo/tests/vm/registry-tree.sh" "$work/fixtures/busybox" busybox "$share/registry"
         install -m 0755 "$work/bin/hutch" "$share/hutch"
         install -m 0755 "$repo/tests/vm/guest-cgroups.sh" "$share/guest-cgroups.sh"
+        install -m 0755 "$repo/tests/vm/guest-root.sh" "$share/guest-root.sh"
         chmod 0755 "$share"
-        bash "$repo/tests/vm/boot.sh" -s "$share:ro" -t 900 -- \
-            bash "$share/guest-cgroups.sh" "$share/hutch" "$share/registry" "$guest_filter"
+        # Root's setup first (guest-root.sh), then the checks as the user.
+        bash "$repo/tests/vm/boot.sh" --root -s "$share:ro" -t 900 -- \
+            bash "$share/guest-root.sh" "$share/guest-cgroups.sh" "$share/hutch" "$share/registry" "$guest_filter"
     ) 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e

@@ -65,6 +65,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("the io scheduler of {device} takes no per-device weight")]
+    NoDeviceWeight { device: String },
     #[error("setting up the D-Bus client")]
     Runtime(#[source] std::io::Error),
 }
@@ -85,6 +87,9 @@ impl crate::error::Diagnose for Error {
             ),
             Error::ControllerMissing { controller, .. } => Some(format!(
                 "delegate it to users with a drop-in for user@.service: [Service] Delegate=cpu cpuset io memory pids (it lacks {controller}), then log in again"
+            )),
+            Error::NoDeviceWeight { device } => Some(format!(
+                "give {device} the bfq scheduler (its /sys/block/DEV/queue/scheduler) or enable io.cost for it (the root cgroup's io.cost.qos), or drop --blkio-weight-device"
             )),
             _ => None,
         }

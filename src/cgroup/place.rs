@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::resources::WeightDevice;
 use super::{io_err, systemd, Error, Layout, Resources, MOUNT};
 
 /// Name of the leaf cgroup inside a container's scope.
@@ -274,13 +275,56 @@ pub fn release(placement: &Placement) -> Result<(), Error> {
     }
 }
 
-/// Writes every limit file of `resources` into `dir`.
+/// Writes every limit file of `resources` into `dir`: the limits, the
+/// per-device weights, then the `--cgroup-conf` files, which may change
+/// what the limits wrote.
 pub(super) fn write_limits(dir: &Path, resources: &Resources) -> Result<(), Error> {
     for (file, value) in resources.files() {
         let path = dir.join(file);
-        std::fs::write(&path, value).map_err(io_err("writing", &path))?;
+        write_file(&path, &value).map_err(io_err("writing", &path))?;
+    }
+    for device in &resources.weight_devices {
+        write_weight_device(dir, device)?;
+    }
+    for (file, value) in &resources.unified {
+        let path = dir.join(file);
+        write_file(&path, value).map_err(io_err("writing", &path))?;
     }
     Ok(())
+}
+
+/// Writes an interface file that must exist: cgroupfs refuses to create
+/// files (EACCES), so a missing one (a controller not enabled, a
+/// `--cgroup-conf` key the kernel does not have) is opened without
+/// `O_CREAT` to say ENOENT instead.
+fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all(value.as_bytes())
+}
+
+/// Writes one device's weight where its io scheduler takes it, as the
+/// OCI runtimes do: `io.bfq.weight` (BFQ, the blkio scale) when there is
+/// one, else `io.weight` (blk-iocost, its own scale). A scheduler that
+/// has no per-device weight answers EOPNOTSUPP.
+fn write_weight_device(dir: &Path, device: &WeightDevice) -> Result<(), Error> {
+    let unsupported = |e: &std::io::Error| e.raw_os_error() == Some(libc::EOPNOTSUPP);
+    let bfq = dir.join("io.bfq.weight");
+    match write_file(&bfq, &device.bfq_line()) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound || unsupported(&e) => {
+            log::debug!("{}: {e}; trying io.weight", bfq.display());
+        }
+        Err(e) => return Err(io_err("writing", &bfq)(e)),
+    }
+    let path = dir.join("io.weight");
+    match write_file(&path, &device.io_weight_line()) {
+        Ok(()) => Ok(()),
+        Err(e) if unsupported(&e) => Err(Error::NoDeviceWeight {
+            device: device.path.clone(),
+        }),
+        Err(e) => Err(io_err("writing", &path)(e)),
+    }
 }
 
 /// Enables `controllers` for the children of `parent`. A cgroup with

@@ -1,6 +1,8 @@
 //! Resource limits: parsing the run flags and turning them into cgroup v2
 //! interface files. Pure: no I/O except `stat` of a device for io limits.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Error;
@@ -9,7 +11,7 @@ use super::Error;
 pub const DEFAULT_CPU_PERIOD: u64 = 100_000;
 
 /// What the user asked the flags for, as typed; `Resources::parse` checks it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Request {
     pub memory: Option<String>,
@@ -29,6 +31,15 @@ pub struct Request {
     pub device_read_iops: Vec<String>,
     pub device_write_iops: Vec<String>,
     pub oom_kill_disable: bool,
+    /// `--blkio-weight-device DEVICE:WEIGHT` entries.
+    pub blkio_weight_device: Vec<String>,
+    /// `--cpu-rt-period`: checked, then without effect (cgroup v2 has no
+    /// realtime CPU time settings).
+    pub cpu_rt_period: Option<u64>,
+    /// `--cpu-rt-runtime`: likewise.
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--cgroup-conf KEY=VALUE` entries.
+    pub cgroup_conf: Vec<String>,
 }
 
 /// Checked limits. Every field is a cgroup v2 value.
@@ -57,7 +68,48 @@ pub struct Resources {
     pub io_max: Vec<String>,
     /// --oom-kill-disable was asked for; cgroup v2 has no such switch.
     pub oom_kill_disable: bool,
+    /// Per-device weights (`--blkio-weight-device`), one per device.
+    pub weight_devices: Vec<WeightDevice>,
+    /// `--cgroup-conf`: interface files of the container's cgroup and the
+    /// values written to them as given, after every other limit.
+    pub unified: BTreeMap<String, String>,
 }
+
+/// One `--blkio-weight-device` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightDevice {
+    /// The device node as given (what `inspect` shows).
+    pub path: String,
+    pub major: u64,
+    pub minor: u64,
+    /// On the blkio scale, 10 to 1000; 0 drops the device's own weight.
+    pub weight: u64,
+}
+
+impl WeightDevice {
+    /// The line for `io.bfq.weight`, whose scale is blkio's.
+    pub fn bfq_line(&self) -> String {
+        match self.weight {
+            0 => format!("{}:{} default", self.major, self.minor),
+            w => format!("{}:{} {w}", self.major, self.minor),
+        }
+    }
+
+    /// The line for `io.weight` (blk-iocost), on its 1 to 10000 scale.
+    pub fn io_weight_line(&self) -> String {
+        match self.weight {
+            0 => format!("{}:{} default", self.major, self.minor),
+            w => format!("{}:{} {}", self.major, self.minor, blkio_to_io_weight(w)),
+        }
+    }
+}
+
+/// The controllers whose interface files `--cgroup-conf` may write: not
+/// `cgroup.*`, whose files (processes, freezing, subtree controllers) are
+/// hutch's own to manage.
+pub const CONF_CONTROLLERS: [&str; 8] = [
+    "cpu", "cpuset", "hugetlb", "io", "memory", "misc", "pids", "rdma",
+];
 
 /// A memory.swap.max value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +123,13 @@ pub enum SwapLimit {
 pub enum PidsLimit {
     Max(u64),
     Unlimited,
+}
+
+impl Request {
+    /// Whether no limit flag was given.
+    pub fn is_empty(&self) -> bool {
+        *self == Request::default()
+    }
 }
 
 impl Resources {
@@ -105,11 +164,12 @@ impl Resources {
                     why: "use 10 to 1000".into(),
                 });
             }
-            // The blkio range 10..=1000 onto io.weight's 1..=10000.
-            r.io_weight = Some(1 + (w - 10) * 9999 / 990);
+            r.io_weight = Some(blkio_to_io_weight(w));
         }
         r.io_max = parse_io_max(req, stat_device)?;
         r.oom_kill_disable = req.oom_kill_disable;
+        r.weight_devices = parse_weight_devices(&req.blkio_weight_device, stat_device)?;
+        r.unified = parse_cgroup_conf(&req.cgroup_conf)?;
         Ok(r)
     }
 
@@ -133,8 +193,16 @@ impl Resources {
         if self.pids_max.is_some() {
             c.push("pids");
         }
-        if self.io_weight.is_some() || !self.io_max.is_empty() {
+        if self.io_weight.is_some() || !self.io_max.is_empty() || !self.weight_devices.is_empty() {
             c.push("io");
+        }
+        for key in self.unified.keys() {
+            let wanted = key.split('.').next().unwrap_or_default();
+            if let Some(name) = CONF_CONTROLLERS.iter().find(|n| **n == wanted) {
+                if !c.contains(name) {
+                    c.push(name);
+                }
+            }
         }
         c
     }
@@ -204,8 +272,131 @@ impl Resources {
                 newer.io_max.clone()
             },
             oom_kill_disable: newer.oom_kill_disable || self.oom_kill_disable,
+            weight_devices: {
+                // The kernel keeps one weight per device: a newer one
+                // replaces that device's, the others stay.
+                let mut all: Vec<WeightDevice> = self
+                    .weight_devices
+                    .iter()
+                    .filter(|d| {
+                        !newer
+                            .weight_devices
+                            .iter()
+                            .any(|n| (n.major, n.minor) == (d.major, d.minor))
+                    })
+                    .cloned()
+                    .collect();
+                all.extend(newer.weight_devices.iter().cloned());
+                all
+            },
+            unified: {
+                let mut all = self.unified.clone();
+                all.extend(newer.unified.clone());
+                all
+            },
         }
     }
+}
+
+/// The blkio weight range 10..=1000 onto io.weight's 1..=10000.
+fn blkio_to_io_weight(w: u64) -> u64 {
+    1 + (w.clamp(10, 1000) - 10) * 9999 / 990
+}
+
+/// The `--blkio-weight-device` entries: `DEVICE:WEIGHT`, a block device
+/// under /dev and a weight of 10 to 1000 (0: the default), as Podman
+/// reads them; a later entry for a device replaces an earlier one.
+fn parse_weight_devices(
+    specs: &[String],
+    stat_device: &dyn Fn(&str) -> Option<(u64, u64)>,
+) -> Result<Vec<WeightDevice>, Error> {
+    let bad = |spec: &str, why: &str| Error::Flag {
+        flag: "--blkio-weight-device",
+        value: spec.to_string(),
+        why: why.to_string(),
+    };
+    let mut out: Vec<WeightDevice> = Vec::new();
+    for spec in specs {
+        let (path, weight) = spec
+            .split_once(':')
+            .ok_or_else(|| bad(spec, "use DEVICE:WEIGHT, for example /dev/sda:200"))?;
+        if !path.starts_with("/dev/") {
+            return Err(bad(spec, "the device is a path under /dev"));
+        }
+        let weight: u64 = weight
+            .parse()
+            .ok()
+            .filter(|w| *w == 0 || (10..=1000).contains(w))
+            .ok_or_else(|| bad(spec, "use a weight of 10 to 1000, or 0 for the default"))?;
+        let (major, minor) =
+            stat_device(path).ok_or_else(|| bad(spec, &format!("{path} is not a block device")))?;
+        out.retain(|d| (d.major, d.minor) != (major, minor));
+        out.push(WeightDevice {
+            path: path.to_string(),
+            major,
+            minor,
+            weight,
+        });
+    }
+    Ok(out)
+}
+
+/// The `--cgroup-conf` entries: `KEY=VALUE`, KEY a plain interface file
+/// name of a controller (`memory.high`), never a path; a later value for
+/// a key replaces an earlier one.
+fn parse_cgroup_conf(entries: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let bad = |why: String| Error::Flag {
+            flag: "--cgroup-conf",
+            value: entry.clone(),
+            why,
+        };
+        let (key, value) = entry
+            .split_once('=')
+            .ok_or_else(|| bad("use KEY=VALUE, for example memory.high=1073741824".into()))?;
+        let is_plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let (controller, file) = key.split_once('.').unwrap_or((key, ""));
+        if !is_plain || file.is_empty() || !CONF_CONTROLLERS.contains(&controller) {
+            return Err(bad(format!(
+                "KEY names an interface file of a controller: {}",
+                CONF_CONTROLLERS.join(", ")
+            )));
+        }
+        out.insert(key.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+/// Checks a `--device-cgroup-rule` as Podman reads it: `TYPE MAJOR:MINOR
+/// ACCESS`, TYPE `a`, `b` or `c`, each number or `*`, ACCESS of `rwm`.
+pub fn check_device_rule(rule: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::Flag {
+        flag: "--device-cgroup-rule",
+        value: rule.to_string(),
+        why: why.to_string(),
+    };
+    let parts: Vec<&str> = rule.split(' ').collect();
+    let [kind, numbers, access] = parts[..] else {
+        return Err(bad("use TYPE MAJOR:MINOR ACCESS, for example 'c 1:3 rwm'"));
+    };
+    if !matches!(kind, "a" | "b" | "c") {
+        return Err(bad("the type is a (all), b (block) or c (character)"));
+    }
+    let mut ends = numbers.splitn(2, ':');
+    let is_number = |s: Option<&str>| s.is_none_or(|s| s == "*" || s.parse::<u64>().is_ok());
+    if !is_number(ends.next()) || !is_number(ends.next()) {
+        return Err(bad("the major and minor numbers are numbers or *"));
+    }
+    if !access.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+        return Err(bad(
+            "the access is made of r (read), w (write) and m (mknod)",
+        ));
+    }
+    Ok(())
 }
 
 /// `--memory`, `--memory-reservation` and `--memory-swap`.
@@ -567,5 +758,130 @@ mod tests {
         parse_cpu_weight(&req, &mut r).unwrap();
         assert_eq!(r.cpu_weight, None);
         assert!(limit_size("--memory", Some("0x")).is_err());
+    }
+
+    #[test]
+    fn weight_devices_are_checked_and_written_on_each_scale() {
+        let r = parse(Request {
+            blkio_weight_device: vec!["/dev/vda:500".into(), "/dev/vda:1000".into()],
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(
+            r.weight_devices.len(),
+            1,
+            "a later entry replaces the device's"
+        );
+        let d = &r.weight_devices[0];
+        assert_eq!(
+            (d.path.as_str(), d.major, d.minor, d.weight),
+            ("/dev/vda", 254, 0, 1000)
+        );
+        assert_eq!(d.bfq_line(), "254:0 1000");
+        assert_eq!(d.io_weight_line(), "254:0 10000");
+        assert_eq!(r.controllers(), ["io"]);
+        let reset = parse(Request {
+            blkio_weight_device: vec!["/dev/vda:0".into()],
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(reset.weight_devices[0].io_weight_line(), "254:0 default");
+        assert_eq!(reset.weight_devices[0].bfq_line(), "254:0 default");
+        for bad in [
+            "vda",
+            "sda:100",
+            "/dev/vda:5",
+            "/dev/vda:1001",
+            "/dev/vda:x",
+            "/dev/nothing:100",
+        ] {
+            let e = parse(Request {
+                blkio_weight_device: vec![bad.into()],
+                ..Request::default()
+            });
+            assert!(e.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cgroup_conf_takes_plain_file_names_of_controllers() {
+        let r = parse(Request {
+            cgroup_conf: vec![
+                "memory.high=1000000".into(),
+                "pids.max=9".into(),
+                "memory.high=2000000".into(),
+                "io.weight=default 50".into(),
+            ],
+            ..Request::default()
+        })
+        .unwrap();
+        assert_eq!(r.unified["memory.high"], "2000000");
+        assert_eq!(r.unified["io.weight"], "default 50");
+        assert_eq!(r.controllers(), ["io", "memory", "pids"]);
+        for bad in [
+            "memory.high",
+            "=1",
+            "../memory.max=1",
+            "memory.max/x=1",
+            "cgroup.procs=1",
+            "cgroup.subtree_control=+cpu",
+            "foo.bar=1",
+            "memory=1",
+            "memory.=1",
+            ".memory=1",
+        ] {
+            let e = parse(Request {
+                cgroup_conf: vec![bad.into()],
+                ..Request::default()
+            });
+            assert!(e.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn device_rules_follow_podman_syntax() {
+        for good in ["c 1:3 rwm", "a *:* m", "b 8:* r", "c 1 w", "c 1:3 "] {
+            assert!(check_device_rule(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "bad",
+            "c 1:3",
+            "x 1:3 rwm",
+            "c a:3 rwm",
+            "c 1:b rwm",
+            "c 1:3 rwx",
+            "c  1:3 rwm",
+        ] {
+            assert!(check_device_rule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn update_merges_weight_devices_and_cgroup_conf() {
+        let dev = |minor, weight| WeightDevice {
+            path: format!("/dev/d{minor}"),
+            major: 8,
+            minor,
+            weight,
+        };
+        let old = Resources {
+            weight_devices: vec![dev(0, 100), dev(16, 200)],
+            unified: [("memory.high".to_string(), "1".to_string())].into(),
+            ..Resources::default()
+        };
+        let new = Resources {
+            weight_devices: vec![dev(16, 300)],
+            unified: [("pids.max".to_string(), "5".to_string())].into(),
+            ..Resources::default()
+        };
+        let m = old.merged(&new);
+        assert_eq!(m.weight_devices, [dev(0, 100), dev(16, 300)]);
+        assert_eq!(m.unified.len(), 2);
+        assert!(Request::default().is_empty());
+        assert!(!Request {
+            cpu_rt_period: Some(1000),
+            ..Request::default()
+        }
+        .is_empty());
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::resources::LimitArgs;
 use super::template::Template;
 use crate::container::query::Reading;
-use crate::container::Engine;
+use crate::container::{Engine, UpdateRequest};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -34,6 +34,9 @@ pub struct PauseArgs {
 pub struct UpdateArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Memory swappiness, 0 to 100 or -1 (accepted; cgroup v2 has no such setting)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
     /// The container, by name or id
     #[arg(value_name = "CONTAINER")]
     pub container: String,
@@ -41,6 +44,9 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Every container, those not running as zeros (default: every running one)
+    #[arg(short, long)]
+    pub all: bool,
     /// Print one reading and exit
     #[arg(long)]
     pub no_stream: bool,
@@ -97,13 +103,17 @@ pub fn pause(engine: &Engine, args: PauseArgs, frozen: bool) -> Result<i32, Erro
 
 /// `update`: changes the limits of a container.
 pub fn update(engine: &Engine, args: UpdateArgs) -> Result<i32, Error> {
-    let newer = args.limits.resources()?;
-    if newer.is_empty() {
+    let req = UpdateRequest {
+        container: args.container,
+        limits: args.limits.request()?,
+        memory_swappiness: args.memory_swappiness,
+    };
+    if req.limits.is_empty() && req.memory_swappiness.is_none() {
         return Err(Error::Usage(
             "update needs at least one limit, for example --memory 64m".into(),
         ));
     }
-    let id = engine.update(&args.container, &newer)?;
+    let id = engine.update(&req, &super::StderrReporter { quiet: false })?;
     println!("{id}");
     Ok(0)
 }
@@ -119,9 +129,26 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
         t.check_fields(FIELDS)?;
     }
     let interval = Duration::from_secs(args.interval.max(1));
+    let given = [args.all, args.latest.latest, !args.containers.is_empty()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::Usage(
+            "--all, --latest and containers cannot be used together".into(),
+        ));
+    }
+    let read = |names: &[String]| {
+        if args.all {
+            engine.read_all_stats(names)
+        } else {
+            engine.read_stats(names)
+        }
+    };
     let containers = match (args.containers.is_empty(), args.latest.latest) {
         (true, false) => super::pick::Pick {
-            all: Some(super::pick::Which::Running),
+            all: Some(if args.all {
+                super::pick::Which::Every
+            } else {
+                super::pick::Which::Running
+            }),
             ..Default::default()
         },
         _ => super::pick::Pick {
@@ -131,12 +158,12 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Result<i32, Error> {
         },
     }
     .resolve(engine)?;
-    let mut before = engine.read_stats(&containers)?;
+    let mut before = read(&containers)?;
     loop {
         // CPU % needs two readings: the first waits one interval.
         let started = Instant::now();
         std::thread::sleep(interval);
-        let after = engine.read_stats(&containers)?;
+        let after = read(&containers)?;
         let elapsed = started.elapsed().as_micros().max(1) as f64;
         let rows: Vec<Value> = before
             .iter()

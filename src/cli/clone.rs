@@ -69,6 +69,18 @@ pub struct CloneArgs {
     /// Write rate limit of a device (DEVICE:RATE)
     #[arg(long, value_name = "DEVICE:RATE")]
     pub device_write_bps: Vec<String>,
+    /// Block IO weight of one device (DEVICE:WEIGHT, 10 to 1000, 0 for the default; repeatable)
+    #[arg(long, value_name = "DEVICE:WEIGHT")]
+    pub blkio_weight_device: Vec<String>,
+    /// CPU realtime period in microseconds (accepted; cgroup v2 has no realtime CPU time settings)
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds (accepted; cgroup v2 has no realtime CPU time settings)
+    #[arg(long, value_name = "MICROSECONDS", allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Memory swappiness, 0 to 100 or -1 (accepted; cgroup v2 has no such setting)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
 }
 
 /// Clones the container and prints the copy's id.
@@ -91,8 +103,12 @@ pub fn run(engine: &Engine, args: CloneArgs) -> Result<i32, Error> {
             blkio_weight: args.blkio_weight,
             device_read_bps: args.device_read_bps,
             device_write_bps: args.device_write_bps,
+            blkio_weight_device: args.blkio_weight_device,
+            cpu_rt_period: args.cpu_rt_period,
+            cpu_rt_runtime: args.cpu_rt_runtime,
             ..LimitsRequest::default()
         },
+        memory_swappiness: args.memory_swappiness,
         destroy: args.destroy,
         force: args.force,
         run: args.run,

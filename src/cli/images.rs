@@ -228,7 +228,8 @@ fn rows(images: &[ImageRecord]) -> Vec<(String, String, &ImageRecord)> {
     out
 }
 
-fn split_name(name: &str) -> (String, String) {
+/// A name split into repository and tag (`<none>` without one).
+pub(super) fn split_name(name: &str) -> (String, String) {
     let slash = name.rfind('/').map_or(0, |i| i + 1);
     match name[slash..].rfind(':') {
         Some(i) => (

@@ -85,6 +85,9 @@ pub struct Cli {
     /// Storage driver: overlay, the only one hutch has
     #[arg(long, global = true, value_name = "DRIVER")]
     pub storage_driver: Option<String>,
+    /// Cgroup manager of new containers: systemd (a transient scope each) or cgroupfs (below the current delegated cgroup); default: systemd where a user manager runs, else cgroupfs
+    #[arg(long, global = true, value_name = "MANAGER")]
+    pub cgroup_manager: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -312,7 +315,16 @@ pub fn main() -> i32 {
         return e.exit_code();
     }
     let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
-        .on_warning(warn);
+        .on_warning(warn)
+        .with_cgroup_manager(cli.cgroup_manager.as_deref());
+    let engine = match engine {
+        Ok(e) => e,
+        Err(e) => {
+            let e = Error::from(e);
+            report_error(&e);
+            return e.exit_code();
+        }
+    };
     let result = match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&engine, a),

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::container::{self, CgroupRequest, LimitsRequest, Resources};
+use crate::container::{CgroupRequest, LimitsRequest};
 use crate::error::Error;
 
 /// Resource limits and cgroup placement.
@@ -10,9 +10,12 @@ use crate::error::Error;
 pub struct ResourceArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// Cgroup manager: systemd (a transient scope per container) or cgroupfs (the current delegated cgroup)
-    #[arg(long, value_name = "MANAGER")]
-    pub cgroup_manager: Option<String>,
+    /// Write an interface file of the container's cgroup: KEY=VALUE, KEY a file of the cpu, cpuset, hugetlb, io, memory, misc, pids or rdma controller (repeatable; cgroup v2)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub cgroup_conf: Vec<String>,
+    /// Device cgroup rule (TYPE MAJOR:MINOR ACCESS): checked, then without effect, as rootless containers have no device cgroup
+    #[arg(long, value_name = "RULE")]
+    pub device_cgroup_rule: Vec<String>,
     /// enabled, or disabled to leave the container in hutch's cgroup without limits
     #[arg(long, value_name = "MODE", default_value = "enabled")]
     pub cgroups: String,
@@ -75,6 +78,15 @@ pub struct LimitArgs {
     /// Ask not to OOM-kill the container (cgroup v2 cannot; refused there)
     #[arg(long)]
     pub oom_kill_disable: bool,
+    /// Block IO weight of one device (DEVICE:WEIGHT, 10 to 1000, 0 for the default; repeatable)
+    #[arg(long, value_name = "DEVICE:WEIGHT")]
+    pub blkio_weight_device: Vec<String>,
+    /// CPU realtime period in microseconds (accepted; cgroup v2 has no realtime CPU time settings)
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds (accepted; cgroup v2 has no realtime CPU time settings)
+    #[arg(long, value_name = "MICROSECONDS", allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 impl LimitArgs {
@@ -112,23 +124,26 @@ impl LimitArgs {
             device_read_iops: self.device_read_iops.clone(),
             device_write_iops: self.device_write_iops.clone(),
             oom_kill_disable: self.oom_kill_disable,
+            blkio_weight_device: self.blkio_weight_device.clone(),
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
+            cgroup_conf: Vec::new(),
         })
-    }
-
-    /// Checks the limit flags.
-    pub fn resources(&self) -> Result<Resources, Error> {
-        Ok(container::parse_limits(&self.request()?)?)
     }
 }
 
 impl ResourceArgs {
     /// The engine's request for the cgroup and limit flags.
     pub fn request(&self) -> Result<CgroupRequest, Error> {
+        let mut limits = self.limits.request()?;
+        limits.cgroup_conf.clone_from(&self.cgroup_conf);
         Ok(CgroupRequest {
-            manager: self.cgroup_manager.clone(),
+            // The global --cgroup-manager, which the engine holds.
+            manager: None,
             mode: Some(self.cgroups.clone()),
             parent: self.cgroup_parent.clone(),
-            limits: self.limits.request()?,
+            limits,
+            device_rules: self.device_cgroup_rule.clone(),
         })
     }
 }

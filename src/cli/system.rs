@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use clap::{Args, Subcommand};
 
 use super::images::human_size;
-use crate::container::system::Usage;
+use crate::container::system::DiskUsage;
 use crate::container::Engine;
 use crate::error::{Error, EXIT_TOOL};
 
@@ -44,6 +44,9 @@ pub struct DfArgs {
     /// Output format: table (default) or json
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// List each image, container and volume with its space (--format is then ignored, as in Podman)
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,10 +177,15 @@ pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error
 /// `system df`.
 pub fn df(engine: &Engine, args: DfArgs) -> Result<i32, Error> {
     let usage = engine.disk_usage()?;
+    if args.verbose {
+        print!("{}", verbose(&usage, super::units::now_nanos()));
+        return Ok(0);
+    }
+    let human_size = super::units::human_size;
     let rows = [
         ("Images", usage.images),
         ("Containers", usage.containers),
-        ("Local Volumes", Usage::default()),
+        ("Local Volumes", usage.volumes),
         // What interrupted commands left: temporary files, blobs and
         // layers no image uses, trash (not in Podman's table).
         ("Debris", usage.debris),
@@ -217,6 +225,76 @@ pub fn df(engine: &Engine, args: DfArgs) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+/// `system df --verbose`: Podman's three tables, aligned as one text
+/// (its titles end each table's columns), ages as of `now`.
+fn verbose(usage: &DiskUsage, now: i64) -> String {
+    use super::units::{human_duration, human_size};
+    let age = |t: &str| {
+        crate::container::logread::parse_timestamp(t)
+            .map(|t| human_duration(now - t))
+            .unwrap_or_default()
+    };
+    let short = |id: &str| id.chars().take(12).collect::<String>();
+    let mut lines = vec![
+        "Images space usage:".to_string(),
+        String::new(),
+        "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS".into(),
+    ];
+    for img in &usage.image_rows {
+        let none = vec![String::new()];
+        let names = if img.names.is_empty() {
+            &none
+        } else {
+            &img.names
+        };
+        for name in names {
+            let (repo, tag) = if name.is_empty() {
+                ("<none>".to_string(), "<none>".to_string())
+            } else {
+                super::images::split_name(name)
+            };
+            lines.push(format!(
+                "{repo}\t{tag}\t{}\t{}\t{}\t{}\t{}\t{}",
+                short(&img.id),
+                img.created.as_deref().map(age).unwrap_or_default(),
+                human_size(img.size),
+                human_size(img.shared),
+                human_size(img.unique),
+                img.containers
+            ));
+        }
+    }
+    lines.extend([
+        String::new(),
+        "Containers space usage:".into(),
+        String::new(),
+        "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES".into(),
+    ]);
+    for c in &usage.container_rows {
+        lines.push(format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            short(&c.id),
+            short(&c.image_id),
+            c.command.join(" "),
+            c.volumes,
+            human_size(c.size),
+            age(&c.created),
+            crate::container::state_name(c.status),
+            c.name
+        ));
+    }
+    lines.extend([
+        String::new(),
+        "Local Volumes space usage:".into(),
+        String::new(),
+        "VOLUME NAME\tLINKS\tSIZE".into(),
+    ]);
+    for v in &usage.volume_rows {
+        lines.push(format!("{}\t{}\t{}", v.name, v.links, human_size(v.size)));
+    }
+    super::template::align(&lines)
 }
 
 /// `system reset`.

@@ -1,5 +1,6 @@
-//! Times as Podman prints them for people: go-units' `HumanDuration`
-//! (`3 years`, `About an hour`) and RFC 3339.
+//! Times and sizes as Podman prints them for people: go-units'
+//! `HumanDuration` (`3 years`, `About an hour`), RFC 3339, and go-units'
+//! `HumanSize` (`12.85MB`).
 
 use crate::container::logread;
 
@@ -25,6 +26,30 @@ pub fn human_duration(nanos: i64) -> String {
         _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
         _ => format!("{} years", secs / 3600 / 24 / 365),
     }
+}
+
+/// go-units' `HumanSize`, as `system df` prints sizes: decimal units,
+/// four significant digits (Go's `%.4g`), no space (`1.998MB`, `0B`).
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    let int_digits = match v {
+        v if v >= 100.0 => 3,
+        v if v >= 10.0 => 2,
+        _ => 1,
+    };
+    let text = format!("{:.*}", 4 - int_digits, v);
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[u])
 }
 
 /// The current time in nanoseconds since the epoch.
@@ -72,6 +97,23 @@ mod tests {
             assert_eq!(human_duration(secs * SEC), want, "{secs}s");
         }
         assert_eq!(human_duration(-5 * SEC), "Less than a second");
+    }
+
+    #[test]
+    fn sizes_have_four_significant_digits() {
+        for (n, want) in [
+            (0, "0B"),
+            (12, "12B"),
+            (999, "999B"),
+            (11_490, "11.49kB"),
+            (702_600, "702.6kB"),
+            (1_998_000, "1.998MB"),
+            (2_000_000, "2MB"),
+            (12_854_321, "12.85MB"),
+            (1_234_567_890_123, "1.235TB"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct CloneRequest {
     pub pod: Option<String>,
     /// The limit flags given; each set one replaces the original's.
     pub limits: LimitsRequest,
+    /// `--memory-swappiness`, replacing the original's.
+    pub memory_swappiness: Option<i64>,
     /// `--destroy`: remove the original once the clone exists.
     pub destroy: bool,
     /// `--force`: with `destroy`, remove a running original too.
@@ -79,19 +81,25 @@ fn lay_over(limits: &mut LimitsRequest, over: &LimitsRequest) {
         (&mut limits.cpu_weight, over.cpu_weight),
         (&mut limits.cpu_period, over.cpu_period),
         (&mut limits.blkio_weight, over.blkio_weight),
+        (&mut limits.cpu_rt_period, over.cpu_rt_period),
     ];
     for (mine, theirs) in numbers {
         if theirs.is_some() {
             *mine = theirs;
         }
     }
-    if over.cpu_quota.is_some() {
-        limits.cpu_quota = over.cpu_quota;
-    }
-    if over.pids_limit.is_some() {
-        limits.pids_limit = over.pids_limit;
+    let signed = [
+        (&mut limits.cpu_quota, over.cpu_quota),
+        (&mut limits.pids_limit, over.pids_limit),
+        (&mut limits.cpu_rt_runtime, over.cpu_rt_runtime),
+    ];
+    for (mine, theirs) in signed {
+        if theirs.is_some() {
+            *mine = theirs;
+        }
     }
     let lists = [
+        (&mut limits.blkio_weight_device, &over.blkio_weight_device),
         (&mut limits.device_read_bps, &over.device_read_bps),
         (&mut limits.device_write_bps, &over.device_write_bps),
         (&mut limits.device_read_iops, &over.device_read_iops),
@@ -163,6 +171,9 @@ impl Engine {
             new.pod.clone_from(&req.pod);
         }
         lay_over(&mut new.cgroups.limits, &req.limits);
+        if req.memory_swappiness.is_some() {
+            new.tuning.memory_swappiness = req.memory_swappiness;
+        }
         // Checked before anything is created, as the create path checks it.
         let newer = super::parse_limits(&req.limits)?;
         let created = self.create(&new, progress)?;

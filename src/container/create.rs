@@ -114,6 +114,8 @@ pub struct CgroupRequest {
     pub parent: Option<String>,
     /// The limit flags.
     pub limits: LimitsRequest,
+    /// `--device-cgroup-rule`: checked, then without effect rootless.
+    pub device_rules: Vec<String>,
 }
 
 /// Where the container's output goes.

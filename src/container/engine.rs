@@ -22,6 +22,9 @@ pub struct Engine {
     /// Where warnings about the host or the store go (the CLI prints
     /// them as `Warning:` lines).
     warn: Box<dyn Fn(&str)>,
+    /// The global `--cgroup-manager`: what a container created without a
+    /// manager of its own request gets (none: hutch picks one).
+    pub(super) cgroup_manager: Option<crate::cgroup::Manager>,
 }
 
 impl Engine {
@@ -32,7 +35,18 @@ impl Engine {
             store: OnceCell::new(),
             maps: OnceCell::new(),
             warn: Box::new(|line| log::warn!("{line}")),
+            cgroup_manager: None,
         }
+    }
+
+    /// The same engine, placing new containers with cgroup manager
+    /// `manager` (`systemd` or `cgroupfs`, the global `--cgroup-manager`)
+    /// unless their request names one; refuses any other name.
+    pub fn with_cgroup_manager(mut self, manager: Option<&str>) -> Result<Engine, Error> {
+        self.cgroup_manager = manager
+            .map(|m| crate::cgroup::Manager::parse(m).map_err(|_| Error::CgroupManager(m.into())))
+            .transpose()?;
+        Ok(self)
     }
 
     /// The same engine, reporting warnings to `warn` instead of the log.

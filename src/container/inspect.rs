@@ -275,6 +275,18 @@ fn host_config(cgroups: Option<&crate::cgroup::Options>) -> Value {
         "CpusetMems": r.cpuset_mems.as_deref().unwrap_or_default(),
         "PidsLimit": pids,
         "BlkioWeight": r.io_weight.unwrap_or(0),
+        "BlkioWeightDevice": if r.weight_devices.is_empty() {
+            Value::Null
+        } else {
+            r.weight_devices
+                .iter()
+                .map(|d| json!({"Path": d.path, "Weight": d.weight}))
+                .collect()
+        },
+        // Without effect on cgroup v2, so never set (as in Podman there).
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CgroupConf": if r.unified.is_empty() { Value::Null } else { json!(r.unified) },
         "CgroupParent": cg.parent.as_deref().unwrap_or_default(),
         "CgroupManager": match cg.manager {
             Some(Manager::Systemd) => "systemd",

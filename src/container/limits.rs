@@ -8,6 +8,17 @@ use super::{load_spec, save_spec, Error};
 use crate::cgroup::{self, Resources, Stats};
 use crate::storage::{ContainerInfo, ContainerStatus, Store};
 
+/// What `update` changes.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRequest {
+    /// The container (name, id or id prefix).
+    pub container: String,
+    /// The limit flags given; each set one replaces the container's.
+    pub limits: crate::cgroup::Request,
+    /// `--memory-swappiness`: checked, then without effect (cgroup v2).
+    pub memory_swappiness: Option<i64>,
+}
+
 /// Freezes (`true`) or thaws running container `name`; returns its id.
 pub fn pause(store: &Store, name: &str, frozen: bool, proc: &Path) -> Result<String, Error> {
     let info = find(store, name, proc, None)?;
@@ -42,13 +53,19 @@ pub fn update(store: &Store, name: &str, newer: &Resources, proc: &Path) -> Resu
 }
 
 /// One reading of running container `name`'s counters, with its network
-/// bytes received and sent (from its network namespace).
+/// bytes received and sent (from its network namespace). A container
+/// that is not running reads as zeros where `is_any` (`stats --all`),
+/// else is an error.
 pub fn stats(
     store: &Store,
     name: &str,
     proc: &Path,
+    is_any: bool,
 ) -> Result<(ContainerInfo, Stats, (u64, u64)), Error> {
     let info = find(store, name, proc, None)?;
+    if is_any && info.state.status != ContainerStatus::Running {
+        return Ok((info, Stats::default(), (0, 0)));
+    }
     let placement = running_placement(store, &info)?;
     let stats = cgroup::read_stats(&placement.path);
     let net = info

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::{limits, Detached, Engine, Error, WaitCondition, PROC};
-use crate::cgroup::Resources;
+use super::{limits, Detached, Engine, Error, Progress, UpdateRequest, WaitCondition, PROC};
 use crate::error::render_chain;
 use crate::storage::ContainerStatus;
 
@@ -214,8 +213,11 @@ impl Engine {
     /// Lays `newer` over container `name`'s limits: written into its
     /// cgroup when it runs, and into its spec for later starts. Returns its
     /// id.
-    pub fn update(&self, name: &str, newer: &Resources) -> Result<String, Error> {
-        limits::update(self.store()?, name, newer, Path::new(PROC))
+    pub fn update(&self, req: &UpdateRequest, progress: &dyn Progress) -> Result<String, Error> {
+        let newer = super::parse_limits(&req.limits)?;
+        super::resources::warn_ignored_limits(&req.limits, progress);
+        super::options::check_swappiness(req.memory_swappiness, progress)?;
+        limits::update(self.store()?, &req.container, &newer, Path::new(PROC))
     }
 
     /// In the detached monitor: starts container `id` from its spec,

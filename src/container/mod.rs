@@ -17,6 +17,7 @@ pub mod attach;
 pub mod check;
 mod clone;
 mod create;
+mod disk;
 
 mod engine;
 pub mod exec;
@@ -64,11 +65,12 @@ pub use clone::CloneRequest;
 pub use create::{
     read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
     ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
-    RegistryOptions, Resources, TuningRequest, UsernsRequest,
+    RegistryOptions, TuningRequest, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
 pub use lifecycle::parse_signal;
+pub use limits::UpdateRequest;
 pub use monitor::{format_report, Detached};
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;
@@ -137,6 +139,9 @@ pub enum Error {
     /// A `--device` that does not parse or cannot be used.
     #[error(transparent)]
     Device(crate::runtime::devices::DeviceError),
+    /// The global `--cgroup-manager` other than systemd or cgroupfs.
+    #[error("invalid --cgroup-manager {0:?}: use systemd or cgroupfs")]
+    CgroupManager(String),
     /// `--cgroups` other than enabled or disabled.
     #[error("invalid --cgroups {0:?}: use enabled or disabled")]
     CgroupsMode(String),

@@ -65,10 +65,7 @@ pub fn check_tuning(create: &CreateRequest, progress: &dyn Progress) -> Result<T
     if let Some(p) = &req.personality {
         tuning::personality_domain(p).map_err(tune)?;
     }
-    if let Some(s) = req.memory_swappiness.filter(|&s| s != -1) {
-        tuning::check_swappiness(s).map_err(tune)?;
-        progress.warn("--memory-swappiness has no effect: cgroup v2 has no per-cgroup swappiness");
-    }
+    check_swappiness(req.memory_swappiness, progress)?;
     Ok(Tuning {
         umask: req
             .umask
@@ -90,6 +87,17 @@ pub fn check_tuning(create: &CreateRequest, progress: &dyn Progress) -> Result<T
         chroot_dirs: req.chroot_dirs.clone(),
         namespaces,
     })
+}
+
+/// Checks `--memory-swappiness` (`run`, `create`, `update`, `container
+/// clone`) and tells `progress` that it has no effect: cgroup v2 has no
+/// per-cgroup swappiness. -1, the system's, asks for nothing.
+pub fn check_swappiness(value: Option<i64>, progress: &dyn Progress) -> Result<(), Error> {
+    if let Some(s) = value.filter(|&s| s != -1) {
+        tuning::check_swappiness(s).map_err(Error::Tuning)?;
+        progress.warn("--memory-swappiness has no effect: cgroup v2 has no per-cgroup swappiness");
+    }
+    Ok(())
 }
 
 /// With `--uts=host`, the host's name: the container's host name, as in

@@ -269,13 +269,28 @@ impl Engine {
 
     /// One reading of each of the running containers `names`, in order.
     pub fn read_stats(&self, names: &[String]) -> Result<Vec<Reading>, Error> {
+        self.read_stats_of(names, false)
+    }
+
+    /// One reading of each of the containers `names`, in order; those
+    /// not running read as zeros (`stats --all`).
+    pub fn read_all_stats(&self, names: &[String]) -> Result<Vec<Reading>, Error> {
+        self.read_stats_of(names, true)
+    }
+
+    fn read_stats_of(&self, names: &[String], is_any: bool) -> Result<Vec<Reading>, Error> {
         let store = self.store()?;
         let proc = Path::new(PROC);
         names
             .iter()
             .map(|n| {
-                let (info, stats, net) = limits::stats(store, n, proc)?;
-                let memory_limit = stats.memory_limit.unwrap_or_else(|| host_memory(proc));
+                let (info, stats, net) = limits::stats(store, n, proc, is_any)?;
+                let memory_limit = match info.state.status {
+                    ContainerStatus::Running => {
+                        stats.memory_limit.unwrap_or_else(|| host_memory(proc))
+                    }
+                    _ => 0,
+                };
                 Ok(Reading {
                     id: info.record.id,
                     name: info.record.name,

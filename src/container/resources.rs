@@ -18,6 +18,35 @@ pub fn parse_limits(req: &LimitsRequest) -> Result<Resources, Error> {
     Ok(r)
 }
 
+/// What the limit flags ask for that cgroup v2 cannot give: accepted, as
+/// Podman accepts them there, and reported to `progress` (Podman warns
+/// the same).
+pub fn warn_ignored_limits(req: &LimitsRequest, progress: &dyn Progress) {
+    if req.cpu_rt_period.is_some_and(|p| p > 0) {
+        progress.warn("--cpu-rt-period has no effect: cgroup v2 has no realtime CPU time settings");
+    }
+    if req.cpu_rt_runtime.is_some_and(|r| r > 0) {
+        progress
+            .warn("--cpu-rt-runtime has no effect: cgroup v2 has no realtime CPU time settings");
+    }
+}
+
+/// Checks `--device-cgroup-rule`s and says they change nothing: a
+/// rootless container has no device cgroup (Podman skips them in a user
+/// namespace too); it reaches the devices `--device` gives it as far as
+/// the host's permissions on their nodes allow.
+fn check_device_rules(rules: &[String], progress: &dyn Progress) -> Result<(), Error> {
+    for rule in rules {
+        cgroup::resources::check_device_rule(rule).map_err(Error::Cgroup)?;
+    }
+    if !rules.is_empty() {
+        progress.warn(
+            "--device-cgroup-rule has no effect: a rootless container has no device cgroup, and reaches the devices --device gives it as their host permissions allow",
+        );
+    }
+    Ok(())
+}
+
 /// The (major, minor) of block device `path`.
 fn block_device(path: &str) -> Option<(u64, u64)> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -49,16 +78,20 @@ impl Engine {
             "disabled" => true,
             other => return Err(Error::CgroupsMode(other.to_string())),
         };
+        check_device_rules(&req.device_rules, progress)?;
+        let resources = parse_limits(&req.limits)?;
+        warn_ignored_limits(&req.limits, progress);
         let mut opts = cgroup::Options {
             manager: req
                 .manager
                 .as_deref()
                 .map(Manager::parse)
                 .transpose()
-                .map_err(Error::Cgroup)?,
+                .map_err(Error::Cgroup)?
+                .or(self.cgroup_manager),
             is_disabled,
             parent: req.parent.clone(),
-            resources: parse_limits(&req.limits)?,
+            resources,
         };
         let host = host();
         let mut rlimit_pids = None;

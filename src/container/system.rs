@@ -7,11 +7,12 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{imagemount, Engine, Error, OverlayKind, PROC};
+use super::{disk, imagemount, Engine, Error, OverlayKind, PROC};
 use crate::paths::{ENV_ROOT, ENV_RUNROOT};
 use crate::storage::{ContainerStatus, Digest};
 use crate::{cgroup, net, userns};
 
+pub use super::disk::{ContainerSpace, ImageSpace, VolumeSpace};
 pub use crate::storage::Debris;
 
 pub use crate::userns::unshare::Outcome as UnshareOutcome;
@@ -37,9 +38,17 @@ pub struct DiskUsage {
     pub images: Usage,
     /// The containers' writable layers.
     pub containers: Usage,
+    /// The volumes (active: the containers using them, as Podman counts).
+    pub volumes: Usage,
     /// What interrupted commands left (see `storage::Debris`), all of it
     /// reclaimable; nothing while another command writes to the store.
     pub debris: Usage,
+    /// Each image (`--verbose`).
+    pub image_rows: Vec<ImageSpace>,
+    /// Each container (`--verbose`).
+    pub container_rows: Vec<ContainerSpace>,
+    /// Each volume (`--verbose`).
+    pub volume_rows: Vec<VolumeSpace>,
 }
 
 /// The containers `system prune` removed.
@@ -102,7 +111,8 @@ impl Engine {
         self.store().map(|_| ())
     }
 
-    /// Disk usage of the images and the containers.
+    /// Disk usage of the images, containers and volumes, in total and
+    /// each; measuring forks where subordinate ids made files unreadable.
     pub fn disk_usage(&self) -> Result<DiskUsage, Error> {
         let maps = self.user_maps()?;
         // Not swept on the way: the debris is what this reports.
@@ -134,16 +144,19 @@ impl Engine {
                 }
             }
         }
+        let volumes = store.list_volumes().map_err(Error::Store)?;
+        let image_rows = disk::images(&images, &containers);
+        let container_rows = disk::containers(store, &containers, &volumes, maps)?;
+        let volume_rows = disk::volumes(store, &volumes, maps);
         let mut ctr_size = 0;
         let mut ctr_reclaim = 0;
         let mut running = 0;
-        for c in &containers {
-            let n = store.container_upper_size(&c.record.id, maps).unwrap_or(0);
-            ctr_size += n;
-            if c.state.status == ContainerStatus::Running {
+        for c in &container_rows {
+            ctr_size += c.size;
+            if c.status == ContainerStatus::Running {
                 running += 1;
             } else {
-                ctr_reclaim += n;
+                ctr_reclaim += c.size;
             }
         }
         let debris = store
@@ -173,6 +186,19 @@ impl Engine {
                 size: ctr_size,
                 reclaimable: ctr_reclaim,
             },
+            volumes: Usage {
+                total: volume_rows.len(),
+                active: volume_rows.iter().map(|v| v.links).sum(),
+                size: volume_rows.iter().map(|v| v.size).sum(),
+                reclaimable: volume_rows
+                    .iter()
+                    .filter(|v| v.links == 0)
+                    .map(|v| v.size)
+                    .sum(),
+            },
+            image_rows,
+            container_rows,
+            volume_rows,
         })
     }
 
@@ -282,7 +308,11 @@ impl Engine {
         let proc = Path::new(PROC);
         let layout = cgroup::detect_host(proc);
         let host = cgroup::Host::probe(crate::paths::session_bus, proc);
-        let (manager, why) = match cgroup::decide(&host, &cgroup::Options::default()) {
+        let opts = cgroup::Options {
+            manager: self.cgroup_manager,
+            ..cgroup::Options::default()
+        };
+        let (manager, why) = match cgroup::decide(&host, &opts) {
             Ok(cgroup::Decision::Systemd { .. }) => ("systemd", String::new()),
             Ok(cgroup::Decision::Cgroupfs { .. }) => ("cgroupfs", String::new()),
             Ok(cgroup::Decision::Skip { warning }) => ("none", warning.unwrap_or_default()),

@@ -1,5 +1,5 @@
 //! Measuring a container's writable layer (its overlay upper directory)
-//! for `ps --size`.
+//! for `ps --size`, and volumes for `system df`.
 //!
 //! The tree is read as the user first; a directory a subordinate id made
 //! unreadable is measured again by a child that is root in the user
@@ -28,6 +28,16 @@ impl Store {
             Ok(n) => Ok(n),
             Err(_) => size_in_userns(&upper, maps),
         }
+    }
+}
+
+impl Store {
+    /// The bytes of the files of each of the volumes `names`, in order
+    /// (0 for what cannot be measured). The caller must be
+    /// single-threaded (the fallback forks).
+    pub fn volume_sizes(&self, names: &[String], maps: &IdMaps) -> Vec<u64> {
+        let paths: Vec<std::path::PathBuf> = names.iter().map(|n| self.volume_path(n)).collect();
+        sizes_of(&paths, maps)
     }
 }
 

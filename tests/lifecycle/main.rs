@@ -15,6 +15,7 @@ mod cpdiff;
 mod cpmounts;
 mod exec;
 mod hardening;
+mod issue13_cg;
 mod issue13_clone;
 mod issue13_cp;
 mod issue13_pod;

@@ -17,6 +17,7 @@ mod exec;
 mod hardening;
 mod issue13_clone;
 mod issue13_cp;
+mod issue13_flags;
 mod issue13_pod;
 mod issue20_lifecycle;
 mod issue20_runtime;

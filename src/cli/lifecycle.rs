@@ -149,7 +149,7 @@ pub struct StartArgs {
 pub struct RestartArgs {
     #[command(flatten)]
     pub stop: StopArgs,
-    /// With --all, restart only the running containers
+    /// Restart every running container (by id) instead of those named, as Podman does
     #[arg(long)]
     pub running: bool,
 }
@@ -416,15 +416,18 @@ pub fn start(engine: &Engine, args: StartArgs) -> Result<i32, Error> {
 
 /// Stops containers, then starts them again.
 pub fn restart(engine: &Engine, args: RestartArgs) -> Result<i32, Error> {
-    let running_only = args.running && args.stop.all;
-    let (mut names, timeout) = args.stop.resolve(engine)?;
-    if running_only {
-        names.retain(|n| {
-            engine
-                .container(n)
-                .is_ok_and(|c| c.state.status == container::query::ContainerStatus::Running)
-        });
-    }
+    let (names, timeout) = match args.running {
+        // As Podman's: every running container (by id), whatever is named.
+        true => {
+            let names = Pick {
+                all: Some(Which::Running),
+                ..Pick::default()
+            }
+            .resolve(engine)?;
+            (names, args.stop.time.map(Duration::from_secs))
+        }
+        false => args.stop.resolve(engine)?,
+    };
     for_each(&names, |name| Ok(engine.restart(name, timeout)?))
 }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod archive;
+mod arity;
 mod attach;
 mod cgroups;
 mod check;
@@ -292,6 +293,10 @@ pub fn main() -> i32 {
         }
         Err(parse::ParseError::Refused(r)) => {
             report_error(&Error::Usage(r.to_string()));
+            return EXIT_TOOL;
+        }
+        Err(parse::ParseError::Missing(m)) => {
+            report_error(&Error::Usage(m));
             return EXIT_TOOL;
         }
     };

@@ -43,8 +43,8 @@ pub struct UnmountArgs {
 
 #[derive(Debug, Args)]
 pub struct ImageMountArgs {
-    /// Images, by name or id
-    #[arg(value_name = "IMAGE", required_unless_present = "all")]
+    /// Images, by name or id (none: list the mounted images)
+    #[arg(value_name = "IMAGE")]
     pub images: Vec<String>,
     /// Mount every image
     #[arg(short, long)]
@@ -147,6 +147,9 @@ pub fn unmount(engine: &Engine, args: UnmountArgs) -> Result<i32, Error> {
 /// json`, one JSON list).
 pub fn image_mount(engine: &Engine, args: ImageMountArgs) -> Result<i32, Error> {
     check_format(args.format.as_deref())?;
+    if !args.all && args.images.is_empty() {
+        return list_mounted_images(engine, args.format.is_some());
+    }
     let names = match args.all {
         true => engine.image_ids()?,
         false => args.images,
@@ -175,6 +178,43 @@ pub fn image_unmount(engine: &Engine, args: ImageUnmountArgs) -> Result<i32, Err
     for name in &names {
         let id = engine.unmount_image(name)?;
         println!("{}", id.hex());
+    }
+    Ok(0)
+}
+
+/// `image mount` without arguments: each mounted image (one row per name,
+/// its id when it has none) and its mount point, or Podman's JSON.
+fn list_mounted_images(engine: &Engine, is_json: bool) -> Result<i32, Error> {
+    let images = engine.mounted_images()?;
+    if is_json {
+        let list: Vec<serde_json::Value> = images
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.id,
+                    "Names": [i.digest],
+                    "Repositories": i.names,
+                    "mountpoint": i.mountpoint,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    for i in &images {
+        let path = i.mountpoint.display().to_string();
+        match i.names.is_empty() {
+            true => rows.push((&i.id, path)),
+            false => rows.extend(i.names.iter().map(|n| (n.as_str(), path.clone()))),
+        }
+    }
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, path) in rows {
+        println!("{name:<width$}  {path}");
     }
     Ok(0)
 }

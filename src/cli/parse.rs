@@ -16,6 +16,8 @@ pub enum ParseError {
     Clap(clap::Error),
     /// A command or flag hutch knows from Podman but refuses.
     Refused(Refused),
+    /// A command without its arguments, in Podman's words.
+    Missing(String),
 }
 
 /// Parses `args` (with the program name first) by Podman's rules. The
@@ -27,8 +29,21 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    use clap::error::ErrorKind;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    match parse_podman(args.clone()) {
+        Err(ParseError::Clap(e)) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            match super::arity::missing_message(&Cli::command(), &args) {
+                Some(m) => Err(ParseError::Missing(m)),
+                None => Err(ParseError::Clap(e)),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `parse_from` before Podman's words for missing arguments.
+fn parse_podman(args: Vec<std::ffi::OsString>) -> Result<Cli, ParseError> {
+    use clap::error::ErrorKind;
     // A refused flag before `run`'s IMAGE would otherwise be taken for
     // the image: a command line naming one is parsed with them at once.
     if names_refused_flag(&args) {
@@ -155,7 +170,7 @@ fn short_cluster(cmd: &Command, shorts: &str, tok: &mut std::ffi::OsString) -> u
 
 /// Whether `a` takes a value as the next token (not a boolean's optional
 /// `=VALUE`).
-fn takes_separate_value(a: &Arg) -> bool {
+pub(super) fn takes_separate_value(a: &Arg) -> bool {
     !a.is_require_equals_set()
         && matches!(a.get_action(), ArgAction::Set | ArgAction::Append)
         && a.get_num_args().is_none_or(|r| r.takes_values())

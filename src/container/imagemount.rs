@@ -63,7 +63,7 @@ pub fn is_root_in_userns(proc: &Path) -> bool {
     nix::unistd::geteuid().is_root() && !is_initial
 }
 
-fn dirs_of(store: &Store, img: &ImageRecord) -> ContainerDirs {
+pub(super) fn dirs_of(store: &Store, img: &ImageRecord) -> ContainerDirs {
     let dir = store.root().join("image-mounts").join(img.id.hex());
     ContainerDirs {
         upper: dir.join("upper"),

@@ -26,6 +26,19 @@ pub struct MountedContainer {
     pub mountpoint: PathBuf,
 }
 
+/// A mounted image, for `image mount` without arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountedImage {
+    /// Its full id.
+    pub id: String,
+    /// Its names (none for an image without one).
+    pub names: Vec<String>,
+    /// Its manifest's digest.
+    pub digest: String,
+    /// Where it is mounted.
+    pub mountpoint: PathBuf,
+}
+
 /// The mount points in `mountinfo` (a `/proc/PID/mountinfo` text), with
 /// the kernel's octal escapes of spaces and the like undone.
 fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
@@ -132,6 +145,31 @@ impl Engine {
                 out.push(MountedContainer {
                     id: c.record.id,
                     name: c.record.name,
+                    mountpoint: merged,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The images mounted in this mount namespace (`image mount` without
+    /// arguments), read from its mount table.
+    pub fn mounted_images(&self) -> Result<Vec<MountedImage>, Error> {
+        let proc = Path::new(PROC);
+        if !imagemount::is_root_in_userns(proc) {
+            return Err(MountError::NotInUserns.into());
+        }
+        let store = self.store()?;
+        let table = std::fs::read_to_string(proc.join("self/mountinfo")).unwrap_or_default();
+        let points = mount_points(&table);
+        let mut out = Vec::new();
+        for img in store.list_images().map_err(Error::Store)? {
+            let merged = imagemount::dirs_of(store, &img).merged;
+            if points.contains(&merged) {
+                out.push(MountedImage {
+                    id: img.id.hex().to_string(),
+                    names: img.names.clone(),
+                    digest: img.manifest_digest.to_string(),
                     mountpoint: merged,
                 });
             }

@@ -474,6 +474,51 @@ fn issue13_mount_gives_a_container_root_under_unshare() {
     env.hutch(&["rm", "m1"]).success();
 }
 
+/// issue #13: `image mount` without arguments lists what is mounted in
+/// this namespace (`--format json` too), `--all` mounts every image,
+/// `image unmount --all` and `--force` unmount them; `mount --format
+/// json` lists mounted containers.
+#[test]
+fn issue13_image_mount_lists_all_and_json_under_unshare() {
+    let env = setup();
+    let bb = image("busybox");
+    env.pull(&bb);
+    env.hutch(&["create", "--name", "mj", &bb, "true"])
+        .success();
+    let h = super::common::hutch_bin().display().to_string();
+    let script = format!(
+        "set -e; {h} image mount | wc -l; {h} image mount --all >/dev/null; \
+         {h} image mount | grep -c '/merged$'; \
+         {h} image mount --format json | grep -c '\"mountpoint\"'; \
+         {h} image unmount --all >/dev/null; {h} image mount | wc -l; \
+         {h} image mount {bb} >/dev/null; {h} image unmount --force {bb} | wc -c; \
+         {h} image mount --format json; \
+         {h} mount mj >/dev/null; {h} mount --format json | grep -c '\"mj\"'"
+    );
+    let r = env.hutch(&["unshare", "sh", "-c", &script]).success();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    // 0 mounted, then every image (one row per name), JSON of them, none
+    // after `--all`, a 64-digit id and its newline, an empty JSON list,
+    // the container in `mount --format json`.
+    let images = env
+        .hutch(&["images", "-q"])
+        .success()
+        .stdout
+        .lines()
+        .count();
+    let want = [
+        "0".to_string(),
+        images.to_string(),
+        images.to_string(),
+        "0".to_string(),
+        "65".to_string(),
+        "[]".to_string(),
+        "1".to_string(),
+    ];
+    assert_eq!(lines, want, "{r}");
+    env.hutch(&["rm", "mj"]).success();
+}
+
 #[test]
 fn system_df_prune_and_reset() {
     let env = two_images();

@@ -129,6 +129,7 @@ impl ResourceArgs {
             mode: Some(self.cgroups.clone()),
             parent: self.cgroup_parent.clone(),
             limits: self.limits.request()?,
+            ..CgroupRequest::default()
         })
     }
 }

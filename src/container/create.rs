@@ -114,6 +114,10 @@ pub struct CgroupRequest {
     pub parent: Option<String>,
     /// The limit flags.
     pub limits: LimitsRequest,
+    /// The cgroup of the pod the container goes under, from its pod (see
+    /// `Engine::with_pod`), never from a front end.
+    #[serde(skip)]
+    pub pod: Option<cgroup::PodCgroup>,
 }
 
 /// Where the container's output goes.

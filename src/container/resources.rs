@@ -59,6 +59,7 @@ impl Engine {
             is_disabled,
             parent: req.parent.clone(),
             resources: parse_limits(&req.limits)?,
+            pod: req.pod.clone(),
         };
         let host = host();
         let mut rlimit_pids = None;

@@ -42,6 +42,7 @@ mod pod_infra;
 pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
+pub mod pod_options;
 pub mod query;
 mod request_parts;
 mod resources;
@@ -325,6 +326,9 @@ pub enum Error {
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),
+    /// The cgroup of a pod with limits cannot be made on this host.
+    #[error("planning the pod's cgroup")]
+    PodCgroup(#[source] crate::cgroup::Error),
     /// The seccomp profile cannot be read, compiled or cached.
     #[error(transparent)]
     Seccomp(#[from] crate::runtime::seccomp::Error),
@@ -463,7 +467,7 @@ impl crate::error::Diagnose for Error {
             Error::SpecTooNew { .. } => {
                 Some("manage this container with the hutch that created it".into())
             }
-            Error::Cgroup(e) => e.hint(),
+            Error::Cgroup(e) | Error::PodCgroup(e) => e.hint(),
             Error::PodMember { source, .. } => source.hint(),
             Error::NoCgroup(_) => Some(
                 "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),

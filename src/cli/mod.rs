@@ -33,6 +33,7 @@ mod output;
 mod parse;
 mod pick;
 mod pod;
+mod pod_clone;
 mod pod_create;
 mod pod_ps;
 mod port;

@@ -170,7 +170,7 @@ pub enum Command {
     Container(container::ContainerCommand),
     /// Create a container without starting it
     #[command(mut_arg("detach", |a| a.hide(true)))]
-    Create(run::CreateArgs),
+    Create(run::CreateOnlyArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
     /// Stop and start containers again

@@ -40,6 +40,7 @@ mod plan;
 pub mod pod;
 mod pod_clone;
 mod pod_infra;
+mod pod_init;
 pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
@@ -328,6 +329,19 @@ pub enum Error {
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),
+    /// `--init-ctr` other than always or once (Podman's words).
+    #[error("init-ctr value must be 'always' or 'once'")]
+    InitCtrValue(String),
+    /// `--init-ctr` outside a pod (Podman's words).
+    #[error("must specify pod value with init-ctr")]
+    InitCtrWithoutPod,
+    /// `--init-ctr` in a pod that runs (Podman's words).
+    #[error("cannot add init-ctr to a running pod")]
+    InitCtrRunningPod,
+    /// An init container that failed stops its pod's start (Podman's
+    /// words).
+    #[error("init container {id} exited with code {code}")]
+    InitCtrFailed { id: String, code: i32 },
     /// The cgroup of a pod with limits cannot be made on this host.
     #[error("planning the pod's cgroup")]
     PodCgroup(#[source] crate::cgroup::Error),

@@ -26,6 +26,7 @@ impl Engine {
         req: &'r CreateRequest,
     ) -> Result<Cow<'r, CreateRequest>, Error> {
         let Some(name) = &req.pod else {
+            super::pod_init::check(req, None)?;
             return Ok(Cow::Borrowed(req));
         };
         let mut out = req.clone();
@@ -40,6 +41,7 @@ impl Engine {
             out.pod = Some(new.to_string());
         }
         let p = pod::find(&self.paths().root, out.pod.as_deref().unwrap_or_default())?;
+        super::pod_init::check(req, Some(&p))?;
         // A member goes under the pod's cgroup, or its parent, unless it
         // names a parent of its own (as in Podman).
         if out.cgroups.parent.is_none() && p.cgroup.is_parent_shared {

@@ -295,8 +295,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Starts pod `id`'s infra (unless it runs, or the pod has none) and
-    /// its members that are not running.
+    /// Starts pod `id`'s infra (unless it runs, or the pod has none), runs
+    /// its init containers, then starts its members that are not running.
     pub fn start_pod(&self, id: &str) -> Result<PodOutcome, Error> {
         let paths = self.paths();
         let p = pod::find(&paths.root, id)?;
@@ -308,6 +308,7 @@ impl Engine {
         if p.has_infra {
             pod::ensure_infra(&paths.root, &runroot, &p.id, Path::new(PROC))?;
         }
+        let members = self.run_init_containers(members)?;
         let store = self.store()?;
         let mut out = PodOutcome::new(&p.id);
         for m in members {
@@ -434,7 +435,12 @@ impl Engine {
                 (m, state)
             })
             .collect();
-        let mut states: Vec<MemberState> = members.iter().map(|(_, s)| *s).collect();
+        // Podman's status leaves out init containers that do not run.
+        let mut states: Vec<MemberState> = members
+            .iter()
+            .filter(|(m, s)| *s == MemberState::Running || super::pod_init::kind(m).is_none())
+            .map(|(_, s)| *s)
+            .collect();
         if p.has_infra {
             states.push(match (is_running, p.has_started) {
                 (true, _) if p.is_paused => MemberState::Paused,

@@ -398,8 +398,9 @@ pub fn pod_of(
     (short, name)
 }
 
-/// For `system reset`: stops the infra of every pod (their members are
-/// gone already), warning about any that will not stop.
+/// For `system reset`: stops the infra of every pod and removes its
+/// cgroup (their members are gone already), warning about any that will
+/// not go.
 pub fn stop_all(paths: &Paths) {
     let pods = match pod::list(&paths.root) {
         Ok(p) => p,
@@ -411,6 +412,13 @@ pub fn stop_all(paths: &Paths) {
     for p in pods {
         if let Err(e) = pod::stop_infra(&paths.root, &p, Path::new(PROC)) {
             super::warn(&format!("stopping pod {}: {}", p.name, render_chain(&e)));
+        }
+        if let Err(e) = p.release_cgroup() {
+            super::warn(&format!(
+                "removing the cgroup of pod {}: {}",
+                p.name,
+                render_chain(&e)
+            ));
         }
     }
 }

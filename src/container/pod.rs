@@ -435,6 +435,15 @@ impl Pod {
         self.shared.iter().any(|s| s == kind)
     }
 
+    /// Removes the pod's cgroup, if it has one (see
+    /// `cgroup::release_pod`); its members must be gone.
+    pub fn release_cgroup(&self) -> Result<(), crate::cgroup::Error> {
+        match self.member_cgroup() {
+            Some(c) => crate::cgroup::release_pod(&super::resources::host(), &c),
+            None => Ok(()),
+        }
+    }
+
     /// The cgroup members go under, unless they name a parent of their
     /// own: the pod's, when it has limits and shares it.
     pub fn member_cgroup(&self) -> Option<crate::cgroup::PodCgroup> {

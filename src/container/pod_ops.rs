@@ -367,13 +367,11 @@ impl Engine {
             self.remove_with_maps(&m.record.id, is_forced, true, &p.maps)?;
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
-        if let Some(cgroup) = p.member_cgroup() {
-            // Its members are gone: nothing runs there any more. A slice
-            // left behind holds nothing and is removed with the user's
-            // manager, which is no reason to keep the pod.
-            if let Err(e) = crate::cgroup::release_pod(&super::resources::host(), &cgroup) {
-                log::warn!("{}", crate::error::render_chain(&e));
-            }
+        // Its members are gone: nothing runs there any more. A slice left
+        // behind holds nothing and goes with the user's manager, which is
+        // no reason to keep the pod.
+        if let Err(e) = p.release_cgroup() {
+            log::warn!("{}", crate::error::render_chain(&e));
         }
         let _lock = pod::lock(root)?;
         pod::delete(root, &p.id)?;

@@ -6,20 +6,26 @@
 //! limits need and writes the limits there. `--cgroup-manager=cgroupfs`
 //! uses a delegated cgroup the process is already in instead. On v1 or
 //! hybrid hosts nothing is placed: runs without limits go ahead (the caller
-//! warns once), runs that ask for limits are refused.
+//! warns once), runs that ask for limits are refused. A member of a pod
+//! with limits goes under the pod's cgroup (`pod`): a slice, or a
+//! directory under cgroupfs.
 //!
 //! The cgroup filesystem is the kernel's, not an image's: its paths are
 //! joined as strings.
 
 mod control;
 mod place;
+pub mod pod;
 pub mod resources;
 mod systemd;
 
 use std::path::{Path, PathBuf};
 
 pub use control::{freeze, is_frozen, oom_killed, read_stats, update, Stats};
-pub use place::{attach, decide, place, release, Decision, Host, Manager, Options, Placement};
+pub use place::{
+    attach, decide, place, release, release_pod, Decision, Host, Manager, Options, Placement,
+};
+pub use pod::PodCgroup;
 pub use resources::{Request, Resources};
 
 /// Where the cgroup2 filesystem is mounted on a unified host.
@@ -44,6 +50,18 @@ pub enum Error {
     NotDelegated { path: PathBuf },
     #[error("asking systemd for scope {unit}")]
     StartScope {
+        unit: String,
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    #[error("asking systemd for the pod's slice {unit}")]
+    StartSlice {
+        unit: String,
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    #[error("asking systemd to stop {unit}")]
+    StopUnit {
         unit: String,
         #[source]
         source: Box<zbus::Error>,

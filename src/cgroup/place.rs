@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::pod::{self, PodCgroup};
 use super::resources::WeightDevice;
 use super::{io_err, systemd, Error, Layout, Resources, MOUNT};
 
@@ -51,6 +52,16 @@ pub struct Options {
     pub parent: Option<String>,
     /// The limits.
     pub resources: Resources,
+    /// The cgroup of the container's pod, which it goes under (a member
+    /// of a pod with limits).
+    pub pod: Option<PodCgroup>,
+}
+
+impl Options {
+    /// Whether the container or its pod has limits.
+    pub fn has_limits(&self) -> bool {
+        !self.resources.is_empty() || self.pod.as_ref().is_some_and(|p| !p.resources.is_empty())
+    }
 }
 
 /// What the host offers, looked up once per run.
@@ -88,15 +99,24 @@ impl Host {
 pub enum Decision {
     /// Nowhere special; `warning` is why, when the user should know.
     Skip { warning: Option<String> },
-    /// A transient scope from the systemd user manager at `bus`.
-    Systemd { bus: String, slice: Option<String> },
-    /// A child of the delegated cgroup `base`.
-    Cgroupfs { base: PathBuf },
+    /// A transient scope from the systemd user manager at `bus`, in
+    /// `slice` (the pod's slice for a member of `pod`).
+    Systemd {
+        bus: String,
+        slice: Option<String>,
+        pod: Option<PodCgroup>,
+    },
+    /// A child of the delegated cgroup `base` (or of `pod`'s directory
+    /// there).
+    Cgroupfs {
+        base: PathBuf,
+        pod: Option<PodCgroup>,
+    },
 }
 
 /// Decides, before the clone, where the container goes.
 pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
-    let has_limits = !opts.resources.is_empty();
+    let has_limits = opts.has_limits();
     if opts.is_disabled {
         return if has_limits {
             Err(Error::DisabledWithLimits)
@@ -120,14 +140,19 @@ pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
     let systemd = || match &host.bus {
         Some(bus) => Ok(Decision::Systemd {
             bus: bus.clone(),
-            slice: opts.parent.clone(),
+            slice: match &opts.pod {
+                Some(p) => Some(p.slice()?),
+                None => opts.parent.clone(),
+            },
+            pod: opts.pod.clone(),
         }),
         None => Err(Error::NoUserManager {
             why: "no DBUS_SESSION_BUS_ADDRESS and no bus socket in XDG_RUNTIME_DIR".into(),
         }),
     };
     let cgroupfs = || {
-        let base = match &opts.parent {
+        let parent = opts.pod.as_ref().map_or(&opts.parent, |p| &p.parent);
+        let base = match parent {
             Some(p) => Path::new(MOUNT).join(p.trim_start_matches('/')),
             // Once hutch moved the processes of the delegated cgroup into
             // its `hutch` leaf (see `evacuate`), later runs start there:
@@ -143,7 +168,10 @@ pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
             },
         };
         if is_writable(&base) {
-            Ok(Decision::Cgroupfs { base })
+            Ok(Decision::Cgroupfs {
+                base,
+                pod: opts.pod.clone(),
+            })
         } else {
             Err(Error::NotDelegated { path: base })
         }
@@ -186,7 +214,7 @@ pub fn place(
 ) -> Result<Option<Placement>, Error> {
     let (parent, unit) = match decision {
         Decision::Skip { .. } => return Ok(None),
-        Decision::Systemd { bus, slice } => {
+        Decision::Systemd { bus, slice, pod } => {
             let unit = format!("hutch-{id}.scope");
             // We (the monitor, or the foreground hutch) join the scope as
             // well, in its `hutch` leaf: the scope then outlives the
@@ -201,6 +229,9 @@ pub fn place(
             let scope = match reuse {
                 Some(scope) => scope,
                 None => {
+                    if let (Some(p), Some(s)) = (pod, slice) {
+                        systemd::ensure_slice(bus, s, &pod::properties(&p.resources))?;
+                    }
                     systemd::start_scope(bus, &unit, &[pid as u32, me], slice.as_deref())?;
                     // Both must have arrived before controllers are enabled
                     // below: afterwards the kernel would refuse to move us
@@ -225,7 +256,8 @@ pub fn place(
             };
             (scope, Some(unit))
         }
-        Decision::Cgroupfs { base } => (base.clone(), None),
+        Decision::Cgroupfs { base, pod: None } => (base.clone(), None),
+        Decision::Cgroupfs { base, pod: Some(p) } => (pod::make_directory(base, p)?, None),
     };
     let leaf = match &unit {
         Some(_) => parent.join(LEAF),
@@ -273,6 +305,28 @@ pub fn release(placement: &Placement) -> Result<(), Error> {
             Err(e) => return Err(io_err("removing the cgroup", &placement.path)(e)),
         }
     }
+}
+
+/// Removes the cgroup of pod `pod` (`pod rm`): its systemd slice, when a
+/// user manager is at `host`'s bus, and its cgroupfs directory where the
+/// cgroupfs manager would have made it. A pod whose members never started
+/// has neither, which is no error.
+pub fn release_pod(host: &Host, pod: &PodCgroup) -> Result<(), Error> {
+    if host.layout != Layout::Unified {
+        return Ok(());
+    }
+    if let Some(bus) = &host.bus {
+        systemd::stop_unit(bus, &pod.slice()?)?;
+    }
+    let opts = Options {
+        manager: Some(Manager::Cgroupfs),
+        pod: Some(pod.clone()),
+        ..Options::default()
+    };
+    if let Ok(Decision::Cgroupfs { base, .. }) = decide(host, &opts) {
+        pod::remove_directory(&base, pod)?;
+    }
+    Ok(())
 }
 
 /// Writes every limit file of `resources` into `dir`: the limits, the
@@ -331,7 +385,7 @@ fn write_weight_device(dir: &Path, device: &WeightDevice) -> Result<(), Error> {
 /// processes of its own cannot (the kernel's no-internal-processes rule),
 /// so those move to a `hutch` leaf first; that happens only in a delegated
 /// cgroup of the user's own (cgroupfs manager).
-fn enable_controllers(parent: &Path, controllers: &[&str]) -> Result<(), Error> {
+pub(super) fn enable_controllers(parent: &Path, controllers: &[&str]) -> Result<(), Error> {
     if controllers.is_empty() {
         return Ok(());
     }
@@ -368,11 +422,10 @@ fn enable_controllers(parent: &Path, controllers: &[&str]) -> Result<(), Error> 
     }
 }
 
-/// Moves the processes of `parent` itself into `parent/hutch`.
 /// Enables, one by one, each controller `parent` has that its children do
 /// not have yet; one the kernel refuses (a threaded subtree, a controller
 /// busy elsewhere) is left off, since no limit asked for it.
-fn enable_delegated(parent: &Path) {
+pub(super) fn enable_delegated(parent: &Path) {
     let read = |name: &str| std::fs::read_to_string(parent.join(name)).unwrap_or_default();
     let available = read("cgroup.controllers");
     let enabled = read("cgroup.subtree_control");
@@ -406,6 +459,7 @@ pub fn attach(placement: &Placement, pid: i32, bus: Option<&str>) -> Result<(), 
     }
 }
 
+/// Moves the processes of `parent` itself into `parent/hutch`.
 fn evacuate(parent: &Path) -> Result<(), Error> {
     let leaf = parent.join(SUPERVISOR);
     match std::fs::create_dir(&leaf) {
@@ -526,7 +580,8 @@ mod tests {
         assert_eq!(
             decide(&h, &opts).unwrap(),
             Decision::Cgroupfs {
-                base: dir.path().to_path_buf()
+                base: dir.path().to_path_buf(),
+                pod: None,
             }
         );
     }

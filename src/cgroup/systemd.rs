@@ -1,4 +1,5 @@
-//! The systemd user manager over D-Bus: starting a container's scope.
+//! The systemd user manager over D-Bus: starting a container's scope, and
+//! a pod's slice with its limits.
 //!
 //! zbus runs on a current-thread tokio runtime that lives only for the call
 //! and is dropped with its connection afterwards, so no thread outlives it:
@@ -6,6 +7,7 @@
 
 use zbus::zvariant::{OwnedObjectPath, Value};
 
+use super::pod::Property;
 use super::Error;
 
 const DESTINATION: &str = "org.freedesktop.systemd1";
@@ -90,5 +92,104 @@ pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> 
             .map_err(fail)?;
         let _job: OwnedObjectPath = reply.body().deserialize().map_err(fail)?;
         Ok(())
+    })
+}
+
+/// systemd's error for a unit that exists already.
+const UNIT_EXISTS: &str = "org.freedesktop.systemd1.UnitExists";
+/// systemd's error for a unit it does not know.
+const NO_SUCH_UNIT: &str = "org.freedesktop.systemd1.NoSuchUnit";
+
+/// The D-Bus error name of `e`, if it is a method error.
+fn error_name(e: &zbus::Error) -> Option<&str> {
+    match e {
+        zbus::Error::MethodError(name, _, _) => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+/// `p` as the variant systemd reads.
+fn value(p: &Property) -> Value<'_> {
+    match p {
+        Property::Number(n) => Value::from(*n),
+        Property::Mask(bytes) => Value::from(bytes.clone()),
+        Property::Devices(list) => Value::from(list.clone()),
+    }
+}
+
+/// Starts transient slice `unit` with `limits`, or, when it exists (a
+/// member of the pod started before), sets them on it again: a slice
+/// systemd made without them (for a scope naming it) gets them too.
+pub fn ensure_slice(bus: &str, unit: &str, limits: &[(&str, Property)]) -> Result<(), Error> {
+    let fail = |source| Error::StartSlice {
+        unit: unit.to_string(),
+        source: Box::new(source),
+    };
+    runtime()?.block_on(async {
+        let conn = zbus::connection::Builder::address(bus)
+            .map_err(fail)?
+            .build()
+            .await
+            .map_err(fail)?;
+        let description = format!("hutch pod {}", unit.trim_end_matches(".slice"));
+        let mut props: Vec<(&str, Value<'_>)> =
+            vec![("Description", Value::from(description.as_str()))];
+        props.extend(limits.iter().map(|(name, p)| (*name, value(p))));
+        let aux: Vec<(&str, Vec<(&str, Value<'_>)>)> = Vec::new();
+        let started = conn
+            .call_method(
+                Some(DESTINATION),
+                PATH,
+                Some(MANAGER),
+                "StartTransientUnit",
+                &(unit, "fail", &props, aux),
+            )
+            .await;
+        match started {
+            Ok(_) => Ok(()),
+            Err(e) if error_name(&e) == Some(UNIT_EXISTS) => {
+                let limits: Vec<(&str, Value<'_>)> = props.into_iter().skip(1).collect();
+                conn.call_method(
+                    Some(DESTINATION),
+                    PATH,
+                    Some(MANAGER),
+                    "SetUnitProperties",
+                    &(unit, true, limits),
+                )
+                .await
+                .map_err(fail)?;
+                Ok(())
+            }
+            Err(e) => Err(fail(e)),
+        }
+    })
+}
+
+/// Stops unit `unit` (a pod's slice), which need not exist.
+pub fn stop_unit(bus: &str, unit: &str) -> Result<(), Error> {
+    let fail = |source| Error::StopUnit {
+        unit: unit.to_string(),
+        source: Box::new(source),
+    };
+    runtime()?.block_on(async {
+        let conn = zbus::connection::Builder::address(bus)
+            .map_err(fail)?
+            .build()
+            .await
+            .map_err(fail)?;
+        let stopped = conn
+            .call_method(
+                Some(DESTINATION),
+                PATH,
+                Some(MANAGER),
+                "StopUnit",
+                &(unit, "replace"),
+            )
+            .await;
+        match stopped {
+            Ok(_) => Ok(()),
+            Err(e) if error_name(&e) == Some(NO_SUCH_UNIT) => Ok(()),
+            Err(e) => Err(fail(e)),
+        }
     })
 }

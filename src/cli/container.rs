@@ -39,7 +39,7 @@ pub enum ContainerCommand {
     Prune(prune::PruneArgs),
     /// Create a container without starting it
     #[command(mut_arg("detach", |a| a.hide(true)))]
-    Create(run::CreateArgs),
+    Create(run::CreateOnlyArgs),
     /// Run a command in a new container
     Run(run::RunArgs),
     /// Start created or exited containers

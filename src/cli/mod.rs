@@ -34,6 +34,7 @@ mod output;
 mod parse;
 mod pick;
 mod pod;
+mod pod_clone;
 mod pod_create;
 mod pod_ps;
 mod port;
@@ -173,7 +174,7 @@ pub enum Command {
     Container(container::ContainerCommand),
     /// Create a container without starting it
     #[command(mut_arg("detach", |a| a.hide(true)))]
-    Create(run::CreateArgs),
+    Create(run::CreateOnlyArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
     /// Stop and start containers again

@@ -1,6 +1,7 @@
 //! `hutch pod …`: the pod commands, the hidden infra monitor, and `--pod`
 //! for `run` and `create`. `pod create` and `pod inspect` are in
-//! `pod_create`, `pod ps`, `top`, `stats` and `logs` in `pod_ps`.
+//! `pod_create`, `pod clone` in `pod_clone`, `pod ps`, `top`, `stats` and
+//! `logs` in `pod_ps`.
 //!
 //! Commands taking several pods look every pod up first (one that does
 //! not exist fails the command before any pod is touched, as in Podman),
@@ -45,6 +46,8 @@ pub struct PodArgs {
 pub enum PodCommand {
     /// Create a pod (started by pod start or its first container)
     Create(CreateArgs),
+    /// Copy a pod and its containers
+    Clone(super::pod_clone::CloneArgs),
     /// List pods
     #[command(visible_alias = "ls", visible_alias = "list")]
     Ps(PsArgs),
@@ -165,6 +168,7 @@ pub struct InfraArgs {
 pub fn run(engine: &Engine, cmd: PodCommand) -> Result<i32, Error> {
     match cmd {
         PodCommand::Create(a) => super::pod_create::create(engine, a),
+        PodCommand::Clone(a) => super::pod_clone::run(engine, a),
         PodCommand::Ps(a) => super::pod_ps::ps(engine, a),
         PodCommand::Start(a) => {
             let ids = select(engine, &a.select, &a.pod_id_file, false)?;
@@ -394,8 +398,9 @@ pub fn pod_of(
     (short, name)
 }
 
-/// For `system reset`: stops the infra of every pod (their members are
-/// gone already), warning about any that will not stop.
+/// For `system reset`: stops the infra of every pod and removes its
+/// cgroup (their members are gone already), warning about any that will
+/// not go.
 pub fn stop_all(paths: &Paths) {
     let pods = match pod::list(&paths.root) {
         Ok(p) => p,
@@ -407,6 +412,13 @@ pub fn stop_all(paths: &Paths) {
     for p in pods {
         if let Err(e) = pod::stop_infra(&paths.root, &p, Path::new(PROC)) {
             super::warn(&format!("stopping pod {}: {}", p.name, render_chain(&e)));
+        }
+        if let Err(e) = p.release_cgroup() {
+            super::warn(&format!(
+                "removing the cgroup of pod {}: {}",
+                p.name,
+                render_chain(&e)
+            ));
         }
     }
 }

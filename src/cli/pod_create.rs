@@ -9,8 +9,9 @@ use super::template::Template;
 use crate::container::manage::is_valid_container_name;
 use crate::container::pod::{self, Inherited};
 use crate::container::pod_ops::{NewPod, PodState};
+use crate::container::pod_options::{self, PodOptions};
 use crate::container::query::format_port;
-use crate::container::{Engine, NetworkRequest};
+use crate::container::{Engine, LimitsRequest, NetworkRequest};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -19,12 +20,12 @@ pub struct CreateArgs {
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// Pod name (default: a generated one)
-    #[arg(short, long)]
-    pub name: Option<String>,
     /// Pod name, as an argument instead of --name
     #[arg(value_name = "NAME")]
     pub positional_name: Option<String>,
+    /// What pod clone takes too: name, host name, labels, limits, namespaces, what members inherit
+    #[command(flatten)]
+    pub spec: Box<PodSpecArgs>,
     /// Publish a port of the pod on the host: [hostIP:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long, value_name = "PORT")]
     pub publish: Vec<String>,
@@ -49,15 +50,6 @@ pub struct CreateArgs {
     /// Do not write the members' /etc/hosts: their images' stay
     #[arg(long)]
     pub no_hosts: bool,
-    /// Host name of the pod's UTS namespace (default: the pod's name)
-    #[arg(short = 'h', long, value_name = "NAME")]
-    pub hostname: Option<String>,
-    /// Set a label on the pod (KEY[=VALUE])
-    #[arg(short, long, value_name = "KEY=VALUE")]
-    pub label: Vec<String>,
-    /// Read labels from a file of KEY=VALUE lines
-    #[arg(long, value_name = "FILE")]
-    pub label_file: Vec<PathBuf>,
     /// What happens when the pod's last container exits: continue (default) or stop the pod
     #[arg(long, value_name = "POLICY", default_value = "continue")]
     pub exit_policy: String,
@@ -67,15 +59,77 @@ pub struct CreateArgs {
     /// Whether the pod has an infra process holding the shared namespaces (default true; false when --share none)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub infra: Option<bool>,
-    /// Write the pid of the infra's monitor to FILE at every start
-    #[arg(long, value_name = "FILE")]
-    pub infra_conmon_pidfile: Option<PathBuf>,
+    /// Whether members without a --cgroup-parent of their own go under the pod's cgroup, which has its limits (default true)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub share_parent: Option<bool>,
     /// Write the pod's id to FILE, which must not exist
     #[arg(long, value_name = "FILE")]
     pub pod_id_file: Option<PathBuf>,
     /// Remove a pod of the same name first (with its containers)
     #[arg(long)]
     pub replace: bool,
+}
+
+/// The flags `pod create` and `pod clone` share.
+#[derive(Debug, Args)]
+pub struct PodSpecArgs {
+    /// Pod name (default: a generated one; for pod clone, POD-clone)
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// Host name of the pod's UTS namespace (default: the pod's name)
+    #[arg(short = 'h', long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Set a label on the pod (KEY[=VALUE])
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines
+    #[arg(long, value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Write the pid of the infra's monitor to FILE at every start
+    #[arg(long, value_name = "FILE")]
+    pub infra_conmon_pidfile: Option<PathBuf>,
+    /// Memory limit of the pod's containers together (for example 512m or 2g)
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Memory plus swap limit of the pod's containers together; -1 for unlimited swap
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs the pod's containers may use together (for example 1.5)
+    #[arg(long, value_name = "NUMBER")]
+    pub cpus: Option<String>,
+    /// CPU shares of the pod, relative weight (cgroup v1 scale, 2 to 262144)
+    #[arg(short = 'c', long, value_name = "SHARES")]
+    pub cpu_shares: Option<u64>,
+    /// CPUs the pod's containers run on (for example 0-2,4)
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the pod's containers use (for example 0)
+    #[arg(long, value_name = "NODES")]
+    pub cpuset_mems: Option<String>,
+    /// Block IO weight of the pod, 10 to 1000
+    #[arg(long, value_name = "WEIGHT")]
+    pub blkio_weight: Option<u64>,
+    /// Read rate limit of a device for the pod (DEVICE:RATE, for example /dev/sda:1mb)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_read_bps: Vec<String>,
+    /// Write rate limit of a device for the pod (DEVICE:RATE)
+    #[arg(long, value_name = "DEVICE:RATE")]
+    pub device_write_bps: Vec<String>,
+    /// Slice (systemd) or cgroup path (cgroupfs) to put the pod's cgroup and members under
+    #[arg(long, value_name = "PARENT")]
+    pub cgroup_parent: Option<String>,
+    /// UTS namespace of the pod's infra: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// PID namespace of the pod's infra: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// Size of /dev/shm in members sharing the pod's IPC namespace: a number with unit b, k, m or g
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Set a sysctl in the namespaces the pod shares, as run --sysctl (KEY=VALUE; repeatable)
+    #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',')]
+    pub sysctl: Vec<String>,
     /// Bind mount or volume for every member: [SOURCE:]DEST[:OPTIONS]
     #[arg(short, long, value_name = "VOLUME")]
     pub volume: Vec<String>,
@@ -97,6 +151,52 @@ pub struct CreateArgs {
     /// GID map of the pod's user namespace (as run --gidmap)
     #[arg(long, value_name = "MAP")]
     pub gidmap: Vec<String>,
+    /// Map the pod with the /etc/subuid ranges of NAME (your own name or uid: newuidmap allows no other)
+    #[arg(long, value_name = "NAME")]
+    pub subuidname: Option<String>,
+    /// Map the pod with the /etc/subgid ranges of NAME (your own name or uid: newgidmap allows no other)
+    #[arg(long, value_name = "NAME")]
+    pub subgidname: Option<String>,
+}
+
+impl PodSpecArgs {
+    /// The engine's options for these flags.
+    pub fn options(&self) -> PodOptions {
+        PodOptions {
+            hostname: self.hostname.clone(),
+            labels: self.label.clone(),
+            label_files: self.label_file.clone(),
+            monitor_pidfile: self.infra_conmon_pidfile.clone(),
+            limits: LimitsRequest {
+                memory: self.memory.clone(),
+                memory_swap: self.memory_swap.clone(),
+                cpus: self.cpus.clone(),
+                cpu_shares: self.cpu_shares,
+                cpuset_cpus: self.cpuset_cpus.clone(),
+                cpuset_mems: self.cpuset_mems.clone(),
+                blkio_weight: self.blkio_weight,
+                device_read_bps: self.device_read_bps.clone(),
+                device_write_bps: self.device_write_bps.clone(),
+                ..LimitsRequest::default()
+            },
+            cgroup_parent: self.cgroup_parent.clone(),
+            uts: self.uts.clone(),
+            pid: self.pid.clone(),
+            inherited: Inherited {
+                volumes: self.volume.clone(),
+                volumes_from: self.volumes_from.clone(),
+                devices: self.device.clone(),
+                security_opt: self.security_opt.clone(),
+                userns: self.userns.clone(),
+                uidmap: self.uidmap.clone(),
+                gidmap: self.gidmap.clone(),
+                shm_size: self.shm_size.clone(),
+                sysctls: self.sysctl.clone(),
+                subuidname: self.subuidname.clone(),
+                subgidname: self.subgidname.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -115,20 +215,15 @@ pub struct InspectArgs {
 /// `pod create`: records the pod and prints its id.
 pub fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
     if let Some(name) = args.positional_name.take() {
-        if args.name.is_some() {
+        if args.spec.name.is_some() {
             return Err(Error::Usage(
                 "cannot specify --name and NAME at the same time".into(),
             ));
         }
-        args.name = Some(name);
+        args.spec.name = Some(name);
     }
-    if let Some(name) = &args.name {
-        // The same rule as container names: the name is also the host name.
-        if !is_valid_container_name(name) {
-            return Err(
-                crate::container::Error::from(pod::Error::InvalidName(name.clone())).into(),
-            );
-        }
+    if let Some(name) = &args.spec.name {
+        check_name(name)?;
     }
     let shared = args
         .share
@@ -139,7 +234,7 @@ pub fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
     let exit_policy =
         pod::parse_exit_policy(&args.exit_policy).map_err(crate::container::Error::from)?;
     let id = engine.create_pod(&NewPod {
-        name: args.name,
+        name: args.spec.name.clone(),
         network: NetworkRequest {
             network: args.network,
             publish: args.publish,
@@ -151,28 +246,27 @@ pub fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
             mac_address: args.mac_address,
             ..NetworkRequest::default()
         },
-        labels: args.label,
-        label_files: args.label_file,
-        hostname: args.hostname,
         exit_policy,
         shared,
         has_infra: args.infra,
+        is_parent_shared: args.share_parent,
         create_command: std::env::args().collect(),
-        monitor_pidfile: args.infra_conmon_pidfile,
-        inherited: Inherited {
-            volumes: args.volume,
-            volumes_from: args.volumes_from,
-            devices: args.device,
-            security_opt: args.security_opt,
-            userns: args.userns,
-            uidmap: args.uidmap,
-            gidmap: args.gidmap,
-        },
+        options: args.spec.options(),
         id_file: args.pod_id_file,
         is_replacing: args.replace,
     })?;
     println!("{id}");
     Ok(0)
+}
+
+/// Refuses a pod name that is not also a valid host name, as container
+/// names are refused.
+pub(super) fn check_name(name: &str) -> Result<(), Error> {
+    if is_valid_container_name(name) {
+        Ok(())
+    } else {
+        Err(crate::container::Error::from(pod::Error::InvalidName(name.to_string())).into())
+    }
 }
 
 /// `pod inspect`: one JSON object for one pod (as Podman 4.3 prints it),
@@ -218,8 +312,9 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Result<i32, Error> {
     super::inspect::finish(missing)
 }
 
-/// A pod as `pod inspect` shows it: Podman's fields, with empty cgroup and
-/// infra-container ones (hutch's pods have neither), and hutch's
+/// A pod as `pod inspect` shows it: Podman's fields, with empty
+/// infra-container ones (hutch's infra is a process) and no cgroup path
+/// (a pod's cgroup is made where its first member goes), and hutch's
 /// `InfraPid`, `NetworkMode` and `Ports`.
 fn inspect_object(state: &PodState) -> Value {
     let p = &state.pod;
@@ -261,7 +356,13 @@ fn inspect_object(state: &PodState) -> Value {
         .map(|(name, addr)| format!("{name}:{addr}"))
         .collect();
     let n = &p.network;
-    json!({
+    let limits = p
+        .request
+        .as_ref()
+        .map(|r| pod_options::inspect_limits(&r.options.limits, &p.cgroup.resources))
+        .unwrap_or_default();
+    let ns = |is_host: bool| if is_host { "host" } else { "private" };
+    let mut object = json!({
         "Id": p.id,
         "Name": p.name,
         "Created": p.created,
@@ -270,8 +371,8 @@ fn inspect_object(state: &PodState) -> Value {
         "State": state.status.name(),
         "Hostname": p.hostname.clone().unwrap_or_default(),
         "Labels": p.labels,
-        "CreateCgroup": false,
-        "CgroupParent": "",
+        "CreateCgroup": p.member_cgroup().is_some(),
+        "CgroupParent": p.cgroup.parent.clone().unwrap_or_default(),
         "CgroupPath": "",
         "CreateInfra": p.has_infra,
         "InfraContainerID": "",
@@ -288,9 +389,9 @@ fn inspect_object(state: &PodState) -> Value {
             "HostAdd": list_or_null(&hosts),
             "Networks": null,
             "NetworkOptions": null,
-            "pid_ns": "private",
+            "pid_ns": ns(p.is_host_pid),
             "userns": p.inherited.userns.clone().unwrap_or_else(|| "host".into()),
-            "uts_ns": "private",
+            "uts_ns": ns(p.is_host_uts),
         },
         "SharedNamespaces": p.shared,
         "NumContainers": members.len(),
@@ -298,5 +399,21 @@ fn inspect_object(state: &PodState) -> Value {
         "InfraPid": p.infra.as_ref().filter(|_| state.is_running).map(|i| i.pid),
         "NetworkMode": n.mode.name(),
         "Ports": ports,
-    })
+    });
+    // Podman shows the limits at the top and the CPU ones in InfraConfig
+    // too, each only when set.
+    if let Some(infra) = object["InfraConfig"].as_object_mut() {
+        for key in ["cpu_period", "cpu_quota", "cpuset_cpus"] {
+            if let Some(v) = limits.get(key) {
+                infra.insert(key.to_string(), v.clone());
+            }
+        }
+    }
+    if let Some(top) = object.as_object_mut() {
+        top.extend(limits);
+        if !p.inherited.security_opt.is_empty() {
+            top.insert("security_opt".into(), json!(p.inherited.security_opt));
+        }
+    }
+    object
 }

@@ -35,6 +35,12 @@ pub struct Refused {
 
 const REMOTE: &str = "hutch has no remote mode: it runs containers itself, without a service";
 
+/// Why a pod's infra takes no image, command or name.
+const INFRA_PROCESS: &str = "a hutch pod's infra is a process of hutch's own holding the pod's namespaces, not a container: it has no image, command or name";
+
+/// Why per-device IO weights are refused.
+pub const DEVICE_WEIGHT: &str = "cgroup v2 takes per-device IO weights only where root enabled the kernel's IO cost model or BFQ for the device: use --blkio-weight";
+
 /// The refusals, by command.
 pub const TABLE: &[Refusal] = &[
     Refusal {
@@ -169,6 +175,30 @@ pub const TABLE: &[Refusal] = &[
         flag: "",
         takes_value: false,
         reason: "hutch does not reach other hosts or users: use hutch save | ssh HOST hutch load",
+    },
+    Refusal {
+        commands: &["pod create"],
+        flag: "infra-image",
+        takes_value: true,
+        reason: INFRA_PROCESS,
+    },
+    Refusal {
+        commands: &["pod create", "pod clone"],
+        flag: "infra-command",
+        takes_value: true,
+        reason: INFRA_PROCESS,
+    },
+    Refusal {
+        commands: &["pod create", "pod clone"],
+        flag: "infra-name",
+        takes_value: true,
+        reason: INFRA_PROCESS,
+    },
+    Refusal {
+        commands: &["pod create", "pod clone"],
+        flag: "blkio-weight-device",
+        takes_value: true,
+        reason: DEVICE_WEIGHT,
     },
     Refusal {
         commands: &["volume reload"],

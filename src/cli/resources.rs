@@ -144,6 +144,7 @@ impl ResourceArgs {
             parent: self.cgroup_parent.clone(),
             limits,
             device_rules: self.device_cgroup_rule.clone(),
+            ..CgroupRequest::default()
         })
     }
 }

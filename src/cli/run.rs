@@ -34,6 +34,19 @@ impl std::ops::Deref for RunArgs {
     }
 }
 
+/// The flags of `create`: those `run` takes too, and those only a
+/// `create` has (#13), as Podman 4.3 splits them.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateOnlyArgs {
+    /// Everything `run` takes too.
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Make the container an init container of its pod: always (run before the pod's other containers at every pod start) or once (at the next, then removed)
+    #[arg(long, value_name = "TYPE")]
+    pub init_ctr: Option<String>,
+}
+
 /// The flags of `create`, which `run` takes too.
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -255,14 +268,20 @@ impl CreateArgs {
 }
 
 /// Creates a container without starting it and prints its id.
-pub fn create(engine: &Engine, args: CreateArgs) -> Result<i32, Error> {
+pub fn create(engine: &Engine, args: CreateOnlyArgs) -> Result<i32, Error> {
+    let CreateOnlyArgs {
+        create: args,
+        init_ctr,
+    } = args;
     if args.detach {
         return Err(Error::Usage(
             "create does not take --detach: start the container with hutch start".into(),
         ));
     }
     let reporter = StderrReporter { quiet: args.quiet };
-    let id = engine.create(&args.request()?, &reporter)?;
+    let mut req = args.request()?;
+    req.manage.init_ctr = init_ctr;
+    let id = engine.create(&req, &reporter)?;
     println!("{id}");
     Ok(0)
 }

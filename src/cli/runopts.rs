@@ -121,6 +121,7 @@ impl ManageArgs {
             sig_proxy: None,
             requires: self.requires.clone(),
             pod_id_file: self.pod_id_file.clone(),
+            init_ctr: None,
         }
     }
 }

@@ -62,7 +62,7 @@ pub(super) fn recorded(
 }
 
 /// `limits` with each limit `over` sets replacing it.
-fn lay_over(limits: &mut LimitsRequest, over: &LimitsRequest) {
+pub(super) fn lay_over(limits: &mut LimitsRequest, over: &LimitsRequest) {
     let strings = [
         (&mut limits.memory, &over.memory),
         (&mut limits.memory_reservation, &over.memory_reservation),

@@ -116,6 +116,10 @@ pub struct CgroupRequest {
     pub limits: LimitsRequest,
     /// `--device-cgroup-rule`: checked, then without effect rootless.
     pub device_rules: Vec<String>,
+    /// The cgroup of the pod the container goes under, from its pod (see
+    /// `Engine::with_pod`), never from a front end.
+    #[serde(skip)]
+    pub pod: Option<cgroup::PodCgroup>,
 }
 
 /// Where the container's output goes.
@@ -354,6 +358,9 @@ impl Engine {
         };
         let mut network = plan_network(&req.network, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
+        if let Some(p) = &pod {
+            super::pod_member::member_namespaces(p, &mut tuning);
+        }
         let is_host_network = network.mode == net::Mode::Host;
         tuning.sysctls =
             tuning::plan_sysctls(&req.tuning.sysctls, is_host_network).map_err(Error::Tuning)?;
@@ -384,7 +391,7 @@ impl Engine {
                 .clone()
                 .or_else(|| {
                     pod.as_ref()
-                        .filter(|p| p.has_infra && p.shares("uts"))
+                        .filter(|p| p.has_infra && p.shares("uts") && !p.is_host_uts)
                         .map(|p| p.host_name().to_string())
                 })
                 .or_else(|| super::options::host_name(&tuning)),

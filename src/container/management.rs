@@ -1,15 +1,16 @@
 //! The flags of `run` and `create` about managing a container rather
 //! than running its process (#13): `--cidfile`, `--pidfile`,
 //! `--conmon-pidfile`, `--stop-signal`, `--stop-timeout`, `--timeout` and
-//! `--sig-proxy`, checked before anything is pulled and turned into the
-//! spec's `Management`; `--replace` and `--rmi`, done around the run.
+//! `--sig-proxy`, `--init-ctr`, checked before anything is pulled and
+//! turned into the spec's `Management`; `--replace` and `--rmi`, done
+//! around the run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::create::{ManageRequest, Progress};
 use super::{Engine, Error, Plan};
-use crate::runtime::plan::Management;
+use crate::runtime::plan::{InitContainer, Management};
 
 /// Checks `req` and plans what the spec keeps of it: a `--cidfile` that
 /// exists is refused as Podman refuses it, and the pid files' paths are
@@ -31,6 +32,12 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
         is_unproxied: req.sig_proxy == Some(false),
         requires: Vec::new(),
         is_ready_sent: false,
+        init_ctr: match req.init_ctr.as_deref() {
+            None => None,
+            Some("always") => Some(InitContainer::Always),
+            Some("once") => Some(InitContainer::Once),
+            Some(other) => return Err(Error::InitCtrValue(other.to_string())),
+        },
     })
 }
 

@@ -40,10 +40,13 @@ mod options;
 pub mod passwd;
 mod plan;
 pub mod pod;
+mod pod_clone;
 mod pod_infra;
+mod pod_init;
 pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
+pub mod pod_options;
 pub mod query;
 mod request_parts;
 mod resources;
@@ -72,6 +75,7 @@ pub use inspect::state_name;
 pub use lifecycle::parse_signal;
 pub use limits::UpdateRequest;
 pub use monitor::{format_report, Detached};
+pub use pod_clone::PodCloneRequest;
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;
 pub use wait::WaitCondition;
@@ -331,6 +335,22 @@ pub enum Error {
     /// Placing the container in its cgroup.
     #[error("placing the container in a cgroup")]
     Cgroup(#[source] crate::cgroup::Error),
+    /// `--init-ctr` other than always or once (Podman's words).
+    #[error("init-ctr value must be 'always' or 'once'")]
+    InitCtrValue(String),
+    /// `--init-ctr` outside a pod (Podman's words).
+    #[error("must specify pod value with init-ctr")]
+    InitCtrWithoutPod,
+    /// `--init-ctr` in a pod that runs (Podman's words).
+    #[error("cannot add init-ctr to a running pod")]
+    InitCtrRunningPod,
+    /// An init container that failed stops its pod's start (Podman's
+    /// words).
+    #[error("init container {id} exited with code {code}")]
+    InitCtrFailed { id: String, code: i32 },
+    /// The cgroup of a pod with limits cannot be made on this host.
+    #[error("planning the pod's cgroup")]
+    PodCgroup(#[source] crate::cgroup::Error),
     /// The seccomp profile cannot be read, compiled or cached.
     #[error(transparent)]
     Seccomp(#[from] crate::runtime::seccomp::Error),
@@ -469,7 +489,7 @@ impl crate::error::Diagnose for Error {
             Error::SpecTooNew { .. } => {
                 Some("manage this container with the hutch that created it".into())
             }
-            Error::Cgroup(e) => e.hint(),
+            Error::Cgroup(e) | Error::PodCgroup(e) => e.hint(),
             Error::PodMember { source, .. } => source.hint(),
             Error::NoCgroup(_) => Some(
                 "pause, update and stats need cgroup v2 with a systemd user manager or a delegated cgroup; see `hutch info`".into(),

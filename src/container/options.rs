@@ -175,7 +175,7 @@ fn check_modes(req: &TuningRequest) -> Result<(), Error> {
 /// name or uid, which are the maps every container gets; another name's
 /// ranges are refused with that reason (Podman fails on them in
 /// newuidmap).
-fn check_subid_names(names: &(Option<String>, Option<String>)) -> Result<(), Error> {
+pub(super) fn check_subid_names(names: &(Option<String>, Option<String>)) -> Result<(), Error> {
     let uid = nix::unistd::Uid::current();
     let own_name = nix::unistd::User::from_uid(uid)
         .ok()

@@ -15,6 +15,8 @@ use nix::sched::CloneFlags;
 pub use super::pod_infra::{
     ensure_infra, format_report, start_infra, stop_infra, watch_infra, RunningInfra, INFRA_COMMAND,
 };
+use super::pod_ops::NewPod;
+use super::pod_options::PodCgroupPlan;
 use crate::net::{NetworkPlan, PublishedPort};
 use crate::runtime::pod::PodJoin;
 use crate::runtime::procfs;
@@ -147,6 +149,13 @@ pub enum Error {
     /// `pod logs -c` of a container outside the pod.
     #[error("container {container} is not in pod {pod}: no such container")]
     NotAMember { container: String, pod: String },
+    /// Limits with `--share-parent=false`: hutch's pod cgroup would hold
+    /// nothing, since its infra is no container in it.
+    #[error("--share-parent=false leaves the pod's cgroup without containers: its limits would apply to nothing; set limits on the containers instead")]
+    LimitsWithoutSharedParent,
+    /// `pod clone` of a pod whose record holds no request.
+    #[error("pod {0} records no request to clone: it was created by an older hutch")]
+    CloneNoRequest(String),
     /// `--userns`/`--uidmap` on a member: the pod's maps are fixed.
     #[error("a container in pod {0} must use the pod's user namespace: drop --userns, --uidmap and --gidmap")]
     OwnUserns(String),
@@ -239,6 +248,21 @@ pub struct Inherited {
     /// `--gidmap` of `pod create`.
     #[serde(default)]
     pub gidmap: Vec<String>,
+    /// `--shm-size` of `pod create`: the size of /dev/shm in members that
+    /// share its IPC namespace (theirs is ignored, as in Podman, where
+    /// they share the infra's).
+    #[serde(default)]
+    pub shm_size: Option<String>,
+    /// `--sysctl`s of `pod create`: set in the namespaces members share
+    /// by each member, before its own.
+    #[serde(default)]
+    pub sysctls: Vec<String>,
+    /// `--subuidname` of `pod create`.
+    #[serde(default)]
+    pub subuidname: Option<String>,
+    /// `--subgidname` of `pod create`.
+    #[serde(default)]
+    pub subgidname: Option<String>,
 }
 
 impl Inherited {
@@ -375,6 +399,22 @@ pub struct Pod {
     /// `pod unpause` or a stop).
     #[serde(default)]
     pub is_paused: bool,
+    /// `--cgroup-parent`, `--share-parent` and the limits: where members
+    /// go (see `cgroup::pod`).
+    #[serde(default)]
+    pub cgroup: PodCgroupPlan,
+    /// `--uts host`: the infra, and members sharing its UTS namespace,
+    /// stay in the host's.
+    #[serde(default)]
+    pub is_host_uts: bool,
+    /// `--pid host`: the infra stays in the host's PID namespace (members
+    /// never share the infra's).
+    #[serde(default)]
+    pub is_host_pid: bool,
+    /// The request the pod was created from, for `pod clone`; pods
+    /// recorded before it have none.
+    #[serde(default)]
+    pub request: Option<Box<NewPod>>,
 }
 
 impl Pod {
@@ -393,6 +433,26 @@ impl Pod {
     /// Whether members join the infra's namespace `kind` (ipc, net, uts).
     pub fn shares(&self, kind: &str) -> bool {
         self.shared.iter().any(|s| s == kind)
+    }
+
+    /// Removes the pod's cgroup, if it has one (see
+    /// `cgroup::release_pod`); its members must be gone.
+    pub fn release_cgroup(&self) -> Result<(), crate::cgroup::Error> {
+        match self.member_cgroup() {
+            Some(c) => crate::cgroup::release_pod(&super::resources::host(), &c),
+            None => Ok(()),
+        }
+    }
+
+    /// The cgroup members go under, unless they name a parent of their
+    /// own: the pod's, when it has limits and shares it.
+    pub fn member_cgroup(&self) -> Option<crate::cgroup::PodCgroup> {
+        let c = &self.cgroup;
+        (c.is_parent_shared && !c.resources.is_empty()).then(|| crate::cgroup::PodCgroup {
+            id: self.id.clone(),
+            parent: c.parent.clone(),
+            resources: c.resources.clone(),
+        })
     }
 }
 
@@ -546,6 +606,12 @@ pub fn open_namespaces(root: &Path, id: &str, proc: &Path) -> Result<PodJoin, Er
     let mut out = Vec::new();
     let mut own = CloneFlags::empty();
     for (flag, kind) in MEMBER_NAMESPACES {
+        // A pod in the host's UTS namespace leaves members there: it is
+        // not theirs to join (the pod's user namespace does not own it),
+        // and they stay in it as they are.
+        if kind == "uts" && pod.is_host_uts && pod.shares(kind) {
+            continue;
+        }
         // A namespace the pod does not share is the member's own.
         if kind != "user" && !pod.shares(kind) {
             own |= flag;

@@ -101,8 +101,9 @@ pub struct RunningInfra {
     helper: Option<RunningHelper>,
 }
 
-/// In the infra monitor: clones the infra into new user, network, UTS and
-/// IPC namespaces, writes its id maps, connects its network and records it.
+/// In the infra monitor: clones the infra into new user, network, UTS, IPC
+/// and PID namespaces (those of `--network`, `--uts` and `--pid` host
+/// left out), writes its id maps, connects its network and records it.
 /// Must be called single-threaded.
 pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, Error> {
     // A session of our own: the caller's terminal may close.
@@ -133,19 +134,21 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(Error::Signals)?;
     let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(Error::Signals)?;
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC;
     let private = pod.network.mode.is_private();
-    let flags = if private {
-        flags
-    } else {
-        flags - CloneFlags::CLONE_NEWNET
-    };
-    let name = pod.host_name().to_string();
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
+    for (is_own, flag) in [
+        (private, CloneFlags::CLONE_NEWNET),
+        (!pod.is_host_uts, CloneFlags::CLONE_NEWUTS),
+        (!pod.is_host_pid, CloneFlags::CLONE_NEWPID),
+    ] {
+        if is_own {
+            flags |= flag;
+        }
+    }
+    // In the host's UTS namespace the name is the host's.
+    let name = (!pod.is_host_uts).then(|| pod.host_name().to_string());
     let infra = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| {
-        infra_child(go_r, &name, private)
+        infra_child(go_r, name.as_deref(), private)
     })
     .map_err(Error::Clone)?;
     // The infra never execs and reports only a failure to start, which
@@ -209,9 +212,10 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
 }
 
 /// The infra process: waits for its id maps and network, brings up
-/// loopback, names the host after the pod, then sleeps until killed or
-/// its monitor dies. Returns only when the maps never came.
-fn infra_child(go: OwnedFd, name: &str, private: bool) -> Result<Never, Failure> {
+/// loopback, names the host after the pod (`name`, unless it stays in the
+/// host's UTS namespace), then sleeps until killed or its monitor dies.
+/// Returns only when the maps never came.
+fn infra_child(go: OwnedFd, name: Option<&str>, private: bool) -> Result<Never, Failure> {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     let mut byte = [0u8; 1];
     if !matches!(File::from(go).read(&mut byte), Ok(1)) {
@@ -220,7 +224,9 @@ fn infra_child(go: OwnedFd, name: &str, private: bool) -> Result<Never, Failure>
     if private {
         let _ = crate::sys::netif::set_interface_up("lo");
     }
-    let _ = nix::unistd::sethostname(name);
+    if let Some(name) = name {
+        let _ = nix::unistd::sethostname(name);
+    }
     loop {
         nix::unistd::pause();
     }

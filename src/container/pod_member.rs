@@ -1,7 +1,8 @@
 //! A container's side of its pod: `--pod new:NAME`, what a member inherits
 //! from its pod (volumes, devices, security options, user namespace, DNS
-//! and hosts), starting the pod's infra before a member starts, and the
-//! pod's exit policy when a member exits.
+//! and hosts, sysctls, /dev/shm's size, the pod's cgroup), starting the
+//! pod's infra before a member starts, and the pod's exit policy when a
+//! member exits.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -25,6 +26,7 @@ impl Engine {
         req: &'r CreateRequest,
     ) -> Result<Cow<'r, CreateRequest>, Error> {
         let Some(name) = &req.pod else {
+            super::pod_init::check(req, None)?;
             return Ok(Cow::Borrowed(req));
         };
         let mut out = req.clone();
@@ -39,6 +41,15 @@ impl Engine {
             out.pod = Some(new.to_string());
         }
         let p = pod::find(&self.paths().root, out.pod.as_deref().unwrap_or_default())?;
+        super::pod_init::check(req, Some(&p))?;
+        // A member goes under the pod's cgroup, or its parent, unless it
+        // names a parent of its own (as in Podman).
+        if out.cgroups.parent.is_none() && p.cgroup.is_parent_shared {
+            out.cgroups.pod = p.member_cgroup();
+            if out.cgroups.pod.is_none() {
+                out.cgroups.parent.clone_from(&p.cgroup.parent);
+            }
+        }
         if !p.has_infra {
             return Ok(Cow::Owned(out));
         }
@@ -52,6 +63,16 @@ impl Engine {
         prepend(&mut out.mounts.volumes_from, &inherited.volumes_from);
         prepend(&mut out.userns.device, &inherited.devices);
         prepend(&mut out.security.security_opt, &inherited.security_opt);
+        prepend(&mut out.tuning.sysctls, &inherited.sysctls);
+        // Members sharing the pod's IPC namespace share its /dev/shm in
+        // Podman, whose size is the pod's.
+        if inherited.shm_size.is_some() && p.shares("ipc") {
+            out.tuning.shm_size.clone_from(&inherited.shm_size);
+        }
+        let names = &mut out.tuning.subid_names;
+        if names.0.is_none() && names.1.is_none() {
+            *names = (inherited.subuidname.clone(), inherited.subgidname.clone());
+        }
         let u = &out.userns;
         if u.mode.is_none() && u.uidmap.is_empty() && u.gidmap.is_empty() {
             let pod_userns = inherited.userns_request();
@@ -119,6 +140,14 @@ impl Engine {
             pod::stop_infra(root, &p, Path::new(PROC))?;
         }
         Ok(())
+    }
+}
+
+/// A member of `p` in the namespaces of its tuning: one that shares the
+/// pod's UTS namespace stays in the host's with a pod of `--uts host`.
+pub(super) fn member_namespaces(p: &Pod, tuning: &mut crate::runtime::tuning::Tuning) {
+    if p.has_infra && p.is_host_uts && p.shares("uts") {
+        tuning.namespaces.is_host_uts = true;
     }
 }
 

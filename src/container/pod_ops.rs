@@ -10,24 +10,22 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::pod::{self, ExitPolicy, Inherited, Pod, RunningInfra};
+use super::pod::{self, ExitPolicy, Pod, RunningInfra};
+use super::pod_options::PodOptions;
 use super::{Engine, Error, PROC};
 use crate::net::{self, NetworkRequest};
 use crate::storage::{ContainerInfo, ContainerStatus};
 
-/// A pod to create (`pod create`), its name checked.
-#[derive(Debug, Clone, Default)]
+/// A pod to create (`pod create`), its name checked. Recorded with the
+/// pod (without `id_file` and `is_replacing`, which name the original
+/// alone) for `pod clone`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NewPod {
     /// Its name; `pod-` and 12 characters of its id when none is given.
     pub name: Option<String>,
     /// `--network`, `-p`, `--dns*`, `--add-host`, `--no-hosts`.
     pub network: NetworkRequest,
-    /// `--label KEY[=VALUE]`, over the `label_files`.
-    pub labels: Vec<String>,
-    /// `--label-file`s: `KEY=VALUE` lines.
-    pub label_files: Vec<PathBuf>,
-    /// `--hostname`.
-    pub hostname: Option<String>,
     /// `--exit-policy`.
     pub exit_policy: ExitPolicy,
     /// `--share`, parsed (see `pod::parse_share`); `None` for the default.
@@ -35,13 +33,13 @@ pub struct NewPod {
     /// `--infra`: `None` when not given (then a pod that shares nothing
     /// has none, as in Podman).
     pub has_infra: Option<bool>,
+    /// `--share-parent`: `None` when not given (true).
+    pub is_parent_shared: Option<bool>,
     /// The command line, for `pod inspect`.
     pub create_command: Vec<String>,
-    /// `--infra-conmon-pidfile`.
-    pub monitor_pidfile: Option<PathBuf>,
-    /// `-v`, `--volumes-from`, `--device`, `--security-opt`, `--userns`,
-    /// `--uidmap`, `--gidmap`: what members inherit.
-    pub inherited: Inherited,
+    /// What `pod clone` may change too: host name, labels, limits,
+    /// namespaces, what members inherit.
+    pub options: PodOptions,
     /// `--pod-id-file`: created (it must not exist) and given the id.
     pub id_file: Option<PathBuf>,
     /// `--replace`: remove a pod of the same name first.
@@ -193,14 +191,21 @@ impl Engine {
         if !has_infra {
             pod::check_infra_less(req.shared.as_deref(), &req.network)?;
         }
-        let labels = read_labels(&req.label_files, &req.labels)?;
+        let opts = &req.options;
+        let labels = read_labels(&opts.label_files, &opts.labels)?;
         let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
         let proc = Path::new(PROC);
         let network = net::plan_network(&req.network, &helpers, net::host_route(proc))
             .map_err(Error::Network)?;
         net::check_ports(&network.ports, net::unprivileged_port_start(proc))
             .map_err(Error::Network)?;
-        let maps = super::ids::plan(&req.inherited.userns_request(), self.user_maps()?)?.maps;
+        let checked = super::pod_options::check(
+            opts,
+            req.is_parent_shared.unwrap_or(true),
+            network.mode == net::Mode::Host,
+            &super::resources::host(),
+        )?;
+        let maps = super::ids::plan(&opts.inherited.userns_request(), self.user_maps()?)?.maps;
         let mut id_file = req
             .id_file
             .as_deref()
@@ -228,13 +233,17 @@ impl Engine {
             has_started: false,
             has_infra,
             labels,
-            hostname: req.hostname.clone(),
+            hostname: opts.hostname.clone(),
             exit_policy: req.exit_policy,
             shared: if has_infra { shared } else { Vec::new() },
             create_command: req.create_command.clone(),
-            monitor_pidfile: req.monitor_pidfile.clone(),
-            inherited: req.inherited.clone(),
+            monitor_pidfile: opts.monitor_pidfile.clone(),
+            inherited: opts.inherited.clone(),
             is_paused: false,
+            cgroup: checked.cgroup,
+            is_host_uts: checked.is_host_uts,
+            is_host_pid: checked.is_host_pid,
+            request: Some(Box::new(recorded(req, &labels_of(opts)?))),
         };
         {
             let _lock = pod::lock(&paths.root)?;
@@ -286,8 +295,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Starts pod `id`'s infra (unless it runs, or the pod has none) and
-    /// its members that are not running.
+    /// Starts pod `id`'s infra (unless it runs, or the pod has none), runs
+    /// its init containers, then starts its members that are not running.
     pub fn start_pod(&self, id: &str) -> Result<PodOutcome, Error> {
         let paths = self.paths();
         let p = pod::find(&paths.root, id)?;
@@ -299,6 +308,7 @@ impl Engine {
         if p.has_infra {
             pod::ensure_infra(&paths.root, &runroot, &p.id, Path::new(PROC))?;
         }
+        let members = self.run_init_containers(members)?;
         let store = self.store()?;
         let mut out = PodOutcome::new(&p.id);
         for m in members {
@@ -357,6 +367,12 @@ impl Engine {
             self.remove_with_maps(&m.record.id, is_forced, true, &p.maps)?;
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
+        // Its members are gone: nothing runs there any more. A slice left
+        // behind holds nothing and goes with the user's manager, which is
+        // no reason to keep the pod.
+        if let Err(e) = p.release_cgroup() {
+            log::warn!("{}", crate::error::render_chain(&e));
+        }
         let _lock = pod::lock(root)?;
         pod::delete(root, &p.id)?;
         Ok(p.id)
@@ -417,7 +433,12 @@ impl Engine {
                 (m, state)
             })
             .collect();
-        let mut states: Vec<MemberState> = members.iter().map(|(_, s)| *s).collect();
+        // Podman's status leaves out init containers that do not run.
+        let mut states: Vec<MemberState> = members
+            .iter()
+            .filter(|(m, s)| *s == MemberState::Running || super::pod_init::kind(m).is_none())
+            .map(|(_, s)| *s)
+            .collect();
         if p.has_infra {
             states.push(match (is_running, p.has_started) {
                 (true, _) if p.is_paused => MemberState::Paused,
@@ -449,6 +470,30 @@ impl Engine {
         out.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         Ok(out)
     }
+}
+
+/// The lines of `opts`' label files, as `--label`s (a clone reads no
+/// files: they may be gone).
+pub(super) fn labels_of(opts: &PodOptions) -> Result<Vec<String>, Error> {
+    let from_files = read_labels(&opts.label_files, &[])?;
+    Ok(from_files
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect())
+}
+
+/// `req` as the pod's record keeps it for `pod clone`: its label files
+/// read (`file_labels`, before its own labels), without what names the
+/// original alone (its id file, `--replace`).
+fn recorded(req: &NewPod, file_labels: &[String]) -> NewPod {
+    let mut rec = req.clone();
+    let mut labels = file_labels.to_vec();
+    labels.append(&mut rec.options.labels);
+    rec.options.labels = labels;
+    rec.options.label_files.clear();
+    rec.id_file = None;
+    rec.is_replacing = false;
+    rec
 }
 
 /// Podman's labels: the `files`' `KEY=VALUE` lines (blank lines and `#`

@@ -44,6 +44,8 @@ pub struct ManageRequest {
     pub requires: Vec<String>,
     /// `--pod-id-file`: the pod to join, by the id in this file.
     pub pod_id_file: Option<PathBuf>,
+    /// `--init-ctr`: always or once, for an init container of its pod.
+    pub init_ctr: Option<String>,
 }
 
 /// `--umask`, `--tz`, `--shm-size` and `--sysctl`, as given (#13).

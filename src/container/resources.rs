@@ -92,6 +92,7 @@ impl Engine {
             is_disabled,
             parent: req.parent.clone(),
             resources,
+            pod: req.pod.clone(),
         };
         let host = host();
         let mut rlimit_pids = None;

@@ -201,6 +201,21 @@ pub struct Management {
     /// `READY=1` to hutch's `NOTIFY_SOCKET`, as conmon does.
     #[serde(default)]
     pub is_ready_sent: bool,
+    /// `--init-ctr`: the container is an init container of its pod.
+    #[serde(default)]
+    pub init_ctr: Option<InitContainer>,
+}
+
+/// When an init container (`--init-ctr`) runs: before the pod's other
+/// containers at every `pod start` (`always`), or at the first only, after
+/// which it is removed (`once`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitContainer {
+    /// At every start of the pod.
+    Always,
+    /// At the next start of the pod; then removed.
+    Once,
 }
 
 /// Seconds `stop` waits for a container without `--stop-timeout`, as in

@@ -289,6 +289,65 @@ controllers_without_limits() {
     [ "$out" = 50331648 ] || { echo "memory.max after update is $out"; return 1; }
 }
 
+# Issue #13: a pod with limits gets a slice with them as systemd
+# properties; its members' scopes go into it, a member over the pod's
+# memory limit is killed, and pod rm removes the slice.
+pod_limits() {
+    "$hutch" pod create --name lim --memory 32m --memory-swap 32m --cpus 0.5 --cpuset-cpus 0 >/dev/null || return 1
+    local id ctr slice dir out inslice inspect code left
+    id=$("$hutch" pod inspect --format '{{.Id}}' lim) || return 1
+    slice=hutch_pod_$id.slice
+    ctr=$("$hutch" run -d --pod lim "$img" sleep 60) || { "$hutch" pod rm -f lim >/dev/null; return 1; }
+    dir=/sys/fs/cgroup$(systemctl --user show -p ControlGroup --value "$slice")
+    out=$(cat "$dir/memory.max" "$dir/memory.swap.max" "$dir/cpu.max" "$dir/cpuset.cpus" | tr '\n' ' ')
+    inslice=$(systemctl --user show -p Slice --value "hutch-$ctr.scope")
+    inspect=$("$hutch" pod inspect lim | tr -d ' \n')
+    "$hutch" run --pod lim "$img" sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1' >/dev/null 2>&1
+    code=$?
+    "$hutch" pod rm -f lim >/dev/null || return 1
+    sleep 0.5
+    left=$(systemctl --user list-units --all --no-legend "$slice" | wc -l)
+    [ "$out" = "33554432 0 50000 100000 0 " ] || { echo "the pod's slice has $out"; return 1; }
+    [ "$inslice" = "$slice" ] || { echo "the member's scope is in $inslice, not $slice"; return 1; }
+    local want
+    for want in '"memory_limit":33554432' '"cpu_quota":50000' '"CreateCgroup":true'; do
+        echo "$inspect" | grep -qF -- "$want" || { echo "pod inspect lacks $want: $inspect"; return 1; }
+    done
+    [ "$code" = 137 ] || { echo "a member over the pod's memory limit exited $code"; return 1; }
+    [ "$left" = 0 ] || { echo "the slice is left after pod rm"; return 1; }
+}
+
+# A clone of a pod (issue #13) has the original's limits with its own over
+# them.
+pod_clone_limits() {
+    "$hutch" pod create --name pc --memory 32m --cpus 0.5 >/dev/null || return 1
+    "$hutch" create --pod pc --name pcm "$img" true >/dev/null || { "$hutch" pod rm -f pc >/dev/null; return 1; }
+    local id dir out
+    id=$("$hutch" pod clone --memory 48m pc pc2) || { "$hutch" pod rm -f pc >/dev/null; return 1; }
+    "$hutch" start -a pcm-clone >/dev/null
+    dir=/sys/fs/cgroup$(systemctl --user show -p ControlGroup --value "hutch_pod_$id.slice")
+    out=$(cat "$dir/memory.max" "$dir/cpu.max" | tr '\n' ' ')
+    "$hutch" pod rm -f pc pc2 >/dev/null
+    [ "$out" = "50331648 50000 100000 " ] || { echo "the clone's slice has $out"; return 1; }
+}
+
+# Under the cgroupfs manager a pod's cgroup is a directory beside the
+# containers' (issue #13), which pod rm removes.
+pod_limits_cgroupfs() {
+    local out
+    out=$(systemd-run --user --scope -q -p Delegate=yes sh -c '
+        "$1" pod create --name fsp --memory 32m >/dev/null &&
+        "$1" run --rm --pod fsp --cgroup-manager=cgroupfs "$2" true &&
+        id=$("$1" pod inspect --format "{{.Id}}" fsp) &&
+        d=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/.. &&
+        cat "$d/hutch-pod-$id/memory.max" &&
+        "$1" pod rm -f fsp >/dev/null && ls "$d"' sh "$hutch" "$img") || { echo "$out"; return 1; }
+    set -- $out
+    [ "$1" = 33554432 ] || { echo "the pod's directory has memory.max $1: $out"; return 1; }
+    echo "$out" | grep -q 'hutch-pod-' && { echo "the pod's directory is left: $out"; return 1; }
+    return 0
+}
+
 check memory_max memory_max
 check oom_kill oom_kill
 check cpu_quota cpu_quota
@@ -305,6 +364,9 @@ check stats_all stats_all
 check stats_json stats_json
 check exec_joins_cgroup exec_joins_cgroup
 check controllers_without_limits controllers_without_limits
+check pod_limits pod_limits
+check pod_clone_limits pod_clone_limits
+check pod_limits_cgroupfs pod_limits_cgroupfs
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

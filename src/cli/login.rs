@@ -15,9 +15,9 @@ use crate::image::{self, credentials::Credentials, LogoutTarget};
     a.help("Credentials file to write instead of ${XDG_RUNTIME_DIR}/containers/auth.json")
 }))]
 pub struct LoginArgs {
-    /// Registry to log in to (host[:port])
+    /// Registry to log in to (host[:port]; default: the first search registry of registries.conf)
     #[arg(value_name = "REGISTRY")]
-    pub registry: String,
+    pub registry: Option<String>,
     /// User name (asked for on a terminal when missing)
     #[arg(short, long)]
     pub username: Option<String>,
@@ -39,12 +39,8 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
-    /// Registry to log out of (host[:port])
-    #[arg(
-        value_name = "REGISTRY",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
+    /// Registry to log out of (host[:port]; default: the first search registry of registries.conf)
+    #[arg(value_name = "REGISTRY", conflicts_with = "all")]
     pub registry: Option<String>,
     /// Remove the credentials of every registry
     #[arg(short, long)]
@@ -57,19 +53,23 @@ pub struct LogoutArgs {
 /// Checks the credentials with the registry and saves them.
 pub fn login(engine: &Engine, args: LoginArgs) -> Result<i32, Error> {
     let paths = engine.paths();
+    let registry = match &args.registry {
+        Some(r) => r.clone(),
+        None => image::default_registry(paths)?,
+    };
     if args.get_login {
         let authfile = args.access.authfile.as_ref();
-        return match image::stored_login(paths, &args.registry, authfile)? {
+        return match image::stored_login(paths, &registry, authfile)? {
             Some(user) => {
                 println!("{user}");
                 Ok(0)
             }
-            None => Err(image::Error::NotLoggedIn(image::registry_key(&args.registry)).into()),
+            None => Err(image::Error::NotLoggedIn(image::registry_key(&registry)).into()),
         };
     }
     let credentials = read_credentials(&args)?;
     let opts = args.access.login_options(credentials);
-    let written = image::login(paths, &args.registry, &opts)?;
+    let written = image::login(paths, &registry, &opts)?;
     if args.verbose {
         // Podman's two spaces: Go's Println between "Used: " and the path.
         println!("Used:  {}", written.display());
@@ -157,9 +157,10 @@ pub(super) fn prompt(question: &str, is_echoed: bool) -> Result<String, Error> {
 /// Removes stored credentials.
 pub fn logout(engine: &Engine, args: LogoutArgs) -> Result<i32, Error> {
     let paths = engine.paths();
-    let target = match &args.registry {
-        Some(r) if !args.all => LogoutTarget::One(r.clone()),
-        _ => LogoutTarget::All,
+    let target = match (&args.registry, args.all) {
+        (_, true) => LogoutTarget::All,
+        (Some(r), false) => LogoutTarget::One(r.clone()),
+        (None, false) => LogoutTarget::One(image::default_registry(paths)?),
     };
     image::logout(paths, &target, args.authfile.as_ref())?;
     match target {

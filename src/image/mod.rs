@@ -128,6 +128,8 @@ pub enum Error {
     },
     #[error("not logged in to {0}")]
     NotLoggedIn(String),
+    #[error("no registries found in registries.conf, a registry must be provided")]
+    NoDefaultRegistry,
     #[error("logging in to {registry}")]
     Login {
         registry: String,
@@ -476,6 +478,16 @@ pub trait Reporter: Sync {
 
 /// Checks that an `--authfile` given for a pull or push exists, before
 /// anything else is done (as Podman does); `login` creates it instead.
+/// The registry `login` and `logout` use when none is named, as Podman
+/// does: the first of registries.conf's unqualified-search-registries.
+pub fn default_registry(paths: &Paths) -> Result<String, Error> {
+    registries::Registries::load(&paths.registries_conf_candidates())?
+        .configured_search()
+        .first()
+        .cloned()
+        .ok_or(Error::NoDefaultRegistry)
+}
+
 pub fn check_authfile(path: Option<&std::path::Path>) -> Result<(), Error> {
     match path.map(std::fs::metadata) {
         Some(Err(source)) => Err(Error::AuthFile {

@@ -158,6 +158,11 @@ impl Registries {
         }
     }
 
+    /// The search registries registries.conf names (none by default).
+    pub fn configured_search(&self) -> &[String] {
+        &self.search
+    }
+
     /// The entry whose prefix matches `name` (`registry/repository`) with
     /// the longest prefix; wildcard prefixes match on the host only.
     fn lookup(&self, name: &str) -> Option<&Entry> {

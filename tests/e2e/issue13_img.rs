@@ -1046,3 +1046,21 @@ fn issue13_img_save_uncompressed_compress_and_docker_dir() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue #13: `login` and `logout` without a registry use the first
+/// search registry of registries.conf, as Podman's do; without one they
+/// say so in Podman's words.
+#[test]
+fn issue13_img_login_and_logout_default_to_the_first_search_registry() {
+    let env = Env::new();
+    env.hutch(&["logout"])
+        .tool_error(&[&format!("not logged in to {}", registry())]);
+    env.hutch(&["login", "--get-login"])
+        .tool_error(&[&format!("not logged in to {}", registry())]);
+    let conf = env.config_home.join("containers/registries.conf");
+    std::fs::write(&conf, "").expect("emptying registries.conf");
+    for cmd in ["login", "logout"] {
+        env.hutch(&[cmd])
+            .tool_error(&["no registries found in registries.conf, a registry must be provided"]);
+    }
+}

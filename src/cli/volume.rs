@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::template::{field_header, Template};
+use crate::container::prune::PruneFilters;
 use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
 use crate::container::volumes::VolumeRequest;
 use crate::container::Engine;
@@ -153,7 +154,7 @@ pub struct PruneArgs {
     /// Do not ask for confirmation (hutch never asks; accepted for compatibility)
     #[arg(short, long)]
     pub force: bool,
-    /// Prune only volumes matching: label=KEY[=VALUE]
+    /// Prune only volumes matching: label=KEY[=VALUE] (any of them), until=TIME
     #[arg(long, value_name = "FILTER")]
     pub filter: Vec<String>,
 }
@@ -392,18 +393,8 @@ fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
 
 fn prune(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
     let _ = args.force;
-    let filters = parse_filters(&args.filter)?;
-    if filters.iter().any(|(k, _)| k != "label") {
-        return Err(Error::Usage(
-            "volume prune takes only label=… filters".to_string(),
-        ));
-    }
-    // Only label filters are left, and they cannot fail to match.
-    let by_label = |v: &VolumeInfo| matches(v, &filters).unwrap_or(false);
-    let filter: Option<&dyn Fn(&VolumeInfo) -> bool> = match filters.is_empty() {
-        true => None,
-        false => Some(&by_label),
-    };
-    engine.prune_volumes(filter, &mut |name| println!("{name}"))?;
+    let filters = PruneFilters::parse_volumes(&args.filter, super::ps::now_nanos())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    engine.prune_volumes(&filters, &mut |name| println!("{name}"))?;
     Ok(0)
 }

@@ -42,6 +42,7 @@ mod pod_infra;
 pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
+pub mod prune;
 pub mod query;
 mod request_parts;
 mod resources;
@@ -148,6 +149,9 @@ pub enum Error {
     /// `--umask`, `--tz`, `--shm-size` or `--sysctl` that cannot apply.
     #[error(transparent)]
     Tuning(crate::runtime::tuning::Error),
+    /// A prune's `--filter` that cannot apply.
+    #[error(transparent)]
+    PruneFilter(#[from] prune::FilterError),
     /// `--expose` that is not PORT[-END][/PROTO].
     #[error("invalid range format for --expose: {0}")]
     InvalidExpose(String),

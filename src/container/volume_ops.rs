@@ -117,25 +117,26 @@ impl Engine {
         store.remove_volume(name, maps).map_err(Error::Store)
     }
 
-    /// Removes every volume no container uses (only those `filter`
-    /// accepts, when given), telling `removed` each name. One taken into
-    /// use meanwhile is kept.
+    /// Removes every volume no container uses that passes `filters`,
+    /// telling `removed` each name. One taken into use meanwhile is kept.
     pub fn prune_volumes(
         &self,
-        filter: Option<&dyn Fn(&VolumeInfo) -> bool>,
+        filters: &super::prune::PruneFilters,
         removed: &mut dyn FnMut(&str),
     ) -> Result<(), Error> {
+        filters.check_volumes()?;
         let maps = self.user_maps()?;
         let store = self.store()?;
         store.sweep_volume_dirs(maps).map_err(Error::Store)?;
-        let Some(filter) = filter else {
+        if filters.is_empty() {
             for name in store.prune_volumes(maps).map_err(Error::Store)? {
                 removed(&name);
             }
             return Ok(());
-        };
+        }
         for v in store.list_volumes().map_err(Error::Store)? {
-            if v.users.is_empty() && filter(&v) {
+            let created = super::prune::created_nanos(&v.record.created);
+            if v.users.is_empty() && filters.matches_volume(&v.record.labels, created) {
                 match store.remove_volume(&v.record.name, maps) {
                     Ok(()) => removed(&v.record.name),
                     Err(crate::storage::Error::Volume(crate::storage::VolumeError::InUse {

@@ -101,3 +101,356 @@ fn issue13_misc_exec_preserve_fds_and_detach_keys() {
         .tool_error(&["invalid detach keys \"bogus\""]);
     env.hutch(&["rm", "-f", "-t0", "ex"]).success();
 }
+
+/// The names `ps -a` lists, sorted.
+fn container_names(env: &Env) -> Vec<String> {
+    let r = env.hutch(&["ps", "-a", "--format", "{{.Names}}"]).success();
+    let mut names: Vec<String> = r.stdout.lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn issue13_misc_container_prune_filters_as_podman() {
+    // issue #13 item 2: `container prune --filter` with label=, label!=
+    // and until=, each case checked against Podman 4.3.
+    let env = Env::new();
+    let img = image("busybox");
+    let make = || {
+        env.hutch(&["rm", "-fa", "-t0"]).success();
+        for (name, labels) in [("a", &["x=1", "y=2"][..]), ("b", &["x=2"]), ("c", &[])] {
+            let mut args = vec!["create", "--name", name];
+            for l in labels {
+                args.extend(["-l", l]);
+            }
+            args.extend([img.as_str(), "true"]);
+            env.hutch(&args).success();
+        }
+        // Running: never pruned, whatever the filters say.
+        env.hutch(&[
+            "run", "-d", "--name", "r", "-l", "x=1", &img, "sleep", "100",
+        ])
+        .success();
+    };
+    for (filters, left) in [
+        (&["label=x", "label=y"][..], &["b", "c", "r"][..]),
+        (&["label=x=1", "label=x=2"], &["a", "b", "c", "r"]),
+        (&["label=x="], &["c", "r"]),
+        (&["label=x*"], &["c", "r"]),
+        (&["label!=x=2"], &["b", "r"]),
+        (&["label!=x", "label!=y"], &["a", "r"]),
+        (&["label=x", "label!=y"], &["a", "c", "r"]),
+        (&["until=1h"], &["a", "b", "c", "r"]),
+        (&["until=-1h"], &["r"]),
+    ] {
+        make();
+        let mut args = vec!["container", "prune", "-f"];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        let r = env.hutch(&args).success();
+        assert_eq!(
+            container_names(&env),
+            left,
+            "after {args:?} (printed {:?})",
+            r.stdout
+        );
+    }
+    // Bad filters are Podman's errors, and nothing is removed.
+    make();
+    for (filter, error) in [
+        (&["nope=1"][..], "nope is an invalid filter"),
+        (
+            &["label"],
+            "filter input must be in the form of filter=value: label is invalid",
+        ),
+        (
+            &["until=1h", "until=2h"],
+            "specify exactly one timestamp for until",
+        ),
+        (
+            &["until=abc"],
+            "failed to parse value as time or duration: \"abc\"",
+        ),
+        (&["until="], "failed to parse value as time or duration"),
+        (&["until=99999999999999999999"], "failed to parse value"),
+        (&["dangling=true"], "dangling is an invalid filter"),
+    ] {
+        let mut args = vec!["container", "prune", "-f"];
+        for f in filter {
+            args.extend(["--filter", f]);
+        }
+        env.hutch(&args).tool_error(&[error]);
+    }
+    assert_eq!(container_names(&env), ["a", "b", "c", "r"]);
+    env.hutch(&["rm", "-fa", "-t0"]).success();
+}
+
+/// Images for the prune tests, by short name: `la` (label a=1), `lb`
+/// (a=2, b=1), dangling `dl` (label d=1) and `dn` (none), committed from
+/// a container of busybox that `keep` holds in use, and the fixture
+/// `config`, old and unused. Returns (short name, id) pairs.
+fn prune_images(env: &Env) -> Vec<(&'static str, String)> {
+    env.hutch(&["rm", "-fa", "-t0"]).success();
+    let busybox = image("busybox");
+    env.hutch(&["create", "--name", "keep", &busybox, "true"])
+        .success();
+    let id = |r: Run| r.stdout.trim().trim_start_matches("sha256:").to_string();
+    let mut out = vec![
+        (
+            "busybox",
+            id(env
+                .hutch(&["image", "inspect", "--format", "{{.Id}}", &busybox])
+                .success()),
+        ),
+        ("config", id(env.pull(&image("config")))),
+    ];
+    for (name, changes, target) in [
+        ("la", &["LABEL a=1"][..], Some("localhost/la:1")),
+        ("lb", &["LABEL a=2", "LABEL b=1"], Some("localhost/lb:1")),
+        ("dl", &["LABEL d=1"], None),
+        ("dn", &["ENV DN=1"], None),
+    ] {
+        let mut args = vec!["commit", "-q"];
+        for c in changes {
+            args.extend(["-c", c]);
+        }
+        args.push("keep");
+        args.extend(target);
+        out.push((name, id(env.hutch(&args).success())));
+    }
+    out
+}
+
+/// The short names of the images still stored.
+fn images_left(env: &Env, known: &[(&'static str, String)]) -> Vec<&'static str> {
+    let r = env.hutch(&["images", "-q", "--no-trunc"]).success();
+    let ids: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| l.trim_start_matches("sha256:").to_string())
+        .collect();
+    let mut names: Vec<&'static str> = known
+        .iter()
+        .filter(|(_, id)| ids.contains(id))
+        .map(|(n, _)| *n)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn issue13_misc_image_prune_filters_as_podman() {
+    // issue #13 item 2: `image prune --filter` takes images --filter's
+    // keys; a key's values are ORed, keys ANDed, as Podman 4.3's do.
+    let env = Env::new();
+    for (args, left) in [
+        (&[][..], &["busybox", "config", "la", "lb"][..]),
+        (
+            &["--filter", "label=d"],
+            &["busybox", "config", "dn", "la", "lb"],
+        ),
+        (
+            &["-a", "--filter", "label=a=1"],
+            &["busybox", "config", "dl", "dn", "lb"],
+        ),
+        (
+            &["-a", "--filter", "label=a", "--filter", "label=b"],
+            &["busybox", "config", "dl", "dn"],
+        ),
+        (&["-a", "--filter", "label!=a"], &["busybox", "la", "lb"]),
+        (
+            &["-a", "--filter", "label!=a", "--filter", "label!=b"],
+            &["busybox", "lb"],
+        ),
+        (
+            &["-a", "--filter", "dangling=false"],
+            &["busybox", "dl", "dn"],
+        ),
+        (
+            &["-a", "--filter", "until=1h"],
+            &["busybox", "dl", "dn", "la", "lb"],
+        ),
+        (
+            &["-a", "--filter", "reference=localhost/la"],
+            &["busybox", "config", "dl", "dn", "lb"],
+        ),
+        (
+            &["-a", "--filter", "label=a", "--filter", "dangling=false"],
+            &["busybox", "config", "dl", "dn"],
+        ),
+    ] {
+        let known = prune_images(&env);
+        let mut full = vec!["image", "prune", "-f"];
+        full.extend(args);
+        env.hutch(&full).success();
+        assert_eq!(images_left(&env, &known), left, "after {full:?}");
+    }
+    // Without --all only dangling images go, so dangling=false contradicts.
+    let known = prune_images(&env);
+    for (args, error) in [
+        (
+            &["--filter", "dangling=false"][..],
+            "specifying \"dangling\" filter more than once",
+        ),
+        (
+            &["-a", "--filter", "bogus=1"],
+            "unknown --filter key \"bogus\"",
+        ),
+        (
+            &["-a", "--filter", "until=tomorrow"],
+            "invalid --filter \"until=tomorrow\"",
+        ),
+        (&["-a", "--filter", "label"], "expected KEY=VALUE"),
+    ] {
+        let mut full = vec!["image", "prune", "-f"];
+        full.extend(args);
+        env.hutch(&full).tool_error(&[error]);
+    }
+    assert_eq!(
+        images_left(&env, &known),
+        ["busybox", "config", "dl", "dn", "la", "lb"]
+    );
+    // `images --filter` reads them the same way (the images earlier
+    // rounds left without a name aside).
+    let r = env
+        .hutch(&[
+            "images",
+            "--filter",
+            "label=a",
+            "--filter",
+            "label=d",
+            "-q",
+            "--no-trunc",
+        ])
+        .success();
+    let mut shown: Vec<&str> = known
+        .iter()
+        .filter(|(_, id)| r.stdout.contains(id.as_str()))
+        .map(|(n, _)| *n)
+        .collect();
+    shown.sort();
+    assert_eq!(shown, ["dl", "la", "lb"], "{}", r.stdout);
+    env.hutch(&["rm", "-fa", "-t0"]).success();
+}
+
+#[test]
+fn issue13_misc_image_prune_external_sweeps_what_no_record_owns() {
+    // issue #13 item 2: `image prune --external` also removes container
+    // storage hutch has no record of and the debris of interrupted
+    // commands (layers no image names), as `system check --repair` does.
+    let env = Env::new();
+    env.pull(&image("busybox"));
+    let store = env.store();
+    let orphan = store.join("containers").join("e".repeat(64));
+    let layer = store.join("layers").join("f".repeat(64));
+    for dir in [&orphan, &layer] {
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join("data/file"), "left behind").unwrap();
+    }
+    // A victim beside the store is never touched.
+    let victim = env.dir.join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    env.hutch(&["image", "prune", "-f"]).success().stdout_is("");
+    assert!(
+        orphan.exists() && layer.exists(),
+        "a plain prune keeps them"
+    );
+    env.hutch(&["image", "prune", "-f", "--external"])
+        .success()
+        .stdout_is("");
+    assert!(!orphan.exists(), "{} was not removed", orphan.display());
+    assert!(!layer.exists(), "{} was not removed", layer.display());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    env.hutch(&["run", "--rm", &image("busybox"), "true"])
+        .success();
+    env.hutch(&["system", "check"]).success();
+}
+
+#[test]
+fn issue13_misc_system_and_volume_prune_filters_as_podman() {
+    // issue #13 item 2: `system prune --filter` applies the filters to
+    // containers (label values ANDed), images (ORed) and, with --volumes,
+    // volumes (ORed), as Podman 4.3; one that cannot apply to all of them
+    // is refused before anything is removed.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&["create", "--name", "ca", "-l", "a=1", &img, "true"])
+        .success();
+    env.hutch(&[
+        "create", "--name", "cab", "-l", "a=1", "-l", "b=1", &img, "true",
+    ])
+    .success();
+    env.hutch(&["commit", "-q", "-c", "LABEL b=1", "ca"])
+        .success();
+    let dangling = || {
+        env.hutch(&["images", "-q", "--filter", "dangling=true"])
+            .success()
+            .stdout
+    };
+    assert_eq!(dangling().lines().count(), 1);
+    for v in [&["-l", "a=1", "va"][..], &["-l", "b=1", "vb"], &["v0"]] {
+        let mut args = vec!["volume", "create"];
+        args.extend(v);
+        env.hutch(&args).success();
+    }
+    let volumes = || {
+        let r = env.hutch(&["volume", "ls", "-q"]).success();
+        let mut v: Vec<String> = r.stdout.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    for (args, error) in [
+        (
+            &["--filter", "dangling=true"][..],
+            "dangling is an invalid filter",
+        ),
+        (
+            &["--volumes", "--filter", "label!=a"],
+            "\"label!\" is an invalid volume filter",
+        ),
+        (
+            &["--filter", "until=1h", "--filter", "until=2h"],
+            "specify exactly one timestamp",
+        ),
+    ] {
+        let mut full = vec!["system", "prune", "-f"];
+        full.extend(args);
+        env.hutch(&full).tool_error(&[error]);
+    }
+    assert_eq!(container_names(&env), ["ca", "cab"]);
+    assert_eq!(volumes(), ["v0", "va", "vb"]);
+    // Containers need both labels; the dangling image needs one of them.
+    let r = env
+        .hutch(&[
+            "system", "prune", "-f", "--filter", "label=a", "--filter", "label=b",
+        ])
+        .success();
+    assert_eq!(container_names(&env), ["ca"], "{}", r.stdout);
+    assert_eq!(
+        dangling(),
+        "",
+        "the dangling image (label b) goes: {}",
+        r.stdout
+    );
+    assert_eq!(volumes(), ["v0", "va", "vb"], "volumes only with --volumes");
+    env.hutch(&["system", "prune", "-f", "--volumes", "--filter", "label=a"])
+        .success()
+        .stdout_has("Deleted Containers")
+        .stdout_has("va");
+    assert_eq!(container_names(&env), Vec::<String>::new());
+    assert_eq!(volumes(), ["v0", "vb"]);
+    // volume prune: values ORed, until honoured.
+    env.hutch(&["volume", "create", "-l", "c=1", "vc"])
+        .success();
+    env.hutch(&["volume", "prune", "-f", "--filter", "until=1h"])
+        .success()
+        .stdout_is("");
+    env.hutch(&[
+        "volume", "prune", "-f", "--filter", "label=b", "--filter", "label=c",
+    ])
+    .success();
+    assert_eq!(volumes(), ["v0"]);
+    env.hutch(&["volume", "prune", "-f", "--filter", "nope=1"])
+        .tool_error(&["\"nope\" is an invalid volume filter"]);
+}

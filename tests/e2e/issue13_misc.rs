@@ -454,3 +454,62 @@ fn issue13_misc_system_and_volume_prune_filters_as_podman() {
     env.hutch(&["volume", "prune", "-f", "--filter", "nope=1"])
         .tool_error(&["\"nope\" is an invalid volume filter"]);
 }
+
+#[test]
+fn issue13_misc_image_diff_against_parent_and_another_image() {
+    // issue #13 item 3: `image diff IMAGE [IMAGE]`, Podman's A/C/D lines
+    // (sorted by path) and its JSON; compared with Podman 4.3's output.
+    let env = Env::new();
+    let img = image("busybox");
+    let script = "echo x > /newfile; rm /bin/ls; mkdir -p /tmp/d; echo y > /tmp/d/f; \
+                  echo z >> /etc/passwd; ln -s / /escape; ln -s /etc /bin/etclink";
+    env.hutch(&["run", "--name", "d1", &img, "sh", "-c", script])
+        .success();
+    env.hutch(&["commit", "-q", "d1", "localhost/d1:1"])
+        .success();
+    let against_parent = "C /bin\nD /bin/ls\nA /bin/etclink\nC /etc\nC /etc/passwd\nA /escape\nA /newfile\nC /tmp\nA /tmp/d\nA /tmp/d/f";
+    let sorted = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+        l.sort_by(|a, b| a[2..].cmp(&b[2..]));
+        l.join("\n")
+    };
+    env.hutch(&["image", "diff", "localhost/d1:1"])
+        .success()
+        .stdout_is(&sorted(against_parent));
+    // Against busybox itself: the same, as d1's parent is busybox; the
+    // symlinks to / and /etc are entries, never followed.
+    env.hutch(&["image", "diff", "localhost/d1:1", &img])
+        .success()
+        .stdout_is(&sorted(against_parent));
+    // The other way round: what d1 added is deleted (its own line only).
+    let reverse = "C /bin\nA /bin/ls\nD /bin/etclink\nC /etc\nC /etc/passwd\nD /escape\nD /newfile\nC /tmp\nD /tmp/d";
+    env.hutch(&["image", "diff", &img, "localhost/d1:1"])
+        .success()
+        .stdout_is(&sorted(reverse));
+    env.hutch(&["image", "diff", &img, &img])
+        .success()
+        .stdout_is("");
+    // One layer: everything is added.
+    let r = env.hutch(&["image", "diff", &img]).success();
+    if !r.stdout.lines().all(|l| l.starts_with("A /")) || !r.stdout.contains("A /bin/ls") {
+        r.fail("busybox's only layer should list every path as added");
+    }
+    let r = env
+        .hutch(&["image", "diff", "--format", "json", "localhost/d1:1"])
+        .success();
+    let v = r.json();
+    assert_eq!(v["deleted"], serde_json::json!(["/bin/ls"]), "{v:#}");
+    assert_eq!(
+        v["changed"],
+        serde_json::json!(["/bin", "/etc", "/etc/passwd", "/tmp"])
+    );
+    assert_eq!(v["added"].as_array().map(Vec::len), Some(5), "{v:#}");
+    env.hutch(&["image", "diff", "--format", "yaml", &img])
+        .tool_error(&["only supported value for '--format' is 'json'"]);
+    env.hutch(&["image", "diff", "nosuch"])
+        .tool_error(&["nosuch"]);
+    env.hutch(&["image", "diff", &img, "nosuch"])
+        .tool_error(&["nosuch"]);
+    env.hutch(&["image", "diff"]).code(125);
+    env.hutch(&["image", "diff", "a", "b", "c"]).code(125);
+}

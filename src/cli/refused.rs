@@ -35,6 +35,8 @@ pub struct Refused {
 
 const REMOTE: &str = "hutch has no remote mode: it runs containers itself, without a service";
 
+const SIGN: &str = "hutch does not sign images: push, then sign with skopeo (copy --sign-by) or cosign (sign --key)";
+
 /// The refusals, by command.
 pub const TABLE: &[Refusal] = &[
     Refusal {
@@ -157,6 +159,24 @@ pub const TABLE: &[Refusal] = &[
         flag: "",
         takes_value: false,
         reason: "hutch neither signs images nor verifies signatures",
+    },
+    Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-by",
+        takes_value: true,
+        reason: SIGN,
+    },
+    Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-by-sigstore-private-key",
+        takes_value: true,
+        reason: SIGN,
+    },
+    Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-passphrase-file",
+        takes_value: true,
+        reason: SIGN,
     },
     Refusal {
         commands: &["image trust"],

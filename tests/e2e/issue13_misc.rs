@@ -513,3 +513,42 @@ fn issue13_misc_image_diff_against_parent_and_another_image() {
     env.hutch(&["image", "diff"]).code(125);
     env.hutch(&["image", "diff", "a", "b", "c"]).code(125);
 }
+
+#[test]
+fn issue13_misc_push_signing_flags_are_refused_with_a_way_out() {
+    // issue #13 item 8: hutch does not sign; the flags are refused with the
+    // reason and what to use instead, before anything is pushed.
+    let env = Env::new();
+    let img = image("busybox");
+    let key = env.dir.join("key");
+    std::fs::write(&key, "not a key").unwrap();
+    let key = key.to_str().unwrap();
+    for args in [
+        &["push", "--sign-by", "me@example.com", &img][..],
+        &["image", "push", "--sign-by-sigstore-private-key", key, &img],
+        &["push", "--sign-passphrase-file", key, &img, "localhost/x:1"],
+        &[
+            "manifest",
+            "push",
+            "--sign-by",
+            "me@example.com",
+            "list",
+            "dest",
+        ],
+        &[
+            "manifest",
+            "push",
+            "--sign-passphrase-file=/etc/passwd",
+            "list",
+            "dest",
+        ],
+    ] {
+        env.hutch(args)
+            .tool_error(&["hutch does not sign images", "skopeo", "cosign"])
+            .stdout_is("");
+    }
+    assert!(
+        env.store_entries("blobs/sha256").is_empty(),
+        "nothing was pulled or pushed"
+    );
+}

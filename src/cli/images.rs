@@ -25,7 +25,7 @@ pub struct ImagesArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}} {{.ID}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE]
+    /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Show only images whose name matches (as --filter reference=IMAGE)
@@ -37,6 +37,9 @@ pub struct ImagesArgs {
     /// Sort by created (default, newest first), id, repository, size or tag
     #[arg(long, value_name = "KEY", default_value = "created")]
     pub sort: String,
+    /// Show the names each image has had, newest first (a HISTORY column)
+    #[arg(long)]
+    pub history: bool,
 }
 
 /// Lists the store's images.
@@ -70,18 +73,38 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
     let print_table = |text: String, is_table: bool| {
         super::output::print_listing(&text, args.noheading && is_table);
     };
+    let history = engine.image_name_history()?;
+    let history_of = |img: &ImageRecord| -> Vec<String> {
+        history
+            .get(&img.id.to_string())
+            .cloned()
+            .unwrap_or_default()
+    };
     match args.format.as_deref() {
-        None | Some("table") => print_table(table(&images, args.no_trunc, args.digests), true),
+        None | Some("table") => print_table(
+            table(
+                &images,
+                args.no_trunc,
+                args.digests,
+                args.history.then_some(&history_of),
+            ),
+            true,
+        ),
         Some("json") => println!(
             "{}",
-            serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
+            serde_json::to_string_pretty(&json(&images, &history_of)).unwrap_or_default()
         ),
         Some(text) => {
             let t = Template::parse_as("images", text)?;
             t.check_fields(FIELDS)?;
             let objects: Vec<serde_json::Value> = rows(&images)
                 .into_iter()
-                .map(|(repo, tag, img)| template_object(&repo, &tag, img, args.no_trunc))
+                .map(|(repo, tag, img)| {
+                    let mut o = template_object(&repo, &tag, img, args.no_trunc);
+                    // Podman's template joins them as its column does.
+                    o["History"] = history_of(img).join(", ").into();
+                    o
+                })
                 .collect();
             print_table(t.render_all(&objects, &|p| header_name(p))?, t.is_table);
         }
@@ -128,6 +151,7 @@ const FIELDS: &[&str] = &[
     "Names",
     "Labels",
     "Dangling",
+    "History",
 ];
 
 /// The column title of a template field in a `table` format.
@@ -182,7 +206,17 @@ fn split_name(name: &str) -> (String, String) {
     }
 }
 
-fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
+/// The names an image has had, newest first.
+type NameHistory<'a> = dyn Fn(&ImageRecord) -> Vec<String> + 'a;
+
+/// The images' table; with `history`, a HISTORY column of the names each
+/// image has had.
+fn table(
+    images: &[ImageRecord],
+    no_trunc: bool,
+    digests: bool,
+    history: Option<&NameHistory<'_>>,
+) -> String {
     let rows = rows(images);
     let mut cells: Vec<Vec<String>> = vec![];
     let mut header = vec!["REPOSITORY", "TAG"];
@@ -190,6 +224,9 @@ fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
         header.push("DIGEST");
     }
     header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    if history.is_some() {
+        header.push("HISTORY");
+    }
     cells.push(header.into_iter().map(String::from).collect());
     for (repo, tag, img) in rows {
         let mut row = vec![repo, tag];
@@ -211,6 +248,9 @@ fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
                 .replace('T', " "),
         );
         row.push(human_size(img.size));
+        if let Some(history) = history {
+            row.push(history(img).join(", "));
+        }
         cells.push(row);
     }
     let widths: Vec<usize> = (0..cells[0].len())
@@ -229,7 +269,10 @@ fn table(images: &[ImageRecord], no_trunc: bool, digests: bool) -> String {
     out
 }
 
-fn json(images: &[ImageRecord]) -> serde_json::Value {
+fn json(
+    images: &[ImageRecord],
+    history: &dyn Fn(&ImageRecord) -> Vec<String>,
+) -> serde_json::Value {
     serde_json::Value::Array(
         images
             .iter()
@@ -238,6 +281,7 @@ fn json(images: &[ImageRecord]) -> serde_json::Value {
                     "Id": i.id.hex(),
                     "Digest": i.manifest_digest.to_string(),
                     "Names": i.names,
+                    "History": history(i),
                     "Created": i.created,
                     "Size": i.size,
                     "VirtualSize": i.size,

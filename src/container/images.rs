@@ -139,6 +139,14 @@ impl Engine {
         self.filter_stored(store, filters, &all)
     }
 
+    /// The names each stored image has had, newest first, by image id
+    /// (`images --history`).
+    pub fn image_name_history(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, Error> {
+        self.store()?.name_history().map_err(Error::Store)
+    }
+
     /// Those of the stored `images` that pass the filters.
     fn filter_stored(
         &self,

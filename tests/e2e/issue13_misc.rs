@@ -552,3 +552,76 @@ fn issue13_misc_push_signing_flags_are_refused_with_a_way_out() {
         "nothing was pulled or pushed"
     );
 }
+
+#[test]
+fn issue13_misc_images_history_shows_every_name_an_image_had() {
+    // issue #13 item 4: `images --history` (and `image list --history`)
+    // adds Podman's HISTORY column: names newest first, kept after untag
+    // or after they move to another image.
+    let env = Env::new();
+    let img = image("busybox");
+    env.hutch(&["create", "--name", "c", &img, "true"])
+        .success();
+    env.hutch(&["commit", "-q", "-c", "LABEL a=1", "c", "localhost/la:1"])
+        .success();
+    env.hutch(&["commit", "-q", "-c", "LABEL b=1", "c", "localhost/lb:1"])
+        .success();
+    env.hutch(&[
+        "tag",
+        "localhost/la:1",
+        "localhost/la:2",
+        "localhost/other:x",
+    ])
+    .success();
+    // Without names the first image still shows what it was called.
+    env.hutch(&["untag", "localhost/la:2"]).success();
+    env.hutch(&["tag", "localhost/lb:1", "localhost/other:x"])
+        .success();
+    let r = env
+        .hutch(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} [{{.History}}]",
+        ])
+        .success();
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("{img}:latest [{img}:latest]"),
+            "<none>:<none> [localhost/other:x, localhost/la:2, localhost/la:1]".to_string(),
+            "localhost/lb:1 [localhost/other:x, localhost/lb:1]".to_string(),
+            "localhost/other:x [localhost/other:x, localhost/lb:1]".to_string(),
+        ],
+        "{}",
+        r.stdout
+    );
+    for args in [
+        &["images", "--history"][..],
+        &["image", "list", "--history"],
+    ] {
+        let r = env.hutch(args).success();
+        let header = r.stdout.lines().next().unwrap_or_default();
+        assert!(header.ends_with("SIZE     HISTORY"), "{}", r.stdout);
+        let none = r.stdout.lines().find(|l| l.starts_with("<none>"));
+        assert!(
+            none.is_some_and(|l| l.ends_with("localhost/other:x, localhost/la:2, localhost/la:1")),
+            "{}",
+            r.stdout
+        );
+    }
+    let r = env.hutch(&["images", "--format", "json"]).success();
+    let v = r.json();
+    let lb = v
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["Names"].to_string().contains("lb:1")))
+        .unwrap_or_else(|| r.fail("no lb image in the JSON"));
+    assert_eq!(
+        lb["History"],
+        serde_json::json!(["localhost/other:x", "localhost/lb:1"])
+    );
+    // Without --history there is no such column.
+    let r = env.hutch(&["images"]).success();
+    assert!(!r.stdout.contains("HISTORY"), "{}", r.stdout);
+}

@@ -26,6 +26,7 @@ pub mod imagemount;
 pub mod images;
 mod inspect;
 pub mod labels;
+pub mod layertree;
 mod lifecycle;
 pub mod limits;
 mod logfile;

@@ -625,3 +625,73 @@ fn issue13_misc_images_history_shows_every_name_an_image_had() {
     let r = env.hutch(&["images"]).success();
     assert!(!r.stdout.contains("HISTORY"), "{}", r.stdout);
 }
+
+#[test]
+fn issue13_misc_image_tree_whatrequires_walks_the_images_built_on_it() {
+    // issue #13 item 5: `image tree --whatrequires` lists the image's top
+    // layer and the layers built on it, branching where a layer has
+    // siblings, as Podman's layer tree; every layer that is an image's
+    // top is marked with that image's names.
+    let env = Env::new();
+    let img = image("busybox");
+    let base = format!("{img}:latest");
+    let commit = |from: &str, script: &str, name: &str| {
+        env.hutch(&["rm", "-f", "w"]).success();
+        env.hutch(&["run", "--name", "w", from, "sh", "-c", script])
+            .success();
+        env.hutch(&["commit", "-q", "w", name]).success();
+    };
+    commit(&img, "echo 1 > /one", "localhost/d1:1");
+    commit("localhost/d1:1", "echo 2 > /two", "localhost/d2:1");
+    commit(&img, "echo 3 > /three", "localhost/d3:1");
+    env.hutch(&["rm", "-f", "w"]).success();
+    let shape = |r: &Run| -> Vec<String> {
+        r.stdout
+            .lines()
+            .skip(4)
+            .map(|l| {
+                let (draw, rest) = l.split_once("ID: ").unwrap_or((l, ""));
+                let top = rest.split_once(" Top Layer of: ").map_or("", |(_, t)| t);
+                format!("{draw}{top}")
+            })
+            .collect()
+    };
+    let r = env
+        .hutch(&["image", "tree", "--whatrequires", &img])
+        .success();
+    assert_eq!(
+        shape(&r),
+        [
+            format!("├── [{base}]"),
+            "├── [localhost/d1:1]".to_string(),
+            "│   └── [localhost/d2:1]".to_string(),
+            "└── [localhost/d3:1]".to_string(),
+        ],
+        "{}",
+        r.stdout
+    );
+    let r = env
+        .hutch(&["image", "tree", "--whatrequires", "localhost/d1:1"])
+        .success();
+    // d1's layer has a sibling (d3's), so it is a branch, as in Podman.
+    assert_eq!(
+        shape(&r),
+        ["└── [localhost/d1:1]", "    └── [localhost/d2:1]"],
+        "{}",
+        r.stdout
+    );
+    // Without the flag: the image's own layers, bottom first, each marked.
+    let r = env.hutch(&["image", "tree", "localhost/d2:1"]).success();
+    assert_eq!(
+        shape(&r),
+        [
+            format!("├── [{base}]"),
+            "├── [localhost/d1:1]".to_string(),
+            "└── [localhost/d2:1]".to_string(),
+        ],
+        "{}",
+        r.stdout
+    );
+    env.hutch(&["image", "tree", "--whatrequires", "nosuch"])
+        .tool_error(&["nosuch"]);
+}

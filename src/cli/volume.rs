@@ -1,4 +1,4 @@
-//! `hutch volume create|ls|inspect|rm|prune|exists|export|import`, the mount flags of
+//! `hutch volume create|ls|inspect|rm|prune|exists|export|import|mount|unmount`, the mount flags of
 //! `run` and `create` (`-v`, `--mount`, `--tmpfs`, `--volumes-from`) and
 //! the `Mounts` of `inspect`.
 
@@ -63,6 +63,17 @@ pub enum VolumeCommand {
     Export(ExportArgs),
     /// Extract a tar into a volume
     Import(ImportArgs),
+    /// Mount a volume (under hutch unshare) and print where its files are
+    Mount(VolumeMountArgs),
+    /// Unmount a volume mounted with volume mount
+    Unmount(VolumeMountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeMountArgs {
+    /// Volume name
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +186,14 @@ pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Rm(a) => rm(engine, a),
         VolumeCommand::Prune(a) => prune(engine, a),
         VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name)? { 0 } else { 1 }),
+        VolumeCommand::Mount(a) => {
+            println!("{}", engine.mount_volume(&a.name)?.display());
+            Ok(0)
+        }
+        VolumeCommand::Unmount(a) => {
+            println!("{}", engine.unmount_volume(&a.name)?);
+            Ok(0)
+        }
         VolumeCommand::Export(a) => {
             super::output::write_to(a.output.as_deref(), "a tar", |out| {
                 Ok(engine.export_volume(&a.name, out)?)

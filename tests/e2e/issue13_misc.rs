@@ -695,3 +695,69 @@ fn issue13_misc_image_tree_whatrequires_walks_the_images_built_on_it() {
     env.hutch(&["image", "tree", "--whatrequires", "nosuch"])
         .tool_error(&["nosuch"]);
 }
+
+#[test]
+fn issue13_misc_volume_mount_under_unshare_gives_the_volumes_files() {
+    // issue #13 item 6: `volume mount` prints the volume's _data (a tmpfs
+    // volume gets its tmpfs there), `volume unmount` undoes it; both only
+    // under `hutch unshare`, as Podman needs `podman unshare`.
+    let env = Env::new();
+    env.hutch(&["volume", "create", "local"]).success();
+    env.hutch(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "o=size=1m",
+        "scratch",
+    ])
+    .success();
+    let data = |name: &str| env.store().join("volumes").join(name).join("_data");
+    for args in [
+        &["volume", "mount", "local"][..],
+        &["volume", "unmount", "local"],
+    ] {
+        env.hutch(args)
+            .tool_error(&["user namespace"])
+            .stderr_has("Hint: ")
+            .stdout_is("");
+    }
+    let h = crate::common::hutch_bin().display().to_string();
+    let script = format!(
+        "set -e; {h} volume mount local; echo kept > \"$({h} volume mount local)/f\"; \
+         p=$({h} volume mount scratch); {h} volume mount scratch; \
+         grep -c \" $p \" /proc/self/mountinfo; echo gone > \"$p/g\"; \
+         {h} volume unmount scratch; {h} volume unmount local; \
+         grep -c \" $p \" /proc/self/mountinfo || true; test ! -e \"$p/g\" && echo unmounted; \
+         {h} volume mount nosuch 2>&1 || echo \"exit $?\""
+    );
+    let local = data("local").display().to_string();
+    let scratch = data("scratch").display().to_string();
+    env.hutch(&["unshare", "sh", "-c", &script])
+        .success()
+        .stdout_is(&format!(
+            "{local}\n{scratch}\n1\nscratch\nlocal\n0\nunmounted\n\
+             Error: no volume with name \"nosuch\" found: no such volume\n\
+             Hint: `hutch volume ls` lists the volumes\nexit 125"
+        ));
+    // The local volume's file is there for containers; the tmpfs's went.
+    assert_eq!(
+        std::fs::read_to_string(data("local").join("f")).unwrap(),
+        "kept\n"
+    );
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-v",
+        "local:/v",
+        &image("busybox"),
+        "cat",
+        "/v/f",
+    ])
+    .success()
+    .stdout_is("kept");
+    assert!(!data("scratch").join("g").exists());
+    env.hutch(&["volume", "mount"]).code(125);
+    env.hutch(&["volume", "mount", "a", "b"]).code(125);
+}

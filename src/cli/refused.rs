@@ -191,6 +191,12 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch does not reach other hosts or users: use hutch save | ssh HOST hutch load",
     },
     Refusal {
+        commands: &["unshare"],
+        flag: "rootless-netns",
+        takes_value: false,
+        reason: "hutch has no shared rootless network namespace: each container has its own; enter one with nsenter -t PID -U -n --preserve-credentials (PID from hutch inspect -f '{{.State.Pid}}')",
+    },
+    Refusal {
         commands: &["volume reload"],
         flag: "",
         takes_value: false,

@@ -761,3 +761,24 @@ fn issue13_misc_volume_mount_under_unshare_gives_the_volumes_files() {
     env.hutch(&["volume", "mount"]).code(125);
     env.hutch(&["volume", "mount", "a", "b"]).code(125);
 }
+
+#[test]
+fn issue13_misc_unshare_rootless_netns_is_refused_with_a_way_in() {
+    // issue #13 item 7: hutch has no shared rootless network namespace;
+    // the flag is refused, the command never runs.
+    let env = Env::new();
+    let marker = env.dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    env.hutch(&["unshare", "--rootless-netns", "sh", "-c", &touch])
+        .tool_error(&[
+            "--rootless-netns",
+            "no shared rootless network namespace",
+            "nsenter",
+        ])
+        .stdout_is("");
+    assert!(!marker.exists(), "the command ran");
+    // `=false` asks for what hutch does anyway.
+    env.hutch(&["unshare", "--rootless-netns=false", "sh", "-c", &touch])
+        .success();
+    assert!(marker.exists());
+}

@@ -150,31 +150,32 @@ UPDATE images SET size = -1;
 /// image; the image's rows go with it. Triggers keep it, so every way a
 /// name is written counts (each deletes the row it replaces: a trigger's
 /// `OR REPLACE` yields to the upsert that fires it). An upgraded store
-/// starts from its names.
+/// starts from its names; the steps may run again over a store whose
+/// version was set back (they create only what is missing).
 const MIGRATE_V6: &str = "
-CREATE TABLE name_history (
+CREATE TABLE IF NOT EXISTS name_history (
     image_id TEXT NOT NULL,
     name TEXT NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (image_id, name)
 );
-INSERT INTO name_history (image_id, name, seq)
+INSERT OR IGNORE INTO name_history (image_id, name, seq)
     SELECT image_id, name, rowid FROM names;
-CREATE TRIGGER names_remember_added AFTER INSERT ON names
+CREATE TRIGGER IF NOT EXISTS names_remember_added AFTER INSERT ON names
 BEGIN
     DELETE FROM name_history WHERE image_id = NEW.image_id AND name = NEW.name;
     INSERT INTO name_history (image_id, name, seq)
     VALUES (NEW.image_id, NEW.name,
             (SELECT COALESCE(MAX(seq), 0) + 1 FROM name_history));
 END;
-CREATE TRIGGER names_remember_moved AFTER UPDATE OF image_id ON names
+CREATE TRIGGER IF NOT EXISTS names_remember_moved AFTER UPDATE OF image_id ON names
 BEGIN
     DELETE FROM name_history WHERE image_id = NEW.image_id AND name = NEW.name;
     INSERT INTO name_history (image_id, name, seq)
     VALUES (NEW.image_id, NEW.name,
             (SELECT COALESCE(MAX(seq), 0) + 1 FROM name_history));
 END;
-CREATE TRIGGER images_forget_names AFTER DELETE ON images
+CREATE TRIGGER IF NOT EXISTS images_forget_names AFTER DELETE ON images
 BEGIN
     DELETE FROM name_history WHERE image_id = OLD.id;
 END;
@@ -504,6 +505,18 @@ mod tests {
         conn.execute("DELETE FROM images WHERE id = 'a'", [])
             .unwrap();
         assert!(history("a").is_empty());
+        // A store whose version was set back migrates again.
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        drop(conn);
+        let conn = open(dir.path()).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM name_history WHERE image_id = 'b'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2, "b's names, once each");
     }
 
     #[test]

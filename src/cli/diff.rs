@@ -1,4 +1,5 @@
-//! `hutch diff`: what a container changed compared with its image.
+//! `hutch diff`: what a container changed compared with its image; `hutch
+//! image diff`: what an image changes against its parent layer or another.
 
 use clap::Args;
 
@@ -18,18 +19,49 @@ pub struct DiffArgs {
     pub format: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct ImageDiffArgs {
+    /// The image, and the image to compare it with (its parent layer when left out)
+    #[arg(value_name = "IMAGE", required = true, num_args = 1..=2)]
+    pub images: Vec<String>,
+    /// Output format: json (the changed, added and deleted paths as lists)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+/// Refuses a `--format` other than json, in Podman's words.
+fn check_format(format: Option<&str>) -> Result<(), Error> {
+    match format {
+        Some(f) if f != "json" => Err(Error::Usage(
+            "only supported value for '--format' is 'json'".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Prints one `A`, `C` or `D` line per changed path, sorted by path.
 pub fn run(engine: &Engine, args: DiffArgs) -> Result<i32, Error> {
-    if args.format.as_deref().is_some_and(|f| f != "json") {
-        return Err(Error::Usage(
-            "only supported value for '--format' is 'json'".into(),
-        ));
-    }
+    check_format(args.format.as_deref())?;
     let name = super::pick::one(engine, args.container, args.latest.latest, None)?;
     let changes = engine.diff(&name)?;
-    if args.format.is_some() {
-        println!("{}", as_json(&changes));
-        return Ok(0);
+    print_changes(&changes, args.format.is_some());
+    Ok(0)
+}
+
+/// `image diff`: what the first image changes against the second, or
+/// against its parent layer.
+pub fn image_diff(engine: &Engine, args: ImageDiffArgs) -> Result<i32, Error> {
+    check_format(args.format.as_deref())?;
+    let changes = engine.image_diff(&args.images[0], args.images.get(1).map(String::as_str))?;
+    print_changes(&changes, args.format.is_some());
+    Ok(0)
+}
+
+/// Prints `changes` as lines, or as Podman's JSON.
+fn print_changes(changes: &[Change], is_json: bool) {
+    if is_json {
+        println!("{}", as_json(changes));
+        return;
     }
     let mut out = String::new();
     for c in changes {
@@ -39,7 +71,6 @@ pub fn run(engine: &Engine, args: DiffArgs) -> Result<i32, Error> {
         out.push('\n');
     }
     print!("{out}");
-    Ok(0)
 }
 
 /// Podman's `diff --format json`: the paths by kind, a kind without

@@ -39,6 +39,12 @@ pub struct ExecArgs {
     /// Drop a capability (CHOWN, CAP_NET_RAW, all…)
     #[arg(long, value_name = "CAPABILITY")]
     pub cap_drop: Vec<String>,
+    /// Pass hutch's file descriptors 3 to 3+N-1 on to the command
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Keys that would detach from the command (checked; the foreground hutch waits for it and stays)
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     #[command(flatten)]
     pub latest: super::pick::Latest,
     /// The container (by name or id; left out with --latest), then the
@@ -61,6 +67,11 @@ fn parse_caps(names: &[String]) -> Result<u64, Error> {
 
 /// Runs the command and returns its exit code (0 at once with `-d`).
 pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
+    // Before anything opens a file that could take one of their numbers.
+    crate::container::exec::check_preserved_fds(args.preserve_fds)?;
+    if let Some(keys) = &args.detach_keys {
+        crate::container::attach::parse_detach_keys(keys).map_err(super::attach::from_attach)?;
+    }
     // Flags stop at the container, so an unknown one before it lands here.
     if let Some(flag) = args.target.first().filter(|t| t.starts_with('-')) {
         return Err(Error::Usage(format!("unknown flag: {flag}")));
@@ -89,6 +100,7 @@ pub fn run(engine: &Engine, args: ExecArgs) -> Result<i32, Error> {
         privileged: args.privileged,
         cap_add: parse_caps(&args.cap_add)?,
         cap_drop: parse_caps(&args.cap_drop)?,
+        preserve_fds: args.preserve_fds,
     };
     Ok(engine.exec(&opts)?)
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::images::human_size;
 use super::template::Template;
 use crate::container::images::{HistoryStep as Step, ImageRecord};
+use crate::container::layertree::TreeItem;
 use crate::container::Engine;
 use crate::error::Error;
 
@@ -37,6 +38,9 @@ pub struct TreeArgs {
     /// The image, by name or id
     #[arg(value_name = "IMAGE")]
     pub image: String,
+    /// Show the layers built on the image's top layer (the images that need it) instead of its own
+    #[arg(long)]
+    pub whatrequires: bool,
 }
 
 /// Prints the image's history.
@@ -111,36 +115,45 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// The tree text for `img`: its id, names and size, then its layers
-/// bottom first with their uncompressed `sizes`.
-fn tree_text(img: &ImageRecord, sizes: &[u64]) -> String {
+/// The tree text for `img`: its id, names and size, then `items`, the
+/// layers (each with its size and the images whose top layer it is).
+fn tree_text(img: &ImageRecord, items: &[TreeItem]) -> String {
     let mut out = format!(
         "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
         img.id.short(),
         img.names.join(" "),
         human_size(img.size)
     );
-    let n = img.layers.len();
-    for (i, l) in img.layers.iter().enumerate() {
-        let branch = if i + 1 == n { "└──" } else { "├──" };
-        out.push_str(&format!(
-            "{branch} ID: {} Size: {}",
-            l.diff_id.short(),
-            human_size(sizes.get(i).copied().unwrap_or(l.size))
-        ));
-        if i + 1 == n && !img.names.is_empty() {
-            out.push_str(&format!(" Top Layer of: [{}]", img.names.join(" ")));
-        }
-        out.push('\n');
-    }
+    draw(items, "", &mut out);
     out
 }
 
-/// Prints the image's layers as a tree.
+/// Appends `items` as tree lines below `prefix`, as gotree draws them.
+fn draw(items: &[TreeItem], prefix: &str, out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        let is_last = i + 1 == items.len();
+        let l = &item.layer;
+        out.push_str(prefix);
+        out.push_str(if is_last { "└── " } else { "├── " });
+        out.push_str(&format!(
+            "ID: {} Size: {}",
+            l.diff_id.short(),
+            human_size(l.size)
+        ));
+        if !l.top_of.is_empty() {
+            out.push_str(&format!(" Top Layer of: [{}]", l.top_of.join(" ")));
+        }
+        out.push('\n');
+        let deeper = format!("{prefix}{}", if is_last { "    " } else { "│   " });
+        draw(&item.items, &deeper, out);
+    }
+}
+
+/// Prints the image's layers (or what requires them) as a tree.
 pub fn tree(engine: &Engine, args: TreeArgs) -> Result<i32, Error> {
     let img = engine.find_image(&args.image)?;
-    let sizes = engine.layer_sizes(&img)?;
-    print!("{}", tree_text(&img, &sizes));
+    let items = engine.image_tree(&img, args.whatrequires)?;
+    print!("{}", tree_text(&img, &items));
     Ok(0)
 }
 
@@ -148,17 +161,39 @@ pub fn tree(engine: &Engine, args: TreeArgs) -> Result<i32, Error> {
 mod tests {
     use super::*;
     use crate::container::images::tests::image;
+    use crate::container::layertree::TreeLayer;
 
     #[test]
-    fn tree_lists_layers_bottom_first() {
+    fn tree_draws_branches_as_gotree_does() {
         let img = image(json!([]), 2);
-        let t = tree_text(&img, &[100, 200]);
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[3], "Image Layers");
-        assert!(lines[4].starts_with("├── ID: "), "{t}");
-        assert!(
-            lines[5].starts_with("└── ID: ") && lines[5].ends_with("Top Layer of: [r/x:1]"),
-            "{t}"
+        let layer = |i: usize, top_of: &[&str]| TreeLayer {
+            diff_id: img.layers[i].diff_id.clone(),
+            size: 100,
+            top_of: top_of.iter().map(|s| s.to_string()).collect(),
+        };
+        let leaf = |i, top_of| TreeItem {
+            layer: layer(i, top_of),
+            items: Vec::new(),
+        };
+        let items = [
+            leaf(0, &["r/x:1"]),
+            TreeItem {
+                layer: layer(1, &[]),
+                items: vec![leaf(0, &[]), leaf(1, &["a", "b"])],
+            },
+        ];
+        let t = tree_text(&img, &items);
+        let lines: Vec<&str> = t.lines().skip(3).collect();
+        let (a, b) = (img.layers[0].diff_id.short(), img.layers[1].diff_id.short());
+        assert_eq!(
+            lines,
+            [
+                "Image Layers".to_string(),
+                format!("├── ID: {a} Size: 100 B Top Layer of: [r/x:1]"),
+                format!("└── ID: {b} Size: 100 B"),
+                format!("    ├── ID: {a} Size: 100 B"),
+                format!("    └── ID: {b} Size: 100 B Top Layer of: [a b]"),
+            ]
         );
     }
 }

@@ -25,7 +25,7 @@ pub struct ImagesArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}} {{.ID}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE]
+    /// Show only images that match: reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE, label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Show only images whose name matches (as --filter reference=IMAGE)
@@ -37,6 +37,9 @@ pub struct ImagesArgs {
     /// Sort by created (default, newest first), id, repository, size or tag
     #[arg(long, value_name = "KEY", default_value = "created")]
     pub sort: String,
+    /// Show the names each image has had, newest first (a HISTORY column)
+    #[arg(long)]
+    pub history: bool,
 }
 
 /// Lists the store's images.
@@ -70,18 +73,30 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
     let print_table = |text: String, is_table: bool| {
         super::output::print_listing(&text, args.noheading && is_table);
     };
+    let history = engine.image_name_history()?;
+    let history_of = |img: &ImageRecord| -> Vec<String> {
+        history
+            .get(&img.id.to_string())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let with_history = |table: &str| match args.history {
+        true => format!("{table}\\t{{{{.History}}}}"),
+        false => table.to_string(),
+    };
     let text = match args.format.as_deref() {
         Some("json") => {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json(&images)).unwrap_or_default()
+                serde_json::to_string_pretty(&json(&images, &history_of)).unwrap_or_default()
             );
             return Ok(0);
         }
-        None | Some("table") if args.digests => DIGESTS_TABLE,
-        None | Some("table") => DEFAULT_TABLE,
-        Some(text) => text,
+        None | Some("table") if args.digests => with_history(DIGESTS_TABLE),
+        None | Some("table") => with_history(DEFAULT_TABLE),
+        Some(text) => text.to_string(),
     };
+    let text = text.as_str();
     let t = Template::parse_as("images", text)?;
     t.check_fields(FIELDS)?;
     // Counted only when a template asks: it reads every container.
@@ -98,7 +113,10 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
                 tag: &tag,
                 containers: users.get(img.id.hex()).copied().unwrap_or(0),
             };
-            template_object(&row, img, args.no_trunc, now)
+            let mut o = template_object(&row, img, args.no_trunc, now);
+            // Podman's template joins them as its column does.
+            o["History"] = history_of(img).join(", ").into();
+            o
         })
         .collect();
     print_table(t.render_all(&objects, &|p| header_name(p))?, t.is_table);
@@ -150,6 +168,7 @@ const FIELDS: &[&str] = &[
     "Names",
     "Labels",
     "Dangling",
+    "History",
 ];
 
 /// Podman's default table, and the one `--digests` prints.
@@ -240,7 +259,10 @@ pub(super) fn split_name(name: &str) -> (String, String) {
     }
 }
 
-fn json(images: &[ImageRecord]) -> serde_json::Value {
+fn json(
+    images: &[ImageRecord],
+    history: &dyn Fn(&ImageRecord) -> Vec<String>,
+) -> serde_json::Value {
     serde_json::Value::Array(
         images
             .iter()
@@ -249,6 +271,7 @@ fn json(images: &[ImageRecord]) -> serde_json::Value {
                     "Id": i.id.hex(),
                     "Digest": i.manifest_digest.to_string(),
                     "Names": i.names,
+                    "History": history(i),
                     "Created": i.created,
                     "Size": i.size,
                     "VirtualSize": i.size,

@@ -257,6 +257,8 @@ pub enum ImageCommand {
     Untag(tag::UntagArgs),
     /// Create an image from a root filesystem tarball
     Import(import::ImportArgs),
+    /// Show what an image changes against its parent layer or another image
+    Diff(diff::ImageDiffArgs),
     /// Remove unused images
     Prune(system::ImagePruneArgs),
     /// Show the history of an image
@@ -378,6 +380,7 @@ pub fn main() -> i32 {
             history::history(&engine, a)
         }
         Command::Image(ImageCommand::Tree(a)) => history::tree(&engine, a),
+        Command::Image(ImageCommand::Diff(a)) => diff::image_diff(&engine, a),
         Command::Image(ImageCommand::Prune(a)) => system::image_prune(&engine, a),
         Command::Image(ImageCommand::Mount(a)) => mount::image_mount(&engine, a),
         Command::Mount(a) => mount::mount(&engine, a),

@@ -1,4 +1,5 @@
-//! `hutch container prune`: removes every container that is not running.
+//! `hutch container prune`: removes every container that is not running
+//! (and passes `--filter`).
 //!
 //! Each container goes through the same removal as `hutch rm`; one that
 //! starts, or is removed by someone else, meanwhile is left alone.
@@ -7,6 +8,7 @@ use std::io::{BufRead, Write};
 
 use clap::Args;
 
+use crate::container::prune::PruneFilters;
 use crate::container::Engine;
 use crate::error::{Error, EXIT_TOOL};
 
@@ -19,15 +21,29 @@ pub struct PruneArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Prune only containers matching KEY=VALUE: label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME (repeatable)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
-/// Removes all non-running containers and prints their ids.
+/// Parses a prune's `--filter`s (label, label!, until), a usage error
+/// otherwise.
+pub(super) fn parse_filters(raw: &[String]) -> Result<PruneFilters, Error> {
+    PruneFilters::parse(raw, super::ps::now_nanos()).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// Removes all non-running containers (that pass the filters) and prints
+/// their ids.
 pub fn run(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
+    let filters = parse_filters(&args.filter)?;
+    filters
+        .check_containers()
+        .map_err(|e| Error::Usage(e.to_string()))?;
     if !args.force && !confirm(PROMPT)? {
         return Ok(0);
     }
     let mut code = 0;
-    engine.prune_containers(&mut |removed| match removed {
+    engine.prune_containers(&filters, &mut |removed: Result<String, _>| match removed {
         Ok(id) => println!("{id}"),
         Err(e) => {
             super::report_error(&e.into());

@@ -40,6 +40,7 @@ const INFRA_PROCESS: &str = "a hutch pod's infra is a process of hutch's own hol
 
 /// Why per-device IO weights are refused.
 pub const DEVICE_WEIGHT: &str = "cgroup v2 takes per-device IO weights only where root enabled the kernel's IO cost model or BFQ for the device: use --blkio-weight";
+const SIGN: &str = "hutch does not sign images: push, then sign with skopeo (copy --sign-by) or cosign (sign --key)";
 
 /// The refusals, by command.
 pub const TABLE: &[Refusal] = &[
@@ -165,6 +166,24 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch neither signs images nor verifies signatures",
     },
     Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-by",
+        takes_value: true,
+        reason: SIGN,
+    },
+    Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-by-sigstore-private-key",
+        takes_value: true,
+        reason: SIGN,
+    },
+    Refusal {
+        commands: &["push", "image push", "manifest push"],
+        flag: "sign-passphrase-file",
+        takes_value: true,
+        reason: SIGN,
+    },
+    Refusal {
         commands: &["image trust"],
         flag: "",
         takes_value: false,
@@ -199,6 +218,12 @@ pub const TABLE: &[Refusal] = &[
         flag: "blkio-weight-device",
         takes_value: true,
         reason: DEVICE_WEIGHT,
+    },
+    Refusal {
+        commands: &["unshare"],
+        flag: "rootless-netns",
+        takes_value: false,
+        reason: "hutch has no shared rootless network namespace: each container has its own; enter one with nsenter -t PID -U -n --preserve-credentials (PID from hutch inspect -f '{{.State.Pid}}')",
     },
     Refusal {
         commands: &["volume reload"],

@@ -18,6 +18,12 @@ pub struct ImagePruneArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Prune only images matching KEY=VALUE (images --filter's keys: reference, dangling, before, since, label, label!, until; repeatable)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Also remove what containers hutch has no record of left in the store, and the debris of interrupted commands
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +66,9 @@ pub struct SystemPruneArgs {
     /// Remove every volume no container uses too
     #[arg(long)]
     pub volumes: bool,
+    /// Prune only what matches KEY=VALUE: label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME (repeatable)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +100,12 @@ fn confirm(prompt: &str) -> Result<bool, Error> {
 
 /// `image prune`.
 pub fn image_prune(engine: &Engine, args: ImagePruneArgs) -> Result<i32, Error> {
+    let mut filters = super::image_filter::parse(&args.filter)?;
+    if !args.all {
+        // Only dangling images, as if the filter said so (Podman adds it).
+        filters.push(crate::container::images::ImageFilter::Dangling(true));
+        super::image_filter::check_dangling(&filters)?;
+    }
     let prompt = if args.all {
         "WARNING! This command removes all images without at least one container associated with them.\nAre you sure you want to continue? [y/N] "
     } else {
@@ -100,7 +115,10 @@ pub fn image_prune(engine: &Engine, args: ImagePruneArgs) -> Result<i32, Error> 
         return Ok(0);
     }
     let mut code = 0;
-    let removed = engine.prune_images(args.all, &mut |e| {
+    if args.external {
+        engine.prune_external()?;
+    }
+    let removed = engine.prune_images(args.all, &filters, &mut |e| {
         super::report_error(&e.into());
         code = EXIT_TOOL;
     })?;
@@ -112,6 +130,16 @@ pub fn image_prune(engine: &Engine, args: ImagePruneArgs) -> Result<i32, Error> 
 
 /// `system prune`.
 pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error> {
+    // Every filter checked for every kind it applies to before anything
+    // goes: containers and volumes by label, label! and until, images by
+    // the same keys as `image prune --filter` reads them.
+    let filters = super::prune::parse_filters(&args.filter)?;
+    let usage = |e: crate::container::prune::FilterError| Error::Usage(e.to_string());
+    filters.check_containers().map_err(usage)?;
+    if args.volumes {
+        filters.check_volumes().map_err(usage)?;
+    }
+    let image_filters = super::image_filter::parse(&args.filter)?;
     let images = if args.all {
         "all images without at least one container associated with them"
     } else {
@@ -143,14 +171,14 @@ pub fn system_prune(engine: &Engine, args: SystemPruneArgs) -> Result<i32, Error
         super::report_error(&e.into());
         code = EXIT_TOOL;
     };
-    let containers = engine.prune_containers_sized(&mut report)?;
+    let containers = engine.prune_containers_sized(&filters, &mut report)?;
     // After the containers: volumes of removed containers are unused now.
     let volumes = if args.volumes {
-        engine.prune_unused_volumes()?
+        engine.prune_unused_volumes(&filters)?
     } else {
         Vec::new()
     };
-    let images = engine.prune_images(args.all, &mut report)?;
+    let images = engine.prune_images(args.all, &image_filters, &mut report)?;
     if !containers.ids.is_empty() {
         println!("Deleted Containers");
         for id in &containers.ids {

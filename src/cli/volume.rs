@@ -1,4 +1,4 @@
-//! `hutch volume create|ls|inspect|rm|prune|exists|export|import`, the mount flags of
+//! `hutch volume create|ls|inspect|rm|prune|exists|export|import|mount|unmount`, the mount flags of
 //! `run` and `create` (`-v`, `--mount`, `--tmpfs`, `--volumes-from`) and
 //! the `Mounts` of `inspect`.
 
@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::template::{field_header, Template};
+use crate::container::prune::PruneFilters;
 use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
 use crate::container::volumes::VolumeRequest;
 use crate::container::Engine;
@@ -62,6 +63,17 @@ pub enum VolumeCommand {
     Export(ExportArgs),
     /// Extract a tar into a volume
     Import(ImportArgs),
+    /// Mount a volume (under hutch unshare) and print where its files are
+    Mount(VolumeMountArgs),
+    /// Unmount a volume mounted with volume mount
+    Unmount(VolumeMountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeMountArgs {
+    /// Volume name
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +165,7 @@ pub struct PruneArgs {
     /// Do not ask for confirmation (hutch never asks; accepted for compatibility)
     #[arg(short, long)]
     pub force: bool,
-    /// Prune only volumes matching: label=KEY[=VALUE]
+    /// Prune only volumes matching: label=KEY[=VALUE] (any of them), until=TIME
     #[arg(long, value_name = "FILTER")]
     pub filter: Vec<String>,
 }
@@ -174,6 +186,14 @@ pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Rm(a) => rm(engine, a),
         VolumeCommand::Prune(a) => prune(engine, a),
         VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name)? { 0 } else { 1 }),
+        VolumeCommand::Mount(a) => {
+            println!("{}", engine.mount_volume(&a.name)?.display());
+            Ok(0)
+        }
+        VolumeCommand::Unmount(a) => {
+            println!("{}", engine.unmount_volume(&a.name)?);
+            Ok(0)
+        }
         VolumeCommand::Export(a) => {
             super::output::write_to(a.output.as_deref(), "a tar", |out| {
                 Ok(engine.export_volume(&a.name, out)?)
@@ -396,18 +416,8 @@ fn rm(engine: &Engine, args: RmArgs) -> Result<i32, Error> {
 
 fn prune(engine: &Engine, args: PruneArgs) -> Result<i32, Error> {
     let _ = args.force;
-    let filters = parse_filters(&args.filter)?;
-    if filters.iter().any(|(k, _)| k != "label") {
-        return Err(Error::Usage(
-            "volume prune takes only label=… filters".to_string(),
-        ));
-    }
-    // Only label filters are left, and they cannot fail to match.
-    let by_label = |v: &VolumeInfo| matches(v, &filters).unwrap_or(false);
-    let filter: Option<&dyn Fn(&VolumeInfo) -> bool> = match filters.is_empty() {
-        true => None,
-        false => Some(&by_label),
-    };
-    engine.prune_volumes(filter, &mut |name| println!("{name}"))?;
+    let filters = PruneFilters::parse_volumes(&args.filter, super::ps::now_nanos())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    engine.prune_volumes(&filters, &mut |name| println!("{name}"))?;
     Ok(0)
 }

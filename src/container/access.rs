@@ -93,6 +93,26 @@ impl Engine {
         super::files::diff(self.store()?, name, maps)
     }
 
+    /// What image `first`'s files change against image `second`, or
+    /// without it against its own layers below the top one (`image
+    /// diff`), sorted by path. Must be called single-threaded.
+    pub fn image_diff(&self, first: &str, second: Option<&str>) -> Result<Vec<Change>, Error> {
+        let maps = self.user_maps()?;
+        let store = self.store()?;
+        let layers = |name: &str| -> Result<Vec<std::path::PathBuf>, Error> {
+            let img = self.find_image(name)?;
+            Ok(img
+                .layers
+                .iter()
+                .rev()
+                .map(|l| store.layer_path(&l.diff_id))
+                .collect())
+        };
+        let first = layers(first)?;
+        let second = second.map(layers).transpose()?;
+        Ok(crate::files::image_diff(&first, second.as_deref(), maps)?)
+    }
+
     /// Commits container `name`'s changes as a new image and returns its
     /// id. Must be called single-threaded.
     pub fn commit(&self, name: &str, opts: &CommitOptions) -> Result<Digest, Error> {

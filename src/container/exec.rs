@@ -35,6 +35,16 @@ pub struct ExecOptions {
     pub cap_add: u64,
     /// `--cap-drop`, as a mask.
     pub cap_drop: u64,
+    /// `--preserve-fds`: hutch's fds 3 to 3+N-1 passed on to the command
+    /// (checked open by `check_preserved_fds` before anything else).
+    pub preserve_fds: u32,
+}
+
+/// Checks that fds 3 to 3+`count`-1 are open, as `exec --preserve-fds`
+/// needs; call it before hutch opens any file of its own, which could
+/// take one of those numbers.
+pub fn check_preserved_fds(count: u32) -> Result<(), Error> {
+    crate::runtime::tuning::check_preserved_fds(count).map_err(Error::Tuning)
 }
 
 /// Computes the process from the container's `plan` and `opts`; `host_env`
@@ -79,6 +89,7 @@ fn plan_process(
             init: false,
             ..plan.hardening.clone()
         },
+        preserve_fds: opts.preserve_fds,
     })
 }
 
@@ -204,6 +215,7 @@ mod tests {
                 caps: security::default_caps(),
                 no_new_privileges: false,
                 hardening: Default::default(),
+                preserve_fds: 0,
             }
         );
     }

@@ -5,6 +5,7 @@
 //! maps through the engine; front ends only build the request and format
 //! the result. Nothing here prints.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ pub enum ImageFilter {
     Since(String),
     /// `label=KEY` or `label=KEY=VALUE`.
     Label(String, Option<String>),
+    /// `label!=KEY` or `label!=KEY=VALUE`: without such a label.
+    NotLabel(String, Option<String>),
+    /// `until=TIME`: created before it (nanoseconds since the epoch).
+    Until(i64),
 }
 
 /// Where an archive or a tarball is read from.
@@ -127,11 +132,29 @@ impl Engine {
         find(self, store, name)
     }
 
-    /// The stored images, newest first, that pass every filter.
+    /// The stored images, newest first, that pass the filters.
     pub fn list_images(&self, filters: &[ImageFilter]) -> Result<Vec<ImageRecord>, Error> {
         let store = self.store()?;
         let all = store.list_images().map_err(Error::Store)?;
-        filter_images(filters, &all, &|name| {
+        self.filter_stored(store, filters, &all)
+    }
+
+    /// The names each stored image has had, newest first, by image id
+    /// (`images --history`).
+    pub fn image_name_history(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, Error> {
+        self.store()?.name_history().map_err(Error::Store)
+    }
+
+    /// Those of the stored `images` that pass the filters.
+    fn filter_stored(
+        &self,
+        store: &crate::storage::Store,
+        filters: &[ImageFilter],
+        images: &[ImageRecord],
+    ) -> Result<Vec<ImageRecord>, Error> {
+        filter_images(filters, images, &|name| {
             image::find_local(self.paths(), store, name)
                 .ok()
                 .flatten()
@@ -398,11 +421,13 @@ impl Engine {
         super::files::export(store, name, out, maps)
     }
 
-    /// Removes the images no container uses: those without names, or with
-    /// `all` every one. A failure goes to `on_error` and the others go on.
+    /// Removes the images no container uses that pass `filters` (as
+    /// `images --filter` reads them): those without names, or with `all`
+    /// every one. A failure goes to `on_error` and the others go on.
     pub fn prune_images(
         &self,
         all: bool,
+        filters: &[ImageFilter],
         on_error: &mut dyn FnMut(Error),
     ) -> Result<PrunedImages, Error> {
         let maps = self.user_maps()?;
@@ -413,9 +438,18 @@ impl Engine {
             .into_iter()
             .map(|c| c.record.image_id)
             .collect();
+        let images = store.list_images().map_err(Error::Store)?;
+        let passing: std::collections::HashSet<Digest> = self
+            .filter_stored(store, filters, &images)?
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
         let mut removed = Vec::new();
-        for img in store.list_images().map_err(Error::Store)? {
-            if used.contains(&img.id) || (!all && !img.names.is_empty()) {
+        for img in images {
+            if used.contains(&img.id)
+                || (!all && !img.names.is_empty())
+                || !passing.contains(&img.id)
+            {
                 continue;
             }
             // Name by name: the last one removes the image, and a container
@@ -526,7 +560,7 @@ pub fn image_labels(img: &ImageRecord) -> Value {
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(super) fn glob(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;
@@ -571,19 +605,29 @@ fn reference_matches(pattern: &str, name: &str) -> bool {
     .any(|c| glob(pattern, c))
 }
 
-/// The images (newest first) that pass every filter; `resolve` finds the
-/// id of an image named in before=/since=.
+/// The images (newest first) that pass the filters: one of each key's
+/// values, for every key given (Podman's libimage ORs a key's values and
+/// ANDs the keys); `resolve` finds the id of an image named in
+/// before=/since=.
 fn filter_images(
     filters: &[ImageFilter],
     images: &[ImageRecord],
     resolve: &dyn Fn(&str) -> Option<Digest>,
 ) -> Result<Vec<ImageRecord>, Error> {
+    use std::collections::HashMap;
+    use std::mem::discriminant;
     let position = |name: &str| -> Result<usize, Error> {
         let id = resolve(name).ok_or_else(|| Error::FilterImageUnknown(name.to_string()))?;
         Ok(images.iter().position(|i| i.id == id).unwrap_or(0))
     };
+    let label = |k: &str, v: &Option<String>, labels: &BTreeMap<String, String>| match v {
+        Some(v) => super::labels::matches_one(&format!("{k}={v}"), labels),
+        None => super::labels::matches_one(k, labels),
+    };
     let mut out = Vec::new();
-    'next: for (pos, img) in images.iter().enumerate() {
+    for (pos, img) in images.iter().enumerate() {
+        let labels = image_label_map(img);
+        let mut passed = HashMap::new();
         for f in filters {
             let ok = match f {
                 ImageFilter::Reference(p) => img.names.iter().any(|n| reference_matches(p, n)),
@@ -591,23 +635,32 @@ fn filter_images(
                 // Newest first: older images come later in the list.
                 ImageFilter::Before(name) => pos > position(name)?,
                 ImageFilter::Since(name) => pos < position(name)?,
-                ImageFilter::Label(k, v) => {
-                    let l = image_labels(img);
-                    match (l.get(k), v) {
-                        (Some(_), None) => true,
-                        (Some(got), Some(want)) => got.as_str() == Some(want.as_str()),
-                        (None, _) => false,
-                    }
+                ImageFilter::Label(k, v) => label(k, v, &labels),
+                ImageFilter::NotLabel(k, v) => !label(k, v, &labels),
+                ImageFilter::Until(t) => {
+                    super::prune::created_nanos(img.created.as_deref().unwrap_or_default()) < *t
                 }
             };
-            if !ok {
-                continue 'next;
-            }
+            *passed.entry(discriminant(f)).or_insert(false) |= ok;
+        }
+        if passed.values().any(|ok| !ok) {
+            continue;
         }
         // As in Podman, a matched image is listed with all its names.
         out.push(img.clone());
     }
     Ok(out)
+}
+
+/// The image's labels whose values are strings.
+fn image_label_map(img: &ImageRecord) -> BTreeMap<String, String> {
+    match image_labels(img) {
+        Value::Object(m) => m
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 #[cfg(test)]
@@ -692,5 +745,56 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(out[0].names, vec!["r/a:1", "r/b:1"]);
         assert!(filter_images(&[ImageFilter::Before("x".into())], &[img], &|_| None).is_err());
+    }
+
+    /// An image with `labels` in its config, created at `created`.
+    fn labelled(name: &str, labels: Value, created: &str) -> ImageRecord {
+        let config = json!({"config": {"Labels": labels}})
+            .to_string()
+            .into_bytes();
+        ImageRecord {
+            id: Digest::of(&config),
+            names: vec![name.to_string()],
+            config,
+            created: Some(created.to_string()),
+            ..image(json!([]), 0)
+        }
+    }
+
+    #[test]
+    fn filter_values_of_one_key_are_ored_and_keys_anded() {
+        // As Podman 4.3's `images --filter` and `image prune --filter`.
+        let imgs = [
+            labelled("r/a:1", json!({"a": "1"}), "2020-01-01T00:00:00Z"),
+            labelled(
+                "r/ab:1",
+                json!({"a": "2", "b": "1"}),
+                "2024-01-01T00:00:00Z",
+            ),
+            labelled("r/none:1", json!(null), "2024-01-01T00:00:00Z"),
+        ];
+        let names = |filters: &[ImageFilter]| -> Vec<String> {
+            filter_images(filters, &imgs, &|_| None)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.names[0].clone())
+                .collect()
+        };
+        let label = |k: &str, v: Option<&str>| ImageFilter::Label(k.into(), v.map(Into::into));
+        assert_eq!(
+            names(&[label("a", None), label("b", None)]),
+            ["r/a:1", "r/ab:1"]
+        );
+        assert_eq!(
+            names(&[label("a", Some("1")), label("a", Some("2"))]),
+            ["r/a:1", "r/ab:1"]
+        );
+        assert_eq!(names(&[label("a", Some(""))]), ["r/a:1", "r/ab:1"]);
+        assert_eq!(names(&[label("*", None)]), ["r/a:1", "r/ab:1"]);
+        let not = |k: &str| ImageFilter::NotLabel(k.into(), None);
+        assert_eq!(names(&[not("a"), not("b")]), ["r/a:1", "r/none:1"]);
+        let until = ImageFilter::Until(super::super::prune::created_nanos("2022-01-01T00:00:00Z"));
+        assert_eq!(names(std::slice::from_ref(&until)), ["r/a:1"]);
+        assert_eq!(names(&[until, label("b", None)]), Vec::<String>::new());
     }
 }

@@ -111,14 +111,23 @@ pub fn merge(
     out
 }
 
-/// Whether `labels` pass every `ps --filter label=` value (`KEY`, or
-/// `KEY=VALUE`; an empty VALUE matches any), as Podman ANDs them.
+/// Whether `labels` pass every `--filter label=` value (see
+/// `matches_one`), as Podman ANDs them.
 pub fn matches_all(filters: &[String], labels: &BTreeMap<String, String>) -> bool {
-    filters.iter().all(|f| {
-        let (key, want) = f.split_once('=').unwrap_or((f, ""));
-        labels
-            .get(key)
-            .is_some_and(|have| want.is_empty() || have == want)
+    filters.iter().all(|f| matches_one(f, labels))
+}
+
+/// Whether `labels` pass one `--filter label=` value: `KEY`, or
+/// `KEY=VALUE` (an empty VALUE matches any); a KEY with a `*` matches
+/// every label key containing what it matches (Podman's
+/// `MatchLabelFilters`, whose pattern is `*KEY*`).
+pub fn matches_one(filter: &str, labels: &BTreeMap<String, String>) -> bool {
+    let (key, want) = filter.split_once('=').unwrap_or((filter, ""));
+    let is_pattern = key.contains('*');
+    let pattern = format!("*{key}*");
+    labels.iter().any(|(k, have)| {
+        let is_key = k == key || (is_pattern && super::images::glob(&pattern, k));
+        is_key && (want.is_empty() || have == want)
     })
 }
 

@@ -147,14 +147,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Removes every container that is not running, telling `removed`
-    /// each id removed and each failure; one that starts, or is removed by
-    /// someone else, meanwhile is left alone. Must be called
-    /// single-threaded.
+    /// Removes every container that is not running and passes `filters`,
+    /// telling `removed` each id removed and each failure; one that
+    /// starts, or is removed by someone else, meanwhile is left alone.
+    /// Must be called single-threaded.
     pub fn prune_containers(
         &self,
+        filters: &super::prune::PruneFilters,
         removed: &mut dyn FnMut(Result<String, Error>),
     ) -> Result<(), Error> {
+        filters.check_containers()?;
         let maps = self.user_maps()?;
         let store = self.store()?;
         let exits = self.exits_dir();
@@ -163,7 +165,9 @@ impl Engine {
             let Some(info) = self.observe(info)? else {
                 continue;
             };
-            if info.state.status == ContainerStatus::Running {
+            if info.state.status == ContainerStatus::Running
+                || !super::prune::is_container_pruned(filters, &info)
+            {
                 continue;
             }
             let id = info.record.id;

@@ -28,6 +28,7 @@ pub mod images;
 mod inspect;
 mod inspect_more;
 pub mod labels;
+pub mod layertree;
 mod lifecycle;
 pub mod limits;
 mod logfile;
@@ -47,6 +48,7 @@ pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
 pub mod pod_options;
+pub mod prune;
 pub mod query;
 mod request_parts;
 mod resources;
@@ -158,6 +160,9 @@ pub enum Error {
     /// `--umask`, `--tz`, `--shm-size` or `--sysctl` that cannot apply.
     #[error(transparent)]
     Tuning(crate::runtime::tuning::Error),
+    /// A prune's `--filter` that cannot apply.
+    #[error(transparent)]
+    PruneFilter(#[from] prune::FilterError),
     /// `--expose` that is not PORT[-END][/PROTO].
     #[error("invalid range format for --expose: {0}")]
     InvalidExpose(String),

@@ -72,7 +72,9 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn is_mounted(path: &Path, proc: &Path) -> bool {
+/// Whether `path` is a mount point in this mount namespace (`proc`'s
+/// `self/mountinfo`).
+pub(super) fn is_mounted(path: &Path, proc: &Path) -> bool {
     let table = std::fs::read_to_string(proc.join("self/mountinfo")).unwrap_or_default();
     mount_points(&table).iter().any(|p| p == path)
 }

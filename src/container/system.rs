@@ -207,8 +207,10 @@ impl Engine {
     /// go on.
     pub fn prune_containers_sized(
         &self,
+        filters: &super::prune::PruneFilters,
         on_error: &mut dyn FnMut(Error),
     ) -> Result<PrunedContainers, Error> {
+        filters.check_containers()?;
         let maps = self.user_maps()?;
         let store = self.store()?;
         self.sweep_container_leftovers()?;
@@ -217,7 +219,9 @@ impl Engine {
             let Some(info) = self.observe(info)? else {
                 continue;
             };
-            if info.state.status == ContainerStatus::Running {
+            if info.state.status == ContainerStatus::Running
+                || !super::prune::is_container_pruned(filters, &info)
+            {
                 continue;
             }
             let id = info.record.id;
@@ -246,12 +250,24 @@ impl Engine {
             .unwrap_or_default())
     }
 
-    /// Removes the volumes no container uses; returns their names.
-    pub fn prune_unused_volumes(&self) -> Result<Vec<String>, Error> {
-        let maps = self.user_maps()?;
-        let store = self.store()?;
-        store.sweep_volume_dirs(maps).map_err(Error::Store)?;
-        store.prune_volumes(maps).map_err(Error::Store)
+    /// For `image prune --external`: removes what hutch has no record of,
+    /// container directories without a container and the debris of
+    /// interrupted commands (`system check --repair`'s sweeps); returns
+    /// the debris removed. Must be called single-threaded.
+    pub fn prune_external(&self) -> Result<Vec<Debris>, Error> {
+        self.sweep_container_leftovers()?;
+        self.prune_debris()
+    }
+
+    /// Removes the volumes no container uses that pass `filters`; returns
+    /// their names.
+    pub fn prune_unused_volumes(
+        &self,
+        filters: &super::prune::PruneFilters,
+    ) -> Result<Vec<String>, Error> {
+        let mut names = Vec::new();
+        self.prune_volumes(filters, &mut |name| names.push(name.to_string()))?;
+        Ok(names)
     }
 
     /// For `system reset`: removes every container, killing running ones.

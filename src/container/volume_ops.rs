@@ -1,12 +1,15 @@
 //! Named volumes through the engine: create, list, find, remove and prune
-//! them, and their files as a tar (`hutch volume …`).
+//! them, their files as a tar, and `volume mount`/`unmount` under `hutch
+//! unshare` (`hutch volume …`).
 //!
 //! The records and directories live in the store; removing a volume's
 //! files may need the user's id maps, which the engine reads.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use super::{Engine, Error};
+use super::imagemount::{self, Error as MountError};
+use super::{Engine, Error, PROC};
 
 pub use crate::storage::{VolumeInfo, VolumeRecord, LOCAL_DRIVER};
 
@@ -117,25 +120,26 @@ impl Engine {
         store.remove_volume(name, maps).map_err(Error::Store)
     }
 
-    /// Removes every volume no container uses (only those `filter`
-    /// accepts, when given), telling `removed` each name. One taken into
-    /// use meanwhile is kept.
+    /// Removes every volume no container uses that passes `filters`,
+    /// telling `removed` each name. One taken into use meanwhile is kept.
     pub fn prune_volumes(
         &self,
-        filter: Option<&dyn Fn(&VolumeInfo) -> bool>,
+        filters: &super::prune::PruneFilters,
         removed: &mut dyn FnMut(&str),
     ) -> Result<(), Error> {
+        filters.check_volumes()?;
         let maps = self.user_maps()?;
         let store = self.store()?;
         store.sweep_volume_dirs(maps).map_err(Error::Store)?;
-        let Some(filter) = filter else {
+        if filters.is_empty() {
             for name in store.prune_volumes(maps).map_err(Error::Store)? {
                 removed(&name);
             }
             return Ok(());
-        };
+        }
         for v in store.list_volumes().map_err(Error::Store)? {
-            if v.users.is_empty() && filter(&v) {
+            let created = super::prune::created_nanos(&v.record.created);
+            if v.users.is_empty() && filters.matches_volume(&v.record.labels, created) {
                 match store.remove_volume(&v.record.name, maps) {
                     Ok(()) => removed(&v.record.name),
                     Err(crate::storage::Error::Volume(crate::storage::VolumeError::InUse {
@@ -167,4 +171,69 @@ impl Engine {
         let maps = self.user_maps()?;
         Ok(crate::files::import_volume(&v.mountpoint, maps, input)?)
     }
+
+    /// `volume mount`: volume `name`'s files made reachable, and where: its
+    /// `_data` directory, on which a tmpfs volume gets its tmpfs (once).
+    /// Only root in a user namespace (`hutch unshare`) may, as Podman
+    /// needs `podman unshare`; the mount lasts as long as that namespace.
+    pub fn mount_volume(&self, name: &str) -> Result<PathBuf, Error> {
+        let proc = Path::new(PROC);
+        if !imagemount::is_root_in_userns(proc) {
+            return Err(MountError::NotInUserns.into());
+        }
+        let v = self.volume(name)?;
+        if !is_tmpfs(&v) || super::rootmount::is_mounted(&v.mountpoint, proc) {
+            return Ok(v.mountpoint);
+        }
+        let err = |source: std::io::Error| MountError::Mount {
+            id: v.record.name.clone(),
+            path: v.mountpoint.clone(),
+            source,
+        };
+        // Through an fd opened without following symlinks: the path is
+        // the store's, but nothing on the way is followed.
+        let dir = crate::sys::fs::openat2(
+            nix::fcntl::AT_FDCWD,
+            &v.mountpoint,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            crate::sys::fs::Resolve::NO_SYMLINKS,
+        )
+        .map_err(err)?;
+        let data = v.record.options.get("o").filter(|o| !o.is_empty());
+        nix::mount::mount(
+            Some("tmpfs"),
+            &crate::sys::fs::proc_fd_path(std::os::fd::AsFd::as_fd(&dir)),
+            Some("tmpfs"),
+            nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+            data.map(String::as_str),
+        )
+        .map_err(|e| err(e.into()))?;
+        Ok(v.mountpoint)
+    }
+
+    /// `volume unmount`: unmounts the tmpfs `volume mount` put on volume
+    /// `name` here, if any (a local volume has nothing mounted); returns
+    /// its name. Only root in a user namespace may, as for `mount_volume`.
+    pub fn unmount_volume(&self, name: &str) -> Result<String, Error> {
+        let proc = Path::new(PROC);
+        if !imagemount::is_root_in_userns(proc) {
+            return Err(MountError::NotInUserns.into());
+        }
+        let v = self.volume(name)?;
+        if is_tmpfs(&v) && super::rootmount::is_mounted(&v.mountpoint, proc) {
+            nix::mount::umount2(&v.mountpoint, nix::mount::MntFlags::MNT_DETACH).map_err(
+                |source| MountError::Unmount {
+                    path: v.mountpoint.clone(),
+                    source,
+                },
+            )?;
+        }
+        Ok(v.record.name)
+    }
+}
+
+/// Whether volume `v` is a tmpfs volume (`--opt type=tmpfs`).
+fn is_tmpfs(v: &VolumeInfo) -> bool {
+    v.record.options.get("type").map(String::as_str) == Some("tmpfs")
 }

@@ -94,14 +94,7 @@ pub fn diff(plan: &Layout) -> Result<Vec<Change>, Error> {
             let own = super::mountpoints::own_entries(upper.as_fd(), &lowers)
                 .map_err(|e| format!("reading the upper directory: {e}"))?;
             changes.retain(|c| !own.contains(&c.path));
-            let mut out = std::io::BufWriter::new(std::fs::File::from(tx));
-            for c in &changes {
-                out.write_all(&[c.kind.letter() as u8])
-                    .and_then(|()| out.write_all(c.path.as_os_str().as_bytes()))
-                    .and_then(|()| out.write_all(b"\0"))
-                    .map_err(|e| format!("sending the changes: {e}"))?;
-            }
-            out.flush().map_err(|e| format!("sending the changes: {e}"))
+            send(&changes, tx)
         },
     )?;
     let mut raw = Vec::new();
@@ -111,8 +104,20 @@ pub fn diff(plan: &Layout) -> Result<Vec<Change>, Error> {
     Ok(decode(&raw))
 }
 
+/// In a helper: writes `changes` to `tx` as `LETTER PATH NUL` records.
+pub(super) fn send(changes: &[Change], tx: OwnedFd) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(std::fs::File::from(tx));
+    for c in changes {
+        out.write_all(&[c.kind.letter() as u8])
+            .and_then(|()| out.write_all(c.path.as_os_str().as_bytes()))
+            .and_then(|()| out.write_all(b"\0"))
+            .map_err(|e| format!("sending the changes: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("sending the changes: {e}"))
+}
+
 /// Parses the helper's `LETTER PATH NUL` records.
-fn decode(raw: &[u8]) -> Vec<Change> {
+pub(super) fn decode(raw: &[u8]) -> Vec<Change> {
     raw.split(|&b| b == 0)
         .filter_map(|rec| {
             let (&k, path) = rec.split_first()?;

@@ -1,6 +1,6 @@
 //! A container's files: `cp` in and out, `diff` against its image, and
 //! `commit` of its changes as a new image layer; a volume's files as a
-//! tar (`volume export`, `volume import`).
+//! tar (`volume export`, `volume import`); `image diff` of images' layers.
 //!
 //! Files inside a container belong to subordinate ids and their paths are
 //! hostile, so every look at them happens in a child that is root in the
@@ -19,6 +19,7 @@ mod copy;
 mod diff;
 mod enter;
 mod export;
+mod imagediff;
 mod mountpoints;
 mod stream;
 mod volume;
@@ -27,6 +28,7 @@ pub use change::ChangeError;
 pub use commit::CommitOptions;
 pub use copy::{CopyOptions, Location};
 pub use diff::Change;
+pub use imagediff::image_diff;
 
 use std::path::PathBuf;
 

@@ -61,6 +61,8 @@ pub struct Process {
     pub no_new_privileges: bool,
     /// The container's resource limits and OOM score adjustment.
     pub hardening: super::hardening::Hardening,
+    /// `--preserve-fds`: hutch's fds 3 to 3+N-1 stay open in the command.
+    pub preserve_fds: u32,
 }
 
 /// A step of the exec that failed with an OS error.

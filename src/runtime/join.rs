@@ -199,9 +199,9 @@ fn run_command(
 
     // 7. Build argv and the environment (HOME from passwd when unset),
     //    restore default signal handling and mark inherited fds
-    //    close-on-exec.
+    //    close-on-exec, but for the `--preserve-fds` ones.
     let command = launch::prepare_command(&process.args, &process.env, &user.home)?;
-    launch::reset_for_exec(0)?;
+    launch::reset_for_exec(process.preserve_fds)?;
 
     // 8. In the foreground, die with hutch, so the command never outlives
     //    it (after step 5, whose credential change clears the setting).

@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 5;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -141,6 +141,44 @@ END;
 const MIGRATE_V5: &str = "
 ALTER TABLE layers ADD COLUMN unpacked_size INTEGER;
 UPDATE images SET size = -1;
+";
+
+/// Version 6: the names each image has had (`images --history`, issue
+/// #13), newest first by `seq`, as containers/storage keeps an image's
+/// `NamesHistory`: a name given to an image (by pull, tag, commit, load or
+/// import) is put first, and stays when it is removed or moves to another
+/// image; the image's rows go with it. Triggers keep it, so every way a
+/// name is written counts (each deletes the row it replaces: a trigger's
+/// `OR REPLACE` yields to the upsert that fires it). An upgraded store
+/// starts from its names; the steps may run again over a store whose
+/// version was set back (they create only what is missing).
+const MIGRATE_V6: &str = "
+CREATE TABLE IF NOT EXISTS name_history (
+    image_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (image_id, name)
+);
+INSERT OR IGNORE INTO name_history (image_id, name, seq)
+    SELECT image_id, name, rowid FROM names;
+CREATE TRIGGER IF NOT EXISTS names_remember_added AFTER INSERT ON names
+BEGIN
+    DELETE FROM name_history WHERE image_id = NEW.image_id AND name = NEW.name;
+    INSERT INTO name_history (image_id, name, seq)
+    VALUES (NEW.image_id, NEW.name,
+            (SELECT COALESCE(MAX(seq), 0) + 1 FROM name_history));
+END;
+CREATE TRIGGER IF NOT EXISTS names_remember_moved AFTER UPDATE OF image_id ON names
+BEGIN
+    DELETE FROM name_history WHERE image_id = NEW.image_id AND name = NEW.name;
+    INSERT INTO name_history (image_id, name, seq)
+    VALUES (NEW.image_id, NEW.name,
+            (SELECT COALESCE(MAX(seq), 0) + 1 FROM name_history));
+END;
+CREATE TRIGGER IF NOT EXISTS images_forget_names AFTER DELETE ON images
+BEGIN
+    DELETE FROM name_history WHERE image_id = OLD.id;
+END;
 ";
 
 /// The directories whose entries show that the store has been used.
@@ -280,6 +318,9 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     if version < 5 {
         tx.execute_batch(MIGRATE_V5).map_err(init_err)?;
     }
+    if version < 6 {
+        tx.execute_batch(MIGRATE_V6).map_err(init_err)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;
     tx.commit().map_err(init_err)?;
@@ -408,6 +449,74 @@ mod tests {
             .query_row("SELECT count(*) FROM volume_users", [], |r| r.get(0))
             .unwrap();
         assert_eq!(users, 0);
+    }
+
+    #[test]
+    fn name_history_keeps_every_name_newest_first_until_the_image_goes() {
+        // issue #13: a version 5 store starts from its names.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let image = |conn: &Connection, id: &str| {
+            conn.execute(
+                "INSERT INTO images (id, manifest_digest, config, layers, os, architecture,
+                 size, added) VALUES (?1, 'm', x'', '[]', 'linux', 'amd64', 0, 0)",
+                [id],
+            )
+            .unwrap();
+        };
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in [SCHEMA, MIGRATE_V2, MIGRATE_V3, MIGRATE_V4, MIGRATE_V5] {
+                conn.execute_batch(m).unwrap();
+            }
+            image(&conn, "a");
+            conn.execute("INSERT INTO names VALUES ('r/a:1', 'a')", [])
+                .unwrap();
+            conn.pragma_update(None, "user_version", 5).unwrap();
+        }
+        let conn = open(dir.path()).unwrap();
+        image(&conn, "b");
+        let upsert = "INSERT INTO names (name, image_id) VALUES (?1, ?2)
+                      ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id";
+        for (name, id) in [
+            ("r/a:2", "a"),
+            ("r/x:1", "a"),
+            ("r/b:1", "b"),
+            ("r/x:1", "b"),
+        ] {
+            conn.execute(upsert, [name, id]).unwrap();
+        }
+        conn.execute("DELETE FROM names WHERE name = 'r/a:2'", [])
+            .unwrap();
+        let history = |id: &str| -> Vec<String> {
+            let mut st = conn
+                .prepare("SELECT name FROM name_history WHERE image_id = ?1 ORDER BY seq DESC")
+                .unwrap();
+            st.query_map([id], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(history("a"), ["r/x:1", "r/a:2", "r/a:1"]);
+        assert_eq!(history("b"), ["r/x:1", "r/b:1"]);
+        // Given again, a name comes first again.
+        conn.execute(upsert, ["r/a:1", "a"]).unwrap();
+        assert_eq!(history("a"), ["r/a:1", "r/x:1", "r/a:2"]);
+        conn.execute("DELETE FROM images WHERE id = 'a'", [])
+            .unwrap();
+        assert!(history("a").is_empty());
+        // A store whose version was set back migrates again.
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        drop(conn);
+        let conn = open(dir.path()).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM name_history WHERE image_id = 'b'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2, "b's names, once each");
     }
 
     #[test]

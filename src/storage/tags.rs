@@ -1,5 +1,8 @@
 //! Names of stored images: adding (`tag`) and removing (`untag`) them
-//! without touching the image, its layers or its blobs.
+//! without touching the image, its layers or its blobs, and the names each
+//! image has had (kept by the database's triggers, see `db`).
+
+use std::collections::HashMap;
 
 use rusqlite::{params, TransactionBehavior};
 
@@ -50,5 +53,24 @@ impl Store {
             )
             .map_err(err)?;
         Ok(n > 0)
+    }
+
+    /// The names every image has had, newest first, by image id
+    /// (`sha256:HEX`); names removed since, or moved to another image,
+    /// included.
+    pub fn name_history(&self) -> Result<HashMap<String, Vec<String>>, Error> {
+        let rows: Vec<(String, String)> = self
+            .db()
+            .prepare_cached("SELECT image_id, name FROM name_history ORDER BY seq DESC")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(Error::ListImages)?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (id, name) in rows {
+            out.entry(id).or_default().push(name);
+        }
+        Ok(out)
     }
 }

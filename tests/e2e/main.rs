@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod issue13_img;
+mod issue13_misc;
 mod issue13_run;
 mod issue13_tmpl;
 mod issue20;

@@ -301,15 +301,28 @@ fn tag_untag_and_image_listing_filters() {
     env.hutch(&["tag", &bb, "mybox:1", "other"])
         .success()
         .stdout_is("");
-    env.hutch(&[
-        "images",
-        "--format",
-        "{{.Repository}}:{{.Tag}}",
-        "--filter",
-        "reference=localhost/*",
-    ])
-    .success()
-    .stdout_is("localhost/mybox:1\nlocalhost/other:latest");
+    // As in Podman, the image a reference matches is listed under all
+    // its names.
+    let r = env
+        .hutch(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            "reference=localhost/*",
+        ])
+        .success();
+    let mut names: Vec<&str> = r.stdout.lines().collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            format!("{bb}:latest").as_str(),
+            "localhost/mybox:1",
+            "localhost/other:latest"
+        ],
+        "{r}"
+    );
     let bb_id = env
         .hutch(&["images", "-q", "--filter", "reference=busybox"])
         .success()

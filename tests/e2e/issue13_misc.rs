@@ -603,7 +603,7 @@ fn issue13_misc_images_history_shows_every_name_an_image_had() {
     ] {
         let r = env.hutch(args).success();
         let header = r.stdout.lines().next().unwrap_or_default();
-        assert!(header.ends_with("SIZE     HISTORY"), "{}", r.stdout);
+        assert!(header.ends_with("SIZE        HISTORY"), "{}", r.stdout);
         let none = r.stdout.lines().find(|l| l.starts_with("<none>"));
         assert!(
             none.is_some_and(|l| l.ends_with("localhost/other:x, localhost/la:2, localhost/la:1")),

@@ -438,7 +438,7 @@ fn issue13_pod_all_and_latest_select_pods() {
     let r = env.hutch(&["pod", "inspect", "first", "last"]).success();
     assert_eq!(r.json().as_array().map(Vec::len), Some(2), "{}", r.stdout);
     env.hutch(&["pod", "inspect", "first", "nope"])
-        .tool_error(&["no pod with name or ID nope found"])
+        .tool_error(&["inspecting object: no such pod nope"])
         .stdout_has("\"Name\": \"first\"");
     // The default table with the container columns, as Podman's.
     let r = env

@@ -47,12 +47,23 @@ fn status(env: &Env, pod: &str) -> String {
     r.stdout.trim().to_string()
 }
 
-/// The `STATUS` of every container, by name, as `ps -a` shows them.
+/// The state of every container (`running`, `exited`, ...), by name, as
+/// `ps -a --format json` shows them.
 fn states(env: &Env) -> String {
-    let r = env
-        .hutch(&["ps", "-a", "--format", "{{.Names}} {{.State}}"])
-        .success();
-    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    let r = env.hutch(&["ps", "-a", "--format", "json"]).success();
+    let list = r.json();
+    let mut lines: Vec<String> = list
+        .as_array()
+        .unwrap_or_else(|| r.fail("ps --format json prints a list"))
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["Names"][0].as_str().unwrap_or_default(),
+                c["State"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
     lines.sort_unstable();
     lines.join("\n")
 }

@@ -429,6 +429,10 @@ impl Engine {
                 }
             }
         }
+        // The build cache's entries of removed images are misses now.
+        if let Err(e) = store.prune_build_cache() {
+            on_error(Error::Store(e));
+        }
         Ok(removed)
     }
 }

@@ -52,7 +52,20 @@ impl Engine {
     /// or id.
     pub fn inspect_image(&self, name: &str) -> Result<Option<Value>, Error> {
         let store = self.store()?;
-        Ok(image::find_local(self.paths(), store, name)?.map(|rec| image_json(&rec)))
+        Ok(image::find_local(self.paths(), store, name)?.map(|rec| {
+            let mut v = image_json(&rec);
+            // The manifest's annotations (`build --annotation`), as Podman
+            // shows them.
+            let manifest: Value = store
+                .read_blob(&rec.manifest_digest)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            if let Some(a) = manifest.get("annotations").filter(|a| a.is_object()) {
+                v["Annotations"] = a.clone();
+            }
+            v
+        }))
     }
 }
 
@@ -292,6 +305,8 @@ fn image_json(rec: &ImageRecord) -> serde_json::Value {
         "Size": rec.size,
         "VirtualSize": rec.size,
         "Config": config.get("config").cloned().unwrap_or(serde_json::Value::Null),
+        "Author": config.get("author").cloned().unwrap_or(serde_json::json!("")),
+        "History": config.get("history").cloned().unwrap_or(serde_json::json!([])),
         "RootFS": {
             "Type": "layers",
             "Layers": rec.layers.iter().map(|l| l.diff_id.to_string()).collect::<Vec<_>>(),

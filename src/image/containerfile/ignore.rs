@@ -42,11 +42,6 @@ impl Ignore {
         Ignore { patterns }
     }
 
-    /// Whether no pattern was given.
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// Whether some exception could bring back a path under a directory
     /// the patterns leave out (then the builder must still look inside).
     pub fn has_exceptions(&self) -> bool {
@@ -101,6 +96,12 @@ fn matches(pattern: &[String], path: &[String]) -> bool {
             None => false,
         },
     }
+}
+
+/// Whether the path element `name` matches the glob element `pattern`
+/// (`*`, `?`, `[a-z]`, `[^a]`, `\x`): `COPY`'s source globs.
+pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    glob(pattern, name)
 }
 
 /// Shell-style matching of one element: `*`, `?`, `[a-z]`, `[^a]`, `\x`.

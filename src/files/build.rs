@@ -282,6 +282,15 @@ fn leads_out() -> io::Error {
 /// it they are an error (the build context).
 fn resolve(root: BorrowedFd<'_>, path: &str, in_root: bool) -> io::Result<Resolved> {
     let mut todo: VecDeque<OsString> = split(path.as_bytes());
+    // `a/../../x` leaves the context whether `a` exists or not.
+    let mut depth = 0usize;
+    for name in &todo {
+        match name.as_bytes() {
+            b".." if depth == 0 && !in_root => return Err(leads_out()),
+            b".." => depth = depth.saturating_sub(1),
+            _ => depth += 1,
+        }
+    }
     let mut done: Vec<OsString> = Vec::new();
     let mut links = 0;
     let strict = Resolve::NO_SYMLINKS | Resolve::BENEATH;

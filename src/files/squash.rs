@@ -27,6 +27,8 @@ pub fn squash_layers(
     maps: &IdMaps,
 ) -> Result<LayerRef, Error> {
     let mut visible: BTreeMap<PathBuf, (usize, usize)> = BTreeMap::new();
+    // Hard links: where each is, and the path it links to.
+    let mut links: Vec<(PathBuf, (usize, usize), PathBuf)> = Vec::new();
     for (k, layer) in layers.iter().enumerate() {
         let mut a = tar::Archive::new(open_layer(store, layer)?);
         for (e, entry) in a.entries().map_err(Error::ReadInput)?.enumerate() {
@@ -46,10 +48,23 @@ pub fn squash_layers(
                 // A non-directory replaces a directory and what was in it.
                 remove_below(&mut visible, &path, false);
             }
+            if entry.header().entry_type() == tar::EntryType::Link {
+                if let Ok(Some(target)) = entry.link_name() {
+                    links.push((path.clone(), (k, e), clean(&target)));
+                }
+            }
             let is_marker = name.starts_with(archive::WHITEOUT_PREFIX);
             if !is_marker || has_below {
                 visible.insert(path, (k, e));
             }
+        }
+    }
+    // A hard link whose file went, or is written only after it, would
+    // not unpack: it is dropped.
+    for (path, at, target) in links {
+        let is_linkable = visible.get(&target).is_some_and(|t| *t < at);
+        if visible.get(&path) == Some(&at) && !is_linkable {
+            visible.remove(&path);
         }
     }
     let kept: HashSet<(usize, usize)> = visible.into_values().collect();

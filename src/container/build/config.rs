@@ -59,13 +59,12 @@ pub fn env(config: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Sets `name` in `Env`, in place when it is there, else at the end.
+/// Sets `name` in `Env`: at the end, an earlier entry of the name
+/// removed (Podman's order).
 pub fn set_env(config: &mut Value, name: &str, value: &str) {
     let mut vars = env(config);
-    match vars.iter_mut().find(|(k, _)| k == name) {
-        Some(slot) => slot.1 = value.to_string(),
-        None => vars.push((name.to_string(), value.to_string())),
-    }
+    vars.retain(|(k, _)| k != name);
+    vars.push((name.to_string(), value.to_string()));
     let list: Vec<Value> = vars
         .iter()
         .map(|(k, v)| json!(format!("{k}={v}")))
@@ -226,12 +225,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_is_set_in_place_or_appended() {
+    fn env_is_appended_replacing_its_old_entry() {
         let mut c = json!({"config": {"Env": ["PATH=/bin", "A=1"]}});
         set_env(&mut c, "A", "2");
         set_env(&mut c, "B", "x=y");
         assert_eq!(c["config"]["Env"], json!(["PATH=/bin", "A=2", "B=x=y"]));
-        assert_eq!(env(&c)[2], ("B".to_string(), "x=y".to_string()));
+        set_env(&mut c, "PATH", "/x");
+        assert_eq!(c["config"]["Env"], json!(["A=2", "B=x=y", "PATH=/x"]));
+        assert_eq!(env(&c)[1], ("B".to_string(), "x=y".to_string()));
         let mut empty = json!({});
         set_env(&mut empty, "K", "v");
         assert_eq!(empty["config"]["Env"], json!(["K=v"]));

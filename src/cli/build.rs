@@ -137,6 +137,18 @@ pub struct BuildArgs {
     /// User namespace of RUN containers (as run --userns)
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
+    /// UID map of RUN containers' user namespace (CONTAINER_UID:FROM_UID:AMOUNT, as run --uidmap)
+    #[arg(long, value_name = "CONTAINER_UID:FROM_UID:AMOUNT")]
+    pub userns_uid_map: Vec<String>,
+    /// GID map of RUN containers' user namespace (as run --gidmap)
+    #[arg(long, value_name = "CONTAINER_GID:FROM_GID:AMOUNT")]
+    pub userns_gid_map: Vec<String>,
+    /// Map RUN containers' uids with this name's /etc/subuid ranges (as run --subuidname)
+    #[arg(long, value_name = "NAME")]
+    pub userns_uid_map_user: Option<String>,
+    /// Map RUN containers' gids with this name's /etc/subgid ranges (as run --subgidname)
+    #[arg(long, value_name = "NAME")]
+    pub userns_gid_map_group: Option<String>,
     /// Devices for RUN containers
     #[arg(long, value_name = "DEVICE")]
     pub device: Vec<String>,
@@ -408,6 +420,12 @@ impl BuildArgs {
         req.mounts.volume = self.volume.clone();
         req.userns.mode = self.userns.clone();
         req.userns.device = self.device.clone();
+        req.userns.uidmap = self.userns_uid_map.clone();
+        req.userns.gidmap = self.userns_gid_map.clone();
+        req.tuning.subid_names = (
+            self.userns_uid_map_user.clone(),
+            self.userns_gid_map_group.clone(),
+        );
         let l = &mut req.cgroups.limits;
         l.memory = self.memory.clone();
         l.memory_swap = self.memory_swap.clone();

@@ -169,7 +169,7 @@ impl<'a> Build<'a> {
         req.process.command = argv;
         req.process.entrypoint = Some(String::new());
         req.process.env.extend(env);
-        req.mounts.volume.extend(mounts.volume);
+        req.mounts.volume.extend(mounts.volume.iter().cloned());
         req.mounts.tmpfs.extend(mounts.tmpfs);
         if let Some(n) = mounts.network {
             req.network.network = Some(n);
@@ -178,6 +178,12 @@ impl<'a> Build<'a> {
             // Only stdin attached: the command's output goes nowhere.
             req.tuning.attach = vec!["stdin".into()];
         }
+        // The -v destinations are mount points too.
+        let mut targets = mounts.targets;
+        targets.extend(req.mounts.volume.iter().filter_map(|v| {
+            let dst = v.split(':').nth(1)?;
+            dst.starts_with('/').then(|| PathBuf::from(dst))
+        }));
         let (c, plan) = self.create(&req)?;
         let code = crate::container::run(&plan, self.store)?;
         if code != 0 {
@@ -185,9 +191,7 @@ impl<'a> Build<'a> {
         }
         let layout = self.layout(&c)?;
         Ok(crate::files::layer_from_upper(
-            self.store,
-            &layout,
-            &mounts.targets,
+            self.store, &layout, &targets,
         )?)
     }
 

@@ -158,6 +158,9 @@ pub struct BuildArgs {
     /// Memory plus swap limit of RUN containers
     #[arg(long, value_name = "SIZE")]
     pub memory_swap: Option<String>,
+    /// CPUs RUN containers may use (as run --cpus)
+    #[arg(long, value_name = "NUMBER")]
+    pub cpus: Option<String>,
     /// CPU shares of RUN containers
     #[arg(short = 'c', long, value_name = "SHARES")]
     pub cpu_shares: Option<u64>,
@@ -316,6 +319,12 @@ impl BuildArgs {
     /// The request, with `stdin` read for `-f -`.
     fn request(&self, stdin: &mut dyn Read) -> Result<BuildRequest, Error> {
         let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
+        let shown = context.to_string_lossy();
+        if shown == "-" || shown.contains("://") || shown.starts_with("git@") {
+            return Err(Error::Usage(format!(
+                "build context {shown:?}: hutch builds from a directory; unpack or clone the context first"
+            )));
+        }
         let file = match self.file.as_slice() {
             [] => None,
             [f] if f.as_os_str() == "-" => {
@@ -429,6 +438,7 @@ impl BuildArgs {
         let l = &mut req.cgroups.limits;
         l.memory = self.memory.clone();
         l.memory_swap = self.memory_swap.clone();
+        l.cpus = self.cpus.clone();
         l.cpu_shares = self.cpu_shares;
         l.cpu_period = self.cpu_period;
         l.cpu_quota = self.cpu_quota;

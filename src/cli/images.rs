@@ -19,7 +19,7 @@ pub struct ImagesArgs {
     /// Show manifest digests
     #[arg(long)]
     pub digests: bool,
-    /// Show all images (there are no intermediate images; accepted for compatibility)
+    /// Show all images, also the intermediate images of builds
     #[arg(short, long)]
     pub all: bool,
     /// Output format: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -50,6 +50,10 @@ pub fn run(engine: &Engine, args: ImagesArgs) -> Result<i32, Error> {
     }
     let filters = filter::parse(&given)?;
     let mut images = engine.list_images(&filters)?;
+    if !args.all {
+        let hidden = engine.intermediate_images()?;
+        images.retain(|i| !hidden.contains(&i.id));
+    }
     sort(&mut images, &args.sort)?;
     // A damaged record is flagged, not fatal: the rest are listed.
     for e in engine.damaged_images()? {

@@ -7,6 +7,7 @@
 mod archive;
 mod arity;
 mod attach;
+mod build;
 mod cgroups;
 mod check;
 mod clone;
@@ -189,6 +190,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Build an image from a Containerfile
+    Build(build::BuildArgs),
     /// Save images to an archive
     Save(archive::SaveArgs),
     /// Load images from an archive
@@ -236,6 +239,8 @@ pub enum Command {
     PortForward(port::ForwardArgs),
 }
 
+// One value per process, parsed once: boxing `build`'s arguments buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// List images in local storage
@@ -245,6 +250,8 @@ pub enum ImageCommand {
     Rm(rmi::RmiArgs),
     /// Show an image's details as JSON
     Inspect(inspect::InspectArgs),
+    /// Build an image from a Containerfile
+    Build(build::BuildArgs),
     /// Pull an image from a registry
     Pull(pull::PullArgs),
     /// Save images to an archive
@@ -370,6 +377,7 @@ pub fn main() -> i32 {
         Command::Cp(a) => cp::run(&engine, a),
         Command::Diff(a) => diff::run(&engine, a),
         Command::Commit(a) => commit::run(&engine, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::run(&engine, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&engine, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&engine, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(&engine, a),

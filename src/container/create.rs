@@ -188,10 +188,10 @@ pub struct Created {
     /// The full id.
     pub id: String,
     /// Its maps, for removing it when the spec cannot be made.
-    maps: IdMaps,
+    pub(in crate::container) maps: IdMaps,
     /// The plan, recorded as the container's spec; an error leaves the
     /// record without one.
-    plan: Result<Plan, Error>,
+    pub(in crate::container) plan: Result<Plan, Error>,
 }
 
 /// How `Engine::run` ended.
@@ -287,7 +287,7 @@ impl Engine {
     /// Removes container `id` after a failed or finished start; a failure
     /// is reported, not returned. One removed meanwhile (a command that
     /// found it exited with no live monitor applied its `--rm`) is done.
-    fn discard(&self, id: &str, maps: &IdMaps, progress: &dyn Progress) {
+    pub(in crate::container) fn discard(&self, id: &str, maps: &IdMaps, progress: &dyn Progress) {
         let removed = self
             .store()
             .and_then(|s| match s.remove_container(id, maps) {
@@ -506,7 +506,7 @@ impl Engine {
 
     /// The local image `req` names, or the one pulled for it as its pull
     /// policy says.
-    fn image_for(
+    pub(in crate::container) fn image_for(
         &self,
         store: &Store,
         req: &CreateRequest,

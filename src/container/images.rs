@@ -171,6 +171,15 @@ impl Engine {
         Ok(out)
     }
 
+    /// The intermediate images: unnamed ones that another image was built
+    /// on (`build`'s steps), which `images` leaves out without `--all`,
+    /// as Podman does.
+    pub fn intermediate_images(&self) -> Result<std::collections::HashSet<Digest>, Error> {
+        let store = self.store()?;
+        let all = store.list_images().map_err(Error::Store)?;
+        Ok(intermediates(&all))
+    }
+
     /// The damaged image records, each as the error that names the image
     /// and what is wrong with it (`images` flags them and lists the rest).
     pub fn damaged_images(&self) -> Result<Vec<Error>, Error> {
@@ -472,6 +481,10 @@ impl Engine {
                 }
             }
         }
+        // The build cache's entries of removed images are misses now.
+        if let Err(e) = store.prune_build_cache() {
+            on_error(Error::Store(e));
+        }
         Ok(removed)
     }
 }
@@ -661,6 +674,37 @@ fn image_label_map(img: &ImageRecord) -> BTreeMap<String, String> {
             .collect(),
         _ => BTreeMap::new(),
     }
+}
+
+/// The unnamed images of `images` that another one extends: its layers
+/// begin with theirs and its history is longer.
+pub fn intermediates(images: &[ImageRecord]) -> std::collections::HashSet<Digest> {
+    let history = |i: &ImageRecord| {
+        serde_json::from_slice::<serde_json::Value>(&i.config)
+            .ok()
+            .and_then(|c| c["history"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    let sizes: Vec<usize> = images.iter().map(history).collect();
+    let diff_ids =
+        |i: &ImageRecord| -> Vec<Digest> { i.layers.iter().map(|l| l.diff_id.clone()).collect() };
+    let mut out = std::collections::HashSet::new();
+    for (a, img) in images.iter().enumerate() {
+        if !img.names.is_empty() {
+            continue;
+        }
+        let mine = diff_ids(img);
+        let is_parent = images.iter().enumerate().any(|(b, other)| {
+            let theirs = diff_ids(other);
+            b != a
+                && theirs.starts_with(&mine)
+                && (theirs.len() > mine.len() || sizes[b] > sizes[a])
+        });
+        if is_parent {
+            out.insert(img.id.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

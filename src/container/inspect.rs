@@ -66,7 +66,23 @@ impl Engine {
     /// or id.
     pub fn inspect_image(&self, name: &str) -> Result<Option<Value>, Error> {
         let store = self.store()?;
-        Ok(image::find_local(self.paths(), store, name)?.map(|rec| image_json(&rec)))
+        Ok(image::find_local(self.paths(), store, name)?.map(|rec| {
+            let mut v = image_json(&rec);
+            // The manifest's annotations (`build --annotation`), as Podman
+            // shows them.
+            let manifest: Value = store
+                .read_blob(&rec.manifest_digest)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            if let Some(a) = manifest.get("annotations").filter(|a| a.is_object()) {
+                v["Annotations"] = a.clone();
+            }
+            if let Some(t) = manifest.get("mediaType").filter(|t| t.is_string()) {
+                v["ManifestType"] = t.clone();
+            }
+            v
+        }))
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod attach;
+pub mod build;
 pub mod check;
 mod clone;
 mod create;
@@ -408,6 +409,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// `build` failed.
+    #[error(transparent)]
+    Build(Box<build::Error>),
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),
@@ -505,6 +509,7 @@ impl crate::error::Diagnose for Error {
             Error::Archive(e) => e.hint(),
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
+            Error::Build(e) => e.hint(),
             Error::CloneNoRequest(_) => {
                 Some("create the container again with run or create, then clone it".into())
             }

@@ -59,6 +59,17 @@ pub struct Options {
     /// Names are files like any other (`cp`, `volume export`): `.wh.` is
     /// reserved for whiteouts only in what becomes an image layer.
     pub is_literal: bool,
+    /// Write every entry with these permission bits (`COPY --chmod`).
+    pub mode: Option<u32>,
+}
+
+/// Which paths of a source a `TreeWriter` leaves out (`.containerignore`).
+pub struct Filter<'f> {
+    /// Whether the path, relative to the source's top, is left out.
+    pub is_excluded: &'f dyn Fn(&Path) -> bool,
+    /// Whether a left-out directory must still be walked, as an exception
+    /// may bring back something below it.
+    pub has_exceptions: bool,
 }
 
 /// Where a failure happened: the archive name and the cause.
@@ -106,21 +117,237 @@ pub fn write_tree_skipping<W: Write>(
     opts: Options,
     skip: HashSet<PathBuf>,
 ) -> Result<W, WalkError> {
-    let mut w = Walker {
-        builder: tar::Builder::new(out),
-        opts,
-        links: HashMap::new(),
-        top_dev: None,
-        skip,
-    };
-    let err = |source| WalkError {
-        path: top.map(Path::to_path_buf).unwrap_or_default(),
-        source,
-    };
-    let leaf = leaf.unwrap_or(OsStr::new("."));
-    w.entry(parent, leaf, top.unwrap_or(Path::new("")), top.is_some())?;
-    w.builder.finish().map_err(err)?;
-    w.builder.into_inner().map_err(err)
+    let mut w = TreeWriter::new(out, opts);
+    w.walker.skip = skip;
+    w.add(parent, leaf, top, None)?;
+    w.finish()
+}
+
+/// A tar stream made of several trees (and archives), ended by `finish`.
+pub struct TreeWriter<W: Write> {
+    walker: Walker<W>,
+}
+
+impl<W: Write> TreeWriter<W> {
+    /// Starts a stream on `out`.
+    pub fn new(out: W, opts: Options) -> TreeWriter<W> {
+        TreeWriter {
+            walker: Walker {
+                builder: tar::Builder::new(out),
+                opts,
+                links: HashMap::new(),
+                top_dev: None,
+                skip: HashSet::new(),
+            },
+        }
+    }
+
+    /// Adds the tree rooted at `leaf` in directory `parent` (or `parent`
+    /// itself when `leaf` is `None`), named as for `write_tree`, leaving
+    /// out what `filter` excludes below its top.
+    pub fn add(
+        &mut self,
+        parent: BorrowedFd<'_>,
+        leaf: Option<&OsStr>,
+        top: Option<&Path>,
+        filter: Option<&Filter<'_>>,
+    ) -> Result<(), WalkError> {
+        let leaf = leaf.unwrap_or(OsStr::new("."));
+        self.walker.top_dev = None;
+        let at = Place {
+            arc: top.unwrap_or(Path::new("")),
+            rel: Path::new(""),
+        };
+        self.walker.entry(parent, leaf, at, top.is_some(), filter)
+    }
+
+    /// Adds the entries of the tar stream `archive` below `prefix` (`ADD`
+    /// of a local archive): names made relative and checked to stay
+    /// below, owners, modes and times kept, device nodes skipped.
+    pub fn add_archive(&mut self, archive: impl Read, prefix: &Path) -> Result<(), WalkError> {
+        self.add_entries(archive, prefix, None, &|_| true, true)
+    }
+
+    /// Adds the entries of the tar stream `archive` whose index `keep`
+    /// accepts, named as they are (`build --squash`).
+    pub fn add_archive_entries(
+        &mut self,
+        archive: impl Read,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Result<(), WalkError> {
+        self.add_entries(archive, Path::new(""), None, keep, true)
+    }
+
+    /// Adds the entries of `archive` below `prefix`, the first name of
+    /// each replaced by `rename` when given (`COPY a /b` names `a` `b`),
+    /// owned as `Options::owner` says.
+    pub fn add_renamed(
+        &mut self,
+        archive: impl Read,
+        prefix: &Path,
+        rename: Option<&OsStr>,
+    ) -> Result<(), WalkError> {
+        self.add_entries(archive, prefix, rename, &|_| true, false)
+    }
+
+    /// Adds the entries of `archive` whose index `keep` accepts, below
+    /// `prefix` and renamed by `rename`; `keeps_owners`: the archive's
+    /// owners whatever `Options::owner` says.
+    fn add_entries(
+        &mut self,
+        archive: impl Read,
+        prefix: &Path,
+        rename: Option<&OsStr>,
+        keep: &dyn Fn(usize) -> bool,
+        keeps_owners: bool,
+    ) -> Result<(), WalkError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WalkError { path, source }
+        };
+        let place = |name: &Path| -> Option<PathBuf> {
+            let rel = relative_name(name)?;
+            let rel = match (rename, rel.iter().next()) {
+                (Some(r), Some(first)) => match rel.strip_prefix(first) {
+                    // `join` of nothing would add a slash.
+                    Ok(rest) if !rest.as_os_str().is_empty() => Path::new(r).join(rest),
+                    _ => PathBuf::from(r),
+                },
+                _ => rel,
+            };
+            if rel.as_os_str().is_empty() {
+                return Some(PathBuf::new());
+            }
+            Some(prefix.join(rel))
+        };
+        let mut a = tar::Archive::new(archive);
+        for (index, entry) in a.entries().map_err(err(prefix))?.enumerate() {
+            let mut entry = entry.map_err(err(prefix))?;
+            if !keep(index) {
+                continue;
+            }
+            let name = entry.path().map_err(err(prefix))?.into_owned();
+            let Some(arc) = place(&name) else {
+                return Err(err(&name)(escapes()));
+            };
+            let ty = entry.header().entry_type();
+            if arc.as_os_str().is_empty() {
+                if ty == EntryType::Directory {
+                    continue;
+                }
+                return Err(err(&name)(escapes()));
+            }
+            let hdr = entry.header();
+            let mut h = Header::new_ustar();
+            h.set_entry_type(ty);
+            h.set_mode(
+                self.walker
+                    .opts
+                    .mode
+                    .unwrap_or(hdr.mode().map_err(err(&name))? & 0o7777),
+            );
+            let (uid, gid) = match self.walker.opts.owner.filter(|_| !keeps_owners) {
+                Some((u, g)) => (u64::from(u), u64::from(g)),
+                None => (
+                    hdr.uid().map_err(err(&name))?,
+                    hdr.gid().map_err(err(&name))?,
+                ),
+            };
+            h.set_uid(uid);
+            h.set_gid(gid);
+            h.set_mtime(hdr.mtime().map_err(err(&name))?);
+            h.set_size(0);
+            let link = match ty {
+                EntryType::Symlink => entry
+                    .link_name()
+                    .map_err(err(&name))?
+                    .map(|l| l.into_owned()),
+                EntryType::Link => {
+                    let target = entry.link_name().map_err(err(&name))?.unwrap_or_default();
+                    match place(&target) {
+                        Some(t) => Some(t),
+                        None => return Err(err(&name)(escapes())),
+                    }
+                }
+                _ => None,
+            };
+            match ty {
+                EntryType::Regular | EntryType::Continuous => {
+                    h.set_entry_type(EntryType::Regular);
+                    h.set_size(entry.size());
+                    self.walker.append(&mut h, &arc, None, &[], &mut entry)?;
+                }
+                EntryType::Directory | EntryType::Fifo => {
+                    self.walker.append(&mut h, &arc, None, &[], io::empty())?;
+                }
+                EntryType::Symlink | EntryType::Link => {
+                    let link = link.unwrap_or_default();
+                    self.walker
+                        .append(&mut h, &arc, Some(link.as_os_str()), &[], io::empty())?;
+                }
+                // Device nodes are skipped, as when a layer is unpacked.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a regular file `name` holding `data` (`COPY <<EOF`).
+    pub fn add_data(
+        &mut self,
+        name: &Path,
+        data: &[u8],
+        owner: (u32, u32),
+        mtime: u64,
+    ) -> Result<(), WalkError> {
+        let mut h = Header::new_ustar();
+        h.set_entry_type(EntryType::Regular);
+        h.set_mode(self.walker.opts.mode.unwrap_or(0o644));
+        h.set_uid(u64::from(owner.0));
+        h.set_gid(u64::from(owner.1));
+        h.set_mtime(mtime);
+        h.set_size(data.len() as u64);
+        self.walker.append(&mut h, name, None, &[], data)
+    }
+
+    /// Ends the stream and returns its writer.
+    pub fn finish(mut self) -> Result<W, WalkError> {
+        let err = |source| WalkError {
+            path: PathBuf::new(),
+            source,
+        };
+        self.walker.builder.finish().map_err(err)?;
+        self.walker.builder.into_inner().map_err(err)
+    }
+}
+
+/// `name` of an archive entry made relative (`./`, `/` dropped); `None`
+/// when a `..` would take it above the top.
+fn relative_name(name: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in name.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir if !out.pop() => return None,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn escapes() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the archive names a path outside its top",
+    )
+}
+
+/// Where an entry goes: its archive name and its path below the top of
+/// its source (what a `Filter` is asked about).
+#[derive(Clone, Copy)]
+struct Place<'p> {
+    arc: &'p Path,
+    rel: &'p Path,
 }
 
 struct Walker<W: Write> {
@@ -145,9 +372,11 @@ impl<W: Write> Walker<W> {
         &mut self,
         dir: BorrowedFd<'_>,
         name: &OsStr,
-        arc: &Path,
+        at: Place<'_>,
         emit: bool,
+        filter: Option<&Filter<'_>>,
     ) -> Result<(), WalkError> {
+        let arc = at.arc;
         let err = |source: io::Error| WalkError {
             path: arc.to_path_buf(),
             source,
@@ -155,6 +384,9 @@ impl<W: Write> Walker<W> {
         if self.skip.contains(arc) {
             return Ok(());
         }
+        let is_below_top = !at.rel.as_os_str().is_empty();
+        let is_excluded = is_below_top && filter.is_some_and(|f| (f.is_excluded)(at.rel));
+        let emit = emit && !is_excluded;
         let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| err(e.into()))?;
         let top_dev = *self.top_dev.get_or_insert(st.st_dev as u64);
         let k = kind(&st);
@@ -190,11 +422,20 @@ impl<W: Write> Walker<W> {
                 if self.opts.one_file_system && st.st_dev as u64 != top_dev {
                     return Ok(());
                 }
+                if is_excluded && !filter.is_some_and(|f| f.has_exceptions) {
+                    return Ok(());
+                }
                 for child in list_dir(fd.as_fd()).map_err(err)? {
-                    self.entry(fd.as_fd(), &child, &arc.join(&child), true)?;
+                    let (arc, rel) = (arc.join(&child), at.rel.join(&child));
+                    let at = Place {
+                        arc: &arc,
+                        rel: &rel,
+                    };
+                    self.entry(fd.as_fd(), &child, at, true, filter)?;
                 }
                 Ok(())
             }
+            _ if is_excluded => Ok(()),
             SFlag::S_IFREG => {
                 if st.st_nlink > 1 {
                     let key = (st.st_dev as u64, st.st_ino as u64);
@@ -236,7 +477,7 @@ impl<W: Write> Walker<W> {
     fn header(&self, st: &FileStat, ty: EntryType) -> Header {
         let mut h = Header::new_ustar();
         h.set_entry_type(ty);
-        h.set_mode(st.st_mode & 0o7777);
+        h.set_mode(self.opts.mode.unwrap_or(st.st_mode & 0o7777));
         let (uid, gid) = self.opts.owner.unwrap_or((st.st_uid, st.st_gid));
         h.set_uid(u64::from(uid));
         h.set_gid(u64::from(gid));

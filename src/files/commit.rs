@@ -81,7 +81,7 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
     let diff_id = if opts.squash {
         squash_layer(plan, &mut tmp)?
     } else {
-        upper_layer(plan, &mut tmp)?
+        upper_layer(plan, &mut tmp, &[])?
     };
 
     // 2. Store the blob and unpack it like any pulled layer.
@@ -156,9 +156,117 @@ pub fn commit(store: &Store, plan: &Layout, opts: &CommitOptions) -> Result<Dige
     Ok(id)
 }
 
+/// Archives container `layout`'s upper directory as a new layer (`build`'s
+/// RUN, COPY and ADD steps): stored as a blob and unpacked like a pulled
+/// one. Must be called single-threaded.
+pub fn layer_from_upper(
+    store: &Store,
+    layout: &Layout,
+    mount_targets: &[std::path::PathBuf],
+) -> Result<LayerRef, Error> {
+    let mut tmp = store.temp_file()?;
+    let diff_id = upper_layer(layout, &mut tmp, mount_targets)?;
+    store_layer(store, diff_id, &mut tmp, &layout.maps)
+}
+
+/// Stores the plain tar `tar` (read from its start) as a gzipped layer
+/// and unpacks it with `maps` (`build`'s COPY onto an empty image).
+pub fn layer_from_tar(
+    store: &Store,
+    tar: &mut File,
+    maps: &userns::IdMaps,
+) -> Result<LayerRef, Error> {
+    std::io::Seek::seek(tar, std::io::SeekFrom::Start(0)).map_err(Error::Stream)?;
+    let mut tmp = store.temp_file()?;
+    let diff_id = compress(tar.try_clone().map_err(Error::Stream)?, &mut tmp)?;
+    store_layer(store, diff_id, &mut tmp, maps)
+}
+
+/// Stores the gzipped layer in `tmp` as a blob and unpacks it.
+fn store_layer(
+    store: &Store,
+    diff_id: Digest,
+    tmp: &mut File,
+    maps: &userns::IdMaps,
+) -> Result<LayerRef, Error> {
+    let (blob, size) = store.put_blob_file(tmp)?;
+    let layer = LayerRef {
+        diff_id,
+        blob,
+        compression: Compression::Gzip,
+        size,
+    };
+    store.unpack_layers(std::slice::from_ref(&layer), maps)?;
+    Ok(layer)
+}
+
+/// An image `build` made: its layers (all unpacked), its whole config,
+/// and how its manifest is written.
+pub struct BuiltImage<'a> {
+    /// The layers, bottom first.
+    pub layers: Vec<LayerRef>,
+    /// The image config, `rootfs` and `history` included.
+    pub config: &'a Value,
+    /// A Docker schema 2 manifest instead of OCI's.
+    pub is_docker: bool,
+    /// `--annotation`s, recorded in the manifest.
+    pub annotations: &'a [(String, String)],
+    /// Names to give it (already normalised).
+    pub names: Vec<String>,
+}
+
+/// Records `image` (config and manifest blobs, the image record) and
+/// returns its id.
+pub fn put_built_image(store: &Store, image: BuiltImage<'_>) -> Result<Digest, Error> {
+    if image.is_docker
+        && image
+            .layers
+            .iter()
+            .any(|l| l.compression == Compression::Zstd)
+    {
+        return Err(Error::DockerZstd);
+    }
+    let config_bytes = serde_json::to_vec(image.config).map_err(|source| Error::ConfigCorrupt {
+        id: Digest::of(b""),
+        source,
+    })?;
+    let id = store.put_blob_bytes(&config_bytes)?;
+    let mut manifest = manifest(&id, config_bytes.len(), &image.layers, image.is_docker);
+    if !image.annotations.is_empty() {
+        let map: Map<String, Value> = image
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        manifest["annotations"] = Value::Object(map);
+    }
+    let manifest_digest = store.put_blob_bytes(manifest.to_string().as_bytes())?;
+    let text = |key: &str| image.config[key].as_str().map(str::to_string);
+    let record = ImageRecord {
+        id: id.clone(),
+        names: image.names,
+        manifest_digest,
+        config: config_bytes,
+        size: 0,
+        layers: image.layers,
+        os: text("os").unwrap_or_else(|| "linux".into()),
+        architecture: text("architecture").unwrap_or_default(),
+        variant: text("variant"),
+        created: text("created"),
+    };
+    store.put_image(&record)?;
+    Ok(id)
+}
+
 /// Archives the upper directory in a helper that is root in the
 /// container's id maps and gzips it into `tmp`; returns the diff_id.
-fn upper_layer(plan: &Layout, tmp: &mut File) -> Result<Digest, Error> {
+/// `mount_targets` are a build step's mount points, left out.
+fn upper_layer(
+    plan: &Layout,
+    tmp: &mut File,
+    mount_targets: &[std::path::PathBuf],
+) -> Result<Digest, Error> {
+    let targets = mount_targets.to_vec();
     let upper = open_dir(&plan.dirs.upper)?;
     let lowers = plan
         .lowers
@@ -177,8 +285,13 @@ fn upper_layer(plan: &Layout, tmp: &mut File) -> Result<Digest, Error> {
                 ..Options::default()
             };
             // hutch's own mount points do not go into the image.
-            let skip = super::mountpoints::own_entries(upper.as_fd(), &lowers)
-                .map_err(|e| format!("reading the upper directory: {e}"))?
+            let mut own = super::mountpoints::own_entries(upper.as_fd(), &lowers)
+                .map_err(|e| format!("reading the upper directory: {e}"))?;
+            own.extend(
+                super::mountpoints::step_targets(upper.as_fd(), &lowers, &targets)
+                    .map_err(|e| format!("reading the upper directory: {e}"))?,
+            );
+            let skip = own
                 .into_iter()
                 .filter_map(|p| p.strip_prefix("/").ok().map(Path::to_path_buf))
                 .collect();

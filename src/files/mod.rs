@@ -13,6 +13,7 @@
 //! unpacked beneath a directory fd with the layer rules. It must not print.
 
 mod archive;
+pub mod build;
 mod change;
 mod commit;
 mod copy;
@@ -21,14 +22,18 @@ mod enter;
 mod export;
 mod imagediff;
 mod mountpoints;
+mod squash;
 mod stream;
 mod volume;
 
 pub use change::ChangeError;
-pub use commit::CommitOptions;
+pub use commit::{
+    layer_from_tar, layer_from_upper, normalize_name, put_built_image, BuiltImage, CommitOptions,
+};
 pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 pub use imagediff::image_diff;
+pub use squash::squash_layers;
 
 use std::path::PathBuf;
 
@@ -135,6 +140,10 @@ pub enum Error {
     /// `commit --format docker` of an image with zstd layers.
     #[error("the docker manifest format cannot carry the image's zstd layers")]
     DockerZstd,
+    /// Gathering the sources of a build's `COPY` or `ADD`: the source
+    /// and what is wrong with it.
+    #[error("{0}")]
+    Gather(String),
 }
 
 impl crate::error::Diagnose for Error {

@@ -62,6 +62,66 @@ pub fn own_entries(upper: BorrowedFd<'_>, lowers: &[OwnedFd]) -> std::io::Result
     Ok(own)
 }
 
+/// The mount points a build step's mounts (`RUN --mount`) left in
+/// `upper`: each of `targets` (absolute) that is an empty file or
+/// directory there and not in the image, and the directories above it
+/// made for it that hold nothing else.
+pub fn step_targets(
+    upper: BorrowedFd<'_>,
+    lowers: &[OwnedFd],
+    targets: &[PathBuf],
+) -> std::io::Result<HashSet<PathBuf>> {
+    let mut own = HashSet::new();
+    for t in targets {
+        let rel = t.strip_prefix("/").unwrap_or(t);
+        let Ok(st) = fstatat(upper, rel, AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+        let is_empty = match kind {
+            SFlag::S_IFREG => st.st_size == 0,
+            SFlag::S_IFDIR => is_empty_dir(upper, rel)?,
+            _ => false,
+        };
+        if !is_empty || exists_below(lowers, t) {
+            continue;
+        }
+        own.insert(t.clone());
+        for dir in t.ancestors().skip(1) {
+            let rel = dir.strip_prefix("/").unwrap_or(dir);
+            if rel.as_os_str().is_empty() || exists_below(lowers, dir) {
+                break;
+            }
+            let Ok(fd) = openat(
+                upper,
+                rel,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) else {
+                break;
+            };
+            let only_own = list_dir(fd.as_fd())?
+                .iter()
+                .all(|name| own.contains(&dir.join(name)));
+            if !only_own {
+                break;
+            }
+            own.insert(dir.to_path_buf());
+        }
+    }
+    Ok(own)
+}
+
+fn is_empty_dir(upper: BorrowedFd<'_>, rel: &Path) -> std::io::Result<bool> {
+    let fd = openat(
+        upper,
+        rel,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(list_dir(fd.as_fd())?.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

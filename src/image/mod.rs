@@ -11,6 +11,7 @@ mod auth;
 mod certs;
 mod client;
 mod config;
+pub mod containerfile;
 pub mod credentials;
 pub mod import;
 mod list;

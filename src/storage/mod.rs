@@ -27,6 +27,7 @@
 
 pub mod atomic;
 mod blobs;
+mod buildcache;
 mod check;
 pub mod commit;
 mod containers;
@@ -162,6 +163,18 @@ pub enum Error {
         id: String,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error("reading the build cache entry {path}")]
+    ReadCache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing the build cache entry {path}")]
+    WriteCache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("creating {path}")]
     CreateDir {

@@ -15,6 +15,7 @@ mod etc;
 mod files;
 mod issue13_img;
 mod issue13_pod;
+mod issue15_build;
 mod lifecycle;
 mod table;
 

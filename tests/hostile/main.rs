@@ -11,6 +11,7 @@ mod common;
 mod cp;
 mod images;
 mod issue13_cp;
+mod issue15_build;
 mod limits;
 mod push;
 

@@ -226,8 +226,12 @@ fn with_image_fields(object: &Value) -> Value {
             object["Config"][field] = Value::Null;
         }
     }
-    if object.get("Labels").is_none() {
+    if object.get("Labels").is_none_or(Value::is_null) {
         object["Labels"] = object["Config"]["Labels"].clone();
+    }
+    // Go prints a nil map as `map[]`.
+    if object["Labels"].is_null() {
+        object["Labels"] = serde_json::json!({});
     }
     object
 }
@@ -244,7 +248,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             t.render_inspect(&[with_image_fields(&image)]).unwrap(),
-            "[A=1] <no value> <no value>\n"
+            // Podman's top-level Labels is a Go map: `map[]` when empty.
+            "[A=1] <no value> map[]\n"
         );
         let t = Template::parse_as("inspect", "{{.Config.Nope}}").unwrap();
         assert!(t.render_inspect(&[with_image_fields(&image)]).is_err());

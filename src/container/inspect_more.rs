@@ -353,7 +353,7 @@ fn config(plan: Option<&Plan>, req: &CreateRequest, extras: &Extras) -> Value {
         "AttachStdout": false,
         "AttachStderr": false,
         "StdinOnce": false,
-        "Image": plan.map_or("", |p| p.origin.image.as_str()),
+        "Image": plan.map_or_else(String::new, |p| tagged(&p.origin.image)),
         "Volumes": image_config.and_then(|c| c.get("Volumes")).cloned().unwrap_or_default(),
         "OnBuild": null,
         "CreateCommand": req.create_command,
@@ -380,4 +380,30 @@ fn network_settings() -> Value {
         "LinkLocalIPv6PrefixLen": 0,
         "SandboxKey": "",
     })
+}
+
+/// An image name as Podman records it: `:latest` added when it names no
+/// tag or digest.
+fn tagged(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    match name.is_empty() || last.contains(':') || last.contains('@') {
+        true => name.to_string(),
+        false => format!("{name}:latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tagged;
+
+    #[test]
+    fn an_image_without_a_tag_is_latest() {
+        assert_eq!(
+            tagged("127.0.0.1:5000/busybox"),
+            "127.0.0.1:5000/busybox:latest"
+        );
+        assert_eq!(tagged("localhost/rf:1"), "localhost/rf:1");
+        assert_eq!(tagged("a/b@sha256:00"), "a/b@sha256:00");
+        assert_eq!(tagged("busybox"), "busybox:latest");
+    }
 }

@@ -23,6 +23,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(Error::Runtime)
 }
 
+/// A connection to the user manager's bus at `bus`.
+async fn connect(bus: &str) -> zbus::Result<zbus::Connection> {
+    zbus::connection::Builder::address(bus)?.build().await
+}
+
 /// Moves `pids` into the cgroup `sub` (`/container`) of running unit
 /// `unit` (`AttachProcessesToUnit`); the manager asks the system manager
 /// when the processes come from outside its own tree, such as a login
@@ -33,11 +38,7 @@ pub fn attach_processes(bus: &str, unit: &str, sub: &str, pids: &[u32]) -> Resul
         source: Box::new(source),
     };
     runtime()?.block_on(async {
-        let conn = zbus::connection::Builder::address(bus)
-            .map_err(fail)?
-            .build()
-            .await
-            .map_err(fail)?;
+        let conn = connect(bus).await.map_err(fail)?;
         conn.call_method(
             Some(DESTINATION),
             PATH,
@@ -60,11 +61,7 @@ pub fn start_scope(bus: &str, unit: &str, pids: &[u32], slice: Option<&str>) -> 
         source: Box::new(source),
     };
     runtime.block_on(async {
-        let conn = zbus::connection::Builder::address(bus)
-            .map_err(fail)?
-            .build()
-            .await
-            .map_err(fail)?;
+        let conn = connect(bus).await.map_err(fail)?;
         let description = format!("hutch container {}", unit.trim_end_matches(".scope"));
         let mut props: Vec<(&str, Value<'_>)> = vec![
             ("Description", Value::from(description.as_str())),
@@ -126,11 +123,7 @@ pub fn ensure_slice(bus: &str, unit: &str, limits: &[(&str, Property)]) -> Resul
         source: Box::new(source),
     };
     runtime()?.block_on(async {
-        let conn = zbus::connection::Builder::address(bus)
-            .map_err(fail)?
-            .build()
-            .await
-            .map_err(fail)?;
+        let conn = connect(bus).await.map_err(fail)?;
         let description = format!("hutch pod {}", unit.trim_end_matches(".slice"));
         let mut props: Vec<(&str, Value<'_>)> =
             vec![("Description", Value::from(description.as_str()))];
@@ -172,11 +165,7 @@ pub fn stop_unit(bus: &str, unit: &str) -> Result<(), Error> {
         source: Box::new(source),
     };
     runtime()?.block_on(async {
-        let conn = zbus::connection::Builder::address(bus)
-            .map_err(fail)?
-            .build()
-            .await
-            .map_err(fail)?;
+        let conn = connect(bus).await.map_err(fail)?;
         let stopped = conn
             .call_method(
                 Some(DESTINATION),

@@ -209,12 +209,7 @@ fn template_object(row: &Row, img: &ImageRecord, no_trunc: bool, now: i64) -> se
     let since = created.map_or_else(String::new, |t| {
         format!("{} ago", super::units::human_duration(now - t))
     });
-    let at = created.map_or(raw, |t| {
-        format!(
-            "{} +0000 UTC",
-            crate::container::logread::format_utc(t, ' ')
-        )
-    });
+    let at = super::units::go_time(created, &raw);
     serde_json::json!({
         "ID": if no_trunc { img.id.to_string() } else { img.id.short().to_string() },
         "Id": img.id.hex(),

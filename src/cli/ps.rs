@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::images::human_size;
 use super::template::Template;
-use super::units::human_duration;
+use super::units::{go_time, human_duration};
 use crate::container::logread;
 use crate::container::query::{
     ContainerInfo, ContainerState, ContainerStatus, Filters, ListRequest, Listed, Sizes,
@@ -373,14 +373,6 @@ fn status_text(state: &ContainerState, now: i64) -> String {
                 None => format!("Exited ({code})"),
             }
         }
-    }
-}
-
-/// `2026-11-27 19:00:00 +0000 UTC`, as Go prints a time.
-fn go_time(t: Option<i64>, raw: &str) -> String {
-    match t {
-        Some(t) => format!("{} +0000 UTC", logread::format_utc(t, ' ')),
-        None => raw.to_string(),
     }
 }
 

@@ -52,6 +52,15 @@ pub fn human_size(n: u64) -> String {
     format!("{text}{}", UNITS[u])
 }
 
+/// `2026-11-27 19:00:00 +0000 UTC`, as Go prints a time (`t` in Unix
+/// nanoseconds); `raw` as it is when `t` is unknown.
+pub fn go_time(t: Option<i64>, raw: &str) -> String {
+    match t {
+        Some(t) => format!("{} +0000 UTC", logread::format_utc(t, ' ')),
+        None => raw.to_string(),
+    }
+}
+
 /// The current time in nanoseconds since the epoch.
 pub fn now_nanos() -> i64 {
     std::time::SystemTime::now()

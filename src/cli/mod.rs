@@ -30,6 +30,7 @@ mod login;
 mod logs;
 mod manifest;
 mod mount;
+mod netcmd;
 mod network;
 mod output;
 mod parse;
@@ -225,6 +226,11 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage user-defined networks
+    #[command(subcommand)]
+    Network(netcmd::NetworkCommand),
+    #[command(name = "network-holder", hide = true)]
+    NetworkHolder,
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
@@ -407,6 +413,8 @@ pub fn main() -> i32 {
         Command::Update(a) => cgroups::update(&engine, a),
         Command::Stats(a) => cgroups::stats(&engine, a),
         Command::Volume(c) => volume::run(&engine, c),
+        Command::Network(c) => netcmd::run(&engine, c),
+        Command::NetworkHolder => netcmd::holder(&engine),
         Command::Pod(c) => pod::run(&engine, c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),

@@ -7,9 +7,15 @@ use crate::container::NetworkRequest;
 /// How the container is connected: mode, published ports, DNS and hosts.
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
-    /// Network mode: pasta[:OPTIONS] (default when installed), slirp4netns[:OPTIONS], host or none
+    /// Network mode: pasta[:OPTIONS] (default when installed), slirp4netns[:OPTIONS], host, none, or user-defined networks (`hutch network create`; repeat for several, `bridge` for the default one)
     #[arg(long, visible_alias = "net", value_name = "MODE")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Another name for the container on its user-defined networks (their DNS answers it)
+    #[arg(long, value_name = "NAME")]
+    pub network_alias: Vec<String>,
+    /// The container's IPv4 address on its user-defined network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<String>,
     /// Publish a container port on the host: [hostIP:][hostPort:]containerPort[-end][/tcp|/udp]
     #[arg(short = 'p', long, value_name = "PORT")]
     pub publish: Vec<String>,
@@ -43,7 +49,11 @@ impl NetworkArgs {
     /// The engine's request for these flags.
     pub fn request(&self) -> NetworkRequest {
         NetworkRequest {
-            network: self.network.clone(),
+            // Several `--network` values name several networks.
+            network: (!self.network.is_empty()).then(|| self.network.join(",")),
+            aliases: self.network_alias.clone(),
+            ip: self.ip.clone(),
+            networks: Vec::new(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,
             exposed: self.expose.clone(),

@@ -356,7 +356,25 @@ impl Engine {
             image_name: req.image.clone(),
             created: super::now_rfc3339(),
         };
-        let mut network = plan_network(&req.network, &rec.config)?;
+        let mut net_req = req.network.clone();
+        if let Some(attachments) = super::networks::resolve(
+            &self.paths().root,
+            req.network.network.as_deref(),
+            &req.network.aliases,
+            req.network.ip.as_deref(),
+        )? {
+            // The holder's user namespace is the container's: its maps.
+            if ids.shift.is_some() {
+                return Err(super::networks::Error::Invalid {
+                    field: "--userns",
+                    value: req.userns.mode.clone().unwrap_or_else(|| "--uidmap".into()),
+                    reason: "containers on user-defined networks share the user namespace of the network holder; drop --userns/--uidmap/--gidmap or use pasta".into(),
+                }
+                .into());
+            }
+            net_req.networks = attachments;
+        }
+        let mut network = plan_network(&net_req, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
         if let Some(p) = &pod {
             super::pod_member::member_namespaces(p, &mut tuning);

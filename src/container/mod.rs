@@ -38,6 +38,9 @@ pub mod manage;
 mod management;
 mod manifests;
 mod monitor;
+mod netattach;
+pub mod netholder;
+pub mod networks;
 mod options;
 pub mod passwd;
 mod plan;
@@ -128,6 +131,12 @@ pub enum Error {
     /// Network flags that do not parse or ports that cannot be published.
     #[error("{0}")]
     NetworkRequest(crate::net::Error),
+    /// A user-defined network: not found, in use, invalid.
+    #[error(transparent)]
+    Networks(#[from] networks::Error),
+    /// The network holder of user-defined networks.
+    #[error(transparent)]
+    NetHolder(#[from] netholder::Error),
     /// `--no-hosts` with `--add-host`.
     #[error("--no-hosts and --add-host conflict: --add-host writes /etc/hosts")]
     NoHostsWithAddHost,
@@ -436,6 +445,7 @@ impl Error {
         match self {
             Error::NoSuchContainer(_) | Error::NoLatest => true,
             Error::Store(e) => e.is_missing(),
+            Error::Networks(e) => e.is_missing(),
             _ => false,
         }
     }
@@ -446,6 +456,7 @@ impl Error {
         match self {
             Error::IsRunning(_) => true,
             Error::Store(e) => e.is_in_use(),
+            Error::Networks(e) => e.is_in_use(),
             _ => false,
         }
     }
@@ -526,7 +537,9 @@ pub(crate) const PROC: &str = "/proc";
 /// process as its monitor) and then exited. Must be called single-threaded.
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
     let proc = std::path::Path::new(PROC);
-    let join = pod::member_join(plan, proc)?;
+    let mut plan = plan.clone();
+    let join = start_join(&mut plan, proc)?;
+    let plan = &plan;
     // Logged as a detached container's output is, unless `--rm` removes
     // the log with the container or the driver keeps none.
     let mut log = match (plan.auto_remove, plan.log_driver) {
@@ -542,6 +555,22 @@ pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
         .as_mut()
         .map(|l| l as &mut dyn crate::runtime::outputs::Sink);
     Ok(crate::runtime::run::run(plan, join, store, proc, sink)?)
+}
+
+/// What a starting container joins: its pod's namespaces, or the network
+/// holder's for a container on user networks (its addresses then filled
+/// into `plan`); `None` for a container on its own.
+pub(crate) fn start_join(
+    plan: &mut Plan,
+    proc: &std::path::Path,
+) -> Result<Option<crate::runtime::pod::PodJoin>, Error> {
+    if plan.pod.is_some() {
+        return Ok(pod::member_join(plan, proc)?);
+    }
+    // The store root is two levels above the container's directory.
+    let root = plan.dirs.dir.parent().and_then(std::path::Path::parent);
+    let root = root.unwrap_or(std::path::Path::new("/")).to_path_buf();
+    netattach::join(&root, plan, proc)
 }
 
 /// Records `plan` as container `plan.id`'s start spec.

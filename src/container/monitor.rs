@@ -191,8 +191,9 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
 
 /// Starts `plan` in the runtime, joining its pod's namespaces if it has one.
 fn start_runtime(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
-    let join = super::pod::member_join(plan, std::path::Path::new(super::PROC))?;
-    Ok(run::start(plan, stdio, join)?)
+    let mut plan = plan.clone();
+    let join = super::start_join(&mut plan, std::path::Path::new(super::PROC))?;
+    Ok(run::start(&plan, stdio, join)?)
 }
 
 /// Starts the container's process with its output on pipes (or a pty),

@@ -634,6 +634,7 @@ pub fn open_namespaces(root: &Path, id: &str, proc: &Path) -> Result<PodJoin, Er
         pod: pod.name,
         namespaces: out,
         own,
+        network: None,
     })
 }
 

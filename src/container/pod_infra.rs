@@ -176,10 +176,11 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
         start: procfs::start_time(proc, pid.as_raw()).unwrap_or_default(),
         monitor_pid: me,
         monitor_start: procfs::start_time(proc, me).unwrap_or_default(),
-        helper_pid: helper.as_ref().map(RunningHelper::pid),
+        helper_pid: helper.as_ref().and_then(RunningHelper::pid),
         helper_start: helper
             .as_ref()
-            .and_then(|h| procfs::start_time(proc, h.pid())),
+            .and_then(RunningHelper::pid)
+            .and_then(|p| procfs::start_time(proc, p)),
         ports,
     });
     pod.has_started = true;

@@ -472,6 +472,7 @@ fn is_store_process(cmdline: &[u8], mountinfo: &str, root: &Path) -> bool {
     let is_helper = args.iter().any(|a| {
         *a == super::monitor::MONITOR_COMMAND.as_bytes()
             || *a == super::pod::INFRA_COMMAND.as_bytes()
+            || *a == super::netholder::HOLDER_COMMAND.as_bytes()
     });
     let has_root = args
         .windows(2)

@@ -14,6 +14,7 @@ pub fn container_address(plan: &NetworkPlan) -> Option<IpAddr> {
         // pasta copies the host's address into the namespace.
         Mode::Pasta(_) | Mode::Host => plan.host_addr,
         Mode::None => None,
+        Mode::Bridge(a) => a.iter().find_map(|a| a.ip).map(IpAddr::V4),
     }
 }
 
@@ -30,6 +31,8 @@ pub fn host_internal_address(plan: &NetworkPlan) -> Option<IpAddr> {
         Mode::Pasta(extra) if super::is_pasta_gateway_mapped(extra) => plan.host_gateway,
         Mode::Pasta(_) => plan.host_addr,
         Mode::Host => Some(IpAddr::from([127, 0, 0, 1])),
+        // The host's address is the holder's pasta's, reached through NAT.
+        Mode::Bridge(_) => plan.host_addr,
         Mode::None => None,
     }
 }
@@ -84,14 +87,31 @@ pub fn resolv_conf(plan: &NetworkPlan, host_resolv: &str) -> String {
         }
     }
     let forwarder = match &plan.mode {
-        Mode::Slirp4netns(o) => Some(o.dns().to_string()),
-        Mode::Pasta(_) => Some(PASTA_DNS.to_string()),
-        Mode::None | Mode::Host => None,
+        Mode::Slirp4netns(o) => vec![o.dns().to_string()],
+        Mode::Pasta(_) => vec![PASTA_DNS.to_string()],
+        // The networks' DNS servers (aardvark-dns on each gateway) answer
+        // container names and forward the rest; the holder's pasta
+        // forwards `PASTA_DNS` to the host's resolver.
+        Mode::Bridge(a) => {
+            let mut dns: Vec<String> = a
+                .iter()
+                .filter(|a| a.dns)
+                .filter_map(|a| a.gateway.map(|g| g.to_string()))
+                .collect();
+            if dns.is_empty() {
+                dns.push(PASTA_DNS.to_string());
+            }
+            if a.iter().any(|a| a.dns) {
+                search.insert(0, "dns.podman".to_string());
+            }
+            dns
+        }
+        Mode::None | Mode::Host => Vec::new(),
     };
     if !plan.dns.is_empty() {
         servers = plan.dns.clone();
-    } else if let Some(f) = forwarder {
-        servers = vec![f];
+    } else if !forwarder.is_empty() {
+        servers = forwarder;
     }
     if !plan.dns_search.is_empty() {
         search = plan

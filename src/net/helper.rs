@@ -30,17 +30,34 @@ const RECORD_FILE: &str = "net.json";
 
 /// A helper serving a running container; killed and reaped when dropped.
 pub struct RunningHelper {
-    child: Child,
+    /// pasta or slirp4netns; none on user networks.
+    child: Option<Child>,
     /// hutch's own port forwarder, with slirp4netns.
     forwarder: Option<Child>,
     /// slirp4netns's exit pipe: closing it tells slirp4netns to exit.
     _exit: Option<OwnedFd>,
+    /// On user networks: detaches the container when dropped.
+    detach: Option<super::netavark::Detach>,
 }
 
 impl RunningHelper {
-    /// The helper's pid.
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+    /// The helper's pid (on user networks, the port forwarder's).
+    pub fn pid(&self) -> Option<i32> {
+        self.child
+            .as_ref()
+            .or(self.forwarder.as_ref())
+            .map(|c| c.id() as i32)
+    }
+
+    /// A container's attachment to user networks, with the forwarder of
+    /// its published ports: both undone when dropped.
+    pub fn attached(detach: super::netavark::Detach, forwarder: Option<Child>) -> RunningHelper {
+        RunningHelper {
+            child: None,
+            forwarder,
+            _exit: None,
+            detach: Some(detach),
+        }
     }
 }
 
@@ -50,8 +67,12 @@ impl Drop for RunningHelper {
             let _ = f.kill();
             let _ = f.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Detaching after the forwarder: no connection is in flight.
+        drop(self.detach.take());
     }
 }
 
@@ -97,7 +118,7 @@ pub fn start_helper(
     match &plan.mode {
         Mode::Pasta(extra) => start_pasta(plan, extra, pid, dir, ports).map(Some),
         Mode::Slirp4netns(opts) => start_slirp(plan, opts, pid, dir, ports).map(Some),
-        Mode::None | Mode::Host => Ok(None),
+        Mode::None | Mode::Host | Mode::Bridge(_) => Ok(None),
     }
 }
 
@@ -190,9 +211,10 @@ fn start_pasta(
         source,
     })?;
     let mut helper = RunningHelper {
-        child,
+        child: Some(child),
         forwarder: None,
         _exit: None,
+        detach: None,
     };
     // pasta writes its pid into the file once the namespace is configured
     // and the ports are bound; it creates the file earlier, empty, so
@@ -205,7 +227,7 @@ fn start_pasta(
             let _ = std::fs::remove_file(&pid_file);
             return Ok(helper);
         }
-        if let Ok(Some(_)) = helper.child.try_wait() {
+        if let Some(Ok(Some(_))) = helper.child.as_mut().map(Child::try_wait) {
             return Err(Error::HelperFailed {
                 helper: NAME,
                 message: last_log_line(dir),
@@ -293,9 +315,10 @@ fn start_slirp(
         source,
     })?;
     let mut helper = RunningHelper {
-        child,
+        child: Some(child),
         forwarder: None,
         _exit: Some(exit_w),
+        detach: None,
     };
     // slirp4netns writes "1" to the ready fd once tap0 is configured and
     // the API socket listens, then closes it.
@@ -314,8 +337,7 @@ fn start_slirp(
         if matches!(polled, Ok(0)) {
             return Err(Error::HelperTimeout(NAME));
         }
-        let _ = helper.child.kill();
-        let _ = helper.child.wait();
+        drop(helper);
         return Err(Error::HelperFailed {
             helper: NAME,
             message: last_log_line(dir),

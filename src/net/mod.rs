@@ -9,13 +9,14 @@
 mod etc;
 mod forward;
 mod helper;
+pub mod netavark;
 mod ports;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use etc::{container_address, hosts_file, resolv_conf};
-pub use forward::run_forwarder;
+pub use forward::{run_forwarder, spawn_forwarder};
 pub use helper::{start_helper, HelperRecord, RunningHelper};
 pub use ports::{
     check_ports, exposed_ports, format_port, parse_publish, resolve_ports, unprivileged_port_start,
@@ -152,6 +153,26 @@ pub enum Mode {
     Pasta(Vec<String>),
     /// slirp4netns, with Podman's options.
     Slirp4netns(SlirpOptions),
+    /// User-defined networks (`network create`), through netavark in the
+    /// network holder's namespaces.
+    Bridge(Vec<Attachment>),
+}
+
+/// A user-defined network a container is attached to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Attachment {
+    /// The network's name.
+    pub network: String,
+    /// `--network-alias`: more names the network's DNS answers for.
+    pub aliases: Vec<String>,
+    /// `--ip`: the address asked for; else one is picked at start.
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Filled in at start: the network's gateway and prefix length, and
+    /// whether its DNS server (on the gateway) answers container names.
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub prefix: u8,
+    pub dns: bool,
 }
 
 impl Mode {
@@ -165,7 +186,7 @@ impl Mode {
         match self {
             Mode::Pasta(_) => Some("pasta"),
             Mode::Slirp4netns(_) => Some("slirp4netns"),
-            Mode::None | Mode::Host => None,
+            Mode::None | Mode::Host | Mode::Bridge(_) => None,
         }
     }
 
@@ -176,6 +197,15 @@ impl Mode {
             Mode::Host => "host",
             Mode::Pasta(_) => "pasta",
             Mode::Slirp4netns(_) => "slirp4netns",
+            Mode::Bridge(_) => "bridge",
+        }
+    }
+
+    /// The user-defined networks of the mode (none but for `Bridge`).
+    pub fn attachments(&self) -> &[Attachment] {
+        match self {
+            Mode::Bridge(a) => a,
+            _ => &[],
         }
     }
 }
@@ -312,6 +342,13 @@ pub struct NetworkRequest {
     pub no_hosts: bool,
     /// `--mac-address`.
     pub mac_address: Option<String>,
+    /// `--network-alias`.
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<String>,
+    /// The user-defined networks `--network` names, resolved by the engine
+    /// (not given by front ends).
+    pub networks: Vec<Attachment>,
 }
 
 /// Checks the network flags and plans the network; `helpers` are the
@@ -322,9 +359,24 @@ pub fn plan_network(
     host: HostRoute,
 ) -> Result<NetworkPlan, Error> {
     let mode = match &req.network {
+        _ if !req.networks.is_empty() => Mode::Bridge(req.networks.clone()),
         None => default_mode(helpers).0,
         Some(spec) => parse_mode(spec)?,
     };
+    if !matches!(mode, Mode::Bridge(_)) {
+        if let Some(flag) = [
+            (!req.aliases.is_empty(), "--network-alias"),
+            (req.ip.is_some(), "--ip"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+        {
+            return Err(Error::UnsupportedMode {
+                mode: format!("{} with {flag}", mode.name()),
+                reason: "aliases and static addresses need a network made with `hutch network create`".into(),
+            });
+        }
+    }
     if let Some(name) = mode.helper() {
         if !helpers.iter().any(|h| h.name == name) {
             return Err(Error::HelperMissing(name));
@@ -345,7 +397,7 @@ pub fn plan_network(
             }
         }
     }
-    if !ports.is_empty() && mode.helper().is_none() {
+    if !ports.is_empty() && mode.helper().is_none() && !matches!(mode, Mode::Bridge(_)) {
         return Err(Error::PublishWithoutHelper(mode.name().to_string()));
     }
     for d in &req.dns {

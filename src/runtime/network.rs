@@ -36,14 +36,91 @@ pub fn connect(
     let helper = net::start_helper(&plan.network, pid, dir, ports).map_err(Error::Network)?;
     let record = HelperRecord {
         helper: plan.network.mode.helper().unwrap_or_default().to_string(),
-        pid: helper.as_ref().map(RunningHelper::pid),
+        pid: helper.as_ref().and_then(RunningHelper::pid),
         start: helper
             .as_ref()
-            .and_then(|h| procfs::start_time(proc, h.pid())),
+            .and_then(RunningHelper::pid)
+            .and_then(|p| procfs::start_time(proc, p)),
         ports: ports.to_vec(),
     };
     write_helper_record(dir, &record)?;
     Ok(helper)
+}
+
+/// A container joining user-defined networks: the holder's namespaces,
+/// what netavark is told, and the container's attachment record (written
+/// by the engine, removed when the container is detached).
+#[derive(Debug)]
+pub struct NetAttach {
+    pub holder: net::netavark::Holder,
+    pub config_dir: std::path::PathBuf,
+    pub options: net::netavark::Options,
+    pub record: std::path::PathBuf,
+}
+
+/// The file in the container directory with netavark's report: the
+/// container's addresses on each network, for `inspect`.
+pub const STATUS_FILE: &str = "netavark.json";
+
+/// Attaches init `pid` (in the holder's user namespace) to its networks
+/// with netavark and starts the forwarder of `ports`; records both. The
+/// returned helper detaches the container when dropped.
+pub fn attach(
+    plan: &Plan,
+    pid: Pid,
+    ports: &[PublishedPort],
+    join: NetAttach,
+    proc: &Path,
+) -> Result<Option<RunningHelper>, Error> {
+    let dir = &plan.dirs.dir;
+    stop_stale_helper(dir, proc);
+    let path = proc.join(pid.to_string()).join("ns").join("net");
+    let netns = std::fs::File::open(&path)
+        .map(std::os::fd::OwnedFd::from)
+        .map_err(|source| Error::WriteFile {
+            path: path.clone(),
+            source,
+        });
+    let status = netns.and_then(|netns| {
+        net::netavark::setup(&join.config_dir, &join.holder, &netns, &join.options)
+            .map(|s| (netns, s))
+            .map_err(Error::Network)
+    });
+    let (netns, status) = match status {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&join.record);
+            return Err(e);
+        }
+    };
+    let status_path = dir.join(STATUS_FILE);
+    crate::storage::atomic::write_json(&status_path, &status, 0o644).map_err(|source| {
+        Error::WriteFile {
+            path: status_path,
+            source,
+        }
+    })?;
+    let detach = net::netavark::Detach {
+        config_dir: join.config_dir,
+        holder: join.holder,
+        netns,
+        options: join.options,
+        record: join.record,
+    };
+    // Dropped on failure: that detaches the container again.
+    let forwarder = match ports.is_empty() {
+        true => None,
+        false => Some(net::spawn_forwarder(pid, ports).map_err(Error::Network)?),
+    };
+    let helper = RunningHelper::attached(detach, forwarder);
+    let record = HelperRecord {
+        helper: "netavark".into(),
+        pid: helper.pid(),
+        start: helper.pid().and_then(|p| procfs::start_time(proc, p)),
+        ports: ports.to_vec(),
+    };
+    write_helper_record(dir, &record)?;
+    Ok(Some(helper))
 }
 
 /// Records the helper of the container directory `dir` (net.json).

@@ -32,6 +32,9 @@ pub struct PodJoin {
     /// The namespaces the pod does not share (`pod create --share`), which
     /// the member makes its own.
     pub own: CloneFlags,
+    /// For a container on user networks (which joins the network holder's
+    /// user namespace only): what attaches it once it exists.
+    pub network: Option<super::network::NetAttach>,
 }
 
 /// Like `sys::child::spawn` for a pod member: an intermediate process
@@ -52,6 +55,7 @@ where
         pod,
         namespaces,
         own,
+        network: _,
     } = join;
     let mut middle = child::spawn(CloneFlags::empty(), parent_ends, move |reporter| {
         enter_pod(&mut Kernel, &namespaces, own)?;

@@ -137,6 +137,8 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     //    A pod member instead joins the pod's namespaces through an
     //    intermediate process (see `pod::clone_member`).
     let is_member = pod.is_some();
+    let mut pod = pod;
+    let attach = pod.as_mut().and_then(|j| j.network.take());
     let (mut child, pid) = match pod {
         None => {
             let child = spawn(namespaces(plan), &parent_ends, body).map_err(Error::Clone)?;
@@ -149,7 +151,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     log::debug!("container {}: init is pid {pid}", plan.id);
 
     // 6. Maps, cgroup and network, then release init (see `release`).
-    let (placement, helper) = release(plan, pid, &prepared, go_w, is_member)?;
+    let (placement, helper) = release(plan, pid, &prepared, go_w, is_member, attach)?;
 
     // 7. With -t, receive the pty master init opened in its devpts. EOF
     //    instead means init failed; the report pipe says why.
@@ -356,6 +358,7 @@ fn release(
     prepared: &Prepared,
     go_w: OwnedFd,
     is_member: bool,
+    attach: Option<network::NetAttach>,
 ) -> Result<(Option<cgroup::Placement>, Option<crate::net::RunningHelper>), Error> {
     let maps = if is_member {
         Ok(())
@@ -374,6 +377,10 @@ fn release(
             .map_err(Error::Cgroup)
         })
         .and_then(|placement| {
+            if let Some(join) = attach {
+                return network::attach(plan, pid, &prepared.ports, join, Path::new(super::PROC))
+                    .map(|h| (placement, h));
+            }
             if is_member {
                 return Ok((placement, None));
             }

@@ -44,3 +44,31 @@ pub fn in_own_mount_namespace(cmd: &mut Command) {
         });
     }
 }
+
+/// Makes the process `cmd` spawns join the namespaces `join` in order
+/// (setns(2) with the kind the fd names: a user namespace first, whose
+/// owner may then join the rest) and find `pass` as its fd 3, before it
+/// execs. The fds must stay open until the spawn returns.
+pub fn enter_namespaces(cmd: &mut Command, join: [std::os::fd::RawFd; 2], pass: std::os::fd::RawFd) {
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only setns(2), dup2(2) and fcntl(2), all async-signal-safe; it
+    // allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            for fd in join {
+                if libc::setns(fd, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if pass != 3 && libc::dup2(pass, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // dup2 leaves the copy open across exec; fd 3 itself may have
+            // been close-on-exec.
+            if libc::fcntl(3, libc::F_SETFD, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,222 @@
+//! Attaching a starting container to its user-defined networks: with the
+//! holder lock held, the network holder started if need be, an address
+//! picked on each network, and the attachment recorded under
+//! `ROOT/networks/run/attached/ID.json`, owned by this process (the monitor,
+//! or the CLI in the foreground), which detaches the container when it
+//! exits. The runtime then makes the container in the holder's user
+//! namespace and runs netavark (see `runtime::network::attach`).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+
+use super::netholder::{self, attached_dir};
+use super::networks;
+use super::Error;
+use crate::net::netavark::{Cidr, Holder, Options, PerNetwork};
+use crate::runtime::network::NetAttach;
+use crate::runtime::pod::PodJoin;
+use crate::runtime::{procfs, Plan};
+
+/// A container's attachment record.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct AttachedRecord {
+    /// The process that detaches it, and its start time.
+    owner: i32,
+    owner_start: u64,
+    /// Its address on each network.
+    addresses: BTreeMap<String, Ipv4Addr>,
+}
+
+fn record_path(root: &Path, id: &str) -> PathBuf {
+    attached_dir(root).join(format!("{id}.json"))
+}
+
+/// Every attachment record whose owner lives; removes the others (their
+/// owner died without detaching: the namespace it held is gone).
+fn live_records(root: &Path) -> Vec<(String, AttachedRecord)> {
+    let proc = Path::new(super::PROC);
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(attached_dir(root)) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let rec = std::fs::read(&path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<AttachedRecord>(&t).ok());
+        match rec {
+            Some(r) if procfs::is_alive(proc, r.owner, r.owner_start) => {
+                out.push((id.to_string(), r))
+            }
+            _ => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    out
+}
+
+/// Removes the records of owners that died (the holder's look, under the
+/// holder lock).
+pub fn sweep(root: &Path) {
+    live_records(root);
+}
+
+/// For a container on user networks: the join the runtime makes it with
+/// (the holder's user namespace, netavark's options), its attachments in
+/// `plan` completed with the addresses picked; `None` for other containers.
+pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>, Error> {
+    if plan.network.mode.attachments().is_empty() {
+        return Ok(None);
+    }
+    let _lock = netholder::lock(root)?;
+    let holder = netholder::ensure(root, proc)?;
+    let (user, net) = netholder::open_namespaces(&holder, proc)?;
+    let taken: Vec<(String, Ipv4Addr)> = live_records(root)
+        .into_iter()
+        .filter(|(id, _)| *id != plan.id)
+        .flat_map(|(_, r)| r.addresses)
+        .collect();
+    let mut options = Options {
+        container_id: plan.id.clone(),
+        container_name: plan.origin.name.clone(),
+        ..Options::default()
+    };
+    let mut addresses = BTreeMap::new();
+    let short: String = plan.id.chars().take(12).collect();
+    let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
+        return Ok(None);
+    };
+    for (i, a) in attachments.iter_mut().enumerate() {
+        let network = networks::find(root, &a.network)?;
+        let subnet = network.subnets.first();
+        let cidr = subnet.and_then(|s| Cidr::parse(&s.subnet));
+        let gateway = subnet
+            .and_then(|s| s.gateway.as_deref())
+            .and_then(|g| g.parse::<Ipv4Addr>().ok());
+        let Some(cidr) = cidr else {
+            return Err(networks::Error::Invalid {
+                field: "subnet",
+                value: network.name.clone(),
+                reason: "the network has no IPv4 subnet".into(),
+            }
+            .into());
+        };
+        let used: Vec<Ipv4Addr> = taken
+            .iter()
+            .filter(|(n, _)| *n == network.name)
+            .map(|(_, ip)| *ip)
+            .collect();
+        let ip = pick(&network, &cidr, gateway, a.ip, &used)?;
+        a.ip = Some(ip);
+        a.gateway = gateway;
+        a.prefix = cidr.prefix;
+        a.dns = network.dns_enabled;
+        addresses.insert(network.name.clone(), ip);
+        let mut aliases = vec![plan.origin.name.clone(), short.clone()];
+        aliases.extend(a.aliases.iter().cloned());
+        aliases.retain(|n| !n.is_empty());
+        aliases.dedup();
+        options.networks.insert(
+            network.name.clone(),
+            PerNetwork {
+                interface_name: format!("eth{i}"),
+                static_ips: vec![ip.to_string()],
+                aliases,
+                static_mac: None,
+            },
+        );
+        options.network_info.insert(network.name.clone(), network);
+    }
+    let me = nix::unistd::getpid().as_raw();
+    let rec = AttachedRecord {
+        owner: me,
+        owner_start: procfs::start_time(proc, me).unwrap_or_default(),
+        addresses,
+    };
+    let path = record_path(root, &plan.id);
+    let text = serde_json::to_vec(&rec).unwrap_or_default();
+    crate::storage::atomic::write_file(&path, &text, 0o644).map_err(|source| {
+        netholder::Error::Io {
+            action: "writing",
+            path: path.clone(),
+            source,
+        }
+    })?;
+    let ns = &plan.tuning.namespaces;
+    let mut own = CloneFlags::CLONE_NEWNET;
+    if !ns.is_host_uts {
+        own |= CloneFlags::CLONE_NEWUTS;
+    }
+    if !ns.is_host_ipc {
+        own |= CloneFlags::CLONE_NEWIPC;
+    }
+    // The holder's user namespace only: the container's network, UTS and
+    // IPC namespaces are its own, made there.
+    let user_fd = user.try_clone().map_err(|e| netholder::Error::OpenNamespace {
+        kind: "user",
+        source: e,
+    })?;
+    Ok(Some(PodJoin {
+        pod: "the network holder".into(),
+        namespaces: vec![(CloneFlags::CLONE_NEWUSER, user_fd)],
+        own,
+        network: Some(NetAttach {
+            holder: Holder { user, net },
+            config_dir: netholder::netavark_dir(root),
+            options,
+            record: path,
+        }),
+    }))
+}
+
+/// The address for a container on `network`: `wanted` if it is free and
+/// inside, else the lowest free one.
+fn pick(
+    network: &crate::net::netavark::Network,
+    cidr: &Cidr,
+    gateway: Option<Ipv4Addr>,
+    wanted: Option<Ipv4Addr>,
+    used: &[Ipv4Addr],
+) -> Result<Ipv4Addr, Error> {
+    let bad = |ip, reason| networks::Error::BadAddress {
+        network: network.name.clone(),
+        ip,
+        reason,
+    };
+    if let Some(ip) = wanted {
+        if !cidr.contains(ip) || ip == cidr.addr || ip > cidr.last() {
+            return Err(bad(ip, "not a host address of the network's subnet").into());
+        }
+        if Some(ip) == gateway {
+            return Err(bad(ip, "the network's gateway").into());
+        }
+        if used.contains(&ip) {
+            return Err(bad(ip, "already in use by another container").into());
+        }
+        return Ok(ip);
+    }
+    let range = network
+        .subnets
+        .first()
+        .and_then(|s| s.lease_range.as_ref())
+        .and_then(|r| {
+            let lo = r.start_ip.as_deref()?.parse().ok()?;
+            let hi = r.end_ip.as_deref()?.parse().ok()?;
+            Some((lo, hi))
+        });
+    crate::net::netavark::free_address(cidr, gateway, range, used).ok_or_else(|| {
+        networks::Error::NoAddress {
+            network: network.name.clone(),
+            subnet: cidr.to_string(),
+        }
+        .into()
+    })
+}

@@ -1,0 +1,501 @@
+//! User-defined networks through the engine (`hutch network …`): their
+//! definitions in the store (`ROOT/networks/NAME.json`, netavark's format,
+//! written atomically under `networks/.lock`), Podman's default network
+//! `podman`, and resolving `--network NAME` for `create`. Attaching a
+//! running container is `netattach`'s, the namespaces `netholder`'s.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::{Engine, Error as EngineError};
+use crate::net::netavark::{Cidr, LeaseRange, Network, Subnet};
+use crate::net::Attachment;
+
+/// The network `--network bridge` means, which always exists.
+pub const DEFAULT_NETWORK: &str = "podman";
+
+/// What went wrong with a network.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unable to find network with name or ID {0}: network not found")]
+    NotFound(String),
+    #[error("network name {0} already used: network already exists")]
+    Exists(String),
+    #[error("\"{name}\" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used")]
+    InUse { name: String },
+    #[error("default network {0} cannot be removed")]
+    Default(String),
+    #[error("invalid network {field} {value:?}: {reason}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("no free subnet in 10.89.0.0/16 for a new network: give one with --subnet")]
+    NoSubnet,
+    #[error("network {network}: no free address left in {subnet}")]
+    NoAddress { network: String, subnet: String },
+    #[error("network {network}: address {ip} is {reason}")]
+    BadAddress {
+        network: String,
+        ip: Ipv4Addr,
+        reason: &'static str,
+    },
+    #[error("writing {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the network does not exist (exit 1 for `network rm`).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Error::NotFound(_))
+    }
+
+    /// Whether containers use it (exit 2 for `network rm`).
+    pub fn is_in_use(&self) -> bool {
+        matches!(self, Error::InUse { .. })
+    }
+}
+
+/// A network to create (`network create`), its flags as given.
+#[derive(Debug, Clone, Default)]
+pub struct NewNetwork {
+    pub name: Option<String>,
+    pub driver: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    pub disable_dns: bool,
+    pub ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub interface_name: Option<String>,
+    pub ipam_driver: Option<String>,
+    /// `--ignore`: an existing network of that name is not an error.
+    pub is_existing_ok: bool,
+}
+
+/// The directory of network definitions under store root `root`.
+pub fn networks_dir(root: &Path) -> PathBuf {
+    root.join("networks")
+}
+
+/// The lock every change of the definitions holds.
+fn lock(root: &Path) -> Result<Flock<File>, Error> {
+    let dir = networks_dir(root);
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let path = dir.join(".lock");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Write {
+        path,
+        source: e.into(),
+    })
+}
+
+/// Podman's in-memory default network.
+fn default_network() -> Network {
+    Network {
+        name: DEFAULT_NETWORK.into(),
+        id: "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9".into(),
+        driver: "bridge".into(),
+        network_interface: "podman0".into(),
+        created: super::now_rfc3339(),
+        subnets: vec![Subnet {
+            subnet: "10.88.0.0/16".into(),
+            gateway: Some("10.88.0.1".into()),
+            lease_range: None,
+        }],
+        ipv6_enabled: false,
+        internal: false,
+        dns_enabled: false,
+        labels: BTreeMap::new(),
+        options: BTreeMap::new(),
+        ipam_options: BTreeMap::from([("driver".into(), "host-local".into())]),
+    }
+}
+
+/// Every network defined under `root`, the default first, then by name.
+pub fn list(root: &Path) -> Result<Vec<Network>, Error> {
+    let dir = networks_dir(root);
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(vec![default_network()])
+        }
+        Err(source) => return Err(Error::Read { path: dir, source }),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        // A definition that does not parse is skipped, not fatal: it may
+        // be another tool's, and the rest still work.
+        if let Ok(n) = serde_json::from_slice::<Network>(&text) {
+            out.push(n);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if !out.iter().any(|n| n.name == DEFAULT_NETWORK) {
+        out.insert(0, default_network());
+    }
+    Ok(out)
+}
+
+/// The network named `name_or_id` (a full name, or a unique id prefix).
+pub fn find(root: &Path, name_or_id: &str) -> Result<Network, Error> {
+    let all = list(root)?;
+    if let Some(n) = all.iter().find(|n| n.name == name_or_id) {
+        return Ok(n.clone());
+    }
+    let by_id: Vec<&Network> = all
+        .iter()
+        .filter(|n| !name_or_id.is_empty() && n.id.starts_with(name_or_id))
+        .collect();
+    match by_id.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => Err(Error::NotFound(name_or_id.to_string())),
+    }
+}
+
+/// Whether `name` is a valid network name (Podman's rule).
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn invalid(field: &'static str, value: &str, reason: &str) -> Error {
+    Error::Invalid {
+        field,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Checks `req` against the networks that exist and makes its definition.
+fn define(req: NewNetwork, existing: &[Network], id: String, created: String) -> Result<Network, Error> {
+    let name = match req.name {
+        Some(n) => n,
+        None => (1..)
+            .map(|i| format!("podman{i}"))
+            .find(|n| !existing.iter().any(|e| &e.name == n))
+            .unwrap_or_default(),
+    };
+    if !is_valid_name(&name) {
+        return Err(invalid(
+            "name",
+            &name,
+            "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+        ));
+    }
+    let driver = req.driver.unwrap_or_else(|| "bridge".into());
+    if driver != "bridge" {
+        return Err(invalid(
+            "driver",
+            &driver,
+            "rootless networks use the bridge driver (macvlan and ipvlan need root)",
+        ));
+    }
+    if let Some(d) = req.ipam_driver.as_deref().filter(|d| *d != "host-local") {
+        return Err(invalid("--ipam-driver", d, "only host-local is supported"));
+    }
+    if req.ipv6 {
+        return Err(invalid(
+            "--ipv6",
+            "true",
+            "IPv6 user networks are not supported yet; use IPv4",
+        ));
+    }
+    let taken: Vec<Cidr> = existing
+        .iter()
+        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr::parse(&s.subnet)))
+        .collect();
+    let cidr = match &req.subnet {
+        Some(s) => {
+            let c = Cidr::parse(s)
+                .ok_or_else(|| invalid("--subnet", s, "use an IPv4 A.B.C.D/N with N at most 30"))?;
+            if taken.iter().any(|t| t.overlaps(&c)) {
+                return Err(invalid("--subnet", s, "it overlaps another network's subnet"));
+            }
+            c
+        }
+        None => (0..=255u8)
+            .map(|i| Cidr {
+                addr: Ipv4Addr::new(10, 89, i, 0),
+                prefix: 24,
+            })
+            .find(|c| !taken.iter().any(|t| t.overlaps(c)))
+            .ok_or(Error::NoSubnet)?,
+    };
+    let gateway = match &req.gateway {
+        Some(g) => {
+            let ip: Ipv4Addr = g
+                .parse()
+                .map_err(|_| invalid("--gateway", g, "use an IPv4 address"))?;
+            if !cidr.contains(ip) {
+                return Err(invalid("--gateway", g, "it is not in the subnet"));
+            }
+            ip
+        }
+        None => cidr.first(),
+    };
+    let lease_range = match &req.ip_range {
+        Some(r) => {
+            let c = Cidr::parse(r).ok_or_else(|| invalid("--ip-range", r, "use A.B.C.D/N"))?;
+            if !cidr.contains(c.addr) || c.prefix < cidr.prefix {
+                return Err(invalid("--ip-range", r, "it is not inside the subnet"));
+            }
+            Some(LeaseRange {
+                start_ip: Some(c.first().to_string()),
+                end_ip: Some(c.last().to_string()),
+            })
+        }
+        None => None,
+    };
+    let interface = match req.interface_name {
+        Some(i) => i,
+        None => (1..)
+            .map(|i| format!("podman{i}"))
+            .find(|i| !existing.iter().any(|e| &e.network_interface == i))
+            .unwrap_or_default(),
+    };
+    Ok(Network {
+        name,
+        id,
+        driver,
+        network_interface: interface,
+        created,
+        subnets: vec![Subnet {
+            subnet: cidr.to_string(),
+            gateway: Some(gateway.to_string()),
+            lease_range,
+        }],
+        ipv6_enabled: false,
+        internal: req.internal,
+        dns_enabled: !req.disable_dns,
+        labels: req.labels,
+        options: req.options,
+        ipam_options: BTreeMap::from([("driver".into(), "host-local".into())]),
+    })
+}
+
+/// The attachments `create` records for `--network` values `specs`
+/// (names of networks, `bridge` for the default one) with the aliases and
+/// address of `--network-alias` and `--ip`; `None` when no spec names a
+/// network (pasta, slirp4netns, host, none: the `net` module's).
+pub fn resolve(
+    root: &Path,
+    spec: Option<&str>,
+    aliases: &[String],
+    ip: Option<&str>,
+) -> Result<Option<Vec<Attachment>>, Error> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let mode_name = spec.split(':').next().unwrap_or_default();
+    if ["none", "host", "pasta", "slirp4netns", "container", "ns", "private"].contains(&mode_name) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for name in spec.split(',').filter(|n| !n.is_empty()) {
+        let name = if name == "bridge" { DEFAULT_NETWORK } else { name };
+        let network = find(root, name)?;
+        out.push(Attachment {
+            network: network.name,
+            aliases: aliases.to_vec(),
+            ..Attachment::default()
+        });
+    }
+    if let Some(ip) = ip {
+        let addr: Ipv4Addr = ip
+            .parse()
+            .map_err(|_| invalid("--ip", ip, "use an IPv4 address"))?;
+        if out.len() != 1 {
+            return Err(invalid("--ip", ip, "a static address needs exactly one network"));
+        }
+        out[0].ip = Some(addr);
+    }
+    Ok(Some(out))
+}
+
+impl Engine {
+    /// Creates a network and returns its definition.
+    pub fn create_network(&self, req: NewNetwork) -> Result<Network, EngineError> {
+        let root = &self.paths().root;
+        let _lock = lock(root)?;
+        let existing = list(root)?;
+        if let Some(n) = req.name.as_deref() {
+            if let Some(found) = existing.iter().find(|e| e.name == n) {
+                if req.is_existing_ok {
+                    return Ok(found.clone());
+                }
+                return Err(Error::Exists(n.to_string()).into());
+            }
+        }
+        // Podman's id: the SHA-256 of the name, so ids match its.
+        let id = req.name.as_deref().map(|n| crate::storage::Digest::of(n.as_bytes()).hex().to_string());
+        let mut network = define(req, &existing, String::new(), super::now_rfc3339())?;
+        network.id = id.unwrap_or_else(|| crate::storage::Digest::of(network.name.as_bytes()).hex().to_string());
+        let path = networks_dir(root).join(format!("{}.json", network.name));
+        let text = serde_json::to_vec_pretty(&network).unwrap_or_default();
+        crate::storage::atomic::write_file(&path, &text, 0o644)
+            .map_err(|source| Error::Write { path, source })?;
+        Ok(network)
+    }
+
+    /// Every network, the default one first.
+    pub fn networks(&self) -> Result<Vec<Network>, EngineError> {
+        Ok(list(&self.paths().root)?)
+    }
+
+    /// The network named (or with an id starting with) `name_or_id`.
+    pub fn network(&self, name_or_id: &str) -> Result<Network, EngineError> {
+        Ok(find(&self.paths().root, name_or_id)?)
+    }
+
+    /// The ids and names of the containers attached (by their create
+    /// request) to network `name`.
+    pub fn network_users(&self, name: &str) -> Result<Vec<(String, String)>, EngineError> {
+        let store = self.store()?;
+        let mut out = Vec::new();
+        for info in store.list_containers().map_err(EngineError::Store)? {
+            let Ok(plan) = super::load_spec(&info) else {
+                continue;
+            };
+            if plan.network.mode.attachments().iter().any(|a| a.network == name) {
+                out.push((info.record.id.clone(), info.record.name.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes network `name_or_id`; with `force`, the containers using it
+    /// first (stopped within `grace`). Returns the name removed.
+    pub fn remove_network(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        grace: Option<std::time::Duration>,
+    ) -> Result<String, EngineError> {
+        let network = self.network(name_or_id)?;
+        if network.name == DEFAULT_NETWORK {
+            return Err(Error::Default(network.name).into());
+        }
+        let users = self.network_users(&network.name)?;
+        if !users.is_empty() {
+            if !force {
+                return Err(Error::InUse { name: network.name }.into());
+            }
+            for (id, _) in &users {
+                if grace.is_some() {
+                    let _ = self.stop(id, grace);
+                }
+                self.remove(id, true, false)?;
+            }
+        }
+        let root = &self.paths().root;
+        let _lock = lock(root)?;
+        let path = networks_dir(root).join(format!("{}.json", network.name));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(name_or_id.to_string()).into())
+            }
+            Err(source) => return Err(Error::Write { path, source }.into()),
+        }
+        Ok(network.name)
+    }
+
+    /// Removes every network no container uses (but the default one) whose
+    /// definition `keep` does not keep; returns the names removed.
+    pub fn prune_networks(&self, keep: &dyn Fn(&Network) -> bool) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for n in self.networks()? {
+            if n.name == DEFAULT_NETWORK || keep(&n) || !self.network_users(&n.name)?.is_empty() {
+                continue;
+            }
+            out.push(self.remove_network(&n.name, false, None)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(name: &str) -> NewNetwork {
+        NewNetwork {
+            name: Some(name.into()),
+            ..NewNetwork::default()
+        }
+    }
+
+    #[test]
+    fn new_networks_get_the_next_free_subnet_and_interface() {
+        let a = define(new("a"), &[default_network()], "1".into(), "t".into()).unwrap();
+        assert_eq!(a.subnets[0].subnet, "10.89.0.0/24");
+        assert_eq!(a.subnets[0].gateway.as_deref(), Some("10.89.0.1"));
+        assert_eq!(a.network_interface, "podman1");
+        assert!(a.dns_enabled);
+        let b = define(new("b"), &[default_network(), a.clone()], "2".into(), "t".into()).unwrap();
+        assert_eq!(b.subnets[0].subnet, "10.89.1.0/24");
+        assert_eq!(b.network_interface, "podman2");
+        let clash = NewNetwork {
+            subnet: Some("10.89.0.128/25".into()),
+            ..new("c")
+        };
+        assert!(define(clash, &[a], "3".into(), "t".into()).is_err());
+    }
+
+    #[test]
+    fn bad_names_drivers_and_gateways_are_refused() {
+        for bad in ["", "-x", "a/b", "../x", "a b"] {
+            assert!(define(new(bad), &[], "1".into(), "t".into()).is_err(), "{bad}");
+        }
+        let mac = NewNetwork {
+            driver: Some("macvlan".into()),
+            ..new("m")
+        };
+        assert!(define(mac, &[], "1".into(), "t".into()).is_err());
+        let gw = NewNetwork {
+            subnet: Some("10.1.0.0/24".into()),
+            gateway: Some("10.2.0.1".into()),
+            ..new("g")
+        };
+        assert!(define(gw, &[], "1".into(), "t".into()).is_err());
+    }
+}

@@ -30,6 +30,54 @@ pub enum NetworkCommand {
     Exists(ExistsArgs),
     /// Remove every network no container uses
     Prune(PruneArgs),
+    /// Attach a container to a network
+    Connect(ConnectArgs),
+    /// Detach a container from a network
+    Disconnect(DisconnectArgs),
+    /// Re-apply the network setup of containers (a no-op check: see the man page)
+    Reload(ReloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Network name or id
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    /// Container name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Another name for the container on this network
+    #[arg(long, value_name = "NAME")]
+    pub alias: Vec<String>,
+    /// The container's IPv4 address on this network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Network name or id
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    /// Container name or id
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Accepted for Podman's scripts: disconnecting never waits
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// Containers to reload
+    #[arg(value_name = "CONTAINER", required_unless_present_any = ["all", "latest"])]
+    pub containers: Vec<String>,
+    /// Every running container
+    #[arg(short, long)]
+    pub all: bool,
+    /// The container created last
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +188,16 @@ pub fn run(engine: &Engine, cmd: NetworkCommand) -> Result<i32, Error> {
             Err(e) => return Err(e.into()),
         }),
         NetworkCommand::Prune(a) => prune(engine, a),
+        NetworkCommand::Connect(a) => {
+            engine.connect_network(&a.network, &a.container, &a.alias, a.ip.as_deref())?;
+            Ok(0)
+        }
+        NetworkCommand::Disconnect(a) => {
+            let _ = a.force;
+            engine.disconnect_network(&a.network, &a.container)?;
+            Ok(0)
+        }
+        NetworkCommand::Reload(a) => reload(engine, a),
     }
 }
 
@@ -148,7 +206,9 @@ fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error
     for item in items {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
         if k.is_empty() {
-            return Err(Error::Usage(format!("invalid {flag} {item:?}: expected KEY=VALUE")));
+            return Err(Error::Usage(format!(
+                "invalid {flag} {item:?}: expected KEY=VALUE"
+            )));
         }
         out.insert(k.to_string(), v.to_string());
     }
@@ -255,7 +315,10 @@ fn ls(engine: &Engine, a: LsArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     if a.format.as_deref() == Some("json") {
-        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
+        );
         return Ok(0);
     }
     let values: Vec<Value> = shown
@@ -292,7 +355,10 @@ fn inspect(engine: &Engine, a: InspectArgs) -> Result<i32, Error> {
     }
     match a.format.as_deref() {
         None | Some("json") => {
-            println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&found).unwrap_or_default()
+            );
         }
         Some(t) => {
             let template = Template::parse_as("inspect", t)?;
@@ -329,14 +395,47 @@ fn prune(engine: &Engine, a: PruneArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
+/// `network reload`: the rules netavark made live in the network holder's
+/// namespace, which no host firewall reload flushes, so there is nothing
+/// to redo; prints the id of each running container asked for, as Podman.
+fn reload(engine: &Engine, a: ReloadArgs) -> Result<i32, Error> {
+    let names = if a.all {
+        let req = crate::container::query::ListRequest {
+            is_all: false,
+            limit: None,
+            filters: Default::default(),
+            with_ports: false,
+            with_sizes: false,
+        };
+        let listed = engine.list_containers(&req)?;
+        listed.into_iter().map(|l| l.info.record.id).collect()
+    } else if a.latest {
+        vec![engine.latest_container()?]
+    } else {
+        a.containers
+    };
+    let mut code = 0;
+    for name in &names {
+        match engine.container(name) {
+            Ok(info) => println!("{}", info.record.id),
+            Err(e) => super::report_removal(e, &mut code),
+        }
+    }
+    Ok(code)
+}
+
 /// The hidden `network-holder`: starts the owner of the user networks'
 /// namespaces, reports on stdout, then stays while containers use them.
 pub fn holder(engine: &Engine) -> Result<i32, Error> {
     let maps = engine.user_maps()?.clone();
     let root = engine.paths().root.clone();
-    Ok(crate::container::netholder::run_holder(&root, &maps, &mut |line| {
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }))
+    Ok(crate::container::netholder::run_holder(
+        &root,
+        &maps,
+        &mut |line| {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        },
+    ))
 }

@@ -28,6 +28,10 @@ struct AttachedRecord {
     owner_start: u64,
     /// Its address on each network.
     addresses: BTreeMap<String, Ipv4Addr>,
+    /// What netavark was told, kept current by `network connect` and
+    /// `disconnect`: the detach reads it.
+    #[serde(default)]
+    options: Options,
 }
 
 fn record_path(root: &Path, id: &str) -> PathBuf {
@@ -140,6 +144,7 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
         owner: me,
         owner_start: procfs::start_time(proc, me).unwrap_or_default(),
         addresses,
+        options: options.clone(),
     };
     let path = record_path(root, &plan.id);
     let text = serde_json::to_vec(&rec).unwrap_or_default();
@@ -160,10 +165,12 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
     }
     // The holder's user namespace only: the container's network, UTS and
     // IPC namespaces are its own, made there.
-    let user_fd = user.try_clone().map_err(|e| netholder::Error::OpenNamespace {
-        kind: "user",
-        source: e,
-    })?;
+    let user_fd = user
+        .try_clone()
+        .map_err(|e| netholder::Error::OpenNamespace {
+            kind: "user",
+            source: e,
+        })?;
     Ok(Some(PodJoin {
         pod: "the network holder".into(),
         namespaces: vec![(CloneFlags::CLONE_NEWUSER, user_fd)],
@@ -219,4 +226,202 @@ fn pick(
         }
         .into()
     })
+}
+
+/// Writes attachment record `rec` of container `id`.
+fn write_record(root: &Path, id: &str, rec: &AttachedRecord) -> Result<(), Error> {
+    let path = record_path(root, id);
+    let text = serde_json::to_vec(rec).unwrap_or_default();
+    crate::storage::atomic::write_file(&path, &text, 0o644).map_err(|source| {
+        netholder::Error::Io {
+            action: "writing",
+            path,
+            source,
+        }
+        .into()
+    })
+}
+
+/// The live attachment record of container `id`, if it is attached now.
+fn live_record(root: &Path, id: &str) -> Option<AttachedRecord> {
+    live_records(root)
+        .into_iter()
+        .find(|(i, _)| i == id)
+        .map(|(_, r)| r)
+}
+
+/// The running container `pid`'s network namespace and the holder's.
+fn namespaces(root: &Path, pid: i32, proc: &Path) -> Result<(Holder, std::os::fd::OwnedFd), Error> {
+    let holder = netholder::running(root, proc)
+        .ok_or_else(|| netholder::Error::Failed("the network holder does not run".into()))?;
+    let (user, net) = netholder::open_namespaces(&holder, proc)?;
+    let netns = std::fs::File::open(proc.join(pid.to_string()).join("ns/net"))
+        .map(std::os::fd::OwnedFd::from)
+        .map_err(|source| netholder::Error::OpenNamespace { kind: "container's net", source })?;
+    Ok((Holder { user, net }, netns))
+}
+
+/// The container's status file (netavark's report), updated by `change`.
+fn update_status(
+    dir: &Path,
+    change: impl FnOnce(&mut BTreeMap<String, crate::net::netavark::Status>),
+) {
+    let path = dir.join(crate::runtime::network::STATUS_FILE);
+    let mut now: BTreeMap<String, crate::net::netavark::Status> = std::fs::read(&path)
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok())
+        .unwrap_or_default();
+    change(&mut now);
+    let _ = crate::storage::atomic::write_json(&path, &now, 0o644);
+}
+
+impl super::Engine {
+    /// `network connect`: attaches container `name` (made with `--network
+    /// NAME`) to `network` too, at once if it runs, and at its next starts.
+    pub fn connect_network(
+        &self,
+        network: &str,
+        name: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+    ) -> Result<(), Error> {
+        let root = self.paths().root.clone();
+        let proc = Path::new(super::PROC);
+        let net = networks::find(&root, network)?;
+        let info = self.container(name)?;
+        let id = info.record.id.clone();
+        let mut plan = super::load_spec(&info)?;
+        let wanted = match ip {
+            Some(ip) => Some(ip.parse::<Ipv4Addr>().map_err(|_| networks::Error::Invalid {
+                field: "--ip",
+                value: ip.to_string(),
+                reason: "use an IPv4 address".into(),
+            })?),
+            None => None,
+        };
+        let mode_name = plan.network.mode.name();
+        let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
+            return Err(networks::Error::NotBridge {
+                container: name.to_string(),
+                mode: mode_name.to_string(),
+            }
+            .into());
+        };
+        if attachments.iter().any(|a| a.network == net.name) {
+            return Err(networks::Error::AlreadyConnected {
+                container: name.to_string(),
+                network: net.name,
+            }
+            .into());
+        }
+        attachments.push(crate::net::Attachment {
+            network: net.name.clone(),
+            aliases: aliases.to_vec(),
+            ip: wanted,
+            ..Default::default()
+        });
+        let pid = info.state.pid.filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
+        if let Some(pid) = pid {
+            let _lock = netholder::lock(&root)?;
+            if let Some(mut rec) = live_record(&root, &id) {
+                let cidr = net.subnets.first().and_then(|s| Cidr::parse(&s.subnet));
+                let gateway = net
+                    .subnets
+                    .first()
+                    .and_then(|s| s.gateway.as_deref())
+                    .and_then(|g| g.parse().ok());
+                let cidr = cidr.ok_or_else(|| networks::Error::Invalid {
+                    field: "subnet",
+                    value: net.name.clone(),
+                    reason: "the network has no IPv4 subnet".into(),
+                })?;
+                let used: Vec<Ipv4Addr> = live_records(&root)
+                    .into_iter()
+                    .filter_map(|(_, r)| r.addresses.get(&net.name).copied())
+                    .collect();
+                let addr = pick(&net, &cidr, gateway, wanted, &used)?;
+                let taken: Vec<&String> = rec.options.networks.values().map(|p| &p.interface_name).collect();
+                let iface = (0..)
+                    .map(|i| format!("eth{i}"))
+                    .find(|n| !taken.contains(&n))
+                    .unwrap_or_default();
+                let mut names = vec![plan.origin.name.clone(), id.chars().take(12).collect()];
+                names.extend(aliases.iter().cloned());
+                let per = PerNetwork {
+                    interface_name: iface,
+                    static_ips: vec![addr.to_string()],
+                    aliases: names,
+                    static_mac: None,
+                };
+                let one = Options {
+                    container_id: id.clone(),
+                    container_name: plan.origin.name.clone(),
+                    networks: BTreeMap::from([(net.name.clone(), per.clone())]),
+                    network_info: BTreeMap::from([(net.name.clone(), net.clone())]),
+                    ..Options::default()
+                };
+                let (holder, netns) = namespaces(&root, pid, proc)?;
+                let status = crate::net::netavark::setup(&netholder::netavark_dir(&root), &holder, &netns, &one)
+                    .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
+                update_status(&plan.dirs.dir, |s| s.extend(status));
+                rec.addresses.insert(net.name.clone(), addr);
+                rec.options.networks.insert(net.name.clone(), per);
+                rec.options.network_info.insert(net.name.clone(), net);
+                write_record(&root, &id, &rec)?;
+            }
+        }
+        super::save_spec(self.store()?, &plan)
+    }
+
+    /// `network disconnect`: detaches container `name` from `network`, at
+    /// once if it runs, and for its next starts.
+    pub fn disconnect_network(&self, network: &str, name: &str) -> Result<(), Error> {
+        let root = self.paths().root.clone();
+        let proc = Path::new(super::PROC);
+        let net = networks::find(&root, network)?;
+        let info = self.container(name)?;
+        let id = info.record.id.clone();
+        let mut plan = super::load_spec(&info)?;
+        let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
+            return Err(networks::Error::NotConnected {
+                container: name.to_string(),
+                network: net.name,
+            }
+            .into());
+        };
+        let before = attachments.len();
+        attachments.retain(|a| a.network != net.name);
+        if attachments.len() == before {
+            return Err(networks::Error::NotConnected {
+                container: name.to_string(),
+                network: net.name,
+            }
+            .into());
+        }
+        let pid = info.state.pid.filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
+        if let Some(pid) = pid {
+            let _lock = netholder::lock(&root)?;
+            if let Some(mut rec) = live_record(&root, &id) {
+                if let Some(per) = rec.options.networks.remove(&net.name) {
+                    let info_net = rec.options.network_info.remove(&net.name).unwrap_or(net.clone());
+                    let one = Options {
+                        container_id: id.clone(),
+                        container_name: plan.origin.name.clone(),
+                        networks: BTreeMap::from([(net.name.clone(), per)]),
+                        network_info: BTreeMap::from([(net.name.clone(), info_net)]),
+                        ..Options::default()
+                    };
+                    let (holder, netns) = namespaces(&root, pid, proc)?;
+                    crate::net::netavark::teardown(&netholder::netavark_dir(&root), &holder, &netns, &one)
+                        .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
+                    update_status(&plan.dirs.dir, |s| {
+                        s.remove(&net.name);
+                    });
+                }
+                rec.addresses.remove(&net.name);
+                write_record(&root, &id, &rec)?;
+            }
+        }
+        super::save_spec(self.store()?, &plan)
+    }
 }

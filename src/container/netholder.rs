@@ -148,7 +148,9 @@ pub fn ensure(root: &Path, proc: &Path) -> Result<HolderRecord, Error> {
         .map_err(Error::Spawn)?;
     let mut line = String::new();
     if let Some(out) = child.stdout.take() {
-        BufReader::new(out).read_line(&mut line).map_err(Error::Spawn)?;
+        BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(Error::Spawn)?;
     }
     // The holder outlives us by design.
     drop(child);
@@ -174,16 +176,13 @@ pub fn open_namespaces(rec: &HolderRecord, proc: &Path) -> Result<(OwnedFd, Owne
 /// namespace owner, writes its id maps `maps`, connects it to the outside,
 /// records it, says `ok` (or `err REASON`) through `report`, then stays
 /// until nothing is attached. Must be called single-threaded.
-pub fn run_holder(
-    root: &Path,
-    maps: &crate::userns::IdMaps,
-    report: &mut dyn FnMut(&str),
-) -> i32 {
+pub fn run_holder(root: &Path, maps: &crate::userns::IdMaps, report: &mut dyn FnMut(&str)) -> i32 {
     let _ = nix::unistd::setsid();
     match start(root, maps) {
         Ok((pid, signals, helper)) => {
             report("ok");
-            let start = procfs::start_time(Path::new(super::PROC), pid.as_raw()).unwrap_or_default();
+            let start =
+                procfs::start_time(Path::new(super::PROC), pid.as_raw()).unwrap_or_default();
             watch(root, pid, start, &signals);
             drop(helper);
             stop_aardvark(root);
@@ -209,17 +208,24 @@ fn start(root: &Path, maps: &crate::userns::IdMaps) -> Result<Started, Error> {
     let dir = state_dir(root);
     std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     let mut set = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ] {
         set.add(s);
     }
     let sys = |e: nix::Error| Error::Spawn(e.into());
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(sys)?;
-    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(sys)?;
+    let signals =
+        SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map_err(sys)?;
     let (go_r, go_w) = crate::userns::pipe().map_err(|e| Error::Failed(e.to_string()))?;
     let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET;
-    let child = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| owner(go_r))
-        .map_err(Error::Spawn)?;
+    let child = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| {
+        owner(go_r)
+    })
+    .map_err(Error::Spawn)?;
     let pid = child.pid();
     drop(child);
     let fail = |message: String| {

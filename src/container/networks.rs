@@ -27,6 +27,12 @@ pub enum Error {
     Exists(String),
     #[error("\"{name}\" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used")]
     InUse { name: String },
+    #[error("container {container} uses network mode {mode:?}: only containers made with --network NAME can be connected to user-defined networks")]
+    NotBridge { container: String, mode: String },
+    #[error("container {container} is already connected to network {network}")]
+    AlreadyConnected { container: String, network: String },
+    #[error("container {container} is not connected to network {network}")]
+    NotConnected { container: String, network: String },
     #[error("default network {0} cannot be removed")]
     Default(String),
     #[error("invalid network {field} {value:?}: {reason}")]
@@ -147,9 +153,7 @@ pub fn list(root: &Path) -> Result<Vec<Network>, Error> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(vec![default_network()])
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![default_network()]),
         Err(source) => return Err(Error::Read { path: dir, source }),
     };
     for entry in entries.flatten() {
@@ -206,7 +210,12 @@ fn invalid(field: &'static str, value: &str, reason: &str) -> Error {
 }
 
 /// Checks `req` against the networks that exist and makes its definition.
-fn define(req: NewNetwork, existing: &[Network], id: String, created: String) -> Result<Network, Error> {
+fn define(
+    req: NewNetwork,
+    existing: &[Network],
+    id: String,
+    created: String,
+) -> Result<Network, Error> {
     let name = match req.name {
         Some(n) => n,
         None => (1..)
@@ -248,7 +257,11 @@ fn define(req: NewNetwork, existing: &[Network], id: String, created: String) ->
             let c = Cidr::parse(s)
                 .ok_or_else(|| invalid("--subnet", s, "use an IPv4 A.B.C.D/N with N at most 30"))?;
             if taken.iter().any(|t| t.overlaps(&c)) {
-                return Err(invalid("--subnet", s, "it overlaps another network's subnet"));
+                return Err(invalid(
+                    "--subnet",
+                    s,
+                    "it overlaps another network's subnet",
+                ));
             }
             c
         }
@@ -326,12 +339,26 @@ pub fn resolve(
         return Ok(None);
     };
     let mode_name = spec.split(':').next().unwrap_or_default();
-    if ["none", "host", "pasta", "slirp4netns", "container", "ns", "private"].contains(&mode_name) {
+    if [
+        "none",
+        "host",
+        "pasta",
+        "slirp4netns",
+        "container",
+        "ns",
+        "private",
+    ]
+    .contains(&mode_name)
+    {
         return Ok(None);
     }
     let mut out = Vec::new();
     for name in spec.split(',').filter(|n| !n.is_empty()) {
-        let name = if name == "bridge" { DEFAULT_NETWORK } else { name };
+        let name = if name == "bridge" {
+            DEFAULT_NETWORK
+        } else {
+            name
+        };
         let network = find(root, name)?;
         out.push(Attachment {
             network: network.name,
@@ -344,7 +371,11 @@ pub fn resolve(
             .parse()
             .map_err(|_| invalid("--ip", ip, "use an IPv4 address"))?;
         if out.len() != 1 {
-            return Err(invalid("--ip", ip, "a static address needs exactly one network"));
+            return Err(invalid(
+                "--ip",
+                ip,
+                "a static address needs exactly one network",
+            ));
         }
         out[0].ip = Some(addr);
     }
@@ -366,9 +397,16 @@ impl Engine {
             }
         }
         // Podman's id: the SHA-256 of the name, so ids match its.
-        let id = req.name.as_deref().map(|n| crate::storage::Digest::of(n.as_bytes()).hex().to_string());
+        let id = req
+            .name
+            .as_deref()
+            .map(|n| crate::storage::Digest::of(n.as_bytes()).hex().to_string());
         let mut network = define(req, &existing, String::new(), super::now_rfc3339())?;
-        network.id = id.unwrap_or_else(|| crate::storage::Digest::of(network.name.as_bytes()).hex().to_string());
+        network.id = id.unwrap_or_else(|| {
+            crate::storage::Digest::of(network.name.as_bytes())
+                .hex()
+                .to_string()
+        });
         let path = networks_dir(root).join(format!("{}.json", network.name));
         let text = serde_json::to_vec_pretty(&network).unwrap_or_default();
         crate::storage::atomic::write_file(&path, &text, 0o644)
@@ -395,7 +433,13 @@ impl Engine {
             let Ok(plan) = super::load_spec(&info) else {
                 continue;
             };
-            if plan.network.mode.attachments().iter().any(|a| a.network == name) {
+            if plan
+                .network
+                .mode
+                .attachments()
+                .iter()
+                .any(|a| a.network == name)
+            {
                 out.push((info.record.id.clone(), info.record.name.clone()));
             }
         }
@@ -441,7 +485,10 @@ impl Engine {
 
     /// Removes every network no container uses (but the default one) whose
     /// definition `keep` does not keep; returns the names removed.
-    pub fn prune_networks(&self, keep: &dyn Fn(&Network) -> bool) -> Result<Vec<String>, EngineError> {
+    pub fn prune_networks(
+        &self,
+        keep: &dyn Fn(&Network) -> bool,
+    ) -> Result<Vec<String>, EngineError> {
         let mut out = Vec::new();
         for n in self.networks()? {
             if n.name == DEFAULT_NETWORK || keep(&n) || !self.network_users(&n.name)?.is_empty() {
@@ -471,7 +518,13 @@ mod tests {
         assert_eq!(a.subnets[0].gateway.as_deref(), Some("10.89.0.1"));
         assert_eq!(a.network_interface, "podman1");
         assert!(a.dns_enabled);
-        let b = define(new("b"), &[default_network(), a.clone()], "2".into(), "t".into()).unwrap();
+        let b = define(
+            new("b"),
+            &[default_network(), a.clone()],
+            "2".into(),
+            "t".into(),
+        )
+        .unwrap();
         assert_eq!(b.subnets[0].subnet, "10.89.1.0/24");
         assert_eq!(b.network_interface, "podman2");
         let clash = NewNetwork {
@@ -484,7 +537,10 @@ mod tests {
     #[test]
     fn bad_names_drivers_and_gateways_are_refused() {
         for bad in ["", "-x", "a/b", "../x", "a b"] {
-            assert!(define(new(bad), &[], "1".into(), "t".into()).is_err(), "{bad}");
+            assert!(
+                define(new(bad), &[], "1".into(), "t".into()).is_err(),
+                "{bad}"
+            );
         }
         let mac = NewNetwork {
             driver: Some("macvlan".into()),

@@ -110,6 +110,15 @@ pub fn resolv_conf(plan: &NetworkPlan, host_resolv: &str) -> String {
     };
     if !plan.dns.is_empty() {
         servers = plan.dns.clone();
+    } else if matches!(plan.mode, Mode::Bridge(_)) {
+        // As Podman: the networks' servers first, then the host's (reached
+        // through the holder's way out).
+        let host = std::mem::replace(&mut servers, forwarder);
+        for h in host {
+            if !servers.contains(&h) {
+                servers.push(h);
+            }
+        }
     } else if !forwarder.is_empty() {
         servers = forwarder;
     }
@@ -151,6 +160,31 @@ mod tests {
             host_gateway: Some("192.0.2.1".parse().unwrap()),
             ..NetworkPlan::default()
         }
+    }
+
+    #[test]
+    fn user_networks_resolve_through_their_gateways_then_the_host() {
+        // issue #14: aardvark-dns on each gateway, `search dns.podman`,
+        // then the host's servers as Podman writes them.
+        let on = |gw: &str, dns: bool| crate::net::Attachment {
+            network: "app".into(),
+            ip: Some("10.89.0.5".parse().unwrap()),
+            gateway: Some(gw.parse().unwrap()),
+            prefix: 24,
+            dns,
+            ..Default::default()
+        };
+        let p = plan(Mode::Bridge(vec![on("10.89.0.1", true), on("10.89.1.1", false)]));
+        assert_eq!(
+            resolv_conf(&p, HOST),
+            "search dns.podman example.org\nnameserver 10.89.0.1\nnameserver 10.0.0.2\noptions edns0\n"
+        );
+        assert!(hosts_file(&p, "box", "web").contains("10.89.0.5\tbox web\n"));
+        let p = plan(Mode::Bridge(vec![on("10.89.1.1", false)]));
+        assert_eq!(
+            resolv_conf(&p, HOST),
+            "search example.org\nnameserver 169.254.1.1\nnameserver 10.0.0.2\noptions edns0\n"
+        );
     }
 
     #[test]

@@ -119,17 +119,39 @@ fn find_in_path(path_var: &str, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The default network mode given the `helpers` found, with the reason.
-pub fn default_mode(helpers: &[Helper]) -> (Mode, &'static str) {
-    if helpers.iter().any(|h| h.name == "pasta") {
+/// The default network mode given the `helpers` found on a host with a
+/// default route, with the reason.
+#[cfg(test)]
+fn default_mode(helpers: &[Helper]) -> (Mode, &'static str) {
+    default_mode_for(helpers, true)
+}
+
+/// The default network mode given the `helpers` found and whether the
+/// host has a default route (`is_online`), with the reason. pasta copies
+/// the host's default route interface and refuses to start without one
+/// ("External interface not usable"); slirp4netns needs none, so an
+/// offline host gets it, and its containers still serve `-p`.
+pub fn default_mode_for(helpers: &[Helper], is_online: bool) -> (Mode, &'static str) {
+    let has = |name: &str| helpers.iter().any(|h| h.name == name);
+    if has("pasta") && is_online {
         (
             Mode::Pasta(Vec::new()),
             "pasta is installed (fastest; preferred as Podman does)",
         )
-    } else if helpers.iter().any(|h| h.name == "slirp4netns") {
+    } else if has("slirp4netns") && !is_online && has("pasta") {
+        (
+            Mode::Slirp4netns(SlirpOptions::default()),
+            "the host has no default route, which pasta needs: slirp4netns works without one",
+        )
+    } else if has("slirp4netns") {
         (
             Mode::Slirp4netns(SlirpOptions::default()),
             "pasta is not installed, slirp4netns is",
+        )
+    } else if has("pasta") {
+        (
+            Mode::None,
+            "the host has no default route, which pasta needs, and slirp4netns is not installed: loopback only",
         )
     } else {
         (
@@ -360,7 +382,7 @@ pub fn plan_network(
 ) -> Result<NetworkPlan, Error> {
     let mode = match &req.network {
         _ if !req.networks.is_empty() => Mode::Bridge(req.networks.clone()),
-        None => default_mode(helpers).0,
+        None => default_mode_for(helpers, host.gateway.is_some()).0,
         Some(spec) => parse_mode(spec)?,
     };
     if !matches!(mode, Mode::Bridge(_)) {
@@ -373,7 +395,9 @@ pub fn plan_network(
         {
             return Err(Error::UnsupportedMode {
                 mode: format!("{} with {flag}", mode.name()),
-                reason: "aliases and static addresses need a network made with `hutch network create`".into(),
+                reason:
+                    "aliases and static addresses need a network made with `hutch network create`"
+                        .into(),
             });
         }
     }
@@ -602,6 +626,12 @@ mod tests {
         );
         assert_eq!(
             default_mode(&helpers(&["slirp4netns"])).0,
+            Mode::Slirp4netns(SlirpOptions::default())
+        );
+        // issue #14: an offline host (no default route) gets slirp4netns,
+        // which pasta refuses to replace there.
+        assert_eq!(
+            default_mode_for(&helpers(&["pasta", "slirp4netns"]), false).0,
             Mode::Slirp4netns(SlirpOptions::default())
         );
         assert_eq!(default_mode(&[]).0, Mode::None);

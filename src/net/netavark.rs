@@ -237,10 +237,18 @@ pub struct Holder {
 /// netavark's command for `verb` (`setup`, `teardown`) on the network
 /// namespace `netns` (an fd this process keeps open: it is passed as fd 3),
 /// its aardvark-dns state in `config_dir`.
-fn command(config_dir: &Path, verb: &str, holder: &Holder, netns: &OwnedFd) -> Result<Command, Error> {
+fn command(
+    config_dir: &Path,
+    verb: &str,
+    holder: &Holder,
+    netns: &OwnedFd,
+) -> Result<Command, Error> {
     let netavark = find_helper("netavark").ok_or(Error::HelperMissing("netavark"))?;
     let mut cmd = Command::new(netavark);
-    cmd.arg("--config").arg(config_dir).arg("--rootless").arg("true");
+    cmd.arg("--config")
+        .arg(config_dir)
+        .arg("--rootless")
+        .arg("true");
     if let Some(aardvark) = find_helper("aardvark-dns") {
         cmd.arg("--aardvark-binary").arg(aardvark);
     }
@@ -275,10 +283,12 @@ fn run(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&input);
     }
-    let out = child.wait_with_output().map_err(|source| Error::SpawnHelper {
-        helper: NAME,
-        source,
-    })?;
+    let out = child
+        .wait_with_output()
+        .map_err(|source| Error::SpawnHelper {
+            helper: NAME,
+            source,
+        })?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = text
@@ -344,9 +354,25 @@ pub struct Detach {
     pub record: PathBuf,
 }
 
+/// The part of an attachment record `Detach` reads: the options as they
+/// are now (`network connect` and `disconnect` change them).
+#[derive(serde::Deserialize)]
+struct Recorded {
+    options: Options,
+}
+
 impl Drop for Detach {
     fn drop(&mut self) {
-        if let Err(e) = teardown(&self.config_dir, &self.holder, &self.netns, &self.options) {
+        let now = std::fs::read(&self.record)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<Recorded>(&t).ok())
+            .map(|r| r.options);
+        let options = now.as_ref().unwrap_or(&self.options);
+        if options.networks.is_empty() {
+            let _ = std::fs::remove_file(&self.record);
+            return;
+        }
+        if let Err(e) = teardown(&self.config_dir, &self.holder, &self.netns, options) {
             log::warn!("detaching container {}: {e}", self.options.container_name);
         }
         let _ = std::fs::remove_file(&self.record);

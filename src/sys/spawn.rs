@@ -49,7 +49,11 @@ pub fn in_own_mount_namespace(cmd: &mut Command) {
 /// (setns(2) with the kind the fd names: a user namespace first, whose
 /// owner may then join the rest) and find `pass` as its fd 3, before it
 /// execs. The fds must stay open until the spawn returns.
-pub fn enter_namespaces(cmd: &mut Command, join: [std::os::fd::RawFd; 2], pass: std::os::fd::RawFd) {
+pub fn enter_namespaces(
+    cmd: &mut Command,
+    join: [std::os::fd::RawFd; 2],
+    pass: std::os::fd::RawFd,
+) {
     // SAFETY: the closure runs in the forked child before exec and calls
     // only setns(2), dup2(2) and fcntl(2), all async-signal-safe; it
     // allocates nothing and touches no lock.

@@ -21,6 +21,7 @@ mod issue13_cp;
 mod issue13_flags;
 mod issue13_pod;
 mod issue13_podflags;
+mod issue14_networks;
 mod issue20_lifecycle;
 mod issue20_runtime;
 mod issue21_check;

@@ -39,6 +39,10 @@ impl Engine {
         let network = plan.as_ref().map(|p| p.network.clone()).unwrap_or_default();
         let ports = self.published_ports(&info)?;
         v["NetworkSettings"] = network_settings(&network, &ports);
+        if network.mode.is_private() && !network.mode.attachments().is_empty() {
+            let is_running = info.state.status == crate::storage::ContainerStatus::Running;
+            user_networks(&mut v["NetworkSettings"], &network, &dirs.dir, is_running);
+        }
         // Exposed ports nothing publishes show as null, as in Podman.
         if let Some(map) = v["NetworkSettings"]["Ports"].as_object_mut() {
             for key in &network.exposed {
@@ -106,6 +110,52 @@ fn network_settings(plan: &NetworkPlan, ports: &[PublishedPort]) -> Value {
         "IPAddress": address,
         "Ports": ports_map(ports),
     })
+}
+
+/// `NetworkSettings.Networks` of a container on user networks: its
+/// address on each (from netavark's report while it runs), as Podman.
+fn user_networks(
+    settings: &mut Value,
+    plan: &NetworkPlan,
+    dir: &std::path::Path,
+    is_running: bool,
+) {
+    let status: std::collections::BTreeMap<String, net::netavark::Status> = match is_running {
+        true => std::fs::read(dir.join(crate::runtime::network::STATUS_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_slice(&t).ok())
+            .unwrap_or_default(),
+        false => Default::default(),
+    };
+    let mut networks = serde_json::Map::new();
+    let mut first = None;
+    for a in plan.mode.attachments() {
+        let iface = status
+            .get(&a.network)
+            .and_then(|s| s.interfaces.values().next());
+        let addr = iface.and_then(|i| i.subnets.first());
+        let (ip, prefix) = addr
+            .and_then(|a| a.ipnet.split_once('/'))
+            .map(|(ip, p)| (ip.to_string(), p.parse::<u8>().unwrap_or(0)))
+            .unwrap_or_default();
+        if first.is_none() && !ip.is_empty() {
+            first = Some(ip.clone());
+        }
+        networks.insert(
+            a.network.clone(),
+            json!({
+                "EndpointID": "",
+                "Gateway": addr.and_then(|a| a.gateway.clone()).unwrap_or_default(),
+                "IPAddress": ip,
+                "IPPrefixLen": prefix,
+                "MacAddress": iface.map(|i| i.mac_address.clone()).unwrap_or_default(),
+                "NetworkID": a.network,
+                "Aliases": a.aliases,
+            }),
+        );
+    }
+    settings["Networks"] = Value::Object(networks);
+    settings["IPAddress"] = json!(first.unwrap_or_default());
 }
 
 /// Docker's `Ports` map: `"80/tcp": [{"HostIp", "HostPort"}]`.

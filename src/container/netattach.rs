@@ -257,7 +257,10 @@ fn namespaces(root: &Path, pid: i32, proc: &Path) -> Result<(Holder, std::os::fd
     let (user, net) = netholder::open_namespaces(&holder, proc)?;
     let netns = std::fs::File::open(proc.join(pid.to_string()).join("ns/net"))
         .map(std::os::fd::OwnedFd::from)
-        .map_err(|source| netholder::Error::OpenNamespace { kind: "container's net", source })?;
+        .map_err(|source| netholder::Error::OpenNamespace {
+            kind: "container's net",
+            source,
+        })?;
     Ok((Holder { user, net }, netns))
 }
 
@@ -292,11 +295,14 @@ impl super::Engine {
         let id = info.record.id.clone();
         let mut plan = super::load_spec(&info)?;
         let wanted = match ip {
-            Some(ip) => Some(ip.parse::<Ipv4Addr>().map_err(|_| networks::Error::Invalid {
-                field: "--ip",
-                value: ip.to_string(),
-                reason: "use an IPv4 address".into(),
-            })?),
+            Some(ip) => Some(
+                ip.parse::<Ipv4Addr>()
+                    .map_err(|_| networks::Error::Invalid {
+                        field: "--ip",
+                        value: ip.to_string(),
+                        reason: "use an IPv4 address".into(),
+                    })?,
+            ),
             None => None,
         };
         let mode_name = plan.network.mode.name();
@@ -320,7 +326,10 @@ impl super::Engine {
             ip: wanted,
             ..Default::default()
         });
-        let pid = info.state.pid.filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
+        let pid = info
+            .state
+            .pid
+            .filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
         if let Some(pid) = pid {
             let _lock = netholder::lock(&root)?;
             if let Some(mut rec) = live_record(&root, &id) {
@@ -340,7 +349,12 @@ impl super::Engine {
                     .filter_map(|(_, r)| r.addresses.get(&net.name).copied())
                     .collect();
                 let addr = pick(&net, &cidr, gateway, wanted, &used)?;
-                let taken: Vec<&String> = rec.options.networks.values().map(|p| &p.interface_name).collect();
+                let taken: Vec<&String> = rec
+                    .options
+                    .networks
+                    .values()
+                    .map(|p| &p.interface_name)
+                    .collect();
                 let iface = (0..)
                     .map(|i| format!("eth{i}"))
                     .find(|n| !taken.contains(&n))
@@ -361,8 +375,13 @@ impl super::Engine {
                     ..Options::default()
                 };
                 let (holder, netns) = namespaces(&root, pid, proc)?;
-                let status = crate::net::netavark::setup(&netholder::netavark_dir(&root), &holder, &netns, &one)
-                    .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
+                let status = crate::net::netavark::setup(
+                    &netholder::netavark_dir(&root),
+                    &holder,
+                    &netns,
+                    &one,
+                )
+                .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
                 update_status(&plan.dirs.dir, |s| s.extend(status));
                 rec.addresses.insert(net.name.clone(), addr);
                 rec.options.networks.insert(net.name.clone(), per);
@@ -398,12 +417,19 @@ impl super::Engine {
             }
             .into());
         }
-        let pid = info.state.pid.filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
+        let pid = info
+            .state
+            .pid
+            .filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
         if let Some(pid) = pid {
             let _lock = netholder::lock(&root)?;
             if let Some(mut rec) = live_record(&root, &id) {
                 if let Some(per) = rec.options.networks.remove(&net.name) {
-                    let info_net = rec.options.network_info.remove(&net.name).unwrap_or(net.clone());
+                    let info_net = rec
+                        .options
+                        .network_info
+                        .remove(&net.name)
+                        .unwrap_or(net.clone());
                     let one = Options {
                         container_id: id.clone(),
                         container_name: plan.origin.name.clone(),
@@ -412,8 +438,13 @@ impl super::Engine {
                         ..Options::default()
                     };
                     let (holder, netns) = namespaces(&root, pid, proc)?;
-                    crate::net::netavark::teardown(&netholder::netavark_dir(&root), &holder, &netns, &one)
-                        .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
+                    crate::net::netavark::teardown(
+                        &netholder::netavark_dir(&root),
+                        &holder,
+                        &netns,
+                        &one,
+                    )
+                    .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
                     update_status(&plan.dirs.dir, |s| {
                         s.remove(&net.name);
                     });

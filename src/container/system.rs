@@ -351,7 +351,9 @@ impl Engine {
             })
             .unwrap_or_default();
         let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
-        let is_online = net::host_route(std::path::Path::new(super::PROC)).gateway.is_some();
+        let is_online = net::host_route(std::path::Path::new(super::PROC))
+            .gateway
+            .is_some();
         let (mode, mode_reason) = net::default_mode_for(&helpers, is_online);
         std::fs::create_dir_all(&paths.root).map_err(|source| Error::CreateStoreRoot {
             path: paths.root.clone(),

@@ -174,7 +174,10 @@ mod tests {
             dns,
             ..Default::default()
         };
-        let p = plan(Mode::Bridge(vec![on("10.89.0.1", true), on("10.89.1.1", false)]));
+        let p = plan(Mode::Bridge(vec![
+            on("10.89.0.1", true),
+            on("10.89.1.1", false),
+        ]));
         assert_eq!(
             resolv_conf(&p, HOST),
             "search dns.podman example.org\nnameserver 10.89.0.1\nnameserver 10.0.0.2\noptions edns0\n"

@@ -48,11 +48,12 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 }
 
 /// A shell function `get NAME`: looks NAME up through the container's DNS
-/// server (busybox's own resolver: the fixture's static busybox cannot
-/// resolve through glibc's NSS) and prints the body of `GET /` there, or
-/// `NAME unreachable`.
+/// server and prints the body of `GET /` there, or `NAME unreachable`
+/// (busybox's nslookup and nc: the fixture's static busybox wget crashes
+/// in glibc's NSS).
 const GET: &str = "get() { a=$(busybox nslookup $1 2>/dev/null | awk '/^Address: / && $2 !~ /:/ { a = $2 } END { print a }'); \
-    [ -n \"$a\" ] && busybox wget -q -T 3 -O- http://$a/ 2>/dev/null || echo \"$1 unreachable\"; }";
+    b=; [ -n \"$a\" ] && b=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 $a 80 2>/dev/null | tail -n 1); \
+    if [ -n \"$b\" ]; then echo \"$b\"; else echo \"$1 unreachable\"; fi; }";
 
 /// A web server container command serving `body` on port 80.
 fn server(body: &str) -> Vec<String> {

@@ -3,8 +3,9 @@
 # (netavark backend): the time to start a container on a user network
 # (`run --rm --network NET busybox true`, whole processes), and the
 # container-to-container throughput on one network (a busybox httpd serves
-# a 512 MiB file, a second container fetches it with busybox wget through
-# `exec`; whole exec processes). Prints medians. Not part of the test
+# a 512 MiB file, a second container fetches it with busybox nc through
+# `exec`; whole exec processes; the fixture's static busybox wget crashes
+# in glibc's NSS, so the server's address comes from inspect). Prints medians. Not part of the test
 # suite.
 #
 #   sudo bench/usernet.sh [RUNS]     (as root: runs as hutch-test)
@@ -50,7 +51,9 @@ for tool in "${tools[@]}"; do
     as_user "$tool" "${extra[@]}" run -d --name bench-client --network bench-net "$reg/busybox" sleep 100000 >/dev/null
     ready=
     for _ in $(seq 1 600); do
-        if as_user "$tool" "${extra[@]}" exec bench-client wget -q -O /dev/null http://bench-web/ready 2>/dev/null; then
+        ip=$(as_user "$tool" "${extra[@]}" inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' bench-web)
+        if [ -n "$ip" ] && as_user "$tool" "${extra[@]}" exec bench-client sh -c \
+            "printf 'GET /ready HTTP/1.0\r\n\r\n' | busybox nc $ip 80" 2>/dev/null | grep -q '^ok'; then
             ready=1
             break
         fi
@@ -58,7 +61,7 @@ for tool in "${tools[@]}"; do
     done
     [ -n "$ready" ] || die "$(basename "$tool"): the server on bench-net never answered"
     start+=("$tool ${extra[*]} run --rm --network bench-net $reg/busybox true")
-    fetch+=("$tool ${extra[*]} exec bench-client wget -q -O /dev/null http://bench-web/big")
+    fetch+=("$tool ${extra[*]} exec bench-client sh -c \"printf 'GET /big HTTP/1.0\\r\\n\\r\\n' | busybox nc $ip 80 > /dev/null\"")
     names+=("$(basename "$tool")")
 done
 

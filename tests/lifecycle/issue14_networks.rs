@@ -194,9 +194,9 @@ fn issue14_networks_containers_reach_each_other_by_name_and_leave_nothing() {
         .code(2)
         .stderr_has("network is being used");
     env.hutch(&["rm", "-f", "web", "db"]).success();
-    env.hutch(&["network", "rm", "app"])
+    env.hutch(&["network", "rm", "app", "back"])
         .success()
-        .stdout_is("app");
+        .stdout_is("app\nback");
     // Nothing of the user's networks is left: no holder, pasta or
     // aardvark-dns, no attachment.
     wait_for(

@@ -55,6 +55,7 @@ mod request_parts;
 mod resources;
 mod restart;
 pub mod rootmount;
+pub mod secrets;
 pub mod system;
 pub mod top;
 mod trim;
@@ -412,6 +413,9 @@ pub enum Error {
     /// `build` failed.
     #[error(transparent)]
     Build(Box<build::Error>),
+    /// A secret, or a `--secret` of `run` or `create`.
+    #[error(transparent)]
+    Secret(#[from] secrets::Error),
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),

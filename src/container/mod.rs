@@ -55,6 +55,7 @@ mod request_parts;
 mod resources;
 mod restart;
 pub mod rootmount;
+mod secret_use;
 pub mod secrets;
 pub mod system;
 pub mod top;
@@ -529,6 +530,9 @@ pub(crate) const PROC: &str = "/proc";
 /// (128+N when killed by signal N), recording it running (with this
 /// process as its monitor) and then exited. Must be called single-threaded.
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
+    let mut plan = plan.clone();
+    secret_use::add_env(store.root(), &mut plan)?;
+    let plan = &plan;
     let proc = std::path::Path::new(PROC);
     let join = pod::member_join(plan, proc)?;
     // Logged as a detached container's output is, unless `--rm` removes

@@ -150,6 +150,12 @@ const MESSAGES: &[(&str, &str)] = &[
     ("run", "requires at least 1 arg(s), only received {n}"),
     ("save", "need at least 1 argument"),
     ("search", "accepts 1 arg(s), received {n}"),
+    ("secret create", "accepts 2 arg(s), received {n}"),
+    ("secret exists", "accepts 1 arg(s), received {n}"),
+    (
+        "secret inspect",
+        "requires at least 1 arg(s), only received {n}",
+    ),
     ("start", "start requires at least one argument"),
     ("stop", "you must provide at least one name or id"),
     ("tag", "requires at least 2 arg(s), only received {n}"),

@@ -177,7 +177,7 @@ fn with_go_times(mut object: Value) -> Value {
 
 /// An RFC 3339 UTC time (`2026-12-05T07:00:15.017438Z`) as Go prints it
 /// (`2026-12-05 07:00:15.017438 +0000 UTC`); `None` for anything else.
-fn go_time(rfc: &str) -> Option<String> {
+pub(super) fn go_time(rfc: &str) -> Option<String> {
     let body = rfc.strip_suffix('Z')?;
     let (date, time) = body.split_once('T')?;
     let (whole, frac) = time.split_once('.').unwrap_or((time, ""));

@@ -21,6 +21,13 @@ pub enum IoError {
         #[source]
         source: io::Error,
     },
+    /// Reading a file opened with `OpenInput` (`secret create`).
+    #[error("reading {path}")]
+    ReadInput {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// Writing a stream to standard output.
     #[error("writing standard output")]
     WriteStdout(#[source] io::Error),

@@ -52,6 +52,7 @@ mod rmi;
 mod run;
 mod runopts;
 mod search;
+mod secret;
 mod system;
 mod tag;
 mod template;
@@ -234,6 +235,9 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -416,6 +420,7 @@ pub fn main() -> i32 {
         Command::Network(c) => netcmd::run(&engine, c),
         Command::NetworkHolder => netcmd::holder(&engine),
         Command::Pod(c) => pod::run(&engine, c),
+        Command::Secret(c) => secret::run(&engine, c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::PortForward(a) => port::forward(a),

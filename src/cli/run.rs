@@ -108,6 +108,9 @@ pub struct CreateArgs {
     /// Log driver option: max-size=SIZE (rotate past it), path=FILE
     #[arg(long, value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    /// Give the container a secret: as a read-only file (type=mount, the default: /run/secrets/NAME or target=PATH, uid=, gid=, mode=) or a variable (type=env, target=NAME)
+    #[arg(long, value_name = "SECRET[,OPTION=VALUE…]")]
+    pub secret: Vec<String>,
     /// Capabilities, security options and the read-only root (boxed: they
     /// would make `RunArgs` the largest variant of the command enums)
     #[command(flatten)]
@@ -263,6 +266,7 @@ impl CreateArgs {
             metadata: self.meta.request(),
             manage: self.manage.request(),
             tuning: self.tuning.request(),
+            secrets: self.secret.clone(),
         })
     }
 }

@@ -177,6 +177,8 @@ pub struct CreateRequest {
     pub manage: ManageRequest,
     /// `--umask`, `--tz`, `--shm-size`, `--sysctl`.
     pub tuning: TuningRequest,
+    /// `--secret SOURCE[,type=mount|env][,target=…][,uid=…][,gid=…][,mode=…]`.
+    pub secrets: Vec<String>,
     /// The command line that asked for the container, as the front end
     /// saw it (`inspect` shows it as `Config.CreateCommand`); empty when
     /// it came from no command line.
@@ -337,6 +339,7 @@ impl Engine {
             requires: self.requirement_ids(&req.manage.requires)?,
             ..manage
         };
+        let secrets = self.resolve_secrets(&req.secrets)?;
         let store = self.store()?;
         self.find_mounted_images(store, &mut own_mounts)?;
         let rec = self.image_for(store, req, &maps, progress)?;
@@ -456,6 +459,7 @@ impl Engine {
                 if let Some(root) = volume_owner {
                     super::ids::give_new_volumes(store, &plan.volumes, &maps, root)?;
                 }
+                super::secret_use::plan(store, &mut plan, secrets, volume_owner, &maps)?;
                 if req.restart != RestartPolicy::No {
                     store
                         .set_restart_policy(&id, Some(&req.restart.to_string()))

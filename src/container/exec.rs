@@ -115,7 +115,9 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
     let (Some(pid), Some(start)) = (info.state.pid, info.state.pid_start) else {
         return Err(not_running());
     };
-    let plan = super::load_spec(&info)?;
+    let mut plan = super::load_spec(&info)?;
+    // The container's `type=env` secrets, those still there.
+    super::secret_use::add_env_found(store.root(), &mut plan)?;
     // Joining a frozen cgroup would freeze the command; Podman refuses too.
     if super::limits::is_paused(&plan.dirs.dir) {
         return Err(Error::IsPaused(opts.container.clone()));
@@ -183,6 +185,7 @@ mod tests {
             annotations: Default::default(),
             manage: Default::default(),
             tuning: Default::default(),
+            secrets: Vec::new(),
             request: None,
         }
     }

@@ -31,6 +31,9 @@ impl Engine {
         // A container without a readable plan still shows its record.
         let plan = super::load_spec(&info).ok();
         let mut v = container_json(&info, plan.as_ref(), &dirs, &log.display().to_string());
+        if let Some(secrets) = plan.as_ref().and_then(super::secret_use::inspect_json) {
+            v["Config"]["Secrets"] = secrets;
+        }
         v["HostConfig"]["LogConfig"] = json!({"Type": driver.as_str()});
         v["HostConfig"]["ShmSize"] = json!(plan
             .as_ref()

@@ -58,6 +58,8 @@ mod request_parts;
 mod resources;
 mod restart;
 pub mod rootmount;
+mod secret_use;
+pub mod secrets;
 pub mod system;
 pub mod top;
 mod trim;
@@ -421,6 +423,9 @@ pub enum Error {
     /// `build` failed.
     #[error(transparent)]
     Build(Box<build::Error>),
+    /// A secret, or a `--secret` of `run` or `create`.
+    #[error(transparent)]
+    Secret(#[from] secrets::Error),
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),
@@ -536,6 +541,9 @@ pub(crate) const PROC: &str = "/proc";
 /// (128+N when killed by signal N), recording it running (with this
 /// process as its monitor) and then exited. Must be called single-threaded.
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
+    let mut plan = plan.clone();
+    secret_use::add_env(store.root(), &mut plan)?;
+    let plan = &plan;
     let proc = std::path::Path::new(PROC);
     let mut plan = plan.clone();
     let join = start_join(&mut plan, proc)?;

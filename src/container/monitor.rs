@@ -158,7 +158,10 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         }
         LogDriver::None | LogDriver::Passthrough => LogFile::discard(),
     };
-    let (started, input) = match start_process(&plan) {
+    // The `type=env` secrets are read now, at every start, as in Podman.
+    let started =
+        super::secret_use::add_env(store.root(), &mut plan).and_then(|()| start_process(&plan));
+    let (started, input) = match started {
         Ok(s) => s,
         Err(e) => {
             run::record_failure(store, &plan, e.exit_code(), &e);

@@ -158,6 +158,7 @@ impl Plan {
             annotations: opts.annotations.clone(),
             manage: opts.manage.clone(),
             tuning: opts.tuning.clone(),
+            secrets: Vec::new(),
             request: None,
         })
     }

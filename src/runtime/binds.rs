@@ -129,6 +129,9 @@ pub fn mount_volumes(
         let stat = fstat(source.as_fd())
             .map_err(|e| Failure::step(format!("inspecting {}", host.display()), e))?;
         let is_dir = is_dir(&stat);
+        if let Some(owner) = m.owner {
+            give(source.as_fd(), &stat, owner, &m.destination)?;
+        }
         if m.copy_up && is_dir {
             copy_up(root, rel, source.as_fd(), &m.destination)?;
         }
@@ -157,6 +160,24 @@ pub fn mount_volumes(
         set_propagation(mounted.as_fd(), m)?;
     }
     Ok(())
+}
+
+/// Gives the source `fd` (`stat`) to `uid`:`gid` of the container, unless
+/// it has them: root in the user namespace may give what a mapped id owns
+/// to any mapped id.
+fn give(fd: BorrowedFd<'_>, stat: &FileStat, owner: (u32, u32), dest: &str) -> Result<(), Failure> {
+    if (stat.st_uid, stat.st_gid) == owner {
+        return Ok(());
+    }
+    // fchown refuses an O_PATH fd; an empty path with AT_EMPTY_PATH does not.
+    nix::unistd::fchownat(
+        fd,
+        "",
+        Some(Uid::from_raw(owner.0)),
+        Some(Gid::from_raw(owner.1)),
+        AtFlags::AT_EMPTY_PATH,
+    )
+    .map_err(|e| Failure::step(format!("changing the owner of {dest}"), e))
 }
 
 fn is_dir(stat: &FileStat) -> bool {

@@ -51,15 +51,20 @@ pub(super) struct Held {
     pub etc: EtcFiles,
     /// The sources of the bind mounts, volumes and image mounts.
     pub sources: Sources,
+    /// The `--secret` files' binds and their sources (the copies).
+    pub secrets: (super::volumes::Volumes, Sources),
 }
 
 impl Held {
     /// Opens what `plan`'s setup reads from the store and the host.
     fn open(plan: &Plan) -> Result<Held, Failure> {
+        let secrets = super::secrets::mounts(&plan.secrets, &plan.dirs.dir);
+        let secret_sources = Sources::open(&secrets)?;
         Ok(Held {
             rootfs: RootDirs::open(&plan.lowers, &plan.dirs)?,
             etc: EtcFiles::open(&plan.dirs.dir)?,
             sources: Sources::open(&plan.volumes)?,
+            secrets: (secrets, secret_sources),
         })
     }
 }
@@ -246,6 +251,14 @@ fn mount_root(
     //     /dev and friends so a user mount may cover them, before 5b so a
     //     --read-only root still lets their targets be created.
     sys.mount_volumes(root.as_fd(), &plan.volumes, &held.sources, &plan.dirs.dir)?;
+
+    // 5a. --secret files, read-only, after the mounts above so that one
+    //     whose target lies in a volume lands on the volume; each copy is
+    //     given its owner first (root here may give it to any mapped id).
+    let (secrets, secret_sources) = &held.secrets;
+    if !secrets.mounts.is_empty() {
+        sys.mount_volumes(root.as_fd(), secrets, secret_sources, &plan.dirs.dir)?;
+    }
 
     // 5a. Bind the --device nodes into the /dev just mounted, and add the
     //     keep-id user to /etc/passwd and /etc/group, before 5b may make
@@ -440,6 +453,7 @@ mod tests {
             },
             etc: EtcFiles::default(),
             sources: Sources::default(),
+            secrets: Default::default(),
         }
     }
 

@@ -34,6 +34,7 @@ pub mod relay;
 mod report;
 pub mod run;
 pub mod seccomp;
+pub mod secrets;
 pub mod security;
 mod syscall;
 pub mod tuning;

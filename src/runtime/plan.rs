@@ -162,6 +162,10 @@ pub struct Plan {
     /// `--umask`, `--tz`, `--shm-size` and `--sysctl` (#13).
     #[serde(default)]
     pub tuning: super::tuning::Tuning,
+    /// `--secret` (#14): files bound read-only, variables the engine sets
+    /// at every start; none in older plans.
+    #[serde(default)]
+    pub secrets: Vec<super::secrets::Secret>,
     /// The request the container was created from, as the engine records
     /// it for `container clone` (opaque here; the runtime never reads it).
     /// `None` in plans stored before issue #13.

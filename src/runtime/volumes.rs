@@ -122,6 +122,9 @@ pub struct Mount {
     pub copy_up: bool,
     /// Image: its unpacked layers, top first; set by `resolve`.
     pub layers: Vec<PathBuf>,
+    /// A file given to this `uid`:`gid` of the container before it is
+    /// bound (`--secret`'s `uid=`/`gid=`).
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Mount {

@@ -177,6 +177,8 @@ pub struct CreateRequest {
     pub manage: ManageRequest,
     /// `--umask`, `--tz`, `--shm-size`, `--sysctl`.
     pub tuning: TuningRequest,
+    /// `--health-*` and `--no-healthcheck` (#14).
+    pub health: super::health::HealthRequest,
     /// The command line that asked for the container, as the front end
     /// saw it (`inspect` shows it as `Config.CreateCommand`); empty when
     /// it came from no command line.
@@ -213,6 +215,7 @@ struct Checked {
     metadata: Metadata,
     manage: Management,
     tuning: Tuning,
+    health: super::health::Checked,
 }
 
 impl Engine {
@@ -266,10 +269,9 @@ impl Engine {
                 }
             };
         }
-        let store = self.store()?;
         let pod = plan.as_ref().ok().and_then(|p| p.pod.clone());
         let joined = pod.as_deref().and_then(|p| self.infra_of(p));
-        let result = plan.and_then(|plan| super::run(&plan, store));
+        let result = plan.and_then(|plan| self.run_foreground(&plan));
         if req.remove {
             self.discard(&id, &maps, progress);
         }
@@ -324,6 +326,7 @@ impl Engine {
             metadata,
             manage,
             mut tuning,
+            health,
         } = self.check(req, is_monitored, progress)?;
         let recorded = super::clone::recorded(asked, req.pod.as_deref(), &env_files);
         let maps = self.user_maps()?.clone();
@@ -344,6 +347,7 @@ impl Engine {
             self.replace(name)?;
         }
         let config = RuntimeConfig::parse(&rec.config)?;
+        let manage = super::health::with_check(manage, &health, config.healthcheck.as_ref())?;
         let id = new_id();
         let name = req
             .name
@@ -491,6 +495,7 @@ impl Engine {
         .map_err(Error::Labels)?;
         let manage = super::management::plan(&req.manage)?;
         let tuning = super::options::check_tuning(req, progress)?;
+        let health = super::health::check(&req.health)?;
         Ok(Checked {
             security,
             cgroups,
@@ -501,6 +506,7 @@ impl Engine {
             metadata,
             manage,
             tuning,
+            health,
         })
     }
 

@@ -94,6 +94,7 @@ const MESSAGES: &[(&str, &str)] = &[
         "exec requires the name or ID of a container or the --latest flag",
     ),
     ("export", "accepts 1 arg(s), received {n}"),
+    ("healthcheck run", "accepts 1 arg(s), received {n}"),
     ("history", "accepts 1 arg(s), received {n}"),
     ("image exists", "accepts 1 arg(s), received {n}"),
     ("image history", "accepts 1 arg(s), received {n}"),

@@ -145,10 +145,20 @@ fn print_objects(objects: &[Value], template: Option<&Template>) -> Result<i32, 
     };
     let objects: Vec<Value> = objects
         .iter()
-        .map(|o| with_go_times(with_image_fields(o)))
+        .map(|o| with_go_times(with_health_alias(with_image_fields(o))))
         .collect();
     print!("{}", t.render_inspect(&objects)?);
     Ok(0)
+}
+
+/// A container's object as a template sees Podman's: `.State.Healthcheck`
+/// is `.State.Health` under Podman 4.3's older name (a method there, so
+/// not in the JSON).
+fn with_health_alias(mut object: Value) -> Value {
+    if let Some(health) = object.get("State").and_then(|s| s.get("Health")).cloned() {
+        object["State"]["Healthcheck"] = health;
+    }
+    object
 }
 
 /// The times a template prints as Go prints a time, as Podman's do.

@@ -17,6 +17,7 @@ mod cp;
 mod diff;
 mod exec;
 mod hardening;
+mod health;
 mod history;
 mod image_filter;
 mod images;
@@ -238,12 +239,18 @@ pub enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Manage health checks on containers
+    #[command(subcommand)]
+    Healthcheck(health::HealthcheckCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
     /// Internal: the monitor of a detached container
     #[command(name = "container-monitor", hide = true)]
     Monitor(lifecycle::MonitorArgs),
+    /// Internal: the health check timer of a foreground container
+    #[command(name = "container-health", hide = true)]
+    HealthTimer(health::HelperArgs),
     /// Internal: the TCP port forwarder of a slirp4netns container
     #[command(name = "container-portfwd", hide = true)]
     PortForward(port::ForwardArgs),
@@ -423,6 +430,8 @@ pub fn main() -> i32 {
         Command::Secret(c) => secret::run(&engine, c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
+        Command::Healthcheck(c) => health::run(&engine, c),
+        Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
     };
     match result {

@@ -8,11 +8,10 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::template::{field_header, Template};
-use crate::container::networks::NewNetwork;
+use crate::container::networks::{Network, NewNetwork};
 use crate::container::prune::PruneFilters;
 use crate::container::Engine;
 use crate::error::Error;
-use crate::net::netavark::Network;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {

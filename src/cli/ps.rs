@@ -67,7 +67,9 @@ const NS_TABLE: &str = "table {{.ID}}\\t{{.Names}}\\t{{.Pid}}\\t{{.Namespaces.Cg
                         {{.Namespaces.PIDNS}}\\t{{.Namespaces.User}}\\t{{.Namespaces.UTS}}";
 
 /// The keys `--filter` knows.
-const FILTER_KEYS: &[&str] = &["id", "name", "status", "ancestor", "exited", "label"];
+const FILTER_KEYS: &[&str] = &[
+    "id", "name", "status", "ancestor", "exited", "label", "health",
+];
 
 /// The default table, as Podman prints it.
 const DEFAULT_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t\
@@ -93,7 +95,7 @@ pub struct PsArgs {
     /// Output format: table (default), json, or a Go template such as '{{.Names}} {{.Status}}'
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited, label=KEY[=VALUE] (repeatable)
+    /// Show only containers matching KEY=VALUE: id, name, status, ancestor, exited, label=KEY[=VALUE], health (repeatable)
     #[arg(short, long = "filter", value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Add a SIZE column: the writable layer's size and, in parentheses, with the image's
@@ -178,6 +180,7 @@ fn list(engine: &Engine, args: &PsArgs) -> Result<i32, Error> {
                 .iter()
                 .map(|c| {
                     let mut v = json_object(&c.info, now, c.sizes);
+                    add_health(&mut v, c.health.as_deref());
                     v["Ports"] = super::port::ports_json(&c.ports);
                     let (pod, name) = super::pod::pod_of(&c.info, &pods, true);
                     v["Pod"] = pod.into();
@@ -192,6 +195,7 @@ fn list(engine: &Engine, args: &PsArgs) -> Result<i32, Error> {
                 .iter()
                 .map(|c| {
                     let mut v = template_object(&c.info, now, args.no_trunc, c.sizes);
+                    add_health(&mut v, c.health.as_deref());
                     if wants_namespaces {
                         v["Namespaces"] = namespaces(&c.info);
                     }
@@ -254,6 +258,14 @@ pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
                     .map_err(|_| invalid("the exit code must be a number"))?,
             ),
             "label" => f.labels.push(value.to_string()),
+            "health" => match value {
+                "starting" | "healthy" | "unhealthy" | "none" => f.healths.push(value.into()),
+                _ => {
+                    return Err(invalid(
+                        "health must be starting, healthy, unhealthy or none",
+                    ))
+                }
+            },
             _ => {
                 return Err(invalid(&format!(
                     "unknown key, use one of {}",
@@ -373,6 +385,14 @@ fn status_text(state: &ContainerState, now: i64) -> String {
                 None => format!("Exited ({code})"),
             }
         }
+    }
+}
+
+/// Adds the container's health to the STATUS text, as Podman's `ps` shows
+/// it: `Up 5 seconds ago (healthy)` (`.State` of a template stays bare).
+fn add_health(v: &mut Value, health: Option<&str>) {
+    if let (Some(h), Some(status)) = (health, v["Status"].as_str()) {
+        v["Status"] = format!("{status} ({h})").into();
     }
 }
 
@@ -597,11 +617,12 @@ mod tests {
                 ancestors: strings(&["busybox"]),
                 exit_codes: vec![137],
                 labels: strings(&["a=b"]),
+                healths: Vec::new(),
             }
         );
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
-            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label"),
+            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health"),
             ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),

@@ -147,6 +147,9 @@ pub struct CreateArgs {
     /// --arch, --os and --variant (#13)
     #[command(flatten)]
     pub platform_parts: Box<super::runopts::PlatformArgs>,
+    /// --health-* and --no-healthcheck (#14)
+    #[command(flatten)]
+    pub health: Box<super::health::HealthArgs>,
     /// The image, then the command and its arguments (default: the
     /// image's entrypoint and cmd); everything after IMAGE is the
     /// container's, dashes included
@@ -267,6 +270,7 @@ impl CreateArgs {
             manage: self.manage.request(),
             tuning: self.tuning.request(),
             secrets: self.secret.clone(),
+            health: self.health.request(),
         })
     }
 }

@@ -179,6 +179,8 @@ pub struct CreateRequest {
     pub tuning: TuningRequest,
     /// `--secret SOURCE[,type=mount|env][,target=…][,uid=…][,gid=…][,mode=…]`.
     pub secrets: Vec<String>,
+    /// `--health-*` and `--no-healthcheck` (#14).
+    pub health: super::health::HealthRequest,
     /// The command line that asked for the container, as the front end
     /// saw it (`inspect` shows it as `Config.CreateCommand`); empty when
     /// it came from no command line.
@@ -215,6 +217,7 @@ struct Checked {
     metadata: Metadata,
     manage: Management,
     tuning: Tuning,
+    health: super::health::Checked,
 }
 
 impl Engine {
@@ -268,10 +271,9 @@ impl Engine {
                 }
             };
         }
-        let store = self.store()?;
         let pod = plan.as_ref().ok().and_then(|p| p.pod.clone());
         let joined = pod.as_deref().and_then(|p| self.infra_of(p));
-        let result = plan.and_then(|plan| super::run(&plan, store));
+        let result = plan.and_then(|plan| self.run_foreground(&plan));
         if req.remove {
             self.discard(&id, &maps, progress);
         }
@@ -326,6 +328,7 @@ impl Engine {
             metadata,
             manage,
             mut tuning,
+            health,
         } = self.check(req, is_monitored, progress)?;
         let recorded = super::clone::recorded(asked, req.pod.as_deref(), &env_files);
         let maps = self.user_maps()?.clone();
@@ -347,36 +350,9 @@ impl Engine {
             self.replace(name)?;
         }
         let config = RuntimeConfig::parse(&rec.config)?;
-        let id = new_id();
-        let name = req
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("hutch-{}", &id[..12]));
-        let record = ContainerRecord {
-            id: id.clone(),
-            name,
-            image_id: rec.id.clone(),
-            image_name: req.image.clone(),
-            created: super::now_rfc3339(),
-        };
-        let mut net_req = req.network.clone();
-        if let Some(attachments) = super::networks::resolve(
-            &self.paths().root,
-            req.network.network.as_deref(),
-            &req.network.aliases,
-            req.network.ip.as_deref(),
-        )? {
-            // The holder's user namespace is the container's: its maps.
-            if ids.shift.is_some() {
-                return Err(super::networks::Error::Invalid {
-                    field: "--userns",
-                    value: req.userns.mode.clone().unwrap_or_else(|| "--uidmap".into()),
-                    reason: "containers on user-defined networks share the user namespace of the network holder; drop --userns/--uidmap/--gidmap or use pasta".into(),
-                }
-                .into());
-            }
-            net_req.networks = attachments;
-        }
+        let manage = super::health::with_check(manage, &health, config.healthcheck.as_ref())?;
+        let (id, record) = new_record(req, &rec);
+        let net_req = self.user_networks(req, ids.shift.is_some())?;
         let mut network = plan_network(&net_req, &rec.config)?;
         let pod = self.join_pod(req, &mut network)?;
         if let Some(p) = &pod {
@@ -513,6 +489,7 @@ impl Engine {
         .map_err(Error::Labels)?;
         let manage = super::management::plan(&req.manage)?;
         let tuning = super::options::check_tuning(req, progress)?;
+        let health = super::health::check(&req.health)?;
         Ok(Checked {
             security,
             cgroups,
@@ -523,6 +500,7 @@ impl Engine {
             metadata,
             manage,
             tuning,
+            health,
         })
     }
 
@@ -598,6 +576,35 @@ impl Engine {
         Ok(())
     }
 
+    /// The network request with `--network NAME` resolved into the user
+    /// networks it names; `is_shifted` when the container's id maps are
+    /// not the default ones, which a user network refuses.
+    fn user_networks(
+        &self,
+        req: &CreateRequest,
+        is_shifted: bool,
+    ) -> Result<NetworkRequest, Error> {
+        let mut net_req = req.network.clone();
+        if let Some(attachments) = super::networks::resolve(
+            &self.paths().root,
+            req.network.network.as_deref(),
+            &req.network.aliases,
+            req.network.ip.as_deref(),
+        )? {
+            // The holder's user namespace is the container's: its maps.
+            if is_shifted {
+                return Err(super::networks::Error::Invalid {
+                    field: "--userns",
+                    value: req.userns.mode.clone().unwrap_or_else(|| "--uidmap".into()),
+                    reason: "containers on user-defined networks share the user namespace of the network holder; drop --userns/--uidmap/--gidmap or use pasta".into(),
+                }
+                .into());
+            }
+            net_req.networks = attachments;
+        }
+        Ok(net_req)
+    }
+
     /// For `--pod`: checks the flags, makes `network` the pod's (without
     /// its ports, which the pod publishes) and returns the pod. A member
     /// of a pod without an infra keeps its own network.
@@ -633,6 +640,23 @@ fn bind_pod(plan: &mut Plan, p: &Pod) -> Result<(), Error> {
     }
     plan.pod = Some(p.id.clone());
     Ok(())
+}
+
+/// A new container's id and record for `req` of image `rec`.
+fn new_record(req: &CreateRequest, rec: &crate::storage::ImageRecord) -> (String, ContainerRecord) {
+    let id = new_id();
+    let name = req
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("hutch-{}", &id[..12]));
+    let record = ContainerRecord {
+        id: id.clone(),
+        name,
+        image_id: rec.id.clone(),
+        image_name: req.image.clone(),
+        created: super::now_rfc3339(),
+    };
+    (id, record)
 }
 
 /// Plans the network from the request and the image's exposed ports; the

@@ -49,7 +49,7 @@ pub fn check_preserved_fds(count: u32) -> Result<(), Error> {
 
 /// Computes the process from the container's `plan` and `opts`; `host_env`
 /// looks up the host's variables for `-e NAME`.
-fn plan_process(
+pub(super) fn plan_process(
     plan: &Plan,
     opts: &ExecOptions,
     host_env: &dyn Fn(&str) -> Option<String>,
@@ -90,6 +90,7 @@ fn plan_process(
             ..plan.hardening.clone()
         },
         preserve_fds: opts.preserve_fds,
+        deadline: None,
     })
 }
 
@@ -118,21 +119,31 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
     let mut plan = super::load_spec(&info)?;
     // The container's `type=env` secrets, those still there.
     super::secret_use::add_env_found(store.root(), &mut plan)?;
-    // Joining a frozen cgroup would freeze the command; Podman refuses too.
-    if super::limits::is_paused(&plan.dirs.dir) {
-        return Err(Error::IsPaused(opts.container.clone()));
-    }
-    let (pid, start) =
-        crate::runtime::hardening::entry_process(proc, pid, start, plan.hardening.init)
-            .ok_or_else(not_running)?;
+    let target = entry(&plan, &opts.container, (pid, start), proc)?;
     let process = plan_process(&plan, opts, &|name| std::env::var(name).ok())?;
     Ok(crate::runtime::exec::exec_process(
         &plan,
         &process,
         &opts.container,
-        (pid, start),
+        target,
         proc,
     )?)
+}
+
+/// The process an exec into the running container of `plan` (called
+/// `name`, its init `init`) joins: its init, or `--init`'s child.
+pub(super) fn entry(
+    plan: &Plan,
+    name: &str,
+    (pid, start): (i32, u64),
+    proc: &Path,
+) -> Result<(i32, u64), Error> {
+    // Joining a frozen cgroup would freeze the command; Podman refuses too.
+    if super::limits::is_paused(&plan.dirs.dir) {
+        return Err(Error::IsPaused(name.to_string()));
+    }
+    crate::runtime::hardening::entry_process(proc, pid, start, plan.hardening.init)
+        .ok_or_else(|| Error::NotRunning(name.to_string()))
 }
 
 #[cfg(test)]
@@ -219,6 +230,7 @@ mod tests {
                 no_new_privileges: false,
                 hardening: Default::default(),
                 preserve_fds: 0,
+                deadline: None,
             }
         );
     }

@@ -66,6 +66,8 @@ impl Engine {
             log_path: &log.display().to_string(),
         };
         super::inspect_more::add(&mut v, plan.as_ref(), &extras);
+        let check = plan.as_ref().and_then(|p| p.manage.health.as_ref());
+        super::health::add_inspect(&mut v, check, &dirs.dir);
         Ok(Some(v))
     }
 

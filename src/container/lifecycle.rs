@@ -398,10 +398,25 @@ pub fn stop(
     proc: &Path,
     exits: &Path,
 ) -> Result<(), Error> {
+    stop_as(store, name, timeout, proc, exits, true)
+}
+
+/// `stop`; unless `is_by_user` (a health check's `restart` action, #14)
+/// without the stopped-by-user mark, so its monitor starts it again.
+pub fn stop_as(
+    store: &Store,
+    name: &str,
+    timeout: Option<Duration>,
+    proc: &Path,
+    exits: &Path,
+    is_by_user: bool,
+) -> Result<(), Error> {
     let info = find(store, name, proc, Some(exits))?;
     // Marked even when it is not running: a monitor pausing before a
     // restart must not start it again.
-    mark_stopped_by_user(store, &info, name)?;
+    if is_by_user {
+        mark_stopped_by_user(store, &info, name)?;
+    }
     if info.state.status != ContainerStatus::Running {
         return Ok(());
     }

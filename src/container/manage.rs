@@ -234,6 +234,7 @@ impl Engine {
         if let Err(e) = detached.listen(&dir) {
             log::debug!("no attach socket: {}", render_chain(&e));
         }
+        detached.schedule_checks(&self.paths().root, &self.paths().runroot);
         Ok(detached)
     }
 

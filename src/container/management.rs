@@ -38,6 +38,7 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
             Some("once") => Some(InitContainer::Once),
             Some(other) => return Err(Error::InitCtrValue(other.to_string())),
         },
+        health: None,
     })
 }
 

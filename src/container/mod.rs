@@ -23,6 +23,8 @@ mod disk;
 mod engine;
 pub mod exec;
 pub mod files;
+pub mod health;
+mod healthcheck;
 mod ids;
 pub mod imagemount;
 pub mod images;
@@ -252,6 +254,9 @@ pub enum Error {
     /// `--log-driver` or `--log-opt` that does not parse, or reading a log.
     #[error(transparent)]
     Logs(#[from] logread::Error),
+    /// A health check's flags, or running one (#14).
+    #[error(transparent)]
+    Health(#[from] health::Error),
     /// Reading the user's subordinate id ranges.
     #[error(transparent)]
     Userns(#[from] crate::userns::Error),

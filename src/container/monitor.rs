@@ -20,6 +20,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
 use super::attach::{Input, Server};
+use super::healthcheck::Checks;
 use super::logfile::{LogFile, Pending, Stream};
 use super::logread::{self, LogDriver};
 use super::restart::{Backoff, RestartPolicy};
@@ -62,6 +63,9 @@ pub struct Detached {
     input: Input,
     /// The attach socket, once `listen` bound it; kept across restarts.
     server: Option<Server>,
+    /// The health check timer, once `schedule_checks` made it; kept
+    /// across restarts.
+    checks: Option<Checks>,
 }
 
 impl Detached {
@@ -80,6 +84,13 @@ impl Detached {
     pub fn listen(&mut self, dir: &Path) -> Result<(), super::attach::Error> {
         self.server = Some(Server::bind(dir, &self.plan.id)?);
         Ok(())
+    }
+
+    /// Schedules the container's health checks (#14), if it has them, as
+    /// `healthcheck run` children of this monitor with the store at
+    /// `root` and `runroot`.
+    pub fn schedule_checks(&mut self, root: &Path, runroot: &Path) {
+        self.checks = Checks::for_plan(&self.plan, root, runroot);
     }
 }
 
@@ -181,6 +192,11 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         return Err(Error::Store(e));
     }
     drop(hold);
+    if plan.manage.health.as_ref().is_some_and(|h| h.is_defined()) {
+        if let Err(e) = super::health::mark_starting(&plan.dirs.dir) {
+            log::debug!("container {}: {}", plan.id, crate::error::render_chain(&e));
+        }
+    }
     Ok(Detached {
         plan,
         started,
@@ -189,6 +205,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         since: Instant::now(),
         input,
         server: None,
+        checks: None,
     })
 }
 
@@ -263,12 +280,13 @@ pub fn supervise(
     let mut detached = detached;
     // Dropped (and its socket removed) when the monitor is done.
     let mut server = detached.server.take();
+    let mut checks = detached.checks.take();
     let mut backoff = Backoff::default();
     loop {
         let plan = detached.plan.clone();
         let restarts = detached.state.restart_count;
         let ran_for = detached.since.elapsed();
-        let watched = watch(store, detached, server.as_mut());
+        let watched = watch(store, detached, server.as_mut(), checks.as_mut());
         if let Some(s) = server.as_mut() {
             s.end_run();
         }
@@ -276,10 +294,10 @@ pub fn supervise(
             // Removed while it ran (`rm -f`): nothing left to record.
             return Ok(());
         };
-        if is_restart_due(store, &plan.id, code, restarts)? {
+        if is_restart_due(store, &plan, code, restarts)? {
             std::thread::sleep(backoff.pause(ran_for));
             // The user may have stopped or removed it during the pause.
-            if is_restart_due(store, &plan.id, code, restarts)? {
+            if is_restart_due(store, &plan, code, restarts)? {
                 match start(store, &plan.id, restarts + 1, proc) {
                     Ok(d) => {
                         detached = d;
@@ -300,11 +318,15 @@ pub fn supervise(
     }
 }
 
-/// Whether container `id`, having exited with `code` after `restarts`
-/// restarts, is to be started again, as its policy and the stopped-by-user
-/// mark say now.
-fn is_restart_due(store: &Store, id: &str, code: i32, restarts: u32) -> Result<bool, Error> {
-    let settings: Option<RestartSettings> = store.restart_settings(id).map_err(Error::Store)?;
+/// Whether container `plan`, having exited with `code` after `restarts`
+/// restarts, is to be started again, as its policy (or its health check's
+/// `restart` action) and the stopped-by-user mark say now.
+fn is_restart_due(store: &Store, plan: &Plan, code: i32, restarts: u32) -> Result<bool, Error> {
+    if super::healthcheck::is_restart_due(store, plan)? {
+        return Ok(true);
+    }
+    let settings: Option<RestartSettings> =
+        store.restart_settings(&plan.id).map_err(Error::Store)?;
     let Some(settings) = settings else {
         return Ok(false);
     };
@@ -318,6 +340,7 @@ fn watch(
     store: &Store,
     detached: Detached,
     mut server: Option<&mut Server>,
+    mut checks: Option<&mut Checks>,
 ) -> Result<Option<i32>, Error> {
     let Detached {
         plan,
@@ -360,6 +383,9 @@ fn watch(
     let pid = started.pid;
     let mut code = None;
     let mut copier = Copier::new(log);
+    if let Some(c) = checks.as_deref_mut() {
+        c.start();
+    }
     let mut is_trimmed = false;
     loop {
         if code.is_some() && sources.is_empty() {
@@ -384,7 +410,13 @@ fn watch(
         }
         let timeout = match code {
             Some(_) => PollTimeout::from(DRAIN_TIMEOUT_MS),
-            None => crate::runtime::relay::poll_timeout(deadline),
+            None => {
+                let next = match (deadline, checks.as_deref().and_then(Checks::due)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                crate::runtime::relay::poll_timeout(next)
+            }
         };
         if !is_trimmed {
             // Start-up is over: what it faulted in need not stay resident.
@@ -426,20 +458,14 @@ fn watch(
                 code = reap(pid)?;
             }
         }
+        tend_checks(checks.as_deref_mut(), code.is_some());
     }
     copier.flush(&mut sources);
     drop(copier);
     // Reaped already unless the drain broke off first.
     let code = match code {
         Some(c) => c,
-        None => loop {
-            match waitpid(pid, None) {
-                Ok(WaitStatus::Exited(_, c)) => break c,
-                Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
-                Ok(_) | Err(Errno::EINTR) => continue,
-                Err(e) => return Err(RtError::Wait(e).into()),
-            }
-        },
+        None => wait_code(pid)?,
     };
     let code = match is_timed_out {
         true => crate::runtime::plan::TIMEOUT_EXIT_CODE,
@@ -454,6 +480,34 @@ fn watch(
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),
         Ok(()) => Ok(Some(code)),
+    }
+}
+
+/// After a round of the watch loop: starts a due health check and reaps
+/// an ended one, or ends one still running once the container has exited
+/// (there is nothing left to check).
+fn tend_checks(checks: Option<&mut Checks>, has_exited: bool) {
+    let Some(c) = checks else {
+        return;
+    };
+    if has_exited {
+        c.halt();
+    } else {
+        c.reap();
+        c.tick();
+    }
+}
+
+/// Waits for the container's init `pid` to exit: its code, 128+N for
+/// signal N.
+fn wait_code(pid: nix::unistd::Pid) -> Result<i32, Error> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, c)) => return Ok(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(RtError::Wait(e).into()),
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::{Engine, Error as EngineError};
-use crate::net::netavark::{Cidr, LeaseRange, Network, Subnet};
+pub use crate::net::netavark::Network;
+use crate::net::netavark::{Cidr, LeaseRange, Subnet};
 use crate::net::Attachment;
 
 /// The network `--network bridge` means, which always exists.

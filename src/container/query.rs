@@ -37,6 +37,8 @@ pub struct Filters {
     pub exit_codes: Vec<i32>,
     /// `label=KEY` or `label=KEY=VALUE`: all must match (as in Podman).
     pub labels: Vec<String>,
+    /// `health=`: starting, healthy, unhealthy, or none (no check).
+    pub healths: Vec<String>,
 }
 
 impl Filters {
@@ -61,6 +63,16 @@ impl Filters {
                     && st.exit_code.is_some_and(|c| self.exit_codes.contains(&c))))
             && (self.labels.is_empty()
                 || super::labels::matches_all(&self.labels, &labels_of(info)))
+    }
+
+    /// Whether a container whose health is `health` (see `Listed`), and
+    /// that has a check or not (`has_check`), passes `health=`.
+    pub fn matches_health(&self, has_check: bool, health: Option<&str>) -> bool {
+        self.healths.is_empty()
+            || self.healths.iter().any(|h| match h.as_str() {
+                "none" => !has_check,
+                status => health == Some(status),
+            })
     }
 }
 
@@ -103,6 +115,9 @@ pub struct Listed {
     pub ports: Vec<PublishedPort>,
     /// Its sizes, when asked for.
     pub sizes: Option<Sizes>,
+    /// Its health (`starting`, `healthy`, `unhealthy`), when it has a
+    /// check and has started.
+    pub health: Option<String>,
 }
 
 /// One reading of one running container's counters (`stats`).
@@ -174,27 +189,40 @@ impl Engine {
             let Some(info) = self.observe(info)? else {
                 continue;
             };
+            let check = super::load_spec(&info).ok().and_then(|p| p.manage.health);
+            let check = check.filter(|c| c.is_defined());
+            let dir = store.container_dirs(&info.record.id).dir;
+            let health = super::health::status_of(check.as_ref(), &dir);
             if (is_all || info.state.status == ContainerStatus::Running)
                 && req.filters.matches(&info)
+                && req
+                    .filters
+                    .matches_health(check.is_some(), health.as_deref())
             {
-                shown.push(info);
+                shown.push((info, health));
             }
         }
         if let Some(n) = req.limit {
             shown.truncate(n);
         }
+        let (shown, healths): (Vec<_>, Vec<_>) = shown.into_iter().unzip();
         let sizes = if req.with_sizes {
             self.measure(&shown)?
         } else {
             vec![None; shown.len()]
         };
         let mut out = Vec::with_capacity(shown.len());
-        for (info, sizes) in shown.into_iter().zip(sizes) {
+        for ((info, sizes), health) in shown.into_iter().zip(sizes).zip(healths) {
             let ports = match req.with_ports {
                 true => self.published_ports(&info)?,
                 false => Vec::new(),
             };
-            out.push(Listed { info, ports, sizes });
+            out.push(Listed {
+                info,
+                ports,
+                sizes,
+                health,
+            });
         }
         Ok(out)
     }

@@ -22,6 +22,34 @@ pub struct RuntimeConfig {
     pub volumes: Vec<String>,
     /// `Labels`, which a container's own labels override.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `Healthcheck` (Docker's field, which `hutch build` and Podman
+    /// write for `HEALTHCHECK`), if the image has one.
+    pub healthcheck: Option<ImageHealthcheck>,
+}
+
+/// An image's `Healthcheck`: durations in nanoseconds, 0 when unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageHealthcheck {
+    /// `["CMD", ARG...]`, `["CMD-SHELL", COMMAND]` or `["NONE"]`.
+    pub test: Vec<String>,
+    /// `Interval`.
+    pub interval: u64,
+    /// `Timeout`.
+    pub timeout: u64,
+    /// `StartPeriod`.
+    pub start_period: u64,
+    /// `Retries`.
+    pub retries: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawHealthcheck {
+    test: Option<Vec<String>>,
+    interval: Option<i64>,
+    timeout: Option<i64>,
+    start_period: Option<i64>,
+    retries: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +68,7 @@ struct RawConfig {
     stop_signal: Option<String>,
     volumes: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
     labels: Option<std::collections::BTreeMap<String, Option<String>>>,
+    healthcheck: Option<RawHealthcheck>,
 }
 
 impl RuntimeConfig {
@@ -63,6 +92,17 @@ impl RuntimeConfig {
                 .into_iter()
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect(),
+            healthcheck: c.healthcheck.map(|h| {
+                // Negative values are as good as unset.
+                let positive = |v: Option<i64>| v.map_or(0, |n| n.max(0) as u64);
+                ImageHealthcheck {
+                    test: h.test.unwrap_or_default(),
+                    interval: positive(h.interval),
+                    timeout: positive(h.timeout),
+                    start_period: positive(h.start_period),
+                    retries: positive(h.retries),
+                }
+            }),
         })
     }
 }
@@ -86,6 +126,18 @@ mod tests {
         let c = RuntimeConfig::parse(br#"{"config":{"Labels":{"a":"1","b":null}}}"#).unwrap();
         assert_eq!(c.labels.get("a").map(String::as_str), Some("1"));
         assert_eq!(c.labels.get("b").map(String::as_str), Some(""));
+        let c = RuntimeConfig::parse(
+            br#"{"config":{"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.healthcheck,
+            Some(ImageHealthcheck {
+                test: vec!["CMD-SHELL".into(), "true".into()],
+                interval: 5_000_000_000,
+                ..ImageHealthcheck::default()
+            })
+        );
         let c =
             RuntimeConfig::parse(br#"{"config":{"Volumes":{"/data":{},"/cache":{}}}}"#).unwrap();
         assert_eq!(c.volumes, vec!["/cache", "/data"]);

@@ -28,7 +28,7 @@ mod registries;
 mod search;
 mod sources;
 
-pub use config::RuntimeConfig;
+pub use config::{ImageHealthcheck, RuntimeConfig};
 pub use list::{
     is_list_config, list_config, parse_instance_digest, Annotate, Entry, InspectList, ManifestList,
 };

@@ -63,6 +63,10 @@ pub struct Process {
     pub hardening: super::hardening::Hardening,
     /// `--preserve-fds`: hutch's fds 3 to 3+N-1 stay open in the command.
     pub preserve_fds: u32,
+    /// When to kill the command (SIGKILL) if it still runs, its exit code
+    /// then `TIMEOUT_EXIT_CODE`, as `run --timeout` does: a health check's
+    /// timeout (#14).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A step of the exec that failed with an OS error.
@@ -226,7 +230,8 @@ pub fn exec_process(
         master,
         is_interactive: process.interactive,
     });
-    relay::relay(command, &signals, terminal, relay::Policy::default(), None)
+    let policy = relay::Policy::until(process.deadline);
+    relay::relay(command, &signals, terminal, policy, None)
 }
 
 /// The error for an exec child that ended without exec and without saying

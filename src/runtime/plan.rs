@@ -208,6 +208,67 @@ pub struct Management {
     /// `--init-ctr`: the container is an init container of its pod.
     #[serde(default)]
     pub init_ctr: Option<InitContainer>,
+    /// The health check (`--health-*` over the image's `HEALTHCHECK`;
+    /// #14), which the engine's monitor runs; the runtime never reads it.
+    #[serde(default)]
+    pub health: Option<Healthcheck>,
+}
+
+/// A container's health check, as Docker's image config and Podman's
+/// inspect describe it; durations in nanoseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Healthcheck {
+    /// `["CMD", ARG...]`, `["CMD-SHELL", COMMAND]`, or `["NONE"]` for a
+    /// check turned off (`--no-healthcheck`, `--health-cmd none`).
+    pub test: Vec<String>,
+    /// Time between checks; 0: none is scheduled (`disable`).
+    pub interval: u64,
+    /// The longest a check may take.
+    pub timeout: u64,
+    /// After a start, failures this long do not count.
+    pub start_period: u64,
+    /// Consecutive failures that make the container unhealthy.
+    pub retries: u32,
+    /// What happens when it turns unhealthy.
+    #[serde(default)]
+    pub on_failure: HealthAction,
+}
+
+impl Healthcheck {
+    /// Whether there is a check to run (not `NONE`, not empty).
+    pub fn is_defined(&self) -> bool {
+        self.test
+            .first()
+            .is_some_and(|t| !t.is_empty() && t != "NONE")
+    }
+}
+
+/// `--health-on-failure`: what happens to a container that turns
+/// unhealthy (Podman's actions).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthAction {
+    /// Only its status says so.
+    #[default]
+    None,
+    /// SIGKILL.
+    Kill,
+    /// Stopped, then started again by its monitor.
+    Restart,
+    /// Stopped as `hutch stop` does.
+    Stop,
+}
+
+impl HealthAction {
+    /// The action's name, as the flag and inspect spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthAction::None => "none",
+            HealthAction::Kill => "kill",
+            HealthAction::Restart => "restart",
+            HealthAction::Stop => "stop",
+        }
+    }
 }
 
 /// When an init container (`--init-ctr`) runs: before the pod's other

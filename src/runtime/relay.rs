@@ -66,6 +66,16 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The default policy with `deadline`.
+    pub fn until(deadline: Option<Instant>) -> Policy {
+        Policy {
+            deadline,
+            ..Policy::default()
+        }
+    }
+}
+
 /// The time left until `deadline` as a poll(2) timeout (none without
 /// one), rounded up so that the poll does not wake early.
 pub fn poll_timeout(deadline: Option<Instant>) -> PollTimeout {

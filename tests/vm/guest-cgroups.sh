@@ -348,6 +348,39 @@ pod_limits_cgroupfs() {
     return 0
 }
 
+# An offline machine (issue #14): this guest has no network interface, so
+# no default route, which pasta needs. The default network still works
+# (slirp4netns) and -p serves the guest.
+offline_network() {
+    local out
+    busybox ip route | grep -q '^default' && { echo "the guest has a default route"; return 1; }
+    out=$("$hutch" run --rm "$img" echo ok 2>&1) || { echo "$out"; return 1; }
+    [ "$out" = ok ] || { echo "run printed: $out"; return 1; }
+    "$hutch" run -d --name offweb -p 127.0.0.1:8090:80 "$img" \
+        sh -c 'mkdir /w && echo served >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null || return 1
+    for _ in $(seq 1 50); do
+        out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 8090 2>/dev/null | tail -n 1)
+        [ "$out" = served ] && break
+        sleep 0.2
+    done
+    "$hutch" rm -f offweb >/dev/null
+    [ "$out" = served ] || { echo "-p 8090 answered: ${out:-nothing}"; return 1; }
+}
+
+# User networks on the offline guest (issue #14): names resolve through
+# aardvark-dns; the holder falls back to slirp4netns for its way out.
+offline_user_network() {
+    local out
+    "$hutch" network create offnet >/dev/null || return 1
+    "$hutch" run -d --name offdb --network offnet "$img" sleep 1000 >/dev/null || return 1
+    out=$("$hutch" run --rm --network offnet "$img" busybox nslookup offdb 2>&1)
+    "$hutch" rm -f offdb >/dev/null
+    "$hutch" network rm offnet >/dev/null
+    echo "$out" | grep -q 'Address: 10\.89\.' || { echo "nslookup offdb: $out"; return 1; }
+}
+
+check offline_network offline_network
+check offline_user_network offline_user_network
 check memory_max memory_max
 check oom_kill oom_kill
 check cpu_quota cpu_quota

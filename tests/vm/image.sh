@@ -16,7 +16,7 @@ set -euo pipefail
 
 dir=${1:-${HUTCH_VM_DIR:-/var/tmp/hutch-vm}}
 suite=bookworm
-guest_packages=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,uidmap,fuse-overlayfs,kmod,procps,busybox-static
+guest_packages=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,uidmap,fuse-overlayfs,kmod,procps,busybox-static,slirp4netns,passt,netavark,aardvark-dns,iptables
 
 say() { printf '==> vm image: %s\n' "$*" >&2; }
 die() { printf 'error: vm image: %s\n' "$*" >&2; exit 1; }

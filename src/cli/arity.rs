@@ -139,6 +139,17 @@ const MESSAGES: &[(&str, &str)] = &[
         "manifest rm",
         "requires at least 1 arg(s), only received {n}",
     ),
+    ("network connect", "accepts 2 arg(s), received {n}"),
+    ("network disconnect", "accepts 2 arg(s), received {n}"),
+    ("network exists", "accepts 1 arg(s), received {n}"),
+    (
+        "network inspect",
+        "requires at least 1 arg(s), only received {n}",
+    ),
+    (
+        "network rm",
+        "requires at least 1 arg(s), only received {n}",
+    ),
     ("pause", "you must provide at least one name or id"),
     ("pod exists", "accepts 1 arg(s), received {n}"),
     ("port", "you must supply a running container name or id"),

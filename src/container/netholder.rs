@@ -100,7 +100,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 fn lock_file(root: &Path) -> Result<File, Error> {
     let dir = state_dir(root);
     for d in [attached_dir(root), netavark_dir(root)] {
-        std::fs::create_dir_all(&d).map_err(io("creating", &dir))?;
+        super::networks::make_private_dir(&d).map_err(io("creating", &dir))?;
     }
     let path = dir.join(".lock");
     OpenOptions::new()
@@ -206,7 +206,7 @@ type Started = (Pid, SignalFd, Option<crate::net::RunningHelper>);
 
 fn start(root: &Path, maps: &crate::userns::IdMaps) -> Result<Started, Error> {
     let dir = state_dir(root);
-    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    super::networks::make_private_dir(&dir).map_err(io("creating", &dir))?;
     let mut set = SigSet::empty();
     for s in [
         Signal::SIGTERM,

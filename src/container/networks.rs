@@ -102,10 +102,20 @@ pub fn networks_dir(root: &Path) -> PathBuf {
     root.join("networks")
 }
 
+/// Makes directory `dir` (and its parents) private to the user, as the
+/// store's directories are.
+pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// The lock every change of the definitions holds.
 fn lock(root: &Path) -> Result<Flock<File>, Error> {
     let dir = networks_dir(root);
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+    make_private_dir(&dir).map_err(|source| Error::Write {
         path: dir.clone(),
         source,
     })?;

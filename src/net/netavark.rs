@@ -253,6 +253,12 @@ fn command(
         cmd.arg("--aardvark-binary").arg(aardvark);
     }
     cmd.arg(verb).arg("/proc/self/fd/3");
+    // netavark runs iptables from PATH, which for users on Debian and
+    // others lacks the sbin directories it is in.
+    cmd.env(
+        "PATH",
+        with_sbin(&std::env::var("PATH").unwrap_or_default()),
+    );
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -262,6 +268,20 @@ fn command(
         netns.as_raw_fd(),
     );
     Ok(cmd)
+}
+
+/// `path` (a `PATH` value) with the sbin directories it lacks appended.
+fn with_sbin(path: &str) -> String {
+    let mut out = path.to_string();
+    for dir in ["/usr/local/sbin", "/usr/sbin", "/sbin"] {
+        if !path.split(':').any(|d| d == dir) {
+            if !out.is_empty() {
+                out.push(':');
+            }
+            out.push_str(dir);
+        }
+    }
+    out
 }
 
 /// Runs netavark `verb` with `opts` on stdin; returns its stdout.
@@ -382,6 +402,19 @@ impl Drop for Detach {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netavark_finds_iptables_in_sbin() {
+        assert_eq!(
+            with_sbin("/usr/bin:/bin"),
+            "/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+        );
+        assert_eq!(
+            with_sbin("/usr/sbin:/bin"),
+            "/usr/sbin:/bin:/usr/local/sbin:/sbin"
+        );
+        assert_eq!(with_sbin(""), "/usr/local/sbin:/usr/sbin:/sbin");
+    }
 
     #[test]
     fn subnets_parse_mask_and_contain() {

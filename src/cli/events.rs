@@ -24,13 +24,13 @@ pub struct EventsArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub no_trunc: bool,
     /// Show events created after this time (RFC 3339, Unix seconds, or a duration ago such as 10m)
-    #[arg(long, value_name = "TIMESTAMP")]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Wait for new events (the default); --stream=false prints the logged ones and exits
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub stream: bool,
     /// Show events created before this time (a duration is from now: --until 10s streams for 10 seconds)
-    #[arg(long, value_name = "TIMESTAMP")]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     pub until: Option<String>,
 }
 

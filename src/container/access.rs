@@ -43,7 +43,7 @@ impl Engine {
         // recorded once.
         crate::runtime::hardening::ensure_sealed_exe(std::path::Path::new(super::PROC))?;
         let store = self.store()?;
-        super::events::on_exec(store, &opts.container);
+        super::events::on_running(store, &opts.container, super::events::Status::Exec);
         let code = super::exec::exec(store, opts)?;
         if !opts.detach {
             super::events::on_container_exit(
@@ -60,7 +60,7 @@ impl Engine {
     /// exits or the user detaches.
     pub fn attach(&self, name: &str, opts: &Options) -> Result<Outcome, attach::Error> {
         if let Ok(store) = self.store() {
-            super::events::on_container(store, name, super::events::Status::Attach);
+            super::events::on_running(store, name, super::events::Status::Attach);
         }
         attach::attach(self.store()?, name, &self.paths().runroot, opts)
     }

@@ -2,9 +2,9 @@
 //! networks, written as Podman writes them (`podman events`) and read back
 //! for `hutch events`.
 //!
-//! An operation records its event with one call (`on_plan`, `on_info`,
-//! `on_container`, `on_exit`, `on_image`, `on_volume`, `on_pod`,
-//! `on_network`), which `emit` hands to the backend the process was
+//! An operation records its event with one call (`record`: `on_plan`,
+//! `on_info`, `on_container`, `on_exit`, `on_image`, `on_volume`,
+//! `on_pod`, `on_network`), which `emit` hands to the backend the process was
 //! configured with (`--events-backend`, see `Engine::with_events_backend`):
 //! `file`, the JSON-lines log in the store (`storage::events`), rotated at
 //! `HUTCH_EVENTS_LOGFILE_MAX_SIZE` bytes (default 1 MB, Podman's); `journald`,
@@ -16,19 +16,20 @@
 
 mod journal;
 mod query;
+mod record;
 
 pub use query::EventQuery;
+pub(super) use record::*;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, Plan};
+use super::Engine;
 use crate::storage::events::EventLog;
-use crate::storage::{ContainerInfo, Store};
 
 /// The event log's size limit unless `HUTCH_EVENTS_LOGFILE_MAX_SIZE` says:
 /// Podman's default `events_logfile_max_size`.
@@ -506,252 +507,6 @@ fn rotation_note(log: &EventLog) -> String {
     let mut e = Event::new(Kind::System, Status::Rotate);
     e.name = log.path().display().to_string();
     e.to_json()
-}
-
-/// The event `status` of container `plan`, named `name`.
-fn container_event(plan: Option<&Plan>, id: &str, name: &str, status: Status) -> Event {
-    let mut e = Event::new(Kind::Container, status);
-    e.id = id.to_string();
-    e.name = name.to_string();
-    if let Some(p) = plan {
-        e.image = super::inspect_more::tagged(&p.origin.image);
-        e.pod_id = p.pod.clone().unwrap_or_default();
-        e.attributes = Some(p.labels.clone());
-    } else {
-        e.attributes = Some(BTreeMap::new());
-    }
-    e
-}
-
-/// Records `status` of the container planned as `plan`.
-pub(super) fn on_plan(plan: &Plan, status: Status) {
-    emit(&container_event(
-        Some(plan),
-        &plan.id,
-        &plan.origin.name,
-        status,
-    ));
-}
-
-/// Records `status` of the recorded container `info`.
-pub(super) fn on_info(info: &ContainerInfo, status: Status) {
-    let plan = super::load_spec(info).ok();
-    let (id, name) = (&info.record.id, &info.record.name);
-    let mut e = container_event(plan.as_ref(), id, name, status);
-    if plan.is_none() {
-        e.image = super::inspect_more::tagged(&info.record.image_name);
-    }
-    emit(&e);
-}
-
-/// Records `status` of container `name` (name, id or id prefix), when it
-/// is recorded.
-pub(super) fn on_container(store: &Store, name: &str, status: Status) {
-    if let Ok(Some(info)) = store.find_container(name) {
-        on_info(&info, status);
-    }
-}
-
-/// Records that the process of container `plan` (`died`) or an exec
-/// session in it (`exec_died`) ended with `code`.
-pub(super) fn on_exit(plan: &Plan, status: Status, code: i32) {
-    let mut e = container_event(Some(plan), &plan.id, &plan.origin.name, status);
-    e.exit_code = Some(code);
-    emit(&e);
-}
-
-/// Records that container `plan` was started by this process (or its
-/// monitor): `init`, then `start`.
-pub(super) fn on_started(plan: &Plan) {
-    on_plan(plan, Status::Init);
-    on_plan(plan, Status::Start);
-}
-
-/// Records that the process of container `plan` ended with `code` and
-/// what it left was cleaned up: `died`, then `cleanup`; under the name
-/// `store` records now (it may have been renamed while it ran).
-pub(super) fn on_ended(store: &Store, plan: &Plan, code: i32) {
-    let mut plan = std::borrow::Cow::Borrowed(plan);
-    if let Ok(Some(info)) = store.find_container(&plan.id) {
-        if info.record.name != plan.origin.name {
-            plan.to_mut().origin.name = info.record.name;
-        }
-    }
-    on_exit(&plan, Status::Died, code);
-    on_plan(&plan, Status::Cleanup);
-}
-
-/// Runs container `plan` in the foreground with `run`, recording its
-/// start (`init`, `start`, `attach`) before and its end after.
-pub(super) fn on_foreground(
-    plan: &Plan,
-    run: impl FnOnce() -> Result<i32, super::Error>,
-) -> Result<i32, super::Error> {
-    on_started(plan);
-    on_plan(plan, Status::Attach);
-    let ran = run();
-    if let Ok(code) = ran {
-        on_exit(plan, Status::Died, code);
-        on_plan(plan, Status::Cleanup);
-    }
-    ran
-}
-
-/// Records `status` of container `name` when it is recorded, with the
-/// exit `code` of what ended (`exec_died`).
-pub(super) fn on_container_exit(store: &Store, name: &str, status: Status, code: i32) {
-    if let Ok(Some(info)) = store.find_container(name) {
-        if let Ok(plan) = super::load_spec(&info) {
-            let mut e = container_event(Some(&plan), &info.record.id, &info.record.name, status);
-            e.exit_code = Some(code);
-            emit(&e);
-        }
-    }
-}
-
-/// Records an exec session starting in container `name`, when it runs.
-pub(super) fn on_exec(store: &Store, name: &str) {
-    if let Ok(Some(info)) = store.find_container(name) {
-        if info.state.status == crate::storage::ContainerStatus::Running {
-            on_info(&info, Status::Exec);
-        }
-    }
-}
-
-/// The `remove` event of container `id`, made while it is still recorded
-/// and recorded by `Removal::done` once it is gone.
-pub(super) fn removal(store: &Store, id: &str) -> Removal {
-    let event = match store.find_container(id) {
-        Ok(Some(info)) => {
-            let plan = super::load_spec(&info).ok();
-            let mut e = container_event(
-                plan.as_ref(),
-                &info.record.id,
-                &info.record.name,
-                Status::Remove,
-            );
-            if plan.is_none() {
-                e.image = super::inspect_more::tagged(&info.record.image_name);
-            }
-            Some(e)
-        }
-        _ => None,
-    };
-    Removal(event)
-}
-
-/// A container's `remove` event, waiting for the removal to succeed.
-pub(super) struct Removal(Option<Event>);
-
-impl Removal {
-    /// Records the event: the container is gone.
-    pub fn done(self) {
-        if let Some(e) = &self.0 {
-            emit(e);
-        }
-    }
-}
-
-/// Records `status` of image `id` (full hex id; empty when there is none,
-/// as for `loadfromarchive`), named `name`.
-pub(super) fn on_image(status: Status, id: &str, name: &str) {
-    let mut e = Event::new(Kind::Image, status);
-    e.id = id.trim_start_matches("sha256:").to_string();
-    e.name = name.to_string();
-    emit(&e);
-}
-
-/// The id (hex) of every stored image by each of its names, taken before
-/// a removal so that its `untag` events can name the image.
-pub(super) fn image_ids(store: &Store) -> HashMap<String, String> {
-    let images = store.list_images().unwrap_or_default();
-    images
-        .into_iter()
-        .flat_map(|img| {
-            let id = img.id.hex().to_string();
-            img.names.into_iter().map(move |n| (n, id.clone()))
-        })
-        .collect()
-}
-
-/// Records what a removal did to an image: `untag` for a name (its image
-/// found in `ids`, taken before), `remove` for the image.
-pub(super) fn on_image_removed(ids: &HashMap<String, String>, removed: &crate::storage::Removed) {
-    match removed {
-        crate::storage::Removed::Untagged(name) => on_image(
-            Status::Untag,
-            ids.get(name).map_or("", String::as_str),
-            name,
-        ),
-        crate::storage::Removed::Deleted(id) => {
-            let hex = id.hex();
-            let name = ids
-                .iter()
-                .find(|(_, v)| v.as_str() == hex)
-                .map(|(n, _)| n.as_str());
-            on_image(Status::Remove, hex, name.unwrap_or(hex));
-        }
-    }
-}
-
-/// Records the `save` of each of `items`, to the OCI directory `dir` if
-/// there is one, else under the name it was asked for.
-pub(super) fn on_saved(items: &[crate::image::archive::SaveItem], dir: Option<&Path>) {
-    for item in items {
-        let id = item.image.id.hex();
-        let name = match dir {
-            Some(d) => d.display().to_string(),
-            None => item
-                .names
-                .first()
-                .cloned()
-                .unwrap_or_else(|| id.to_string()),
-        };
-        on_image(Status::Save, id, &name);
-    }
-}
-
-/// What an image was loaded or imported from: the file, or `-` for a
-/// stream.
-pub(super) fn input_name(input: &super::images::Input<'_>) -> String {
-    match input {
-        super::images::Input::File(path) => path.display().to_string(),
-        super::images::Input::Reader(_) => "-".to_string(),
-    }
-}
-
-/// Records `status` of volume `name`.
-pub(super) fn on_volume(status: Status, name: &str) {
-    let mut e = Event::new(Kind::Volume, status);
-    e.name = name.to_string();
-    emit(&e);
-}
-
-/// Records that volume `name` was removed by a prune: `remove`, then
-/// `prune`, as Podman records it.
-pub(super) fn on_volume_pruned(name: &str) {
-    on_volume(Status::Remove, name);
-    on_volume(Status::Prune, name);
-}
-
-/// Records `status` of pod `id` named `name`.
-pub(super) fn on_pod(status: Status, id: &str, name: &str) {
-    let mut e = Event::new(Kind::Pod, status);
-    e.id = id.to_string();
-    e.name = name.to_string();
-    emit(&e);
-}
-
-/// Records `status` (`connect`, `disconnect`) of container `id` named
-/// `name` on network `network`.
-// Recorded by the network operations (issue #14).
-#[allow(dead_code)]
-pub(super) fn on_network(status: Status, id: &str, name: &str, network: &str) {
-    let mut e = Event::new(Kind::Network, status);
-    e.id = id.to_string();
-    e.name = name.to_string();
-    e.network = network.to_string();
-    emit(&e);
 }
 
 #[cfg(test)]

@@ -72,15 +72,15 @@ fn issue14_events_lifecycle_is_recorded_in_order() {
     let img = image("busybox");
     env.pull(&img);
     env.hutch(&[
-        "run", "--name", "a", "--label", "tier=web", &img, "sh", "-c", "exit 3",
+        "run", "--name", "one", "--label", "tier=web", &img, "sh", "-c", "exit 3",
     ])
     .code(3);
-    env.hutch(&["run", "-d", "--name", "b", &img, "sleep", "300"])
+    env.hutch(&["run", "-d", "--name", "two", &img, "sleep", "300"])
         .success();
-    env.hutch(&["exec", "b", "sh", "-c", "exit 4"]).code(4);
-    env.hutch(&["rename", "b", "c"]).success();
-    env.hutch(&["stop", "-t", "1", "c"]).success();
-    env.hutch(&["rm", "a", "c"]).success();
+    env.hutch(&["exec", "two", "sh", "-c", "exit 4"]).code(4);
+    env.hutch(&["rename", "two", "three"]).success();
+    env.hutch(&["stop", "-t", "1", "three"]).success();
+    env.hutch(&["rm", "one", "three"]).success();
     env.hutch(&["tag", &img, "localhost/other:1"]).success();
     env.hutch(&["untag", &img, "localhost/other:1"]).success();
     env.hutch(&["volume", "create", "v1"]).success();
@@ -92,23 +92,23 @@ fn issue14_events_lifecycle_is_recorded_in_order() {
     let got = summaries(&all);
     let want: Vec<String> = [
         format!("image pull {img}"),
-        "container create a".into(),
-        "container init a".into(),
-        "container start a".into(),
-        "container attach a".into(),
-        "container died a".into(),
-        "container cleanup a".into(),
-        "container create b".into(),
-        "container init b".into(),
-        "container start b".into(),
-        "container exec b".into(),
-        "container exec_died b".into(),
-        "container rename c".into(),
-        "container stop c".into(),
-        "container died c".into(),
-        "container cleanup c".into(),
-        "container remove a".into(),
-        "container remove c".into(),
+        "container create one".into(),
+        "container init one".into(),
+        "container start one".into(),
+        "container attach one".into(),
+        "container died one".into(),
+        "container cleanup one".into(),
+        "container create two".into(),
+        "container init two".into(),
+        "container start two".into(),
+        "container exec two".into(),
+        "container exec_died two".into(),
+        "container rename three".into(),
+        "container stop three".into(),
+        "container died three".into(),
+        "container cleanup three".into(),
+        "container remove one".into(),
+        "container remove three".into(),
         "image tag localhost/other:1".into(),
         "image untag localhost/other:1".into(),
         "volume create v1".into(),
@@ -140,11 +140,11 @@ fn issue14_events_lifecycle_is_recorded_in_order() {
             "--filter",
             "event=died",
             "--filter",
-            "container=a",
+            "container=one",
         ])
         .success();
     let line = r.stdout.trim_end();
-    let tail = format!("+0000 UTC container died {id} (image={img}:latest, name=a, tier=web)");
+    let tail = format!("+0000 UTC container died {id} (image={img}:latest, name=one, tier=web)");
     if r.stdout.lines().count() != 1 || !line.ends_with(&tail) {
         r.fail(&format!("expected one line ending with {tail:?}"));
     }
@@ -162,7 +162,7 @@ fn issue14_events_lifecycle_is_recorded_in_order() {
         "--filter",
         "event=died",
         "--filter",
-        "container=a",
+        "container=one",
     ])
     .success()
     .stdout_has(&format!(" container died {} (image=", &id[..12]));

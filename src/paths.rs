@@ -34,6 +34,11 @@ pub const ENV_DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// The temporary directory (Go's `os.TempDir`): Podman's runtime directory
 /// goes there when there is no other.
 pub const ENV_TMPDIR: &str = "TMPDIR";
+/// The size in bytes at which the event log is rotated (Podman's
+/// `events_logfile_max_size`); 0: never.
+pub const ENV_EVENTS_LOGFILE_MAX_SIZE: &str = "HUTCH_EVENTS_LOGFILE_MAX_SIZE";
+/// The socket of the systemd journal's native protocol (systemd-journald.service(8)).
+pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 /// Where logind-style hosts keep per-user runtime directories.
 const RUN_USER_BASE: &str = "/run/user";

@@ -43,6 +43,7 @@ pub fn run(engine: &Engine, args: InfoArgs) -> Result<i32, Error> {
             },
             "networkHelpers": facts.network_helpers.iter().map(|h| serde_json::json!({"name": h.name, "path": h.path})).collect::<Vec<_>>(),
             "defaultNetwork": {"mode": facts.default_network, "reason": facts.default_network_reason},
+            "eventLogger": crate::container::events::backend().name(),
         },
         "store": {
             "graphRoot": paths.root,

@@ -15,6 +15,7 @@ mod commit;
 mod container;
 mod cp;
 mod diff;
+mod events;
 mod exec;
 mod hardening;
 mod health;
@@ -94,6 +95,9 @@ pub struct Cli {
     /// Cgroup manager of new containers: systemd (a transient scope each) or cgroupfs (below the current delegated cgroup); default: systemd where a user manager runs, else cgroupfs
     #[arg(long, global = true, value_name = "MANAGER")]
     pub cgroup_manager: Option<String>,
+    /// Where events are recorded and read: file (the store's event log), journald or none
+    #[arg(long, global = true, value_name = "BACKEND")]
+    pub events_backend: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -195,6 +199,8 @@ pub enum Command {
     Commit(commit::CommitArgs),
     /// Build an image from a Containerfile
     Build(build::BuildArgs),
+    /// Show the events of containers, images, volumes and pods
+    Events(events::EventsArgs),
     /// Save images to an archive
     Save(archive::SaveArgs),
     /// Load images from an archive
@@ -348,7 +354,8 @@ pub fn main() -> i32 {
     }
     let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
         .on_warning(warn)
-        .with_cgroup_manager(cli.cgroup_manager.as_deref());
+        .with_cgroup_manager(cli.cgroup_manager.as_deref())
+        .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn));
     let engine = match engine {
         Ok(e) => e,
         Err(e) => {
@@ -401,6 +408,7 @@ pub fn main() -> i32 {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(&engine, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::import(&engine, a),
         Command::Export(a) => import::export(&engine, a),
+        Command::Events(a) => events::run(&engine, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {
             history::history(&engine, a)
         }

@@ -39,12 +39,29 @@ impl Engine {
     /// Runs a command in a running container and returns its exit code (0
     /// at once when detached).
     pub fn exec(&self, opts: &ExecOptions) -> Result<i32, Error> {
-        super::exec::exec(self.store()?, opts)
+        // Re-executed from the sealed copy first, so the event is
+        // recorded once.
+        crate::runtime::hardening::ensure_sealed_exe(std::path::Path::new(super::PROC))?;
+        let store = self.store()?;
+        super::events::on_running(store, &opts.container, super::events::Status::Exec);
+        let code = super::exec::exec(store, opts)?;
+        if !opts.detach {
+            super::events::on_container_exit(
+                store,
+                &opts.container,
+                super::events::Status::ExecDied,
+                code,
+            );
+        }
+        Ok(code)
     }
 
     /// Attaches to running container `name` through its monitor until it
     /// exits or the user detaches.
     pub fn attach(&self, name: &str, opts: &Options) -> Result<Outcome, attach::Error> {
+        if let Ok(store) = self.store() {
+            super::events::on_running(store, name, super::events::Status::Attach);
+        }
         attach::attach(self.store()?, name, &self.paths().runroot, opts)
     }
 
@@ -117,6 +134,8 @@ impl Engine {
     /// id. Must be called single-threaded.
     pub fn commit(&self, name: &str, opts: &CommitOptions) -> Result<Digest, Error> {
         let maps = self.user_maps()?;
-        super::files::commit(self.store()?, name, opts, maps)
+        let id = super::files::commit(self.store()?, name, opts, maps)?;
+        super::events::on_container(self.store()?, name, super::events::Status::Commit);
+        Ok(id)
     }
 }

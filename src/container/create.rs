@@ -227,7 +227,10 @@ impl Engine {
     pub fn create(&self, req: &CreateRequest, progress: &dyn Progress) -> Result<String, Error> {
         let created = self.create_planned(req, true, progress)?;
         match created.plan {
-            Ok(_) => Ok(created.id),
+            Ok(plan) => {
+                super::events::on_plan(&plan, super::events::Status::Create);
+                Ok(created.id)
+            }
             Err(e) => {
                 // A container that cannot be planned can never start.
                 self.discard(&created.id, &created.maps, progress);
@@ -248,6 +251,9 @@ impl Engine {
         // First, before this process opens any file of its own.
         tuning::check_preserved_fds(req.tuning.preserve_fds).map_err(Error::Tuning)?;
         let Created { id, maps, plan } = self.create_planned(req, detach, progress)?;
+        if let Ok(p) = &plan {
+            super::events::on_plan(p, super::events::Status::Create);
+        }
         // A member starts its pod's infra first, as Podman's do, and
         // --requires: what this container needs runs first.
         let plan = plan.and_then(|p| match &p.pod {
@@ -273,7 +279,8 @@ impl Engine {
         }
         let pod = plan.as_ref().ok().and_then(|p| p.pod.clone());
         let joined = pod.as_deref().and_then(|p| self.infra_of(p));
-        let result = plan.and_then(|plan| self.run_foreground(&plan));
+        let result =
+            plan.and_then(|p| super::events::on_foreground(&p, || self.run_foreground(&p)));
         if req.remove {
             self.discard(&id, &maps, progress);
         }
@@ -292,12 +299,17 @@ impl Engine {
     /// is reported, not returned. One removed meanwhile (a command that
     /// found it exited with no live monitor applied its `--rm`) is done.
     pub(in crate::container) fn discard(&self, id: &str, maps: &IdMaps, progress: &dyn Progress) {
-        let removed = self
-            .store()
-            .and_then(|s| match s.remove_container(id, maps) {
-                Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(()),
+        let removed = self.store().and_then(|s| {
+            let event = super::events::removal(s, id);
+            match s.remove_container(id, maps) {
+                Ok(()) => {
+                    event.done();
+                    Ok(())
+                }
+                Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(()),
                 Err(e) => Err(Error::Store(e)),
-            });
+            }
+        });
         if let Err(e) = removed {
             progress.cleanup_failed(&e);
         }

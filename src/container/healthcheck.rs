@@ -177,6 +177,7 @@ fn run_check(store: &Store, name: &str, proc: &Path, exits: &Path) -> Result<boo
     let results = health::update(&plan.dirs.dir, |r| {
         r.add(entry, check.retries, is_in_start_period)
     })?;
+    super::events::on_health(&plan, &results.status);
     if results.status == UNHEALTHY {
         act(store, &id, check.on_failure, proc, exits)?;
     }

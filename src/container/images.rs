@@ -91,14 +91,9 @@ impl Engine {
         image::check_authfile(opts.authfile.as_deref())?;
         let maps = self.user_maps()?;
         let store = self.store()?;
-        Ok(image::pull(
-            self.paths(),
-            store,
-            name,
-            opts,
-            maps,
-            reporter,
-        )?)
+        let rec = image::pull(self.paths(), store, name, opts, maps, reporter)?;
+        super::events::on_image(super::events::Status::Pull, rec.id.hex(), name);
+        Ok(rec)
     }
 
     /// Pushes stored image `name` to `destination` (default: its own
@@ -114,6 +109,12 @@ impl Engine {
         image::check_authfile(opts.authfile.as_deref())?;
         let store = self.store()?;
         let pushed = image::push(self.paths(), store, name, destination, opts, reporter)?;
+        let id = self.find_image(name).map(|i| i.id.hex().to_string());
+        super::events::on_image(
+            super::events::Status::Push,
+            &id.unwrap_or_default(),
+            destination.unwrap_or(name),
+        );
         if let Some(path) = digestfile {
             std::fs::write(path, pushed.digest.to_string()).map_err(|source| {
                 Error::WriteDigestFile {
@@ -203,6 +204,7 @@ impl Engine {
     ) -> Result<Vec<Result<Removed, Error>>, Error> {
         let store = self.store()?;
         let maps = self.user_maps()?;
+        let ids = super::events::image_ids(store);
         let removed = names.iter().map(|name| -> Result<Vec<Removed>, Error> {
             let found = match image::lookup_local(self.paths(), store, name) {
                 // A damaged record is removed by the name or id it
@@ -264,12 +266,17 @@ impl Engine {
                 }
             }
         });
-        Ok(removed
+        let results: Vec<Result<Removed, Error>> = removed
             .flat_map(|r| match r {
                 Ok(list) => list.into_iter().map(Ok).collect(),
                 Err(e) => vec![Err(e)],
             })
-            .collect())
+            .collect();
+        results
+            .iter()
+            .flatten()
+            .for_each(|r| super::events::on_image_removed(&ids, r));
+        Ok(results)
     }
 
     /// With `rmi --force`: removes the containers that use image `id`,
@@ -300,6 +307,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         for n in &names {
             store.add_name(&rec.id, n).map_err(Error::Store)?;
+            super::events::on_image(super::events::Status::Tag, rec.id.hex(), n);
         }
         Ok(())
     }
@@ -341,6 +349,7 @@ impl Engine {
         };
         for n in &names {
             store.remove_name(&rec.id, n).map_err(Error::Store)?;
+            super::events::on_image(super::events::Status::Untag, rec.id.hex(), n);
         }
         Ok(())
     }
@@ -390,17 +399,22 @@ impl Engine {
         dir: Option<&Path>,
     ) -> Result<(), Error> {
         let store = self.store()?;
-        archive::save(store, items, format, is_multi, layers, out, dir).map_err(Error::from)
+        archive::save(store, items, format, is_multi, layers, out, dir).map_err(Error::from)?;
+        super::events::on_saved(items, dir);
+        Ok(())
     }
 
     /// Loads every image of the archive and returns what it recorded.
     pub fn load_images(&self, input: Input<'_>) -> Result<Vec<Loaded>, Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
-        Ok(match input {
+        let source = super::events::input_name(&input);
+        let loaded = match input {
             Input::File(path) => archive::load(store, &mut open(path)?, maps)?,
             Input::Reader(r) => archive::load(store, r, maps)?,
-        })
+        };
+        super::events::on_image(super::events::Status::Load, "", &source);
+        Ok(loaded)
     }
 
     /// Imports a root filesystem tarball as a one-layer image and returns
@@ -417,10 +431,13 @@ impl Engine {
         };
         let maps = self.user_maps()?;
         let store = self.store()?;
-        Ok(match input {
+        let source = super::events::input_name(&input);
+        let id = match input {
             Input::File(path) => import::import(store, &mut open(path)?, opts, maps)?,
             Input::Reader(r) => import::import(store, r, opts, maps)?,
-        })
+        };
+        super::events::on_image(super::events::Status::Import, id.hex(), &source);
+        Ok(id)
     }
 
     /// Writes container `name`'s filesystem as a tar to `out`.
@@ -441,6 +458,7 @@ impl Engine {
     ) -> Result<PrunedImages, Error> {
         let maps = self.user_maps()?;
         let store = self.store()?;
+        let ids = super::events::image_ids(store);
         let used: std::collections::HashSet<Digest> = store
             .list_containers()
             .map_err(Error::Store)?
@@ -469,7 +487,11 @@ impl Engine {
                 img.names.clone()
             };
             for t in targets {
-                match store.remove_image(&t, false, maps) {
+                let result = store.remove_image(&t, false, maps);
+                if let Ok(r) = &result {
+                    super::events::on_image_removed(&ids, r);
+                }
+                match result {
                     Ok(Removed::Deleted(id)) => removed.push((id, img.size)),
                     Ok(Removed::Untagged(_)) => {}
                     Err(crate::storage::Error::ImageInUse { .. })

@@ -384,7 +384,7 @@ fn network_settings() -> Value {
 
 /// An image name as Podman records it: `:latest` added when it names no
 /// tag or digest.
-fn tagged(name: &str) -> String {
+pub(super) fn tagged(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
     match name.is_empty() || last.contains(':') || last.contains('@') {
         true => name.to_string(),

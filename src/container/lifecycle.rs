@@ -284,6 +284,9 @@ pub fn kill(
         .state
         .pid
         .and_then(|pid| procfs::signal_disposition(proc, pid));
+    if info.state.status == ContainerStatus::Running {
+        super::events::on_info(&info, super::events::Status::Kill);
+    }
     let pidfd = send_signal(&info, name, sig, proc)?;
     let is_ending = match sig {
         Signal::SIGKILL => true,
@@ -420,6 +423,7 @@ pub fn stop_as(
     if info.state.status != ContainerStatus::Running {
         return Ok(());
     }
+    super::events::on_info(&info, super::events::Status::Stop);
     let plan = load_spec(&info).ok();
     let sig = match plan.as_ref().and_then(|p| p.stop_signal.as_deref()) {
         Some(s) => parse_signal(s)?,

@@ -48,6 +48,7 @@ impl Engine {
 
     /// Stops container `name`, then starts it again.
     pub fn restart(&self, name: &str, timeout: Option<Duration>) -> Result<(), Error> {
+        super::events::on_container(self.store()?, name, super::events::Status::Restart);
         self.stop(name, timeout)?;
         self.start(name)?;
         Ok(())
@@ -203,7 +204,10 @@ impl Engine {
             .map_err(Error::Store)?
             .ok_or_else(no_such)?;
         match store.rename_container(&info.record.id, new_name) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                super::events::on_container(store, &info.record.id, super::events::Status::Rename);
+                Ok(())
+            }
             Err(crate::storage::Error::ContainerNotKnown { .. }) => Err(no_such()),
             Err(e) => Err(Error::Store(e)),
         }
@@ -211,7 +215,13 @@ impl Engine {
 
     /// Freezes (`frozen`) or thaws running container `name`; returns its id.
     pub fn pause(&self, name: &str, frozen: bool) -> Result<String, Error> {
-        limits::pause(self.store()?, name, frozen, Path::new(PROC))
+        let id = limits::pause(self.store()?, name, frozen, Path::new(PROC))?;
+        let status = match frozen {
+            true => super::events::Status::Pause,
+            false => super::events::Status::Unpause,
+        };
+        super::events::on_container(self.store()?, &id, status);
+        Ok(id)
     }
 
     /// Lays `newer` over container `name`'s limits: written into its

@@ -21,6 +21,7 @@ mod create;
 mod disk;
 
 mod engine;
+pub mod events;
 pub mod exec;
 pub mod files;
 pub mod health;
@@ -376,6 +377,9 @@ pub enum Error {
     /// The seccomp profile cannot be read, compiled or cached.
     #[error(transparent)]
     Seccomp(#[from] crate::runtime::seccomp::Error),
+    /// Configuring or reading events.
+    #[error(transparent)]
+    Events(#[from] events::Error),
     /// Saving or loading an image archive.
     #[error(transparent)]
     Archive(Box<crate::image::archive::Error>),
@@ -528,6 +532,7 @@ impl crate::error::Diagnose for Error {
             Error::Seccomp(e) => e.hint(),
             Error::Volumes(e) => e.hint(),
             Error::Archive(e) => e.hint(),
+            Error::Events(e) => e.hint(),
             Error::Import(e) => e.hint(),
             Error::ImageMount(e) => e.hint(),
             Error::Build(e) => e.hint(),

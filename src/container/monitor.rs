@@ -102,6 +102,7 @@ pub fn spawn(root: &Path, runroot: &Path, id: &str) -> Result<i32, Error> {
         .arg(root)
         .arg("--runroot")
         .arg(runroot)
+        .args(super::events::child_args())
         .arg(MONITOR_COMMAND)
         .arg(id)
         .stdin(ProcessStdio::null())
@@ -197,6 +198,7 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
             log::debug!("container {}: {}", plan.id, crate::error::render_chain(&e));
         }
     }
+    super::events::on_started(&plan);
     Ok(Detached {
         plan,
         started,
@@ -298,6 +300,7 @@ pub fn supervise(
             std::thread::sleep(backoff.pause(ran_for));
             // The user may have stopped or removed it during the pause.
             if is_restart_due(store, &plan, code, restarts)? {
+                super::events::on_plan(&plan, super::events::Status::Restart);
                 match start(store, &plan.id, restarts + 1, proc) {
                     Ok(d) => {
                         detached = d;
@@ -476,6 +479,7 @@ fn watch(
     drop(started.network);
     let reason = run::finish_cgroup(&plan.dirs.dir, started.placement.as_ref(), code)
         .then(|| run::OOM_REASON.to_string());
+    super::events::on_ended(store, &plan, code);
     match run::record_exit(store, &plan, state, code, reason) {
         Err(crate::storage::Error::ContainerNotKnown { .. }) => Ok(None),
         Err(e) => Err(Error::Store(e)),

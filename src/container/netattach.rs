@@ -326,6 +326,7 @@ impl super::Engine {
             ip: wanted,
             ..Default::default()
         });
+        let event_network = net.name.clone();
         let pid = info
             .state
             .pid
@@ -389,7 +390,14 @@ impl super::Engine {
                 write_record(&root, &id, &rec)?;
             }
         }
-        super::save_spec(self.store()?, &plan)
+        super::save_spec(self.store()?, &plan)?;
+        super::events::on_network(
+            super::events::Status::Connect,
+            &id,
+            &plan.origin.name,
+            &event_network,
+        );
+        Ok(())
     }
 
     /// `network disconnect`: detaches container `name` from `network`, at
@@ -453,6 +461,13 @@ impl super::Engine {
                 write_record(&root, &id, &rec)?;
             }
         }
-        super::save_spec(self.store()?, &plan)
+        super::save_spec(self.store()?, &plan)?;
+        super::events::on_network(
+            super::events::Status::Disconnect,
+            &id,
+            &plan.origin.name,
+            &net.name,
+        );
+        Ok(())
     }
 }

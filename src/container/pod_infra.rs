@@ -58,6 +58,7 @@ fn spawn_infra(root: &Path, runroot: &Path, id: &str) -> Result<(), Error> {
         .arg(root)
         .arg("--runroot")
         .arg(runroot)
+        .args(super::events::child_args())
         .arg(INFRA_COMMAND)
         .arg(id)
         .stdin(Stdio::null())

@@ -53,6 +53,7 @@ impl Engine {
         if INFRA_ENDING.contains(&sig) {
             pod::stop_infra(root, &p, Path::new(PROC))?;
         }
+        super::events::on_pod(super::events::Status::Kill, &p.id, &p.name);
         Ok(out)
     }
 
@@ -82,6 +83,11 @@ impl Engine {
         if out.failures.is_empty() && (is_any || !frozen) {
             pod::set_paused(root, &state.pod.id, frozen)?;
         }
+        let status = match frozen {
+            true => super::events::Status::Pause,
+            false => super::events::Status::Unpause,
+        };
+        super::events::on_pod(status, &state.pod.id, &state.pod.name);
         Ok(Some(out))
     }
 

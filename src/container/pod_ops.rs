@@ -249,6 +249,7 @@ impl Engine {
             let _lock = pod::lock(&paths.root)?;
             pod::create(&paths.root, &record)?;
         }
+        super::events::on_pod(super::events::Status::Create, &id, &record.name);
         if let (Some(file), Some(path)) = (id_file.as_mut(), &req.id_file) {
             file.write_all(id.as_bytes())
                 .map_err(|source| pod::Error::IdFile {
@@ -317,6 +318,7 @@ impl Engine {
                 out.note("starting", &m.record.id, r);
             }
         }
+        super::events::on_pod(super::events::Status::Start, &p.id, &p.name);
         Ok(out)
     }
 
@@ -336,6 +338,7 @@ impl Engine {
             }
         }
         pod::stop_infra(root, &p, Path::new(PROC))?;
+        super::events::on_pod(super::events::Status::Stop, &p.id, &p.name);
         Ok(out)
     }
 
@@ -375,6 +378,7 @@ impl Engine {
         }
         let _lock = pod::lock(root)?;
         pod::delete(root, &p.id)?;
+        super::events::on_pod(super::events::Status::Remove, &p.id, &p.name);
         Ok(p.id)
     }
 

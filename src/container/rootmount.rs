@@ -105,6 +105,7 @@ impl Engine {
         RootDirs::open(&layout.lowers, &layout.dirs)
             .and_then(|open| overlay::mount_rootfs(&open))
             .map_err(|f| err(std::io::Error::from_raw_os_error(f.errno)))?;
+        super::events::on_info(&layout.info, super::events::Status::Mount);
         Ok(merged)
     }
 
@@ -122,6 +123,7 @@ impl Engine {
                 path: merged.clone(),
                 source,
             })?;
+            super::events::on_container(self.store()?, &id, super::events::Status::Unmount);
         }
         Ok(id)
     }

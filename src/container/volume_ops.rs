@@ -46,6 +46,7 @@ impl Engine {
         store
             .create_volume(&record, req.is_existing_ok)
             .map_err(Error::Store)?;
+        super::events::on_volume(super::events::Status::Create, &name);
         Ok(name)
     }
 
@@ -117,7 +118,9 @@ impl Engine {
                 }
             }
         }
-        store.remove_volume(name, maps).map_err(Error::Store)
+        store.remove_volume(name, maps).map_err(Error::Store)?;
+        super::events::on_volume(super::events::Status::Remove, name);
+        Ok(())
     }
 
     /// Removes every volume no container uses that passes `filters`,
@@ -141,7 +144,10 @@ impl Engine {
             let created = super::prune::created_nanos(&v.record.created);
             if v.users.is_empty() && filters.matches_volume(&v.record.labels, created) {
                 match store.remove_volume(&v.record.name, maps) {
-                    Ok(()) => removed(&v.record.name),
+                    Ok(()) => {
+                        super::events::on_volume_pruned(&v.record.name);
+                        removed(&v.record.name)
+                    }
                     Err(crate::storage::Error::Volume(crate::storage::VolumeError::InUse {
                         ..
                     })) => {}

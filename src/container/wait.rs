@@ -102,11 +102,13 @@ pub(super) fn remove_leaving_code(
     exits: &Path,
     code: Option<i32>,
 ) -> Result<(), crate::storage::Error> {
+    let event = super::events::removal(store, id);
     let Some(code) = code else {
-        return store.remove_container(id, maps);
+        return store.remove_container(id, maps).map(|()| event.done());
     };
     let is_left = write_exit_code(exits, id, code).is_ok();
     store.remove_container(id, maps)?;
+    event.done();
     if !is_left {
         let _ = write_exit_code(exits, id, code);
     }

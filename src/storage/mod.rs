@@ -19,6 +19,7 @@
 //! ROOT/tmp/                       in-progress downloads and unpacks, and
 //!                                 the markers of write sessions (`debris`)
 //! ROOT/locks/                     lock files
+//! ROOT/events/events.log{,.1}      the event log and its previous file
 //! ROOT/volumes/NAME/_data          named volumes
 //! ```
 //!
@@ -35,6 +36,7 @@ mod db;
 mod debris;
 mod digest;
 mod entry;
+pub mod events;
 mod full;
 mod images;
 mod imagesize;
@@ -178,6 +180,24 @@ pub enum Error {
     },
     #[error("creating {path}")]
     CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("appending to the event log {path}")]
+    WriteEvent {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("rotating the event log {path}")]
+    RotateEvents {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading the event log {path}")]
+    ReadEvents {
         path: PathBuf,
         #[source]
         source: std::io::Error,

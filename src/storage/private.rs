@@ -28,15 +28,17 @@ pub const DIR_MODE: u32 = 0o700;
 pub const FILE_MODE: u32 = 0o600;
 
 /// The directories directly below the store root, made with the root.
-pub const STORE_DIRS: [&str; 12] = [
+pub const STORE_DIRS: [&str; 14] = [
     "blob-sources",
     "blobs",
     "build-cache",
     "containers",
+    "events",
     "image-mounts",
     "layers",
     "layers-shifted",
     "locks",
+    "networks",
     "pods",
     "secrets",
     "tmp",

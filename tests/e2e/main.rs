@@ -8,6 +8,7 @@ mod issue13_img;
 mod issue13_misc;
 mod issue13_run;
 mod issue13_tmpl;
+mod issue14_events;
 mod issue14_health;
 mod issue14_secrets;
 mod issue15_build;

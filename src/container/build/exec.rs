@@ -164,6 +164,8 @@ impl Engine {
         b.warn_unused_args();
         let last = b.built[target].clone().expect("the target stage was built");
         let id = b.finish(last).map_err(boxed)?;
+        let name = req.tags.first().map_or(id.hex(), String::as_str);
+        super::super::events::on_image(super::super::events::Status::Build, id.hex(), name);
         Ok(id)
     }
 }

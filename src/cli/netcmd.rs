@@ -1,13 +1,13 @@
 //! `hutch network create|ls|inspect|rm|exists|prune` (user-defined
 //! networks) and the hidden `network-holder` that owns their namespaces.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::template::{field_header, Template};
+use super::template::Template;
+use super::volume::{has_label, pairs, parse_filters};
 use crate::container::networks::{Network, NewNetwork};
 use crate::container::prune::PruneFilters;
 use crate::container::Engine;
@@ -200,20 +200,6 @@ pub fn run(engine: &Engine, cmd: NetworkCommand) -> Result<i32, Error> {
     }
 }
 
-fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
-    let mut out = BTreeMap::new();
-    for item in items {
-        let (k, v) = item.split_once('=').unwrap_or((item, ""));
-        if k.is_empty() {
-            return Err(Error::Usage(format!(
-                "invalid {flag} {item:?}: expected KEY=VALUE"
-            )));
-        }
-        out.insert(k.to_string(), v.to_string());
-    }
-    Ok(out)
-}
-
 fn create(engine: &Engine, a: CreateArgs) -> Result<i32, Error> {
     let req = NewNetwork {
         name: a.name,
@@ -271,10 +257,7 @@ fn matches(n: &Network, filters: &[(String, String)]) -> Result<bool, Error> {
             "name" => n.name.contains(v.as_str()),
             "id" => n.id.starts_with(v.as_str()),
             "driver" => n.driver == *v,
-            "label" => match v.split_once('=') {
-                Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
-                None => n.labels.contains_key(v),
-            },
+            "label" => has_label(&n.labels, v),
             other => {
                 return Err(Error::Usage(format!(
                     "invalid --filter {other}: use name, id, driver or label"
@@ -286,17 +269,6 @@ fn matches(n: &Network, filters: &[(String, String)]) -> Result<bool, Error> {
         }
     }
     Ok(true)
-}
-
-fn parse_filters(items: &[String]) -> Result<Vec<(String, String)>, Error> {
-    items
-        .iter()
-        .map(|f| {
-            f.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| Error::Usage(format!("invalid --filter {f:?}: expected KEY=VALUE")))
-        })
-        .collect()
 }
 
 fn ls(engine: &Engine, a: LsArgs) -> Result<i32, Error> {
@@ -330,15 +302,9 @@ fn ls(engine: &Engine, a: LsArgs) -> Result<i32, Error> {
             v
         })
         .collect();
-    let format = a
-        .format
-        .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}".to_string());
-    let template = Template::parse_as("ls", &format)?;
-    let text = template.render_all(&values, &|path| match path.join(".").as_str() {
-        "ID" => "NETWORK ID".to_string(),
-        other => field_header(other),
-    })?;
-    super::output::print_listing(&text, a.noheading && template.is_table);
+    let default = "table {{.ID}}\t{{.Name}}\t{{.Driver}}";
+    let titles = [("ID", "NETWORK ID")];
+    super::output::print_rows(&values, a.format, default, &titles, a.noheading)?;
     Ok(0)
 }
 

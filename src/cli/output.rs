@@ -64,6 +64,30 @@ pub fn write_to(
         .into()
     })
 }
+/// Renders `values` through `format` (default `default`) as a listing
+/// command does, with the column titles of `titles` (field path, title)
+/// and the usual ones for the rest, and prints it; `noheading` leaves a
+/// table's header row out.
+pub fn print_rows(
+    values: &[serde_json::Value],
+    format: Option<String>,
+    default: &str,
+    titles: &[(&str, &str)],
+    noheading: bool,
+) -> Result<(), Error> {
+    let format = format.unwrap_or_else(|| default.to_string());
+    let template = super::template::Template::parse_as("ls", &format)?;
+    let text = template.render_all(values, &|path| {
+        let path = path.join(".");
+        match titles.iter().find(|(p, _)| *p == path) {
+            Some((_, title)) => title.to_string(),
+            None => super::template::field_header(&path),
+        }
+    })?;
+    print_listing(&text, noheading && template.is_table);
+    Ok(())
+}
+
 /// Prints a rendered listing; with `skip_header` (`--noheading` on a
 /// table) without its first line.
 pub fn print_listing(text: &str, skip_header: bool) {

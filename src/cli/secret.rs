@@ -7,7 +7,7 @@ use std::io::Read;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::template::{field_header, Template};
+use super::template::Template;
 use crate::container::secrets::{NewSecret, SecretRecord, FILE_DRIVER, MAX_SIZE};
 use crate::container::Engine;
 use crate::error::Error;
@@ -326,16 +326,9 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
         .iter()
         .map(|r| serde_json::to_value(r).unwrap_or_default())
         .collect();
-    let format = args.format.unwrap_or_else(|| {
-        "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}".to_string()
-    });
-    let template = Template::parse_as("ls", &format)?;
-    let text = template.render_all(&rows, &|path| match path.join(".").as_str() {
-        "CreatedAt" => "CREATED".to_string(),
-        "UpdatedAt" => "UPDATED".to_string(),
-        other => field_header(other),
-    })?;
-    super::output::print_listing(&text, args.noheading && template.is_table);
+    let default = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}";
+    let titles = [("CreatedAt", "CREATED"), ("UpdatedAt", "UPDATED")];
+    super::output::print_rows(&rows, args.format, default, &titles, args.noheading)?;
     Ok(0)
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::template::{field_header, Template};
+use super::template::Template;
 use crate::container::prune::PruneFilters;
 use crate::container::volume_ops::{NewVolume, VolumeInfo, LOCAL_DRIVER};
 use crate::container::volumes::VolumeRequest;
@@ -219,7 +219,8 @@ pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
     }
 }
 
-fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
+/// `KEY=VALUE` items of `flag` (a bare `KEY` has an empty value).
+pub(super) fn pairs(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
     for item in items {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
@@ -286,23 +287,22 @@ fn volume_json(v: &VolumeInfo) -> Value {
     })
 }
 
+/// Whether `labels` match a `label=` filter's `value`: `KEY` (present) or
+/// `KEY=VALUE`.
+pub(super) fn has_label(labels: &BTreeMap<String, String>, value: &str) -> bool {
+    match value.split_once('=') {
+        Some((k, want)) => labels.get(k).is_some_and(|have| have == want),
+        None => labels.contains_key(value),
+    }
+}
+
 /// Whether `v` passes every `--filter` (Podman's keys).
 fn matches(v: &VolumeInfo, filters: &[(String, String)]) -> Result<bool, Error> {
     for (key, value) in filters {
         let ok = match key.as_str() {
             "name" => v.record.name.contains(value.as_str()),
             "driver" => v.record.driver == *value,
-            "label" => {
-                let (k, want) = match value.split_once('=') {
-                    Some((k, w)) => (k, Some(w)),
-                    None => (value.as_str(), None),
-                };
-                match (v.record.labels.get(k), want) {
-                    (Some(_), None) => true,
-                    (Some(have), Some(w)) => have == w,
-                    (None, _) => false,
-                }
-            }
+            "label" => has_label(&v.record.labels, value),
             "dangling" => match value.as_str() {
                 "true" | "1" => v.users.is_empty(),
                 "false" | "0" => !v.users.is_empty(),
@@ -325,7 +325,8 @@ fn matches(v: &VolumeInfo, filters: &[(String, String)]) -> Result<bool, Error> 
     Ok(true)
 }
 
-fn parse_filters(items: &[String]) -> Result<Vec<(String, String)>, Error> {
+/// `--filter KEY=VALUE` items as pairs.
+pub(super) fn parse_filters(items: &[String]) -> Result<Vec<(String, String)>, Error> {
     items
         .iter()
         .map(|f| {
@@ -359,15 +360,9 @@ fn ls(engine: &Engine, args: LsArgs) -> Result<i32, Error> {
         );
         return Ok(0);
     }
-    let format = args
-        .format
-        .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".to_string());
-    let template = Template::parse_as("ls", &format)?;
-    let text = template.render_all(&values, &|path| match path.join(".").as_str() {
-        "Name" => "VOLUME NAME".to_string(),
-        other => field_header(other),
-    })?;
-    super::output::print_listing(&text, args.noheading && template.is_table);
+    let default = "table {{.Driver}}\t{{.Name}}";
+    let titles = [("Name", "VOLUME NAME")];
+    super::output::print_rows(&values, args.format, default, &titles, args.noheading)?;
     Ok(0)
 }
 

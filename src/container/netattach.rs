@@ -228,6 +228,22 @@ fn pick(
     })
 }
 
+/// netavark's options for container `id` named `name` on `network` alone.
+fn single(
+    id: &str,
+    name: &str,
+    per: PerNetwork,
+    network: crate::net::netavark::Network,
+) -> Options {
+    Options {
+        container_id: id.to_string(),
+        container_name: name.to_string(),
+        networks: BTreeMap::from([(network.name.clone(), per)]),
+        network_info: BTreeMap::from([(network.name.clone(), network)]),
+        ..Options::default()
+    }
+}
+
 /// Writes attachment record `rec` of container `id`.
 fn write_record(root: &Path, id: &str, rec: &AttachedRecord) -> Result<(), Error> {
     let path = record_path(root, id);
@@ -368,13 +384,7 @@ impl super::Engine {
                     aliases: names,
                     static_mac: None,
                 };
-                let one = Options {
-                    container_id: id.clone(),
-                    container_name: plan.origin.name.clone(),
-                    networks: BTreeMap::from([(net.name.clone(), per.clone())]),
-                    network_info: BTreeMap::from([(net.name.clone(), net.clone())]),
-                    ..Options::default()
-                };
+                let one = single(&id, &plan.origin.name, per.clone(), net.clone());
                 let (holder, netns) = namespaces(&root, pid, proc)?;
                 let status = crate::net::netavark::setup(
                     &netholder::netavark_dir(&root),
@@ -438,13 +448,7 @@ impl super::Engine {
                         .network_info
                         .remove(&net.name)
                         .unwrap_or(net.clone());
-                    let one = Options {
-                        container_id: id.clone(),
-                        container_name: plan.origin.name.clone(),
-                        networks: BTreeMap::from([(net.name.clone(), per)]),
-                        network_info: BTreeMap::from([(net.name.clone(), info_net)]),
-                        ..Options::default()
-                    };
+                    let one = single(&id, &plan.origin.name, per, info_net);
                     let (holder, netns) = namespaces(&root, pid, proc)?;
                     crate::net::netavark::teardown(
                         &netholder::netavark_dir(&root),

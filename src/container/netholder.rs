@@ -96,31 +96,23 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// Opens the holder lock file under `root`.
-fn lock_file(root: &Path) -> Result<File, Error> {
+/// The holder lock's path under `root` (its directories made).
+fn lock_path(root: &Path) -> Result<PathBuf, Error> {
     let dir = state_dir(root);
     for d in [attached_dir(root), netavark_dir(root)] {
         super::networks::make_private_dir(&d).map_err(io("creating", &dir))?;
     }
-    let path = dir.join(".lock");
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io("opening", &path))
+    Ok(dir.join(".lock"))
 }
 
 /// Takes the holder lock: attaching containers hold it from `ensure`
 /// until their attachment is recorded; the holder to leave.
 pub fn lock(root: &Path) -> Result<Flock<File>, Error> {
-    let file = lock_file(root)?;
-    let path = state_dir(root).join(".lock");
-    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Io {
+    let path = lock_path(root)?;
+    crate::storage::lock_exclusive(&path).map_err(|source| Error::Io {
         action: "locking",
         path,
-        source: e.into(),
+        source,
     })
 }
 
@@ -304,7 +296,16 @@ fn watch(root: &Path, pid: Pid, start: u64, signals: &SignalFd) {
         if stop || !procfs::is_alive(Path::new(super::PROC), pid.as_raw(), start) {
             break;
         }
-        let Ok(file) = lock_file(root) else {
+        let file = lock_path(root).and_then(|p| {
+            let open = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&p);
+            open.map_err(io("opening", &p))
+        });
+        let Ok(file) = file else {
             continue;
         };
         let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {

@@ -5,11 +5,11 @@
 //! running container is `netattach`'s, the namespaces `netholder`'s.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 
 use super::{Engine, Error as EngineError};
 pub use crate::net::netavark::Network;
@@ -120,20 +120,7 @@ fn lock(root: &Path) -> Result<Flock<File>, Error> {
         source,
     })?;
     let path = dir.join(".lock");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Write {
-        path,
-        source: e.into(),
-    })
+    crate::storage::lock_exclusive(&path).map_err(|source| Error::Write { path, source })
 }
 
 /// Podman's in-memory default network.

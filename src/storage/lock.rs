@@ -222,6 +222,19 @@ pub fn holder_of(proc: &Path, dev: u64, ino: u64) -> Option<Holder> {
     Some(Holder { pid, command })
 }
 
+/// Opens (creating it) the lock file `path` and blocks until an exclusive
+/// `flock` on it is ours; released when the returned value is dropped.
+pub fn exclusive(path: &Path) -> std::io::Result<nix::fcntl::Flock<std::fs::File>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,7 @@ pub use check::{CheckOptions, Fix, Problem};
 pub use debris::{Debris, Session as WriteSession};
 pub use digest::Digest;
 pub use full::is_disk_full;
-pub use lock::LockGuard;
+pub use lock::{exclusive as lock_exclusive, LockGuard};
 pub use prune::wipe;
 pub use rename::is_valid_container_name;
 pub use rootentry::RootEntry;

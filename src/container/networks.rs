@@ -394,7 +394,7 @@ impl Engine {
                 return Err(Error::Exists(n.to_string()).into());
             }
         }
-        // Podman's id: the SHA-256 of the name, so ids match its.
+        // The SHA-256 of the name, as Podman's CNI backend makes ids.
         let id = req
             .name
             .as_deref()

@@ -227,7 +227,7 @@ fn issue14_networks_containers_reach_each_other_by_name_and_leave_nothing() {
 #[test]
 fn issue14_networks_commands_and_errors_as_podman() {
     // issue #14: network create/ls/inspect/rm/exists/prune as Podman 4.3
-    // answers them (ids are the SHA-256 of the name, as Podman's).
+    // answers them (ids are the SHA-256 of the name, as Podman's with CNI).
     require_netavark();
     let env = Env::new();
     env.hutch(&[

@@ -10,6 +10,7 @@ mod attach;
 mod build;
 mod cgroups;
 mod check;
+mod cleanup;
 mod clone;
 mod commit;
 mod container;
@@ -181,6 +182,8 @@ pub enum Command {
     Create(run::CreateOnlyArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
+    /// Check and prepare created containers for their start
+    Init(cleanup::InitArgs),
     /// Stop and start containers again
     Restart(lifecycle::RestartArgs),
     /// Run a command in a running container
@@ -388,6 +391,7 @@ pub fn main() -> i32 {
         Command::Container(c) => container::run(&engine, c),
         Command::Create(a) => run::create(&engine, a),
         Command::Start(a) => lifecycle::start(&engine, a),
+        Command::Init(a) => cleanup::init(&engine, a),
         Command::Restart(a) => lifecycle::restart(&engine, a),
         Command::Exec(a) => exec::run(&engine, a),
         Command::Attach(a) => attach::run(&engine, a),
@@ -416,6 +420,8 @@ pub fn main() -> i32 {
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),
         Command::System(system::SystemCommand::Info(a)) => info::run(&engine, a),
+        // Each container has its own lock file: no numbers to hand out again.
+        Command::System(system::SystemCommand::Renumber(_)) => Ok(0),
         Command::System(system::SystemCommand::Migrate(_)) => {
             engine.migrate_store().map(|()| 0).map_err(Error::from)
         }

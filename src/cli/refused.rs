@@ -135,29 +135,10 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch runs containers itself, without an OCI runtime",
     },
     Refusal {
-        commands: &["system renumber"],
-        flag: "",
-        takes_value: false,
-        reason:
-            "hutch locks each container with its own file: there are no lock numbers to renumber",
-    },
-    Refusal {
         commands: &["container checkpoint", "container restore"],
         flag: "",
         takes_value: false,
         reason: "checkpoints need CRIU running as root: a rootless container cannot be checkpointed (Podman refuses too)",
-    },
-    Refusal {
-        commands: &["container cleanup"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch's monitor cleans each container up as it exits: there is nothing left to clean",
-    },
-    Refusal {
-        commands: &["init", "container init"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch sets a container up as it starts it: there is no separate initialized state; use start",
     },
     Refusal {
         commands: &["image sign"],
@@ -224,12 +205,6 @@ pub const TABLE: &[Refusal] = &[
         flag: "rootless-netns",
         takes_value: false,
         reason: "hutch has no shared rootless network namespace: each container has its own; enter one with nsenter -t PID -U -n --preserve-credentials (PID from hutch inspect -f '{{.State.Pid}}')",
-    },
-    Refusal {
-        commands: &["volume reload"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch has no volume plugins to reload volumes from",
     },
     Refusal {
         commands: BUILD,

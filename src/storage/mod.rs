@@ -495,6 +495,8 @@ pub enum ContainerStatus {
     /// Recorded, never started (or being set up).
     #[default]
     Created,
+    /// Checked and prepared by `init`, not started yet.
+    Initialized,
     /// Its process runs (as far as the record knows; see `container::observe`).
     Running,
     /// Its process ended; `exit_code` says how.
@@ -504,7 +506,7 @@ pub enum ContainerStatus {
 /// A container's recorded state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerState {
-    /// Created, running or exited.
+    /// Created, initialized, running or exited.
     pub status: ContainerStatus,
     /// The container's pid 1, as the host sees it.
     pub pid: Option<i32>,

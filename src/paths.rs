@@ -35,6 +35,9 @@ pub const ENV_DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// goes there when there is no other.
 pub const ENV_TMPDIR: &str = "TMPDIR";
 
+/// The syslog daemon's socket (`--syslog`).
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+
 /// Where logind-style hosts keep per-user runtime directories.
 const RUN_USER_BASE: &str = "/run/user";
 /// The shared directory the last-resort run directory goes in. Fixed rather

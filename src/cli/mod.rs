@@ -95,6 +95,12 @@ pub struct Cli {
     /// Cgroup manager of new containers: systemd (a transient scope each) or cgroupfs (below the current delegated cgroup); default: systemd where a user manager runs, else cgroupfs
     #[arg(long, global = true, value_name = "MANAGER")]
     pub cgroup_manager: Option<String>,
+    /// Podman's directory for libpod's temporary state; hutch keeps its run state under --runroot and its temporary files under --root, so it only checks the path
+    #[arg(long, global = true, value_name = "PATH")]
+    pub tmpdir: Option<PathBuf>,
+    /// Send log messages to syslog (/dev/log) as well as to standard error
+    #[arg(long, global = true)]
+    pub syslog: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -338,7 +344,9 @@ pub fn main() -> i32 {
         );
         return 1;
     };
-    init_logging(level);
+    if let Err(code) = start_logging(&cli, level) {
+        return code;
+    }
     if cli.noout {
         if let Err(e) = crate::container::system::discard_stdout() {
             report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
@@ -449,6 +457,32 @@ pub fn main() -> i32 {
     }
 }
 
+/// Starts logging at `level` (to syslog too with `--syslog`) and checks
+/// `--tmpdir`; on failure, the exit code.
+fn start_logging(cli: &Cli, level: log::LevelFilter) -> Result<(), i32> {
+    let syslog = match cli.syslog {
+        true => match open_syslog() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Podman's words and exit status.
+                eprintln!("Failed to initialize syslog hook: {e}");
+                return Err(1);
+            }
+        },
+        false => None,
+    };
+    init_logging(level, syslog);
+    if cli
+        .tmpdir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().is_empty())
+    {
+        report_error(&Error::Usage("--tmpdir: the path is empty".into()));
+        return Err(EXIT_TOOL);
+    }
+    Ok(())
+}
+
 /// Prints the one `Error:` line and the optional `Hint:` line.
 pub fn report_error(e: &Error) {
     eprintln!("Error: {}", render_chain(e));
@@ -481,6 +515,27 @@ pub fn warn(line: &str) {
 
 struct StderrLogger {
     level: log::LevelFilter,
+    /// `--syslog`: the socket connected to the syslog daemon.
+    syslog: Option<std::os::unix::net::UnixDatagram>,
+}
+
+/// Connects to the syslog daemon's socket.
+fn open_syslog() -> std::io::Result<std::os::unix::net::UnixDatagram> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    sock.connect(crate::paths::SYSLOG_SOCKET)?;
+    Ok(sock)
+}
+
+/// One syslog message (RFC 3164 without the time and host, which the
+/// daemon adds): facility user, the record's severity, tag `hutch[PID]`.
+fn syslog_line(level: log::Level, pid: u32, message: &str) -> String {
+    let severity = match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    };
+    format!("<{}>hutch[{pid}]: {message}", 8 + severity)
 }
 
 impl log::Log for StderrLogger {
@@ -495,13 +550,18 @@ impl log::Log for StderrLogger {
                 r.target(),
                 r.args()
             );
+            if let Some(sock) = &self.syslog {
+                let line = syslog_line(r.level(), std::process::id(), &r.args().to_string());
+                // A message syslog does not take is still on stderr.
+                let _ = sock.send(line.as_bytes());
+            }
         }
     }
     fn flush(&self) {}
 }
 
-fn init_logging(level: log::LevelFilter) {
-    if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
+fn init_logging(level: log::LevelFilter, syslog: Option<std::os::unix::net::UnixDatagram>) {
+    if log::set_boxed_logger(Box::new(StderrLogger { level, syslog })).is_ok() {
         log::set_max_level(level);
     }
 }
@@ -545,6 +605,17 @@ mod tests {
         assert_eq!(log_level_filter("trace"), Some(log::LevelFilter::Trace));
         assert_eq!(log_level_filter("Debug"), None);
         assert_eq!(log_level_filter("bogus"), None);
+    }
+
+    #[test]
+    fn syslog_lines_carry_facility_user_and_the_severity() {
+        assert_eq!(
+            syslog_line(log::Level::Error, 7, "boom"),
+            "<11>hutch[7]: boom"
+        );
+        assert_eq!(syslog_line(log::Level::Warn, 1, "w"), "<12>hutch[1]: w");
+        assert_eq!(syslog_line(log::Level::Info, 1, "i"), "<14>hutch[1]: i");
+        assert_eq!(syslog_line(log::Level::Trace, 1, "t"), "<15>hutch[1]: t");
     }
 
     #[test]

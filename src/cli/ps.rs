@@ -517,6 +517,7 @@ mod tests {
     fn status_text_reads_like_podman() {
         let cases = [
             (ContainerStatus::Created, "Created"),
+            (ContainerStatus::Initialized, "Initialized"),
             (ContainerStatus::Running, "Up 4 seconds ago"),
             (ContainerStatus::Exited, "Exited (137) 3 seconds ago"),
         ];
@@ -629,7 +630,7 @@ mod tests {
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
             ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health"),
-            ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
+            ("status=paused", "invalid filter \"status=paused\": status must be created, initialized, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),
         ];

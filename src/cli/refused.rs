@@ -112,21 +112,9 @@ pub const TABLE: &[Refusal] = &[
     },
     Refusal {
         commands: &[""],
-        flag: "tmpdir",
-        takes_value: true,
-        reason: "hutch keeps its temporary state under --runroot: use that",
-    },
-    Refusal {
-        commands: &[""],
         flag: "volumepath",
         takes_value: true,
         reason: "hutch keeps volumes in its store: use --root",
-    },
-    Refusal {
-        commands: &[""],
-        flag: "syslog",
-        takes_value: false,
-        reason: "hutch logs to standard error only",
     },
     Refusal {
         commands: &["system migrate"],
@@ -214,24 +202,6 @@ pub const TABLE: &[Refusal] = &[
     },
     Refusal {
         commands: BUILD,
-        flag: "os-feature",
-        takes_value: true,
-        reason: HOST_PLATFORM,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "os-version",
-        takes_value: true,
-        reason: HOST_PLATFORM,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "build-context",
-        takes_value: true,
-        reason: "hutch's builder reads one context directory: copy the files into it",
-    },
-    Refusal {
-        commands: BUILD,
         flag: "cache-from",
         takes_value: true,
         reason: LOCAL_CACHE,
@@ -244,87 +214,15 @@ pub const TABLE: &[Refusal] = &[
     },
     Refusal {
         commands: BUILD,
-        flag: "cache-ttl",
-        takes_value: true,
-        reason: LOCAL_CACHE,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "cpp-flag",
-        takes_value: true,
-        reason: "hutch does not run Containerfile.in through the C preprocessor: run cpp yourself",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "creds",
-        takes_value: true,
-        reason: "the builder reads credentials from hutch login or --authfile only",
-    },
-    Refusal {
-        commands: BUILD,
         flag: "decryption-key",
         takes_value: true,
         reason: "hutch does not decrypt image layers",
     },
     Refusal {
         commands: BUILD,
-        flag: "disable-compression",
-        takes_value: false,
-        reason: "hutch always stores built layers gzip-compressed",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "identity-label",
-        takes_value: false,
-        reason: "hutch adds no builder identity label to images",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "logfile",
-        takes_value: true,
-        reason: "the build writes to standard output and error: redirect them",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "logsplit",
-        takes_value: false,
-        reason: "the build writes to standard output and error: redirect them",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "manifest",
-        takes_value: true,
-        reason: "the builder makes one image: add it to a list with hutch manifest add",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "output",
-        takes_value: true,
-        reason: "the builder writes images to the store only: use hutch save or hutch export",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "retry",
-        takes_value: true,
-        reason: "the builder pulls base images once: run the build again",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "retry-delay",
-        takes_value: true,
-        reason: "the builder pulls base images once: run the build again",
-    },
-    Refusal {
-        commands: BUILD,
         flag: "sign-by",
         takes_value: true,
         reason: "hutch neither signs images nor verifies signatures",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "timestamp",
-        takes_value: true,
-        reason: "the builder keeps the files' own times and the build's time",
     },
 ];
 

@@ -116,3 +116,33 @@ fn issue13_refusals_volume_reload_and_system_renumber_do_nothing() {
     env.hutch(&["volume", "ls", "-q"]).success().stdout_is("v");
     env.hutch(&["system", "renumber"]).success().stdout_is("");
 }
+
+#[test]
+fn issue13_refusals_global_tmpdir_and_syslog() {
+    // issue #13: both were refused. --tmpdir is accepted (hutch keeps no
+    // libpod state); --syslog sends log messages to /dev/log, and without
+    // that socket fails as Podman does (exit 1, its words).
+    let env = Env::new();
+    let tmp = env.dir.join("tmpdir");
+    env.hutch(&["--tmpdir", tmp.to_str().unwrap(), "ps", "-q"])
+        .success()
+        .stdout_is("");
+    env.hutch(&["ps", "--tmpdir", tmp.to_str().unwrap()])
+        .success();
+    env.hutch(&["--tmpdir", "", "ps"])
+        .error_exit(125, &["--tmpdir"]);
+    let r = env.hutch(&["--syslog", "--log-level", "info", "ps", "-q"]);
+    match std::path::Path::new("/dev/log").exists() {
+        true => {
+            r.success();
+        }
+        false => {
+            let r = r.code(1);
+            assert!(
+                r.stderr.contains("Failed to initialize syslog hook"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+}

@@ -168,6 +168,9 @@ pub struct Paths {
     pub config_home: PathBuf,
     /// The system configuration directory, `/etc`.
     pub etc: PathBuf,
+    /// `--volumepath`: where the store's volumes are to be (recorded
+    /// with the store; see `storage::Store::use_volume_path`).
+    pub volume_path: Option<PathBuf>,
     /// The user the run directory must belong to.
     uid: u32,
     /// The user's home directory.
@@ -213,6 +216,7 @@ impl Paths {
             runroot_source,
             config_home,
             etc: PathBuf::from("/etc"),
+            volume_path: None,
             uid,
             home,
         }

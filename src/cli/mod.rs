@@ -98,6 +98,9 @@ pub struct Cli {
     /// Podman's directory for libpod's temporary state; hutch keeps its run state under --runroot and its temporary files under --root, so it only checks the path
     #[arg(long, global = true, value_name = "PATH")]
     pub tmpdir: Option<PathBuf>,
+    /// Directory of the volumes' data, recorded with the store on first use (default: ROOT/volumes)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub volumepath: Option<PathBuf>,
     /// Send log messages to syslog (/dev/log) as well as to standard error
     #[arg(long, global = true)]
     pub syslog: bool,
@@ -357,7 +360,9 @@ pub fn main() -> i32 {
         report_error(&e);
         return e.exit_code();
     }
-    let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
+    let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
+    paths.volume_path = cli.volumepath.clone();
+    let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
         .with_cgroup_manager(cli.cgroup_manager.as_deref());
     let engine = match engine {
@@ -457,8 +462,8 @@ pub fn main() -> i32 {
     }
 }
 
-/// Starts logging at `level` (to syslog too with `--syslog`) and checks
-/// `--tmpdir`; on failure, the exit code.
+/// Starts logging at `level` (to syslog too with `--syslog`); on
+/// failure, the exit code.
 fn start_logging(cli: &Cli, level: log::LevelFilter) -> Result<(), i32> {
     let syslog = match cli.syslog {
         true => match open_syslog() {
@@ -472,14 +477,10 @@ fn start_logging(cli: &Cli, level: log::LevelFilter) -> Result<(), i32> {
         false => None,
     };
     init_logging(level, syslog);
-    if cli
-        .tmpdir
-        .as_ref()
-        .is_some_and(|d| d.as_os_str().is_empty())
-    {
-        report_error(&Error::Usage("--tmpdir: the path is empty".into()));
-        return Err(EXIT_TOOL);
-    }
+    // --tmpdir names libpod's state directory; hutch has no such state
+    // (its own is under --runroot and --root), so the path is only
+    // accepted (clap refuses an empty one).
+    let _ = &cli.tmpdir;
     Ok(())
 }
 

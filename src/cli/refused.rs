@@ -111,12 +111,6 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch has no libpod namespaces (deprecated in Podman)",
     },
     Refusal {
-        commands: &[""],
-        flag: "volumepath",
-        takes_value: true,
-        reason: "hutch keeps volumes in its store: use --root",
-    },
-    Refusal {
         commands: &["system migrate"],
         flag: "new-runtime",
         takes_value: true,

@@ -324,7 +324,13 @@ impl Engine {
     pub fn wipe(&self) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let paths = self.paths();
-        crate::storage::wipe(&paths.root, &paths.runroot, maps).map_err(Error::Store)
+        // Volumes kept outside the root (--volumepath) go too.
+        let volumes = self.store().ok().and_then(|s| s.volumes_outside_root());
+        crate::storage::wipe(&paths.root, &paths.runroot, maps).map_err(Error::Store)?;
+        match volumes {
+            Some(dir) => crate::storage::wipe(&dir, &dir, maps).map_err(Error::Store),
+            None => Ok(()),
+        }
     }
 
     /// What `info` shows: the cgroup layout and manager, id maps, network

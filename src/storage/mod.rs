@@ -52,6 +52,7 @@ mod state;
 mod tags;
 mod tarpath;
 mod unpack;
+mod volumepath;
 mod volumes;
 
 pub use blobs::BlobWriter;
@@ -322,6 +323,9 @@ pub enum Error {
     /// Creating, finding, linking or removing a volume.
     #[error(transparent)]
     Volume(#[from] VolumeError),
+    /// `--volumepath`.
+    #[error(transparent)]
+    VolumePath(#[from] volumepath::VolumePathError),
 }
 
 impl crate::error::Diagnose for Error {
@@ -563,6 +567,8 @@ pub struct Store {
     repaired: Vec<PathBuf>,
     /// This process's write session (see `debris`).
     writes: debris::Writes,
+    /// Where the volumes are (`ROOT/volumes`, or `--volumepath`).
+    volumes: PathBuf,
 }
 
 impl Store {
@@ -575,6 +581,7 @@ impl Store {
             db: Mutex::new(conn),
             repaired,
             writes: debris::Writes::default(),
+            volumes: root.join("volumes"),
         })
     }
 

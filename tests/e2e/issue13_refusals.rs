@@ -129,8 +129,8 @@ fn issue13_refusals_global_tmpdir_and_syslog() {
         .stdout_is("");
     env.hutch(&["ps", "--tmpdir", tmp.to_str().unwrap()])
         .success();
-    env.hutch(&["--tmpdir", "", "ps"])
-        .error_exit(125, &["--tmpdir"]);
+    let r = env.hutch(&["--tmpdir", "", "ps"]).code(125);
+    assert!(r.stderr.contains("--tmpdir"), "{}", r.stderr);
     let r = env.hutch(&["--syslog", "--log-level", "info", "ps", "-q"]);
     match std::path::Path::new("/dev/log").exists() {
         true => {
@@ -145,4 +145,46 @@ fn issue13_refusals_global_tmpdir_and_syslog() {
             );
         }
     }
+}
+
+#[test]
+fn issue13_refusals_global_volumepath_is_recorded_with_the_store() {
+    // issue #13: --volumepath was refused. As in Podman the store keeps
+    // the first path and refuses another; volumes and their containers'
+    // files live there, and system reset removes it.
+    let env = Env::new();
+    let img = image("busybox");
+    let vols = env.dir.join("vols");
+    let vp = vols.to_str().unwrap();
+    env.hutch(&["--volumepath", vp, "volume", "create", "v"])
+        .success();
+    env.hutch(&["volume", "inspect", "--format", "{{.Mountpoint}}", "v"])
+        .success()
+        .stdout_is(&format!("{vp}/v/_data"));
+    env.hutch(&[
+        "run",
+        "--rm",
+        "-v",
+        "v:/d",
+        &img,
+        "sh",
+        "-c",
+        "echo x > /d/f",
+    ])
+    .success();
+    assert_eq!(
+        std::fs::read_to_string(vols.join("v/_data/f")).unwrap(),
+        "x\n"
+    );
+    let other = env.dir.join("other");
+    env.hutch(&["--volumepath", other.to_str().unwrap(), "volume", "ls"])
+        .error_exit(125, &["database configuration mismatch"]);
+    env.hutch(&["--volumepath", vp, "volume", "ls", "-q"])
+        .success()
+        .stdout_is("v");
+    env.hutch(&["volume", "rm", "v"]).success();
+    assert!(!vols.join("v").exists());
+    env.hutch(&["volume", "create", "w"]).success();
+    env.hutch(&["system", "reset", "-f"]).success();
+    assert!(!vols.exists(), "system reset left {vp}");
 }

@@ -40,6 +40,9 @@ pub const ENV_EVENTS_LOGFILE_MAX_SIZE: &str = "HUTCH_EVENTS_LOGFILE_MAX_SIZE";
 /// The socket of the systemd journal's native protocol (systemd-journald.service(8)).
 pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
+/// The syslog daemon's socket (`--syslog`).
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+
 /// Where logind-style hosts keep per-user runtime directories.
 const RUN_USER_BASE: &str = "/run/user";
 /// The shared directory the last-resort run directory goes in. Fixed rather
@@ -170,6 +173,9 @@ pub struct Paths {
     pub config_home: PathBuf,
     /// The system configuration directory, `/etc`.
     pub etc: PathBuf,
+    /// `--volumepath`: where the store's volumes are to be (recorded
+    /// with the store; see `storage::Store::use_volume_path`).
+    pub volume_path: Option<PathBuf>,
     /// The user the run directory must belong to.
     uid: u32,
     /// The user's home directory.
@@ -215,6 +221,7 @@ impl Paths {
             runroot_source,
             config_home,
             etc: PathBuf::from("/etc"),
+            volume_path: None,
             uid,
             home,
         }

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::registry::RegistryArgs;
+use super::registry::{CredsArgs, RegistryArgs};
 use super::StderrReporter;
 use crate::container::build::{
-    BuildEvent, BuildProgress, BuildRequest, ContainerfileSource, CreateRequest, PullPolicy,
-    RegistryOptions, Secret,
+    BuildEvent, BuildProgress, BuildRequest, ContainerfileSource, CreateRequest, NamedContext,
+    Output, PullPolicy, RegistryOptions, Secret,
 };
 use crate::container::{Engine, NetworkRequest};
 use crate::error::Error;
@@ -218,6 +218,50 @@ pub struct BuildArgs {
     /// Accepted for Docker compatibility; does nothing (as in Podman)
     #[arg(long)]
     pub disable_content_trust: bool,
+    /// Set the image's created time, its history's and the times of the files in the layers the build adds to SECONDS since the epoch (for reproducible images)
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
+    /// Pull a base image again up to this many times when the registry cannot be reached (default 0: the registry client's own retries only)
+    #[arg(long, value_name = "N")]
+    pub retry: Option<u32>,
+    /// Wait this long between --retry pulls (a duration such as 2s; default 2s)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
+    /// Write everything the build prints, the image id included, to this file instead of standard output and error
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// With --logfile: write to FILE_OS_ARCH, OS and ARCH as --platform, --os and --arch give them (empty when not given)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub logsplit: Option<bool>,
+    #[command(flatten)]
+    pub creds: CredsArgs,
+    /// Keep built layers uncompressed where they are stored (default true in Podman; hutch's store keeps them gzip-compressed either way, and a push sends them compressed)
+    #[arg(short = 'D', long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub disable_compression: Option<bool>,
+    /// Add the label io.buildah.version (with hutch's version) to the image (default false)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub identity_label: Option<bool>,
+    /// Add a required OS feature to the image's config (os.features); FEATURE- removes one
+    #[arg(long, value_name = "FEATURE")]
+    pub os_feature: Vec<String>,
+    /// Set the required OS version in the image's config (os.version)
+    #[arg(long, value_name = "VERSION")]
+    pub os_version: Option<String>,
+    /// Pass this flag to the C preprocessor, which reads Containerfiles whose name ends in .in
+    #[arg(long, value_name = "FLAG", allow_hyphen_values = true)]
+    pub cpp_flag: Vec<String>,
+    /// Use cached step images only when they are younger than this (a duration such as 10m; 0 means --no-cache)
+    #[arg(long, value_name = "DURATION")]
+    pub cache_ttl: Option<String>,
+    /// Add the image to this manifest list, made when it does not exist
+    #[arg(long, value_name = "LIST")]
+    pub manifest: Option<String>,
+    /// Also write the final stage's files out: type=local,dest=DIR, type=tar,dest=FILE (- for standard output), or a directory
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: Option<String>,
+    /// Name another context for COPY --from=NAME and RUN --mount from=NAME: NAME=DIR, NAME=docker-image://IMAGE or NAME=container-image://IMAGE
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub build_context: Vec<String>,
     #[command(flatten)]
     pub access: RegistryArgs,
     /// The build context directory
@@ -270,6 +314,75 @@ fn secret(spec: &str) -> Result<Secret, Error> {
     }
 }
 
+/// A Go duration (`2s`, `1m30s`) of `flag`.
+fn duration(flag: &str, text: &str) -> Result<std::time::Duration, Error> {
+    let ns = crate::container::health::parse_duration(text)
+        .map_err(|why| Error::Usage(format!("{flag} {text:?}: {why}")))?;
+    u64::try_from(ns)
+        .map(std::time::Duration::from_nanos)
+        .map_err(|_| Error::Usage(format!("{flag} {text:?}: must not be negative")))
+}
+
+/// `--output`: `type=local,dest=DIR`, `type=tar,dest=FILE`, or a bare
+/// directory.
+fn output(spec: &str) -> Result<Output, Error> {
+    if !spec.contains('=') {
+        return Ok(Output::Dir(PathBuf::from(spec)));
+    }
+    let (mut kind, mut dest) = (None, None);
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_string()),
+            Some(("dest", v)) => dest = Some(PathBuf::from(v)),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--output {spec:?}: unknown part {part:?}: use type=local|tar,dest=PATH"
+                )))
+            }
+        }
+    }
+    let dest = dest.ok_or_else(|| Error::Usage(format!("--output {spec:?}: no dest=")))?;
+    if dest.as_os_str() == "-" {
+        return Err(Error::Usage(format!(
+            "--output {spec:?}: the build prints its steps on standard output: give a file"
+        )));
+    }
+    match kind.as_deref() {
+        Some("local") => Ok(Output::Dir(dest)),
+        Some("tar") => Ok(Output::Tar(dest)),
+        other => Err(Error::Usage(format!(
+            "--output {spec:?}: type {:?}: use local or tar",
+            other.unwrap_or("")
+        ))),
+    }
+}
+
+/// `--build-context NAME=VALUE`: a directory, or an image by
+/// `docker-image://` or `container-image://`.
+fn named_context(spec: &str) -> Result<(String, NamedContext), Error> {
+    let Some((name, value)) = spec
+        .split_once('=')
+        .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+    else {
+        return Err(Error::Usage(format!(
+            "--build-context {spec:?}: use NAME=DIR or NAME=docker-image://IMAGE"
+        )));
+    };
+    let ctx = match value
+        .strip_prefix("docker-image://")
+        .or_else(|| value.strip_prefix("container-image://"))
+    {
+        Some(image) => NamedContext::Image(image.to_string()),
+        None if value.contains("://") => {
+            return Err(Error::Usage(format!(
+                "--build-context {spec:?}: hutch reads contexts from directories and images; download or clone it first"
+            )))
+        }
+        None => NamedContext::Dir(PathBuf::from(value)),
+    };
+    Ok((name.to_string(), ctx))
+}
+
 impl BuildArgs {
     fn pull(&self) -> Result<(PullPolicy, bool), Error> {
         if self.pull_always {
@@ -314,6 +427,23 @@ impl BuildArgs {
             self.variant.as_deref(),
         );
         Ok(Some(p.to_string()))
+    }
+
+    /// `--logfile`, with `--logsplit`'s `_OS_ARCH` added (as Podman
+    /// does, empty parts for what --platform, --os and --arch leave out).
+    fn log_path(&self) -> Result<Option<PathBuf>, Error> {
+        let Some(file) = &self.logfile else {
+            return Ok(None);
+        };
+        if self.logsplit != Some(true) {
+            return Ok(Some(file.clone()));
+        }
+        let mut parts = self.platform.as_deref().unwrap_or("").split('/');
+        let os = self.os.as_deref().or(parts.next()).unwrap_or("");
+        let arch = self.arch.as_deref().or(parts.next()).unwrap_or("");
+        let mut name = file.clone().into_os_string();
+        name.push(format!("_{os}_{arch}"));
+        Ok(Some(PathBuf::from(name)))
     }
 
     /// The request, with `stdin` read for `-f -`.
@@ -370,6 +500,12 @@ impl BuildArgs {
             }
         }
         let (pull, pull_newer) = self.pull()?;
+        // --cache-ttl=0 means no cache at all, as in Buildah.
+        let no_cache = self.no_cache
+            || self
+                .cache_ttl
+                .as_deref()
+                .is_some_and(|t| duration("--cache-ttl", t).is_ok_and(|d| d.is_zero()));
         let secrets = self
             .secret
             .iter()
@@ -382,7 +518,7 @@ impl BuildArgs {
             tags: self.tag.clone(),
             build_args: pairs("--build-arg", &self.build_arg, &env_lookup)?,
             target: self.target.clone(),
-            no_cache: self.no_cache,
+            no_cache,
             pull,
             pull_newer,
             layers: self.layers.unwrap_or(true),
@@ -402,8 +538,27 @@ impl BuildArgs {
                 tls_verify: self.access.tls_verify,
                 cert_dir: self.access.cert_dir.clone(),
                 authfile: self.access.authfile.clone(),
+                credentials: self.creds.credentials()?,
             },
             secrets,
+            timestamp: self.timestamp,
+            retry: self.retry.unwrap_or(0),
+            retry_delay: duration("--retry-delay", self.retry_delay.as_deref().unwrap_or("2s"))?,
+            identity_label: self.identity_label.unwrap_or(false),
+            os_features: self.os_feature.clone(),
+            os_version: self.os_version.clone(),
+            cpp_flags: self.cpp_flag.clone(),
+            cache_ttl: match &self.cache_ttl {
+                Some(t) => Some(duration("--cache-ttl", t)?),
+                None => None,
+            },
+            manifest: self.manifest.clone(),
+            output: self.output.as_deref().map(output).transpose()?,
+            contexts: self
+                .build_context
+                .iter()
+                .map(|c| named_context(c))
+                .collect::<Result<_, _>>()?,
             run: self.run_request(),
         })
     }
@@ -515,6 +670,15 @@ pub fn run(engine: &Engine, args: BuildArgs) -> Result<i32, Error> {
         args.compress,
         args.disable_content_trust,
     );
+    if let Some(path) = args.log_path()? {
+        crate::container::system::send_output_to(&path).map_err(|source| {
+            super::ioerr::IoError::WriteOutput {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    let _ = args.disable_compression;
     let req = args.request(&mut std::io::stdin())?;
     let printer = Printer {
         quiet: args.quiet,
@@ -555,6 +719,38 @@ mod tests {
             ]
         );
         assert!(pairs("--build-arg", &["=x".to_string()], &lookup).is_err());
+    }
+
+    #[test]
+    fn outputs_contexts_and_durations_parse_as_podman_reads_them() {
+        assert_eq!(output("out").unwrap(), Output::Dir("out".into()));
+        assert_eq!(
+            output("type=local,dest=/o").unwrap(),
+            Output::Dir("/o".into())
+        );
+        assert_eq!(
+            output("type=tar,dest=x.tar").unwrap(),
+            Output::Tar("x.tar".into())
+        );
+        assert!(output("type=tar,dest=-").is_err());
+        assert!(output("type=registry,dest=x").is_err());
+        assert!(output("type=tar").is_err());
+        assert_eq!(
+            named_context("a=dir").unwrap(),
+            ("a".to_string(), NamedContext::Dir("dir".into()))
+        );
+        assert_eq!(
+            named_context("b=docker-image://busybox:1").unwrap(),
+            ("b".to_string(), NamedContext::Image("busybox:1".into()))
+        );
+        assert!(named_context("c=https://x/y.tar").is_err());
+        assert!(named_context("=dir").is_err());
+        assert_eq!(
+            duration("--retry-delay", "1m30s").unwrap(),
+            std::time::Duration::from_secs(90)
+        );
+        assert!(duration("--cache-ttl", "-1s").is_err());
+        assert!(duration("--cache-ttl", "soon").is_err());
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub enum ContainerCommand {
     Run(run::RunArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
+    /// Check and prepare created containers for their start
+    Init(super::cleanup::InitArgs),
+    /// Clean up what stopped containers left behind
+    Cleanup(super::cleanup::CleanupArgs),
     /// Stop and start containers again
     Restart(lifecycle::RestartArgs),
     /// Run a command in a running container
@@ -109,6 +113,8 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Create(a) => run::create(engine, a),
         ContainerCommand::Run(a) => run::run(engine, a),
         ContainerCommand::Start(a) => lifecycle::start(engine, a),
+        ContainerCommand::Init(a) => super::cleanup::init(engine, a),
+        ContainerCommand::Cleanup(a) => super::cleanup::cleanup(engine, a),
         ContainerCommand::Restart(a) => lifecycle::restart(engine, a),
         ContainerCommand::Exec(a) => exec::run(engine, a),
         ContainerCommand::Attach(a) => attach::run(engine, a),

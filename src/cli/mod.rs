@@ -10,6 +10,7 @@ mod attach;
 mod build;
 mod cgroups;
 mod check;
+mod cleanup;
 mod clone;
 mod commit;
 mod container;
@@ -98,6 +99,15 @@ pub struct Cli {
     /// Where events are recorded and read: file (the store's event log), journald or none
     #[arg(long, global = true, value_name = "BACKEND")]
     pub events_backend: Option<String>,
+    /// Podman's directory for libpod's temporary state; hutch keeps its run state under --runroot and its temporary files under --root, so it only checks the path
+    #[arg(long, global = true, value_name = "PATH")]
+    pub tmpdir: Option<PathBuf>,
+    /// Directory of the volumes' data, recorded with the store on first use (default: ROOT/volumes)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub volumepath: Option<PathBuf>,
+    /// Send log messages to syslog (/dev/log) as well as to standard error
+    #[arg(long, global = true)]
+    pub syslog: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -185,6 +195,8 @@ pub enum Command {
     Create(run::CreateOnlyArgs),
     /// Start created or exited containers
     Start(lifecycle::StartArgs),
+    /// Check and prepare created containers for their start
+    Init(cleanup::InitArgs),
     /// Stop and start containers again
     Restart(lifecycle::RestartArgs),
     /// Run a command in a running container
@@ -341,7 +353,9 @@ pub fn main() -> i32 {
         );
         return 1;
     };
-    init_logging(level);
+    if let Err(code) = start_logging(&cli, level) {
+        return code;
+    }
     if cli.noout {
         if let Err(e) = crate::container::system::discard_stdout() {
             report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
@@ -352,7 +366,9 @@ pub fn main() -> i32 {
         report_error(&e);
         return e.exit_code();
     }
-    let engine = crate::container::Engine::new(Paths::new(cli.root.clone(), cli.runroot.clone()))
+    let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
+    paths.volume_path = cli.volumepath.clone();
+    let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
         .with_cgroup_manager(cli.cgroup_manager.as_deref())
         .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn));
@@ -395,6 +411,7 @@ pub fn main() -> i32 {
         Command::Container(c) => container::run(&engine, c),
         Command::Create(a) => run::create(&engine, a),
         Command::Start(a) => lifecycle::start(&engine, a),
+        Command::Init(a) => cleanup::init(&engine, a),
         Command::Restart(a) => lifecycle::restart(&engine, a),
         Command::Exec(a) => exec::run(&engine, a),
         Command::Attach(a) => attach::run(&engine, a),
@@ -424,6 +441,8 @@ pub fn main() -> i32 {
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),
         Command::System(system::SystemCommand::Info(a)) => info::run(&engine, a),
+        // Each container has its own lock file: no numbers to hand out again.
+        Command::System(system::SystemCommand::Renumber(_)) => Ok(0),
         Command::System(system::SystemCommand::Migrate(_)) => {
             engine.migrate_store().map(|()| 0).map_err(Error::from)
         }
@@ -449,6 +468,28 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Starts logging at `level` (to syslog too with `--syslog`); on
+/// failure, the exit code.
+fn start_logging(cli: &Cli, level: log::LevelFilter) -> Result<(), i32> {
+    let syslog = match cli.syslog {
+        true => match open_syslog() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Podman's words and exit status.
+                eprintln!("Failed to initialize syslog hook: {e}");
+                return Err(1);
+            }
+        },
+        false => None,
+    };
+    init_logging(level, syslog);
+    // --tmpdir names libpod's state directory; hutch has no such state
+    // (its own is under --runroot and --root), so the path is only
+    // accepted (clap refuses an empty one).
+    let _ = &cli.tmpdir;
+    Ok(())
 }
 
 /// Prints the one `Error:` line and the optional `Hint:` line.
@@ -483,6 +524,27 @@ pub fn warn(line: &str) {
 
 struct StderrLogger {
     level: log::LevelFilter,
+    /// `--syslog`: the socket connected to the syslog daemon.
+    syslog: Option<std::os::unix::net::UnixDatagram>,
+}
+
+/// Connects to the syslog daemon's socket.
+fn open_syslog() -> std::io::Result<std::os::unix::net::UnixDatagram> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    sock.connect(crate::paths::SYSLOG_SOCKET)?;
+    Ok(sock)
+}
+
+/// One syslog message (RFC 3164 without the time and host, which the
+/// daemon adds): facility user, the record's severity, tag `hutch[PID]`.
+fn syslog_line(level: log::Level, pid: u32, message: &str) -> String {
+    let severity = match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    };
+    format!("<{}>hutch[{pid}]: {message}", 8 + severity)
 }
 
 impl log::Log for StderrLogger {
@@ -497,13 +559,18 @@ impl log::Log for StderrLogger {
                 r.target(),
                 r.args()
             );
+            if let Some(sock) = &self.syslog {
+                let line = syslog_line(r.level(), std::process::id(), &r.args().to_string());
+                // A message syslog does not take is still on stderr.
+                let _ = sock.send(line.as_bytes());
+            }
         }
     }
     fn flush(&self) {}
 }
 
-fn init_logging(level: log::LevelFilter) {
-    if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
+fn init_logging(level: log::LevelFilter, syslog: Option<std::os::unix::net::UnixDatagram>) {
+    if log::set_boxed_logger(Box::new(StderrLogger { level, syslog })).is_ok() {
         log::set_max_level(level);
     }
 }
@@ -547,6 +614,17 @@ mod tests {
         assert_eq!(log_level_filter("trace"), Some(log::LevelFilter::Trace));
         assert_eq!(log_level_filter("Debug"), None);
         assert_eq!(log_level_filter("bogus"), None);
+    }
+
+    #[test]
+    fn syslog_lines_carry_facility_user_and_the_severity() {
+        assert_eq!(
+            syslog_line(log::Level::Error, 7, "boom"),
+            "<11>hutch[7]: boom"
+        );
+        assert_eq!(syslog_line(log::Level::Warn, 1, "w"), "<12>hutch[1]: w");
+        assert_eq!(syslog_line(log::Level::Info, 1, "i"), "<14>hutch[1]: i");
+        assert_eq!(syslog_line(log::Level::Trace, 1, "t"), "<15>hutch[1]: t");
     }
 
     #[test]

@@ -247,9 +247,14 @@ pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
             "name" => f.names.push(value.to_string()),
             "status" => f.statuses.push(match value {
                 "created" => ContainerStatus::Created,
+                "initialized" => ContainerStatus::Initialized,
                 "running" => ContainerStatus::Running,
                 "exited" => ContainerStatus::Exited,
-                _ => return Err(invalid("status must be created, running or exited")),
+                _ => {
+                    return Err(invalid(
+                        "status must be created, initialized, running or exited",
+                    ))
+                }
             }),
             "ancestor" => f.ancestors.push(value.to_string()),
             "exited" => f.exit_codes.push(
@@ -374,6 +379,7 @@ fn parse_time(t: Option<&str>) -> Option<i64> {
 fn status_text(state: &ContainerState, now: i64) -> String {
     match state.status {
         ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Initialized => "Initialized".into(),
         ContainerStatus::Running => match parse_time(state.started_at.as_deref()) {
             Some(t) => format!("Up {} ago", human_duration(now - t)),
             None => "Up".into(),
@@ -511,6 +517,7 @@ mod tests {
     fn status_text_reads_like_podman() {
         let cases = [
             (ContainerStatus::Created, "Created"),
+            (ContainerStatus::Initialized, "Initialized"),
             (ContainerStatus::Running, "Up 4 seconds ago"),
             (ContainerStatus::Exited, "Exited (137) 3 seconds ago"),
         ];
@@ -623,7 +630,7 @@ mod tests {
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
             ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health"),
-            ("status=paused", "invalid filter \"status=paused\": status must be created, running or exited"),
+            ("status=paused", "invalid filter \"status=paused\": status must be created, initialized, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),
         ];

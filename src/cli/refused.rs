@@ -111,53 +111,16 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch has no libpod namespaces (deprecated in Podman)",
     },
     Refusal {
-        commands: &[""],
-        flag: "tmpdir",
-        takes_value: true,
-        reason: "hutch keeps its temporary state under --runroot: use that",
-    },
-    Refusal {
-        commands: &[""],
-        flag: "volumepath",
-        takes_value: true,
-        reason: "hutch keeps volumes in its store: use --root",
-    },
-    Refusal {
-        commands: &[""],
-        flag: "syslog",
-        takes_value: false,
-        reason: "hutch logs to standard error only",
-    },
-    Refusal {
         commands: &["system migrate"],
         flag: "new-runtime",
         takes_value: true,
         reason: "hutch runs containers itself, without an OCI runtime",
     },
     Refusal {
-        commands: &["system renumber"],
-        flag: "",
-        takes_value: false,
-        reason:
-            "hutch locks each container with its own file: there are no lock numbers to renumber",
-    },
-    Refusal {
         commands: &["container checkpoint", "container restore"],
         flag: "",
         takes_value: false,
         reason: "checkpoints need CRIU running as root: a rootless container cannot be checkpointed (Podman refuses too)",
-    },
-    Refusal {
-        commands: &["container cleanup"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch's monitor cleans each container up as it exits: there is nothing left to clean",
-    },
-    Refusal {
-        commands: &["init", "container init"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch sets a container up as it starts it: there is no separate initialized state; use start",
     },
     Refusal {
         commands: &["image sign"],
@@ -226,34 +189,10 @@ pub const TABLE: &[Refusal] = &[
         reason: "hutch has no shared rootless network namespace: each container has its own; enter one with nsenter -t PID -U -n --preserve-credentials (PID from hutch inspect -f '{{.State.Pid}}')",
     },
     Refusal {
-        commands: &["volume reload"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch has no volume plugins to reload volumes from",
-    },
-    Refusal {
         commands: BUILD,
         flag: "all-platforms",
         takes_value: false,
         reason: HOST_PLATFORM,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "os-feature",
-        takes_value: true,
-        reason: HOST_PLATFORM,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "os-version",
-        takes_value: true,
-        reason: HOST_PLATFORM,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "build-context",
-        takes_value: true,
-        reason: "hutch's builder reads one context directory: copy the files into it",
     },
     Refusal {
         commands: BUILD,
@@ -269,87 +208,15 @@ pub const TABLE: &[Refusal] = &[
     },
     Refusal {
         commands: BUILD,
-        flag: "cache-ttl",
-        takes_value: true,
-        reason: LOCAL_CACHE,
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "cpp-flag",
-        takes_value: true,
-        reason: "hutch does not run Containerfile.in through the C preprocessor: run cpp yourself",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "creds",
-        takes_value: true,
-        reason: "the builder reads credentials from hutch login or --authfile only",
-    },
-    Refusal {
-        commands: BUILD,
         flag: "decryption-key",
         takes_value: true,
         reason: "hutch does not decrypt image layers",
     },
     Refusal {
         commands: BUILD,
-        flag: "disable-compression",
-        takes_value: false,
-        reason: "hutch always stores built layers gzip-compressed",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "identity-label",
-        takes_value: false,
-        reason: "hutch adds no builder identity label to images",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "logfile",
-        takes_value: true,
-        reason: "the build writes to standard output and error: redirect them",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "logsplit",
-        takes_value: false,
-        reason: "the build writes to standard output and error: redirect them",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "manifest",
-        takes_value: true,
-        reason: "the builder makes one image: add it to a list with hutch manifest add",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "output",
-        takes_value: true,
-        reason: "the builder writes images to the store only: use hutch save or hutch export",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "retry",
-        takes_value: true,
-        reason: "the builder pulls base images once: run the build again",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "retry-delay",
-        takes_value: true,
-        reason: "the builder pulls base images once: run the build again",
-    },
-    Refusal {
-        commands: BUILD,
         flag: "sign-by",
         takes_value: true,
         reason: "hutch neither signs images nor verifies signatures",
-    },
-    Refusal {
-        commands: BUILD,
-        flag: "timestamp",
-        takes_value: true,
-        reason: "the builder keeps the files' own times and the build's time",
     },
 ];
 

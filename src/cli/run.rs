@@ -230,6 +230,7 @@ impl CreateArgs {
                 tls_verify: self.access.tls_verify,
                 cert_dir: self.access.cert_dir.clone(),
                 authfile: self.access.authfile.clone(),
+                credentials: None,
             },
             quiet: self.quiet,
             name: self.name.clone(),

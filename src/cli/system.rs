@@ -40,6 +40,8 @@ pub enum SystemCommand {
     Info(super::info::InfoArgs),
     /// Bring the store up to this version of hutch now (it also happens on first use)
     Migrate(MigrateArgs),
+    /// Renumber locks (hutch locks each container with its own file: nothing to do)
+    Renumber(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

@@ -67,7 +67,12 @@ pub enum VolumeCommand {
     Mount(VolumeMountArgs),
     /// Unmount a volume mounted with volume mount
     Unmount(VolumeMountArgs),
+    /// Reload volumes from volume plugins (hutch has none: nothing changes)
+    Reload(ReloadArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {}
 
 #[derive(Debug, Args)]
 pub struct VolumeMountArgs {
@@ -185,6 +190,9 @@ pub fn run(engine: &Engine, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Inspect(a) => inspect(engine, a),
         VolumeCommand::Rm(a) => rm(engine, a),
         VolumeCommand::Prune(a) => prune(engine, a),
+        // Volumes come from the local driver only: no plugin adds or
+        // removes any, and Podman prints nothing when none changed.
+        VolumeCommand::Reload(_) => Ok(0),
         VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name)? { 0 } else { 1 }),
         VolumeCommand::Mount(a) => {
             println!("{}", engine.mount_volume(&a.name)?.display());

@@ -52,6 +52,9 @@ pub struct RegistryOptions {
     pub cert_dir: Option<PathBuf>,
     /// `--tls-verify`: `Some(false)` allows plain HTTP and unverified TLS.
     pub tls_verify: Option<bool>,
+    /// `--creds`: used instead of stored credentials; never recorded.
+    #[serde(skip)]
+    pub credentials: Option<crate::image::credentials::Credentials>,
 }
 
 /// The container's process.
@@ -562,7 +565,7 @@ impl Engine {
             tls_verify: req.registry.tls_verify,
             authfile: req.registry.authfile.clone(),
             cert_dir: req.registry.cert_dir.clone(),
-            credentials: None,
+            credentials: req.registry.credentials.clone(),
         };
         Ok(image::pull(
             paths, store, &req.image, &opts, maps, progress,

@@ -77,7 +77,10 @@ impl Engine {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
-        let store = Store::open(&self.paths.root).map_err(Error::Store)?;
+        let mut store = Store::open(&self.paths.root).map_err(Error::Store)?;
+        store
+            .use_volume_path(self.paths.volume_path.as_deref())
+            .map_err(Error::Store)?;
         if is_swept && store.may_hold_debris() {
             // Best effort: what cannot go now goes next time, or with
             // `system prune`, which reports its errors.

@@ -95,13 +95,9 @@ impl Engine {
     }
 }
 
-/// `running`, `exited` or `created`.
+/// `running`, `exited`, `created` or `initialized`.
 pub fn state_name(status: ContainerStatus) -> &'static str {
-    match status {
-        ContainerStatus::Created => "created",
-        ContainerStatus::Running => "running",
-        ContainerStatus::Exited => "exited",
-    }
+    status.as_str()
 }
 
 /// `inspect`'s NetworkSettings: the mode, the container's address as its

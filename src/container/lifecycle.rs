@@ -50,7 +50,7 @@ pub fn observe(
     exits: Option<&Path>,
 ) -> Result<Option<ContainerInfo>, crate::storage::Error> {
     let is_settled = match info.state.status {
-        ContainerStatus::Created => true,
+        ContainerStatus::Created | ContainerStatus::Initialized => true,
         ContainerStatus::Running => is_monitor_alive(&info.state, proc),
         // A `--rm` container whose monitor is gone missed its removal.
         ContainerStatus::Exited => !is_auto_remove(&info) || is_monitor_alive(&info.state, proc),
@@ -63,7 +63,7 @@ pub fn observe(
     let Some(mut info) = store.find_container(&info.record.id)? else {
         return Ok(None);
     };
-    if is_monitor_alive(&info.state, proc) || info.state.status == ContainerStatus::Created {
+    if is_monitor_alive(&info.state, proc) || info.state.status.is_unstarted() {
         return Ok(Some(info));
     }
     if info.state.status == ContainerStatus::Running {

@@ -55,6 +55,7 @@ pub mod pod_life;
 mod pod_member;
 pub mod pod_ops;
 pub mod pod_options;
+mod prepare;
 pub mod prune;
 pub mod query;
 mod request_parts;
@@ -286,6 +287,15 @@ pub enum Error {
     #[error("cannot remove container {0} as it is running: stop it first or use -f")]
     IsRunning(String),
     /// Signalling a container that is not running.
+    /// `init` of a running or initialized container (Podman's words).
+    #[error("container {0} has already been created in runtime: container state improper")]
+    AlreadyInitialized(String),
+    /// `init` of a container whose root filesystem's directories are gone.
+    #[error("container {id}: {path} is missing")]
+    InitMissingDir { id: String, path: PathBuf },
+    /// `container cleanup` of a running container (Podman's words).
+    #[error("container {0} is running or paused, refusing to clean up: container state improper")]
+    CleanupRunning(String),
     #[error("container {0} is not running")]
     NotRunning(String),
     /// `exec` in a paused container: its command would freeze with it.

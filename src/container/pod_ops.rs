@@ -423,7 +423,7 @@ impl Engine {
             .into_iter()
             .map(|m| {
                 let state = match m.state.status {
-                    ContainerStatus::Created => MemberState::Created,
+                    ContainerStatus::Created | ContainerStatus::Initialized => MemberState::Created,
                     ContainerStatus::Exited => MemberState::Exited,
                     ContainerStatus::Running => {
                         let dir = store.container_dirs(&m.record.id).dir;

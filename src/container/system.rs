@@ -104,6 +104,19 @@ pub fn discard_stdout() -> std::io::Result<()> {
     crate::sys::process::discard_stdout()
 }
 
+/// Sends this process's standard output and error to the file `path`,
+/// made (mode 0600) or emptied first (`build --logfile`).
+pub fn send_output_to(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    crate::sys::process::redirect_output(&file)
+}
+
 impl Engine {
     /// Brings the store's database up to this version's schema now
     /// (`system migrate`); opening the store does it, so this only opens.
@@ -311,7 +324,13 @@ impl Engine {
     pub fn wipe(&self) -> Result<(), Error> {
         let maps = self.user_maps()?;
         let paths = self.paths();
-        crate::storage::wipe(&paths.root, &paths.runroot, maps).map_err(Error::Store)
+        // Volumes kept outside the root (--volumepath) go too.
+        let volumes = self.store().ok().and_then(|s| s.volumes_outside_root());
+        crate::storage::wipe(&paths.root, &paths.runroot, maps).map_err(Error::Store)?;
+        match volumes {
+            Some(dir) => crate::storage::wipe(&dir, &dir, maps).map_err(Error::Store),
+            None => Ok(()),
+        }
     }
 
     /// What `info` shows: the cgroup layout and manager, id maps, network

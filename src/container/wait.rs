@@ -3,9 +3,9 @@
 //!
 //! Conditions are those of Podman 4.3: `stopped` and `exited` wait for
 //! the container's exit and give its code (a container that never ran
-//! gives 0 at once); the others wait for its state (`created`, `running`,
-//! `paused`; `initialized`, `removing` and `unknown` are states hutch
-//! never records, so they never match) and give no code. The record is
+//! gives 0 at once); the others wait for its state (`created`,
+//! `initialized`, `running`, `paused`; `removing` and `unknown` are states
+//! hutch never records, so they never match) and give no code. The record is
 //! re-read every interval.
 //!
 //! A container removed while waited for (`--rm`, `rm`, `rm -f`) leaves its
@@ -199,8 +199,9 @@ pub fn wait_for_id(
         let state = &info.state;
         match state.status {
             ContainerStatus::Created if wants(WaitCondition::Created) => return Ok(None),
+            ContainerStatus::Initialized if wants(WaitCondition::Initialized) => return Ok(None),
             // Never ran: its exit code is 0, as in Podman.
-            ContainerStatus::Created if wants(WaitCondition::Stopped) => return Ok(Some(0)),
+            s if s.is_unstarted() && wants(WaitCondition::Stopped) => return Ok(Some(0)),
             ContainerStatus::Running
                 if wants(WaitCondition::Running) || wants(WaitCondition::Paused) =>
             {

@@ -61,6 +61,9 @@ pub struct Options {
     pub is_literal: bool,
     /// Write every entry with these permission bits (`COPY --chmod`).
     pub mode: Option<u32>,
+    /// Write every entry of an archive added with this modification time
+    /// (`build --timestamp`).
+    pub mtime: Option<u64>,
 }
 
 /// Which paths of a source a `TreeWriter` leaves out (`.containerignore`).
@@ -255,7 +258,10 @@ impl<W: Write> TreeWriter<W> {
             };
             h.set_uid(uid);
             h.set_gid(gid);
-            h.set_mtime(hdr.mtime().map_err(err(&name))?);
+            h.set_mtime(match self.walker.opts.mtime {
+                Some(t) => t,
+                None => hdr.mtime().map_err(err(&name))?,
+            });
             h.set_size(0);
             let link = match ty {
                 EntryType::Symlink => entry

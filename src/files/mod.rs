@@ -33,7 +33,7 @@ pub use commit::{
 pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 pub use imagediff::image_diff;
-pub use squash::squash_layers;
+pub use squash::{retime_layer, squash_layers};
 
 use std::path::PathBuf;
 

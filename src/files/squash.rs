@@ -87,6 +87,31 @@ pub fn squash_layers(
     super::commit::layer_from_tar(store, &mut tmp, maps)
 }
 
+/// Layer `layer` written again with every entry's modification time
+/// `mtime` (`build --timestamp`), stored and unpacked.
+pub fn retime_layer(
+    store: &Store,
+    layer: &LayerRef,
+    mtime: u64,
+    maps: &IdMaps,
+) -> Result<LayerRef, Error> {
+    let mut tmp = store.temp_file()?;
+    {
+        let opts = Options {
+            is_upper: true,
+            mtime: Some(mtime),
+            ..Options::default()
+        };
+        let out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+        let mut w = TreeWriter::new(out, opts);
+        w.add_archive_entries(open_layer(store, layer)?, &|_| true)
+            .map_err(|e| Error::Gather(e.to_string()))?;
+        let mut out = w.finish().map_err(|e| Error::Gather(e.to_string()))?;
+        std::io::Write::flush(&mut out).map_err(Error::Stream)?;
+    }
+    super::commit::layer_from_tar(store, &mut tmp, maps)
+}
+
 /// The tar of a stored layer, decompressed.
 fn open_layer(store: &Store, layer: &LayerRef) -> Result<Box<dyn Read>, Error> {
     let path = store.blob_path(&layer.blob);

@@ -354,6 +354,23 @@ impl Error {
     }
 }
 
+/// Whether the failure `e` (or one of its causes) is a registry that
+/// could not be reached or answered with a transient error, so that
+/// trying the whole pull again later may succeed (`build --retry`).
+pub fn is_retryable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<reqwest::Error>() {
+            return client::is_transient(r);
+        }
+        if err.downcast_ref::<Error>().is_some_and(Error::is_transient) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 impl crate::error::Diagnose for Error {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {

@@ -225,7 +225,7 @@ impl Store {
         let paths: Vec<PathBuf> = found
             .iter()
             .filter(|d| d.kind != DebrisKind::LayerRecord)
-            .filter(|d| d.path.parent() != Some(self.root.join("volumes").as_path()))
+            .filter(|d| d.path.parent() != Some(self.volumes_dir().as_path()))
             .map(|d| d.path.clone())
             .collect();
         remove_all(&paths, maps)?;
@@ -282,7 +282,7 @@ impl Store {
                 add(DebrisKind::Blob, path);
             }
         }
-        for (name, path) in entries(&self.root.join("volumes"))? {
+        for (name, path) in entries(&self.volumes_dir())? {
             if name.starts_with(TRASH_PREFIX) {
                 add(DebrisKind::Trash, path);
             }

@@ -54,6 +54,7 @@ mod state;
 mod tags;
 mod tarpath;
 mod unpack;
+mod volumepath;
 mod volumes;
 
 pub use blobs::BlobWriter;
@@ -342,6 +343,9 @@ pub enum Error {
     /// Creating, finding, linking or removing a volume.
     #[error(transparent)]
     Volume(#[from] VolumeError),
+    /// `--volumepath`.
+    #[error(transparent)]
+    VolumePath(#[from] volumepath::VolumePathError),
 }
 
 impl crate::error::Diagnose for Error {
@@ -515,6 +519,8 @@ pub enum ContainerStatus {
     /// Recorded, never started (or being set up).
     #[default]
     Created,
+    /// Checked and prepared by `init`, not started yet.
+    Initialized,
     /// Its process runs (as far as the record knows; see `container::observe`).
     Running,
     /// Its process ended; `exit_code` says how.
@@ -524,7 +530,7 @@ pub enum ContainerStatus {
 /// A container's recorded state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerState {
-    /// Created, running or exited.
+    /// Created, initialized, running or exited.
     pub status: ContainerStatus,
     /// The container's pid 1, as the host sees it.
     pub pid: Option<i32>,
@@ -581,6 +587,8 @@ pub struct Store {
     repaired: Vec<PathBuf>,
     /// This process's write session (see `debris`).
     writes: debris::Writes,
+    /// Where the volumes are (`ROOT/volumes`, or `--volumepath`).
+    volumes: PathBuf,
 }
 
 impl Store {
@@ -593,6 +601,7 @@ impl Store {
             db: Mutex::new(conn),
             repaired,
             writes: debris::Writes::default(),
+            volumes: root.join("volumes"),
         })
     }
 

@@ -34,13 +34,23 @@ pub struct RestartSettings {
 }
 
 impl ContainerStatus {
-    /// The status as stored and shown: `created`, `running` or `exited`.
+    /// The status as stored and shown: `created`, `initialized`,
+    /// `running` or `exited`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ContainerStatus::Created => "created",
+            ContainerStatus::Initialized => "initialized",
             ContainerStatus::Running => "running",
             ContainerStatus::Exited => "exited",
         }
+    }
+
+    /// Whether it was never started: created, or initialized by `init`.
+    pub fn is_unstarted(&self) -> bool {
+        matches!(
+            self,
+            ContainerStatus::Created | ContainerStatus::Initialized
+        )
     }
 
     /// Parses a stored status; anything unknown reads as created.
@@ -48,6 +58,7 @@ impl ContainerStatus {
         match s {
             "running" => ContainerStatus::Running,
             "exited" => ContainerStatus::Exited,
+            "initialized" => ContainerStatus::Initialized,
             _ => ContainerStatus::Created,
         }
     }

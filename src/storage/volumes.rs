@@ -163,7 +163,7 @@ fn users_of(tx: &rusqlite::Connection, name: &str) -> rusqlite::Result<Vec<Strin
 impl Store {
     /// The data directory of volume `name`.
     pub fn volume_path(&self, name: &str) -> PathBuf {
-        self.root.join("volumes").join(name).join("_data")
+        self.volumes_dir().join(name).join("_data")
     }
 
     /// Records volume `v` and creates its directory. With `is_existing_ok`
@@ -433,10 +433,6 @@ enum Wait {
 }
 
 impl Store {
-    fn volumes_dir(&self) -> PathBuf {
-        self.root.join("volumes")
-    }
-
     /// Removes the directories of volumes whose rows are already gone.
     /// The caller must be single-threaded.
     pub(super) fn remove_volume_dirs(&self, names: &[String], maps: &IdMaps) -> Result<(), Error> {

@@ -214,6 +214,13 @@ pub fn pidfd_send_signal(
         Ok(())
     }
 }
+/// Points this process's standard output and error at `file` (`build
+/// --logfile`), for everything it and its children print from now on.
+pub fn redirect_output(file: &std::fs::File) -> io::Result<()> {
+    nix::unistd::dup2_stdout(file).map_err(io::Error::from)?;
+    nix::unistd::dup2_stderr(file).map_err(io::Error::from)
+}
+
 /// Points this process's standard output at /dev/null (`--noout`), for
 /// everything it and its children print from now on.
 pub fn discard_stdout() -> io::Result<()> {

@@ -6,6 +6,8 @@
 mod common;
 mod issue13_img;
 mod issue13_misc;
+mod issue13_refusals;
+mod issue13_refusals_build;
 mod issue13_run;
 mod issue13_tmpl;
 mod issue14_events;

@@ -17,7 +17,7 @@ use sha2::Digest as _;
 use super::config;
 use super::exec::{Build, Current};
 use super::stages;
-use super::StepError;
+use super::{NamedContext, StepError};
 use crate::files::build::{self as gather, Exclude, Sources};
 use crate::image::containerfile::{self, ignore, Heredoc, Instruction};
 use crate::storage::Digest;
@@ -44,6 +44,8 @@ struct CopySpec {
 /// Where the sources came from.
 enum Origin {
     Context,
+    /// A `--build-context NAME=DIR`.
+    Dir(PathBuf),
     Image(Digest),
     Heredocs(Vec<(String, Vec<u8>)>),
 }
@@ -144,7 +146,7 @@ impl Build<'_> {
                     "{what} --from cannot copy here-documents"
                 )))
             }
-            (Some(f), true) => Origin::Image(self.source_image(cur, &f)?),
+            (Some(f), true) => self.source_of(cur, &f)?,
             (None, false) if paths.is_empty() => Origin::Heredocs(docs),
             (None, false) => {
                 return Err(StepError::Invalid(format!(
@@ -218,22 +220,20 @@ impl Build<'_> {
                 hasher: sha2::Sha256::new(),
             };
             match &origin {
-                Origin::Context => {
-                    let ignore = &self.ignore;
-                    let is_excluded = |p: &Path| ignore.is_excluded(&p.to_string_lossy());
+                Origin::Context | Origin::Dir(_) => {
+                    // The ignore file is the main context's only.
+                    let (ctx, ignore) = match &origin {
+                        Origin::Dir(d) => (d, None),
+                        _ => (&self.req.context, Some(&self.ignore)),
+                    };
+                    let is_excluded =
+                        |p: &Path| ignore.is_some_and(|i| i.is_excluded(&p.to_string_lossy()));
                     let exclude = Exclude {
                         is_excluded: &is_excluded,
-                        has_exceptions: ignore.has_exceptions(),
+                        has_exceptions: ignore.is_some_and(|i| i.has_exceptions()),
                     };
-                    gather::gather_host(
-                        &self.req.context,
-                        &sources,
-                        ignore::glob_match,
-                        &exclude,
-                        &mut out,
-                    )?;
+                    gather::gather_host(ctx, &sources, ignore::glob_match, &exclude, &mut out)?;
                     if !is_dir_dest {
-                        let ctx = &self.req.context;
                         // An archive ADD unpacks goes into the destination.
                         source_is_dir = gather::kind_in_host(ctx, &paths[0])? == Some(true)
                             || (is_add && gather::is_archive_in_host(ctx, &paths[0])?);
@@ -286,6 +286,31 @@ impl Build<'_> {
         Ok(())
     }
 
+    /// What `COPY --from=NAME` reads: an earlier stage, else a
+    /// `--build-context` of that name, else an image (pulled as `--pull`
+    /// says).
+    fn source_of(&self, cur: &Current, from: &str) -> Result<Origin, StepError> {
+        let name = self.expand(cur, from)?;
+        let is_stage = stages::stage_named(&self.cf, &name, self.current_stage).is_some();
+        match self.named_context(&name).filter(|_| !is_stage) {
+            Some(NamedContext::Dir(d)) => Ok(Origin::Dir(d.clone())),
+            Some(NamedContext::Image(image)) => {
+                Ok(Origin::Image(self.pull_with_retries(image)?.id))
+            }
+            None => Ok(Origin::Image(self.source_image(cur, from)?)),
+        }
+    }
+
+    /// The `--build-context` named `name`.
+    pub fn named_context(&self, name: &str) -> Option<&NamedContext> {
+        self.req
+            .contexts
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+    }
+
     /// The image `COPY --from=NAME` reads: an earlier stage, else an
     /// image (pulled as `--pull` says).
     fn source_image(&self, cur: &Current, from: &str) -> Result<Digest, StepError> {
@@ -295,7 +320,7 @@ impl Build<'_> {
                 return Ok(id.clone());
             }
         }
-        Ok(self.pull(&from)?.id)
+        Ok(self.pull_with_retries(&from)?.id)
     }
 
     /// Puts the tar in `tmp` below `dest` of `cur`'s image and returns the

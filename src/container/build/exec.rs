@@ -164,6 +164,7 @@ impl Engine {
         b.warn_unused_args();
         let last = b.built[target].clone().expect("the target stage was built");
         let id = b.finish(last).map_err(boxed)?;
+        b.deliver(&id).map_err(boxed)?;
         let name = req.tags.first().map_or(id.hex(), String::as_str);
         super::super::events::on_image(super::super::events::Status::Build, id.hex(), name);
         Ok(id)
@@ -191,10 +192,14 @@ fn read_containerfile(req: &BuildRequest) -> Result<(String, String), Error> {
                 .ok_or_else(|| Error::NoFile(req.context.clone()))?
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadFile {
-        path: path.clone(),
-        source,
-    })?;
+    // Buildah runs a `*.in` Containerfile through the C preprocessor.
+    let text = match path.extension().is_some_and(|e| e == "in") {
+        true => super::finish::preprocess(&path, &req.cpp_flags)?,
+        false => std::fs::read_to_string(&path).map_err(|source| Error::ReadFile {
+            path: path.clone(),
+            source,
+        })?,
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -352,7 +357,7 @@ impl Build<'_> {
                 let id = self.built_id(*j);
                 (self.load(&id)?, id.short().to_string())
             }
-            Base::Image(name) => (self.pull(name)?, name.clone()),
+            Base::Image(name) => (self.pull_with_retries(name)?, name.clone()),
         };
         let config = serde_json::from_slice(&rec.config).unwrap_or_else(|_| json!({}));
         Ok(Current {
@@ -537,6 +542,17 @@ impl Build<'_> {
             return Ok(false);
         };
         let rec = self.load(&id)?;
+        if let Some(ttl) = self.req.cache_ttl {
+            let created = rec.created.as_deref();
+            let born = created.and_then(crate::container::logread::parse_timestamp);
+            let now =
+                crate::container::logread::parse_timestamp(&crate::runtime::clock::now_rfc3339());
+            let is_fresh =
+                matches!((born, now), (Some(b), Some(n)) if n - b < ttl.as_secs() as i64);
+            if !is_fresh {
+                return Ok(false);
+            }
+        }
         self.progress.event(BuildEvent::UsingCache(&id));
         cur.config = serde_json::from_slice(&rec.config).unwrap_or_else(|_| json!({}));
         cur.layers = rec.layers;
@@ -639,7 +655,8 @@ impl Build<'_> {
             && req.unsetenv.is_empty()
             && !req.omit_history
             && !req.squash
-            && !req.squash_all;
+            && !req.squash_all
+            && !super::finish::changes_image(req);
         if is_plain {
             return Ok(last);
         }
@@ -669,6 +686,11 @@ impl Build<'_> {
         if req.squash || req.squash_all {
             layers = self.squash(&rec, &mut config)?;
         }
+        let base = match req.squash_all {
+            true => (0, 0),
+            false => self.target_base,
+        };
+        self.finish_config(&mut config, &mut layers, base)?;
         if req.omit_history {
             if let Some(root) = config.as_object_mut() {
                 root.remove("history");

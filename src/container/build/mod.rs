@@ -17,6 +17,7 @@ mod cache;
 mod config;
 mod copy;
 mod exec;
+mod finish;
 mod instructions;
 mod run;
 mod stages;
@@ -27,6 +28,8 @@ use crate::image::containerfile;
 use crate::storage::Digest;
 
 pub use super::create::{CreateRequest, PullPolicy, RegistryOptions};
+
+use std::time::Duration;
 
 /// Where the Containerfile comes from.
 #[derive(Debug, Clone)]
@@ -101,10 +104,54 @@ pub struct BuildRequest {
     pub registry: RegistryOptions,
     /// `--secret`.
     pub secrets: Vec<Secret>,
+    /// `--timestamp`: the created times of the image and its new history
+    /// entries, and the times of the files in the layers the build adds,
+    /// in seconds since the epoch.
+    pub timestamp: Option<i64>,
+    /// `--retry`: how often a base image's pull is tried again when the
+    /// registry cannot be reached.
+    pub retry: u32,
+    /// `--retry-delay`: the wait before each of those.
+    pub retry_delay: Duration,
+    /// `--identity-label`: add `io.buildah.version`.
+    pub identity_label: bool,
+    /// `--os-feature`: added to `os.features` (`NAME-` removes).
+    pub os_features: Vec<String>,
+    /// `--os-version`: the config's `os.version`.
+    pub os_version: Option<String>,
+    /// `--cpp-flag`: for the C preprocessor of a `*.in` Containerfile.
+    pub cpp_flags: Vec<String>,
+    /// `--cache-ttl`: cached step images older than this are not used.
+    pub cache_ttl: Option<Duration>,
+    /// `--manifest`: the list the image is added to.
+    pub manifest: Option<String>,
+    /// `--output`: where the final stage's files are written too.
+    pub output: Option<Output>,
+    /// `--build-context NAME=…`.
+    pub contexts: Vec<(String, NamedContext)>,
     /// What every `RUN` container gets from the command line:
     /// `--network`, `--cap-add`, `--security-opt`, `--ulimit`, `-v`,
     /// `--userns`, `--memory`, `--cpus` and friends.
     pub run: CreateRequest,
+}
+
+/// A `--build-context` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A directory, read as the main context is.
+    Dir(PathBuf),
+    /// `docker-image://IMAGE` or `container-image://IMAGE`: an image,
+    /// pulled as `--pull` says.
+    Image(String),
+}
+
+/// A `--output` destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// `type=local,dest=DIR`, or a bare directory: the files unpacked there.
+    Dir(PathBuf),
+    /// `type=tar,dest=FILE`: the files as one tar.
+    Tar(PathBuf),
 }
 
 /// What a build reports as it goes; the CLI prints each as Podman does.
@@ -174,6 +221,30 @@ pub enum Error {
     /// A flag's value that cannot be used.
     #[error("{0}")]
     Flag(String),
+    /// Running the C preprocessor on a `*.in` Containerfile.
+    #[error("running cpp on {path}")]
+    Cpp {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The C preprocessor failed.
+    #[error("cpp {path}: {message}")]
+    CppFailed { path: PathBuf, message: String },
+    /// `--output`.
+    #[error("writing the build's output to {path}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--manifest`: adding the image to the list.
+    #[error("adding the image to manifest list {list}")]
+    Manifest {
+        list: String,
+        #[source]
+        source: Box<super::Error>,
+    },
     /// A step failed.
     #[error("building at STEP \"{step}\" ({file} line {line})")]
     Step {

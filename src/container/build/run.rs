@@ -246,12 +246,18 @@ impl<'a> Build<'a> {
                 mounts.targets.push(PathBuf::from(dst));
             }
             "bind" => {
-                if get("from").is_some() {
-                    return Err(bad("from= is not supported: COPY --from the stage instead"));
-                }
+                let base = match get("from") {
+                    None => self.req.context.clone(),
+                    Some(f) => match self.named_context(&f) {
+                        Some(super::NamedContext::Dir(d)) => d.clone(),
+                        _ => return Err(bad(
+                            "from= takes the name of a --build-context directory: COPY --from a stage or image instead",
+                        )),
+                    },
+                };
                 let dst = target(get("target").ok_or_else(|| bad("a bind mount needs target="))?);
                 let rel = get("source").unwrap_or_default();
-                let src = self.context_path(&rel).map_err(|why| bad(&why))?;
+                let src = context_path(&base, &rel).map_err(|why| bad(&why))?;
                 let mode = match get("rw").or(get("readwrite")).as_deref() {
                     Some("true") => "rw",
                     _ => "ro",
@@ -275,19 +281,19 @@ impl<'a> Build<'a> {
         }
         Ok(())
     }
+}
 
-    /// `rel` in the context as a host path without symlinks, checked not
-    /// to leave the context.
-    fn context_path(&self, rel: &str) -> Result<PathBuf, String> {
-        let ctx = std::fs::canonicalize(&self.req.context)
-            .map_err(|e| format!("the context {}: {e}", self.req.context.display()))?;
-        let full = std::fs::canonicalize(ctx.join(rel.trim_start_matches('/')))
-            .map_err(|e| format!("{rel}: {e}"))?;
-        if !full.starts_with(&ctx) {
-            return Err(format!("{rel}: it leads out of the build context"));
-        }
-        Ok(full)
+/// `rel` in the context directory `context` as a host path without
+/// symlinks, checked not to leave the context.
+fn context_path(context: &std::path::Path, rel: &str) -> Result<PathBuf, String> {
+    let ctx = std::fs::canonicalize(context)
+        .map_err(|e| format!("the context {}: {e}", context.display()))?;
+    let full = std::fs::canonicalize(ctx.join(rel.trim_start_matches('/')))
+        .map_err(|e| format!("{rel}: {e}"))?;
+    if !full.starts_with(&ctx) {
+        return Err(format!("{rel}: it leads out of the build context"));
     }
+    Ok(full)
 }
 
 /// What `RUN --mount` and `--network` add to a `RUN` container.

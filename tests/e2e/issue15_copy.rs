@@ -311,7 +311,10 @@ fn issue15_build_flags_shape_the_output_and_the_image() {
         ),
         (vec!["--format", "v1"], vec!["v1"]),
         (vec!["--ssh", "default"], vec!["--ssh"]),
-        (vec!["--output", "type=local,dest=x"], vec!["--output"]),
+        (
+            vec!["--output", "type=nosuch,dest=x"],
+            vec!["--output", "use local or tar"],
+        ),
     ] {
         build(&env, &ctx, &args).tool_error(&parts);
     }

@@ -561,11 +561,11 @@ pub(crate) const PROC: &str = "/proc";
 /// (128+N when killed by signal N), recording it running (with this
 /// process as its monitor) and then exited. Must be called single-threaded.
 pub fn run(plan: &Plan, store: &crate::storage::Store) -> Result<i32, Error> {
+    // One copy: the `type=env` secrets and the user networks' addresses
+    // are filled in for this start only.
     let mut plan = plan.clone();
     secret_use::add_env(store.root(), &mut plan)?;
-    let plan = &plan;
     let proc = std::path::Path::new(PROC);
-    let mut plan = plan.clone();
     let join = start_join(&mut plan, proc)?;
     let plan = &plan;
     // Logged as a detached container's output is, unless `--rm` removes
@@ -595,10 +595,15 @@ pub(crate) fn start_join(
     if plan.pod.is_some() {
         return Ok(pod::member_join(plan, proc)?);
     }
-    // The store root is two levels above the container's directory.
-    let root = plan.dirs.dir.parent().and_then(std::path::Path::parent);
-    let root = root.unwrap_or(std::path::Path::new("/")).to_path_buf();
+    let root = store_root_of(plan).to_path_buf();
     netattach::join(&root, plan, proc)
+}
+
+/// The root of the store `plan`'s container is in: two levels above the
+/// container's directory.
+pub(crate) fn store_root_of(plan: &Plan) -> &std::path::Path {
+    let root = plan.dirs.dir.parent().and_then(std::path::Path::parent);
+    root.unwrap_or(std::path::Path::new("/"))
 }
 
 /// Records `plan` as container `plan.id`'s start spec.

@@ -27,6 +27,7 @@ use super::restart::{Backoff, RestartPolicy};
 use super::{Error, Plan};
 use crate::error::Diagnose;
 use crate::runtime::clock;
+use crate::runtime::pod::PodJoin;
 use crate::runtime::run::{self, Started, Stdio};
 use crate::runtime::Error as RtError;
 use crate::storage::{ContainerState, RestartSettings, Store};
@@ -171,8 +172,10 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
         LogDriver::None | LogDriver::Passthrough => LogFile::discard(),
     };
     // The `type=env` secrets are read now, at every start, as in Podman.
-    let started =
-        super::secret_use::add_env(store.root(), &mut plan).and_then(|()| start_process(&plan));
+    // Then what it joins, its user networks' addresses filled into `plan`.
+    let started = super::secret_use::add_env(store.root(), &mut plan)
+        .and_then(|()| super::start_join(&mut plan, proc))
+        .and_then(|join| start_process(&plan, join));
     let (started, input) = match started {
         Ok(s) => s,
         Err(e) => {
@@ -211,21 +214,15 @@ pub fn start(store: &Store, id: &str, restart_count: u32, proc: &Path) -> Result
     })
 }
 
-/// Starts `plan` in the runtime, joining its pod's namespaces if it has one.
-fn start_runtime(plan: &Plan, stdio: Stdio) -> Result<Started, Error> {
-    let mut plan = plan.clone();
-    let join = super::start_join(&mut plan, std::path::Path::new(super::PROC))?;
-    Ok(run::start(&plan, stdio, join)?)
-}
-
-/// Starts the container's process with its output on pipes (or a pty),
-/// and with `-i` keeps its stdin for attach clients.
-fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
+/// Starts the container's process, joining what `join` names (its pod's
+/// namespaces, the network holder's), with its output on pipes (or a
+/// pty), and with `-i` keeps its stdin for attach clients.
+fn start_process(plan: &Plan, join: Option<PodJoin>) -> Result<(Started, Input), Error> {
     if !plan.interactive {
-        return Ok((start_runtime(plan, Stdio::Pipes)?, Input::none()));
+        return Ok((run::start(plan, Stdio::Pipes, join)?, Input::none()));
     }
     if plan.tty {
-        let started = start_runtime(plan, Stdio::Pipes)?;
+        let started = run::start(plan, Stdio::Pipes, join)?;
         let input = match &started.master {
             Some(m) => Input::new(
                 m.try_clone()
@@ -264,7 +261,7 @@ fn start_process(plan: &Plan) -> Result<(Started, Input), Error> {
     if let Err(e) = swapped {
         restore(Err(RtError::Relay(e).into()))?;
     }
-    let mut started = restore(start_runtime(plan, Stdio::Inherit))?;
+    let mut started = restore(run::start(plan, Stdio::Inherit, join).map_err(Error::from))?;
     drop((in_r, out_w, err_w));
     started.outputs = Some((out_r, err_r));
     Ok((started, Input::new(in_w, false)))

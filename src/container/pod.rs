@@ -644,9 +644,7 @@ pub fn member_join(plan: &crate::runtime::Plan, proc: &Path) -> Result<Option<Po
     let Some(id) = &plan.pod else {
         return Ok(None);
     };
-    // The store root is two levels above the container's directory.
-    let root = plan.dirs.dir.parent().and_then(Path::parent);
-    let root = root.unwrap_or(Path::new("/"));
+    let root = super::store_root_of(plan);
     if !find(root, id)?.has_infra {
         return Ok(None);
     }

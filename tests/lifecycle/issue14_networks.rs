@@ -310,6 +310,41 @@ fn issue14_networks_commands_and_errors_as_podman() {
     ])
     .success()
     .stdout_has("inet 10.123.0.77/24");
+    // --no-trunc shows whole ids; reload names the containers it is given
+    // (their rules live in the holder's namespace: nothing to redo);
+    // rm -f -t removes the containers using the network first.
+    env.hutch(&[
+        "network",
+        "ls",
+        "--no-trunc",
+        "--format",
+        "{{.ID}}",
+        "--filter",
+        "name=lab",
+    ])
+    .success()
+    .stdout_is("a51146d38077ff992eba84cf1d5e9b249073503eb74868699016153b031a38f7");
+    env.hutch(&["network", "reload", "--all"])
+        .success()
+        .stdout_is("");
+    env.hutch(&["network", "reload", "nosuch"])
+        .code(125)
+        .stderr_has("no container with name or ID \"nosuch\" found");
+    env.hutch(&["network", "create", "gone"]).success();
+    env.hutch(&[
+        "create",
+        "--name",
+        "user",
+        "--network",
+        "gone",
+        &image("busybox"),
+        "true",
+    ])
+    .success();
+    env.hutch(&["network", "rm", "-f", "-t", "0", "gone"])
+        .success()
+        .stdout_is("gone");
+    env.hutch(&["container", "exists", "user"]).code(1);
     env.hutch(&["network", "prune", "-f", "--filter", "label=nosuch"])
         .success()
         .stdout_is("");

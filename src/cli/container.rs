@@ -79,6 +79,8 @@ pub enum ContainerCommand {
     Unmount(super::mount::UnmountArgs),
     /// Create a copy of a container, with another name, image, pod or limits
     Clone(super::clone::CloneArgs),
+    /// Run the command an image's label describes
+    Runlabel(super::runlabel::RunlabelArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +131,7 @@ pub fn run(engine: &Engine, command: ContainerCommand) -> Result<i32, Error> {
         ContainerCommand::Mount(a) => super::mount::mount(engine, a),
         ContainerCommand::Unmount(a) => super::mount::unmount(engine, a),
         ContainerCommand::Clone(a) => super::clone::run(engine, a),
+        ContainerCommand::Runlabel(a) => super::runlabel::run(engine, a),
         ContainerCommand::Exists(a) => match engine.container_id(&a.container) {
             Ok(_) => Ok(0),
             Err(e) if e.is_missing() => Ok(1),

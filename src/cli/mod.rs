@@ -53,6 +53,7 @@ mod rename;
 mod resources;
 mod rmi;
 mod run;
+mod runlabel;
 mod runopts;
 mod search;
 mod secret;

@@ -9,6 +9,7 @@ mod issue13_misc;
 mod issue13_refusals;
 mod issue13_refusals_build;
 mod issue13_run;
+mod issue13_runlabel;
 mod issue13_tmpl;
 mod issue14_events;
 mod issue14_health;

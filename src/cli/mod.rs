@@ -328,8 +328,30 @@ pub struct ImageExistsArgs {
     pub image: String,
 }
 
+/// Output to a pipe whose reader went (`hutch ps | head -1`) ends the
+/// command quietly with 141, the status of a process killed by SIGPIPE,
+/// as Podman's does, instead of a panic: `println!` panics on EPIPE
+/// because Rust ignores the signal (which the helpers and the forwarder
+/// rely on for their sockets).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to std") && text.contains("os error 32") {
+            std::process::exit(141);
+        }
+        default(info)
+    }));
+}
+
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> i32 {
+    quiet_on_closed_stdout();
     let cli = match parse::parse_from(std::env::args_os()) {
         Ok(c) => c,
         Err(parse::ParseError::Clap(e)) => {

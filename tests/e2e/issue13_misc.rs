@@ -782,3 +782,23 @@ fn issue13_misc_unshare_rootless_netns_is_refused_with_a_way_in() {
         .success();
     assert!(marker.exists());
 }
+
+#[test]
+fn issue13_misc_closed_stdout_ends_quietly() {
+    // `hutch … | head -1`: output to a pipe nobody reads any more ends the
+    // command with 141 (killed by SIGPIPE, as Podman is) and no panic.
+    let env = Env::new();
+    env.pull(&image("busybox")).success();
+    for args in [&["images"][..], &["info"], &["version"]] {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        drop(read);
+        let mut c = env.command(args);
+        c.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped());
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -29,12 +29,18 @@ pub struct CreateArgs {
     /// Publish a port of the pod on the host: [hostIP:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long, value_name = "PORT")]
     pub publish: Vec<String>,
-    /// Network mode of the pod: pasta[:OPTIONS], slirp4netns[:OPTIONS], host or none
+    /// Network mode of the pod: pasta[:OPTIONS], slirp4netns[:OPTIONS], host, none, or user-defined networks (NAME[,NAME...])
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
     /// MAC address of the pod's interface (pasta and slirp4netns)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
+    /// The pod's IPv4 address on its user-defined network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<String>,
+    /// Another name the user-defined network's DNS gives the pod's address
+    #[arg(long, value_name = "NAME")]
+    pub network_alias: Vec<String>,
     /// DNS server for the members' /etc/resolv.conf
     #[arg(long, value_name = "ADDRESS")]
     pub dns: Vec<String>,
@@ -244,6 +250,8 @@ pub fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
             add_hosts: args.add_host,
             no_hosts: args.no_hosts,
             mac_address: args.mac_address,
+            ip: args.ip,
+            aliases: args.network_alias,
             ..NetworkRequest::default()
         },
         exit_policy,

@@ -16,6 +16,7 @@ use super::netholder::{self, attached_dir};
 use super::networks;
 use super::Error;
 use crate::net::netavark::{Cidr, Holder, Options, PerNetwork};
+use crate::net::Attachment;
 use crate::runtime::network::NetAttach;
 use crate::runtime::pod::PodJoin;
 use crate::runtime::{procfs, Plan};
@@ -80,39 +81,67 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
     if plan.network.mode.attachments().is_empty() {
         return Ok(None);
     }
+    let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
+        return Ok(None);
+    };
+    let attach = attach_networks(root, &plan.id, &plan.origin.name, attachments, proc)?;
+    let ns = &plan.tuning.namespaces;
+    let mut own = CloneFlags::CLONE_NEWNET;
+    if !ns.is_host_uts {
+        own |= CloneFlags::CLONE_NEWUTS;
+    }
+    if !ns.is_host_ipc {
+        own |= CloneFlags::CLONE_NEWIPC;
+    }
+    // The holder's user namespace only: the container's network, UTS and
+    // IPC namespaces are its own, made there.
+    let user_fd = attach
+        .holder
+        .user
+        .try_clone()
+        .map_err(|e| netholder::Error::OpenNamespace {
+            kind: "user",
+            source: e,
+        })?;
+    Ok(Some(PodJoin {
+        pod: "the network holder".into(),
+        namespaces: vec![(CloneFlags::CLONE_NEWUSER, user_fd)],
+        own,
+        network: Some(attach),
+    }))
+}
+
+/// Attaches the container (or pod infra) `id` named `name` to the
+/// networks of `attachments`, under the holder lock: the holder started
+/// if need be, an address picked on each network (filled into
+/// `attachments` with the gateway, prefix and DNS), and the attachment
+/// recorded, owned by this process. The caller makes the namespace in the
+/// holder's user namespace and runs netavark with what is returned.
+pub fn attach_networks(
+    root: &Path,
+    id: &str,
+    name: &str,
+    attachments: &mut [Attachment],
+    proc: &Path,
+) -> Result<NetAttach, Error> {
     let _lock = netholder::lock(root)?;
     let holder = netholder::ensure(root, proc)?;
     let (user, net) = netholder::open_namespaces(&holder, proc)?;
     let taken: Vec<(String, Ipv4Addr)> = live_records(root)
         .into_iter()
-        .filter(|(id, _)| *id != plan.id)
+        .filter(|(other, _)| other != id)
         .flat_map(|(_, r)| r.addresses)
         .collect();
     let mut options = Options {
-        container_id: plan.id.clone(),
-        container_name: plan.origin.name.clone(),
+        container_id: id.to_string(),
+        container_name: name.to_string(),
         ..Options::default()
     };
     let mut addresses = BTreeMap::new();
-    let short: String = plan.id.chars().take(12).collect();
-    let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
-        return Ok(None);
-    };
+    let short: String = id.chars().take(12).collect();
     for (i, a) in attachments.iter_mut().enumerate() {
         let network = networks::find(root, &a.network)?;
-        let subnet = network.subnets.first();
-        let cidr = subnet.and_then(|s| Cidr::parse(&s.subnet));
-        let gateway = subnet
-            .and_then(|s| s.gateway.as_deref())
-            .and_then(|g| g.parse::<Ipv4Addr>().ok());
-        let Some(cidr) = cidr else {
-            return Err(networks::Error::Invalid {
-                field: "subnet",
-                value: network.name.clone(),
-                reason: "the network has no IPv4 subnet".into(),
-            }
-            .into());
-        };
+        let (cidr, gateway) = subnet_of(&network)?;
         let used: Vec<Ipv4Addr> = taken
             .iter()
             .filter(|(n, _)| *n == network.name)
@@ -124,7 +153,7 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
         a.prefix = cidr.prefix;
         a.dns = network.dns_enabled;
         addresses.insert(network.name.clone(), ip);
-        let mut aliases = vec![plan.origin.name.clone(), short.clone()];
+        let mut aliases = vec![name.to_string(), short.clone()];
         aliases.extend(a.aliases.iter().cloned());
         aliases.retain(|n| !n.is_empty());
         aliases.dedup();
@@ -146,7 +175,7 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
         addresses,
         options: options.clone(),
     };
-    let path = record_path(root, &plan.id);
+    let path = record_path(root, id);
     let text = serde_json::to_vec(&rec).unwrap_or_default();
     crate::storage::atomic::write_file(&path, &text, 0o644).map_err(|source| {
         netholder::Error::Io {
@@ -155,33 +184,45 @@ pub fn join(root: &Path, plan: &mut Plan, proc: &Path) -> Result<Option<PodJoin>
             source,
         }
     })?;
-    let ns = &plan.tuning.namespaces;
-    let mut own = CloneFlags::CLONE_NEWNET;
-    if !ns.is_host_uts {
-        own |= CloneFlags::CLONE_NEWUTS;
+    Ok(NetAttach {
+        holder: Holder { user, net },
+        config_dir: netholder::netavark_dir(root),
+        options,
+        record: path,
+    })
+}
+
+/// `network`'s IPv4 subnet and gateway.
+fn subnet_of(network: &crate::net::netavark::Network) -> Result<(Cidr, Option<Ipv4Addr>), Error> {
+    let subnet = network.subnets.first();
+    let cidr = subnet.and_then(|s| Cidr::parse(&s.subnet));
+    let gateway = subnet
+        .and_then(|s| s.gateway.as_deref())
+        .and_then(|g| g.parse::<Ipv4Addr>().ok());
+    match cidr {
+        Some(cidr) => Ok((cidr, gateway)),
+        None => Err(networks::Error::Invalid {
+            field: "subnet",
+            value: network.name.clone(),
+            reason: "the network has no IPv4 subnet".into(),
+        }
+        .into()),
     }
-    if !ns.is_host_ipc {
-        own |= CloneFlags::CLONE_NEWIPC;
+}
+
+/// Fills in what `attachments` need before an address is picked: each
+/// network's gateway, prefix and whether its DNS answers names (a pod's
+/// members, made before its infra starts, write their resolv.conf from
+/// it).
+pub fn fill_networks(root: &Path, attachments: &mut [Attachment]) -> Result<(), Error> {
+    for a in attachments {
+        let network = networks::find(root, &a.network)?;
+        let (cidr, gateway) = subnet_of(&network)?;
+        a.gateway = gateway;
+        a.prefix = cidr.prefix;
+        a.dns = network.dns_enabled;
     }
-    // The holder's user namespace only: the container's network, UTS and
-    // IPC namespaces are its own, made there.
-    let user_fd = user
-        .try_clone()
-        .map_err(|e| netholder::Error::OpenNamespace {
-            kind: "user",
-            source: e,
-        })?;
-    Ok(Some(PodJoin {
-        pod: "the network holder".into(),
-        namespaces: vec![(CloneFlags::CLONE_NEWUSER, user_fd)],
-        own,
-        network: Some(NetAttach {
-            holder: Holder { user, net },
-            config_dir: netholder::netavark_dir(root),
-            options,
-            record: path,
-        }),
-    }))
+    Ok(())
 }
 
 /// The address for a container on `network`: `wanted` if it is free and

@@ -444,7 +444,23 @@ impl Engine {
         Ok(out)
     }
 
-    /// Removes network `name_or_id`; with `force`, the containers using it
+    /// The ids of the pods whose infra joins network `name`.
+    pub fn network_pods(&self, name: &str) -> Result<Vec<String>, EngineError> {
+        let pods = super::pod::list(&self.paths().root)?;
+        Ok(pods
+            .into_iter()
+            .filter(|p| {
+                p.network
+                    .mode
+                    .attachments()
+                    .iter()
+                    .any(|a| a.network == name)
+            })
+            .map(|p| p.id)
+            .collect())
+    }
+
+    /// Removes network `name_or_id`; with `force`, the pods and containers using it
     /// first (stopped within `grace`). Returns the name removed.
     pub fn remove_network(
         &self,
@@ -457,11 +473,19 @@ impl Engine {
             return Err(Error::Default(network.name).into());
         }
         let users = self.network_users(&network.name)?;
-        if !users.is_empty() {
+        let pods = self.network_pods(&network.name)?;
+        if !users.is_empty() || !pods.is_empty() {
             if !force {
                 return Err(Error::InUse { name: network.name }.into());
             }
+            for pod in &pods {
+                self.remove_pod(pod, true, grace)?;
+            }
             for (id, _) in &users {
+                // A pod's member went with its pod.
+                if self.container_id(id).is_err() {
+                    continue;
+                }
                 if grace.is_some() {
                     let _ = self.stop(id, grace);
                 }
@@ -489,7 +513,9 @@ impl Engine {
     ) -> Result<Vec<String>, EngineError> {
         let mut out = Vec::new();
         for n in self.networks()? {
-            if n.name == DEFAULT_NETWORK || keep(&n) || !self.network_users(&n.name)?.is_empty() {
+            let is_used =
+                !self.network_users(&n.name)?.is_empty() || !self.network_pods(&n.name)?.is_empty();
+            if n.name == DEFAULT_NETWORK || keep(&n) || is_used {
                 continue;
             }
             out.push(self.remove_network(&n.name, false, None)?);

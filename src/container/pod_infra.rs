@@ -136,6 +136,18 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(Error::Signals)?;
     let (go_r, go_w) = crate::userns::pipe().map_err(Error::Maps)?;
     let private = pod.network.mode.is_private();
+    // On user-defined networks: addresses picked and recorded now, owned
+    // by this monitor, which detaches the pod when it exits.
+    let attach = match &mut pod.network.mode {
+        crate::net::Mode::Bridge(attachments) => Some(
+            super::netattach::attach_networks(root, &pod.id, &pod.name, attachments, proc)
+                .map_err(|e| Error::InfraFailed {
+                    pod: pod.name.clone(),
+                    message: crate::error::render_chain(&e),
+                })?,
+        ),
+        _ => None,
+    };
     let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
     for (is_own, flag) in [
         (private, CloneFlags::CLONE_NEWNET),
@@ -148,20 +160,30 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
     }
     // In the host's UTS namespace the name is the host's.
     let name = (!pod.is_host_uts).then(|| pod.host_name().to_string());
-    let infra = spawn(flags, &[go_w.as_fd(), signals.as_fd()], move |_| {
-        infra_child(go_r, name.as_deref(), private)
-    })
-    .map_err(Error::Clone)?;
-    // The infra never execs and reports only a failure to start, which
-    // the steps below notice on their own.
-    let pid = infra.pid();
-    drop(infra);
-    // The id maps before the helper: it joins the user namespace.
-    let helper = crate::userns::write_id_maps(pid, &pod.maps)
-        .map_err(Error::Maps)
-        .and_then(|()| {
-            crate::net::start_helper(&pod.network, pid, &dir, &ports).map_err(Error::Network)
-        });
+    let parent_ends = [go_w.as_fd(), signals.as_fd()];
+    let pid = match &attach {
+        None => {
+            let infra = spawn(flags, &parent_ends, move |_| {
+                infra_child(go_r, name.as_deref(), private)
+            })
+            .map_err(Error::Clone)?;
+            // The infra never execs and reports only a failure to start,
+            // which the steps below notice on their own.
+            infra.pid()
+        }
+        Some(a) => spawn_in_holder(&a.holder, flags, &parent_ends, move || {
+            infra_child(go_r, name.as_deref(), private)
+        })?,
+    };
+    let helper = match attach {
+        // The id maps before the helper: it joins the user namespace.
+        None => crate::userns::write_id_maps(pid, &pod.maps)
+            .map_err(Error::Maps)
+            .and_then(|()| {
+                crate::net::start_helper(&pod.network, pid, &dir, &ports).map_err(Error::Network)
+            }),
+        Some(a) => attach_infra(a, pid, &dir, &ports, proc).map(Some),
+    };
     let helper = match helper {
         Ok(h) => h,
         Err(e) => {
@@ -211,6 +233,95 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
         signals,
         helper,
     })
+}
+
+/// Clones the infra of a pod on user-defined networks in the network
+/// holder's user namespace, with the other namespaces of `flags` its own
+/// (made there): a first child enters the holder's user namespace, then
+/// hands over to the infra, forked as our child. Returns the infra's pid.
+fn spawn_in_holder(
+    holder: &crate::net::netavark::Holder,
+    flags: CloneFlags,
+    parent_ends: &[std::os::fd::BorrowedFd<'_>],
+    body: impl FnOnce() -> Result<Never, Failure>,
+) -> Result<Pid, Error> {
+    let user = holder.user.as_fd();
+    let own = (flags - CloneFlags::CLONE_NEWUSER) | CloneFlags::CLONE_PARENT;
+    let mut child = spawn(CloneFlags::empty(), parent_ends, move |reporter| {
+        nix::sched::setns(user, CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| Failure::step("entering the network holder's user namespace", e))?;
+        reporter
+            .hand_over(own, move |_| body())
+            .map_err(|e| Failure::io("forking the infra", &e))
+    })
+    .map_err(Error::Clone)?;
+    let first = child.pid();
+    let message = child.read_message();
+    let _ = crate::sys::child::wait_for(first);
+    match message {
+        Ok(Some(crate::sys::child::Message::Forked(pid))) => Ok(pid),
+        Ok(Some(crate::sys::child::Message::Failed(f))) => Err(Error::InfraFailed {
+            pod: "infra".into(),
+            message: match f.errno {
+                0 => f.text,
+                n => format!("{}: {}", f.text, nix::errno::Errno::from_raw(n).desc()),
+            },
+        }),
+        Ok(None) => Err(Error::InfraFailed {
+            pod: "infra".into(),
+            message: "the infra's first child exited without reporting".into(),
+        }),
+        Err(e) => Err(Error::SpawnInfra("infra".into(), e)),
+    }
+}
+
+/// Attaches the infra `pid` to its networks with netavark, records
+/// netavark's report in the pod directory `dir`, and starts the forwarder
+/// of `ports`: what is returned undoes it all when dropped.
+fn attach_infra(
+    attach: crate::runtime::network::NetAttach,
+    pid: Pid,
+    dir: &Path,
+    ports: &[crate::net::PublishedPort],
+    proc: &Path,
+) -> Result<RunningHelper, Error> {
+    let path = proc.join(pid.to_string()).join("ns").join("net");
+    let netns = match File::open(&path) {
+        Ok(f) => OwnedFd::from(f),
+        Err(source) => {
+            let _ = std::fs::remove_file(&attach.record);
+            return Err(Error::Write { path, source });
+        }
+    };
+    let status =
+        crate::net::netavark::setup(&attach.config_dir, &attach.holder, &netns, &attach.options);
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&attach.record);
+            return Err(Error::Network(e));
+        }
+    };
+    let detach = crate::net::netavark::Detach {
+        config_dir: attach.config_dir,
+        holder: attach.holder,
+        netns,
+        options: attach.options,
+        record: attach.record,
+    };
+    let status_path = dir.join(crate::runtime::network::STATUS_FILE);
+    crate::storage::atomic::write_json(&status_path, &status, 0o644).map_err(|source| {
+        Error::Write {
+            path: status_path,
+            source,
+        }
+    })?;
+    // Dropped on failure: that detaches the pod again.
+    let forwarder = match ports.is_empty() {
+        true => None,
+        false => Some(crate::net::spawn_forwarder(pid, ports).map_err(Error::Network)?),
+    };
+    Ok(RunningHelper::attached(detach, forwarder))
 }
 
 /// The infra process: waits for its id maps and network, brings up

@@ -182,6 +182,44 @@ impl PodOutcome {
 }
 
 impl Engine {
+    /// The network flags of pod `req` with the user-defined networks its
+    /// `--network` names resolved (their gateways filled in for the
+    /// members' resolv.conf); the infra joins them when it starts, in the
+    /// network holder's user namespace, which the pod's id maps must then
+    /// be.
+    fn pod_networks(&self, req: &NewPod, has_infra: bool) -> Result<net::NetworkRequest, Error> {
+        let root = &self.paths().root;
+        let mut net_req = req.network.clone();
+        let resolved = super::networks::resolve(
+            root,
+            net_req.network.as_deref(),
+            &net_req.aliases,
+            net_req.ip.as_deref(),
+        )?;
+        if let Some(mut attachments) = resolved {
+            let i = &req.options.inherited;
+            if i.userns.is_some() || !i.uidmap.is_empty() || !i.gidmap.is_empty() {
+                return Err(super::networks::Error::Invalid {
+                    field: "--userns",
+                    value: i.userns.clone().unwrap_or_else(|| "--uidmap".into()),
+                    reason: "pods on user-defined networks share the user namespace of the network holder; drop --userns or use pasta".into(),
+                }
+                .into());
+            }
+            if !has_infra {
+                return Err(super::networks::Error::Invalid {
+                    field: "--network",
+                    value: net_req.network.clone().unwrap_or_default(),
+                    reason: "a pod without an infra has no network of its own to attach".into(),
+                }
+                .into());
+            }
+            super::netattach::fill_networks(root, &mut attachments)?;
+            net_req.networks = attachments;
+        }
+        Ok(net_req)
+    }
+
     /// Records a pod (started later, by `pod start` or its first member's
     /// start, as Podman's); returns the pod's id.
     pub fn create_pod(&self, req: &NewPod) -> Result<String, Error> {
@@ -195,8 +233,9 @@ impl Engine {
         let labels = read_labels(&opts.label_files, &opts.labels)?;
         let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
         let proc = Path::new(PROC);
-        let network = net::plan_network(&req.network, &helpers, net::host_route(proc))
-            .map_err(Error::Network)?;
+        let net_req = self.pod_networks(req, has_infra)?;
+        let network =
+            net::plan_network(&net_req, &helpers, net::host_route(proc)).map_err(Error::Network)?;
         net::check_ports(&network.ports, net::unprivileged_port_start(proc))
             .map_err(Error::Network)?;
         let checked = super::pod_options::check(

@@ -10,7 +10,7 @@ use super::network::{free_port, http_get};
 use super::{expect_id, setup, Cleanup, SETTLE};
 
 /// netavark and aardvark-dns, where Debian installs them.
-fn require_netavark() {
+pub fn require_netavark() {
     for tool in ["/usr/lib/podman/netavark", "/usr/lib/podman/aardvark-dns"] {
         if !std::path::Path::new(tool).is_file() {
             panic!("{tool} is missing: install the netavark and aardvark-dns packages");
@@ -20,7 +20,7 @@ fn require_netavark() {
 }
 
 /// The processes of this user whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<String> {
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
     let me = std::fs::metadata("/proc/self").map(|m| {
         use std::os::unix::fs::MetadataExt;
         m.uid()
@@ -51,12 +51,12 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 /// server and prints the body of `GET /` there, or `NAME unreachable`
 /// (busybox's nslookup and nc: the fixture's static busybox wget crashes
 /// in glibc's NSS).
-const GET: &str = "get() { a=$(busybox nslookup $1 2>/dev/null | awk '/^Address: / && $2 !~ /:/ { a = $2 } END { print a }'); \
+pub const GET: &str = "get() { a=$(busybox nslookup $1 2>/dev/null | awk '/^Address: / && $2 !~ /:/ { a = $2 } END { print a }'); \
     b=; [ -n \"$a\" ] && b=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 $a 80 2>/dev/null | tail -n 1); \
     if [ -n \"$b\" ]; then echo \"$b\"; else echo \"$1 unreachable\"; fi; }";
 
 /// A web server container command serving `body` on port 80.
-fn server(body: &str) -> Vec<String> {
+pub fn server(body: &str) -> Vec<String> {
     vec![
         "sh".into(),
         "-c".into(),

@@ -21,6 +21,7 @@ mod issue13_cp;
 mod issue13_flags;
 mod issue13_pod;
 mod issue13_podflags;
+mod issue13_podnet;
 mod issue14_networks;
 mod issue20_lifecycle;
 mod issue20_runtime;

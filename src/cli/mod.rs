@@ -16,6 +16,7 @@ mod commit;
 mod container;
 mod cp;
 mod diff;
+mod doctor;
 mod events;
 mod exec;
 mod hardening;
@@ -165,6 +166,8 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Show how hutch sees this host
     Info(info::InfoArgs),
+    /// Check what rootless containers need on this host, with fixes
+    Doctor(doctor::DoctorArgs),
     /// List containers
     Ps(ps::PsArgs),
     /// Show a container's output
@@ -397,6 +400,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(&engine, a),
         Command::Version(a) => version::run(a),
         Command::Info(a) => info::run(&engine, a),
+        Command::Doctor(a) => doctor::run(&engine, a),
         Command::Ps(a) => ps::run(&engine, a),
         Command::Logs(a) => logs::run(&engine, a),
         Command::Inspect(a) => inspect::run_object(&engine, a),

@@ -371,9 +371,12 @@ pub fn main() -> i32 {
     }
     let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
     paths.volume_path = cli.volumepath.clone();
+    // The store is moved to node-local disk before anything (the event
+    // log) is placed in it.
     let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
-        .with_cgroup_manager(cli.cgroup_manager.as_deref())
+        .keep_store_local()
+        .and_then(|e| e.with_cgroup_manager(cli.cgroup_manager.as_deref()))
         .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn));
     let engine = match engine {
         Ok(e) => e,

@@ -170,7 +170,22 @@ impl Engine {
         let made = std::fs::create_dir_all(root);
         match fstype::filesystem_of(root) {
             Ok(fs) => {
-                out.push(filesystem_check(root, &fs));
+                out.push(match self.store_moved_from() {
+                    Some((from, from_fs)) => Check::warn(
+                        "store-fs",
+                        format!(
+                            "{} on {}: kept on this node, as {} is on {from_fs} (a network filesystem)",
+                            fs.kind.name,
+                            fs.path.display(),
+                            from.display()
+                        ),
+                        format!(
+                            "none needed; to keep the store elsewhere: hutch --root DIR (or export {}=DIR)",
+                            crate::paths::ENV_ROOT
+                        ),
+                    ),
+                    None => filesystem_check(root, &fs),
+                });
                 out.push(space_check(root, &fs));
             }
             Err(e) => out.push(Check::fail(

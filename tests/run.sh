@@ -5,10 +5,9 @@
 #
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
-# As root it also runs the doctor host tier (tests/doctor/host.sh) after
-# the suites. As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
-# the users hutch-test and hutch-norange) and runs the integration tests as
-# those users. As a normal user it needs the packages already installed and
+# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
+# the users hutch-test and hutch-norange), runs the integration tests as
+# those users, and then the doctor host tier (tests/doctor/host.sh). As a normal user it needs the packages already installed and
 # runs the ranged-user tests as itself; the no-range tests then only run if
 # the current user has no /etc/subuid range (otherwise they are reported as
 # failed: they need `sudo ./tests/run.sh`).

@@ -48,6 +48,10 @@ const RUN_USER_BASE: &str = "/run/user";
 /// The shared directory the last-resort run directory goes in. Fixed rather
 /// than `TMPDIR` so that every hutch process of a user agrees on it.
 const TMP_BASE: &str = "/tmp";
+/// Where a node-local store goes when the default one would be on a
+/// network filesystem: `/var/tmp/hutch-UID` (kept across reboots, unlike
+/// `/tmp` and the runtime directory).
+const LOCAL_STORE_BASE: &str = "/var/tmp";
 /// The name of hutch's directory inside a per-user runtime directory.
 const RUNROOT_NAME: &str = "hutch";
 /// Owner-only access, required of the run directory in the shared `/tmp`.
@@ -88,6 +92,14 @@ pub enum Error {
     RunRootForeign { path: PathBuf, owner: u32, uid: u32 },
     #[error("run directory {path} has mode {mode:04o}, not 0700")]
     RunRootNotPrivate { path: PathBuf, mode: u32 },
+    #[error("creating the node-local store {path}")]
+    CreateLocalStore {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("node-local store {path} {why}")]
+    LocalStoreUnsafe { path: PathBuf, why: String },
     #[error("making {path} private")]
     SecureRunRoot {
         path: PathBuf,
@@ -107,9 +119,24 @@ impl crate::error::Diagnose for Error {
                 "something else holds {}: remove it if it is yours, or set {ENV_XDG_RUNTIME_DIR} or --runroot to a private directory",
                 path.display()
             )),
+            Error::LocalStoreUnsafe { path, .. } => Some(format!(
+                "remove {} if it is yours, or choose the store with --root or {ENV_ROOT}",
+                path.display()
+            )),
             _ => None,
         }
     }
+}
+
+/// Where the store's location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSource {
+    /// The `--root` option.
+    Option,
+    /// The `HUTCH_ROOT` environment variable.
+    Env,
+    /// `$XDG_DATA_HOME/hutch`, the default.
+    Default,
 }
 
 /// Where the run directory's location came from, as `info` reports it.
@@ -164,6 +191,8 @@ impl AuthSource {
 pub struct Paths {
     /// The store: blobs, layers, containers and the metadata database.
     pub root: PathBuf,
+    /// Where `root` came from.
+    pub root_source: RootSource,
     /// Volatile per-boot state. Chosen but not yet created or verified:
     /// call [`Paths::ensure_runroot`] before putting anything in it.
     pub runroot: PathBuf,
@@ -201,9 +230,11 @@ impl Paths {
             .as_ref()
             .map(|b| b.config_dir().to_path_buf())
             .unwrap_or_else(|| home.join(".config"));
-        let root = root
-            .or_else(|| std::env::var_os(ENV_ROOT).map(PathBuf::from))
-            .unwrap_or_else(|| data_home.join("hutch"));
+        let (root, root_source) = match (root, std::env::var_os(ENV_ROOT)) {
+            (Some(p), _) => (p, RootSource::Option),
+            (None, Some(p)) => (PathBuf::from(p), RootSource::Env),
+            (None, None) => (data_home.join("hutch"), RootSource::Default),
+        };
         let uid = nix::unistd::getuid().as_raw();
         let (runroot, runroot_source) = match (runroot, std::env::var_os(ENV_RUNROOT)) {
             (Some(p), _) => (p, RunRootSource::Option),
@@ -217,6 +248,7 @@ impl Paths {
         };
         Paths {
             root,
+            root_source,
             runroot,
             runroot_source,
             config_home,
@@ -321,6 +353,53 @@ impl Paths {
     /// The system configuration directory.
     pub fn etc(&self) -> &Path {
         &self.etc
+    }
+}
+
+/// The node-local store of user `uid`: `/var/tmp/hutch-UID`.
+pub fn local_store_dir(uid: u32) -> PathBuf {
+    Path::new(LOCAL_STORE_BASE).join(format!("hutch-{uid}"))
+}
+
+/// Creates the node-local store directory `path` (mode 0700) if needed
+/// and checks, without following a symlink, that it is a directory of
+/// `uid`'s that nobody else may enter: `/var/tmp` is shared by every
+/// user of the node.
+pub fn ensure_local_store(path: &Path, uid: u32) -> Result<(), Error> {
+    match std::fs::DirBuilder::new().mode(PRIVATE_MODE).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(Error::CreateLocalStore {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(|source| Error::CreateLocalStore {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let why = if meta.file_type().is_symlink() {
+        Some("is a symbolic link".to_string())
+    } else if !meta.is_dir() {
+        Some("is not a directory".to_string())
+    } else if meta.uid() != uid {
+        Some(format!("belongs to uid {}, not to uid {uid}", meta.uid()))
+    } else if meta.mode() & 0o077 != 0 {
+        Some(format!(
+            "has mode {:04o}: others may enter it",
+            meta.mode() & 0o7777
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::LocalStoreUnsafe {
+            path: path.to_path_buf(),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -547,6 +626,31 @@ mod tests {
 
     fn chmod(p: &Path, mode: u32) {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn local_store_must_be_a_private_directory_of_the_user() {
+        // issue #18: the node-local store under the shared /var/tmp.
+        let (t, uid) = temp();
+        let store = t.path().join("hutch-1");
+        ensure_local_store(&store, uid).unwrap();
+        assert_eq!(std::fs::metadata(&store).unwrap().mode() & 0o777, 0o700);
+        chmod(&store, 0o755);
+        let e = ensure_local_store(&store, uid).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("has mode 0755: others may enter it"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("--root"));
+        let foreign = ensure_local_store(t.path(), uid + 1).unwrap_err();
+        assert!(foreign.to_string().contains("belongs to uid"), "{foreign}");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&store, &link).unwrap();
+        chmod(&store, 0o700);
+        let e = ensure_local_store(&link, uid).unwrap_err();
+        assert!(e.to_string().ends_with("is a symbolic link"), "{e}");
+        assert_eq!(local_store_dir(7), PathBuf::from("/var/tmp/hutch-7"));
     }
 
     #[test]

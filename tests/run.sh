@@ -6,8 +6,8 @@
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
 # As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
-# the users hutch-test and hutch-norange) and runs the integration tests as
-# those users. As a normal user it needs the packages already installed and
+# the users hutch-test and hutch-norange), runs the integration tests as
+# those users, and then the doctor host tier (tests/doctor/host.sh). As a normal user it needs the packages already installed and
 # runs the ranged-user tests as itself; the no-range tests then only run if
 # the current user has no /etc/subuid range (otherwise they are reported as
 # failed: they need `sudo ./tests/run.sh`).
@@ -218,6 +218,37 @@ else
     fi
     run_suite compat ""
     run_suite soak "" --nocapture
+fi
+
+# The doctor host tier (issue #18): /dev/fuse mode 0600 and newuidmap
+# without setuid, each in a private mount namespace (tests/doctor/host.sh),
+# checked as the test users. Runs as root, with no filter or one naming
+# "doctor".
+run_doctor_tier() {
+    local log="$work/doctor-tier.log" p f
+    say "doctor host tier"
+    if ! is_root; then
+        failed=$((failed + 1))
+        problems+=("the doctor host tier needs root to change /dev/fuse and newuidmap in a mount namespace: run sudo ./tests/run.sh")
+        return
+    fi
+    set +e
+    bash "$repo/tests/doctor/host.sh" "$work/bin/hutch" "$registry" \
+        "$HUTCH_TEST_USER" "$HUTCH_NORANGE_USER" "$work" 2>&1 | tee "$log"
+    set -e
+    p=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 | awk '{print $1}')
+    f=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 | awk '{print $3}')
+    if [ -z "$p" ]; then
+        failed=$((failed + 1))
+        problems+=("the doctor host tier ended without a result (see above)")
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -eq 0 ] || problems+=("doctor host tier: $f failed")
+}
+if [ "${#filter[@]}" -eq 0 ] || [[ ${filter[0]} == *doctor* ]]; then
+    run_doctor_tier
 fi
 
 # The cgroup v2 tier (issue #5) runs in a guest with systemd as PID 1 and

@@ -194,6 +194,38 @@ pub fn host_layout() -> Layout {
     }
 }
 
+/// The cgroup v2 directory that hands controllers to this user's
+/// containers (the `user@UID.service` above this process's cgroup, else
+/// that cgroup itself) and the controllers it has (`cgroup.controllers`),
+/// on a unified or hybrid host (`layout`); `None` where there is no v2
+/// hierarchy to read.
+pub fn delegated_controllers(proc: &Path, layout: Layout) -> Option<(PathBuf, Vec<String>)> {
+    let mount = match layout {
+        Layout::Unified => PathBuf::from(MOUNT),
+        Layout::Hybrid => Path::new(MOUNT).join("unified"),
+        Layout::Legacy | Layout::None => return None,
+    };
+    let text = std::fs::read_to_string(proc.join("self/cgroup")).ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let rel = rel.trim_matches('/');
+    let own = if rel.is_empty() {
+        mount.clone()
+    } else {
+        mount.join(rel)
+    };
+    let service = own
+        .ancestors()
+        .take_while(|p| p.starts_with(&mount))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("user@"))
+        })
+        .unwrap_or(&own)
+        .to_path_buf();
+    let list = std::fs::read_to_string(service.join("cgroup.controllers")).ok()?;
+    Some((service, list.split_whitespace().map(String::from).collect()))
+}
+
 /// Reads the host's layout from `proc` (normally `/proc`).
 pub fn detect_host(proc: &Path) -> Layout {
     std::fs::read_to_string(proc.join("self/mountinfo"))

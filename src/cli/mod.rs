@@ -16,6 +16,7 @@ mod commit;
 mod container;
 mod cp;
 mod diff;
+mod doctor;
 mod events;
 mod exec;
 mod hardening;
@@ -166,6 +167,8 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Show how hutch sees this host
     Info(info::InfoArgs),
+    /// Check what rootless containers need on this host, with fixes
+    Doctor(doctor::DoctorArgs),
     /// List containers
     Ps(ps::PsArgs),
     /// Show a container's output
@@ -391,9 +394,12 @@ pub fn main() -> i32 {
     }
     let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
     paths.volume_path = cli.volumepath.clone();
+    // The store is moved to node-local disk before anything (the event
+    // log) is placed in it.
     let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
-        .with_cgroup_manager(cli.cgroup_manager.as_deref())
+        .keep_store_local()
+        .and_then(|e| e.with_cgroup_manager(cli.cgroup_manager.as_deref()))
         .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn));
     let engine = match engine {
         Ok(e) => e,
@@ -420,6 +426,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(&engine, a),
         Command::Version(a) => version::run(a),
         Command::Info(a) => info::run(&engine, a),
+        Command::Doctor(a) => doctor::run(&engine, a),
         Command::Ps(a) => ps::run(&engine, a),
         Command::Logs(a) => logs::run(&engine, a),
         Command::Inspect(a) => inspect::run_object(&engine, a),

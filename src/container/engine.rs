@@ -25,6 +25,10 @@ pub struct Engine {
     /// The global `--cgroup-manager`: what a container created without a
     /// manager of its own request gets (none: hutch picks one).
     pub(super) cgroup_manager: Option<crate::cgroup::Manager>,
+    /// Where the default store would have been, and its filesystem, when
+    /// it was on a network filesystem and the store is kept on node-local
+    /// disk instead (`keep_store_local`).
+    pub(super) moved_from: Option<(PathBuf, &'static str)>,
 }
 
 impl Engine {
@@ -36,7 +40,60 @@ impl Engine {
             maps: OnceCell::new(),
             warn: Box::new(|line| log::warn!("{line}")),
             cgroup_manager: None,
+            moved_from: None,
         }
+    }
+
+    /// The same engine, with its store on node-local disk
+    /// (`paths::local_store_dir`) when the default store would be on a
+    /// network filesystem (NFS, Lustre, GPFS, BeeGFS, ...: statfs's
+    /// magic), where overlay mounts, xattrs and locks misbehave. A store
+    /// chosen with `--root` or `HUTCH_ROOT` stays where it is. Warns once
+    /// per boot, naming both places and how to choose another.
+    pub fn keep_store_local(mut self) -> Result<Engine, Error> {
+        if self.paths.root_source != crate::paths::RootSource::Default {
+            return Ok(self);
+        }
+        let Ok(fs) = crate::storage::fstype::filesystem_of(&self.paths.root) else {
+            return Ok(self);
+        };
+        let uid = nix::unistd::getuid().as_raw();
+        let Some(local) = local_store_for(self.paths.root_source, fs.kind, uid) else {
+            return Ok(self);
+        };
+        crate::paths::ensure_local_store(&local, uid)?;
+        let from = std::mem::replace(&mut self.paths.root, local.clone());
+        let warning = moved_warning(&from, fs.kind.name, &local);
+        self.moved_from = Some((from, fs.kind.name));
+        self.warn_once_per_boot("local-store-warning", &warning);
+        Ok(self)
+    }
+
+    /// Reports `warning` unless a warning marked `marker` was reported
+    /// since the run directory was made (since boot).
+    fn warn_once_per_boot(&self, marker: &str, warning: &str) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(runroot) = self.runroot() else {
+            (self.warn)(warning);
+            return;
+        };
+        // create_new is the test and the mark in one step: of concurrent
+        // invocations exactly one warns.
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(runroot.join(marker))
+            .is_ok()
+        {
+            (self.warn)(warning);
+        }
+    }
+
+    /// Where the default store would have been and its filesystem's name,
+    /// when `keep_store_local` moved it to node-local disk.
+    pub fn store_moved_from(&self) -> Option<(&Path, &'static str)> {
+        self.moved_from.as_ref().map(|(p, fs)| (p.as_path(), *fs))
     }
 
     /// The same engine, placing new containers with cgroup manager
@@ -130,6 +187,28 @@ impl Engine {
     }
 }
 
+/// Where the store goes instead of a default one (`source`) on a
+/// filesystem of `kind`: node-local disk when that is a network
+/// filesystem; `None` to leave it.
+fn local_store_for(
+    source: crate::paths::RootSource,
+    kind: crate::storage::fstype::FsKind,
+    uid: u32,
+) -> Option<PathBuf> {
+    (source == crate::paths::RootSource::Default && kind.is_network)
+        .then(|| crate::paths::local_store_dir(uid))
+}
+
+/// The one warning of a store moved from `from` (on `fs`) to `local`.
+fn moved_warning(from: &Path, fs: &str, local: &Path) -> String {
+    format!(
+        "{} is on {fs} (a network filesystem): images and containers are kept on this node in {}; choose another place with --root or {}",
+        from.display(),
+        local.display(),
+        crate::paths::ENV_ROOT
+    )
+}
+
 /// The warning for `repaired`, the paths in or at `dir` (`what`) whose
 /// modes were opened up: each named relative to `dir`, lock files counted.
 fn repair_warning(what: &str, dir: &Path, repaired: &[PathBuf]) -> String {
@@ -158,6 +237,34 @@ fn repair_warning(what: &str, dir: &Path, repaired: &[PathBuf]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_default_store_on_a_network_filesystem_moves_to_local_disk() {
+        // issue #18: home directories on NFS, Lustre, GPFS or BeeGFS.
+        use crate::paths::RootSource;
+        use crate::storage::fstype::kind_of;
+        for magic in [0x6969, 0x0bd0_0bd0, 0x4750_4653, 0x1983_0326] {
+            assert_eq!(
+                local_store_for(RootSource::Default, kind_of(magic), 1001),
+                Some(PathBuf::from("/var/tmp/hutch-1001"))
+            );
+            for forced in [RootSource::Option, RootSource::Env] {
+                assert_eq!(local_store_for(forced, kind_of(magic), 1001), None);
+            }
+        }
+        assert_eq!(
+            local_store_for(RootSource::Default, kind_of(0xef53), 1001),
+            None
+        );
+        assert_eq!(
+            moved_warning(
+                Path::new("/home/a/.local/share/hutch"),
+                "nfs",
+                Path::new("/var/tmp/hutch-1001")
+            ),
+            "/home/a/.local/share/hutch is on nfs (a network filesystem): images and containers are kept on this node in /var/tmp/hutch-1001; choose another place with --root or HUTCH_ROOT"
+        );
+    }
 
     #[test]
     fn a_repair_warning_names_what_was_made_private() {

@@ -19,6 +19,8 @@ pub mod check;
 mod clone;
 mod create;
 mod disk;
+pub mod doctor;
+mod doctor_host;
 
 mod engine;
 pub mod events;

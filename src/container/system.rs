@@ -353,22 +353,14 @@ impl Engine {
             Ok(cgroup::Decision::Skip { warning }) => ("none", warning.unwrap_or_default()),
             Err(e) => ("none", e.to_string()),
         };
-        let controllers = host
-            .own
-            .as_ref()
-            .and_then(|own| {
-                // What a scope of the user manager gets: the controllers of
-                // user@UID.service, else those of our own cgroup.
-                let service = own
-                    .ancestors()
-                    .find(|p| {
-                        p.file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with("user@"))
-                    })
-                    .unwrap_or(own);
-                std::fs::read_to_string(service.join("cgroup.controllers")).ok()
-            })
-            .unwrap_or_default();
+        // What a scope of the user manager gets: the controllers of
+        // user@UID.service, else those of our own cgroup (v2 only).
+        let controllers = match host.layout {
+            cgroup::Layout::Unified => cgroup::delegated_controllers(proc, host.layout)
+                .map(|(_, list)| list)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
         let is_online = net::host_route(std::path::Path::new(super::PROC))
             .gateway
@@ -387,7 +379,7 @@ impl Engine {
             cgroup_version: layout.version(),
             cgroup_manager: manager,
             cgroup_manager_reason: why,
-            cgroup_controllers: controllers.split_whitespace().map(String::from).collect(),
+            cgroup_controllers: controllers,
             maps,
             network_helpers: helpers
                 .into_iter()

@@ -215,6 +215,17 @@ pub fn probe_overlay(
     probe::probe_overlay(store_root, maps)
 }
 
+pub use probe::OverlayProbe;
+
+/// Tries kernel overlayfs and fuse-overlayfs each on their own on a store
+/// at `store_root` (`doctor`). Must be called single-threaded.
+pub fn probe_each_overlay(
+    store_root: &std::path::Path,
+    maps: &crate::userns::IdMaps,
+) -> OverlayProbe {
+    probe::probe_each_overlay(store_root, maps)
+}
+
 /// A layer directory's name, the hex of its diff id, for messages.
 fn layer_name(path: &std::path::Path) -> String {
     path.file_name()

@@ -188,6 +188,18 @@ pub fn mount_rootfs(dirs: &RootDirs) -> Result<(Mounted, OwnedFd), Failure> {
     }
 }
 
+/// Mounts the overlay of `dirs` with fuse-overlayfs alone, without trying
+/// the kernel's first (`doctor` probes each).
+pub fn mount_fuse_only(dirs: &RootDirs) -> Result<(), Failure> {
+    match mount_fuse_overlay(dirs, false) {
+        Ok(_) => Ok(()),
+        Err(FuseError::Missing) => Err(Failure::text(
+            "mounting the root filesystem: fuse-overlayfs is not installed",
+        )),
+        Err(FuseError::Failed(f)) => Err(f),
+    }
+}
+
 /// The `/proc/self/fd/N` text of `fd`, for an option string.
 fn fd_text(fd: BorrowedFd<'_>) -> String {
     proc_fd_path(fd).display().to_string()

@@ -1,4 +1,5 @@
-//! Probing which overlay implementation works, for `hutch info`.
+//! Probing which overlay implementation works, for `hutch info` and
+//! `hutch doctor`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +12,66 @@ use super::{Error, OverlayKind};
 use crate::storage::ContainerDirs;
 use crate::userns::IdMaps;
 
+/// What each overlay implementation did with a tiny overlay on the store,
+/// in a user namespace: `Ok`, or the failing step's text.
+#[derive(Debug)]
+pub struct OverlayProbe {
+    /// Kernel overlayfs with `userxattr`.
+    pub kernel: Result<(), String>,
+    /// fuse-overlayfs.
+    pub fuse: Result<(), String>,
+}
+
 /// See `container::probe_overlay`.
 pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Error> {
+    in_probe_dirs(store_root, "any", |lower, dirs| {
+        mount_probe(lower, dirs, maps)
+    })
+}
+
+/// Tries kernel overlayfs and fuse-overlayfs each on its own, each in a
+/// throwaway user and mount namespace with `maps`. Must be called
+/// single-threaded.
+pub fn probe_each_overlay(store_root: &Path, maps: &IdMaps) -> OverlayProbe {
+    let kernel = in_probe_dirs(store_root, "kernel", |lower, dirs| {
+        let lowers = vec![lower.to_path_buf()];
+        crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
+            mounts::make_root_rslave()
+                .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+            let dirs = RootDirs::open(&lowers, dirs).map_err(|f| f.text)?;
+            overlay::mount_kernel_overlay(&dirs)
+                .map(drop)
+                .map_err(|e| format!("mounting overlayfs with userxattr: {e}"))
+        })
+        .map_err(Error::NoOverlay)
+    });
+    let fuse = in_probe_dirs(store_root, "fuse", |lower, dirs| {
+        let lowers = vec![lower.to_path_buf()];
+        crate::userns::run_as_root(maps, CloneFlags::CLONE_NEWNS, || {
+            mounts::make_root_rslave()
+                .map_err(|e| format!("making / a recursive slave mount: {e}"))?;
+            let dirs_open = RootDirs::open(&lowers, dirs).map_err(|f| f.text)?;
+            overlay::mount_fuse_only(&dirs_open).map_err(|f| f.text)?;
+            // Unmounting ends the fuse-overlayfs daemon.
+            let _ = umount2(&dirs.merged, MntFlags::MNT_DETACH);
+            Ok(())
+        })
+        .map_err(Error::NoOverlay)
+    });
+    let text = |r: Result<(), Error>| r.map_err(|e| crate::error::render_chain(&e));
+    OverlayProbe {
+        kernel: text(kernel),
+        fuse: text(fuse),
+    }
+}
+
+/// Runs `probe` on fresh probe directories under the store's `tmp/`
+/// (named for `what`), then removes them.
+fn in_probe_dirs<T>(
+    store_root: &Path,
+    what: &str,
+    probe: impl FnOnce(&Path, &ContainerDirs) -> Result<T, Error>,
+) -> Result<T, Error> {
     // A write session keeps the debris sweep of another hutch away from
     // the probe's directories under `tmp/`.
     let _session = crate::storage::WriteSession::begin(store_root)
@@ -20,7 +79,7 @@ pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Er
         .ok();
     let base = store_root
         .join("tmp")
-        .join(format!("overlay-probe-{}", std::process::id()));
+        .join(format!("overlay-probe-{}-{what}", std::process::id()));
     let dirs = ContainerDirs {
         dir: base.clone(),
         upper: base.join("upper"),
@@ -29,7 +88,7 @@ pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Er
     };
     let lower = base.join("lower");
     let result = create_dirs(&[&lower, &dirs.upper, &dirs.work, &dirs.merged])
-        .and_then(|()| mount_probe(&lower, &dirs, maps));
+        .and_then(|()| probe(&lower, &dirs));
     // The kernel leaves an empty work/work with mode 000 behind; it is ours,
     // but must be readable for remove_dir_all to list it.
     use std::os::unix::fs::PermissionsExt;

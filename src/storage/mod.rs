@@ -37,6 +37,7 @@ mod debris;
 mod digest;
 mod entry;
 pub mod events;
+pub mod fstype;
 mod full;
 mod images;
 mod imagesize;

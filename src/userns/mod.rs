@@ -119,6 +119,47 @@ pub fn current_user_maps(etc: &Path) -> Result<IdMaps, Error> {
     ))
 }
 
+/// The user's ranges in one of /etc/subuid or /etc/subgid, as `doctor`
+/// reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubidReport {
+    /// The file read.
+    pub path: PathBuf,
+    /// The user's `(start, count)` ranges.
+    pub ranges: Vec<(u32, u32)>,
+    /// Other owners' ranges overlapping the user's: `(owner, start, count)`.
+    pub overlaps: Vec<(String, u32, u32)>,
+    /// A free range of 65536 ids to suggest when the user has none.
+    pub free_start: u32,
+}
+
+/// Reads `etc`/`file` (`subuid` or `subgid`) for the user `name`/`uid`.
+pub fn subid_report(
+    etc: &Path,
+    file: &str,
+    name: Option<&str>,
+    uid: u32,
+) -> Result<SubidReport, Error> {
+    let path = etc.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(Error::ReadSubid { path, source }),
+    };
+    let entries = subid::parse(&text);
+    let ranges = subid::ranges_for(&entries, name, uid);
+    let overlaps = subid::overlaps(&entries, name, uid, &ranges)
+        .into_iter()
+        .map(|e| (e.owner, e.start, e.count))
+        .collect();
+    Ok(SubidReport {
+        path,
+        ranges,
+        overlaps,
+        free_start: subid::free_start(&entries, 65536),
+    })
+}
+
 /// Writes `maps` for the process `pid`, which must have just entered a new
 /// user namespace and must not have changed its ids yet.
 ///

@@ -45,9 +45,68 @@ pub fn ranges_for(entries: &[Entry], name: Option<&str>, uid: u32) -> Vec<(u32, 
         .collect()
 }
 
+/// The entries of other owners (by name and uid) whose ranges overlap one
+/// of `own` (`doctor`: two users sharing subordinate ids can reach each
+/// other's files).
+pub fn overlaps(entries: &[Entry], name: Option<&str>, uid: u32, own: &[(u32, u32)]) -> Vec<Entry> {
+    let uid = uid.to_string();
+    let end = |start: u32, count: u32| u64::from(start) + u64::from(count);
+    entries
+        .iter()
+        .filter(|e| Some(e.owner.as_str()) != name && e.owner != uid)
+        .filter(|e| {
+            own.iter().any(|&(s, c)| {
+                u64::from(e.start) < end(s, c) && u64::from(s) < end(e.start, e.count)
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The first start at or above 100000 (past a taken range, the next
+/// multiple of `count`) whose `count` ids no entry holds: a range to
+/// suggest to an administrator.
+pub fn free_start(entries: &[Entry], count: u32) -> u32 {
+    let count = u64::from(count.max(1));
+    let mut start = 100_000u64;
+    loop {
+        let clash = entries.iter().find(|e| {
+            let (s, n) = (u64::from(e.start), u64::from(e.count));
+            s < start + count && start < s + n
+        });
+        match clash {
+            None => return u32::try_from(start).unwrap_or(u32::MAX),
+            Some(e) => {
+                let after = u64::from(e.start) + u64::from(e.count);
+                start = after.div_ceil(count) * count;
+                if start + count > u64::from(u32::MAX) {
+                    return u32::MAX;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlaps_name_other_owners_only() {
+        let e = parse("alice:100000:65536\nbob:150000:65536\ncarol:300000:10\n1001:100000:5\n");
+        let own = ranges_for(&e, Some("alice"), 1001);
+        let o = overlaps(&e, Some("alice"), 1001, &own);
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].owner, "bob");
+        assert!(overlaps(&e, Some("carol"), 7, &[(300000, 10)]).is_empty());
+    }
+
+    #[test]
+    fn free_start_skips_taken_ranges() {
+        assert_eq!(free_start(&[], 65536), 100000);
+        let e = parse("a:100000:65536\nb:165536:65536\n");
+        assert_eq!(free_start(&e, 65536), 262144);
+    }
 
     #[test]
     fn parse_skips_comments_and_malformed_lines() {

@@ -97,3 +97,44 @@ fn pull_without_range_warns_once_and_lists_the_image() {
     }
     env.hutch(&["images"]).success().stdout_has("/busybox");
 }
+
+#[test]
+fn issue18_doctor_without_range_fails_subuid_with_the_fix_and_run_still_works() {
+    // issue #18 (doctor): no range is a fail naming the usermod that adds
+    // one, but run works through the single-id fallback, so doctor exits 0
+    // and the helpers it does not need are not failures.
+    assert_no_range();
+    let (name, _, _) = current_user();
+    let env = Env::new();
+    let r = env.hutch(&["doctor"]).success();
+    for (check, flag) in [("subuid", "--add-subuids"), ("subgid", "--add-subgids")] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(check))
+            .unwrap_or_else(|| r.fail(&format!("no {check} line")));
+        let want_fix = format!("; fix: sudo usermod {flag} ");
+        if !line.starts_with("fail ")
+            || !line.contains("single-id fallback")
+            || !line.contains(&want_fix)
+            || !line.ends_with(&format!(" {name}"))
+        {
+            r.fail(&format!(
+                "expected `fail {check} ... single-id fallback{want_fix}START-END {name}`, got {line:?}"
+            ));
+        }
+    }
+    let unshare = r
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("unshare"))
+        .unwrap_or_else(|| r.fail("no unshare line"));
+    if !unshare.starts_with("ok ") || !unshare.contains("your own id only works") {
+        r.fail(&format!(
+            "expected the unshare check ok with the own id, got {unshare:?}"
+        ));
+    }
+    env.hutch(&["run", "--rm", &image("busybox"), "echo", "fallback"])
+        .success()
+        .stdout_is("fallback");
+}

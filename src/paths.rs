@@ -205,6 +205,9 @@ pub struct Paths {
     /// `--volumepath`: where the store's volumes are to be (recorded
     /// with the store; see `storage::Store::use_volume_path`).
     pub volume_path: Option<PathBuf>,
+    /// `--network-cmd-path`: the slirp4netns binary containers created
+    /// now run (recorded in their network plan).
+    pub network_cmd_path: Option<PathBuf>,
     /// The user the run directory must belong to.
     uid: u32,
     /// The user's home directory.
@@ -254,6 +257,7 @@ impl Paths {
             config_home,
             etc: PathBuf::from("/etc"),
             volume_path: None,
+            network_cmd_path: None,
             uid,
             home,
         }

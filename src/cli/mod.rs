@@ -110,6 +110,12 @@ pub struct Cli {
     /// Send log messages to syslog (/dev/log) as well as to standard error
     #[arg(long, global = true)]
     pub syslog: bool,
+    /// The slirp4netns binary to run for --network slirp4netns (default: the one on PATH)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub network_cmd_path: Option<PathBuf>,
+    /// Directory of the network definitions, recorded with the store on first use (default: ROOT/networks)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub network_config_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -394,13 +400,15 @@ pub fn main() -> i32 {
     }
     let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
     paths.volume_path = cli.volumepath.clone();
+    paths.network_cmd_path = cli.network_cmd_path.clone();
     // The store is moved to node-local disk before anything (the event
     // log) is placed in it.
     let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
         .keep_store_local()
         .and_then(|e| e.with_cgroup_manager(cli.cgroup_manager.as_deref()))
-        .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn));
+        .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn))
+        .and_then(|e| e.with_network_config_dir(cli.network_config_dir.as_deref()));
     let engine = match engine {
         Ok(e) => e,
         Err(e) => {

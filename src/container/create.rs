@@ -368,7 +368,8 @@ impl Engine {
         let manage = super::health::with_check(manage, &health, config.healthcheck.as_ref())?;
         let (id, record) = new_record(req, &rec);
         let net_req = self.user_networks(req, ids.shift.is_some())?;
-        let mut network = plan_network(&net_req, &rec.config)?;
+        let cmd_path = self.paths().network_cmd_path.as_deref();
+        let mut network = plan_network(&net_req, &rec.config, cmd_path)?;
         let pod = self.join_pod(req, &mut network)?;
         if let Some(p) = &pod {
             super::pod_member::member_namespaces(p, &mut tuning);
@@ -676,7 +677,11 @@ fn new_record(req: &CreateRequest, rec: &crate::storage::ImageRecord) -> (String
 
 /// Plans the network from the request and the image's exposed ports; the
 /// published host ports are checked now and again at start.
-fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Error> {
+fn plan_network(
+    req: &NetworkRequest,
+    config: &[u8],
+    cmd_path: Option<&std::path::Path>,
+) -> Result<NetworkPlan, Error> {
     if req.no_hosts && !req.add_hosts.is_empty() {
         return Err(Error::NoHostsWithAddHost);
     }
@@ -691,7 +696,8 @@ fn plan_network(req: &NetworkRequest, config: &[u8]) -> Result<NetworkPlan, Erro
             full.exposed.push(port);
         }
     }
-    let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
+    let helpers = net::find_helpers_with(&std::env::var("PATH").unwrap_or_default(), cmd_path)
+        .map_err(Error::NetworkRequest)?;
     let proc = std::path::Path::new(super::PROC);
     let plan =
         net::plan_network(&full, &helpers, net::host_route(proc)).map_err(Error::NetworkRequest)?;

@@ -71,7 +71,7 @@ pub struct HolderRecord {
 
 /// The holder's state directory for the store at `root`.
 pub fn state_dir(root: &Path) -> PathBuf {
-    super::networks::networks_dir(root).join("run")
+    root.join("networks").join("run")
 }
 
 /// netavark's `--config` directory (aardvark-dns's state below it).

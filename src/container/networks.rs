@@ -64,6 +64,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("--network-config-dir {requested}: the store keeps its network definitions in {recorded}, where networks are defined: database configuration mismatch")]
+    ConfigDirMismatch {
+        recorded: PathBuf,
+        requested: PathBuf,
+    },
+    #[error("--network-config-dir {0}: the path must be absolute")]
+    ConfigDirRelative(PathBuf),
 }
 
 impl Error {
@@ -97,9 +104,55 @@ pub struct NewNetwork {
     pub is_existing_ok: bool,
 }
 
-/// The directory of network definitions under store root `root`.
+/// The file under the store root naming the directory of the network
+/// definitions when `--network-config-dir` chose another than the
+/// default.
+const CONFIG_DIR_RECORD: &str = "network-config-dir";
+
+/// The directory of network definitions of the store at `root`:
+/// `ROOT/networks`, or the one `--network-config-dir` recorded.
 pub fn networks_dir(root: &Path) -> PathBuf {
-    root.join("networks")
+    match std::fs::read_to_string(root.join(CONFIG_DIR_RECORD)) {
+        Ok(text) if text.trim_end().starts_with('/') => PathBuf::from(text.trim_end_matches('\n')),
+        _ => root.join("networks"),
+    }
+}
+
+/// `--network-config-dir`: makes `requested` the store's directory of
+/// network definitions, recorded under the store root so that every
+/// later command (and the monitors, which are not given the flag) reads
+/// the same one. Naming the current one changes nothing; another is
+/// refused while networks are defined in the current one, whose
+/// definitions would be lost from sight.
+pub fn use_config_dir(root: &Path, requested: &Path) -> Result<(), Error> {
+    if !requested.is_absolute() {
+        return Err(Error::ConfigDirRelative(requested.to_path_buf()));
+    }
+    let current = networks_dir(root);
+    if current == requested {
+        return Ok(());
+    }
+    let defined = list(root)?.iter().any(|n| n.name != DEFAULT_NETWORK);
+    if defined {
+        return Err(Error::ConfigDirMismatch {
+            recorded: current,
+            requested: requested.to_path_buf(),
+        });
+    }
+    for dir in [root, requested] {
+        make_private_dir(dir).map_err(|source| Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let record = root.join(CONFIG_DIR_RECORD);
+    let text = format!("{}\n", requested.display());
+    crate::storage::atomic::write_file(&record, text.as_bytes(), 0o600).map_err(|source| {
+        Error::Write {
+            path: record,
+            source,
+        }
+    })
 }
 
 /// Makes directory `dir` (and its parents) private to the user, as the
@@ -381,6 +434,15 @@ pub fn resolve(
 }
 
 impl Engine {
+    /// The same engine, its network definitions in `dir` (see
+    /// `use_config_dir`) when given.
+    pub fn with_network_config_dir(self, dir: Option<&Path>) -> Result<Engine, EngineError> {
+        if let Some(dir) = dir {
+            use_config_dir(&self.paths().root, dir)?;
+        }
+        Ok(self)
+    }
+
     /// Creates a network and returns its definition.
     pub fn create_network(&self, req: NewNetwork) -> Result<Network, EngineError> {
         let root = &self.paths().root;

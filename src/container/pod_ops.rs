@@ -231,7 +231,11 @@ impl Engine {
         }
         let opts = &req.options;
         let labels = read_labels(&opts.label_files, &opts.labels)?;
-        let helpers = net::find_helpers(&std::env::var("PATH").unwrap_or_default());
+        let helpers = net::find_helpers_with(
+            &std::env::var("PATH").unwrap_or_default(),
+            self.paths().network_cmd_path.as_deref(),
+        )
+        .map_err(Error::Network)?;
         let proc = Path::new(PROC);
         let net_req = self.pod_networks(req, has_infra)?;
         let network =

@@ -200,7 +200,7 @@ fn start_pasta(
     }
     args.extend(["-T", "none", "-U", "none"].map(String::from));
     args.extend(pasta_args(plan, extra, pid, &pid_file));
-    let mut cmd = Command::new(NAME);
+    let mut cmd = Command::new(plan.helper_path.as_deref().unwrap_or(Path::new(NAME)));
     cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -282,7 +282,7 @@ fn start_slirp(
     if let Some(s) = &socket {
         let _ = std::fs::remove_file(s);
     }
-    let mut cmd = Command::new(NAME);
+    let mut cmd = Command::new(plan.helper_path.as_deref().unwrap_or(Path::new(NAME)));
     cmd.arg("--configure")
         .arg(format!("--mtu={}", opts.mtu))
         .arg(format!("--ready-fd={}", ready_w.as_raw_fd()))

@@ -50,6 +50,9 @@ pub enum Error {
     /// The selected helper is not installed.
     #[error("{0} is not installed")]
     HelperMissing(&'static str),
+    /// `--network-cmd-path` names no file.
+    #[error("--network-cmd-path {0}: no such file")]
+    CmdPath(PathBuf),
     /// A host port is below the unprivileged port start.
     #[error("host port {port} is privileged (net.ipv4.ip_unprivileged_port_start is {start}): use a port from {start} up, or run `sysctl net.ipv4.ip_unprivileged_port_start={port}` as root")]
     PrivilegedPort { port: u16, start: u16 },
@@ -101,6 +104,24 @@ pub struct Helper {
     pub name: &'static str,
     /// Where it was found.
     pub path: PathBuf,
+}
+
+/// The helpers found in `path_var` (a `PATH` value), with `slirp4netns`
+/// (`--network-cmd-path`) instead of the slirp4netns there when given;
+/// fails when that is no file.
+pub fn find_helpers_with(path_var: &str, slirp4netns: Option<&Path>) -> Result<Vec<Helper>, Error> {
+    let mut helpers = find_helpers(path_var);
+    if let Some(path) = slirp4netns {
+        if !path.is_file() {
+            return Err(Error::CmdPath(path.to_path_buf()));
+        }
+        helpers.retain(|h| h.name != "slirp4netns");
+        helpers.push(Helper {
+            name: "slirp4netns",
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(helpers)
 }
 
 /// The helpers found in `path_var` (a `PATH` value), pasta first.
@@ -337,6 +358,10 @@ pub struct NetworkPlan {
     /// The exposed ports (`--expose` and the image's), one `PORT/PROTO`
     /// per port (#13); none in older plans.
     pub exposed: Vec<String>,
+    /// The helper binary found when planned (`--network-cmd-path` for
+    /// slirp4netns); none in older plans, which look it up on `PATH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helper_path: Option<PathBuf>,
 }
 
 /// The network flags as given.
@@ -401,9 +426,11 @@ pub fn plan_network(
             });
         }
     }
+    let mut helper_path = None;
     if let Some(name) = mode.helper() {
-        if !helpers.iter().any(|h| h.name == name) {
-            return Err(Error::HelperMissing(name));
+        match helpers.iter().find(|h| h.name == name) {
+            Some(h) => helper_path = Some(h.path.clone()),
+            None => return Err(Error::HelperMissing(name)),
         }
     }
     let mut ports = Vec::new();
@@ -458,6 +485,7 @@ pub fn plan_network(
         host_addr: host.addr,
         host_gateway: host.gateway,
         exposed: expand_exposed(&req.exposed),
+        helper_path,
     })
 }
 

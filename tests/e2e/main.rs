@@ -6,6 +6,7 @@
 mod common;
 mod issue13_img;
 mod issue13_misc;
+mod issue13_netflags;
 mod issue13_refusals;
 mod issue13_refusals_build;
 mod issue13_run;

@@ -497,7 +497,7 @@ impl Engine {
             &req.log.opts,
             is_monitored,
         )?;
-        let env_files = read_env_files(&req.process.env_files)?;
+        let env_files = super::options::read_env_files(&req.process.env_files)?;
         let m = &req.metadata;
         let metadata = super::labels::parse(&m.label_files, &m.labels, &m.annotations, &|k| {
             std::env::var(k).ok()
@@ -763,24 +763,6 @@ fn plan_mounts(
 
 fn volumes_error(e: volumes::Error) -> Error {
     Error::Volumes(Box::new(e))
-}
-
-/// Reads the `--env-file`s: their non-empty lines that are not comments.
-pub fn read_env_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).map_err(|source| Error::ReadEnvFile {
-            path: f.clone(),
-            source,
-        })?;
-        out.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
-    }
-    Ok(out)
 }
 
 /// A new random container id: 64 hex characters.

@@ -80,15 +80,16 @@ pub use crate::runtime::tuning::NamespaceModes;
 pub use crate::runtime::{Plan, OOM_REASON};
 pub use clone::CloneRequest;
 pub use create::{
-    read_env_files, CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest,
-    ManageRequest, MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran,
-    RegistryOptions, TuningRequest, UsernsRequest,
+    CgroupRequest, CreateRequest, EnvOptions, LimitsRequest, LogRequest, ManageRequest,
+    MetadataRequest, NetworkRequest, ProcessRequest, Progress, PullPolicy, Ran, RegistryOptions,
+    TuningRequest, UsernsRequest,
 };
 pub use engine::Engine;
 pub use inspect::state_name;
 pub use lifecycle::parse_signal;
 pub use limits::UpdateRequest;
 pub use monitor::{format_report, Detached};
+pub use options::read_env_files;
 pub use pod_clone::PodCloneRequest;
 pub use resources::parse_limits;
 pub use restart::RestartPolicy;

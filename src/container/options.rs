@@ -315,6 +315,24 @@ pub fn with_pod_id(req: &CreateRequest) -> Result<Cow<'_, CreateRequest>, Error>
     Ok(Cow::Owned(owned))
 }
 
+/// Reads the `--env-file`s: their non-empty lines that are not comments.
+pub fn read_env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|source| Error::ReadEnvFile {
+            path: f.clone(),
+            source,
+        })?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 pub use imagediff::image_diff;
 pub use squash::{retime_layer, squash_layers};
+pub use stream::unpack_context;
 
 use std::path::PathBuf;
 

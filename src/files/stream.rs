@@ -23,7 +23,7 @@ use super::enter::{self, Root};
 use super::{Error, Layout};
 use crate::error::render_chain;
 use crate::runtime::PROC;
-use crate::storage::commit::unpack_copy;
+use crate::storage::commit::{unpack_copy, CopyRules, Owner};
 use crate::storage::ChildError;
 use crate::userns;
 
@@ -296,6 +296,34 @@ pub(super) fn open_tar<'a>(input: &'a mut dyn Read) -> Result<Box<dyn Read + 'a>
         return Err(Error::NotATar);
     }
     Ok(Box::new(Cursor::new(block).chain(tar)))
+}
+
+/// Unpacks the tar `input` (plain or compressed) beneath the directory
+/// `dir` as the calling user: a build context from `build -` or a URL.
+/// Names and links are resolved beneath `dir` (nothing is written
+/// outside it), every entry belongs to the caller and device nodes are
+/// skipped, as for `cp`.
+pub fn unpack_context(input: &mut dyn Read, dir: &Path) -> Result<(), Error> {
+    let mut tar = open_tar(input)?;
+    let fd = crate::sys::fs::openat2(
+        nix::fcntl::AT_FDCWD,
+        dir,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        crate::sys::fs::Resolve::NO_SYMLINKS,
+    )
+    .map_err(|source| Error::OpenHost {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let rules = CopyRules {
+        owner: Owner::Caller,
+        overwrite: true,
+    };
+    unpack_copy(&mut tar, fd.as_fd(), rules).map_err(|source| Error::Unpack {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{image, require_tool, run_command, Env, Run, TIMEOUT};
+use crate::common::{current_user, image, require_tool, run_command, Env, Run, TIMEOUT};
 use crate::issue15_build::{build, context};
 
 /// A tar archive of `files` (name, contents; a name ending in `/` is a
@@ -517,4 +517,33 @@ fn issue15_a_huge_ignored_file_in_the_context_is_never_read() {
         "the build took {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn issue15_pull_policies_and_userns_reach_the_build() {
+    // issue #15 "What to build": --pull=always|missing|never|newer and
+    // --userns for the RUN containers.
+    let env = Env::new();
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("Containerfile", "FROM {REG}/busybox\nRUN id -u\n")],
+    );
+    let first = build(&env, &ctx, &["--no-cache"]).success();
+    assert!(first.stderr.contains("Trying to pull"), "{first}");
+    assert!(first.stdout.contains("\n0\n"), "{first}");
+    // missing (the default) and never use the local image.
+    for args in [&["--no-cache"][..], &["--no-cache", "--pull=never"][..]] {
+        let r = build(&env, &ctx, args).success();
+        assert!(!r.stderr.contains("Trying to pull"), "{args:?}: {r}");
+    }
+    // always and newer ask the registry again.
+    for policy in ["--pull=always", "--pull=newer", "--pull"] {
+        let r = build(&env, &ctx, &["--no-cache", policy]).success();
+        assert!(r.stderr.contains("Trying to pull"), "{policy}: {r}");
+    }
+    // --userns=keep-id: RUN runs as the invoking user's id.
+    let (_, uid, _) = current_user();
+    let r = build(&env, &ctx, &["--no-cache", "--userns", "keep-id"]).success();
+    assert!(r.stdout.contains(&format!("\n{uid}\n")), "{r}");
 }

@@ -272,10 +272,19 @@ fn unpack_or_containerfile(
 /// of `url` into the empty directory `dir`, with its submodules.
 fn clone(url: &str, reference: Option<&str>, dir: &Path) -> Result<(), Error> {
     let fetch_ref = reference.unwrap_or("HEAD");
+    // git reads options after its operands too: a ref such as
+    // `--upload-pack=CMD` must stay a ref.
+    if fetch_ref.starts_with('-') {
+        return Err(Error::Git {
+            url: url.to_string(),
+            step: "fetch".into(),
+            message: format!("{fetch_ref:?} is not a branch, tag or commit"),
+        });
+    }
     let steps: [&[&str]; 4] = [
         &["init", "-q"],
-        &["remote", "add", "origin", url],
-        &["fetch", "-q", "--depth=1", "origin", fetch_ref],
+        &["remote", "add", "--", "origin", url],
+        &["fetch", "-q", "--depth=1", "--", "origin", fetch_ref],
         &["checkout", "-q", "FETCH_HEAD"],
     ];
     for args in steps {
@@ -423,6 +432,14 @@ mod tests {
                 subdir: Some("app-master".into())
             }
         );
+    }
+
+    #[test]
+    fn a_ref_that_looks_like_an_option_is_refused_before_git_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let e = clone("git://h/r.git", Some("--upload-pack=touch x"), d.path()).unwrap_err();
+        assert!(e.to_string().contains("is not a branch"), "{e}");
+        assert!(!d.path().join(".git").exists());
     }
 
     #[test]

@@ -6,14 +6,15 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
 use super::registry::{CredsArgs, RegistryArgs};
 use super::StderrReporter;
 use crate::container::build::{
-    BuildEvent, BuildProgress, BuildRequest, ContainerfileSource, CreateRequest, NamedContext,
-    Output, PullPolicy, RegistryOptions, Secret,
+    is_remote, BuildEvent, BuildProgress, BuildRequest, ContainerfileSource, CreateRequest,
+    NamedContext, Output, PullPolicy, RegistryOptions, RemoteContext, Secret,
 };
 use crate::container::{Engine, NetworkRequest};
 use crate::error::Error;
@@ -259,12 +260,12 @@ pub struct BuildArgs {
     /// Also write the final stage's files out: type=local,dest=DIR, type=tar,dest=FILE (- for standard output), or a directory
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: Option<String>,
-    /// Name another context for COPY --from=NAME and RUN --mount from=NAME: NAME=DIR, NAME=docker-image://IMAGE or NAME=container-image://IMAGE
+    /// Name another context for COPY --from=NAME and RUN --mount from=NAME: NAME=DIR, NAME=docker-image://IMAGE, NAME=container-image://IMAGE, or NAME=URL (a git repository or a tarball)
     #[arg(long, value_name = "NAME=VALUE")]
     pub build_context: Vec<String>,
     #[command(flatten)]
     pub access: RegistryArgs,
-    /// The build context directory
+    /// The build context: a directory, - (a tar or a Containerfile on standard input), a git repository (git://, git@, ….git, with #REF:SUBDIR) or the URL of a tarball
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
 }
@@ -373,9 +374,10 @@ fn named_context(spec: &str) -> Result<(String, NamedContext), Error> {
         .or_else(|| value.strip_prefix("container-image://"))
     {
         Some(image) => NamedContext::Image(image.to_string()),
+        None if is_remote(value) => NamedContext::Remote(value.to_string()),
         None if value.contains("://") => {
             return Err(Error::Usage(format!(
-                "--build-context {spec:?}: hutch reads contexts from directories and images; download or clone it first"
+                "--build-context {spec:?}: use a directory, docker-image://, container-image://, a git repository or an http(s) URL"
             )))
         }
         None => NamedContext::Dir(PathBuf::from(value)),
@@ -448,13 +450,27 @@ impl BuildArgs {
 
     /// The request, with `stdin` read for `-f -`.
     fn request(&self, stdin: &mut dyn Read) -> Result<BuildRequest, Error> {
-        let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
-        let shown = context.to_string_lossy();
-        if shown == "-" || shown.contains("://") || shown.starts_with("git@") {
-            return Err(Error::Usage(format!(
-                "build context {shown:?}: hutch builds from a directory; unpack or clone the context first"
-            )));
-        }
+        let given = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
+        let shown = given.to_string_lossy().into_owned();
+        let is_stdin_file = self.file.iter().any(|f| f.as_os_str() == "-");
+        let (context, remote) = if shown == "-" {
+            if is_stdin_file {
+                return Err(Error::Usage(
+                    "build - and -f - both read standard input: give one of them".into(),
+                ));
+            }
+            let mut bytes = Vec::new();
+            stdin.read_to_end(&mut bytes).map_err(|e| {
+                Error::Usage(format!(
+                    "build -: reading the context from standard input: {e}"
+                ))
+            })?;
+            (PathBuf::new(), Some(RemoteContext::Stdin(Arc::new(bytes))))
+        } else if is_remote(&shown) {
+            (PathBuf::new(), Some(RemoteContext::Url(shown)))
+        } else {
+            (given, None)
+        };
         let file = match self.file.as_slice() {
             [] => None,
             [f] if f.as_os_str() == "-" => {
@@ -513,6 +529,7 @@ impl BuildArgs {
             .collect::<Result<_, _>>()?;
         Ok(BuildRequest {
             context,
+            remote,
             file,
             ignore_file: self.ignorefile.clone(),
             tags: self.tag.clone(),
@@ -743,7 +760,14 @@ mod tests {
             named_context("b=docker-image://busybox:1").unwrap(),
             ("b".to_string(), NamedContext::Image("busybox:1".into()))
         );
-        assert!(named_context("c=https://x/y.tar").is_err());
+        assert_eq!(
+            named_context("c=https://x/y.tar").unwrap(),
+            (
+                "c".to_string(),
+                NamedContext::Remote("https://x/y.tar".into())
+            )
+        );
+        assert!(named_context("d=oci-layout://x").is_err());
         assert!(named_context("=dir").is_err());
         assert_eq!(
             duration("--retry-delay", "1m30s").unwrap(),

@@ -552,7 +552,8 @@ pub fn write_files(
     Ok(())
 }
 
-/// The tar stream in file `leaf` of `dir` (plain, gzip or zstd), or
+/// The tar stream in file `leaf` of `dir` (plain, gzip, zstd, bzip2 or
+/// xz), or
 /// `None` when it is no tar archive (`ADD` then copies it as a file).
 fn open_archive(dir: BorrowedFd<'_>, leaf: &OsStr) -> io::Result<Option<Box<dyn Read>>> {
     let fd = openat2(
@@ -563,16 +564,7 @@ fn open_archive(dir: BorrowedFd<'_>, leaf: &OsStr) -> io::Result<Option<Box<dyn 
         Resolve::NO_SYMLINKS | Resolve::BENEATH,
     )?;
     let mut file = File::from(fd);
-    let is_tar = match stream::open_tar(&mut file) {
-        Ok(_) => true,
-        Err(Error::UnsupportedCompression(name)) => {
-            return Err(io::Error::other(format!(
-                "{name}-compressed archives cannot be unpacked: decompress it first, or use gzip"
-            )))
-        }
-        Err(_) => false,
-    };
-    if !is_tar {
+    if stream::open_tar(&mut file).is_err() {
         return Ok(None);
     }
     // Checked on a first read; the archive is read again from its start.
@@ -581,14 +573,15 @@ fn open_archive(dir: BorrowedFd<'_>, leaf: &OsStr) -> io::Result<Option<Box<dyn 
     Ok(Some(Box::new(Decompressed::new(raw))))
 }
 
-/// A reader that decompresses what it reads when it is gzip or zstd.
+/// A reader that decompresses what it reads when it is gzip, zstd,
+/// bzip2 or xz.
 struct Decompressed {
     inner: Box<dyn Read>,
 }
 
 impl Decompressed {
     fn new(mut raw: Box<dyn Read>) -> Decompressed {
-        let mut head = [0u8; 4];
+        let mut head = [0u8; 6];
         let mut n = 0;
         while n < head.len() {
             match raw.read(&mut head[n..]) {
@@ -596,15 +589,9 @@ impl Decompressed {
                 Ok(k) => n += k,
             }
         }
-        let chained: Box<dyn Read> = Box::new(io::Cursor::new(head[..n].to_vec()).chain(raw));
-        let inner: Box<dyn Read> = match &head[..n] {
-            [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(chained)),
-            [0x28, 0xb5, 0x2f, 0xfd] => match zstd::stream::read::Decoder::new(chained) {
-                Ok(d) => Box::new(d),
-                Err(_) => Box::new(io::empty()),
-            },
-            _ => chained,
-        };
+        let kind = stream::compression_of(&head[..n]);
+        let chained = io::Cursor::new(head[..n].to_vec()).chain(raw);
+        let inner = stream::decoder(kind, chained).unwrap_or_else(|_| Box::new(io::empty()));
         Decompressed { inner }
     }
 }

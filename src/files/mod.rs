@@ -34,6 +34,7 @@ pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 pub use imagediff::image_diff;
 pub use squash::{retime_layer, squash_layers};
+pub use stream::unpack_context;
 
 use std::path::PathBuf;
 
@@ -52,9 +53,6 @@ pub enum Error {
     /// The input of `cp -` or `volume import` is not a tar.
     #[error("the input is not a (compressed) tar archive")]
     NotATar,
-    /// The input is compressed in a format hutch cannot read.
-    #[error("{0}-compressed archives are not supported")]
-    UnsupportedCompression(&'static str),
     /// Reading the input archive.
     #[error("reading the archive")]
     ReadInput(#[source] std::io::Error),
@@ -153,10 +151,7 @@ impl crate::error::Diagnose for Error {
             Error::Store(e) => e.hint(),
             Error::NoContainerSide => Some("write the container side as CONTAINER:PATH".into()),
             Error::Maps(e) => e.hint(),
-            Error::NotATar => Some("give a tar archive, plain or compressed with gzip or zstd".into()),
-            Error::UnsupportedCompression(_) => Some(
-                "decompress it first (xz -d, bzip2 -d) or recompress it with gzip or zstd".into(),
-            ),
+            Error::NotATar => Some("give a tar archive, plain or compressed with gzip, zstd, bzip2 or xz".into()),
             Error::InvalidChange { .. } => Some(
                 "supported: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE in Dockerfile syntax"
                     .into(),

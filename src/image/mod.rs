@@ -13,6 +13,7 @@ mod client;
 mod config;
 pub mod containerfile;
 pub mod credentials;
+mod download;
 pub mod import;
 mod list;
 mod list_fetch;
@@ -29,6 +30,7 @@ mod search;
 mod sources;
 
 pub use config::{ImageHealthcheck, RuntimeConfig};
+pub use download::{download, DownloadError};
 pub use list::{
     is_list_config, list_config, parse_instance_digest, Annotate, Entry, InspectList, ManifestList,
 };

@@ -226,12 +226,8 @@ fn issue13_refusals_build_cpp_contexts_and_cache_ttl() {
     )
     .success();
     assert!(r.stdout.contains("Using cache"), "{}", r.stdout);
-    build(
-        &env,
-        &ctx,
-        &["--build-context", "extra=https://example.com/x.tar"],
-    )
-    .error_exit(125, &["--build-context"]);
+    build(&env, &ctx, &["--build-context", "extra=oci-layout://x"])
+        .error_exit(125, &["--build-context"]);
 }
 
 #[test]

@@ -297,6 +297,10 @@ impl Build<'_> {
             Some(NamedContext::Image(image)) => {
                 Ok(Origin::Image(self.pull_with_retries(image)?.id))
             }
+            // `context::prepare` made every remote context a directory.
+            Some(NamedContext::Remote(url)) => Err(StepError::Invalid(format!(
+                "the build context {url} was not fetched"
+            ))),
             None => Ok(Origin::Image(self.source_image(cur, from)?)),
         }
     }
@@ -313,7 +317,7 @@ impl Build<'_> {
 
     /// The image `COPY --from=NAME` reads: an earlier stage, else an
     /// image (pulled as `--pull` says).
-    fn source_image(&self, cur: &Current, from: &str) -> Result<Digest, StepError> {
+    pub(super) fn source_image(&self, cur: &Current, from: &str) -> Result<Digest, StepError> {
         let from = self.expand(cur, from)?;
         if let Some(i) = stages::stage_named(&self.cf, &from, self.current_stage) {
             if let Some(id) = &self.built[i] {

@@ -112,6 +112,12 @@ impl Engine {
             }
         }
         crate::image::check_authfile(req.registry.authfile.as_deref())?;
+        // A fetched context's directory lives as long as the build.
+        let prepared = super::context::prepare(req).map_err(boxed)?;
+        let req = match &prepared {
+            Some((r, _)) => r,
+            None => req,
+        };
         let (file_name, text) = read_containerfile(req).map_err(boxed)?;
         let cf = containerfile::parse(&text).map_err(|source| {
             boxed(Error::Parse {

@@ -15,6 +15,7 @@
 
 mod cache;
 mod config;
+mod context;
 mod copy;
 mod exec;
 mod finish;
@@ -28,6 +29,7 @@ use crate::image::containerfile;
 use crate::storage::Digest;
 
 pub use super::create::{CreateRequest, PullPolicy, RegistryOptions};
+pub use context::is_remote;
 
 use std::time::Duration;
 
@@ -38,6 +40,19 @@ pub enum ContainerfileSource {
     Path(PathBuf),
     /// `-f -`: read by the front end; `name` is how errors call it.
     Text { name: String, text: String },
+}
+
+/// A context that is not a directory on the host, made into one for the
+/// build (see `context`).
+#[derive(Debug, Clone)]
+pub enum RemoteContext {
+    /// `build -`: what standard input held, a tar archive (plain or
+    /// compressed) that is the context, or else the Containerfile of an
+    /// empty one.
+    Stdin(std::sync::Arc<Vec<u8>>),
+    /// A git repository (`git://`, `git@`, `….git`, with `#REF:SUBDIR`)
+    /// or the URL of a tarball.
+    Url(String),
 }
 
 /// A `--secret id=ID,src=PATH`: a file `RUN --mount=type=secret` sees.
@@ -55,6 +70,8 @@ pub struct Secret {
 pub struct BuildRequest {
     /// The context directory.
     pub context: PathBuf,
+    /// A context to fetch instead of `context`: standard input or a URL.
+    pub remote: Option<RemoteContext>,
     /// `-f`; `Containerfile`, else `Dockerfile`, in the context when
     /// `None`.
     pub file: Option<ContainerfileSource>,
@@ -143,6 +160,9 @@ pub enum NamedContext {
     /// `docker-image://IMAGE` or `container-image://IMAGE`: an image,
     /// pulled as `--pull` says.
     Image(String),
+    /// A git repository or the URL of a tarball, fetched as the main
+    /// context's.
+    Remote(String),
 }
 
 /// A `--output` destination.
@@ -205,6 +225,47 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Making the temporary directory of a fetched context.
+    #[error("preparing the build context in {path}")]
+    TempContext {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading standard input or a download.
+    #[error("reading the build context from {what}")]
+    ReadContext {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Unpacking a context's archive.
+    #[error("unpacking the build context from {what}")]
+    UnpackContext {
+        what: String,
+        #[source]
+        source: crate::files::Error,
+    },
+    /// Downloading a context.
+    #[error("downloading the build context")]
+    Download {
+        url: String,
+        #[source]
+        source: crate::image::DownloadError,
+    },
+    /// No `git` to clone a repository with.
+    #[error("cloning {url}: the git command is not installed")]
+    GitMissing { url: String },
+    /// A git step failed.
+    #[error("cloning {url}: git {step} failed: {message}")]
+    Git {
+        url: String,
+        step: String,
+        message: String,
+    },
+    /// The `#REF:SUBDIR` directory of a fetched context.
+    #[error("the context directory {subdir:?}: {why}")]
+    ContextSubdir { subdir: String, why: String },
     /// The Containerfile does not parse.
     #[error("parsing {file}")]
     Parse {
@@ -321,6 +382,12 @@ impl crate::error::Diagnose for Error {
             }
             Error::Platform { .. } => {
                 return Some("drop --platform, or build on a host of that platform".into())
+            }
+            Error::GitMissing { .. } => {
+                return Some("install git (apt-get install git), or clone the repository and build from its directory".into())
+            }
+            Error::Git { .. } => {
+                return Some("check the URL and the #REF:SUBDIR fragment (a branch, tag or commit the server offers)".into())
             }
             _ => return None,
         };

@@ -7,11 +7,13 @@
 //! cache volumes to that container, whose mount points stay out of the
 //! layer.
 
-use std::path::PathBuf;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use super::exec::{Build, Current};
 use super::StepError;
 use crate::container::CreateRequest;
+use crate::files::build as gather;
 use crate::files::Layout;
 use crate::image::containerfile::{self, Command, Heredoc, Instruction};
 use crate::storage::Digest;
@@ -135,7 +137,22 @@ impl<'a> Build<'a> {
             }
         };
         let inputs: Vec<String> = heredocs.iter().map(|h| h.content.clone()).collect();
-        let mut key_text = vec![ins.text.clone(), format!("{:?}", mounts.volume)];
+        // A copy's temporary path differs every time: its image keys it.
+        let keyed: Vec<&String> = mounts
+            .volume
+            .iter()
+            .filter(|v| {
+                !mounts
+                    .copies
+                    .iter()
+                    .any(|c| v.starts_with(&*c.path().to_string_lossy()))
+            })
+            .collect();
+        let mut key_text = vec![
+            ins.text.clone(),
+            format!("{keyed:?}"),
+            mounts.copied.join(" "),
+        ];
         key_text.extend(inputs);
         let key = self.cache_key(cur, &shown, &key_text);
         if self.use_cache(cur, key.as_ref())? {
@@ -246,22 +263,16 @@ impl<'a> Build<'a> {
                 mounts.targets.push(PathBuf::from(dst));
             }
             "bind" => {
-                let base = match get("from") {
-                    None => self.req.context.clone(),
-                    Some(f) => match self.named_context(&f) {
-                        Some(super::NamedContext::Dir(d)) => d.clone(),
-                        _ => return Err(bad(
-                            "from= takes the name of a --build-context directory: COPY --from a stage or image instead",
-                        )),
-                    },
-                };
                 let dst = target(get("target").ok_or_else(|| bad("a bind mount needs target="))?);
                 let rel = get("source").unwrap_or_default();
-                let src = context_path(&base, &rel).map_err(|why| bad(&why))?;
-                let mode = match get("rw").or(get("readwrite")).as_deref() {
-                    Some("true") => "rw",
-                    _ => "ro",
+                let src = match get("from") {
+                    None => context_path(&self.req.context, &rel).map_err(|why| bad(&why))?,
+                    Some(f) => self
+                        .source_path(cur, &f, &rel, mounts)
+                        .map_err(|e| bad(&crate::error::render_chain(&e)))?,
                 };
+                let is_rw = matches!(get("rw").or(get("readwrite")).as_deref(), Some("true"));
+                let mode = if is_rw { "rw" } else { "ro" };
                 mounts
                     .volume
                     .push(format!("{}:{dst}:{mode}", src.display()));
@@ -269,17 +280,101 @@ impl<'a> Build<'a> {
             }
             "cache" => {
                 let dst = target(get("target").ok_or_else(|| bad("a cache needs target="))?);
-                let id = get("id").unwrap_or_else(|| dst.clone());
-                let name = format!(
-                    "hutch-build-cache-{}",
-                    &Digest::of(id.as_bytes()).hex()[..16]
-                );
-                mounts.volume.push(format!("{name}:{dst}"));
+                let is_ro = matches!(get("ro").or(get("readonly")).as_deref(), Some("true"));
+                let mode = if is_ro { "ro" } else { "rw" };
+                match get("from") {
+                    // Buildah's rule: the path of that stage or image is
+                    // the cache, writable, and what is written is dropped.
+                    Some(f) => {
+                        let rel = get("source").unwrap_or_default();
+                        let src = self
+                            .source_path(cur, &f, &rel, mounts)
+                            .map_err(|e| bad(&crate::error::render_chain(&e)))?;
+                        mounts
+                            .volume
+                            .push(format!("{}:{dst}:{mode}", src.display()));
+                    }
+                    None => {
+                        let id = get("id").unwrap_or_else(|| dst.clone());
+                        let name = format!(
+                            "hutch-build-cache-{}",
+                            &Digest::of(id.as_bytes()).hex()[..16]
+                        );
+                        mounts.volume.push(format!("{name}:{dst}:{mode}"));
+                    }
+                }
                 mounts.targets.push(PathBuf::from(dst));
+            }
+            "ssh" => {
+                return Err(bad(
+                    "hutch does not forward an SSH agent into builds (--ssh is refused too): pass a key with --secret and type=secret instead",
+                ))
             }
             other => return Err(bad(&format!("unknown mount type {other:?}"))),
         }
         Ok(())
+    }
+}
+
+impl Build<'_> {
+    /// The host path a `RUN --mount from=NAME,source=REL` mounts: `REL` in
+    /// the `--build-context` directory `NAME`, else in a copy of the
+    /// files of the stage or image `NAME` (a `--build-context` image
+    /// included), made in a private temporary directory that `mounts`
+    /// keeps until the step ends.
+    fn source_path(
+        &self,
+        cur: &Current,
+        from: &str,
+        rel: &str,
+        mounts: &mut Mounts,
+    ) -> Result<PathBuf, StepError> {
+        let name = self.expand(cur, from)?;
+        let is_stage = super::stages::stage_named(&self.cf, &name, self.current_stage).is_some();
+        let image = match self.named_context(&name).filter(|_| !is_stage) {
+            Some(super::NamedContext::Dir(d)) => {
+                return context_path(d, rel).map_err(StepError::Invalid)
+            }
+            Some(super::NamedContext::Image(image)) => self.pull_with_retries(image)?.id,
+            Some(super::NamedContext::Remote(url)) => {
+                return Err(StepError::Invalid(format!(
+                    "the build context {url} was not fetched"
+                )))
+            }
+            None => self.source_image(cur, &name)?,
+        };
+        let path = super::config::workdir(None, rel);
+        let c = self.file_container(&image)?;
+        let Some(is_dir) = gather::kind_in(self.layout(&c)?, &path)? else {
+            return Err(StepError::Invalid(format!("{path} is not in {name}")));
+        };
+        let sources = gather::Sources {
+            paths: vec![path.clone()],
+            expand_archives: false,
+            owner: None,
+            mode: None,
+        };
+        let mut tmp = self.store.temp_file()?;
+        {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+            gather::gather_container(
+                self.layout(&c)?,
+                &sources,
+                crate::image::containerfile::ignore::glob_match,
+                &mut w,
+            )?;
+            w.flush().map_err(StepError::Temp)?;
+        }
+        tmp.seek(SeekFrom::Start(0)).map_err(StepError::Temp)?;
+        let dir = super::context::temp_dir().map_err(StepError::Temp)?;
+        crate::files::unpack_context(&mut std::io::BufReader::new(tmp), dir.path())?;
+        let root = dir.path().to_path_buf();
+        mounts.copies.push(dir);
+        mounts.copied.push(format!("{image}:{path}"));
+        match is_dir {
+            true => Ok(root),
+            false => Ok(root.join(Path::new(&path).file_name().unwrap_or_default())),
+        }
     }
 }
 
@@ -304,6 +399,11 @@ struct Mounts {
     /// The mount points, left out of the layer.
     targets: Vec<PathBuf>,
     network: Option<String>,
+    /// Copies of stages' files that `from=` mounts; removed when the
+    /// step ends.
+    copies: Vec<super::context::Fetched>,
+    /// What each copy was made from (`IMAGE:PATH`), for the cache key.
+    copied: Vec<String>,
 }
 
 /// The shell script of a shell-form `RUN` with here-documents: the shell

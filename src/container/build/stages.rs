@@ -143,10 +143,24 @@ pub fn needed(
             todo.push(j);
         }
         for ins in &cf.stages[i].instructions {
-            if let Kind::Copy { flags, .. } = &ins.kind {
-                let Some(from) = containerfile::flag(flags, "from") else {
-                    continue;
-                };
+            // `COPY --from=NAME` and `RUN --mount=...,from=NAME,...`.
+            let froms: Vec<String> = match &ins.kind {
+                Kind::Copy { flags, .. } => {
+                    containerfile::flag(flags, "from").into_iter().collect()
+                }
+                Kind::Run { flags, .. } => flags
+                    .iter()
+                    .filter(|(name, _)| name == "mount")
+                    .flat_map(|(_, spec)| {
+                        spec.split(',')
+                            .filter_map(|p| p.strip_prefix("from="))
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for from in froms {
                 // Stage arguments are not known yet; the globals give
                 // what a `--from=$STAGE` can name here.
                 let from = words::expand(&from, cf.escape, &lookup(globals)).unwrap_or(from);
@@ -178,6 +192,12 @@ mod tests {
         assert_eq!(target_index(&cf, Some("nope")), None);
         assert_eq!(needed(&cf, 2, &g).unwrap(), [true, true, true, false]);
         assert_eq!(needed(&cf, 0, &g).unwrap(), [true, false, false, false]);
+        // issue #15 item 4: RUN --mount from= needs its stage too.
+        let mounts = containerfile::parse(
+            "FROM img AS b\nFROM img AS c\nFROM img\nRUN --mount=type=bind,from=b,target=/m true\n",
+        )
+        .unwrap();
+        assert_eq!(needed(&mounts, 2, &g).unwrap(), [true, false, true]);
         assert_eq!(needed(&cf, 3, &g).unwrap(), [false, false, false, true]);
     }
 

@@ -18,6 +18,7 @@ mod cp;
 mod diff;
 mod events;
 mod exec;
+mod generate;
 mod hardening;
 mod health;
 mod history;
@@ -260,6 +261,9 @@ pub enum Command {
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
+    /// Generate structured data (systemd units) for containers and pods
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -458,6 +462,9 @@ pub fn main() -> i32 {
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),
+        Command::Generate(c) => {
+            generate::run(&engine, c, cli.root.as_deref(), cli.runroot.as_deref())
+        }
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
     };

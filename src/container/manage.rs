@@ -245,6 +245,10 @@ impl Engine {
             log::debug!("no attach socket: {}", render_chain(&e));
         }
         detached.schedule_checks(&self.paths().root, &self.paths().runroot);
+        // For units of the existing container (`generate systemd`), as
+        // conmon writes conmon.pid: this process is the monitor.
+        let pid_file = super::gensys::monitor_pid_file(&self.paths().runroot, id);
+        super::gensys::write_pid_file(&pid_file, std::process::id());
         Ok(detached)
     }
 

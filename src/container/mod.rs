@@ -24,6 +24,7 @@ mod engine;
 pub mod events;
 pub mod exec;
 pub mod files;
+mod gensys;
 pub mod health;
 mod healthcheck;
 mod ids;
@@ -65,6 +66,7 @@ pub mod rootmount;
 mod secret_use;
 pub mod secrets;
 pub mod system;
+pub mod systemd_unit;
 pub mod top;
 mod trim;
 pub mod volume_ops;
@@ -259,6 +261,12 @@ pub enum Error {
     /// A health check's flags, or running one (#14).
     #[error(transparent)]
     Health(#[from] health::Error),
+    /// `generate systemd`: what cannot be made into a unit.
+    #[error(transparent)]
+    Unit(#[from] systemd_unit::Error),
+    /// `generate systemd` of a name that is neither (Podman's words).
+    #[error("{0} does not refer to a container or pod")]
+    NoContainerOrPod(String),
     /// Reading the user's subordinate id ranges.
     #[error(transparent)]
     Userns(#[from] crate::userns::Error),

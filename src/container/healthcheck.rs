@@ -293,6 +293,8 @@ pub struct Checks {
     interval: Duration,
     next: Option<Instant>,
     running: Option<Child>,
+    /// `--sdnotify=healthy` until the first check passed.
+    is_ready_due: bool,
 }
 
 impl Checks {
@@ -308,6 +310,7 @@ impl Checks {
             interval: Duration::from_nanos(check.interval),
             next: None,
             running: None,
+            is_ready_due: plan.manage.is_ready_when_healthy,
         })
     }
 
@@ -342,7 +345,13 @@ impl Checks {
     /// Reaps the check's child if it ended, and sets the next due time.
     pub fn reap(&mut self) {
         if let Some(child) = &mut self.running {
-            if !matches!(child.try_wait(), Ok(None)) {
+            let status = child.try_wait();
+            if !matches!(status, Ok(None)) {
+                if self.is_ready_due && matches!(status, Ok(Some(s)) if s.success()) {
+                    // This process is the monitor systemd is to watch.
+                    crate::runtime::send_ready(nix::unistd::getpid());
+                    self.is_ready_due = false;
+                }
                 self.running = None;
                 self.next = Some(Instant::now() + self.interval);
             }
@@ -433,6 +442,7 @@ mod tests {
             interval: Duration::from_nanos(plan_check.interval),
             next: None,
             running: None,
+            is_ready_due: false,
         };
         assert_eq!(c.due(), None);
         c.start();

@@ -165,8 +165,8 @@ fn check_modes(req: &TuningRequest) -> Result<(), Error> {
         Some(v) => return Err(bad("--systemd", v, "true, false, always")),
     }
     match req.sdnotify.as_deref() {
-        None | Some("container" | "conmon" | "ignore") => Ok(()),
-        Some(v) => Err(bad("--sdnotify", v, "container, conmon, ignore")),
+        None | Some("container" | "conmon" | "healthy" | "ignore") => Ok(()),
+        Some(v) => Err(bad("--sdnotify", v, "container, conmon, healthy, ignore")),
     }
 }
 
@@ -249,6 +249,7 @@ impl super::Engine {
         }
         match t.sdnotify.as_deref() {
             Some("conmon") => plan.manage.is_ready_sent = true,
+            Some("healthy") => plan.manage.is_ready_when_healthy = true,
             Some("ignore") => {}
             _ => {
                 // Only a socket in the filesystem can be bound in.

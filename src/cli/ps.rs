@@ -68,7 +68,14 @@ const NS_TABLE: &str = "table {{.ID}}\\t{{.Names}}\\t{{.Pid}}\\t{{.Namespaces.Cg
 
 /// The keys `--filter` knows.
 const FILTER_KEYS: &[&str] = &[
-    "id", "name", "status", "ancestor", "exited", "label", "health",
+    "id",
+    "name",
+    "status",
+    "ancestor",
+    "exited",
+    "label",
+    "health",
+    "restart-policy",
 ];
 
 /// The default table, as Podman prints it.
@@ -268,6 +275,16 @@ pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
                 _ => {
                     return Err(invalid(
                         "health must be starting, healthy, unhealthy or none",
+                    ))
+                }
+            },
+            "restart-policy" => match value {
+                "no" | "none" | "always" | "on-failure" | "unless-stopped" => {
+                    f.restart_policies.push(value.into())
+                }
+                _ => {
+                    return Err(invalid(
+                        "restart-policy must be no, none, always, on-failure or unless-stopped",
                     ))
                 }
             },

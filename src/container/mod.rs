@@ -665,11 +665,12 @@ pub fn start_monitored(store: &crate::storage::Store, id: &str) -> Result<Detach
 /// In the monitor process, after reporting the start: logs the container's
 /// output, records its exits, restarts it as its policy says and applies
 /// `--rm`, leaving the exit code in `exits` (see `exits_dir`) for `wait`.
+/// Returns the monitor's exit code (see `monitor::supervise`).
 pub fn watch(
     store: &crate::storage::Store,
     detached: Detached,
     exits: &std::path::Path,
-) -> Result<(), Error> {
+) -> Result<i32, Error> {
     monitor::supervise(store, detached, exits, std::path::Path::new(PROC))
 }
 

@@ -630,6 +630,7 @@ mod tests {
             "ancestor=busybox",
             "exited=137",
             "label=a=b",
+            "restart-policy=always",
         ]))
         .unwrap();
         assert_eq!(
@@ -642,11 +643,13 @@ mod tests {
                 exit_codes: vec![137],
                 labels: strings(&["a=b"]),
                 healths: Vec::new(),
+                restart_policies: strings(&["always"]),
             }
         );
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
-            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health"),
+            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health, restart-policy"),
+            ("restart-policy=sometimes", "invalid filter \"restart-policy=sometimes\": restart-policy must be no, none, always, on-failure or unless-stopped"),
             ("status=paused", "invalid filter \"status=paused\": status must be created, initialized, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),

@@ -273,6 +273,9 @@ pub enum Command {
     /// Internal: the health check timer of a foreground container
     #[command(name = "container-health", hide = true)]
     HealthTimer(health::HelperArgs),
+    /// Internal: the relay of a container's readiness messages to systemd
+    #[command(name = "container-notify", hide = true)]
+    NotifyRelay(NotifyRelayArgs),
     /// Internal: the TCP port forwarder of a slirp4netns container
     #[command(name = "container-portfwd", hide = true)]
     PortForward(port::ForwardArgs),
@@ -322,6 +325,12 @@ pub enum ImageCommand {
     Exists(ImageExistsArgs),
     /// Search registries for images
     Search(search::SearchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NotifyRelayArgs {
+    /// The pid of the container's monitor, the unit's main process
+    pub monitor: i32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -467,6 +476,9 @@ pub fn main() -> i32 {
         }
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
+        Command::NotifyRelay(a) => crate::container::notify::relay(a.monitor)
+            .map(|()| 0)
+            .map_err(|e| Error::Usage(format!("relaying readiness messages: {e}"))),
     };
     match result {
         Ok(code) => code,

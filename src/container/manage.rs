@@ -238,6 +238,7 @@ impl Engine {
     /// records it running and opens its attach socket (without which it
     /// still runs and logs). Must be called single-threaded.
     pub fn start_monitored(&self, id: &str) -> Result<Detached, Error> {
+        self.start_notify_relay(id);
         let mut detached = super::start_monitored(self.store()?, id)?;
         // Before the report, so `attach` works once `run -d` returns.
         let dir = super::attach::attach_dir(&self.paths().runroot);
@@ -250,6 +251,23 @@ impl Engine {
         let pid_file = super::gensys::monitor_pid_file(&self.paths().runroot, id);
         super::gensys::write_pid_file(&pid_file, std::process::id());
         Ok(detached)
+    }
+
+    /// In the monitor, before the start: the relay of the container's
+    /// readiness messages, if it has one (`notify`). Without it the
+    /// container runs, its messages unheard, as with a missing socket.
+    fn start_notify_relay(&self, id: &str) {
+        let plan = self
+            .store()
+            .ok()
+            .and_then(|s| s.find_container(id).ok().flatten())
+            .and_then(|info| super::load_spec(&info).ok());
+        let Some(plan) = plan.filter(|p| p.manage.is_notify_relayed) else {
+            return;
+        };
+        if let Err(e) = super::notify::start_relay(&plan.dirs.dir, std::process::id()) {
+            log::warn!("container {id}: no relay of its readiness messages: {e}");
+        }
     }
 
     /// In the monitor, after its report: logs the container's output,

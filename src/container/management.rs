@@ -33,6 +33,7 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
         requires: Vec::new(),
         is_ready_sent: false,
         is_ready_when_healthy: false,
+        is_notify_relayed: false,
         init_ctr: match req.init_ctr.as_deref() {
             None => None,
             Some("always") => Some(InitContainer::Always),

@@ -45,6 +45,7 @@ mod monitor;
 mod netattach;
 pub mod netholder;
 pub mod networks;
+pub mod notify;
 mod options;
 pub mod passwd;
 mod plan;
@@ -264,6 +265,14 @@ pub enum Error {
     /// `generate systemd`: what cannot be made into a unit.
     #[error(transparent)]
     Unit(#[from] systemd_unit::Error),
+    /// `--sdnotify=container` under systemd: making the directory of the
+    /// container's notify socket.
+    #[error("making the notify socket's directory {path}")]
+    NotifyDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// `generate systemd` of a name that is neither (Podman's words).
     #[error("{0} does not refer to a container or pod")]
     NoContainerOrPod(String),

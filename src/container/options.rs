@@ -145,6 +145,7 @@ const SYSTEMD_TMPFS: [&str; 4] = ["/run", "/run/lock", "/tmp", "/var/log/journal
 /// appear in the container, as in Podman.
 const INIT_TARGET: &str = "/run/podman-init";
 const NOTIFY_TARGET: &str = "/run/notify/notify.sock";
+const NOTIFY_TARGET_DIR: &str = "/run/notify";
 
 /// The label an image's own seccomp profile is in (`--seccomp-policy=image`).
 const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
@@ -252,15 +253,20 @@ impl super::Engine {
             Some("healthy") => plan.manage.is_ready_when_healthy = true,
             Some("ignore") => {}
             _ => {
-                // Only a socket in the filesystem can be bound in.
-                let socket = std::env::var("NOTIFY_SOCKET")
-                    .ok()
-                    .filter(|s| s.starts_with('/'));
-                if let Some(socket) = socket {
-                    let spec = format!("{socket}:{NOTIFY_TARGET}");
+                // Under systemd: the container gets the monitor's relay
+                // socket (see `notify`), its directory bound in.
+                if std::env::var_os("NOTIFY_SOCKET").is_some() {
+                    let dir = super::notify::prepare_dir(&plan.dirs.dir).map_err(|source| {
+                        Error::NotifyDir {
+                            path: super::notify::socket_dir(&plan.dirs.dir),
+                            source,
+                        }
+                    })?;
+                    let spec = format!("{}:{NOTIFY_TARGET_DIR}", dir.display());
                     add(volumes::parse_volume(&spec).map_err(vol_err)?, &mut own);
                     plan.env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
                     plan.env.push(format!("NOTIFY_SOCKET={NOTIFY_TARGET}"));
+                    plan.manage.is_notify_relayed = true;
                 }
             }
         }

@@ -698,3 +698,272 @@ pub fn unix_date(secs: u64) -> String {
         rem % 60
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn opts() -> UnitOptions {
+        UnitOptions {
+            is_named: true,
+            is_headerless: true,
+            container_prefix: "container".into(),
+            pod_prefix: "pod".into(),
+            separator: "-".into(),
+            executable: "/bin/hutch".into(),
+            runroot: "/run/user/1/hutch".into(),
+            value_flags: strings(&[
+                "--name",
+                "-e",
+                "--env",
+                "-p",
+                "--restart",
+                "--cidfile",
+                "--pod",
+                "--sdnotify",
+            ])
+            .into_iter()
+            .collect(),
+            ..UnitOptions::default()
+        }
+    }
+
+    fn ctr(cmd: &[&str]) -> ContainerFacts {
+        ContainerFacts {
+            id: "abc".into(),
+            name: "web".into(),
+            create_command: strings(cmd),
+            stop_timeout: 10,
+            env: strings(&["FOO=hello", "PATH=/bin"]),
+            pid_file: "/run/user/1/hutch/monitors/abc.pid".into(),
+        }
+    }
+
+    /// The `ExecStart=` of `unit`, continuation lines joined.
+    fn exec_start(unit: &Unit) -> String {
+        let start = unit.text.find("\nExecStart=").unwrap() + 11;
+        let end = unit.text[start..].find("\nExecStop=").unwrap() + start;
+        unit.text[start..end].replace(" \\\n\t", " ")
+    }
+
+    #[test]
+    fn systemd_arguments_are_escaped_as_podman_escapes_them() {
+        assert_eq!(escape_arg("plain"), "plain");
+        assert_eq!(escape_arg("$HOME 50%"), "\"$$HOME 50%%\"");
+        assert_eq!(escape_arg("a\\b"), "a\\\\b");
+        assert_eq!(escape_arg("say \"hi\""), "\"say \\\"hi\\\"\"");
+    }
+
+    #[test]
+    fn new_units_lay_podmans_flags_over_the_create_command() {
+        let c = ctr(&[
+            "hutch",
+            "--root",
+            "/r",
+            "create",
+            "--rm",
+            "--cgroups=enabled",
+            "--cidfile",
+            "/x",
+            "--restart",
+            "unless-stopped",
+            "-e",
+            "FOO",
+            "--name=web",
+            "img",
+            "sh",
+            "-c",
+            "--rm",
+        ]);
+        let o = UnitOptions {
+            is_new: true,
+            ..opts()
+        };
+        let u = container_unit(&c, None, &o).unwrap();
+        assert_eq!(
+            exec_start(&u),
+            "/bin/hutch --root /r run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --sdnotify=conmon -d --replace -e FOO --name=web img sh -c --rm"
+        );
+        assert!(
+            u.text.contains("\nEnvironment=FOO=hello\nRestart=always\n"),
+            "{}",
+            u.text
+        );
+        assert!(u
+            .text
+            .contains("ExecStop=/bin/hutch --root /r stop \\\n\t--ignore -t 10"));
+    }
+
+    #[test]
+    fn new_units_keep_detach_replace_and_sdnotify_already_given() {
+        let c = ctr(&[
+            "hutch",
+            "container",
+            "run",
+            "-dit",
+            "--replace",
+            "--name",
+            "web",
+            "--sdnotify=healthy",
+            "img",
+        ]);
+        let o = UnitOptions {
+            is_new: true,
+            ..opts()
+        };
+        let u = container_unit(&c, None, &o).unwrap();
+        assert_eq!(
+            exec_start(&u),
+            "/bin/hutch run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm -dit --replace --name web --sdnotify=healthy img"
+        );
+        let c = ctr(&[
+            "hutch",
+            "run",
+            "--detach=false",
+            "--sdnotify",
+            "ignore",
+            "img",
+        ]);
+        let u = container_unit(&c, None, &o).unwrap();
+        assert_eq!(
+            exec_start(&u),
+            "/bin/hutch run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --sdnotify=conmon -d img"
+        );
+    }
+
+    #[test]
+    fn on_failure_counts_become_start_limit_bursts_unless_overridden() {
+        let c = ctr(&["hutch", "run", "--restart=on-failure:5", "img"]);
+        let o = UnitOptions {
+            is_new: true,
+            ..opts()
+        };
+        let u = container_unit(&c, None, &o).unwrap();
+        assert!(
+            u.text.contains("Restart=on-failure\nStartLimitBurst=5\n"),
+            "{}",
+            u.text
+        );
+        let o = UnitOptions {
+            restart_policy: Some("no".into()),
+            ..o
+        };
+        let u = container_unit(&c, None, &o).unwrap();
+        assert!(
+            u.text.contains("Restart=no\nTimeoutStopSec=70\n"),
+            "{}",
+            u.text
+        );
+        let o = UnitOptions {
+            restart_policy: Some("never".into()),
+            ..o
+        };
+        assert!(matches!(
+            container_unit(&c, None, &o),
+            Err(Error::RestartPolicy(_))
+        ));
+    }
+
+    #[test]
+    fn templates_name_each_instance() {
+        let o = UnitOptions {
+            is_new: true,
+            is_template: true,
+            ..opts()
+        };
+        let u = container_unit(&ctr(&["hutch", "run", "img"]), None, &o).unwrap();
+        assert_eq!(u.file_name, "container-web@.service");
+        assert!(
+            exec_start(&u).contains(" run --name=container-web-%i --cidfile"),
+            "{}",
+            u.text
+        );
+        let u = container_unit(&ctr(&["hutch", "run", "--name", "web", "img"]), None, &o).unwrap();
+        assert!(exec_start(&u).contains(" --name web-%i img"), "{}", u.text);
+    }
+
+    #[test]
+    fn new_units_need_a_create_command() {
+        let o = UnitOptions {
+            is_new: true,
+            ..opts()
+        };
+        assert!(matches!(
+            container_unit(&ctr(&[]), None, &o),
+            Err(Error::NoCreateCommand(_))
+        ));
+        assert!(matches!(
+            container_unit(&ctr(&["hutch", "img"]), None, &o),
+            Err(Error::BadCreateCommand(_))
+        ));
+        // The unit of the existing container needs none.
+        assert!(container_unit(&ctr(&[]), None, &opts()).is_ok());
+    }
+
+    #[test]
+    fn pods_come_first_with_their_members_bound_to_them() {
+        let pod = PodFacts {
+            id: "p0".into(),
+            name: "p1".into(),
+            create_command: strings(&[
+                "hutch",
+                "pod",
+                "create",
+                "--name",
+                "p1",
+                "--exit-policy",
+                "continue",
+                "-p",
+                "80:80",
+            ]),
+            pid_file: "/s/pods/p0/infra-monitor.pid".into(),
+        };
+        let members = [ctr(&[
+            "hutch", "run", "--pod", "p1", "--name", "web", "img",
+        ])];
+        let o = UnitOptions {
+            is_new: true,
+            ..opts()
+        };
+        let units = pod_units(&pod, &members, &o).unwrap();
+        let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["pod-p1", "container-web"]);
+        assert!(units[0].text.contains(
+            "ExecStartPre=/bin/hutch pod create \\\n\t--infra-conmon-pidfile %t/pod-p1.pid \\\n\t--pod-id-file %t/pod-p1.pod-id \\\n\t--exit-policy=stop \\\n\t--name p1 \\\n\t-p 80:80 \\\n\t--replace\n"
+        ), "{}", units[0].text);
+        assert!(units[0]
+            .text
+            .contains("Wants=container-web.service\nBefore=container-web.service\n"));
+        assert!(exec_start(&units[1]).contains(
+            "--rm --pod-id-file %t/pod-p1.pod-id --sdnotify=conmon -d --replace --name web img"
+        ));
+        assert!(units[1]
+            .text
+            .contains("BindsTo=pod-p1.service\nAfter=pod-p1.service\n"));
+        let o = UnitOptions {
+            is_template: true,
+            ..o
+        };
+        assert!(matches!(
+            pod_units(&pod, &members, &o),
+            Err(Error::TemplatePod)
+        ));
+        let units = pod_units(&pod, &members, &opts()).unwrap();
+        assert!(units[0]
+            .text
+            .contains("ExecStart=/bin/hutch pod start p1\n"));
+        assert!(units[0]
+            .text
+            .contains("PIDFile=/s/pods/p0/infra-monitor.pid\nType=forking\n"));
+    }
+
+    #[test]
+    fn dates_are_gos_unix_dates_in_utc() {
+        assert_eq!(unix_date(0), "Thu Jan  1 00:00:00 UTC 1970");
+        assert_eq!(unix_date(1_796_475_080), "Sat Dec  5 12:51:20 UTC 2026");
+    }
+}

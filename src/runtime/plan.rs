@@ -209,6 +209,11 @@ pub struct Management {
     /// health check passes.
     #[serde(default)]
     pub is_ready_when_healthy: bool,
+    /// `--sdnotify=container` under systemd: the container's monitor
+    /// relays the messages of its socket (`/run/notify/notify.sock`) to
+    /// the unit's.
+    #[serde(default)]
+    pub is_notify_relayed: bool,
     /// `--init-ctr`: the container is an init container of its pod.
     #[serde(default)]
     pub init_ctr: Option<InitContainer>,

@@ -412,7 +412,7 @@ gensys_install() {
 # gensys_start UNIT: starts a user unit, showing its journal on failure.
 gensys_start() {
     systemctl --user start "$1" && return 0
-    systemctl --user status "$1" --no-pager 2>&1 | tail -n 15
+    journalctl --user -u "$1" -n 25 --no-pager 2>&1
     return 1
 }
 

@@ -25,9 +25,15 @@ pub fn write(plan: &Plan, pid: Pid, monitor: Pid) -> Result<(), Error> {
 /// conmon: `MAINPID=` names the `monitor` (which stays in the unit's
 /// cgroup while the container goes to a scope of its own, so systemd
 /// takes it as the service's main process and watches it) and `READY=1`.
+///
+/// With `--sdnotify=healthy` only `MAINPID=` goes now, so that systemd
+/// watches the monitor once the command that started it exits, and
+/// `READY=1` follows with the first passing health check (`send_ready`).
 pub fn notify_ready(plan: &Plan, monitor: Pid) {
     if plan.manage.is_ready_sent {
         send_ready(monitor);
+    } else if plan.manage.is_ready_when_healthy {
+        send(&format!("MAINPID={monitor}\n"));
     }
 }
 
@@ -36,10 +42,14 @@ pub fn notify_ready(plan: &Plan, monitor: Pid) {
 /// `--sdnotify=healthy` at the first passing health check); a failure is
 /// logged, as Podman logs it, and does not stop the container.
 pub fn send_ready(monitor: Pid) {
+    send(&ready_message(monitor));
+}
+
+/// Sends `message` to the `NOTIFY_SOCKET` of our environment, if any.
+fn send(message: &str) {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    let message = ready_message(monitor);
     let sent = std::os::unix::net::UnixDatagram::unbound()
         .and_then(|s| s.send_to(message.as_bytes(), Path::new(&socket)));
     if let Err(e) = sent {

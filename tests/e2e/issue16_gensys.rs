@@ -391,11 +391,14 @@ fn issue16_gensys_sdnotify_healthy_waits_for_the_check() {
         "sleep 2; touch /tmp/ready; exec sleep 100",
     ])
     .success();
+    // The main pid at once, for systemd to watch the monitor.
+    let first = receive(&sock);
     let message = receive(&sock);
     let waited = started.elapsed();
     let monitor = inspect(&env, "h", "{{.State.ConmonPid}}");
     let health = inspect(&env, "h", "{{.State.Health.Status}}");
     env.hutch(&["rm", "-f", "h"]).success();
+    assert_eq!(first, format!("MAINPID={monitor}\n"));
     assert_eq!(message, format!("MAINPID={monitor}\nREADY=1\n"));
     assert!(waited >= Duration::from_secs(2), "ready after {waited:?}");
     assert_eq!(health, "healthy");

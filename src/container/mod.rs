@@ -274,7 +274,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// `generate systemd` of a name that is neither (Podman's words).
-    #[error("{0} does not refer to a container or pod")]
+    #[error("{0} does not refer to a container or pod: no pod with name or ID {0} found: no such pod: no container with name or ID \"{0}\" found: no such container")]
     NoContainerOrPod(String),
     /// Reading the user's subordinate id ranges.
     #[error(transparent)]

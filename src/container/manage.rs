@@ -262,10 +262,11 @@ impl Engine {
             .ok()
             .and_then(|s| s.find_container(id).ok().flatten())
             .and_then(|info| super::load_spec(&info).ok());
-        let Some(plan) = plan.filter(|p| p.manage.is_notify_relayed) else {
+        if !plan.is_some_and(|p| p.manage.is_notify_relayed) {
             return;
-        };
-        if let Err(e) = super::notify::start_relay(&plan.dirs.dir, std::process::id()) {
+        }
+        let runroot = &self.paths().runroot;
+        if let Err(e) = super::notify::start_relay(runroot, id, std::process::id()) {
             log::warn!("container {id}: no relay of its readiness messages: {e}");
         }
     }

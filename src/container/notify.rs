@@ -4,7 +4,8 @@
 //! The container's processes live in a scope of their own, so systemd
 //! would take their messages as the scope's, not the service's, even with
 //! `NotifyAccess=all`. As conmon does for Podman, the container gets a
-//! socket of hutch's instead (its directory bound at `/run/notify`), and a
+//! socket of hutch's instead (its directory, `RUNROOT/notify/SHORTID`,
+//! bound at `/run/notify`), and a
 //! relay, a child of the container's monitor in the unit's cgroup, passes
 //! each message on with `MAINPID=` naming the monitor.
 
@@ -18,38 +19,49 @@ use std::process::{Command, Stdio};
 /// The hidden subcommand that runs the relay.
 pub const RELAY_COMMAND: &str = "container-notify";
 
-/// The directory, in the container's directory, bound at `/run/notify`.
-const SOCKET_DIR: &str = "notify";
+/// The directory of the run directory that holds the containers' socket
+/// directories, each bound at `/run/notify`. Under the run directory
+/// rather than the store: a socket's path must fit `sun_path` (108 bytes).
+const SOCKETS_DIR: &str = "notify";
 
-/// The socket's name in that directory (`/run/notify/notify.sock` inside).
+/// The socket's name in its directory (`/run/notify/notify.sock` inside).
 const SOCKET_NAME: &str = "notify.sock";
+
+/// How much of the container's id names its socket's directory.
+const SHORT_ID: usize = 12;
 
 /// The largest message systemd reads.
 const MAX_MESSAGE: usize = 4096;
 
-/// The directory of container directory `dir` that holds its socket.
-pub fn socket_dir(dir: &Path) -> PathBuf {
-    dir.join(SOCKET_DIR)
+/// The directory, in run directory `runroot`, of container `id`'s socket.
+pub fn socket_dir(runroot: &Path, id: &str) -> PathBuf {
+    runroot
+        .join(SOCKETS_DIR)
+        .join(&id[..id.len().min(SHORT_ID)])
 }
 
-/// At creation: makes the socket's directory, which the container's
-/// users (any of its ids) may pass through to reach the socket.
-pub fn prepare_dir(dir: &Path) -> std::io::Result<PathBuf> {
-    let path = socket_dir(dir);
+/// Makes container `id`'s socket directory, which the container's users
+/// (any of its ids) may pass through to reach the socket: at creation,
+/// for the bind to check, and before each start, as the run directory
+/// does not outlive a reboot.
+pub fn prepare_dir(runroot: &Path, id: &str) -> std::io::Result<PathBuf> {
+    let path = socket_dir(runroot, id);
     fs::create_dir_all(&path)?;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o711))?;
     Ok(path)
 }
 
-/// In the monitor, before the container starts: binds the socket in the
-/// container directory `dir` (writable by every id of the container) and
-/// spawns the relay, which passes on what arrives naming `monitor` as the
-/// main pid. Without `NOTIFY_SOCKET` there is nobody to tell: nothing.
-pub fn start_relay(dir: &Path, monitor: u32) -> std::io::Result<()> {
+/// In the monitor, before the container starts: makes the socket's
+/// directory, binds the socket there (writable by every id of the
+/// container) and spawns the relay, which passes on what arrives naming
+/// `monitor` as the main pid. Without `NOTIFY_SOCKET` there is nobody to
+/// tell: only the directory is made.
+pub fn start_relay(runroot: &Path, id: &str, monitor: u32) -> std::io::Result<()> {
+    let dir = prepare_dir(runroot, id)?;
     if std::env::var_os("NOTIFY_SOCKET").is_none() {
         return Ok(());
     }
-    let path = socket_dir(dir).join(SOCKET_NAME);
+    let path = dir.join(SOCKET_NAME);
     match fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
@@ -130,7 +142,8 @@ mod tests {
     #[test]
     fn the_socket_directory_lets_every_id_through() {
         let dir = tempfile::tempdir().unwrap();
-        let made = prepare_dir(dir.path()).unwrap();
+        let made = prepare_dir(dir.path(), &"ab".repeat(32)).unwrap();
+        assert_eq!(made, dir.path().join("notify/abababababab"));
         assert_eq!(
             fs::metadata(&made).unwrap().permissions().mode() & 0o777,
             0o711

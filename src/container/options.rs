@@ -256,9 +256,10 @@ impl super::Engine {
                 // Under systemd: the container gets the monitor's relay
                 // socket (see `notify`), its directory bound in.
                 if std::env::var_os("NOTIFY_SOCKET").is_some() {
-                    let dir = super::notify::prepare_dir(&plan.dirs.dir).map_err(|source| {
+                    let runroot = self.runroot()?;
+                    let dir = super::notify::prepare_dir(runroot, &plan.id).map_err(|source| {
                         Error::NotifyDir {
-                            path: super::notify::socket_dir(&plan.dirs.dir),
+                            path: super::notify::socket_dir(runroot, &plan.id),
                             source,
                         }
                     })?;

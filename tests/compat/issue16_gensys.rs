@@ -34,6 +34,22 @@ fn even_out(text: &str, exe: &str) -> String {
         .join("\n")
 }
 
+/// The units of the output, sorted: Podman prints a pod's in the order
+/// of a Go map, by chance.
+fn units_of(text: &str) -> String {
+    let mut units: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# ") && line.ends_with(".service") || units.is_empty() {
+            units.push(String::new());
+        }
+        let last = units.last_mut().expect("one unit at least");
+        last.push_str(line);
+        last.push('\n');
+    }
+    units.sort();
+    units.concat()
+}
+
 /// Resolved path of a binary, as the units name it.
 fn resolved(path: std::path::PathBuf) -> String {
     std::fs::canonicalize(&path)
@@ -55,8 +71,8 @@ fn same_units(env: &super::common::Env, args: &[&str]) -> (Run, Run) {
             h.code, p.code
         ));
     }
-    let po = even_out(&p.stdout, &resolved(require_tool("podman")));
-    let ho = even_out(&h.stdout, &resolved(hutch_bin()));
+    let po = units_of(&even_out(&p.stdout, &resolved(require_tool("podman"))));
+    let ho = units_of(&even_out(&h.stdout, &resolved(hutch_bin())));
     if po != ho {
         let diff: Vec<String> = po
             .lines()

@@ -487,10 +487,10 @@ fn issue16_gensys_sdnotify_container_relays_the_containers_messages() {
     .success();
     let id = inspect(&env, "c", "{{.Id}}");
     let inner = env
-        .store()
-        .join("containers")
-        .join(&id)
-        .join("notify/notify.sock");
+        .runtime_dir
+        .join("hutch/notify")
+        .join(&id[..12])
+        .join("notify.sock");
     let sender = UnixDatagram::unbound().unwrap();
     let sent = crate::common::wait_for("the relay's socket", Duration::from_secs(10), || {
         sender

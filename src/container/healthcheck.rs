@@ -75,9 +75,19 @@ impl Engine {
 
     /// Runs `plan` in the foreground (see `container::run`), with a
     /// `container-health` helper keeping its health checks' timer while
-    /// it runs.
+    /// it runs, and the relay of its readiness messages (`notify`).
     pub(super) fn run_foreground(&self, plan: &Plan) -> Result<i32, Error> {
         let store = self.store()?;
+        if plan.manage.is_notify_relayed {
+            // This process waits for the container: it is the monitor.
+            let runroot = &self.paths().runroot;
+            if let Err(e) = super::notify::start_relay(runroot, &plan.id, std::process::id()) {
+                log::warn!(
+                    "container {}: no relay of its readiness messages: {e}",
+                    plan.id
+                );
+            }
+        }
         let helper = Checks::for_plan(plan, &self.paths().root, &self.paths().runroot)
             .and_then(|c| c.spawn_helper());
         let ran = super::run(plan, store);

@@ -33,7 +33,8 @@ say "building hutch (release)"
 target_dir=$("$cargo" metadata --format-version 1 --no-deps | jq -r .target_directory)
 install_for_user "$HUTCH_TEST_USER" "$target_dir/release/hutch"
 install_for_user "$HUTCH_NORANGE_USER" "$target_dir/release/hutch"
-say "installed $(user_home "$HUTCH_TEST_USER")/.local/bin/hutch"
+install_restart_unit "$HUTCH_TEST_USER" "$repo"
+say "installed $(user_home "$HUTCH_TEST_USER")/.local/bin/hutch and hutch-restart.service"
 
 if registry_answers "$port"; then
     say "a registry already answers on 127.0.0.1:$port; pushing the fixtures to it"

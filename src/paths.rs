@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub const ENV_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 /// Overrides the store directory (same as `--root`).
 pub const ENV_ROOT: &str = "HUTCH_ROOT";
+/// Set by the units `generate systemd` writes (Podman's name): a hutch
+/// started by one keeps its monitor in the unit's cgroup.
+pub const ENV_SYSTEMD_UNIT: &str = "PODMAN_SYSTEMD_UNIT";
 /// Overrides the run directory (same as `--runroot`).
 pub const ENV_RUNROOT: &str = "HUTCH_RUNROOT";
 /// How many seconds to wait for a store lock before giving up.

@@ -55,6 +55,10 @@ pub struct Options {
     /// The cgroup of the container's pod, which it goes under (a member
     /// of a pod with limits).
     pub pod: Option<PodCgroup>,
+    /// `--cgroups=no-conmon`: the monitor stays in the caller's cgroup
+    /// (a systemd unit's, whose main process it is) instead of joining the
+    /// container's scope.
+    pub is_monitor_apart: bool,
 }
 
 impl Options {
@@ -105,6 +109,8 @@ pub enum Decision {
         bus: String,
         slice: Option<String>,
         pod: Option<PodCgroup>,
+        /// `--cgroups=no-conmon` (see `Options::is_monitor_apart`).
+        is_monitor_apart: bool,
     },
     /// A child of the delegated cgroup `base` (or of `pod`'s directory
     /// there).
@@ -145,6 +151,7 @@ pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
                 None => opts.parent.clone(),
             },
             pod: opts.pod.clone(),
+            is_monitor_apart: opts.is_monitor_apart,
         }),
         None => Err(Error::NoUserManager {
             why: "no DBUS_SESSION_BUS_ADDRESS and no bus socket in XDG_RUNTIME_DIR".into(),
@@ -214,7 +221,19 @@ pub fn place(
 ) -> Result<Option<Placement>, Error> {
     let (parent, unit) = match decision {
         Decision::Skip { .. } => return Ok(None),
-        Decision::Systemd { bus, slice, pod } => {
+        Decision::Systemd {
+            bus,
+            slice,
+            pod,
+            is_monitor_apart,
+        } if *is_monitor_apart || std::env::var_os(crate::paths::ENV_SYSTEMD_UNIT).is_some() => {
+            let unit = format!("hutch-{id}.scope");
+            let scope = scope_alone(bus, slice.as_deref(), pod.as_ref(), &unit, pid, proc)?;
+            (scope, Some(unit))
+        }
+        Decision::Systemd {
+            bus, slice, pod, ..
+        } => {
             let unit = format!("hutch-{id}.scope");
             // We (the monitor, or the foreground hutch) join the scope as
             // well, in its `hutch` leaf: the scope then outlives the
@@ -287,6 +306,44 @@ pub fn place(
     match result {
         Ok(()) => Ok(Some(placement)),
         Err(e) => Err(e),
+    }
+}
+
+/// `--cgroups=no-conmon`, or a hutch run by a unit of `generate systemd`
+/// (`PODMAN_SYSTEMD_UNIT` set): puts `pid` alone into a new scope `unit` (in
+/// `slice`, made for `pod`), and returns the scope's cgroup. We stay
+/// where we are (a unit's cgroup, whose main process we are); the scope
+/// ends with the container.
+fn scope_alone(
+    bus: &str,
+    slice: Option<&str>,
+    pod: Option<&PodCgroup>,
+    unit: &str,
+    pid: i32,
+    proc: &Path,
+) -> Result<PathBuf, Error> {
+    if let (Some(p), Some(s)) = (pod, slice) {
+        systemd::ensure_slice(bus, s, &pod::properties(&p.resources))?;
+    }
+    let deadline = Instant::now() + SCOPE_WAIT;
+    // A restart's scope may meet the last one's, which systemd removes
+    // once it is empty.
+    while let Err(e) = systemd::start_scope(bus, unit, &[pid as u32], slice) {
+        if Instant::now() > deadline {
+            return Err(e);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    loop {
+        match own_cgroup(proc, &pid.to_string()) {
+            Some(t) if t.ends_with(unit) => return Ok(t),
+            _ if Instant::now() > deadline => {
+                return Err(Error::ScopeTimeout {
+                    unit: unit.to_string(),
+                })
+            }
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
     }
 }
 

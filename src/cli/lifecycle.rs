@@ -507,10 +507,7 @@ pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
     let _ = out.write_all(container::format_report(&report).as_bytes());
     let _ = out.flush();
     match started {
-        Ok(detached) => {
-            engine.watch(detached)?;
-            Ok(0)
-        }
+        Ok(detached) => Ok(engine.watch(detached)?),
         Err(e) => Ok(e.exit_code()),
     }
 }

@@ -19,6 +19,7 @@ mod diff;
 mod doctor;
 mod events;
 mod exec;
+mod generate;
 mod hardening;
 mod health;
 mod history;
@@ -270,6 +271,9 @@ pub enum Command {
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
+    /// Generate structured data (systemd units) for containers and pods
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -279,6 +283,9 @@ pub enum Command {
     /// Internal: the health check timer of a foreground container
     #[command(name = "container-health", hide = true)]
     HealthTimer(health::HelperArgs),
+    /// Internal: the relay of a container's readiness messages to systemd
+    #[command(name = "container-notify", hide = true)]
+    NotifyRelay(NotifyRelayArgs),
     /// Internal: the TCP port forwarder of a slirp4netns container
     #[command(name = "container-portfwd", hide = true)]
     PortForward(port::ForwardArgs),
@@ -328,6 +335,12 @@ pub enum ImageCommand {
     Exists(ImageExistsArgs),
     /// Search registries for images
     Search(search::SearchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NotifyRelayArgs {
+    /// The pid of the container's monitor, the unit's main process
+    pub monitor: i32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -496,8 +509,14 @@ pub fn main() -> i32 {
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),
+        Command::Generate(c) => {
+            generate::run(&engine, c, cli.root.as_deref(), cli.runroot.as_deref())
+        }
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
+        Command::NotifyRelay(a) => crate::container::notify::relay(a.monitor)
+            .map(|()| 0)
+            .map_err(|e| Error::Usage(format!("relaying readiness messages: {e}"))),
     };
     match result {
         Ok(code) => code,

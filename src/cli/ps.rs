@@ -68,7 +68,14 @@ const NS_TABLE: &str = "table {{.ID}}\\t{{.Names}}\\t{{.Pid}}\\t{{.Namespaces.Cg
 
 /// The keys `--filter` knows.
 const FILTER_KEYS: &[&str] = &[
-    "id", "name", "status", "ancestor", "exited", "label", "health",
+    "id",
+    "name",
+    "status",
+    "ancestor",
+    "exited",
+    "label",
+    "health",
+    "restart-policy",
 ];
 
 /// The default table, as Podman prints it.
@@ -268,6 +275,16 @@ pub(super) fn parse_filters(raw: &[String]) -> Result<Filters, Error> {
                 _ => {
                     return Err(invalid(
                         "health must be starting, healthy, unhealthy or none",
+                    ))
+                }
+            },
+            "restart-policy" => match value {
+                "no" | "none" | "always" | "on-failure" | "unless-stopped" => {
+                    f.restart_policies.push(value.into())
+                }
+                _ => {
+                    return Err(invalid(
+                        "restart-policy must be no, none, always, on-failure or unless-stopped",
                     ))
                 }
             },
@@ -613,6 +630,7 @@ mod tests {
             "ancestor=busybox",
             "exited=137",
             "label=a=b",
+            "restart-policy=always",
         ]))
         .unwrap();
         assert_eq!(
@@ -625,11 +643,13 @@ mod tests {
                 exit_codes: vec![137],
                 labels: strings(&["a=b"]),
                 healths: Vec::new(),
+                restart_policies: strings(&["always"]),
             }
         );
         assert!(parse_filters(&[]).unwrap().is_empty());
         let cases = [
-            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health"),
+            ("labels=a=b", "invalid filter \"labels=a=b\": unknown key, use one of id, name, status, ancestor, exited, label, health, restart-policy"),
+            ("restart-policy=sometimes", "invalid filter \"restart-policy=sometimes\": restart-policy must be no, none, always, on-failure or unless-stopped"),
             ("status=paused", "invalid filter \"status=paused\": status must be created, initialized, running or exited"),
             ("exited=x", "invalid filter \"exited=x\": the exit code must be a number"),
             ("name", "invalid filter \"name\": expected KEY=VALUE"),

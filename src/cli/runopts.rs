@@ -224,7 +224,7 @@ pub struct TuningArgs {
     /// Systemd mode (tmpfs on /run, /run/lock, /tmp, /var/log/journal): true (when the command is init or systemd, the default), false or always
     #[arg(long, value_name = "MODE")]
     pub systemd: Option<String>,
-    /// Readiness notification: container (NOTIFY_SOCKET passed in, the default), conmon (sent once it runs) or ignore
+    /// Readiness notification: container (NOTIFY_SOCKET passed in, the default), conmon (sent once it runs), healthy (sent once a health check passes) or ignore
     #[arg(long, value_name = "MODE")]
     pub sdnotify: Option<String>,
     /// The init binary --init runs as the container's pid 1 instead of hutch's own

@@ -75,9 +75,19 @@ impl Engine {
 
     /// Runs `plan` in the foreground (see `container::run`), with a
     /// `container-health` helper keeping its health checks' timer while
-    /// it runs.
+    /// it runs, and the relay of its readiness messages (`notify`).
     pub(super) fn run_foreground(&self, plan: &Plan) -> Result<i32, Error> {
         let store = self.store()?;
+        if plan.manage.is_notify_relayed {
+            // This process waits for the container: it is the monitor.
+            let runroot = &self.paths().runroot;
+            if let Err(e) = super::notify::start_relay(runroot, &plan.id, std::process::id()) {
+                log::warn!(
+                    "container {}: no relay of its readiness messages: {e}",
+                    plan.id
+                );
+            }
+        }
         let helper = Checks::for_plan(plan, &self.paths().root, &self.paths().runroot)
             .and_then(|c| c.spawn_helper());
         let ran = super::run(plan, store);
@@ -293,6 +303,8 @@ pub struct Checks {
     interval: Duration,
     next: Option<Instant>,
     running: Option<Child>,
+    /// `--sdnotify=healthy` until the first check passed.
+    is_ready_due: bool,
 }
 
 impl Checks {
@@ -308,6 +320,7 @@ impl Checks {
             interval: Duration::from_nanos(check.interval),
             next: None,
             running: None,
+            is_ready_due: plan.manage.is_ready_when_healthy,
         })
     }
 
@@ -342,7 +355,13 @@ impl Checks {
     /// Reaps the check's child if it ended, and sets the next due time.
     pub fn reap(&mut self) {
         if let Some(child) = &mut self.running {
-            if !matches!(child.try_wait(), Ok(None)) {
+            let status = child.try_wait();
+            if !matches!(status, Ok(None)) {
+                if self.is_ready_due && matches!(status, Ok(Some(s)) if s.success()) {
+                    // This process is the monitor systemd is to watch.
+                    crate::runtime::send_ready(nix::unistd::getpid());
+                    self.is_ready_due = false;
+                }
                 self.running = None;
                 self.next = Some(Instant::now() + self.interval);
             }
@@ -433,6 +452,7 @@ mod tests {
             interval: Duration::from_nanos(plan_check.interval),
             next: None,
             running: None,
+            is_ready_due: false,
         };
         assert_eq!(c.due(), None);
         c.start();

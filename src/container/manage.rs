@@ -238,6 +238,7 @@ impl Engine {
     /// records it running and opens its attach socket (without which it
     /// still runs and logs). Must be called single-threaded.
     pub fn start_monitored(&self, id: &str) -> Result<Detached, Error> {
+        self.start_notify_relay(id);
         let mut detached = super::start_monitored(self.store()?, id)?;
         // Before the report, so `attach` works once `run -d` returns.
         let dir = super::attach::attach_dir(&self.paths().runroot);
@@ -245,19 +246,45 @@ impl Engine {
             log::debug!("no attach socket: {}", render_chain(&e));
         }
         detached.schedule_checks(&self.paths().root, &self.paths().runroot);
+        // For units of the existing container (`generate systemd`), as
+        // conmon writes conmon.pid: this process is the monitor.
+        let pid_file = super::gensys::monitor_pid_file(&self.paths().runroot, id);
+        super::gensys::write_pid_file(&pid_file, std::process::id());
         Ok(detached)
+    }
+
+    /// In the monitor, before the start: the relay of the container's
+    /// readiness messages, if it has one (`notify`). Without it the
+    /// container runs, its messages unheard, as with a missing socket.
+    fn start_notify_relay(&self, id: &str) {
+        let plan = self
+            .store()
+            .ok()
+            .and_then(|s| s.find_container(id).ok().flatten())
+            .and_then(|info| super::load_spec(&info).ok());
+        if !plan.is_some_and(|p| p.manage.is_notify_relayed) {
+            return;
+        }
+        let runroot = &self.paths().runroot;
+        if let Err(e) = super::notify::start_relay(runroot, id, std::process::id()) {
+            log::warn!("container {id}: no relay of its readiness messages: {e}");
+        }
     }
 
     /// In the monitor, after its report: logs the container's output,
     /// records its exits, restarts it as its policy says and applies
-    /// `--rm`, leaving the exit code for `wait`.
-    pub fn watch(&self, detached: Detached) -> Result<(), Error> {
+    /// `--rm`, leaving the exit code for `wait`. Returns the monitor's
+    /// exit code (see `monitor::supervise`).
+    pub fn watch(&self, detached: Detached) -> Result<i32, Error> {
         let exits = self.exits_dir();
         let pod = detached.pod().map(str::to_string);
         let joined = pod.as_deref().and_then(|p| self.infra_of(p));
         let watched = super::watch(self.store()?, detached, &exits);
         match pod {
-            Some(pod) => watched.and(self.apply_exit_policy(&pod, joined)),
+            Some(pod) => {
+                let code = watched?;
+                self.apply_exit_policy(&pod, joined).map(|()| code)
+            }
             None => watched,
         }
     }

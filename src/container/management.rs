@@ -32,6 +32,8 @@ pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
         is_unproxied: req.sig_proxy == Some(false),
         requires: Vec::new(),
         is_ready_sent: false,
+        is_ready_when_healthy: false,
+        is_notify_relayed: false,
         init_ctr: match req.init_ctr.as_deref() {
             None => None,
             Some("always") => Some(InitContainer::Always),

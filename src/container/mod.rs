@@ -26,6 +26,7 @@ mod engine;
 pub mod events;
 pub mod exec;
 pub mod files;
+mod gensys;
 pub mod health;
 mod healthcheck;
 mod ids;
@@ -46,6 +47,7 @@ mod monitor;
 mod netattach;
 pub mod netholder;
 pub mod networks;
+pub mod notify;
 mod options;
 pub mod passwd;
 mod plan;
@@ -67,6 +69,7 @@ pub mod rootmount;
 mod secret_use;
 pub mod secrets;
 pub mod system;
+pub mod systemd_unit;
 pub mod top;
 mod trim;
 pub mod volume_ops;
@@ -262,6 +265,20 @@ pub enum Error {
     /// A health check's flags, or running one (#14).
     #[error(transparent)]
     Health(#[from] health::Error),
+    /// `generate systemd`: what cannot be made into a unit.
+    #[error(transparent)]
+    Unit(#[from] systemd_unit::Error),
+    /// `--sdnotify=container` under systemd: making the directory of the
+    /// container's notify socket.
+    #[error("making the notify socket's directory {path}")]
+    NotifyDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `generate systemd` of a name that is neither (Podman's words).
+    #[error("{0} does not refer to a container or pod: no pod with name or ID {0} found: no such pod: no container with name or ID \"{0}\" found: no such container")]
+    NoContainerOrPod(String),
     /// Reading the user's subordinate id ranges.
     #[error(transparent)]
     Userns(#[from] crate::userns::Error),
@@ -660,11 +677,12 @@ pub fn start_monitored(store: &crate::storage::Store, id: &str) -> Result<Detach
 /// In the monitor process, after reporting the start: logs the container's
 /// output, records its exits, restarts it as its policy says and applies
 /// `--rm`, leaving the exit code in `exits` (see `exits_dir`) for `wait`.
+/// Returns the monitor's exit code (see `monitor::supervise`).
 pub fn watch(
     store: &crate::storage::Store,
     detached: Detached,
     exits: &std::path::Path,
-) -> Result<(), Error> {
+) -> Result<i32, Error> {
     monitor::supervise(store, detached, exits, std::path::Path::new(PROC))
 }
 

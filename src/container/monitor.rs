@@ -269,13 +269,17 @@ fn start_process(plan: &Plan, join: Option<PodJoin>) -> Result<(Started, Input),
 
 /// In the monitor, after reporting: watches the container until it exits,
 /// starts it again while its restart policy says so, then applies `--rm`
-/// (leaving the exit code in `exits` first, for `wait`).
+/// (leaving the exit code in `exits` first, for `wait`). Returns what the
+/// monitor exits with, as conmon does: the container's last exit code, or
+/// 0 when the user ended it (`stop`, `kill`, `rm -f`), so that a systemd
+/// unit whose main process is the monitor fails, and restarts with
+/// `Restart=on-failure`, only when the container failed on its own.
 pub fn supervise(
     store: &Store,
     detached: Detached,
     exits: &Path,
     proc: &Path,
-) -> Result<(), Error> {
+) -> Result<i32, Error> {
     let mut detached = detached;
     // Dropped (and its socket removed) when the monitor is done.
     let mut server = detached.server.take();
@@ -291,7 +295,7 @@ pub fn supervise(
         }
         let Some(code) = watched? else {
             // Removed while it ran (`rm -f`): nothing left to record.
-            return Ok(());
+            return Ok(0);
         };
         if is_restart_due(store, &plan, code, restarts)? {
             std::thread::sleep(backoff.pause(ran_for));
@@ -304,17 +308,22 @@ pub fn supervise(
                         continue;
                     }
                     // Recorded as exited with the reason by `start`.
-                    Err(_) => return Ok(()),
+                    Err(_) => return Ok(code),
                 }
             }
         }
+        let settings = store.restart_settings(&plan.id).map_err(Error::Store)?;
+        let exit = match settings.is_some_and(|s| s.is_stopped_by_user) {
+            true => 0,
+            false => code,
+        };
         if plan.auto_remove {
             match super::wait::remove_leaving_code(store, &plan.id, &plan.maps, exits, Some(code)) {
                 Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
                 Err(e) => return Err(Error::Store(e)),
             }
         }
-        return Ok(());
+        return Ok(exit);
     }
 }
 

@@ -145,6 +145,7 @@ const SYSTEMD_TMPFS: [&str; 4] = ["/run", "/run/lock", "/tmp", "/var/log/journal
 /// appear in the container, as in Podman.
 const INIT_TARGET: &str = "/run/podman-init";
 const NOTIFY_TARGET: &str = "/run/notify/notify.sock";
+const NOTIFY_TARGET_DIR: &str = "/run/notify";
 
 /// The label an image's own seccomp profile is in (`--seccomp-policy=image`).
 const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
@@ -165,8 +166,8 @@ fn check_modes(req: &TuningRequest) -> Result<(), Error> {
         Some(v) => return Err(bad("--systemd", v, "true, false, always")),
     }
     match req.sdnotify.as_deref() {
-        None | Some("container" | "conmon" | "ignore") => Ok(()),
-        Some(v) => Err(bad("--sdnotify", v, "container, conmon, ignore")),
+        None | Some("container" | "conmon" | "healthy" | "ignore") => Ok(()),
+        Some(v) => Err(bad("--sdnotify", v, "container, conmon, healthy, ignore")),
     }
 }
 
@@ -249,17 +250,24 @@ impl super::Engine {
         }
         match t.sdnotify.as_deref() {
             Some("conmon") => plan.manage.is_ready_sent = true,
+            Some("healthy") => plan.manage.is_ready_when_healthy = true,
             Some("ignore") => {}
             _ => {
-                // Only a socket in the filesystem can be bound in.
-                let socket = std::env::var("NOTIFY_SOCKET")
-                    .ok()
-                    .filter(|s| s.starts_with('/'));
-                if let Some(socket) = socket {
-                    let spec = format!("{socket}:{NOTIFY_TARGET}");
+                // Under systemd: the container gets the monitor's relay
+                // socket (see `notify`), its directory bound in.
+                if std::env::var_os("NOTIFY_SOCKET").is_some() {
+                    let runroot = self.runroot()?;
+                    let dir = super::notify::prepare_dir(runroot, &plan.id).map_err(|source| {
+                        Error::NotifyDir {
+                            path: super::notify::socket_dir(runroot, &plan.id),
+                            source,
+                        }
+                    })?;
+                    let spec = format!("{}:{NOTIFY_TARGET_DIR}", dir.display());
                     add(volumes::parse_volume(&spec).map_err(vol_err)?, &mut own);
                     plan.env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
                     plan.env.push(format!("NOTIFY_SOCKET={NOTIFY_TARGET}"));
+                    plan.manage.is_notify_relayed = true;
                 }
             }
         }

@@ -221,6 +221,8 @@ pub fn start_infra(root: &Path, id: &str, proc: &Path) -> Result<RunningInfra, E
             },
         )?;
     }
+    // For units of the existing pod (`generate systemd`).
+    super::gensys::write_pid_file(&super::gensys::infra_pid_file(root, id), me.unsigned_abs());
     if let Some(path) = &pod.monitor_pidfile {
         // Podman writes its conmon's pid; the infra monitor is ours.
         std::fs::write(path, me.to_string()).map_err(|source| Error::Write {

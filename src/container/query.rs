@@ -39,6 +39,8 @@ pub struct Filters {
     pub labels: Vec<String>,
     /// `health=`: starting, healthy, unhealthy, or none (no check).
     pub healths: Vec<String>,
+    /// `restart-policy=`: no, none, always, on-failure or unless-stopped.
+    pub restart_policies: Vec<String>,
 }
 
 impl Filters {
@@ -63,6 +65,20 @@ impl Filters {
                     && st.exit_code.is_some_and(|c| self.exit_codes.contains(&c))))
             && (self.labels.is_empty()
                 || super::labels::matches_all(&self.labels, &labels_of(info)))
+    }
+
+    /// Whether a container whose recorded `--restart` is `policy`
+    /// passes `restart-policy=` (`on-failure:N` counts as `on-failure`;
+    /// none given is `no`, which `none` also names, as in Podman).
+    pub fn matches_restart(&self, policy: Option<&str>) -> bool {
+        let name = policy
+            .filter(|p| !p.is_empty())
+            .map_or("no", |p| p.split(':').next().unwrap_or(p));
+        self.restart_policies.is_empty()
+            || self
+                .restart_policies
+                .iter()
+                .any(|want| want == name || (want == "none" && name == "no"))
     }
 
     /// Whether a container whose health is `health` (see `Listed`), and
@@ -198,6 +214,14 @@ impl Engine {
                 && req
                     .filters
                     .matches_health(check.is_some(), health.as_deref())
+                && (req.filters.restart_policies.is_empty()
+                    || req.filters.matches_restart(
+                        store
+                            .restart_settings(&info.record.id)
+                            .map_err(Error::Store)?
+                            .and_then(|s| s.policy)
+                            .as_deref(),
+                    ))
             {
                 shown.push((info, health));
             }
@@ -428,6 +452,24 @@ mod tests {
             state: ContainerState::default(),
             spec: None,
         }
+    }
+
+    #[test]
+    fn restart_policy_filter_names_the_policy_without_its_count() {
+        let f = Filters {
+            restart_policies: vec!["always".into(), "on-failure".into()],
+            ..Filters::default()
+        };
+        assert!(f.matches_restart(Some("always")));
+        assert!(f.matches_restart(Some("on-failure:3")));
+        assert!(!f.matches_restart(Some("unless-stopped")));
+        assert!(!f.matches_restart(None));
+        let none = Filters {
+            restart_policies: vec!["none".into()],
+            ..Filters::default()
+        };
+        assert!(none.matches_restart(None) && none.matches_restart(Some("no")));
+        assert!(Filters::default().matches_restart(Some("always")));
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl Engine {
         req: &CgroupRequest,
         progress: &dyn Progress,
     ) -> Result<(cgroup::Options, Option<i64>), Error> {
+        let is_monitor_apart = req.mode.as_deref() == Some("no-conmon");
         let is_disabled = match req.mode.as_deref().unwrap_or("enabled") {
             "enabled" | "no-conmon" | "split" => false,
             "disabled" => true,
@@ -93,6 +94,7 @@ impl Engine {
             parent: req.parent.clone(),
             resources,
             pod: req.pod.clone(),
+            is_monitor_apart,
         };
         let host = host();
         let mut rlimit_pids = None;

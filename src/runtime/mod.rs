@@ -24,6 +24,7 @@ pub mod network;
 pub mod outputs;
 pub mod overlay;
 mod pidfile;
+pub use pidfile::send_ready;
 pub mod plan;
 pub mod pod;
 mod privileges;

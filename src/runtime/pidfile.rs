@@ -21,16 +21,35 @@ pub fn write(plan: &Plan, pid: Pid, monitor: Pid) -> Result<(), Error> {
 }
 
 /// With `--sdnotify=conmon`: tells the `NOTIFY_SOCKET` of our
-/// environment, if any, that the container `pid` is ready, as conmon does;
-/// a failure is logged, as Podman logs it, and does not stop the start.
-pub fn notify_ready(plan: &Plan, pid: Pid) {
-    if !plan.manage.is_ready_sent {
-        return;
+/// environment, if any, that the container runs, as Podman does for
+/// conmon: `MAINPID=` names the `monitor` (which stays in the unit's
+/// cgroup while the container goes to a scope of its own, so systemd
+/// takes it as the service's main process and watches it) and `READY=1`.
+///
+/// With `--sdnotify=healthy` only `MAINPID=` goes now, so that systemd
+/// watches the monitor once the command that started it exits, and
+/// `READY=1` follows with the first passing health check (`send_ready`).
+pub fn notify_ready(plan: &Plan, monitor: Pid) {
+    if plan.manage.is_ready_sent {
+        send_ready(monitor);
+    } else if plan.manage.is_ready_when_healthy {
+        send(&format!("MAINPID={monitor}\n"));
     }
+}
+
+/// Sends `MAINPID=monitor` and `READY=1` to the `NOTIFY_SOCKET` of our
+/// environment, if any (`--sdnotify=conmon` at the start,
+/// `--sdnotify=healthy` at the first passing health check); a failure is
+/// logged, as Podman logs it, and does not stop the container.
+pub fn send_ready(monitor: Pid) {
+    send(&ready_message(monitor));
+}
+
+/// Sends `message` to the `NOTIFY_SOCKET` of our environment, if any.
+fn send(message: &str) {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    let message = format!("READY=1\nMAINPID={pid}\n");
     let sent = std::os::unix::net::UnixDatagram::unbound()
         .and_then(|s| s.send_to(message.as_bytes(), Path::new(&socket)));
     if let Err(e) = sent {
@@ -39,6 +58,11 @@ pub fn notify_ready(plan: &Plan, pid: Pid) {
             socket.to_string_lossy()
         );
     }
+}
+
+/// The datagram of `send_ready`.
+fn ready_message(monitor: Pid) -> String {
+    format!("MAINPID={monitor}\nREADY=1\n")
 }
 
 fn write_one(path: &Path, pid: Pid) -> Result<(), Error> {
@@ -51,6 +75,11 @@ fn write_one(path: &Path, pid: Pid) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readiness_names_the_monitor_as_main_pid() {
+        assert_eq!(ready_message(Pid::from_raw(41)), "MAINPID=41\nREADY=1\n");
+    }
 
     #[test]
     fn pid_files_hold_the_pids_without_a_newline() {

@@ -205,6 +205,15 @@ pub struct Management {
     /// `READY=1` to hutch's `NOTIFY_SOCKET`, as conmon does.
     #[serde(default)]
     pub is_ready_sent: bool,
+    /// `--sdnotify=healthy`: the monitor sends `READY=1` once the first
+    /// health check passes.
+    #[serde(default)]
+    pub is_ready_when_healthy: bool,
+    /// `--sdnotify=container` under systemd: the container's monitor
+    /// relays the messages of its socket (`/run/notify/notify.sock`) to
+    /// the unit's.
+    #[serde(default)]
+    pub is_notify_relayed: bool,
     /// `--init-ctr`: the container is an init container of its pod.
     #[serde(default)]
     pub init_ctr: Option<InitContainer>,

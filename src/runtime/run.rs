@@ -185,7 +185,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
         reap(pid);
         return Err(e);
     }
-    super::pidfile::notify_ready(plan, pid);
+    super::pidfile::notify_ready(plan, nix::unistd::getpid());
     log::debug!("container {}: running {:?}", plan.id, plan.args);
     Ok(Started {
         pid,

@@ -16,6 +16,7 @@ mod files;
 mod issue13_img;
 mod issue13_pod;
 mod issue15_build;
+mod issue16_gensys;
 mod lifecycle;
 mod table;
 

@@ -1053,7 +1053,11 @@ fn issue13_run_systemd_init_path_seccomp_policy_and_sdnotify() {
     let mut buf = [0u8; 256];
     let n = sock.recv(&mut buf).expect("no READY=1 on NOTIFY_SOCKET");
     let got = String::from_utf8_lossy(&buf[..n]).to_string();
-    assert!(got.starts_with("READY=1\nMAINPID="), "{got:?}");
+    // MAINPID first, then READY=1, as Podman sends them (issue #16).
+    assert!(
+        got.starts_with("MAINPID=") && got.ends_with("\nREADY=1\n"),
+        "{got:?}"
+    );
     env.hutch(&[
         "run",
         "--rm",

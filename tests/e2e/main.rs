@@ -18,6 +18,7 @@ mod issue14_secrets;
 mod issue15_build;
 mod issue15_copy;
 mod issue15_remote;
+mod issue16_gensys;
 mod issue18_doctor;
 mod issue20;
 mod push;

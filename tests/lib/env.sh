@@ -330,6 +330,21 @@ install_for_user() {
     install -m 0755 -o "$u" -g "$(id -g "$u")" "$bin" "$home/.local/bin/hutch"
 }
 
+# Installs contrib/systemd/hutch-restart.service (from repository $2) as
+# ~$1/.config/systemd/user/hutch-restart.service, enabled: the link
+# `systemctl --user enable` makes, made here, as root need not reach the
+# user's manager (root).
+install_restart_unit() {
+    local u=$1 repo=$2 home dir g
+    home=$(user_home "$u")
+    g=$(id -g "$u")
+    dir=$home/.config/systemd/user
+    install -d -o "$u" -g "$g" "$home/.config" "$home/.config/systemd" "$dir" "$dir/default.target.wants"
+    install -m 0644 -o "$u" -g "$g" "$repo/contrib/systemd/hutch-restart.service" "$dir/hutch-restart.service"
+    ln -sfn ../hutch-restart.service "$dir/default.target.wants/hutch-restart.service"
+    chown -h "$u:$g" "$dir/default.target.wants/hutch-restart.service"
+}
+
 # Mounts a fresh tmpfs of size $3 (default 64m) at $1, owned by user $2
 # and private to them, for tests of a full disk (root). Whatever was
 # mounted there is unmounted first, so each setup starts empty.

@@ -379,6 +379,141 @@ offline_user_network() {
     echo "$out" | grep -q 'Address: 10\.89\.' || { echo "nslookup offdb: $out"; return 1; }
 }
 
+# --- generate systemd, sd_notify, hutch-restart.service (issue #16) --------
+gensys_units=$HOME/.config/systemd/user
+
+# gensys_show UNIT PROPERTY: a property of a user unit.
+gensys_show() { systemctl --user show -p "$2" --value "$1"; }
+
+# gensys_served PORT TEXT: waits until 127.0.0.1:PORT serves TEXT.
+gensys_served() {
+    local out
+    for _ in $(seq 1 50); do
+        out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 "$1" 2>/dev/null | tail -n 1)
+        [ "$out" = "$2" ] && return 0
+        sleep 0.2
+    done
+    echo "port $1 answered: ${out:-nothing}"
+    return 1
+}
+
+# gensys_install NAME ARGS...: generates NAME's unit into the user's unit
+# directory with --files and ARGS, removes the container (a --new unit
+# makes its own) and reloads the user manager.
+gensys_install() {
+    local name=$1 out
+    shift
+    mkdir -p "$gensys_units"
+    out=$(cd "$gensys_units" && "$hutch" generate systemd --files --name "$@" "$name") || { echo "$out"; return 1; }
+    [ "$out" = "$gensys_units/container-$name.service" ] || { echo "--files printed: $out"; return 1; }
+    systemctl --user daemon-reload
+}
+
+# gensys_start UNIT: starts a user unit, showing its journal on failure.
+gensys_start() {
+    systemctl --user start "$1" && return 0
+    journalctl --user -u "$1" -n 25 --no-pager 2>&1
+    return 1
+}
+
+# A --new unit: active (running) with the monitor as MainPID, the port
+# serves, a killed container restarts the unit, and a stop ends it cleanly
+# within TimeoutStopSec.
+gensys_new_unit() {
+    local unit=container-gsweb.service out main mon pid t0
+    "$hutch" create --name gsweb -p 127.0.0.1:8092:80 "$img" \
+        sh -c 'mkdir /w && echo served >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null || return 1
+    gensys_install gsweb --new || return 1
+    "$hutch" rm gsweb >/dev/null || return 1
+    gensys_start "$unit" || return 1
+    out=$(gensys_show "$unit" ActiveState)/$(gensys_show "$unit" SubState)
+    [ "$out" = active/running ] || { echo "after start: $out"; return 1; }
+    main=$(gensys_show "$unit" MainPID)
+    mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' gsweb) || return 1
+    [ "$main" = "$mon" ] || { echo "MainPID $main, the monitor is $mon"; return 1; }
+    gensys_served 8092 served || return 1
+    pid=$("$hutch" inspect --format '{{.State.Pid}}' gsweb) || return 1
+    kill -9 "$pid"
+    for _ in $(seq 1 150); do
+        out=$(gensys_show "$unit" MainPID)
+        [ "$out" != 0 ] && [ "$out" != "$main" ] && [ "$(gensys_show "$unit" SubState)" = running ] && break
+        sleep 0.2
+    done
+    out=$(gensys_show "$unit" NRestarts)
+    [ "$out" -ge 1 ] || { echo "no restart after kill -9 (NRestarts $out)"; systemctl --user status "$unit" --no-pager | tail -n 10; return 1; }
+    mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' gsweb) || return 1
+    [ "$(gensys_show "$unit" MainPID)" = "$mon" ] || { echo "after the restart MainPID is not the monitor $mon"; return 1; }
+    gensys_served 8092 served || return 1
+    t0=$(date +%s)
+    systemctl --user stop "$unit" || return 1
+    out=$(( $(date +%s) - t0 ))
+    # TimeoutStopSec=70: the stop timeout (10 s) and 60.
+    [ "$out" -lt 70 ] || { echo "stop took $out s"; return 1; }
+    out=$(gensys_show "$unit" ActiveState)
+    [ "$out" = inactive ] || { echo "after stop: $out"; return 1; }
+    out=$("$hutch" ps -a --format '{{.Names}}')
+    echo "$out" | grep -qx gsweb && { echo "the container is left: $out"; return 1; }
+    rm -f "$gensys_units/$unit"
+}
+
+# A unit of an existing container: Type=forking with the monitor's pid
+# file; stop leaves the container, stopped.
+gensys_existing_unit() {
+    local unit=container-gsold.service out mon
+    "$hutch" create --name gsold "$img" sleep 1000 >/dev/null || return 1
+    gensys_install gsold || return 1
+    gensys_start "$unit" || return 1
+    mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' gsold) || return 1
+    out=$(gensys_show "$unit" MainPID)
+    [ "$out" = "$mon" ] || { echo "MainPID $out, the monitor is $mon"; return 1; }
+    systemctl --user stop "$unit" || return 1
+    out=$("$hutch" inspect --format '{{.State.Status}}' gsold)
+    "$hutch" rm -f gsold >/dev/null
+    rm -f "$gensys_units/$unit"
+    [ "$out" = exited ] || { echo "after stop the container is $out"; return 1; }
+}
+
+# --sdnotify=healthy: systemctl start returns only once the first health
+# check passed, here after the container's 3 s of getting ready.
+gensys_healthy_waits() {
+    local unit=container-gsready.service out t0 ms
+    "$hutch" create --name gsready --sdnotify=healthy --health-cmd 'test -e /tmp/ready' \
+        --health-interval 1s "$img" sh -c 'sleep 3; touch /tmp/ready; exec sleep 1000' >/dev/null || return 1
+    gensys_install gsready --new || return 1
+    "$hutch" rm gsready >/dev/null || return 1
+    t0=$(date +%s%N)
+    gensys_start "$unit" || return 1
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "gensys_healthy_waits: systemctl --user start took $ms ms" >>"$HOME/gensys-measured"
+    out=$("$hutch" inspect --format '{{.State.Health.Status}}' gsready)
+    systemctl --user stop "$unit"
+    rm -f "$gensys_units/$unit"
+    [ "$ms" -ge 3000 ] || { echo "start returned after $ms ms"; return 1; }
+    [ "$out" = healthy ] || { echo "health after start: $out"; return 1; }
+}
+
+# hutch-restart.service starts the containers with restart policy always
+# or unless-stopped (and no other) and stops them when it stops.
+gensys_restart_unit() {
+    local here out
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    mkdir -p "$gensys_units"
+    sed "s|%h/.local/bin/hutch|$hutch|g" "$here/hutch-restart.service" >"$gensys_units/hutch-restart.service" || return 1
+    systemctl --user daemon-reload
+    "$hutch" create --name gsalways --restart always "$img" sleep 1000 >/dev/null || return 1
+    "$hutch" create --name gsunless --restart unless-stopped "$img" sleep 1000 >/dev/null || return 1
+    "$hutch" create --name gsno "$img" sleep 1000 >/dev/null || return 1
+    gensys_start hutch-restart.service || return 1
+    out=$("$hutch" inspect --format '{{.Name}}={{.State.Status}}' gsalways gsno gsunless | tr '\n' ' ')
+    systemctl --user stop hutch-restart.service
+    local after
+    after=$("$hutch" inspect --format '{{.Name}}={{.State.Status}}' gsalways gsno gsunless | tr '\n' ' ')
+    "$hutch" rm -f gsalways gsunless gsno >/dev/null
+    rm -f "$gensys_units/hutch-restart.service"
+    [ "$out" = "gsalways=running gsno=created gsunless=running " ] || { echo "after start: $out"; return 1; }
+    [ "$after" = "gsalways=exited gsno=created gsunless=exited " ] || { echo "after stop: $after"; return 1; }
+}
+
 check offline_network offline_network
 check offline_user_network offline_user_network
 check memory_max memory_max
@@ -400,6 +535,11 @@ check controllers_without_limits controllers_without_limits
 check pod_limits pod_limits
 check pod_clone_limits pod_clone_limits
 check pod_limits_cgroupfs pod_limits_cgroupfs
+check gensys_new_unit gensys_new_unit
+check gensys_existing_unit gensys_existing_unit
+check gensys_healthy_waits gensys_healthy_waits
+[ -s "$HOME/gensys-measured" ] && cat "$HOME/gensys-measured"
+check gensys_restart_unit gensys_restart_unit
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

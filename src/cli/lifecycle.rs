@@ -507,10 +507,10 @@ pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
     let _ = out.write_all(container::format_report(&report).as_bytes());
     let _ = out.flush();
     match started {
-        Ok(detached) => {
-            engine.watch(detached)?;
-            Ok(0)
-        }
+        // The container's exit code, as conmon's: a service whose main
+        // process is the monitor (Quadlet's, --sdnotify=conmon) fails
+        // when the container does, so Restart=on-failure applies.
+        Ok(detached) => Ok(engine.watch(detached)?.unwrap_or(0)),
         Err(e) => Ok(e.exit_code()),
     }
 }

@@ -250,14 +250,18 @@ impl Engine {
 
     /// In the monitor, after its report: logs the container's output,
     /// records its exits, restarts it as its policy says and applies
-    /// `--rm`, leaving the exit code for `wait`.
-    pub fn watch(&self, detached: Detached) -> Result<(), Error> {
+    /// `--rm`, leaving the exit code for `wait`. Returns the container's
+    /// last exit code, `None` when it was removed while it ran.
+    pub fn watch(&self, detached: Detached) -> Result<Option<i32>, Error> {
         let exits = self.exits_dir();
         let pod = detached.pod().map(str::to_string);
         let joined = pod.as_deref().and_then(|p| self.infra_of(p));
         let watched = super::watch(self.store()?, detached, &exits);
         match pod {
-            Some(pod) => watched.and(self.apply_exit_policy(&pod, joined)),
+            Some(pod) => {
+                let code = watched?;
+                self.apply_exit_policy(&pod, joined).map(|()| code)
+            }
             None => watched,
         }
     }

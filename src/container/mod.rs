@@ -661,7 +661,7 @@ pub fn watch(
     store: &crate::storage::Store,
     detached: Detached,
     exits: &std::path::Path,
-) -> Result<(), Error> {
+) -> Result<Option<i32>, Error> {
     monitor::supervise(store, detached, exits, std::path::Path::new(PROC))
 }
 

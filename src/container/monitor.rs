@@ -269,13 +269,14 @@ fn start_process(plan: &Plan, join: Option<PodJoin>) -> Result<(Started, Input),
 
 /// In the monitor, after reporting: watches the container until it exits,
 /// starts it again while its restart policy says so, then applies `--rm`
-/// (leaving the exit code in `exits` first, for `wait`).
+/// (leaving the exit code in `exits` first, for `wait`). Returns the last
+/// exit code, or `None` when the container was removed while it ran.
 pub fn supervise(
     store: &Store,
     detached: Detached,
     exits: &Path,
     proc: &Path,
-) -> Result<(), Error> {
+) -> Result<Option<i32>, Error> {
     let mut detached = detached;
     // Dropped (and its socket removed) when the monitor is done.
     let mut server = detached.server.take();
@@ -291,7 +292,7 @@ pub fn supervise(
         }
         let Some(code) = watched? else {
             // Removed while it ran (`rm -f`): nothing left to record.
-            return Ok(());
+            return Ok(None);
         };
         if is_restart_due(store, &plan, code, restarts)? {
             std::thread::sleep(backoff.pause(ran_for));
@@ -304,7 +305,7 @@ pub fn supervise(
                         continue;
                     }
                     // Recorded as exited with the reason by `start`.
-                    Err(_) => return Ok(()),
+                    Err(_) => return Ok(Some(code)),
                 }
             }
         }
@@ -314,7 +315,7 @@ pub fn supervise(
                 Err(e) => return Err(Error::Store(e)),
             }
         }
-        return Ok(());
+        return Ok(Some(code));
     }
 }
 

@@ -21,8 +21,10 @@ pub fn write(plan: &Plan, pid: Pid, monitor: Pid) -> Result<(), Error> {
 }
 
 /// With `--sdnotify=conmon`: tells the `NOTIFY_SOCKET` of our
-/// environment, if any, that the container `pid` is ready, as conmon does;
-/// a failure is logged, as Podman logs it, and does not stop the start.
+/// environment, if any, that the container `pid` is ready and that this
+/// process, its monitor, is the service's main process, as Podman does for
+/// conmon; a failure is logged, as Podman logs it, and does not stop the
+/// start.
 pub fn notify_ready(plan: &Plan, pid: Pid) {
     if !plan.manage.is_ready_sent {
         return;
@@ -30,7 +32,8 @@ pub fn notify_ready(plan: &Plan, pid: Pid) {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    let message = format!("READY=1\nMAINPID={pid}\n");
+    log::debug!("container {pid} ready: notifying systemd");
+    let message = format!("READY=1\nMAINPID={}\n", nix::unistd::getpid());
     let sent = std::os::unix::net::UnixDatagram::unbound()
         .and_then(|s| s.send_to(message.as_bytes(), Path::new(&socket)));
     if let Err(e) = sent {

@@ -47,6 +47,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod quadlet;
 mod refused;
 mod registry;
 mod rename;
@@ -257,6 +258,9 @@ pub enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Quadlet files as systemd user services: install, list, rm, sync, print
+    #[command(subcommand)]
+    Quadlet(quadlet::QuadletCommand),
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -329,6 +333,9 @@ pub struct ImageExistsArgs {
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> i32 {
+    if let Some(code) = quadlet::generator_main() {
+        return code;
+    }
     let cli = match parse::parse_from(std::env::args_os()) {
         Ok(c) => c,
         Err(parse::ParseError::Clap(e)) => {
@@ -368,6 +375,7 @@ pub fn main() -> i32 {
     }
     let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
     paths.volume_path = cli.volumepath.clone();
+    let quadlet_paths = paths.clone();
     let engine = crate::container::Engine::new(paths)
         .on_warning(warn)
         .with_cgroup_manager(cli.cgroup_manager.as_deref())
@@ -455,6 +463,7 @@ pub fn main() -> i32 {
         Command::NetworkHolder => netcmd::holder(&engine),
         Command::Pod(c) => pod::run(&engine, c),
         Command::Secret(c) => secret::run(&engine, c),
+        Command::Quadlet(c) => quadlet::run(&quadlet_paths, c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),

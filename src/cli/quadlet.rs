@@ -115,13 +115,15 @@ pub fn run(paths: &Paths, cmd: QuadletCommand) -> Result<i32, Error> {
     match cmd {
         QuadletCommand::Install(a) => {
             let report = install::install(&lay, &a.files, a.replace, &hutch)?;
-            finish(report, a.reload.reload_systemd)
+            finish(report, a.reload.reload_systemd, false)
         }
         QuadletCommand::Rm(a) => {
             let report = install::remove(&lay, &a.names, &hutch)?;
-            finish(report, a.reload.reload_systemd)
+            finish(report, a.reload.reload_systemd, true)
         }
-        QuadletCommand::Sync(a) => finish(install::sync(&lay, &hutch)?, a.reload.reload_systemd),
+        QuadletCommand::Sync(a) => {
+            finish(install::sync(&lay, &hutch)?, a.reload.reload_systemd, false)
+        }
         QuadletCommand::List(a) => list(&lay, &hutch, a),
         QuadletCommand::Print(a) => {
             print!("{}", install::print(&lay, &a.name, &hutch)?.text);
@@ -131,10 +133,16 @@ pub fn run(paths: &Paths, cmd: QuadletCommand) -> Result<i32, Error> {
     }
 }
 
-/// Reports a sync: what was written and removed, each failed file as an
-/// error line, then reloads the user manager; 125 when anything failed.
-fn finish(report: Report, reload: bool) -> Result<i32, Error> {
-    for s in &report.written {
+/// Reports a sync: the services written (or, for `rm`, removed), each
+/// failed file as an error line, then reloads the user manager; 125 when
+/// anything failed.
+fn finish(report: Report, reload: bool, show_removed: bool) -> Result<i32, Error> {
+    let shown = if show_removed {
+        &report.removed
+    } else {
+        &report.written
+    };
+    for s in shown {
         println!("{s}");
     }
     let failed = !report.errors.is_empty();

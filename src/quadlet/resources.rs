@@ -321,28 +321,24 @@ pub(super) fn kube(ctx: &Context<'_>, infos: &BTreeMap<String, Info>) -> Result<
     }
     down.push(yaml.clone());
     service.add("Service", "ExecStopPost", &command_line(&down));
-    match ctx
+    let file = match ctx
         .get("SetWorkingDirectory")
         .map(|s| s.to_ascii_lowercase())
     {
-        None => {}
-        Some(w) if w == "yaml" || w == "unit" => {
-            if !src.unit.has("Service", "WorkingDirectory") {
-                let file = if w == "yaml" {
-                    yaml
-                } else {
-                    src.path.to_string_lossy().into_owned()
-                };
-                let dir = std::path::Path::new(&file)
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "/".into());
-                service.add("Service", "WorkingDirectory", &dir);
-            }
-        }
+        None => None,
+        Some(w) if w == "yaml" => Some(yaml),
+        Some(w) if w == "unit" => Some(src.path.to_string_lossy().into_owned()),
         Some(w) => {
             return Err(src.invalid(format!("unsupported value for SetWorkingDirectory: {w}")))
         }
+    };
+    // A WorkingDirectory= of the file's own is kept.
+    if let Some(file) = file.filter(|_| !src.unit.has("Service", "WorkingDirectory")) {
+        let dir = std::path::Path::new(&file)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".into());
+        service.add("Service", "WorkingDirectory", &dir);
     }
     Ok(service)
 }

@@ -15,6 +15,7 @@ mod issue14_health;
 mod issue14_secrets;
 mod issue15_build;
 mod issue15_copy;
+mod issue16_quadlet;
 mod issue20;
 mod push;
 

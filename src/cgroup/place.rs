@@ -48,6 +48,10 @@ pub struct Options {
     pub manager: Option<Manager>,
     /// `--cgroups=disabled`.
     pub is_disabled: bool,
+    /// `--cgroups=split`: under systemd, only the container goes to its
+    /// scope; the monitor stays in the caller's cgroup (a service's, whose
+    /// main process it is: Quadlet's `Type=notify` services).
+    pub is_split: bool,
     /// `--cgroup-parent`: a slice for systemd, a cgroup path for cgroupfs.
     pub parent: Option<String>,
     /// The limits.
@@ -105,6 +109,8 @@ pub enum Decision {
         bus: String,
         slice: Option<String>,
         pod: Option<PodCgroup>,
+        /// `--cgroups=split`: the monitor does not join the scope.
+        is_split: bool,
     },
     /// A child of the delegated cgroup `base` (or of `pod`'s directory
     /// there).
@@ -145,6 +151,7 @@ pub fn decide(host: &Host, opts: &Options) -> Result<Decision, Error> {
                 None => opts.parent.clone(),
             },
             pod: opts.pod.clone(),
+            is_split: opts.is_split,
         }),
         None => Err(Error::NoUserManager {
             why: "no DBUS_SESSION_BUS_ADDRESS and no bus socket in XDG_RUNTIME_DIR".into(),
@@ -214,15 +221,26 @@ pub fn place(
 ) -> Result<Option<Placement>, Error> {
     let (parent, unit) = match decision {
         Decision::Skip { .. } => return Ok(None),
-        Decision::Systemd { bus, slice, pod } => {
+        Decision::Systemd {
+            bus,
+            slice,
+            pod,
+            is_split,
+        } => {
             let unit = format!("hutch-{id}.scope");
             // We (the monitor, or the foreground hutch) join the scope as
             // well, in its `hutch` leaf: the scope then outlives the
             // container until we have read its OOM count, and goes away
-            // when we exit. A restart finds us there already.
+            // when we exit. A restart finds us there already. With
+            // --cgroups=split we stay where we are (a service's cgroup).
             let me = std::process::id();
+            let pids: &[u32] = if *is_split {
+                &[pid as u32]
+            } else {
+                &[pid as u32, me]
+            };
             let mine = own_cgroup(proc, "self");
-            let reuse = mine.as_deref().and_then(|p| {
+            let reuse = mine.as_deref().filter(|_| !*is_split).and_then(|p| {
                 (p.ends_with(SUPERVISOR) && p.parent()?.ends_with(&unit))
                     .then(|| p.parent().map(Path::to_path_buf))?
             });
@@ -232,7 +250,7 @@ pub fn place(
                     if let (Some(p), Some(s)) = (pod, slice) {
                         systemd::ensure_slice(bus, s, &pod::properties(&p.resources))?;
                     }
-                    systemd::start_scope(bus, &unit, &[pid as u32, me], slice.as_deref())?;
+                    systemd::start_scope(bus, &unit, pids, slice.as_deref())?;
                     // Both must have arrived before controllers are enabled
                     // below: afterwards the kernel would refuse to move us
                     // into the scope's root, and the scope would end (and
@@ -243,7 +261,9 @@ pub fn place(
                         let theirs = own_cgroup(proc, &pid.to_string());
                         let ours = own_cgroup(proc, "self");
                         match (theirs, ours) {
-                            (Some(t), Some(o)) if t.ends_with(&unit) && o.starts_with(&t) => {
+                            (Some(t), Some(o))
+                                if t.ends_with(&unit) && (*is_split || o.starts_with(&t)) =>
+                            {
                                 break t
                             }
                             _ if Instant::now() > deadline => {
@@ -545,6 +565,25 @@ mod tests {
             decide(&host(Layout::Hybrid, false), &both),
             Err(Error::DisabledWithLimits)
         ));
+    }
+
+    #[test]
+    fn split_keeps_the_monitor_out_of_the_scope() {
+        // issue #16: a Quadlet service's monitor is its main process.
+        let d = decide(&host(Layout::Unified, true), &limited()).unwrap();
+        assert!(matches!(
+            d,
+            Decision::Systemd {
+                is_split: false,
+                ..
+            }
+        ));
+        let split = Options {
+            is_split: true,
+            ..limited()
+        };
+        let d = decide(&host(Layout::Unified, true), &split).unwrap();
+        assert!(matches!(d, Decision::Systemd { is_split: true, .. }));
     }
 
     #[test]

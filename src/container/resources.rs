@@ -90,6 +90,7 @@ impl Engine {
                 .map_err(Error::Cgroup)?
                 .or(self.cgroup_manager),
             is_disabled,
+            is_split: req.mode.as_deref() == Some("split"),
             parent: req.parent.clone(),
             resources,
             pod: req.pod.clone(),

@@ -86,6 +86,10 @@ pub fn install(
                 what: "already installed (use --replace to overwrite it)".into(),
             });
         }
+        let unit = layout.unit_dir.join(source.service_name());
+        if unit.exists() && !is_generated(&unit) {
+            return Err(Error::NotOurs { path: unit });
+        }
         new.push(source);
     }
     // Translate the set as it will be, the new files in the user's place.

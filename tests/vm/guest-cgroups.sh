@@ -409,8 +409,22 @@ check pod_limits_cgroupfs pod_limits_cgroupfs
 # loop in guest-root.sh restarts user@1000.service on request).
 qdir=$HOME/quadlet-src
 
-# quadlet_write NAME TEXT: a Quadlet file to install.
-quadlet_write() { mkdir -p "$qdir" && printf '%s\n' "$2" >"$qdir/$1"; }
+qlog=$HOME/quadlet-log
+
+# quadlet_write NAME TEXT: a Quadlet file to install; its service's output
+# goes to $qlog/SERVICE.log, which quadlet_diag shows on failure.
+quadlet_write() {
+    mkdir -p "$qdir" "$qlog" && printf '%s\n' "$2" >"$qdir/$1" &&
+        printf '[Service]\nStandardOutput=append:%s/%%N.log\nStandardError=append:%s/%%N.log\n' "$qlog" "$qlog" >>"$qdir/$1"
+}
+
+# quadlet_diag UNIT...: each unit's state and the end of its output.
+quadlet_diag() {
+    local u
+    for u in "$@"; do
+        echo "$u: $(quadlet_prop "$u" ActiveState)/$(quadlet_prop "$u" SubState) result=$(quadlet_prop "$u" Result) main=$(quadlet_prop "$u" MainPID) log: $(tail -n 8 "$qlog/${u%.service}.log" 2>/dev/null | tr '\n' '|')"
+    done
+}
 
 # quadlet_get URL: the page, retried for up to 20 seconds.
 quadlet_get() {
@@ -430,7 +444,7 @@ quadlet_prop() { systemctl --user show -p "$2" --value "$1"; }
 quadlet_running() {
     local state main mon
     state=$(quadlet_prop "$1" ActiveState)/$(quadlet_prop "$1" SubState)
-    [ "$state" = active/running ] || { echo "$1 is $state"; systemctl --user status "$1" 2>&1 | tail -n 15; return 1; }
+    [ "$state" = active/running ] || { echo "$1 is $state"; quadlet_diag "$1"; return 1; }
     main=$(quadlet_prop "$1" MainPID)
     mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' "$2") || return 1
     [ "$main" = "$mon" ] || { echo "$1: MainPID $main, monitor $mon"; return 1; }
@@ -448,8 +462,8 @@ quadlet_wait_restart() {
         fi
         sleep 0.5
     done
-    echo "$1 did not come back: $(quadlet_prop "$1" ActiveState)/$(quadlet_prop "$1" SubState) NRestarts=$(quadlet_prop "$1" NRestarts)"
-    systemctl --user status "$1" 2>&1 | tail -n 15
+    echo "$1 did not come back: NRestarts=$(quadlet_prop "$1" NRestarts)"
+    quadlet_diag "$1"
     return 1
 }
 
@@ -494,7 +508,7 @@ TimeoutStopSec=20
 WantedBy=default.target"
     out=$("$hutch" quadlet install "$qdir/qweb.container" 2>&1) || { echo "install: $out"; return 1; }
     [ "$out" = qweb.service ] || { echo "install printed: $out"; return 1; }
-    timeout 120 systemctl --user start qweb.service || { systemctl --user status qweb.service 2>&1 | tail -n 20; return 1; }
+    timeout 120 systemctl --user start qweb.service 2>/dev/null || { quadlet_diag qweb.service; return 1; }
     quadlet_running qweb.service systemd-qweb || return 1
     out=$(quadlet_get http://127.0.0.1:8181/) || { echo "port 8181 does not answer"; return 1; }
     [ "$out" = quadlet-served ] || { echo "port 8181 answered $out"; return 1; }
@@ -513,7 +527,7 @@ quadlet_user_manager_restart() {
     local out
     [ -e "$HOME/.config/systemd/user/default.target.wants/qweb.service" ] ||
         { echo "no default.target.wants link for qweb.service"; return 1; }
-    timeout 120 systemctl --user start qweb.service || return 1
+    timeout 120 systemctl --user start qweb.service 2>/dev/null || { quadlet_diag qweb.service; return 1; }
     quadlet_restart_manager || return 1
     local i
     for i in $(seq 120); do
@@ -552,14 +566,14 @@ Exec=sleep 100000
 TimeoutStopSec=20"
     out=$("$hutch" quadlet install "$qdir/qdata.volume" "$qdir/qpod.pod" "$qdir/qa.container" "$qdir/qb.container" 2>&1) ||
         { echo "install: $out"; return 1; }
-    timeout 180 systemctl --user start qpod-pod.service || { systemctl --user status qpod-pod.service 2>&1 | tail -n 20; return 1; }
+    timeout 180 systemctl --user start qpod-pod.service 2>/dev/null || { quadlet_diag qpod-pod.service qa.service qb.service; return 1; }
     local i
     for i in $(seq 120); do
         [ "$(quadlet_prop qa.service SubState)/$(quadlet_prop qb.service SubState)" = running/running ] && break
         sleep 0.5
     done
-    quadlet_running qa.service systemd-qa || return 1
-    quadlet_running qb.service systemd-qb || return 1
+    quadlet_running qa.service systemd-qa || { quadlet_diag qpod-pod.service qb.service; return 1; }
+    quadlet_running qb.service systemd-qb || { quadlet_diag qpod-pod.service qa.service; return 1; }
     [ "$(quadlet_prop qdata-volume.service ActiveState)" = active ] || { echo "qdata-volume.service is not active"; return 1; }
     "$hutch" volume exists systemd-qdata || { echo "no volume systemd-qdata"; return 1; }
     out=$("$hutch" pod ps --format '{{.Name}}' 2>&1)

@@ -333,6 +333,9 @@ fn issue16_quadlet_network_create_ignore_and_run_replace_cidfile() {
     assert_ne!(first, second);
     env.hutch(&["rm", "-v", "-f", "-i", "--cidfile", &cid])
         .success();
+    // ExecStopPost's second rm: the id file names a container now gone.
+    env.hutch(&["rm", "-v", "-f", "-i", "--cidfile", &cid])
+        .success();
     env.hutch(&[
         "rm",
         "-v",

@@ -426,13 +426,16 @@ quadlet_diag() {
     done
 }
 
-# quadlet_get URL: the page, retried for up to 20 seconds.
+# quadlet_get PORT: the page served on 127.0.0.1:PORT, retried for up to
+# 30 seconds (busybox nc, as offline_network asks).
 quadlet_get() {
     local i out
-    for i in $(seq 40); do
-        out=$(busybox wget -q -T 2 -O- "$1" 2>/dev/null) && { echo "$out"; return 0; }
-        sleep 0.5
+    for i in $(seq 150); do
+        out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 "$1" 2>/dev/null | tail -n 1)
+        [ -n "$out" ] && { echo "$out"; return 0; }
+        sleep 0.2
     done
+    echo "nothing on port $1: $("$hutch" ps -a --format '{{.Names}} {{.Status}} {{.Ports}}' 2>&1 | tr '\n' '|')"
     return 1
 }
 
@@ -510,7 +513,7 @@ WantedBy=default.target"
     [ "$out" = qweb.service ] || { echo "install printed: $out"; return 1; }
     timeout 120 systemctl --user start qweb.service 2>/dev/null || { quadlet_diag qweb.service; return 1; }
     quadlet_running qweb.service systemd-qweb || return 1
-    out=$(quadlet_get http://127.0.0.1:8181/) || { echo "port 8181 does not answer"; return 1; }
+    out=$(quadlet_get 8181) || { echo "$out"; quadlet_diag qweb.service; return 1; }
     [ "$out" = quadlet-served ] || { echo "port 8181 answered $out"; return 1; }
     # Killed: the monitor exits with 137 and systemd starts it again.
     main=$(quadlet_prop qweb.service MainPID)
@@ -518,7 +521,7 @@ WantedBy=default.target"
     kill -9 "$pid" || return 1
     quadlet_wait_restart qweb.service systemd-qweb "$main" || return 1
     [ "$(quadlet_prop qweb.service NRestarts)" -ge 1 ] || { echo "NRestarts is $(quadlet_prop qweb.service NRestarts)"; return 1; }
-    out=$(quadlet_get http://127.0.0.1:8181/) || { echo "port 8181 does not answer after the restart"; return 1; }
+    out=$(quadlet_get 8181) || { echo "port 8181 does not answer after the restart"; return 1; }
     quadlet_stop_within qweb.service 20 || return 1
     if "$hutch" container exists systemd-qweb; then echo "container left after stop"; return 1; fi
 }
@@ -535,7 +538,7 @@ quadlet_user_manager_restart() {
         sleep 0.5
     done
     quadlet_running qweb.service systemd-qweb || return 1
-    out=$(quadlet_get http://127.0.0.1:8181/) || { echo "port 8181 does not answer after the manager restarted"; return 1; }
+    out=$(quadlet_get 8181) || { echo "port 8181 does not answer after the manager restarted"; return 1; }
     quadlet_stop_within qweb.service 20 || return 1
     out=$("$hutch" quadlet rm qweb.service 2>&1) || { echo "rm: $out"; return 1; }
     [ ! -e "$HOME/.config/systemd/user/qweb.service" ] || { echo "qweb.service left after quadlet rm"; return 1; }
@@ -578,13 +581,13 @@ TimeoutStopSec=20"
     "$hutch" volume exists systemd-qdata || { echo "no volume systemd-qdata"; return 1; }
     out=$("$hutch" pod ps --format '{{.Name}}' 2>&1)
     [ "$out" = systemd-qpod ] || { echo "pod ps: $out"; return 1; }
-    out=$(quadlet_get http://127.0.0.1:8182/) || { echo "port 8182 does not answer"; return 1; }
+    out=$(quadlet_get 8182) || { echo "$out"; quadlet_diag qa.service; return 1; }
     [ "$out" = pod-served ] || { echo "port 8182 answered $out"; return 1; }
     main=$(quadlet_prop qa.service MainPID)
     pid=$("$hutch" inspect --format '{{.State.Pid}}' systemd-qa) || return 1
     kill -9 "$pid" || return 1
     quadlet_wait_restart qa.service systemd-qa "$main" || return 1
-    out=$(quadlet_get http://127.0.0.1:8182/) || { echo "port 8182 does not answer after the restart"; return 1; }
+    out=$(quadlet_get 8182) || { echo "port 8182 does not answer after the restart"; return 1; }
     quadlet_stop_within qpod-pod.service 40 || return 1
     for u in qa qb; do
         [ "$(quadlet_prop $u.service ActiveState)" = inactive ] || { echo "$u.service is $(quadlet_prop $u.service ActiveState) after the pod stopped"; return 1; }

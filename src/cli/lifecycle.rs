@@ -509,7 +509,8 @@ pub fn monitor(engine: &Engine, args: MonitorArgs) -> Result<i32, Error> {
     match started {
         // The container's exit code, as conmon's: a service whose main
         // process is the monitor (Quadlet's, --sdnotify=conmon) fails
-        // when the container does, so Restart=on-failure applies.
+        // when the container does, so Restart=on-failure applies; 0 when
+        // the user stopped or removed it (systemctl stop's ExecStop).
         Ok(detached) => Ok(engine.watch(detached)?.unwrap_or(0)),
         Err(e) => Ok(e.exit_code()),
     }

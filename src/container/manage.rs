@@ -251,7 +251,8 @@ impl Engine {
     /// In the monitor, after its report: logs the container's output,
     /// records its exits, restarts it as its policy says and applies
     /// `--rm`, leaving the exit code for `wait`. Returns the container's
-    /// last exit code, `None` when it was removed while it ran.
+    /// last exit code, `None` when it was removed while it ran or the user
+    /// stopped it.
     pub fn watch(&self, detached: Detached) -> Result<Option<i32>, Error> {
         let exits = self.exits_dir();
         let pod = detached.pod().map(str::to_string);

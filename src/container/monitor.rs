@@ -270,7 +270,8 @@ fn start_process(plan: &Plan, join: Option<PodJoin>) -> Result<(Started, Input),
 /// In the monitor, after reporting: watches the container until it exits,
 /// starts it again while its restart policy says so, then applies `--rm`
 /// (leaving the exit code in `exits` first, for `wait`). Returns the last
-/// exit code, or `None` when the container was removed while it ran.
+/// exit code, or `None` when the container was removed while it ran or the
+/// user stopped it (`stop`, `kill`, `rm -f`).
 pub fn supervise(
     store: &Store,
     detached: Detached,
@@ -309,13 +310,25 @@ pub fn supervise(
                 }
             }
         }
+        // Read before --rm takes the record away.
+        let is_by_user = is_stopped_by_user(store, &plan.id);
         if plan.auto_remove {
             match super::wait::remove_leaving_code(store, &plan.id, &plan.maps, exits, Some(code)) {
                 Ok(()) | Err(crate::storage::Error::ContainerNotKnown { .. }) => {}
                 Err(e) => return Err(Error::Store(e)),
             }
         }
-        return Ok(Some(code));
+        return Ok((!is_by_user).then_some(code));
+    }
+}
+
+/// Whether the user stopped, killed or removed container `id` (or it is
+/// gone): its monitor then ends as a clean stop, whatever the code.
+fn is_stopped_by_user(store: &Store, id: &str) -> bool {
+    match store.restart_settings(id) {
+        Ok(Some(s)) => s.is_stopped_by_user,
+        Ok(None) => true,
+        Err(_) => false,
     }
 }
 

@@ -14,6 +14,7 @@ mod files;
 mod image;
 mod net;
 mod paths;
+mod quadlet;
 mod runtime;
 mod storage;
 mod sys;

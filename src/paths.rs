@@ -69,6 +69,8 @@ const AUTH_JSON: &str = "containers/auth.json";
 const DOCKER_CONFIG_JSON: &str = ".docker/config.json";
 /// The file name in `DOCKER_CONFIG`.
 const DOCKER_CONFIG_NAME: &str = "config.json";
+/// Quadlet's directory below a configuration or runtime directory.
+const QUADLET_SUBDIR: &str = "containers/systemd";
 /// Docker's legacy credentials file, below `HOME`.
 const DOCKER_LEGACY_CFG: &str = ".dockercfg";
 
@@ -272,6 +274,35 @@ impl Paths {
     pub fn ensure_runroot(&self) -> Result<(&Path, Vec<PathBuf>), Error> {
         let repaired = ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
         Ok((&self.runroot, repaired))
+    }
+
+    /// The directories Quadlet files are read from, as Podman's rootless
+    /// generator searches them, the first holding a name winning:
+    /// `$XDG_RUNTIME_DIR/containers/systemd`, the user's
+    /// `~/.config/containers/systemd`, then the administrator's
+    /// `/etc/containers/systemd/users/UID` and `/etc/containers/systemd/users`.
+    pub fn quadlet_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(run) = std::env::var_os(ENV_XDG_RUNTIME_DIR).filter(|p| !p.is_empty()) {
+            dirs.push(PathBuf::from(run).join(QUADLET_SUBDIR));
+        }
+        dirs.push(self.quadlet_user_dir());
+        let users = self.etc.join(QUADLET_SUBDIR).join("users");
+        dirs.push(users.join(self.uid.to_string()));
+        dirs.push(users);
+        dirs
+    }
+
+    /// The user's own Quadlet directory, `~/.config/containers/systemd`,
+    /// where `quadlet install` copies files.
+    pub fn quadlet_user_dir(&self) -> PathBuf {
+        self.config_home.join(QUADLET_SUBDIR)
+    }
+
+    /// The user's systemd unit directory, `~/.config/systemd/user`, where
+    /// `quadlet install` writes the generated units.
+    pub fn systemd_user_dir(&self) -> PathBuf {
+        self.config_home.join("systemd/user")
     }
 
     /// The registries.conf files to consult, in order: the env override,

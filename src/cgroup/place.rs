@@ -55,9 +55,10 @@ pub struct Options {
     /// The cgroup of the container's pod, which it goes under (a member
     /// of a pod with limits).
     pub pod: Option<PodCgroup>,
-    /// `--cgroups=no-conmon`: the monitor stays in the caller's cgroup
-    /// (a systemd unit's, whose main process it is) instead of joining the
-    /// container's scope.
+    /// `--cgroups=no-conmon` or `--cgroups=split`: under systemd, only the
+    /// container goes to its scope; the monitor stays in the caller's cgroup
+    /// (a systemd unit's, whose main process it is: Quadlet's and `generate
+    /// systemd`'s `Type=notify` services).
     pub is_monitor_apart: bool,
 }
 
@@ -601,6 +602,31 @@ mod tests {
         assert!(matches!(
             decide(&host(Layout::Hybrid, false), &both),
             Err(Error::DisabledWithLimits)
+        ));
+    }
+
+    #[test]
+    fn split_keeps_the_monitor_out_of_the_scope() {
+        // issue #16: a Quadlet service's monitor is its main process.
+        let d = decide(&host(Layout::Unified, true), &limited()).unwrap();
+        assert!(matches!(
+            d,
+            Decision::Systemd {
+                is_monitor_apart: false,
+                ..
+            }
+        ));
+        let split = Options {
+            is_monitor_apart: true,
+            ..limited()
+        };
+        let d = decide(&host(Layout::Unified, true), &split).unwrap();
+        assert!(matches!(
+            d,
+            Decision::Systemd {
+                is_monitor_apart: true,
+                ..
+            }
         ));
     }
 

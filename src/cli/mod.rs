@@ -49,6 +49,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod quadlet;
 mod refused;
 mod registry;
 mod rename;
@@ -268,6 +269,9 @@ pub enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Quadlet files as systemd user services: install, list, rm, sync, print
+    #[command(subcommand)]
+    Quadlet(quadlet::QuadletCommand),
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -374,6 +378,9 @@ fn quiet_on_closed_stdout() {
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> i32 {
     quiet_on_closed_stdout();
+    if let Some(code) = quadlet::generator_main() {
+        return code;
+    }
     let cli = match parse::parse_from(std::env::args_os()) {
         Ok(c) => c,
         Err(parse::ParseError::Clap(e)) => {
@@ -506,6 +513,7 @@ pub fn main() -> i32 {
         Command::NetworkHolder => netcmd::holder(&engine),
         Command::Pod(c) => pod::run(&engine, c),
         Command::Secret(c) => secret::run(&engine, c),
+        Command::Quadlet(c) => quadlet::run(engine.paths(), c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),

@@ -114,6 +114,12 @@ pub struct CreateArgs {
     /// IP address manager: host-local
     #[arg(long, value_name = "DRIVER")]
     pub ipam_driver: Option<String>,
+    /// Succeed without change when a network of that name exists (as Podman 4.4's, which Quadlet's .network units use)
+    #[arg(long)]
+    pub ignore: bool,
+    /// Name of the bridge interface on the host side (default: podmanN)
+    #[arg(long, value_name = "NAME")]
+    pub interface_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -212,9 +218,9 @@ fn create(engine: &Engine, a: CreateArgs) -> Result<i32, Error> {
         ipv6: a.ipv6,
         labels: pairs("--label", &a.label)?,
         options: pairs("--opt", &a.opt)?,
-        interface_name: None,
+        interface_name: a.interface_name,
         ipam_driver: a.ipam_driver,
-        is_existing_ok: false,
+        is_existing_ok: a.ignore,
     };
     println!("{}", engine.create_network(req)?.name);
     Ok(0)

@@ -13,12 +13,20 @@ use super::{Engine, Error, Plan};
 use crate::runtime::plan::{InitContainer, Management};
 
 /// Checks `req` and plans what the spec keeps of it: a `--cidfile` that
-/// exists is refused as Podman refuses it, and the pid files' paths are
-/// made absolute, since the monitor writes them from elsewhere.
+/// exists is refused as Podman refuses it, unless `--replace` is given
+/// (then it is removed first, as Podman 4.4 and later do, which Quadlet's
+/// services rely on), and the pid files' paths are made absolute, since
+/// the monitor writes them from elsewhere.
 pub fn plan(req: &ManageRequest) -> Result<Management, Error> {
     if let Some(path) = &req.cidfile {
         if std::fs::symlink_metadata(path).is_ok() {
-            return Err(Error::CidfileExists(path.clone()));
+            if !req.replace {
+                return Err(Error::CidfileExists(path.clone()));
+            }
+            std::fs::remove_file(path).map_err(|source| Error::WriteIdFile {
+                path: path.clone(),
+                source,
+            })?;
         }
     }
     if let Some(sig) = &req.stop_signal {
@@ -212,5 +220,21 @@ mod tests {
             write_cidfile(&dir.path().join("no/such"), "x"),
             Err(Error::WriteIdFile { .. })
         ));
+    }
+
+    #[test]
+    fn replace_removes_an_existing_cidfile() {
+        // issue #16: Quadlet's services restart with the cidfile left behind.
+        let dir = tempfile::tempdir().unwrap();
+        let cid = dir.path().join("cid");
+        std::fs::write(&cid, "old").unwrap();
+        let req = ManageRequest {
+            cidfile: Some(cid.clone()),
+            replace: true,
+            ..ManageRequest::default()
+        };
+        plan(&req).unwrap();
+        assert!(!cid.exists());
+        write_cidfile(&cid, "new").unwrap();
     }
 }

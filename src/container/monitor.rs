@@ -313,7 +313,8 @@ pub fn supervise(
             }
         }
         let settings = store.restart_settings(&plan.id).map_err(Error::Store)?;
-        let exit = match settings.is_some_and(|s| s.is_stopped_by_user) {
+        // A record gone (removed while it ran) counts as the user's doing.
+        let exit = match settings.is_none_or(|s| s.is_stopped_by_user) {
             true => 0,
             false => code,
         };

@@ -73,7 +73,7 @@ impl Engine {
         req: &CgroupRequest,
         progress: &dyn Progress,
     ) -> Result<(cgroup::Options, Option<i64>), Error> {
-        let is_monitor_apart = req.mode.as_deref() == Some("no-conmon");
+        let is_monitor_apart = matches!(req.mode.as_deref(), Some("no-conmon" | "split"));
         let is_disabled = match req.mode.as_deref().unwrap_or("enabled") {
             "enabled" | "no-conmon" | "split" => false,
             "disabled" => true,

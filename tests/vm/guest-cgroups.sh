@@ -541,5 +541,204 @@ check gensys_healthy_waits gensys_healthy_waits
 [ -s "$HOME/gensys-measured" ] && cat "$HOME/gensys-measured"
 check gensys_restart_unit gensys_restart_unit
 
+# --- Quadlet (issue #16) ----------------------------------------------------
+# Quadlet files installed with `hutch quadlet install` run as user services:
+# Type=notify with the monitor as MainPID, a published port, a restart after
+# the container is killed (Restart=on-failure), a stop within
+# TimeoutStopSec, and a start again when the user manager restarts (root's
+# loop in guest-root.sh restarts user@1000.service on request).
+qdir=$HOME/quadlet-src
+
+qlog=$HOME/quadlet-log
+
+# quadlet_write NAME TEXT: a Quadlet file to install; its service's output
+# goes to $qlog/SERVICE.log, which quadlet_diag shows on failure.
+quadlet_write() {
+    mkdir -p "$qdir" "$qlog" && printf '%s\n' "$2" >"$qdir/$1" &&
+        printf '[Service]\nStandardOutput=append:%s/%%N.log\nStandardError=append:%s/%%N.log\n' "$qlog" "$qlog" >>"$qdir/$1"
+}
+
+# quadlet_diag UNIT...: each unit's state and the end of its output.
+quadlet_diag() {
+    local u
+    for u in "$@"; do
+        echo "$u: $(quadlet_prop "$u" ActiveState)/$(quadlet_prop "$u" SubState) result=$(quadlet_prop "$u" Result) main=$(quadlet_prop "$u" MainPID) log: $(tail -n 8 "$qlog/${u%.service}.log" 2>/dev/null | tr '\n' '|')"
+    done
+}
+
+# quadlet_get PORT: the page served on 127.0.0.1:PORT, retried for up to
+# 30 seconds (busybox nc, as offline_network asks).
+quadlet_get() {
+    local i out
+    for i in $(seq 150); do
+        out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 "$1" 2>/dev/null | tail -n 1)
+        [ -n "$out" ] && { echo "$out"; return 0; }
+        sleep 0.2
+    done
+    echo "nothing on port $1: $("$hutch" ps -a --format '{{.Names}} {{.Status}} {{.Ports}}' 2>&1 | tr '\n' '|')"
+    return 1
+}
+
+# quadlet_prop UNIT PROPERTY: one property of a user unit.
+quadlet_prop() { systemctl --user show -p "$2" --value "$1"; }
+
+# quadlet_running UNIT CONTAINER: the unit is active (running), its MainPID
+# is the container's monitor.
+quadlet_running() {
+    local state main mon
+    state=$(quadlet_prop "$1" ActiveState)/$(quadlet_prop "$1" SubState)
+    [ "$state" = active/running ] || { echo "$1 is $state"; quadlet_diag "$1"; return 1; }
+    main=$(quadlet_prop "$1" MainPID)
+    mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' "$2") || return 1
+    [ "$main" = "$mon" ] || { echo "$1: MainPID $main, monitor $mon"; return 1; }
+}
+
+# quadlet_wait_restart UNIT CONTAINER OLD_MAINPID: waits up to 60 seconds
+# for the unit to run again with another main process.
+quadlet_wait_restart() {
+    local i main
+    for i in $(seq 120); do
+        main=$(quadlet_prop "$1" MainPID)
+        if [ "$main" != 0 ] && [ "$main" != "$3" ] &&
+            [ "$(quadlet_prop "$1" SubState)" = running ]; then
+            quadlet_running "$1" "$2" && return 0
+        fi
+        sleep 0.5
+    done
+    echo "$1 did not come back: NRestarts=$(quadlet_prop "$1" NRestarts)"
+    quadlet_diag "$1"
+    return 1
+}
+
+# quadlet_stop_within UNIT SECONDS: systemctl --user stop takes less.
+quadlet_stop_within() {
+    local t0 t1
+    t0=$(date +%s)
+    systemctl --user stop "$1" || return 1
+    t1=$(date +%s)
+    [ $((t1 - t0)) -lt "$2" ] || { echo "stopping $1 took $((t1 - t0))s"; return 1; }
+    [ "$(quadlet_prop "$1" ActiveState)" = inactive ] || { echo "$1 is $(quadlet_prop "$1" ActiveState) after stop"; return 1; }
+}
+
+# quadlet_restart_manager: root restarts user@1000.service; waits for it.
+quadlet_restart_manager() {
+    local i
+    : >/run/hutch-root/restart-user-manager || return 1
+    for i in $(seq 120); do
+        [ -e /run/hutch-root/restart-user-manager ] || break
+        sleep 0.5
+    done
+    [ ! -e /run/hutch-root/restart-user-manager ] || { echo "root did not restart the user manager"; return 1; }
+    for i in $(seq 60); do
+        systemctl --user is-system-running >/dev/null 2>&1 && return 0
+        [ "$(systemctl --user is-system-running 2>/dev/null)" = degraded ] && return 0
+        sleep 0.5
+    done
+}
+
+quadlet_container() {
+    local out main pid
+    quadlet_write qweb.container "[Unit]
+Description=hutch quadlet web
+[Container]
+Image=$img
+PublishPort=127.0.0.1:8181:80
+Exec=sh -c 'mkdir -p /www && echo quadlet-served >/www/index.html && exec httpd -f -p 80 -h /www'
+[Service]
+Restart=on-failure
+TimeoutStopSec=20
+[Install]
+WantedBy=default.target"
+    out=$("$hutch" quadlet install "$qdir/qweb.container" 2>&1) || { echo "install: $out"; return 1; }
+    [ "$out" = qweb.service ] || { echo "install printed: $out"; return 1; }
+    timeout 120 systemctl --user start qweb.service 2>/dev/null || { quadlet_diag qweb.service; return 1; }
+    quadlet_running qweb.service systemd-qweb || return 1
+    out=$(quadlet_get 8181) || { echo "$out"; quadlet_diag qweb.service; return 1; }
+    [ "$out" = quadlet-served ] || { echo "port 8181 answered $out"; return 1; }
+    # Killed: the monitor exits with 137 and systemd starts it again.
+    main=$(quadlet_prop qweb.service MainPID)
+    pid=$("$hutch" inspect --format '{{.State.Pid}}' systemd-qweb) || return 1
+    kill -9 "$pid" || return 1
+    quadlet_wait_restart qweb.service systemd-qweb "$main" || return 1
+    [ "$(quadlet_prop qweb.service NRestarts)" -ge 1 ] || { echo "NRestarts is $(quadlet_prop qweb.service NRestarts)"; return 1; }
+    out=$(quadlet_get 8181) || { echo "port 8181 does not answer after the restart"; return 1; }
+    quadlet_stop_within qweb.service 20 || return 1
+    if "$hutch" container exists systemd-qweb; then echo "container left after stop"; return 1; fi
+}
+
+quadlet_user_manager_restart() {
+    local out
+    [ -e "$HOME/.config/systemd/user/default.target.wants/qweb.service" ] ||
+        { echo "no default.target.wants link for qweb.service"; return 1; }
+    timeout 120 systemctl --user start qweb.service 2>/dev/null || { quadlet_diag qweb.service; return 1; }
+    quadlet_restart_manager || return 1
+    local i
+    for i in $(seq 120); do
+        [ "$(quadlet_prop qweb.service SubState)" = running ] && break
+        sleep 0.5
+    done
+    quadlet_running qweb.service systemd-qweb || return 1
+    out=$(quadlet_get 8181) || { echo "port 8181 does not answer after the manager restarted"; return 1; }
+    quadlet_stop_within qweb.service 20 || return 1
+    out=$("$hutch" quadlet rm qweb.service 2>&1) || { echo "rm: $out"; return 1; }
+    [ ! -e "$HOME/.config/systemd/user/qweb.service" ] || { echo "qweb.service left after quadlet rm"; return 1; }
+    [ "$(quadlet_prop qweb.service LoadState)" = not-found ] || { echo "qweb.service still loaded: $(quadlet_prop qweb.service LoadState)"; return 1; }
+}
+
+quadlet_pod() {
+    local out main pid
+    quadlet_write qdata.volume "[Volume]"
+    quadlet_write qpod.pod "[Pod]
+PublishPort=127.0.0.1:8182:80
+[Service]
+TimeoutStopSec=40"
+    quadlet_write qa.container "[Container]
+Image=$img
+Pod=qpod.pod
+Volume=qdata.volume:/www
+Exec=sh -c 'echo pod-served >/www/index.html && exec httpd -f -p 80 -h /www'
+[Service]
+Restart=on-failure
+TimeoutStopSec=20"
+    quadlet_write qb.container "[Container]
+Image=$img
+Pod=qpod.pod
+Volume=qdata.volume:/data
+Exec=sleep 100000
+[Service]
+TimeoutStopSec=20"
+    out=$("$hutch" quadlet install "$qdir/qdata.volume" "$qdir/qpod.pod" "$qdir/qa.container" "$qdir/qb.container" 2>&1) ||
+        { echo "install: $out"; return 1; }
+    timeout 180 systemctl --user start qpod-pod.service 2>/dev/null || { quadlet_diag qpod-pod.service qa.service qb.service; return 1; }
+    local i
+    for i in $(seq 120); do
+        [ "$(quadlet_prop qa.service SubState)/$(quadlet_prop qb.service SubState)" = running/running ] && break
+        sleep 0.5
+    done
+    quadlet_running qa.service systemd-qa || { quadlet_diag qpod-pod.service qb.service; return 1; }
+    quadlet_running qb.service systemd-qb || { quadlet_diag qpod-pod.service qa.service; return 1; }
+    [ "$(quadlet_prop qdata-volume.service ActiveState)" = active ] || { echo "qdata-volume.service is not active"; return 1; }
+    "$hutch" volume exists systemd-qdata || { echo "no volume systemd-qdata"; return 1; }
+    out=$("$hutch" pod ps --format '{{.Name}}' 2>&1)
+    [ "$out" = systemd-qpod ] || { echo "pod ps: $out"; return 1; }
+    out=$(quadlet_get 8182) || { echo "$out"; quadlet_diag qa.service; return 1; }
+    [ "$out" = pod-served ] || { echo "port 8182 answered $out"; return 1; }
+    main=$(quadlet_prop qa.service MainPID)
+    pid=$("$hutch" inspect --format '{{.State.Pid}}' systemd-qa) || return 1
+    kill -9 "$pid" || return 1
+    quadlet_wait_restart qa.service systemd-qa "$main" || return 1
+    out=$(quadlet_get 8182) || { echo "port 8182 does not answer after the restart"; return 1; }
+    quadlet_stop_within qpod-pod.service 40 || return 1
+    for u in qa qb; do
+        [ "$(quadlet_prop $u.service ActiveState)" = inactive ] || { echo "$u.service is $(quadlet_prop $u.service ActiveState) after the pod stopped"; return 1; }
+    done
+    if "$hutch" pod exists systemd-qpod; then echo "pod left after stop"; return 1; fi
+    "$hutch" quadlet rm qa.container qb.container qpod.pod qdata.volume >/dev/null || return 1
+}
+
+check quadlet_container quadlet_container
+check quadlet_user_manager_restart quadlet_user_manager_restart
+check quadlet_pod quadlet_pod
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,7 @@ mod archive;
 mod arity;
 mod attach;
 mod build;
+mod cdi;
 mod cgroups;
 mod check;
 mod cleanup;
@@ -261,6 +262,9 @@ pub enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Container Device Interface specs (GPUs)
+    #[command(subcommand)]
+    Cdi(cdi::CdiCommand),
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -485,6 +489,7 @@ pub fn main() -> i32 {
         Command::NetworkHolder => netcmd::holder(&engine),
         Command::Pod(c) => pod::run(&engine, c),
         Command::Secret(c) => secret::run(&engine, c),
+        Command::Cdi(c) => cdi::run(c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),

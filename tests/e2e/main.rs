@@ -16,6 +16,7 @@ mod issue14_health;
 mod issue14_secrets;
 mod issue15_build;
 mod issue15_copy;
+mod issue18_cdi;
 mod issue18_doctor;
 mod issue20;
 mod push;

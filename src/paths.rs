@@ -40,6 +40,11 @@ pub const ENV_TMPDIR: &str = "TMPDIR";
 /// The size in bytes at which the event log is rotated (Podman's
 /// `events_logfile_max_size`); 0: never.
 pub const ENV_EVENTS_LOGFILE_MAX_SIZE: &str = "HUTCH_EVENTS_LOGFILE_MAX_SIZE";
+/// CDI spec directories, `:`-separated, replacing the default list
+/// (as Podman's `--cdi-spec-dir` does); the last wins for a device.
+pub const ENV_CDI_SPEC_DIRS: &str = "HUTCH_CDI_SPEC_DIRS";
+/// The system's CDI spec directories, lowest precedence first.
+const CDI_SYSTEM_DIRS: [&str; 2] = ["/etc/cdi", "/var/run/cdi"];
 /// The socket of the systemd journal's native protocol (systemd-journald.service(8)).
 pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
@@ -386,6 +391,20 @@ impl Paths {
             self.config_home.join("containers/certs.d"),
             self.etc.join("containers/certs.d"),
         ]
+    }
+
+    /// The CDI spec directories, lowest precedence first: `/etc/cdi`,
+    /// `/var/run/cdi` and the user's `~/.config/cdi`, or the list in
+    /// `HUTCH_CDI_SPEC_DIRS`.
+    pub fn cdi_dirs(&self) -> Vec<PathBuf> {
+        match std::env::var_os(ENV_CDI_SPEC_DIRS) {
+            Some(v) if !v.is_empty() => std::env::split_paths(&v).collect(),
+            _ => CDI_SYSTEM_DIRS
+                .iter()
+                .map(PathBuf::from)
+                .chain(std::iter::once(self.config_home.join("cdi")))
+                .collect(),
+        }
     }
 
     /// The system configuration directory.

@@ -8,6 +8,7 @@ mod archive;
 mod arity;
 mod attach;
 mod build;
+mod cdi;
 mod cgroups;
 mod check;
 mod cleanup;
@@ -272,6 +273,9 @@ pub enum Command {
     /// Quadlet files as systemd user services: install, list, rm, sync, print
     #[command(subcommand)]
     Quadlet(quadlet::QuadletCommand),
+    /// Container Device Interface specs (GPUs)
+    #[command(subcommand)]
+    Cdi(cdi::CdiCommand),
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -514,6 +518,7 @@ pub fn main() -> i32 {
         Command::Pod(c) => pod::run(&engine, c),
         Command::Secret(c) => secret::run(&engine, c),
         Command::Quadlet(c) => quadlet::run(engine.paths(), c),
+        Command::Cdi(c) => cdi::run(c),
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),

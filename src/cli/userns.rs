@@ -24,6 +24,9 @@ pub struct UsernsArgs {
     /// Add a host device the user can open: HOST[:CONTAINER][:PERMISSIONS]
     #[arg(long, value_name = "DEVICE")]
     pub device: Vec<String>,
+    /// GPUs to add, Docker's shorthand for --device nvidia.com/gpu=…: all, a count N, or device=ID[,ID…] (index or UUID)
+    #[arg(long, value_name = "GPUS")]
+    pub gpus: Vec<String>,
 }
 
 impl UsernsArgs {
@@ -35,6 +38,7 @@ impl UsernsArgs {
             gidmap: self.gidmap.clone(),
             group_add: self.group_add.clone(),
             device: self.device.clone(),
+            gpus: self.gpus.clone(),
         }
     }
 }

@@ -103,6 +103,8 @@ pub struct UsernsRequest {
     pub group_add: Vec<String>,
     /// `--device`.
     pub device: Vec<String>,
+    /// `--gpus`: CDI names of kind nvidia.com/gpu (see `cdi::gpu_names`).
+    pub gpus: Vec<String>,
 }
 
 /// Cgroup placement and limits.
@@ -353,6 +355,7 @@ impl Engine {
             ));
         }
         let ids = super::ids::plan(&req.userns, &maps)?;
+        let (ids, cdi_env) = self.with_cdi(&req.userns, ids, &mut own_mounts)?;
         let manage = Management {
             requires: self.requirement_ids(&req.manage.requires)?,
             ..manage
@@ -426,6 +429,7 @@ impl Engine {
         let plan =
             Plan::new(id.clone(), dirs, lowers, ids.maps, &config, &opts).and_then(|mut plan| {
                 plan.identity = ids.identity;
+                super::cdi::merge_env(&mut plan.env, &cdi_env);
                 plan.identity.extra_users = self.extra_users(&p.passwd, &plan)?;
                 plan.root_entry = root_entry;
                 plan.request = recorded;

@@ -148,7 +148,8 @@ pub fn plan(args: &UsernsRequest, default: &IdMaps) -> Result<UsernsPlan, Error>
     if identity.keep_groups && !identity.group_add.is_empty() {
         return Err(Error::KeepGroupsWithOthers);
     }
-    for d in &args.device {
+    // CDI names (`vendor.com/class=name`) are resolved by `cdi`.
+    for d in args.device.iter().filter(|d| !super::cdi::is_cdi_name(d)) {
         let dev = devices::parse(d).map_err(Error::Device)?;
         devices::check(&dev).map_err(Error::Device)?;
         identity.devices.push(dev);

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod attach;
 pub mod build;
+pub mod cdi;
 pub mod check;
 mod clone;
 mod create;
@@ -167,6 +168,9 @@ pub enum Error {
     /// A `--device` that does not parse or cannot be used.
     #[error(transparent)]
     Device(crate::runtime::devices::DeviceError),
+    /// A CDI `--device` that cannot be resolved or applied.
+    #[error(transparent)]
+    Cdi(cdi::Error),
     /// The global `--cgroup-manager` other than systemd or cgroupfs.
     #[error("invalid --cgroup-manager {0:?}: use systemd or cgroupfs")]
     CgroupManager(String),
@@ -539,6 +543,7 @@ impl crate::error::Diagnose for Error {
             Error::Userns(e) => e.hint(),
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
+            Error::Cdi(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::HasDependents { .. } => {
                 Some("remove those first, or use rm --depend".into())

@@ -412,34 +412,9 @@ pub fn main() -> i32 {
     if let Err(code) = start_logging(&cli, level) {
         return code;
     }
-    if cli.noout {
-        if let Err(e) = crate::container::system::discard_stdout() {
-            report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
-            return EXIT_TOOL;
-        }
-    }
-    if let Err(e) = check_storage_driver(cli.storage_driver.as_deref()) {
-        report_error(&e);
-        return e.exit_code();
-    }
-    let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
-    paths.volume_path = cli.volumepath.clone();
-    paths.network_cmd_path = cli.network_cmd_path.clone();
-    // The store is moved to node-local disk before anything (the event
-    // log) is placed in it.
-    let engine = crate::container::Engine::new(paths)
-        .on_warning(warn)
-        .keep_store_local()
-        .and_then(|e| e.with_cgroup_manager(cli.cgroup_manager.as_deref()))
-        .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn))
-        .and_then(|e| e.with_network_config_dir(cli.network_config_dir.as_deref()));
-    let engine = match engine {
+    let engine = match open_engine(&cli) {
         Ok(e) => e,
-        Err(e) => {
-            let e = Error::from(e);
-            report_error(&e);
-            return e.exit_code();
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&engine, a),
@@ -538,6 +513,38 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Applies the global flags: `--noout`, the storage driver, the paths and
+/// the engine's settings. Errors are reported here; the exit code is
+/// returned.
+fn open_engine(cli: &Cli) -> Result<crate::container::Engine, i32> {
+    if cli.noout {
+        if let Err(e) = crate::container::system::discard_stdout() {
+            report_error(&Error::Usage(format!("--noout: opening /dev/null: {e}")));
+            return Err(EXIT_TOOL);
+        }
+    }
+    if let Err(e) = check_storage_driver(cli.storage_driver.as_deref()) {
+        report_error(&e);
+        return Err(e.exit_code());
+    }
+    let mut paths = Paths::new(cli.root.clone(), cli.runroot.clone());
+    paths.volume_path = cli.volumepath.clone();
+    paths.network_cmd_path = cli.network_cmd_path.clone();
+    // The store is moved to node-local disk before anything (the event
+    // log) is placed in it.
+    let engine = crate::container::Engine::new(paths)
+        .on_warning(warn)
+        .keep_store_local()
+        .and_then(|e| e.with_cgroup_manager(cli.cgroup_manager.as_deref()))
+        .and_then(|e| e.with_events_backend(cli.events_backend.as_deref(), warn))
+        .and_then(|e| e.with_network_config_dir(cli.network_config_dir.as_deref()));
+    engine.map_err(|e| {
+        let e = Error::from(e);
+        report_error(&e);
+        e.exit_code()
+    })
 }
 
 /// Starts logging at `level` (to syslog too with `--syslog`); on

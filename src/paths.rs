@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub const ENV_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 /// Overrides the store directory (same as `--root`).
 pub const ENV_ROOT: &str = "HUTCH_ROOT";
+/// The containers.conf that `system connection` edits, as in Podman.
+pub const ENV_CONTAINERS_CONF: &str = "CONTAINERS_CONF";
 /// Set by the units `generate systemd` writes (Podman's name): a hutch
 /// started by one keeps its monitor in the unit's cgroup.
 pub const ENV_SYSTEMD_UNIT: &str = "PODMAN_SYSTEMD_UNIT";
@@ -308,6 +310,28 @@ impl Paths {
     /// `quadlet install` writes the generated units.
     pub fn systemd_user_dir(&self) -> PathBuf {
         self.config_home.join("systemd/user")
+    }
+
+    /// The user's containers.conf, where `system connection` keeps the
+    /// service destinations (Podman's `[engine.service_destinations]`):
+    /// `$CONTAINERS_CONF`, else `~/.config/containers/containers.conf`.
+    pub fn containers_conf(&self) -> PathBuf {
+        match std::env::var_os(ENV_CONTAINERS_CONF).filter(|p| !p.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => self.config_home.join("containers/containers.conf"),
+        }
+    }
+
+    /// The signature policy files to consult, in order (containers/image's
+    /// rule): the user's `~/.config/containers/policy.json`, else the
+    /// system's `/etc/containers/policy.json`.
+    pub fn policy_candidates(&self) -> Vec<PathBuf> {
+        vec![self.user_policy(), self.etc.join("containers/policy.json")]
+    }
+
+    /// The user's own policy file, which `image trust set` writes.
+    pub fn user_policy(&self) -> PathBuf {
+        self.config_home.join("containers/policy.json")
     }
 
     /// The registries.conf files to consult, in order: the env override,

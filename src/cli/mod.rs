@@ -14,6 +14,7 @@ mod check;
 mod cleanup;
 mod clone;
 mod commit;
+mod connection;
 mod container;
 mod cp;
 mod diff;
@@ -65,6 +66,7 @@ mod system;
 mod tag;
 mod template;
 mod top;
+mod trust;
 mod units;
 mod unshare;
 mod userns;
@@ -343,6 +345,9 @@ pub enum ImageCommand {
     Exists(ImageExistsArgs),
     /// Search registries for images
     Search(search::SearchArgs),
+    /// Show or set the signature policy that pulls obey
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -426,6 +431,7 @@ pub fn main() -> i32 {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&engine, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::run(&engine, a),
+        Command::Image(ImageCommand::Trust(c)) => trust::run(&engine, c),
         Command::Image(ImageCommand::Exists(a)) => engine
             .inspect_image(&a.image)
             .map(|found| i32::from(found.is_none()))
@@ -474,6 +480,7 @@ pub fn main() -> i32 {
         Command::Unmount(a) => mount::unmount(&engine, a),
         Command::Image(ImageCommand::Unmount(a)) => mount::image_unmount(&engine, a),
         Command::System(system::SystemCommand::Check(a)) => check::check(&engine, a),
+        Command::System(system::SystemCommand::Connection(c)) => connection::run(&engine, c),
         Command::System(system::SystemCommand::Df(a)) => system::df(&engine, a),
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),

@@ -147,12 +147,6 @@ pub const TABLE: &[Refusal] = &[
         reason: SIGN,
     },
     Refusal {
-        commands: &["image trust"],
-        flag: "",
-        takes_value: false,
-        reason: "hutch does not verify image signatures, so it keeps no trust policy",
-    },
-    Refusal {
         commands: &["image scp"],
         flag: "",
         takes_value: false,

@@ -42,6 +42,9 @@ pub enum SystemCommand {
     Migrate(MigrateArgs),
     /// Renumber locks (hutch locks each container with its own file: nothing to do)
     Renumber(MigrateArgs),
+    /// Manage the destinations of Podman API services that remote clients use
+    #[command(subcommand)]
+    Connection(super::connection::ConnectionCommand),
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ mod disk;
 pub mod doctor;
 mod doctor_host;
 
+pub mod connections;
 mod engine;
 pub mod events;
 pub mod exec;
@@ -73,6 +74,7 @@ pub mod system;
 pub mod systemd_unit;
 pub mod top;
 mod trim;
+pub mod trust;
 pub mod volume_ops;
 pub mod volumes;
 mod wait;
@@ -774,15 +776,6 @@ pub fn remove(
 }
 
 pub use crate::runtime::OverlayKind;
-
-/// Finds out which overlay works for a store at `store_root`, by mounting a
-/// throwaway one in a user namespace. Must be called single-threaded.
-pub fn probe_overlay(
-    store_root: &std::path::Path,
-    maps: &crate::userns::IdMaps,
-) -> Result<OverlayKind, Error> {
-    Ok(crate::runtime::probe_overlay(store_root, maps)?)
-}
 
 /// The state of container `info` as it really is now: a record that says
 /// running whose monitor is gone is reported as exited (and recorded so,

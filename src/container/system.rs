@@ -370,7 +370,8 @@ impl Engine {
             path: paths.root.clone(),
             source,
         })?;
-        let overlay = super::probe_overlay(&paths.root, &maps);
+        // Mounts a throwaway overlay in a user namespace: single-threaded.
+        let overlay = crate::runtime::probe_overlay(&paths.root, &maps).map_err(Error::from);
         Ok(HostInfo {
             arch: crate::image::Platform::host().architecture,
             kernel: nix::sys::utsname::uname()

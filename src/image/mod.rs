@@ -22,6 +22,7 @@ mod local;
 mod login;
 mod manifest;
 mod platform;
+pub mod policy;
 mod pull;
 mod push;
 mod reference;
@@ -81,6 +82,8 @@ pub enum Error {
     RegistriesConfEntry { path: PathBuf, index: usize },
     #[error("registry {prefix} is blocked in {path}")]
     Blocked { prefix: String, path: PathBuf },
+    #[error(transparent)]
+    Policy(policy::Error),
     #[error("pulling {reference}")]
     Pull {
         reference: String,
@@ -383,6 +386,7 @@ impl crate::error::Diagnose for Error {
             }
             Error::Registry(e) => e.hint(),
             Error::Manifest(e) => e.hint(),
+            Error::Policy(e) => e.hint(),
             Error::ShortName { .. } => s("use a fully qualified name (registry/repository:tag), or check unqualified-search-registries in registries.conf"),
             Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. }
             | Error::ListTags { source, .. }
@@ -531,13 +535,24 @@ pub fn pull(
     reporter: &dyn Reporter,
 ) -> Result<ImageRecord, Error> {
     let regs = Registries::load(&paths.registries_conf_candidates())?;
+    let policy = policy::Policy::load(&paths.policy_candidates()).map_err(Error::Policy)?;
     let parsed = ImageName::parse(name)?;
     let outcome = if parsed.is_short() {
-        fetch_short(paths, &regs, store, name, &parsed, opts, reporter)?
+        fetch_short(
+            paths,
+            &regs,
+            policy.as_ref(),
+            store,
+            name,
+            &parsed,
+            opts,
+            reporter,
+        )?
     } else {
         let r = parsed.qualify(DOCKER_HUB);
         reporter.notice(&format!("Trying to pull {r}..."));
-        pull::fetch(&regs, &access(paths, opts), &paths.root, store, &r, opts)
+        allowed(policy.as_ref(), &r)
+            .and_then(|()| pull::fetch(&regs, &access(paths, opts), &paths.root, store, &r, opts))
             .map_err(|e| e.while_pulling(&r))?
     };
     let mut rec = match outcome {
@@ -610,9 +625,11 @@ fn access(paths: &Paths, opts: &PullOptions) -> client::Access {
 }
 
 /// Tries a short name at each search registry in order.
+#[allow(clippy::too_many_arguments)]
 fn fetch_short(
     paths: &Paths,
     regs: &Registries,
+    policy: Option<&policy::Policy>,
     store: &Store,
     name: &str,
     parsed: &ImageName,
@@ -623,7 +640,9 @@ fn fetch_short(
     for registry in regs.search_registries() {
         let r = parsed.qualify(&registry);
         reporter.notice(&format!("Trying to pull {r}..."));
-        match pull::fetch(regs, &access(paths, opts), &paths.root, store, &r, opts) {
+        let fetched = allowed(policy, &r)
+            .and_then(|()| pull::fetch(regs, &access(paths, opts), &paths.root, store, &r, opts));
+        match fetched {
             Ok(outcome) => {
                 reporter.notice(&format!("Resolved {name:?} to {r}"));
                 return Ok(outcome);
@@ -647,6 +666,15 @@ fn fetch_short(
         name: name.to_string(),
         tried,
     })
+}
+
+/// Refuses a pull of `r` that the signature policy does not allow
+/// unsigned; without a policy file every pull is allowed.
+fn allowed(policy: Option<&policy::Policy>, r: &Reference) -> Result<(), Error> {
+    match policy {
+        Some(p) => p.check(r).map_err(Error::Policy),
+        None => Ok(()),
+    }
 }
 
 impl Error {

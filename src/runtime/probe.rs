@@ -22,7 +22,8 @@ pub struct OverlayProbe {
     pub fuse: Result<(), String>,
 }
 
-/// See `container::probe_overlay`.
+/// Finds out which overlay works for a store at `store_root`, by mounting a
+/// throwaway one in a user namespace. Must be called single-threaded.
 pub fn probe_overlay(store_root: &Path, maps: &IdMaps) -> Result<OverlayKind, Error> {
     in_probe_dirs(store_root, "any", |lower, dirs| {
         mount_probe(lower, dirs, maps)

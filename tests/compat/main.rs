@@ -13,6 +13,7 @@ mod cli;
 mod common;
 mod etc;
 mod files;
+mod issue13_conn;
 mod issue13_img;
 mod issue13_pod;
 mod issue15_build;

@@ -12,6 +12,7 @@ mod issue13_refusals_build;
 mod issue13_run;
 mod issue13_runlabel;
 mod issue13_tmpl;
+mod issue13_trust;
 mod issue14_events;
 mod issue14_health;
 mod issue14_secrets;

@@ -66,6 +66,7 @@ pub mod query;
 mod request_parts;
 mod resources;
 mod restart;
+mod rootfs;
 pub mod rootmount;
 mod secret_use;
 pub mod secrets;
@@ -423,6 +424,9 @@ pub enum Error {
     /// `image mount` or `image unmount`.
     #[error(transparent)]
     ImageMount(#[from] imagemount::Error),
+    /// A `--rootfs` directory or squashfs file (issue #18).
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::Error),
     /// Opening the archive or tarball to read.
     #[error("opening {path}")]
     OpenInput {
@@ -544,6 +548,7 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::Cdi(e) => e.hint(),
+            Error::Rootfs(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::HasDependents { .. } => {
                 Some("remove those first, or use rm --depend".into())

@@ -67,6 +67,7 @@ mod request_parts;
 mod resources;
 mod restart;
 mod rootfs;
+mod rootfs_save;
 pub mod rootmount;
 mod secret_use;
 pub mod secrets;

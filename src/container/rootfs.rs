@@ -27,6 +27,12 @@ pub enum Error {
     NotRoot { path: PathBuf },
     #[error(transparent)]
     Squashfs(#[from] squashfs::Error),
+    #[error("saving the squashfs file: {path}")]
+    Save {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("container {name} has no image (its root is {path}): {what} needs one")]
     NoImage {
         name: String,

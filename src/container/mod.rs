@@ -1,16 +1,13 @@
-//! The engine: every front end (the CLI, later the REST API, `kube play`,
-//! systemd units and `build`) holds an `Engine` and calls its operations.
+//! The engine: every front end (the CLI, later the REST API, `kube play`, systemd units and
+//! `build`) holds an `Engine` and calls its operations.
 //!
-//! Owns creating a container from one typed `CreateRequest` (checking it,
-//! finding or pulling the image, recording the container, planning its
-//! identity, mounts, network, cgroups and process as a `runtime::Plan`
-//! stored as its spec), and the container's life after that: start through
-//! the runtime in the foreground or through the detached monitor and its
-//! log and attach socket, the recorded state, stop, kill, wait, restart
-//! policies and removal; pods, volumes, images and system operations as the
-//! front ends see them; `inspect` objects.
-//! It must not run code inside a container's namespaces itself (that is
-//! `runtime`'s), talk HTTP or clap, or print.
+//! Owns creating a container from one typed `CreateRequest` (checking it, finding or pulling the
+//! image, recording the container, planning its identity, mounts, network, cgroups and process as a
+//! `runtime::Plan` stored as its spec), and the container's life after that: start through the
+//! runtime in the foreground or through the detached monitor and its log and attach socket, the
+//! recorded state, stop, kill, wait, restart policies and removal; pods, volumes, images and system
+//! operations as the front ends see them; `inspect` objects. It must not run code inside a
+//! container's namespaces itself (that is `runtime`'s), talk HTTP or clap, or print.
 
 pub mod access;
 pub mod attach;
@@ -67,7 +64,6 @@ mod request_parts;
 mod resources;
 mod restart;
 mod rootfs;
-mod rootfs_save;
 pub mod rootmount;
 mod secret_use;
 pub mod secrets;
@@ -403,8 +399,7 @@ pub enum Error {
     /// `--init-ctr` in a pod that runs (Podman's words).
     #[error("cannot add init-ctr to a running pod")]
     InitCtrRunningPod,
-    /// An init container that failed stops its pod's start (Podman's
-    /// words).
+    /// An init container that failed stops its pod's start (Podman's words).
     #[error("init container {id} exited with code {code}")]
     InitCtrFailed { id: String, code: i32 },
     /// The cgroup of a pod with limits cannot be made on this host.
@@ -425,7 +420,6 @@ pub enum Error {
     /// `image mount` or `image unmount`.
     #[error(transparent)]
     ImageMount(#[from] imagemount::Error),
-    /// A `--rootfs` directory or squashfs file (issue #18).
     #[error(transparent)]
     Rootfs(#[from] rootfs::Error),
     /// Opening the archive or tarball to read.

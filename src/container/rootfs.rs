@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod save;
+
 use super::CreateRequest;
 use crate::image::squashfs;
 use crate::runtime::rootfs::Rootfs;

@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{Engine, Error};
+use crate::container::{Engine, Error};
 use crate::image::archive::SaveItem;
 use crate::image::squashfs;
 use crate::storage::ContainerDirs;
@@ -45,7 +45,7 @@ impl Engine {
         let store = self.store()?;
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| Error::from(super::rootfs::Error::Save { path, source })
+            move |source| Error::from(crate::container::rootfs::Error::Save { path, source })
         };
         let out = std::path::absolute(out).map_err(io(out))?;
         let parent = out.parent().unwrap_or(Path::new("/"));
@@ -97,7 +97,7 @@ impl Engine {
             .open(&tmp)
             .map_err(io(&tmp))?;
         squashfs::append_config(&mut file, &out, &item.image.config)
-            .map_err(super::rootfs::Error::from)?;
+            .map_err(crate::container::rootfs::Error::from)?;
         drop(file);
         std::fs::rename(&tmp, &out).map_err(io(&out))?;
         partial.0 = None;
@@ -112,7 +112,7 @@ impl Engine {
 fn ensure_dir(dir: &Path) -> Result<&Path, Error> {
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-            Err(Error::from(super::rootfs::Error::Save {
+            Err(Error::from(crate::container::rootfs::Error::Save {
                 path: dir.to_path_buf(),
                 source: e,
             }))

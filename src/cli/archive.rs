@@ -23,6 +23,8 @@ pub enum SaveFormat {
     OciDir,
     /// A directory with a Docker schema 2 manifest and the blobs (Podman's dir: layout)
     DockerDir,
+    /// One squashfs file with the flattened root and the config, for `run ./FILE.sqfs`
+    Squashfs,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +86,7 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
         SaveFormat::OciArchive => Format::OciArchive,
         SaveFormat::OciDir => Format::OciDir,
         SaveFormat::DockerDir => Format::DockerDir,
+        SaveFormat::Squashfs => return save_squashfs(engine, &items, args.output.as_deref()),
     };
     if matches!(format, Format::OciDir | Format::DockerDir) {
         let dir = args
@@ -103,6 +106,26 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Result<i32, Error> {
         engine.save_images(&items, format, args.multi_image_archive, layers, out, None)?;
         Ok(())
     })?;
+    Ok(0)
+}
+
+/// `--format squashfs`: one image, to a file.
+fn save_squashfs(
+    engine: &Engine,
+    items: &[crate::image::archive::SaveItem],
+    output: Option<&std::path::Path>,
+) -> Result<i32, Error> {
+    let [item] = items else {
+        return Err(Error::Usage(
+            "--format squashfs saves one image to one file".into(),
+        ));
+    };
+    let out = output.ok_or_else(|| {
+        Error::Usage(
+            "--format squashfs needs --output FILE (a squashfs file is written in place)".into(),
+        )
+    })?;
+    engine.save_squashfs(item, out)?;
     Ok(0)
 }
 

@@ -99,6 +99,10 @@ pub struct CreateArgs {
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
+    /// The first argument is not an image but a root: a directory (DIR:O
+    /// for an overlay on it) or a squashfs file
+    #[arg(long)]
+    pub rootfs: bool,
     /// Registry access for a pull: --tls-verify, --cert-dir, --authfile
     #[command(flatten)]
     pub access: super::registry::RegistryArgs,
@@ -233,6 +237,7 @@ impl CreateArgs {
                 credentials: None,
             },
             quiet: self.quiet,
+            rootfs: self.rootfs,
             name: self.name.clone(),
             process: ProcessRequest {
                 command: self.command().to_vec(),

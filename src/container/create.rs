@@ -151,6 +151,10 @@ pub struct CreateRequest {
     pub registry: RegistryOptions,
     /// Suppress pull progress.
     pub quiet: bool,
+    /// `--rootfs`: `image` is a directory (`DIR:O` for an overlay on it) or
+    /// a squashfs file, not an image (issue #18).
+    #[serde(default)]
+    pub rootfs: bool,
     /// `--name`; `hutch-` and 12 characters of the id when `None`.
     pub name: Option<String>,
     /// The process.
@@ -363,7 +367,11 @@ impl Engine {
         let secrets = self.resolve_secrets(&req.secrets)?;
         let store = self.store()?;
         self.find_mounted_images(store, &mut own_mounts)?;
-        let rec = self.image_for(store, req, &maps, progress)?;
+        let rootfs = super::rootfs::source_of(req)?;
+        let rec = match &rootfs {
+            Some(found) => found.record.clone(),
+            None => self.image_for(store, req, &maps, progress)?,
+        };
         if let Some(name) = req.name.as_deref().filter(|_| req.manage.replace) {
             self.replace(name)?;
         }
@@ -432,6 +440,7 @@ impl Engine {
                 super::cdi::merge_env(&mut plan.env, &cdi_env);
                 plan.identity.extra_users = self.extra_users(&p.passwd, &plan)?;
                 plan.root_entry = root_entry;
+                plan.rootfs = rootfs.map(|found| found.rootfs);
                 plan.request = recorded;
                 plan.origin = Origin {
                     name: record.name.clone(),

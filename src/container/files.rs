@@ -16,6 +16,11 @@ pub(super) fn layout_of(store: &Store, name: &str, maps: &IdMaps) -> Result<Layo
     let info = lifecycle::find(store, name, Path::new(PROC), None)?;
     if info.spec.is_some() {
         let plan = super::load_spec(&info)?;
+        let is_running = info.state.status == crate::storage::ContainerStatus::Running;
+        if let Some(rootfs) = plan.rootfs.as_ref().filter(|_| !is_running) {
+            let what = "reaching a stopped container's files";
+            return Err(super::rootfs::refuse(&info.record.name, rootfs, what).into());
+        }
         return Ok(Layout {
             info,
             lowers: plan.lowers,
@@ -126,6 +131,13 @@ pub fn commit(
     opts: &CommitOptions,
     maps: &IdMaps,
 ) -> Result<Digest, Error> {
+    let info = lifecycle::find(store, name, Path::new(PROC), None)?;
+    if info.spec.is_some() {
+        if let Some(rootfs) = super::load_spec(&info)?.rootfs {
+            // The image would lack the files below the container's own.
+            return Err(super::rootfs::refuse(&info.record.name, &rootfs, "commit").into());
+        }
+    }
     Ok(files::commit(store, &layout_of(store, name, maps)?, opts)?)
 }
 

@@ -1,16 +1,13 @@
-//! The engine: every front end (the CLI, later the REST API, `kube play`,
-//! systemd units and `build`) holds an `Engine` and calls its operations.
+//! The engine: every front end (the CLI, later the REST API, `kube play`, systemd units and
+//! `build`) holds an `Engine` and calls its operations.
 //!
-//! Owns creating a container from one typed `CreateRequest` (checking it,
-//! finding or pulling the image, recording the container, planning its
-//! identity, mounts, network, cgroups and process as a `runtime::Plan`
-//! stored as its spec), and the container's life after that: start through
-//! the runtime in the foreground or through the detached monitor and its
-//! log and attach socket, the recorded state, stop, kill, wait, restart
-//! policies and removal; pods, volumes, images and system operations as the
-//! front ends see them; `inspect` objects.
-//! It must not run code inside a container's namespaces itself (that is
-//! `runtime`'s), talk HTTP or clap, or print.
+//! Owns creating a container from one typed `CreateRequest` (checking it, finding or pulling the
+//! image, recording the container, planning its identity, mounts, network, cgroups and process as a
+//! `runtime::Plan` stored as its spec), and the container's life after that: start through the
+//! runtime in the foreground or through the detached monitor and its log and attach socket, the
+//! recorded state, stop, kill, wait, restart policies and removal; pods, volumes, images and system
+//! operations as the front ends see them; `inspect` objects. It must not run code inside a
+//! container's namespaces itself (that is `runtime`'s), talk HTTP or clap, or print.
 
 pub mod access;
 pub mod attach;
@@ -67,6 +64,7 @@ pub mod query;
 mod request_parts;
 mod resources;
 mod restart;
+mod rootfs;
 pub mod rootmount;
 mod secret_use;
 pub mod secrets;
@@ -403,8 +401,7 @@ pub enum Error {
     /// `--init-ctr` in a pod that runs (Podman's words).
     #[error("cannot add init-ctr to a running pod")]
     InitCtrRunningPod,
-    /// An init container that failed stops its pod's start (Podman's
-    /// words).
+    /// An init container that failed stops its pod's start (Podman's words).
     #[error("init container {id} exited with code {code}")]
     InitCtrFailed { id: String, code: i32 },
     /// The cgroup of a pod with limits cannot be made on this host.
@@ -425,6 +422,8 @@ pub enum Error {
     /// `image mount` or `image unmount`.
     #[error(transparent)]
     ImageMount(#[from] imagemount::Error),
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::Error),
     /// Opening the archive or tarball to read.
     #[error("opening {path}")]
     OpenInput {
@@ -546,6 +545,7 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::Cdi(e) => e.hint(),
+            Error::Rootfs(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::HasDependents { .. } => {
                 Some("remove those first, or use rm --depend".into())

@@ -128,6 +128,7 @@ impl Plan {
             id,
             dirs,
             lowers,
+            rootfs: None,
             maps,
             hostname: process.hostname,
             args: process.args,

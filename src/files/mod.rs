@@ -23,6 +23,7 @@ mod export;
 mod imagediff;
 mod mountpoints;
 mod squash;
+pub mod squashfs;
 mod stream;
 mod volume;
 

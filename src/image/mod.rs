@@ -29,6 +29,7 @@ mod reference;
 mod registries;
 mod search;
 mod sources;
+pub mod squashfs;
 
 pub use config::{ImageHealthcheck, RuntimeConfig};
 pub use download::{download, DownloadError};

@@ -61,7 +61,7 @@ impl Held {
         let secrets = super::secrets::mounts(&plan.secrets, &plan.dirs.dir);
         let secret_sources = Sources::open(&secrets)?;
         Ok(Held {
-            rootfs: RootDirs::open(&plan.lowers, &plan.dirs)?,
+            rootfs: RootDirs::open_for(plan.rootfs.as_ref(), &plan.lowers, &plan.dirs)?,
             etc: EtcFiles::open(&plan.dirs.dir)?,
             sources: Sources::open(&plan.volumes)?,
             secrets: (secrets, secret_sources),
@@ -450,6 +450,7 @@ mod tests {
                     upper: "upper".into(),
                     work: "work".into(),
                 },
+                source: crate::runtime::overlay::Source::Layers,
             },
             etc: EtcFiles::default(),
             sources: Sources::default(),

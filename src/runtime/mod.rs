@@ -33,6 +33,7 @@ pub mod procfs;
 pub mod pty;
 pub mod relay;
 mod report;
+pub mod rootfs;
 pub mod run;
 pub mod seccomp;
 pub mod secrets;
@@ -60,6 +61,9 @@ pub enum Error {
     /// An unpacked layer of the container's image is gone from the store.
     #[error("layer {} of the container's image is missing from the store", layer_name(.0))]
     LayerMissing(PathBuf),
+    /// The directory or squashfs file of a `--rootfs` container is gone.
+    #[error("the container's root {0} is gone")]
+    RootfsMissing(PathBuf),
     /// Moving an exec'd process into the container's cgroup.
     #[error("joining the container's cgroup")]
     JoinCgroup(#[source] crate::cgroup::Error),

@@ -67,6 +67,27 @@ pub struct RootDirs {
     pub merged: OwnedFd,
     /// The directory holding upper and work, with their names in it.
     pub scratch: Scratch,
+    /// What the lower directories are (`--rootfs`, `run FILE.sqfs`).
+    pub source: Source,
+}
+
+/// Where the container's files come from.
+#[derive(Debug)]
+pub enum Source {
+    /// `lowers` are an image's layers (or a `--rootfs DIR:O` directory)
+    /// under the overlay.
+    Layers,
+    /// `--rootfs DIR`: the one lower is bound as the root itself, and
+    /// writes go into it, as Podman does.
+    Dir,
+    /// A squashfs file, mounted by squashfuse on `mountpoint` (in the
+    /// container directory), becomes the one lower under the overlay.
+    Squashfs {
+        /// The file, open for reading.
+        file: OwnedFd,
+        /// The directory squashfuse's mount is attached onto.
+        mountpoint: OwnedFd,
+    },
 }
 
 /// The directory holding the upper and work directories, for
@@ -96,7 +117,32 @@ impl RootDirs {
             work: open_dir(&dirs.work)?,
             merged: open_dir(&dirs.merged)?,
             scratch: Scratch::open(&dirs.upper, &dirs.work)?,
+            source: Source::Layers,
         })
+    }
+
+    /// Opens the root's directories as `open` does, for a container whose
+    /// root is `rootfs` rather than `lowers` when it has one.
+    pub fn open_for(
+        rootfs: Option<&super::rootfs::Rootfs>,
+        lowers: &[PathBuf],
+        dirs: &ContainerDirs,
+    ) -> Result<RootDirs, Failure> {
+        use super::rootfs::Rootfs;
+        match rootfs {
+            None => RootDirs::open(lowers, dirs),
+            Some(Rootfs::Overlay { path }) => RootDirs::open(std::slice::from_ref(path), dirs),
+            Some(Rootfs::Dir { path }) => {
+                let mut open = RootDirs::open(std::slice::from_ref(path), dirs)?;
+                open.source = Source::Dir;
+                Ok(open)
+            }
+            Some(Rootfs::Squashfs { path }) => {
+                let mut open = RootDirs::open(&[], dirs)?;
+                open.source = super::rootfs::open_squashfs(path, open.scratch.dir.as_fd())?;
+                Ok(open)
+            }
+        }
     }
 }
 
@@ -169,15 +215,34 @@ pub(super) fn is_fuse_forced() -> bool {
 /// Mounts the overlay of `dirs` on `dirs.merged`: kernel overlayfs, else
 /// fuse-overlayfs. Returns which one and the mounted root, open.
 pub fn mount_rootfs(dirs: &RootDirs) -> Result<(Mounted, OwnedFd), Failure> {
+    match &dirs.source {
+        Source::Layers => {
+            let lowers: Vec<BorrowedFd<'_>> = dirs.lowers.iter().map(|l| l.as_fd()).collect();
+            mount_overlay(dirs, &lowers)
+        }
+        Source::Dir => super::rootfs::bind_root(dirs).map(|root| (Mounted::Kernel, root)),
+        Source::Squashfs { file, mountpoint } => {
+            let lower = super::rootfs::mount_squashfs(file.as_fd(), mountpoint.as_fd())?;
+            mount_overlay(dirs, &[lower.as_fd()])
+        }
+    }
+}
+
+/// Mounts the overlay of `lowers` and `dirs`' upper and work directories
+/// on `dirs.merged`: kernel overlayfs, else fuse-overlayfs.
+fn mount_overlay(
+    dirs: &RootDirs,
+    lowers: &[BorrowedFd<'_>],
+) -> Result<(Mounted, OwnedFd), Failure> {
     let kernel = if is_fuse_forced() {
         None
     } else {
-        match mount_kernel_overlay(dirs) {
+        match kernel_overlay(dirs, lowers) {
             Ok(root) => return Ok((Mounted::Kernel, root)),
             Err(e) => Some(e),
         }
     };
-    match mount_fuse_overlay(dirs, kernel.is_some()) {
+    match mount_fuse_overlay(dirs, lowers, kernel.is_some()) {
         Ok(root) => Ok((Mounted::Fuse, root)),
         // Without the helper, the kernel's refusal is the interesting error.
         Err(FuseError::Missing) => Err(match kernel {
@@ -191,7 +256,8 @@ pub fn mount_rootfs(dirs: &RootDirs) -> Result<(Mounted, OwnedFd), Failure> {
 /// Mounts the overlay of `dirs` with fuse-overlayfs alone, without trying
 /// the kernel's first (`doctor` probes each).
 pub fn mount_fuse_only(dirs: &RootDirs) -> Result<(), Failure> {
-    match mount_fuse_overlay(dirs, false) {
+    let lowers: Vec<BorrowedFd<'_>> = dirs.lowers.iter().map(|l| l.as_fd()).collect();
+    match mount_fuse_overlay(dirs, &lowers, false) {
         Ok(_) => Ok(()),
         Err(FuseError::Missing) => Err(Failure::text(
             "mounting the root filesystem: fuse-overlayfs is not installed",
@@ -208,9 +274,15 @@ fn fd_text(fd: BorrowedFd<'_>) -> String {
 /// Mounts a kernel overlay of `dirs` (with `userxattr`, as a user
 /// namespace needs) and attaches it onto `dirs.merged`; returns the mount.
 pub fn mount_kernel_overlay(dirs: &RootDirs) -> std::io::Result<OwnedFd> {
+    let lowers: Vec<BorrowedFd<'_>> = dirs.lowers.iter().map(|l| l.as_fd()).collect();
+    kernel_overlay(dirs, &lowers)
+}
+
+/// `mount_kernel_overlay` with `lowers` in place of `dirs.lowers`.
+fn kernel_overlay(dirs: &RootDirs, lowers: &[BorrowedFd<'_>]) -> std::io::Result<OwnedFd> {
     let ctx = fsopen("overlay")?;
     fsconfig_string(ctx.as_fd(), "source", "overlay")?;
-    let lowers: Vec<String> = dirs.lowers.iter().map(|l| fd_text(l.as_fd())).collect();
+    let lowers: Vec<String> = lowers.iter().map(|l| fd_text(*l)).collect();
     let joined = lowers.join(":");
     if joined.len() + OTHER_OPTIONS <= MAX_MOUNT_DATA {
         fsconfig_string(ctx.as_fd(), "lowerdir", &joined)?;
@@ -266,17 +338,21 @@ fn staged_options(lowers: usize, scratch: &Scratch) -> String {
 /// its own mount, and every path it resolved would wait on itself. It
 /// daemonizes once it serves; the daemon lives in the container's pid
 /// namespace and ends with it.
-fn mount_fuse_overlay(dirs: &RootDirs, is_fallback: bool) -> Result<OwnedFd, FuseError> {
+fn mount_fuse_overlay(
+    dirs: &RootDirs,
+    lowers: &[BorrowedFd<'_>],
+    is_fallback: bool,
+) -> Result<OwnedFd, FuseError> {
     let failed = FuseError::Failed;
-    let stage = stage_dirs(dirs).map_err(failed)?;
+    let stage = stage_dirs(dirs, lowers).map_err(failed)?;
     // Not close-on-exec: fuse-overlayfs serves it.
     let device = nix::fcntl::open("/dev/fuse", nix::fcntl::OFlag::O_RDWR, Mode::empty())
         .map_err(|e| failed(Failure::step("opening /dev/fuse", e)))?;
-    let mnt = fuse_mount(device.as_fd())
+    let mnt = fuse_mount(device.as_fd(), "fuse-overlayfs")
         .map_err(|e| failed(Failure::io("mounting a FUSE filesystem", &e)))?;
     let mut cmd = std::process::Command::new("fuse-overlayfs");
     cmd.arg("-o")
-        .arg(staged_options(dirs.lowers.len(), &dirs.scratch))
+        .arg(staged_options(lowers.len(), &dirs.scratch))
         .arg(format!("/dev/fd/{}", device.as_raw_fd()))
         .current_dir("/")
         .stdin(std::process::Stdio::null())
@@ -307,14 +383,14 @@ fn mount_fuse_overlay(dirs: &RootDirs, is_fallback: bool) -> Result<OwnedFd, Fus
     Ok(mnt)
 }
 
-/// A detached FUSE mount served through `device`, with the options
-/// fuse-overlayfs mounts with as root (`default_permissions`,
-/// `allow_other`, `nodev`, `noatime`).
-fn fuse_mount(device: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
+/// A detached FUSE mount served through `device` by the program `name`,
+/// with the options fuse-overlayfs mounts with as root
+/// (`default_permissions`, `allow_other`, `nodev`, `noatime`).
+pub(super) fn fuse_mount(device: BorrowedFd<'_>, name: &str) -> std::io::Result<OwnedFd> {
     let ctx = fsopen("fuse")?;
     for (key, value) in [
-        ("source", "fuse-overlayfs".to_string()),
-        ("subtype", "fuse-overlayfs".to_string()),
+        ("source", name.to_string()),
+        ("subtype", name.to_string()),
         ("fd", device.as_raw_fd().to_string()),
         ("rootmode", "40000".to_string()),
         ("user_id", "0".to_string()),
@@ -330,7 +406,7 @@ fn fuse_mount(device: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
 
 /// Lays a private tmpfs over `STAGE` and binds `dirs`' layers and the
 /// directory holding upper and work (`c`) there.
-fn stage_dirs(dirs: &RootDirs) -> Result<Stage, Failure> {
+fn stage_dirs(dirs: &RootDirs, lowers: &[BorrowedFd<'_>]) -> Result<Stage, Failure> {
     // Followed if it is a symlink: the staged paths resolve the same way.
     let over = nix::fcntl::open(
         STAGE,
@@ -346,11 +422,10 @@ fn stage_dirs(dirs: &RootDirs) -> Result<Stage, Failure> {
     move_mount_onto(mnt.as_fd(), over.as_fd())
         .map_err(|e| Failure::io(format!("mounting a staging tmpfs on {STAGE}"), &e))?;
     let stage = Stage(mnt);
-    let sources = dirs
-        .lowers
+    let sources = lowers
         .iter()
         .enumerate()
-        .map(|(i, l)| (format!("l{i}"), l.as_fd()))
+        .map(|(i, l)| (format!("l{i}"), *l))
         .chain([("c".to_string(), dirs.scratch.dir.as_fd())]);
     for (name, source) in sources {
         let made = |e| Failure::step(format!("creating {STAGE}/{name}"), e);
@@ -377,7 +452,7 @@ fn stage_dirs(dirs: &RootDirs) -> Result<Stage, Failure> {
 }
 
 /// Bind-mounts what `source` is open on onto what `target` is open on.
-fn bind_fd(source: BorrowedFd<'_>, target: BorrowedFd<'_>) -> nix::Result<()> {
+pub(super) fn bind_fd(source: BorrowedFd<'_>, target: BorrowedFd<'_>) -> nix::Result<()> {
     mount(
         Some(&proc_fd_path(source)),
         &proc_fd_path(target),

@@ -83,6 +83,10 @@ pub struct Plan {
     pub dirs: ContainerDirs,
     /// Unpacked layer directories, top first (overlay lowerdir order).
     pub lowers: Vec<PathBuf>,
+    /// `--rootfs` (issue #18): the root comes from a directory or a
+    /// squashfs file instead of `lowers` (then empty); `None` in older plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<super::rootfs::Rootfs>,
     /// uid/gid maps.
     pub maps: IdMaps,
     /// Host name inside the container.

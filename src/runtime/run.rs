@@ -214,6 +214,9 @@ fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     if let Some(missing) = plan.lowers.iter().find(|l| !l.is_dir()) {
         return Err(Error::LayerMissing(missing.clone()));
     }
+    if let Some(rootfs) = plan.rootfs.as_ref().filter(|r| !r.is_present()) {
+        return Err(Error::RootfsMissing(rootfs.path().to_path_buf()));
+    }
 
     // 1. Refuse to clone from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.

@@ -205,7 +205,9 @@ impl Store {
                     detail: "its directory is missing".into(),
                     fix: Fix::ForgetContainer { id: id.clone() },
                 });
-            } else if !image_ids.contains(image.as_str()) {
+            } else if !image_ids.contains(image.as_str())
+                && !image.parse::<Digest>().is_ok_and(|d| d.is_no_image())
+            {
                 problems.push(Problem {
                     area: "container",
                     object,

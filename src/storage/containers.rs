@@ -56,7 +56,7 @@ impl Store {
             .prepare_cached("SELECT 1 FROM images WHERE id = ?1")
             .and_then(|mut st| st.exists([c.image_id.to_string()]))
             .map_err(err)?;
-        if !has_image {
+        if !has_image && !c.image_id.is_no_image() {
             return Err(Error::ImageGone {
                 id: c.image_id.clone(),
             });

@@ -28,6 +28,20 @@ impl Digest {
         }
     }
 
+    /// The image id a container without an image records (`--rootfs`,
+    /// issue #18): all zeros, which no config hashes to and no image row
+    /// holds.
+    pub fn no_image() -> Digest {
+        Digest {
+            hex: "0".repeat(64),
+        }
+    }
+
+    /// Whether this is `no_image`.
+    pub fn is_no_image(&self) -> bool {
+        self.hex.bytes().all(|b| b == b'0')
+    }
+
     /// `sha256`.
     pub fn algorithm(&self) -> &'static str {
         "sha256"

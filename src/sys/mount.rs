@@ -21,6 +21,11 @@ pub const MOUNT_ATTR_NODEV: u32 = 0x4;
 pub const MOUNT_ATTR_NOATIME: u32 = 0x10;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+// Values from include/uapi/linux/mount.h and fcntl.h.
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+const AT_EMPTY_PATH: libc::c_uint = 0x1000;
 
 fn cstring(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
@@ -127,6 +132,23 @@ pub fn move_mount_onto(mnt: BorrowedFd<'_>, target: BorrowedFd<'_>) -> io::Resul
             target.as_raw_fd(),
             empty.as_ptr(),
             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    })
+}
+
+/// A detached recursive bind mount of the directory `dir` is open on
+/// (open_tree(2) with `OPEN_TREE_CLONE | AT_RECURSIVE`), to be attached
+/// with `move_mount_onto`.
+pub fn clone_tree(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let empty = c"";
+    // SAFETY: `empty` is a valid NUL-terminated string; with AT_EMPTY_PATH
+    // the kernel uses the fd itself.
+    to_fd(unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            dir.as_raw_fd(),
+            empty.as_ptr(),
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH,
         )
     })
 }

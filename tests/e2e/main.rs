@@ -23,6 +23,7 @@ mod issue16_gensys;
 mod issue16_quadlet;
 mod issue18_cdi;
 mod issue18_doctor;
+mod issue18_sqfs;
 mod issue20;
 mod push;
 

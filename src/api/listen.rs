@@ -273,7 +273,11 @@ fn bind_unix(path: &Path, warn: &dyn Fn(&str)) -> Result<Listener, Error> {
         Ok(_) => return Err(Error::NotSocket(path.to_path_buf())),
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path).map_err(err)?;
+    // Made 0600 from the start: a client cannot connect in between.
+    let old_mask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(path);
+    nix::sys::stat::umask(old_mask);
+    let listener = bound.map_err(err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
     Ok(Listener::Unix {
         listener,

@@ -117,6 +117,16 @@ pub fn docker_container(mut v: Value) -> Value {
             v["Name"] = format!("/{name}").into();
         }
     }
+    // Podman writes the number; Docker's clients read a name.
+    if let Some(config) = v.get_mut("Config").and_then(Value::as_object_mut) {
+        if let Some(n) = config.get("StopSignal").and_then(Value::as_i64) {
+            let name = i32::try_from(n)
+                .ok()
+                .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+                .map_or_else(|| n.to_string(), |s| s.as_str().to_string());
+            config.insert("StopSignal".into(), name.into());
+        }
+    }
     if let Some(state) = v.get_mut("State").and_then(Value::as_object_mut) {
         let status = state.get("Status").and_then(Value::as_str).unwrap_or("");
         let docker = match status {
@@ -285,8 +295,11 @@ mod tests {
 
     #[test]
     fn inspect_objects_get_dockers_names_and_states() {
-        let v = docker_container(json!({"Name": "web", "State": {"Status": "configured"}}));
+        let v = docker_container(json!({
+            "Name": "web", "State": {"Status": "configured"}, "Config": {"StopSignal": 15}
+        }));
         assert_eq!(v["Name"], "/web");
+        assert_eq!(v["Config"]["StopSignal"], "SIGTERM");
         assert_eq!(v["State"]["Status"], "created");
         let v = docker_image(json!({"Id": "abc"}));
         assert_eq!(v["Id"], "sha256:abc");

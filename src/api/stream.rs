@@ -24,9 +24,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// How often `logs --follow` reads the log again.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Whether the client closed its side (or the connection broke) within
-/// `wait`.
-fn is_client_gone(ctx: &Ctx<'_>, wait: Duration) -> bool {
+/// Whether the client closed the connection (or it broke) within `wait`.
+/// `is_half_open`: the client may shut down its sending side and still
+/// read (a hijacked stream without stdin), so end of input is not its end.
+fn is_client_gone(ctx: &Ctx<'_>, wait: Duration, is_half_open: bool) -> bool {
     use std::os::fd::AsRawFd;
     let mut fds = [PollFd::new(ctx.conn.as_fd(), PollFlags::POLLIN)];
     let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
@@ -40,7 +41,7 @@ fn is_client_gone(ctx: &Ctx<'_>, wait: Duration) -> bool {
     let mut byte = [0u8; 1];
     let flags = nix::sys::socket::MsgFlags::MSG_PEEK | nix::sys::socket::MsgFlags::MSG_DONTWAIT;
     match nix::sys::socket::recv(ctx.conn.as_raw_fd(), &mut byte, flags) {
-        Ok(0) => true,
+        Ok(0) if !is_half_open => true,
         // Input sent ahead (a client's stdin): not gone; wait the interval.
         Ok(_) | Err(nix::errno::Errno::EAGAIN) => {
             std::thread::sleep(wait);
@@ -60,7 +61,7 @@ fn look(engine: &Engine, id: &str) -> Option<(ContainerStatus, Option<String>)> 
 
 /// Waits until container `id` has started a run after `since` (its start
 /// time then), is gone, or the client left (false).
-fn wait_for_run(ctx: &Ctx<'_>, id: &str, since: &Option<String>) -> bool {
+fn wait_for_run(ctx: &Ctx<'_>, id: &str, since: &Option<String>, is_half_open: bool) -> bool {
     loop {
         match look(ctx.engine, id) {
             None => return true,
@@ -68,7 +69,7 @@ fn wait_for_run(ctx: &Ctx<'_>, id: &str, since: &Option<String>) -> bool {
             Some((_, started)) if started.is_some() && &started != since => return true,
             Some(_) => {}
         }
-        if is_client_gone(ctx, POLL_INTERVAL) {
+        if is_client_gone(ctx, POLL_INTERVAL, is_half_open) {
             return false;
         }
     }
@@ -99,7 +100,7 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     .map_err(|e| Failure::new(500, e.to_string()))?;
     let is_running = info.state.status == ContainerStatus::Running;
     if condition == "next-exit" || condition == "removed" && !is_running {
-        if !is_running && !wait_for_run(ctx, &id, &info.state.started_at) {
+        if !is_running && !wait_for_run(ctx, &id, &info.state.started_at, false) {
             return Ok(Reply::Streamed);
         }
     }
@@ -110,7 +111,7 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     };
     if condition == "removed" {
         while look(engine, &id).is_some() {
-            if is_client_gone(ctx, POLL_INTERVAL) {
+            if is_client_gone(ctx, POLL_INTERVAL, false) {
                 return Ok(Reply::Streamed);
             }
         }
@@ -238,7 +239,7 @@ pub fn logs(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
         if let Some(r) = reader.as_mut() {
             let _ = r.follow_rotation();
         }
-        if is_client_gone(ctx, FOLLOW_INTERVAL) {
+        if is_client_gone(ctx, FOLLOW_INTERVAL, false) {
             return Ok(Reply::Streamed);
         }
     }
@@ -279,7 +280,7 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     )
     .map_err(|e| Failure::new(500, e.to_string()))?;
     let since = info.state.started_at.clone();
-    if info.state.status != ContainerStatus::Running && !wait_for_run(ctx, &id, &since) {
+    if info.state.status != ContainerStatus::Running && !wait_for_run(ctx, &id, &since, true) {
         return Ok(Reply::Streamed);
     }
     let opts = attach::Options {
@@ -314,8 +315,15 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     match engine.attach_with(&id, &opts, &mut ends) {
         Err(attach::Error::Container(e)) if matches!(*e, container::Error::NotRunning(_)) => {}
         // The stream is the answer: an error can only end it.
-        _ => return Ok(Reply::Streamed),
+        other => {
+            log::debug!(
+                "attach to {id} ended: {:?}",
+                other.map_err(|e| render_chain(&e))
+            );
+            return Ok(Reply::Streamed);
+        }
     }
+    log::debug!("{id} ended before the attach connected: sending its log");
     // The run ended before we connected: its output is in the log.
     let _ = engine.wait_started(&id);
     loop {

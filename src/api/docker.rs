@@ -17,6 +17,7 @@ use crate::container::{self, parse_signal, Engine, Progress};
 use crate::error::render_chain;
 
 /// An answer other than success: Docker's status code and message.
+#[derive(Debug)]
 pub struct Failure {
     /// 400, 404, 409, 500…
     pub status: u16,
@@ -462,12 +463,7 @@ fn list_images(engine: &Engine) -> Result<Reply, Failure> {
     let list: Vec<Value> = engine
         .list_images(&[])?
         .iter()
-        .map(|img| {
-            objects::image_entry(
-                img,
-                users.get(&img.id.hex().to_string()).copied().unwrap_or(0),
-            )
-        })
+        .map(|img| objects::image_entry(img, users.get(img.id.hex()).copied().unwrap_or(0)))
         .collect();
     Ok(Reply::Json(200, Value::Array(list)))
 }

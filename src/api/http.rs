@@ -467,7 +467,7 @@ POST /containers/create?name=web HTTP/1.1\r\nContent-Length: 4\r\nContent-Type: 
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"), "{text}");
         assert!(text.contains("Api-Version: 1.41\r\n"));
-        assert!(text.contains("Content-Length: 38\r\n"), "{text}");
+        assert!(text.contains("Content-Length: 35\r\n"), "{text}");
         assert!(text.ends_with("{\"message\":\"No such container: x\"}\n"));
     }
 }

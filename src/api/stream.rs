@@ -99,10 +99,10 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     )
     .map_err(|e| Failure::new(500, e.to_string()))?;
     let is_running = info.state.status == ContainerStatus::Running;
-    if condition == "next-exit" || condition == "removed" && !is_running {
-        if !is_running && !wait_for_run(ctx, &id, &info.state.started_at, false) {
-            return Ok(Reply::Streamed);
-        }
+    // A container not running yet: its next run's exit is the one.
+    let is_next_wanted = matches!(condition, "next-exit" | "removed");
+    if is_next_wanted && !is_running && !wait_for_run(ctx, &id, &info.state.started_at, false) {
+        return Ok(Reply::Streamed);
     }
     let stopped = [WaitCondition::Stopped];
     let (code, error) = match engine.wait_for(&id, name, &stopped, POLL_INTERVAL) {
@@ -326,10 +326,7 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     log::debug!("{id} ended before the attach connected: sending its log");
     // The run ended before we connected: its output is in the log.
     let _ = engine.wait_started(&id);
-    loop {
-        let Ok((records, is_at_end)) = log.read_chunk() else {
-            break;
-        };
+    while let Ok((records, is_at_end)) = log.read_chunk() {
         for rec in &records {
             send_record(&mut ctx.conn, rec, is_tty, streams, false);
         }

@@ -32,6 +32,12 @@ pub const ENV_OVERLAY: &str = "HUTCH_OVERLAY";
 pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// The per-user runtime directory of the XDG base directory specification.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// The file name of `system service`'s default socket.
+pub const API_SOCKET_NAME: &str = "hutch.sock";
+/// The pid systemd's socket activation passed its sockets to (sd_listen_fds(3)).
+pub const ENV_LISTEN_PID: &str = "LISTEN_PID";
+/// How many sockets systemd's socket activation passed, from fd 3.
+pub const ENV_LISTEN_FDS: &str = "LISTEN_FDS";
 /// Overrides the registry credentials file, as in Podman.
 pub const ENV_REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 /// The directory of Docker's `config.json`, as in Docker and Podman.
@@ -281,6 +287,20 @@ impl Paths {
     pub fn ensure_runroot(&self) -> Result<(&Path, Vec<PathBuf>), Error> {
         let repaired = ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
         Ok((&self.runroot, repaired))
+    }
+
+    /// The default socket of `system service`: `hutch.sock` in the
+    /// default run directory (`$XDG_RUNTIME_DIR/hutch`, else
+    /// `/run/user/UID/hutch` or `/tmp/hutch-UID`), whatever `--runroot`
+    /// says, as Podman's socket does not follow its `--runroot`.
+    pub fn api_socket(&self) -> PathBuf {
+        let (dir, _) = choose_runroot(
+            std::env::var_os(ENV_XDG_RUNTIME_DIR).as_deref(),
+            Path::new(RUN_USER_BASE),
+            Path::new(TMP_BASE),
+            self.uid,
+        );
+        dir.join(API_SOCKET_NAME)
     }
 
     /// The directories Quadlet files are read from, as Podman's rootless

@@ -23,7 +23,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("main", &["cli", "error"]),
     (
         "cli",
-        &["container", "image", "files", "quadlet", "error", "paths"],
+        &[
+            "api",
+            "container",
+            "image",
+            "files",
+            "quadlet",
+            "error",
+            "paths",
+        ],
     ),
     ("api", &["container", "image", "files", "error", "paths"]),
     (

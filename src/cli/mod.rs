@@ -62,6 +62,7 @@ mod runlabel;
 mod runopts;
 mod search;
 mod secret;
+mod service;
 mod system;
 mod tag;
 mod template;
@@ -485,6 +486,7 @@ pub fn main() -> i32 {
         Command::System(system::SystemCommand::Prune(a)) => system::system_prune(&engine, a),
         Command::System(system::SystemCommand::Reset(a)) => system::reset(&engine, a),
         Command::System(system::SystemCommand::Info(a)) => info::run(&engine, a),
+        Command::System(system::SystemCommand::Service(a)) => service::run(&engine, a),
         // Each container has its own lock file: no numbers to hand out again.
         Command::System(system::SystemCommand::Renumber(_)) => Ok(0),
         Command::System(system::SystemCommand::Migrate(_)) => {

@@ -40,6 +40,8 @@ pub enum SystemCommand {
     Info(super::info::InfoArgs),
     /// Bring the store up to this version of hutch now (it also happens on first use)
     Migrate(MigrateArgs),
+    /// Serve the Docker Engine REST API on a unix socket until idle
+    Service(super::service::ServiceArgs),
     /// Renumber locks (hutch locks each container with its own file: nothing to do)
     Renumber(MigrateArgs),
     /// Manage the destinations of Podman API services that remote clients use

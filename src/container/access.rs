@@ -65,6 +65,20 @@ impl Engine {
         attach::attach(self.store()?, name, &self.paths().runroot, opts)
     }
 
+    /// `attach` with other ends than our stdio (the REST API's hijacked
+    /// stream).
+    pub fn attach_with(
+        &self,
+        name: &str,
+        opts: &Options,
+        ends: &mut attach::Ends<'_>,
+    ) -> Result<Outcome, attach::Error> {
+        if let Ok(store) = self.store() {
+            super::events::on_running(store, name, super::events::Status::Attach);
+        }
+        attach::attach_with(self.store()?, name, &self.paths().runroot, opts, ends)
+    }
+
     /// The log of container `name` (name, id or id prefix), as its plan
     /// configures it.
     pub fn log_source(&self, name: &str) -> Result<LogSource, Error> {

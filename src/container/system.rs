@@ -104,6 +104,21 @@ pub fn discard_stdout() -> std::io::Result<()> {
     crate::sys::process::discard_stdout()
 }
 
+/// This process's standard input (a connection `system service` passed
+/// on), taken: standard input becomes /dev/null.
+pub fn take_stdin() -> std::io::Result<std::os::fd::OwnedFd> {
+    crate::sys::process::take_stdin()
+}
+
+/// The listening socket systemd passed to this process by socket
+/// activation (`LISTEN_FDS`), taken once; `None` without one.
+pub fn take_activated_socket() -> Option<std::os::fd::OwnedFd> {
+    crate::sys::socket::take_activated_fd(
+        crate::paths::ENV_LISTEN_PID,
+        crate::paths::ENV_LISTEN_FDS,
+    )
+}
+
 /// Sends this process's standard output and error to the file `path`,
 /// made (mode 0600) or emptied first (`build --logfile`).
 pub fn send_output_to(path: &std::path::Path) -> std::io::Result<()> {

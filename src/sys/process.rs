@@ -227,3 +227,13 @@ pub fn discard_stdout() -> io::Result<()> {
     let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
     nix::unistd::dup2_stdout(&null).map_err(io::Error::from)
 }
+
+/// A close-on-exec copy of standard input, with standard input itself
+/// pointed at /dev/null, so that no child inherits what it was.
+pub fn take_stdin() -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned()?;
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
+    Ok(fd)
+}

@@ -52,3 +52,24 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
     }
     Ok(received)
 }
+
+/// The first fd systemd passed by socket activation (sd_listen_fds(3):
+/// fd 3 when `LISTEN_PID` is this process and `LISTEN_FDS` is at least 1),
+/// taken once: the variables are removed so that no child takes it too.
+/// `None` when this process was not socket-activated.
+pub fn take_activated_fd(listen_pid: &str, listen_fds: &str) -> Option<OwnedFd> {
+    const SD_LISTEN_FDS_START: RawFd = 3;
+    let pid = std::env::var(listen_pid).ok()?;
+    let count = std::env::var(listen_fds).ok()?;
+    std::env::remove_var(listen_pid);
+    std::env::remove_var(listen_fds);
+    if pid.parse::<u32>().ok()? != std::process::id() || count.parse::<u32>().ok()? < 1 {
+        return None;
+    }
+    // An fd that is not open is not ours to take.
+    std::fs::symlink_metadata(format!("/proc/self/fd/{SD_LISTEN_FDS_START}")).ok()?;
+    // SAFETY: fd 3 is open (checked above), systemd passed it to this
+    // process for it alone (LISTEN_PID), and the variables are removed
+    // before it is wrapped, so it is owned exactly once.
+    Some(unsafe { OwnedFd::from_raw_fd(SD_LISTEN_FDS_START) })
+}

@@ -21,6 +21,7 @@ mod issue15_copy;
 mod issue15_remote;
 mod issue16_gensys;
 mod issue16_quadlet;
+mod issue17_api;
 mod issue18_cdi;
 mod issue18_doctor;
 mod issue18_sqfs;

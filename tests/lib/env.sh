@@ -14,7 +14,7 @@ HUTCH_PACKAGES=(
     uidmap slirp4netns passt fuse-overlayfs docker-registry busybox-static
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
-    podman runc netavark aardvark-dns iptables squashfuse squashfs-tools
+    podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

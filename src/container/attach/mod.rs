@@ -458,6 +458,45 @@ pub enum Outcome {
 /// detaches; `runroot` is the run directory. Must be called single-threaded
 /// (it blocks signals for a signalfd).
 pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Result<Outcome, Error> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut output = |kind: Kind, data: &[u8]| {
+        let out = match kind {
+            Kind::Stderr => stderr.as_fd(),
+            _ => stdout.as_fd(),
+        };
+        write_all(out, data);
+    };
+    let mut ends = Ends {
+        input: stdin.as_fd(),
+        output: &mut output,
+        is_terminal: true,
+    };
+    attach_with(store, name, runroot, opts, &mut ends)
+}
+
+/// The two ends of an attach other than the monitor: where the
+/// container's input comes from and its output goes.
+pub struct Ends<'a> {
+    /// Read for the container's stdin (when it is sent).
+    pub input: BorrowedFd<'a>,
+    /// Takes each piece of output, `Kind::Stdout` or `Kind::Stderr`.
+    pub output: &'a mut dyn FnMut(Kind, &[u8]),
+    /// Whether the ends are the user's terminal: raw mode and the window
+    /// size apply (not for a REST client's stream).
+    pub is_terminal: bool,
+}
+
+/// `attach` with other ends than our stdio (the REST API's hijacked
+/// stream). Must be called single-threaded.
+pub fn attach_with(
+    store: &Store,
+    name: &str,
+    runroot: &Path,
+    opts: &Options,
+    ends: &mut Ends<'_>,
+) -> Result<Outcome, Error> {
     let info = lifecycle::find(store, name, Path::new(PROC), None)?;
     if info.state.status != ContainerStatus::Running {
         return Err(super::Error::NotRunning(name.to_string()).into());
@@ -489,8 +528,17 @@ pub fn attach(store: &Store, name: &str, runroot: &Path, opts: &Options) -> Resu
         source,
     };
     let is_stdin_sent = opts.is_stdin_sent && plan.interactive;
-    let Some(outcome) =
-        relay(&stream, store, runroot, &id, plan.tty, is_stdin_sent, opts).map_err(relay_err)?
+    let Some(outcome) = relay(
+        &stream,
+        store,
+        runroot,
+        &id,
+        plan.tty,
+        is_stdin_sent,
+        opts,
+        ends,
+    )
+    .map_err(relay_err)?
     else {
         // The monitor was leaving as we connected: the container ended.
         return Err(super::Error::NotRunning(name.to_string()).into());
@@ -518,6 +566,7 @@ fn client_signals() -> SigSet {
 /// socket closes or the user detaches; `None` when the monitor closed the
 /// connection without serving it (no `Hello`). `runroot` is the run
 /// directory.
+#[allow(clippy::too_many_arguments)]
 fn relay(
     stream: &UnixStream,
     store: &Store,
@@ -526,25 +575,26 @@ fn relay(
     is_tty: bool,
     is_stdin_sent: bool,
     opts: &Options,
+    ends: &mut Ends<'_>,
 ) -> std::io::Result<Option<Outcome>> {
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    let stdin = ends.input;
     let set = client_signals();
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))?;
     let _restore = RestoreMask(old);
     let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
-    let _raw = if is_tty && is_stdin_sent {
-        pty::RawMode::enter(stdin.as_fd())
+    let _raw = if is_tty && is_stdin_sent && ends.is_terminal {
+        pty::RawMode::enter(stdin)
     } else {
         None
     };
     let mut to_send = Vec::new();
     // Always first: the monitor answers it with Hello.
     encode(Kind::Replay, &[u8::from(opts.is_replayed)], &mut to_send);
-    let outer = [stdin.as_fd(), stdout.as_fd()];
-    if is_tty {
+    let stdout = std::io::stdout();
+    let outer = [stdin, stdout.as_fd()];
+    let is_tty_outer = is_tty && ends.is_terminal;
+    if is_tty_outer {
         if let Some(ws) = pty::outer_window_size(&outer) {
             encode(Kind::Resize, &encode_winsize(&ws), &mut to_send);
         }
@@ -563,7 +613,7 @@ fn relay(
             PollFd::new(signals.as_fd(), PollFlags::POLLIN),
         ];
         if is_stdin_open {
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(stdin, PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
@@ -580,7 +630,7 @@ fn relay(
                     continue;
                 };
                 if sig == Signal::SIGWINCH {
-                    if is_tty {
+                    if is_tty_outer {
                         if let Some(ws) = pty::outer_window_size(&outer) {
                             encode(Kind::Resize, &encode_winsize(&ws), &mut to_send);
                         }
@@ -594,7 +644,7 @@ fn relay(
         }
         if ready.get(2).is_some_and(|r| !r.is_empty()) {
             let mut buf = [0u8; 8192];
-            match nix::unistd::read(stdin.as_fd(), &mut buf) {
+            match nix::unistd::read(stdin, &mut buf) {
                 Ok(n) if n > 0 => {
                     let mut typed = Vec::new();
                     let is_detached = matcher.feed(&buf[..n], &mut typed);
@@ -633,15 +683,11 @@ fn relay(
             }
             decoder.feed(&buf[..n]);
             while let Ok(Some((kind, payload))) = decoder.next_frame() {
-                let out: BorrowedFd<'_> = match kind {
-                    Kind::Hello => {
-                        is_served = true;
-                        continue;
-                    }
-                    Kind::Stderr => stderr.as_fd(),
-                    _ => stdout.as_fd(),
-                };
-                write_all(out, &payload);
+                match kind {
+                    Kind::Hello => is_served = true,
+                    Kind::Stderr => (ends.output)(Kind::Stderr, &payload),
+                    _ => (ends.output)(Kind::Stdout, &payload),
+                }
             }
         }
     }

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod attach;
+pub mod autoupdate;
 pub mod build;
 pub mod cdi;
 pub mod check;
@@ -469,6 +470,9 @@ pub enum Error {
     /// A secret, or a `--secret` of `run` or `create`.
     #[error(transparent)]
     Secret(#[from] secrets::Error),
+    /// An `auto-update` step.
+    #[error(transparent)]
+    AutoUpdate(Box<autoupdate::Error>),
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),
@@ -544,6 +548,7 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::Cdi(e) => e.hint(),
+            Error::AutoUpdate(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::HasDependents { .. } => {
                 Some("remove those first, or use rm --depend".into())

@@ -658,6 +658,25 @@ impl RegistryClient {
         })
     }
 
+    /// `HEAD` manifest `reference`: the `Docker-Content-Digest` and
+    /// `Content-Type` the registry answers with, either `None` when it
+    /// sends none (a static file server) or the digest is not sha256.
+    pub fn head_manifest(
+        &self,
+        reference: &str,
+    ) -> Result<(Option<Digest>, Option<String>), Error> {
+        let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
+        let accept = super::manifest::ACCEPT.join(", ");
+        let resp = self.send_with(Method::HEAD, &url, &|r| Ok(r.header(ACCEPT, &accept)))?;
+        if !resp.status().is_success() {
+            return Err(status_error(&url, resp, Kind::Manifest));
+        }
+        let digest = header(&resp, "docker-content-digest")
+            .filter(|h| h.starts_with("sha256:"))
+            .and_then(|h| h.parse::<Digest>().ok());
+        Ok((digest, header(&resp, CONTENT_TYPE.as_str())))
+    }
+
     /// `GET` `path` (absolute, with its query) as a JSON document of at
     /// most `limit` bytes: the body and the `Link` header (pagination).
     pub fn get_json(&self, path: &str, limit: u64) -> Result<(Vec<u8>, Option<String>), Error> {

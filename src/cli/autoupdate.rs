@@ -69,11 +69,7 @@ pub fn run(engine: &Engine, args: AutoUpdateArgs) -> Result<i32, Error> {
     if !done.reports.is_empty() {
         print_rows(&done.reports, args.format)?;
     }
-    let mut errors: Vec<Error> = done
-        .errors
-        .into_iter()
-        .map(|e| Error::from(crate::container::Error::AutoUpdate(Box::new(e))))
-        .collect();
+    let mut errors: Vec<Error> = done.errors.into_iter().map(Error::from).collect();
     match errors.pop() {
         None => Ok(0),
         Some(last) => {

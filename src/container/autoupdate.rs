@@ -75,8 +75,6 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-    #[error("no local image {0:?}")]
-    NoLocalImage(String),
     #[error("no systemd user manager to restart units: no DBUS_SESSION_BUS_ADDRESS and no bus in XDG_RUNTIME_DIR")]
     NoBus,
     #[error("its job ended {job_result:?} and the unit is {active_state:?}")]
@@ -398,9 +396,13 @@ impl Steps for Live<'_> {
             }
             Policy::Local => {
                 let store = self.engine.store()?;
-                let found = image::lookup_local(self.engine.paths(), store, &t.image)?
-                    .ok_or_else(|| Error::NoLocalImage(t.image.clone()))
-                    .map_err(|e| super::Error::AutoUpdate(Box::new(e)))?;
+                let found = image::lookup_local(self.engine.paths(), store, &t.image)?.ok_or_else(
+                    || {
+                        super::Error::Store(crate::storage::Error::ImageNotKnown {
+                            name: t.image.clone(),
+                        })
+                    },
+                )?;
                 Ok((found.image.id != t.image_id).then(|| found.name.unwrap_or(t.image.clone())))
             }
         }

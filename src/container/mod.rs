@@ -3,14 +3,13 @@
 //!
 //! Owns creating a container from one typed `CreateRequest` (checking it,
 //! finding or pulling the image, recording the container, planning its
-//! identity, mounts, network, cgroups and process as a `runtime::Plan`
-//! stored as its spec), and the container's life after that: start through
-//! the runtime in the foreground or through the detached monitor and its
-//! log and attach socket, the recorded state, stop, kill, wait, restart
-//! policies and removal; pods, volumes, images and system operations as the
-//! front ends see them; `inspect` objects.
-//! It must not run code inside a container's namespaces itself (that is
-//! `runtime`'s), talk HTTP or clap, or print.
+//! identity, mounts, network, cgroups and process as a `runtime::Plan` stored
+//! as its spec), and the container's life after that: start through the
+//! runtime in the foreground or through the detached monitor and its log and
+//! attach socket, the recorded state, stop, kill, wait, restart policies and
+//! removal; pods, volumes, images and system operations as the front ends see
+//! them; `inspect` objects. It must not run code inside a container's
+//! namespaces itself (that is `runtime`'s), talk HTTP or clap, or print.
 
 pub mod access;
 pub mod attach;
@@ -470,9 +469,6 @@ pub enum Error {
     /// A secret, or a `--secret` of `run` or `create`.
     #[error(transparent)]
     Secret(#[from] secrets::Error),
-    /// An `auto-update` step.
-    #[error(transparent)]
-    AutoUpdate(Box<autoupdate::Error>),
     /// `volume import` into a volume of `type=tmpfs`.
     #[error("volume {0} is a tmpfs volume: it keeps no files to import into")]
     TmpfsVolumeImport(String),
@@ -548,7 +544,6 @@ impl crate::error::Diagnose for Error {
             Error::Paths(e) => e.hint(),
             Error::Device(e) => e.hint(),
             Error::Cdi(e) => e.hint(),
-            Error::AutoUpdate(e) => e.hint(),
             Error::NoCommand => Some("give a command after the image name".into()),
             Error::HasDependents { .. } => {
                 Some("remove those first, or use rm --depend".into())

@@ -141,10 +141,10 @@ pub enum Mounted {
 pub struct RegistryClient {
     http: Client,
     /// `scheme://host[:port]`.
-    base: String,
+    pub(super) base: String,
     /// `host[:port]`, for messages.
     host: String,
-    repository: String,
+    pub(super) repository: String,
     auth: Mutex<Auth>,
     opts: ConnectOptions,
 }
@@ -165,7 +165,7 @@ struct ErrorEntry {
 
 /// What a request fetches, which decides how a 404 reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Manifest,
     Blob,
     /// Another API endpoint (the catalog, a tag list, v1 search).
@@ -446,7 +446,7 @@ impl RegistryClient {
     /// Sends any request built by `build` (called again for each attempt),
     /// retrying transport failures and server errors, and answering one
     /// bearer 401 with a fresh token. Returns whatever status came back.
-    fn send_with(
+    pub(super) fn send_with(
         &self,
         method: Method,
         url: &str,
@@ -658,25 +658,6 @@ impl RegistryClient {
         })
     }
 
-    /// `HEAD` manifest `reference`: the `Docker-Content-Digest` and
-    /// `Content-Type` the registry answers with, either `None` when it
-    /// sends none (a static file server) or the digest is not sha256.
-    pub fn head_manifest(
-        &self,
-        reference: &str,
-    ) -> Result<(Option<Digest>, Option<String>), Error> {
-        let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
-        let accept = super::manifest::ACCEPT.join(", ");
-        let resp = self.send_with(Method::HEAD, &url, &|r| Ok(r.header(ACCEPT, &accept)))?;
-        if !resp.status().is_success() {
-            return Err(status_error(&url, resp, Kind::Manifest));
-        }
-        let digest = header(&resp, "docker-content-digest")
-            .filter(|h| h.starts_with("sha256:"))
-            .and_then(|h| h.parse::<Digest>().ok());
-        Ok((digest, header(&resp, CONTENT_TYPE.as_str())))
-    }
-
     /// `GET` `path` (absolute, with its query) as a JSON document of at
     /// most `limit` bytes: the body and the `Link` header (pagination).
     pub fn get_json(&self, path: &str, limit: u64) -> Result<(Vec<u8>, Option<String>), Error> {
@@ -739,7 +720,7 @@ fn read_limited(
     Ok((resp, body))
 }
 
-fn header(resp: &Response, name: &str) -> Option<String> {
+pub(super) fn header(resp: &Response, name: &str) -> Option<String> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -780,7 +761,7 @@ pub fn backoff(attempt: u32) {
 }
 
 /// Turns a failure response into the error its status and body describe.
-fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
+pub(super) fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
     registry_status_error(url, resp, kind).into()
 }
 

@@ -16,6 +16,36 @@ use super::{Error, PullOptions};
 use crate::paths::Paths;
 use crate::storage::Digest;
 
+impl RegistryClient {
+    /// `HEAD` manifest `reference`: the `Docker-Content-Digest` and
+    /// `Content-Type` the registry answers with, either `None` when it
+    /// sends none (a static file server) or the digest is not sha256.
+    pub fn head_manifest(
+        &self,
+        reference: &str,
+    ) -> Result<(Option<Digest>, Option<String>), Error> {
+        let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
+        let accept = super::manifest::ACCEPT.join(", ");
+        let resp = self.send_with(reqwest::Method::HEAD, &url, &|r| {
+            Ok(r.header(reqwest::header::ACCEPT, &accept))
+        })?;
+        if !resp.status().is_success() {
+            return Err(super::client::status_error(
+                &url,
+                resp,
+                super::client::Kind::Manifest,
+            ));
+        }
+        let digest = super::client::header(&resp, "docker-content-digest")
+            .filter(|h| h.starts_with("sha256:"))
+            .and_then(|h| h.parse::<Digest>().ok());
+        Ok((
+            digest,
+            super::client::header(&resp, reqwest::header::CONTENT_TYPE.as_str()),
+        ))
+    }
+}
+
 /// `name` as `registry/repository:tag`, refused unless it names its
 /// registry: a short name could mean another image at every search
 /// registry, so the registry policy does not guess.

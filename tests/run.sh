@@ -270,6 +270,7 @@ run_guest_tier() {
         bash "$repo/tests/vm/image.sh"
         mkdir -p "$share"
         bash "$repo/tests/vm/registry-tree.sh" "$work/fixtures/busybox" busybox "$share/registry"
+        bash "$repo/tests/vm/variant-tree.sh" "$work/fixtures/busybox" autoupd "$share/autoupd"
         install -m 0755 "$work/bin/hutch" "$share/hutch"
         install -m 0755 "$repo/tests/vm/guest-cgroups.sh" "$share/guest-cgroups.sh"
         install -m 0755 "$repo/tests/vm/guest-root.sh" "$share/guest-root.sh"

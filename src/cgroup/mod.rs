@@ -27,6 +27,7 @@ pub use place::{
 };
 pub use pod::PodCgroup;
 pub use resources::{Request, Resources};
+pub use systemd::{restart_unit, Restarted};
 
 /// Where the cgroup2 filesystem is mounted on a unified host.
 pub const MOUNT: &str = "/sys/fs/cgroup";
@@ -66,6 +67,14 @@ pub enum Error {
         #[source]
         source: Box<zbus::Error>,
     },
+    #[error("restarting {unit}")]
+    RestartUnit {
+        unit: String,
+        #[source]
+        source: Box<zbus::Error>,
+    },
+    #[error("restarting {unit}: its job did not end within {seconds}s")]
+    RestartTimeout { unit: String, seconds: u64 },
     #[error("asking systemd to move the process into {unit}")]
     AttachToScope {
         unit: String,
@@ -97,6 +106,9 @@ impl crate::error::Diagnose for Error {
                 "boot with systemd.unified_cgroup_hierarchy=1 for limits, or run without them (drop the limit flags or add --cgroups=disabled)".into(),
             ),
             Error::DisabledWithLimits => Some("drop --cgroups=disabled or the limit flags".into()),
+            Error::RestartTimeout { unit, .. } | Error::RestartUnit { unit, .. } => Some(format!(
+                "`systemctl --user status {unit}` and `journalctl --user -u {unit}` show what it is doing"
+            )),
             Error::NoUserManager { .. } => Some(
                 "log in through a session (or `loginctl enable-linger $USER`) so a systemd user manager runs, or use --cgroup-manager=cgroupfs inside a delegated cgroup".into(),
             ),

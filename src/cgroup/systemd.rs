@@ -1,11 +1,16 @@
-//! The systemd user manager over D-Bus: starting a container's scope, and
-//! a pod's slice with its limits.
+//! The systemd user manager over D-Bus: starting a container's scope, a
+//! pod's slice with its limits, and restarting a unit (`auto-update`).
 //!
 //! zbus runs on a current-thread tokio runtime that lives only for the call
 //! and is dropped with its connection afterwards, so no thread outlives it:
 //! the monitor clones again for restarts, which needs a single thread.
 
-use zbus::zvariant::{OwnedObjectPath, Value};
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_core::Stream;
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use super::pod::Property;
 use super::Error;
@@ -181,4 +186,117 @@ pub fn stop_unit(bus: &str, unit: &str) -> Result<(), Error> {
             Err(e) => Err(fail(e)),
         }
     })
+}
+
+/// How a unit's restart went: its job's result and the unit's state after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restarted {
+    /// The job's result from `JobRemoved`: `done`, `failed`, `timeout`,
+    /// `canceled`, `dependency` or `skipped`.
+    pub job_result: String,
+    /// The unit's `ActiveState` once the job ended, and again `settle`
+    /// later when it was `active` then.
+    pub active_state: String,
+}
+
+/// Restarts unit `unit` (`RestartUnit`, mode `replace`) and waits at most
+/// `limit` for its job to end (`JobRemoved`); a unit `active` then is
+/// looked at again after `settle`, so that a service whose process
+/// failed right after it reported ready counts as failed.
+pub fn restart_unit(
+    bus: &str,
+    unit: &str,
+    limit: Duration,
+    settle: Duration,
+) -> Result<Restarted, Error> {
+    let fail = |source| Error::RestartUnit {
+        unit: unit.to_string(),
+        source: Box::new(source),
+    };
+    runtime()?.block_on(async {
+        let conn = connect(bus).await.map_err(fail)?;
+        // The manager sends job signals only while a client subscribes;
+        // the stream exists before the job, so its end cannot be missed.
+        conn.call_method(Some(DESTINATION), PATH, Some(MANAGER), "Subscribe", &())
+            .await
+            .map_err(fail)?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface(MANAGER)
+            .and_then(|b| b.member("JobRemoved"))
+            .and_then(|b| b.path(PATH))
+            .map_err(fail)?
+            .build();
+        let mut signals = zbus::MessageStream::for_match_rule(rule, &conn, Some(256))
+            .await
+            .map_err(fail)?;
+        let reply = conn
+            .call_method(
+                Some(DESTINATION),
+                PATH,
+                Some(MANAGER),
+                "RestartUnit",
+                &(unit, "replace"),
+            )
+            .await
+            .map_err(fail)?;
+        let job: OwnedObjectPath = reply.body().deserialize().map_err(fail)?;
+        let waited = tokio::time::timeout(limit, async {
+            loop {
+                let next = poll_fn(|cx| Pin::new(&mut signals).poll_next(cx)).await;
+                let Some(message) = next else {
+                    return Err(zbus::Error::InputOutput(std::sync::Arc::new(
+                        std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                    )));
+                };
+                let body = message?.body();
+                let (_id, path, _unit, result): (u32, OwnedObjectPath, String, String) =
+                    body.deserialize()?;
+                if path == job {
+                    return Ok(result);
+                }
+            }
+        })
+        .await;
+        let job_result = match waited {
+            Ok(result) => result.map_err(fail)?,
+            Err(_) => {
+                return Err(Error::RestartTimeout {
+                    unit: unit.to_string(),
+                    seconds: limit.as_secs(),
+                })
+            }
+        };
+        let mut active_state = read_active_state(&conn, unit).await.map_err(fail)?;
+        if job_result == "done" && active_state == "active" && !settle.is_zero() {
+            tokio::time::sleep(settle).await;
+            active_state = read_active_state(&conn, unit).await.map_err(fail)?;
+        }
+        let _ = conn
+            .call_method(Some(DESTINATION), PATH, Some(MANAGER), "Unsubscribe", &())
+            .await;
+        Ok(Restarted {
+            job_result,
+            active_state,
+        })
+    })
+}
+
+/// Unit `unit`'s `ActiveState` (`active`, `failed`, `activating`, ...).
+async fn read_active_state(conn: &zbus::Connection, unit: &str) -> zbus::Result<String> {
+    let reply = conn
+        .call_method(Some(DESTINATION), PATH, Some(MANAGER), "GetUnit", &(unit,))
+        .await?;
+    let path: OwnedObjectPath = reply.body().deserialize()?;
+    let reply = conn
+        .call_method(
+            Some(DESTINATION),
+            path.as_str(),
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.freedesktop.systemd1.Unit", "ActiveState"),
+        )
+        .await?;
+    let value: OwnedValue = reply.body().deserialize()?;
+    String::try_from(value).map_err(zbus::Error::Variant)
 }

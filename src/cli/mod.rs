@@ -7,6 +7,7 @@
 mod archive;
 mod arity;
 mod attach;
+mod autoupdate;
 mod build;
 mod cdi;
 mod cgroups;
@@ -285,6 +286,9 @@ pub enum Command {
     /// Generate structured data (systemd units) for containers and pods
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
+    /// Update containers labelled io.containers.autoupdate and restart their systemd units
+    #[command(name = "auto-update")]
+    AutoUpdate(autoupdate::AutoUpdateArgs),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -509,6 +513,7 @@ pub fn main() -> i32 {
         Command::Generate(c) => {
             generate::run(&engine, c, cli.root.as_deref(), cli.runroot.as_deref())
         }
+        Command::AutoUpdate(a) => autoupdate::run(&engine, a),
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
         Command::NotifyRelay(a) => crate::container::notify::relay(a.monitor)

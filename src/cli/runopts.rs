@@ -29,8 +29,18 @@ pub struct MetaArgs {
 impl MetaArgs {
     /// The engine's request for these flags.
     pub fn request(&self) -> MetadataRequest {
+        let mut labels = self.label.clone();
+        // As Podman does: the unit that runs `hutch run` (generate systemd
+        // --new, Quadlet) is recorded, for `auto-update` to restart.
+        if let Some(unit) = std::env::var_os(crate::paths::ENV_SYSTEMD_UNIT) {
+            labels.push(format!(
+                "{}={}",
+                crate::paths::ENV_SYSTEMD_UNIT,
+                unit.to_string_lossy()
+            ));
+        }
         MetadataRequest {
-            labels: self.label.clone(),
+            labels,
             label_files: self.label_file.clone(),
             annotations: self.annotation.clone(),
         }

@@ -169,6 +169,7 @@ mod tests {
                 dir,
             },
             lowers: Vec::new(),
+            rootfs: None,
             maps: IdMaps::plan(1000, 1000, &[], &[]),
             hostname: "box".into(),
             args: strings(&["sleep", "1000"]),

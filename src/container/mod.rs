@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod attach;
+pub mod autoupdate;
 pub mod build;
 pub mod cdi;
 pub mod check;

@@ -57,6 +57,7 @@ impl crate::error::Diagnose for Error {
 }
 
 /// A root found for a request: where it is and its in-memory image.
+#[derive(Debug)]
 pub(super) struct Source {
     /// For the plan.
     pub rootfs: Rootfs,

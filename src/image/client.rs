@@ -141,10 +141,10 @@ pub enum Mounted {
 pub struct RegistryClient {
     http: Client,
     /// `scheme://host[:port]`.
-    base: String,
+    pub(super) base: String,
     /// `host[:port]`, for messages.
     host: String,
-    repository: String,
+    pub(super) repository: String,
     auth: Mutex<Auth>,
     opts: ConnectOptions,
 }
@@ -165,7 +165,7 @@ struct ErrorEntry {
 
 /// What a request fetches, which decides how a 404 reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Manifest,
     Blob,
     /// Another API endpoint (the catalog, a tag list, v1 search).
@@ -446,7 +446,7 @@ impl RegistryClient {
     /// Sends any request built by `build` (called again for each attempt),
     /// retrying transport failures and server errors, and answering one
     /// bearer 401 with a fresh token. Returns whatever status came back.
-    fn send_with(
+    pub(super) fn send_with(
         &self,
         method: Method,
         url: &str,
@@ -720,7 +720,7 @@ fn read_limited(
     Ok((resp, body))
 }
 
-fn header(resp: &Response, name: &str) -> Option<String> {
+pub(super) fn header(resp: &Response, name: &str) -> Option<String> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -761,7 +761,7 @@ pub fn backoff(attempt: u32) {
 }
 
 /// Turns a failure response into the error its status and body describe.
-fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
+pub(super) fn status_error(url: &str, resp: Response, kind: Kind) -> Error {
     registry_status_error(url, resp, kind).into()
 }
 

@@ -35,7 +35,11 @@ pub fn registry_reference(name: &str) -> Result<Reference, Error> {
 }
 
 /// A client for `r`'s repository with `opts`' access.
-fn connect(paths: &Paths, r: &Reference, opts: &PullOptions) -> Result<RegistryClient, Error> {
+pub(super) fn connect(
+    paths: &Paths,
+    r: &Reference,
+    opts: &PullOptions,
+) -> Result<RegistryClient, Error> {
     let regs = Registries::load(&paths.registries_conf_candidates())?;
     let ep = regs.endpoint(r)?;
     let access = Access {

@@ -27,6 +27,7 @@ mod pull;
 mod push;
 mod reference;
 mod registries;
+mod remote;
 mod search;
 mod sources;
 pub mod squashfs;
@@ -43,6 +44,7 @@ pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutT
 pub use platform::Platform;
 pub use push::{parse_compression, push, ManifestFormat, PushOptions};
 pub use reference::Reference;
+pub use remote::{qualified, remote_digest};
 pub use search::{search, SearchFilter, SearchOptions, SearchResult};
 
 use std::path::PathBuf;
@@ -200,6 +202,14 @@ pub enum Error {
     #[error("reading {image}")]
     ListImage {
         image: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("{0:?} is not a fully qualified image reference")]
+    NotQualified(String),
+    #[error("checking {reference} at its registry")]
+    CheckRemote {
+        reference: String,
         #[source]
         source: Box<Error>,
     },
@@ -392,7 +402,9 @@ impl crate::error::Diagnose for Error {
             Error::Push { source, .. } | Error::Login { source, .. } | Error::Search { source, .. }
             | Error::ListTags { source, .. }
             | Error::Instance { source, .. }
-            | Error::ListImage { source, .. } => source.hint(),
+            | Error::ListImage { source, .. }
+            | Error::CheckRemote { source, .. } => source.hint(),
+            Error::NotQualified(_) => s("create the container from registry/repository:tag for the registry policy, or use io.containers.autoupdate=local"),
             Error::NotAList(_) => s("`hutch manifest create` makes a list; `hutch images` shows which names are lists"),
             Error::InstanceBlobsGone { .. } => s("pull the image again, or add it to the list from its registry"),
             Error::NoSuchImage(_) => s("`hutch images` lists the local images"),

@@ -19,6 +19,7 @@ mod issue14_secrets;
 mod issue15_build;
 mod issue15_copy;
 mod issue15_remote;
+mod issue16_autoupdate;
 mod issue16_gensys;
 mod issue16_quadlet;
 mod issue17_api;

@@ -740,5 +740,73 @@ check quadlet_container quadlet_container
 check quadlet_user_manager_restart quadlet_user_manager_restart
 check quadlet_pod quadlet_pod
 
+# --- auto-update (issue #16) -------------------------------------------------
+# A second, writable registry on port 8766: a copy of the tree
+# tests/vm/variant-tree.sh made beside REGISTRY_TREE (autoupd:latest, and
+# the `next` and `broken` versions of it), where copying a version over
+# `latest` is what pushing it would do.
+au_reg=127.0.0.1:8766
+au_img=$au_reg/autoupd:latest
+au_tree=$HOME/autoupd-registry
+au_unit=container-auweb.service
+
+# autoupdate_push VERSION: makes autoupd:latest that version.
+autoupdate_push() { cp "$au_tree/v2/autoupd/manifests/$1" "$au_tree/v2/autoupd/manifests/latest"; }
+
+# autoupdate_row: auto-update's row for the unit (ARGS passed on).
+autoupdate_row() { "$hutch" auto-update "$@" --format '{{.Unit}} {{.Policy}} {{.Updated}}' 2>&1; }
+
+# autoupdate_image: the id of the image auweb runs.
+autoupdate_image() { "$hutch" inspect --format '{{.Image}}' auweb 2>&1; }
+
+# autoupdate_tagged: the id of the image autoupd:latest names locally.
+autoupdate_tagged() { "$hutch" image inspect --format '{{.Id}}' "$au_img" 2>&1 | sed 's/^sha256://'; }
+
+# A --new unit of a container labelled io.containers.autoupdate=registry:
+# nothing to do at first; after a new version is pushed, --dry-run says
+# pending and auto-update restarts the unit on it; after a version that
+# cannot start is pushed, the restart fails and the old image runs again.
+autoupdate_registry() {
+    local out old new here
+    here=$(dirname "$tree")
+    rm -rf "$au_tree" && cp -r "$here/autoupd" "$au_tree" || return 1
+    printf '\n[[registry]]\nlocation = "%s"\ninsecure = true\n' "$au_reg" >>"$HOME/.config/containers/registries.conf"
+    busybox httpd -p "$au_reg" -h "$au_tree" || { echo "httpd on $au_reg"; return 1; }
+    "$hutch" create --name auweb --label io.containers.autoupdate=registry "$au_img" sleep 100000 >/dev/null || return 1
+    gensys_install auweb --new || return 1
+    "$hutch" rm auweb >/dev/null || return 1
+    gensys_start "$au_unit" || return 1
+    old=$(autoupdate_image)
+    out=$("$hutch" inspect --format '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}' auweb)
+    [ "$out" = "$au_unit" ] || { echo "the PODMAN_SYSTEMD_UNIT label is '$out'"; return 1; }
+    out=$(autoupdate_row) || { echo "auto-update with nothing new: $out"; return 1; }
+    [ "$out" = "$au_unit registry false" ] || { echo "auto-update with nothing new: $out"; return 1; }
+
+    autoupdate_push next
+    out=$(autoupdate_row --dry-run) || { echo "--dry-run: $out"; return 1; }
+    [ "$out" = "$au_unit registry pending" ] || { echo "--dry-run: $out"; return 1; }
+    [ "$(autoupdate_image)" = "$old" ] || { echo "--dry-run changed the container"; return 1; }
+    out=$(autoupdate_row) || { echo "auto-update: $out"; journalctl --user -u "$au_unit" -n 20 --no-pager; return 1; }
+    [ "$out" = "$au_unit registry true" ] || { echo "auto-update: $out"; return 1; }
+    new=$(autoupdate_image)
+    [ "$new" != "$old" ] || { echo "the restarted unit runs the old image $old"; return 1; }
+    [ "$new" = "$(autoupdate_tagged)" ] || { echo "the unit runs $new, the name is $(autoupdate_tagged)"; return 1; }
+    "$hutch" inspect --format '{{index .Config.Labels "io.hutch.test.version"}}' auweb | grep -qx next ||
+        { echo "the container does not run the next version"; return 1; }
+    [ "$(gensys_show "$au_unit" ActiveState)" = active ] || { echo "$au_unit is $(gensys_show "$au_unit" ActiveState)"; return 1; }
+
+    autoupdate_push broken
+    out=$(autoupdate_row) || { echo "auto-update to the broken version: $out"; return 1; }
+    [ "$out" = "$au_unit registry rolled back" ] || { echo "auto-update to the broken version: $out"; journalctl --user -u "$au_unit" -n 20 --no-pager; return 1; }
+    [ "$(autoupdate_image)" = "$new" ] || { echo "after the rollback the unit runs $(autoupdate_image), not $new"; return 1; }
+    [ "$(autoupdate_tagged)" = "$new" ] || { echo "after the rollback the name is $(autoupdate_tagged), not $new"; return 1; }
+    [ "$(gensys_show "$au_unit" ActiveState)" = active ] || { echo "after the rollback $au_unit is $(gensys_show "$au_unit" ActiveState)"; return 1; }
+    systemctl --user stop "$au_unit"
+    rm -f "$gensys_units/$au_unit"
+    systemctl --user daemon-reload
+}
+
+check autoupdate_registry autoupdate_registry
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

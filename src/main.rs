@@ -6,6 +6,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod api;
 mod cgroup;
 mod cli;
 mod container;

@@ -29,6 +29,7 @@ mod info;
 mod inspect;
 mod ioerr;
 mod json;
+mod kube;
 mod lifecycle;
 mod login;
 mod logs;
@@ -264,6 +265,15 @@ pub enum Command {
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
+    /// Play, remove or generate Kubernetes YAML
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play Kubernetes YAML (the older spelling of kube play)
+    #[command(subcommand)]
+    Play(kube::PlayCommand),
+    /// Generate structured data from containers, pods or volumes
+    #[command(subcommand)]
+    Generate(kube::GenerateCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -488,6 +498,9 @@ pub fn main() -> i32 {
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),
+        Command::Kube(c) => kube::run(&engine, c),
+        Command::Play(kube::PlayCommand::Kube(a)) => kube::play(&engine, a),
+        Command::Generate(kube::GenerateCommand::Kube(a)) => kube::generate(&engine, a),
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
     };

@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 /// acyclic. docs/architecture.md mirrors this table.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("main", &["cli", "error"]),
-    ("cli", &["api", "container", "image", "files", "error", "paths"]),
+    (
+        "cli",
+        &["api", "container", "image", "files", "error", "paths"],
+    ),
     ("api", &["container", "image", "files", "error", "paths"]),
     (
         "container",

@@ -27,7 +27,12 @@ fn shape(env: &Env, name: &str) -> String {
     let fmt = "{{.Config.Cmd}} {{.Config.WorkingDir}} {{range .Mounts}}{{.Destination}} {{end}}";
     let out = env.hutch(&["inspect", "--format", fmt, name]).success();
     let env_vars = env
-        .hutch(&["inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", name])
+        .hutch(&[
+            "inspect",
+            "--format",
+            "{{range .Config.Env}}{{println .}}{{end}}",
+            name,
+        ])
         .success();
     let mut vars: Vec<&str> = env_vars
         .stdout
@@ -46,8 +51,16 @@ fn issue16_kube_play_generate_down_round_trip() {
     let yaml = stack(&env, port);
     let yaml = yaml.to_string_lossy();
     let played = env.hutch(&["kube", "play", &yaml]).success();
-    assert!(played.stdout.starts_with("Volumes:\nweb-data\nPod:\n"), "{}", played.stdout);
-    assert!(played.stdout.contains("\nContainers:\n"), "{}", played.stdout);
+    assert!(
+        played.stdout.starts_with("Volumes:\nweb-data\nPod:\n"),
+        "{}",
+        played.stdout
+    );
+    assert!(
+        played.stdout.contains("\nContainers:\n"),
+        "{}",
+        played.stdout
+    );
     // The Service is accepted with a note, never silently.
     played.stderr_has("Warning: Service web: not created");
     env.hutch(&["pod", "ps", "--format", "{{.Name}} {{.Status}}"])
@@ -66,10 +79,7 @@ fn issue16_kube_play_generate_down_round_trip() {
     env.hutch(&["exec", "web-pod-0-side", "pwd"])
         .success()
         .stdout_is("/etc");
-    let before = [
-        shape(&env, "web-pod-0-srv"),
-        shape(&env, "web-pod-0-side"),
-    ];
+    let before = [shape(&env, "web-pod-0-srv"), shape(&env, "web-pod-0-side")];
     // Generated YAML names nothing hutch's Kubernetes types lack: playing
     // it warns about nothing but the Service.
     let gen = env.dir.join("gen.yaml");
@@ -78,29 +88,38 @@ fn issue16_kube_play_generate_down_round_trip() {
         .success()
         .stdout_is("");
     let text = std::fs::read_to_string(&*gen).expect("reading the generated YAML");
-    assert!(text.contains("kind: Service") && text.contains("kind: Pod"), "{text}");
+    assert!(
+        text.contains("kind: Service") && text.contains("kind: Pod"),
+        "{text}"
+    );
     // The old spelling writes the same.
     let old = env.hutch(&["generate", "kube", "web-pod-0"]).success();
     assert!(old.stdout.contains("kind: Pod") && !old.stdout.contains("kind: Service"));
     // Down removes the pod and keeps the claim's data.
     let down = env.hutch(&["kube", "down", &yaml]).success();
-    assert!(down.stdout.starts_with("Pods stopped:\n"), "{}", down.stdout);
+    assert!(
+        down.stdout.starts_with("Pods stopped:\n"),
+        "{}",
+        down.stdout
+    );
     assert!(down.stdout.contains("Pods removed:\n"), "{}", down.stdout);
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
-    env.hutch(&["volume", "ls", "-q"]).success().stdout_has("web-data");
+    env.hutch(&["volume", "ls", "-q"])
+        .success()
+        .stdout_has("web-data");
     let again = env.hutch(&["play", "kube", &gen]).success();
     let warnings: Vec<_> = again
         .stderr_lines("Warning:")
         .into_iter()
         .filter(|w| !w.contains("Service web-pod-0: not created"))
         .collect();
-    assert!(warnings.is_empty(), "generated YAML has unsupported fields: {warnings:?}");
+    assert!(
+        warnings.is_empty(),
+        "generated YAML has unsupported fields: {warnings:?}"
+    );
     let body = wait_for("the replayed pod's hostPort", SETTLE, || http_get(port));
     assert_eq!(body, "hello from kube\n");
-    let after = [
-        shape(&env, "web-pod-0-srv"),
-        shape(&env, "web-pod-0-side"),
-    ];
+    let after = [shape(&env, "web-pod-0-srv"), shape(&env, "web-pod-0-side")];
     assert_eq!(before, after);
     env.hutch(&["kube", "down", &gen]).success();
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
@@ -127,14 +146,22 @@ fn issue16_kube_play_refuses_replicas_and_names_unknown_fields() {
     let r = env
         .hutch(&["kube", "play", "--start=false", &path.to_string_lossy()])
         .success();
-    r.stderr_has("Warning: Pod: field spec.dnsPolicy is not supported and is ignored");
-    r.stderr_has("Warning: Pod: field spec.containers[0].stdinOnce is not supported and is ignored");
+    r.stderr_has("Warning: Pod: field spec.dnsPolicy is not supported and is ignored")
+        .stderr_has(
+            "Warning: Pod: field spec.containers[0].stdinOnce is not supported and is ignored",
+        );
     env.hutch(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
         .success()
         .stdout_has("odd-a Created");
     // --replace makes it anew; down removes it.
-    env.hutch(&["kube", "play", "--replace", "--start=false", &path.to_string_lossy()])
-        .success();
+    env.hutch(&[
+        "kube",
+        "play",
+        "--replace",
+        "--start=false",
+        &path.to_string_lossy(),
+    ])
+    .success();
     env.hutch(&["kube", "down", &path.to_string_lossy()])
         .success()
         .stdout_has("Pods removed:");

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::registry::{CredsArgs, RegistryArgs};
 use super::StderrReporter;
+use crate::api::kube::generate::{GenerateOptions, Kind};
 use crate::api::kube::{self, PlayOptions};
 use crate::container::{Engine, LogRequest, RegistryOptions};
 use crate::error::Error;
@@ -78,6 +79,9 @@ pub struct PlayArgs {
     /// Remove pods of the same names first
     #[arg(long)]
     pub replace: bool,
+    /// Remove the pods the YAML describes instead (as kube down does)
+    #[arg(long)]
+    pub down: bool,
     /// Where seccomp profiles named by the YAML live (accepted; hutch reads no profiles from YAML)
     #[arg(long, value_name = "DIR")]
     pub seccomp_profile_root: Option<PathBuf>,
@@ -109,6 +113,9 @@ pub struct GenerateArgs {
     /// Add a Service for the published ports
     #[arg(short, long)]
     pub service: bool,
+    /// What to write for a pod: pod or deployment
+    #[arg(short, long = "type", value_name = "TYPE", default_value = "pod", value_parser = ["pod", "deployment"])]
+    pub kind: String,
 }
 
 /// Runs `hutch kube …`.
@@ -132,6 +139,9 @@ fn read_input(file: &str) -> Result<String, Error> {
 
 /// `kube play`: prints the volumes, pods and containers made.
 pub fn play(engine: &Engine, args: PlayArgs) -> Result<i32, Error> {
+    if args.down {
+        return down(engine, DownArgs { file: args.file });
+    }
     if args.network.len() > 1 {
         return Err(Error::Usage(
             "a pod joins one --network in hutch: give one".into(),
@@ -211,7 +221,14 @@ pub fn down(engine: &Engine, args: DownArgs) -> Result<i32, Error> {
 
 /// `kube generate`: the YAML on standard output or in `--filename`.
 pub fn generate(engine: &Engine, args: GenerateArgs) -> Result<i32, Error> {
-    let yaml = kube::generate::generate(engine, &args.names, args.service)?;
+    let opts = GenerateOptions {
+        is_service: args.service,
+        kind: match args.kind.as_str() {
+            "deployment" => Kind::Deployment,
+            _ => Kind::Pod,
+        },
+    };
+    let yaml = kube::generate::generate(engine, &args.names, &opts)?;
     match &args.filename {
         None => print!("{yaml}"),
         Some(path) => {

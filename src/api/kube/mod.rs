@@ -48,6 +48,18 @@ pub enum Error {
     /// A volume mount naming no pod volume.
     #[error("container {container}: no pod volume named {volume}")]
     NoVolume { container: String, volume: String },
+    /// A probe hutch cannot turn into a health check.
+    #[error("container {container}: probe: {problem}")]
+    Probe { container: String, problem: String },
+    /// A pod of that name exists and `--replace` was not given.
+    #[error("pod {0} already exists")]
+    PodExists(String),
+    /// Making a hostPath of type DirectoryOrCreate or FileOrCreate.
+    #[error("creating hostPath {path}")]
+    HostPath {
+        path: String,
+        source: std::io::Error,
+    },
     /// A quantity that does not parse.
     #[error("resources.limits.{field}: {value:?} is not a quantity")]
     Quantity { field: &'static str, value: String },
@@ -70,12 +82,21 @@ pub enum Error {
         name: String,
         source: container::Error,
     },
+    /// Reading the files of a volume made from a ConfigMap or Secret.
+    #[error("reading the files of volume {name}")]
+    ReadFiles {
+        name: String,
+        source: std::io::Error,
+    },
     /// Writing the YAML.
     #[error("writing the YAML")]
     Write { source: serde_norway::Error },
     /// Generated YAML that the Kubernetes types do not read back.
     #[error("generated YAML has fields outside the Kubernetes types: {0}")]
     NotStrict(String),
+    /// A volume named as a pod's own that `kube play` did not make.
+    #[error("volume {0} exists and was not made by kube play")]
+    NotOwned(String),
     /// A name that is no container, pod or volume.
     #[error("name or ID {0:?} not found")]
     NotFound(String),
@@ -85,6 +106,8 @@ impl Diagnose for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Replicas { .. } => Some("set replicas: 1 (or leave it out)".into()),
+            Error::PodExists(_) => Some("use --replace to remove it first".into()),
+            Error::NotOwned(_) => Some("rename the pod volume, or remove the volume".into()),
             Error::Engine { source, .. } => source.hint(),
             _ => None,
         }
@@ -190,23 +213,24 @@ fn play_pod(
     opts: &PlayOptions,
     progress: &dyn Progress,
 ) -> Result<(String, Vec<String>), Error> {
-    for need in &plan.volumes {
-        match need {
-            VolumeNeed::Claim(name) => ensure_volume(engine, name)?,
-            VolumeNeed::Files(name, files) => {
-                ensure_volume(engine, name)?;
-                let dir = engine
-                    .volume(name)
-                    .map_err(engine_step("finding volume", name))?
-                    .mountpoint;
-                for (key, data) in files {
-                    write_file(&dir, key, data).map_err(|source| Error::WriteFiles {
-                        name: name.clone(),
-                        source,
-                    })?;
-                }
-            }
+    for w in &plan.warnings {
+        progress.warn(w);
+    }
+    // The old pod goes before its volumes are made anew; without
+    // --replace nothing is touched.
+    if engine
+        .pod_exists(&plan.name)
+        .map_err(engine_step("finding pod", &plan.name))?
+    {
+        if !opts.is_replacing {
+            return Err(Error::PodExists(plan.name.clone()));
         }
+        engine
+            .remove_pod(&plan.name, true, None)
+            .map_err(engine_step("removing pod", &plan.name))?;
+    }
+    for need in &plan.volumes {
+        make_volume(engine, need)?;
     }
     let mut options = PodOptions {
         hostname: plan.hostname.clone(),
@@ -230,7 +254,6 @@ fn play_pod(
             },
             create_command: std::env::args().collect(),
             options,
-            is_replacing: opts.is_replacing,
             ..NewPod::default()
         })
         .map_err(engine_step("creating pod", &plan.name))?;
@@ -265,6 +288,73 @@ fn play_pod(
     Ok((pod_id, ids))
 }
 
+/// Makes what one pod volume needs: a claim's volume when missing, the
+/// pod's own volume anew (with a ConfigMap's or Secret's files), or a
+/// hostPath's directory or file.
+fn make_volume(engine: &Engine, need: &VolumeNeed) -> Result<(), Error> {
+    fn host_path(path: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
+        move |source| Error::HostPath {
+            path: path.to_string(),
+            source,
+        }
+    }
+    match need {
+        VolumeNeed::Claim(name) => ensure_volume(engine, name),
+        VolumeNeed::HostDirectory(path) => std::fs::create_dir_all(path).map_err(host_path(path)),
+        VolumeNeed::HostFile(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(host_path(path)),
+        VolumeNeed::Owned(v) => {
+            remove_owned_volume(engine, &v.name)?;
+            engine
+                .create_volume(NewVolume {
+                    name: Some(v.name.clone()),
+                    labels: v.labels.clone(),
+                    ..NewVolume::default()
+                })
+                .map_err(|source| Error::CreateVolume {
+                    name: v.name.clone(),
+                    source,
+                })?;
+            let dir = engine
+                .volume(&v.name)
+                .map_err(engine_step("finding volume", &v.name))?
+                .mountpoint;
+            for (key, data) in &v.files {
+                write_file(&dir, key, data).map_err(|source| Error::WriteFiles {
+                    name: v.name.clone(),
+                    source,
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Removes volume `name` if it exists and `kube play` made it for a pod
+/// (it has the label); a volume of the user's own is left alone.
+fn remove_owned_volume(engine: &Engine, name: &str) -> Result<bool, Error> {
+    if !engine
+        .volume_exists(name)
+        .map_err(engine_step("finding volume", name))?
+    {
+        return Ok(false);
+    }
+    let info = engine
+        .volume(name)
+        .map_err(engine_step("finding volume", name))?;
+    if !info.record.labels.contains_key(translate::LABEL_VOLUME) {
+        return Err(Error::NotOwned(name.to_string()));
+    }
+    engine
+        .remove_volume(name, true, None)
+        .map_err(engine_step("removing volume", name))?;
+    Ok(true)
+}
+
 /// Writes one key of a ConfigMap or Secret as a file readable inside the
 /// container; a key with a `/` or a leading dot-dot is no file name.
 fn write_file(dir: &std::path::Path, key: &str, data: &str) -> std::io::Result<()> {
@@ -280,35 +370,45 @@ fn write_file(dir: &std::path::Path, key: &str, data: &str) -> std::io::Result<(
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
 }
 
-/// What `kube down` removed: pod ids.
+/// What `kube down` removed: pod ids and the pods' own volumes.
 #[derive(Debug, Default)]
 pub struct DownReport {
     /// Pods stopped.
     pub stopped: Vec<String>,
     /// Pods removed.
     pub removed: Vec<String>,
+    /// The volumes `kube play` made for them (emptyDir, ConfigMap and
+    /// Secret volumes); claims are kept.
+    pub volumes: Vec<String>,
 }
 
-/// Stops and removes the pods the YAML `text` describes; pods that do
-/// not exist are passed over, as Podman does.
+/// Stops and removes the pods the YAML `text` describes and the volumes
+/// `kube play` made for them; pods that do not exist are passed over, as
+/// Podman does.
 pub fn down(engine: &Engine, text: &str) -> Result<DownReport, Error> {
     let docs = translate::parse(text, &[])?;
     let mut report = DownReport::default();
     for p in &docs.pods {
-        if !engine
+        if engine
             .pod_exists(&p.name)
             .map_err(engine_step("finding pod", &p.name))?
         {
-            continue;
+            let out = engine
+                .stop_pod(&p.name, std::time::Duration::from_secs(10))
+                .map_err(engine_step("stopping pod", &p.name))?;
+            report.stopped.push(out.id);
+            let id = engine
+                .remove_pod(&p.name, true, None)
+                .map_err(engine_step("removing pod", &p.name))?;
+            report.removed.push(id);
         }
-        let out = engine
-            .stop_pod(&p.name, std::time::Duration::from_secs(10))
-            .map_err(engine_step("stopping pod", &p.name))?;
-        report.stopped.push(out.id);
-        let id = engine
-            .remove_pod(&p.name, true, None)
-            .map_err(engine_step("removing pod", &p.name))?;
-        report.removed.push(id);
+        for name in translate::owned_volumes(p) {
+            match remove_owned_volume(engine, &name) {
+                Ok(true) => report.volumes.push(name),
+                Ok(false) | Err(Error::NotOwned(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(report)
 }

@@ -39,14 +39,44 @@ pub struct Documents {
     pub warnings: Vec<String>,
 }
 
-/// A named volume or a directory of files a pod needs before its
-/// containers are created.
+/// A named volume or a host path a pod needs before its containers are
+/// created.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VolumeNeed {
-    /// A claim: the named volume, created when missing.
+    /// A claim: the named volume, created when missing and kept.
     Claim(String),
-    /// A ConfigMap or Secret volume: a named volume holding these files.
-    Files(String, BTreeMap<String, String>),
+    /// A volume of the pod's own (an emptyDir, or a ConfigMap's or
+    /// Secret's keys as files): made anew at every play, removed at down.
+    Owned(OwnedVolume),
+    /// A hostPath of type DirectoryOrCreate: the directory, made if missing.
+    HostDirectory(String),
+    /// A hostPath of type FileOrCreate: the file, made empty if missing.
+    HostFile(String),
+}
+
+/// A volume `kube play` makes for one pod.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnedVolume {
+    /// The volume's name: `POD-VOLUME`.
+    pub name: String,
+    /// Labels saying where it came from, which `kube generate` reads.
+    pub labels: BTreeMap<String, String>,
+    /// The files it holds (key to content); none for an emptyDir.
+    pub files: BTreeMap<String, String>,
+}
+
+/// The label naming the pod volume an owned volume stands for.
+pub const LABEL_VOLUME: &str = "io.hutch.kube.volume";
+/// The label of an owned volume made from a ConfigMap (its name).
+pub const LABEL_CONFIG_MAP: &str = "io.hutch.kube.configmap";
+/// The label of an owned volume made from a Secret (its name).
+pub const LABEL_SECRET: &str = "io.hutch.kube.secret";
+/// The label of an owned volume made for an emptyDir.
+pub const LABEL_EMPTY_DIR: &str = "io.hutch.kube.emptydir";
+
+/// The name of the volume pod `pod` owns for its pod volume `volume`.
+pub fn owned_volume_name(pod: &str, volume: &str) -> String {
+    format!("{pod}-{volume}")
 }
 
 /// One pod, ready for the engine.
@@ -66,6 +96,8 @@ pub struct PodPlan {
     pub volumes: Vec<VolumeNeed>,
     /// Its containers, in order.
     pub containers: Vec<CreateRequest>,
+    /// Fields read but not honoured, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Splits and types a YAML stream; `--configmap` files' text comes as
@@ -210,10 +242,11 @@ pub fn plan_pod(pod: &PodDoc, docs: &Documents) -> Result<PodPlan, Error> {
         mounts.insert(&v.name, source);
         volumes.extend(need);
     }
+    let mut warnings = Vec::new();
     let containers = spec
         .containers
         .iter()
-        .map(|c| plan_container(pod, c, &mounts, docs))
+        .map(|c| plan_container(pod, c, &mounts, docs, &mut warnings))
         .collect::<Result<_, _>>()?;
     Ok(PodPlan {
         name: pod.name.clone(),
@@ -223,21 +256,24 @@ pub fn plan_pod(pod: &PodDoc, docs: &Documents) -> Result<PodPlan, Error> {
         is_host_network: spec.host_network == Some(true),
         volumes,
         containers,
+        warnings,
     })
 }
 
-/// What `-v` names for pod volume `v` (a host path, a volume name, or
-/// empty for an anonymous volume) and the volume to make first.
+/// What `-v` names for pod volume `v` (a host path or a volume name)
+/// and what must exist first.
 fn volume_source(
     pod: &PodDoc,
     v: &types::Volume,
     docs: &Documents,
 ) -> Result<(String, Option<VolumeNeed>), Error> {
     if let Some(h) = &v.host_path {
-        return Ok((h.path.clone(), None));
-    }
-    if v.empty_dir.is_some() {
-        return Ok((String::new(), None));
+        let need = match h.kind.as_deref() {
+            Some("DirectoryOrCreate") => Some(VolumeNeed::HostDirectory(h.path.clone())),
+            Some("FileOrCreate") => Some(VolumeNeed::HostFile(h.path.clone())),
+            _ => None,
+        };
+        return Ok((h.path.clone(), need));
     }
     if let Some(c) = &v.persistent_volume_claim {
         return Ok((
@@ -245,31 +281,50 @@ fn volume_source(
             Some(VolumeNeed::Claim(c.claim_name.clone())),
         ));
     }
-    let files = |kind: &'static str, name: &str, map: &BTreeMap<String, _>| {
-        let data: Option<&BTreeMap<String, String>> = map.get(name);
-        data.cloned().ok_or_else(|| Error::Missing {
-            kind,
-            name: name.to_string(),
-        })
+    let mut owned = OwnedVolume {
+        name: owned_volume_name(&pod.name, &v.name),
+        labels: BTreeMap::from([(LABEL_VOLUME.to_string(), v.name.clone())]),
+        files: BTreeMap::new(),
     };
-    let (volume, data) = if let Some(c) = &v.config_map {
-        (
-            c.name.clone(),
-            files("ConfigMap", &c.name, &docs.config_maps)?,
-        )
+    let files = |kind: &'static str, name: &str, map: &BTreeMap<String, _>, optional| {
+        let data: Option<&BTreeMap<String, String>> = map.get(name);
+        match (data, optional) {
+            (Some(d), _) => Ok(d.clone()),
+            (None, Some(true)) => Ok(BTreeMap::new()),
+            (None, _) => Err(Error::Missing {
+                kind,
+                name: name.to_string(),
+            }),
+        }
+    };
+    if v.empty_dir.is_some() {
+        owned.labels.insert(LABEL_EMPTY_DIR.into(), "true".into());
+    } else if let Some(c) = &v.config_map {
+        owned.files = files("ConfigMap", &c.name, &docs.config_maps, c.optional)?;
+        owned.labels.insert(LABEL_CONFIG_MAP.into(), c.name.clone());
     } else if let Some(s) = &v.secret {
-        (
-            s.secret_name.clone(),
-            files("Secret", &s.secret_name, &docs.secrets)?,
-        )
+        owned.files = files("Secret", &s.secret_name, &docs.secrets, s.optional)?;
+        owned
+            .labels
+            .insert(LABEL_SECRET.into(), s.secret_name.clone());
     } else {
         return Err(Error::VolumeSource {
             pod: pod.name.clone(),
             volume: v.name.clone(),
         });
-    };
-    let name = format!("{}-{}", pod.name, volume);
-    Ok((name.clone(), Some(VolumeNeed::Files(name, data))))
+    }
+    Ok((owned.name.clone(), Some(VolumeNeed::Owned(owned))))
+}
+
+/// The names of the volumes pod `pod` owns (emptyDir, ConfigMap and
+/// Secret volumes), which `kube down` removes.
+pub fn owned_volumes(pod: &PodDoc) -> Vec<String> {
+    pod.spec
+        .volumes
+        .iter()
+        .filter(|v| v.empty_dir.is_some() || v.config_map.is_some() || v.secret.is_some())
+        .map(|v| owned_volume_name(&pod.name, &v.name))
+        .collect()
 }
 
 fn plan_container(
@@ -277,6 +332,7 @@ fn plan_container(
     c: &Container,
     mounts: &BTreeMap<&str, String>,
     docs: &Documents,
+    warnings: &mut Vec<String>,
 ) -> Result<CreateRequest, Error> {
     let mut req = CreateRequest {
         image: c.image.clone(),
@@ -328,12 +384,7 @@ fn plan_container(
     req.security.read_only = sc.read_only_root_filesystem.unwrap_or(false);
     req.security.privileged = sc.privileged.unwrap_or(false);
     if let Some(r) = &c.resources {
-        if let Some(m) = r.limits.get("memory") {
-            req.cgroups.limits.memory = Some(memory(m)?);
-        }
-        if let Some(cpu) = r.limits.get("cpu") {
-            req.cgroups.limits.cpus = Some(cpus(cpu)?);
-        }
+        resources(&pod.name, c, r, &mut req, warnings)?;
     }
     for m in &c.volume_mounts {
         let source = mounts.get(m.name.as_str()).ok_or_else(|| Error::NoVolume {
@@ -350,10 +401,14 @@ fn plan_container(
             false => format!("{source}:{}{ro}", m.mount_path),
         });
     }
+    if c.liveness_probe.is_some() && c.readiness_probe.is_some() {
+        warnings.push(format!(
+            "pod {} container {}: readinessProbe is ignored: hutch runs one health check, the livenessProbe",
+            pod.name, c.name
+        ));
+    }
     if let Some(p) = c.liveness_probe.as_ref().or(c.readiness_probe.as_ref()) {
-        if let Some(exec) = &p.exec {
-            req.health.cmd = Some(serde_json::to_string(&exec.command).unwrap_or_default());
-        }
+        req.health.cmd = Some(probe_command(c, p)?);
         let secs = |s: Option<u32>| s.map(|s| format!("{s}s"));
         req.health.interval = secs(p.period_seconds);
         req.health.timeout = secs(p.timeout_seconds);
@@ -361,6 +416,83 @@ fn plan_container(
         req.health.retries = p.failure_threshold;
     }
     Ok(req)
+}
+
+/// `resources`: limits as `--memory` and `--cpus`, requests as
+/// `--memory-reservation` and `--cpu-shares` (as Podman maps them); any
+/// other resource is named in a warning.
+fn resources(
+    pod: &str,
+    c: &Container,
+    r: &types::Resources,
+    req: &mut CreateRequest,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let limits = &mut req.cgroups.limits;
+    for (which, map) in [("limits", &r.limits), ("requests", &r.requests)] {
+        for (key, q) in map {
+            match (which, key.as_str()) {
+                ("limits", "memory") => limits.memory = Some(memory(q)?),
+                ("limits", "cpu") => limits.cpus = Some(cpus(q)?),
+                ("requests", "memory") => limits.memory_reservation = Some(memory(q)?),
+                ("requests", "cpu") => {
+                    // Kubernetes' own conversion: 1024 shares per CPU, at
+                    // least 2.
+                    let cpu: f64 = cpus(q)?.parse().unwrap_or(0.0);
+                    limits.cpu_shares = Some(((cpu * 1024.0) as u64).max(2));
+                }
+                _ => warnings.push(format!(
+                    "pod {pod} container {}: resources.{which}.{key} is not supported and is ignored",
+                    c.name
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A probe as `--health-cmd`: an exec probe's argv as JSON; an HTTP or TCP
+/// probe as the shell command Podman runs for it (`curl -f`, `nc -z`).
+fn probe_command(c: &Container, p: &types::Probe) -> Result<String, Error> {
+    let port = |v: &Value| -> Result<String, Error> {
+        match v {
+            Value::Number(n) => Ok(n.to_string()),
+            Value::String(s) if s.parse::<u16>().is_ok() => Ok(s.clone()),
+            Value::String(s) => c
+                .ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(s))
+                .map(|p| p.container_port.to_string())
+                .ok_or_else(|| Error::Probe {
+                    container: c.name.clone(),
+                    problem: format!("no port named {s:?}"),
+                }),
+            other => Err(Error::Probe {
+                container: c.name.clone(),
+                problem: format!("port {other} is neither a number nor a name"),
+            }),
+        }
+    };
+    if let Some(exec) = &p.exec {
+        return Ok(serde_json::to_string(&exec.command).unwrap_or_default());
+    }
+    if let Some(h) = &p.http_get {
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+        let host = h.host.as_deref().unwrap_or("localhost");
+        let path = h.path.as_deref().unwrap_or("/");
+        return Ok(format!(
+            "curl -f {scheme}://{host}:{}{path} || exit 1",
+            port(&h.port)?
+        ));
+    }
+    if let Some(t) = &p.tcp_socket {
+        let host = t.host.as_deref().unwrap_or("localhost");
+        return Ok(format!("nc -z -v {host} {} || exit 1", port(&t.port)?));
+    }
+    Err(Error::Probe {
+        container: c.name.clone(),
+        problem: "it has none of exec, httpGet and tcpSocket".into(),
+    })
 }
 
 /// The container's variables: `envFrom` first, then `env`, as Kubernetes
@@ -545,12 +677,36 @@ spec: {accessModes: [ReadWriteOnce]}
         assert!(c.security.read_only);
         assert_eq!(
             c.mounts.volume,
-            ["webdata:/data", "/scratch", "web-pod-0-cfg:/etc/conf:ro"]
+            [
+                "webdata:/data",
+                "web-pod-0-scratch:/scratch",
+                "web-pod-0-conf:/etc/conf:ro"
+            ]
         );
         assert_eq!(c.health.cmd.as_deref(), Some(r#"["true"]"#));
         assert_eq!(c.health.interval.as_deref(), Some("5s"));
         assert_eq!(c.restart, RestartPolicy::OnFailure { max_retries: None });
         assert!(plan.volumes.contains(&VolumeNeed::Claim("webdata".into())));
+        // The emptyDir and the ConfigMap's files are volumes of the pod's
+        // own, labelled for `kube generate`.
+        let owned: Vec<_> = plan
+            .volumes
+            .iter()
+            .filter_map(|v| match v {
+                VolumeNeed::Owned(o) => Some((o.name.as_str(), o.labels.clone(), o.files.len())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(owned.len(), 2);
+        assert_eq!(owned[0].0, "web-pod-0-scratch");
+        assert_eq!(owned[0].1[LABEL_EMPTY_DIR], "true");
+        assert_eq!(owned[1].0, "web-pod-0-conf");
+        assert_eq!(owned[1].1[LABEL_CONFIG_MAP], "cfg");
+        assert_eq!(owned[1].2, 1);
+        assert_eq!(
+            owned_volumes(&docs.pods[0]),
+            ["web-pod-0-scratch", "web-pod-0-conf"]
+        );
     }
 
     #[test]
@@ -582,6 +738,50 @@ spec: {accessModes: [ReadWriteOnce]}
             plan_pod(&docs.pods[0], &docs),
             Err(Error::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn requests_probes_and_unsupported_resources() {
+        let y = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 8080, name: web}]\n    resources:\n      requests: {memory: 32Mi, cpu: 250m}\n      limits: {nvidia.com/gpu: 1}\n    livenessProbe: {httpGet: {path: /health, port: web}, periodSeconds: 3}\n    readinessProbe: {tcpSocket: {port: 8080}}\n  - name: c\n    image: b\n    livenessProbe: {tcpSocket: {port: 53, host: 127.0.0.1}}\n  - name: d\n    image: b\n    livenessProbe: {httpGet: {port: nope}}\n";
+        let docs = parse(y, &[]).unwrap();
+        let mut pod = docs.pods[0].clone();
+        let d = pod.spec.containers.pop().unwrap();
+        assert!(matches!(
+            plan_pod(
+                &PodDoc {
+                    spec: PodSpec {
+                        containers: vec![d],
+                        ..PodSpec::default()
+                    },
+                    ..pod.clone()
+                },
+                &docs
+            ),
+            Err(Error::Probe { .. })
+        ));
+        let plan = plan_pod(&pod, &docs).unwrap();
+        let a = &plan.containers[0];
+        assert_eq!(
+            a.cgroups.limits.memory_reservation.as_deref(),
+            Some("33554432")
+        );
+        assert_eq!(a.cgroups.limits.cpu_shares, Some(256));
+        assert_eq!(
+            a.health.cmd.as_deref(),
+            Some("curl -f http://localhost:8080/health || exit 1")
+        );
+        assert_eq!(a.health.interval.as_deref(), Some("3s"));
+        assert_eq!(
+            plan.containers[1].health.cmd.as_deref(),
+            Some("nc -z -v 127.0.0.1 53 || exit 1")
+        );
+        assert_eq!(
+            plan.warnings,
+            [
+                "pod p container a: resources.limits.nvidia.com/gpu is not supported and is ignored",
+                "pod p container a: readinessProbe is ignored: hutch runs one health check, the livenessProbe",
+            ]
+        );
     }
 
     #[test]

@@ -275,6 +275,12 @@ pub struct Probe {
     /// A command run in the container.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecAction>,
+    /// An HTTP GET that must answer 2xx or 3xx.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_get: Option<HttpGetAction>,
+    /// A TCP port that must accept a connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_socket: Option<TcpSocketAction>,
     /// Seconds before the first probe.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_delay_seconds: Option<u32>,
@@ -295,6 +301,34 @@ pub struct Probe {
 pub struct ExecAction {
     /// The command and its arguments.
     pub command: Vec<String>,
+}
+
+/// An HTTP probe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HttpGetAction {
+    /// The host (the pod's own address when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The port: a number or a port name.
+    pub port: Value,
+    /// HTTP (the default) or HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+}
+
+/// A TCP probe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TcpSocketAction {
+    /// The host (the pod's own address when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The port: a number or a port name.
+    pub port: Value,
 }
 
 /// A pod volume: one of the sources.

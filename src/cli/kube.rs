@@ -14,8 +14,10 @@ use crate::api::kube::{self, PlayOptions};
 use crate::container::{Engine, LogRequest, RegistryOptions};
 use crate::error::Error;
 
-/// `hutch kube`.
+/// `hutch kube`. Parsed once per process: the size of `play`'s flags
+/// does not matter.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum KubeCommand {
     /// Create pods and volumes from Kubernetes YAML
     Play(PlayArgs),

@@ -1,8 +1,9 @@
 //! Issue #16 (Kubernetes YAML): `kube play` of the committed stack
 //! (Deployment + ConfigMap + PVC + Service) runs and serves its hostPort
-//! with the ConfigMap's variable and volume and the claim mounted; `kube
-//! generate` of the result reads back without an unsupported field; after
-//! `kube down`, `kube play` of the generated YAML gives the same
+//! with the ConfigMap's variable and volume, the claim and an emptyDir
+//! shared by both containers; `kube generate` of the result passes the
+//! Kubernetes API's schema (k8s-openapi's types, no field left over);
+//! after `kube down`, `kube play` of the generated YAML gives the same
 //! containers; and the older spellings `play kube`/`generate kube` work.
 
 use super::common::{image, wait_for, Env};
@@ -21,10 +22,46 @@ fn stack(env: &Env, port: u16) -> std::path::PathBuf {
     path
 }
 
-/// What a container of the pod is, as `inspect` shows it: its command,
-/// the variables the YAML set and its mounts' destinations.
+/// The strict schema check of generated YAML: each document read into
+/// k8s-openapi's type for its kind, every key the type does not know
+/// collected by serde_ignored. Empty when the YAML is valid for the API.
+fn k8s_unknown_fields(yaml: &str) -> Vec<String> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
+    use serde_json::Value;
+    fn strict<T: serde::de::DeserializeOwned>(v: &Value, out: &mut Vec<String>) {
+        let mut ignored = Vec::new();
+        let r: Result<T, _> =
+            serde_ignored::deserialize(v.clone(), |path| ignored.push(path.to_string()));
+        if let Err(e) = r {
+            out.push(format!("not a valid document: {e}"));
+        }
+        out.extend(ignored);
+    }
+    let mut out = Vec::new();
+    let mut kinds = 0;
+    for doc in serde_norway::Deserializer::from_str(yaml) {
+        let v: Value = serde::Deserialize::deserialize(doc).expect("generated YAML parses");
+        kinds += 1;
+        match v["kind"].as_str() {
+            Some("Pod") => strict::<Pod>(&v, &mut out),
+            Some("Deployment") => strict::<Deployment>(&v, &mut out),
+            Some("Service") => strict::<Service>(&v, &mut out),
+            Some("ConfigMap") => strict::<ConfigMap>(&v, &mut out),
+            Some("Secret") => strict::<Secret>(&v, &mut out),
+            Some("PersistentVolumeClaim") => strict::<PersistentVolumeClaim>(&v, &mut out),
+            other => out.push(format!("unexpected kind {other:?}")),
+        }
+    }
+    assert!(kinds > 0, "no documents in:\n{yaml}");
+    out
+}
+
+/// What a container of the pod is, as `inspect` shows it: its image,
+/// command, working directory, ports, mounts' destinations and the
+/// variables the YAML set.
 fn shape(env: &Env, name: &str) -> String {
-    let fmt = "{{.Config.Cmd}} {{.Config.WorkingDir}} {{range .Mounts}}{{.Destination}} {{end}}";
+    let fmt = "{{.ImageName}} {{.Config.Cmd}} {{.Config.WorkingDir}} {{range .Mounts}}{{.Destination}} {{end}}";
     let out = env.hutch(&["inspect", "--format", fmt, name]).success();
     let env_vars = env
         .hutch(&[
@@ -79,23 +116,47 @@ fn issue16_kube_play_generate_down_round_trip() {
     env.hutch(&["exec", "web-pod-0-side", "pwd"])
         .success()
         .stdout_is("/etc");
+    // The emptyDir is one volume for the pod: what srv wrote, side reads.
+    env.hutch(&["exec", "web-pod-0-side", "cat", "/shared/mode"])
+        .success()
+        .stdout_is("test");
     let before = [shape(&env, "web-pod-0-srv"), shape(&env, "web-pod-0-side")];
-    // Generated YAML names nothing hutch's Kubernetes types lack: playing
-    // it warns about nothing but the Service.
+    // Generated YAML passes the Kubernetes API's schema, as a Pod and as
+    // a Deployment.
     let gen = env.dir.join("gen.yaml");
     let gen = gen.to_string_lossy();
     env.hutch(&["kube", "generate", "--service", "-f", &gen, "web-pod-0"])
         .success()
         .stdout_is("");
     let text = std::fs::read_to_string(&*gen).expect("reading the generated YAML");
+    for kind in [
+        "kind: Service",
+        "kind: Pod",
+        "kind: ConfigMap",
+        "emptyDir: {}",
+    ] {
+        assert!(text.contains(kind), "{kind} missing:\n{text}");
+    }
+    assert_eq!(k8s_unknown_fields(&text), Vec::<String>::new(), "{text}");
+    let deployment = env
+        .hutch(&["kube", "generate", "--type", "deployment", "web-pod-0"])
+        .success();
     assert!(
-        text.contains("kind: Service") && text.contains("kind: Pod"),
-        "{text}"
+        deployment.stdout.contains("kind: Deployment"),
+        "{}",
+        deployment.stdout
     );
-    // The old spelling writes the same.
+    assert_eq!(
+        k8s_unknown_fields(&deployment.stdout),
+        Vec::<String>::new(),
+        "{}",
+        deployment.stdout
+    );
+    // The old spelling writes the same, without the Service.
     let old = env.hutch(&["generate", "kube", "web-pod-0"]).success();
     assert!(old.stdout.contains("kind: Pod") && !old.stdout.contains("kind: Service"));
-    // Down removes the pod and keeps the claim's data.
+    // Down removes the pod and the volumes made for it, and keeps the
+    // claim's data.
     let down = env.hutch(&["kube", "down", &yaml]).success();
     assert!(
         down.stdout.starts_with("Pods stopped:\n"),
@@ -106,7 +167,9 @@ fn issue16_kube_play_generate_down_round_trip() {
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
     env.hutch(&["volume", "ls", "-q"])
         .success()
-        .stdout_has("web-data");
+        .stdout_is("web-data");
+    // The generated YAML plays as the same containers, warning about
+    // nothing but the Service.
     let again = env.hutch(&["play", "kube", &gen]).success();
     let warnings: Vec<_> = again
         .stderr_lines("Warning:")
@@ -119,9 +182,18 @@ fn issue16_kube_play_generate_down_round_trip() {
     );
     let body = wait_for("the replayed pod's hostPort", SETTLE, || http_get(port));
     assert_eq!(body, "hello from kube\n");
+    env.hutch(&["exec", "web-pod-0-srv", "cat", "/etc/web/page.html"])
+        .success()
+        .stdout_is("served from a configMap volume");
+    env.hutch(&["exec", "web-pod-0-side", "cat", "/shared/mode"])
+        .success()
+        .stdout_is("test");
     let after = [shape(&env, "web-pod-0-srv"), shape(&env, "web-pod-0-side")];
     assert_eq!(before, after);
-    env.hutch(&["kube", "down", &gen]).success();
+    // `kube play --down` is `kube down`.
+    env.hutch(&["kube", "play", "--down", &gen])
+        .success()
+        .stdout_has("Pods removed:");
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
 }
 
@@ -153,6 +225,10 @@ fn issue16_kube_play_refuses_replicas_and_names_unknown_fields() {
     env.hutch(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
         .success()
         .stdout_has("odd-a Created");
+    // A second play of the same pod is refused without --replace.
+    env.hutch(&["kube", "play", "--start=false", &path.to_string_lossy()])
+        .code(125)
+        .stderr_has("pod odd already exists");
     // --replace makes it anew; down removes it.
     env.hutch(&[
         "kube",
@@ -166,4 +242,80 @@ fn issue16_kube_play_refuses_replicas_and_names_unknown_fields() {
         .success()
         .stdout_has("Pods removed:");
     env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
+}
+
+#[test]
+fn issue16_kube_play_secret_as_env_and_volume_with_security_and_limits() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    let img = image("busybox");
+    // TOKEN is "s3cret" in base64.
+    let yaml = format!(
+        "apiVersion: v1
+kind: Secret
+metadata: {{name: creds}}
+data: {{TOKEN: czNjcmV0}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: sec}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: {img}
+    command: [sleep, '60']
+    env:
+    - name: TOKEN
+      valueFrom: {{secretKeyRef: {{name: creds, key: TOKEN}}}}
+    resources: {{limits: {{memory: 64Mi}}}}
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 1000
+      readOnlyRootFilesystem: true
+      capabilities: {{drop: [ALL]}}
+    volumeMounts:
+    - {{name: creds, mountPath: /run/creds, readOnly: true}}
+  volumes:
+  - name: creds
+    secret: {{secretName: creds}}
+"
+    );
+    let path = env.dir.join("sec.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let path = path.to_string_lossy();
+    env.hutch(&["kube", "play", &path]).success().stderr_empty();
+    env.hutch(&[
+        "exec",
+        "sec-app",
+        "sh",
+        "-c",
+        "echo $TOKEN; cat /run/creds/TOKEN; echo; id -u; id -g",
+    ])
+    .success()
+    .stdout_is("s3cret\ns3cret\n1000\n1000");
+    env.hutch(&["exec", "sec-app", "touch", "/x"]).code(1);
+    env.hutch(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.Memory}} [{{.HostConfig.RestartPolicy.Name}}]",
+        "sec-app",
+    ])
+    .success()
+    .stdout_is("67108864 []");
+    // The Secret comes back as a Secret, base64 again.
+    let gen = env.hutch(&["kube", "generate", "sec"]).success();
+    assert!(
+        gen.stdout.contains("kind: Secret") && gen.stdout.contains("TOKEN: czNjcmV0"),
+        "{}",
+        gen.stdout
+    );
+    assert_eq!(
+        k8s_unknown_fields(&gen.stdout),
+        Vec::<String>::new(),
+        "{}",
+        gen.stdout
+    );
+    env.hutch(&["kube", "down", &path]).success();
+    env.hutch(&["volume", "ls", "-q"]).success().stdout_is("");
 }

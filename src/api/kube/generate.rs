@@ -75,7 +75,7 @@ pub fn generate(
                     .map_err(step("reading container"))?;
                 reqs.push((info.record.name.clone(), req));
             }
-            let ports = state
+            let ports: Vec<Published> = state
                 .pod
                 .network
                 .ports
@@ -85,7 +85,7 @@ pub fn generate(
             let origins = origins(engine, &reqs)?;
             docs.extend(pod_docs(&state.pod.name, &reqs, &ports, opts, &origins)?);
         } else if let Ok((record, req)) = engine.recorded_request(name) {
-            let ports = req
+            let ports: Vec<Published> = req
                 .network
                 .publish
                 .iter()
@@ -238,7 +238,7 @@ fn key_values(kind: &str, name: &str, files: &BTreeMap<String, String>) -> Resul
 pub fn pod_docs(
     name: &str,
     reqs: &[(String, CreateRequest)],
-    ports: &Vec<Published>,
+    ports: &[Published],
     opts: &GenerateOptions,
     origins: &BTreeMap<String, Origin>,
 ) -> Result<Vec<String>, Error> {
@@ -594,12 +594,7 @@ mod tests {
         reqs[0].1.cgroups.limits.memory = Some("67108864".into());
         reqs[0].1.cgroups.limits.cpu_shares = Some(512);
         reqs[0].1.health.cmd = Some("wget -q -O /dev/null localhost || exit 1".into());
-        reqs[1]
-            .1
-            .mounts
-            .volume
-            .push("web-pod-0-scratch:/scratch".into());
-        let ports = plan
+        let ports: Vec<Published> = plan
             .publish
             .iter()
             .filter_map(|p| parse_publish(p))
@@ -615,8 +610,8 @@ mod tests {
                 ),
             ),
             (
-                "web-pod-0-scratch".to_string(),
-                Origin::EmptyDir("scratch".into()),
+                "web-pod-0-shared".to_string(),
+                Origin::EmptyDir("shared".into()),
             ),
         ]);
         let opts = GenerateOptions {
@@ -674,7 +669,7 @@ mod tests {
                 && o.files.get("page.html").map(String::as_str) == Some("served"))));
         assert_eq!(
             plan2.containers[1].mounts.volume,
-            ["web-pod-0-deployment-pod-0-scratch:/scratch"]
+            ["web-pod-0-deployment-pod-0-shared:/shared"]
         );
     }
 
@@ -700,7 +695,7 @@ mod tests {
             .iter()
             .map(|r| (r.name.clone().unwrap(), r.clone()))
             .collect();
-        let ports = plan
+        let ports: Vec<Published> = plan
             .publish
             .iter()
             .filter_map(|p| parse_publish(p))

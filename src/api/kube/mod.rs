@@ -67,7 +67,7 @@ pub enum Error {
     #[error("creating volume {name}")]
     CreateVolume {
         name: String,
-        source: container::Error,
+        source: Box<container::Error>,
     },
     /// Writing a ConfigMap's or Secret's files.
     #[error("writing the files of volume {name}")]
@@ -80,7 +80,7 @@ pub enum Error {
     Engine {
         step: &'static str,
         name: String,
-        source: container::Error,
+        source: Box<container::Error>,
     },
     /// Reading the files of a volume made from a ConfigMap or Secret.
     #[error("reading the files of volume {name}")]
@@ -191,7 +191,7 @@ fn ensure_volume(engine: &Engine, name: &str) -> Result<(), Error> {
         .map(drop)
         .map_err(|source| Error::CreateVolume {
             name: name.to_string(),
-            source,
+            source: Box::new(source),
         })
 }
 
@@ -202,7 +202,7 @@ fn engine_step<'a>(
     move |source| Error::Engine {
         step,
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -317,7 +317,7 @@ fn make_volume(engine: &Engine, need: &VolumeNeed) -> Result<(), Error> {
                 })
                 .map_err(|source| Error::CreateVolume {
                     name: v.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let dir = engine
                 .volume(&v.name)

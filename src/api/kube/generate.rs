@@ -232,8 +232,8 @@ fn key_values(kind: &str, name: &str, files: &BTreeMap<String, String>) -> Resul
 }
 
 /// The documents for pod `name` of containers `reqs` (each with its
-/// name) publishing `ports`: its ConfigMaps and Secrets, the Pod or
-/// Deployment, and the Service when asked; `origins` says where each
+/// name) publishing `ports`: its ConfigMaps and Secrets, the Service when
+/// asked, and the Pod or Deployment (Podman 4.3's order); `origins` says where each
 /// named volume came from (a volume not in it is a claim).
 pub fn pod_docs(
     name: &str,
@@ -302,11 +302,33 @@ pub fn pod_docs(
             out.push(key_values(kind, object, files)?);
         }
     }
+    if opts.is_service && !ports.is_empty() {
+        let s = Service {
+            api_version: "v1".into(),
+            kind: "Service".into(),
+            metadata: meta.clone(),
+            spec: ServiceSpec {
+                ports: ports
+                    .iter()
+                    .map(|(ctr, _, proto)| ServicePort {
+                        name: Some(ctr.to_string()),
+                        port: *ctr,
+                        target_port: Some(Value::from(*ctr)),
+                        node_port: None,
+                        protocol: (proto != "tcp").then(|| proto.to_ascii_uppercase()),
+                    })
+                    .collect(),
+                selector: labels.clone(),
+                kind: Some("NodePort".into()),
+            },
+        };
+        out.push(to_yaml(&s)?);
+    }
     out.push(match opts.kind {
         Kind::Pod => to_yaml(&Pod {
             api_version: "v1".into(),
             kind: "Pod".into(),
-            metadata: meta.clone(),
+            metadata: meta,
             spec,
         })?,
         Kind::Deployment => {
@@ -318,7 +340,7 @@ pub fn pod_docs(
                 kind: "Deployment".into(),
                 metadata: ObjectMeta {
                     name: format!("{name}-deployment"),
-                    ..meta.clone()
+                    ..meta
                 },
                 spec: DeploymentSpec {
                     replicas: Some(1),
@@ -334,28 +356,6 @@ pub fn pod_docs(
             })?
         }
     });
-    if opts.is_service && !ports.is_empty() {
-        let s = Service {
-            api_version: "v1".into(),
-            kind: "Service".into(),
-            metadata: meta,
-            spec: ServiceSpec {
-                ports: ports
-                    .iter()
-                    .map(|(ctr, _, proto)| ServicePort {
-                        name: Some(ctr.to_string()),
-                        port: *ctr,
-                        target_port: Some(Value::from(*ctr)),
-                        node_port: None,
-                        protocol: (proto != "tcp").then(|| proto.to_ascii_uppercase()),
-                    })
-                    .collect(),
-                selector: labels,
-                kind: Some("NodePort".into()),
-            },
-        };
-        out.push(to_yaml(&s)?);
-    }
     Ok(out)
 }
 

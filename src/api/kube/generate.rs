@@ -65,15 +65,16 @@ pub fn generate(
         let step = |s| super::engine_step(s, name);
         if engine.pod_exists(name).map_err(step("finding pod"))? {
             let state = engine.pod(name).map_err(step("reading pod"))?;
-            let mut members: Vec<_> = state.members.iter().map(|(info, _)| info).collect();
             // In the order they were made: the first holds the ports.
-            members.sort_by(|a, b| a.record.created.cmp(&b.record.created));
+            let members = engine
+                .pod_members_in_order(&state.pod.id)
+                .map_err(step("reading pod"))?;
             let mut reqs = Vec::new();
-            for info in members {
+            for (id, cname) in members {
                 let (_, req) = engine
-                    .recorded_request(&info.record.id)
+                    .recorded_request(&id)
                     .map_err(step("reading container"))?;
-                reqs.push((info.record.name.clone(), req));
+                reqs.push((cname, req));
             }
             let ports: Vec<Published> = state
                 .pod

@@ -20,6 +20,8 @@ pub struct PodDoc {
     pub name: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// Its annotations, which each container gets (as Podman gives them).
+    pub annotations: BTreeMap<String, String>,
     /// Its spec.
     pub spec: PodSpec,
 }
@@ -159,6 +161,7 @@ fn add(docs: &mut Documents, value: Value) -> Result<(), Error> {
             docs.pods.push(PodDoc {
                 name: p.metadata.name,
                 labels: p.metadata.labels,
+                annotations: p.metadata.annotations,
                 spec: p.spec,
             });
         }
@@ -173,9 +176,12 @@ fn add(docs: &mut Documents, value: Value) -> Result<(), Error> {
             }
             let mut labels = d.spec.template.metadata.labels;
             labels.extend(d.metadata.labels);
+            let mut annotations = d.metadata.annotations;
+            annotations.extend(d.spec.template.metadata.annotations);
             docs.pods.push(PodDoc {
                 name: format!("{}-pod-0", d.metadata.name),
                 labels,
+                annotations,
                 spec: d.spec.template.spec,
             });
         }
@@ -340,6 +346,11 @@ fn plan_container(
         pod: Some(pod.name.clone()),
         ..CreateRequest::default()
     };
+    req.metadata.annotations = pod
+        .annotations
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     if !c.command.is_empty() {
         req.process.entrypoint = Some(serde_json::to_string(&c.command).unwrap_or_default());
     }
@@ -615,7 +626,7 @@ spec:
   replicas: 1
   strategy: {type: Recreate}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {labels: {app: web}, annotations: {team: web}}
     spec:
       restartPolicy: OnFailure
       containers:
@@ -686,6 +697,7 @@ spec: {accessModes: [ReadWriteOnce]}
         assert_eq!(c.health.cmd.as_deref(), Some(r#"["true"]"#));
         assert_eq!(c.health.interval.as_deref(), Some("5s"));
         assert_eq!(c.restart, RestartPolicy::OnFailure { max_retries: None });
+        assert_eq!(c.metadata.annotations, ["team=web"]);
         assert!(plan.volumes.contains(&VolumeNeed::Claim("webdata".into())));
         // The emptyDir and the ConfigMap's files are volumes of the pod's
         // own, labelled for `kube generate`.

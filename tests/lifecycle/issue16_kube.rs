@@ -22,6 +22,16 @@ fn stack(env: &Env, port: u16) -> std::path::PathBuf {
     path
 }
 
+/// Fails unless this host is the cgroup v1 or hybrid kind of the host
+/// tier, where limits are refused (pure v2 runs in the guest tier).
+fn assert_not_unified() {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("reading mountinfo");
+    let unified = mounts
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "));
+    assert!(!unified, "this test expects a cgroup v1 or hybrid host");
+}
+
 /// The strict schema check of generated YAML: each document read into
 /// k8s-openapi's type for its kind, every key the type does not know
 /// collected by serde_ignored. Empty when the YAML is valid for the API.
@@ -246,6 +256,7 @@ fn issue16_kube_play_refuses_replicas_and_names_unknown_fields() {
 
 #[test]
 fn issue16_kube_play_secret_as_env_and_volume_with_security_and_limits() {
+    assert_not_unified();
     let env = setup();
     let _cleanup = Cleanup(&env);
     let img = image("busybox");
@@ -281,9 +292,21 @@ spec:
     secret: {{secretName: creds}}
 "
     );
+    // This host tier is cgroup v1 or hybrid (tests/lifecycle/cgroups.rs):
+    // a limit is refused as `run --memory` refuses it, and the pod goes.
     let path = env.dir.join("sec.yaml");
-    std::fs::write(&path, yaml).unwrap();
+    std::fs::write(&path, &yaml).unwrap();
     let path = path.to_string_lossy();
+    env.hutch(&["kube", "play", &path]).tool_error(&[
+        "creating container sec-app",
+        "resource limits need cgroup v2",
+    ]);
+    env.hutch(&["pod", "ps", "-q"]).success().stdout_is("");
+    std::fs::write(
+        &*path,
+        yaml.replace("    resources: {limits: {memory: 64Mi}}\n", ""),
+    )
+    .unwrap();
     env.hutch(&["kube", "play", &path]).success().stderr_empty();
     env.hutch(&[
         "exec",
@@ -298,11 +321,11 @@ spec:
     env.hutch(&[
         "inspect",
         "--format",
-        "{{.HostConfig.Memory}} [{{.HostConfig.RestartPolicy.Name}}]",
+        "{{.Config.User}} [{{.HostConfig.RestartPolicy.Name}}] {{.HostConfig.ReadonlyRootfs}}",
         "sec-app",
     ])
     .success()
-    .stdout_is("67108864 []");
+    .stdout_is("1000:1000 [] true");
     // The Secret comes back as a Secret, base64 again.
     let gen = env.hutch(&["kube", "generate", "sec"]).success();
     assert!(

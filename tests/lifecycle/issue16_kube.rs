@@ -286,7 +286,7 @@ spec:
       readOnlyRootFilesystem: true
       capabilities: {{drop: [ALL]}}
     volumeMounts:
-    - {{name: creds, mountPath: /run/creds, readOnly: true}}
+    - {{name: creds, mountPath: /creds, readOnly: true}}
   volumes:
   - name: creds
     secret: {{secretName: creds}}
@@ -313,7 +313,7 @@ spec:
         "sec-app",
         "sh",
         "-c",
-        "echo $TOKEN; cat /run/creds/TOKEN; echo; id -u; id -g",
+        "echo $TOKEN; cat /creds/TOKEN; echo; id -u; id -g",
     ])
     .success()
     .stdout_is("s3cret\ns3cret\n1000\n1000");

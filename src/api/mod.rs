@@ -1,5 +1,7 @@
-//! Front ends that are not the CLI. Today: `system service`, the Docker
-//! Engine REST API (v1.41) on a unix socket (issue #17).
+//! Front ends that are not the CLI: `system service`, the Docker Engine
+//! REST API (v1.41) on a unix socket (issue #17), and `kube` (issue #16),
+//! which reads Kubernetes YAML into the engine's typed requests and writes
+//! it from the engine's objects.
 //!
 //! Owns the socket and its access control (`listen`), HTTP on one
 //! connection (`http`), and turning Docker's requests into the engine's
@@ -16,6 +18,7 @@
 mod convert;
 mod docker;
 mod http;
+pub mod kube;
 mod listen;
 mod objects;
 mod stream;

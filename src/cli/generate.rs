@@ -13,9 +13,13 @@ use crate::error::Error;
 
 /// `hutch generate`'s subcommands.
 #[derive(Debug, Subcommand)]
+// One value per process, parsed once: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum GenerateCommand {
     /// Generate systemd units for a container or a pod
     Systemd(SystemdArgs),
+    /// Write Kubernetes YAML for containers, pods or volumes
+    Kube(super::kube::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +91,11 @@ pub fn run(
     root: Option<&Path>,
     runroot: Option<&Path>,
 ) -> Result<i32, Error> {
-    let GenerateCommand::Systemd(a) = cmd;
+    let a = match cmd {
+        GenerateCommand::Systemd(a) => a,
+        // `generate kube`, the older spelling of `kube generate`.
+        GenerateCommand::Kube(a) => return super::kube::generate(engine, a),
+    };
     if let Some(f) = a.format.as_deref().filter(|f| *f != "json") {
         return Err(Error::Usage(format!(
             "{f} is not a supported format: use json"

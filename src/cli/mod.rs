@@ -33,6 +33,7 @@ mod info;
 mod inspect;
 mod ioerr;
 mod json;
+mod kube;
 mod lifecycle;
 mod login;
 mod logs;
@@ -289,6 +290,12 @@ pub enum Command {
     /// Update containers labelled io.containers.autoupdate and restart their systemd units
     #[command(name = "auto-update")]
     AutoUpdate(autoupdate::AutoUpdateArgs),
+    /// Play, remove or generate Kubernetes YAML
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play Kubernetes YAML (the older spelling of kube play)
+    #[command(subcommand)]
+    Play(kube::PlayCommand),
     /// Internal: the monitor of a pod's infra process
     #[command(name = "pod-infra", hide = true)]
     PodInfra(pod::InfraArgs),
@@ -510,10 +517,13 @@ pub fn main() -> i32 {
         Command::PodInfra(a) => pod::infra(&engine, a),
         Command::Monitor(a) => lifecycle::monitor(&engine, a),
         Command::Healthcheck(c) => health::run(&engine, c),
+        Command::Generate(generate::GenerateCommand::Kube(a)) => kube::generate(&engine, a),
         Command::Generate(c) => {
             generate::run(&engine, c, cli.root.as_deref(), cli.runroot.as_deref())
         }
         Command::AutoUpdate(a) => autoupdate::run(&engine, a),
+        Command::Kube(c) => kube::run(&engine, c),
+        Command::Play(kube::PlayCommand::Kube(a)) => kube::play(&engine, a),
         Command::HealthTimer(a) => health::helper(&engine, a),
         Command::PortForward(a) => port::forward(a),
         Command::NotifyRelay(a) => crate::container::notify::relay(a.monitor)

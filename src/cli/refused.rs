@@ -40,6 +40,7 @@ const INFRA_PROCESS: &str = "a hutch pod's infra is a process of hutch's own hol
 
 /// Why per-device IO weights are refused.
 pub const DEVICE_WEIGHT: &str = "cgroup v2 takes per-device IO weights only where root enabled the kernel's IO cost model or BFQ for the device: use --blkio-weight";
+const KUBE_BUILD: &str = "kube play does not build images: build them with `hutch build -t NAME DIR` and name them in the YAML";
 const SIGN: &str = "hutch does not sign images: push, then sign with skopeo (copy --sign-by) or cosign (sign --key)";
 
 /// The refusals, by command.
@@ -211,6 +212,18 @@ pub const TABLE: &[Refusal] = &[
         flag: "sign-by",
         takes_value: true,
         reason: "hutch neither signs images nor verifies signatures",
+    },
+    Refusal {
+        commands: &["kube play", "play kube"],
+        flag: "build",
+        takes_value: false,
+        reason: KUBE_BUILD,
+    },
+    Refusal {
+        commands: &["kube play", "play kube"],
+        flag: "context-dir",
+        takes_value: true,
+        reason: KUBE_BUILD,
     },
 ];
 

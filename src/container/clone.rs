@@ -131,6 +131,25 @@ fn clone_name(store: &Store, name: &str) -> Result<String, Error> {
 }
 
 impl Engine {
+    /// The request container `name` was created with, as its spec records
+    /// it (`kube generate`), with the container's record.
+    pub fn recorded_request(
+        &self,
+        name: &str,
+    ) -> Result<(crate::storage::ContainerRecord, CreateRequest), Error> {
+        let info = lifecycle::find(self.store()?, name, Path::new(PROC), None)?;
+        let stored = load_spec(&info)?
+            .request
+            .ok_or_else(|| Error::CloneNoRequest(info.record.name.clone()))?;
+        let req = serde_json::from_value(stored).map_err(|source| Error::CloneRequestCorrupt {
+            id: info.record.id.clone(),
+            source,
+        })?;
+        Ok((info.record, req))
+    }
+}
+
+impl Engine {
     /// Creates a copy of container `req.container` with `req`'s changes
     /// and returns its id; with `destroy` removes the original, with `run`
     /// starts the copy. Must be called single-threaded.

@@ -517,6 +517,20 @@ impl Engine {
         out.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         Ok(out)
     }
+
+    /// Pod `id`'s members as (id, name) in the order they were created:
+    /// the store's order, which breaks ties within a second (`kube
+    /// generate` writes a pod's containers in this order).
+    pub fn pod_members_in_order(&self, id: &str) -> Result<Vec<(String, String)>, Error> {
+        let mut list = self.store()?.list_containers().map_err(Error::Store)?;
+        // The store lists newest first.
+        list.reverse();
+        Ok(list
+            .into_iter()
+            .filter(|info| super::load_spec(info).is_ok_and(|plan| plan.pod.as_deref() == Some(id)))
+            .map(|info| (info.record.id, info.record.name))
+            .collect())
+    }
 }
 
 /// The lines of `opts`' label files, as `--label`s (a clone reads no

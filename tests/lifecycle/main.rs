@@ -23,6 +23,7 @@ mod issue13_pod;
 mod issue13_podflags;
 mod issue13_podnet;
 mod issue14_networks;
+mod issue16_kube;
 mod issue20_lifecycle;
 mod issue20_runtime;
 mod issue21_check;

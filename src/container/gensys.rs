@@ -2,6 +2,7 @@
 //! pod (and its members) that `systemd_unit` makes units from, and the
 //! pid files the units of existing containers and pods name.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use super::systemd_unit::{self, ContainerFacts, PodFacts, Unit, UnitOptions};
@@ -29,9 +30,16 @@ pub fn infra_pid_file(root: &Path, id: &str) -> PathBuf {
 /// and does not stop the start (only a unit of the existing container
 /// reads the file).
 pub fn write_pid_file(path: &Path, pid: u32) {
+    // Private, as everything directly under the store and the run
+    // directory is (issue #21).
     let written = path
         .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
+        .map_or(Ok(()), |dir| {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        })
         .and_then(|()| std::fs::write(path, pid.to_string()));
     if let Err(e) = written {
         log::warn!("writing the monitor's pid to {}: {e}", path.display());

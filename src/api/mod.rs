@@ -21,6 +21,7 @@ mod http;
 pub mod kube;
 mod listen;
 mod objects;
+pub mod specgen;
 mod stream;
 
 use std::path::PathBuf;

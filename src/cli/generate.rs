@@ -1,6 +1,8 @@
 //! `hutch generate systemd`: the flags become `UnitOptions`, the engine
 //! makes the units, and they are printed (as text or Podman's JSON map)
 //! or written as `NAME.service` files into the current directory.
+//! `generate spec` prints `api::specgen`'s JSON; `generate kube` is
+//! `kube generate`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,58 @@ pub enum GenerateCommand {
     Systemd(SystemdArgs),
     /// Write Kubernetes YAML for containers, pods or volumes
     Kube(super::kube::GenerateArgs),
+    /// Write a container's or pod's creation spec as Podman's spec generator JSON
+    Spec(SpecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Print the JSON on one line
+    #[arg(short, long)]
+    pub compact: bool,
+    /// Write the JSON to this file and print its path
+    #[arg(short, long, value_name = "PATH")]
+    pub filename: Option<std::path::PathBuf>,
+    /// Name the spec NAME-clone (the default); --name=false keeps the name
+    #[arg(
+        short,
+        long,
+        num_args = 0..=1,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
+    pub name: bool,
+    /// The container or pod
+    #[arg(value_name = "CONTAINER|POD")]
+    pub target: String,
+}
+
+/// Runs `generate spec`.
+fn spec(engine: &Engine, a: SpecArgs) -> Result<i32, Error> {
+    let value = crate::api::specgen::generate(engine, &a.target, a.name)?;
+    // Podman indents by one space.
+    let text = match a.compact {
+        true => serde_json::to_string(&value).expect("a JSON value serialises"),
+        false => {
+            let mut buf = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            serde::Serialize::serialize(&value, &mut ser).expect("a JSON value serialises");
+            String::from_utf8(buf).expect("JSON is UTF-8")
+        }
+    };
+    match &a.filename {
+        Some(path) => {
+            super::output::write_to(Some(path), "a spec", |out| {
+                writeln!(out, "{text}").map_err(|e| super::ioerr::IoError::WriteStdout(e).into())
+            })?;
+            println!("{}", path.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +149,7 @@ pub fn run(
         GenerateCommand::Systemd(a) => a,
         // `generate kube`, the older spelling of `kube generate`.
         GenerateCommand::Kube(a) => return super::kube::generate(engine, a),
+        GenerateCommand::Spec(a) => return spec(engine, a),
     };
     if let Some(f) = a.format.as_deref().filter(|f| *f != "json") {
         return Err(Error::Usage(format!(

@@ -776,6 +776,8 @@ pub fn remove(
     lifecycle::remove(store, name, is_forced, maps, exits, proc)
 }
 
+pub use crate::net::Mode as NetworkMode;
+pub use crate::net::{parse_publish, PortMapping, Protocol};
 pub use crate::runtime::OverlayKind;
 
 /// The state of container `info` as it really is now: a record that says

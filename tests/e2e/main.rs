@@ -11,6 +11,7 @@ mod issue13_refusals;
 mod issue13_refusals_build;
 mod issue13_run;
 mod issue13_runlabel;
+mod issue13_spec;
 mod issue13_tmpl;
 mod issue13_trust;
 mod issue14_events;

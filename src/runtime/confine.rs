@@ -14,15 +14,45 @@ use super::report::Failure;
 use super::security::{self, Security};
 use crate::sys::fs::{openat2, proc_fd_path, Resolve};
 
-/// Masks and freezes `sec`'s paths beneath `root`, and with
-/// `sec.read_only` mounts the scratch tmpfs and remounts the root
-/// read-only; `containerenv` is the container's .containerenv (when the
-/// parent wrote one), which goes into the new /run.
-pub fn confine_paths(
+/// With `--read-only` (and its scratch tmpfs), mounts a tmpfs on /run,
+/// /tmp and /var/tmp beneath `root` and binds `containerenv` (the
+/// container's .containerenv, when the parent wrote one) into the new
+/// /run. Done before the user's mounts, so that a volume below one of them
+/// (`-v x:/run/creds`) lands on the tmpfs instead of being hidden by it.
+pub fn mount_scratch(
     root: BorrowedFd<'_>,
     sec: &Security,
     containerenv: Option<BorrowedFd<'_>>,
 ) -> Result<(), Failure> {
+    if !(sec.read_only && sec.read_only_tmpfs) {
+        return Ok(());
+    }
+    for dir in security::READ_ONLY_TMPFS_DIRS {
+        let target = mounts::ensure_dir(root, dir.trim_start_matches('/'))?;
+        let mode = if dir == "/run" {
+            "mode=755"
+        } else {
+            "mode=1777"
+        };
+        nix::mount::mount(
+            Some("tmpfs"),
+            &proc_fd_path(target.as_fd()),
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(mode),
+        )
+        .map_err(|e| Failure::step(format!("mounting a tmpfs on {dir}"), e))?;
+    }
+    // The tmpfs on /run covers /run/.containerenv: bind it again.
+    if let Some(file) = containerenv {
+        mounts::bind_etc_file(root, file, mounts::CONTAINER_ENV.1)?;
+    }
+    Ok(())
+}
+
+/// Masks and freezes `sec`'s paths beneath `root`, and with
+/// `sec.read_only` remounts the root read-only.
+pub fn confine_paths(root: BorrowedFd<'_>, sec: &Security) -> Result<(), Failure> {
     for path in &sec.masked_paths {
         if let Some(target) = open_confined(root, path)? {
             mask_path(target.as_fd(), path)?;
@@ -34,28 +64,6 @@ pub fn confine_paths(
         }
     }
     if sec.read_only {
-        if sec.read_only_tmpfs {
-            for dir in security::READ_ONLY_TMPFS_DIRS {
-                let target = mounts::ensure_dir(root, dir.trim_start_matches('/'))?;
-                let mode = if dir == "/run" {
-                    "mode=755"
-                } else {
-                    "mode=1777"
-                };
-                nix::mount::mount(
-                    Some("tmpfs"),
-                    &proc_fd_path(target.as_fd()),
-                    Some("tmpfs"),
-                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                    Some(mode),
-                )
-                .map_err(|e| Failure::step(format!("mounting a tmpfs on {dir}"), e))?;
-            }
-            // The tmpfs on /run covers /run/.containerenv: bind it again.
-            if let Some(file) = containerenv {
-                mounts::bind_etc_file(root, file, mounts::CONTAINER_ENV.1)?;
-            }
-        }
         remount_read_only(root, "/")?;
     }
     Ok(())

@@ -247,6 +247,12 @@ fn mount_root(
     //    still writable (5b freezes it).
     sys.write_sysctls(root.as_fd(), &plan.tuning.sysctls)?;
 
+    // 5a. With --read-only, the scratch tmpfs on /run, /tmp and /var/tmp,
+    //     before the user's mounts so that one below them lands on the
+    //     tmpfs rather than under it.
+    let containerenv = held.etc.get(super::mounts::CONTAINER_ENV.1);
+    sys.mount_scratch(root.as_fd(), &plan.security, containerenv)?;
+
     // 5a. Bind mounts, volumes and tmpfs from -v/--mount/--tmpfs: after
     //     /dev and friends so a user mount may cover them, before 5b so a
     //     --read-only root still lets their targets be created.
@@ -267,11 +273,9 @@ fn mount_root(
     sys.add_keep_id_user(root.as_fd(), &plan.identity)?;
 
     // 5b. Hide and freeze kernel paths in the /proc and /sys just mounted,
-    //     then, with --read-only, give the scratch directories a tmpfs and
-    //     make the root read-only: last, since every mount above needs
-    //     its target created in a writable root.
-    let containerenv = held.etc.get(super::mounts::CONTAINER_ENV.1);
-    sys.confine_paths(root.as_fd(), &plan.security, containerenv)?;
+    //     then, with --read-only, make the root read-only: last, since
+    //     every mount above needs its target created in a writable root.
+    sys.confine_paths(root.as_fd(), &plan.security)?;
     Ok(root)
 }
 
@@ -511,5 +515,14 @@ mod tests {
         assert!(sys.position("mount_volumes") < sys.position("mount_devices"));
         assert!(sys.position("mount_devices") < sys.position("confine_paths"));
         assert!(sys.position("add_keep_id_user") < sys.position("confine_paths"));
+    }
+
+    #[test]
+    fn the_scratch_tmpfs_precedes_the_user_mounts() {
+        // A volume below /run must land on the --read-only tmpfs, not
+        // under it (issue #16's kube Secret at /run/creds).
+        let sys = set_up(false);
+        assert!(sys.position("check_procfs") < sys.position("mount_scratch"));
+        assert!(sys.position("mount_scratch") < sys.position("mount_volumes"));
     }
 }

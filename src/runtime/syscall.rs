@@ -76,14 +76,16 @@ pub trait Syscall {
         root: BorrowedFd<'_>,
         sysctls: &[(String, String)],
     ) -> Result<(), Failure>;
-    /// Masks and freezes kernel paths; with `--read-only` freezes the root
-    /// (and binds `containerenv` into its new /run).
-    fn confine_paths(
+    /// With `--read-only`, the scratch tmpfs on /run, /tmp and /var/tmp
+    /// (and `containerenv` bound into the new /run).
+    fn mount_scratch(
         &mut self,
         root: BorrowedFd<'_>,
         security: &Security,
         containerenv: Option<BorrowedFd<'_>>,
     ) -> Result<(), Failure>;
+    /// Masks and freezes kernel paths; with `--read-only` freezes the root.
+    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure>;
     /// Brings up loopback in a network namespace of the container's own.
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure>;
     /// sethostname(2).
@@ -191,13 +193,17 @@ impl Syscall for Kernel {
         super::tuning::write_sysctls(root, sysctls)
     }
 
-    fn confine_paths(
+    fn mount_scratch(
         &mut self,
         root: BorrowedFd<'_>,
         security: &Security,
         containerenv: Option<BorrowedFd<'_>>,
     ) -> Result<(), Failure> {
-        confine::confine_paths(root, security, containerenv)
+        confine::mount_scratch(root, security, containerenv)
+    }
+
+    fn confine_paths(&mut self, root: BorrowedFd<'_>, security: &Security) -> Result<(), Failure> {
+        confine::confine_paths(root, security)
     }
 
     fn bring_up_loopback(&mut self, plan: &Plan) -> Result<(), Failure> {
@@ -366,12 +372,15 @@ impl Syscall for Recorder {
     fn write_sysctls(&mut self, _: BorrowedFd<'_>, s: &[(String, String)]) -> Result<(), Failure> {
         self.log(format!("write_sysctls {}", s.len()))
     }
-    fn confine_paths(
+    fn mount_scratch(
         &mut self,
         _: BorrowedFd<'_>,
         _: &Security,
         _: Option<BorrowedFd<'_>>,
     ) -> Result<(), Failure> {
+        self.log("mount_scratch")
+    }
+    fn confine_paths(&mut self, _: BorrowedFd<'_>, _: &Security) -> Result<(), Failure> {
         self.log("confine_paths")
     }
     fn bring_up_loopback(&mut self, _: &Plan) -> Result<(), Failure> {

@@ -205,6 +205,29 @@ fn run_read_only_root_keeps_scratch_dirs_writable() {
 }
 
 #[test]
+fn run_read_only_keeps_volumes_below_the_scratch_dirs() {
+    // A volume below /run or /tmp lands on the --read-only tmpfs instead
+    // of being hidden by it (found by issue #16's kube Secret test).
+    let env = setup();
+    let host = env.dir.join("creds");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("token"), "s3cret").unwrap();
+    let bind = format!("{}:/run/creds:ro", host.display());
+    let bind_tmp = format!("{}:/tmp/in", host.display());
+    let r = run(
+        &env,
+        &["--read-only", "-v", &bind, "-v", &bind_tmp],
+        &[
+            "sh",
+            "-c",
+            "cat /run/creds/token /tmp/in/token; touch /run/x /tmp/y",
+        ],
+    )
+    .success();
+    assert_eq!(r.stdout, "s3crets3cret");
+}
+
+#[test]
 fn exec_takes_the_container_caps_and_its_own_flags() {
     let env = setup();
     let _clean = Cleanup(&env);

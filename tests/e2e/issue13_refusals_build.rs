@@ -226,6 +226,15 @@ fn issue13_refusals_build_cpp_contexts_and_cache_ttl() {
     )
     .success();
     assert!(r.stdout.contains("Using cache"), "{}", r.stdout);
+    // Older than the TTL: built again (the ages are compared in one unit).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = build(
+        &env,
+        &ctx,
+        &["--build-context", &named, "--cache-ttl", "1s"],
+    )
+    .success();
+    assert!(!r.stdout.contains("Using cache"), "{}", r.stdout);
     build(&env, &ctx, &["--build-context", "extra=oci-layout://x"])
         .error_exit(125, &["--build-context"]);
 }

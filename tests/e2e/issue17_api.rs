@@ -288,9 +288,11 @@ fn issue17_another_uid_is_refused() {
     // socket is opened up (0666 in a 0755 directory) so that only the
     // peer check stands in the way.
     let env = Env::new();
+    // Directly in /tmp: the other uid must be able to reach the socket,
+    // and the suite's TMPDIR may be private to the test user.
     let dir = tempfile::Builder::new()
         .prefix("hutch-api-")
-        .tempdir_in(std::env::temp_dir())
+        .tempdir_in("/tmp")
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let socket = dir.path().join("api.sock");

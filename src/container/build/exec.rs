@@ -553,8 +553,7 @@ impl Build<'_> {
             let born = created.and_then(crate::container::logread::parse_timestamp);
             let now =
                 crate::container::logread::parse_timestamp(&crate::runtime::clock::now_rfc3339());
-            let is_fresh =
-                matches!((born, now), (Some(b), Some(n)) if n - b < ttl.as_secs() as i64);
+            let is_fresh = matches!((born, now), (Some(b), Some(n)) if i128::from(n - b) < ttl.as_nanos() as i128);
             if !is_fresh {
                 return Ok(false);
             }

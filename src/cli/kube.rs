@@ -11,6 +11,7 @@ use super::registry::{CredsArgs, RegistryArgs};
 use super::StderrReporter;
 use crate::api::kube::generate::{GenerateOptions, Kind};
 use crate::api::kube::{self, PlayOptions};
+use crate::container::ExitPropagation;
 use crate::container::{Engine, LogRequest, RegistryOptions};
 use crate::error::Error;
 
@@ -86,6 +87,12 @@ pub struct PlayArgs {
     /// The user namespace of the pods
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
+    /// Stay as the systemd service's main process until the pods' containers exit (Quadlet's .kube units)
+    #[arg(long, value_name = "BOOL", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub service_container: bool,
+    /// With --service-container, the exit code: none (0), all (failed when all failed) or any (failed when any failed)
+    #[arg(long, value_name = "MODE", hide = true, default_value = "none", value_parser = ["none", "all", "any"])]
+    pub service_exit_code_propagation: String,
 }
 
 /// `kube down`.
@@ -192,7 +199,20 @@ pub fn play(engine: &Engine, args: PlayArgs) -> Result<i32, Error> {
         }
         println!();
     }
-    Ok(0)
+    if !args.service_container {
+        return Ok(0);
+    }
+    // Quadlet's .kube service: this process is the unit's main one, ready
+    // now, and ends when the pods' containers have.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let ids: Vec<String> = report.pods.into_iter().flat_map(|(_, c)| c).collect();
+    let propagation = match args.service_exit_code_propagation.as_str() {
+        "all" => ExitPropagation::All,
+        "any" => ExitPropagation::Any,
+        _ => ExitPropagation::None,
+    };
+    Ok(engine.serve_as_unit(&ids, propagation)?)
 }
 
 /// `kube down`: prints the pods stopped and removed.

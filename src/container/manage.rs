@@ -74,6 +74,30 @@ impl Engine {
         super::wait_for(self.store()?, id, name, conditions, interval, &exits)
     }
 
+    /// Serves as a systemd service's main process for containers `ids`
+    /// (`kube play --service-container`, Quadlet's `.kube` units): tells
+    /// `NOTIFY_SOCKET` this process is the main one and ready, waits until
+    /// every container has stopped (or is gone), and returns the exit code
+    /// `propagation` makes of theirs.
+    pub fn serve_as_unit(
+        &self,
+        ids: &[String],
+        propagation: ExitPropagation,
+    ) -> Result<i32, Error> {
+        crate::runtime::send_ready(nix::unistd::getpid());
+        let mut codes = Vec::new();
+        for id in ids {
+            let code = self.wait_for(
+                id,
+                id,
+                &[WaitCondition::Stopped],
+                Duration::from_millis(250),
+            )?;
+            codes.push(code.unwrap_or(0));
+        }
+        Ok(propagation.exit_code(&codes))
+    }
+
     /// Waits until container `id`, which the caller started, has stopped
     /// and returns its exit code, also when it has removed itself (`--rm`).
     pub fn wait_started(&self, id: &str) -> Result<i32, Error> {
@@ -286,6 +310,53 @@ impl Engine {
                 self.apply_exit_policy(&pod, joined).map(|()| code)
             }
             None => watched,
+        }
+    }
+}
+
+/// How `kube play --service-container` turns its containers' exit codes
+/// into its own (Podman's `--service-exit-code-propagation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitPropagation {
+    /// Always 0.
+    None,
+    /// Failed (the last failing code) when every container failed.
+    All,
+    /// Failed (the first failing code) when any container failed.
+    Any,
+}
+
+impl ExitPropagation {
+    /// The exit code for containers that exited with `codes`.
+    pub fn exit_code(self, codes: &[i32]) -> i32 {
+        let failed: Vec<i32> = codes.iter().copied().filter(|c| *c != 0).collect();
+        match self {
+            ExitPropagation::None => 0,
+            ExitPropagation::Any => failed.first().copied().unwrap_or(0),
+            ExitPropagation::All if !codes.is_empty() && failed.len() == codes.len() => {
+                failed.last().copied().unwrap_or(0)
+            }
+            ExitPropagation::All => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitPropagation;
+
+    #[test]
+    fn exit_propagation_follows_podmans_modes() {
+        let cases = [
+            (ExitPropagation::None, vec![3, 0], 0),
+            (ExitPropagation::Any, vec![0, 3, 4], 3),
+            (ExitPropagation::Any, vec![0, 0], 0),
+            (ExitPropagation::All, vec![0, 3], 0),
+            (ExitPropagation::All, vec![3, 4], 4),
+            (ExitPropagation::All, vec![], 0),
+        ];
+        for (mode, codes, want) in cases {
+            assert_eq!(mode.exit_code(&codes), want, "{mode:?} {codes:?}");
         }
     }
 }

@@ -93,6 +93,7 @@ pub use engine::Engine;
 pub use inspect::state_name;
 pub use lifecycle::parse_signal;
 pub use limits::UpdateRequest;
+pub use manage::ExitPropagation;
 pub use monitor::{format_report, Detached};
 pub use options::read_env_files;
 pub use pod_clone::PodCloneRequest;

@@ -342,3 +342,57 @@ spec:
     env.hutch(&["kube", "down", &path]).success();
     env.hutch(&["volume", "ls", "-q"]).success().stdout_is("");
 }
+
+#[test]
+fn issue16_kube_play_service_container_is_the_units_main_process() {
+    // Quadlet's .kube services run `kube play --service-container=true`:
+    // hutch tells NOTIFY_SOCKET it is the main process and ready, stays
+    // until the pod's containers exit, and passes their failure on with
+    // --service-exit-code-propagation=any.
+    let mut env = setup();
+    let socket_path = env.dir.join("notify.sock");
+    env.set_env("NOTIFY_SOCKET", &socket_path.to_string_lossy());
+    let _cleanup = Cleanup(&env);
+    let img = image("busybox");
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: svc}}\nspec:\n  restartPolicy: Never\n  containers:\n  - name: a\n    image: {img}\n    command: [sh, -c, 'sleep 2; exit 3']\n  - name: b\n    image: {img}\n    command: ['true']\n"
+    );
+    let path = env.dir.join("svc.yaml");
+    std::fs::write(&path, pod).unwrap();
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let pending = env.spawn(&[
+        "kube",
+        "play",
+        "--service-container=true",
+        "--service-exit-code-propagation=any",
+        &path.to_string_lossy(),
+    ]);
+    let pid = pending.id();
+    let mut buf = [0u8; 512];
+    let n = socket.recv(&mut buf).expect("a readiness message");
+    let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(message.contains("READY=1"), "{message}");
+    assert!(message.contains(&format!("MAINPID={pid}")), "{message}");
+    let r = pending.wait().code(3);
+    r.stdout_has("Pod:");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "kube play returned before the pod's containers exited"
+    );
+    env.hutch(&["kube", "down", &path.to_string_lossy()])
+        .success();
+    // Without propagation the service ends cleanly whatever they exit with.
+    env.hutch(&[
+        "kube",
+        "play",
+        "--service-container=true",
+        &path.to_string_lossy(),
+    ])
+    .success();
+    env.hutch(&["kube", "down", &path.to_string_lossy()])
+        .success();
+}

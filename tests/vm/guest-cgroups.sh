@@ -736,9 +736,48 @@ TimeoutStopSec=20"
     "$hutch" quadlet rm qa.container qb.container qpod.pod qdata.volume >/dev/null || return 1
 }
 
+# A .kube unit: `hutch kube play --service-container=true` is the main
+# process, the pod serves its hostPort, and stop takes the pod down.
+quadlet_kube() {
+    local out main
+    mkdir -p "$qdir" || return 1
+    cat >"$HOME/qk.yaml" <<YAML || return 1
+apiVersion: v1
+kind: Pod
+metadata:
+  name: qk
+spec:
+  containers:
+  - name: web
+    image: $img
+    command: [sh, -c, 'mkdir -p /www && echo kube-served >/www/index.html && exec httpd -f -p 80 -h /www']
+    ports:
+    - containerPort: 80
+      hostPort: 8183
+YAML
+    quadlet_write qk.kube "[Kube]
+Yaml=$HOME/qk.yaml
+[Service]
+TimeoutStopSec=30"
+    out=$("$hutch" quadlet install "$qdir/qk.kube" 2>&1) || { echo "install: $out"; return 1; }
+    [ "$out" = qk.service ] || { echo "install printed: $out"; return 1; }
+    timeout 120 systemctl --user start qk.service 2>/dev/null || { quadlet_diag qk.service; return 1; }
+    out=$(quadlet_prop qk.service ActiveState)/$(quadlet_prop qk.service SubState)
+    [ "$out" = active/running ] || { echo "qk.service is $out"; quadlet_diag qk.service; return 1; }
+    main=$(quadlet_prop qk.service MainPID)
+    tr '\0' ' ' <"/proc/$main/cmdline" | grep -q 'kube play' ||
+        { echo "MainPID $main is $(tr '\0' ' ' <"/proc/$main/cmdline")"; return 1; }
+    out=$(quadlet_get 8183) || { echo "$out"; quadlet_diag qk.service; return 1; }
+    [ "$out" = kube-served ] || { echo "port 8183 answered $out"; return 1; }
+    quadlet_stop_within qk.service 30 || { quadlet_diag qk.service; return 1; }
+    if "$hutch" pod exists qk; then echo "pod qk left after stop"; return 1; fi
+    out=$("$hutch" quadlet rm qk.kube 2>&1) || { echo "rm: $out"; return 1; }
+}
+
 check quadlet_container quadlet_container
 check quadlet_user_manager_restart quadlet_user_manager_restart
 check quadlet_pod quadlet_pod
+check quadlet_kube quadlet_kube
 
 # --- auto-update (issue #16) -------------------------------------------------
 # A second, writable registry on port 8766: a copy of the tree

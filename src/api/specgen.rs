@@ -6,6 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::container::volumes::{self, Kind};
 use crate::container::{
     parse_publish, CreateRequest, Engine, NetworkMode as Mode, PortMapping, Protocol, RestartPolicy,
 };
@@ -233,39 +234,40 @@ fn container_spec(req: &CreateRequest, image_id: &str) -> Map<String, Value> {
     spec
 }
 
-/// `-v` and `--tmpfs` as Podman's `mounts` (binds and tmpfs) and
-/// `volumes` (named volumes).
+/// `-v`, `--mount` and `--tmpfs`, read by the engine's own parsers, as
+/// Podman's `mounts` (binds and tmpfs) and `volumes` (named volumes).
+/// The request was checked at create, so a spec that no longer parses is
+/// left out rather than failing the whole output.
 fn mounts(req: &CreateRequest) -> (Vec<Value>, Vec<Value>) {
+    let parsed = req
+        .mounts
+        .volume
+        .iter()
+        .map(|v| volumes::parse_volume(v))
+        .chain(req.mounts.mount.iter().map(|m| volumes::parse_mount(m)))
+        .chain(req.mounts.tmpfs.iter().map(|t| volumes::parse_tmpfs(t)))
+        .filter_map(Result::ok);
     let mut mounts = Vec::new();
-    let mut volumes = Vec::new();
-    for v in &req.mounts.volume {
-        let mut parts = v.splitn(3, ':');
-        let (src, dst, opts) = (parts.next(), parts.next(), parts.next());
-        let Some(dst) = dst else {
-            // An anonymous volume: `-v /data`.
-            volumes.push(json!({ "Name": "", "Dest": v, "Options": [] }));
-            continue;
-        };
-        let src = src.unwrap_or_default();
-        let options: Vec<&str> = opts
-            .map(|o| o.split(',').filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        if src.starts_with('/') || src.starts_with('.') {
-            let mut o = options.clone();
-            o.push("rbind");
-            mounts.push(json!({ "destination": dst, "type": "bind", "source": src, "options": o }));
-        } else {
-            volumes.push(json!({ "Name": src, "Dest": dst, "Options": options }));
+    let mut named = Vec::new();
+    for m in parsed {
+        let mut options: Vec<&str> = Vec::new();
+        if m.read_only {
+            options.push("ro");
+        }
+        match m.kind {
+            Kind::Bind => {
+                options.push("rbind");
+                mounts.push(json!({ "destination": m.destination, "type": "bind", "source": m.source, "options": options }));
+            }
+            Kind::Tmpfs => {
+                options.extend(m.tmpfs_data.split(',').filter(|o| !o.is_empty()));
+                mounts.push(json!({ "destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options }));
+            }
+            Kind::Volume => {
+                named.push(json!({ "Name": m.source, "Dest": m.destination, "Options": options }));
+            }
+            Kind::Image | Kind::Devpts => {}
         }
     }
-    for t in &req.mounts.tmpfs {
-        let (dst, opts) = match t.split_once(':') {
-            Some((d, o)) => (d, o.split(',').collect::<Vec<_>>()),
-            None => (t.as_str(), Vec::new()),
-        };
-        mounts.push(
-            json!({ "destination": dst, "type": "tmpfs", "source": "tmpfs", "options": opts }),
-        );
-    }
-    (mounts, volumes)
+    (mounts, named)
 }

@@ -21,7 +21,7 @@ use help::{aliases, command_tree, long_flags};
 
 /// The share of Podman's names hutch must implement; raised as issues land
 /// (issue #13 asks for 0.95).
-const FLOOR: f64 = 0.94;
+const FLOOR: f64 = 0.95;
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -51,6 +51,12 @@ pub struct ConnectArgs {
     /// The container's IPv4 address on this network
     #[arg(long, value_name = "ADDRESS")]
     pub ip: Option<String>,
+    /// The container's IPv6 address on this network (one with an IPv6 subnet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
+    /// The MAC address of the container's interface on this network
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -87,22 +93,22 @@ pub struct CreateArgs {
     /// Driver: bridge (the only one rootless)
     #[arg(short, long, value_name = "DRIVER")]
     pub driver: Option<String>,
-    /// IPv4 subnet A.B.C.D/N (default: the next free 10.89.N.0/24)
+    /// Subnet, IPv4 A.B.C.D/N or IPv6 ADDR/N; repeat for one of each (default: the next free 10.89.N.0/24)
     #[arg(long, value_name = "SUBNET")]
-    pub subnet: Option<String>,
-    /// The bridge's address (default: the subnet's first)
+    pub subnet: Vec<String>,
+    /// The bridge's address on the subnet given at the same place (default: the subnet's first)
     #[arg(long, value_name = "ADDRESS")]
-    pub gateway: Option<String>,
-    /// Give containers addresses from this part of the subnet only (A.B.C.D/N)
+    pub gateway: Vec<String>,
+    /// Give containers addresses from this part of the IPv4 subnet at the same place only (A.B.C.D/N)
     #[arg(long, value_name = "RANGE")]
-    pub ip_range: Option<String>,
+    pub ip_range: Vec<String>,
     /// No route out: containers reach only each other
     #[arg(long)]
     pub internal: bool,
     /// No DNS server on the network: containers do not find each other by name
     #[arg(long)]
     pub disable_dns: bool,
-    /// IPv6 (not supported yet)
+    /// Dual stack: an IPv6 subnet too (a random unique local /64 unless --subnet gives one)
     #[arg(long)]
     pub ipv6: bool,
     /// Set a label (KEY=VALUE)
@@ -194,7 +200,13 @@ pub fn run(engine: &Engine, cmd: NetworkCommand) -> Result<i32, Error> {
         }),
         NetworkCommand::Prune(a) => prune(engine, a),
         NetworkCommand::Connect(a) => {
-            engine.connect_network(&a.network, &a.container, &a.alias, a.ip.as_deref())?;
+            let how = crate::container::netattach::Connect {
+                aliases: a.alias,
+                ip: a.ip,
+                ip6: a.ip6,
+                mac_address: a.mac_address,
+            };
+            engine.connect_network_with(&a.network, &a.container, &how)?;
             Ok(0)
         }
         NetworkCommand::Disconnect(a) => {
@@ -210,9 +222,9 @@ fn create(engine: &Engine, a: CreateArgs) -> Result<i32, Error> {
     let req = NewNetwork {
         name: a.name,
         driver: a.driver,
-        subnet: a.subnet,
-        gateway: a.gateway,
-        ip_range: a.ip_range,
+        subnets: a.subnet,
+        gateways: a.gateway,
+        ip_ranges: a.ip_range,
         internal: a.internal,
         disable_dns: a.disable_dns,
         ipv6: a.ipv6,

@@ -16,6 +16,9 @@ pub struct NetworkArgs {
     /// The container's IPv4 address on its user-defined network
     #[arg(long, value_name = "ADDRESS")]
     pub ip: Option<String>,
+    /// The container's IPv6 address on its user-defined network (one with an IPv6 subnet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
     /// Publish a container port on the host: [hostIP:][hostPort:]containerPort[-end][/tcp|/udp]
     #[arg(short = 'p', long, value_name = "PORT")]
     pub publish: Vec<String>,
@@ -37,7 +40,7 @@ pub struct NetworkArgs {
     /// Do not write /etc/hosts: the image's stays
     #[arg(long)]
     pub no_hosts: bool,
-    /// MAC address of the container's interface (pasta and slirp4netns)
+    /// MAC address of the container's interface (pasta, slirp4netns, or its one user-defined network)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
     /// Expose a port or a range of ports: PORT[-END][/tcp|/udp] (published by -P)
@@ -53,6 +56,7 @@ impl NetworkArgs {
             network: (!self.network.is_empty()).then(|| self.network.join(",")),
             aliases: self.network_alias.clone(),
             ip: self.ip.clone(),
+            ip6: self.ip6.clone(),
             networks: Vec::new(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,

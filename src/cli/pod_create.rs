@@ -32,12 +32,15 @@ pub struct CreateArgs {
     /// Network mode of the pod: pasta[:OPTIONS], slirp4netns[:OPTIONS], host, none, or user-defined networks (NAME[,NAME...])
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
-    /// MAC address of the pod's interface (pasta and slirp4netns)
+    /// MAC address of the pod's interface (pasta, slirp4netns, or its one user-defined network)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
     /// The pod's IPv4 address on its user-defined network
     #[arg(long, value_name = "ADDRESS")]
     pub ip: Option<String>,
+    /// The pod's IPv6 address on its user-defined network (one with an IPv6 subnet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
     /// Another name the user-defined network's DNS gives the pod's address
     #[arg(long, value_name = "NAME")]
     pub network_alias: Vec<String>,
@@ -251,6 +254,7 @@ pub fn create(engine: &Engine, mut args: CreateArgs) -> Result<i32, Error> {
             no_hosts: args.no_hosts,
             mac_address: args.mac_address,
             ip: args.ip,
+            ip6: args.ip6,
             aliases: args.network_alias,
             ..NetworkRequest::default()
         },

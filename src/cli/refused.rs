@@ -178,12 +178,6 @@ pub const TABLE: &[Refusal] = &[
         reason: DEVICE_WEIGHT,
     },
     Refusal {
-        commands: &["unshare"],
-        flag: "rootless-netns",
-        takes_value: false,
-        reason: "hutch has no shared rootless network namespace: each container has its own; enter one with nsenter -t PID -U -n --preserve-credentials (PID from hutch inspect -f '{{.State.Pid}}')",
-    },
-    Refusal {
         commands: BUILD,
         flag: "all-platforms",
         takes_value: false,

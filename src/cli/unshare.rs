@@ -10,6 +10,9 @@ use crate::error::{Error, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 
 #[derive(Debug, Args)]
 pub struct UnshareArgs {
+    /// Run in the network holder's user and network namespaces, where the user-defined networks' bridges live
+    #[arg(long)]
+    pub rootless_netns: bool,
     /// Command and arguments (default: $SHELL, else /bin/sh)
     #[arg(
         value_name = "COMMAND",
@@ -21,7 +24,7 @@ pub struct UnshareArgs {
 
 /// Runs the command and returns its exit code.
 pub fn run(engine: &Engine, args: UnshareArgs) -> Result<i32, Error> {
-    if let Some(reason) = engine.fallback_reason()? {
+    if let Some(reason) = engine.fallback_reason()?.filter(|_| !args.rootless_netns) {
         super::warn(&format!(
             "{reason}: only your own uid is mapped (as root); files of other ids stay out of reach"
         ));
@@ -34,7 +37,11 @@ pub fn run(engine: &Engine, args: UnshareArgs) -> Result<i32, Error> {
     } else {
         args.command
     };
-    match engine.unshare(&command)? {
+    let outcome = match args.rootless_netns {
+        true => engine.unshare_rootless_netns(&command)?,
+        false => engine.unshare(&command)?,
+    };
+    match outcome {
         Outcome::Exited(code) => Ok(code),
         Outcome::NotFound(name) => {
             super::report_error(&Error::Usage(format!("{name}: command not found")));

@@ -614,12 +614,7 @@ impl Engine {
         is_shifted: bool,
     ) -> Result<NetworkRequest, Error> {
         let mut net_req = req.network.clone();
-        if let Some(attachments) = super::networks::resolve(
-            &self.paths().root,
-            req.network.network.as_deref(),
-            &req.network.aliases,
-            req.network.ip.as_deref(),
-        )? {
+        if let Some(attachments) = super::networks::resolve(&self.paths().root, &req.network)? {
             // The holder's user namespace is the container's: its maps.
             if is_shifted {
                 return Err(super::networks::Error::Invalid {

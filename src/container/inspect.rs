@@ -134,11 +134,22 @@ fn user_networks(
         let iface = status
             .get(&a.network)
             .and_then(|s| s.interfaces.values().next());
-        let addr = iface.and_then(|i| i.subnets.first());
-        let (ip, prefix) = addr
-            .and_then(|a| a.ipnet.split_once('/'))
-            .map(|(ip, p)| (ip.to_string(), p.parse::<u8>().unwrap_or(0)))
-            .unwrap_or_default();
+        let family = |v6: bool| {
+            iface
+                .into_iter()
+                .flat_map(|i| i.subnets.iter())
+                .find(|s| s.ipnet.contains(':') == v6)
+        };
+        let split = |addr: Option<&net::netavark::AddressStatus>| {
+            let (ip, prefix) = addr
+                .and_then(|a| a.ipnet.split_once('/'))
+                .map(|(ip, p)| (ip.to_string(), p.parse::<u8>().unwrap_or(0)))
+                .unwrap_or_default();
+            let gateway = addr.and_then(|a| a.gateway.clone()).unwrap_or_default();
+            (ip, prefix, gateway)
+        };
+        let (ip, prefix, gateway) = split(family(false));
+        let (ip6, prefix6, gateway6) = split(family(true));
         if first.is_none() && !ip.is_empty() {
             first = Some(ip.clone());
         }
@@ -146,9 +157,12 @@ fn user_networks(
             a.network.clone(),
             json!({
                 "EndpointID": "",
-                "Gateway": addr.and_then(|a| a.gateway.clone()).unwrap_or_default(),
+                "Gateway": gateway,
                 "IPAddress": ip,
                 "IPPrefixLen": prefix,
+                "IPv6Gateway": gateway6,
+                "GlobalIPv6Address": ip6,
+                "GlobalIPv6PrefixLen": prefix6,
                 "MacAddress": iface.map(|i| i.mac_address.clone()).unwrap_or_default(),
                 "NetworkID": a.network,
                 "Aliases": a.aliases,

@@ -7,15 +7,16 @@
 //! namespace and runs netavark (see `runtime::network::attach`).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
 
+use super::netaddr;
 use super::netholder::{self, attached_dir};
 use super::networks;
 use super::Error;
-use crate::net::netavark::{Cidr, Holder, Options, PerNetwork};
+use crate::net::netavark::{Holder, Options, PerNetwork};
 use crate::net::Attachment;
 use crate::runtime::network::NetAttach;
 use crate::runtime::pod::PodJoin;
@@ -27,8 +28,11 @@ struct AttachedRecord {
     /// The process that detaches it, and its start time.
     owner: i32,
     owner_start: u64,
-    /// Its address on each network.
+    /// Its IPv4 address on each network that has an IPv4 subnet.
     addresses: BTreeMap<String, Ipv4Addr>,
+    /// Its IPv6 address on each network that has an IPv6 subnet.
+    #[serde(default)]
+    addresses6: BTreeMap<String, Ipv6Addr>,
     /// What netavark was told, kept current by `network connect` and
     /// `disconnect`: the detach reads it.
     #[serde(default)]
@@ -127,32 +131,28 @@ pub fn attach_networks(
     let _lock = netholder::lock(root)?;
     let holder = netholder::ensure(root, proc)?;
     let (user, net) = netholder::open_namespaces(&holder, proc)?;
-    let taken: Vec<(String, Ipv4Addr)> = live_records(root)
+    let others: Vec<AttachedRecord> = live_records(root)
         .into_iter()
         .filter(|(other, _)| other != id)
-        .flat_map(|(_, r)| r.addresses)
+        .map(|(_, r)| r)
         .collect();
     let mut options = Options {
         container_id: id.to_string(),
         container_name: name.to_string(),
         ..Options::default()
     };
-    let mut addresses = BTreeMap::new();
+    let (mut addresses, mut addresses6) = (BTreeMap::new(), BTreeMap::new());
     let short: String = id.chars().take(12).collect();
     for (i, a) in attachments.iter_mut().enumerate() {
         let network = networks::find(root, &a.network)?;
-        let (cidr, gateway) = subnet_of(&network)?;
-        let used: Vec<Ipv4Addr> = taken
-            .iter()
-            .filter(|(n, _)| *n == network.name)
-            .map(|(_, ip)| *ip)
-            .collect();
-        let ip = pick(&network, &cidr, gateway, a.ip, &used)?;
-        a.ip = Some(ip);
-        a.gateway = gateway;
-        a.prefix = cidr.prefix;
-        a.dns = network.dns_enabled;
-        addresses.insert(network.name.clone(), ip);
+        let (used4, used6) = used_on(&others, &network.name);
+        let (v4, v6) = netaddr::assign(&network, a, &used4, &used6)?;
+        if let Some(ip) = v4 {
+            addresses.insert(network.name.clone(), ip);
+        }
+        if let Some(ip) = v6 {
+            addresses6.insert(network.name.clone(), ip);
+        }
         let mut aliases = vec![name.to_string(), short.clone()];
         aliases.extend(a.aliases.iter().cloned());
         aliases.retain(|n| !n.is_empty());
@@ -161,9 +161,9 @@ pub fn attach_networks(
             network.name.clone(),
             PerNetwork {
                 interface_name: format!("eth{i}"),
-                static_ips: vec![ip.to_string()],
+                static_ips: netaddr::static_ips(v4, v6),
                 aliases,
-                static_mac: None,
+                static_mac: a.mac.clone(),
             },
         );
         options.network_info.insert(network.name.clone(), network);
@@ -173,6 +173,7 @@ pub fn attach_networks(
         owner: me,
         owner_start: procfs::start_time(proc, me).unwrap_or_default(),
         addresses,
+        addresses6,
         options: options.clone(),
     };
     let path = record_path(root, id);
@@ -192,81 +193,45 @@ pub fn attach_networks(
     })
 }
 
-/// `network`'s IPv4 subnet and gateway.
-fn subnet_of(network: &crate::net::netavark::Network) -> Result<(Cidr, Option<Ipv4Addr>), Error> {
-    let subnet = network.subnets.first();
-    let cidr = subnet.and_then(|s| Cidr::parse(&s.subnet));
-    let gateway = subnet
-        .and_then(|s| s.gateway.as_deref())
-        .and_then(|g| g.parse::<Ipv4Addr>().ok());
-    match cidr {
-        Some(cidr) => Ok((cidr, gateway)),
-        None => Err(networks::Error::Invalid {
-            field: "subnet",
-            value: network.name.clone(),
-            reason: "the network has no IPv4 subnet".into(),
-        }
-        .into()),
-    }
+/// Records that this process uses the holder (`unshare --rootless-netns`)
+/// under key `key`, with no network: the holder stays while the record's
+/// owner lives. The caller holds the holder lock; returns the record,
+/// to remove when done.
+pub fn hold(root: &Path, key: &str, proc: &Path) -> Result<PathBuf, Error> {
+    let me = nix::unistd::getpid().as_raw();
+    let rec = AttachedRecord {
+        owner: me,
+        owner_start: procfs::start_time(proc, me).unwrap_or_default(),
+        ..AttachedRecord::default()
+    };
+    write_record(root, key, &rec)?;
+    Ok(record_path(root, key))
+}
+
+/// The addresses that the containers of records `others` hold on network
+/// `name`: IPv4, IPv6.
+fn used_on(others: &[AttachedRecord], name: &str) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
+    let v4 = others
+        .iter()
+        .filter_map(|r| r.addresses.get(name).copied())
+        .collect();
+    let v6 = others
+        .iter()
+        .filter_map(|r| r.addresses6.get(name).copied())
+        .collect();
+    (v4, v6)
 }
 
 /// Fills in what `attachments` need before an address is picked: each
-/// network's gateway, prefix and whether its DNS answers names (a pod's
+/// network's gateways, prefixes and whether its DNS answers names (a pod's
 /// members, made before its infra starts, write their resolv.conf from
 /// it).
 pub fn fill_networks(root: &Path, attachments: &mut [Attachment]) -> Result<(), Error> {
     for a in attachments {
         let network = networks::find(root, &a.network)?;
-        let (cidr, gateway) = subnet_of(&network)?;
-        a.gateway = gateway;
-        a.prefix = cidr.prefix;
-        a.dns = network.dns_enabled;
+        netaddr::fill(&network, a)?;
     }
     Ok(())
-}
-
-/// The address for a container on `network`: `wanted` if it is free and
-/// inside, else the lowest free one.
-fn pick(
-    network: &crate::net::netavark::Network,
-    cidr: &Cidr,
-    gateway: Option<Ipv4Addr>,
-    wanted: Option<Ipv4Addr>,
-    used: &[Ipv4Addr],
-) -> Result<Ipv4Addr, Error> {
-    let bad = |ip, reason| networks::Error::BadAddress {
-        network: network.name.clone(),
-        ip,
-        reason,
-    };
-    if let Some(ip) = wanted {
-        if !cidr.contains(ip) || ip == cidr.addr || ip > cidr.last() {
-            return Err(bad(ip, "not a host address of the network's subnet").into());
-        }
-        if Some(ip) == gateway {
-            return Err(bad(ip, "the network's gateway").into());
-        }
-        if used.contains(&ip) {
-            return Err(bad(ip, "already in use by another container").into());
-        }
-        return Ok(ip);
-    }
-    let range = network
-        .subnets
-        .first()
-        .and_then(|s| s.lease_range.as_ref())
-        .and_then(|r| {
-            let lo = r.start_ip.as_deref()?.parse().ok()?;
-            let hi = r.end_ip.as_deref()?.parse().ok()?;
-            Some((lo, hi))
-        });
-    crate::net::netavark::free_address(cidr, gateway, range, used).ok_or_else(|| {
-        networks::Error::NoAddress {
-            network: network.name.clone(),
-            subnet: cidr.to_string(),
-        }
-        .into()
-    })
 }
 
 /// netavark's options for container `id` named `name` on `network` alone.
@@ -335,33 +300,135 @@ fn update_status(
     let _ = crate::storage::atomic::write_json(&path, &now, 0o644);
 }
 
+/// How `network connect` attaches a container.
+#[derive(Debug, Clone, Default)]
+pub struct Connect {
+    /// `--alias`.
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<String>,
+    /// `--ip6`.
+    pub ip6: Option<String>,
+    /// `--mac-address`.
+    pub mac_address: Option<String>,
+}
+
+impl Connect {
+    /// The attachment to network `network` these options ask for.
+    fn attachment(&self, network: &str) -> Result<Attachment, Error> {
+        let invalid = |field: &'static str, value: &str, reason: &str| networks::Error::Invalid {
+            field,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        let ip = match &self.ip {
+            Some(ip) => Some(
+                ip.parse::<Ipv4Addr>()
+                    .map_err(|_| invalid("--ip", ip, "use an IPv4 address"))?,
+            ),
+            None => None,
+        };
+        let ip6 = match &self.ip6 {
+            Some(ip) => Some(
+                ip.parse::<Ipv6Addr>()
+                    .map_err(|_| invalid("--ip6", ip, "use an IPv6 address"))?,
+            ),
+            None => None,
+        };
+        if let Some(mac) = self
+            .mac_address
+            .as_deref()
+            .filter(|m| !crate::net::is_mac(m))
+        {
+            return Err(invalid(
+                "--mac-address",
+                mac,
+                "use six hexadecimal pairs, xx:xx:xx:xx:xx:xx",
+            )
+            .into());
+        }
+        Ok(Attachment {
+            network: network.to_string(),
+            aliases: self.aliases.clone(),
+            ip,
+            ip6,
+            mac: self.mac_address.clone(),
+            ..Attachment::default()
+        })
+    }
+}
+
+/// Attaches the running container `pid` (`id`, made by `plan`) with
+/// attachment record `rec` to `net` now: addresses picked, netavark run,
+/// the record and the status file updated. The caller holds the holder
+/// lock.
+fn connect_running(
+    root: &Path,
+    pid: i32,
+    (id, plan): (&str, &Plan),
+    mut rec: AttachedRecord,
+    net: crate::net::netavark::Network,
+    mut wanted: Attachment,
+    short: String,
+) -> Result<(), Error> {
+    let proc = Path::new(super::PROC);
+    let others: Vec<AttachedRecord> = live_records(root)
+        .into_iter()
+        .filter(|(other, _)| other != id)
+        .map(|(_, r)| r)
+        .collect();
+    let (used4, used6) = used_on(&others, &net.name);
+    let (v4, v6) = netaddr::assign(&net, &mut wanted, &used4, &used6)?;
+    let taken: Vec<&String> = rec
+        .options
+        .networks
+        .values()
+        .map(|p| &p.interface_name)
+        .collect();
+    let iface = (0..)
+        .map(|i| format!("eth{i}"))
+        .find(|n| !taken.contains(&n))
+        .unwrap_or_default();
+    let mut names = vec![plan.origin.name.clone(), short];
+    names.extend(wanted.aliases.iter().cloned());
+    let per = PerNetwork {
+        interface_name: iface,
+        static_ips: netaddr::static_ips(v4, v6),
+        aliases: names,
+        static_mac: wanted.mac.clone(),
+    };
+    let one = single(id, &plan.origin.name, per.clone(), net.clone());
+    let (holder, netns) = namespaces(root, pid, proc)?;
+    let status = crate::net::netavark::setup(&netholder::netavark_dir(root), &holder, &netns, &one)
+        .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
+    update_status(&plan.dirs.dir, |s| s.extend(status));
+    if let Some(ip) = v4 {
+        rec.addresses.insert(net.name.clone(), ip);
+    }
+    if let Some(ip) = v6 {
+        rec.addresses6.insert(net.name.clone(), ip);
+    }
+    rec.options.networks.insert(net.name.clone(), per);
+    rec.options.network_info.insert(net.name.clone(), net);
+    write_record(root, id, &rec)
+}
+
 impl super::Engine {
     /// `network connect`: attaches container `name` (made with `--network
-    /// NAME`) to `network` too, at once if it runs, and at its next starts.
-    pub fn connect_network(
+    /// NAME`) to `network` too, at once if it runs, and at its next starts,
+    /// as `how` asks (`--alias`, `--ip`, `--ip6`, `--mac-address`).
+    pub fn connect_network_with(
         &self,
         network: &str,
         name: &str,
-        aliases: &[String],
-        ip: Option<&str>,
+        how: &Connect,
     ) -> Result<(), Error> {
         let root = self.paths().root.clone();
-        let proc = Path::new(super::PROC);
         let net = networks::find(&root, network)?;
         let info = self.container(name)?;
         let id = info.record.id.clone();
         let mut plan = super::load_spec(&info)?;
-        let wanted = match ip {
-            Some(ip) => Some(
-                ip.parse::<Ipv4Addr>()
-                    .map_err(|_| networks::Error::Invalid {
-                        field: "--ip",
-                        value: ip.to_string(),
-                        reason: "use an IPv4 address".into(),
-                    })?,
-            ),
-            None => None,
-        };
+        let wanted = how.attachment(&net.name)?;
         let mode_name = plan.network.mode.name();
         let crate::net::Mode::Bridge(attachments) = &mut plan.network.mode else {
             return Err(networks::Error::NotBridge {
@@ -377,12 +444,7 @@ impl super::Engine {
             }
             .into());
         }
-        attachments.push(crate::net::Attachment {
-            network: net.name.clone(),
-            aliases: aliases.to_vec(),
-            ip: wanted,
-            ..Default::default()
-        });
+        attachments.push(wanted.clone());
         let event_network = net.name.clone();
         let pid = info
             .state
@@ -390,55 +452,9 @@ impl super::Engine {
             .filter(|_| info.state.status == crate::storage::ContainerStatus::Running);
         if let Some(pid) = pid {
             let _lock = netholder::lock(&root)?;
-            if let Some(mut rec) = live_record(&root, &id) {
-                let cidr = net.subnets.first().and_then(|s| Cidr::parse(&s.subnet));
-                let gateway = net
-                    .subnets
-                    .first()
-                    .and_then(|s| s.gateway.as_deref())
-                    .and_then(|g| g.parse().ok());
-                let cidr = cidr.ok_or_else(|| networks::Error::Invalid {
-                    field: "subnet",
-                    value: net.name.clone(),
-                    reason: "the network has no IPv4 subnet".into(),
-                })?;
-                let used: Vec<Ipv4Addr> = live_records(&root)
-                    .into_iter()
-                    .filter_map(|(_, r)| r.addresses.get(&net.name).copied())
-                    .collect();
-                let addr = pick(&net, &cidr, gateway, wanted, &used)?;
-                let taken: Vec<&String> = rec
-                    .options
-                    .networks
-                    .values()
-                    .map(|p| &p.interface_name)
-                    .collect();
-                let iface = (0..)
-                    .map(|i| format!("eth{i}"))
-                    .find(|n| !taken.contains(&n))
-                    .unwrap_or_default();
-                let mut names = vec![plan.origin.name.clone(), id.chars().take(12).collect()];
-                names.extend(aliases.iter().cloned());
-                let per = PerNetwork {
-                    interface_name: iface,
-                    static_ips: vec![addr.to_string()],
-                    aliases: names,
-                    static_mac: None,
-                };
-                let one = single(&id, &plan.origin.name, per.clone(), net.clone());
-                let (holder, netns) = namespaces(&root, pid, proc)?;
-                let status = crate::net::netavark::setup(
-                    &netholder::netavark_dir(&root),
-                    &holder,
-                    &netns,
-                    &one,
-                )
-                .map_err(|e| Error::Runtime(crate::runtime::Error::Network(e)))?;
-                update_status(&plan.dirs.dir, |s| s.extend(status));
-                rec.addresses.insert(net.name.clone(), addr);
-                rec.options.networks.insert(net.name.clone(), per);
-                rec.options.network_info.insert(net.name.clone(), net);
-                write_record(&root, &id, &rec)?;
+            if let Some(rec) = live_record(&root, &id) {
+                let short: String = id.chars().take(12).collect();
+                connect_running(&root, pid, (&id, &plan), rec, net, wanted, short)?;
             }
         }
         super::save_spec(self.store()?, &plan)?;
@@ -503,6 +519,7 @@ impl super::Engine {
                     });
                 }
                 rec.addresses.remove(&net.name);
+                rec.addresses6.remove(&net.name);
                 write_record(&root, &id, &rec)?;
             }
         }

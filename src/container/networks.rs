@@ -6,15 +6,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::Flock;
 
 use super::{Engine, Error as EngineError};
+use crate::net::ipv6::Cidr6;
 pub use crate::net::netavark::Network;
 use crate::net::netavark::{Cidr, LeaseRange, Subnet};
-use crate::net::Attachment;
+use crate::net::{Attachment, NetworkRequest};
 
 /// The network `--network bridge` means, which always exists.
 pub const DEFAULT_NETWORK: &str = "podman";
@@ -49,7 +50,7 @@ pub enum Error {
     #[error("network {network}: address {ip} is {reason}")]
     BadAddress {
         network: String,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         reason: &'static str,
     },
     #[error("writing {path}")]
@@ -90,9 +91,12 @@ impl Error {
 pub struct NewNetwork {
     pub name: Option<String>,
     pub driver: Option<String>,
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
-    pub ip_range: Option<String>,
+    /// `--subnet`, IPv4 and IPv6, at most one of each.
+    pub subnets: Vec<String>,
+    /// `--gateway`: the gateway of the subnet at the same place.
+    pub gateways: Vec<String>,
+    /// `--ip-range`: the range of the subnet at the same place.
+    pub ip_ranges: Vec<String>,
     pub internal: bool,
     pub disable_dns: bool,
     pub ipv6: bool,
@@ -292,63 +296,49 @@ fn define(
     if let Some(d) = req.ipam_driver.as_deref().filter(|d| *d != "host-local") {
         return Err(invalid("--ipam-driver", d, "only host-local is supported"));
     }
-    if req.ipv6 {
+    let (v4, v6) = split_subnets(&req.subnets)?;
+    if req.gateways.len() > req.subnets.len() {
+        let g = &req.gateways[req.subnets.len()];
         return Err(invalid(
-            "--ipv6",
-            "true",
-            "IPv6 user networks are not supported yet; use IPv4",
+            "--gateway",
+            g,
+            "each gateway needs a --subnet before it",
         ));
     }
-    let taken: Vec<Cidr> = existing
-        .iter()
-        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr::parse(&s.subnet)))
-        .collect();
-    let cidr = match &req.subnet {
-        Some(s) => {
-            let c = Cidr::parse(s)
-                .ok_or_else(|| invalid("--subnet", s, "use an IPv4 A.B.C.D/N with N at most 30"))?;
-            if taken.iter().any(|t| t.overlaps(&c)) {
-                return Err(invalid(
-                    "--subnet",
-                    s,
-                    "it overlaps another network's subnet",
-                ));
-            }
-            c
+    if req.ip_ranges.len() > req.subnets.len() {
+        let r = &req.ip_ranges[req.subnets.len()];
+        return Err(invalid(
+            "--ip-range",
+            r,
+            "each range needs a --subnet before it",
+        ));
+    }
+    let at = |list: &[String], i: Option<usize>| i.and_then(|i| list.get(i).cloned());
+    let mut subnets = Vec::new();
+    // Podman's rule: no subnet given means an IPv4 one, and with --ipv6
+    // both; --ipv6 with a subnet of one family adds the other.
+    let wants_v4 = v4.is_some() || v6.is_none() || req.ipv6;
+    if wants_v4 {
+        let (index, given) = v4.map_or((None, None), |(i, c)| (Some(i), Some(c)));
+        subnets.push(ipv4_subnet(
+            given,
+            at(&req.gateways, index),
+            at(&req.ip_ranges, index),
+            existing,
+        )?);
+    }
+    let ipv6 = v6.is_some() || req.ipv6;
+    if ipv6 {
+        let (index, given) = v6.map_or((None, None), |(i, c)| (Some(i), Some(c)));
+        if let Some(r) = at(&req.ip_ranges, index) {
+            return Err(invalid(
+                "--ip-range",
+                &r,
+                "ranges are for IPv4 subnets only",
+            ));
         }
-        None => (0..=255u8)
-            .map(|i| Cidr {
-                addr: Ipv4Addr::new(10, 89, i, 0),
-                prefix: 24,
-            })
-            .find(|c| !taken.iter().any(|t| t.overlaps(c)))
-            .ok_or(Error::NoSubnet)?,
-    };
-    let gateway = match &req.gateway {
-        Some(g) => {
-            let ip: Ipv4Addr = g
-                .parse()
-                .map_err(|_| invalid("--gateway", g, "use an IPv4 address"))?;
-            if !cidr.contains(ip) {
-                return Err(invalid("--gateway", g, "it is not in the subnet"));
-            }
-            ip
-        }
-        None => cidr.first(),
-    };
-    let lease_range = match &req.ip_range {
-        Some(r) => {
-            let c = Cidr::parse(r).ok_or_else(|| invalid("--ip-range", r, "use A.B.C.D/N"))?;
-            if !cidr.contains(c.addr) || c.prefix < cidr.prefix {
-                return Err(invalid("--ip-range", r, "it is not inside the subnet"));
-            }
-            Some(LeaseRange {
-                start_ip: Some(c.first().to_string()),
-                end_ip: Some(c.last().to_string()),
-            })
-        }
-        None => None,
-    };
+        subnets.push(ipv6_subnet(given, at(&req.gateways, index), existing)?);
+    }
     let interface = match req.interface_name {
         Some(i) => i,
         None => (1..)
@@ -362,12 +352,8 @@ fn define(
         driver,
         network_interface: interface,
         created,
-        subnets: vec![Subnet {
-            subnet: cidr.to_string(),
-            gateway: Some(gateway.to_string()),
-            lease_range,
-        }],
-        ipv6_enabled: false,
+        subnets,
+        ipv6_enabled: ipv6,
         internal: req.internal,
         dns_enabled: !req.disable_dns,
         labels: req.labels,
@@ -376,17 +362,161 @@ fn define(
     })
 }
 
-/// The attachments `create` records for `--network` values `specs`
-/// (names of networks, `bridge` for the default one) with the aliases and
-/// address of `--network-alias` and `--ip`; `None` when no spec names a
-/// network (pasta, slirp4netns, host, none: the `net` module's).
-pub fn resolve(
-    root: &Path,
-    spec: Option<&str>,
-    aliases: &[String],
-    ip: Option<&str>,
-) -> Result<Option<Vec<Attachment>>, Error> {
-    let Some(spec) = spec else {
+/// The IPv4 and IPv6 subnets of `--subnet` values `given`, each with its
+/// place among them (for its `--gateway` and `--ip-range`): at most one of
+/// each family.
+#[allow(clippy::type_complexity)]
+fn split_subnets(
+    given: &[String],
+) -> Result<(Option<(usize, Cidr)>, Option<(usize, Cidr6)>), Error> {
+    let (mut v4, mut v6) = (None, None);
+    for (i, s) in given.iter().enumerate() {
+        if let Some(c) = Cidr::parse(s) {
+            if v4.replace((i, c)).is_some() {
+                return Err(invalid(
+                    "--subnet",
+                    s,
+                    "hutch takes one IPv4 subnet per network",
+                ));
+            }
+        } else if let Some(c) = Cidr6::parse(s) {
+            if v6.replace((i, c)).is_some() {
+                return Err(invalid(
+                    "--subnet",
+                    s,
+                    "hutch takes one IPv6 subnet per network",
+                ));
+            }
+        } else {
+            return Err(invalid(
+                "--subnet",
+                s,
+                "use an IPv4 A.B.C.D/N with N at most 30 or an IPv6 ADDR/N with N at most 126",
+            ));
+        }
+    }
+    Ok((v4, v6))
+}
+
+/// The network's IPv4 subnet: `given` (or the next free 10.89.N.0/24),
+/// its gateway (the first address unless given) and lease range.
+fn ipv4_subnet(
+    given: Option<Cidr>,
+    gateway: Option<String>,
+    range: Option<String>,
+    existing: &[Network],
+) -> Result<Subnet, Error> {
+    let taken: Vec<Cidr> = existing
+        .iter()
+        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr::parse(&s.subnet)))
+        .collect();
+    let cidr = match given {
+        Some(c) => {
+            if taken.iter().any(|t| t.overlaps(&c)) {
+                let text = c.to_string();
+                return Err(invalid(
+                    "--subnet",
+                    &text,
+                    "it overlaps another network's subnet",
+                ));
+            }
+            c
+        }
+        None => (0..=255u8)
+            .map(|i| Cidr {
+                addr: Ipv4Addr::new(10, 89, i, 0),
+                prefix: 24,
+            })
+            .find(|c| !taken.iter().any(|t| t.overlaps(c)))
+            .ok_or(Error::NoSubnet)?,
+    };
+    let gateway = match &gateway {
+        Some(g) => {
+            let ip: Ipv4Addr = g
+                .parse()
+                .map_err(|_| invalid("--gateway", g, "use an IPv4 address for an IPv4 subnet"))?;
+            if !cidr.contains(ip) {
+                return Err(invalid("--gateway", g, "it is not in the subnet"));
+            }
+            ip
+        }
+        None => cidr.first(),
+    };
+    let lease_range = match &range {
+        Some(r) => {
+            let c = Cidr::parse(r).ok_or_else(|| invalid("--ip-range", r, "use A.B.C.D/N"))?;
+            if !cidr.contains(c.addr) || c.prefix < cidr.prefix {
+                return Err(invalid("--ip-range", r, "it is not inside the subnet"));
+            }
+            Some(LeaseRange {
+                start_ip: Some(c.first().to_string()),
+                end_ip: Some(c.last().to_string()),
+            })
+        }
+        None => None,
+    };
+    Ok(Subnet {
+        subnet: cidr.to_string(),
+        gateway: Some(gateway.to_string()),
+        lease_range,
+    })
+}
+
+/// The network's IPv6 subnet: `given` (or a random unique local /64, as
+/// Podman's) and its gateway (the first address unless given).
+fn ipv6_subnet(
+    given: Option<Cidr6>,
+    gateway: Option<String>,
+    existing: &[Network],
+) -> Result<Subnet, Error> {
+    let taken: Vec<Cidr6> = existing
+        .iter()
+        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr6::parse(&s.subnet)))
+        .collect();
+    let cidr = match given {
+        Some(c) => {
+            if taken.iter().any(|t| t.overlaps(&c)) {
+                let text = c.to_string();
+                return Err(invalid(
+                    "--subnet",
+                    &text,
+                    "it overlaps another network's subnet",
+                ));
+            }
+            c
+        }
+        None => crate::net::ipv6::random_ula(&taken).ok_or(Error::NoSubnet)?,
+    };
+    let gateway = match &gateway {
+        Some(g) => {
+            let ip: Ipv6Addr = g
+                .parse()
+                .map_err(|_| invalid("--gateway", g, "use an IPv6 address for an IPv6 subnet"))?;
+            if !cidr.is_host(ip) {
+                return Err(invalid(
+                    "--gateway",
+                    g,
+                    "it is not a host address of the subnet",
+                ));
+            }
+            ip
+        }
+        None => cidr.first(),
+    };
+    Ok(Subnet {
+        subnet: cidr.to_string(),
+        gateway: Some(gateway.to_string()),
+        lease_range: None,
+    })
+}
+
+/// The attachments `create` records for the `--network` value of `req`
+/// (names of networks, `bridge` for the default one) with the aliases,
+/// addresses and MAC address of `--network-alias`, `--ip`, `--ip6` and
+/// `--mac-address`; `None` when it names no network (pasta, slirp4netns,
+/// host, none: the `net` module's).
+pub fn resolve(root: &Path, req: &NetworkRequest) -> Result<Option<Vec<Attachment>>, Error> {
+    let Some(spec) = req.network.as_deref() else {
         return Ok(None);
     };
     let mode_name = spec.split(':').next().unwrap_or_default();
@@ -413,22 +543,39 @@ pub fn resolve(
         let network = find(root, name)?;
         out.push(Attachment {
             network: network.name,
-            aliases: aliases.to_vec(),
+            aliases: req.aliases.to_vec(),
             ..Attachment::default()
         });
     }
-    if let Some(ip) = ip {
+    let count = out.len();
+    let single = |flag: &'static str, value: &str| {
+        if count == 1 {
+            Ok(())
+        } else {
+            Err(invalid(
+                flag,
+                value,
+                "a static address needs exactly one network",
+            ))
+        }
+    };
+    if let Some(ip) = req.ip.as_deref() {
         let addr: Ipv4Addr = ip
             .parse()
             .map_err(|_| invalid("--ip", ip, "use an IPv4 address"))?;
-        if out.len() != 1 {
-            return Err(invalid(
-                "--ip",
-                ip,
-                "a static address needs exactly one network",
-            ));
-        }
+        single("--ip", ip)?;
         out[0].ip = Some(addr);
+    }
+    if let Some(ip) = req.ip6.as_deref() {
+        let addr: Ipv6Addr = ip
+            .parse()
+            .map_err(|_| invalid("--ip6", ip, "use an IPv6 address"))?;
+        single("--ip6", ip)?;
+        out[0].ip6 = Some(addr);
+    }
+    if let Some(mac) = req.mac_address.as_deref() {
+        single("--mac-address", mac)?;
+        out[0].mac = Some(mac.to_string());
     }
     Ok(Some(out))
 }
@@ -614,10 +761,53 @@ mod tests {
         assert_eq!(b.subnets[0].subnet, "10.89.1.0/24");
         assert_eq!(b.network_interface, "podman2");
         let clash = NewNetwork {
-            subnet: Some("10.89.0.128/25".into()),
+            subnets: vec!["10.89.0.128/25".into()],
             ..new("c")
         };
         assert!(define(clash, &[a], "3".into(), "t".into()).is_err());
+    }
+
+    #[test]
+    fn ipv6_makes_dual_stack_and_an_ipv6_subnet_alone_an_ipv6_network() {
+        let ds = NewNetwork {
+            ipv6: true,
+            ..new("ds")
+        };
+        let n = define(ds, &[], "1".into(), "t".into()).unwrap();
+        assert!(n.ipv6_enabled);
+        assert_eq!(n.subnets.len(), 2);
+        assert_eq!(n.subnets[0].subnet, "10.89.0.0/24");
+        assert!(n.subnets[1].subnet.starts_with("fd"), "{:?}", n.subnets);
+        let only6 = NewNetwork {
+            subnets: vec!["fd00:1::/64".into()],
+            gateways: vec!["fd00:1::fe".into()],
+            ..new("o")
+        };
+        let n = define(only6, &[], "2".into(), "t".into()).unwrap();
+        assert!(n.ipv6_enabled);
+        assert_eq!(n.subnets.len(), 1);
+        assert_eq!(n.subnets[0].gateway.as_deref(), Some("fd00:1::fe"));
+        let clash = NewNetwork {
+            subnets: vec!["fd00:1::/48".into()],
+            ..new("c")
+        };
+        assert!(define(clash, &[n], "3".into(), "t".into()).is_err());
+        for (subnets, gateways) in [
+            (vec!["fd00:1::/64", "fd00:2::/64"], vec![]),
+            (vec!["fd00:1::/64"], vec!["10.0.0.1"]),
+            (vec!["10.5.0.0/24"], vec!["10.5.0.1", "10.5.0.2"]),
+            (vec!["fd00:1::/127"], vec![]),
+        ] {
+            let bad = NewNetwork {
+                subnets: subnets.iter().map(|s| s.to_string()).collect(),
+                gateways: gateways.iter().map(|s| s.to_string()).collect(),
+                ..new("b")
+            };
+            assert!(
+                define(bad, &[], "4".into(), "t".into()).is_err(),
+                "{subnets:?}"
+            );
+        }
     }
 
     #[test]
@@ -634,8 +824,8 @@ mod tests {
         };
         assert!(define(mac, &[], "1".into(), "t".into()).is_err());
         let gw = NewNetwork {
-            subnet: Some("10.1.0.0/24".into()),
-            gateway: Some("10.2.0.1".into()),
+            subnets: vec!["10.1.0.0/24".into()],
+            gateways: vec!["10.2.0.1".into()],
             ..new("g")
         };
         assert!(define(gw, &[], "1".into(), "t".into()).is_err());

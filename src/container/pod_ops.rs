@@ -190,12 +190,7 @@ impl Engine {
     fn pod_networks(&self, req: &NewPod, has_infra: bool) -> Result<net::NetworkRequest, Error> {
         let root = &self.paths().root;
         let mut net_req = req.network.clone();
-        let resolved = super::networks::resolve(
-            root,
-            net_req.network.as_deref(),
-            &net_req.aliases,
-            net_req.ip.as_deref(),
-        )?;
+        let resolved = super::networks::resolve(root, &net_req)?;
         if let Some(mut attachments) = resolved {
             let i = &req.options.inherited;
             if i.userns.is_some() || !i.uidmap.is_empty() || !i.gidmap.is_empty() {

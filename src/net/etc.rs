@@ -14,8 +14,16 @@ pub fn container_address(plan: &NetworkPlan) -> Option<IpAddr> {
         // pasta copies the host's address into the namespace.
         Mode::Pasta(_) | Mode::Host => plan.host_addr,
         Mode::None => None,
-        Mode::Bridge(a) => a.iter().find_map(|a| a.ip).map(IpAddr::V4),
+        Mode::Bridge(a) => container_addresses(a).into_iter().next(),
     }
+}
+
+/// A container's addresses on its user-defined networks: the IPv4 one
+/// of the first network that has one, then the IPv6 one likewise.
+fn container_addresses(attachments: &[super::Attachment]) -> Vec<IpAddr> {
+    let v4 = attachments.iter().find_map(|a| a.ip).map(IpAddr::V4);
+    let v6 = attachments.iter().find_map(|a| a.ip6).map(IpAddr::V6);
+    v4.into_iter().chain(v6).collect()
 }
 
 /// The address that reaches the host from inside the container.
@@ -42,15 +50,27 @@ pub fn host_internal_address(plan: &NetworkPlan) -> Option<IpAddr> {
 /// `host.containers.internal`, then the `--add-host` entries.
 pub fn hosts_file(plan: &NetworkPlan, hostname: &str, name: &str) -> String {
     let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-    let own = container_address(plan)
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "127.0.0.1".to_string());
+    let mut own: Vec<String> = match &plan.mode {
+        Mode::Bridge(a) => container_addresses(a)
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        _ => container_address(plan)
+            .map(|a| a.to_string())
+            .into_iter()
+            .collect(),
+    };
+    if own.is_empty() {
+        own.push("127.0.0.1".to_string());
+    }
     // Podman's line: `ADDRESS HOSTNAME NAME`, so services that look
-    // themselves up by the container's name find it.
-    if name.is_empty() || name == hostname {
-        out.push_str(&format!("{own}\t{hostname}\n"));
-    } else {
-        out.push_str(&format!("{own}\t{hostname} {name}\n"));
+    // themselves up by the container's name find it; one per address.
+    for own in own {
+        if name.is_empty() || name == hostname {
+            out.push_str(&format!("{own}\t{hostname}\n"));
+        } else {
+            out.push_str(&format!("{own}\t{hostname} {name}\n"));
+        }
     }
     if let Some(host) = host_internal_address(plan) {
         out.push_str(&format!("{host}\t{HOST_NAME_INTERNAL}\n"));
@@ -96,7 +116,10 @@ pub fn resolv_conf(plan: &NetworkPlan, host_resolv: &str) -> String {
             let mut dns: Vec<String> = a
                 .iter()
                 .filter(|a| a.dns)
-                .filter_map(|a| a.gateway.map(|g| g.to_string()))
+                .flat_map(|a| {
+                    let v4 = a.gateway.map(|g| g.to_string());
+                    v4.into_iter().chain(a.gateway6.map(|g| g.to_string()))
+                })
                 .collect();
             if dns.is_empty() {
                 dns.push(PASTA_DNS.to_string());
@@ -187,6 +210,33 @@ mod tests {
         assert_eq!(
             resolv_conf(&p, HOST),
             "search example.org\nnameserver 169.254.1.1\nnameserver 10.0.0.2\noptions edns0\n"
+        );
+    }
+
+    #[test]
+    fn dual_stack_networks_add_their_ipv6_server_and_address() {
+        // Podman 4.3 on a network made with --ipv6: both gateways serve
+        // names, and /etc/hosts names the container at both addresses.
+        let a = crate::net::Attachment {
+            network: "v6".into(),
+            ip: Some("10.89.0.7".parse().unwrap()),
+            gateway: Some("10.89.0.1".parse().unwrap()),
+            ip6: Some("fd00:1::5".parse().unwrap()),
+            gateway6: Some("fd00:1::1".parse().unwrap()),
+            prefix: 24,
+            prefix6: 64,
+            dns: true,
+            ..Default::default()
+        };
+        let p = plan(Mode::Bridge(vec![a]));
+        assert_eq!(
+            resolv_conf(&p, HOST),
+            "search dns.podman example.org\nnameserver 10.89.0.1\nnameserver fd00:1::1\nnameserver 10.0.0.2\noptions edns0\n"
+        );
+        let hosts = hosts_file(&p, "box", "web");
+        assert!(
+            hosts.contains("10.89.0.7\tbox web\nfd00:1::5\tbox web\n"),
+            "{hosts}"
         );
     }
 

@@ -9,6 +9,7 @@
 mod etc;
 mod forward;
 mod helper;
+pub mod ipv6;
 pub mod netavark;
 mod ports;
 
@@ -216,6 +217,14 @@ pub struct Attachment {
     pub gateway: Option<std::net::Ipv4Addr>,
     pub prefix: u8,
     pub dns: bool,
+    /// `--ip6`: the IPv6 address asked for; else one is picked at start
+    /// on a network with an IPv6 subnet.
+    pub ip6: Option<std::net::Ipv6Addr>,
+    /// Filled in at start: the IPv6 subnet's gateway and prefix length.
+    pub gateway6: Option<std::net::Ipv6Addr>,
+    pub prefix6: u8,
+    /// `--mac-address`: the interface's MAC address on this network.
+    pub mac: Option<String>,
 }
 
 impl Mode {
@@ -393,6 +402,8 @@ pub struct NetworkRequest {
     pub aliases: Vec<String>,
     /// `--ip`.
     pub ip: Option<String>,
+    /// `--ip6`.
+    pub ip6: Option<String>,
     /// The user-defined networks `--network` names, resolved by the engine
     /// (not given by front ends).
     pub networks: Vec<Attachment>,
@@ -414,6 +425,7 @@ pub fn plan_network(
         if let Some(flag) = [
             (!req.aliases.is_empty(), "--network-alias"),
             (req.ip.is_some(), "--ip"),
+            (req.ip6.is_some(), "--ip6"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -465,10 +477,14 @@ pub fn plan_network(
         add_hosts.push((name.to_string(), a_strip(addr)));
     }
     if let Some(mac) = &req.mac_address {
-        if !matches!(mode, Mode::Pasta(_) | Mode::Slirp4netns(_)) || !is_mac(mac) {
+        let is_helper_or_bridge = matches!(
+            mode,
+            Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Bridge(_)
+        );
+        if !is_helper_or_bridge || !is_mac(mac) {
             return Err(Error::UnsupportedMode {
                 mode: format!("{} with --mac-address {mac}", mode.name()),
-                reason: "a MAC address (xx:xx:xx:xx:xx:xx) applies only to pasta and slirp4netns"
+                reason: "a MAC address (xx:xx:xx:xx:xx:xx) applies only to pasta, slirp4netns and user-defined networks"
                     .into(),
             });
         }
@@ -506,7 +522,7 @@ fn a_strip(addr: &str) -> String {
     addr.trim_matches(['[', ']']).to_string()
 }
 
-fn is_mac(s: &str) -> bool {
+pub fn is_mac(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
     parts.len() == 6
         && parts

@@ -16,12 +16,6 @@ const HEALTH_STARTUP: &str = "hutch has no startup health checks (--health-start
 const RETRY: &str =
     "hutch run and pull have no --retry (Podman 5's); pull the image first or use a .image unit";
 
-/// Why `IP6` is refused.
-const IP6: &str = "hutch's user networks are IPv4 only (hutch run has no --ip6)";
-/// Why a pod's addresses are refused.
-const POD_ADDRESS: &str =
-    "hutch pod create has no --ip, --ip6 or --network-alias: set them on the members' networks";
-
 /// A key and, when refused, why: `None` means handled.
 pub type Key = (&'static str, Option<&'static str>);
 
@@ -65,7 +59,7 @@ pub const CONTAINER: &[Key] = &[
     ("HealthTimeout", None),
     ("HostName", None),
     ("IP", None),
-    ("IP6", Some(IP6)),
+    ("IP6", None),
     ("Image", None),
     ("Label", None),
     ("LogDriver", None),
@@ -178,11 +172,11 @@ pub const POD: &[Key] = &[
     ("GIDMap", None),
     ("GlobalArgs", None),
     ("HostName", None),
-    ("IP", Some(POD_ADDRESS)),
-    ("IP6", Some(POD_ADDRESS)),
+    ("IP", None),
+    ("IP6", None),
     ("Label", None),
     ("Network", None),
-    ("NetworkAlias", Some(POD_ADDRESS)),
+    ("NetworkAlias", None),
     ("PodName", None),
     ("PodmanArgs", None),
     ("PublishPort", None),

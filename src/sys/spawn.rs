@@ -46,6 +46,34 @@ pub fn in_own_mount_namespace(cmd: &mut Command) {
 }
 
 /// Makes the process `cmd` spawns join the namespaces `join` in order
+/// (a user namespace first) and unblock the signals `unblock` before it
+/// execs. The fds must stay open until the spawn returns.
+pub fn join_namespaces(
+    cmd: &mut Command,
+    join: [std::os::fd::RawFd; 2],
+    unblock: nix::sys::signal::SigSet,
+) {
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only setns(2) and sigprocmask(2), both async-signal-safe; it
+    // allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            for fd in join {
+                if libc::setns(fd, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+                Some(&unblock),
+                None,
+            )?;
+            Ok(())
+        });
+    }
+}
+
+/// Makes the process `cmd` spawns join the namespaces `join` in order
 /// (setns(2) with the kind the fd names: a user namespace first, whose
 /// owner may then join the rest) and find `pass` as its fd 3, before it
 /// execs. The fds must stay open until the spawn returns.

@@ -15,6 +15,7 @@ mod etc;
 mod files;
 mod issue13_conn;
 mod issue13_img;
+mod issue13_ipv6;
 mod issue13_pod;
 mod issue15_build;
 mod issue16_gensys;

@@ -19,6 +19,8 @@ mod issue13_cg;
 mod issue13_clone;
 mod issue13_cp;
 mod issue13_flags;
+mod issue13_ipv6;
+mod issue13_netns;
 mod issue13_pod;
 mod issue13_podflags;
 mod issue13_podnet;

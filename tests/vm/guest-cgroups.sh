@@ -492,6 +492,38 @@ gensys_healthy_waits() {
     [ "$out" = healthy ] || { echo "health after start: $out"; return 1; }
 }
 
+# --sdnotify=conmon: the monitor says READY=1 once the container runs, so
+# `systemctl --user start` waits for everything before: here the image
+# pulled (--pull=always) through a registry that answers each connection
+# only after 3 s (a shell proxy in front of the fixture registry).
+slow_port=8767
+gensys_conmon_waits() {
+    local unit=container-gsslow.service out t0 ms proxy main mon
+    printf '#!/bin/sh\nsleep 3\nexec busybox nc 127.0.0.1 %s\n' "$port" >"$HOME/slow-registry.sh" &&
+        chmod +x "$HOME/slow-registry.sh" || return 1
+    busybox nc -ll -p "$slow_port" -e "$HOME/slow-registry.sh" &
+    proxy=$!
+    printf '\n[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$slow_port" >>"$HOME/.config/containers/registries.conf"
+    "$hutch" create --name gsslow --sdnotify=conmon --pull=always "127.0.0.1:$slow_port/busybox" sleep 1000 >/dev/null ||
+        { kill "$proxy"; return 1; }
+    gensys_install gsslow --new || { kill "$proxy"; return 1; }
+    "$hutch" rm gsslow >/dev/null || { kill "$proxy"; return 1; }
+    grep -q -- '--sdnotify=conmon' "$gensys_units/$unit" || { kill "$proxy"; echo "the unit lacks --sdnotify=conmon"; return 1; }
+    t0=$(date +%s%N)
+    gensys_start "$unit" || { kill "$proxy"; return 1; }
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    out=$("$hutch" inspect --format '{{.State.Status}}' gsslow)
+    main=$(gensys_show "$unit" MainPID)
+    mon=$("$hutch" inspect --format '{{.State.ConmonPid}}' gsslow)
+    echo "gensys_conmon_waits: systemctl --user start took $ms ms (a 3 s registry delay before the container runs)" >>"$HOME/gensys-measured"
+    systemctl --user stop "$unit"
+    kill "$proxy"
+    rm -f "$gensys_units/$unit"
+    [ "$ms" -ge 3000 ] || { echo "start returned after $ms ms"; return 1; }
+    [ "$out" = running ] || { echo "when start returned the container was $out"; return 1; }
+    [ "$main" = "$mon" ] || { echo "MainPID $main, the monitor is $mon"; return 1; }
+}
+
 # hutch-restart.service starts the containers with restart policy always
 # or unless-stopped (and no other) and stops them when it stops.
 gensys_restart_unit() {
@@ -538,6 +570,7 @@ check pod_limits_cgroupfs pod_limits_cgroupfs
 check gensys_new_unit gensys_new_unit
 check gensys_existing_unit gensys_existing_unit
 check gensys_healthy_waits gensys_healthy_waits
+check gensys_conmon_waits gensys_conmon_waits
 [ -s "$HOME/gensys-measured" ] && cat "$HOME/gensys-measured"
 check gensys_restart_unit gensys_restart_unit
 

@@ -77,8 +77,10 @@ pub fn install(
     hutch: &str,
 ) -> Result<Report, Error> {
     let mut new = Vec::new();
+    let mut assets = Vec::new();
     for f in files {
         let source = Source::read(f)?;
+        assets.extend(assets_of(&source, &layout.user_dir, replace)?);
         let target = layout.user_dir.join(&source.name);
         if target.exists() && !replace {
             return Err(Error::Invalid {
@@ -115,7 +117,72 @@ pub fn install(
         })?;
         write_atomic(&layout.user_dir.join(&n.name), &text)?;
     }
+    for (from, to) in &assets {
+        let text = std::fs::read(from).map_err(|source| Error::Read {
+            path: from.clone(),
+            source,
+        })?;
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        write_atomic(to, &text)?;
+    }
     sync(layout, hutch)
+}
+
+/// The files a `.kube` file names by a relative path (`Yaml=`,
+/// `ConfigMap=`), which the unit reads beside the installed file: each as
+/// (where it is now, where it goes in `user_dir`). A path that leaves the
+/// directory, a file that is missing, and one installed already with
+/// other content (unless `replace`) are errors naming the key.
+fn assets_of(
+    source: &Source,
+    user_dir: &Path,
+    replace: bool,
+) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    if source.kind != super::Kind::Kube {
+        return Ok(Vec::new());
+    }
+    let dir = source.path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for key in ["Yaml", "ConfigMap"] {
+        for value in source.unit.all("Kube", key) {
+            if value.is_empty() || value.starts_with('/') || value.starts_with('%') {
+                continue;
+            }
+            let invalid = |what: String| Error::Invalid {
+                path: source.path.clone(),
+                what: format!("{key}={value}: {what}"),
+            };
+            let rel = Path::new(&value);
+            if rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(invalid(
+                    "a relative path must stay below the file's directory (or give an absolute path)"
+                        .into(),
+                ));
+            }
+            let from = dir.join(rel);
+            if !from.is_file() {
+                return Err(invalid(format!("{} is not a file", from.display())));
+            }
+            let to = user_dir.join(rel);
+            let same = std::fs::read(&to).ok() == std::fs::read(&from).ok();
+            if to.exists() && !same && !replace {
+                return Err(Error::Invalid {
+                    path: to,
+                    what: format!("already installed with other content, needed by {key}= of {} (use --replace to overwrite it)", source.name),
+                });
+            }
+            out.push((from, to));
+        }
+    }
+    Ok(out)
 }
 
 /// Removes the named Quadlet files (`web.container`, or their service

@@ -15,9 +15,8 @@ const WEB: &str = "[Unit]\nDescription=web\n[Container]\nImage=localhost/web:1\n
 
 /// Writes Quadlet file `name` in a source directory and returns its path.
 fn source(env: &Env, name: &str, text: &str) -> String {
-    let dir = env.dir.join("src");
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+    let p = env.dir.join("src").join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
 }
@@ -32,6 +31,51 @@ fn unit_dir(env: &Env) -> PathBuf {
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+#[test]
+fn issue16_quadlet_install_copies_the_yaml_a_kube_file_names() {
+    // A .kube file's relative Yaml= is read beside the installed file:
+    // install copies it there, so the unit's kube play finds it.
+    let env = Env::new();
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n";
+    source(&env, "k8s/app.yaml", yaml);
+    let kube = source(&env, "app.kube", "[Kube]\nYaml=k8s/app.yaml\n");
+    env.hutch(&["quadlet", "install", "--reload-systemd=false", &kube])
+        .success()
+        .stdout_is("app.service");
+    let installed = quadlet_dir(&env).join("k8s/app.yaml");
+    assert_eq!(read(&installed), yaml);
+    let service = read(&unit_dir(&env).join("app.service"));
+    let want = installed.display().to_string();
+    assert!(
+        service.contains(&want),
+        "app.service does not name {want}:\n{service}"
+    );
+    // Changed beside the source, it is replaced only with --replace.
+    source(
+        &env,
+        "k8s/app.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app2\n",
+    );
+    env.hutch(&[
+        "quadlet",
+        "install",
+        "--reload-systemd=false",
+        "--replace",
+        &kube,
+    ])
+    .success();
+    assert!(read(&installed).contains("app2"));
+    // A path out of the directory, or a missing file: nothing installed.
+    let out = source(&env, "out.kube", "[Kube]\nYaml=../app.yaml\n");
+    env.hutch(&["quadlet", "install", "--reload-systemd=false", &out])
+        .tool_error(&["Yaml=../app.yaml", "must stay below"]);
+    let missing = source(&env, "gone.kube", "[Kube]\nYaml=gone.yaml\n");
+    env.hutch(&["quadlet", "install", "--reload-systemd=false", &missing])
+        .tool_error(&["Yaml=gone.yaml", "is not a file"]);
+    assert!(!quadlet_dir(&env).join("out.kube").exists());
+    assert!(!quadlet_dir(&env).join("gone.kube").exists());
 }
 
 #[test]

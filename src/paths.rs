@@ -562,6 +562,13 @@ fn slurm_runroot(tmp: &Path, uid: u32, job: &str) -> PathBuf {
         .join(format!("slurm-{job}"))
 }
 
+/// `$TMPDIR` when set (`--hpc` binds it into the container too).
+pub fn tmpdir() -> Option<PathBuf> {
+    std::env::var_os(ENV_TMPDIR)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+}
+
 /// `$TMPDIR`, else `/tmp`, as Go's `os.TempDir` reads it.
 fn tmp_dir() -> PathBuf {
     std::env::var_os(ENV_TMPDIR)

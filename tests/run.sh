@@ -5,7 +5,8 @@
 #
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
-# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
+# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun, a
+# single-node Slurm cluster,
 # the users hutch-test and hutch-norange), runs the integration tests as
 # those users, and then the doctor host tier (tests/doctor/host.sh). As a normal user it needs the packages already installed and
 # runs the ranged-user tests as itself; the no-range tests then only run if
@@ -29,6 +30,7 @@ if is_root; then
     ensure_devices
     ensure_users
     ensure_podman_config
+    ensure_slurm # a single-node cluster for the Slurm tests (issue #18)
 else
     ensure_packages "${HUTCH_PACKAGES[@]}" # only checks, and names what is missing
 fi

@@ -65,6 +65,9 @@ auth_user=hutch
 auth_pass="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 start_auth_registry "$work/auth-registry" "$auth_port" "$auth_user" "$auth_pass"
 
+# The MPI test program and its image's files (issue #18).
+build_mpi_context "$repo" "$work/mpi"
+
 # --- build ----------------------------------------------------------------
 cargo=$(find_cargo) || die "cargo not found (install Rust >= 1.85 with rustup)"
 export CARGO_TERM_COLOR=never
@@ -181,6 +184,7 @@ run_suite() {
         HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca/ca.crt"
         HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
         HUTCH_TEST_SMALL_FS="$small_fs"
+        HUTCH_TEST_MPI_CONTEXT="$work/mpi"
     )
     say "tests/$name as ${user:-$(id -un)}"
     # The compat tier runs every command through Podman too (its

@@ -1,17 +1,21 @@
 //! Issue #18: hutch under Slurm and MPI, as the unprivileged test user, on
 //! the single-node cluster tests/run.sh starts (tests/lib/env.sh
-//! `ensure_slurm`): `srun -n 4`, an 8-task `sbatch --array` sharing one
-//! store, and `scancel` of a running step.
+//! `ensure_slurm`) and with the host's Open MPI: `srun -n 4`, an 8-task
+//! `sbatch --array` sharing one store, `scancel` of a running step, and
+//! `mpirun -np 4 hutch run --hpc` with an allreduce.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{hutch_bin, image, require_tool, run_command, wait_for, Env, Run};
+use crate::common::{
+    hutch_bin, image, require_tool, require_vars, run_command, wait_for, Env, Run,
+};
 
-/// How long a Slurm command may take.
+/// How long a Slurm or MPI command may take.
 const LONG: Duration = Duration::from_secs(300);
 
-/// Runs `tool args` (a Slurm command, found on PATH) with the
+/// Runs `tool args` (a Slurm or MPI command, found on PATH) with the
 /// test's environment, in its home directory.
 fn tool(env: &Env, tool: &str, args: &[&str]) -> Run {
     run_command(tool_command(env, tool, args), describe(tool, args), LONG)
@@ -246,4 +250,57 @@ fn issue18_hpc_scancel_of_a_running_step_leaves_nothing_behind() {
         &["-n", "1", &h, "run", "--rm", "--name", &name, &img, "true"],
     )
     .success();
+}
+
+#[test]
+fn issue18_hpc_mpirun_four_ranks_in_containers_allreduce() {
+    require_vars(&["HUTCH_TEST_MPI_CONTEXT"]);
+    let context = std::env::var("HUTCH_TEST_MPI_CONTEXT").unwrap();
+    let env = Env::new();
+    // The program and the host's MPI libraries on the busybox fixture.
+    let file = env.dir.join("Containerfile");
+    std::fs::write(&file, format!("FROM {}\nCOPY root/ /\n", image("busybox"))).unwrap();
+    env.hutch_timeout(
+        &[
+            "build",
+            "-q",
+            "-t",
+            "localhost/mpi",
+            "-f",
+            file.to_str().unwrap(),
+            &context,
+        ],
+        LONG,
+    )
+    .success();
+    assert!(Path::new(&context).join("root/allreduce").is_file());
+    let h = hutch();
+    let run = tool(
+        &env,
+        "mpirun",
+        &[
+            "-np",
+            "4",
+            "--oversubscribe",
+            &h,
+            "run",
+            "--rm",
+            "--hpc",
+            "localhost/mpi",
+            "/allreduce",
+        ],
+    )
+    .success();
+    let mut ranks: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("rank "))
+        .collect();
+    ranks.sort_unstable();
+    if ranks != ["rank 0 of 4", "rank 1 of 4", "rank 2 of 4", "rank 3 of 4"] {
+        run.fail("expected four ranks of 4 to report");
+    }
+    if !run.stdout.lines().any(|l| l == "sum 6") {
+        run.fail("expected the allreduce of the ranks 0+1+2+3 to be 6");
+    }
 }

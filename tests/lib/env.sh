@@ -15,7 +15,7 @@ HUTCH_PACKAGES=(
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
     podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
-    slurm-wlm munge
+    slurm-wlm munge openmpi-bin libopenmpi-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -456,4 +456,37 @@ ensure_slurm() {
     done
     tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
     die "the Slurm node $(hostname -s) did not become ready within 60s"
+}
+
+# --- MPI (issue #18) ----------------------------------------------------------
+# Builds the context of the MPI test image in $2 (root or not): the program
+# tests/mpi/allreduce.c (from repository $1) compiled with the host's
+# mpicc, and below $2/root the files it needs at the same paths as on the
+# host: its shared libraries, Open MPI's and PMIx's plugin directories,
+# help texts and configuration, and every library those load (the ldd
+# closure). The image is the host's MPI, so that the host's mpirun and the
+# ranks in containers speak the same PMIx (docs/compat.md, MPI).
+build_mpi_context() {
+    local repo=$1 out=$2 lib=/usr/lib/x86_64-linux-gnu f d
+    command -v mpicc >/dev/null || die "mpicc not found (install libopenmpi-dev)"
+    rm -rf "$out" && mkdir -p "$out/root"
+    say "building the MPI test program and its image context in $out"
+    mpicc -O2 -o "$out/root/allreduce" "$repo/tests/mpi/allreduce.c" || die "mpicc failed"
+    for d in "$lib/openmpi" "$lib/pmix2" /usr/share/openmpi /usr/share/pmix /etc/openmpi; do
+        [ -e "$d" ] || continue
+        mkdir -p "$out/root$(dirname "$d")"
+        cp -a "$d" "$out/root$(dirname "$d")/"
+    done
+    # The libraries the program and every plugin load, copied to the
+    # path ldd names (the loader at its /lib64 path, as the ELF asks).
+    {
+        ldd "$out/root/allreduce"
+        find "$lib/openmpi" "$lib/pmix2" -name '*.so*' -type f -exec ldd {} \; 2>/dev/null
+    } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u |
+        while read -r f; do
+            mkdir -p "$out/root$(dirname "$f")"
+            cp -L "$f" "$out/root$f"
+        done
+    [ -e "$out/root/lib64/ld-linux-x86-64.so.2" ] || die "the MPI context has no loader (ldd output not understood)"
+    chmod -R a+rX "$out"
 }

@@ -304,3 +304,122 @@ fn issue18_hpc_mpirun_four_ranks_in_containers_allreduce() {
         run.fail("expected the allreduce of the ranks 0+1+2+3 to be 6");
     }
 }
+
+#[test]
+fn issue18_hpc_a_killed_foreground_run_takes_its_container_with_it() {
+    // What Slurm's process-group tracking does to a step: SIGKILL to hutch
+    // alone. The container dies with it (its init has hutch as parent
+    // death signal source, and its mounts live in its own namespace), and
+    // the next command clears the --rm container's record.
+    let env = Env::new();
+    let img = image("busybox");
+    env.pull(&img).success();
+    let marker = (8_000_000 + std::process::id()).to_string();
+    let name = format!("killed-{marker}");
+    let pending = env.spawn(&[
+        "run", "--rm", "--hpc", "--name", &name, &img, "sleep", &marker,
+    ]);
+    wait_for("the container to run", Duration::from_secs(60), || {
+        let ps = env.hutch(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+        if ps
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&name) && l.contains("Up"))
+        {
+            Ok(())
+        } else {
+            Err(ps.to_string())
+        }
+    });
+    let pid = i32::try_from(pending.id()).unwrap();
+    // As slurmstepd kills a step tracked by its process group.
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("running kill");
+    let run = pending.wait();
+    assert_eq!(run.signal, Some(9), "hutch was not killed\n{run}");
+    wait_for(
+        "the killed run's container to be gone",
+        Duration::from_secs(20),
+        || {
+            let p = processes_with(&marker);
+            if p.is_empty() {
+                Ok(())
+            } else {
+                Err(p.join("\n"))
+            }
+        },
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let store = env.store().display().to_string();
+    assert!(
+        !mounts.contains(&store),
+        "mounts of the store are left:\n{mounts}"
+    );
+    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
+    env.hutch(&["run", "--rm", "--hpc", "--name", &name, &img, "true"])
+        .success();
+}
+
+#[test]
+fn issue18_hpc_gives_the_host_parts_and_explicit_flags_override_them() {
+    let mut env = Env::new();
+    env.set_env("OMPI_MCA_hutch_test", "passed");
+    env.set_env("HUTCH_NOT_PASSED", "leaked");
+    let img = image("busybox");
+    env.pull(&img).success();
+    let uid = nix_uid();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    // A file in the host's /tmp (TMPDIR lies below it here) is seen inside.
+    let probe = env.dir.join("probe");
+    std::fs::write(&probe, "from the host\n").unwrap();
+    let script = format!(
+        "id -u; hostname; echo ${{OMPI_MCA_hutch_test:-none}} ${{HUTCH_NOT_PASSED:-none}}; cat {}; \
+         readlink /proc/self/ns/pid; cat /proc/self/cgroup | head -n 1",
+        probe.display()
+    );
+    let run = env
+        .hutch(&["run", "--rm", "--hpc", &img, "sh", "-c", &script])
+        .success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let host_pidns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let own_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    if lines.len() < 6
+        || lines[0] != uid.to_string()
+        || lines[1] != host.trim()
+        || lines[2] != "passed none"
+        || lines[3] != "from the host"
+        || lines[4] != host_pidns
+        || own_cgroup.lines().next() != Some(lines[5])
+    {
+        run.fail(&format!(
+            "expected uid {uid}, the host name {}, OMPI_* alone passed, the host's /tmp, the host's pid namespace {host_pidns} and the caller's cgroup",
+            host.trim()
+        ));
+    }
+    // Explicit flags win over their part of --hpc, before or after it.
+    let run = env
+        .hutch(&[
+            "run",
+            "--rm",
+            "--uts",
+            "private",
+            "--hpc",
+            "--userns",
+            "host",
+            "-e",
+            "OMPI_MCA_hutch_test=flag",
+            &img,
+            "sh",
+            "-c",
+            "hostname; id -u; echo $OMPI_MCA_hutch_test",
+        ])
+        .success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    if lines.len() != 3 || lines[0] == host.trim() || lines[1] != "0" || lines[2] != "flag" {
+        run.fail("expected a private host name, uid 0 and -e's value");
+    }
+}

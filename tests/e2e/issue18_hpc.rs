@@ -84,8 +84,18 @@ fn issue18_hpc_srun_four_tasks_each_run_a_container_with_a_job_run_directory() {
     if names.len() != 4 || names.iter().any(|n| n.len() != 12) {
         out.fail("expected 4 lines, each a container's host name (its short id)");
     }
-    // Inside a job the run directory is the job's own, private one.
+    // Inside a job the run directory is the job's own, private one, and
+    // that of an ended job (no process holds it) goes.
+    let ended = Path::new("/tmp")
+        .join(format!("hutch-{}", nix_uid()))
+        .join("slurm-999999999");
+    std::fs::create_dir_all(ended.join("exits")).unwrap();
     let info = tool(&env, "srun", &["-n", "1", &h, "info", "--format", "json"]).success();
+    assert!(
+        !ended.exists(),
+        "the run directory of an ended job, {}, is left",
+        ended.display()
+    );
     let json = info.json();
     let store = &json["store"];
     let uid = nix_uid();

@@ -6,6 +6,8 @@
 //! never followed through a planted symlink. It must not print or know
 //! about the store's layout.
 
+mod jobdir;
+
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -122,6 +124,12 @@ pub enum Error {
     },
     #[error("node-local store {path} {why}")]
     LocalStoreUnsafe { path: PathBuf, why: String },
+    #[error("locking the job's run directory {path}")]
+    LockJobRunRoot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("making {path} private")]
     SecureRunRoot {
         path: PathBuf,
@@ -297,7 +305,18 @@ impl Paths {
     /// Creates the run directory if needed, checks it is safe to use and
     /// returns it, with the paths it had to make private (see
     /// `ensure_runroot`).
+    ///
+    /// Inside a Slurm job, when the run directory is the job's (by default,
+    /// or given to a monitor with `--runroot`), the process holds it for
+    /// its lifetime and removes those of ended jobs beside it (`jobdir`).
     pub fn ensure_runroot(&self) -> Result<(&Path, Vec<PathBuf>), Error> {
+        let is_job_dir = slurm_job()
+            .is_some_and(|j| self.runroot == slurm_runroot(Path::new(TMP_BASE), self.uid, &j));
+        if is_job_dir {
+            jobdir::hold(&self.runroot, || {
+                check_runroot(&self.runroot, RunRootSource::SlurmJob, self.uid)
+            })?;
+        }
         let repaired = ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
         Ok((&self.runroot, repaired))
     }
@@ -559,7 +578,7 @@ pub fn slurm_job() -> Option<String> {
 /// another job's containers.
 fn slurm_runroot(tmp: &Path, uid: u32, job: &str) -> PathBuf {
     tmp.join(format!("hutch-{uid}"))
-        .join(format!("slurm-{job}"))
+        .join(format!("{}{job}", jobdir::JOB_PREFIX))
 }
 
 /// `$TMPDIR` when set (`--hpc` binds it into the container too).

@@ -5,7 +5,8 @@
 #
 #   sudo ./tests/run.sh [TESTNAME-FILTER]
 #
-# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun,
+# As root it prepares the host first (packages, /dev/fuse and /dev/net/tun, a
+# single-node Slurm cluster,
 # the users hutch-test and hutch-norange), runs the integration tests as
 # those users, and then the doctor host tier (tests/doctor/host.sh). As a normal user it needs the packages already installed and
 # runs the ranged-user tests as itself; the no-range tests then only run if
@@ -29,6 +30,7 @@ if is_root; then
     ensure_devices
     ensure_users
     ensure_podman_config
+    ensure_slurm # a single-node cluster for the Slurm tests (issue #18)
 else
     ensure_packages "${HUTCH_PACKAGES[@]}" # only checks, and names what is missing
 fi
@@ -62,6 +64,9 @@ auth_port=$(pick_port $((port + 1)))
 auth_user=hutch
 auth_pass="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 start_auth_registry "$work/auth-registry" "$auth_port" "$auth_user" "$auth_pass"
+
+# The MPI test program and its image's files (issue #18).
+build_mpi_context "$repo" "$work/mpi"
 
 # --- build ----------------------------------------------------------------
 cargo=$(find_cargo) || die "cargo not found (install Rust >= 1.85 with rustup)"
@@ -179,6 +184,7 @@ run_suite() {
         HUTCH_TEST_AUTH_CA="$work/auth-registry/certs/ca/ca.crt"
         HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
         HUTCH_TEST_SMALL_FS="$small_fs"
+        HUTCH_TEST_MPI_CONTEXT="$work/mpi"
     )
     say "tests/$name as ${user:-$(id -un)}"
     # The compat tier runs every command through Podman too (its

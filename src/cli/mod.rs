@@ -26,6 +26,7 @@ mod generate;
 mod hardening;
 mod health;
 mod history;
+mod hpc;
 mod image_filter;
 mod images;
 mod import;

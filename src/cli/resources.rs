@@ -16,9 +16,9 @@ pub struct ResourceArgs {
     /// Device cgroup rule (TYPE MAJOR:MINOR ACCESS): checked, then without effect, as rootless containers have no device cgroup
     #[arg(long, value_name = "RULE")]
     pub device_cgroup_rule: Vec<String>,
-    /// enabled, or disabled to leave the container in hutch's cgroup without limits
-    #[arg(long, value_name = "MODE", default_value = "enabled")]
-    pub cgroups: String,
+    /// enabled (the default), or disabled to leave the container in hutch's cgroup without limits
+    #[arg(long, value_name = "MODE")]
+    pub cgroups: Option<String>,
     /// Slice (systemd) or cgroup path (cgroupfs) to put the container under
     #[arg(long, value_name = "PARENT")]
     pub cgroup_parent: Option<String>,
@@ -140,7 +140,7 @@ impl ResourceArgs {
         Ok(CgroupRequest {
             // The global --cgroup-manager, which the engine holds.
             manager: None,
-            mode: Some(self.cgroups.clone()),
+            mode: self.cgroups.clone(),
             parent: self.cgroup_parent.clone(),
             limits,
             device_rules: self.device_cgroup_rule.clone(),

@@ -57,6 +57,9 @@ pub struct CreateArgs {
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// For a cluster's launcher (srun, mpirun): host network, IPC, PID and UTS, --userns=keep-id, --cgroups=disabled, the launcher's OMPI_*, PMIX_*, PMI_* and SLURM_* variables and the host's /tmp (explicit flags override each part)
+    #[arg(long)]
+    pub hpc: bool,
     /// Run in the background and print the container id
     #[arg(short, long)]
     pub detach: bool,
@@ -221,7 +224,7 @@ impl CreateArgs {
             return Err(Error::Usage(format!("unknown flag: {flag}")));
         }
         let sec = &self.security;
-        Ok(CreateRequest {
+        let mut req = CreateRequest {
             image: self.image().to_string(),
             create_command: std::env::args().collect(),
             pull: match self.pull {
@@ -277,7 +280,11 @@ impl CreateArgs {
             tuning: self.tuning.request(),
             secrets: self.secret.clone(),
             health: self.health.request(),
-        })
+        };
+        if self.hpc {
+            super::hpc::apply(&mut req, crate::paths::tmpdir().as_deref());
+        }
+        Ok(req)
     }
 }
 

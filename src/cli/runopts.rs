@@ -170,6 +170,7 @@ impl EnvArgs {
             is_unset_all: self.unsetenv_all,
             is_host: self.env_host,
             host_vars: Vec::new(),
+            host_prefixes: Vec::new(),
             merge: self.env_merge.clone(),
             is_proxied: self.http_proxy,
         }

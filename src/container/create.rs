@@ -400,9 +400,7 @@ impl Engine {
         let volume_owner = super::ids::unmapped_users_root(&ids);
         let p = &req.process;
         let mut env_options = p.env_options.clone();
-        if env_options.is_host {
-            env_options.host_vars = std::env::vars().collect();
-        }
+        env_options.fill_host_vars(std::env::vars());
         let opts = RunOptions {
             command: p.command.clone(),
             entrypoint: p.entrypoint.clone(),

@@ -79,12 +79,31 @@ pub struct EnvOptions {
     pub is_host: bool,
     /// The host's variables for `is_host`, filled in by the engine.
     pub host_vars: Vec<(String, String)>,
+    /// `--hpc`: the host's variables whose names start with one of these
+    /// (the MPI launcher's and Slurm's), under `-e`.
+    pub host_prefixes: Vec<String>,
     /// `--env-merge NAME=VALUE`: a new value for a variable the image or
     /// the defaults set, `$NAME` and `${NAME}` in it expanded.
     pub merge: Vec<String>,
     /// `--http-proxy` (default true): the host's proxy variables, under
     /// the image's.
     pub is_proxied: bool,
+}
+
+impl EnvOptions {
+    /// Takes the host's variables the options pass on from `vars` (the
+    /// host's environment): every one with `--env-host`, else those whose
+    /// names start with one of `host_prefixes`.
+    pub fn fill_host_vars(&mut self, vars: impl Iterator<Item = (String, String)>) {
+        let prefixes = &self.host_prefixes;
+        if self.is_host {
+            self.host_vars = vars.collect();
+        } else if !prefixes.is_empty() {
+            self.host_vars = vars
+                .filter(|(n, _)| prefixes.iter().any(|p| n.starts_with(p.as_str())))
+                .collect();
+        }
+    }
 }
 
 impl Default for EnvOptions {
@@ -94,6 +113,7 @@ impl Default for EnvOptions {
             is_unset_all: false,
             is_host: false,
             host_vars: Vec::new(),
+            host_prefixes: Vec::new(),
             merge: Vec::new(),
             is_proxied: true,
         }
@@ -668,6 +688,30 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(expand_vars(text, &lookup), want, "{text}");
         }
+    }
+
+    #[test]
+    fn hpc_prefixes_take_only_the_launchers_variables() {
+        let host = || {
+            [
+                ("OMPI_X", "1"),
+                ("PMIX_Y", "2"),
+                ("HOME", "/h"),
+                ("SLURM_JOB_ID", "7"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        let mut o = EnvOptions {
+            host_prefixes: vec!["OMPI_".into(), "PMIX_".into(), "SLURM_".into()],
+            ..EnvOptions::default()
+        };
+        o.fill_host_vars(host());
+        let names: Vec<&str> = o.host_vars.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["OMPI_X", "PMIX_Y", "SLURM_JOB_ID"]);
+        o.is_host = true;
+        o.fill_host_vars(host());
+        assert_eq!(o.host_vars.len(), 4);
     }
 
     #[test]

@@ -80,6 +80,13 @@ pub const SUITE_VARS: &[SuiteVar] = &[
         example: "/path/to/small-tmpfs",
         suites: &["lifecycle", "soak"],
     },
+    SuiteVar {
+        name: "HUTCH_TEST_MPI_CONTEXT",
+        what:
+            "the MPI test program and the host's MPI libraries (tests/lib/env.sh build_mpi_context)",
+        example: "/path/to/mpi",
+        suites: &["e2e"],
+    },
 ];
 
 /// The suite this copy of the harness is compiled into (`e2e`, `lifecycle`…).

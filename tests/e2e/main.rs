@@ -26,6 +26,7 @@ mod issue16_quadlet;
 mod issue17_api;
 mod issue18_cdi;
 mod issue18_doctor;
+mod issue18_hpc;
 mod issue18_sqfs;
 mod issue20;
 mod push;

@@ -15,6 +15,7 @@ HUTCH_PACKAGES=(
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
     podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
+    slurm-wlm munge openmpi-bin libopenmpi-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -363,4 +364,129 @@ unmount_small_fs() {
     while mountpoint -q "$1" 2>/dev/null; do
         umount "$1" 2>/dev/null || umount -l "$1" || die "unmounting $1 failed"
     done
+}
+
+# --- Slurm (issue #18) ------------------------------------------------------
+# A single-node Slurm cluster (munged, slurmctld, slurmd) for the tests of
+# `srun`/`sbatch` around hutch. PID 1 is not systemd on the test hosts, so
+# the daemons are started directly. The host's cgroups are hybrid, so
+# processes are tracked by their parent chain (proctrack/linuxproc) and
+# tasks are not bound (task/none). The node has as many CPUs as the host;
+# a CPU may be shared by up to 4 jobs (OverSubscribe=FORCE:4), so that an
+# 8-task array runs concurrently on 2 CPUs, and `srun -n 4` needs
+# `--overcommit`.
+
+HUTCH_SLURM_CONF=/etc/slurm/slurm.conf
+HUTCH_SLURM_MARK='# Written by hutch tests/lib/env.sh for the Slurm tests (issue #18).'
+
+# Whether slurmctld answers and this host's node takes jobs.
+slurm_ready() {
+    scontrol ping 2>/dev/null | grep -q 'is UP' || return 1
+    sinfo -h -N -n "$(hostname -s)" -o '%T' 2>/dev/null | grep -Eq '^(idle|mixed|allocated)$'
+}
+
+# Writes slurm.conf for this host (root). A slurm.conf that these tests did
+# not write is left alone if it names this host, else refused.
+write_slurm_conf() {
+    local host cpus mem
+    host=$(hostname -s)
+    cpus=$(nproc)
+    mem=$(awk '/^MemTotal:/ {print int($2 / 1024 / 2)}' /proc/meminfo)
+    if [ -f "$HUTCH_SLURM_CONF" ] && ! grep -qxF "$HUTCH_SLURM_MARK" "$HUTCH_SLURM_CONF"; then
+        grep -q "^NodeName=$host " "$HUTCH_SLURM_CONF" && return 0
+        die "$HUTCH_SLURM_CONF exists, was not written by the tests and has no node $host"
+    fi
+    mkdir -p /etc/slurm /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm
+    chown slurm:slurm /var/lib/slurm/slurmctld /var/log/slurm
+    cat >"$HUTCH_SLURM_CONF.new" <<EOF
+$HUTCH_SLURM_MARK
+ClusterName=hutch
+SlurmctldHost=$host
+SlurmUser=slurm
+AuthType=auth/munge
+CredType=cred/munge
+StateSaveLocation=/var/lib/slurm/slurmctld
+SlurmdSpoolDir=/var/lib/slurm/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+MpiDefault=none
+ReturnToService=2
+KillWait=5
+MinJobAge=30
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+EOF
+    mv "$HUTCH_SLURM_CONF.new" "$HUTCH_SLURM_CONF"
+}
+
+# Starts munged, slurmctld and slurmd unless Slurm already answers (root),
+# then waits until the node takes jobs.
+ensure_slurm() {
+    is_root || die "starting Slurm needs root"
+    slurm_ready && return 0
+    write_slurm_conf
+    if ! pgrep -x munged >/dev/null; then
+        say "starting munged"
+        install -d -o munge -g munge -m 0755 /run/munge
+        runuser -u munge -- /usr/sbin/munged || die "munged did not start"
+    fi
+    if ! pgrep -x slurmctld >/dev/null; then
+        say "starting slurmctld"
+        /usr/sbin/slurmctld </dev/null || die "slurmctld did not start (see /var/log/slurm/slurmctld.log)"
+    fi
+    if ! pgrep -x slurmd >/dev/null; then
+        say "starting slurmd"
+        /usr/sbin/slurmd </dev/null || die "slurmd did not start (see /var/log/slurm/slurmd.log)"
+    fi
+    local i
+    for i in $(seq 1 60); do
+        slurm_ready && return 0
+        # A node left down or drained by an earlier run comes back.
+        scontrol update nodename="$(hostname -s)" state=resume >/dev/null 2>&1 || true
+        sleep 1
+    done
+    tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
+    die "the Slurm node $(hostname -s) did not become ready within 60s"
+}
+
+# --- MPI (issue #18) ----------------------------------------------------------
+# Builds the context of the MPI test image in $2 (root or not): the program
+# tests/mpi/allreduce.c (from repository $1) compiled with the host's
+# mpicc, and below $2/root the files it needs at the same paths as on the
+# host: its shared libraries, Open MPI's and PMIx's plugin directories,
+# help texts and configuration, and every library those load (the ldd
+# closure). The image is the host's MPI, so that the host's mpirun and the
+# ranks in containers speak the same PMIx (docs/compat.md, MPI).
+build_mpi_context() {
+    local repo=$1 out=$2 lib=/usr/lib/x86_64-linux-gnu f d
+    command -v mpicc >/dev/null || die "mpicc not found (install libopenmpi-dev)"
+    rm -rf "$out" && mkdir -p "$out/root"
+    say "building the MPI test program and its image context in $out"
+    mpicc -O2 -o "$out/root/allreduce" "$repo/tests/mpi/allreduce.c" || die "mpicc failed"
+    for d in "$lib/openmpi" "$lib/pmix2" /usr/share/openmpi /usr/share/pmix /etc/openmpi; do
+        [ -e "$d" ] || continue
+        mkdir -p "$out/root$(dirname "$d")"
+        cp -a "$d" "$out/root$(dirname "$d")/"
+    done
+    # The libraries the program and every plugin load, copied to the
+    # path ldd names (the loader at its /lib64 path, as the ELF asks).
+    {
+        ldd "$out/root/allreduce"
+        find "$lib/openmpi" "$lib/pmix2" -name '*.so*' -type f -exec ldd {} \; 2>/dev/null
+    } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u |
+        while read -r f; do
+            mkdir -p "$out/root$(dirname "$f")"
+            cp -L "$f" "$out/root$f"
+        done
+    [ -e "$out/root/lib64/ld-linux-x86-64.so.2" ] || die "the MPI context has no loader (ldd output not understood)"
+    chmod -R a+rX "$out"
 }

@@ -6,6 +6,8 @@
 //! never followed through a planted symlink. It must not print or know
 //! about the store's layout.
 
+mod jobdir;
+
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -30,6 +32,10 @@ pub const ENV_LOCK_TIMEOUT: &str = "HUTCH_LOCK_TIMEOUT";
 pub const ENV_OVERLAY: &str = "HUTCH_OVERLAY";
 /// The session bus address D-Bus clients use.
 pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
+/// The Slurm job a process belongs to (set by `srun`, `sbatch` and
+/// `salloc` for every step): hutch then keeps its run directory per job
+/// and never talks to a systemd user manager (issue #18).
+pub const ENV_SLURM_JOB_ID: &str = "SLURM_JOB_ID";
 /// The per-user runtime directory of the XDG base directory specification.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// The file name of `system service`'s default socket.
@@ -118,6 +124,12 @@ pub enum Error {
     },
     #[error("node-local store {path} {why}")]
     LocalStoreUnsafe { path: PathBuf, why: String },
+    #[error("locking the job's run directory {path}")]
+    LockJobRunRoot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("making {path} private")]
     SecureRunRoot {
         path: PathBuf,
@@ -170,6 +182,8 @@ pub enum RunRootSource {
     RunUser,
     /// `/tmp/hutch-UID`, a private directory hutch creates itself.
     Tmp,
+    /// `/tmp/hutch-UID/slurm-JOBID`: inside a Slurm job.
+    SlurmJob,
 }
 
 impl RunRootSource {
@@ -181,6 +195,7 @@ impl RunRootSource {
             RunRootSource::Xdg => "xdg",
             RunRootSource::RunUser => "/run/user",
             RunRootSource::Tmp => "tmp",
+            RunRootSource::SlurmJob => "slurm",
         }
     }
 }
@@ -260,12 +275,18 @@ impl Paths {
         let (runroot, runroot_source) = match (runroot, std::env::var_os(ENV_RUNROOT)) {
             (Some(p), _) => (p, RunRootSource::Option),
             (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), RunRootSource::Env),
-            _ => choose_runroot(
-                std::env::var_os(ENV_XDG_RUNTIME_DIR).as_deref(),
-                Path::new(RUN_USER_BASE),
-                Path::new(TMP_BASE),
-                uid,
-            ),
+            _ => match slurm_job() {
+                Some(job) => (
+                    slurm_runroot(Path::new(TMP_BASE), uid, &job),
+                    RunRootSource::SlurmJob,
+                ),
+                None => choose_runroot(
+                    std::env::var_os(ENV_XDG_RUNTIME_DIR).as_deref(),
+                    Path::new(RUN_USER_BASE),
+                    Path::new(TMP_BASE),
+                    uid,
+                ),
+            },
         };
         Paths {
             root,
@@ -284,7 +305,18 @@ impl Paths {
     /// Creates the run directory if needed, checks it is safe to use and
     /// returns it, with the paths it had to make private (see
     /// `ensure_runroot`).
+    ///
+    /// Inside a Slurm job, when the run directory is the job's (by default,
+    /// or given to a monitor with `--runroot`), the process holds it for
+    /// its lifetime and removes those of ended jobs beside it (`jobdir`).
     pub fn ensure_runroot(&self) -> Result<(&Path, Vec<PathBuf>), Error> {
+        let is_job_dir = slurm_job()
+            .is_some_and(|j| self.runroot == slurm_runroot(Path::new(TMP_BASE), self.uid, &j));
+        if is_job_dir {
+            jobdir::hold(&self.runroot, || {
+                check_runroot(&self.runroot, RunRootSource::SlurmJob, self.uid)
+            })?;
+        }
         let repaired = ensure_runroot(&self.runroot, self.runroot_source, self.uid)?;
         Ok((&self.runroot, repaired))
     }
@@ -508,7 +540,15 @@ pub fn ensure_local_store(path: &Path, uid: u32) -> Result<(), Error> {
 /// manager listens: `DBUS_SESSION_BUS_ADDRESS`, else the `bus` socket in
 /// the runtime directory (`XDG_RUNTIME_DIR`, else /run/user/UID) when it
 /// exists.
+///
+/// Inside a Slurm job there is none to use, whatever the environment
+/// copied from the login node says: the job's processes are not in the
+/// user manager's tree, and a scope there would take the container out of
+/// the step's cgroup, away from Slurm's limits and its cleanup.
 pub fn session_bus() -> Option<String> {
+    if slurm_job().is_some() {
+        return None;
+    }
     if let Some(a) = std::env::var_os(ENV_DBUS_SESSION_BUS_ADDRESS).filter(|a| !a.is_empty()) {
         return Some(a.to_string_lossy().into_owned());
     }
@@ -520,6 +560,32 @@ pub fn session_bus() -> Option<String> {
     socket
         .exists()
         .then(|| format!("unix:path={}", socket.display()))
+}
+
+/// The Slurm job id of this process (`SLURM_JOB_ID`), when it is a
+/// plain number, as Slurm writes it.
+pub fn slurm_job() -> Option<String> {
+    std::env::var(ENV_SLURM_JOB_ID)
+        .ok()
+        .filter(|j| !j.is_empty() && j.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The run directory of Slurm job `job`: `TMP/hutch-UID/slurm-JOB`,
+/// inside the user's private directory in the shared `/tmp`. Per job
+/// because nothing of the login session (`XDG_RUNTIME_DIR`, which logind
+/// removes at the user's last logout, mid-job) is sure to last as long as
+/// the job, and so that what a killed step leaves there cannot meet
+/// another job's containers.
+fn slurm_runroot(tmp: &Path, uid: u32, job: &str) -> PathBuf {
+    tmp.join(format!("hutch-{uid}"))
+        .join(format!("{}{job}", jobdir::JOB_PREFIX))
+}
+
+/// `$TMPDIR` when set (`--hpc` binds it into the container too).
+pub fn tmpdir() -> Option<PathBuf> {
+    std::env::var_os(ENV_TMPDIR)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 /// `$TMPDIR`, else `/tmp`, as Go's `os.TempDir` reads it.
@@ -665,6 +731,13 @@ fn check_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<(), Err
         }
         RunRootSource::Xdg | RunRootSource::RunUser => ensure_private_dir(path, uid, false),
         RunRootSource::Tmp => ensure_private_dir(path, uid, true),
+        // Both the user's directory in /tmp and the job's below it.
+        RunRootSource::SlurmJob => {
+            if let Some(parent) = path.parent() {
+                ensure_private_dir(parent, uid, true)?;
+            }
+            ensure_private_dir(path, uid, true)
+        }
     }
 }
 
@@ -962,6 +1035,23 @@ mod tests {
     }
 
     #[test]
+    fn ensure_runroot_makes_a_private_job_dir_inside_a_private_user_dir() {
+        let (t, uid) = temp();
+        let path = slurm_runroot(t.path(), uid, "42");
+        assert_eq!(path, t.path().join(format!("hutch-{uid}/slurm-42")));
+        ensure_runroot(&path, RunRootSource::SlurmJob, uid).unwrap();
+        for p in [path.parent().unwrap(), &path] {
+            let m = std::fs::symlink_metadata(p).unwrap();
+            assert!(m.is_dir());
+            assert_eq!(m.mode() & 0o7777, 0o700, "{}", p.display());
+        }
+        // An opened-up user directory in the shared /tmp is refused.
+        chmod(path.parent().unwrap(), 0o755);
+        let err = ensure_runroot(&path, RunRootSource::SlurmJob, uid).unwrap_err();
+        assert!(matches!(err, Error::RunRootNotPrivate { .. }), "{err:?}");
+    }
+
+    #[test]
     fn runroot_sources_have_distinct_names() {
         let all = [
             RunRootSource::Option,
@@ -969,6 +1059,7 @@ mod tests {
             RunRootSource::Xdg,
             RunRootSource::RunUser,
             RunRootSource::Tmp,
+            RunRootSource::SlurmJob,
         ];
         let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.as_str()).collect();
         assert_eq!(names.len(), all.len());

@@ -301,9 +301,7 @@ impl Engine {
         if req.manage.remove_image {
             self.remove_image_after(&req.image, progress);
         }
-        // The network helper was killed when the container exited; one
-        // that forwarded ports is waited for (its exit overlapped with the
-        // cleanup above), one that did not is left to finish dying.
+        // The helper killed at the exit: waited for only if it had ports.
         crate::net::reap_stopped(false);
         result.map(Ran::Exited)
     }

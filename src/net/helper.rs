@@ -546,6 +546,35 @@ mod tests {
     }
 
     #[test]
+    fn pasta_joins_the_namespaces_by_inherited_fds_without_a_watch() {
+        let open = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let target = PastaTarget {
+            userns: open(),
+            netns: open(),
+        };
+        let (u, n) = (target.userns.as_raw_fd(), target.netns.as_raw_fd());
+        let plan = NetworkPlan::default();
+        let args = pasta_args(&plan, &[], &target.args(), Path::new("/run/p"));
+        let tail: Vec<&str> = args
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "--userns",
+                &format!("/proc/self/fd/{u}"),
+                "--netns",
+                &format!("/proc/self/fd/{n}"),
+                "--no-netns-quit"
+            ]
+        );
+    }
+
+    #[test]
     fn pasta_maps_the_gateway_to_the_host_only_when_asked() {
         let plan = NetworkPlan::default();
         let target = ["42".to_string()];

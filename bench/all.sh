@@ -52,7 +52,8 @@ measures=(
 
 # The timing loop runs as the user (no runuser per run): one line per
 # command in $work/out/cmds ("TOOL.MEASURE COMMAND..."), RUNS+1 rounds of
-# one run of each in turn, the first round not counted (caches warm up).
+# one run of each in turn, the first round not counted (caches warm up),
+# each round starting with the next command.
 # Bash's EPOCHREALTIME costs no process.
 samples=$work/out/samples
 mkdir -p "$samples"
@@ -67,9 +68,13 @@ cat >"$work/out/loop.sh" <<'EOF'
 set -u
 rounds=$1 cmds=$2 out=$3
 mapfile -t lines <"$cmds"
+n=${#lines[@]}
 for round in $(seq 0 "$rounds"); do
-    for line in "${lines[@]}"; do
-        read -r key cmd <<<"$line"
+    # Each round starts one command further on: whatever a command leaves
+    # running in the background (Podman's cleanup) slows each of the
+    # others alike.
+    for j in $(seq 0 $((n - 1))); do
+        read -r key cmd <<<"${lines[$(((round + j) % n))]}"
         s=$EPOCHREALTIME
         # shellcheck disable=SC2086 # the command's words
         $cmd >/dev/null 2>&1 || { echo "failed: $cmd" >&2; exit 1; }

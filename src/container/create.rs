@@ -301,6 +301,8 @@ impl Engine {
         if req.manage.remove_image {
             self.remove_image_after(&req.image, progress);
         }
+        // The helper killed at the exit: waited for only if it had ports.
+        crate::net::reap_stopped(false);
         result.map(Ran::Exited)
     }
 

@@ -38,6 +38,8 @@ pub struct RunningHelper {
     _exit: Option<OwnedFd>,
     /// On user networks: detaches the container when dropped.
     detach: Option<super::netavark::Detach>,
+    /// Whether it forwards host ports (`stop_later` then waits for it).
+    has_ports: bool,
 }
 
 impl RunningHelper {
@@ -52,11 +54,62 @@ impl RunningHelper {
     /// A container's attachment to user networks, with the forwarder of
     /// its published ports: both undone when dropped.
     pub fn attached(detach: super::netavark::Detach, forwarder: Option<Child>) -> RunningHelper {
+        let has_ports = forwarder.is_some();
         RunningHelper {
             child: None,
             forwarder,
             _exit: None,
             detach: Some(detach),
+            has_ports,
+        }
+    }
+}
+
+/// Helpers killed by `RunningHelper::stop_later`, not yet reaped, each
+/// with whether it forwarded host ports.
+static STOPPING: std::sync::Mutex<Vec<(Child, bool)>> = std::sync::Mutex::new(Vec::new());
+
+impl RunningHelper {
+    /// Kills the helper without waiting for it to exit: its exit takes the
+    /// kernel tens of milliseconds (RCU grace periods for its tap device
+    /// and its sandbox's mount namespace), which `reap_stopped` overlaps
+    /// with the caller's cleanup. On user networks the container is
+    /// detached at once, as when dropped.
+    pub fn stop_later(mut self) {
+        let has_ports = self.has_ports;
+        let children = [self.forwarder.take(), self.child.take()];
+        for mut c in children.into_iter().flatten() {
+            let _ = c.kill();
+            if !matches!(c.try_wait(), Ok(Some(_))) {
+                if let Ok(mut list) = STOPPING.lock() {
+                    list.push((c, has_ports));
+                }
+            }
+        }
+    }
+}
+
+/// Reaps the helpers `RunningHelper::stop_later` killed. Those that
+/// forwarded host ports are waited for, so that the ports are free when
+/// the command returns; so are all with `is_waiting_for_all` (a caller
+/// that runs on, such as `build`, whose zombies would pile up). The others
+/// are reaped if they are gone already and otherwise left to finish dying
+/// on their own: killed, holding no port, they end within milliseconds
+/// and the orphan's reaper (the user's service manager, or init) takes
+/// them, while the command returns at once.
+pub fn reap_stopped(is_waiting_for_all: bool) {
+    let children = match STOPPING.lock() {
+        Ok(mut list) => std::mem::take(&mut *list),
+        Err(_) => return,
+    };
+    for (mut c, has_ports) in children {
+        match has_ports || is_waiting_for_all {
+            true => {
+                let _ = c.wait();
+            }
+            false => {
+                let _ = c.try_wait();
+            }
         }
     }
 }
@@ -116,7 +169,12 @@ pub fn start_helper(
     ports: &[PublishedPort],
 ) -> Result<Option<RunningHelper>, Error> {
     match &plan.mode {
-        Mode::Pasta(extra) => start_pasta(plan, extra, pid, dir, ports).map(Some),
+        Mode::Pasta(_) => {
+            let target = PastaTarget::open(pid)?;
+            spawn_pasta(plan, &target, dir, ports)?
+                .wait_ready()
+                .map(Some)
+        }
         Mode::Slirp4netns(opts) => start_slirp(plan, opts, pid, dir, ports).map(Some),
         Mode::None | Mode::Host | Mode::Bridge(_) => Ok(None),
     }
@@ -147,7 +205,12 @@ fn pasta_spec(p: &PublishedPort) -> String {
 
 /// pasta's arguments: configure the namespace, forward only the published
 /// ports, map `PASTA_DNS` to the host's resolver, stay in the foreground.
-fn pasta_args(plan: &NetworkPlan, extra: &[String], pid: Pid, pid_file: &Path) -> Vec<String> {
+fn pasta_args(
+    plan: &NetworkPlan,
+    extra: &[String],
+    target: &[String],
+    pid_file: &Path,
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "--config-net",
         "--foreground",
@@ -172,18 +235,77 @@ fn pasta_args(plan: &NetworkPlan, extra: &[String], pid: Pid, pid_file: &Path) -
         args.push("--no-map-gw".into());
     }
     args.extend(extra.iter().filter(|a| *a != super::PASTA_MAP_GW).cloned());
-    args.push(pid.as_raw().to_string());
+    args.extend(target.iter().cloned());
     args
 }
 
-fn start_pasta(
+/// The namespaces pasta joins: init's user and network namespaces, opened
+/// by us while init is still dumpable (it stops being so once released,
+/// and pasta, which may then still be starting, could no longer open its
+/// `/proc` entries), handed to pasta as inherited fds.
+pub struct PastaTarget {
+    userns: OwnedFd,
+    netns: OwnedFd,
+}
+
+impl PastaTarget {
+    /// Opens the namespaces of init `pid`.
+    pub fn open(pid: Pid) -> Result<PastaTarget, Error> {
+        let open = |ns: &str| {
+            std::fs::File::open(format!("/proc/{pid}/ns/{ns}"))
+                .map(OwnedFd::from)
+                .map_err(|source| Error::SpawnHelper {
+                    helper: "pasta",
+                    source,
+                })
+        };
+        Ok(PastaTarget {
+            userns: open("user")?,
+            netns: open("net")?,
+        })
+    }
+
+    /// pasta's arguments naming the namespaces by fd. Without
+    /// `--no-netns-quit` pasta would watch the fd's directory with
+    /// inotify, which costs it milliseconds at exit and tells nothing:
+    /// hutch stops it.
+    fn args(&self) -> Vec<String> {
+        vec![
+            "--userns".into(),
+            format!("/proc/self/fd/{}", self.userns.as_raw_fd()),
+            "--netns".into(),
+            format!("/proc/self/fd/{}", self.netns.as_raw_fd()),
+            "--no-netns-quit".into(),
+        ]
+    }
+}
+
+/// pasta spawned for a namespace and not yet known to be ready: the
+/// container's setup goes on meanwhile (see `runtime::run::release`).
+pub struct StartingPasta {
+    helper: RunningHelper,
+    pid_file: PathBuf,
+    dir: PathBuf,
+}
+
+/// Spawns pasta for the namespaces of `target` and returns at once; the
+/// caller waits for it with `StartingPasta::wait_ready` before the
+/// container's process runs. `dir` is the container directory. Must be
+/// called single-threaded: the namespace fds are inheritable while pasta
+/// is spawned.
+pub fn spawn_pasta(
     plan: &NetworkPlan,
-    extra: &[String],
-    pid: Pid,
+    target: &PastaTarget,
     dir: &Path,
     ports: &[PublishedPort],
-) -> Result<RunningHelper, Error> {
+) -> Result<StartingPasta, Error> {
     const NAME: &str = "pasta";
+    let Mode::Pasta(extra) = &plan.mode else {
+        return Err(Error::HelperFailed {
+            helper: NAME,
+            message: "the network mode is not pasta".into(),
+        });
+    };
     let pid_file = dir.join("pasta.pid");
     let _ = std::fs::remove_file(&pid_file);
     let mut args = Vec::new();
@@ -199,45 +321,62 @@ fn start_pasta(
         }
     }
     args.extend(["-T", "none", "-U", "none"].map(String::from));
-    args.extend(pasta_args(plan, extra, pid, &pid_file));
+    args.extend(pasta_args(plan, extra, &target.args(), &pid_file));
     let mut cmd = Command::new(plan.helper_path.as_deref().unwrap_or(Path::new(NAME)));
     cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log_file(dir, NAME)?);
     crate::sys::spawn::die_with_parent(&mut cmd, Signal::SIGKILL);
+    // Inheritable only for this spawn: the caller drops `target` next.
+    inheritable(&target.userns, NAME)?;
+    inheritable(&target.netns, NAME)?;
     let child = cmd.spawn().map_err(|source| Error::SpawnHelper {
         helper: NAME,
         source,
     })?;
-    let mut helper = RunningHelper {
-        child: Some(child),
-        forwarder: None,
-        _exit: None,
-        detach: None,
-    };
-    // pasta writes its pid into the file once the namespace is configured
-    // and the ports are bound; it creates the file earlier, empty, so
-    // only a complete line counts.
-    let deadline = Instant::now() + READY_TIMEOUT;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        let written = std::fs::read_to_string(&pid_file).unwrap_or_default();
-        if written.ends_with('\n') {
-            let _ = std::fs::remove_file(&pid_file);
-            return Ok(helper);
+    Ok(StartingPasta {
+        helper: RunningHelper {
+            child: Some(child),
+            forwarder: None,
+            _exit: None,
+            detach: None,
+            has_ports: !ports.is_empty(),
+        },
+        pid_file,
+        dir: dir.to_path_buf(),
+    })
+}
+
+impl StartingPasta {
+    /// Waits until pasta has configured the namespace and bound the
+    /// published ports.
+    pub fn wait_ready(mut self) -> Result<RunningHelper, Error> {
+        const NAME: &str = "pasta";
+        // pasta writes its pid into the file once the namespace is
+        // configured and the ports are bound; it creates the file earlier,
+        // empty, so only a complete line counts. Polled every 0.5 ms at
+        // most: the wait is on the critical path of every start.
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut pause = Duration::from_micros(100);
+        loop {
+            let written = std::fs::read_to_string(&self.pid_file).unwrap_or_default();
+            if written.ends_with('\n') {
+                let _ = std::fs::remove_file(&self.pid_file);
+                return Ok(self.helper);
+            }
+            if let Some(Ok(Some(_))) = self.helper.child.as_mut().map(Child::try_wait) {
+                return Err(Error::HelperFailed {
+                    helper: NAME,
+                    message: last_log_line(&self.dir),
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(Error::HelperTimeout(NAME));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_micros(500));
         }
-        if let Some(Ok(Some(_))) = helper.child.as_mut().map(Child::try_wait) {
-            return Err(Error::HelperFailed {
-                helper: NAME,
-                message: last_log_line(dir),
-            });
-        }
-        if Instant::now() > deadline {
-            return Err(Error::HelperTimeout(NAME));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 
@@ -319,6 +458,7 @@ fn start_slirp(
         forwarder: None,
         _exit: Some(exit_w),
         detach: None,
+        has_ports: !ports.is_empty(),
     };
     // slirp4netns writes "1" to the ready fd once tap0 is configured and
     // the API socket listens, then closes it.
@@ -406,14 +546,43 @@ mod tests {
     }
 
     #[test]
+    fn pasta_joins_the_namespaces_by_inherited_fds_without_a_watch() {
+        let open = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let target = PastaTarget {
+            userns: open(),
+            netns: open(),
+        };
+        let (u, n) = (target.userns.as_raw_fd(), target.netns.as_raw_fd());
+        let plan = NetworkPlan::default();
+        let args = pasta_args(&plan, &[], &target.args(), Path::new("/run/p"));
+        let tail: Vec<&str> = args
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "--userns",
+                &format!("/proc/self/fd/{u}"),
+                "--netns",
+                &format!("/proc/self/fd/{n}"),
+                "--no-netns-quit"
+            ]
+        );
+    }
+
+    #[test]
     fn pasta_maps_the_gateway_to_the_host_only_when_asked() {
         let plan = NetworkPlan::default();
-        let pid = Pid::from_raw(42);
+        let target = ["42".to_string()];
         let file = Path::new("/run/p");
-        let args = pasta_args(&plan, &[], pid, file);
+        let args = pasta_args(&plan, &[], &target, file);
         assert!(args.iter().any(|a| a == "--no-map-gw"), "{args:?}");
         // `--map-gw` is Podman's option; pasta gets neither flag then.
-        let args = pasta_args(&plan, &["--map-gw".into(), "-4".into()], pid, file);
+        let args = pasta_args(&plan, &["--map-gw".into(), "-4".into()], &target, file);
         assert!(!args.iter().any(|a| a.contains("map-gw")), "{args:?}");
         assert!(args.iter().any(|a| a == "-4"));
         assert_eq!(args.last().map(String::as_str), Some("42"));

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 
 pub use etc::{container_address, hosts_file, resolv_conf};
 pub use forward::{run_forwarder, spawn_forwarder};
-pub use helper::{start_helper, HelperRecord, RunningHelper};
+pub use helper::{
+    reap_stopped, spawn_pasta, start_helper, HelperRecord, PastaTarget, RunningHelper,
+    StartingPasta,
+};
 pub use ports::{
     check_ports, exposed_ports, format_port, parse_publish, resolve_ports, unprivileged_port_start,
     PortMapping, Protocol, PublishedPort,

@@ -27,6 +27,9 @@ pub struct Init<'a> {
     pub plan: &'a Plan,
     /// Read end of the sync pipe: one byte once the id maps are written.
     pub go: OwnedFd,
+    /// With pasta: one byte once the network is configured, awaited
+    /// before the user's process may run.
+    pub network_ready: Option<OwnedFd>,
     /// With `-t`: our end of the socketpair the pty master goes over.
     pub pty_socket: Option<OwnedFd>,
     /// Without `-i` and `-t`, or detached: /dev/null for stdin.
@@ -84,6 +87,7 @@ pub fn start(init: Init<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     let Init {
         plan,
         go,
+        network_ready,
         pty_socket,
         null_stdin,
         outputs,
@@ -105,6 +109,12 @@ pub fn start(init: Init<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     drop(held);
     // Steps 9–10: resolve the user while still root.
     let (root, user) = prepare_user(plan)?;
+    // Step 10a: the network helper, started while we mounted, has
+    // configured our interface (or, if it failed, the parent closes the
+    // pipe and reports why).
+    if let Some(fd) = network_ready {
+        wait_for_network(fd)?;
+    }
     // Steps 10b–12: drop to the user.
     let privileges = Privileges {
         ulimits: &plan.hardening.ulimits,
@@ -115,6 +125,16 @@ pub fn start(init: Init<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     privileges::drop_privileges(&mut Kernel, &user, &plan.maps, &privileges)?;
     // Steps 13–18: the working directory, and exec.
     launch_process(plan, root, &user, reporter)
+}
+
+/// Step 10a: waits for the parent's byte saying the network is ready.
+fn wait_for_network(fd: OwnedFd) -> Result<(), Failure> {
+    use std::io::Read;
+    let mut b = [0u8; 1];
+    match std::fs::File::from(fd).read(&mut b) {
+        Ok(1) => Ok(()),
+        _ => Err(Failure::text("the network was not set up".to_string())),
+    }
 }
 
 /// Steps 1–2b: wait for the id maps, open what the setup reads from the

@@ -34,6 +34,52 @@ pub fn connect(
     // A previous run's helper, if its monitor died uncleanly, goes first.
     stop_stale_helper(dir, proc);
     let helper = net::start_helper(&plan.network, pid, dir, ports).map_err(Error::Network)?;
+    record(plan, helper, ports, proc)
+}
+
+/// Whether `plan`'s helper is pasta, which starts before init is released
+/// and is waited for only before the container's process runs
+/// (`spawn_early`, `finish_early`).
+pub fn is_started_early(plan: &Plan) -> bool {
+    matches!(plan.network.mode, net::Mode::Pasta(_))
+}
+
+/// Spawns pasta for init `pid` right after the clone, before the id maps
+/// are written: its start (two execs, the host's routes and addresses,
+/// its socket pools) then overlaps with the maps, the cgroup and init's
+/// mounts. Joining a user namespace needs no maps, only its owner's uid.
+pub fn spawn_early(
+    plan: &Plan,
+    pid: Pid,
+    ports: &[PublishedPort],
+    proc: &Path,
+) -> Result<net::StartingPasta, Error> {
+    let dir = &plan.dirs.dir;
+    stop_stale_helper(dir, proc);
+    let target = net::PastaTarget::open(pid).map_err(Error::Network)?;
+    net::spawn_pasta(&plan.network, &target, dir, ports).map_err(Error::Network)
+}
+
+/// Waits for the pasta of `spawn_early` to be ready and records it.
+pub fn finish_early(
+    plan: &Plan,
+    starting: net::StartingPasta,
+    ports: &[PublishedPort],
+    proc: &Path,
+) -> Result<Option<RunningHelper>, Error> {
+    let helper = starting.wait_ready().map_err(Error::Network)?;
+    record(plan, Some(helper), ports, proc)
+}
+
+/// Records `helper` (none: the mode has no helper) with `ports` in the
+/// container directory.
+fn record(
+    plan: &Plan,
+    helper: Option<RunningHelper>,
+    ports: &[PublishedPort],
+    proc: &Path,
+) -> Result<Option<RunningHelper>, Error> {
+    let dir = &plan.dirs.dir;
     let record = HelperRecord {
         helper: plan.network.mode.helper().unwrap_or_default().to_string(),
         pid: helper.as_ref().and_then(RunningHelper::pid),

@@ -100,6 +100,18 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
 
     // 5. Clone into the new namespaces; the child becomes the container's
     //    pid 1 and never comes back here.
+    //    pasta starts before init is released (see `release`); init then
+    //    waits, before it drops its privileges, for a second byte saying
+    //    that the network is ready.
+    let is_member = pod.is_some();
+    let is_net_early = !is_member && network::is_started_early(plan);
+    let (net_r, net_w) = match is_net_early {
+        true => {
+            let (r, w) = crate::userns::pipe().map_err(Error::Maps)?;
+            (Some(r), Some(w))
+        }
+        false => (None, None),
+    };
     let ChildFds {
         go_r,
         go_w,
@@ -115,6 +127,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     };
     let parent_ends: Vec<BorrowedFd<'_>> = [Some(go_w.as_fd()), Some(signals.as_fd())]
         .into_iter()
+        .chain([net_w.as_ref().map(AsFd::as_fd)])
         .chain([parent_sock.as_ref().map(AsFd::as_fd)])
         .flatten()
         .chain(outputs.iter().flat_map(|(o, e)| [o.as_fd(), e.as_fd()]))
@@ -124,6 +137,7 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
             Init {
                 plan,
                 go: go_r,
+                network_ready: net_r,
                 pty_socket: child_sock,
                 null_stdin,
                 outputs: child_outputs,
@@ -136,7 +150,6 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     };
     //    A pod member instead joins the pod's namespaces through an
     //    intermediate process (see `pod::clone_member`).
-    let is_member = pod.is_some();
     let mut pod = pod;
     let attach = pod.as_mut().and_then(|j| j.network.take());
     let (mut child, pid) = match pod {
@@ -151,7 +164,11 @@ pub fn start(plan: &Plan, stdio: Stdio, pod: Option<PodJoin>) -> Result<Started,
     log::debug!("container {}: init is pid {pid}", plan.id);
 
     // 6. Maps, cgroup and network, then release init (see `release`).
-    let (placement, helper) = release(plan, pid, &prepared, go_w, is_member, attach)?;
+    let gates = Gates {
+        go: go_w,
+        network: net_w,
+    };
+    let (placement, helper) = release(plan, pid, &prepared, gates, is_member, attach)?;
 
     // 7. With -t, receive the pty master init opened in its devpts. EOF
     //    instead means init failed; the report pipe says why.
@@ -347,50 +364,69 @@ fn attached_outputs(drops: (bool, bool)) -> Result<(OwnedFd, OwnedFd), Error> {
     ))
 }
 
+/// The write ends of the pipes init waits on.
+struct Gates {
+    /// One byte: the id maps are written, the cgroup placed.
+    go: OwnedFd,
+    /// With pasta: one byte once its interface is configured.
+    network: Option<OwnedFd>,
+}
+
 /// Step 6 of `start`: write the child's id maps, put it in its cgroup
 /// (before it makes its cgroup namespace), then connect its network
-/// namespace: the helper joins the child's user namespace, which needs the
-/// maps, and the interface must be up before the user's command runs. Only
-/// then is init released; closing `go_w` without the byte makes it give up
-/// on its own. The maps and network of a container that joined its pod's
-/// namespaces (`is_member`) are the pod's, already set up; a member of a
-/// pod without an infra has its own.
+/// namespace: the interface must be up before the user's command runs.
+/// Then init is released; closing a gate without the byte makes it give
+/// up on its own. pasta (`gates.network`) is spawned first, right after
+/// the clone, and waited for only after init's release: its start
+/// overlaps with the maps, the cgroup and init's mounts, and init waits
+/// for the second byte before it drops its privileges. slirp4netns,
+/// which opens init's `/proc` entries itself, and the user networks'
+/// netavark are done before the release, as the container's maps and
+/// network of a container that joined its pod's namespaces
+/// (`is_member`) are the pod's, already set up; a member of a pod without
+/// an infra has its own.
 fn release(
     plan: &Plan,
     pid: Pid,
     prepared: &Prepared,
-    go_w: OwnedFd,
+    gates: Gates,
     is_member: bool,
     attach: Option<network::NetAttach>,
 ) -> Result<(Option<cgroup::Placement>, Option<crate::net::RunningHelper>), Error> {
-    let maps = if is_member {
-        Ok(())
-    } else {
-        crate::userns::write_id_maps(pid, &plan.maps).map_err(Error::Maps)
+    let proc = Path::new(super::PROC);
+    let Gates { go, network: gate } = gates;
+    let starting = match gate.is_some() {
+        true => network::spawn_early(plan, pid, &prepared.ports, proc).map(Some),
+        false => Ok(None),
     };
-    let ready = maps
-        .and_then(|()| {
-            cgroup::place(
-                &prepared.decision,
-                &plan.id,
-                pid.as_raw(),
-                &plan.cgroups.resources,
-                Path::new("/proc"),
-            )
-            .map_err(Error::Cgroup)
-        })
-        .and_then(|placement| {
-            if let Some(join) = attach {
-                return network::attach(plan, pid, &prepared.ports, join, Path::new(super::PROC))
-                    .map(|h| (placement, h));
-            }
-            if is_member {
-                return Ok((placement, None));
-            }
-            network::connect(plan, pid, &prepared.ports, Path::new(super::PROC))
-                .map(|h| (placement, h))
-        });
-    let mut go = std::fs::File::from(go_w);
+    let maps = starting.and_then(|s| match is_member {
+        true => Ok(s),
+        false => crate::userns::write_id_maps(pid, &plan.maps)
+            .map(|()| s)
+            .map_err(Error::Maps),
+    });
+    let ready = maps.and_then(|starting| {
+        let placement = cgroup::place(
+            &prepared.decision,
+            &plan.id,
+            pid.as_raw(),
+            &plan.cgroups.resources,
+            Path::new("/proc"),
+        )
+        .map_err(Error::Cgroup)?;
+        if starting.is_some() {
+            return Ok((placement, None, starting));
+        }
+        if let Some(join) = attach {
+            return network::attach(plan, pid, &prepared.ports, join, proc)
+                .map(|h| (placement, h, None));
+        }
+        if is_member {
+            return Ok((placement, None, None));
+        }
+        network::connect(plan, pid, &prepared.ports, proc).map(|h| (placement, h, None))
+    });
+    let mut go = std::fs::File::from(go);
     if ready.is_ok() {
         // While init surely lives (it waits for the byte): keep its user
         // namespace, so cleaning up files of its ids needs no new one.
@@ -400,6 +436,15 @@ fn release(
         let _ = go.write_all(b"1");
     }
     drop(go);
+    // Init mounts its root meanwhile; pasta must be ready before it goes
+    // on to the user's process.
+    let ready = ready.and_then(|(placement, helper, starting)| match starting {
+        None => Ok((placement, helper)),
+        Some(s) => network::finish_early(plan, s, &prepared.ports, proc).map(|h| (placement, h)),
+    });
+    if let (Ok(_), Some(gate)) = (&ready, gate) {
+        let _ = std::fs::File::from(gate).write_all(b"1");
+    }
     let (placement, helper) = match ready {
         Ok(p) => p,
         Err(e) => {
@@ -505,7 +550,11 @@ pub fn run(
         is_proxied: !plan.manage.is_unproxied,
     };
     let code = relay::relay(pid, &signals, terminal, policy, outputs)?;
-    drop(network);
+    // Killed now, reaped once the caller has cleaned up (`net::reap_stopped`):
+    // the helper's exit takes longer than all of that.
+    if let Some(helper) = network {
+        helper.stop_later();
+    }
     log::debug!("container {}: exited with {code}", plan.id);
     let reason =
         finish_cgroup(&plan.dirs.dir, placement.as_ref(), code).then(|| OOM_REASON.to_string());

@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::common::{image, require_tool, wait_for, Env};
+use super::common::{image, require_tool, wait_for, Env, Run};
 use super::{expect_id, is_alive, proc_stat, run_rm as run, setup, Cleanup, SETTLE};
 
 /// The helpers every test covers, as `--network` names them.
@@ -173,6 +173,121 @@ fn run_configures_an_interface_before_the_command_with_each_helper() {
     if !r.stdout.lines().any(|l| !l.contains(": lo:")) {
         r.fail("the default network should give an interface besides lo");
     }
+}
+
+/// The network helpers among the children of process `parent` now, with
+/// their start times (`/proc/PID/stat` field 22).
+fn helpers_of(parent: u32) -> Vec<(i32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        let is_helper = comm.starts_with("passt") || comm.trim() == "pasta";
+        let stat = proc_stat(pid).unwrap_or_default();
+        if is_helper && stat.len() > 19 && stat[1] == parent.to_string() {
+            found.push((pid, stat[19].clone()));
+        }
+    }
+    found
+}
+
+/// Whether process `pid` started at `start` still exists in any state,
+/// a zombie (exited, not reaped) included.
+fn exists(pid: i32, start: &str) -> bool {
+    proc_stat(pid).is_some_and(|f| f.len() > 19 && f[19] == start)
+}
+
+/// Runs `run --rm FLAGS busybox sh -c SCRIPT` in the background and
+/// returns the helpers seen under its hutch while it ran, with the run.
+fn run_watching_helpers(env: &Env, flags: &[&str], script: &str) -> (Vec<(i32, String)>, Run) {
+    let img = image("busybox");
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[img.as_str(), "sh", "-c", script]);
+    let pending = env.spawn(&args);
+    let hutch = pending.id();
+    // The helper is hutch's child while the container sleeps.
+    let deadline = Instant::now() + SETTLE;
+    let mut seen = helpers_of(hutch);
+    while seen.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        seen = helpers_of(hutch);
+    }
+    let r = pending.wait().success();
+    if seen.is_empty() {
+        r.fail("no network helper was seen under hutch");
+    }
+    (seen, r)
+}
+
+#[test]
+fn run_rm_with_the_default_network_leaves_no_helper_behind() {
+    // issue #19: pasta starts while init mounts its root and is killed
+    // when the container exits, but `run` does not wait for its exit
+    // (tens of milliseconds of the kernel's) unless it forwarded ports.
+    // So the very first command sees its interface; the killed helper is
+    // gone within a bounded wait (its reaper is the system's); and with a
+    // published port it is gone, and the port free, when `run` returns.
+    require_helpers();
+    let env = setup();
+    for i in 0..3 {
+        let (seen, r) = run_watching_helpers(&env, &[], "ip -o -4 addr; ip route; sleep 0.5");
+        for (pid, start) in &seen {
+            wait_for(
+                &format!("run {i}: helper {pid} to be gone"),
+                SETTLE,
+                || match exists(*pid, start) {
+                    true => Err(format!("{:?}", proc_stat(*pid))),
+                    false => Ok(()),
+                },
+            );
+        }
+        if !r
+            .stdout
+            .lines()
+            .any(|l| l.contains(" inet ") && !l.contains(" lo "))
+        {
+            r.fail("expected a non-loopback interface with an IPv4 address");
+        }
+        if !r.stdout.lines().any(|l| l.starts_with("default via ")) {
+            r.fail("expected a default route");
+        }
+    }
+    // A published port: nothing left at return, checked at once, and the
+    // port can be bound again right away.
+    for i in 0..3 {
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        let (seen, r) = run_watching_helpers(&env, &["-p", &publish], "sleep 0.5");
+        let left: Vec<_> = seen.iter().filter(|(p, s)| exists(*p, s)).collect();
+        if !left.is_empty() {
+            r.fail(&format!(
+                "run {i}: the helper of -p {publish} is still there after run returned: {left:?}"
+            ));
+        }
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            r.fail(&format!(
+                "run {i}: port {port} is not free after run returned: {e}"
+            ));
+        }
+    }
+    // A helper that fails after init was released: the error is pasta's,
+    // the command never runs, and no container is left.
+    let r = run(
+        &env,
+        &["--network", "pasta:--no-such-pasta-option"],
+        &["echo", "the command ran"],
+    );
+    let r = r.code(125);
+    if r.stdout.contains("the command ran") {
+        r.fail("the command ran although its network helper failed");
+    }
+    if !r.stderr.contains("pasta") {
+        r.fail("the error should name pasta");
+    }
+    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
 }
 
 #[test]

@@ -202,7 +202,11 @@ impl<'a> Build<'a> {
             dst.starts_with('/').then(|| PathBuf::from(dst))
         }));
         let (c, plan) = self.create(&req)?;
-        let code = crate::container::run(&plan, self.store)?;
+        let code = crate::container::run(&plan, self.store);
+        // Its network helper, killed at the exit, is waited for here:
+        // the build runs on, and would collect zombies.
+        crate::net::reap_stopped(true);
+        let code = code?;
         if code != 0 {
             return Err(StepError::Exit(code));
         }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The measurements of issue #19 in one go, printed as one table: measure,
+# hutch median, Podman median, ratio, goal, pass/fail. So far the `run`
+# measurements: `run --rm busybox true` with the default network and with
+# --network none. The commands are timed interleaved (one run of each in
+# turn, RUNS rounds), so that the load of a shared machine falls on all
+# of them alike; medians of whole processes, as the unprivileged test
+# user. Not part of the test suite.
+#
+#   sudo bench/all.sh [RUNS]        (as root: runs as hutch-test)
+#   bench/all.sh [RUNS]             (as a user with an /etc/subuid range)
+#
+# REG and the hutch binary are found as bench/run.sh finds them.
+# HUTCH_BASE_BIN names a second hutch (the build before a change) timed in
+# the same rounds, shown as its own column. Ends with an error if a
+# process of the runs is left behind.
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+runs=${1:-30}
+
+trap bench_remove_work EXIT
+bench_setup hutch-bench-all
+
+say "pulling $reg/busybox"
+as_user "$hutch" pull -q "$reg/busybox" >/dev/null || die "hutch pull failed"
+base=
+if [ -n "${HUTCH_BASE_BIN:-}" ]; then
+    [ -x "$HUTCH_BASE_BIN" ] || die "HUTCH_BASE_BIN=$HUTCH_BASE_BIN is not an executable"
+    base=$work/hutch-base
+    install -m 0755 "$HUTCH_BASE_BIN" "$base"
+    # A store of its own: an older build may not open a newer schema.
+    base="$base --root $bhome/.local/share/hutch-base"
+    as_user $base pull -q "$reg/busybox" >/dev/null || die "base hutch pull failed"
+fi
+podman=
+if command -v podman >/dev/null &&
+    as_user podman pull -q --tls-verify=false "$reg/busybox" >/dev/null &&
+    as_user podman run --rm "$reg/busybox" true; then
+    podman=podman
+else
+    say "podman is missing or cannot run here: its column stays empty"
+fi
+
+# measure name, goal in ms, then the command's arguments after the tool.
+measures=(
+    "run --rm, default network|30|run --rm $reg/busybox true"
+    "run --rm, --network none|15|run --rm --network none $reg/busybox true"
+)
+
+# The timing loop runs as the user (no runuser per run): one line per
+# command in $work/out/cmds ("TOOL.MEASURE COMMAND..."), RUNS+1 rounds of
+# one run of each in turn, the first round not counted (caches warm up),
+# each round starting with the next command.
+# Bash's EPOCHREALTIME costs no process.
+samples=$work/out/samples
+mkdir -p "$samples"
+: >"$work/out/cmds"
+for i in "${!measures[@]}"; do
+    IFS='|' read -r _ _ args <<<"${measures[$i]}"
+    [ -n "$hutch" ] && echo "hutch.$i $hutch $args" >>"$work/out/cmds"
+    [ -n "$base" ] && echo "base.$i $base $args" >>"$work/out/cmds"
+    [ -n "$podman" ] && echo "podman.$i $podman $args" >>"$work/out/cmds"
+done
+cat >"$work/out/loop.sh" <<'EOF'
+set -u
+rounds=$1 cmds=$2 out=$3
+mapfile -t lines <"$cmds"
+n=${#lines[@]}
+for round in $(seq 0 "$rounds"); do
+    # Each round starts one command further on: whatever a command leaves
+    # running in the background (Podman's cleanup) slows each of the
+    # others alike.
+    for j in $(seq 0 $((n - 1))); do
+        read -r key cmd <<<"${lines[$(((round + j) % n))]}"
+        s=$EPOCHREALTIME
+        # shellcheck disable=SC2086 # the command's words
+        $cmd >/dev/null 2>&1 || { echo "failed: $cmd" >&2; exit 1; }
+        e=$EPOCHREALTIME
+        [ "$round" -gt 0 ] && awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", (e - s) * 1000 }' >>"$out/$key"
+    done
+done
+exit 0
+EOF
+if is_root; then chown -R "$user" "$work/out"; fi
+say "timing ${#measures[@]} measure(s), $runs interleaved rounds, as $user"
+as_user bash "$work/out/loop.sh" "$runs" "$work/out/cmds" "$samples" || die "a timed command failed"
+
+median() {
+    [ -s "$1" ] || {
+        echo -
+        return
+    }
+    sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+printf '%-28s %8s %8s %8s %7s %6s %5s\n' measure hutch base podman ratio goal pass
+for i in "${!measures[@]}"; do
+    IFS='|' read -r name goal _ <<<"${measures[$i]}"
+    h=$(median "$samples/hutch.$i")
+    b=$(median "$samples/base.$i" 2>/dev/null || echo -)
+    p=$(median "$samples/podman.$i" 2>/dev/null || echo -)
+    ratio=-
+    [ "$p" != - ] && ratio=$(awk -v h="$h" -v p="$p" 'BEGIN { printf "%.2fx", h / p }')
+    pass=$(awk -v h="$h" -v g="$goal" 'BEGIN { print (h <= g) ? "yes" : "no" }')
+    printf '%-28s %8s %8s %8s %7s %6s %5s\n' "$name" "$h" "$b" "$p" "$ratio" "≤$goal" "$pass"
+done
+
+# Nothing of the runs may be left: a hutch helper names a file under
+# $work on its command line.
+sleep 0.1
+if pgrep -u "$user" -f -- "$work/" >/dev/null; then
+    die "processes of the runs are left: $(pgrep -a -u "$user" -f -- "$work/")"
+fi

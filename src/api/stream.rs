@@ -126,7 +126,7 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
 
 /// Writes output for a client: raw with a tty, else in Docker's frames
 /// (stream byte, three zero bytes, big-endian length, payload).
-fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) -> bool {
+pub(super) fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) -> bool {
     if data.is_empty() {
         return true;
     }
@@ -146,7 +146,7 @@ fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) ->
 }
 
 /// The content type of a container's output stream.
-fn raw_type(is_tty: bool) -> &'static str {
+pub(super) fn raw_type(is_tty: bool) -> &'static str {
     match is_tty {
         true => "application/vnd.docker.raw-stream",
         false => "application/vnd.docker.multiplexed-stream",

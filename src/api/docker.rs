@@ -142,6 +142,11 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
             .unwrap_or_else(|f| Reply::Json(f.status, json!({ "message": f.message })));
         let common = ctx.common(is_closing);
         let written = match reply {
+            // A HEAD answer has no body, or the client would read it as
+            // the next response on a kept-alive connection.
+            Reply::Json(status, _) if req.method == "HEAD" => {
+                http::respond(&mut ctx.conn, &common, status, "application/json", b"")
+            }
             Reply::Json(status, v) => http::respond_json(&mut ctx.conn, &common, status, &v),
             Reply::Empty(status) => http::respond(&mut ctx.conn, &common, status, "", b""),
             Reply::Text(status, t) => {

@@ -302,6 +302,14 @@ fn issue17_docker_cp_copies_both_ways_and_stays_in_the_container() {
             r.fail("a hostile tar's entry landed in the container");
         }
     }
+    // A HEAD's error has no body: the next answer on the connection is
+    // read whole (docker cp keeps it alive between HEAD and PUT).
+    let answer = svc.raw(
+        b"HEAD /v1.41/containers/ctr/archive?path=/nosuch HTTP/1.1\r\n\r\nGET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 404 "), "{answer}");
+    assert!(!answer.contains("message"), "{answer}");
+    assert!(answer.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "{answer}");
     // HEAD: the facts only, in Docker's header.
     let answer = svc.raw(
         b"HEAD /v1.41/containers/ctr/archive?path=/in2.txt HTTP/1.1\r\nConnection: close\r\n\r\n",

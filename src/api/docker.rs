@@ -211,6 +211,16 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
             Ok(Reply::Empty(204))
         }
         ("POST", ["containers", id, "kill"]) => kill(engine, id, req),
+        ("POST", ["containers", id, "rename"]) => {
+            let name = req.param("name").filter(|n| !n.is_empty());
+            let name = name.ok_or_else(|| Failure::new(400, "missing name parameter"))?;
+            engine.rename(id, name)?;
+            Ok(Reply::Empty(204))
+        }
+        ("POST", ["containers", id, op @ ("pause" | "unpause")]) => {
+            engine.pause(id, *op == "pause")?;
+            Ok(Reply::Empty(204))
+        }
         ("POST", ["containers", id, "resize"]) => {
             // The size of a hijacked tty is not passed on yet (compat.md).
             engine.container_id(id)?;

@@ -90,6 +90,12 @@ fn issue17_docker_exec_runs_commands_and_passes_exit_codes() {
     .stdout_is("piped");
     svc.docker(&env, &["exec", "ctr", "nosuchcommand"])
         .code(127);
+    // Renamed through the API, as hutch sees it.
+    svc.docker(&env, &["rename", "ctr", "box"]).success();
+    env.hutch(&["ps", "--format", "{{.Names}}"])
+        .success()
+        .stdout_is("box");
+    svc.docker(&env, &["rename", "box", "ctr"]).success();
     // A stopped container: Docker's words, nothing run.
     svc.docker(&env, &["stop", "-t", "1", "ctr"]).success();
     svc.docker(&env, &["exec", "ctr", "true"])

@@ -104,6 +104,13 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     if is_next_wanted && !is_running && !wait_for_run(ctx, &id, &info.state.started_at, false) {
         return Ok(Reply::Streamed);
     }
+    // A client that left ends the wait: its process would otherwise stay
+    // until the container stops.
+    while engine.is_running(&id).unwrap_or(false) {
+        if is_client_gone(ctx, POLL_INTERVAL, false) {
+            return Ok(Reply::Streamed);
+        }
+    }
     let stopped = [WaitCondition::Stopped];
     let (code, error) = match engine.wait_for(&id, name, &stopped, POLL_INTERVAL) {
         Ok(code) => (code.unwrap_or(0), None),

@@ -47,6 +47,32 @@ pub struct Body {
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
     pub host_config: Option<HostConfig>,
+    pub networking_config: Option<NetworkingConfig>,
+}
+
+/// `NetworkingConfig`: the network the container joins at create, by
+/// name, with its aliases and address there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    pub endpoints_config: Option<BTreeMap<String, Option<EndpointSpec>>>,
+}
+
+/// One entry of `EndpointsConfig`, the part hutch reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSpec {
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointAddress>,
+}
+
+/// `EndpointIPAMConfig`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EndpointAddress {
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
 }
 
 /// The fields of `HostConfig` hutch reads.
@@ -110,6 +136,9 @@ pub enum BodyError {
     /// A mount type hutch does not serve.
     #[error("mount type {0:?} is not supported: use bind, volume or tmpfs")]
     MountType(String),
+    /// More than one network at create, as dockerd refuses too.
+    #[error("container cannot be connected to more than one network at create: connect the others after")]
+    Networks,
     /// A restart policy that does not parse.
     #[error("invalid restart policy {0:?}")]
     Restart(String),
@@ -168,6 +197,26 @@ pub fn create_request(body: &[u8], name: Option<&str>) -> Result<CreateRequest, 
         "" | "default" | "bridge" => None,
         mode => Some(mode.to_string()),
     };
+    let endpoints = body
+        .networking_config
+        .and_then(|n| n.endpoints_config)
+        .unwrap_or_default();
+    if endpoints.len() > 1 {
+        return Err(BodyError::Networks);
+    }
+    for (name, ep) in endpoints {
+        let is_default = matches!(name.as_str(), "default" | "bridge");
+        if is_default || net.network.as_deref().is_some_and(|n| n != name) {
+            continue;
+        }
+        net.network = Some(name);
+        let ep = ep.unwrap_or_default();
+        net.aliases = ep.aliases.unwrap_or_default();
+        net.ip = ep
+            .ipam_config
+            .map(|a| a.ipv4_address)
+            .filter(|a| !a.is_empty());
+    }
     for (port, bindings) in host.port_bindings.unwrap_or_default() {
         let bindings = bindings.unwrap_or_default();
         if bindings.is_empty() {
@@ -299,6 +348,25 @@ mod tests {
         assert!(matches!(
             create_request(npipe, None),
             Err(BodyError::MountType(_))
+        ));
+    }
+
+    #[test]
+    fn endpoints_config_names_the_network_and_its_aliases() {
+        let body = br#"{"Image":"i","HostConfig":{"NetworkMode":"p_default"},
+            "NetworkingConfig":{"EndpointsConfig":{"p_default":{"Aliases":["web","abc"],
+            "IPAMConfig":{"IPv4Address":"10.89.3.9"}}}}}"#;
+        let req = create_request(body, None).unwrap();
+        assert_eq!(req.network.network.as_deref(), Some("p_default"));
+        assert_eq!(req.network.aliases, ["web", "abc"]);
+        assert_eq!(req.network.ip.as_deref(), Some("10.89.3.9"));
+        let alone = br#"{"Image":"i","NetworkingConfig":{"EndpointsConfig":{"n1":{}}}}"#;
+        let req = create_request(alone, None).unwrap();
+        assert_eq!(req.network.network.as_deref(), Some("n1"));
+        let two = br#"{"Image":"i","NetworkingConfig":{"EndpointsConfig":{"a":{},"b":{}}}}"#;
+        assert!(matches!(
+            create_request(two, None),
+            Err(BodyError::Networks)
         ));
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
-use super::{convert, stream, Error};
+use super::{archive, convert, exec, network, stream, Error};
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
 use crate::container::{self, parse_signal, Engine, Progress};
@@ -82,6 +82,9 @@ pub enum Reply {
     Text(u16, &'static str),
     /// The handler wrote its response itself and the connection ends.
     Streamed,
+    /// The handler wrote a whole response itself (a `HEAD` with extra
+    /// headers) and the connection goes on.
+    Written,
 }
 
 /// Where a handler writes and what it serves from.
@@ -111,6 +114,9 @@ impl Ctx<'_> {
 /// closes it, a stream ends it, or a request cannot be read (answered
 /// with 400).
 pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Error> {
+    // `exec` runs from a sealed copy of hutch; become one now, while the
+    // connection is still our standard input, not mid-request.
+    container::system::ensure_sealed().map_err(Error::Seal)?;
     let fd = container::system::take_stdin().map_err(Error::Connection)?;
     let mut ctx = Ctx {
         engine,
@@ -136,6 +142,11 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
             .unwrap_or_else(|f| Reply::Json(f.status, json!({ "message": f.message })));
         let common = ctx.common(is_closing);
         let written = match reply {
+            // A HEAD answer has no body, or the client would read it as
+            // the next response on a kept-alive connection.
+            Reply::Json(status, _) if req.method == "HEAD" => {
+                http::respond(&mut ctx.conn, &common, status, "application/json", b"")
+            }
             Reply::Json(status, v) => http::respond_json(&mut ctx.conn, &common, status, &v),
             Reply::Empty(status) => http::respond(&mut ctx.conn, &common, status, "", b""),
             Reply::Text(status, t) => {
@@ -149,6 +160,7 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
                 )
             }
             Reply::Streamed => return Ok(()),
+            Reply::Written => Ok(()),
         };
         if written.is_err() || is_closing {
             return Ok(());
@@ -199,6 +211,16 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
             Ok(Reply::Empty(204))
         }
         ("POST", ["containers", id, "kill"]) => kill(engine, id, req),
+        ("POST", ["containers", id, "rename"]) => {
+            let name = req.param("name").filter(|n| !n.is_empty());
+            let name = name.ok_or_else(|| Failure::new(400, "missing name parameter"))?;
+            engine.rename(id, name)?;
+            Ok(Reply::Empty(204))
+        }
+        ("POST", ["containers", id, op @ ("pause" | "unpause")]) => {
+            engine.pause(id, *op == "pause")?;
+            Ok(Reply::Empty(204))
+        }
         ("POST", ["containers", id, "resize"]) => {
             // The size of a hijacked tty is not passed on yet (compat.md).
             engine.container_id(id)?;
@@ -207,6 +229,13 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("POST", ["containers", id, "wait"]) => stream::wait(ctx, id, req),
         ("GET", ["containers", id, "logs"]) => stream::logs(ctx, id, req),
         ("POST", ["containers", id, "attach"]) => stream::attach(ctx, id, req),
+        ("POST", ["containers", id, "exec"]) => exec::create(ctx, id, req),
+        ("HEAD", ["containers", id, "archive"]) => archive::head(ctx, id, req),
+        ("GET", ["containers", id, "archive"]) => archive::get(ctx, id, req),
+        ("PUT", ["containers", id, "archive"]) => archive::put(ctx, id, req),
+        ("POST", ["exec", id, "start"]) => exec::start(ctx, id, req),
+        ("POST", ["exec", id, "resize"]) => exec::resize(ctx, id),
+        ("GET", ["exec", id, "json"]) => exec::inspect(ctx, id),
         ("DELETE", ["containers", id]) => {
             engine.remove(id, req.flag("force"), req.flag("v"))?;
             Ok(Reply::Empty(204))
@@ -223,6 +252,13 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             remove_image(engine, &name.join("/"), req.flag("force"))
         }
+        ("GET", ["networks"]) => network::list(engine, req),
+        ("POST", ["networks", "create"]) => network::create(engine, req),
+        ("POST", ["networks", "prune"]) => network::prune(engine, req),
+        ("GET", ["networks", name]) => network::inspect(engine, name),
+        ("DELETE", ["networks", name]) => network::remove(engine, name),
+        ("POST", ["networks", name, "connect"]) => network::connect(engine, name, req, true),
+        ("POST", ["networks", name, "disconnect"]) => network::connect(engine, name, req, false),
         ("GET", ["volumes"]) => {
             let list: Vec<Value> = engine.volumes()?.iter().map(objects::volume).collect();
             Ok(Reply::Json(200, json!({ "Volumes": list, "Warnings": [] })))
@@ -357,7 +393,9 @@ fn list_containers(engine: &Engine, req: &Request) -> Result<Reply, Failure> {
 
 /// Docker's `filters` parameter: `{"key": ["v"]}` or the older
 /// `{"key": {"v": true}}`.
-fn parse_filters(f: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
+pub(super) fn parse_filters(
+    f: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
     let v: Value =
         serde_json::from_str(f).map_err(|e| Failure::new(400, format!("invalid filters: {e}")))?;
     let Value::Object(map) = v else {

@@ -15,11 +15,14 @@
 //! one thread: each connection is served by its own single-threaded
 //! process (see `listen`).
 
+mod archive;
 mod convert;
 mod docker;
+mod exec;
 mod http;
 pub mod kube;
 mod listen;
+mod network;
 mod objects;
 pub mod specgen;
 mod stream;
@@ -54,6 +57,9 @@ pub enum Error {
     /// Waiting for or accepting connections.
     #[error("listening for connections")]
     Listen(#[source] std::io::Error),
+    /// Re-executing from a sealed copy of hutch.
+    #[error("sealing the service's copy of hutch")]
+    Seal(#[source] crate::container::Error),
     /// The connection passed on standard input is unusable.
     #[error("serving the connection on standard input")]
     Connection(#[source] std::io::Error),

@@ -104,6 +104,13 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     if is_next_wanted && !is_running && !wait_for_run(ctx, &id, &info.state.started_at, false) {
         return Ok(Reply::Streamed);
     }
+    // A client that left ends the wait: its process would otherwise stay
+    // until the container stops.
+    while engine.is_running(&id).unwrap_or(false) {
+        if is_client_gone(ctx, POLL_INTERVAL, false) {
+            return Ok(Reply::Streamed);
+        }
+    }
     let stopped = [WaitCondition::Stopped];
     let (code, error) = match engine.wait_for(&id, name, &stopped, POLL_INTERVAL) {
         Ok(code) => (code.unwrap_or(0), None),
@@ -126,7 +133,7 @@ pub fn wait(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
 
 /// Writes output for a client: raw with a tty, else in Docker's frames
 /// (stream byte, three zero bytes, big-endian length, payload).
-fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) -> bool {
+pub(super) fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) -> bool {
     if data.is_empty() {
         return true;
     }
@@ -146,7 +153,7 @@ fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data: &[u8]) ->
 }
 
 /// The content type of a container's output stream.
-fn raw_type(is_tty: bool) -> &'static str {
+pub(super) fn raw_type(is_tty: bool) -> &'static str {
     match is_tty {
         true => "application/vnd.docker.raw-stream",
         false => "application/vnd.docker.multiplexed-stream",

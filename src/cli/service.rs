@@ -35,6 +35,9 @@ pub fn run(engine: &Engine, args: ServiceArgs) -> Result<i32, Error> {
         api::serve_connection(engine, args.cors)?;
         return Ok(0);
     }
+    // Sealed once here, so that every connection's process, started from
+    // our /proc/self/exe, already is for `exec` (see serve_connection).
+    crate::container::system::ensure_sealed()?;
     let endpoint = api::parse_uri(args.uri.as_deref(), &engine.paths().api_socket())?;
     // Each connection's process gets the same global options and flags.
     let mut connection_args: Vec<_> = std::env::args_os().skip(1).collect();

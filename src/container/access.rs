@@ -10,6 +10,7 @@ use super::attach::{self, Options, Outcome};
 use super::exec::ExecOptions;
 use super::logread::LogDriver;
 use super::{Engine, Error};
+pub use crate::files::PathStat;
 use crate::files::{Change, CommitOptions, CopyOptions, Location};
 use crate::storage::Digest;
 
@@ -39,12 +40,22 @@ impl Engine {
     /// Runs a command in a running container and returns its exit code (0
     /// at once when detached).
     pub fn exec(&self, opts: &ExecOptions) -> Result<i32, Error> {
+        self.exec_with(opts, Default::default())
+    }
+
+    /// `exec` with its output sent where `io` says (the REST API's exec
+    /// sessions).
+    pub fn exec_with(
+        &self,
+        opts: &ExecOptions,
+        io: super::exec::ExecIo<'_, '_>,
+    ) -> Result<i32, Error> {
         // Re-executed from the sealed copy first, so the event is
         // recorded once.
         crate::runtime::hardening::ensure_sealed_exe(std::path::Path::new(super::PROC))?;
         let store = self.store()?;
         super::events::on_running(store, &opts.container, super::events::Status::Exec);
-        let code = super::exec::exec(store, opts)?;
+        let code = super::exec::exec(store, opts, io)?;
         if !opts.detach {
             super::events::on_container_exit(
                 store,
@@ -115,6 +126,13 @@ impl Engine {
     ) -> Result<(), Error> {
         let maps = self.user_maps()?;
         super::files::copy(self.store()?, src, dst, opts, maps, input, output)
+    }
+
+    /// What `lstat` says of `path` in container `name`; `None` when it
+    /// does not exist. Must be called single-threaded.
+    pub fn stat_path(&self, name: &str, path: &str) -> Result<Option<PathStat>, Error> {
+        let maps = self.user_maps()?;
+        super::files::stat_path(self.store()?, name, path, maps)
     }
 
     /// What container `name` changed compared with its image, sorted by

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{lifecycle, Error};
+pub use crate::runtime::exec::ExecIo;
 use crate::runtime::exec::Process;
 use crate::runtime::{plan, security, Plan};
 use crate::storage::{ContainerStatus, Store};
@@ -96,13 +97,19 @@ pub(super) fn plan_process(
 
 /// Runs `opts.command` in the running container `opts.container` and
 /// returns its exit code (128+N when killed by signal N), or 0 as soon as
-/// it runs with `-d`. Must be called single-threaded.
-pub fn exec(store: &Store, opts: &ExecOptions) -> Result<i32, Error> {
-    exec_in(store, opts, Path::new(super::PROC))
+/// it runs with `-d`; `io` says where its output goes when not to ours.
+/// Must be called single-threaded.
+pub fn exec(store: &Store, opts: &ExecOptions, io: ExecIo<'_, '_>) -> Result<i32, Error> {
+    exec_in(store, opts, Path::new(super::PROC), io)
 }
 
 /// `exec` with the proc root `proc`.
-fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error> {
+fn exec_in(
+    store: &Store,
+    opts: &ExecOptions,
+    proc: &Path,
+    io: ExecIo<'_, '_>,
+) -> Result<i32, Error> {
     // 0. Run from a sealed copy of hutch: the processes forked below enter
     //    the container and must never map the host binary.
     crate::runtime::hardening::ensure_sealed_exe(proc)?;
@@ -127,6 +134,7 @@ fn exec_in(store: &Store, opts: &ExecOptions, proc: &Path) -> Result<i32, Error>
         &opts.container,
         target,
         proc,
+        io,
     )?)
 }
 

@@ -115,6 +115,18 @@ pub fn copy(
     }
 }
 
+/// What `lstat` says of `path` in container `name` (Docker's archive
+/// endpoints); `None` when it does not exist. Must be called
+/// single-threaded.
+pub fn stat_path(
+    store: &Store,
+    name: &str,
+    path: &str,
+    maps: &IdMaps,
+) -> Result<Option<files::PathStat>, Error> {
+    Ok(files::stat_path(layout_of(store, name, maps)?, path)?)
+}
+
 /// Lists what container `name` changed compared with its image, sorted by
 /// path; `maps` serve containers without a start spec. Must be called
 /// single-threaded.

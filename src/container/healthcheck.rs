@@ -158,8 +158,9 @@ fn run_check(store: &Store, name: &str, proc: &Path, exits: &Path) -> Result<boo
     let start = SystemTime::now();
     let timeout = Duration::from_nanos(check.timeout);
     process.deadline = Some(Instant::now() + timeout);
-    let (ran, output) =
-        capture(|| crate::runtime::exec::exec_process(&plan, &process, name, target, proc))?;
+    let (ran, output) = capture(|| {
+        crate::runtime::exec::exec_process(&plan, &process, name, target, proc, Default::default())
+    })?;
     let end = SystemTime::now();
     let (code, output) = match ran {
         Ok(TIMEOUT_EXIT_CODE) => (-1, output),

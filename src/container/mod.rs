@@ -25,6 +25,7 @@ pub mod connections;
 mod engine;
 pub mod events;
 pub mod exec;
+pub mod exec_session;
 pub mod files;
 mod gensys;
 pub mod health;

@@ -104,6 +104,15 @@ pub fn discard_stdout() -> std::io::Result<()> {
     crate::sys::process::discard_stdout()
 }
 
+/// Makes this process run from a sealed copy of hutch, re-executing it
+/// with the same arguments and standard input if it does not yet, as
+/// `exec` needs (the REST service does this before it serves).
+pub fn ensure_sealed() -> Result<(), Error> {
+    Ok(crate::runtime::hardening::ensure_sealed_exe(Path::new(
+        PROC,
+    ))?)
+}
+
 /// This process's standard input (a connection `system service` passed
 /// on), taken: standard input becomes /dev/null.
 pub fn take_stdin() -> std::io::Result<std::os::fd::OwnedFd> {

@@ -24,6 +24,7 @@ mod imagediff;
 mod mountpoints;
 mod squash;
 pub mod squashfs;
+mod statpath;
 mod stream;
 mod volume;
 
@@ -35,6 +36,7 @@ pub use copy::{CopyOptions, Location};
 pub use diff::Change;
 pub use imagediff::image_diff;
 pub use squash::{retime_layer, squash_layers};
+pub use statpath::{stat_path, PathStat};
 pub use stream::unpack_context;
 
 use std::path::PathBuf;

@@ -17,6 +17,7 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
 
 use super::join::{self, Join};
+use super::outputs::{Outputs, Sink};
 use super::relay::{self, Terminal};
 use super::report;
 use super::run::{block_relayed_signals, reap};
@@ -69,6 +70,18 @@ pub struct Process {
     pub deadline: Option<std::time::Instant>,
 }
 
+/// Where an exec's output goes when not to our own stdio, and who hears
+/// of its start (the REST API's exec sessions).
+#[derive(Default)]
+pub struct ExecIo<'s, 'f> {
+    /// Without `-t`, the command's stdout and stderr go through pipes to
+    /// this sink instead of ours; with `-t` the pty's output also reaches
+    /// it.
+    pub sink: Option<&'s mut dyn Sink>,
+    /// Told the command's pid once it runs.
+    pub on_started: Option<&'f mut dyn FnMut(i32)>,
+}
+
 /// A step of the exec that failed with an OS error.
 fn failed(step: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let step = step.into();
@@ -81,14 +94,15 @@ fn failed(step: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 /// Runs `process` in the running container of `plan`, whose init (or
 /// `--init`'s child) is `pid` started at `start`, and returns its exit code
 /// (128+N when killed by signal N), or 0 as soon as it runs with `-d`.
-/// `name` is how the user named the container. Must be called
-/// single-threaded.
+/// `name` is how the user named the container; `io` says where its output
+/// goes. Must be called single-threaded.
 pub fn exec_process(
     plan: &Plan,
     process: &Process,
     name: &str,
     (pid, start): (i32, u64),
     proc: &Path,
+    io: ExecIo<'_, '_>,
 ) -> Result<i32, Error> {
     let not_running = || Error::NotRunning(name.to_string());
     // The container's own filter, compiled for its capabilities (as Docker
@@ -126,30 +140,21 @@ pub fn exec_process(
     } else {
         (None, None)
     };
-    let null = if process.detach || !(process.interactive || process.tty) {
-        Some(OwnedFd::from(
-            std::fs::File::open("/dev/null").map_err(Error::OpenNull)?,
-        ))
-    } else {
-        None
-    };
+    let is_null_needed = process.detach || !(process.interactive || process.tty);
+    let null = is_null_needed
+        .then(|| std::fs::File::open("/dev/null").map(OwnedFd::from))
+        .transpose()
+        .map_err(Error::OpenNull)?;
+    let is_piped = io.sink.is_some() && !process.tty && !process.detach;
+    let (read_ends, write_ends) = output_pipes(is_piped)?;
     // The container's cgroup, which the child joins before the command
     // exists (step 7).
     let placement = super::run::load_placement(&plan.dirs.dir);
-    let (gate_r, gate_w) = match &placement {
-        Some(_) => {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
-                failed("creating the exec child's cgroup pipe")(std::io::Error::from(e))
-            })?;
-            (Some(r), Some(w))
-        }
-        None => (None, None),
-    };
-    let winsize = if process.tty {
-        pty::outer_window_size(&[std::io::stdin().as_fd(), std::io::stdout().as_fd()])
-    } else {
-        None
-    };
+    let (gate_r, gate_w) = gate_pipe(placement.is_some())?;
+    let winsize = process
+        .tty
+        .then(|| pty::outer_window_size(&[std::io::stdin().as_fd(), std::io::stdout().as_fd()]))
+        .flatten();
 
     // 5. Block the signals we forward before the command exists, so none
     //    arrives between the fork and the relay loop.
@@ -166,6 +171,7 @@ pub fn exec_process(
         .map(AsFd::as_fd)
         .chain(signals.iter().map(|(s, _)| s.as_fd()))
         .chain(gate_w.iter().map(AsFd::as_fd))
+        .chain(read_ends.iter().flat_map(|(o, e)| [o.as_fd(), e.as_fd()]))
         .collect();
     let mut joiner = child::spawn(CloneFlags::empty(), &parent_ends, |reporter| {
         join::start(
@@ -175,6 +181,7 @@ pub fn exec_process(
                 maps: &plan.maps,
                 pty_socket: child_sock,
                 null,
+                outputs: write_ends,
                 winsize,
                 seccomp: filter.as_ref(),
                 cgroup_gate: gate_r,
@@ -220,18 +227,53 @@ pub fn exec_process(
         plan.id,
         process.args
     );
+    let ExecIo { sink, on_started } = io;
+    if let Some(tell) = on_started {
+        tell(command.as_raw());
+    }
     let Some((signals, _restore)) = signals else {
         // Detached: the command is on its own; hutch's exit reparents it.
         return Ok(0);
     };
 
-    // 11. Relay signals (and the terminal) until the command exits.
+    // 11. Relay signals (and the terminal) until the command exits; its
+    //     output goes to the sink when there is one (ours are left out).
     let terminal = master.map(|master| Terminal {
         master,
         is_interactive: process.interactive,
     });
+    let outputs = sink.map(|sink| Outputs::new(read_ends, (true, true), sink));
     let policy = relay::Policy::until(process.deadline);
-    relay::relay(command, &signals, terminal, policy, None)
+    relay::relay(command, &signals, terminal, policy, outputs.transpose()?)
+}
+
+/// Both ends of an optional pipe pair.
+type Ends<T> = (Option<T>, Option<T>);
+
+/// With `is_piped`, close-on-exec pipes for the command's stdout and
+/// stderr: (their read ends, their write ends).
+fn output_pipes(is_piped: bool) -> Result<Ends<(OwnedFd, OwnedFd)>, Error> {
+    if !is_piped {
+        return Ok((None, None));
+    }
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| failed("creating the exec's output pipe")(std::io::Error::from(e)))
+    };
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    Ok((Some((out_r, err_r)), Some((out_w, err_w))))
+}
+
+/// With `is_needed`, the pipe on which the child waits to be in the
+/// container's cgroup (step 7): (read end, write end).
+fn gate_pipe(is_needed: bool) -> Result<Ends<OwnedFd>, Error> {
+    if !is_needed {
+        return Ok((None, None));
+    }
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| failed("creating the exec child's cgroup pipe")(std::io::Error::from(e)))?;
+    Ok((Some(r), Some(w)))
 }
 
 /// The error for an exec child that ended without exec and without saying

@@ -32,6 +32,9 @@ pub struct Join<'a> {
     pub pty_socket: Option<OwnedFd>,
     /// /dev/null for stdin (and all of stdio when detached), if needed.
     pub null: Option<OwnedFd>,
+    /// The write ends of the pipes that become the command's stdout and
+    /// stderr, when its output goes to a sink rather than to ours.
+    pub outputs: Option<(OwnedFd, OwnedFd)>,
     /// With `-t`: the outer terminal's size, for the new pty.
     pub winsize: Option<Winsize>,
     /// The container's compiled seccomp filter, unless unconfined.
@@ -50,6 +53,7 @@ pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
         maps,
         pty_socket,
         null,
+        outputs,
         winsize,
         seccomp,
         cgroup_gate,
@@ -104,6 +108,7 @@ pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
     let stdio = Stdio {
         pty_socket,
         null,
+        outputs,
         winsize,
     };
     let privileges = Privileges {
@@ -145,6 +150,7 @@ pub fn join_namespaces(
 struct Stdio {
     pty_socket: Option<OwnedFd>,
     null: Option<OwnedFd>,
+    outputs: Option<(OwnedFd, OwnedFd)>,
     winsize: Option<Winsize>,
 }
 
@@ -180,6 +186,10 @@ fn run_command(
         for target in targets {
             dup_onto(null.as_fd(), target)?;
         }
+    }
+    if let Some((out, err)) = stdio.outputs {
+        dup_onto(out.as_fd(), 1)?;
+        dup_onto(err.as_fd(), 2)?;
     }
     if process.detach {
         nix::unistd::setsid().map_err(|e| Failure::step("starting a session", e))?;

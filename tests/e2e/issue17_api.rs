@@ -13,18 +13,18 @@ use crate::common::{image, run_command, wait_for, Env, Pending, Run};
 
 /// Debian's docker client (a newer one in /usr/local/bin may be first on
 /// PATH; the issue names Debian's).
-const DOCKER: &str = "/usr/bin/docker";
+pub(crate) const DOCKER: &str = "/usr/bin/docker";
 
 /// A running service, stopped when dropped.
-struct Service {
+pub(crate) struct Service {
     pending: Option<Pending>,
-    socket: PathBuf,
+    pub(crate) socket: PathBuf,
 }
 
 impl Service {
     /// Starts `system service --time TIME unix://SOCKET` and waits for
     /// the socket.
-    fn start(env: &Env, socket: &Path, time: &str) -> Service {
+    pub(crate) fn start(env: &Env, socket: &Path, time: &str) -> Service {
         let uri = format!("unix://{}", socket.display());
         let pending = env.spawn(&["system", "service", "--time", time, &uri]);
         wait_for(
@@ -42,7 +42,7 @@ impl Service {
     }
 
     /// Runs the docker client against the service.
-    fn docker(&self, env: &Env, args: &[&str]) -> Run {
+    pub(crate) fn docker(&self, env: &Env, args: &[&str]) -> Run {
         if !Path::new(DOCKER).exists() {
             panic!("{DOCKER} is missing: install Debian's docker.io package (tests/lib/env.sh)");
         }
@@ -64,7 +64,7 @@ impl Service {
 
     /// Sends raw bytes on a new connection and reads the whole answer
     /// (the service closes after a bad request or `Connection: close`).
-    fn raw(&self, request: &[u8]) -> String {
+    pub(crate) fn raw(&self, request: &[u8]) -> String {
         let mut s = UnixStream::connect(&self.socket).expect("connecting to the service");
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         s.write_all(request).expect("sending the request");
@@ -86,7 +86,7 @@ impl Drop for Service {
     }
 }
 
-fn socket_in(env: &Env) -> PathBuf {
+pub(crate) fn socket_in(env: &Env) -> PathBuf {
     env.runtime_dir.join("api/hutch.sock")
 }
 

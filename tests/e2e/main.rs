@@ -24,6 +24,7 @@ mod issue16_autoupdate;
 mod issue16_gensys;
 mod issue16_quadlet;
 mod issue17_api;
+mod issue17_api2;
 mod issue18_cdi;
 mod issue18_doctor;
 mod issue18_hpc;

@@ -73,6 +73,8 @@ pub struct EndpointSpec {
 pub struct EndpointAddress {
     #[serde(rename = "IPv4Address")]
     pub ipv4_address: String,
+    #[serde(rename = "IPv6Address")]
+    pub ipv6_address: String,
 }
 
 /// The fields of `HostConfig` hutch reads.
@@ -212,10 +214,9 @@ pub fn create_request(body: &[u8], name: Option<&str>) -> Result<CreateRequest, 
         net.network = Some(name);
         let ep = ep.unwrap_or_default();
         net.aliases = ep.aliases.unwrap_or_default();
-        net.ip = ep
-            .ipam_config
-            .map(|a| a.ipv4_address)
-            .filter(|a| !a.is_empty());
+        let ipam = ep.ipam_config.unwrap_or_default();
+        net.ip = Some(ipam.ipv4_address).filter(|a| !a.is_empty());
+        net.ip6 = Some(ipam.ipv6_address).filter(|a| !a.is_empty());
     }
     for (port, bindings) in host.port_bindings.unwrap_or_default() {
         let bindings = bindings.unwrap_or_default();

@@ -155,20 +155,24 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Reply, Failure> {
         ));
     }
     let configs = body.ipam.and_then(|i| i.config).unwrap_or_default();
-    if configs.len() > 1 {
+    if configs.len() > 2 {
         return Err(Failure::new(
             400,
-            "only one IPAM config (one IPv4 subnet) is supported",
+            "at most two IPAM configs (one IPv4 and one IPv6 subnet) are supported",
         ));
     }
-    let first = configs.into_iter().next().unwrap_or_default();
-    let some = |s: String| Some(s).filter(|s| !s.is_empty());
+    // Each config's gateway and range at its subnet's place; an empty one
+    // means the default.
+    let configs: Vec<IpamConfig> = configs
+        .into_iter()
+        .filter(|c| !c.subnet.is_empty())
+        .collect();
     let new = NewNetwork {
         name: Some(body.name),
         driver: Some("bridge".into()),
-        subnet: some(first.subnet),
-        gateway: some(first.gateway),
-        ip_range: some(first.ip_range),
+        subnets: configs.iter().map(|c| c.subnet.clone()).collect(),
+        gateways: configs.iter().map(|c| c.gateway.clone()).collect(),
+        ip_ranges: configs.iter().map(|c| c.ip_range.clone()).collect(),
         internal: body.internal,
         ipv6: body.enable_ipv6,
         labels: body.labels.unwrap_or_default(),
@@ -217,6 +221,9 @@ pub struct EndpointIpam {
     /// `--ip`.
     #[serde(rename = "IPv4Address")]
     pub ipv4_address: String,
+    /// `--ip6`.
+    #[serde(rename = "IPv6Address")]
+    pub ipv6_address: String,
 }
 
 /// `POST /networks/{id}/connect` and `disconnect`.
@@ -232,12 +239,15 @@ pub fn connect(
     }
     if is_on {
         let ep = body.endpoint_config.unwrap_or_default();
-        let aliases = ep.aliases.unwrap_or_default();
-        let ip = ep
-            .ipam_config
-            .map(|i| i.ipv4_address)
-            .filter(|i| !i.is_empty());
-        engine.connect_network(network, &body.container, &aliases, ip.as_deref())?;
+        let ipam = ep.ipam_config.unwrap_or_default();
+        let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        let how = crate::container::netattach::Connect {
+            aliases: ep.aliases.unwrap_or_default(),
+            ip: some(ipam.ipv4_address),
+            ip6: some(ipam.ipv6_address),
+            mac_address: None,
+        };
+        engine.connect_network_with(network, &body.container, &how)?;
     } else {
         engine.disconnect_network(network, &body.container)?;
     }

@@ -313,7 +313,11 @@ fn define(
             "each range needs a --subnet before it",
         ));
     }
-    let at = |list: &[String], i: Option<usize>| i.and_then(|i| list.get(i).cloned());
+    // An empty gateway or range (the REST API's) means the default.
+    let at = |list: &[String], i: Option<usize>| {
+        i.and_then(|i| list.get(i).cloned())
+            .filter(|v| !v.is_empty())
+    };
     let mut subnets = Vec::new();
     // Podman's rule: no subnet given means an IPv4 one, and with --ipv6
     // both; --ipv6 with a subnet of one family adds the other.

@@ -11,8 +11,8 @@ use std::os::fd::AsFd;
 use serde_json::{json, Value};
 
 use super::docker::{Ctx, Failure, Reply};
-use super::http::{self, Request};
-use super::stream::{raw_type, write_output};
+use super::http::Request;
+use super::stream::write_output;
 use crate::container::attach::Kind;
 use crate::container::exec_session::{self, ExecSession, SessionConfig, Sink};
 use crate::error::render_chain;
@@ -128,21 +128,7 @@ pub fn start(ctx: &mut Ctx<'_>, id: &str, req: &Request) -> Result<Reply, Failur
         return Ok(Reply::Empty(200));
     }
     let c = &session.config;
-    let common = ctx.common(true);
-    let is_upgrade = req.header("upgrade").is_some();
-    let (status, extra): (u16, &[(&str, &str)]) = match is_upgrade {
-        true => (101, &[("Connection", "Upgrade"), ("Upgrade", "tcp")]),
-        false => (200, &[]),
-    };
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        status,
-        Some(raw_type(c.tty)),
-        None,
-        extra,
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    super::stream::hijack_head(ctx, req, true, c.tty)?;
     let failed = |e: std::io::Error| Failure::new(500, e.to_string());
     // The command reads the client's input from our stdin, which it
     // inherits; with a tty the relay copies the pty to our stdout.

@@ -153,6 +153,32 @@ pub(super) fn write_output(conn: &mut impl Write, is_tty: bool, kind: Kind, data
 }
 
 /// The content type of a container's output stream.
+/// The head of a hijacked stream (attach, exec start): `101 Switching
+/// Protocols` when the client asked to upgrade, else 200, with the raw or
+/// multiplexed stream type for a tty or not.
+pub(super) fn hijack_head(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    is_closing: bool,
+    is_tty: bool,
+) -> Result<(), Failure> {
+    let common = ctx.common(is_closing);
+    let is_upgrade = req.header("upgrade").is_some();
+    let (status, extra): (u16, &[(&str, &str)]) = match is_upgrade {
+        true => (101, &[("Connection", "Upgrade"), ("Upgrade", "tcp")]),
+        false => (200, &[]),
+    };
+    http::write_head(
+        &mut ctx.conn,
+        &common,
+        status,
+        Some(raw_type(is_tty)),
+        None,
+        extra,
+    )
+    .map_err(|e| Failure::new(500, e.to_string()))
+}
+
 pub(super) fn raw_type(is_tty: bool) -> &'static str {
     match is_tty {
         true => "application/vnd.docker.raw-stream",
@@ -271,21 +297,7 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     let mut log =
         container::logread::LogReader::open_or_create(&log_path).map_err(container::Error::from)?;
     log.seek_tail(0, true).map_err(container::Error::from)?;
-    let common = ctx.common(false);
-    let is_upgrade = req.header("upgrade").is_some();
-    let (status, extra): (u16, &[(&str, &str)]) = match is_upgrade {
-        true => (101, &[("Connection", "Upgrade"), ("Upgrade", "tcp")]),
-        false => (200, &[]),
-    };
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        status,
-        Some(raw_type(is_tty)),
-        None,
-        extra,
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    hijack_head(ctx, req, false, is_tty)?;
     let since = info.state.started_at.clone();
     if info.state.status != ContainerStatus::Running && !wait_for_run(ctx, &id, &since, true) {
         return Ok(Reply::Streamed);

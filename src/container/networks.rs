@@ -402,6 +402,53 @@ fn split_subnets(
     Ok((v4, v6))
 }
 
+/// A subnet of one family, as `pick_subnet` needs it.
+trait Family: Copy + std::fmt::Display + Sized {
+    fn parse(s: &str) -> Option<Self>;
+    fn overlaps(&self, other: &Self) -> bool;
+}
+
+impl Family for Cidr {
+    fn parse(s: &str) -> Option<Self> {
+        Cidr::parse(s)
+    }
+    fn overlaps(&self, other: &Self) -> bool {
+        Cidr::overlaps(self, other)
+    }
+}
+
+impl Family for Cidr6 {
+    fn parse(s: &str) -> Option<Self> {
+        Cidr6::parse(s)
+    }
+    fn overlaps(&self, other: &Self) -> bool {
+        Cidr6::overlaps(self, other)
+    }
+}
+
+/// The subnet of family `C` a new network gets: `given`, unless it
+/// overlaps one of the `existing` networks' subnets, else the one `free`
+/// finds among those taken.
+fn pick_subnet<C: Family>(
+    given: Option<C>,
+    existing: &[Network],
+    free: impl FnOnce(&[C]) -> Option<C>,
+) -> Result<C, Error> {
+    let taken: Vec<C> = existing
+        .iter()
+        .flat_map(|n| n.subnets.iter().filter_map(|s| C::parse(&s.subnet)))
+        .collect();
+    match given {
+        Some(c) if taken.iter().any(|t| t.overlaps(&c)) => Err(invalid(
+            "--subnet",
+            &c.to_string(),
+            "it overlaps another network's subnet",
+        )),
+        Some(c) => Ok(c),
+        None => free(&taken).ok_or(Error::NoSubnet),
+    }
+}
+
 /// The network's IPv4 subnet: `given` (or the next free 10.89.N.0/24),
 /// its gateway (the first address unless given) and lease range.
 fn ipv4_subnet(
@@ -410,30 +457,14 @@ fn ipv4_subnet(
     range: Option<String>,
     existing: &[Network],
 ) -> Result<Subnet, Error> {
-    let taken: Vec<Cidr> = existing
-        .iter()
-        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr::parse(&s.subnet)))
-        .collect();
-    let cidr = match given {
-        Some(c) => {
-            if taken.iter().any(|t| t.overlaps(&c)) {
-                let text = c.to_string();
-                return Err(invalid(
-                    "--subnet",
-                    &text,
-                    "it overlaps another network's subnet",
-                ));
-            }
-            c
-        }
-        None => (0..=255u8)
+    let cidr = pick_subnet(given, existing, |taken: &[Cidr]| {
+        (0..=255u8)
             .map(|i| Cidr {
                 addr: Ipv4Addr::new(10, 89, i, 0),
                 prefix: 24,
             })
             .find(|c| !taken.iter().any(|t| t.overlaps(c)))
-            .ok_or(Error::NoSubnet)?,
-    };
+    })?;
     let gateway = match &gateway {
         Some(g) => {
             let ip: Ipv4Addr = g
@@ -473,24 +504,7 @@ fn ipv6_subnet(
     gateway: Option<String>,
     existing: &[Network],
 ) -> Result<Subnet, Error> {
-    let taken: Vec<Cidr6> = existing
-        .iter()
-        .flat_map(|n| n.subnets.iter().filter_map(|s| Cidr6::parse(&s.subnet)))
-        .collect();
-    let cidr = match given {
-        Some(c) => {
-            if taken.iter().any(|t| t.overlaps(&c)) {
-                let text = c.to_string();
-                return Err(invalid(
-                    "--subnet",
-                    &text,
-                    "it overlaps another network's subnet",
-                ));
-            }
-            c
-        }
-        None => crate::net::ipv6::random_ula(&taken).ok_or(Error::NoSubnet)?,
-    };
+    let cidr = pick_subnet(given, existing, crate::net::ipv6::random_ula)?;
     let gateway = match &gateway {
         Some(g) => {
             let ip: Ipv6Addr = g

@@ -45,6 +45,19 @@ pub fn in_own_mount_namespace(cmd: &mut Command) {
     }
 }
 
+/// setns(2) into each namespace of `join` in order, in a forked child
+/// before exec (async-signal-safe: no allocation, no lock).
+fn setns_all(join: [std::os::fd::RawFd; 2]) -> std::io::Result<()> {
+    for fd in join {
+        // SAFETY: setns(2) on an fd the caller keeps open; it touches no
+        // memory of ours.
+        if unsafe { libc::setns(fd, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Makes the process `cmd` spawns join the namespaces `join` in order
 /// (a user namespace first) and unblock the signals `unblock` before it
 /// execs. The fds must stay open until the spawn returns.
@@ -58,11 +71,7 @@ pub fn join_namespaces(
     // allocates nothing and touches no lock.
     unsafe {
         cmd.pre_exec(move || {
-            for fd in join {
-                if libc::setns(fd, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
+            setns_all(join)?;
             nix::sys::signal::sigprocmask(
                 nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
                 Some(&unblock),
@@ -87,11 +96,7 @@ pub fn enter_namespaces(
     // allocates nothing and touches no lock.
     unsafe {
         cmd.pre_exec(move || {
-            for fd in join {
-                if libc::setns(fd, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
+            setns_all(join)?;
             if pass != 3 && libc::dup2(pass, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }

@@ -7,6 +7,10 @@
 //! about the store's layout.
 
 mod jobdir;
+mod localstore;
+pub mod storageconf;
+
+pub use localstore::{ensure_local_store, local_store_dir};
 
 use std::ffi::OsStr;
 use std::io;
@@ -70,10 +74,6 @@ const RUN_USER_BASE: &str = "/run/user";
 /// The shared directory the last-resort run directory goes in. Fixed rather
 /// than `TMPDIR` so that every hutch process of a user agrees on it.
 const TMP_BASE: &str = "/tmp";
-/// Where a node-local store goes when the default one would be on a
-/// network filesystem: `/var/tmp/hutch-UID` (kept across reboots, unlike
-/// `/tmp` and the runtime directory).
-const LOCAL_STORE_BASE: &str = "/var/tmp";
 /// The name of hutch's directory inside a per-user runtime directory.
 const RUNROOT_NAME: &str = "hutch";
 /// Owner-only access, required of the run directory in the shared `/tmp`.
@@ -165,6 +165,9 @@ pub enum RootSource {
     Option,
     /// The `HUTCH_ROOT` environment variable.
     Env,
+    /// containers-storage.conf's `graphroot` or `rootless_storage_path`
+    /// (`hutch` below it).
+    StorageConf,
     /// `$XDG_DATA_HOME/hutch`, the default.
     Default,
 }
@@ -176,6 +179,8 @@ pub enum RunRootSource {
     Option,
     /// The `HUTCH_RUNROOT` environment variable.
     Env,
+    /// containers-storage.conf's `runroot` (`hutch` below it).
+    StorageConf,
     /// `$XDG_RUNTIME_DIR/hutch`.
     Xdg,
     /// `/run/user/UID/hutch`.
@@ -192,6 +197,7 @@ impl RunRootSource {
         match self {
             RunRootSource::Option => "--runroot",
             RunRootSource::Env => ENV_RUNROOT,
+            RunRootSource::StorageConf => "storage.conf",
             RunRootSource::Xdg => "xdg",
             RunRootSource::RunUser => "/run/user",
             RunRootSource::Tmp => "tmp",
@@ -266,15 +272,20 @@ impl Paths {
             .as_ref()
             .map(|b| b.config_dir().to_path_buf())
             .unwrap_or_else(|| home.join(".config"));
-        let (root, root_source) = match (root, std::env::var_os(ENV_ROOT)) {
-            (Some(p), _) => (p, RootSource::Option),
-            (None, Some(p)) => (PathBuf::from(p), RootSource::Env),
-            (None, None) => (data_home.join("hutch"), RootSource::Default),
-        };
         let uid = nix::unistd::getuid().as_raw();
+        let conf = storageconf::for_user(&config_home, &home, uid);
+        let (root, root_source) = match (root, std::env::var_os(ENV_ROOT), conf.root) {
+            (Some(p), _, _) => (p, RootSource::Option),
+            (None, Some(p), _) => (PathBuf::from(p), RootSource::Env),
+            (None, None, Some(p)) => (p, RootSource::StorageConf),
+            (None, None, None) => (data_home.join("hutch"), RootSource::Default),
+        };
         let (runroot, runroot_source) = match (runroot, std::env::var_os(ENV_RUNROOT)) {
             (Some(p), _) => (p, RunRootSource::Option),
             (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), RunRootSource::Env),
+            _ if conf.runroot.is_some() => {
+                (conf.runroot.unwrap_or_default(), RunRootSource::StorageConf)
+            }
             _ => match slurm_job() {
                 Some(job) => (
                     slurm_runroot(Path::new(TMP_BASE), uid, &job),
@@ -489,53 +500,6 @@ impl Paths {
     }
 }
 
-/// The node-local store of user `uid`: `/var/tmp/hutch-UID`.
-pub fn local_store_dir(uid: u32) -> PathBuf {
-    Path::new(LOCAL_STORE_BASE).join(format!("hutch-{uid}"))
-}
-
-/// Creates the node-local store directory `path` (mode 0700) if needed
-/// and checks, without following a symlink, that it is a directory of
-/// `uid`'s that nobody else may enter: `/var/tmp` is shared by every
-/// user of the node.
-pub fn ensure_local_store(path: &Path, uid: u32) -> Result<(), Error> {
-    match std::fs::DirBuilder::new().mode(PRIVATE_MODE).create(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(source) => {
-            return Err(Error::CreateLocalStore {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    }
-    let meta = std::fs::symlink_metadata(path).map_err(|source| Error::CreateLocalStore {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let why = if meta.file_type().is_symlink() {
-        Some("is a symbolic link".to_string())
-    } else if !meta.is_dir() {
-        Some("is not a directory".to_string())
-    } else if meta.uid() != uid {
-        Some(format!("belongs to uid {}, not to uid {uid}", meta.uid()))
-    } else if meta.mode() & 0o077 != 0 {
-        Some(format!(
-            "has mode {:04o}: others may enter it",
-            meta.mode() & 0o7777
-        ))
-    } else {
-        None
-    };
-    match why {
-        Some(why) => Err(Error::LocalStoreUnsafe {
-            path: path.to_path_buf(),
-            why,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// The address of the user's D-Bus session bus, where the systemd user
 /// manager listens: `DBUS_SESSION_BUS_ADDRESS`, else the `bus` socket in
 /// the runtime directory (`XDG_RUNTIME_DIR`, else /run/user/UID) when it
@@ -670,7 +634,7 @@ fn is_users_dir(dir: &Path, uid: u32) -> bool {
 /// and the seccomp cache live there), as with the store. Returns the
 /// paths whose mode it changed.
 ///
-/// An explicit `--runroot` or `HUTCH_RUNROOT` is the user's choice and only
+/// An explicit `--runroot`, `HUTCH_RUNROOT` or storage.conf `runroot` is the user's choice and only
 /// needs to be a directory. Below a verified per-user runtime directory the
 /// `hutch` directory must be a real directory owned by `uid`. In the shared
 /// `/tmp` it must also have mode 0700, because anyone could have made it.
@@ -709,7 +673,7 @@ fn close_up(path: &Path, uid: u32, repaired: &mut Vec<PathBuf>) -> Result<(), Er
 /// `ensure_runroot`'s creation and checks.
 fn check_runroot(path: &Path, source: RunRootSource, uid: u32) -> Result<(), Error> {
     match source {
-        RunRootSource::Option | RunRootSource::Env => {
+        RunRootSource::Option | RunRootSource::Env | RunRootSource::StorageConf => {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(PRIVATE_MODE)

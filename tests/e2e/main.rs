@@ -29,6 +29,7 @@ mod issue18_cdi;
 mod issue18_doctor;
 mod issue18_hpc;
 mod issue18_sqfs;
+mod issue18_storageconf;
 mod issue20;
 mod push;
 

@@ -136,6 +136,7 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
             }
         };
         log::debug!("{} {}", req.method, req.path);
+        trace(&req);
         let is_closing = req.is_closing;
         ctx.rest = reader.take_rest();
         let reply = route(&mut ctx, &req)
@@ -167,6 +168,24 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
         }
         // What was read past this request belongs to the next.
         reader.push(std::mem::take(&mut ctx.rest));
+    }
+}
+
+/// Appends the request line to the file `HUTCH_API_TRACE` names, if any;
+/// a file that cannot be written is ignored (the trace is a debugging aid).
+fn trace(req: &Request) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(crate::paths::ENV_API_TRACE) else {
+        return;
+    };
+    let query: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let line = format!("{} {}?{}\n", req.method, req.path, query.join("&"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
     }
 }
 

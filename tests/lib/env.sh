@@ -15,7 +15,7 @@ HUTCH_PACKAGES=(
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
     podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
-    slurm-wlm munge openmpi-bin libopenmpi-dev
+    slurm-wlm munge openmpi-bin libopenmpi-dev docker-compose python3-venv
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -458,6 +458,30 @@ ensure_slurm() {
     die "the Slurm node $(hostname -s) did not become ready within 60s"
 }
 
+# --- docker-py (issue #17) ---------------------------------------------------
+# Makes a virtual environment with docker-py 7 (PyPI's `docker`) in a cache
+# directory, once: /var/cache/hutch-tests as root, else under
+# ${XDG_CACHE_HOME:-~/.cache}. Prints its python, readable by every user.
+ensure_docker_py() {
+    local dir py
+    if is_root; then
+        dir=/var/cache/hutch-tests/docker-py7
+    else
+        dir=${XDG_CACHE_HOME:-$HOME/.cache}/hutch-tests/docker-py7
+    fi
+    py=$dir/bin/python3
+    if ! "$py" -c 'import docker, sys; sys.exit(docker.__version__.split(".")[0] != "7")' 2>/dev/null; then
+        say "installing docker-py 7 in $dir"
+        rm -rf "$dir"
+        mkdir -p "$(dirname "$dir")"
+        /usr/bin/python3 -m venv "$dir" >&2 || die "python3 -m venv failed (install python3-venv)"
+        "$dir/bin/pip" install -q --disable-pip-version-check 'docker>=7,<8' >&2 \
+            || die "pip install docker>=7,<8 failed (PyPI unreachable?)"
+        chmod -R a+rX "$dir"
+    fi
+    echo "$py"
+}
+
 # --- MPI (issue #18) ----------------------------------------------------------
 # Builds the context of the MPI test image in $2 (root or not): the program
 # tests/mpi/allreduce.c (from repository $1) compiled with the host's

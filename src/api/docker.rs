@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
-use super::{archive, convert, exec, network, stream, Error};
+use super::{archive, convert, exec, image, network, prune, stream, Error};
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
 use crate::container::{self, parse_signal, Engine, Progress};
@@ -214,6 +214,10 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("GET", ["version"]) => Ok(Reply::Json(200, version())),
         ("GET", ["info"]) => info(engine).map(|v| Reply::Json(200, v)),
         ("GET", ["containers", "json"]) => list_containers(engine, req),
+        ("POST", ["containers", "prune"]) => prune::containers(engine, req),
+        ("GET", ["containers", id, "changes"]) => image::changes(engine, id),
+        ("GET", ["containers", id, "export"]) => image::export(ctx, id),
+        ("GET", ["system", "df"]) => prune::df(engine),
         ("POST", ["containers", "create"]) => create(engine, req),
         ("GET", ["containers", id, "json"]) => match engine.inspect_container(id)? {
             Some(v) => Ok(Reply::Json(200, objects::docker_container(v))),
@@ -261,6 +265,13 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         }
         ("GET", ["images", "json"]) => list_images(engine),
         ("POST", ["images", "create"]) => stream::pull(ctx, req),
+        ("POST", ["images", "prune"]) => prune::images(engine, req),
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            image::history(engine, &name.join("/"))
+        }
+        ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
+            image::tag(engine, &name.join("/"), req)
+        }
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             let name = name.join("/");
             match engine.inspect_image(&name)? {

@@ -16,7 +16,7 @@ use crate::container::{load_spec, state_name};
 pub const API_VERSION: &str = "1.41";
 const MIN_API_VERSION: &str = "1.24";
 
-fn unix_secs(rfc3339: Option<&str>) -> i64 {
+pub(super) fn unix_secs(rfc3339: Option<&str>) -> i64 {
     rfc3339
         .and_then(logread::parse_timestamp)
         .map_or(0, |t| t.div_euclid(1_000_000_000))

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
-use super::{archive, convert, exec, image, network, prune, stream, Error};
+use super::{archive, convert, events, exec, image, network, prune, stream, Error};
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
 use crate::container::{self, parse_signal, Engine, Progress};
@@ -218,6 +218,7 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("GET", ["containers", id, "changes"]) => image::changes(engine, id),
         ("GET", ["containers", id, "export"]) => image::export(ctx, id),
         ("GET", ["system", "df"]) => prune::df(engine),
+        ("GET", ["events"]) => events::events(ctx, req),
         ("POST", ["containers", "create"]) => create(engine, req),
         ("GET", ["containers", id, "json"]) => match engine.inspect_container(id)? {
             Some(v) => Ok(Reply::Json(200, objects::docker_container(v))),

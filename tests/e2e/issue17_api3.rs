@@ -91,3 +91,78 @@ fn issue17_docker_tag_history_diff_export_prune_and_df() {
         .stdout_has("deleted: sha256:");
     env.hutch(&["images", "-q"]).success().stdout_is("");
 }
+
+/// Unix seconds now.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn issue17_docker_events_come_from_the_event_log() {
+    let env = Env::new();
+    let svc = Service::start(&env, &socket_in(&env), "0");
+    let img = image("busybox");
+    env.pull(&img);
+    let since = now_secs().to_string();
+    svc.docker(
+        &env,
+        &["run", "--name", "ev", "--label", "team=a", &img, "true"],
+    )
+    .success();
+    svc.docker(&env, &["run", "--name", "other", &img, "true"])
+        .success();
+    let until = (now_secs() + 1).to_string();
+    let listed = svc
+        .docker(
+            &env,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=container",
+                "--filter",
+                "label=team=a",
+                "--format",
+                "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.team}}",
+            ],
+        )
+        .success();
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    for want in [
+        "container create ev a",
+        "container start ev a",
+        "container die ev a",
+    ] {
+        assert!(lines.contains(&want), "{want:?} missing\n{listed}");
+    }
+    assert!(!listed.stdout.contains("other"), "{listed}");
+    // A stream without `until` sends what happens next, as it happens.
+    let mut stream = std::os::unix::net::UnixStream::connect(&svc.socket).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /v1.41/events?filters=%7B%22event%22%3A%5B%22start%22%5D%7D HTTP/1.1\r\nHost: d\r\n\r\n",
+    )
+    .unwrap();
+    svc.docker(&env, &["run", "--name", "later", &img, "true"])
+        .success();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\"later\"") {
+        let n = std::io::Read::read(&mut stream, &mut buf).expect("reading the event stream");
+        assert!(n > 0, "the stream ended: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("Transfer-Encoding: chunked"), "{text}");
+    assert!(text.contains("\"Action\":\"start\""), "{text}");
+    assert!(!text.contains("\"Action\":\"create\""), "{text}");
+}

@@ -217,6 +217,7 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("POST", ["containers", "prune"]) => prune::containers(engine, req),
         ("GET", ["containers", id, "changes"]) => image::changes(engine, id),
         ("GET", ["containers", id, "export"]) => image::export(ctx, id),
+        ("GET", ["containers", id, "top"]) => image::top(engine, id),
         ("GET", ["system", "df"]) => prune::df(engine),
         ("GET", ["events"]) => events::events(ctx, req),
         ("POST", ["containers", "create"]) => create(engine, req),

@@ -1,7 +1,7 @@
 //! One image's and one container's further paths: `images/{name}/history`,
-//! `images/{name}/tag`, `containers/{id}/changes` and
-//! `containers/{id}/export`, through the engine functions that `hutch
-//! history`, `tag`, `diff` and `export` call.
+//! `images/{name}/tag`, `containers/{id}/changes`, `containers/{id}/export`
+//! and `containers/{id}/top`, through the engine functions that `hutch
+//! history`, `tag`, `diff`, `export` and `top` call.
 
 use serde_json::{json, Value};
 
@@ -99,4 +99,64 @@ pub fn export(ctx: &mut Ctx<'_>, id: &str) -> Result<Reply, Failure> {
         log::debug!("export of {id} ended: {}", render_chain(&e));
     }
     Ok(Reply::Streamed)
+}
+
+/// `GET /containers/{id}/top`: the running container's processes in
+/// Podman's default columns (`ps_args` is not read).
+pub fn top(engine: &Engine, id: &str) -> Result<Reply, Failure> {
+    let processes = engine.list_processes(id).map_err(|e| match e {
+        crate::container::top::Error::Container(c) => Failure::from(c),
+        other => Failure::new(500, render_chain(&other)),
+    })?;
+    let rows: Vec<Value> = processes
+        .iter()
+        .map(|p| {
+            let elapsed = p.elapsed.as_secs_f64();
+            let pcpu = if elapsed > 0.0 {
+                p.cpu.as_secs_f64() / elapsed * 100.0
+            } else {
+                0.0
+            };
+            json!([
+                p.user,
+                p.pid.to_string(),
+                p.ppid.to_string(),
+                format!("{pcpu:.3}"),
+                seconds_text(p.elapsed.as_secs()),
+                p.tty,
+                seconds_text(p.cpu.as_secs()),
+                p.args,
+            ])
+        })
+        .collect();
+    Ok(Reply::Json(
+        200,
+        json!({
+            "Titles": ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"],
+            "Processes": rows,
+        }),
+    ))
+}
+
+/// Whole seconds as Go writes a duration: `0s`, `42s`, `3m5s`, `1h0m2s`.
+fn seconds_text(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_read_like_go_durations() {
+        assert_eq!(seconds_text(0), "0s");
+        assert_eq!(seconds_text(42), "42s");
+        assert_eq!(seconds_text(185), "3m5s");
+        assert_eq!(seconds_text(3602), "1h0m2s");
+    }
 }

@@ -1,5 +1,5 @@
-//! Issue #17, third increment: tag, history, diff, export, prunes and
-//! `system df` through the service, driven by Debian's docker client.
+//! Issue #17, third increment: tag, history, diff, export, top, prunes,
+//! `system df` and events through the service, driven by Debian's docker client.
 
 use crate::common::{image, Env};
 use crate::issue17_api::{socket_in, Service};
@@ -78,6 +78,18 @@ fn issue17_docker_tag_history_diff_export_prune_and_df() {
     // container prune removes the stopped one, not a running one.
     svc.docker(&env, &["run", "-d", "--name", "up", &img, "sleep", "600"])
         .success();
+    // top: the running container's processes, in Podman's columns.
+    let top = svc.docker(&env, &["top", "up"]).success();
+    assert!(top.stdout.starts_with("USER"), "{top}");
+    assert!(
+        top.stdout
+            .lines()
+            .any(|l| l.ends_with("sleep 600") && l.split_whitespace().nth(1) == Some("1")),
+        "{top}"
+    );
+    svc.docker(&env, &["top", "w"])
+        .code(1)
+        .stderr_has("not running");
     svc.docker(&env, &["container", "prune", "-f"])
         .success()
         .stdout_has("Total reclaimed space");

@@ -65,6 +65,9 @@ auth_user=hutch
 auth_pass="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 start_auth_registry "$work/auth-registry" "$auth_port" "$auth_user" "$auth_pass"
 
+# docker-py 7 in a cached virtual environment (issue #17).
+docker_py=$(ensure_docker_py)
+
 # The MPI test program and its image's files (issue #18).
 build_mpi_context "$repo" "$work/mpi"
 
@@ -185,6 +188,7 @@ run_suite() {
         HUTCH_TEST_AUTH_LOG="$work/auth-registry/registry.log"
         HUTCH_TEST_SMALL_FS="$small_fs"
         HUTCH_TEST_MPI_CONTEXT="$work/mpi"
+        HUTCH_TEST_DOCKER_PY="$docker_py"
     )
     say "tests/$name as ${user:-$(id -un)}"
     # The compat tier runs every command through Podman too (its

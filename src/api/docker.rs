@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
-use super::{archive, convert, exec, network, stream, Error};
+use super::{archive, convert, events, exec, image, network, prune, stream, Error};
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
 use crate::container::{self, parse_signal, Engine, Progress};
@@ -136,6 +136,7 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
             }
         };
         log::debug!("{} {}", req.method, req.path);
+        trace(&req);
         let is_closing = req.is_closing;
         ctx.rest = reader.take_rest();
         let reply = route(&mut ctx, &req)
@@ -170,6 +171,24 @@ pub fn serve_connection(engine: &Engine, cors: Option<String>) -> Result<(), Err
     }
 }
 
+/// Appends the request line to the file `HUTCH_API_TRACE` names, if any;
+/// a file that cannot be written is ignored (the trace is a debugging aid).
+fn trace(req: &Request) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(crate::paths::ENV_API_TRACE) else {
+        return;
+    };
+    let query: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let line = format!("{} {}?{}\n", req.method, req.path, query.join("&"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
 /// The path's segments after an optional `/vX.Y` prefix.
 fn segments(path: &str) -> Vec<&str> {
     let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -195,6 +214,12 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         ("GET", ["version"]) => Ok(Reply::Json(200, version())),
         ("GET", ["info"]) => info(engine).map(|v| Reply::Json(200, v)),
         ("GET", ["containers", "json"]) => list_containers(engine, req),
+        ("POST", ["containers", "prune"]) => prune::containers(engine, req),
+        ("GET", ["containers", id, "changes"]) => image::changes(engine, id),
+        ("GET", ["containers", id, "export"]) => image::export(ctx, id),
+        ("GET", ["containers", id, "top"]) => image::top(engine, id),
+        ("GET", ["system", "df"]) => prune::df(engine),
+        ("GET", ["events"]) => events::events(ctx, req),
         ("POST", ["containers", "create"]) => create(engine, req),
         ("GET", ["containers", id, "json"]) => match engine.inspect_container(id)? {
             Some(v) => Ok(Reply::Json(200, objects::docker_container(v))),
@@ -242,6 +267,13 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         }
         ("GET", ["images", "json"]) => list_images(engine),
         ("POST", ["images", "create"]) => stream::pull(ctx, req),
+        ("POST", ["images", "prune"]) => prune::images(engine, req),
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            image::history(engine, &name.join("/"))
+        }
+        ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
+            image::tag(engine, &name.join("/"), req)
+        }
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             let name = name.join("/");
             match engine.inspect_image(&name)? {

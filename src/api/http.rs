@@ -346,6 +346,25 @@ pub fn write_head(
     conn.flush()
 }
 
+/// Writes one chunk of a `Transfer-Encoding: chunked` body (nothing for
+/// empty `data`: an empty chunk ends the body).
+pub fn write_chunk(conn: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    conn.write_all(&out)?;
+    conn.flush()
+}
+
+/// Ends a chunked body: the last, empty chunk and no trailer.
+pub fn end_chunks(conn: &mut impl Write) -> std::io::Result<()> {
+    conn.write_all(b"0\r\n\r\n")?;
+    conn.flush()
+}
+
 /// Writes a whole response with `body`.
 pub fn respond(
     conn: &mut impl Write,
@@ -421,6 +440,15 @@ POST /containers/create?name=web HTTP/1.1\r\nContent-Length: 4\r\nContent-Type: 
         assert_eq!(second.body, b"{}\r\n");
         assert_eq!(second.header("content-type"), Some("application/json"));
         assert!(matches!(got[2], Ok(None)));
+    }
+
+    #[test]
+    fn chunks_are_framed_and_ended() {
+        let mut out = Vec::new();
+        write_chunk(&mut out, b"{\"a\":1}\n").unwrap();
+        write_chunk(&mut out, b"").unwrap();
+        end_chunks(&mut out).unwrap();
+        assert_eq!(out, b"8\r\n{\"a\":1}\n\r\n0\r\n\r\n");
     }
 
     #[test]

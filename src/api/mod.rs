@@ -6,7 +6,7 @@
 //! Owns the socket and its access control (`listen`), HTTP on one
 //! connection (`http`), and turning Docker's requests into the engine's
 //! typed requests and its results into Docker's JSON (`docker`,
-//! `convert`, `stream`, `objects`). Every container is created through
+//! `convert`, `stream`, `objects`, `image`, `prune`, `events`). Every container is created through
 //! `Engine::create` with the same `CreateRequest` the CLI builds; the
 //! service never runs the hutch CLI.
 //!
@@ -18,12 +18,15 @@
 mod archive;
 mod convert;
 mod docker;
+mod events;
 mod exec;
 mod http;
+mod image;
 pub mod kube;
 mod listen;
 mod network;
 mod objects;
+mod prune;
 pub mod specgen;
 mod stream;
 

@@ -16,7 +16,7 @@ use crate::container::{load_spec, state_name};
 pub const API_VERSION: &str = "1.41";
 const MIN_API_VERSION: &str = "1.24";
 
-fn unix_secs(rfc3339: Option<&str>) -> i64 {
+pub(super) fn unix_secs(rfc3339: Option<&str>) -> i64 {
     rfc3339
         .and_then(logread::parse_timestamp)
         .map_or(0, |t| t.div_euclid(1_000_000_000))
@@ -136,6 +136,16 @@ pub fn docker_container(mut v: Value) -> Value {
         }
         .to_string();
         state.insert("Status".into(), docker.into());
+        // Docker has no `Health` without a healthcheck; Podman's empty one
+        // reads as a health state to clients (compose's `ps` shows `Up ()`).
+        let is_unchecked = state
+            .get("Health")
+            .and_then(|h| h.get("Status"))
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if is_unchecked {
+            state.remove("Health");
+        }
     }
     v
 }
@@ -303,5 +313,20 @@ mod tests {
         assert_eq!(v["State"]["Status"], "created");
         let v = docker_image(json!({"Id": "abc"}));
         assert_eq!(v["Id"], "sha256:abc");
+    }
+
+    #[test]
+    fn docker_container_drops_an_empty_health_and_keeps_a_real_one() {
+        let v = docker_container(json!({
+            "Name": "web",
+            "State": { "Status": "running", "Health": { "Status": "", "FailingStreak": 0 } }
+        }));
+        assert_eq!(v["Name"], "/web");
+        assert!(v["State"].get("Health").is_none(), "{v}");
+        let v = docker_container(json!({
+            "State": { "Status": "stopped", "Health": { "Status": "healthy" } }
+        }));
+        assert_eq!(v["State"]["Status"], "exited");
+        assert_eq!(v["State"]["Health"]["Status"], "healthy");
     }
 }

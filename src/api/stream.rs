@@ -359,20 +359,58 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     Ok(Reply::Streamed)
 }
 
-/// Sends a pull's progress lines as Docker's JSON messages.
-struct PullProgress(std::sync::Mutex<std::fs::File>);
+/// Sends a pull's progress as Docker's JSON messages: per layer
+/// `Pulling fs layer`, `Downloading`, `Download complete`, `Extracting`
+/// and `Pull complete`, each with `id` (the blob's short digest) and
+/// `progressDetail`. Layers are reported when the engine has fetched them
+/// all, and again when they are unpacked, not byte by byte.
+struct PullProgress {
+    conn: std::sync::Mutex<std::fs::File>,
+    /// Whether any layer was fetched (else the image was up to date).
+    has_fetched: std::sync::atomic::AtomicBool,
+}
 
 impl PullProgress {
+    /// Sends `v` as one line in a chunk of its own, as dockerd does.
     fn send(&self, v: &serde_json::Value) {
-        if let Ok(mut conn) = self.0.lock() {
-            let _ = writeln!(conn, "{v}");
+        if let Ok(mut conn) = self.conn.lock() {
+            let _ = http::write_chunk(&mut *conn, format!("{v}\n").as_bytes());
         }
     }
 }
 
 impl crate::image::Reporter for PullProgress {
     fn notice(&self, line: &str) {
-        self.send(&json!({ "status": line.trim_end() }));
+        // `Trying to pull…` is hutch's; Docker's stream has no such line.
+        log::debug!("{}", line.trim_end());
+    }
+
+    fn layer(&self, id: &str, size: u64, step: crate::image::LayerStep) {
+        use crate::image::LayerStep;
+        let done = json!({ "current": size, "total": size });
+        let bar = format!("[==================================================>]  {size}B/{size}B");
+        let lines: Vec<(&str, serde_json::Value, Option<&str>)> = match step {
+            LayerStep::Fetched => {
+                self.has_fetched
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                vec![
+                    ("Pulling fs layer", json!({}), None),
+                    ("Downloading", done, Some(&bar)),
+                    ("Download complete", json!({}), None),
+                ]
+            }
+            LayerStep::Unpacked => vec![
+                ("Extracting", done, Some(&bar)),
+                ("Pull complete", json!({}), None),
+            ],
+        };
+        for (status, detail, progress) in lines {
+            let mut v = json!({ "status": status, "progressDetail": detail, "id": id });
+            if let Some(p) = progress {
+                v["progress"] = p.into();
+            }
+            self.send(&v);
+        }
     }
 }
 
@@ -411,27 +449,40 @@ pub fn pull(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         200,
         Some("application/json"),
         None,
-        &[],
+        &[("Transfer-Encoding", "chunked")],
     )
     .map_err(|e| Failure::new(500, e.to_string()))?;
     let conn = ctx
         .conn
         .try_clone()
         .map_err(|e| Failure::new(500, e.to_string()))?;
-    let progress = PullProgress(std::sync::Mutex::new(conn));
+    let progress = PullProgress {
+        conn: std::sync::Mutex::new(conn),
+        has_fetched: false.into(),
+    };
     progress.send(&json!({ "status": format!("Pulling from {image}"), "id": req.param("tag").unwrap_or("latest") }));
     let started = Instant::now();
     match ctx.engine.pull(&name, &opts, &progress) {
         Ok(rec) => {
             log::debug!("pulled {name} in {:?}", started.elapsed());
             progress.send(&json!({ "status": format!("Digest: {}", rec.manifest_digest) }));
-            progress
-                .send(&json!({ "status": format!("Status: Downloaded newer image for {name}") }));
+            let outcome = if progress
+                .has_fetched
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                "Downloaded newer image for"
+            } else {
+                "Image is up to date for"
+            };
+            progress.send(&json!({ "status": format!("Status: {outcome} {name}") }));
         }
         Err(e) => {
             let m = render_chain(&e);
             progress.send(&json!({ "errorDetail": { "message": m }, "error": m }));
         }
+    }
+    if let Ok(mut conn) = progress.conn.lock() {
+        let _ = http::end_chunks(&mut *conn);
     }
     Ok(Reply::Streamed)
 }

@@ -511,6 +511,19 @@ pub struct PullOptions {
 pub trait Reporter: Sync {
     /// A line such as `Trying to pull REG/busybox:latest...`.
     fn notice(&self, line: &str);
+    /// A layer of a pull (its blob's short digest and size in bytes)
+    /// reached `step`, for front ends that show each layer, as Docker's
+    /// API does; the CLI's lines say enough.
+    fn layer(&self, _short_digest: &str, _size: u64, _step: LayerStep) {}
+}
+
+/// How far a pull has brought one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerStep {
+    /// Its blob is in the store (downloaded by this pull or before).
+    Fetched,
+    /// It is unpacked, and the image stored.
+    Unpacked,
 }
 
 /// Checks that an `--authfile` given for a pull or push exists, before
@@ -572,6 +585,9 @@ pub fn pull(
         pull::Outcome::Unchanged(rec) => return Ok(rec),
         pull::Outcome::Fetched(rec) => rec,
     };
+    for layer in &rec.layers {
+        reporter.layer(layer.blob.short(), layer.size, LayerStep::Fetched);
+    }
     wait_single_threaded()?;
     store
         .unpack_layers(&rec.layers, maps)
@@ -584,6 +600,9 @@ pub fn pull(
             source: Box::new(Error::Unpack(e)),
         })?;
     store.put_image(&rec).map_err(Error::PutImage)?;
+    for layer in &rec.layers {
+        reporter.layer(layer.blob.short(), layer.size, LayerStep::Unpacked);
+    }
     // The store may know the image under more names than this pull added.
     if let Ok(Some(stored)) = store.find_image(&rec.id.to_string()) {
         rec = stored;

@@ -42,6 +42,9 @@ pub const ENV_DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 pub const ENV_SLURM_JOB_ID: &str = "SLURM_JOB_ID";
 /// The per-user runtime directory of the XDG base directory specification.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// A file `system service` appends each request's method, path and query
+/// to, one line each, to see what a client calls (issue #17).
+pub const ENV_API_TRACE: &str = "HUTCH_API_TRACE";
 /// The file name of `system service`'s default socket.
 pub const API_SOCKET_NAME: &str = "hutch.sock";
 /// The pid systemd's socket activation passed its sockets to (sd_listen_fds(3)).

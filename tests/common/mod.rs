@@ -87,6 +87,12 @@ pub const SUITE_VARS: &[SuiteVar] = &[
         example: "/path/to/mpi",
         suites: &["e2e"],
     },
+    SuiteVar {
+        name: "HUTCH_TEST_DOCKER_PY",
+        what: "a python with docker-py 7 (tests/lib/env.sh ensure_docker_py)",
+        example: "/path/to/venv/bin/python3",
+        suites: &["e2e"],
+    },
 ];
 
 /// The suite this copy of the harness is compiled into (`e2e`, `lifecycle`…).

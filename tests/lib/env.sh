@@ -15,7 +15,7 @@ HUTCH_PACKAGES=(
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
     podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
-    slurm-wlm munge openmpi-bin libopenmpi-dev
+    slurm-wlm munge openmpi-bin libopenmpi-dev docker-compose python3-venv
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -456,6 +456,30 @@ ensure_slurm() {
     done
     tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
     die "the Slurm node $(hostname -s) did not become ready within 60s"
+}
+
+# --- docker-py (issue #17) ---------------------------------------------------
+# Makes a virtual environment with docker-py 7 (PyPI's `docker`) in a cache
+# directory, once: /var/cache/hutch-tests as root, else under
+# ${XDG_CACHE_HOME:-~/.cache}. Prints its python, readable by every user.
+ensure_docker_py() {
+    local dir py
+    if is_root; then
+        dir=/var/cache/hutch-tests/docker-py7
+    else
+        dir=${XDG_CACHE_HOME:-$HOME/.cache}/hutch-tests/docker-py7
+    fi
+    py=$dir/bin/python3
+    if ! "$py" -c 'import docker, sys; sys.exit(docker.__version__.split(".")[0] != "7")' 2>/dev/null; then
+        say "installing docker-py 7 in $dir"
+        rm -rf "$dir"
+        mkdir -p "$(dirname "$dir")"
+        /usr/bin/python3 -m venv "$dir" >&2 || die "python3 -m venv failed (install python3-venv)"
+        "$dir/bin/pip" install -q --disable-pip-version-check 'docker>=7,<8' >&2 \
+            || die "pip install docker>=7,<8 failed (PyPI unreachable?)"
+        chmod -R a+rX "$dir"
+    fi
+    echo "$py"
 }
 
 # --- MPI (issue #18) ----------------------------------------------------------

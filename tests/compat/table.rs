@@ -143,10 +143,26 @@ fn run_scenario(scenario: &Scenario) -> Vec<String> {
     let mut failures = Vec::new();
     for row in &scenario.rows {
         let args: Vec<String> = row.args.iter().map(|a| a.replace("$IMG", &img)).collect();
-        let p = podman(&env, &args);
+        let mut p = podman(&env, &args);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let h = env.hutch(&refs);
-        let (pc, hc) = (compared(&row.mode, &p), compared(&row.mode, &h));
+        let (mut pc, hc) = (compared(&row.mode, &p), compared(&row.mode, &h));
+        // Podman 4.3 under load now and then loses a `run --rm`'s output
+        // (exit 0, nothing printed): such a row, which leaves nothing
+        // behind, is asked of Podman once more before it counts.
+        let is_lost = args.first().is_some_and(|a| a == "run")
+            && args.iter().any(|a| a == "--rm")
+            && p.code == Some(0)
+            && p.stdout.is_empty()
+            && !h.stdout.is_empty();
+        if (p.code != h.code || pc != hc) && is_lost {
+            eprintln!(
+                "compat table: table.txt:{}: podman printed nothing, asked again",
+                row.line
+            );
+            p = podman(&env, &args);
+            pc = compared(&row.mode, &p);
+        }
         if p.code != h.code || pc != hc {
             failures.push(format!(
                 "table.txt:{} [{}] {} `{}`: podman exited {:?} ({pc:?}), hutch {:?} ({hc:?})\n  podman stderr: {}\n  hutch stderr: {}",

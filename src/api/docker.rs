@@ -100,6 +100,25 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Writes the head of a 200 response streamed until the connection
+    /// closes: `content_type` and the `extra` headers.
+    pub fn write_stream_head(
+        &mut self,
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<(), Failure> {
+        let common = self.common(true);
+        http::write_head(
+            &mut self.conn,
+            &common,
+            200,
+            Some(content_type),
+            None,
+            extra,
+        )
+        .map_err(|e| Failure::new(500, e.to_string()))
+    }
+
     /// The common headers, for a response after which the connection
     /// stays open unless `is_closing`.
     pub fn common(&self, is_closing: bool) -> Common {

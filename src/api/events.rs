@@ -79,16 +79,7 @@ pub fn events(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         until: param("until"),
         is_streaming: true,
     };
-    let common = ctx.common(true);
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        200,
-        Some("application/json"),
-        None,
-        &[("Transfer-Encoding", "chunked")],
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
     watch_for_hangup(&ctx.conn);
     let mut conn = ctx
         .conn

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::docker::{Ctx, Failure, Reply};
-use super::http::{self, Request};
+use super::http::Request;
 use super::objects;
 use crate::container::Engine;
 use crate::error::render_chain;
@@ -80,16 +80,7 @@ pub fn changes(engine: &Engine, id: &str) -> Result<Reply, Failure> {
 /// `GET /containers/{id}/export`: its root filesystem as a tar stream.
 pub fn export(ctx: &mut Ctx<'_>, id: &str) -> Result<Reply, Failure> {
     ctx.engine.container_id(id)?;
-    let common = ctx.common(true);
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        200,
-        Some("application/x-tar"),
-        None,
-        &[],
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    ctx.write_stream_head("application/x-tar", &[])?;
     let mut out = ctx
         .conn
         .try_clone()

@@ -233,16 +233,7 @@ pub fn logs(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
     if let (Some(r), Some(n)) = (reader.as_mut(), tail) {
         r.seek_tail(n).map_err(container::Error::from)?;
     }
-    let common = ctx.common(true);
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        200,
-        Some(raw_type(is_tty)),
-        None,
-        &[],
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    ctx.write_stream_head(raw_type(is_tty), &[])?;
     loop {
         if reader.is_none() {
             reader = RotatingLog::open(&source.path).ok().flatten();
@@ -442,16 +433,7 @@ pub fn pull(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         cert_dir: None,
         credentials: None,
     };
-    let common = ctx.common(true);
-    http::write_head(
-        &mut ctx.conn,
-        &common,
-        200,
-        Some("application/json"),
-        None,
-        &[("Transfer-Encoding", "chunked")],
-    )
-    .map_err(|e| Failure::new(500, e.to_string()))?;
+    ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
     let conn = ctx
         .conn
         .try_clone()

@@ -36,12 +36,20 @@ pub(super) fn hold(
         return Ok(());
     }
     for _ in 0..ATTEMPTS {
-        make()?;
+        // Between making the directory and locking it, a process of another
+        // job may find it unheld and sweep it away: make it again then.
+        match make() {
+            Err(e) if is_vanished(&e) => continue,
+            r => r?,
+        }
         let lock_error = |source| super::Error::LockJobRunRoot {
             path: path.to_path_buf(),
             source,
         };
-        let dir = File::open(path).map_err(lock_error)?;
+        let dir = match File::open(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            r => r.map_err(lock_error)?,
+        };
         let held = Flock::lock(dir, FlockArg::LockShared)
             .map_err(|(_, e)| lock_error(std::io::Error::from(e)))?;
         if is_same_dir(&held, path) {
@@ -56,6 +64,17 @@ pub(super) fn hold(
         path: path.to_path_buf(),
         source: std::io::Error::other("it was removed again and again while it was being opened"),
     })
+}
+
+/// Whether `e` says the directory disappeared while it was being made or
+/// checked, as it does when a sweeper moved it away.
+fn is_vanished(e: &super::Error) -> bool {
+    match e {
+        super::Error::CreateRunRoot { source, .. } | super::Error::StatRunRoot { source, .. } => {
+            source.kind() == std::io::ErrorKind::NotFound
+        }
+        _ => false,
+    }
 }
 
 /// Whether `file` is still the directory at `path`.
@@ -109,6 +128,31 @@ pub(super) fn sweep(parent: &Path, own: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hold_makes_the_directory_again_when_it_vanished_before_the_lock() {
+        let t = tempfile::tempdir().unwrap();
+        let own = t.path().join("slurm-7");
+        let calls = std::cell::Cell::new(0);
+        let make = || {
+            calls.set(calls.get() + 1);
+            std::fs::create_dir_all(&own).unwrap();
+            if calls.get() == 1 {
+                // A sweeper of another job moves it away at once.
+                std::fs::remove_dir(&own).unwrap();
+                return Err(super::super::Error::StatRunRoot {
+                    path: own.clone(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
+            }
+            Ok(())
+        };
+        hold(&own, make).unwrap();
+        assert_eq!(calls.get(), 2);
+        assert!(own.is_dir());
+        let held = HELD.get().expect("the lock is held");
+        assert!(is_same_dir(held, &own));
+    }
 
     #[test]
     fn sweep_removes_unheld_job_dirs_and_keeps_held_ones() {

@@ -27,8 +27,8 @@ bench_setup hutch-bench
 say "pulling $reg/busybox"
 as_user "$hutch" pull -q "$reg/busybox" >/dev/null || die "hutch pull failed"
 as_user "$hutch" run --rm "$reg/busybox" true || die "hutch run --rm $reg/busybox true failed"
-# Each tool with its default network (hutch: pasta when installed;
-# podman 4: slirp4netns) and with --network none (no helper process).
+# Each tool with its default network (hutch and podman 4: slirp4netns;
+# Podman 5 moved to pasta) and with --network none (no helper process).
 cmds=("$hutch run --rm $reg/busybox true" "$hutch run --rm --network none $reg/busybox true")
 names=(hutch hutch-none)
 if [ -n "${HUTCH_BASE_BIN:-}" ]; then

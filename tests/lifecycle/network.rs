@@ -168,10 +168,10 @@ fn run_configures_an_interface_before_the_command_with_each_helper() {
             ));
         }
     }
-    // Without --network the default is pasta, which is installed here.
-    let r = run(&env, &[], &["ip", "-o", "link"]).success();
-    if !r.stdout.lines().any(|l| !l.contains(": lo:")) {
-        r.fail("the default network should give an interface besides lo");
+    // Without --network the default is slirp4netns (issue #19), installed here.
+    let r = run(&env, &[], &["ip", "-o", "-4", "addr"]).success();
+    if !r.stdout.lines().any(|l| l.contains("inet 10.0.2.100/24")) {
+        r.fail("the default network should be slirp4netns's 10.0.2.100/24 on tap0");
     }
 }
 
@@ -184,7 +184,8 @@ fn helpers_of(parent: u32) -> Vec<(i32, String)> {
             continue;
         };
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-        let is_helper = comm.starts_with("passt") || comm.trim() == "pasta";
+        let is_helper =
+            comm.starts_with("passt") || ["pasta", "slirp4netns"].contains(&comm.trim());
         let stat = proc_stat(pid).unwrap_or_default();
         if is_helper && stat.len() > 19 && stat[1] == parent.to_string() {
             found.push((pid, stat[19].clone()));
@@ -224,8 +225,8 @@ fn run_watching_helpers(env: &Env, flags: &[&str], script: &str) -> (Vec<(i32, S
 
 #[test]
 fn run_rm_with_the_default_network_leaves_no_helper_behind() {
-    // issue #19: pasta starts while init mounts its root and is killed
-    // when the container exits, but `run` does not wait for its exit
+    // issue #19: the default helper (slirp4netns) is killed when the
+    // container exits, but `run` does not wait for its exit
     // (tens of milliseconds of the kernel's) unless it forwarded ports.
     // So the very first command sees its interface; the killed helper is
     // gone within a bounded wait (its reaper is the system's); and with a

@@ -367,7 +367,21 @@ fn issue18_hpc_a_killed_foreground_run_takes_its_container_with_it() {
         !mounts.contains(&store),
         "mounts of the store are left:\n{mounts}"
     );
-    env.hutch(&["ps", "-a", "-q"]).success().stdout_is("");
+    // The sleep's command line goes first; its exit (the namespaces'
+    // teardown) ends a moment later, and the first `ps` after that
+    // removes the record.
+    wait_for(
+        "ps -a to clear the killed --rm container",
+        Duration::from_secs(10),
+        || {
+            let ps = env.hutch(&["ps", "-a", "-q"]).success();
+            if ps.stdout.is_empty() {
+                Ok(())
+            } else {
+                Err(ps.to_string())
+            }
+        },
+    );
     env.hutch(&["run", "--rm", "--hpc", "--name", &name, &img, "true"])
         .success();
 }

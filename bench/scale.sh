@@ -40,9 +40,9 @@ runs=${RUNS:-15}
 cleanup() {
     if [ -n "${hutch:-}" ] && [ -n "${work:-}" ]; then
         for s in ps images detached usernet; do
-            as_user "$hutch" --root "$work/store-$s" rm -a -f -t 0 >/dev/null 2>&1 || true
+            as_user "$hutch" --root "$bhome/store-$s" rm -a -f -t 0 >/dev/null 2>&1 || true
         done
-        as_user "$hutch" --root "$work/store-usernet" network rm -f scalenet >/dev/null 2>&1 || true
+        as_user "$hutch" --root "$bhome/store-usernet" network rm -f scalenet >/dev/null 2>&1 || true
         as_user "$hutch" rm -a -f -t 0 >/dev/null 2>&1 || true
     fi
     if [ -n "${podman_ok:-}" ]; then as_user podman rm -a -f -t 0 >/dev/null 2>&1 || true; fi
@@ -75,7 +75,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a > 0) ? b / a : 0 }'
 in_store() {
     local store=$1
     shift
-    as_user env H="$hutch --root $work/store-$store" REG="$reg" bash -c "$@"
+    as_user env H="$hutch --root $bhome/store-$store" REG="$reg" bash -c "$@"
 }
 
 say "pulling $reg/busybox into each store"
@@ -92,11 +92,11 @@ make_containers() { # STORE FROM TO
 small=$((ps_n / 10))
 say "ps -a: creating $small containers"
 make_containers ps 1 "$small"
-ps_small=$(median_ms $hutch --root "$work/store-ps" ps -a)
+ps_small=$(median_ms $hutch --root "$bhome/store-ps" ps -a)
 say "ps -a: creating $((ps_n - small)) more"
 make_containers ps $((small + 1)) "$ps_n"
-ps_large=$(median_ms $hutch --root "$work/store-ps" ps -a)
-[ "$(as_user $hutch --root "$work/store-ps" ps -a -q | wc -l)" -eq "$ps_n" ] ||
+ps_large=$(median_ms $hutch --root "$bhome/store-ps" ps -a)
+[ "$(as_user $hutch --root "$bhome/store-ps" ps -a -q | wc -l)" -eq "$ps_n" ] ||
     die "ps -a -q does not list $ps_n containers"
 report "ps -a, $small containers" "$ps_small" ms
 report "ps -a, $ps_n containers" "$ps_large" ms
@@ -112,10 +112,10 @@ make_images() { # FROM TO: each a one-file image of its own
 small=$((images_n / 10))
 say "images: importing $small images"
 make_images 1 "$small"
-img_small=$(median_ms $hutch --root "$work/store-images" images)
+img_small=$(median_ms $hutch --root "$bhome/store-images" images)
 say "images: importing $((images_n - small)) more"
 make_images $((small + 1)) "$images_n"
-img_large=$(median_ms $hutch --root "$work/store-images" images)
+img_large=$(median_ms $hutch --root "$bhome/store-images" images)
 report "images, $small images" "$img_small" ms
 report "images, $images_n images" "$img_large" ms
 report "images growth ($images_n vs $small)" "$(ratio "$img_small" "$img_large")" x
@@ -133,12 +133,12 @@ mkdir -p "$ctx"
 } >"$ctx/Containerfile"
 is_root && chown -R "$user" "$ctx"
 in_store layers '$H build -q -t localhost/layers '"$ctx"' >/dev/null' || die "hutch build failed"
-got=$(as_user $hutch --root "$work/store-layers" inspect -f '{{len .RootFS.Layers}}' localhost/layers)
+got=$(as_user $hutch --root "$bhome/store-layers" inspect -f '{{len .RootFS.Layers}}' localhost/layers)
 [ "$got" -eq "$layers_n" ] || die "the built image has $got layers, not $layers_n"
-as_user $hutch --root "$work/store-layers" run --rm localhost/layers cat "/layers/f$layers_n" |
+as_user $hutch --root "$bhome/store-layers" run --rm localhost/layers cat "/layers/f$layers_n" |
     grep -qx "l$layers_n" || die "the top layer's file is not seen in the container"
-run1=$(median_ms $hutch --root "$work/store-layers" run --rm --network none "$reg/busybox" true)
-runn=$(median_ms $hutch --root "$work/store-layers" run --rm --network none localhost/layers true)
+run1=$(median_ms $hutch --root "$bhome/store-layers" run --rm --network none "$reg/busybox" true)
+runn=$(median_ms $hutch --root "$bhome/store-layers" run --rm --network none localhost/layers true)
 report "run --rm --network none, 1 layer" "$run1" ms
 report "run --rm --network none, $layers_n layers" "$runn" ms
 report "run growth ($layers_n vs 1 layer)" "$(ratio "$run1" "$runn")" x
@@ -212,25 +212,25 @@ detached() { # NAME STORE NETWORK-FLAGS...
     local name=$1 store=$2
     shift 2
     local base start end pss
-    base=$(pss_outside $hutch --root "$work/store-$store")
+    base=$(pss_outside $hutch --root "$bhome/store-$store")
     start=$EPOCHREALTIME
     in_store "$store" 'for i in $(seq 1 '"$detached_n"'); do
         $H run -d '"$*"' --name "d$i" "$REG/busybox" sleep 100000 >/dev/null || exit 1
     done' || die "hutch run -d ($name) failed"
     end=$EPOCHREALTIME
     sleep 2
-    [ "$(as_user $hutch --root "$work/store-$store" ps -q | wc -l)" -eq "$detached_n" ] ||
+    [ "$(as_user $hutch --root "$bhome/store-$store" ps -q | wc -l)" -eq "$detached_n" ] ||
         die "not all $detached_n containers ($name) run"
-    pss=$(pss_outside $hutch --root "$work/store-$store")
+    pss=$(pss_outside $hutch --root "$bhome/store-$store")
     report "start $detached_n detached, $name" "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }')" s
     report "PSS of hutch's processes, $detached_n detached, $name" "$(((pss - base) / 1024))" MB
     report "PSS per container, $name" "$(awk -v p="$pss" -v b="$base" -v n="$detached_n" 'BEGIN { printf "%.2f", (p - b) / n / 1024 }')" MB
-    as_user $hutch --root "$work/store-$store" rm -a -f -t 0 >/dev/null
+    as_user $hutch --root "$bhome/store-$store" rm -a -f -t 0 >/dev/null
 }
 say "starting $detached_n detached containers on the default network"
 detached "default network" detached
 say "starting $detached_n detached containers on one user network"
-as_user $hutch --root "$work/store-usernet" network create scalenet >/dev/null
+as_user $hutch --root "$bhome/store-usernet" network create scalenet >/dev/null
 detached "user network" usernet --network scalenet
 
 podman_ok=
@@ -245,6 +245,9 @@ if command -v podman >/dev/null && as_user podman pull -q --tls-verify=false "$r
     pss=$(pss_outside podman)
     report "Podman PSS per container, default network" "$(awk -v p="$pss" -v b="$base" -v n="$podman_n" 'BEGIN { printf "%.2f", (p - b) / n / 1024 }')" MB
     as_user podman rm -a -f -t 0 >/dev/null
+    # Podman's pause process (catatonit) outlives its containers.
+    pause=$work/run/libpod/tmp/pause.pid
+    if [ -s "$pause" ]; then kill "$(cat "$pause")" 2>/dev/null || true; fi
 fi
 
 # --- concurrent runs --------------------------------------------------------

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
-use super::{archive, convert, events, exec, image, network, prune, stream, Error};
+use super::{
+    archive, build, convert, events, exec, image, network, prune, stats, stream, transfer, Error,
+};
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
 use crate::container::{self, parse_signal, Engine, Progress};
@@ -285,6 +287,21 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
             Ok(Reply::Empty(204))
         }
         ("GET", ["images", "json"]) => list_images(engine),
+        ("GET", ["images", "search"]) => transfer::search(ctx, req),
+        ("GET", ["images", "get"]) => {
+            let names = req.query.iter().filter(|(k, _)| k == "names");
+            transfer::get(ctx, names.map(|(_, v)| v.clone()).collect())
+        }
+        ("POST", ["images", "load"]) => transfer::load(ctx, req),
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            transfer::get(ctx, vec![name.join("/")])
+        }
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            transfer::push(ctx, &name.join("/"), req)
+        }
+        ("POST", ["auth"]) => transfer::auth(ctx, req),
+        ("POST", ["build"]) => build::build(ctx, req),
+        ("GET", ["containers", id, "stats"]) => stats::stats(ctx, id, req),
         ("POST", ["images", "create"]) => stream::pull(ctx, req),
         ("POST", ["images", "prune"]) => prune::images(engine, req),
         ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {

@@ -16,6 +16,7 @@
 //! process (see `listen`).
 
 mod archive;
+mod build;
 mod convert;
 mod docker;
 mod events;
@@ -28,7 +29,9 @@ mod network;
 mod objects;
 mod prune;
 pub mod specgen;
+mod stats;
 mod stream;
+mod transfer;
 
 use std::path::PathBuf;
 

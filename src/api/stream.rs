@@ -431,7 +431,7 @@ pub fn pull(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         tls_verify: None,
         authfile: None,
         cert_dir: None,
-        credentials: None,
+        credentials: super::transfer::registry_auth(req)?,
     };
     ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
     let conn = ctx

@@ -63,6 +63,24 @@ pub fn stored_login(
 /// Checks `opts.credentials` against `registry` and saves them; returns the
 /// file written.
 pub fn login(paths: &Paths, registry: &str, opts: &LoginOptions) -> Result<PathBuf, Error> {
+    let (key, creds) = check_login(paths, registry, opts)?;
+    let path = paths
+        .login_auth_file(opts.authfile.as_deref())
+        .map_err(Error::AuthDir)?;
+    let mut file = AuthFile::load(&path).map_err(Error::Credentials)?;
+    file.set(&key, &creds);
+    file.save().map_err(Error::Credentials)?;
+    Ok(path)
+}
+
+/// Checks `opts.credentials` against `registry` without saving them (the
+/// REST API's `auth`: Docker's clients keep their own); returns the
+/// registry's key and the credentials.
+pub fn check_login(
+    paths: &Paths,
+    registry: &str,
+    opts: &LoginOptions,
+) -> Result<(String, Credentials), Error> {
     let key = registry_key(registry);
     if key.is_empty() {
         return Err(Error::NoDestination(registry.to_string()));
@@ -89,13 +107,7 @@ pub fn login(paths: &Paths, registry: &str, opts: &LoginOptions) -> Result<PathB
     conn.credentials = Some(creds.clone());
     let client = RegistryClient::connect(&ep, &conn).map_err(|e| e.while_logging_in(&key))?;
     drop(client);
-    let path = paths
-        .login_auth_file(opts.authfile.as_deref())
-        .map_err(Error::AuthDir)?;
-    let mut file = AuthFile::load(&path).map_err(Error::Credentials)?;
-    file.set(&key, &creds);
-    file.save().map_err(Error::Credentials)?;
-    Ok(path)
+    Ok((key, creds))
 }
 
 /// Removes stored credentials; fails when there were none to remove.

@@ -40,7 +40,9 @@ pub use list::{
 pub use list_fetch::{remote_entries, remote_inspect, store_entry, STORE_TRANSPORT};
 pub use list_push::{push_list, ListPushOptions};
 pub use local::{lookup_local, resolve_list, Found};
-pub use login::{login, logout, registry_key, stored_login, LoginOptions, LogoutTarget};
+pub use login::{
+    check_login, login, logout, registry_key, stored_login, LoginOptions, LogoutTarget,
+};
 pub use platform::Platform;
 pub use push::{parse_compression, push, ManifestFormat, PushOptions};
 pub use reference::Reference;

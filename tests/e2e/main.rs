@@ -26,6 +26,7 @@ mod issue16_quadlet;
 mod issue17_api;
 mod issue17_api2;
 mod issue17_api3;
+mod issue17_api4;
 mod issue17_compose;
 mod issue17_docker_py;
 mod issue18_cdi;

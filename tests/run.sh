@@ -285,6 +285,8 @@ run_guest_tier() {
         install -m 0755 "$repo/tests/vm/guest-cgroups.sh" "$share/guest-cgroups.sh"
         install -m 0755 "$repo/tests/vm/guest-root.sh" "$share/guest-root.sh"
         install -m 0644 "$repo/contrib/systemd/hutch-restart.service" "$share/hutch-restart.service"
+        install -m 0644 "$repo/contrib/systemd/hutch.socket" "$share/hutch.socket"
+        install -m 0644 "$repo/contrib/systemd/hutch.service" "$share/hutch.service"
         chmod 0755 "$share"
         # Root's setup first (guest-root.sh), then the checks as the user.
         bash "$repo/tests/vm/boot.sh" --root -s "$share:ro" -t 900 -- \

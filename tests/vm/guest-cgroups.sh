@@ -880,5 +880,46 @@ autoupdate_registry() {
 
 check autoupdate_registry autoupdate_registry
 
+# Socket activation (issue #17): contrib/systemd's hutch.socket listens
+# with nothing running; the first request starts hutch.service, which is
+# passed the socket (LISTEN_FDS), answers, and leaves after its 5 idle
+# seconds; the socket starts it again for the next request.
+api_sock=$XDG_RUNTIME_DIR/hutch/hutch.sock
+api_get() { curl -sS --max-time 20 --unix-socket "$api_sock" "http://d$1"; }
+api_socket_activation() {
+    local here out
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    command -v curl >/dev/null || { echo "curl is missing in the guest (tests/vm/image.sh guest_packages)"; return 1; }
+    mkdir -p "$gensys_units"
+    install -m 0644 "$here/hutch.socket" "$gensys_units/hutch.socket"
+    sed "s|%h/.local/bin/hutch|$hutch|g" "$here/hutch.service" >"$gensys_units/hutch.service"
+    systemctl --user daemon-reload
+    systemctl --user start hutch.socket || { echo "hutch.socket did not start"; return 1; }
+    [ -S "$api_sock" ] || { echo "no socket at $api_sock"; return 1; }
+    out=$(stat -c %a "$api_sock")
+    [ "$out" = 600 ] || { echo "the socket has mode $out"; return 1; }
+    [ "$(gensys_show hutch.service ActiveState)" = inactive ] || { echo "the service runs before any request"; return 1; }
+    out=$(api_get /_ping) || { echo "_ping: $out"; journalctl --user -u hutch.service -n 20 --no-pager; return 1; }
+    [ "$out" = OK ] || { echo "_ping answered: $out"; return 1; }
+    [ "$(gensys_show hutch.service ActiveState)" = active ] || { echo "the first request did not start hutch.service"; return 1; }
+    "$hutch" create --name apisock "$img" true >/dev/null || return 1
+    out=$(api_get '/containers/json?all=1') || { echo "containers/json: $out"; return 1; }
+    echo "$out" | grep -q '"/apisock"' || { echo "containers/json lacks apisock: $out"; return 1; }
+    for _ in $(seq 1 40); do
+        [ "$(gensys_show hutch.service ActiveState)" = inactive ] && break
+        sleep 0.5
+    done
+    [ "$(gensys_show hutch.service ActiveState)" = inactive ] || { echo "hutch.service did not leave when idle"; return 1; }
+    [ "$(gensys_show hutch.socket ActiveState)" = active ] || { echo "hutch.socket is $(gensys_show hutch.socket ActiveState)"; return 1; }
+    out=$(api_get /version) || { echo "version after the idle exit: $out"; return 1; }
+    echo "$out" | grep -q '"ApiVersion":"1.41"' || { echo "version answered: $out"; return 1; }
+    "$hutch" rm apisock >/dev/null
+    systemctl --user stop hutch.socket hutch.service
+    rm -f "$gensys_units/hutch.socket" "$gensys_units/hutch.service"
+    systemctl --user daemon-reload
+}
+
+check api_socket_activation api_socket_activation
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

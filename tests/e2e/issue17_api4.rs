@@ -44,6 +44,8 @@ fn issue17_docker_build_makes_an_image_hutch_runs() {
         ),
     )
     .unwrap();
+    // The client sends the file's path within the context ("sub/Other").
+    let file = ctx.join("sub/Other");
     let r = docker_build(
         &svc,
         &env,
@@ -52,7 +54,7 @@ fn issue17_docker_build_makes_an_image_hutch_runs() {
             "-t",
             "localhost/apibuilt:1",
             "-f",
-            "sub/Other",
+            file.to_str().unwrap(),
             "--build-arg",
             "WHO=docker",
             ctx.to_str().unwrap(),

@@ -95,7 +95,7 @@ fn handle(ctx: &mut Ctx<'_>, req: &Request, segs: &[&str]) -> Result<Reply, Fail
             true => Ok(Reply::Empty(204)),
             false => Err(no_such_pod(name)),
         },
-        ("POST", ["pods", name, op @ ("start" | "stop")]) => pod_start_stop(engine, name, op),
+        ("POST", ["pods", name, op @ ("start" | "stop")]) => pod_start_stop(engine, name, op, req),
         ("DELETE", ["pods", name]) => {
             let timeout = req
                 .param("timeout")
@@ -361,10 +361,15 @@ fn pod_object(s: &PodState) -> Value {
 
 /// `POST /libpod/pods/{name}/start|stop`: libpod's `PodStartReport` /
 /// `PodStopReport`, the members that failed in `Errs`.
-fn pod_start_stop(engine: &Engine, name: &str, op: &str) -> Result<Reply, Failure> {
+/// A `timeout` below 0 (the client's "not given") is Podman's default, 10.
+fn pod_start_stop(engine: &Engine, name: &str, op: &str, req: &Request) -> Result<Reply, Failure> {
+    let secs = req
+        .param("timeout")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(10);
     let outcome = match op {
         "start" => engine.start_pod(name),
-        _ => engine.stop_pod(name, std::time::Duration::from_secs(10)),
+        _ => engine.stop_pod(name, std::time::Duration::from_secs(secs)),
     }
     .map_err(pod_failure)?;
     let errs: Vec<String> = outcome.failures.iter().map(|e| render_chain(e)).collect();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::docker::{Ctx, Failure, Reply};
 use super::http::{self, Request};
-use super::{libpod_containers, libpod_specgen, objects};
+use super::{exec, libpod_containers, libpod_specgen, objects};
 use crate::container::pod_ops::PodState;
 use crate::container::{self, Engine};
 use crate::error::render_chain;
@@ -52,6 +52,10 @@ fn handle(ctx: &mut Ctx<'_>, req: &Request, segs: &[&str]) -> Result<Reply, Fail
             Ok(Reply::Json(200, v))
         }
         (_, ["containers", ..]) => libpod_containers::route(ctx, req, &segs[1..]),
+        // Docker's exec sessions, whose objects libpod's client reads too.
+        ("POST", ["exec", id, "start"]) => exec::start(ctx, id, req),
+        ("POST", ["exec", id, "resize"]) => exec::resize(ctx, id),
+        ("GET", ["exec", id, "json"]) => exec::inspect(ctx, id),
         ("GET", ["images", "json"]) => list_images(engine),
         ("POST", ["images", "pull"]) => pull(ctx, req),
         ("DELETE", ["images", "remove"]) => {

@@ -1,6 +1,6 @@
 //! The libpod API's container paths (`/libpod/containers/…`), what
 //! `podman --remote` 4.3 calls for `run`, `ps`, `logs`, `rm`, `start`,
-//! `stop`, `kill`, `wait` and `inspect`: the create body through
+//! `stop`, `kill`, `wait`, `exec` and `inspect`: the create body through
 //! `libpod_specgen` into `Engine::create`, the streams (`attach`, `logs`)
 //! shared with Docker's paths in `stream`, and libpod's shapes for the
 //! answers (`ListContainer`, the bare exit code of `wait`, `RmReport`).
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::docker::{self, Ctx, Failure, Reply, Warnings};
 use super::http::Request;
-use super::{libpod_specgen, stream};
+use super::{exec, libpod_specgen, stream};
 use crate::container::query::{ContainerStatus, Listed};
 use crate::container::{self, load_spec, state_name, Engine, WaitCondition};
 
@@ -68,6 +68,7 @@ pub fn route(ctx: &mut Ctx<'_>, req: &Request, segs: &[&str]) -> Result<Reply, F
         ("POST", [id, "wait"]) => wait(engine, id, req),
         ("GET", [id, "logs"]) => stream::logs(ctx, id, req, true).map_err(named(id)),
         ("POST", [id, "attach"]) => stream::attach(ctx, id, req).map_err(named(id)),
+        ("POST", [id, "exec"]) => exec::create(ctx, id, req).map_err(named(id)),
         ("DELETE", [id]) => remove(engine, id, req),
         _ => Err(Failure::new(
             404,

@@ -52,7 +52,7 @@ fn is_full_id(s: &str) -> bool {
 }
 
 #[test]
-fn issue17_podman_remote_pulls_runs_lists_logs_and_removes() {
+fn issue17_podman_remote_pulls_runs_execs_lists_logs_and_removes() {
     let env = Env::new();
     let svc = Service::start(&env, &socket_in(&env), "0");
     let img = image("busybox");
@@ -131,6 +131,18 @@ fn issue17_podman_remote_pulls_runs_lists_logs_and_removes() {
             }
         },
     );
+    // exec: the output through the hijacked start, the exit code
+    // through the session's inspect.
+    podman(&env, &svc, &["exec", "web", "echo", "inside"])
+        .success()
+        .stdout_is("inside");
+    podman(
+        &env,
+        &svc,
+        &["exec", "web", "sh", "-c", "echo bad >&2; exit 4"],
+    )
+    .code(4)
+    .stderr_has("bad");
     podman(&env, &svc, &["rm", "-f", "web"])
         .success()
         .stdout_is("web");

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use super::http::{self, Common, Reader, Request};
 use super::objects::{self, Counts};
 use super::{
-    archive, build, convert, events, exec, image, network, prune, stats, stream, transfer, Error,
+    archive, build, convert, events, exec, image, libpod, network, prune, stats, stream, transfer,
+    Error,
 };
 use crate::container::query::{ContainerStatus, ListRequest};
 use crate::container::volume_ops::NewVolume;
@@ -230,6 +231,9 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
     let segs = segments(&req.path);
     let method = req.method.as_str();
     let engine = ctx.engine;
+    if let ["libpod", rest @ ..] = segs.as_slice() {
+        return Ok(libpod::route(ctx, req, rest));
+    }
     match (method, segs.as_slice()) {
         ("GET" | "HEAD", ["_ping"]) => Ok(Reply::Text(200, "OK")),
         ("GET", ["version"]) => Ok(Reply::Json(200, version())),
@@ -273,7 +277,7 @@ fn route(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
             Ok(Reply::Text(200, ""))
         }
         ("POST", ["containers", id, "wait"]) => stream::wait(ctx, id, req),
-        ("GET", ["containers", id, "logs"]) => stream::logs(ctx, id, req),
+        ("GET", ["containers", id, "logs"]) => stream::logs(ctx, id, req, false),
         ("POST", ["containers", id, "attach"]) => stream::attach(ctx, id, req),
         ("POST", ["containers", id, "exec"]) => exec::create(ctx, id, req),
         ("HEAD", ["containers", id, "archive"]) => archive::head(ctx, id, req),
@@ -351,7 +355,7 @@ fn no_such_container(id: &str) -> Failure {
     Failure::new(404, format!("No such container: {id}"))
 }
 
-fn version() -> Value {
+pub(super) fn version() -> Value {
     let uts = nix::sys::utsname::uname().ok();
     let machine = uts.as_ref().map_or(String::new(), |u| {
         u.machine().to_string_lossy().into_owned()
@@ -410,14 +414,29 @@ fn info(engine: &Engine) -> Result<Value, Failure> {
 }
 
 fn list_containers(engine: &Engine, req: &Request) -> Result<Reply, Failure> {
+    let list_req = list_request(req)?;
+    let now = now_secs();
+    let listed = engine.list_containers(&list_req)?;
+    let list: Vec<Value> = listed
+        .iter()
+        .map(|l| objects::container_entry(l, now))
+        .collect();
+    Ok(Reply::Json(200, Value::Array(list)))
+}
+
+/// The engine's listing request for `containers/json` (Docker's and
+/// libpod's): `all`, `limit` and the `filters` both serve.
+pub(super) fn list_request(req: &Request) -> Result<ListRequest, Failure> {
     let filters: std::collections::BTreeMap<String, Vec<String>> = match req.param("filters") {
         Some(f) if !f.is_empty() => parse_filters(f)?,
         _ => Default::default(),
     };
     let mut list_req = ListRequest {
         is_all: req.flag("all"),
+        // libpod's client sends `last=-1` for no limit.
         limit: req
             .param("limit")
+            .or(req.param("last"))
             .and_then(|l| l.parse().ok())
             .filter(|l: &usize| *l > 0),
         with_ports: true,
@@ -450,13 +469,7 @@ fn list_containers(engine: &Engine, req: &Request) -> Result<Reply, Failure> {
             other => return Err(Failure::new(400, format!("invalid filter '{other}'"))),
         }
     }
-    let now = now_secs();
-    let listed = engine.list_containers(&list_req)?;
-    let list: Vec<Value> = listed
-        .iter()
-        .map(|l| objects::container_entry(l, now))
-        .collect();
-    Ok(Reply::Json(200, Value::Array(list)))
+    Ok(list_req)
 }
 
 /// Docker's `filters` parameter: `{"key": ["v"]}` or the older
@@ -497,7 +510,7 @@ fn now_secs() -> i64 {
 
 /// Collects the engine's warnings for the create response.
 #[derive(Default)]
-struct Warnings(std::sync::Mutex<Vec<String>>);
+pub(super) struct Warnings(pub(super) std::sync::Mutex<Vec<String>>);
 
 impl crate::image::Reporter for Warnings {
     fn notice(&self, _line: &str) {}
@@ -529,7 +542,7 @@ fn create(engine: &Engine, req: &Request) -> Result<Reply, Failure> {
     Ok(Reply::Json(201, json!({ "Id": id, "Warnings": warnings })))
 }
 
-fn start(engine: &Engine, id: &str) -> Result<Reply, Failure> {
+pub(super) fn start(engine: &Engine, id: &str) -> Result<Reply, Failure> {
     if engine.is_running(&engine.container_id(id)?)? {
         return Ok(Reply::Empty(304));
     }
@@ -537,19 +550,21 @@ fn start(engine: &Engine, id: &str) -> Result<Reply, Failure> {
     Ok(Reply::Empty(204))
 }
 
-fn stop(engine: &Engine, id: &str, req: &Request) -> Result<Reply, Failure> {
+pub(super) fn stop(engine: &Engine, id: &str, req: &Request) -> Result<Reply, Failure> {
     if !engine.is_running(&engine.container_id(id)?)? {
         return Ok(Reply::Empty(304));
     }
+    // Docker's `t`, libpod's `timeout`.
     let t = req
         .param("t")
+        .or(req.param("timeout"))
         .and_then(|t| t.parse().ok())
         .map(Duration::from_secs);
     engine.stop(id, t)?;
     Ok(Reply::Empty(204))
 }
 
-fn kill(engine: &Engine, id: &str, req: &Request) -> Result<Reply, Failure> {
+pub(super) fn kill(engine: &Engine, id: &str, req: &Request) -> Result<Reply, Failure> {
     let full = engine.container_id(id)?;
     let sig = parse_signal(
         req.param("signal")
@@ -631,6 +646,8 @@ mod tests {
             ["images", "localhost:5000", "busybox", "json"]
         );
         assert_eq!(segments("/volumes/v1"), ["volumes", "v1"]);
+        assert_eq!(segments("/v4.3.1/libpod/_ping"), ["libpod", "_ping"]);
+        assert_eq!(segments("/libpod/pods/json"), ["libpod", "pods", "json"]);
     }
 
     #[test]

@@ -322,6 +322,11 @@ pub fn write_head(
 ) -> std::io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     head.push_str("Api-Version: 1.41\r\nDocker-Experimental: false\r\nOstype: linux\r\n");
+    // Podman's client reads the libpod API version from every ping.
+    head.push_str(&format!(
+        "Libpod-Api-Version: {}\r\n",
+        super::libpod::API_VERSION
+    ));
     head.push_str(&format!(
         "Server: hutch/{} (linux)\r\n",
         env!("CARGO_PKG_VERSION")
@@ -495,6 +500,7 @@ POST /containers/create?name=web HTTP/1.1\r\nContent-Length: 4\r\nContent-Type: 
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"), "{text}");
         assert!(text.contains("Api-Version: 1.41\r\n"));
+        assert!(text.contains("Libpod-Api-Version: 4.3.1\r\n"), "{text}");
         assert!(text.contains("Content-Length: 35\r\n"), "{text}");
         assert!(text.ends_with("{\"message\":\"No such container: x\"}\n"));
     }

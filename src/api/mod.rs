@@ -1,12 +1,15 @@
 //! Front ends that are not the CLI: `system service`, the Docker Engine
-//! REST API (v1.41) on a unix socket (issue #17), and `kube` (issue #16),
+//! REST API (v1.41) and Podman's libpod API (4.3, for `podman --remote`)
+//! on a unix socket (issue #17), and `kube` (issue #16),
 //! which reads Kubernetes YAML into the engine's typed requests and writes
 //! it from the engine's objects.
 //!
 //! Owns the socket and its access control (`listen`), HTTP on one
 //! connection (`http`), and turning Docker's requests into the engine's
 //! typed requests and its results into Docker's JSON (`docker`,
-//! `convert`, `stream`, `objects`, `image`, `prune`, `events`). Every container is created through
+//! `convert`, `stream`, `objects`, `image`, `prune`, `events`), and
+//! Podman's into the same (`libpod`, `libpod_containers`,
+//! `libpod_specgen`). Every container is created through
 //! `Engine::create` with the same `CreateRequest` the CLI builds; the
 //! service never runs the hutch CLI.
 //!
@@ -24,6 +27,9 @@ mod exec;
 mod http;
 mod image;
 pub mod kube;
+mod libpod;
+mod libpod_containers;
+mod libpod_specgen;
 mod listen;
 mod network;
 mod objects;

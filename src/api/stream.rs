@@ -214,14 +214,22 @@ fn send_record(
 }
 
 /// `GET /containers/{id}/logs?stdout&stderr&follow&tail&timestamps`.
-pub fn logs(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failure> {
+/// libpod's (`is_always_framed`) frames the output with a tty too, and
+/// takes `tail=-1` for all.
+pub fn logs(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Request,
+    is_always_framed: bool,
+) -> Result<Reply, Failure> {
     let engine = ctx.engine;
     let source = engine.log_source(name)?;
     let info = engine.container(&source.id)?;
-    let is_tty = load_spec(&info).is_ok_and(|p| p.tty);
+    let is_tty = !is_always_framed && load_spec(&info).is_ok_and(|p| p.tty);
     let streams = (req.flag("stdout"), req.flag("stderr"));
     let tail = match req.param("tail") {
         None | Some("" | "all") => None,
+        Some(n) if is_always_framed && n.starts_with('-') => None,
         Some(n) => Some(
             n.parse::<usize>()
                 .map_err(|_| Failure::new(400, format!("invalid tail: {n:?}")))?,

@@ -29,6 +29,7 @@ mod issue17_api3;
 mod issue17_api4;
 mod issue17_compose;
 mod issue17_docker_py;
+mod issue17_podman_remote;
 mod issue18_cdi;
 mod issue18_doctor;
 mod issue18_hpc;

@@ -331,7 +331,10 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
         is_terminal: false,
     };
     match engine.attach_with(&id, &opts, &mut ends) {
-        Err(attach::Error::Container(e)) if matches!(*e, container::Error::NotRunning(_)) => {}
+        // Ended, or ended and removed (`--rm`): the log opened above
+        // still holds its output.
+        Err(attach::Error::Container(e))
+            if matches!(*e, container::Error::NotRunning(_)) || e.is_missing() => {}
         // The stream is the answer: an error can only end it.
         other => {
             log::debug!(

@@ -20,7 +20,6 @@ use std::ffi::CString;
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use nix::sched::CloneFlags;
 
@@ -37,25 +36,34 @@ use crate::userns::{IdMap, IdMaps};
 /// The helper's file name, beside the hutch binary.
 pub const HELPER: &str = "hutch-enter";
 
-/// Where hutch was started from, when it re-executed itself from a sealed
-/// copy (then `/proc/self/exe` names the memfd, not the directory the
-/// helper is in).
-static ORIGINAL_EXE: OnceLock<PathBuf> = OnceLock::new();
+/// Set by a hutch running from a sealed copy of itself (the REST service)
+/// to where its binary is on disk: there `/proc/self/exe` names the memfd,
+/// not the directory the helper is in, and so it does in the monitors the
+/// copy spawns (through `/proc/self/exe`), which inherit the variable.
+const ENV_ORIGINAL_EXE: &str = "_HUTCH_ORIGINAL_EXE";
 
-/// Records where the hutch binary is on disk (see `ORIGINAL_EXE`).
-pub fn remember_original_exe(path: PathBuf) {
-    let _ = ORIGINAL_EXE.set(path);
+/// Records, for this process and those it spawns, that the hutch binary
+/// is at `path` on disk (see `ENV_ORIGINAL_EXE`).
+pub fn remember_original_exe(path: &std::ffi::OsStr) {
+    std::env::set_var(ENV_ORIGINAL_EXE, path);
 }
 
 /// The helper beside the running hutch binary, as `proc`'s `self/exe`
-/// names it (or as recorded before a sealed re-exec).
+/// names it, or as `ENV_ORIGINAL_EXE` does when that is a memfd.
 pub fn helper_path(proc: &Path) -> Result<PathBuf, Error> {
-    let exe = match ORIGINAL_EXE.get() {
-        Some(p) => p.clone(),
-        None => std::fs::read_link(proc.join("self/exe")).map_err(|e| Error::Setup {
-            step: "finding the hutch binary".into(),
-            source: Some(e),
-        })?,
+    helper_path_with(proc, std::env::var_os(ENV_ORIGINAL_EXE))
+}
+
+/// `helper_path` with the value of `ENV_ORIGINAL_EXE`.
+fn helper_path_with(proc: &Path, original: Option<std::ffi::OsString>) -> Result<PathBuf, Error> {
+    let exe = std::fs::read_link(proc.join("self/exe")).map_err(|e| Error::Setup {
+        step: "finding the hutch binary".into(),
+        source: Some(e),
+    })?;
+    let is_memfd = exe.to_string_lossy().starts_with("/memfd:");
+    let exe = match original {
+        Some(original) if is_memfd => PathBuf::from(original),
+        _ => exe,
     };
     let dir = exe.parent().unwrap_or(Path::new("/"));
     Ok(dir.join(HELPER))
@@ -597,13 +605,24 @@ mod tests {
     }
 
     #[test]
-    fn the_helper_is_found_beside_the_binary() {
+    fn the_helper_is_found_beside_the_binary_or_its_original() {
         let proc = tempfile::tempdir().unwrap();
         std::fs::create_dir(proc.path().join("self")).unwrap();
-        std::os::unix::fs::symlink("/opt/x/bin/hutch", proc.path().join("self/exe")).unwrap();
+        let exe = proc.path().join("self/exe");
+        std::os::unix::fs::symlink("/opt/x/bin/hutch", &exe).unwrap();
+        let original = || Some("/usr/local/bin/hutch".into());
+        for recorded in [None, original()] {
+            assert_eq!(
+                helper_path_with(proc.path(), recorded).unwrap(),
+                Path::new("/opt/x/bin/hutch-enter")
+            );
+        }
+        // A sealed copy: the recorded original, never "/".
+        std::fs::remove_file(&exe).unwrap();
+        std::os::unix::fs::symlink("/memfd:hutch (deleted)", &exe).unwrap();
         assert_eq!(
-            helper_path(proc.path()).unwrap(),
-            Path::new("/opt/x/bin/hutch-enter")
+            helper_path_with(proc.path(), original()).unwrap(),
+            Path::new("/usr/local/bin/hutch-enter")
         );
     }
 }

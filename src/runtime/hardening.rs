@@ -448,7 +448,7 @@ pub fn ensure_sealed_exe(proc: &Path) -> Result<(), super::Error> {
         // The copy's /proc/self/exe names the memfd: `exec` finds its
         // helper beside the binary the variable names.
         if let Some(original) = std::env::var_os(ENV_SEALED) {
-            super::enter::remember_original_exe(original.into());
+            super::enter::remember_original_exe(&original);
         }
         std::env::remove_var(ENV_SEALED);
         return Ok(());

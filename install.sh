@@ -7,7 +7,8 @@
 # Installs the Debian packages hutch needs (uidmap slirp4netns passt
 # fuse-overlayfs) plus those of the local test registry, creates the users
 # hutch-test (with an /etc/subuid range) and hutch-norange (without), builds
-# hutch in release mode into ~hutch-test/.local/bin/hutch, makes sure a
+# hutch in release mode into ~hutch-test/.local/bin/hutch (with hutch-enter,
+# the helper `exec` runs, beside it), makes sure a
 # plain-HTTP registry answers on 127.0.0.1:5000 (HUTCH_REGISTRY_PORT) with
 # the fixture images, trusts it in hutch-test's registries.conf, and runs
 #   hutch run --rm 127.0.0.1:5000/busybox echo hello
@@ -34,7 +35,7 @@ target_dir=$("$cargo" metadata --format-version 1 --no-deps | jq -r .target_dire
 install_for_user "$HUTCH_TEST_USER" "$target_dir/release/hutch"
 install_for_user "$HUTCH_NORANGE_USER" "$target_dir/release/hutch"
 install_restart_unit "$HUTCH_TEST_USER" "$repo"
-say "installed $(user_home "$HUTCH_TEST_USER")/.local/bin/hutch and hutch-restart.service"
+say "installed $(user_home "$HUTCH_TEST_USER")/.local/bin/hutch, hutch-enter beside it, and hutch-restart.service"
 
 if registry_answers "$port"; then
     say "a registry already answers on 127.0.0.1:$port; pushing the fixtures to it"

@@ -2,7 +2,9 @@
 # The measurements of issue #19 in one go, printed as one table: measure,
 # hutch median, Podman median, ratio, goal, pass/fail. So far the `run`
 # measurements: `run --rm busybox true` with the default network and with
-# --network none. The commands are timed interleaved (one run of each in
+# --network none, `exec CTR true` into a detached `sleep` container, and
+# the memory of that container's idle monitor (RSS and PSS, hutch's
+# monitor against Podman's conmon). The commands are timed interleaved (one run of each in
 # turn, RUNS rounds), so that the load of a shared machine falls on all
 # of them alike; medians of whole processes, as the unprivileged test
 # user. Not part of the test suite.
@@ -21,7 +23,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 runs=${1:-30}
 
-trap bench_remove_work EXIT
+# The detached containers of the exec measure, in every store.
+remove_containers() {
+    [ -n "${hutch:-}" ] && as_user "$hutch" rm -a -f >/dev/null 2>&1
+    [ -n "${base:-}" ] && as_user $base rm -a -f >/dev/null 2>&1
+    [ -n "${podman:-}" ] && as_user podman rm -a -f -t 0 >/dev/null 2>&1
+    return 0
+}
+trap 'remove_containers; bench_remove_work' EXIT
 bench_setup hutch-bench-all
 
 say "pulling $reg/busybox"
@@ -44,10 +53,21 @@ else
     say "podman is missing or cannot run here: its column stays empty"
 fi
 
+# The container `exec` enters, one per tool, idle (its monitor is measured
+# after the timings).
+start_idle() {
+    # shellcheck disable=SC2068 # the tool's words ($base carries its --root)
+    as_user $@ run -d --name benchexec "$reg/busybox" sleep 100000 >/dev/null || die "$* run -d failed"
+}
+start_idle "$hutch"
+[ -n "$base" ] && start_idle $base
+[ -n "$podman" ] && start_idle podman
+
 # measure name, goal in ms, then the command's arguments after the tool.
 measures=(
     "run --rm, default network|30|run --rm $reg/busybox true"
     "run --rm, --network none|15|run --rm --network none $reg/busybox true"
+    "exec CTR true|12|exec benchexec true"
 )
 
 # The timing loop runs as the user (no runuser per run): one line per
@@ -108,6 +128,32 @@ for i in "${!measures[@]}"; do
     pass=$(awk -v h="$h" -v g="$goal" 'BEGIN { print (h <= g) ? "yes" : "no" }')
     printf '%-28s %8s %8s %8s %7s %6s %5s\n' "$name" "$h" "$b" "$p" "$ratio" "≤$goal" "$pass"
 done
+
+# The idle monitor of each tool's `benchexec` container (the parent of
+# its pid 1; conmon for Podman), attach socket open, in MB: VmRSS and Pss.
+memory_of() {
+    local pid stat monitor
+    # shellcheck disable=SC2068 # the tool's words ($base carries its --root)
+    pid=$(as_user $@ inspect -f '{{.State.Pid}}' benchexec) || { echo "- -"; return; }
+    stat=$(cat "/proc/$pid/stat") || { echo "- -"; return; }
+    monitor=$(awk '{ print $2 }' <<<"${stat##*)}")
+    awk '/^VmRSS:/ { r = $2 } END { printf "%.2f ", r / 1024 }' "/proc/$monitor/status"
+    awk '/^Pss:/ { p = $2 } END { printf "%.2f\n", p / 1024 }' "/proc/$monitor/smaps_rollup"
+}
+read -r h_rss h_pss <<<"$(memory_of "$hutch")"
+b_rss=- b_pss=-
+[ -n "$base" ] && read -r b_rss b_pss <<<"$(memory_of $base)"
+p_rss=- p_pss=-
+[ -n "$podman" ] && read -r p_rss p_pss <<<"$(memory_of podman)"
+memory_row() {
+    local name=$1 h=$2 b=$3 p=$4 goal=$5 ratio=- pass
+    [ "$p" != - ] && ratio=$(awk -v h="$h" -v p="$p" 'BEGIN { printf "%.2fx", h / p }')
+    pass=$(awk -v h="$h" -v g="$goal" 'BEGIN { print (h <= g) ? "yes" : "no" }')
+    printf '%-28s %8s %8s %8s %7s %6s %5s\n' "$name" "$h" "$b" "$p" "$ratio" "≤$goal" "$pass"
+}
+memory_row "idle monitor RSS (MB)" "$h_rss" "$b_rss" "$p_rss" 1.5
+memory_row "idle monitor PSS (MB)" "$h_pss" "$b_pss" "$p_pss" 1.5
+remove_containers
 
 # Nothing of the runs may be left: a hutch helper names a file under
 # $work on its command line.

@@ -42,7 +42,9 @@ bench_setup() {
     [ -z "$hutch" ] && hutch=$repo/target/release/hutch
     [ -x "$hutch" ] || die "no hutch binary: build with cargo build --release or set HUTCH_BIN"
     if is_root; then
+        # `exec` runs the helper hutch-enter found beside hutch.
         install -m 0755 "$hutch" "$work/hutch"
+        [ -x "$(dirname "$hutch")/hutch-enter" ] && install -m 0755 "$(dirname "$hutch")/hutch-enter" "$work/hutch-enter"
         hutch=$work/hutch
     fi
 

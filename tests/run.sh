@@ -86,6 +86,9 @@ hutch_release="$target_dir/release/hutch"
 mkdir -p "$work/bin" "$work/tmp"
 chmod 1777 "$work/tmp" # per-test HOMEs; removed with $work even if a test leaks one
 install -m 0755 "$hutch_release" "$work/bin/hutch"
+# The helper `exec` seals and runs is found beside the hutch binary.
+[ -x "$target_dir/release/hutch-enter" ] || die "no release binary at $target_dir/release/hutch-enter"
+install -m 0755 "$target_dir/release/hutch-enter" "$work/bin/hutch-enter"
 for suite in e2e lifecycle hostile norange compat soak; do
     exe=$(jq -r --arg n "$suite" \
         'select(.reason == "compiler-artifact" and .profile.test and .target.name == $n and (.target.kind | index("test"))) | .executable' \
@@ -282,6 +285,7 @@ run_guest_tier() {
         bash "$repo/tests/vm/registry-tree.sh" "$work/fixtures/busybox" busybox "$share/registry"
         bash "$repo/tests/vm/variant-tree.sh" "$work/fixtures/busybox" autoupd "$share/autoupd"
         install -m 0755 "$work/bin/hutch" "$share/hutch"
+        install -m 0755 "$work/bin/hutch-enter" "$share/hutch-enter"
         install -m 0755 "$repo/tests/vm/guest-cgroups.sh" "$share/guest-cgroups.sh"
         install -m 0755 "$repo/tests/vm/guest-root.sh" "$share/guest-root.sh"
         install -m 0644 "$repo/contrib/systemd/hutch-restart.service" "$share/hutch-restart.service"

@@ -50,9 +50,6 @@ impl Engine {
         opts: &ExecOptions,
         io: super::exec::ExecIo<'_, '_>,
     ) -> Result<i32, Error> {
-        // Re-executed from the sealed copy first, so the event is
-        // recorded once.
-        crate::runtime::hardening::ensure_sealed_exe(std::path::Path::new(super::PROC))?;
         let store = self.store()?;
         super::events::on_running(store, &opts.container, super::events::Status::Exec);
         let code = super::exec::exec(store, opts, io)?;

@@ -110,10 +110,8 @@ fn exec_in(
     proc: &Path,
     io: ExecIo<'_, '_>,
 ) -> Result<i32, Error> {
-    // 0. Run from a sealed copy of hutch: the processes forked below enter
-    //    the container and must never map the host binary.
-    crate::runtime::hardening::ensure_sealed_exe(proc)?;
-
+    // The processes that enter the container run the sealed `hutch-enter`
+    // helper (`runtime::enter`), never this binary: no re-exec here.
     // 1. Find the container and compute the process (pure data).
     let info = lifecycle::find(store, &opts.container, proc, None)?;
     let not_running = || Error::NotRunning(opts.container.clone());

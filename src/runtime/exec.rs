@@ -16,7 +16,8 @@ use nix::sched::CloneFlags;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
 
-use super::join::{self, Join};
+use super::enter;
+use super::join::Join;
 use super::outputs::{Outputs, Sink};
 use super::relay::{self, Terminal};
 use super::report;
@@ -121,6 +122,10 @@ pub fn exec_process(
         return Err(not_running());
     }
 
+    // 2b. Seal a copy of the helper that will enter the container
+    //     (`enter`): a few hundred KB, microseconds.
+    let helper = enter::seal_helper(&enter::helper_path(proc)?)?;
+
     // 3. Refuse to fork from a multi-threaded process: the child would
     //    inherit locks held by threads that do not exist in it.
     if let Some(n) = thread_count().filter(|n| *n > 1) {
@@ -164,8 +169,9 @@ pub fn exec_process(
         Some(block_relayed_signals()?)
     };
 
-    // 6. Fork the child that joins the namespaces; it forks the command
-    //    and exits, and never comes back here.
+    // 6. Fork the child that execs the sealed helper with the plan; the
+    //    helper joins the namespaces, forks the command and exits, and
+    //    never comes back here.
     let parent_ends: Vec<BorrowedFd<'_>> = parent_sock
         .iter()
         .map(AsFd::as_fd)
@@ -173,23 +179,18 @@ pub fn exec_process(
         .chain(gate_w.iter().map(AsFd::as_fd))
         .chain(read_ends.iter().flat_map(|(o, e)| [o.as_fd(), e.as_fd()]))
         .collect();
-    let mut joiner = child::spawn(CloneFlags::empty(), &parent_ends, |reporter| {
-        join::start(
-            Join {
-                namespaces,
-                process,
-                maps: &plan.maps,
-                pty_socket: child_sock,
-                null,
-                outputs: write_ends,
-                winsize,
-                seccomp: filter.as_ref(),
-                cgroup_gate: gate_r,
-            },
-            reporter,
-        )
-    })
-    .map_err(failed("forking the exec child"))?;
+    let join = Join {
+        namespaces,
+        process,
+        maps: &plan.maps,
+        pty_socket: child_sock,
+        null,
+        outputs: write_ends,
+        winsize,
+        seccomp: filter.as_ref(),
+        cgroup_gate: gate_r,
+    };
+    let mut joiner = fork_joiner(join, helper, &parent_ends)?;
     drop(parent_ends);
 
     // 7. Put the child in the container's cgroup, then let it go on; if
@@ -245,6 +246,21 @@ pub fn exec_process(
     let outputs = sink.map(|sink| Outputs::new(read_ends, (true, true), sink));
     let policy = relay::Policy::until(process.deadline);
     relay::relay(command, &signals, terminal, policy, outputs.transpose()?)
+}
+
+/// Step 6 of `exec_process`: writes the plan of `join` and forks the child
+/// that execs the sealed `helper` with it; the fds `join` holds are closed
+/// here once the child has its copies.
+fn fork_joiner(
+    join: Join<'_>,
+    helper: OwnedFd,
+    parent_ends: &[BorrowedFd<'_>],
+) -> Result<Child, Error> {
+    let plan_fd = enter::write_plan(&join)?;
+    child::spawn(CloneFlags::empty(), parent_ends, |reporter| {
+        enter::exec_helper(helper.as_fd(), plan_fd.as_fd(), &join, reporter)
+    })
+    .map_err(failed("forking the exec child"))
 }
 
 /// Both ends of an optional pipe pair.

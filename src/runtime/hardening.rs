@@ -421,17 +421,19 @@ pub fn entry_process(proc: &Path, pid: i32, start: u64, is_init: bool) -> Option
     best
 }
 
-/// Set in the environment of hutch re-executed from its sealed copy, so a
-/// copy that somehow is not sealed fails instead of looping.
+/// Set in the environment of hutch re-executed from its sealed copy, to
+/// the binary's path on disk (where `exec` finds its helper), so a copy
+/// that somehow is not sealed fails instead of looping.
 const ENV_SEALED: &str = "_HUTCH_SEALED_REEXEC";
 
 /// Makes sure this process runs from a sealed in-memory copy of hutch:
 /// if `/proc/self/exe` (beneath `proc`) is not one, copies it into a
 /// sealed memfd and re-executes it with the same arguments and
-/// environment, which never returns. `exec` calls this first: its
-/// processes enter a running container, and one that execs a
-/// `#!/proc/self/exe` script would otherwise map the host binary where
-/// the container's processes can open it (CVE-2019-5736 class).
+/// environment, which never returns. The REST service calls this before
+/// it serves (a long-lived process, sealed once); `exec` itself no longer
+/// does: its processes that enter the container run the sealed helper
+/// (`enter`), whose copy costs microseconds where this one's costs
+/// milliseconds (issue #19).
 pub fn ensure_sealed_exe(proc: &Path) -> Result<(), super::Error> {
     let failed = |step: &str| {
         let step = step.to_string();
@@ -443,6 +445,11 @@ pub fn ensure_sealed_exe(proc: &Path) -> Result<(), super::Error> {
     let exe = std::fs::File::open(proc.join("self/exe"))
         .map_err(failed("opening the hutch binary to seal it"))?;
     if crate::sys::reexec::is_sealed(exe.as_fd()) {
+        // The copy's /proc/self/exe names the memfd: `exec` finds its
+        // helper beside the binary the variable names.
+        if let Some(original) = std::env::var_os(ENV_SEALED) {
+            super::enter::remember_original_exe(&original);
+        }
         std::env::remove_var(ENV_SEALED);
         return Ok(());
     }
@@ -472,7 +479,11 @@ pub fn ensure_sealed_exe(proc: &Path) -> Result<(), super::Error> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(failed("re-executing hutch"))?;
-    env.push(to_c(format!("{ENV_SEALED}=1").into()).map_err(failed("re-executing hutch"))?);
+    let original = std::fs::read_link(proc.join("self/exe"))
+        .map_err(failed("finding the hutch binary to seal it"))?;
+    let mut var = std::ffi::OsString::from(format!("{ENV_SEALED}="));
+    var.push(original.as_os_str());
+    env.push(to_c(var).map_err(failed("re-executing hutch"))?);
     let e = crate::sys::reexec::exec_fd(copy.as_fd(), &args, &env);
     Err(failed("re-executing hutch from a sealed copy")(e.into()))
 }

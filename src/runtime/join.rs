@@ -1,9 +1,11 @@
 //! The child side of `exec`: join a running container's namespaces, fork
 //! the command inside them, and exec it.
 //!
-//! Like the container's init it runs as the body of a `sys::child::spawn`
-//! and returns only on failure, which `sys::child` reports to hutch before
-//! the process `_exit`s; it never unwinds or prints.
+//! It runs in the `hutch-enter` helper (see `enter`), exec'd from a sealed
+//! memfd by a child of `sys::child::spawn`, as the body of
+//! `sys::child::run_inherited`, and returns only on failure, which
+//! `sys::child` reports to hutch before the process `_exit`s; it never
+//! unwinds or prints.
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -76,7 +78,7 @@ pub fn start(join: Join<'_>, reporter: &Reporter) -> Result<Never, Failure> {
         }
     }
     // Then become non-dumpable before entering anything, and stay so until
-    //    exec: we run the hutch binary and are about to enter the
+    //    exec: we run hutch's code (from the sealed helper) and are about to enter the
     //    container, whose processes must not ptrace us or open our /proc
     //    files (/proc/PID/exe above all, CVE-2019-5736 class). The fork in
     //    step 2 inherits it. Just before: --oom-score-adj, through the

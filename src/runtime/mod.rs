@@ -11,6 +11,7 @@ mod cgroupns;
 pub mod clock;
 mod confine;
 pub mod devices;
+pub mod enter;
 pub mod exec;
 pub mod exitfile;
 pub mod hardening;
@@ -89,6 +90,14 @@ pub enum Error {
     /// The user resolves to ids the container's maps do not cover.
     #[error("user {0:?} is not mapped into the container")]
     UnmappedUser(String),
+    /// The `hutch-enter` helper that `exec` seals and runs is missing or
+    /// unreadable.
+    #[error("opening the exec helper {}", path.display())]
+    MissingHelper {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// `run` was called from a multi-threaded process.
     #[error("cannot start a container from a process with {0} threads")]
     MultiThreaded(usize),
@@ -191,6 +200,10 @@ impl crate::error::Diagnose for Error {
             Error::Clone(_) => Some(
                 "unprivileged user namespaces may be disabled: check sysctl user.max_user_namespaces".into(),
             ),
+            Error::MissingHelper { .. } => Some(format!(
+                "install {} beside the hutch binary, from the same build (install.sh does)",
+                enter::HELPER
+            )),
             Error::NoOverlay(_) => Some("install fuse-overlayfs and make /dev/fuse usable".into()),
             Error::Store(e) => e.hint(),
             Error::Seccomp(e) => e.hint(),

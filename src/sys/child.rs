@@ -384,6 +384,30 @@ where
     }
 }
 
+/// In a program that a child of `spawn` exec'd with its report pipe
+/// inherited as `pipe` (the `hutch-enter` helper): makes the pipe
+/// close-on-exec again, so that exec still closes it and tells the parent,
+/// keeps dying with the parent (the parent death signal survives exec;
+/// `rearm_parent_death` renews it after a credential change), and runs
+/// `body` like a child of `spawn`. Never returns.
+pub fn run_inherited<F>(pipe: OwnedFd, body: F) -> !
+where
+    F: FnOnce(&Reporter) -> Result<Never, Failure>,
+{
+    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+    let reporter = Reporter { pipe };
+    if let Err(e) = nix::fcntl::fcntl(reporter.pipe.as_fd(), cloexec) {
+        reporter.send(&Message::Failed(Failure::step(
+            "making the report pipe close-on-exec",
+            e,
+        )));
+        exit_now(EXIT_FAILED);
+    }
+    PARENT.store(nix::unistd::getppid().as_raw(), Ordering::Relaxed);
+    arm_parent_death();
+    run_body(&reporter, body)
+}
+
 /// In a child of `spawn`: asks for SIGKILL when the parent exits again
 /// (a change of the process's credentials, as `setresuid` to root in a
 /// user namespace may be, clears the request), and exits at once when the

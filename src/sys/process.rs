@@ -237,3 +237,33 @@ pub fn take_stdin() -> io::Result<std::os::fd::OwnedFd> {
     nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
     Ok(fd)
 }
+
+/// The fd numbers `take_inherited_fd` gave out, so that none is owned
+/// twice.
+static TAKEN_FDS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes ownership of fd number `fd`, inherited across exec from the
+/// process that started this program (which names it on the command line
+/// or in a plan), and makes it close-on-exec. Refuses stdio, an fd that is
+/// not open, and one already taken.
+pub fn take_inherited_fd(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let mut taken = TAKEN_FDS.lock().unwrap_or_else(|e| e.into_inner());
+    if fd < 3 || taken.contains(&fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: F_GETFD only asks whether the number is open.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    taken.push(fd);
+    // SAFETY: `fd` is open (checked above) and nothing in this process owns
+    // it: the program was exec'd with it, std owns only stdio (refused
+    // above), and `TAKEN_FDS` gives each number out once.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    nix::fcntl::fcntl(
+        std::os::fd::AsFd::as_fd(&owned),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    Ok(owned)
+}

@@ -36,6 +36,19 @@ impl Program {
         Some(Program(insns))
     }
 
+    /// Encodes the program as `from_bytes` reads it (native-endian
+    /// `struct sock_filter`s), to hand it to another process.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len() * INSTRUCTION_SIZE);
+        for insn in &self.0 {
+            out.extend_from_slice(&insn.code.to_ne_bytes());
+            out.push(insn.jt);
+            out.push(insn.jf);
+            out.extend_from_slice(&insn.k.to_ne_bytes());
+        }
+        out
+    }
+
     /// The number of instructions.
     pub fn instruction_count(&self) -> usize {
         self.0.len()

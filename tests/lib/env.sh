@@ -15,7 +15,7 @@ HUTCH_PACKAGES=(
     skopeo zstd jq procps iproute2 util-linux python3 curl ca-certificates
     build-essential pkg-config apache2-utils openssl time libseccomp-dev
     podman runc netavark aardvark-dns iptables squashfuse squashfs-tools docker.io
-    slurm-wlm munge openmpi-bin libopenmpi-dev docker-compose python3-venv
+    slurm-wlm munge openmpi-bin libopenmpi-dev docker-compose python3-venv strace
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -323,12 +323,15 @@ write_user_registries_conf() {
     chown "$u:$(id -g "$u")" "$conf"
 }
 
-# Copies the hutch binary $2 into ~$1/.local/bin/hutch (root).
+# Copies the hutch binary $2 into ~$1/.local/bin/hutch, and the helper
+# hutch-enter beside $2 (which `exec` runs) beside it (root).
 install_for_user() {
     local u=$1 bin=$2 home
     home=$(user_home "$u")
+    [ -x "$(dirname "$bin")/hutch-enter" ] || die "no hutch-enter beside $bin: build both binaries (cargo build --release)"
     install -d -o "$u" -g "$(id -g "$u")" "$home/.local" "$home/.local/bin"
     install -m 0755 -o "$u" -g "$(id -g "$u")" "$bin" "$home/.local/bin/hutch"
+    install -m 0755 -o "$u" -g "$(id -g "$u")" "$(dirname "$bin")/hutch-enter" "$home/.local/bin/hutch-enter"
 }
 
 # Installs contrib/systemd/hutch-restart.service (from repository $2) as

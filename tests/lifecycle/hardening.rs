@@ -196,12 +196,19 @@ fn stop_ends_an_init_container_whose_command_ignores_sigterm() {
 
 /// A copy of the hutch binary the test runs everything with (the victim),
 /// in the test's directory and owned by the test user, as
-/// ~/.local/bin/hutch would be.
+/// ~/.local/bin/hutch would be; its helper hutch-enter is copied beside it
+/// (`exec` finds it there, and runs a sealed copy of it).
 fn victim_binary(env: &Env) -> PathBuf {
     let path = env.dir.join("victim-hutch");
     std::fs::copy(hutch_bin(), &path).expect("copying the hutch binary");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .expect("making the copy executable");
+    let helper = hutch_bin().with_file_name("hutch-enter");
+    let copy = env.dir.join("hutch-enter");
+    std::fs::copy(&helper, &copy)
+        .unwrap_or_else(|e| panic!("copying the helper {}: {e}", helper.display()));
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .expect("making the helper's copy executable");
     path
 }
 
@@ -309,6 +316,93 @@ fn the_hutch_binary_survives_proc_self_exe_from_run_and_exec() {
         after.len(),
         log.stdout
     );
+}
+
+#[test]
+fn exec_enters_the_container_from_a_sealed_memfd() {
+    // Issue #19: whatever program enters the container for `exec` runs
+    // from a sealed in-memory copy (CVE-2019-5736), the small hutch-enter
+    // helper, never from a file on disk. strace -y names the file behind
+    // each fd: every process that joins a namespace must have exec'd a
+    // memfd named hutch-enter (execveat AT_EMPTY_PATH) first. The copy's
+    // seals are checked by sys::reexec's unit tests.
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    run_d(&env, "sealed", &["sleep", "1000"]);
+    let log = env.dir.join("exec.strace");
+    let mut c = Command::new("strace");
+    c.args([
+        "-f",
+        "-y",
+        "-s",
+        "128",
+        "-e",
+        "trace=execve,execveat,setns",
+        "-o",
+    ])
+    .arg(&log)
+    .arg(hutch_bin())
+    .args(["exec", "sealed", "true"])
+    .env_clear()
+    .envs(env.vars())
+    .current_dir(&env.home)
+    .stdin(std::process::Stdio::null());
+    let what = format!(
+        "command: strace … {} exec sealed true",
+        hutch_bin().display()
+    );
+    let r = run_command(c, what, TIMEOUT);
+    if r.code == Some(127) || r.stderr.contains("strace: exec") {
+        r.fail("strace is needed for this test: install it (tests/run.sh as root does)");
+    }
+    let r = r.success();
+    let text = std::fs::read_to_string(&log).expect("reading the strace log");
+    let mut sealed = std::collections::BTreeSet::new();
+    let mut joined = 0;
+    for line in text.lines() {
+        let Some((pid, call)) = line.split_once(' ') else {
+            continue;
+        };
+        let call = call.trim_start();
+        if call.starts_with("execveat(") && call.contains("</memfd:hutch-enter") {
+            assert!(
+                call.contains("AT_EMPTY_PATH"),
+                "the helper ran by another way than its fd: {line}"
+            );
+            sealed.insert(pid.to_string());
+        } else if call.starts_with("setns(") {
+            joined += 1;
+            if !sealed.contains(pid) {
+                r.fail(&format!(
+                    "process {pid} joined a namespace without running the sealed helper first: {line}\nstrace log:\n{text}"
+                ));
+            }
+        } else if call.starts_with("execve(") && call.contains("hutch-enter") {
+            r.fail(&format!("the helper ran from disk: {line}"));
+        }
+    }
+    if joined == 0 || sealed.is_empty() {
+        r.fail(&format!(
+            "no namespace was joined under the sealed helper; strace log:\n{text}"
+        ));
+    }
+}
+
+#[test]
+fn exec_without_its_helper_names_it_and_the_fix() {
+    let env = setup();
+    let _cleanup = Cleanup(&env);
+    run_d(&env, "nohelper", &["sleep", "1000"]);
+    let dir = env.dir.join("lonely");
+    std::fs::create_dir(&dir).expect("making a directory for a lone hutch");
+    let bin = dir.join("hutch");
+    std::fs::copy(hutch_bin(), &bin).expect("copying the hutch binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
+        .expect("making the copy executable");
+    victim(&env, &bin, &["exec", "nohelper", "true"])
+        .code(125)
+        .stderr_has(&format!("{}", dir.join("hutch-enter").display()))
+        .stderr_has("Hint: install hutch-enter beside the hutch binary");
 }
 
 // --- CVE-2024-21626 class: leaked fds and working directories --------------------------

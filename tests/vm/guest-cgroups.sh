@@ -880,5 +880,9 @@ autoupdate_registry() {
 
 check autoupdate_registry autoupdate_registry
 
+# The NFS checks (issue #18).
+# shellcheck source=tests/vm/guest-nfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest-nfs.sh"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

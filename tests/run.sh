@@ -265,7 +265,9 @@ if [ "${#filter[@]}" -eq 0 ] || [[ ${filter[0]} == *doctor* ]]; then
 fi
 
 # The cgroup v2 tier (issue #5) runs in a guest with systemd as PID 1 and
-# pure cgroup v2 (tests/vm/); this host cannot give either. It runs with no
+# pure cgroup v2 (tests/vm/); this host cannot give either. The NFS checks
+# (issue #18: loopback exports of nfs-kernel-server) run there too, as this
+# host's kernel has no NFS at all (tests/vm/guest-nfs.sh). It runs with no
 # filter, or with a filter starting with "guest" (the rest of which picks
 # checks). Booting needs root: without it the tier counts as failed.
 run_guest_tier() {
@@ -288,6 +290,7 @@ run_guest_tier() {
         install -m 0755 "$work/bin/hutch-enter" "$share/hutch-enter"
         install -m 0755 "$repo/tests/vm/guest-cgroups.sh" "$share/guest-cgroups.sh"
         install -m 0755 "$repo/tests/vm/guest-root.sh" "$share/guest-root.sh"
+        install -m 0644 "$repo/tests/vm/guest-nfs.sh" "$share/guest-nfs.sh"
         install -m 0644 "$repo/contrib/systemd/hutch-restart.service" "$share/hutch-restart.service"
         install -m 0644 "$repo/contrib/systemd/hutch.socket" "$share/hutch.socket"
         install -m 0644 "$repo/contrib/systemd/hutch.service" "$share/hutch.service"

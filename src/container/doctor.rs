@@ -167,7 +167,7 @@ impl Engine {
         let mut out = Vec::new();
         // Made first, as `info` makes it: the probes need it, and its
         // filesystem is then the store's own.
-        let made = std::fs::create_dir_all(root);
+        let made = crate::storage::Store::make_dirs(root);
         match fstype::filesystem_of(root) {
             Ok(fs) => {
                 out.push(match self.store_moved_from() {
@@ -207,12 +207,13 @@ impl Engine {
         if let Err(e) = made {
             out.push(Check::fail(
                 "overlay",
-                format!("not tried: creating {}: {e}", root.display()),
+                format!("not tried: {}", crate::error::render_chain(&e)),
                 "give hutch a store it can write with --root DIR",
                 true,
             ));
             return (out, false);
         }
+        out.push(owner_check(root, maps));
         let probe = crate::runtime::probe_each_overlay(root, maps);
         let is_kernel_ok = probe.kernel.is_ok();
         out.extend(overlay_checks(probe, root));
@@ -438,6 +439,55 @@ fn filesystem_check(root: &Path, fs: &fstype::FsInfo) -> Check {
             format!("{at} (magic {:#x}) for {}", fs.kind.magic, root.display()),
         ),
         _ => Check::ok("store-fs", at),
+    }
+}
+
+/// Whether a file in the store can be given to a subordinate id, as
+/// unpacking an image's files owned by users other than root does: a
+/// chown as root of the user namespace. A network filesystem's server
+/// checks owners itself (NFS with AUTH_SYS sees only the user's own id)
+/// and refuses it (issue #18).
+fn owner_check(root: &Path, maps: &IdMaps) -> Check {
+    if maps.is_single() {
+        return Check::ok(
+            "store-owners",
+            "not needed: with your own id only, every image file is yours",
+        );
+    }
+    let probe = root
+        .join("tmp")
+        .join(format!("owner-probe-{}", std::process::id()));
+    let tried = userns::run_as_root(maps, CloneFlags::empty(), || {
+        std::fs::write(&probe, b"").map_err(|e| format!("creating {}: {e}", probe.display()))?;
+        let id = (nix::unistd::Uid::from_raw(1), nix::unistd::Gid::from_raw(1));
+        let chowned = nix::unistd::chown(&probe, Some(id.0), Some(id.1)).map_err(|e| {
+            format!(
+                "chown of {} to a subordinate id (1:1 in the user namespace): {e}",
+                probe.display()
+            )
+        });
+        let _ = std::fs::remove_file(&probe);
+        chowned
+    });
+    match tried {
+        Ok(()) => Check::ok(
+            "store-owners",
+            format!("files in {} take your subordinate ids", root.display()),
+        ),
+        Err(e) => {
+            let local = local_store_hint();
+            Check::fail(
+                "store-owners",
+                format!(
+                    "{}: image files that belong to users other than root cannot be unpacked there",
+                    crate::error::render_chain(&e)
+                ),
+                format!(
+                    "keep the store on local disk: hutch --root {local} (or export HUTCH_ROOT={local})"
+                ),
+                true,
+            )
+        }
     }
 }
 

@@ -443,13 +443,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Making the store directory for `info`'s overlay probe.
-    #[error("creating {path}")]
-    CreateStoreRoot {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// `untag` of a name the image does not have.
     #[error("{name:?} is not a name of image {image}")]
     NotAName { name: String, image: String },

@@ -390,10 +390,7 @@ impl Engine {
             .gateway
             .is_some();
         let (mode, mode_reason) = net::default_mode_for(&helpers, is_online);
-        std::fs::create_dir_all(&paths.root).map_err(|source| Error::CreateStoreRoot {
-            path: paths.root.clone(),
-            source,
-        })?;
+        crate::storage::Store::make_dirs(&paths.root).map_err(Error::Store)?;
         // Mounts a throwaway overlay in a user namespace: single-threaded.
         let overlay = crate::runtime::probe_overlay(&paths.root, &maps).map_err(Error::from);
         Ok(HostInfo {

@@ -59,7 +59,14 @@ pub fn probe_each_overlay(store_root: &Path, maps: &IdMaps) -> OverlayProbe {
         })
         .map_err(Error::NoOverlay)
     });
-    let text = |r: Result<(), Error>| r.map_err(|e| crate::error::render_chain(&e));
+    // Each probe tries one kind: `NoOverlay`'s "neither mounted" is not
+    // what it found, only its cause is.
+    let text = |r: Result<(), Error>| {
+        r.map_err(|e| match e {
+            Error::NoOverlay(cause) => crate::error::render_chain(&cause),
+            other => crate::error::render_chain(&other),
+        })
+    };
     OverlayProbe {
         kernel: text(kernel),
         fuse: text(fuse),

@@ -23,7 +23,9 @@ pub use super::entry::{CopyRules, Owner};
 
 impl Store {
     /// An unnamed read-write file under `ROOT/tmp` (O_TMPFILE): it vanishes
-    /// when closed, so an interrupted command leaves nothing behind.
+    /// when closed, so an interrupted command leaves nothing behind. Where
+    /// the filesystem has no unnamed files (NFS, issue #18), a named one
+    /// is made and unlinked at once (see `named_temp_file`).
     pub fn temp_file(&self) -> Result<File, Error> {
         let dir = self.tmp_dir();
         let err = |source| Error::CreateTemp {
@@ -31,15 +33,17 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(&dir).map_err(err)?;
-        let fd = openat2(
+        match openat2(
             nix::fcntl::AT_FDCWD,
             &dir,
             libc::O_TMPFILE | libc::O_RDWR,
             0o600,
             Resolve::NO_MAGICLINKS,
-        )
-        .map_err(err)?;
-        Ok(File::from(fd))
+        ) {
+            Ok(fd) => Ok(File::from(fd)),
+            Err(e) if is_tmpfile_unsupported(&e) => named_temp_file(&dir),
+            Err(source) => Err(err(source)),
+        }
     }
 
     /// Stores the whole of `file` (from its start) as a blob and returns
@@ -118,6 +122,36 @@ pub fn unpack_copy<R: Read>(
     unpack::unpack_copy(reader, dest, rules).map(|_| ())
 }
 
+/// Whether opening with O_TMPFILE failed because the filesystem (NFS,
+/// for one) or the kernel cannot make unnamed files, rather than for a
+/// reason a named file would share: open(2) gives `EOPNOTSUPP` for the
+/// one and `EISDIR` for a kernel that takes O_TMPFILE as O_DIRECTORY.
+fn is_tmpfile_unsupported(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR))
+}
+
+/// `temp_file` without O_TMPFILE: a new file (0600) in `dir`, unlinked
+/// while open. NFS keeps an open file's data after the unlink under a
+/// hidden `.nfsXXXX` name that its client removes at the last close, so
+/// an interrupted command leaves nothing behind here either.
+fn named_temp_file(dir: &std::path::Path) -> Result<File, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("anon-{}", super::blobs::unique()));
+    let err = |source| Error::CreateTemp {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(err)?;
+    std::fs::remove_file(&path).map_err(err)?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +168,31 @@ mod tests {
         assert_eq!(store.read_blob(&d).unwrap(), b"layer bytes");
         let again = store.put_blob_bytes(b"layer bytes").unwrap();
         assert_eq!(again, d);
+    }
+
+    #[test]
+    fn a_store_on_nfs_gets_named_temp_files_unlinked_at_once() {
+        // issue #18: NFS refuses O_TMPFILE with EOPNOTSUPP.
+        let refused = |errno| is_tmpfile_unsupported(&io::Error::from_raw_os_error(errno));
+        assert!(refused(libc::EOPNOTSUPP));
+        assert!(refused(libc::EISDIR));
+        assert!(!refused(libc::EACCES));
+        assert!(!refused(libc::ENOSPC));
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = named_temp_file(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        f.write_all(b"notes").unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let mut back = String::new();
+        f.read_to_string(&mut back).unwrap();
+        assert_eq!(back, "notes");
+        let missing = named_temp_file(&dir.path().join("gone")).unwrap_err();
+        assert!(
+            missing.to_string().starts_with(&format!(
+                "creating temporary file {}/anon-",
+                dir.path().join("gone").display()
+            )),
+            "{missing}"
+        );
     }
 }

@@ -154,6 +154,7 @@ impl Store {
             }
         }
         self.record_layers(&installed)?;
+        let failure = failure.map(|e| self.on_network_fs(e));
         if let Some(Error::Unpack { layer, .. }) = &failure {
             // The blob matched its digest but its content was refused: keep
             // no hostile bytes around (a retry would refuse them again).
@@ -274,6 +275,27 @@ impl Store {
             .map_err(Error::RecordLayers)?;
         }
         tx.commit().map_err(Error::RecordLayers)
+    }
+
+    /// `failure`, wrapped to say so when the store is on a network
+    /// filesystem: there a refused operation (chown, mknod, an xattr)
+    /// comes from the server, not from the layer, whose blob is kept.
+    fn on_network_fs(&self, failure: Error) -> Error {
+        let is_refusal = matches!(
+            failure,
+            Error::Unpack {
+                is_corrupt: false,
+                ..
+            }
+        );
+        match super::fstype::filesystem_of(&self.root) {
+            Ok(fs) if is_refusal && fs.kind.is_network => Error::UnpackOnNetworkFs {
+                root: self.root.clone(),
+                fs: fs.kind.name,
+                source: Box::new(failure),
+            },
+            _ => failure,
+        }
     }
 
     /// An unnamed temp file the child writes its notes to, and the

@@ -280,6 +280,17 @@ pub enum Error {
         #[source]
         source: ChildError,
     },
+    /// A layer failed to unpack into a store on a network filesystem,
+    /// whose server refuses what a user namespace may do on local disk
+    /// (ownership changes to subordinate ids under NFS's root_squash and
+    /// AUTH_SYS, issue #18); the cause names the failing operation.
+    #[error("store {root} on {fs}")]
+    UnpackOnNetworkFs {
+        root: PathBuf,
+        fs: &'static str,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("{step}")]
     EnterUserns {
         step: &'static str,
@@ -367,6 +378,10 @@ impl crate::error::Diagnose for Error {
             | Error::Unpack {
                 is_corrupt: true, ..
             } => Some(DIGEST_HINT.into()),
+            Error::UnpackOnNetworkFs { fs, .. } => Some(format!(
+                "a server of {fs} checks file owners itself and refuses the subordinate ids of image files; keep the store on this node: hutch --root {local} (or leave --root, HUTCH_ROOT and storage.conf's graphroot unset: then a default store on {fs} moves there by itself)",
+                local = crate::paths::local_store_dir(nix::unistd::getuid().as_raw()).display()
+            )),
             Error::DbTooNew { .. } => Some("upgrade hutch, or use another --root".into()),
             Error::RootForeign { .. } | Error::RootNotDir { .. } => {
                 Some("use a store of your own with --root DIR".into())
@@ -593,6 +608,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Makes the store's root and directories at `root` private (0700),
+    /// as `open` does, without opening its database: for the overlay
+    /// probes of `info` and `doctor`, which work below `ROOT/tmp` and
+    /// would otherwise make the first directories with the user's umask.
+    pub fn make_dirs(root: &Path) -> Result<(), Error> {
+        private::secure(root, nix::unistd::getuid().as_raw()).map(drop)
+    }
+
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<Store, Error> {
         let repaired = private::secure(root, nix::unistd::getuid().as_raw())?;
@@ -629,6 +652,15 @@ impl Store {
 }
 
 impl Error {
+    /// The layer that failed to unpack, when that is what went wrong.
+    pub fn refused_layer(&self) -> Option<&Digest> {
+        match self {
+            Error::Unpack { layer, .. } => Some(layer),
+            Error::UnpackOnNetworkFs { source, .. } => source.refused_layer(),
+            _ => None,
+        }
+    }
+
     /// Whether the image, container or volume asked for does not exist
     /// (Podman's "no such …", exit 1 for the removal commands).
     pub fn is_missing(&self) -> bool {

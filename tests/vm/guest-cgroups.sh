@@ -921,5 +921,9 @@ api_socket_activation() {
 
 check api_socket_activation api_socket_activation
 
+# The NFS checks (issue #18).
+# shellcheck source=tests/vm/guest-nfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest-nfs.sh"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

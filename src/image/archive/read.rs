@@ -560,14 +560,12 @@ fn store_all(
     let layers: Vec<LayerRef> = p.layers.iter().map(|(l, _)| l.clone()).collect();
     store.unpack_layers(&layers, maps).map_err(|source| {
         // Name the member that holds the refused layer.
-        let member = match &source {
-            crate::storage::Error::Unpack { layer, .. } => p
-                .layers
+        let member = source.refused_layer().and_then(|layer| {
+            p.layers
                 .iter()
                 .find(|(l, _)| &l.diff_id == layer)
-                .map(|(_, m)| m.clone()),
-            _ => None,
-        };
+                .map(|(_, m)| m.clone())
+        });
         Error::Unpack {
             id: id.clone(),
             member: member.unwrap_or_else(|| "(layers)".into()),

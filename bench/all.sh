@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The measurements of issue #19 in one go, printed as one table: measure,
-# hutch median, Podman median, ratio, goal, pass/fail. So far the `run`
-# measurements: `run --rm busybox true` with the default network and with
-# --network none, `exec CTR true` into a detached `sleep` container, and
-# the memory of that container's idle monitor (RSS and PSS, hutch's
-# monitor against Podman's conmon). The commands are timed interleaved (one run of each in
+# hutch median, Podman median, ratio, goal, pass/fail: `run --rm busybox
+# true` with the default network and with --network none, `exec CTR true`
+# into a detached `sleep` container, and the memory of that container's
+# idle monitor (RSS and PSS, hutch's monitor against Podman's conmon);
+# then bench/scale.sh's growth measures (ps -a at 5,000 containers, 200
+# detached containers' memory, ...) with their goals, unless
+# HUTCH_BENCH_SCALE=0. The commands are timed interleaved (one run of each in
 # turn, RUNS rounds), so that the load of a shared machine falls on all
 # of them alike; medians of whole processes, as the unprivileged test
 # user. Not part of the test suite.
@@ -161,3 +163,29 @@ sleep 0.1
 if pgrep -u "$user" -f -- "$work/" >/dev/null; then
     die "processes of the runs are left: $(pgrep -a -u "$user" -f -- "$work/")"
 fi
+
+# How costs grow (bench/scale.sh, its own stores), unless
+# HUTCH_BENCH_SCALE=0: each line as it measured, then the issue's goals.
+[ "${HUTCH_BENCH_SCALE:-1}" = 0 ] && exit 0
+say "growth: bench/scale.sh (HUTCH_BENCH_SCALE=0 skips it)"
+scale_out=$(bash "$repo/bench/scale.sh" | grep '^SCALE ') || die "bench/scale.sh failed"
+echo
+printf '%-58s %10s\n' "growth measure" value
+while IFS='|' read -r name value unit; do
+    printf '%-58s %10s %s\n' "${name#SCALE }" "$value" "$unit"
+done <<<"$scale_out"
+scale_value() { grep -F "SCALE $1|" <<<"$scale_out" | cut -d'|' -f2; }
+ps_large=$(grep -E '^SCALE ps -a, [0-9]+ containers\|' <<<"$scale_out" | tail -n 1 | cut -d'|' -f2)
+user_total=$(grep -E '^SCALE PSS of hutch.s processes, [0-9]+ detached, user network\|' <<<"$scale_out" | cut -d'|' -f2)
+per_default=$(scale_value "PSS per container, default network")
+per_podman=$(scale_value "Podman PSS per container, default network")
+echo
+printf '%-58s %10s %10s %5s\n' goal hutch goal pass
+goal_row() { # NAME VALUE GOAL
+    local pass
+    pass=$(awk -v h="$2" -v g="$3" 'BEGIN { print (h != "" && g != "" && h <= g) ? "yes" : "no" }')
+    printf '%-58s %10s %10s %5s\n' "$1" "${2:--}" "≤${3:--}" "$pass"
+}
+goal_row "ps -a, largest store (ms)" "$ps_large" 60
+goal_row "PSS of hutch's processes, detached on a user network (MB)" "$user_total" 400
+goal_row "PSS per container, default network (MB; goal: Podman's)" "$per_default" "$per_podman"

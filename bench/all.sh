@@ -164,6 +164,19 @@ if pgrep -u "$user" -f -- "$work/" >/dev/null; then
     die "processes of the runs are left: $(pgrep -a -u "$user" -f -- "$work/")"
 fi
 
+# A cold pull of a big layer (bench/pull.sh), unless HUTCH_BENCH_PULL=0.
+if [ "${HUTCH_BENCH_PULL:-1}" != 0 ]; then
+    say "cold pull: bench/pull.sh (HUTCH_BENCH_PULL=0 skips it)"
+    pull_out=$(bash "$repo/bench/pull.sh" | grep '^PULL ') || die "bench/pull.sh failed"
+    echo
+    while IFS='|' read -r name value unit; do
+        printf '%-58s %10s %s\n' "${name#PULL }" "$value" "$unit"
+    done <<<"$pull_out"
+    ratio=$(grep -F 'PULL hutch / pipeline|' <<<"$pull_out" | cut -d'|' -f2)
+    printf '%-58s %10s %10s %5s\n' "cold pull, hutch / the curl, gunzip, tar pipeline" "$ratio" "≤0.4" \
+        "$(awk -v r="$ratio" 'BEGIN { print (r <= 0.4) ? "yes" : "no" }')"
+fi
+
 # How costs grow (bench/scale.sh, its own stores), unless
 # HUTCH_BENCH_SCALE=0: each line as it measured, then the issue's goals.
 [ "${HUTCH_BENCH_SCALE:-1}" = 0 ] && exit 0

@@ -22,6 +22,7 @@ const NAMES: &[&str] = &[
     "controllers",
     "store-fs",
     "store-space",
+    "store-owners",
     "overlay",
     "fuse-overlayfs",
     "fuse-device",
@@ -98,6 +99,14 @@ fn issue18_doctor_reports_this_host_line_by_line() {
     );
     expect(&r, "fuse-device", "ok", &["/dev/fuse"]);
     expect(&r, "network", "ok", &["pasta at "]);
+    // A local store takes the subordinate ids (a store on NFS does not:
+    // the guest tier's check).
+    expect(
+        &r,
+        "store-owners",
+        "ok",
+        &[&env.store().display().to_string(), "subordinate ids"],
+    );
     if Path::new("/sys/fs/cgroup/unified").is_dir() {
         expect(
             &r,

@@ -122,7 +122,11 @@ impl Engine {
     /// The full ids of the containers that require container `id`
     /// (`--requires`), as their specs say.
     pub fn dependents(&self, id: &str) -> Result<Vec<String>, Error> {
-        let list = self.store()?.list_containers().map_err(Error::Store)?;
+        // Only the specs that require some container: an indexed read.
+        let list = self
+            .store()?
+            .list_requiring_containers()
+            .map_err(Error::Store)?;
         Ok(list
             .into_iter()
             .filter(|info| {

@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::Error;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 6;
+pub(super) const SCHEMA_VERSION: i64 = 7;
 
 /// How long a writer waits for another hutch process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -181,6 +181,15 @@ BEGIN
 END;
 ";
 
+/// Version 7: a partial index of the containers whose spec names others
+/// they `--requires`, so that finding a container's dependents (each `rm`)
+/// reads those few rows, not every spec.
+pub(super) const REQUIRING: &str = "instr(spec, '\"requires\":[\"') > 0";
+const MIGRATE_V7: &str = "
+CREATE INDEX IF NOT EXISTS containers_requiring ON containers (id)
+    WHERE instr(spec, '\"requires\":[\"') > 0;
+";
+
 /// The directories whose entries show that the store has been used.
 const CONTENT_DIRS: [&str; 4] = ["layers", "blobs/sha256", "containers", "volumes"];
 
@@ -320,6 +329,9 @@ fn migrate(root: &Path, mut conn: Connection) -> Result<Connection, Error> {
     }
     if version < 6 {
         tx.execute_batch(MIGRATE_V6).map_err(init_err)?;
+    }
+    if version < 7 {
+        tx.execute_batch(MIGRATE_V7).map_err(init_err)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(init_err)?;

@@ -167,6 +167,24 @@ impl Store {
             .map_err(Error::ListContainers)
     }
 
+    /// The containers whose spec requires others (`--requires`), through
+    /// the partial index `containers_requiring`.
+    pub fn list_requiring_containers(&self) -> Result<Vec<ContainerInfo>, Error> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM containers INDEXED BY containers_requiring WHERE {}",
+                super::db::REQUIRING
+            ))
+            .map_err(Error::ListContainers)?;
+        let rows = stmt
+            .query_map([], info_from_row)
+            .map_err(Error::ListContainers)?;
+        rows.map(|r| r.map(|(info, _)| info))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::ListContainers)
+    }
+
     /// Records how to start container `id` (the serialised plan).
     pub fn set_container_spec(&self, id: &str, spec: &str) -> Result<(), Error> {
         let err = |source| Error::SaveContainerState {
@@ -328,6 +346,39 @@ mod tests {
         assert_eq!(info.record.image_id, Digest::of(b"config"));
         assert_eq!(info.state, ContainerState::default());
         assert_eq!(info.spec, None);
+    }
+
+    #[test]
+    fn only_specs_that_require_others_are_listed_as_requiring() {
+        let (_dir, store) = store();
+        let (a, b, c) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+        for (id, name) in [(&a, "a"), (&b, "b"), (&c, "c")] {
+            store
+                .create_test_container(&record(id, name, "2024-01-01T00:00:00Z"))
+                .unwrap();
+        }
+        store
+            .set_container_spec(&a, r#"{"manage":{"requires":[]}}"#)
+            .unwrap();
+        store
+            .set_container_spec(&b, &format!(r#"{{"manage":{{"requires":["{a}"]}}}}"#))
+            .unwrap();
+        let ids = |s: &Store| -> Vec<String> {
+            s.list_requiring_containers()
+                .unwrap()
+                .into_iter()
+                .map(|i| i.record.id)
+                .collect()
+        };
+        assert_eq!(ids(&store), std::slice::from_ref(&b));
+        // A spec changed later leaves or joins the index.
+        store
+            .set_container_spec(&b, r#"{"manage":{"requires":[]}}"#)
+            .unwrap();
+        store
+            .set_container_spec(&c, &format!(r#"{{"manage":{{"requires":["{a}"]}}}}"#))
+            .unwrap();
+        assert_eq!(ids(&store), [c]);
     }
 
     #[test]

@@ -153,11 +153,14 @@ impl Store {
 
     /// All containers with their state, newest first, in one query.
     pub fn list_containers(&self) -> Result<Vec<ContainerInfo>, Error> {
+        self.query_containers("FROM containers ORDER BY created DESC, rowid DESC")
+    }
+
+    /// The containers of `SELECT {COLUMNS} {rest}`.
+    fn query_containers(&self, rest: &str) -> Result<Vec<ContainerInfo>, Error> {
         let db = self.db();
         let mut stmt = db
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM containers ORDER BY created DESC, rowid DESC"
-            ))
+            .prepare(&format!("SELECT {COLUMNS} {rest}"))
             .map_err(Error::ListContainers)?;
         let rows = stmt
             .query_map([], info_from_row)
@@ -170,19 +173,10 @@ impl Store {
     /// The containers whose spec requires others (`--requires`), through
     /// the partial index `containers_requiring`.
     pub fn list_requiring_containers(&self) -> Result<Vec<ContainerInfo>, Error> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM containers INDEXED BY containers_requiring WHERE {}",
-                super::db::REQUIRING
-            ))
-            .map_err(Error::ListContainers)?;
-        let rows = stmt
-            .query_map([], info_from_row)
-            .map_err(Error::ListContainers)?;
-        rows.map(|r| r.map(|(info, _)| info))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::ListContainers)
+        self.query_containers(&format!(
+            "FROM containers INDEXED BY containers_requiring WHERE {}",
+            super::db::REQUIRING
+        ))
     }
 
     /// Records how to start container `id` (the serialised plan).

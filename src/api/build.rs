@@ -5,12 +5,13 @@
 //! is not sent (it has no way back from the step's container to this
 //! connection yet; docs/compat.md).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::docker::{Ctx, Failure, Reply};
-use super::http::{self, Request};
+use super::http::Request;
+use super::stream::JsonLines;
 use crate::container::build::{
     BuildEvent, BuildProgress, BuildRequest, ContainerfileSource, RemoteContext,
 };
@@ -19,20 +20,14 @@ use crate::error::render_chain;
 
 /// Sends a build's events as JSON lines, one chunk each.
 struct Stream {
-    conn: Mutex<std::fs::File>,
+    lines: JsonLines,
     is_quiet: bool,
 }
 
 impl Stream {
-    fn send(&self, v: &Value) {
-        if let Ok(mut conn) = self.conn.lock() {
-            let _ = http::write_chunk(&mut *conn, format!("{v}\n").as_bytes());
-        }
-    }
-
     fn line(&self, text: String) {
         if !self.is_quiet {
-            self.send(&json!({ "stream": text }));
+            self.lines.send(&json!({ "stream": text }));
         }
     }
 }
@@ -144,28 +139,20 @@ fn request(req: &Request) -> Result<BuildRequest, Failure> {
 /// `POST /build?t=&dockerfile=&buildargs=&labels=&target=&nocache=&pull=&q=`.
 pub fn build(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
     let build = request(req)?;
-    ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
-    let conn = ctx
-        .conn
-        .try_clone()
-        .map_err(|e| Failure::new(500, e.to_string()))?;
     let stream = Stream {
-        conn: Mutex::new(conn),
+        lines: JsonLines::open(ctx)?,
         is_quiet: build.quiet,
     };
     match ctx.engine.build(&build, &stream) {
         Ok(id) => {
-            stream.send(&json!({ "aux": { "ID": id.to_string() } }));
+            stream
+                .lines
+                .send(&json!({ "aux": { "ID": id.to_string() } }));
             stream.line(format!("Successfully built {}\n", short(id.hex())));
         }
-        Err(e) => {
-            let m = render_chain(&e);
-            stream.send(&json!({ "errorDetail": { "message": m }, "error": m }));
-        }
+        Err(e) => stream.lines.fail(&render_chain(&e)),
     }
-    if let Ok(mut conn) = stream.conn.lock() {
-        let _ = http::end_chunks(&mut *conn);
-    }
+    stream.lines.finish();
     Ok(Reply::Streamed)
 }
 

@@ -361,23 +361,56 @@ pub fn attach(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Fai
     Ok(Reply::Streamed)
 }
 
+/// A chunked stream of JSON lines, one chunk each, as dockerd sends a
+/// pull's, push's or build's progress; `Sync`, since the engine reports
+/// through `&self`.
+pub struct JsonLines(std::sync::Mutex<std::fs::File>);
+
+impl JsonLines {
+    /// Sends the head of a chunked `application/json` answer.
+    pub fn open(ctx: &mut Ctx<'_>) -> Result<JsonLines, Failure> {
+        ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
+        let conn = ctx
+            .conn
+            .try_clone()
+            .map_err(|e| Failure::new(500, e.to_string()))?;
+        Ok(JsonLines(std::sync::Mutex::new(conn)))
+    }
+
+    /// Sends `v` as one line in a chunk of its own.
+    pub fn send(&self, v: &serde_json::Value) {
+        if let Ok(mut conn) = self.0.lock() {
+            let _ = http::write_chunk(&mut *conn, format!("{v}\n").as_bytes());
+        }
+    }
+
+    /// Sends the error line Docker's clients read as the operation's failure.
+    pub fn fail(&self, message: &str) {
+        self.send(&json!({ "errorDetail": { "message": message }, "error": message }));
+    }
+
+    /// Ends the chunked body.
+    pub fn finish(&self) {
+        if let Ok(mut conn) = self.0.lock() {
+            let _ = http::end_chunks(&mut *conn);
+        }
+    }
+}
+
 /// Sends a pull's progress as Docker's JSON messages: per layer
 /// `Pulling fs layer`, `Downloading`, `Download complete`, `Extracting`
 /// and `Pull complete`, each with `id` (the blob's short digest) and
 /// `progressDetail`. Layers are reported when the engine has fetched them
 /// all, and again when they are unpacked, not byte by byte.
 struct PullProgress {
-    conn: std::sync::Mutex<std::fs::File>,
+    lines: JsonLines,
     /// Whether any layer was fetched (else the image was up to date).
     has_fetched: std::sync::atomic::AtomicBool,
 }
 
 impl PullProgress {
-    /// Sends `v` as one line in a chunk of its own, as dockerd does.
     fn send(&self, v: &serde_json::Value) {
-        if let Ok(mut conn) = self.conn.lock() {
-            let _ = http::write_chunk(&mut *conn, format!("{v}\n").as_bytes());
-        }
+        self.lines.send(v);
     }
 }
 
@@ -444,13 +477,8 @@ pub fn pull(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
         cert_dir: None,
         credentials: super::transfer::registry_auth(req)?,
     };
-    ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
-    let conn = ctx
-        .conn
-        .try_clone()
-        .map_err(|e| Failure::new(500, e.to_string()))?;
     let progress = PullProgress {
-        conn: std::sync::Mutex::new(conn),
+        lines: JsonLines::open(ctx)?,
         has_fetched: false.into(),
     };
     progress.send(&json!({ "status": format!("Pulling from {image}"), "id": req.param("tag").unwrap_or("latest") }));
@@ -469,13 +497,8 @@ pub fn pull(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
             };
             progress.send(&json!({ "status": format!("Status: {outcome} {name}") }));
         }
-        Err(e) => {
-            let m = render_chain(&e);
-            progress.send(&json!({ "errorDetail": { "message": m }, "error": m }));
-        }
+        Err(e) => progress.lines.fail(&render_chain(&e)),
     }
-    if let Ok(mut conn) = progress.conn.lock() {
-        let _ = http::end_chunks(&mut *conn);
-    }
+    progress.lines.finish();
     Ok(Reply::Streamed)
 }

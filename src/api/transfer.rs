@@ -8,7 +8,8 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::docker::{Ctx, Failure, Reply};
-use super::http::{self, Request};
+use super::http::Request;
+use super::stream::JsonLines;
 use crate::container::images::Input;
 use crate::error::render_chain;
 use crate::image::credentials::Credentials;
@@ -163,21 +164,12 @@ pub fn load(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply, Failure> {
 }
 
 /// Sends a push's notices as Docker's `status` lines.
-struct PushProgress {
-    conn: std::sync::Mutex<std::fs::File>,
-}
-
-impl PushProgress {
-    fn send(&self, v: &Value) {
-        if let Ok(mut conn) = self.conn.lock() {
-            let _ = http::write_chunk(&mut *conn, format!("{v}\n").as_bytes());
-        }
-    }
-}
+struct PushProgress(JsonLines);
 
 impl crate::image::Reporter for PushProgress {
     fn notice(&self, line: &str) {
-        self.send(&json!({ "status": line.trim_end(), "progressDetail": {} }));
+        self.0
+            .send(&json!({ "status": line.trim_end(), "progressDetail": {} }));
     }
 }
 
@@ -202,33 +194,22 @@ pub fn push(ctx: &mut Ctx<'_>, name: &str, req: &Request) -> Result<Reply, Failu
         credentials,
         quiet: false,
     };
-    ctx.write_stream_head("application/json", &[("Transfer-Encoding", "chunked")])?;
-    let conn = ctx
-        .conn
-        .try_clone()
-        .map_err(|e| Failure::new(500, e.to_string()))?;
-    let progress = PushProgress {
-        conn: std::sync::Mutex::new(conn),
-    };
+    let progress = PushProgress(JsonLines::open(ctx)?);
+    let lines = &progress.0;
     let repo = full.rsplit_once(':').filter(|(_, t)| !t.contains('/'));
     let (repo, tag) = repo.unwrap_or((full.as_str(), "latest"));
-    progress.send(&json!({ "status": format!("The push refers to repository [{repo}]") }));
+    lines.send(&json!({ "status": format!("The push refers to repository [{repo}]") }));
     match ctx.engine.push(&full, None, &opts, &progress, None) {
         Ok(digest) => {
-            progress.send(&json!({ "status": format!("{tag}: digest: {digest}") }));
-            progress.send(&json!({
+            lines.send(&json!({ "status": format!("{tag}: digest: {digest}") }));
+            lines.send(&json!({
                 "progressDetail": {},
                 "aux": { "Tag": tag, "Digest": digest.to_string() },
             }));
         }
-        Err(e) => {
-            let m = render_chain(&e);
-            progress.send(&json!({ "errorDetail": { "message": m }, "error": m }));
-        }
+        Err(e) => lines.fail(&render_chain(&e)),
     }
-    if let Ok(mut conn) = progress.conn.lock() {
-        let _ = http::end_chunks(&mut *conn);
-    }
+    lines.finish();
     Ok(Reply::Streamed)
 }
 
